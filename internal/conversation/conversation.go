@@ -1,0 +1,119 @@
+// Package conversation owns a customer's conversation with Steward: its states,
+// its messages, and the engine that decides what the bot says on each turn.
+package conversation
+
+import (
+	"context"
+	"time"
+)
+
+// State is where a conversation stands.
+type State string
+
+// The states of a conversation. A conversation starts with the bot, is queued
+// for a human on handoff, assigned when an agent takes it, and closed at the end.
+const (
+	StateBot      State = "bot"
+	StateQueued   State = "queued"
+	StateAssigned State = "assigned"
+	StateClosed   State = "closed"
+)
+
+// Role says who wrote a message.
+type Role string
+
+// The roles of a message's author.
+const (
+	RoleCustomer Role = "customer"
+	RoleBot      Role = "bot"
+	RoleAgent    Role = "agent"
+	RoleSystem   Role = "system"
+)
+
+// Outcome is what a bot turn did.
+type Outcome string
+
+// The outcomes of a bot turn.
+const (
+	OutcomeAnswer   Outcome = "answer"   // answered from a knowledge-base entry (or polite small talk)
+	OutcomeClarify  Outcome = "clarify"  // offered two or three close candidates as choices
+	OutcomeFallback Outcome = "fallback" // not understood; said so and offered a human
+	OutcomeHandoff  Outcome = "handoff"  // handed to the human queue
+)
+
+// HandoffReason says why the bot handed a conversation to a human.
+type HandoffReason string
+
+// The reasons for a handoff.
+const (
+	HandoffRequest    HandoffReason = "request"    // the customer asked for a human
+	HandoffUnresolved HandoffReason = "unresolved" // the second consecutive turn the bot could not answer
+	HandoffEmotion    HandoffReason = "emotion"    // strong anger
+)
+
+// Customer is what the embedding site tells us about the person chatting.
+type Customer struct {
+	ExternalID string `json:"external_id,omitempty"`
+	Name       string `json:"name,omitempty"`
+	VIP        bool   `json:"vip"`
+}
+
+// Conversation is one customer's conversation, without its messages.
+type Conversation struct {
+	ID            string
+	TokenHash     []byte // SHA-256 of the customer's bearer token; the token itself is never stored
+	State         State
+	Locale        string
+	Customer      Customer
+	Unresolved    int   // consecutive bot turns that did not resolve the customer's question
+	LastSeq       int64 // seq of the newest message
+	HandoffReason HandoffReason
+	CreatedAt     time.Time
+	UpdatedAt     time.Time
+}
+
+// EntryRef names the knowledge-base entry an answer came from.
+type EntryRef struct {
+	ID       string `json:"id"`
+	Category string `json:"category"`
+	Title    string `json:"title"`
+}
+
+// Choice is one candidate offered by a clarify turn.
+type Choice struct {
+	EntryID string `json:"entry_id"`
+	Title   string `json:"title"`
+}
+
+// Message is one message of a conversation. Seq orders a conversation's
+// messages without gaps, starting at 1.
+type Message struct {
+	ID             string
+	ConversationID string
+	Seq            int64
+	Role           Role
+	Text           string
+	Outcome        Outcome // bot messages of a turn only
+	Confidence     float64
+	Entry          *EntryRef
+	Choices        []Choice
+	Intent         string // the intent the NLU chose, for reports
+	Locale         string
+	CreatedAt      time.Time
+}
+
+// Turn is everything one customer message changes, written in one transaction:
+// the conversation's new state and the new messages (the customer's first).
+type Turn struct {
+	Conversation *Conversation
+	Messages     []Message
+}
+
+// Store keeps conversations durably. Implementations must write a Turn
+// atomically: all of it or none of it.
+type Store interface {
+	CreateConversation(ctx context.Context, c *Conversation, greeting []Message) error
+	Conversation(ctx context.Context, id string) (*Conversation, error)
+	Messages(ctx context.Context, conversationID string, afterSeq int64) ([]Message, error)
+	SaveTurn(ctx context.Context, t Turn) error
+}

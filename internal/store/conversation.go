@@ -1,0 +1,153 @@
+package store
+
+import (
+	"context"
+	"database/sql"
+	"encoding/json"
+	"errors"
+	"fmt"
+
+	"github.com/steward-cs/steward/internal/conversation"
+	"github.com/steward-cs/steward/internal/errcode"
+)
+
+var _ conversation.Store = (*DB)(nil)
+
+// messageMeta is the part of a message kept as JSON: fields only some
+// messages have.
+type messageMeta struct {
+	Entry   *conversation.EntryRef `json:"entry,omitempty"`
+	Choices []conversation.Choice  `json:"choices,omitempty"`
+}
+
+// CreateConversation stores a new conversation with its greeting messages.
+func (db *DB) CreateConversation(ctx context.Context, c *conversation.Conversation, greeting []conversation.Message) error {
+	err := db.update(ctx, func(ctx context.Context, t tx) error {
+		_, err := t.exec(ctx, `INSERT INTO conversations
+			(id, token_hash, state, locale, customer_external_id, customer_name, vip, unresolved, last_seq, handoff_reason, created_at, updated_at)
+			VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12)`,
+			c.ID, c.TokenHash, string(c.State), c.Locale, c.Customer.ExternalID, c.Customer.Name, c.Customer.VIP,
+			c.Unresolved, c.LastSeq, string(c.HandoffReason), millis(c.CreatedAt), millis(c.UpdatedAt))
+		if err != nil {
+			return err
+		}
+		return insertMessages(ctx, t, greeting)
+	})
+	if err != nil {
+		return fmt.Errorf("create conversation %s: %w", c.ID, err)
+	}
+	return nil
+}
+
+// SaveTurn writes a turn's messages and the conversation's new state in one
+// transaction. It fails with a conflict if the conversation's last_seq moved
+// since the caller read it, so no two writers can interleave a conversation.
+func (db *DB) SaveTurn(ctx context.Context, turn conversation.Turn) error {
+	c := turn.Conversation
+	prevSeq := c.LastSeq - int64(len(turn.Messages))
+	err := db.update(ctx, func(ctx context.Context, t tx) error {
+		res, err := t.exec(ctx, `UPDATE conversations
+			SET state = $1, locale = $2, unresolved = $3, last_seq = $4, handoff_reason = $5, updated_at = $6
+			WHERE id = $7 AND last_seq = $8`,
+			string(c.State), c.Locale, c.Unresolved, c.LastSeq, string(c.HandoffReason), millis(c.UpdatedAt), c.ID, prevSeq)
+		if err != nil {
+			return err
+		}
+		if n, err := res.RowsAffected(); err != nil {
+			return err
+		} else if n != 1 {
+			return errcode.Errorf(errcode.Conflict, "conversation %s changed concurrently", c.ID)
+		}
+		return insertMessages(ctx, t, turn.Messages)
+	})
+	if err != nil {
+		return fmt.Errorf("save turn of conversation %s: %w", c.ID, err)
+	}
+	return nil
+}
+
+func insertMessages(ctx context.Context, t tx, msgs []conversation.Message) error {
+	for _, m := range msgs {
+		meta, err := json.Marshal(messageMeta{Entry: m.Entry, Choices: m.Choices})
+		if err != nil {
+			return err
+		}
+		entryID := ""
+		if m.Entry != nil {
+			entryID = m.Entry.ID
+		}
+		if _, err := t.exec(ctx, `INSERT INTO messages
+			(id, conversation_id, seq, role, text, outcome, confidence, entry_id, intent, locale, meta, created_at)
+			VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12)`,
+			m.ID, m.ConversationID, m.Seq, string(m.Role), m.Text, string(m.Outcome), m.Confidence, entryID,
+			m.Intent, m.Locale, string(meta), millis(m.CreatedAt)); err != nil {
+			return fmt.Errorf("insert message %d: %w", m.Seq, err)
+		}
+	}
+	return nil
+}
+
+// Conversation returns the conversation with the given id, or a not_found error.
+func (db *DB) Conversation(ctx context.Context, id string) (*conversation.Conversation, error) {
+	var (
+		c                conversation.Conversation
+		state, reason    string
+		created, updated int64
+	)
+	err := db.queryRowContext(ctx, `SELECT id, token_hash, state, locale, customer_external_id, customer_name, vip,
+			unresolved, last_seq, handoff_reason, created_at, updated_at
+		FROM conversations WHERE id = $1`, id).Scan(
+		&c.ID, &c.TokenHash, &state, &c.Locale, &c.Customer.ExternalID, &c.Customer.Name, &c.Customer.VIP,
+		&c.Unresolved, &c.LastSeq, &reason, &created, &updated)
+	if errors.Is(err, sql.ErrNoRows) {
+		return nil, errcode.Errorf(errcode.NotFound, "conversation %s not found", id)
+	}
+	if err != nil {
+		return nil, fmt.Errorf("get conversation %s: %w", id, err)
+	}
+	c.State, c.HandoffReason = conversation.State(state), conversation.HandoffReason(reason)
+	c.CreatedAt, c.UpdatedAt = fromMillis(created), fromMillis(updated)
+	return &c, nil
+}
+
+// Messages returns a conversation's messages with seq > afterSeq, in order.
+func (db *DB) Messages(ctx context.Context, conversationID string, afterSeq int64) ([]conversation.Message, error) {
+	rows, err := db.queryContext(ctx, `SELECT id, seq, role, text, outcome, confidence, intent, locale, meta, created_at
+		FROM messages WHERE conversation_id = $1 AND seq > $2 ORDER BY seq`, conversationID, afterSeq)
+	if err != nil {
+		return nil, fmt.Errorf("list messages of %s: %w", conversationID, err)
+	}
+	defer rows.Close()
+	var msgs []conversation.Message
+	for rows.Next() {
+		var (
+			m             conversation.Message
+			role, outcome string
+			meta          string
+			created       int64
+		)
+		if err := rows.Scan(&m.ID, &m.Seq, &role, &m.Text, &outcome, &m.Confidence, &m.Intent, &m.Locale, &meta, &created); err != nil {
+			return nil, fmt.Errorf("scan message of %s: %w", conversationID, err)
+		}
+		var mm messageMeta
+		if err := json.Unmarshal([]byte(meta), &mm); err != nil {
+			return nil, fmt.Errorf("decode meta of message %s: %w", m.ID, err)
+		}
+		m.ConversationID, m.Role, m.Outcome = conversationID, conversation.Role(role), conversation.Outcome(outcome)
+		m.Entry, m.Choices, m.CreatedAt = mm.Entry, mm.Choices, fromMillis(created)
+		msgs = append(msgs, m)
+	}
+	if err := rows.Err(); err != nil {
+		return nil, fmt.Errorf("list messages of %s: %w", conversationID, err)
+	}
+	return msgs, nil
+}
+
+// CountConversations returns how many conversations exist, for start-up logs.
+func (db *DB) CountConversations(ctx context.Context) (int, error) {
+	var n int
+	if err := db.queryRowContext(ctx, `SELECT COUNT(*) FROM conversations`).Scan(&n); err != nil {
+		return 0, fmt.Errorf("count conversations: %w", err)
+	}
+	return n, nil
+}

@@ -1,0 +1,195 @@
+// Package store holds all of Steward's SQL, written once for SQLite and
+// PostgreSQL. Writes go through one writer that commits concurrent requests
+// together (group commit); reads use a pool.
+package store
+
+import (
+	"context"
+	"database/sql"
+	"errors"
+	"fmt"
+	"log/slog"
+	"net/url"
+	"os"
+	"path/filepath"
+	"strings"
+	"time"
+
+	_ "github.com/jackc/pgx/v5/stdlib" // registers the "pgx" database/sql driver
+	_ "github.com/mattn/go-sqlite3"    // registers the "sqlite3" database/sql driver
+)
+
+// Options says which database to open.
+type Options struct {
+	// DatabaseURL is a postgres:// URL; empty means the embedded SQLite file.
+	DatabaseURL string
+	// SQLitePath is the SQLite file, used when DatabaseURL is empty.
+	SQLitePath string
+	// Synchronous is SQLite's synchronous pragma: FULL (default) makes every
+	// commit survive power loss, NORMAL only a process crash.
+	Synchronous string
+	// MaxBatch bounds how many writes share one transaction (default 256).
+	MaxBatch int
+	// ReadConns is the size of the read pool (default 8).
+	ReadConns int
+	Logger    *slog.Logger
+}
+
+// DB is an open Steward database.
+type DB struct {
+	d      dialect
+	write  *sql.DB // SQLite: a single connection; PostgreSQL: the shared pool
+	read   *sql.DB
+	w      *writer
+	logger *slog.Logger
+}
+
+// Open connects to the database described by opts. It does not migrate; call
+// Migrate or CheckSchema next.
+func Open(ctx context.Context, opts Options) (*DB, error) {
+	if opts.Logger == nil {
+		opts.Logger = slog.Default()
+	}
+	if opts.MaxBatch <= 0 {
+		opts.MaxBatch = 256
+	}
+	if opts.ReadConns <= 0 {
+		opts.ReadConns = 8
+	}
+	db := &DB{logger: opts.Logger.With("component", "store")}
+	var err error
+	if opts.DatabaseURL != "" {
+		err = db.openPostgres(ctx, opts)
+	} else {
+		err = db.openSQLite(ctx, opts)
+	}
+	if err != nil {
+		return nil, err
+	}
+	db.w = startWriter(db.write, opts.MaxBatch, db.logger)
+	return db, nil
+}
+
+func (db *DB) openPostgres(ctx context.Context, opts Options) error {
+	u, err := url.Parse(opts.DatabaseURL)
+	if err != nil || (u.Scheme != "postgres" && u.Scheme != "postgresql") {
+		return fmt.Errorf("database URL must start with postgres:// or postgresql://")
+	}
+	pool, err := sql.Open("pgx", opts.DatabaseURL)
+	if err != nil {
+		return fmt.Errorf("open postgres: %w", err)
+	}
+	pool.SetMaxOpenConns(opts.ReadConns + 2)
+	pool.SetMaxIdleConns(opts.ReadConns + 2)
+	pool.SetConnMaxIdleTime(5 * time.Minute)
+	pingCtx, cancel := context.WithTimeout(ctx, 10*time.Second)
+	defer cancel()
+	if err := pool.PingContext(pingCtx); err != nil {
+		pool.Close()
+		return fmt.Errorf("connect to postgres at %s: %w", redactURL(u), err)
+	}
+	db.d = postgresDialect{}
+	db.write, db.read = pool, pool
+	return nil
+}
+
+func (db *DB) openSQLite(ctx context.Context, opts Options) error {
+	if opts.SQLitePath == "" {
+		return errors.New("no database: give a SQLite path or a postgres:// URL")
+	}
+	if err := os.MkdirAll(filepath.Dir(opts.SQLitePath), 0o750); err != nil {
+		return fmt.Errorf("create data directory: %w", err)
+	}
+	sync := strings.ToUpper(opts.Synchronous)
+	if sync == "" {
+		sync = "FULL"
+	}
+	if sync != "FULL" && sync != "NORMAL" {
+		return fmt.Errorf("sqlite synchronous must be FULL or NORMAL, not %q", opts.Synchronous)
+	}
+	// busy_timeout first, as PocketBase does: every other pragma may need to wait.
+	base := "file:" + (&url.URL{Path: opts.SQLitePath}).EscapedPath() + "?_busy_timeout=10000&_foreign_keys=on"
+	w, err := sql.Open("sqlite3", base+"&_journal_mode=WAL&_synchronous="+sync+"&_txlock=immediate")
+	if err != nil {
+		return fmt.Errorf("open sqlite %s: %w", opts.SQLitePath, err)
+	}
+	w.SetMaxOpenConns(1)
+	w.SetMaxIdleConns(1)
+	w.SetConnMaxLifetime(0)
+	if err := w.PingContext(ctx); err != nil {
+		w.Close()
+		return fmt.Errorf("open sqlite %s: %w", opts.SQLitePath, err)
+	}
+	r, err := sql.Open("sqlite3", base+"&mode=ro")
+	if err != nil {
+		w.Close()
+		return fmt.Errorf("open sqlite readers %s: %w", opts.SQLitePath, err)
+	}
+	r.SetMaxOpenConns(opts.ReadConns)
+	r.SetMaxIdleConns(opts.ReadConns)
+	db.d = &sqliteDialect{}
+	db.write, db.read = w, r
+	return nil
+}
+
+// Dialect names the database engine: "sqlite" or "postgres".
+func (db *DB) Dialect() string { return db.d.name() }
+
+// Ping checks that the database answers, for readiness probes.
+func (db *DB) Ping(ctx context.Context) error {
+	var one int
+	if err := db.read.QueryRowContext(ctx, "SELECT 1").Scan(&one); err != nil {
+		return fmt.Errorf("ping %s: %w", db.d.name(), err)
+	}
+	return nil
+}
+
+// Close stops the writer after it has committed what it holds, then closes
+// the connections.
+func (db *DB) Close(ctx context.Context) error {
+	db.w.stop(ctx)
+	var errs []error
+	if db.read != db.write {
+		errs = append(errs, db.read.Close())
+	}
+	errs = append(errs, db.write.Close())
+	return errors.Join(errs...)
+}
+
+func (db *DB) queryContext(ctx context.Context, q string, args ...any) (*sql.Rows, error) {
+	return db.read.QueryContext(ctx, db.d.rebind(q), args...)
+}
+
+func (db *DB) queryRowContext(ctx context.Context, q string, args ...any) *sql.Row {
+	return db.read.QueryRowContext(ctx, db.d.rebind(q), args...)
+}
+
+// tx is a transaction handed to write functions; it rebinds queries.
+type tx struct {
+	sqlTx *sql.Tx
+	d     dialect
+}
+
+func (t tx) exec(ctx context.Context, q string, args ...any) (sql.Result, error) {
+	return t.sqlTx.ExecContext(ctx, t.d.rebind(q), args...)
+}
+
+// update runs fn in a transaction shared with other concurrent writes and
+// returns once it has been committed (or has failed).
+func (db *DB) update(ctx context.Context, fn func(ctx context.Context, t tx) error) error {
+	return db.w.do(ctx, func(ctx context.Context, sqlTx *sql.Tx) error {
+		return fn(ctx, tx{sqlTx: sqlTx, d: db.d})
+	})
+}
+
+func redactURL(u *url.URL) string {
+	c := *u
+	if c.User != nil {
+		c.User = url.User(c.User.Username())
+	}
+	return c.String()
+}
+
+func millis(t time.Time) int64 { return t.UnixMilli() }
+
+func fromMillis(ms int64) time.Time { return time.UnixMilli(ms).UTC() }

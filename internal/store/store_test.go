@@ -1,0 +1,206 @@
+package store_test
+
+import (
+	"context"
+	"fmt"
+	"os"
+	"sync"
+	"testing"
+	"time"
+
+	"github.com/steward-cs/steward/internal/conversation"
+	"github.com/steward-cs/steward/internal/errcode"
+	"github.com/steward-cs/steward/internal/knowledge"
+	"github.com/steward-cs/steward/internal/store"
+	"github.com/steward-cs/steward/internal/testutil"
+)
+
+func TestMain(m *testing.M) { os.Exit(testutil.MainWithPostgres(m)) }
+
+func newConversation(id string) *conversation.Conversation {
+	now := time.Now().UTC().Truncate(time.Millisecond)
+	return &conversation.Conversation{
+		ID: id, TokenHash: []byte{1, 2, 3}, State: conversation.StateBot, Locale: "zh-CN",
+		Customer: conversation.Customer{ExternalID: "u-1", Name: "李雷", VIP: true}, LastSeq: 1,
+		CreatedAt: now, UpdatedAt: now,
+	}
+}
+
+func msg(c *conversation.Conversation, seq int64, role conversation.Role, text string) conversation.Message {
+	return conversation.Message{ID: fmt.Sprintf("%s-%d", c.ID, seq), ConversationID: c.ID, Seq: seq, Role: role,
+		Text: text, CreatedAt: time.Now().UTC().Truncate(time.Millisecond)}
+}
+
+// turn appends a customer message and a bot reply to c, as the engine does.
+func turn(c *conversation.Conversation, text string) conversation.Turn {
+	cm := msg(c, c.LastSeq+1, conversation.RoleCustomer, text)
+	bm := msg(c, c.LastSeq+2, conversation.RoleBot, "re: "+text)
+	bm.Outcome, bm.Confidence = conversation.OutcomeAnswer, 0.9
+	bm.Entry = &conversation.EntryRef{ID: "e1", Category: "shipping", Title: "运费"}
+	c.LastSeq += 2
+	return conversation.Turn{Conversation: c, Messages: []conversation.Message{cm, bm}}
+}
+
+func TestConversationRoundTrip(t *testing.T) {
+	testutil.ForEachBackend(t, func(t *testing.T, db *store.DB) {
+		ctx := context.Background()
+		c := newConversation("c1")
+		greeting := msg(c, 1, conversation.RoleBot, "您好")
+		if err := db.CreateConversation(ctx, c, []conversation.Message{greeting}); err != nil {
+			t.Fatal(err)
+		}
+		if err := db.SaveTurn(ctx, turn(c, "运费多少")); err != nil {
+			t.Fatal(err)
+		}
+		got, err := db.Conversation(ctx, "c1")
+		if err != nil {
+			t.Fatal(err)
+		}
+		if got.LastSeq != 3 || got.Customer != c.Customer || string(got.TokenHash) != string(c.TokenHash) || !got.CreatedAt.Equal(c.CreatedAt) {
+			t.Fatalf("conversation = %+v, want %+v", got, c)
+		}
+		msgs, err := db.Messages(ctx, "c1", 0)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if len(msgs) != 3 || msgs[0].Text != "您好" || msgs[1].Text != "运费多少" || msgs[2].Entry == nil || msgs[2].Entry.Title != "运费" {
+			t.Fatalf("messages = %+v", msgs)
+		}
+		after, err := db.Messages(ctx, "c1", 2)
+		if err != nil || len(after) != 1 || after[0].Seq != 3 {
+			t.Fatalf("messages after 2 = %+v, %v", after, err)
+		}
+		if _, err := db.Conversation(ctx, "nope"); !errcode.Is(err, errcode.NotFound) {
+			t.Fatalf("missing conversation: err = %v, want not_found", err)
+		}
+	})
+}
+
+// A turn computed from a stale read must not be written: no message is lost
+// or duplicated when two writers race on one conversation.
+func TestSaveTurnRejectsStaleSeq(t *testing.T) {
+	testutil.ForEachBackend(t, func(t *testing.T, db *store.DB) {
+		ctx := context.Background()
+		c := newConversation("c2")
+		if err := db.CreateConversation(ctx, c, []conversation.Message{msg(c, 1, conversation.RoleBot, "hi")}); err != nil {
+			t.Fatal(err)
+		}
+		stale := *c
+		if err := db.SaveTurn(ctx, turn(c, "first")); err != nil {
+			t.Fatal(err)
+		}
+		err := db.SaveTurn(ctx, turn(&stale, "second"))
+		if !errcode.Is(err, errcode.Conflict) {
+			t.Fatalf("stale turn: err = %v, want conflict", err)
+		}
+		msgs, _ := db.Messages(ctx, "c2", 0)
+		if len(msgs) != 3 {
+			t.Fatalf("after a refused turn there are %d messages, want 3", len(msgs))
+		}
+	})
+}
+
+// Many concurrent writers share commits; a failing one inside a batch must
+// not undo its neighbours.
+func TestGroupCommitConcurrentTurns(t *testing.T) {
+	testutil.ForEachBackend(t, func(t *testing.T, db *store.DB) {
+		ctx := context.Background()
+		const convs, turns = 40, 10
+		var wg sync.WaitGroup
+		errs := make(chan error, convs*turns)
+		for i := range convs {
+			wg.Add(1)
+			go func() {
+				defer wg.Done()
+				c := newConversation(fmt.Sprintf("g%d", i))
+				if err := db.CreateConversation(ctx, c, []conversation.Message{msg(c, 1, conversation.RoleBot, "hi")}); err != nil {
+					errs <- err
+					return
+				}
+				for j := range turns {
+					if err := db.SaveTurn(ctx, turn(c, fmt.Sprintf("m%d", j))); err != nil {
+						errs <- err
+					}
+					// A duplicate of the previous turn fails by itself.
+					dup := *c
+					dup.LastSeq -= 2
+					bad := turn(&dup, "dup")
+					bad.Messages[0].ID = fmt.Sprintf("dup-%d-%d", i, j)
+					if err := db.SaveTurn(ctx, bad); err == nil {
+						errs <- fmt.Errorf("conversation %s: duplicate turn was accepted", c.ID)
+					}
+				}
+			}()
+		}
+		wg.Wait()
+		close(errs)
+		for err := range errs {
+			t.Error(err)
+		}
+		for i := range convs {
+			msgs, err := db.Messages(ctx, fmt.Sprintf("g%d", i), 0)
+			if err != nil {
+				t.Fatal(err)
+			}
+			if len(msgs) != 1+2*turns {
+				t.Fatalf("conversation g%d has %d messages, want %d", i, len(msgs), 1+2*turns)
+			}
+			for k, m := range msgs {
+				if m.Seq != int64(k+1) {
+					t.Fatalf("g%d message %d has seq %d", i, k, m.Seq)
+				}
+			}
+		}
+	})
+}
+
+func TestEntriesUpsert(t *testing.T) {
+	testutil.ForEachBackend(t, func(t *testing.T, db *store.DB) {
+		ctx := context.Background()
+		e := knowledge.Entry{ID: "ship-fee", Category: "shipping", Tags: []string{"fee"}, Essential: true,
+			Locales: map[string]knowledge.Content{"en": {Title: "Fees", Questions: []string{"how much is shipping"}, Answer: "Free over 99."}},
+			UpdatedAt: time.Now()}
+		if err := db.PutEntries(ctx, []knowledge.Entry{e}); err != nil {
+			t.Fatal(err)
+		}
+		e.Locales["zh-CN"] = knowledge.Content{Title: "运费", Questions: []string{"运费多少"}, Answer: "满99包邮。"}
+		if err := db.PutEntries(ctx, []knowledge.Entry{e}); err != nil {
+			t.Fatal(err)
+		}
+		got, err := db.Entries(ctx)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if len(got) != 1 || !got[0].Essential || got[0].Tags[0] != "fee" || got[0].Locales["zh-CN"].Answer != "满99包邮。" {
+			t.Fatalf("entries = %+v", got)
+		}
+	})
+}
+
+func TestMigrateIsIdempotentAndChecked(t *testing.T) {
+	for _, b := range testutil.Backends() {
+		t.Run(b.Name, func(t *testing.T) {
+			ctx := context.Background()
+			db, err := store.Open(ctx, b.Options(t))
+			if err != nil {
+				t.Fatal(err)
+			}
+			defer db.Close(ctx)
+			if err := db.CheckSchema(ctx); !errcode.Is(err, errcode.Unavailable) {
+				t.Fatalf("empty database: CheckSchema = %v, want unavailable", err)
+			}
+			if n, err := db.Migrate(ctx); err != nil || n == 0 {
+				t.Fatalf("first migrate applied %d, %v", n, err)
+			}
+			if n, err := db.Migrate(ctx); err != nil || n != 0 {
+				t.Fatalf("second migrate applied %d, %v", n, err)
+			}
+			if err := db.CheckSchema(ctx); err != nil {
+				t.Fatal(err)
+			}
+			if db.Dialect() != b.Name {
+				t.Fatalf("dialect %s, want %s", db.Dialect(), b.Name)
+			}
+		})
+	}
+}
