@@ -1,0 +1,360 @@
+package conversation
+
+import (
+	"context"
+	"crypto/rand"
+	"crypto/sha256"
+	"crypto/subtle"
+	"encoding/base32"
+	"encoding/base64"
+	"fmt"
+	"hash/fnv"
+	"log/slog"
+	"strings"
+	"sync"
+	"sync/atomic"
+	"time"
+	"unicode/utf8"
+
+	"github.com/steward-cs/steward/internal/errcode"
+	"github.com/steward-cs/steward/internal/knowledge"
+	"github.com/steward-cs/steward/internal/nlu"
+)
+
+// MaxTextRunes bounds a customer message.
+const MaxTextRunes = 4000
+
+// Publisher receives a conversation's new messages once they are durable,
+// for the live stream. It must not block.
+type Publisher interface {
+	Publish(conversationID string, state State, msgs []Message)
+}
+
+// Options configure an Engine.
+type Options struct {
+	Policy    Policy
+	Builtin   *Builtin
+	Publisher Publisher // optional
+	Logger    *slog.Logger
+	// DefaultLocale is used when a conversation is created without one.
+	DefaultLocale string
+}
+
+// Engine handles customers' turns: it understands a message, decides
+// what the bot does, and stores the turn before anyone sees the reply.
+type Engine struct {
+	store   Store
+	index   atomic.Pointer[knowledge.Index]
+	policy  Policy
+	builtin *Builtin
+	pub     Publisher
+	logger  *slog.Logger
+	locale  string
+	locks   [256]sync.Mutex // a conversation's turns run one at a time
+}
+
+// NewEngine returns an engine over store. It answers nothing until SetIndex.
+func NewEngine(store Store, opts Options) *Engine {
+	if opts.Logger == nil {
+		opts.Logger = slog.Default()
+	}
+	if opts.Policy == (Policy{}) {
+		opts.Policy = DefaultPolicy()
+	}
+	if opts.DefaultLocale == "" {
+		opts.DefaultLocale = knowledge.LocaleZH
+	}
+	return &Engine{store: store, policy: opts.Policy, builtin: opts.Builtin, pub: opts.Publisher,
+		logger: opts.Logger.With("component", "conversation"), locale: opts.DefaultLocale}
+}
+
+// SetIndex makes ix the knowledge the bot answers from, atomically: turns in
+// flight finish with the index they started with.
+func (e *Engine) SetIndex(ix *knowledge.Index) { e.index.Store(ix) }
+
+// Index returns the knowledge the bot answers from.
+func (e *Engine) Index() *knowledge.Index { return e.index.Load() }
+
+// StartRequest is what a new conversation starts with.
+type StartRequest struct {
+	Locale   string
+	Customer Customer
+}
+
+// Limits on what the embedding site may tell us about a customer.
+const (
+	maxExternalID = 200
+	maxName       = 100
+)
+
+// Start creates a conversation and its greeting. The returned token is the
+// customer's only key to it; only its hash is stored.
+func (e *Engine) Start(ctx context.Context, req StartRequest) (*Conversation, string, []Message, error) {
+	switch req.Locale {
+	case "":
+		req.Locale = e.locale
+	case knowledge.LocaleZH, knowledge.LocaleEN:
+	default:
+		return nil, "", nil, errcode.Errorf(errcode.Invalid, "locale must be \"zh-CN\" or \"en\", not %q", req.Locale)
+	}
+	if err := validText("customer.external_id", req.Customer.ExternalID, maxExternalID); err != nil {
+		return nil, "", nil, err
+	}
+	if err := validText("customer.name", req.Customer.Name, maxName); err != nil {
+		return nil, "", nil, err
+	}
+	token := randomToken()
+	now := time.Now().UTC()
+	c := &Conversation{ID: newID("c", 16), TokenHash: hashToken(token), State: StateBot, Locale: req.Locale,
+		Customer: req.Customer, LastSeq: 1, CreatedAt: now, UpdatedAt: now}
+	greeting := []Message{{ID: newID("m", 12), ConversationID: c.ID, Seq: 1, Role: RoleBot,
+		Text: phrase(phraseGreeting, c.Locale), Locale: c.Locale, CreatedAt: now}}
+	if err := e.store.CreateConversation(ctx, c, greeting); err != nil {
+		return nil, "", nil, err
+	}
+	return c, token, greeting, nil
+}
+
+func validText(field, s string, maxRunes int) error {
+	if !utf8.ValidString(s) {
+		return errcode.Errorf(errcode.Invalid, "%s is not valid UTF-8", field)
+	}
+	if n := utf8.RuneCountInString(s); n > maxRunes {
+		return errcode.Errorf(errcode.Invalid, "%s exceeds %d characters", field, maxRunes)
+	}
+	return nil
+}
+
+// Authorize returns the conversation if token is its token.
+func (e *Engine) Authorize(ctx context.Context, id, token string) (*Conversation, error) {
+	if token == "" {
+		return nil, errcode.Errorf(errcode.Unauthorized, "missing conversation token: send Authorization: Bearer <token>")
+	}
+	c, err := e.store.Conversation(ctx, id)
+	if err != nil {
+		return nil, err
+	}
+	if subtle.ConstantTimeCompare(c.TokenHash, hashToken(token)) != 1 {
+		return nil, errcode.Errorf(errcode.Unauthorized, "wrong token for this conversation")
+	}
+	return c, nil
+}
+
+// Transcript returns an authorised conversation's messages after afterSeq.
+func (e *Engine) Transcript(ctx context.Context, c *Conversation, afterSeq int64) ([]Message, error) {
+	return e.store.Messages(ctx, c.ID, afterSeq)
+}
+
+// Input is one customer message.
+type Input struct {
+	Text string
+	// Choice is the entry id of a clarification choice the customer picked.
+	Choice string
+}
+
+// Result is what a turn produced.
+type Result struct {
+	Conversation *Conversation
+	Customer     Message   // the stored customer message
+	Replies      []Message // the new non-customer messages
+}
+
+// ValidateInput checks a customer message before anything is stored.
+func ValidateInput(in Input) error {
+	if !utf8.ValidString(in.Text) {
+		return errcode.Errorf(errcode.Invalid, "text is not valid UTF-8")
+	}
+	if strings.TrimSpace(in.Text) == "" {
+		return errcode.Errorf(errcode.Invalid, "text is empty")
+	}
+	if n := utf8.RuneCountInString(in.Text); n > MaxTextRunes {
+		return errcode.Errorf(errcode.TooLarge, "text exceeds %d characters (got %d)", MaxTextRunes, n)
+	}
+	if len(in.Choice) > 200 {
+		return errcode.Errorf(errcode.Invalid, "choice is too long")
+	}
+	return nil
+}
+
+// Handle runs one customer turn on an authorised conversation and returns
+// only after the customer's message and every reply are durable.
+func (e *Engine) Handle(ctx context.Context, id, token string, in Input) (*Result, error) {
+	if err := ValidateInput(in); err != nil {
+		return nil, err
+	}
+	mu := e.lockFor(id)
+	mu.Lock()
+	defer mu.Unlock()
+	// Read under the lock: the previous turn of this conversation is committed.
+	c, err := e.Authorize(ctx, id, token)
+	if err != nil {
+		return nil, err
+	}
+	if c.State == StateClosed {
+		return nil, errcode.Errorf(errcode.Conflict, "conversation is closed; start a new one")
+	}
+	now := time.Now().UTC()
+	text := strings.TrimSpace(in.Text)
+	lang := nlu.DetectLanguage(text)
+	locale := c.Locale
+	switch lang {
+	case nlu.LangZH:
+		locale = knowledge.LocaleZH
+	case nlu.LangEN:
+		locale = knowledge.LocaleEN
+	}
+	next := *c
+	next.Locale, next.UpdatedAt = locale, now
+	customer := Message{ID: newID("m", 12), ConversationID: c.ID, Seq: c.LastSeq + 1, Role: RoleCustomer,
+		Text: text, Locale: locale, CreatedAt: now}
+	var replies []Message
+	if c.State == StateBot {
+		replies = e.decide(ctx, &next, text, in.Choice, locale)
+	}
+	seq := customer.Seq
+	for i := range replies {
+		seq++
+		replies[i].ID, replies[i].ConversationID, replies[i].Seq = newID("m", 12), c.ID, seq
+		replies[i].Role, replies[i].Locale, replies[i].CreatedAt = RoleBot, locale, now
+	}
+	next.LastSeq = seq
+	msgs := append([]Message{customer}, replies...)
+	if err := e.store.SaveTurn(ctx, Turn{Conversation: &next, Messages: msgs}); err != nil {
+		return nil, err
+	}
+	if e.pub != nil {
+		e.pub.Publish(c.ID, next.State, msgs)
+	}
+	e.logger.Debug("turn", "conversation", c.ID, "state", next.State, "replies", len(replies))
+	return &Result{Conversation: &next, Customer: customer, Replies: replies}, nil
+}
+
+// decide chooses the bot's replies and updates c's state: the escalation
+// ladder is explicit request → anger → choice → small talk → answer →
+// clarify → fallback, and the second consecutive fallback hands off.
+func (e *Engine) decide(ctx context.Context, c *Conversation, text, choice, locale string) []Message {
+	norm := nlu.Normalize(text)
+	if wantsHuman(norm) {
+		return []Message{e.handoff(c, HandoffRequest, phraseHandoffRequest, locale, 1)}
+	}
+	if anger := nlu.NegativeEmotion(text); anger >= e.policy.AngerThreshold {
+		return []Message{e.handoff(c, HandoffEmotion, phraseHandoffAngry, locale, 1-anger)}
+	}
+	ix := e.index.Load()
+	if ix == nil {
+		return e.fallback(c, locale, 0, "")
+	}
+	if entry, ok := e.chosen(ctx, ix, c, choice, norm); ok {
+		return []Message{answer(entry, locale, 1, entry.ID, c)}
+	}
+	pred := ix.Analyze(text)
+	if pred.OutOfScope || pred.Confidence < e.policy.AnswerConfidence {
+		return e.fallback(c, locale, pred.Confidence, pred.Label)
+	}
+	if strings.HasPrefix(pred.Label, smalltalkPrefix) && e.builtin != nil {
+		if reply, ok := e.builtin.reply(pred.Label, locale); ok {
+			c.Unresolved = 0
+			return []Message{{Text: reply, Outcome: OutcomeAnswer, Confidence: pred.Confidence, Intent: pred.Label,
+				Entry: &EntryRef{ID: pred.Label, Category: "smalltalk", Title: strings.TrimPrefix(pred.Label, smalltalkPrefix)}}}
+		}
+	}
+	entry, ok := ix.Entry(pred.Label)
+	if !ok {
+		return e.fallback(c, locale, pred.Confidence, pred.Label)
+	}
+	var choices []Choice
+	sameCategory := true
+	for _, cand := range e.policy.clarifyCandidates(pred) {
+		if other, ok := ix.Entry(cand.Label); ok {
+			content, _ := other.Text(locale)
+			choices = append(choices, Choice{EntryID: other.ID, Title: content.Title})
+			sameCategory = sameCategory && other.Category == entry.Category
+		}
+	}
+	if len(choices) >= 2 && !sameCategory {
+		// Close candidates on different topics: ask which one is meant.
+		m := Message{Text: phrase(phraseClarify, locale), Outcome: OutcomeClarify, Confidence: pred.Confidence,
+			Intent: pred.Label, Choices: choices}
+		for i, ch := range choices {
+			m.Text += fmt.Sprintf("\n%d. %s", i+1, ch.Title)
+		}
+		return []Message{m}
+	}
+	// The topic is clear: answer the likeliest entry and offer its close
+	// siblings as related questions.
+	m := answer(entry, locale, pred.Confidence, pred.Label, c)
+	for _, ch := range choices {
+		if ch.EntryID != entry.ID {
+			m.Choices = append(m.Choices, ch)
+		}
+	}
+	return []Message{m}
+}
+
+// chosen resolves a clarification choice: an entry id sent with the message,
+// or "1"–"3" typed after a clarify turn.
+func (e *Engine) chosen(ctx context.Context, ix *knowledge.Index, c *Conversation, choice, norm string) (*knowledge.Entry, bool) {
+	if choice != "" {
+		return ix.Entry(choice)
+	}
+	if len(norm) != 1 || norm[0] < '1' || norm[0] > '3' {
+		return nil, false
+	}
+	last, err := e.store.Messages(ctx, c.ID, c.LastSeq-1)
+	if err != nil || len(last) == 0 || last[0].Outcome != OutcomeClarify {
+		return nil, false
+	}
+	i := int(norm[0] - '1')
+	if i >= len(last[0].Choices) {
+		return nil, false
+	}
+	return ix.Entry(last[0].Choices[i].EntryID)
+}
+
+func answer(entry *knowledge.Entry, locale string, conf float64, intent string, c *Conversation) Message {
+	c.Unresolved = 0
+	content, _ := entry.Text(locale)
+	return Message{Text: content.Answer, Outcome: OutcomeAnswer, Confidence: conf, Intent: intent,
+		Entry: &EntryRef{ID: entry.ID, Category: entry.Category, Title: content.Title}}
+}
+
+func (e *Engine) fallback(c *Conversation, locale string, conf float64, intent string) []Message {
+	c.Unresolved++
+	if c.Unresolved >= e.policy.MaxUnresolved {
+		m := e.handoff(c, HandoffUnresolved, phraseHandoffStuck, locale, conf)
+		m.Intent = intent
+		return []Message{m}
+	}
+	return []Message{{Text: phrase(phraseFallback, locale), Outcome: OutcomeFallback, Confidence: conf, Intent: intent}}
+}
+
+func (e *Engine) handoff(c *Conversation, reason HandoffReason, key, locale string, conf float64) Message {
+	c.State, c.HandoffReason, c.Unresolved = StateQueued, reason, 0
+	return Message{Text: phrase(key, locale), Outcome: OutcomeHandoff, Confidence: conf, Intent: "handoff." + string(reason)}
+}
+
+func (e *Engine) lockFor(id string) *sync.Mutex {
+	h := fnv.New32a()
+	h.Write([]byte(id))
+	return &e.locks[h.Sum32()%uint32(len(e.locks))]
+}
+
+var idEncoding = base32.StdEncoding.WithPadding(base32.NoPadding)
+
+// newID returns a random identifier with a type prefix.
+func newID(prefix string, n int) string {
+	b := make([]byte, n)
+	rand.Read(b)
+	return prefix + strings.ToLower(idEncoding.EncodeToString(b))
+}
+
+func randomToken() string {
+	b := make([]byte, 32)
+	rand.Read(b)
+	return base64.RawURLEncoding.EncodeToString(b)
+}
+
+func hashToken(token string) []byte {
+	h := sha256.Sum256([]byte(token))
+	return h[:]
+}

@@ -1,0 +1,152 @@
+package conversation_test
+
+import (
+	"bufio"
+	"context"
+	"encoding/json"
+	"fmt"
+	"os"
+	"path/filepath"
+	"strings"
+	"sync"
+	"testing"
+
+	"github.com/steward-cs/steward/internal/conversation"
+	"github.com/steward-cs/steward/internal/knowledge"
+	"github.com/steward-cs/steward/internal/store"
+	"github.com/steward-cs/steward/internal/testutil"
+)
+
+var (
+	demoOnce  sync.Once
+	demoIndex *knowledge.Index
+	demoBuilt *conversation.Builtin
+	demoErr   error
+)
+
+// demo builds the demo knowledge base's index once per test binary.
+func demo(t testing.TB) (*knowledge.Index, *conversation.Builtin) {
+	t.Helper()
+	demoOnce.Do(func() {
+		var entries []knowledge.Entry
+		if entries, demoErr = knowledge.DemoEntries(); demoErr != nil {
+			return
+		}
+		if demoBuilt, demoErr = conversation.LoadBuiltin(); demoErr != nil {
+			return
+		}
+		demoIndex, demoErr = knowledge.BuildIndex(entries, demoBuilt.Examples())
+	})
+	if demoErr != nil {
+		t.Fatal(demoErr)
+	}
+	return demoIndex, demoBuilt
+}
+
+func newEngine(t testing.TB) *conversation.Engine {
+	ix, b := demo(t)
+	db := testutil.OpenStore(t, store.Options{SQLitePath: filepath.Join(t.TempDir(), "s.db")})
+	e := conversation.NewEngine(db, conversation.Options{Builtin: b})
+	e.SetIndex(ix)
+	return e
+}
+
+type heldout struct {
+	Text     string `json:"text"`
+	Locale   string `json:"locale"`
+	Category string `json:"category"`
+}
+
+func loadHeldout(t *testing.T) []heldout {
+	f, err := os.Open("testdata/heldout.jsonl")
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer f.Close()
+	var out []heldout
+	sc := bufio.NewScanner(f)
+	for sc.Scan() {
+		var h heldout
+		if err := json.Unmarshal(sc.Bytes(), &h); err != nil {
+			t.Fatalf("heldout line %d: %v", len(out)+1, err)
+		}
+		out = append(out, h)
+	}
+	return out
+}
+
+// The held-out paraphrases were written apart from the knowledge base and
+// are never used for training; this checks none of them leaked into it.
+func TestHeldoutIsNotTrainingData(t *testing.T) {
+	entries, err := knowledge.DemoEntries()
+	if err != nil {
+		t.Fatal(err)
+	}
+	train := map[string]string{}
+	for _, e := range entries {
+		for _, c := range e.Locales {
+			for _, q := range c.Questions {
+				train[strings.ToLower(q)] = e.ID
+			}
+		}
+	}
+	for _, h := range loadHeldout(t) {
+		if id, ok := train[strings.ToLower(h.Text)]; ok {
+			t.Errorf("held-out %q is a training variant of %s", h.Text, id)
+		}
+	}
+}
+
+// Each held-out message is the first message of a fresh conversation, sent
+// through the engine as a customer would.
+func TestHeldoutParaphrases(t *testing.T) {
+	e := newEngine(t)
+	ctx := context.Background()
+	var inScope, answered, offTopic, declined int
+	var misses []string
+	for _, h := range loadHeldout(t) {
+		c, token, _, err := e.Start(ctx, conversation.StartRequest{Locale: h.Locale})
+		if err != nil {
+			t.Fatal(err)
+		}
+		res, err := e.Handle(ctx, c.ID, token, conversation.Input{Text: h.Text})
+		if err != nil {
+			t.Fatal(err)
+		}
+		r := res.Replies[0]
+		got := string(r.Outcome)
+		if r.Entry != nil {
+			got += ":" + r.Entry.Category
+		}
+		if h.Category == "off_topic" {
+			offTopic++
+			if r.Outcome != conversation.OutcomeAnswer || r.Entry == nil || r.Entry.Category == "smalltalk" {
+				declined++
+			} else {
+				misses = append(misses, fmt.Sprintf("off-topic %q → %s (%.2f)", h.Text, got, r.Confidence))
+			}
+			continue
+		}
+		inScope++
+		if r.Outcome == conversation.OutcomeAnswer && r.Entry != nil && r.Entry.Category == h.Category {
+			answered++
+		} else {
+			misses = append(misses, fmt.Sprintf("%s %q → %s (%.2f)", h.Category, h.Text, got, r.Confidence))
+		}
+	}
+	for _, m := range misses {
+		t.Log(m)
+	}
+	acc, rej := float64(answered)/float64(inScope), float64(declined)/float64(offTopic)
+	t.Logf("in-scope answered with the right category: %d/%d = %.3f; off-topic not answered from the KB: %d/%d = %.3f",
+		answered, inScope, acc, declined, offTopic, rej)
+	if inScope < 100 || offTopic < 20 {
+		t.Fatalf("held-out set too small: %d in scope, %d off topic", inScope, offTopic)
+	}
+	if acc < 0.90 {
+		t.Errorf("in-scope accuracy %.3f < 0.90", acc)
+	}
+	if rej < 0.90 {
+		t.Errorf("off-topic rejection %.3f < 0.90", rej)
+	}
+}

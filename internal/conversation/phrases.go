@@ -1,0 +1,52 @@
+package conversation
+
+// phrase keys: every line the bot says that does not come from the knowledge
+// base, in both locales.
+const (
+	phraseGreeting       = "greeting"
+	phraseFallback       = "fallback"
+	phraseHandoffRequest = "handoff_request"
+	phraseHandoffStuck   = "handoff_unresolved"
+	phraseHandoffAngry   = "handoff_emotion"
+	phraseClarify        = "clarify"
+	phraseQueuedAck      = "queued_ack"
+)
+
+var phrases = map[string]map[string]string{
+	phraseGreeting: {
+		"zh-CN": "您好，我是智能客服助手，可以帮您查询订单、物流、退换货、退款、支付、发票、账号和优惠券等问题。请直接描述您的问题；需要人工服务时，发送“转人工”即可。",
+		"en":    "Hello, I'm the automated assistant. I can help with orders, shipping, returns, refunds, payment, invoices, your account and coupons. Just type your question; if you'd like a person, type \"human\" at any time.",
+	},
+	phraseFallback: {
+		"zh-CN": "抱歉，我没能理解您的问题。您可以换个说法再描述一下，或者发送“转人工”由人工客服为您处理。",
+		"en":    "Sorry, I didn't understand that. Could you put it another way? Or type \"human\" and a person will help you.",
+	},
+	phraseHandoffRequest: {
+		"zh-CN": "好的，正在为您转接人工客服，请稍候。您可以继续留言，客服接入后会看到全部记录。",
+		"en":    "Sure, I'm connecting you with a human agent. Please hold on; you can keep writing and the agent will see everything.",
+	},
+	phraseHandoffStuck: {
+		"zh-CN": "抱歉，我还是没能帮上忙。正在为您转接人工客服，请稍候，您之前说的内容客服都能看到。",
+		"en":    "Sorry I couldn't help with that. I'm connecting you with a human agent now; they will see what you've told me so far.",
+	},
+	phraseHandoffAngry: {
+		"zh-CN": "非常抱歉给您带来了不好的体验，您的感受我们非常理解。我已为您优先转接人工客服，请稍候，客服会尽快处理您的问题。",
+		"en":    "I'm really sorry for the trouble — I understand how frustrating this is. I've asked a human agent to take over with priority; they'll be with you shortly.",
+	},
+	phraseClarify: {
+		"zh-CN": "我想确认一下，您想问的是以下哪个问题？",
+		"en":    "Just to be sure, which of these do you mean?",
+	},
+	phraseQueuedAck: {
+		"zh-CN": "已收到您的留言，人工客服接入后会第一时间查看。",
+		"en":    "Got it — the agent will see your message as soon as they join.",
+	},
+}
+
+// phrase returns the text of key in locale, falling back to zh-CN.
+func phrase(key, locale string) string {
+	if s, ok := phrases[key][locale]; ok {
+		return s
+	}
+	return phrases[key]["zh-CN"]
+}

@@ -1,0 +1,78 @@
+package conversation
+
+import (
+	"strings"
+
+	"github.com/steward-cs/steward/internal/nlu"
+)
+
+// Policy holds the thresholds of the bot's decisions.
+type Policy struct {
+	// AnswerConfidence is the confidence below which the bot does not answer.
+	AnswerConfidence float64
+	// ClarifyBelow: a best candidate under this confidence, with a runner-up
+	// close to it, is offered as a choice rather than answered.
+	ClarifyBelow float64
+	// ClarifyRatio: the runner-up is close when its confidence is at least
+	// this fraction of the best one's.
+	ClarifyRatio float64
+	// AngerThreshold is the negative-emotion score that hands off at once.
+	AngerThreshold float64
+	// MaxUnresolved is how many consecutive unresolved turns hand off.
+	MaxUnresolved int
+}
+
+// DefaultPolicy returns the thresholds used unless configured otherwise.
+func DefaultPolicy() Policy {
+	return Policy{AnswerConfidence: 0.3, ClarifyBelow: 0.45, ClarifyRatio: 0.6, AngerThreshold: 0.8, MaxUnresolved: 2}
+}
+
+// humanPhrases are the ways customers ask for a person. A message that
+// contains one of the long forms, or consists of a short one, is a request.
+var (
+	humanContains = []string{
+		"转人工", "人工客服", "人工服务", "找人工", "要人工", "接人工", "真人客服", "真人", "人工坐席", "客服人员", "叫人工",
+		"talk to a human", "speak to a human", "talk to a person", "speak to a person", "real person", "human agent",
+		"live agent", "live person", "customer service agent", "talk to an agent", "speak to an agent", "speak with an agent",
+		"talk to someone", "speak to someone", "representative", "connect me to an agent", "transfer to agent",
+		"transfer me to a human", "human please", "agent please", "human being",
+	}
+	humanExact = map[string]bool{
+		"人工": true, "人工人工": true, "客服": true, "human": true, "agent": true, "operator": true, "a human": true,
+		"an agent": true, "person": true, "staff": true, "i want a human": true, "i want an agent": true,
+	}
+)
+
+// wantsHuman reports whether a normalised message asks for a human.
+func wantsHuman(norm string) bool {
+	if humanExact[norm] {
+		return true
+	}
+	for _, p := range humanContains {
+		if strings.Contains(norm, p) {
+			return true
+		}
+	}
+	return false
+}
+
+// clarifyCandidates returns the entry candidates worth offering, or nil if
+// the prediction is clear enough to answer.
+func (p Policy) clarifyCandidates(pred nlu.Prediction) []nlu.Candidate {
+	if len(pred.Candidates) < 2 || pred.Confidence >= p.ClarifyBelow {
+		return nil
+	}
+	var out []nlu.Candidate
+	for _, c := range pred.Candidates {
+		if strings.HasPrefix(c.Label, "builtin.") {
+			continue
+		}
+		if c.Confidence >= pred.Confidence*p.ClarifyRatio {
+			out = append(out, c)
+		}
+	}
+	if len(out) < 2 {
+		return nil
+	}
+	return out
+}

@@ -1,0 +1,118 @@
+package knowledge
+
+import (
+	"bytes"
+	"encoding/json"
+	"fmt"
+	"io"
+	"strings"
+
+	"gopkg.in/yaml.v3"
+)
+
+// File is the import/export document: `{"entries": [...]}` in YAML or JSON.
+type File struct {
+	Entries []Entry `json:"entries" yaml:"entries"`
+}
+
+// Format is a file format for import and export.
+type Format string
+
+// The formats kb import/export read and write.
+const (
+	FormatYAML Format = "yaml"
+	FormatJSON Format = "json"
+)
+
+// FormatOf picks the format from a file name's extension.
+func FormatOf(name string) (Format, error) {
+	switch {
+	case strings.HasSuffix(name, ".yaml"), strings.HasSuffix(name, ".yml"):
+		return FormatYAML, nil
+	case strings.HasSuffix(name, ".json"):
+		return FormatJSON, nil
+	}
+	return "", fmt.Errorf("cannot tell the format of %q: use a .yaml, .yml or .json name, or --format", name)
+}
+
+// MaxFileBytes bounds an import file.
+const MaxFileBytes = 64 << 20
+
+// Decode reads and validates entries. Unknown fields are errors, so a typo
+// in a field name is caught rather than silently dropped.
+func Decode(r io.Reader, f Format) ([]Entry, error) {
+	data, err := io.ReadAll(io.LimitReader(r, MaxFileBytes+1))
+	if err != nil {
+		return nil, fmt.Errorf("read knowledge file: %w", err)
+	}
+	if len(data) > MaxFileBytes {
+		return nil, fmt.Errorf("knowledge file is larger than %d MiB", MaxFileBytes>>20)
+	}
+	var file File
+	switch f {
+	case FormatYAML:
+		dec := yaml.NewDecoder(bytes.NewReader(data))
+		dec.KnownFields(true)
+		if err := dec.Decode(&file); err != nil && err != io.EOF {
+			return nil, fmt.Errorf("parse YAML: %w", err)
+		}
+	case FormatJSON:
+		dec := json.NewDecoder(bytes.NewReader(data))
+		dec.DisallowUnknownFields()
+		if err := dec.Decode(&file); err != nil {
+			return nil, fmt.Errorf("parse JSON: %w", err)
+		}
+	default:
+		return nil, fmt.Errorf("unknown format %q (want yaml or json)", f)
+	}
+	if len(file.Entries) == 0 {
+		return nil, fmt.Errorf("the file has no entries (expected a top-level \"entries\" list)")
+	}
+	seen := map[string]bool{}
+	for i := range file.Entries {
+		e := &file.Entries[i]
+		trimEntry(e)
+		if err := e.Validate(); err != nil {
+			return nil, fmt.Errorf("entry %d: %w", i+1, err)
+		}
+		if seen[e.ID] {
+			return nil, fmt.Errorf("entry %d: duplicate id %q", i+1, e.ID)
+		}
+		seen[e.ID] = true
+	}
+	return file.Entries, nil
+}
+
+func trimEntry(e *Entry) {
+	e.ID, e.Category = strings.TrimSpace(e.ID), strings.TrimSpace(e.Category)
+	for loc, c := range e.Locales {
+		c.Title, c.Answer = strings.TrimSpace(c.Title), strings.TrimSpace(c.Answer)
+		for i, q := range c.Questions {
+			c.Questions[i] = strings.TrimSpace(q)
+		}
+		e.Locales[loc] = c
+	}
+}
+
+// Encode writes entries in the given format.
+func Encode(w io.Writer, entries []Entry, f Format) error {
+	file := File{Entries: entries}
+	switch f {
+	case FormatYAML:
+		enc := yaml.NewEncoder(w)
+		enc.SetIndent(2)
+		if err := enc.Encode(file); err != nil {
+			return fmt.Errorf("write YAML: %w", err)
+		}
+		return enc.Close()
+	case FormatJSON:
+		enc := json.NewEncoder(w)
+		enc.SetIndent("", "  ")
+		enc.SetEscapeHTML(false)
+		if err := enc.Encode(file); err != nil {
+			return fmt.Errorf("write JSON: %w", err)
+		}
+		return nil
+	}
+	return fmt.Errorf("unknown format %q (want yaml or json)", f)
+}

@@ -1,0 +1,102 @@
+// Package realtime delivers events to live subscribers: the customer's chat
+// stream now, agents' consoles and other nodes later. A subscriber that
+// cannot keep up is dropped rather than allowed to slow the publisher.
+package realtime
+
+import (
+	"sync"
+)
+
+// Event is one thing that happened on a topic.
+type Event struct {
+	Topic string
+	Data  any
+}
+
+// Subscription receives a topic's events until it is closed or dropped.
+type Subscription struct {
+	C       <-chan Event
+	c       chan Event
+	hub     *Hub
+	topic   string
+	dropped chan struct{}
+	once    sync.Once
+}
+
+// Dropped is closed when the hub gave up on a slow subscriber; the
+// subscriber should resynchronise from the store.
+func (s *Subscription) Dropped() <-chan struct{} { return s.dropped }
+
+// Close unsubscribes.
+func (s *Subscription) Close() { s.hub.remove(s) }
+
+// Hub is an in-process publish/subscribe switch.
+type Hub struct {
+	mu     sync.Mutex
+	topics map[string]map[*Subscription]struct{}
+	buffer int
+}
+
+// NewHub returns a hub whose subscribers may fall buffer events behind.
+func NewHub(buffer int) *Hub {
+	if buffer <= 0 {
+		buffer = 64
+	}
+	return &Hub{topics: map[string]map[*Subscription]struct{}{}, buffer: buffer}
+}
+
+// Subscribe starts receiving events on topic.
+func (h *Hub) Subscribe(topic string) *Subscription {
+	c := make(chan Event, h.buffer)
+	s := &Subscription{C: c, c: c, hub: h, topic: topic, dropped: make(chan struct{})}
+	h.mu.Lock()
+	subs := h.topics[topic]
+	if subs == nil {
+		subs = map[*Subscription]struct{}{}
+		h.topics[topic] = subs
+	}
+	subs[s] = struct{}{}
+	h.mu.Unlock()
+	return s
+}
+
+// Publish sends ev to every subscriber of its topic without blocking.
+func (h *Hub) Publish(ev Event) {
+	h.mu.Lock()
+	defer h.mu.Unlock()
+	for s := range h.topics[ev.Topic] {
+		select {
+		case s.c <- ev:
+		default:
+			h.dropLocked(s)
+		}
+	}
+}
+
+// Subscribers returns how many subscribers topic has.
+func (h *Hub) Subscribers(topic string) int {
+	h.mu.Lock()
+	defer h.mu.Unlock()
+	return len(h.topics[topic])
+}
+
+func (h *Hub) remove(s *Subscription) {
+	h.mu.Lock()
+	defer h.mu.Unlock()
+	if subs, ok := h.topics[s.topic]; ok {
+		delete(subs, s)
+		if len(subs) == 0 {
+			delete(h.topics, s.topic)
+		}
+	}
+}
+
+func (h *Hub) dropLocked(s *Subscription) {
+	if subs, ok := h.topics[s.topic]; ok {
+		delete(subs, s)
+		if len(subs) == 0 {
+			delete(h.topics, s.topic)
+		}
+	}
+	s.once.Do(func() { close(s.dropped) })
+}
