@@ -60,7 +60,7 @@ type Model struct {
 	idf      []float32
 	w        []float32 // [feature*classes + class]
 	bias     []float32
-	oos      int // index of the out-of-scope class, or -1
+	oos      int     // index of the out-of-scope class, or -1
 	temp     float64 // softmax temperature fitted by cross-validation
 	minConf  float64
 	examples [][]sparse // per class: the training vectors, for similarity

@@ -158,7 +158,7 @@ func TestEntriesUpsert(t *testing.T) {
 	testutil.ForEachBackend(t, func(t *testing.T, db *store.DB) {
 		ctx := context.Background()
 		e := knowledge.Entry{ID: "ship-fee", Category: "shipping", Tags: []string{"fee"}, Essential: true,
-			Locales: map[string]knowledge.Content{"en": {Title: "Fees", Questions: []string{"how much is shipping"}, Answer: "Free over 99."}},
+			Locales:   map[string]knowledge.Content{"en": {Title: "Fees", Questions: []string{"how much is shipping"}, Answer: "Free over 99."}},
 			UpdatedAt: time.Now()}
 		if err := db.PutEntries(ctx, []knowledge.Entry{e}); err != nil {
 			t.Fatal(err)

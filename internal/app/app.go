@@ -1,0 +1,159 @@
+// Package app is the composition root: configuration → store → domains →
+// HTTP. It owns every long-lived component and shuts them down in order.
+package app
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"log/slog"
+	"net"
+	"net/http"
+	"path/filepath"
+	"time"
+
+	"github.com/steward-cs/steward/internal/config"
+	"github.com/steward-cs/steward/internal/conversation"
+
+	"github.com/steward-cs/steward/internal/httpapi"
+	"github.com/steward-cs/steward/internal/knowledge"
+	"github.com/steward-cs/steward/internal/realtime"
+	"github.com/steward-cs/steward/internal/store"
+)
+
+// SQLiteFile is the name of the embedded database inside the data directory.
+const SQLiteFile = "steward.db"
+
+// OpenStore opens the configured database.
+func OpenStore(ctx context.Context, cfg config.Config, logger *slog.Logger) (*store.DB, error) {
+	return store.Open(ctx, store.Options{DatabaseURL: cfg.Database, SQLitePath: filepath.Join(cfg.DataDir, SQLiteFile),
+		Synchronous: cfg.SQLiteSync, Logger: logger})
+}
+
+// App is a running Steward.
+type App struct {
+	cfg      config.Config
+	logger   *slog.Logger
+	db       *store.DB
+	engine   *conversation.Engine
+	hub      *realtime.Hub
+	listener net.Listener
+	server   *http.Server
+	closing  chan struct{}
+}
+
+// Open builds every component and binds the listening socket; Run serves.
+func Open(ctx context.Context, cfg config.Config, logger *slog.Logger) (_ *App, err error) {
+	a := &App{cfg: cfg, logger: logger, hub: realtime.NewHub(256), closing: make(chan struct{})}
+	if a.db, err = OpenStore(ctx, cfg, logger); err != nil {
+		return nil, err
+	}
+	defer func() {
+		if err != nil {
+			a.db.Close(context.Background())
+		}
+	}()
+	if err := a.prepareSchema(ctx); err != nil {
+		return nil, err
+	}
+	builtin, err := conversation.LoadBuiltin()
+	if err != nil {
+		return nil, err
+	}
+	a.engine = conversation.NewEngine(a.db, conversation.Options{Builtin: builtin, Publisher: httpapi.HubPublisher{Hub: a.hub},
+		Logger: logger, DefaultLocale: cfg.DefaultLocale})
+	if err := a.loadKnowledge(ctx, builtin); err != nil {
+		return nil, err
+	}
+	handler := httpapi.New(httpapi.Options{Engine: a.engine, Hub: a.hub, Store: a.db, Logger: logger,
+		OriginPatterns: cfg.AllowedOrigins, Closing: a.closing})
+	a.server = &http.Server{Handler: handler, ReadHeaderTimeout: 10 * time.Second, ReadTimeout: 30 * time.Second,
+		WriteTimeout: 60 * time.Second, IdleTimeout: 120 * time.Second, MaxHeaderBytes: 64 << 10,
+		ErrorLog: slog.NewLogLogger(logger.Handler(), slog.LevelWarn)}
+	if a.listener, err = net.Listen("tcp", cfg.Addr); err != nil {
+		return nil, fmt.Errorf("listen on %s: %w", cfg.Addr, err)
+	}
+	return a, nil
+}
+
+// prepareSchema migrates when allowed, and otherwise refuses a stale schema.
+func (a *App) prepareSchema(ctx context.Context) error {
+	applied, _, err := a.db.SchemaVersion(ctx)
+	if err != nil {
+		return err
+	}
+	if applied == 0 || a.cfg.AutoMigrates() {
+		if _, err := a.db.Migrate(ctx); err != nil {
+			return err
+		}
+	}
+	return a.db.CheckSchema(ctx)
+}
+
+// loadKnowledge seeds the demo knowledge base into an empty store when asked,
+// then trains the index the bot answers from.
+func (a *App) loadKnowledge(ctx context.Context, builtin *conversation.Builtin) error {
+	n, err := a.db.CountEntries(ctx)
+	if err != nil {
+		return err
+	}
+	if n == 0 && a.cfg.Demo {
+		demo, err := knowledge.DemoEntries()
+		if err != nil {
+			return err
+		}
+		now := time.Now().UTC()
+		for i := range demo {
+			demo[i].CreatedAt, demo[i].UpdatedAt = now, now
+		}
+		if err := a.db.PutEntries(ctx, demo); err != nil {
+			return fmt.Errorf("load demo knowledge base: %w", err)
+		}
+		a.logger.Info("loaded the demo knowledge base", "entries", len(demo))
+	}
+	entries, err := a.db.Entries(ctx)
+	if err != nil {
+		return err
+	}
+	start := time.Now()
+	ix, err := knowledge.BuildIndex(entries, builtin.Examples())
+	if err != nil {
+		return err
+	}
+	a.engine.SetIndex(ix)
+	a.logger.Info("knowledge index ready", "entries", ix.Len(), "model", ix.ModelInfo(), "took_ms", time.Since(start).Milliseconds())
+	if ix.Len() == 0 {
+		a.logger.Warn("the knowledge base is empty: the bot can only make small talk and hand off (start with --demo or run `steward kb import`)")
+	}
+	return nil
+}
+
+// Addr returns the address the server listens on.
+func (a *App) Addr() string { return a.listener.Addr().String() }
+
+// Run serves until ctx is cancelled, then shuts down in order: stop
+// accepting, drain in-flight requests, end live streams, close the store.
+func (a *App) Run(ctx context.Context) error {
+	serveErr := make(chan error, 1)
+	go func() { serveErr <- a.server.Serve(a.listener) }()
+	a.logger.Info("listening", "addr", a.Addr(), "database", a.cfg.Redacted())
+	var err error
+	select {
+	case err = <-serveErr:
+	case <-ctx.Done():
+	}
+	a.logger.Info("shutting down")
+	close(a.closing)
+	sctx, cancel := context.WithTimeout(context.Background(), a.cfg.ShutdownTimeout)
+	defer cancel()
+	if serr := a.server.Shutdown(sctx); serr != nil {
+		a.logger.Warn("http drain incomplete", "error", serr)
+	}
+	if cerr := a.db.Close(sctx); cerr != nil {
+		a.logger.Warn("close store", "error", cerr)
+	}
+	if errors.Is(err, http.ErrServerClosed) {
+		err = nil
+	}
+	return err
+}

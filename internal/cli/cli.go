@@ -1,0 +1,162 @@
+// Package cli is Steward's command line: one file per subcommand, each a
+// type with its own flag set and a Run method.
+package cli
+
+import (
+	"context"
+	"errors"
+	"flag"
+	"fmt"
+	"io"
+	"log/slog"
+	"os"
+	"sort"
+	"strings"
+
+	"github.com/steward-cs/steward/internal/config"
+)
+
+// command is one subcommand.
+type command interface {
+	Run(ctx context.Context, args []string) error
+}
+
+// usageError is a mistake in the command line; it exits with status 2.
+type usageError struct{ msg string }
+
+func (e *usageError) Error() string { return e.msg }
+
+func usagef(format string, args ...any) error { return &usageError{fmt.Sprintf(format, args...)} }
+
+// Env is what a command may touch of the outside world.
+type Env struct {
+	Stdin          io.Reader
+	Stdout, Stderr io.Writer
+	Getenv         func(string) string
+}
+
+// Run runs the command line args (without the program name) and returns the
+// process exit status.
+func Run(ctx context.Context, args []string, env Env) int {
+	if env.Getenv == nil {
+		env.Getenv = os.Getenv
+	}
+	commands := map[string]func() command{
+		"serve":   func() command { return &serveCommand{env: env} },
+		"migrate": func() command { return &migrateCommand{env: env} },
+		"kb":      func() command { return &kbCommand{env: env} },
+		"version": func() command { return &versionCommand{env: env} },
+	}
+	if len(args) == 0 || args[0] == "help" || args[0] == "-h" || args[0] == "--help" {
+		printUsage(env.Stdout, commands)
+		if len(args) == 0 {
+			return 2
+		}
+		return 0
+	}
+	mk, ok := commands[args[0]]
+	if !ok {
+		fmt.Fprintf(env.Stderr, "steward: unknown command %q\n", args[0])
+		printUsage(env.Stderr, commands)
+		return 2
+	}
+	err := mk().Run(ctx, args[1:])
+	switch {
+	case err == nil:
+		return 0
+	case errors.Is(err, flag.ErrHelp):
+		return 0
+	}
+	if ue, ok := errors.AsType[*usageError](err); ok {
+		fmt.Fprintf(env.Stderr, "steward %s: %s\nRun 'steward %s -h' for usage.\n", args[0], ue.msg, args[0])
+		return 2
+	}
+	fmt.Fprintf(env.Stderr, "steward %s: %v\n", args[0], err)
+	return 1
+}
+
+func printUsage(w io.Writer, commands map[string]func() command) {
+	names := make([]string, 0, len(commands))
+	for n := range commands {
+		names = append(names, n)
+	}
+	sort.Strings(names)
+	fmt.Fprintf(w, `Steward: self-hosted customer service that answers in Chinese and English.
+
+Usage: steward <command> [flags]
+
+Commands:
+  serve      run the server (steward serve --demo, then open http://127.0.0.1:8080/chat)
+  migrate    apply database migrations
+  kb         import or export the knowledge base (kb import FILE, kb export [FILE])
+  version    print the version
+
+Run 'steward <command> -h' for a command's flags. (%s)
+`, strings.Join(names, ", "))
+}
+
+// dbFlags are the flags every command that opens the database shares.
+type dbFlags struct {
+	configPath, dataDir, database string
+}
+
+func (d *dbFlags) register(fs *flag.FlagSet) {
+	fs.StringVar(&d.configPath, "config", "", "YAML config file (STEWARD_* environment variables override it)")
+	fs.StringVar(&d.dataDir, "data-dir", "", "directory of the embedded SQLite database (default ./data)")
+	fs.StringVar(&d.database, "database", "", "PostgreSQL URL (postgres://...) instead of the embedded SQLite file")
+}
+
+// load returns the configuration: defaults, file, environment, then the
+// flags that were set on the command line.
+func (d *dbFlags) load(fs *flag.FlagSet, env Env, apply func(cfg *config.Config, set map[string]bool)) (config.Config, error) {
+	cfg, err := config.Load(d.configPath, env.Getenv)
+	if err != nil {
+		return cfg, err
+	}
+	set := map[string]bool{}
+	fs.Visit(func(f *flag.Flag) { set[f.Name] = true })
+	if set["data-dir"] {
+		cfg.DataDir = d.dataDir
+	}
+	if set["database"] {
+		cfg.Database = d.database
+	}
+	if apply != nil {
+		apply(&cfg, set)
+	}
+	if err := cfg.Validate(); err != nil {
+		return cfg, fmt.Errorf("invalid configuration:\n%w", err)
+	}
+	return cfg, nil
+}
+
+func newFlagSet(name string, env Env, usage string) *flag.FlagSet {
+	fs := flag.NewFlagSet(name, flag.ContinueOnError)
+	fs.SetOutput(env.Stderr)
+	fs.Usage = func() {
+		fmt.Fprintf(env.Stderr, "Usage: steward %s\n\nFlags:\n", usage)
+		fs.PrintDefaults()
+	}
+	return fs
+}
+
+func parse(fs *flag.FlagSet, args []string) error {
+	if err := fs.Parse(args); err != nil {
+		if errors.Is(err, flag.ErrHelp) {
+			return err
+		}
+		return usagef("%v", err)
+	}
+	return nil
+}
+
+// newLogger builds the process logger from the configuration.
+func newLogger(cfg config.Config, w io.Writer) *slog.Logger {
+	var level slog.Level
+	_ = level.UnmarshalText([]byte(cfg.LogLevel))
+	opts := &slog.HandlerOptions{Level: level}
+	if cfg.LogFormat == "json" {
+		return slog.New(slog.NewJSONHandler(w, opts))
+	}
+	return slog.New(slog.NewTextHandler(w, opts))
+}

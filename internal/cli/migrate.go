@@ -1,0 +1,43 @@
+package cli
+
+import (
+	"context"
+	"fmt"
+	"log/slog"
+
+	"github.com/steward-cs/steward/internal/app"
+)
+
+type migrateCommand struct {
+	env Env
+	db  dbFlags
+}
+
+func (c *migrateCommand) Run(ctx context.Context, args []string) error {
+	fs := newFlagSet("migrate", c.env, "migrate [--data-dir DIR | --database URL] [--config FILE]")
+	c.db.register(fs)
+	if err := parse(fs, args); err != nil {
+		return err
+	}
+	cfg, err := c.db.load(fs, c.env, nil)
+	if err != nil {
+		return usagef("%v", err)
+	}
+	logger := newLogger(cfg, c.env.Stderr)
+	db, err := app.OpenStore(ctx, cfg, logger)
+	if err != nil {
+		return err
+	}
+	defer db.Close(context.Background())
+	n, err := db.Migrate(ctx)
+	if err != nil {
+		return err
+	}
+	applied, _, err := db.SchemaVersion(ctx)
+	if err != nil {
+		return err
+	}
+	slog.Debug("migrated", "applied", n)
+	fmt.Fprintf(c.env.Stdout, "applied %d migration(s); schema is at version %d (%s)\n", n, applied, db.Dialect())
+	return nil
+}

@@ -1,0 +1,49 @@
+package cli
+
+import (
+	"context"
+	"fmt"
+	"log/slog"
+
+	"github.com/steward-cs/steward/internal/app"
+	"github.com/steward-cs/steward/internal/config"
+)
+
+type serveCommand struct {
+	env  Env
+	db   dbFlags
+	addr string
+	demo bool
+}
+
+func (c *serveCommand) Run(ctx context.Context, args []string) error {
+	fs := newFlagSet("serve", c.env, "serve [--addr HOST:PORT] [--data-dir DIR | --database URL] [--demo] [--config FILE]")
+	c.db.register(fs)
+	fs.StringVar(&c.addr, "addr", "", "listen address (default 127.0.0.1:8080)")
+	fs.BoolVar(&c.demo, "demo", false, "load the bilingual demo knowledge base on first start")
+	if err := parse(fs, args); err != nil {
+		return err
+	}
+	if fs.NArg() > 0 {
+		return usagef("unexpected argument %q", fs.Arg(0))
+	}
+	cfg, err := c.db.load(fs, c.env, func(cfg *config.Config, set map[string]bool) {
+		if set["addr"] {
+			cfg.Addr = c.addr
+		}
+		if set["demo"] {
+			cfg.Demo = c.demo
+		}
+	})
+	if err != nil {
+		return usagef("%v", err)
+	}
+	logger := newLogger(cfg, c.env.Stderr)
+	slog.SetDefault(logger)
+	a, err := app.Open(ctx, cfg, logger)
+	if err != nil {
+		return err
+	}
+	fmt.Fprintf(c.env.Stdout, "Steward %s is running: open http://%s/chat\n", version(), a.Addr())
+	return a.Run(ctx)
+}

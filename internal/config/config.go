@@ -1,0 +1,195 @@
+// Package config is Steward's typed configuration: defaults, then a YAML
+// file, then STEWARD_* environment variables, then command-line flags. It is
+// passed down explicitly, never read from a global.
+package config
+
+import (
+	"bytes"
+	"errors"
+	"fmt"
+	"io"
+	"net"
+	"net/url"
+	"os"
+	"strconv"
+	"strings"
+	"time"
+
+	"gopkg.in/yaml.v3"
+)
+
+// Config is everything a Steward process is configured with.
+type Config struct {
+	Addr     string `yaml:"addr"`
+	DataDir  string `yaml:"data_dir"`
+	Database string `yaml:"database"` // postgres:// URL; empty for the embedded SQLite file
+	Demo     bool   `yaml:"demo"`
+	// AutoMigrate applies pending migrations on start. Unset means: yes for
+	// the embedded SQLite file, no for PostgreSQL (shared by several nodes).
+	AutoMigrate     *bool         `yaml:"auto_migrate"`
+	SQLiteSync      string        `yaml:"sqlite_synchronous"`
+	LogLevel        string        `yaml:"log_level"`
+	LogFormat       string        `yaml:"log_format"`
+	DefaultLocale   string        `yaml:"default_locale"`
+	AllowedOrigins  []string      `yaml:"allowed_origins"`
+	ShutdownTimeout time.Duration `yaml:"shutdown_timeout"`
+}
+
+// Default returns the configuration used when nothing is set.
+func Default() Config {
+	return Config{Addr: "127.0.0.1:8080", DataDir: "./data", SQLiteSync: "FULL", LogLevel: "info", LogFormat: "text",
+		DefaultLocale: "zh-CN", ShutdownTimeout: 20 * time.Second}
+}
+
+// Load reads the optional YAML file at path over the defaults, then the
+// environment (getenv is os.Getenv outside tests).
+func Load(path string, getenv func(string) string) (Config, error) {
+	cfg := Default()
+	if path != "" {
+		data, err := os.ReadFile(path)
+		if err != nil {
+			return cfg, fmt.Errorf("read config file: %w", err)
+		}
+		dec := yaml.NewDecoder(bytes.NewReader(data))
+		dec.KnownFields(true)
+		if err := dec.Decode(&cfg); err != nil && !errors.Is(err, io.EOF) {
+			return cfg, fmt.Errorf("config file %s: %w", path, err)
+		}
+	}
+	if err := cfg.applyEnv(getenv); err != nil {
+		return cfg, err
+	}
+	return cfg, nil
+}
+
+// applyEnv overrides fields from STEWARD_* variables. A secret may instead
+// be read from a file named by the variable with a _FILE suffix.
+func (c *Config) applyEnv(getenv func(string) string) error {
+	get := func(name string) (string, bool, error) {
+		if v := getenv(name); v != "" {
+			return v, true, nil
+		}
+		if f := getenv(name + "_FILE"); f != "" {
+			b, err := os.ReadFile(f)
+			if err != nil {
+				return "", false, fmt.Errorf("%s_FILE: %w", name, err)
+			}
+			return strings.TrimSpace(string(b)), true, nil
+		}
+		return "", false, nil
+	}
+	strs := map[string]*string{
+		"STEWARD_ADDR": &c.Addr, "STEWARD_DATA_DIR": &c.DataDir, "STEWARD_DATABASE": &c.Database,
+		"STEWARD_SQLITE_SYNCHRONOUS": &c.SQLiteSync, "STEWARD_LOG_LEVEL": &c.LogLevel,
+		"STEWARD_LOG_FORMAT": &c.LogFormat, "STEWARD_DEFAULT_LOCALE": &c.DefaultLocale,
+	}
+	for name, dst := range strs {
+		v, ok, err := get(name)
+		if err != nil {
+			return err
+		}
+		if ok {
+			*dst = v
+		}
+	}
+	if v, ok, err := get("STEWARD_DEMO"); err != nil {
+		return err
+	} else if ok {
+		b, err := strconv.ParseBool(v)
+		if err != nil {
+			return fmt.Errorf("STEWARD_DEMO must be true or false, not %q", v)
+		}
+		c.Demo = b
+	}
+	if v, ok, err := get("STEWARD_AUTO_MIGRATE"); err != nil {
+		return err
+	} else if ok {
+		b, err := strconv.ParseBool(v)
+		if err != nil {
+			return fmt.Errorf("STEWARD_AUTO_MIGRATE must be true or false, not %q", v)
+		}
+		c.AutoMigrate = &b
+	}
+	if v, ok, err := get("STEWARD_ALLOWED_ORIGINS"); err != nil {
+		return err
+	} else if ok {
+		c.AllowedOrigins = strings.Split(v, ",")
+	}
+	if v, ok, err := get("STEWARD_SHUTDOWN_TIMEOUT"); err != nil {
+		return err
+	} else if ok {
+		d, err := time.ParseDuration(v)
+		if err != nil {
+			return fmt.Errorf("STEWARD_SHUTDOWN_TIMEOUT: %w", err)
+		}
+		c.ShutdownTimeout = d
+	}
+	return nil
+}
+
+// Validate reports every problem at once, each naming its setting.
+func (c *Config) Validate() error {
+	var errs []error
+	if host, port, err := net.SplitHostPort(c.Addr); err != nil {
+		errs = append(errs, fmt.Errorf("addr %q must be HOST:PORT, e.g. 127.0.0.1:8080", c.Addr))
+	} else if p, err := strconv.Atoi(port); err != nil || p < 0 || p > 65535 {
+		errs = append(errs, fmt.Errorf("addr %q: port must be a number from 0 to 65535", c.Addr))
+	} else {
+		_ = host
+	}
+	if c.Database != "" {
+		u, err := url.Parse(c.Database)
+		if err != nil || (u.Scheme != "postgres" && u.Scheme != "postgresql") {
+			errs = append(errs, fmt.Errorf("database must be a postgres:// URL (leave it empty for the embedded SQLite file)"))
+		}
+	} else if strings.TrimSpace(c.DataDir) == "" {
+		errs = append(errs, fmt.Errorf("data_dir is required with the embedded SQLite database"))
+	}
+	switch strings.ToUpper(c.SQLiteSync) {
+	case "FULL", "NORMAL":
+	default:
+		errs = append(errs, fmt.Errorf("sqlite_synchronous must be FULL or NORMAL, not %q", c.SQLiteSync))
+	}
+	switch strings.ToLower(c.LogLevel) {
+	case "debug", "info", "warn", "error":
+	default:
+		errs = append(errs, fmt.Errorf("log_level must be debug, info, warn or error, not %q", c.LogLevel))
+	}
+	switch c.LogFormat {
+	case "text", "json":
+	default:
+		errs = append(errs, fmt.Errorf("log_format must be text or json, not %q", c.LogFormat))
+	}
+	switch c.DefaultLocale {
+	case "zh-CN", "en":
+	default:
+		errs = append(errs, fmt.Errorf("default_locale must be zh-CN or en, not %q", c.DefaultLocale))
+	}
+	if c.ShutdownTimeout <= 0 {
+		errs = append(errs, fmt.Errorf("shutdown_timeout must be positive"))
+	}
+	return errors.Join(errs...)
+}
+
+// AutoMigrates reports whether serve applies pending migrations itself.
+func (c *Config) AutoMigrates() bool {
+	if c.AutoMigrate != nil {
+		return *c.AutoMigrate
+	}
+	return c.Database == ""
+}
+
+// Redacted returns the database URL without its password, for logs.
+func (c *Config) Redacted() string {
+	if c.Database == "" {
+		return "sqlite:" + c.DataDir
+	}
+	u, err := url.Parse(c.Database)
+	if err != nil {
+		return "postgres:(unparseable)"
+	}
+	if u.User != nil {
+		u.User = url.User(u.User.Username())
+	}
+	return u.String()
+}

@@ -1,0 +1,174 @@
+package httpapi
+
+import (
+	"bytes"
+	"encoding/json"
+	"errors"
+	"io"
+	"net/http"
+	"strings"
+	"time"
+	"unicode/utf8"
+
+	"github.com/steward-cs/steward/internal/conversation"
+	"github.com/steward-cs/steward/internal/errcode"
+)
+
+// maxBody bounds a JSON request body: a 4,000-character message, escaped,
+// fits many times over.
+const maxBody = 64 << 10
+
+// decode reads a JSON body into v: size-limited, valid UTF-8, one value,
+// no unknown fields.
+func decode(r *http.Request, v any) error {
+	// The declared Content-Type is not checked: many clients (curl -d) send
+	// JSON labelled as a form, and the body is validated as JSON anyway.
+	body, err := io.ReadAll(http.MaxBytesReader(nil, r.Body, maxBody))
+	if err != nil {
+		if _, ok := errors.AsType[*http.MaxBytesError](err); ok {
+			return errcode.Errorf(errcode.TooLarge, "request body exceeds %d bytes", maxBody)
+		}
+		return errcode.Errorf(errcode.Invalid, "read request body: %v", err)
+	}
+	if !utf8.Valid(body) {
+		return errcode.Errorf(errcode.Invalid, "request body is not valid UTF-8")
+	}
+	if len(bytes.TrimSpace(body)) == 0 {
+		return errcode.Errorf(errcode.Invalid, "request body is empty; send a JSON object")
+	}
+	dec := json.NewDecoder(bytes.NewReader(body))
+	dec.DisallowUnknownFields()
+	if err := dec.Decode(v); err != nil {
+		var typeErr *json.UnmarshalTypeError
+		switch {
+		case errors.As(err, &typeErr):
+			return errcode.Errorf(errcode.Invalid, "field %q has the wrong type (want %s)", typeErr.Field, typeErr.Type)
+		case strings.HasPrefix(err.Error(), "json: unknown field"):
+			return errcode.Errorf(errcode.Invalid, "%s", strings.TrimPrefix(err.Error(), "json: "))
+		default:
+			return errcode.Errorf(errcode.Invalid, "malformed JSON: %v", err)
+		}
+	}
+	if dec.More() {
+		return errcode.Errorf(errcode.Invalid, "malformed JSON: more than one value in the body")
+	}
+	return nil
+}
+
+// bearer returns the token of an "Authorization: Bearer <token>" header.
+func bearer(r *http.Request) string {
+	h := r.Header.Get("Authorization")
+	if len(h) > 7 && strings.EqualFold(h[:7], "bearer ") {
+		return strings.TrimSpace(h[7:])
+	}
+	return ""
+}
+
+// messageJSON is a message as the API shows it.
+type messageJSON struct {
+	ID         string                 `json:"id"`
+	Seq        int64                  `json:"seq"`
+	Role       conversation.Role      `json:"role"`
+	Text       string                 `json:"text"`
+	CreatedAt  time.Time              `json:"created_at"`
+	Outcome    conversation.Outcome   `json:"outcome,omitempty"`
+	Confidence *float64               `json:"confidence,omitempty"`
+	Entry      *conversation.EntryRef `json:"entry,omitempty"`
+	Choices    []conversation.Choice  `json:"choices,omitempty"`
+	Locale     string                 `json:"locale,omitempty"`
+}
+
+func toJSON(m conversation.Message) messageJSON {
+	out := messageJSON{ID: m.ID, Seq: m.Seq, Role: m.Role, Text: m.Text, CreatedAt: m.CreatedAt, Outcome: m.Outcome,
+		Entry: m.Entry, Choices: m.Choices, Locale: m.Locale}
+	if m.Outcome != "" {
+		c := m.Confidence
+		out.Confidence = &c
+	}
+	return out
+}
+
+func toJSONs(msgs []conversation.Message) []messageJSON {
+	out := make([]messageJSON, len(msgs))
+	for i, m := range msgs {
+		out[i] = toJSON(m)
+	}
+	return out
+}
+
+type createRequest struct {
+	Locale   string                `json:"locale"`
+	Customer conversation.Customer `json:"customer"`
+}
+
+type conversationJSON struct {
+	ID       string                `json:"id"`
+	Token    string                `json:"token,omitempty"`
+	State    conversation.State    `json:"state"`
+	Locale   string                `json:"locale"`
+	Customer conversation.Customer `json:"customer"`
+	Messages []messageJSON         `json:"messages"`
+}
+
+func (s *Server) createConversation(w http.ResponseWriter, r *http.Request) error {
+	var req createRequest
+	if r.ContentLength != 0 {
+		if err := decode(r, &req); err != nil {
+			return err
+		}
+	}
+	c, token, greeting, err := s.engine.Start(r.Context(), conversation.StartRequest{Locale: req.Locale, Customer: req.Customer})
+	if err != nil {
+		return err
+	}
+	w.Header().Set("Location", "/api/v1/conversations/"+c.ID)
+	writeJSON(w, http.StatusCreated, conversationJSON{ID: c.ID, Token: token, State: c.State, Locale: c.Locale,
+		Customer: c.Customer, Messages: toJSONs(greeting)})
+	return nil
+}
+
+func (s *Server) getConversation(w http.ResponseWriter, r *http.Request) error {
+	c, err := s.engine.Authorize(r.Context(), r.PathValue("id"), bearer(r))
+	if err != nil {
+		return err
+	}
+	msgs, err := s.engine.Transcript(r.Context(), c, 0)
+	if err != nil {
+		return err
+	}
+	writeJSON(w, http.StatusOK, conversationJSON{ID: c.ID, State: c.State, Locale: c.Locale, Customer: c.Customer,
+		Messages: toJSONs(msgs)})
+	return nil
+}
+
+type postMessageRequest struct {
+	Text   *string `json:"text"`
+	Choice string  `json:"choice"`
+}
+
+type turnJSON struct {
+	State    conversation.State `json:"state"`
+	Customer messageJSON        `json:"customer_message"`
+	Messages []messageJSON      `json:"messages"`
+}
+
+func (s *Server) postMessage(w http.ResponseWriter, r *http.Request) error {
+	// Authorise before reading the body: a stranger learns nothing from
+	// which of their bodies are malformed.
+	if bearer(r) == "" {
+		return errcode.Errorf(errcode.Unauthorized, "missing conversation token: send Authorization: Bearer <token>")
+	}
+	var req postMessageRequest
+	if err := decode(r, &req); err != nil {
+		return err
+	}
+	if req.Text == nil {
+		return errcode.Errorf(errcode.Invalid, "text is required")
+	}
+	res, err := s.engine.Handle(r.Context(), r.PathValue("id"), bearer(r), conversation.Input{Text: *req.Text, Choice: req.Choice})
+	if err != nil {
+		return err
+	}
+	writeJSON(w, http.StatusOK, turnJSON{State: res.Conversation.State, Customer: toJSON(res.Customer), Messages: toJSONs(res.Replies)})
+	return nil
+}

@@ -1,0 +1,85 @@
+package httpapi
+
+import (
+	"encoding/json"
+	"errors"
+	"log/slog"
+	"net/http"
+
+	"github.com/steward-cs/steward/internal/errcode"
+)
+
+// statusOf maps an error code to its HTTP status.
+var statusOf = map[string]int{
+	errcode.Invalid:      http.StatusBadRequest,
+	errcode.Unauthorized: http.StatusUnauthorized,
+	errcode.Forbidden:    http.StatusForbidden,
+	errcode.NotFound:     http.StatusNotFound,
+	errcode.Conflict:     http.StatusConflict,
+	errcode.TooLarge:     http.StatusRequestEntityTooLarge,
+	errcode.RateLimited:  http.StatusTooManyRequests,
+	errcode.Unavailable:  http.StatusServiceUnavailable,
+	errcode.Internal:     http.StatusInternalServerError,
+}
+
+type errorBody struct {
+	Error errorDetail `json:"error"`
+}
+
+type errorDetail struct {
+	Code    string `json:"code"`
+	Message string `json:"message"`
+}
+
+// handlerFunc is a handler that returns its error for writeError to render.
+type handlerFunc func(w http.ResponseWriter, r *http.Request) error
+
+func (s *Server) handle(h handlerFunc) http.HandlerFunc {
+	return func(w http.ResponseWriter, r *http.Request) {
+		if err := h(w, r); err != nil {
+			s.writeError(w, r, err)
+		}
+	}
+}
+
+// writeError renders err as {"error":{"code","message"}}. Internal details
+// are logged, never sent.
+func (s *Server) writeError(w http.ResponseWriter, r *http.Request, err error) {
+	code := errcode.Code(err)
+	if code == errcode.Internal {
+		if errors.Is(err, r.Context().Err()) && r.Context().Err() != nil {
+			// The client went away; there is nobody to answer.
+			return
+		}
+		s.logger.Error("request failed", "method", r.Method, "path", r.URL.Path, "error", err)
+	}
+	status, ok := statusOf[code]
+	if !ok {
+		status = http.StatusInternalServerError
+	}
+	writeJSON(w, status, errorBody{Error: errorDetail{Code: code, Message: errcode.Message(err)}})
+}
+
+func writeJSON(w http.ResponseWriter, status int, v any) {
+	w.Header().Set("Content-Type", "application/json; charset=utf-8")
+	w.Header().Set("Cache-Control", "no-store")
+	w.WriteHeader(status)
+	enc := json.NewEncoder(w)
+	enc.SetEscapeHTML(true)
+	if err := enc.Encode(v); err != nil {
+		slog.Debug("write response", "error", err)
+	}
+}
+
+// methodNotAllowed answers a known path requested with the wrong method.
+func methodNotAllowed(allow string) http.HandlerFunc {
+	return func(w http.ResponseWriter, r *http.Request) {
+		w.Header().Set("Allow", allow)
+		writeJSON(w, http.StatusMethodNotAllowed, errorBody{Error: errorDetail{Code: errcode.Invalid,
+			Message: "method " + r.Method + " is not allowed here; use " + allow}})
+	}
+}
+
+func notFound(w http.ResponseWriter, r *http.Request) {
+	writeJSON(w, http.StatusNotFound, errorBody{Error: errorDetail{Code: errcode.NotFound, Message: "no such endpoint: " + r.URL.Path}})
+}

@@ -1,0 +1,215 @@
+// Steward chat widget for shop pages:
+//   <script src="https://steward.example.com/widget.js" async
+//           data-lang="zh-CN" data-position="right" data-title="在线客服"></script>
+// Runs on the shop's own site, so the Steward origin comes from this script's src,
+// never from window.location. Styles are set through element.style (no <style> element)
+// inside a Shadow DOM so the host page's CSS cannot break the widget.
+(() => {
+  'use strict';
+  if (window.Steward && window.Steward.__stewardWidget) return; // loaded twice: keep the first
+  const ROOT_ID = 'steward-widget-root';
+
+  // currentScript is only valid now (synchronously); fall back to searching for the tag.
+  const script = document.currentScript ||
+    [...document.querySelectorAll('script[src]')].reverse().find((s) => /\/widget\.js(?:[?#]|$)/.test(s.src));
+  if (!script || !script.src) {
+    console.warn('[steward] could not determine the widget origin');
+    return;
+  }
+  const ORIGIN = new URL(script.src, document.baseURI).origin;
+  const opts = script.dataset;
+
+  const normLang = (v) => {
+    v = String(v || '').toLowerCase();
+    return v.startsWith('zh') ? 'zh-CN' : v.startsWith('en') ? 'en' : null;
+  };
+  const lang = normLang(opts.lang) ||
+    (String(navigator.language || '').toLowerCase().startsWith('zh') ? 'zh-CN' : 'en');
+  const side = opts.position === 'left' ? 'left' : 'right';
+  const other = side === 'left' ? 'right' : 'left';
+  const T = {
+    'zh-CN': { open: '打开在线客服', close: '关闭在线客服', title: '在线客服' },
+    en: { open: 'Open customer service chat', close: 'Close customer service chat', title: 'Customer service' },
+  }[lang];
+  const tooltip = opts.title || T.title;
+
+  const small = window.matchMedia('(max-width: 480px)');
+  const reduceMotion = window.matchMedia('(prefers-reduced-motion: reduce)').matches;
+  const css = (el, props) => { for (const k in props) el.style.setProperty(k, props[k]); return el; };
+
+  let host = null, launcher = null, panel = null, iframe = null, iconChat = null, iconClose = null;
+  let isOpen = false, openWhenMounted = false;
+
+  // ---------- icons (SVG via DOM API, no innerHTML) ----------
+  function svg(pathD, stroke) {
+    const NS = 'http://www.w3.org/2000/svg';
+    const s = document.createElementNS(NS, 'svg');
+    s.setAttribute('viewBox', '0 0 24 24');
+    s.setAttribute('width', '26');
+    s.setAttribute('height', '26');
+    s.setAttribute('aria-hidden', 'true');
+    s.setAttribute('focusable', 'false');
+    const p = document.createElementNS(NS, 'path');
+    p.setAttribute('d', pathD);
+    if (stroke) {
+      p.setAttribute('fill', 'none');
+      p.setAttribute('stroke', 'currentColor');
+      p.setAttribute('stroke-width', '2.2');
+      p.setAttribute('stroke-linecap', 'round');
+    } else {
+      p.setAttribute('fill', 'currentColor');
+    }
+    s.appendChild(p);
+    css(s, { display: 'block', 'pointer-events': 'none' });
+    return s;
+  }
+
+  // ---------- DOM ----------
+  function mount() {
+    if (host) return true;
+    if (!document.body) return false;
+    if (document.getElementById(ROOT_ID)) return false; // another copy already mounted
+
+    host = document.createElement('div');
+    host.id = ROOT_ID;
+    css(host, { all: 'initial', position: 'static' });
+    const root = host.attachShadow ? host.attachShadow({ mode: 'open' }) : host;
+
+    launcher = document.createElement('button');
+    launcher.type = 'button';
+    launcher.className = 'steward-launcher';
+    launcher.title = tooltip;
+    launcher.setAttribute('aria-label', T.open);
+    launcher.setAttribute('aria-expanded', 'false');
+    launcher.setAttribute('aria-controls', 'steward-panel');
+    css(launcher, {
+      all: 'initial', position: 'fixed', bottom: '20px', [side]: '20px', [other]: 'auto',
+      'z-index': '2147483001', width: '56px', height: '56px', 'border-radius': '50%',
+      display: 'flex', 'align-items': 'center', 'justify-content': 'center',
+      background: '#2563eb', color: '#ffffff', cursor: 'pointer', 'box-sizing': 'border-box',
+      'box-shadow': '0 6px 20px rgba(15, 23, 42, 0.28)',
+      transition: reduceMotion ? 'none' : 'transform 0.15s ease, background-color 0.15s ease',
+      '-webkit-tap-highlight-color': 'transparent',
+    });
+    iconChat = svg('M4 6a2 2 0 0 1 2-2h12a2 2 0 0 1 2 2v9a2 2 0 0 1-2 2H9l-5 4z');
+    iconClose = svg('M6 6l12 12M18 6L6 18', true);
+    iconClose.style.setProperty('display', 'none');
+    launcher.append(iconChat, iconClose);
+    launcher.addEventListener('click', toggle);
+    launcher.addEventListener('mouseenter', () => css(launcher, { transform: 'scale(1.06)', background: '#1d4ed8' }));
+    launcher.addEventListener('mouseleave', () => css(launcher, { transform: 'none', background: '#2563eb' }));
+    launcher.addEventListener('focus', () => css(launcher, { outline: '3px solid rgba(37, 99, 235, 0.45)', 'outline-offset': '3px' }));
+    launcher.addEventListener('blur', () => css(launcher, { outline: 'none' }));
+
+    panel = document.createElement('div');
+    panel.id = 'steward-panel';
+    panel.className = 'steward-panel';
+    panel.setAttribute('role', 'dialog');
+    panel.setAttribute('aria-label', T.title);
+    css(panel, {
+      all: 'initial', position: 'fixed', 'z-index': '2147483000', overflow: 'hidden',
+      display: 'block', 'box-sizing': 'border-box', background: '#ffffff',
+      'box-shadow': '0 16px 48px rgba(15, 23, 42, 0.28)',
+    });
+    setPanelVisible(false);
+    layout();
+
+    root.append(panel, launcher);
+    document.body.appendChild(host);
+
+    if (small.addEventListener) small.addEventListener('change', layout);
+    else if (small.addListener) small.addListener(layout);
+    return true;
+  }
+
+  // Desktop: ~380×600 card above the launcher. Small screens: full screen.
+  function layout() {
+    if (!panel) return;
+    if (small.matches) {
+      css(panel, {
+        top: '0', left: '0', right: '0', bottom: '0', width: '100%', height: '100%',
+        'max-width': 'none', 'max-height': 'none', 'border-radius': '0',
+      });
+    } else {
+      css(panel, {
+        top: 'auto', bottom: '88px', [side]: '20px', [other]: 'auto',
+        width: '380px', height: '600px', 'max-width': 'calc(100vw - 40px)',
+        'max-height': 'calc(100vh - 108px)', 'border-radius': '16px',
+      });
+    }
+    // On small screens the chat page's own close button replaces the launcher.
+    launcher.style.setProperty('display', isOpen && small.matches ? 'none' : 'flex');
+  }
+
+  function setPanelVisible(on) {
+    const dur = reduceMotion ? '0s' : '0.18s';
+    css(panel, {
+      opacity: on ? '1' : '0',
+      visibility: on ? 'visible' : 'hidden',
+      transform: on || reduceMotion ? 'none' : 'translateY(12px)',
+      'pointer-events': on ? 'auto' : 'none',
+      // hide only after the fade-out; show at once
+      transition: `opacity ${dur} ease, transform ${dur} ease, visibility 0s linear ${on ? '0s' : dur}`,
+    });
+    panel.setAttribute('aria-hidden', on ? 'false' : 'true');
+  }
+
+  function ensureIframe() {
+    if (iframe) return;
+    iframe = document.createElement('iframe');
+    iframe.title = T.title;
+    iframe.src = `${ORIGIN}/chat?embed=1&lang=${encodeURIComponent(lang)}`;
+    iframe.setAttribute('allow', 'clipboard-write');
+    css(iframe, {
+      all: 'initial', display: 'block', width: '100%', height: '100%', border: '0', margin: '0', padding: '0',
+    });
+    panel.appendChild(iframe);
+  }
+
+  // ---------- public API ----------
+  function open() {
+    if (!mount()) { openWhenMounted = true; return; }
+    ensureIframe();
+    isOpen = true;
+    setPanelVisible(true);
+    launcher.setAttribute('aria-expanded', 'true');
+    launcher.setAttribute('aria-label', T.close);
+    iconChat.style.setProperty('display', 'none');
+    iconClose.style.setProperty('display', 'block');
+    layout();
+    setTimeout(() => { try { iframe.focus(); } catch { /* ignore */ } }, 50);
+  }
+
+  function close() {
+    openWhenMounted = false;
+    if (!host || !isOpen) return;
+    isOpen = false;
+    setPanelVisible(false);
+    launcher.setAttribute('aria-expanded', 'false');
+    launcher.setAttribute('aria-label', T.open);
+    iconChat.style.setProperty('display', 'block');
+    iconClose.style.setProperty('display', 'none');
+    layout();
+    // Return focus to the launcher if it was inside the chat.
+    if (document.activeElement === host || document.activeElement === iframe) launcher.focus();
+  }
+
+  function toggle() { if (isOpen) close(); else open(); }
+
+  // The chat page (in embed mode) asks to be closed; accept it only from the Steward origin.
+  window.addEventListener('message', (ev) => {
+    if (ev.origin !== ORIGIN) return;
+    if (iframe && ev.source !== iframe.contentWindow) return;
+    const d = ev.data;
+    if (d && typeof d === 'object' && d.type === 'steward:close') close();
+  });
+  document.addEventListener('keydown', (ev) => { if (ev.key === 'Escape' && isOpen) close(); });
+
+  const api = { open, close, toggle };
+  Object.defineProperty(api, '__stewardWidget', { value: true });
+  window.Steward = api;
+
+  const start = () => { if (mount() && openWhenMounted) open(); };
+  if (document.body) start();
+  else document.addEventListener('DOMContentLoaded', start);
+})();
