@@ -5,6 +5,7 @@ import (
 	"encoding/json"
 	"errors"
 	"net/http"
+	"strings"
 	"time"
 
 	"github.com/coder/websocket"
@@ -66,6 +67,10 @@ const (
 // stored. Clients may also send messages on the socket.
 func (s *Server) stream(w http.ResponseWriter, r *http.Request) error {
 	id := r.PathValue("id")
+	if !strings.EqualFold(r.Header.Get("Upgrade"), "websocket") {
+		w.Header().Set("Upgrade", "websocket")
+		return errcode.Errorf(errcode.Invalid, "this endpoint is a WebSocket: send an Upgrade: websocket request")
+	}
 	conn, err := websocket.Accept(w, r, &websocket.AcceptOptions{OriginPatterns: s.origins})
 	if err != nil {
 		return nil // Accept has answered the client

@@ -1,0 +1,285 @@
+package httpapi_test
+
+import (
+	"context"
+	"encoding/json"
+	"net/http"
+	"os"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/coder/websocket"
+	"github.com/coder/websocket/wsjson"
+
+	"github.com/steward-cs/steward/internal/config"
+	"github.com/steward-cs/steward/internal/testutil"
+)
+
+func TestMain(m *testing.M) { os.Exit(testutil.MainWithPostgres(m)) }
+
+// startBoth runs fn against a Steward on SQLite and one on PostgreSQL.
+func startBoth(t *testing.T, fn func(t *testing.T, c *testutil.Client)) {
+	t.Run("sqlite", func(t *testing.T) {
+		fn(t, &testutil.Client{T: t, Base: testutil.StartApp(t, nil)})
+	})
+	t.Run("postgres", func(t *testing.T) {
+		url := testutil.PostgresURL(t)
+		fn(t, &testutil.Client{T: t, Base: testutil.StartApp(t, func(c *config.Config) { c.Database = url })})
+	})
+}
+
+func TestConversationRoundTrip(t *testing.T) {
+	startBoth(t, func(t *testing.T, c *testutil.Client) {
+		conv := c.Start("en")
+		if conv.ID == "" || conv.Token == "" || conv.State != "bot" || len(conv.Messages) != 1 || conv.Messages[0].Role != "bot" {
+			t.Fatalf("created %+v", conv)
+		}
+		turn := c.Say(conv, "how much does shipping cost")
+		if turn.State != "bot" || len(turn.Messages) != 1 {
+			t.Fatalf("turn %+v", turn)
+		}
+		r := turn.Messages[0]
+		if r.Role != "bot" || r.Outcome != "answer" || r.Entry == nil || r.Entry.Category != "shipping" || r.Confidence == nil || *r.Confidence <= 0 || *r.Confidence > 1 {
+			t.Fatalf("reply %+v", r)
+		}
+		zh := c.Say(conv, "我想退货，怎么操作")
+		if z := zh.Messages[0]; z.Outcome != "answer" || z.Entry == nil || z.Entry.Category != "returns" || !strings.ContainsAny(z.Text, "退货") {
+			t.Fatalf("zh reply %+v", z)
+		}
+		got := c.Get(conv)
+		if len(got.Messages) != 5 || got.Locale != "zh-CN" {
+			t.Fatalf("transcript has %d messages, locale %s", len(got.Messages), got.Locale)
+		}
+		wantRoles := []string{"bot", "customer", "bot", "customer", "bot"}
+		for i, m := range got.Messages {
+			if m.Role != wantRoles[i] || m.Seq != int64(i+1) || m.ID == "" {
+				t.Fatalf("message %d = %+v, want role %s seq %d", i, m, wantRoles[i], i+1)
+			}
+		}
+		if got.Messages[1].Text != "how much does shipping cost" {
+			t.Fatalf("customer text stored as %q", got.Messages[1].Text)
+		}
+	})
+}
+
+func TestHandoff(t *testing.T) {
+	c := &testutil.Client{T: t, Base: testutil.StartApp(t, nil)}
+	cases := []struct {
+		name   string
+		say    []string
+		reason string
+	}{
+		{"request zh", []string{"转人工"}, "request"},
+		{"request en", []string{"I want to talk to a human please"}, "request"},
+		{"request after an answer", []string{"运费怎么算", "人工客服"}, "request"},
+		{"second consecutive fallback", []string{"asdkjh qwpeoiru zxmcnb", "今天天气怎么样"}, "unresolved"},
+		{"anger", []string{"你们这什么垃圾服务，气死我了！！！我要投诉！"}, "emotion"},
+		{"anger en", []string{"THIS IS RIDICULOUS, you people are useless scammers!!!"}, "emotion"},
+	}
+	for _, tc := range cases {
+		t.Run(tc.name, func(t *testing.T) {
+			conv := c.Start("zh-CN")
+			var turn testutil.Turn
+			for i, text := range tc.say {
+				turn = c.Say(conv, text)
+				if i < len(tc.say)-1 && turn.State != "bot" {
+					t.Fatalf("handed off too early, after %q", text)
+				}
+			}
+			if turn.State != "queued" || len(turn.Messages) != 1 || turn.Messages[0].Outcome != "handoff" {
+				t.Fatalf("after %q: %+v, want a handoff to the queue", tc.say, turn)
+			}
+			// What the customer writes while queued is kept, unanswered by the bot.
+			queued := c.Say(conv, "还在吗？")
+			if queued.State != "queued" || len(queued.Messages) != 0 || queued.Customer.ID == "" {
+				t.Fatalf("while queued: %+v", queued)
+			}
+			got := c.Get(conv)
+			if last := got.Messages[len(got.Messages)-1]; last.Text != "还在吗？" {
+				t.Fatalf("last stored message %q", last.Text)
+			}
+		})
+	}
+	// One fallback followed by an answer resets the ladder.
+	conv := c.Start("en")
+	if turn := c.Say(conv, "qwrtp zxcvb"); turn.Messages[0].Outcome != "fallback" {
+		t.Fatalf("gibberish: %+v", turn.Messages[0])
+	}
+	if turn := c.Say(conv, "how do I get an invoice"); turn.Messages[0].Outcome != "answer" {
+		t.Fatalf("invoice question: %+v", turn.Messages[0])
+	}
+	if turn := c.Say(conv, "qwrtp zxcvb"); turn.State != "bot" || turn.Messages[0].Outcome != "fallback" {
+		t.Fatalf("a fallback after an answer handed off: %+v", turn)
+	}
+}
+
+func TestClarifyChoiceAnswersThatEntry(t *testing.T) {
+	c := &testutil.Client{T: t, Base: testutil.StartApp(t, nil)}
+	conv := c.Start("en")
+	body := []byte(`{"text":"Shipping fees","choice":"shipping-fee"}`)
+	status, b := c.Do("POST", "/api/v1/conversations/"+conv.ID+"/messages", conv.Token, body)
+	var turn testutil.Turn
+	json.Unmarshal(b, &turn)
+	if status != 200 || turn.Messages[0].Entry == nil || turn.Messages[0].Entry.ID != "shipping-fee" {
+		t.Fatalf("choice: %d %s", status, b)
+	}
+}
+
+// Every endpoint rejects bad input with a JSON error, and stores nothing.
+func TestBadInput(t *testing.T) {
+	c := &testutil.Client{T: t, Base: testutil.StartApp(t, nil)}
+	conv := c.Start("zh-CN")
+	msgs := "/api/v1/conversations/" + conv.ID + "/messages"
+	one := "/api/v1/conversations/" + conv.ID
+	big := `{"text":"` + strings.Repeat("a", 70<<10) + `"}`
+	cases := []struct {
+		name, method, path, token, body string
+		status                          int
+		code                            string
+	}{
+		{"create: malformed JSON", "POST", "/api/v1/conversations", "", `{"locale":`, 400, "invalid"},
+		{"create: unknown locale", "POST", "/api/v1/conversations", "", `{"locale":"fr"}`, 400, "invalid"},
+		{"create: unknown field", "POST", "/api/v1/conversations", "", `{"lang":"en"}`, 400, "invalid"},
+		{"create: wrong type", "POST", "/api/v1/conversations", "", `{"locale":5}`, 400, "invalid"},
+		{"create: bad UTF-8", "POST", "/api/v1/conversations", "", "{\"locale\":\"en\",\"customer\":{\"name\":\"\xff\xfe\"}}", 400, "invalid"},
+		{"create: name too long", "POST", "/api/v1/conversations", "", `{"customer":{"name":"` + strings.Repeat("名", 101) + `"}}`, 400, "invalid"},
+		{"create: oversized body", "POST", "/api/v1/conversations", "", big, 413, "too_large"},
+		{"create: two values", "POST", "/api/v1/conversations", "", `{} {}`, 400, "invalid"},
+		{"create: wrong method", "PUT", "/api/v1/conversations", "", `{}`, 405, "invalid"},
+		{"message: no token", "POST", msgs, "", `{"text":"hi"}`, 401, "unauthorized"},
+		{"message: wrong token", "POST", msgs, "wrong", `{"text":"hi"}`, 401, "unauthorized"},
+		{"message: unknown conversation", "POST", "/api/v1/conversations/cnope/messages", conv.Token, `{"text":"hi"}`, 404, "not_found"},
+		{"message: malformed JSON", "POST", msgs, conv.Token, `{"text":"hi"`, 400, "invalid"},
+		{"message: not an object", "POST", msgs, conv.Token, `"hi"`, 400, "invalid"},
+		{"message: empty body", "POST", msgs, conv.Token, ``, 400, "invalid"},
+		{"message: missing text", "POST", msgs, conv.Token, `{}`, 400, "invalid"},
+		{"message: empty text", "POST", msgs, conv.Token, `{"text":""}`, 400, "invalid"},
+		{"message: blank text", "POST", msgs, conv.Token, `{"text":"  \n\t "}`, 400, "invalid"},
+		{"message: text is a number", "POST", msgs, conv.Token, `{"text":42}`, 400, "invalid"},
+		{"message: 4001 characters", "POST", msgs, conv.Token, `{"text":"` + strings.Repeat("字", 4001) + `"}`, 413, "too_large"},
+		{"message: bad UTF-8", "POST", msgs, conv.Token, "{\"text\":\"ab\xc3\x28\"}", 400, "invalid"},
+		{"message: oversized body", "POST", msgs, conv.Token, big, 413, "too_large"},
+		{"message: unknown field", "POST", msgs, conv.Token, `{"text":"hi","admin":true}`, 400, "invalid"},
+		{"message: wrong method", "DELETE", msgs, conv.Token, ``, 405, "invalid"},
+		{"get: no token", "GET", one, "", ``, 401, "unauthorized"},
+		{"get: wrong token", "GET", one, "x" + conv.Token, ``, 401, "unauthorized"},
+		{"get: unknown conversation", "GET", "/api/v1/conversations/cnope", conv.Token, ``, 404, "not_found"},
+		{"get: wrong method", "PATCH", one, conv.Token, `{}`, 405, "invalid"},
+		{"stream: not a WebSocket", "GET", one + "/stream", "", ``, 400, "invalid"},
+		{"stream: wrong method", "POST", one + "/stream", "", `{}`, 405, "invalid"},
+		{"unknown endpoint", "GET", "/api/v1/nothing", "", ``, 404, "not_found"},
+	}
+	for _, tc := range cases {
+		t.Run(tc.name, func(t *testing.T) {
+			var body []byte
+			if tc.body != "" || tc.method == "POST" {
+				body = []byte(tc.body)
+			}
+			status, b := c.Do(tc.method, tc.path, tc.token, body)
+			var e struct {
+				Error struct{ Code, Message string }
+			}
+			if err := json.Unmarshal(b, &e); err != nil {
+				t.Fatalf("%d %q is not a JSON error: %v", status, b, err)
+			}
+			if status != tc.status || e.Error.Code != tc.code || e.Error.Message == "" {
+				t.Fatalf("got %d %s, want %d %s", status, b, tc.status, tc.code)
+			}
+		})
+	}
+	if got := c.Get(conv); len(got.Messages) != 1 {
+		t.Fatalf("rejected requests stored messages: transcript has %d", len(got.Messages))
+	}
+	// The limit is inclusive: exactly 4,000 characters are accepted.
+	if turn := c.Say(conv, strings.Repeat("字", 4000)); turn.Customer.ID == "" {
+		t.Fatal("a 4000-character message was not stored")
+	}
+}
+
+type frame struct {
+	Type     string `json:"type"`
+	State    string `json:"state"`
+	ClientID string `json:"client_id"`
+	Message  *testutil.Message
+	Error    *struct{ Code, Message string }
+}
+
+func TestStream(t *testing.T) {
+	base := testutil.StartApp(t, nil)
+	c := &testutil.Client{T: t, Base: base}
+	conv := c.Start("en")
+	ctx, cancel := context.WithTimeout(context.Background(), 20*time.Second)
+	defer cancel()
+	wsURL := "ws" + strings.TrimPrefix(base, "http") + "/api/v1/conversations/" + conv.ID + "/stream"
+
+	read := func(ws *websocket.Conn) frame {
+		t.Helper()
+		var f frame
+		if err := wsjson.Read(ctx, ws, &f); err != nil {
+			t.Fatal(err)
+		}
+		return f
+	}
+	// A wrong token gets an error frame and a closed socket.
+	bad, _, err := websocket.Dial(ctx, wsURL, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	wsjson.Write(ctx, bad, map[string]any{"type": "auth", "token": "nope"})
+	if f := read(bad); f.Type != "error" || f.Error == nil || f.Error.Code != "unauthorized" {
+		t.Fatalf("wrong token: %+v", f)
+	}
+	bad.CloseNow()
+
+	ws, _, err := websocket.Dial(ctx, wsURL, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer ws.CloseNow()
+	wsjson.Write(ctx, ws, map[string]any{"type": "auth", "token": conv.Token})
+	if f := read(ws); f.Type != "ready" || f.State != "bot" {
+		t.Fatalf("first frame %+v", f)
+	}
+	if f := read(ws); f.Type != "message" || f.Message.Seq != 1 {
+		t.Fatalf("backlog %+v", f)
+	}
+	// A message sent over REST arrives live: the customer's, then the reply.
+	c.Say(conv, "how do I reset my password")
+	if f := read(ws); f.Message == nil || f.Message.Role != "customer" || f.Message.Seq != 2 {
+		t.Fatalf("live customer message %+v", f)
+	}
+	if f := read(ws); f.Message == nil || f.Message.Role != "bot" || f.Message.Outcome != "answer" {
+		t.Fatalf("live reply %+v", f)
+	}
+	// A message sent on the socket is acknowledged and streamed.
+	wsjson.Write(ctx, ws, map[string]any{"type": "message", "text": "human", "client_id": "k1"})
+	seen := map[string]bool{}
+	for !(seen["ack"] && seen["handoff"] && seen["state"]) {
+		f := read(ws)
+		switch {
+		case f.Type == "ack" && f.ClientID == "k1":
+			seen["ack"] = true
+		case f.Type == "message" && f.Message.Outcome == "handoff":
+			seen["handoff"] = true
+		case f.Type == "state" && f.State == "queued":
+			seen["state"] = true
+		}
+	}
+	// Resuming after seq 3 replays exactly what came later.
+	ws2, _, err := websocket.Dial(ctx, wsURL, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer ws2.CloseNow()
+	wsjson.Write(ctx, ws2, map[string]any{"type": "auth", "token": conv.Token, "after_seq": 3})
+	if f := read(ws2); f.Type != "ready" || f.State != "queued" {
+		t.Fatalf("resume ready %+v", f)
+	}
+	for want := int64(4); want <= 5; want++ {
+		if f := read(ws2); f.Message == nil || f.Message.Seq != want {
+			t.Fatalf("resume: %+v, want seq %d", f, want)
+		}
+	}
+	_ = http.StatusOK
+}

@@ -1,0 +1,59 @@
+package testutil
+
+import (
+	"context"
+	"io"
+	"log/slog"
+	"testing"
+	"time"
+
+	"github.com/steward-cs/steward/internal/app"
+	"github.com/steward-cs/steward/internal/config"
+)
+
+// StartApp runs a real Steward on 127.0.0.1:0 with the demo knowledge base
+// over the given database options (modify may adjust the config) and
+// returns its base URL. It stops when the test ends.
+func StartApp(t testing.TB, modify func(*config.Config)) string {
+	t.Helper()
+	cfg := config.Default()
+	cfg.Addr, cfg.DataDir, cfg.Demo = "127.0.0.1:0", t.TempDir(), true
+	cfg.ShutdownTimeout = 5 * time.Second
+	if modify != nil {
+		modify(&cfg)
+	}
+	if err := cfg.Validate(); err != nil {
+		t.Fatal(err)
+	}
+	logger := slog.New(slog.NewTextHandler(io.Discard, nil))
+	if testing.Verbose() {
+		logger = slog.New(slog.NewTextHandler(testWriter{t}, &slog.HandlerOptions{Level: slog.LevelWarn}))
+	}
+	ctx, cancel := context.WithCancel(context.Background())
+	a, err := app.Open(ctx, cfg, logger)
+	if err != nil {
+		cancel()
+		t.Fatal(err)
+	}
+	done := make(chan error, 1)
+	go func() { done <- a.Run(ctx) }()
+	t.Cleanup(func() {
+		cancel()
+		select {
+		case err := <-done:
+			if err != nil {
+				t.Errorf("app stopped with: %v", err)
+			}
+		case <-time.After(15 * time.Second):
+			t.Error("app did not stop within 15s")
+		}
+	})
+	return "http://" + a.Addr()
+}
+
+type testWriter struct{ t testing.TB }
+
+func (w testWriter) Write(p []byte) (int, error) {
+	w.t.Log(string(p))
+	return len(p), nil
+}
