@@ -1,0 +1,229 @@
+package main_test
+
+import (
+	"bytes"
+	"encoding/json"
+	"fmt"
+	"net"
+	"net/http"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"strings"
+	"sync"
+	"sync/atomic"
+	"syscall"
+	"testing"
+	"time"
+)
+
+// buildSteward compiles the binary once per test run.
+var buildSteward = sync.OnceValues(func() (string, error) {
+	dir, err := os.MkdirTemp("", "steward-bin-")
+	if err != nil {
+		return "", err
+	}
+	bin := filepath.Join(dir, "steward")
+	out, err := exec.Command("go", "build", "-o", bin, ".").CombinedOutput()
+	if err != nil {
+		return "", fmt.Errorf("go build: %v\n%s", err, out)
+	}
+	return bin, nil
+})
+
+func freeAddr(t *testing.T) string {
+	l, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer l.Close()
+	return l.Addr().String()
+}
+
+// startProcess runs `steward serve` and waits until it is ready.
+func startProcess(t *testing.T, args ...string) (*exec.Cmd, *bytes.Buffer) {
+	t.Helper()
+	bin, err := buildSteward()
+	if err != nil {
+		t.Fatal(err)
+	}
+	cmd := exec.Command(bin, append([]string{"serve"}, args...)...)
+	var logs bytes.Buffer
+	cmd.Stdout, cmd.Stderr = &logs, &logs
+	if err := cmd.Start(); err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { cmd.Process.Kill(); cmd.Wait() })
+	addr := args[indexOf(args, "--addr")+1]
+	deadline := time.Now().Add(60 * time.Second)
+	for time.Now().Before(deadline) {
+		resp, err := http.Get("http://" + addr + "/readyz")
+		if err == nil {
+			resp.Body.Close()
+			if resp.StatusCode == 200 {
+				return cmd, &logs
+			}
+		}
+		time.Sleep(50 * time.Millisecond)
+	}
+	t.Fatalf("steward did not become ready:\n%s", logs.String())
+	return nil, nil
+}
+
+func indexOf(s []string, v string) int {
+	for i, x := range s {
+		if x == v {
+			return i
+		}
+	}
+	return -1
+}
+
+type acked struct {
+	text      string
+	seq       int64
+	replySeqs []int64
+}
+
+type customer struct {
+	id, token string
+	acked     []acked
+}
+
+var questions = []string{"运费多少", "how do I return an item", "我的订单到哪了", "can I pay with a credit card",
+	"发票怎么开", "I forgot my password", "优惠券怎么用", "where is my refund", "能改收货地址吗", "cancel my order"}
+
+// Every message that got a 200 survives kill -9, in order, with its reply.
+func TestKillNineLosesNoAcknowledgedMessage(t *testing.T) {
+	if testing.Short() {
+		t.Skip("starts and kills the real binary")
+	}
+	dataDir, addr := t.TempDir(), freeAddr(t)
+	args := []string{"--demo", "--data-dir", dataDir, "--addr", addr}
+	cmd, logs := startProcess(t, args...)
+	base := "http://" + addr
+	client := &http.Client{Timeout: 10 * time.Second}
+
+	const customers, perCustomer = 50, 10
+	var (
+		wg        sync.WaitGroup
+		total     atomic.Int64
+		serverErr atomic.Value
+		killed    = make(chan struct{})
+		killOnce  sync.Once
+	)
+	custs := make([]*customer, customers)
+	for i := range custs {
+		custs[i] = &customer{}
+		wg.Add(1)
+		go func(c *customer, i int) {
+			defer wg.Done()
+			resp, err := client.Post(base+"/api/v1/conversations", "application/json", strings.NewReader(`{"locale":"zh-CN"}`))
+			if err != nil {
+				return
+			}
+			var conv struct{ ID, Token string }
+			json.NewDecoder(resp.Body).Decode(&conv)
+			resp.Body.Close()
+			if resp.StatusCode >= 500 {
+				serverErr.Store(fmt.Sprintf("create: %d", resp.StatusCode))
+			}
+			if resp.StatusCode != 201 {
+				return
+			}
+			c.id, c.token = conv.ID, conv.Token
+			for j := range perCustomer {
+				text := fmt.Sprintf("%s #%d-%d", questions[(i+j)%len(questions)], i, j)
+				body, _ := json.Marshal(map[string]string{"text": text})
+				req, _ := http.NewRequest("POST", base+"/api/v1/conversations/"+c.id+"/messages", bytes.NewReader(body))
+				req.Header.Set("Authorization", "Bearer "+c.token)
+				resp, err := client.Do(req)
+				if err != nil {
+					return // the server is gone: nothing was acknowledged
+				}
+				var turn struct {
+					Customer struct{ Seq int64 } `json:"customer_message"`
+					Messages []struct{ Seq int64 }
+				}
+				derr := json.NewDecoder(resp.Body).Decode(&turn)
+				resp.Body.Close()
+				if resp.StatusCode >= 500 {
+					serverErr.Store(fmt.Sprintf("message: %d", resp.StatusCode))
+					return
+				}
+				if resp.StatusCode != 200 || derr != nil {
+					return
+				}
+				a := acked{text: text, seq: turn.Customer.Seq}
+				for _, m := range turn.Messages {
+					a.replySeqs = append(a.replySeqs, m.Seq)
+				}
+				c.acked = append(c.acked, a)
+				if total.Add(1) == customers*perCustomer/2 {
+					killOnce.Do(func() {
+						cmd.Process.Signal(syscall.SIGKILL)
+						close(killed)
+					})
+				}
+			}
+		}(custs[i], i)
+	}
+	wg.Wait()
+	select {
+	case <-killed:
+	default:
+		t.Fatalf("the load finished before the kill (%d acknowledged)", total.Load())
+	}
+	cmd.Wait()
+	if e := serverErr.Load(); e != nil {
+		t.Fatalf("5xx during the load: %v\n%s", e, logs)
+	}
+
+	startProcess(t, args...)
+	verified := 0
+	for _, c := range custs {
+		if c.id == "" {
+			continue
+		}
+		req, _ := http.NewRequest("GET", base+"/api/v1/conversations/"+c.id, nil)
+		req.Header.Set("Authorization", "Bearer "+c.token)
+		resp, err := client.Do(req)
+		if err != nil {
+			t.Fatal(err)
+		}
+		var conv struct {
+			Messages []struct {
+				Seq  int64
+				Role string
+				Text string
+			}
+		}
+		json.NewDecoder(resp.Body).Decode(&conv)
+		resp.Body.Close()
+		if resp.StatusCode != 200 {
+			t.Fatalf("conversation %s after restart: %d", c.id, resp.StatusCode)
+		}
+		bySeq := map[int64]string{}
+		for i, m := range conv.Messages {
+			if m.Seq != int64(i+1) {
+				t.Fatalf("conversation %s: message %d has seq %d (gap or disorder)", c.id, i, m.Seq)
+			}
+			bySeq[m.Seq] = m.Role + ":" + m.Text
+		}
+		for _, a := range c.acked {
+			if bySeq[a.seq] != "customer:"+a.text {
+				t.Fatalf("conversation %s lost acknowledged message %q (seq %d): found %q", c.id, a.text, a.seq, bySeq[a.seq])
+			}
+			for _, rs := range a.replySeqs {
+				if !strings.HasPrefix(bySeq[rs], "bot:") {
+					t.Fatalf("conversation %s lost the reply (seq %d) to %q", c.id, rs, a.text)
+				}
+			}
+			verified++
+		}
+	}
+	t.Logf("%d acknowledged messages, all present after kill -9 and restart", verified)
+	if verified < customers*perCustomer/2 {
+		t.Fatalf("only %d acknowledged messages verified", verified)
+	}
+}
