@@ -1,0 +1,184 @@
+package main_test
+
+import (
+	"context"
+	"fmt"
+	"net/http"
+	"net/http/httptest"
+	"os"
+	"os/exec"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/chromedp/chromedp"
+
+	"github.com/steward-cs/steward/internal/testutil"
+)
+
+// chromium returns the path of a Chromium to drive, or skips the test
+// outside CI when there is none.
+func chromium(t *testing.T) string {
+	for _, p := range []string{os.Getenv("STEWARD_CHROMIUM"), "/usr/bin/chromium", "/usr/bin/chromium-browser"} {
+		if p == "" {
+			continue
+		}
+		if _, err := os.Stat(p); err == nil {
+			return p
+		}
+	}
+	if p, err := exec.LookPath("chromium"); err == nil {
+		return p
+	}
+	if os.Getenv("CI") != "" {
+		t.Fatal("Chromium is required in CI: apt-get install -y chromium")
+	}
+	t.Skip("no Chromium (apt-get install -y chromium)")
+	return ""
+}
+
+func browser(t *testing.T) context.Context {
+	opts := append(chromedp.DefaultExecAllocatorOptions[:],
+		chromedp.ExecPath(chromium(t)),
+		chromedp.NoSandbox,
+		chromedp.DisableGPU,
+		chromedp.Flag("disable-dev-shm-usage", true),
+		chromedp.Flag("disable-quic", true),
+		chromedp.Flag("disable-background-networking", true),
+		chromedp.Flag("disable-component-update", true),
+		chromedp.Flag("disable-sync", true),
+		chromedp.UserDataDir(t.TempDir()),
+	)
+	actx, cancelAlloc := chromedp.NewExecAllocator(context.Background(), opts...)
+	ctx, cancelCtx := chromedp.NewContext(actx)
+	ctx, cancelTimeout := context.WithTimeout(ctx, 90*time.Second)
+	t.Cleanup(func() { cancelTimeout(); cancelCtx(); cancelAlloc() })
+	return ctx
+}
+
+// botAnswers counts the bot's answer bubbles on the page.
+const botAnswers = `document.querySelectorAll('#messages .msg[data-role="bot"][data-outcome="answer"]').length`
+
+// page drives one browser tab through JavaScript in the page itself: real
+// DOM events, real fetch and WebSocket traffic to the server on loopback.
+type page struct {
+	t   *testing.T
+	ctx context.Context
+}
+
+func (p page) navigate(url string) {
+	p.t.Helper()
+	if err := chromedp.Do(p.ctx, chromedp.Navigate(url)); err != nil {
+		p.t.Fatalf("navigate %s: %v", url, err)
+	}
+}
+
+func (p page) reload() {
+	p.t.Helper()
+	if err := chromedp.Do(p.ctx, chromedp.Reload()); err != nil {
+		p.t.Fatalf("reload: %v", err)
+	}
+}
+
+// waitFor polls until the expression is truthy.
+func (p page) waitFor(expr string) {
+	p.t.Helper()
+	if _, err := chromedp.Run(p.ctx, chromedp.Poll[bool](expr, chromedp.WithPollingTimeout(20*time.Second))); err != nil {
+		var dump string
+		dump, _ = chromedp.Run(p.ctx, chromedp.Evaluate[string](`document.body ? document.body.innerText : ""`))
+		p.t.Fatalf("waiting for %s: %v\npage text:\n%s", expr, err, dump)
+	}
+}
+
+func eval[T any](p page, expr string) T {
+	p.t.Helper()
+	v, err := chromedp.Run(p.ctx, chromedp.Evaluate[T](expr))
+	if err != nil {
+		p.t.Fatalf("evaluate %s: %v", expr, err)
+	}
+	return v
+}
+
+// send types text into the composer and clicks Send.
+func (p page) send(text string) {
+	p.t.Helper()
+	js := fmt.Sprintf(`(() => {
+		const input = document.querySelector('#composer-input');
+		input.value = %q;
+		input.dispatchEvent(new Event('input', {bubbles: true}));
+		document.querySelector('#composer-send').click();
+		return true;
+	})()`, text)
+	eval[bool](p, js)
+}
+
+func (p page) lastAnswer() string {
+	return eval[string](p, `[...document.querySelectorAll('#messages .msg[data-outcome="answer"]')].pop().innerText`)
+}
+
+func TestChatPageInChromium(t *testing.T) {
+	p := page{t, browser(t)}
+	base := testutil.StartApp(t, nil)
+	p.navigate(base + "/chat?lang=en")
+	p.waitFor(`document.body.dataset.ready === "1"`)
+	if lang := eval[string](p, `document.documentElement.lang`); lang != "en" {
+		t.Fatalf("page language %q", lang)
+	}
+	if greeting := eval[string](p, `document.querySelector('#messages .msg[data-role="bot"]').innerText`); !strings.Contains(greeting, "assistant") {
+		t.Fatalf("greeting %q", greeting)
+	}
+	p.send("how much is shipping?")
+	p.waitFor(botAnswers + ` >= 1`)
+	if a := p.lastAnswer(); !strings.Contains(a, "99") {
+		t.Errorf("English shipping answer %q does not mention the free-shipping threshold", a)
+	}
+	p.send("我想退货，怎么操作？")
+	p.waitFor(botAnswers + ` >= 2`)
+	if a := p.lastAnswer(); !strings.Contains(a, "退") {
+		t.Errorf("Chinese returns answer %q", a)
+	}
+	// Message text is rendered as text, never as markup.
+	p.send(`<img src=x onerror="document.body.dataset.pwned=1">`)
+	p.waitFor(`[...document.querySelectorAll('#messages .msg[data-role="customer"]')].some(m => m.innerText.includes('<img src=x'))`)
+	if eval[string](p, `document.body.dataset.pwned || ""`) != "" {
+		t.Fatal("a customer message was rendered as HTML")
+	}
+	// Wait for the bot's reply to that message: the button is disabled while a message is in flight.
+	p.waitFor(`document.querySelectorAll('#messages .msg[data-role="bot"]').length >= 4 && !document.querySelector('#handoff-btn').disabled`)
+	eval[bool](p, `(document.querySelector('#handoff-btn').click(), true)`)
+	p.waitFor(`document.querySelector('#state-banner').dataset.state === "queued"`)
+	if banner := eval[string](p, `document.querySelector('#state-banner').innerText`); strings.TrimSpace(banner) == "" {
+		t.Error("no queue banner after handoff")
+	}
+	// A reload resumes the same conversation from the browser's storage.
+	p.reload()
+	p.waitFor(`document.body.dataset.ready === "1"`)
+	p.waitFor(botAnswers + ` >= 2`)
+	if n := eval[int](p, `document.querySelectorAll('#messages .msg[data-role="customer"]').length`); n < 4 {
+		t.Fatalf("after reload %d customer messages are shown, want the 4 sent", n)
+	}
+}
+
+// The widget works on a shop's page served from another origin.
+func TestWidgetOnAnotherOrigin(t *testing.T) {
+	p := page{t, browser(t)}
+	base := testutil.StartApp(t, nil)
+	shop := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		fmt.Fprintf(w, `<!doctype html><html><head><title>Shop</title></head><body><h1>Shop</h1>
+<script src="%s/widget.js" data-lang="zh-CN" async></script></body></html>`, base)
+	}))
+	defer shop.Close()
+	p.navigate(shop.URL)
+	p.waitFor(`!!window.Steward && !!document.querySelector('#steward-widget-root')`)
+	eval[bool](p, `(window.Steward.open(), true)`)
+	p.waitFor(`!!document.querySelector('#steward-widget-root').shadowRoot.querySelector('iframe')`)
+	src := eval[string](p, `document.querySelector('#steward-widget-root').shadowRoot.querySelector('iframe').src`)
+	if !strings.HasPrefix(src, base+"/chat?") || !strings.Contains(src, "embed=1") {
+		t.Fatalf("widget iframe src %q, want %s/chat?embed=1...", src, base)
+	}
+	// The page the iframe shows answers questions.
+	p.navigate(src)
+	p.waitFor(`document.body.dataset.ready === "1"`)
+	p.send("发票怎么开")
+	p.waitFor(botAnswers + ` >= 1`)
+}
