@@ -33,13 +33,14 @@ func (c *kbCommand) importEntries(ctx context.Context, args []string) error {
 	var db dbFlags
 	db.register(fs)
 	format := fs.String("format", "", "file format: yaml or json (default: from the file name)")
-	if err := parse(fs, args); err != nil {
+	rest, err := parse(fs, args)
+	if err != nil {
 		return err
 	}
-	if fs.NArg() != 1 {
+	if len(rest) != 1 {
 		return usagef("give exactly one file to import (or - for standard input)")
 	}
-	name := fs.Arg(0)
+	name := rest[0]
 	f, err := formatFor(name, *format)
 	if err != nil {
 		return usagef("%v", err)
@@ -78,15 +79,16 @@ func (c *kbCommand) exportEntries(ctx context.Context, args []string) error {
 	var db dbFlags
 	db.register(fs)
 	format := fs.String("format", "", "file format: yaml or json (default: from the file name; yaml on standard output)")
-	if err := parse(fs, args); err != nil {
+	rest, err := parse(fs, args)
+	if err != nil {
 		return err
 	}
-	if fs.NArg() > 1 {
+	if len(rest) > 1 {
 		return usagef("give at most one output file")
 	}
 	name := "-"
-	if fs.NArg() == 1 {
-		name = fs.Arg(0)
+	if len(rest) == 1 {
+		name = rest[0]
 	}
 	f := knowledge.FormatYAML
 	if *format != "" || name != "-" {

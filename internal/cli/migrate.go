@@ -16,8 +16,12 @@ type migrateCommand struct {
 func (c *migrateCommand) Run(ctx context.Context, args []string) error {
 	fs := newFlagSet("migrate", c.env, "migrate [--data-dir DIR | --database URL] [--config FILE]")
 	c.db.register(fs)
-	if err := parse(fs, args); err != nil {
+	rest, err := parse(fs, args)
+	if err != nil {
 		return err
+	}
+	if len(rest) > 0 {
+		return usagef("unexpected argument %q", rest[0])
 	}
 	cfg, err := c.db.load(fs, c.env, nil)
 	if err != nil {

@@ -21,11 +21,12 @@ func (c *serveCommand) Run(ctx context.Context, args []string) error {
 	c.db.register(fs)
 	fs.StringVar(&c.addr, "addr", "", "listen address (default 127.0.0.1:8080)")
 	fs.BoolVar(&c.demo, "demo", false, "load the bilingual demo knowledge base on first start")
-	if err := parse(fs, args); err != nil {
+	rest, err := parse(fs, args)
+	if err != nil {
 		return err
 	}
-	if fs.NArg() > 0 {
-		return usagef("unexpected argument %q", fs.Arg(0))
+	if len(rest) > 0 {
+		return usagef("unexpected argument %q", rest[0])
 	}
 	cfg, err := c.db.load(fs, c.env, func(cfg *config.Config, set map[string]bool) {
 		if set["addr"] {
