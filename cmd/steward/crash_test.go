@@ -95,8 +95,21 @@ var questions = []string{"运费多少", "how do I return an item", "我的订�
 
 // Every message that got a 200 survives kill -9, in order, with its reply.
 func TestKillNineLosesNoAcknowledgedMessage(t *testing.T) {
+	stopUnderLoad(t, syscall.SIGKILL)
+}
+
+// SIGTERM drains: requests in flight finish, the process exits 0, and every
+// acknowledged message is there after a restart.
+func TestSIGTERMDrainsAndExitsCleanly(t *testing.T) {
+	stopUnderLoad(t, syscall.SIGTERM)
+}
+
+// stopUnderLoad runs 50 customers sending 10 messages each, sends sig to the
+// server halfway through, restarts it on the same data, and checks that
+// every acknowledged message and its replies are stored, in order.
+func stopUnderLoad(t *testing.T, sig syscall.Signal) {
 	if testing.Short() {
-		t.Skip("starts and kills the real binary")
+		t.Skip("starts and stops the real binary")
 	}
 	dataDir, addr := t.TempDir(), freeAddr(t)
 	args := []string{"--demo", "--data-dir", dataDir, "--addr", addr}
@@ -161,7 +174,7 @@ func TestKillNineLosesNoAcknowledgedMessage(t *testing.T) {
 				c.acked = append(c.acked, a)
 				if total.Add(1) == customers*perCustomer/2 {
 					killOnce.Do(func() {
-						cmd.Process.Signal(syscall.SIGKILL)
+						cmd.Process.Signal(sig)
 						close(killed)
 					})
 				}
@@ -174,7 +187,15 @@ func TestKillNineLosesNoAcknowledgedMessage(t *testing.T) {
 	default:
 		t.Fatalf("the load finished before the kill (%d acknowledged)", total.Load())
 	}
-	cmd.Wait()
+	werr := cmd.Wait()
+	if sig == syscall.SIGTERM {
+		if werr != nil {
+			t.Fatalf("after SIGTERM steward exited with %v:\n%s", werr, logs)
+		}
+		if !strings.Contains(logs.String(), "shutting down") {
+			t.Fatalf("no shutdown in the log:\n%s", logs)
+		}
+	}
 	if e := serverErr.Load(); e != nil {
 		t.Fatalf("5xx during the load: %v\n%s", e, logs)
 	}
@@ -222,7 +243,7 @@ func TestKillNineLosesNoAcknowledgedMessage(t *testing.T) {
 			verified++
 		}
 	}
-	t.Logf("%d acknowledged messages, all present after kill -9 and restart", verified)
+	t.Logf("%d acknowledged messages, all present after %s and restart", verified, sig)
 	if verified < customers*perCustomer/2 {
 		t.Fatalf("only %d acknowledged messages verified", verified)
 	}

@@ -1,0 +1,80 @@
+package knowledge
+
+import (
+	"bytes"
+	"strings"
+	"testing"
+)
+
+// The demo knowledge base is what a first-time user meets: it must cover the
+// shop's main categories with enough real phrasings in both languages.
+func TestDemoKnowledgeBase(t *testing.T) {
+	entries, err := DemoEntries()
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(entries) < 60 {
+		t.Fatalf("%d entries, want at least 60", len(entries))
+	}
+	cats := map[string]int{}
+	for _, e := range entries {
+		cats[e.Category]++
+		for _, loc := range Locales {
+			c, ok := e.Locales[loc]
+			if !ok {
+				t.Fatalf("entry %s has no %s text", e.ID, loc)
+			}
+			if len(c.Questions) < 5 {
+				t.Errorf("entry %s has %d %s questions, want at least 5", e.ID, len(c.Questions), loc)
+			}
+		}
+	}
+	for _, want := range []string{"order_status", "shipping", "returns", "refunds", "cancel_order", "change_address",
+		"payment", "invoice", "account", "coupons"} {
+		if cats[want] == 0 {
+			t.Errorf("no entry in category %s", want)
+		}
+	}
+}
+
+func TestDecodeErrorsNameTheProblem(t *testing.T) {
+	cases := map[string]string{
+		"entries: []":   "no entries",
+		"entries: [{}]": "id is required",
+		"entrys: []":    "entrys",
+		"entries:\n  - id: a\n    category: x\n    locales: {fr: {title: t, questions: [q], answer: a}}":  "unknown locale",
+		"entries:\n  - id: a\n    category: x\n    locales: {en: {title: t, questions: [], answer: a}}":   "at least one question",
+		"entries:\n  - id: a\n    category: x\n    locales: {en: {title: t, questions: [q], answer: ''}}": "answer is empty",
+	}
+	for in, want := range cases {
+		_, err := Decode(strings.NewReader(in), FormatYAML)
+		if err == nil || !strings.Contains(err.Error(), want) {
+			t.Errorf("Decode(%q) = %v, want an error about %q", in, err, want)
+		}
+	}
+	dup := `{"entries":[{"id":"a","category":"x","locales":{"en":{"title":"t","questions":["q"],"answer":"a"}}},
+		{"id":"a","category":"x","locales":{"en":{"title":"t","questions":["q"],"answer":"a"}}}]}`
+	if _, err := Decode(strings.NewReader(dup), FormatJSON); err == nil || !strings.Contains(err.Error(), "duplicate id") {
+		t.Errorf("duplicate ids: %v", err)
+	}
+}
+
+func TestEncodeDecodeRoundTrip(t *testing.T) {
+	entries, err := DemoEntries()
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, f := range []Format{FormatYAML, FormatJSON} {
+		var buf bytes.Buffer
+		if err := Encode(&buf, entries, f); err != nil {
+			t.Fatal(err)
+		}
+		back, err := Decode(&buf, f)
+		if err != nil {
+			t.Fatalf("%s: %v", f, err)
+		}
+		if len(back) != len(entries) || back[3].Locales[LocaleZH].Answer != entries[3].Locales[LocaleZH].Answer {
+			t.Fatalf("%s round trip changed the entries", f)
+		}
+	}
+}

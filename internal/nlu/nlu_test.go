@@ -1,0 +1,116 @@
+package nlu
+
+import (
+	"fmt"
+	"strings"
+	"testing"
+)
+
+func TestNormalize(t *testing.T) {
+	cases := map[string]string{
+		"ＨＥＬＬＯ，　世界！":          "hello 世界",
+		"我的訂單到哪了？？":           "我的订单到哪了",
+		"Don't  CANCEL\tit!!": "dont cancel it",
+		"１２３４５":               "12345",
+		"":                    "",
+	}
+	for in, want := range cases {
+		if got := Normalize(in); got != want {
+			t.Errorf("Normalize(%q) = %q, want %q", in, got, want)
+		}
+	}
+}
+
+func TestDetectLanguage(t *testing.T) {
+	cases := map[string]Lang{
+		"我的订单到哪了":                            LangZH,
+		"where is my order":                  LangEN,
+		"我的order怎么还没到":                       LangZH,
+		"can I change the 收货地址 for my order": LangMixed,
+		"12345 !!!":                          LangUnknown,
+		"ＨＥＬＬＯ":                              LangEN,
+	}
+	for in, want := range cases {
+		if got := DetectLanguage(in); got != want {
+			t.Errorf("DetectLanguage(%q) = %q, want %q", in, got, want)
+		}
+	}
+}
+
+func TestFeaturesCoverBothScripts(t *testing.T) {
+	var fs []string
+	Features(Normalize("退款refunds 2024"), func(f string) { fs = append(fs, f) })
+	joined := strings.Join(fs, " ")
+	for _, want := range []string{"c:退", "c:退款", "w:refund", "g:<re", "n:4"} {
+		if !strings.Contains(" "+joined+" ", " "+want+" ") {
+			t.Errorf("features %v lack %s", fs, want)
+		}
+	}
+}
+
+func toyExamples() []Example {
+	var ex []Example
+	for i, q := range []string{"运费多少", "包邮吗", "邮费怎么算", "how much is shipping", "shipping cost", "delivery fee"} {
+		ex = append(ex, Example{q, "fee"}, Example{fmt.Sprintf("退款%d天能到吗", i%3+1), "refund"})
+	}
+	for _, q := range []string{"refund status", "where is my refund", "退款进度", "钱什么时候退回来", "refund not received", "退款到哪了"} {
+		ex = append(ex, Example{q, "refund"})
+	}
+	for _, q := range []string{"今天天气", "tell me a story", "讲个笑话", "who won the match", "写首诗", "what is 2 plus 2"} {
+		ex = append(ex, Example{q, "oos"})
+	}
+	return ex
+}
+
+func TestTrainIsDeterministicAndCalibrated(t *testing.T) {
+	a, err := Train(toyExamples(), TrainOptions{OOSLabel: "oos"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	b, _ := Train(toyExamples(), TrainOptions{OOSLabel: "oos"})
+	for _, q := range []string{"运费是多少钱", "where is my refund money", "讲个故事"} {
+		pa, pb := a.Predict(q), b.Predict(q)
+		if pa.Label != pb.Label || pa.Confidence != pb.Confidence {
+			t.Fatalf("training is not deterministic: %+v vs %+v", pa, pb)
+		}
+	}
+	if p := a.Predict("运费是多少钱"); p.Label != "fee" || p.OutOfScope || p.Confidence < 0.5 || p.Confidence > 1 {
+		t.Errorf("fee question: %+v", p)
+	}
+	if p := a.Predict("my refund has not arrived"); p.Label != "refund" || p.OutOfScope {
+		t.Errorf("refund question: %+v", p)
+	}
+	if p := a.Predict("给我讲个笑话吧"); !p.OutOfScope {
+		t.Errorf("joke: %+v, want out of scope", p)
+	}
+	if p := a.Predict("¿¿¿"); !p.OutOfScope || len(p.Candidates) != 0 {
+		t.Errorf("no known feature: %+v", p)
+	}
+	if _, err := Train(nil, TrainOptions{}); err != ErrNoExamples {
+		t.Errorf("Train(nil) = %v", err)
+	}
+}
+
+func TestNegativeEmotion(t *testing.T) {
+	calm := []string{"我的订单到哪了", "how much is shipping", "谢谢你", "还没收到货，帮我查一下"}
+	angry := []string{"你们这什么垃圾服务，气死我了！！！我要投诉！", "THIS IS RIDICULOUS, you are useless scammers!!!",
+		"骗子商家，我要去12315投诉你们", "worst service ever, absolutely unacceptable, I want my money back now"}
+	for _, s := range calm {
+		if e := NegativeEmotion(s); e >= 0.5 {
+			t.Errorf("calm %q scored %.2f", s, e)
+		}
+	}
+	for _, s := range angry {
+		if e := NegativeEmotion(s); e < 0.8 {
+			t.Errorf("angry %q scored %.2f", s, e)
+		}
+	}
+}
+
+func BenchmarkPredict(b *testing.B) {
+	m, _ := Train(toyExamples(), TrainOptions{OOSLabel: "oos"})
+	b.ReportAllocs()
+	for b.Loop() {
+		m.Predict("我想问一下运费是多少 how much is shipping")
+	}
+}
