@@ -32,6 +32,7 @@
       langSwitch: 'Switch to English',
       close: '关闭',
       newConversation: '开始新会话',
+      related: '您可能还想问：',
     },
     en: {
       title: 'Customer service',
@@ -55,6 +56,7 @@
       langSwitch: '切换到中文',
       close: 'Close',
       newConversation: 'Start a new conversation',
+      related: 'You may also ask:',
     },
   };
 
@@ -262,6 +264,13 @@
     li.append(bubble);
     if (Array.isArray(m.choices) && m.choices.length) {
       const box = mk('div', 'choices');
+      if (m.outcome === 'answer') {
+        // Under an answer, choices are related questions rather than a clarification.
+        const cap = mk('div', 'choices-caption');
+        cap.dataset.i18n = 'related';
+        cap.textContent = t('related');
+        box.append(cap);
+      }
       for (const c of m.choices) {
         const b = mk('button', 'choice');
         b.type = 'button';
