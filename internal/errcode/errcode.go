@@ -8,17 +8,20 @@ import (
 	"fmt"
 )
 
-// The codes a caller can see. HTTP statuses are chosen from them in httpapi.
+// The codes of errors. Callers see all but TooLarge as they are; HTTP
+// statuses are chosen from them in httpapi.
 const (
 	Invalid      = "invalid"
 	Unauthorized = "unauthorized"
 	Forbidden    = "forbidden"
 	NotFound     = "not_found"
 	Conflict     = "conflict"
-	TooLarge     = "too_large"
-	RateLimited  = "rate_limited"
-	Unavailable  = "unavailable"
-	Internal     = "internal"
+	// TooLarge is an Invalid input that is too big; it is shown to callers
+	// as "invalid" (with HTTP 413), so the public codes stay the list above.
+	TooLarge    = "too_large"
+	RateLimited = "rate_limited"
+	Unavailable = "unavailable"
+	Internal    = "internal"
 )
 
 // Error is an error whose message may be shown to the caller.

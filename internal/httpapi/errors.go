@@ -57,7 +57,7 @@ func (s *Server) writeError(w http.ResponseWriter, r *http.Request, err error) {
 	if !ok {
 		status = http.StatusInternalServerError
 	}
-	writeJSON(w, status, errorBody{Error: errorDetail{Code: code, Message: errcode.Message(err)}})
+	writeJSON(w, status, errorBody{Error: errorDetail{Code: publicCode(code), Message: errcode.Message(err)}})
 }
 
 func writeJSON(w http.ResponseWriter, status int, v any) {
@@ -82,4 +82,13 @@ func methodNotAllowed(allow string) http.HandlerFunc {
 
 func notFound(w http.ResponseWriter, r *http.Request) {
 	writeJSON(w, http.StatusNotFound, errorBody{Error: errorDetail{Code: errcode.NotFound, Message: "no such endpoint: " + r.URL.Path}})
+}
+
+// publicCode is the code a caller sees: too-large input is invalid input
+// (its HTTP status, 413, says the rest).
+func publicCode(code string) string {
+	if code == errcode.TooLarge {
+		return errcode.Invalid
+	}
+	return code
 }

@@ -95,7 +95,7 @@ func (s *Server) stream(w http.ResponseWriter, r *http.Request) error {
 		if code == errcode.Internal {
 			s.logger.Error("stream failed", "error", err)
 		}
-		s.send(ctx, conn, serverFrame{Type: "error", Error: &errorDetail{Code: code, Message: errcode.Message(err)}})
+		s.send(ctx, conn, serverFrame{Type: "error", Error: &errorDetail{Code: publicCode(code), Message: errcode.Message(err)}})
 		conn.Close(websocket.StatusPolicyViolation, code)
 	}
 	return nil
@@ -208,7 +208,7 @@ func (s *Server) streamFrame(ctx context.Context, conn *websocket.Conn, id, toke
 				s.logger.Error("stream message", "error", err)
 			}
 			return s.send(ctx, conn, serverFrame{Type: "error", ClientID: f.ClientID,
-				Error: &errorDetail{Code: errcode.Code(err), Message: errcode.Message(err)}})
+				Error: &errorDetail{Code: publicCode(errcode.Code(err)), Message: errcode.Message(err)}})
 		}
 		// The messages themselves arrive through the subscription.
 		return s.send(ctx, conn, serverFrame{Type: "ack", ClientID: f.ClientID, MessageID: res.Customer.ID})
