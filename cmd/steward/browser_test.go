@@ -99,17 +99,19 @@ func eval[T any](p page, expr string) T {
 	return v
 }
 
-// send types text into the composer and clicks Send.
+// send types text into the composer and clicks Send once the button is
+// enabled, as a person would: the reply can arrive over the stream before
+// the previous POST has returned, while Send is still disabled.
 func (p page) send(text string) {
 	p.t.Helper()
-	js := fmt.Sprintf(`(() => {
+	eval[bool](p, fmt.Sprintf(`(() => {
 		const input = document.querySelector('#composer-input');
 		input.value = %q;
 		input.dispatchEvent(new Event('input', {bubbles: true}));
-		document.querySelector('#composer-send').click();
 		return true;
-	})()`, text)
-	eval[bool](p, js)
+	})()`, text))
+	p.waitFor(`!document.querySelector('#composer-send').disabled`)
+	eval[bool](p, `(document.querySelector('#composer-send').click(), true)`)
 }
 
 func (p page) lastAnswer() string {
