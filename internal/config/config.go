@@ -92,23 +92,26 @@ func (c *Config) applyEnv(getenv func(string) string) error {
 			*dst = v
 		}
 	}
-	if v, ok, err := get("STEWARD_DEMO"); err != nil {
-		return err
-	} else if ok {
+	getBool := func(name string) (*bool, error) {
+		v, ok, err := get(name)
+		if err != nil || !ok {
+			return nil, err
+		}
 		b, err := strconv.ParseBool(v)
 		if err != nil {
-			return fmt.Errorf("STEWARD_DEMO must be true or false, not %q", v)
+			return nil, fmt.Errorf("%s must be true or false, not %q", name, v)
 		}
-		c.Demo = b
+		return &b, nil
 	}
-	if v, ok, err := get("STEWARD_AUTO_MIGRATE"); err != nil {
+	if b, err := getBool("STEWARD_DEMO"); err != nil {
 		return err
-	} else if ok {
-		b, err := strconv.ParseBool(v)
-		if err != nil {
-			return fmt.Errorf("STEWARD_AUTO_MIGRATE must be true or false, not %q", v)
-		}
-		c.AutoMigrate = &b
+	} else if b != nil {
+		c.Demo = *b
+	}
+	if b, err := getBool("STEWARD_AUTO_MIGRATE"); err != nil {
+		return err
+	} else if b != nil {
+		c.AutoMigrate = b
 	}
 	if v, ok, err := get("STEWARD_ALLOWED_ORIGINS"); err != nil {
 		return err

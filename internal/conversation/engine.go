@@ -125,10 +125,13 @@ func validText(field, s string, maxRunes int) error {
 	return nil
 }
 
+// ErrNoToken is the answer to a request for a conversation without its token.
+var ErrNoToken = errcode.Errorf(errcode.Unauthorized, "missing conversation token: send Authorization: Bearer <token>")
+
 // Authorize returns the conversation if token is its token.
 func (e *Engine) Authorize(ctx context.Context, id, token string) (*Conversation, error) {
 	if token == "" {
-		return nil, errcode.Errorf(errcode.Unauthorized, "missing conversation token: send Authorization: Bearer <token>")
+		return nil, ErrNoToken
 	}
 	c, err := e.store.Conversation(ctx, id)
 	if err != nil {
@@ -194,10 +197,9 @@ func (e *Engine) Handle(ctx context.Context, id, token string, in Input) (*Resul
 		return nil, errcode.Errorf(errcode.Conflict, "conversation is closed; start a new one")
 	}
 	now := time.Now().UTC()
-	text := strings.TrimSpace(in.Text)
-	lang := nlu.DetectLanguage(text)
+	text := nlu.Prepare(strings.TrimSpace(in.Text))
 	locale := c.Locale
-	switch lang {
+	switch text.Lang {
 	case nlu.LangZH:
 		locale = knowledge.LocaleZH
 	case nlu.LangEN:
@@ -206,7 +208,7 @@ func (e *Engine) Handle(ctx context.Context, id, token string, in Input) (*Resul
 	next := *c
 	next.Locale, next.UpdatedAt = locale, now
 	customer := Message{ID: newID("m", 12), ConversationID: c.ID, Seq: c.LastSeq + 1, Role: RoleCustomer,
-		Text: text, Locale: locale, CreatedAt: now}
+		Text: text.Raw, Locale: locale, CreatedAt: now}
 	var replies []Message
 	if c.State == StateBot {
 		replies = e.decide(ctx, &next, text, in.Choice, locale)
@@ -232,9 +234,8 @@ func (e *Engine) Handle(ctx context.Context, id, token string, in Input) (*Resul
 // decide chooses the bot's replies and updates c's state: the escalation
 // ladder is explicit request → anger → choice → small talk → answer →
 // clarify → fallback, and the second consecutive fallback hands off.
-func (e *Engine) decide(ctx context.Context, c *Conversation, text, choice, locale string) []Message {
-	norm := nlu.Normalize(text)
-	if wantsHuman(norm) {
+func (e *Engine) decide(ctx context.Context, c *Conversation, text nlu.Text, choice, locale string) []Message {
+	if wantsHuman(text.Norm) {
 		return []Message{e.handoff(c, HandoffRequest, phraseHandoffRequest, locale, 1)}
 	}
 	if anger := nlu.NegativeEmotion(text); anger >= e.policy.AngerThreshold {
@@ -244,7 +245,7 @@ func (e *Engine) decide(ctx context.Context, c *Conversation, text, choice, loca
 	if ix == nil {
 		return e.fallback(c, locale, 0, "")
 	}
-	if entry, ok := e.chosen(ctx, ix, c, choice, norm); ok {
+	if entry, ok := e.chosen(ctx, ix, c, choice, text.Norm); ok {
 		return []Message{answer(entry, locale, 1, entry.ID, c)}
 	}
 	pred := ix.Analyze(text)

@@ -9,7 +9,6 @@ const (
 	phraseHandoffStuck   = "handoff_unresolved"
 	phraseHandoffAngry   = "handoff_emotion"
 	phraseClarify        = "clarify"
-	phraseQueuedAck      = "queued_ack"
 )
 
 var phrases = map[string]map[string]string{
@@ -36,10 +35,6 @@ var phrases = map[string]map[string]string{
 	phraseClarify: {
 		"zh-CN": "我想确认一下，您想问的是以下哪个问题？",
 		"en":    "Just to be sure, which of these do you mean?",
-	},
-	phraseQueuedAck: {
-		"zh-CN": "已收到您的留言，人工客服接入后会第一时间查看。",
-		"en":    "Got it — the agent will see your message as soon as they join.",
 	},
 }
 

@@ -156,7 +156,7 @@ func (s *Server) postMessage(w http.ResponseWriter, r *http.Request) error {
 	// Authorise before reading the body: a stranger learns nothing from
 	// which of their bodies are malformed.
 	if bearer(r) == "" {
-		return errcode.Errorf(errcode.Unauthorized, "missing conversation token: send Authorization: Bearer <token>")
+		return conversation.ErrNoToken
 	}
 	var req postMessageRequest
 	if err := decode(r, &req); err != nil {

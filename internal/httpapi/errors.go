@@ -47,7 +47,7 @@ func (s *Server) handle(h handlerFunc) http.HandlerFunc {
 func (s *Server) writeError(w http.ResponseWriter, r *http.Request, err error) {
 	code := errcode.Code(err)
 	if code == errcode.Internal {
-		if errors.Is(err, r.Context().Err()) && r.Context().Err() != nil {
+		if ctxErr := r.Context().Err(); ctxErr != nil && errors.Is(err, ctxErr) {
 			// The client went away; there is nobody to answer.
 			return
 		}

@@ -2,7 +2,6 @@ package knowledge
 
 import (
 	"fmt"
-	"sort"
 
 	"github.com/steward-cs/steward/internal/nlu"
 )
@@ -13,7 +12,6 @@ import (
 type Index struct {
 	model   *nlu.Model
 	entries map[string]*Entry
-	count   int
 }
 
 // Example is an extra training example that is not an entry: a built-in
@@ -27,7 +25,7 @@ const OutOfScopeLabel = "builtin.oos"
 // BuildIndex trains the intent model on every entry's questions in every
 // locale, plus the extra examples.
 func BuildIndex(entries []Entry, extra []Example) (*Index, error) {
-	ix := &Index{entries: make(map[string]*Entry, len(entries)), count: len(entries)}
+	ix := &Index{entries: make(map[string]*Entry, len(entries))}
 	var examples []nlu.Example
 	for i := range entries {
 		e := &entries[i]
@@ -61,24 +59,10 @@ func (ix *Index) Entry(id string) (*Entry, bool) {
 }
 
 // Len returns the number of entries.
-func (ix *Index) Len() int { return ix.count }
+func (ix *Index) Len() int { return len(ix.entries) }
 
-// Categories returns the distinct categories, sorted.
-func (ix *Index) Categories() []string {
-	set := map[string]bool{}
-	for _, e := range ix.entries {
-		set[e.Category] = true
-	}
-	out := make([]string, 0, len(set))
-	for c := range set {
-		out = append(out, c)
-	}
-	sort.Strings(out)
-	return out
-}
-
-// Analyze runs the intent model on a customer's text.
-func (ix *Index) Analyze(text string) nlu.Prediction { return ix.model.Predict(text) }
+// Analyze runs the intent model on a customer's prepared text.
+func (ix *Index) Analyze(t nlu.Text) nlu.Prediction { return ix.model.Predict(t) }
 
 // ModelInfo describes the trained model, for logs.
 func (ix *Index) ModelInfo() string { return ix.model.String() }

@@ -22,7 +22,7 @@ var (
 	angerEN = map[string]float64{
 		"angry": 1.2, "furious": 1.6, "ridiculous": 1.2, "scam": 1.5, "scammer": 1.6, "terrible": 1.0, "worst": 1.2,
 		"useless": 1.2, "unacceptable": 1.4, "pathetic": 1.4, "fraud": 1.5, "wtf": 1.5, "damn": 1.0, "sue": 1.4,
-		"lawyer": 1.2, "disgusting": 1.4, "awful": 1.0, "horrible": 1.1, "hate": 1.1, "furious!": 1.6, "shit": 1.5,
+		"lawyer": 1.2, "disgusting": 1.4, "awful": 1.0, "horrible": 1.1, "hate": 1.1, "shit": 1.5,
 		"fuck": 1.8, "fucking": 1.8, "bullshit": 1.7, "crap": 1.1, "rip": 0.6, "ripoff": 1.4, "liar": 1.4,
 		"lied": 1.1, "cheat": 1.3, "cheated": 1.3, "stolen": 1.0, "complaint": 0.9, "complain": 0.8, "disappointed": 0.7,
 		"fed up": 1.4, "sick of": 1.3, "joke": 0.4, "incompetent": 1.5, "outrageous": 1.4, "report you": 1.4,
@@ -35,8 +35,8 @@ var (
 // NegativeEmotion scores how angry or distressed a message reads, from 0
 // (calm) to 1 (furious): lexicon hits, intensifiers, repeated exclamation
 // marks and shouting in capitals add up and saturate.
-func NegativeEmotion(text string) float64 {
-	norm := " " + Normalize(text) + " "
+func NegativeEmotion(t Text) float64 {
+	text, norm := t.Raw, " "+t.Norm+" "
 	score := 0.0
 	for w, v := range angerZH {
 		if strings.Contains(norm, w) {

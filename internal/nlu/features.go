@@ -44,12 +44,7 @@ func stem(w string) string {
 // and character 3-grams inside each word (robust to typos); digit runs
 // become a number token.
 func Features(norm string, emit func(f string)) {
-	var words []string // Latin words of the current run, for bigrams
-	prevWord := ""
-	flushWords := func() {
-		words = words[:0]
-		prevWord = ""
-	}
+	prevWord := "" // the Latin word before, for bigrams; a Chinese run breaks the chain
 	for _, field := range strings.Fields(norm) {
 		start := 0
 		for start < len(field) {
@@ -65,13 +60,12 @@ func Features(norm string, emit func(f string)) {
 			}
 			seg := field[start:end]
 			if han {
-				flushWords()
+				prevWord = ""
 				hanGrams(seg, emit)
 			} else {
 				for _, w := range splitLatin(seg) {
 					latinWord(w, prevWord, emit)
 					prevWord = w
-					words = append(words, w)
 				}
 			}
 			start = end

@@ -55,15 +55,14 @@ func (o *TrainOptions) defaults() {
 // Model is a trained intent classifier: multinomial logistic regression over
 // TF-IDF weighted, L2-normalised sparse features.
 type Model struct {
-	labels   []string
-	vocab    map[string]int32
-	idf      []float32
-	w        []float32 // [feature*classes + class]
-	bias     []float32
-	oos      int     // index of the out-of-scope class, or -1
-	temp     float64 // softmax temperature fitted by cross-validation
-	minConf  float64
-	examples [][]sparse // per class: the training vectors, for similarity
+	labels  []string
+	vocab   map[string]int32
+	idf     []float32
+	w       []float32 // [feature*classes + class]
+	bias    []float32
+	oos     int     // index of the out-of-scope class, or -1
+	temp    float64 // softmax temperature fitted by cross-validation
+	minConf float64
 }
 
 type sparse struct {
@@ -83,9 +82,6 @@ type Prediction struct {
 	Confidence float64 // calibrated probability of Label, 0..1
 	OutOfScope bool
 	Candidates []Candidate // the best labels, most likely first, out-of-scope class excluded
-	Similarity float64     // cosine similarity to the closest training example of Label
-	Language   Lang
-	Normalized string
 }
 
 // ErrNoExamples is returned when there is nothing to train on.
@@ -146,10 +142,6 @@ func Train(examples []Example, opts TrainOptions) (*Model, error) {
 	m.w = make([]float32, len(m.vocab)*k)
 	m.bias = make([]float32, k)
 	m.fit(xs, ys, opts)
-	m.examples = make([][]sparse, k)
-	for i, x := range xs {
-		m.examples[ys[i]] = append(m.examples[ys[i]], x)
-	}
 	return m, nil
 }
 
@@ -299,14 +291,11 @@ func (m *Model) vector(norm string) sparse {
 	return m.weigh(ids)
 }
 
-// Labels returns the model's classes in training order.
-func (m *Model) Labels() []string { return append([]string(nil), m.labels...) }
-
-// Predict classifies text. A text with no known feature is out of scope.
-func (m *Model) Predict(text string) Prediction {
-	norm := Normalize(text)
-	p := Prediction{Language: DetectLanguage(text), Normalized: norm}
-	x := m.vector(norm)
+// Predict classifies a prepared text. A text with no known feature is out
+// of scope.
+func (m *Model) Predict(t Text) Prediction {
+	var p Prediction
+	x := m.vector(t.Norm)
 	if len(x.idx) == 0 {
 		p.OutOfScope = true
 		return p
@@ -333,38 +322,10 @@ func (m *Model) Predict(text string) Prediction {
 	}
 	best := order[0]
 	p.Label, p.Confidence = m.labels[best], probs[best]
-	p.Similarity = m.similarity(x, best)
 	// Out of scope when the background class outweighs every in-scope class
 	// together: siblings that split the in-scope mass do not lose to it.
 	p.OutOfScope = p.Confidence < m.minConf || (m.oos >= 0 && probs[m.oos] >= 0.5)
 	return p
-}
-
-// similarity is the cosine between x and the closest training example of class c.
-func (m *Model) similarity(x sparse, c int) float64 {
-	best := 0.0
-	for _, e := range m.examples[c] {
-		best = max(best, dot(x, e))
-	}
-	return best
-}
-
-func dot(a, b sparse) float64 {
-	var s float64
-	i, j := 0, 0
-	for i < len(a.idx) && j < len(b.idx) {
-		switch {
-		case a.idx[i] == b.idx[j]:
-			s += float64(a.val[i]) * float64(b.val[j])
-			i++
-			j++
-		case a.idx[i] < b.idx[j]:
-			i++
-		default:
-			j++
-		}
-	}
-	return s
 }
 
 // String describes the model for logs.

@@ -69,21 +69,21 @@ func TestTrainIsDeterministicAndCalibrated(t *testing.T) {
 	}
 	b, _ := Train(toyExamples(), TrainOptions{OOSLabel: "oos"})
 	for _, q := range []string{"运费是多少钱", "where is my refund money", "讲个故事"} {
-		pa, pb := a.Predict(q), b.Predict(q)
+		pa, pb := a.Predict(Prepare(q)), b.Predict(Prepare(q))
 		if pa.Label != pb.Label || pa.Confidence != pb.Confidence {
 			t.Fatalf("training is not deterministic: %+v vs %+v", pa, pb)
 		}
 	}
-	if p := a.Predict("运费是多少钱"); p.Label != "fee" || p.OutOfScope || p.Confidence < 0.5 || p.Confidence > 1 {
+	if p := a.Predict(Prepare("运费是多少钱")); p.Label != "fee" || p.OutOfScope || p.Confidence < 0.5 || p.Confidence > 1 {
 		t.Errorf("fee question: %+v", p)
 	}
-	if p := a.Predict("my refund has not arrived"); p.Label != "refund" || p.OutOfScope {
+	if p := a.Predict(Prepare("my refund has not arrived")); p.Label != "refund" || p.OutOfScope {
 		t.Errorf("refund question: %+v", p)
 	}
-	if p := a.Predict("给我讲个笑话吧"); !p.OutOfScope {
+	if p := a.Predict(Prepare("给我讲个笑话吧")); !p.OutOfScope {
 		t.Errorf("joke: %+v, want out of scope", p)
 	}
-	if p := a.Predict("¿¿¿"); !p.OutOfScope || len(p.Candidates) != 0 {
+	if p := a.Predict(Prepare("¿¿¿")); !p.OutOfScope || len(p.Candidates) != 0 {
 		t.Errorf("no known feature: %+v", p)
 	}
 	if _, err := Train(nil, TrainOptions{}); err != ErrNoExamples {
@@ -96,12 +96,12 @@ func TestNegativeEmotion(t *testing.T) {
 	angry := []string{"你们这什么垃圾服务，气死我了！！！我要投诉！", "THIS IS RIDICULOUS, you are useless scammers!!!",
 		"骗子商家，我要去12315投诉你们", "worst service ever, absolutely unacceptable, I want my money back now"}
 	for _, s := range calm {
-		if e := NegativeEmotion(s); e >= 0.5 {
+		if e := NegativeEmotion(Prepare(s)); e >= 0.5 {
 			t.Errorf("calm %q scored %.2f", s, e)
 		}
 	}
 	for _, s := range angry {
-		if e := NegativeEmotion(s); e < 0.8 {
+		if e := NegativeEmotion(Prepare(s)); e < 0.8 {
 			t.Errorf("angry %q scored %.2f", s, e)
 		}
 	}
@@ -111,6 +111,6 @@ func BenchmarkPredict(b *testing.B) {
 	m, _ := Train(toyExamples(), TrainOptions{OOSLabel: "oos"})
 	b.ReportAllocs()
 	for b.Loop() {
-		m.Predict("我想问一下运费是多少 how much is shipping")
+		m.Predict(Prepare("我想问一下运费是多少 how much is shipping"))
 	}
 }

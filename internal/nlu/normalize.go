@@ -51,6 +51,18 @@ func Normalize(s string) string {
 	return strings.TrimRight(b.String(), " ")
 }
 
+// Text is a message prepared once for every model that reads it.
+type Text struct {
+	Raw  string // as the customer wrote it: emotion reads its "!!!" and capitals
+	Norm string // Normalize(Raw)
+	Lang Lang   // DetectLanguage(Raw)
+}
+
+// Prepare normalises a message and detects its language.
+func Prepare(raw string) Text {
+	return Text{Raw: raw, Norm: Normalize(raw), Lang: DetectLanguage(raw)}
+}
+
 // Lang is the language of a message.
 type Lang string
 

@@ -142,12 +142,3 @@ func (db *DB) Messages(ctx context.Context, conversationID string, afterSeq int6
 	}
 	return msgs, nil
 }
-
-// CountConversations returns how many conversations exist, for start-up logs.
-func (db *DB) CountConversations(ctx context.Context) (int, error) {
-	var n int
-	if err := db.queryRowContext(ctx, `SELECT COUNT(*) FROM conversations`).Scan(&n); err != nil {
-		return 0, fmt.Errorf("count conversations: %w", err)
-	}
-	return n, nil
-}
