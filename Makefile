@@ -1,7 +1,7 @@
 # Steward: `make run` starts the demo, `make test` runs every test.
 GO ?= go
 
-.PHONY: run test deps vet build
+.PHONY: run test deps vet build eval
 
 run:
 	$(GO) run ./cmd/steward serve --demo
@@ -19,3 +19,14 @@ vet:
 # PostgreSQL cluster and headless Chromium (installed by `make deps`).
 test: deps vet
 	STEWARD_REQUIRE_POSTGRES=1 $(GO) test -race -count=1 -timeout 20m ./...
+
+# NLU quality on the validation splits of the shared data sets
+# (docs/quality.md): one JSON report a line.
+DATA ?= ../shared/data
+eval: build
+	bin/steward eval intent --json --oos-label oos --train $(DATA)/clinc150/train.jsonl --val $(DATA)/clinc150/val.jsonl --test $(DATA)/clinc150/val.jsonl
+	bin/steward eval intent --json --oos-label oos --train $(DATA)/clinc150/train.jsonl --test $(DATA)/clinc150/val.jsonl
+	bin/steward eval intent --json --train $(DATA)/banking77/train.jsonl --holdout 0.2
+	bin/steward eval intent --json --train $(DATA)/smp2017_ecdt_task1/train.jsonl --test $(DATA)/smp2017_ecdt_task1/val.jsonl
+	bin/steward eval sentiment --json --train $(DATA)/chnsenticorp/train.jsonl --test $(DATA)/chnsenticorp/val.jsonl
+	bin/steward eval sentiment --json --train $(DATA)/waimai_10k/train.jsonl --holdout 0.2

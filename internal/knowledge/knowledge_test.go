@@ -2,6 +2,7 @@ package knowledge
 
 import (
 	"bytes"
+	"github.com/steward-cs/steward/internal/nlu"
 	"strings"
 	"testing"
 )
@@ -76,5 +77,26 @@ func TestEncodeDecodeRoundTrip(t *testing.T) {
 		if len(back) != len(entries) || back[3].Locales[LocaleZH].Answer != entries[3].Locales[LocaleZH].Answer {
 			t.Fatalf("%s round trip changed the entries", f)
 		}
+	}
+}
+
+// BenchmarkAnalyze measures one classification on the demo knowledge base,
+// as the engine runs it on every customer message: preparing the text and
+// predicting its intent.
+func BenchmarkAnalyze(b *testing.B) {
+	entries, err := DemoEntries()
+	if err != nil {
+		b.Fatal(err)
+	}
+	ix, err := BuildIndex(entries, nil)
+	if err != nil {
+		b.Fatal(err)
+	}
+	msgs := []string{"我的快递到哪了，三天了还没动", "how long does a refund take to reach my card", "能开增值税专用发票吗", "can I change the delivery address"}
+	b.ReportAllocs()
+	i := 0
+	for b.Loop() {
+		ix.Analyze(nlu.Prepare(msgs[i%len(msgs)]))
+		i++
 	}
 }

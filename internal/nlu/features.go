@@ -39,12 +39,62 @@ func stem(w string) string {
 	return w
 }
 
-// Features calls emit for each feature of a normalised text: for Chinese,
-// character 1-, 2- and 3-grams; for Latin words, stemmed words, word bigrams
-// and character 3-grams inside each word (robust to typos); digit runs
-// become a number token.
+// featureSet chooses which features a model extracts.
+type featureSet struct {
+	HanMax   int  // longest Chinese character n-gram
+	KeepStop bool // emit stop words as unigrams too
+	GramLo   int  // shortest sub-word character n-gram of a Latin word
+	GramHi   int  // longest
+	GramMin  int  // shortest word that gets sub-word n-grams
+	Bigrams  bool // adjacent word pairs
+	Skip     bool // word pairs one word apart
+	Trigrams bool // three adjacent words
+	HanEdge  bool // mark where a Chinese run starts and ends
+	// SubWeight is the length of the sub-word n-gram group against the
+	// word group's 1; 0 normalises the two together.
+	SubWeight float64
+}
+
+// featureGroup is the normalisation group of a feature.
+func featureGroup(f string) uint8 {
+	if strings.HasPrefix(f, "g:") {
+		return 1
+	}
+	return 0
+}
+
+func (fs featureSet) groupWeight(g int) float64 {
+	if g == 1 {
+		return fs.SubWeight
+	}
+	return 1
+}
+
+// defaultFeatures were chosen on the validation splits of CLINC150,
+// BANKING77 and SMP2017 (docs/quality.md).
+var defaultFeatures = featureSet{
+	HanMax: 3, HanEdge: true,
+	KeepStop: true, GramLo: 2, GramHi: 5, GramMin: 1, SubWeight: 1, Bigrams: true,
+}
+
+// sentimentFeatures were chosen on the validation splits of ChnSentiCorp
+// and waimai_10k.
+var sentimentFeatures = featureSet{HanMax: 3, HanEdge: true, GramLo: 3, GramHi: 3, GramMin: 4, Bigrams: true}
+
+// Features calls emit for each feature of a normalised text, with the
+// intent model's default feature set.
 func Features(norm string, emit func(f string)) {
-	prevWord := "" // the Latin word before, for bigrams; a Chinese run breaks the chain
+	defaultFeatures.extract(norm, func(f []byte) { emit(string(f)) })
+}
+
+// extract calls emit for each feature of a normalised text: for Chinese,
+// character n-grams; for Latin words, stemmed words, word n-grams and
+// character n-grams inside each word (robust to typos); digit runs become a
+// number token. The bytes passed to emit are only valid during the call:
+// features are built in one buffer, so classifying a message allocates
+// little.
+func (fs featureSet) extract(norm string, emit func(f []byte)) {
+	x := extractor{fs: fs, emit: emit, buf: make([]byte, 0, 64)}
 	for _, field := range strings.Fields(norm) {
 		start := 0
 		for start < len(field) {
@@ -60,17 +110,25 @@ func Features(norm string, emit func(f string)) {
 			}
 			seg := field[start:end]
 			if han {
-				prevWord = ""
-				hanGrams(seg, emit)
+				x.words = x.words[:0]
+				x.hanGrams(seg)
 			} else {
 				for _, w := range splitLatin(seg) {
-					latinWord(w, prevWord, emit)
-					prevWord = w
+					x.words = append(x.words, w)
+					x.latinWord()
 				}
 			}
 			start = end
 		}
 	}
+}
+
+type extractor struct {
+	fs    featureSet
+	emit  func([]byte)
+	buf   []byte
+	words []string // the Latin words of the current run; a Chinese run breaks it
+	runes []rune
 }
 
 // splitLatin splits a non-Han run into letter words and digit runs.
@@ -94,37 +152,90 @@ func splitLatin(s string) []string {
 	return out
 }
 
-func hanGrams(seg string, emit func(string)) {
-	rs := []rune(seg)
+func (x *extractor) hanGrams(seg string) {
+	x.runes = x.runes[:0]
+	if x.fs.HanEdge {
+		x.runes = append(x.runes, '<')
+	}
+	for _, r := range seg {
+		x.runes = append(x.runes, r)
+	}
+	if x.fs.HanEdge {
+		x.runes = append(x.runes, '>')
+	}
+	rs := x.runes
 	for i := range rs {
-		emit("c:" + string(rs[i]))
-		if i+1 < len(rs) {
-			emit("c:" + string(rs[i:i+2]))
-		}
-		if i+2 < len(rs) {
-			emit("c:" + string(rs[i:i+3]))
+		x.buf = append(x.buf[:0], "c:"...)
+		for n := 1; n <= x.fs.HanMax && i+n <= len(rs); n++ {
+			x.buf = utf8.AppendRune(x.buf, rs[i+n-1])
+			x.emit(x.buf)
 		}
 	}
 }
 
-func latinWord(w, prev string, emit func(string)) {
-	if w[0] >= '0' && w[0] <= '9' {
-		emit("n:" + numberClass(w))
-		return
+func isNumber(w string) bool { return w[0] >= '0' && w[0] <= '9' }
+
+// appendToken appends how a word enters word n-grams: stemmed, or its
+// number class.
+func appendToken(b []byte, w string) []byte {
+	if isNumber(w) {
+		return append(append(b, '#'), numberClass(w)...)
 	}
-	s := stem(w)
-	if !englishStop[w] {
-		emit("w:" + s)
-	}
-	if prev != "" && !(prev[0] >= '0' && prev[0] <= '9') {
-		emit("b:" + stem(prev) + "_" + s)
-	}
-	if len(w) >= 4 {
-		padded := "<" + w + ">"
-		for i := 0; i+3 <= len(padded); i++ {
-			emit("g:" + padded[i:i+3])
+	return append(b, stem(w)...)
+}
+
+// latinWord emits the features that the last of the words completes.
+func (x *extractor) latinWord() {
+	fs, words := x.fs, x.words
+	n := len(words)
+	w := words[n-1]
+	if isNumber(w) {
+		x.emitParts("n:", numberClass(w))
+	} else {
+		if fs.KeepStop || !englishStop[w] {
+			x.emitParts("w:", stem(w))
+		}
+		if len(w) >= fs.GramMin {
+			for k := fs.GramLo; k <= fs.GramHi; k++ {
+				// n-grams of "<" + w + ">", the brackets marking the edges
+				for i := 0; i+k <= len(w)+2; i++ {
+					x.buf = append(x.buf[:0], "g:"...)
+					for j := i; j < i+k; j++ {
+						switch j {
+						case 0:
+							x.buf = append(x.buf, '<')
+						case len(w) + 1:
+							x.buf = append(x.buf, '>')
+						default:
+							x.buf = append(x.buf, w[j-1])
+						}
+					}
+					x.emit(x.buf)
+				}
+			}
 		}
 	}
+	if fs.Bigrams && n >= 2 {
+		x.buf = appendToken(append(x.buf[:0], "b:"...), words[n-2])
+		x.buf = appendToken(append(x.buf, '_'), w)
+		x.emit(x.buf)
+	}
+	if fs.Skip && n >= 3 {
+		x.buf = appendToken(append(x.buf[:0], "s:"...), words[n-3])
+		x.buf = appendToken(append(x.buf, '_'), w)
+		x.emit(x.buf)
+	}
+	if fs.Trigrams && n >= 3 {
+		x.buf = appendToken(append(x.buf[:0], "t:"...), words[n-3])
+		x.buf = appendToken(append(x.buf, '_'), words[n-2])
+		x.buf = appendToken(append(x.buf, '_'), w)
+		x.emit(x.buf)
+	}
+}
+
+func (x *extractor) emitParts(prefix, s string) {
+	x.buf = append(append(x.buf[:0], prefix...), s...)
+	x.emit(x.buf)
 }
 
 // numberClass buckets a digit run by length: an order number and a year

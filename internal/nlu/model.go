@@ -5,7 +5,10 @@ import (
 	"fmt"
 	"math"
 	"math/rand/v2"
+	"runtime"
+	"slices"
 	"sort"
+	"sync"
 )
 
 // Example is one labelled training text.
@@ -16,9 +19,9 @@ type Example struct {
 
 // TrainOptions tune training; the zero value gives sensible defaults.
 type TrainOptions struct {
-	Epochs int     // passes over the data (default 40)
+	Epochs int     // passes over the data (default 20)
 	Rate   float64 // initial learning rate (default 1.0)
-	L2     float64 // weight decay (default 1e-4)
+	L2     float64 // weight decay (default 1e-6)
 	Seed   uint64  // shuffling seed (default 1): training is deterministic
 	// OOSLabel names the class of out-of-scope training examples, if any.
 	OOSLabel string
@@ -27,19 +30,27 @@ type TrainOptions struct {
 	MinConfidence float64
 	// CalibrationFolds is the number of cross-validation folds used to fit
 	// the softmax temperature so that confidence matches accuracy (default
-	// 4; 1 turns calibration off).
+	// 3; 1 turns calibration off).
 	CalibrationFolds int
+	// Dropout is the chance that a feature is left out of one training
+	// step: noise that keeps the model from leaning on a few features.
+	Dropout float64
+	// NB interpolates each feature's weight between plain TF-IDF (0) and
+	// TF-IDF scaled by how strongly the feature tells one class from the
+	// rest, its naive Bayes log-count ratio (1). Default 0.5; negative
+	// turns it off.
+	NB float64
 }
 
 func (o *TrainOptions) defaults() {
 	if o.Epochs <= 0 {
-		o.Epochs = 40
+		o.Epochs = 20
 	}
 	if o.Rate <= 0 {
 		o.Rate = 1.0
 	}
 	if o.L2 <= 0 {
-		o.L2 = 1e-4
+		o.L2 = 1e-6
 	}
 	if o.Seed == 0 {
 		o.Seed = 1
@@ -48,7 +59,13 @@ func (o *TrainOptions) defaults() {
 		o.MinConfidence = 0.25
 	}
 	if o.CalibrationFolds <= 0 {
-		o.CalibrationFolds = 4
+		o.CalibrationFolds = 3
+	}
+	switch {
+	case o.NB == 0:
+		o.NB = 0.5
+	case o.NB < 0:
+		o.NB = 0
 	}
 }
 
@@ -58,11 +75,13 @@ type Model struct {
 	labels  []string
 	vocab   map[string]int32
 	idf     []float32
+	group   []uint8   // feature group, for normalisation: 0 words, 1 sub-word n-grams
 	w       []float32 // [feature*classes + class]
 	bias    []float32
 	oos     int     // index of the out-of-scope class, or -1
 	temp    float64 // softmax temperature fitted by cross-validation
 	minConf float64
+	fs      featureSet
 }
 
 type sparse struct {
@@ -81,6 +100,7 @@ type Prediction struct {
 	Label      string  // the best in-scope label, even when OutOfScope
 	Confidence float64 // calibrated probability of Label, 0..1
 	OutOfScope bool
+	OOS        float64     // probability of the out-of-scope class, when the model has one
 	Candidates []Candidate // the best labels, most likely first, out-of-scope class excluded
 }
 
@@ -89,11 +109,15 @@ var ErrNoExamples = errors.New("no training examples")
 
 // Train fits a model on examples.
 func Train(examples []Example, opts TrainOptions) (*Model, error) {
+	return train(examples, opts, defaultFeatures)
+}
+
+func train(examples []Example, opts TrainOptions, fs featureSet) (*Model, error) {
 	opts.defaults()
 	if len(examples) == 0 {
 		return nil, ErrNoExamples
 	}
-	m := &Model{vocab: make(map[string]int32), oos: -1, minConf: opts.MinConfidence, temp: 1}
+	m := &Model{vocab: make(map[string]int32), oos: -1, minConf: opts.MinConfidence, temp: 1, fs: fs}
 	labelIdx := map[string]int{}
 	ys := make([]int, len(examples))
 	for i, ex := range examples {
@@ -113,11 +137,11 @@ func Train(examples []Example, opts TrainOptions) (*Model, error) {
 	raw := make([][]int32, len(examples))
 	for i, ex := range examples {
 		seen := map[int32]bool{}
-		Features(Normalize(ex.Text), func(f string) {
-			id, ok := m.vocab[f]
+		m.fs.extract(Normalize(ex.Text), func(f []byte) {
+			id, ok := m.vocab[string(f)]
 			if !ok {
 				id = int32(len(m.vocab))
-				m.vocab[f] = id
+				m.vocab[string(f)] = id
 			}
 			raw[i] = append(raw[i], id)
 			if !seen[id] {
@@ -127,50 +151,130 @@ func Train(examples []Example, opts TrainOptions) (*Model, error) {
 		})
 	}
 	m.idf = make([]float32, len(m.vocab))
+	m.group = make([]uint8, len(m.vocab))
+	for f, id := range m.vocab {
+		m.group[id] = featureGroup(f)
+	}
 	n := float64(len(examples))
 	for id, d := range df {
 		m.idf[id] = float32(math.Log((1+n)/(1+float64(d))) + 1)
+	}
+	k := len(m.labels)
+	if opts.NB > 0 {
+		m.scaleByEvidence(raw, ys, opts.NB)
 	}
 	xs := make([]sparse, len(examples))
 	for i, ids := range raw {
 		xs[i] = m.weigh(ids)
 	}
-	k := len(m.labels)
-	if opts.CalibrationFolds > 1 && len(xs) >= 2*opts.CalibrationFolds {
-		m.temp = m.calibrate(xs, ys, opts)
+	// The final model and the calibration folds are independent fits, each
+	// seeded: they run side by side on the available cores and the result
+	// does not depend on their order.
+	var wg sync.WaitGroup
+	slots := make(chan struct{}, runtime.GOMAXPROCS(0))
+	run := func(f func()) {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			slots <- struct{}{}
+			defer func() { <-slots }()
+			f()
+		}()
 	}
 	m.w = make([]float32, len(m.vocab)*k)
 	m.bias = make([]float32, k)
-	m.fit(xs, ys, opts)
+	run(func() { m.fit(xs, ys, opts) })
+	var logits [][]float64
+	if opts.CalibrationFolds > 1 && len(xs) >= 2*opts.CalibrationFolds {
+		logits = m.foldLogits(xs, ys, opts, run)
+	}
+	wg.Wait()
+	if logits != nil {
+		m.temp = m.fitTemperature(logits, ys)
+	}
 	return m, nil
 }
 
-// weigh turns feature ids (with repeats) into a sublinear TF-IDF vector of
-// unit length.
+// scaleByEvidence multiplies each feature's IDF by its naive Bayes
+// evidence: the largest absolute log-count ratio of the feature in one
+// class's documents against the other classes' (Wang and Manning 2012,
+// one class against the rest), normalised to mean 1 and interpolated with
+// 1 by beta.
+func (m *Model) scaleByEvidence(raw [][]int32, ys []int, beta float64) {
+	k, v := len(m.labels), len(m.vocab)
+	counts := make([]float64, v*k) // documents of class c containing f
+	classTotal := make([]float64, k)
+	featTotal := make([]float64, v)
+	seen := map[int32]bool{}
+	for i, ids := range raw {
+		clear(seen)
+		for _, f := range ids {
+			if !seen[f] {
+				seen[f] = true
+				counts[int(f)*k+ys[i]]++
+				classTotal[ys[i]]++
+				featTotal[f]++
+			}
+		}
+	}
+	var all float64
+	for _, t := range classTotal {
+		all += t
+	}
+	const alpha = 1.0
+	va := alpha * float64(v)
+	r := make([]float64, v)
+	var sum float64
+	for f := 0; f < v; f++ {
+		best := 0.0
+		for c := 0; c < k; c++ {
+			in := counts[f*k+c]
+			out := featTotal[f] - in
+			p := (in + alpha) / (classTotal[c] + va)
+			q := (out + alpha) / (all - classTotal[c] + va)
+			best = max(best, math.Abs(math.Log(p/q)))
+		}
+		r[f] = best
+		sum += best
+	}
+	mean := sum / float64(v)
+	for f := range r {
+		m.idf[f] *= float32(1 - beta + beta*r[f]/mean)
+	}
+}
+
+// weigh turns feature ids (with repeats) into a sublinear TF-IDF vector.
+// Word-level and sub-word features are normalised apart, each group to
+// its own length, so that the many character n-grams of a sentence do not
+// drown its few words.
 func (m *Model) weigh(ids []int32) sparse {
 	if len(ids) == 0 {
 		return sparse{}
 	}
-	sorted := append([]int32(nil), ids...)
-	sort.Slice(sorted, func(i, j int) bool { return sorted[i] < sorted[j] })
+	sorted := slices.Clone(ids)
+	slices.Sort(sorted)
 	var x sparse
+	var norm [2]float64
 	for i := 0; i < len(sorted); {
 		j := i
 		for j < len(sorted) && sorted[j] == sorted[i] {
 			j++
 		}
 		tf := 1 + math.Log(float64(j-i))
+		v := float32(tf) * m.idf[sorted[i]]
 		x.idx = append(x.idx, sorted[i])
-		x.val = append(x.val, float32(tf)*m.idf[sorted[i]])
+		x.val = append(x.val, v)
+		norm[m.group[sorted[i]]] += float64(v) * float64(v)
 		i = j
 	}
-	var norm float64
-	for _, v := range x.val {
-		norm += float64(v) * float64(v)
+	var scale [2]float32
+	for g, n := range norm {
+		if n > 0 {
+			scale[g] = float32(m.fs.groupWeight(g) / math.Sqrt(n))
+		}
 	}
-	inv := float32(1 / math.Sqrt(norm))
-	for i := range x.val {
-		x.val[i] *= inv
+	for i, f := range x.idx {
+		x.val[i] *= scale[m.group[f]]
 	}
 	return x
 }
@@ -185,6 +289,14 @@ func (m *Model) fit(xs []sparse, ys []int, opts TrainOptions) {
 		order[i] = i
 	}
 	scores := make([]float64, k)
+	grad := make([]float32, k)
+	acc := make([]float32, k)
+	var buf sparse
+	// Weight decay shrinks every weight each step. Rather than touch them
+	// all, the weights are kept as scale × m.w: decay shrinks the scale and
+	// an update divides by it. The scale is folded back in when it gets
+	// small, and at the end.
+	scale := 1.0
 	step := 0
 	for epoch := 0; epoch < opts.Epochs; epoch++ {
 		rng.Shuffle(len(order), func(i, j int) { order[i], order[j] = order[j], order[i] })
@@ -192,46 +304,88 @@ func (m *Model) fit(xs []sparse, ys []int, opts TrainOptions) {
 			step++
 			lr := opts.Rate / (1 + float64(step)/float64(len(xs))*0.5)
 			x := xs[i]
-			m.scores(x, scores)
+			if opts.Dropout > 0 {
+				x = drop(x, opts.Dropout, rng, &buf)
+			}
+			m.rawScores(x, scores, acc, scale)
 			softmax(scores)
 			scores[ys[i]] -= 1 // gradient of the loss w.r.t. each score
-			decay := float32(1 - lr*opts.L2)
+			scale *= 1 - lr*opts.L2
+			for c := range grad {
+				grad[c] = float32(lr * scores[c] / scale)
+			}
 			for j, f := range x.idx {
-				row := m.w[int(f)*k : int(f)*k+k]
-				xv := float64(x.val[j])
-				for c := range row {
-					row[c] = row[c]*decay - float32(lr*scores[c]*xv)
-				}
+				axpy(m.w[int(f)*k:int(f)*k+k], -x.val[j], grad)
 			}
 			for c := range m.bias {
 				m.bias[c] -= float32(lr * scores[c] * 0.1)
 			}
+			if scale < 1e-3 {
+				m.rescale(scale)
+				scale = 1
+			}
 		}
+	}
+	m.rescale(scale)
+}
+
+// rescale multiplies every weight by s.
+func (m *Model) rescale(s float64) {
+	if s == 1 {
+		return
+	}
+	f := float32(s)
+	for i := range m.w {
+		m.w[i] *= f
 	}
 }
 
-// calibrate fits the softmax temperature: it trains on all folds but one,
-// scores the held-out fold, and picks the temperature that minimises the
-// held-out log loss. Without it the regularised model is under-confident.
-func (m *Model) calibrate(xs []sparse, ys []int, opts TrainOptions) float64 {
+// drop leaves each feature of x out with probability p and scales the
+// rest up to keep the expected activation.
+func drop(x sparse, p float64, rng *rand.Rand, buf *sparse) sparse {
+	buf.idx, buf.val = buf.idx[:0], buf.val[:0]
+	scale := float32(1 / (1 - p))
+	for j, f := range x.idx {
+		if rng.Float64() >= p {
+			buf.idx = append(buf.idx, f)
+			buf.val = append(buf.val, x.val[j]*scale)
+		}
+	}
+	return *buf
+}
+
+// foldLogits is the first half of calibration: for each fold it trains on
+// all the others and scores the held-out fold; fitTemperature then picks the
+// temperature that minimises the held-out log loss. Without it the model's
+// confidence would not match its accuracy.
+func (m *Model) foldLogits(xs []sparse, ys []int, opts TrainOptions, run func(func())) [][]float64 {
 	k := len(m.labels)
 	folds := opts.CalibrationFolds
 	logits := make([][]float64, len(xs))
 	for f := 0; f < folds; f++ {
-		var trX []sparse
-		var trY []int
-		for i := range xs {
-			if i%folds != f {
-				trX, trY = append(trX, xs[i]), append(trY, ys[i])
+		run(func() {
+			var trX []sparse
+			var trY []int
+			for i := range xs {
+				if i%folds != f {
+					trX, trY = append(trX, xs[i]), append(trY, ys[i])
+				}
 			}
-		}
-		fold := &Model{labels: m.labels, w: make([]float32, len(m.vocab)*k), bias: make([]float32, k)}
-		fold.fit(trX, trY, opts)
-		for i := f; i < len(xs); i += folds {
-			logits[i] = make([]float64, k)
-			fold.scores(xs[i], logits[i])
-		}
+			fold := &Model{labels: m.labels, w: make([]float32, len(m.vocab)*k), bias: make([]float32, k)}
+			fold.fit(trX, trY, opts)
+			for i := f; i < len(xs); i += folds {
+				logits[i] = make([]float64, k)
+				fold.scores(xs[i], logits[i])
+			}
+		})
 	}
+	return logits
+}
+
+// fitTemperature picks the softmax temperature that minimises the log
+// loss of held-out logits.
+func (m *Model) fitTemperature(logits [][]float64, ys []int) float64 {
+	k := len(m.labels)
 	best, bestLoss := 1.0, math.Inf(1)
 	probs := make([]float64, k)
 	for t := 0.05; t <= 3.0; t += 0.05 {
@@ -251,16 +405,36 @@ func (m *Model) calibrate(xs []sparse, ys []int, opts TrainOptions) float64 {
 }
 
 func (m *Model) scores(x sparse, out []float64) {
+	m.rawScores(x, out, make([]float32, len(out)), 1)
+}
+
+// rawScores computes bias + scale × (w · x) for every class; acc is
+// scratch space of the same length as out.
+func (m *Model) rawScores(x sparse, out []float64, acc []float32, scale float64) {
 	k := len(m.labels)
-	for c := range out {
-		out[c] = float64(m.bias[c])
-	}
+	clear(acc)
 	for j, f := range x.idx {
-		row := m.w[int(f)*k : int(f)*k+k]
-		v := float64(x.val[j])
-		for c, w := range row {
-			out[c] += float64(w) * v
-		}
+		axpy(acc, x.val[j], m.w[int(f)*k:int(f)*k+k])
+	}
+	for c := range out {
+		out[c] = float64(acc[c])*scale + float64(m.bias[c])
+	}
+}
+
+// axpy adds a × x to dst: the one loop that training and prediction spend
+// their time in, unrolled.
+func axpy(dst []float32, a float32, x []float32) {
+	x = x[:len(dst)]
+	i := 0
+	for ; i+4 <= len(dst); i += 4 {
+		d, s := dst[i:i+4:i+4], x[i:i+4:i+4]
+		d[0] += a * s[0]
+		d[1] += a * s[1]
+		d[2] += a * s[2]
+		d[3] += a * s[3]
+	}
+	for ; i < len(dst); i++ {
+		dst[i] += a * x[i]
 	}
 }
 
@@ -283,8 +457,8 @@ func softmax(s []float64) {
 // are dropped.
 func (m *Model) vector(norm string) sparse {
 	var ids []int32
-	Features(norm, func(f string) {
-		if id, ok := m.vocab[f]; ok {
+	m.fs.extract(norm, func(f []byte) {
+		if id, ok := m.vocab[string(f)]; ok {
 			ids = append(ids, id)
 		}
 	})
@@ -324,8 +498,49 @@ func (m *Model) Predict(t Text) Prediction {
 	p.Label, p.Confidence = m.labels[best], probs[best]
 	// Out of scope when the background class outweighs every in-scope class
 	// together: siblings that split the in-scope mass do not lose to it.
-	p.OutOfScope = p.Confidence < m.minConf || (m.oos >= 0 && probs[m.oos] >= 0.5)
+	if m.oos >= 0 {
+		p.OOS = probs[m.oos]
+	}
+	p.OutOfScope = p.OutOfScopeAt(m.minConf)
 	return p
+}
+
+// OutOfScopeAt reports whether the prediction is out of scope at confidence
+// threshold t: below it, or when the background class outweighs every
+// in-scope class together (siblings that split the in-scope mass do not
+// lose to it).
+func (p Prediction) OutOfScopeAt(t float64) bool {
+	return p.Label == "" || p.Confidence < t || p.OOS >= 0.5
+}
+
+// SetThreshold sets the confidence below which a prediction is out of
+// scope; 0 turns the floor off.
+func (m *Model) SetThreshold(t float64) { m.minConf = t }
+
+// Threshold returns the out-of-scope confidence threshold.
+func (m *Model) Threshold() float64 { return m.minConf }
+
+// Classes returns the number of classes, the out-of-scope class included.
+func (m *Model) Classes() int { return len(m.labels) }
+
+// Bytes estimates the memory the model's parameters take.
+func (m *Model) Bytes() int64 {
+	n := int64(len(m.w)+len(m.bias)+len(m.idf)) * 4
+	for f := range m.vocab {
+		n += int64(len(f)) + 16 + 4
+	}
+	return n
+}
+
+// TrainSentiment trains a sentiment classifier.
+func TrainSentiment(examples []Example, opts TrainOptions) (*Model, error) {
+	if opts.Epochs == 0 {
+		opts.Epochs = 40
+	}
+	if opts.L2 == 0 {
+		opts.L2 = 1e-6
+	}
+	return train(examples, opts, sentimentFeatures)
 }
 
 // String describes the model for logs.

@@ -2,8 +2,11 @@ package nlu
 
 import (
 	"fmt"
+	"os"
 	"strings"
 	"testing"
+
+	"gopkg.in/yaml.v3"
 )
 
 func TestNormalize(t *testing.T) {
@@ -113,4 +116,29 @@ func BenchmarkPredict(b *testing.B) {
 	for b.Loop() {
 		m.Predict(Prepare("我想问一下运费是多少 how much is shipping"))
 	}
+}
+
+// The lexicon must never call a calm customer angry: that would hand them
+// to a human for nothing. testdata/emotion.yaml is hand-written.
+func TestNegativeEmotionHasNoFalseAnger(t *testing.T) {
+	b, err := os.ReadFile("testdata/emotion.yaml")
+	if err != nil {
+		t.Fatal(err)
+	}
+	var d struct{ Angry, Calm []string }
+	if err := yaml.Unmarshal(b, &d); err != nil || len(d.Calm) < 100 || len(d.Angry) < 100 {
+		t.Fatalf("emotion examples: %v (%d calm, %d angry)", err, len(d.Calm), len(d.Angry))
+	}
+	for _, s := range d.Calm {
+		if e := NegativeEmotion(Prepare(s)); e >= 0.8 {
+			t.Errorf("calm %q scored %.2f", s, e)
+		}
+	}
+	caught := 0
+	for _, s := range d.Angry {
+		if NegativeEmotion(Prepare(s)) >= 0.8 {
+			caught++
+		}
+	}
+	t.Logf("angry messages the lexicon calls angry: %d/%d", caught, len(d.Angry))
 }
