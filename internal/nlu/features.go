@@ -44,15 +44,10 @@ type featureSet struct {
 	HanMax   int  // longest Chinese character n-gram
 	KeepStop bool // emit stop words as unigrams too
 	GramLo   int  // shortest sub-word character n-gram of a Latin word
-	GramHi   int  // longest
+	GramHi   int  // longest; 0 for none
 	GramMin  int  // shortest word that gets sub-word n-grams
 	Bigrams  bool // adjacent word pairs
-	Skip     bool // word pairs one word apart
-	Trigrams bool // three adjacent words
 	HanEdge  bool // mark where a Chinese run starts and ends
-	// SubWeight is the length of the sub-word n-gram group against the
-	// word group's 1; 0 normalises the two together.
-	SubWeight float64
 }
 
 // featureGroup is the normalisation group of a feature.
@@ -63,23 +58,16 @@ func featureGroup(f string) uint8 {
 	return 0
 }
 
-func (fs featureSet) groupWeight(g int) float64 {
-	if g == 1 {
-		return fs.SubWeight
-	}
-	return 1
-}
-
 // defaultFeatures were chosen on the validation splits of CLINC150,
 // BANKING77 and SMP2017 (docs/quality.md).
 var defaultFeatures = featureSet{
 	HanMax: 3, HanEdge: true,
-	KeepStop: true, GramLo: 2, GramHi: 5, GramMin: 1, SubWeight: 1, Bigrams: true,
+	KeepStop: true, GramLo: 2, GramHi: 5, GramMin: 1, Bigrams: true,
 }
 
 // sentimentFeatures were chosen on the validation splits of ChnSentiCorp
-// and waimai_10k.
-var sentimentFeatures = featureSet{HanMax: 3, HanEdge: true, GramLo: 3, GramHi: 3, GramMin: 4, Bigrams: true}
+// and waimai_10k, where sub-word n-grams cost half a point.
+var sentimentFeatures = featureSet{HanMax: 3, HanEdge: true, Bigrams: true}
 
 // Features calls emit for each feature of a normalised text, with the
 // intent model's default feature set.
@@ -195,7 +183,7 @@ func (x *extractor) latinWord() {
 		if fs.KeepStop || !englishStop[w] {
 			x.emitParts("w:", stem(w))
 		}
-		if len(w) >= fs.GramMin {
+		if fs.GramHi > 0 && len(w) >= fs.GramMin {
 			for k := fs.GramLo; k <= fs.GramHi; k++ {
 				// n-grams of "<" + w + ">", the brackets marking the edges
 				for i := 0; i+k <= len(w)+2; i++ {
@@ -217,17 +205,6 @@ func (x *extractor) latinWord() {
 	}
 	if fs.Bigrams && n >= 2 {
 		x.buf = appendToken(append(x.buf[:0], "b:"...), words[n-2])
-		x.buf = appendToken(append(x.buf, '_'), w)
-		x.emit(x.buf)
-	}
-	if fs.Skip && n >= 3 {
-		x.buf = appendToken(append(x.buf[:0], "s:"...), words[n-3])
-		x.buf = appendToken(append(x.buf, '_'), w)
-		x.emit(x.buf)
-	}
-	if fs.Trigrams && n >= 3 {
-		x.buf = appendToken(append(x.buf[:0], "t:"...), words[n-3])
-		x.buf = appendToken(append(x.buf, '_'), words[n-2])
 		x.buf = appendToken(append(x.buf, '_'), w)
 		x.emit(x.buf)
 	}

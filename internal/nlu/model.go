@@ -32,9 +32,6 @@ type TrainOptions struct {
 	// the softmax temperature so that confidence matches accuracy (default
 	// 3; 1 turns calibration off).
 	CalibrationFolds int
-	// Dropout is the chance that a feature is left out of one training
-	// step: noise that keeps the model from leaning on a few features.
-	Dropout float64
 	// NB interpolates each feature's weight between plain TF-IDF (0) and
 	// TF-IDF scaled by how strongly the feature tells one class from the
 	// rest, its naive Bayes log-count ratio (1). Default 0.5; negative
@@ -270,7 +267,7 @@ func (m *Model) weigh(ids []int32) sparse {
 	var scale [2]float32
 	for g, n := range norm {
 		if n > 0 {
-			scale[g] = float32(m.fs.groupWeight(g) / math.Sqrt(n))
+			scale[g] = float32(1 / math.Sqrt(n))
 		}
 	}
 	for i, f := range x.idx {
@@ -291,7 +288,6 @@ func (m *Model) fit(xs []sparse, ys []int, opts TrainOptions) {
 	scores := make([]float64, k)
 	grad := make([]float32, k)
 	acc := make([]float32, k)
-	var buf sparse
 	// Weight decay shrinks every weight each step. Rather than touch them
 	// all, the weights are kept as scale × m.w: decay shrinks the scale and
 	// an update divides by it. The scale is folded back in when it gets
@@ -304,9 +300,6 @@ func (m *Model) fit(xs []sparse, ys []int, opts TrainOptions) {
 			step++
 			lr := opts.Rate / (1 + float64(step)/float64(len(xs))*0.5)
 			x := xs[i]
-			if opts.Dropout > 0 {
-				x = drop(x, opts.Dropout, rng, &buf)
-			}
 			m.rawScores(x, scores, acc, scale)
 			softmax(scores)
 			scores[ys[i]] -= 1 // gradient of the loss w.r.t. each score
@@ -338,20 +331,6 @@ func (m *Model) rescale(s float64) {
 	for i := range m.w {
 		m.w[i] *= f
 	}
-}
-
-// drop leaves each feature of x out with probability p and scales the
-// rest up to keep the expected activation.
-func drop(x sparse, p float64, rng *rand.Rand, buf *sparse) sparse {
-	buf.idx, buf.val = buf.idx[:0], buf.val[:0]
-	scale := float32(1 / (1 - p))
-	for j, f := range x.idx {
-		if rng.Float64() >= p {
-			buf.idx = append(buf.idx, f)
-			buf.val = append(buf.val, x.val[j]*scale)
-		}
-	}
-	return *buf
 }
 
 // foldLogits is the first half of calibration: for each fold it trains on
