@@ -74,12 +74,10 @@ func Intent(train, val, test []nlu.Example, opts IntentOptions) (IntentReport, e
 	preds, lat := predictAll(m, test)
 	gold := make([]string, len(test))
 	got := make([]string, len(test))
+	inScope, ranked := 0, 0
 	for i, ex := range test {
 		gold[i] = ex.Label
 		got[i] = decide(preds[i], r.Threshold, opts.OOSLabel)
-	}
-	inScope, ranked := 0, 0
-	for i, ex := range test {
 		if ex.Label != opts.OOSLabel {
 			inScope++
 			if preds[i].Label == ex.Label {

@@ -475,8 +475,6 @@ func (m *Model) Predict(t Text) Prediction {
 	}
 	best := order[0]
 	p.Label, p.Confidence = m.labels[best], probs[best]
-	// Out of scope when the background class outweighs every in-scope class
-	// together: siblings that split the in-scope mass do not lose to it.
 	if m.oos >= 0 {
 		p.OOS = probs[m.oos]
 	}
@@ -511,18 +509,16 @@ func (m *Model) Bytes() int64 {
 	return n
 }
 
-// TrainSentiment trains a sentiment classifier.
+// TrainSentiment trains a sentiment classifier: the same learner with its
+// own features and twice the epochs.
 func TrainSentiment(examples []Example, opts TrainOptions) (*Model, error) {
 	if opts.Epochs == 0 {
 		opts.Epochs = 40
-	}
-	if opts.L2 == 0 {
-		opts.L2 = 1e-6
 	}
 	return train(examples, opts, sentimentFeatures)
 }
 
 // String describes the model for logs.
 func (m *Model) String() string {
-	return fmt.Sprintf("intent model: %d classes, %d features, temperature %.2f", len(m.labels), len(m.vocab), m.temp)
+	return fmt.Sprintf("linear model: %d classes, %d features, temperature %.2f", len(m.labels), len(m.vocab), m.temp)
 }
