@@ -12,8 +12,11 @@ import (
 	"path/filepath"
 	"time"
 
+	"github.com/steward-cs/steward/internal/auth"
 	"github.com/steward-cs/steward/internal/config"
 	"github.com/steward-cs/steward/internal/conversation"
+	"github.com/steward-cs/steward/internal/desk"
+	"github.com/steward-cs/steward/internal/errcode"
 
 	"github.com/steward-cs/steward/internal/httpapi"
 	"github.com/steward-cs/steward/internal/knowledge"
@@ -36,6 +39,9 @@ type App struct {
 	logger   *slog.Logger
 	db       *store.DB
 	engine   *conversation.Engine
+	auth     *auth.Service
+	desk     *desk.Desk
+	demo     []DemoAccount
 	hub      *realtime.Hub
 	listener net.Listener
 	server   *http.Server
@@ -60,13 +66,30 @@ func Open(ctx context.Context, cfg config.Config, logger *slog.Logger) (_ *App, 
 	if err != nil {
 		return nil, err
 	}
-	a.engine = conversation.NewEngine(a.db, conversation.Options{Builtin: builtin, Publisher: httpapi.HubPublisher{Hub: a.hub},
+	pub := httpapi.HubPublisher{Hub: a.hub}
+	a.engine = conversation.NewEngine(a.db, conversation.Options{Builtin: builtin, Publisher: pub,
 		Logger: logger, DefaultLocale: cfg.DefaultLocale})
 	if err := a.loadKnowledge(ctx, builtin); err != nil {
 		return nil, err
 	}
-	handler := httpapi.New(httpapi.Options{Engine: a.engine, Hub: a.hub, Store: a.db, Logger: logger,
-		OriginPatterns: cfg.AllowedOrigins, Closing: a.closing})
+	a.auth = auth.NewService(a.db, auth.Options{Logger: logger})
+	deskOpts, err := deskOptions(cfg.Desk)
+	if err != nil {
+		return nil, err
+	}
+	deskOpts.Logger = logger
+	a.desk = desk.New(a.db, a.engine, pub, deskOpts)
+	a.engine.SetDesk(a.desk)
+	if cfg.Demo {
+		if err := a.desk.SeedCanned(ctx, desk.DemoCanned()); err != nil {
+			return nil, fmt.Errorf("seed canned replies: %w", err)
+		}
+		if a.demo, err = a.demoAccounts(ctx); err != nil {
+			return nil, err
+		}
+	}
+	handler := httpapi.New(httpapi.Options{Engine: a.engine, Auth: a.auth, Desk: a.desk, Hub: a.hub, Store: a.db,
+		Logger: logger, OriginPatterns: cfg.AllowedOrigins, Closing: a.closing, SecureCookies: cfg.SecureCookies})
 	a.server = &http.Server{Handler: handler, ReadHeaderTimeout: 10 * time.Second, ReadTimeout: 30 * time.Second,
 		WriteTimeout: 60 * time.Second, IdleTimeout: 120 * time.Second, MaxHeaderBytes: 64 << 10,
 		ErrorLog: slog.NewLogLogger(logger.Handler(), slog.LevelWarn)}
@@ -136,6 +159,12 @@ func (a *App) Addr() string { return a.listener.Addr().String() }
 func (a *App) Run(ctx context.Context) error {
 	serveErr := make(chan error, 1)
 	go func() { serveErr <- a.server.Serve(a.listener) }()
+	deskCtx, stopDesk := context.WithCancel(context.Background())
+	deskDone := make(chan struct{})
+	go func() {
+		defer close(deskDone)
+		a.desk.Run(deskCtx)
+	}()
 	a.logger.Info("listening", "addr", a.Addr(), "database", a.cfg.Redacted())
 	var err error
 	select {
@@ -149,6 +178,8 @@ func (a *App) Run(ctx context.Context) error {
 	if serr := a.server.Shutdown(sctx); serr != nil {
 		a.logger.Warn("http drain incomplete", "error", serr)
 	}
+	stopDesk()
+	<-deskDone
 	if cerr := a.db.Close(sctx); cerr != nil {
 		a.logger.Warn("close store", "error", cerr)
 	}
@@ -156,4 +187,55 @@ func (a *App) Run(ctx context.Context) error {
 		err = nil
 	}
 	return err
+}
+
+func deskOptions(c config.Desk) (desk.Options, error) {
+	opts := desk.Options{ManualOnly: c.ManualAssign}
+	if c.HasHours() {
+		h, err := desk.ParseHours(c.Timezone, c.Days, c.Open, c.Close)
+		if err != nil {
+			return opts, err
+		}
+		opts.Hours = h
+	}
+	for _, t := range c.RatingTags {
+		opts.RatingTags = append(opts.RatingTags, desk.RatingTag{ID: t.ID, Label: map[string]string{"zh-CN": t.ZH, "en": t.EN}})
+	}
+	return opts, nil
+}
+
+// DemoAccount is a demo user and the password it got at this start.
+type DemoAccount struct {
+	Email, Password string
+	Role            auth.Role
+}
+
+// DemoAccounts returns the demo users created or reset at start-up.
+func (a *App) DemoAccounts() []DemoAccount { return a.demo }
+
+// demoAccounts creates the demo admin and agents, or gives the existing
+// ones new random passwords: a demo prints working credentials at every
+// start, and no password is ever written in the docs.
+func (a *App) demoAccounts(ctx context.Context) ([]DemoAccount, error) {
+	people := []auth.NewUser{
+		{Email: "admin@demo.steward", Name: "演示管理员 Demo Admin", Role: auth.RoleAdmin},
+		{Email: "agent1@demo.steward", Name: "李娜 Li Na", Role: auth.RoleAgent, MaxChats: 3},
+		{Email: "agent2@demo.steward", Name: "Tom Chen", Role: auth.RoleAgent, MaxChats: 3},
+	}
+	var out []DemoAccount
+	for _, p := range people {
+		p.Password = auth.RandomPassword()
+		u, err := a.db.UserByEmail(ctx, p.Email)
+		switch {
+		case err == nil:
+			err = a.auth.SetPassword(ctx, u, p.Password)
+		case errcode.Code(err) == errcode.NotFound:
+			_, err = a.auth.AddUser(ctx, p)
+		}
+		if err != nil {
+			return nil, fmt.Errorf("demo account %s: %w", p.Email, err)
+		}
+		out = append(out, DemoAccount{Email: p.Email, Password: p.Password, Role: p.Role})
+	}
+	return out, nil
 }

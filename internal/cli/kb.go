@@ -139,18 +139,24 @@ func formatFor(name, flagValue string) (knowledge.Format, error) {
 	return "", fmt.Errorf("--format must be yaml or json, not %q", flagValue)
 }
 
-// openStore opens the configured database; it must already be migrated.
+// openStore opens the configured database for a command. An empty
+// database, or any SQLite one, is migrated first (as serve would);
+// PostgreSQL shared by several nodes must be migrated with steward migrate.
 func (c *kbCommand) openStore(ctx context.Context, fs *flag.FlagSet, db *dbFlags) (*store.DB, error) {
-	cfg, err := db.load(fs, c.env, nil)
+	return openStore(ctx, c.env, fs, db)
+}
+
+func openStore(ctx context.Context, env Env, fs *flag.FlagSet, db *dbFlags) (*store.DB, error) {
+	cfg, err := db.load(fs, env, nil)
 	if err != nil {
 		return nil, usagef("%v", err)
 	}
-	st, err := app.OpenStore(ctx, cfg, newLogger(cfg, c.env.Stderr))
+	st, err := app.OpenStore(ctx, cfg, newLogger(cfg, env.Stderr))
 	if err != nil {
 		return nil, err
 	}
 	applied, _, err := st.SchemaVersion(ctx)
-	if err == nil && applied == 0 {
+	if err == nil && (applied == 0 || cfg.AutoMigrates()) {
 		_, err = st.Migrate(ctx)
 	}
 	if err == nil {

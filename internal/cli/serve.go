@@ -45,6 +45,13 @@ func (c *serveCommand) Run(ctx context.Context, args []string) error {
 	if err != nil {
 		return err
 	}
-	fmt.Fprintf(c.env.Stdout, "Steward %s is running: open http://%s/chat\n", version(), a.Addr())
+	fmt.Fprintf(c.env.Stdout, "Steward %s is running: open http://%s/chat (customers) and http://%s/console (agents)\n",
+		version(), a.Addr(), a.Addr())
+	if demo := a.DemoAccounts(); len(demo) > 0 {
+		fmt.Fprintln(c.env.Stdout, "Demo accounts for the console (new passwords at every start):")
+		for _, d := range demo {
+			fmt.Fprintf(c.env.Stdout, "  %-11s %-22s %s\n", d.Role, d.Email, d.Password)
+		}
+	}
 	return a.Run(ctx)
 }

@@ -33,7 +33,35 @@ type Config struct {
 	DefaultLocale   string        `yaml:"default_locale"`
 	AllowedOrigins  []string      `yaml:"allowed_origins"`
 	ShutdownTimeout time.Duration `yaml:"shutdown_timeout"`
+	// SecureCookies marks the console's session cookie Secure; set it when
+	// Steward is served over HTTPS through a proxy.
+	SecureCookies bool `yaml:"secure_cookies"`
+	Desk          Desk `yaml:"desk"`
 }
+
+// Desk configures the human desk.
+type Desk struct {
+	// ManualAssign turns automatic assignment off: agents claim from the queue.
+	ManualAssign bool `yaml:"manual_assign"`
+	// Opening hours; outside them a handoff offers the offline form. Empty
+	// Open and Close mean always open.
+	Timezone string   `yaml:"timezone"` // e.g. Asia/Shanghai (default UTC)
+	Days     []string `yaml:"days"`     // e.g. [mon-fri, sat] (default every day)
+	Open     string   `yaml:"open"`     // e.g. "09:00"
+	Close    string   `yaml:"close"`    // e.g. "18:00"
+	// RatingTags replace the default rating tags.
+	RatingTags []RatingTag `yaml:"rating_tags"`
+}
+
+// RatingTag is a tag customers may give with a rating, labelled in both languages.
+type RatingTag struct {
+	ID string `yaml:"id"`
+	ZH string `yaml:"zh"`
+	EN string `yaml:"en"`
+}
+
+// HasHours reports whether opening hours are configured.
+func (d Desk) HasHours() bool { return d.Open != "" || d.Close != "" }
 
 // Default returns the configuration used when nothing is set.
 func Default() Config {
@@ -167,6 +195,14 @@ func (c *Config) Validate() error {
 	case "zh-CN", "en":
 	default:
 		errs = append(errs, fmt.Errorf("default_locale must be zh-CN or en, not %q", c.DefaultLocale))
+	}
+	if (c.Desk.Open == "") != (c.Desk.Close == "") {
+		errs = append(errs, fmt.Errorf("desk.open and desk.close must be set together (e.g. \"09:00\" and \"18:00\")"))
+	}
+	for i, t := range c.Desk.RatingTags {
+		if t.ID == "" || t.ZH == "" || t.EN == "" {
+			errs = append(errs, fmt.Errorf("desk.rating_tags[%d] needs id, zh and en", i))
+		}
 	}
 	if c.ShutdownTimeout <= 0 {
 		errs = append(errs, fmt.Errorf("shutdown_timeout must be positive"))

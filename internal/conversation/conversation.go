@@ -39,6 +39,15 @@ const (
 	OutcomeClarify  Outcome = "clarify"  // offered two or three close candidates as choices
 	OutcomeFallback Outcome = "fallback" // not understood; said so and offered a human
 	OutcomeHandoff  Outcome = "handoff"  // handed to the human queue
+	// OutcomeOffline: a handoff with nobody to take it (no agent online, or
+	// outside opening hours); the customer is offered the offline form.
+	OutcomeOffline Outcome = "offline"
+	// OutcomeJoined and OutcomeClosed mark the desk's system messages: an
+	// agent took the conversation; it was closed.
+	OutcomeJoined Outcome = "joined"
+	OutcomeClosed Outcome = "closed"
+	// OutcomeRatingRequest is a closing message that asks for a rating.
+	OutcomeRatingRequest Outcome = "rating_request"
 )
 
 // HandoffReason says why the bot handed a conversation to a human.
@@ -49,6 +58,7 @@ const (
 	HandoffRequest    HandoffReason = "request"    // the customer asked for a human
 	HandoffUnresolved HandoffReason = "unresolved" // the second consecutive turn the bot could not answer
 	HandoffEmotion    HandoffReason = "emotion"    // strong anger
+	HandoffAgent      HandoffReason = "agent"      // an agent or supervisor took it over from the bot
 )
 
 // Customer is what the embedding site tells us about the person chatting.
@@ -68,8 +78,22 @@ type Conversation struct {
 	Unresolved    int   // consecutive bot turns that did not resolve the customer's question
 	LastSeq       int64 // seq of the newest message
 	HandoffReason HandoffReason
-	CreatedAt     time.Time
-	UpdatedAt     time.Time
+	// Category is the knowledge-base category the conversation is about,
+	// as far as the bot could tell: the desk routes on it.
+	Category   string
+	Priority   int    // higher is served first; VIP and anger raise it
+	Assignee   string // the user id of the agent who has it
+	QueuedAt   time.Time
+	AssignedAt time.Time
+	ClosedAt   time.Time
+	CreatedAt  time.Time
+	UpdatedAt  time.Time
+}
+
+// Author is the person who wrote an agent's message.
+type Author struct {
+	ID   string `json:"id"`
+	Name string `json:"name"`
 }
 
 // EntryRef names the knowledge-base entry an answer came from.
@@ -97,7 +121,8 @@ type Message struct {
 	Confidence     float64
 	Entry          *EntryRef
 	Choices        []Choice
-	Intent         string // the intent the NLU chose, for reports
+	Intent         string  // the intent the NLU chose, for reports
+	Author         *Author // agent messages only
 	Locale         string
 	CreatedAt      time.Time
 }

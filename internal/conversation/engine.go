@@ -27,7 +27,17 @@ const MaxTextRunes = 4000
 // Publisher receives a conversation's new messages once they are durable,
 // for the live stream. It must not block.
 type Publisher interface {
-	Publish(conversationID string, state State, msgs []Message)
+	Publish(c *Conversation, msgs []Message)
+}
+
+// Desk is the human side the engine hands conversations to.
+type Desk interface {
+	// Staffed reports whether a person could take c now: an agent is
+	// online for it and the desk is open.
+	Staffed(ctx context.Context, c *Conversation) bool
+	// Queued is told, once it is durable, that c has joined the queue.
+	// It must not block.
+	Queued(c *Conversation)
 }
 
 // Options configure an Engine.
@@ -50,7 +60,19 @@ type Engine struct {
 	pub     Publisher
 	logger  *slog.Logger
 	locale  string
+	desk    atomic.Pointer[Desk]
 	locks   [256]sync.Mutex // a conversation's turns run one at a time
+}
+
+// SetDesk connects the engine to the human desk. Without one, every
+// handoff joins the queue.
+func (e *Engine) SetDesk(d Desk) { e.desk.Store(&d) }
+
+func (e *Engine) currentDesk() Desk {
+	if d := e.desk.Load(); d != nil {
+		return *d
+	}
+	return nil
 }
 
 // NewEngine returns an engine over store. It answers nothing until SetIndex.
@@ -225,7 +247,12 @@ func (e *Engine) Handle(ctx context.Context, id, token string, in Input) (*Resul
 		return nil, err
 	}
 	if e.pub != nil {
-		e.pub.Publish(c.ID, next.State, msgs)
+		e.pub.Publish(&next, msgs)
+	}
+	if next.State == StateQueued && c.State != StateQueued {
+		if d := e.currentDesk(); d != nil {
+			d.Queued(&next)
+		}
 	}
 	e.logger.Debug("turn", "conversation", c.ID, "state", next.State, "replies", len(replies))
 	return &Result{Conversation: &next, Customer: customer, Replies: replies}, nil
@@ -236,21 +263,24 @@ func (e *Engine) Handle(ctx context.Context, id, token string, in Input) (*Resul
 // clarify → fallback, and the second consecutive fallback hands off.
 func (e *Engine) decide(ctx context.Context, c *Conversation, text nlu.Text, choice, locale string) []Message {
 	if wantsHuman(text.Norm) {
-		return []Message{e.handoff(c, HandoffRequest, phraseHandoffRequest, locale, 1)}
+		return []Message{e.handoff(ctx, c, HandoffRequest, phraseHandoffRequest, locale, 1)}
 	}
 	if anger := nlu.NegativeEmotion(text); anger >= e.policy.AngerThreshold {
-		return []Message{e.handoff(c, HandoffEmotion, phraseHandoffAngry, locale, 1-anger)}
+		return []Message{e.handoff(ctx, c, HandoffEmotion, phraseHandoffAngry, locale, 1-anger)}
 	}
 	ix := e.index.Load()
 	if ix == nil {
-		return e.fallback(c, locale, 0, "")
+		return e.fallback(ctx, c, locale, 0, "")
 	}
 	if entry, ok := e.chosen(ctx, ix, c, choice, text.Norm); ok {
 		return []Message{answer(entry, locale, 1, entry.ID, c)}
 	}
 	pred := ix.Analyze(text)
+	if guess, ok := ix.Entry(pred.Label); ok && !pred.OutOfScope {
+		c.Category = guess.Category // the desk routes on the best guess, even an unsure one
+	}
 	if pred.OutOfScope || pred.Confidence < e.policy.AnswerConfidence {
-		return e.fallback(c, locale, pred.Confidence, pred.Label)
+		return e.fallback(ctx, c, locale, pred.Confidence, pred.Label)
 	}
 	if strings.HasPrefix(pred.Label, smalltalkPrefix) && e.builtin != nil {
 		if reply, ok := e.builtin.reply(pred.Label, locale); ok {
@@ -261,7 +291,7 @@ func (e *Engine) decide(ctx context.Context, c *Conversation, text nlu.Text, cho
 	}
 	entry, ok := ix.Entry(pred.Label)
 	if !ok {
-		return e.fallback(c, locale, pred.Confidence, pred.Label)
+		return e.fallback(ctx, c, locale, pred.Confidence, pred.Label)
 	}
 	var choices []Choice
 	sameCategory := true
@@ -313,25 +343,96 @@ func (e *Engine) chosen(ctx context.Context, ix *knowledge.Index, c *Conversatio
 }
 
 func answer(entry *knowledge.Entry, locale string, conf float64, intent string, c *Conversation) Message {
-	c.Unresolved = 0
+	c.Unresolved, c.Category = 0, entry.Category
 	content, _ := entry.Text(locale)
 	return Message{Text: content.Answer, Outcome: OutcomeAnswer, Confidence: conf, Intent: intent,
 		Entry: &EntryRef{ID: entry.ID, Category: entry.Category, Title: content.Title}}
 }
 
-func (e *Engine) fallback(c *Conversation, locale string, conf float64, intent string) []Message {
+func (e *Engine) fallback(ctx context.Context, c *Conversation, locale string, conf float64, intent string) []Message {
 	c.Unresolved++
 	if c.Unresolved >= e.policy.MaxUnresolved {
-		m := e.handoff(c, HandoffUnresolved, phraseHandoffStuck, locale, conf)
+		m := e.handoff(ctx, c, HandoffUnresolved, phraseHandoffStuck, locale, conf)
 		m.Intent = intent
 		return []Message{m}
 	}
 	return []Message{{Text: phrase(phraseFallback, locale), Outcome: OutcomeFallback, Confidence: conf, Intent: intent}}
 }
 
-func (e *Engine) handoff(c *Conversation, reason HandoffReason, key, locale string, conf float64) Message {
-	c.State, c.HandoffReason, c.Unresolved = StateQueued, reason, 0
-	return Message{Text: phrase(key, locale), Outcome: OutcomeHandoff, Confidence: conf, Intent: "handoff." + string(reason)}
+// Queue priorities: a VIP is served before an angry customer, who is served
+// before everyone else.
+const (
+	PriorityVIP   = 10
+	PriorityAngry = 5
+)
+
+// handoff queues c for a person, or, when nobody could take it, keeps it
+// with the bot and offers the offline form.
+func (e *Engine) handoff(ctx context.Context, c *Conversation, reason HandoffReason, key, locale string, conf float64) Message {
+	c.HandoffReason, c.Unresolved = reason, 0
+	intent := "handoff." + string(reason)
+	if d := e.currentDesk(); d != nil && !d.Staffed(ctx, c) {
+		return Message{Text: phrase(phraseOffline, locale), Outcome: OutcomeOffline, Confidence: conf, Intent: intent}
+	}
+	c.State, c.QueuedAt, c.Priority = StateQueued, c.UpdatedAt, 0
+	if c.Customer.VIP {
+		c.Priority += PriorityVIP
+	}
+	if reason == HandoffEmotion {
+		c.Priority += PriorityAngry
+	}
+	return Message{Text: phrase(key, locale), Outcome: OutcomeHandoff, Confidence: conf, Intent: intent}
+}
+
+// Change is a desk action on a conversation: it checks c, changes it and
+// returns the messages the change adds (their ids, seqs and times are
+// filled in). An error leaves the conversation as it was.
+type Change func(c *Conversation) ([]Message, error)
+
+// Apply runs change on conversation id under the conversation's lock, as a
+// turn: the new state and messages are stored in one transaction, then
+// published. It returns the conversation as stored and the new messages.
+func (e *Engine) Apply(ctx context.Context, id string, change Change) (*Conversation, []Message, error) {
+	mu := e.lockFor(id)
+	mu.Lock()
+	defer mu.Unlock()
+	c, err := e.store.Conversation(ctx, id)
+	if err != nil {
+		return nil, nil, err
+	}
+	next := *c
+	now := time.Now().UTC()
+	next.UpdatedAt = now
+	msgs, err := change(&next)
+	if err != nil {
+		return nil, nil, err
+	}
+	for i := range msgs {
+		next.LastSeq++
+		m := &msgs[i]
+		m.ID, m.ConversationID, m.Seq, m.CreatedAt = newID("m", 12), c.ID, next.LastSeq, now
+		if m.Locale == "" {
+			m.Locale = next.Locale
+		}
+	}
+	if err := e.store.SaveTurn(ctx, Turn{Conversation: &next, Messages: msgs}); err != nil {
+		return nil, nil, err
+	}
+	if e.pub != nil {
+		e.pub.Publish(&next, msgs)
+	}
+	return &next, msgs, nil
+}
+
+// Conversation returns a conversation by id, for the desk (which has
+// already checked the caller's rights).
+func (e *Engine) Conversation(ctx context.Context, id string) (*Conversation, error) {
+	return e.store.Conversation(ctx, id)
+}
+
+// Messages returns a conversation's messages after afterSeq, for the desk.
+func (e *Engine) Messages(ctx context.Context, id string, afterSeq int64) ([]Message, error) {
+	return e.store.Messages(ctx, id, afterSeq)
 }
 
 func (e *Engine) lockFor(id string) *sync.Mutex {

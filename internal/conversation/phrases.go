@@ -9,6 +9,7 @@ const (
 	phraseHandoffStuck   = "handoff_unresolved"
 	phraseHandoffAngry   = "handoff_emotion"
 	phraseClarify        = "clarify"
+	phraseOffline        = "offline"
 )
 
 var phrases = map[string]map[string]string{
@@ -31,6 +32,10 @@ var phrases = map[string]map[string]string{
 	phraseHandoffAngry: {
 		"zh-CN": "非常抱歉给您带来了不好的体验，您的感受我们非常理解。我已为您优先转接人工客服，请稍候，客服会尽快处理您的问题。",
 		"en":    "I'm really sorry for the trouble — I understand how frustrating this is. I've asked a human agent to take over with priority; they'll be with you shortly.",
+	},
+	phraseOffline: {
+		"zh-CN": "抱歉，现在没有人工客服在线。请留下您的联系方式和问题，客服上线后会尽快联系您；您也可以继续向我提问。",
+		"en":    "Sorry, no agent is available right now. Leave your contact details and your question, and we'll get back to you as soon as someone is in; you can also keep asking me.",
 	},
 	phraseClarify: {
 		"zh-CN": "我想确认一下，您想问的是以下哪个问题？",

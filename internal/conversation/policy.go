@@ -76,3 +76,6 @@ func (p Policy) clarifyCandidates(pred nlu.Prediction) []nlu.Candidate {
 	}
 	return out
 }
+
+// WantsHuman reports whether a customer's message asks for a person.
+func WantsHuman(text string) bool { return wantsHuman(nlu.Prepare(text).Norm) }

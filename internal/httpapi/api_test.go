@@ -63,8 +63,19 @@ func TestConversationRoundTrip(t *testing.T) {
 	})
 }
 
+// startStaffed starts Steward with manual assignment and one agent online,
+// so that a handoff joins the queue and stays there.
+func startStaffed(t *testing.T) (*testutil.Running, *testutil.Staff) {
+	t.Helper()
+	run := testutil.Start(t, func(c *config.Config) { c.Desk.ManualAssign = true })
+	agent := testutil.Login(t, run.URL, run.Demo[1].Email, run.Demo[1].Password)
+	agent.Must(http.StatusOK, "PUT", "/api/v1/desk/presence", map[string]string{"status": "online"}, nil)
+	return run, agent
+}
+
 func TestHandoff(t *testing.T) {
-	c := &testutil.Client{T: t, Base: testutil.StartApp(t, nil)}
+	run, _ := startStaffed(t)
+	c := &testutil.Client{T: t, Base: run.URL}
 	cases := []struct {
 		name   string
 		say    []string
@@ -206,7 +217,8 @@ type frame struct {
 }
 
 func TestStream(t *testing.T) {
-	base := testutil.StartApp(t, nil)
+	run, _ := startStaffed(t)
+	base := run.URL
 	c := &testutil.Client{T: t, Base: base}
 	conv := c.Start("en")
 	ctx, cancel := context.WithTimeout(context.Background(), 20*time.Second)

@@ -76,12 +76,22 @@ type messageJSON struct {
 	Entry      *conversation.EntryRef `json:"entry,omitempty"`
 	Choices    []conversation.Choice  `json:"choices,omitempty"`
 	Locale     string                 `json:"locale,omitempty"`
+	// Author names the agent of an agent message (the customer sees the
+	// name only; the console's form adds the id).
+	AuthorName *authorName `json:"author,omitempty"`
+}
+
+type authorName struct {
+	Name string `json:"name"`
 }
 
 func toJSON(m conversation.Message) messageJSON {
 	out := messageJSON{ID: m.ID, Seq: m.Seq, Role: m.Role, Text: m.Text, CreatedAt: m.CreatedAt, Outcome: m.Outcome,
 		Entry: m.Entry, Choices: m.Choices, Locale: m.Locale}
-	if m.Outcome != "" {
+	if m.Author != nil {
+		out.AuthorName = &authorName{Name: m.Author.Name}
+	}
+	if m.Outcome != "" && m.Role == conversation.RoleBot {
 		c := m.Confidence
 		out.Confidence = &c
 	}
@@ -108,6 +118,11 @@ type conversationJSON struct {
 	Locale   string                `json:"locale"`
 	Customer conversation.Customer `json:"customer"`
 	Messages []messageJSON         `json:"messages"`
+	Queue    *queueJSON            `json:"queue,omitempty"`
+	Agent    *struct {
+		Name string `json:"name"`
+	} `json:"agent,omitempty"`
+	Rating *ratingJSON `json:"rating,omitempty"`
 }
 
 func (s *Server) createConversation(w http.ResponseWriter, r *http.Request) error {
@@ -136,8 +151,18 @@ func (s *Server) getConversation(w http.ResponseWriter, r *http.Request) error {
 	if err != nil {
 		return err
 	}
-	writeJSON(w, http.StatusOK, conversationJSON{ID: c.ID, State: c.State, Locale: c.Locale, Customer: c.Customer,
-		Messages: toJSONs(msgs)})
+	out := conversationJSON{ID: c.ID, State: c.State, Locale: c.Locale, Customer: c.Customer, Messages: toJSONs(msgs),
+		Agent: s.agentName(r, c)}
+	if c.State == conversation.StateQueued {
+		out.Queue = s.queuePosition(c.ID)
+	}
+	if s.desk != nil {
+		if rt, err := s.desk.Rating(r.Context(), c.ID); err == nil {
+			rj := toRatingJSON(rt)
+			out.Rating = &rj
+		}
+	}
+	writeJSON(w, http.StatusOK, out)
 	return nil
 }
 

@@ -10,7 +10,9 @@ import (
 	"runtime/debug"
 	"time"
 
+	"github.com/steward-cs/steward/internal/auth"
 	"github.com/steward-cs/steward/internal/conversation"
+	"github.com/steward-cs/steward/internal/desk"
 	"github.com/steward-cs/steward/internal/realtime"
 	"github.com/steward-cs/steward/internal/web"
 )
@@ -23,6 +25,8 @@ type Pinger interface {
 // Options configure the Server.
 type Options struct {
 	Engine *conversation.Engine
+	Auth   *auth.Service
+	Desk   *desk.Desk
 	Hub    *realtime.Hub
 	Store  Pinger
 	Logger *slog.Logger
@@ -31,21 +35,30 @@ type Options struct {
 	OriginPatterns []string
 	// Closing is done when the server shuts down; live streams end then.
 	Closing <-chan struct{}
+	// SecureCookies marks the session cookie Secure even when TLS ends at a
+	// proxy in front of Steward.
+	SecureCookies bool
 }
 
 // Server holds what the handlers need.
 type Server struct {
 	engine  *conversation.Engine
+	auth    *auth.Service
+	desk    *desk.Desk
 	hub     *realtime.Hub
 	store   Pinger
 	logger  *slog.Logger
 	origins []string
 	closing <-chan struct{}
+
+	secureCookies bool
+	names         names
 }
 
 // New returns the HTTP handler with every route.
 func New(opts Options) http.Handler {
-	s := &Server{engine: opts.Engine, hub: opts.Hub, store: opts.Store, origins: opts.OriginPatterns, closing: opts.Closing,
+	s := &Server{engine: opts.Engine, auth: opts.Auth, desk: opts.Desk, hub: opts.Hub, store: opts.Store,
+		origins: opts.OriginPatterns, closing: opts.Closing, secureCookies: opts.SecureCookies,
 		logger: opts.Logger.With("component", "http")}
 	mux := http.NewServeMux()
 
@@ -60,10 +73,73 @@ func New(opts Options) http.Handler {
 	mux.HandleFunc("POST /api/v1/conversations/{id}/messages", s.handle(s.postMessage))
 	mux.HandleFunc("GET /api/v1/conversations/{id}/stream", s.handle(s.stream))
 
-	mux.HandleFunc("/api/v1/conversations", methodNotAllowed("POST"))
-	mux.HandleFunc("/api/v1/conversations/{id}", methodNotAllowed("GET"))
-	mux.HandleFunc("/api/v1/conversations/{id}/messages", methodNotAllowed("POST"))
-	mux.HandleFunc("/api/v1/conversations/{id}/stream", methodNotAllowed("GET"))
+	mux.HandleFunc("POST /api/v1/conversations/{id}/rating", s.handle(s.rateConversation))
+	mux.HandleFunc("POST /api/v1/conversations/{id}/offline-message", s.handle(s.leaveMessage))
+	mux.HandleFunc("GET /api/v1/rating-tags", s.handle(s.ratingTags))
+
+	// Staff surface: a session cookie (with CSRF) or a bearer token / API key.
+	mux.HandleFunc("POST /api/v1/auth/login", s.handle(s.login))
+	mux.HandleFunc("POST /api/v1/auth/logout", s.staff(s.logout))
+	mux.HandleFunc("GET /api/v1/auth/me", s.staff(s.me))
+	mux.HandleFunc("GET /api/v1/auth/api-keys", s.staff(s.listAPIKeys))
+	mux.HandleFunc("POST /api/v1/auth/api-keys", s.staff(s.createAPIKey))
+	mux.HandleFunc("DELETE /api/v1/auth/api-keys/{id}", s.staff(s.deleteAPIKey))
+
+	mux.HandleFunc("GET /api/v1/users", s.staff(s.listUsers))
+	mux.HandleFunc("POST /api/v1/users", s.staff(s.createUser))
+	mux.HandleFunc("PUT /api/v1/users/{id}/disabled", s.staff(s.setUserDisabled))
+
+	mux.HandleFunc("GET /api/v1/desk/queue", s.staff(s.deskQueue))
+	mux.HandleFunc("GET /api/v1/desk/conversations", s.staff(s.deskList))
+	mux.HandleFunc("GET /api/v1/desk/conversations/{id}", s.staff(s.deskConversation))
+	mux.HandleFunc("GET /api/v1/desk/conversations/{id}/suggestions", s.staff(s.deskSuggestions))
+	mux.HandleFunc("POST /api/v1/desk/conversations/{id}/claim", s.staff(s.deskClaim))
+	mux.HandleFunc("POST /api/v1/desk/conversations/{id}/assign", s.staff(s.deskAssign))
+	mux.HandleFunc("POST /api/v1/desk/conversations/{id}/messages", s.staff(s.deskReply))
+	mux.HandleFunc("POST /api/v1/desk/conversations/{id}/notes", s.staff(s.deskNote))
+	mux.HandleFunc("POST /api/v1/desk/conversations/{id}/close", s.staff(s.deskClose))
+	mux.HandleFunc("GET /api/v1/desk/presence", s.staff(s.getPresence))
+	mux.HandleFunc("PUT /api/v1/desk/presence", s.staff(s.putPresence))
+	mux.HandleFunc("GET /api/v1/desk/agents", s.staff(s.deskAgents))
+	mux.HandleFunc("GET /api/v1/desk/canned", s.staff(s.listCanned))
+	mux.HandleFunc("POST /api/v1/desk/canned", s.staff(s.addCanned))
+	mux.HandleFunc("DELETE /api/v1/desk/canned/{id}", s.staff(s.deleteCanned))
+	mux.HandleFunc("GET /api/v1/desk/tickets", s.staff(s.listTickets))
+	mux.HandleFunc("POST /api/v1/desk/tickets/{id}/resolve", s.staff(s.resolveTicket))
+	mux.HandleFunc("GET /api/v1/desk/stream", s.handle(s.deskStream))
+
+	for path, allow := range map[string]string{
+		"/api/v1/conversations":                       "POST",
+		"/api/v1/conversations/{id}":                  "GET",
+		"/api/v1/conversations/{id}/messages":         "POST",
+		"/api/v1/conversations/{id}/stream":           "GET",
+		"/api/v1/conversations/{id}/rating":           "POST",
+		"/api/v1/conversations/{id}/offline-message":  "POST",
+		"/api/v1/rating-tags":                         "GET",
+		"/api/v1/auth/login":                          "POST",
+		"/api/v1/auth/logout":                         "POST",
+		"/api/v1/auth/me":                             "GET",
+		"/api/v1/auth/api-keys":                       "GET, POST",
+		"/api/v1/auth/api-keys/{id}":                  "DELETE",
+		"/api/v1/desk/queue":                          "GET",
+		"/api/v1/desk/conversations":                  "GET",
+		"/api/v1/desk/conversations/{id}":             "GET",
+		"/api/v1/desk/conversations/{id}/suggestions": "GET",
+		"/api/v1/desk/conversations/{id}/claim":       "POST",
+		"/api/v1/desk/conversations/{id}/assign":      "POST",
+		"/api/v1/desk/conversations/{id}/messages":    "POST",
+		"/api/v1/desk/conversations/{id}/notes":       "POST",
+		"/api/v1/desk/conversations/{id}/close":       "POST",
+		"/api/v1/desk/presence":                       "GET, PUT",
+		"/api/v1/desk/agents":                         "GET",
+		"/api/v1/desk/canned":                         "GET, POST",
+		"/api/v1/desk/canned/{id}":                    "DELETE",
+		"/api/v1/desk/tickets":                        "GET",
+		"/api/v1/desk/tickets/{id}/resolve":           "POST",
+		"/api/v1/desk/stream":                         "GET",
+	} {
+		mux.HandleFunc(path, methodNotAllowed(allow))
+	}
 	mux.HandleFunc("/api/", notFound)
 
 	web.Register(mux)

@@ -12,6 +12,7 @@ import (
 	"github.com/coder/websocket/wsjson"
 
 	"github.com/steward-cs/steward/internal/conversation"
+	"github.com/steward-cs/steward/internal/desk"
 	"github.com/steward-cs/steward/internal/errcode"
 	"github.com/steward-cs/steward/internal/realtime"
 )
@@ -19,21 +20,59 @@ import (
 // ConversationTopic is the realtime topic of a conversation's updates.
 func ConversationTopic(id string) string { return "conversation:" + id }
 
+// Topics shared by every console and every queued customer.
+const (
+	DeskTopic  = "desk"  // conversation updates the desk cares about, notes, queue changes
+	QueueTopic = "queue" // queue changes, for queued customers' positions
+)
+
 // Update is what the engine publishes after a turn is durable.
 type Update struct {
-	State    conversation.State
-	Messages []conversation.Message
+	Conversation conversation.Conversation
+	Messages     []conversation.Message
 }
 
-// HubPublisher adapts a realtime hub to the engine's Publisher.
+// queueEvent and noteEvent travel on the desk topic.
+type queueEvent struct{ Queue *desk.Queue }
+
+type noteEvent struct {
+	ConversationID string
+	Note           desk.Note
+}
+
+// HubPublisher adapts a realtime hub to the engine's and the desk's publishers.
 type HubPublisher struct{ Hub *realtime.Hub }
 
-// Publish implements conversation.Publisher.
-func (p HubPublisher) Publish(id string, state conversation.State, msgs []conversation.Message) {
-	p.Hub.Publish(realtime.Event{Topic: ConversationTopic(id), Data: Update{State: state, Messages: msgs}})
+// Publish implements conversation.Publisher. Conversations with people in
+// them (queued, assigned, just closed, or just offered the offline form)
+// also go to the desk.
+func (p HubPublisher) Publish(c *conversation.Conversation, msgs []conversation.Message) {
+	u := Update{Conversation: *c, Messages: msgs}
+	p.Hub.Publish(realtime.Event{Topic: ConversationTopic(c.ID), Data: u})
+	forDesk := c.State != conversation.StateBot
+	for _, m := range msgs {
+		forDesk = forDesk || m.Outcome == conversation.OutcomeOffline
+	}
+	if forDesk {
+		p.Hub.Publish(realtime.Event{Topic: DeskTopic, Data: u})
+	}
 }
 
-var _ conversation.Publisher = HubPublisher{}
+// PublishQueue implements desk.Publisher.
+func (p HubPublisher) PublishQueue(q *desk.Queue) {
+	p.Hub.Publish(realtime.Event{Topic: DeskTopic, Data: queueEvent{Queue: q}})
+	p.Hub.Publish(realtime.Event{Topic: QueueTopic, Data: queueEvent{Queue: q}})
+}
+
+// PublishNote implements desk.Publisher.
+func (p HubPublisher) PublishNote(conversationID string, n desk.Note) {
+	p.Hub.Publish(realtime.Event{Topic: DeskTopic, Data: noteEvent{ConversationID: conversationID, Note: n}})
+}
+
+var (
+	_ conversation.Publisher = HubPublisher{}
+	_ desk.Publisher         = HubPublisher{}
+)
 
 // Frames of the stream protocol.
 type clientFrame struct {
@@ -49,6 +88,8 @@ type serverFrame struct {
 	Type      string             `json:"type"` // ready, message, state, ack, error, pong
 	State     conversation.State `json:"state,omitempty"`
 	Message   *messageJSON       `json:"message,omitempty"`
+	Queue     *queueJSON         `json:"queue,omitempty"`
+	Agent     *authorName        `json:"agent,omitempty"`
 	ClientID  string             `json:"client_id,omitempty"`
 	MessageID string             `json:"message_id,omitempty"`
 	Error     *errorDetail       `json:"error,omitempty"`
@@ -126,7 +167,36 @@ func (s *Server) serveStream(ctx context.Context, conn *websocket.Conn, id strin
 	if err := s.send(ctx, conn, serverFrame{Type: "ready", State: c.State}); err != nil {
 		return err
 	}
+	// A queued customer follows the queue for their place in line.
+	var (
+		qsub    *realtime.Subscription
+		qevents <-chan realtime.Event
+		lastPos queueJSON
+	)
+	followQueue := func(queued bool) error {
+		if queued && qsub == nil {
+			qsub = s.hub.Subscribe(QueueTopic)
+			qevents = qsub.C
+			if pos := s.queuePosition(id); pos != nil && *pos != lastPos {
+				lastPos = *pos
+				return s.send(ctx, conn, serverFrame{Type: "queue", Queue: pos})
+			}
+		}
+		if !queued && qsub != nil {
+			qsub.Close()
+			qsub, qevents, lastPos = nil, nil, queueJSON{}
+		}
+		return nil
+	}
+	defer func() {
+		if qsub != nil {
+			qsub.Close()
+		}
+	}()
 	if sent, err = s.sendBacklog(ctx, conn, c, sent); err != nil {
+		return err
+	}
+	if err := followQueue(c.State == conversation.StateQueued); err != nil {
 		return err
 	}
 	incoming := make(chan clientFrame)
@@ -174,10 +244,28 @@ func (s *Server) serveStream(ctx context.Context, conn *websocket.Conn, id strin
 				}
 				sent = m.Seq
 			}
-			if u.State != c.State {
-				c.State = u.State
-				if err := s.send(ctx, conn, serverFrame{Type: "state", State: u.State}); err != nil {
+			if st := u.Conversation.State; st != c.State {
+				c.State = st
+				f := serverFrame{Type: "state", State: st}
+				if st == conversation.StateAssigned {
+					f.Agent = &authorName{Name: s.userNames(ctx)[u.Conversation.Assignee]}
+				}
+				if err := s.send(ctx, conn, f); err != nil {
 					return err
+				}
+				if err := followQueue(st == conversation.StateQueued); err != nil {
+					return err
+				}
+			}
+		case ev := <-qevents:
+			q := ev.Data.(queueEvent).Queue
+			if it, ok := q.Position(id); ok {
+				pos := queueJSON{Position: it.Position, WaitSeconds: int64(it.Wait / time.Second)}
+				if pos != lastPos {
+					lastPos = pos
+					if err := s.send(ctx, conn, serverFrame{Type: "queue", Queue: &pos}); err != nil {
+						return err
+					}
 				}
 			}
 		case f := <-incoming:

@@ -6,6 +6,7 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"time"
 
 	"github.com/steward-cs/steward/internal/conversation"
 	"github.com/steward-cs/steward/internal/errcode"
@@ -18,6 +19,7 @@ var _ conversation.Store = (*DB)(nil)
 type messageMeta struct {
 	Entry   *conversation.EntryRef `json:"entry,omitempty"`
 	Choices []conversation.Choice  `json:"choices,omitempty"`
+	Author  *conversation.Author   `json:"author,omitempty"`
 }
 
 // CreateConversation stores a new conversation with its greeting messages.
@@ -68,7 +70,7 @@ func (db *DB) SaveTurn(ctx context.Context, turn conversation.Turn) error {
 
 func insertMessages(ctx context.Context, t tx, msgs []conversation.Message) error {
 	for _, m := range msgs {
-		meta, err := json.Marshal(messageMeta{Entry: m.Entry, Choices: m.Choices})
+		meta, err := json.Marshal(messageMeta{Entry: m.Entry, Choices: m.Choices, Author: m.Author})
 		if err != nil {
 			return err
 		}
@@ -87,27 +89,87 @@ func insertMessages(ctx context.Context, t tx, msgs []conversation.Message) erro
 	return nil
 }
 
+const conversationColumns = `id, token_hash, state, locale, customer_external_id, customer_name, vip,
+	unresolved, last_seq, handoff_reason, category, priority, assignee, queued_at, assigned_at, closed_at,
+	created_at, updated_at`
+
+func scanConversation(row rowScanner) (*conversation.Conversation, error) {
+	var (
+		c                                  conversation.Conversation
+		state, reason                      string
+		queued, assigned, closed, crt, upd int64
+	)
+	if err := row.Scan(&c.ID, &c.TokenHash, &state, &c.Locale, &c.Customer.ExternalID, &c.Customer.Name, &c.Customer.VIP,
+		&c.Unresolved, &c.LastSeq, &reason, &c.Category, &c.Priority, &c.Assignee, &queued, &assigned, &closed,
+		&crt, &upd); err != nil {
+		return nil, err
+	}
+	c.State, c.HandoffReason = conversation.State(state), conversation.HandoffReason(reason)
+	c.QueuedAt, c.AssignedAt, c.ClosedAt = optTime(queued), optTime(assigned), optTime(closed)
+	c.CreatedAt, c.UpdatedAt = fromMillis(crt), fromMillis(upd)
+	return &c, nil
+}
+
+// optMillis stores the zero time as 0.
+func optMillis(t time.Time) int64 {
+	if t.IsZero() {
+		return 0
+	}
+	return millis(t)
+}
+
+func optTime(ms int64) time.Time {
+	if ms == 0 {
+		return time.Time{}
+	}
+	return fromMillis(ms)
+}
+
 // Conversation returns the conversation with the given id, or a not_found error.
 func (db *DB) Conversation(ctx context.Context, id string) (*conversation.Conversation, error) {
-	var (
-		c                conversation.Conversation
-		state, reason    string
-		created, updated int64
-	)
-	err := db.queryRowContext(ctx, `SELECT id, token_hash, state, locale, customer_external_id, customer_name, vip,
-			unresolved, last_seq, handoff_reason, created_at, updated_at
-		FROM conversations WHERE id = $1`, id).Scan(
-		&c.ID, &c.TokenHash, &state, &c.Locale, &c.Customer.ExternalID, &c.Customer.Name, &c.Customer.VIP,
-		&c.Unresolved, &c.LastSeq, &reason, &created, &updated)
+	c, err := scanConversation(db.queryRowContext(ctx, `SELECT `+conversationColumns+` FROM conversations WHERE id = $1`, id))
 	if errors.Is(err, sql.ErrNoRows) {
 		return nil, errcode.Errorf(errcode.NotFound, "conversation %s not found", id)
 	}
 	if err != nil {
 		return nil, fmt.Errorf("get conversation %s: %w", id, err)
 	}
-	c.State, c.HandoffReason = conversation.State(state), conversation.HandoffReason(reason)
-	c.CreatedAt, c.UpdatedAt = fromMillis(created), fromMillis(updated)
-	return &c, nil
+	return c, nil
+}
+
+// ConversationsIn returns the conversations in the given states (queued and
+// assigned ones, for the desk), highest priority first, then longest waiting.
+func (db *DB) ConversationsIn(ctx context.Context, states ...conversation.State) ([]conversation.Conversation, error) {
+	if len(states) == 0 {
+		return nil, nil
+	}
+	q := `SELECT ` + conversationColumns + ` FROM conversations WHERE state IN (`
+	args := make([]any, len(states))
+	for i, st := range states {
+		if i > 0 {
+			q += ", "
+		}
+		q += fmt.Sprintf("$%d", i+1)
+		args[i] = string(st)
+	}
+	q += `) ORDER BY priority DESC, queued_at, created_at, id`
+	rows, err := db.queryContext(ctx, q, args...)
+	if err != nil {
+		return nil, fmt.Errorf("list conversations: %w", err)
+	}
+	defer rows.Close()
+	var out []conversation.Conversation
+	for rows.Next() {
+		c, err := scanConversation(rows)
+		if err != nil {
+			return nil, fmt.Errorf("list conversations: %w", err)
+		}
+		out = append(out, *c)
+	}
+	if err := rows.Err(); err != nil {
+		return nil, fmt.Errorf("list conversations: %w", err)
+	}
+	return out, nil
 }
 
 // Messages returns a conversation's messages with seq > afterSeq, in order.
@@ -134,7 +196,7 @@ func (db *DB) Messages(ctx context.Context, conversationID string, afterSeq int6
 			return nil, fmt.Errorf("decode meta of message %s: %w", m.ID, err)
 		}
 		m.ConversationID, m.Role, m.Outcome = conversationID, conversation.Role(role), conversation.Outcome(outcome)
-		m.Entry, m.Choices, m.CreatedAt = mm.Entry, mm.Choices, fromMillis(created)
+		m.Entry, m.Choices, m.Author, m.CreatedAt = mm.Entry, mm.Choices, mm.Author, fromMillis(created)
 		msgs = append(msgs, m)
 	}
 	if err := rows.Err(); err != nil {

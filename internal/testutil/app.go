@@ -16,6 +16,18 @@ import (
 // returns its base URL. It stops when the test ends.
 func StartApp(t testing.TB, modify func(*config.Config)) string {
 	t.Helper()
+	return Start(t, modify).URL
+}
+
+// Running is a Steward started for a test.
+type Running struct {
+	URL  string
+	Demo []app.DemoAccount // the demo admin first, then the demo agents
+}
+
+// Start is StartApp that also returns the demo accounts.
+func Start(t testing.TB, modify func(*config.Config)) *Running {
+	t.Helper()
 	cfg := config.Default()
 	cfg.Addr, cfg.DataDir, cfg.Demo = "127.0.0.1:0", t.TempDir(), true
 	cfg.ShutdownTimeout = 5 * time.Second
@@ -48,7 +60,7 @@ func StartApp(t testing.TB, modify func(*config.Config)) string {
 			t.Error("app did not stop within 15s")
 		}
 	})
-	return "http://" + a.Addr()
+	return &Running{URL: "http://" + a.Addr(), Demo: a.DemoAccounts()}
 }
 
 type testWriter struct{ t testing.TB }

@@ -1,0 +1,470 @@
+package auth
+
+import (
+	"context"
+	"crypto/rand"
+	"crypto/sha256"
+	"encoding/base32"
+	"encoding/base64"
+	"fmt"
+	"log/slog"
+	"net/mail"
+	"strings"
+	"sync"
+	"time"
+	"unicode/utf8"
+
+	"golang.org/x/crypto/bcrypt"
+
+	"github.com/steward-cs/steward/internal/errcode"
+)
+
+// Limits on account fields.
+const (
+	MinPassword  = 10 // characters
+	MaxPassword  = 72 // bytes: bcrypt ignores anything beyond
+	maxEmail     = 254
+	maxName      = 100
+	maxListItems = 50
+	maxItemLen   = 64
+	maxChatsCap  = 50
+	// APIKeyPrefix starts every API key, so that a leaked one is recognisable
+	// and so that bearer tokens and keys are told apart without a lookup.
+	APIKeyPrefix = "stk_"
+)
+
+// Options configure a Service.
+type Options struct {
+	SessionTTL time.Duration // default 24h
+	// BcryptCost defaults to bcrypt.DefaultCost.
+	BcryptCost int
+	// Failures within FailureWindow lock an email's logins for FailureWindow.
+	MaxFailures   int           // default 5
+	FailureWindow time.Duration // default 15m
+	Logger        *slog.Logger
+	Now           func() time.Time
+}
+
+// Service signs people in and manages accounts.
+type Service struct {
+	store  Store
+	opts   Options
+	logger *slog.Logger
+	dummy  []byte // a hash to compare against when the email is unknown, so timing tells nothing
+
+	mu       sync.Mutex
+	failures map[string][]time.Time
+}
+
+// NewService returns a Service over store.
+func NewService(store Store, opts Options) *Service {
+	if opts.SessionTTL <= 0 {
+		opts.SessionTTL = 24 * time.Hour
+	}
+	if opts.BcryptCost == 0 {
+		opts.BcryptCost = bcrypt.DefaultCost
+	}
+	if opts.MaxFailures <= 0 {
+		opts.MaxFailures = 5
+	}
+	if opts.FailureWindow <= 0 {
+		opts.FailureWindow = 15 * time.Minute
+	}
+	if opts.Logger == nil {
+		opts.Logger = slog.Default()
+	}
+	if opts.Now == nil {
+		opts.Now = time.Now
+	}
+	dummy, _ := bcrypt.GenerateFromPassword([]byte("not a password anyone has"), opts.BcryptCost)
+	return &Service{store: store, opts: opts, logger: opts.Logger.With("component", "auth"), dummy: dummy,
+		failures: map[string][]time.Time{}}
+}
+
+// NewUser is what an account is created with.
+type NewUser struct {
+	Email     string
+	Name      string
+	Role      Role
+	Password  string
+	Skills    []string
+	Languages []string
+	MaxChats  int // 0 means the default, 5
+}
+
+// AddUser creates an account after validating every field.
+func (s *Service) AddUser(ctx context.Context, nu NewUser) (*User, error) {
+	email, err := validEmail(nu.Email)
+	if err != nil {
+		return nil, err
+	}
+	if _, err := ParseRole(string(nu.Role)); err != nil {
+		return nil, err
+	}
+	if err := validText("name", nu.Name, maxName); err != nil {
+		return nil, err
+	}
+	if err := validList("skills", nu.Skills); err != nil {
+		return nil, err
+	}
+	if err := validList("languages", nu.Languages); err != nil {
+		return nil, err
+	}
+	for _, l := range nu.Languages {
+		if l != "zh-CN" && l != "en" {
+			return nil, errcode.Errorf(errcode.Invalid, "languages may contain \"zh-CN\" and \"en\", not %q", l)
+		}
+	}
+	if nu.MaxChats == 0 {
+		nu.MaxChats = 5
+	}
+	if nu.MaxChats < 1 || nu.MaxChats > maxChatsCap {
+		return nil, errcode.Errorf(errcode.Invalid, "max chats must be from 1 to %d", maxChatsCap)
+	}
+	hash, err := s.hash(nu.Password)
+	if err != nil {
+		return nil, err
+	}
+	now := s.opts.Now().UTC()
+	u := &User{ID: NewID("u", 10), Email: email, Name: strings.TrimSpace(nu.Name), Role: nu.Role, PasswordHash: hash,
+		Skills: nonNil(nu.Skills), Languages: nonNil(nu.Languages), MaxChats: nu.MaxChats, Presence: Offline,
+		CreatedAt: now, UpdatedAt: now}
+	if err := s.store.CreateUser(ctx, u); err != nil {
+		return nil, err
+	}
+	return u, nil
+}
+
+// SetPassword replaces a user's password.
+func (s *Service) SetPassword(ctx context.Context, u *User, password string) error {
+	hash, err := s.hash(password)
+	if err != nil {
+		return err
+	}
+	u.PasswordHash, u.UpdatedAt = hash, s.opts.Now().UTC()
+	return s.store.UpdateUser(ctx, u)
+}
+
+// SetDisabled disables (or re-enables) the account with the given email.
+// A disabled account's sessions and API keys stop working at once.
+func (s *Service) SetDisabled(ctx context.Context, email string, disabled bool) (*User, error) {
+	u, err := s.store.UserByEmail(ctx, strings.ToLower(strings.TrimSpace(email)))
+	if err != nil {
+		return nil, err
+	}
+	u.Disabled, u.UpdatedAt = disabled, s.opts.Now().UTC()
+	if disabled {
+		u.Presence = Offline
+	}
+	if err := s.store.UpdateUser(ctx, u); err != nil {
+		return nil, err
+	}
+	return u, nil
+}
+
+func (s *Service) hash(password string) (string, error) {
+	if !utf8.ValidString(password) {
+		return "", errcode.Errorf(errcode.Invalid, "password is not valid UTF-8")
+	}
+	if utf8.RuneCountInString(password) < MinPassword {
+		return "", errcode.Errorf(errcode.Invalid, "password must have at least %d characters", MinPassword)
+	}
+	if len(password) > MaxPassword {
+		return "", errcode.Errorf(errcode.Invalid, "password must be at most %d bytes", MaxPassword)
+	}
+	h, err := bcrypt.GenerateFromPassword([]byte(password), s.opts.BcryptCost)
+	if err != nil {
+		return "", fmt.Errorf("hash password: %w", err)
+	}
+	return string(h), nil
+}
+
+// Login is a new console session: the cookie token, a bearer token for API
+// use, and the CSRF token. The tokens are shown once and stored hashed.
+type Login struct {
+	User      *User
+	Token     string
+	Bearer    string
+	CSRF      string
+	ExpiresAt time.Time
+}
+
+// ErrBadLogin is the one answer to a wrong email, a wrong password and a
+// disabled account alike.
+var ErrBadLogin = errcode.Errorf(errcode.Unauthorized, "wrong email or password")
+
+// Login checks a password and opens a session.
+func (s *Service) Login(ctx context.Context, email, password string) (*Login, error) {
+	email = strings.ToLower(strings.TrimSpace(email))
+	if email == "" || password == "" {
+		return nil, errcode.Errorf(errcode.Invalid, "email and password are required")
+	}
+	if len(email) > maxEmail || len(password) > 1024 {
+		return nil, ErrBadLogin
+	}
+	now := s.opts.Now()
+	if s.locked(email, now) {
+		return nil, errcode.Errorf(errcode.RateLimited, "too many failed logins for this account; try again in %d minutes",
+			int(s.opts.FailureWindow.Minutes()))
+	}
+	u, err := s.store.UserByEmail(ctx, email)
+	if err != nil && errcode.Code(err) != errcode.NotFound {
+		return nil, err
+	}
+	hash := s.dummy
+	if u != nil {
+		hash = []byte(u.PasswordHash)
+	}
+	if bcrypt.CompareHashAndPassword(hash, []byte(password)) != nil || u == nil || u.Disabled {
+		s.fail(email, now)
+		s.logger.Info("login failed", "user", userID(u))
+		return nil, ErrBadLogin
+	}
+	s.clearFailures(email)
+	l := &Login{User: u, Token: randomToken(), Bearer: randomToken(), CSRF: randomToken(), ExpiresAt: now.Add(s.opts.SessionTTL).UTC()}
+	sess := &Session{TokenHash: HashToken(l.Token), BearerHash: HashToken(l.Bearer), UserID: u.ID, CSRF: l.CSRF,
+		CreatedAt: now.UTC(), ExpiresAt: l.ExpiresAt}
+	if err := s.store.CreateSession(ctx, sess); err != nil {
+		return nil, err
+	}
+	if err := s.store.DeleteExpiredSessions(ctx, now); err != nil {
+		s.logger.Warn("delete expired sessions", "error", err)
+	}
+	s.logger.Info("login", "user", u.ID)
+	return l, nil
+}
+
+func userID(u *User) string {
+	if u == nil {
+		return ""
+	}
+	return u.ID
+}
+
+// Logout ends the session of a cookie token.
+func (s *Service) Logout(ctx context.Context, token string) error {
+	return s.store.DeleteSession(ctx, HashToken(token))
+}
+
+// Principal is who a request acts for and how it proved it.
+type Principal struct {
+	User *User
+	// CSRF is the session's CSRF token when the request came with the
+	// session cookie; such requests must echo it to change anything.
+	CSRF   string
+	Cookie bool
+}
+
+var errNoSession = errcode.Errorf(errcode.Unauthorized, "not signed in, or the session has expired: sign in again")
+
+// FromCookie authenticates a session cookie's token.
+func (s *Service) FromCookie(ctx context.Context, token string) (*Principal, error) {
+	sess, u, err := s.session(ctx, token, false)
+	if err != nil {
+		return nil, err
+	}
+	return &Principal{User: u, CSRF: sess.CSRF, Cookie: true}, nil
+}
+
+// FromBearer authenticates a bearer token: an API key or a login's bearer token.
+func (s *Service) FromBearer(ctx context.Context, token string) (*Principal, error) {
+	if strings.HasPrefix(token, APIKeyPrefix) {
+		_, u, err := s.store.APIKeyUser(ctx, HashToken(token))
+		if errcode.Code(err) == errcode.NotFound {
+			return nil, errcode.Errorf(errcode.Unauthorized, "unknown or revoked API key")
+		}
+		if err != nil {
+			return nil, err
+		}
+		if u.Disabled {
+			return nil, errcode.Errorf(errcode.Unauthorized, "the API key's account is disabled")
+		}
+		return &Principal{User: u}, nil
+	}
+	_, u, err := s.session(ctx, token, true)
+	if err != nil {
+		return nil, err
+	}
+	return &Principal{User: u}, nil
+}
+
+func (s *Service) session(ctx context.Context, token string, bearer bool) (*Session, *User, error) {
+	if token == "" || len(token) > 200 {
+		return nil, nil, errNoSession
+	}
+	sess, u, err := s.store.SessionUser(ctx, HashToken(token), bearer)
+	if errcode.Code(err) == errcode.NotFound {
+		return nil, nil, errNoSession
+	}
+	if err != nil {
+		return nil, nil, err
+	}
+	if !s.opts.Now().Before(sess.ExpiresAt) || u.Disabled {
+		return nil, nil, errNoSession
+	}
+	return sess, u, nil
+}
+
+// CreateAPIKey makes a key that acts as the user with userID. The key is
+// returned once; only its hash is stored.
+func (s *Service) CreateAPIKey(ctx context.Context, name, userID string) (string, *APIKey, error) {
+	name = strings.TrimSpace(name)
+	if name == "" {
+		return "", nil, errcode.Errorf(errcode.Invalid, "name is required")
+	}
+	if err := validText("name", name, maxName); err != nil {
+		return "", nil, err
+	}
+	u, err := s.store.User(ctx, userID)
+	if err != nil {
+		return "", nil, err
+	}
+	key := APIKeyPrefix + randomToken()
+	k := &APIKey{ID: NewID("k", 8), KeyHash: HashToken(key), Prefix: key[:len(APIKeyPrefix)+6], Name: name, UserID: u.ID,
+		CreatedAt: s.opts.Now().UTC()}
+	if err := s.store.CreateAPIKey(ctx, k); err != nil {
+		return "", nil, err
+	}
+	return key, k, nil
+}
+
+// locked reports whether email has had too many failures recently.
+func (s *Service) locked(email string, now time.Time) bool {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return len(s.recentLocked(email, now)) >= s.opts.MaxFailures
+}
+
+func (s *Service) recentLocked(email string, now time.Time) []time.Time {
+	fs := s.failures[email]
+	i := 0
+	for i < len(fs) && now.Sub(fs[i]) > s.opts.FailureWindow {
+		i++
+	}
+	fs = fs[i:]
+	if len(fs) == 0 {
+		delete(s.failures, email)
+	} else {
+		s.failures[email] = fs
+	}
+	return fs
+}
+
+// maxTracked bounds the failure table, so a spray of made-up emails cannot
+// grow it without limit.
+const maxTracked = 10000
+
+func (s *Service) fail(email string, now time.Time) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if _, ok := s.failures[email]; !ok {
+		for k := range s.failures { // map order is random: evicts arbitrary entries
+			if len(s.failures) < maxTracked {
+				break
+			}
+			delete(s.failures, k)
+		}
+	}
+	s.failures[email] = append(s.recentLocked(email, now), now)
+}
+
+func (s *Service) clearFailures(email string) {
+	s.mu.Lock()
+	delete(s.failures, email)
+	s.mu.Unlock()
+}
+
+func validEmail(s string) (string, error) {
+	s = strings.ToLower(strings.TrimSpace(s))
+	if s == "" {
+		return "", errcode.Errorf(errcode.Invalid, "email is required")
+	}
+	if len(s) > maxEmail {
+		return "", errcode.Errorf(errcode.Invalid, "email exceeds %d characters", maxEmail)
+	}
+	a, err := mail.ParseAddress(s)
+	if err != nil || a.Address != s || a.Name != "" {
+		return "", errcode.Errorf(errcode.Invalid, "email %q is not an address like name@example.com", s)
+	}
+	return s, nil
+}
+
+func validText(field, s string, maxRunes int) error {
+	if !utf8.ValidString(s) {
+		return errcode.Errorf(errcode.Invalid, "%s is not valid UTF-8", field)
+	}
+	if utf8.RuneCountInString(s) > maxRunes {
+		return errcode.Errorf(errcode.Invalid, "%s exceeds %d characters", field, maxRunes)
+	}
+	return nil
+}
+
+func validList(field string, items []string) error {
+	if len(items) > maxListItems {
+		return errcode.Errorf(errcode.Invalid, "%s has more than %d items", field, maxListItems)
+	}
+	for _, it := range items {
+		if strings.TrimSpace(it) == "" {
+			return errcode.Errorf(errcode.Invalid, "%s has an empty item", field)
+		}
+		if err := validText(field, it, maxItemLen); err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
+func nonNil(s []string) []string {
+	if s == nil {
+		return []string{}
+	}
+	return s
+}
+
+var idEncoding = base32.StdEncoding.WithPadding(base32.NoPadding)
+
+// NewID returns a random identifier with a type prefix.
+func NewID(prefix string, n int) string {
+	b := make([]byte, n)
+	rand.Read(b)
+	return prefix + strings.ToLower(idEncoding.EncodeToString(b))
+}
+
+func randomToken() string {
+	b := make([]byte, 32)
+	rand.Read(b)
+	return base64.RawURLEncoding.EncodeToString(b)
+}
+
+// RandomPassword returns a new random password that is easy to type.
+func RandomPassword() string {
+	b := make([]byte, 12)
+	rand.Read(b)
+	return strings.ToLower(idEncoding.EncodeToString(b))[:16]
+}
+
+// HashToken is how tokens and keys are stored: SHA-256. They are random and
+// long, so a fast hash is enough (passwords use bcrypt).
+func HashToken(token string) []byte {
+	h := sha256.Sum256([]byte(token))
+	return h[:]
+}
+
+// ErrNotPermitted is the answer to a user without the permission.
+func ErrNotPermitted(action string) error {
+	return errcode.Errorf(errcode.Forbidden, "your role may not %s", action)
+}
+
+// APIKeys lists the API keys (never the keys themselves).
+func (s *Service) APIKeys(ctx context.Context) ([]APIKey, error) { return s.store.APIKeys(ctx) }
+
+// DeleteAPIKey revokes an API key at once.
+func (s *Service) DeleteAPIKey(ctx context.Context, id string) error {
+	return s.store.DeleteAPIKey(ctx, id)
+}
+
+// Users lists every account.
+func (s *Service) Users(ctx context.Context) ([]User, error) { return s.store.Users(ctx) }
+
+// User returns the account with the given id.
+func (s *Service) User(ctx context.Context, id string) (*User, error) { return s.store.User(ctx, id) }

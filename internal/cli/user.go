@@ -1,0 +1,175 @@
+package cli
+
+import (
+	"bufio"
+	"context"
+	"encoding/json"
+	"fmt"
+	"strings"
+	"text/tabwriter"
+
+	"github.com/steward-cs/steward/internal/auth"
+)
+
+type userCommand struct{ env Env }
+
+func (c *userCommand) Run(ctx context.Context, args []string) error {
+	if len(args) == 0 {
+		return usagef("missing subcommand: user add | user list | user disable | user enable")
+	}
+	switch args[0] {
+	case "add":
+		return c.add(ctx, args[1:])
+	case "list":
+		return c.list(ctx, args[1:])
+	case "disable":
+		return c.setDisabled(ctx, args[1:], true)
+	case "enable":
+		return c.setDisabled(ctx, args[1:], false)
+	}
+	return usagef("unknown user subcommand %q (want add, list, disable or enable)", args[0])
+}
+
+func splitList(s string) []string {
+	var out []string
+	for _, p := range strings.Split(s, ",") {
+		if p = strings.TrimSpace(p); p != "" {
+			out = append(out, p)
+		}
+	}
+	return out
+}
+
+func (c *userCommand) add(ctx context.Context, args []string) error {
+	fs := newFlagSet("user add", c.env, "user add --email EMAIL --role admin|supervisor|agent|auditor --password-stdin "+
+		"[--name NAME] [--skills a,b] [--languages zh-CN,en] [--max-chats N] [--data-dir DIR | --database URL]")
+	var db dbFlags
+	db.register(fs)
+	email := fs.String("email", "", "the user's email, used to sign in")
+	role := fs.String("role", "", "admin, supervisor, agent or auditor")
+	name := fs.String("name", "", "the name customers and colleagues see")
+	fromStdin := fs.Bool("password-stdin", false, "read the password from the first line of standard input")
+	skills := fs.String("skills", "", "comma-separated categories this agent handles (default: all)")
+	languages := fs.String("languages", "", "comma-separated languages this agent handles: zh-CN, en (default: both)")
+	maxChats := fs.Int("max-chats", 5, "conversations the desk assigns to this agent at once")
+	rest, err := parse(fs, args)
+	if err != nil {
+		return err
+	}
+	if len(rest) > 0 {
+		return usagef("unexpected argument %q", rest[0])
+	}
+	if *email == "" || *role == "" {
+		return usagef("--email and --role are required")
+	}
+	r, err := auth.ParseRole(*role)
+	if err != nil {
+		return usagef("%v", err)
+	}
+	if !*fromStdin {
+		return usagef("--password-stdin is required: passwords are never taken from the command line, where ps and shell history see them")
+	}
+	line, err := bufio.NewReader(c.env.Stdin).ReadString('\n')
+	if err != nil && line == "" {
+		return fmt.Errorf("read password from standard input: nothing was given")
+	}
+	password := strings.TrimRight(line, "\r\n")
+	st, err := openStore(ctx, c.env, fs, &db)
+	if err != nil {
+		return err
+	}
+	defer st.Close(context.Background())
+	svc := auth.NewService(st, auth.Options{})
+	u, err := svc.AddUser(ctx, auth.NewUser{Email: *email, Name: *name, Role: r, Password: password,
+		Skills: splitList(*skills), Languages: splitList(*languages), MaxChats: *maxChats})
+	if err != nil {
+		return err
+	}
+	fmt.Fprintf(c.env.Stdout, "added %s %s (%s)\n", u.Role, u.Email, u.ID)
+	return nil
+}
+
+func (c *userCommand) list(ctx context.Context, args []string) error {
+	fs := newFlagSet("user list", c.env, "user list [--json] [--data-dir DIR | --database URL]")
+	var db dbFlags
+	db.register(fs)
+	asJSON := fs.Bool("json", false, "print JSON Lines instead of a table")
+	rest, err := parse(fs, args)
+	if err != nil {
+		return err
+	}
+	if len(rest) > 0 {
+		return usagef("unexpected argument %q", rest[0])
+	}
+	st, err := openStore(ctx, c.env, fs, &db)
+	if err != nil {
+		return err
+	}
+	defer st.Close(context.Background())
+	users, err := st.Users(ctx)
+	if err != nil {
+		return err
+	}
+	if *asJSON {
+		enc := json.NewEncoder(c.env.Stdout)
+		for _, u := range users {
+			if err := enc.Encode(map[string]any{"id": u.ID, "email": u.Email, "name": u.Name, "role": u.Role,
+				"disabled": u.Disabled, "skills": u.Skills, "languages": u.Languages, "max_chats": u.MaxChats}); err != nil {
+				return err
+			}
+		}
+		return nil
+	}
+	tw := tabwriter.NewWriter(c.env.Stdout, 0, 4, 2, ' ', 0)
+	fmt.Fprintln(tw, "EMAIL\tNAME\tROLE\tSTATUS\tSKILLS\tLANGUAGES\tMAX CHATS")
+	for _, u := range users {
+		status := "active"
+		if u.Disabled {
+			status = "disabled"
+		}
+		fmt.Fprintf(tw, "%s\t%s\t%s\t%s\t%s\t%s\t%d\n", u.Email, u.Name, u.Role, status, orAll(u.Skills), orAll(u.Languages), u.MaxChats)
+	}
+	return tw.Flush()
+}
+
+func orAll(s []string) string {
+	if len(s) == 0 {
+		return "all"
+	}
+	return strings.Join(s, ",")
+}
+
+func (c *userCommand) setDisabled(ctx context.Context, args []string, disabled bool) error {
+	verb := "enable"
+	if disabled {
+		verb = "disable"
+	}
+	fs := newFlagSet("user "+verb, c.env, "user "+verb+" --email EMAIL [--data-dir DIR | --database URL]")
+	var db dbFlags
+	db.register(fs)
+	email := fs.String("email", "", "the user's email")
+	rest, err := parse(fs, args)
+	if err != nil {
+		return err
+	}
+	if *email == "" && len(rest) == 1 {
+		*email, rest = rest[0], nil
+	}
+	if len(rest) > 0 {
+		return usagef("unexpected argument %q", rest[0])
+	}
+	if *email == "" {
+		return usagef("--email is required")
+	}
+	st, err := openStore(ctx, c.env, fs, &db)
+	if err != nil {
+		return err
+	}
+	defer st.Close(context.Background())
+	u, err := auth.NewService(st, auth.Options{}).SetDisabled(ctx, *email, disabled)
+	if err != nil {
+		return err
+	}
+	fmt.Fprintf(c.env.Stdout, "%sd %s\n", verb, u.Email)
+	return nil
+}

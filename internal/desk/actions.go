@@ -1,0 +1,434 @@
+package desk
+
+import (
+	"context"
+	"fmt"
+	"strings"
+	"time"
+	"unicode/utf8"
+
+	"github.com/steward-cs/steward/internal/auth"
+	"github.com/steward-cs/steward/internal/conversation"
+	"github.com/steward-cs/steward/internal/errcode"
+)
+
+// MaxText bounds an agent's message or note, as a customer's.
+const MaxText = conversation.MaxTextRunes
+
+var errForeign = errcode.Errorf(errcode.Forbidden, "this conversation is assigned to another agent")
+
+// need fails unless actor has p.
+func need(actor *auth.User, p auth.Permission, action string) error {
+	if actor == nil {
+		return errcode.Errorf(errcode.Unauthorized, "sign in first")
+	}
+	if !actor.Can(p) {
+		return auth.ErrNotPermitted(action)
+	}
+	return nil
+}
+
+// mayRead is the object rule for reading: every conversation for those who
+// read all, otherwise one that is the actor's or nobody's.
+func mayRead(actor *auth.User, c *conversation.Conversation) error {
+	if actor.Can(auth.DeskReadAll) || c.Assignee == "" || c.Assignee == actor.ID {
+		return nil
+	}
+	return errForeign
+}
+
+// mayWrite is the object rule for changing: supervisors any conversation,
+// agents one that is theirs or nobody's.
+func mayWrite(actor *auth.User, c *conversation.Conversation) error {
+	if actor.Can(auth.DeskSupervise) || c.Assignee == "" || c.Assignee == actor.ID {
+		return nil
+	}
+	return errForeign
+}
+
+// Conversation returns a conversation the actor may read.
+func (d *Desk) Conversation(ctx context.Context, actor *auth.User, id string) (*conversation.Conversation, error) {
+	if err := need(actor, auth.DeskRead, "read conversations"); err != nil {
+		return nil, err
+	}
+	c, err := d.engine.Conversation(ctx, id)
+	if err != nil {
+		return nil, err
+	}
+	if err := mayRead(actor, c); err != nil {
+		return nil, err
+	}
+	return c, nil
+}
+
+// Transcript returns a readable conversation with its messages and notes.
+func (d *Desk) Transcript(ctx context.Context, actor *auth.User, id string) (*conversation.Conversation, []conversation.Message, []Note, error) {
+	c, err := d.Conversation(ctx, actor, id)
+	if err != nil {
+		return nil, nil, nil, err
+	}
+	msgs, err := d.engine.Messages(ctx, id, 0)
+	if err != nil {
+		return nil, nil, nil, err
+	}
+	notes, err := d.store.Notes(ctx, id)
+	if err != nil {
+		return nil, nil, nil, err
+	}
+	return c, msgs, notes, nil
+}
+
+// Scope selects the conversations List returns.
+type Scope string
+
+// The scopes.
+const (
+	ScopeMine   Scope = "mine"   // assigned to the actor
+	ScopeActive Scope = "active" // queued or assigned to anyone
+)
+
+// List returns the conversations of a scope.
+func (d *Desk) List(ctx context.Context, actor *auth.User, scope Scope) ([]conversation.Conversation, error) {
+	if err := need(actor, auth.DeskRead, "read conversations"); err != nil {
+		return nil, err
+	}
+	switch scope {
+	case ScopeMine:
+		all, err := d.store.ConversationsIn(ctx, conversation.StateAssigned)
+		if err != nil {
+			return nil, err
+		}
+		var mine []conversation.Conversation
+		for _, c := range all {
+			if c.Assignee == actor.ID {
+				mine = append(mine, c)
+			}
+		}
+		return mine, nil
+	case ScopeActive:
+		if err := need(actor, auth.DeskReadAll, "see every conversation"); err != nil {
+			return nil, err
+		}
+		return d.store.ConversationsIn(ctx, conversation.StateQueued, conversation.StateAssigned)
+	}
+	return nil, errcode.Errorf(errcode.Invalid, "scope must be \"mine\" or \"active\", not %q", scope)
+}
+
+// Queue returns the queue for the actor, freshly routed.
+func (d *Desk) Queue(ctx context.Context, actor *auth.User) (*Queue, error) {
+	if err := need(actor, auth.DeskRead, "see the queue"); err != nil {
+		return nil, err
+	}
+	if err := d.Route(ctx); err != nil {
+		return nil, err
+	}
+	return d.Snapshot(), nil
+}
+
+// Claim gives a queued conversation to the actor. Claiming one's own is a
+// no-op; a supervisor claiming someone else's takes it over.
+func (d *Desk) Claim(ctx context.Context, actor *auth.User, id string) (*conversation.Conversation, error) {
+	if err := need(actor, auth.DeskWork, "take conversations"); err != nil {
+		return nil, err
+	}
+	if !actor.Can(auth.DeskSupervise) {
+		// Agents claim within their limit; supervisors step in regardless.
+		mine, err := d.List(ctx, actor, ScopeMine)
+		if err != nil {
+			return nil, err
+		}
+		for _, c := range mine {
+			if c.ID == id {
+				return &c, nil
+			}
+		}
+		if len(mine) >= max(actor.MaxChats, 1) {
+			if _, err := d.Conversation(ctx, actor, id); err != nil {
+				return nil, err
+			}
+			return nil, errcode.Errorf(errcode.Conflict, "you already have %d conversations, your limit; close one first", len(mine))
+		}
+	}
+	c, _, err := d.engine.Apply(ctx, id, func(c *conversation.Conversation) ([]conversation.Message, error) {
+		if c.State == conversation.StateAssigned && c.Assignee == actor.ID {
+			return nil, nil
+		}
+		if err := mayWrite(actor, c); err != nil {
+			return nil, err
+		}
+		return assignChange(actor, true)(c)
+	})
+	if err != nil {
+		return nil, err
+	}
+	d.Kick()
+	return c, nil
+}
+
+// Assign gives a conversation to another agent (supervisors).
+func (d *Desk) Assign(ctx context.Context, actor *auth.User, id, agentID string) (*conversation.Conversation, error) {
+	if err := need(actor, auth.DeskSupervise, "reassign conversations"); err != nil {
+		return nil, err
+	}
+	if strings.TrimSpace(agentID) == "" {
+		return nil, errcode.Errorf(errcode.Invalid, "agent_id is required")
+	}
+	agent, err := d.store.User(ctx, agentID)
+	if errcode.Code(err) == errcode.NotFound {
+		return nil, errcode.Errorf(errcode.Invalid, "no agent with id %q", agentID)
+	}
+	if err != nil {
+		return nil, err
+	}
+	if !agent.Can(auth.DeskWork) {
+		return nil, errcode.Errorf(errcode.Invalid, "%s cannot take conversations (role %s or disabled)", agent.DisplayName(), agent.Role)
+	}
+	c, _, err := d.engine.Apply(ctx, id, func(c *conversation.Conversation) ([]conversation.Message, error) {
+		if c.State == conversation.StateAssigned && c.Assignee == agent.ID {
+			return nil, nil
+		}
+		return assignChange(agent, true)(c)
+	})
+	if err != nil {
+		return nil, err
+	}
+	d.Kick()
+	return c, nil
+}
+
+// assignChange assigns a queued (or, if takeover, an assigned) conversation
+// to agent and tells the customer who has joined.
+func assignChange(agent *auth.User, takeover bool) conversation.Change {
+	return func(c *conversation.Conversation) ([]conversation.Message, error) {
+		switch c.State {
+		case conversation.StateQueued:
+		case conversation.StateAssigned:
+			if !takeover {
+				return nil, errcode.Errorf(errcode.Conflict, "conversation %s is already assigned", c.ID)
+			}
+		case conversation.StateBot:
+			return nil, errcode.Errorf(errcode.Conflict, "the bot is handling this conversation; it has not asked for a person")
+		default:
+			return nil, errcode.Errorf(errcode.Conflict, "conversation %s is closed", c.ID)
+		}
+		key := phraseJoined
+		if c.State == conversation.StateAssigned {
+			key = phraseTransferred
+		}
+		c.State, c.Assignee, c.AssignedAt = conversation.StateAssigned, agent.ID, c.UpdatedAt
+		return []conversation.Message{{Role: conversation.RoleSystem, Outcome: conversation.OutcomeJoined,
+			Text: fmt.Sprintf(phrase(key, c.Locale), agent.DisplayName()), Author: author(agent)}}, nil
+	}
+}
+
+func author(u *auth.User) *conversation.Author {
+	return &conversation.Author{ID: u.ID, Name: u.DisplayName()}
+}
+
+func validText(text string) (string, error) {
+	if !utf8.ValidString(text) {
+		return "", errcode.Errorf(errcode.Invalid, "text is not valid UTF-8")
+	}
+	text = strings.TrimSpace(text)
+	if text == "" {
+		return "", errcode.Errorf(errcode.Invalid, "text is empty")
+	}
+	if n := utf8.RuneCountInString(text); n > MaxText {
+		return "", errcode.Errorf(errcode.TooLarge, "text exceeds %d characters (got %d)", MaxText, n)
+	}
+	return text, nil
+}
+
+// Reply sends an agent's message to the customer.
+func (d *Desk) Reply(ctx context.Context, actor *auth.User, id, text string) (conversation.Message, error) {
+	if err := need(actor, auth.DeskWork, "reply to customers"); err != nil {
+		return conversation.Message{}, err
+	}
+	text, err := validText(text)
+	if err != nil {
+		return conversation.Message{}, err
+	}
+	_, msgs, err := d.engine.Apply(ctx, id, func(c *conversation.Conversation) ([]conversation.Message, error) {
+		if err := mayWrite(actor, c); err != nil {
+			return nil, err
+		}
+		if c.State != conversation.StateAssigned {
+			return nil, errcode.Errorf(errcode.Conflict, "conversation %s is %s: claim it before replying", c.ID, c.State)
+		}
+		return []conversation.Message{{Role: conversation.RoleAgent, Text: text, Author: author(actor)}}, nil
+	})
+	if err != nil {
+		return conversation.Message{}, err
+	}
+	return msgs[0], nil
+}
+
+// AddNote adds an internal note, never shown to the customer.
+func (d *Desk) AddNote(ctx context.Context, actor *auth.User, id, text string) (Note, error) {
+	if err := need(actor, auth.DeskWork, "write notes"); err != nil {
+		return Note{}, err
+	}
+	text, err := validText(text)
+	if err != nil {
+		return Note{}, err
+	}
+	c, err := d.engine.Conversation(ctx, id)
+	if err != nil {
+		return Note{}, err
+	}
+	if err := mayWrite(actor, c); err != nil {
+		return Note{}, err
+	}
+	n := Note{ID: auth.NewID("n", 10), ConversationID: id, AuthorID: actor.ID, AuthorName: actor.DisplayName(), Text: text,
+		CreatedAt: d.opts.Now().UTC()}
+	if err := d.store.AddNote(ctx, &n); err != nil {
+		return Note{}, err
+	}
+	if d.pub != nil {
+		d.pub.PublishNote(id, n)
+	}
+	return n, nil
+}
+
+// Close ends a conversation, optionally asking the customer for a rating.
+func (d *Desk) Close(ctx context.Context, actor *auth.User, id string, askRating bool) (*conversation.Conversation, error) {
+	if err := need(actor, auth.DeskWork, "close conversations"); err != nil {
+		return nil, err
+	}
+	c, _, err := d.engine.Apply(ctx, id, func(c *conversation.Conversation) ([]conversation.Message, error) {
+		if err := mayWrite(actor, c); err != nil {
+			return nil, err
+		}
+		switch {
+		case c.State == conversation.StateClosed:
+			return nil, errcode.Errorf(errcode.Conflict, "conversation %s is already closed", c.ID)
+		case c.State == conversation.StateAssigned:
+		case actor.Can(auth.DeskSupervise):
+			// Supervisors may close what is queued or still with the bot.
+		default:
+			return nil, errcode.Errorf(errcode.Conflict, "conversation %s is %s: claim it before closing it", c.ID, c.State)
+		}
+		c.State, c.ClosedAt = conversation.StateClosed, c.UpdatedAt
+		m := conversation.Message{Role: conversation.RoleSystem, Outcome: conversation.OutcomeClosed,
+			Text: phrase(phraseClosed, c.Locale), Author: author(actor)}
+		if askRating {
+			m.Outcome, m.Text = conversation.OutcomeRatingRequest, phrase(phraseRate, c.Locale)
+		}
+		return []conversation.Message{m}, nil
+	})
+	if err != nil {
+		return nil, err
+	}
+	if !c.AssignedAt.IsZero() {
+		d.noteHandled(c.ClosedAt.Sub(c.AssignedAt))
+	}
+	d.Kick()
+	return c, nil
+}
+
+// Status is an agent's presence and load.
+type Status struct {
+	Presence auth.Presence
+	Load     int
+	MaxChats int
+}
+
+// SetPresence sets the actor's presence. Going online makes routing run.
+func (d *Desk) SetPresence(ctx context.Context, actor *auth.User, p auth.Presence) (Status, error) {
+	if err := need(actor, auth.DeskWork, "take conversations"); err != nil {
+		return Status{}, err
+	}
+	now := d.opts.Now().UTC()
+	if err := d.store.SetPresence(ctx, actor.ID, p, now); err != nil {
+		return Status{}, err
+	}
+	actor.Presence, actor.PresenceAt = p, now
+	d.Kick()
+	return d.Status(ctx, actor)
+}
+
+// Touch records that a user's console is alive, keeping them online.
+func (d *Desk) Touch(ctx context.Context, userID string) error {
+	u, err := d.store.User(ctx, userID)
+	if err != nil {
+		return err
+	}
+	if !u.Can(auth.DeskWork) || u.Presence == auth.Offline {
+		return nil
+	}
+	now := d.opts.Now().UTC()
+	wasOnline := d.online(u, now)
+	if err := d.store.SetPresence(ctx, u.ID, u.Presence, now); err != nil {
+		return err
+	}
+	if !wasOnline && u.Presence == auth.Online {
+		d.Kick()
+	}
+	return nil
+}
+
+// Status returns the actor's presence and load.
+func (d *Desk) Status(ctx context.Context, actor *auth.User) (Status, error) {
+	if err := need(actor, auth.DeskWork, "take conversations"); err != nil {
+		return Status{}, err
+	}
+	mine, err := d.List(ctx, actor, ScopeMine)
+	if err != nil {
+		return Status{}, err
+	}
+	p := actor.Presence
+	if p == auth.Online && !d.online(actor, d.opts.Now()) {
+		p = auth.Offline // not heard from: routing treats them as gone
+	}
+	return Status{Presence: p, Load: len(mine), MaxChats: actor.MaxChats}, nil
+}
+
+// Agent is a member of the desk as a supervisor sees them.
+type Agent struct {
+	User   auth.User
+	Status Status
+}
+
+// Agents lists everyone who takes conversations, with status and load.
+func (d *Desk) Agents(ctx context.Context, actor *auth.User) ([]Agent, error) {
+	if err := need(actor, auth.DeskReadAll, "see the team"); err != nil {
+		return nil, err
+	}
+	users, err := d.store.Users(ctx)
+	if err != nil {
+		return nil, err
+	}
+	assigned, err := d.store.ConversationsIn(ctx, conversation.StateAssigned)
+	if err != nil {
+		return nil, err
+	}
+	load := map[string]int{}
+	for _, c := range assigned {
+		load[c.Assignee]++
+	}
+	now := d.opts.Now()
+	var out []Agent
+	for _, u := range users {
+		if !u.Can(auth.DeskWork) {
+			continue
+		}
+		p := u.Presence
+		if p != auth.Offline && now.Sub(u.PresenceAt) >= d.opts.PresenceTTL {
+			p = auth.Offline
+		}
+		out = append(out, Agent{User: u, Status: Status{Presence: p, Load: load[u.ID], MaxChats: u.MaxChats}})
+	}
+	return out, nil
+}
+
+// Wait returns how long a conversation has waited, for display.
+func Wait(c *conversation.Conversation, now time.Time) time.Duration {
+	if c.QueuedAt.IsZero() {
+		return 0
+	}
+	end := now
+	if !c.AssignedAt.IsZero() && c.AssignedAt.After(c.QueuedAt) {
+		end = c.AssignedAt
+	}
+	return max(end.Sub(c.QueuedAt), 0)
+}

@@ -1,0 +1,213 @@
+// Package desk is where people take over from the bot: agents and their
+// presence, the queue and its routing, the handoff summary and suggested
+// replies, canned replies, internal notes, offline messages and ratings.
+//
+// Every action takes the acting user and checks both the role's permission
+// and the object: an agent may only touch conversations that are theirs or
+// nobody's; supervisors and admins may touch any.
+package desk
+
+import (
+	"context"
+	"log/slog"
+	"sync"
+	"sync/atomic"
+	"time"
+
+	"github.com/steward-cs/steward/internal/auth"
+	"github.com/steward-cs/steward/internal/conversation"
+	"github.com/steward-cs/steward/internal/knowledge"
+)
+
+// Store is what the desk keeps beyond conversations and users.
+type Store interface {
+	ConversationsIn(ctx context.Context, states ...conversation.State) ([]conversation.Conversation, error)
+	Users(ctx context.Context) ([]auth.User, error)
+	User(ctx context.Context, id string) (*auth.User, error)
+	SetPresence(ctx context.Context, userID string, p auth.Presence, at time.Time) error
+
+	AddNote(ctx context.Context, n *Note) error
+	Notes(ctx context.Context, conversationID string) ([]Note, error)
+	CannedReplies(ctx context.Context, locale string) ([]Canned, error)
+	AddCanned(ctx context.Context, c *Canned) error
+	DeleteCanned(ctx context.Context, id string) error
+	AddTicket(ctx context.Context, t *Ticket) error
+	Tickets(ctx context.Context, status TicketStatus) ([]Ticket, error)
+	OpenTickets(ctx context.Context, conversationID string) (int, error)
+	ResolveTicket(ctx context.Context, id, by string, at time.Time) (*Ticket, error)
+	AddRating(ctx context.Context, r *Rating) error
+	Rating(ctx context.Context, conversationID string) (*Rating, error)
+}
+
+// Engine is the conversation engine as the desk uses it: every change to a
+// conversation goes through it, serialised with the customer's turns.
+type Engine interface {
+	Apply(ctx context.Context, id string, change conversation.Change) (*conversation.Conversation, []conversation.Message, error)
+	Conversation(ctx context.Context, id string) (*conversation.Conversation, error)
+	Messages(ctx context.Context, id string, afterSeq int64) ([]conversation.Message, error)
+	Index() *knowledge.Index
+}
+
+// Publisher carries the desk's live events to consoles and customers. It
+// must not block.
+type Publisher interface {
+	PublishQueue(q *Queue)
+	PublishNote(conversationID string, n Note)
+}
+
+// Options configure a Desk.
+type Options struct {
+	// ManualOnly turns automatic assignment off: agents claim from the queue.
+	ManualOnly bool
+	// PresenceTTL is how long an agent counts as online after their client
+	// was last heard from (default 2 minutes).
+	PresenceTTL time.Duration
+	// Hours are the desk's opening hours; nil means always open.
+	Hours *Hours
+	// HandleTime is the assumed time an agent spends on a conversation until
+	// closed conversations tell better (default 5 minutes).
+	HandleTime time.Duration
+	// RouteEvery is how often routing runs besides when something changes
+	// (default 5 seconds): presence expiring is noticed this way.
+	RouteEvery time.Duration
+	// RatingTags are the tags a customer may give with a rating.
+	RatingTags []RatingTag
+	Logger     *slog.Logger
+	Now        func() time.Time
+}
+
+// Desk runs the human side of Steward.
+type Desk struct {
+	store  Store
+	engine Engine
+	pub    Publisher
+	opts   Options
+	logger *slog.Logger
+
+	kick  chan struct{}
+	queue atomic.Pointer[Queue]
+
+	mu         sync.Mutex // serialises routing decisions
+	handleMu   sync.Mutex
+	handleTime time.Duration // moving average of assigned → closed
+}
+
+// New returns a desk. Call Run to route in the background.
+func New(store Store, engine Engine, pub Publisher, opts Options) *Desk {
+	if opts.PresenceTTL <= 0 {
+		opts.PresenceTTL = 2 * time.Minute
+	}
+	if opts.HandleTime <= 0 {
+		opts.HandleTime = 5 * time.Minute
+	}
+	if opts.RouteEvery <= 0 {
+		opts.RouteEvery = 5 * time.Second
+	}
+	if opts.RatingTags == nil {
+		opts.RatingTags = DefaultRatingTags()
+	}
+	if opts.Logger == nil {
+		opts.Logger = slog.Default()
+	}
+	if opts.Now == nil {
+		opts.Now = time.Now
+	}
+	d := &Desk{store: store, engine: engine, pub: pub, opts: opts, logger: opts.Logger.With("component", "desk"),
+		kick: make(chan struct{}, 1), handleTime: opts.HandleTime}
+	d.queue.Store(&Queue{})
+	return d
+}
+
+var _ conversation.Desk = (*Desk)(nil)
+
+// Run routes queued conversations until ctx ends: whenever something
+// changes (a handoff, an agent coming online, a conversation closing) and
+// every RouteEvery.
+func (d *Desk) Run(ctx context.Context) {
+	t := time.NewTicker(d.opts.RouteEvery)
+	defer t.Stop()
+	for {
+		if err := d.Route(ctx); err != nil && ctx.Err() == nil {
+			d.logger.Warn("routing failed", "error", err)
+		}
+		select {
+		case <-ctx.Done():
+			return
+		case <-d.kick:
+		case <-t.C:
+		}
+	}
+}
+
+// Kick asks the router to run soon. It never blocks.
+func (d *Desk) Kick() {
+	select {
+	case d.kick <- struct{}{}:
+	default:
+	}
+}
+
+// Queued implements conversation.Desk: a handoff wakes the router.
+func (d *Desk) Queued(c *conversation.Conversation) { d.Kick() }
+
+// Staffed implements conversation.Desk: the desk is open and an agent who
+// speaks the conversation's language is online (busy or not: a busy desk
+// queues, an empty one offers the offline form).
+func (d *Desk) Staffed(ctx context.Context, c *conversation.Conversation) bool {
+	now := d.opts.Now()
+	if !d.opts.Hours.Open(now) {
+		return false
+	}
+	users, err := d.store.Users(ctx)
+	if err != nil {
+		// Queue rather than turn a customer away on a read error: the
+		// queue is durable and agents see it when the store recovers.
+		d.logger.Warn("staffed: list users", "error", err)
+		return true
+	}
+	for i := range users {
+		if d.online(&users[i], now) && speaks(&users[i], c.Locale) {
+			return true
+		}
+	}
+	return false
+}
+
+// online reports whether u is taking conversations now.
+func (d *Desk) online(u *auth.User, now time.Time) bool {
+	return u.Can(auth.DeskWork) && u.Presence == auth.Online && now.Sub(u.PresenceAt) < d.opts.PresenceTTL
+}
+
+func speaks(u *auth.User, locale string) bool {
+	return len(u.Languages) == 0 || locale == "" || contains(u.Languages, locale)
+}
+
+func skilled(u *auth.User, category string) bool {
+	return len(u.Skills) == 0 || category == "" || contains(u.Skills, category)
+}
+
+func contains(list []string, s string) bool {
+	for _, x := range list {
+		if x == s {
+			return true
+		}
+	}
+	return false
+}
+
+// noteHandled folds a finished conversation's handling time into the
+// moving average used for wait estimates.
+func (d *Desk) noteHandled(took time.Duration) {
+	if took <= 0 || took > 8*time.Hour {
+		return
+	}
+	d.handleMu.Lock()
+	d.handleTime = (d.handleTime*4 + took) / 5
+	d.handleMu.Unlock()
+}
+
+func (d *Desk) averageHandle() time.Duration {
+	d.handleMu.Lock()
+	defer d.handleMu.Unlock()
+	return d.handleTime
+}

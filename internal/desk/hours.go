@@ -1,0 +1,89 @@
+package desk
+
+import (
+	"fmt"
+	"strings"
+	"time"
+)
+
+// Hours are the desk's opening hours: days of the week and a daily window
+// in a time zone. Outside them, a handoff offers the offline form.
+type Hours struct {
+	Location *time.Location
+	Days     [7]bool // indexed by time.Weekday
+	From, To int     // minutes after midnight; To < From spans midnight
+}
+
+var weekdays = map[string]time.Weekday{"sun": time.Sunday, "mon": time.Monday, "tue": time.Tuesday,
+	"wed": time.Wednesday, "thu": time.Thursday, "fri": time.Friday, "sat": time.Saturday}
+
+// ParseHours reads opening hours: a time zone name ("Asia/Shanghai"), days
+// ("mon".."sun", or ranges such as "mon-fri"; none means every day) and a
+// window "09:00"–"18:00".
+func ParseHours(zone string, days []string, from, to string) (*Hours, error) {
+	h := &Hours{Location: time.UTC}
+	if zone != "" {
+		loc, err := time.LoadLocation(zone)
+		if err != nil {
+			return nil, fmt.Errorf("desk hours: unknown time zone %q", zone)
+		}
+		h.Location = loc
+	}
+	if len(days) == 0 {
+		days = []string{"sun-sat"}
+	}
+	for _, d := range days {
+		lo, hi, isRange := strings.Cut(strings.ToLower(strings.TrimSpace(d)), "-")
+		a, ok1 := weekdays[lo]
+		b := a
+		ok2 := true
+		if isRange {
+			b, ok2 = weekdays[hi]
+		}
+		if !ok1 || !ok2 {
+			return nil, fmt.Errorf("desk hours: day %q must be mon..sun or a range such as mon-fri", d)
+		}
+		for w := a; ; w = (w + 1) % 7 {
+			h.Days[w] = true
+			if w == b {
+				break
+			}
+		}
+	}
+	var err error
+	if h.From, err = clock(from); err != nil {
+		return nil, err
+	}
+	if h.To, err = clock(to); err != nil {
+		return nil, err
+	}
+	if h.From == h.To {
+		return nil, fmt.Errorf("desk hours: %s–%s is an empty window", from, to)
+	}
+	return h, nil
+}
+
+func clock(s string) (int, error) {
+	t, err := time.Parse("15:04", strings.TrimSpace(s))
+	if err != nil {
+		return 0, fmt.Errorf("desk hours: %q must be a time such as 09:00", s)
+	}
+	return t.Hour()*60 + t.Minute(), nil
+}
+
+// Open reports whether the desk is open at t. Nil hours are always open.
+func (h *Hours) Open(t time.Time) bool {
+	if h == nil {
+		return true
+	}
+	t = t.In(h.Location)
+	m := t.Hour()*60 + t.Minute()
+	if h.From < h.To {
+		return h.Days[t.Weekday()] && m >= h.From && m < h.To
+	}
+	// A window across midnight belongs to the day it starts on.
+	if m >= h.From {
+		return h.Days[t.Weekday()]
+	}
+	return m < h.To && h.Days[(t.Weekday()+6)%7]
+}

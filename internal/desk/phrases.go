@@ -1,0 +1,41 @@
+package desk
+
+// phrase keys: the desk's lines in the transcript, in both locales.
+const (
+	phraseJoined      = "joined"
+	phraseTransferred = "transferred"
+	phraseClosed      = "closed"
+	phraseRate        = "rate"
+	phraseTicket      = "ticket"
+)
+
+var phrases = map[string]map[string]string{
+	phraseJoined: {
+		"zh-CN": "人工客服 %s 已接入，将为您服务。",
+		"en":    "%s has joined and will help you from here.",
+	},
+	phraseTransferred: {
+		"zh-CN": "会话已转接给客服 %s，之前的记录对方都能看到。",
+		"en":    "You've been transferred to %s, who can see everything so far.",
+	},
+	phraseClosed: {
+		"zh-CN": "客服已结束本次会话。如还有其他问题，欢迎随时再次咨询。",
+		"en":    "The agent has closed this conversation. If you need anything else, just start a new one.",
+	},
+	phraseRate: {
+		"zh-CN": "客服已结束本次会话。请为本次服务打分，您的反馈会帮助我们做得更好。",
+		"en":    "The agent has closed this conversation. Please rate how we did — your feedback helps us improve.",
+	},
+	phraseTicket: {
+		"zh-CN": "您的留言已收到，客服上线后会尽快与您联系。",
+		"en":    "Thanks, we've received your message; an agent will get back to you as soon as possible.",
+	},
+}
+
+// phrase returns the text of key in locale, falling back to zh-CN.
+func phrase(key, locale string) string {
+	if s, ok := phrases[key][locale]; ok {
+		return s
+	}
+	return phrases[key]["zh-CN"]
+}

@@ -1,0 +1,166 @@
+package desk
+
+import (
+	"context"
+	"fmt"
+	"sort"
+	"strings"
+	"time"
+
+	"github.com/steward-cs/steward/internal/auth"
+	"github.com/steward-cs/steward/internal/conversation"
+	"github.com/steward-cs/steward/internal/errcode"
+)
+
+// Item is a conversation waiting in the queue.
+type Item struct {
+	Conversation conversation.Conversation
+	Position     int           // 1 is next
+	Wait         time.Duration // a rough estimate of the time until an agent takes it
+	Preview      string        // the customer's latest message
+}
+
+// Queue is the queue as of the last routing pass.
+type Queue struct {
+	Items        []Item
+	AgentsOnline int
+	At           time.Time
+	signature    string
+}
+
+// Position returns a queued conversation's place and estimated wait.
+func (q *Queue) Position(id string) (Item, bool) {
+	for _, it := range q.Items {
+		if it.Conversation.ID == id {
+			return it, true
+		}
+	}
+	return Item{}, false
+}
+
+// Snapshot returns the queue as of the last routing pass.
+func (d *Desk) Snapshot() *Queue { return d.queue.Load() }
+
+// Route assigns queued conversations to agents (unless assignment is
+// manual), then republishes the queue if it changed. The highest priority
+// goes first, then the longest waiting; each goes to the least-loaded
+// online agent who speaks its language, preferring agents with its
+// category among their skills.
+func (d *Desk) Route(ctx context.Context) error {
+	d.mu.Lock()
+	defer d.mu.Unlock()
+	now := d.opts.Now()
+	convs, err := d.store.ConversationsIn(ctx, conversation.StateQueued, conversation.StateAssigned)
+	if err != nil {
+		return fmt.Errorf("route: %w", err)
+	}
+	users, err := d.store.Users(ctx)
+	if err != nil {
+		return fmt.Errorf("route: %w", err)
+	}
+	load := map[string]int{}
+	for _, c := range convs {
+		if c.State == conversation.StateAssigned {
+			load[c.Assignee]++
+		}
+	}
+	var online []*auth.User
+	slots := 0
+	for i := range users {
+		if u := &users[i]; d.online(u, now) {
+			online = append(online, u)
+			slots += max(u.MaxChats, 1)
+		}
+	}
+	var queued []conversation.Conversation
+	for _, c := range convs {
+		if c.State != conversation.StateQueued {
+			continue
+		}
+		if !d.opts.ManualOnly && d.opts.Hours.Open(now) {
+			if agent := pick(online, load, &c); agent != nil {
+				if _, _, err := d.engine.Apply(ctx, c.ID, assignChange(agent, false)); err == nil {
+					load[agent.ID]++
+					d.logger.Info("assigned", "conversation", c.ID, "agent", agent.ID)
+					continue
+				} else if errcode.Code(err) == errcode.Internal {
+					return fmt.Errorf("route %s: %w", c.ID, err)
+				}
+				// The conversation moved on (closed, claimed) meanwhile: fine.
+			}
+		}
+		queued = append(queued, c)
+	}
+	q := &Queue{AgentsOnline: len(online), At: now}
+	handle := d.averageHandle()
+	var sig strings.Builder
+	fmt.Fprintf(&sig, "%d;", len(online))
+	for i, c := range queued {
+		it := Item{Conversation: c, Position: i + 1, Wait: estimateWait(i+1, slots, handle)}
+		it.Preview = d.preview(ctx, &c)
+		q.Items = append(q.Items, it)
+		fmt.Fprintf(&sig, "%s:%d:%d:%d;", c.ID, it.Position, it.Wait/time.Minute, c.LastSeq)
+	}
+	q.signature = sig.String()
+	prev := d.queue.Swap(q)
+	if prev == nil || prev.signature != q.signature {
+		if d.pub != nil {
+			d.pub.PublishQueue(q)
+		}
+	}
+	return nil
+}
+
+// pick chooses the agent for c: online, speaking its language, below their
+// chat limit; skilled agents before the rest; then the least loaded.
+func pick(online []*auth.User, load map[string]int, c *conversation.Conversation) *auth.User {
+	var cands []*auth.User
+	for _, u := range online {
+		if speaks(u, c.Locale) && load[u.ID] < max(u.MaxChats, 1) {
+			cands = append(cands, u)
+		}
+	}
+	if len(cands) == 0 {
+		return nil
+	}
+	sort.SliceStable(cands, func(i, j int) bool {
+		si, sj := skilled(cands[i], c.Category), skilled(cands[j], c.Category)
+		if si != sj {
+			return si
+		}
+		if load[cands[i].ID] != load[cands[j].ID] {
+			return load[cands[i].ID] < load[cands[j].ID]
+		}
+		return cands[i].ID < cands[j].ID
+	})
+	return cands[0]
+}
+
+// estimateWait is position × handle time ÷ the chats the online agents can
+// hold at once: slots free up at that rate. With nobody online it assumes one.
+func estimateWait(position, slots int, handle time.Duration) time.Duration {
+	w := time.Duration(position) * handle / time.Duration(max(slots, 1))
+	return max(w.Round(time.Second), 30*time.Second)
+}
+
+// preview returns the customer's latest message, shortened.
+func (d *Desk) preview(ctx context.Context, c *conversation.Conversation) string {
+	msgs, err := d.engine.Messages(ctx, c.ID, max(c.LastSeq-6, 0))
+	if err != nil {
+		return ""
+	}
+	for i := len(msgs) - 1; i >= 0; i-- {
+		if msgs[i].Role == conversation.RoleCustomer {
+			return shorten(msgs[i].Text, 80)
+		}
+	}
+	return ""
+}
+
+func shorten(s string, n int) string {
+	r := []rune(strings.TrimSpace(s))
+	if len(r) <= n {
+		return string(r)
+	}
+	return string(r[:n-1]) + "…"
+}

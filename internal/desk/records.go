@@ -1,0 +1,300 @@
+package desk
+
+import (
+	"context"
+	"strings"
+	"time"
+	"unicode/utf8"
+
+	"github.com/steward-cs/steward/internal/auth"
+	"github.com/steward-cs/steward/internal/conversation"
+	"github.com/steward-cs/steward/internal/errcode"
+)
+
+// Note is an internal note on a conversation; customers never see it.
+type Note struct {
+	ID             string
+	ConversationID string
+	AuthorID       string
+	AuthorName     string
+	Text           string
+	CreatedAt      time.Time
+}
+
+// Canned is a prepared reply agents insert with one click.
+type Canned struct {
+	ID        string
+	Locale    string
+	Title     string
+	Text      string
+	CreatedBy string
+	CreatedAt time.Time
+}
+
+// TicketStatus is where an offline message stands.
+type TicketStatus string
+
+// The ticket states.
+const (
+	TicketOpen     TicketStatus = "open"
+	TicketResolved TicketStatus = "resolved"
+)
+
+// Ticket is a message a customer left when nobody could answer.
+type Ticket struct {
+	ID             string
+	ConversationID string
+	Contact        string
+	Message        string
+	Locale         string
+	Status         TicketStatus
+	ResolvedBy     string
+	ResolvedAt     time.Time
+	CreatedAt      time.Time
+}
+
+// Rating is a customer's verdict on a conversation.
+type Rating struct {
+	ConversationID string
+	Score          int
+	Tags           []string // tag ids
+	Comment        string
+	Assignee       string // the agent who had the conversation, if any
+	CreatedAt      time.Time
+}
+
+// RatingTag is a tag customers may attach to a rating.
+type RatingTag struct {
+	ID    string            `yaml:"id" json:"id"`
+	Label map[string]string `yaml:"label" json:"label"` // by locale: zh-CN, en
+}
+
+// DefaultRatingTags are the tags offered unless configured otherwise.
+func DefaultRatingTags() []RatingTag {
+	return []RatingTag{
+		{ID: "solved", Label: map[string]string{"zh-CN": "问题已解决", "en": "Solved"}},
+		{ID: "helpful", Label: map[string]string{"zh-CN": "耐心专业", "en": "Helpful"}},
+		{ID: "slow", Label: map[string]string{"zh-CN": "响应太慢", "en": "Slow"}},
+		{ID: "incomplete", Label: map[string]string{"zh-CN": "回答不完整", "en": "Incomplete answer"}},
+		{ID: "unfriendly", Label: map[string]string{"zh-CN": "态度冷漠", "en": "Unfriendly"}},
+		{ID: "unsolved", Label: map[string]string{"zh-CN": "问题未解决", "en": "Not solved"}},
+	}
+}
+
+// RatingTags returns the tags customers may choose from.
+func (d *Desk) RatingTags() []RatingTag { return d.opts.RatingTags }
+
+// Limits on what customers leave.
+const (
+	maxContact        = 200
+	maxComment        = 1000
+	maxTags           = 10
+	maxOpenTickets    = 3 // per conversation: a form is not a flood gate
+	maxCannedTitle    = 100
+	offlineMessageMax = conversation.MaxTextRunes
+)
+
+func required(field, s string, maxRunes int) (string, error) {
+	if !utf8.ValidString(s) {
+		return "", errcode.Errorf(errcode.Invalid, "%s is not valid UTF-8", field)
+	}
+	s = strings.TrimSpace(s)
+	if s == "" {
+		return "", errcode.Errorf(errcode.Invalid, "%s is required", field)
+	}
+	if n := utf8.RuneCountInString(s); n > maxRunes {
+		return "", errcode.Errorf(errcode.TooLarge, "%s exceeds %d characters (got %d)", field, maxRunes, n)
+	}
+	return s, nil
+}
+
+// LeaveMessage turns a customer's offline form into a ticket and thanks
+// them in the transcript. c must be authorised by the caller.
+func (d *Desk) LeaveMessage(ctx context.Context, c *conversation.Conversation, contact, message string) (*Ticket, error) {
+	contact, err := required("contact", contact, maxContact)
+	if err != nil {
+		return nil, err
+	}
+	message, err = required("message", message, offlineMessageMax)
+	if err != nil {
+		return nil, err
+	}
+	if n, err := d.store.OpenTickets(ctx, c.ID); err != nil {
+		return nil, err
+	} else if n >= maxOpenTickets {
+		return nil, errcode.Errorf(errcode.Conflict, "this conversation already has %d messages waiting for an agent", n)
+	}
+	t := &Ticket{ID: auth.NewID("t", 10), ConversationID: c.ID, Contact: contact, Message: message, Locale: c.Locale,
+		Status: TicketOpen, CreatedAt: d.opts.Now().UTC()}
+	if err := d.store.AddTicket(ctx, t); err != nil {
+		return nil, err
+	}
+	// The ticket is durable; the thank-you line is a courtesy.
+	if _, _, err := d.engine.Apply(ctx, c.ID, func(c *conversation.Conversation) ([]conversation.Message, error) {
+		return []conversation.Message{{Role: conversation.RoleBot, Outcome: conversation.OutcomeAnswer,
+			Intent: "offline.received", Text: phrase(phraseTicket, c.Locale)}}, nil
+	}); err != nil {
+		d.logger.Warn("thank for offline message", "conversation", c.ID, "error", err)
+	}
+	d.logger.Info("offline message", "conversation", c.ID, "ticket", t.ID)
+	return t, nil
+}
+
+// Tickets lists offline messages by status.
+func (d *Desk) Tickets(ctx context.Context, actor *auth.User, status string) ([]Ticket, error) {
+	if err := need(actor, auth.DeskRead, "read offline messages"); err != nil {
+		return nil, err
+	}
+	switch TicketStatus(status) {
+	case TicketOpen, TicketResolved:
+	case "":
+		status = string(TicketOpen)
+	default:
+		return nil, errcode.Errorf(errcode.Invalid, "status must be \"open\" or \"resolved\", not %q", status)
+	}
+	return d.store.Tickets(ctx, TicketStatus(status))
+}
+
+// ResolveTicket marks an offline message as handled.
+func (d *Desk) ResolveTicket(ctx context.Context, actor *auth.User, id string) (*Ticket, error) {
+	if err := need(actor, auth.TicketsWork, "resolve offline messages"); err != nil {
+		return nil, err
+	}
+	return d.store.ResolveTicket(ctx, id, actor.ID, d.opts.Now().UTC())
+}
+
+// Rate records a customer's rating; a conversation is rated once. c must
+// be authorised by the caller.
+func (d *Desk) Rate(ctx context.Context, c *conversation.Conversation, score int, tags []string, comment string) (*Rating, error) {
+	if score < 1 || score > 5 {
+		return nil, errcode.Errorf(errcode.Invalid, "score must be a whole number from 1 to 5, not %d", score)
+	}
+	if len(tags) > maxTags {
+		return nil, errcode.Errorf(errcode.Invalid, "at most %d tags", maxTags)
+	}
+	ids := make([]string, 0, len(tags))
+	for _, t := range tags {
+		id, ok := d.tagID(t)
+		if !ok {
+			return nil, errcode.Errorf(errcode.Invalid, "unknown tag %q; the tags are: %s", t, d.tagList())
+		}
+		if !contains(ids, id) {
+			ids = append(ids, id)
+		}
+	}
+	if !utf8.ValidString(comment) {
+		return nil, errcode.Errorf(errcode.Invalid, "comment is not valid UTF-8")
+	}
+	comment = strings.TrimSpace(comment)
+	if n := utf8.RuneCountInString(comment); n > maxComment {
+		return nil, errcode.Errorf(errcode.TooLarge, "comment exceeds %d characters (got %d)", maxComment, n)
+	}
+	r := &Rating{ConversationID: c.ID, Score: score, Tags: ids, Comment: comment, Assignee: c.Assignee,
+		CreatedAt: d.opts.Now().UTC()}
+	if err := d.store.AddRating(ctx, r); err != nil {
+		return nil, err
+	}
+	return r, nil
+}
+
+// Rating returns a conversation's rating, or a not_found error.
+func (d *Desk) Rating(ctx context.Context, conversationID string) (*Rating, error) {
+	return d.store.Rating(ctx, conversationID)
+}
+
+// tagID accepts a tag's id or any of its labels.
+func (d *Desk) tagID(s string) (string, bool) {
+	s = strings.TrimSpace(s)
+	for _, t := range d.opts.RatingTags {
+		if strings.EqualFold(t.ID, s) {
+			return t.ID, true
+		}
+		for _, l := range t.Label {
+			if l == s {
+				return t.ID, true
+			}
+		}
+	}
+	return "", false
+}
+
+func (d *Desk) tagList() string {
+	ids := make([]string, len(d.opts.RatingTags))
+	for i, t := range d.opts.RatingTags {
+		ids[i] = t.ID
+	}
+	return strings.Join(ids, ", ")
+}
+
+// CannedReplies lists canned replies in a locale ("" for all).
+func (d *Desk) CannedReplies(ctx context.Context, actor *auth.User, locale string) ([]Canned, error) {
+	if err := need(actor, auth.DeskRead, "read canned replies"); err != nil {
+		return nil, err
+	}
+	if locale != "" && locale != "zh-CN" && locale != "en" {
+		return nil, errcode.Errorf(errcode.Invalid, "locale must be \"zh-CN\" or \"en\", not %q", locale)
+	}
+	return d.store.CannedReplies(ctx, locale)
+}
+
+// AddCanned creates a canned reply.
+func (d *Desk) AddCanned(ctx context.Context, actor *auth.User, locale, title, text string) (*Canned, error) {
+	if err := need(actor, auth.CannedManage, "edit canned replies"); err != nil {
+		return nil, err
+	}
+	if locale != "zh-CN" && locale != "en" {
+		return nil, errcode.Errorf(errcode.Invalid, "locale must be \"zh-CN\" or \"en\", not %q", locale)
+	}
+	title, err := required("title", title, maxCannedTitle)
+	if err != nil {
+		return nil, err
+	}
+	text, err = required("text", text, MaxText)
+	if err != nil {
+		return nil, err
+	}
+	c := &Canned{ID: auth.NewID("r", 8), Locale: locale, Title: title, Text: text, CreatedBy: actor.ID, CreatedAt: d.opts.Now().UTC()}
+	if err := d.store.AddCanned(ctx, c); err != nil {
+		return nil, err
+	}
+	return c, nil
+}
+
+// DeleteCanned removes a canned reply.
+func (d *Desk) DeleteCanned(ctx context.Context, actor *auth.User, id string) error {
+	if err := need(actor, auth.CannedManage, "edit canned replies"); err != nil {
+		return err
+	}
+	return d.store.DeleteCanned(ctx, id)
+}
+
+// DemoCanned are the canned replies seeded with the demo knowledge base.
+func DemoCanned() []Canned {
+	return []Canned{
+		{Locale: "zh-CN", Title: "问候", Text: "您好，我是人工客服，很高兴为您服务。请问有什么可以帮您？"},
+		{Locale: "zh-CN", Title: "稍等查询", Text: "好的，我这边帮您查询一下，请稍等一两分钟。"},
+		{Locale: "zh-CN", Title: "要订单号", Text: "麻烦提供一下您的订单号，我帮您核实具体情况。"},
+		{Locale: "zh-CN", Title: "结束语", Text: "请问还有其他可以帮您的吗？感谢您的耐心，祝您生活愉快！"},
+		{Locale: "en", Title: "Greeting", Text: "Hi, I'm a member of the support team and happy to help. What can I do for you?"},
+		{Locale: "en", Title: "Checking", Text: "Thanks, let me look into that for you — it'll take a minute or two."},
+		{Locale: "en", Title: "Order number", Text: "Could you share your order number so I can check the details?"},
+		{Locale: "en", Title: "Wrap-up", Text: "Is there anything else I can help with? Thanks for your patience, and have a great day!"},
+	}
+}
+
+// SeedCanned stores canned replies if there are none yet.
+func (d *Desk) SeedCanned(ctx context.Context, replies []Canned) error {
+	have, err := d.store.CannedReplies(ctx, "")
+	if err != nil || len(have) > 0 {
+		return err
+	}
+	now := d.opts.Now().UTC()
+	for i := range replies {
+		c := replies[i]
+		c.ID, c.CreatedAt = auth.NewID("r", 8), now
+		if err := d.store.AddCanned(ctx, &c); err != nil {
+			return err
+		}
+	}
+	return nil
+}

@@ -1,0 +1,270 @@
+package httpapi
+
+import (
+	"crypto/subtle"
+	"net/http"
+	"time"
+
+	"github.com/steward-cs/steward/internal/auth"
+	"github.com/steward-cs/steward/internal/errcode"
+)
+
+// SessionCookie is the console's session cookie.
+const SessionCookie = "steward_session"
+
+// CSRFHeader carries the session's CSRF token on state-changing requests
+// made with the session cookie.
+const CSRFHeader = "X-CSRF-Token"
+
+// staffHandler is a handler for signed-in users.
+type staffHandler func(w http.ResponseWriter, r *http.Request, p *auth.Principal) error
+
+// staff authenticates a request (bearer token or API key first, then the
+// session cookie) and, for cookie sessions, checks the CSRF token on
+// anything but GET and HEAD.
+func (s *Server) staff(h staffHandler) http.HandlerFunc {
+	return s.handle(func(w http.ResponseWriter, r *http.Request) error {
+		p, err := s.principal(r)
+		if err != nil {
+			return err
+		}
+		if p.Cookie && r.Method != http.MethodGet && r.Method != http.MethodHead {
+			got := r.Header.Get(CSRFHeader)
+			if got == "" || subtle.ConstantTimeCompare([]byte(got), []byte(p.CSRF)) != 1 {
+				return errcode.Errorf(errcode.Forbidden, "missing or wrong %s header: send the csrf_token from /api/v1/auth/me", CSRFHeader)
+			}
+		}
+		return h(w, r, p)
+	})
+}
+
+var errNotSignedIn = errcode.Errorf(errcode.Unauthorized, "sign in first: POST /api/v1/auth/login, or send Authorization: Bearer <token or API key>")
+
+func (s *Server) principal(r *http.Request) (*auth.Principal, error) {
+	if s.auth == nil {
+		return nil, errNotSignedIn
+	}
+	if tok := bearer(r); tok != "" {
+		return s.auth.FromBearer(r.Context(), tok)
+	}
+	if c, err := r.Cookie(SessionCookie); err == nil && c.Value != "" {
+		return s.auth.FromCookie(r.Context(), c.Value)
+	}
+	return nil, errNotSignedIn
+}
+
+type userJSON struct {
+	ID        string    `json:"id"`
+	Email     string    `json:"email"`
+	Name      string    `json:"name"`
+	Role      auth.Role `json:"role"`
+	Skills    []string  `json:"skills"`
+	Languages []string  `json:"languages"`
+	MaxChats  int       `json:"max_chats"`
+}
+
+func toUserJSON(u *auth.User) userJSON {
+	return userJSON{ID: u.ID, Email: u.Email, Name: u.DisplayName(), Role: u.Role, Skills: nonNilStrings(u.Skills),
+		Languages: nonNilStrings(u.Languages), MaxChats: u.MaxChats}
+}
+
+func nonNilStrings(s []string) []string {
+	if s == nil {
+		return []string{}
+	}
+	return s
+}
+
+type loginRequest struct {
+	Email    string `json:"email"`
+	Password string `json:"password"`
+}
+
+type loginResponse struct {
+	User      userJSON  `json:"user"`
+	Token     string    `json:"token"`
+	CSRFToken string    `json:"csrf_token"`
+	ExpiresAt time.Time `json:"expires_at"`
+}
+
+func (s *Server) login(w http.ResponseWriter, r *http.Request) error {
+	var req loginRequest
+	if err := decode(r, &req); err != nil {
+		return err
+	}
+	l, err := s.auth.Login(r.Context(), req.Email, req.Password)
+	if err != nil {
+		return err
+	}
+	http.SetCookie(w, &http.Cookie{Name: SessionCookie, Value: l.Token, Path: "/", Expires: l.ExpiresAt,
+		HttpOnly: true, SameSite: http.SameSiteLaxMode, Secure: s.secureCookies || r.TLS != nil})
+	writeJSON(w, http.StatusOK, loginResponse{User: toUserJSON(l.User), Token: l.Bearer, CSRFToken: l.CSRF, ExpiresAt: l.ExpiresAt})
+	return nil
+}
+
+func (s *Server) logout(w http.ResponseWriter, r *http.Request, p *auth.Principal) error {
+	if c, err := r.Cookie(SessionCookie); err == nil && p.Cookie {
+		if err := s.auth.Logout(r.Context(), c.Value); err != nil {
+			return err
+		}
+	}
+	http.SetCookie(w, &http.Cookie{Name: SessionCookie, Value: "", Path: "/", MaxAge: -1, HttpOnly: true,
+		SameSite: http.SameSiteLaxMode, Secure: s.secureCookies || r.TLS != nil})
+	w.WriteHeader(http.StatusNoContent)
+	return nil
+}
+
+func (s *Server) me(w http.ResponseWriter, r *http.Request, p *auth.Principal) error {
+	out := map[string]any{"user": toUserJSON(p.User)}
+	if p.Cookie {
+		out["csrf_token"] = p.CSRF
+	}
+	writeJSON(w, http.StatusOK, out)
+	return nil
+}
+
+type apiKeyJSON struct {
+	ID        string    `json:"id"`
+	Name      string    `json:"name"`
+	Key       string    `json:"key,omitempty"`
+	Prefix    string    `json:"prefix"`
+	UserID    string    `json:"user_id"`
+	CreatedAt time.Time `json:"created_at"`
+}
+
+func (s *Server) listAPIKeys(w http.ResponseWriter, r *http.Request, p *auth.Principal) error {
+	if !p.User.Can(auth.UsersManage) {
+		return auth.ErrNotPermitted("manage API keys")
+	}
+	keys, err := s.auth.APIKeys(r.Context())
+	if err != nil {
+		return err
+	}
+	out := make([]apiKeyJSON, len(keys))
+	for i, k := range keys {
+		out[i] = apiKeyJSON{ID: k.ID, Name: k.Name, Prefix: k.Prefix, UserID: k.UserID, CreatedAt: k.CreatedAt}
+	}
+	writeJSON(w, http.StatusOK, map[string]any{"api_keys": out})
+	return nil
+}
+
+type createAPIKeyRequest struct {
+	Name   string `json:"name"`
+	UserID string `json:"user_id"`
+}
+
+func (s *Server) createAPIKey(w http.ResponseWriter, r *http.Request, p *auth.Principal) error {
+	if !p.User.Can(auth.UsersManage) {
+		return auth.ErrNotPermitted("manage API keys")
+	}
+	var req createAPIKeyRequest
+	if err := decode(r, &req); err != nil {
+		return err
+	}
+	if req.UserID == "" {
+		req.UserID = p.User.ID
+	}
+	key, k, err := s.auth.CreateAPIKey(r.Context(), req.Name, req.UserID)
+	if errcode.Code(err) == errcode.NotFound {
+		return errcode.Errorf(errcode.Invalid, "no user with id %q", req.UserID)
+	}
+	if err != nil {
+		return err
+	}
+	writeJSON(w, http.StatusCreated, apiKeyJSON{ID: k.ID, Name: k.Name, Key: key, Prefix: k.Prefix, UserID: k.UserID,
+		CreatedAt: k.CreatedAt})
+	return nil
+}
+
+func (s *Server) deleteAPIKey(w http.ResponseWriter, r *http.Request, p *auth.Principal) error {
+	if !p.User.Can(auth.UsersManage) {
+		return auth.ErrNotPermitted("manage API keys")
+	}
+	if err := s.auth.DeleteAPIKey(r.Context(), r.PathValue("id")); err != nil {
+		return err
+	}
+	w.WriteHeader(http.StatusNoContent)
+	return nil
+}
+
+func (s *Server) listUsers(w http.ResponseWriter, r *http.Request, p *auth.Principal) error {
+	if !p.User.Can(auth.UsersManage) {
+		return auth.ErrNotPermitted("manage users")
+	}
+	users, err := s.auth.Users(r.Context())
+	if err != nil {
+		return err
+	}
+	type listed struct {
+		userJSON
+		Disabled bool `json:"disabled"`
+	}
+	out := make([]listed, len(users))
+	for i := range users {
+		out[i] = listed{userJSON: toUserJSON(&users[i]), Disabled: users[i].Disabled}
+	}
+	writeJSON(w, http.StatusOK, map[string]any{"users": out})
+	return nil
+}
+
+type createUserRequest struct {
+	Email     string   `json:"email"`
+	Name      string   `json:"name"`
+	Role      string   `json:"role"`
+	Password  string   `json:"password"`
+	Skills    []string `json:"skills"`
+	Languages []string `json:"languages"`
+	MaxChats  int      `json:"max_chats"`
+}
+
+func (s *Server) createUser(w http.ResponseWriter, r *http.Request, p *auth.Principal) error {
+	if !p.User.Can(auth.UsersManage) {
+		return auth.ErrNotPermitted("manage users")
+	}
+	var req createUserRequest
+	if err := decode(r, &req); err != nil {
+		return err
+	}
+	role, err := auth.ParseRole(req.Role)
+	if err != nil {
+		return err
+	}
+	u, err := s.auth.AddUser(r.Context(), auth.NewUser{Email: req.Email, Name: req.Name, Role: role, Password: req.Password,
+		Skills: req.Skills, Languages: req.Languages, MaxChats: req.MaxChats})
+	if err != nil {
+		return err
+	}
+	writeJSON(w, http.StatusCreated, map[string]any{"user": toUserJSON(u)})
+	return nil
+}
+
+type disableRequest struct {
+	Disabled *bool `json:"disabled"`
+}
+
+func (s *Server) setUserDisabled(w http.ResponseWriter, r *http.Request, p *auth.Principal) error {
+	if !p.User.Can(auth.UsersManage) {
+		return auth.ErrNotPermitted("manage users")
+	}
+	var req disableRequest
+	if err := decode(r, &req); err != nil {
+		return err
+	}
+	if req.Disabled == nil {
+		return errcode.Errorf(errcode.Invalid, "disabled (true or false) is required")
+	}
+	target, err := s.auth.User(r.Context(), r.PathValue("id"))
+	if err != nil {
+		return err
+	}
+	if target.ID == p.User.ID && *req.Disabled {
+		return errcode.Errorf(errcode.Conflict, "you cannot disable your own account")
+	}
+	u, err := s.auth.SetDisabled(r.Context(), target.Email, *req.Disabled)
+	if err != nil {
+		return err
+	}
+	s.desk.Kick() // a disabled agent's conversations wait for someone else
+	writeJSON(w, http.StatusOK, map[string]any{"user": toUserJSON(u), "disabled": u.Disabled})
+	return nil
+}

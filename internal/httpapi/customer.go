@@ -1,0 +1,109 @@
+package httpapi
+
+import (
+	"net/http"
+	"time"
+
+	"github.com/steward-cs/steward/internal/conversation"
+	"github.com/steward-cs/steward/internal/desk"
+	"github.com/steward-cs/steward/internal/errcode"
+)
+
+// queueJSON is a queued customer's place in line.
+type queueJSON struct {
+	Position    int   `json:"position"`
+	WaitSeconds int64 `json:"wait_seconds"`
+}
+
+func (s *Server) queuePosition(id string) *queueJSON {
+	if s.desk == nil {
+		return nil
+	}
+	it, ok := s.desk.Snapshot().Position(id)
+	if !ok {
+		return nil
+	}
+	return &queueJSON{Position: it.Position, WaitSeconds: int64(it.Wait / time.Second)}
+}
+
+// agentName is the name of the agent who has c, as the customer sees it.
+func (s *Server) agentName(r *http.Request, c *conversation.Conversation) *struct {
+	Name string `json:"name"`
+} {
+	if c.State != conversation.StateAssigned || c.Assignee == "" || s.auth == nil {
+		return nil
+	}
+	return &struct {
+		Name string `json:"name"`
+	}{Name: s.userNames(r.Context())[c.Assignee]}
+}
+
+type ratingJSON struct {
+	Score     int       `json:"score"`
+	Tags      []string  `json:"tags"`
+	Comment   string    `json:"comment"`
+	CreatedAt time.Time `json:"created_at"`
+}
+
+func toRatingJSON(r *desk.Rating) ratingJSON {
+	return ratingJSON{Score: r.Score, Tags: nonNilStrings(r.Tags), Comment: r.Comment, CreatedAt: r.CreatedAt}
+}
+
+type ratingRequest struct {
+	Score   *int     `json:"score"`
+	Tags    []string `json:"tags"`
+	Comment string   `json:"comment"`
+}
+
+func (s *Server) rateConversation(w http.ResponseWriter, r *http.Request) error {
+	if bearer(r) == "" {
+		return conversation.ErrNoToken
+	}
+	c, err := s.engine.Authorize(r.Context(), r.PathValue("id"), bearer(r))
+	if err != nil {
+		return err
+	}
+	var req ratingRequest
+	if err := decode(r, &req); err != nil {
+		return err
+	}
+	if req.Score == nil {
+		return errcode.Errorf(errcode.Invalid, "score is required (1 to 5)")
+	}
+	rt, err := s.desk.Rate(r.Context(), c, *req.Score, req.Tags, req.Comment)
+	if err != nil {
+		return err
+	}
+	writeJSON(w, http.StatusCreated, map[string]any{"rating": toRatingJSON(rt)})
+	return nil
+}
+
+type offlineRequest struct {
+	Contact string `json:"contact"`
+	Message string `json:"message"`
+}
+
+func (s *Server) leaveMessage(w http.ResponseWriter, r *http.Request) error {
+	if bearer(r) == "" {
+		return conversation.ErrNoToken
+	}
+	c, err := s.engine.Authorize(r.Context(), r.PathValue("id"), bearer(r))
+	if err != nil {
+		return err
+	}
+	var req offlineRequest
+	if err := decode(r, &req); err != nil {
+		return err
+	}
+	t, err := s.desk.LeaveMessage(r.Context(), c, req.Contact, req.Message)
+	if err != nil {
+		return err
+	}
+	writeJSON(w, http.StatusCreated, map[string]any{"ticket": toTicketJSON(*t)})
+	return nil
+}
+
+func (s *Server) ratingTags(w http.ResponseWriter, r *http.Request) error {
+	writeJSON(w, http.StatusOK, map[string]any{"tags": s.desk.RatingTags()})
+	return nil
+}

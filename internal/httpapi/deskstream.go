@@ -1,0 +1,216 @@
+package httpapi
+
+import (
+	"context"
+	"errors"
+	"net/http"
+	"strings"
+	"time"
+
+	"github.com/coder/websocket"
+	"github.com/coder/websocket/wsjson"
+
+	"github.com/steward-cs/steward/internal/auth"
+	"github.com/steward-cs/steward/internal/conversation"
+	"github.com/steward-cs/steward/internal/errcode"
+)
+
+// deskFrame is a frame of the console's live stream.
+type deskFrame struct {
+	Type           string           `json:"type"` // ready, queue, conversation, message, note, pong, error
+	User           *userJSON        `json:"user,omitempty"`
+	Queue          *[]itemJSON      `json:"queue,omitempty"`
+	AgentsOnline   *int             `json:"agents_online,omitempty"`
+	Conversation   *itemJSON        `json:"conversation,omitempty"`
+	ConversationID string           `json:"conversation_id,omitempty"`
+	Message        *deskMessageJSON `json:"message,omitempty"`
+	Note           *noteJSON        `json:"note,omitempty"`
+	Error          *errorDetail     `json:"error,omitempty"`
+}
+
+// presenceBeat is how often a console's stream keeps its agent online.
+const presenceBeat = 30 * time.Second
+
+// deskStream serves the console's live updates over a WebSocket. It
+// authenticates with the session cookie sent with the handshake (the
+// WebSocket library refuses cross-origin handshakes, so a cookie alone
+// cannot be ridden by another site), or with a first frame
+// {"type":"auth","token":...} carrying a bearer token or API key.
+func (s *Server) deskStream(w http.ResponseWriter, r *http.Request) error {
+	if !strings.EqualFold(r.Header.Get("Upgrade"), "websocket") {
+		w.Header().Set("Upgrade", "websocket")
+		return errcode.Errorf(errcode.Invalid, "this endpoint is a WebSocket: send an Upgrade: websocket request")
+	}
+	var p *auth.Principal
+	if c, err := r.Cookie(SessionCookie); err == nil && c.Value != "" {
+		if p, err = s.auth.FromCookie(r.Context(), c.Value); err != nil {
+			return err
+		}
+	}
+	conn, err := websocket.Accept(w, r, nil) // same origin only
+	if err != nil {
+		return nil
+	}
+	conn.SetReadLimit(maxFrameBytes)
+	ctx, cancel := context.WithCancel(r.Context())
+	defer cancel()
+	go func() {
+		select {
+		case <-s.closing:
+			conn.Close(websocket.StatusGoingAway, "server shutting down")
+			cancel()
+		case <-ctx.Done():
+		}
+	}()
+	err = s.serveDeskStream(ctx, conn, p)
+	switch {
+	case err == nil, errors.Is(err, context.Canceled), websocket.CloseStatus(err) != -1:
+		conn.Close(websocket.StatusNormalClosure, "")
+	default:
+		code := errcode.Code(err)
+		if code == errcode.Internal {
+			s.logger.Error("desk stream failed", "error", err)
+		}
+		s.sendDesk(ctx, conn, deskFrame{Type: "error", Error: &errorDetail{Code: publicCode(code), Message: errcode.Message(err)}})
+		conn.Close(websocket.StatusPolicyViolation, code)
+	}
+	return nil
+}
+
+func (s *Server) serveDeskStream(ctx context.Context, conn *websocket.Conn, p *auth.Principal) error {
+	if p == nil {
+		var f clientFrame
+		actx, cancel := context.WithTimeout(ctx, authTimeout)
+		err := wsjson.Read(actx, conn, &f)
+		cancel()
+		if err != nil {
+			if websocket.CloseStatus(err) != -1 {
+				return err
+			}
+			return errcode.Errorf(errcode.Unauthorized, "sign in first, or send {\"type\":\"auth\",\"token\":...} within %s", authTimeout)
+		}
+		if f.Type != "auth" {
+			return errcode.Errorf(errcode.Unauthorized, "the first frame must be of type \"auth\", not %q", f.Type)
+		}
+		if p, err = s.auth.FromBearer(ctx, f.Token); err != nil {
+			return err
+		}
+	}
+	user := p.User
+	if !user.Can(auth.DeskRead) {
+		return auth.ErrNotPermitted("use the desk")
+	}
+	sub := s.hub.Subscribe(DeskTopic)
+	defer sub.Close()
+	uj := toUserJSON(user)
+	if err := s.sendDesk(ctx, conn, deskFrame{Type: "ready", User: &uj}); err != nil {
+		return err
+	}
+	if err := s.desk.Touch(ctx, user.ID); err != nil {
+		s.logger.Warn("presence beat", "error", err)
+	}
+	q, err := s.desk.Queue(ctx, user)
+	if err != nil {
+		return err
+	}
+	if err := s.sendQueue(ctx, conn, queueEvent{Queue: q}); err != nil {
+		return err
+	}
+	incoming := make(chan clientFrame)
+	readErr := make(chan error, 1)
+	go func() {
+		for {
+			var f clientFrame
+			if err := wsjson.Read(ctx, conn, &f); err != nil {
+				readErr <- err
+				return
+			}
+			select {
+			case incoming <- f:
+			case <-ctx.Done():
+				return
+			}
+		}
+	}()
+	beat := time.NewTicker(presenceBeat)
+	defer beat.Stop()
+	dropped := sub.Dropped()
+	for {
+		select {
+		case <-ctx.Done():
+			return ctx.Err()
+		case err := <-readErr:
+			return err
+		case <-dropped:
+			// Too slow: the console resynchronises from the API when told.
+			return errcode.Errorf(errcode.Unavailable, "the console fell behind; reconnect to resynchronise")
+		case ev := <-sub.C:
+			if err := s.deskEvent(ctx, conn, user, ev.Data); err != nil {
+				return err
+			}
+		case f := <-incoming:
+			if f.Type == "ping" {
+				if err := s.sendDesk(ctx, conn, deskFrame{Type: "pong"}); err != nil {
+					return err
+				}
+			}
+		case <-beat.C:
+			if err := s.desk.Touch(ctx, user.ID); err != nil {
+				s.logger.Warn("presence beat", "error", err)
+			}
+			pctx, cancel := context.WithTimeout(ctx, writeTimeout)
+			err := conn.Ping(pctx)
+			cancel()
+			if err != nil {
+				return err
+			}
+		}
+	}
+}
+
+// visible is the read rule of the desk for live events.
+func visible(u *auth.User, c *conversation.Conversation) bool {
+	return u.Can(auth.DeskReadAll) || c.Assignee == "" || c.Assignee == u.ID
+}
+
+func (s *Server) deskEvent(ctx context.Context, conn *websocket.Conn, u *auth.User, data any) error {
+	switch ev := data.(type) {
+	case queueEvent:
+		return s.sendQueue(ctx, conn, ev)
+	case Update:
+		c := &ev.Conversation
+		if !visible(u, c) {
+			return nil
+		}
+		it := s.toItem(c, s.userNames(ctx), time.Now())
+		if err := s.sendDesk(ctx, conn, deskFrame{Type: "conversation", Conversation: &it}); err != nil {
+			return err
+		}
+		for _, m := range ev.Messages {
+			mj := toDeskJSON(m)
+			if err := s.sendDesk(ctx, conn, deskFrame{Type: "message", ConversationID: c.ID, Message: &mj}); err != nil {
+				return err
+			}
+		}
+	case noteEvent:
+		c, err := s.engine.Conversation(ctx, ev.ConversationID)
+		if err != nil || !visible(u, c) {
+			return nil
+		}
+		nj := toNoteJSON(ev.Note)
+		return s.sendDesk(ctx, conn, deskFrame{Type: "note", ConversationID: ev.ConversationID, Note: &nj})
+	}
+	return nil
+}
+
+func (s *Server) sendQueue(ctx context.Context, conn *websocket.Conn, ev queueEvent) error {
+	items := s.queueItems(ctx, ev.Queue)
+	n := ev.Queue.AgentsOnline
+	return s.sendDesk(ctx, conn, deskFrame{Type: "queue", Queue: &items, AgentsOnline: &n})
+}
+
+func (s *Server) sendDesk(ctx context.Context, conn *websocket.Conn, f deskFrame) error {
+	wctx, cancel := context.WithTimeout(ctx, writeTimeout)
+	defer cancel()
+	return wsjson.Write(wctx, conn, f)
+}
