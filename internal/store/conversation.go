@@ -49,9 +49,11 @@ func (db *DB) SaveTurn(ctx context.Context, turn conversation.Turn) error {
 	prevSeq := c.LastSeq - int64(len(turn.Messages))
 	err := db.update(ctx, func(ctx context.Context, t tx) error {
 		res, err := t.exec(ctx, `UPDATE conversations
-			SET state = $1, locale = $2, unresolved = $3, last_seq = $4, handoff_reason = $5, updated_at = $6
+			SET state = $1, locale = $2, unresolved = $3, last_seq = $4, handoff_reason = $5, updated_at = $6,
+				category = $9, priority = $10, assignee = $11, queued_at = $12, assigned_at = $13, closed_at = $14
 			WHERE id = $7 AND last_seq = $8`,
-			string(c.State), c.Locale, c.Unresolved, c.LastSeq, string(c.HandoffReason), millis(c.UpdatedAt), c.ID, prevSeq)
+			string(c.State), c.Locale, c.Unresolved, c.LastSeq, string(c.HandoffReason), millis(c.UpdatedAt), c.ID, prevSeq,
+			c.Category, c.Priority, c.Assignee, optMillis(c.QueuedAt), optMillis(c.AssignedAt), optMillis(c.ClosedAt))
 		if err != nil {
 			return err
 		}
