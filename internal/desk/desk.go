@@ -182,10 +182,6 @@ func speaks(u *auth.User, locale string) bool {
 	return len(u.Languages) == 0 || locale == "" || contains(u.Languages, locale)
 }
 
-func skilled(u *auth.User, category string) bool {
-	return len(u.Skills) == 0 || category == "" || contains(u.Skills, category)
-}
-
 func contains(list []string, s string) bool {
 	for _, x := range list {
 		if x == s {

@@ -112,7 +112,8 @@ func (d *Desk) Route(ctx context.Context) error {
 }
 
 // pick chooses the agent for c: online, speaking its language, below their
-// chat limit; skilled agents before the rest; then the least loaded.
+// chat limit; specialists in its category first, then generalists, then
+// the rest (overflow); then the least loaded.
 func pick(online []*auth.User, load map[string]int, c *conversation.Conversation) *auth.User {
 	var cands []*auth.User
 	for _, u := range online {
@@ -124,9 +125,9 @@ func pick(online []*auth.User, load map[string]int, c *conversation.Conversation
 		return nil
 	}
 	sort.SliceStable(cands, func(i, j int) bool {
-		si, sj := skilled(cands[i], c.Category), skilled(cands[j], c.Category)
+		si, sj := skillRank(cands[i], c.Category), skillRank(cands[j], c.Category)
 		if si != sj {
-			return si
+			return si > sj
 		}
 		if load[cands[i].ID] != load[cands[j].ID] {
 			return load[cands[i].ID] < load[cands[j].ID]
@@ -163,4 +164,16 @@ func shorten(s string, n int) string {
 		return string(r)
 	}
 	return string(r[:n-1]) + "…"
+}
+
+// skillRank is 2 for an agent with c's category among their skills, 1 for a
+// generalist (no skills listed), 0 for a specialist in something else.
+func skillRank(u *auth.User, category string) int {
+	switch {
+	case category != "" && contains(u.Skills, category):
+		return 2
+	case len(u.Skills) == 0 || category == "":
+		return 1
+	}
+	return 0
 }

@@ -1,0 +1,131 @@
+package desk
+
+import (
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/steward-cs/steward/internal/auth"
+	"github.com/steward-cs/steward/internal/conversation"
+)
+
+func TestHoursOpen(t *testing.T) {
+	weekdays, err := ParseHours("Asia/Shanghai", []string{"mon-fri"}, "09:00", "18:00")
+	if err != nil {
+		t.Fatal(err)
+	}
+	night, err := ParseHours("UTC", []string{"fri-sat"}, "22:00", "06:00")
+	if err != nil {
+		t.Fatal(err)
+	}
+	shanghai, _ := time.LoadLocation("Asia/Shanghai")
+	at := func(loc *time.Location, s string) time.Time {
+		tm, err := time.ParseInLocation("2006-01-02 15:04", s, loc)
+		if err != nil {
+			t.Fatal(err)
+		}
+		return tm
+	}
+	cases := []struct {
+		name string
+		h    *Hours
+		t    time.Time
+		want bool
+	}{
+		{"nil hours are always open", nil, time.Now(), true},
+		{"monday 09:00 opens", weekdays, at(shanghai, "2026-11-23 09:00"), true},
+		{"monday 17:59", weekdays, at(shanghai, "2026-11-23 17:59"), true},
+		{"monday 18:00 closed", weekdays, at(shanghai, "2026-11-23 18:00"), false},
+		{"saturday closed", weekdays, at(shanghai, "2026-11-21 12:00"), false},
+		{"time zone: 01:00 UTC is 09:00 in Shanghai", weekdays, at(time.UTC, "2026-11-23 01:00"), true},
+		{"friday night", night, at(time.UTC, "2026-11-20 23:30"), true},
+		{"saturday early morning belongs to friday night", night, at(time.UTC, "2026-11-21 05:59"), true},
+		{"sunday 05:00 belongs to saturday night", night, at(time.UTC, "2026-11-22 05:00"), true},
+		{"monday 05:00 belongs to sunday: closed", night, at(time.UTC, "2026-11-23 05:00"), false},
+		{"friday noon closed", night, at(time.UTC, "2026-11-20 12:00"), false},
+	}
+	for _, tc := range cases {
+		if got := tc.h.Open(tc.t); got != tc.want {
+			t.Errorf("%s: Open = %v", tc.name, got)
+		}
+	}
+	for _, bad := range [][]string{{"Mars/Olympus", "mon", "09:00", "18:00"}, {"", "funday", "09:00", "18:00"},
+		{"", "mon", "9am", "18:00"}, {"", "mon", "09:00", "09:00"}} {
+		if _, err := ParseHours(bad[0], []string{bad[1]}, bad[2], bad[3]); err == nil {
+			t.Errorf("ParseHours%q accepted", bad)
+		}
+	}
+}
+
+func TestPickRoutesByLanguageSkillAndLoad(t *testing.T) {
+	zh := &auth.User{ID: "a-zh", Languages: []string{"zh-CN"}, MaxChats: 2}
+	en := &auth.User{ID: "b-en", Languages: []string{"en"}, Skills: []string{"refund"}, MaxChats: 2}
+	any := &auth.User{ID: "c-any", MaxChats: 2}
+	online := []*auth.User{zh, en, any}
+	cases := []struct {
+		name string
+		conv conversation.Conversation
+		load map[string]int
+		want string
+	}{
+		{"language is required: en goes to en or both", conversation.Conversation{Locale: "en"}, map[string]int{"c-any": 1}, "b-en"},
+		{"least loaded among speakers", conversation.Conversation{Locale: "zh-CN"}, map[string]int{"a-zh": 1}, "c-any"},
+		{"tie on load: stable by id", conversation.Conversation{Locale: "zh-CN"}, nil, "a-zh"},
+		{"skill first, even when busier", conversation.Conversation{Locale: "en", Category: "refund"}, map[string]int{"b-en": 1}, "b-en"},
+		{"a full agent gets nothing", conversation.Conversation{Locale: "en"}, map[string]int{"b-en": 2, "c-any": 2}, ""},
+		{"no skill match overflows to anyone who speaks it", conversation.Conversation{Locale: "zh-CN", Category: "refund"}, nil, "a-zh"},
+	}
+	for _, tc := range cases {
+		load := tc.load
+		if load == nil {
+			load = map[string]int{}
+		}
+		got := pick(online, load, &tc.conv)
+		id := ""
+		if got != nil {
+			id = got.ID
+		}
+		if id != tc.want {
+			t.Errorf("%s: picked %q, want %q", tc.name, id, tc.want)
+		}
+	}
+}
+
+func TestEstimateWait(t *testing.T) {
+	if w := estimateWait(3, 2*5, 5*time.Minute); w != 90*time.Second {
+		t.Errorf("3rd in line, 10 slots, 5 min each: %v", w)
+	}
+	if w := estimateWait(1, 0, time.Minute); w != time.Minute {
+		t.Errorf("nobody online assumes one slot: %v", w)
+	}
+	if w := estimateWait(1, 50, time.Minute); w != 30*time.Second {
+		t.Errorf("never promises less than 30s: %v", w)
+	}
+}
+
+func TestSummarizeAngryVIP(t *testing.T) {
+	c := &conversation.Conversation{Locale: "zh-CN", HandoffReason: conversation.HandoffEmotion, Customer: conversation.Customer{VIP: true}}
+	msgs := []conversation.Message{
+		{Role: conversation.RoleBot, Text: "您好"},
+		{Role: conversation.RoleCustomer, Text: "我的快递到哪了"},
+		{Role: conversation.RoleBot, Outcome: conversation.OutcomeAnswer, Confidence: 0.7,
+			Entry: &conversation.EntryRef{ID: "track", Category: "shipping", Title: "查询物流"}},
+		{Role: conversation.RoleCustomer, Text: "你们这什么垃圾服务，气死我了！！！我要投诉！"},
+		{Role: conversation.RoleBot, Outcome: conversation.OutcomeHandoff},
+	}
+	s := Summarize(c, msgs, "zh-CN")
+	if s.Emotion.Score < 0.8 || s.Emotion.Tags[0] != "angry" {
+		t.Fatalf("emotion %+v", s.Emotion)
+	}
+	if strings.Join(s.Tags, ",") != "vip,angry" || len(s.Intents) != 1 || s.Intents[0].Title != "查询物流" {
+		t.Fatalf("summary %+v", s)
+	}
+	for _, want := range []string{"（VIP）", "查询物流", "客户情绪激动", "愤怒"} {
+		if !strings.Contains(s.Text, want) {
+			t.Errorf("summary text %q lacks %q", s.Text, want)
+		}
+	}
+	if en := Summarize(c, msgs, "en"); !strings.Contains(en.Text, "the customer was upset") || !strings.Contains(en.Text, "(VIP)") {
+		t.Errorf("english summary %q", en.Text)
+	}
+}
