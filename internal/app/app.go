@@ -20,6 +20,7 @@ import (
 
 	"github.com/steward-cs/steward/internal/httpapi"
 	"github.com/steward-cs/steward/internal/knowledge"
+	"github.com/steward-cs/steward/internal/quality"
 	"github.com/steward-cs/steward/internal/realtime"
 	"github.com/steward-cs/steward/internal/store"
 )
@@ -89,7 +90,8 @@ func Open(ctx context.Context, cfg config.Config, logger *slog.Logger) (_ *App, 
 		}
 	}
 	handler := httpapi.New(httpapi.Options{Engine: a.engine, Auth: a.auth, Desk: a.desk, Hub: a.hub, Store: a.db,
-		Logger: logger, OriginPatterns: cfg.AllowedOrigins, Closing: a.closing, SecureCookies: cfg.SecureCookies})
+		Quality: quality.NewService(a.db, ratingTags(cfg.Desk)),
+		Logger:  logger, OriginPatterns: cfg.AllowedOrigins, Closing: a.closing, SecureCookies: cfg.SecureCookies})
 	a.server = &http.Server{Handler: handler, ReadHeaderTimeout: 10 * time.Second, ReadTimeout: 30 * time.Second,
 		WriteTimeout: 60 * time.Second, IdleTimeout: 120 * time.Second, MaxHeaderBytes: 64 << 10,
 		ErrorLog: slog.NewLogLogger(logger.Handler(), slog.LevelWarn)}
@@ -198,10 +200,16 @@ func deskOptions(c config.Desk) (desk.Options, error) {
 		}
 		opts.Hours = h
 	}
-	for _, t := range c.RatingTags {
-		opts.RatingTags = append(opts.RatingTags, desk.RatingTag{ID: t.ID, Label: map[string]string{"zh-CN": t.ZH, "en": t.EN}})
-	}
 	return opts, nil
+}
+
+// ratingTags are the configured rating tags, or nil for the defaults.
+func ratingTags(c config.Desk) []quality.RatingTag {
+	var tags []quality.RatingTag
+	for _, t := range c.RatingTags {
+		tags = append(tags, quality.RatingTag{ID: t.ID, Label: map[string]string{"zh-CN": t.ZH, "en": t.EN}})
+	}
+	return tags
 }
 
 // DemoAccount is a demo user and the password it got at this start.

@@ -35,8 +35,6 @@ type Store interface {
 	Tickets(ctx context.Context, status TicketStatus) ([]Ticket, error)
 	OpenTickets(ctx context.Context, conversationID string) (int, error)
 	ResolveTicket(ctx context.Context, id, by string, at time.Time) (*Ticket, error)
-	AddRating(ctx context.Context, r *Rating) error
-	Rating(ctx context.Context, conversationID string) (*Rating, error)
 }
 
 // Engine is the conversation engine as the desk uses it: every change to a
@@ -70,8 +68,6 @@ type Options struct {
 	// RouteEvery is how often routing runs besides when something changes
 	// (default 5 seconds): presence expiring is noticed this way.
 	RouteEvery time.Duration
-	// RatingTags are the tags a customer may give with a rating.
-	RatingTags []RatingTag
 	Logger     *slog.Logger
 	Now        func() time.Time
 }
@@ -102,9 +98,6 @@ func New(store Store, engine Engine, pub Publisher, opts Options) *Desk {
 	}
 	if opts.RouteEvery <= 0 {
 		opts.RouteEvery = 5 * time.Second
-	}
-	if opts.RatingTags == nil {
-		opts.RatingTags = DefaultRatingTags()
 	}
 	if opts.Logger == nil {
 		opts.Logger = slog.Default()

@@ -53,42 +53,9 @@ type Ticket struct {
 	CreatedAt      time.Time
 }
 
-// Rating is a customer's verdict on a conversation.
-type Rating struct {
-	ConversationID string
-	Score          int
-	Tags           []string // tag ids
-	Comment        string
-	Assignee       string // the agent who had the conversation, if any
-	CreatedAt      time.Time
-}
-
-// RatingTag is a tag customers may attach to a rating.
-type RatingTag struct {
-	ID    string            `yaml:"id" json:"id"`
-	Label map[string]string `yaml:"label" json:"label"` // by locale: zh-CN, en
-}
-
-// DefaultRatingTags are the tags offered unless configured otherwise.
-func DefaultRatingTags() []RatingTag {
-	return []RatingTag{
-		{ID: "solved", Label: map[string]string{"zh-CN": "问题已解决", "en": "Solved"}},
-		{ID: "helpful", Label: map[string]string{"zh-CN": "耐心专业", "en": "Helpful"}},
-		{ID: "slow", Label: map[string]string{"zh-CN": "响应太慢", "en": "Slow"}},
-		{ID: "incomplete", Label: map[string]string{"zh-CN": "回答不完整", "en": "Incomplete answer"}},
-		{ID: "unfriendly", Label: map[string]string{"zh-CN": "态度冷漠", "en": "Unfriendly"}},
-		{ID: "unsolved", Label: map[string]string{"zh-CN": "问题未解决", "en": "Not solved"}},
-	}
-}
-
-// RatingTags returns the tags customers may choose from.
-func (d *Desk) RatingTags() []RatingTag { return d.opts.RatingTags }
-
 // Limits on what customers leave.
 const (
 	maxContact        = 200
-	maxComment        = 1000
-	maxTags           = 10
 	maxOpenTickets    = 3 // per conversation: a form is not a flood gate
 	maxCannedTitle    = 100
 	offlineMessageMax = conversation.MaxTextRunes
@@ -161,69 +128,6 @@ func (d *Desk) ResolveTicket(ctx context.Context, actor *auth.User, id string) (
 		return nil, err
 	}
 	return d.store.ResolveTicket(ctx, id, actor.ID, d.opts.Now().UTC())
-}
-
-// Rate records a customer's rating; a conversation is rated once. c must
-// be authorised by the caller.
-func (d *Desk) Rate(ctx context.Context, c *conversation.Conversation, score int, tags []string, comment string) (*Rating, error) {
-	if score < 1 || score > 5 {
-		return nil, errcode.Errorf(errcode.Invalid, "score must be a whole number from 1 to 5, not %d", score)
-	}
-	if len(tags) > maxTags {
-		return nil, errcode.Errorf(errcode.Invalid, "at most %d tags", maxTags)
-	}
-	ids := make([]string, 0, len(tags))
-	for _, t := range tags {
-		id, ok := d.tagID(t)
-		if !ok {
-			return nil, errcode.Errorf(errcode.Invalid, "unknown tag %q; the tags are: %s", t, d.tagList())
-		}
-		if !contains(ids, id) {
-			ids = append(ids, id)
-		}
-	}
-	if !utf8.ValidString(comment) {
-		return nil, errcode.Errorf(errcode.Invalid, "comment is not valid UTF-8")
-	}
-	comment = strings.TrimSpace(comment)
-	if n := utf8.RuneCountInString(comment); n > maxComment {
-		return nil, errcode.Errorf(errcode.TooLarge, "comment exceeds %d characters (got %d)", maxComment, n)
-	}
-	r := &Rating{ConversationID: c.ID, Score: score, Tags: ids, Comment: comment, Assignee: c.Assignee,
-		CreatedAt: d.opts.Now().UTC()}
-	if err := d.store.AddRating(ctx, r); err != nil {
-		return nil, err
-	}
-	return r, nil
-}
-
-// Rating returns a conversation's rating, or a not_found error.
-func (d *Desk) Rating(ctx context.Context, conversationID string) (*Rating, error) {
-	return d.store.Rating(ctx, conversationID)
-}
-
-// tagID accepts a tag's id or any of its labels.
-func (d *Desk) tagID(s string) (string, bool) {
-	s = strings.TrimSpace(s)
-	for _, t := range d.opts.RatingTags {
-		if strings.EqualFold(t.ID, s) {
-			return t.ID, true
-		}
-		for _, l := range t.Label {
-			if l == s {
-				return t.ID, true
-			}
-		}
-	}
-	return "", false
-}
-
-func (d *Desk) tagList() string {
-	ids := make([]string, len(d.opts.RatingTags))
-	for i, t := range d.opts.RatingTags {
-		ids[i] = t.ID
-	}
-	return strings.Join(ids, ", ")
 }
 
 // CannedReplies lists canned replies in a locale ("" for all).

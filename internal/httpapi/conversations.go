@@ -156,8 +156,8 @@ func (s *Server) getConversation(w http.ResponseWriter, r *http.Request) error {
 	if c.State == conversation.StateQueued {
 		out.Queue = s.queuePosition(c.ID)
 	}
-	if s.desk != nil {
-		if rt, err := s.desk.Rating(r.Context(), c.ID); err == nil {
+	if s.quality != nil {
+		if rt, err := s.quality.Rating(r.Context(), c.ID); err == nil {
 			rj := toRatingJSON(rt)
 			out.Rating = &rj
 		}

@@ -5,8 +5,8 @@ import (
 	"time"
 
 	"github.com/steward-cs/steward/internal/conversation"
-	"github.com/steward-cs/steward/internal/desk"
 	"github.com/steward-cs/steward/internal/errcode"
+	"github.com/steward-cs/steward/internal/quality"
 )
 
 // queueJSON is a queued customer's place in line.
@@ -45,7 +45,7 @@ type ratingJSON struct {
 	CreatedAt time.Time `json:"created_at"`
 }
 
-func toRatingJSON(r *desk.Rating) ratingJSON {
+func toRatingJSON(r *quality.Rating) ratingJSON {
 	return ratingJSON{Score: r.Score, Tags: nonNilStrings(r.Tags), Comment: r.Comment, CreatedAt: r.CreatedAt}
 }
 
@@ -70,7 +70,7 @@ func (s *Server) rateConversation(w http.ResponseWriter, r *http.Request) error 
 	if req.Score == nil {
 		return errcode.Errorf(errcode.Invalid, "score is required (1 to 5)")
 	}
-	rt, err := s.desk.Rate(r.Context(), c, *req.Score, req.Tags, req.Comment)
+	rt, err := s.quality.Rate(r.Context(), c, *req.Score, req.Tags, req.Comment)
 	if err != nil {
 		return err
 	}
@@ -104,6 +104,6 @@ func (s *Server) leaveMessage(w http.ResponseWriter, r *http.Request) error {
 }
 
 func (s *Server) ratingTags(w http.ResponseWriter, r *http.Request) error {
-	writeJSON(w, http.StatusOK, map[string]any{"tags": s.desk.RatingTags()})
+	writeJSON(w, http.StatusOK, map[string]any{"tags": s.quality.RatingTags()})
 	return nil
 }

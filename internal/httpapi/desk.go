@@ -236,7 +236,7 @@ func (s *Server) deskConversation(w http.ResponseWriter, r *http.Request, p *aut
 		"notes":        ns,
 		"suggestions":  toSuggestionsJSON(s.desk.Suggestions(c, msgs)),
 	}
-	if rt, err := s.desk.Rating(r.Context(), c.ID); err == nil {
+	if rt, err := s.quality.Rating(r.Context(), c.ID); err == nil {
 		body["rating"] = toRatingJSON(rt)
 	}
 	writeJSON(w, http.StatusOK, body)

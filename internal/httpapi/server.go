@@ -13,6 +13,7 @@ import (
 	"github.com/steward-cs/steward/internal/auth"
 	"github.com/steward-cs/steward/internal/conversation"
 	"github.com/steward-cs/steward/internal/desk"
+	"github.com/steward-cs/steward/internal/quality"
 	"github.com/steward-cs/steward/internal/realtime"
 	"github.com/steward-cs/steward/internal/web"
 )
@@ -27,9 +28,11 @@ type Options struct {
 	Engine *conversation.Engine
 	Auth   *auth.Service
 	Desk   *desk.Desk
-	Hub    *realtime.Hub
-	Store  Pinger
-	Logger *slog.Logger
+	// Quality records ratings.
+	Quality *quality.Service
+	Hub     *realtime.Hub
+	Store   Pinger
+	Logger  *slog.Logger
 	// OriginPatterns are the hosts allowed to open the WebSocket from a
 	// browser besides our own (coder/websocket patterns, e.g. "shop.example.com").
 	OriginPatterns []string
@@ -45,6 +48,7 @@ type Server struct {
 	engine  *conversation.Engine
 	auth    *auth.Service
 	desk    *desk.Desk
+	quality *quality.Service
 	hub     *realtime.Hub
 	store   Pinger
 	logger  *slog.Logger
@@ -57,7 +61,7 @@ type Server struct {
 
 // New returns the HTTP handler with every route.
 func New(opts Options) http.Handler {
-	s := &Server{engine: opts.Engine, auth: opts.Auth, desk: opts.Desk, hub: opts.Hub, store: opts.Store,
+	s := &Server{engine: opts.Engine, auth: opts.Auth, desk: opts.Desk, quality: opts.Quality, hub: opts.Hub, store: opts.Store,
 		origins: opts.OriginPatterns, closing: opts.Closing, secureCookies: opts.SecureCookies,
 		logger: opts.Logger.With("component", "http")}
 	mux := http.NewServeMux()
