@@ -241,9 +241,13 @@ func userID(u *User) string {
 	return u.ID
 }
 
-// Logout ends the session of a cookie token.
-func (s *Service) Logout(ctx context.Context, token string) error {
-	return s.store.DeleteSession(ctx, HashToken(token))
+// Logout ends the session a principal signed in with, whichever of its
+// two tokens it used. API keys have no session: revoke them instead.
+func (s *Service) Logout(ctx context.Context, p *Principal) error {
+	if p.session == nil {
+		return nil
+	}
+	return s.store.DeleteSession(ctx, p.session)
 }
 
 // Principal is who a request acts for and how it proved it.
@@ -253,6 +257,8 @@ type Principal struct {
 	// session cookie; such requests must echo it to change anything.
 	CSRF   string
 	Cookie bool
+
+	session []byte // the session's key (its cookie token's hash); nil for API keys
 }
 
 var errNoSession = errcode.Errorf(errcode.Unauthorized, "not signed in, or the session has expired: sign in again")
@@ -263,7 +269,7 @@ func (s *Service) FromCookie(ctx context.Context, token string) (*Principal, err
 	if err != nil {
 		return nil, err
 	}
-	return &Principal{User: u, CSRF: sess.CSRF, Cookie: true}, nil
+	return &Principal{User: u, CSRF: sess.CSRF, Cookie: true, session: sess.TokenHash}, nil
 }
 
 // FromBearer authenticates a bearer token: an API key or a login's bearer token.
@@ -281,11 +287,11 @@ func (s *Service) FromBearer(ctx context.Context, token string) (*Principal, err
 		}
 		return &Principal{User: u}, nil
 	}
-	_, u, err := s.session(ctx, token, true)
+	sess, u, err := s.session(ctx, token, true)
 	if err != nil {
 		return nil, err
 	}
-	return &Principal{User: u}, nil
+	return &Principal{User: u, session: sess.TokenHash}, nil
 }
 
 func (s *Service) session(ctx context.Context, token string, bearer bool) (*Session, *User, error) {

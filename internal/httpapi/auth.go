@@ -103,10 +103,8 @@ func (s *Server) login(w http.ResponseWriter, r *http.Request) error {
 }
 
 func (s *Server) logout(w http.ResponseWriter, r *http.Request, p *auth.Principal) error {
-	if c, err := r.Cookie(SessionCookie); err == nil && p.Cookie {
-		if err := s.auth.Logout(r.Context(), c.Value); err != nil {
-			return err
-		}
+	if err := s.auth.Logout(r.Context(), p); err != nil {
+		return err
 	}
 	http.SetCookie(w, &http.Cookie{Name: SessionCookie, Value: "", Path: "/", MaxAge: -1, HttpOnly: true,
 		SameSite: http.SameSiteLaxMode, Secure: s.secureCookies || r.TLS != nil})
