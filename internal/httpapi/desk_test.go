@@ -34,7 +34,7 @@ type deskMessage struct {
 }
 
 type deskConversation struct {
-	Conversation listedItem      `json:"conversation"`
+	Conversation listedItem    `json:"conversation"`
 	Messages     []deskMessage `json:"messages"`
 	Summary      struct {
 		Text          string   `json:"text"`
