@@ -13,6 +13,7 @@ import (
 
 	"github.com/chromedp/chromedp"
 
+	"github.com/steward-cs/steward/internal/config"
 	"github.com/steward-cs/steward/internal/testutil"
 )
 
@@ -48,6 +49,7 @@ func browser(t *testing.T) context.Context {
 		chromedp.Flag("disable-component-update", true),
 		chromedp.Flag("disable-sync", true),
 		chromedp.UserDataDir(t.TempDir()),
+		chromedp.WindowSize(1366, 768), // a laptop screen
 	)
 	actx, cancelAlloc := chromedp.NewExecAllocator(context.Background(), opts...)
 	ctx, cancelCtx := chromedp.NewContext(actx)
@@ -120,7 +122,11 @@ func (p page) lastAnswer() string {
 
 func TestChatPageInChromium(t *testing.T) {
 	p := page{t, browser(t)}
-	base := testutil.StartApp(t, nil)
+	// An agent is online (and claims by hand), so asking for a person queues.
+	run := testutil.Start(t, func(c *config.Config) { c.Desk.ManualAssign = true })
+	base := run.URL
+	agent := testutil.Login(t, base, run.Demo[1].Email, run.Demo[1].Password)
+	agent.Must(http.StatusOK, "PUT", "/api/v1/desk/presence", map[string]string{"status": "online"}, nil)
 	p.navigate(base + "/chat?lang=en")
 	p.waitFor(`document.body.dataset.ready === "1"`)
 	if lang := eval[string](p, `document.documentElement.lang`); lang != "en" {

@@ -1,6 +1,6 @@
-// Package web serves the customer-facing pages: the standalone /chat page,
-// the embeddable /widget.js and their static assets, all embedded in the
-// binary so that no build step is needed.
+// Package web serves Steward's pages: the customer's standalone /chat page and
+// the embeddable /widget.js, the agent console at /console, and their static
+// assets, all embedded in the binary so that no build step is needed.
 package web
 
 import (
@@ -24,6 +24,7 @@ func Register(mux *http.ServeMux) {
 	mux.Handle("GET /chat", withHeaders(serveFile(sub, "chat.html"), "no-cache"))
 	mux.Handle("GET /widget.js", withHeaders(serveFile(sub, "widget.js"), "public, max-age=300"))
 	mux.Handle("GET /{$}", http.RedirectHandler("/chat", http.StatusFound))
+	registerConsole(mux)
 }
 
 func serveFile(fsys fs.FS, name string) http.Handler {

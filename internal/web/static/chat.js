@@ -33,6 +33,33 @@
       close: '关闭',
       newConversation: '开始新会话',
       related: '您可能还想问：',
+      assignedNamed: '客服 {name} 正在为您服务',
+      queuePosition: '您排在第 {n} 位',
+      queueWait: ' · 预计等待约 {m} 分钟',
+      queueWaitShort: ' · 预计不到 1 分钟',
+      leaveMessage: '留言',
+      offlineTitle: '给客服留言',
+      offlineQueued: '留言后您仍在排队中，客服接入后也会看到这条留言。',
+      offlineContact: '联系方式',
+      offlineContactHint: '手机号或邮箱',
+      offlineMessage: '留言内容',
+      offlineSubmit: '提交留言',
+      offlineNeedMessage: '请填写留言内容。',
+      offlineDone: '已收到您的留言，我们会尽快联系您。',
+      sending: '提交中…',
+      sendFailed: '提交失败，请检查网络后重试。',
+      ratingTitle: '请为本次服务打分',
+      ratingStar: '{n} 星',
+      rating1: '非常不满意',
+      rating2: '不满意',
+      rating3: '一般',
+      rating4: '满意',
+      rating5: '非常满意',
+      ratingTags: '评价标签',
+      ratingComment: '还有什么想告诉我们的？（选填）',
+      ratingSubmit: '提交评价',
+      ratingNeedScore: '请先选择星级。',
+      ratingDone: '感谢您的评价！',
     },
     en: {
       title: 'Customer service',
@@ -57,6 +84,33 @@
       close: 'Close',
       newConversation: 'Start a new conversation',
       related: 'You may also ask:',
+      assignedNamed: '{name} is helping you',
+      queuePosition: 'You are number {n} in the queue',
+      queueWait: ' · about {m} min',
+      queueWaitShort: ' · less than a minute',
+      leaveMessage: 'Leave a message',
+      offlineTitle: 'Leave a message for our team',
+      offlineQueued: 'You keep your place in the queue; the agent will see your message too.',
+      offlineContact: 'How can we reach you?',
+      offlineContactHint: 'Phone or email',
+      offlineMessage: 'Your message',
+      offlineSubmit: 'Send message',
+      offlineNeedMessage: 'Please write your message.',
+      offlineDone: 'Thanks, we have your message and will get back to you soon.',
+      sending: 'Sending…',
+      sendFailed: 'Could not send. Check your connection and try again.',
+      ratingTitle: 'How did we do?',
+      ratingStar: '{n} stars',
+      rating1: 'Very poor',
+      rating2: 'Poor',
+      rating3: 'OK',
+      rating4: 'Good',
+      rating5: 'Excellent',
+      ratingTags: 'What stood out?',
+      ratingComment: 'Anything else you would like to tell us? (optional)',
+      ratingSubmit: 'Submit',
+      ratingNeedScore: 'Please choose a star rating first.',
+      ratingDone: 'Thank you for your feedback!',
     },
   };
 
@@ -72,8 +126,20 @@
     locale: normLocale(params.get('lang')) ||
       (String(navigator.language || '').toLowerCase().startsWith('zh') ? 'zh-CN' : 'en'),
     embed: params.get('embed') === '1',
-    conv: null,          // {id, token}
+    conv: null,          // {id, token, rated?, offline_seq?}: the record kept in localStorage
     state: 'bot',
+    queue: null,         // {position, wait_seconds} while queued
+    agentName: '',       // the agent who has the conversation
+    offlineRequested: false, // the customer asked for the offline form while queued
+    offlineSent: false,  // an offline message was sent from this page
+    offlineBusy: false,
+    ratingScore: 0,
+    ratingSel: new Set(), // chosen rating tag ids
+    ratingTags: null,    // [{id, label:{zh-CN, en}}] once loaded
+    ratingBusy: false,
+    ratingDone: false,   // rated from this page
+    ratingTagsLoading: false,
+    detailsTimer: 0,
     known: new Map(),    // message id -> <li>
     maxSeq: 0,
     inFlight: false,
@@ -86,6 +152,7 @@
   if (S.embed) document.documentElement.classList.add('embed');
 
   const t = (key) => (I18N[S.locale] && I18N[S.locale][key]) ?? I18N.en[key] ?? key;
+  const tf = (key, vars) => t(key).replace(/\{(\w+)\}/g, (m, k) => (k in vars ? String(vars[k]) : m));
   let E = {}; // element cache, filled in init()
 
   // ---------- small helpers ----------
@@ -101,6 +168,12 @@
   }
   function writeStore(v) { try { localStorage.setItem(STORE_KEY, JSON.stringify(v)); } catch { /* ignore */ } }
   function clearStore() { try { localStorage.removeItem(STORE_KEY); } catch { /* ignore */ } }
+  // remember({rated: true}) adds to the stored record of the current conversation.
+  function remember(patch) {
+    if (!S.conv) return;
+    Object.assign(S.conv, patch);
+    writeStore(S.conv);
+  }
 
   // ---------- REST ----------
   class ApiError extends Error {
@@ -162,6 +235,7 @@
     }
     resetMessages();
     (data.messages || []).forEach(addMessage);
+    applyDetails(data);
     setState(data.state || 'bot');
     setConn(null);
     connectStream();
@@ -169,7 +243,20 @@
     document.body.dataset.ready = '1';
     return true;
   }
-  function startNew() { clearStore(); S.conv = null; S.state = 'bot'; return load(); }
+  function startNew() {
+    clearStore();
+    S.conv = null;
+    S.state = 'bot';
+    resetCards();
+    return load();
+  }
+
+  // What GET /conversations/{id} says besides the messages: place in the queue, agent, rating.
+  function applyDetails(d) {
+    S.queue = d.queue || null;
+    if (d.agent && d.agent.name) S.agentName = d.agent.name;
+    if (d.rating && S.conv && !S.conv.rated) remember({ rated: true });
+  }
 
   // Re-fetch the conversation (after a conflict or a stream auth error). Returns false if gone.
   async function refresh() {
@@ -177,6 +264,7 @@
     try {
       const d = await api('GET', convPath(), undefined, S.conv.token);
       (d.messages || []).forEach(addMessage);
+      applyDetails(d);
       setState(d.state);
       return true;
     } catch (e) {
@@ -206,7 +294,13 @@
       try { f = JSON.parse(ev.data); } catch { return; }
       if (f.type === 'ready') { S.wsAttempt = 0; setConn(null); setState(f.state); }
       else if (f.type === 'message') addMessage(f.message);
-      else if (f.type === 'state') setState(f.state);
+      else if (f.type === 'state') {
+        if (f.agent && f.agent.name) S.agentName = f.agent.name;
+        setState(f.state);
+      } else if (f.type === 'queue') {
+        S.queue = f.queue || null;
+        renderState();
+      }
       else if (f.type === 'error') S.wsError = (f.error && f.error.code) || 'internal';
     };
     ws.onclose = async () => {
@@ -238,6 +332,7 @@
 
   // ---------- rendering ----------
   function resetMessages() {
+    parkCards();
     for (const li of [...E.messages.children]) if (!li.dataset.pending) li.remove();
     S.known.clear();
     S.maxSeq = 0;
@@ -251,7 +346,21 @@
     if (m.seq != null) li.dataset.seq = String(m.seq);
     if (m.outcome) li.dataset.outcome = m.outcome;
     if (m.entry && m.entry.id) li.dataset.entry = m.entry.id;
-    if (role === 'bot' || role === 'agent') {
+    const agentName = role === 'agent' && m.author && m.author.name;
+    if (agentName) {
+      // "李雷 · 人工客服": the name is data, the role label follows the page language.
+      const label = mk('div', 'msg-label');
+      const avatar = mk('span', 'agent-avatar');
+      avatar.setAttribute('aria-hidden', 'true');
+      avatar.textContent = [...agentName][0];
+      const name = mk('span', 'msg-name');
+      name.textContent = agentName;
+      const roleLabel = mk('span', 'msg-role');
+      roleLabel.dataset.i18n = 'roleAgent';
+      roleLabel.textContent = t('roleAgent');
+      label.append(avatar, name, roleLabel);
+      li.append(label);
+    } else if (role === 'bot' || role === 'agent') {
       const label = mk('div', 'msg-label');
       label.dataset.i18n = role === 'bot' ? 'roleBot' : 'roleAgent';
       label.textContent = t(label.dataset.i18n);
@@ -303,7 +412,12 @@
     S.known.set(m.id, li);
     if (typeof m.seq === 'number' && m.seq > S.maxSeq) S.maxSeq = m.seq;
     insertBySeq(li, m.seq);
+    if (m.role === 'agent' && m.author && m.author.name && m.author.name !== S.agentName) {
+      S.agentName = m.author.name;
+      renderState();
+    }
     updateChoices();
+    updateCards();
     if (near || m.role === 'customer') scrollToBottom();
   }
 
@@ -326,20 +440,47 @@
 
   function setState(state) {
     if (!state) return;
+    const prev = S.state;
     S.state = state;
+    if (state !== 'queued') {
+      S.queue = null;
+      if (!S.offlineSent) S.offlineRequested = false; // an agent came (or it closed) before they wrote
+    }
     renderState();
     updateChoices();
     updateComposer();
+    updateCards();
+    // The queue position and the agent's name come with GET; fetch them if the change came without.
+    clearTimeout(S.detailsTimer);
+    if (state !== prev && ((state === 'queued' && !S.queue) || (state === 'assigned' && !S.agentName))) {
+      S.detailsTimer = setTimeout(() => {
+        if (S.state === state && (state === 'queued' ? !S.queue : !S.agentName)) refresh();
+      }, 800);
+    }
   }
   function renderState() {
     const s = S.state;
     const shown = s === 'queued' || s === 'assigned' || s === 'closed';
     E.banner.dataset.state = s;
     E.banner.hidden = !shown;
-    E.stateText.textContent = shown ? t(s) : '';
+    E.stateText.textContent = s === 'assigned' && S.agentName ? tf('assignedNamed', { name: S.agentName }) : shown ? t(s) : '';
     E.newConv.hidden = s !== 'closed';
     E.handoff.hidden = s !== 'bot';
+    E.leaveMsg.hidden = s !== 'queued' || S.offlineRequested || !E.offlineCard.hidden;
+    renderQueue();
     updateQuickRow();
+  }
+  // "You are number 3 in the queue · about 4 min", the number in #queue-position.
+  function renderQueue() {
+    const q = S.state === 'queued' ? S.queue : null;
+    E.queueStatus.hidden = !q || !q.position;
+    if (E.queueStatus.hidden) return;
+    const [before, after = ''] = t('queuePosition').split('{n}');
+    E.queueBefore.textContent = before;
+    E.queuePosition.textContent = String(q.position);
+    E.queueAfter.textContent = after;
+    const w = Number(q.wait_seconds);
+    E.queueWait.textContent = !(w > 0) ? '' : w < 60 ? t('queueWaitShort') : tf('queueWait', { m: Math.ceil(w / 60) });
   }
   // The row above the input holds the handoff button and the counter; collapse it when both are hidden.
   const updateQuickRow = () => { E.quick.hidden = E.handoff.hidden && E.counter.hidden; };
@@ -377,7 +518,179 @@
     E.lang.dataset.lang = S.locale;
     E.lang.querySelectorAll('.lang-opt').forEach((o) => o.classList.toggle('is-active', o.dataset.lang === S.locale));
     renderState();
+    renderStars();
+    renderRatingTags();
     setConn(S.connKind);
+  }
+
+  // ---------- offline message and rating cards ----------
+  // Each card is one element, moved into the message it answers (the bot's "offline" turn,
+  // the "rating_request" system message) or shown below the transcript.
+  function lastMessage(pred) {
+    const lis = E.messages.children;
+    for (let i = lis.length - 1; i >= 0; i--) if (pred(lis[i])) return lis[i];
+    return null;
+  }
+  function placeCard(card, where) {
+    const wasHidden = card.hidden;
+    if (!where) {
+      card.hidden = true;
+      if (card.parentNode !== E.cards) E.cards.append(card);
+      return;
+    }
+    card.hidden = false;
+    if (card.parentNode !== where) where.append(card);
+    if (wasHidden) scrollToBottom();
+  }
+  function parkCards() { placeCard(E.offlineCard, null); placeCard(E.ratingCard, null); }
+
+  function updateCards() {
+    if (!E.cards) return;
+    // Offline form: for an offline turn newer than the last message left, or on request while queued.
+    const off = lastMessage((li) => li.dataset.role === 'bot' && li.dataset.outcome === 'offline');
+    const offSeq = off ? Number(off.dataset.seq || 0) : 0;
+    const sentSeq = (S.conv && S.conv.offline_seq) || 0;
+    let where = null, done = false;
+    if (off && offSeq > sentSeq) where = off;
+    else if (S.offlineRequested) { where = E.cards; done = S.offlineSent; }
+    else if (off) { where = off; done = true; }
+    E.offlineForm.hidden = done;
+    E.offlineDone.hidden = !done;
+    E.offlineQueued.hidden = where !== E.cards || S.state !== 'queued';
+    placeCard(E.offlineCard, where);
+    E.leaveMsg.hidden = S.state !== 'queued' || !!where;
+
+    // Rating form: once the conversation is closed (or a rating is asked for), until rated.
+    const ask = lastMessage((li) => li.dataset.role === 'system' && li.dataset.outcome === 'rating_request');
+    const rated = !!(S.conv && S.conv.rated);
+    const show = (!rated && (S.state === 'closed' || !!ask)) || S.ratingDone;
+    E.ratingForm.hidden = rated;
+    E.ratingDone.hidden = !rated;
+    placeCard(E.ratingCard, show && S.conv ? (ask || E.cards) : null);
+    if (show && !rated) loadRatingTags();
+  }
+
+  function resetCards() {
+    S.queue = null;
+    S.agentName = '';
+    S.offlineRequested = S.offlineSent = S.ratingDone = false;
+    S.ratingScore = 0;
+    S.ratingSel.clear();
+    E.offlineContact.value = E.offlineMessage.value = E.ratingComment.value = '';
+    showCardError(E.offlineError, '');
+    showCardError(E.ratingError, '');
+    renderStars();
+    renderRatingTags();
+    parkCards();
+  }
+
+  function showCardError(el, msg) { el.textContent = msg; el.hidden = !msg; }
+  const failText = (e) => (e && e.status ? e.message : '') || t('sendFailed');
+
+  function requestOffline() {
+    S.offlineRequested = true;
+    updateCards();
+    E.offlineContact.focus();
+  }
+
+  async function submitOffline() {
+    if (S.offlineBusy || !S.conv) return;
+    const contact = E.offlineContact.value.trim(), message = E.offlineMessage.value.trim();
+    if (!message) {
+      showCardError(E.offlineError, t('offlineNeedMessage'));
+      E.offlineMessage.focus();
+      return;
+    }
+    S.offlineBusy = true;
+    E.offlineSubmit.disabled = true;
+    E.offlineSubmit.textContent = t('sending');
+    showCardError(E.offlineError, '');
+    try {
+      await api('POST', convPath('/offline-message'), { contact, message }, S.conv.token);
+      remember({ offline_seq: S.maxSeq });
+      S.offlineSent = true;
+      E.offlineMessage.value = '';
+      updateCards();
+    } catch (e) {
+      showCardError(E.offlineError, failText(e));
+    } finally {
+      S.offlineBusy = false;
+      E.offlineSubmit.disabled = false;
+      E.offlineSubmit.textContent = t('offlineSubmit');
+    }
+  }
+
+  function setScore(n) {
+    S.ratingScore = n;
+    showCardError(E.ratingError, '');
+    renderStars();
+  }
+  function renderStars() {
+    if (!E.stars) return;
+    E.stars.forEach((b) => {
+      const n = Number(b.dataset.score);
+      b.classList.toggle('is-on', n <= S.ratingScore);
+      b.setAttribute('aria-pressed', String(n === S.ratingScore));
+      b.setAttribute('aria-label', tf('ratingStar', { n }));
+      b.title = t(`rating${n}`);
+    });
+    E.scoreLabel.textContent = S.ratingScore ? t(`rating${S.ratingScore}`) : '';
+  }
+
+  async function loadRatingTags() {
+    if (S.ratingTags || S.ratingTagsLoading) return;
+    S.ratingTagsLoading = true;
+    try {
+      const d = await api('GET', '/api/v1/rating-tags');
+      S.ratingTags = Array.isArray(d.tags) ? d.tags : [];
+      renderRatingTags();
+    } catch {
+      S.ratingTagsLoading = false; // the form works without tags; try again next time it shows
+    }
+  }
+  const tagLabel = (tag) => (tag.label && (tag.label[S.locale] || tag.label.en || tag.label['zh-CN'])) || tag.id;
+  function renderRatingTags() {
+    if (!E.ratingTags) return;
+    const tags = S.ratingTags || [];
+    E.ratingTags.replaceChildren(...tags.map((tag) => {
+      const b = mk('button', 'rating-tag');
+      b.type = 'button';
+      b.dataset.tag = tag.id;
+      b.textContent = tagLabel(tag);
+      b.setAttribute('aria-pressed', String(S.ratingSel.has(tag.id)));
+      b.addEventListener('click', () => {
+        if (S.ratingSel.has(tag.id)) S.ratingSel.delete(tag.id); else S.ratingSel.add(tag.id);
+        b.setAttribute('aria-pressed', String(S.ratingSel.has(tag.id)));
+      });
+      return b;
+    }));
+    E.ratingTags.hidden = !tags.length;
+  }
+
+  async function submitRating() {
+    if (S.ratingBusy || !S.conv) return;
+    if (!S.ratingScore) { showCardError(E.ratingError, t('ratingNeedScore')); E.stars[0].focus(); return; }
+    S.ratingBusy = true;
+    E.ratingSubmit.disabled = true;
+    E.ratingSubmit.textContent = t('sending');
+    showCardError(E.ratingError, '');
+    const body = { score: S.ratingScore, tags: [...S.ratingSel], comment: E.ratingComment.value.trim() };
+    try {
+      await api('POST', convPath('/rating'), body, S.conv.token);
+      ratingFinished();
+    } catch (e) {
+      if (e && e.status === 409) ratingFinished(); // rated already (another tab): thank them all the same
+      else showCardError(E.ratingError, failText(e));
+    } finally {
+      S.ratingBusy = false;
+      E.ratingSubmit.disabled = false;
+      E.ratingSubmit.textContent = t('ratingSubmit');
+    }
+  }
+  function ratingFinished() {
+    remember({ rated: true });
+    S.ratingDone = true;
+    updateCards();
   }
 
   // ---------- sending ----------
@@ -425,9 +738,13 @@
           res = await postMessage(payload);
         }
         li.remove();
+        // The stream may already have brought something newer (an agent
+        // joining right after the handoff): then this turn's state is stale.
+        const turnSeq = Math.max(res.customer_message.seq, ...(res.messages || []).map((m) => m.seq));
+        const stale = S.maxSeq > turnSeq;
         addMessage(res.customer_message);
         (res.messages || []).forEach(addMessage);
-        setState(res.state);
+        if (!stale) setState(res.state);
       } catch (e) {
         if (!li.adopted) { // if the stream already delivered it, it was sent after all
           li.classList.remove('is-sending');
@@ -475,6 +792,14 @@
       form: $('composer'), counter: $('composer-counter'), typing: $('typing'), banner: $('state-banner'),
       stateText: $('state-text'), newConv: $('new-conv-btn'), conn: $('conn-status'), connText: $('conn-text'),
       connRetry: $('conn-retry'), quick: $('quick'), handoff: $('handoff-btn'), lang: $('lang-switch'), close: $('close-btn'),
+      queueStatus: $('queue-status'), queueBefore: $('queue-before'), queuePosition: $('queue-position'),
+      queueAfter: $('queue-after'), queueWait: $('queue-wait'), leaveMsg: $('leave-message-btn'), cards: $('cards'),
+      offlineCard: $('offline-card'), offlineForm: $('offline-form'), offlineContact: $('offline-contact'),
+      offlineMessage: $('offline-message'), offlineSubmit: $('offline-submit'), offlineError: $('offline-error'),
+      offlineDone: $('offline-done'), offlineQueued: $('offline-queued'), ratingCard: $('rating-card'), ratingForm: $('rating-form'),
+      stars: [...document.querySelectorAll('#rating-form button.star')], scoreLabel: $('rating-score-label'),
+      ratingTags: $('rating-tags'), ratingComment: $('rating-comment'), ratingSubmit: $('rating-submit'),
+      ratingError: $('rating-error'), ratingDone: $('rating-done'),
     };
     applyI18n();
     updateComposer();
@@ -489,6 +814,15 @@
       }
     });
     E.handoff.addEventListener('click', () => send({ text: t('handoffText') }));
+    E.leaveMsg.addEventListener('click', requestOffline);
+    E.offlineForm.addEventListener('submit', (e) => { e.preventDefault(); submitOffline(); });
+    E.offlineMessage.addEventListener('input', () => showCardError(E.offlineError, ''));
+    E.ratingForm.addEventListener('submit', (e) => { e.preventDefault(); submitRating(); });
+    E.stars.forEach((b) => {
+      b.addEventListener('click', () => setScore(Number(b.dataset.score)));
+      b.addEventListener('mouseenter', () => { b.parentNode.dataset.hover = b.dataset.score; });
+      b.addEventListener('mouseleave', () => { delete b.parentNode.dataset.hover; });
+    });
     E.newConv.addEventListener('click', () => startNew());
     E.connRetry.addEventListener('click', () => load());
     E.lang.addEventListener('click', () => {

@@ -1,0 +1,127 @@
+package web
+
+import (
+	"encoding/json"
+	"io/fs"
+	"net/http"
+	"net/http/httptest"
+	"regexp"
+	"strings"
+	"testing"
+)
+
+func TestConsolePages(t *testing.T) {
+	mux := http.NewServeMux()
+	Register(mux)
+	tests := []struct {
+		name       string
+		url        string
+		cookie     string
+		acceptLang string
+		wantStatus int
+		wantLang   string
+		wantCookie string // the steward_lang cookie set, if any
+		wantBody   []string
+	}{
+		{name: "console defaults to Chinese", url: "/console", wantStatus: 200, wantLang: "zh-CN",
+			wantBody: []string{`id="queue-list"`, `id="reply-input"`, "坐席工作台", `href="/console?lang=en"`}},
+		{name: "login defaults to Chinese", url: "/console/login", wantStatus: 200, wantLang: "zh-CN",
+			wantBody: []string{`id="login-email"`, `id="login-password"`, `id="login-submit"`, `id="login-error"`, "登录"}},
+		{name: "query sets language and cookie", url: "/console/login?lang=en&next=%2Fconsole", wantStatus: 200,
+			wantLang: "en", wantCookie: "en", wantBody: []string{"Sign in", `href="/console/login?lang=zh-CN&amp;next=%2Fconsole"`}},
+		{name: "query beats cookie", url: "/console?lang=zh-CN", cookie: "en", wantStatus: 200, wantLang: "zh-CN", wantCookie: "zh-CN"},
+		{name: "cookie beats Accept-Language", url: "/console", cookie: "en", acceptLang: "zh-CN,zh;q=0.9", wantStatus: 200, wantLang: "en"},
+		{name: "Accept-Language English", url: "/console", acceptLang: "en-US,en;q=0.9,zh;q=0.5", wantStatus: 200, wantLang: "en"},
+		{name: "Accept-Language by preference", url: "/console", acceptLang: "fr;q=0.9,zh-TW;q=0.8,en;q=0.7", wantStatus: 200, wantLang: "zh-CN"},
+		{name: "unsupported language falls back", url: "/console", acceptLang: "de-DE", wantStatus: 200, wantLang: "zh-CN"},
+		{name: "unknown query value ignored", url: "/console?lang=fr", cookie: "en", wantStatus: 200, wantLang: "en"},
+		{name: "trailing slash redirects", url: "/console/", wantStatus: http.StatusMovedPermanently},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			req := httptest.NewRequest("GET", tt.url, nil)
+			if tt.cookie != "" {
+				req.AddCookie(&http.Cookie{Name: langCookie, Value: tt.cookie})
+			}
+			if tt.acceptLang != "" {
+				req.Header.Set("Accept-Language", tt.acceptLang)
+			}
+			rec := httptest.NewRecorder()
+			mux.ServeHTTP(rec, req)
+			if rec.Code != tt.wantStatus {
+				t.Fatalf("status %d, want %d", rec.Code, tt.wantStatus)
+			}
+			if tt.wantStatus != 200 {
+				return
+			}
+			body := rec.Body.String()
+			if want := `<html lang="` + tt.wantLang + `">`; !strings.Contains(body, want) {
+				t.Errorf("page is not in %s", tt.wantLang)
+			}
+			csp := rec.Header().Get("Content-Security-Policy")
+			if !strings.Contains(csp, "frame-ancestors 'none'") || !strings.Contains(csp, "script-src 'self'") {
+				t.Errorf("CSP %q", csp)
+			}
+			var got string
+			for _, c := range rec.Result().Cookies() {
+				if c.Name == langCookie {
+					got = c.Value
+				}
+			}
+			if got != tt.wantCookie {
+				t.Errorf("language cookie %q, want %q", got, tt.wantCookie)
+			}
+			for _, s := range tt.wantBody {
+				if !strings.Contains(body, s) {
+					t.Errorf("body lacks %s", s)
+				}
+			}
+			blob := regexp.MustCompile(`(?s)<script type="application/json" id="i18n">(.*?)</script>`).FindStringSubmatch(body)
+			if blob == nil {
+				t.Fatal("no i18n blob")
+			}
+			var i18n consoleI18N
+			if err := json.Unmarshal([]byte(blob[1]), &i18n); err != nil {
+				t.Fatalf("i18n blob: %v", err)
+			}
+			if i18n.Lang != tt.wantLang || i18n.T["product"] != consoleStrings[tt.wantLang]["product"] {
+				t.Errorf("i18n blob is for %q", i18n.Lang)
+			}
+		})
+	}
+}
+
+// Both languages have the same keys, and every key console.js asks for exists.
+func TestConsoleStrings(t *testing.T) {
+	zh, en := consoleStrings["zh-CN"], consoleStrings["en"]
+	for k := range zh {
+		if en[k] == "" {
+			t.Errorf("%q has no English text", k)
+		}
+	}
+	for k := range en {
+		if zh[k] == "" {
+			t.Errorf("%q has no Chinese text", k)
+		}
+	}
+	js, err := fs.ReadFile(static, "static/console.js")
+	if err != nil {
+		t.Fatal(err)
+	}
+	used := regexp.MustCompile(`\bt\('([A-Za-z0-9_-]+)'`).FindAllStringSubmatch(string(js), -1)
+	if len(used) < 20 {
+		t.Fatalf("found only %d t('…') calls in console.js", len(used))
+	}
+	for _, m := range used {
+		if _, ok := en[m[1]]; !ok {
+			t.Errorf("console.js uses the missing string %q", m[1])
+		}
+	}
+	// Keys console.js builds from a prefix and a value.
+	for _, k := range []string{"conn_connecting", "conn_reconnecting", "emotion_low", "emotion_mid", "emotion_high",
+		"status_online", "status_away", "status_offline", "state_queued", "state_assigned", "state_closed"} {
+		if _, ok := en[k]; !ok {
+			t.Errorf("missing %q", k)
+		}
+	}
+}
