@@ -116,22 +116,7 @@ func (s *Server) serveDeskStream(ctx context.Context, conn *websocket.Conn, p *a
 	if err := s.sendQueue(ctx, conn, queueEvent{Queue: q}); err != nil {
 		return err
 	}
-	incoming := make(chan clientFrame)
-	readErr := make(chan error, 1)
-	go func() {
-		for {
-			var f clientFrame
-			if err := wsjson.Read(ctx, conn, &f); err != nil {
-				readErr <- err
-				return
-			}
-			select {
-			case incoming <- f:
-			case <-ctx.Done():
-				return
-			}
-		}
-	}()
+	incoming, readErr := readFrames(ctx, conn)
 	beat := time.NewTicker(presenceBeat)
 	defer beat.Stop()
 	dropped := sub.Dropped()

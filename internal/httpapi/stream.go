@@ -199,22 +199,7 @@ func (s *Server) serveStream(ctx context.Context, conn *websocket.Conn, id strin
 	if err := followQueue(c.State == conversation.StateQueued); err != nil {
 		return err
 	}
-	incoming := make(chan clientFrame)
-	readErr := make(chan error, 1)
-	go func() {
-		for {
-			var f clientFrame
-			if err := wsjson.Read(ctx, conn, &f); err != nil {
-				readErr <- err
-				return
-			}
-			select {
-			case incoming <- f:
-			case <-ctx.Done():
-				return
-			}
-		}
-	}()
+	incoming, readErr := readFrames(ctx, conn)
 	ping := time.NewTicker(pingInterval)
 	defer ping.Stop()
 	dropped := sub.Dropped()
@@ -325,6 +310,29 @@ func (s *Server) send(ctx context.Context, conn *websocket.Conn, f serverFrame) 
 	wctx, cancel := context.WithTimeout(ctx, writeTimeout)
 	defer cancel()
 	return wsjson.Write(wctx, conn, f)
+}
+
+// readFrames reads a stream's client frames in the background until ctx
+// ends or the socket fails; the failure arrives on the second channel.
+// The goroutine exits with the connection's context.
+func readFrames(ctx context.Context, conn *websocket.Conn) (<-chan clientFrame, <-chan error) {
+	incoming := make(chan clientFrame)
+	readErr := make(chan error, 1)
+	go func() {
+		for {
+			var f clientFrame
+			if err := wsjson.Read(ctx, conn, &f); err != nil {
+				readErr <- err
+				return
+			}
+			select {
+			case incoming <- f:
+			case <-ctx.Done():
+				return
+			}
+		}
+	}()
+	return incoming, readErr
 }
 
 func jsonString(s string) string {
