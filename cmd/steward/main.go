@@ -6,6 +6,7 @@ import (
 	"os"
 	"os/signal"
 	"syscall"
+	_ "time/tzdata" // desk opening hours name time zones; a bare container may have no zoneinfo
 
 	"github.com/steward-cs/steward/internal/cli"
 )
