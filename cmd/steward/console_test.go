@@ -119,11 +119,8 @@ func TestAgentConsoleTakesOverInChromium(t *testing.T) {
 	agent.waitFor(`!!document.querySelector('#mine-list li[data-id]')`)
 	convID := eval[string](agent, `document.querySelector('#mine-list li[data-id]').dataset.id`)
 	agent.click(`#mine-list li[data-id]`)
-	agent.waitFor(`(document.querySelector('#summary-text').innerText || "").trim() !== ""`)
-	summary := eval[string](agent, `document.querySelector('#summary').innerText`)
-	if !strings.Contains(summary, "Shipping") && !strings.Contains(summary, "shipping") {
-		t.Errorf("summary does not mention the shipping question:\n%s", summary)
-	}
+	// The summary (loaded after the transcript) names the customer's topic.
+	agent.waitFor(`/shipping/i.test(document.querySelector('#summary-text').innerText || "")`)
 	agent.waitFor(`document.querySelectorAll('#transcript .msg[data-role="customer"]').length >= 2`)
 	agent.waitFor(`!!document.querySelector('#suggestions button.suggestion')`)
 	agent.screenshot("console-conversation")
