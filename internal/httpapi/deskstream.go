@@ -2,9 +2,7 @@ package httpapi
 
 import (
 	"context"
-	"errors"
 	"net/http"
-	"strings"
 	"time"
 
 	"github.com/coder/websocket"
@@ -17,7 +15,7 @@ import (
 
 // deskFrame is a frame of the console's live stream.
 type deskFrame struct {
-	Type           string           `json:"type"` // ready, queue, conversation, message, note, pong, error
+	Type           string           `json:"type"` // ready, queue, conversation, message, note, pong (and error, last)
 	User           *userJSON        `json:"user,omitempty"`
 	Queue          *[]itemJSON      `json:"queue,omitempty"`
 	AgentsOnline   *int             `json:"agents_online,omitempty"`
@@ -25,7 +23,6 @@ type deskFrame struct {
 	ConversationID string           `json:"conversation_id,omitempty"`
 	Message        *deskMessageJSON `json:"message,omitempty"`
 	Note           *noteJSON        `json:"note,omitempty"`
-	Error          *errorDetail     `json:"error,omitempty"`
 }
 
 // presenceBeat is how often a console's stream keeps its agent online.
@@ -37,44 +34,14 @@ const presenceBeat = 30 * time.Second
 // cannot be ridden by another site), or with a first frame
 // {"type":"auth","token":...} carrying a bearer token or API key.
 func (s *Server) deskStream(w http.ResponseWriter, r *http.Request) error {
-	if !strings.EqualFold(r.Header.Get("Upgrade"), "websocket") {
-		w.Header().Set("Upgrade", "websocket")
-		return errcode.Errorf(errcode.Invalid, "this endpoint is a WebSocket: send an Upgrade: websocket request")
-	}
 	var p *auth.Principal
 	if c, err := r.Cookie(SessionCookie); err == nil && c.Value != "" {
 		if p, err = s.auth.FromCookie(r.Context(), c.Value); err != nil {
 			return err
 		}
 	}
-	conn, err := websocket.Accept(w, r, nil) // same origin only
-	if err != nil {
-		return nil
-	}
-	conn.SetReadLimit(maxFrameBytes)
-	ctx, cancel := context.WithCancel(r.Context())
-	defer cancel()
-	go func() {
-		select {
-		case <-s.closing:
-			conn.Close(websocket.StatusGoingAway, "server shutting down")
-			cancel()
-		case <-ctx.Done():
-		}
-	}()
-	err = s.serveDeskStream(ctx, conn, p)
-	switch {
-	case err == nil, errors.Is(err, context.Canceled), websocket.CloseStatus(err) != -1:
-		conn.Close(websocket.StatusNormalClosure, "")
-	default:
-		code := errcode.Code(err)
-		if code == errcode.Internal {
-			s.logger.Error("desk stream failed", "error", err)
-		}
-		s.sendDesk(ctx, conn, deskFrame{Type: "error", Error: &errorDetail{Code: publicCode(code), Message: errcode.Message(err)}})
-		conn.Close(websocket.StatusPolicyViolation, code)
-	}
-	return nil
+	return s.serveSocket(w, r, nil /* same origin only */, "desk stream",
+		func(ctx context.Context, conn *websocket.Conn) error { return s.serveDeskStream(ctx, conn, p) })
 }
 
 func (s *Server) serveDeskStream(ctx context.Context, conn *websocket.Conn, p *auth.Principal) error {
@@ -103,7 +70,7 @@ func (s *Server) serveDeskStream(ctx context.Context, conn *websocket.Conn, p *a
 	sub := s.hub.Subscribe(DeskTopic)
 	defer sub.Close()
 	uj := toUserJSON(user)
-	if err := s.sendDesk(ctx, conn, deskFrame{Type: "ready", User: &uj}); err != nil {
+	if err := s.writeFrame(ctx, conn, deskFrame{Type: "ready", User: &uj}); err != nil {
 		return err
 	}
 	if err := s.desk.Touch(ctx, user.ID); err != nil {
@@ -135,7 +102,7 @@ func (s *Server) serveDeskStream(ctx context.Context, conn *websocket.Conn, p *a
 			}
 		case f := <-incoming:
 			if f.Type == "ping" {
-				if err := s.sendDesk(ctx, conn, deskFrame{Type: "pong"}); err != nil {
+				if err := s.writeFrame(ctx, conn, deskFrame{Type: "pong"}); err != nil {
 					return err
 				}
 			}
@@ -168,12 +135,12 @@ func (s *Server) deskEvent(ctx context.Context, conn *websocket.Conn, u *auth.Us
 			return nil
 		}
 		it := s.toItem(c, s.userNames(ctx), time.Now())
-		if err := s.sendDesk(ctx, conn, deskFrame{Type: "conversation", Conversation: &it}); err != nil {
+		if err := s.writeFrame(ctx, conn, deskFrame{Type: "conversation", Conversation: &it}); err != nil {
 			return err
 		}
 		for _, m := range ev.Messages {
 			mj := toDeskJSON(m)
-			if err := s.sendDesk(ctx, conn, deskFrame{Type: "message", ConversationID: c.ID, Message: &mj}); err != nil {
+			if err := s.writeFrame(ctx, conn, deskFrame{Type: "message", ConversationID: c.ID, Message: &mj}); err != nil {
 				return err
 			}
 		}
@@ -183,7 +150,7 @@ func (s *Server) deskEvent(ctx context.Context, conn *websocket.Conn, u *auth.Us
 			return nil
 		}
 		nj := toNoteJSON(ev.Note)
-		return s.sendDesk(ctx, conn, deskFrame{Type: "note", ConversationID: ev.ConversationID, Note: &nj})
+		return s.writeFrame(ctx, conn, deskFrame{Type: "note", ConversationID: ev.ConversationID, Note: &nj})
 	}
 	return nil
 }
@@ -191,11 +158,5 @@ func (s *Server) deskEvent(ctx context.Context, conn *websocket.Conn, u *auth.Us
 func (s *Server) sendQueue(ctx context.Context, conn *websocket.Conn, ev queueEvent) error {
 	items := s.queueItems(ctx, ev.Queue)
 	n := ev.Queue.AgentsOnline
-	return s.sendDesk(ctx, conn, deskFrame{Type: "queue", Queue: &items, AgentsOnline: &n})
-}
-
-func (s *Server) sendDesk(ctx context.Context, conn *websocket.Conn, f deskFrame) error {
-	wctx, cancel := context.WithTimeout(ctx, writeTimeout)
-	defer cancel()
-	return wsjson.Write(wctx, conn, f)
+	return s.writeFrame(ctx, conn, deskFrame{Type: "queue", Queue: &items, AgentsOnline: &n})
 }

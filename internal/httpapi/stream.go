@@ -108,11 +108,21 @@ const (
 // stored. Clients may also send messages on the socket.
 func (s *Server) stream(w http.ResponseWriter, r *http.Request) error {
 	id := r.PathValue("id")
+	return s.serveSocket(w, r, &websocket.AcceptOptions{OriginPatterns: s.origins}, "stream",
+		func(ctx context.Context, conn *websocket.Conn) error { return s.serveStream(ctx, conn, id) })
+}
+
+// serveSocket upgrades r to a WebSocket and runs serve on it until serve
+// returns or the server shuts down. An error from serve reaches the client
+// as an error frame ({"type":"error","error":{"code","message"}}) before
+// the socket closes.
+func (s *Server) serveSocket(w http.ResponseWriter, r *http.Request, opts *websocket.AcceptOptions, name string,
+	serve func(ctx context.Context, conn *websocket.Conn) error) error {
 	if !strings.EqualFold(r.Header.Get("Upgrade"), "websocket") {
 		w.Header().Set("Upgrade", "websocket")
 		return errcode.Errorf(errcode.Invalid, "this endpoint is a WebSocket: send an Upgrade: websocket request")
 	}
-	conn, err := websocket.Accept(w, r, &websocket.AcceptOptions{OriginPatterns: s.origins})
+	conn, err := websocket.Accept(w, r, opts)
 	if err != nil {
 		return nil // Accept has answered the client
 	}
@@ -127,19 +137,25 @@ func (s *Server) stream(w http.ResponseWriter, r *http.Request) error {
 		case <-ctx.Done():
 		}
 	}()
-	err = s.serveStream(ctx, conn, id)
+	err = serve(ctx, conn)
 	switch {
 	case err == nil, errors.Is(err, context.Canceled), websocket.CloseStatus(err) != -1:
 		conn.Close(websocket.StatusNormalClosure, "")
 	default:
 		code := errcode.Code(err)
 		if code == errcode.Internal {
-			s.logger.Error("stream failed", "error", err)
+			s.logger.Error(name+" failed", "error", err)
 		}
-		s.send(ctx, conn, serverFrame{Type: "error", Error: &errorDetail{Code: publicCode(code), Message: errcode.Message(err)}})
+		s.writeFrame(ctx, conn, errorFrame{Type: "error", Error: errorDetail{Code: publicCode(code), Message: errcode.Message(err)}})
 		conn.Close(websocket.StatusPolicyViolation, code)
 	}
 	return nil
+}
+
+// errorFrame is the last frame of a stream that failed.
+type errorFrame struct {
+	Type  string      `json:"type"`
+	Error errorDetail `json:"error"`
 }
 
 func (s *Server) serveStream(ctx context.Context, conn *websocket.Conn, id string) error {
@@ -164,7 +180,7 @@ func (s *Server) serveStream(ctx context.Context, conn *websocket.Conn, id strin
 	sub := s.hub.Subscribe(ConversationTopic(id))
 	defer sub.Close()
 	sent := max(auth.AfterSeq, 0)
-	if err := s.send(ctx, conn, serverFrame{Type: "ready", State: c.State}); err != nil {
+	if err := s.writeFrame(ctx, conn, serverFrame{Type: "ready", State: c.State}); err != nil {
 		return err
 	}
 	// A queued customer follows the queue for their place in line.
@@ -179,7 +195,7 @@ func (s *Server) serveStream(ctx context.Context, conn *websocket.Conn, id strin
 			qevents = qsub.C
 			if pos := s.queuePosition(id); pos != nil && *pos != lastPos {
 				lastPos = *pos
-				return s.send(ctx, conn, serverFrame{Type: "queue", Queue: pos})
+				return s.writeFrame(ctx, conn, serverFrame{Type: "queue", Queue: pos})
 			}
 		}
 		if !queued && qsub != nil {
@@ -224,7 +240,7 @@ func (s *Server) serveStream(ctx context.Context, conn *websocket.Conn, id strin
 					continue
 				}
 				mj := toJSON(m)
-				if err := s.send(ctx, conn, serverFrame{Type: "message", Message: &mj}); err != nil {
+				if err := s.writeFrame(ctx, conn, serverFrame{Type: "message", Message: &mj}); err != nil {
 					return err
 				}
 				sent = m.Seq
@@ -235,7 +251,7 @@ func (s *Server) serveStream(ctx context.Context, conn *websocket.Conn, id strin
 				if st == conversation.StateAssigned {
 					f.Agent = &authorName{Name: s.userNames(ctx)[u.Conversation.Assignee]}
 				}
-				if err := s.send(ctx, conn, f); err != nil {
+				if err := s.writeFrame(ctx, conn, f); err != nil {
 					return err
 				}
 				if err := followQueue(st == conversation.StateQueued); err != nil {
@@ -248,7 +264,7 @@ func (s *Server) serveStream(ctx context.Context, conn *websocket.Conn, id strin
 				pos := queueJSON{Position: it.Position, WaitSeconds: int64(it.Wait / time.Second)}
 				if pos != lastPos {
 					lastPos = pos
-					if err := s.send(ctx, conn, serverFrame{Type: "queue", Queue: &pos}); err != nil {
+					if err := s.writeFrame(ctx, conn, serverFrame{Type: "queue", Queue: &pos}); err != nil {
 						return err
 					}
 				}
@@ -273,20 +289,20 @@ func (s *Server) serveStream(ctx context.Context, conn *websocket.Conn, id strin
 func (s *Server) streamFrame(ctx context.Context, conn *websocket.Conn, id, token string, f clientFrame) error {
 	switch f.Type {
 	case "ping":
-		return s.send(ctx, conn, serverFrame{Type: "pong"})
+		return s.writeFrame(ctx, conn, serverFrame{Type: "pong"})
 	case "message":
 		res, err := s.engine.Handle(ctx, id, token, conversation.Input{Text: f.Text, Choice: f.Choice})
 		if err != nil {
 			if errcode.Code(err) == errcode.Internal {
 				s.logger.Error("stream message", "error", err)
 			}
-			return s.send(ctx, conn, serverFrame{Type: "error", ClientID: f.ClientID,
+			return s.writeFrame(ctx, conn, serverFrame{Type: "error", ClientID: f.ClientID,
 				Error: &errorDetail{Code: publicCode(errcode.Code(err)), Message: errcode.Message(err)}})
 		}
 		// The messages themselves arrive through the subscription.
-		return s.send(ctx, conn, serverFrame{Type: "ack", ClientID: f.ClientID, MessageID: res.Customer.ID})
+		return s.writeFrame(ctx, conn, serverFrame{Type: "ack", ClientID: f.ClientID, MessageID: res.Customer.ID})
 	default:
-		return s.send(ctx, conn, serverFrame{Type: "error", Error: &errorDetail{Code: errcode.Invalid,
+		return s.writeFrame(ctx, conn, serverFrame{Type: "error", Error: &errorDetail{Code: errcode.Invalid,
 			Message: "unknown frame type " + jsonString(f.Type) + " (want \"message\" or \"ping\")"}})
 	}
 }
@@ -298,7 +314,7 @@ func (s *Server) sendBacklog(ctx context.Context, conn *websocket.Conn, c *conve
 	}
 	for _, m := range msgs {
 		mj := toJSON(m)
-		if err := s.send(ctx, conn, serverFrame{Type: "message", Message: &mj}); err != nil {
+		if err := s.writeFrame(ctx, conn, serverFrame{Type: "message", Message: &mj}); err != nil {
 			return after, err
 		}
 		after = m.Seq
@@ -306,7 +322,8 @@ func (s *Server) sendBacklog(ctx context.Context, conn *websocket.Conn, c *conve
 	return after, nil
 }
 
-func (s *Server) send(ctx context.Context, conn *websocket.Conn, f serverFrame) error {
+// writeFrame sends one JSON frame, giving up after writeTimeout.
+func (s *Server) writeFrame(ctx context.Context, conn *websocket.Conn, f any) error {
 	wctx, cancel := context.WithTimeout(ctx, writeTimeout)
 	defer cancel()
 	return wsjson.Write(wctx, conn, f)
