@@ -58,7 +58,7 @@ func (c *kbCommand) importEntries(ctx context.Context, args []string) error {
 	if err != nil {
 		return fmt.Errorf("%s: %w", name, err)
 	}
-	st, err := c.openStore(ctx, fs, &db)
+	st, err := openStore(ctx, c.env, fs, &db)
 	if err != nil {
 		return err
 	}
@@ -97,7 +97,7 @@ func (c *kbCommand) exportEntries(ctx context.Context, args []string) error {
 			return usagef("%v", err)
 		}
 	}
-	st, err := c.openStore(ctx, fs, &db)
+	st, err := openStore(ctx, c.env, fs, &db)
 	if err != nil {
 		return err
 	}
@@ -142,10 +142,6 @@ func formatFor(name, flagValue string) (knowledge.Format, error) {
 // openStore opens the configured database for a command. An empty
 // database, or any SQLite one, is migrated first (as serve would);
 // PostgreSQL shared by several nodes must be migrated with steward migrate.
-func (c *kbCommand) openStore(ctx context.Context, fs *flag.FlagSet, db *dbFlags) (*store.DB, error) {
-	return openStore(ctx, c.env, fs, db)
-}
-
 func openStore(ctx context.Context, env Env, fs *flag.FlagSet, db *dbFlags) (*store.DB, error) {
 	cfg, err := db.load(fs, env, nil)
 	if err != nil {

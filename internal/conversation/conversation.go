@@ -58,7 +58,6 @@ const (
 	HandoffRequest    HandoffReason = "request"    // the customer asked for a human
 	HandoffUnresolved HandoffReason = "unresolved" // the second consecutive turn the bot could not answer
 	HandoffEmotion    HandoffReason = "emotion"    // strong anger
-	HandoffAgent      HandoffReason = "agent"      // an agent or supervisor took it over from the bot
 )
 
 // Customer is what the embedding site tells us about the person chatting.

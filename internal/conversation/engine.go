@@ -165,7 +165,8 @@ func (e *Engine) Authorize(ctx context.Context, id, token string) (*Conversation
 	return c, nil
 }
 
-// Transcript returns an authorised conversation's messages after afterSeq.
+// Transcript returns the messages after afterSeq of a conversation the
+// caller is entitled to (by its token, or the desk's rules).
 func (e *Engine) Transcript(ctx context.Context, c *Conversation, afterSeq int64) ([]Message, error) {
 	return e.store.Messages(ctx, c.ID, afterSeq)
 }
@@ -428,11 +429,6 @@ func (e *Engine) Apply(ctx context.Context, id string, change Change) (*Conversa
 // already checked the caller's rights).
 func (e *Engine) Conversation(ctx context.Context, id string) (*Conversation, error) {
 	return e.store.Conversation(ctx, id)
-}
-
-// Messages returns a conversation's messages after afterSeq, for the desk.
-func (e *Engine) Messages(ctx context.Context, id string, afterSeq int64) ([]Message, error) {
-	return e.store.Messages(ctx, id, afterSeq)
 }
 
 func (e *Engine) lockFor(id string) *sync.Mutex {

@@ -67,7 +67,7 @@ func (d *Desk) Transcript(ctx context.Context, actor *auth.User, id string) (*co
 	if err != nil {
 		return nil, nil, nil, err
 	}
-	msgs, err := d.engine.Messages(ctx, id, 0)
+	msgs, err := d.engine.Transcript(ctx, c, 0)
 	if err != nil {
 		return nil, nil, nil, err
 	}

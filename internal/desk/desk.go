@@ -42,7 +42,7 @@ type Store interface {
 type Engine interface {
 	Apply(ctx context.Context, id string, change conversation.Change) (*conversation.Conversation, []conversation.Message, error)
 	Conversation(ctx context.Context, id string) (*conversation.Conversation, error)
-	Messages(ctx context.Context, id string, afterSeq int64) ([]conversation.Message, error)
+	Transcript(ctx context.Context, c *conversation.Conversation, afterSeq int64) ([]conversation.Message, error)
 	Index() *knowledge.Index
 }
 

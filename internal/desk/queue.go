@@ -146,7 +146,7 @@ func estimateWait(position, slots int, handle time.Duration) time.Duration {
 
 // preview returns the customer's latest message, shortened.
 func (d *Desk) preview(ctx context.Context, c *conversation.Conversation) string {
-	msgs, err := d.engine.Messages(ctx, c.ID, max(c.LastSeq-6, 0))
+	msgs, err := d.engine.Transcript(ctx, c, max(c.LastSeq-6, 0))
 	if err != nil {
 		return ""
 	}

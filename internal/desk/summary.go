@@ -121,7 +121,6 @@ var reasonText = map[conversation.HandoffReason]map[string]string{
 	conversation.HandoffRequest:    {"zh-CN": "客户主动要求转人工", "en": "the customer asked for a person"},
 	conversation.HandoffUnresolved: {"zh-CN": "机器人连续未能解决", "en": "the bot could not resolve it twice in a row"},
 	conversation.HandoffEmotion:    {"zh-CN": "客户情绪激动", "en": "the customer was upset"},
-	conversation.HandoffAgent:      {"zh-CN": "客服主动接管", "en": "an agent took over"},
 }
 
 var moodText = map[string]map[string]string{

@@ -289,22 +289,25 @@ type textRequest struct {
 	Text *string `json:"text"`
 }
 
-func (r textRequest) text() (string, error) {
-	if r.Text == nil {
-		return "", errcode.Errorf(errcode.Invalid, "text is required")
-	}
-	return *r.Text, nil
-}
-
-func (s *Server) deskReply(w http.ResponseWriter, r *http.Request, p *auth.Principal) error {
+// deskText reads the {"text"} body of an agent's message or note, after
+// checking that the user may write at all: a reader learns nothing from
+// which of their bodies are malformed.
+func deskText(r *http.Request, p *auth.Principal, action string) (string, error) {
 	if !p.User.Can(auth.DeskWork) {
-		return auth.ErrNotPermitted("reply to customers")
+		return "", auth.ErrNotPermitted(action)
 	}
 	var req textRequest
 	if err := decode(r, &req); err != nil {
-		return err
+		return "", err
 	}
-	text, err := req.text()
+	if req.Text == nil {
+		return "", errcode.Errorf(errcode.Invalid, "text is required")
+	}
+	return *req.Text, nil
+}
+
+func (s *Server) deskReply(w http.ResponseWriter, r *http.Request, p *auth.Principal) error {
+	text, err := deskText(r, p, "reply to customers")
 	if err != nil {
 		return err
 	}
@@ -317,14 +320,7 @@ func (s *Server) deskReply(w http.ResponseWriter, r *http.Request, p *auth.Princ
 }
 
 func (s *Server) deskNote(w http.ResponseWriter, r *http.Request, p *auth.Principal) error {
-	if !p.User.Can(auth.DeskWork) {
-		return auth.ErrNotPermitted("write notes")
-	}
-	var req textRequest
-	if err := decode(r, &req); err != nil {
-		return err
-	}
-	text, err := req.text()
+	text, err := deskText(r, p, "write notes")
 	if err != nil {
 		return err
 	}

@@ -21,7 +21,7 @@ func (db *DB) AddRating(ctx context.Context, r *quality.Rating) error {
 			VALUES ($1, $2, $3, $4, $5, $6)`, r.ConversationID, r.Score, string(tags), r.Comment, r.Assignee, millis(r.CreatedAt))
 		return err
 	})
-	if isUniqueViolation(err) || (err != nil && isPrimaryKeyViolation(err)) {
+	if isUniqueViolation(err) {
 		return errcode.Errorf(errcode.Conflict, "this conversation has already been rated")
 	}
 	if err != nil {

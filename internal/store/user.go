@@ -62,11 +62,6 @@ func isUniqueViolation(err error) bool {
 		strings.Contains(msg, "duplicate key value")
 }
 
-// isPrimaryKeyViolation is SQLite's wording for a duplicate primary key.
-func isPrimaryKeyViolation(err error) bool {
-	return strings.Contains(err.Error(), "PRIMARY KEY constraint failed")
-}
-
 // CreateUser stores a new user; a taken email is a conflict.
 func (db *DB) CreateUser(ctx context.Context, u *auth.User) error {
 	err := db.update(ctx, func(ctx context.Context, t tx) error {
