@@ -93,11 +93,20 @@ func (d *Desk) Route(ctx context.Context) error {
 	}
 	q := &Queue{AgentsOnline: len(online), At: now}
 	handle := d.averageHandle()
+	// A preview changes only with a new message: reuse the last pass's.
+	previews := map[string]Item{}
+	for _, it := range d.queue.Load().Items {
+		previews[it.Conversation.ID] = it
+	}
 	var sig strings.Builder
 	fmt.Fprintf(&sig, "%d;", len(online))
 	for i, c := range queued {
 		it := Item{Conversation: c, Position: i + 1, Wait: estimateWait(i+1, slots, handle)}
-		it.Preview = d.preview(ctx, &c)
+		if prev, ok := previews[c.ID]; ok && prev.Conversation.LastSeq == c.LastSeq {
+			it.Preview = prev.Preview
+		} else {
+			it.Preview = d.preview(ctx, &c)
+		}
 		q.Items = append(q.Items, it)
 		fmt.Fprintf(&sig, "%s:%d:%d:%d;", c.ID, it.Position, it.Wait/time.Minute, c.LastSeq)
 	}

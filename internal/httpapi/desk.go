@@ -73,19 +73,31 @@ func (s *Server) userNames(ctx context.Context) map[string]string {
 	return m
 }
 
+// toItem is a conversation as the desk lists it, with its place in line
+// when it is queued.
 func (s *Server) toItem(c *conversation.Conversation, nameOf map[string]string, now time.Time) itemJSON {
+	it := baseItem(c, nameOf, now)
+	if c.State == conversation.StateQueued {
+		if pos, ok := s.desk.Snapshot().Position(c.ID); ok {
+			it.withPlace(pos)
+		}
+	}
+	return it
+}
+
+func baseItem(c *conversation.Conversation, nameOf map[string]string, now time.Time) itemJSON {
 	it := itemJSON{ID: c.ID, State: c.State, Locale: c.Locale, Customer: c.Customer, Priority: c.Priority,
 		Category: c.Category, HandoffReason: c.HandoffReason, QueuedAt: optTime(c.QueuedAt),
 		WaitingSeconds: int64(desk.Wait(c, now) / time.Second), LastSeq: c.LastSeq, CreatedAt: c.CreatedAt, UpdatedAt: c.UpdatedAt}
 	if c.Assignee != "" {
 		it.Assignee = &personJSON{ID: c.Assignee, Name: nameOf[c.Assignee]}
 	}
-	if c.State == conversation.StateQueued {
-		if pos, ok := s.desk.Snapshot().Position(c.ID); ok {
-			it.Position, it.WaitEstimate, it.Preview = pos.Position, int64(pos.Wait/time.Second), pos.Preview
-		}
-	}
 	return it
+}
+
+// withPlace adds a queued conversation's place in line.
+func (it *itemJSON) withPlace(pos desk.Item) {
+	it.Position, it.WaitEstimate, it.Preview = pos.Position, int64(pos.Wait/time.Second), pos.Preview
 }
 
 func (s *Server) queueItems(ctx context.Context, q *desk.Queue) []itemJSON {
@@ -93,9 +105,8 @@ func (s *Server) queueItems(ctx context.Context, q *desk.Queue) []itemJSON {
 	now := time.Now()
 	out := make([]itemJSON, len(q.Items))
 	for i := range q.Items {
-		it := q.Items[i]
-		out[i] = s.toItem(&it.Conversation, nameOf, now)
-		out[i].Position, out[i].WaitEstimate, out[i].Preview = it.Position, int64(it.Wait/time.Second), it.Preview
+		out[i] = baseItem(&q.Items[i].Conversation, nameOf, now)
+		out[i].withPlace(q.Items[i])
 	}
 	return out
 }
