@@ -29,6 +29,7 @@ const defaultLang = "zh-CN"
 // consolePage is what a console template renders.
 type consolePage struct {
 	Lang      string            // "zh-CN" or "en"
+	Title     string            // the page's title in Lang
 	T         map[string]string // the UI strings in Lang
 	I18N      consoleI18N       // the same strings for console.js, rendered as JSON
 	OtherLang string            // the language the switch link leads to
@@ -42,15 +43,15 @@ type consoleI18N struct {
 }
 
 func registerConsole(mux *http.ServeMux) {
-	mux.Handle("GET /console", consoleHandler("console.html"))
-	mux.Handle("GET /console/login", consoleHandler("login.html"))
+	mux.Handle("GET /console", consoleHandler("console.html", "product"))
+	mux.Handle("GET /console/login", consoleHandler("login.html", "loginTitle"))
 	mux.Handle("GET /console/{$}", http.RedirectHandler("/console", http.StatusMovedPermanently))
 }
 
 // consoleHandler renders one console page in the request's language. It does
 // not check the session: the page's script asks /api/v1/auth/me and goes to
 // the login page on 401.
-func consoleHandler(name string) http.Handler {
+func consoleHandler(name, titleKey string) http.Handler {
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		lang := consoleLang(w, r)
 		other := "en"
@@ -60,7 +61,7 @@ func consoleHandler(name string) http.Handler {
 		q := r.URL.Query()
 		q.Set("lang", other)
 		strs := consoleStrings[lang]
-		p := consolePage{Lang: lang, T: strs, I18N: consoleI18N{Lang: lang, T: strs}, OtherLang: other,
+		p := consolePage{Lang: lang, Title: strs[titleKey], T: strs, I18N: consoleI18N{Lang: lang, T: strs}, OtherLang: other,
 			SwitchURL: (&url.URL{Path: r.URL.Path, RawQuery: q.Encode()}).String()}
 		var buf bytes.Buffer
 		if err := consoleTemplates.ExecuteTemplate(&buf, name, p); err != nil {
