@@ -5,7 +5,6 @@ import (
 	"fmt"
 	"strings"
 	"time"
-	"unicode/utf8"
 
 	"github.com/steward-cs/steward/internal/auth"
 	"github.com/steward-cs/steward/internal/conversation"
@@ -225,26 +224,12 @@ func author(u *auth.User) *conversation.Author {
 	return &conversation.Author{ID: u.ID, Name: u.DisplayName()}
 }
 
-func validText(text string) (string, error) {
-	if !utf8.ValidString(text) {
-		return "", errcode.Errorf(errcode.Invalid, "text is not valid UTF-8")
-	}
-	text = strings.TrimSpace(text)
-	if text == "" {
-		return "", errcode.Errorf(errcode.Invalid, "text is empty")
-	}
-	if n := utf8.RuneCountInString(text); n > MaxText {
-		return "", errcode.Errorf(errcode.TooLarge, "text exceeds %d characters (got %d)", MaxText, n)
-	}
-	return text, nil
-}
-
 // Reply sends an agent's message to the customer.
 func (d *Desk) Reply(ctx context.Context, actor *auth.User, id, text string) (conversation.Message, error) {
 	if err := need(actor, auth.DeskWork, "reply to customers"); err != nil {
 		return conversation.Message{}, err
 	}
-	text, err := validText(text)
+	text, err := required("text", text, MaxText)
 	if err != nil {
 		return conversation.Message{}, err
 	}
@@ -268,7 +253,7 @@ func (d *Desk) AddNote(ctx context.Context, actor *auth.User, id, text string) (
 	if err := need(actor, auth.DeskWork, "write notes"); err != nil {
 		return Note{}, err
 	}
-	text, err := validText(text)
+	text, err := required("text", text, MaxText)
 	if err != nil {
 		return Note{}, err
 	}
