@@ -277,8 +277,9 @@ func (e *Engine) decide(ctx context.Context, c *Conversation, text nlu.Text, cho
 		return []Message{answer(entry, locale, 1, entry.ID, c)}
 	}
 	pred := ix.Analyze(text)
-	if guess, ok := ix.Entry(pred.Label); ok && !pred.OutOfScope {
-		c.Category = guess.Category // the desk routes on the best guess, even an unsure one
+	entry, known := ix.Entry(pred.Label)
+	if known && !pred.OutOfScope {
+		c.Category = entry.Category // the desk routes on the best guess, even an unsure one
 	}
 	if pred.OutOfScope || pred.Confidence < e.policy.AnswerConfidence {
 		return e.fallback(ctx, c, locale, pred.Confidence, pred.Label)
@@ -290,8 +291,7 @@ func (e *Engine) decide(ctx context.Context, c *Conversation, text nlu.Text, cho
 				Entry: &EntryRef{ID: pred.Label, Category: "smalltalk", Title: strings.TrimPrefix(pred.Label, smalltalkPrefix)}}}
 		}
 	}
-	entry, ok := ix.Entry(pred.Label)
-	if !ok {
+	if !known {
 		return e.fallback(ctx, c, locale, pred.Confidence, pred.Label)
 	}
 	var choices []Choice
