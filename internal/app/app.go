@@ -12,6 +12,7 @@ import (
 	"path/filepath"
 	"time"
 
+	"github.com/steward-cs/steward/internal/audit"
 	"github.com/steward-cs/steward/internal/auth"
 	"github.com/steward-cs/steward/internal/config"
 	"github.com/steward-cs/steward/internal/conversation"
@@ -24,6 +25,10 @@ import (
 	"github.com/steward-cs/steward/internal/realtime"
 	"github.com/steward-cs/steward/internal/store"
 )
+
+// knowledgeSync is how often a node checks whether another node or a
+// command activated another knowledge release.
+const knowledgeSync = 2 * time.Second
 
 // SQLiteFile is the name of the embedded database inside the data directory.
 const SQLiteFile = "steward.db"
@@ -42,6 +47,9 @@ type App struct {
 	engine   *conversation.Engine
 	auth     *auth.Service
 	desk     *desk.Desk
+	kb       *knowledge.Service
+	flags    *quality.Flags
+	audit    *audit.Log
 	demo     []DemoAccount
 	hub      *realtime.Hub
 	listener net.Listener
@@ -70,7 +78,12 @@ func Open(ctx context.Context, cfg config.Config, logger *slog.Logger) (_ *App, 
 	pub := httpapi.HubPublisher{Hub: a.hub}
 	a.engine = conversation.NewEngine(a.db, conversation.Options{Builtin: builtin, Publisher: pub,
 		Logger: logger, DefaultLocale: cfg.DefaultLocale})
-	if err := a.loadKnowledge(ctx, builtin); err != nil {
+	a.audit = audit.New(a.db, logger)
+	a.flags = quality.NewFlags(a.db)
+	a.kb = knowledge.NewService(a.db, knowledge.Options{TwoPersonRule: cfg.Knowledge.TwoPerson(),
+		Gate: GateOptions(cfg.Knowledge.Gate), Extra: builtin.Examples(), Target: a.engine, Audit: a.audit,
+		OnRelease: a.released, Logger: logger})
+	if err := a.loadKnowledge(ctx); err != nil {
 		return nil, err
 	}
 	a.auth = auth.NewService(a.db, auth.Options{Logger: logger})
@@ -90,7 +103,7 @@ func Open(ctx context.Context, cfg config.Config, logger *slog.Logger) (_ *App, 
 		}
 	}
 	handler := httpapi.New(httpapi.Options{Engine: a.engine, Auth: a.auth, Desk: a.desk, Hub: a.hub, Store: a.db,
-		Quality: quality.NewService(a.db, ratingTags(cfg.Desk)),
+		Quality: quality.NewService(a.db, ratingTags(cfg.Desk)), Knowledge: a.kb, Flags: a.flags, Audit: a.audit,
 		Logger:  logger, OriginPatterns: cfg.AllowedOrigins, Closing: a.closing, SecureCookies: cfg.SecureCookies})
 	a.server = &http.Server{Handler: handler, ReadHeaderTimeout: 10 * time.Second, ReadTimeout: 30 * time.Second,
 		WriteTimeout: 60 * time.Second, IdleTimeout: 120 * time.Second, MaxHeaderBytes: 64 << 10,
@@ -115,43 +128,58 @@ func (a *App) prepareSchema(ctx context.Context) error {
 	return a.db.CheckSchema(ctx)
 }
 
-// loadKnowledge seeds the demo knowledge base into an empty store when asked,
-// then trains the index the bot answers from.
-func (a *App) loadKnowledge(ctx context.Context, builtin *conversation.Builtin) error {
-	n, err := a.db.CountEntries(ctx)
+// loadKnowledge seeds the demo knowledge base into an empty store when
+// asked, then serves the active release (publishing the first one if
+// there is none).
+func (a *App) loadKnowledge(ctx context.Context) error {
+	all, err := a.kb.Records(ctx, knowledge.Filter{All: true})
 	if err != nil {
 		return err
 	}
-	if n == 0 && a.cfg.Demo {
+	if len(all) == 0 && a.cfg.Demo {
 		demo, err := knowledge.DemoEntries()
 		if err != nil {
 			return err
 		}
-		now := time.Now().UTC()
-		for i := range demo {
-			demo[i].CreatedAt, demo[i].UpdatedAt = now, now
-		}
-		if err := a.db.PutEntries(ctx, demo); err != nil {
+		if _, err := a.kb.Import(ctx, knowledge.System, demo, true); err != nil {
 			return fmt.Errorf("load demo knowledge base: %w", err)
 		}
 		a.logger.Info("loaded the demo knowledge base", "entries", len(demo))
 	}
-	entries, err := a.db.Entries(ctx)
-	if err != nil {
-		return err
-	}
 	start := time.Now()
-	ix, err := knowledge.BuildIndex(entries, builtin.Examples())
-	if err != nil {
-		return err
+	if err := a.kb.Load(ctx); err != nil {
+		return fmt.Errorf("load knowledge release: %w", err)
 	}
-	a.engine.SetIndex(ix)
-	a.logger.Info("knowledge index ready", "entries", ix.Len(), "model", ix.ModelInfo(), "took_ms", time.Since(start).Milliseconds())
-	if ix.Len() == 0 {
-		a.logger.Warn("the knowledge base is empty: the bot can only make small talk and hand off (start with --demo or run `steward kb import`)")
+	active := a.kb.Active()
+	if active.Release == nil {
+		a.logger.Warn("the knowledge base is empty: the bot can only make small talk and hand off (start with --demo, or import and publish with `steward kb import`)")
+		return nil
 	}
+	a.logger.Info("knowledge release ready", "release", active.Release.ID, "entries", active.Index.Len(),
+		"model", active.Index.ModelInfo(), "took_ms", time.Since(start).Milliseconds())
 	return nil
 }
+
+// released resolves the correction flags a new release fixes.
+func (a *App) released(ctx context.Context, r *knowledge.Release) {
+	n, err := a.flags.Released(ctx, r.ID, r.Versions)
+	if err != nil {
+		a.logger.Error("resolve correction flags", "release", r.ID, "error", err)
+		return
+	}
+	if n > 0 {
+		a.logger.Info("correction flags resolved by release", "release", r.ID, "flags", n)
+	}
+}
+
+// GateOptions turns the configured gate into the knowledge package's options.
+func GateOptions(g config.Gate) knowledge.GateOptions {
+	return knowledge.GateOptions{MinAccuracy: g.MinAccuracy, MaxAccuracyDrop: g.MaxAccuracyDrop, Folds: g.Folds,
+		MaxHeldOut: g.MaxHeldOut, AllowedDomains: g.AllowedDomains, AllowedPhones: g.AllowedPhones}
+}
+
+// Knowledge returns the knowledge service (for tests and commands).
+func (a *App) Knowledge() *knowledge.Service { return a.kb }
 
 // Addr returns the address the server listens on.
 func (a *App) Addr() string { return a.listener.Addr().String() }
@@ -166,6 +194,11 @@ func (a *App) Run(ctx context.Context) error {
 	go func() {
 		defer close(deskDone)
 		a.desk.Run(deskCtx)
+	}()
+	kbDone := make(chan struct{})
+	go func() {
+		defer close(kbDone)
+		a.kb.Watch(deskCtx, knowledgeSync)
 	}()
 	a.logger.Info("listening", "addr", a.Addr(), "database", a.cfg.Redacted())
 	var err error
@@ -182,6 +215,7 @@ func (a *App) Run(ctx context.Context) error {
 	}
 	stopDesk()
 	<-deskDone
+	<-kbDone
 	if cerr := a.db.Close(sctx); cerr != nil {
 		a.logger.Warn("close store", "error", cerr)
 	}

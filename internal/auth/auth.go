@@ -47,15 +47,22 @@ const (
 	CannedManage  Permission = "canned.manage"  // edit canned replies
 	TicketsWork   Permission = "tickets.work"   // resolve offline-message tickets
 	UsersManage   Permission = "users.manage"   // users and API keys
+	KBRead        Permission = "kb.read"        // entries, history, releases, corrections, unanswered questions
+	KBPropose     Permission = "kb.propose"     // write drafts, submit them, flag answers
+	KBReview      Permission = "kb.review"      // approve, reject, retire; golden questions; handle corrections
+	KBPublish     Permission = "kb.publish"     // publish, activate and roll back releases
+	KBOverride    Permission = "kb.override"    // publish past a refusing quality gate, with a reason
+	AuditRead     Permission = "audit.read"     // read the audit trail
 )
 
 var grants = map[Role]map[Permission]bool{
 	RoleAdmin: {DeskRead: true, DeskWork: true, DeskSupervise: true, DeskReadAll: true, CannedManage: true,
-		TicketsWork: true, UsersManage: true},
+		TicketsWork: true, UsersManage: true, KBRead: true, KBPropose: true, KBReview: true, KBPublish: true,
+		KBOverride: true, AuditRead: true},
 	RoleSupervisor: {DeskRead: true, DeskWork: true, DeskSupervise: true, DeskReadAll: true, CannedManage: true,
-		TicketsWork: true},
-	RoleAgent:   {DeskRead: true, DeskWork: true, TicketsWork: true},
-	RoleAuditor: {DeskRead: true, DeskReadAll: true},
+		TicketsWork: true, KBRead: true, KBPropose: true, KBReview: true, KBPublish: true},
+	RoleAgent:   {DeskRead: true, DeskWork: true, TicketsWork: true, KBRead: true, KBPropose: true},
+	RoleAuditor: {DeskRead: true, DeskReadAll: true, KBRead: true, AuditRead: true},
 }
 
 // Can reports whether the role grants p.

@@ -2,37 +2,107 @@ package cli
 
 import (
 	"context"
+	"encoding/json"
+	"errors"
 	"flag"
 	"fmt"
 	"io"
 	"os"
-	"time"
+	"os/user"
+	"strconv"
+	"strings"
+	"text/tabwriter"
 
 	"github.com/steward-cs/steward/internal/app"
+	"github.com/steward-cs/steward/internal/audit"
+	"github.com/steward-cs/steward/internal/conversation"
 	"github.com/steward-cs/steward/internal/knowledge"
+	"github.com/steward-cs/steward/internal/quality"
 	"github.com/steward-cs/steward/internal/store"
 )
 
-type kbCommand struct{ env Env }
+type kbCommand struct {
+	env     Env
+	jsonOut bool
+}
+
+const kbUsage = "kb import FILE | export [FILE] | publish | rollback [--to ID] | releases | diff A B"
 
 func (c *kbCommand) Run(ctx context.Context, args []string) error {
 	if len(args) == 0 {
-		return usagef("missing subcommand: kb import FILE | kb export [FILE]")
+		return usagef("missing subcommand: %s", kbUsage)
 	}
 	switch args[0] {
 	case "import":
 		return c.importEntries(ctx, args[1:])
 	case "export":
 		return c.exportEntries(ctx, args[1:])
+	case "publish":
+		return c.publish(ctx, args[1:])
+	case "rollback":
+		return c.rollback(ctx, args[1:])
+	case "releases":
+		return c.releases(ctx, args[1:])
+	case "diff":
+		return c.diff(ctx, args[1:])
 	}
-	return usagef("unknown kb subcommand %q (want import or export)", args[0])
+	return usagef("unknown kb subcommand %q (want %s)", args[0], kbUsage)
+}
+
+// kbSession is an open store with the knowledge service over it.
+type kbSession struct {
+	st *store.DB
+	kb *knowledge.Service
+}
+
+func (c *kbCommand) open(ctx context.Context, fs *flag.FlagSet, db *dbFlags) (*kbSession, error) {
+	cfg, err := db.load(fs, c.env, nil)
+	if err != nil {
+		return nil, usagef("%v", err)
+	}
+	st, err := openStore(ctx, c.env, fs, db)
+	if err != nil {
+		return nil, err
+	}
+	builtin, err := conversation.LoadBuiltin()
+	if err != nil {
+		st.Close(context.Background())
+		return nil, err
+	}
+	logger := newLogger(cfg, c.env.Stderr)
+	kb := knowledge.NewService(st, knowledge.Options{TwoPersonRule: cfg.Knowledge.TwoPerson(),
+		Gate: app.GateOptions(cfg.Knowledge.Gate), Extra: builtin.Examples(), Audit: audit.New(st, logger),
+		OnRelease: func(ctx context.Context, r *knowledge.Release) {
+			if _, err := quality.NewFlags(st).Released(ctx, r.ID, r.Versions); err != nil {
+				logger.Error("resolve correction flags", "release", r.ID, "error", err)
+			}
+		}, Logger: logger})
+	return &kbSession{st: st, kb: kb}, nil
+}
+
+func (s *kbSession) close() { s.st.Close(context.Background()) }
+
+// operator is who runs the command, for the history and the audit trail.
+func operator(env Env) knowledge.Actor {
+	name := env.Getenv("USER")
+	if name == "" {
+		if u, err := user.Current(); err == nil {
+			name = u.Username
+		}
+	}
+	if name == "" {
+		name = "operator"
+	}
+	return knowledge.Actor{ID: "cli:" + name, Name: name + " (command line)"}
 }
 
 func (c *kbCommand) importEntries(ctx context.Context, args []string) error {
-	fs := newFlagSet("kb import", c.env, "kb import FILE|- [--format yaml|json] [--data-dir DIR | --database URL]")
+	fs := newFlagSet("kb import", c.env, "kb import FILE|- [--format yaml|json] [--no-publish] [--override REASON] [--data-dir DIR | --database URL]")
 	var db dbFlags
 	db.register(fs)
 	format := fs.String("format", "", "file format: yaml or json (default: from the file name)")
+	noPublish := fs.Bool("no-publish", false, "only import (as approved entries); publish later with `steward kb publish`")
+	override := fs.String("override", "", "publish even if the quality gate refuses, recording this reason")
 	rest, err := parse(fs, args)
 	if err != nil {
 		return err
@@ -58,20 +128,206 @@ func (c *kbCommand) importEntries(ctx context.Context, args []string) error {
 	if err != nil {
 		return fmt.Errorf("%s: %w", name, err)
 	}
-	st, err := openStore(ctx, c.env, fs, &db)
+	s, err := c.open(ctx, fs, &db)
 	if err != nil {
 		return err
 	}
-	defer st.Close(context.Background())
-	now := time.Now().UTC()
-	for i := range entries {
-		entries[i].CreatedAt, entries[i].UpdatedAt = now, now
-	}
-	if err := st.PutEntries(ctx, entries); err != nil {
+	defer s.close()
+	res, err := s.kb.Import(ctx, operator(c.env), entries, true)
+	if err != nil {
 		return err
 	}
-	fmt.Fprintf(c.env.Stdout, "imported %d entries; restart the server to answer from them\n", len(entries))
+	fmt.Fprintf(c.env.Stdout, "imported %d entries (%d new, %d changed, %d unchanged)\n", len(entries), res.Created,
+		res.Changed, res.Unchanged)
+	if *noPublish {
+		fmt.Fprintln(c.env.Stdout, "publish them with `steward kb publish`")
+		return nil
+	}
+	return c.doPublish(ctx, s, knowledge.PublishOptions{Note: "import of " + name, Override: *override != "",
+		Reason: *override})
+}
+
+func (c *kbCommand) publish(ctx context.Context, args []string) error {
+	fs := newFlagSet("kb publish", c.env, "kb publish [--note TEXT] [--override REASON] [--json] [--data-dir DIR | --database URL]")
+	var db dbFlags
+	db.register(fs)
+	note := fs.String("note", "", "what this release is for")
+	override := fs.String("override", "", "publish even if the quality gate refuses, recording this reason")
+	asJSON := fs.Bool("json", false, "print the release (or the refusing report) as JSON")
+	rest, err := parse(fs, args)
+	if err != nil {
+		return err
+	}
+	if len(rest) != 0 {
+		return usagef("kb publish takes no arguments")
+	}
+	s, err := c.open(ctx, fs, &db)
+	if err != nil {
+		return err
+	}
+	defer s.close()
+	c.jsonOut = *asJSON
+	return c.doPublish(ctx, s, knowledge.PublishOptions{Note: *note, Override: *override != "", Reason: *override})
+}
+
+func (c *kbCommand) doPublish(ctx context.Context, s *kbSession, opts knowledge.PublishOptions) error {
+	if _, err := s.kb.Sync(ctx); err != nil {
+		return err
+	}
+	rel, err := s.kb.Publish(ctx, operator(c.env), opts)
+	if gate, ok := errors.AsType[*knowledge.GateError](err); ok {
+		if c.jsonOut {
+			writeJSONOut(c.env.Stdout, map[string]any{"refused": true, "report": gate.Report})
+		}
+		return fmt.Errorf("%w\n(fix the entries, or publish anyway with --override REASON)", err)
+	}
+	if err != nil {
+		return err
+	}
+	if c.jsonOut {
+		return writeJSONOut(c.env.Stdout, rel)
+	}
+	fmt.Fprintf(c.env.Stdout, "published and activated release %d: %d entries (%d essential)\n  %s\n", rel.ID, rel.Entries,
+		rel.Minimal, strings.ReplaceAll(rel.Quality.Summary(), "\n", "\n  "))
+	if rel.Override != nil {
+		fmt.Fprintf(c.env.Stdout, "  the gate refused it; published anyway: %s\n", rel.Override.Reason)
+	}
+	fmt.Fprintln(c.env.Stdout, "a running server switches to it within a few seconds")
 	return nil
+}
+
+func (c *kbCommand) rollback(ctx context.Context, args []string) error {
+	fs := newFlagSet("kb rollback", c.env, "kb rollback [--to ID] [--reason TEXT] [--data-dir DIR | --database URL]")
+	var db dbFlags
+	db.register(fs)
+	to := fs.Int64("to", 0, "the release to activate (default: the newest good release before the active one)")
+	reason := fs.String("reason", "", "why, for the audit trail")
+	rest, err := parse(fs, args)
+	if err != nil {
+		return err
+	}
+	if len(rest) != 0 {
+		return usagef("kb rollback takes no arguments (use --to ID)")
+	}
+	if *to < 0 {
+		return usagef("--to must be a release id")
+	}
+	s, err := c.open(ctx, fs, &db)
+	if err != nil {
+		return err
+	}
+	defer s.close()
+	before, err := s.st.ActiveRelease(ctx)
+	if err != nil {
+		return err
+	}
+	rel, err := s.kb.Rollback(ctx, operator(c.env), *to, *reason)
+	if err != nil {
+		return err
+	}
+	fmt.Fprintf(c.env.Stdout, "rolled back from release %d to release %d (%d entries); a running server switches within a few seconds\n",
+		before, rel.ID, rel.Entries)
+	return nil
+}
+
+func (c *kbCommand) releases(ctx context.Context, args []string) error {
+	fs := newFlagSet("kb releases", c.env, "kb releases [--json] [--data-dir DIR | --database URL]")
+	var db dbFlags
+	db.register(fs)
+	asJSON := fs.Bool("json", false, "print JSON")
+	if _, err := parse(fs, args); err != nil {
+		return err
+	}
+	s, err := c.open(ctx, fs, &db)
+	if err != nil {
+		return err
+	}
+	defer s.close()
+	l, err := s.kb.Releases(ctx)
+	if err != nil {
+		return err
+	}
+	if *asJSON {
+		return writeJSONOut(c.env.Stdout, l)
+	}
+	tw := tabwriter.NewWriter(c.env.Stdout, 0, 4, 2, ' ', 0)
+	fmt.Fprintln(tw, "ID\tCREATED\tAUTHOR\tENTRIES\tESSENTIAL\tCV ACC\tGATE\tSTATE")
+	for _, r := range l.Releases {
+		gate := "passed"
+		if r.Override != nil {
+			gate = "overridden: " + r.Override.Reason
+		}
+		var state []string
+		if r.ID == l.ActiveID {
+			state = append(state, "active")
+		}
+		if r.ID == l.LastGoodID {
+			state = append(state, "last good")
+		}
+		if r.RolledBackAt != nil {
+			state = append(state, "rolled back")
+		}
+		fmt.Fprintf(tw, "%d\t%s\t%s\t%d\t%d\t%.3f\t%s\t%s\n", r.ID, r.CreatedAt.Local().Format("2006-01-02 15:04"),
+			r.AuthorName, r.Entries, r.Minimal, r.Quality.Accuracy, gate, strings.Join(state, ", "))
+	}
+	return tw.Flush()
+}
+
+func (c *kbCommand) diff(ctx context.Context, args []string) error {
+	fs := newFlagSet("kb diff", c.env, "kb diff A B [--json] [--data-dir DIR | --database URL]")
+	var db dbFlags
+	db.register(fs)
+	asJSON := fs.Bool("json", false, "print JSON")
+	rest, err := parse(fs, args)
+	if err != nil {
+		return err
+	}
+	if len(rest) != 2 {
+		return usagef("give two release ids: kb diff A B")
+	}
+	var ids [2]int64
+	for i, a := range rest {
+		if ids[i], err = strconv.ParseInt(a, 10, 64); err != nil || ids[i] <= 0 {
+			return usagef("%q is not a release id", a)
+		}
+	}
+	s, err := c.open(ctx, fs, &db)
+	if err != nil {
+		return err
+	}
+	defer s.close()
+	d, err := s.kb.Diff(ctx, ids[0], ids[1])
+	if err != nil {
+		return err
+	}
+	if *asJSON {
+		return writeJSONOut(c.env.Stdout, d)
+	}
+	w := c.env.Stdout
+	fmt.Fprintf(w, "release %d → release %d: %d added, %d removed, %d changed\n", d.From, d.To, len(d.Added),
+		len(d.Removed), len(d.Changed))
+	for _, e := range d.Added {
+		fmt.Fprintf(w, "+ %s v%d  %s\n", e.ID, e.Version, e.Title)
+	}
+	for _, e := range d.Removed {
+		fmt.Fprintf(w, "- %s v%d  %s\n", e.ID, e.Version, e.Title)
+	}
+	for _, ch := range d.Changed {
+		fmt.Fprintf(w, "~ %s v%d → v%d  %s\n", ch.ID, ch.FromVersion, ch.ToVersion, strings.Join(ch.Fields, ", "))
+		for _, f := range ch.Fields {
+			if loc, ok := strings.CutSuffix(f, ".answer"); ok {
+				fmt.Fprintf(w, "    - %s\n    + %s\n", ch.Before.Locales[loc].Answer, ch.After.Locales[loc].Answer)
+			}
+		}
+	}
+	return nil
+}
+
+func writeJSONOut(w io.Writer, v any) error {
+	enc := json.NewEncoder(w)
+	enc.SetIndent("", "  ")
+	enc.SetEscapeHTML(false)
+	return enc.Encode(v)
 }
 
 func (c *kbCommand) exportEntries(ctx context.Context, args []string) error {
@@ -97,12 +353,12 @@ func (c *kbCommand) exportEntries(ctx context.Context, args []string) error {
 			return usagef("%v", err)
 		}
 	}
-	st, err := openStore(ctx, c.env, fs, &db)
+	s, err := c.open(ctx, fs, &db)
 	if err != nil {
 		return err
 	}
-	defer st.Close(context.Background())
-	entries, err := st.Entries(ctx)
+	defer s.close()
+	entries, err := s.kb.Export(ctx)
 	if err != nil {
 		return err
 	}

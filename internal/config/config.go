@@ -35,8 +35,30 @@ type Config struct {
 	ShutdownTimeout time.Duration `yaml:"shutdown_timeout"`
 	// SecureCookies marks the console's session cookie Secure; set it when
 	// Steward is served over HTTPS through a proxy.
-	SecureCookies bool `yaml:"secure_cookies"`
-	Desk          Desk `yaml:"desk"`
+	SecureCookies bool      `yaml:"secure_cookies"`
+	Desk          Desk      `yaml:"desk"`
+	Knowledge     Knowledge `yaml:"knowledge"`
+}
+
+// Knowledge configures the knowledge lifecycle.
+type Knowledge struct {
+	// TwoPersonRule requires a version's approver to differ from its
+	// author; on unless set to false.
+	TwoPersonRule *bool `yaml:"two_person_rule"`
+	Gate          Gate  `yaml:"gate"`
+}
+
+// TwoPerson reports whether the two-person rule is on.
+func (k Knowledge) TwoPerson() bool { return k.TwoPersonRule == nil || *k.TwoPersonRule }
+
+// Gate holds the quality gate's limits; zero values take the defaults.
+type Gate struct {
+	MinAccuracy     float64  `yaml:"min_accuracy"`      // default 0.6
+	MaxAccuracyDrop float64  `yaml:"max_accuracy_drop"` // default 0.05
+	Folds           int      `yaml:"folds"`             // default 5
+	MaxHeldOut      int      `yaml:"max_held_out"`      // default 2000
+	AllowedDomains  []string `yaml:"allowed_domains"`
+	AllowedPhones   []string `yaml:"allowed_phones"`
 }
 
 // Desk configures the human desk.
@@ -203,6 +225,12 @@ func (c *Config) Validate() error {
 		if t.ID == "" || t.ZH == "" || t.EN == "" {
 			errs = append(errs, fmt.Errorf("desk.rating_tags[%d] needs id, zh and en", i))
 		}
+	}
+	if g := c.Knowledge.Gate; g.MinAccuracy < 0 || g.MinAccuracy > 1 || g.MaxAccuracyDrop < 0 || g.MaxAccuracyDrop > 1 {
+		errs = append(errs, fmt.Errorf("knowledge.gate.min_accuracy and max_accuracy_drop must be between 0 and 1"))
+	}
+	if g := c.Knowledge.Gate; g.Folds < 0 || g.Folds > 20 || g.MaxHeldOut < 0 {
+		errs = append(errs, fmt.Errorf("knowledge.gate.folds must be 2 to 20 (0 for the default) and max_held_out not negative"))
 	}
 	if c.ShutdownTimeout <= 0 {
 		errs = append(errs, fmt.Errorf("shutdown_timeout must be positive"))

@@ -20,7 +20,10 @@ const maxBody = 64 << 10
 
 // decode reads a JSON body into v: size-limited, valid UTF-8, one value,
 // no unknown fields.
-func decode(r *http.Request, v any) error {
+func decode(r *http.Request, v any) error { return decodeMax(r, v, maxBody) }
+
+// decodeMax is decode with another body limit.
+func decodeMax(r *http.Request, v any, maxBody int64) error {
 	// The declared Content-Type is not checked: many clients (curl -d) send
 	// JSON labelled as a form, and the body is validated as JSON anyway.
 	body, err := io.ReadAll(http.MaxBytesReader(nil, r.Body, maxBody))

@@ -10,9 +10,11 @@ import (
 	"runtime/debug"
 	"time"
 
+	"github.com/steward-cs/steward/internal/audit"
 	"github.com/steward-cs/steward/internal/auth"
 	"github.com/steward-cs/steward/internal/conversation"
 	"github.com/steward-cs/steward/internal/desk"
+	"github.com/steward-cs/steward/internal/knowledge"
 	"github.com/steward-cs/steward/internal/quality"
 	"github.com/steward-cs/steward/internal/realtime"
 	"github.com/steward-cs/steward/internal/web"
@@ -30,9 +32,13 @@ type Options struct {
 	Desk   *desk.Desk
 	// Quality records ratings.
 	Quality *quality.Service
-	Hub     *realtime.Hub
-	Store   Pinger
-	Logger  *slog.Logger
+	// Knowledge runs the knowledge lifecycle; Flags the correction loop.
+	Knowledge *knowledge.Service
+	Flags     *quality.Flags
+	Audit     *audit.Log
+	Hub       *realtime.Hub
+	Store     Pinger
+	Logger    *slog.Logger
 	// OriginPatterns are the hosts allowed to open the WebSocket from a
 	// browser besides our own (coder/websocket patterns, e.g. "shop.example.com").
 	OriginPatterns []string
@@ -49,6 +55,9 @@ type Server struct {
 	auth    *auth.Service
 	desk    *desk.Desk
 	quality *quality.Service
+	kb      *knowledge.Service
+	flags   *quality.Flags
+	audit   *audit.Log
 	hub     *realtime.Hub
 	store   Pinger
 	logger  *slog.Logger
@@ -61,7 +70,8 @@ type Server struct {
 
 // New returns the HTTP handler with every route.
 func New(opts Options) http.Handler {
-	s := &Server{engine: opts.Engine, auth: opts.Auth, desk: opts.Desk, quality: opts.Quality, hub: opts.Hub, store: opts.Store,
+	s := &Server{engine: opts.Engine, auth: opts.Auth, desk: opts.Desk, quality: opts.Quality, kb: opts.Knowledge,
+		flags: opts.Flags, audit: opts.Audit, hub: opts.Hub, store: opts.Store,
 		origins: opts.OriginPatterns, closing: opts.Closing, secureCookies: opts.SecureCookies,
 		logger: opts.Logger.With("component", "http")}
 	mux := http.NewServeMux()
@@ -80,6 +90,7 @@ func New(opts Options) http.Handler {
 	mux.HandleFunc("POST /api/v1/conversations/{id}/rating", s.handle(s.rateConversation))
 	mux.HandleFunc("POST /api/v1/conversations/{id}/offline-message", s.handle(s.leaveMessage))
 	mux.HandleFunc("GET /api/v1/rating-tags", s.handle(s.ratingTags))
+	mux.HandleFunc("POST /api/v1/conversations/{id}/messages/{mid}/flag", s.handle(s.flagAnswer))
 
 	// Staff surface: a session cookie (with CSRF) or a bearer token / API key.
 	mux.HandleFunc("POST /api/v1/auth/login", s.handle(s.login))
@@ -111,36 +122,81 @@ func New(opts Options) http.Handler {
 	mux.HandleFunc("GET /api/v1/desk/tickets", s.staff(s.listTickets))
 	mux.HandleFunc("POST /api/v1/desk/tickets/{id}/resolve", s.staff(s.resolveTicket))
 	mux.HandleFunc("GET /api/v1/desk/stream", s.handle(s.deskStream))
+	mux.HandleFunc("POST /api/v1/desk/conversations/{id}/messages/{mid}/flag", s.staff(s.deskFlag))
+
+	mux.HandleFunc("GET /api/v1/kb/entries", s.staff(s.listEntries))
+	mux.HandleFunc("POST /api/v1/kb/entries", s.staff(s.createEntry))
+	mux.HandleFunc("GET /api/v1/kb/entries/{id}", s.staff(s.getEntry))
+	mux.HandleFunc("PUT /api/v1/kb/entries/{id}", s.staff(s.putEntry))
+	mux.HandleFunc("GET /api/v1/kb/entries/{id}/history", s.staff(s.entryHistory))
+	for _, action := range []string{"submit", "approve", "reject", "retire"} {
+		mux.HandleFunc("POST /api/v1/kb/entries/{id}/"+action, s.staff(s.entryAction(action)))
+		mux.HandleFunc("/api/v1/kb/entries/{id}/"+action, methodNotAllowed("POST"))
+	}
+	mux.HandleFunc("GET /api/v1/kb/releases", s.staff(s.listReleases))
+	mux.HandleFunc("POST /api/v1/kb/releases", s.staff(s.publish))
+	mux.HandleFunc("GET /api/v1/kb/releases/{id}", s.staff(s.getRelease))
+	mux.HandleFunc("POST /api/v1/kb/releases/{id}/activate", s.staff(s.activateRelease))
+	mux.HandleFunc("POST /api/v1/kb/rollback", s.staff(s.rollback))
+	mux.HandleFunc("GET /api/v1/kb/diff", s.staff(s.diffReleases))
+	mux.HandleFunc("GET /api/v1/kb/golden", s.staff(s.listGolden))
+	mux.HandleFunc("POST /api/v1/kb/golden", s.staff(s.addGolden))
+	mux.HandleFunc("DELETE /api/v1/kb/golden/{id}", s.staff(s.deleteGolden))
+	mux.HandleFunc("GET /api/v1/kb/corrections", s.staff(s.corrections))
+	mux.HandleFunc("POST /api/v1/kb/corrections/dismiss", s.staff(s.dismissFlags))
+	mux.HandleFunc("GET /api/v1/kb/unanswered", s.staff(s.unanswered))
+	mux.HandleFunc("GET /api/v1/kb/export", s.staff(s.exportKB))
+	mux.HandleFunc("POST /api/v1/kb/import", s.staff(s.importKB))
+	mux.HandleFunc("GET /api/v1/audit", s.staff(s.auditTrail))
 
 	for path, allow := range map[string]string{
-		"/api/v1/conversations":                       "POST",
-		"/api/v1/conversations/{id}":                  "GET",
-		"/api/v1/conversations/{id}/messages":         "POST",
-		"/api/v1/conversations/{id}/stream":           "GET",
-		"/api/v1/conversations/{id}/rating":           "POST",
-		"/api/v1/conversations/{id}/offline-message":  "POST",
-		"/api/v1/rating-tags":                         "GET",
-		"/api/v1/auth/login":                          "POST",
-		"/api/v1/auth/logout":                         "POST",
-		"/api/v1/auth/me":                             "GET",
-		"/api/v1/auth/api-keys":                       "GET, POST",
-		"/api/v1/auth/api-keys/{id}":                  "DELETE",
-		"/api/v1/desk/queue":                          "GET",
-		"/api/v1/desk/conversations":                  "GET",
-		"/api/v1/desk/conversations/{id}":             "GET",
-		"/api/v1/desk/conversations/{id}/suggestions": "GET",
-		"/api/v1/desk/conversations/{id}/claim":       "POST",
-		"/api/v1/desk/conversations/{id}/assign":      "POST",
-		"/api/v1/desk/conversations/{id}/messages":    "POST",
-		"/api/v1/desk/conversations/{id}/notes":       "POST",
-		"/api/v1/desk/conversations/{id}/close":       "POST",
-		"/api/v1/desk/presence":                       "GET, PUT",
-		"/api/v1/desk/agents":                         "GET",
-		"/api/v1/desk/canned":                         "GET, POST",
-		"/api/v1/desk/canned/{id}":                    "DELETE",
-		"/api/v1/desk/tickets":                        "GET",
-		"/api/v1/desk/tickets/{id}/resolve":           "POST",
-		"/api/v1/desk/stream":                         "GET",
+		"/api/v1/conversations":                               "POST",
+		"/api/v1/conversations/{id}":                          "GET",
+		"/api/v1/conversations/{id}/messages":                 "POST",
+		"/api/v1/conversations/{id}/stream":                   "GET",
+		"/api/v1/conversations/{id}/rating":                   "POST",
+		"/api/v1/conversations/{id}/offline-message":          "POST",
+		"/api/v1/rating-tags":                                 "GET",
+		"/api/v1/auth/login":                                  "POST",
+		"/api/v1/auth/logout":                                 "POST",
+		"/api/v1/auth/me":                                     "GET",
+		"/api/v1/auth/api-keys":                               "GET, POST",
+		"/api/v1/auth/api-keys/{id}":                          "DELETE",
+		"/api/v1/desk/queue":                                  "GET",
+		"/api/v1/desk/conversations":                          "GET",
+		"/api/v1/desk/conversations/{id}":                     "GET",
+		"/api/v1/desk/conversations/{id}/suggestions":         "GET",
+		"/api/v1/desk/conversations/{id}/claim":               "POST",
+		"/api/v1/desk/conversations/{id}/assign":              "POST",
+		"/api/v1/desk/conversations/{id}/messages":            "POST",
+		"/api/v1/desk/conversations/{id}/notes":               "POST",
+		"/api/v1/desk/conversations/{id}/close":               "POST",
+		"/api/v1/desk/presence":                               "GET, PUT",
+		"/api/v1/desk/agents":                                 "GET",
+		"/api/v1/desk/canned":                                 "GET, POST",
+		"/api/v1/desk/canned/{id}":                            "DELETE",
+		"/api/v1/desk/tickets":                                "GET",
+		"/api/v1/desk/tickets/{id}/resolve":                   "POST",
+		"/api/v1/desk/stream":                                 "GET",
+		"/api/v1/conversations/{id}/messages/{mid}/flag":      "POST",
+		"/api/v1/desk/conversations/{id}/messages/{mid}/flag": "POST",
+		"/api/v1/kb/entries":                                  "GET, POST",
+		"/api/v1/kb/entries/{id}":                             "GET, PUT",
+		"/api/v1/kb/entries/{id}/history":                     "GET",
+		"/api/v1/kb/entries/{id}/{action}":                    "POST",
+		"/api/v1/kb/releases":                                 "GET, POST",
+		"/api/v1/kb/releases/{id}":                            "GET",
+		"/api/v1/kb/releases/{id}/activate":                   "POST",
+		"/api/v1/kb/releases/rollback":                        "POST",
+		"/api/v1/kb/diff":                                     "GET",
+		"/api/v1/kb/golden":                                   "GET, POST",
+		"/api/v1/kb/golden/{id}":                              "DELETE",
+		"/api/v1/kb/corrections":                              "GET",
+		"/api/v1/kb/corrections/dismiss":                      "POST",
+		"/api/v1/kb/unanswered":                               "GET",
+		"/api/v1/kb/export":                                   "GET",
+		"/api/v1/kb/import":                                   "POST",
+		"/api/v1/audit":                                       "GET",
 	} {
 		mux.HandleFunc(path, methodNotAllowed(allow))
 	}

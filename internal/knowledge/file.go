@@ -83,8 +83,15 @@ func Decode(r io.Reader, f Format) ([]Entry, error) {
 	return file.Entries, nil
 }
 
+// Normalize trims the entry's fields, so stored text has no stray
+// whitespace and a re-import compares equal.
+func (e *Entry) Normalize() { trimEntry(e) }
+
 func trimEntry(e *Entry) {
-	e.ID, e.Category = strings.TrimSpace(e.ID), strings.TrimSpace(e.Category)
+	e.ID, e.Category, e.Title = strings.TrimSpace(e.ID), strings.TrimSpace(e.Category), strings.TrimSpace(e.Title)
+	for i, t := range e.Tags {
+		e.Tags[i] = strings.TrimSpace(t)
+	}
 	for loc, c := range e.Locales {
 		c.Title, c.Answer = strings.TrimSpace(c.Title), strings.TrimSpace(c.Answer)
 		for i, q := range c.Questions {

@@ -25,31 +25,64 @@ const OutOfScopeLabel = "builtin.oos"
 // BuildIndex trains the intent model on every entry's questions in every
 // locale, plus the extra examples.
 func BuildIndex(entries []Entry, extra []Example) (*Index, error) {
+	return buildIndex(entries, extra, nlu.TrainOptions{})
+}
+
+func buildIndex(entries []Entry, extra []Example, opts nlu.TrainOptions) (*Index, error) {
 	ix := &Index{entries: make(map[string]*Entry, len(entries))}
-	var examples []nlu.Example
+	examples := trainingExamples(entries, nil)
 	for i := range entries {
-		e := &entries[i]
-		ix.entries[e.ID] = e
-		for _, loc := range Locales {
-			c, ok := e.Locales[loc]
-			if !ok {
-				continue
-			}
-			// The title is a customer-facing summary of the question: one
-			// more way of asking it.
-			examples = append(examples, nlu.Example{Text: c.Title, Label: e.ID})
-			for _, q := range c.Questions {
-				examples = append(examples, nlu.Example{Text: q, Label: e.ID})
-			}
-		}
+		ix.entries[entries[i].ID] = &entries[i]
 	}
 	examples = append(examples, extra...)
-	model, err := nlu.Train(examples, nlu.TrainOptions{OOSLabel: OutOfScopeLabel})
+	opts.OOSLabel = OutOfScopeLabel
+	model, err := nlu.Train(examples, opts)
 	if err != nil {
 		return nil, fmt.Errorf("train intent model on %d entries: %w", len(entries), err)
 	}
 	ix.model = model
 	return ix, nil
+}
+
+// LoadIndex rebuilds an index from a release's entries and its stored
+// model artefact, without training.
+func LoadIndex(entries []Entry, model []byte) (*Index, error) {
+	m, err := nlu.UnmarshalModel(model)
+	if err != nil {
+		return nil, err
+	}
+	ix := &Index{model: m, entries: make(map[string]*Entry, len(entries))}
+	for i := range entries {
+		ix.entries[entries[i].ID] = &entries[i]
+	}
+	return ix, nil
+}
+
+// Model returns the index's model artefact.
+func (ix *Index) Model() ([]byte, error) { return ix.model.MarshalBinary() }
+
+// trainingExamples are the entries' titles and questions in every locale,
+// less those skip says to hold out.
+func trainingExamples(entries []Entry, skip func(id, loc string, i int) bool) []nlu.Example {
+	var examples []nlu.Example
+	for i := range entries {
+		e := &entries[i]
+		for _, loc := range Locales {
+			if _, ok := e.Locales[loc]; !ok {
+				continue
+			}
+			c, _ := e.Text(loc)
+			// The title is a customer-facing summary of the question: one
+			// more way of asking it.
+			examples = append(examples, nlu.Example{Text: c.Title, Label: e.ID})
+			for qi, q := range c.Questions {
+				if skip == nil || !skip(e.ID, loc, qi) {
+					examples = append(examples, nlu.Example{Text: q, Label: e.ID})
+				}
+			}
+		}
+	}
+	return examples
 }
 
 // Entry returns the entry with the given id, if the index has it.

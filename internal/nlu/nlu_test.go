@@ -1,6 +1,7 @@
 package nlu
 
 import (
+	"bytes"
 	"fmt"
 	"os"
 	"strings"
@@ -141,4 +142,38 @@ func TestNegativeEmotionHasNoFalseAnger(t *testing.T) {
 		}
 	}
 	t.Logf("angry messages the lexicon calls angry: %d/%d", caught, len(d.Angry))
+}
+
+func TestModelRoundTrip(t *testing.T) {
+	examples := []Example{
+		{Text: "where is my order", Label: "track"}, {Text: "track my parcel", Label: "track"},
+		{Text: "我的快递到哪了", Label: "track"}, {Text: "I want a refund", Label: "refund"},
+		{Text: "how do I get my money back", Label: "refund"}, {Text: "怎么退款", Label: "refund"},
+		{Text: "tell me a joke", Label: "oos"}, {Text: "what's the weather", Label: "oos"},
+	}
+	m, err := Train(examples, TrainOptions{OOSLabel: "oos"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	data, err := m.MarshalBinary()
+	if err != nil {
+		t.Fatal(err)
+	}
+	again, err := m.MarshalBinary()
+	if err != nil || !bytes.Equal(data, again) {
+		t.Fatalf("encoding is not deterministic (err %v)", err)
+	}
+	back, err := UnmarshalModel(data)
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, q := range []string{"where's my parcel", "退款怎么弄", "weather tomorrow", "zzz"} {
+		a, b := m.Predict(Prepare(q)), back.Predict(Prepare(q))
+		if a.Label != b.Label || a.Confidence != b.Confidence || a.OutOfScope != b.OutOfScope {
+			t.Errorf("%q: before %+v, after %+v", q, a, b)
+		}
+	}
+	if _, err := UnmarshalModel(data[:len(data)/2]); err == nil {
+		t.Error("a truncated model decoded without error")
+	}
 }

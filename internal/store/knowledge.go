@@ -2,65 +2,86 @@ package store
 
 import (
 	"context"
+	"database/sql"
 	"encoding/json"
+	"errors"
 	"fmt"
+	"strings"
+	"time"
 
+	"github.com/steward-cs/steward/internal/errcode"
 	"github.com/steward-cs/steward/internal/knowledge"
 )
 
-// PutEntries inserts or replaces entries, all in one transaction.
-func (db *DB) PutEntries(ctx context.Context, entries []knowledge.Entry) error {
-	err := db.update(ctx, func(ctx context.Context, t tx) error {
-		for _, e := range entries {
-			content, err := json.Marshal(e.Locales)
-			if err != nil {
-				return err
-			}
-			tags, err := json.Marshal(nonNil(e.Tags))
-			if err != nil {
-				return err
-			}
-			if _, err := t.exec(ctx, `INSERT INTO kb_entries (id, category, tags, essential, content, created_at, updated_at)
-				VALUES ($1, $2, $3, $4, $5, $6, $6)
-				ON CONFLICT (id) DO UPDATE SET category = $2, tags = $3, essential = $4, content = $5, updated_at = $6`,
-				e.ID, e.Category, string(tags), e.Essential, string(content), millis(e.UpdatedAt)); err != nil {
-				return fmt.Errorf("put entry %s: %w", e.ID, err)
-			}
-		}
-		return nil
-	})
-	if err != nil {
-		return fmt.Errorf("put %d entries: %w", len(entries), err)
+var _ knowledge.Store = (*DB)(nil)
+
+const recordColumns = `id, category, title, tags, essential, content, status, version, approved_version, author,
+	author_name, reviewer, reason, created_at, updated_at`
+
+func scanRecord(sc interface{ Scan(...any) error }) (*knowledge.Record, error) {
+	var (
+		r                knowledge.Record
+		tags, content    string
+		created, updated int64
+	)
+	if err := sc.Scan(&r.ID, &r.Category, &r.Title, &tags, &r.Essential, &content, &r.Status, &r.Version,
+		&r.ApprovedVersion, &r.Author, &r.AuthorName, &r.Reviewer, &r.Reason, &created, &updated); err != nil {
+		return nil, err
 	}
-	return nil
+	if err := json.Unmarshal([]byte(tags), &r.Tags); err != nil {
+		return nil, fmt.Errorf("decode tags of entry %s: %w", r.ID, err)
+	}
+	if err := json.Unmarshal([]byte(content), &r.Locales); err != nil {
+		return nil, fmt.Errorf("decode content of entry %s: %w", r.ID, err)
+	}
+	if len(r.Tags) == 0 {
+		r.Tags = nil
+	}
+	r.CreatedAt, r.UpdatedAt = fromMillis(created), fromMillis(updated)
+	return &r, nil
 }
 
-// Entries returns every knowledge-base entry, ordered by category then id.
-func (db *DB) Entries(ctx context.Context) ([]knowledge.Entry, error) {
-	rows, err := db.queryContext(ctx, `SELECT id, category, tags, essential, content, created_at, updated_at
-		FROM kb_entries ORDER BY category, id`)
+// KBRecords lists entries, ordered by category then id.
+func (db *DB) KBRecords(ctx context.Context, f knowledge.Filter) ([]knowledge.Record, error) {
+	var (
+		where []string
+		args  []any
+	)
+	arg := func(v any) string {
+		args = append(args, v)
+		return fmt.Sprintf("$%d", len(args))
+	}
+	switch {
+	case f.Status != "":
+		where = append(where, "status = "+arg(string(f.Status)))
+	case !f.All:
+		where = append(where, "status <> 'retired'")
+	}
+	if f.Category != "" {
+		where = append(where, "category = "+arg(f.Category))
+	}
+	if f.Query != "" {
+		p := "%" + strings.NewReplacer(`\`, `\\`, "%", `\%`, "_", `\_`).Replace(strings.ToLower(f.Query)) + "%"
+		n := arg(p)
+		where = append(where, fmt.Sprintf(`(LOWER(id) LIKE %[1]s ESCAPE '\' OR LOWER(title) LIKE %[1]s ESCAPE '\'
+			OR LOWER(content) LIKE %[1]s ESCAPE '\')`, n))
+	}
+	q := `SELECT ` + recordColumns + ` FROM kb_entries`
+	if len(where) > 0 {
+		q += " WHERE " + strings.Join(where, " AND ")
+	}
+	rows, err := db.queryContext(ctx, q+` ORDER BY category, id`, args...)
 	if err != nil {
 		return nil, fmt.Errorf("list entries: %w", err)
 	}
 	defer rows.Close()
-	var out []knowledge.Entry
+	var out []knowledge.Record
 	for rows.Next() {
-		var (
-			e                knowledge.Entry
-			tags, content    string
-			created, updated int64
-		)
-		if err := rows.Scan(&e.ID, &e.Category, &tags, &e.Essential, &content, &created, &updated); err != nil {
-			return nil, fmt.Errorf("scan entry: %w", err)
+		r, err := scanRecord(rows)
+		if err != nil {
+			return nil, fmt.Errorf("list entries: %w", err)
 		}
-		if err := json.Unmarshal([]byte(tags), &e.Tags); err != nil {
-			return nil, fmt.Errorf("decode tags of entry %s: %w", e.ID, err)
-		}
-		if err := json.Unmarshal([]byte(content), &e.Locales); err != nil {
-			return nil, fmt.Errorf("decode content of entry %s: %w", e.ID, err)
-		}
-		e.CreatedAt, e.UpdatedAt = fromMillis(created), fromMillis(updated)
-		out = append(out, e)
+		out = append(out, *r)
 	}
 	if err := rows.Err(); err != nil {
 		return nil, fmt.Errorf("list entries: %w", err)
@@ -68,13 +89,406 @@ func (db *DB) Entries(ctx context.Context) ([]knowledge.Entry, error) {
 	return out, nil
 }
 
-// CountEntries returns the number of knowledge-base entries.
-func (db *DB) CountEntries(ctx context.Context) (int, error) {
-	var n int
-	if err := db.queryRowContext(ctx, `SELECT COUNT(*) FROM kb_entries`).Scan(&n); err != nil {
-		return 0, fmt.Errorf("count entries: %w", err)
+// KBRecord returns one entry.
+func (db *DB) KBRecord(ctx context.Context, id string) (*knowledge.Record, error) {
+	r, err := scanRecord(db.queryRowContext(ctx, `SELECT `+recordColumns+` FROM kb_entries WHERE id = $1`, id))
+	if errors.Is(err, sql.ErrNoRows) {
+		return nil, errcode.Errorf(errcode.NotFound, "no knowledge-base entry %q", id)
 	}
-	return n, nil
+	if err != nil {
+		return nil, fmt.Errorf("get entry %s: %w", id, err)
+	}
+	return r, nil
+}
+
+func entryJSON(e *knowledge.Entry) (tags, content string, err error) {
+	t, err := json.Marshal(nonNil(e.Tags))
+	if err != nil {
+		return "", "", err
+	}
+	c, err := json.Marshal(e.Locales)
+	if err != nil {
+		return "", "", err
+	}
+	return string(t), string(c), nil
+}
+
+// CreateKBRecord inserts a new entry with its first revision.
+func (db *DB) CreateKBRecord(ctx context.Context, r *knowledge.Record, rev *knowledge.Revision) error {
+	tags, content, err := entryJSON(&r.Entry)
+	if err != nil {
+		return err
+	}
+	err = db.update(ctx, func(ctx context.Context, t tx) error {
+		if _, err := t.exec(ctx, `INSERT INTO kb_entries (`+recordColumns+`)
+			VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15)`,
+			r.ID, r.Category, r.Title, tags, r.Essential, content, string(r.Status), r.Version, r.ApprovedVersion,
+			r.Author, r.AuthorName, r.Reviewer, r.Reason, millis(r.CreatedAt), millis(r.UpdatedAt)); err != nil {
+			return err
+		}
+		return insertRevision(ctx, t, rev)
+	})
+	if isUniqueViolation(err) {
+		return errcode.Errorf(errcode.Conflict, "an entry with id %q already exists", r.ID)
+	}
+	if err != nil {
+		return fmt.Errorf("create entry %s: %w", r.ID, err)
+	}
+	return nil
+}
+
+// UpdateKBRecord stores r if the stored entry is still at fromVersion and
+// fromStatus, and appends rev.
+func (db *DB) UpdateKBRecord(ctx context.Context, r *knowledge.Record, fromVersion int, fromStatus knowledge.Status,
+	rev *knowledge.Revision) error {
+	tags, content, err := entryJSON(&r.Entry)
+	if err != nil {
+		return err
+	}
+	stale := errors.New("stale")
+	err = db.update(ctx, func(ctx context.Context, t tx) error {
+		res, err := t.exec(ctx, `UPDATE kb_entries SET category = $2, title = $3, tags = $4, essential = $5, content = $6,
+			status = $7, version = $8, approved_version = $9, author = $10, author_name = $11, reviewer = $12,
+			reason = $13, updated_at = $14
+			WHERE id = $1 AND version = $15 AND status = $16`,
+			r.ID, r.Category, r.Title, tags, r.Essential, content, string(r.Status), r.Version, r.ApprovedVersion,
+			r.Author, r.AuthorName, r.Reviewer, r.Reason, millis(r.UpdatedAt), fromVersion, string(fromStatus))
+		if err != nil {
+			return err
+		}
+		if n, err := res.RowsAffected(); err != nil || n != 1 {
+			return stale
+		}
+		return insertRevision(ctx, t, rev)
+	})
+	if errors.Is(err, stale) {
+		return errcode.Errorf(errcode.Conflict, "entry %s changed while you were working on it: reload it and try again", r.ID)
+	}
+	if err != nil {
+		return fmt.Errorf("update entry %s: %w", r.ID, err)
+	}
+	return nil
+}
+
+func insertRevision(ctx context.Context, t tx, rev *knowledge.Revision) error {
+	changes, _ := json.Marshal(nonNil(rev.Changes))
+	var (
+		has             bool
+		category, title string
+		tags, content   = "[]", "{}"
+		essential       bool
+		err             error
+	)
+	if e := rev.Content; e != nil {
+		has, category, title, essential = true, e.Category, e.Title, e.Essential
+		if tags, content, err = entryJSON(e); err != nil {
+			return err
+		}
+	}
+	_, err = t.exec(ctx, `INSERT INTO kb_revisions (entry_id, seq, version, action, status, actor, actor_name, reason,
+		changes, has_content, category, title, tags, essential, content, created_at)
+		VALUES ($1, (SELECT COALESCE(MAX(seq), 0) + 1 FROM kb_revisions WHERE entry_id = $1), $2, $3, $4, $5, $6, $7,
+		$8, $9, $10, $11, $12, $13, $14, $15)`,
+		rev.EntryID, rev.Version, string(rev.Action), string(rev.Status), rev.Actor, rev.ActorName, rev.Reason,
+		string(changes), has, category, title, tags, essential, content, millis(rev.At))
+	return err
+}
+
+// KBHistory returns an entry's revisions, oldest first.
+func (db *DB) KBHistory(ctx context.Context, id string) ([]knowledge.Revision, error) {
+	rows, err := db.queryContext(ctx, `SELECT version, action, status, actor, actor_name, reason, changes, has_content,
+		category, title, tags, essential, content, created_at FROM kb_revisions WHERE entry_id = $1 ORDER BY seq`, id)
+	if err != nil {
+		return nil, fmt.Errorf("history of %s: %w", id, err)
+	}
+	defer rows.Close()
+	var out []knowledge.Revision
+	for rows.Next() {
+		var (
+			rev                    = knowledge.Revision{EntryID: id}
+			changes, tags, content string
+			has                    bool
+			e                      knowledge.Entry
+			at                     int64
+		)
+		if err := rows.Scan(&rev.Version, &rev.Action, &rev.Status, &rev.Actor, &rev.ActorName, &rev.Reason, &changes,
+			&has, &e.Category, &e.Title, &tags, &e.Essential, &content, &at); err != nil {
+			return nil, fmt.Errorf("history of %s: %w", id, err)
+		}
+		rev.At = fromMillis(at)
+		if err := json.Unmarshal([]byte(changes), &rev.Changes); err != nil {
+			return nil, fmt.Errorf("history of %s: %w", id, err)
+		}
+		if has {
+			e.ID = id
+			if err := decodeEntry(&e, tags, content); err != nil {
+				return nil, err
+			}
+			rev.Content = &e
+		}
+		out = append(out, rev)
+	}
+	return out, rows.Err()
+}
+
+func decodeEntry(e *knowledge.Entry, tags, content string) error {
+	if err := json.Unmarshal([]byte(tags), &e.Tags); err != nil {
+		return fmt.Errorf("decode tags of entry %s: %w", e.ID, err)
+	}
+	if len(e.Tags) == 0 {
+		e.Tags = nil
+	}
+	if err := json.Unmarshal([]byte(content), &e.Locales); err != nil {
+		return fmt.Errorf("decode content of entry %s: %w", e.ID, err)
+	}
+	return nil
+}
+
+// KBContent returns an entry's content at a version.
+func (db *DB) KBContent(ctx context.Context, id string, version int) (*knowledge.Entry, error) {
+	var (
+		e             = knowledge.Entry{ID: id}
+		tags, content string
+		at            int64
+	)
+	err := db.queryRowContext(ctx, `SELECT category, title, tags, essential, content, created_at FROM kb_revisions
+		WHERE entry_id = $1 AND version = $2 AND has_content ORDER BY seq DESC LIMIT 1`, id, version).
+		Scan(&e.Category, &e.Title, &tags, &e.Essential, &content, &at)
+	if errors.Is(err, sql.ErrNoRows) {
+		return nil, errcode.Errorf(errcode.NotFound, "entry %s has no version %d", id, version)
+	}
+	if err != nil {
+		return nil, fmt.Errorf("entry %s version %d: %w", id, version, err)
+	}
+	e.UpdatedAt = fromMillis(at)
+	return &e, decodeEntry(&e, tags, content)
+}
+
+// CreateRelease stores a release and its models and marks the entries it
+// publishes.
+func (db *DB) CreateRelease(ctx context.Context, r *knowledge.Release, model, minimalModel []byte) error {
+	versions, _ := json.Marshal(r.Versions)
+	quality, err := json.Marshal(r.Quality)
+	if err != nil {
+		return err
+	}
+	override := ""
+	if r.Override != nil {
+		b, _ := json.Marshal(r.Override)
+		override = string(b)
+	}
+	content, err := json.Marshal(r.Content)
+	if err != nil {
+		return err
+	}
+	err = db.update(ctx, func(ctx context.Context, t tx) error {
+		if err := t.queryRow(ctx, `INSERT INTO kb_releases (created_at, author, author_name, note, entries, minimal_entries,
+			versions, quality, override, model_sha256, model_bytes, content)
+			VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12) RETURNING id`,
+			millis(r.CreatedAt), r.Author, r.AuthorName, r.Note, r.Entries, r.Minimal, string(versions), string(quality),
+			override, r.ModelSHA256, r.ModelBytes, string(content)).Scan(&r.ID); err != nil {
+			return err
+		}
+		if _, err := t.exec(ctx, `INSERT INTO kb_release_models (release_id, minimal, data) VALUES ($1, $2, $3)`,
+			r.ID, false, model); err != nil {
+			return err
+		}
+		if minimalModel != nil {
+			if _, err := t.exec(ctx, `INSERT INTO kb_release_models (release_id, minimal, data) VALUES ($1, $2, $3)`,
+				r.ID, true, minimalModel); err != nil {
+				return err
+			}
+		}
+		for id, v := range r.Versions {
+			if _, err := t.exec(ctx, `UPDATE kb_entries SET status = 'published'
+				WHERE id = $1 AND version = $2 AND status = 'approved'`, id, v); err != nil {
+				return err
+			}
+		}
+		return nil
+	})
+	if err != nil {
+		return fmt.Errorf("create release: %w", err)
+	}
+	return nil
+}
+
+const releaseColumns = `id, created_at, author, author_name, note, entries, minimal_entries, versions, quality, override,
+	model_sha256, model_bytes, activated_at, rolled_back_at, rollback_reason`
+
+func scanRelease(sc interface{ Scan(...any) error }, extra ...any) (*knowledge.Release, error) {
+	var (
+		r                              knowledge.Release
+		versions, quality, override    string
+		created, activated, rolledBack int64
+	)
+	dest := append([]any{&r.ID, &created, &r.Author, &r.AuthorName, &r.Note, &r.Entries, &r.Minimal, &versions, &quality,
+		&override, &r.ModelSHA256, &r.ModelBytes, &activated, &rolledBack, &r.RollbackReason}, extra...)
+	if err := sc.Scan(dest...); err != nil {
+		return nil, err
+	}
+	r.CreatedAt = fromMillis(created)
+	if activated != 0 {
+		t := fromMillis(activated)
+		r.ActivatedAt = &t
+	}
+	if rolledBack != 0 {
+		t := fromMillis(rolledBack)
+		r.RolledBackAt = &t
+	}
+	if err := json.Unmarshal([]byte(versions), &r.Versions); err != nil {
+		return nil, fmt.Errorf("decode release %d: %w", r.ID, err)
+	}
+	if err := json.Unmarshal([]byte(quality), &r.Quality); err != nil {
+		return nil, fmt.Errorf("decode release %d: %w", r.ID, err)
+	}
+	if override != "" {
+		r.Override = &knowledge.Override{}
+		if err := json.Unmarshal([]byte(override), r.Override); err != nil {
+			return nil, fmt.Errorf("decode release %d: %w", r.ID, err)
+		}
+	}
+	return &r, nil
+}
+
+// Releases lists every release without its content.
+func (db *DB) Releases(ctx context.Context) ([]knowledge.Release, error) {
+	rows, err := db.queryContext(ctx, `SELECT `+releaseColumns+` FROM kb_releases ORDER BY id DESC`)
+	if err != nil {
+		return nil, fmt.Errorf("list releases: %w", err)
+	}
+	defer rows.Close()
+	var out []knowledge.Release
+	for rows.Next() {
+		r, err := scanRelease(rows)
+		if err != nil {
+			return nil, fmt.Errorf("list releases: %w", err)
+		}
+		out = append(out, *r)
+	}
+	return out, rows.Err()
+}
+
+// Release returns one release with its entries.
+func (db *DB) Release(ctx context.Context, id int64) (*knowledge.Release, error) {
+	var content string
+	r, err := scanRelease(db.queryRowContext(ctx, `SELECT `+releaseColumns+`, content FROM kb_releases WHERE id = $1`, id),
+		&content)
+	if errors.Is(err, sql.ErrNoRows) {
+		return nil, errcode.Errorf(errcode.NotFound, "no release %d", id)
+	}
+	if err != nil {
+		return nil, fmt.Errorf("get release %d: %w", id, err)
+	}
+	if err := json.Unmarshal([]byte(content), &r.Content); err != nil {
+		return nil, fmt.Errorf("decode release %d: %w", id, err)
+	}
+	return r, nil
+}
+
+// ReleaseModel returns a release's model artefact (or its minimal one).
+func (db *DB) ReleaseModel(ctx context.Context, id int64, minimal bool) ([]byte, error) {
+	var data []byte
+	err := db.queryRowContext(ctx, `SELECT data FROM kb_release_models WHERE release_id = $1 AND minimal = $2`,
+		id, minimal).Scan(&data)
+	if errors.Is(err, sql.ErrNoRows) {
+		return nil, errcode.Errorf(errcode.NotFound, "release %d has no stored model", id)
+	}
+	if err != nil {
+		return nil, fmt.Errorf("model of release %d: %w", id, err)
+	}
+	return data, nil
+}
+
+// ActiveRelease returns the active release id, 0 if none.
+func (db *DB) ActiveRelease(ctx context.Context) (int64, error) {
+	var id int64
+	if err := db.queryRowContext(ctx, `SELECT active_release FROM kb_state WHERE id = 1`).Scan(&id); err != nil {
+		return 0, fmt.Errorf("active release: %w", err)
+	}
+	return id, nil
+}
+
+// ActivateRelease makes id active, marking rolledBack (if not 0) as
+// rolled back.
+func (db *DB) ActivateRelease(ctx context.Context, id int64, at time.Time, rolledBack int64, reason string) error {
+	err := db.update(ctx, func(ctx context.Context, t tx) error {
+		res, err := t.exec(ctx, `UPDATE kb_releases SET activated_at = CASE WHEN activated_at = 0 THEN $2 ELSE activated_at END,
+			rolled_back_at = 0, rollback_reason = '' WHERE id = $1`, id, millis(at))
+		if err != nil {
+			return err
+		}
+		if n, _ := res.RowsAffected(); n != 1 {
+			return errcode.Errorf(errcode.NotFound, "no release %d", id)
+		}
+		if rolledBack != 0 {
+			if _, err := t.exec(ctx, `UPDATE kb_releases SET rolled_back_at = $2, rollback_reason = $3 WHERE id = $1`,
+				rolledBack, millis(at), reason); err != nil {
+				return err
+			}
+		}
+		_, err = t.exec(ctx, `UPDATE kb_state SET active_release = $1, activated_at = $2 WHERE id = 1`, id, millis(at))
+		return err
+	})
+	if err != nil {
+		return fmt.Errorf("activate release %d: %w", id, err)
+	}
+	return nil
+}
+
+// GoldenQuestions lists the pinned questions, oldest first.
+func (db *DB) GoldenQuestions(ctx context.Context) ([]knowledge.Golden, error) {
+	rows, err := db.queryContext(ctx, `SELECT id, question, locale, entry_id, created_by, created_at FROM kb_golden
+		ORDER BY created_at, id`)
+	if err != nil {
+		return nil, fmt.Errorf("list golden questions: %w", err)
+	}
+	defer rows.Close()
+	out := []knowledge.Golden{}
+	for rows.Next() {
+		var (
+			g  knowledge.Golden
+			at int64
+		)
+		if err := rows.Scan(&g.ID, &g.Question, &g.Locale, &g.EntryID, &g.CreatedBy, &at); err != nil {
+			return nil, fmt.Errorf("list golden questions: %w", err)
+		}
+		g.CreatedAt = fromMillis(at)
+		out = append(out, g)
+	}
+	return out, rows.Err()
+}
+
+// AddGolden stores a golden question.
+func (db *DB) AddGolden(ctx context.Context, g *knowledge.Golden) error {
+	err := db.update(ctx, func(ctx context.Context, t tx) error {
+		_, err := t.exec(ctx, `INSERT INTO kb_golden (id, question, locale, entry_id, created_by, created_at)
+			VALUES ($1, $2, $3, $4, $5, $6)`, g.ID, g.Question, g.Locale, g.EntryID, g.CreatedBy, millis(g.CreatedAt))
+		return err
+	})
+	if err != nil {
+		return fmt.Errorf("add golden question: %w", err)
+	}
+	return nil
+}
+
+// DeleteGolden removes a golden question.
+func (db *DB) DeleteGolden(ctx context.Context, id string) error {
+	var n int64
+	err := db.update(ctx, func(ctx context.Context, t tx) error {
+		res, err := t.exec(ctx, `DELETE FROM kb_golden WHERE id = $1`, id)
+		if err == nil {
+			n, _ = res.RowsAffected()
+		}
+		return err
+	})
+	if err != nil {
+		return fmt.Errorf("delete golden question %s: %w", id, err)
+	}
+	if n == 0 {
+		return errcode.Errorf(errcode.NotFound, "no golden question %q", id)
+	}
+	return nil
 }
 
 func nonNil(s []string) []string {

@@ -6,6 +6,8 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"strings"
+	"time"
 
 	"github.com/steward-cs/steward/internal/errcode"
 	"github.com/steward-cs/steward/internal/quality"
@@ -50,4 +52,148 @@ func (db *DB) Rating(ctx context.Context, conversationID string) (*quality.Ratin
 	}
 	r.CreatedAt = fromMillis(crt)
 	return &r, nil
+}
+
+var _ quality.FlagStore = (*DB)(nil)
+
+const flagColumns = `id, conversation_id, message_id, entry_id, outcome, question, answer, locale, reason, source,
+	flagged_by, status, fix_entry, fix_version, release_id, handled_by, note, created_at, updated_at`
+
+func scanFlag(sc interface{ Scan(...any) error }) (*quality.Flag, error) {
+	var (
+		f                quality.Flag
+		created, updated int64
+	)
+	if err := sc.Scan(&f.ID, &f.ConversationID, &f.MessageID, &f.EntryID, &f.Outcome, &f.Question, &f.Answer, &f.Locale,
+		&f.Reason, &f.Source, &f.FlaggedBy, &f.Status, &f.FixEntry, &f.FixVersion, &f.ReleaseID, &f.HandledBy, &f.Note,
+		&created, &updated); err != nil {
+		return nil, err
+	}
+	f.CreatedAt, f.UpdatedAt = fromMillis(created), fromMillis(updated)
+	return &f, nil
+}
+
+// AddFlag stores a flag; a message's second flag from one source is a conflict.
+func (db *DB) AddFlag(ctx context.Context, f *quality.Flag) error {
+	err := db.update(ctx, func(ctx context.Context, t tx) error {
+		_, err := t.exec(ctx, `INSERT INTO kb_flags (`+flagColumns+`)
+			VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16, $17, $18, $19)`,
+			f.ID, f.ConversationID, f.MessageID, f.EntryID, f.Outcome, f.Question, f.Answer, f.Locale, f.Reason, f.Source,
+			f.FlaggedBy, string(f.Status), f.FixEntry, f.FixVersion, f.ReleaseID, f.HandledBy, f.Note,
+			millis(f.CreatedAt), millis(f.UpdatedAt))
+		return err
+	})
+	if isUniqueViolation(err) {
+		return errcode.Errorf(errcode.Conflict, "this answer has already been flagged")
+	}
+	if err != nil {
+		return fmt.Errorf("add flag on %s: %w", f.MessageID, err)
+	}
+	return nil
+}
+
+// FlagByMessage returns a message's flag from a source.
+func (db *DB) FlagByMessage(ctx context.Context, messageID, source string) (*quality.Flag, error) {
+	f, err := scanFlag(db.queryRowContext(ctx, `SELECT `+flagColumns+` FROM kb_flags WHERE message_id = $1 AND source = $2`,
+		messageID, source))
+	if errors.Is(err, sql.ErrNoRows) {
+		return nil, errcode.Errorf(errcode.NotFound, "message %s has no %s flag", messageID, source)
+	}
+	if err != nil {
+		return nil, fmt.Errorf("get flag on %s: %w", messageID, err)
+	}
+	return f, nil
+}
+
+func (db *DB) flags(ctx context.Context, where string, args ...any) ([]quality.Flag, error) {
+	rows, err := db.queryContext(ctx, `SELECT `+flagColumns+` FROM kb_flags WHERE `+where, args...)
+	if err != nil {
+		return nil, fmt.Errorf("list flags: %w", err)
+	}
+	defer rows.Close()
+	var out []quality.Flag
+	for rows.Next() {
+		f, err := scanFlag(rows)
+		if err != nil {
+			return nil, fmt.Errorf("list flags: %w", err)
+		}
+		out = append(out, *f)
+	}
+	return out, rows.Err()
+}
+
+// Flags returns the flags in the given statuses, newest first.
+func (db *DB) Flags(ctx context.Context, statuses []quality.FlagStatus, limit int) ([]quality.Flag, error) {
+	args := []any{}
+	ph := make([]string, len(statuses))
+	for i, s := range statuses {
+		args = append(args, string(s))
+		ph[i] = fmt.Sprintf("$%d", len(args))
+	}
+	args = append(args, limit)
+	return db.flags(ctx, `status IN (`+strings.Join(ph, ", ")+`) ORDER BY created_at DESC LIMIT `+
+		fmt.Sprintf("$%d", len(args)), args...)
+}
+
+// FixingFlags returns the flags waiting for their fix to be released.
+func (db *DB) FixingFlags(ctx context.Context) ([]quality.Flag, error) {
+	return db.flags(ctx, `status = 'fixing' ORDER BY created_at`)
+}
+
+// UpdateFlags applies u to the flags among ids that are in one of from.
+func (db *DB) UpdateFlags(ctx context.Context, ids []string, from []quality.FlagStatus, u quality.FlagUpdate) (int, error) {
+	var n int64
+	err := db.update(ctx, func(ctx context.Context, t tx) error {
+		for _, id := range ids {
+			args := []any{id, string(u.Status), u.FixEntry, u.FixVersion, u.ReleaseID, u.HandledBy, u.Note, millis(u.At)}
+			ph := make([]string, len(from))
+			for i, s := range from {
+				args = append(args, string(s))
+				ph[i] = fmt.Sprintf("$%d", len(args))
+			}
+			res, err := t.exec(ctx, `UPDATE kb_flags SET status = $2,
+				fix_entry = CASE WHEN $3 = '' THEN fix_entry ELSE $3 END,
+				fix_version = CASE WHEN $4 = 0 THEN fix_version ELSE $4 END,
+				release_id = CASE WHEN $5 = 0 THEN release_id ELSE $5 END,
+				handled_by = CASE WHEN $6 = '' THEN handled_by ELSE $6 END,
+				note = CASE WHEN $7 = '' THEN note ELSE $7 END, updated_at = $8
+				WHERE id = $1 AND status IN (`+strings.Join(ph, ", ")+`)`, args...)
+			if err != nil {
+				return err
+			}
+			k, _ := res.RowsAffected()
+			n += k
+		}
+		return nil
+	})
+	if err != nil {
+		return 0, fmt.Errorf("update %d flags: %w", len(ids), err)
+	}
+	return int(n), nil
+}
+
+// Unanswered returns the customer messages the bot answered with a
+// fallback since a time, newest first.
+func (db *DB) Unanswered(ctx context.Context, since time.Time, limit int) ([]quality.Asked, error) {
+	rows, err := db.queryContext(ctx, `SELECT c.text, c.locale, c.conversation_id, c.created_at
+		FROM messages b JOIN messages c ON c.conversation_id = b.conversation_id AND c.seq = b.seq - 1
+		WHERE b.outcome = 'fallback' AND b.created_at >= $1 AND c.role = 'customer'
+		ORDER BY b.created_at DESC LIMIT $2`, millis(since), limit)
+	if err != nil {
+		return nil, fmt.Errorf("unanswered questions: %w", err)
+	}
+	defer rows.Close()
+	var out []quality.Asked
+	for rows.Next() {
+		var (
+			a  quality.Asked
+			at int64
+		)
+		if err := rows.Scan(&a.Text, &a.Locale, &a.ConversationID, &at); err != nil {
+			return nil, fmt.Errorf("unanswered questions: %w", err)
+		}
+		a.At = fromMillis(at)
+		out = append(out, a)
+	}
+	return out, rows.Err()
 }

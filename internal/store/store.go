@@ -174,6 +174,10 @@ func (t tx) exec(ctx context.Context, q string, args ...any) (sql.Result, error)
 	return t.sqlTx.ExecContext(ctx, t.d.rebind(q), args...)
 }
 
+func (t tx) queryRow(ctx context.Context, q string, args ...any) *sql.Row {
+	return t.sqlTx.QueryRowContext(ctx, t.d.rebind(q), args...)
+}
+
 // update runs fn in a transaction shared with other concurrent writes and
 // returns once it has been committed (or has failed).
 func (db *DB) update(ctx context.Context, fn func(ctx context.Context, t tx) error) error {

@@ -2,12 +2,15 @@ package store_test
 
 import (
 	"context"
+	"errors"
+	"slices"
 	"fmt"
 	"os"
 	"sync"
 	"testing"
 	"time"
 
+	"github.com/steward-cs/steward/internal/audit"
 	"github.com/steward-cs/steward/internal/conversation"
 	"github.com/steward-cs/steward/internal/errcode"
 	"github.com/steward-cs/steward/internal/knowledge"
@@ -154,25 +157,85 @@ func TestGroupCommitConcurrentTurns(t *testing.T) {
 	})
 }
 
-func TestEntriesUpsert(t *testing.T) {
+func TestKnowledgeLifecycle(t *testing.T) {
 	testutil.ForEachBackend(t, func(t *testing.T, db *store.DB) {
 		ctx := context.Background()
-		e := knowledge.Entry{ID: "ship-fee", Category: "shipping", Tags: []string{"fee"}, Essential: true,
-			Locales:   map[string]knowledge.Content{"en": {Title: "Fees", Questions: []string{"how much is shipping"}, Answer: "Free over 99."}},
-			UpdatedAt: time.Now()}
-		if err := db.PutEntries(ctx, []knowledge.Entry{e}); err != nil {
-			t.Fatal(err)
+		log := audit.New(db, nil)
+		kb := knowledge.NewService(db, knowledge.Options{TwoPersonRule: true, Audit: log,
+			Gate: knowledge.GateOptions{MinAccuracy: 0.01}})
+		alice, bob := knowledge.Actor{ID: "u_alice", Name: "Alice"}, knowledge.Actor{ID: "u_bob", Name: "Bob"}
+		fee := knowledge.Entry{ID: "ship-fee", Category: "shipping", Title: "Fees", Tags: []string{"fee"}, Essential: true,
+			Locales: map[string]knowledge.Content{"en": {Questions: []string{"how much is shipping", "delivery cost"},
+				Answer: "Shipping is free over 99."}}}
+		ret := knowledge.Entry{ID: "returns", Category: "after_sales", Title: "Returns",
+			Locales: map[string]knowledge.Content{"en": {Questions: []string{"can I return this", "how do returns work"},
+				Answer: "You can return items within seven days."}}}
+		for _, e := range []knowledge.Entry{fee, ret} {
+			if _, err := kb.Create(ctx, alice, e); err != nil {
+				t.Fatal(err)
+			}
+			if _, err := kb.Submit(ctx, alice, e.ID); err != nil {
+				t.Fatal(err)
+			}
+			if _, err := kb.Approve(ctx, alice, e.ID); !errors.Is(err, knowledge.ErrSelfApproval) {
+				t.Fatalf("self-approval: %v", err)
+			}
+			if _, err := kb.Approve(ctx, bob, e.ID); err != nil {
+				t.Fatal(err)
+			}
 		}
-		e.Locales["zh-CN"] = knowledge.Content{Title: "运费", Questions: []string{"运费多少"}, Answer: "满99包邮。"}
-		if err := db.PutEntries(ctx, []knowledge.Entry{e}); err != nil {
-			t.Fatal(err)
+		if _, err := kb.Create(ctx, alice, fee); errcode.Code(err) != errcode.Conflict {
+			t.Fatalf("duplicate id: %v", err)
 		}
-		got, err := db.Entries(ctx)
+		r1, err := kb.Publish(ctx, bob, knowledge.PublishOptions{})
 		if err != nil {
 			t.Fatal(err)
 		}
-		if len(got) != 1 || !got[0].Essential || got[0].Tags[0] != "fee" || got[0].Locales["zh-CN"].Answer != "满99包邮。" {
-			t.Fatalf("entries = %+v", got)
+		// A new draft does not change what the next release publishes.
+		fee.Locales["zh-CN"] = knowledge.Content{Questions: []string{"运费多少"}, Answer: "满99包邮。"}
+		rec, err := kb.Update(ctx, alice, "ship-fee", fee, 0)
+		if err != nil || rec.Version != 2 || rec.Status != knowledge.StatusDraft || rec.ApprovedVersion != 1 {
+			t.Fatalf("update: %+v, %v", rec, err)
+		}
+		if _, err := kb.Update(ctx, alice, "ship-fee", fee, 1); errcode.Code(err) != errcode.Conflict {
+			t.Fatalf("stale version: %v", err)
+		}
+		hist, err := kb.History(ctx, "ship-fee")
+		if err != nil || len(hist) != 4 || hist[3].Action != knowledge.ActionEdit || hist[3].Content == nil ||
+			!slices.Equal(hist[3].Changes, []string{"zh-CN"}) || hist[2].Actor != "u_bob" {
+			t.Fatalf("history: %+v, %v", hist, err)
+		}
+		r2, err := kb.Publish(ctx, bob, knowledge.PublishOptions{Note: "same content"})
+		if err != nil || r2.Versions["ship-fee"] != 1 {
+			t.Fatalf("second release: %+v, %v", r2, err)
+		}
+		got, err := kb.Release(ctx, r2.ID)
+		if err != nil || len(got.Content) != 2 || got.Minimal != 1 || got.Quality.HeldOut == 0 {
+			t.Fatalf("stored release: %+v, %v", got, err)
+		}
+		if _, err := kb.Rollback(ctx, bob, 0, "test"); err != nil {
+			t.Fatal(err)
+		}
+		l, err := kb.Releases(ctx)
+		if err != nil || l.ActiveID != r1.ID || l.Releases[0].RolledBackAt == nil || l.LastGoodID != r1.ID {
+			t.Fatalf("after rollback: %+v, %v", l, err)
+		}
+		// A second service (another node) picks the active release up.
+		other := knowledge.NewService(db, knowledge.Options{})
+		if switched, err := other.Sync(ctx); err != nil || !switched || other.Active().Release.ID != r1.ID ||
+			other.Active().Minimal == nil {
+			t.Fatalf("sync: %v %v", switched, err)
+		}
+		entries, err := log.Entries(ctx, audit.Query{Limit: 1000})
+		if err != nil {
+			t.Fatal(err)
+		}
+		slices.Reverse(entries)
+		if err := audit.Verify(entries); err != nil {
+			t.Fatal(err)
+		}
+		if last := entries[len(entries)-1]; last.Action != "kb.release.rollback" || last.Actor != "u_bob" {
+			t.Fatalf("last audit entry: %+v", last)
 		}
 	})
 }

@@ -1,0 +1,729 @@
+package httpapi
+
+import (
+	"bytes"
+	"encoding/json"
+	"errors"
+	"io"
+	"net/http"
+	"strconv"
+	"strings"
+	"time"
+
+	"github.com/steward-cs/steward/internal/audit"
+	"github.com/steward-cs/steward/internal/auth"
+	"github.com/steward-cs/steward/internal/conversation"
+	"github.com/steward-cs/steward/internal/errcode"
+	"github.com/steward-cs/steward/internal/knowledge"
+	"github.com/steward-cs/steward/internal/quality"
+)
+
+// maxImport bounds a knowledge-base import through the API.
+const maxImport = 16 << 20
+
+// maxEntryBody bounds one entry: 200 questions of 500 characters in two
+// locales, escaped, fit.
+const maxEntryBody = 2 << 20
+
+func actorOf(p *auth.Principal) knowledge.Actor {
+	return knowledge.Actor{ID: p.User.ID, Name: p.User.DisplayName()}
+}
+
+func need(p *auth.Principal, perm auth.Permission, what string) error {
+	if !p.User.Can(perm) {
+		return auth.ErrNotPermitted(what)
+	}
+	return nil
+}
+
+// entryJSON is an entry as the API shows it.
+type entryJSON struct {
+	ID               string                       `json:"id"`
+	Category         string                       `json:"category"`
+	Title            string                       `json:"title"`
+	Tags             []string                     `json:"tags"`
+	Essential        bool                         `json:"essential"`
+	Status           knowledge.Status             `json:"status"`
+	Version          int                          `json:"version"`
+	ApprovedVersion  int                          `json:"approved_version"`
+	PublishedVersion int                          `json:"published_version"` // in the active release; 0 if not in it
+	Author           personJSON                   `json:"author"`
+	Reviewer         string                       `json:"reviewer,omitempty"`
+	Reason           string                       `json:"reason,omitempty"`
+	Locales          map[string]knowledge.Content `json:"locales"`
+	CreatedAt        time.Time                    `json:"created_at"`
+	UpdatedAt        time.Time                    `json:"updated_at"`
+}
+
+func (s *Server) toEntryJSON(r *knowledge.Record) entryJSON {
+	e := entryJSON{ID: r.ID, Category: r.Category, Title: r.Title, Tags: nonNilStrings(r.Tags), Essential: r.Essential,
+		Status: r.Status, Version: r.Version, ApprovedVersion: r.ApprovedVersion,
+		Author: personJSON{ID: r.Author, Name: r.AuthorName}, Reviewer: r.Reviewer, Reason: r.Reason,
+		Locales: r.Locales, CreatedAt: r.CreatedAt, UpdatedAt: r.UpdatedAt}
+	if e.Title == "" {
+		c, _ := r.Text(knowledge.LocaleZH)
+		e.Title = c.Title
+	}
+	if a := s.kb.Active(); a != nil && a.Release != nil {
+		e.PublishedVersion = a.Release.Versions[r.ID]
+	}
+	return e
+}
+
+// entryRequest is an entry as POST and PUT take it: the shape GET returns
+// (its read-only fields are ignored), plus what the change is for.
+type entryRequest struct {
+	ID        string                       `json:"id"`
+	Category  string                       `json:"category"`
+	Title     string                       `json:"title"`
+	Tags      []string                     `json:"tags"`
+	Essential bool                         `json:"essential"`
+	Locales   map[string]knowledge.Content `json:"locales"`
+	// Version, when given on PUT, must be the entry's current version.
+	Version int `json:"version"`
+	// Flags are correction-queue flags this change fixes.
+	Flags []string `json:"flags"`
+	// Submit sends the new version for review at once.
+	Submit bool `json:"submit"`
+
+	Status           json.RawMessage `json:"status"`
+	ApprovedVersion  json.RawMessage `json:"approved_version"`
+	PublishedVersion json.RawMessage `json:"published_version"`
+	Author           json.RawMessage `json:"author"`
+	Reviewer         json.RawMessage `json:"reviewer"`
+	Reason           json.RawMessage `json:"reason"`
+	CreatedAt        json.RawMessage `json:"created_at"`
+	UpdatedAt        json.RawMessage `json:"updated_at"`
+	// Entry accepts the entry wrapped as {"entry": {...}}.
+	Entry *entryRequest `json:"entry"`
+}
+
+func (req *entryRequest) entry() knowledge.Entry {
+	if req.Entry != nil {
+		return req.Entry.entry()
+	}
+	return knowledge.Entry{ID: req.ID, Category: req.Category, Title: req.Title, Tags: req.Tags,
+		Essential: req.Essential, Locales: req.Locales}
+}
+
+func (req *entryRequest) inner() *entryRequest {
+	if req.Entry != nil {
+		return req.Entry
+	}
+	return req
+}
+
+func (s *Server) listEntries(w http.ResponseWriter, r *http.Request, p *auth.Principal) error {
+	if err := need(p, auth.KBRead, "read the knowledge base"); err != nil {
+		return err
+	}
+	q := r.URL.Query()
+	f := knowledge.Filter{Status: knowledge.Status(q.Get("status")), Category: q.Get("category"), Query: q.Get("q"),
+		All: q.Get("all") == "true" || q.Get("all") == "1"}
+	recs, err := s.kb.Records(r.Context(), f)
+	if err != nil {
+		return err
+	}
+	out := make([]entryJSON, len(recs))
+	for i := range recs {
+		out[i] = s.toEntryJSON(&recs[i])
+	}
+	writeJSON(w, http.StatusOK, map[string]any{"entries": out})
+	return nil
+}
+
+func (s *Server) getEntry(w http.ResponseWriter, r *http.Request, p *auth.Principal) error {
+	if err := need(p, auth.KBRead, "read the knowledge base"); err != nil {
+		return err
+	}
+	rec, err := s.kb.Record(r.Context(), r.PathValue("id"))
+	if err != nil {
+		return err
+	}
+	writeJSON(w, http.StatusOK, s.toEntryJSON(rec))
+	return nil
+}
+
+func (s *Server) createEntry(w http.ResponseWriter, r *http.Request, p *auth.Principal) error {
+	if err := need(p, auth.KBPropose, "write knowledge-base drafts"); err != nil {
+		return err
+	}
+	var req entryRequest
+	if err := decodeMax(r, &req, maxEntryBody); err != nil {
+		return err
+	}
+	rec, err := s.kb.Create(r.Context(), actorOf(p), req.entry())
+	if err != nil {
+		return err
+	}
+	if rec, err = s.afterSave(r, p, rec, req.inner()); err != nil {
+		return err
+	}
+	writeJSON(w, http.StatusCreated, s.toEntryJSON(rec))
+	return nil
+}
+
+func (s *Server) putEntry(w http.ResponseWriter, r *http.Request, p *auth.Principal) error {
+	if err := need(p, auth.KBPropose, "write knowledge-base drafts"); err != nil {
+		return err
+	}
+	var req entryRequest
+	if err := decodeMax(r, &req, maxEntryBody); err != nil {
+		return err
+	}
+	rec, err := s.kb.Update(r.Context(), actorOf(p), r.PathValue("id"), req.entry(), req.inner().Version)
+	if err != nil {
+		return err
+	}
+	if rec, err = s.afterSave(r, p, rec, req.inner()); err != nil {
+		return err
+	}
+	writeJSON(w, http.StatusOK, s.toEntryJSON(rec))
+	return nil
+}
+
+// afterSave links the flags a change fixes and submits it when asked.
+func (s *Server) afterSave(r *http.Request, p *auth.Principal, rec *knowledge.Record, req *entryRequest) (*knowledge.Record, error) {
+	if len(req.Flags) > 0 {
+		if _, err := s.flags.LinkFix(r.Context(), req.Flags, rec.ID, rec.Version, p.User.ID); err != nil {
+			return nil, err
+		}
+	}
+	if req.Submit && (rec.Status == knowledge.StatusDraft || rec.Status == knowledge.StatusRejected) {
+		return s.kb.Submit(r.Context(), actorOf(p), rec.ID)
+	}
+	return rec, nil
+}
+
+type reasonRequest struct {
+	Reason string `json:"reason"`
+}
+
+// decodeOptional decodes a body that may be empty.
+func decodeOptional(r *http.Request, v any) error {
+	if r.ContentLength == 0 {
+		return nil
+	}
+	body, err := io.ReadAll(http.MaxBytesReader(nil, r.Body, maxBody))
+	if err != nil {
+		return errcode.Errorf(errcode.TooLarge, "request body exceeds %d bytes", maxBody)
+	}
+	if len(bytes.TrimSpace(body)) == 0 {
+		return nil
+	}
+	r.Body = io.NopCloser(bytes.NewReader(body))
+	return decode(r, v)
+}
+
+func (s *Server) entryAction(action string) staffHandler {
+	return func(w http.ResponseWriter, r *http.Request, p *auth.Principal) error {
+		return s.doEntryAction(w, r, p, action)
+	}
+}
+
+func (s *Server) doEntryAction(w http.ResponseWriter, r *http.Request, p *auth.Principal, action string) error {
+	perm := auth.KBReview
+	if action == "submit" {
+		perm = auth.KBPropose
+	}
+	if err := need(p, perm, action+" entries"); err != nil {
+		return err
+	}
+	var req reasonRequest
+	if err := decodeOptional(r, &req); err != nil {
+		return err
+	}
+	var (
+		rec *knowledge.Record
+		err error
+		a   = actorOf(p)
+		id  = r.PathValue("id")
+	)
+	switch action {
+	case "submit":
+		rec, err = s.kb.Submit(r.Context(), a, id)
+	case "approve":
+		rec, err = s.kb.Approve(r.Context(), a, id)
+	case "reject":
+		rec, err = s.kb.Reject(r.Context(), a, id, req.Reason)
+	case "retire":
+		rec, err = s.kb.Retire(r.Context(), a, id, req.Reason)
+	default:
+		return errcode.Errorf(errcode.NotFound, "no entry action %q (submit, approve, reject or retire)", action)
+	}
+	if err != nil {
+		return err
+	}
+	writeJSON(w, http.StatusOK, s.toEntryJSON(rec))
+	return nil
+}
+
+func (s *Server) entryHistory(w http.ResponseWriter, r *http.Request, p *auth.Principal) error {
+	if err := need(p, auth.KBRead, "read the knowledge base"); err != nil {
+		return err
+	}
+	revs, err := s.kb.History(r.Context(), r.PathValue("id"))
+	if err != nil {
+		return err
+	}
+	writeJSON(w, http.StatusOK, map[string]any{"revisions": revs})
+	return nil
+}
+
+// releaseJSON is a release with where it stands.
+type releaseJSON struct {
+	knowledge.Release
+	Active   bool `json:"active"`
+	LastGood bool `json:"last_good"`
+}
+
+func toReleaseJSON(r *knowledge.Release, l *knowledge.ReleaseList) releaseJSON {
+	out := releaseJSON{Release: *r}
+	if l != nil {
+		out.Active, out.LastGood = r.ID == l.ActiveID, r.ID == l.LastGoodID
+	}
+	if out.Versions == nil {
+		out.Versions = map[string]int{}
+	}
+	if out.Quality.Problems == nil {
+		out.Quality.Problems = []knowledge.Problem{}
+	}
+	return out
+}
+
+type publishRequest struct {
+	Note     string `json:"note"`
+	Override bool   `json:"override"`
+	Reason   string `json:"reason"`
+}
+
+func (s *Server) publish(w http.ResponseWriter, r *http.Request, p *auth.Principal) error {
+	if err := need(p, auth.KBPublish, "publish releases"); err != nil {
+		return err
+	}
+	var req publishRequest
+	if err := decodeOptional(r, &req); err != nil {
+		return err
+	}
+	if req.Override {
+		if err := need(p, auth.KBOverride, "override the quality gate"); err != nil {
+			return err
+		}
+	}
+	rel, err := s.kb.Publish(r.Context(), actorOf(p), knowledge.PublishOptions{Note: req.Note, Override: req.Override,
+		Reason: req.Reason})
+	if gate, ok := errors.AsType[*knowledge.GateError](err); ok {
+		msgs := make([]string, len(gate.Report.Problems))
+		for i, pr := range gate.Report.Problems {
+			msgs[i] = pr.Message
+		}
+		writeJSON(w, http.StatusUnprocessableEntity, map[string]any{
+			"error": errorDetail{Code: "gate_refused", Message: "the quality gate refused the release: " +
+				strings.Join(msgs, "; ")},
+			"report": gate.Report,
+		})
+		return nil
+	}
+	if err != nil {
+		return err
+	}
+	l, _ := s.kb.Releases(r.Context())
+	writeJSON(w, http.StatusCreated, toReleaseJSON(rel, l))
+	return nil
+}
+
+func (s *Server) listReleases(w http.ResponseWriter, r *http.Request, p *auth.Principal) error {
+	if err := need(p, auth.KBRead, "read the knowledge base"); err != nil {
+		return err
+	}
+	l, err := s.kb.Releases(r.Context())
+	if err != nil {
+		return err
+	}
+	out := make([]releaseJSON, len(l.Releases))
+	for i := range l.Releases {
+		out[i] = toReleaseJSON(&l.Releases[i], l)
+	}
+	writeJSON(w, http.StatusOK, map[string]any{"releases": out, "active_id": l.ActiveID, "last_good_id": l.LastGoodID,
+		"rollback_to_id": l.RollbackTo})
+	return nil
+}
+
+func releaseID(s string) (int64, error) {
+	id, err := strconv.ParseInt(s, 10, 64)
+	if err != nil || id <= 0 {
+		return 0, errcode.Errorf(errcode.Invalid, "release id must be a positive whole number, not %q", s)
+	}
+	return id, nil
+}
+
+func (s *Server) getRelease(w http.ResponseWriter, r *http.Request, p *auth.Principal) error {
+	if err := need(p, auth.KBRead, "read the knowledge base"); err != nil {
+		return err
+	}
+	var id int64
+	if r.PathValue("id") == "active" {
+		a := s.kb.Active()
+		if a == nil || a.Release == nil {
+			return errcode.Errorf(errcode.NotFound, "no release is active yet: publish one")
+		}
+		id = a.Release.ID
+	} else {
+		var err error
+		if id, err = releaseID(r.PathValue("id")); err != nil {
+			return err
+		}
+	}
+	rel, err := s.kb.Release(r.Context(), id)
+	if err != nil {
+		return err
+	}
+	l, _ := s.kb.Releases(r.Context())
+	out := toReleaseJSON(rel, l)
+	items := make([]map[string]any, len(rel.Content))
+	for i, e := range rel.Content {
+		c, _ := e.Text(knowledge.LocaleZH)
+		items[i] = map[string]any{"id": e.ID, "category": e.Category, "title": c.Title, "essential": e.Essential,
+			"version": rel.Versions[e.ID]}
+	}
+	writeJSON(w, http.StatusOK, struct {
+		releaseJSON
+		Items []map[string]any `json:"items"`
+	}{out, items})
+	return nil
+}
+
+func (s *Server) activateRelease(w http.ResponseWriter, r *http.Request, p *auth.Principal) error {
+	if err := need(p, auth.KBPublish, "activate releases"); err != nil {
+		return err
+	}
+	id, err := releaseID(r.PathValue("id"))
+	if err != nil {
+		return err
+	}
+	var req reasonRequest
+	if err := decodeOptional(r, &req); err != nil {
+		return err
+	}
+	rel, err := s.kb.Activate(r.Context(), actorOf(p), id, req.Reason)
+	if err != nil {
+		return err
+	}
+	l, _ := s.kb.Releases(r.Context())
+	writeJSON(w, http.StatusOK, toReleaseJSON(rel, l))
+	return nil
+}
+
+type rollbackRequest struct {
+	To     int64  `json:"to"`
+	Reason string `json:"reason"`
+}
+
+func (s *Server) rollback(w http.ResponseWriter, r *http.Request, p *auth.Principal) error {
+	if err := need(p, auth.KBPublish, "roll back releases"); err != nil {
+		return err
+	}
+	var req rollbackRequest
+	if err := decodeOptional(r, &req); err != nil {
+		return err
+	}
+	if req.To < 0 {
+		return errcode.Errorf(errcode.Invalid, "to must be a release id (or 0 for the last good release)")
+	}
+	rel, err := s.kb.Rollback(r.Context(), actorOf(p), req.To, req.Reason)
+	if err != nil {
+		return err
+	}
+	l, _ := s.kb.Releases(r.Context())
+	writeJSON(w, http.StatusOK, toReleaseJSON(rel, l))
+	return nil
+}
+
+func (s *Server) diffReleases(w http.ResponseWriter, r *http.Request, p *auth.Principal) error {
+	if err := need(p, auth.KBRead, "read the knowledge base"); err != nil {
+		return err
+	}
+	from, err := releaseID(r.URL.Query().Get("from"))
+	if err != nil {
+		return errcode.Errorf(errcode.Invalid, "from: %s", errcode.Message(err))
+	}
+	to, err := releaseID(r.URL.Query().Get("to"))
+	if err != nil {
+		return errcode.Errorf(errcode.Invalid, "to: %s", errcode.Message(err))
+	}
+	d, err := s.kb.Diff(r.Context(), from, to)
+	if err != nil {
+		return err
+	}
+	writeJSON(w, http.StatusOK, d)
+	return nil
+}
+
+func (s *Server) listGolden(w http.ResponseWriter, r *http.Request, p *auth.Principal) error {
+	if err := need(p, auth.KBRead, "read the knowledge base"); err != nil {
+		return err
+	}
+	g, err := s.kb.GoldenQuestions(r.Context())
+	if err != nil {
+		return err
+	}
+	writeJSON(w, http.StatusOK, map[string]any{"golden": g})
+	return nil
+}
+
+type goldenRequest struct {
+	Question string `json:"question"`
+	Locale   string `json:"locale"`
+	EntryID  string `json:"entry_id"`
+}
+
+func (s *Server) addGolden(w http.ResponseWriter, r *http.Request, p *auth.Principal) error {
+	if err := need(p, auth.KBReview, "maintain golden questions"); err != nil {
+		return err
+	}
+	var req goldenRequest
+	if err := decode(r, &req); err != nil {
+		return err
+	}
+	g, err := s.kb.AddGolden(r.Context(), actorOf(p), knowledge.Golden{Question: req.Question, Locale: req.Locale,
+		EntryID: req.EntryID})
+	if err != nil {
+		return err
+	}
+	writeJSON(w, http.StatusCreated, g)
+	return nil
+}
+
+func (s *Server) deleteGolden(w http.ResponseWriter, r *http.Request, p *auth.Principal) error {
+	if err := need(p, auth.KBReview, "maintain golden questions"); err != nil {
+		return err
+	}
+	if err := s.kb.DeleteGolden(r.Context(), actorOf(p), r.PathValue("id")); err != nil {
+		return err
+	}
+	w.WriteHeader(http.StatusNoContent)
+	return nil
+}
+
+func (s *Server) corrections(w http.ResponseWriter, r *http.Request, p *auth.Principal) error {
+	if err := need(p, auth.KBRead, "read the correction queue"); err != nil {
+		return err
+	}
+	status := quality.FlagStatus(r.URL.Query().Get("status"))
+	switch status {
+	case "", quality.FlagOpen, quality.FlagFixing, quality.FlagResolved, quality.FlagDismissed:
+	default:
+		return errcode.Errorf(errcode.Invalid, "status must be open, fixing, resolved or dismissed, not %q", status)
+	}
+	groups, err := s.flags.Queue(r.Context(), status)
+	if err != nil {
+		return err
+	}
+	if groups == nil {
+		groups = []quality.Group{}
+	}
+	writeJSON(w, http.StatusOK, map[string]any{"groups": groups})
+	return nil
+}
+
+type dismissRequest struct {
+	Flags []string `json:"flags"`
+	Note  string   `json:"note"`
+}
+
+func (s *Server) dismissFlags(w http.ResponseWriter, r *http.Request, p *auth.Principal) error {
+	if err := need(p, auth.KBReview, "handle corrections"); err != nil {
+		return err
+	}
+	var req dismissRequest
+	if err := decode(r, &req); err != nil {
+		return err
+	}
+	n, err := s.flags.Dismiss(r.Context(), req.Flags, p.User.ID, req.Note)
+	if err != nil {
+		return err
+	}
+	writeJSON(w, http.StatusOK, map[string]any{"dismissed": n})
+	return nil
+}
+
+func (s *Server) unanswered(w http.ResponseWriter, r *http.Request, p *auth.Principal) error {
+	if err := need(p, auth.KBRead, "read unanswered questions"); err != nil {
+		return err
+	}
+	days, limit := 30, 50
+	q := r.URL.Query()
+	if v := q.Get("days"); v != "" {
+		n, err := strconv.Atoi(v)
+		if err != nil || n < 1 || n > 365 {
+			return errcode.Errorf(errcode.Invalid, "days must be a whole number from 1 to 365")
+		}
+		days = n
+	}
+	if v := q.Get("limit"); v != "" {
+		n, err := strconv.Atoi(v)
+		if err != nil || n < 1 || n > 500 {
+			return errcode.Errorf(errcode.Invalid, "limit must be a whole number from 1 to 500")
+		}
+		limit = n
+	}
+	clusters, err := s.flags.Unanswered(r.Context(), time.Now().AddDate(0, 0, -days), limit)
+	if err != nil {
+		return err
+	}
+	if clusters == nil {
+		clusters = []quality.Cluster{}
+	}
+	writeJSON(w, http.StatusOK, map[string]any{"clusters": clusters, "days": days})
+	return nil
+}
+
+func formatParam(r *http.Request, def knowledge.Format) (knowledge.Format, error) {
+	switch f := r.URL.Query().Get("format"); f {
+	case "":
+		return def, nil
+	case "yaml", "yml":
+		return knowledge.FormatYAML, nil
+	case "json":
+		return knowledge.FormatJSON, nil
+	default:
+		return "", errcode.Errorf(errcode.Invalid, "format must be json or yaml, not %q", f)
+	}
+}
+
+func (s *Server) exportKB(w http.ResponseWriter, r *http.Request, p *auth.Principal) error {
+	if err := need(p, auth.KBRead, "export the knowledge base"); err != nil {
+		return err
+	}
+	f, err := formatParam(r, knowledge.FormatJSON)
+	if err != nil {
+		return err
+	}
+	entries, err := s.kb.Export(r.Context())
+	if err != nil {
+		return err
+	}
+	var buf bytes.Buffer
+	if err := knowledge.Encode(&buf, entries, f); err != nil {
+		return err
+	}
+	ct, name := "application/json; charset=utf-8", "steward-kb.json"
+	if f == knowledge.FormatYAML {
+		ct, name = "application/yaml; charset=utf-8", "steward-kb.yaml"
+	}
+	w.Header().Set("Content-Type", ct)
+	w.Header().Set("Content-Disposition", `attachment; filename="`+name+`"`)
+	w.Header().Set("Cache-Control", "no-store")
+	_, err = w.Write(buf.Bytes())
+	return err
+}
+
+func (s *Server) importKB(w http.ResponseWriter, r *http.Request, p *auth.Principal) error {
+	if err := need(p, auth.KBReview, "import into the knowledge base"); err != nil {
+		return err
+	}
+	f, err := formatParam(r, knowledge.FormatJSON)
+	if err != nil {
+		return err
+	}
+	entries, err := knowledge.Decode(http.MaxBytesReader(w, r.Body, maxImport), f)
+	if err != nil {
+		if _, ok := errors.AsType[*http.MaxBytesError](err); ok {
+			return errcode.Errorf(errcode.TooLarge, "an import may be at most %d MiB", maxImport>>20)
+		}
+		return errcode.Errorf(errcode.Invalid, "%v", err)
+	}
+	res, err := s.kb.Import(r.Context(), actorOf(p), entries, false)
+	if err != nil {
+		return err
+	}
+	writeJSON(w, http.StatusOK, res)
+	return nil
+}
+
+type flagRequest struct {
+	Reason string `json:"reason"`
+}
+
+// flagAnswer is the customer's thumbs-down on a bot answer.
+func (s *Server) flagAnswer(w http.ResponseWriter, r *http.Request) error {
+	if bearer(r) == "" {
+		return conversation.ErrNoToken
+	}
+	c, err := s.engine.Authorize(r.Context(), r.PathValue("id"), bearer(r))
+	if err != nil {
+		return err
+	}
+	var req flagRequest
+	if err := decodeOptional(r, &req); err != nil {
+		return err
+	}
+	msgs, err := s.engine.Transcript(r.Context(), c, 0)
+	if err != nil {
+		return err
+	}
+	f, created, err := s.flags.Flag(r.Context(), c, msgs, r.PathValue("mid"), req.Reason, quality.SourceCustomer, "")
+	if err != nil {
+		return err
+	}
+	status := http.StatusCreated
+	if !created {
+		status = http.StatusOK
+	}
+	writeJSON(w, status, map[string]any{"flag": map[string]any{"id": f.ID, "message_id": f.MessageID,
+		"status": f.Status, "created_at": f.CreatedAt}})
+	return nil
+}
+
+// deskFlag is an agent flagging a bot answer in a transcript they may read.
+func (s *Server) deskFlag(w http.ResponseWriter, r *http.Request, p *auth.Principal) error {
+	if err := need(p, auth.KBPropose, "flag answers"); err != nil {
+		return err
+	}
+	var req flagRequest
+	if err := decodeOptional(r, &req); err != nil {
+		return err
+	}
+	c, msgs, _, err := s.desk.Transcript(r.Context(), p.User, r.PathValue("id"))
+	if err != nil {
+		return err
+	}
+	f, created, err := s.flags.Flag(r.Context(), c, msgs, r.PathValue("mid"), req.Reason, quality.SourceAgent, p.User.ID)
+	if err != nil {
+		return err
+	}
+	status := http.StatusCreated
+	if !created {
+		status = http.StatusOK
+	}
+	writeJSON(w, status, map[string]any{"flag": f})
+	return nil
+}
+
+func (s *Server) auditTrail(w http.ResponseWriter, r *http.Request, p *auth.Principal) error {
+	if err := need(p, auth.AuditRead, "read the audit trail"); err != nil {
+		return err
+	}
+	q := r.URL.Query()
+	aq := audit.Query{Action: q.Get("action"), Object: q.Get("object")}
+	if v := q.Get("before"); v != "" {
+		n, err := strconv.ParseInt(v, 10, 64)
+		if err != nil || n < 1 {
+			return errcode.Errorf(errcode.Invalid, "before must be a sequence number")
+		}
+		aq.Before = n
+	}
+	if v := q.Get("limit"); v != "" {
+		n, err := strconv.Atoi(v)
+		if err != nil || n < 1 || n > 1000 {
+			return errcode.Errorf(errcode.Invalid, "limit must be a whole number from 1 to 1000")
+		}
+		aq.Limit = n
+	}
+	entries, err := s.audit.Entries(r.Context(), aq)
+	if err != nil {
+		return err
+	}
+	writeJSON(w, http.StatusOK, map[string]any{"entries": entries})
+	return nil
+}

@@ -1,0 +1,401 @@
+package knowledge
+
+import (
+	"context"
+	"fmt"
+	"hash/fnv"
+	"net/url"
+	"regexp"
+	"slices"
+	"strings"
+	"time"
+	"unicode"
+
+	"github.com/steward-cs/steward/internal/nlu"
+)
+
+// GateOptions are the quality gate's limits.
+type GateOptions struct {
+	// MinAccuracy is the lowest cross-validated accuracy a release may
+	// have (default 0.6).
+	MinAccuracy float64 `yaml:"min_accuracy"`
+	// MaxAccuracyDrop is how far the accuracy may fall below the active
+	// release's (default 0.05).
+	MaxAccuracyDrop float64 `yaml:"max_accuracy_drop"`
+	// Folds is the number of cross-validation folds (default 5).
+	Folds int `yaml:"folds"`
+	// MaxHeldOut bounds the questions held out in all folds together, so a
+	// large knowledge base publishes in bounded time (default 2000).
+	MaxHeldOut int `yaml:"max_held_out"`
+	// AllowedDomains are the hosts answers may link to (a subdomain of an
+	// allowed domain is allowed).
+	AllowedDomains []string `yaml:"allowed_domains"`
+	// AllowedPhones are the phone numbers answers may give.
+	AllowedPhones []string `yaml:"allowed_phones"`
+}
+
+func (o *GateOptions) defaults() {
+	if o.MinAccuracy <= 0 {
+		o.MinAccuracy = 0.6
+	}
+	if o.MaxAccuracyDrop <= 0 {
+		o.MaxAccuracyDrop = 0.05
+	}
+	if o.Folds < 2 {
+		o.Folds = 5
+	}
+	if o.MaxHeldOut <= 0 {
+		o.MaxHeldOut = 2000
+	}
+}
+
+// Report is the quality gate's verdict on a candidate release.
+type Report struct {
+	Passed bool `json:"passed"`
+	// Accuracy is the share of held-out question variants the model
+	// trained on the rest answers with their own entry.
+	Accuracy float64 `json:"cv_accuracy"`
+	HeldOut  int     `json:"cv_questions"`
+	// Baseline is the active release's accuracy, when there is one.
+	Baseline        *float64     `json:"baseline_accuracy,omitempty"`
+	BaselineRelease int64        `json:"baseline_release,omitempty"`
+	Golden          GoldenReport `json:"golden"`
+	// Problems are the failed checks: each one alone refuses the release.
+	Problems []Problem `json:"problems"`
+	// Confusions are held-out questions answered with another entry: not a
+	// refusal, a hint of which entries overlap.
+	Confusions []Confusion `json:"confusions,omitempty"`
+	TookMS     int64       `json:"took_ms"`
+}
+
+// GoldenReport is how the pinned questions fared.
+type GoldenReport struct {
+	Total    int             `json:"total"`
+	Passed   int             `json:"passed"`
+	Failures []GoldenFailure `json:"failures"`
+}
+
+// GoldenFailure is a pinned question the release answers wrongly.
+type GoldenFailure struct {
+	ID         string  `json:"id"`
+	Question   string  `json:"question"`
+	Locale     string  `json:"locale"`
+	Expected   string  `json:"expected"`
+	Got        string  `json:"got"` // "" when out of scope
+	Confidence float64 `json:"confidence"`
+}
+
+// Problem is one failed check, with a message in each locale.
+type Problem struct {
+	Check     string `json:"check"`
+	Entry     string `json:"entry,omitempty"`
+	Locale    string `json:"locale,omitempty"`
+	Detail    string `json:"detail,omitempty"`
+	Message   string `json:"message"`
+	MessageZH string `json:"message_zh"`
+}
+
+// Confusion is a held-out question the model gave to another entry.
+type Confusion struct {
+	Question string `json:"question"`
+	Entry    string `json:"entry"`
+	Got      string `json:"got"`
+}
+
+// The checks a Problem names.
+const (
+	CheckAccuracy      = "accuracy"
+	CheckAccuracyDrop  = "accuracy_drop"
+	CheckGolden        = "golden"
+	CheckLink          = "link"
+	CheckPhone         = "phone"
+	CheckEmptyAnswer   = "empty_answer"
+	CheckDuplicate     = "duplicate_answer"
+	CheckWrongLanguage = "wrong_language"
+)
+
+// Summary is the report in one line per problem, for logs and the CLI.
+func (r *Report) Summary() string {
+	var b strings.Builder
+	fmt.Fprintf(&b, "cross-validated accuracy %.3f on %d held-out questions", r.Accuracy, r.HeldOut)
+	if r.Baseline != nil {
+		fmt.Fprintf(&b, " (active release %d: %.3f)", r.BaselineRelease, *r.Baseline)
+	}
+	fmt.Fprintf(&b, "; golden questions %d/%d", r.Golden.Passed, r.Golden.Total)
+	for _, p := range r.Problems {
+		fmt.Fprintf(&b, "\n  ✗ %s", p.Message)
+	}
+	return b.String()
+}
+
+// runGate checks a candidate: ix is its index, trained on entries.
+func (s *Service) runGate(ctx context.Context, entries []Entry, ix *Index, baseline *Release) (Report, error) {
+	start := time.Now()
+	o := s.opts.Gate
+	var r Report
+	acc, n, conf, err := crossValidate(ctx, entries, s.opts.Extra, o)
+	if err != nil {
+		return r, err
+	}
+	r.Accuracy, r.HeldOut, r.Confusions = acc, n, conf
+	if n > 0 && acc < o.MinAccuracy {
+		r.problem(Problem{Check: CheckAccuracy, Detail: fmt.Sprintf("%.3f", acc),
+			Message:   fmt.Sprintf("cross-validated accuracy %.3f is below the minimum %.3f", acc, o.MinAccuracy),
+			MessageZH: fmt.Sprintf("交叉验证准确率 %.3f 低于下限 %.3f", acc, o.MinAccuracy)})
+	}
+	if baseline != nil && baseline.Quality.HeldOut > 0 && n > 0 {
+		b := baseline.Quality.Accuracy
+		r.Baseline, r.BaselineRelease = &b, baseline.ID
+		if b-acc > o.MaxAccuracyDrop {
+			r.problem(Problem{Check: CheckAccuracyDrop, Detail: fmt.Sprintf("%.3f", b-acc),
+				Message: fmt.Sprintf("cross-validated accuracy fell from %.3f (release %d) to %.3f, more than the allowed %.3f",
+					b, baseline.ID, acc, o.MaxAccuracyDrop),
+				MessageZH: fmt.Sprintf("交叉验证准确率从 %.3f（版本 %d）降到 %.3f，降幅超过允许的 %.3f",
+					b, baseline.ID, acc, o.MaxAccuracyDrop)})
+		}
+	}
+	golden, err := s.store.GoldenQuestions(ctx)
+	if err != nil {
+		return r, err
+	}
+	r.Golden = checkGolden(golden, ix)
+	for _, f := range r.Golden.Failures {
+		got, gotZH := f.Got, f.Got
+		if got == "" {
+			got, gotZH = "no entry (out of scope)", "无匹配条目（超出范围）"
+		}
+		r.problem(Problem{Check: CheckGolden, Entry: f.Expected, Locale: f.Locale, Detail: f.Question,
+			Message: fmt.Sprintf("golden question %q must be answered by %s, but this release answers it with %s",
+				f.Question, f.Expected, got),
+			MessageZH: fmt.Sprintf("黄金问题「%s」应由 %s 回答，此版本却给出 %s", f.Question, f.Expected, gotZH)})
+	}
+	for _, p := range checkContent(entries, o) {
+		r.problem(p)
+	}
+	r.Passed = len(r.Problems) == 0
+	r.TookMS = time.Since(start).Milliseconds()
+	return r, nil
+}
+
+func (r *Report) problem(p Problem) { r.Problems = append(r.Problems, p) }
+
+// crossValidate holds out each entry's question variants fold by fold
+// (titles always stay in training, so every entry keeps an example) and
+// returns the share answered with their own entry.
+func crossValidate(ctx context.Context, entries []Entry, extra []Example, o GateOptions) (float64, int, []Confusion, error) {
+	total := 0
+	for i := range entries {
+		for _, c := range entries[i].Locales {
+			total += len(c.Questions)
+		}
+	}
+	if total == 0 {
+		return 0, 0, nil, nil
+	}
+	// Sample every stride-th question when there are too many.
+	stride := max(1, (total+o.MaxHeldOut-1)/o.MaxHeldOut)
+	fold := func(id, loc string, i int) int {
+		h := fnv.New32a()
+		h.Write([]byte(id + "\x00" + loc))
+		return (int(h.Sum32()%uint32(o.Folds)) + i) % o.Folds
+	}
+	sampled := func(id, loc string, i int) bool {
+		if stride == 1 {
+			return true
+		}
+		h := fnv.New32a()
+		fmt.Fprintf(h, "%s\x00%s\x00%d", id, loc, i)
+		return h.Sum32()%uint32(stride) == 0
+	}
+	var (
+		right, n   int
+		confusions []Confusion
+	)
+	for k := 0; k < o.Folds; k++ {
+		if err := ctx.Err(); err != nil {
+			return 0, 0, nil, err
+		}
+		held := func(id, loc string, i int) bool { return fold(id, loc, i) == k && sampled(id, loc, i) }
+		examples := append(trainingExamples(entries, held), extra...)
+		m, err := nlu.Train(examples, nlu.TrainOptions{OOSLabel: OutOfScopeLabel, CalibrationFolds: 1})
+		if err != nil {
+			return 0, 0, nil, fmt.Errorf("cross-validation fold %d: %w", k+1, err)
+		}
+		for i := range entries {
+			e := &entries[i]
+			for _, loc := range Locales {
+				for qi, q := range e.Locales[loc].Questions {
+					if !held(e.ID, loc, qi) {
+						continue
+					}
+					n++
+					p := m.Predict(nlu.Prepare(q))
+					if p.Label == e.ID {
+						right++
+					} else if len(confusions) < 50 {
+						confusions = append(confusions, Confusion{Question: q, Entry: e.ID, Got: p.Label})
+					}
+				}
+			}
+		}
+	}
+	if n == 0 {
+		return 0, 0, nil, nil
+	}
+	return float64(right) / float64(n), n, confusions, nil
+}
+
+func checkGolden(golden []Golden, ix *Index) GoldenReport {
+	r := GoldenReport{Total: len(golden), Failures: []GoldenFailure{}}
+	for _, g := range golden {
+		p := ix.Analyze(nlu.Prepare(g.Question))
+		if p.Label == g.EntryID && !p.OutOfScope {
+			r.Passed++
+			continue
+		}
+		got := p.Label
+		if p.OutOfScope {
+			got = ""
+		}
+		if _, ok := ix.Entry(g.EntryID); !ok {
+			got = "(" + g.EntryID + " is not in this release)"
+		}
+		r.Failures = append(r.Failures, GoldenFailure{ID: g.ID, Question: g.Question, Locale: g.Locale,
+			Expected: g.EntryID, Got: got, Confidence: p.Confidence})
+	}
+	return r
+}
+
+var (
+	// linkRE finds URLs and bare host names with a common top-level domain.
+	linkRE = regexp.MustCompile(`(?i)\b(?:https?://[^\s<>"'，。）)]+|www\.[^\s<>"'，。）)]+|` +
+		`(?:[a-z0-9-]+\.)+(?:com|cn|net|org|top|xyz|io|info|biz|cc|me|vip|shop|site|online|club|co|app|ru|tk|link|store|icu)\b[^\s<>"'，。）)]*)`)
+	// phoneRE finds mainland mobile numbers, landlines with an area code
+	// and 400/800 service numbers, not inside longer runs of digits.
+	phoneRE = regexp.MustCompile(`(?:^|[^\d])((?:\+?86[\s-]?)?1[3-9]\d[\s-]?\d{4}[\s-]?\d{4}|0\d{2,3}[\s-]\d{7,8}|[48]00[\s-]?\d{3}[\s-]?\d{4})(?:[^\d]|$)`)
+)
+
+func digits(s string) string {
+	return strings.Map(func(r rune) rune {
+		if r >= '0' && r <= '9' {
+			return r
+		}
+		return -1
+	}, s)
+}
+
+func hostOf(link string) string {
+	l := link
+	if !strings.Contains(strings.ToLower(l), "://") {
+		l = "http://" + l
+	}
+	u, err := url.Parse(l)
+	if err != nil {
+		return strings.ToLower(link)
+	}
+	return strings.ToLower(u.Hostname())
+}
+
+func allowedHost(host string, domains []string) bool {
+	for _, d := range domains {
+		d = strings.ToLower(strings.TrimSpace(d))
+		if d != "" && (host == d || strings.HasSuffix(host, "."+d)) {
+			return true
+		}
+	}
+	return false
+}
+
+func hasHan(s string) bool {
+	for _, r := range s {
+		if unicode.Is(unicode.Han, r) {
+			return true
+		}
+	}
+	return false
+}
+
+// hanShare is the share of Han characters among Han characters and Latin
+// letters.
+func hanShare(s string) (float64, int) {
+	han, latin := 0, 0
+	for _, r := range s {
+		switch {
+		case unicode.Is(unicode.Han, r):
+			han++
+		case r < 128 && unicode.IsLetter(r):
+			latin++
+		}
+	}
+	// A Chinese character carries about as much as a short English word.
+	n := float64(han*3 + latin)
+	if n == 0 {
+		return 0, 0
+	}
+	return float64(han*3) / n, han + latin
+}
+
+// checkContent reads every answer: links and phone numbers outside the
+// allow-lists, answers with no content, answers copied between entries,
+// and answers in the wrong language.
+func checkContent(entries []Entry, o GateOptions) []Problem {
+	var out []Problem
+	phones := map[string]bool{}
+	for _, p := range o.AllowedPhones {
+		phones[digits(p)] = true
+	}
+	seen := map[string]string{} // locale + normalised answer → entry id
+	for i := range entries {
+		e := &entries[i]
+		for _, loc := range Locales {
+			c, ok := e.Locales[loc]
+			if !ok {
+				continue
+			}
+			a := c.Answer
+			for _, link := range linkRE.FindAllString(a, -1) {
+				if host := hostOf(link); !allowedHost(host, o.AllowedDomains) {
+					out = append(out, Problem{Check: CheckLink, Entry: e.ID, Locale: loc, Detail: link,
+						Message:   fmt.Sprintf("%s (%s): the answer links to %s, which is not an allowed domain", e.ID, loc, host),
+						MessageZH: fmt.Sprintf("%s（%s）：答案中的链接 %s 不在允许的域名列表中", e.ID, loc, host)})
+				}
+			}
+			for _, m := range phoneRE.FindAllStringSubmatch(a, -1) {
+				num := strings.TrimSpace(m[1])
+				d := digits(num)
+				d = strings.TrimPrefix(strings.TrimPrefix(d, "0086"), "86")
+				if !phones[d] && !phones[digits(num)] {
+					out = append(out, Problem{Check: CheckPhone, Entry: e.ID, Locale: loc, Detail: num,
+						Message:   fmt.Sprintf("%s (%s): the answer gives the phone number %s, which is not on the allow-list", e.ID, loc, num),
+						MessageZH: fmt.Sprintf("%s（%s）：答案中的电话号码 %s 不在允许列表中", e.ID, loc, num)})
+				}
+			}
+			norm := nlu.Normalize(a)
+			share, letters := hanShare(a)
+			switch {
+			case letters < 2:
+				out = append(out, Problem{Check: CheckEmptyAnswer, Entry: e.ID, Locale: loc,
+					Message:   fmt.Sprintf("%s (%s): the answer has no words", e.ID, loc),
+					MessageZH: fmt.Sprintf("%s（%s）：答案没有实际内容", e.ID, loc)})
+			case loc == LocaleZH && share < 0.3:
+				out = append(out, Problem{Check: CheckWrongLanguage, Entry: e.ID, Locale: loc,
+					Message:   fmt.Sprintf("%s: the zh-CN answer is not written in Chinese", e.ID),
+					MessageZH: fmt.Sprintf("%s：zh-CN 答案不是中文", e.ID)})
+			case loc == LocaleEN && share > 0.3:
+				out = append(out, Problem{Check: CheckWrongLanguage, Entry: e.ID, Locale: loc,
+					Message:   fmt.Sprintf("%s: the en answer is not written in English", e.ID),
+					MessageZH: fmt.Sprintf("%s：en 答案不是英文", e.ID)})
+			}
+			key := loc + "\x00" + norm
+			if other, dup := seen[key]; dup && norm != "" {
+				out = append(out, Problem{Check: CheckDuplicate, Entry: e.ID, Locale: loc, Detail: other,
+					Message:   fmt.Sprintf("%s (%s): the answer is the same as %s's", e.ID, loc, other),
+					MessageZH: fmt.Sprintf("%s（%s）：答案与 %s 完全相同", e.ID, loc, other)})
+			} else {
+				seen[key] = e.ID
+			}
+		}
+	}
+	slices.SortStableFunc(out, func(a, b Problem) int { return strings.Compare(a.Check, b.Check) })
+	return out
+}

@@ -1,0 +1,492 @@
+package knowledge
+
+import (
+	"context"
+	"crypto/rand"
+	"crypto/sha256"
+	"encoding/hex"
+	"errors"
+	"fmt"
+	"slices"
+	"strings"
+	"time"
+
+	"github.com/steward-cs/steward/internal/errcode"
+)
+
+// Release is an immutable published knowledge base: the approved entries
+// at their versions, the model trained on them, and the gate's report.
+type Release struct {
+	ID         int64     `json:"id"`
+	CreatedAt  time.Time `json:"created_at"`
+	Author     string    `json:"author"`
+	AuthorName string    `json:"author_name"`
+	Note       string    `json:"note,omitempty"`
+	Entries    int       `json:"entries"`
+	// Versions maps each entry id to the version the release holds.
+	Versions map[string]int `json:"versions"`
+	Quality  Report         `json:"quality"`
+	// Override is set when an admin published past a refusing gate.
+	Override    *Override `json:"override,omitempty"`
+	ModelSHA256 string    `json:"model_sha256"`
+	ModelBytes  int       `json:"model_bytes"`
+	// Minimal counts the essential entries: the minimal release served in
+	// disaster-recovery mode.
+	Minimal        int        `json:"minimal_entries"`
+	ActivatedAt    *time.Time `json:"activated_at,omitempty"` // first activation
+	RolledBackAt   *time.Time `json:"rolled_back_at,omitempty"`
+	RollbackReason string     `json:"rollback_reason,omitempty"`
+	// Content is the entries as published (not in listings).
+	Content []Entry `json:"-"`
+}
+
+// Override records who published past the gate, and why.
+type Override struct {
+	By     string `json:"by"`
+	Name   string `json:"name"`
+	Reason string `json:"reason"`
+}
+
+// Good reports whether r is a release to fall back to: it was served,
+// passed the gate on its own and was never rolled back.
+func (r *Release) Good() bool {
+	return r.ActivatedAt != nil && r.RolledBackAt == nil && r.Quality.Passed && r.Override == nil
+}
+
+// GateError is a publish the quality gate refused.
+type GateError struct{ Report Report }
+
+func (e *GateError) Error() string {
+	return "the quality gate refused the release: " + e.Report.Summary()
+}
+
+// PublishOptions qualify a publish.
+type PublishOptions struct {
+	Note string
+	// Override publishes even if the gate refuses; Reason is required and
+	// recorded. The caller checks that the actor may override.
+	Override bool
+	Reason   string
+}
+
+// Publish builds a release from the approved entries, runs the quality
+// gate, and when it passes (or is overridden) stores the release and
+// activates it.
+func (s *Service) Publish(ctx context.Context, a Actor, opts PublishOptions) (*Release, error) {
+	note, err := checkReason(opts.Note, false)
+	if err != nil {
+		return nil, errcode.Errorf(errcode.Invalid, "note: %s", errcode.Message(err))
+	}
+	reason, err := checkReason(opts.Reason, opts.Override)
+	if err != nil {
+		return nil, errcode.Errorf(errcode.Invalid, "an override needs a reason: %s", errcode.Message(err))
+	}
+	s.publish.Lock()
+	defer s.publish.Unlock()
+	entries, err := s.approved(ctx)
+	if err != nil {
+		return nil, err
+	}
+	if len(entries) == 0 {
+		return nil, errcode.Errorf(errcode.Invalid, "nothing to publish: no entry has an approved version")
+	}
+	ix, err := BuildIndex(entries, s.opts.Extra)
+	if err != nil {
+		return nil, err
+	}
+	var baseline *Release
+	if cur := s.Active(); cur != nil {
+		baseline = cur.Release
+	}
+	report, err := s.runGate(ctx, entries, ix, baseline)
+	if err != nil {
+		return nil, fmt.Errorf("quality gate: %w", err)
+	}
+	if !report.Passed && !opts.Override {
+		s.audit(ctx, a, "kb.release.refused", "kb", map[string]any{"problems": len(report.Problems),
+			"first": report.Problems[0].Message})
+		return nil, &GateError{Report: report}
+	}
+	model, err := ix.Model()
+	if err != nil {
+		return nil, err
+	}
+	sum := sha256.Sum256(model)
+	now := s.now().UTC()
+	r := &Release{CreatedAt: now, Author: a.ID, AuthorName: a.Name, Note: note, Entries: len(entries),
+		Versions: map[string]int{}, Quality: report, ModelSHA256: hex.EncodeToString(sum[:]), ModelBytes: len(model),
+		Content: entries}
+	if !report.Passed {
+		r.Override = &Override{By: a.ID, Name: a.Name, Reason: reason}
+	}
+	var essential []Entry
+	for _, e := range entries {
+		r.Versions[e.ID] = e.version
+		if e.Essential {
+			essential = append(essential, e)
+		}
+	}
+	var minimal *Index
+	var minimalModel []byte
+	if len(essential) > 0 {
+		if minimal, err = BuildIndex(essential, s.opts.Extra); err != nil {
+			return nil, fmt.Errorf("minimal release: %w", err)
+		}
+		if minimalModel, err = minimal.Model(); err != nil {
+			return nil, err
+		}
+		r.Minimal = len(essential)
+	}
+	if err := s.store.CreateRelease(ctx, r, model, minimalModel); err != nil {
+		return nil, fmt.Errorf("store release: %w", err)
+	}
+	if err := s.store.ActivateRelease(ctx, r.ID, now, 0, ""); err != nil {
+		return nil, fmt.Errorf("activate release %d: %w", r.ID, err)
+	}
+	r.ActivatedAt = &now
+	s.serve(&Active{Release: r, Index: ix, Minimal: minimal})
+	detail := map[string]any{"entries": r.Entries, "cv_accuracy": report.Accuracy, "passed": report.Passed}
+	if r.Override != nil {
+		detail["override_reason"] = reason
+	}
+	s.audit(ctx, a, "kb.release.publish", fmt.Sprintf("release:%d", r.ID), detail)
+	s.logger.Info("knowledge release published", "release", r.ID, "entries", r.Entries, "essential", r.Minimal,
+		"cv_accuracy", report.Accuracy, "override", r.Override != nil, "by", a.ID)
+	if s.opts.OnRelease != nil {
+		s.opts.OnRelease(ctx, r)
+	}
+	return r, nil
+}
+
+// approved returns the approved version of every entry that is not retired.
+func (s *Service) approved(ctx context.Context) ([]Entry, error) {
+	recs, err := s.store.KBRecords(ctx, Filter{})
+	if err != nil {
+		return nil, err
+	}
+	var out []Entry
+	for _, r := range recs {
+		if r.ApprovedVersion == 0 {
+			continue
+		}
+		e := r.Entry
+		if r.Version != r.ApprovedVersion {
+			c, err := s.store.KBContent(ctx, r.ID, r.ApprovedVersion)
+			if err != nil {
+				return nil, fmt.Errorf("approved version %d of %s: %w", r.ApprovedVersion, r.ID, err)
+			}
+			e = *c
+		}
+		e.version = r.ApprovedVersion
+		out = append(out, e)
+	}
+	return out, nil
+}
+
+// serve makes a the release the bot answers from.
+func (s *Service) serve(a *Active) {
+	s.active.Store(a)
+	if s.opts.Target != nil {
+		s.opts.Target.SetIndex(a.Index)
+	}
+}
+
+// Active returns the release being served, nil before the first one.
+func (s *Service) Active() *Active { return s.active.Load() }
+
+// load reads a stored release and its model artefacts into an Active.
+func (s *Service) load(ctx context.Context, id int64) (*Active, error) {
+	r, err := s.store.Release(ctx, id)
+	if err != nil {
+		return nil, err
+	}
+	model, err := s.store.ReleaseModel(ctx, id, false)
+	if err != nil {
+		return nil, err
+	}
+	if sum := sha256.Sum256(model); hex.EncodeToString(sum[:]) != r.ModelSHA256 {
+		return nil, fmt.Errorf("release %d: the stored model does not match its checksum", id)
+	}
+	ix, err := LoadIndex(r.Content, model)
+	if err != nil {
+		return nil, fmt.Errorf("release %d: %w", id, err)
+	}
+	a := &Active{Release: r, Index: ix}
+	if r.Minimal > 0 {
+		mm, err := s.store.ReleaseModel(ctx, id, true)
+		if err != nil {
+			return nil, err
+		}
+		var essential []Entry
+		for _, e := range r.Content {
+			if e.Essential {
+				essential = append(essential, e)
+			}
+		}
+		if a.Minimal, err = LoadIndex(essential, mm); err != nil {
+			return nil, fmt.Errorf("minimal release %d: %w", id, err)
+		}
+	}
+	return a, nil
+}
+
+// Activate serves release id, on this node at once and on the others at
+// their next Sync. Activating a release older than the active one is a
+// rollback: the one left is marked as rolled back.
+func (s *Service) Activate(ctx context.Context, a Actor, id int64, reason string) (*Release, error) {
+	reason, err := checkReason(reason, false)
+	if err != nil {
+		return nil, err
+	}
+	s.publish.Lock()
+	defer s.publish.Unlock()
+	return s.activate(ctx, a, id, reason, false)
+}
+
+func (s *Service) activate(ctx context.Context, a Actor, id int64, reason string, rollback bool) (*Release, error) {
+	current, err := s.store.ActiveRelease(ctx)
+	if err != nil {
+		return nil, err
+	}
+	if id == current {
+		return nil, errcode.Errorf(errcode.Conflict, "release %d is already active", id)
+	}
+	next, err := s.load(ctx, id)
+	if err != nil {
+		return nil, err
+	}
+	var left int64
+	if current != 0 && id < current {
+		left, rollback = current, true
+	}
+	now := s.now().UTC()
+	if err := s.store.ActivateRelease(ctx, id, now, left, reason); err != nil {
+		return nil, fmt.Errorf("activate release %d: %w", id, err)
+	}
+	if next.Release.ActivatedAt == nil {
+		next.Release.ActivatedAt = &now
+	}
+	next.Release.RolledBackAt, next.Release.RollbackReason = nil, ""
+	s.serve(next)
+	action := "kb.release.activate"
+	if rollback {
+		action = "kb.release.rollback"
+	}
+	detail := map[string]any{"from": current, "to": id}
+	if reason != "" {
+		detail["reason"] = reason
+	}
+	s.audit(ctx, a, action, fmt.Sprintf("release:%d", id), detail)
+	s.logger.Warn("knowledge release activated", "release", id, "previous", current, "rollback", rollback, "by", a.ID,
+		"reason", reason)
+	return next.Release, nil
+}
+
+// Rollback activates release to, or when to is 0 the newest good release
+// other than the active one.
+func (s *Service) Rollback(ctx context.Context, a Actor, to int64, reason string) (*Release, error) {
+	reason, err := checkReason(reason, false)
+	if err != nil {
+		return nil, err
+	}
+	s.publish.Lock()
+	defer s.publish.Unlock()
+	if to == 0 {
+		list, err := s.Releases(ctx)
+		if err != nil {
+			return nil, err
+		}
+		if to = list.RollbackTo; to == 0 {
+			return nil, errcode.Errorf(errcode.Conflict,
+				"there is no earlier good release to roll back to; name one with --to ID (or \"to\" in the request)")
+		}
+	}
+	return s.activate(ctx, a, to, reason, true)
+}
+
+// ReleaseList is every release with the active one and the fallbacks.
+type ReleaseList struct {
+	Releases []Release `json:"releases"`
+	ActiveID int64     `json:"active_id"`
+	// LastGoodID is the newest good release, the active one included.
+	LastGoodID int64 `json:"last_good_id"`
+	// RollbackTo is where a rollback without a target goes: the newest
+	// good release other than the active one.
+	RollbackTo int64 `json:"rollback_to_id"`
+}
+
+// Releases lists releases, newest first.
+func (s *Service) Releases(ctx context.Context) (*ReleaseList, error) {
+	rs, err := s.store.Releases(ctx)
+	if err != nil {
+		return nil, err
+	}
+	active, err := s.store.ActiveRelease(ctx)
+	if err != nil {
+		return nil, err
+	}
+	slices.SortFunc(rs, func(a, b Release) int { return int(b.ID - a.ID) })
+	l := &ReleaseList{Releases: rs, ActiveID: active}
+	for i := range rs {
+		if !rs[i].Good() {
+			continue
+		}
+		if l.LastGoodID == 0 {
+			l.LastGoodID = rs[i].ID
+		}
+		if l.RollbackTo == 0 && rs[i].ID != active {
+			l.RollbackTo = rs[i].ID
+		}
+	}
+	return l, nil
+}
+
+// Release returns one release with its entries.
+func (s *Service) Release(ctx context.Context, id int64) (*Release, error) { return s.store.Release(ctx, id) }
+
+// Load serves the active release at start-up. With none active it
+// publishes the approved entries as the first release, past the gate if
+// need be (there is nothing older to fall back to), and with no approved
+// entries it serves an index of the built-in examples alone.
+func (s *Service) Load(ctx context.Context) error {
+	id, err := s.store.ActiveRelease(ctx)
+	if err != nil {
+		return err
+	}
+	if id != 0 {
+		a, err := s.load(ctx, id)
+		if err != nil {
+			return err
+		}
+		s.serve(a)
+		return nil
+	}
+	_, err = s.Publish(ctx, System, PublishOptions{Note: "first release at start-up"})
+	var gate *GateError
+	switch {
+	case errors.As(err, &gate):
+		s.logger.Warn("the first release does not pass the quality gate; publishing it anyway, as nothing else can be served",
+			"report", gate.Report.Summary())
+		_, err = s.Publish(ctx, System, PublishOptions{Note: "first release at start-up", Override: true,
+			Reason: "first release at start-up: there was no release to serve"})
+		return err
+	case errcode.Code(err) == errcode.Invalid:
+		ix, err := BuildIndex(nil, s.opts.Extra)
+		if err != nil {
+			return err
+		}
+		s.serve(&Active{Index: ix})
+		return nil
+	}
+	return err
+}
+
+// Sync serves the stored active release if another node or a command
+// changed it. It returns whether it switched.
+func (s *Service) Sync(ctx context.Context) (bool, error) {
+	id, err := s.store.ActiveRelease(ctx)
+	if err != nil || id == 0 {
+		return false, err
+	}
+	if cur := s.Active(); cur != nil && cur.Release != nil && cur.Release.ID == id {
+		return false, nil
+	}
+	s.publish.Lock()
+	defer s.publish.Unlock()
+	a, err := s.load(ctx, id)
+	if err != nil {
+		return false, err
+	}
+	s.serve(a)
+	s.logger.Info("serving knowledge release activated elsewhere", "release", id)
+	return true, nil
+}
+
+// Watch calls Sync every interval until ctx ends.
+func (s *Service) Watch(ctx context.Context, every time.Duration) {
+	t := time.NewTicker(every)
+	defer t.Stop()
+	for {
+		select {
+		case <-ctx.Done():
+			return
+		case <-t.C:
+			if _, err := s.Sync(ctx); err != nil && ctx.Err() == nil {
+				s.logger.Error("sync knowledge release", "error", err)
+			}
+		}
+	}
+}
+
+// Diff says how release b differs from release a.
+type Diff struct {
+	From    int64         `json:"from"`
+	To      int64         `json:"to"`
+	Added   []DiffEntry   `json:"added"`
+	Removed []DiffEntry   `json:"removed"`
+	Changed []DiffChanged `json:"changed"`
+}
+
+// DiffEntry is an entry only one side has.
+type DiffEntry struct {
+	ID      string `json:"id"`
+	Title   string `json:"title"`
+	Version int    `json:"version"`
+}
+
+// DiffChanged is an entry both sides have at different versions.
+type DiffChanged struct {
+	ID          string   `json:"id"`
+	Title       string   `json:"title"`
+	FromVersion int      `json:"from_version"`
+	ToVersion   int      `json:"to_version"`
+	Fields      []string `json:"fields"`
+	Before      Entry    `json:"before"`
+	After       Entry    `json:"after"`
+}
+
+// Diff compares two releases.
+func (s *Service) Diff(ctx context.Context, from, to int64) (*Diff, error) {
+	a, err := s.store.Release(ctx, from)
+	if err != nil {
+		return nil, err
+	}
+	b, err := s.store.Release(ctx, to)
+	if err != nil {
+		return nil, err
+	}
+	d := &Diff{From: from, To: to, Added: []DiffEntry{}, Removed: []DiffEntry{}, Changed: []DiffChanged{}}
+	before := map[string]*Entry{}
+	for i := range a.Content {
+		before[a.Content[i].ID] = &a.Content[i]
+	}
+	for i := range b.Content {
+		e := &b.Content[i]
+		old, ok := before[e.ID]
+		delete(before, e.ID)
+		title, _ := e.Text(LocaleZH)
+		switch {
+		case !ok:
+			d.Added = append(d.Added, DiffEntry{ID: e.ID, Title: title.Title, Version: b.Versions[e.ID]})
+		case a.Versions[e.ID] != b.Versions[e.ID]:
+			fields := old.Changes(e)
+			if len(fields) == 0 {
+				continue
+			}
+			d.Changed = append(d.Changed, DiffChanged{ID: e.ID, Title: title.Title, FromVersion: a.Versions[e.ID],
+				ToVersion: b.Versions[e.ID], Fields: fields, Before: *old, After: *e})
+		}
+	}
+	for id, e := range before {
+		title, _ := e.Text(LocaleZH)
+		d.Removed = append(d.Removed, DiffEntry{ID: id, Title: title.Title, Version: a.Versions[id]})
+	}
+	slices.SortFunc(d.Removed, func(x, y DiffEntry) int { return strings.Compare(x.ID, y.ID) })
+	return d, nil
+}
+
+func newGoldenID() string {
+	var b [8]byte
+	rand.Read(b[:])
+	return "g_" + hex.EncodeToString(b[:])
+}

@@ -1,0 +1,301 @@
+package quality
+
+import (
+	"context"
+	"crypto/rand"
+	"encoding/hex"
+	"slices"
+	"strings"
+	"time"
+	"unicode/utf8"
+
+	"github.com/steward-cs/steward/internal/conversation"
+	"github.com/steward-cs/steward/internal/errcode"
+	"github.com/steward-cs/steward/internal/nlu"
+)
+
+// FlagStatus is where a "wrong answer" flag stands.
+type FlagStatus string
+
+// A flag is open until an editor links it to a fix (fixing) or dismisses
+// it; it is resolved when a release publishes the fix.
+const (
+	FlagOpen      FlagStatus = "open"
+	FlagFixing    FlagStatus = "fixing"
+	FlagResolved  FlagStatus = "resolved"
+	FlagDismissed FlagStatus = "dismissed"
+)
+
+// Who flagged an answer.
+const (
+	SourceCustomer = "customer"
+	SourceAgent    = "agent"
+)
+
+// Flag says a bot answer was wrong.
+type Flag struct {
+	ID             string     `json:"id"`
+	ConversationID string     `json:"conversation_id"`
+	MessageID      string     `json:"message_id"`
+	EntryID        string     `json:"entry_id"` // the entry the bot answered from; "" for a fallback
+	Outcome        string     `json:"outcome"`
+	Question       string     `json:"question"` // the customer's words that got the answer
+	Answer         string     `json:"answer"`
+	Locale         string     `json:"locale"`
+	Reason         string     `json:"reason"`
+	Source         string     `json:"source"`
+	FlaggedBy      string     `json:"flagged_by,omitempty"` // the agent; "" for the customer
+	Status         FlagStatus `json:"status"`
+	FixEntry       string     `json:"fix_entry,omitempty"`
+	FixVersion     int        `json:"fix_version,omitempty"`
+	ReleaseID      int64      `json:"release_id,omitempty"`
+	HandledBy      string     `json:"handled_by,omitempty"`
+	Note           string     `json:"note,omitempty"`
+	CreatedAt      time.Time  `json:"created_at"`
+	UpdatedAt      time.Time  `json:"updated_at"`
+}
+
+// FlagUpdate is what UpdateFlags sets.
+type FlagUpdate struct {
+	Status     FlagStatus
+	FixEntry   string
+	FixVersion int
+	ReleaseID  int64
+	HandledBy  string
+	Note       string
+	At         time.Time
+}
+
+// Asked is a customer question the bot could not answer.
+type Asked struct {
+	Text           string
+	Locale         string
+	ConversationID string
+	At             time.Time
+}
+
+// FlagStore keeps flags and finds unanswered questions.
+type FlagStore interface {
+	// AddFlag fails with errcode.Conflict when the message already has a
+	// flag from the same source.
+	AddFlag(ctx context.Context, f *Flag) error
+	FlagByMessage(ctx context.Context, messageID, source string) (*Flag, error)
+	Flags(ctx context.Context, statuses []FlagStatus, limit int) ([]Flag, error)
+	// UpdateFlags applies u to the flags among ids whose status is one of
+	// from, and returns how many changed.
+	UpdateFlags(ctx context.Context, ids []string, from []FlagStatus, u FlagUpdate) (int, error)
+	// FixingFlags returns the flags waiting for a release of their fix.
+	FixingFlags(ctx context.Context) ([]Flag, error)
+	// Unanswered returns customer messages answered with a fallback since
+	// a time, newest first.
+	Unanswered(ctx context.Context, since time.Time, limit int) ([]Asked, error)
+}
+
+// Flags is the correction loop: flags in, grouped queue out.
+type Flags struct {
+	store FlagStore
+	now   func() time.Time
+}
+
+// NewFlags returns the correction loop over store.
+func NewFlags(store FlagStore) *Flags { return &Flags{store: store, now: time.Now} }
+
+const maxFlagReason = 500
+
+// Flag records that the bot message messageID of c was wrong. transcript
+// is c's messages. A second flag of the same message from the same source
+// returns the first, with created false.
+func (s *Flags) Flag(ctx context.Context, c *conversation.Conversation, transcript []conversation.Message,
+	messageID, reason, source, by string) (*Flag, bool, error) {
+	if !utf8.ValidString(reason) {
+		return nil, false, errcode.Errorf(errcode.Invalid, "reason is not valid UTF-8")
+	}
+	reason = strings.TrimSpace(reason)
+	if n := utf8.RuneCountInString(reason); n > maxFlagReason {
+		return nil, false, errcode.Errorf(errcode.TooLarge, "reason exceeds %d characters (got %d)", maxFlagReason, n)
+	}
+	idx := slices.IndexFunc(transcript, func(m conversation.Message) bool { return m.ID == messageID })
+	if idx < 0 {
+		return nil, false, errcode.Errorf(errcode.NotFound, "conversation %s has no message %q", c.ID, messageID)
+	}
+	m := transcript[idx]
+	switch {
+	case m.Role != conversation.RoleBot:
+		return nil, false, errcode.Errorf(errcode.Invalid, "only the bot's answers can be flagged; message %s is from the %s",
+			messageID, m.Role)
+	case m.Outcome != conversation.OutcomeAnswer && m.Outcome != conversation.OutcomeClarify &&
+		m.Outcome != conversation.OutcomeFallback:
+		return nil, false, errcode.Errorf(errcode.Invalid, "message %s is not an answer (it is a %s message)", messageID,
+			m.Outcome)
+	}
+	if old, err := s.store.FlagByMessage(ctx, messageID, source); err == nil {
+		return old, false, nil
+	}
+	now := s.now().UTC()
+	f := &Flag{ID: newFlagID(), ConversationID: c.ID, MessageID: m.ID, Outcome: string(m.Outcome), Answer: m.Text,
+		Locale: m.Locale, Reason: reason, Source: source, FlaggedBy: by, Status: FlagOpen, CreatedAt: now, UpdatedAt: now}
+	if m.Entry != nil && !strings.HasPrefix(m.Entry.Category, "smalltalk") {
+		f.EntryID = m.Entry.ID
+	}
+	for i := idx - 1; i >= 0; i-- {
+		if transcript[i].Role == conversation.RoleCustomer {
+			f.Question = transcript[i].Text
+			break
+		}
+	}
+	if err := s.store.AddFlag(ctx, f); err != nil {
+		if errcode.Code(err) == errcode.Conflict {
+			if old, err := s.store.FlagByMessage(ctx, messageID, source); err == nil {
+				return old, false, nil
+			}
+		}
+		return nil, false, err
+	}
+	return f, true, nil
+}
+
+// Group is a set of open flags with one cause: the same entry, or (for
+// answers that came from no entry) the same question.
+type Group struct {
+	Key       string          `json:"key"` // "entry:<id>" or "question:<normalised question>"
+	EntryID   string          `json:"entry_id,omitempty"`
+	Question  string          `json:"question,omitempty"`
+	Count     int             `json:"count"`
+	Questions []QuestionCount `json:"questions"` // the customers' wordings, most frequent first
+	Reasons   []string        `json:"reasons"`
+	Flags     []Flag          `json:"flags"`
+	LastAt    time.Time       `json:"last_at"`
+}
+
+// QuestionCount is a wording and how often it came.
+type QuestionCount struct {
+	Text   string `json:"text"`
+	Locale string `json:"locale"`
+	Count  int    `json:"count"`
+}
+
+// Queue returns the open and fixing flags grouped, the largest group first.
+func (s *Flags) Queue(ctx context.Context, status FlagStatus) ([]Group, error) {
+	statuses := []FlagStatus{FlagOpen, FlagFixing}
+	if status != "" {
+		statuses = []FlagStatus{status}
+	}
+	flags, err := s.store.Flags(ctx, statuses, 5000)
+	if err != nil {
+		return nil, err
+	}
+	byKey := map[string]*Group{}
+	var order []*Group
+	for _, f := range flags {
+		key := "entry:" + f.EntryID
+		if f.EntryID == "" {
+			key = "question:" + nlu.Normalize(f.Question)
+		}
+		g, ok := byKey[key]
+		if !ok {
+			g = &Group{Key: key, EntryID: f.EntryID, Reasons: []string{}}
+			if f.EntryID == "" {
+				g.Question = f.Question
+			}
+			byKey[key] = g
+			order = append(order, g)
+		}
+		g.Count++
+		g.Flags = append(g.Flags, f)
+		if f.Reason != "" && len(g.Reasons) < 20 {
+			g.Reasons = append(g.Reasons, f.Reason)
+		}
+		if f.CreatedAt.After(g.LastAt) {
+			g.LastAt = f.CreatedAt
+		}
+		g.Questions = addQuestion(g.Questions, f.Question, f.Locale)
+	}
+	out := make([]Group, len(order))
+	for i, g := range order {
+		slices.SortStableFunc(g.Questions, func(a, b QuestionCount) int { return b.Count - a.Count })
+		out[i] = *g
+	}
+	slices.SortStableFunc(out, func(a, b Group) int {
+		if a.Count != b.Count {
+			return b.Count - a.Count
+		}
+		return b.LastAt.Compare(a.LastAt)
+	})
+	return out, nil
+}
+
+func addQuestion(qs []QuestionCount, text, locale string) []QuestionCount {
+	if text == "" {
+		return qs
+	}
+	norm := nlu.Normalize(text)
+	for i := range qs {
+		if nlu.Normalize(qs[i].Text) == norm {
+			qs[i].Count++
+			return qs
+		}
+	}
+	return append(qs, QuestionCount{Text: text, Locale: locale, Count: 1})
+}
+
+// maxFlagIDs bounds one request's flag list.
+const maxFlagIDs = 500
+
+func checkIDs(ids []string) error {
+	switch {
+	case len(ids) == 0:
+		return errcode.Errorf(errcode.Invalid, "flags: give at least one flag id")
+	case len(ids) > maxFlagIDs:
+		return errcode.Errorf(errcode.Invalid, "flags: at most %d ids", maxFlagIDs)
+	}
+	return nil
+}
+
+// LinkFix marks flags as fixed by a version of an entry, to be resolved
+// when a release publishes it.
+func (s *Flags) LinkFix(ctx context.Context, ids []string, entryID string, version int, by string) (int, error) {
+	if err := checkIDs(ids); err != nil {
+		return 0, err
+	}
+	return s.store.UpdateFlags(ctx, ids, []FlagStatus{FlagOpen, FlagFixing}, FlagUpdate{Status: FlagFixing,
+		FixEntry: entryID, FixVersion: version, HandledBy: by, At: s.now().UTC()})
+}
+
+// Dismiss closes flags that need no fix, with a note.
+func (s *Flags) Dismiss(ctx context.Context, ids []string, by, note string) (int, error) {
+	if err := checkIDs(ids); err != nil {
+		return 0, err
+	}
+	note = strings.TrimSpace(note)
+	if !utf8.ValidString(note) || utf8.RuneCountInString(note) > maxFlagReason {
+		return 0, errcode.Errorf(errcode.Invalid, "note must be valid UTF-8 of at most %d characters", maxFlagReason)
+	}
+	return s.store.UpdateFlags(ctx, ids, []FlagStatus{FlagOpen, FlagFixing}, FlagUpdate{Status: FlagDismissed,
+		HandledBy: by, Note: note, At: s.now().UTC()})
+}
+
+// Released resolves the flags whose fix a release publishes: it holds the
+// fixed entry at the fix's version or later.
+func (s *Flags) Released(ctx context.Context, releaseID int64, versions map[string]int) (int, error) {
+	fixing, err := s.store.FixingFlags(ctx)
+	if err != nil {
+		return 0, err
+	}
+	var ids []string
+	for _, f := range fixing {
+		if v, ok := versions[f.FixEntry]; ok && v >= f.FixVersion {
+			ids = append(ids, f.ID)
+		}
+	}
+	if len(ids) == 0 {
+		return 0, nil
+	}
+	return s.store.UpdateFlags(ctx, ids, []FlagStatus{FlagFixing}, FlagUpdate{Status: FlagResolved,
+		ReleaseID: releaseID, At: s.now().UTC()})
+}
+
+func newFlagID() string {
+	var b [8]byte
+	rand.Read(b[:])
+	return "f_" + hex.EncodeToString(b[:])
+}

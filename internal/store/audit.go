@@ -1,0 +1,87 @@
+package store
+
+import (
+	"context"
+	"encoding/json"
+	"fmt"
+
+	"github.com/steward-cs/steward/internal/audit"
+)
+
+var _ audit.Store = (*DB)(nil)
+
+// AppendAudit adds e to the chain. The head row's update takes the lock
+// that orders concurrent appends (a row lock in PostgreSQL; SQLite has one
+// writer), so no two entries share a predecessor.
+func (db *DB) AppendAudit(ctx context.Context, e *audit.Entry, hash func(*audit.Entry) string) error {
+	err := db.update(ctx, func(ctx context.Context, t tx) error {
+		if err := t.queryRow(ctx, `UPDATE audit_head SET seq = seq + 1 WHERE id = 1 RETURNING seq, hash`).
+			Scan(&e.Seq, &e.PrevHash); err != nil {
+			return err
+		}
+		e.Hash = hash(e)
+		detail, err := json.Marshal(e.Detail)
+		if err != nil {
+			return err
+		}
+		if e.Detail == nil {
+			detail = []byte("{}")
+		}
+		if _, err := t.exec(ctx, `INSERT INTO audit_log (seq, at, actor, actor_name, action, object, detail, prev_hash, hash)
+			VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9)`, e.Seq, millis(e.At), e.Actor, e.ActorName, e.Action, e.Object,
+			string(detail), e.PrevHash, e.Hash); err != nil {
+			return err
+		}
+		_, err = t.exec(ctx, `UPDATE audit_head SET hash = $1 WHERE id = 1`, e.Hash)
+		return err
+	})
+	if err != nil {
+		return fmt.Errorf("append audit entry: %w", err)
+	}
+	return nil
+}
+
+// AuditEntries returns entries, newest first.
+func (db *DB) AuditEntries(ctx context.Context, q audit.Query) ([]audit.Entry, error) {
+	where, args := "1 = 1", []any{}
+	arg := func(v any) string {
+		args = append(args, v)
+		return fmt.Sprintf("$%d", len(args))
+	}
+	if q.Action != "" {
+		where += " AND action LIKE " + arg(q.Action+"%")
+	}
+	if q.Object != "" {
+		where += " AND object = " + arg(q.Object)
+	}
+	if q.Before > 0 {
+		where += " AND seq < " + arg(q.Before)
+	}
+	rows, err := db.queryContext(ctx, `SELECT seq, at, actor, actor_name, action, object, detail, prev_hash, hash
+		FROM audit_log WHERE `+where+` ORDER BY seq DESC LIMIT `+arg(q.Limit), args...)
+	if err != nil {
+		return nil, fmt.Errorf("list audit entries: %w", err)
+	}
+	defer rows.Close()
+	out := []audit.Entry{}
+	for rows.Next() {
+		var (
+			e      audit.Entry
+			at     int64
+			detail string
+		)
+		if err := rows.Scan(&e.Seq, &at, &e.Actor, &e.ActorName, &e.Action, &e.Object, &detail, &e.PrevHash,
+			&e.Hash); err != nil {
+			return nil, fmt.Errorf("list audit entries: %w", err)
+		}
+		e.At = fromMillis(at)
+		if err := json.Unmarshal([]byte(detail), &e.Detail); err != nil {
+			return nil, fmt.Errorf("decode audit entry %d: %w", e.Seq, err)
+		}
+		if len(e.Detail) == 0 {
+			e.Detail = nil
+		}
+		out = append(out, e)
+	}
+	return out, rows.Err()
+}
