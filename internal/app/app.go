@@ -104,7 +104,7 @@ func Open(ctx context.Context, cfg config.Config, logger *slog.Logger) (_ *App, 
 	}
 	handler := httpapi.New(httpapi.Options{Engine: a.engine, Auth: a.auth, Desk: a.desk, Hub: a.hub, Store: a.db,
 		Quality: quality.NewService(a.db, ratingTags(cfg.Desk)), Knowledge: a.kb, Flags: a.flags, Audit: a.audit,
-		Logger:  logger, OriginPatterns: cfg.AllowedOrigins, Closing: a.closing, SecureCookies: cfg.SecureCookies})
+		Logger: logger, OriginPatterns: cfg.AllowedOrigins, Closing: a.closing, SecureCookies: cfg.SecureCookies})
 	a.server = &http.Server{Handler: handler, ReadHeaderTimeout: 10 * time.Second, ReadTimeout: 30 * time.Second,
 		WriteTimeout: 60 * time.Second, IdleTimeout: 120 * time.Second, MaxHeaderBytes: 64 << 10,
 		ErrorLog: slog.NewLogLogger(logger.Handler(), slog.LevelWarn)}

@@ -187,7 +187,7 @@ func New(opts Options) http.Handler {
 		"/api/v1/kb/releases":                                 "GET, POST",
 		"/api/v1/kb/releases/{id}":                            "GET",
 		"/api/v1/kb/releases/{id}/activate":                   "POST",
-		"/api/v1/kb/releases/rollback":                        "POST",
+		"/api/v1/kb/rollback":                                 "POST",
 		"/api/v1/kb/diff":                                     "GET",
 		"/api/v1/kb/golden":                                   "GET, POST",
 		"/api/v1/kb/golden/{id}":                              "DELETE",

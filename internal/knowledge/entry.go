@@ -30,8 +30,8 @@ type Content struct {
 
 // Entry is one question the shop answers, in every locale it has.
 type Entry struct {
-	ID        string             `json:"id" yaml:"id"`
-	Category  string             `json:"category" yaml:"category"`
+	ID       string `json:"id" yaml:"id"`
+	Category string `json:"category" yaml:"category"`
 	// Title names the entry for editors, and for customers in any locale
 	// without its own title.
 	Title     string             `json:"title,omitempty" yaml:"title,omitempty"`
@@ -40,8 +40,8 @@ type Entry struct {
 	Locales   map[string]Content `json:"locales" yaml:"locales"`
 	CreatedAt time.Time          `json:"-" yaml:"-"`
 	// version is the entry's version while a release is being built.
-	version int
-	UpdatedAt time.Time          `json:"-" yaml:"-"`
+	version   int
+	UpdatedAt time.Time `json:"-" yaml:"-"`
 }
 
 // Limits on entry fields; they keep a bad import from bloating the model.

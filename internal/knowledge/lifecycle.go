@@ -212,7 +212,9 @@ func (s *Service) Records(ctx context.Context, f Filter) ([]Record, error) {
 }
 
 // Record returns one entry.
-func (s *Service) Record(ctx context.Context, id string) (*Record, error) { return s.store.KBRecord(ctx, id) }
+func (s *Service) Record(ctx context.Context, id string) (*Record, error) {
+	return s.store.KBRecord(ctx, id)
+}
 
 // History returns an entry's revisions, oldest first.
 func (s *Service) History(ctx context.Context, id string) ([]Revision, error) {
@@ -485,7 +487,9 @@ func (s *Service) Export(ctx context.Context) ([]Entry, error) {
 // Golden questions.
 
 // GoldenQuestions lists the pinned questions.
-func (s *Service) GoldenQuestions(ctx context.Context) ([]Golden, error) { return s.store.GoldenQuestions(ctx) }
+func (s *Service) GoldenQuestions(ctx context.Context) ([]Golden, error) {
+	return s.store.GoldenQuestions(ctx)
+}
 
 // AddGolden pins a question to the entry that must answer it.
 func (s *Service) AddGolden(ctx context.Context, a Actor, g Golden) (*Golden, error) {

@@ -5,7 +5,6 @@ import (
 	"crypto/rand"
 	"crypto/sha256"
 	"encoding/hex"
-	"errors"
 	"fmt"
 	"slices"
 	"strings"
@@ -67,6 +66,12 @@ type PublishOptions struct {
 	// recorded. The caller checks that the actor may override.
 	Override bool
 	Reason   string
+
+	// firstRelease marks the release Load publishes when none is active:
+	// cross-validation is skipped (start-up stays fast, and there is no
+	// baseline to compare with) and a refusal is overridden, as nothing
+	// else could be served.
+	firstRelease bool
 }
 
 // Publish builds a release from the approved entries, runs the quality
@@ -98,9 +103,14 @@ func (s *Service) Publish(ctx context.Context, a Actor, opts PublishOptions) (*R
 	if cur := s.Active(); cur != nil {
 		baseline = cur.Release
 	}
-	report, err := s.runGate(ctx, entries, ix, baseline)
+	report, err := s.runGate(ctx, entries, ix, baseline, !opts.firstRelease)
 	if err != nil {
 		return nil, fmt.Errorf("quality gate: %w", err)
+	}
+	if !report.Passed && opts.firstRelease {
+		s.logger.Warn("the first release does not pass the quality gate; publishing it anyway, as nothing else can be served",
+			"report", report.Summary())
+		opts.Override, reason = true, "first release at start-up: there was no release to serve"
 	}
 	if !report.Passed && !opts.Override {
 		s.audit(ctx, a, "kb.release.refused", "kb", map[string]any{"problems": len(report.Problems),
@@ -342,7 +352,9 @@ func (s *Service) Releases(ctx context.Context) (*ReleaseList, error) {
 }
 
 // Release returns one release with its entries.
-func (s *Service) Release(ctx context.Context, id int64) (*Release, error) { return s.store.Release(ctx, id) }
+func (s *Service) Release(ctx context.Context, id int64) (*Release, error) {
+	return s.store.Release(ctx, id)
+}
 
 // Load serves the active release at start-up. With none active it
 // publishes the approved entries as the first release, past the gate if
@@ -361,16 +373,8 @@ func (s *Service) Load(ctx context.Context) error {
 		s.serve(a)
 		return nil
 	}
-	_, err = s.Publish(ctx, System, PublishOptions{Note: "first release at start-up"})
-	var gate *GateError
-	switch {
-	case errors.As(err, &gate):
-		s.logger.Warn("the first release does not pass the quality gate; publishing it anyway, as nothing else can be served",
-			"report", gate.Report.Summary())
-		_, err = s.Publish(ctx, System, PublishOptions{Note: "first release at start-up", Override: true,
-			Reason: "first release at start-up: there was no release to serve"})
-		return err
-	case errcode.Code(err) == errcode.Invalid:
+	_, err = s.Publish(ctx, System, PublishOptions{Note: "first release at start-up", firstRelease: true})
+	if errcode.Code(err) == errcode.Invalid {
 		ix, err := BuildIndex(nil, s.opts.Extra)
 		if err != nil {
 			return err

@@ -3,9 +3,9 @@ package store_test
 import (
 	"context"
 	"errors"
-	"slices"
 	"fmt"
 	"os"
+	"slices"
 	"sync"
 	"testing"
 	"time"
