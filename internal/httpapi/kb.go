@@ -41,6 +41,7 @@ type entryJSON struct {
 	ID               string                       `json:"id"`
 	Category         string                       `json:"category"`
 	Title            string                       `json:"title"`
+	DisplayTitle     string                       `json:"display_title"` // title, or the zh-CN (else en) locale's
 	Tags             []string                     `json:"tags"`
 	Essential        bool                         `json:"essential"`
 	Status           knowledge.Status             `json:"status"`
@@ -60,10 +61,8 @@ func (s *Server) toEntryJSON(r *knowledge.Record) entryJSON {
 		Status: r.Status, Version: r.Version, ApprovedVersion: r.ApprovedVersion,
 		Author: personJSON{ID: r.Author, Name: r.AuthorName}, Reviewer: r.Reviewer, Reason: r.Reason,
 		Locales: r.Locales, CreatedAt: r.CreatedAt, UpdatedAt: r.UpdatedAt}
-	if e.Title == "" {
-		c, _ := r.Text(knowledge.LocaleZH)
-		e.Title = c.Title
-	}
+	c, _ := r.Text(knowledge.LocaleZH)
+	e.DisplayTitle = c.Title
 	if a := s.kb.Active(); a != nil && a.Release != nil {
 		e.PublishedVersion = a.Release.Versions[r.ID]
 	}
@@ -92,6 +91,7 @@ type entryRequest struct {
 	Author           json.RawMessage `json:"author"`
 	Reviewer         json.RawMessage `json:"reviewer"`
 	Reason           json.RawMessage `json:"reason"`
+	DisplayTitle     json.RawMessage `json:"display_title"`
 	CreatedAt        json.RawMessage `json:"created_at"`
 	UpdatedAt        json.RawMessage `json:"updated_at"`
 	// Entry accepts the entry wrapped as {"entry": {...}}.
@@ -106,11 +106,19 @@ func (req *entryRequest) entry() knowledge.Entry {
 		Essential: req.Essential, Locales: req.Locales}
 }
 
+// inner is the request with the wrapped entry's fields, when it came
+// wrapped; flags, submit and version may sit on either level.
 func (req *entryRequest) inner() *entryRequest {
-	if req.Entry != nil {
-		return req.Entry
+	if req.Entry == nil {
+		return req
 	}
-	return req
+	in := *req.Entry
+	in.Flags = append(in.Flags, req.Flags...)
+	in.Submit = in.Submit || req.Submit
+	if req.Version != 0 {
+		in.Version = req.Version
+	}
+	return &in
 }
 
 func (s *Server) listEntries(w http.ResponseWriter, r *http.Request, p *auth.Principal) error {
