@@ -48,6 +48,7 @@ func Run(ctx context.Context, args []string, env Env) int {
 		"version": func() command { return &versionCommand{env: env} },
 		"eval":    func() command { return &evalCommand{env: env} },
 		"user":    func() command { return &userCommand{env: env} },
+		"audit":   func() command { return &auditCommand{env: env} },
 	}
 	if len(args) == 0 || args[0] == "help" || args[0] == "-h" || args[0] == "--help" {
 		printUsage(env.Stdout, commands)
@@ -90,7 +91,9 @@ Usage: steward <command> [flags]
 Commands:
   serve      run the server (steward serve --demo, then open http://127.0.0.1:8080/chat)
   migrate    apply database migrations
-  kb         import or export the knowledge base (kb import FILE, kb export [FILE])
+  kb         the knowledge base: kb import FILE, kb export [FILE], kb publish, kb rollback [--to ID],
+             kb releases, kb diff A B
+  audit      read the audit trail, or check its hash chain (audit --verify)
   user       manage accounts (user add --email E --role R --password-stdin, user list, user disable)
   eval       measure the NLU on a labelled data set (eval intent, eval sentiment)
   version    print the version

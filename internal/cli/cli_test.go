@@ -93,3 +93,55 @@ func TestCommandLineErrors(t *testing.T) {
 		t.Fatalf("version: %d %q", code, out)
 	}
 }
+
+// TestKBReleaseCommands: a release that slips past the gate with an
+// override is rolled back in one command, and the audit trail says so.
+func TestKBReleaseCommands(t *testing.T) {
+	dir := t.TempDir()
+	target := []string{"--data-dir", dir}
+	env := map[string]string{"USER": "ops", "STEWARD_LOG_LEVEL": "error"}
+	in := filepath.Join(dir, "kb.yaml")
+	os.WriteFile(in, []byte(kbYAML), 0o600)
+	if code, out, errs := run(t, "", env, append([]string{"kb", "import", in}, target...)...); code != 0 ||
+		!strings.Contains(out, "published and activated release 1") {
+		t.Fatalf("import: %d %q %q", code, out, errs)
+	}
+	spam := strings.Replace(kbYAML, "answer: 满99元包邮。", "answer: 包邮请点 https://free-ship.xyz/claim 领取，客服 400-123-4567。", 1)
+	os.WriteFile(in, []byte(spam), 0o600)
+	code, out, errs := run(t, "", env, append([]string{"kb", "import", in}, target...)...)
+	if code != 1 || !strings.Contains(errs, "free-ship.xyz") || !strings.Contains(errs, "400-123-4567") ||
+		!strings.Contains(errs, "--override") {
+		t.Fatalf("spam import: %d %q %q", code, out, errs)
+	}
+	if code, out, errs := run(t, "", env, append([]string{"kb", "publish", "--override", "vendor promo"}, target...)...); code != 0 ||
+		!strings.Contains(out, "release 2") || !strings.Contains(out, "vendor promo") {
+		t.Fatalf("override: %d %q %q", code, out, errs)
+	}
+	code, out, errs = run(t, "", env, append([]string{"kb", "diff", "1", "2"}, target...)...)
+	if code != 0 || !strings.Contains(out, "~ ship-fee v1 → v2  zh-CN.answer") || !strings.Contains(out, "+ 包邮请点") {
+		t.Fatalf("diff: %d %q %q", code, out, errs)
+	}
+	if code, out, errs := run(t, "", env, append([]string{"kb", "rollback", "--reason", "spam"}, target...)...); code != 0 ||
+		!strings.Contains(out, "rolled back from release 2 to release 1") {
+		t.Fatalf("rollback: %d %q %q", code, out, errs)
+	}
+	code, out, errs = run(t, "", env, append([]string{"kb", "releases"}, target...)...)
+	if code != 0 || !strings.Contains(out, "active, last good") || !strings.Contains(out, "overridden: vendor promo") ||
+		!strings.Contains(out, "rolled back") {
+		t.Fatalf("releases: %d %q %q", code, out, errs)
+	}
+	code, out, errs = run(t, "", env, append([]string{"audit", "--action", "kb.release."}, target...)...)
+	lines := strings.Split(strings.TrimSpace(out), "\n")
+	if code != 0 || len(lines) != 5 || !strings.Contains(lines[1], "ops (command line)") ||
+		!strings.Contains(lines[1], "kb.release.rollback") || !strings.Contains(lines[1], "reason=spam") {
+		t.Fatalf("audit: %d %q %q", code, out, errs)
+	}
+	if code, out, errs := run(t, "", env, append([]string{"audit", "--verify"}, target...)...); code != 0 ||
+		!strings.Contains(out, "audit chain intact") {
+		t.Fatalf("verify: %d %q %q", code, out, errs)
+	}
+	if code, _, errs := run(t, "", env, append([]string{"kb", "diff", "1"}, target...)...); code != 2 ||
+		!strings.Contains(errs, "two release ids") {
+		t.Fatalf("diff with one id: %d %q", code, errs)
+	}
+}
