@@ -397,12 +397,19 @@ func (s *Service) Sync(ctx context.Context) (bool, error) {
 	}
 	s.publish.Lock()
 	defer s.publish.Unlock()
+	// A publish or activation on this node may have finished meanwhile.
+	if id, err = s.store.ActiveRelease(ctx); err != nil {
+		return false, err
+	}
+	if cur := s.Active(); cur != nil && cur.Release != nil && cur.Release.ID == id {
+		return false, nil
+	}
 	a, err := s.load(ctx, id)
 	if err != nil {
 		return false, err
 	}
 	s.serve(a)
-	s.logger.Info("serving knowledge release activated elsewhere", "release", id)
+	s.logger.Info("serving the knowledge release activated elsewhere", "release", id)
 	return true, nil
 }
 
