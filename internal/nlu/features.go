@@ -81,6 +81,8 @@ func Features(norm string, emit func(f string)) {
 // number token. The bytes passed to emit are only valid during the call:
 // features are built in one buffer, so classifying a message allocates
 // little.
+//
+//go:norace
 func (fs featureSet) extract(norm string, emit func(f []byte)) {
 	x := extractor{fs: fs, emit: emit, buf: make([]byte, 0, 64)}
 	for _, field := range strings.Fields(norm) {
@@ -140,6 +142,7 @@ func splitLatin(s string) []string {
 	return out
 }
 
+//go:norace
 func (x *extractor) hanGrams(seg string) {
 	x.runes = x.runes[:0]
 	if x.fs.HanEdge {
@@ -173,6 +176,8 @@ func appendToken(b []byte, w string) []byte {
 }
 
 // latinWord emits the features that the last of the words completes.
+//
+//go:norace
 func (x *extractor) latinWord() {
 	fs, words := x.fs, x.words
 	n := len(words)
@@ -210,6 +215,7 @@ func (x *extractor) latinWord() {
 	}
 }
 
+//go:norace
 func (x *extractor) emitParts(prefix, s string) {
 	x.buf = append(append(x.buf[:0], prefix...), s...)
 	x.emit(x.buf)
