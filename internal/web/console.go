@@ -34,6 +34,7 @@ type consolePage struct {
 	I18N      consoleI18N       // the same strings for console.js, rendered as JSON
 	OtherLang string            // the language the switch link leads to
 	SwitchURL string            // this page in OtherLang
+	Script    string            // the page's script under /static/
 }
 
 // consoleI18N is the JSON blob console.js reads from <script id="i18n">.
@@ -43,15 +44,17 @@ type consoleI18N struct {
 }
 
 func registerConsole(mux *http.ServeMux) {
-	mux.Handle("GET /console", consoleHandler("console.html", "product"))
-	mux.Handle("GET /console/login", consoleHandler("login.html", "loginTitle"))
+	mux.Handle("GET /console", consoleHandler("console.html", "product", "console.js"))
+	mux.Handle("GET /console/login", consoleHandler("login.html", "loginTitle", "console.js"))
+	mux.Handle("GET /console/kb", consoleHandler("kb.html", "kbTitle", "kb.js"))
 	mux.Handle("GET /console/{$}", http.RedirectHandler("/console", http.StatusMovedPermanently))
 }
 
-// consoleHandler renders one console page in the request's language. It does
-// not check the session: the page's script asks /api/v1/auth/me and goes to
-// the login page on 401.
-func consoleHandler(name, titleKey string) http.Handler {
+// consoleHandler renders the template name in the request's language, titled
+// by the string titleKey and run by the static script. It does not check the
+// session: the page's script asks /api/v1/auth/me and goes to the login page
+// on 401.
+func consoleHandler(name, titleKey, script string) http.Handler {
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		lang := consoleLang(w, r)
 		other := "en"
@@ -62,7 +65,7 @@ func consoleHandler(name, titleKey string) http.Handler {
 		q.Set("lang", other)
 		strs := consoleStrings[lang]
 		p := consolePage{Lang: lang, Title: strs[titleKey], T: strs, I18N: consoleI18N{Lang: lang, T: strs}, OtherLang: other,
-			SwitchURL: (&url.URL{Path: r.URL.Path, RawQuery: q.Encode()}).String()}
+			SwitchURL: (&url.URL{Path: r.URL.Path, RawQuery: q.Encode()}).String(), Script: script}
 		var buf bytes.Buffer
 		if err := consoleTemplates.ExecuteTemplate(&buf, name, p); err != nil {
 			http.Error(w, "render page: "+err.Error(), http.StatusInternalServerError)

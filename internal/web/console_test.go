@@ -35,6 +35,11 @@ func TestConsolePages(t *testing.T) {
 		{name: "Accept-Language by preference", url: "/console", acceptLang: "fr;q=0.9,zh-TW;q=0.8,en;q=0.7", wantStatus: 200, wantLang: "zh-CN"},
 		{name: "unsupported language falls back", url: "/console", acceptLang: "de-DE", wantStatus: 200, wantLang: "zh-CN"},
 		{name: "unknown query value ignored", url: "/console?lang=fr", cookie: "en", wantStatus: 200, wantLang: "en"},
+		{name: "knowledge page", url: "/console/kb?lang=en", wantStatus: 200, wantLang: "en", wantCookie: "en",
+			wantBody: []string{`id="entries-list"`, `id="entry-form"`, `id="publish-btn"`, `src="/static/kb.js"`,
+				`href="/console"`, "Knowledge base"}},
+		{name: "desk links to the knowledge page", url: "/console", wantStatus: 200, wantLang: "zh-CN",
+			wantBody: []string{`href="/console/kb"`, `src="/static/console.js"`}},
 		{name: "trailing slash redirects", url: "/console/", wantStatus: http.StatusMovedPermanently},
 	}
 	for _, tt := range tests {
@@ -104,22 +109,29 @@ func TestConsoleStrings(t *testing.T) {
 			t.Errorf("%q has no Chinese text", k)
 		}
 	}
-	js, err := fs.ReadFile(static, "static/console.js")
-	if err != nil {
-		t.Fatal(err)
-	}
-	used := regexp.MustCompile(`\bt\('([A-Za-z0-9_-]+)'`).FindAllStringSubmatch(string(js), -1)
-	if len(used) < 20 {
-		t.Fatalf("found only %d t('…') calls in console.js", len(used))
-	}
-	for _, m := range used {
-		if _, ok := en[m[1]]; !ok {
-			t.Errorf("console.js uses the missing string %q", m[1])
+	for _, name := range []string{"console.js", "kb.js"} {
+		js, err := fs.ReadFile(static, "static/"+name)
+		if err != nil {
+			t.Fatal(err)
+		}
+		used := regexp.MustCompile(`\bt\('([A-Za-z0-9_-]+)'`).FindAllStringSubmatch(string(js), -1)
+		if len(used) < 20 {
+			t.Fatalf("found only %d t('…') calls in %s", len(used), name)
+		}
+		for _, m := range used {
+			if _, ok := en[m[1]]; !ok {
+				t.Errorf("%s uses the missing string %q", name, m[1])
+			}
 		}
 	}
-	// Keys console.js builds from a prefix and a value.
+	// Keys the scripts build from a prefix and a value, or choose at run time.
 	for _, k := range []string{"conn_connecting", "conn_reconnecting", "emotion_low", "emotion_mid", "emotion_high",
-		"status_online", "status_away", "status_offline", "state_queued", "state_assigned", "state_closed"} {
+		"status_online", "status_away", "status_offline", "state_queued", "state_assigned", "state_closed",
+		"kbDiffAdded", "kbDiffRemoved", "kbDiffChanged", "kbRejectedBecause", "kbRetiredBecause",
+		"kbstatus_draft", "kbstatus_in_review", "kbstatus_approved", "kbstatus_rejected", "kbstatus_published",
+		"kbstatus_retired", "kbaction_create", "kbaction_edit", "kbaction_import", "kbaction_submit", "kbaction_approve",
+		"kbaction_reject", "kbaction_retire", "kbfield_questions", "kbfield_answer", "kbcheck_golden",
+		"flagstatus_open", "flagstatus_fixing", "flagsource_customer", "flagsource_agent"} {
 		if _, ok := en[k]; !ok {
 			t.Errorf("missing %q", k)
 		}

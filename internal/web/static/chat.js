@@ -6,6 +6,7 @@
   const API = '/api/v1/conversations';
   const STORE_KEY = 'steward.conversation';
   const MAX_CHARS = 4000;
+  const FLAGGABLE = ['answer', 'clarify', 'fallback']; // bot replies a customer may mark as wrong
   const COUNTER_FROM = 3500; // show the character counter from here on
   const BACKOFF_MAX = 30000;
 
@@ -60,6 +61,12 @@
       ratingSubmit: '提交评价',
       ratingNeedScore: '请先选择星级。',
       ratingDone: '感谢您的评价！',
+      flagWrong: '回答有误',
+      flagTitle: '这个回答不对或没有帮助',
+      flagReason: '哪里不对？（选填）',
+      flagSend: '提交',
+      flagCancel: '取消',
+      flagged: '已收到反馈，谢谢！我们会改进这个回答。',
     },
     en: {
       title: 'Customer service',
@@ -111,6 +118,12 @@
       ratingSubmit: 'Submit',
       ratingNeedScore: 'Please choose a star rating first.',
       ratingDone: 'Thank you for your feedback!',
+      flagWrong: 'Wrong answer',
+      flagTitle: 'This answer is wrong or did not help',
+      flagReason: 'What was wrong? (optional)',
+      flagSend: 'Send',
+      flagCancel: 'Cancel',
+      flagged: 'Thanks for telling us. We will fix this answer.',
     },
   };
 
@@ -123,6 +136,7 @@
     return null;
   };
   const S = {
+    flagging: new Set(), // message ids with a flag request in flight
     locale: normLocale(params.get('lang')) ||
       (String(navigator.language || '').toLowerCase().startsWith('zh') ? 'zh-CN' : 'en'),
     embed: params.get('embed') === '1',
@@ -390,7 +404,87 @@
       }
       li.append(box);
     }
+    if (role === 'bot' && FLAGGABLE.includes(m.outcome)) li.append(renderFeedback(m.id));
     return li;
+  }
+
+  // A thumbs-down outline (the Feather icon's shape), drawn in the text colour.
+  function thumbDownIcon() {
+    const NS = 'http://www.w3.org/2000/svg';
+    const svg = document.createElementNS(NS, 'svg');
+    for (const [k, v] of Object.entries({ viewBox: '0 0 24 24', width: '15', height: '15', fill: 'none', stroke: 'currentColor',
+      'stroke-width': '2', 'stroke-linecap': 'round', 'stroke-linejoin': 'round', 'aria-hidden': 'true', class: 'thumb-down' })) {
+      svg.setAttribute(k, v);
+    }
+    const path = document.createElementNS(NS, 'path');
+    path.setAttribute('d', 'M10 15v4a3 3 0 0 0 3 3l4-9V2H5.72a2 2 0 0 0-2 1.7l-1.38 9a2 2 0 0 0 2 2.3zm7-13h2.67A2.31 2.31 0 0 1 22 4v7a2.31 2.31 0 0 1-2.33 2H17');
+    svg.append(path);
+    return svg;
+  }
+
+  // The thumbs-down under a bot answer: a click opens an optional reason and Send.
+  const i18nEl = (tag, cls, key) => { const el = mk(tag, cls); el.dataset.i18n = key; el.textContent = t(key); return el; };
+  function renderFeedback(id) {
+    const box = mk('div', 'feedback');
+    if (S.conv && Array.isArray(S.conv.flagged) && S.conv.flagged.includes(id)) {
+      box.dataset.state = 'done';
+      box.append(i18nEl('span', 'feedback-done', 'flagged'));
+      return box;
+    }
+    const thumb = mk('button', 'flag-btn');
+    thumb.type = 'button';
+    thumb.dataset.i18nLabel = 'flagWrong';
+    thumb.dataset.i18nTitle = 'flagTitle';
+    thumb.setAttribute('aria-label', t('flagWrong'));
+    thumb.title = t('flagTitle');
+    thumb.setAttribute('aria-expanded', 'false');
+    thumb.append(thumbDownIcon());
+    const form = mk('form', 'feedback-form');
+    form.hidden = true;
+    form.noValidate = true;
+    const reason = mk('input', 'feedback-reason');
+    reason.type = 'text';
+    reason.maxLength = 500;
+    reason.dataset.i18nPlaceholder = 'flagReason';
+    reason.dataset.i18nLabel = 'flagReason';
+    reason.placeholder = t('flagReason');
+    reason.setAttribute('aria-label', t('flagReason'));
+    const sendB = i18nEl('button', 'feedback-send', 'flagSend');
+    sendB.type = 'submit';
+    const cancel = i18nEl('button', 'feedback-cancel', 'flagCancel');
+    cancel.type = 'button';
+    const err = mk('p', 'feedback-error');
+    err.setAttribute('role', 'alert');
+    err.hidden = true;
+    form.append(reason, sendB, cancel, err);
+    const open = (on) => {
+      form.hidden = !on;
+      thumb.setAttribute('aria-expanded', String(on));
+      box.dataset.state = on ? 'open' : '';
+      if (on) reason.focus();
+    };
+    thumb.addEventListener('click', () => open(form.hidden));
+    cancel.addEventListener('click', () => open(false));
+    form.addEventListener('submit', async (e) => {
+      e.preventDefault();
+      if (!S.conv || S.flagging.has(id)) return;
+      S.flagging.add(id);
+      sendB.disabled = true;
+      showCardError(err, '');
+      try {
+        await api('POST', convPath(`/messages/${encodeURIComponent(id)}/flag`), { reason: reason.value.trim() }, S.conv.token);
+        remember({ flagged: [...((S.conv && S.conv.flagged) || []), id].slice(-200) });
+        box.dataset.state = 'done';
+        box.replaceChildren(i18nEl('span', 'feedback-done', 'flagged'));
+      } catch (e2) {
+        showCardError(err, failText(e2));
+        sendB.disabled = false;
+      } finally {
+        S.flagging.delete(id);
+      }
+    });
+    box.append(thumb, form);
+    return box;
   }
 
   // Insert by seq; locally pending bubbles always stay at the end.

@@ -10,6 +10,7 @@
   const BACKOFF_MAX = 30000;
   const PING_EVERY = 25000;
   const ROLES = ['customer', 'bot', 'agent', 'system'];
+  const FLAGGABLE = ['answer', 'clarify', 'fallback']; // the bot outcomes an agent may flag as wrong
 
   // ---------- strings ----------
   const I18N = (() => {
@@ -101,7 +102,7 @@
     if (raw) {
       try {
         const u = new URL(raw, location.origin);
-        if (u.origin === location.origin && (u.pathname === '/console' || u.pathname === '/console/')) {
+        if (u.origin === location.origin && ['/console', '/console/', '/console/kb'].includes(u.pathname)) {
           return u.pathname + u.search + u.hash;
         }
       } catch { /* not a URL */ }
@@ -769,6 +770,7 @@
       const time = mk('time', 'msg-time', fmtTime(m.created_at));
       time.title = fullTime(m.created_at);
       head.append(time);
+      if (role === 'bot' && FLAGGABLE.includes(m.outcome) && !isAuditor()) head.append(flagButton(m));
       li.append(head);
     }
     const bubble = mk('div', 'bubble', m.text || '');
@@ -781,6 +783,27 @@
       li.append(box);
     }
     return li;
+  }
+
+  // A bot answer an agent thinks wrong goes to the knowledge base's correction queue.
+  function flagButton(m) {
+    const b = btn('link-btn msg-flag', t('flagAnswer'));
+    b.title = t('flagAnswerTitle');
+    b.addEventListener('click', async () => {
+      if (!S.open || b.disabled) return;
+      b.disabled = true;
+      try {
+        await api('POST', `${DESK}/conversations/${enc(S.open.id)}/messages/${enc(m.id)}/flag`, {});
+        b.textContent = t('flaggedAnswer');
+        b.classList.add('is-flagged');
+        b.closest('.msg').dataset.flagged = '1';
+        toast(t('flaggedToast'));
+      } catch (e) {
+        b.disabled = false;
+        toastError(e);
+      }
+    });
+    return b;
   }
 
   function renderNote(n) {

@@ -1,0 +1,245 @@
+package main_test
+
+import (
+	"fmt"
+	"net/http"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/chromedp/chromedp"
+
+	"github.com/steward-cs/steward/internal/config"
+	"github.com/steward-cs/steward/internal/testutil"
+)
+
+// publishWithin is how long a publish may take: training and the quality
+// gate, slow under -race on a small machine.
+const publishWithin = 90 * time.Second
+
+// signIn opens the knowledge page, signs in on the page it is sent to and
+// waits until the knowledge page is back and ready.
+func (p page) signIn(base, email, password string) {
+	p.t.Helper()
+	p.navigate(base + "/console/kb?lang=en")
+	p.waitAcrossNavigation(`location.pathname === "/console/login" && !!document.querySelector('#login-email')`)
+	p.fill("#login-email", email)
+	p.fill("#login-password", password)
+	p.click("#login-submit")
+	p.waitAcrossNavigation(`location.pathname === "/console/kb" && document.body.dataset.ready === "1"`)
+}
+
+// waitText waits until the element matching selector shows text.
+func (p page) waitText(selector, text string) {
+	p.t.Helper()
+	p.waitFor(fmt.Sprintf(`(() => { const el = document.querySelector(%q); return !!el && !el.closest('[hidden]') && el.innerText.includes(%q); })()`,
+		selector, text))
+}
+
+// tab opens a tab of the knowledge page as a click on it does.
+func (p page) tab(name string) {
+	p.t.Helper()
+	p.click("#tab-" + name)
+	p.waitFor(fmt.Sprintf(`!document.querySelector('#section-%s').hidden`, name))
+}
+
+// The knowledge lifecycle through the console's pages: an agent writes an
+// entry, an admin reviews and publishes it, a customer flags the answer in
+// the chat page, the admin fixes it from the correction queue, a
+// supervisor approves and publishes the fix, and the admin compares the
+// releases and rolls the fix back.
+func TestKnowledgeConsoleInChromium(t *testing.T) {
+	run := testutil.Start(t, func(c *config.Config) {
+		c.Knowledge.Gate.Folds = 2 // a small gate: publishing is quick under -race
+		c.Knowledge.Gate.MaxHeldOut = 200
+	})
+	adminAPI := testutil.Login(t, run.URL, run.Demo[0].Email, run.Demo[0].Password)
+	adminAPI.AddUser("lead@demo.steward", "supervisor", nil)
+
+	agent := page{t, browserWithin(t, 4*time.Minute)}
+	agent.navigate("about:blank") // starts the browser the other contexts open in
+	inContext := func() (page, func()) {
+		ctx, cancel := chromedp.NewContext(agent.ctx, chromedp.WithNewBrowserContext())
+		return page{t, ctx}, cancel
+	}
+	admin, cancelAdmin := inContext()
+	defer cancelAdmin()
+	lead, cancelLead := inContext()
+	defer cancelLead()
+	customer, cancelCustomer := inContext()
+	defer cancelCustomer()
+
+	// An agent writes a new entry and submits it for review.
+	agent.signIn(run.URL, run.Demo[1].Email, run.Demo[1].Password)
+	agent.waitFor(`document.querySelectorAll('#entries-list li[data-id]').length > 50`)
+	if href := eval[string](agent, `document.querySelector('#nav-desk').getAttribute('href')`); href != "/console" {
+		t.Errorf("the knowledge page links to %q for the desk", href)
+	}
+	agent.click("#entry-new")
+	agent.waitFor(`!document.querySelector('#entry-form').hidden`)
+	agent.fill("#ed-id", "gift-wrap")
+	agent.fill("#ed-category", "orders")
+	agent.fill("#ed-title", "Gift wrapping")
+	agent.fill("#ed-tags", "orders, gifts")
+	agent.fill("#ed-questions-en", "can you gift wrap my order\ndo you offer gift wrapping\nis gift wrapping available")
+	agent.fill("#ed-answer-en", "Yes: gift wrapping costs 5 yuan per item; choose it at checkout.")
+	agent.fill("#ed-questions-zh", "可以礼品包装吗\n有没有礼品包装服务")
+	agent.fill("#ed-answer-zh", "可以，礼品包装每件 5 元，结算时选择即可。")
+	agent.click("#ed-submit")
+	agent.waitFor(`document.querySelector('#ed-status').dataset.status === "in_review"`)
+	agent.waitText("#ed-status", "In review")
+	agent.waitText(`#entries-list li[data-id="gift-wrap"]`, "Gift wrapping")
+	if !eval[bool](agent, `document.querySelector('#ed-retire').hidden`) {
+		t.Error("an agent is offered Retire")
+	}
+	agent.screenshot("kb-agent-editor")
+	// Agents cannot review: the card has no Approve button.
+	agent.tab("reviews")
+	agent.waitText(`#reviews-list li[data-id="gift-wrap"]`, "Waiting for a supervisor or admin")
+	if eval[bool](agent, `!!document.querySelector('#reviews-list .kb-approve')`) {
+		t.Error("an agent is offered Approve")
+	}
+	agent.tab("releases")
+	if !eval[bool](agent, `document.querySelector('#publish-box').hidden`) {
+		t.Error("an agent is offered Publish")
+	}
+
+	// The admin approves it and publishes a release.
+	admin.signIn(run.URL, run.Demo[0].Email, run.Demo[0].Password)
+	admin.tab("reviews")
+	admin.waitText(`#reviews-list li[data-id="gift-wrap"]`, "new entry")
+	admin.waitText(`#reviews-list li[data-id="gift-wrap"]`, "gift wrapping costs 5 yuan")
+	admin.click(`#reviews-list li[data-id="gift-wrap"] .kb-approve`)
+	admin.waitFor(`!document.querySelector('#reviews-empty').hidden`)
+	admin.tab("releases")
+	admin.waitFor(`!!document.querySelector('#releases-list li[data-id="1"]')`)
+	admin.fill("#publish-note", "Gift wrapping")
+	admin.click("#publish-btn")
+	published := time.Now()
+	admin.waitWithin(`!!document.querySelector('#releases-list li[data-id="2"].is-active')`, publishWithin)
+	t.Logf("publishing took %v", time.Since(published))
+	admin.waitText(`#releases-list li[data-id="2"]`, "Active")
+	admin.waitText(`#releases-list li[data-id="2"]`, "Gift wrapping")
+	admin.waitText(`#releases-list li[data-id="2"]`, "80 entries")
+	admin.waitText(`#releases-list li[data-id="2"] .kb-gate-line`, "accuracy")
+	if eval[bool](admin, `document.querySelector('#releases-list li[data-id="1"]').innerText.includes('Active')`) {
+		t.Error("release 1 is still shown as active")
+	}
+	admin.screenshot("kb-releases")
+
+	// A golden question pins the new entry.
+	admin.tab("golden")
+	admin.fill("#golden-question", "do you gift wrap")
+	admin.fill("#golden-locale", "en")
+	admin.fill("#golden-entry", "gift-wrap")
+	admin.click("#golden-add")
+	admin.waitText("#golden-list", "do you gift wrap")
+	admin.waitText("#golden-list", "Gift wrapping")
+
+	// A customer gets the new answer in the chat page and flags it as wrong, then asks something the bot
+	// cannot answer.
+	customer.navigate(run.URL + "/chat?lang=en")
+	customer.waitFor(`document.body.dataset.ready === "1"`)
+	customer.send("can you gift wrap my order?")
+	customer.waitFor(`!!document.querySelector('#messages .msg[data-role="bot"][data-entry="gift-wrap"] .flag-btn')`)
+	const answer = `#messages .msg[data-role="bot"][data-entry="gift-wrap"]`
+	customer.click(answer + " .flag-btn")
+	customer.fill(answer+" .feedback-reason", "the price is 8 yuan now")
+	customer.click(answer + " .feedback-send")
+	customer.waitText(answer+" .feedback-done", "Thanks")
+	customer.send("xqzv blorf wibble")
+	customer.waitFor(`!!document.querySelector('#messages .msg[data-role="bot"][data-outcome="fallback"]')`)
+	customer.screenshot("chat-flagged-answer")
+
+	// The flag is in the admin's correction queue; "Fix entry" opens the editor with the customer's wording.
+	admin.tab("corrections")
+	admin.waitText(`#corrections-list li[data-entry="gift-wrap"]`, "can you gift wrap my order?")
+	admin.waitText(`#corrections-list li[data-entry="gift-wrap"]`, "the price is 8 yuan now")
+	admin.screenshot("kb-corrections")
+	admin.click(`#corrections-list li[data-entry="gift-wrap"] .kb-fix`)
+	admin.waitFor(`!document.querySelector('#section-entries').hidden && !document.querySelector('#entry-form').hidden`)
+	admin.waitFor(`document.querySelector('#ed-id').value === "gift-wrap"`)
+	questions := eval[string](admin, `document.querySelector('#ed-questions-en').value`)
+	if !strings.Contains(questions, "can you gift wrap my order?") || !strings.Contains(questions, "do you offer gift wrapping") {
+		t.Fatalf("the editor's English questions are %q, want the old ones and the customer's wording", questions)
+	}
+	admin.waitText("#ed-flags", "1 customer flags")
+	admin.fill("#ed-answer-en", "Yes: gift wrapping costs 8 yuan per item; choose it at checkout.")
+	admin.fill("#ed-answer-zh", "可以，礼品包装每件 8 元，结算时选择即可。")
+	admin.click("#ed-submit")
+	admin.waitFor(`document.querySelector('#ed-status').dataset.status === "in_review"`)
+	admin.waitText("#ed-meta", "version 2")
+
+	// The admin wrote this version: the two-person rule's refusal is shown on the card.
+	admin.tab("reviews")
+	admin.click(`#reviews-list li[data-id="gift-wrap"] .kb-approve`)
+	admin.waitText(`#reviews-list li[data-id="gift-wrap"] .kb-review-error`, "two-person rule")
+	admin.screenshot("kb-review-refused")
+
+	// A supervisor sees what changed, approves and publishes the fix.
+	lead.signIn(run.URL, "lead@demo.steward", "correct horse battery")
+	lead.tab("reviews")
+	card := `#reviews-list li[data-id="gift-wrap"]`
+	lead.waitText(card, "Changed since approved version 1")
+	lead.waitText(card+" .kb-changed", "English · answer")
+	lead.waitText(card+` .kb-loc[data-locale="en"] .kb-before`, "5 yuan")
+	lead.waitText(card+` .kb-loc[data-locale="en"] .kb-after`, "8 yuan")
+	lead.waitText(card+` .kb-loc[data-locale="en"] .kb-added`, "can you gift wrap my order?")
+	lead.screenshot("kb-review")
+	lead.click(card + " .kb-approve")
+	lead.waitFor(`!document.querySelector('#reviews-empty').hidden`)
+	lead.tab("releases")
+	lead.fill("#publish-note", "Gift wrapping price")
+	lead.click("#publish-btn")
+	published = time.Now()
+	lead.waitWithin(`!!document.querySelector('#releases-list li[data-id="3"].is-active')`, publishWithin)
+	t.Logf("publishing took %v", time.Since(published))
+
+	// The fix is released: the flag is resolved and leaves the queue.
+	admin.tab("corrections")
+	admin.waitFor(`!document.querySelector('#corrections-empty').hidden`)
+
+	// The question the bot could not answer is listed; "Create entry" starts an entry from it.
+	admin.tab("unanswered")
+	admin.waitText("#unanswered-list", "xqzv blorf wibble")
+	admin.click(`#unanswered-list li.kb-cluster .kb-create`)
+	admin.waitFor(`!document.querySelector('#entry-form').hidden && document.querySelector('#ed-id').value === "" && !document.querySelector('#ed-id').readOnly`)
+	if q := eval[string](admin, `document.querySelector('#ed-questions-en').value`); !strings.Contains(q, "xqzv blorf wibble") {
+		t.Fatalf("a new entry from the unanswered question has the questions %q", q)
+	}
+	admin.click("#ed-close")
+
+	// The diff between releases 2 and 3 shows the changed answer.
+	admin.tab("releases")
+	admin.waitFor(`!!document.querySelector('#releases-list li[data-id="3"].is-active')`)
+	if from, to := eval[string](admin, `document.querySelector('#diff-from').value`), eval[string](admin, `document.querySelector('#diff-to').value`); from != "2" || to != "3" {
+		t.Errorf("the diff compares %s with %s by default, want 2 with 3", from, to)
+	}
+	admin.click("#diff-btn")
+	admin.waitText(`#diff-result .kb-diff-changed li[data-id="gift-wrap"]`, "v1 → v2")
+	admin.waitText(`#diff-result .kb-diff-changed li[data-id="gift-wrap"] .kb-loc[data-locale="en"] .kb-before`, "5 yuan")
+	admin.waitText(`#diff-result .kb-diff-changed li[data-id="gift-wrap"] .kb-loc[data-locale="en"] .kb-after`, "8 yuan")
+	admin.screenshot("kb-diff")
+
+	// Rolling back restores release 2, and with it the old answer.
+	admin.waitText("#rollback-text", "from release #3 to #2")
+	admin.fill("#rollback-reason", "price not confirmed yet")
+	admin.click("#rollback-btn")
+	admin.waitFor(`!!document.querySelector('#releases-list li[data-id="2"].is-active')`)
+	admin.waitText(`#releases-list li[data-id="3"]`, "Rolled back")
+	admin.waitText(`#releases-list li[data-id="3"]`, "price not confirmed yet")
+	admin.screenshot("kb-rolled-back")
+	var list struct {
+		ActiveID int64 `json:"active_id"`
+	}
+	adminAPI.Must(http.StatusOK, "GET", "/api/v1/kb/releases", nil, &list)
+	if list.ActiveID != 2 {
+		t.Fatalf("after the rollback release %d is active, want 2", list.ActiveID)
+	}
+	chat := &testutil.Client{T: t, Base: run.URL}
+	conv := chat.Start("en")
+	turn := chat.Say(conv, "can you gift wrap my order?")
+	if len(turn.Messages) == 0 || !strings.Contains(turn.Messages[0].Text, "5 yuan") {
+		t.Errorf("after the rollback the bot answers %+v, want the 5 yuan answer of release 2", turn.Messages)
+	}
+}
