@@ -14,6 +14,7 @@ import (
 	"github.com/steward-cs/steward/internal/conversation"
 	"github.com/steward-cs/steward/internal/errcode"
 	"github.com/steward-cs/steward/internal/knowledge"
+	"github.com/steward-cs/steward/internal/quality"
 	"github.com/steward-cs/steward/internal/store"
 	"github.com/steward-cs/steward/internal/testutil"
 )
@@ -266,4 +267,55 @@ func TestMigrateIsIdempotentAndChecked(t *testing.T) {
 			}
 		})
 	}
+}
+
+func TestFlagsAndUnanswered(t *testing.T) {
+	testutil.ForEachBackend(t, func(t *testing.T, db *store.DB) {
+		ctx := context.Background()
+		c := newConversation("c-flags")
+		if err := db.CreateConversation(ctx, c, []conversation.Message{msg(c, 1, conversation.RoleBot, "hi")}); err != nil {
+			t.Fatal(err)
+		}
+		answered := turn(c, "运费多少")
+		answered.Messages[1].Entry = &conversation.EntryRef{ID: "shipping-fee", Category: "shipping"}
+		if err := db.SaveTurn(ctx, answered); err != nil {
+			t.Fatal(err)
+		}
+		lost := turn(c, "你们收二手吗")
+		lost.Messages[1].Outcome, lost.Messages[1].Entry = conversation.OutcomeFallback, nil
+		if err := db.SaveTurn(ctx, lost); err != nil {
+			t.Fatal(err)
+		}
+		transcript, err := db.Messages(ctx, c.ID, 0)
+		if err != nil {
+			t.Fatal(err)
+		}
+		flags := quality.NewFlags(db)
+		f, created, err := flags.Flag(ctx, c, transcript, answered.Messages[1].ID, "wrong", quality.SourceCustomer, "")
+		if err != nil || !created || f.EntryID != "shipping-fee" || f.Question != "运费多少" {
+			t.Fatalf("flag: %+v %v %v", f, created, err)
+		}
+		if again, created, err := flags.Flag(ctx, c, transcript, answered.Messages[1].ID, "", quality.SourceCustomer, ""); err != nil ||
+			created || again.ID != f.ID {
+			t.Fatalf("second flag: %+v %v %v", again, created, err)
+		}
+		if n, err := flags.LinkFix(ctx, []string{f.ID, "f_unknown"}, "shipping-fee", 3, "u_ed"); err != nil || n != 1 {
+			t.Fatalf("link: %d %v", n, err)
+		}
+		if n, err := flags.Released(ctx, 7, map[string]int{"shipping-fee": 2}); err != nil || n != 0 {
+			t.Fatalf("a release of an older version resolved %d flags (%v)", n, err)
+		}
+		if n, err := flags.Released(ctx, 8, map[string]int{"shipping-fee": 3}); err != nil || n != 1 {
+			t.Fatalf("release of the fix resolved %d flags (%v)", n, err)
+		}
+		groups, err := flags.Queue(ctx, quality.FlagResolved)
+		if err != nil || len(groups) != 1 || groups[0].Flags[0].ReleaseID != 8 || groups[0].Flags[0].FixVersion != 3 ||
+			groups[0].Flags[0].HandledBy != "u_ed" {
+			t.Fatalf("resolved: %+v %v", groups, err)
+		}
+		un, err := flags.Unanswered(ctx, time.Now().Add(-time.Hour), 10)
+		if err != nil || len(un) != 1 || un[0].Text != "你们收二手吗" || un[0].Conversations != 1 {
+			t.Fatalf("unanswered: %+v %v", un, err)
+		}
+	})
 }
