@@ -51,9 +51,13 @@ func TestKBImportExportRoundTrip(t *testing.T) {
 			if code != 0 || !strings.Contains(out, `"id": "ship-fee"`) || !strings.Contains(out, "满99元包邮。") {
 				t.Fatalf("export: %d %q %q", code, out, errs)
 			}
-			// What was exported imports again unchanged.
-			if code, _, errs := run(t, out, nil, append([]string{"kb", "import", "--format", "json", "-"}, target...)...); code != 0 {
-				t.Fatalf("re-import: %d %q", code, errs)
+			// What was exported imports again unchanged, and exports the same.
+			if code, got, errs := run(t, out, nil, append([]string{"kb", "import", "--format", "json", "-"}, target...)...); code != 0 ||
+				!strings.Contains(got, "0 new, 0 changed, 1 unchanged") {
+				t.Fatalf("re-import: %d %q %q", code, got, errs)
+			}
+			if code, again, errs := run(t, "", nil, append([]string{"kb", "export", "--format", "json"}, target...)...); code != 0 || again != out {
+				t.Fatalf("export → import → export differs: %d %q", code, errs)
 			}
 		})
 	}

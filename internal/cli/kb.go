@@ -143,6 +143,12 @@ func (c *kbCommand) importEntries(ctx context.Context, args []string) error {
 		fmt.Fprintln(c.env.Stdout, "publish them with `steward kb publish`")
 		return nil
 	}
+	if res.Created+res.Changed == 0 {
+		if active, err := s.st.ActiveRelease(ctx); err == nil && active != 0 {
+			fmt.Fprintf(c.env.Stdout, "nothing changed; release %d stays active\n", active)
+			return nil
+		}
+	}
 	return c.doPublish(ctx, s, knowledge.PublishOptions{Note: "import of " + name, Override: *override != "",
 		Reason: *override})
 }
