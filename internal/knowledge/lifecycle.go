@@ -226,15 +226,24 @@ func (s *Service) History(ctx context.Context, id string) ([]Revision, error) {
 
 func invalid(err error) error { return errcode.Errorf(errcode.Invalid, "%v", err) }
 
-// Create adds a new entry as a draft by a.
-func (s *Service) Create(ctx context.Context, a Actor, e Entry) (*Record, error) {
+// prepare copies, trims, checks and stamps an entry someone wrote.
+func (s *Service) prepare(e Entry) (Entry, time.Time, error) {
 	e = e.Clone()
 	e.Normalize()
 	if err := e.Validate(); err != nil {
-		return nil, invalid(err)
+		return e, time.Time{}, invalid(err)
 	}
 	now := s.now().UTC()
 	e.CreatedAt, e.UpdatedAt = now, now
+	return e, now, nil
+}
+
+// Create adds a new entry as a draft by a.
+func (s *Service) Create(ctx context.Context, a Actor, e Entry) (*Record, error) {
+	e, now, err := s.prepare(e)
+	if err != nil {
+		return nil, err
+	}
 	r := &Record{Entry: e, Status: StatusDraft, Version: 1, Author: a.ID, AuthorName: a.Name}
 	rev := &Revision{EntryID: e.ID, Version: 1, Action: ActionCreate, Status: StatusDraft, Actor: a.ID,
 		ActorName: a.Name, Content: &r.Entry, At: now}
@@ -250,16 +259,15 @@ func (s *Service) Create(ctx context.Context, a Actor, e Entry) (*Record, error)
 // An unchanged entry is returned as it is. Editing a retired entry brings
 // it back as a draft.
 func (s *Service) Update(ctx context.Context, a Actor, id string, e Entry, version int) (*Record, error) {
-	e = e.Clone()
-	e.Normalize()
-	if e.ID == "" {
+	if e.ID = strings.TrimSpace(e.ID); e.ID == "" {
 		e.ID = id
 	}
 	if e.ID != id {
 		return nil, errcode.Errorf(errcode.Invalid, "id %q in the body does not match %q in the path", e.ID, id)
 	}
-	if err := e.Validate(); err != nil {
-		return nil, invalid(err)
+	e, now, err := s.prepare(e)
+	if err != nil {
+		return nil, err
 	}
 	cur, err := s.store.KBRecord(ctx, id)
 	if err != nil {
@@ -273,7 +281,6 @@ func (s *Service) Update(ctx context.Context, a Actor, id string, e Entry, versi
 	if len(changes) == 0 && cur.Status != StatusRetired {
 		return cur, nil
 	}
-	now := s.now().UTC()
 	next := *cur
 	e.CreatedAt, e.UpdatedAt = cur.CreatedAt, now
 	next.Entry, next.Status, next.Version = e, StatusDraft, cur.Version+1
@@ -422,13 +429,10 @@ func (s *Service) Import(ctx context.Context, a Actor, entries []Entry, approved
 		status = StatusApproved
 	}
 	for _, e := range entries {
-		e = e.Clone()
-		e.Normalize()
-		if err := e.Validate(); err != nil {
-			return res, invalid(err)
+		e, now, err := s.prepare(e)
+		if err != nil {
+			return res, err
 		}
-		now := s.now().UTC()
-		e.CreatedAt, e.UpdatedAt = now, now
 		cur, err := s.store.KBRecord(ctx, e.ID)
 		switch {
 		case errcode.Code(err) == errcode.NotFound:
