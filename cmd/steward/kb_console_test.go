@@ -163,12 +163,15 @@ func TestKnowledgeConsoleInChromium(t *testing.T) {
 	if !strings.Contains(questions, "can you gift wrap my order?") || !strings.Contains(questions, "do you offer gift wrapping") {
 		t.Fatalf("the editor's English questions are %q, want the old ones and the customer's wording", questions)
 	}
-	admin.waitText("#ed-flags", "1 customer flags")
+	admin.waitText("#ed-flags", "Fixes customer flags: 1")
 	admin.fill("#ed-answer-en", "Yes: gift wrapping costs 8 yuan per item; choose it at checkout.")
 	admin.fill("#ed-answer-zh", "可以，礼品包装每件 8 元，结算时选择即可。")
 	admin.click("#ed-submit")
 	admin.waitFor(`document.querySelector('#ed-status').dataset.status === "in_review"`)
 	admin.waitText("#ed-meta", "version 2")
+	admin.click("#ed-history")
+	admin.waitText(`#ed-history-list li[data-action="edit"]`, "English · answer")
+	admin.waitText(`#ed-history-list li[data-action="approve"]`, "演示管理员 Demo Admin")
 
 	// The admin wrote this version: the two-person rule's refusal is shown on the card.
 	admin.tab("reviews")
@@ -242,4 +245,45 @@ func TestKnowledgeConsoleInChromium(t *testing.T) {
 	if len(turn.Messages) == 0 || !strings.Contains(turn.Messages[0].Text, "5 yuan") {
 		t.Errorf("after the rollback the bot answers %+v, want the 5 yuan answer of release 2", turn.Messages)
 	}
+
+	// In the desk console's transcript the admin flags the bot's fallback; the flag, from no entry, is grouped
+	// by the customer's question, and the admin dismisses it.
+	convID := eval[string](customer, `JSON.parse(localStorage.getItem('steward.conversation')).id`)
+	admin.navigate(run.URL + "/console?lang=en#c=" + convID)
+	admin.waitFor(`document.body.dataset.ready === "1"`)
+	fallback := `#transcript .msg[data-role="bot"][data-outcome="fallback"]`
+	admin.click(fallback + " .msg-flag")
+	admin.waitFor(fmt.Sprintf(`!!document.querySelector(%q)`, fallback+` .msg-flag.is-flagged`))
+	admin.click("#nav-kb")
+	admin.waitAcrossNavigation(`location.pathname === "/console/kb" && document.body.dataset.ready === "1"`)
+	admin.tab("corrections")
+	group := `#corrections-list li[data-key^="question:"]`
+	admin.waitText(group, "xqzv blorf wibble")
+	admin.waitText(group, "from agents")
+	admin.click(group + " .kb-dismiss")
+	admin.fill(group+" .kb-ask-input", "gibberish")
+	admin.click(group + " .kb-ask-ok")
+	admin.waitFor(`!document.querySelector('#corrections-empty').hidden`)
+
+	// A golden question the entry does not answer makes the gate refuse; the admin publishes anyway.
+	admin.tab("golden")
+	admin.fill("#golden-question", "how do I get an invoice")
+	admin.fill("#golden-locale", "en")
+	admin.fill("#golden-entry", "gift-wrap")
+	admin.click("#golden-add")
+	admin.waitText("#golden-list", "how do I get an invoice")
+	admin.tab("releases")
+	admin.click("#publish-btn")
+	admin.waitWithin(`!document.querySelector('#gate-report').hidden`, publishWithin)
+	admin.waitText(`#gate-problems li[data-check="golden"]`, "how do I get an invoice")
+	admin.waitFor(`!document.querySelector('#override-box').hidden`)
+	admin.screenshot("kb-gate-refused")
+	admin.click("#override-btn") // no reason yet
+	admin.waitText("#override-error", "Give a reason")
+	admin.fill("#override-reason", "the invoice golden question is wrong")
+	admin.click("#override-btn")
+	admin.waitWithin(`!!document.querySelector('#releases-list li[data-id="4"].is-active')`, publishWithin)
+	admin.waitText(`#releases-list li[data-id="4"]`, "Override")
+	admin.waitText(`#releases-list li[data-id="4"]`, "the invoice golden question is wrong")
+	admin.waitFor(`document.querySelector('#gate-report').hidden`)
 }

@@ -124,7 +124,8 @@
   // An entry's name in the page's language: its title there, its own title, another language's, its id.
   const titleOf = (en) => {
     const loc = (en && en.locales) || {};
-    return (loc[LANG] && loc[LANG].title) || en.title || LOCALES.map((l) => loc[l] && loc[l].title).find(Boolean) || en.id;
+    return (loc[LANG] && loc[LANG].title) || en.title || en.display_title ||
+      LOCALES.map((l) => loc[l] && loc[l].title).find(Boolean) || en.id;
   };
 
   // ask puts a reason field with OK and Cancel in place of the element `row` (usually a row of buttons)
@@ -338,7 +339,7 @@
     E.historyBox.hidden = true;
     renderEditorMeta();
     markOpenEntry();
-    E.form.scrollIntoView({ block: 'start' });
+    E.form.parentElement.scrollTop = 0;
     (rec ? E.edCategory : E.edId).focus({ preventScroll: true });
   }
 
@@ -366,6 +367,7 @@
     E.edHistory.hidden = !rec;
     E.edRetire.hidden = !(rec && canReview() && rec.status !== 'retired');
     for (const el of E.form.querySelectorAll('input, textarea')) if (el !== E.edId) el.readOnly = !editable;
+    E.edEssential.disabled = !editable;
   }
   function markOpenEntry() {
     const id = S.edit && S.edit.rec && S.edit.rec.id;
