@@ -47,7 +47,7 @@ func (p page) tab(name string) {
 // entry, an admin reviews and publishes it, a customer flags the answer in
 // the chat page, the admin fixes it from the correction queue, a
 // supervisor approves and publishes the fix, and the admin compares the
-// releases and rolls the fix back.
+// releases and rolls the fix back (which opens the flag again).
 func TestKnowledgeConsoleInChromium(t *testing.T) {
 	run := testutil.Start(t, func(c *config.Config) {
 		c.Knowledge.Gate.Folds = 2 // a small gate: publishing is quick under -race
@@ -263,7 +263,9 @@ func TestKnowledgeConsoleInChromium(t *testing.T) {
 	admin.click(group + " .kb-dismiss")
 	admin.fill(group+" .kb-ask-input", "gibberish")
 	admin.click(group + " .kb-ask-ok")
-	admin.waitFor(`!document.querySelector('#corrections-empty').hidden`)
+	admin.waitFor(fmt.Sprintf(`!document.querySelector(%q)`, group))
+	// The rollback took the gift-wrap fix back, so its flag is open again.
+	admin.waitText(`#corrections-list li[data-key="entry:gift-wrap"]`, "can you gift wrap my order?")
 
 	// A golden question the entry does not answer makes the gate refuse; the admin publishes anyway.
 	admin.tab("golden")

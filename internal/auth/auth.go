@@ -6,6 +6,7 @@ package auth
 
 import (
 	"context"
+	"slices"
 	"time"
 
 	"github.com/steward-cs/steward/internal/errcode"
@@ -63,6 +64,18 @@ var grants = map[Role]map[Permission]bool{
 		TicketsWork: true, KBRead: true, KBPropose: true, KBReview: true, KBPublish: true},
 	RoleAgent:   {DeskRead: true, DeskWork: true, TicketsWork: true, KBRead: true, KBPropose: true},
 	RoleAuditor: {DeskRead: true, DeskReadAll: true, KBRead: true, AuditRead: true},
+}
+
+// Permissions lists what the role grants, sorted.
+func (r Role) Permissions() []Permission {
+	out := make([]Permission, 0, len(grants[r]))
+	for p, ok := range grants[r] {
+		if ok {
+			out = append(out, p)
+		}
+	}
+	slices.Sort(out)
+	return out
 }
 
 // Can reports whether the role grants p.

@@ -113,7 +113,7 @@ func (s *Server) logout(w http.ResponseWriter, r *http.Request, p *auth.Principa
 }
 
 func (s *Server) me(w http.ResponseWriter, r *http.Request, p *auth.Principal) error {
-	out := map[string]any{"user": toUserJSON(p.User)}
+	out := map[string]any{"user": toUserJSON(p.User), "permissions": p.User.Role.Permissions()}
 	if p.Cookie {
 		out["csrf_token"] = p.CSRF
 	}

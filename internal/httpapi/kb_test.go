@@ -231,6 +231,19 @@ func TestKnowledgeReviewPublishAndGate(t *testing.T) {
 		m.Messages[0].Entry == nil || m.Messages[0].Entry.ID != "return-policy" {
 		t.Fatalf("answer after rollback: %+v", m.Messages[0])
 	}
+	// The rollback takes back the bad release's approvals: the poisoned
+	// entry is rejected (its author sees why), and the next publish serves
+	// the good version.
+	agent.Must(http.StatusOK, "GET", "/api/v1/kb/entries/return-policy", nil, &ret)
+	if ret.Status != "rejected" || ret.ApprovedVersion != 1 || ret.PublishedVersion != 1 {
+		t.Fatalf("poisoned entry after rollback: %+v", ret)
+	}
+	var next kbRelease
+	super.Must(http.StatusCreated, "POST", "/api/v1/kb/releases", map[string]string{"note": "after the rollback"}, &next)
+	if next.Versions["return-policy"] != 1 {
+		t.Fatalf("the release after the rollback publishes return-policy v%d", next.Versions["return-policy"])
+	}
+	super.Must(http.StatusOK, "POST", "/api/v1/kb/rollback", map[string]any{"to": rel.ID, "reason": "keep the test's numbering"}, nil)
 	var trail struct {
 		Entries []struct {
 			Actor, Action, Object string
@@ -238,9 +251,9 @@ func TestKnowledgeReviewPublishAndGate(t *testing.T) {
 		} `json:"entries"`
 	}
 	agent.Must(http.StatusForbidden, "GET", "/api/v1/audit", nil, nil)
-	admin.Must(http.StatusOK, "GET", "/api/v1/audit?action=kb.release.", nil, &trail)
-	if len(trail.Entries) < 4 || trail.Entries[0].Action != "kb.release.rollback" || trail.Entries[0].Actor != super.ID ||
-		trail.Entries[0].Object != fmt.Sprintf("release:%d", rel.ID) || trail.Entries[0].Detail["reason"] != "phishing link" {
+	admin.Must(http.StatusOK, "GET", "/api/v1/audit?action=kb.release.rollback", nil, &trail)
+	if len(trail.Entries) != 2 || trail.Entries[1].Action != "kb.release.rollback" || trail.Entries[1].Actor != super.ID ||
+		trail.Entries[1].Object != fmt.Sprintf("release:%d", rel.ID) || trail.Entries[1].Detail["reason"] != "phishing link" {
 		t.Fatalf("audit trail %+v", trail.Entries)
 	}
 	var list struct {
@@ -249,7 +262,7 @@ func TestKnowledgeReviewPublishAndGate(t *testing.T) {
 		LastGoodID int64       `json:"last_good_id"`
 	}
 	agent.Must(http.StatusOK, "GET", "/api/v1/kb/releases", nil, &list)
-	if list.ActiveID != rel.ID || list.LastGoodID != rel.ID || list.Releases[0].ID != bad.ID {
+	if list.ActiveID != rel.ID || list.LastGoodID != rel.ID || list.Releases[1].ID != bad.ID {
 		t.Fatalf("releases %+v", list)
 	}
 	// The diff shows what the bad release changed.
@@ -440,6 +453,12 @@ func TestKnowledgeCorrectionsLoop(t *testing.T) {
 	super.Must(http.StatusOK, "GET", "/api/v1/kb/corrections", nil, &queue)
 	if len(queue.Groups) != 0 {
 		t.Fatalf("open queue after the fix %+v", queue)
+	}
+	// Rolling the fix back opens the flag again.
+	admin.Must(http.StatusOK, "POST", "/api/v1/kb/rollback", map[string]string{"reason": "test"}, nil)
+	super.Must(http.StatusOK, "GET", "/api/v1/kb/corrections", nil, &queue)
+	if len(queue.Groups) != 1 || queue.Groups[0].Flags[0].Status != "open" {
+		t.Fatalf("queue after rolling the fix back %+v", queue)
 	}
 
 	// Unanswered questions: fallbacks cluster by wording and near duplicates.

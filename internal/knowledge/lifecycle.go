@@ -66,6 +66,10 @@ const (
 	ActionApprove Action = "approve"
 	ActionReject  Action = "reject"
 	ActionRetire  Action = "retire"
+	// ActionRollback and ActionActivate realign an entry's approval with a
+	// release activated by hand (see Service.realign).
+	ActionRollback Action = "rollback"
+	ActionActivate Action = "activate"
 )
 
 // Revision is one step of an entry's history: who did what, when. Content
@@ -161,7 +165,8 @@ type Options struct {
 	Extra  []Example
 	Target Target
 	Audit  *audit.Log // optional
-	// OnRelease is told about a release once it is stored and active.
+	// OnRelease is told about a release once it is active: published, or
+	// activated (rolled back to) on this node.
 	OnRelease func(ctx context.Context, r *Release)
 	Logger    *slog.Logger
 }

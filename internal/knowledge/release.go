@@ -2,6 +2,7 @@ package knowledge
 
 import (
 	"context"
+	"errors"
 	"crypto/rand"
 	"crypto/sha256"
 	"encoding/hex"
@@ -277,10 +278,26 @@ func (s *Service) activate(ctx context.Context, a Actor, id int64, reason string
 		next.Release.ActivatedAt = &now
 	}
 	next.Release.RolledBackAt, next.Release.RollbackReason = nil, ""
+	var previous *Release
+	if cur := s.Active(); cur != nil && cur.Release != nil && cur.Release.ID == current {
+		previous = cur.Release
+	} else if current != 0 {
+		if previous, err = s.store.Release(ctx, current); err != nil {
+			return nil, err
+		}
+	}
 	s.serve(next)
 	action := "kb.release.activate"
 	if rollback {
 		action = "kb.release.rollback"
+	}
+	if previous != nil {
+		if err := s.realign(ctx, a, previous, next.Release, rollback, reason); err != nil {
+			s.logger.Error("realign entries with the activated release", "release", id, "error", err)
+		}
+	}
+	if s.opts.OnRelease != nil {
+		s.opts.OnRelease(ctx, next.Release)
 	}
 	detail := map[string]any{"from": current, "to": id}
 	if reason != "" {
@@ -290,6 +307,62 @@ func (s *Service) activate(ctx context.Context, a Actor, id int64, reason string
 	s.logger.Warn("knowledge release activated", "release", id, "previous", current, "rollback", rollback, "by", a.ID,
 		"reason", reason)
 	return next.Release, nil
+}
+
+// realign makes the entries' approvals follow a switch from release from
+// to release to, so the next publish builds on what is served: an entry
+// whose approved version is the one from served now has to's version
+// approved (none, if to lacks it). Its working version is then published
+// if to holds it; otherwise, on a rollback, it is rejected with the reason,
+// so its author sees that it was taken back. Entries approved since from
+// was published are left alone.
+func (s *Service) realign(ctx context.Context, a Actor, from, to *Release, rollback bool, reason string) error {
+	ids := map[string]bool{}
+	for id := range from.Versions {
+		ids[id] = true
+	}
+	for id := range to.Versions {
+		ids[id] = true
+	}
+	action, why := ActionActivate, fmt.Sprintf("release %d activated in place of release %d", to.ID, from.ID)
+	if rollback {
+		action, why = ActionRollback, fmt.Sprintf("release %d was rolled back to release %d", from.ID, to.ID)
+	}
+	if reason != "" {
+		why += ": " + reason
+	}
+	var errs []error
+	for id := range ids {
+		fv, tv := from.Versions[id], to.Versions[id]
+		if fv == tv {
+			continue
+		}
+		r, err := s.store.KBRecord(ctx, id)
+		if err != nil {
+			errs = append(errs, err)
+			continue
+		}
+		if r.ApprovedVersion != fv && !(fv == 0 && r.Status == StatusRetired) {
+			continue
+		}
+		next := *r
+		next.ApprovedVersion, next.UpdatedAt = tv, s.now().UTC()
+		switch {
+		case tv != 0 && r.Version == tv:
+			next.Status, next.Reason = StatusPublished, ""
+		case r.Status == StatusPublished || r.Status == StatusApproved || r.Status == StatusRetired:
+			next.Status, next.Reason = StatusRejected, why
+		}
+		if next.Status == r.Status && next.ApprovedVersion == r.ApprovedVersion {
+			continue
+		}
+		rev := &Revision{EntryID: id, Version: r.Version, Action: action, Status: next.Status, Actor: a.ID,
+			ActorName: a.Name, Reason: why, At: next.UpdatedAt}
+		if err := s.store.UpdateKBRecord(ctx, &next, r.Version, r.Status, rev); err != nil {
+			errs = append(errs, err)
+		}
+	}
+	return errors.Join(errs...)
 }
 
 // Rollback activates release to, or when to is 0 the newest good release

@@ -4,6 +4,7 @@ import (
 	"context"
 	"crypto/rand"
 	"encoding/hex"
+	"fmt"
 	"slices"
 	"strings"
 	"time"
@@ -274,24 +275,49 @@ func (s *Flags) Dismiss(ctx context.Context, ids []string, by, note string) (int
 		HandledBy: by, Note: note, At: s.now().UTC()})
 }
 
-// Released resolves the flags whose fix a release publishes: it holds the
-// fixed entry at the fix's version or later.
+// Released follows the active release: the flags whose fix it serves (the
+// fixed entry at the fix's version or later) are resolved, and resolved
+// flags whose fix it no longer serves (a rollback) are open again. It
+// returns how many flags changed.
 func (s *Flags) Released(ctx context.Context, releaseID int64, versions map[string]int) (int, error) {
 	fixing, err := s.store.FixingFlags(ctx)
 	if err != nil {
 		return 0, err
 	}
-	var ids []string
+	resolved, err := s.store.Flags(ctx, []FlagStatus{FlagResolved}, 5000)
+	if err != nil {
+		return 0, err
+	}
+	var fixed, undone []string
 	for _, f := range fixing {
 		if v, ok := versions[f.FixEntry]; ok && v >= f.FixVersion {
-			ids = append(ids, f.ID)
+			fixed = append(fixed, f.ID)
 		}
 	}
-	if len(ids) == 0 {
-		return 0, nil
+	for _, f := range resolved {
+		if f.FixEntry != "" && versions[f.FixEntry] < f.FixVersion {
+			undone = append(undone, f.ID)
+		}
 	}
-	return s.store.UpdateFlags(ctx, ids, []FlagStatus{FlagFixing}, FlagUpdate{Status: FlagResolved,
-		ReleaseID: releaseID, At: s.now().UTC()})
+	now := s.now().UTC()
+	n := 0
+	if len(fixed) > 0 {
+		k, err := s.store.UpdateFlags(ctx, fixed, []FlagStatus{FlagFixing}, FlagUpdate{Status: FlagResolved,
+			ReleaseID: releaseID, At: now})
+		if err != nil {
+			return n, err
+		}
+		n += k
+	}
+	if len(undone) > 0 {
+		k, err := s.store.UpdateFlags(ctx, undone, []FlagStatus{FlagResolved}, FlagUpdate{Status: FlagOpen,
+			Note: fmt.Sprintf("the fix was rolled back (release %d is active)", releaseID), At: now})
+		if err != nil {
+			return n, err
+		}
+		n += k
+	}
+	return n, nil
 }
 
 func newFlagID() string {

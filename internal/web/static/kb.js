@@ -102,11 +102,12 @@
   };
   let E = {};
 
-  const role = () => (S.me && S.me.role) || '';
-  const canPropose = () => ['admin', 'supervisor', 'agent'].includes(role());
-  const canReview = () => role() === 'admin' || role() === 'supervisor';
-  const canPublish = canReview;
-  const canOverride = () => role() === 'admin';
+  // What the user may do comes from the server (/api/v1/auth/me).
+  const can = (perm) => !!(S.perms && S.perms.includes(perm));
+  const canPropose = () => can('kb.propose');
+  const canReview = () => can('kb.review');
+  const canPublish = () => can('kb.publish');
+  const canOverride = () => can('kb.override');
 
   function later(name, fn, ms) {
     clearTimeout(S.timers[name]);
@@ -181,6 +182,7 @@
       return;
     }
     S.me = me.user || {};
+    S.perms = me.permissions || [];
     csrfToken = me.csrf_token || '';
     E.meName.textContent = S.me.name || S.me.email || '';
     E.meName.title = S.me.email || '';
