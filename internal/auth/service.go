@@ -2,10 +2,6 @@ package auth
 
 import (
 	"context"
-	"crypto/rand"
-	"crypto/sha256"
-	"encoding/base32"
-	"encoding/base64"
 	"fmt"
 	"log/slog"
 	"net/mail"
@@ -17,6 +13,7 @@ import (
 	"golang.org/x/crypto/bcrypt"
 
 	"github.com/steward-cs/steward/internal/errcode"
+	"github.com/steward-cs/steward/internal/token"
 )
 
 // Limits on account fields.
@@ -126,7 +123,7 @@ func (s *Service) AddUser(ctx context.Context, nu NewUser) (*User, error) {
 		return nil, err
 	}
 	now := s.opts.Now().UTC()
-	u := &User{ID: NewID("u", 10), Email: email, Name: strings.TrimSpace(nu.Name), Role: nu.Role, PasswordHash: hash,
+	u := &User{ID: token.ID("u", 10), Email: email, Name: strings.TrimSpace(nu.Name), Role: nu.Role, PasswordHash: hash,
 		Skills: nonNil(nu.Skills), Languages: nonNil(nu.Languages), MaxChats: nu.MaxChats, Presence: Offline,
 		CreatedAt: now, UpdatedAt: now}
 	if err := s.store.CreateUser(ctx, u); err != nil {
@@ -221,8 +218,8 @@ func (s *Service) Login(ctx context.Context, email, password string) (*Login, er
 		return nil, ErrBadLogin
 	}
 	s.clearFailures(email)
-	l := &Login{User: u, Token: randomToken(), Bearer: randomToken(), CSRF: randomToken(), ExpiresAt: now.Add(s.opts.SessionTTL).UTC()}
-	sess := &Session{TokenHash: HashToken(l.Token), BearerHash: HashToken(l.Bearer), UserID: u.ID, CSRF: l.CSRF,
+	l := &Login{User: u, Token: token.New(), Bearer: token.New(), CSRF: token.New(), ExpiresAt: now.Add(s.opts.SessionTTL).UTC()}
+	sess := &Session{TokenHash: token.Hash(l.Token), BearerHash: token.Hash(l.Bearer), UserID: u.ID, CSRF: l.CSRF,
 		CreatedAt: now.UTC(), ExpiresAt: l.ExpiresAt}
 	if err := s.store.CreateSession(ctx, sess); err != nil {
 		return nil, err
@@ -264,8 +261,8 @@ type Principal struct {
 var errNoSession = errcode.Errorf(errcode.Unauthorized, "not signed in, or the session has expired: sign in again")
 
 // FromCookie authenticates a session cookie's token.
-func (s *Service) FromCookie(ctx context.Context, token string) (*Principal, error) {
-	sess, u, err := s.session(ctx, token, false)
+func (s *Service) FromCookie(ctx context.Context, tok string) (*Principal, error) {
+	sess, u, err := s.session(ctx, tok, false)
 	if err != nil {
 		return nil, err
 	}
@@ -273,9 +270,9 @@ func (s *Service) FromCookie(ctx context.Context, token string) (*Principal, err
 }
 
 // FromBearer authenticates a bearer token: an API key or a login's bearer token.
-func (s *Service) FromBearer(ctx context.Context, token string) (*Principal, error) {
-	if strings.HasPrefix(token, APIKeyPrefix) {
-		_, u, err := s.store.APIKeyUser(ctx, HashToken(token))
+func (s *Service) FromBearer(ctx context.Context, tok string) (*Principal, error) {
+	if strings.HasPrefix(tok, APIKeyPrefix) {
+		_, u, err := s.store.APIKeyUser(ctx, token.Hash(tok))
 		if errcode.Code(err) == errcode.NotFound {
 			return nil, errcode.Errorf(errcode.Unauthorized, "unknown or revoked API key")
 		}
@@ -287,18 +284,18 @@ func (s *Service) FromBearer(ctx context.Context, token string) (*Principal, err
 		}
 		return &Principal{User: u}, nil
 	}
-	sess, u, err := s.session(ctx, token, true)
+	sess, u, err := s.session(ctx, tok, true)
 	if err != nil {
 		return nil, err
 	}
 	return &Principal{User: u, session: sess.TokenHash}, nil
 }
 
-func (s *Service) session(ctx context.Context, token string, bearer bool) (*Session, *User, error) {
-	if token == "" || len(token) > 200 {
+func (s *Service) session(ctx context.Context, tok string, bearer bool) (*Session, *User, error) {
+	if tok == "" || len(tok) > 200 {
 		return nil, nil, errNoSession
 	}
-	sess, u, err := s.store.SessionUser(ctx, HashToken(token), bearer)
+	sess, u, err := s.store.SessionUser(ctx, token.Hash(tok), bearer)
 	if errcode.Code(err) == errcode.NotFound {
 		return nil, nil, errNoSession
 	}
@@ -325,8 +322,8 @@ func (s *Service) CreateAPIKey(ctx context.Context, name, userID string) (string
 	if err != nil {
 		return "", nil, err
 	}
-	key := APIKeyPrefix + randomToken()
-	k := &APIKey{ID: NewID("k", 8), KeyHash: HashToken(key), Prefix: key[:len(APIKeyPrefix)+6], Name: name, UserID: u.ID,
+	key := APIKeyPrefix + token.New()
+	k := &APIKey{ID: token.ID("k", 8), KeyHash: token.Hash(key), Prefix: key[:len(APIKeyPrefix)+6], Name: name, UserID: u.ID,
 		CreatedAt: s.opts.Now().UTC()}
 	if err := s.store.CreateAPIKey(ctx, k); err != nil {
 		return "", nil, err
@@ -427,34 +424,9 @@ func nonNil(s []string) []string {
 	return s
 }
 
-var idEncoding = base32.StdEncoding.WithPadding(base32.NoPadding)
-
-// NewID returns a random identifier with a type prefix.
-func NewID(prefix string, n int) string {
-	b := make([]byte, n)
-	rand.Read(b)
-	return prefix + strings.ToLower(idEncoding.EncodeToString(b))
-}
-
-func randomToken() string {
-	b := make([]byte, 32)
-	rand.Read(b)
-	return base64.RawURLEncoding.EncodeToString(b)
-}
-
-// RandomPassword returns a new random password that is easy to type.
-func RandomPassword() string {
-	b := make([]byte, 12)
-	rand.Read(b)
-	return strings.ToLower(idEncoding.EncodeToString(b))[:16]
-}
-
-// HashToken is how tokens and keys are stored: SHA-256. They are random and
-// long, so a fast hash is enough (passwords use bcrypt).
-func HashToken(token string) []byte {
-	h := sha256.Sum256([]byte(token))
-	return h[:]
-}
+// RandomPassword returns a new random password that is easy to type:
+// 16 lowercase letters and digits.
+func RandomPassword() string { return token.ID("", 12)[:16] }
 
 // ErrNotPermitted is the answer to a user without the permission.
 func ErrNotPermitted(action string) error {

@@ -2,11 +2,7 @@ package conversation
 
 import (
 	"context"
-	"crypto/rand"
-	"crypto/sha256"
 	"crypto/subtle"
-	"encoding/base32"
-	"encoding/base64"
 	"fmt"
 	"hash/fnv"
 	"log/slog"
@@ -19,6 +15,7 @@ import (
 	"github.com/steward-cs/steward/internal/errcode"
 	"github.com/steward-cs/steward/internal/knowledge"
 	"github.com/steward-cs/steward/internal/nlu"
+	"github.com/steward-cs/steward/internal/token"
 )
 
 // MaxTextRunes bounds a customer message.
@@ -125,16 +122,16 @@ func (e *Engine) Start(ctx context.Context, req StartRequest) (*Conversation, st
 	if err := validText("customer.name", req.Customer.Name, maxName); err != nil {
 		return nil, "", nil, err
 	}
-	token := randomToken()
+	secret := token.New()
 	now := time.Now().UTC()
-	c := &Conversation{ID: newID("c", 16), TokenHash: hashToken(token), State: StateBot, Locale: req.Locale,
+	c := &Conversation{ID: token.ID("c", 16), TokenHash: token.Hash(secret), State: StateBot, Locale: req.Locale,
 		Customer: req.Customer, LastSeq: 1, CreatedAt: now, UpdatedAt: now}
-	greeting := []Message{{ID: newID("m", 12), ConversationID: c.ID, Seq: 1, Role: RoleBot,
+	greeting := []Message{{ID: token.ID("m", 12), ConversationID: c.ID, Seq: 1, Role: RoleBot,
 		Text: phrase(phraseGreeting, c.Locale), Locale: c.Locale, CreatedAt: now}}
 	if err := e.store.CreateConversation(ctx, c, greeting); err != nil {
 		return nil, "", nil, err
 	}
-	return c, token, greeting, nil
+	return c, secret, greeting, nil
 }
 
 func validText(field, s string, maxRunes int) error {
@@ -151,16 +148,16 @@ func validText(field, s string, maxRunes int) error {
 var ErrNoToken = errcode.Errorf(errcode.Unauthorized, "missing conversation token: send Authorization: Bearer <token>")
 
 // Authorize returns the conversation if token is its token.
-func (e *Engine) Authorize(ctx context.Context, id, token string) (*Conversation, error) {
-	if token == "" {
+func (e *Engine) Authorize(ctx context.Context, id, tok string) (*Conversation, error) {
+	if tok == "" {
 		return nil, ErrNoToken
 	}
 	c, err := e.store.Conversation(ctx, id)
 	if err != nil {
 		return nil, err
 	}
-	if subtle.ConstantTimeCompare(c.TokenHash, hashToken(token)) != 1 {
-		return nil, errcode.Errorf(errcode.Unauthorized, "wrong token for this conversation")
+	if subtle.ConstantTimeCompare(c.TokenHash, token.Hash(tok)) != 1 {
+		return nil, errcode.Errorf(errcode.Unauthorized, "wrong tok for this conversation")
 	}
 	return c, nil
 }
@@ -204,7 +201,7 @@ func ValidateInput(in Input) error {
 
 // Handle runs one customer turn on an authorised conversation and returns
 // only after the customer's message and every reply are durable.
-func (e *Engine) Handle(ctx context.Context, id, token string, in Input) (*Result, error) {
+func (e *Engine) Handle(ctx context.Context, id, tok string, in Input) (*Result, error) {
 	if err := ValidateInput(in); err != nil {
 		return nil, err
 	}
@@ -212,7 +209,7 @@ func (e *Engine) Handle(ctx context.Context, id, token string, in Input) (*Resul
 	mu.Lock()
 	defer mu.Unlock()
 	// Read under the lock: the previous turn of this conversation is committed.
-	c, err := e.Authorize(ctx, id, token)
+	c, err := e.Authorize(ctx, id, tok)
 	if err != nil {
 		return nil, err
 	}
@@ -230,7 +227,7 @@ func (e *Engine) Handle(ctx context.Context, id, token string, in Input) (*Resul
 	}
 	next := *c
 	next.Locale, next.UpdatedAt = locale, now
-	customer := Message{ID: newID("m", 12), ConversationID: c.ID, Seq: c.LastSeq + 1, Role: RoleCustomer,
+	customer := Message{ID: token.ID("m", 12), ConversationID: c.ID, Seq: c.LastSeq + 1, Role: RoleCustomer,
 		Text: text.Raw, Locale: locale, CreatedAt: now}
 	var replies []Message
 	if c.State == StateBot {
@@ -239,7 +236,7 @@ func (e *Engine) Handle(ctx context.Context, id, token string, in Input) (*Resul
 	seq := customer.Seq
 	for i := range replies {
 		seq++
-		replies[i].ID, replies[i].ConversationID, replies[i].Seq = newID("m", 12), c.ID, seq
+		replies[i].ID, replies[i].ConversationID, replies[i].Seq = token.ID("m", 12), c.ID, seq
 		replies[i].Role, replies[i].Locale, replies[i].CreatedAt = RoleBot, locale, now
 	}
 	next.LastSeq = seq
@@ -411,7 +408,7 @@ func (e *Engine) Apply(ctx context.Context, id string, change Change) (*Conversa
 	for i := range msgs {
 		next.LastSeq++
 		m := &msgs[i]
-		m.ID, m.ConversationID, m.Seq, m.CreatedAt = newID("m", 12), c.ID, next.LastSeq, now
+		m.ID, m.ConversationID, m.Seq, m.CreatedAt = token.ID("m", 12), c.ID, next.LastSeq, now
 		if m.Locale == "" {
 			m.Locale = next.Locale
 		}
@@ -435,24 +432,4 @@ func (e *Engine) lockFor(id string) *sync.Mutex {
 	h := fnv.New32a()
 	h.Write([]byte(id))
 	return &e.locks[h.Sum32()%uint32(len(e.locks))]
-}
-
-var idEncoding = base32.StdEncoding.WithPadding(base32.NoPadding)
-
-// newID returns a random identifier with a type prefix.
-func newID(prefix string, n int) string {
-	b := make([]byte, n)
-	rand.Read(b)
-	return prefix + strings.ToLower(idEncoding.EncodeToString(b))
-}
-
-func randomToken() string {
-	b := make([]byte, 32)
-	rand.Read(b)
-	return base64.RawURLEncoding.EncodeToString(b)
-}
-
-func hashToken(token string) []byte {
-	h := sha256.Sum256([]byte(token))
-	return h[:]
 }

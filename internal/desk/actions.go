@@ -9,6 +9,7 @@ import (
 	"github.com/steward-cs/steward/internal/auth"
 	"github.com/steward-cs/steward/internal/conversation"
 	"github.com/steward-cs/steward/internal/errcode"
+	"github.com/steward-cs/steward/internal/token"
 )
 
 // MaxText bounds an agent's message or note, as a customer's.
@@ -264,7 +265,7 @@ func (d *Desk) AddNote(ctx context.Context, actor *auth.User, id, text string) (
 	if err := mayWrite(actor, c); err != nil {
 		return Note{}, err
 	}
-	n := Note{ID: auth.NewID("n", 10), ConversationID: id, AuthorID: actor.ID, AuthorName: actor.DisplayName(), Text: text,
+	n := Note{ID: token.ID("n", 10), ConversationID: id, AuthorID: actor.ID, AuthorName: actor.DisplayName(), Text: text,
 		CreatedAt: d.opts.Now().UTC()}
 	if err := d.store.AddNote(ctx, &n); err != nil {
 		return Note{}, err

@@ -9,6 +9,7 @@ import (
 	"github.com/steward-cs/steward/internal/auth"
 	"github.com/steward-cs/steward/internal/conversation"
 	"github.com/steward-cs/steward/internal/errcode"
+	"github.com/steward-cs/steward/internal/token"
 )
 
 // Note is an internal note on a conversation; customers never see it.
@@ -91,7 +92,7 @@ func (d *Desk) LeaveMessage(ctx context.Context, c *conversation.Conversation, c
 	} else if n >= maxOpenTickets {
 		return nil, errcode.Errorf(errcode.Conflict, "this conversation already has %d messages waiting for an agent", n)
 	}
-	t := &Ticket{ID: auth.NewID("t", 10), ConversationID: c.ID, Contact: contact, Message: message, Locale: c.Locale,
+	t := &Ticket{ID: token.ID("t", 10), ConversationID: c.ID, Contact: contact, Message: message, Locale: c.Locale,
 		Status: TicketOpen, CreatedAt: d.opts.Now().UTC()}
 	if err := d.store.AddTicket(ctx, t); err != nil {
 		return nil, err
@@ -157,7 +158,7 @@ func (d *Desk) AddCanned(ctx context.Context, actor *auth.User, locale, title, t
 	if err != nil {
 		return nil, err
 	}
-	c := &Canned{ID: auth.NewID("r", 8), Locale: locale, Title: title, Text: text, CreatedBy: actor.ID, CreatedAt: d.opts.Now().UTC()}
+	c := &Canned{ID: token.ID("r", 8), Locale: locale, Title: title, Text: text, CreatedBy: actor.ID, CreatedAt: d.opts.Now().UTC()}
 	if err := d.store.AddCanned(ctx, c); err != nil {
 		return nil, err
 	}
@@ -195,7 +196,7 @@ func (d *Desk) SeedCanned(ctx context.Context, replies []Canned) error {
 	now := d.opts.Now().UTC()
 	for i := range replies {
 		c := replies[i]
-		c.ID, c.CreatedAt = auth.NewID("r", 8), now
+		c.ID, c.CreatedAt = token.ID("r", 8), now
 		if err := d.store.AddCanned(ctx, &c); err != nil {
 			return err
 		}

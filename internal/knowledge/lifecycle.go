@@ -12,6 +12,7 @@ import (
 
 	"github.com/steward-cs/steward/internal/audit"
 	"github.com/steward-cs/steward/internal/errcode"
+	"github.com/steward-cs/steward/internal/token"
 )
 
 // Status is where an entry's working version stands.
@@ -522,7 +523,7 @@ func (s *Service) AddGolden(ctx context.Context, a Actor, g Golden) (*Golden, er
 		}
 		return nil, err
 	}
-	g.ID, g.CreatedBy, g.CreatedAt = newGoldenID(), a.ID, s.now().UTC()
+	g.ID, g.CreatedBy, g.CreatedAt = token.ID("g", 8), a.ID, s.now().UTC()
 	if err := s.store.AddGolden(ctx, &g); err != nil {
 		return nil, err
 	}

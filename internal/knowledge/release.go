@@ -2,7 +2,6 @@ package knowledge
 
 import (
 	"context"
-	"crypto/rand"
 	"crypto/sha256"
 	"encoding/hex"
 	"errors"
@@ -89,7 +88,7 @@ func (s *Service) Publish(ctx context.Context, a Actor, opts PublishOptions) (*R
 	}
 	s.publish.Lock()
 	defer s.publish.Unlock()
-	entries, err := s.approved(ctx)
+	entries, versions, err := s.approved(ctx)
 	if err != nil {
 		return nil, err
 	}
@@ -125,14 +124,13 @@ func (s *Service) Publish(ctx context.Context, a Actor, opts PublishOptions) (*R
 	sum := sha256.Sum256(model)
 	now := s.now().UTC()
 	r := &Release{CreatedAt: now, Author: a.ID, AuthorName: a.Name, Note: note, Entries: len(entries),
-		Versions: map[string]int{}, Quality: report, ModelSHA256: hex.EncodeToString(sum[:]), ModelBytes: len(model),
+		Versions: versions, Quality: report, ModelSHA256: hex.EncodeToString(sum[:]), ModelBytes: len(model),
 		Content: entries}
 	if !report.Passed {
 		r.Override = &Override{By: a.ID, Name: a.Name, Reason: reason}
 	}
 	var essential []Entry
 	for _, e := range entries {
-		r.Versions[e.ID] = e.version
 		if e.Essential {
 			essential = append(essential, e)
 		}
@@ -169,13 +167,15 @@ func (s *Service) Publish(ctx context.Context, a Actor, opts PublishOptions) (*R
 	return r, nil
 }
 
-// approved returns the approved version of every entry that is not retired.
-func (s *Service) approved(ctx context.Context) ([]Entry, error) {
+// approved returns the approved version of every entry that is not
+// retired, and those versions by entry id.
+func (s *Service) approved(ctx context.Context) ([]Entry, map[string]int, error) {
 	recs, err := s.store.KBRecords(ctx, Filter{})
 	if err != nil {
-		return nil, err
+		return nil, nil, err
 	}
 	var out []Entry
+	versions := map[string]int{}
 	for _, r := range recs {
 		if r.ApprovedVersion == 0 {
 			continue
@@ -184,14 +184,14 @@ func (s *Service) approved(ctx context.Context) ([]Entry, error) {
 		if r.Version != r.ApprovedVersion {
 			c, err := s.store.KBContent(ctx, r.ID, r.ApprovedVersion)
 			if err != nil {
-				return nil, fmt.Errorf("approved version %d of %s: %w", r.ApprovedVersion, r.ID, err)
+				return nil, nil, fmt.Errorf("approved version %d of %s: %w", r.ApprovedVersion, r.ID, err)
 			}
 			e = *c
 		}
-		e.version = r.ApprovedVersion
+		versions[r.ID] = r.ApprovedVersion
 		out = append(out, e)
 	}
-	return out, nil
+	return out, versions, nil
 }
 
 // serve makes a the release the bot answers from.
@@ -567,10 +567,4 @@ func (s *Service) Diff(ctx context.Context, from, to int64) (*Diff, error) {
 	}
 	slices.SortFunc(d.Removed, func(x, y DiffEntry) int { return strings.Compare(x.ID, y.ID) })
 	return d, nil
-}
-
-func newGoldenID() string {
-	var b [8]byte
-	rand.Read(b[:])
-	return "g_" + hex.EncodeToString(b[:])
 }

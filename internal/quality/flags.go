@@ -2,8 +2,6 @@ package quality
 
 import (
 	"context"
-	"crypto/rand"
-	"encoding/hex"
 	"fmt"
 	"slices"
 	"strings"
@@ -13,6 +11,7 @@ import (
 	"github.com/steward-cs/steward/internal/conversation"
 	"github.com/steward-cs/steward/internal/errcode"
 	"github.com/steward-cs/steward/internal/nlu"
+	"github.com/steward-cs/steward/internal/token"
 )
 
 // FlagStatus is where a "wrong answer" flag stands.
@@ -133,7 +132,7 @@ func (s *Flags) Flag(ctx context.Context, c *conversation.Conversation, transcri
 		return old, false, nil
 	}
 	now := s.now().UTC()
-	f := &Flag{ID: newFlagID(), ConversationID: c.ID, MessageID: m.ID, Outcome: string(m.Outcome), Answer: m.Text,
+	f := &Flag{ID: token.ID("f", 8), ConversationID: c.ID, MessageID: m.ID, Outcome: string(m.Outcome), Answer: m.Text,
 		Locale: m.Locale, Reason: reason, Source: source, FlaggedBy: by, Status: FlagOpen, CreatedAt: now, UpdatedAt: now}
 	if m.Entry != nil && !strings.HasPrefix(m.Entry.Category, "smalltalk") {
 		f.EntryID = m.Entry.ID
@@ -318,10 +317,4 @@ func (s *Flags) Released(ctx context.Context, releaseID int64, versions map[stri
 		n += k
 	}
 	return n, nil
-}
-
-func newFlagID() string {
-	var b [8]byte
-	rand.Read(b[:])
-	return "f_" + hex.EncodeToString(b[:])
 }
