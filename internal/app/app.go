@@ -10,6 +10,7 @@ import (
 	"net"
 	"net/http"
 	"path/filepath"
+	"sync"
 	"time"
 
 	"github.com/steward-cs/steward/internal/audit"
@@ -80,9 +81,7 @@ func Open(ctx context.Context, cfg config.Config, logger *slog.Logger) (_ *App, 
 		Logger: logger, DefaultLocale: cfg.DefaultLocale})
 	a.audit = audit.New(a.db, logger)
 	a.flags = quality.NewFlags(a.db)
-	a.kb = knowledge.NewService(a.db, knowledge.Options{TwoPersonRule: cfg.Knowledge.TwoPerson(),
-		Gate: GateOptions(cfg.Knowledge.Gate), Extra: builtin.Examples(), Target: a.engine, Audit: a.audit,
-		OnRelease: a.released, Logger: logger})
+	a.kb = NewKnowledge(cfg, a.db, builtin, a.engine, a.audit, a.flags, logger)
 	if err := a.loadKnowledge(ctx); err != nil {
 		return nil, err
 	}
@@ -160,26 +159,25 @@ func (a *App) loadKnowledge(ctx context.Context) error {
 	return nil
 }
 
-// released resolves the correction flags a new release fixes.
-func (a *App) released(ctx context.Context, r *knowledge.Release) {
-	n, err := a.flags.Released(ctx, r.ID, r.Versions)
-	if err != nil {
-		a.logger.Error("resolve correction flags", "release", r.ID, "error", err)
-		return
-	}
-	if n > 0 {
-		a.logger.Info("correction flags resolved by release", "release", r.ID, "flags", n)
-	}
+// NewKnowledge is the knowledge lifecycle as configured, over db: the
+// server and the kb commands run the same one. Releases it activates
+// resolve (or reopen) the correction flags they fix; target, if not nil,
+// serves them (nil for a command, which a running server follows).
+func NewKnowledge(cfg config.Config, db *store.DB, builtin *conversation.Builtin, target knowledge.Target,
+	log *audit.Log, flags *quality.Flags, logger *slog.Logger) *knowledge.Service {
+	g := cfg.Knowledge.Gate
+	return knowledge.NewService(db, knowledge.Options{TwoPersonRule: cfg.Knowledge.TwoPerson(), Extra: builtin.Examples(),
+		Target: target, Audit: log, Logger: logger, Gate: knowledge.GateOptions{MinAccuracy: g.MinAccuracy, MaxAccuracyDrop: g.MaxAccuracyDrop,
+			Folds: g.Folds, MaxHeldOut: g.MaxHeldOut, AllowedDomains: g.AllowedDomains, AllowedPhones: g.AllowedPhones},
+		OnRelease: func(ctx context.Context, r *knowledge.Release) {
+			n, err := flags.Released(ctx, r.ID, r.Versions)
+			if err != nil {
+				logger.Error("follow correction flags", "release", r.ID, "error", err)
+			} else if n > 0 {
+				logger.Info("correction flags follow the release", "release", r.ID, "flags", n)
+			}
+		}})
 }
-
-// GateOptions turns the configured gate into the knowledge package's options.
-func GateOptions(g config.Gate) knowledge.GateOptions {
-	return knowledge.GateOptions{MinAccuracy: g.MinAccuracy, MaxAccuracyDrop: g.MaxAccuracyDrop, Folds: g.Folds,
-		MaxHeldOut: g.MaxHeldOut, AllowedDomains: g.AllowedDomains, AllowedPhones: g.AllowedPhones}
-}
-
-// Knowledge returns the knowledge service (for tests and commands).
-func (a *App) Knowledge() *knowledge.Service { return a.kb }
 
 // Addr returns the address the server listens on.
 func (a *App) Addr() string { return a.listener.Addr().String() }
@@ -189,17 +187,11 @@ func (a *App) Addr() string { return a.listener.Addr().String() }
 func (a *App) Run(ctx context.Context) error {
 	serveErr := make(chan error, 1)
 	go func() { serveErr <- a.server.Serve(a.listener) }()
-	deskCtx, stopDesk := context.WithCancel(context.Background())
-	deskDone := make(chan struct{})
-	go func() {
-		defer close(deskDone)
-		a.desk.Run(deskCtx)
-	}()
-	kbDone := make(chan struct{})
-	go func() {
-		defer close(kbDone)
-		a.kb.Watch(deskCtx, knowledgeSync)
-	}()
+	// The background workers outlive ctx until the HTTP server has drained.
+	workers, stopWorkers := context.WithCancel(context.Background())
+	var wg sync.WaitGroup
+	wg.Go(func() { a.desk.Run(workers) })
+	wg.Go(func() { a.kb.Watch(workers, knowledgeSync) })
 	a.logger.Info("listening", "addr", a.Addr(), "database", a.cfg.Redacted())
 	var err error
 	select {
@@ -213,9 +205,8 @@ func (a *App) Run(ctx context.Context) error {
 	if serr := a.server.Shutdown(sctx); serr != nil {
 		a.logger.Warn("http drain incomplete", "error", serr)
 	}
-	stopDesk()
-	<-deskDone
-	<-kbDone
+	stopWorkers()
+	wg.Wait()
 	if cerr := a.db.Close(sctx); cerr != nil {
 		a.logger.Warn("close store", "error", cerr)
 	}

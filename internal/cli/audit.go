@@ -31,7 +31,7 @@ func (c *auditCommand) Run(ctx context.Context, args []string) error {
 	if *limit < 1 || *limit > 1000 {
 		return usagef("--limit must be 1 to 1000")
 	}
-	st, err := openStore(ctx, c.env, fs, &db)
+	st, _, err := openStore(ctx, c.env, fs, &db)
 	if err != nil {
 		return err
 	}

@@ -15,16 +15,14 @@ import (
 
 	"github.com/steward-cs/steward/internal/app"
 	"github.com/steward-cs/steward/internal/audit"
+	"github.com/steward-cs/steward/internal/config"
 	"github.com/steward-cs/steward/internal/conversation"
 	"github.com/steward-cs/steward/internal/knowledge"
 	"github.com/steward-cs/steward/internal/quality"
 	"github.com/steward-cs/steward/internal/store"
 )
 
-type kbCommand struct {
-	env     Env
-	jsonOut bool
-}
+type kbCommand struct{ env Env }
 
 const kbUsage = "kb import FILE | export [FILE] | publish | rollback [--to ID] | releases | diff A B"
 
@@ -56,11 +54,7 @@ type kbSession struct {
 }
 
 func (c *kbCommand) open(ctx context.Context, fs *flag.FlagSet, db *dbFlags) (*kbSession, error) {
-	cfg, err := db.load(fs, c.env, nil)
-	if err != nil {
-		return nil, usagef("%v", err)
-	}
-	st, err := openStore(ctx, c.env, fs, db)
+	st, cfg, err := openStore(ctx, c.env, fs, db)
 	if err != nil {
 		return nil, err
 	}
@@ -70,13 +64,7 @@ func (c *kbCommand) open(ctx context.Context, fs *flag.FlagSet, db *dbFlags) (*k
 		return nil, err
 	}
 	logger := newLogger(cfg, c.env.Stderr)
-	kb := knowledge.NewService(st, knowledge.Options{TwoPersonRule: cfg.Knowledge.TwoPerson(),
-		Gate: app.GateOptions(cfg.Knowledge.Gate), Extra: builtin.Examples(), Audit: audit.New(st, logger),
-		OnRelease: func(ctx context.Context, r *knowledge.Release) {
-			if _, err := quality.NewFlags(st).Released(ctx, r.ID, r.Versions); err != nil {
-				logger.Error("resolve correction flags", "release", r.ID, "error", err)
-			}
-		}, Logger: logger})
+	kb := app.NewKnowledge(cfg, st, builtin, nil, audit.New(st, logger), quality.NewFlags(st), logger)
 	return &kbSession{st: st, kb: kb}, nil
 }
 
@@ -150,7 +138,7 @@ func (c *kbCommand) importEntries(ctx context.Context, args []string) error {
 		}
 	}
 	return c.doPublish(ctx, s, knowledge.PublishOptions{Note: "import of " + name, Override: *override != "",
-		Reason: *override})
+		Reason: *override}, false)
 }
 
 func (c *kbCommand) publish(ctx context.Context, args []string) error {
@@ -172,17 +160,13 @@ func (c *kbCommand) publish(ctx context.Context, args []string) error {
 		return err
 	}
 	defer s.close()
-	c.jsonOut = *asJSON
-	return c.doPublish(ctx, s, knowledge.PublishOptions{Note: *note, Override: *override != "", Reason: *override})
+	return c.doPublish(ctx, s, knowledge.PublishOptions{Note: *note, Override: *override != "", Reason: *override}, *asJSON)
 }
 
-func (c *kbCommand) doPublish(ctx context.Context, s *kbSession, opts knowledge.PublishOptions) error {
-	if _, err := s.kb.Sync(ctx); err != nil {
-		return err
-	}
+func (c *kbCommand) doPublish(ctx context.Context, s *kbSession, opts knowledge.PublishOptions, asJSON bool) error {
 	rel, err := s.kb.Publish(ctx, operator(c.env), opts)
 	if gate, ok := errors.AsType[*knowledge.GateError](err); ok {
-		if c.jsonOut {
+		if asJSON {
 			writeJSONOut(c.env.Stdout, map[string]any{"refused": true, "report": gate.Report})
 		}
 		return fmt.Errorf("%w\n(fix the entries, or publish anyway with --override REASON)", err)
@@ -190,7 +174,7 @@ func (c *kbCommand) doPublish(ctx context.Context, s *kbSession, opts knowledge.
 	if err != nil {
 		return err
 	}
-	if c.jsonOut {
+	if asJSON {
 		return writeJSONOut(c.env.Stdout, rel)
 	}
 	fmt.Fprintf(c.env.Stdout, "published and activated release %d: %d entries (%d essential)\n  %s\n", rel.ID, rel.Entries,
@@ -404,14 +388,14 @@ func formatFor(name, flagValue string) (knowledge.Format, error) {
 // openStore opens the configured database for a command. An empty
 // database, or any SQLite one, is migrated first (as serve would);
 // PostgreSQL shared by several nodes must be migrated with steward migrate.
-func openStore(ctx context.Context, env Env, fs *flag.FlagSet, db *dbFlags) (*store.DB, error) {
+func openStore(ctx context.Context, env Env, fs *flag.FlagSet, db *dbFlags) (*store.DB, config.Config, error) {
 	cfg, err := db.load(fs, env, nil)
 	if err != nil {
-		return nil, usagef("%v", err)
+		return nil, cfg, usagef("%v", err)
 	}
 	st, err := app.OpenStore(ctx, cfg, newLogger(cfg, env.Stderr))
 	if err != nil {
-		return nil, err
+		return nil, cfg, err
 	}
 	applied, _, err := st.SchemaVersion(ctx)
 	if err == nil && (applied == 0 || cfg.AutoMigrates()) {
@@ -422,7 +406,7 @@ func openStore(ctx context.Context, env Env, fs *flag.FlagSet, db *dbFlags) (*st
 	}
 	if err != nil {
 		st.Close(context.Background())
-		return nil, err
+		return nil, cfg, err
 	}
-	return st, nil
+	return st, cfg, nil
 }

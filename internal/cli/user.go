@@ -74,7 +74,7 @@ func (c *userCommand) add(ctx context.Context, args []string) error {
 		return fmt.Errorf("read password from standard input: nothing was given")
 	}
 	password := strings.TrimRight(line, "\r\n")
-	st, err := openStore(ctx, c.env, fs, &db)
+	st, _, err := openStore(ctx, c.env, fs, &db)
 	if err != nil {
 		return err
 	}
@@ -101,7 +101,7 @@ func (c *userCommand) list(ctx context.Context, args []string) error {
 	if len(rest) > 0 {
 		return usagef("unexpected argument %q", rest[0])
 	}
-	st, err := openStore(ctx, c.env, fs, &db)
+	st, _, err := openStore(ctx, c.env, fs, &db)
 	if err != nil {
 		return err
 	}
@@ -161,7 +161,7 @@ func (c *userCommand) setDisabled(ctx context.Context, args []string, disabled b
 	if *email == "" {
 		return usagef("--email is required")
 	}
-	st, err := openStore(ctx, c.env, fs, &db)
+	st, _, err := openStore(ctx, c.env, fs, &db)
 	if err != nil {
 		return err
 	}

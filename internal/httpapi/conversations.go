@@ -20,10 +20,16 @@ const maxBody = 64 << 10
 
 // decode reads a JSON body into v: size-limited, valid UTF-8, one value,
 // no unknown fields.
-func decode(r *http.Request, v any) error { return decodeMax(r, v, maxBody) }
+func decode(r *http.Request, v any) error { return decodeBody(r, v, maxBody, false) }
 
 // decodeMax is decode with another body limit.
-func decodeMax(r *http.Request, v any, maxBody int64) error {
+func decodeMax(r *http.Request, v any, limit int64) error { return decodeBody(r, v, limit, false) }
+
+// decodeOptional is decode for a body that may be left out: an empty body
+// leaves v as it is.
+func decodeOptional(r *http.Request, v any) error { return decodeBody(r, v, maxBody, true) }
+
+func decodeBody(r *http.Request, v any, maxBody int64, optional bool) error {
 	// The declared Content-Type is not checked: many clients (curl -d) send
 	// JSON labelled as a form, and the body is validated as JSON anyway.
 	body, err := io.ReadAll(http.MaxBytesReader(nil, r.Body, maxBody))
@@ -37,6 +43,9 @@ func decodeMax(r *http.Request, v any, maxBody int64) error {
 		return errcode.Errorf(errcode.Invalid, "request body is not valid UTF-8")
 	}
 	if len(bytes.TrimSpace(body)) == 0 {
+		if optional {
+			return nil
+		}
 		return errcode.Errorf(errcode.Invalid, "request body is empty; send a JSON object")
 	}
 	dec := json.NewDecoder(bytes.NewReader(body))

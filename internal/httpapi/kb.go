@@ -4,7 +4,6 @@ import (
 	"bytes"
 	"encoding/json"
 	"errors"
-	"io"
 	"net/http"
 	"strconv"
 	"strings"
@@ -205,22 +204,6 @@ func (s *Server) afterSave(r *http.Request, p *auth.Principal, rec *knowledge.Re
 
 type reasonRequest struct {
 	Reason string `json:"reason"`
-}
-
-// decodeOptional decodes a body that may be empty.
-func decodeOptional(r *http.Request, v any) error {
-	if r.ContentLength == 0 {
-		return nil
-	}
-	body, err := io.ReadAll(http.MaxBytesReader(nil, r.Body, maxBody))
-	if err != nil {
-		return errcode.Errorf(errcode.TooLarge, "request body exceeds %d bytes", maxBody)
-	}
-	if len(bytes.TrimSpace(body)) == 0 {
-		return nil
-	}
-	r.Body = io.NopCloser(bytes.NewReader(body))
-	return decode(r, v)
 }
 
 func (s *Server) entryAction(action string) staffHandler {

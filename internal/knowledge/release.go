@@ -99,9 +99,11 @@ func (s *Service) Publish(ctx context.Context, a Actor, opts PublishOptions) (*R
 	if err != nil {
 		return nil, err
 	}
-	var baseline *Release
-	if cur := s.Active(); cur != nil {
-		baseline = cur.Release
+	// The baseline is the stored active release: another node or a command
+	// may have activated one this process does not serve yet.
+	baseline, err := s.activeRelease(ctx)
+	if err != nil {
+		return nil, err
 	}
 	report, err := s.runGate(ctx, entries, ix, baseline, !opts.firstRelease)
 	if err != nil {
@@ -194,6 +196,27 @@ func (s *Service) approved(ctx context.Context) ([]Entry, map[string]int, error)
 	return out, versions, nil
 }
 
+// activeRelease returns the stored active release, nil if none.
+func (s *Service) activeRelease(ctx context.Context) (*Release, error) {
+	id, err := s.store.ActiveRelease(ctx)
+	if err != nil {
+		return nil, err
+	}
+	return s.release(ctx, id)
+}
+
+// release returns release id (nil for 0), from memory when it is the one
+// served.
+func (s *Service) release(ctx context.Context, id int64) (*Release, error) {
+	if id == 0 {
+		return nil, nil
+	}
+	if cur := s.Active(); cur != nil && cur.Release != nil && cur.Release.ID == id {
+		return cur.Release, nil
+	}
+	return s.store.Release(ctx, id)
+}
+
 // serve makes a the release the bot answers from.
 func (s *Service) serve(a *Active) {
 	s.active.Store(a)
@@ -278,13 +301,9 @@ func (s *Service) activate(ctx context.Context, a Actor, id int64, reason string
 		next.Release.ActivatedAt = &now
 	}
 	next.Release.RolledBackAt, next.Release.RollbackReason = nil, ""
-	var previous *Release
-	if cur := s.Active(); cur != nil && cur.Release != nil && cur.Release.ID == current {
-		previous = cur.Release
-	} else if current != 0 {
-		if previous, err = s.store.Release(ctx, current); err != nil {
-			return nil, err
-		}
+	previous, err := s.release(ctx, current)
+	if err != nil {
+		return nil, err
 	}
 	s.serve(next)
 	action := "kb.release.activate"
