@@ -38,6 +38,25 @@ type Config struct {
 	SecureCookies bool      `yaml:"secure_cookies"`
 	Desk          Desk      `yaml:"desk"`
 	Knowledge     Knowledge `yaml:"knowledge"`
+	Notify        Notify    `yaml:"notify"`
+	// EnableFaultInjection turns on the drills' fault-injection points and
+	// their admin API; off, POST /api/v1/admin/faults answers 404.
+	EnableFaultInjection bool `yaml:"enable_fault_injection"`
+}
+
+// Notify configures where alerts and incident updates are sent.
+type Notify struct {
+	Channels []Channel `yaml:"channels"`
+}
+
+// Channel is one notification channel. Settings holds the provider's own
+// fields (url, secret, ...), which its package decodes and validates.
+type Channel struct {
+	Name string `yaml:"name"`
+	Type string `yaml:"type"` // webhook, dingtalk, wecom, feishu, slack, email
+	// MinLevel is the least alert level sent: info, warning (default) or critical.
+	MinLevel string         `yaml:"min_level"`
+	Settings map[string]any `yaml:",inline"`
 }
 
 // Knowledge configures the knowledge lifecycle.
@@ -231,6 +250,21 @@ func (c *Config) Validate() error {
 	}
 	if g := c.Knowledge.Gate; g.Folds < 0 || g.Folds > 20 || g.MaxHeldOut < 0 {
 		errs = append(errs, fmt.Errorf("knowledge.gate.folds must be 2 to 20 (0 for the default) and max_held_out not negative"))
+	}
+	seen := map[string]bool{}
+	for i, ch := range c.Notify.Channels {
+		switch {
+		case ch.Name == "" || ch.Type == "":
+			errs = append(errs, fmt.Errorf("notify.channels[%d] needs a name and a type", i))
+		case seen[ch.Name]:
+			errs = append(errs, fmt.Errorf("notify.channels[%d]: the name %q is used twice", i, ch.Name))
+		}
+		seen[ch.Name] = true
+		switch ch.MinLevel {
+		case "", "info", "warning", "critical":
+		default:
+			errs = append(errs, fmt.Errorf("notify.channels[%d].min_level must be info, warning or critical, not %q", i, ch.MinLevel))
+		}
 	}
 	if c.ShutdownTimeout <= 0 {
 		errs = append(errs, fmt.Errorf("shutdown_timeout must be positive"))
