@@ -1,0 +1,130 @@
+package monitor
+
+import (
+	"strconv"
+	"sync"
+	"time"
+
+	"github.com/prometheus/client_golang/prometheus"
+)
+
+// Metrics are the Prometheus series of the signals. Labels are bounded:
+// outcomes, components, levels and rule names, never a conversation,
+// customer, category or source.
+type Metrics struct {
+	Registry *prometheus.Registry
+
+	turns      *prometheus.CounterVec
+	turnTime   prometheus.Histogram
+	writes     *prometheus.CounterVec
+	ratings    *prometheus.CounterVec
+	flags      prometheus.Counter
+	probes     *prometheus.HistogramVec
+	probeFails *prometheus.CounterVec
+	queue      *prometheus.CounterVec
+	notices    *prometheus.CounterVec
+	firing     *prometheus.GaugeVec
+	burn       *prometheus.GaugeVec
+	// Posture is the service posture level (0 normal … 3 disaster recovery).
+	Posture prometheus.Gauge
+
+	mu     sync.Mutex
+	active map[[2]string]bool
+}
+
+// NewMetrics registers Steward's series (and the Go and process
+// collectors) on a new registry.
+func NewMetrics() *Metrics {
+	r := prometheus.NewRegistry()
+	m := &Metrics{Registry: r, active: map[[2]string]bool{},
+		turns: prometheus.NewCounterVec(prometheus.CounterOpts{Name: "steward_bot_turns_total",
+			Help: "Customer messages handled, by outcome (answer, clarify, fallback, handoff, offline, diverted) and whether they failed."},
+			[]string{"outcome", "failed"}),
+		turnTime: prometheus.NewHistogram(prometheus.HistogramOpts{Name: "steward_bot_turn_duration_seconds",
+			Help: "Time to handle a customer message, store it and its reply.", Buckets: latencyBounds}),
+		writes: prometheus.NewCounterVec(prometheus.CounterOpts{Name: "steward_store_writes_total",
+			Help: "Conversation writes to the store, by result (ok, failed: kept in the spool)."}, []string{"result"}),
+		ratings: prometheus.NewCounterVec(prometheus.CounterOpts{Name: "steward_ratings_total",
+			Help: "Customer ratings, by stars."}, []string{"stars"}),
+		flags: prometheus.NewCounter(prometheus.CounterOpts{Name: "steward_wrong_answer_flags_total",
+			Help: "Answers flagged as wrong by customers or agents."}),
+		probes: prometheus.NewHistogramVec(prometheus.HistogramOpts{Name: "steward_probe_duration_seconds",
+			Help: "Synthetic health checks of components.", Buckets: latencyBounds}, []string{"component"}),
+		probeFails: prometheus.NewCounterVec(prometheus.CounterOpts{Name: "steward_probe_failures_total",
+			Help: "Failed synthetic health checks, by component."}, []string{"component"}),
+		queue: prometheus.NewCounterVec(prometheus.CounterOpts{Name: "steward_queue_events_total",
+			Help: "Conversations joining the human queue or leaving it for an agent."}, []string{"event"}),
+		notices: prometheus.NewCounterVec(prometheus.CounterOpts{Name: "steward_notifications_total",
+			Help: "Notification sends, by result."}, []string{"result"}),
+		firing: prometheus.NewGaugeVec(prometheus.GaugeOpts{Name: "steward_alerts_firing",
+			Help: "Alerts firing, by rule and level."}, []string{"alertname", "level"}),
+		burn: prometheus.NewGaugeVec(prometheus.GaugeOpts{Name: "steward_slo_burn_rate",
+			Help: "Error-budget burn rate of each SLO over each window."}, []string{"slo", "window"}),
+		Posture: prometheus.NewGauge(prometheus.GaugeOpts{Name: "steward_posture_level",
+			Help: "Service posture: 0 normal, 1 scoped degradation, 2 rollback and VIP-only bot, 3 disaster recovery."}),
+	}
+	r.MustRegister(m.turns, m.turnTime, m.writes, m.ratings, m.flags, m.probes, m.probeFails, m.queue, m.notices,
+		m.firing, m.burn, m.Posture, prometheus.NewGoCollector(),
+		prometheus.NewProcessCollector(prometheus.ProcessCollectorOpts{}))
+	return m
+}
+
+func (m *Metrics) observe(s *Signal) {
+	switch s.Kind {
+	case KindTurn:
+		m.turns.WithLabelValues(s.Outcome, strconv.FormatBool(s.Failed)).Inc()
+		m.turnTime.Observe(s.Latency.Seconds())
+	case KindWrite:
+		if s.Failed {
+			m.writes.WithLabelValues("failed").Inc()
+		} else {
+			m.writes.WithLabelValues("ok").Inc()
+		}
+	case KindRating:
+		if s.Stars >= 1 && s.Stars <= 5 {
+			m.ratings.WithLabelValues(strconv.Itoa(s.Stars)).Inc()
+		}
+	case KindFlag:
+		m.flags.Inc()
+	case KindProbe:
+		m.probes.WithLabelValues(s.Component).Observe(s.Latency.Seconds())
+		if s.Failed {
+			m.probeFails.WithLabelValues(s.Component).Inc()
+		}
+	case KindQueue:
+		if s.Joined {
+			m.queue.WithLabelValues("joined").Inc()
+		} else {
+			m.queue.WithLabelValues("served").Inc()
+		}
+	case KindNotify:
+		if s.Failed {
+			m.notices.WithLabelValues("failed").Inc()
+		} else {
+			m.notices.WithLabelValues("sent").Inc()
+		}
+	}
+}
+
+func (m *Metrics) setFiring(alerts []Alert) {
+	now := map[[2]string]int{}
+	for _, a := range alerts {
+		now[[2]string{a.Name(), a.Level}]++
+	}
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	for k := range m.active {
+		if now[k] == 0 {
+			m.firing.WithLabelValues(k[0], k[1]).Set(0)
+		}
+	}
+	m.active = map[[2]string]bool{}
+	for k, n := range now {
+		m.firing.WithLabelValues(k[0], k[1]).Set(float64(n))
+		m.active[k] = true
+	}
+}
+
+func (m *Metrics) setBurn(slo string, window time.Duration, v float64) {
+	m.burn.WithLabelValues(slo, window.String()).Set(v)
+}

@@ -1,0 +1,286 @@
+package monitor
+
+import (
+	"context"
+	"log/slog"
+	"sync"
+	"time"
+)
+
+// Ring sizes: one-second buckets for the short windows, one-minute
+// buckets for the SLO windows (6 h) and the rollups.
+const (
+	secondBuckets = 15 * 60
+	minuteBuckets = 7 * 60
+)
+
+type bucket struct {
+	at     int64 // unix second (or minute) the bucket holds; 0 if empty
+	dirty  bool  // minute buckets: changed since the last rollup
+	counts Counts
+}
+
+// Rollup is one node's counts of one minute, as stored.
+type Rollup struct {
+	Minute time.Time `json:"minute"`
+	Node   string    `json:"node"`
+	Counts Counts    `json:"counts"`
+}
+
+// RollupStore keeps the per-minute history.
+type RollupStore interface {
+	SaveRollups(ctx context.Context, rollups []Rollup) error
+	Rollups(ctx context.Context, from, to time.Time) ([]Rollup, error)
+}
+
+// Prober checks one component; an error (or exceeding its timeout) fails it.
+type Prober func(ctx context.Context) error
+
+// Options configure a Monitor.
+type Options struct {
+	Node    string
+	Rollups RollupStore // optional
+	Rules   []Rule      // nil: DefaultRules
+	SLOs    []SLO       // nil: DefaultSLOs
+	Probes  map[string]Prober
+	Facts   Facts
+	Alerts  *Manager // optional: receives every evaluation
+	// Interval between rule evaluations (default 1s); RollupEvery between
+	// rollup writes (default 10s); ProbeTimeout per probe (default 2s).
+	Interval, RollupEvery, ProbeTimeout time.Duration
+	Metrics                             *Metrics // optional
+	Logger                              *slog.Logger
+	Now                                 func() time.Time
+}
+
+// Monitor records signals and evaluates rules over them.
+type Monitor struct {
+	opts    Options
+	logger  *slog.Logger
+	mu      sync.Mutex
+	seconds [secondBuckets]bucket
+	minutes [minuteBuckets]bucket
+	firing  []Alert // the conditions of the last evaluation
+}
+
+// New returns a Monitor; Run starts its loop.
+func New(opts Options) *Monitor {
+	if opts.Interval <= 0 {
+		opts.Interval = time.Second
+	}
+	if opts.RollupEvery <= 0 {
+		opts.RollupEvery = 10 * time.Second
+	}
+	if opts.ProbeTimeout <= 0 {
+		opts.ProbeTimeout = 2 * time.Second
+	}
+	if opts.Now == nil {
+		opts.Now = time.Now
+	}
+	if opts.Logger == nil {
+		opts.Logger = slog.Default()
+	}
+	if opts.Rules == nil {
+		opts.Rules = DefaultRules()
+	}
+	if opts.SLOs == nil {
+		opts.SLOs = DefaultSLOs()
+	}
+	if opts.Node == "" {
+		opts.Node = "local"
+	}
+	return &Monitor{opts: opts, logger: opts.Logger.With("component", "monitor")}
+}
+
+// Record adds a signal. It never blocks for long and never fails.
+func (m *Monitor) Record(s Signal) {
+	if s.At.IsZero() {
+		s.At = m.opts.Now()
+	}
+	if m.opts.Metrics != nil {
+		m.opts.Metrics.observe(&s)
+	}
+	sec := s.At.Unix()
+	min := sec / 60
+	m.mu.Lock()
+	b := &m.seconds[sec%secondBuckets]
+	if b.at != sec {
+		*b = bucket{at: sec}
+	}
+	b.counts.record(&s)
+	mb := &m.minutes[min%minuteBuckets]
+	if mb.at != min {
+		*mb = bucket{at: min}
+	}
+	mb.counts.record(&s)
+	mb.dirty = true
+	m.mu.Unlock()
+}
+
+// Window sums the signals of the last d up to now (d ≤ 7 h; spans over 15
+// minutes are summed by the minute).
+func (m *Monitor) Window(now time.Time, d time.Duration) Counts {
+	return m.Between(now.Add(-d), now)
+}
+
+// Between sums the signals in (from, to] held in memory.
+func (m *Monitor) Between(from, to time.Time) Counts {
+	var c Counts
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	if to.Sub(from) <= (secondBuckets-2)*time.Second && m.opts.Now().Sub(from) < (secondBuckets-2)*time.Second {
+		lo, hi := from.Unix(), to.Unix()
+		for s := lo + 1; s <= hi; s++ {
+			if b := &m.seconds[s%secondBuckets]; b.at == s {
+				c.Add(&b.counts)
+			}
+		}
+		return c
+	}
+	lo, hi := from.Unix()/60, to.Unix()/60
+	for mi := lo + 1; mi <= hi; mi++ {
+		if b := &m.minutes[mi%minuteBuckets]; b.at == mi {
+			c.Add(&b.counts)
+		}
+	}
+	return c
+}
+
+// Firing returns the conditions the rules found at the last evaluation.
+func (m *Monitor) Firing() []Alert {
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	return append([]Alert(nil), m.firing...)
+}
+
+// Run evaluates rules every Interval, runs probes and writes rollups until
+// ctx is done; it writes the last rollups before returning.
+func (m *Monitor) Run(ctx context.Context) {
+	tick := time.NewTicker(m.opts.Interval)
+	defer tick.Stop()
+	lastRollup := m.opts.Now()
+	var probes sync.WaitGroup
+	defer func() {
+		probes.Wait()
+		m.flush(context.Background())
+	}()
+	for {
+		select {
+		case <-ctx.Done():
+			return
+		case <-tick.C:
+		}
+		m.probe(ctx, &probes)
+		now := m.opts.Now()
+		m.Evaluate(ctx, now)
+		if now.Sub(lastRollup) >= m.opts.RollupEvery {
+			m.flush(ctx)
+			lastRollup = now
+		}
+	}
+}
+
+// probe starts every probe that is not still running from a previous tick.
+func (m *Monitor) probe(ctx context.Context, wg *sync.WaitGroup) {
+	for name, p := range m.opts.Probes {
+		wg.Go(func() {
+			pctx, cancel := context.WithTimeout(ctx, m.opts.ProbeTimeout)
+			defer cancel()
+			start := m.opts.Now()
+			err := p(pctx)
+			if ctx.Err() != nil {
+				return
+			}
+			m.Record(Signal{Kind: KindProbe, Component: name, Failed: err != nil, Latency: m.opts.Now().Sub(start)})
+		})
+	}
+}
+
+// Evaluate runs the rules at now and hands their findings to the alert
+// manager.
+func (m *Monitor) Evaluate(ctx context.Context, now time.Time) []Alert {
+	var found []Alert
+	for _, r := range m.opts.Rules {
+		if r.Disabled {
+			continue
+		}
+		found = append(found, r.eval(m, now)...)
+	}
+	for _, s := range m.opts.SLOs {
+		found = append(found, s.eval(m, now)...)
+	}
+	for i := range found {
+		a := &found[i]
+		a.Labels["level"] = a.Level
+		a.Fingerprint = Fingerprint(a.Labels)
+		a.Status = StatusFiring
+	}
+	m.mu.Lock()
+	m.firing = found
+	m.mu.Unlock()
+	if m.opts.Metrics != nil {
+		m.opts.Metrics.setFiring(found)
+	}
+	if m.opts.Alerts != nil {
+		m.opts.Alerts.Evaluate(ctx, now, found)
+	}
+	return found
+}
+
+// flush writes the minutes that changed since the last flush.
+func (m *Monitor) flush(ctx context.Context) {
+	if m.opts.Rollups == nil {
+		return
+	}
+	var out []Rollup
+	m.mu.Lock()
+	for i := range m.minutes {
+		b := &m.minutes[i]
+		if b.dirty {
+			var c Counts
+			c.Add(&b.counts)
+			out = append(out, Rollup{Minute: time.Unix(b.at*60, 0).UTC(), Node: m.opts.Node, Counts: c})
+			b.dirty = false
+		}
+	}
+	m.mu.Unlock()
+	if len(out) == 0 {
+		return
+	}
+	if err := m.opts.Rollups.SaveRollups(ctx, out); err != nil {
+		m.logger.Warn("save rollups", "minutes", len(out), "error", err)
+		m.mu.Lock()
+		for _, r := range out {
+			mi := r.Minute.Unix() / 60
+			if b := &m.minutes[mi%minuteBuckets]; b.at == mi {
+				b.dirty = true
+			}
+		}
+		m.mu.Unlock()
+	}
+}
+
+// Flush writes pending rollups now (for a postmortem about to read them).
+func (m *Monitor) Flush(ctx context.Context) { m.flush(ctx) }
+
+// History sums the stored rollups of every node per minute in [from, to).
+func (m *Monitor) History(ctx context.Context, from, to time.Time) ([]Rollup, error) {
+	if m.opts.Rollups == nil {
+		return nil, nil
+	}
+	rows, err := m.opts.Rollups.Rollups(ctx, from, to)
+	if err != nil {
+		return nil, err
+	}
+	var out []Rollup
+	for _, r := range rows {
+		if n := len(out); n > 0 && out[n-1].Minute.Equal(r.Minute) {
+			out[n-1].Counts.Add(&r.Counts)
+			continue
+		}
+		var c Counts
+		c.Add(&r.Counts)
+		out = append(out, Rollup{Minute: r.Minute, Node: "all", Counts: c})
+	}
+	return out, nil
+}

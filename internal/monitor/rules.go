@@ -1,0 +1,462 @@
+package monitor
+
+import (
+	"fmt"
+	"math"
+	"slices"
+	"strconv"
+	"time"
+)
+
+// Rule types.
+const (
+	RuleErrorRate     = "error_rate"     // failed turns / turns over Window > Threshold
+	RuleLatency       = "latency"        // p95 turn latency (s) over Window > Threshold
+	RuleWriteFailures = "write_failures" // failed store writes / writes > Threshold
+	RuleProbe         = "probe"          // failed probes of Component / probes > Threshold
+	RuleProbeLatency  = "probe_latency"  // p95 probe latency (s) of Component > Threshold
+	RuleDrop          = "drop"           // Field (answer_rate, confidence) fell by more than Threshold vs Baseline, per category
+	RuleSurge         = "surge"          // ratio Field (fallback, handoff, negative) > max(Threshold, Factor × baseline)
+	RuleCount         = "count"          // Field (low_ratings, flags) per category ≥ Threshold in Window
+	RuleFlood         = "flood"          // turns/s of one source > max(Threshold, Factor × baseline)
+	RuleQueueForecast = "queue_forecast" // the queue wait will exceed Target within Threshold seconds
+	RuleNotifier      = "notifier"       // a notification channel is failing
+)
+
+// Rule is one detector, configurable in YAML; zero fields take the
+// type's defaults.
+type Rule struct {
+	Name      string        `yaml:"name" json:"name"`
+	Type      string        `yaml:"type" json:"type"`
+	Level     string        `yaml:"level" json:"level"`
+	Window    time.Duration `yaml:"window" json:"window"`
+	Baseline  time.Duration `yaml:"baseline" json:"baseline,omitempty"`
+	Threshold float64       `yaml:"threshold" json:"threshold"`
+	Factor    float64       `yaml:"factor" json:"factor,omitempty"`
+	MinEvents int           `yaml:"min_events" json:"min_events,omitempty"`
+	Field     string        `yaml:"field" json:"field,omitempty"`
+	Component string        `yaml:"component" json:"component,omitempty"`
+	Target    time.Duration `yaml:"target" json:"target,omitempty"`
+	Disabled  bool          `yaml:"disabled" json:"disabled,omitempty"`
+}
+
+// Facts are what rules need to know beyond the signals.
+type Facts interface {
+	// Release is the active knowledge release and when it was activated.
+	Release() (id int64, activated time.Time)
+	// Queue is the human queue now.
+	Queue() QueueState
+	// FailingChannels maps each failing notification channel to its error.
+	FailingChannels() map[string]string
+}
+
+// QueueState is the human queue as the forecast sees it.
+type QueueState struct {
+	Length     int
+	OldestWait time.Duration
+	Agents     int
+}
+
+// DefaultRules are the detectors Steward runs unless configured otherwise.
+// Short windows keep detection within seconds; MinEvents keeps a quiet
+// night from paging on one bad turn.
+func DefaultRules() []Rule {
+	return []Rule{
+		{Name: "bot_errors", Type: RuleErrorRate, Level: LevelCritical, Window: 15 * time.Second, Threshold: 0.05, MinEvents: 5},
+		{Name: "slow_turns", Type: RuleLatency, Level: LevelWarning, Window: 15 * time.Second, Threshold: 1.5, MinEvents: 5},
+		{Name: "store_write_failures", Type: RuleWriteFailures, Level: LevelCritical, Window: 15 * time.Second, Threshold: 0.05, MinEvents: 3},
+		{Name: "component_down", Type: RuleProbe, Component: "store", Level: LevelCritical, Window: 10 * time.Second, Threshold: 0.3, MinEvents: 3},
+		{Name: "component_down", Type: RuleProbe, Component: "nlu", Level: LevelCritical, Window: 10 * time.Second, Threshold: 0.3, MinEvents: 3},
+		{Name: "component_slow", Type: RuleProbeLatency, Component: "store", Level: LevelWarning, Window: 10 * time.Second, Threshold: 1, MinEvents: 3},
+		{Name: "component_slow", Type: RuleProbeLatency, Component: "nlu", Level: LevelWarning, Window: 10 * time.Second, Threshold: 0.5, MinEvents: 3},
+		{Name: "answer_rate_drop", Type: RuleDrop, Field: "answer_rate", Level: LevelWarning, Window: 20 * time.Second, Baseline: 10 * time.Minute, Threshold: 0.2, MinEvents: 10},
+		{Name: "confidence_drop", Type: RuleDrop, Field: "confidence", Level: LevelWarning, Window: 20 * time.Second, Baseline: 10 * time.Minute, Threshold: 0.2, MinEvents: 10},
+		{Name: "fallback_surge", Type: RuleSurge, Field: "fallback", Level: LevelWarning, Window: 30 * time.Second, Baseline: 10 * time.Minute, Threshold: 0.3, Factor: 2, MinEvents: 10},
+		{Name: "handoff_surge", Type: RuleSurge, Field: "handoff", Level: LevelInfo, Window: 60 * time.Second, Baseline: 10 * time.Minute, Threshold: 0.3, Factor: 2, MinEvents: 10},
+		{Name: "negative_emotion", Type: RuleSurge, Field: "negative", Level: LevelWarning, Window: 60 * time.Second, Baseline: 10 * time.Minute, Threshold: 0.25, Factor: 2, MinEvents: 10},
+		{Name: "low_ratings", Type: RuleCount, Field: "low_ratings", Level: LevelWarning, Window: 2 * time.Minute, Threshold: 3},
+		{Name: "wrong_answer_flags", Type: RuleCount, Field: "flags", Level: LevelWarning, Window: 2 * time.Minute, Threshold: 3},
+		{Name: "traffic_flood", Type: RuleFlood, Level: LevelWarning, Window: 10 * time.Second, Baseline: 10 * time.Minute, Threshold: 20, Factor: 5},
+		{Name: "queue_wait_forecast", Type: RuleQueueForecast, Level: LevelWarning, Window: 5 * time.Minute, Threshold: 600, Target: 5 * time.Minute},
+		{Name: "notifier_failing", Type: RuleNotifier, Level: LevelWarning},
+	}
+}
+
+// Validate checks a configured rule.
+func (r Rule) Validate() error {
+	if r.Name == "" {
+		return fmt.Errorf("a rule needs a name")
+	}
+	switch r.Level {
+	case LevelInfo, LevelWarning, LevelCritical:
+	default:
+		return fmt.Errorf("rule %s: level must be info, warning or critical, not %q", r.Name, r.Level)
+	}
+	switch r.Type {
+	case RuleErrorRate, RuleLatency, RuleWriteFailures, RuleFlood, RuleQueueForecast, RuleNotifier:
+	case RuleProbe, RuleProbeLatency:
+		if r.Component == "" {
+			return fmt.Errorf("rule %s: a %s rule needs a component", r.Name, r.Type)
+		}
+	case RuleDrop:
+		if r.Field != "answer_rate" && r.Field != "confidence" {
+			return fmt.Errorf("rule %s: a drop rule's field is answer_rate or confidence, not %q", r.Name, r.Field)
+		}
+	case RuleSurge:
+		if r.Field != "fallback" && r.Field != "handoff" && r.Field != "negative" {
+			return fmt.Errorf("rule %s: a surge rule's field is fallback, handoff or negative, not %q", r.Name, r.Field)
+		}
+	case RuleCount:
+		if r.Field != "low_ratings" && r.Field != "flags" {
+			return fmt.Errorf("rule %s: a count rule's field is low_ratings or flags, not %q", r.Name, r.Field)
+		}
+	default:
+		return fmt.Errorf("rule %s: unknown type %q", r.Name, r.Type)
+	}
+	if r.Type != RuleNotifier && r.Type != RuleQueueForecast && r.Window <= 0 {
+		return fmt.Errorf("rule %s: window must be positive", r.Name)
+	}
+	if r.Window > 6*time.Hour || r.Baseline > 6*time.Hour {
+		return fmt.Errorf("rule %s: windows are at most 6h", r.Name)
+	}
+	return nil
+}
+
+// MergeRules overlays configured rules on the defaults: a rule with the
+// name (and component) of a default replaces it, others are added.
+func MergeRules(defaults, configured []Rule) []Rule {
+	out := slices.Clone(defaults)
+	for _, c := range configured {
+		i := slices.IndexFunc(out, func(d Rule) bool { return d.Name == c.Name && d.Component == c.Component })
+		if i < 0 {
+			out = append(out, c)
+			continue
+		}
+		d := out[i]
+		if c.Type == "" {
+			c.Type = d.Type
+		}
+		if c.Level == "" {
+			c.Level = d.Level
+		}
+		if c.Window == 0 {
+			c.Window = d.Window
+		}
+		if c.Baseline == 0 {
+			c.Baseline = d.Baseline
+		}
+		if c.Threshold == 0 {
+			c.Threshold = d.Threshold
+		}
+		if c.Factor == 0 {
+			c.Factor = d.Factor
+		}
+		if c.MinEvents == 0 {
+			c.MinEvents = d.MinEvents
+		}
+		if c.Field == "" {
+			c.Field = d.Field
+		}
+		if c.Target == 0 {
+			c.Target = d.Target
+		}
+		out[i] = c
+	}
+	return out
+}
+
+func (r Rule) alert(labels map[string]string, value float64, en, zh string) Alert {
+	l := map[string]string{"alertname": r.Name}
+	for k, v := range labels {
+		l[k] = v
+	}
+	return Alert{Labels: l, Level: r.Level, Value: roundTo(value, 4), Threshold: r.Threshold, Summary: en, SummaryZH: zh}
+}
+
+func pct(x float64) string { return strconv.FormatFloat(x*100, 'f', 1, 64) + "%" }
+
+// eval returns the alerts the rule finds at now.
+func (r Rule) eval(m *Monitor, now time.Time) []Alert {
+	switch r.Type {
+	case RuleErrorRate:
+		c := m.Window(now, r.Window)
+		total := c.All.Turns + c.All.Diverted
+		if total >= r.MinEvents && ratio(c.All.Errors, total) > r.Threshold {
+			v := ratio(c.All.Errors, total)
+			return []Alert{r.alert(map[string]string{"component": "bot"}, v,
+				fmt.Sprintf("%s of bot turns failed in the last %s", pct(v), r.Window),
+				fmt.Sprintf("最近 %s 内 %s 的机器人回复失败", r.Window, pct(v)))}
+		}
+	case RuleLatency:
+		c := m.Window(now, r.Window)
+		if c.All.Turns+c.All.Diverted >= r.MinEvents {
+			if p95 := c.Latency.Quantile(0.95); p95 > r.Threshold {
+				return []Alert{r.alert(map[string]string{"component": "bot"}, p95,
+					fmt.Sprintf("p95 turn latency %.2fs over the last %s (limit %.2fs)", p95, r.Window, r.Threshold),
+					fmt.Sprintf("最近 %s 回复延迟 p95 为 %.2f 秒（上限 %.2f 秒）", r.Window, p95, r.Threshold))}
+			}
+		}
+	case RuleWriteFailures:
+		c := m.Window(now, r.Window)
+		if c.WriteFails >= r.MinEvents && ratio(c.WriteFails, c.Writes) > r.Threshold {
+			v := ratio(c.WriteFails, c.Writes)
+			return []Alert{r.alert(map[string]string{"component": "store"}, v,
+				fmt.Sprintf("%s of store writes failed in the last %s (messages are kept in the local spool)", pct(v), r.Window),
+				fmt.Sprintf("最近 %s 内 %s 的数据库写入失败（消息已暂存本地）", r.Window, pct(v)))}
+		}
+	case RuleProbe:
+		c := m.Window(now, r.Window)
+		p := c.Probes[r.Component]
+		if p != nil && p.OK+p.Failed >= r.MinEvents && ratio(p.Failed, p.OK+p.Failed) > r.Threshold {
+			v := ratio(p.Failed, p.OK+p.Failed)
+			return []Alert{r.alert(map[string]string{"component": r.Component}, v,
+				fmt.Sprintf("%s is failing its health checks (%s failed in %s)", r.Component, pct(v), r.Window),
+				fmt.Sprintf("%s 健康检查失败（%s 内失败 %s）", componentZH(r.Component), r.Window, pct(v)))}
+		}
+	case RuleProbeLatency:
+		c := m.Window(now, r.Window)
+		p := c.Probes[r.Component]
+		if p != nil && p.OK+p.Failed >= r.MinEvents {
+			if p95 := p.Latency.Quantile(0.95); p95 > r.Threshold {
+				return []Alert{r.alert(map[string]string{"component": r.Component}, p95,
+					fmt.Sprintf("%s is slow: p95 %.2fs over %s (limit %.2fs)", r.Component, p95, r.Window, r.Threshold),
+					fmt.Sprintf("%s 响应变慢：%s 内 p95 为 %.2f 秒（上限 %.2f 秒）", componentZH(r.Component), r.Window, p95, r.Threshold))}
+			}
+		}
+	case RuleDrop:
+		return r.evalDrop(m, now)
+	case RuleSurge:
+		return r.evalSurge(m, now)
+	case RuleCount:
+		return r.evalCount(m, now)
+	case RuleFlood:
+		return r.evalFlood(m, now)
+	case RuleQueueForecast:
+		return r.evalQueue(m, now)
+	case RuleNotifier:
+		if m.opts.Facts == nil {
+			return nil
+		}
+		var out []Alert
+		for name, msg := range m.opts.Facts.FailingChannels() {
+			out = append(out, r.alert(map[string]string{"component": "notify", "channel": name}, 1,
+				fmt.Sprintf("notification channel %s is failing: %s", name, msg),
+				fmt.Sprintf("通知渠道 %s 发送失败：%s", name, msg)))
+		}
+		return out
+	}
+	return nil
+}
+
+func componentZH(c string) string {
+	switch c {
+	case "store":
+		return "数据库"
+	case "nlu":
+		return "语义理解"
+	case "knowledge":
+		return "知识库"
+	case "notify":
+		return "通知"
+	}
+	return c
+}
+
+// groups returns "all" and each category of c with its counts.
+func groups(c *Counts) map[string]Group {
+	out := map[string]Group{"all": c.All}
+	for name, g := range c.Categories {
+		out[name] = *g
+	}
+	return out
+}
+
+// releaseLabels marks an alert on answer quality that began after the
+// active release was activated within the baseline: the release is the
+// likely cause, and its playbook rolls back.
+func (r Rule) releaseLabels(m *Monitor, now time.Time, labels map[string]string) map[string]string {
+	if m.opts.Facts == nil {
+		return labels
+	}
+	id, at := m.opts.Facts.Release()
+	if id > 0 && !at.IsZero() && now.Sub(at) < r.Baseline {
+		labels["release"] = strconv.FormatInt(id, 10)
+		labels["after_release"] = "true"
+	}
+	return labels
+}
+
+func (r Rule) evalDrop(m *Monitor, now time.Time) []Alert {
+	win := m.Window(now, r.Window)
+	base := m.Between(now.Add(-r.Baseline), now.Add(-r.Window))
+	// After a release the baseline is what was served before it.
+	if m.opts.Facts != nil {
+		if _, at := m.opts.Facts.Release(); !at.IsZero() && now.Sub(at) < r.Baseline && now.Sub(at) > 0 {
+			base = m.Between(now.Add(-r.Baseline), at)
+			if at.After(now.Add(-r.Window)) {
+				win = m.Between(at, now)
+			}
+		}
+	}
+	bg := groups(&base)
+	var out []Alert
+	for name, g := range groups(&win) {
+		b, ok := bg[name]
+		if !ok || g.Turns < r.MinEvents || b.Turns < 2*r.MinEvents {
+			continue
+		}
+		var now_, was float64
+		if r.Field == "answer_rate" {
+			now_, was = g.AnswerRate(), b.AnswerRate()
+		} else {
+			now_, was = g.MeanConfidence(), b.MeanConfidence()
+		}
+		if was <= 0.05 || now_ >= was*(1-r.Threshold) {
+			continue
+		}
+		drop := 1 - now_/was
+		what, whatZH := "answer rate", "回答率"
+		if r.Field == "confidence" {
+			what, whatZH = "mean confidence", "平均置信度"
+		}
+		labels := r.releaseLabels(m, now, map[string]string{"category": name})
+		scope, scopeZH := "category "+name, "分类「"+name+"」"
+		if name == "all" {
+			scope, scopeZH = "all questions", "全部问题"
+		}
+		out = append(out, r.alert(labels, drop,
+			fmt.Sprintf("%s of %s fell %s (%.2f → %.2f) over %s", what, scope, pct(drop), was, now_, r.Window),
+			fmt.Sprintf("%s%s下降 %s（%.2f → %.2f），统计窗口 %s", scopeZH, whatZH, pct(drop), was, now_, r.Window)))
+	}
+	return out
+}
+
+func (r Rule) field(g Group) (int, int) {
+	switch r.Field {
+	case "fallback":
+		return g.Fallback, g.Turns
+	case "handoff":
+		return g.Handoff + g.Offline, g.Turns
+	case "negative":
+		return g.Negative, g.Turns + g.Diverted
+	}
+	return 0, 0
+}
+
+func (r Rule) evalSurge(m *Monitor, now time.Time) []Alert {
+	win := m.Window(now, r.Window)
+	base := m.Between(now.Add(-r.Baseline), now.Add(-r.Window))
+	n, total := r.field(win.All)
+	if total < r.MinEvents {
+		return nil
+	}
+	v := ratio(n, total)
+	limit := r.Threshold
+	if bn, bt := r.field(base.All); bt >= r.MinEvents {
+		limit = math.Max(limit, r.Factor*ratio(bn, bt))
+	}
+	if v <= limit {
+		return nil
+	}
+	names := map[string][2]string{"fallback": {"unanswered (fallback) replies", "未能回答"}, "handoff": {"transfers to humans", "转人工"},
+		"negative": {"negative customer messages", "负面情绪消息"}}[r.Field]
+	return []Alert{r.alert(r.releaseLabels(m, now, map[string]string{"category": "all"}), v,
+		fmt.Sprintf("%s surged to %s of turns over %s (limit %s)", names[0], pct(v), r.Window, pct(limit)),
+		fmt.Sprintf("%s比例升至 %s（%s 内，上限 %s）", names[1], pct(v), r.Window, pct(limit)))}
+}
+
+func (r Rule) evalCount(m *Monitor, now time.Time) []Alert {
+	win := m.Window(now, r.Window)
+	var out []Alert
+	for name, g := range groups(&win) {
+		n := g.Flags
+		what, whatZH := "answers flagged as wrong", "条回答被标记为错误"
+		if r.Field == "low_ratings" {
+			n = g.LowRating
+			what, whatZH = "low ratings (1–2 stars)", "个低分评价（1–2 星）"
+		}
+		if name == "all" && len(win.Categories) > 0 {
+			// A category that explains it raises its own alert; "all"
+			// fires only for what no single category reaches.
+			top := 0
+			for _, cg := range win.Categories {
+				x := cg.Flags
+				if r.Field == "low_ratings" {
+					x = cg.LowRating
+				}
+				top = max(top, x)
+			}
+			if float64(top) >= r.Threshold {
+				continue
+			}
+		}
+		if float64(n) < r.Threshold {
+			continue
+		}
+		out = append(out, r.alert(r.releaseLabels(m, now, map[string]string{"category": name}), float64(n),
+			fmt.Sprintf("%d %s in category %s over %s", n, what, name, r.Window),
+			fmt.Sprintf("分类「%s」%s 内有 %d %s", name, r.Window, n, whatZH)))
+	}
+	return out
+}
+
+func (r Rule) evalFlood(m *Monitor, now time.Time) []Alert {
+	win := m.Window(now, r.Window)
+	base := m.Between(now.Add(-r.Baseline), now.Add(-r.Window))
+	baseSecs := (r.Baseline - r.Window).Seconds()
+	var out []Alert
+	for src, n := range win.Sources {
+		rate := float64(n) / r.Window.Seconds()
+		limit := math.Max(r.Threshold, r.Factor*float64(base.Sources[src])/baseSecs)
+		if rate <= limit {
+			continue
+		}
+		out = append(out, r.alert(map[string]string{"source": src}, rate,
+			fmt.Sprintf("traffic flood from source %s: %.1f messages/s (limit %.1f)", src, rate, limit),
+			fmt.Sprintf("来源 %s 流量激增：每秒 %.1f 条消息（上限 %.1f）", src, rate, limit)))
+	}
+	return out
+}
+
+// evalQueue forecasts the human queue: at the current arrival rate λ and
+// service rate μ (per second, over Window), the wait of a newcomer is
+// about length/μ; it grows by (λ−μ)/μ per second. The rule warns when it
+// will pass Target within Threshold seconds (or already has).
+func (r Rule) evalQueue(m *Monitor, now time.Time) []Alert {
+	if m.opts.Facts == nil {
+		return nil
+	}
+	q := m.opts.Facts.Queue()
+	if q.Length == 0 {
+		return nil
+	}
+	win := m.Window(now, r.Window)
+	secs := r.Window.Seconds()
+	lambda := float64(win.Queued) / secs
+	mu := float64(win.Served) / secs
+	target := r.Target.Seconds()
+	var eta float64 // seconds until the wait passes the target
+	switch {
+	case q.OldestWait.Seconds() >= target:
+		eta = 0
+	case mu == 0 && q.Agents == 0:
+		eta = math.Max(0, target-q.OldestWait.Seconds())
+	case mu == 0:
+		return nil // agents online but nothing served yet: no rate to forecast from
+	default:
+		wait := float64(q.Length) / mu
+		if wait >= target {
+			eta = 0
+		} else if lambda > mu {
+			eta = (target - wait) / ((lambda - mu) / mu)
+		} else {
+			return nil
+		}
+	}
+	if eta > r.Threshold {
+		return nil
+	}
+	return []Alert{r.alert(map[string]string{"component": "desk"}, eta,
+		fmt.Sprintf("queue wait will pass %s in about %.0f minutes (%d waiting, %d agents online)", r.Target, eta/60, q.Length, q.Agents),
+		fmt.Sprintf("预计约 %.0f 分钟后排队等待将超过 %s（%d 人排队，%d 名客服在线）", eta/60, r.Target, q.Length, q.Agents))}
+}
