@@ -43,6 +43,8 @@ type Options struct {
 	Builtin   *Builtin
 	Publisher Publisher // optional
 	Logger    *slog.Logger
+	Observer  Observer // optional
+	Faults    Faults   // optional: only when fault injection is enabled
 	// DefaultLocale is used when a conversation is created without one.
 	DefaultLocale string
 }
@@ -58,6 +60,9 @@ type Engine struct {
 	logger  *slog.Logger
 	locale  string
 	desk    atomic.Pointer[Desk]
+	posture atomic.Pointer[Posture]
+	observe Observer
+	faults  Faults
 	locks   [256]sync.Mutex // a conversation's turns run one at a time
 }
 
@@ -84,7 +89,8 @@ func NewEngine(store Store, opts Options) *Engine {
 		opts.DefaultLocale = knowledge.LocaleZH
 	}
 	return &Engine{store: store, policy: opts.Policy, builtin: opts.Builtin, pub: opts.Publisher,
-		logger: opts.Logger.With("component", "conversation"), locale: opts.DefaultLocale}
+		logger: opts.Logger.With("component", "conversation"), locale: opts.DefaultLocale,
+		observe: opts.Observer, faults: opts.Faults}
 }
 
 // SetIndex makes ix the knowledge the bot answers from, atomically: turns in
@@ -208,6 +214,7 @@ func (e *Engine) Handle(ctx context.Context, id, tok string, in Input) (*Result,
 	mu := e.lockFor(id)
 	mu.Lock()
 	defer mu.Unlock()
+	start := time.Now()
 	// Read under the lock: the previous turn of this conversation is committed.
 	c, err := e.Authorize(ctx, id, tok)
 	if err != nil {
@@ -230,8 +237,9 @@ func (e *Engine) Handle(ctx context.Context, id, tok string, in Input) (*Result,
 	customer := Message{ID: token.ID("m", 12), ConversationID: c.ID, Seq: c.LastSeq + 1, Role: RoleCustomer,
 		Text: text.Raw, Locale: locale, CreatedAt: now}
 	var replies []Message
+	info := TurnInfo{Conversation: &next, Negative: nlu.NegativeEmotion(text) >= 0.5}
 	if c.State == StateBot {
-		replies = e.decide(ctx, &next, text, in.Choice, locale)
+		replies = e.decide(ctx, &next, text, in.Choice, locale, &info)
 	}
 	seq := customer.Seq
 	for i := range replies {
@@ -242,10 +250,21 @@ func (e *Engine) Handle(ctx context.Context, id, tok string, in Input) (*Result,
 	next.LastSeq = seq
 	msgs := append([]Message{customer}, replies...)
 	if err := e.store.SaveTurn(ctx, Turn{Conversation: &next, Messages: msgs}); err != nil {
+		if e.observe != nil && c.State == StateBot {
+			info.Outcome, info.Failed, info.Component, info.Latency = "error", true, "store", time.Since(start)
+			e.observe.ObserveTurn(info)
+		}
 		return nil, err
 	}
 	if e.pub != nil {
 		e.pub.Publish(&next, msgs)
+	}
+	if e.observe != nil && len(replies) > 0 {
+		if info.Outcome == "" {
+			info.Outcome = string(replies[len(replies)-1].Outcome)
+		}
+		info.Latency = time.Since(start)
+		e.observe.ObserveTurn(info)
 	}
 	if next.State == StateQueued && c.State != StateQueued {
 		if d := e.currentDesk(); d != nil {
@@ -259,24 +278,70 @@ func (e *Engine) Handle(ctx context.Context, id, tok string, in Input) (*Result,
 // decide chooses the bot's replies and updates c's state: the escalation
 // ladder is explicit request → anger → choice → small talk → answer →
 // clarify → fallback, and the second consecutive fallback hands off.
-func (e *Engine) decide(ctx context.Context, c *Conversation, text nlu.Text, choice, locale string) []Message {
+func (e *Engine) decide(ctx context.Context, c *Conversation, text nlu.Text, choice, locale string, info *TurnInfo) []Message {
 	if wantsHuman(text.Norm) {
 		return []Message{e.handoff(ctx, c, HandoffRequest, phraseHandoffRequest, locale, 1)}
 	}
 	if anger := nlu.NegativeEmotion(text); anger >= e.policy.AngerThreshold {
 		return []Message{e.handoff(ctx, c, HandoffEmotion, phraseHandoffAngry, locale, 1-anger)}
 	}
+	p := e.posture.Load()
 	ix := e.index.Load()
+	switch {
+	case p.covers("", "") && p.All:
+		// Everything goes around the bot: don't even ask the model.
+		info.Outcome = "diverted"
+		return []Message{e.divert(ctx, c, p, locale)}
+	case p != nil && p.VIPOnly && !c.Customer.VIP:
+		info.Outcome = "diverted"
+		return []Message{e.divert(ctx, c, p, locale)}
+	case p != nil && p.Level == 3:
+		if p.Minimal == nil {
+			info.Outcome = "diverted"
+			return []Message{e.divert(ctx, c, p, locale)}
+		}
+		ix = p.Minimal
+	}
 	if ix == nil {
 		return e.fallback(ctx, c, locale, 0, "")
 	}
 	if entry, ok := e.chosen(ctx, ix, c, choice, text.Norm); ok {
 		return []Message{answer(entry, locale, 1, entry.ID, c)}
 	}
+	if e.faults != nil {
+		if err := e.faults.Inject(ctx, FaultNLU, ""); err != nil {
+			// Intent recognition failed: say so, keep the message, and
+			// pass the customer to a person.
+			info.Failed, info.Component = true, "nlu"
+			e.logger.Warn("intent recognition failed", "conversation", c.ID, "error", err)
+			m := e.handoff(ctx, c, HandoffIncident, phraseTrouble, locale, 0)
+			if m.Outcome == OutcomeOffline {
+				m.Text = phrase(phraseTrouble, locale)
+			}
+			return []Message{m}
+		}
+	}
 	pred := ix.Analyze(text)
 	entry, known := ix.Entry(pred.Label)
+	if e.faults != nil && known {
+		if err := e.faults.Inject(ctx, FaultAnswers, entry.Category); err != nil {
+			pred, entry, known = wrongAnswer(ix, pred, entry)
+		}
+	}
+	info.Intent, info.Confidence = pred.Label, pred.Confidence
 	if known && !pred.OutOfScope {
 		c.Category = entry.Category // the desk routes on the best guess, even an unsure one
+		info.Category = entry.Category
+	}
+	if known && p.covers(entry.Category, pred.Label) {
+		info.Outcome = "diverted"
+		return []Message{e.divert(ctx, c, p, locale)}
+	}
+	if p != nil && p.Level == 3 && (pred.OutOfScope || !known || pred.Confidence < e.policy.AnswerConfidence) {
+		// Disaster recovery: what the essential answers don't cover goes
+		// to a person or the offline form, not the ordinary fallback.
+		info.Outcome = "diverted"
+		return []Message{e.divert(ctx, c, p, locale)}
 	}
 	if pred.OutOfScope || pred.Confidence < e.policy.AnswerConfidence {
 		return e.fallback(ctx, c, locale, pred.Confidence, pred.Label)
@@ -345,6 +410,48 @@ func answer(entry *knowledge.Entry, locale string, conf float64, intent string, 
 	content, _ := entry.Text(locale)
 	return Message{Text: content.Answer, Outcome: OutcomeAnswer, Confidence: conf, Intent: intent,
 		Entry: &EntryRef{ID: entry.ID, Category: entry.Category, Title: content.Title}}
+}
+
+// divert handles a turn the posture keeps from the bot: a person when
+// one can take it (the scoped takeover, VIP-only service), otherwise the
+// fallback flow with the incident's notice and the offline form.
+func (e *Engine) divert(ctx context.Context, c *Conversation, p *Posture, locale string) Message {
+	notice := p.NoticeText(locale)
+	if p.Level == 1 && !p.Human {
+		c.Unresolved = 0
+		text := phrase(phraseIncidentFallback, locale)
+		if notice != "" {
+			text = notice + "\n" + text
+		}
+		return Message{Text: text, Outcome: OutcomeNotice, Intent: "incident.fallback"}
+	}
+	m := e.handoff(ctx, c, HandoffIncident, phraseIncidentHuman, locale, 0)
+	if m.Outcome == OutcomeOffline {
+		m.Text = phrase(phraseIncidentOffline, locale)
+	}
+	if notice != "" {
+		m.Text = notice + "\n" + m.Text
+	}
+	return m
+}
+
+// wrongAnswer is the "answers" fault: a confident answer from an entry
+// other than the right one (a close candidate, else any other).
+func wrongAnswer(ix *knowledge.Index, pred nlu.Prediction, right *knowledge.Entry) (nlu.Prediction, *knowledge.Entry, bool) {
+	for _, c := range pred.Candidates {
+		if c.Label == pred.Label {
+			continue
+		}
+		if other, ok := ix.Entry(c.Label); ok && other.ID != right.ID {
+			pred.Label, pred.OutOfScope = other.ID, false
+			return pred, other, true
+		}
+	}
+	if other, ok := ix.Other(right.ID); ok {
+		pred.Label, pred.OutOfScope = other.ID, false
+		return pred, other, true
+	}
+	return pred, right, true
 }
 
 func (e *Engine) fallback(ctx context.Context, c *Conversation, locale string, conf float64, intent string) []Message {

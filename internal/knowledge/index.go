@@ -91,6 +91,18 @@ func (ix *Index) Entry(id string) (*Entry, bool) {
 	return e, ok
 }
 
+// Other returns an entry other than id, the same one each time (the
+// drills' "wrong answer" fault uses it).
+func (ix *Index) Other(id string) (*Entry, bool) {
+	var best *Entry
+	for k, e := range ix.entries {
+		if k != id && (best == nil || k < best.ID) {
+			best = e
+		}
+	}
+	return best, best != nil
+}
+
 // Len returns the number of entries.
 func (ix *Index) Len() int { return len(ix.entries) }
 

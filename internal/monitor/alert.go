@@ -67,3 +67,6 @@ func Fingerprint(labels map[string]string) string {
 	}
 	return strconv.FormatUint(h.Sum64(), 16)
 }
+
+// LevelRank orders levels: info 1, warning 2, critical 3, unknown 0.
+func LevelRank(level string) int { return alertLevelRank(level) }

@@ -1,0 +1,858 @@
+package incident
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"log/slog"
+	"slices"
+	"sync"
+	"time"
+
+	"github.com/steward-cs/steward/internal/audit"
+	"github.com/steward-cs/steward/internal/conversation"
+	"github.com/steward-cs/steward/internal/errcode"
+	"github.com/steward-cs/steward/internal/knowledge"
+	"github.com/steward-cs/steward/internal/monitor"
+	"github.com/steward-cs/steward/internal/notify"
+	"github.com/steward-cs/steward/internal/token"
+)
+
+// Engine serves under the posture it is given.
+type Engine interface {
+	SetPosture(p *conversation.Posture)
+}
+
+// Knowledge is the part of the knowledge lifecycle a level 2 or 3 posture uses.
+type Knowledge interface {
+	Active() *knowledge.Active
+	Rollback(ctx context.Context, a knowledge.Actor, to int64, reason string) (*knowledge.Release, error)
+}
+
+// Alerts are the firing alerts.
+type Alerts interface {
+	Active() []monitor.Alert
+}
+
+// History is the signal history a postmortem is written from.
+type History interface {
+	Flush(ctx context.Context)
+	History(ctx context.Context, from, to time.Time) ([]monitor.Rollup, error)
+}
+
+// Pager sends a notice to the configured channels (through the outbox).
+// It must not block; it returns how many channels it was queued for.
+type Pager interface {
+	Page(ctx context.Context, n notify.Notice) int
+}
+
+// Options configure a Controller.
+type Options struct {
+	Store     Store
+	Engine    Engine
+	Knowledge Knowledge
+	Alerts    Alerts
+	History   History
+	Pager     Pager // optional
+	Audit     *audit.Log
+	Playbooks []Playbook // nil: DefaultPlaybooks
+	// RecoverAfter is how long the alerts behind a posture must stay quiet
+	// before it steps down (default 15s); each relapse within FlapWindow
+	// (default 10m) doubles it, up to 8×.
+	RecoverAfter time.Duration
+	FlapWindow   time.Duration
+	Interval     time.Duration // default 1s
+	// URL is the console's base URL, for links in notices.
+	URL     string
+	Metrics *monitor.Metrics
+	Logger  *slog.Logger
+	Now     func() time.Time
+}
+
+// Actor is who changes things by hand.
+type Actor struct{ ID, Name string }
+
+// Controller turns alerts into posture changes and incidents.
+type Controller struct {
+	opts      Options
+	logger    *slog.Logger
+	playbooks []Playbook
+
+	mu        sync.Mutex
+	posture   Posture
+	notices   map[int]Notice
+	current   *Incident // the open incident, if any
+	seen      map[string]monitor.Alert
+	calmSince time.Time // when the desired posture first fell below the current one
+	lastDown  time.Time
+	flaps     int
+	limiter   *limiter
+}
+
+// New loads the persisted posture and notices and returns a controller.
+func New(ctx context.Context, opts Options) (*Controller, error) {
+	if opts.RecoverAfter <= 0 {
+		opts.RecoverAfter = 15 * time.Second
+	}
+	if opts.FlapWindow <= 0 {
+		opts.FlapWindow = 10 * time.Minute
+	}
+	if opts.Interval <= 0 {
+		opts.Interval = time.Second
+	}
+	if opts.Now == nil {
+		opts.Now = time.Now
+	}
+	if opts.Logger == nil {
+		opts.Logger = slog.Default()
+	}
+	if opts.Playbooks == nil {
+		opts.Playbooks = DefaultPlaybooks()
+	}
+	c := &Controller{opts: opts, logger: opts.Logger.With("component", "incident"), seen: map[string]monitor.Alert{},
+		limiter: newLimiter()}
+	for i := range opts.Playbooks {
+		p := opts.Playbooks[i]
+		if err := p.Compile(); err != nil {
+			return nil, err
+		}
+		c.playbooks = append(c.playbooks, p)
+	}
+	var err error
+	if c.posture, err = opts.Store.LoadPosture(ctx); err != nil {
+		return nil, fmt.Errorf("load posture: %w", err)
+	}
+	if c.notices, err = opts.Store.NoticeTexts(ctx); err != nil {
+		return nil, fmt.Errorf("load notice texts: %w", err)
+	}
+	incs, err := opts.Store.Incidents(ctx, 20)
+	if err != nil {
+		return nil, fmt.Errorf("load incidents: %w", err)
+	}
+	for i := range incs {
+		if incs[i].Open() {
+			c.current = &incs[i]
+			break
+		}
+	}
+	c.serve()
+	return c, nil
+}
+
+// Posture returns the current posture.
+func (c *Controller) Posture() Posture {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	return c.posture
+}
+
+// Current returns the open incident, if any.
+func (c *Controller) Current() *Incident {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	if c.current == nil {
+		return nil
+	}
+	i := *c.current
+	return &i
+}
+
+// Notice returns the text customers see under p.
+func (c *Controller) Notice(p Posture) Notice {
+	if p.Notice != nil {
+		return *p.Notice
+	}
+	if p.Level == Normal {
+		return Notice{}
+	}
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	if n, ok := c.notices[p.Level]; ok {
+		return n
+	}
+	return DefaultNotices[p.Level]
+}
+
+// Notices returns the notice text of each level.
+func (c *Controller) Notices() map[int]Notice {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	out := map[int]Notice{}
+	for l, n := range DefaultNotices {
+		out[l] = n
+	}
+	for l, n := range c.notices {
+		out[l] = n
+	}
+	return out
+}
+
+// SetNotice edits the notice text of a level.
+func (c *Controller) SetNotice(ctx context.Context, a Actor, level int, n Notice) error {
+	if level < Level1 || level > Level3 {
+		return errcode.Errorf(errcode.Invalid, "level must be 1, 2 or 3")
+	}
+	if n.ZH == "" || n.EN == "" {
+		return errcode.Errorf(errcode.Invalid, "a notice needs both zh and en text")
+	}
+	if len([]rune(n.ZH)) > 500 || len([]rune(n.EN)) > 500 {
+		return errcode.Errorf(errcode.Invalid, "notice texts are at most 500 characters")
+	}
+	if err := c.opts.Store.SaveNoticeText(ctx, level, n, a.ID); err != nil {
+		return err
+	}
+	c.mu.Lock()
+	c.notices[level] = n
+	c.mu.Unlock()
+	c.audit(ctx, a, "incident.notice.edit", fmt.Sprintf("level:%d", level), map[string]any{"zh": n.ZH, "en": n.EN})
+	c.serve()
+	return nil
+}
+
+// Allow reports whether a message from source may pass the posture's
+// throttle now.
+func (c *Controller) Allow(source string) bool {
+	c.mu.Lock()
+	rate, ok := c.posture.Throttle[source]
+	c.mu.Unlock()
+	if !ok {
+		return true
+	}
+	return c.limiter.allow(source, rate, c.opts.Now())
+}
+
+// serve hands the posture to the engine.
+func (c *Controller) serve() {
+	c.mu.Lock()
+	p := c.posture
+	c.mu.Unlock()
+	if c.opts.Metrics != nil {
+		c.opts.Metrics.Posture.Set(float64(p.Level))
+	}
+	if c.opts.Engine == nil {
+		return
+	}
+	if p.Level == Normal {
+		c.opts.Engine.SetPosture(nil)
+		return
+	}
+	n := c.Notice(p)
+	ep := &conversation.Posture{Level: p.Level, All: p.All, Categories: p.Categories, Intents: p.Intents, Human: p.Human,
+		VIPOnly: p.Level == Level2, Notice: map[string]string{knowledge.LocaleZH: n.ZH, knowledge.LocaleEN: n.EN},
+		IncidentID: p.IncidentID}
+	if p.Level == Level3 && c.opts.Knowledge != nil {
+		if a := c.opts.Knowledge.Active(); a != nil {
+			ep.Minimal = a.Minimal
+		}
+	}
+	c.opts.Engine.SetPosture(ep)
+}
+
+// Run steps the controller every Interval until ctx is done.
+func (c *Controller) Run(ctx context.Context) {
+	t := time.NewTicker(c.opts.Interval)
+	defer t.Stop()
+	for {
+		select {
+		case <-ctx.Done():
+			return
+		case <-t.C:
+			if err := c.Step(ctx, c.opts.Now()); err != nil {
+				c.logger.Error("incident controller step", "error", err)
+			}
+		}
+	}
+}
+
+// Step looks at the firing alerts once and acts.
+func (c *Controller) Step(ctx context.Context, now time.Time) error {
+	alerts := c.opts.Alerts.Active()
+	var acts []Action
+	desired := Posture{}
+	confirm := false
+	for i := range alerts {
+		a := &alerts[i]
+		pb := c.playbook(a)
+		if pb == nil {
+			continue
+		}
+		act := pb.action(a)
+		acts = append(acts, act)
+		if act.Ask {
+			continue // waits for approval
+		}
+		desired = merge(desired, act.Posture)
+		confirm = confirm || (act.Confirm && act.Kind != ActionNotify)
+	}
+	if err := c.trackAlerts(ctx, now, alerts, acts); err != nil {
+		return err
+	}
+	c.mu.Lock()
+	cur := c.posture
+	c.mu.Unlock()
+	if cur.Manual {
+		return c.trackIncident(ctx, now, alerts)
+	}
+	switch {
+	case !cur.covers(desired):
+		next := merge(cur, desired)
+		if cur.IsNormal() && !c.lastDown.IsZero() && now.Sub(c.lastDown) < c.opts.FlapWindow {
+			c.flaps++
+		}
+		c.calmSince = time.Time{}
+		if err := c.apply(ctx, now, next, Actor{ID: "system", Name: "Steward"}, "alerts: "+describeActions(acts)); err != nil {
+			return err
+		}
+	case !desired.covers(cur): // desired is lower: wait out the hold
+		if confirm {
+			c.calmSince = time.Time{}
+			break
+		}
+		if c.calmSince.IsZero() {
+			c.calmSince = now
+		}
+		if now.Sub(c.calmSince) >= c.hold() {
+			if c.current != nil && c.current.AwaitingConfirm {
+				break
+			}
+			c.calmSince = time.Time{}
+			if desired.IsNormal() {
+				c.lastDown = now
+			}
+			if err := c.apply(ctx, now, desired, Actor{ID: "system", Name: "Steward"}, "recovered: the alerts stayed resolved for "+c.hold().String()); err != nil {
+				return err
+			}
+		}
+	default:
+		c.calmSince = time.Time{}
+	}
+	if !c.lastDown.IsZero() && now.Sub(c.lastDown) > c.opts.FlapWindow {
+		c.flaps = 0
+	}
+	return c.trackIncident(ctx, now, alerts)
+}
+
+// hold is how long the alerts must stay quiet before stepping down.
+func (c *Controller) hold() time.Duration {
+	return c.opts.RecoverAfter << min(c.flaps, 3)
+}
+
+func (c *Controller) playbook(a *monitor.Alert) *Playbook {
+	for i := range c.playbooks {
+		if c.playbooks[i].matches(a) {
+			return &c.playbooks[i]
+		}
+	}
+	return nil
+}
+
+// opens reports whether an alert with this action opens an incident.
+func (c *Controller) opens(a *monitor.Alert, act Action) bool {
+	if a.Level == monitor.LevelCritical || act.Kind != ActionNotify {
+		return true
+	}
+	pb := c.playbook(a)
+	return pb != nil && pb.OpenIncident
+}
+
+// trackAlerts puts new and resolved alerts on the open incident's
+// timeline, opening one when an alert calls for it.
+func (c *Controller) trackAlerts(ctx context.Context, now time.Time, alerts []monitor.Alert, acts []Action) error {
+	firing := map[string]bool{}
+	for i := range alerts {
+		a := alerts[i]
+		firing[a.Fingerprint] = true
+		if _, ok := c.seen[a.Fingerprint]; ok {
+			c.seen[a.Fingerprint] = a
+			continue
+		}
+		c.seen[a.Fingerprint] = a
+		var act Action
+		for _, x := range acts {
+			if x.Alert == a.Fingerprint {
+				act = x
+			}
+		}
+		if c.current == nil && c.opens(&a, act) {
+			if err := c.open(ctx, now, &a); err != nil {
+				return err
+			}
+		}
+		if c.current == nil {
+			continue
+		}
+		inc := c.current
+		if !slices.Contains(inc.Alerts, a.Fingerprint) {
+			inc.Alerts = append(inc.Alerts, a.Fingerprint)
+		}
+		if monitor.LevelRank(a.Level) > monitor.LevelRank(inc.Severity) {
+			inc.Severity = a.Level
+		}
+		if inc.DetectedAt.IsZero() {
+			inc.DetectedAt = a.StartsAt
+		}
+		text, textZH := "alert firing: "+a.Summary, "告警触发："+a.SummaryZH
+		if act.Ask {
+			inc.Pending = append(inc.Pending, act)
+			text += " — playbook " + act.Playbook + " waits for approval"
+			textZH += " —— 预案 " + act.Playbook + " 等待人工批准"
+		}
+		if err := c.event(ctx, now, EventAlert, "system", text, textZH, map[string]any{"fingerprint": a.Fingerprint,
+			"alertname": a.Name(), "level": a.Level, "labels": a.Labels, "value": a.Value, "playbook": act.Playbook}); err != nil {
+			return err
+		}
+		if err := c.opts.Store.UpdateIncident(ctx, inc); err != nil {
+			return err
+		}
+	}
+	for fp, a := range c.seen {
+		if firing[fp] {
+			continue
+		}
+		delete(c.seen, fp)
+		if c.current != nil && slices.Contains(c.current.Alerts, fp) {
+			if err := c.event(ctx, now, EventResolvedAlrt, "system", "alert resolved: "+a.Summary, "告警恢复："+a.SummaryZH,
+				map[string]any{"fingerprint": fp, "alertname": a.Name()}); err != nil {
+				return err
+			}
+		}
+	}
+	return nil
+}
+
+// trackIncident moves the open incident through its phases.
+func (c *Controller) trackIncident(ctx context.Context, now time.Time, alerts []monitor.Alert) error {
+	inc := c.current
+	if inc == nil || inc.Manual {
+		return nil
+	}
+	own := 0
+	for _, a := range alerts {
+		if slices.Contains(inc.Alerts, a.Fingerprint) {
+			own++
+		}
+	}
+	p := c.Posture()
+	switch {
+	case own == 0 && p.IsNormal() && !p.Manual:
+		return c.resolve(ctx, now, Actor{ID: "system", Name: "Steward"}, "the alerts are resolved and service is back to normal")
+	case own == 0 && inc.Phase != PhaseMonitoring:
+		return c.setPhase(ctx, now, inc, PhaseMonitoring, "system", "the alerts are resolved; watching before returning to normal",
+			"告警已恢复，观察中，稍后恢复正常服务")
+	case own > 0 && inc.Phase == PhaseMonitoring:
+		return c.setPhase(ctx, now, inc, PhaseIdentified, "system", "alerts fire again", "告警再次触发")
+	}
+	return nil
+}
+
+func (c *Controller) setPhase(ctx context.Context, now time.Time, inc *Incident, phase, actor, text, textZH string) error {
+	inc.Phase, inc.UpdatedAt = phase, now
+	if err := c.opts.Store.UpdateIncident(ctx, inc); err != nil {
+		return err
+	}
+	return c.event(ctx, now, EventPhase, actor, "phase "+phase+": "+text, "阶段 "+phase+"："+textZH, map[string]any{"phase": phase})
+}
+
+func (c *Controller) open(ctx context.Context, now time.Time, a *monitor.Alert) error {
+	inc := &Incident{ID: token.ID("inc", 10), Title: a.Summary, TitleZH: a.SummaryZH, Severity: a.Level,
+		Phase: PhaseInvestigating, OpenedBy: "system", StartedAt: c.impactStart(a), DetectedAt: a.StartsAt, UpdatedAt: now}
+	if err := c.opts.Store.CreateIncident(ctx, inc); err != nil {
+		return err
+	}
+	c.mu.Lock()
+	c.current = inc
+	c.mu.Unlock()
+	c.logger.Warn("incident opened", "incident", inc.ID, "alert", a.Name(), "level", a.Level)
+	if err := c.event(ctx, now, EventOpened, "system", "incident opened: "+a.Summary, "事件开启："+a.SummaryZH, nil); err != nil {
+		return err
+	}
+	c.page(ctx, now, notify.Notice{ID: inc.ID + "-opened", Level: a.Level, Status: notify.StatusFiring,
+		Title: "Incident: " + a.Summary, TitleZH: "故障事件：" + a.SummaryZH,
+		Text: "Steward opened an incident and is acting on it.", TextZH: "Steward 已开启故障事件并自动处置。",
+		Labels: map[string]string{"incident": inc.ID}, URL: c.link(inc.ID)})
+	return nil
+}
+
+// impactStart estimates when customers were first affected: the alert's
+// start less the part of its window the symptom needed to show.
+func (c *Controller) impactStart(a *monitor.Alert) time.Time {
+	return a.StartsAt
+}
+
+func (c *Controller) link(id string) string {
+	if c.opts.URL == "" {
+		return ""
+	}
+	return c.opts.URL + "/console/incidents#" + id
+}
+
+// apply changes the posture, acts on the change, and records it.
+func (c *Controller) apply(ctx context.Context, now time.Time, next Posture, a Actor, reason string) error {
+	c.mu.Lock()
+	prev := c.posture
+	inc := c.current
+	c.mu.Unlock()
+	if inc == nil && !next.IsNormal() {
+		al := monitor.Alert{Summary: "service degraded: " + reason, SummaryZH: "服务降级：" + reason, Level: monitor.LevelWarning,
+			StartsAt: now, Labels: map[string]string{"alertname": "manual"}}
+		if err := c.open(ctx, now, &al); err != nil {
+			return err
+		}
+		inc = c.current
+		inc.Manual = next.Manual
+		inc.OpenedBy = a.ID
+	}
+	next.Since, next.SetBy, next.Reason = now, a.ID, reason
+	if inc != nil && !next.IsNormal() {
+		next.IncidentID = inc.ID
+	}
+	if next.Level >= Level2 && prev.Level < Level2 && c.opts.Knowledge != nil && next.Level == Level2 {
+		c.rollback(ctx, now, a, reason)
+	}
+	if err := c.opts.Store.SavePosture(ctx, next); err != nil {
+		return fmt.Errorf("save posture: %w", err)
+	}
+	c.mu.Lock()
+	c.posture = next
+	c.mu.Unlock()
+	c.serve()
+	en, zh := next.Describe()
+	c.logger.Warn("posture changed", "level", next.Level, "posture", en, "by", a.ID)
+	c.audit(ctx, a, "incident.posture", "posture", map[string]any{"from": prev, "to": next, "reason": reason})
+	if inc != nil {
+		if next.Level > inc.MaxLevel {
+			inc.MaxLevel = next.Level
+		}
+		if !next.IsNormal() && inc.MitigatedAt.IsZero() {
+			inc.MitigatedAt = now
+		}
+		if inc.Phase == PhaseInvestigating && !next.IsNormal() {
+			inc.Phase = PhaseIdentified
+		}
+		inc.UpdatedAt = now
+		if err := c.opts.Store.UpdateIncident(ctx, inc); err != nil {
+			return err
+		}
+		if err := c.event(ctx, now, EventPosture, a.ID, "posture: "+en+" ("+reason+")", "服务状态："+zh+"（"+reason+"）",
+			map[string]any{"from": prev.Level, "to": next.Level, "posture": next}); err != nil {
+			return err
+		}
+		level := notify.LevelWarning
+		if next.Level >= Level2 {
+			level = notify.LevelCritical
+		}
+		status := notify.StatusFiring
+		if next.IsNormal() {
+			level, status = notify.LevelInfo, notify.StatusResolved
+		}
+		c.page(ctx, now, notify.Notice{ID: fmt.Sprintf("%s-posture-%d", inc.ID, now.UnixMilli()), Level: level, Status: status,
+			Title: "Posture: " + en, TitleZH: "服务状态：" + zh, Text: reason, TextZH: reason,
+			Labels: map[string]string{"incident": inc.ID}, URL: c.link(inc.ID)})
+	}
+	return nil
+}
+
+func (c *Controller) rollback(ctx context.Context, now time.Time, a Actor, reason string) {
+	r, err := c.opts.Knowledge.Rollback(ctx, knowledge.Actor{ID: "system:incident", Name: "Steward incident controller"}, 0,
+		"incident: "+reason)
+	text, textZH := "", ""
+	if err != nil {
+		c.logger.Error("roll back knowledge release", "error", err)
+		text, textZH = "could not roll back the knowledge base: "+err.Error(), "知识库回滚失败："+err.Error()
+	} else {
+		text, textZH = fmt.Sprintf("rolled the knowledge base back to release %d", r.ID), fmt.Sprintf("知识库已回滚至版本 %d", r.ID)
+	}
+	if err := c.event(ctx, now, EventAction, a.ID, text, textZH, map[string]any{"action": "rollback"}); err != nil {
+		c.logger.Error("incident timeline", "error", err)
+	}
+}
+
+// event appends to the open incident's timeline.
+func (c *Controller) event(ctx context.Context, now time.Time, kind, actor, text, textZH string, data map[string]any) error {
+	c.mu.Lock()
+	inc := c.current
+	c.mu.Unlock()
+	if inc == nil {
+		return nil
+	}
+	e := &Event{At: now, Kind: kind, Actor: actor, Text: text, TextZH: textZH, Data: data}
+	if err := c.opts.Store.AppendEvent(ctx, inc.ID, e); err != nil {
+		return fmt.Errorf("incident %s timeline: %w", inc.ID, err)
+	}
+	return nil
+}
+
+// page queues a notice and notes it on the timeline.
+func (c *Controller) page(ctx context.Context, now time.Time, n notify.Notice) {
+	if c.opts.Pager == nil {
+		return
+	}
+	if n.At.IsZero() {
+		n.At = now
+	}
+	if k := c.opts.Pager.Page(ctx, n); k > 0 {
+		if err := c.event(ctx, now, EventNotification, "system", fmt.Sprintf("notified %d channel(s): %s", k, n.Title),
+			fmt.Sprintf("已通知 %d 个渠道：%s", k, n.TitleZH), map[string]any{"channels": k, "notice": n.ID}); err != nil {
+			c.logger.Error("incident timeline", "error", err)
+		}
+	}
+}
+
+// Page lets other parts (the alert manager's groups) notify and leave a
+// trace on the open incident's timeline.
+func (c *Controller) Page(ctx context.Context, n notify.Notice) { c.page(ctx, c.opts.Now(), n) }
+
+func (c *Controller) audit(ctx context.Context, a Actor, action, object string, detail map[string]any) {
+	if c.opts.Audit == nil {
+		return
+	}
+	if err := c.opts.Audit.Record(ctx, audit.Entry{Actor: a.ID, ActorName: a.Name, Action: action, Object: object, Detail: detail}); err != nil {
+		c.logger.Error("audit", "action", action, "error", err)
+	}
+}
+
+func (c *Controller) resolve(ctx context.Context, now time.Time, a Actor, note string) error {
+	inc := c.current
+	inc.Phase, inc.ResolvedAt, inc.UpdatedAt, inc.Pending, inc.AwaitingConfirm = PhaseResolved, now, now, nil, false
+	if err := c.event(ctx, now, EventResolved, a.ID, "resolved: "+note, "已解决："+note, nil); err != nil {
+		return err
+	}
+	md, err := c.Postmortem(ctx, inc)
+	if err != nil {
+		c.logger.Error("write postmortem", "incident", inc.ID, "error", err)
+	}
+	inc.Postmortem = md
+	if err := c.opts.Store.UpdateIncident(ctx, inc); err != nil {
+		return err
+	}
+	c.audit(ctx, a, "incident.resolve", "incident:"+inc.ID, map[string]any{"note": note})
+	c.page(ctx, now, notify.Notice{ID: inc.ID + "-resolved", Level: inc.Severity, Status: notify.StatusResolved,
+		Title: "Resolved: " + inc.Title, TitleZH: "已恢复：" + inc.TitleZH, Text: note, TextZH: note,
+		Labels: map[string]string{"incident": inc.ID}, URL: c.link(inc.ID)})
+	c.mu.Lock()
+	c.current = nil
+	c.mu.Unlock()
+	c.logger.Info("incident resolved", "incident", inc.ID)
+	return nil
+}
+
+// ---- operators ----
+
+// SetPosture sets the posture by hand; it stays until the operator hands
+// back to automatic (Automatic).
+func (c *Controller) SetPosture(ctx context.Context, a Actor, p Posture, reason string) (Posture, error) {
+	if err := p.Validate(); err != nil {
+		return Posture{}, errcode.Errorf(errcode.Invalid, "%v", err)
+	}
+	if reason == "" {
+		return Posture{}, errcode.Errorf(errcode.Invalid, "say why (reason)")
+	}
+	p.Manual = true
+	if err := c.apply(ctx, c.opts.Now(), p, a, reason); err != nil {
+		return Posture{}, err
+	}
+	return c.Posture(), nil
+}
+
+// Automatic hands the posture back to the controller.
+func (c *Controller) Automatic(ctx context.Context, a Actor) (Posture, error) {
+	c.mu.Lock()
+	p := c.posture
+	c.mu.Unlock()
+	if !p.Manual {
+		return p, nil
+	}
+	p.Manual = false
+	if err := c.apply(ctx, c.opts.Now(), p, a, "handed back to automatic"); err != nil {
+		return Posture{}, err
+	}
+	return c.Posture(), nil
+}
+
+// Declare opens an incident by hand.
+func (c *Controller) Declare(ctx context.Context, a Actor, title, titleZH, severity string) (*Incident, error) {
+	if title == "" || len([]rune(title)) > 200 || len([]rune(titleZH)) > 200 {
+		return nil, errcode.Errorf(errcode.Invalid, "title is required (at most 200 characters)")
+	}
+	if titleZH == "" {
+		titleZH = title
+	}
+	switch severity {
+	case "":
+		severity = monitor.LevelWarning
+	case monitor.LevelInfo, monitor.LevelWarning, monitor.LevelCritical:
+	default:
+		return nil, errcode.Errorf(errcode.Invalid, "severity must be info, warning or critical")
+	}
+	c.mu.Lock()
+	busy := c.current != nil
+	c.mu.Unlock()
+	if busy {
+		return nil, errcode.Errorf(errcode.Conflict, "incident %s is open; add to it or resolve it first", c.current.ID)
+	}
+	now := c.opts.Now()
+	inc := &Incident{ID: token.ID("inc", 10), Title: title, TitleZH: titleZH, Severity: severity, Phase: PhaseInvestigating,
+		Manual: true, OpenedBy: a.ID, StartedAt: now, DetectedAt: now, UpdatedAt: now}
+	if err := c.opts.Store.CreateIncident(ctx, inc); err != nil {
+		return nil, err
+	}
+	c.mu.Lock()
+	c.current = inc
+	c.mu.Unlock()
+	if err := c.event(ctx, now, EventOpened, a.ID, "declared by "+a.Name+": "+title, a.Name+" 宣布事件："+titleZH, nil); err != nil {
+		return nil, err
+	}
+	c.audit(ctx, a, "incident.declare", "incident:"+inc.ID, map[string]any{"title": title, "severity": severity})
+	c.page(ctx, now, notify.Notice{ID: inc.ID + "-opened", Level: severity, Status: notify.StatusFiring, Title: "Incident: " + title,
+		TitleZH: "故障事件：" + titleZH, Text: "declared by " + a.Name, TextZH: a.Name + " 宣布", URL: c.link(inc.ID)})
+	return inc, nil
+}
+
+// Update changes an incident's phase and/or adds a note to its timeline.
+func (c *Controller) Update(ctx context.Context, a Actor, id, phase, note string) (*Incident, error) {
+	inc, err := c.openIncident(id)
+	if err != nil {
+		return nil, err
+	}
+	if len([]rune(note)) > 4000 {
+		return nil, errcode.Errorf(errcode.TooLarge, "note exceeds 4000 characters")
+	}
+	now := c.opts.Now()
+	switch phase {
+	case "":
+	case PhaseInvestigating, PhaseIdentified, PhaseMonitoring:
+		if err := c.setPhase(ctx, now, inc, phase, a.ID, "set by "+a.Name, a.Name+" 设置"); err != nil {
+			return nil, err
+		}
+	case PhaseResolved:
+		return c.Resolve(ctx, a, id, note)
+	default:
+		return nil, errcode.Errorf(errcode.Invalid, "phase must be investigating, identified, monitoring or resolved")
+	}
+	if note != "" {
+		if err := c.event(ctx, now, EventNote, a.ID, a.Name+": "+note, a.Name+"："+note, nil); err != nil {
+			return nil, err
+		}
+	}
+	c.audit(ctx, a, "incident.update", "incident:"+id, map[string]any{"phase": phase, "note": note})
+	out := *inc
+	return &out, nil
+}
+
+// Resolve ends an incident by hand. The posture returns to normal unless
+// it was set by hand.
+func (c *Controller) Resolve(ctx context.Context, a Actor, id, note string) (*Incident, error) {
+	inc, err := c.openIncident(id)
+	if err != nil {
+		return nil, err
+	}
+	if note == "" {
+		note = "resolved by " + a.Name
+	}
+	now := c.opts.Now()
+	if p := c.Posture(); !p.IsNormal() && !p.Manual {
+		if err := c.apply(ctx, now, Posture{}, a, "incident resolved by hand"); err != nil {
+			return nil, err
+		}
+	}
+	if err := c.resolve(ctx, now, a, note); err != nil {
+		return nil, err
+	}
+	return c.opts.Store.Incident(ctx, inc.ID)
+}
+
+// Approve applies an action that waits for a person.
+func (c *Controller) Approve(ctx context.Context, a Actor, id string, index int) (*Incident, error) {
+	inc, err := c.openIncident(id)
+	if err != nil {
+		return nil, err
+	}
+	if index < 0 || index >= len(inc.Pending) {
+		return nil, errcode.Errorf(errcode.NotFound, "incident %s has no pending action %d", id, index)
+	}
+	act := inc.Pending[index]
+	inc.Pending = slices.Delete(inc.Pending, index, index+1)
+	now := c.opts.Now()
+	next := merge(c.Posture(), act.Posture)
+	next.Manual = true // approved by a person: it stays until handed back
+	if err := c.apply(ctx, now, next, a, "approved playbook "+act.Playbook); err != nil {
+		return nil, err
+	}
+	out := *inc
+	return &out, nil
+}
+
+// ConfirmRecovery lets a playbook with confirmed recovery step down.
+func (c *Controller) ConfirmRecovery(ctx context.Context, a Actor, id string) (*Incident, error) {
+	inc, err := c.openIncident(id)
+	if err != nil {
+		return nil, err
+	}
+	now := c.opts.Now()
+	if err := c.apply(ctx, now, Posture{}, a, "recovery confirmed by "+a.Name); err != nil {
+		return nil, err
+	}
+	out := *inc
+	return &out, nil
+}
+
+func (c *Controller) openIncident(id string) (*Incident, error) {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	if c.current == nil || c.current.ID != id {
+		return nil, errcode.Errorf(errcode.NotFound, "no open incident %s", id)
+	}
+	return c.current, nil
+}
+
+// Incidents lists recent incidents, newest first.
+func (c *Controller) Incidents(ctx context.Context, limit int) ([]Incident, error) {
+	return c.opts.Store.Incidents(ctx, limit)
+}
+
+// Incident returns an incident with its timeline.
+func (c *Controller) Incident(ctx context.Context, id string) (*Incident, []Event, error) {
+	inc, err := c.opts.Store.Incident(ctx, id)
+	if err != nil {
+		return nil, nil, err
+	}
+	ev, err := c.opts.Store.Events(ctx, id)
+	if err != nil {
+		return nil, nil, err
+	}
+	return inc, ev, nil
+}
+
+// ErrNoPostmortem: the incident is still open.
+var ErrNoPostmortem = errors.New("the postmortem is written when the incident is resolved")
+
+// limiter is a token bucket per throttled source.
+type limiter struct {
+	mu      sync.Mutex
+	buckets map[string]*bucket
+}
+
+type bucket struct {
+	tokens float64
+	last   time.Time
+}
+
+func newLimiter() *limiter { return &limiter{buckets: map[string]*bucket{}} }
+
+func (l *limiter) allow(key string, rate float64, now time.Time) bool {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	b := l.buckets[key]
+	burst := max(rate, 1)
+	if b == nil {
+		b = &bucket{tokens: burst, last: now}
+		l.buckets[key] = b
+	}
+	b.tokens = min(burst, b.tokens+now.Sub(b.last).Seconds()*rate)
+	b.last = now
+	if b.tokens < 1 {
+		return false
+	}
+	b.tokens--
+	return true
+}
