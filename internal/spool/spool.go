@@ -1,0 +1,319 @@
+// Package spool keeps the conversation path writing while the database is
+// down: a write the store cannot take is appended to a local journal and
+// fsynced, so the customer can still be answered, and is replayed into the
+// store, in order and exactly once, when it is back.
+//
+// The product rule it serves: a message acknowledged to a customer is
+// durable, and a database outage is no reason to answer a customer with an
+// error.
+package spool
+
+import (
+	"context"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"log/slog"
+	"slices"
+	"sync"
+	"sync/atomic"
+	"time"
+
+	"github.com/steward-cs/steward/internal/conversation"
+	"github.com/steward-cs/steward/internal/errcode"
+)
+
+var _ conversation.Store = (*Store)(nil)
+
+// ErrBehind is the cause OnSpool is given for a write that went to the
+// journal only because earlier writes of its conversation are still there:
+// a conversation's writes reach the store in order.
+var ErrBehind = errors.New("earlier writes of the conversation are still spooled")
+
+// Options configure a Store.
+type Options struct {
+	Logger *slog.Logger
+	// RetryEvery is how often Run tries the store again (default 1s).
+	RetryEvery time.Duration
+	// OnSpool, if set, is called after a write went to the journal, with
+	// the write's op ("create_conversation" or "save_turn") and the store's
+	// error (or ErrBehind). It must not block.
+	OnSpool func(op string, err error)
+	// OnDrain, if set, is called after a replay round with the number of
+	// spooled writes that reached the store. It must not block.
+	OnDrain func(n int)
+	// WriteTimeout, if positive, bounds a store write: a slower one is
+	// treated as failed and spooled. It may still land later; replay notices
+	// that and does not write it twice.
+	WriteTimeout time.Duration
+}
+
+// Store is a conversation.Store that puts the writes its inner store fails
+// in a journal and replays them. It owns no goroutine until Run.
+type Store struct {
+	inner    conversation.Store
+	j        *journal
+	rejected string // the side file of writes that can never be replayed
+	logger   *slog.Logger
+	opts     Options
+	seq      atomic.Uint64 // numbers spooled writes
+
+	mu      sync.Mutex
+	backlog map[string]*backlog
+	pending int // spooled writes not known to be in the store, including those being journaled
+
+	writes  sync.WaitGroup // store writes abandoned after WriteTimeout
+	failing bool           // the last replay round failed; Run's own
+}
+
+// backlog is a conversation's spooled writes.
+type backlog struct {
+	recs     []*record // durable, in order, not yet known to be in the store
+	reserved int       // writes being appended to the journal
+	failed   bool      // the last replay attempt failed: others go first
+}
+
+// Open opens the journal at path (creating it) over inner. Writes a previous
+// run spooled and did not replay are loaded: reads see them, and Run will
+// replay them.
+func Open(ctx context.Context, path string, inner conversation.Store, opts Options) (*Store, error) {
+	if opts.Logger == nil {
+		opts.Logger = slog.Default()
+	}
+	if opts.RetryEvery <= 0 {
+		opts.RetryEvery = time.Second
+	}
+	logger := opts.Logger.With("component", "spool")
+	j, recs, err := openJournal(path, logger)
+	if err != nil {
+		return nil, err
+	}
+	s := &Store{inner: inner, j: j, rejected: path + ".rejected", logger: logger, opts: opts,
+		backlog: map[string]*backlog{}}
+	var last uint64
+	for _, r := range recs {
+		b := s.backlog[r.ConversationID]
+		if b == nil {
+			b = &backlog{}
+			s.backlog[r.ConversationID] = b
+		}
+		b.recs = append(b.recs, r)
+		last = max(last, r.Seq)
+	}
+	s.pending = len(recs)
+	s.seq.Store(last)
+	if len(recs) > 0 {
+		logger.Info("spooled writes to replay", "writes", len(recs), "conversations", len(s.backlog))
+	}
+	return s, nil
+}
+
+// Pending returns the number of spooled writes not yet known to be in the
+// store.
+func (s *Store) Pending() int {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return s.pending
+}
+
+// Close closes the journal. Call it after Run has returned; writes after
+// Close fail. It waits for store writes abandoned after WriteTimeout.
+func (s *Store) Close() error {
+	s.writes.Wait()
+	if err := s.j.close(); err != nil {
+		return fmt.Errorf("close spool journal: %w", err)
+	}
+	return nil
+}
+
+// CreateConversation stores c and its greeting, in the journal if the store
+// cannot take them.
+func (s *Store) CreateConversation(ctx context.Context, c *conversation.Conversation, greeting []conversation.Message) error {
+	return s.write(ctx, opCreate, c, greeting, func(ctx context.Context) error {
+		return s.inner.CreateConversation(ctx, c, greeting)
+	})
+}
+
+// SaveTurn stores a turn, in the journal if the store cannot take it or the
+// conversation has earlier writes there.
+func (s *Store) SaveTurn(ctx context.Context, t conversation.Turn) error {
+	return s.write(ctx, opTurn, t.Conversation, t.Messages, func(ctx context.Context) error {
+		return s.inner.SaveTurn(ctx, t)
+	})
+}
+
+func (s *Store) write(ctx context.Context, op string, c *conversation.Conversation, msgs []conversation.Message,
+	inner func(ctx context.Context) error) error {
+	// A caller that went away (its context cancelled, not timed out) gets
+	// no acknowledgement, so nothing is written for it, as the store's own
+	// writer skips the requests of callers that left. Spooling it would
+	// make a message nobody was told about, and a client that retries
+	// would send it twice. A deadline, though, is the store being slow:
+	// that is spooled like any other store failure, and the customer,
+	// still waiting, gets an answer.
+	if err := ctx.Err(); errors.Is(err, context.Canceled) {
+		return err
+	}
+	if s.reserveIfBehind(c.ID) {
+		return s.spool(op, c, msgs, ErrBehind)
+	}
+	err := s.innerWrite(ctx, inner)
+	if err == nil || !storeFault(err) || errors.Is(ctx.Err(), context.Canceled) {
+		return err
+	}
+	s.reserve(c.ID)
+	return s.spool(op, c, msgs, err)
+}
+
+// storeFault reports whether a failed write is the store's fault, and so
+// goes to the journal: driver errors, timeouts, "database is locked", a
+// refused connection, an injected fault, an error coded unavailable or
+// internal. Errors that say the request itself is wrong (invalid,
+// not_found, a conflict from SaveTurn's optimistic check, ...) would fail
+// the same way on replay: they go back to the caller unchanged.
+func storeFault(err error) bool {
+	switch errcode.Code(err) {
+	case errcode.Internal, errcode.Unavailable:
+		return true
+	}
+	return false
+}
+
+// innerWrite runs a store write, bounded by WriteTimeout if set. The store
+// may finish an abandoned write later; replay recognises it, and SaveTurn's
+// optimistic check keeps it from landing out of order.
+func (s *Store) innerWrite(ctx context.Context, write func(ctx context.Context) error) error {
+	if s.opts.WriteTimeout <= 0 {
+		return write(ctx)
+	}
+	wctx, cancel := context.WithTimeout(ctx, s.opts.WriteTimeout)
+	done := make(chan error, 1)
+	s.writes.Go(func() {
+		defer cancel()
+		done <- write(wctx)
+	})
+	select {
+	case err := <-done:
+		return err
+	case <-wctx.Done():
+		select {
+		case err := <-done:
+			return err
+		default:
+		}
+		if err := ctx.Err(); err != nil {
+			return err
+		}
+		return fmt.Errorf("store write took longer than %s: %w", s.opts.WriteTimeout, context.DeadlineExceeded)
+	}
+}
+
+// reserveIfBehind reserves a journal place for a write of conversation id
+// if the conversation has spooled writes: its later writes must follow them.
+func (s *Store) reserveIfBehind(id string) bool {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	b := s.backlog[id]
+	if b == nil {
+		return false
+	}
+	b.reserved++
+	s.pending++
+	return true
+}
+
+func (s *Store) reserve(id string) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	b := s.backlog[id]
+	if b == nil {
+		b = &backlog{}
+		s.backlog[id] = b
+	}
+	b.reserved++
+	s.pending++
+}
+
+// spool appends a write, whose place is reserved, to the journal and makes
+// it visible to reads. cause is why it did not go to the store.
+func (s *Store) spool(op string, c *conversation.Conversation, msgs []conversation.Message, cause error) error {
+	rec := &record{V: journalVersion, Op: op, Seq: s.seq.Add(1), ConversationID: c.ID, At: time.Now().UTC(),
+		Conversation: toJSON(c), Messages: messagesToJSON(msgs)}
+	line, err := json.Marshal(rec)
+	if err == nil {
+		err = s.j.append(append(line, '\n'))
+	}
+	s.mu.Lock()
+	b := s.backlog[c.ID]
+	b.reserved--
+	if err != nil {
+		s.pending--
+		if len(b.recs) == 0 && b.reserved == 0 {
+			delete(s.backlog, c.ID)
+		}
+		s.mu.Unlock()
+		s.logger.Error("cannot spool a write", "op", op, "conversation", c.ID, "cause", cause, "error", err)
+		return fmt.Errorf("%s %s: spool after %w: %w", op, c.ID, cause, err)
+	}
+	first := len(b.recs) == 0
+	b.recs = append(b.recs, rec)
+	s.mu.Unlock()
+	if first {
+		s.logger.Warn("spooled a write", "op", op, "conversation", c.ID, "messages", len(msgs), "error", cause)
+	} else {
+		s.logger.Debug("spooled a write", "op", op, "conversation", c.ID, "messages", len(msgs), "error", cause)
+	}
+	if s.opts.OnSpool != nil {
+		s.opts.OnSpool(op, cause)
+	}
+	return nil
+}
+
+// spooled returns a copy of conversation id's spooled writes.
+func (s *Store) spooled(id string) []*record {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if b := s.backlog[id]; b != nil {
+		return slices.Clone(b.recs)
+	}
+	return nil
+}
+
+// Conversation returns a conversation. One with spooled writes is as its
+// newest spooled write left it (every write carries the whole state), so a
+// conversation created while the store was down is found.
+func (s *Store) Conversation(ctx context.Context, id string) (*conversation.Conversation, error) {
+	if recs := s.spooled(id); len(recs) > 0 {
+		return recs[len(recs)-1].Conversation.conversation(), nil
+	}
+	return s.inner.Conversation(ctx, id)
+}
+
+// Messages returns a conversation's messages with seq > afterSeq, in order:
+// the store's up to the first spooled write, then the spooled ones.
+func (s *Store) Messages(ctx context.Context, conversationID string, afterSeq int64) ([]conversation.Message, error) {
+	// The spooled writes are read before the store: a write replayed in
+	// between is then seen twice (and kept once), never missed.
+	recs := s.spooled(conversationID)
+	if len(recs) == 0 {
+		return s.inner.Messages(ctx, conversationID, afterSeq)
+	}
+	var out []conversation.Message
+	if from := recs[0].prevSeq(); afterSeq < from {
+		stored, err := s.inner.Messages(ctx, conversationID, afterSeq)
+		if err != nil {
+			return nil, err
+		}
+		for _, m := range stored {
+			if m.Seq <= from {
+				out = append(out, m)
+			}
+		}
+	}
+	for _, m := range messagesOf(recs) {
+		if m.Seq > afterSeq {
+			out = append(out, m)
+		}
+	}
+	return out, nil
+}

@@ -1,0 +1,771 @@
+package spool_test
+
+import (
+	"bytes"
+	"context"
+	"errors"
+	"fmt"
+	"log/slog"
+	"os"
+	"path/filepath"
+	"slices"
+	"strings"
+	"sync"
+	"sync/atomic"
+	"testing"
+	"time"
+
+	"github.com/steward-cs/steward/internal/conversation"
+	"github.com/steward-cs/steward/internal/errcode"
+	"github.com/steward-cs/steward/internal/knowledge"
+	"github.com/steward-cs/steward/internal/spool"
+	"github.com/steward-cs/steward/internal/store"
+	"github.com/steward-cs/steward/internal/testutil"
+)
+
+// errLocked is the fault the tests inject: an uncoded error, like a driver's.
+var errLocked = errors.New("injected fault: database is locked")
+
+// faults wraps a real store and fails or delays its calls on demand.
+type faults struct {
+	conversation.Store
+	failWrites   atomic.Bool
+	failReads    atomic.Bool
+	landThenFail atomic.Bool                  // the write is made, then reported failed
+	failWith     atomic.Pointer[error]        // the error failing writes return (default errLocked)
+	slowWrites   atomic.Int64                 // nanoseconds a write waits first, whatever its context says
+	failFor      sync.Map                     // conversation ids whose writes fail
+	writes       atomic.Int64                 // writes that reached the real store
+	onWrite      atomic.Pointer[func(string)] // called before each write with the conversation id
+}
+
+// before runs the faults of a write and returns the context to write with:
+// a slow store finishes what it started, whatever its caller does.
+func (f *faults) before(ctx context.Context, id string) (context.Context, error) {
+	if fn := f.onWrite.Load(); fn != nil {
+		(*fn)(id)
+	}
+	if d := f.slowWrites.Load(); d > 0 {
+		time.Sleep(time.Duration(d))
+		ctx = context.WithoutCancel(ctx)
+	}
+	_, failing := f.failFor.Load(id)
+	if f.failWrites.Load() || failing {
+		if err := f.failWith.Load(); err != nil {
+			return nil, *err
+		}
+		return nil, errLocked
+	}
+	return ctx, nil
+}
+
+func (f *faults) CreateConversation(ctx context.Context, c *conversation.Conversation, greeting []conversation.Message) error {
+	ctx, err := f.before(ctx, c.ID)
+	if err != nil {
+		return err
+	}
+	if err := f.Store.CreateConversation(ctx, c, greeting); err != nil {
+		return err
+	}
+	return f.after()
+}
+
+func (f *faults) SaveTurn(ctx context.Context, t conversation.Turn) error {
+	ctx, err := f.before(ctx, t.Conversation.ID)
+	if err != nil {
+		return err
+	}
+	if err := f.Store.SaveTurn(ctx, t); err != nil {
+		return err
+	}
+	return f.after()
+}
+
+func (f *faults) after() error {
+	f.writes.Add(1)
+	if f.landThenFail.Load() {
+		return errLocked
+	}
+	return nil
+}
+
+func (f *faults) Conversation(ctx context.Context, id string) (*conversation.Conversation, error) {
+	if f.failReads.Load() {
+		return nil, errLocked
+	}
+	return f.Store.Conversation(ctx, id)
+}
+
+func (f *faults) Messages(ctx context.Context, id string, afterSeq int64) ([]conversation.Message, error) {
+	if f.failReads.Load() {
+		return nil, errLocked
+	}
+	return f.Store.Messages(ctx, id, afterSeq)
+}
+
+// logBuffer collects a test's log lines, safely from any goroutine.
+type logBuffer struct {
+	mu  sync.Mutex
+	buf bytes.Buffer
+}
+
+func (b *logBuffer) Write(p []byte) (int, error) {
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	return b.buf.Write(p)
+}
+
+func (b *logBuffer) String() string {
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	return b.buf.String()
+}
+
+type env struct {
+	t      *testing.T
+	db     *store.DB
+	inner  *faults
+	path   string
+	log    *logBuffer
+	spools atomic.Int64 // OnSpool calls
+	drains atomic.Int64 // writes reported by OnDrain
+	opts   spool.Options
+}
+
+func newEnv(t *testing.T) *env {
+	t.Helper()
+	db := testutil.OpenStore(t, store.Options{SQLitePath: filepath.Join(t.TempDir(), "steward.db")})
+	e := &env{t: t, db: db, inner: &faults{Store: db}, path: filepath.Join(t.TempDir(), "data", "spool.jsonl"), log: &logBuffer{}}
+	e.opts = spool.Options{
+		Logger:     slog.New(slog.NewTextHandler(e.log, &slog.HandlerOptions{Level: slog.LevelDebug})),
+		RetryEvery: 5 * time.Millisecond,
+		OnSpool:    func(string, error) { e.spools.Add(1) },
+		OnDrain:    func(n int) { e.drains.Add(int64(n)) },
+	}
+	return e
+}
+
+// open opens a spool over the env's store; it is closed when the test ends.
+func (e *env) open() *spool.Store {
+	e.t.Helper()
+	s, err := spool.Open(context.Background(), e.path, e.inner, e.opts)
+	if err != nil {
+		e.t.Fatal(err)
+	}
+	e.t.Cleanup(func() { s.Close() })
+	return s
+}
+
+// run runs s.Run until stop is called or the test ends.
+func (e *env) run(s *spool.Store) (stop func()) {
+	ctx, cancel := context.WithCancel(context.Background())
+	done := make(chan struct{})
+	go func() { defer close(done); s.Run(ctx) }()
+	stop = sync.OnceFunc(func() { cancel(); <-done })
+	e.t.Cleanup(stop)
+	return stop
+}
+
+// drained waits until s has nothing pending and its journal is empty.
+func (e *env) drained(s *spool.Store) {
+	e.t.Helper()
+	deadline := time.Now().Add(10 * time.Second)
+	for {
+		st, err := os.Stat(e.path)
+		if err != nil {
+			e.t.Fatal(err)
+		}
+		if s.Pending() == 0 && st.Size() == 0 {
+			return
+		}
+		if time.Now().After(deadline) {
+			e.t.Fatalf("not drained after 10s: %d pending, journal %d bytes", s.Pending(), st.Size())
+		}
+		time.Sleep(2 * time.Millisecond)
+	}
+}
+
+func newConversation(id string) *conversation.Conversation {
+	now := time.Now().UTC().Truncate(time.Millisecond)
+	return &conversation.Conversation{ID: id, TokenHash: []byte{1, 2, 3}, State: conversation.StateBot, Locale: "zh-CN",
+		Customer: conversation.Customer{ExternalID: "u-" + id, Name: "李雷"}, LastSeq: 1, CreatedAt: now, UpdatedAt: now}
+}
+
+func msg(c *conversation.Conversation, seq int64, role conversation.Role, text string) conversation.Message {
+	return conversation.Message{ID: fmt.Sprintf("%s-m%d", c.ID, seq), ConversationID: c.ID, Seq: seq, Role: role,
+		Text: text, Locale: c.Locale, CreatedAt: time.Now().UTC().Truncate(time.Millisecond)}
+}
+
+func greeting(c *conversation.Conversation) []conversation.Message {
+	return []conversation.Message{msg(c, 1, conversation.RoleBot, "您好")}
+}
+
+// turn advances c by a customer message and a bot reply, as the engine
+// does, and returns the turn (which holds a copy of c).
+func turn(c *conversation.Conversation, text string) conversation.Turn {
+	cm := msg(c, c.LastSeq+1, conversation.RoleCustomer, text)
+	bm := msg(c, c.LastSeq+2, conversation.RoleBot, "re: "+text)
+	bm.Outcome, bm.Confidence = conversation.OutcomeAnswer, 0.9
+	bm.Entry = &conversation.EntryRef{ID: "e1", Category: "shipping", Title: "运费"}
+	bm.Choices = []conversation.Choice{{EntryID: "e2", Title: "退货"}}
+	c.LastSeq += 2
+	c.Unresolved++
+	c.UpdatedAt = time.Now().UTC().Truncate(time.Millisecond)
+	next := *c
+	return conversation.Turn{Conversation: &next, Messages: []conversation.Message{cm, bm}}
+}
+
+// wantTranscript checks that got holds exactly the messages with seq 1..n,
+// each once, in order, with the ids msg gives them.
+func wantTranscript(t *testing.T, id string, got []conversation.Message, n int64) {
+	t.Helper()
+	if int64(len(got)) != n {
+		t.Fatalf("%s: %d messages, want %d: %v", id, len(got), n, seqs(got))
+	}
+	for i, m := range got {
+		if m.Seq != int64(i+1) || m.ID != fmt.Sprintf("%s-m%d", id, i+1) || m.ConversationID != id {
+			t.Fatalf("%s: message %d is seq %d id %s, want seq %d: %v", id, i, m.Seq, m.ID, i+1, seqs(got))
+		}
+	}
+}
+
+func seqs(msgs []conversation.Message) []int64 {
+	out := make([]int64, len(msgs))
+	for i, m := range msgs {
+		out[i] = m.Seq
+	}
+	return out
+}
+
+func must(t *testing.T, err error) {
+	t.Helper()
+	if err != nil {
+		t.Fatal(err)
+	}
+}
+
+func TestOutageIsSpooledReadableAndReplayed(t *testing.T) {
+	e := newEnv(t)
+	s := e.open()
+	ctx := context.Background()
+
+	// b exists before the outage; a is created during it.
+	b := newConversation("cb")
+	must(t, s.CreateConversation(ctx, b, greeting(b)))
+	must(t, s.SaveTurn(ctx, turn(b, "before")))
+
+	e.inner.failWrites.Store(true)
+	a := newConversation("ca")
+	must(t, s.CreateConversation(ctx, a, greeting(a)))
+	for i := range 3 {
+		must(t, s.SaveTurn(ctx, turn(a, fmt.Sprintf("a secret text %d", i))))
+		must(t, s.SaveTurn(ctx, turn(b, fmt.Sprintf("b secret text %d", i))))
+	}
+	if got := s.Pending(); got != 7 {
+		t.Fatalf("pending = %d, want 7", got)
+	}
+	if got := e.spools.Load(); got != 7 {
+		t.Fatalf("OnSpool called %d times, want 7", got)
+	}
+
+	// Reads see the spooled writes; a is only in the spool.
+	if _, err := e.db.Conversation(ctx, "ca"); !errcode.Is(err, errcode.NotFound) {
+		t.Fatalf("store has ca during the outage: %v", err)
+	}
+	for _, c := range []*conversation.Conversation{a, b} {
+		got, err := s.Conversation(ctx, c.ID)
+		must(t, err)
+		if got.LastSeq != c.LastSeq || got.Unresolved != c.Unresolved || got.Customer != c.Customer ||
+			!bytes.Equal(got.TokenHash, c.TokenHash) || !got.CreatedAt.Equal(c.CreatedAt) || !got.UpdatedAt.Equal(c.UpdatedAt) {
+			t.Fatalf("conversation %s = %+v, want %+v", c.ID, got, c)
+		}
+		msgs, err := s.Messages(ctx, c.ID, 0)
+		must(t, err)
+		wantTranscript(t, c.ID, msgs, c.LastSeq)
+		if m := msgs[c.LastSeq-1]; m.Entry == nil || m.Entry.Title != "运费" || len(m.Choices) != 1 || m.Outcome != conversation.OutcomeAnswer {
+			t.Fatalf("%s: last message lost its details: %+v", c.ID, m)
+		}
+		for after := int64(0); after <= c.LastSeq; after++ {
+			msgs, err := s.Messages(ctx, c.ID, after)
+			must(t, err)
+			if want := c.LastSeq - after; int64(len(msgs)) != want || (want > 0 && msgs[0].Seq != after+1) {
+				t.Fatalf("%s after %d: %v", c.ID, after, seqs(msgs))
+			}
+		}
+	}
+	// With reads failing too, what the spool holds is still readable; other
+	// conversations report the store's error.
+	e.inner.failReads.Store(true)
+	if _, err := s.Conversation(ctx, "ca"); err != nil {
+		t.Fatalf("spooled conversation with reads failing: %v", err)
+	}
+	if msgs, err := s.Messages(ctx, "cb", 3); err != nil || len(msgs) != 6 {
+		t.Fatalf("spooled messages of cb with reads failing: %v, %v", seqs(msgs), err)
+	}
+	if _, err := s.Messages(ctx, "cb", 0); !errors.Is(err, errLocked) {
+		t.Fatalf("messages cb needs from the store with reads failing: err = %v", err)
+	}
+	if _, err := s.Conversation(ctx, "other"); !errors.Is(err, errLocked) {
+		t.Fatalf("unspooled conversation with reads failing: err = %v", err)
+	}
+	e.inner.failReads.Store(false)
+
+	// The store is back: everything lands once, in order.
+	e.inner.failWrites.Store(false)
+	e.run(s)
+	e.drained(s)
+	for _, c := range []*conversation.Conversation{a, b} {
+		msgs, err := e.db.Messages(ctx, c.ID, 0)
+		must(t, err)
+		wantTranscript(t, c.ID, msgs, c.LastSeq)
+		got, err := e.db.Conversation(ctx, c.ID)
+		must(t, err)
+		if got.LastSeq != c.LastSeq || got.Unresolved != c.Unresolved {
+			t.Fatalf("stored %s = %+v", c.ID, got)
+		}
+	}
+	if got := e.drains.Load(); got != 7 {
+		t.Fatalf("OnDrain reported %d writes, want 7", got)
+	}
+	// Later writes go straight to the store.
+	writes := e.inner.writes.Load()
+	must(t, s.SaveTurn(ctx, turn(a, "after")))
+	if e.inner.writes.Load() != writes+1 || s.Pending() != 0 {
+		t.Fatalf("a write after the replay did not go to the store")
+	}
+	if strings.Contains(e.log.String(), "secret") {
+		t.Fatalf("the log holds message text:\n%s", e.log.String())
+	}
+}
+
+func TestWhichErrorsAreSpooled(t *testing.T) {
+	cancelled, cancel := context.WithCancel(context.Background())
+	cancel()
+	expired, cancel2 := context.WithDeadline(context.Background(), time.Now().Add(-time.Second))
+	defer cancel2()
+	for _, tc := range []struct {
+		name  string
+		err   error
+		ctx   context.Context
+		spool bool
+	}{
+		{name: "driver error", err: errLocked, spool: true},
+		{name: "wrapped driver error", err: fmt.Errorf("save turn: %w", errors.New("dial tcp: connection refused")), spool: true},
+		{name: "unavailable", err: errcode.Errorf(errcode.Unavailable, "drill: store down"), spool: true},
+		{name: "deadline of the caller", err: nil, ctx: expired, spool: true},
+		{name: "conflict", err: fmt.Errorf("save turn: %w", errcode.Errorf(errcode.Conflict, "changed concurrently"))},
+		{name: "invalid", err: errcode.Errorf(errcode.Invalid, "bad")},
+		{name: "not found", err: errcode.Errorf(errcode.NotFound, "no such conversation")},
+		{name: "caller went away", err: nil, ctx: cancelled},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			e := newEnv(t)
+			s := e.open()
+			ctx := context.Background()
+			c := newConversation("c1")
+			must(t, s.CreateConversation(ctx, c, greeting(c)))
+			if tc.err != nil {
+				e.inner.failWrites.Store(true)
+				e.inner.failWith.Store(&tc.err)
+			}
+			if tc.ctx != nil {
+				ctx = tc.ctx
+			}
+			err := s.SaveTurn(ctx, turn(c, "hello"))
+			if tc.spool {
+				if err != nil || s.Pending() != 1 {
+					t.Fatalf("err = %v, pending = %d; want spooled", err, s.Pending())
+				}
+				return
+			}
+			if err == nil || s.Pending() != 0 {
+				t.Fatalf("err = %v, pending = %d; want the error back", err, s.Pending())
+			}
+			if tc.err != nil && !errors.Is(err, tc.err) && errcode.Code(err) != errcode.Code(tc.err) {
+				t.Fatalf("err = %v, want %v unchanged", err, tc.err)
+			}
+		})
+	}
+}
+
+func TestConflictFromTheStorePassesThrough(t *testing.T) {
+	e := newEnv(t)
+	s := e.open()
+	ctx := context.Background()
+	c := newConversation("c1")
+	must(t, s.CreateConversation(ctx, c, greeting(c)))
+	stale := *c
+	must(t, s.SaveTurn(ctx, turn(c, "first")))
+	if err := s.SaveTurn(ctx, turn(&stale, "second")); !errcode.Is(err, errcode.Conflict) {
+		t.Fatalf("stale turn: err = %v, want conflict", err)
+	}
+	if s.Pending() != 0 {
+		t.Fatalf("a conflict was spooled")
+	}
+}
+
+func TestCrashThenReplay(t *testing.T) {
+	e := newEnv(t)
+	ctx := context.Background()
+	s := e.open()
+	e.inner.failWrites.Store(true)
+	a := newConversation("ca")
+	must(t, s.CreateConversation(ctx, a, greeting(a)))
+	must(t, s.SaveTurn(ctx, turn(a, "one")))
+	must(t, s.SaveTurn(ctx, turn(a, "two")))
+	must(t, s.Close()) // the process dies before any replay
+
+	s2 := e.open()
+	if s2.Pending() != 3 {
+		t.Fatalf("pending after restart = %d, want 3", s2.Pending())
+	}
+	got, err := s2.Conversation(ctx, "ca")
+	must(t, err)
+	if got.LastSeq != 5 {
+		t.Fatalf("conversation after restart = %+v", got)
+	}
+	e.inner.failWrites.Store(false)
+	e.run(s2)
+	e.drained(s2)
+	msgs, err := e.db.Messages(ctx, "ca", 0)
+	must(t, err)
+	wantTranscript(t, "ca", msgs, 5)
+}
+
+func TestTornLastLine(t *testing.T) {
+	e := newEnv(t)
+	ctx := context.Background()
+	s := e.open()
+	e.inner.failWrites.Store(true)
+	a := newConversation("ca")
+	must(t, s.CreateConversation(ctx, a, greeting(a)))
+	must(t, s.SaveTurn(ctx, turn(a, "one")))
+	must(t, s.Close())
+
+	f, err := os.OpenFile(e.path, os.O_WRONLY|os.O_APPEND, 0)
+	must(t, err)
+	_, err = f.WriteString(`{"v":1,"op":"save_turn","seq":3,"conversation_id":"ca","conversation":{"id":"ca","last_s`)
+	must(t, err)
+	must(t, f.Close())
+
+	s2 := e.open()
+	if s2.Pending() != 2 {
+		t.Fatalf("pending = %d, want 2", s2.Pending())
+	}
+	if !strings.Contains(e.log.String(), "torn line") {
+		t.Fatalf("no warning about the torn line:\n%s", e.log.String())
+	}
+	// The torn tail is gone: a new write does not glue onto it.
+	must(t, s2.SaveTurn(ctx, turn(a, "two")))
+	must(t, s2.Close())
+	s3 := e.open()
+	if s3.Pending() != 3 {
+		t.Fatalf("pending after another restart = %d, want 3", s3.Pending())
+	}
+	e.inner.failWrites.Store(false)
+	e.run(s3)
+	e.drained(s3)
+	msgs, err := e.db.Messages(ctx, "ca", 0)
+	must(t, err)
+	wantTranscript(t, "ca", msgs, 5)
+}
+
+func TestCorruptJournalIsAnError(t *testing.T) {
+	good := `{"v":1,"op":"create_conversation","seq":1,"conversation_id":"ca","at":"2025-01-01T00:00:00Z","conversation":{"id":"ca","last_seq":1}}` + "\n"
+	for _, tc := range []struct {
+		name, journal, want string
+	}{
+		{name: "garbage in the middle", journal: good + "not json\n" + good, want: "line 2"},
+		{name: "newer version", journal: good + `{"v":2,"op":"save_turn"}` + "\n", want: "line 2: journal version 2"},
+		{name: "unknown op", journal: `{"v":1,"op":"delete","seq":1,"conversation_id":"ca"}` + "\n" + good, want: "line 1: unknown op"},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			e := newEnv(t)
+			must(t, os.MkdirAll(filepath.Dir(e.path), 0o750))
+			must(t, os.WriteFile(e.path, []byte(tc.journal), 0o600))
+			_, err := spool.Open(context.Background(), e.path, e.inner, e.opts)
+			if err == nil || !strings.Contains(err.Error(), tc.want) {
+				t.Fatalf("err = %v, want one naming %q", err, tc.want)
+			}
+		})
+	}
+}
+
+// A write can land and still be reported failed (a lost connection at
+// commit, a timeout): replay must find it there and not write it twice.
+func TestReplaySkipsWritesThatLanded(t *testing.T) {
+	e := newEnv(t)
+	ctx := context.Background()
+	s := e.open()
+	a, b := newConversation("ca"), newConversation("cb")
+	must(t, s.CreateConversation(ctx, a, greeting(a)))
+	e.inner.landThenFail.Store(true)
+	must(t, s.CreateConversation(ctx, b, greeting(b)))
+	must(t, s.SaveTurn(ctx, turn(a, "one")))
+	must(t, s.SaveTurn(ctx, turn(a, "two"))) // spooled behind the first: never tried on the store
+	if s.Pending() != 3 || e.inner.writes.Load() != 3 {
+		t.Fatalf("pending = %d, store writes = %d; want 3, 3", s.Pending(), e.inner.writes.Load())
+	}
+	e.inner.landThenFail.Store(false)
+	e.run(s)
+	e.drained(s)
+	for id, n := range map[string]int64{"ca": 5, "cb": 1} {
+		msgs, err := e.db.Messages(ctx, id, 0)
+		must(t, err)
+		wantTranscript(t, id, msgs, n)
+	}
+	if got := e.drains.Load(); got != 3 {
+		t.Fatalf("OnDrain reported %d, want 3", got)
+	}
+}
+
+// With WriteTimeout, a slow store write is spooled at once; the write lands
+// later anyway, and replay does not repeat it.
+func TestSlowWriteIsSpooledAndNotDuplicated(t *testing.T) {
+	e := newEnv(t)
+	e.opts.WriteTimeout = 100 * time.Millisecond
+	ctx := context.Background()
+	s := e.open()
+	a := newConversation("ca")
+	must(t, e.db.CreateConversation(ctx, a, greeting(a)))
+	e.inner.slowWrites.Store(int64(500 * time.Millisecond))
+	start := time.Now()
+	must(t, s.SaveTurn(ctx, turn(a, "slow")))
+	if d := time.Since(start); d > 400*time.Millisecond || s.Pending() != 1 {
+		t.Fatalf("slow write took %s, pending %d; want spooled after the timeout", d, s.Pending())
+	}
+	must(t, s.SaveTurn(ctx, turn(a, "behind")))
+	time.Sleep(600 * time.Millisecond) // the slow write lands
+	e.inner.slowWrites.Store(0)
+	e.run(s)
+	e.drained(s)
+	msgs, err := e.db.Messages(ctx, "ca", 0)
+	must(t, err)
+	wantTranscript(t, "ca", msgs, 5)
+}
+
+// A restart after a partial replay must not bring back writes that reached
+// the store: the conversation went on without the spool since.
+func TestRestartAfterPartialReplay(t *testing.T) {
+	e := newEnv(t)
+	ctx := context.Background()
+	s := e.open()
+	a, b := newConversation("ca"), newConversation("cb")
+	must(t, s.CreateConversation(ctx, a, greeting(a)))
+	must(t, s.CreateConversation(ctx, b, greeting(b)))
+	e.inner.failWrites.Store(true)
+	must(t, s.SaveTurn(ctx, turn(a, "a1")))
+	must(t, s.SaveTurn(ctx, turn(b, "b1")))
+	e.inner.failWrites.Store(false)
+	e.inner.failFor.Store("cb", true) // b's writes keep failing
+	stop := e.run(s)
+	deadline := time.Now().Add(10 * time.Second)
+	for s.Pending() != 1 {
+		if time.Now().After(deadline) {
+			t.Fatalf("pending = %d, want 1", s.Pending())
+		}
+		time.Sleep(2 * time.Millisecond)
+	}
+	must(t, s.SaveTurn(ctx, turn(a, "a2"))) // straight to the store
+	if s.Pending() != 1 {
+		t.Fatalf("a's write after its replay was spooled")
+	}
+	stop()
+	must(t, s.Close())
+
+	s2 := e.open()
+	if s2.Pending() != 1 {
+		t.Fatalf("pending after restart = %d, want 1 (b's turn)", s2.Pending())
+	}
+	got, err := s2.Conversation(ctx, "ca")
+	must(t, err)
+	if got.LastSeq != 5 {
+		t.Fatalf("ca after restart has last_seq %d, want the store's 5", got.LastSeq)
+	}
+	e.inner.failFor.Delete("cb")
+	e.run(s2)
+	e.drained(s2)
+	for _, id := range []string{"ca", "cb"} {
+		msgs, err := e.db.Messages(ctx, id, 0)
+		must(t, err)
+		wantTranscript(t, id, msgs, int64(map[string]int{"ca": 5, "cb": 3}[id]))
+	}
+}
+
+// A spooled turn whose conversation went another way in the store (another
+// node answered meanwhile) is set aside, not lost, and does not block the
+// journal.
+func TestDivergedWriteIsRejected(t *testing.T) {
+	e := newEnv(t)
+	ctx := context.Background()
+	s := e.open()
+	a := newConversation("ca")
+	must(t, s.CreateConversation(ctx, a, greeting(a)))
+	other := *a
+	e.inner.failWrites.Store(true)
+	must(t, s.SaveTurn(ctx, turn(a, "spooled")))
+	ot := turn(&other, "elsewhere")
+	for i := range ot.Messages {
+		ot.Messages[i].ID += "-other"
+	}
+	must(t, e.db.SaveTurn(ctx, ot))
+	e.inner.failWrites.Store(false)
+	e.run(s)
+	e.drained(s)
+	data, err := os.ReadFile(e.path + ".rejected")
+	must(t, err)
+	if n := bytes.Count(data, []byte("\n")); n != 1 || !bytes.Contains(data, []byte(`"ca-m2"`)) {
+		t.Fatalf("rejected file holds %d lines: %s", n, data)
+	}
+	if !strings.Contains(e.log.String(), "cannot be replayed") {
+		t.Fatalf("no error logged for the rejected write")
+	}
+}
+
+func TestConcurrentConversations(t *testing.T) {
+	e := newEnv(t)
+	ctx := context.Background()
+	s := e.open()
+	e.run(s) // replay runs while the writes go on
+	const convs, turns = 8, 12
+	// The store fails writes in bursts.
+	var n atomic.Int64
+	flaky := func(string) { e.inner.failWrites.Store(n.Add(1)%7 < 3) }
+	e.inner.onWrite.Store(&flaky)
+	var wg sync.WaitGroup
+	for i := range convs {
+		wg.Go(func() {
+			c := newConversation(fmt.Sprintf("c%d", i))
+			if err := s.CreateConversation(ctx, c, greeting(c)); err != nil {
+				t.Error(err)
+				return
+			}
+			for j := range turns {
+				// Read back as the engine does before each turn.
+				got, err := s.Conversation(ctx, c.ID)
+				if err != nil {
+					t.Error(err)
+					return
+				}
+				if got.LastSeq != c.LastSeq {
+					t.Errorf("%s: read last_seq %d, want %d", c.ID, got.LastSeq, c.LastSeq)
+					return
+				}
+				if msgs, err := s.Messages(ctx, c.ID, 0); err != nil || int64(len(msgs)) != c.LastSeq {
+					t.Errorf("%s: read %v, %v; want %d messages", c.ID, seqs(msgs), err, c.LastSeq)
+					return
+				}
+				if err := s.SaveTurn(ctx, turn(c, fmt.Sprintf("turn %d", j))); err != nil {
+					t.Error(err)
+					return
+				}
+			}
+		})
+	}
+	wg.Wait()
+	e.inner.onWrite.Store(nil)
+	e.inner.failWrites.Store(false)
+	e.drained(s)
+	for i := range convs {
+		id := fmt.Sprintf("c%d", i)
+		msgs, err := e.db.Messages(ctx, id, 0)
+		must(t, err)
+		wantTranscript(t, id, msgs, 1+2*turns)
+	}
+	if e.spools.Load() == 0 {
+		t.Fatal("no write was spooled: the test tested nothing")
+	}
+}
+
+var (
+	demoOnce  sync.Once
+	demoIndex *knowledge.Index
+	demoBuilt *conversation.Builtin
+	demoErr   error
+)
+
+func demo(t testing.TB) (*knowledge.Index, *conversation.Builtin) {
+	t.Helper()
+	demoOnce.Do(func() {
+		var entries []knowledge.Entry
+		if entries, demoErr = knowledge.DemoEntries(); demoErr != nil {
+			return
+		}
+		if demoBuilt, demoErr = conversation.LoadBuiltin(); demoErr != nil {
+			return
+		}
+		demoIndex, demoErr = knowledge.BuildIndex(entries, demoBuilt.Examples())
+	})
+	if demoErr != nil {
+		t.Fatal(demoErr)
+	}
+	return demoIndex, demoBuilt
+}
+
+// The engine keeps answering through a store outage, and afterwards the
+// store holds every message exactly once, in order.
+func TestEngineThroughOutage(t *testing.T) {
+	e := newEnv(t)
+	ctx := context.Background()
+	s := e.open()
+	ix, builtin := demo(t)
+	eng := conversation.NewEngine(s, conversation.Options{Builtin: builtin, Logger: e.opts.Logger})
+	eng.SetIndex(ix)
+
+	type chat struct {
+		id, token string
+		sent      []conversation.Message // every message the customer was shown
+	}
+	start := func() *chat {
+		c, tok, greet, err := eng.Start(ctx, conversation.StartRequest{Locale: knowledge.LocaleZH})
+		must(t, err)
+		return &chat{id: c.ID, token: tok, sent: greet}
+	}
+	say := func(ch *chat, text string) {
+		t.Helper()
+		res, err := eng.Handle(ctx, ch.id, ch.token, conversation.Input{Text: text})
+		if err != nil {
+			t.Fatalf("handle %q: %v", text, err)
+		}
+		if len(res.Replies) == 0 || res.Replies[0].Text == "" {
+			t.Fatalf("no reply to %q", text)
+		}
+		ch.sent = append(ch.sent, res.Customer)
+		ch.sent = append(ch.sent, res.Replies...)
+	}
+	before := start()
+	say(before, "运费多少钱")
+
+	e.inner.failWrites.Store(true)
+	during := start()
+	for _, text := range []string{"怎么退货", "你好", "运费多少钱", "我要找人工客服"} {
+		say(before, text)
+		say(during, text)
+	}
+	if s.Pending() == 0 {
+		t.Fatal("nothing was spooled")
+	}
+	if _, err := eng.Authorize(ctx, during.id, during.token); err != nil {
+		t.Fatalf("authorize a conversation started during the outage: %v", err)
+	}
+	e.inner.failWrites.Store(false)
+	e.run(s)
+	e.drained(s)
+	for _, ch := range []*chat{before, during} {
+		stored, err := e.db.Messages(ctx, ch.id, 0)
+		must(t, err)
+		if len(stored) != len(ch.sent) {
+			t.Fatalf("%s: store holds %v, the customer was shown %v", ch.id, seqs(stored), seqs(ch.sent))
+		}
+		for i, m := range stored {
+			if m.Seq != int64(i+1) || m.ID != ch.sent[i].ID || m.Text != ch.sent[i].Text {
+				t.Fatalf("%s: stored message %d = seq %d id %s, shown seq %d id %s", ch.id, i, m.Seq, m.ID, ch.sent[i].Seq, ch.sent[i].ID)
+			}
+		}
+		c, err := e.db.Conversation(ctx, ch.id)
+		must(t, err)
+		if c.LastSeq != int64(len(stored)) || !slices.Contains([]conversation.State{conversation.StateQueued, conversation.StateBot}, c.State) {
+			t.Fatalf("%s stored as %+v", ch.id, c)
+		}
+	}
+}
