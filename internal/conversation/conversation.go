@@ -87,6 +87,9 @@ type Conversation struct {
 	ClosedAt   time.Time
 	CreatedAt  time.Time
 	UpdatedAt  time.Time
+	// Source is where the conversation came from ("web" by default): floods
+	// are detected and throttled per source.
+	Source string
 }
 
 // Author is the person who wrote an agent's message.

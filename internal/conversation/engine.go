@@ -104,6 +104,23 @@ func (e *Engine) Index() *knowledge.Index { return e.index.Load() }
 type StartRequest struct {
 	Locale   string
 	Customer Customer
+	Source   string // default "web"
+}
+
+// DefaultSource is the source of a conversation that names none.
+const DefaultSource = "web"
+
+// ValidSource checks a conversation's source: 1–32 of a–z, 0–9, '.', '_', '-'.
+func ValidSource(s string) error {
+	if s == "" || len(s) > 32 {
+		return errcode.Errorf(errcode.Invalid, "source must be 1 to 32 characters")
+	}
+	for _, r := range s {
+		if !(r >= 'a' && r <= 'z' || r >= '0' && r <= '9' || r == '.' || r == '_' || r == '-') {
+			return errcode.Errorf(errcode.Invalid, "source may only hold a-z, 0-9, '.', '_' and '-'")
+		}
+	}
+	return nil
 }
 
 // Limits on what the embedding site may tell us about a customer.
@@ -128,10 +145,16 @@ func (e *Engine) Start(ctx context.Context, req StartRequest) (*Conversation, st
 	if err := validText("customer.name", req.Customer.Name, maxName); err != nil {
 		return nil, "", nil, err
 	}
+	if req.Source == "" {
+		req.Source = DefaultSource
+	}
+	if err := ValidSource(req.Source); err != nil {
+		return nil, "", nil, err
+	}
 	secret := token.New()
 	now := time.Now().UTC()
 	c := &Conversation{ID: token.ID("c", 16), TokenHash: token.Hash(secret), State: StateBot, Locale: req.Locale,
-		Customer: req.Customer, LastSeq: 1, CreatedAt: now, UpdatedAt: now}
+		Customer: req.Customer, LastSeq: 1, CreatedAt: now, UpdatedAt: now, Source: req.Source}
 	greeting := []Message{{ID: token.ID("m", 12), ConversationID: c.ID, Seq: 1, Role: RoleBot,
 		Text: phrase(phraseGreeting, c.Locale), Locale: c.Locale, CreatedAt: now}}
 	if err := e.store.CreateConversation(ctx, c, greeting); err != nil {

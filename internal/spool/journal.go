@@ -71,6 +71,7 @@ type conversationJSON struct {
 	ClosedAt      time.Time             `json:"closed_at,omitzero"`
 	CreatedAt     time.Time             `json:"created_at"`
 	UpdatedAt     time.Time             `json:"updated_at"`
+	Source        string                `json:"source,omitempty"`
 }
 
 // messageJSON is conversation.Message as the journal spells it.
@@ -94,7 +95,7 @@ func toJSON(c *conversation.Conversation) *conversationJSON {
 	return &conversationJSON{ID: c.ID, TokenHash: bytes.Clone(c.TokenHash), State: string(c.State), Locale: c.Locale,
 		Customer: c.Customer, Unresolved: c.Unresolved, LastSeq: c.LastSeq, HandoffReason: string(c.HandoffReason),
 		Category: c.Category, Priority: c.Priority, Assignee: c.Assignee, QueuedAt: c.QueuedAt,
-		AssignedAt: c.AssignedAt, ClosedAt: c.ClosedAt, CreatedAt: c.CreatedAt, UpdatedAt: c.UpdatedAt}
+		AssignedAt: c.AssignedAt, ClosedAt: c.ClosedAt, CreatedAt: c.CreatedAt, UpdatedAt: c.UpdatedAt, Source: c.Source}
 }
 
 // conversation returns a fresh copy of the conversation the record holds.
@@ -103,7 +104,7 @@ func (c *conversationJSON) conversation() *conversation.Conversation {
 		Locale: c.Locale, Customer: c.Customer, Unresolved: c.Unresolved, LastSeq: c.LastSeq,
 		HandoffReason: conversation.HandoffReason(c.HandoffReason), Category: c.Category, Priority: c.Priority,
 		Assignee: c.Assignee, QueuedAt: c.QueuedAt, AssignedAt: c.AssignedAt, ClosedAt: c.ClosedAt,
-		CreatedAt: c.CreatedAt, UpdatedAt: c.UpdatedAt}
+		CreatedAt: c.CreatedAt, UpdatedAt: c.UpdatedAt, Source: c.Source}
 }
 
 // messagesToJSON copies msgs: a record never shares memory with its caller.

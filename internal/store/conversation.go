@@ -26,10 +26,10 @@ type messageMeta struct {
 func (db *DB) CreateConversation(ctx context.Context, c *conversation.Conversation, greeting []conversation.Message) error {
 	err := db.update(ctx, func(ctx context.Context, t tx) error {
 		_, err := t.exec(ctx, `INSERT INTO conversations
-			(id, token_hash, state, locale, customer_external_id, customer_name, vip, unresolved, last_seq, handoff_reason, created_at, updated_at)
-			VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12)`,
+			(id, token_hash, state, locale, customer_external_id, customer_name, vip, unresolved, last_seq, handoff_reason, created_at, updated_at, source)
+			VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13)`,
 			c.ID, c.TokenHash, string(c.State), c.Locale, c.Customer.ExternalID, c.Customer.Name, c.Customer.VIP,
-			c.Unresolved, c.LastSeq, string(c.HandoffReason), millis(c.CreatedAt), millis(c.UpdatedAt))
+			c.Unresolved, c.LastSeq, string(c.HandoffReason), millis(c.CreatedAt), millis(c.UpdatedAt), c.Source)
 		if err != nil {
 			return err
 		}
@@ -93,7 +93,7 @@ func insertMessages(ctx context.Context, t tx, msgs []conversation.Message) erro
 
 const conversationColumns = `id, token_hash, state, locale, customer_external_id, customer_name, vip,
 	unresolved, last_seq, handoff_reason, category, priority, assignee, queued_at, assigned_at, closed_at,
-	created_at, updated_at`
+	created_at, updated_at, source`
 
 func scanConversation(row rowScanner) (*conversation.Conversation, error) {
 	var (
@@ -103,7 +103,7 @@ func scanConversation(row rowScanner) (*conversation.Conversation, error) {
 	)
 	if err := row.Scan(&c.ID, &c.TokenHash, &state, &c.Locale, &c.Customer.ExternalID, &c.Customer.Name, &c.Customer.VIP,
 		&c.Unresolved, &c.LastSeq, &reason, &c.Category, &c.Priority, &c.Assignee, &queued, &assigned, &closed,
-		&crt, &upd); err != nil {
+		&crt, &upd, &c.Source); err != nil {
 		return nil, err
 	}
 	c.State, c.HandoffReason = conversation.State(state), conversation.HandoffReason(reason)

@@ -76,3 +76,7 @@ CREATE TABLE notice_texts (
     updated_by TEXT NOT NULL DEFAULT '',
     updated_at BIGINT NOT NULL
 );
+
+-- Where a conversation came from (the widget, an app, an API client): traffic
+-- floods are detected and throttled per source.
+ALTER TABLE conversations ADD COLUMN source TEXT NOT NULL DEFAULT 'web';
