@@ -30,11 +30,11 @@ const (
 type Notice struct {
 	// ID is stable across retries of one notice; receivers that can
 	// deduplicate get it (e.g. the webhook's X-Steward-Delivery header).
-	ID     string    `json:"id"`
-	Level  string    `json:"level"`
-	Status string    `json:"status"`
-	Title  string    `json:"title"`
-	Text   string    `json:"text"`
+	ID     string `json:"id"`
+	Level  string `json:"level"`
+	Status string `json:"status"`
+	Title  string `json:"title"`
+	Text   string `json:"text"`
 	// TitleZH and TextZH are the Chinese forms; providers whose readers
 	// are Chinese-speaking show both.
 	TitleZH string            `json:"title_zh,omitempty"`
