@@ -54,16 +54,22 @@ const (
 	KBPublish     Permission = "kb.publish"     // publish, activate and roll back releases
 	KBOverride    Permission = "kb.override"    // publish past a refusing quality gate, with a reason
 	AuditRead     Permission = "audit.read"     // read the audit trail
+	// IncidentRead: alerts, incidents, the posture; IncidentManage: set the
+	// posture by hand, declare and resolve incidents, silences, notices;
+	// FaultsInject: the drills' fault injection (when the server allows it).
+	IncidentRead   Permission = "incident.read"
+	IncidentManage Permission = "incident.manage"
+	FaultsInject   Permission = "faults.inject"
 )
 
 var grants = map[Role]map[Permission]bool{
 	RoleAdmin: {DeskRead: true, DeskWork: true, DeskSupervise: true, DeskReadAll: true, CannedManage: true,
 		TicketsWork: true, UsersManage: true, KBRead: true, KBPropose: true, KBReview: true, KBPublish: true,
-		KBOverride: true, AuditRead: true},
+		KBOverride: true, AuditRead: true, IncidentRead: true, IncidentManage: true, FaultsInject: true},
 	RoleSupervisor: {DeskRead: true, DeskWork: true, DeskSupervise: true, DeskReadAll: true, CannedManage: true,
-		TicketsWork: true, KBRead: true, KBPropose: true, KBReview: true, KBPublish: true},
-	RoleAgent:   {DeskRead: true, DeskWork: true, TicketsWork: true, KBRead: true, KBPropose: true},
-	RoleAuditor: {DeskRead: true, DeskReadAll: true, KBRead: true, AuditRead: true},
+		TicketsWork: true, KBRead: true, KBPropose: true, KBReview: true, KBPublish: true, IncidentRead: true, IncidentManage: true},
+	RoleAgent:   {DeskRead: true, DeskWork: true, TicketsWork: true, KBRead: true, KBPropose: true, IncidentRead: true},
+	RoleAuditor: {DeskRead: true, DeskReadAll: true, KBRead: true, AuditRead: true, IncidentRead: true},
 }
 
 // Permissions lists what the role grants, sorted.

@@ -45,6 +45,9 @@ type Options struct {
 	Logger    *slog.Logger
 	Observer  Observer // optional
 	Faults    Faults   // optional: only when fault injection is enabled
+	// Admit, if set, says whether a message from a source may pass now (the
+	// posture's throttle of a flooding source).
+	Admit func(source string) bool
 	// DefaultLocale is used when a conversation is created without one.
 	DefaultLocale string
 }
@@ -63,6 +66,7 @@ type Engine struct {
 	posture atomic.Pointer[Posture]
 	observe Observer
 	faults  Faults
+	admit   func(string) bool
 	locks   [256]sync.Mutex // a conversation's turns run one at a time
 }
 
@@ -90,7 +94,7 @@ func NewEngine(store Store, opts Options) *Engine {
 	}
 	return &Engine{store: store, policy: opts.Policy, builtin: opts.Builtin, pub: opts.Publisher,
 		logger: opts.Logger.With("component", "conversation"), locale: opts.DefaultLocale,
-		observe: opts.Observer, faults: opts.Faults}
+		observe: opts.Observer, faults: opts.Faults, admit: opts.Admit}
 }
 
 // SetIndex makes ix the knowledge the bot answers from, atomically: turns in
@@ -151,6 +155,9 @@ func (e *Engine) Start(ctx context.Context, req StartRequest) (*Conversation, st
 	if err := ValidSource(req.Source); err != nil {
 		return nil, "", nil, err
 	}
+	if e.admit != nil && !e.admit(req.Source) {
+		return nil, "", nil, ErrThrottled
+	}
 	secret := token.New()
 	now := time.Now().UTC()
 	c := &Conversation{ID: token.ID("c", 16), TokenHash: token.Hash(secret), State: StateBot, Locale: req.Locale,
@@ -172,6 +179,9 @@ func validText(field, s string, maxRunes int) error {
 	}
 	return nil
 }
+
+// ErrThrottled answers a message from a source the posture throttles.
+var ErrThrottled = errcode.Errorf(errcode.RateLimited, "too many messages from this source right now; please try again in a moment")
 
 // ErrNoToken is the answer to a request for a conversation without its token.
 var ErrNoToken = errcode.Errorf(errcode.Unauthorized, "missing conversation token: send Authorization: Bearer <token>")
@@ -245,6 +255,9 @@ func (e *Engine) Handle(ctx context.Context, id, tok string, in Input) (*Result,
 	}
 	if c.State == StateClosed {
 		return nil, errcode.Errorf(errcode.Conflict, "conversation is closed; start a new one")
+	}
+	if e.admit != nil && !e.admit(c.Source) {
+		return nil, ErrThrottled
 	}
 	now := time.Now().UTC()
 	text := nlu.Prepare(strings.TrimSpace(in.Text))

@@ -121,6 +121,7 @@ func toJSONs(msgs []conversation.Message) []messageJSON {
 type createRequest struct {
 	Locale   string                `json:"locale"`
 	Customer conversation.Customer `json:"customer"`
+	Source   string                `json:"source"`
 }
 
 type conversationJSON struct {
@@ -135,6 +136,8 @@ type conversationJSON struct {
 		Name string `json:"name"`
 	} `json:"agent,omitempty"`
 	Rating *ratingJSON `json:"rating,omitempty"`
+	// Notice tells the customer about a degraded service, while it lasts.
+	Notice string `json:"notice,omitempty"`
 }
 
 func (s *Server) createConversation(w http.ResponseWriter, r *http.Request) error {
@@ -144,13 +147,14 @@ func (s *Server) createConversation(w http.ResponseWriter, r *http.Request) erro
 			return err
 		}
 	}
-	c, token, greeting, err := s.engine.Start(r.Context(), conversation.StartRequest{Locale: req.Locale, Customer: req.Customer})
+	c, token, greeting, err := s.engine.Start(r.Context(), conversation.StartRequest{Locale: req.Locale, Customer: req.Customer,
+		Source: req.Source})
 	if err != nil {
 		return err
 	}
 	w.Header().Set("Location", "/api/v1/conversations/"+c.ID)
 	writeJSON(w, http.StatusCreated, conversationJSON{ID: c.ID, Token: token, State: c.State, Locale: c.Locale,
-		Customer: c.Customer, Messages: toJSONs(greeting)})
+		Customer: c.Customer, Messages: toJSONs(greeting), Notice: s.noticeFor(c.Locale)})
 	return nil
 }
 
@@ -164,7 +168,7 @@ func (s *Server) getConversation(w http.ResponseWriter, r *http.Request) error {
 		return err
 	}
 	out := conversationJSON{ID: c.ID, State: c.State, Locale: c.Locale, Customer: c.Customer, Messages: toJSONs(msgs),
-		Agent: s.agentName(r, c)}
+		Agent: s.agentName(r, c), Notice: s.noticeFor(c.Locale)}
 	if c.State == conversation.StateQueued {
 		out.Queue = s.queuePosition(c.ID)
 	}
@@ -187,6 +191,7 @@ type turnJSON struct {
 	State    conversation.State `json:"state"`
 	Customer messageJSON        `json:"customer_message"`
 	Messages []messageJSON      `json:"messages"`
+	Notice   string             `json:"notice,omitempty"`
 }
 
 func (s *Server) postMessage(w http.ResponseWriter, r *http.Request) error {
@@ -206,6 +211,7 @@ func (s *Server) postMessage(w http.ResponseWriter, r *http.Request) error {
 	if err != nil {
 		return err
 	}
-	writeJSON(w, http.StatusOK, turnJSON{State: res.Conversation.State, Customer: toJSON(res.Customer), Messages: toJSONs(res.Replies)})
+	writeJSON(w, http.StatusOK, turnJSON{State: res.Conversation.State, Customer: toJSON(res.Customer), Messages: toJSONs(res.Replies),
+		Notice: s.noticeFor(res.Conversation.Locale)})
 	return nil
 }

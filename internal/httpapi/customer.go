@@ -1,6 +1,7 @@
 package httpapi
 
 import (
+	"github.com/steward-cs/steward/internal/monitor"
 	"net/http"
 	"time"
 
@@ -74,6 +75,7 @@ func (s *Server) rateConversation(w http.ResponseWriter, r *http.Request) error 
 	if err != nil {
 		return err
 	}
+	s.signal(monitor.Signal{Kind: monitor.KindRating, Stars: *req.Score, Category: c.Category})
 	writeJSON(w, http.StatusCreated, map[string]any{"rating": toRatingJSON(rt)})
 	return nil
 }

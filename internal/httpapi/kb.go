@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"encoding/json"
 	"errors"
+	"github.com/steward-cs/steward/internal/monitor"
 	"net/http"
 	"strconv"
 	"strings"
@@ -657,6 +658,9 @@ func (s *Server) flagAnswer(w http.ResponseWriter, r *http.Request) error {
 	if err != nil {
 		return err
 	}
+	if created {
+		s.signal(monitor.Signal{Kind: monitor.KindFlag, Category: flaggedCategory(msgs, f.MessageID)})
+	}
 	status := http.StatusCreated
 	if !created {
 		status = http.StatusOK
@@ -664,6 +668,16 @@ func (s *Server) flagAnswer(w http.ResponseWriter, r *http.Request) error {
 	writeJSON(w, status, map[string]any{"flag": map[string]any{"id": f.ID, "message_id": f.MessageID,
 		"status": f.Status, "created_at": f.CreatedAt}})
 	return nil
+}
+
+// flaggedCategory is the category of the entry a flagged answer came from.
+func flaggedCategory(msgs []conversation.Message, id string) string {
+	for _, m := range msgs {
+		if m.ID == id && m.Entry != nil {
+			return m.Entry.Category
+		}
+	}
+	return ""
 }
 
 // deskFlag is an agent flagging a bot answer in a transcript they may read.

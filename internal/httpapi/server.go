@@ -47,6 +47,8 @@ type Options struct {
 	// SecureCookies marks the session cookie Secure even when TLS ends at a
 	// proxy in front of Steward.
 	SecureCookies bool
+	// Crisis is the monitoring and incident machinery (optional).
+	Crisis *Crisis
 }
 
 // Server holds what the handlers need.
@@ -63,6 +65,7 @@ type Server struct {
 	logger  *slog.Logger
 	origins []string
 	closing <-chan struct{}
+	crisis  *Crisis
 
 	secureCookies bool
 	names         names
@@ -72,7 +75,7 @@ type Server struct {
 func New(opts Options) http.Handler {
 	s := &Server{engine: opts.Engine, auth: opts.Auth, desk: opts.Desk, quality: opts.Quality, kb: opts.Knowledge,
 		flags: opts.Flags, audit: opts.Audit, hub: opts.Hub, store: opts.Store,
-		origins: opts.OriginPatterns, closing: opts.Closing, secureCookies: opts.SecureCookies,
+		origins: opts.OriginPatterns, closing: opts.Closing, secureCookies: opts.SecureCookies, crisis: opts.Crisis,
 		logger: opts.Logger.With("component", "http")}
 	mux := http.NewServeMux()
 
@@ -148,6 +151,7 @@ func New(opts Options) http.Handler {
 	mux.HandleFunc("GET /api/v1/kb/export", s.staff(s.exportKB))
 	mux.HandleFunc("POST /api/v1/kb/import", s.staff(s.importKB))
 	mux.HandleFunc("GET /api/v1/audit", s.staff(s.auditTrail))
+	s.crisisRoutes(mux)
 
 	for path, allow := range map[string]string{
 		"/api/v1/conversations":                               "POST",

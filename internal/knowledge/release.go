@@ -66,6 +66,10 @@ type PublishOptions struct {
 	// recorded. The caller checks that the actor may override.
 	Override bool
 	Reason   string
+	// Entries, when set, are published instead of the approved entries
+	// (the drills' damaged release); the versions recorded are the
+	// approved ones.
+	Entries []Entry
 
 	// firstRelease marks the release Load publishes when none is active:
 	// cross-validation is skipped (start-up stays fast, and there is no
@@ -91,6 +95,9 @@ func (s *Service) Publish(ctx context.Context, a Actor, opts PublishOptions) (*R
 	entries, versions, err := s.approved(ctx)
 	if err != nil {
 		return nil, err
+	}
+	if opts.Entries != nil {
+		entries = opts.Entries
 	}
 	if len(entries) == 0 {
 		return nil, errcode.Errorf(errcode.Invalid, "nothing to publish: no entry has an approved version")
@@ -586,4 +593,41 @@ func (s *Service) Diff(ctx context.Context, from, to int64) (*Diff, error) {
 	}
 	slices.SortFunc(d.Removed, func(x, y DiffEntry) int { return strings.Compare(x.ID, y.ID) })
 	return d, nil
+}
+
+// Damaged returns a copy of entries with every entry's questions moved to
+// the next entry (by id) in each locale: a release built from it answers
+// confidently and wrongly. The drills publish it as "a bad release".
+func Damaged(entries []Entry) []Entry {
+	out := make([]Entry, len(entries))
+	for i := range entries {
+		out[i] = entries[i].Clone()
+	}
+	slices.SortFunc(out, func(a, b Entry) int { return strings.Compare(a.ID, b.ID) })
+	if len(out) < 2 {
+		return out
+	}
+	for _, loc := range Locales {
+		var idx []int
+		for i := range out {
+			if _, ok := out[i].Locales[loc]; ok {
+				idx = append(idx, i)
+			}
+		}
+		if len(idx) < 2 {
+			continue
+		}
+		first := out[idx[0]].Locales[loc].Questions
+		for k := range idx {
+			c := out[idx[k]].Locales[loc]
+			if k+1 < len(idx) {
+				c.Questions = out[idx[k+1]].Locales[loc].Questions
+			} else {
+				c.Questions = first
+			}
+			c.Title = ""
+			out[idx[k]].Locales[loc] = c
+		}
+	}
+	return out
 }

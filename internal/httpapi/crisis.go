@@ -1,0 +1,650 @@
+package httpapi
+
+import (
+	"context"
+	"net/http"
+	"strconv"
+	"time"
+
+	"github.com/prometheus/client_golang/prometheus/promhttp"
+
+	"github.com/steward-cs/steward/internal/audit"
+	"github.com/steward-cs/steward/internal/auth"
+	"github.com/steward-cs/steward/internal/errcode"
+	"github.com/steward-cs/steward/internal/incident"
+	"github.com/steward-cs/steward/internal/jobs"
+	"github.com/steward-cs/steward/internal/knowledge"
+	"github.com/steward-cs/steward/internal/monitor"
+)
+
+// Crisis is the crisis-response machinery the HTTP surface exposes.
+type Crisis struct {
+	Monitor    *monitor.Monitor
+	Metrics    *monitor.Metrics
+	Alerts     *monitor.Manager
+	Controller *incident.Controller
+	Outbox     *jobs.Outbox
+	// Faults is nil unless the server runs with fault injection; then
+	// BadRelease publishes the drills' damaged release.
+	Faults     *incident.Faults
+	BadRelease func(ctx context.Context) (*knowledge.Release, error)
+	// Components reports each component's health for the status page.
+	Components func(ctx context.Context) []Component
+}
+
+// Component is one line of the public status page.
+type Component struct {
+	Name   string `json:"name"`
+	NameZH string `json:"name_zh"`
+	Status string `json:"status"` // operational, degraded_performance, partial_outage, major_outage
+}
+
+func (s *Server) crisisRoutes(mux *http.ServeMux) {
+	if s.crisis == nil {
+		return
+	}
+	if s.crisis.Metrics != nil {
+		mux.Handle("GET /metrics", promhttp.HandlerFor(s.crisis.Metrics.Registry, promhttp.HandlerOpts{}))
+	}
+	mux.HandleFunc("GET /api/v1/status", s.handle(s.publicStatus))
+	mux.HandleFunc("GET /api/v1/posture", s.staff(s.getPosture))
+	mux.HandleFunc("PUT /api/v1/posture", s.staff(s.putPosture))
+	mux.HandleFunc("POST /api/v1/posture/automatic", s.staff(s.automaticPosture))
+	mux.HandleFunc("GET /api/v1/notices", s.staff(s.getNotices))
+	mux.HandleFunc("PUT /api/v1/notices/{level}", s.staff(s.putNotice))
+	mux.HandleFunc("GET /api/v1/alerts", s.staff(s.listAlerts))
+	mux.HandleFunc("GET /api/v1/silences", s.staff(s.listSilences))
+	mux.HandleFunc("POST /api/v1/silences", s.staff(s.addSilence))
+	mux.HandleFunc("DELETE /api/v1/silences/{id}", s.staff(s.expireSilence))
+	mux.HandleFunc("GET /api/v1/incidents", s.staff(s.listIncidents))
+	mux.HandleFunc("POST /api/v1/incidents", s.staff(s.declareIncident))
+	mux.HandleFunc("GET /api/v1/incidents/{id}", s.staff(s.getIncident))
+	mux.HandleFunc("POST /api/v1/incidents/{id}/updates", s.staff(s.updateIncident))
+	mux.HandleFunc("POST /api/v1/incidents/{id}/resolve", s.staff(s.resolveIncident))
+	mux.HandleFunc("POST /api/v1/incidents/{id}/approve", s.staff(s.approveAction))
+	mux.HandleFunc("POST /api/v1/incidents/{id}/confirm", s.staff(s.confirmRecovery))
+	mux.HandleFunc("GET /api/v1/incidents/{id}/postmortem", s.staff(s.postmortem))
+	mux.HandleFunc("GET /api/v1/monitor", s.staff(s.monitorSummary))
+	mux.HandleFunc("GET /api/v1/outbox", s.staff(s.listOutbox))
+	mux.HandleFunc("GET /api/v1/admin/faults", s.staff(s.listFaults))
+	mux.HandleFunc("POST /api/v1/admin/faults", s.staff(s.injectFault))
+	mux.HandleFunc("DELETE /api/v1/admin/faults", s.staff(s.clearFaults))
+	mux.HandleFunc("DELETE /api/v1/admin/faults/{point}", s.staff(s.clearFaults))
+	for path, allow := range map[string]string{
+		"/api/v1/status": "GET", "/api/v1/posture": "GET, PUT", "/api/v1/posture/automatic": "POST",
+		"/api/v1/notices": "GET", "/api/v1/notices/{level}": "PUT", "/api/v1/alerts": "GET",
+		"/api/v1/silences": "GET, POST", "/api/v1/silences/{id}": "DELETE", "/api/v1/incidents": "GET, POST",
+		"/api/v1/incidents/{id}": "GET", "/api/v1/incidents/{id}/updates": "POST", "/api/v1/incidents/{id}/resolve": "POST",
+		"/api/v1/incidents/{id}/approve": "POST", "/api/v1/incidents/{id}/confirm": "POST",
+		"/api/v1/incidents/{id}/postmortem": "GET", "/api/v1/monitor": "GET", "/api/v1/outbox": "GET",
+	} {
+		mux.HandleFunc(path, methodNotAllowed(allow))
+	}
+}
+
+func incidentActor(p *auth.Principal) incident.Actor {
+	return incident.Actor{ID: p.User.ID, Name: p.User.DisplayName()}
+}
+
+// what each permission lets one do, for refusals.
+var permWhat = map[auth.Permission]string{
+	auth.IncidentRead:   "read alerts, incidents and the service posture",
+	auth.IncidentManage: "manage incidents, the posture, silences and notices",
+	auth.FaultsInject:   "inject faults",
+}
+
+// ---- public status ----
+
+type statusIncidentJSON struct {
+	ID         string           `json:"id"`
+	Title      string           `json:"title"`
+	TitleZH    string           `json:"title_zh"`
+	Phase      string           `json:"phase"`
+	Severity   string           `json:"severity"`
+	StartedAt  time.Time        `json:"started_at"`
+	ResolvedAt time.Time        `json:"resolved_at,omitzero"`
+	Updates    []statusEventRow `json:"updates,omitempty"`
+}
+
+type statusEventRow struct {
+	At     time.Time `json:"at"`
+	Text   string    `json:"text"`
+	TextZH string    `json:"text_zh"`
+}
+
+// publicStatus is the status page's data: no personal data, no internals
+// beyond what a customer needs.
+func (s *Server) publicStatus(w http.ResponseWriter, r *http.Request) error {
+	ctl := s.crisis.Controller
+	p := ctl.Posture()
+	notice := ctl.Notice(p)
+	desc, descZH := p.Describe()
+	overall := "operational"
+	switch {
+	case p.Level >= incident.Level2:
+		overall = "major_outage"
+	case p.Level == incident.Level1:
+		overall = "partial_outage"
+	case len(p.Throttle) > 0:
+		overall = "degraded_performance"
+	}
+	out := map[string]any{"status": overall, "level": p.Level, "description": desc, "description_zh": descZH,
+		"notice": map[string]string{"zh-CN": notice.ZH, "en": notice.EN}, "updated_at": time.Now().UTC()}
+	if s.crisis.Components != nil {
+		out["components"] = s.crisis.Components(r.Context())
+	}
+	incs, err := ctl.Incidents(r.Context(), 10)
+	if err != nil {
+		return err
+	}
+	var history []statusIncidentJSON
+	for _, inc := range incs {
+		row := statusIncidentJSON{ID: inc.ID, Title: inc.Title, TitleZH: inc.TitleZH, Phase: inc.Phase, Severity: inc.Severity,
+			StartedAt: inc.StartedAt, ResolvedAt: inc.ResolvedAt}
+		if inc.Open() {
+			_, events, err := ctl.Incident(r.Context(), inc.ID)
+			if err != nil {
+				return err
+			}
+			for _, e := range events {
+				if e.Kind == incident.EventPhase || e.Kind == incident.EventOpened || e.Kind == incident.EventPosture ||
+					e.Kind == incident.EventResolved {
+					row.Updates = append(row.Updates, statusEventRow{At: e.At, Text: e.Text, TextZH: e.TextZH})
+				}
+			}
+			cur := row
+			out["incident"] = &cur
+		}
+		history = append(history, row)
+	}
+	out["history"] = history
+	w.Header().Set("Access-Control-Allow-Origin", "*")
+	writeJSON(w, http.StatusOK, out)
+	return nil
+}
+
+// ---- posture ----
+
+func (s *Server) getPosture(w http.ResponseWriter, r *http.Request, p *auth.Principal) error {
+	if err := need(p, auth.IncidentRead, permWhat[auth.IncidentRead]); err != nil {
+		return err
+	}
+	ctl := s.crisis.Controller
+	pos := ctl.Posture()
+	desc, descZH := pos.Describe()
+	writeJSON(w, http.StatusOK, map[string]any{"posture": pos, "description": desc, "description_zh": descZH,
+		"notice": ctl.Notice(pos), "incident": ctl.Current()})
+	return nil
+}
+
+type postureRequest struct {
+	incident.Posture
+	Reason string `json:"reason"`
+}
+
+func (s *Server) putPosture(w http.ResponseWriter, r *http.Request, p *auth.Principal) error {
+	if err := need(p, auth.IncidentManage, permWhat[auth.IncidentManage]); err != nil {
+		return err
+	}
+	var req postureRequest
+	if err := decode(r, &req); err != nil {
+		return err
+	}
+	pos, err := s.crisis.Controller.SetPosture(r.Context(), incidentActor(p), req.Posture, req.Reason)
+	if err != nil {
+		return err
+	}
+	writeJSON(w, http.StatusOK, map[string]any{"posture": pos})
+	return nil
+}
+
+func (s *Server) automaticPosture(w http.ResponseWriter, r *http.Request, p *auth.Principal) error {
+	if err := need(p, auth.IncidentManage, permWhat[auth.IncidentManage]); err != nil {
+		return err
+	}
+	pos, err := s.crisis.Controller.Automatic(r.Context(), incidentActor(p))
+	if err != nil {
+		return err
+	}
+	writeJSON(w, http.StatusOK, map[string]any{"posture": pos})
+	return nil
+}
+
+func (s *Server) getNotices(w http.ResponseWriter, r *http.Request, p *auth.Principal) error {
+	if err := need(p, auth.IncidentRead, permWhat[auth.IncidentRead]); err != nil {
+		return err
+	}
+	out := map[string]incident.Notice{}
+	for l, n := range s.crisis.Controller.Notices() {
+		out[strconv.Itoa(l)] = n
+	}
+	writeJSON(w, http.StatusOK, map[string]any{"notices": out})
+	return nil
+}
+
+func (s *Server) putNotice(w http.ResponseWriter, r *http.Request, p *auth.Principal) error {
+	if err := need(p, auth.IncidentManage, permWhat[auth.IncidentManage]); err != nil {
+		return err
+	}
+	level, err := strconv.Atoi(r.PathValue("level"))
+	if err != nil {
+		return errcode.Errorf(errcode.Invalid, "level must be 1, 2 or 3")
+	}
+	var n incident.Notice
+	if err := decode(r, &n); err != nil {
+		return err
+	}
+	if err := s.crisis.Controller.SetNotice(r.Context(), incidentActor(p), level, n); err != nil {
+		return err
+	}
+	writeJSON(w, http.StatusOK, map[string]any{"level": level, "notice": n})
+	return nil
+}
+
+// ---- alerts and silences ----
+
+func (s *Server) listAlerts(w http.ResponseWriter, r *http.Request, p *auth.Principal) error {
+	if err := need(p, auth.IncidentRead, permWhat[auth.IncidentRead]); err != nil {
+		return err
+	}
+	firing := s.crisis.Alerts.Active()
+	recent := s.crisis.Alerts.Recent(100)
+	if firing == nil {
+		firing = []monitor.Alert{}
+	}
+	if recent == nil {
+		recent = []monitor.Alert{}
+	}
+	writeJSON(w, http.StatusOK, map[string]any{"firing": firing, "recent": recent})
+	return nil
+}
+
+func (s *Server) listSilences(w http.ResponseWriter, r *http.Request, p *auth.Principal) error {
+	if err := need(p, auth.IncidentRead, permWhat[auth.IncidentRead]); err != nil {
+		return err
+	}
+	list, err := s.crisis.Alerts.Silences(r.Context(), time.Now())
+	if err != nil {
+		return err
+	}
+	if list == nil {
+		list = []monitor.Silence{}
+	}
+	writeJSON(w, http.StatusOK, map[string]any{"silences": list})
+	return nil
+}
+
+type silenceRequest struct {
+	Matchers []string  `json:"matchers"`
+	Comment  string    `json:"comment"`
+	StartsAt time.Time `json:"starts_at"`
+	EndsAt   time.Time `json:"ends_at"`
+	Duration string    `json:"duration"` // instead of ends_at: "2h"
+}
+
+func (s *Server) addSilence(w http.ResponseWriter, r *http.Request, p *auth.Principal) error {
+	if err := need(p, auth.IncidentManage, permWhat[auth.IncidentManage]); err != nil {
+		return err
+	}
+	var req silenceRequest
+	if err := decode(r, &req); err != nil {
+		return err
+	}
+	if len(req.Matchers) == 0 || len(req.Matchers) > 20 {
+		return errcode.Errorf(errcode.Invalid, "matchers: give 1 to 20, e.g. [\"alertname=\\\"slow_turns\\\"\"]")
+	}
+	if req.Comment == "" || len([]rune(req.Comment)) > 500 {
+		return errcode.Errorf(errcode.Invalid, "comment is required (at most 500 characters): say why")
+	}
+	sil := monitor.Silence{Comment: req.Comment, CreatedBy: p.User.ID, StartsAt: req.StartsAt, EndsAt: req.EndsAt}
+	for _, m := range req.Matchers {
+		mm, err := monitor.ParseMatcher(m)
+		if err != nil {
+			return err
+		}
+		sil.Matchers = append(sil.Matchers, mm)
+	}
+	if req.Duration != "" {
+		d, err := time.ParseDuration(req.Duration)
+		if err != nil || d <= 0 {
+			return errcode.Errorf(errcode.Invalid, "duration must be like \"30m\" or \"2h\"")
+		}
+		start := req.StartsAt
+		if start.IsZero() {
+			start = time.Now()
+		}
+		sil.EndsAt = start.Add(d)
+	}
+	out, err := s.crisis.Alerts.AddSilence(r.Context(), sil)
+	if err != nil {
+		return err
+	}
+	s.auditEntry(r.Context(), p, "alert.silence", "silence:"+out.ID, map[string]any{"matchers": req.Matchers,
+		"comment": req.Comment, "ends_at": out.EndsAt})
+	writeJSON(w, http.StatusCreated, map[string]any{"silence": out})
+	return nil
+}
+
+func (s *Server) expireSilence(w http.ResponseWriter, r *http.Request, p *auth.Principal) error {
+	if err := need(p, auth.IncidentManage, permWhat[auth.IncidentManage]); err != nil {
+		return err
+	}
+	id := r.PathValue("id")
+	if err := s.crisis.Alerts.ExpireSilence(r.Context(), id, time.Now()); err != nil {
+		return err
+	}
+	s.auditEntry(r.Context(), p, "alert.silence.expire", "silence:"+id, nil)
+	w.WriteHeader(http.StatusNoContent)
+	return nil
+}
+
+// ---- incidents ----
+
+func (s *Server) listIncidents(w http.ResponseWriter, r *http.Request, p *auth.Principal) error {
+	if err := need(p, auth.IncidentRead, permWhat[auth.IncidentRead]); err != nil {
+		return err
+	}
+	incs, err := s.crisis.Controller.Incidents(r.Context(), 100)
+	if err != nil {
+		return err
+	}
+	if incs == nil {
+		incs = []incident.Incident{}
+	}
+	writeJSON(w, http.StatusOK, map[string]any{"incidents": incs})
+	return nil
+}
+
+type declareRequest struct {
+	Title    string `json:"title"`
+	TitleZH  string `json:"title_zh"`
+	Severity string `json:"severity"`
+}
+
+func (s *Server) declareIncident(w http.ResponseWriter, r *http.Request, p *auth.Principal) error {
+	if err := need(p, auth.IncidentManage, permWhat[auth.IncidentManage]); err != nil {
+		return err
+	}
+	var req declareRequest
+	if err := decode(r, &req); err != nil {
+		return err
+	}
+	inc, err := s.crisis.Controller.Declare(r.Context(), incidentActor(p), req.Title, req.TitleZH, req.Severity)
+	if err != nil {
+		return err
+	}
+	writeJSON(w, http.StatusCreated, map[string]any{"incident": inc})
+	return nil
+}
+
+func (s *Server) getIncident(w http.ResponseWriter, r *http.Request, p *auth.Principal) error {
+	if err := need(p, auth.IncidentRead, permWhat[auth.IncidentRead]); err != nil {
+		return err
+	}
+	inc, events, err := s.crisis.Controller.Incident(r.Context(), r.PathValue("id"))
+	if err != nil {
+		return err
+	}
+	if events == nil {
+		events = []incident.Event{}
+	}
+	writeJSON(w, http.StatusOK, map[string]any{"incident": inc, "timeline": events})
+	return nil
+}
+
+type incidentUpdate struct {
+	Phase string `json:"phase"`
+	Note  string `json:"note"`
+	Index int    `json:"index"`
+}
+
+func (s *Server) updateIncident(w http.ResponseWriter, r *http.Request, p *auth.Principal) error {
+	if err := need(p, auth.IncidentManage, permWhat[auth.IncidentManage]); err != nil {
+		return err
+	}
+	var req incidentUpdate
+	if err := decode(r, &req); err != nil {
+		return err
+	}
+	if req.Phase == "" && req.Note == "" {
+		return errcode.Errorf(errcode.Invalid, "give a phase, a note, or both")
+	}
+	inc, err := s.crisis.Controller.Update(r.Context(), incidentActor(p), r.PathValue("id"), req.Phase, req.Note)
+	if err != nil {
+		return err
+	}
+	writeJSON(w, http.StatusOK, map[string]any{"incident": inc})
+	return nil
+}
+
+func (s *Server) resolveIncident(w http.ResponseWriter, r *http.Request, p *auth.Principal) error {
+	if err := need(p, auth.IncidentManage, permWhat[auth.IncidentManage]); err != nil {
+		return err
+	}
+	var req incidentUpdate
+	if err := decodeOptional(r, &req); err != nil {
+		return err
+	}
+	inc, err := s.crisis.Controller.Resolve(r.Context(), incidentActor(p), r.PathValue("id"), req.Note)
+	if err != nil {
+		return err
+	}
+	writeJSON(w, http.StatusOK, map[string]any{"incident": inc})
+	return nil
+}
+
+func (s *Server) approveAction(w http.ResponseWriter, r *http.Request, p *auth.Principal) error {
+	if err := need(p, auth.IncidentManage, permWhat[auth.IncidentManage]); err != nil {
+		return err
+	}
+	var req incidentUpdate
+	if err := decodeOptional(r, &req); err != nil {
+		return err
+	}
+	inc, err := s.crisis.Controller.Approve(r.Context(), incidentActor(p), r.PathValue("id"), req.Index)
+	if err != nil {
+		return err
+	}
+	writeJSON(w, http.StatusOK, map[string]any{"incident": inc})
+	return nil
+}
+
+func (s *Server) confirmRecovery(w http.ResponseWriter, r *http.Request, p *auth.Principal) error {
+	if err := need(p, auth.IncidentManage, permWhat[auth.IncidentManage]); err != nil {
+		return err
+	}
+	inc, err := s.crisis.Controller.ConfirmRecovery(r.Context(), incidentActor(p), r.PathValue("id"))
+	if err != nil {
+		return err
+	}
+	writeJSON(w, http.StatusOK, map[string]any{"incident": inc})
+	return nil
+}
+
+// postmortem is the incident's postmortem in Markdown: written again from
+// the rollups on every request, so the "after" column fills in.
+func (s *Server) postmortem(w http.ResponseWriter, r *http.Request, p *auth.Principal) error {
+	if err := need(p, auth.IncidentRead, permWhat[auth.IncidentRead]); err != nil {
+		return err
+	}
+	inc, _, err := s.crisis.Controller.Incident(r.Context(), r.PathValue("id"))
+	if err != nil {
+		return err
+	}
+	md, err := s.crisis.Controller.Postmortem(r.Context(), inc)
+	if err != nil {
+		return err
+	}
+	im, err := s.crisis.Controller.Measure(r.Context(), inc)
+	if err != nil {
+		return err
+	}
+	if r.URL.Query().Get("format") == "markdown" {
+		w.Header().Set("Content-Type", "text/markdown; charset=utf-8")
+		w.Header().Set("Cache-Control", "no-store")
+		_, err := w.Write([]byte(md))
+		return err
+	}
+	d := im.During.All
+	writeJSON(w, http.StatusOK, map[string]any{"incident": inc, "markdown": md, "numbers": map[string]any{
+		"time_to_detect_s":          secondsBetween(inc.StartedAt, inc.DetectedAt),
+		"time_to_mitigate_s":        secondsBetween(inc.StartedAt, inc.MitigatedAt),
+		"time_to_resolve_s":         secondsBetween(inc.StartedAt, inc.ResolvedAt),
+		"conversations_affected":    im.ConversationsAffected,
+		"session_interruption_rate": im.InterruptionRate,
+		"interruptions":             im.Interruptions,
+		"handoffs_caused":           im.HandoffsCaused,
+		"spooled_messages":          im.Spooled,
+		"turns": map[string]int{"before": im.Before.All.Turns + im.Before.All.Diverted, "during": d.Turns + d.Diverted,
+			"after": im.After.All.Turns + im.After.All.Diverted},
+		"answer_rate": map[string]float64{"before": im.Before.All.AnswerRate(), "during": d.AnswerRate(), "after": im.After.All.AnswerRate()},
+		"ratings":     map[string]int{"before": im.Before.All.Ratings, "during": d.Ratings, "after": im.After.All.Ratings},
+		"low_ratings": map[string]int{"before": im.Before.All.LowRating, "during": d.LowRating, "after": im.After.All.LowRating},
+		"flags":       map[string]int{"before": im.Before.All.Flags, "during": d.Flags, "after": im.After.All.Flags},
+	}})
+	return nil
+}
+
+func secondsBetween(a, b time.Time) *float64 {
+	if a.IsZero() || b.IsZero() {
+		return nil
+	}
+	v := b.Sub(a).Seconds()
+	return &v
+}
+
+// monitorSummary is the live windows for the console.
+func (s *Server) monitorSummary(w http.ResponseWriter, r *http.Request, p *auth.Principal) error {
+	if err := need(p, auth.IncidentRead, permWhat[auth.IncidentRead]); err != nil {
+		return err
+	}
+	now := time.Now()
+	out := map[string]any{}
+	for _, d := range []time.Duration{time.Minute, 5 * time.Minute, time.Hour} {
+		c := s.crisis.Monitor.Window(now, d)
+		out[d.String()] = map[string]any{"turns": c.All.Turns + c.All.Diverted, "answer_rate": c.All.AnswerRate(),
+			"mean_confidence": c.All.MeanConfidence(), "errors": c.All.Errors, "diverted": c.All.Diverted,
+			"handoffs": c.All.Handoff + c.All.Offline, "fallbacks": c.All.Fallback, "ratings": c.All.Ratings,
+			"low_ratings": c.All.LowRating, "flags": c.All.Flags, "p95_latency_s": c.Latency.Quantile(0.95),
+			"writes": c.Writes, "write_failures": c.WriteFails}
+	}
+	writeJSON(w, http.StatusOK, map[string]any{"windows": out})
+	return nil
+}
+
+func (s *Server) listOutbox(w http.ResponseWriter, r *http.Request, p *auth.Principal) error {
+	if err := need(p, auth.IncidentRead, permWhat[auth.IncidentRead]); err != nil {
+		return err
+	}
+	if s.crisis.Outbox == nil {
+		return errcode.Errorf(errcode.NotFound, "no outbox")
+	}
+	writeJSON(w, http.StatusOK, map[string]any{"channels": s.crisis.Outbox.Health()})
+	return nil
+}
+
+// ---- fault injection (drills) ----
+
+// faultsOff answers every fault route when the server runs without
+// --enable-fault-injection: the API does not exist.
+var errFaultsOff = errcode.Errorf(errcode.NotFound, "fault injection is off (start the server with --enable-fault-injection)")
+
+type faultRequest struct {
+	incident.Fault
+	DurationS float64 `json:"duration_s"`
+}
+
+func (s *Server) listFaults(w http.ResponseWriter, r *http.Request, p *auth.Principal) error {
+	if s.crisis.Faults == nil {
+		return errFaultsOff
+	}
+	if err := need(p, auth.FaultsInject, permWhat[auth.FaultsInject]); err != nil {
+		return err
+	}
+	list := s.crisis.Faults.List()
+	if list == nil {
+		list = []incident.Fault{}
+	}
+	writeJSON(w, http.StatusOK, map[string]any{"faults": list, "points": incident.FaultPoints})
+	return nil
+}
+
+func (s *Server) injectFault(w http.ResponseWriter, r *http.Request, p *auth.Principal) error {
+	if s.crisis.Faults == nil {
+		return errFaultsOff
+	}
+	if err := need(p, auth.FaultsInject, permWhat[auth.FaultsInject]); err != nil {
+		return err
+	}
+	var req faultRequest
+	if err := decode(r, &req); err != nil {
+		return err
+	}
+	if req.DurationS < 0 || req.DurationS > incident.MaxFault.Seconds() {
+		return errcode.Errorf(errcode.Invalid, "duration_s must be between 0 and %.0f", incident.MaxFault.Seconds())
+	}
+	if req.Point == incident.FaultBadRelease {
+		if s.crisis.BadRelease == nil {
+			return errcode.Errorf(errcode.Unavailable, "no knowledge base to damage")
+		}
+		rel, err := s.crisis.BadRelease(r.Context())
+		if err != nil {
+			return err
+		}
+		s.auditEntry(r.Context(), p, "drill.fault", "fault:"+req.Point, map[string]any{"release": rel.ID})
+		writeJSON(w, http.StatusCreated, map[string]any{"fault": req.Fault, "release": rel})
+		return nil
+	}
+	f, err := s.crisis.Faults.Set(req.Fault, time.Duration(req.DurationS*float64(time.Second)))
+	if err != nil {
+		return err
+	}
+	s.auditEntry(r.Context(), p, "drill.fault", "fault:"+f.Point, map[string]any{"error_rate": f.ErrorRate,
+		"latency_ms": f.LatencyMS, "scope": f.Scope, "until": f.Until})
+	writeJSON(w, http.StatusCreated, map[string]any{"fault": f})
+	return nil
+}
+
+func (s *Server) clearFaults(w http.ResponseWriter, r *http.Request, p *auth.Principal) error {
+	if s.crisis.Faults == nil {
+		return errFaultsOff
+	}
+	if err := need(p, auth.FaultsInject, permWhat[auth.FaultsInject]); err != nil {
+		return err
+	}
+	point := r.PathValue("point")
+	cleared := s.crisis.Faults.Clear(point)
+	s.auditEntry(r.Context(), p, "drill.fault.clear", "fault:"+point, nil)
+	writeJSON(w, http.StatusOK, map[string]any{"cleared": cleared})
+	return nil
+}
+
+// signal records a customer-side signal, if monitoring is on.
+func (s *Server) signal(sig monitor.Signal) {
+	if s.crisis != nil && s.crisis.Monitor != nil {
+		s.crisis.Monitor.Record(sig)
+	}
+}
+
+// noticeFor is the degraded-service notice customers see, if any.
+func (s *Server) noticeFor(locale string) string {
+	if s.crisis == nil || s.crisis.Controller == nil {
+		return ""
+	}
+	p := s.engine.Posture()
+	if !p.Degraded() {
+		return ""
+	}
+	return p.NoticeText(locale)
+}
+
+// auditEntry records an operator's action in the audit log.
+func (s *Server) auditEntry(ctx context.Context, p *auth.Principal, action, object string, detail map[string]any) {
+	if s.audit == nil {
+		return
+	}
+	if err := s.audit.Record(ctx, audit.Entry{Actor: p.User.ID, ActorName: p.User.DisplayName(), Action: action, Object: object,
+		Detail: detail}); err != nil {
+		s.logger.Error("audit", "action", action, "error", err)
+	}
+}
