@@ -53,6 +53,7 @@ type App struct {
 	audit    *audit.Log
 	demo     []DemoAccount
 	hub      *realtime.Hub
+	crisis   *crisis
 	listener net.Listener
 	server   *http.Server
 	closing  chan struct{}
@@ -76,9 +77,23 @@ func Open(ctx context.Context, cfg config.Config, logger *slog.Logger) (_ *App, 
 	if err != nil {
 		return nil, err
 	}
+	if a.crisis, err = openCrisis(ctx, cfg, a.db, logger); err != nil {
+		return nil, err
+	}
+	defer func() {
+		if err != nil {
+			a.crisis.close()
+		}
+	}()
 	pub := httpapi.HubPublisher{Hub: a.hub}
-	a.engine = conversation.NewEngine(a.db, conversation.Options{Builtin: builtin, Publisher: pub,
-		Logger: logger, DefaultLocale: cfg.DefaultLocale})
+	engineOpts := conversation.Options{Builtin: builtin, Publisher: pub, Logger: logger, DefaultLocale: cfg.DefaultLocale,
+		Observer: observer{mon: a.crisis.mon}, Admit: func(source string) bool {
+			return a.crisis.ctl == nil || a.crisis.ctl.Allow(source)
+		}}
+	if a.crisis.faults != nil {
+		engineOpts.Faults = a.crisis.faults
+	}
+	a.engine = conversation.NewEngine(a.crisis.spool, engineOpts)
 	a.audit = audit.New(a.db, logger)
 	a.flags = quality.NewFlags(a.db)
 	a.kb = NewKnowledge(cfg, a.db, builtin, a.engine, a.audit, a.flags, logger)
@@ -101,7 +116,10 @@ func Open(ctx context.Context, cfg config.Config, logger *slog.Logger) (_ *App, 
 			return nil, err
 		}
 	}
-	handler := httpapi.New(httpapi.Options{Engine: a.engine, Auth: a.auth, Desk: a.desk, Hub: a.hub, Store: a.db,
+	if err = a.crisis.finish(ctx, cfg, a); err != nil {
+		return nil, err
+	}
+	handler := httpapi.New(httpapi.Options{Crisis: a.crisis.api(a), Engine: a.engine, Auth: a.auth, Desk: a.desk, Hub: a.hub, Store: a.db,
 		Quality: quality.NewService(a.db, ratingTags(cfg.Desk)), Knowledge: a.kb, Flags: a.flags, Audit: a.audit,
 		Logger: logger, OriginPatterns: cfg.AllowedOrigins, Closing: a.closing, SecureCookies: cfg.SecureCookies})
 	a.server = &http.Server{Handler: handler, ReadHeaderTimeout: 10 * time.Second, ReadTimeout: 30 * time.Second,
@@ -192,6 +210,7 @@ func (a *App) Run(ctx context.Context) error {
 	var wg sync.WaitGroup
 	wg.Go(func() { a.desk.Run(workers) })
 	wg.Go(func() { a.kb.Watch(workers, knowledgeSync) })
+	a.crisis.run(workers, &wg)
 	a.logger.Info("listening", "addr", a.Addr(), "database", a.cfg.Redacted())
 	var err error
 	select {
@@ -207,6 +226,7 @@ func (a *App) Run(ctx context.Context) error {
 	}
 	stopWorkers()
 	wg.Wait()
+	a.crisis.close()
 	if cerr := a.db.Close(sctx); cerr != nil {
 		a.logger.Warn("close store", "error", cerr)
 	}

@@ -49,6 +49,7 @@ func Run(ctx context.Context, args []string, env Env) int {
 		"eval":    func() command { return &evalCommand{env: env} },
 		"user":    func() command { return &userCommand{env: env} },
 		"audit":   func() command { return &auditCommand{env: env} },
+		"drill":   func() command { return &drillCommand{env: env} },
 	}
 	if len(args) == 0 || args[0] == "help" || args[0] == "-h" || args[0] == "--help" {
 		printUsage(env.Stdout, commands)
@@ -95,6 +96,7 @@ Commands:
              kb releases, kb diff A B
   audit      read the audit trail, or check its hash chain (audit --verify)
   user       manage accounts (user add --email E --role R --password-stdin, user list, user disable)
+  drill      run fault-injection drills and print their scorecards (drill all --json)
   eval       measure the NLU on a labelled data set (eval intent, eval sentiment)
   version    print the version
 

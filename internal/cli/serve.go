@@ -14,13 +14,16 @@ type serveCommand struct {
 	db   dbFlags
 	addr string
 	demo bool
+	// faults turns on the drills' fault injection.
+	faults bool
 }
 
 func (c *serveCommand) Run(ctx context.Context, args []string) error {
-	fs := newFlagSet("serve", c.env, "serve [--addr HOST:PORT] [--data-dir DIR | --database URL] [--demo] [--config FILE]")
+	fs := newFlagSet("serve", c.env, "serve [--addr HOST:PORT] [--data-dir DIR | --database URL] [--demo] [--config FILE] [--enable-fault-injection]")
 	c.db.register(fs)
 	fs.StringVar(&c.addr, "addr", "", "listen address (default 127.0.0.1:8080)")
 	fs.BoolVar(&c.demo, "demo", false, "load the bilingual demo knowledge base on first start")
+	fs.BoolVar(&c.faults, "enable-fault-injection", false, "allow drills to inject faults (POST /api/v1/admin/faults); never in production")
 	rest, err := parse(fs, args)
 	if err != nil {
 		return err
@@ -34,6 +37,9 @@ func (c *serveCommand) Run(ctx context.Context, args []string) error {
 		}
 		if set["demo"] {
 			cfg.Demo = c.demo
+		}
+		if set["enable-fault-injection"] {
+			cfg.EnableFaultInjection = c.faults
 		}
 	})
 	if err != nil {

@@ -16,6 +16,9 @@ import (
 	"time"
 
 	"gopkg.in/yaml.v3"
+
+	"github.com/steward-cs/steward/internal/incident"
+	"github.com/steward-cs/steward/internal/monitor"
 )
 
 // Config is everything a Steward process is configured with.
@@ -39,9 +42,34 @@ type Config struct {
 	Desk          Desk      `yaml:"desk"`
 	Knowledge     Knowledge `yaml:"knowledge"`
 	Notify        Notify    `yaml:"notify"`
+	Monitor       Monitor   `yaml:"monitor"`
+	Incident      Incident  `yaml:"incident"`
 	// EnableFaultInjection turns on the drills' fault-injection points and
 	// their admin API; off, POST /api/v1/admin/faults answers 404.
 	EnableFaultInjection bool `yaml:"enable_fault_injection"`
+}
+
+// Monitor configures detection: rules overlay the defaults by name (and
+// component), SLOs replace the defaults when given.
+type Monitor struct {
+	Rules []monitor.Rule `yaml:"rules"`
+	SLOs  []monitor.SLO  `yaml:"slos"`
+	// Alert routing (Alertmanager's): zero values take the defaults
+	// (2s, 1m, 4h).
+	GroupWait      time.Duration `yaml:"group_wait"`
+	GroupInterval  time.Duration `yaml:"group_interval"`
+	RepeatInterval time.Duration `yaml:"repeat_interval"`
+}
+
+// Incident configures the automatic response.
+type Incident struct {
+	// Playbooks come before the defaults and replace those of their name.
+	Playbooks []incident.Playbook `yaml:"playbooks"`
+	// RecoverAfter is how long alerts stay quiet before a posture steps
+	// down (default 15s; doubled for each relapse).
+	RecoverAfter time.Duration `yaml:"recover_after"`
+	// PublicURL is where the console is reached, for links in notices.
+	PublicURL string `yaml:"public_url"`
 }
 
 // Notify configures where alerts and incident updates are sent.
@@ -265,6 +293,25 @@ func (c *Config) Validate() error {
 		default:
 			errs = append(errs, fmt.Errorf("notify.channels[%d].min_level must be info, warning or critical, not %q", i, ch.MinLevel))
 		}
+	}
+	for _, r := range monitor.MergeRules(monitor.DefaultRules(), c.Monitor.Rules) {
+		if err := r.Validate(); err != nil {
+			errs = append(errs, fmt.Errorf("monitor.rules: %w", err))
+		}
+	}
+	for _, s := range c.Monitor.SLOs {
+		if err := s.Validate(); err != nil {
+			errs = append(errs, fmt.Errorf("monitor.slos: %w", err))
+		}
+	}
+	for i := range c.Incident.Playbooks {
+		p := c.Incident.Playbooks[i]
+		if err := p.Compile(); err != nil {
+			errs = append(errs, fmt.Errorf("incident.playbooks[%d]: %w", i, err))
+		}
+	}
+	if c.Incident.RecoverAfter < 0 {
+		errs = append(errs, fmt.Errorf("incident.recover_after must not be negative"))
 	}
 	if c.ShutdownTimeout <= 0 {
 		errs = append(errs, fmt.Errorf("shutdown_timeout must be positive"))

@@ -30,6 +30,8 @@ type Crisis struct {
 	BadRelease func(ctx context.Context) (*knowledge.Release, error)
 	// Components reports each component's health for the status page.
 	Components func(ctx context.Context) []Component
+	// SpoolPending counts customer writes waiting for the database.
+	SpoolPending func() int
 }
 
 // Component is one line of the public status page.
@@ -528,7 +530,11 @@ func (s *Server) monitorSummary(w http.ResponseWriter, r *http.Request, p *auth.
 			"low_ratings": c.All.LowRating, "flags": c.All.Flags, "p95_latency_s": c.Latency.Quantile(0.95),
 			"writes": c.Writes, "write_failures": c.WriteFails}
 	}
-	writeJSON(w, http.StatusOK, map[string]any{"windows": out})
+	res := map[string]any{"windows": out}
+	if s.crisis.SpoolPending != nil {
+		res["spool_pending"] = s.crisis.SpoolPending()
+	}
+	writeJSON(w, http.StatusOK, res)
 	return nil
 }
 

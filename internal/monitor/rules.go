@@ -48,6 +48,10 @@ type Facts interface {
 	Queue() QueueState
 	// FailingChannels maps each failing notification channel to its error.
 	FailingChannels() map[string]string
+	// Epoch is when the service last changed on purpose (a release
+	// activated, the posture changed): answer-quality windows start
+	// there, since what customers saw before says nothing about now.
+	Epoch() time.Time
 }
 
 // QueueState is the human queue as the forecast sees it.
@@ -76,7 +80,7 @@ func DefaultRules() []Rule {
 		{Name: "negative_emotion", Type: RuleSurge, Field: "negative", Level: LevelWarning, Window: 60 * time.Second, Baseline: 10 * time.Minute, Threshold: 0.25, Factor: 2, MinEvents: 10},
 		{Name: "low_ratings", Type: RuleCount, Field: "low_ratings", Level: LevelWarning, Window: 2 * time.Minute, Threshold: 3},
 		{Name: "wrong_answer_flags", Type: RuleCount, Field: "flags", Level: LevelWarning, Window: 2 * time.Minute, Threshold: 3},
-		{Name: "traffic_flood", Type: RuleFlood, Level: LevelWarning, Window: 10 * time.Second, Baseline: 10 * time.Minute, Threshold: 20, Factor: 5},
+		{Name: "traffic_flood", Type: RuleFlood, Level: LevelWarning, Window: 10 * time.Second, Baseline: 10 * time.Minute, Threshold: 50, Factor: 5},
 		{Name: "queue_wait_forecast", Type: RuleQueueForecast, Level: LevelWarning, Window: 5 * time.Minute, Threshold: 600, Target: 5 * time.Minute},
 		{Name: "notifier_failing", Type: RuleNotifier, Level: LevelWarning},
 	}
@@ -271,6 +275,18 @@ func groups(c *Counts) map[string]Group {
 	return out
 }
 
+// qualityWindow sums the quality signals of the last r.Window, from the
+// epoch on if it is more recent.
+func (r Rule) qualityWindow(m *Monitor, now time.Time) Counts {
+	from := now.Add(-r.Window)
+	if m.opts.Facts != nil {
+		if e := m.opts.Facts.Epoch(); e.After(from) && !e.After(now) {
+			from = e
+		}
+	}
+	return m.Between(from, now)
+}
+
 // releaseLabels marks an alert on answer quality that began after the
 // active release was activated within the baseline: the release is the
 // likely cause, and its playbook rolls back.
@@ -287,15 +303,12 @@ func (r Rule) releaseLabels(m *Monitor, now time.Time, labels map[string]string)
 }
 
 func (r Rule) evalDrop(m *Monitor, now time.Time) []Alert {
-	win := m.Window(now, r.Window)
+	win := r.qualityWindow(m, now)
 	base := m.Between(now.Add(-r.Baseline), now.Add(-r.Window))
 	// After a release the baseline is what was served before it.
 	if m.opts.Facts != nil {
 		if _, at := m.opts.Facts.Release(); !at.IsZero() && now.Sub(at) < r.Baseline && now.Sub(at) > 0 {
 			base = m.Between(now.Add(-r.Baseline), at)
-			if at.After(now.Add(-r.Window)) {
-				win = m.Between(at, now)
-			}
 		}
 	}
 	bg := groups(&base)
@@ -344,7 +357,7 @@ func (r Rule) field(g Group) (int, int) {
 }
 
 func (r Rule) evalSurge(m *Monitor, now time.Time) []Alert {
-	win := m.Window(now, r.Window)
+	win := r.qualityWindow(m, now)
 	base := m.Between(now.Add(-r.Baseline), now.Add(-r.Window))
 	n, total := r.field(win.All)
 	if total < r.MinEvents {
@@ -366,7 +379,7 @@ func (r Rule) evalSurge(m *Monitor, now time.Time) []Alert {
 }
 
 func (r Rule) evalCount(m *Monitor, now time.Time) []Alert {
-	win := m.Window(now, r.Window)
+	win := r.qualityWindow(m, now)
 	var out []Alert
 	for name, g := range groups(&win) {
 		n := g.Flags
@@ -411,9 +424,11 @@ func (r Rule) evalFlood(m *Monitor, now time.Time) []Alert {
 		if rate <= limit {
 			continue
 		}
-		out = append(out, r.alert(map[string]string{"source": src}, rate,
+		a := r.alert(map[string]string{"source": src}, rate,
 			fmt.Sprintf("traffic flood from source %s: %.1f messages/s (limit %.1f)", src, rate, limit),
-			fmt.Sprintf("来源 %s 流量激增：每秒 %.1f 条消息（上限 %.1f）", src, rate, limit)))
+			fmt.Sprintf("来源 %s 流量激增：每秒 %.1f 条消息（上限 %.1f）", src, rate, limit))
+		a.Threshold = roundTo(limit, 2) // the throttle holds the source to it
+		out = append(out, a)
 	}
 	return out
 }

@@ -18,13 +18,13 @@ type Kind uint8
 
 // Signal kinds.
 const (
-	KindTurn    Kind = iota + 1 // a customer message handled by the engine
-	KindWrite                   // a write to the store: ok, or failed and spooled
-	KindRating                  // a customer's rating
-	KindFlag                    // a "wrong answer" flag
-	KindProbe                   // a synthetic check of a component
-	KindQueue                   // a handoff joined or left the queue
-	KindNotify                  // a notification delivered or failed
+	KindTurn   Kind = iota + 1 // a customer message handled by the engine
+	KindWrite                  // a write to the store: ok, or failed and spooled
+	KindRating                 // a customer's rating
+	KindFlag                   // a "wrong answer" flag
+	KindProbe                  // a synthetic check of a component
+	KindQueue                  // a handoff joined or left the queue
+	KindNotify                 // a notification delivered or failed
 )
 
 // OutcomeDiverted is the outcome of a turn the posture handled without the

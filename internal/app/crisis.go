@@ -1,0 +1,429 @@
+package app
+
+import (
+	"context"
+	"encoding/json"
+	"fmt"
+	"log/slog"
+	"path/filepath"
+	"slices"
+	"sync"
+	"time"
+
+	"github.com/steward-cs/steward/internal/config"
+	"github.com/steward-cs/steward/internal/conversation"
+	"github.com/steward-cs/steward/internal/desk"
+	"github.com/steward-cs/steward/internal/httpapi"
+	"github.com/steward-cs/steward/internal/incident"
+	"github.com/steward-cs/steward/internal/jobs"
+	"github.com/steward-cs/steward/internal/knowledge"
+	"github.com/steward-cs/steward/internal/monitor"
+	"github.com/steward-cs/steward/internal/nlu"
+	"github.com/steward-cs/steward/internal/notify"
+	"github.com/steward-cs/steward/internal/spool"
+	"github.com/steward-cs/steward/internal/store"
+)
+
+// SpoolFile is the journal of customer writes the database could not take.
+const SpoolFile = "spool.jsonl"
+
+// crisis is the crisis-response machinery: signals, alerts, the incident
+// controller, notifications and the spool that keeps customers' messages
+// through a database outage.
+type crisis struct {
+	logger   *slog.Logger
+	faults   *incident.Faults // nil unless fault injection is on
+	metrics  *monitor.Metrics
+	mon      *monitor.Monitor
+	alerts   *monitor.Manager
+	ctl      *incident.Controller
+	outbox   *jobs.Outbox
+	spool    *spool.Store
+	channels map[string]notify.Channel
+	minLevel map[string]int
+	facts    *facts
+}
+
+// openCrisis builds what can be built before the engine: the faults, the
+// metrics, the monitor and the spool the engine writes through.
+func openCrisis(ctx context.Context, cfg config.Config, db *store.DB, logger *slog.Logger) (*crisis, error) {
+	c := &crisis{logger: logger.With("component", "crisis"), metrics: monitor.NewMetrics(), facts: &facts{}}
+	if cfg.EnableFaultInjection {
+		c.faults = incident.NewFaults()
+		logger.Warn("fault injection is ON: drills may break this server on purpose (never run production this way)")
+	}
+	channels, err := buildChannels(cfg.Notify.Channels, nil)
+	if err != nil {
+		return nil, err
+	}
+	c.channels, c.minLevel = map[string]notify.Channel{}, map[string]int{}
+	for _, ch := range cfg.Notify.Channels {
+		level := ch.MinLevel
+		if level == "" {
+			level = notify.LevelWarning
+		}
+		c.minLevel[ch.Name] = notify.LevelRank(level)
+		c.channels[ch.Name] = &incident.FaultyChannel{Channel: channels[ch.Name], Name: ch.Name, Faults: c.faults}
+	}
+	c.outbox = jobs.New(db, jobs.Options{Handlers: map[string]jobs.Handler{"notify:": c.send}, Logger: logger,
+		MaxBackoff: 10 * time.Second, OnChange: func(kind string, h jobs.KindHealth) {
+			c.logger.Warn("notification channel health changed", "kind", kind, "healthy", h.Healthy, "error", h.LastError)
+		}})
+	c.facts.outbox = c.outbox
+	c.alerts = monitor.NewManager(monitor.ManagerOptions{
+		Route: monitor.AlertRoute{GroupWait: cfg.Monitor.GroupWait, GroupInterval: cfg.Monitor.GroupInterval,
+			RepeatInterval: cfg.Monitor.RepeatInterval},
+		Inhibit: defaultInhibitions(), Silences: db, Notify: c.notifyGroup, Logger: logger})
+	if err := c.alerts.LoadSilences(ctx, time.Now()); err != nil {
+		return nil, err
+	}
+	rules := monitor.MergeRules(monitor.DefaultRules(), cfg.Monitor.Rules)
+	var slos []monitor.SLO
+	if len(cfg.Monitor.SLOs) > 0 {
+		slos = cfg.Monitor.SLOs
+	}
+	c.mon = monitor.New(monitor.Options{Rollups: db, Rules: rules, SLOs: slos, Facts: c.facts, Alerts: c.alerts,
+		Metrics: c.metrics, Logger: logger, Probes: map[string]monitor.Prober{
+			"store": func(ctx context.Context) error {
+				if err := c.faults.Inject(ctx, incident.FaultStoreWrite, ""); err != nil {
+					return err
+				}
+				return db.Ping(ctx)
+			},
+			"nlu": func(ctx context.Context) error {
+				if err := c.faults.Inject(ctx, incident.FaultNLU, ""); err != nil {
+					return err
+				}
+				if ix := c.facts.index(); ix != nil {
+					ix.Analyze(nlu.Prepare("你好，我的订单什么时候发货"))
+				}
+				return nil
+			},
+		}})
+	var inner conversation.Store = db
+	if c.faults != nil {
+		inner = &incident.FaultyStore{Store: db, Faults: c.faults}
+	}
+	if c.spool, err = spool.Open(ctx, filepath.Join(cfg.DataDir, SpoolFile), &countingStore{Store: inner, mon: c.mon},
+		spool.Options{Logger: logger, WriteTimeout: 2 * time.Second,
+			OnDrain: func(n int) { c.logger.Info("spooled customer writes reached the store", "writes", n) }}); err != nil {
+		return nil, fmt.Errorf("open the spool: %w", err)
+	}
+	return c, nil
+}
+
+// finish builds the incident controller once the engine, the desk and the
+// knowledge base exist.
+func (c *crisis) finish(ctx context.Context, cfg config.Config, a *App) error {
+	c.facts.kb, c.facts.desk, c.facts.engine, c.facts.mon = a.kb, a.desk, a.engine, c.mon
+	c.facts.noteRelease(time.Time{})
+	var err error
+	c.ctl, err = incident.New(ctx, incident.Options{Store: a.db, Engine: a.engine, Knowledge: a.kb, Alerts: c.alerts,
+		History: c.mon, Pager: c, Audit: a.audit, RecoverAfter: cfg.Incident.RecoverAfter, URL: cfg.Incident.PublicURL,
+		Playbooks: incident.MergePlaybooks(incident.DefaultPlaybooks(), cfg.Incident.Playbooks), Metrics: c.metrics,
+		Logger: a.logger})
+	c.facts.ctl = c.ctl
+	return err
+}
+
+// api is what the HTTP layer exposes.
+func (c *crisis) api(a *App) *httpapi.Crisis {
+	h := &httpapi.Crisis{Monitor: c.mon, Metrics: c.metrics, Alerts: c.alerts, Controller: c.ctl, Outbox: c.outbox,
+		Components: c.components, SpoolPending: c.spool.Pending}
+	if c.faults != nil {
+		h.Faults = c.faults
+		h.BadRelease = func(ctx context.Context) (*knowledge.Release, error) {
+			act := a.kb.Active()
+			if act == nil || act.Release == nil {
+				return nil, fmt.Errorf("no active release to damage")
+			}
+			entries := act.Release.Content
+			if len(entries) == 0 {
+				return nil, fmt.Errorf("the active release holds no entries")
+			}
+			return a.kb.Publish(ctx, knowledge.Actor{ID: "system:drill", Name: "Steward drill"}, knowledge.PublishOptions{
+				Note: "drill: a damaged release (questions moved to the wrong entries)", Entries: knowledge.Damaged(entries),
+				Override: true, Reason: "fault injection drill: kb.bad_release"})
+		}
+	}
+	return h
+}
+
+// run starts the workers; they stop when ctx ends.
+func (c *crisis) run(ctx context.Context, wg *sync.WaitGroup) {
+	wg.Go(func() { c.mon.Run(ctx) })
+	wg.Go(func() { c.ctl.Run(ctx) })
+	wg.Go(func() { c.outbox.Run(ctx) })
+	wg.Go(func() { c.spool.Run(ctx) })
+}
+
+// close releases the spool after the workers stopped.
+func (c *crisis) close() {
+	if err := c.spool.Close(); err != nil {
+		c.logger.Warn("close the spool", "error", err)
+	}
+}
+
+// defaultInhibitions keep one root cause from paging many times: a store
+// outage mutes what it causes, and so does a failing intent model.
+func defaultInhibitions() []monitor.InhibitRule {
+	must := func(s string) monitor.Matcher {
+		m, err := monitor.ParseMatcher(s)
+		if err != nil {
+			panic(err)
+		}
+		return m
+	}
+	return []monitor.InhibitRule{
+		{Source: []monitor.Matcher{must(`component="store"`), must(`level="critical"`)},
+			Target: []monitor.Matcher{must(`component!="store"`)}},
+		{Source: []monitor.Matcher{must(`component="nlu"`), must(`alertname="component_down"`)},
+			Target: []monitor.Matcher{must(`alertname=~"bot_errors|slow_turns|answer_rate_drop|confidence_drop|fallback_surge|handoff_surge|slo_burn"`)}},
+	}
+}
+
+// Page queues n for every channel whose level it reaches; it returns how
+// many.
+func (c *crisis) Page(ctx context.Context, n notify.Notice) int {
+	payload, err := json.Marshal(n)
+	if err != nil {
+		c.logger.Error("encode notice", "error", err)
+		return 0
+	}
+	k := 0
+	names := make([]string, 0, len(c.channels))
+	for name := range c.channels {
+		names = append(names, name)
+	}
+	slices.Sort(names)
+	for _, name := range names {
+		if notify.LevelRank(n.Level) < c.minLevel[name] && n.Status != notify.StatusResolved {
+			continue
+		}
+		if err := c.outbox.Enqueue(ctx, "notify:"+name, n.ID+"/"+name, payload); err != nil {
+			c.logger.Error("queue notice", "channel", name, "notice", n.ID, "error", err)
+			continue
+		}
+		k++
+	}
+	return k
+}
+
+// notifyGroup turns an alert group's notification into a notice.
+func (c *crisis) notifyGroup(g monitor.AlertGroup) {
+	n := notify.Notice{Level: g.Level, Status: g.Status, Labels: g.Labels, At: time.Now().UTC()}
+	var en, zh string
+	for _, a := range g.Alerts {
+		mark := "🔥"
+		if a.Status == monitor.StatusResolved {
+			mark = "✅"
+		}
+		en += fmt.Sprintf("%s %s\n", mark, a.Summary)
+		zh += fmt.Sprintf("%s %s\n", mark, a.SummaryZH)
+	}
+	name := g.Labels["alertname"]
+	n.Title = fmt.Sprintf("[%s] %s (%d)", g.Status, name, len(g.Alerts))
+	n.TitleZH = fmt.Sprintf("[%s] %s（%d 条）", map[string]string{"firing": "告警", "resolved": "已恢复"}[g.Status], name, len(g.Alerts))
+	n.Text, n.TextZH = en, zh
+	n.ID = fmt.Sprintf("alert-%s-%s-%d", monitor.Fingerprint(map[string]string{"k": g.Key}), g.Status, n.At.UnixNano())
+	if c.ctl != nil {
+		c.ctl.Page(context.Background(), n)
+		return
+	}
+	c.Page(context.Background(), n)
+}
+
+// send is the outbox handler of "notify:<channel>" jobs.
+func (c *crisis) send(ctx context.Context, j jobs.Job) error {
+	name := j.Kind[len("notify:"):]
+	ch, ok := c.channels[name]
+	if !ok {
+		return notify.Permanent(fmt.Errorf("no notification channel %q is configured", name))
+	}
+	var n notify.Notice
+	if err := json.Unmarshal(j.Payload, &n); err != nil {
+		return notify.Permanent(fmt.Errorf("decode notice: %w", err))
+	}
+	err := ch.Send(ctx, n)
+	c.mon.Record(monitor.Signal{Kind: monitor.KindNotify, Failed: err != nil, Component: "notify"})
+	return err
+}
+
+// components are the status page's lines.
+func (c *crisis) components(ctx context.Context) []httpapi.Component {
+	p := c.ctl.Posture()
+	firing := c.alerts.Active()
+	has := func(component string) string {
+		worst := "operational"
+		for _, a := range firing {
+			if a.Labels["component"] != component {
+				continue
+			}
+			if a.Level == monitor.LevelCritical {
+				return "major_outage"
+			}
+			worst = "degraded_performance"
+		}
+		return worst
+	}
+	bot := "operational"
+	switch {
+	case p.Level >= incident.Level2:
+		bot = "major_outage"
+	case p.Level == incident.Level1 && p.All:
+		bot = "major_outage"
+	case p.Level == incident.Level1:
+		bot = "partial_outage"
+	case has("bot") != "operational" || has("nlu") != "operational":
+		bot = "degraded_performance"
+	}
+	kb := "operational"
+	if p.Level >= incident.Level2 {
+		kb = "degraded_performance"
+	}
+	return []httpapi.Component{
+		{Name: "Chat assistant", NameZH: "智能客服", Status: bot},
+		{Name: "Human agents", NameZH: "人工客服", Status: has("desk")},
+		{Name: "Knowledge base", NameZH: "知识库", Status: kb},
+		{Name: "Message storage", NameZH: "消息存储", Status: has("store")},
+		{Name: "Notifications", NameZH: "通知", Status: has("notify")},
+	}
+}
+
+// facts tell the rules what the signals do not.
+type facts struct {
+	outbox *jobs.Outbox
+	kb     *knowledge.Service
+	desk   *desk.Desk
+	engine *conversation.Engine
+	mon    *monitor.Monitor
+	ctl    *incident.Controller
+
+	mu        sync.Mutex
+	releaseID int64
+	activated time.Time
+	queued    map[string]time.Time
+}
+
+func (f *facts) index() *knowledge.Index {
+	if f.engine == nil {
+		return nil
+	}
+	return f.engine.Index()
+}
+
+// noteRelease tracks when the served release changed (at start: never).
+func (f *facts) noteRelease(now time.Time) {
+	if f.kb == nil {
+		return
+	}
+	var id int64
+	if a := f.kb.Active(); a != nil && a.Release != nil {
+		id = a.Release.ID
+	}
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	if id != f.releaseID {
+		f.releaseID = id
+		f.activated = now
+	}
+}
+
+// Release is the served release and when this node started serving it.
+func (f *facts) Release() (int64, time.Time) {
+	f.noteRelease(time.Now())
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	return f.releaseID, f.activated
+}
+
+// Queue reports the human queue, and records the conversations that left
+// it for an agent since the last look.
+func (f *facts) Queue() monitor.QueueState {
+	if f.desk == nil {
+		return monitor.QueueState{}
+	}
+	q := f.desk.Snapshot()
+	if q == nil {
+		return monitor.QueueState{}
+	}
+	now := time.Now()
+	st := monitor.QueueState{Length: len(q.Items), Agents: q.AgentsOnline}
+	cur := make(map[string]time.Time, len(q.Items))
+	for _, it := range q.Items {
+		cur[it.Conversation.ID] = it.Conversation.QueuedAt
+		if w := now.Sub(it.Conversation.QueuedAt); w > st.OldestWait && !it.Conversation.QueuedAt.IsZero() {
+			st.OldestWait = w
+		}
+	}
+	f.mu.Lock()
+	prev := f.queued
+	f.queued = cur
+	f.mu.Unlock()
+	for id, at := range prev {
+		if _, still := cur[id]; !still && f.mon != nil {
+			f.mon.Record(monitor.Signal{Kind: monitor.KindQueue, Joined: false, Wait: now.Sub(at)})
+		}
+	}
+	return st
+}
+
+// Epoch is the later of the served release's activation and the last
+// posture change.
+func (f *facts) Epoch() time.Time {
+	_, at := f.Release()
+	if f.ctl != nil {
+		if since := f.ctl.Posture().Since; since.After(at) {
+			at = since
+		}
+	}
+	return at
+}
+
+// FailingChannels are the notification channels the outbox finds failing.
+func (f *facts) FailingChannels() map[string]string {
+	out := map[string]string{}
+	if f.outbox == nil {
+		return out
+	}
+	for kind, h := range f.outbox.Health() {
+		if !h.Healthy && len(kind) > len("notify:") {
+			out[kind[len("notify:"):]] = h.LastError
+		}
+	}
+	return out
+}
+
+// countingStore records every conversation write as a signal.
+type countingStore struct {
+	conversation.Store
+	mon *monitor.Monitor
+}
+
+func (s *countingStore) CreateConversation(ctx context.Context, c *conversation.Conversation, greeting []conversation.Message) error {
+	err := s.Store.CreateConversation(ctx, c, greeting)
+	s.mon.Record(monitor.Signal{Kind: monitor.KindWrite, Failed: err != nil, Component: "store"})
+	return err
+}
+
+func (s *countingStore) SaveTurn(ctx context.Context, t conversation.Turn) error {
+	err := s.Store.SaveTurn(ctx, t)
+	s.mon.Record(monitor.Signal{Kind: monitor.KindWrite, Failed: err != nil, Component: "store"})
+	return err
+}
+
+// observer turns the engine's turns into signals.
+type observer struct{ mon *monitor.Monitor }
+
+func (o observer) ObserveTurn(t conversation.TurnInfo) {
+	src := conversation.DefaultSource
+	if t.Conversation != nil && t.Conversation.Source != "" {
+		src = t.Conversation.Source
+	}
+	o.mon.Record(monitor.Signal{Kind: monitor.KindTurn, Outcome: t.Outcome, Category: t.Category, Source: src,
+		Confidence: t.Confidence, Negative: t.Negative, Latency: t.Latency, Failed: t.Failed, Component: t.Component})
+	if t.Conversation != nil && t.Conversation.State == conversation.StateQueued &&
+		(t.Outcome == string(conversation.OutcomeHandoff) || t.Outcome == monitor.OutcomeDiverted) {
+		o.mon.Record(monitor.Signal{Kind: monitor.KindQueue, Joined: true})
+	}
+}
