@@ -1,0 +1,269 @@
+package monitor_test
+
+import (
+	"context"
+	"slices"
+	"testing"
+	"time"
+
+	"github.com/steward-cs/steward/internal/monitor"
+)
+
+// fakeFacts are the facts a rule test controls.
+type fakeFacts struct {
+	release   int64
+	activated time.Time
+	epoch     time.Time
+	queue     monitor.QueueState
+	failing   map[string]string
+}
+
+func (f *fakeFacts) Release() (int64, time.Time)        { return f.release, f.activated }
+func (f *fakeFacts) Queue() monitor.QueueState          { return f.queue }
+func (f *fakeFacts) FailingChannels() map[string]string { return f.failing }
+func (f *fakeFacts) Epoch() time.Time {
+	if f.epoch.After(f.activated) {
+		return f.epoch
+	}
+	return f.activated
+}
+
+// names returns "alertname{key=value}" for each alert, sorted.
+func names(alerts []monitor.Alert, key string) []string {
+	var out []string
+	for _, a := range alerts {
+		s := a.Name()
+		if key != "" {
+			s += "{" + key + "=" + a.Labels[key] + "}"
+		}
+		out = append(out, s)
+	}
+	slices.Sort(out)
+	return out
+}
+
+func turns(m *monitor.Monitor, at time.Time, n int, s monitor.Signal) {
+	for i := range n {
+		s.Kind, s.At = monitor.KindTurn, at.Add(time.Duration(i)*time.Millisecond)
+		m.Record(s)
+	}
+}
+
+func only(rule monitor.Rule) []monitor.Rule { return []monitor.Rule{rule} }
+
+func rule(name string) monitor.Rule {
+	for _, r := range monitor.DefaultRules() {
+		if r.Name == name {
+			return r
+		}
+	}
+	panic(name)
+}
+
+func TestRules(t *testing.T) {
+	t0 := time.Date(2026, 11, 21, 10, 0, 0, 0, time.UTC)
+	ctx := context.Background()
+	type step struct {
+		record func(m *monitor.Monitor)
+		at     time.Duration
+		want   []string
+	}
+	cases := []struct {
+		name  string
+		rules []monitor.Rule
+		facts *fakeFacts
+		key   string
+		steps []step
+	}{
+		{name: "error rate fires over the threshold and resolves when the window passes", rules: only(rule("bot_errors")), key: "component",
+			steps: []step{
+				{record: func(m *monitor.Monitor) { turns(m, t0, 40, monitor.Signal{Outcome: "answer"}) }, at: 2 * time.Second, want: nil},
+				{record: func(m *monitor.Monitor) {
+					turns(m, t0.Add(3*time.Second), 4, monitor.Signal{Outcome: "handoff", Failed: true, Component: "nlu"})
+				}, at: 4 * time.Second, want: []string{"bot_errors{component=bot}"}},
+				{at: 25 * time.Second, want: nil},
+			}},
+		{name: "too few turns never page", rules: only(rule("bot_errors")),
+			steps: []step{{record: func(m *monitor.Monitor) {
+				turns(m, t0, 3, monitor.Signal{Outcome: "error", Failed: true})
+			}, at: time.Second, want: nil}}},
+		{name: "a category's answer rate drop is found against its baseline", rules: only(rule("answer_rate_drop")), key: "category",
+			steps: []step{
+				{record: func(m *monitor.Monitor) {
+					for s := range 60 {
+						turns(m, t0.Add(time.Duration(s)*time.Second), 2, monitor.Signal{Outcome: "answer", Category: "refund", Confidence: 0.9})
+						turns(m, t0.Add(time.Duration(s)*time.Second), 2, monitor.Signal{Outcome: "answer", Category: "shipping", Confidence: 0.9})
+					}
+				}, at: 60 * time.Second, want: nil},
+				{record: func(m *monitor.Monitor) {
+					for s := range 10 {
+						at := t0.Add(time.Duration(61+s) * time.Second)
+						turns(m, at, 2, monitor.Signal{Outcome: "fallback", Category: "refund", Confidence: 0.2})
+						turns(m, at, 2, monitor.Signal{Outcome: "answer", Category: "shipping", Confidence: 0.9})
+					}
+				}, at: 71 * time.Second, want: []string{"answer_rate_drop{category=all}", "answer_rate_drop{category=refund}"}},
+			}},
+		{name: "a drop right after a release is labelled with it", rules: only(rule("answer_rate_drop")), key: "after_release",
+			facts: &fakeFacts{release: 7, activated: t0.Add(60 * time.Second)},
+			steps: []step{
+				{record: func(m *monitor.Monitor) {
+					for s := range 60 {
+						turns(m, t0.Add(time.Duration(s)*time.Second), 2, monitor.Signal{Outcome: "answer", Category: "refund"})
+					}
+					for s := range 10 {
+						turns(m, t0.Add(time.Duration(61+s)*time.Second), 2, monitor.Signal{Outcome: "fallback", Category: "refund"})
+					}
+				}, at: 71 * time.Second, want: []string{"answer_rate_drop{after_release=true}", "answer_rate_drop{after_release=true}"}},
+			}},
+		{name: "flags in one category fire for it alone", rules: only(rule("wrong_answer_flags")), key: "category",
+			facts: &fakeFacts{},
+			steps: []step{
+				{record: func(m *monitor.Monitor) {
+					for i := range 3 {
+						m.Record(monitor.Signal{Kind: monitor.KindFlag, Category: "refund", At: t0.Add(time.Duration(i) * time.Second)})
+					}
+					m.Record(monitor.Signal{Kind: monitor.KindFlag, Category: "shipping", At: t0})
+				}, at: 5 * time.Second, want: []string{"wrong_answer_flags{category=refund}"}},
+			}},
+		{name: "a new source flooding is found; steady traffic is not", rules: only(rule("traffic_flood")), key: "source",
+			steps: []step{
+				{record: func(m *monitor.Monitor) {
+					for s := range 30 {
+						turns(m, t0.Add(time.Duration(s)*time.Second), 10, monitor.Signal{Outcome: "answer", Source: "web"})
+					}
+				}, at: 30 * time.Second, want: nil},
+				{record: func(m *monitor.Monitor) {
+					for s := range 5 {
+						turns(m, t0.Add(time.Duration(31+s)*time.Second), 200, monitor.Signal{Outcome: "answer", Source: "bot-farm"})
+						turns(m, t0.Add(time.Duration(31+s)*time.Second), 10, monitor.Signal{Outcome: "answer", Source: "web"})
+					}
+				}, at: 36 * time.Second, want: []string{"traffic_flood{source=bot-farm}"}},
+			}},
+		{name: "probe failures mark a component down", rules: only(rule("component_down")), key: "component",
+			steps: []step{{record: func(m *monitor.Monitor) {
+				for s := range 5 {
+					m.Record(monitor.Signal{Kind: monitor.KindProbe, Component: "store", Failed: s >= 2, At: t0.Add(time.Duration(s) * time.Second)})
+				}
+			}, at: 5 * time.Second, want: []string{"component_down{component=store}"}}}},
+		{name: "the queue forecast warns before the wait passes its target", rules: only(rule("queue_wait_forecast")),
+			facts: &fakeFacts{queue: monitor.QueueState{Length: 10, Agents: 2, OldestWait: time.Minute}},
+			steps: []step{{record: func(m *monitor.Monitor) {
+				// 60 joined and 30 served in 5 minutes: λ=0.2/s, μ=0.1/s;
+				// the wait (10/0.1 = 100 s) grows by 1 s a second and
+				// passes 300 s in 200 s: within the 600 s warning.
+				for i := range 60 {
+					m.Record(monitor.Signal{Kind: monitor.KindQueue, Joined: true, At: t0.Add(time.Duration(i*5) * time.Second)})
+				}
+				for i := range 30 {
+					m.Record(monitor.Signal{Kind: monitor.KindQueue, Joined: false, Wait: time.Minute, At: t0.Add(time.Duration(i*10) * time.Second)})
+				}
+			}, at: 300 * time.Second, want: []string{"queue_wait_forecast"}}}},
+		{name: "a failing notification channel raises its own alert", rules: only(rule("notifier_failing")), key: "channel",
+			facts: &fakeFacts{failing: map[string]string{"ops": "503"}},
+			steps: []step{{at: time.Second, want: []string{"notifier_failing{channel=ops}"}}}},
+	}
+	for _, tc := range cases {
+		t.Run(tc.name, func(t *testing.T) {
+			opts := monitor.Options{Rules: tc.rules, SLOs: []monitor.SLO{}, Now: func() time.Time { return t0.Add(time.Minute) }}
+			if tc.facts != nil {
+				opts.Facts = tc.facts
+			}
+			var clock time.Time
+			opts.Now = func() time.Time { return clock }
+			m := monitor.New(opts)
+			for i, st := range tc.steps {
+				clock = t0.Add(st.at)
+				if st.record != nil {
+					st.record(m)
+				}
+				got := names(m.Evaluate(ctx, clock), tc.key)
+				if !slices.Equal(got, st.want) {
+					t.Fatalf("step %d at %s: alerts %q, want %q", i, st.at, got, st.want)
+				}
+			}
+		})
+	}
+}
+
+// The posture change of a fakeFacts epoch restarts the quality windows:
+// what customers saw before the mitigation no longer counts.
+func TestQualityWindowStartsAtEpoch(t *testing.T) {
+	t0 := time.Date(2026, 11, 21, 10, 0, 0, 0, time.UTC)
+	facts := &fakeFacts{}
+	clock := t0.Add(5 * time.Second)
+	m := monitor.New(monitor.Options{Rules: only(rule("wrong_answer_flags")), SLOs: []monitor.SLO{}, Facts: facts,
+		Now: func() time.Time { return clock }})
+	for i := range 4 {
+		m.Record(monitor.Signal{Kind: monitor.KindFlag, Category: "refund", At: t0.Add(time.Duration(i) * time.Second)})
+	}
+	if got := names(m.Evaluate(context.Background(), clock), ""); len(got) != 1 {
+		t.Fatalf("before the epoch: %q, want the flags alert", got)
+	}
+	facts.epoch = t0.Add(4 * time.Second)
+	clock = t0.Add(6 * time.Second)
+	if got := m.Evaluate(context.Background(), clock); len(got) != 0 {
+		t.Fatalf("after the epoch: %q, want none", names(got, ""))
+	}
+}
+
+// The SLO alert follows the workbook: both windows must burn faster than
+// the factor.
+func TestSLOBurnRate(t *testing.T) {
+	t0 := time.Date(2026, 11, 21, 10, 0, 0, 0, time.UTC)
+	clock := t0
+	m := monitor.New(monitor.Options{Rules: []monitor.Rule{}, Now: func() time.Time { return clock }})
+	// An hour of clean writes, one every 2 s.
+	for s := 0; s < 3600; s += 2 {
+		m.Record(monitor.Signal{Kind: monitor.KindWrite, At: t0.Add(time.Duration(s) * time.Second)})
+	}
+	clock = t0.Add(time.Hour)
+	if got := m.Evaluate(context.Background(), clock); len(got) != 0 {
+		t.Fatalf("clean hour: %q", names(got, ""))
+	}
+	// Then 5 minutes where 5% of writes fail: 50× the 0.1% budget over
+	// 5 m, but over the hour 15 of 1950 writes (0.77%) is 7.7× < 14.4: no
+	// page; over 30 m (1.4%, 14×) and 6 h (0.71%, 7.1×) it is a ticket.
+	for s := 0; s < 300; s++ {
+		m.Record(monitor.Signal{Kind: monitor.KindWrite, Failed: s%20 == 0, At: clock.Add(time.Duration(s) * time.Second)})
+	}
+	clock = clock.Add(300 * time.Second)
+	slo := monitor.DefaultSLOs()[1]
+	if short := slo.BurnRate(m, clock, 5*time.Minute); short < 45 || short > 55 {
+		t.Fatalf("5m burn rate %.1f, want about 50", short)
+	}
+	if got := m.Evaluate(context.Background(), clock); len(got) != 1 || got[0].Level != monitor.LevelWarning ||
+		got[0].Labels["window"] != "6h0m0s" {
+		t.Fatalf("a short burst: %+v, want only the 6h ticket", got)
+	}
+	// Ten more bad minutes push the hour over 14.4×.
+	for s := 0; s < 600; s++ {
+		m.Record(monitor.Signal{Kind: monitor.KindWrite, Failed: s%5 == 0, At: clock.Add(time.Duration(s) * time.Second)})
+	}
+	clock = clock.Add(600 * time.Second)
+	got := m.Evaluate(context.Background(), clock)
+	if len(got) != 1 || got[0].Labels["slo"] != "message_persisted" || got[0].Level != monitor.LevelCritical {
+		t.Fatalf("sustained burn: %+v, want a critical message_persisted page", got)
+	}
+}
+
+// Rollups keep per-minute history in the store, summed across nodes.
+func TestRollupHistory(t *testing.T) {
+	ctx := context.Background()
+	db := openSQLite(t)
+	t0 := time.Date(2026, 11, 21, 10, 0, 0, 0, time.UTC)
+	clock := t0
+	a := monitor.New(monitor.Options{Node: "a", Rollups: db, Rules: []monitor.Rule{}, Now: func() time.Time { return clock }})
+	b := monitor.New(monitor.Options{Node: "b", Rollups: db, Rules: []monitor.Rule{}, Now: func() time.Time { return clock }})
+	turns(a, t0.Add(10*time.Second), 3, monitor.Signal{Outcome: "answer"})
+	turns(b, t0.Add(20*time.Second), 2, monitor.Signal{Outcome: "fallback"})
+	turns(a, t0.Add(70*time.Second), 4, monitor.Signal{Outcome: "answer"})
+	a.Flush(ctx)
+	b.Flush(ctx)
+	rows, err := a.History(ctx, t0, t0.Add(2*time.Minute))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(rows) != 2 || rows[0].Counts.All.Turns != 5 || rows[0].Counts.All.Answered != 3 || rows[1].Counts.All.Turns != 4 {
+		t.Fatalf("history = %+v", rows)
+	}
+}
