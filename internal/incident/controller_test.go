@@ -1,0 +1,340 @@
+package incident_test
+
+import (
+	"context"
+	"io"
+	"log/slog"
+	"path/filepath"
+	"strings"
+	"sync"
+	"testing"
+	"time"
+
+	"github.com/steward-cs/steward/internal/conversation"
+	"github.com/steward-cs/steward/internal/incident"
+	"github.com/steward-cs/steward/internal/monitor"
+	"github.com/steward-cs/steward/internal/notify"
+	"github.com/steward-cs/steward/internal/store"
+)
+
+func quiet() *slog.Logger { return slog.New(slog.NewTextHandler(io.Discard, nil)) }
+
+func openStore(t *testing.T) *store.DB {
+	t.Helper()
+	ctx := context.Background()
+	db, err := store.Open(ctx, store.Options{SQLitePath: filepath.Join(t.TempDir(), "steward.db"), Logger: quiet()})
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { db.Close(context.Background()) })
+	if _, err := db.Migrate(ctx); err != nil {
+		t.Fatal(err)
+	}
+	return db
+}
+
+// alerts is a settable list of firing alerts.
+type alerts struct {
+	mu   sync.Mutex
+	list []monitor.Alert
+}
+
+func (a *alerts) Active() []monitor.Alert {
+	a.mu.Lock()
+	defer a.mu.Unlock()
+	return append([]monitor.Alert(nil), a.list...)
+}
+
+func (a *alerts) set(list ...monitor.Alert) {
+	a.mu.Lock()
+	a.list = list
+	a.mu.Unlock()
+}
+
+func firing(name, level string, at time.Time, labels ...string) monitor.Alert {
+	l := map[string]string{"alertname": name, "level": level}
+	for i := 0; i+1 < len(labels); i += 2 {
+		l[labels[i]] = labels[i+1]
+	}
+	return monitor.Alert{Labels: l, Level: level, Summary: name + " fired", SummaryZH: name + " 触发", Status: monitor.StatusFiring,
+		Fingerprint: monitor.Fingerprint(l), StartsAt: at}
+}
+
+// engine records the postures it is given.
+type engine struct {
+	mu  sync.Mutex
+	got []*conversation.Posture
+}
+
+func (e *engine) SetPosture(p *conversation.Posture) {
+	e.mu.Lock()
+	e.got = append(e.got, p)
+	e.mu.Unlock()
+}
+
+// pager counts the notices it would send.
+type pager struct {
+	mu      sync.Mutex
+	notices []notify.Notice
+}
+
+func (p *pager) Page(_ context.Context, n notify.Notice) int {
+	p.mu.Lock()
+	p.notices = append(p.notices, n)
+	p.mu.Unlock()
+	return 1
+}
+
+type harness struct {
+	ctl    *incident.Controller
+	alerts *alerts
+	engine *engine
+	pager  *pager
+	db     *store.DB
+	mon    *monitor.Monitor
+	clock  time.Time
+}
+
+func newHarness(t *testing.T) *harness {
+	h := &harness{alerts: &alerts{}, engine: &engine{}, pager: &pager{}, db: openStore(t),
+		clock: time.Date(2026, 11, 21, 10, 0, 0, 0, time.UTC)}
+	h.mon = monitor.New(monitor.Options{Rollups: h.db, Rules: []monitor.Rule{}, SLOs: []monitor.SLO{},
+		Now: func() time.Time { return h.clock }})
+	ctl, err := incident.New(context.Background(), incident.Options{Store: h.db, Engine: h.engine, Alerts: h.alerts,
+		History: h.mon, Pager: h.pager, RecoverAfter: 10 * time.Second, Logger: quiet(), Now: func() time.Time { return h.clock }})
+	if err != nil {
+		t.Fatal(err)
+	}
+	h.ctl = ctl
+	return h
+}
+
+// step advances the clock by d and lets the controller look once.
+func (h *harness) step(t *testing.T, d time.Duration) incident.Posture {
+	t.Helper()
+	h.clock = h.clock.Add(d)
+	if err := h.ctl.Step(context.Background(), h.clock); err != nil {
+		t.Fatal(err)
+	}
+	return h.ctl.Posture()
+}
+
+// An NLU outage degrades everything to humans at once, steps down only
+// after the alerts stayed quiet for the hold, and leaves a resolved
+// incident with a timeline and a postmortem.
+func TestControllerEscalatesAndRecoversWithHysteresis(t *testing.T) {
+	h := newHarness(t)
+	h.alerts.set(firing("component_down", monitor.LevelCritical, h.clock, "component", "nlu"))
+	p := h.step(t, time.Second)
+	if p.Level != incident.Level1 || !p.All || !p.Human {
+		t.Fatalf("posture after an NLU outage = %+v, want level 1, everything, to humans", p)
+	}
+	if got := h.engine.got[len(h.engine.got)-1]; got == nil || got.Level != 1 || !got.Human || got.Notice["zh-CN"] == "" {
+		t.Fatalf("the engine got %+v", got)
+	}
+	inc := h.ctl.Current()
+	if inc == nil || inc.Phase != incident.PhaseIdentified || inc.MitigatedAt.IsZero() {
+		t.Fatalf("incident = %+v, want identified and mitigated", inc)
+	}
+	// The alert clears; the posture holds for RecoverAfter.
+	h.alerts.set()
+	for range 9 {
+		if p := h.step(t, time.Second); p.Level != incident.Level1 {
+			t.Fatalf("stepped down after %s, before the hold", h.clock.Sub(inc.MitigatedAt))
+		}
+	}
+	if inc := h.ctl.Current(); inc == nil || inc.Phase != incident.PhaseMonitoring {
+		t.Fatalf("while holding: %+v, want monitoring", inc)
+	}
+	if p := h.step(t, 2*time.Second); p.Level != incident.Normal {
+		t.Fatalf("after the hold: %+v, want normal", p)
+	}
+	h.step(t, time.Second)
+	if h.ctl.Current() != nil {
+		t.Fatalf("the incident stayed open")
+	}
+	got, events, err := h.ctl.Incident(context.Background(), inc.ID)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if got.Phase != incident.PhaseResolved || got.Postmortem == "" || got.MaxLevel != 1 {
+		t.Fatalf("resolved incident = %+v", got)
+	}
+	var kinds []string
+	for _, e := range events {
+		kinds = append(kinds, e.Kind)
+	}
+	want := "opened notification alert posture notification alert_resolved phase posture notification resolved notification"
+	if strings.Join(kinds, " ") != want {
+		t.Fatalf("timeline = %s\nwant       %s", strings.Join(kinds, " "), want)
+	}
+}
+
+// A relapse soon after a recovery doubles the hold: no flapping.
+func TestControllerDampsFlapping(t *testing.T) {
+	h := newHarness(t)
+	a := firing("bot_errors", monitor.LevelCritical, h.clock, "component", "bot")
+	h.alerts.set(a)
+	h.step(t, time.Second)
+	h.alerts.set()
+	h.step(t, time.Second)
+	if p := h.step(t, 11*time.Second); p.Level != incident.Normal {
+		t.Fatalf("first recovery: %+v", p)
+	}
+	h.alerts.set(a)
+	if p := h.step(t, 5*time.Second); p.Level != incident.Level1 {
+		t.Fatalf("relapse: %+v", p)
+	}
+	h.alerts.set()
+	h.step(t, time.Second)
+	if p := h.step(t, 11*time.Second); p.Level != incident.Level1 {
+		t.Fatalf("stepped down after the first hold despite a relapse")
+	}
+	if p := h.step(t, 10*time.Second); p.Level != incident.Normal {
+		t.Fatalf("after the doubled hold: %+v", p)
+	}
+}
+
+// A posture set by hand stays until handed back, whatever the alerts do.
+func TestManualPostureStays(t *testing.T) {
+	h := newHarness(t)
+	ctx := context.Background()
+	op := incident.Actor{ID: "u1", Name: "Ops"}
+	if _, err := h.ctl.SetPosture(ctx, op, incident.Posture{Level: 2}, ""); err == nil {
+		t.Fatal("a posture without a reason was accepted")
+	}
+	if _, err := h.ctl.SetPosture(ctx, op, incident.Posture{Level: 1}, "test"); err == nil {
+		t.Fatal("level 1 without a scope was accepted")
+	}
+	p, err := h.ctl.SetPosture(ctx, op, incident.Posture{Level: 1, Categories: []string{"refund"}, Human: true}, "refund system down")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if !p.Manual || h.ctl.Current() == nil {
+		t.Fatalf("manual posture %+v, incident %v", p, h.ctl.Current())
+	}
+	for range 30 {
+		if p := h.step(t, time.Second); p.Level != 1 {
+			t.Fatalf("the controller undid a manual posture: %+v", p)
+		}
+	}
+	if p, err := h.ctl.Automatic(ctx, op); err != nil || p.Manual {
+		t.Fatalf("automatic: %+v %v", p, err)
+	}
+	h.step(t, time.Second)
+	if p := h.step(t, 11*time.Second); p.Level != incident.Normal {
+		t.Fatalf("after handing back with no alerts: %+v", p)
+	}
+}
+
+// An "ask" playbook waits for a person's approval.
+func TestPlaybookAskWaitsForApproval(t *testing.T) {
+	db := openStore(t)
+	al, eng := &alerts{}, &engine{}
+	clock := time.Date(2026, 11, 21, 10, 0, 0, 0, time.UTC)
+	ctl, err := incident.New(context.Background(), incident.Options{Store: db, Engine: eng, Alerts: al, Logger: quiet(),
+		Now: func() time.Time { return clock },
+		Playbooks: incident.MergePlaybooks(incident.DefaultPlaybooks(), []incident.Playbook{
+			{Name: "store-trouble", Match: []string{`component="store"`}, Action: incident.ActionLevel3, Approval: "ask"}})})
+	if err != nil {
+		t.Fatal(err)
+	}
+	al.set(firing("component_down", monitor.LevelCritical, clock, "component", "store"))
+	clock = clock.Add(time.Second)
+	if err := ctl.Step(context.Background(), clock); err != nil {
+		t.Fatal(err)
+	}
+	inc := ctl.Current()
+	if ctl.Posture().Level != 0 || inc == nil || len(inc.Pending) != 1 {
+		t.Fatalf("posture %+v, incident %+v: want normal with one pending action", ctl.Posture(), inc)
+	}
+	if _, err := ctl.Approve(context.Background(), incident.Actor{ID: "u1", Name: "Ops"}, inc.ID, 0); err != nil {
+		t.Fatal(err)
+	}
+	if p := ctl.Posture(); p.Level != 3 {
+		t.Fatalf("after approval: %+v", p)
+	}
+}
+
+// The postmortem's numbers are the signals' numbers: turns, answer rate,
+// ratings, flags and interruptions before, during and after.
+func TestPostmortemNumbersMatchTheSignals(t *testing.T) {
+	h := newHarness(t)
+	ctx := context.Background()
+	start := h.clock.Add(20 * time.Minute) // 10:20
+	rec := func(at time.Time, n int, s monitor.Signal) {
+		for i := range n {
+			s.At = at.Add(time.Duration(i) * time.Millisecond)
+			h.mon.Record(s)
+		}
+	}
+	turn := func(outcome string, failed bool) monitor.Signal {
+		return monitor.Signal{Kind: monitor.KindTurn, Outcome: outcome, Failed: failed, Confidence: 0.8}
+	}
+	// Before (10:10–10:19): 40 answered, 10 fallbacks, 4 ratings of 5★.
+	rec(start.Add(-10*time.Minute), 40, turn("answer", false))
+	rec(start.Add(-9*time.Minute), 10, turn("fallback", false))
+	rec(start.Add(-8*time.Minute), 4, monitor.Signal{Kind: monitor.KindRating, Stars: 5})
+	// During (10:20–10:22): 6 answered, 12 failed, 18 diverted, 3 low
+	// ratings, 5 flags, 7 spooled writes of 20.
+	rec(start.Add(10*time.Second), 6, turn("answer", false))
+	rec(start.Add(20*time.Second), 12, turn("handoff", true))
+	rec(start.Add(70*time.Second), 18, turn(monitor.OutcomeDiverted, false))
+	rec(start.Add(80*time.Second), 3, monitor.Signal{Kind: monitor.KindRating, Stars: 1})
+	rec(start.Add(90*time.Second), 5, monitor.Signal{Kind: monitor.KindFlag})
+	rec(start.Add(100*time.Second), 13, monitor.Signal{Kind: monitor.KindWrite})
+	rec(start.Add(100*time.Second), 7, monitor.Signal{Kind: monitor.KindWrite, Failed: true})
+	// After (from 10:23): 30 answered, 2 ratings of 4★.
+	rec(start.Add(4*time.Minute), 30, turn("answer", false))
+	rec(start.Add(5*time.Minute), 2, monitor.Signal{Kind: monitor.KindRating, Stars: 4})
+
+	h.clock = start.Add(2*time.Minute + 30*time.Second)
+	inc := &incident.Incident{ID: "inc-test", Title: "NLU outage", TitleZH: "语义理解故障", Severity: monitor.LevelCritical,
+		Phase: incident.PhaseResolved, OpenedBy: "system", StartedAt: start, DetectedAt: start.Add(4 * time.Second),
+		MitigatedAt: start.Add(9 * time.Second), ResolvedAt: h.clock, MaxLevel: 1, UpdatedAt: h.clock}
+	if err := h.db.CreateIncident(ctx, inc); err != nil {
+		t.Fatal(err)
+	}
+	h.clock = start.Add(10 * time.Minute)
+	im, err := h.ctl.Measure(ctx, inc)
+	if err != nil {
+		t.Fatal(err)
+	}
+	b, d, a := im.Before.All, im.During.All, im.After.All
+	checks := []struct {
+		name      string
+		got, want int
+	}{
+		{"turns before", b.Turns, 50}, {"answered before", b.Answered, 40}, {"ratings before", b.Ratings, 4},
+		{"turns during", d.Turns, 18}, {"diverted during", d.Diverted, 18}, {"errors during", d.Errors, 12},
+		{"answered during", d.Answered, 6}, {"low ratings during", d.LowRating, 3}, {"flags during", d.Flags, 5},
+		{"interruptions", im.Interruptions, 30}, {"handoffs caused", im.HandoffsCaused, 30}, {"spooled", im.Spooled, 7},
+		{"turns after", a.Turns, 30}, {"ratings after", a.Ratings, 2},
+	}
+	for _, c := range checks {
+		if c.got != c.want {
+			t.Errorf("%s = %d, want %d", c.name, c.got, c.want)
+		}
+	}
+	if im.InterruptionRate < 0.8333 || im.InterruptionRate > 0.8334 {
+		t.Errorf("interruption rate = %v, want 30/36", im.InterruptionRate)
+	}
+	md, err := h.ctl.Postmortem(ctx, inc)
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, want := range []string{
+		"Time to detect 发现耗时: 4s", "Time to mitigate 止损耗时: 9s", "Time to resolve 恢复耗时: 150s",
+		"| Bot turns 消息数 | 50 | 36 | 30 |", "| Answer rate 回答率 | 80.0% | 33.3% | 100.0% |",
+		"| Ratings 评价 (mean ★) | 4 (5.00★) | 3 (1.00★) | 2 (4.00★) |", "| Low ratings 低分 | 0 | 3 | 0 |",
+		"| Wrong-answer flags 错误标记 | 0 | 5 | 0 |", "Session interruption rate 会话中断率: 83.3% (30 of 36 turns)",
+		"Handoffs caused 引发转人工/留言: 30", "held in the local spool 暂存消息: 7", "Five whys", "Action items",
+	} {
+		if !strings.Contains(md, want) {
+			t.Errorf("postmortem lacks %q", want)
+		}
+	}
+	if t.Failed() {
+		t.Log(md)
+	}
+}
