@@ -1,7 +1,7 @@
 # Steward: `make run` starts the demo, `make test` runs every test.
 GO ?= go
 
-.PHONY: run test deps vet build eval
+.PHONY: run test deps vet build eval drill
 
 run:
 	$(GO) run ./cmd/steward serve --demo
@@ -17,8 +17,15 @@ vet:
 
 # Every test, with the race detector, against real SQLite, a throwaway
 # PostgreSQL cluster and headless Chromium (installed by `make deps`).
+# Then every fault-injection drill against a real server (docs/crisis.md):
+# each must meet its targets or the run fails.
 test: deps vet
 	STEWARD_REQUIRE_POSTGRES=1 $(GO) test -race -count=1 -timeout 20m ./...
+	$(MAKE) drill
+
+drill: build
+	bin/steward drill all --json --log bin/drill.log > bin/drill-report.json || (cat bin/drill-report.json; tail -50 bin/drill.log; exit 1)
+	cat bin/drill-report.json
 
 # NLU quality on the validation splits of the shared data sets
 # (docs/quality.md): one JSON report a line.

@@ -99,7 +99,7 @@ func Scenarios() []Scenario {
 			relevant: anyAlert},
 		{Name: "notifier-outage", Description: "the primary notification channel rejects every send",
 			inject:     injectNotifierOutage,
-			clear:      clearFault("notify"),
+			clear:      clearNotifierOutage,
 			mitigated:  func(r *run, _ postureView) bool { return r.backupGotAlert.Load() },
 			mitigation: "the failing channel's alert reached operators through the other channel; notices wait in the outbox",
 			relevant:   func(name string, _ map[string]string) bool { return name == "notifier_failing" }},
@@ -246,6 +246,7 @@ type run struct {
 	turns    int
 	during   int
 	throttle int
+	declared string // the incident the notifier drill declared
 	flood    context.CancelFunc
 	floodWG  sync.WaitGroup
 }
@@ -632,8 +633,25 @@ func injectNotifierOutage(ctx context.Context, r *run) error {
 	if err := setFault(map[string]any{"point": "notify", "scope": "drill-primary", "error_rate": 1})(ctx, r); err != nil {
 		return err
 	}
-	return r.api.do(ctx, "POST", "/api/v1/incidents", map[string]any{"title": "Drill: notifier outage",
-		"title_zh": "演练：通知渠道故障", "severity": "warning"}, nil)
+	var out struct {
+		Incident struct {
+			ID string `json:"id"`
+		} `json:"incident"`
+	}
+	if err := r.api.do(ctx, "POST", "/api/v1/incidents", map[string]any{"title": "Drill: notifier outage",
+		"title_zh": "演练：通知渠道故障", "severity": "warning"}, &out); err != nil {
+		return err
+	}
+	r.declared = out.Incident.ID
+	return nil
+}
+
+// clearNotifierOutage mends the channel and resolves the declared incident.
+func clearNotifierOutage(ctx context.Context, r *run) error {
+	if err := clearFault("notify")(ctx, r); err != nil {
+		return err
+	}
+	return r.api.do(ctx, "POST", "/api/v1/incidents/"+r.declared+"/resolve", map[string]any{"note": "drill over"}, nil)
 }
 
 // startFlood sends as fast as it can from one source.
