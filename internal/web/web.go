@@ -1,6 +1,7 @@
 // Package web serves Steward's pages: the customer's standalone /chat page and
-// the embeddable /widget.js, the agent console at /console, and their static
-// assets, all embedded in the binary so that no build step is needed.
+// the embeddable /widget.js, the public /status page, the agent console at
+// /console, and their static assets, all embedded in the binary so that no
+// build step is needed.
 package web
 
 import (
@@ -23,6 +24,7 @@ func Register(mux *http.ServeMux) {
 	mux.Handle("GET /static/", withHeaders(http.StripPrefix("/static/", files), "no-cache"))
 	mux.Handle("GET /chat", withHeaders(serveFile(sub, "chat.html"), "no-cache"))
 	mux.Handle("GET /widget.js", withHeaders(serveFile(sub, "widget.js"), "public, max-age=300"))
+	mux.Handle("GET /status", statusPage())
 	mux.Handle("GET /{$}", http.RedirectHandler("/chat", http.StatusFound))
 	registerConsole(mux)
 }

@@ -1,5 +1,7 @@
 // Steward customer chat page (served at /chat). Plain ES2020, no dependencies.
 // Sends over REST (durable acknowledgement), receives live messages over a WebSocket.
+// While the service is degraded a notice shows above the chat, from the conversation's
+// responses and from /api/v1/status, polled every 10 s.
 // All message data is rendered with textContent only.
 'use strict';
 (() => {
@@ -9,6 +11,8 @@
   const FLAGGABLE = ['answer', 'clarify', 'fallback']; // bot replies a customer may mark as wrong
   const COUNTER_FROM = 3500; // show the character counter from here on
   const BACKOFF_MAX = 30000;
+  const STATUS_API = '/api/v1/status';
+  const STATUS_EVERY = 10000;
 
   const I18N = {
     'zh-CN': {
@@ -67,6 +71,8 @@
       flagSend: '提交',
       flagCancel: '取消',
       flagged: '已收到反馈，谢谢！我们会改进这个回答。',
+      statusPage: '服务状态',
+      serviceStatus: '服务状态',
     },
     en: {
       title: 'Customer service',
@@ -124,6 +130,8 @@
       flagSend: 'Send',
       flagCancel: 'Cancel',
       flagged: 'Thanks for telling us. We will fix this answer.',
+      statusPage: 'Status page',
+      serviceStatus: 'Service status',
     },
   };
 
@@ -161,6 +169,9 @@
     loading: null,       // promise of a running load()
     connKind: null,      // null | connecting | reconnecting | failed
     ws: null, wsGen: 0, wsAttempt: 0, wsTimer: 0, wsError: null,
+    notice: null,        // null | {text} from a conversation response | {byLocale: {zh-CN, en}} from the status
+    statusTimer: 0, statusBusy: false,
+    panelOpen: true,     // in the widget: whether its panel is open (the widget tells us)
   };
   document.documentElement.lang = S.locale;
   if (S.embed) document.documentElement.classList.add('embed');
@@ -250,6 +261,7 @@
     resetMessages();
     (data.messages || []).forEach(addMessage);
     applyDetails(data);
+    noticeFrom(data);
     setState(data.state || 'bot');
     setConn(null);
     connectStream();
@@ -279,11 +291,48 @@
       const d = await api('GET', convPath(), undefined, S.conv.token);
       (d.messages || []).forEach(addMessage);
       applyDetails(d);
+      noticeFrom(d);
       setState(d.state);
       return true;
     } catch (e) {
       if (isGone(e)) { startNew(); return false; }
       return true; // transient: keep what we have
+    }
+  }
+
+  // ---------- service notice ----------
+  // A conversation response carries `notice` (in the conversation's language) while the
+  // service is degraded; /api/v1/status has it in both languages. Either may show or hide it.
+  function noticeFrom(d) {
+    if (typeof d.notice === 'string' && d.notice) {
+      if (S.notice && S.notice.byLocale) return; // already shown, in the page's language
+      S.notice = { text: d.notice };
+      renderNotice();
+      pollStatus(); // fetch it in both languages
+      return;
+    }
+    S.notice = null;
+    renderNotice();
+  }
+  function renderNotice() {
+    const n = S.notice;
+    const text = !n ? '' : n.byLocale ? String(n.byLocale[S.locale] || n.byLocale.en || n.byLocale['zh-CN'] || '') : n.text;
+    E.notice.hidden = !text;
+    E.noticeText.textContent = text;
+  }
+  // Polls the public status every STATUS_EVERY while the chat is in view.
+  async function pollStatus() {
+    clearTimeout(S.statusTimer);
+    if (document.hidden || !S.panelOpen || S.statusBusy) return;
+    S.statusBusy = true;
+    try {
+      const d = await api('GET', STATUS_API);
+      S.notice = Number(d.level) > 0 && d.notice && typeof d.notice === 'object' ? { byLocale: d.notice } : null;
+      renderNotice();
+    } catch { /* keep what is shown; try again next time */ }
+    finally {
+      S.statusBusy = false;
+      if (!document.hidden && S.panelOpen) S.statusTimer = setTimeout(pollStatus, STATUS_EVERY);
     }
   }
 
@@ -611,6 +660,9 @@
     document.querySelectorAll('[data-i18n-title]').forEach((el) => { el.title = t(el.dataset.i18nTitle); });
     E.lang.dataset.lang = S.locale;
     E.lang.querySelectorAll('.lang-opt').forEach((o) => o.classList.toggle('is-active', o.dataset.lang === S.locale));
+    const statusURL = `/status?lang=${encodeURIComponent(S.locale)}`;
+    E.noticeLink.href = E.statusLink.href = statusURL;
+    renderNotice();
     renderState();
     renderStars();
     renderRatingTags();
@@ -838,6 +890,7 @@
         const stale = S.maxSeq > turnSeq;
         addMessage(res.customer_message);
         (res.messages || []).forEach(addMessage);
+        noticeFrom(res);
         if (!stale) setState(res.state);
       } catch (e) {
         if (!li.adopted) { // if the stream already delivered it, it was sent after all
@@ -893,7 +946,8 @@
       offlineDone: $('offline-done'), offlineQueued: $('offline-queued'), ratingCard: $('rating-card'), ratingForm: $('rating-form'),
       stars: [...document.querySelectorAll('#rating-form button.star')], scoreLabel: $('rating-score-label'),
       ratingTags: $('rating-tags'), ratingComment: $('rating-comment'), ratingSubmit: $('rating-submit'),
-      ratingError: $('rating-error'), ratingDone: $('rating-done'),
+      ratingError: $('rating-error'), ratingDone: $('rating-done'), notice: $('service-notice'),
+      noticeText: $('service-notice-text'), noticeLink: $('service-notice-link'), statusLink: $('status-link'),
     };
     applyI18n();
     updateComposer();
@@ -930,11 +984,21 @@
       E.close.hidden = false;
       E.close.addEventListener('click', closeEmbed);
       document.addEventListener('keydown', (e) => { if (e.key === 'Escape') closeEmbed(); });
+      // The widget says when its panel opens and closes: poll the status only while it is open.
+      window.addEventListener('message', (ev) => {
+        const d = ev.data;
+        if (ev.source !== window.parent || !d || typeof d !== 'object' || d.type !== 'steward:panel') return;
+        S.panelOpen = !!d.open;
+        if (S.panelOpen) pollStatus(); else clearTimeout(S.statusTimer);
+      });
     }
     window.addEventListener('online', reconnectNow);
-    document.addEventListener('visibilitychange', () => { if (!document.hidden) reconnectNow(); });
+    document.addEventListener('visibilitychange', () => {
+      if (!document.hidden) { reconnectNow(); pollStatus(); }
+    });
 
     load();
+    pollStatus();
   }
 
   if (document.readyState === 'loading') document.addEventListener('DOMContentLoaded', init);

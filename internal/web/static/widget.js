@@ -177,6 +177,7 @@
     iconChat.style.setProperty('display', 'none');
     iconClose.style.setProperty('display', 'block');
     layout();
+    tellPanel(true);
     setTimeout(() => { try { iframe.focus(); } catch { /* ignore */ } }, 50);
   }
 
@@ -190,11 +191,19 @@
     iconChat.style.setProperty('display', 'block');
     iconClose.style.setProperty('display', 'none');
     layout();
+    tellPanel(false);
     // Return focus to the launcher if it was inside the chat.
     if (document.activeElement === host || document.activeElement === iframe) launcher.focus();
   }
 
   function toggle() { if (isOpen) close(); else open(); }
+
+  // Tells the chat page whether it is in view: it shows the service notice and polls the
+  // status only while the panel is open. Before the page has loaded the message is dropped
+  // (the iframe is not at ORIGIN yet), and a page that loads polls from the start.
+  function tellPanel(on) {
+    try { iframe.contentWindow.postMessage({ type: 'steward:panel', open: on }, ORIGIN); } catch { /* ignore */ }
+  }
 
   // The chat page (in embed mode) asks to be closed; accept it only from the Steward origin.
   window.addEventListener('message', (ev) => {

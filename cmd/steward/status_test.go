@@ -1,0 +1,190 @@
+package main_test
+
+import (
+	"encoding/json"
+	"fmt"
+	"net/http"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/chromedp/chromedp"
+
+	"github.com/steward-cs/steward/internal/config"
+	"github.com/steward-cs/steward/internal/monitor"
+	"github.com/steward-cs/steward/internal/testutil"
+)
+
+// postureLevel is the service posture's level, as an admin reads it.
+func postureLevel(admin *testutil.Staff) int {
+	admin.T.Helper()
+	var out struct {
+		Posture struct {
+			Level int `json:"level"`
+		} `json:"posture"`
+	}
+	admin.Must(http.StatusOK, "GET", "/api/v1/posture", nil, &out)
+	return out.Posture.Level
+}
+
+// waitPosture polls the posture until ok says yes, for up to d.
+func waitPosture(t *testing.T, admin *testutil.Staff, d time.Duration, what string, ok func(level int) bool, meanwhile func()) {
+	t.Helper()
+	start := time.Now()
+	for {
+		level := postureLevel(admin)
+		if ok(level) {
+			t.Logf("posture %s (level %d) after %v", what, level, time.Since(start).Round(100*time.Millisecond))
+			return
+		}
+		if time.Since(start) > d {
+			t.Fatalf("posture still at level %d after %v, want %s", level, d, what)
+		}
+		if meanwhile != nil {
+			meanwhile()
+		}
+		time.Sleep(500 * time.Millisecond)
+	}
+}
+
+// visibleText is the text of the element matching selector, or "" if it
+// is missing or hidden.
+func visibleText(selector string) string {
+	return fmt.Sprintf(`(() => { const el = document.querySelector(%q); return el && !el.closest('[hidden]') ? el.textContent : ''; })()`,
+		selector)
+}
+
+// A drill as customers see it: the public status page and the chat page's
+// notice follow the service posture from normal, through a level-1
+// degradation caused by failing intent recognition, back to normal; the
+// notice an operator wrote is shown as text, never as markup.
+func TestStatusPageAndChatNoticeInChromium(t *testing.T) {
+	run := testutil.Start(t, func(c *config.Config) {
+		c.EnableFaultInjection = true
+		// Only the message-write SLO: on a server this quiet the failed turns
+		// would burn the turn SLO's 6-hour budget window for far longer than
+		// a test can wait, keeping the incident open after the service is
+		// back to normal.
+		c.Monitor.SLOs = []monitor.SLO{{Name: "message_persisted", Source: monitor.SLOWrites, Objective: 0.999}}
+	})
+	admin := testutil.Login(t, run.URL, run.Demo[0].Email, run.Demo[0].Password)
+	const noticeZH, noticeEN = `<img src=x onerror=alert(1)>注意`, `<img src=x onerror=alert(1)>Notice`
+	admin.Must(http.StatusOK, "PUT", "/api/v1/notices/1", map[string]string{"zh": noticeZH, "en": noticeEN}, nil)
+
+	chat := page{t, browserWithin(t, 3*time.Minute)}
+	chat.navigate("about:blank") // starts the browser the status tab opens in
+	statusCtx, cancelStatus := chromedp.NewContext(chat.ctx)
+	defer cancelStatus()
+	status := page{t, statusCtx}
+
+	// Normal service: operational, no incident, the components listed.
+	status.navigate(run.URL + "/status?lang=en")
+	status.waitFor(`document.body.dataset.ready === "1"`)
+	status.waitFor(`document.querySelector('#overall').dataset.status === "operational"`)
+	if got := eval[string](status, visibleText("#overall-text")); got != "All systems operational" {
+		t.Errorf("status page says %q", got)
+	}
+	if eval[bool](status, `!document.querySelector('#incident').hidden || !document.querySelector('#notice').hidden`) {
+		t.Error("an incident or a notice is shown while all is well")
+	}
+	if n := eval[int](status, `document.querySelectorAll('#components li[data-status="operational"]').length`); n == 0 {
+		t.Error("no operational components listed")
+	}
+
+	// A customer chats in Chinese: no notice; the footer links to the status page.
+	chat.navigate(run.URL + "/chat?lang=zh-CN")
+	chat.waitFor(`document.body.dataset.ready === "1"`)
+	chat.send("运费怎么算？")
+	chat.waitFor(botAnswers + ` >= 1`)
+	if !eval[bool](chat, `document.querySelector('#service-notice').hidden`) {
+		t.Error("the chat shows a service notice while all is well")
+	}
+	if href := eval[string](chat, `document.querySelector('#status-link').getAttribute('href')`); href != "/status?lang=zh-CN" {
+		t.Errorf("the chat footer links to %q", href)
+	}
+
+	// A drill breaks intent recognition; customers keep asking until the
+	// controller degrades the service on its own.
+	admin.Must(http.StatusCreated, "POST", "/api/v1/admin/faults",
+		map[string]any{"point": "nlu", "error_rate": 1, "duration_s": 120}, nil)
+	customer := &testutil.Client{T: t, Base: run.URL}
+	conv := customer.Start("zh-CN")
+	questions := []string{"怎么退货", "发票怎么开", "多久发货", "可以改地址吗"}
+	asked := 0
+	waitPosture(t, admin, 30*time.Second, "level ≥ 1", func(l int) bool { return l >= 1 }, func() {
+		body, _ := json.Marshal(map[string]string{"text": questions[asked%len(questions)]})
+		asked++
+		customer.Do("POST", "/api/v1/conversations/"+conv.ID+"/messages", conv.Token, body)
+	})
+
+	// The chat page shows the level-1 notice in its language, as text.
+	chat.send("还在吗？")
+	chat.waitFor(`!document.querySelector('#service-notice').hidden`)
+	if got := eval[string](chat, visibleText("#service-notice-text")); got != noticeZH {
+		t.Errorf("chat notice %q, want %q", got, noticeZH)
+	}
+	if eval[int](chat, `document.querySelectorAll('img').length`) != 0 {
+		t.Fatal("the notice was rendered as HTML in the chat")
+	}
+	banner := eval[map[string]string](chat, `(() => { const b = document.querySelector('#service-notice');
+		return {role: b.getAttribute('role'), live: b.getAttribute('aria-live'),
+			href: b.querySelector('a').getAttribute('href'), link: b.querySelector('a').textContent}; })()`)
+	if banner["role"] != "status" || banner["live"] != "polite" || banner["href"] != "/status?lang=zh-CN" || banner["link"] != "服务状态" {
+		t.Errorf("chat notice banner %v", banner)
+	}
+
+	// The status page shows the outage, the notice and the incident with its phase.
+	status.waitFor(`document.querySelector('#overall').dataset.status === "partial_outage"`)
+	if got := eval[string](status, visibleText("#overall-text")); got != "Partial outage" {
+		t.Errorf("status page says %q during the outage", got)
+	}
+	status.waitFor(`!document.querySelector('#notice').hidden && !document.querySelector('#incident').hidden`)
+	if got := eval[string](status, visibleText("#notice-text")); got != noticeEN {
+		t.Errorf("status notice %q, want %q", got, noticeEN)
+	}
+	if eval[int](status, `document.querySelectorAll('img').length`) != 0 {
+		t.Fatal("the notice was rendered as HTML on the status page")
+	}
+	if title := eval[string](status, visibleText("#incident-title")); strings.TrimSpace(title) == "" {
+		t.Error("the current incident has no title")
+	}
+	phase := eval[string](status, `(() => { const li = document.querySelector('#incident-phases li[aria-current="step"]');
+		return li ? li.dataset.phase + ":" + li.innerText : ""; })()`)
+	if !strings.HasPrefix(phase, "investigating:Investigating") && !strings.HasPrefix(phase, "identified:Identified") &&
+		!strings.HasPrefix(phase, "monitoring:Monitoring") {
+		t.Errorf("the incident's current phase is %q", phase)
+	}
+	status.waitFor(`document.querySelectorAll('#incident-updates li').length > 0`)
+	if !eval[bool](status, `(() => { const ts = [...document.querySelectorAll('#incident-updates time')].map(e => Date.parse(e.dateTime));
+		return ts.every((x, i) => i === 0 || ts[i-1] >= x); })()`) {
+		t.Error("the incident's updates are not newest first")
+	}
+	status.screenshot("status-degraded")
+	chat.screenshot("chat-notice")
+
+	// The drill ends; the controller returns to normal on its own.
+	admin.Must(http.StatusOK, "DELETE", "/api/v1/admin/faults/nlu", nil, nil)
+	waitPosture(t, admin, 90*time.Second, "level 0", func(l int) bool { return l == 0 }, nil)
+
+	// The chat's poll hides the notice; the status page is operational
+	// again, with the incident in its history as resolved.
+	chat.waitWithin(`document.querySelector('#service-notice').hidden`, 25*time.Second)
+	status.waitWithin(`document.querySelector('#overall').dataset.status === "operational"`, 15*time.Second)
+	status.waitFor(`document.querySelector('#incident').hidden && document.querySelector('#notice').hidden`)
+	status.waitFor(`document.querySelector('#history li[data-phase="resolved"]') !== null`)
+	if got := eval[string](status, `document.querySelector('#history li .status-phase').textContent`); got != "Resolved" {
+		t.Errorf("the latest incident in the history is %q", got)
+	}
+	status.screenshot("status-recovered")
+
+	// The same page in Chinese.
+	status.navigate(run.URL + "/status?lang=zh-CN")
+	status.waitFor(`document.body.dataset.ready === "1" && document.querySelector('#history li[data-phase="resolved"]') !== null`)
+	if got := eval[string](status, visibleText("#overall-text")); got != "所有服务运行正常" {
+		t.Errorf("Chinese status page says %q", got)
+	}
+	if got := eval[string](status, `document.querySelector('#history li .status-phase').textContent`); got != "已解决" {
+		t.Errorf("Chinese history shows the incident as %q", got)
+	}
+	status.screenshot("status-zh")
+}
