@@ -336,7 +336,9 @@ func (e *Engine) decide(ctx context.Context, c *Conversation, text nlu.Text, cho
 			info.Outcome = "diverted"
 			return []Message{e.divert(ctx, c, p, locale)}
 		}
-		ix = p.Minimal
+		if ix == nil {
+			ix = p.Minimal
+		}
 	}
 	if ix == nil {
 		return e.fallback(ctx, c, locale, 0, "")
@@ -373,9 +375,11 @@ func (e *Engine) decide(ctx context.Context, c *Conversation, text nlu.Text, cho
 		info.Outcome = "diverted"
 		return []Message{e.divert(ctx, c, p, locale)}
 	}
-	if p != nil && p.Level == 3 && (pred.OutOfScope || !known || pred.Confidence < e.policy.AnswerConfidence) {
-		// Disaster recovery: what the essential answers don't cover goes
-		// to a person or the offline form, not the ordinary fallback.
+	if p != nil && p.Level == 3 && (pred.OutOfScope || !known || pred.Confidence < e.policy.AnswerConfidence || !p.essential(entry.ID)) {
+		// Disaster recovery: the full model says what the question is
+		// about (a model trained on the essential entries alone answers
+		// everything else confidently and wrongly); only essential answers
+		// are given, the rest goes to a person or the offline form.
 		info.Outcome = "diverted"
 		return []Message{e.divert(ctx, c, p, locale)}
 	}

@@ -48,6 +48,15 @@ func (p *Posture) covers(category, intent string) bool {
 		(intent != "" && slices.Contains(p.Intents, intent))
 }
 
+// essential reports whether id is one of the minimal release's entries.
+func (p *Posture) essential(id string) bool {
+	if p == nil || p.Minimal == nil {
+		return false
+	}
+	_, ok := p.Minimal.Entry(id)
+	return ok
+}
+
 // NoticeText is the posture's notice in locale, falling back to zh-CN.
 func (p *Posture) NoticeText(locale string) string {
 	if p == nil {

@@ -318,7 +318,9 @@ func (r *run) execute(ctx context.Context) (*Scorecard, error) {
 			if _, old := before[fp]; old || !r.s.relevant(a.name, a.labels) {
 				continue
 			}
-			relevantFiring = true
+			// Burn-rate alerts look back 5 minutes to 6 hours by design:
+			// they count as detection, not as a service still broken.
+			relevantFiring = relevantFiring || a.name != "slo_burn"
 			alerts[a.name] = true
 			if detected.IsZero() {
 				detected = now
@@ -439,13 +441,19 @@ func (r *run) judge(recovered time.Time) {
 	if c.Unserved > 0 {
 		fail("%d messages got neither an answer, a person nor a notice", c.Unserved)
 	}
-	// No flapping: back to normal once, and never degraded again.
-	normals, degradedAfterNormal := 0, false
-	for i, p := range c.PostureChanges {
-		if p.Level == 0 && p.Description == "normal service" {
-			normals++
-		} else if normals > 0 && i > 0 {
+	// No flapping: once degraded, back to normal once, and never degraded
+	// again.
+	normals, degraded, degradedAfterNormal := 0, false, false
+	for _, p := range c.PostureChanges {
+		switch {
+		case p.Level == 0 && p.Description == "normal service":
+			if degraded {
+				normals++
+			}
+		case normals > 0:
 			degradedAfterNormal = true
+		default:
+			degraded = true
 		}
 	}
 	if degradedAfterNormal || normals > 1 {
@@ -663,6 +671,9 @@ func startFlood(ctx context.Context, r *run) error {
 			rng := rand.New(rand.NewPCG(uint64(i), 7))
 			for fctx.Err() == nil {
 				conv, status, err := r.api.start(fctx, knowledge.LocaleZH, false, "drill-flood")
+				if fctx.Err() != nil {
+					return // stopped mid-request: not an answer from the server
+				}
 				r.count(status, err, true)
 				if err != nil || conv == nil {
 					_ = sleep(fctx, 20*time.Millisecond)
@@ -670,6 +681,9 @@ func startFlood(ctx context.Context, r *run) error {
 				}
 				for range 5 {
 					_, status, _ := r.api.say(fctx, conv, r.qs[rng.IntN(len(r.qs))].text)
+					if fctx.Err() != nil {
+						return
+					}
 					r.count(status, nil, true)
 					if status == 429 {
 						_ = sleep(fctx, 20*time.Millisecond)

@@ -428,7 +428,10 @@ func (c *Controller) trackIncident(ctx context.Context, now time.Time, alerts []
 	}
 	own := 0
 	for _, a := range alerts {
-		if slices.Contains(inc.Alerts, a.Fingerprint) {
+		// An SLO burn alert looks back up to six hours by design: it pages
+		// about the budget, and does not keep an incident open once its
+		// causes are over.
+		if slices.Contains(inc.Alerts, a.Fingerprint) && a.Name() != "slo_burn" {
 			own++
 		}
 	}

@@ -42,16 +42,16 @@ type Playbook struct {
 
 // Action is what a playbook asks for one alert.
 type Action struct {
-	Playbook    string    `json:"playbook"`
-	Kind        string    `json:"kind"`
-	Alert       string    `json:"alert"` // fingerprint
-	AlertName   string    `json:"alertname"`
-	Posture     Posture   `json:"posture"`
-	Ask         bool      `json:"ask,omitempty"`
-	Confirm     bool      `json:"confirm,omitempty"`
-	Summary     string    `json:"summary"`
-	SummaryZH   string    `json:"summary_zh"`
-	alertLevel  string
+	Playbook   string  `json:"playbook"`
+	Kind       string  `json:"kind"`
+	Alert      string  `json:"alert"` // fingerprint
+	AlertName  string  `json:"alertname"`
+	Posture    Posture `json:"posture"`
+	Ask        bool    `json:"ask,omitempty"`
+	Confirm    bool    `json:"confirm,omitempty"`
+	Summary    string  `json:"summary"`
+	SummaryZH  string  `json:"summary_zh"`
+	alertLevel string
 }
 
 // Compile parses and checks the playbook.
