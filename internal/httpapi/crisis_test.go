@@ -1,0 +1,217 @@
+package httpapi_test
+
+import (
+	"encoding/json"
+	"net/http"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/steward-cs/steward/internal/config"
+	"github.com/steward-cs/steward/internal/testutil"
+)
+
+// Without --enable-fault-injection the fault API does not exist.
+func TestFaultAPIIsOffByDefault(t *testing.T) {
+	run := testutil.Start(t, nil)
+	admin := testutil.Login(t, run.URL, run.Demo[0].Email, run.Demo[0].Password)
+	for _, m := range []string{"GET", "POST", "DELETE"} {
+		status, body := admin.Do(m, "/api/v1/admin/faults", map[string]any{"point": "nlu"})
+		if status != http.StatusNotFound || !strings.Contains(string(body), "fault injection is off") {
+			t.Errorf("%s /api/v1/admin/faults = %d %s, want 404", m, status, body)
+		}
+	}
+}
+
+type postureBody struct {
+	Posture struct {
+		Level      int                `json:"level"`
+		Manual     bool               `json:"manual"`
+		Categories []string           `json:"categories"`
+		Throttle   map[string]float64 `json:"throttle"`
+		IncidentID string             `json:"incident_id"`
+	} `json:"posture"`
+	Notice struct{ ZH, EN string } `json:"notice"`
+}
+
+// Operators set the posture by hand (audited), customers are told, the
+// status page shows it, and handing back to automatic restores service.
+func TestPostureByHandTellsCustomers(t *testing.T) {
+	run := testutil.Start(t, func(c *config.Config) { c.Incident.RecoverAfter = time.Second })
+	admin := testutil.Login(t, run.URL, run.Demo[0].Email, run.Demo[0].Password)
+	agent := testutil.Login(t, run.URL, run.Demo[1].Email, run.Demo[1].Password)
+	c := &testutil.Client{T: t, Base: run.URL}
+
+	cases := []struct {
+		name   string
+		who    *testutil.Staff
+		body   map[string]any
+		status int
+		want   string
+	}{
+		{"an agent may not", agent, map[string]any{"level": 2, "reason": "x"}, 403, "forbidden"},
+		{"a reason is required", admin, map[string]any{"level": 2}, 400, "reason"},
+		{"level 1 needs a scope", admin, map[string]any{"level": 1, "reason": "x"}, 400, "scope"},
+		{"no level 4", admin, map[string]any{"level": 4, "reason": "x"}, 400, "level"},
+		{"unknown fields are refused", admin, map[string]any{"level": 2, "reason": "x", "lvl": 1}, 400, "lvl"},
+	}
+	for _, tc := range cases {
+		status, body := tc.who.Do("PUT", "/api/v1/posture", tc.body)
+		if status != tc.status || !strings.Contains(string(body), tc.want) {
+			t.Errorf("%s: %d %s, want %d mentioning %q", tc.name, status, body, tc.status, tc.want)
+		}
+	}
+	var pb postureBody
+	admin.Must(200, "PUT", "/api/v1/posture", map[string]any{"level": 1, "categories": []string{"refunds"}, "human": true,
+		"reason": "the refund system is down"}, &pb)
+	if pb.Posture.Level != 1 || !pb.Posture.Manual || pb.Posture.IncidentID == "" {
+		t.Fatalf("posture = %+v", pb.Posture)
+	}
+	// Customers see the notice on their conversation.
+	conv := c.Start("en")
+	status, body := c.Do("GET", "/api/v1/conversations/"+conv.ID, conv.Token, nil)
+	if status != 200 || !strings.Contains(string(body), `"notice":"Some questions are being handled by our staff`) {
+		t.Fatalf("conversation while degraded: %d %s", status, body)
+	}
+	// A refund question goes to a person (none online: the offline form);
+	// a shipping question is answered as usual.
+	turn := c.Say(conv, "how do I get a refund")
+	if len(turn.Messages) == 0 || turn.Messages[0].Outcome != "offline" {
+		t.Fatalf("refund question under a refund takeover: %+v", turn.Messages)
+	}
+	turn = c.Say(conv, "how much is shipping")
+	if len(turn.Messages) == 0 || turn.Messages[0].Outcome != "answer" {
+		t.Fatalf("shipping question: %+v", turn.Messages)
+	}
+	// The public status page says so, without signing in.
+	var st struct {
+		Status   string `json:"status"`
+		Level    int    `json:"level"`
+		Incident *struct {
+			Phase string `json:"phase"`
+		} `json:"incident"`
+		Components []struct{ Name, Status string } `json:"components"`
+	}
+	status, body = c.Do("GET", "/api/v1/status", "", nil)
+	if err := json.Unmarshal(body, &st); status != 200 || err != nil {
+		t.Fatalf("status: %d %s", status, body)
+	}
+	if st.Status != "partial_outage" || st.Level != 1 || st.Incident == nil || st.Incident.Phase != "identified" || len(st.Components) != 5 {
+		t.Fatalf("status page = %+v", st)
+	}
+	// The change is in the audit trail.
+	status, body = admin.Do("GET", "/api/v1/audit?action=incident.posture", nil)
+	if status != 200 || !strings.Contains(string(body), "the refund system is down") {
+		t.Fatalf("audit: %d %s", status, body)
+	}
+	// The controller leaves a manual posture alone; handing back restores
+	// normal service after the hold.
+	time.Sleep(3 * time.Second)
+	admin.Must(200, "GET", "/api/v1/posture", nil, &pb)
+	if pb.Posture.Level != 1 {
+		t.Fatalf("the controller undid a manual posture: %+v", pb.Posture)
+	}
+	admin.Must(200, "POST", "/api/v1/posture/automatic", nil, &pb)
+	deadline := time.Now().Add(20 * time.Second)
+	for pb.Posture.Level != 0 && time.Now().Before(deadline) {
+		time.Sleep(200 * time.Millisecond)
+		admin.Must(200, "GET", "/api/v1/posture", nil, &pb)
+	}
+	if pb.Posture.Level != 0 {
+		t.Fatalf("still degraded after handing back: %+v", pb.Posture)
+	}
+	status, body = c.Do("GET", "/api/v1/conversations/"+conv.ID, conv.Token, nil)
+	if status != 200 || strings.Contains(string(body), `"notice"`) {
+		t.Fatalf("the notice outlived the degradation: %s", body)
+	}
+}
+
+// Silences and notices validate their input; /metrics is Prometheus text.
+func TestSilencesNoticesAndMetrics(t *testing.T) {
+	run := testutil.Start(t, nil)
+	admin := testutil.Login(t, run.URL, run.Demo[0].Email, run.Demo[0].Password)
+	for _, tc := range []struct {
+		body   map[string]any
+		status int
+		want   string
+	}{
+		{map[string]any{"comment": "x", "duration": "1h"}, 400, "matchers"},
+		{map[string]any{"matchers": []string{`alertname="slow_turns"`}, "duration": "1h"}, 400, "comment"},
+		{map[string]any{"matchers": []string{`=oops`}, "comment": "x", "duration": "1h"}, 400, "label name"},
+		{map[string]any{"matchers": []string{`alertname="slow_turns"`}, "comment": "x", "duration": "-1h"}, 400, "duration"},
+		{map[string]any{"matchers": []string{`alertname="slow_turns"`}, "comment": "x", "duration": "2000h"}, 400, ""},
+	} {
+		if status, body := admin.Do("POST", "/api/v1/silences", tc.body); status != tc.status || !strings.Contains(string(body), tc.want) {
+			t.Errorf("silence %v: %d %s", tc.body, status, body)
+		}
+	}
+	var sil struct {
+		Silence struct{ ID string } `json:"silence"`
+	}
+	admin.Must(201, "POST", "/api/v1/silences", map[string]any{"matchers": []string{`alertname="slow_turns"`},
+		"comment": "known slow upstream during the migration", "duration": "2h"}, &sil)
+	var list struct {
+		Silences []struct{ ID string } `json:"silences"`
+	}
+	admin.Must(200, "GET", "/api/v1/silences", nil, &list)
+	if len(list.Silences) != 1 || list.Silences[0].ID != sil.Silence.ID {
+		t.Fatalf("silences = %+v", list)
+	}
+	admin.Must(204, "DELETE", "/api/v1/silences/"+sil.Silence.ID, nil, nil)
+	admin.Must(200, "GET", "/api/v1/silences", nil, &list)
+	if len(list.Silences) != 0 {
+		t.Fatalf("an expired silence is still listed: %+v", list)
+	}
+	if status, body := admin.Do("PUT", "/api/v1/notices/1", map[string]any{"zh": "只有中文"}); status != 400 {
+		t.Errorf("a notice without en: %d %s", status, body)
+	}
+	admin.Must(200, "PUT", "/api/v1/notices/2", map[string]any{"zh": "系统维护中", "en": "Under maintenance"}, nil)
+	var notices struct {
+		Notices map[string]struct{ ZH, EN string } `json:"notices"`
+	}
+	admin.Must(200, "GET", "/api/v1/notices", nil, &notices)
+	if notices.Notices["2"].EN != "Under maintenance" || notices.Notices["1"].EN == "" {
+		t.Fatalf("notices = %+v", notices)
+	}
+	c := &testutil.Client{T: t, Base: run.URL}
+	c.Say(c.Start("en"), "how much is shipping")
+	status, body := c.Do("GET", "/metrics", "", nil)
+	for _, want := range []string{`steward_bot_turns_total{failed="false",outcome="answer"} 1`, "steward_posture_level 0",
+		"steward_bot_turn_duration_seconds_bucket", "go_goroutines"} {
+		if status != 200 || !strings.Contains(string(body), want) {
+			t.Errorf("/metrics lacks %q", want)
+		}
+	}
+}
+
+// A source the posture throttles gets 429 with Retry-After; others pass.
+func TestThrottledSourceGets429(t *testing.T) {
+	run := testutil.Start(t, nil)
+	admin := testutil.Login(t, run.URL, run.Demo[0].Email, run.Demo[0].Password)
+	admin.Must(200, "PUT", "/api/v1/posture", map[string]any{"level": 0, "throttle": map[string]float64{"bulk": 1},
+		"reason": "a partner's script is looping"}, nil)
+	c := &testutil.Client{T: t, Base: run.URL}
+	limited := 0
+	var retryAfter string
+	for range 5 {
+		req, _ := http.NewRequest("POST", run.URL+"/api/v1/conversations", strings.NewReader(`{"source":"bulk"}`))
+		resp, err := http.DefaultClient.Do(req)
+		if err != nil {
+			t.Fatal(err)
+		}
+		resp.Body.Close()
+		if resp.StatusCode == http.StatusTooManyRequests {
+			limited++
+			retryAfter = resp.Header.Get("Retry-After")
+		}
+	}
+	if limited < 3 || retryAfter == "" {
+		t.Fatalf("throttled source: %d of 5 limited, Retry-After %q", limited, retryAfter)
+	}
+	if status, body := c.Do("POST", "/api/v1/conversations", "", []byte(`{"source":"web"}`)); status != 201 {
+		t.Fatalf("another source: %d %s", status, body)
+	}
+	if status, body := c.Do("POST", "/api/v1/conversations", "", []byte(`{"source":"Bad Source!"}`)); status != 400 {
+		t.Fatalf("an invalid source: %d %s", status, body)
+	}
+}
