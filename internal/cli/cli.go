@@ -42,14 +42,16 @@ func Run(ctx context.Context, args []string, env Env) int {
 		env.Getenv = os.Getenv
 	}
 	commands := map[string]func() command{
-		"serve":   func() command { return &serveCommand{env: env} },
-		"migrate": func() command { return &migrateCommand{env: env} },
-		"kb":      func() command { return &kbCommand{env: env} },
-		"version": func() command { return &versionCommand{env: env} },
-		"eval":    func() command { return &evalCommand{env: env} },
-		"user":    func() command { return &userCommand{env: env} },
-		"audit":   func() command { return &auditCommand{env: env} },
-		"drill":   func() command { return &drillCommand{env: env} },
+		"serve":    func() command { return &serveCommand{env: env} },
+		"migrate":  func() command { return &migrateCommand{env: env} },
+		"kb":       func() command { return &kbCommand{env: env} },
+		"version":  func() command { return &versionCommand{env: env} },
+		"eval":     func() command { return &evalCommand{env: env} },
+		"user":     func() command { return &userCommand{env: env} },
+		"audit":    func() command { return &auditCommand{env: env} },
+		"drill":    func() command { return &drillCommand{env: env} },
+		"posture":  func() command { return &postureCommand{env: env} },
+		"incident": func() command { return &incidentCommand{env: env} },
 	}
 	if len(args) == 0 || args[0] == "help" || args[0] == "-h" || args[0] == "--help" {
 		printUsage(env.Stdout, commands)
@@ -96,6 +98,8 @@ Commands:
              kb releases, kb diff A B
   audit      read the audit trail, or check its hash chain (audit --verify)
   user       manage accounts (user add --email E --role R --password-stdin, user list, user disable)
+  posture    show or set the service posture of a running server (posture show|set|auto)
+  incident   incidents of a running server (incident list|show|declare|update|resolve|postmortem)
   drill      run fault-injection drills and print their scorecards (drill all --json)
   eval       measure the NLU on a labelled data set (eval intent, eval sentiment)
   version    print the version

@@ -303,8 +303,15 @@ func (c *Controller) Step(ctx context.Context, now time.Time) error {
 		if err := c.apply(ctx, now, next, Actor{ID: "system", Name: "Steward"}, "alerts: "+describeActions(acts)); err != nil {
 			return err
 		}
+		if confirm && c.current != nil && !c.current.AwaitingConfirm {
+			// A playbook wants a person to confirm the recovery.
+			c.current.AwaitingConfirm = true
+			if err := c.opts.Store.UpdateIncident(ctx, c.current); err != nil {
+				return err
+			}
+		}
 	case !desired.covers(cur): // desired is lower: wait out the hold
-		if confirm {
+		if confirm || (c.current != nil && c.current.AwaitingConfirm) {
 			c.calmSince = time.Time{}
 			break
 		}
@@ -312,9 +319,6 @@ func (c *Controller) Step(ctx context.Context, now time.Time) error {
 			c.calmSince = now
 		}
 		if now.Sub(c.calmSince) >= c.hold() {
-			if c.current != nil && c.current.AwaitingConfirm {
-				break
-			}
 			c.calmSince = time.Time{}
 			if desired.IsNormal() {
 				c.lastDown = now
@@ -666,6 +670,13 @@ func (c *Controller) Automatic(ctx context.Context, a Actor) (Posture, error) {
 		return p, nil
 	}
 	p.Manual = false
+	c.mu.Lock()
+	if c.current != nil && c.current.Manual {
+		// The operator hands the incident back too: it resolves when its
+		// alerts are over and service is normal again.
+		c.current.Manual = false
+	}
+	c.mu.Unlock()
 	if err := c.apply(ctx, c.opts.Now(), p, a, "handed back to automatic"); err != nil {
 		return Posture{}, err
 	}
@@ -791,10 +802,18 @@ func (c *Controller) ConfirmRecovery(ctx context.Context, a Actor, id string) (*
 	if err != nil {
 		return nil, err
 	}
+	if !inc.AwaitingConfirm {
+		return nil, errcode.Errorf(errcode.Conflict, "incident %s does not wait for a confirmation", id)
+	}
 	now := c.opts.Now()
-	if err := c.apply(ctx, now, Posture{}, a, "recovery confirmed by "+a.Name); err != nil {
+	inc.AwaitingConfirm = false
+	if err := c.opts.Store.UpdateIncident(ctx, inc); err != nil {
 		return nil, err
 	}
+	if err := c.event(ctx, now, EventAction, a.ID, a.Name+" confirmed the recovery", a.Name+" 确认已恢复", nil); err != nil {
+		return nil, err
+	}
+	c.audit(ctx, a, "incident.confirm", "incident:"+id, nil)
 	out := *inc
 	return &out, nil
 }

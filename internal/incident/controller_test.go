@@ -338,3 +338,47 @@ func TestPostmortemNumbersMatchTheSignals(t *testing.T) {
 		t.Log(md)
 	}
 }
+
+// A playbook with confirmed recovery keeps the posture until a person
+// confirms, then steps down after the hold.
+func TestConfirmedRecovery(t *testing.T) {
+	db := openStore(t)
+	al, eng := &alerts{}, &engine{}
+	clock := time.Date(2026, 11, 21, 10, 0, 0, 0, time.UTC)
+	ctl, err := incident.New(context.Background(), incident.Options{Store: db, Engine: eng, Alerts: al, Logger: quiet(),
+		RecoverAfter: 5 * time.Second, Now: func() time.Time { return clock },
+		Playbooks: incident.MergePlaybooks(incident.DefaultPlaybooks(), []incident.Playbook{
+			{Name: "nlu-trouble", Match: []string{`component="nlu"`}, Action: incident.ActionLevel1, Scope: "all",
+				Human: true, Recovery: "confirm"}})})
+	if err != nil {
+		t.Fatal(err)
+	}
+	step := func(d time.Duration) incident.Posture {
+		clock = clock.Add(d)
+		if err := ctl.Step(context.Background(), clock); err != nil {
+			t.Fatal(err)
+		}
+		return ctl.Posture()
+	}
+	al.set(firing("component_down", monitor.LevelCritical, clock, "component", "nlu"))
+	if p := step(time.Second); p.Level != 1 {
+		t.Fatalf("posture %+v", p)
+	}
+	al.set()
+	for range 30 {
+		if p := step(time.Second); p.Level != 1 {
+			t.Fatalf("stepped down without a confirmation: %+v", p)
+		}
+	}
+	inc := ctl.Current()
+	if inc == nil || !inc.AwaitingConfirm {
+		t.Fatalf("incident = %+v, want awaiting confirmation", inc)
+	}
+	if _, err := ctl.ConfirmRecovery(context.Background(), incident.Actor{ID: "u1", Name: "Ops"}, inc.ID); err != nil {
+		t.Fatal(err)
+	}
+	step(time.Second)
+	if p := step(6 * time.Second); p.Level != 0 {
+		t.Fatalf("after the confirmation and the hold: %+v", p)
+	}
+}

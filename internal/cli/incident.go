@@ -1,0 +1,258 @@
+package cli
+
+import (
+	"bytes"
+	"context"
+	"encoding/json"
+	"flag"
+	"fmt"
+	"io"
+	"net/http"
+	"strconv"
+	"strings"
+	"time"
+)
+
+// apiFlags are the flags of the commands that talk to a running server:
+// posture and incident changes must reach the server that serves them.
+type apiFlags struct {
+	url, token string
+	json       bool
+}
+
+func (f *apiFlags) register(fs *flag.FlagSet) {
+	fs.StringVar(&f.url, "url", "", "the running Steward (default $STEWARD_URL, else http://127.0.0.1:8080)")
+	fs.StringVar(&f.token, "token", "", "a bearer token or API key with incident rights (default $STEWARD_TOKEN)")
+	fs.BoolVar(&f.json, "json", false, "print the server's JSON")
+}
+
+func (f *apiFlags) call(ctx context.Context, env Env, method, path string, body any) ([]byte, error) {
+	if f.url == "" {
+		f.url = env.Getenv("STEWARD_URL")
+	}
+	if f.url == "" {
+		f.url = "http://127.0.0.1:8080"
+	}
+	if f.token == "" {
+		f.token = env.Getenv("STEWARD_TOKEN")
+	}
+	if f.token == "" {
+		return nil, usagef("give --token (or STEWARD_TOKEN): an API key or bearer token of an admin or supervisor")
+	}
+	var rd io.Reader
+	if body != nil {
+		b, err := json.Marshal(body)
+		if err != nil {
+			return nil, err
+		}
+		rd = bytes.NewReader(b)
+	}
+	ctx, cancel := context.WithTimeout(ctx, 30*time.Second)
+	defer cancel()
+	req, err := http.NewRequestWithContext(ctx, method, strings.TrimRight(f.url, "/")+path, rd)
+	if err != nil {
+		return nil, err
+	}
+	req.Header.Set("Authorization", "Bearer "+f.token)
+	req.Header.Set("Content-Type", "application/json")
+	resp, err := http.DefaultClient.Do(req)
+	if err != nil {
+		return nil, fmt.Errorf("reach %s: %w", f.url, err)
+	}
+	defer resp.Body.Close()
+	out, err := io.ReadAll(io.LimitReader(resp.Body, 16<<20))
+	if err != nil {
+		return nil, err
+	}
+	if resp.StatusCode >= 300 {
+		var e struct {
+			Error struct{ Code, Message string } `json:"error"`
+		}
+		if json.Unmarshal(out, &e) == nil && e.Error.Message != "" {
+			return nil, fmt.Errorf("%s (%s)", e.Error.Message, e.Error.Code)
+		}
+		return nil, fmt.Errorf("%s %s: status %d", method, path, resp.StatusCode)
+	}
+	return out, nil
+}
+
+func (f *apiFlags) print(env Env, raw []byte, human func() string) {
+	if f.json || human == nil {
+		env.Stdout.Write(raw)
+		if len(raw) > 0 && raw[len(raw)-1] != '\n' {
+			fmt.Fprintln(env.Stdout)
+		}
+		return
+	}
+	fmt.Fprint(env.Stdout, human())
+}
+
+type postureCommand struct{ env Env }
+
+func (c *postureCommand) Run(ctx context.Context, args []string) error {
+	usage := "posture show | posture set --level N [--all | --categories a,b | --intents x,y] [--human] [--throttle SRC=RATE,...] --reason TEXT | posture auto"
+	if len(args) == 0 {
+		return usagef("%s", usage)
+	}
+	var api apiFlags
+	fs := newFlagSet("posture "+args[0], c.env, usage)
+	api.register(fs)
+	level := fs.Int("level", 0, "0 normal, 1 scoped, 2 rollback + VIP-only bot, 3 disaster recovery")
+	all := fs.Bool("all", false, "level 1: every question")
+	cats := fs.String("categories", "", "level 1: these categories (comma-separated)")
+	intents := fs.String("intents", "", "level 1: these intents (comma-separated)")
+	human := fs.Bool("human", false, "level 1: hand the scope to people (else the fallback flow)")
+	throttle := fs.String("throttle", "", "limit sources: SRC=MSGS_PER_S,...")
+	reason := fs.String("reason", "", "why (required to set)")
+	rest, err := parse(fs, args[1:])
+	if err != nil {
+		return err
+	}
+	if len(rest) > 0 {
+		return usagef("unexpected argument %q", rest[0])
+	}
+	human2 := func(raw []byte) func() string {
+		return func() string {
+			var p struct {
+				Posture struct {
+					Level  int    `json:"level"`
+					Manual bool   `json:"manual"`
+					Since  string `json:"since"`
+				} `json:"posture"`
+				Description string `json:"description"`
+			}
+			_ = json.Unmarshal(raw, &p)
+			mode := "automatic"
+			if p.Posture.Manual {
+				mode = "set by hand"
+			}
+			return fmt.Sprintf("level %d (%s): %s\n", p.Posture.Level, mode, p.Description)
+		}
+	}
+	var raw []byte
+	switch args[0] {
+	case "show":
+		raw, err = api.call(ctx, c.env, "GET", "/api/v1/posture", nil)
+	case "auto":
+		raw, err = api.call(ctx, c.env, "POST", "/api/v1/posture/automatic", nil)
+	case "set":
+		body := map[string]any{"level": *level, "all": *all, "human": *human, "reason": *reason}
+		if *cats != "" {
+			body["categories"] = strings.Split(*cats, ",")
+		}
+		if *intents != "" {
+			body["intents"] = strings.Split(*intents, ",")
+		}
+		if *throttle != "" {
+			th := map[string]float64{}
+			for _, kv := range strings.Split(*throttle, ",") {
+				k, v, ok := strings.Cut(kv, "=")
+				r, perr := strconv.ParseFloat(v, 64)
+				if !ok || perr != nil {
+					return usagef("--throttle takes SRC=RATE pairs, e.g. partner-api=5")
+				}
+				th[k] = r
+			}
+			body["throttle"] = th
+		}
+		raw, err = api.call(ctx, c.env, "PUT", "/api/v1/posture", body)
+		if err == nil {
+			raw, err = api.call(ctx, c.env, "GET", "/api/v1/posture", nil)
+		}
+	default:
+		return usagef("unknown posture command %q: %s", args[0], usage)
+	}
+	if err != nil {
+		return err
+	}
+	api.print(c.env, raw, human2(raw))
+	return nil
+}
+
+type incidentCommand struct{ env Env }
+
+func (c *incidentCommand) Run(ctx context.Context, args []string) error {
+	usage := "incident list | show ID | declare --title T [--title-zh T] [--severity info|warning|critical] | update ID [--phase P] [--note N] | resolve ID [--note N] | postmortem ID"
+	if len(args) == 0 {
+		return usagef("%s", usage)
+	}
+	var api apiFlags
+	fs := newFlagSet("incident "+args[0], c.env, usage)
+	api.register(fs)
+	title := fs.String("title", "", "title (declare)")
+	titleZH := fs.String("title-zh", "", "Chinese title (declare)")
+	severity := fs.String("severity", "warning", "info, warning or critical (declare)")
+	phase := fs.String("phase", "", "investigating, identified, monitoring or resolved (update)")
+	note := fs.String("note", "", "a note for the timeline")
+	rest, err := parse(fs, args[1:])
+	if err != nil {
+		return err
+	}
+	id := ""
+	switch args[0] {
+	case "show", "update", "resolve", "postmortem":
+		if len(rest) != 1 {
+			return usagef("incident %s needs the incident's id", args[0])
+		}
+		id = rest[0]
+	default:
+		if len(rest) > 0 {
+			return usagef("unexpected argument %q", rest[0])
+		}
+	}
+	var raw []byte
+	var human func() string
+	switch args[0] {
+	case "list":
+		raw, err = api.call(ctx, c.env, "GET", "/api/v1/incidents", nil)
+		human = func() string {
+			var l struct {
+				Incidents []struct{ ID, Title, Phase, Severity, StartedAt string } `json:"incidents"`
+			}
+			_ = json.Unmarshal(raw, &l)
+			var b strings.Builder
+			for _, i := range l.Incidents {
+				fmt.Fprintf(&b, "%-22s %-14s %-9s %s  %s\n", i.ID, i.Phase, i.Severity, i.StartedAt, i.Title)
+			}
+			return b.String()
+		}
+	case "show":
+		raw, err = api.call(ctx, c.env, "GET", "/api/v1/incidents/"+id, nil)
+		human = func() string {
+			var v struct {
+				Incident struct{ ID, Title, Phase, Severity string } `json:"incident"`
+				Timeline []struct {
+					At, Kind, Text string
+				} `json:"timeline"`
+			}
+			_ = json.Unmarshal(raw, &v)
+			var b strings.Builder
+			fmt.Fprintf(&b, "%s [%s, %s] %s\n", v.Incident.ID, v.Incident.Phase, v.Incident.Severity, v.Incident.Title)
+			for _, e := range v.Timeline {
+				fmt.Fprintf(&b, "  %s %-15s %s\n", e.At, e.Kind, e.Text)
+			}
+			return b.String()
+		}
+	case "declare":
+		raw, err = api.call(ctx, c.env, "POST", "/api/v1/incidents", map[string]any{"title": *title, "title_zh": *titleZH,
+			"severity": *severity})
+	case "update":
+		raw, err = api.call(ctx, c.env, "POST", "/api/v1/incidents/"+id+"/updates", map[string]any{"phase": *phase, "note": *note})
+	case "resolve":
+		raw, err = api.call(ctx, c.env, "POST", "/api/v1/incidents/"+id+"/resolve", map[string]any{"note": *note})
+	case "postmortem":
+		raw, err = api.call(ctx, c.env, "GET", "/api/v1/incidents/"+id+"/postmortem", nil)
+		human = func() string {
+			var v struct{ Markdown string }
+			_ = json.Unmarshal(raw, &v)
+			return v.Markdown
+		}
+	default:
+		return usagef("unknown incident command %q: %s", args[0], usage)
+	}
+	if err != nil {
+		return err
+	}
+	api.print(c.env, raw, human)
+	return nil
+}

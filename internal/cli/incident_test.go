@@ -1,0 +1,81 @@
+package cli_test
+
+import (
+	"encoding/json"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/steward-cs/steward/internal/config"
+	"github.com/steward-cs/steward/internal/testutil"
+)
+
+// Operators drive a running server's posture and incidents from the
+// command line.
+func TestPostureAndIncidentCommands(t *testing.T) {
+	srv := testutil.Start(t, func(c *config.Config) { c.Incident.RecoverAfter = time.Second })
+	admin := testutil.Login(t, srv.URL, srv.Demo[0].Email, srv.Demo[0].Password)
+	env := map[string]string{"STEWARD_URL": srv.URL, "STEWARD_TOKEN": admin.Token}
+
+	if code, _, errs := run(t, "", map[string]string{"STEWARD_URL": srv.URL}, "posture", "show"); code != 2 ||
+		!strings.Contains(errs, "--token") {
+		t.Fatalf("without a token: %d %s", code, errs)
+	}
+	if code, _, errs := run(t, "", env, "posture", "set", "--level", "1", "--reason", "x"); code != 1 ||
+		!strings.Contains(errs, "scope") {
+		t.Fatalf("level 1 without a scope: %d %s", code, errs)
+	}
+	code, out, errs := run(t, "", env, "posture", "set", "--level", "1", "--categories", "refunds", "--human",
+		"--reason", "refund gateway down")
+	if code != 0 || !strings.Contains(out, "level 1 (set by hand): level 1: refunds handed to humans") {
+		t.Fatalf("posture set: %d %q %s", code, out, errs)
+	}
+	code, out, _ = run(t, "", env, "incident", "list")
+	if code != 0 || !strings.Contains(out, "identified") {
+		t.Fatalf("incident list: %d %q", code, out)
+	}
+	id := strings.Fields(out)[0]
+	if code, _, errs := run(t, "", env, "incident", "update", id, "--note", "gateway vendor paged"); code != 0 {
+		t.Fatalf("update: %s", errs)
+	}
+	code, out, _ = run(t, "", env, "incident", "show", id)
+	if code != 0 || !strings.Contains(out, "gateway vendor paged") {
+		t.Fatalf("show: %q", out)
+	}
+	if code, _, errs := run(t, "", env, "posture", "auto"); code != 0 {
+		t.Fatalf("auto: %s", errs)
+	}
+	deadline := time.Now().Add(20 * time.Second)
+	for {
+		_, out, _ = run(t, "", env, "posture", "show", "--json")
+		var p struct {
+			Posture struct{ Level int } `json:"posture"`
+		}
+		if err := json.Unmarshal([]byte(out), &p); err != nil {
+			t.Fatalf("posture show --json: %v %q", err, out)
+		}
+		if p.Posture.Level == 0 {
+			break
+		}
+		if time.Now().After(deadline) {
+			t.Fatalf("still degraded: %s", out)
+		}
+		time.Sleep(200 * time.Millisecond)
+	}
+	for deadline := time.Now().Add(5 * time.Second); ; time.Sleep(100 * time.Millisecond) {
+		code, out, _ = run(t, "", env, "incident", "show", id)
+		if code == 0 && strings.Contains(out, "[resolved,") {
+			break
+		}
+		if time.Now().After(deadline) {
+			t.Fatalf("the incident did not resolve with the posture: %q", out)
+		}
+	}
+	code, out, _ = run(t, "", env, "incident", "postmortem", id)
+	if code != 0 || !strings.Contains(out, "# Postmortem") || !strings.Contains(out, "gateway vendor paged") {
+		t.Fatalf("postmortem: %q", out)
+	}
+	if code, _, errs := run(t, "", env, "incident", "resolve", "inc-nope"); code != 1 || !strings.Contains(errs, "not_found") {
+		t.Fatalf("resolving an unknown incident: %d %s", code, errs)
+	}
+}
