@@ -273,7 +273,7 @@ func (e *Engine) Handle(ctx context.Context, id, tok string, in Input) (*Result,
 	customer := Message{ID: token.ID("m", 12), ConversationID: c.ID, Seq: c.LastSeq + 1, Role: RoleCustomer,
 		Text: text.Raw, Locale: locale, CreatedAt: now}
 	var replies []Message
-	info := TurnInfo{Conversation: &next, Negative: nlu.NegativeEmotion(text) >= 0.5}
+	info := TurnInfo{Conversation: &next}
 	if c.State == StateBot {
 		replies = e.decide(ctx, &next, text, in.Choice, locale, &info)
 	}
@@ -318,7 +318,9 @@ func (e *Engine) decide(ctx context.Context, c *Conversation, text nlu.Text, cho
 	if wantsHuman(text.Norm) {
 		return []Message{e.handoff(ctx, c, HandoffRequest, phraseHandoffRequest, locale, 1)}
 	}
-	if anger := nlu.NegativeEmotion(text); anger >= e.policy.AngerThreshold {
+	anger := nlu.NegativeEmotion(text)
+	info.Negative = anger >= 0.5
+	if anger >= e.policy.AngerThreshold {
 		return []Message{e.handoff(ctx, c, HandoffEmotion, phraseHandoffAngry, locale, 1-anger)}
 	}
 	p := e.posture.Load()
