@@ -39,7 +39,10 @@ func TestConsolePages(t *testing.T) {
 			wantBody: []string{`id="entries-list"`, `id="entry-form"`, `id="publish-btn"`, `src="/static/kb.js"`,
 				`href="/console"`, "Knowledge base"}},
 		{name: "desk links to the knowledge page", url: "/console", wantStatus: 200, wantLang: "zh-CN",
-			wantBody: []string{`href="/console/kb"`, `src="/static/console.js"`}},
+			wantBody: []string{`href="/console/kb"`, `href="/console/incidents"`, `src="/static/console.js"`}},
+		{name: "incidents page", url: "/console/incidents", wantStatus: 200, wantLang: "zh-CN",
+			wantBody: []string{`id="posture-card"`, `id="alerts-body"`, `id="incidents-list"`, `id="notices-box"`,
+				`src="/static/incidents.js"`, `href="/console/kb"`, "故障响应", "紧急"}},
 		{name: "trailing slash redirects", url: "/console/", wantStatus: http.StatusMovedPermanently},
 	}
 	for _, tt := range tests {
@@ -109,7 +112,7 @@ func TestConsoleStrings(t *testing.T) {
 			t.Errorf("%q has no Chinese text", k)
 		}
 	}
-	for _, name := range []string{"console.js", "kb.js"} {
+	for _, name := range []string{"console.js", "kb.js", "incidents.js"} {
 		js, err := fs.ReadFile(static, "static/"+name)
 		if err != nil {
 			t.Fatal(err)
@@ -131,7 +134,9 @@ func TestConsoleStrings(t *testing.T) {
 		"kbstatus_draft", "kbstatus_in_review", "kbstatus_approved", "kbstatus_rejected", "kbstatus_published",
 		"kbstatus_retired", "kbaction_create", "kbaction_edit", "kbaction_import", "kbaction_submit", "kbaction_approve",
 		"kbaction_reject", "kbaction_retire", "kbfield_questions", "kbfield_answer", "kbcheck_golden",
-		"flagstatus_open", "flagstatus_fixing", "flagsource_customer", "flagsource_agent"} {
+		"flagstatus_open", "flagstatus_fixing", "flagsource_customer", "flagsource_agent",
+		"postureLevel_0", "postureLevel_3", "postureHint_1", "alertlevel_info", "alertlevel_warning", "alertlevel_critical",
+		"phase_investigating", "phase_resolved", "evkind_opened", "evkind_alert_resolved", "evkind_note", "evkind_resolved"} {
 		if _, ok := en[k]; !ok {
 			t.Errorf("missing %q", k)
 		}

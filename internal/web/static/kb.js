@@ -192,6 +192,7 @@
     E.entryNew.hidden = !canPropose();
     E.publishBox.hidden = !canPublish();
     E.goldenForm.hidden = !canReview();
+    $('nav-incidents').hidden = !can('incident.read');
     await loadTitles();
     showTab(tabFromHash());
     document.body.dataset.ready = '1';

@@ -1,0 +1,177 @@
+package main_test
+
+import (
+	"fmt"
+	"testing"
+	"time"
+
+	"github.com/chromedp/chromedp"
+
+	"github.com/steward-cs/steward/internal/config"
+	"github.com/steward-cs/steward/internal/testutil"
+)
+
+// signInTo opens a console page, signs in on the login page it is sent to
+// and waits until the page is back and ready.
+func (p page) signInTo(base, path, email, password string) {
+	p.t.Helper()
+	p.navigate(base + path + "?lang=en")
+	p.waitAcrossNavigation(`location.pathname === "/console/login" && !!document.querySelector('#login-email')`)
+	p.fill("#login-email", email)
+	p.fill("#login-password", password)
+	p.click("#login-submit")
+	p.waitAcrossNavigation(fmt.Sprintf(`location.pathname === %q && document.body.dataset.ready === "1"`, path))
+}
+
+// choose picks an option of a select as a person would: the page hears the change.
+func (p page) choose(selector, value string) {
+	p.t.Helper()
+	p.waitFor(fmt.Sprintf(`!!document.querySelector(%q)`, selector))
+	eval[bool](p, fmt.Sprintf(`(() => {
+		const el = document.querySelector(%q);
+		el.value = %q;
+		el.dispatchEvent(new Event('change', {bubbles: true}));
+		return el.value === %q;
+	})()`, selector, value, value))
+}
+
+// visible reports whether the element matching selector exists and no
+// ancestor of it (nor itself) is hidden.
+func visible(selector string) string {
+	return fmt.Sprintf(`(() => { const el = document.querySelector(%q); return !!el && !el.closest('[hidden]'); })()`, selector)
+}
+
+// An incident run from the console: the admin declares one (its title
+// shown as text, never markup), posts an update, takes refunds to people
+// by hand, silences and unsilences an alert, and hands the posture back to
+// the controller, which returns to normal and resolves the incident; its
+// postmortem is shown. A second incident is resolved by hand. A demo agent
+// follows the same page without the forms that change anything.
+func TestIncidentsConsoleInChromium(t *testing.T) {
+	began := time.Now()
+	run := testutil.Start(t, func(c *config.Config) { c.Incident.RecoverAfter = time.Second })
+
+	admin := page{t, browserWithin(t, 2*time.Minute)}
+	admin.navigate("about:blank") // starts the browser the agent's context opens in
+	ctx, cancel := chromedp.NewContext(admin.ctx, chromedp.WithNewBrowserContext())
+	defer cancel()
+	agent := page{t, ctx}
+
+	admin.signInTo(run.URL, "/console/incidents", run.Demo[0].Email, run.Demo[0].Password)
+	admin.waitFor(`document.querySelector('#posture-level').dataset.level === "0"`)
+	admin.waitText("#posture-level", "Normal service")
+	admin.waitText("#posture-mode", "Automatic")
+	if !eval[bool](admin, visible("#nav-incidents")) || eval[string](admin, `document.querySelector('#nav-kb').getAttribute('href')`) != "/console/kb" {
+		t.Error("the incidents page does not link the other console pages")
+	}
+	for _, sel := range []string{"#posture-form", "#declare-box", "#silence-form"} {
+		if !eval[bool](admin, visible(sel)) {
+			t.Errorf("the admin is not offered %s", sel)
+		}
+	}
+
+	// Declaring an incident: the markup in its title is shown as text.
+	const title = `Checkout <b>x</b> outage`
+	admin.fill("#dec-title", title)
+	admin.choose("#dec-severity", "critical")
+	admin.click("#dec-submit")
+	admin.waitText(`#incidents-list li[data-phase="investigating"]`, title)
+	admin.waitText("#detail-title", title)
+	admin.waitText("#detail-severity", "Critical")
+	if eval[bool](admin, `!!document.querySelector('#incidents-list b, #detail-title b, #timeline b')`) {
+		t.Fatal("the incident's title was rendered as HTML")
+	}
+	admin.waitText(`#timeline li[data-kind="opened"]`, title)
+
+	// An update: a phase and a note.
+	admin.choose("#upd-phase", "identified")
+	admin.fill("#upd-note", "the refund provider times out")
+	admin.click("#upd-post")
+	admin.waitText(`#timeline li[data-kind="note"]`, "the refund provider times out")
+	admin.waitText("#detail-phase", "Identified")
+
+	// Refunds go to people by hand; the card shows the posture and what customers are told.
+	admin.choose("#pf-level", "1")
+	admin.waitFor(visible("#pf-categories"))
+	admin.fill("#pf-categories", "refunds")
+	admin.click("#pf-set") // no reason yet
+	admin.waitText("#pf-error", "Give a reason")
+	admin.fill("#pf-reason", "the refund system is down")
+	admin.click("#pf-set")
+	admin.waitFor(`document.querySelector('#posture-level').dataset.level === "1"`)
+	admin.waitText("#posture-desc", "refunds handed to humans")
+	admin.waitText("#posture-mode", "Set by hand")
+	admin.waitText("#posture-reason", "the refund system is down")
+	admin.waitText("#posture-notice", "Some questions are being handled by our staff")
+	admin.waitText(`#timeline li[data-kind="posture"]`, "refunds")
+
+	// A silence is listed, then expired.
+	admin.fill("#sil-matchers", `alertname="slow_turns"`)
+	admin.fill("#sil-comment", "a slower model is being rolled out")
+	admin.choose("#sil-duration", "1h")
+	admin.click("#sil-add")
+	admin.waitText("#silences-list", `alertname="slow_turns"`)
+	admin.waitText("#silences-list", "a slower model is being rolled out")
+	admin.screenshot("incidents-admin")
+	admin.click("#silences-list .inc-expire")
+	admin.waitFor(`!document.querySelector('#silences-list li') && !document.querySelector('#silences-empty').hidden`)
+
+	// A demo agent sees the same state, without any form that changes it.
+	agent.signInTo(run.URL, "/console/incidents", run.Demo[1].Email, run.Demo[1].Password)
+	agent.waitText("#posture-desc", "refunds handed to humans")
+	agent.waitText("#posture-notice", "Some questions are being handled by our staff")
+	agent.waitText("#detail-title", title) // the open incident is shown
+	agent.waitText(`#timeline li[data-kind="note"]`, "the refund provider times out")
+	agent.waitFor(visible("#readonly-note"))
+	for _, sel := range []string{"#posture-form", "#declare-box", "#silence-form", "#detail-manage", ".inc-notice-save",
+		".inc-expire", ".inc-approve"} {
+		if eval[bool](agent, visible(sel)) {
+			t.Errorf("a demo agent is offered %s", sel)
+		}
+	}
+	if !eval[bool](agent, `document.querySelector('#notice-1-en').readOnly`) {
+		t.Error("a demo agent may edit the notices")
+	}
+	agent.screenshot("incidents-agent")
+
+	// Handed back to automatic, the controller returns to normal once its hold is over, and with the
+	// incident handed back too it resolves: its postmortem is shown, on the agent's page by polling.
+	admin.click("#posture-auto")
+	admin.waitWithin(`document.querySelector('#posture-level').dataset.level === "0"`, 20*time.Second)
+	admin.waitText("#posture-mode", "Automatic")
+	admin.waitText("#posture-notice", "no notice in normal service")
+	admin.waitText("#detail-phase", "Resolved")
+	admin.waitFor(`document.querySelector('#detail-manage').hidden`)
+	admin.waitText("#pm-body", "Postmortem")
+	admin.waitText("#pm-body", "Five whys")
+	admin.waitText("#pm-body h4", title)
+	if !eval[bool](admin, `!!document.querySelector('#pm-body table th') && !!document.querySelector('#pm-body ol li ul')`) {
+		t.Error("the postmortem's tables and lists are not rendered as such")
+	}
+	if eval[bool](admin, `!!document.querySelector('#pm-body b')`) {
+		t.Fatal("the postmortem was rendered as HTML")
+	}
+	admin.waitText(`#incidents-list li[data-phase="resolved"]`, "lasted")
+	eval[bool](admin, `(document.querySelector('#postmortem').scrollIntoView(), true)`)
+	admin.screenshot("incidents-postmortem")
+	agent.waitText("#detail-phase", "Resolved")
+	agent.waitText("#pm-body", "Five whys")
+
+	// An incident resolved by hand, with a note.
+	admin.fill("#dec-title", "Webhook deliveries delayed")
+	admin.fill("#dec-title-zh", "回调通知延迟")
+	admin.click("#dec-submit")
+	admin.waitText("#detail-title", "Webhook deliveries delayed")
+	admin.waitText("#detail-phase", "Investigating")
+	admin.fill("#resolve-note", "the queue drained")
+	admin.click("#resolve-btn")
+	admin.waitText("#detail-phase", "Resolved")
+	admin.waitText(`#timeline li[data-kind="resolved"]`, "the queue drained")
+	admin.waitText("#pm-body", "Postmortem")
+	admin.waitText("#pm-body", "Five whys")
+	admin.waitText("#pm-body h4", "Webhook deliveries delayed")
+	if n := eval[int](admin, `document.querySelectorAll('#incidents-list li[data-phase="resolved"]').length`); n != 2 {
+		t.Errorf("%d incidents are listed as resolved, want 2", n)
+	}
+	t.Logf("the incidents console test took %v", time.Since(began).Round(100*time.Millisecond))
+}

@@ -1,0 +1,801 @@
+// Steward crisis response console (/console/incidents): the service posture and setting it by hand, firing
+// alerts and silences, incidents with their timelines, updates and postmortems, and the customer notices.
+// Plain ES2020, no dependencies, no build step. The UI strings come from the page itself
+// (<script type="application/json" id="i18n">); every piece of data is rendered with textContent and DOM
+// creation only, the postmortem's Markdown included. The page polls every 5 s.
+'use strict';
+(() => {
+  const API = '/api/v1';
+  const POLL_MS = 5000;
+  const NOTICE_LEVELS = [1, 2, 3];
+
+  // ---------- strings (as kb.js: console.js exports nothing) ----------
+  const I18N = (() => {
+    try { return JSON.parse(document.getElementById('i18n').textContent); } catch { return { lang: 'zh-CN', t: {} }; }
+  })();
+  const LANG = I18N.lang || 'zh-CN';
+  const ZH = LANG === 'zh-CN';
+  const t = (key, vars) => {
+    let s = (I18N.t && I18N.t[key]) ?? key;
+    if (vars) s = s.replace(/\{(\w+)\}/g, (m, k) => (k in vars ? String(vars[k]) : m));
+    return s;
+  };
+  const label = (prefix, value) => {
+    const key = `${prefix}_${value}`;
+    return I18N.t && key in I18N.t ? I18N.t[key] : String(value);
+  };
+  // A text the API gives in both languages, in the page's: the Chinese one when there is one.
+  const inLang = (en, zh) => (ZH && zh ? zh : en || zh || '');
+
+  // ---------- small helpers ----------
+  const $ = (id) => document.getElementById(id);
+  const mk = (tag, cls, text) => {
+    const el = document.createElement(tag);
+    if (cls) el.className = cls;
+    if (text != null) el.textContent = text;
+    return el;
+  };
+  const btn = (cls, text) => { const b = mk('button', cls, text); b.type = 'button'; return b; };
+  const enc = encodeURIComponent;
+  const showError = (el, msg) => { el.textContent = msg || ''; el.hidden = !msg; };
+  const chip = (text, cls = '') => mk('span', `chip ${cls}`.trim(), text);
+  const toDate = (v) => { const d = v ? new Date(v) : null; return d && !isNaN(d) && d.getFullYear() > 1 ? d : null; };
+  const fmtTime = (v) => {
+    const d = toDate(v);
+    return d ? d.toLocaleString(LANG, { month: 'short', day: 'numeric', hour: '2-digit', minute: '2-digit', second: '2-digit' }) : '';
+  };
+  const pct = (x) => `${Math.round(Math.max(0, Math.min(1, Number(x) || 0)) * 1000) / 10}%`;
+  // 42 → "42s", 190 → "3m 10s", 7300 → "2h 1m", in the page's language.
+  const fmtDuration = (secs) => {
+    const s = Math.max(0, Math.round(Number(secs) || 0));
+    if (s < 60) return t('durS', { s });
+    if (s < 3600) return t('durMS', { m: Math.floor(s / 60), s: s % 60 });
+    if (s < 86400) return t('durHM', { h: Math.floor(s / 3600), m: Math.floor((s % 3600) / 60) });
+    return t('durDH', { d: Math.floor(s / 86400), h: Math.floor((s % 86400) / 3600) });
+  };
+  const levelBadge = (level) => {
+    const b = mk('span', 'inc-sev', label('alertlevel', level || 'info'));
+    b.dataset.level = level || '';
+    return b;
+  };
+  const phaseBadge = (phase) => {
+    const b = mk('span', 'inc-phase', label('phase', phase));
+    b.dataset.phase = phase || '';
+    return b;
+  };
+  const incidentTitle = (inc) => inLang(inc.title, inc.title_zh) || inc.id;
+  const matcherText = (m) => `${m.name}${m.op || '='}${JSON.stringify(String(m.value ?? ''))}`;
+
+  // ---------- REST ----------
+  class ApiError extends Error {
+    constructor(status, code, message) { super(message || code); this.status = status; this.code = code; }
+  }
+  let csrfToken = '';
+  async function api(method, path, body) {
+    const headers = { Accept: 'application/json' };
+    if (method !== 'GET') {
+      headers['Content-Type'] = 'application/json';
+      if (csrfToken) headers['X-CSRF-Token'] = csrfToken;
+    }
+    let res;
+    try {
+      res = await fetch(API + path, {
+        method, headers, cache: 'no-store', credentials: 'same-origin',
+        body: body === undefined ? undefined : JSON.stringify(body),
+      });
+    } catch {
+      throw new ApiError(0, 'network', t('networkError'));
+    }
+    let data = null;
+    try { data = await res.json(); } catch { /* 204 or not JSON */ }
+    if (!res.ok) {
+      const err = (data && data.error) || {};
+      if (res.status === 401) goLogin();
+      throw new ApiError(res.status, err.code || `http_${res.status}`, err.message || res.statusText || t('requestFailed'));
+    }
+    return data || {};
+  }
+  function goLogin() {
+    location.replace(`/console/login?next=${enc(location.pathname + location.search + location.hash)}`);
+  }
+
+  // ---------- state ----------
+  const S = {
+    me: null,
+    perms: [],
+    posture: null,    // GET /posture's posture
+    incidents: [],
+    selected: '',     // the incident shown on the right
+    detail: null,     // GET /incidents/{id}
+    pmFor: '',        // "id:phase" of the postmortem shown
+    shown: {},        // section name -> the JSON last rendered, so a poll that changed nothing leaves the DOM alone
+    timer: 0,
+    polling: false,
+  };
+  let E = {};
+  const canManage = () => S.perms.includes('incident.manage');
+
+  // changed reports whether data differs from what the section shows, and remembers it.
+  function changed(name, data) {
+    const s = JSON.stringify(data);
+    if (S.shown[name] === s) return false;
+    S.shown[name] = s;
+    return true;
+  }
+  function toast(msg, kind = 'info') {
+    if (!msg) return;
+    const el = mk('div', `toast toast--${kind}`, msg);
+    E.toasts.append(el);
+    while (E.toasts.children.length > 4) E.toasts.firstElementChild.remove();
+    setTimeout(() => el.remove(), kind === 'error' ? 7000 : 4500);
+  }
+  const toastError = (e) => { if (!e || e.status !== 401) toast((e && e.message) || t('requestFailed'), 'error'); };
+
+  // run disables the button while fn runs and shows fn's error in errEl (or as a toast).
+  async function run(button, errEl, fn) {
+    if (errEl) showError(errEl, '');
+    if (button) button.disabled = true;
+    try {
+      await fn();
+    } catch (e) {
+      if (errEl) showError(errEl, (e && e.message) || t('requestFailed'));
+      else toastError(e);
+    } finally {
+      if (button) button.disabled = false;
+    }
+  }
+
+  // ---------- boot ----------
+  async function boot() {
+    E.bootError.hidden = true;
+    let me;
+    try {
+      me = await api('GET', '/auth/me');
+    } catch (e) {
+      if (e.status !== 401) E.bootError.hidden = false;
+      return;
+    }
+    S.me = me.user || {};
+    S.perms = me.permissions || [];
+    csrfToken = me.csrf_token || '';
+    E.meName.textContent = S.me.name || S.me.email || '';
+    E.meName.title = S.me.email || '';
+    E.meRole.textContent = label('role', S.me.role || '');
+    E.meRole.dataset.role = S.me.role || '';
+    E.meRole.hidden = !S.me.role;
+    const manage = canManage();
+    E.readonlyNote.hidden = manage;
+    E.postureForm.hidden = !manage;
+    E.declareBox.hidden = !manage;
+    E.silenceForm.hidden = !manage;
+    for (const b of document.querySelectorAll('.inc-notice-save')) b.hidden = !manage;
+    for (const l of NOTICE_LEVELS) for (const s of ['zh', 'en']) $(`notice-${l}-${s}`).readOnly = !manage;
+    loadNotices();
+    await refresh();
+    const fromHash = location.hash.replace(/^#/, '');
+    const open = S.incidents.find((i) => i.phase !== 'resolved');
+    if (fromHash) await select(fromHash);
+    else if (open) await select(open.id, { replace: true });
+    document.body.dataset.ready = '1';
+    schedule();
+  }
+
+  function schedule() {
+    clearTimeout(S.timer);
+    S.timer = setTimeout(poll, POLL_MS);
+  }
+  async function poll() {
+    if (!document.hidden) await refresh();
+    schedule();
+  }
+
+  // refresh loads everything the page shows except the notice texts (which may be half edited).
+  async function refresh() {
+    if (S.polling) return;
+    S.polling = true;
+    try {
+      await Promise.allSettled([loadPosture(), loadAlerts(), loadSilences(), loadIncidents(), loadMonitor()]);
+      if (S.selected) await loadDetail();
+      tickDurations();
+    } finally {
+      S.polling = false;
+    }
+  }
+
+  // =====================================================================
+  // Posture
+  // =====================================================================
+  async function loadPosture() {
+    let d;
+    try { d = await api('GET', '/posture'); } catch (e) { toastError(e); return; }
+    S.posture = d.posture || { level: 0 };
+    if (changed('posture', d)) renderPosture(d);
+  }
+
+  function renderPosture(d) {
+    const p = d.posture || {};
+    const level = Number(p.level) || 0;
+    E.pLevel.textContent = label('postureLevel', level);
+    E.pLevel.dataset.level = String(level);
+    E.pMode.textContent = p.manual ? t('incManual') : t('incAutomatic');
+    E.pMode.dataset.manual = p.manual ? '1' : '';
+    E.pDesc.textContent = inLang(d.description, d.description_zh);
+    const meta = [];
+    if (toDate(p.since)) meta.push(t('incSince', { time: fmtTime(p.since) }));
+    const inc = d.incident;
+    E.pMeta.replaceChildren(meta.join(' · '));
+    if (inc && inc.id) {
+      if (meta.length) E.pMeta.append(' · ');
+      const a = mk('a', 'inc-link', `${t('incLinked')}: ${incidentTitle(inc)}`);
+      a.href = `#${inc.id}`;
+      E.pMeta.append(a);
+    }
+    showError(E.pReason, p.reason ? t('incSetReason', { reason: p.reason }) : '');
+    const throttles = Object.entries(p.throttle || {});
+    E.pThrottles.replaceChildren(...(throttles.length
+      ? throttles.map(([src, rate]) => chip(t('incThrottleRate', { source: src, rate: Number(rate).toFixed(1) }), 'chip--warn'))
+      : [mk('span', 'kb-meta', t('incNone'))]));
+    const notice = d.notice || {};
+    const text = inLang(notice.en, notice.zh);
+    E.pNotice.textContent = text || t('incNoNotice');
+    E.pNotice.classList.toggle('is-empty', !text);
+    E.autoBtn.disabled = !p.manual;
+    E.autoBtn.title = p.manual ? '' : t('incAlreadyAutomatic');
+  }
+
+  function syncPostureForm() {
+    const level = Number(E.pfLevel.value);
+    E.pfScope.hidden = level !== 1;
+    E.pfCategories.disabled = E.pfAll.checked;
+    E.pfLevelHint.textContent = label('postureHint', level);
+  }
+
+  async function setPosture() {
+    const level = Number(E.pfLevel.value);
+    const reason = E.pfReason.value.trim();
+    const body = { level, reason };
+    if (level === 1) {
+      body.all = E.pfAll.checked;
+      body.human = E.pfHuman.checked;
+      if (!body.all) {
+        body.categories = E.pfCategories.value.split(/[,，、]/).map((s) => s.trim()).filter(Boolean);
+        if (!body.categories.length) { showError(E.pfError, t('incScopeRequired')); E.pfCategories.focus(); return; }
+      }
+    }
+    if (!reason) { showError(E.pfError, t('incReasonRequired')); E.pfReason.focus(); return; }
+    // The form does not edit throttles: those in force stay.
+    if (S.posture && S.posture.throttle && Object.keys(S.posture.throttle).length) body.throttle = S.posture.throttle;
+    await run(E.pfSet, E.pfError, async () => {
+      await api('PUT', '/posture', body);
+      E.pfReason.value = '';
+      toast(t('incPostureSet'));
+      await Promise.all([loadPosture(), loadIncidents()]);
+      if (S.selected) await loadDetail();
+    });
+  }
+
+  async function handBack() {
+    await run(E.autoBtn, E.pfError, async () => {
+      await api('POST', '/posture/automatic');
+      toast(t('incHandedBack'));
+      await loadPosture();
+    });
+  }
+
+  // The live windows: the last five minutes, on one line.
+  async function loadMonitor() {
+    let d;
+    try { d = await api('GET', '/monitor'); } catch { return; } // a hint only
+    const w = (d.windows || {})['5m0s'] || {};
+    const parts = [t('incLiveLine', {
+      turns: w.turns || 0, rate: pct(w.answer_rate), p95: (Number(w.p95_latency_s) || 0).toFixed(2),
+      errors: w.errors || 0, diverted: w.diverted || 0,
+    })];
+    if (d.spool_pending) parts.push(t('incSpool', { n: d.spool_pending }));
+    E.monitorLine.textContent = parts.join(' · ');
+  }
+
+  // =====================================================================
+  // Alerts and silences
+  // =====================================================================
+  async function loadAlerts() {
+    let d;
+    try { d = await api('GET', '/alerts'); } catch (e) { toastError(e); return; }
+    const firing = d.firing || [];
+    if (changed('alerts', [firing, canManage()])) renderAlerts(firing);
+  }
+
+  function renderAlerts(firing) {
+    E.alertsCount.textContent = firing.length ? t('incFiringN', { n: firing.length }) : '';
+    E.alertsTable.hidden = !firing.length;
+    E.alertsEmpty.hidden = !!firing.length;
+    E.alertsBody.replaceChildren(...firing.map(alertRow));
+  }
+
+  function alertRow(a) {
+    const tr = mk('tr', 'inc-alert');
+    tr.dataset.fingerprint = a.fingerprint || '';
+    tr.dataset.level = a.level || '';
+    const labels = a.labels || {};
+    const td = (...kids) => { const c = mk('td'); c.append(...kids); return c; };
+    const chips = mk('span', 'chips');
+    for (const [k, v] of Object.entries(labels)) {
+      if (k === 'alertname' || k === 'level') continue;
+      chips.append(chip(`${k}=${v}`));
+    }
+    const muted = mk('span', 'chips');
+    if ((a.silenced || []).length) muted.append(chip(t('incMutedSilenced'), 'chip--muted'));
+    if ((a.inhibited || []).length) muted.append(chip(t('incMutedInhibited'), 'chip--muted'));
+    if (!muted.childElementCount) muted.append(mk('span', 'kb-meta', t('incNotifying')));
+    if (canManage()) {
+      const b = btn('btn btn--small btn--ghost inc-silence-this', t('incSilenceThis'));
+      b.addEventListener('click', () => prefillSilence(labels));
+      muted.append(b);
+    }
+    tr.append(td(levelBadge(a.level)), td(mk('code', 'inc-alertname', labels.alertname || '')),
+      td(mk('span', 'inc-summary', inLang(a.summary, a.summary_zh))), td(chips),
+      td(mk('span', 'inc-time', fmtTime(a.starts_at))), td(muted));
+    return tr;
+  }
+
+  // prefillSilence starts a silence for an alert: its labels as matchers, except its level.
+  function prefillSilence(labels) {
+    const lines = [];
+    if (labels.alertname) lines.push(matcherText({ name: 'alertname', value: labels.alertname }));
+    for (const [k, v] of Object.entries(labels)) if (k !== 'alertname' && k !== 'level') lines.push(matcherText({ name: k, value: v }));
+    E.silMatchers.value = lines.join('\n');
+    E.silComment.focus();
+    E.silenceForm.scrollIntoView({ block: 'nearest' });
+  }
+
+  async function loadSilences() {
+    let d;
+    try { d = await api('GET', '/silences'); } catch (e) { toastError(e); return; }
+    const list = d.silences || [];
+    if (changed('silences', [list, canManage()])) renderSilences(list);
+  }
+
+  function renderSilences(list) {
+    E.silencesEmpty.hidden = !!list.length;
+    E.silencesList.replaceChildren(...list.map((s) => {
+      const li = mk('li', 'inc-silence');
+      li.dataset.id = s.id;
+      const head = mk('div', 'kb-row');
+      const ms = mk('span', 'chips');
+      for (const m of s.matchers || []) ms.append(mk('code', 'chip', matcherText(m)));
+      head.append(ms, mk('span', 'kb-meta', t('incSilenceUntil', { time: fmtTime(s.ends_at) })));
+      if (canManage()) {
+        const b = btn('btn btn--small btn--danger inc-expire', t('incExpire'));
+        b.addEventListener('click', () => run(b, null, async () => {
+          await api('DELETE', `/silences/${enc(s.id)}`);
+          toast(t('incExpired'));
+          await Promise.all([loadSilences(), loadAlerts()]);
+        }));
+        head.append(b);
+      }
+      li.append(head, mk('p', 'inc-comment', s.comment || ''));
+      return li;
+    }));
+  }
+
+  async function addSilence() {
+    const matchers = E.silMatchers.value.split('\n').map((s) => s.trim()).filter(Boolean);
+    const comment = E.silComment.value.trim();
+    if (!matchers.length || !comment) { showError(E.silError, t('incSilenceMissing')); return; }
+    await run(E.silAdd, E.silError, async () => {
+      await api('POST', '/silences', { matchers, comment, duration: E.silDuration.value });
+      E.silMatchers.value = '';
+      E.silComment.value = '';
+      toast(t('incSilenced'));
+      await Promise.all([loadSilences(), loadAlerts()]);
+    });
+  }
+
+  // =====================================================================
+  // Incidents
+  // =====================================================================
+  async function loadIncidents() {
+    let d;
+    try { d = await api('GET', '/incidents'); } catch (e) { toastError(e); return; }
+    S.incidents = d.incidents || [];
+    if (changed('incidents', [S.incidents, S.selected])) renderIncidents();
+  }
+
+  function renderIncidents() {
+    E.incidentsEmpty.hidden = !!S.incidents.length;
+    E.incidentsList.replaceChildren(...S.incidents.map((inc) => {
+      const li = mk('li', 'item inc-item');
+      li.dataset.id = inc.id;
+      li.dataset.phase = inc.phase || '';
+      li.tabIndex = 0;
+      li.setAttribute('role', 'button');
+      if (inc.id === S.selected) { li.classList.add('is-selected'); li.setAttribute('aria-current', 'true'); }
+      const top = mk('div', 'item-top');
+      top.append(phaseBadge(inc.phase), levelBadge(inc.severity));
+      const meta = mk('div', 'item-meta');
+      meta.append(mk('span', '', t('incStarted', { time: fmtTime(inc.started_at) })), durationEl(inc));
+      li.append(top, mk('div', 'inc-item-title', incidentTitle(inc)), meta);
+      li.addEventListener('click', () => { location.hash = inc.id; });
+      li.addEventListener('keydown', (e) => { if (e.key === 'Enter' || e.key === ' ') { e.preventDefault(); location.hash = inc.id; } });
+      return li;
+    }));
+  }
+
+  // durationEl shows how long an incident lasted, or has lasted so far; tickDurations keeps the latter current.
+  function durationEl(inc) {
+    const el = mk('span', 'inc-dur');
+    el.dataset.started = inc.started_at || '';
+    el.dataset.resolved = toDate(inc.resolved_at) ? inc.resolved_at : '';
+    setDuration(el);
+    return el;
+  }
+  function setDuration(el) {
+    const from = toDate(el.dataset.started);
+    if (!from) { el.textContent = ''; return; }
+    const to = toDate(el.dataset.resolved);
+    const secs = ((to || new Date()) - from) / 1000;
+    el.textContent = to ? t('incLasted', { d: fmtDuration(secs) }) : t('incOngoing', { d: fmtDuration(secs) });
+  }
+  function tickDurations() {
+    for (const el of document.querySelectorAll('.inc-dur')) setDuration(el);
+  }
+
+  async function select(id, { replace = false } = {}) {
+    if (!id) return;
+    if (replace && location.hash !== `#${id}`) history.replaceState(history.state, '', `#${id}`);
+    if (S.selected !== id) {
+      S.selected = id;
+      S.detail = null;
+      S.pmFor = '';
+      delete S.shown.detail;
+      E.pmBody.hidden = true;
+      E.pmNumbers.hidden = true;
+      E.pmRaw.hidden = true;
+      showError(E.detailError, '');
+      E.updNote.value = '';
+      E.updPhase.value = '';
+      E.resolveNote.value = '';
+    }
+    for (const li of E.incidentsList.children) {
+      const on = li.dataset.id === id;
+      li.classList.toggle('is-selected', on);
+      if (on) li.setAttribute('aria-current', 'true'); else li.removeAttribute('aria-current');
+    }
+    S.shown.incidents = JSON.stringify([S.incidents, S.selected]);
+    await loadDetail();
+  }
+
+  async function loadDetail() {
+    const id = S.selected;
+    let d;
+    try {
+      d = await api('GET', `/incidents/${enc(id)}`);
+    } catch (e) {
+      if (id !== S.selected) return;
+      if (e.status === 404) { S.selected = ''; E.detail.hidden = true; E.detailEmpty.hidden = false; }
+      toastError(e);
+      return;
+    }
+    if (id !== S.selected) return; // another was picked meanwhile
+    S.detail = d;
+    if (changed('detail', [d, canManage()])) renderDetail(d);
+    const inc = d.incident || {};
+    // A resolved incident shows its postmortem; it is loaded again when the phase changes.
+    if (inc.phase === 'resolved' && S.pmFor !== `${inc.id}:resolved`) loadPostmortem();
+  }
+
+  function renderDetail(d) {
+    const inc = d.incident || {};
+    const open = inc.phase !== 'resolved';
+    E.detailEmpty.hidden = true;
+    E.detail.hidden = false;
+    E.detail.dataset.id = inc.id || '';
+    E.detail.dataset.phase = inc.phase || '';
+    E.detailTitle.textContent = incidentTitle(inc);
+    E.detailPhase.textContent = label('phase', inc.phase);
+    E.detailPhase.dataset.phase = inc.phase || '';
+    E.detailSeverity.textContent = label('alertlevel', inc.severity);
+    E.detailSeverity.dataset.level = inc.severity || '';
+    const meta = [mk('code', 'kb-id', inc.id || ''), ` · ${t('incStarted', { time: fmtTime(inc.started_at) })}`];
+    const dur = durationEl(inc);
+    meta.push(' · ', dur);
+    if (toDate(inc.detected_at)) meta.push(` · ${t('incDetected', { time: fmtTime(inc.detected_at) })}`);
+    if (toDate(inc.mitigated_at)) meta.push(` · ${t('incMitigated', { time: fmtTime(inc.mitigated_at) })}`);
+    if (inc.max_level) meta.push(` · ${t('incMaxLevel', { n: inc.max_level })}`);
+    if (inc.manual) meta.push(` · ${t('incManualDeclared')}`);
+    if (inc.title_zh && inc.title && inc.title_zh !== inc.title) meta.push(` · ${ZH ? inc.title : inc.title_zh}`);
+    E.detailMeta.replaceChildren(...meta);
+
+    // Actions a playbook waits to have approved.
+    const pending = inc.pending || [];
+    E.pendingBox.hidden = !pending.length;
+    E.pendingList.replaceChildren(...pending.map((act, index) => {
+      const li = mk('li', 'kb-row inc-pending');
+      li.dataset.index = String(index);
+      li.append(mk('span', 'kb-grow', inLang(act.summary, act.summary_zh) || act.playbook));
+      li.append(mk('code', 'kb-id', act.playbook || ''));
+      if (canManage() && open) {
+        const b = btn('btn btn--small btn--primary inc-approve', t('incApprove'));
+        b.addEventListener('click', () => run(b, E.detailError, async () => {
+          await api('POST', `/incidents/${enc(inc.id)}/approve`, { index });
+          toast(t('incApproved'));
+          await Promise.all([loadDetail(), loadPosture()]);
+        }));
+        li.append(b);
+      }
+      return li;
+    }));
+    E.confirmBox.hidden = !(open && inc.awaiting_confirm);
+    E.confirmBtn.hidden = !canManage();
+
+    E.detailManage.hidden = !(canManage() && open);
+
+    E.timeline.replaceChildren(...(d.timeline || []).map((ev) => {
+      const li = mk('li', 'inc-event');
+      li.dataset.kind = ev.kind || '';
+      const head = mk('div', 'inc-event-head');
+      head.append(mk('span', 'inc-time', fmtTime(ev.at)), mk('span', 'inc-kind', label('evkind', ev.kind)));
+      li.append(head, mk('div', 'inc-event-text', inLang(ev.text, ev.text_zh)));
+      return li;
+    }));
+
+    E.pmRaw.href = `${API}/incidents/${enc(inc.id)}/postmortem?format=markdown`;
+    E.pmRaw.setAttribute('download', `postmortem-${inc.id}.md`);
+    E.pmLoad.textContent = open ? t('incPostmortemDraft') : t('incRefresh');
+  }
+
+  async function loadPostmortem() {
+    const inc = (S.detail && S.detail.incident) || {};
+    if (!inc.id) return;
+    S.pmFor = `${inc.id}:${inc.phase}`;
+    let d;
+    try {
+      d = await api('GET', `/incidents/${enc(inc.id)}/postmortem`);
+    } catch (e) {
+      S.pmFor = '';
+      toastError(e);
+      return;
+    }
+    if (!S.detail || S.detail.incident.id !== inc.id) return;
+    const n = d.numbers || {};
+    const secs = (v) => (v == null ? '—' : fmtDuration(v));
+    E.pmNumbers.textContent = t('incPMNumbers', {
+      detect: secs(n.time_to_detect_s), mitigate: secs(n.time_to_mitigate_s), resolve: secs(n.time_to_resolve_s),
+      conv: n.conversations_affected ?? 0, rate: pct(n.session_interruption_rate),
+    });
+    E.pmNumbers.hidden = false;
+    E.pmBody.replaceChildren(renderMarkdown(d.markdown || ''));
+    E.pmBody.hidden = false;
+    E.pmRaw.hidden = false;
+  }
+
+  // renderMarkdown turns the subset of Markdown postmortems use (headings, tables, lists, fenced blocks,
+  // paragraphs, `code`) into DOM nodes. Every piece of text goes in as a text node: nothing is parsed as HTML.
+  function renderMarkdown(md) {
+    const out = document.createDocumentFragment();
+    const lines = String(md).replace(/\r\n?/g, '\n').split('\n');
+    const isTable = (l) => /^\s*\|/.test(l);
+    const listItem = (l) => /^(\s*)([-*+]|\d+[.)])\s+(.*)$/.exec(l) || /^(\s*)([-*+]|\d+[.)])$/.exec(l.trimEnd());
+    const isBlockStart = (l) => /^```/.test(l) || /^#{1,6}\s/.test(l) || isTable(l) || !!listItem(l);
+    let i = 0;
+    while (i < lines.length) {
+      const line = lines[i];
+      if (!line.trim()) { i++; continue; }
+      if (/^```/.test(line)) {
+        const buf = [];
+        for (i++; i < lines.length && !/^```/.test(lines[i]); i++) buf.push(lines[i]);
+        i++; // the closing fence
+        out.append(mk('pre', 'inc-md-pre', buf.join('\n')));
+        continue;
+      }
+      const h = /^(#{1,6})\s+(.*)$/.exec(line);
+      if (h) {
+        // The page's own headings go down to h3: the postmortem's start at h4.
+        const el = mk(`h${Math.min(6, h[1].length + 3)}`, `inc-md-h inc-md-h${h[1].length}`);
+        inline(el, h[2]);
+        out.append(el);
+        i++;
+        continue;
+      }
+      if (isTable(line)) {
+        const rows = [];
+        for (; i < lines.length && isTable(lines[i]); i++) rows.push(lines[i]);
+        out.append(mdTable(rows));
+        continue;
+      }
+      if (listItem(line)) {
+        const items = [];
+        for (; i < lines.length && lines[i].trim() && (listItem(lines[i]) || /^\s+\S/.test(lines[i])); i++) items.push(lines[i]);
+        out.append(mdList(items, listItem));
+        continue;
+      }
+      const buf = [];
+      for (; i < lines.length && lines[i].trim() && !isBlockStart(lines[i]); i++) buf.push(lines[i].trim());
+      const p = mk('p', 'inc-md-p');
+      inline(p, buf.join(' '));
+      out.append(p);
+    }
+    return out;
+  }
+  function inline(el, text) {
+    String(text).split('`').forEach((part, k) => {
+      if (k % 2) el.append(mk('code', null, part));
+      else if (part) el.append(document.createTextNode(part));
+    });
+  }
+  function mdTable(rows) {
+    const cells = (r) => r.trim().replace(/^\|/, '').replace(/\|$/, '').split('|').map((c) => c.trim());
+    const isRule = (r) => /^\s*\|?\s*:?-{2,}:?\s*(\|\s*:?-{2,}:?\s*)*\|?\s*$/.test(r);
+    const table = mk('table', 'inc-table inc-md-table');
+    const body = mk('tbody');
+    rows.forEach((r, k) => {
+      if (isRule(r)) return;
+      const head = k === 0 && rows.length > 1 && isRule(rows[1]);
+      const tr = mk('tr');
+      for (const c of cells(r)) {
+        const cell = mk(head ? 'th' : 'td');
+        inline(cell, c);
+        tr.append(cell);
+      }
+      if (head) { const thead = mk('thead'); thead.append(tr); table.append(thead); } else body.append(tr);
+    });
+    table.append(body);
+    const wrap = mk('div', 'inc-table-wrap');
+    wrap.append(table);
+    return wrap;
+  }
+  // mdList builds lists from their lines: an item indented under another goes into a list inside it, a
+  // continuation line joins the item above.
+  function mdList(items, listItem) {
+    const out = document.createDocumentFragment();
+    const stack = []; // {indent, list, last}: the open lists, outermost first
+    const tag = (ordered) => (ordered ? 'OL' : 'UL');
+    for (const line of items) {
+      const m = listItem(line);
+      if (!m) {
+        const top = stack[stack.length - 1];
+        if (top && top.last) top.last.append(` ${line.trim()}`);
+        continue;
+      }
+      const indent = m[1].length, ordered = /\d/.test(m[2]);
+      while (stack.length && indent < stack[stack.length - 1].indent) stack.pop();
+      let top = stack[stack.length - 1];
+      if (!top || (indent > top.indent && top.last)) {
+        const list = mk(tag(ordered).toLowerCase(), 'inc-md-list');
+        if (top) top.last.append(list); else out.append(list);
+        top = { indent, list, last: null };
+        stack.push(top);
+      } else if (top.list.tagName !== tag(ordered)) { // the same depth, another kind of list: a new one after it
+        const list = mk(tag(ordered).toLowerCase(), 'inc-md-list');
+        top.list.after(list);
+        top.list = list;
+      }
+      const li = mk('li');
+      inline(li, m[3] || '');
+      top.list.append(li);
+      top.last = li;
+    }
+    return out;
+  }
+
+  async function declare() {
+    const title = E.decTitle.value.trim();
+    if (!title) { showError(E.decError, t('incTitleRequired')); E.decTitle.focus(); return; }
+    await run(E.decSubmit, E.decError, async () => {
+      const d = await api('POST', '/incidents', { title, title_zh: E.decTitleZH.value.trim(), severity: E.decSeverity.value });
+      E.decTitle.value = '';
+      E.decTitleZH.value = '';
+      toast(t('incDeclared', { title: incidentTitle(d.incident || { title }) }));
+      await loadIncidents();
+      if (d.incident) location.hash = d.incident.id; // hashchange selects it
+    });
+  }
+
+  async function postUpdate() {
+    const phase = E.updPhase.value, note = E.updNote.value.trim();
+    if (!phase && !note) { showError(E.detailError, t('incNoteMissing')); E.updNote.focus(); return; }
+    const id = S.selected;
+    await run(E.updPost, E.detailError, async () => {
+      await api('POST', `/incidents/${enc(id)}/updates`, { phase, note });
+      E.updNote.value = '';
+      E.updPhase.value = '';
+      toast(t('incUpdated'));
+      await Promise.all([loadDetail(), loadIncidents()]);
+    });
+  }
+
+  async function resolve() {
+    const id = S.selected;
+    await run(E.resolveBtn, E.detailError, async () => {
+      await api('POST', `/incidents/${enc(id)}/resolve`, { note: E.resolveNote.value.trim() });
+      E.resolveNote.value = '';
+      toast(t('incResolvedToast'));
+      await Promise.all([loadDetail(), loadIncidents(), loadPosture()]);
+    });
+  }
+
+  async function confirmRecovery() {
+    const id = S.selected;
+    await run(E.confirmBtn, E.detailError, async () => {
+      await api('POST', `/incidents/${enc(id)}/confirm`);
+      toast(t('incConfirmed'));
+      await loadDetail();
+    });
+  }
+
+  // =====================================================================
+  // Notices
+  // =====================================================================
+  async function loadNotices() {
+    let d;
+    try { d = await api('GET', '/notices'); } catch (e) { toastError(e); return; }
+    const all = d.notices || {};
+    for (const l of NOTICE_LEVELS) {
+      const n = all[String(l)] || {};
+      $(`notice-${l}-zh`).value = n.zh || '';
+      $(`notice-${l}-en`).value = n.en || '';
+    }
+  }
+
+  async function saveNotice(button) {
+    const level = Number(button.dataset.level);
+    const zh = $(`notice-${level}-zh`).value.trim(), en = $(`notice-${level}-en`).value.trim();
+    if (!zh || !en) { showError(E.noticesError, t('incNoticeMissing')); return; }
+    await run(button, E.noticesError, async () => {
+      await api('PUT', `/notices/${level}`, { zh, en });
+      toast(t('incNoticeSaved', { level: label('postureLevel', level) }));
+      await loadPosture();
+    });
+  }
+
+  // ---------- wiring ----------
+  function init() {
+    E = {
+      bootError: $('boot-error'), toasts: $('toasts'), meName: $('me-name'), meRole: $('me-role'),
+      readonlyNote: $('readonly-note'),
+      pLevel: $('posture-level'), pMode: $('posture-mode'), pDesc: $('posture-desc'), pMeta: $('posture-meta'),
+      pReason: $('posture-reason'), pThrottles: $('posture-throttles'), pNotice: $('posture-notice'),
+      monitorLine: $('monitor-line'),
+      postureForm: $('posture-form'), pfLevel: $('pf-level'), pfLevelHint: $('pf-level-hint'), pfScope: $('pf-scope'),
+      pfAll: $('pf-all'), pfCategories: $('pf-categories'), pfHuman: $('pf-human'), pfReason: $('pf-reason'),
+      pfSet: $('pf-set'), pfError: $('pf-error'), autoBtn: $('posture-auto'),
+      declareBox: $('declare-box'), declareForm: $('declare-form'), decTitle: $('dec-title'), decTitleZH: $('dec-title-zh'),
+      decSeverity: $('dec-severity'), decSubmit: $('dec-submit'), decError: $('dec-error'),
+      alertsCount: $('alerts-count'), alertsTable: $('alerts-table'), alertsBody: $('alerts-body'), alertsEmpty: $('alerts-empty'),
+      silencesList: $('silences-list'), silencesEmpty: $('silences-empty'), silenceForm: $('silence-form'),
+      silMatchers: $('sil-matchers'), silComment: $('sil-comment'), silDuration: $('sil-duration'), silAdd: $('sil-add'),
+      silError: $('sil-error'),
+      incidentsList: $('incidents-list'), incidentsEmpty: $('incidents-empty'),
+      detailEmpty: $('detail-empty'), detail: $('detail'), detailTitle: $('detail-title'), detailPhase: $('detail-phase'),
+      detailSeverity: $('detail-severity'), detailMeta: $('detail-meta'), pendingBox: $('pending-box'),
+      pendingList: $('pending-list'), confirmBox: $('confirm-box'), confirmBtn: $('confirm-btn'),
+      detailManage: $('detail-manage'), updateForm: $('update-form'), updPhase: $('upd-phase'), updNote: $('upd-note'),
+      updPost: $('upd-post'), resolveNote: $('resolve-note'), resolveBtn: $('resolve-btn'), detailError: $('detail-error'),
+      timeline: $('timeline'), pmLoad: $('pm-load'), pmRaw: $('pm-raw'), pmNumbers: $('pm-numbers'), pmBody: $('pm-body'),
+      noticesError: $('notices-error'),
+    };
+    $('logout-btn').addEventListener('click', async () => {
+      try { await api('POST', '/auth/logout'); } catch { /* leaving anyway */ }
+      location.replace('/console/login');
+    });
+    $('boot-retry').addEventListener('click', boot);
+    window.addEventListener('hashchange', () => { const id = location.hash.replace(/^#/, ''); if (id) select(id); });
+    document.addEventListener('visibilitychange', () => { if (!document.hidden && S.me) refresh(); });
+
+    E.pfLevel.addEventListener('change', syncPostureForm);
+    E.pfAll.addEventListener('change', syncPostureForm);
+    E.postureForm.addEventListener('submit', (e) => { e.preventDefault(); setPosture(); });
+    E.autoBtn.addEventListener('click', handBack);
+    E.declareForm.addEventListener('submit', (e) => { e.preventDefault(); declare(); });
+    E.silenceForm.addEventListener('submit', (e) => { e.preventDefault(); addSilence(); });
+    E.updateForm.addEventListener('submit', (e) => { e.preventDefault(); postUpdate(); });
+    E.resolveBtn.addEventListener('click', resolve);
+    E.confirmBtn.addEventListener('click', confirmRecovery);
+    E.pmLoad.addEventListener('click', () => run(E.pmLoad, null, loadPostmortem));
+    for (const b of document.querySelectorAll('.inc-notice-save')) b.addEventListener('click', () => saveNotice(b));
+    syncPostureForm();
+    boot();
+  }
+
+  init();
+})();
