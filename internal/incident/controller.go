@@ -78,6 +78,10 @@ type Controller struct {
 	logger    *slog.Logger
 	playbooks []Playbook
 
+	// op serialises the controller's steps and operators' actions: they
+	// read and change the open incident. mu guards what readers on the
+	// hot path take (the posture, the notices).
+	op        sync.Mutex
 	mu        sync.Mutex
 	posture   Posture
 	notices   map[int]Notice
@@ -148,8 +152,8 @@ func (c *Controller) Posture() Posture {
 
 // Current returns the open incident, if any.
 func (c *Controller) Current() *Incident {
-	c.mu.Lock()
-	defer c.mu.Unlock()
+	c.op.Lock()
+	defer c.op.Unlock()
 	if c.current == nil {
 		return nil
 	}
@@ -266,6 +270,8 @@ func (c *Controller) Run(ctx context.Context) {
 
 // Step looks at the firing alerts once and acts.
 func (c *Controller) Step(ctx context.Context, now time.Time) error {
+	c.op.Lock()
+	defer c.op.Unlock()
 	alerts := c.opts.Alerts.Active()
 	var acts []Action
 	desired := Posture{}
@@ -607,7 +613,11 @@ func (c *Controller) page(ctx context.Context, now time.Time, n notify.Notice) {
 
 // Page lets other parts (the alert manager's groups) notify and leave a
 // trace on the open incident's timeline.
-func (c *Controller) Page(ctx context.Context, n notify.Notice) { c.page(ctx, c.opts.Now(), n) }
+func (c *Controller) Page(ctx context.Context, n notify.Notice) {
+	c.op.Lock()
+	defer c.op.Unlock()
+	c.page(ctx, c.opts.Now(), n)
+}
 
 func (c *Controller) audit(ctx context.Context, a Actor, action, object string, detail map[string]any) {
 	if c.opts.Audit == nil {
@@ -648,6 +658,8 @@ func (c *Controller) resolve(ctx context.Context, now time.Time, a Actor, note s
 // SetPosture sets the posture by hand; it stays until the operator hands
 // back to automatic (Automatic).
 func (c *Controller) SetPosture(ctx context.Context, a Actor, p Posture, reason string) (Posture, error) {
+	c.op.Lock()
+	defer c.op.Unlock()
 	if err := p.Validate(); err != nil {
 		return Posture{}, errcode.Errorf(errcode.Invalid, "%v", err)
 	}
@@ -663,6 +675,8 @@ func (c *Controller) SetPosture(ctx context.Context, a Actor, p Posture, reason 
 
 // Automatic hands the posture back to the controller.
 func (c *Controller) Automatic(ctx context.Context, a Actor) (Posture, error) {
+	c.op.Lock()
+	defer c.op.Unlock()
 	c.mu.Lock()
 	p := c.posture
 	c.mu.Unlock()
@@ -685,6 +699,8 @@ func (c *Controller) Automatic(ctx context.Context, a Actor) (Posture, error) {
 
 // Declare opens an incident by hand.
 func (c *Controller) Declare(ctx context.Context, a Actor, title, titleZH, severity string) (*Incident, error) {
+	c.op.Lock()
+	defer c.op.Unlock()
 	if title == "" || len([]rune(title)) > 200 || len([]rune(titleZH)) > 200 {
 		return nil, errcode.Errorf(errcode.Invalid, "title is required (at most 200 characters)")
 	}
@@ -724,6 +740,8 @@ func (c *Controller) Declare(ctx context.Context, a Actor, title, titleZH, sever
 
 // Update changes an incident's phase and/or adds a note to its timeline.
 func (c *Controller) Update(ctx context.Context, a Actor, id, phase, note string) (*Incident, error) {
+	c.op.Lock()
+	defer c.op.Unlock()
 	inc, err := c.openIncident(id)
 	if err != nil {
 		return nil, err
@@ -756,6 +774,8 @@ func (c *Controller) Update(ctx context.Context, a Actor, id, phase, note string
 // Resolve ends an incident by hand. The posture returns to normal unless
 // it was set by hand.
 func (c *Controller) Resolve(ctx context.Context, a Actor, id, note string) (*Incident, error) {
+	c.op.Lock()
+	defer c.op.Unlock()
 	inc, err := c.openIncident(id)
 	if err != nil {
 		return nil, err
@@ -777,6 +797,8 @@ func (c *Controller) Resolve(ctx context.Context, a Actor, id, note string) (*In
 
 // Approve applies an action that waits for a person.
 func (c *Controller) Approve(ctx context.Context, a Actor, id string, index int) (*Incident, error) {
+	c.op.Lock()
+	defer c.op.Unlock()
 	inc, err := c.openIncident(id)
 	if err != nil {
 		return nil, err
@@ -798,6 +820,8 @@ func (c *Controller) Approve(ctx context.Context, a Actor, id string, index int)
 
 // ConfirmRecovery lets a playbook with confirmed recovery step down.
 func (c *Controller) ConfirmRecovery(ctx context.Context, a Actor, id string) (*Incident, error) {
+	c.op.Lock()
+	defer c.op.Unlock()
 	inc, err := c.openIncident(id)
 	if err != nil {
 		return nil, err
