@@ -94,7 +94,17 @@ func (p page) waitFor(expr string) {
 // waitWithin is waitFor for something that may take up to d.
 func (p page) waitWithin(expr string, d time.Duration) {
 	p.t.Helper()
-	if _, err := chromedp.Run(p.ctx, chromedp.Poll[bool](expr, chromedp.WithPollingTimeout(d))); err != nil {
+	deadline := time.Now().Add(d)
+	_, err := chromedp.Run(p.ctx, chromedp.Poll[bool](expr, chromedp.WithPollingTimeout(d)))
+	// A page still navigating (a redirect right after the condition that
+	// led here) has no execution context for a moment: poll again in the
+	// new document rather than fail.
+	for err != nil && time.Now().Before(deadline) && (strings.Contains(err.Error(), "Cannot find context") ||
+		strings.Contains(err.Error(), "context was destroyed")) {
+		time.Sleep(50 * time.Millisecond)
+		_, err = chromedp.Run(p.ctx, chromedp.Poll[bool](expr, chromedp.WithPollingTimeout(time.Until(deadline))))
+	}
+	if err != nil {
 		var dump string
 		dump, _ = chromedp.Run(p.ctx, chromedp.Evaluate[string](`document.body ? document.body.innerText : ""`))
 		p.t.Fatalf("waiting for %s: %v\npage text:\n%s", expr, err, dump)

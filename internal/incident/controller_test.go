@@ -382,3 +382,25 @@ func TestConfirmedRecovery(t *testing.T) {
 		t.Fatalf("after the confirmation and the hold: %+v", p)
 	}
 }
+
+// A flooding source is throttled to the flood rule's limit; a spike on the
+// default "web" source (every widget customer) is only reported.
+func TestFloodThrottlesOnlyNamedSources(t *testing.T) {
+	h := newHarness(t)
+	web := firing("traffic_flood", monitor.LevelWarning, h.clock, "source", "web")
+	web.Threshold = 80
+	h.alerts.set(web)
+	if p := h.step(t, time.Second); !p.IsNormal() {
+		t.Fatalf("a spike on web throttled every customer: %+v", p)
+	}
+	bot := firing("traffic_flood", monitor.LevelWarning, h.clock, "source", "partner-api")
+	bot.Threshold = 50
+	h.alerts.set(web, bot)
+	p := h.step(t, time.Second)
+	if p.Throttle["partner-api"] != 50 || len(p.Throttle) != 1 {
+		t.Fatalf("throttle = %v, want partner-api at 50/s only", p.Throttle)
+	}
+	if !h.ctl.Allow("web") {
+		t.Fatal("web was refused")
+	}
+}

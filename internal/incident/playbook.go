@@ -130,7 +130,11 @@ func DefaultPlaybooks() []Playbook {
 		{Name: "bot-failing", Match: []string{`alertname=~"bot_errors|slow_turns"`}, Action: ActionLevel1, Scope: "all", Human: true},
 		{Name: "bad-release", Match: []string{quality, `after_release="true"`}, Action: ActionLevel2},
 		{Name: "quality-drop", Match: []string{quality}, Action: ActionLevel1, Scope: "category", Human: true},
-		{Name: "flood", Match: []string{`alertname="traffic_flood"`}, Action: ActionThrottle},
+		// The default source "web" is every anonymous widget customer at
+		// once: a spike there is demand (a sale, an outage elsewhere), not
+		// an attack to throttle. It is reported; per-client limits and the
+		// queue forecast handle it.
+		{Name: "flood", Match: []string{`alertname="traffic_flood"`, `source!="web"`}, Action: ActionThrottle},
 		{Name: "notifier", Match: []string{`alertname="notifier_failing"`}, Action: ActionNotify, OpenIncident: true},
 		{Name: "slo-burn", Match: []string{`alertname="slo_burn"`}, Action: ActionNotify},
 		{Name: "everything-else", Match: nil, Action: ActionNotify},
