@@ -129,7 +129,11 @@ func DefaultPlaybooks() []Playbook {
 		{Name: "nlu-trouble", Match: []string{`component="nlu"`}, Action: ActionLevel1, Scope: "all", Human: true},
 		{Name: "bot-failing", Match: []string{`alertname=~"bot_errors|slow_turns"`}, Action: ActionLevel1, Scope: "all", Human: true},
 		{Name: "bad-release", Match: []string{quality, `after_release="true"`}, Action: ActionLevel2},
-		{Name: "quality-drop", Match: []string{quality}, Action: ActionLevel1, Scope: "category", Human: true},
+		// A drop in one category goes to people; a drop across everything
+		// with no release behind it (a new topic, a burst of nonsense) is
+		// reported: handing every customer to the desk would drown it.
+		{Name: "quality-drop", Match: []string{`alertname=~"answer_rate_drop|confidence_drop|wrong_answer_flags|low_ratings"`,
+			`category!="all"`}, Action: ActionLevel1, Scope: "category", Human: true},
 		// The default source "web" is every anonymous widget customer at
 		// once: a spike there is demand (a sale, an outage elsewhere), not
 		// an attack to throttle. It is reported; per-client limits and the
