@@ -326,7 +326,7 @@ func (e *Engine) decide(ctx context.Context, c *Conversation, text nlu.Text, cho
 	p := e.posture.Load()
 	ix := e.index.Load()
 	switch {
-	case p.covers("", "") && p.All:
+	case p != nil && p.Level == 1 && p.All:
 		// Everything goes around the bot: don't even ask the model.
 		info.Outcome = "diverted"
 		return []Message{e.divert(ctx, c, p, locale)}

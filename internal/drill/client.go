@@ -152,23 +152,27 @@ func (c *client) start(ctx context.Context, locale string, vip bool, source stri
 	return &convView{id: out.ID, token: out.Token}, status, nil
 }
 
+// replyView is a bot message as the drill reads it.
+type replyView struct {
+	ID      string `json:"id"`
+	Outcome string `json:"outcome"`
+	Entry   *struct {
+		ID       string `json:"id"`
+		Category string `json:"category"`
+	} `json:"entry"`
+}
+
 type turnView struct {
 	state      string
 	customerID string
-	replies    []struct {
-		ID      string `json:"id"`
-		Outcome string `json:"outcome"`
-		Entry   *struct {
-			ID string `json:"id"`
-		} `json:"entry"`
-	}
+	replies    []replyView
 }
 
-// wrongFor reports whether the turn answered from another entry than want.
+// wrongFor reports whether the turn answered from a knowledge-base entry
+// other than want (a polite small-talk reply is not a wrong answer).
 func (t *turnView) wrongFor(want string) bool {
 	for _, m := range t.replies {
-		if m.Outcome == "answer" && m.Entry != nil && m.Entry.ID != want && len(m.Entry.ID) > 0 &&
-			!(len(m.Entry.ID) > 10 && m.Entry.ID[:10] == "smalltalk.") {
+		if m.Outcome == "answer" && m.Entry != nil && m.Entry.ID != want && m.Entry.Category != "smalltalk" {
 			return true
 		}
 	}
@@ -190,22 +194,14 @@ func (c *client) say(ctx context.Context, conv *convView, text string) (*turnVie
 		Customer struct {
 			ID string `json:"id"`
 		} `json:"customer_message"`
-		Messages []struct {
-			ID      string `json:"id"`
-			Outcome string `json:"outcome"`
-			Entry   *struct {
-				ID string `json:"id"`
-			} `json:"entry"`
-		} `json:"messages"`
+		Messages []replyView `json:"messages"`
 	}
 	status, err := c.request(ctx, "POST", "/api/v1/conversations/"+conv.id+"/messages", conv.token,
 		map[string]any{"text": text}, &out)
 	if err != nil {
 		return nil, status, err
 	}
-	t := &turnView{state: out.State, customerID: out.Customer.ID}
-	t.replies = out.Messages
-	return t, status, nil
+	return &turnView{state: out.State, customerID: out.Customer.ID, replies: out.Messages}, status, nil
 }
 
 func (c *client) flag(ctx context.Context, conv *convView, mid string) (int, error) {

@@ -2,7 +2,6 @@ package incident
 
 import (
 	"context"
-	"errors"
 	"fmt"
 	"log/slog"
 	"slices"
@@ -421,7 +420,7 @@ func (c *Controller) trackAlerts(ctx context.Context, now time.Time, alerts []mo
 		}
 		delete(c.seen, fp)
 		if c.current != nil && slices.Contains(c.current.Alerts, fp) {
-			if err := c.event(ctx, now, EventResolvedAlrt, "system", "alert resolved: "+a.Summary, "告警恢复："+a.SummaryZH,
+			if err := c.event(ctx, now, EventAlertResolved, "system", "alert resolved: "+a.Summary, "告警恢复："+a.SummaryZH,
 				map[string]any{"fingerprint": fp, "alertname": a.Name()}); err != nil {
 				return err
 			}
@@ -468,7 +467,7 @@ func (c *Controller) setPhase(ctx context.Context, now time.Time, inc *Incident,
 
 func (c *Controller) open(ctx context.Context, now time.Time, a *monitor.Alert) error {
 	inc := &Incident{ID: token.ID("inc", 10), Title: a.Summary, TitleZH: a.SummaryZH, Severity: a.Level,
-		Phase: PhaseInvestigating, OpenedBy: "system", StartedAt: c.impactStart(a), DetectedAt: a.StartsAt, UpdatedAt: now}
+		Phase: PhaseInvestigating, OpenedBy: "system", StartedAt: a.StartsAt, DetectedAt: a.StartsAt, UpdatedAt: now}
 	if err := c.opts.Store.CreateIncident(ctx, inc); err != nil {
 		return err
 	}
@@ -484,12 +483,6 @@ func (c *Controller) open(ctx context.Context, now time.Time, a *monitor.Alert) 
 		Text: "Steward opened an incident and is acting on it.", TextZH: "Steward 已开启故障事件并自动处置。",
 		Labels: map[string]string{"incident": inc.ID}, URL: c.link(inc.ID)})
 	return nil
-}
-
-// impactStart estimates when customers were first affected: the alert's
-// start less the part of its window the symptom needed to show.
-func (c *Controller) impactStart(a *monitor.Alert) time.Time {
-	return a.StartsAt
 }
 
 func (c *Controller) link(id string) string {
@@ -868,9 +861,6 @@ func (c *Controller) Incident(ctx context.Context, id string) (*Incident, []Even
 	}
 	return inc, ev, nil
 }
-
-// ErrNoPostmortem: the incident is still open.
-var ErrNoPostmortem = errors.New("the postmortem is written when the incident is resolved")
 
 // limiter is a token bucket per throttled source.
 type limiter struct {

@@ -22,8 +22,10 @@ type Incident struct {
 	Phase    string `json:"phase"`
 	Manual   bool   `json:"manual"` // declared by an operator
 	OpenedBy string `json:"opened_by"`
-	// StartedAt is when customers were first affected (as far as the
-	// signals tell); DetectedAt when the first alert fired; MitigatedAt when
+	// StartedAt is when the incident began: the first alert's start for
+	// one Steward opened (it does not estimate an earlier impact), the
+	// declaration for one declared by hand; DetectedAt when the first
+	// alert fired; MitigatedAt when
 	// the first mitigating action took effect; ResolvedAt when it ended.
 	StartedAt   time.Time `json:"started_at"`
 	DetectedAt  time.Time `json:"detected_at,omitzero"`
@@ -47,15 +49,15 @@ func (i *Incident) Open() bool { return i.Phase != PhaseResolved }
 
 // Event kinds on a timeline.
 const (
-	EventOpened       = "opened"
-	EventAlert        = "alert"
-	EventResolvedAlrt = "alert_resolved"
-	EventPosture      = "posture"
-	EventAction       = "action"
-	EventNotification = "notification"
-	EventNote         = "note"
-	EventPhase        = "phase"
-	EventResolved     = "resolved"
+	EventOpened        = "opened"
+	EventAlert         = "alert"
+	EventAlertResolved = "alert_resolved"
+	EventPosture       = "posture"
+	EventAction        = "action"
+	EventNotification  = "notification"
+	EventNote          = "note"
+	EventPhase         = "phase"
+	EventResolved      = "resolved"
 )
 
 // Event is one line of an incident's timeline.

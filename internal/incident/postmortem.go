@@ -140,7 +140,7 @@ func (c *Controller) Postmortem(ctx context.Context, inc *Incident) (string, err
 		if c.All.Ratings == 0 {
 			return "0"
 		}
-		return fmt.Sprintf("%d (%.2f★)", c.All.Ratings, float64(c.All.StarsSum)/float64(c.All.Ratings))
+		return fmt.Sprintf("%d (%.2f★)", c.All.Ratings, c.All.MeanStars())
 	})
 	cmp("Low ratings 低分", func(c *monitor.Counts) string { return fmt.Sprint(c.All.LowRating) })
 	cmp("Wrong-answer flags 错误标记", func(c *monitor.Counts) string { return fmt.Sprint(c.All.Flags) })

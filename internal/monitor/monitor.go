@@ -60,7 +60,6 @@ type Monitor struct {
 	mu      sync.Mutex
 	seconds [secondBuckets]bucket
 	minutes [minuteBuckets]bucket
-	firing  []Alert // the conditions of the last evaluation
 }
 
 // New returns a Monitor; Run starts its loop.
@@ -146,13 +145,6 @@ func (m *Monitor) Between(from, to time.Time) Counts {
 	return c
 }
 
-// Firing returns the conditions the rules found at the last evaluation.
-func (m *Monitor) Firing() []Alert {
-	m.mu.Lock()
-	defer m.mu.Unlock()
-	return append([]Alert(nil), m.firing...)
-}
-
 // Run evaluates rules every Interval, runs probes and writes rollups until
 // ctx is done; it writes the last rollups before returning.
 func (m *Monitor) Run(ctx context.Context) {
@@ -215,9 +207,6 @@ func (m *Monitor) Evaluate(ctx context.Context, now time.Time) []Alert {
 		a.Fingerprint = Fingerprint(a.Labels)
 		a.Status = StatusFiring
 	}
-	m.mu.Lock()
-	m.firing = found
-	m.mu.Unlock()
 	if m.opts.Metrics != nil {
 		m.opts.Metrics.setFiring(found)
 	}

@@ -287,15 +287,20 @@ func (r Rule) qualityWindow(m *Monitor, now time.Time) Counts {
 	return m.Between(from, now)
 }
 
-// releaseLabels marks an alert on answer quality that began after the
-// active release was activated within the baseline: the release is the
-// likely cause, and its playbook rolls back.
+// SuspectRelease is how long after its activation a release is the
+// suspected cause of an answer-quality alert.
+const SuspectRelease = 10 * time.Minute
+
+// releaseLabels marks an alert on answer quality that began within
+// SuspectRelease (or the rule's baseline, if longer) of the active
+// release's activation: the release is the likely cause, and its playbook
+// rolls back.
 func (r Rule) releaseLabels(m *Monitor, now time.Time, labels map[string]string) map[string]string {
 	if m.opts.Facts == nil {
 		return labels
 	}
 	id, at := m.opts.Facts.Release()
-	if id > 0 && !at.IsZero() && now.Sub(at) < r.Baseline {
+	if id > 0 && !at.IsZero() && now.Sub(at) < max(r.Baseline, SuspectRelease) {
 		labels["release"] = strconv.FormatInt(id, 10)
 		labels["after_release"] = "true"
 	}

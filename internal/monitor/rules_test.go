@@ -125,6 +125,13 @@ func TestRules(t *testing.T) {
 					m.Record(monitor.Signal{Kind: monitor.KindFlag, Category: "shipping", At: t0})
 				}, at: 5 * time.Second, want: []string{"wrong_answer_flags{category=refund}"}},
 			}},
+		{name: "flags after a release are laid at its door, even minutes later", rules: only(rule("wrong_answer_flags")), key: "after_release",
+			facts: &fakeFacts{release: 2, activated: t0},
+			steps: []step{{record: func(m *monitor.Monitor) {
+				for i := range 3 {
+					m.Record(monitor.Signal{Kind: monitor.KindFlag, Category: "refund", At: t0.Add(time.Duration(120+i) * time.Second)})
+				}
+			}, at: 125 * time.Second, want: []string{"wrong_answer_flags{after_release=true}"}}}},
 		{name: "a new source flooding is found; steady traffic is not", rules: only(rule("traffic_flood")), key: "source",
 			steps: []step{
 				{record: func(m *monitor.Monitor) {

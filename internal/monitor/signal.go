@@ -152,7 +152,7 @@ func (g *Group) MeanConfidence() float64 {
 }
 
 // MeanStars is the mean rating, 0 without ratings.
-func (g *Group) MeanStars() float64 { return ratio(g.StarsSum, g.Ratings) * 1 }
+func (g *Group) MeanStars() float64 { return ratio(g.StarsSum, g.Ratings) }
 
 func ratio(a, b int) float64 {
 	if b == 0 {
