@@ -48,6 +48,9 @@ const (
 	OutcomeClosed Outcome = "closed"
 	// OutcomeRatingRequest is a closing message that asks for a rating.
 	OutcomeRatingRequest Outcome = "rating_request"
+	// OutcomeRefused: the input firewall recognised a prompt-injection,
+	// jailbreak or harmful request and the bot declined it.
+	OutcomeRefused Outcome = "refused"
 )
 
 // HandoffReason says why the bot handed a conversation to a human.

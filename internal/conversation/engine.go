@@ -219,6 +219,9 @@ type Result struct {
 	Conversation *Conversation
 	Customer     Message   // the stored customer message
 	Replies      []Message // the new non-customer messages
+	// Refused is set when the input firewall declined the message: the
+	// HTTP layer charges the sender's rate limits harder for it.
+	Refused bool
 }
 
 // ValidateInput checks a customer message before anything is stored.
