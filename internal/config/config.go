@@ -44,6 +44,9 @@ type Config struct {
 	Notify        Notify    `yaml:"notify"`
 	Monitor       Monitor   `yaml:"monitor"`
 	Incident      Incident  `yaml:"incident"`
+	// Security holds rate limits, trusted proxies, WebSocket caps, HTTP
+	// timeouts and the sites allowed to frame the chat page.
+	Security Security `yaml:"security"`
 	// EnableFaultInjection turns on the drills' fault-injection points and
 	// their admin API; off, POST /api/v1/admin/faults answers 404.
 	EnableFaultInjection bool `yaml:"enable_fault_injection"`
@@ -135,7 +138,7 @@ func (d Desk) HasHours() bool { return d.Open != "" || d.Close != "" }
 // Default returns the configuration used when nothing is set.
 func Default() Config {
 	return Config{Addr: "127.0.0.1:8080", DataDir: "./data", SQLiteSync: "FULL", LogLevel: "info", LogFormat: "text",
-		DefaultLocale: "zh-CN", ShutdownTimeout: 20 * time.Second}
+		DefaultLocale: "zh-CN", ShutdownTimeout: 20 * time.Second, Security: DefaultSecurity()}
 }
 
 // Load reads the optional YAML file at path over the defaults, then the
@@ -313,6 +316,7 @@ func (c *Config) Validate() error {
 	if c.Incident.RecoverAfter < 0 {
 		errs = append(errs, fmt.Errorf("incident.recover_after must not be negative"))
 	}
+	errs = append(errs, c.Security.validate()...)
 	if c.ShutdownTimeout <= 0 {
 		errs = append(errs, fmt.Errorf("shutdown_timeout must be positive"))
 	}

@@ -46,3 +46,47 @@ func TestLoadRejectsUnknownFieldsAndBadValues(t *testing.T) {
 		}
 	}
 }
+
+func TestSecurityDefaultsOverlayAndValidation(t *testing.T) {
+	path := filepath.Join(t.TempDir(), "steward.yaml")
+	os.WriteFile(path, []byte(`security:
+  trusted_proxies: [10.0.0.0/8, "::1"]
+  rate_limits:
+    ip: {rate: 3}
+  frame_ancestors: ['self', https://shop.example.com, "https://*.example.cn/"]
+  timeouts: {read_header: 2s}
+`), 0o600)
+	cfg, err := Load(path, func(string) string { return "" })
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := cfg.Validate(); err != nil {
+		t.Fatal(err)
+	}
+	def := DefaultSecurity()
+	s := cfg.Security
+	if s.RateLimits.IP != (RateLimit{Rate: 3, Burst: def.RateLimits.IP.Burst}) || s.RateLimits.Login != def.RateLimits.Login ||
+		s.Timeouts.ReadHeader != 2*time.Second || s.Timeouts.Read != def.Timeouts.Read {
+		t.Fatalf("a partial security block should keep the other defaults: %+v", s)
+	}
+	if got := strings.Join(s.FrameAncestorSources(), " "); got != "'self' https://shop.example.com https://*.example.cn" {
+		t.Fatalf("frame-ancestors sources %q", got)
+	}
+	if p := s.Proxies(); len(p) != 2 || p[1].String() != "::1/128" {
+		t.Fatalf("proxies %v", p)
+	}
+
+	bad := Default()
+	bad.Security.TrustedProxies = []string{"10.0.0.0/99"}
+	bad.Security.RateLimits.Conversation = RateLimit{Rate: 0, Burst: 5}
+	bad.Security.MaxWebSocketsPerIP = 0
+	bad.Security.FrameAncestors = []string{"https://ok.example.com; script-src *", "ftp://x", "https://a.*.com"}
+	bad.Security.Timeouts.Idle = 0
+	err = bad.Validate()
+	for _, want := range []string{"trusted_proxies[0]", "rate_limits.conversation ", "max_websockets_per_ip",
+		"frame_ancestors[0]", "frame_ancestors[1]", "frame_ancestors[2]", "timeouts"} {
+		if err == nil || !strings.Contains(err.Error(), want) {
+			t.Errorf("Validate() = %v, want a message about %s", err, want)
+		}
+	}
+}
