@@ -27,10 +27,25 @@ type Entry struct {
 }
 
 // Store appends entries under one lock: it sets e.Seq and e.PrevHash from
-// the chain's head, then e.Hash = hash(e), in the same transaction.
+// the chain's head, then e.Hash = hash(e), and moves the head to e, in the
+// same transaction.
 type Store interface {
 	AppendAudit(ctx context.Context, e *Entry, hash func(*Entry) string) error
 	AuditEntries(ctx context.Context, q Query) ([]Entry, error)
+	// AuditRange returns up to limit entries with Seq above after, oldest first.
+	AuditRange(ctx context.Context, after int64, limit int) ([]Entry, error)
+	// AuditHead is the chain's checkpoint: the Seq and Hash of the last
+	// entry appended, kept apart from the entries themselves.
+	AuditHead(ctx context.Context) (Head, error)
+}
+
+// Head is the chain's checkpoint. It is written in the same transaction as
+// every entry, in its own row, so that deleting the newest entries (which
+// leaves a chain that links perfectly) still shows: the entries end before
+// the head does.
+type Head struct {
+	Seq  int64  `json:"seq"`
+	Hash string `json:"hash"`
 }
 
 // Query selects entries, newest first.
@@ -87,22 +102,139 @@ func Hash(e *Entry) string {
 }
 
 // Verify checks a run of entries in ascending Seq order: each hash is right
-// and links to the one before. It returns the first break.
+// and links to the one before. It returns the first break, a *Break.
 func Verify(entries []Entry) error {
 	for i := range entries {
-		e := &entries[i]
+		var prev *Entry
 		if i > 0 {
-			prev := &entries[i-1]
-			if e.Seq != prev.Seq+1 {
-				return fmt.Errorf("entry %d follows %d: entries are missing", e.Seq, prev.Seq)
-			}
-			if e.PrevHash != prev.Hash {
-				return fmt.Errorf("entry %d does not link to entry %d", e.Seq, prev.Seq)
-			}
+			prev = &entries[i-1]
 		}
-		if Hash(e) != e.Hash {
-			return fmt.Errorf("entry %d has been altered: its hash does not match", e.Seq)
+		if b := check(prev, &entries[i]); b != nil {
+			return b
 		}
 	}
 	return nil
+}
+
+// The kinds of Break.
+const (
+	BreakAltered   = "altered"   // an entry's content no longer matches its hash
+	BreakUnlinked  = "unlinked"  // an entry does not link to the one before it
+	BreakMissing   = "missing"   // entries are missing between two others, or before the first
+	BreakTruncated = "truncated" // the newest entries are missing: the head is further on
+	BreakHead      = "head"      // the head checkpoint itself disagrees with the entries
+	BreakAnchor    = "anchor"    // an entry no longer has the hash an earlier verification saw
+)
+
+// Break is where the chain is broken: the first entry found wrong (or
+// missing) and how.
+type Break struct {
+	Seq     int64  `json:"seq"`
+	Kind    string `json:"kind"`
+	Message string `json:"message"`
+}
+
+func (b *Break) Error() string { return b.Message }
+
+func breakf(seq int64, kind, format string, args ...any) *Break {
+	return &Break{Seq: seq, Kind: kind, Message: fmt.Sprintf(format, args...)}
+}
+
+// check verifies e against the entry before it (nil for the first entry).
+func check(prev, e *Entry) *Break {
+	switch {
+	case prev == nil && e.Seq != 1:
+		return breakf(1, BreakMissing, "entries 1 to %d are missing: the oldest entry is %d", e.Seq-1, e.Seq)
+	case prev == nil && e.PrevHash != "":
+		return breakf(e.Seq, BreakUnlinked, "entry %d is the first but links to an earlier one", e.Seq)
+	case prev != nil && e.Seq != prev.Seq+1:
+		if e.Seq == prev.Seq+2 {
+			return breakf(prev.Seq+1, BreakMissing, "entry %d is missing (between %d and %d)", prev.Seq+1, prev.Seq, e.Seq)
+		}
+		return breakf(prev.Seq+1, BreakMissing, "entries %d to %d are missing (between %d and %d)", prev.Seq+1, e.Seq-1,
+			prev.Seq, e.Seq)
+	case Hash(e) != e.Hash:
+		return breakf(e.Seq, BreakAltered, "entry %d has been altered: its hash does not match its content", e.Seq)
+	case prev != nil && e.PrevHash != prev.Hash:
+		return breakf(e.Seq, BreakUnlinked, "entry %d does not link to entry %d: one of them was rewritten", e.Seq, prev.Seq)
+	}
+	return nil
+}
+
+// Report is the outcome of verifying the whole chain.
+type Report struct {
+	OK      bool   `json:"ok"`
+	Entries int64  `json:"entries"` // how many entries were checked
+	Head    Head   `json:"head"`    // the checkpoint the entries were held against
+	Break   *Break `json:"break,omitempty"`
+}
+
+// verifyPage is how many entries Verify reads at a time.
+const verifyPage = 1000
+
+// Verify walks the whole chain from its first entry, a page at a time, and
+// holds its end against the head checkpoint. With anchor (a head printed by
+// an earlier verification and kept elsewhere), it also checks that entry
+// anchor.Seq still has the hash it had then: that catches even a rewrite of
+// the entries and the head together. A broken chain is a Report with OK
+// false and the first Break, not an error; errors are failures to read.
+func (l *Log) Verify(ctx context.Context, anchor *Head) (Report, error) {
+	head, err := l.store.AuditHead(ctx)
+	if err != nil {
+		return Report{}, fmt.Errorf("read the audit head: %w", err)
+	}
+	rep := Report{Head: head}
+	fail := func(b *Break) (Report, error) {
+		rep.Break = b
+		return rep, nil
+	}
+	var (
+		prev     *Entry
+		after    int64
+		anchored = anchor == nil
+	)
+	for {
+		page, err := l.store.AuditRange(ctx, after, verifyPage)
+		if err != nil {
+			return Report{}, fmt.Errorf("read the audit trail after %d: %w", after, err)
+		}
+		for i := range page {
+			e := &page[i]
+			if b := check(prev, e); b != nil {
+				return fail(b)
+			}
+			if e.Seq > head.Seq {
+				return fail(breakf(e.Seq, BreakHead, "entry %d lies beyond the head checkpoint (%d): the head was rewritten", e.Seq, head.Seq))
+			}
+			if anchor != nil && e.Seq == anchor.Seq {
+				if e.Hash != anchor.Hash {
+					return fail(breakf(e.Seq, BreakAnchor, "entry %d no longer has the hash it had when anchored (%.12s…): the chain was rewritten up to it", e.Seq, anchor.Hash))
+				}
+				anchored = true
+			}
+			rep.Entries++
+			c := *e
+			prev = &c
+		}
+		if len(page) < verifyPage {
+			break
+		}
+		after = page[len(page)-1].Seq
+	}
+	last := int64(0)
+	if prev != nil {
+		last = prev.Seq
+	}
+	switch {
+	case last < head.Seq && last+1 == head.Seq:
+		return fail(breakf(head.Seq, BreakTruncated, "entry %d, the newest, is missing: the head checkpoint is at %d but the entries end at %d", head.Seq, head.Seq, last))
+	case last < head.Seq:
+		return fail(breakf(last+1, BreakTruncated, "entries %d to %d, the newest, are missing: the head checkpoint is at %d but the entries end at %d", last+1, head.Seq, head.Seq, last))
+	case prev != nil && prev.Hash != head.Hash:
+		return fail(breakf(last, BreakHead, "entry %d, the newest, does not match the head checkpoint's hash", last))
+	case !anchored:
+		return fail(breakf(anchor.Seq, BreakAnchor, "entry %d, the anchor, is not in the chain (it ends at %d)", anchor.Seq, last))
+	}
+	rep.OK = true
+	return rep, nil
 }

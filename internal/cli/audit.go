@@ -2,8 +2,10 @@ package cli
 
 import (
 	"context"
+	"flag"
 	"fmt"
 	"slices"
+	"strconv"
 	"strings"
 	"text/tabwriter"
 
@@ -12,24 +14,34 @@ import (
 
 type auditCommand struct{ env Env }
 
+const auditUsage = "audit [--action PREFIX] [--object OBJ] [--limit N] [--json] [--data-dir DIR | --database URL]\n" +
+	"       steward audit verify [--head SEQ:HASH] [--json] [--data-dir DIR | --database URL]"
+
 func (c *auditCommand) Run(ctx context.Context, args []string) error {
-	fs := newFlagSet("audit", c.env, "audit [--action PREFIX] [--object OBJ] [--limit N] [--verify] [--json] [--data-dir DIR | --database URL]")
+	if len(args) > 0 && args[0] == "verify" {
+		return c.verify(ctx, args[1:], "audit verify")
+	}
+	fs := newFlagSet("audit", c.env, auditUsage)
 	var db dbFlags
 	db.register(fs)
 	action := fs.String("action", "", "only actions starting with this (e.g. kb.release.)")
 	object := fs.String("object", "", "only this object (e.g. release:3)")
 	limit := fs.Int("limit", 50, "how many of the newest entries to show (at most 1000)")
-	verify := fs.Bool("verify", false, "check the whole hash chain instead of listing")
+	verify := fs.Bool("verify", false, "check the whole hash chain instead of listing (the same as audit verify)")
 	asJSON := fs.Bool("json", false, "print JSON")
+	head := fs.String("head", "", "with --verify: a head printed by an earlier verification (SEQ:HASH) that must still hold")
 	rest, err := parse(fs, args)
 	if err != nil {
 		return err
 	}
 	if len(rest) != 0 {
-		return usagef("audit takes no arguments")
+		return usagef("audit takes no arguments (but: audit verify)")
 	}
 	if *limit < 1 || *limit > 1000 {
 		return usagef("--limit must be 1 to 1000")
+	}
+	if *verify {
+		return c.runVerify(ctx, fs, &db, *head, *asJSON)
 	}
 	st, _, err := openStore(ctx, c.env, fs, &db)
 	if err != nil {
@@ -37,14 +49,6 @@ func (c *auditCommand) Run(ctx context.Context, args []string) error {
 	}
 	defer st.Close(context.Background())
 	log := audit.New(st, nil)
-	if *verify {
-		n, err := verifyChain(ctx, log)
-		if err != nil {
-			return fmt.Errorf("the audit chain is broken: %w", err)
-		}
-		fmt.Fprintf(c.env.Stdout, "audit chain intact: %d entries\n", n)
-		return nil
-	}
 	entries, err := log.Entries(ctx, audit.Query{Action: *action, Object: *object, Limit: *limit})
 	if err != nil {
 		return err
@@ -70,28 +74,61 @@ func (c *auditCommand) Run(ctx context.Context, args []string) error {
 	return tw.Flush()
 }
 
-// verifyChain walks the whole log from the oldest entry and returns how
-// many entries checked out.
-func verifyChain(ctx context.Context, log *audit.Log) (int, error) {
-	var all []audit.Entry
-	before := int64(0)
-	for {
-		page, err := log.Entries(ctx, audit.Query{Before: before, Limit: 1000})
-		if err != nil {
-			return 0, err
+// verify is `audit verify`: the whole chain, held against the head
+// checkpoint (and an earlier head, if given).
+func (c *auditCommand) verify(ctx context.Context, args []string, name string) error {
+	fs := newFlagSet(name, c.env, "audit verify [--head SEQ:HASH] [--json] [--data-dir DIR | --database URL]")
+	var db dbFlags
+	db.register(fs)
+	asJSON := fs.Bool("json", false, "print the report as JSON")
+	head := fs.String("head", "", "a head printed by an earlier verification (SEQ:HASH), kept outside the database: "+
+		"it must still hold, which catches a rewrite of the whole chain")
+	rest, err := parse(fs, args)
+	if err != nil {
+		return err
+	}
+	if len(rest) != 0 {
+		return usagef("audit verify takes no arguments")
+	}
+	return c.runVerify(ctx, fs, &db, *head, *asJSON)
+}
+
+func (c *auditCommand) runVerify(ctx context.Context, fs *flag.FlagSet, db *dbFlags, head string, asJSON bool) error {
+	anchor, err := parseHead(head)
+	if err != nil {
+		return err
+	}
+	st, _, err := openStore(ctx, c.env, fs, db)
+	if err != nil {
+		return err
+	}
+	defer st.Close(context.Background())
+	rep, err := audit.New(st, nil).Verify(ctx, anchor)
+	if err != nil {
+		return err
+	}
+	if asJSON {
+		if err := writeJSONOut(c.env.Stdout, rep); err != nil {
+			return err
 		}
-		all = append(all, page...)
-		if len(page) < 1000 {
-			break
-		}
-		before = page[len(page)-1].Seq
+	} else if rep.OK {
+		fmt.Fprintf(c.env.Stdout, "audit chain intact: %d entries, head %d:%s\n", rep.Entries, rep.Head.Seq, rep.Head.Hash)
 	}
-	slices.Reverse(all)
-	if len(all) > 0 && all[0].Seq != 1 {
-		return 0, fmt.Errorf("the oldest entry is %d, not 1: entries are missing", all[0].Seq)
+	if !rep.OK {
+		return fmt.Errorf("the audit chain is broken at entry %d (%s): %s", rep.Break.Seq, rep.Break.Kind, rep.Break.Message)
 	}
-	if err := audit.Verify(all); err != nil {
-		return 0, err
+	return nil
+}
+
+// parseHead reads SEQ:HASH.
+func parseHead(s string) (*audit.Head, error) {
+	if s == "" {
+		return nil, nil
 	}
-	return len(all), nil
+	seq, hash, ok := strings.Cut(s, ":")
+	n, err := strconv.ParseInt(seq, 10, 64)
+	if !ok || err != nil || n < 1 || len(hash) != 64 {
+		return nil, usagef("--head must be SEQ:HASH as audit verify prints it (e.g. 42:9f86d0…, 64 hex digits), not %q", s)
+	}
+	return &audit.Head{Seq: n, Hash: strings.ToLower(hash)}, nil
 }

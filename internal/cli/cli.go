@@ -96,7 +96,7 @@ Commands:
   migrate    apply database migrations
   kb         the knowledge base: kb import FILE, kb export [FILE], kb publish, kb rollback [--to ID],
              kb releases, kb diff A B
-  audit      read the audit trail, or check its hash chain (audit --verify)
+  audit      read the audit trail, or check its hash chain (audit verify [--head SEQ:HASH])
   user       manage accounts (user add --email E --role R --password-stdin, user list, user disable)
   posture    show or set the service posture of a running server (posture show|set|auto)
   incident   incidents of a running server (incident list|show|declare|update|resolve|postmortem)
