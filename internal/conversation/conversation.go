@@ -5,6 +5,8 @@ package conversation
 import (
 	"context"
 	"time"
+
+	"github.com/steward-cs/steward/internal/guard"
 )
 
 // State is where a conversation stands.
@@ -130,6 +132,12 @@ type Message struct {
 	Author         *Author // agent messages only
 	Locale         string
 	CreatedAt      time.Time
+	// PII lists the kinds of personal data masked in Text (guard.Kind
+	// names): the desk offers to reveal the original.
+	PII []string
+	// Sealed is the unmasked text, encrypted. It is set on the way in only:
+	// the store keeps it in the vault and never loads it with a transcript.
+	Sealed *guard.Sealed
 }
 
 // Turn is everything one customer message changes, written in one transaction:

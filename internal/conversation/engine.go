@@ -13,6 +13,7 @@ import (
 	"unicode/utf8"
 
 	"github.com/steward-cs/steward/internal/errcode"
+	"github.com/steward-cs/steward/internal/guard"
 	"github.com/steward-cs/steward/internal/knowledge"
 	"github.com/steward-cs/steward/internal/nlu"
 	"github.com/steward-cs/steward/internal/token"
@@ -50,6 +51,12 @@ type Options struct {
 	Admit func(source string) bool
 	// DefaultLocale is used when a conversation is created without one.
 	DefaultLocale string
+	// Protector masks personal data in what customers and agents write
+	// and seals the originals. Nil still masks, and keeps no originals.
+	Protector *guard.Protector
+	// Firewall, if set, recognises prompt injection, jailbreaks and harmful
+	// requests: the bot declines them without looking further.
+	Firewall func(text string) (attack bool, category string)
 }
 
 // Engine handles customers' turns: it understands a message, decides
@@ -67,6 +74,8 @@ type Engine struct {
 	observe Observer
 	faults  Faults
 	admit   func(string) bool
+	protect *guard.Protector
+	fw      func(string) (bool, string)
 	locks   [256]sync.Mutex // a conversation's turns run one at a time
 }
 
@@ -94,7 +103,8 @@ func NewEngine(store Store, opts Options) *Engine {
 	}
 	return &Engine{store: store, policy: opts.Policy, builtin: opts.Builtin, pub: opts.Publisher,
 		logger: opts.Logger.With("component", "conversation"), locale: opts.DefaultLocale,
-		observe: opts.Observer, faults: opts.Faults, admit: opts.Admit}
+		observe: opts.Observer, faults: opts.Faults, admit: opts.Admit, protect: opts.Protector,
+		fw: opts.Firewall}
 }
 
 // SetIndex makes ix the knowledge the bot answers from, atomically: turns in
@@ -263,7 +273,11 @@ func (e *Engine) Handle(ctx context.Context, id, tok string, in Input) (*Result,
 		return nil, ErrThrottled
 	}
 	now := time.Now().UTC()
-	text := nlu.Prepare(strings.TrimSpace(in.Text))
+	customerID := token.ID("m", 12)
+	// Personal data is masked before anything reads or stores the text: the
+	// NLU, the transcript, the desk and the logs see only the masked form.
+	safe := e.protectText(c.ID, customerID, strings.TrimSpace(in.Text))
+	text := nlu.Prepare(safe.Text)
 	locale := c.Locale
 	switch text.Lang {
 	case nlu.LangZH:
@@ -273,11 +287,20 @@ func (e *Engine) Handle(ctx context.Context, id, tok string, in Input) (*Result,
 	}
 	next := *c
 	next.Locale, next.UpdatedAt = locale, now
-	customer := Message{ID: token.ID("m", 12), ConversationID: c.ID, Seq: c.LastSeq + 1, Role: RoleCustomer,
-		Text: text.Raw, Locale: locale, CreatedAt: now}
+	customer := Message{ID: customerID, ConversationID: c.ID, Seq: c.LastSeq + 1, Role: RoleCustomer,
+		Text: text.Raw, Locale: locale, CreatedAt: now, PII: kindNames(safe.Kinds), Sealed: safe.Sealed}
 	var replies []Message
 	info := TurnInfo{Conversation: &next}
-	if c.State == StateBot {
+	refused := false
+	if c.State == StateBot && e.fw != nil {
+		if attack, category := e.fw(safe.Text); attack {
+			refused = true
+			info.Outcome = string(OutcomeRefused)
+			replies = []Message{{Outcome: OutcomeRefused, Intent: "firewall." + category, Text: phrase(phraseRefused, locale)}}
+			e.logger.Info("input firewall declined a message", "conversation", c.ID, "category", category)
+		}
+	}
+	if c.State == StateBot && !refused {
 		replies = e.decide(ctx, &next, text, in.Choice, locale, &info)
 	}
 	seq := customer.Seq
@@ -311,7 +334,7 @@ func (e *Engine) Handle(ctx context.Context, id, tok string, in Input) (*Result,
 		}
 	}
 	e.logger.Debug("turn", "conversation", c.ID, "state", next.State, "replies", len(replies))
-	return &Result{Conversation: &next, Customer: customer, Replies: replies}, nil
+	return &Result{Conversation: &next, Customer: customer, Replies: replies, Refused: refused}, nil
 }
 
 // decide chooses the bot's replies and updates c's state: the escalation
@@ -564,6 +587,10 @@ func (e *Engine) Apply(ctx context.Context, id string, change Change) (*Conversa
 		if m.Locale == "" {
 			m.Locale = next.Locale
 		}
+		if m.Role == RoleAgent || m.Role == RoleCustomer {
+			safe := e.protectText(c.ID, m.ID, m.Text)
+			m.Text, m.PII, m.Sealed = safe.Text, kindNames(safe.Kinds), safe.Sealed
+		}
 	}
 	if err := e.store.SaveTurn(ctx, Turn{Conversation: &next, Messages: msgs}); err != nil {
 		return nil, nil, err
@@ -578,6 +605,28 @@ func (e *Engine) Apply(ctx context.Context, id string, change Change) (*Conversa
 // already checked the caller's rights).
 func (e *Engine) Conversation(ctx context.Context, id string) (*Conversation, error) {
 	return e.store.Conversation(ctx, id)
+}
+
+// protectText masks personal data in text written into conversation
+// convID as message ref. A sealing failure loses the original, never the
+// masking.
+func (e *Engine) protectText(convID, ref, text string) guard.Protected {
+	p, err := e.protect.Protect(text, guard.AAD(convID, ref))
+	if err != nil {
+		e.logger.Error("seal personal data: the original is not kept", "conversation", convID, "message", ref, "error", err)
+	}
+	return p
+}
+
+func kindNames(kinds []guard.Kind) []string {
+	if len(kinds) == 0 {
+		return nil
+	}
+	out := make([]string, len(kinds))
+	for i, k := range kinds {
+		out[i] = string(k)
+	}
+	return out
 }
 
 func (e *Engine) lockFor(id string) *sync.Mutex {

@@ -10,6 +10,7 @@ const (
 	phraseHandoffAngry   = "handoff_emotion"
 	phraseClarify        = "clarify"
 	phraseOffline        = "offline"
+	phraseRefused        = "refused"
 )
 
 var phrases = map[string]map[string]string{
@@ -36,6 +37,10 @@ var phrases = map[string]map[string]string{
 	phraseOffline: {
 		"zh-CN": "抱歉，现在没有人工客服在线。请留下您的联系方式和问题，客服上线后会尽快联系您；您也可以继续向我提问。",
 		"en":    "Sorry, no agent is available right now. Leave your contact details and your question, and we'll get back to you as soon as someone is in; you can also keep asking me.",
+	},
+	phraseRefused: {
+		"zh-CN": "抱歉，这个请求我无法协助。如果您有订单、物流、售后等方面的问题，请直接告诉我；需要人工服务请发送“转人工”。",
+		"en":    "Sorry, I can't help with that request. If you have a question about an order, a delivery or after-sales service, just ask; type \"human\" to reach a person.",
 	},
 	phraseClarify: {
 		"zh-CN": "我想确认一下，您想问的是以下哪个问题？",

@@ -267,6 +267,11 @@ func (d *Desk) AddNote(ctx context.Context, actor *auth.User, id, text string) (
 	}
 	n := Note{ID: token.ID("n", 10), ConversationID: id, AuthorID: actor.ID, AuthorName: actor.DisplayName(), Text: text,
 		CreatedAt: d.opts.Now().UTC()}
+	safe, err := d.opts.Vault.Keep(ctx, id, "note:"+n.ID, text, n.CreatedAt)
+	if err != nil {
+		d.logger.Error("keep the original of a note", "conversation", id, "error", err)
+	}
+	n.Text = safe.Text
 	if err := d.store.AddNote(ctx, &n); err != nil {
 		return Note{}, err
 	}

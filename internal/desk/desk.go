@@ -16,6 +16,7 @@ import (
 
 	"github.com/steward-cs/steward/internal/auth"
 	"github.com/steward-cs/steward/internal/conversation"
+	"github.com/steward-cs/steward/internal/guard"
 	"github.com/steward-cs/steward/internal/knowledge"
 )
 
@@ -70,6 +71,9 @@ type Options struct {
 	RouteEvery time.Duration
 	Logger     *slog.Logger
 	Now        func() time.Time
+	// Vault masks personal data in notes and offline messages, keeps the
+	// originals sealed and reveals them (nil: masked, nothing kept).
+	Vault *guard.Vault
 }
 
 // Desk runs the human side of Steward.

@@ -2,6 +2,7 @@ package desk
 
 import (
 	"context"
+	"errors"
 	"strings"
 	"time"
 	"unicode/utf8"
@@ -9,6 +10,7 @@ import (
 	"github.com/steward-cs/steward/internal/auth"
 	"github.com/steward-cs/steward/internal/conversation"
 	"github.com/steward-cs/steward/internal/errcode"
+	"github.com/steward-cs/steward/internal/guard"
 	"github.com/steward-cs/steward/internal/token"
 )
 
@@ -92,8 +94,21 @@ func (d *Desk) LeaveMessage(ctx context.Context, c *conversation.Conversation, c
 	} else if n >= maxOpenTickets {
 		return nil, errcode.Errorf(errcode.Conflict, "this conversation already has %d messages waiting for an agent", n)
 	}
-	t := &Ticket{ID: token.ID("t", 10), ConversationID: c.ID, Contact: contact, Message: message, Locale: c.Locale,
-		Status: TicketOpen, CreatedAt: d.opts.Now().UTC()}
+	t := &Ticket{ID: token.ID("t", 10), ConversationID: c.ID, Locale: c.Locale, Status: TicketOpen,
+		CreatedAt: d.opts.Now().UTC()}
+	// The contact is personal data by design: masked like the rest, the
+	// original sealed for the agent who calls back (and reveals it).
+	for _, f := range []struct {
+		name string
+		text string
+		dst  *string
+	}{{"contact", contact, &t.Contact}, {"message", message, &t.Message}} {
+		safe, err := d.opts.Vault.Keep(ctx, c.ID, "ticket:"+t.ID+":"+f.name, f.text, t.CreatedAt)
+		if err != nil {
+			return nil, err // an acknowledged ticket must be revealable: fail before storing it
+		}
+		*f.dst = safe.Text
+	}
 	if err := d.store.AddTicket(ctx, t); err != nil {
 		return nil, err
 	}
@@ -202,4 +217,35 @@ func (d *Desk) SeedCanned(ctx context.Context, replies []Canned) error {
 		}
 	}
 	return nil
+}
+
+// Reveal returns the original, unmasked text of ref in conversation id: a
+// message id, "note:<id>", or "ticket:<id>:contact" / "ticket:<id>:message".
+// Only people who handle the conversation may see it: its assignee or a
+// supervisor, and for an offline message whoever works the tickets. The
+// caller audits the reveal before showing it.
+func (d *Desk) Reveal(ctx context.Context, actor *auth.User, id, ref string) (string, []string, error) {
+	if err := need(actor, auth.PIIReveal, "reveal personal data"); err != nil {
+		return "", nil, err
+	}
+	c, err := d.engine.Conversation(ctx, id)
+	if err != nil {
+		return "", nil, err
+	}
+	if err := mayWrite(actor, c); err != nil {
+		if !strings.HasPrefix(ref, "ticket:") || !actor.Can(auth.TicketsWork) {
+			return "", nil, err
+		}
+	}
+	if d.opts.Vault == nil {
+		return "", nil, errcode.Errorf(errcode.NotFound, "no original is kept for %s", ref)
+	}
+	text, rec, err := d.opts.Vault.Reveal(ctx, id, ref)
+	if errors.Is(err, guard.ErrErased) {
+		return "", nil, errcode.Errorf(errcode.NotFound, "no original is kept for %s: nothing was masked, or the retention period erased it", ref)
+	}
+	if err != nil {
+		return "", nil, err
+	}
+	return text, rec.Kinds, nil
 }

@@ -91,6 +91,9 @@ type messageJSON struct {
 	// Author names the agent of an agent message (the customer sees the
 	// name only; the console's form adds the id).
 	AuthorName *authorName `json:"author,omitempty"`
+	// PII lists the kinds of personal data masked in Text (cn_id,
+	// cn_mobile, bank_card, email): the desk may reveal the original.
+	PII []string `json:"pii,omitempty"`
 }
 
 type authorName struct {
@@ -99,7 +102,7 @@ type authorName struct {
 
 func toJSON(m conversation.Message) messageJSON {
 	out := messageJSON{ID: m.ID, Seq: m.Seq, Role: m.Role, Text: m.Text, CreatedAt: m.CreatedAt, Outcome: m.Outcome,
-		Entry: m.Entry, Choices: m.Choices, Locale: m.Locale}
+		Entry: m.Entry, Choices: m.Choices, Locale: m.Locale, PII: m.PII}
 	if m.Author != nil {
 		out.AuthorName = &authorName{Name: m.Author.Name}
 	}
@@ -141,6 +144,9 @@ type conversationJSON struct {
 }
 
 func (s *Server) createConversation(w http.ResponseWriter, r *http.Request) error {
+	if err := s.limits.allowCreate(s.limits.clientKey(r)); err != nil {
+		return err
+	}
 	var req createRequest
 	if r.ContentLength != 0 {
 		if err := decode(r, &req); err != nil {
@@ -207,9 +213,16 @@ func (s *Server) postMessage(w http.ResponseWriter, r *http.Request) error {
 	if req.Text == nil {
 		return errcode.Errorf(errcode.Invalid, "text is required")
 	}
+	convKey := conversationKey(r.PathValue("id"), bearer(r))
+	if err := s.limits.allowMessage(convKey); err != nil {
+		return err
+	}
 	res, err := s.engine.Handle(r.Context(), r.PathValue("id"), bearer(r), conversation.Input{Text: *req.Text, Choice: req.Choice})
 	if err != nil {
 		return err
+	}
+	if res.Refused {
+		s.limits.refused(s.limits.clientKey(r), convKey)
 	}
 	writeJSON(w, http.StatusOK, turnJSON{State: res.Conversation.State, Customer: toJSON(res.Customer), Messages: toJSONs(res.Replies),
 		Notice: s.noticeFor(res.Conversation.Locale)})

@@ -38,7 +38,7 @@ func NewMetrics() *Metrics {
 	r := prometheus.NewRegistry()
 	m := &Metrics{Registry: r, active: map[[2]string]bool{},
 		turns: prometheus.NewCounterVec(prometheus.CounterOpts{Name: "steward_bot_turns_total",
-			Help: "Customer messages handled, by outcome (answer, clarify, fallback, handoff, offline, diverted) and whether they failed."},
+			Help: "Customer messages handled, by outcome (answer, clarify, fallback, handoff, offline, diverted, refused) and whether they failed."},
 			[]string{"outcome", "failed"}),
 		turnTime: prometheus.NewHistogram(prometheus.HistogramOpts{Name: "steward_bot_turn_duration_seconds",
 			Help: "Time to handle a customer message, store it and its reply.", Buckets: latencyBounds}),

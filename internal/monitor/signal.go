@@ -31,6 +31,9 @@ const (
 // bot (scoped takeover, VIP-only service, disaster-recovery mode).
 const OutcomeDiverted = "diverted"
 
+// OutcomeRefused is the outcome of a message the input firewall declined.
+const OutcomeRefused = "refused"
+
 // Signal is one observation.
 type Signal struct {
 	Kind Kind
@@ -120,6 +123,10 @@ type Group struct {
 	// offline form) without asking the bot: they say nothing about the
 	// bot's quality and are left out of Turns.
 	Diverted int `json:"diverted"`
+	// Refused counts messages the input firewall declined (prompt
+	// injection, jailbreaks, harmful requests): a signal of attack, left
+	// out of Turns like Diverted.
+	Refused int `json:"refused"`
 }
 
 func (g *Group) add(o *Group) {
@@ -138,6 +145,7 @@ func (g *Group) add(o *Group) {
 	g.LowRating += o.LowRating
 	g.Flags += o.Flags
 	g.Diverted += o.Diverted
+	g.Refused += o.Refused
 }
 
 // AnswerRate is the share of turns answered from the knowledge base.
@@ -229,6 +237,8 @@ func (c *Counts) record(s *Signal) {
 		switch s.Outcome {
 		case OutcomeDiverted:
 			one.Turns, one.Diverted = 0, 1
+		case OutcomeRefused:
+			one.Turns, one.Refused = 0, 1
 		case "answer":
 			one.Answered = 1
 		case "fallback":

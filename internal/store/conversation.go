@@ -10,6 +10,7 @@ import (
 
 	"github.com/steward-cs/steward/internal/conversation"
 	"github.com/steward-cs/steward/internal/errcode"
+	"github.com/steward-cs/steward/internal/guard"
 )
 
 var _ conversation.Store = (*DB)(nil)
@@ -20,6 +21,7 @@ type messageMeta struct {
 	Entry   *conversation.EntryRef `json:"entry,omitempty"`
 	Choices []conversation.Choice  `json:"choices,omitempty"`
 	Author  *conversation.Author   `json:"author,omitempty"`
+	PII     []string               `json:"pii,omitempty"`
 }
 
 // CreateConversation stores a new conversation with its greeting messages.
@@ -72,7 +74,7 @@ func (db *DB) SaveTurn(ctx context.Context, turn conversation.Turn) error {
 
 func insertMessages(ctx context.Context, t tx, msgs []conversation.Message) error {
 	for _, m := range msgs {
-		meta, err := json.Marshal(messageMeta{Entry: m.Entry, Choices: m.Choices, Author: m.Author})
+		meta, err := json.Marshal(messageMeta{Entry: m.Entry, Choices: m.Choices, Author: m.Author, PII: m.PII})
 		if err != nil {
 			return err
 		}
@@ -86,6 +88,12 @@ func insertMessages(ctx context.Context, t tx, msgs []conversation.Message) erro
 			m.ID, m.ConversationID, m.Seq, string(m.Role), m.Text, string(m.Outcome), m.Confidence, entryID,
 			m.Intent, m.Locale, string(meta), millis(m.CreatedAt)); err != nil {
 			return fmt.Errorf("insert message %d: %w", m.Seq, err)
+		}
+		if m.Sealed != nil {
+			if err := putVault(ctx, t, guard.VaultRecord{Ref: m.ID, ConversationID: m.ConversationID, Kinds: m.PII,
+				Sealed: *m.Sealed, CreatedAt: m.CreatedAt}); err != nil {
+				return fmt.Errorf("insert message %d: %w", m.Seq, err)
+			}
 		}
 	}
 	return nil
@@ -199,6 +207,7 @@ func (db *DB) Messages(ctx context.Context, conversationID string, afterSeq int6
 		}
 		m.ConversationID, m.Role, m.Outcome = conversationID, conversation.Role(role), conversation.Outcome(outcome)
 		m.Entry, m.Choices, m.Author, m.CreatedAt = mm.Entry, mm.Choices, mm.Author, fromMillis(created)
+		m.PII = mm.PII
 		msgs = append(msgs, m)
 	}
 	if err := rows.Err(); err != nil {

@@ -1,0 +1,43 @@
+package app
+
+import (
+	"log/slog"
+	"path/filepath"
+	"time"
+
+	"github.com/steward-cs/steward/internal/config"
+	"github.com/steward-cs/steward/internal/guard"
+)
+
+// KeyFilePath is where the PII keyring file is: privacy.key_file, or
+// pii-keys.json in the data directory.
+func KeyFilePath(cfg config.Config) string {
+	if cfg.Privacy.KeyFile != "" {
+		return cfg.Privacy.KeyFile
+	}
+	return filepath.Join(cfg.DataDir, "pii-keys.json")
+}
+
+// openKeyring returns the keyring that seals originals of personal data,
+// nil when the retention period is zero (nothing is kept). A missing key
+// file is created with a fresh key.
+func openKeyring(cfg config.Config, logger *slog.Logger) (*guard.Keyring, error) {
+	if cfg.Privacy.RetentionOrDefault() == 0 {
+		logger.Info("personal data is masked and no originals are kept (privacy.retention is 0)")
+		return nil, nil
+	}
+	path := KeyFilePath(cfg)
+	ring, created, err := guard.LoadKeyring(cfg.Privacy.Keys, path, true, time.Now())
+	if err != nil {
+		return nil, err
+	}
+	if created {
+		logger.Warn("generated a new key for sealing personal data: back it up apart from the database, or originals cannot be revealed after a restore",
+			"key_file", path, "key", ring.Active())
+		if cfg.Database != "" {
+			logger.Warn("with several nodes on PostgreSQL every node must use the same keys: set STEWARD_PII_KEYS or share privacy.key_file",
+				"key_file", path)
+		}
+	}
+	return ring, nil
+}

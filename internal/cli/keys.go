@@ -1,0 +1,128 @@
+package cli
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"os"
+	"strings"
+	"time"
+
+	"github.com/steward-cs/steward/internal/app"
+	"github.com/steward-cs/steward/internal/audit"
+	"github.com/steward-cs/steward/internal/guard"
+)
+
+// keysCommand manages the keys that seal originals of personal data.
+type keysCommand struct{ env Env }
+
+func (c *keysCommand) Run(ctx context.Context, args []string) error {
+	if len(args) == 0 {
+		return usagef("missing subcommand: keys list | keys rotate")
+	}
+	switch args[0] {
+	case "list":
+		return c.run(ctx, "keys list", args[1:], false)
+	case "rotate":
+		return c.run(ctx, "keys rotate", args[1:], true)
+	}
+	return usagef("unknown keys subcommand %q (want list or rotate)", args[0])
+}
+
+// run lists the keys and the records under each; with rotate it first adds
+// a new key to the key file and makes it active (unless the keys come from
+// STEWARD_PII_KEYS: then put the new key first there), then re-seals every
+// record under the active key and audits the rotation.
+func (c *keysCommand) run(ctx context.Context, name string, args []string, rotate bool) error {
+	fs := newFlagSet(name, c.env, name+" [--json] [--config FILE] [--data-dir DIR | --database URL]")
+	var db dbFlags
+	db.register(fs)
+	asJSON := fs.Bool("json", false, "print JSON")
+	rest, err := parse(fs, args)
+	if err != nil {
+		return err
+	}
+	if len(rest) != 0 {
+		return usagef("%s takes no arguments", name)
+	}
+	st, cfg, err := openStore(ctx, c.env, fs, &db)
+	if err != nil {
+		return err
+	}
+	defer st.Close(context.Background())
+	path := app.KeyFilePath(cfg)
+	fromEnv := strings.TrimSpace(cfg.Privacy.Keys) != ""
+	var ring *guard.Keyring
+	added := ""
+	switch {
+	case fromEnv:
+		kf, err := guard.ParseKeys(cfg.Privacy.Keys)
+		if err != nil {
+			return fmt.Errorf("STEWARD_PII_KEYS: %w", err)
+		}
+		if ring, err = kf.Keyring(); err != nil {
+			return err
+		}
+	default:
+		kf, err := guard.ReadKeyFile(path)
+		if errors.Is(err, os.ErrNotExist) {
+			return fmt.Errorf("no key file at %s: start the server once (it creates one), or set STEWARD_PII_KEYS", path)
+		}
+		if err != nil {
+			return err
+		}
+		if rotate {
+			// The new key is on disk before anything is sealed with it.
+			added = kf.Rotate(time.Now()).ID
+			if err := kf.Write(path); err != nil {
+				return err
+			}
+		}
+		if ring, err = kf.Keyring(); err != nil {
+			return err
+		}
+	}
+	vault := guard.NewVault(st, ring, 0, newLogger(cfg, c.env.Stderr))
+	var rep guard.RotateReport
+	if rotate {
+		if rep, err = vault.Rotate(ctx); err != nil {
+			return err
+		}
+		detail := map[string]any{"active": rep.Active, "resealed": rep.Resealed, "failed": rep.Failed}
+		if added != "" {
+			detail["added"] = added
+		}
+		if err := audit.New(st, nil).Record(ctx, audit.Entry{Actor: "cli:keys", ActorName: "steward keys rotate",
+			Action: "keys.rotate", Object: "key:" + rep.Active, Detail: detail}); err != nil {
+			return err
+		}
+	} else {
+		rep.Active = ring.Active()
+		if rep.ByKey, err = st.VaultKeyCounts(ctx); err != nil {
+			return err
+		}
+	}
+	source := path
+	if fromEnv {
+		source = "STEWARD_PII_KEYS"
+	}
+	if *asJSON {
+		return writeJSONOut(c.env.Stdout, map[string]any{"source": source, "keys": ring.IDs(), "active": rep.Active,
+			"added": added, "resealed": rep.Resealed, "failed": rep.Failed, "records_by_key": rep.ByKey})
+	}
+	fmt.Fprintf(c.env.Stdout, "keys from %s; active %s\n", source, rep.Active)
+	for _, id := range ring.IDs() {
+		fmt.Fprintf(c.env.Stdout, "  %s\t%d records\n", id, rep.ByKey[id])
+	}
+	if rotate {
+		fmt.Fprintf(c.env.Stdout, "re-sealed %d records under %s", rep.Resealed, rep.Active)
+		if rep.Failed > 0 {
+			fmt.Fprintf(c.env.Stdout, "; %d could not be opened (see the log)", rep.Failed)
+		}
+		fmt.Fprintln(c.env.Stdout)
+		if rep.Failed > 0 {
+			return fmt.Errorf("%d records could not be re-sealed", rep.Failed)
+		}
+	}
+	return nil
+}

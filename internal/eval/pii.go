@@ -1,0 +1,196 @@
+package eval
+
+import (
+	"bufio"
+	"bytes"
+	"encoding/json"
+	"fmt"
+	"io"
+	"os"
+	"slices"
+	"time"
+	"unicode"
+	"unicode/utf8"
+
+	"github.com/steward-cs/steward/internal/guard"
+)
+
+// PIIExample is one line of a PII data set: a text and the personal data
+// in it, as rune offsets.
+type PIIExample struct {
+	Text  string       `json:"text"`
+	Spans []guard.Span `json:"spans"`
+}
+
+// ReadPIIFile reads a PII data set: {"text","spans":[{"start","end","type"}]}
+// a line. Errors name the file and the line.
+func ReadPIIFile(path string) ([]PIIExample, error) {
+	f, err := os.Open(path)
+	if err != nil {
+		return nil, fmt.Errorf("read data set: %w", err)
+	}
+	defer f.Close()
+	exs, err := ReadPII(f)
+	if err != nil {
+		return nil, fmt.Errorf("%s: %w", path, err)
+	}
+	return exs, nil
+}
+
+// ReadPII reads PII examples from r.
+func ReadPII(r io.Reader) ([]PIIExample, error) {
+	sc := bufio.NewScanner(r)
+	sc.Buffer(make([]byte, 64*1024), maxLine)
+	var out []PIIExample
+	line := 0
+	for sc.Scan() {
+		line++
+		b := bytes.TrimSpace(sc.Bytes())
+		if len(b) == 0 {
+			continue
+		}
+		var rec struct {
+			Text  *string      `json:"text"`
+			Spans []guard.Span `json:"spans"`
+		}
+		if err := json.Unmarshal(b, &rec); err != nil {
+			return nil, fmt.Errorf("line %d: not a JSON object: %v", line, err)
+		}
+		if rec.Text == nil {
+			return nil, fmt.Errorf("line %d: missing \"text\"", line)
+		}
+		n := utf8.RuneCountInString(*rec.Text)
+		for i, s := range rec.Spans {
+			if s.Start < 0 || s.End <= s.Start || s.End > n {
+				return nil, fmt.Errorf("line %d: span %d [%d,%d) is outside the text's %d characters", line, i, s.Start, s.End, n)
+			}
+			if !slices.Contains(guard.Kinds, s.Kind) {
+				return nil, fmt.Errorf("line %d: span %d has unknown type %q (want cn_id, cn_mobile, bank_card or email)", line, i, s.Kind)
+			}
+		}
+		out = append(out, PIIExample{Text: *rec.Text, Spans: rec.Spans})
+	}
+	if err := sc.Err(); err != nil {
+		if err == bufio.ErrTooLong {
+			return nil, fmt.Errorf("line %d: longer than %d bytes", line+1, maxLine)
+		}
+		return nil, err
+	}
+	if len(out) == 0 {
+		return nil, ErrEmpty
+	}
+	return out, nil
+}
+
+// PIIScores are precision and recall of one kind (or of all).
+type PIIScores struct {
+	Expected  int     `json:"expected"`  // labelled spans
+	Found     int     `json:"found"`     // labelled spans fully masked
+	Detected  int     `json:"detected"`  // spans the detector masked
+	Correct   int     `json:"correct"`   // detected spans that overlap a labelled one
+	Precision float64 `json:"precision"` // correct / detected (1 when nothing was detected)
+	Recall    float64 `json:"recall"`    // found / expected (1 when nothing was expected)
+}
+
+// PIIReport is what `steward eval pii` prints.
+type PIIReport struct {
+	Examples int `json:"examples"`
+	PIIScores
+	ByType      map[guard.Kind]*PIIScores `json:"by_type"`
+	Missed      []string                  `json:"missed,omitempty"`       // first texts with a span left unmasked
+	FalseAlarms []string                  `json:"false_alarms,omitempty"` // first texts with a span masked that was not personal data
+	P50Micros   float64                   `json:"mask_p50_us"`
+	P99Micros   float64                   `json:"mask_p99_us"`
+}
+
+// ScorePII runs the production detector on every example. A labelled span
+// counts as found when every letter and digit of it lies inside a span the
+// detector masks (separators such as spaces, dashes and brackets may stay);
+// a detected span is correct when it overlaps a labelled span.
+func ScorePII(exs []PIIExample) PIIReport {
+	rep := PIIReport{Examples: len(exs), ByType: map[guard.Kind]*PIIScores{}}
+	for _, k := range guard.Kinds {
+		rep.ByType[k] = &PIIScores{}
+	}
+	var lat []float64 // µs
+	for _, ex := range exs {
+		start := time.Now()
+		got := guard.Find(ex.Text)
+		lat = append(lat, float64(time.Since(start).Nanoseconds())/1000)
+		rs := []rune(ex.Text)
+		missed, alarm := false, false
+		for _, want := range ex.Spans {
+			s := rep.ByType[want.Kind]
+			rep.Expected++
+			s.Expected++
+			if fullyMasked(rs, want, got) {
+				rep.Found++
+				s.Found++
+			} else {
+				missed = true
+			}
+		}
+		for _, g := range got {
+			s := rep.ByType[g.Kind]
+			rep.Detected++
+			s.Detected++
+			if overlapsAny(g, ex.Spans) {
+				rep.Correct++
+				s.Correct++
+			} else {
+				alarm = true
+			}
+		}
+		if missed && len(rep.Missed) < 10 {
+			rep.Missed = append(rep.Missed, ex.Text)
+		}
+		if alarm && len(rep.FalseAlarms) < 10 {
+			rep.FalseAlarms = append(rep.FalseAlarms, ex.Text)
+		}
+	}
+	rep.PIIScores.finish()
+	for _, s := range rep.ByType {
+		s.finish()
+	}
+	rep.P50Micros, rep.P99Micros = percentile(lat, 0.50), percentile(lat, 0.99)
+	return rep
+}
+
+func (s *PIIScores) finish() {
+	s.Precision, s.Recall = 1, 1
+	if s.Detected > 0 {
+		s.Precision = float64(s.Correct) / float64(s.Detected)
+	}
+	if s.Expected > 0 {
+		s.Recall = float64(s.Found) / float64(s.Expected)
+	}
+}
+
+// fullyMasked: every letter and digit of want is inside some detected span.
+func fullyMasked(rs []rune, want guard.Span, got []guard.Span) bool {
+	for i := want.Start; i < want.End; i++ {
+		if !unicode.IsLetter(rs[i]) && !unicode.IsDigit(rs[i]) {
+			continue
+		}
+		in := false
+		for _, g := range got {
+			if i >= g.Start && i < g.End {
+				in = true
+				break
+			}
+		}
+		if !in {
+			return false
+		}
+	}
+	return true
+}
+
+func overlapsAny(g guard.Span, spans []guard.Span) bool {
+	for _, s := range spans {
+		if g.Start < s.End && s.Start < g.End {
+			return true
+		}
+	}
+	return false
+}

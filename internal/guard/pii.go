@@ -1,0 +1,588 @@
+// Package guard protects what customers type: it finds personal data
+// (Chinese resident ID numbers, mainland mobile numbers, bank cards, email
+// addresses) and masks it before text is stored or leaves the process,
+// seals the original under AES-256-GCM for the few who may reveal it, and
+// recognises hostile input (prompt injection, jailbreaks, harmful requests).
+//
+// The detector is pure and allocation-light: it runs on every message.
+package guard
+
+import (
+	"sort"
+	"strings"
+)
+
+// Kind is a kind of personal data.
+type Kind string
+
+// The kinds of personal data Steward masks.
+const (
+	KindCNID   Kind = "cn_id"     // Chinese resident ID number, 18 digits (GB 11643) or the old 15-digit form
+	KindMobile Kind = "cn_mobile" // mainland mobile number, with or without +86 / 0086
+	KindCard   Kind = "bank_card" // payment card number
+	KindEmail  Kind = "email"
+)
+
+// Kinds lists every kind, in a stable order.
+var Kinds = []Kind{KindCNID, KindMobile, KindCard, KindEmail}
+
+// Span is one piece of personal data in a text: rune offsets, End exclusive.
+type Span struct {
+	Start int  `json:"start"`
+	End   int  `json:"end"`
+	Kind  Kind `json:"type"`
+}
+
+// Find returns the personal data in text, in order, without overlaps.
+func Find(text string) []Span {
+	if !mayContain(text) {
+		return nil
+	}
+	n := fold(text)
+	var spans []Span
+	spans = findEmails(n, spans)
+	spans = findNumbers(n, spans)
+	sort.Slice(spans, func(i, j int) bool { return spans[i].Start < spans[j].Start })
+	return spans
+}
+
+// Mask returns text with every piece of personal data replaced by its
+// display form (mobile 138****5678, card first 6 and last 4, ID number
+// masked but for the last 4, email z***@example.com), and the spans found
+// in the original text.
+func Mask(text string) (string, []Span) {
+	spans := Find(text)
+	if len(spans) == 0 {
+		return text, nil
+	}
+	rs := []rune(text)
+	n := foldRunes(rs)
+	var b strings.Builder
+	b.Grow(len(text))
+	at := 0
+	for _, s := range spans {
+		b.WriteString(string(rs[at:s.Start]))
+		b.WriteString(display(s.Kind, n[s.Start:s.End]))
+		at = s.End
+	}
+	b.WriteString(string(rs[at:]))
+	return b.String(), spans
+}
+
+// MaskString is Mask without the spans: for logs, notifications and
+// anything else that leaves the process.
+func MaskString(text string) string {
+	m, _ := Mask(text)
+	return m
+}
+
+// mayContain is a fast pre-check: personal data needs at least seven
+// digits or an @.
+func mayContain(text string) bool {
+	digits := 0
+	for _, r := range text {
+		switch {
+		case r >= '0' && r <= '9', r >= '０' && r <= '９':
+			digits++
+			if digits >= 7 {
+				return true
+			}
+		case r == '@' || r == '＠':
+			return true
+		}
+	}
+	return false
+}
+
+// display renders a found span (in folded runes) in its masked form.
+func display(k Kind, n []rune) string {
+	switch k {
+	case KindEmail:
+		s := string(n)
+		at := strings.LastIndexByte(s, '@')
+		if at < 1 {
+			return "***"
+		}
+		return s[:1] + "***" + s[at:]
+	case KindMobile:
+		d := digitsOf(n)
+		d = d[len(d)-11:] // the number without its country prefix
+		return d[:3] + "****" + d[7:]
+	case KindCard:
+		d := digitsOf(n)
+		return d[:6] + strings.Repeat("*", len(d)-10) + d[len(d)-4:]
+	default: // KindCNID
+		d := digitsOf(n)
+		return strings.Repeat("*", len(d)-4) + d[len(d)-4:]
+	}
+}
+
+// digitsOf keeps the digits (and an ID number's check letter X) of n.
+func digitsOf(n []rune) string {
+	b := make([]byte, 0, len(n))
+	for _, r := range n {
+		if isDigit(r) {
+			b = append(b, byte(r))
+		} else if r == 'X' || r == 'x' {
+			b = append(b, 'X')
+		}
+	}
+	return string(b)
+}
+
+// fold maps text to runes with full-width forms and dash variants folded
+// to ASCII, one rune for one rune, so offsets carry over.
+func fold(text string) []rune { return foldRunes([]rune(text)) }
+
+func foldRunes(rs []rune) []rune {
+	n := make([]rune, len(rs))
+	for i, r := range rs {
+		switch {
+		case r >= '！' && r <= '～': // full-width ASCII block
+			r = r - '！' + '!'
+		case r == '\u3000' || r == '\u00a0' || r == '\u2002' || r == '\u2003' || r == '\u2009':
+			r = ' '
+		case r == '‐' || r == '‑' || r == '‒' || r == '–' || r == '—' || r == '−':
+			r = '-'
+		case r == '\u200b' || r == '\u200c' || r == '\u200d' || r == '\ufeff':
+			r = '\u200b' // zero-width: kept as a separator inside numbers
+		}
+		n[i] = r
+	}
+	return n
+}
+
+func isDigit(r rune) bool { return r >= '0' && r <= '9' }
+
+func isLatin(r rune) bool { return r|0x20 >= 'a' && r|0x20 <= 'z' }
+
+func isAlnum(r rune) bool { return isDigit(r) || isLatin(r) }
+
+// isSep reports a character people put between the groups of a number.
+func isSep(r rune) bool { return r == ' ' || r == '-' || r == '\u200b' || r == '\t' }
+
+// findEmails appends the email addresses in n.
+func findEmails(n []rune, spans []Span) []Span {
+	for i := 0; i < len(n); i++ {
+		if n[i] != '@' {
+			continue
+		}
+		start := i
+		for start > 0 && isLocalRune(n[start-1]) {
+			start--
+		}
+		for start < i && (n[start] == '.' || n[start] == '-' || n[start] == '+') {
+			start++
+		}
+		end := i + 1
+		for end < len(n) && (isAlnum(n[end]) || n[end] == '.' || n[end] == '-') {
+			end++
+		}
+		for end > i+1 && (n[end-1] == '.' || n[end-1] == '-') {
+			end--
+		}
+		if start == i || !validDomain(n[i+1:end]) {
+			continue
+		}
+		spans = append(spans, Span{Start: start, End: end, Kind: KindEmail})
+		i = end - 1
+	}
+	return spans
+}
+
+func isLocalRune(r rune) bool {
+	return isAlnum(r) || r == '.' || r == '_' || r == '%' || r == '+' || r == '-'
+}
+
+// validDomain wants labels separated by dots and a top-level label of two
+// or more letters.
+func validDomain(d []rune) bool {
+	dot := -1
+	for i, r := range d {
+		if r == '.' {
+			if i == 0 || d[i-1] == '.' {
+				return false
+			}
+			dot = i
+		}
+	}
+	if dot < 1 || len(d)-dot-1 < 2 {
+		return false
+	}
+	for _, r := range d[dot+1:] {
+		if !isLatin(r) {
+			return false
+		}
+	}
+	return true
+}
+
+// covered reports whether position i is inside one of spans.
+func covered(spans []Span, i int) bool {
+	for _, s := range spans {
+		if i >= s.Start && i < s.End {
+			return true
+		}
+	}
+	return false
+}
+
+// chunk is a run of digits inside a number group.
+type chunk struct{ start, end int }
+
+// findNumbers appends the ID, mobile and card numbers in n. A number group
+// is digits with single separators between them, not glued to letters
+// (tracking codes like SF1234567890 are not personal data) nor part of a
+// decimal. A group is tried whole first, then in runs of its chunks, so two
+// numbers separated by a space are found both.
+func findNumbers(n []rune, spans []Span) []Span {
+	emails := len(spans)
+	for i := 0; i < len(n); i++ {
+		if !isDigit(n[i]) || covered(spans[:emails], i) {
+			continue
+		}
+		if i > 0 && (isDigit(n[i-1]) || isLatin(n[i-1]) && !labelBefore(n, i)) {
+			// glued to letters: skip the whole code
+			for i < len(n) && isAlnum(n[i]) {
+				i++
+			}
+			continue
+		}
+		var chunks []chunk
+		j := i
+		for {
+			k := j
+			for k < len(n) && isDigit(n[k]) {
+				k++
+			}
+			chunks = append(chunks, chunk{j, k})
+			s := k
+			for s < len(n) && s-k < 3 && isSep(n[s]) {
+				s++
+			}
+			if s > k && s < len(n) && isDigit(n[s]) {
+				j = s
+				continue
+			}
+			j = k
+			break
+		}
+		end := j // just past the group's last digit
+		checkX := end < len(n) && (n[end] == 'X' || n[end] == 'x')
+		glued := end < len(n) && isLatin(n[end]) && !(checkX && (end+1 == len(n) || !isAlnum(n[end+1])))
+		decimal := (end+1 < len(n) && (n[end] == '.' || n[end] == ',') && isDigit(n[end+1])) ||
+			(i > 1 && (n[i-1] == '.' || n[i-1] == ',') && isDigit(n[i-2]))
+		if glued || decimal || (i > 0 && isCurrency(n[i-1])) {
+			i = end
+			for i < len(n) && isAlnum(n[i]) {
+				i++
+			}
+			continue
+		}
+		spans = matchChunks(n, chunks, checkX, spans)
+		i = end - 1
+	}
+	return spans
+}
+
+// labels are words people glue to a number they give: "tel13812345678".
+var labels = map[string]bool{"tel": true, "phone": true, "mobile": true, "mob": true, "cell": true, "id": true,
+	"card": true, "no": true, "ph": true, "m": true, "t": true, "whatsapp": true, "wechat": true, "wx": true, "vx": true}
+
+// labelBefore reports whether the letters just before position i are a
+// label rather than the start of a code like SF1234567890.
+func labelBefore(n []rune, i int) bool {
+	j := i
+	for j > 0 && isLatin(n[j-1]) {
+		j--
+	}
+	if j > 0 && isDigit(n[j-1]) {
+		return false
+	}
+	return labels[strings.ToLower(string(n[j:i]))]
+}
+
+func isCurrency(r rune) bool { return r == '$' || r == '¥' || r == '￥' || r == '€' || r == '£' }
+
+// matchChunks finds numbers in a group's chunks: the longest run of chunks
+// from each start that reads as personal data.
+func matchChunks(n []rune, chunks []chunk, checkX bool, spans []Span) []Span {
+	var digits []byte
+	for a := 0; a < len(chunks); {
+		found := false
+		for b := len(chunks); b > a; b-- {
+			digits = digits[:0]
+			for _, c := range chunks[a:b] {
+				for p := c.start; p < c.end; p++ {
+					digits = append(digits, byte(n[p]))
+				}
+			}
+			if len(digits) > 22 {
+				continue
+			}
+			x := checkX && b == len(chunks)
+			kind, ok := classify(digits, x)
+			if !ok {
+				continue
+			}
+			start, end := chunks[a].start, chunks[b-1].end
+			if kind == KindCNID && x {
+				end++
+			}
+			if kind == KindMobile {
+				start = mobilePrefix(n, start)
+			}
+			if kind != KindCNID || len(digits) == 15 {
+				if hint := contextHint(n, start); hint < 0 {
+					break // an order, tracking or invoice number
+				}
+			}
+			spans = append(spans, Span{Start: start, End: end, Kind: kind})
+			a, found = b, true
+			break
+		}
+		if !found {
+			a++
+		}
+	}
+	return spans
+}
+
+// classify says what a run of digits is, if it is personal data. x is a
+// trailing check letter X.
+func classify(d []byte, x bool) (Kind, bool) {
+	if x {
+		if len(d) == 17 && validID18(string(d)+"X") {
+			return KindCNID, true
+		}
+		return "", false
+	}
+	switch len(d) {
+	case 11:
+		if mobile(d) {
+			return KindMobile, true
+		}
+	case 13:
+		if d[0] == '8' && d[1] == '6' && mobile(d[2:]) {
+			return KindMobile, true
+		}
+	case 15:
+		if string(d[:4]) == "0086" && mobile(d[4:]) {
+			return KindMobile, true
+		}
+		if validID15(string(d)) {
+			return KindCNID, true
+		}
+		if card(d) {
+			return KindCard, true
+		}
+	case 18:
+		s := string(d)
+		if validID18(s) {
+			return KindCNID, true
+		}
+		if idShaped(s) { // an ID number with a wrong check digit is a mistype, not a card
+			return "", false
+		}
+		if card(d) {
+			return KindCard, true
+		}
+	case 16, 17, 19:
+		if card(d) {
+			return KindCard, true
+		}
+	}
+	return "", false
+}
+
+// mobile: 1, then 3–9, then nine digits.
+func mobile(d []byte) bool { return len(d) == 11 && d[0] == '1' && d[1] >= '3' && d[1] <= '9' }
+
+// card: UnionPay's 62 with 16–19 digits (Luhn or not), or a Luhn-valid
+// number with a payment network's leading digit.
+func card(d []byte) bool {
+	if len(d) < 15 || len(d) > 19 {
+		return false
+	}
+	if d[0] == '6' && d[1] == '2' && len(d) >= 16 {
+		return true
+	}
+	switch {
+	case d[0] >= '2' && d[0] <= '6':
+	case d[0] == '9' && d[1] == '5': // some Chinese banks' debit cards
+	default:
+		return false
+	}
+	if len(d) == 15 && !(d[0] == '3' && (d[1] == '4' || d[1] == '7')) {
+		return false // 15 digits: American Express only
+	}
+	return luhn(d)
+}
+
+func luhn(d []byte) bool {
+	sum := 0
+	double := false
+	for i := len(d) - 1; i >= 0; i-- {
+		v := int(d[i] - '0')
+		if double {
+			v *= 2
+			if v > 9 {
+				v -= 9
+			}
+		}
+		sum += v
+		double = !double
+	}
+	return sum%10 == 0
+}
+
+// provinces are the first two digits of a resident ID number.
+var provinces = map[string]bool{
+	"11": true, "12": true, "13": true, "14": true, "15": true, "21": true, "22": true, "23": true,
+	"31": true, "32": true, "33": true, "34": true, "35": true, "36": true, "37": true, "41": true,
+	"42": true, "43": true, "44": true, "45": true, "46": true, "50": true, "51": true, "52": true,
+	"53": true, "54": true, "61": true, "62": true, "63": true, "64": true, "65": true, "71": true,
+	"81": true, "82": true, "83": true, "91": true,
+}
+
+// validDate checks a YYYYMMDD birth date.
+func validDate(s string) bool {
+	y := atoi(s[:4])
+	m := atoi(s[4:6])
+	d := atoi(s[6:8])
+	if y < 1900 || y > 2099 || m < 1 || m > 12 || d < 1 {
+		return false
+	}
+	days := [...]int{31, 28, 31, 30, 31, 30, 31, 31, 30, 31, 30, 31}[m-1]
+	if m == 2 && (y%4 == 0 && (y%100 != 0 || y%400 == 0)) {
+		days = 29
+	}
+	return d <= days
+}
+
+func atoi(s string) int {
+	v := 0
+	for i := 0; i < len(s); i++ {
+		v = v*10 + int(s[i]-'0')
+	}
+	return v
+}
+
+// idShaped: a province and a birth date where an 18-digit ID has them.
+func idShaped(s string) bool { return provinces[s[:2]] && validDate(s[6:14]) }
+
+// validID18 checks the GB 11643 check digit of an 18-character ID number.
+func validID18(s string) bool {
+	if len(s) != 18 || !idShaped(s) {
+		return false
+	}
+	weights := [17]int{7, 9, 10, 5, 8, 4, 2, 1, 6, 3, 7, 9, 10, 5, 8, 4, 2}
+	sum := 0
+	for i := 0; i < 17; i++ {
+		sum += int(s[i]-'0') * weights[i]
+	}
+	return "10X98765432"[sum%11] == s[17]
+}
+
+// validID15: the pre-1999 form, province + YYMMDD (19YY) + 3 digits.
+func validID15(s string) bool {
+	return len(s) == 15 && provinces[s[:2]] && validDate("19"+s[6:12])
+}
+
+// mobilePrefix extends a mobile number's start over a country prefix
+// written before it: +86, 0086, 86, (+86), with spaces or dashes.
+func mobilePrefix(n []rune, start int) int {
+	if start > 0 && n[start-1] == '+' { // +86 read as part of the number
+		return start - 1
+	}
+	p := start
+	for p > 0 && isSep(n[p-1]) {
+		p--
+	}
+	paren := p > 0 && n[p-1] == ')'
+	if paren {
+		p--
+	}
+	if p < 2 || n[p-1] != '6' || n[p-2] != '8' {
+		return start
+	}
+	q := p - 2
+	if q >= 2 && n[q-1] == '0' && n[q-2] == '0' {
+		q -= 2
+	}
+	if q > 0 && n[q-1] == '+' {
+		q--
+	}
+	if paren {
+		if q == 0 || n[q-1] != '(' {
+			return start
+		}
+		q--
+	}
+	if q > 0 && isAlnum(n[q-1]) {
+		return start
+	}
+	return q
+}
+
+// Words before a number that say what it is. A number introduced as an
+// order, tracking or invoice number is left alone unless a word for
+// personal data is nearer to it.
+var (
+	notPersonal = []string{"订单", "单号", "运单", "快递", "物流", "流水", "交易号", "工单", "编号", "序列号", "发票",
+		"批次", "型号", "条码", "货号", "商品号", "券码", "取件码", "验证码", "order", "tracking", "waybill",
+		"invoice", "serial", "ref", "ticket", "sku", "barcode", "parcel", "shipment", "transaction", "txn", "batch",
+		"code", "no.", "#"}
+	personal = []string{"手机", "电话", "联系", "身份证", "证件", "卡号", "银行卡", "信用卡", "储蓄卡", "借记卡",
+		"打我", "致电", "phone", "mobile", "cell", "tel", "call", "text me", "id number", "card", "contact", "sms",
+		"whatsapp", "wechat", "微信"}
+)
+
+// contextHint looks at the words just before position start: -1 when they
+// say the number is not personal data, 1 when they say it is, 0 otherwise.
+func contextHint(n []rune, start int) int {
+	from := start - 20
+	if from < 0 {
+		from = 0
+	}
+	window := strings.ToLower(string(n[from:start]))
+	neg, pos := lastIndexAny(window, notPersonal), lastIndexAny(window, personal)
+	switch {
+	case neg >= 0 && neg > pos:
+		return -1
+	case pos >= 0:
+		return 1
+	}
+	return 0
+}
+
+// lastIndexAny returns where the last of words starts in s, or -1. Words
+// of Latin letters count only as whole words ("ref" is not in "prefer").
+func lastIndexAny(s string, words []string) int {
+	best := -1
+	for _, w := range words {
+		for end := len(s); end > 0; {
+			i := strings.LastIndex(s[:end], w)
+			if i < 0 {
+				break
+			}
+			if wholeWord(s, i, i+len(w)) {
+				if i > best {
+					best = i
+				}
+				break
+			}
+			end = i + len(w) - 1
+		}
+	}
+	return best
+}
+
+func wholeWord(s string, i, j int) bool {
+	if !isLatin(rune(s[i])) {
+		return true
+	}
+	before := i == 0 || !isLatin(rune(s[i-1]))
+	after := j == len(s) || !isLatin(rune(s[j])) || !isLatin(rune(s[j-1]))
+	return before && after
+}

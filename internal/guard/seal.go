@@ -1,0 +1,371 @@
+package guard
+
+import (
+	"crypto/aes"
+	"crypto/cipher"
+	"crypto/rand"
+	"encoding/base64"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"os"
+	"path/filepath"
+	"slices"
+	"strings"
+	"sync"
+	"time"
+)
+
+// Sealed is a text encrypted under one key of a Keyring: AES-256-GCM, the
+// nonce first. KeyID names the key, so rotation can find what to re-seal.
+type Sealed struct {
+	KeyID string `json:"key_id"`
+	Data  []byte `json:"data"`
+}
+
+// Key is one AES-256 key.
+type Key struct {
+	ID      string    `json:"id"`
+	Secret  []byte    `json:"key"` // 32 bytes; base64 in JSON
+	Created time.Time `json:"created,omitempty"`
+}
+
+// ErrUnknownKey is returned for a record sealed under a key the ring lacks.
+var ErrUnknownKey = errors.New("sealed under a key this keyring does not have")
+
+// Keyring holds the keys that may open records and the one that seals new
+// ones. It is safe for concurrent use.
+type Keyring struct {
+	mu     sync.RWMutex
+	aeads  map[string]cipher.AEAD
+	keys   []Key
+	active string
+	path   string // the key file it was read from, if any: Reload reads it again
+}
+
+// NewKeyring returns a ring of keys with active sealing.
+func NewKeyring(keys []Key, active string) (*Keyring, error) {
+	k := &Keyring{aeads: map[string]cipher.AEAD{}}
+	for _, key := range keys {
+		if err := k.add(key); err != nil {
+			return nil, err
+		}
+	}
+	if _, ok := k.aeads[active]; !ok {
+		return nil, fmt.Errorf("active key %q is not in the keyring", active)
+	}
+	k.active = active
+	return k, nil
+}
+
+func (k *Keyring) add(key Key) error {
+	if key.ID == "" || strings.ContainsAny(key.ID, ":, \t\n") {
+		return fmt.Errorf("key id %q: want a non-empty id without spaces, commas or colons", key.ID)
+	}
+	if len(key.Secret) != 32 {
+		return fmt.Errorf("key %s: want 32 bytes (AES-256), got %d", key.ID, len(key.Secret))
+	}
+	if _, dup := k.aeads[key.ID]; dup {
+		return fmt.Errorf("key %s appears twice", key.ID)
+	}
+	block, err := aes.NewCipher(key.Secret)
+	if err != nil {
+		return fmt.Errorf("key %s: %w", key.ID, err)
+	}
+	aead, err := cipher.NewGCM(block)
+	if err != nil {
+		return fmt.Errorf("key %s: %w", key.ID, err)
+	}
+	k.aeads[key.ID] = aead
+	k.keys = append(k.keys, key)
+	return nil
+}
+
+// Active is the id of the key new records are sealed with.
+func (k *Keyring) Active() string {
+	k.mu.RLock()
+	defer k.mu.RUnlock()
+	return k.active
+}
+
+// IDs lists the ring's key ids, oldest first.
+func (k *Keyring) IDs() []string {
+	k.mu.RLock()
+	defer k.mu.RUnlock()
+	ids := make([]string, len(k.keys))
+	for i, key := range k.keys {
+		ids[i] = key.ID
+	}
+	return ids
+}
+
+// Seal encrypts plain under the active key. aad binds the record to where
+// it is stored (a message id): a sealed text moved elsewhere will not open.
+func (k *Keyring) Seal(plain, aad []byte) (Sealed, error) {
+	k.mu.RLock()
+	id, aead := k.active, k.aeads[k.active]
+	k.mu.RUnlock()
+	nonce := make([]byte, aead.NonceSize(), aead.NonceSize()+len(plain)+aead.Overhead())
+	if _, err := rand.Read(nonce); err != nil {
+		return Sealed{}, fmt.Errorf("seal: %w", err)
+	}
+	return Sealed{KeyID: id, Data: aead.Seal(nonce, nonce, plain, aad)}, nil
+}
+
+// Open decrypts s. A key the ring lacks sends it back to its key file once
+// (`steward keys rotate` may have added one while the server runs).
+func (k *Keyring) Open(s Sealed, aad []byte) ([]byte, error) {
+	k.mu.RLock()
+	aead, ok := k.aeads[s.KeyID]
+	k.mu.RUnlock()
+	if !ok && k.path != "" {
+		if _, err := k.Reload(); err == nil {
+			k.mu.RLock()
+			aead, ok = k.aeads[s.KeyID]
+			k.mu.RUnlock()
+		}
+	}
+	if !ok {
+		return nil, fmt.Errorf("open: key %q: %w", s.KeyID, ErrUnknownKey)
+	}
+	if len(s.Data) < aead.NonceSize() {
+		return nil, errors.New("open: sealed data is too short")
+	}
+	n := aead.NonceSize()
+	plain, err := aead.Open(nil, s.Data[:n], s.Data[n:], aad)
+	if err != nil {
+		return nil, fmt.Errorf("open with key %s: %w", s.KeyID, err)
+	}
+	return plain, nil
+}
+
+// Reload reads the ring's key file again, taking up new keys and a new
+// active key; keys are never dropped from a running ring. It reports
+// whether anything changed.
+func (k *Keyring) Reload() (bool, error) {
+	if k.path == "" {
+		return false, nil
+	}
+	kf, err := ReadKeyFile(k.path)
+	if err != nil {
+		return false, err
+	}
+	k.mu.Lock()
+	defer k.mu.Unlock()
+	changed := false
+	for _, key := range kf.Keys {
+		if _, ok := k.aeads[key.ID]; ok {
+			continue
+		}
+		if err := k.add(key); err != nil {
+			return changed, err
+		}
+		changed = true
+	}
+	if kf.Active != k.active {
+		k.active, changed = kf.Active, true
+	}
+	return changed, nil
+}
+
+// NewKey returns a fresh random key with a dated id.
+func NewKey(now time.Time) Key {
+	secret := make([]byte, 32)
+	if _, err := rand.Read(secret); err != nil {
+		panic(fmt.Sprintf("crypto/rand: %v", err)) // the platform's randomness is gone: nothing is safe
+	}
+	var tag [3]byte
+	_, _ = rand.Read(tag[:])
+	return Key{ID: fmt.Sprintf("k%s-%x", now.UTC().Format("20060102"), tag), Secret: secret, Created: now.UTC()}
+}
+
+// KeyFile is a keyring kept in a file (JSON, mode 0600):
+//
+//	{"active": "k20261122-a1b2c3", "keys": [{"id": "...", "key": "<base64 of 32 bytes>", "created": "..."}]}
+type KeyFile struct {
+	Active string `json:"active"`
+	Keys   []Key  `json:"keys"`
+}
+
+// ReadKeyFile reads a key file.
+func ReadKeyFile(path string) (*KeyFile, error) {
+	b, err := os.ReadFile(path)
+	if err != nil {
+		return nil, fmt.Errorf("read key file: %w", err)
+	}
+	var kf KeyFile
+	if err := json.Unmarshal(b, &kf); err != nil {
+		return nil, fmt.Errorf("key file %s: %w", path, err)
+	}
+	if _, err := kf.Keyring(); err != nil {
+		return nil, fmt.Errorf("key file %s: %w", path, err)
+	}
+	return &kf, nil
+}
+
+// Keyring builds the ring the file describes.
+func (kf *KeyFile) Keyring() (*Keyring, error) { return NewKeyring(kf.Keys, kf.Active) }
+
+// Write stores the file atomically with mode 0600.
+func (kf *KeyFile) Write(path string) error {
+	b, err := json.MarshalIndent(kf, "", "  ")
+	if err != nil {
+		return err
+	}
+	if err := os.MkdirAll(filepath.Dir(path), 0o700); err != nil {
+		return fmt.Errorf("write key file: %w", err)
+	}
+	tmp, err := os.CreateTemp(filepath.Dir(path), ".keys-*")
+	if err != nil {
+		return fmt.Errorf("write key file: %w", err)
+	}
+	defer os.Remove(tmp.Name())
+	if err := tmp.Chmod(0o600); err != nil {
+		tmp.Close()
+		return fmt.Errorf("write key file: %w", err)
+	}
+	if _, err := tmp.Write(append(b, '\n')); err != nil {
+		tmp.Close()
+		return fmt.Errorf("write key file: %w", err)
+	}
+	if err := tmp.Sync(); err != nil {
+		tmp.Close()
+		return fmt.Errorf("write key file: %w", err)
+	}
+	if err := tmp.Close(); err != nil {
+		return fmt.Errorf("write key file: %w", err)
+	}
+	if err := os.Rename(tmp.Name(), path); err != nil {
+		return fmt.Errorf("write key file: %w", err)
+	}
+	return nil
+}
+
+// Rotate adds a new key and makes it active.
+func (kf *KeyFile) Rotate(now time.Time) Key {
+	key := NewKey(now)
+	for slices.ContainsFunc(kf.Keys, func(k Key) bool { return k.ID == key.ID }) {
+		key = NewKey(now)
+	}
+	kf.Keys = append(kf.Keys, key)
+	kf.Active = key.ID
+	return key
+}
+
+// ParseKeys reads keys written as "id:base64[,id:base64...]" (the form of
+// the STEWARD_PII_KEYS variable); the first is the active one.
+func ParseKeys(s string) (*KeyFile, error) {
+	var kf KeyFile
+	for _, part := range strings.Split(s, ",") {
+		part = strings.TrimSpace(part)
+		if part == "" {
+			continue
+		}
+		id, b64, ok := strings.Cut(part, ":")
+		if !ok {
+			return nil, fmt.Errorf("key %q: want id:base64", truncate(part))
+		}
+		secret, err := base64.StdEncoding.DecodeString(b64)
+		if err != nil {
+			return nil, fmt.Errorf("key %s: not base64: %w", id, err)
+		}
+		kf.Keys = append(kf.Keys, Key{ID: id, Secret: secret})
+		if kf.Active == "" {
+			kf.Active = id
+		}
+	}
+	if len(kf.Keys) == 0 {
+		return nil, errors.New("no keys given")
+	}
+	if _, err := kf.Keyring(); err != nil {
+		return nil, err
+	}
+	return &kf, nil
+}
+
+func truncate(s string) string {
+	if len(s) > 8 {
+		return s[:8] + "…"
+	}
+	return s
+}
+
+// Protected is a text made safe to store: the masked form, the kinds of
+// personal data found, and the original sealed (nil when nothing was found).
+type Protected struct {
+	Text   string
+	Kinds  []Kind
+	Sealed *Sealed
+}
+
+// Protector masks personal data and seals the originals.
+type Protector struct {
+	ring *Keyring
+}
+
+// NewProtector returns a protector sealing with ring (nil: originals are
+// masked and not kept).
+func NewProtector(ring *Keyring) *Protector { return &Protector{ring: ring} }
+
+// Keyring is the protector's keyring (nil when originals are not kept).
+func (p *Protector) Keyring() *Keyring {
+	if p == nil {
+		return nil
+	}
+	return p.ring
+}
+
+// Protect masks text; aad names where the sealed original will be stored.
+// A sealing failure still returns the masked text, and the error: the
+// caller stores the masked text and loses only the original.
+func (p *Protector) Protect(text, aad string) (Protected, error) {
+	masked, spans := Mask(text)
+	if len(spans) == 0 {
+		return Protected{Text: text}, nil
+	}
+	out := Protected{Text: masked}
+	for _, s := range spans {
+		if !slices.Contains(out.Kinds, s.Kind) {
+			out.Kinds = append(out.Kinds, s.Kind)
+		}
+	}
+	if p == nil || p.ring == nil {
+		return out, nil
+	}
+	sealed, err := p.ring.Seal([]byte(text), []byte(aad))
+	if err != nil {
+		return out, err
+	}
+	out.Sealed = &sealed
+	return out, nil
+}
+
+// LoadKeyring returns the keyring from keys (the STEWARD_PII_KEYS form)
+// if given, else from the key file at path, which is created with a fresh
+// key when it does not exist and create is set. created reports that.
+func LoadKeyring(keys, path string, create bool, now time.Time) (ring *Keyring, created bool, err error) {
+	if strings.TrimSpace(keys) != "" {
+		kf, err := ParseKeys(keys)
+		if err != nil {
+			return nil, false, fmt.Errorf("STEWARD_PII_KEYS: %w", err)
+		}
+		ring, err := kf.Keyring()
+		return ring, false, err
+	}
+	kf, err := ReadKeyFile(path)
+	if errors.Is(err, os.ErrNotExist) && create {
+		kf = &KeyFile{}
+		kf.Rotate(now)
+		if err := kf.Write(path); err != nil {
+			return nil, false, err
+		}
+		created = true
+	} else if err != nil {
+		return nil, false, err
+	}
+	if ring, err = kf.Keyring(); err != nil {
+		return nil, false, err
+	}
+	ring.path = path
+	return ring, created, nil
+}

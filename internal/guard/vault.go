@@ -1,0 +1,189 @@
+package guard
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"log/slog"
+	"time"
+)
+
+// VaultRecord is one sealed original: the text before masking.
+type VaultRecord struct {
+	Ref            string // a message id, "note:<id>" or "ticket:<id>:<field>"
+	ConversationID string
+	Kinds          []string
+	Sealed         Sealed
+	CreatedAt      time.Time
+}
+
+// AAD is what a record's ciphertext is bound to: its conversation and ref.
+func AAD(conversationID, ref string) string { return conversationID + "/" + ref }
+
+// ErrErased is returned for an original the retention period has erased
+// (or one never kept).
+var ErrErased = errors.New("the original is no longer kept")
+
+// VaultStore keeps sealed originals.
+type VaultStore interface {
+	PutVault(ctx context.Context, recs ...VaultRecord) error
+	VaultRecord(ctx context.Context, ref string) (*VaultRecord, error) // ErrErased when absent
+	// VaultBatch returns up to limit records not sealed with keyID, refs
+	// after afterRef in order.
+	VaultBatch(ctx context.Context, notKeyID, afterRef string, limit int) ([]VaultRecord, error)
+	// ResealVault replaces a record's sealed text if it is still under oldKeyID.
+	ResealVault(ctx context.Context, ref, oldKeyID string, s Sealed) error
+	// EraseVault deletes records created before cutoff.
+	EraseVault(ctx context.Context, cutoff time.Time) (int64, error)
+	VaultKeyCounts(ctx context.Context) (map[string]int64, error)
+}
+
+// Vault reveals, rotates and erases sealed originals.
+type Vault struct {
+	store     VaultStore
+	ring      *Keyring
+	retention time.Duration
+	logger    *slog.Logger
+}
+
+// NewVault returns a vault over store; originals older than retention are
+// erased by Erase (0 keeps them forever).
+func NewVault(store VaultStore, ring *Keyring, retention time.Duration, logger *slog.Logger) *Vault {
+	if logger == nil {
+		logger = slog.Default()
+	}
+	return &Vault{store: store, ring: ring, retention: retention, logger: logger.With("component", "vault")}
+}
+
+// Reveal returns the original text of ref in conversation conversationID.
+func (v *Vault) Reveal(ctx context.Context, conversationID, ref string) (string, *VaultRecord, error) {
+	rec, err := v.store.VaultRecord(ctx, ref)
+	if err != nil {
+		return "", nil, err
+	}
+	if rec.ConversationID != conversationID {
+		return "", nil, ErrErased // not this conversation's: say nothing more
+	}
+	if v.ring == nil {
+		return "", nil, fmt.Errorf("reveal %s: no keyring configured", ref)
+	}
+	plain, err := v.ring.Open(rec.Sealed, []byte(AAD(rec.ConversationID, rec.Ref)))
+	if err != nil {
+		return "", nil, fmt.Errorf("reveal %s: %w", ref, err)
+	}
+	return string(plain), rec, nil
+}
+
+// RotateReport says what Rotate did.
+type RotateReport struct {
+	Active   string           `json:"active"`
+	Resealed int              `json:"resealed"`
+	Failed   int              `json:"failed"`
+	ByKey    map[string]int64 `json:"by_key"` // records per key after the rotation
+}
+
+// Rotate re-seals every record not under the ring's active key. It works
+// in batches and may be run again after an interruption.
+func (v *Vault) Rotate(ctx context.Context) (RotateReport, error) {
+	rep := RotateReport{Active: v.ring.Active()}
+	after := ""
+	for {
+		batch, err := v.store.VaultBatch(ctx, rep.Active, after, 500)
+		if err != nil {
+			return rep, fmt.Errorf("rotate: %w", err)
+		}
+		if len(batch) == 0 {
+			break
+		}
+		for _, rec := range batch {
+			after = rec.Ref
+			aad := []byte(AAD(rec.ConversationID, rec.Ref))
+			plain, err := v.ring.Open(rec.Sealed, aad)
+			if err != nil {
+				rep.Failed++
+				v.logger.Error("rotate: cannot open a sealed original", "ref", rec.Ref, "key", rec.Sealed.KeyID, "error", err)
+				continue
+			}
+			s, err := v.ring.Seal(plain, aad)
+			if err != nil {
+				return rep, fmt.Errorf("rotate %s: %w", rec.Ref, err)
+			}
+			if err := v.store.ResealVault(ctx, rec.Ref, rec.Sealed.KeyID, s); err != nil {
+				return rep, fmt.Errorf("rotate %s: %w", rec.Ref, err)
+			}
+			rep.Resealed++
+		}
+	}
+	counts, err := v.store.VaultKeyCounts(ctx)
+	if err != nil {
+		return rep, fmt.Errorf("rotate: %w", err)
+	}
+	rep.ByKey = counts
+	return rep, nil
+}
+
+// Erase deletes the originals older than the retention period.
+func (v *Vault) Erase(ctx context.Context, now time.Time) (int64, error) {
+	if v.retention <= 0 {
+		return 0, nil
+	}
+	n, err := v.store.EraseVault(ctx, now.Add(-v.retention))
+	if err != nil {
+		return 0, fmt.Errorf("erase originals: %w", err)
+	}
+	if n > 0 {
+		v.logger.Info("erased personal data past its retention", "records", n, "retention", v.retention.String())
+	}
+	return n, nil
+}
+
+// Run erases expired originals every interval until ctx ends, and takes
+// up keys added to the key file (a rotation) every 30 seconds.
+func (v *Vault) Run(ctx context.Context, interval time.Duration) {
+	t := time.NewTicker(30 * time.Second)
+	defer t.Stop()
+	var erased time.Time
+	for {
+		if now := time.Now(); now.Sub(erased) >= interval {
+			erased = now
+			if _, err := v.Erase(ctx, now); err != nil && ctx.Err() == nil {
+				v.logger.Warn("retention", "error", err)
+			}
+		}
+		if v.ring != nil {
+			if changed, err := v.ring.Reload(); err != nil {
+				v.logger.Warn("reload the key file", "error", err)
+			} else if changed {
+				v.logger.Info("key file reloaded", "active", v.ring.Active())
+			}
+		}
+		select {
+		case <-ctx.Done():
+			return
+		case <-t.C:
+		}
+	}
+}
+
+// Keep masks text written outside a conversation turn (a note, an offline
+// message) and stores its sealed original under ref at once. A nil vault
+// masks and keeps nothing.
+func (v *Vault) Keep(ctx context.Context, conversationID, ref, text string, now time.Time) (Protected, error) {
+	var ring *Keyring
+	if v != nil {
+		ring = v.ring
+	}
+	p, err := NewProtector(ring).Protect(text, AAD(conversationID, ref))
+	if err != nil || p.Sealed == nil {
+		return p, err
+	}
+	kinds := make([]string, len(p.Kinds))
+	for i, k := range p.Kinds {
+		kinds[i] = string(k)
+	}
+	rec := VaultRecord{Ref: ref, ConversationID: conversationID, Kinds: kinds, Sealed: *p.Sealed, CreatedAt: now}
+	if err := v.store.PutVault(ctx, rec); err != nil {
+		return p, fmt.Errorf("keep original of %s: %w", ref, err)
+	}
+	return p, nil
+}

@@ -1,0 +1,93 @@
+package store_test
+
+import (
+	"context"
+	"errors"
+	"path/filepath"
+	"testing"
+	"time"
+
+	"github.com/steward-cs/steward/internal/guard"
+	"github.com/steward-cs/steward/internal/store"
+	"github.com/steward-cs/steward/internal/testutil"
+)
+
+// Originals are sealed under the active key, revealed only through their
+// own conversation, re-sealed by a rotation (the old key may then go) and
+// erased after the retention period, on both engines.
+func TestVaultSealRevealRotateErase(t *testing.T) {
+	testutil.ForEachBackend(t, func(t *testing.T, db *store.DB) {
+		ctx := context.Background()
+		path := filepath.Join(t.TempDir(), "keys.json")
+		ring, created, err := guard.LoadKeyring("", path, true, time.Now())
+		if err != nil || !created {
+			t.Fatalf("create key file: created=%v %v", created, err)
+		}
+		first := ring.Active()
+		vault := guard.NewVault(db, ring, 24*time.Hour, nil)
+		old := time.Now().Add(-48 * time.Hour)
+		p, err := vault.Keep(ctx, "c1", "note:n1", "电话 13812345678", old)
+		if err != nil || p.Text != "电话 138****5678" || p.Sealed == nil || p.Sealed.KeyID != first {
+			t.Fatalf("keep: %+v %v", p, err)
+		}
+		if _, err := vault.Keep(ctx, "c1", "note:n2", "card 4111 1111 1111 1111", time.Now()); err != nil {
+			t.Fatal(err)
+		}
+		if p, err := vault.Keep(ctx, "c1", "note:n3", "nothing personal here", time.Now()); err != nil || p.Sealed != nil {
+			t.Fatalf("a text without personal data was sealed: %+v %v", p, err)
+		}
+		text, rec, err := vault.Reveal(ctx, "c1", "note:n1")
+		if err != nil || text != "电话 13812345678" || len(rec.Kinds) != 1 || rec.Kinds[0] != "cn_mobile" {
+			t.Fatalf("reveal: %q %+v %v", text, rec, err)
+		}
+		if _, _, err := vault.Reveal(ctx, "c2", "note:n1"); !errors.Is(err, guard.ErrErased) {
+			t.Fatalf("revealed through another conversation: %v", err)
+		}
+		if _, _, err := vault.Reveal(ctx, "c1", "note:n3"); !errors.Is(err, guard.ErrErased) {
+			t.Fatalf("reveal of an unsealed ref: %v", err)
+		}
+
+		// Rotate: a new key in the file, every record re-sealed under it.
+		kf, err := guard.ReadKeyFile(path)
+		if err != nil {
+			t.Fatal(err)
+		}
+		second := kf.Rotate(time.Now()).ID
+		if err := kf.Write(path); err != nil {
+			t.Fatal(err)
+		}
+		ring2, err := kf.Keyring()
+		if err != nil {
+			t.Fatal(err)
+		}
+		rep, err := guard.NewVault(db, ring2, 0, nil).Rotate(ctx)
+		if err != nil || rep.Resealed != 2 || rep.Failed != 0 || rep.ByKey[second] != 2 || rep.ByKey[first] != 0 {
+			t.Fatalf("rotate: %+v %v", rep, err)
+		}
+		// The running ring learns the new key from the file on first need.
+		if text, _, err := vault.Reveal(ctx, "c1", "note:n2"); err != nil || text != "card 4111 1111 1111 1111" {
+			t.Fatalf("reveal after rotation: %q %v", text, err)
+		}
+		// With the old key gone, everything still opens.
+		kf.Keys = kf.Keys[1:]
+		ring3, err := kf.Keyring()
+		if err != nil {
+			t.Fatal(err)
+		}
+		if text, _, err := guard.NewVault(db, ring3, 0, nil).Reveal(ctx, "c1", "note:n1"); err != nil || text != "电话 13812345678" {
+			t.Fatalf("reveal without the old key: %q %v", text, err)
+		}
+
+		// Retention: the 48-hour-old original goes, the fresh one stays.
+		n, err := vault.Erase(ctx, time.Now())
+		if err != nil || n != 1 {
+			t.Fatalf("erase: %d %v", n, err)
+		}
+		if _, _, err := vault.Reveal(ctx, "c1", "note:n1"); !errors.Is(err, guard.ErrErased) {
+			t.Fatalf("an erased original was revealed: %v", err)
+		}
+		if _, _, err := vault.Reveal(ctx, "c1", "note:n2"); err != nil {
+			t.Fatalf("a fresh original was erased: %v", err)
+		}
+	})
+}
