@@ -95,12 +95,15 @@ func Open(ctx context.Context, cfg config.Config, logger *slog.Logger) (_ *App, 
 	}
 	a.engine = conversation.NewEngine(a.crisis.spool, engineOpts)
 	a.audit = audit.New(a.db, logger)
+	if err := recordConfig(ctx, a.audit, cfg); err != nil {
+		return nil, err
+	}
 	a.flags = quality.NewFlags(a.db)
 	a.kb = NewKnowledge(cfg, a.db, builtin, a.engine, a.audit, a.flags, logger)
 	if err := a.loadKnowledge(ctx); err != nil {
 		return nil, err
 	}
-	a.auth = auth.NewService(a.db, auth.Options{Logger: logger})
+	a.auth = auth.NewService(a.db, auth.Options{Logger: logger, Audit: a.audit})
 	deskOpts, err := deskOptions(cfg.Desk)
 	if err != nil {
 		return nil, err
@@ -281,9 +284,9 @@ func (a *App) demoAccounts(ctx context.Context) ([]DemoAccount, error) {
 		u, err := a.db.UserByEmail(ctx, p.Email)
 		switch {
 		case err == nil:
-			err = a.auth.SetPassword(ctx, u, p.Password)
+			err = a.auth.SetPassword(ctx, auth.System, u, p.Password)
 		case errcode.Code(err) == errcode.NotFound:
-			_, err = a.auth.AddUser(ctx, p)
+			_, err = a.auth.AddUser(ctx, auth.System, p)
 		}
 		if err != nil {
 			return nil, fmt.Errorf("demo account %s: %w", p.Email, err)

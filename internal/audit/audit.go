@@ -75,6 +75,7 @@ func New(store Store, logger *slog.Logger) *Log {
 // the caller decides whether the action may stand without its record.
 func (l *Log) Record(ctx context.Context, e Entry) error {
 	e.At = l.now().UTC().Truncate(time.Millisecond)
+	e.Detail = canonical(e.Detail)
 	if err := l.store.AppendAudit(ctx, &e, Hash); err != nil {
 		l.logger.Error("audit record lost", "action", e.Action, "object", e.Object, "actor", e.Actor, "error", err)
 		return fmt.Errorf("audit %s %s: %w", e.Action, e.Object, err)
@@ -96,9 +97,30 @@ func Hash(e *Entry) string {
 	c := *e
 	c.Hash = ""
 	c.At = c.At.UTC()
+	c.Detail = canonical(c.Detail)
 	body, _ := json.Marshal(c) // map keys are sorted: canonical
 	sum := sha256.Sum256(append([]byte(e.PrevHash+"\n"), body...))
 	return hex.EncodeToString(sum[:])
+}
+
+// canonical is detail as it reads back from the store: JSON objects, with
+// their keys sorted when marshalled. A struct in a detail (a posture, say)
+// marshals its fields in declaration order, but reads back as a map whose
+// keys marshal sorted: hashing the detail as given would make every such
+// entry fail verification.
+func canonical(detail map[string]any) map[string]any {
+	if detail == nil {
+		return nil
+	}
+	b, err := json.Marshal(detail)
+	if err != nil {
+		return detail
+	}
+	var out map[string]any
+	if err := json.Unmarshal(b, &out); err != nil {
+		return detail
+	}
+	return out
 }
 
 // Verify checks a run of entries in ascending Seq order: each hash is right

@@ -1,6 +1,7 @@
 package auth
 
 import (
+	"strings"
 	"testing"
 	"time"
 
@@ -38,22 +39,57 @@ func TestRolesGrantWhatTheDocsSay(t *testing.T) {
 
 func TestPasswordRules(t *testing.T) {
 	s := NewService(nil, Options{BcryptCost: bcrypt.MinCost})
+	const email, name = "Li.Lei@example.com", "Li Lei"
 	for _, tc := range []struct {
-		pw string
-		ok bool
+		pw   string
+		want string // a part of the refusal; "" for accepted
 	}{
-		{"123456789", false},              // 9 characters
-		{"1234567890", true},              // 10
-		{"密码要足够长才可以用的", true},             // 11 runes, 33 bytes
-		{string(make([]byte, 73)), false}, // bcrypt would silently drop the rest
-		{"\xff\xfe long enough", false},   // not UTF-8
+		{"t4k!e9qz2", "at least 10 characters"}, // 9 characters
+		{"t4k!e9qz2w", ""},                      // 10
+		{"密码要足够长才可以用的", ""},                     // 11 runes, 33 bytes
+		{"短密码也不行", "至少需要 10 个字符"},
+		{string(make([]byte, 73)), "at most 72 bytes"}, // bcrypt would silently drop the rest
+		{"\xff\xfe long enough", "not valid UTF-8"},
+		{"aaaaaaaaaaaa", "one character repeated"},
+		{"            ", "one character repeated"},
+		{"哈哈哈哈哈哈哈哈哈哈", "同一个字符的重复"},
+		{"aaaaaaaaaab", ""},
+		{"li.lei@example.com", "email address or name"},
+		{"LI.LEI@EXAMPLE.COM", "email address or name"},
+		{"li.lei1234", "email address or name"},
+		{"Li Lei 2024", "email address or name"},
+		{"lilei", "at least 10"},
+		{"1234567890", "most common passwords"},
+		{"Password123", "most common passwords"},
+		{"woaini1314", "密码过于常见"},
+		{"QWERTYUIOP", "most common passwords"},
+		{"correct horse battery", ""},
 	} {
-		_, err := s.hash(tc.pw)
-		if (err == nil) != tc.ok {
-			t.Errorf("hash(%q): %v, want ok=%v", tc.pw, err, tc.ok)
+		err := CheckPassword(tc.pw, email, name)
+		if tc.want == "" {
+			if err != nil {
+				t.Errorf("CheckPassword(%q): %v, want accepted", tc.pw, err)
+			}
+			continue
 		}
-		if err != nil && errcode.Code(err) != errcode.Invalid {
-			t.Errorf("hash(%q): code %s", tc.pw, errcode.Code(err))
+		if err == nil || !strings.Contains(errcode.Message(err), tc.want) || errcode.Code(err) != errcode.Invalid {
+			t.Errorf("CheckPassword(%q): %v, want an invalid error saying %q", tc.pw, err, tc.want)
+		}
+	}
+	// Every refusal says it in both languages.
+	for _, err := range []error{errPasswordShort, errPasswordLong, errPasswordUTF8, errPasswordRepeated, errPasswordPersonal, errPasswordCommon} {
+		msg := errcode.Message(err)
+		if !strings.ContainsFunc(msg, func(r rune) bool { return r >= 0x4e00 && r <= 0x9fff }) || !strings.Contains(msg, "password") {
+			t.Errorf("%q is not in English and Chinese", msg)
+		}
+	}
+	// The hash is checked against the same policy.
+	if _, err := s.hash("1234567890", email, name); err == nil {
+		t.Error("hash accepted a common password")
+	}
+	for p := range commonPasswords {
+		if p != fold(p) || len([]rune(p)) < MinPassword {
+			t.Errorf("common password %q is not folded or is shorter than the minimum", p)
 		}
 	}
 }

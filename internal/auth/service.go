@@ -12,6 +12,7 @@ import (
 
 	"golang.org/x/crypto/bcrypt"
 
+	"github.com/steward-cs/steward/internal/audit"
 	"github.com/steward-cs/steward/internal/errcode"
 	"github.com/steward-cs/steward/internal/token"
 )
@@ -40,7 +41,22 @@ type Options struct {
 	FailureWindow time.Duration // default 15m
 	Logger        *slog.Logger
 	Now           func() time.Time
+	// Audit records sign-ins, sign-outs and every change to accounts and
+	// API keys (optional).
+	Audit *audit.Log
 }
+
+// Actor is who changes accounts, for the audit trail.
+type Actor struct {
+	ID   string // a user id, "cli:<name>" or "system"
+	Name string
+}
+
+// ActorOf is the actor of a signed-in user.
+func ActorOf(u *User) Actor { return Actor{ID: u.ID, Name: u.DisplayName()} }
+
+// System is Steward itself, e.g. creating the demo accounts.
+var System = Actor{ID: "system", Name: "Steward"}
 
 // Service signs people in and manages accounts.
 type Service struct {
@@ -51,6 +67,10 @@ type Service struct {
 
 	mu       sync.Mutex
 	failures map[string][]time.Time
+
+	// roles serialises the changes that could leave no enabled admin
+	// (on one node: the store's single writer orders the rest).
+	roles sync.Mutex
 }
 
 // NewService returns a Service over store.
@@ -90,7 +110,7 @@ type NewUser struct {
 }
 
 // AddUser creates an account after validating every field.
-func (s *Service) AddUser(ctx context.Context, nu NewUser) (*User, error) {
+func (s *Service) AddUser(ctx context.Context, a Actor, nu NewUser) (*User, error) {
 	email, err := validEmail(nu.Email)
 	if err != nil {
 		return nil, err
@@ -118,7 +138,7 @@ func (s *Service) AddUser(ctx context.Context, nu NewUser) (*User, error) {
 	if nu.MaxChats < 1 || nu.MaxChats > maxChatsCap {
 		return nil, errcode.Errorf(errcode.Invalid, "max chats must be from 1 to %d", maxChatsCap)
 	}
-	hash, err := s.hash(nu.Password)
+	hash, err := s.hash(nu.Password, email, nu.Name)
 	if err != nil {
 		return nil, err
 	}
@@ -129,26 +149,40 @@ func (s *Service) AddUser(ctx context.Context, nu NewUser) (*User, error) {
 	if err := s.store.CreateUser(ctx, u); err != nil {
 		return nil, err
 	}
+	s.record(ctx, a, "user.create", "user:"+u.ID, map[string]any{"email": u.Email, "role": string(u.Role)})
 	return u, nil
 }
 
 // SetPassword replaces a user's password.
-func (s *Service) SetPassword(ctx context.Context, u *User, password string) error {
-	hash, err := s.hash(password)
+func (s *Service) SetPassword(ctx context.Context, a Actor, u *User, password string) error {
+	hash, err := s.hash(password, u.Email, u.Name)
 	if err != nil {
 		return err
 	}
 	u.PasswordHash, u.UpdatedAt = hash, s.opts.Now().UTC()
-	return s.store.UpdateUser(ctx, u)
+	if err := s.store.UpdateUser(ctx, u); err != nil {
+		return err
+	}
+	s.record(ctx, a, "user.password", "user:"+u.ID, nil)
+	return nil
 }
 
 // SetDisabled disables (or re-enables) the account with the given email.
-// A disabled account's sessions and API keys stop working at once.
-func (s *Service) SetDisabled(ctx context.Context, email string, disabled bool) (*User, error) {
+// A disabled account's sessions and API keys stop working at once. The
+// last enabled admin cannot be disabled: nobody could manage accounts.
+func (s *Service) SetDisabled(ctx context.Context, a Actor, email string, disabled bool) (*User, error) {
+	s.roles.Lock()
+	defer s.roles.Unlock()
 	u, err := s.store.UserByEmail(ctx, strings.ToLower(strings.TrimSpace(email)))
 	if err != nil {
 		return nil, err
 	}
+	if disabled && u.Role == RoleAdmin && !u.Disabled {
+		if err := s.notLastAdmin(ctx, u, "disable"); err != nil {
+			return nil, err
+		}
+	}
+	was := u.Disabled
 	u.Disabled, u.UpdatedAt = disabled, s.opts.Now().UTC()
 	if disabled {
 		u.Presence = Offline
@@ -156,18 +190,85 @@ func (s *Service) SetDisabled(ctx context.Context, email string, disabled bool) 
 	if err := s.store.UpdateUser(ctx, u); err != nil {
 		return nil, err
 	}
+	if was != disabled {
+		action := "user.enable"
+		if disabled {
+			action = "user.disable"
+		}
+		s.record(ctx, a, action, "user:"+u.ID, map[string]any{"email": u.Email})
+	}
 	return u, nil
 }
 
-func (s *Service) hash(password string) (string, error) {
-	if !utf8.ValidString(password) {
-		return "", errcode.Errorf(errcode.Invalid, "password is not valid UTF-8")
+// errLastAdmin refuses to leave Steward without an enabled admin.
+func errLastAdmin(verb string) error {
+	return errcode.Errorf(errcode.Conflict, "cannot %s the last enabled admin: make another user admin first (不能%s唯一的管理员：请先指定另一位管理员)",
+		verb, map[string]string{"demote": "降级", "disable": "停用"}[verb])
+}
+
+// notLastAdmin fails if u is the only enabled admin. Callers hold s.roles.
+func (s *Service) notLastAdmin(ctx context.Context, u *User, verb string) error {
+	users, err := s.store.Users(ctx)
+	if err != nil {
+		return err
 	}
-	if utf8.RuneCountInString(password) < MinPassword {
-		return "", errcode.Errorf(errcode.Invalid, "password must have at least %d characters", MinPassword)
+	for i := range users {
+		if o := &users[i]; o.ID != u.ID && o.Role == RoleAdmin && !o.Disabled {
+			return nil
+		}
 	}
-	if len(password) > MaxPassword {
-		return "", errcode.Errorf(errcode.Invalid, "password must be at most %d bytes", MaxPassword)
+	return errLastAdmin(verb)
+}
+
+// SetRole gives the user with id a new role. Demoting the last enabled
+// admin is refused.
+func (s *Service) SetRole(ctx context.Context, a Actor, id string, role Role) (*User, error) {
+	if _, err := ParseRole(string(role)); err != nil {
+		return nil, err
+	}
+	s.roles.Lock()
+	defer s.roles.Unlock()
+	u, err := s.store.User(ctx, id)
+	if err != nil {
+		return nil, err
+	}
+	if u.Role == role {
+		return u, nil
+	}
+	if u.Role == RoleAdmin && !u.Disabled {
+		if err := s.notLastAdmin(ctx, u, "demote"); err != nil {
+			return nil, err
+		}
+	}
+	from := u.Role
+	u.Role, u.UpdatedAt = role, s.opts.Now().UTC()
+	if !role.Can(DeskWork) {
+		u.Presence = Offline // no longer takes conversations
+	}
+	if err := s.store.UpdateUser(ctx, u); err != nil {
+		return nil, err
+	}
+	s.record(ctx, a, "user.role", "user:"+u.ID, map[string]any{"email": u.Email, "from": string(from), "to": string(role)})
+	return u, nil
+}
+
+// UserByEmail returns the account with the given email.
+func (s *Service) UserByEmail(ctx context.Context, email string) (*User, error) {
+	return s.store.UserByEmail(ctx, strings.ToLower(strings.TrimSpace(email)))
+}
+
+// record appends an entry to the audit trail, if there is one. A failure is
+// logged by the audit log; the change it describes stands.
+func (s *Service) record(ctx context.Context, a Actor, action, object string, detail map[string]any) {
+	if s.opts.Audit == nil {
+		return
+	}
+	_ = s.opts.Audit.Record(ctx, audit.Entry{Actor: a.ID, ActorName: a.Name, Action: action, Object: object, Detail: detail})
+}
+
+func (s *Service) hash(password, email, name string) (string, error) {
+	if err := CheckPassword(password, email, name); err != nil {
+		return "", err
 	}
 	h, err := bcrypt.GenerateFromPassword([]byte(password), s.opts.BcryptCost)
 	if err != nil {
@@ -213,8 +314,9 @@ func (s *Service) Login(ctx context.Context, email, password string) (*Login, er
 		hash = []byte(u.PasswordHash)
 	}
 	if bcrypt.CompareHashAndPassword(hash, []byte(password)) != nil || u == nil || u.Disabled {
-		s.fail(email, now)
+		locked := s.fail(email, now)
 		s.logger.Info("login failed", "user", userID(u))
+		s.recordFailure(ctx, email, u, locked)
 		return nil, ErrBadLogin
 	}
 	s.clearFailures(email)
@@ -228,7 +330,33 @@ func (s *Service) Login(ctx context.Context, email, password string) (*Login, er
 		s.logger.Warn("delete expired sessions", "error", err)
 	}
 	s.logger.Info("login", "user", u.ID)
+	s.record(ctx, ActorOf(u), "auth.login", "user:"+u.ID, nil)
 	return l, nil
+}
+
+// recordFailure audits a failed sign-in: which account (or which unknown
+// address) and why, never the password. A string that is not an email
+// address is not kept: it may be a password typed in the wrong field.
+// Attempts refused by the lock are not recorded one by one (they cost an
+// attacker nothing); the failure that locks the account says so.
+func (s *Service) recordFailure(ctx context.Context, email string, u *User, locked bool) {
+	detail := map[string]any{"reason": "unknown_email"}
+	object := "user:unknown"
+	switch {
+	case u != nil && u.Disabled:
+		detail["reason"], object = "disabled", "user:"+u.ID
+	case u != nil:
+		detail["reason"], object = "wrong_password", "user:"+u.ID
+	}
+	if _, err := validEmail(email); err == nil {
+		detail["email"] = email
+	} else {
+		detail["email"] = "(not an email address)"
+	}
+	if locked {
+		detail["locked"] = true
+	}
+	s.record(ctx, Actor{ID: "anonymous"}, "auth.login.failed", object, detail)
 }
 
 func userID(u *User) string {
@@ -244,7 +372,22 @@ func (s *Service) Logout(ctx context.Context, p *Principal) error {
 	if p.session == nil {
 		return nil
 	}
-	return s.store.DeleteSession(ctx, p.session)
+	if err := s.store.DeleteSession(ctx, p.session); err != nil {
+		return err
+	}
+	s.record(ctx, ActorOf(p.User), "auth.logout", "user:"+p.User.ID, nil)
+	return nil
+}
+
+// EndCookieSession ends the session a cookie token opened, if any. A login
+// calls it with the cookie the browser came with, so that a session token
+// known before the login (planted, or left from someone else's session on
+// a shared computer) is dead afterwards: every login gets new tokens.
+func (s *Service) EndCookieSession(ctx context.Context, tok string) error {
+	if tok == "" || len(tok) > 200 {
+		return nil
+	}
+	return s.store.DeleteSession(ctx, token.Hash(tok))
 }
 
 // Principal is who a request acts for and how it proved it.
@@ -310,7 +453,7 @@ func (s *Service) session(ctx context.Context, tok string, bearer bool) (*Sessio
 
 // CreateAPIKey makes a key that acts as the user with userID. The key is
 // returned once; only its hash is stored.
-func (s *Service) CreateAPIKey(ctx context.Context, name, userID string) (string, *APIKey, error) {
+func (s *Service) CreateAPIKey(ctx context.Context, a Actor, name, userID string) (string, *APIKey, error) {
 	name = strings.TrimSpace(name)
 	if name == "" {
 		return "", nil, errcode.Errorf(errcode.Invalid, "name is required")
@@ -328,6 +471,7 @@ func (s *Service) CreateAPIKey(ctx context.Context, name, userID string) (string
 	if err := s.store.CreateAPIKey(ctx, k); err != nil {
 		return "", nil, err
 	}
+	s.record(ctx, a, "apikey.create", "apikey:"+k.ID, map[string]any{"name": k.Name, "user_id": k.UserID, "prefix": k.Prefix})
 	return key, k, nil
 }
 
@@ -357,7 +501,8 @@ func (s *Service) recentLocked(email string, now time.Time) []time.Time {
 // grow it without limit.
 const maxTracked = 10000
 
-func (s *Service) fail(email string, now time.Time) {
+// fail counts a failed login and reports whether it locked the email.
+func (s *Service) fail(email string, now time.Time) bool {
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	if _, ok := s.failures[email]; !ok {
@@ -369,6 +514,7 @@ func (s *Service) fail(email string, now time.Time) {
 		}
 	}
 	s.failures[email] = append(s.recentLocked(email, now), now)
+	return len(s.failures[email]) == s.opts.MaxFailures
 }
 
 func (s *Service) clearFailures(email string) {
@@ -437,8 +583,12 @@ func ErrNotPermitted(action string) error {
 func (s *Service) APIKeys(ctx context.Context) ([]APIKey, error) { return s.store.APIKeys(ctx) }
 
 // DeleteAPIKey revokes an API key at once.
-func (s *Service) DeleteAPIKey(ctx context.Context, id string) error {
-	return s.store.DeleteAPIKey(ctx, id)
+func (s *Service) DeleteAPIKey(ctx context.Context, a Actor, id string) error {
+	if err := s.store.DeleteAPIKey(ctx, id); err != nil {
+		return err
+	}
+	s.record(ctx, a, "apikey.delete", "apikey:"+id, nil)
+	return nil
 }
 
 // Users lists every account.

@@ -97,7 +97,8 @@ Commands:
   kb         the knowledge base: kb import FILE, kb export [FILE], kb publish, kb rollback [--to ID],
              kb releases, kb diff A B
   audit      read the audit trail, or check its hash chain (audit verify [--head SEQ:HASH])
-  user       manage accounts (user add --email E --role R --password-stdin, user list, user disable)
+  user       manage accounts (user add --email E --role R --password-stdin, user list, user disable,
+             user role EMAIL ROLE)
   posture    show or set the service posture of a running server (posture show|set|auto)
   incident   incidents of a running server (incident list|show|declare|update|resolve|postmortem)
   drill      run fault-injection drills and print their scorecards (drill all --json)

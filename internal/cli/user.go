@@ -8,14 +8,16 @@ import (
 	"strings"
 	"text/tabwriter"
 
+	"github.com/steward-cs/steward/internal/audit"
 	"github.com/steward-cs/steward/internal/auth"
+	"github.com/steward-cs/steward/internal/store"
 )
 
 type userCommand struct{ env Env }
 
 func (c *userCommand) Run(ctx context.Context, args []string) error {
 	if len(args) == 0 {
-		return usagef("missing subcommand: user add | user list | user disable | user enable")
+		return usagef("missing subcommand: user add | user list | user disable | user enable | user role")
 	}
 	switch args[0] {
 	case "add":
@@ -26,8 +28,58 @@ func (c *userCommand) Run(ctx context.Context, args []string) error {
 		return c.setDisabled(ctx, args[1:], true)
 	case "enable":
 		return c.setDisabled(ctx, args[1:], false)
+	case "role":
+		return c.setRole(ctx, args[1:])
 	}
-	return usagef("unknown user subcommand %q (want add, list, disable or enable)", args[0])
+	return usagef("unknown user subcommand %q (want add, list, disable, enable or role)", args[0])
+}
+
+// accounts is the account service over st, recording to its audit trail.
+func accounts(st *store.DB) *auth.Service {
+	return auth.NewService(st, auth.Options{Audit: audit.New(st, nil)})
+}
+
+// cliActor is who runs the command, for the audit trail.
+func cliActor(env Env) auth.Actor {
+	a := operator(env)
+	return auth.Actor{ID: a.ID, Name: a.Name}
+}
+
+func (c *userCommand) setRole(ctx context.Context, args []string) error {
+	fs := newFlagSet("user role", c.env, "user role EMAIL admin|supervisor|agent|auditor [--data-dir DIR | --database URL]")
+	var db dbFlags
+	db.register(fs)
+	rest, err := parse(fs, args)
+	if err != nil {
+		return err
+	}
+	if len(rest) != 2 {
+		return usagef("give the user's email and the new role: user role EMAIL ROLE")
+	}
+	role, err := auth.ParseRole(rest[1])
+	if err != nil {
+		return usagef("%v", err)
+	}
+	st, _, err := openStore(ctx, c.env, fs, &db)
+	if err != nil {
+		return err
+	}
+	defer st.Close(context.Background())
+	svc := accounts(st)
+	u, err := svc.UserByEmail(ctx, rest[0])
+	if err != nil {
+		return err
+	}
+	from := u.Role
+	if u, err = svc.SetRole(ctx, cliActor(c.env), u.ID, role); err != nil {
+		return err
+	}
+	if from == u.Role {
+		fmt.Fprintf(c.env.Stdout, "%s is already %s\n", u.Email, u.Role)
+		return nil
+	}
+	fmt.Fprintf(c.env.Stdout, "%s is now %s (was %s)\n", u.Email, u.Role, from)
+	return nil
 }
 
 func splitList(s string) []string {
@@ -79,8 +131,7 @@ func (c *userCommand) add(ctx context.Context, args []string) error {
 		return err
 	}
 	defer st.Close(context.Background())
-	svc := auth.NewService(st, auth.Options{})
-	u, err := svc.AddUser(ctx, auth.NewUser{Email: *email, Name: *name, Role: r, Password: password,
+	u, err := accounts(st).AddUser(ctx, cliActor(c.env), auth.NewUser{Email: *email, Name: *name, Role: r, Password: password,
 		Skills: splitList(*skills), Languages: splitList(*languages), MaxChats: *maxChats})
 	if err != nil {
 		return err
@@ -166,7 +217,7 @@ func (c *userCommand) setDisabled(ctx context.Context, args []string, disabled b
 		return err
 	}
 	defer st.Close(context.Background())
-	u, err := auth.NewService(st, auth.Options{}).SetDisabled(ctx, *email, disabled)
+	u, err := accounts(st).SetDisabled(ctx, cliActor(c.env), *email, disabled)
 	if err != nil {
 		return err
 	}

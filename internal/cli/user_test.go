@@ -99,3 +99,56 @@ func TestUserCommandErrors(t *testing.T) {
 		})
 	}
 }
+
+// TestUserRole: `steward user role EMAIL ROLE` changes a role, refuses to
+// demote the last admin, and the audit trail names the operator.
+func TestUserRole(t *testing.T) {
+	dir := t.TempDir()
+	target := []string{"--data-dir", dir}
+	env := map[string]string{"USER": "ops"}
+	for _, u := range []struct{ email, role string }{{"root@example.com", "admin"}, {"li@example.com", "agent"}} {
+		if code, out, errs := run(t, "a long passphrase\n", env, append([]string{"user", "add", "--email", u.email, "--role", u.role,
+			"--password-stdin"}, target...)...); code != 0 {
+			t.Fatalf("add %s: %d %q %q", u.email, code, out, errs)
+		}
+	}
+	steps := []struct {
+		args []string
+		code int
+		want string
+	}{
+		{[]string{"li@example.com", "supervisor"}, 0, "li@example.com is now supervisor (was agent)"},
+		{[]string{"li@example.com", "supervisor"}, 0, "li@example.com is already supervisor"},
+		{[]string{"root@example.com", "agent"}, 1, "cannot demote the last enabled admin"},
+		{[]string{"li@example.com", "admin"}, 0, "is now admin"},
+		{[]string{"root@example.com", "auditor"}, 0, "root@example.com is now auditor (was admin)"},
+		{[]string{"li@example.com", "root"}, 2, "role must be admin, supervisor, agent or auditor"},
+		{[]string{"nobody@example.com", "agent"}, 1, "no user with email"},
+		{[]string{"li@example.com"}, 2, "user role EMAIL ROLE"},
+	}
+	for _, st := range steps {
+		code, out, errs := run(t, "", env, append(append([]string{"user", "role"}, st.args...), target...)...)
+		if code != st.code || !strings.Contains(out+errs, st.want) {
+			t.Fatalf("user role %v: %d %q %q, want %d and %q", st.args, code, out, errs, st.code, st.want)
+		}
+	}
+	code, out, errs := run(t, "", env, append([]string{"audit", "--action", "user.", "--json"}, target...)...)
+	var trail struct {
+		Entries []struct{ Actor, ActorName, Action string } `json:"entries"`
+	}
+	if err := json.Unmarshal([]byte(out), &trail); code != 0 || err != nil {
+		t.Fatalf("audit: %d %q %v", code, errs, err)
+	}
+	var roles int
+	for _, e := range trail.Entries {
+		if e.Actor != "cli:ops" {
+			t.Errorf("entry %+v is not by the operator", e)
+		}
+		if e.Action == "user.role" {
+			roles++
+		}
+	}
+	if roles != 3 || len(trail.Entries) != 5 {
+		t.Fatalf("user entries %+v, want 2 creations and 3 role changes", trail.Entries)
+	}
+}

@@ -96,6 +96,14 @@ func (s *Server) login(w http.ResponseWriter, r *http.Request) error {
 	if err != nil {
 		return err
 	}
+	// Rotation: whatever session the browser came with ends here, so a
+	// token known before the login (planted by someone, or left over on a
+	// shared computer) is never the signed-in session.
+	if c, err := r.Cookie(SessionCookie); err == nil && c.Value != "" {
+		if err := s.auth.EndCookieSession(r.Context(), c.Value); err != nil {
+			s.logger.Warn("end the previous session at login", "error", err)
+		}
+	}
 	http.SetCookie(w, &http.Cookie{Name: SessionCookie, Value: l.Token, Path: "/", Expires: l.ExpiresAt,
 		HttpOnly: true, SameSite: http.SameSiteLaxMode, Secure: s.secureCookies || r.TLS != nil})
 	writeJSON(w, http.StatusOK, loginResponse{User: toUserJSON(l.User), Token: l.Bearer, CSRFToken: l.CSRF, ExpiresAt: l.ExpiresAt})
@@ -162,7 +170,7 @@ func (s *Server) createAPIKey(w http.ResponseWriter, r *http.Request, p *auth.Pr
 	if req.UserID == "" {
 		req.UserID = p.User.ID
 	}
-	key, k, err := s.auth.CreateAPIKey(r.Context(), req.Name, req.UserID)
+	key, k, err := s.auth.CreateAPIKey(r.Context(), auth.ActorOf(p.User), req.Name, req.UserID)
 	if errcode.Code(err) == errcode.NotFound {
 		return errcode.Errorf(errcode.Invalid, "no user with id %q", req.UserID)
 	}
@@ -178,7 +186,7 @@ func (s *Server) deleteAPIKey(w http.ResponseWriter, r *http.Request, p *auth.Pr
 	if !p.User.Can(auth.UsersManage) {
 		return auth.ErrNotPermitted("manage API keys")
 	}
-	if err := s.auth.DeleteAPIKey(r.Context(), r.PathValue("id")); err != nil {
+	if err := s.auth.DeleteAPIKey(r.Context(), auth.ActorOf(p.User), r.PathValue("id")); err != nil {
 		return err
 	}
 	w.WriteHeader(http.StatusNoContent)
@@ -227,7 +235,7 @@ func (s *Server) createUser(w http.ResponseWriter, r *http.Request, p *auth.Prin
 	if err != nil {
 		return err
 	}
-	u, err := s.auth.AddUser(r.Context(), auth.NewUser{Email: req.Email, Name: req.Name, Role: role, Password: req.Password,
+	u, err := s.auth.AddUser(r.Context(), auth.ActorOf(p.User), auth.NewUser{Email: req.Email, Name: req.Name, Role: role, Password: req.Password,
 		Skills: req.Skills, Languages: req.Languages, MaxChats: req.MaxChats})
 	if err != nil {
 		return err
@@ -258,11 +266,38 @@ func (s *Server) setUserDisabled(w http.ResponseWriter, r *http.Request, p *auth
 	if target.ID == p.User.ID && *req.Disabled {
 		return errcode.Errorf(errcode.Conflict, "you cannot disable your own account")
 	}
-	u, err := s.auth.SetDisabled(r.Context(), target.Email, *req.Disabled)
+	u, err := s.auth.SetDisabled(r.Context(), auth.ActorOf(p.User), target.Email, *req.Disabled)
 	if err != nil {
 		return err
 	}
 	s.desk.Kick() // a disabled agent's conversations wait for someone else
 	writeJSON(w, http.StatusOK, map[string]any{"user": toUserJSON(u), "disabled": u.Disabled})
+	return nil
+}
+
+type roleRequest struct {
+	Role string `json:"role"`
+}
+
+// setUserRole changes a user's role. The last enabled admin cannot be
+// demoted, not even by themselves.
+func (s *Server) setUserRole(w http.ResponseWriter, r *http.Request, p *auth.Principal) error {
+	if !p.User.Can(auth.UsersManage) {
+		return auth.ErrNotPermitted("manage users")
+	}
+	var req roleRequest
+	if err := decode(r, &req); err != nil {
+		return err
+	}
+	role, err := auth.ParseRole(req.Role)
+	if err != nil {
+		return err
+	}
+	u, err := s.auth.SetRole(r.Context(), auth.ActorOf(p.User), r.PathValue("id"), role)
+	if err != nil {
+		return err
+	}
+	s.desk.Kick() // who counts as an online agent changes with roles
+	writeJSON(w, http.StatusOK, map[string]any{"user": toUserJSON(u)})
 	return nil
 }

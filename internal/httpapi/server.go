@@ -113,6 +113,7 @@ func New(opts Options) http.Handler {
 	mux.HandleFunc("GET /api/v1/desk/conversations/{id}/suggestions", s.staff(s.deskSuggestions))
 	mux.HandleFunc("POST /api/v1/desk/conversations/{id}/claim", s.staff(s.deskClaim))
 	mux.HandleFunc("POST /api/v1/desk/conversations/{id}/assign", s.staff(s.deskAssign))
+	mux.HandleFunc("PUT /api/v1/users/{id}/role", s.staff(s.setUserRole))
 	mux.HandleFunc("POST /api/v1/desk/conversations/{id}/messages", s.staff(s.deskReply))
 	mux.HandleFunc("POST /api/v1/desk/conversations/{id}/notes", s.staff(s.deskNote))
 	mux.HandleFunc("POST /api/v1/desk/conversations/{id}/close", s.staff(s.deskClose))
@@ -159,6 +160,7 @@ func New(opts Options) http.Handler {
 		"/api/v1/conversations/{id}/messages":                 "POST",
 		"/api/v1/conversations/{id}/stream":                   "GET",
 		"/api/v1/conversations/{id}/rating":                   "POST",
+	mux.HandleFunc("GET /api/v1/audit/verify", s.staff(s.verifyAudit))
 		"/api/v1/conversations/{id}/offline-message":          "POST",
 		"/api/v1/rating-tags":                                 "GET",
 		"/api/v1/auth/login":                                  "POST",
@@ -174,6 +176,9 @@ func New(opts Options) http.Handler {
 		"/api/v1/desk/conversations/{id}/assign":              "POST",
 		"/api/v1/desk/conversations/{id}/messages":            "POST",
 		"/api/v1/desk/conversations/{id}/notes":               "POST",
+		"/api/v1/users":                                       "GET, POST",
+		"/api/v1/users/{id}/disabled":                         "PUT",
+		"/api/v1/users/{id}/role":                             "PUT",
 		"/api/v1/desk/conversations/{id}/close":               "POST",
 		"/api/v1/desk/presence":                               "GET, PUT",
 		"/api/v1/desk/agents":                                 "GET",
@@ -210,6 +215,7 @@ func New(opts Options) http.Handler {
 	return s.recoverer(s.accessLog(mux))
 }
 
+		"/api/v1/audit/verify":                                "GET",
 func (s *Server) livez(w http.ResponseWriter, r *http.Request) {
 	writeJSON(w, http.StatusOK, map[string]string{"status": "ok"})
 }
