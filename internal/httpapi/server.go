@@ -106,6 +106,7 @@ func New(opts Options) http.Handler {
 	mux.HandleFunc("GET /api/v1/users", s.staff(s.listUsers))
 	mux.HandleFunc("POST /api/v1/users", s.staff(s.createUser))
 	mux.HandleFunc("PUT /api/v1/users/{id}/disabled", s.staff(s.setUserDisabled))
+	mux.HandleFunc("PUT /api/v1/users/{id}/role", s.staff(s.setUserRole))
 
 	mux.HandleFunc("GET /api/v1/desk/queue", s.staff(s.deskQueue))
 	mux.HandleFunc("GET /api/v1/desk/conversations", s.staff(s.deskList))
@@ -113,7 +114,6 @@ func New(opts Options) http.Handler {
 	mux.HandleFunc("GET /api/v1/desk/conversations/{id}/suggestions", s.staff(s.deskSuggestions))
 	mux.HandleFunc("POST /api/v1/desk/conversations/{id}/claim", s.staff(s.deskClaim))
 	mux.HandleFunc("POST /api/v1/desk/conversations/{id}/assign", s.staff(s.deskAssign))
-	mux.HandleFunc("PUT /api/v1/users/{id}/role", s.staff(s.setUserRole))
 	mux.HandleFunc("POST /api/v1/desk/conversations/{id}/messages", s.staff(s.deskReply))
 	mux.HandleFunc("POST /api/v1/desk/conversations/{id}/notes", s.staff(s.deskNote))
 	mux.HandleFunc("POST /api/v1/desk/conversations/{id}/close", s.staff(s.deskClose))
@@ -152,6 +152,7 @@ func New(opts Options) http.Handler {
 	mux.HandleFunc("GET /api/v1/kb/export", s.staff(s.exportKB))
 	mux.HandleFunc("POST /api/v1/kb/import", s.staff(s.importKB))
 	mux.HandleFunc("GET /api/v1/audit", s.staff(s.auditTrail))
+	mux.HandleFunc("GET /api/v1/audit/verify", s.staff(s.verifyAudit))
 	s.crisisRoutes(mux)
 
 	for path, allow := range map[string]string{
@@ -160,7 +161,6 @@ func New(opts Options) http.Handler {
 		"/api/v1/conversations/{id}/messages":                 "POST",
 		"/api/v1/conversations/{id}/stream":                   "GET",
 		"/api/v1/conversations/{id}/rating":                   "POST",
-	mux.HandleFunc("GET /api/v1/audit/verify", s.staff(s.verifyAudit))
 		"/api/v1/conversations/{id}/offline-message":          "POST",
 		"/api/v1/rating-tags":                                 "GET",
 		"/api/v1/auth/login":                                  "POST",
@@ -168,6 +168,9 @@ func New(opts Options) http.Handler {
 		"/api/v1/auth/me":                                     "GET",
 		"/api/v1/auth/api-keys":                               "GET, POST",
 		"/api/v1/auth/api-keys/{id}":                          "DELETE",
+		"/api/v1/users":                                       "GET, POST",
+		"/api/v1/users/{id}/disabled":                         "PUT",
+		"/api/v1/users/{id}/role":                             "PUT",
 		"/api/v1/desk/queue":                                  "GET",
 		"/api/v1/desk/conversations":                          "GET",
 		"/api/v1/desk/conversations/{id}":                     "GET",
@@ -176,9 +179,6 @@ func New(opts Options) http.Handler {
 		"/api/v1/desk/conversations/{id}/assign":              "POST",
 		"/api/v1/desk/conversations/{id}/messages":            "POST",
 		"/api/v1/desk/conversations/{id}/notes":               "POST",
-		"/api/v1/users":                                       "GET, POST",
-		"/api/v1/users/{id}/disabled":                         "PUT",
-		"/api/v1/users/{id}/role":                             "PUT",
 		"/api/v1/desk/conversations/{id}/close":               "POST",
 		"/api/v1/desk/presence":                               "GET, PUT",
 		"/api/v1/desk/agents":                                 "GET",
@@ -206,6 +206,7 @@ func New(opts Options) http.Handler {
 		"/api/v1/kb/export":                                   "GET",
 		"/api/v1/kb/import":                                   "POST",
 		"/api/v1/audit":                                       "GET",
+		"/api/v1/audit/verify":                                "GET",
 	} {
 		mux.HandleFunc(path, methodNotAllowed(allow))
 	}
@@ -215,7 +216,6 @@ func New(opts Options) http.Handler {
 	return s.recoverer(s.accessLog(mux))
 }
 
-		"/api/v1/audit/verify":                                "GET",
 func (s *Server) livez(w http.ResponseWriter, r *http.Request) {
 	writeJSON(w, http.StatusOK, map[string]string{"status": "ok"})
 }
