@@ -48,6 +48,7 @@ func registerConsole(mux *http.ServeMux) {
 	mux.Handle("GET /console/login", consoleHandler("login.html", "loginTitle", "console.js"))
 	mux.Handle("GET /console/kb", consoleHandler("kb.html", "kbTitle", "kb.js"))
 	mux.Handle("GET /console/incidents", consoleHandler("incidents.html", "incTitle", "incidents.js"))
+	mux.Handle("GET /console/audit", consoleHandler("audit.html", "auditTitle", "audit.js"))
 	mux.Handle("GET /console/{$}", http.RedirectHandler("/console", http.StatusMovedPermanently))
 }
 

@@ -43,6 +43,11 @@ func TestConsolePages(t *testing.T) {
 		{name: "incidents page", url: "/console/incidents", wantStatus: 200, wantLang: "zh-CN",
 			wantBody: []string{`id="posture-card"`, `id="alerts-body"`, `id="incidents-list"`, `id="notices-box"`,
 				`src="/static/incidents.js"`, `href="/console/kb"`, "故障响应", "紧急"}},
+		{name: "audit page", url: "/console/audit?lang=en", wantStatus: 200, wantLang: "en", wantCookie: "en",
+			wantBody: []string{`id="verify-status"`, `id="audit-body"`, `id="f-action"`, `src="/static/audit.js"`,
+				`href="/console/kb"`, `id="nav-audit"`, "Audit log"}},
+		{name: "every page links the audit page", url: "/console/kb", wantStatus: 200, wantLang: "zh-CN",
+			wantBody: []string{`href="/console/audit"`, "审计日志"}},
 		{name: "trailing slash redirects", url: "/console/", wantStatus: http.StatusMovedPermanently},
 	}
 	for _, tt := range tests {
@@ -112,13 +117,13 @@ func TestConsoleStrings(t *testing.T) {
 			t.Errorf("%q has no Chinese text", k)
 		}
 	}
-	for _, name := range []string{"console.js", "kb.js", "incidents.js"} {
+	for name, least := range map[string]int{"console.js": 20, "kb.js": 20, "incidents.js": 20, "audit.js": 8} {
 		js, err := fs.ReadFile(static, "static/"+name)
 		if err != nil {
 			t.Fatal(err)
 		}
 		used := regexp.MustCompile(`\bt\('([A-Za-z0-9_-]+)'`).FindAllStringSubmatch(string(js), -1)
-		if len(used) < 20 {
+		if len(used) < least {
 			t.Fatalf("found only %d t('…') calls in %s", len(used), name)
 		}
 		for _, m := range used {
@@ -136,7 +141,9 @@ func TestConsoleStrings(t *testing.T) {
 		"kbaction_reject", "kbaction_retire", "kbfield_questions", "kbfield_answer", "kbcheck_golden",
 		"flagstatus_open", "flagstatus_fixing", "flagsource_customer", "flagsource_agent",
 		"postureLevel_0", "postureLevel_3", "postureHint_1", "alertlevel_info", "alertlevel_warning", "alertlevel_critical",
-		"phase_investigating", "phase_resolved", "evkind_opened", "evkind_alert_resolved", "evkind_note", "evkind_resolved"} {
+		"phase_investigating", "phase_resolved", "evkind_opened", "evkind_alert_resolved", "evkind_note", "evkind_resolved",
+		"auditKind_altered", "auditKind_unlinked", "auditKind_missing", "auditKind_truncated", "auditKind_head",
+		"auditKind_anchor"} {
 		if _, ok := en[k]; !ok {
 			t.Errorf("missing %q", k)
 		}

@@ -102,7 +102,7 @@
     if (raw) {
       try {
         const u = new URL(raw, location.origin);
-        if (u.origin === location.origin && ['/console', '/console/', '/console/kb', '/console/incidents'].includes(u.pathname)) {
+        if (u.origin === location.origin && ['/console', '/console/', '/console/kb', '/console/incidents', '/console/audit'].includes(u.pathname)) {
           return u.pathname + u.search + u.hash;
         }
       } catch { /* not a URL */ }
@@ -226,6 +226,7 @@
     S.me = me.user || {};
     csrfToken = me.csrf_token || '';
     $('nav-incidents').hidden = !(me.permissions || []).includes('incident.read');
+    $('nav-audit').hidden = !(me.permissions || []).includes('audit.read');
     renderMe();
     setupSections();
     connectStream();

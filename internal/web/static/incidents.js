@@ -163,6 +163,7 @@
     E.meRole.textContent = label('role', S.me.role || '');
     E.meRole.dataset.role = S.me.role || '';
     E.meRole.hidden = !S.me.role;
+    $('nav-audit').hidden = !S.perms.includes('audit.read');
     const manage = canManage();
     E.readonlyNote.hidden = manage;
     E.postureForm.hidden = !manage;

@@ -193,6 +193,7 @@
     E.publishBox.hidden = !canPublish();
     E.goldenForm.hidden = !canReview();
     $('nav-incidents').hidden = !can('incident.read');
+    $('nav-audit').hidden = !can('audit.read');
     await loadTitles();
     showTab(tabFromHash());
     document.body.dataset.ready = '1';
