@@ -776,6 +776,10 @@
       li.append(head);
     }
     const bubble = mk('div', 'bubble', m.text || '');
+    if (Array.isArray(m.pii) && m.pii.length && canAct(S.open && S.open.item)) {
+      const head = li.querySelector('.msg-head') || li;
+      head.append(revealButton(m, bubble));
+    }
     if (role === 'system') bubble.title = fullTime(m.created_at);
     li.append(bubble);
     if (Array.isArray(m.choices) && m.choices.length) {
@@ -800,6 +804,27 @@
         b.classList.add('is-flagged');
         b.closest('.msg').dataset.flagged = '1';
         toast(t('flaggedToast'));
+      } catch (e) {
+        b.disabled = false;
+        toastError(e);
+      }
+    });
+    return b;
+  }
+
+  // Masked personal data: the agent handling the conversation may show the
+  // original (the server audits every reveal). It is shown as text, once.
+  function revealButton(m, bubble) {
+    const b = btn('link-btn msg-reveal', t('revealPII'));
+    b.title = t('revealPIITitle');
+    b.addEventListener('click', async () => {
+      if (!S.open || b.disabled) return;
+      b.disabled = true;
+      try {
+        const d = await api('POST', `${DESK}/conversations/${enc(S.open.id)}/reveal`, { ref: m.id });
+        bubble.textContent = d.text || '';
+        bubble.classList.add('is-revealed');
+        b.remove();
       } catch (e) {
         b.disabled = false;
         toastError(e);
