@@ -248,6 +248,11 @@ func findNumbers(n []rune, spans []Span) []Span {
 			}
 			continue
 		}
+		if end, ok := dottedMobile(n, i); ok { // 138.1234.5678
+			spans = append(spans, Span{Start: i, End: end, Kind: KindMobile})
+			i = end - 1
+			continue
+		}
 		var chunks []chunk
 		j := i
 		for {
@@ -286,7 +291,7 @@ func findNumbers(n []rune, spans []Span) []Span {
 }
 
 // labels are words people glue to a number they give: "tel13812345678".
-var labels = map[string]bool{"tel": true, "phone": true, "mobile": true, "mob": true, "cell": true, "id": true,
+var labels = map[string]bool{"call": true, "tel": true, "phone": true, "mobile": true, "mob": true, "cell": true, "id": true,
 	"card": true, "no": true, "ph": true, "m": true, "t": true, "whatsapp": true, "wechat": true, "wx": true, "vx": true}
 
 // labelBefore reports whether the letters just before position i are a
@@ -300,6 +305,25 @@ func labelBefore(n []rune, i int) bool {
 		return false
 	}
 	return labels[strings.ToLower(string(n[j:i]))]
+}
+
+// dottedMobile matches a mobile written 138.1234.5678 at i (dots are
+// otherwise decimals, never separators).
+func dottedMobile(n []rune, i int) (int, bool) {
+	const form = "ddd.dddd.dddd"
+	end := i + len(form)
+	if end > len(n) || (end < len(n) && (isDigit(n[end]) || n[end] == '.' && end+1 < len(n) && isDigit(n[end+1]))) {
+		return 0, false
+	}
+	for k := 0; k < len(form); k++ {
+		if form[k] == 'd' && !isDigit(n[i+k]) || form[k] == '.' && n[i+k] != '.' {
+			return 0, false
+		}
+	}
+	if n[i] != '1' || n[i+1] < '3' || n[i+1] > '9' {
+		return 0, false
+	}
+	return end, true
 }
 
 func isCurrency(r rune) bool { return r == '$' || r == '¥' || r == '￥' || r == '€' || r == '£' }
