@@ -1,0 +1,454 @@
+package guard
+
+import (
+	"fmt"
+	"slices"
+	"strconv"
+	"strings"
+	"sync"
+)
+
+// Categories of attack a Verdict names.
+const (
+	CategoryInjection  = "injection"  // overriding the bot's instructions
+	CategoryJailbreak  = "jailbreak"  // personas and "no rules" role play
+	CategoryExtraction = "extraction" // asking for the system prompt
+	CategoryHarmful    = "harmful"    // asking for help to do harm
+)
+
+// Verdict is the firewall's judgement of one customer message.
+type Verdict struct {
+	Attack bool
+	// Category is the kind of attack that weighs most, "" when Attack is
+	// false.
+	Category string
+	// Score grows with the evidence, 0..1; Attack is Score >= 0.5.
+	Score float64
+	// Reasons names the features that added points, in a fixed order,
+	// e.g. "ignore_instructions", "persona_dan", whether or not they made
+	// an attack; nil when none did.
+	Reasons []string
+}
+
+// Firewall recognises prompt injection, jailbreaks, system-prompt
+// extraction and requests for harm in Chinese and English messages. It is
+// a set of hand-written weighted phrases and proximity rules over a
+// normalised rendering of the text, so it needs no model and no I/O; a
+// Check costs about ten microseconds a kilobyte and does not allocate
+// unless it has reasons to report.
+type Firewall struct {
+	t    *firewallTables
+	pool sync.Pool
+}
+
+// threshold is the number of points an attack needs: one strong feature
+// or a combination of weaker ones. Chosen on half of each development set
+// as the lowest that keeps every benign set under 0.5% false positives
+// (docs/security.md). Score = points/(points+threshold), 0.5 at it.
+const threshold = 0.85
+
+// NewFirewall returns the firewall with the built-in lexicon. Firewalls
+// share their compiled tables, so making one is cheap.
+func NewFirewall() *Firewall {
+	t := compiledTables()
+	f := &Firewall{t: t}
+	f.pool.New = func() any {
+		return &scratch{
+			seen:    make([]bool, len(t.signals)),
+			weight:  make([]float32, len(t.signals)),
+			start:   make([]int32, len(t.signals)),
+			end:     make([]int32, len(t.signals)),
+			touched: make([]int32, 0, 64),
+		}
+	}
+	return f
+}
+
+// Check judges text. It is pure and safe for concurrent use.
+func (f *Firewall) Check(text string) Verdict {
+	t := f.t
+	s := f.pool.Get().(*scratch)
+	defer f.pool.Put(s)
+	s.reset()
+	s.words, s.marks = t.text.render(text, s.words, s.marks)
+	t.words.scan(s.words, func(id, start, end int32) {
+		p := t.wordPhrases[id]
+		s.fire(t, p.signal, p.weight, start, end)
+	})
+	t.marks.scan(s.marks, func(id, start, end int32) {
+		p := t.markPhrases[id]
+		s.fire(t, p.signal, p.weight, -1, -1)
+	})
+	if len(s.touched) == 0 {
+		return Verdict{}
+	}
+
+	var points [nCategories]float64
+	n := 0
+	for _, id := range s.touched {
+		sg := &t.signals[id]
+		if sg.category < 0 {
+			continue
+		}
+		if s.weight[id] > 0 {
+			n++
+		}
+		// Harmful evidence counts by window (localHarm), except context
+		// and everything that speaks against an attack: a victim's "被盗"
+		// before the trigger word must not fall outside the window.
+		if w := s.weight[id]; sg.category != harmCategory || sg.whole || w < 0 {
+			points[sg.category] += float64(w)
+		}
+	}
+	points[harmCategory] += s.localHarm(len(t.signals))
+	total, best := 0.0, -1
+	for c, p := range points {
+		if p <= 0 {
+			continue
+		}
+		total += p
+		if best < 0 || p > points[best] {
+			best = c
+		}
+	}
+	v := Verdict{Score: total / (total + threshold)}
+	// Weights are decimals: 0.35+0.5 must reach 0.85.
+	if total >= threshold-1e-6 {
+		v.Attack = true
+		v.Category = categoryNames[best]
+		v.Score = max(v.Score, 0.5)
+	}
+	if n > 0 {
+		v.Reasons = make([]string, 0, n)
+		// touched is in firing order; report in signal order.
+		for id := range t.signals {
+			if s.seen[id] && t.signals[id].category >= 0 && s.weight[id] > 0 {
+				v.Reasons = append(v.Reasons, t.signals[id].name)
+			}
+		}
+	}
+	return v
+}
+
+// scratch is the per-Check state, pooled.
+type scratch struct {
+	words, marks []byte
+	seen         []bool
+	weight       []float32 // the strongest phrase of a signal seen
+	start, end   []int32   // the last occurrence, for proximity; -1 none
+	touched      []int32   // signals seen, to reset
+	harm         []harmHit // occurrences of harmful features, by start
+	stamp        []int32   // per signal: the window that last counted it
+	best         []float32 // per signal: its weight in that window
+}
+
+// harmHit is one occurrence of a harmful feature.
+type harmHit struct {
+	signal, start int32
+	weight        float32
+}
+
+// harmWindow is how far apart, in bytes of the words rendering, the
+// evidence of one harmful request may lie: about two clauses. A long
+// review that names a crime in one paragraph and says "我想" in another
+// is not a request.
+const harmWindow = 150
+
+// maxHarmHits bounds the work on a message stuffed with trigger words;
+// past it the firewall has seen enough.
+const maxHarmHits = 256
+
+func (s *scratch) reset() {
+	for _, id := range s.touched {
+		s.seen[id] = false
+	}
+	s.touched = s.touched[:0]
+	s.harm = s.harm[:0]
+}
+
+// localHarm is the most harmful-request evidence inside any one window:
+// the sum of the distinct positive features that start in it, each at its
+// strongest.
+func (s *scratch) localHarm(nsignals int) float64 {
+	if len(s.harm) == 0 {
+		return 0
+	}
+	if len(s.stamp) < nsignals {
+		s.stamp, s.best = make([]int32, nsignals), make([]float32, nsignals)
+	}
+	clear(s.stamp)
+	h := s.harm
+	// Occurrences arrive by end; order them by start (nearly sorted).
+	for i := 1; i < len(h); i++ {
+		for j := i; j > 0 && h[j].start < h[j-1].start; j-- {
+			h[j], h[j-1] = h[j-1], h[j]
+		}
+	}
+	best := 0.0
+	for i := range h {
+		stamp := int32(i + 1)
+		var sum float32
+		for j := i; j < len(h) && h[j].start-h[i].start <= harmWindow; j++ {
+			id, w := h[j].signal, h[j].weight
+			switch {
+			case s.stamp[id] != stamp:
+				s.stamp[id], s.best[id] = stamp, w
+				sum += w
+			case w > s.best[id]:
+				sum += w - s.best[id]
+				s.best[id] = w
+			}
+		}
+		best = max(best, float64(sum))
+	}
+	return best
+}
+
+// fire records an occurrence of signal id at [start, end) in words (-1 when
+// it has no place) and follows the groups and rules it feeds.
+func (s *scratch) fire(t *firewallTables, id int32, w float32, start, end int32) {
+	if !s.seen[id] {
+		s.seen[id] = true
+		s.weight[id] = w
+		s.start[id], s.end[id] = -1, -1
+		s.touched = append(s.touched, id)
+	} else if abs32(w) > abs32(s.weight[id]) {
+		s.weight[id] = w
+	}
+	if end < 0 {
+		for _, g := range t.signals[id].groups {
+			s.fire(t, g, 0, -1, -1)
+		}
+		return
+	}
+	s.start[id], s.end[id] = start, end
+	if sg := &t.signals[id]; sg.category == harmCategory && !sg.whole && w > 0 && len(s.harm) < maxHarmHits {
+		s.harm = append(s.harm, harmHit{id, start, w})
+	}
+	for _, g := range t.signals[id].groups {
+		s.fire(t, g, 0, start, end)
+	}
+	for _, ri := range t.byThen[id] {
+		r := &t.near[ri]
+		if !s.seen[r.first] {
+			continue
+		}
+		// Phrases carry their surrounding spaces, so neighbours share one.
+		fe := s.end[r.first]
+		if fe < 0 || fe > start+1 || start-fe > r.within {
+			continue
+		}
+		s.fire(t, r.out, r.weight, s.start[r.first], end)
+	}
+}
+
+func abs32(x float32) float32 {
+	if x < 0 {
+		return -x
+	}
+	return x
+}
+
+// firewallTables is the compiled lexicon, shared and read-only.
+type firewallTables struct {
+	text        *textTables
+	signals     []signal
+	words       *automaton
+	marks       *automaton
+	wordPhrases []phraseRef
+	markPhrases []phraseRef
+	near        []nearRule
+	byThen      [][]int32 // signal -> near rules it completes
+}
+
+type signal struct {
+	name     string
+	category int // index in categoryNames; -1 for a building block
+	groups   []int32
+	whole    bool // a harmful feature that counts for the whole message, not a window
+}
+
+type phraseRef struct {
+	signal int32
+	weight float32
+}
+
+type nearRule struct {
+	first, then, out int32
+	within           int32
+	weight           float32
+}
+
+const (
+	nCategories  = 4
+	harmCategory = 3 // index of CategoryHarmful
+)
+
+var categoryNames = [nCategories]string{CategoryInjection, CategoryJailbreak, CategoryExtraction, CategoryHarmful}
+
+var compiledTables = sync.OnceValue(func() *firewallTables {
+	t, err := compile(lexicon())
+	if err != nil {
+		panic("guard: firewall lexicon: " + err.Error())
+	}
+	return t
+})
+
+// compile turns the lexicon into tables.
+func compile(lx lexiconDef) (*firewallTables, error) {
+	t := &firewallTables{text: newTextTables()}
+	ids := map[string]int32{}
+	declare := func(name string, category string) (int32, error) {
+		cat := -1
+		if category != "" {
+			for i, c := range categoryNames {
+				if c == category {
+					cat = i
+				}
+			}
+			if cat < 0 {
+				return 0, fmt.Errorf("signal %s: unknown category %q", name, category)
+			}
+		}
+		if id, ok := ids[name]; ok {
+			if t.signals[id].category != cat {
+				return 0, fmt.Errorf("signal %s declared twice with different categories", name)
+			}
+			return id, nil
+		}
+		id := int32(len(t.signals))
+		ids[name] = id
+		t.signals = append(t.signals, signal{name: name, category: cat})
+		return id, nil
+	}
+	lookup := func(name string) (int32, error) {
+		id, ok := ids[name]
+		if !ok {
+			return 0, fmt.Errorf("unknown signal %q", name)
+		}
+		return id, nil
+	}
+	for _, e := range lx.entries {
+		if _, err := declare(e.name, e.category); err != nil {
+			return nil, err
+		}
+	}
+	for _, r := range lx.near {
+		if _, err := declare(r.out, r.category); err != nil {
+			return nil, err
+		}
+	}
+	for _, e := range lx.entries {
+		if e.marks && e.category == CategoryHarmful {
+			return nil, fmt.Errorf("signal %s: a harmful feature needs a place in the text", e.name)
+		}
+	}
+	var wordText, markText []string
+	for _, e := range lx.entries {
+		id := ids[e.name]
+		t.signals[id].whole = t.signals[id].whole || e.whole
+		for _, g := range e.groups {
+			gid, err := lookup(g)
+			if err != nil {
+				return nil, fmt.Errorf("signal %s: %w", e.name, err)
+			}
+			if !slices.Contains(t.signals[id].groups, gid) {
+				t.signals[id].groups = append(t.signals[id].groups, gid)
+			}
+		}
+		for _, p := range e.phrases {
+			text, w, err := parsePhrase(p, e.weight)
+			if err != nil {
+				return nil, fmt.Errorf("signal %s: %w", e.name, err)
+			}
+			if e.marks {
+				markText = append(markText, strings.ToLower(text))
+				t.markPhrases = append(t.markPhrases, phraseRef{id, w})
+				continue
+			}
+			rendered, err := t.renderPhrase(text)
+			if err != nil {
+				return nil, fmt.Errorf("signal %s: %w", e.name, err)
+			}
+			wordText = append(wordText, rendered)
+			t.wordPhrases = append(t.wordPhrases, phraseRef{id, w})
+		}
+	}
+	t.byThen = make([][]int32, len(t.signals))
+	for _, r := range lx.near {
+		a, err := lookup(r.first)
+		if err != nil {
+			return nil, err
+		}
+		b, err := lookup(r.then)
+		if err != nil {
+			return nil, err
+		}
+		if ids[r.out] == b {
+			return nil, fmt.Errorf("rule %s: output completes itself", r.out)
+		}
+		t.byThen[b] = append(t.byThen[b], int32(len(t.near)))
+		t.near = append(t.near, nearRule{first: a, then: b, out: ids[r.out], within: int32(r.within), weight: float32(r.weight)})
+	}
+	var err error
+	if t.words, err = buildAutomaton(wordText); err != nil {
+		return nil, err
+	}
+	if t.marks, err = buildAutomaton(markText); err != nil {
+		return nil, err
+	}
+	return t, nil
+}
+
+// parsePhrase splits "phrase~0.7" into the phrase and its own weight.
+func parsePhrase(p string, def float64) (string, float32, error) {
+	if i := strings.LastIndexByte(p, '~'); i >= 0 {
+		w, err := strconv.ParseFloat(p[i+1:], 64)
+		if err != nil {
+			return "", 0, fmt.Errorf("phrase %q: bad weight", p)
+		}
+		return p[:i], float32(w), nil
+	}
+	return p, float32(def), nil
+}
+
+// renderPhrase renders a lexicon phrase like a message. A trailing '*'
+// makes it a prefix ("ignor*" matches ignore, ignored, ignoring); a phrase
+// that begins or ends with a Chinese character matches inside a run of
+// them.
+func (t *firewallTables) renderPhrase(p string) (string, error) {
+	prefix := strings.HasSuffix(p, "*")
+	p = strings.TrimSuffix(p, "*")
+	w, _ := t.text.render(p, nil, nil)
+	s := string(w)
+	if strings.TrimSpace(s) == "" {
+		return "", fmt.Errorf("phrase %q renders empty", p)
+	}
+	if prefix {
+		s = strings.TrimSuffix(s, " ")
+	}
+	if kindOfLast(s) == kindHan {
+		s = strings.TrimSuffix(s, " ")
+	}
+	if kindOfFirst(s) == kindHan {
+		s = strings.TrimPrefix(s, " ")
+	}
+	return s, nil
+}
+
+func kindOfFirst(s string) int {
+	s = strings.TrimPrefix(s, " ")
+	for _, r := range s {
+		return kindOf(r)
+	}
+	return kindSpace
+}
+
+func kindOfLast(s string) int {
+	s = strings.TrimSuffix(s, " ")
+	rs := []rune(s)
+	if len(rs) == 0 {
+		return kindSpace
+	}
+	return kindOf(rs[len(rs)-1])
+}
