@@ -60,15 +60,20 @@ const (
 	IncidentRead   Permission = "incident.read"
 	IncidentManage Permission = "incident.manage"
 	FaultsInject   Permission = "faults.inject"
+	// PIIReveal shows the original of masked personal data in a
+	// conversation the user handles; every reveal is audited.
+	PIIReveal Permission = "pii.reveal"
 )
 
 var grants = map[Role]map[Permission]bool{
 	RoleAdmin: {DeskRead: true, DeskWork: true, DeskSupervise: true, DeskReadAll: true, CannedManage: true,
 		TicketsWork: true, UsersManage: true, KBRead: true, KBPropose: true, KBReview: true, KBPublish: true,
-		KBOverride: true, AuditRead: true, IncidentRead: true, IncidentManage: true, FaultsInject: true},
+		KBOverride: true, AuditRead: true, IncidentRead: true, IncidentManage: true, FaultsInject: true, PIIReveal: true},
 	RoleSupervisor: {DeskRead: true, DeskWork: true, DeskSupervise: true, DeskReadAll: true, CannedManage: true,
-		TicketsWork: true, KBRead: true, KBPropose: true, KBReview: true, KBPublish: true, IncidentRead: true, IncidentManage: true},
-	RoleAgent:   {DeskRead: true, DeskWork: true, TicketsWork: true, KBRead: true, KBPropose: true, IncidentRead: true},
+		TicketsWork: true, KBRead: true, KBPropose: true, KBReview: true, KBPublish: true, IncidentRead: true, IncidentManage: true,
+		PIIReveal: true},
+	RoleAgent: {DeskRead: true, DeskWork: true, TicketsWork: true, KBRead: true, KBPropose: true, IncidentRead: true,
+		PIIReveal: true},
 	RoleAuditor: {DeskRead: true, DeskReadAll: true, KBRead: true, AuditRead: true, IncidentRead: true},
 }
 
