@@ -112,7 +112,15 @@ func stopUnderLoad(t *testing.T, sig syscall.Signal) {
 		t.Skip("starts and stops the real binary")
 	}
 	dataDir, addr := t.TempDir(), freeAddr(t)
-	args := []string{"--demo", "--data-dir", dataDir, "--addr", addr}
+	// 50 customers on one address at machine speed would meet the
+	// per-address rate limits; this test is about durability.
+	cfgFile := filepath.Join(t.TempDir(), "steward.yaml")
+	lifted := "{rate: 1000000, burst: 1000000}"
+	if err := os.WriteFile(cfgFile, []byte("security:\n  rate_limits: {ip: "+lifted+", conversation_create: "+lifted+
+		", conversation: "+lifted+"}\n"), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	args := []string{"--demo", "--data-dir", dataDir, "--addr", addr, "--config", cfgFile}
 	cmd, logs := startProcess(t, args...)
 	base := "http://" + addr
 	client := &http.Client{Timeout: 10 * time.Second}

@@ -22,6 +22,7 @@ import (
 
 	"github.com/steward-cs/steward/internal/httpapi"
 	"github.com/steward-cs/steward/internal/knowledge"
+	"github.com/steward-cs/steward/internal/limit"
 	"github.com/steward-cs/steward/internal/quality"
 	"github.com/steward-cs/steward/internal/realtime"
 	"github.com/steward-cs/steward/internal/store"
@@ -124,9 +125,11 @@ func Open(ctx context.Context, cfg config.Config, logger *slog.Logger) (_ *App, 
 	}
 	handler := httpapi.New(httpapi.Options{Crisis: a.crisis.api(a), Engine: a.engine, Auth: a.auth, Desk: a.desk, Hub: a.hub, Store: a.db,
 		Quality: quality.NewService(a.db, ratingTags(cfg.Desk)), Knowledge: a.kb, Flags: a.flags, Audit: a.audit,
-		Logger: logger, OriginPatterns: cfg.AllowedOrigins, Closing: a.closing, SecureCookies: cfg.SecureCookies})
-	a.server = &http.Server{Handler: handler, ReadHeaderTimeout: 10 * time.Second, ReadTimeout: 30 * time.Second,
-		WriteTimeout: 60 * time.Second, IdleTimeout: 120 * time.Second, MaxHeaderBytes: 64 << 10,
+		Logger: logger, OriginPatterns: cfg.AllowedOrigins, Closing: a.closing, SecureCookies: cfg.SecureCookies,
+		Limits: limits(cfg.Security), FrameAncestors: cfg.Security.FrameAncestorSources()})
+	t := cfg.Security.Timeouts
+	a.server = &http.Server{Handler: handler, ReadHeaderTimeout: t.ReadHeader, ReadTimeout: t.Read,
+		WriteTimeout: t.Write, IdleTimeout: t.Idle, MaxHeaderBytes: 64 << 10,
 		ErrorLog: slog.NewLogLogger(logger.Handler(), slog.LevelWarn)}
 	if a.listener, err = net.Listen("tcp", cfg.Addr); err != nil {
 		return nil, fmt.Errorf("listen on %s: %w", cfg.Addr, err)
@@ -237,6 +240,15 @@ func (a *App) Run(ctx context.Context) error {
 		err = nil
 	}
 	return err
+}
+
+// limits are the configured rate limits as the HTTP layer takes them.
+func limits(c config.Security) httpapi.Limits {
+	rate := func(r config.RateLimit) limit.Rate { return limit.Rate{PerSecond: r.Rate, Burst: r.Burst} }
+	rl := c.RateLimits
+	return httpapi.Limits{TrustedProxies: c.Proxies(), IP: rate(rl.IP), ConversationCreate: rate(rl.ConversationCreate),
+		Conversation: rate(rl.Conversation), Login: rate(rl.Login), RefusedTurnCost: c.RefusedTurnCost,
+		MaxWebSocketsPerIP: c.MaxWebSocketsPerIP, WebSocketMessages: rate(c.WebSocketMessages)}
 }
 
 func deskOptions(c config.Desk) (desk.Options, error) {

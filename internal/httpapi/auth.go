@@ -88,6 +88,11 @@ type loginResponse struct {
 }
 
 func (s *Server) login(w http.ResponseWriter, r *http.Request) error {
+	// Per address, against password spraying; internal/auth locks out
+	// guessing at one account.
+	if err := s.limits.allowLogin(s.limits.clientKey(r)); err != nil {
+		return err
+	}
 	var req loginRequest
 	if err := decode(r, &req); err != nil {
 		return err

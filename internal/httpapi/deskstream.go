@@ -83,7 +83,7 @@ func (s *Server) serveDeskStream(ctx context.Context, conn *websocket.Conn, p *a
 	if err := s.sendQueue(ctx, conn, queueEvent{Queue: q}); err != nil {
 		return err
 	}
-	incoming, readErr := readFrames(ctx, conn)
+	incoming, readErr := s.readFrames(ctx, conn)
 	beat := time.NewTicker(presenceBeat)
 	defer beat.Stop()
 	dropped := sub.Dropped()

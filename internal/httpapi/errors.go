@@ -29,6 +29,17 @@ type errorBody struct {
 type errorDetail struct {
 	Code    string `json:"code"`
 	Message string `json:"message"`
+	// Limit names the rate limit that refused a rate_limited request.
+	Limit string `json:"limit,omitempty"`
+}
+
+// errorDetailOf is err as a caller sees it.
+func errorDetailOf(err error) *errorDetail {
+	d := &errorDetail{Code: publicCode(errcode.Code(err)), Message: errcode.Message(err)}
+	if rl, ok := errors.AsType[*rateLimitError](err); ok {
+		d.Limit = rl.limit
+	}
+	return d
 }
 
 // handlerFunc is a handler that returns its error for writeError to render.
@@ -57,10 +68,13 @@ func (s *Server) writeError(w http.ResponseWriter, r *http.Request, err error) {
 	if !ok {
 		status = http.StatusInternalServerError
 	}
+	if rl, ok := errors.AsType[*rateLimitError](err); ok {
+		w.Header().Set("Retry-After", rl.retryHeader())
+	}
 	if status == http.StatusTooManyRequests && w.Header().Get("Retry-After") == "" {
 		w.Header().Set("Retry-After", "1")
 	}
-	writeJSON(w, status, errorBody{Error: errorDetail{Code: publicCode(code), Message: errcode.Message(err)}})
+	writeJSON(w, status, errorBody{Error: *errorDetailOf(err)})
 }
 
 func writeJSON(w http.ResponseWriter, status int, v any) {

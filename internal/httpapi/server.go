@@ -49,6 +49,11 @@ type Options struct {
 	SecureCookies bool
 	// Crisis is the monitoring and incident machinery (optional).
 	Crisis *Crisis
+	// Limits are the rate limits and WebSocket caps (zero: none).
+	Limits Limits
+	// FrameAncestors are the CSP frame-ancestors sources of the chat page
+	// (the sites embedding the widget); empty means 'self'.
+	FrameAncestors []string
 }
 
 // Server holds what the handlers need.
@@ -66,6 +71,7 @@ type Server struct {
 	origins []string
 	closing <-chan struct{}
 	crisis  *Crisis
+	limits  *limiter
 
 	secureCookies bool
 	names         names
@@ -76,7 +82,7 @@ func New(opts Options) http.Handler {
 	s := &Server{engine: opts.Engine, auth: opts.Auth, desk: opts.Desk, quality: opts.Quality, kb: opts.Knowledge,
 		flags: opts.Flags, audit: opts.Audit, hub: opts.Hub, store: opts.Store,
 		origins: opts.OriginPatterns, closing: opts.Closing, secureCookies: opts.SecureCookies, crisis: opts.Crisis,
-		logger: opts.Logger.With("component", "http")}
+		limits: newLimiter(opts.Limits), logger: opts.Logger.With("component", "http")}
 	mux := http.NewServeMux()
 
 	// Operations: at the root, outside any auth.
@@ -84,16 +90,17 @@ func New(opts Options) http.Handler {
 	mux.HandleFunc("GET /readyz", s.readyz)
 
 	// Customer surface. The token travels in the Authorization header (REST)
-	// or the first frame (WebSocket), never in a URL.
-	mux.HandleFunc("POST /api/v1/conversations", s.handle(s.createConversation))
-	mux.HandleFunc("GET /api/v1/conversations/{id}", s.handle(s.getConversation))
-	mux.HandleFunc("POST /api/v1/conversations/{id}/messages", s.handle(s.postMessage))
-	mux.HandleFunc("GET /api/v1/conversations/{id}/stream", s.handle(s.stream))
+	// or the first frame (WebSocket), never in a URL. Every request is
+	// charged to its client address (s.customer).
+	mux.HandleFunc("POST /api/v1/conversations", s.customer(s.createConversation))
+	mux.HandleFunc("GET /api/v1/conversations/{id}", s.customer(s.getConversation))
+	mux.HandleFunc("POST /api/v1/conversations/{id}/messages", s.customer(s.postMessage))
+	mux.HandleFunc("GET /api/v1/conversations/{id}/stream", s.customer(s.stream))
 
-	mux.HandleFunc("POST /api/v1/conversations/{id}/rating", s.handle(s.rateConversation))
-	mux.HandleFunc("POST /api/v1/conversations/{id}/offline-message", s.handle(s.leaveMessage))
-	mux.HandleFunc("GET /api/v1/rating-tags", s.handle(s.ratingTags))
-	mux.HandleFunc("POST /api/v1/conversations/{id}/messages/{mid}/flag", s.handle(s.flagAnswer))
+	mux.HandleFunc("POST /api/v1/conversations/{id}/rating", s.customer(s.rateConversation))
+	mux.HandleFunc("POST /api/v1/conversations/{id}/offline-message", s.customer(s.leaveMessage))
+	mux.HandleFunc("GET /api/v1/rating-tags", s.customer(s.ratingTags))
+	mux.HandleFunc("POST /api/v1/conversations/{id}/messages/{mid}/flag", s.customer(s.flagAnswer))
 
 	// Staff surface: a session cookie (with CSRF) or a bearer token / API key.
 	mux.HandleFunc("POST /api/v1/auth/login", s.handle(s.login))
@@ -212,8 +219,8 @@ func New(opts Options) http.Handler {
 	}
 	mux.HandleFunc("/api/", notFound)
 
-	web.Register(mux)
-	return s.recoverer(s.accessLog(mux))
+	web.RegisterWith(mux, web.Options{FrameAncestors: opts.FrameAncestors})
+	return s.recoverer(s.accessLog(securityHeaders(mux)))
 }
 
 func (s *Server) livez(w http.ResponseWriter, r *http.Request) {
@@ -265,6 +272,19 @@ func (s *Server) accessLog(next http.Handler) http.Handler {
 		}
 		s.logger.Log(r.Context(), level, "request", "method", r.Method, "route", r.Pattern, "status", rec.status,
 			"duration_ms", time.Since(start).Milliseconds())
+	})
+}
+
+// securityHeaders gives every response the headers that cost nothing:
+// no MIME sniffing, no full URL in the Referer, and nothing stored by
+// caches. Pages replace the last two as they need (and set their CSP).
+func securityHeaders(next http.Handler) http.Handler {
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		h := w.Header()
+		h.Set("X-Content-Type-Options", "nosniff")
+		h.Set("Referrer-Policy", "strict-origin-when-cross-origin")
+		h.Set("Cache-Control", "no-store")
+		next.ServeHTTP(w, r)
 	})
 }
 

@@ -107,21 +107,27 @@ const (
 // the server then sends every message after N, and live ones as they are
 // stored. Clients may also send messages on the socket.
 func (s *Server) stream(w http.ResponseWriter, r *http.Request) error {
-	id := r.PathValue("id")
+	id, ipKey := r.PathValue("id"), s.limits.clientKey(r)
 	return s.serveSocket(w, r, &websocket.AcceptOptions{OriginPatterns: s.origins}, "stream",
-		func(ctx context.Context, conn *websocket.Conn) error { return s.serveStream(ctx, conn, id) })
+		func(ctx context.Context, conn *websocket.Conn) error { return s.serveStream(ctx, conn, id, ipKey) })
 }
 
 // serveSocket upgrades r to a WebSocket and runs serve on it until serve
 // returns or the server shuts down. An error from serve reaches the client
 // as an error frame ({"type":"error","error":{"code","message"}}) before
-// the socket closes.
+// the socket closes. A client address holding its cap of WebSockets is
+// refused before the upgrade (429).
 func (s *Server) serveSocket(w http.ResponseWriter, r *http.Request, opts *websocket.AcceptOptions, name string,
 	serve func(ctx context.Context, conn *websocket.Conn) error) error {
 	if !strings.EqualFold(r.Header.Get("Upgrade"), "websocket") {
 		w.Header().Set("Upgrade", "websocket")
 		return errcode.Errorf(errcode.Invalid, "this endpoint is a WebSocket: send an Upgrade: websocket request")
 	}
+	release, err := s.limits.openSocket(s.limits.clientKey(r))
+	if err != nil {
+		return err
+	}
+	defer release()
 	conn, err := websocket.Accept(w, r, opts)
 	if err != nil {
 		return nil // Accept has answered the client
@@ -146,7 +152,7 @@ func (s *Server) serveSocket(w http.ResponseWriter, r *http.Request, opts *webso
 		if code == errcode.Internal {
 			s.logger.Error(name+" failed", "error", err)
 		}
-		s.writeFrame(ctx, conn, errorFrame{Type: "error", Error: errorDetail{Code: publicCode(code), Message: errcode.Message(err)}})
+		s.writeFrame(ctx, conn, errorFrame{Type: "error", Error: *errorDetailOf(err)})
 		conn.Close(websocket.StatusPolicyViolation, code)
 	}
 	return nil
@@ -158,7 +164,7 @@ type errorFrame struct {
 	Error errorDetail `json:"error"`
 }
 
-func (s *Server) serveStream(ctx context.Context, conn *websocket.Conn, id string) error {
+func (s *Server) serveStream(ctx context.Context, conn *websocket.Conn, id, ipKey string) error {
 	var auth clientFrame
 	actx, cancel := context.WithTimeout(ctx, authTimeout)
 	err := wsjson.Read(actx, conn, &auth)
@@ -215,7 +221,7 @@ func (s *Server) serveStream(ctx context.Context, conn *websocket.Conn, id strin
 	if err := followQueue(c.State == conversation.StateQueued); err != nil {
 		return err
 	}
-	incoming, readErr := readFrames(ctx, conn)
+	incoming, readErr := s.readFrames(ctx, conn)
 	ping := time.NewTicker(pingInterval)
 	defer ping.Stop()
 	dropped := sub.Dropped()
@@ -270,7 +276,7 @@ func (s *Server) serveStream(ctx context.Context, conn *websocket.Conn, id strin
 				}
 			}
 		case f := <-incoming:
-			if err := s.streamFrame(ctx, conn, id, auth.Token, f); err != nil {
+			if err := s.streamFrame(ctx, conn, id, ipKey, auth.Token, f); err != nil {
 				return err
 			}
 		case <-ping.C:
@@ -285,19 +291,30 @@ func (s *Server) serveStream(ctx context.Context, conn *websocket.Conn, id strin
 }
 
 // streamFrame handles a client frame after authentication. A bad message is
-// answered with an error frame; the stream stays open.
-func (s *Server) streamFrame(ctx context.Context, conn *websocket.Conn, id, token string, f clientFrame) error {
+// answered with an error frame; the stream stays open. A message is
+// charged to the client address and the conversation as over REST.
+func (s *Server) streamFrame(ctx context.Context, conn *websocket.Conn, id, ipKey, token string, f clientFrame) error {
 	switch f.Type {
 	case "ping":
 		return s.writeFrame(ctx, conn, serverFrame{Type: "pong"})
 	case "message":
-		res, err := s.engine.Handle(ctx, id, token, conversation.Input{Text: f.Text, Choice: f.Choice})
+		convKey := conversationKey(id, token)
+		err := s.limits.allowIP(ipKey)
+		if err == nil {
+			err = s.limits.allowMessage(convKey)
+		}
+		var res *conversation.Result
+		if err == nil {
+			res, err = s.engine.Handle(ctx, id, token, conversation.Input{Text: f.Text, Choice: f.Choice})
+		}
 		if err != nil {
 			if errcode.Code(err) == errcode.Internal {
 				s.logger.Error("stream message", "error", err)
 			}
-			return s.writeFrame(ctx, conn, serverFrame{Type: "error", ClientID: f.ClientID,
-				Error: &errorDetail{Code: publicCode(errcode.Code(err)), Message: errcode.Message(err)}})
+			return s.writeFrame(ctx, conn, serverFrame{Type: "error", ClientID: f.ClientID, Error: errorDetailOf(err)})
+		}
+		if res.Refused {
+			s.limits.refused(ipKey, convKey)
 		}
 		// The messages themselves arrive through the subscription.
 		return s.writeFrame(ctx, conn, serverFrame{Type: "ack", ClientID: f.ClientID, MessageID: res.Customer.ID})
@@ -331,16 +348,24 @@ func (s *Server) writeFrame(ctx context.Context, conn *websocket.Conn, f any) er
 
 // readFrames reads a stream's client frames in the background until ctx
 // ends or the socket fails; the failure arrives on the second channel.
-// The goroutine exits with the connection's context.
-func readFrames(ctx context.Context, conn *websocket.Conn) (<-chan clientFrame, <-chan error) {
+// Frames over the connection's rate are answered and dropped here (see
+// framePacer). The goroutine exits with the connection's context.
+func (s *Server) readFrames(ctx context.Context, conn *websocket.Conn) (<-chan clientFrame, <-chan error) {
 	incoming := make(chan clientFrame)
 	readErr := make(chan error, 1)
+	pacer := s.limits.newFramePacer()
 	go func() {
 		for {
 			var f clientFrame
 			if err := wsjson.Read(ctx, conn, &f); err != nil {
 				readErr <- err
 				return
+			}
+			if ok, err := s.pace(ctx, conn, pacer, f); err != nil {
+				readErr <- err
+				return
+			} else if !ok {
+				continue
 			}
 			select {
 			case incoming <- f:

@@ -40,10 +40,51 @@ type Buckets struct {
 }
 
 type bucket struct {
-	key        string
-	tokens     float64 // may be negative: a debt from Charge
-	last       time.Time
+	key string
+	Bucket
 	prev, next *bucket
+}
+
+// Bucket is one token bucket, for one goroutine (a connection's reader);
+// Buckets keeps many under a lock.
+type Bucket struct {
+	tokens float64 // may be negative: a debt from Charge
+	last   time.Time
+}
+
+// NewBucket returns a full bucket.
+func NewBucket(r Rate) *Bucket { return &Bucket{tokens: float64(max(r.Burst, 1))} }
+
+// Allow takes n tokens if the bucket holds them at now; otherwise it takes
+// nothing and returns how long until it will hold them (n above the burst
+// counts as the burst).
+func (k *Bucket) Allow(r Rate, n int, now time.Time) (bool, time.Duration) {
+	burst := max(r.Burst, 1)
+	need := float64(min(max(n, 0), burst))
+	k.refill(r, now)
+	if k.tokens >= need {
+		k.tokens -= need
+		return true, 0
+	}
+	wait := (need - k.tokens) / r.PerSecond
+	return false, time.Duration(math.Ceil(wait * float64(time.Second)))
+}
+
+// refill adds what the bucket gained since it was last used.
+func (k *Bucket) refill(r Rate, now time.Time) {
+	k.tokens = k.at(r, now)
+	if now.After(k.last) {
+		k.last = now
+	}
+}
+
+// at is what the bucket holds at now.
+func (k *Bucket) at(r Rate, now time.Time) float64 {
+	elapsed := now.Sub(k.last).Seconds()
+	if elapsed <= 0 {
+		return k.tokens
+	}
+	return min(k.tokens+elapsed*r.PerSecond, float64(max(r.Burst, 1)))
 }
 
 // NewBuckets returns a bucket per key, each of the given rate, remembering
@@ -82,40 +123,33 @@ func (b *Buckets) Len() int {
 }
 
 func (b *Buckets) allowAt(key string, n int, now time.Time) (bool, time.Duration) {
-	need := float64(min(max(n, 0), b.rate.Burst))
 	b.mu.Lock()
 	defer b.mu.Unlock()
-	k := b.use(key, now)
-	if k.tokens >= need {
-		k.tokens -= need
-		return true, 0
-	}
-	wait := (need - k.tokens) / b.rate.PerSecond
-	return false, time.Duration(math.Ceil(wait * float64(time.Second)))
+	return b.use(key, now).Allow(b.rate, n, now)
 }
 
 func (b *Buckets) chargeAt(key string, n int, now time.Time) {
 	b.mu.Lock()
 	defer b.mu.Unlock()
-	b.use(key, now).tokens -= float64(max(n, 0))
+	k := b.use(key, now)
+	k.refill(b.rate, now)
+	k.tokens -= float64(max(n, 0))
 }
 
-// use returns key's bucket refilled to now, as the most recently used one,
+// use returns key's bucket as the most recently used one,
 // after forgetting a few buckets that are full again or over the bound.
 func (b *Buckets) use(key string, now time.Time) *bucket {
 	b.expire(now, 2)
 	k, ok := b.keys[key]
 	if ok {
 		b.unlink(k)
-		k.tokens = b.refilled(k, now)
 	} else {
 		for len(b.keys) >= b.maxKeys {
 			b.drop(b.head.prev)
 		}
-		k = &bucket{key: key, tokens: float64(b.rate.Burst)}
+		k = &bucket{key: key, Bucket: Bucket{tokens: float64(b.rate.Burst), last: now}}
 		b.keys[key] = k
 	}
-	k.last = now
 	b.pushFront(k)
 	return k
 }
@@ -128,19 +162,11 @@ func (b *Buckets) expire(now time.Time, n int) {
 			return
 		}
 		tail := b.head.prev
-		if b.refilled(tail, now) < float64(b.rate.Burst) {
+		if tail.at(b.rate, now) < float64(b.rate.Burst) {
 			return
 		}
 		b.drop(tail)
 	}
-}
-
-func (b *Buckets) refilled(k *bucket, now time.Time) float64 {
-	elapsed := now.Sub(k.last).Seconds()
-	if elapsed <= 0 {
-		return k.tokens
-	}
-	return min(k.tokens+elapsed*b.rate.PerSecond, float64(b.rate.Burst))
 }
 
 func (b *Buckets) drop(k *bucket) {

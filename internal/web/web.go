@@ -8,22 +8,40 @@ import (
 	"embed"
 	"io/fs"
 	"net/http"
+	"strings"
 )
 
 //go:embed static
 var static embed.FS
 
-// pageCSP allows only our own scripts and styles; /chat may be framed by any
-// site (the widget embeds it), nothing else.
-const pageCSP = "default-src 'self'; connect-src 'self' ws: wss:; img-src 'self' data:; style-src 'self'; script-src 'self'; frame-ancestors *; base-uri 'none'; form-action 'self'"
+// pageCSP allows only our own scripts and styles; the chat page adds the
+// sites that may frame it (the widget's hosts) with frame-ancestors.
+const pageCSP = "default-src 'self'; connect-src 'self' ws: wss:; img-src 'self' data:; style-src 'self'; script-src 'self'; base-uri 'none'; form-action 'self'"
 
-// Register adds the pages to mux.
-func Register(mux *http.ServeMux) {
+// Options configure the pages.
+type Options struct {
+	// FrameAncestors are the CSP frame-ancestors sources of the chat page:
+	// the shop sites the widget is embedded in. Empty means 'self'. The
+	// console and the status page are never framed.
+	FrameAncestors []string
+}
+
+// Register adds the pages to mux with the default options.
+func Register(mux *http.ServeMux) { RegisterWith(mux, Options{}) }
+
+// RegisterWith adds the pages to mux.
+func RegisterWith(mux *http.ServeMux, opts Options) {
+	ancestors := opts.FrameAncestors
+	if len(ancestors) == 0 {
+		ancestors = []string{"'self'"}
+	}
+	chatCSP := pageCSP + "; frame-ancestors " + strings.Join(ancestors, " ")
+	ownCSP := pageCSP + "; frame-ancestors 'none'"
 	sub, _ := fs.Sub(static, "static")
 	files := http.FileServerFS(sub)
-	mux.Handle("GET /static/", withHeaders(http.StripPrefix("/static/", files), "no-cache"))
-	mux.Handle("GET /chat", withHeaders(serveFile(sub, "chat.html"), "no-cache"))
-	mux.Handle("GET /widget.js", withHeaders(serveFile(sub, "widget.js"), "public, max-age=300"))
+	mux.Handle("GET /static/", withHeaders(http.StripPrefix("/static/", files), ownCSP, "no-cache"))
+	mux.Handle("GET /chat", withHeaders(serveFile(sub, "chat.html"), chatCSP, "no-cache"))
+	mux.Handle("GET /widget.js", withHeaders(serveFile(sub, "widget.js"), ownCSP, "public, max-age=300"))
 	mux.Handle("GET /status", statusPage())
 	mux.Handle("GET /{$}", http.RedirectHandler("/chat", http.StatusFound))
 	registerConsole(mux)
@@ -35,9 +53,9 @@ func serveFile(fsys fs.FS, name string) http.Handler {
 	})
 }
 
-func withHeaders(h http.Handler, cache string) http.Handler {
+func withHeaders(h http.Handler, csp, cache string) http.Handler {
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-		w.Header().Set("Content-Security-Policy", pageCSP)
+		w.Header().Set("Content-Security-Policy", csp)
 		w.Header().Set("X-Content-Type-Options", "nosniff")
 		w.Header().Set("Referrer-Policy", "strict-origin-when-cross-origin")
 		w.Header().Set("Cache-Control", cache)
