@@ -20,6 +20,7 @@ import (
 	"github.com/steward-cs/steward/internal/desk"
 	"github.com/steward-cs/steward/internal/errcode"
 
+	"github.com/steward-cs/steward/internal/guard"
 	"github.com/steward-cs/steward/internal/httpapi"
 	"github.com/steward-cs/steward/internal/knowledge"
 	"github.com/steward-cs/steward/internal/limit"
@@ -55,6 +56,7 @@ type App struct {
 	demo     []DemoAccount
 	hub      *realtime.Hub
 	crisis   *crisis
+	vault    *guard.Vault
 	listener net.Listener
 	server   *http.Server
 	closing  chan struct{}
@@ -62,6 +64,8 @@ type App struct {
 
 // Open builds every component and binds the listening socket; Run serves.
 func Open(ctx context.Context, cfg config.Config, logger *slog.Logger) (_ *App, err error) {
+	// Whoever built the logger, no line of ours carries personal data.
+	logger = slog.New(guard.LogHandler(logger.Handler()))
 	a := &App{cfg: cfg, logger: logger, hub: realtime.NewHub(256), closing: make(chan struct{})}
 	if a.db, err = OpenStore(ctx, cfg, logger); err != nil {
 		return nil, err
@@ -87,7 +91,17 @@ func Open(ctx context.Context, cfg config.Config, logger *slog.Logger) (_ *App, 
 		}
 	}()
 	pub := httpapi.HubPublisher{Hub: a.hub}
-	engineOpts := conversation.Options{Builtin: builtin, Publisher: pub, Logger: logger, DefaultLocale: cfg.DefaultLocale,
+	ring, err := openKeyring(cfg, logger)
+	if err != nil {
+		return nil, err
+	}
+	a.vault = guard.NewVault(a.db, ring, cfg.Privacy.RetentionOrDefault(), logger)
+	firewall := guard.NewFirewall()
+	engineOpts := conversation.Options{Protector: guard.NewProtector(ring), Firewall: func(text string) (bool, string) {
+		v := firewall.Check(text)
+		return v.Attack, v.Category
+	},
+		Builtin: builtin, Publisher: pub, Logger: logger, DefaultLocale: cfg.DefaultLocale,
 		Observer: observer{mon: a.crisis.mon}, Admit: func(source string) bool {
 			return a.crisis.ctl == nil || a.crisis.ctl.Allow(source)
 		}}
@@ -109,7 +123,7 @@ func Open(ctx context.Context, cfg config.Config, logger *slog.Logger) (_ *App, 
 	if err != nil {
 		return nil, err
 	}
-	deskOpts.Logger = logger
+	deskOpts.Logger, deskOpts.Vault = logger, a.vault
 	a.desk = desk.New(a.db, a.engine, pub, deskOpts)
 	a.engine.SetDesk(a.desk)
 	if cfg.Demo {
@@ -216,6 +230,7 @@ func (a *App) Run(ctx context.Context) error {
 	var wg sync.WaitGroup
 	wg.Go(func() { a.desk.Run(workers) })
 	wg.Go(func() { a.kb.Watch(workers, knowledgeSync) })
+	wg.Go(func() { a.vault.Run(workers, time.Hour) })
 	a.crisis.run(workers, &wg)
 	a.logger.Info("listening", "addr", a.Addr(), "database", a.cfg.Redacted())
 	var err error

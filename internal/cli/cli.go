@@ -14,6 +14,7 @@ import (
 	"strings"
 
 	"github.com/steward-cs/steward/internal/config"
+	"github.com/steward-cs/steward/internal/guard"
 )
 
 // command is one subcommand.
@@ -49,6 +50,7 @@ func Run(ctx context.Context, args []string, env Env) int {
 		"eval":     func() command { return &evalCommand{env: env} },
 		"user":     func() command { return &userCommand{env: env} },
 		"audit":    func() command { return &auditCommand{env: env} },
+		"keys":     func() command { return &keysCommand{env: env} },
 		"drill":    func() command { return &drillCommand{env: env} },
 		"posture":  func() command { return &postureCommand{env: env} },
 		"incident": func() command { return &incidentCommand{env: env} },
@@ -102,7 +104,9 @@ Commands:
   posture    show or set the service posture of a running server (posture show|set|auto)
   incident   incidents of a running server (incident list|show|declare|update|resolve|postmortem)
   drill      run fault-injection drills and print their scorecards (drill all --json)
-  eval       measure the NLU on a labelled data set (eval intent, eval sentiment)
+  eval       measure the NLU, the PII masking or the input firewall on a labelled data set
+             (eval intent, eval sentiment, eval pii, eval firewall)
+  keys       the keys sealing originals of personal data (keys list, keys rotate)
   version    print the version
 
 Run 'steward <command> -h' for a command's flags. (%s)
@@ -182,8 +186,9 @@ func newLogger(cfg config.Config, w io.Writer) *slog.Logger {
 	var level slog.Level
 	_ = level.UnmarshalText([]byte(cfg.LogLevel))
 	opts := &slog.HandlerOptions{Level: level}
+	// Every line is masked: no log carries a customer's phone, ID or card.
 	if cfg.LogFormat == "json" {
-		return slog.New(slog.NewJSONHandler(w, opts))
+		return slog.New(guard.LogHandler(slog.NewJSONHandler(w, opts)))
 	}
-	return slog.New(slog.NewTextHandler(w, opts))
+	return slog.New(guard.LogHandler(slog.NewTextHandler(w, opts)))
 }

@@ -15,17 +15,19 @@ type evalCommand struct{ env Env }
 
 func (c *evalCommand) Run(ctx context.Context, args []string) error {
 	if len(args) == 0 {
-		return usagef("missing subcommand: eval intent | eval sentiment | eval firewall")
+		return usagef("missing subcommand: eval intent | eval sentiment | eval pii | eval firewall")
 	}
 	switch args[0] {
 	case "intent":
 		return c.intent(args[1:])
 	case "sentiment":
 		return c.sentiment(args[1:])
+	case "pii":
+		return c.pii(args[1:])
 	case "firewall":
 		return c.firewall(args[1:])
 	}
-	return usagef("unknown eval subcommand %q (want intent, sentiment or firewall)", args[0])
+	return usagef("unknown eval subcommand %q (want intent, sentiment, pii or firewall)", args[0])
 }
 
 // splitFlags are the data-set flags both evaluations share.

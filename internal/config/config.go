@@ -47,6 +47,8 @@ type Config struct {
 	// Security holds rate limits, trusted proxies, WebSocket caps, HTTP
 	// timeouts and the sites allowed to frame the chat page.
 	Security Security `yaml:"security"`
+	// Privacy configures how originals of masked personal data are kept.
+	Privacy Privacy `yaml:"privacy"`
 	// EnableFaultInjection turns on the drills' fault-injection points and
 	// their admin API; off, POST /api/v1/admin/faults answers 404.
 	EnableFaultInjection bool `yaml:"enable_fault_injection"`
@@ -132,6 +134,29 @@ type RatingTag struct {
 	EN string `yaml:"en"`
 }
 
+// Privacy configures the sealed originals of masked personal data. The
+// keys come from STEWARD_PII_KEYS ("id:base64,..." — the first seals), or
+// else from a key file (generated with a fresh key on first start).
+type Privacy struct {
+	// KeyFile is the keyring file (default <data_dir>/pii-keys.json; with
+	// PostgreSQL every node must share it, or use STEWARD_PII_KEYS).
+	KeyFile string `yaml:"key_file"`
+	// Keys is the STEWARD_PII_KEYS form, for configuration management that
+	// writes secrets into the file; prefer the variable.
+	Keys string `yaml:"keys"`
+	// Retention is how long originals are kept before they are erased
+	// (default 720h, 30 days; "0s" keeps no originals at all).
+	Retention *time.Duration `yaml:"retention"`
+}
+
+// RetentionOrDefault is the effective retention period.
+func (p Privacy) RetentionOrDefault() time.Duration {
+	if p.Retention == nil {
+		return 30 * 24 * time.Hour
+	}
+	return *p.Retention
+}
+
 // HasHours reports whether opening hours are configured.
 func (d Desk) HasHours() bool { return d.Open != "" || d.Close != "" }
 
@@ -182,6 +207,7 @@ func (c *Config) applyEnv(getenv func(string) string) error {
 		"STEWARD_ADDR": &c.Addr, "STEWARD_DATA_DIR": &c.DataDir, "STEWARD_DATABASE": &c.Database,
 		"STEWARD_SQLITE_SYNCHRONOUS": &c.SQLiteSync, "STEWARD_LOG_LEVEL": &c.LogLevel,
 		"STEWARD_LOG_FORMAT": &c.LogFormat, "STEWARD_DEFAULT_LOCALE": &c.DefaultLocale,
+		"STEWARD_PII_KEYS": &c.Privacy.Keys, "STEWARD_PII_KEY_FILE": &c.Privacy.KeyFile,
 	}
 	for name, dst := range strs {
 		v, ok, err := get(name)
@@ -267,6 +293,9 @@ func (c *Config) Validate() error {
 	case "zh-CN", "en":
 	default:
 		errs = append(errs, fmt.Errorf("default_locale must be zh-CN or en, not %q", c.DefaultLocale))
+	}
+	if r := c.Privacy.Retention; r != nil && *r < 0 {
+		errs = append(errs, fmt.Errorf("privacy.retention must not be negative (0s keeps no originals)"))
 	}
 	if (c.Desk.Open == "") != (c.Desk.Close == "") {
 		errs = append(errs, fmt.Errorf("desk.open and desk.close must be set together (e.g. \"09:00\" and \"18:00\")"))

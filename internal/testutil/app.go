@@ -21,12 +21,24 @@ func StartApp(t testing.TB, modify func(*config.Config)) string {
 
 // Running is a Steward started for a test.
 type Running struct {
-	URL  string
-	Demo []app.DemoAccount // the demo admin first, then the demo agents
+	URL     string
+	Demo    []app.DemoAccount // the demo admin first, then the demo agents
+	DataDir string
 }
 
 // Start is StartApp that also returns the demo accounts.
 func Start(t testing.TB, modify func(*config.Config)) *Running {
+	t.Helper()
+	return start(t, modify, nil)
+}
+
+// StartLogging is Start with every log line, debug level up, written to w.
+func StartLogging(t testing.TB, modify func(*config.Config), w io.Writer) *Running {
+	t.Helper()
+	return start(t, modify, slog.New(slog.NewTextHandler(w, &slog.HandlerOptions{Level: slog.LevelDebug})))
+}
+
+func start(t testing.TB, modify func(*config.Config), logger *slog.Logger) *Running {
 	t.Helper()
 	cfg := config.Default()
 	cfg.Addr, cfg.DataDir, cfg.Demo = "127.0.0.1:0", t.TempDir(), true
@@ -40,9 +52,11 @@ func Start(t testing.TB, modify func(*config.Config)) *Running {
 	if err := cfg.Validate(); err != nil {
 		t.Fatal(err)
 	}
-	logger := slog.New(slog.NewTextHandler(io.Discard, nil))
-	if testing.Verbose() {
-		logger = slog.New(slog.NewTextHandler(testWriter{t}, &slog.HandlerOptions{Level: slog.LevelWarn}))
+	if logger == nil {
+		logger = slog.New(slog.NewTextHandler(io.Discard, nil))
+		if testing.Verbose() {
+			logger = slog.New(slog.NewTextHandler(testWriter{t}, &slog.HandlerOptions{Level: slog.LevelWarn}))
+		}
 	}
 	ctx, cancel := context.WithCancel(context.Background())
 	a, err := app.Open(ctx, cfg, logger)
@@ -63,7 +77,7 @@ func Start(t testing.TB, modify func(*config.Config)) *Running {
 			t.Error("app did not stop within 15s")
 		}
 	})
-	return &Running{URL: "http://" + a.Addr(), Demo: a.DemoAccounts()}
+	return &Running{URL: "http://" + a.Addr(), Demo: a.DemoAccounts(), DataDir: cfg.DataDir}
 }
 
 type testWriter struct{ t testing.TB }
