@@ -196,17 +196,25 @@ var ErrThrottled = errcode.Errorf(errcode.RateLimited, "too many messages from t
 // ErrNoToken is the answer to a request for a conversation without its token.
 var ErrNoToken = errcode.Errorf(errcode.Unauthorized, "missing conversation token: send Authorization: Bearer <token>")
 
+// errWrongToken answers a token that does not open the conversation, and
+// a conversation that does not exist, alike: a token (anyone can get one
+// by starting a conversation) must not tell which conversation ids exist.
+var errWrongToken = errcode.Errorf(errcode.Unauthorized, "this token does not open this conversation")
+
 // Authorize returns the conversation if token is its token.
 func (e *Engine) Authorize(ctx context.Context, id, tok string) (*Conversation, error) {
 	if tok == "" {
 		return nil, ErrNoToken
 	}
 	c, err := e.store.Conversation(ctx, id)
+	if errcode.Code(err) == errcode.NotFound {
+		return nil, errWrongToken
+	}
 	if err != nil {
 		return nil, err
 	}
 	if subtle.ConstantTimeCompare(c.TokenHash, token.Hash(tok)) != 1 {
-		return nil, errcode.Errorf(errcode.Unauthorized, "wrong tok for this conversation")
+		return nil, errWrongToken
 	}
 	return c, nil
 }

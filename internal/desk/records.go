@@ -232,9 +232,12 @@ func (d *Desk) Reveal(ctx context.Context, actor *auth.User, id, ref string) (st
 	if err != nil {
 		return "", nil, err
 	}
-	if err := mayWrite(actor, c); err != nil {
+	// Not mayWrite: that lets any agent act on a conversation nobody has
+	// yet (queued, or still with the bot), and an original is for the
+	// person who has the conversation, not for whoever asks first.
+	if handles := actor.Can(auth.DeskSupervise) || c.Assignee != "" && c.Assignee == actor.ID; !handles {
 		if !strings.HasPrefix(ref, "ticket:") || !actor.Can(auth.TicketsWork) {
-			return "", nil, err
+			return "", nil, errcode.Errorf(errcode.Forbidden, "only the agent who has this conversation (or a supervisor) may see its originals")
 		}
 	}
 	if d.opts.Vault == nil {

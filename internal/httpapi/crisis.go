@@ -41,7 +41,7 @@ type Component struct {
 	Status string `json:"status"` // operational, degraded_performance, partial_outage, major_outage
 }
 
-func (s *Server) crisisRoutes(mux *http.ServeMux) {
+func (s *Server) crisisRoutes(mux *routeMux) {
 	if s.crisis == nil {
 		return
 	}

@@ -31,15 +31,26 @@ const roleMissingID = "cnotthere"
 // once per top-level test: logins cost a bcrypt comparison each.
 type roleWorld struct {
 	url   string
+	run   *testutil.Running
 	staff map[string]*testutil.Staff
 	n     int // makes names unique across scenarios
 }
 
-func startRoleWorld(t *testing.T) *roleWorld {
+// roleWorldPassword is the password of every user startRoleWorld adds.
+const roleWorldPassword = "correct horse battery"
+
+// startRoleWorld starts Steward with manual assignment (and whatever
+// modify changes besides) and signs in a user per role.
+func startRoleWorld(t *testing.T, modify ...func(*config.Config)) *roleWorld {
 	t.Helper()
-	run := testutil.Start(t, func(c *config.Config) { c.Desk.ManualAssign = true })
+	run := testutil.Start(t, func(c *config.Config) {
+		c.Desk.ManualAssign = true
+		for _, m := range modify {
+			m(c)
+		}
+	})
 	admin := testutil.Login(t, run.URL, run.Demo[0].Email, run.Demo[0].Password)
-	w := &roleWorld{url: run.URL, staff: map[string]*testutil.Staff{
+	w := &roleWorld{url: run.URL, run: run, staff: map[string]*testutil.Staff{
 		roleAdmin:      admin,
 		roleSupervisor: admin.AddUser("supervisor@example.com", "supervisor", nil),
 		roleAgent:      admin.AddUser("agent@example.com", "agent", map[string]any{"max_chats": 50}),

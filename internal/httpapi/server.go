@@ -8,6 +8,7 @@ import (
 	"log/slog"
 	"net/http"
 	"runtime/debug"
+	"strings"
 	"time"
 
 	"github.com/steward-cs/steward/internal/audit"
@@ -83,7 +84,42 @@ func New(opts Options) http.Handler {
 		flags: opts.Flags, audit: opts.Audit, hub: opts.Hub, store: opts.Store,
 		origins: opts.OriginPatterns, closing: opts.Closing, secureCookies: opts.SecureCookies, crisis: opts.Crisis,
 		limits: newLimiter(opts.Limits), logger: opts.Logger.With("component", "http")}
-	mux := http.NewServeMux()
+	return s.recoverer(s.accessLog(securityHeaders(s.routes(opts))))
+}
+
+// Routes lists the method-qualified pattern of every route New registers
+// (with the crisis routes; /metrics only when metrics are on), so that a
+// test can hold a rule for each: the authorization matrix fails when a
+// route is added without one.
+func Routes() []string {
+	return (&Server{crisis: &Crisis{}}).routes(Options{}).patterns
+}
+
+// routeMux is the ServeMux the routes are registered on; it keeps their
+// method-qualified patterns for Routes.
+type routeMux struct {
+	*http.ServeMux
+	patterns []string
+}
+
+func newRouteMux() *routeMux { return &routeMux{ServeMux: http.NewServeMux()} }
+
+// HandleFunc registers h for pattern and notes a pattern with a method.
+func (m *routeMux) HandleFunc(pattern string, h func(http.ResponseWriter, *http.Request)) {
+	m.Handle(pattern, http.HandlerFunc(h))
+}
+
+// Handle registers h for pattern and notes a pattern with a method.
+func (m *routeMux) Handle(pattern string, h http.Handler) {
+	if strings.Contains(pattern, " ") {
+		m.patterns = append(m.patterns, pattern)
+	}
+	m.ServeMux.Handle(pattern, h)
+}
+
+// routes registers every route on a new mux.
+func (s *Server) routes(opts Options) *routeMux {
+	mux := newRouteMux()
 
 	// Operations: at the root, outside any auth.
 	mux.HandleFunc("GET /livez", s.livez)
@@ -219,8 +255,8 @@ func New(opts Options) http.Handler {
 	}
 	mux.HandleFunc("/api/", notFound)
 
-	web.RegisterWith(mux, web.Options{FrameAncestors: opts.FrameAncestors})
-	return s.recoverer(s.accessLog(securityHeaders(mux)))
+	web.RegisterWith(mux.ServeMux, web.Options{FrameAncestors: opts.FrameAncestors})
+	return mux
 }
 
 func (s *Server) livez(w http.ResponseWriter, r *http.Request) {
