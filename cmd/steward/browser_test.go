@@ -11,6 +11,8 @@ import (
 	"testing"
 	"time"
 
+	"github.com/chromedp/cdproto/cdp"
+	cdppage "github.com/chromedp/cdproto/page"
 	"github.com/chromedp/chromedp"
 
 	"github.com/steward-cs/steward/internal/config"
@@ -186,22 +188,54 @@ func TestChatPageInChromium(t *testing.T) {
 	}
 }
 
-// The widget works on a shop's page served from another origin.
+// The widget works on a shop's page served from another origin, when the
+// shop is one of security.frame_ancestors; another site's frame is blocked.
 func TestWidgetOnAnotherOrigin(t *testing.T) {
 	p := page{t, browser(t)}
-	base := testutil.StartApp(t, nil)
-	shop := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+	var base string
+	shopPage := http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		fmt.Fprintf(w, `<!doctype html><html><head><title>Shop</title></head><body><h1>Shop</h1>
 <script src="%s/widget.js" data-lang="zh-CN" async></script></body></html>`, base)
-	}))
+	})
+	shop := httptest.NewServer(shopPage)
 	defer shop.Close()
-	p.navigate(shop.URL)
-	p.waitFor(`!!window.Steward && !!document.querySelector('#steward-widget-root')`)
-	eval[bool](p, `(window.Steward.open(), true)`)
-	p.waitFor(`!!document.querySelector('#steward-widget-root').shadowRoot.querySelector('iframe')`)
-	src := eval[string](p, `document.querySelector('#steward-widget-root').shadowRoot.querySelector('iframe').src`)
-	if !strings.HasPrefix(src, base+"/chat?") || !strings.Contains(src, "embed=1") {
-		t.Fatalf("widget iframe src %q, want %s/chat?embed=1...", src, base)
+	other := httptest.NewServer(shopPage)
+	defer other.Close()
+	base = testutil.StartApp(t, func(c *config.Config) { c.Security.FrameAncestors = []string{"'self'", shop.URL} })
+
+	// openWidget opens the widget on a shop page and returns its iframe's
+	// frame as the browser has it.
+	openWidget := func(url string) *cdp.Frame {
+		p.navigate(url)
+		p.waitFor(`!!window.Steward && !!document.querySelector('#steward-widget-root')`)
+		eval[bool](p, `(window.Steward.open(), true)`)
+		p.waitFor(`!!document.querySelector('#steward-widget-root').shadowRoot.querySelector('iframe')`)
+		deadline := time.Now().Add(20 * time.Second)
+		for {
+			res, err := chromedp.Call(p.ctx, cdppage.GetFrameTree, cdp.Empty{})
+			if err != nil {
+				t.Fatal(err)
+			}
+			tree := res.FrameTree
+			// The frame settles on our chat page or, refused, on an error page.
+			if len(tree.ChildFrames) > 0 {
+				if f := tree.ChildFrames[0].Frame; f.URL != "about:blank" && f.URL != "" {
+					return f
+				}
+			}
+			if time.Now().After(deadline) {
+				t.Fatalf("the widget's frame did not load on %s", url)
+			}
+			time.Sleep(100 * time.Millisecond)
+		}
+	}
+	f := openWidget(shop.URL)
+	if !strings.HasPrefix(f.URL, base+"/chat?") || !strings.Contains(f.URL, "embed=1") || f.UnreachableURL != "" {
+		t.Fatalf("widget frame on the listed shop: %q (unreachable %q), want %s/chat?embed=1...", f.URL, f.UnreachableURL, base)
+	}
+	src := f.URL
+	if f := openWidget(other.URL); !strings.HasPrefix(f.URL, "chrome-error:") {
+		t.Fatalf("on a shop not in frame_ancestors the widget frame shows %q, want it blocked", f.URL)
 	}
 	// The page the iframe shows answers questions.
 	p.navigate(src)
