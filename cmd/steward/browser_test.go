@@ -243,3 +243,25 @@ func TestWidgetOnAnotherOrigin(t *testing.T) {
 	p.send("发票怎么开")
 	p.waitFor(botAnswers + ` >= 1`)
 }
+
+// A message refused by a rate limit is marked as not sent, saying so in the
+// page's language, and can be sent again.
+func TestChatPageSaysWhenRateLimited(t *testing.T) {
+	p := page{t, browser(t)}
+	base := testutil.StartApp(t, func(c *config.Config) {
+		c.Security.RateLimits.Conversation = config.RateLimit{Rate: 0.01, Burst: 2}
+	})
+	p.navigate(base + "/chat?lang=en")
+	p.waitFor(`document.body.dataset.ready === "1"`)
+	p.send("how much is shipping?")
+	p.waitFor(botAnswers + ` >= 1`)
+	p.send("how do I return an item?")
+	p.waitFor(botAnswers + ` >= 2`)
+	p.send("can I pay with a credit card?")
+	p.waitFor(`!!document.querySelector('#messages .is-failed .msg-retry:not([hidden])')`)
+	if got := eval[string](p, `document.querySelector('#messages .is-failed .msg-retry').innerText`); !strings.Contains(got, "too fast") {
+		t.Fatalf("the refused message says %q", got)
+	}
+	eval[bool](p, `(document.querySelector('#lang-switch').click(), true)`)
+	p.waitFor(`document.querySelector('#messages .is-failed .msg-retry').innerText.includes('太频繁')`)
+}

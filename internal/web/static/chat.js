@@ -26,6 +26,8 @@
       assigned: '已转人工',
       closed: '会话已结束',
       retry: '发送失败，点击重试',
+      tooFast: '发送太频繁，请稍后点击重试',
+      tooMany: '操作太频繁，请稍后再试。',
       connecting: '连接中…',
       reconnecting: '连接中…',
       loadFailed: '无法连接客服',
@@ -85,6 +87,8 @@
       assigned: 'An agent has joined',
       closed: 'Conversation closed',
       retry: 'Not sent — tap to retry',
+      tooFast: 'Sending too fast — tap to retry in a moment',
+      tooMany: 'Too many requests. Please wait a moment and try again.',
       connecting: 'Connecting…',
       reconnecting: 'Reconnecting…',
       loadFailed: 'Could not reach customer service',
@@ -731,7 +735,7 @@
   }
 
   function showCardError(el, msg) { el.textContent = msg; el.hidden = !msg; }
-  const failText = (e) => (e && e.status ? e.message : '') || t('sendFailed');
+  const failText = (e) => (e && e.status === 429 ? t('tooMany') : '') || (e && e.status ? e.message : '') || t('sendFailed');
 
   function requestOffline() {
     S.offlineRequested = true;
@@ -897,6 +901,9 @@
           li.classList.remove('is-sending');
           li.classList.add('is-failed');
           const retry = li.querySelector('.msg-retry');
+          // Refused by a rate limit (429): the same button, saying why.
+          retry.dataset.i18n = e && e.status === 429 ? 'tooFast' : 'retry';
+          retry.textContent = t(retry.dataset.i18n);
           retry.hidden = false;
           retry.title = (e && e.message) || '';
         }
