@@ -277,3 +277,32 @@ func TestSessionRotation(t *testing.T) {
 		t.Fatal("a login on another device ended this one")
 	}
 }
+
+// TestLoginLockIsAudited: five wrong passwords lock the account (429 even
+// for the right one, other accounts unaffected); the audit trail has the
+// five failures, the fifth saying it locked the account, and nothing for
+// the refused attempts after it.
+func TestLoginLockIsAudited(t *testing.T) {
+	run := testutil.Start(t, nil)
+	admin := testutil.Login(t, run.URL, run.Demo[0].Email, run.Demo[0].Password)
+	var u struct{ User struct{ ID string } }
+	admin.Must(http.StatusCreated, "POST", "/api/v1/users", map[string]string{"email": "target@example.com", "role": "agent",
+		"password": "correct horse battery"}, &u)
+	anon := &testutil.Staff{T: t, Base: run.URL}
+	for range 5 {
+		anon.Must(http.StatusUnauthorized, "POST", "/api/v1/auth/login", map[string]string{"email": "target@example.com", "password": "guess guess guess"}, nil)
+	}
+	for range 3 {
+		anon.Must(http.StatusTooManyRequests, "POST", "/api/v1/auth/login", map[string]string{"email": "target@example.com", "password": "correct horse battery"}, nil)
+	}
+	testutil.Login(t, run.URL, run.Demo[1].Email, run.Demo[1].Password) // another account signs in
+	failed := trail(admin, "auth.login.failed")
+	if len(failed) != 5 {
+		t.Fatalf("%d failure entries, want 5: %+v", len(failed), failed)
+	}
+	for i, e := range failed { // newest first
+		if e.Object != "user:"+u.User.ID || e.Detail["reason"] != "wrong_password" || (e.Detail["locked"] == true) != (i == 0) {
+			t.Errorf("failure entry %d: %+v", i, e)
+		}
+	}
+}
