@@ -159,6 +159,7 @@ func (s *Server) routes(opts Options) *routeMux {
 	mux.HandleFunc("POST /api/v1/desk/conversations/{id}/assign", s.staff(s.deskAssign))
 	mux.HandleFunc("POST /api/v1/desk/conversations/{id}/messages", s.staff(s.deskReply))
 	mux.HandleFunc("POST /api/v1/desk/conversations/{id}/notes", s.staff(s.deskNote))
+	mux.HandleFunc("POST /api/v1/desk/conversations/{id}/reveal", s.staff(s.deskReveal))
 	mux.HandleFunc("POST /api/v1/desk/conversations/{id}/close", s.staff(s.deskClose))
 	mux.HandleFunc("GET /api/v1/desk/presence", s.staff(s.getPresence))
 	mux.HandleFunc("PUT /api/v1/desk/presence", s.staff(s.putPresence))
@@ -222,6 +223,7 @@ func (s *Server) routes(opts Options) *routeMux {
 		"/api/v1/desk/conversations/{id}/assign":              "POST",
 		"/api/v1/desk/conversations/{id}/messages":            "POST",
 		"/api/v1/desk/conversations/{id}/notes":               "POST",
+		"/api/v1/desk/conversations/{id}/reveal":              "POST",
 		"/api/v1/desk/conversations/{id}/close":               "POST",
 		"/api/v1/desk/presence":                               "GET, PUT",
 		"/api/v1/desk/agents":                                 "GET",
