@@ -13,30 +13,29 @@ import (
 // stored; pages carry a CSP, and only the chat page may be framed, by the
 // configured widget hosts.
 func TestSecurityHeaders(t *testing.T) {
-	framed := testutil.StartApp(t, func(c *config.Config) {
+	// The default, 'self', is internal/web's TestChatFrameAncestors.
+	base := testutil.StartApp(t, func(c *config.Config) {
 		c.Security.FrameAncestors = []string{"'self'", "https://shop.example.com"}
 	})
-	plain := testutil.StartApp(t, nil)
 	cases := []struct {
-		name, base, path string
-		status           int
-		cache            string // want Cache-Control to contain this
-		csp              string // want the CSP to contain this ("" for none required)
+		name, path string
+		status     int
+		cache      string // want Cache-Control to contain this
+		csp        string // want the CSP to contain this ("" for none required)
 	}{
-		{"API JSON", plain, "/api/v1/rating-tags", 200, "no-store", ""},
-		{"API error", plain, "/api/v1/nope", 404, "no-store", ""},
-		{"API unauthorised", plain, "/api/v1/auth/me", 401, "no-store", ""},
-		{"health", plain, "/livez", 200, "no-store", ""},
-		{"chat page by default", plain, "/chat", 200, "no-cache", "frame-ancestors 'self'"},
-		{"chat page for the widget's host", framed, "/chat", 200, "no-cache", "frame-ancestors 'self' https://shop.example.com"},
-		{"widget script", framed, "/widget.js", 200, "max-age", "frame-ancestors 'none'"},
-		{"static asset", framed, "/static/chat.js", 200, "no-cache", "frame-ancestors 'none'"},
-		{"console", framed, "/console", 200, "", "frame-ancestors 'none'"},
-		{"status page", framed, "/status", 200, "", "frame-ancestors 'none'"},
+		{"API JSON", "/api/v1/rating-tags", 200, "no-store", ""},
+		{"API error", "/api/v1/nope", 404, "no-store", ""},
+		{"API unauthorised", "/api/v1/auth/me", 401, "no-store", ""},
+		{"health", "/livez", 200, "no-store", ""},
+		{"chat page for the widget's host", "/chat", 200, "no-cache", "frame-ancestors 'self' https://shop.example.com"},
+		{"widget script", "/widget.js", 200, "max-age", "frame-ancestors 'none'"},
+		{"static asset", "/static/chat.js", 200, "no-cache", "frame-ancestors 'none'"},
+		{"console", "/console", 200, "", "frame-ancestors 'none'"},
+		{"status page", "/status", 200, "", "frame-ancestors 'none'"},
 	}
 	for _, c := range cases {
 		t.Run(c.name, func(t *testing.T) {
-			resp, err := http.Get(c.base + c.path)
+			resp, err := http.Get(base + c.path)
 			if err != nil {
 				t.Fatal(err)
 			}

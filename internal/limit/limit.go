@@ -18,7 +18,7 @@ type Rate struct {
 }
 
 // DefaultMaxKeys bounds how many keys a Buckets remembers when its options
-// do not say: 100,000 buckets take about 10 MB.
+// do not say: 100,000 buckets of 50-byte keys take about 20 MB.
 const DefaultMaxKeys = 100_000
 
 // Buckets is a token bucket per key, kept in bounded memory. A key whose
