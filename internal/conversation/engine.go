@@ -296,7 +296,7 @@ func (e *Engine) Handle(ctx context.Context, id, tok string, in Input) (*Result,
 	next := *c
 	next.Locale, next.UpdatedAt = locale, now
 	customer := Message{ID: customerID, ConversationID: c.ID, Seq: c.LastSeq + 1, Role: RoleCustomer,
-		Text: text.Raw, Locale: locale, CreatedAt: now, PII: kindNames(safe.Kinds), Sealed: safe.Sealed}
+		Text: text.Raw, Locale: locale, CreatedAt: now, PII: safe.KindNames(), Sealed: safe.Sealed}
 	var replies []Message
 	info := TurnInfo{Conversation: &next}
 	refused := false
@@ -597,7 +597,7 @@ func (e *Engine) Apply(ctx context.Context, id string, change Change) (*Conversa
 		}
 		if m.Role == RoleAgent || m.Role == RoleCustomer {
 			safe := e.protectText(c.ID, m.ID, m.Text)
-			m.Text, m.PII, m.Sealed = safe.Text, kindNames(safe.Kinds), safe.Sealed
+			m.Text, m.PII, m.Sealed = safe.Text, safe.KindNames(), safe.Sealed
 		}
 	}
 	if err := e.store.SaveTurn(ctx, Turn{Conversation: &next, Messages: msgs}); err != nil {
@@ -624,17 +624,6 @@ func (e *Engine) protectText(convID, ref, text string) guard.Protected {
 		e.logger.Error("seal personal data: the original is not kept", "conversation", convID, "message", ref, "error", err)
 	}
 	return p
-}
-
-func kindNames(kinds []guard.Kind) []string {
-	if len(kinds) == 0 {
-		return nil
-	}
-	out := make([]string, len(kinds))
-	for i, k := range kinds {
-		out[i] = string(k)
-	}
-	return out
 }
 
 func (e *Engine) lockFor(id string) *sync.Mutex {

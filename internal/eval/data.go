@@ -26,24 +26,51 @@ var ErrEmpty = errors.New("no examples")
 // ReadFile reads a JSON Lines data set: one {"text": ..., "label": ...}
 // object a line; other fields are ignored, blank lines skipped. Errors name
 // the file and the line.
-func ReadFile(path string) ([]nlu.Example, error) {
+func ReadFile(path string) ([]nlu.Example, error) { return readFile(path, Read) }
+
+// Read reads JSON Lines examples from r.
+func Read(r io.Reader) ([]nlu.Example, error) {
+	return readLines(r, func(b []byte) (nlu.Example, error) {
+		var rec struct {
+			Text  *string `json:"text"`
+			Label *string `json:"label"`
+		}
+		if err := json.Unmarshal(b, &rec); err != nil {
+			return nlu.Example{}, fmt.Errorf("not a JSON object: %v", err)
+		}
+		switch {
+		case rec.Text == nil:
+			return nlu.Example{}, errors.New(`missing "text"`)
+		case rec.Label == nil:
+			return nlu.Example{}, errors.New(`missing "label"`)
+		case strings.TrimSpace(*rec.Label) == "":
+			return nlu.Example{}, errors.New(`empty "label"`)
+		}
+		return nlu.Example{Text: *rec.Text, Label: *rec.Label}, nil
+	})
+}
+
+// readFile opens path and reads it with read; errors name the file.
+func readFile[T any](path string, read func(io.Reader) ([]T, error)) ([]T, error) {
 	f, err := os.Open(path)
 	if err != nil {
 		return nil, fmt.Errorf("read data set: %w", err)
 	}
 	defer f.Close()
-	exs, err := Read(f)
+	out, err := read(f)
 	if err != nil {
 		return nil, fmt.Errorf("%s: %w", path, err)
 	}
-	return exs, nil
+	return out, nil
 }
 
-// Read reads JSON Lines examples from r.
-func Read(r io.Reader) ([]nlu.Example, error) {
+// readLines decodes every non-blank line of a JSON Lines stream with
+// decode, naming the line of the first error; a stream without a record
+// is ErrEmpty. Every data set `steward eval` reads goes through it.
+func readLines[T any](r io.Reader, decode func(line []byte) (T, error)) ([]T, error) {
 	sc := bufio.NewScanner(r)
 	sc.Buffer(make([]byte, 64*1024), maxLine)
-	var out []nlu.Example
+	var out []T
 	line := 0
 	for sc.Scan() {
 		line++
@@ -51,22 +78,11 @@ func Read(r io.Reader) ([]nlu.Example, error) {
 		if len(b) == 0 {
 			continue
 		}
-		var rec struct {
-			Text  *string `json:"text"`
-			Label *string `json:"label"`
+		v, err := decode(b)
+		if err != nil {
+			return nil, fmt.Errorf("line %d: %w", line, err)
 		}
-		if err := json.Unmarshal(b, &rec); err != nil {
-			return nil, fmt.Errorf("line %d: not a JSON object: %v", line, err)
-		}
-		switch {
-		case rec.Text == nil:
-			return nil, fmt.Errorf("line %d: missing \"text\"", line)
-		case rec.Label == nil:
-			return nil, fmt.Errorf("line %d: missing \"label\"", line)
-		case strings.TrimSpace(*rec.Label) == "":
-			return nil, fmt.Errorf("line %d: empty \"label\"", line)
-		}
-		out = append(out, nlu.Example{Text: *rec.Text, Label: *rec.Label})
+		out = append(out, v)
 	}
 	if err := sc.Err(); err != nil {
 		if errors.Is(err, bufio.ErrTooLong) {

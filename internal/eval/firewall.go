@@ -1,13 +1,10 @@
 package eval
 
 import (
-	"bufio"
-	"bytes"
 	"encoding/json"
 	"errors"
 	"fmt"
 	"io"
-	"os"
 	"path/filepath"
 	"time"
 
@@ -28,56 +25,28 @@ type FirewallExample struct {
 // object a line, with an optional "category"; other fields are ignored,
 // blank lines skipped. Errors name the file and the line.
 func ReadFirewallFile(path string) ([]FirewallExample, error) {
-	f, err := os.Open(path)
-	if err != nil {
-		return nil, fmt.Errorf("read data set: %w", err)
-	}
-	defer f.Close()
 	source := filepath.ToSlash(filepath.Join(filepath.Base(filepath.Dir(path)), filepath.Base(path)))
-	exs, err := readFirewall(f, source)
-	if err != nil {
-		return nil, fmt.Errorf("%s: %w", path, err)
-	}
-	return exs, nil
+	return readFile(path, func(r io.Reader) ([]FirewallExample, error) { return readFirewall(r, source) })
 }
 
 func readFirewall(r io.Reader, source string) ([]FirewallExample, error) {
-	sc := bufio.NewScanner(r)
-	sc.Buffer(make([]byte, 64*1024), maxLine)
-	var out []FirewallExample
-	line := 0
-	for sc.Scan() {
-		line++
-		b := bytes.TrimSpace(sc.Bytes())
-		if len(b) == 0 {
-			continue
-		}
+	return readLines(r, func(b []byte) (FirewallExample, error) {
 		var rec struct {
 			Text     *string `json:"text"`
 			Category string  `json:"category"`
 		}
 		if err := json.Unmarshal(b, &rec); err != nil {
-			return nil, fmt.Errorf("line %d: not a JSON object: %v", line, err)
+			return FirewallExample{}, fmt.Errorf("not a JSON object: %v", err)
 		}
 		if rec.Text == nil {
-			return nil, fmt.Errorf("line %d: missing \"text\"", line)
+			return FirewallExample{}, errors.New(`missing "text"`)
 		}
 		ex := FirewallExample{Text: *rec.Text, Category: rec.Category, Source: source}
 		if ex.Category == "" {
 			ex.Category = source
 		}
-		out = append(out, ex)
-	}
-	if err := sc.Err(); err != nil {
-		if errors.Is(err, bufio.ErrTooLong) {
-			return nil, fmt.Errorf("line %d: longer than %d bytes", line+1, maxLine)
-		}
-		return nil, err
-	}
-	if len(out) == 0 {
-		return nil, ErrEmpty
-	}
-	return out, nil
+		return ex, nil
+	})
 }
 
 // FirewallReport is what `steward eval firewall` prints. Rates are

@@ -1,12 +1,10 @@
 package eval
 
 import (
-	"bufio"
-	"bytes"
 	"encoding/json"
+	"errors"
 	"fmt"
 	"io"
-	"os"
 	"slices"
 	"time"
 	"unicode"
@@ -24,62 +22,32 @@ type PIIExample struct {
 
 // ReadPIIFile reads a PII data set: {"text","spans":[{"start","end","type"}]}
 // a line. Errors name the file and the line.
-func ReadPIIFile(path string) ([]PIIExample, error) {
-	f, err := os.Open(path)
-	if err != nil {
-		return nil, fmt.Errorf("read data set: %w", err)
-	}
-	defer f.Close()
-	exs, err := ReadPII(f)
-	if err != nil {
-		return nil, fmt.Errorf("%s: %w", path, err)
-	}
-	return exs, nil
-}
+func ReadPIIFile(path string) ([]PIIExample, error) { return readFile(path, ReadPII) }
 
 // ReadPII reads PII examples from r.
 func ReadPII(r io.Reader) ([]PIIExample, error) {
-	sc := bufio.NewScanner(r)
-	sc.Buffer(make([]byte, 64*1024), maxLine)
-	var out []PIIExample
-	line := 0
-	for sc.Scan() {
-		line++
-		b := bytes.TrimSpace(sc.Bytes())
-		if len(b) == 0 {
-			continue
-		}
+	return readLines(r, func(b []byte) (PIIExample, error) {
 		var rec struct {
 			Text  *string      `json:"text"`
 			Spans []guard.Span `json:"spans"`
 		}
 		if err := json.Unmarshal(b, &rec); err != nil {
-			return nil, fmt.Errorf("line %d: not a JSON object: %v", line, err)
+			return PIIExample{}, fmt.Errorf("not a JSON object: %v", err)
 		}
 		if rec.Text == nil {
-			return nil, fmt.Errorf("line %d: missing \"text\"", line)
+			return PIIExample{}, errors.New(`missing "text"`)
 		}
 		n := utf8.RuneCountInString(*rec.Text)
 		for i, s := range rec.Spans {
 			if s.Start < 0 || s.End <= s.Start || s.End > n {
-				return nil, fmt.Errorf("line %d: span %d [%d,%d) is outside the text's %d characters", line, i, s.Start, s.End, n)
+				return PIIExample{}, fmt.Errorf("span %d [%d,%d) is outside the text's %d characters", i, s.Start, s.End, n)
 			}
 			if !slices.Contains(guard.Kinds, s.Kind) {
-				return nil, fmt.Errorf("line %d: span %d has unknown type %q (want cn_id, cn_mobile, bank_card or email)", line, i, s.Kind)
+				return PIIExample{}, fmt.Errorf("span %d has unknown type %q (want cn_id, cn_mobile, bank_card or email)", i, s.Kind)
 			}
 		}
-		out = append(out, PIIExample{Text: *rec.Text, Spans: rec.Spans})
-	}
-	if err := sc.Err(); err != nil {
-		if err == bufio.ErrTooLong {
-			return nil, fmt.Errorf("line %d: longer than %d bytes", line+1, maxLine)
-		}
-		return nil, err
-	}
-	if len(out) == 0 {
-		return nil, ErrEmpty
-	}
-	return out, nil
+		return PIIExample{Text: *rec.Text, Spans: rec.Spans}, nil
+	})
 }
 
 // PIIScores are precision and recall of one kind (or of all).

@@ -10,6 +10,7 @@ package guard
 import (
 	"sort"
 	"strings"
+	"unicode/utf8"
 )
 
 // Kind is a kind of personal data.
@@ -154,7 +155,7 @@ func foldRunes(rs []rune) []rune {
 
 func isDigit(r rune) bool { return r >= '0' && r <= '9' }
 
-func isLatin(r rune) bool { return r|0x20 >= 'a' && r|0x20 <= 'z' }
+func isLatin(r rune) bool { return r < utf8.RuneSelf && isASCIILetter(byte(r)) }
 
 func isAlnum(r rune) bool { return isDigit(r) || isLatin(r) }
 

@@ -298,6 +298,18 @@ type Protected struct {
 	Sealed *Sealed
 }
 
+// KindNames are the kinds found, as the strings stored with a message.
+func (p Protected) KindNames() []string {
+	if len(p.Kinds) == 0 {
+		return nil
+	}
+	out := make([]string, len(p.Kinds))
+	for i, k := range p.Kinds {
+		out[i] = string(k)
+	}
+	return out
+}
+
 // Protector masks personal data and seals the originals.
 type Protector struct {
 	ring *Keyring

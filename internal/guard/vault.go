@@ -177,11 +177,7 @@ func (v *Vault) Keep(ctx context.Context, conversationID, ref, text string, now 
 	if err != nil || p.Sealed == nil {
 		return p, err
 	}
-	kinds := make([]string, len(p.Kinds))
-	for i, k := range p.Kinds {
-		kinds[i] = string(k)
-	}
-	rec := VaultRecord{Ref: ref, ConversationID: conversationID, Kinds: kinds, Sealed: *p.Sealed, CreatedAt: now}
+	rec := VaultRecord{Ref: ref, ConversationID: conversationID, Kinds: p.KindNames(), Sealed: *p.Sealed, CreatedAt: now}
 	if err := v.store.PutVault(ctx, rec); err != nil {
 		return p, fmt.Errorf("keep original of %s: %w", ref, err)
 	}
