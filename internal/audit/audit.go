@@ -32,6 +32,12 @@ type Entry struct {
 type Store interface {
 	AppendAudit(ctx context.Context, e *Entry, hash func(*Entry) string) error
 	AuditEntries(ctx context.Context, q Query) ([]Entry, error)
+	Reader
+}
+
+// Reader is what verifying the chain reads: a live store, or a backup
+// restored somewhere else.
+type Reader interface {
 	// AuditRange returns up to limit entries with Seq above after, oldest first.
 	AuditRange(ctx context.Context, after int64, limit int) ([]Entry, error)
 	// AuditHead is the chain's checkpoint: the Seq and Hash of the last
@@ -201,7 +207,13 @@ const verifyPage = 1000
 // the entries and the head together. A broken chain is a Report with OK
 // false and the first Break, not an error; errors are failures to read.
 func (l *Log) Verify(ctx context.Context, anchor *Head) (Report, error) {
-	head, err := l.store.AuditHead(ctx)
+	return VerifyChain(ctx, l.store, anchor)
+}
+
+// VerifyChain is Verify over any reader of a chain: `steward backup
+// verify` holds a restored backup to the same checks as the live trail.
+func VerifyChain(ctx context.Context, store Reader, anchor *Head) (Report, error) {
+	head, err := store.AuditHead(ctx)
 	if err != nil {
 		return Report{}, fmt.Errorf("read the audit head: %w", err)
 	}
@@ -216,7 +228,7 @@ func (l *Log) Verify(ctx context.Context, anchor *Head) (Report, error) {
 		anchored = anchor == nil
 	)
 	for {
-		page, err := l.store.AuditRange(ctx, after, verifyPage)
+		page, err := store.AuditRange(ctx, after, verifyPage)
 		if err != nil {
 			return Report{}, fmt.Errorf("read the audit trail after %d: %w", after, err)
 		}
