@@ -49,6 +49,8 @@ type Config struct {
 	Security Security `yaml:"security"`
 	// Privacy configures how originals of masked personal data are kept.
 	Privacy Privacy `yaml:"privacy"`
+	// Backup schedules backups in the server (off unless a schedule is set).
+	Backup Backup `yaml:"backup"`
 	// EnableFaultInjection turns on the drills' fault-injection points and
 	// their admin API; off, POST /api/v1/admin/faults answers 404.
 	EnableFaultInjection bool `yaml:"enable_fault_injection"`
@@ -346,6 +348,7 @@ func (c *Config) Validate() error {
 		errs = append(errs, fmt.Errorf("incident.recover_after must not be negative"))
 	}
 	errs = append(errs, c.Security.validate()...)
+	errs = append(errs, c.Backup.validate()...)
 	if c.ShutdownTimeout <= 0 {
 		errs = append(errs, fmt.Errorf("shutdown_timeout must be positive"))
 	}
