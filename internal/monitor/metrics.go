@@ -28,6 +28,11 @@ type Metrics struct {
 	// Posture is the service posture level (0 normal … 3 disaster recovery).
 	Posture prometheus.Gauge
 
+	backupSuccess  prometheus.Gauge
+	backupFailures prometheus.Counter
+	backupSeconds  prometheus.Gauge
+	backupBytes    prometheus.Gauge
+
 	mu     sync.Mutex
 	active map[[2]string]bool
 }
@@ -62,9 +67,18 @@ func NewMetrics() *Metrics {
 			Help: "Error-budget burn rate of each SLO over each window."}, []string{"slo", "window"}),
 		Posture: prometheus.NewGauge(prometheus.GaugeOpts{Name: "steward_posture_level",
 			Help: "Service posture: 0 normal, 1 scoped degradation, 2 rollback and VIP-only bot, 3 disaster recovery."}),
+		backupSuccess: prometheus.NewGauge(prometheus.GaugeOpts{Name: "steward_backup_last_success_timestamp_seconds",
+			Help: "When the last scheduled backup that was taken and verified finished (Unix time; 0: none since start)."}),
+		backupFailures: prometheus.NewCounter(prometheus.CounterOpts{Name: "steward_backup_failures_total",
+			Help: "Scheduled backups that failed, or failed their verification."}),
+		backupSeconds: prometheus.NewGauge(prometheus.GaugeOpts{Name: "steward_backup_last_duration_seconds",
+			Help: "How long the last scheduled backup took, its verification included."}),
+		backupBytes: prometheus.NewGauge(prometheus.GaugeOpts{Name: "steward_backup_last_size_bytes",
+			Help: "The size of the last scheduled backup's payload."}),
 	}
 	r.MustRegister(m.turns, m.turnTime, m.writes, m.ratings, m.flags, m.probes, m.probeFails, m.queue, m.notices,
-		m.firing, m.burn, m.Posture, prometheus.NewGoCollector(),
+		m.firing, m.burn, m.Posture, m.backupSuccess, m.backupFailures, m.backupSeconds, m.backupBytes,
+		prometheus.NewGoCollector(),
 		prometheus.NewProcessCollector(prometheus.ProcessCollectorOpts{}))
 	return m
 }
@@ -127,4 +141,16 @@ func (m *Metrics) setFiring(alerts []Alert) {
 
 func (m *Metrics) setBurn(slo string, window time.Duration, v float64) {
 	m.burn.WithLabelValues(slo, window.String()).Set(v)
+}
+
+// ObserveBackup records a scheduled backup: a failure (of the backup or of
+// its verification) counts; a success moves the last-success time.
+func (m *Metrics) ObserveBackup(ok bool, at time.Time, seconds float64, bytes int64) {
+	m.backupSeconds.Set(seconds)
+	if !ok {
+		m.backupFailures.Inc()
+		return
+	}
+	m.backupSuccess.Set(float64(at.UnixNano()) / 1e9)
+	m.backupBytes.Set(float64(bytes))
 }

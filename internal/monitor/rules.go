@@ -21,6 +21,7 @@ const (
 	RuleFlood         = "flood"          // turns/s of one source > max(Threshold, Factor × baseline)
 	RuleQueueForecast = "queue_forecast" // the queue wait will exceed Target within Threshold seconds
 	RuleNotifier      = "notifier"       // a notification channel is failing
+	RuleBackup        = "backup"         // the last scheduled backup, or its verification, failed
 )
 
 // Rule is one detector, configurable in YAML; zero fields take the
@@ -54,6 +55,14 @@ type Facts interface {
 	Epoch() time.Time
 }
 
+// BackupFacts is what the backup rule reads: the Facts of a server that
+// takes scheduled backups implement it too.
+type BackupFacts interface {
+	// BackupFailure is why the last scheduled backup or its verification
+	// failed; "" when it succeeded, or none has run yet.
+	BackupFailure() string
+}
+
 // QueueState is the human queue as the forecast sees it.
 type QueueState struct {
 	Length     int
@@ -83,6 +92,7 @@ func DefaultRules() []Rule {
 		{Name: "traffic_flood", Type: RuleFlood, Level: LevelWarning, Window: 10 * time.Second, Baseline: 10 * time.Minute, Threshold: 50, Factor: 5},
 		{Name: "queue_wait_forecast", Type: RuleQueueForecast, Level: LevelWarning, Window: 5 * time.Minute, Threshold: 600, Target: 5 * time.Minute},
 		{Name: "notifier_failing", Type: RuleNotifier, Level: LevelWarning},
+		{Name: "backup_failed", Type: RuleBackup, Level: LevelWarning},
 	}
 }
 
@@ -97,7 +107,7 @@ func (r Rule) Validate() error {
 		return fmt.Errorf("rule %s: level must be info, warning or critical, not %q", r.Name, r.Level)
 	}
 	switch r.Type {
-	case RuleErrorRate, RuleLatency, RuleWriteFailures, RuleFlood, RuleQueueForecast, RuleNotifier:
+	case RuleErrorRate, RuleLatency, RuleWriteFailures, RuleFlood, RuleQueueForecast, RuleNotifier, RuleBackup:
 	case RuleProbe, RuleProbeLatency:
 		if r.Component == "" {
 			return fmt.Errorf("rule %s: a %s rule needs a component", r.Name, r.Type)
@@ -117,7 +127,7 @@ func (r Rule) Validate() error {
 	default:
 		return fmt.Errorf("rule %s: unknown type %q", r.Name, r.Type)
 	}
-	if r.Type != RuleNotifier && r.Type != RuleQueueForecast && r.Window <= 0 {
+	if r.Type != RuleNotifier && r.Type != RuleQueueForecast && r.Type != RuleBackup && r.Window <= 0 {
 		return fmt.Errorf("rule %s: window must be positive", r.Name)
 	}
 	if r.Window > 6*time.Hour || r.Baseline > 6*time.Hour {
@@ -248,6 +258,15 @@ func (r Rule) eval(m *Monitor, now time.Time) []Alert {
 				fmt.Sprintf("通知渠道 %s 发送失败：%s", name, msg)))
 		}
 		return out
+	case RuleBackup:
+		f, ok := m.opts.Facts.(BackupFacts)
+		if !ok {
+			return nil
+		}
+		if msg := f.BackupFailure(); msg != "" {
+			return []Alert{r.alert(map[string]string{"component": "backup"}, 1,
+				"the scheduled backup failed: "+msg, "定时备份失败："+msg)}
+		}
 	}
 	return nil
 }
@@ -262,6 +281,8 @@ func componentZH(c string) string {
 		return "知识库"
 	case "notify":
 		return "通知"
+	case "backup":
+		return "备份"
 	}
 	return c
 }
