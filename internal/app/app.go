@@ -60,15 +60,21 @@ type App struct {
 	listener net.Listener
 	server   *http.Server
 	closing  chan struct{}
+	node     string
+	leader   leader
+	cluster  *realtime.Cluster // nil on SQLite: one node
 }
 
 // Open builds every component and binds the listening socket; Run serves.
 func Open(ctx context.Context, cfg config.Config, logger *slog.Logger) (_ *App, err error) {
 	// Whoever built the logger, no line of ours carries personal data.
 	logger = slog.New(guard.LogHandler(logger.Handler()))
-	a := &App{cfg: cfg, logger: logger, hub: realtime.NewHub(256), closing: make(chan struct{})}
+	a := &App{cfg: cfg, logger: logger, hub: realtime.NewHub(256), closing: make(chan struct{}), node: cfg.NodeName()}
 	if a.db, err = OpenStore(ctx, cfg, logger); err != nil {
 		return nil, err
+	}
+	if a.db.Clustered() {
+		a.cluster = realtime.NewCluster(a.node, a.db, logger)
 	}
 	defer func() {
 		if err != nil {
@@ -82,7 +88,7 @@ func Open(ctx context.Context, cfg config.Config, logger *slog.Logger) (_ *App, 
 	if err != nil {
 		return nil, err
 	}
-	if a.crisis, err = openCrisis(ctx, cfg, a.db, logger); err != nil {
+	if a.crisis, err = openCrisis(ctx, cfg, a.db, a.node, a.leader.Leading, logger); err != nil {
 		return nil, err
 	}
 	defer func() {
@@ -90,7 +96,7 @@ func Open(ctx context.Context, cfg config.Config, logger *slog.Logger) (_ *App, 
 			a.crisis.close()
 		}
 	}()
-	pub := httpapi.HubPublisher{Hub: a.hub}
+	pub := httpapi.HubPublisher{Hub: a.hub, Cluster: a.cluster}
 	ring, err := openKeyring(cfg, logger)
 	if err != nil {
 		return nil, err
@@ -108,6 +114,9 @@ func Open(ctx context.Context, cfg config.Config, logger *slog.Logger) (_ *App, 
 	if a.crisis.faults != nil {
 		engineOpts.Faults = a.crisis.faults
 	}
+	if a.db.Clustered() {
+		engineOpts.Lock = a.db.LockConversation
+	}
 	a.engine = conversation.NewEngine(a.crisis.spool, engineOpts)
 	a.audit = audit.New(a.db, logger)
 	if err := recordConfig(ctx, a.audit, cfg); err != nil {
@@ -123,7 +132,7 @@ func Open(ctx context.Context, cfg config.Config, logger *slog.Logger) (_ *App, 
 	if err != nil {
 		return nil, err
 	}
-	deskOpts.Logger, deskOpts.Vault = logger, a.vault
+	deskOpts.Logger, deskOpts.Vault, deskOpts.Leading = logger, a.vault, a.leader.Leading
 	a.desk = desk.New(a.db, a.engine, pub, deskOpts)
 	a.engine.SetDesk(a.desk)
 	if cfg.Demo {
@@ -231,8 +240,19 @@ func (a *App) Run(ctx context.Context) error {
 	wg.Go(func() { a.desk.Run(workers) })
 	wg.Go(func() { a.kb.Watch(workers, knowledgeSync) })
 	wg.Go(func() { a.vault.Run(workers, time.Hour) })
+	a.runBackups(workers, &wg)
 	a.crisis.run(workers, &wg)
-	a.logger.Info("listening", "addr", a.Addr(), "database", a.cfg.Redacted())
+	wg.Go(func() {
+		a.lead(workers, func(ctx context.Context, wg *sync.WaitGroup) {
+			a.reloadPosture(ctx) // a follower's view may be a moment old
+			a.crisis.lead(ctx, wg)
+		})
+	})
+	if a.cluster != nil {
+		wg.Go(func() { a.cluster.Run(workers, a.deliverRemote) })
+		wg.Go(func() { a.followPosture(workers) })
+	}
+	a.logger.Info("listening", "addr", a.Addr(), "node", a.node, "database", a.cfg.Redacted())
 	var err error
 	select {
 	case err = <-serveErr:

@@ -20,6 +20,7 @@ import (
 	"github.com/steward-cs/steward/internal/monitor"
 	"github.com/steward-cs/steward/internal/nlu"
 	"github.com/steward-cs/steward/internal/notify"
+	"github.com/steward-cs/steward/internal/realtime"
 	"github.com/steward-cs/steward/internal/spool"
 	"github.com/steward-cs/steward/internal/store"
 )
@@ -46,7 +47,7 @@ type crisis struct {
 
 // openCrisis builds what can be built before the engine: the faults, the
 // metrics, the monitor and the spool the engine writes through.
-func openCrisis(ctx context.Context, cfg config.Config, db *store.DB, logger *slog.Logger) (*crisis, error) {
+func openCrisis(ctx context.Context, cfg config.Config, db *store.DB, node string, leading func() bool, logger *slog.Logger) (*crisis, error) {
 	c := &crisis{logger: logger.With("component", "crisis"), metrics: monitor.NewMetrics(), facts: &facts{}}
 	if cfg.EnableFaultInjection {
 		c.faults = incident.NewFaults()
@@ -82,7 +83,7 @@ func openCrisis(ctx context.Context, cfg config.Config, db *store.DB, logger *sl
 	if len(cfg.Monitor.SLOs) > 0 {
 		slos = cfg.Monitor.SLOs
 	}
-	c.mon = monitor.New(monitor.Options{Rollups: db, Rules: rules, SLOs: slos, Facts: c.facts, Alerts: c.alerts,
+	c.mon = monitor.New(monitor.Options{Node: node, Leading: leading, Rollups: db, Rules: rules, SLOs: slos, Facts: c.facts, Alerts: c.alerts,
 		Metrics: c.metrics, Logger: logger, Probes: map[string]monitor.Prober{
 			"store": func(ctx context.Context) error {
 				if err := c.faults.Inject(ctx, incident.FaultStoreWrite, ""); err != nil {
@@ -121,7 +122,7 @@ func (c *crisis) finish(ctx context.Context, cfg config.Config, a *App) error {
 	c.ctl, err = incident.New(ctx, incident.Options{Store: a.db, Engine: a.engine, Knowledge: a.kb, Alerts: c.alerts,
 		History: c.mon, Pager: c, Audit: a.audit, RecoverAfter: cfg.Incident.RecoverAfter, URL: cfg.Incident.PublicURL,
 		Playbooks: incident.MergePlaybooks(incident.DefaultPlaybooks(), cfg.Incident.Playbooks), Metrics: c.metrics,
-		Logger: a.logger})
+		Logger: a.logger, Changed: func() { a.cluster.Send(realtime.Remote{Kind: realtime.KindPosture}) }})
 	c.facts.ctl = c.ctl
 	return err
 }
@@ -149,12 +150,18 @@ func (c *crisis) api(a *App) *httpapi.Crisis {
 	return h
 }
 
-// run starts the workers; they stop when ctx ends.
+// run starts the workers every node runs; they stop when ctx ends. The
+// monitor records and probes on every node and evaluates its rules only
+// on the leader.
 func (c *crisis) run(ctx context.Context, wg *sync.WaitGroup) {
 	wg.Go(func() { c.mon.Run(ctx) })
+	wg.Go(func() { c.spool.Run(ctx) })
+}
+
+// lead starts what only the leader runs; ctx ends when the lead is lost.
+func (c *crisis) lead(ctx context.Context, wg *sync.WaitGroup) {
 	wg.Go(func() { c.ctl.Run(ctx) })
 	wg.Go(func() { c.outbox.Run(ctx) })
-	wg.Go(func() { c.spool.Run(ctx) })
 }
 
 // close releases the spool after the workers stopped.
@@ -298,6 +305,8 @@ type facts struct {
 	engine *conversation.Engine
 	mon    *monitor.Monitor
 	ctl    *incident.Controller
+
+	backup backupStatus
 
 	mu        sync.Mutex
 	releaseID int64

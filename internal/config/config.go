@@ -27,6 +27,10 @@ type Config struct {
 	DataDir  string `yaml:"data_dir"`
 	Database string `yaml:"database"` // postgres:// URL; empty for the embedded SQLite file
 	Demo     bool   `yaml:"demo"`
+	// Node names this process among the nodes sharing a PostgreSQL
+	// database (its monitor rollups, its events, the logs of who leads).
+	// Default: the host name and the listening port.
+	Node string `yaml:"node"`
 	// AutoMigrate applies pending migrations on start. Unset means: yes for
 	// the embedded SQLite file, no for PostgreSQL (shared by several nodes).
 	AutoMigrate     *bool         `yaml:"auto_migrate"`
@@ -206,7 +210,7 @@ func (c *Config) applyEnv(getenv func(string) string) error {
 		return "", false, nil
 	}
 	strs := map[string]*string{
-		"STEWARD_ADDR": &c.Addr, "STEWARD_DATA_DIR": &c.DataDir, "STEWARD_DATABASE": &c.Database,
+		"STEWARD_ADDR": &c.Addr, "STEWARD_DATA_DIR": &c.DataDir, "STEWARD_DATABASE": &c.Database, "STEWARD_NODE": &c.Node,
 		"STEWARD_SQLITE_SYNCHRONOUS": &c.SQLiteSync, "STEWARD_LOG_LEVEL": &c.LogLevel,
 		"STEWARD_LOG_FORMAT": &c.LogFormat, "STEWARD_DEFAULT_LOCALE": &c.DefaultLocale,
 		"STEWARD_PII_KEYS": &c.Privacy.Keys, "STEWARD_PII_KEY_FILE": &c.Privacy.KeyFile,
@@ -376,4 +380,19 @@ func (c *Config) Redacted() string {
 		u.User = url.User(u.User.Username())
 	}
 	return u.String()
+}
+
+// NodeName is the configured node name, or the host name and the port.
+func (c Config) NodeName() string {
+	if c.Node != "" {
+		return c.Node
+	}
+	host, err := os.Hostname()
+	if err != nil || host == "" {
+		host = "steward"
+	}
+	if _, port, err := net.SplitHostPort(c.Addr); err == nil && port != "" && port != "0" {
+		return host + ":" + port
+	}
+	return host + "-" + strconv.Itoa(os.Getpid())
 }

@@ -57,6 +57,10 @@ type Options struct {
 	// Firewall, if set, recognises prompt injection, jailbreaks and harmful
 	// requests: the bot declines them without looking further.
 	Firewall func(text string) (attack bool, category string)
+	// Lock, if set, serialises a conversation's turns across the nodes
+	// that share the store (a PostgreSQL advisory lock); the engine's own
+	// lock serialises them within this node.
+	Lock func(ctx context.Context, id string) (release func(), err error)
 }
 
 // Engine handles customers' turns: it understands a message, decides
@@ -77,6 +81,7 @@ type Engine struct {
 	protect *guard.Protector
 	fw      func(string) (bool, string)
 	locks   [256]sync.Mutex // a conversation's turns run one at a time
+	xlock   func(context.Context, string) (func(), error)
 }
 
 // SetDesk connects the engine to the human desk. Without one, every
@@ -104,7 +109,7 @@ func NewEngine(store Store, opts Options) *Engine {
 	return &Engine{store: store, policy: opts.Policy, builtin: opts.Builtin, pub: opts.Publisher,
 		logger: opts.Logger.With("component", "conversation"), locale: opts.DefaultLocale,
 		observe: opts.Observer, faults: opts.Faults, admit: opts.Admit, protect: opts.Protector,
-		fw: opts.Firewall}
+		fw: opts.Firewall, xlock: opts.Lock}
 }
 
 // SetIndex makes ix the knowledge the bot answers from, atomically: turns in
@@ -265,9 +270,11 @@ func (e *Engine) Handle(ctx context.Context, id, tok string, in Input) (*Result,
 	if err := ValidateInput(in); err != nil {
 		return nil, err
 	}
-	mu := e.lockFor(id)
-	mu.Lock()
-	defer mu.Unlock()
+	unlock, err := e.lock(ctx, id)
+	if err != nil {
+		return nil, err
+	}
+	defer unlock()
 	start := time.Now()
 	// Read under the lock: the previous turn of this conversation is committed.
 	c, err := e.Authorize(ctx, id, tok)
@@ -574,9 +581,11 @@ type Change func(c *Conversation) ([]Message, error)
 // turn: the new state and messages are stored in one transaction, then
 // published. It returns the conversation as stored and the new messages.
 func (e *Engine) Apply(ctx context.Context, id string, change Change) (*Conversation, []Message, error) {
-	mu := e.lockFor(id)
-	mu.Lock()
-	defer mu.Unlock()
+	unlock, err := e.lock(ctx, id)
+	if err != nil {
+		return nil, nil, err
+	}
+	defer unlock()
 	c, err := e.store.Conversation(ctx, id)
 	if err != nil {
 		return nil, nil, err
@@ -624,6 +633,29 @@ func (e *Engine) protectText(convID, ref, text string) guard.Protected {
 		e.logger.Error("seal personal data: the original is not kept", "conversation", convID, "message", ref, "error", err)
 	}
 	return p
+}
+
+// lock takes the conversation's lock in this node, then across nodes. If
+// the cross-node lock cannot be had because the store is unreachable, the
+// turn goes on (so does one that waited LockWait in vain): the store's
+// conditional write still refuses a turn that raced another, and a
+// customer's message is better spooled than refused.
+func (e *Engine) lock(ctx context.Context, id string) (func(), error) {
+	mu := e.lockFor(id)
+	mu.Lock()
+	if e.xlock == nil {
+		return mu.Unlock, nil
+	}
+	release, err := e.xlock(ctx, id)
+	if err != nil {
+		if ctx.Err() != nil {
+			mu.Unlock()
+			return nil, ctx.Err()
+		}
+		e.logger.Warn("cross-node lock unavailable; relying on the conditional write", "conversation", id, "error", err)
+		return mu.Unlock, nil
+	}
+	return func() { release(); mu.Unlock() }, nil
 }
 
 func (e *Engine) lockFor(id string) *sync.Mutex {

@@ -71,6 +71,11 @@ type Options struct {
 	RouteEvery time.Duration
 	Logger     *slog.Logger
 	Now        func() time.Time
+	// Leading, if set, says whether this node assigns conversations: of
+	// several nodes only the leader does, so that two nodes never give one
+	// agent more chats than they take. Every node still keeps the queue
+	// for its own consoles and customers.
+	Leading func() bool
 	// Vault masks personal data in notes and offline messages, keeps the
 	// originals sealed and reveals them (nil: masked, nothing kept).
 	Vault *guard.Vault

@@ -77,7 +77,7 @@ func (d *Desk) Route(ctx context.Context) error {
 		if c.State != conversation.StateQueued {
 			continue
 		}
-		if !d.opts.ManualOnly && d.opts.Hours.Open(now) {
+		if !d.opts.ManualOnly && d.opts.Hours.Open(now) && (d.opts.Leading == nil || d.opts.Leading()) {
 			if agent := pick(online, load, &c); agent != nil {
 				if _, _, err := d.engine.Apply(ctx, c.ID, assignChange(agent, false)); err == nil {
 					load[agent.ID]++

@@ -40,8 +40,13 @@ type noteEvent struct {
 	Note           desk.Note
 }
 
-// HubPublisher adapts a realtime hub to the engine's and the desk's publishers.
-type HubPublisher struct{ Hub *realtime.Hub }
+// HubPublisher adapts a realtime hub to the engine's and the desk's
+// publishers. With a Cluster, other nodes hear of each event too, and read
+// what changed from the store (app.deliverRemote).
+type HubPublisher struct {
+	Hub     *realtime.Hub
+	Cluster *realtime.Cluster // nil: one node
+}
 
 // Publish implements conversation.Publisher. Conversations with people in
 // them (queued, assigned, just closed, or just offered the offline form)
@@ -56,17 +61,24 @@ func (p HubPublisher) Publish(c *conversation.Conversation, msgs []conversation.
 	if forDesk {
 		p.Hub.Publish(realtime.Event{Topic: DeskTopic, Data: u})
 	}
+	after := c.LastSeq
+	if len(msgs) > 0 {
+		after = msgs[0].Seq - 1
+	}
+	p.Cluster.Send(realtime.Remote{Kind: realtime.KindConversation, ID: c.ID, After: after, Desk: forDesk})
 }
 
 // PublishQueue implements desk.Publisher.
 func (p HubPublisher) PublishQueue(q *desk.Queue) {
 	p.Hub.Publish(realtime.Event{Topic: DeskTopic, Data: queueEvent{Queue: q}})
 	p.Hub.Publish(realtime.Event{Topic: QueueTopic, Data: queueEvent{Queue: q}})
+	p.Cluster.Send(realtime.Remote{Kind: realtime.KindQueue})
 }
 
 // PublishNote implements desk.Publisher.
 func (p HubPublisher) PublishNote(conversationID string, n desk.Note) {
 	p.Hub.Publish(realtime.Event{Topic: DeskTopic, Data: noteEvent{ConversationID: conversationID, Note: n}})
+	p.Cluster.Send(realtime.Remote{Kind: realtime.KindNote, ID: conversationID, Ref: n.ID})
 }
 
 var (

@@ -4,6 +4,7 @@ import (
 	"context"
 	"fmt"
 	"log/slog"
+	"reflect"
 	"slices"
 	"sync"
 	"time"
@@ -66,6 +67,10 @@ type Options struct {
 	Metrics *monitor.Metrics
 	Logger  *slog.Logger
 	Now     func() time.Time
+	// Changed, if set, is called after this node changed the posture, a
+	// notice text or an incident, for the other nodes to Reload. It must
+	// not block.
+	Changed func()
 }
 
 // Actor is who changes things by hand.
@@ -121,25 +126,71 @@ func New(ctx context.Context, opts Options) (*Controller, error) {
 		}
 		c.playbooks = append(c.playbooks, p)
 	}
-	var err error
-	if c.posture, err = opts.Store.LoadPosture(ctx); err != nil {
-		return nil, fmt.Errorf("load posture: %w", err)
-	}
-	if c.notices, err = opts.Store.NoticeTexts(ctx); err != nil {
-		return nil, fmt.Errorf("load notice texts: %w", err)
-	}
-	incs, err := opts.Store.Incidents(ctx, 20)
-	if err != nil {
-		return nil, fmt.Errorf("load incidents: %w", err)
-	}
-	for i := range incs {
-		if incs[i].Open() {
-			c.current = &incs[i]
-			break
-		}
+	if err := c.load(ctx); err != nil {
+		return nil, err
 	}
 	c.serve()
 	return c, nil
+}
+
+// load reads the posture, the notice texts and the open incident from the
+// store; the caller holds op (or owns c alone).
+func (c *Controller) load(ctx context.Context) error {
+	posture, err := c.opts.Store.LoadPosture(ctx)
+	if err != nil {
+		return fmt.Errorf("load posture: %w", err)
+	}
+	notices, err := c.opts.Store.NoticeTexts(ctx)
+	if err != nil {
+		return fmt.Errorf("load notice texts: %w", err)
+	}
+	incs, err := c.opts.Store.Incidents(ctx, 20)
+	if err != nil {
+		return fmt.Errorf("load incidents: %w", err)
+	}
+	var current *Incident
+	for i := range incs {
+		if incs[i].Open() {
+			current = &incs[i]
+			break
+		}
+	}
+	c.mu.Lock()
+	c.posture, c.notices = posture, notices
+	c.mu.Unlock()
+	c.current = current
+	return nil
+}
+
+// Reload takes up what another node changed: the posture, the notice texts
+// and the open incident, as stored. Nodes that share a database call it
+// when told of a change and now and then besides; the leader calls it
+// before each step.
+func (c *Controller) Reload(ctx context.Context) error {
+	c.op.Lock()
+	defer c.op.Unlock()
+	c.mu.Lock()
+	before := c.posture
+	c.mu.Unlock()
+	if err := c.load(ctx); err != nil {
+		return err
+	}
+	c.mu.Lock()
+	after := c.posture
+	c.mu.Unlock()
+	if !reflect.DeepEqual(before, after) {
+		c.logger.Info("posture changed on another node", "level", after.Level, "by", after.SetBy)
+	}
+	c.serve()
+	return nil
+}
+
+// changed tells the other nodes that the posture, a notice or the open
+// incident changed here.
+func (c *Controller) changed() {
+	if c.opts.Changed != nil {
+		c.opts.Changed()
+	}
 }
 
 // Posture returns the current posture.
@@ -192,6 +243,7 @@ func (c *Controller) Notices() map[int]Notice {
 
 // SetNotice edits the notice text of a level.
 func (c *Controller) SetNotice(ctx context.Context, a Actor, level int, n Notice) error {
+	defer c.changed()
 	if level < Level1 || level > Level3 {
 		return errcode.Errorf(errcode.Invalid, "level must be 1, 2 or 3")
 	}
@@ -494,6 +546,7 @@ func (c *Controller) link(id string) string {
 
 // apply changes the posture, acts on the change, and records it.
 func (c *Controller) apply(ctx context.Context, now time.Time, next Posture, a Actor, reason string) error {
+	defer c.changed()
 	c.mu.Lock()
 	prev := c.posture
 	inc := c.current
@@ -692,6 +745,7 @@ func (c *Controller) Automatic(ctx context.Context, a Actor) (Posture, error) {
 
 // Declare opens an incident by hand.
 func (c *Controller) Declare(ctx context.Context, a Actor, title, titleZH, severity string) (*Incident, error) {
+	defer c.changed()
 	c.op.Lock()
 	defer c.op.Unlock()
 	if title == "" || len([]rune(title)) > 200 || len([]rune(titleZH)) > 200 {
@@ -733,6 +787,7 @@ func (c *Controller) Declare(ctx context.Context, a Actor, title, titleZH, sever
 
 // Update changes an incident's phase and/or adds a note to its timeline.
 func (c *Controller) Update(ctx context.Context, a Actor, id, phase, note string) (*Incident, error) {
+	defer c.changed()
 	c.op.Lock()
 	defer c.op.Unlock()
 	inc, err := c.openIncident(id)
@@ -767,6 +822,7 @@ func (c *Controller) Update(ctx context.Context, a Actor, id, phase, note string
 // Resolve ends an incident by hand. The posture returns to normal unless
 // it was set by hand.
 func (c *Controller) Resolve(ctx context.Context, a Actor, id, note string) (*Incident, error) {
+	defer c.changed()
 	c.op.Lock()
 	defer c.op.Unlock()
 	inc, err := c.openIncident(id)
@@ -790,6 +846,7 @@ func (c *Controller) Resolve(ctx context.Context, a Actor, id, note string) (*In
 
 // Approve applies an action that waits for a person.
 func (c *Controller) Approve(ctx context.Context, a Actor, id string, index int) (*Incident, error) {
+	defer c.changed()
 	c.op.Lock()
 	defer c.op.Unlock()
 	inc, err := c.openIncident(id)

@@ -45,6 +45,10 @@ type Options struct {
 	Probes  map[string]Prober
 	Facts   Facts
 	Alerts  *Manager // optional: receives every evaluation
+	// Leading, if set, says whether this node evaluates the rules: of
+	// several nodes only the leader does. Every node records its signals,
+	// runs its probes and writes its rollups.
+	Leading func() bool
 	// Interval between rule evaluations (default 1s); RollupEvery between
 	// rollup writes (default 10s); ProbeTimeout per probe (default 2s).
 	Interval, RollupEvery, ProbeTimeout time.Duration
@@ -164,7 +168,9 @@ func (m *Monitor) Run(ctx context.Context) {
 		}
 		m.probe(ctx, &probes)
 		now := m.opts.Now()
-		m.Evaluate(ctx, now)
+		if m.opts.Leading == nil || m.opts.Leading() {
+			m.Evaluate(ctx, now)
+		}
 		if now.Sub(lastRollup) >= m.opts.RollupEvery {
 			m.flush(ctx)
 			lastRollup = now

@@ -100,3 +100,16 @@ func (h *Hub) dropLocked(s *Subscription) {
 	}
 	s.once.Do(func() { close(s.dropped) })
 }
+
+// DropAll drops every subscriber, as if each had fallen behind: each
+// resynchronises from the store. It follows a gap in the events from other
+// nodes.
+func (h *Hub) DropAll() {
+	h.mu.Lock()
+	defer h.mu.Unlock()
+	for _, subs := range h.topics {
+		for s := range subs {
+			h.dropLocked(s)
+		}
+	}
+}

@@ -75,6 +75,13 @@ func (db *DB) ensureMigrationTable(ctx context.Context) error {
 // Migrate applies every migration not yet applied, each in its own
 // transaction, and returns how many it applied.
 func (db *DB) Migrate(ctx context.Context) (int, error) {
+	// Nodes that start together on a new PostgreSQL database take turns:
+	// the first migrates, the others then find nothing left to do.
+	release, err := db.lockMigrations(ctx)
+	if err != nil {
+		return 0, err
+	}
+	defer release()
 	applied, _, err := db.SchemaVersion(ctx)
 	if err != nil {
 		return 0, err

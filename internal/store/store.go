@@ -32,6 +32,9 @@ type Options struct {
 	MaxBatch int
 	// ReadConns is the size of the read pool (default 8).
 	ReadConns int
+	// LockConns bounds the PostgreSQL connections that hold advisory locks:
+	// conversation turns in progress and the leader's lease (default 32).
+	LockConns int
 	Logger    *slog.Logger
 }
 
@@ -42,6 +45,8 @@ type DB struct {
 	read   *sql.DB
 	w      *writer
 	logger *slog.Logger
+	url    string  // PostgreSQL only: for LISTEN and the lock connections
+	locks  *sql.DB // PostgreSQL only: connections that hold advisory locks
 }
 
 // Open connects to the database described by opts. It does not migrate; call
@@ -55,6 +60,9 @@ func Open(ctx context.Context, opts Options) (*DB, error) {
 	}
 	if opts.ReadConns <= 0 {
 		opts.ReadConns = 8
+	}
+	if opts.LockConns <= 0 {
+		opts.LockConns = 32
 	}
 	db := &DB{logger: opts.Logger.With("component", "store")}
 	var err error
@@ -90,6 +98,17 @@ func (db *DB) openPostgres(ctx context.Context, opts Options) error {
 	}
 	db.d = postgresDialect{}
 	db.write, db.read = pool, pool
+	db.url = opts.DatabaseURL
+	// Advisory locks live as long as the session that took them, so they
+	// get connections of their own: a turn holding a conversation's lock
+	// must never wait for a connection that another lock holder keeps.
+	if db.locks, err = sql.Open("pgx", opts.DatabaseURL); err != nil {
+		pool.Close()
+		return fmt.Errorf("open postgres lock pool: %w", err)
+	}
+	db.locks.SetMaxOpenConns(opts.LockConns)
+	db.locks.SetMaxIdleConns(opts.LockConns)
+	db.locks.SetConnMaxIdleTime(5 * time.Minute)
 	return nil
 }
 
@@ -151,6 +170,9 @@ func (db *DB) Close(ctx context.Context) error {
 	var errs []error
 	if db.read != db.write {
 		errs = append(errs, db.read.Close())
+	}
+	if db.locks != nil {
+		errs = append(errs, db.locks.Close())
 	}
 	errs = append(errs, db.write.Close())
 	return errors.Join(errs...)

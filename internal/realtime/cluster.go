@@ -1,0 +1,193 @@
+package realtime
+
+import (
+	"context"
+	"encoding/json"
+	"log/slog"
+	"sync"
+	"time"
+)
+
+// Remote is an event that crosses nodes. It says what changed, not the
+// change itself: a notification's payload is small (PostgreSQL's limit is
+// 8,000 bytes), and the receiving node reads the change from the shared
+// store, where it is durable before the event is sent.
+type Remote struct {
+	Node string `json:"n"`
+	// Kind is what changed: KindConversation, KindQueue, KindNote,
+	// KindPosture, or KindResync (made up locally after a reconnect).
+	Kind string `json:"k"`
+	ID   string `json:"id,omitempty"` // the conversation
+	// After is the sequence number the new messages follow.
+	After int64 `json:"a,omitempty"`
+	// Desk says the desk's consoles care about the change.
+	Desk bool   `json:"d,omitempty"`
+	Ref  string `json:"r,omitempty"` // the note
+}
+
+// Kinds of remote events.
+const (
+	KindConversation = "conversation"
+	KindQueue        = "queue"
+	KindNote         = "note"
+	KindPosture      = "posture"
+	// KindResync is delivered after the link to the other nodes was down:
+	// events may have been missed, so everything live must catch up.
+	KindResync = "resync"
+)
+
+// Transport carries payloads between nodes: PostgreSQL's NOTIFY and LISTEN.
+type Transport interface {
+	Notify(ctx context.Context, channel, payload string) error
+	// Listen blocks, calling ready once listening and got for each
+	// payload, until ctx ends or the link fails.
+	Listen(ctx context.Context, channel string, ready func(), got func(payload string)) error
+}
+
+// Channel is the notification channel the nodes share.
+const Channel = "steward_events"
+
+// maxPayload keeps a notification under PostgreSQL's 8,000-byte limit.
+const maxPayload = 7000
+
+// Cluster links this node to the others: Send passes an event on, Run
+// receives theirs. Sending never blocks the caller: events wait in a
+// bounded queue, and a full queue drops the oldest and tells the others to
+// resynchronise.
+type Cluster struct {
+	node   string
+	t      Transport
+	logger *slog.Logger
+
+	mu      sync.Mutex
+	pending []Remote
+	lost    bool // events were dropped: the next batch asks for a resync
+	wake    chan struct{}
+}
+
+// maxPending bounds the events waiting to be sent.
+const maxPending = 10000
+
+// NewCluster returns the link of node to the others over t.
+func NewCluster(node string, t Transport, logger *slog.Logger) *Cluster {
+	if logger == nil {
+		logger = slog.Default()
+	}
+	return &Cluster{node: node, t: t, logger: logger.With("component", "cluster", "node", node), wake: make(chan struct{}, 1)}
+}
+
+// Node returns this node's name.
+func (c *Cluster) Node() string { return c.node }
+
+// Send queues ev for the other nodes.
+func (c *Cluster) Send(ev Remote) {
+	if c == nil {
+		return
+	}
+	ev.Node = c.node
+	c.mu.Lock()
+	if len(c.pending) >= maxPending {
+		c.pending = c.pending[1:]
+		c.lost = true
+	}
+	c.pending = append(c.pending, ev)
+	c.mu.Unlock()
+	select {
+	case c.wake <- struct{}{}:
+	default:
+	}
+}
+
+// Run sends this node's events and delivers the others' to deliver until
+// ctx ends, reconnecting when the link fails. After every (re)connection
+// deliver gets a KindResync event: whatever happened while the link was
+// down must be read from the store.
+func (c *Cluster) Run(ctx context.Context, deliver func(Remote)) {
+	var wg sync.WaitGroup
+	wg.Go(func() { c.sendLoop(ctx) })
+	backoff := 100 * time.Millisecond
+	for ctx.Err() == nil {
+		err := c.t.Listen(ctx, Channel, func() {
+			backoff = 100 * time.Millisecond
+			deliver(Remote{Kind: KindResync})
+		}, func(payload string) {
+			var batch []Remote
+			if err := json.Unmarshal([]byte(payload), &batch); err != nil {
+				c.logger.Warn("a malformed event from another node", "error", err)
+				return
+			}
+			for _, ev := range batch {
+				if ev.Node != c.node {
+					deliver(ev)
+				}
+			}
+		})
+		if ctx.Err() != nil {
+			break
+		}
+		c.logger.Warn("lost the link to the other nodes; reconnecting", "error", err, "in", backoff)
+		select {
+		case <-ctx.Done():
+		case <-time.After(backoff):
+		}
+		backoff = min(backoff*2, 5*time.Second)
+	}
+	wg.Wait()
+}
+
+// sendLoop sends pending events in batches, each batch one notification.
+func (c *Cluster) sendLoop(ctx context.Context) {
+	for {
+		select {
+		case <-ctx.Done():
+			return
+		case <-c.wake:
+		}
+		for {
+			payload, n := c.nextBatch()
+			if n == 0 {
+				break
+			}
+			if err := c.t.Notify(ctx, Channel, payload); err != nil {
+				// The store is unreachable: the others will resynchronise
+				// when their own link comes back, and these events are
+				// durable in the store anyway.
+				c.logger.Warn("could not pass events to the other nodes", "events", n, "error", err)
+				if ctx.Err() != nil {
+					return
+				}
+				select {
+				case <-ctx.Done():
+					return
+				case <-time.After(200 * time.Millisecond):
+				}
+			}
+		}
+	}
+}
+
+// nextBatch takes as many pending events as fit in one notification.
+func (c *Cluster) nextBatch() (string, int) {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	if c.lost {
+		c.lost = false
+		c.pending = append([]Remote{{Node: c.node, Kind: KindResync}}, c.pending...)
+	}
+	var batch []Remote
+	size := 2
+	for _, ev := range c.pending {
+		b, _ := json.Marshal(ev)
+		if len(batch) > 0 && size+len(b)+1 > maxPayload {
+			break
+		}
+		batch = append(batch, ev)
+		size += len(b) + 1
+	}
+	c.pending = c.pending[len(batch):]
+	if len(batch) == 0 {
+		return "", 0
+	}
+	b, _ := json.Marshal(batch)
+	return string(b), len(batch)
+}

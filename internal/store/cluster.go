@@ -1,0 +1,218 @@
+package store
+
+import (
+	"context"
+	"database/sql"
+	"database/sql/driver"
+	"errors"
+	"fmt"
+	"hash/fnv"
+	"sync"
+	"time"
+
+	"github.com/jackc/pgx/v5"
+)
+
+// Several Steward nodes may share one PostgreSQL database. What they must
+// agree on goes through PostgreSQL itself: advisory locks serialise a
+// conversation's turns and elect the one node that runs the background
+// controllers, and LISTEN/NOTIFY carries live events between nodes. On
+// SQLite there is one node, and each of these is a no-op.
+
+// Advisory lock spaces: the first key of pg_advisory_lock(int4, int4), so
+// that Steward's locks never collide with another application's on the
+// same database.
+const (
+	lockSpaceConversation int32 = 0x5354_0001
+	lockSpaceLeader       int32 = 0x5354_0002
+)
+
+// LockWait bounds how long a turn waits for another node's turn on the same
+// conversation.
+const LockWait = 10 * time.Second
+
+// Clustered reports whether several nodes may share this database.
+func (db *DB) Clustered() bool { return db.locks != nil }
+
+// LockConversation takes the cluster-wide lock on a conversation's turns and
+// returns its release. On SQLite it does nothing: the engine's own lock
+// serialises turns within the one node.
+func (db *DB) LockConversation(ctx context.Context, id string) (release func(), err error) {
+	if db.locks == nil {
+		return func() {}, nil
+	}
+	ctx, cancel := context.WithTimeout(ctx, LockWait)
+	defer cancel()
+	conn, err := db.locks.Conn(ctx)
+	if err != nil {
+		return nil, fmt.Errorf("lock conversation %s: %w", id, err)
+	}
+	key := lockKey(id)
+	if _, err := conn.ExecContext(ctx, `SELECT pg_advisory_lock($1, $2)`, lockSpaceConversation, key); err != nil {
+		discard(conn)
+		return nil, fmt.Errorf("lock conversation %s: %w", id, err)
+	}
+	return func() {
+		uctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
+		defer cancel()
+		var ok bool
+		if err := conn.QueryRowContext(uctx, `SELECT pg_advisory_unlock($1, $2)`, lockSpaceConversation, key).Scan(&ok); err != nil || !ok {
+			// The session may still hold the lock: end it rather than hand
+			// a locked connection to the next turn.
+			db.logger.Warn("unlock conversation: dropping its connection", "conversation", id, "error", err)
+			discard(conn)
+			return
+		}
+		conn.Close()
+	}, nil
+}
+
+// lockMigrations serialises migrations between nodes.
+func (db *DB) lockMigrations(ctx context.Context) (func(), error) {
+	if db.locks == nil {
+		return func() {}, nil
+	}
+	conn, err := db.locks.Conn(ctx)
+	if err != nil {
+		return nil, fmt.Errorf("lock migrations: %w", err)
+	}
+	if _, err := conn.ExecContext(ctx, `SELECT pg_advisory_lock($1, $2)`, lockSpaceLeader, lockKey("migrations")); err != nil {
+		discard(conn)
+		return nil, fmt.Errorf("lock migrations: %w", err)
+	}
+	return func() { discard(conn) }, nil // ending the session releases the lock
+}
+
+// lockKey maps an id to the second key of an advisory lock. Two ids that
+// share a key only wait for each other now and then.
+func lockKey(id string) int32 {
+	h := fnv.New32a()
+	h.Write([]byte(id))
+	return int32(h.Sum32())
+}
+
+// discard closes a connection for good instead of returning it to the pool.
+func discard(conn *sql.Conn) {
+	_ = conn.Raw(func(any) error { return driver.ErrBadConn })
+	conn.Close()
+}
+
+// Lease is leadership held by one node: the advisory lock lives as long as
+// the connection that took it, so a node that dies or loses the database
+// gives it up, and another node takes over.
+type Lease struct {
+	conn    *sql.Conn
+	lost    chan struct{}
+	stop    chan struct{}
+	stopped chan struct{}
+	once    sync.Once
+}
+
+// Lost is closed when the lease ended: the connection failed or Release
+// was called. The holder must stop acting as leader.
+func (l *Lease) Lost() <-chan struct{} { return l.lost }
+
+// Release gives leadership up.
+func (l *Lease) Release() {
+	l.once.Do(func() { close(l.stop) })
+	<-l.stopped
+}
+
+// TryLead tries once to become the leader named name. It returns nil and
+// no error when another node leads. On SQLite the one node always leads.
+func (db *DB) TryLead(ctx context.Context, name string, check time.Duration) (*Lease, error) {
+	l := &Lease{lost: make(chan struct{}), stop: make(chan struct{}), stopped: make(chan struct{})}
+	if db.locks == nil {
+		go func() {
+			defer close(l.stopped)
+			<-l.stop
+			close(l.lost)
+		}()
+		return l, nil
+	}
+	conn, err := db.locks.Conn(ctx)
+	if err != nil {
+		return nil, fmt.Errorf("try to lead %s: %w", name, err)
+	}
+	var got bool
+	if err := conn.QueryRowContext(ctx, `SELECT pg_try_advisory_lock($1, $2)`, lockSpaceLeader, lockKey(name)).Scan(&got); err != nil {
+		discard(conn)
+		return nil, fmt.Errorf("try to lead %s: %w", name, err)
+	}
+	if !got {
+		conn.Close()
+		return nil, nil
+	}
+	l.conn = conn
+	go l.hold(check)
+	return l, nil
+}
+
+// hold checks the lease's connection every interval; a failed check ends
+// the lease (the database or the network is gone, and with it the lock).
+func (l *Lease) hold(every time.Duration) {
+	defer close(l.stopped)
+	defer close(l.lost)
+	t := time.NewTicker(every)
+	defer t.Stop()
+	for {
+		select {
+		case <-l.stop:
+			discard(l.conn) // ends the session, and the lock with it
+			return
+		case <-t.C:
+			ctx, cancel := context.WithTimeout(context.Background(), every)
+			err := l.conn.PingContext(ctx)
+			cancel()
+			if err != nil {
+				discard(l.conn)
+				return
+			}
+		}
+	}
+}
+
+// Notify sends payload to every node listening on channel, once the
+// current transaction (none here) commits.
+func (db *DB) Notify(ctx context.Context, channel, payload string) error {
+	if db.locks == nil {
+		return nil
+	}
+	if _, err := db.write.ExecContext(ctx, `SELECT pg_notify($1, $2)`, channel, payload); err != nil {
+		return fmt.Errorf("notify %s: %w", channel, err)
+	}
+	return nil
+}
+
+// ErrNotClustered is returned by Listen on a database that only one node
+// uses.
+var ErrNotClustered = errors.New("the database is not shared between nodes")
+
+// Listen receives the notifications on channel until ctx ends or the
+// connection fails, which it returns; ready is called once listening, so
+// that the caller can catch up on what it may have missed before.
+func (db *DB) Listen(ctx context.Context, channel string, ready func(), got func(payload string)) error {
+	if db.locks == nil {
+		return ErrNotClustered
+	}
+	conn, err := pgx.Connect(ctx, db.url)
+	if err != nil {
+		return fmt.Errorf("listen on %s: %w", channel, err)
+	}
+	defer func() {
+		cctx, cancel := context.WithTimeout(context.Background(), time.Second)
+		defer cancel()
+		conn.Close(cctx)
+	}()
+	if _, err := conn.Exec(ctx, "LISTEN "+pgx.Identifier{channel}.Sanitize()); err != nil {
+		return fmt.Errorf("listen on %s: %w", channel, err)
+	}
+	ready()
+	for {
+		n, err := conn.WaitForNotification(ctx)
+		if err != nil {
+			return fmt.Errorf("listen on %s: %w", channel, err)
+		}
+		got(n.Payload)
+	}
+}
