@@ -1,0 +1,80 @@
+package app
+
+import (
+	"context"
+	"log/slog"
+	"sync"
+	"time"
+
+	"github.com/steward-cs/steward/internal/backup"
+	"github.com/steward-cs/steward/internal/monitor"
+	"github.com/steward-cs/steward/internal/store"
+)
+
+// NewBackups is the backup service over Steward's stores, for the server
+// and the backup commands. version goes into every manifest ("" for the
+// binary's build information).
+func NewBackups(version, pgBin string, logger *slog.Logger) *backup.Backups {
+	return backup.New(backup.Options{Inspector: store.Inspector{}, Version: version, PGBin: pgBin, Logger: logger})
+}
+
+// runBackups starts the scheduled backups the backup block asks for, if
+// any: each is verified (unless verify: false), old ones are pruned, and a
+// failure raises the backup_failed alert and counts in
+// steward_backup_failures_total.
+//
+// On several nodes sharing one PostgreSQL database only the leader may
+// run this loop (every node would otherwise dump the same database): it
+// belongs with the work the leader starts and stops.
+func (a *App) runBackups(ctx context.Context, wg *sync.WaitGroup) {
+	b := a.cfg.Backup
+	if b.Schedule <= 0 {
+		return
+	}
+	dir := b.DirOrDefault(a.cfg.DataDir)
+	s := NewBackups("", "", a.logger).Scheduler(backup.Source{DB: a.db, DatabaseURL: a.cfg.Database}, backup.Schedule{
+		Every: b.Schedule, Dir: dir, Keep: b.KeepOrDefault(), Verify: b.Verifies(),
+		// The backup directory has room for a backup; the scratch copy of a
+		// SQLite one goes there too (and a PostgreSQL one to the same server).
+		Verification: backup.VerifyOptions{ServerURL: a.cfg.Database, ScratchDir: dir},
+	}, a.crisis.backupDone)
+	a.logger.Info("scheduled backups", "every", b.Schedule.String(), "dir", dir, "keep", b.KeepOrDefault(),
+		"verify", b.Verifies())
+	wg.Go(func() { s.Run(ctx) })
+}
+
+// backupDone records a scheduled backup's outcome for the rule and the
+// metrics.
+func (c *crisis) backupDone(o backup.Outcome) {
+	msg := ""
+	if o.Err != nil {
+		msg = o.Err.Error()
+		if r := []rune(msg); len(r) > 400 {
+			msg = string(r[:400]) + "…"
+		}
+	}
+	c.facts.backup.set(msg)
+	c.metrics.ObserveBackup(o.Err == nil, o.At.Add(time.Duration(o.Seconds*float64(time.Second))), o.Seconds, o.Bytes)
+}
+
+// backupStatus is the outcome of the last scheduled backup.
+type backupStatus struct {
+	mu      sync.Mutex
+	failure string
+}
+
+func (s *backupStatus) set(failure string) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	s.failure = failure
+}
+
+var _ monitor.BackupFacts = (*facts)(nil)
+
+// BackupFailure is why the last scheduled backup, or its verification,
+// failed; "" when it succeeded or none has run.
+func (f *facts) BackupFailure() string {
+	f.backup.mu.Lock()
+	defer f.backup.mu.Unlock()
+	return f.backup.failure
+}

@@ -1,0 +1,169 @@
+package backup
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"os"
+	"path/filepath"
+	"time"
+
+	"github.com/steward-cs/steward/internal/errcode"
+)
+
+// Target is where a backup is restored: a SQLite file or a PostgreSQL
+// database.
+type Target struct {
+	SQLitePath  string
+	DatabaseURL string
+}
+
+// Restored is the outcome of a restore: the checks made of what was
+// restored, and where an existing SQLite database was moved.
+type Restored struct {
+	Report
+	Target string `json:"target"`
+	// Replaced is where the SQLite database the restore replaced now is
+	// (with its -wal file, if it had one).
+	Replaced string `json:"replaced,omitempty"`
+}
+
+// Restore puts the backup at path into t, after checking it as Verify
+// does; a backup that fails a check is refused and nothing changes.
+// Without force it refuses a target that already holds a database.
+//
+// SQLite: the payload is copied next to the target under a temporary name,
+// checked there, synced, and renamed into place; a database already there
+// (with its -wal and -shm) is first moved aside to
+// <file>.pre-restore-<time>. PostgreSQL: the backup is verified in a
+// scratch database, then pg_restore --clean --if-exists loads it into the
+// target in one transaction, which is then checked against the manifest.
+// Stop every server using the target first.
+func (b *Backups) Restore(ctx context.Context, path string, t Target, force bool) (Restored, error) {
+	start := b.now()
+	out := Restored{Report: Report{Backup: path, Checks: []Check{}}}
+	m, err := ReadManifest(path)
+	if err != nil {
+		return out, err
+	}
+	out.Store, out.CreatedAt = m.Store, m.CreatedAt
+	out.add("manifest", true, "format %d, %s, schema %d, taken %s by steward %s", m.Format, m.Store, m.SchemaVersion,
+		m.CreatedAt.Format(time.RFC3339), m.StewardVersion)
+	payload := filepath.Join(backupDir(path), m.Payload)
+	switch {
+	case m.Store == KindSQLite && t.SQLitePath == "":
+		return out, errcode.Errorf(errcode.Invalid, "this is a SQLite backup: restore it into a data directory (--data-dir), not PostgreSQL")
+	case m.Store == KindPostgres && t.DatabaseURL == "":
+		return out, errcode.Errorf(errcode.Invalid, "this is a PostgreSQL backup: restore it into a PostgreSQL database (--database postgres://...)")
+	case m.Store == KindSQLite:
+		err = b.restoreSQLite(ctx, m, payload, t.SQLitePath, force, &out)
+	default:
+		err = b.restorePostgres(ctx, m, payload, t.DatabaseURL, force, &out)
+	}
+	out.finish(start, b.now())
+	if err == nil && !out.OK {
+		err = errcode.Errorf(errcode.Invalid, "the restored database does not match the backup's manifest: %s", out.Failed())
+	}
+	return out, err
+}
+
+func (b *Backups) restoreSQLite(ctx context.Context, m Manifest, payload, target string, force bool, out *Restored) error {
+	out.Target = target
+	exists := false
+	for _, p := range []string{target, target + "-wal"} {
+		if _, err := os.Stat(p); err == nil {
+			exists = true
+		} else if !errors.Is(err, os.ErrNotExist) {
+			return fmt.Errorf("look at the target: %w", err)
+		}
+	}
+	if exists && !force {
+		return errcode.Errorf(errcode.Conflict, "%s already exists: stop the server and give --force to replace it "+
+			"(it is kept as %s.pre-restore-<time>)", target, filepath.Base(target))
+	}
+	if err := os.MkdirAll(filepath.Dir(target), 0o750); err != nil {
+		return fmt.Errorf("create the data directory: %w", err)
+	}
+	stamp := b.now().UTC().Format("20060102T150405Z")
+	tmp := target + ".restore-" + stamp + ".tmp"
+	defer os.Remove(tmp)
+	var checks Report
+	if err := b.restoreSQLiteFile(ctx, m, payload, tmp, &checks); err != nil {
+		return err
+	}
+	out.Checks = append(out.Checks, checks.Checks...)
+	out.PayloadBytes = checks.PayloadBytes
+	checks.finish(time.Time{}, time.Time{})
+	if !checks.OK {
+		return errcode.Errorf(errcode.Invalid, "the backup failed verification, nothing was restored: %s", checks.Failed())
+	}
+	if exists {
+		aside := target + ".pre-restore-" + stamp
+		// A database and its WAL move together, under names that keep
+		// them a pair; the shared-memory index is rebuilt from the WAL.
+		for _, suffix := range []string{"", "-wal"} {
+			if err := os.Rename(target+suffix, aside+suffix); err != nil && !errors.Is(err, os.ErrNotExist) {
+				return fmt.Errorf("move the existing database aside: %w", err)
+			}
+		}
+		if err := os.Remove(target + "-shm"); err != nil && !errors.Is(err, os.ErrNotExist) {
+			return fmt.Errorf("remove the existing database's shared memory file: %w", err)
+		}
+		out.Replaced = aside
+	}
+	if err := os.Rename(tmp, target); err != nil {
+		return fmt.Errorf("move the restored database into place: %w", err)
+	}
+	if err := syncDir(filepath.Dir(target)); err != nil {
+		return err
+	}
+	out.add("restore", true, "restored to %s", target)
+	b.logger.Info("backup restored", "backup", out.Backup, "target", target, "replaced", out.Replaced)
+	return nil
+}
+
+func (b *Backups) restorePostgres(ctx context.Context, m Manifest, payload, target string, force bool, out *Restored) error {
+	out.Target = redactedURL(target)
+	var existing int
+	err := b.in.InspectPostgres(ctx, target, func(ctx context.Context, v View) error {
+		var err error
+		existing, err = v.SchemaVersion(ctx)
+		return err
+	})
+	if err != nil {
+		return fmt.Errorf("look at the target database: %w", err)
+	}
+	if existing > 0 && !force {
+		return errcode.Errorf(errcode.Conflict, "the target database already holds Steward's tables (schema %d): "+
+			"stop every server and give --force to replace its contents", existing)
+	}
+	rep, err := b.Verify(ctx, backupDirFor(payload), VerifyOptions{ServerURL: target})
+	if err != nil {
+		return err
+	}
+	out.PayloadBytes = rep.PayloadBytes
+	if !rep.OK {
+		out.Checks = rep.Checks
+		return errcode.Errorf(errcode.Invalid, "the backup failed verification, nothing was restored: %s", rep.Failed())
+	}
+	out.add("verify", true, "restored into a scratch database and checked (%d checks, %.1fs)", len(rep.Checks), rep.Seconds)
+	if err := b.runPG(ctx, "pg_restore", target, "--clean", "--if-exists", "--no-owner", "--no-privileges",
+		"--exit-on-error", "--single-transaction", payload); err != nil {
+		return fmt.Errorf("restore into the target database: %w", err)
+	}
+	out.add("restore", true, "pg_restore --clean --if-exists into %s", out.Target)
+	b.logger.Info("backup restored", "backup", out.Backup, "target", out.Target)
+	return b.in.InspectPostgres(ctx, target, func(ctx context.Context, v View) error { return checkView(ctx, v, m, &out.Report) })
+}
+
+// backupDirFor is the backup directory holding payload.
+func backupDirFor(payload string) string { return filepath.Dir(payload) }
+
+// redactedURL is databaseURL without its password.
+func redactedURL(databaseURL string) string {
+	u, _, err := splitPassword(databaseURL)
+	if err != nil {
+		return "postgres:(unparseable)"
+	}
+	return u
+}

@@ -1,0 +1,231 @@
+package backup
+
+import (
+	"context"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"os"
+	"path/filepath"
+	"sort"
+	"strings"
+	"time"
+)
+
+// VerifyFile is the report of a scheduled verification, kept in the
+// backup's directory: retention counts only the backups that passed.
+const VerifyFile = "verify.json"
+
+// Entry is one backup in a directory.
+type Entry struct {
+	Name     string    `json:"name"`
+	Path     string    `json:"path"`
+	Manifest *Manifest `json:"manifest,omitempty"` // nil when unreadable
+	Problem  string    `json:"problem,omitempty"`  // why the manifest could not be read
+	// Verified is the outcome of the scheduled verification (nil: none ran).
+	Verified *bool `json:"verified,omitempty"`
+}
+
+// failed reports whether the backup is known to be bad.
+func (e Entry) failed() bool { return e.Manifest == nil || (e.Verified != nil && !*e.Verified) }
+
+// List returns the backups in dir, newest first.
+func List(dir string) ([]Entry, error) {
+	items, err := os.ReadDir(dir)
+	if errors.Is(err, os.ErrNotExist) {
+		return []Entry{}, nil
+	}
+	if err != nil {
+		return nil, fmt.Errorf("list backups: %w", err)
+	}
+	out := []Entry{}
+	for _, it := range items {
+		if !it.IsDir() || !strings.HasPrefix(it.Name(), namePrefix) {
+			continue
+		}
+		e := Entry{Name: it.Name(), Path: filepath.Join(dir, it.Name())}
+		if m, err := ReadManifest(e.Path); err == nil {
+			e.Manifest = &m
+		} else {
+			e.Problem = errMessage(err)
+		}
+		if b, err := os.ReadFile(filepath.Join(e.Path, VerifyFile)); err == nil {
+			var r Report
+			if json.Unmarshal(b, &r) == nil {
+				e.Verified = &r.OK
+			}
+		}
+		out = append(out, e)
+	}
+	// Names carry the UTC time: newest first is the reverse name order.
+	sort.Slice(out, func(i, j int) bool { return out[i].Name > out[j].Name })
+	return out, nil
+}
+
+// Prune keeps the keep newest good backups in dir and removes the rest: a
+// backup is good unless its manifest is unreadable or its scheduled
+// verification failed. A bad backup newer than every good one is kept for
+// inspection. Directories of unfinished backups older than a day go too.
+// It returns the paths removed.
+func Prune(dir string, keep int, now time.Time) ([]string, error) {
+	if keep < 1 {
+		keep = 1
+	}
+	entries, err := List(dir)
+	if err != nil {
+		return nil, err
+	}
+	var (
+		removed []string
+		errs    []error
+		good    int
+	)
+	remove := func(p string) {
+		if err := os.RemoveAll(p); err != nil {
+			errs = append(errs, fmt.Errorf("remove old backup: %w", err))
+			return
+		}
+		removed = append(removed, p)
+	}
+	for _, e := range entries {
+		switch {
+		case e.failed() && good == 0:
+			// Newer than every good backup: keep it to look at.
+		case e.failed():
+			remove(e.Path)
+		case good < keep:
+			good++
+		default:
+			remove(e.Path)
+		}
+	}
+	items, _ := os.ReadDir(dir)
+	for _, it := range items {
+		if !it.IsDir() || !strings.HasPrefix(it.Name(), tmpPrefix+namePrefix) {
+			continue
+		}
+		if info, err := it.Info(); err == nil && now.Sub(info.ModTime()) > 24*time.Hour {
+			remove(filepath.Join(dir, it.Name()))
+		}
+	}
+	return removed, errors.Join(errs...)
+}
+
+// Schedule says how often the server takes a backup, where it keeps them,
+// how many, and whether it verifies each.
+type Schedule struct {
+	Every  time.Duration
+	Dir    string
+	Keep   int
+	Verify bool
+	// Verification is where a backup is restored to be checked.
+	Verification VerifyOptions
+}
+
+// Outcome is one scheduled backup.
+type Outcome struct {
+	At      time.Time
+	Path    string
+	Bytes   int64
+	Seconds float64 // taking and verifying it
+	// Report is the verification's (nil when it was not verified).
+	Report *Report
+	Pruned []string
+	// Err is why the backup, or its verification, failed; nil when both
+	// succeeded.
+	Err error
+}
+
+// Scheduler takes backups on a schedule. On several nodes sharing one
+// PostgreSQL database only one of them may run it (the caller decides
+// which).
+type Scheduler struct {
+	b      *Backups
+	src    Source
+	s      Schedule
+	onDone func(Outcome)
+}
+
+// Scheduler returns a scheduler of backups of src; onDone, if not nil, is
+// told the outcome of every run.
+func (b *Backups) Scheduler(src Source, s Schedule, onDone func(Outcome)) *Scheduler {
+	return &Scheduler{b: b, src: src, s: s, onDone: onDone}
+}
+
+// Run takes a backup whenever one is due until ctx ends: the first when
+// the newest backup in the directory is Every old (at once if there is
+// none), then every Every.
+func (s *Scheduler) Run(ctx context.Context) {
+	next := s.b.now()
+	if entries, err := List(s.s.Dir); err == nil {
+		for _, e := range entries {
+			if e.Manifest != nil && !e.failed() {
+				next = e.Manifest.CreatedAt.Add(s.s.Every)
+				break
+			}
+		}
+	}
+	for {
+		timer := time.NewTimer(max(0, next.Sub(s.b.now())))
+		select {
+		case <-ctx.Done():
+			timer.Stop()
+			return
+		case <-timer.C:
+		}
+		start := s.b.now()
+		s.RunOnce(ctx)
+		if ctx.Err() != nil {
+			return
+		}
+		next = start.Add(s.s.Every)
+	}
+}
+
+// RunOnce takes a backup, verifies it if the schedule says so, prunes old
+// ones, and reports the outcome.
+func (s *Scheduler) RunOnce(ctx context.Context) Outcome {
+	start := s.b.now()
+	o := Outcome{At: start}
+	res, err := s.b.Create(ctx, s.src, s.s.Dir)
+	switch {
+	case err != nil:
+		o.Err = fmt.Errorf("take the backup: %w", err)
+	case s.s.Verify:
+		o.Path, o.Bytes = res.Path, res.Bytes
+		rep, err := s.b.Verify(ctx, res.Path, s.s.Verification)
+		if err != nil {
+			o.Err = fmt.Errorf("verify backup %s: %w", res.Path, err)
+			break
+		}
+		o.Report = &rep
+		data, _ := json.MarshalIndent(rep, "", "  ")
+		if werr := writeFileAtomic(filepath.Join(res.Path, VerifyFile), append(data, '\n')); werr != nil {
+			s.b.logger.Warn("keep the verification report", "path", res.Path, "error", werr)
+		}
+		if !rep.OK {
+			o.Err = fmt.Errorf("backup %s failed verification: %s", res.Path, rep.Failed())
+		}
+	default:
+		o.Path, o.Bytes = res.Path, res.Bytes
+	}
+	if ctx.Err() != nil {
+		return o
+	}
+	pruned, err := Prune(s.s.Dir, s.s.Keep, s.b.now())
+	o.Pruned = pruned
+	if err != nil {
+		s.b.logger.Warn("prune old backups", "dir", s.s.Dir, "error", err)
+	}
+	o.Seconds = roundSeconds(s.b.now().Sub(start))
+	if o.Err != nil {
+		s.b.logger.Error("scheduled backup failed", "error", o.Err)
+	} else {
+		s.b.logger.Info("scheduled backup done", "path", o.Path, "bytes", o.Bytes, "seconds", o.Seconds,
+			"verified", o.Report != nil, "pruned", len(pruned))
+	}
+	if s.onDone != nil {
+		s.onDone(o)
+	}
+	return o
+}
