@@ -54,6 +54,8 @@ func Run(ctx context.Context, args []string, env Env) int {
 		"drill":    func() command { return &drillCommand{env: env} },
 		"posture":  func() command { return &postureCommand{env: env} },
 		"incident": func() command { return &incidentCommand{env: env} },
+		"backup":   func() command { return &backupCommand{env: env} },
+		"restore":  func() command { return &restoreCommand{env: env} },
 	}
 	if len(args) == 0 || args[0] == "help" || args[0] == "-h" || args[0] == "--help" {
 		printUsage(env.Stdout, commands)
@@ -107,6 +109,9 @@ Commands:
   eval       measure the NLU, the PII masking or the input firewall on a labelled data set
              (eval intent, eval sentiment, eval pii, eval firewall)
   keys       the keys sealing originals of personal data (keys list, keys rotate)
+  backup     back up the database while it runs (backup [--out DIR]), check a backup by restoring it
+             into a scratch location (backup verify BACKUP), list backups (backup list)
+  restore    restore a verified backup into the configured database (restore --from BACKUP [--force])
   version    print the version
 
 Run 'steward <command> -h' for a command's flags. (%s)
