@@ -1,0 +1,612 @@
+package backup_test
+
+import (
+	"bytes"
+	"context"
+	"crypto/sha256"
+	"database/sql"
+	"encoding/binary"
+	"encoding/hex"
+	"encoding/json"
+	"fmt"
+	"io"
+	"log/slog"
+	"net/http"
+	"os"
+	"path/filepath"
+	"slices"
+	"strconv"
+	"strings"
+	"sync"
+	"sync/atomic"
+	"testing"
+	"time"
+
+	"github.com/steward-cs/steward/internal/app"
+	"github.com/steward-cs/steward/internal/audit"
+	"github.com/steward-cs/steward/internal/backup"
+	"github.com/steward-cs/steward/internal/config"
+	"github.com/steward-cs/steward/internal/conversation"
+	"github.com/steward-cs/steward/internal/monitor"
+	"github.com/steward-cs/steward/internal/store"
+	"github.com/steward-cs/steward/internal/testutil"
+)
+
+func TestMain(m *testing.M) { os.Exit(testutil.MainWithPostgres(m)) }
+
+func quiet() *slog.Logger { return slog.New(slog.NewTextHandler(io.Discard, nil)) }
+
+func backups() *backup.Backups { return app.NewBackups("test", "", quiet()) }
+
+// target is where a test's database lives.
+type target struct {
+	name   string
+	sqlite string // path of the SQLite file
+	url    string // PostgreSQL URL
+}
+
+func (tg target) options() store.Options {
+	return store.Options{SQLitePath: tg.sqlite, DatabaseURL: tg.url, Logger: quiet()}
+}
+
+func (tg target) restoreTarget() backup.Target {
+	return backup.Target{SQLitePath: tg.sqlite, DatabaseURL: tg.url}
+}
+
+// freshTarget is an empty database of the backend: a file not yet made, or
+// a new database on the package's cluster.
+func freshTarget(t *testing.T, backend string) target {
+	if backend == "postgres" {
+		return target{name: backend, url: testutil.PostgresURL(t)}
+	}
+	return target{name: backend, sqlite: filepath.Join(t.TempDir(), app.SQLiteFile)}
+}
+
+func open(t *testing.T, tg target) *store.DB {
+	t.Helper()
+	db, err := store.Open(context.Background(), tg.options())
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { db.Close(context.Background()) })
+	return db
+}
+
+// checkNames are the names of the checks in a report, failed ones marked.
+func failedChecks(r backup.Report) []string {
+	var out []string
+	for _, c := range r.Checks {
+		if !c.OK {
+			out = append(out, c.Name)
+		}
+	}
+	return out
+}
+
+func find(r backup.Report, name string) (backup.Check, bool) {
+	for _, c := range r.Checks {
+		if c.Name == name {
+			return c, true
+		}
+	}
+	return backup.Check{}, false
+}
+
+// TestBackupRoundTrip: a running Steward holds conversations, messages and
+// audit entries; a backup is taken while customers keep talking; it
+// verifies, restores into a new database that verifies again, and every
+// message acknowledged before the backup began is in the restored copy,
+// with the audit chain intact up to the manifest's head.
+func TestBackupRoundTrip(t *testing.T) {
+	for _, backend := range []string{"sqlite", "postgres"} {
+		t.Run(backend, func(t *testing.T) {
+			ctx := context.Background()
+			live := freshTarget(t, backend)
+			run := testutil.Start(t, func(c *config.Config) {
+				if live.url != "" {
+					c.Database = live.url
+				} else {
+					live.sqlite = filepath.Join(c.DataDir, app.SQLiteFile)
+				}
+			})
+			client := &testutil.Client{T: t, Base: run.URL}
+			questions := []string{"运费多少", "how do I return an item", "我的订单什么时候发货", "can I change my address"}
+			var before []testutil.Conversation
+			for i := range 8 {
+				conv := client.Start([]string{"zh-CN", "en"}[i%2])
+				for _, q := range questions[:1+i%len(questions)] {
+					client.Say(conv, q)
+				}
+				before = append(before, client.Get(conv))
+			}
+			// Customers keep talking while the backup is taken.
+			stop := make(chan struct{})
+			var wg sync.WaitGroup
+			var during atomic.Int64
+			wg.Go(func() {
+				conv := client.Start("en")
+				for {
+					select {
+					case <-stop:
+						return
+					default:
+					}
+					client.Say(conv, "how much is shipping")
+					during.Add(1)
+				}
+			})
+			db := open(t, live)
+			dir := t.TempDir()
+			res, err := backups().Create(ctx, backup.Source{DB: db, DatabaseURL: live.url}, dir)
+			close(stop)
+			wg.Wait()
+			if err != nil {
+				t.Fatal(err)
+			}
+			m := res.Manifest
+			t.Logf("backup %s: %d bytes in %.2fs; %d turns during it", res.Path, res.Bytes, res.Seconds, during.Load())
+			if m.Store != backend || m.SchemaVersion == 0 || m.AuditHead.Seq == 0 || m.PayloadBytes != res.Bytes {
+				t.Fatalf("manifest: %+v", m)
+			}
+			rows := map[string]int64{}
+			for _, tb := range m.Tables {
+				rows[tb.Name] = tb.Rows
+			}
+			if rows["conversations"] < 8 || rows["messages"] < 16 || rows["audit_log"] != m.AuditHead.Seq {
+				t.Fatalf("manifest rows %v, audit head %d", rows, m.AuditHead.Seq)
+			}
+
+			rep, err := backups().Verify(ctx, res.Path, backup.VerifyOptions{ServerURL: live.url, ScratchDir: t.TempDir()})
+			if err != nil {
+				t.Fatal(err)
+			}
+			if !rep.OK {
+				t.Fatalf("verify failed: %s", rep.Failed())
+			}
+			want := []string{"manifest", "payload_sha256", "schema_version", "table messages", "table audit_log", "audit_chain"}
+			if backend == "sqlite" {
+				want = append(want, "integrity_check")
+			} else {
+				want = append(want, "restore")
+			}
+			for _, name := range want {
+				if _, ok := find(rep, name); !ok {
+					t.Errorf("verify made no %q check: %+v", name, rep.Checks)
+				}
+			}
+
+			into := freshTarget(t, backend)
+			restored, err := backups().Restore(ctx, res.Path, into.restoreTarget(), false)
+			if err != nil {
+				t.Fatal(err)
+			}
+			if !restored.OK || restored.Replaced != "" {
+				t.Fatalf("restore: %+v", restored)
+			}
+			rdb := open(t, into)
+			if err := rdb.CheckSchema(ctx); err != nil {
+				t.Fatal(err)
+			}
+			for _, conv := range before {
+				msgs, err := rdb.Messages(ctx, conv.ID, 0)
+				if err != nil {
+					t.Fatal(err)
+				}
+				if len(msgs) != len(conv.Messages) {
+					t.Fatalf("conversation %s: %d messages restored, %d acknowledged before the backup", conv.ID, len(msgs), len(conv.Messages))
+				}
+				for i, msg := range msgs {
+					if msg.ID != conv.Messages[i].ID || msg.Text != conv.Messages[i].Text {
+						t.Fatalf("conversation %s message %d: restored %q, acknowledged %q", conv.ID, i+1, msg.Text, conv.Messages[i].Text)
+					}
+				}
+			}
+			arep, err := audit.New(rdb, nil).Verify(ctx, &m.AuditHead)
+			if err != nil || !arep.OK || arep.Head != m.AuditHead {
+				t.Fatalf("restored audit chain: %+v %v (manifest head %+v)", arep, err, m.AuditHead)
+			}
+			// The restored database takes a backup that matches the first.
+			again, err := backups().Create(ctx, backup.Source{DB: rdb, DatabaseURL: into.url}, t.TempDir())
+			if err != nil {
+				t.Fatal(err)
+			}
+			for i, tb := range again.Manifest.Tables {
+				if tb != m.Tables[i] {
+					t.Errorf("table %s after the round trip: %+v, before: %+v", tb.Name, tb, m.Tables[i])
+				}
+			}
+		})
+	}
+}
+
+// TestRestoreRefusesAnExistingDatabase: without --force a database that is
+// there stays; with it, a SQLite one is moved aside, not deleted.
+func TestRestoreRefusesAnExistingDatabase(t *testing.T) {
+	for _, backend := range []string{"sqlite", "postgres"} {
+		t.Run(backend, func(t *testing.T) {
+			ctx := context.Background()
+			src := seeded(t, backend, 3)
+			res, err := backups().Create(ctx, backup.Source{DB: open(t, src), DatabaseURL: src.url}, t.TempDir())
+			if err != nil {
+				t.Fatal(err)
+			}
+			other := seeded(t, backend, 1)
+			if _, err := backups().Restore(ctx, res.Path, other.restoreTarget(), false); err == nil || !strings.Contains(err.Error(), "--force") {
+				t.Fatalf("restore over a database without --force: %v", err)
+			}
+			out, err := backups().Restore(ctx, res.Path, other.restoreTarget(), true)
+			if err != nil {
+				t.Fatal(err)
+			}
+			if backend == "sqlite" {
+				if _, err := os.Stat(out.Replaced); err != nil {
+					t.Fatalf("the replaced database is not kept: %v", err)
+				}
+			}
+			n, err := open(t, other).ConversationsIn(ctx, conversation.StateBot)
+			if err != nil || len(n) != 3 {
+				t.Fatalf("after the restore: %d conversations, %v; want the backup's 3", len(n), err)
+			}
+		})
+	}
+}
+
+// seeded is a database of the backend holding n conversations of three
+// messages with distinctive text, and audit entries.
+func seeded(t *testing.T, backend string, n int) target {
+	t.Helper()
+	ctx := context.Background()
+	tg := freshTarget(t, backend)
+	db, err := store.Open(ctx, tg.options())
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer db.Close(ctx)
+	if _, err := db.Migrate(ctx); err != nil {
+		t.Fatal(err)
+	}
+	now := time.Now().UTC()
+	for i := range n {
+		c := &conversation.Conversation{ID: fmt.Sprintf("c%04d", i), TokenHash: []byte("hash"), State: conversation.StateBot,
+			Locale: "zh-CN", LastSeq: 1, CreatedAt: now, UpdatedAt: now, Source: "web"}
+		msg := func(seq int64, role conversation.Role, text string) conversation.Message {
+			return conversation.Message{ID: fmt.Sprintf("m%04d_%d", i, seq), ConversationID: c.ID, Seq: seq, Role: role,
+				Text: text, Locale: "zh-CN", CreatedAt: now}
+		}
+		if err := db.CreateConversation(ctx, c, []conversation.Message{msg(1, conversation.RoleBot, "您好，有什么可以帮您？")}); err != nil {
+			t.Fatal(err)
+		}
+		c.LastSeq = 3
+		if err := db.SaveTurn(ctx, conversation.Turn{Conversation: c, Messages: []conversation.Message{
+			msg(2, conversation.RoleCustomer, fmt.Sprintf("MARKER-%04d 我的订单什么时候发货", i)),
+			msg(3, conversation.RoleBot, "付款后 48 小时内发货。"),
+		}}); err != nil {
+			t.Fatal(err)
+		}
+	}
+	log := audit.New(db, nil)
+	for i := range 5 {
+		if err := log.Record(ctx, audit.Entry{Actor: "u_admin", ActorName: "Admin", Action: "user.role",
+			Object: fmt.Sprintf("user:u%d", i), Detail: map[string]any{"to": "agent"}}); err != nil {
+			t.Fatal(err)
+		}
+	}
+	return tg
+}
+
+// copyBackup copies a backup directory, so that each case damages its own.
+func copyBackup(t *testing.T, src string) string {
+	t.Helper()
+	dst := filepath.Join(t.TempDir(), filepath.Base(src))
+	if err := os.CopyFS(dst, os.DirFS(src)); err != nil {
+		t.Fatal(err)
+	}
+	return dst
+}
+
+func readManifest(t *testing.T, dir string) backup.Manifest {
+	t.Helper()
+	m, err := backup.ReadManifest(dir)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return m
+}
+
+func writeManifest(t *testing.T, dir string, m backup.Manifest) {
+	t.Helper()
+	b, _ := json.MarshalIndent(m, "", "  ")
+	if err := os.WriteFile(filepath.Join(dir, backup.ManifestFile), b, 0o600); err != nil {
+		t.Fatal(err)
+	}
+}
+
+// resum gives the manifest the payload's real SHA-256, as a forger would.
+func resum(t *testing.T, dir string) {
+	t.Helper()
+	m := readManifest(t, dir)
+	b, err := os.ReadFile(filepath.Join(dir, m.Payload))
+	if err != nil {
+		t.Fatal(err)
+	}
+	sum := sha256.Sum256(b)
+	m.PayloadSHA256, m.PayloadBytes = hex.EncodeToString(sum[:]), int64(len(b))
+	writeManifest(t, dir, m)
+}
+
+// patchPayload rewrites bytes of the payload in place.
+func patchPayload(t *testing.T, dir string, fn func(b []byte)) {
+	t.Helper()
+	p := filepath.Join(dir, readManifest(t, dir).Payload)
+	b, err := os.ReadFile(p)
+	if err != nil {
+		t.Fatal(err)
+	}
+	fn(b)
+	if err := os.WriteFile(p, b, 0o600); err != nil {
+		t.Fatal(err)
+	}
+}
+
+// sqlitePayload opens a backup's SQLite payload for writing, behind
+// Steward's back.
+func sqlitePayload(t *testing.T, dir string) *sql.DB {
+	t.Helper()
+	db, err := sql.Open("sqlite3", filepath.Join(dir, readManifest(t, dir).Payload))
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { db.Close() })
+	return db
+}
+
+// TestBackupVerifyDetectsCorruption: every kind of damage to a backup fails
+// the check that should see it, and leaves the others passing: a flipped
+// byte the SHA-256; a manifest whose counts disagree the table; a payload
+// edited and its SHA-256 recomputed the checksum (a message's text),
+// integrity_check (a damaged index page) or the audit chain (an entry
+// rewritten with every table checksum recomputed too).
+func TestBackupVerifyDetectsCorruption(t *testing.T) {
+	cases := []struct {
+		name     string
+		backends []string
+		damage   func(t *testing.T, dir string)
+		fail     []string // exactly the checks that must fail
+		pass     []string // checks that must still pass
+	}{
+		{name: "a byte of the payload flipped", backends: []string{"sqlite", "postgres"},
+			damage: func(t *testing.T, dir string) {
+				patchPayload(t, dir, func(b []byte) { b[len(b)/2] ^= 0x5a })
+			}, fail: []string{"payload_sha256"}, pass: []string{"manifest"}},
+		{name: "the manifest's row count disagrees", backends: []string{"sqlite", "postgres"},
+			damage: func(t *testing.T, dir string) {
+				m := readManifest(t, dir)
+				for i := range m.Tables {
+					if m.Tables[i].Name == "messages" {
+						m.Tables[i].Rows++
+					}
+				}
+				writeManifest(t, dir, m)
+			}, fail: []string{"table messages"}, pass: []string{"payload_sha256", "table conversations", "audit_chain"}},
+		{name: "the manifest is not JSON", backends: []string{"sqlite", "postgres"},
+			damage: func(t *testing.T, dir string) {
+				os.WriteFile(filepath.Join(dir, backup.ManifestFile), []byte("{not json"), 0o600)
+			}, fail: []string{"manifest"}},
+		{name: "a message's text altered, SHA-256 recomputed", backends: []string{"sqlite"},
+			damage: func(t *testing.T, dir string) {
+				patchPayload(t, dir, func(b []byte) {
+					// Every copy: a page's free space may hold a stale one.
+					n := 0
+					for i := bytes.Index(b, []byte("MARKER-0002")); i >= 0; i = bytes.Index(b, []byte("MARKER-0002")) {
+						b[i], n = 'N', n+1
+					}
+					if n == 0 {
+						t.Fatal("marker not in the payload")
+					}
+				})
+				resum(t, dir)
+			}, fail: []string{"table messages"}, pass: []string{"payload_sha256", "integrity_check", "table conversations"}},
+		{name: "an index page damaged, SHA-256 recomputed", backends: []string{"sqlite"},
+			damage: func(t *testing.T, dir string) {
+				var root int64
+				if err := sqlitePayload(t, dir).QueryRow(`SELECT rootpage FROM sqlite_master WHERE type = 'index' AND tbl_name = 'messages' ORDER BY name LIMIT 1`).Scan(&root); err != nil {
+					t.Fatal(err)
+				}
+				patchPayload(t, dir, func(b []byte) {
+					pageSize := int64(binary.BigEndian.Uint16(b[16:18]))
+					b[(root-1)*pageSize] = 0x0b // not a b-tree page type
+				})
+				resum(t, dir)
+			}, fail: []string{"integrity_check"}, pass: []string{"payload_sha256", "table messages"}},
+		{name: "an audit entry rewritten, every checksum recomputed", backends: []string{"sqlite"},
+			damage: func(t *testing.T, dir string) {
+				if _, err := sqlitePayload(t, dir).Exec(`UPDATE audit_log SET detail = '{"to":"admin"}' WHERE seq = 3`); err != nil {
+					t.Fatal(err)
+				}
+				m := readManifest(t, dir)
+				err := store.Inspector{}.InspectSQLite(context.Background(), filepath.Join(dir, m.Payload),
+					func(ctx context.Context, v backup.View) error {
+						for i := range m.Tables {
+							s, err := v.TableSum(ctx, m.Tables[i].Name)
+							if err != nil {
+								return err
+							}
+							m.Tables[i] = s
+						}
+						return nil
+					})
+				if err != nil {
+					t.Fatal(err)
+				}
+				writeManifest(t, dir, m)
+				resum(t, dir)
+			}, fail: []string{"audit_chain"}, pass: []string{"payload_sha256", "integrity_check", "table audit_log"}},
+	}
+	for _, backend := range []string{"sqlite", "postgres"} {
+		t.Run(backend, func(t *testing.T) {
+			ctx := context.Background()
+			src := seeded(t, backend, 40)
+			res, err := backups().Create(ctx, backup.Source{DB: open(t, src), DatabaseURL: src.url}, t.TempDir())
+			if err != nil {
+				t.Fatal(err)
+			}
+			verify := func(dir string) backup.Report {
+				rep, err := backups().Verify(ctx, dir, backup.VerifyOptions{ServerURL: src.url, ScratchDir: t.TempDir()})
+				if err != nil {
+					t.Fatal(err)
+				}
+				return rep
+			}
+			if rep := verify(res.Path); !rep.OK {
+				t.Fatalf("the undamaged backup fails: %s", rep.Failed())
+			}
+			for _, tc := range cases {
+				if !slices.Contains(tc.backends, backend) {
+					continue
+				}
+				t.Run(tc.name, func(t *testing.T) {
+					dir := copyBackup(t, res.Path)
+					tc.damage(t, dir)
+					rep := verify(dir)
+					failed := failedChecks(rep)
+					if rep.OK || len(failed) == 0 {
+						t.Fatalf("verify passed a damaged backup: %+v", rep.Checks)
+					}
+					for _, name := range tc.fail {
+						if !slices.Contains(failed, name) {
+							t.Errorf("check %q passed; failed: %v", name, failed)
+						}
+					}
+					for _, name := range tc.pass {
+						if c, ok := find(rep, name); !ok || !c.OK {
+							t.Errorf("check %q should pass: %+v (failed: %v)", name, c, failed)
+						}
+					}
+					for _, c := range rep.Checks {
+						if !c.OK {
+							t.Logf("%s: %s", c.Name, c.Detail)
+						}
+					}
+					// Restore refuses it and leaves the target alone.
+					into := freshTarget(t, backend)
+					if _, err := backups().Restore(ctx, dir, into.restoreTarget(), false); err == nil {
+						t.Fatal("restore took a damaged backup")
+					}
+					if into.sqlite != "" {
+						if entries, _ := os.ReadDir(filepath.Dir(into.sqlite)); len(entries) != 0 {
+							t.Fatalf("a refused restore left files: %v", entries)
+						}
+					}
+				})
+			}
+		})
+	}
+}
+
+// metric reads one series' value from /metrics.
+func metric(t *testing.T, base, name string) float64 {
+	t.Helper()
+	resp, err := http.Get(base + "/metrics")
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer resp.Body.Close()
+	b, _ := io.ReadAll(resp.Body)
+	for _, line := range strings.Split(string(b), "\n") {
+		if v, ok := strings.CutPrefix(line, name+" "); ok {
+			f, err := strconv.ParseFloat(v, 64)
+			if err != nil {
+				t.Fatalf("%s: %v", line, err)
+			}
+			return f
+		}
+	}
+	t.Fatalf("no %s in /metrics", name)
+	return 0
+}
+
+// TestBackupScheduled: with a one-second schedule the server takes backups,
+// verifies each and keeps the newest two; a backup that fails its
+// verification (the live audit trail was edited behind Steward's back)
+// raises the backup_failed alert, counts in steward_backup_failures_total
+// and is kept for inspection without costing a good backup.
+func TestBackupScheduled(t *testing.T) {
+	dir := t.TempDir()
+	run := testutil.Start(t, func(c *config.Config) {
+		c.Backup = config.Backup{Schedule: time.Second, Dir: dir, Keep: 2}
+	})
+	seen := map[string]bool{}
+	wait := func(what string, done func(entries []backup.Entry) bool) []backup.Entry {
+		t.Helper()
+		deadline := time.Now().Add(30 * time.Second)
+		for {
+			entries, err := backup.List(dir)
+			if err != nil {
+				t.Fatal(err)
+			}
+			for _, e := range entries {
+				seen[e.Name] = true
+			}
+			if done(entries) {
+				return entries
+			}
+			if time.Now().After(deadline) {
+				t.Fatalf("%s: not within 30s; backups now %+v", what, entries)
+			}
+			time.Sleep(50 * time.Millisecond)
+		}
+	}
+	verified := func(e backup.Entry, ok bool) bool { return e.Verified != nil && *e.Verified == ok }
+	wait("three backups taken, two kept, both verified", func(entries []backup.Entry) bool {
+		return len(seen) >= 3 && len(entries) == 2 && verified(entries[0], true) && verified(entries[1], true)
+	})
+	if v := metric(t, run.URL, "steward_backup_last_success_timestamp_seconds"); time.Since(time.Unix(int64(v), 0)) > time.Minute {
+		t.Fatalf("steward_backup_last_success_timestamp_seconds = %v", v)
+	}
+	if v := metric(t, run.URL, "steward_backup_failures_total"); v != 0 {
+		t.Fatalf("steward_backup_failures_total = %v before any failure", v)
+	}
+
+	live, err := sql.Open("sqlite3", "file:"+filepath.Join(run.DataDir, app.SQLiteFile)+"?_busy_timeout=5000")
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer live.Close()
+	if _, err := live.Exec(`UPDATE audit_log SET actor = 'someone_else' WHERE seq = 1`); err != nil {
+		t.Fatal(err)
+	}
+	entries := wait("a backup failing its verification", func(entries []backup.Entry) bool {
+		return len(entries) > 0 && verified(entries[0], false)
+	})
+	good := 0
+	for _, e := range entries[1:] {
+		if verified(e, true) {
+			good++
+		}
+	}
+	if good != 2 {
+		t.Fatalf("after a failed backup: %+v; want the two good ones kept", entries)
+	}
+	admin := testutil.Login(t, run.URL, run.Demo[0].Email, run.Demo[0].Password)
+	deadline := time.Now().Add(15 * time.Second)
+	for {
+		var alerts struct{ Firing []monitor.Alert }
+		admin.Must(http.StatusOK, "GET", "/api/v1/alerts", nil, &alerts)
+		i := slices.IndexFunc(alerts.Firing, func(a monitor.Alert) bool { return a.Name() == "backup_failed" })
+		if i >= 0 {
+			a := alerts.Firing[i]
+			if a.Labels["component"] != "backup" || !strings.Contains(a.Summary, "audit_chain") ||
+				!strings.Contains(a.SummaryZH, "定时备份失败") {
+				t.Fatalf("alert: %+v", a)
+			}
+			break
+		}
+		if time.Now().After(deadline) {
+			t.Fatalf("no backup_failed alert within 15s: %+v", alerts.Firing)
+		}
+		time.Sleep(100 * time.Millisecond)
+	}
+	if v := metric(t, run.URL, "steward_backup_failures_total"); v < 1 {
+		t.Fatalf("steward_backup_failures_total = %v after a failure", v)
+	}
+}
