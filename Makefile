@@ -1,7 +1,7 @@
 # Steward: `make run` starts the demo, `make test` runs every test.
 GO ?= go
 
-.PHONY: run test deps vet build eval drill
+.PHONY: run test deps vet build eval drill bench bench-short
 
 run:
 	$(GO) run ./cmd/steward serve --demo
@@ -37,3 +37,14 @@ eval: build
 	bin/steward eval intent --json --train $(DATA)/smp2017_ecdt_task1/train.jsonl --test $(DATA)/smp2017_ecdt_task1/val.jsonl
 	bin/steward eval sentiment --json --train $(DATA)/chnsenticorp/train.jsonl --test $(DATA)/chnsenticorp/val.jsonl
 	bin/steward eval sentiment --json --train $(DATA)/waimai_10k/train.jsonl --holdout 0.2
+
+# Performance (issue 9): every scenario against a fresh Steward on loopback,
+# each figure beside its target and the turn rate as a ratio to a bare
+# net/http echo server measured in the same run (about 4 minutes); bench-short
+# is the small version for CI (about a minute, most of it training the
+# 1,000-entry knowledge base). ARGS=--json prints one JSON object.
+bench:
+	$(GO) run ./cmd/steward-bench all $(ARGS)
+
+bench-short:
+	$(GO) run ./cmd/steward-bench all --short $(ARGS)
