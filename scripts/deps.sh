@@ -1,8 +1,21 @@
 #!/usr/bin/env bash
 # Installs what the tests need on a fresh Debian machine: PostgreSQL's server
 # binaries (the tests start their own throwaway cluster) and Chromium (the
-# browser tests). Does nothing when both are present.
+# browser tests), and Litestream (the replication test). Does nothing when
+# all are present.
 set -euo pipefail
+
+# Litestream, for the test of the continuous replication steps in
+# docs/deploy.md (internal/backup/litestream_test.go skips without it):
+# pure Go from the module proxy, pinned; the first build takes 2-3 minutes.
+LITESTREAM_VERSION=v0.5.18
+gobin="$(go env GOBIN)"
+[ -n "$gobin" ] || gobin="$(go env GOPATH)/bin"
+if ! command -v litestream >/dev/null 2>&1 && [ ! -x "$gobin/litestream" ]; then
+  echo "installing litestream $LITESTREAM_VERSION ..." >&2
+  go install "github.com/benbjohnson/litestream/cmd/litestream@$LITESTREAM_VERSION" ||
+    echo "scripts/deps.sh: could not install litestream: its test will be skipped" >&2
+fi
 
 need=()
 ls /usr/lib/postgresql/*/bin/initdb >/dev/null 2>&1 || command -v initdb >/dev/null 2>&1 || need+=(postgresql)
