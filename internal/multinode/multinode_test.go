@@ -93,7 +93,12 @@ func cluster(t *testing.T, n int) []*node {
 	if testing.Short() {
 		t.Skip("starts several real Steward processes")
 	}
-	dbURL := testutil.PostgresURL(t)
+	return clusterOn(t, testutil.PostgresURL(t), n)
+}
+
+// clusterOn starts n nodes on the database at dbURL.
+func clusterOn(t *testing.T, dbURL string, n int) []*node {
+	t.Helper()
 	bin, err := buildSteward()
 	if err != nil {
 		t.Fatal(err)

@@ -11,6 +11,7 @@ import (
 	"time"
 
 	"github.com/jackc/pgx/v5"
+	"github.com/jackc/pgx/v5/pgconn"
 )
 
 // Several Steward nodes may share one PostgreSQL database. What they must
@@ -215,4 +216,22 @@ func (db *DB) Listen(ctx context.Context, channel string, ready func(), got func
 		}
 		got(n.Payload)
 	}
+}
+
+// readOnly reports whether err is PostgreSQL refusing a write because the
+// server is (now) a standby or read-only: SQLSTATE 25006.
+func readOnly(err error) bool {
+	var pgErr *pgconn.PgError
+	return errors.As(err, &pgErr) && pgErr.Code == "25006"
+}
+
+// dropConnections closes the pool's idle connections so that the next
+// query connects again. A connection to a primary that was demoted, or
+// fenced read-only while its standby was promoted, survives the promotion;
+// a new one follows the URL's target_session_attrs=read-write to whichever
+// server now takes writes. Connections in use are closed as they come back.
+func (db *DB) dropConnections() {
+	db.logger.Warn("the database refused a write as read-only: reconnecting to find the primary")
+	db.write.SetMaxIdleConns(0)
+	db.write.SetMaxIdleConns(db.idleConns)
 }

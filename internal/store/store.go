@@ -40,13 +40,14 @@ type Options struct {
 
 // DB is an open Steward database.
 type DB struct {
-	d      dialect
-	write  *sql.DB // SQLite: a single connection; PostgreSQL: the shared pool
-	read   *sql.DB
-	w      *writer
-	logger *slog.Logger
-	url    string  // PostgreSQL only: for LISTEN and the lock connections
-	locks  *sql.DB // PostgreSQL only: connections that hold advisory locks
+	d         dialect
+	write     *sql.DB // SQLite: a single connection; PostgreSQL: the shared pool
+	read      *sql.DB
+	w         *writer
+	logger    *slog.Logger
+	url       string  // PostgreSQL only: for LISTEN and the lock connections
+	idleConns int     // PostgreSQL only: the pool's idle connections
+	locks     *sql.DB // PostgreSQL only: connections that hold advisory locks
 }
 
 // Open connects to the database described by opts. It does not migrate; call
@@ -89,6 +90,7 @@ func (db *DB) openPostgres(ctx context.Context, opts Options) error {
 	}
 	pool.SetMaxOpenConns(opts.ReadConns + 2)
 	pool.SetMaxIdleConns(opts.ReadConns + 2)
+	db.idleConns = opts.ReadConns + 2
 	pool.SetConnMaxIdleTime(5 * time.Minute)
 	pingCtx, cancel := context.WithTimeout(ctx, 10*time.Second)
 	defer cancel()
@@ -203,9 +205,13 @@ func (t tx) queryRow(ctx context.Context, q string, args ...any) *sql.Row {
 // update runs fn in a transaction shared with other concurrent writes and
 // returns once it has been committed (or has failed).
 func (db *DB) update(ctx context.Context, fn func(ctx context.Context, t tx) error) error {
-	return db.w.do(ctx, func(ctx context.Context, sqlTx *sql.Tx) error {
+	err := db.w.do(ctx, func(ctx context.Context, sqlTx *sql.Tx) error {
 		return fn(ctx, tx{sqlTx: sqlTx, d: db.d})
 	})
+	if err != nil && db.locks != nil && readOnly(err) {
+		db.dropConnections()
+	}
+	return err
 }
 
 func redactURL(u *url.URL) string {

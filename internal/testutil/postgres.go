@@ -59,9 +59,10 @@ func versionOf(binDir string) int {
 	return v
 }
 
-// StartPostgres initialises and starts a cluster. As root it runs the server
-// as the postgres user, which PostgreSQL requires.
-func StartPostgres() (*Postgres, error) {
+// StartPostgres initialises and starts a cluster; extra are more server
+// arguments ("-c", "name=value"). As root it runs the server as the
+// postgres user, which PostgreSQL requires.
+func StartPostgres(extra ...string) (*Postgres, error) {
 	bin, err := findPostgresBin()
 	if err != nil {
 		return nil, err
@@ -89,21 +90,33 @@ func StartPostgres() (*Postgres, error) {
 		os.RemoveAll(dir)
 		return nil, err
 	}
+	if err := pg.start(extra...); err != nil {
+		os.RemoveAll(dir)
+		return nil, err
+	}
+	return pg, nil
+}
+
+// start starts the server of an initialised data directory on a free port.
+func (pg *Postgres) start(extra ...string) error {
 	// A free port can be taken by someone else before the server binds it;
 	// try a few.
+	var err error
 	for attempt := 0; attempt < 5; attempt++ {
 		pg.port, err = freePort()
 		if err != nil {
 			break
 		}
-		opts := fmt.Sprintf("-p %d -k %s -c listen_addresses=127.0.0.1 -c fsync=off -c synchronous_commit=off -c full_page_writes=off -c max_connections=200", pg.port, dir)
-		if err = pg.run("pg_ctl", "-D", pg.dataDir(), "-l", filepath.Join(dir, "server.log"), "-o", opts, "-w", "-t", "60", "start"); err == nil {
-			return pg, nil
+		opts := fmt.Sprintf("-p %d -k %s -c listen_addresses=127.0.0.1 -c fsync=off -c synchronous_commit=off -c full_page_writes=off -c max_connections=200", pg.port, pg.dir)
+		for _, e := range extra {
+			opts += " " + e
+		}
+		if err = pg.run("pg_ctl", "-D", pg.dataDir(), "-l", filepath.Join(pg.dir, "server.log"), "-o", opts, "-w", "-t", "60", "start"); err == nil {
+			return nil
 		}
 	}
-	log, _ := os.ReadFile(filepath.Join(dir, "server.log"))
-	os.RemoveAll(dir)
-	return nil, fmt.Errorf("start postgres: %w\n%s", err, log)
+	log, _ := os.ReadFile(filepath.Join(pg.dir, "server.log"))
+	return fmt.Errorf("start postgres: %w\n%s", err, log)
 }
 
 func (pg *Postgres) dataDir() string { return filepath.Join(pg.dir, "data") }
