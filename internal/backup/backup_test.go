@@ -610,3 +610,55 @@ func TestBackupScheduled(t *testing.T) {
 		t.Fatalf("steward_backup_failures_total = %v after a failure", v)
 	}
 }
+
+// TestBackupPrune: retention keeps the newest good backups, a failed one
+// only while it is newer than every good one, and clears leftovers of runs
+// cut short once they are a day old.
+func TestBackupPrune(t *testing.T) {
+	dir := t.TempDir()
+	now := time.Now()
+	mk := func(name string, verified *bool, manifest bool) {
+		p := filepath.Join(dir, name)
+		if err := os.MkdirAll(p, 0o750); err != nil {
+			t.Fatal(err)
+		}
+		if manifest {
+			writeManifest(t, p, backup.Manifest{Format: backup.FormatVersion, Store: backup.KindSQLite, Payload: "steward.db",
+				PayloadSHA256: strings.Repeat("0", 64)})
+		}
+		if verified != nil {
+			b, _ := json.Marshal(backup.Report{OK: *verified})
+			os.WriteFile(filepath.Join(p, backup.VerifyFile), b, 0o600)
+		}
+	}
+	yes, no := true, false
+	mk("steward-20250101T000000.000Z", &yes, true)
+	mk("steward-20250102T000000.000Z", nil, true) // verification off: good
+	mk("steward-20250103T000000.000Z", &no, true) // failed, older than a good one
+	mk("steward-20250104T000000.000Z", &yes, true)
+	mk("steward-20250105T000000.000Z", nil, false) // no manifest
+	mk("steward-20250106T000000.000Z", &yes, true)
+	mk("steward-20250107T000000.000Z", &no, true) // failed, newest: kept to look at
+	mk("unrelated", nil, false)
+	mk(".tmp-steward-20250108T000000.000Z", nil, false)
+	mk(".tmp-steward-20240101T000000.000Z", nil, false)
+	os.WriteFile(filepath.Join(dir, ".steward-verify-1a2b3c4d.db"), []byte("x"), 0o600)
+	old := now.Add(-48 * time.Hour)
+	os.Chtimes(filepath.Join(dir, ".tmp-steward-20240101T000000.000Z"), old, old)
+	os.Chtimes(filepath.Join(dir, ".steward-verify-1a2b3c4d.db"), old, old)
+
+	removed, err := backup.Prune(dir, 2, now)
+	if err != nil {
+		t.Fatal(err)
+	}
+	var left []string
+	items, _ := os.ReadDir(dir)
+	for _, it := range items {
+		left = append(left, it.Name())
+	}
+	want := []string{".tmp-steward-20250108T000000.000Z", "steward-20250104T000000.000Z", "steward-20250106T000000.000Z",
+		"steward-20250107T000000.000Z", "unrelated"}
+	if !slices.Equal(left, want) {
+		t.Fatalf("left %v (removed %v); want %v", left, removed, want)
+	}
+}

@@ -65,7 +65,8 @@ func List(dir string) ([]Entry, error) {
 // Prune keeps the keep newest good backups in dir and removes the rest: a
 // backup is good unless its manifest is unreadable or its scheduled
 // verification failed. A bad backup newer than every good one is kept for
-// inspection. Directories of unfinished backups older than a day go too.
+// inspection. Unfinished backups and scratch copies older than a day go
+// too.
 // It returns the paths removed.
 func Prune(dir string, keep int, now time.Time) ([]string, error) {
 	if keep < 1 {
@@ -101,7 +102,9 @@ func Prune(dir string, keep int, now time.Time) ([]string, error) {
 	}
 	items, _ := os.ReadDir(dir)
 	for _, it := range items {
-		if !it.IsDir() || !strings.HasPrefix(it.Name(), tmpPrefix+namePrefix) {
+		unfinished := it.IsDir() && strings.HasPrefix(it.Name(), tmpPrefix+namePrefix)
+		scratch := !it.IsDir() && strings.HasPrefix(it.Name(), scratchPrefix) // a verification that was cut short
+		if !unfinished && !scratch {
 			continue
 		}
 		if info, err := it.Info(); err == nil && now.Sub(info.ModTime()) > 24*time.Hour {

@@ -58,6 +58,9 @@ func (r *Report) Failed() string {
 	return strings.Join(out, "; ")
 }
 
+// scratchPrefix starts the name of a SQLite backup's scratch copy.
+const scratchPrefix = ".steward-verify-"
+
 // VerifyOptions say where a backup is restored to be checked.
 type VerifyOptions struct {
 	// ServerURL is a PostgreSQL database URL whose server receives a
@@ -96,7 +99,7 @@ func (b *Backups) Verify(ctx context.Context, path string, opts VerifyOptions) (
 		if dir == "" {
 			dir = os.TempDir()
 		}
-		scratch := filepath.Join(dir, "steward-verify-"+randomSuffix()+".db")
+		scratch := filepath.Join(dir, scratchPrefix+randomSuffix()+".db")
 		defer os.Remove(scratch)
 		err = b.restoreSQLiteFile(ctx, m, payload, scratch, &r)
 	case KindPostgres:
