@@ -4,8 +4,11 @@ import (
 	"context"
 	"encoding/json"
 	"errors"
+	"io"
+	"net"
 	"net/http"
 	"strings"
+	"syscall"
 	"time"
 
 	"github.com/coder/websocket"
@@ -159,6 +162,10 @@ func (s *Server) serveSocket(w http.ResponseWriter, r *http.Request, opts *webso
 	switch {
 	case err == nil, errors.Is(err, context.Canceled), websocket.CloseStatus(err) != -1:
 		conn.Close(websocket.StatusNormalClosure, "")
+	case goneAway(err):
+		// A phone that lost its signal or a closed tab: not an error.
+		s.logger.Debug(name+": the client went away", "error", err)
+		conn.CloseNow()
 	default:
 		code := errcode.Code(err)
 		if code == errcode.Internal {
@@ -168,6 +175,13 @@ func (s *Server) serveSocket(w http.ResponseWriter, r *http.Request, opts *webso
 		conn.Close(websocket.StatusPolicyViolation, code)
 	}
 	return nil
+}
+
+// goneAway reports whether err says the client dropped the connection
+// without a closing handshake.
+func goneAway(err error) bool {
+	return errors.Is(err, io.EOF) || errors.Is(err, io.ErrUnexpectedEOF) || errors.Is(err, net.ErrClosed) ||
+		errors.Is(err, syscall.ECONNRESET) || errors.Is(err, syscall.EPIPE)
 }
 
 // errorFrame is the last frame of a stream that failed.
