@@ -33,6 +33,11 @@ import (
 // command activated another knowledge release.
 const knowledgeSync = 2 * time.Second
 
+// hubBuffer is how many events a customer's stream may fall behind before
+// it catches up from the store: a turn is two or three events, and every
+// idle socket holds this much room (32 events are 1 KB; 256 were 8 KB).
+const hubBuffer = 32
+
 // SQLiteFile is the name of the embedded database inside the data directory.
 const SQLiteFile = "steward.db"
 
@@ -69,7 +74,7 @@ type App struct {
 func Open(ctx context.Context, cfg config.Config, logger *slog.Logger) (_ *App, err error) {
 	// Whoever built the logger, no line of ours carries personal data.
 	logger = slog.New(guard.LogHandler(logger.Handler()))
-	a := &App{cfg: cfg, logger: logger, hub: realtime.NewHub(256), closing: make(chan struct{}), node: cfg.NodeName()}
+	a := &App{cfg: cfg, logger: logger, hub: realtime.NewHub(hubBuffer), closing: make(chan struct{}), node: cfg.NodeName()}
 	if a.db, err = OpenStore(ctx, cfg, logger); err != nil {
 		return nil, err
 	}
@@ -240,12 +245,12 @@ func (a *App) Run(ctx context.Context) error {
 	wg.Go(func() { a.desk.Run(workers) })
 	wg.Go(func() { a.kb.Watch(workers, knowledgeSync) })
 	wg.Go(func() { a.vault.Run(workers, time.Hour) })
-	a.runBackups(workers, &wg)
 	a.crisis.run(workers, &wg)
 	wg.Go(func() {
 		a.lead(workers, func(ctx context.Context, wg *sync.WaitGroup) {
 			a.reloadPosture(ctx) // a follower's view may be a moment old
 			a.crisis.lead(ctx, wg)
+			a.runBackups(ctx, wg) // one node backs the shared database up
 		})
 	})
 	if a.cluster != nil {

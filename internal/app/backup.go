@@ -23,9 +23,8 @@ func NewBackups(version, pgBin string, logger *slog.Logger) *backup.Backups {
 // failure raises the backup_failed alert and counts in
 // steward_backup_failures_total.
 //
-// On several nodes sharing one PostgreSQL database only the leader may
-// run this loop (every node would otherwise dump the same database): it
-// belongs with the work the leader starts and stops.
+// It runs on the leader only (App.lead starts and stops it): several
+// nodes sharing one PostgreSQL database would otherwise each dump it.
 func (a *App) runBackups(ctx context.Context, wg *sync.WaitGroup) {
 	b := a.cfg.Backup
 	if b.Schedule <= 0 {

@@ -25,6 +25,11 @@ type deskFrame struct {
 	Note           *noteJSON        `json:"note,omitempty"`
 }
 
+// deskBuffer is how many events a console may fall behind before it must
+// resynchronise: the desk topic carries every conversation with people in
+// it, so it needs more room than one customer's stream.
+const deskBuffer = 256
+
 // presenceBeat is how often a console's stream keeps its agent online.
 const presenceBeat = 30 * time.Second
 
@@ -67,7 +72,7 @@ func (s *Server) serveDeskStream(ctx context.Context, conn *websocket.Conn, p *a
 	if !user.Can(auth.DeskRead) {
 		return auth.ErrNotPermitted("use the desk")
 	}
-	sub := s.hub.Subscribe(DeskTopic)
+	sub := s.hub.SubscribeBuffered(DeskTopic, deskBuffer)
 	defer sub.Close()
 	uj := toUserJSON(user)
 	if err := s.writeFrame(ctx, conn, deskFrame{Type: "ready", User: &uj}); err != nil {

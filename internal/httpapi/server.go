@@ -71,8 +71,11 @@ type Server struct {
 	logger  *slog.Logger
 	origins []string
 	closing <-chan struct{}
-	crisis  *Crisis
-	limits  *limiter
+	// closingCtx ends when closing closes: sockets watch it without a
+	// goroutine each.
+	closingCtx context.Context
+	crisis     *Crisis
+	limits     *limiter
 
 	secureCookies bool
 	names         names
@@ -84,7 +87,21 @@ func New(opts Options) http.Handler {
 		flags: opts.Flags, audit: opts.Audit, hub: opts.Hub, store: opts.Store,
 		origins: opts.OriginPatterns, closing: opts.Closing, secureCookies: opts.SecureCookies, crisis: opts.Crisis,
 		limits: newLimiter(opts.Limits), logger: opts.Logger.With("component", "http")}
+	s.closingCtx = closingContext(opts.Closing)
 	return s.recoverer(s.accessLog(securityHeaders(s.routes(opts))))
+}
+
+// closingContext is a context that ends when closing closes (never, for nil).
+func closingContext(closing <-chan struct{}) context.Context {
+	if closing == nil {
+		return context.Background()
+	}
+	ctx, cancel := context.WithCancel(context.Background())
+	go func() {
+		<-closing
+		cancel()
+	}()
+	return ctx
 }
 
 // Routes lists the method-qualified pattern of every route New registers

@@ -150,14 +150,13 @@ func (s *Server) serveSocket(w http.ResponseWriter, r *http.Request, opts *webso
 	conn.SetReadLimit(maxFrameBytes)
 	ctx, cancel := context.WithCancel(r.Context())
 	defer cancel()
-	go func() {
-		select {
-		case <-s.closing:
-			conn.Close(websocket.StatusGoingAway, "server shutting down")
-			cancel()
-		case <-ctx.Done():
-		}
-	}()
+	// Shutdown closes the socket. A context rather than a goroutine per
+	// socket watches for it: 10,000 idle customers are 10,000 fewer stacks.
+	stop := context.AfterFunc(s.closingCtx, func() {
+		conn.Close(websocket.StatusGoingAway, "server shutting down")
+		cancel()
+	})
+	defer stop()
 	err = serve(ctx, conn)
 	switch {
 	case err == nil, errors.Is(err, context.Canceled), websocket.CloseStatus(err) != -1:

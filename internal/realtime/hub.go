@@ -46,8 +46,13 @@ func NewHub(buffer int) *Hub {
 }
 
 // Subscribe starts receiving events on topic.
-func (h *Hub) Subscribe(topic string) *Subscription {
-	c := make(chan Event, h.buffer)
+func (h *Hub) Subscribe(topic string) *Subscription { return h.SubscribeBuffered(topic, h.buffer) }
+
+// SubscribeBuffered starts receiving events on topic with room for buffer
+// events: for a subscriber that hears of many things at once, such as a
+// console following the whole desk.
+func (h *Hub) SubscribeBuffered(topic string, buffer int) *Subscription {
+	c := make(chan Event, max(buffer, 1))
 	s := &Subscription{C: c, c: c, hub: h, topic: topic, dropped: make(chan struct{})}
 	h.mu.Lock()
 	subs := h.topics[topic]
