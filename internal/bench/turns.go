@@ -123,7 +123,11 @@ type restCustomer struct {
 	outcomes tally
 }
 
-func (c *restCustomer) start(ctx context.Context) error {
+func (c *restCustomer) tally() tally { return c.outcomes }
+
+func (c *restCustomer) end() {}
+
+func (c *restCustomer) begin(ctx context.Context) error {
 	cr, err := createConversation(ctx, c.client, c.base, c.ask.locale())
 	if err != nil {
 		return err
@@ -138,7 +142,7 @@ func (c *restCustomer) start(ctx context.Context) error {
 // the next message.
 func (c *restCustomer) turn(ctx context.Context) error {
 	if c.conv == nil {
-		if err := c.start(ctx); err != nil {
+		if err := c.begin(ctx); err != nil {
 			return err
 		}
 	}
@@ -161,27 +165,52 @@ func (c *restCustomer) turn(ctx context.Context) error {
 	return nil
 }
 
+// customer is one simulated customer of a turns scenario.
+type customer interface {
+	begin(ctx context.Context) error // the first conversation (and its stream)
+	turn(ctx context.Context) error
+	tally() tally
+	end() // leave, as a browser leaving the page does
+}
+
 // runTurns runs the turns scenario against base.
 func runTurns(ctx context.Context, o *Options, base string, qs []question) (*TurnsResult, *ledger, error) {
+	return runCustomers(ctx, o, "turns", func(client *http.Client, i int, led *ledger) customer {
+		return &restCustomer{client: client, base: base, ask: newAsker(qs, i), ledger: led, outcomes: tally{}}
+	})
+}
+
+// runCustomers drives o.Concurrency customers made by newCustomer for
+// o.Duration and sums what they saw.
+func runCustomers(ctx context.Context, o *Options, name string, newCustomer func(client *http.Client, i int, led *ledger) customer) (*TurnsResult, *ledger, error) {
 	client := newHTTPClient(o.Concurrency)
 	defer client.CloseIdleConnections()
 	led := &ledger{}
-	customers := make([]*restCustomer, o.Concurrency)
+	customers := make([]customer, o.Concurrency)
+	defer func() {
+		for _, c := range customers {
+			if c != nil {
+				c.end()
+			}
+		}
+	}()
 	res, err := drive(ctx, o.Concurrency, o.Duration, func(ctx context.Context, i int) (step, error) {
-		c := &restCustomer{client: client, base: base, ask: newAsker(qs, i), ledger: led, outcomes: tally{}}
+		c := newCustomer(client, i, led)
 		customers[i] = c
-		if err := c.start(ctx); err != nil {
+		if err := c.begin(ctx); err != nil {
 			return nil, err
 		}
 		return c.turn, nil
 	})
 	if err != nil {
-		return nil, nil, fmt.Errorf("turns: %w", err)
+		return nil, nil, fmt.Errorf("%s: %w", name, err)
 	}
-	logSamples(o, "turns", res)
+	logSamples(o, name, res)
 	outcomes := tally{}
 	for _, c := range customers {
-		outcomes.add(c.outcomes)
+		if c != nil {
+			outcomes.add(c.tally())
+		}
 	}
 	out := turnsResult(o, res)
 	out.Outcomes = outcomes.orNil()

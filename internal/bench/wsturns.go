@@ -88,6 +88,12 @@ type wsCustomer struct {
 	outcomes tally
 }
 
+func (c *wsCustomer) tally() tally { return c.outcomes }
+
+func (c *wsCustomer) begin(ctx context.Context) error { return c.open(ctx) }
+
+func (c *wsCustomer) end() { c.close() }
+
 func (c *wsCustomer) open(ctx context.Context) error {
 	c.close()
 	cr, err := createConversation(ctx, c.client, c.base, c.ask.locale())
@@ -203,34 +209,7 @@ func (c *wsCustomer) turn(ctx context.Context) error {
 
 // runWSTurns runs the ws-turns scenario against base.
 func runWSTurns(ctx context.Context, o *Options, base string, qs []question) (*TurnsResult, *ledger, error) {
-	client := newHTTPClient(o.Concurrency)
-	defer client.CloseIdleConnections()
-	led := &ledger{}
-	customers := make([]*wsCustomer, o.Concurrency)
-	defer func() {
-		for _, c := range customers {
-			if c != nil {
-				c.close()
-			}
-		}
-	}()
-	res, err := drive(ctx, o.Concurrency, o.Duration, func(ctx context.Context, i int) (step, error) {
-		c := &wsCustomer{client: client, base: base, ask: newAsker(qs, i), ledger: led, outcomes: tally{}}
-		customers[i] = c
-		if err := c.open(ctx); err != nil {
-			return nil, err
-		}
-		return c.turn, nil
+	return runCustomers(ctx, o, "ws-turns", func(client *http.Client, i int, led *ledger) customer {
+		return &wsCustomer{client: client, base: base, ask: newAsker(qs, i), ledger: led, outcomes: tally{}}
 	})
-	if err != nil {
-		return nil, nil, fmt.Errorf("ws-turns: %w", err)
-	}
-	logSamples(o, "ws-turns", res)
-	outcomes := tally{}
-	for _, c := range customers {
-		outcomes.add(c.outcomes)
-	}
-	out := turnsResult(o, res)
-	out.Outcomes = outcomes.orNil()
-	return out, led, nil
 }
