@@ -4,7 +4,6 @@ import (
 	"bytes"
 	"encoding/json"
 	"fmt"
-	"net"
 	"net/http"
 	"os"
 	"os/exec"
@@ -15,35 +14,14 @@ import (
 	"syscall"
 	"testing"
 	"time"
+
+	"github.com/steward-cs/steward/internal/testutil"
 )
-
-// buildSteward compiles the binary once per test run.
-var buildSteward = sync.OnceValues(func() (string, error) {
-	dir, err := os.MkdirTemp("", "steward-bin-")
-	if err != nil {
-		return "", err
-	}
-	bin := filepath.Join(dir, "steward")
-	out, err := exec.Command("go", "build", "-o", bin, ".").CombinedOutput()
-	if err != nil {
-		return "", fmt.Errorf("go build: %v\n%s", err, out)
-	}
-	return bin, nil
-})
-
-func freeAddr(t *testing.T) string {
-	l, err := net.Listen("tcp", "127.0.0.1:0")
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer l.Close()
-	return l.Addr().String()
-}
 
 // startProcess runs `steward serve` and waits until it is ready.
 func startProcess(t *testing.T, args ...string) (*exec.Cmd, *bytes.Buffer) {
 	t.Helper()
-	bin, err := buildSteward()
+	bin, err := testutil.BuildSteward()
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -90,9 +68,6 @@ type customer struct {
 	acked     []acked
 }
 
-var questions = []string{"运费多少", "how do I return an item", "我的订单到哪了", "can I pay with a credit card",
-	"发票怎么开", "I forgot my password", "优惠券怎么用", "where is my refund", "能改收货地址吗", "cancel my order"}
-
 // Every message that got a 200 survives kill -9, in order, with its reply.
 func TestKillNineLosesNoAcknowledgedMessage(t *testing.T) {
 	stopUnderLoad(t, syscall.SIGKILL)
@@ -111,7 +86,7 @@ func stopUnderLoad(t *testing.T, sig syscall.Signal) {
 	if testing.Short() {
 		t.Skip("starts and stops the real binary")
 	}
-	dataDir, addr := t.TempDir(), freeAddr(t)
+	dataDir, addr := t.TempDir(), testutil.FreeAddr(t)
 	// 50 customers on one address at machine speed would meet the
 	// per-address rate limits; this test is about durability.
 	cfgFile := filepath.Join(t.TempDir(), "steward.yaml")
@@ -154,7 +129,7 @@ func stopUnderLoad(t *testing.T, sig syscall.Signal) {
 			}
 			c.id, c.token = conv.ID, conv.Token
 			for j := range perCustomer {
-				text := fmt.Sprintf("%s #%d-%d", questions[(i+j)%len(questions)], i, j)
+				text := fmt.Sprintf("%s #%d-%d", testutil.Questions[(i+j)%len(testutil.Questions)], i, j)
 				body, _ := json.Marshal(map[string]string{"text": text})
 				req, _ := http.NewRequest("POST", base+"/api/v1/conversations/"+c.id+"/messages", bytes.NewReader(body))
 				req.Header.Set("Authorization", "Bearer "+c.token)

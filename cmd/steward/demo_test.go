@@ -2,44 +2,26 @@ package main_test
 
 import (
 	"bufio"
-	"bytes"
 	"net/http"
 	"os/exec"
 	"strings"
-	"sync"
 	"testing"
 	"time"
+
+	"github.com/steward-cs/steward/internal/testutil"
 )
-
-// syncBuffer is a buffer the process writes while the test reads.
-type syncBuffer struct {
-	mu sync.Mutex
-	b  bytes.Buffer
-}
-
-func (s *syncBuffer) Write(p []byte) (int, error) {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	return s.b.Write(p)
-}
-
-func (s *syncBuffer) String() string {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	return s.b.String()
-}
 
 // demoLogins starts `steward serve --demo` on dataDir and returns the
 // console logins it printed (email → password), then stops it.
 func demoLogins(t *testing.T, dataDir string) map[string]string {
 	t.Helper()
-	bin, err := buildSteward()
+	bin, err := testutil.BuildSteward()
 	if err != nil {
 		t.Fatal(err)
 	}
-	addr := freeAddr(t)
+	addr := testutil.FreeAddr(t)
 	cmd := exec.Command(bin, "serve", "--demo", "--data-dir", dataDir, "--addr", addr)
-	var out syncBuffer
+	var out testutil.SyncBuffer
 	cmd.Stdout, cmd.Stderr = &out, &out
 	if err := cmd.Start(); err != nil {
 		t.Fatal(err)

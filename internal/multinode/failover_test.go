@@ -75,7 +75,7 @@ func failover(t *testing.T, syncRep bool) {
 		wg.Go(func() {
 			n := nodes[i%len(nodes)]
 			for j := 0; !stop.Load(); j++ {
-				text := fmt.Sprintf("%s #%d-%d", questions[(i+j)%len(questions)], i, j)
+				text := fmt.Sprintf("%s #%d-%d", testutil.Questions[(i+j)%len(testutil.Questions)], i, j)
 				status, _, err := say(n, convs[i], text)
 				if err != nil || status != 200 {
 					// Not acknowledged: the customer is told and tries

@@ -11,7 +11,6 @@ import (
 	"encoding/json"
 	"fmt"
 	"io"
-	"net"
 	"net/http"
 	"os"
 	"os/exec"
@@ -31,59 +30,17 @@ import (
 
 func TestMain(m *testing.M) { os.Exit(testutil.MainWithPostgres(m)) }
 
-// buildSteward compiles the binary once per test run.
-var buildSteward = sync.OnceValues(func() (string, error) {
-	dir, err := os.MkdirTemp("", "steward-bin-")
-	if err != nil {
-		return "", err
-	}
-	bin := filepath.Join(dir, "steward")
-	out, err := exec.Command("go", "build", "-o", bin, "../../cmd/steward").CombinedOutput()
-	if err != nil {
-		return "", fmt.Errorf("go build: %v\n%s", err, out)
-	}
-	return bin, nil
-})
-
-// logBuffer collects a process's output; the test reads it while the
-// process writes.
-type logBuffer struct {
-	mu sync.Mutex
-	b  bytes.Buffer
-}
-
-func (l *logBuffer) Write(p []byte) (int, error) {
-	l.mu.Lock()
-	defer l.mu.Unlock()
-	return l.b.Write(p)
-}
-
-func (l *logBuffer) String() string {
-	l.mu.Lock()
-	defer l.mu.Unlock()
-	return l.b.String()
-}
-
 // node is one Steward process.
 type node struct {
 	name, addr string
 	cmd        *exec.Cmd
-	logs       *logBuffer
+	logs       *testutil.SyncBuffer
 	dead       atomic.Bool
 }
 
 func (n *node) base() string { return "http://" + n.addr }
 
 func (n *node) leads() bool { return strings.Contains(n.logs.String(), "this node leads") }
-
-func freeAddr(t *testing.T) string {
-	l, err := net.Listen("tcp", "127.0.0.1:0")
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer l.Close()
-	return l.Addr().String()
-}
 
 // cluster starts n nodes on one fresh database; the first loads the demo
 // knowledge base, the others find it there. They share the keys that seal
@@ -99,7 +56,7 @@ func cluster(t *testing.T, n int) []*node {
 // clusterOn starts n nodes on the database at dbURL.
 func clusterOn(t *testing.T, dbURL string, n int) []*node {
 	t.Helper()
-	bin, err := buildSteward()
+	bin, err := testutil.BuildSteward()
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -114,7 +71,7 @@ func clusterOn(t *testing.T, dbURL string, n int) []*node {
 	keys := "k1:" + base64.StdEncoding.EncodeToString(secret)
 	var nodes []*node
 	for i := range n {
-		nd := &node{name: fmt.Sprintf("node%d", i+1), addr: freeAddr(t), logs: &logBuffer{}}
+		nd := &node{name: fmt.Sprintf("node%d", i+1), addr: testutil.FreeAddr(t), logs: &testutil.SyncBuffer{}}
 		args := []string{"serve", "--database", dbURL, "--addr", nd.addr, "--config", cfgFile, "--data-dir", t.TempDir()}
 		if i == 0 {
 			args = append(args, "--demo")
@@ -232,22 +189,31 @@ type message struct {
 
 func transcript(t *testing.T, n *node, c conv) []message {
 	t.Helper()
+	msgs, err := fetchTranscript(n, c)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return msgs
+}
+
+// fetchTranscript reads a conversation's messages from node n.
+func fetchTranscript(n *node, c conv) ([]message, error) {
 	req, _ := http.NewRequest("GET", n.base()+"/api/v1/conversations/"+c.ID, nil)
 	req.Header.Set("Authorization", "Bearer "+c.Token)
 	resp, err := hc.Do(req)
 	if err != nil {
-		t.Fatal(err)
+		return nil, err
 	}
 	defer resp.Body.Close()
-	var out struct{ Messages []message }
 	if resp.StatusCode != 200 {
 		b, _ := io.ReadAll(resp.Body)
-		t.Fatalf("get conversation from %s: %d %s", n.name, resp.StatusCode, b)
+		return nil, fmt.Errorf("get conversation from %s: %d %s", n.name, resp.StatusCode, b)
 	}
+	var out struct{ Messages []message }
 	if err := json.NewDecoder(resp.Body).Decode(&out); err != nil {
-		t.Fatal(err)
+		return nil, err
 	}
-	return out.Messages
+	return out.Messages, nil
 }
 
 // frame is a frame of the customer's stream.
@@ -408,7 +374,7 @@ func TestNodeKilledUnderLoad(t *testing.T) {
 				return
 			}
 			for j := 0; j < perCustomer; {
-				text := fmt.Sprintf("%s #%d-%d", questions[(i+j)%len(questions)], i, j)
+				text := fmt.Sprintf("%s #%d-%d", testutil.Questions[(i+j)%len(testutil.Questions)], i, j)
 				err := wsjson.Write(ctx, ws, map[string]string{"type": "message", "text": text, "client_id": text})
 				for err == nil {
 					var f frame
@@ -521,18 +487,8 @@ func TestNodeKilledUnderLoad(t *testing.T) {
 	}
 }
 
+// transcriptOr reads a conversation's messages, or none if n cannot.
 func transcriptOr(n *node, c conv) []message {
-	req, _ := http.NewRequest("GET", n.base()+"/api/v1/conversations/"+c.ID, nil)
-	req.Header.Set("Authorization", "Bearer "+c.Token)
-	resp, err := hc.Do(req)
-	if err != nil {
-		return nil
-	}
-	defer resp.Body.Close()
-	var out struct{ Messages []message }
-	json.NewDecoder(resp.Body).Decode(&out)
-	return out.Messages
+	msgs, _ := fetchTranscript(n, c)
+	return msgs
 }
-
-var questions = []string{"运费多少", "how do I return an item", "我的订单到哪了", "can I pay with a credit card",
-	"发票怎么开", "I forgot my password", "优惠券怎么用", "where is my refund", "能改收货地址吗", "cancel my order"}
