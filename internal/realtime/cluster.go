@@ -174,20 +174,24 @@ func (c *Cluster) nextBatch() (string, int) {
 		c.lost = false
 		c.pending = append([]Remote{{Node: c.node, Kind: KindResync}}, c.pending...)
 	}
-	var batch []Remote
-	size := 2
+	// The payload is a JSON array, built from each event's encoding as it
+	// is measured.
+	payload := []byte{'['}
+	n := 0
 	for _, ev := range c.pending {
 		b, _ := json.Marshal(ev)
-		if len(batch) > 0 && size+len(b)+1 > maxPayload {
+		if n > 0 && len(payload)+len(b)+2 > maxPayload {
 			break
 		}
-		batch = append(batch, ev)
-		size += len(b) + 1
+		if n > 0 {
+			payload = append(payload, ',')
+		}
+		payload = append(payload, b...)
+		n++
 	}
-	c.pending = c.pending[len(batch):]
-	if len(batch) == 0 {
+	c.pending = c.pending[n:]
+	if n == 0 {
 		return "", 0
 	}
-	b, _ := json.Marshal(batch)
-	return string(b), len(batch)
+	return string(append(payload, ']')), n
 }

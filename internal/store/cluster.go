@@ -44,13 +44,9 @@ func (db *DB) LockConversation(ctx context.Context, id string) (release func(), 
 	}
 	ctx, cancel := context.WithTimeout(ctx, LockWait)
 	defer cancel()
-	conn, err := db.locks.Conn(ctx)
-	if err != nil {
-		return nil, fmt.Errorf("lock conversation %s: %w", id, err)
-	}
 	key := lockKey(id)
-	if _, err := conn.ExecContext(ctx, `SELECT pg_advisory_lock($1, $2)`, lockSpaceConversation, key); err != nil {
-		discard(conn)
+	conn, err := db.advisoryLock(ctx, lockSpaceConversation, key)
+	if err != nil {
 		return nil, fmt.Errorf("lock conversation %s: %w", id, err)
 	}
 	return func() {
@@ -73,15 +69,26 @@ func (db *DB) lockMigrations(ctx context.Context) (func(), error) {
 	if db.locks == nil {
 		return func() {}, nil
 	}
-	conn, err := db.locks.Conn(ctx)
+	conn, err := db.advisoryLock(ctx, lockSpaceLeader, lockKey("migrations"))
 	if err != nil {
 		return nil, fmt.Errorf("lock migrations: %w", err)
 	}
-	if _, err := conn.ExecContext(ctx, `SELECT pg_advisory_lock($1, $2)`, lockSpaceLeader, lockKey("migrations")); err != nil {
-		discard(conn)
-		return nil, fmt.Errorf("lock migrations: %w", err)
-	}
 	return func() { discard(conn) }, nil // ending the session releases the lock
+}
+
+// advisoryLock waits for the session-level advisory lock (space, key) on a
+// lock connection of its own and returns that connection, which holds the
+// lock until it is unlocked or the session ends.
+func (db *DB) advisoryLock(ctx context.Context, space, key int32) (*sql.Conn, error) {
+	conn, err := db.locks.Conn(ctx)
+	if err != nil {
+		return nil, err
+	}
+	if _, err := conn.ExecContext(ctx, `SELECT pg_advisory_lock($1, $2)`, space, key); err != nil {
+		discard(conn)
+		return nil, err
+	}
+	return conn, nil
 }
 
 // lockKey maps an id to the second key of an advisory lock. Two ids that
