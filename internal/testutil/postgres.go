@@ -4,7 +4,6 @@ package testutil
 
 import (
 	"context"
-	"database/sql"
 	"errors"
 	"fmt"
 	"net"
@@ -141,13 +140,8 @@ func (pg *Postgres) URL(db string) string {
 // NewDatabase creates an empty database and returns its URL.
 func (pg *Postgres) NewDatabase(ctx context.Context) (string, error) {
 	name := fmt.Sprintf("t%d_%d", os.Getpid(), pg.created.Add(1))
-	admin, err := sql.Open("pgx", pg.URL("postgres"))
-	if err != nil {
+	if err := pg.Exec(ctx, "postgres", "CREATE DATABASE "+name); err != nil {
 		return "", err
-	}
-	defer admin.Close()
-	if _, err := admin.ExecContext(ctx, "CREATE DATABASE "+name); err != nil {
-		return "", fmt.Errorf("create database %s: %w", name, err)
 	}
 	return pg.URL(name), nil
 }
