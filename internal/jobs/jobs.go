@@ -358,11 +358,13 @@ func (o *Outbox) work(ctx context.Context, j Job) {
 	log := o.logger.With("job_id", j.ID, "kind", j.Kind, "key", j.Key, "attempt", j.Attempts+1)
 	ctx, cancel = context.WithTimeout(ctx, 10*time.Second)
 	defer cancel()
+	// Health follows the attempt itself, and is recorded before the job's
+	// row changes: whoever sees the row sent or dead sees the health too.
+	o.record(j.Kind, err, now)
 	if err == nil {
 		if cerr := persist(ctx, func() error { return o.st.CompleteJob(ctx, j.ID, o.opts.Owner, now) }); cerr != nil {
 			log.Error("complete job; it may be sent again", "error", cerr)
 		}
-		o.record(j.Kind, nil, now)
 		return
 	}
 	next, dead := o.schedule(j, err, now)
@@ -375,7 +377,6 @@ func (o *Outbox) work(ctx context.Context, j Job) {
 	} else {
 		log.Warn("job failed, will retry", "error", err, "next_at", next)
 	}
-	o.record(j.Kind, err, now)
 }
 
 // persist runs a store update, trying again twice after an error that may
