@@ -7,6 +7,9 @@ import (
 	"errors"
 	"fmt"
 	"hash/fnv"
+	"io"
+	"net"
+	"strings"
 	"sync"
 	"time"
 
@@ -232,13 +235,49 @@ func readOnly(err error) bool {
 	return errors.As(err, &pgErr) && pgErr.Code == "25006"
 }
 
+// transient reports whether a PostgreSQL error left the transaction
+// uncommitted and may pass on another try: a lost or refused connection,
+// a server shutting down or starting up, a read-only server (a demoted
+// primary), a serialisation failure or deadlock. Context errors are the
+// caller's and never transient.
+func transient(err error) bool {
+	if errors.Is(err, context.Canceled) || errors.Is(err, context.DeadlineExceeded) {
+		return false
+	}
+	var pgErr *pgconn.PgError
+	if errors.As(err, &pgErr) {
+		switch pgErr.Code {
+		case "25006", "40001", "40P01", "57P01", "57P02", "57P03":
+			return true
+		}
+		return strings.HasPrefix(pgErr.Code, "08")
+	}
+	var connErr *pgconn.ConnectError
+	var netErr net.Error
+	return errors.Is(err, driver.ErrBadConn) || errors.Is(err, io.EOF) || errors.Is(err, io.ErrUnexpectedEOF) ||
+		errors.As(err, &connErr) || errors.As(err, &netErr) || pgconn.SafeToRetry(err)
+}
+
+// onTransient reacts to a transient write error before the retry. A
+// read-only server means the pool's connections lead to an old primary; a
+// lost connection means the server restarted or moved, and its sisters in
+// the pool are most likely dead too. Either way the pool starts afresh, or
+// every retry would meet another stale connection.
+func (db *DB) onTransient(err error) {
+	var pgErr *pgconn.PgError
+	if errors.As(err, &pgErr) && (pgErr.Code == "40001" || pgErr.Code == "40P01") {
+		return // a conflict between transactions: the connection is fine
+	}
+	db.dropConnections(err)
+}
+
 // dropConnections closes the pool's idle connections so that the next
-// query connects again. A connection to a primary that was demoted, or
+// query connects again (cause is logged). A connection to a primary that was demoted, or
 // fenced read-only while its standby was promoted, survives the promotion;
 // a new one follows the URL's target_session_attrs=read-write to whichever
 // server now takes writes. Connections in use are closed as they come back.
-func (db *DB) dropConnections() {
-	db.logger.Warn("the database refused a write as read-only: reconnecting to find the primary")
+func (db *DB) dropConnections(cause error) {
+	db.logger.Warn("reconnecting to the database to find the primary", "cause", cause)
 	db.write.SetMaxIdleConns(0)
 	db.write.SetMaxIdleConns(db.idleConns)
 }

@@ -75,7 +75,11 @@ func Open(ctx context.Context, opts Options) (*DB, error) {
 	if err != nil {
 		return nil, err
 	}
-	db.w = startWriter(db.write, opts.MaxBatch, db.logger)
+	w := &writer{db: db.write, maxBatch: opts.MaxBatch, logger: db.logger}
+	if db.d.name() == "postgres" {
+		w.transient, w.onTransient = transient, db.onTransient
+	}
+	db.w = w.start()
 	return db, nil
 }
 
@@ -205,13 +209,9 @@ func (t tx) queryRow(ctx context.Context, q string, args ...any) *sql.Row {
 // update runs fn in a transaction shared with other concurrent writes and
 // returns once it has been committed (or has failed).
 func (db *DB) update(ctx context.Context, fn func(ctx context.Context, t tx) error) error {
-	err := db.w.do(ctx, func(ctx context.Context, sqlTx *sql.Tx) error {
+	return db.w.do(ctx, func(ctx context.Context, sqlTx *sql.Tx) error {
 		return fn(ctx, tx{sqlTx: sqlTx, d: db.d})
 	})
-	if err != nil && db.locks != nil && readOnly(err) {
-		db.dropConnections()
-	}
-	return err
 }
 
 func redactURL(u *url.URL) string {

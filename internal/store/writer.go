@@ -6,7 +6,11 @@ import (
 	"errors"
 	"fmt"
 	"log/slog"
+	"slices"
 	"sync"
+	"time"
+
+	"github.com/jackc/pgx/v5/pgconn"
 )
 
 // errWriterClosed is returned for writes submitted after Close.
@@ -25,6 +29,10 @@ type writer struct {
 	db       *sql.DB
 	maxBatch int
 	logger   *slog.Logger
+	// transient, if set, says an error left nothing committed and may pass
+	// (PostgreSQL); onTransient is told of each such error before the retry.
+	transient   func(error) bool
+	onTransient func(error)
 
 	reqs    chan writeReq
 	mu      sync.RWMutex // guards closed against sends on reqs
@@ -32,8 +40,9 @@ type writer struct {
 	stopped chan struct{}
 }
 
-func startWriter(db *sql.DB, maxBatch int, logger *slog.Logger) *writer {
-	w := &writer{db: db, maxBatch: maxBatch, logger: logger, reqs: make(chan writeReq, maxBatch), stopped: make(chan struct{})}
+// start starts w's loop; set its fields first.
+func (w *writer) start() *writer {
+	w.reqs, w.stopped = make(chan writeReq, w.maxBatch), make(chan struct{})
 	go w.loop()
 	return w
 }
@@ -79,60 +88,110 @@ func (w *writer) loop() {
 	}
 }
 
+// Retrying a batch: how many times a batch is tried in all, and the
+// first wait between tries, doubled each time (25 ms … 800 ms: about 1.6 s
+// in all, inside the spool's two-second bound on a turn's write, and
+// enough to ride out a PostgreSQL restart or a failover's reconnect).
+const (
+	writeTries = 6
+	firstWait  = 25 * time.Millisecond
+)
+
+// commit runs batch in one transaction. When the transaction fails in a
+// way that says nothing of it was committed (a lost connection before the
+// commit was sent, a read-only server after a failover, a serialisation
+// failure), it runs again on a fresh connection: the caller never sees a
+// failure that a second try would not have. A request whose own statement
+// failed that way is tried again in the next round while its neighbours
+// commit.
 func (w *writer) commit(batch []writeReq) {
-	results := make([]error, len(batch))
-	err := func() error {
-		// The transaction outlives any one request's context: a request
-		// that gives up must not roll back its neighbours.
-		ctx := context.Background()
-		tx, err := w.db.BeginTx(ctx, nil)
+	wait := firstWait
+	for try := 1; ; try++ {
+		results, err, atCommit := w.try(batch)
+		retry := w.transient != nil && try < writeTries
+		var again []writeReq
 		if err != nil {
-			return fmt.Errorf("begin: %w", err)
-		}
-		single := len(batch) == 1
-		for i, r := range batch {
-			if err := r.ctx.Err(); err != nil {
-				results[i] = err
-				continue
-			}
-			if single {
-				results[i] = r.fn(ctx, tx)
-				continue
-			}
-			if _, err := tx.ExecContext(ctx, "SAVEPOINT w"); err != nil {
-				tx.Rollback()
-				return fmt.Errorf("savepoint: %w", err)
-			}
-			if results[i] = r.fn(ctx, tx); results[i] != nil {
-				if _, err := tx.ExecContext(ctx, "ROLLBACK TO SAVEPOINT w"); err != nil {
-					tx.Rollback()
-					return fmt.Errorf("rollback to savepoint: %w", err)
+			if retry && w.transient(err) && (!atCommit || pgconn.SafeToRetry(err)) {
+				again = batch
+			} else {
+				w.logger.Error("group commit failed", "error", err, "batch", len(batch))
+				for _, r := range batch {
+					r.done <- err
 				}
+				return
 			}
-			if _, err := tx.ExecContext(ctx, "RELEASE SAVEPOINT w"); err != nil {
-				tx.Rollback()
-				return fmt.Errorf("release savepoint: %w", err)
-			}
-		}
-		if single && results[0] != nil {
-			tx.Rollback()
-			return nil
-		}
-		if err := tx.Commit(); err != nil {
-			return fmt.Errorf("commit: %w", err)
-		}
-		return nil
-	}()
-	if err != nil {
-		w.logger.Error("group commit failed", "error", err, "batch", len(batch))
-	}
-	for i, r := range batch {
-		if err != nil {
-			r.done <- err
 		} else {
-			r.done <- results[i]
+			for i, r := range batch {
+				if results[i] != nil && retry && w.transient(results[i]) {
+					again = append(again, r)
+					continue
+				}
+				r.done <- results[i]
+			}
+		}
+		if len(again) == 0 {
+			return
+		}
+		cause := err
+		if cause == nil {
+			cause = results[slices.IndexFunc(results, func(e error) bool { return e != nil && w.transient(e) })]
+		}
+		w.logger.Warn("write failed for a reason that passes: trying again", "error", cause, "try", try,
+			"requests", len(again), "wait", wait)
+		if w.onTransient != nil {
+			w.onTransient(cause)
+		}
+		time.Sleep(wait)
+		wait *= 2
+		batch = again
+	}
+}
+
+// try runs batch once. err is a failure of the whole transaction (every
+// request failed with it); atCommit says it came from the commit itself,
+// whose outcome is then unknown unless the driver says nothing was sent.
+func (w *writer) try(batch []writeReq) (results []error, err error, atCommit bool) {
+	results = make([]error, len(batch))
+	// The transaction outlives any one request's context: a request that
+	// gives up must not roll back its neighbours.
+	ctx := context.Background()
+	tx, err := w.db.BeginTx(ctx, nil)
+	if err != nil {
+		return nil, fmt.Errorf("begin: %w", err), false
+	}
+	single := len(batch) == 1
+	for i, r := range batch {
+		if err := r.ctx.Err(); err != nil {
+			results[i] = err
+			continue
+		}
+		if single {
+			results[i] = r.fn(ctx, tx)
+			continue
+		}
+		if _, err := tx.ExecContext(ctx, "SAVEPOINT w"); err != nil {
+			tx.Rollback()
+			return nil, fmt.Errorf("savepoint: %w", err), false
+		}
+		if results[i] = r.fn(ctx, tx); results[i] != nil {
+			if _, err := tx.ExecContext(ctx, "ROLLBACK TO SAVEPOINT w"); err != nil {
+				tx.Rollback()
+				return nil, fmt.Errorf("rollback to savepoint: %w", err), false
+			}
+		}
+		if _, err := tx.ExecContext(ctx, "RELEASE SAVEPOINT w"); err != nil {
+			tx.Rollback()
+			return nil, fmt.Errorf("release savepoint: %w", err), false
 		}
 	}
+	if single && results[0] != nil {
+		tx.Rollback()
+		return results, nil, false
+	}
+	if err := tx.Commit(); err != nil {
+		return nil, fmt.Errorf("commit: %w", err), true
+	}
+	return results, nil, false
 }
 
 // stop refuses new writes and waits for queued ones to commit, or for ctx.

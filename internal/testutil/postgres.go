@@ -27,6 +27,7 @@ type Postgres struct {
 	dir     string
 	bin     string
 	port    int
+	extra   []string // server arguments, kept for Restart
 	cred    *syscall.Credential
 	created atomic.Int64
 }
@@ -106,17 +107,31 @@ func (pg *Postgres) start(extra ...string) error {
 		if err != nil {
 			break
 		}
-		opts := fmt.Sprintf("-p %d -k %s -c listen_addresses=127.0.0.1 -c fsync=off -c synchronous_commit=off -c full_page_writes=off -c max_connections=200", pg.port, pg.dir)
-		for _, e := range extra {
-			opts += " " + e
-		}
-		if err = pg.run("pg_ctl", "-D", pg.dataDir(), "-l", filepath.Join(pg.dir, "server.log"), "-o", opts, "-w", "-t", "60", "start"); err == nil {
+		pg.extra = extra
+		if err = pg.startOnPort(); err == nil {
 			return nil
 		}
 	}
 	log, _ := os.ReadFile(filepath.Join(pg.dir, "server.log"))
 	return fmt.Errorf("start postgres: %w\n%s", err, log)
 }
+
+func (pg *Postgres) startOnPort() error {
+	opts := fmt.Sprintf("-p %d -k %s -c listen_addresses=127.0.0.1 -c fsync=off -c synchronous_commit=off -c full_page_writes=off -c max_connections=200", pg.port, pg.dir)
+	for _, e := range pg.extra {
+		opts += " " + e
+	}
+	return pg.run("pg_ctl", "-D", pg.dataDir(), "-l", filepath.Join(pg.dir, "server.log"), "-o", opts, "-w", "-t", "60", "start")
+}
+
+// Crash stops the server at once, as a crash or a power cut would: its
+// clients' connections break. Restart brings it back on the same port.
+func (pg *Postgres) Crash() error {
+	return pg.run("pg_ctl", "-D", pg.dataDir(), "-m", "immediate", "-w", "stop")
+}
+
+// Restart starts a crashed server again on its port (it recovers first).
+func (pg *Postgres) Restart() error { return pg.startOnPort() }
 
 func (pg *Postgres) dataDir() string { return filepath.Join(pg.dir, "data") }
 
