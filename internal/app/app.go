@@ -255,7 +255,7 @@ func (a *App) Run(ctx context.Context) error {
 	})
 	if a.cluster != nil {
 		wg.Go(func() { a.cluster.Run(workers, a.deliverRemote) })
-		wg.Go(func() { a.followPosture(workers) })
+		wg.Go(func() { a.follow(workers) })
 	}
 	a.logger.Info("listening", "addr", a.Addr(), "node", a.node, "database", a.cfg.Redacted())
 	var err error

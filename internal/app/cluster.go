@@ -12,21 +12,23 @@ import (
 
 // Several nodes may serve one PostgreSQL database (docs/deploy.md). Each
 // serves customers and consoles and passes its live events to the others
-// (realtime.Cluster over LISTEN/NOTIFY); one of them, the leader, also runs
-// what must run once: the monitor's rules, the incident controller, the
-// outbox and the desk's assignments. Leadership is an advisory lock held
-// on a connection, so it passes to another node within about a second of
-// the leader dying or losing the database.
+// (realtime.Cluster over LISTEN/NOTIFY) and its monitor signals
+// (monitor.PeerStore), so every node's rules and console see the whole
+// service. One node, the leader, also runs what must run once: the
+// incident controller, the outbox, the desk's assignments, the alert
+// notifications and the backups. Leadership is an advisory lock held on a
+// connection, so it passes to another node within about a second of the
+// leader dying or losing the database.
 
 // leaderName is the advisory lock the nodes compete for.
 const leaderName = "steward-leader"
 
 // Cluster timings: how often a follower tries to take the lead (and the
-// leader checks its lease), and how often a node rereads the posture in
-// case an event was missed.
+// leader checks its lease), and how often a node rereads the posture (in
+// case an event was missed) and the silences.
 const (
-	leaderCheck  = time.Second
-	postureCheck = 2 * time.Second
+	leaderCheck = time.Second
+	followEvery = 2 * time.Second
 )
 
 // leader tracks whether this node leads.
@@ -129,10 +131,12 @@ func (a *App) reloadPosture(ctx context.Context) {
 	}
 }
 
-// followPosture rereads the posture now and then on a follower, in case an
-// event from the leader was lost.
-func (a *App) followPosture(ctx context.Context) {
-	t := time.NewTicker(postureCheck)
+// follow rereads now and then what other nodes change: the posture on a
+// follower, in case an event from the leader was lost, and the silences on
+// every node, so that one made in any console mutes the leader's
+// notifications and shows as muted everywhere.
+func (a *App) follow(ctx context.Context) {
+	t := time.NewTicker(followEvery)
 	defer t.Stop()
 	for {
 		select {
@@ -141,6 +145,9 @@ func (a *App) followPosture(ctx context.Context) {
 		case <-t.C:
 			if !a.leader.Leading() {
 				a.reloadPosture(ctx)
+			}
+			if err := a.crisis.alerts.LoadSilences(ctx, time.Now()); err != nil && ctx.Err() == nil {
+				a.logger.Warn("reload the silences", "error", err)
 			}
 		}
 	}

@@ -71,10 +71,19 @@ func openCrisis(ctx context.Context, cfg config.Config, db *store.DB, node strin
 			c.logger.Warn("notification channel health changed", "kind", kind, "healthy", h.Healthy, "error", h.LastError)
 		}})
 	c.facts.outbox = c.outbox
+	// With several nodes every node evaluates the rules over every node's
+	// signals, so every console shows the same alerts; the leader alone
+	// notifies. A single node always notifies.
+	var peers monitor.PeerStore
+	if db.Clustered() {
+		peers = db
+	} else {
+		leading = nil
+	}
 	c.alerts = monitor.NewManager(monitor.ManagerOptions{
 		Route: monitor.AlertRoute{GroupWait: cfg.Monitor.GroupWait, GroupInterval: cfg.Monitor.GroupInterval,
 			RepeatInterval: cfg.Monitor.RepeatInterval},
-		Inhibit: defaultInhibitions(), Silences: db, Notify: c.notifyGroup, Logger: logger})
+		Inhibit: defaultInhibitions(), Silences: db, Notify: c.notifyGroup, Leading: leading, Logger: logger})
 	if err := c.alerts.LoadSilences(ctx, time.Now()); err != nil {
 		return nil, err
 	}
@@ -83,7 +92,7 @@ func openCrisis(ctx context.Context, cfg config.Config, db *store.DB, node strin
 	if len(cfg.Monitor.SLOs) > 0 {
 		slos = cfg.Monitor.SLOs
 	}
-	c.mon = monitor.New(monitor.Options{Node: node, Leading: leading, Rollups: db, Rules: rules, SLOs: slos, Facts: c.facts, Alerts: c.alerts,
+	c.mon = monitor.New(monitor.Options{Node: node, Peers: peers, Rollups: db, Rules: rules, SLOs: slos, Facts: c.facts, Alerts: c.alerts,
 		Metrics: c.metrics, Logger: logger, Probes: map[string]monitor.Prober{
 			"store": func(ctx context.Context) error {
 				if err := c.faults.Inject(ctx, incident.FaultStoreWrite, ""); err != nil {

@@ -277,6 +277,13 @@ type ManagerOptions struct {
 	// or not, outside the lock and in order, before the notifications of the
 	// same Evaluate. It must not block and must not call Evaluate.
 	OnChange func(a Alert)
+	// Leading, if set, says whether this node sends notifications. With
+	// several nodes every node evaluates the same rules over the same
+	// figures (Options.Peers), so every console lists the same alerts, but
+	// only the leader notifies; a follower keeps the notification timing
+	// as if it had sent, so that a node taking the lead does not send again
+	// what its predecessor sent.
+	Leading func() bool
 	// Keep is how long resolved alerts stay in Recent (default 24h).
 	Keep   time.Duration
 	Logger *slog.Logger
@@ -303,6 +310,7 @@ type Manager struct {
 	store        SilenceStore
 	notify       func(AlertGroup)
 	onChange     func(Alert)
+	leading      func() bool
 	keep         time.Duration
 	logger       *slog.Logger
 
@@ -367,6 +375,7 @@ func NewManager(opts ManagerOptions) *Manager {
 		store:        opts.Silences,
 		notify:       opts.Notify,
 		onChange:     opts.OnChange,
+		leading:      opts.Leading,
 		keep:         opts.Keep,
 		logger:       opts.Logger.With("component", "alerts"),
 		firing:       map[string]*Alert{},
@@ -454,6 +463,9 @@ func (m *Manager) Evaluate(ctx context.Context, now time.Time, firing []Alert) {
 		if m.onChange != nil {
 			m.onChange(a)
 		}
+	}
+	if m.leading != nil && !m.leading() {
+		return // the leader notifies
 	}
 	for _, g := range notes {
 		m.logger.Info("alert group notified", "group", g.Key, "status", g.Status, "alerts", len(g.Alerts))

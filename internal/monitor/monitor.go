@@ -20,6 +20,33 @@ type bucket struct {
 	counts Counts
 }
 
+// rings hold one node's signals: one-second buckets for the short windows,
+// one-minute buckets for the SLO windows and the rollups.
+type rings struct {
+	seconds [secondBuckets]bucket
+	minutes [minuteBuckets]bucket
+	latest  int64 // peers: the unix second of the newest count received
+}
+
+// sum adds the buckets in (from, to] to c: by the second or by the minute.
+func (r *rings) sum(c *Counts, from, to time.Time, bySecond bool) {
+	if bySecond {
+		lo, hi := from.Unix(), to.Unix()
+		for s := lo + 1; s <= hi; s++ {
+			if b := &r.seconds[s%secondBuckets]; b.at == s {
+				c.Add(&b.counts)
+			}
+		}
+		return
+	}
+	lo, hi := from.Unix()/60, to.Unix()/60
+	for mi := lo + 1; mi <= hi; mi++ {
+		if b := &r.minutes[mi%minuteBuckets]; b.at == mi {
+			c.Add(&b.counts)
+		}
+	}
+}
+
 // Rollup is one node's counts of one minute, as stored.
 type Rollup struct {
 	Minute time.Time `json:"minute"`
@@ -31,6 +58,23 @@ type Rollup struct {
 type RollupStore interface {
 	SaveRollups(ctx context.Context, rollups []Rollup) error
 	Rollups(ctx context.Context, from, to time.Time) ([]Rollup, error)
+}
+
+// Sample is one node's counts of one second, as shared with the others.
+type Sample struct {
+	At     time.Time `json:"at"`
+	Node   string    `json:"node"`
+	Counts Counts    `json:"counts"`
+}
+
+// PeerStore shares the nodes' per-second counts. With several nodes, each
+// saves its seconds there and reads the others', so that the rules (and
+// the console's figures) cover every node's signals whichever node
+// evaluates them; the minutes come from the rollups.
+type PeerStore interface {
+	SaveSeconds(ctx context.Context, node string, seconds []Sample) error
+	// PeerSeconds returns the seconds after after of the nodes but node.
+	PeerSeconds(ctx context.Context, node string, after time.Time) ([]Sample, error)
 }
 
 // Prober checks one component; an error (or exceeding its timeout) fails it.
@@ -45,25 +89,27 @@ type Options struct {
 	Probes  map[string]Prober
 	Facts   Facts
 	Alerts  *Manager // optional: receives every evaluation
-	// Leading, if set, says whether this node evaluates the rules: of
-	// several nodes only the leader does. Every node records its signals,
-	// runs its probes and writes its rollups.
-	Leading func() bool
+	// Peers, if set, shares this node's signals with the other nodes and
+	// adds theirs to every window (several nodes on one database). Every
+	// node then evaluates the same rules over the same figures; only the
+	// leader's alert manager notifies (ManagerOptions.Leading).
+	Peers PeerStore
 	// Interval between rule evaluations (default 1s); RollupEvery between
-	// rollup writes (default 10s); ProbeTimeout per probe (default 2s).
-	Interval, RollupEvery, ProbeTimeout time.Duration
-	Metrics                             *Metrics // optional
-	Logger                              *slog.Logger
-	Now                                 func() time.Time
+	// rollup writes (default 10s); ProbeTimeout per probe (default 2s);
+	// ShareEvery between exchanges with the peers (default 1s).
+	Interval, RollupEvery, ProbeTimeout, ShareEvery time.Duration
+	Metrics                                         *Metrics // optional
+	Logger                                          *slog.Logger
+	Now                                             func() time.Time
 }
 
 // Monitor records signals and evaluates rules over them.
 type Monitor struct {
-	opts    Options
-	logger  *slog.Logger
-	mu      sync.Mutex
-	seconds [secondBuckets]bucket
-	minutes [minuteBuckets]bucket
+	opts   Options
+	logger *slog.Logger
+	mu     sync.Mutex
+	local  rings
+	peers  map[string]*rings // by node name
 }
 
 // New returns a Monitor; Run starts its loop.
@@ -76,6 +122,9 @@ func New(opts Options) *Monitor {
 	}
 	if opts.ProbeTimeout <= 0 {
 		opts.ProbeTimeout = 2 * time.Second
+	}
+	if opts.ShareEvery <= 0 {
+		opts.ShareEvery = time.Second
 	}
 	if opts.Now == nil {
 		opts.Now = time.Now
@@ -92,7 +141,7 @@ func New(opts Options) *Monitor {
 	if opts.Node == "" {
 		opts.Node = "local"
 	}
-	return &Monitor{opts: opts, logger: opts.Logger.With("component", "monitor")}
+	return &Monitor{opts: opts, logger: opts.Logger.With("component", "monitor"), peers: map[string]*rings{}}
 }
 
 // Record adds a signal. It never blocks for long and never fails.
@@ -106,12 +155,13 @@ func (m *Monitor) Record(s Signal) {
 	sec := s.At.Unix()
 	min := sec / 60
 	m.mu.Lock()
-	b := &m.seconds[sec%secondBuckets]
+	b := &m.local.seconds[sec%secondBuckets]
 	if b.at != sec {
 		*b = bucket{at: sec}
 	}
 	b.counts.record(&s)
-	mb := &m.minutes[min%minuteBuckets]
+	b.dirty = true
+	mb := &m.local.minutes[min%minuteBuckets]
 	if mb.at != min {
 		*mb = bucket{at: min}
 	}
@@ -126,25 +176,16 @@ func (m *Monitor) Window(now time.Time, d time.Duration) Counts {
 	return m.Between(now.Add(-d), now)
 }
 
-// Between sums the signals in (from, to] held in memory.
+// Between sums the signals in (from, to] held in memory: this node's and,
+// with Peers, the other nodes' as last shared.
 func (m *Monitor) Between(from, to time.Time) Counts {
 	var c Counts
+	bySecond := to.Sub(from) <= (secondBuckets-2)*time.Second && m.opts.Now().Sub(from) < (secondBuckets-2)*time.Second
 	m.mu.Lock()
 	defer m.mu.Unlock()
-	if to.Sub(from) <= (secondBuckets-2)*time.Second && m.opts.Now().Sub(from) < (secondBuckets-2)*time.Second {
-		lo, hi := from.Unix(), to.Unix()
-		for s := lo + 1; s <= hi; s++ {
-			if b := &m.seconds[s%secondBuckets]; b.at == s {
-				c.Add(&b.counts)
-			}
-		}
-		return c
-	}
-	lo, hi := from.Unix()/60, to.Unix()/60
-	for mi := lo + 1; mi <= hi; mi++ {
-		if b := &m.minutes[mi%minuteBuckets]; b.at == mi {
-			c.Add(&b.counts)
-		}
+	m.local.sum(&c, from, to, bySecond)
+	for _, p := range m.peers {
+		p.sum(&c, from, to, bySecond)
 	}
 	return c
 }
@@ -160,6 +201,9 @@ func (m *Monitor) Run(ctx context.Context) {
 		probes.Wait()
 		m.flush(context.Background())
 	}()
+	if m.opts.Peers != nil {
+		probes.Go(func() { m.share(ctx) })
+	}
 	for {
 		select {
 		case <-ctx.Done():
@@ -168,9 +212,7 @@ func (m *Monitor) Run(ctx context.Context) {
 		}
 		m.probe(ctx, &probes)
 		now := m.opts.Now()
-		if m.opts.Leading == nil || m.opts.Leading() {
-			m.Evaluate(ctx, now)
-		}
+		m.Evaluate(ctx, now)
 		if now.Sub(lastRollup) >= m.opts.RollupEvery {
 			m.flush(ctx)
 			lastRollup = now
@@ -229,8 +271,8 @@ func (m *Monitor) flush(ctx context.Context) {
 	}
 	var out []Rollup
 	m.mu.Lock()
-	for i := range m.minutes {
-		b := &m.minutes[i]
+	for i := range m.local.minutes {
+		b := &m.local.minutes[i]
 		if b.dirty {
 			var c Counts
 			c.Add(&b.counts)
@@ -247,7 +289,7 @@ func (m *Monitor) flush(ctx context.Context) {
 		m.mu.Lock()
 		for _, r := range out {
 			mi := r.Minute.Unix() / 60
-			if b := &m.minutes[mi%minuteBuckets]; b.at == mi {
+			if b := &m.local.minutes[mi%minuteBuckets]; b.at == mi {
 				b.dirty = true
 			}
 		}

@@ -492,3 +492,127 @@ func transcriptOr(n *node, c conv) []message {
 	msgs, _ := fetchTranscript(n, c)
 	return msgs
 }
+
+// adminToken logs in as the demo's admin, whose password the first node
+// printed, and returns a bearer token.
+func adminToken(t *testing.T, nodes []*node) string {
+	t.Helper()
+	var password string
+	for _, line := range strings.Split(nodes[0].logs.String(), "\n") {
+		if f := strings.Fields(line); len(f) == 3 && f[1] == "admin@demo.steward" {
+			password = f[2]
+		}
+	}
+	if password == "" {
+		t.Fatalf("the first node printed no admin login:\n%s", tail(nodes[0].logs.String(), 3000))
+	}
+	body, _ := json.Marshal(map[string]string{"email": "admin@demo.steward", "password": password})
+	resp, err := hc.Post(nodes[1].base()+"/api/v1/auth/login", "application/json", bytes.NewReader(body))
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer resp.Body.Close()
+	var out struct{ Token string }
+	if err := json.NewDecoder(resp.Body).Decode(&out); err != nil || resp.StatusCode != 200 || out.Token == "" {
+		t.Fatalf("admin login: %d %v", resp.StatusCode, err)
+	}
+	return out.Token
+}
+
+// staffCall makes an authenticated API call and decodes a 2xx answer.
+func staffCall(t *testing.T, n *node, token, method, path string, in, out any) {
+	t.Helper()
+	var body io.Reader
+	if in != nil {
+		b, _ := json.Marshal(in)
+		body = bytes.NewReader(b)
+	}
+	req, _ := http.NewRequest(method, n.base()+path, body)
+	req.Header.Set("Authorization", "Bearer "+token)
+	req.Header.Set("Content-Type", "application/json")
+	resp, err := hc.Do(req)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer resp.Body.Close()
+	b, _ := io.ReadAll(resp.Body)
+	if resp.StatusCode/100 != 2 {
+		t.Fatalf("%s %s on %s: %d %s", method, path, n.name, resp.StatusCode, b)
+	}
+	if out != nil {
+		if err := json.Unmarshal(b, out); err != nil {
+			t.Fatalf("%s %s: %v: %s", method, path, err, b)
+		}
+	}
+}
+
+type alertJSON struct {
+	Labels   map[string]string `json:"labels"`
+	Silenced []string          `json:"silenced"`
+}
+
+// firingOn returns node n's firing alert of rule name, if any.
+func firingOn(t *testing.T, n *node, token, name string) (alertJSON, bool) {
+	var out struct{ Firing []alertJSON }
+	staffCall(t, n, token, "GET", "/api/v1/alerts", nil, &out)
+	for _, a := range out.Firing {
+		if a.Labels["alertname"] == name {
+			return a, true
+		}
+	}
+	return alertJSON{}, false
+}
+
+// The monitor's rules see every node's signals: low ratings given on a
+// follower alone raise the alert, listed by every node's console. A
+// silence made on the follower mutes it on the leader, which notifies.
+func TestAlertsSeeEveryNode(t *testing.T) {
+	nodes := cluster(t, 2)
+	lead := leader(t, nodes, 10*time.Second, nil)
+	follower := nodes[0]
+	if follower == lead {
+		follower = nodes[1]
+	}
+	token := adminToken(t, nodes)
+	for i := range 3 {
+		c := start(t, follower, "en")
+		body, _ := json.Marshal(map[string]any{"score": 1, "comment": fmt.Sprint("bad #", i)})
+		req, _ := http.NewRequest("POST", follower.base()+"/api/v1/conversations/"+c.ID+"/rating", bytes.NewReader(body))
+		req.Header.Set("Authorization", "Bearer "+c.Token)
+		req.Header.Set("Content-Type", "application/json")
+		resp, err := hc.Do(req)
+		if err != nil {
+			t.Fatal(err)
+		}
+		resp.Body.Close()
+		if resp.StatusCode/100 != 2 {
+			t.Fatalf("rating on %s: %d", follower.name, resp.StatusCode)
+		}
+	}
+	within := func(what string, cond func() bool) {
+		t.Helper()
+		deadline := time.Now().Add(15 * time.Second)
+		for !cond() {
+			if time.Now().After(deadline) {
+				t.Fatalf("not within 15 s: %s", what)
+			}
+			time.Sleep(100 * time.Millisecond)
+		}
+	}
+	start := time.Now()
+	within("the leader fires low_ratings from the follower's ratings", func() bool {
+		_, ok := firingOn(t, lead, token, "low_ratings")
+		return ok
+	})
+	t.Logf("the leader fired after %s", time.Since(start).Round(time.Millisecond))
+	within("the follower lists low_ratings too", func() bool {
+		_, ok := firingOn(t, follower, token, "low_ratings")
+		return ok
+	})
+	staffCall(t, follower, token, "POST", "/api/v1/silences",
+		map[string]any{"matchers": []string{`alertname="low_ratings"`}, "comment": "known: bad batch", "duration": "1h"}, nil)
+	within("the follower's silence mutes the alert on the leader", func() bool {
+		a, ok := firingOn(t, lead, token, "low_ratings")
+		return ok && len(a.Silenced) == 1
+	})
+}

@@ -273,6 +273,62 @@ func (db *DB) SaveRollups(ctx context.Context, rollups []monitor.Rollup) error {
 	return nil
 }
 
+// secondsKept is how long a node's shared seconds stay in the table:
+// longer than the monitor's one-second windows reach back.
+const secondsKept = 20 * time.Minute
+
+// SaveSeconds upserts node's per-second counts and forgets its seconds
+// older than secondsKept.
+func (db *DB) SaveSeconds(ctx context.Context, node string, seconds []monitor.Sample) error {
+	err := db.update(ctx, func(ctx context.Context, t tx) error {
+		for _, s := range seconds {
+			data, err := json.Marshal(s.Counts)
+			if err != nil {
+				return err
+			}
+			if _, err := t.exec(ctx, `INSERT INTO metric_seconds (second, node, data) VALUES ($1, $2, $3)
+				ON CONFLICT (second, node) DO UPDATE SET data = excluded.data`, s.At.Unix(), node, string(data)); err != nil {
+				return err
+			}
+		}
+		_, err := t.exec(ctx, `DELETE FROM metric_seconds WHERE second < $1 AND node = $2`,
+			time.Now().Add(-secondsKept).Unix(), node)
+		return err
+	})
+	if err != nil {
+		return fmt.Errorf("share %d seconds of signals: %w", len(seconds), err)
+	}
+	return nil
+}
+
+// PeerSeconds returns the per-second counts of the nodes other than node
+// for the seconds after after, by second.
+func (db *DB) PeerSeconds(ctx context.Context, node string, after time.Time) ([]monitor.Sample, error) {
+	rows, err := db.queryContext(ctx, `SELECT second, node, data FROM metric_seconds WHERE second > $1 AND node <> $2
+		ORDER BY second, node`, after.Unix(), node)
+	if err != nil {
+		return nil, fmt.Errorf("read other nodes' signals: %w", err)
+	}
+	defer rows.Close()
+	var out []monitor.Sample
+	for rows.Next() {
+		var (
+			s      monitor.Sample
+			second int64
+			data   string
+		)
+		if err := rows.Scan(&second, &s.Node, &data); err != nil {
+			return nil, fmt.Errorf("read other nodes' signals: %w", err)
+		}
+		if err := json.Unmarshal([]byte(data), &s.Counts); err != nil {
+			return nil, fmt.Errorf("decode %s's signals of second %d: %w", s.Node, second, err)
+		}
+		s.At = time.Unix(second, 0).UTC()
+		out = append(out, s)
+	}
+	return out, rows.Err()
+}
+
 // Rollups returns the rollups of the minutes in [from, to), by minute.
 func (db *DB) Rollups(ctx context.Context, from, to time.Time) ([]monitor.Rollup, error) {
 	rows, err := db.queryContext(ctx, `SELECT minute, node, data FROM metric_rollups WHERE minute >= $1 AND minute < $2
