@@ -63,12 +63,17 @@ const (
 	// PIIReveal shows the original of masked personal data in a
 	// conversation the user handles; every reveal is audited.
 	PIIReveal Permission = "pii.reveal"
+	// DebugProfile reads the running process's profiles (pprof): goroutine
+	// stacks, heap and CPU samples, its command line. Admins only: they show
+	// the code's inner workings and cost CPU while a profile runs.
+	DebugProfile Permission = "debug.profile"
 )
 
 var grants = map[Role]map[Permission]bool{
 	RoleAdmin: {DeskRead: true, DeskWork: true, DeskSupervise: true, DeskReadAll: true, CannedManage: true,
 		TicketsWork: true, UsersManage: true, KBRead: true, KBPropose: true, KBReview: true, KBPublish: true,
-		KBOverride: true, AuditRead: true, IncidentRead: true, IncidentManage: true, FaultsInject: true, PIIReveal: true},
+		KBOverride: true, AuditRead: true, IncidentRead: true, IncidentManage: true, FaultsInject: true, PIIReveal: true,
+		DebugProfile: true},
 	RoleSupervisor: {DeskRead: true, DeskWork: true, DeskSupervise: true, DeskReadAll: true, CannedManage: true,
 		TicketsWork: true, KBRead: true, KBPropose: true, KBReview: true, KBPublish: true, IncidentRead: true, IncidentManage: true,
 		PIIReveal: true},

@@ -25,6 +25,10 @@ func TestRolesGrantWhatTheDocsSay(t *testing.T) {
 		{RoleAuditor, DeskReadAll, true},
 		{RoleAuditor, DeskWork, false},
 		{RoleAuditor, TicketsWork, false},
+		{RoleAdmin, DebugProfile, true},
+		{RoleSupervisor, DebugProfile, false},
+		{RoleAgent, DebugProfile, false},
+		{RoleAuditor, DebugProfile, false},
 		{Role("boss"), DeskRead, false},
 	}
 	for _, tc := range cases {

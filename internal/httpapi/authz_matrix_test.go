@@ -122,8 +122,9 @@ func withBody(p string, body any) func(*mxCell) mxReq {
 // mxRows is the matrix. Each route of httpapi.Routes has exactly one row.
 func mxRows() []mxRow {
 	const (
-		desk = "/api/v1/desk/conversations/"
-		kb   = "/api/v1/kb"
+		desk  = "/api/v1/desk/conversations/"
+		kb    = "/api/v1/kb"
+		pprof = "/api/v1/admin/debug/pprof/"
 	)
 	cust := func(suffix string, body func(c *mxCell) any) func(*mxCell) mxReq {
 		return func(c *mxCell) mxReq {
@@ -323,6 +324,22 @@ func mxRows() []mxRow {
 			map[string]any{"point": "notify", "scope": "matrix-channel", "latency_ms": 1, "duration_s": 1})},
 		{route: "DELETE /api/v1/admin/faults", want: staffOnly(200, 403, 403, 403), target: path("/api/v1/admin/faults")},
 		{route: "DELETE /api/v1/admin/faults/{point}", want: staffOnly(200, 403, 403, 403), target: path("/api/v1/admin/faults/notify")},
+
+		// The server's profiles (debug.profile): admins only. The CPU
+		// profile and the trace are kept short; they block for as long as
+		// they are asked to.
+		{route: "GET " + pprof + "{$}", want: staffOnly(200, 403, 403, 403), target: path(pprof)},
+		{route: "GET " + pprof + "cmdline", want: staffOnly(200, 403, 403, 403), target: path(pprof + "cmdline")},
+		{route: "GET " + pprof + "profile", want: staffOnly(200, 403, 403, 403), target: path(pprof + "profile?seconds=1")},
+		{route: "GET " + pprof + "symbol", want: staffOnly(200, 403, 403, 403), target: path(pprof + "symbol")},
+		{route: "POST " + pprof + "symbol", want: staffOnly(200, 403, 403, 403), target: path(pprof + "symbol")},
+		{route: "GET " + pprof + "trace", want: staffOnly(200, 403, 403, 403), target: path(pprof + "trace?seconds=0.1")},
+		{route: "GET " + pprof + "heap", want: staffOnly(200, 403, 403, 403), target: path(pprof + "heap?debug=1")},
+		{route: "GET " + pprof + "allocs", want: staffOnly(200, 403, 403, 403), target: path(pprof + "allocs")},
+		{route: "GET " + pprof + "goroutine", want: staffOnly(200, 403, 403, 403), target: path(pprof + "goroutine?debug=2")},
+		{route: "GET " + pprof + "block", want: staffOnly(200, 403, 403, 403), target: path(pprof + "block")},
+		{route: "GET " + pprof + "mutex", want: staffOnly(200, 403, 403, 403), target: path(pprof + "mutex")},
+		{route: "GET " + pprof + "threadcreate", want: staffOnly(200, 403, 403, 403), target: path(pprof + "threadcreate")},
 	}
 }
 
@@ -337,6 +354,15 @@ var mxAuditorMayNotRead = map[string]string{
 	"GET /api/v1/auth/api-keys": "API keys are users.manage: the audit trail records their creation and deletion",
 	"GET /api/v1/users":         "accounts are users.manage: the audit trail records every change to them",
 	"GET /api/v1/admin/faults":  "fault injection is a drill tool (faults.inject)",
+}
+
+// auditorMayNotRead is why the auditor is refused a GET route ("" when it
+// is not): mxAuditorMayNotRead's reason, or the profiles'.
+func auditorMayNotRead(route string) string {
+	if strings.HasPrefix(route, "GET /api/v1/admin/debug/pprof/") {
+		return "the server's profiles show its inner workings, not what people did (debug.profile, admins only)"
+	}
+	return mxAuditorMayNotRead[route]
 }
 
 func TestAuthorizationMatrix(t *testing.T) {
@@ -370,8 +396,8 @@ func TestAuthorizationMatrix(t *testing.T) {
 		switch {
 		case write && got < 400:
 			t.Errorf("%s: the auditor is expected to write (%d)", r.route, got)
-		case r.method() == "GET" && got >= 400 && got != 401 && mxAuditorMayNotRead[r.route] == "":
-			t.Errorf("%s: the auditor is expected to be refused a read (%d) without a reason in mxAuditorMayNotRead", r.route, got)
+		case r.method() == "GET" && got >= 400 && got != 401 && auditorMayNotRead(r.route) == "":
+			t.Errorf("%s: the auditor is expected to be refused a read (%d) without a reason in auditorMayNotRead", r.route, got)
 		}
 	}
 	if t.Failed() {

@@ -215,6 +215,7 @@ func (s *Server) routes(opts Options) *routeMux {
 	mux.HandleFunc("GET /api/v1/audit", s.staff(s.auditTrail))
 	mux.HandleFunc("GET /api/v1/audit/verify", s.staff(s.verifyAudit))
 	s.crisisRoutes(mux)
+	s.debugRoutes(mux)
 
 	for path, allow := range map[string]string{
 		"/api/v1/conversations":                               "POST",

@@ -1,0 +1,101 @@
+package httpapi
+
+import (
+	"context"
+	"fmt"
+	"net/http"
+	"net/http/pprof"
+	"os"
+	"regexp"
+	"strings"
+
+	"github.com/steward-cs/steward/internal/auth"
+)
+
+// pprofPrefix is where the profiles are served. Under /api/v1/admin, not at
+// the conventional /debug/pprof/: a profile is for admins, so it sits with
+// their other routes and behind the same authentication.
+const pprofPrefix = "/api/v1/admin/debug/pprof/"
+
+// pprofProfiles are the runtime's named profiles, served by pprof.Handler.
+// block and mutex stay empty unless the process sets a sampling rate (it
+// does not: sampling costs on every contended lock).
+var pprofProfiles = []string{"heap", "allocs", "goroutine", "block", "mutex", "threadcreate"}
+
+// debugRoutes mounts net/http/pprof on our mux. Importing net/http/pprof
+// also registers its handlers on http.DefaultServeMux; nothing in Steward
+// serves that mux, so those stay unreachable, and these are reachable only
+// by a user with debug.profile (admins).
+func (s *Server) debugRoutes(mux *routeMux) {
+	// The index links to the profiles relative to itself, so it works under
+	// our prefix; {$} keeps it from catching unknown names, which fall
+	// through to the JSON 404 of /api/.
+	mux.HandleFunc("GET "+pprofPrefix+"{$}", s.staff(s.pprof("index", pprof.Index)))
+	mux.HandleFunc("GET "+pprofPrefix+"cmdline", s.staff(s.pprof("cmdline", cmdline)))
+	mux.HandleFunc("GET "+pprofPrefix+"profile", s.staff(s.pprof("profile", pprof.Profile)))
+	mux.HandleFunc("GET "+pprofPrefix+"symbol", s.staff(s.pprof("symbol", pprof.Symbol)))
+	// go tool pprof posts the addresses it wants named.
+	mux.HandleFunc("POST "+pprofPrefix+"symbol", s.staff(s.pprof("symbol", pprof.Symbol)))
+	mux.HandleFunc("GET "+pprofPrefix+"trace", s.staff(s.pprof("trace", pprof.Trace)))
+	for _, name := range pprofProfiles {
+		mux.HandleFunc("GET "+pprofPrefix+name, s.staff(s.pprof(name, pprof.Handler(name).ServeHTTP)))
+	}
+	allow := map[string]string{pprofPrefix + "{$}": "GET", pprofPrefix + "cmdline": "GET", pprofPrefix + "profile": "GET",
+		pprofPrefix + "symbol": "GET, POST", pprofPrefix + "trace": "GET"}
+	for _, name := range pprofProfiles {
+		allow[pprofPrefix+name] = "GET"
+	}
+	for path, methods := range allow {
+		mux.HandleFunc(path, methodNotAllowed(methods))
+	}
+}
+
+// pprof serves one profile to a user with debug.profile, audited: a
+// goroutine dump or a heap profile shows the process's inner workings.
+func (s *Server) pprof(name string, h http.HandlerFunc) staffHandler {
+	return func(w http.ResponseWriter, r *http.Request, p *auth.Principal) error {
+		if err := need(p, auth.DebugProfile, "read the server's profiles"); err != nil {
+			return err
+		}
+		// The index is a page of links; reading it profiles nothing.
+		if name != "index" {
+			s.auditEntry(r.Context(), p, "debug.profile", "pprof:"+name, map[string]any{"query": r.URL.RawQuery})
+		}
+		// A CPU profile or a trace sleeps for as long as it was asked to:
+		// end it when the server shuts down, so that it does not hold up
+		// the drain.
+		ctx, cancel := context.WithCancel(r.Context())
+		defer cancel()
+		stop := context.AfterFunc(s.closingCtx, cancel)
+		defer stop()
+		h(w, r.WithContext(ctx))
+		return nil
+	}
+}
+
+// Passwords in an argument: in a URL (scheme://user:password@host, hidden
+// up to the argument's last @, so that a password holding an unescaped @ or
+// / is hidden whole; hiding too much is harmless) and in a key=value
+// connection string (password=...).
+var (
+	urlPassword = regexp.MustCompile(`(://[^:/?#@\s]*:)\S*@`)
+	kvPassword  = regexp.MustCompile(`(?i)(password=)[^\s&]*`)
+)
+
+// cmdline is pprof.Cmdline with the passwords left out: serve accepts
+// --database postgres://user:password@host/db, and a profile endpoint is
+// no place to hand out the database's password.
+func cmdline(w http.ResponseWriter, r *http.Request) {
+	w.Header().Set("Content-Type", "text/plain; charset=utf-8")
+	args := make([]string, len(os.Args))
+	for i, a := range os.Args {
+		args[i] = redactArg(a)
+	}
+	fmt.Fprint(w, strings.Join(args, "\x00"))
+}
+
+// redactArg replaces the passwords in one argument with xxxxx.
+func redactArg(a string) string {
+	a = urlPassword.ReplaceAllString(a, "${1}xxxxx@")
+	return kvPassword.ReplaceAllString(a, "${1}xxxxx")
+}
