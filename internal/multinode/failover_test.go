@@ -4,6 +4,7 @@ import (
 	"encoding/json"
 	"fmt"
 	"os"
+	"strings"
 	"sync"
 	"sync/atomic"
 	"testing"
@@ -33,14 +34,16 @@ func TestPrimaryFailover(t *testing.T) {
 
 // drReport is the drill's figures, one JSON line on stdout.
 type drReport struct {
-	Replication      string  `json:"replication"`
-	RTOSeconds       float64 `json:"rto_seconds"`
-	RPOMessages      int     `json:"rpo_messages"`
-	Acknowledged     int     `json:"acknowledged"`
-	FailedTurns      int     `json:"failed_turns"`
-	PromoteSeconds   float64 `json:"promote_seconds"`
-	Customers        int     `json:"customers"`
-	RecoveredClients int     `json:"recovered_customers"`
+	Replication  string  `json:"replication"`
+	RTOSeconds   float64 `json:"rto_seconds"`
+	RPOMessages  int     `json:"rpo_messages"`
+	Acknowledged int     `json:"acknowledged"`
+	FailedTurns  int     `json:"failed_turns"`
+	// Failures counts the refused turns by what the customer got.
+	Failures         map[string]int `json:"failures"`
+	PromoteSeconds   float64        `json:"promote_seconds"`
+	Customers        int            `json:"customers"`
+	RecoveredClients int            `json:"recovered_customers"`
 }
 
 func failover(t *testing.T, syncRep bool) {
@@ -68,6 +71,8 @@ func failover(t *testing.T, syncRep bool) {
 		stop     atomic.Bool
 		failed   atomic.Int64
 		wg       sync.WaitGroup
+		whyMu    sync.Mutex
+		why      = map[string]int{}
 	)
 	acked := make([][]string, customers)
 	backAfter := make([]atomic.Int64, customers) // first success after the kill, in ns
@@ -76,11 +81,16 @@ func failover(t *testing.T, syncRep bool) {
 			n := nodes[i%len(nodes)]
 			for j := 0; !stop.Load(); j++ {
 				text := fmt.Sprintf("%s #%d-%d", testutil.Questions[(i+j)%len(testutil.Questions)], i, j)
-				status, _, err := say(n, convs[i], text)
+				status, body, err := say(n, convs[i], text)
 				if err != nil || status != 200 {
 					// Not acknowledged: the customer is told and tries
 					// again with their next message.
 					failed.Add(1)
+					var e struct{ Error struct{ Code string } }
+					json.Unmarshal(body, &e)
+					whyMu.Lock()
+					why[fmt.Sprint(status, " ", e.Error.Code, errText(err))]++
+					whyMu.Unlock()
 					time.Sleep(50 * time.Millisecond)
 					continue
 				}
@@ -119,7 +129,7 @@ func failover(t *testing.T, syncRep bool) {
 	wg.Wait()
 
 	r := drReport{Replication: map[bool]string{true: "synchronous", false: "asynchronous"}[syncRep], Customers: customers,
-		FailedTurns: int(failed.Load()), PromoteSeconds: promote.Seconds()}
+		FailedTurns: int(failed.Load()), Failures: why, PromoteSeconds: promote.Seconds()}
 	for i := range backAfter {
 		if d := time.Duration(backAfter[i].Load()); d != 0 {
 			r.RecoveredClients++
@@ -164,4 +174,18 @@ func failover(t *testing.T, syncRep bool) {
 	if syncRep && r.RPOMessages != 0 {
 		t.Errorf("RPO %d acknowledged messages with synchronous replication, target 0", r.RPOMessages)
 	}
+	// A turn the outage refuses is refused honestly: 503, "unavailable",
+	// which the widget retries, never a 500.
+	for why, n := range r.Failures {
+		if !strings.HasPrefix(why, "503 unavailable") {
+			t.Errorf("%d turns refused with %q during the failover, want only 503 unavailable", n, why)
+		}
+	}
+}
+
+func errText(err error) string {
+	if err == nil {
+		return ""
+	}
+	return err.Error()
 }

@@ -8,6 +8,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/steward-cs/steward/internal/errcode"
 	"github.com/steward-cs/steward/internal/monitor"
 	"github.com/steward-cs/steward/internal/store"
 	"github.com/steward-cs/steward/internal/testutil"
@@ -159,6 +160,18 @@ func TestWritesRideOutARestart(t *testing.T) {
 	var n int
 	if err := check.QueryRowContext(ctx, "SELECT count(*) FROM metric_rollups WHERE node = 'while-down'").Scan(&n); err != nil || n != 1 {
 		t.Fatalf("the write made while the server was down is stored %d times (%v), want once", n, err)
+	}
+
+	// A server that stays down: after the retries, writes and reads say the
+	// database is unavailable (HTTP 503, try again), not an internal error.
+	if err := pg.Crash(); err != nil {
+		t.Fatal(err)
+	}
+	if err := write("down"); !errcode.Is(err, errcode.Unavailable) {
+		t.Errorf("a write to a server that stays down: %v, want unavailable", err)
+	}
+	if _, err := db.Rollups(ctx, minute, minute.Add(time.Minute)); !errcode.Is(err, errcode.Unavailable) {
+		t.Errorf("a read from a server that stays down: %v, want unavailable", err)
 	}
 }
 

@@ -17,6 +17,8 @@ import (
 
 	_ "github.com/jackc/pgx/v5/stdlib" // registers the "pgx" database/sql driver
 	_ "github.com/mattn/go-sqlite3"    // registers the "sqlite3" database/sql driver
+
+	"github.com/steward-cs/steward/internal/errcode"
 )
 
 // Options says which database to open.
@@ -184,12 +186,67 @@ func (db *DB) Close(ctx context.Context) error {
 	return errors.Join(errs...)
 }
 
+// queryContext runs a read. On PostgreSQL a read that failed for a reason
+// that passes (a lost connection, a restarting or demoted server: see
+// transient) is tried again on a fresh pool as writes are, for about a
+// second and a half; a read changes nothing, so every try is safe. Past
+// that the error says the database is unavailable (503, try again).
 func (db *DB) queryContext(ctx context.Context, q string, args ...any) (*sql.Rows, error) {
-	return db.read.QueryContext(ctx, db.d.rebind(q), args...)
+	q = db.d.rebind(q)
+	wait := firstWait
+	for try := 1; ; try++ {
+		rows, err := db.read.QueryContext(ctx, q, args...)
+		if err == nil || db.locks == nil || !transient(err) || ctx.Err() != nil {
+			return rows, err
+		}
+		if try == writeTries {
+			return nil, unreachable(err)
+		}
+		db.onTransient(err)
+		select {
+		case <-ctx.Done():
+			return nil, unreachable(err)
+		case <-time.After(wait):
+			wait *= 2
+		}
+	}
 }
 
-func (db *DB) queryRowContext(ctx context.Context, q string, args ...any) *sql.Row {
-	return db.read.QueryRowContext(ctx, db.d.rebind(q), args...)
+// queryRowContext is QueryRowContext over queryContext, for its retries.
+func (db *DB) queryRowContext(ctx context.Context, q string, args ...any) *row {
+	rows, err := db.queryContext(ctx, q, args...)
+	return &row{rows: rows, err: err}
+}
+
+// row is sql.Row's behaviour over rows already queried.
+type row struct {
+	rows *sql.Rows
+	err  error
+}
+
+// Scan copies the first row's columns into dest and closes the rows;
+// sql.ErrNoRows if there is none.
+func (r *row) Scan(dest ...any) error {
+	if r.err != nil {
+		return r.err
+	}
+	defer r.rows.Close()
+	if !r.rows.Next() {
+		if err := r.rows.Err(); err != nil {
+			return err
+		}
+		return sql.ErrNoRows
+	}
+	if err := r.rows.Scan(dest...); err != nil {
+		return err
+	}
+	return r.rows.Close()
+}
+
+// unreachable marks a database error that outlasted the retries: callers
+// hear "unavailable" (HTTP 503: try again), the log keeps the cause.
+func unreachable(err error) error {
+	return fmt.Errorf("%w: %w", errcode.Errorf(errcode.Unavailable, "the database cannot be reached; try again in a moment"), err)
 }
 
 // tx is a transaction handed to write functions; it rebinds queries.

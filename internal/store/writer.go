@@ -115,6 +115,7 @@ func (w *writer) commit(batch []writeReq) {
 				again = batch
 			} else {
 				w.logger.Error("group commit failed", "error", err, "batch", len(batch))
+				err = w.outlasted(err)
 				for _, r := range batch {
 					r.done <- err
 				}
@@ -126,7 +127,7 @@ func (w *writer) commit(batch []writeReq) {
 					again = append(again, r)
 					continue
 				}
-				r.done <- results[i]
+				r.done <- w.outlasted(results[i])
 			}
 		}
 		if len(again) == 0 {
@@ -145,6 +146,15 @@ func (w *writer) commit(batch []writeReq) {
 		wait *= 2
 		batch = again
 	}
+}
+
+// outlasted marks a transient error that is still there after the last
+// try as the database being unavailable; others pass unchanged.
+func (w *writer) outlasted(err error) error {
+	if err != nil && w.transient != nil && w.transient(err) {
+		return unreachable(err)
+	}
+	return err
 }
 
 // try runs batch once. err is a failure of the whole transaction (every
