@@ -1,7 +1,7 @@
 # Steward: `make run` starts the demo, `make test` runs every test.
 GO ?= go
 
-.PHONY: run test deps vet build eval drill bench bench-short
+.PHONY: run test deps vet build eval drill bench bench-short bench-check
 
 run:
 	$(GO) run ./cmd/steward serve --demo
@@ -18,10 +18,12 @@ vet:
 # Every test, with the race detector, against real SQLite, a throwaway
 # PostgreSQL cluster and headless Chromium (installed by `make deps`).
 # Then every fault-injection drill against a real server (docs/crisis.md):
-# each must meet its targets or the run fails.
+# each must meet its targets or the run fails. Then the short benchmark,
+# which fails only on a crash, an error or a tenfold regression.
 test: deps vet
 	STEWARD_REQUIRE_POSTGRES=1 $(GO) test -race -count=1 -timeout 20m ./...
 	$(MAKE) drill
+	$(MAKE) bench-check
 
 drill: build
 	bin/steward drill all --json --log bin/drill.log > bin/drill-report.json || (cat bin/drill-report.json; tail -50 bin/drill.log; exit 1)
@@ -41,10 +43,17 @@ eval: build
 # Performance (issue 9): every scenario against a fresh Steward on loopback,
 # each figure beside its target and the turn rate as a ratio to a bare
 # net/http echo server measured in the same run (about 4 minutes); bench-short
-# is the small version for CI (about a minute, most of it training the
-# 1,000-entry knowledge base). ARGS=--json prints one JSON object.
+# is the small version (about a minute, most of it training the 1,000-entry
+# knowledge base) that bench-check runs for CI. ARGS=--json prints one JSON
+# object.
 bench:
 	$(GO) run ./cmd/steward-bench all $(ARGS)
 
 bench-short:
 	$(GO) run ./cmd/steward-bench all --short $(ARGS)
+
+# The short benchmark as a test (make test runs it): it fails on a crash,
+# any error or lost message, or a figure ten times worse than its floor in
+# internal/bench/floor.go, and never on a merely busy machine.
+bench-check:
+	$(GO) run ./cmd/steward-bench all --short --check $(ARGS)

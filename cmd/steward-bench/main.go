@@ -3,7 +3,7 @@
 // and the knowledge base at scale, beside a bare net/http echo server
 // measured in the same run (issue 9). Loopback only, bounded in time.
 //
-//	steward-bench SCENARIO|all [--json] [--short] [--duration 10s] [--concurrency 256]
+//	steward-bench SCENARIO|all [--json] [--short] [--check] [--duration 10s] [--concurrency 256]
 //	    [--conns 10000] [--sizes 1000,10000,100000] [--url URL [--server-pid PID]] [--steward PATH] [--out FILE]
 package main
 
@@ -70,7 +70,8 @@ Scenarios (all runs them in this order):
 Without --url, each server scenario starts its own Steward (a fresh build of ./cmd/steward, or
 --steward) on a temporary data directory: durable SQLite, the demo knowledge base, limits lifted.
 The exit code is 1 when a scenario failed, the server crashed or a message was lost; missed
-targets are reported, not failed.
+targets are reported, not failed. With --check (make bench-check, in CI) it is also 1 on any
+error, and on a figure ten times worse than when its floor was set (internal/bench/floor.go).
 
 Flags:
 `
@@ -88,10 +89,12 @@ func benchmark(ctx context.Context, args []string, stdout, stderr io.Writer) err
 		sizes     string
 		verbose   bool
 		outFile   string
+		check     bool
 		kbMemHelp = "stop a kb-scale size whose process passes this RSS, in MB (default: 6144 or half the available memory)"
 	)
 	fs.BoolVar(&asJSON, "json", false, "print one JSON object on stdout instead of the table")
 	fs.BoolVar(&o.Short, "short", false, "a seconds-long version for CI: 16 customers, 2s, idle-ws 500, kb-scale 1000")
+	fs.BoolVar(&check, "check", false, "exit 1 on any error, lost message, or figure 10x worse than its floor (for CI, with --short)")
 	fs.DurationVar(&o.Duration, "duration", 10*time.Second, "length of each load scenario (baseline, turns, ws-turns)")
 	fs.IntVar(&o.Concurrency, "concurrency", 256, "simulated customers in baseline, turns and ws-turns")
 	fs.IntVar(&o.Conns, "conns", 10000, "idle WebSockets in idle-ws")
@@ -185,6 +188,9 @@ func benchmark(ctx context.Context, args []string, stdout, stderr io.Writer) err
 	if err != nil {
 		return err
 	}
+	if check {
+		rep.Floors = bench.CheckFloors(rep)
+	}
 	var js bytes.Buffer
 	enc := json.NewEncoder(&js)
 	enc.SetIndent("", "  ")
@@ -203,6 +209,23 @@ func benchmark(ctx context.Context, args []string, stdout, stderr io.Writer) err
 		}
 	} else if err := bench.WriteTable(stdout, rep); err != nil {
 		return fmt.Errorf("write the report: %w", err)
+	}
+	if check {
+		// Beside the table; with --json, stdout holds the JSON alone.
+		w := stdout
+		if asJSON {
+			w = stderr
+		}
+		if err := bench.WriteFloors(w, rep.Floors); err != nil {
+			return fmt.Errorf("write the check: %w", err)
+		}
+		if failed := bench.FailedFloors(rep.Floors); len(failed) > 0 {
+			why := make([]string, len(failed))
+			for i, f := range failed {
+				why[i] = f.Check + ": " + f.Detail
+			}
+			return fmt.Errorf("check failed: %s", strings.Join(why, "; "))
+		}
 	}
 	if len(rep.Failures) > 0 {
 		return fmt.Errorf("%d failures: %s", len(rep.Failures), strings.Join(rep.Failures, "; "))

@@ -138,9 +138,11 @@ type Report struct {
 	Checks []Check `json:"checks"`
 	// Failures name scenarios that could not run, or a server that crashed
 	// or lost messages; a run with failures exits non-zero.
-	Failures    []string `json:"failures,omitempty"`
-	TotalSec    float64  `json:"total_sec"`
-	GeneratedAt string   `json:"generated_at"`
+	Failures []string `json:"failures,omitempty"`
+	// Floors is the verdict of a --check run (CheckFloors).
+	Floors      []Floor `json:"floors,omitempty"`
+	TotalSec    float64 `json:"total_sec"`
+	GeneratedAt string  `json:"generated_at"`
 }
 
 // Run runs o.Scenario and reports what it measured. Failures of single

@@ -48,6 +48,9 @@ type KBSize struct {
 	PeakRSSMB *float64 `json:"peak_rss_mb,omitempty"`
 	// Error says why the size has no figures (timeout, memory limit).
 	Error string `json:"error,omitempty"`
+	// Stopped is set when the benchmark stopped the size at its time or
+	// memory limit, rather than the size failing on its own.
+	Stopped bool `json:"stopped,omitempty"`
 }
 
 // KBScaleResult holds one KBSize per size measured.
@@ -224,10 +227,12 @@ func measureInChild(ctx context.Context, o *Options, n int) KBSize {
 	case overMem:
 		r := fail("stopped during %s: RSS passed the limit of %d MB (--kb-mem-limit)", phase, o.KBMemLimitMB)
 		r.PeakRSSMB = &peak
+		r.Stopped = true
 		return r
 	case cctx.Err() != nil && ctx.Err() == nil:
 		r := fail("stopped during %s: did not finish within %s (--kb-timeout)", phase, o.KBTimeout)
 		r.PeakRSSMB = &peak
+		r.Stopped = true
 		return r
 	case err != nil:
 		if crash == "" {
