@@ -395,12 +395,14 @@ func TestWebSocketOriginAllowList(t *testing.T) {
 func TestSlowHeaderIsCutOff(t *testing.T) {
 	const timeout = 400 * time.Millisecond
 	base := testutil.StartApp(t, func(c *config.Config) { c.Security.Timeouts.ReadHeader = timeout })
+	// The server's header clock starts when it accepts the connection,
+	// which can be a moment before Dial returns here: start ours first.
+	start := time.Now()
 	conn, err := net.Dial("tcp", strings.TrimPrefix(base, "http://"))
 	if err != nil {
 		t.Fatal(err)
 	}
 	defer conn.Close()
-	start := time.Now()
 	if _, err := io.WriteString(conn, "GET /livez HTTP/1.1\r\nHost: steward\r\n"); err != nil {
 		t.Fatal(err)
 	}
