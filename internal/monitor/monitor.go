@@ -269,32 +269,49 @@ func (m *Monitor) flush(ctx context.Context) {
 	if m.opts.Rollups == nil {
 		return
 	}
-	var out []Rollup
+	err := m.saveChanged(m.local.minutes[:], time.Minute, func(changed []Sample) error {
+		out := make([]Rollup, len(changed))
+		for i, s := range changed {
+			out[i] = Rollup{Minute: s.At, Node: s.Node, Counts: s.Counts}
+		}
+		return m.opts.Rollups.SaveRollups(ctx, out)
+	})
+	if err != nil {
+		m.logger.Warn("save rollups", "error", err)
+	}
+}
+
+// saveChanged hands save copies of the buckets of ring (each span long)
+// changed since the last save, and marks them changed again if save
+// fails, so the next save tries them again.
+func (m *Monitor) saveChanged(ring []bucket, span time.Duration, save func([]Sample) error) error {
+	per := int64(span / time.Second)
+	var changed []Sample
 	m.mu.Lock()
-	for i := range m.local.minutes {
-		b := &m.local.minutes[i]
-		if b.dirty {
+	for i := range ring {
+		if b := &ring[i]; b.dirty {
 			var c Counts
 			c.Add(&b.counts)
-			out = append(out, Rollup{Minute: time.Unix(b.at*60, 0).UTC(), Node: m.opts.Node, Counts: c})
+			changed = append(changed, Sample{At: time.Unix(b.at*per, 0).UTC(), Node: m.opts.Node, Counts: c})
 			b.dirty = false
 		}
 	}
 	m.mu.Unlock()
-	if len(out) == 0 {
-		return
+	if len(changed) == 0 {
+		return nil
 	}
-	if err := m.opts.Rollups.SaveRollups(ctx, out); err != nil {
-		m.logger.Warn("save rollups", "minutes", len(out), "error", err)
+	err := save(changed)
+	if err != nil {
 		m.mu.Lock()
-		for _, r := range out {
-			mi := r.Minute.Unix() / 60
-			if b := &m.local.minutes[mi%minuteBuckets]; b.at == mi {
+		for _, s := range changed {
+			at := s.At.Unix() / per
+			if b := &ring[at%int64(len(ring))]; b.at == at {
 				b.dirty = true
 			}
 		}
 		m.mu.Unlock()
 	}
+	return err
 }
 
 // Flush writes pending rollups now (for a postmortem about to read them).

@@ -60,32 +60,9 @@ func (m *Monitor) share(ctx context.Context) {
 
 // push saves this node's seconds that changed since the last push.
 func (m *Monitor) push(ctx context.Context) error {
-	var out []Sample
-	m.mu.Lock()
-	for i := range m.local.seconds {
-		if b := &m.local.seconds[i]; b.dirty {
-			var c Counts
-			c.Add(&b.counts)
-			out = append(out, Sample{At: time.Unix(b.at, 0).UTC(), Node: m.opts.Node, Counts: c})
-			b.dirty = false
-		}
-	}
-	m.mu.Unlock()
-	if len(out) == 0 {
-		return nil
-	}
-	if err := m.opts.Peers.SaveSeconds(ctx, m.opts.Node, out); err != nil {
-		m.mu.Lock()
-		for _, s := range out {
-			sec := s.At.Unix()
-			if b := &m.local.seconds[sec%secondBuckets]; b.at == sec {
-				b.dirty = true
-			}
-		}
-		m.mu.Unlock()
-		return err
-	}
-	return nil
+	return m.saveChanged(m.local.seconds[:], time.Second, func(changed []Sample) error {
+		return m.opts.Peers.SaveSeconds(ctx, m.opts.Node, changed)
+	})
 }
 
 // pull replaces this node's copy of the other nodes' recent counts.

@@ -167,9 +167,19 @@ func start(t *testing.T, n *node, locale string) conv {
 }
 
 func say(n *node, c conv, text string) (int, []byte, error) {
-	body, _ := json.Marshal(map[string]string{"text": text})
-	req, _ := http.NewRequest("POST", n.base()+"/api/v1/conversations/"+c.ID+"/messages", bytes.NewReader(body))
-	req.Header.Set("Authorization", "Bearer "+c.Token)
+	return call(n, c.Token, "POST", "/api/v1/conversations/"+c.ID+"/messages", map[string]string{"text": text})
+}
+
+// call makes an API call with a bearer token (a customer's or a staff
+// member's) and a JSON body (nil for none).
+func call(n *node, token, method, path string, in any) (int, []byte, error) {
+	var body io.Reader
+	if in != nil {
+		b, _ := json.Marshal(in)
+		body = bytes.NewReader(b)
+	}
+	req, _ := http.NewRequest(method, n.base()+path, body)
+	req.Header.Set("Authorization", "Bearer "+token)
 	req.Header.Set("Content-Type", "application/json")
 	resp, err := hc.Do(req)
 	if err != nil {
@@ -519,25 +529,16 @@ func adminToken(t *testing.T, nodes []*node) string {
 	return out.Token
 }
 
-// staffCall makes an authenticated API call and decodes a 2xx answer.
-func staffCall(t *testing.T, n *node, token, method, path string, in, out any) {
+// mustCall makes an authenticated API call (a staff member's or a
+// customer's token) that must succeed, and decodes its answer into out.
+func mustCall(t *testing.T, n *node, token, method, path string, in, out any) {
 	t.Helper()
-	var body io.Reader
-	if in != nil {
-		b, _ := json.Marshal(in)
-		body = bytes.NewReader(b)
-	}
-	req, _ := http.NewRequest(method, n.base()+path, body)
-	req.Header.Set("Authorization", "Bearer "+token)
-	req.Header.Set("Content-Type", "application/json")
-	resp, err := hc.Do(req)
+	status, b, err := call(n, token, method, path, in)
 	if err != nil {
 		t.Fatal(err)
 	}
-	defer resp.Body.Close()
-	b, _ := io.ReadAll(resp.Body)
-	if resp.StatusCode/100 != 2 {
-		t.Fatalf("%s %s on %s: %d %s", method, path, n.name, resp.StatusCode, b)
+	if status/100 != 2 {
+		t.Fatalf("%s %s on %s: %d %s", method, path, n.name, status, b)
 	}
 	if out != nil {
 		if err := json.Unmarshal(b, out); err != nil {
@@ -554,7 +555,7 @@ type alertJSON struct {
 // firingOn returns node n's firing alert of rule name, if any.
 func firingOn(t *testing.T, n *node, token, name string) (alertJSON, bool) {
 	var out struct{ Firing []alertJSON }
-	staffCall(t, n, token, "GET", "/api/v1/alerts", nil, &out)
+	mustCall(t, n, token, "GET", "/api/v1/alerts", nil, &out)
 	for _, a := range out.Firing {
 		if a.Labels["alertname"] == name {
 			return a, true
@@ -576,18 +577,8 @@ func TestAlertsSeeEveryNode(t *testing.T) {
 	token := adminToken(t, nodes)
 	for i := range 3 {
 		c := start(t, follower, "en")
-		body, _ := json.Marshal(map[string]any{"score": 1, "comment": fmt.Sprint("bad #", i)})
-		req, _ := http.NewRequest("POST", follower.base()+"/api/v1/conversations/"+c.ID+"/rating", bytes.NewReader(body))
-		req.Header.Set("Authorization", "Bearer "+c.Token)
-		req.Header.Set("Content-Type", "application/json")
-		resp, err := hc.Do(req)
-		if err != nil {
-			t.Fatal(err)
-		}
-		resp.Body.Close()
-		if resp.StatusCode/100 != 2 {
-			t.Fatalf("rating on %s: %d", follower.name, resp.StatusCode)
-		}
+		mustCall(t, follower, c.Token, "POST", "/api/v1/conversations/"+c.ID+"/rating",
+			map[string]any{"score": 1, "comment": fmt.Sprint("bad #", i)}, nil)
 	}
 	within := func(what string, cond func() bool) {
 		t.Helper()
@@ -609,7 +600,7 @@ func TestAlertsSeeEveryNode(t *testing.T) {
 		_, ok := firingOn(t, follower, token, "low_ratings")
 		return ok
 	})
-	staffCall(t, follower, token, "POST", "/api/v1/silences",
+	mustCall(t, follower, token, "POST", "/api/v1/silences",
 		map[string]any{"matchers": []string{`alertname="low_ratings"`}, "comment": "known: bad batch", "duration": "1h"}, nil)
 	within("the follower's silence mutes the alert on the leader", func() bool {
 		a, ok := firingOn(t, lead, token, "low_ratings")

@@ -193,21 +193,19 @@ func (db *DB) Close(ctx context.Context) error {
 // that the error says the database is unavailable (503, try again).
 func (db *DB) queryContext(ctx context.Context, q string, args ...any) (*sql.Rows, error) {
 	q = db.d.rebind(q)
-	wait := firstWait
 	for try := 1; ; try++ {
 		rows, err := db.read.QueryContext(ctx, q, args...)
-		if err == nil || db.locks == nil || !transient(err) || ctx.Err() != nil {
+		if err == nil || db.w.transient == nil || !db.w.transient(err) || ctx.Err() != nil {
 			return rows, err
 		}
-		if try == writeTries {
+		if try == tries {
 			return nil, unreachable(err)
 		}
 		db.onTransient(err)
 		select {
 		case <-ctx.Done():
 			return nil, unreachable(err)
-		case <-time.After(wait):
-			wait *= 2
+		case <-time.After(retryWait(try)):
 		}
 	}
 }

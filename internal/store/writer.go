@@ -6,7 +6,6 @@ import (
 	"errors"
 	"fmt"
 	"log/slog"
-	"slices"
 	"sync"
 	"time"
 
@@ -88,14 +87,14 @@ func (w *writer) loop() {
 	}
 }
 
-// Retrying a batch: how many times a batch is tried in all, and the
-// first wait between tries, doubled each time (25 ms … 800 ms: about 1.6 s
-// in all, inside the spool's two-second bound on a turn's write, and
-// enough to ride out a PostgreSQL restart or a failover's reconnect).
-const (
-	writeTries = 6
-	firstWait  = 25 * time.Millisecond
-)
+// Retrying a read or a write batch: how many times it is tried in all;
+// the wait after the n-th try is retryWait(n): 25 ms doubled each time,
+// 25 ms … 800 ms, about 1.6 s in all, inside the spool's two-second bound
+// on a turn's write, and enough to ride out a PostgreSQL restart or a
+// failover's reconnect.
+const tries = 6
+
+func retryWait(try int) time.Duration { return 25 * time.Millisecond << (try - 1) }
 
 // commit runs batch in one transaction. When the transaction fails in a
 // way that says nothing of it was committed (a lost connection before the
@@ -105,11 +104,11 @@ const (
 // failed that way is tried again in the next round while its neighbours
 // commit.
 func (w *writer) commit(batch []writeReq) {
-	wait := firstWait
 	for try := 1; ; try++ {
 		results, err, atCommit := w.try(batch)
-		retry := w.transient != nil && try < writeTries
+		retry := w.transient != nil && try < tries
 		var again []writeReq
+		cause := err // why the requests in again are tried again
 		if err != nil {
 			if retry && w.transient(err) && (!atCommit || pgconn.SafeToRetry(err)) {
 				again = batch
@@ -124,7 +123,7 @@ func (w *writer) commit(batch []writeReq) {
 		} else {
 			for i, r := range batch {
 				if results[i] != nil && retry && w.transient(results[i]) {
-					again = append(again, r)
+					again, cause = append(again, r), results[i]
 					continue
 				}
 				r.done <- w.outlasted(results[i])
@@ -133,17 +132,12 @@ func (w *writer) commit(batch []writeReq) {
 		if len(again) == 0 {
 			return
 		}
-		cause := err
-		if cause == nil {
-			cause = results[slices.IndexFunc(results, func(e error) bool { return e != nil && w.transient(e) })]
-		}
 		w.logger.Warn("write failed for a reason that passes: trying again", "error", cause, "try", try,
-			"requests", len(again), "wait", wait)
+			"requests", len(again), "wait", retryWait(try))
 		if w.onTransient != nil {
 			w.onTransient(cause)
 		}
-		time.Sleep(wait)
-		wait *= 2
+		time.Sleep(retryWait(try))
 		batch = again
 	}
 }

@@ -163,7 +163,7 @@ func (pg *Postgres) NewDatabase(ctx context.Context) (string, error) {
 
 // Stop shuts the cluster down at once and removes its files.
 func (pg *Postgres) Stop() {
-	_ = pg.run("pg_ctl", "-D", pg.dataDir(), "-m", "immediate", "-w", "stop")
+	_ = pg.Crash()
 	os.RemoveAll(pg.dir)
 }
 

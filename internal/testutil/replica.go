@@ -122,7 +122,7 @@ func (r *ReplicatedPostgres) URL(db string) string {
 
 // KillPrimary stops the primary at once, as a crash would.
 func (r *ReplicatedPostgres) KillPrimary() error {
-	return r.Primary.run("pg_ctl", "-D", r.Primary.dataDir(), "-m", "immediate", "-w", "stop")
+	return r.Primary.Crash()
 }
 
 // Promote makes the standby the primary.
