@@ -30,23 +30,29 @@ func (s *Server) debugRoutes(mux *routeMux) {
 	// The index links to the profiles relative to itself, so it works under
 	// our prefix; {$} keeps it from catching unknown names, which fall
 	// through to the JSON 404 of /api/.
-	mux.HandleFunc("GET "+pprofPrefix+"{$}", s.staff(s.pprof("index", pprof.Index)))
-	mux.HandleFunc("GET "+pprofPrefix+"cmdline", s.staff(s.pprof("cmdline", cmdline)))
-	mux.HandleFunc("GET "+pprofPrefix+"profile", s.staff(s.pprof("profile", pprof.Profile)))
-	mux.HandleFunc("GET "+pprofPrefix+"symbol", s.staff(s.pprof("symbol", pprof.Symbol)))
-	// go tool pprof posts the addresses it wants named.
-	mux.HandleFunc("POST "+pprofPrefix+"symbol", s.staff(s.pprof("symbol", pprof.Symbol)))
-	mux.HandleFunc("GET "+pprofPrefix+"trace", s.staff(s.pprof("trace", pprof.Trace)))
-	for _, name := range pprofProfiles {
-		mux.HandleFunc("GET "+pprofPrefix+name, s.staff(s.pprof(name, pprof.Handler(name).ServeHTTP)))
+	type route struct {
+		path, methods string
+		h             http.HandlerFunc
 	}
-	allow := map[string]string{pprofPrefix + "{$}": "GET", pprofPrefix + "cmdline": "GET", pprofPrefix + "profile": "GET",
-		pprofPrefix + "symbol": "GET, POST", pprofPrefix + "trace": "GET"}
-	for _, name := range pprofProfiles {
-		allow[pprofPrefix+name] = "GET"
+	routes := []route{
+		{"{$}", "GET", pprof.Index},
+		{"cmdline", "GET", cmdline},
+		{"profile", "GET", pprof.Profile},
+		{"symbol", "GET, POST", pprof.Symbol}, // go tool pprof posts the addresses it wants named
+		{"trace", "GET", pprof.Trace},
 	}
-	for path, methods := range allow {
-		mux.HandleFunc(path, methodNotAllowed(methods))
+	for _, name := range pprofProfiles {
+		routes = append(routes, route{name, "GET", pprof.Handler(name).ServeHTTP})
+	}
+	for _, rt := range routes {
+		name := strings.TrimSuffix(rt.path, "{$}")
+		if name == "" {
+			name = "index"
+		}
+		for _, method := range strings.Split(rt.methods, ", ") {
+			mux.HandleFunc(method+" "+pprofPrefix+rt.path, s.staff(s.pprof(name, rt.h)))
+		}
+		mux.HandleFunc(pprofPrefix+rt.path, methodNotAllowed(rt.methods))
 	}
 }
 
