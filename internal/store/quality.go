@@ -144,7 +144,7 @@ func (db *DB) FixingFlags(ctx context.Context) ([]quality.Flag, error) {
 func (db *DB) UpdateFlags(ctx context.Context, ids []string, from []quality.FlagStatus, u quality.FlagUpdate) (int, error) {
 	var n int64
 	err := db.update(ctx, func(ctx context.Context, t tx) error {
-		n = 0 // the writer may run this again after a failure that passes
+		n = 0 // fn may run more than once: see update
 		for _, id := range ids {
 			args := []any{id, string(u.Status), u.FixEntry, u.FixVersion, u.ReleaseID, u.HandledBy, u.Note, millis(u.At)}
 			ph := make([]string, len(from))

@@ -262,7 +262,11 @@ func (t tx) queryRow(ctx context.Context, q string, args ...any) *sql.Row {
 }
 
 // update runs fn in a transaction shared with other concurrent writes and
-// returns once it has been committed (or has failed).
+// returns once it has been committed (or has failed). fn may run more than
+// once before the run that counts: the writer runs a batch again when a
+// neighbour fails, and PostgreSQL retries a failure that passes. So fn sets,
+// never accumulates, what it keeps outside the transaction (a count is reset
+// at its start, a slice truncated).
 func (db *DB) update(ctx context.Context, fn func(ctx context.Context, t tx) error) error {
 	return db.w.do(ctx, func(ctx context.Context, sqlTx *sql.Tx) error {
 		return fn(ctx, tx{sqlTx: sqlTx, d: db.d})

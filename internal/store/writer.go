@@ -22,8 +22,8 @@ type writeReq struct {
 }
 
 // writer owns the write connection. It gathers the requests that arrive while
-// a commit is in flight and commits them together, each inside a savepoint so
-// one failing request does not undo the others: one fsync serves many turns.
+// a commit is in flight and commits them together: one fsync serves many
+// turns. One failing request does not undo the others (see try).
 type writer struct {
 	db       *sql.DB
 	maxBatch int
@@ -154,6 +154,13 @@ func (w *writer) outlasted(err error) error {
 // try runs batch once. err is a failure of the whole transaction (every
 // request failed with it); atCommit says it came from the commit itself,
 // whose outcome is then unknown unless the driver says nothing was sent.
+//
+// The batch runs plainly, every request straight in the one transaction.
+// Only when a request fails is that transaction rolled back and the batch
+// run again with each request in a savepoint (trySavepoints), so that the
+// failing one does not undo its neighbours: the two statements a savepoint
+// costs per request are paid by the few batches that need them. Write
+// functions are safe to run twice, as the PostgreSQL retries need too.
 func (w *writer) try(batch []writeReq) (results []error, err error, atCommit bool) {
 	results = make([]error, len(batch))
 	// The transaction outlives any one request's context: a request that
@@ -163,15 +170,44 @@ func (w *writer) try(batch []writeReq) (results []error, err error, atCommit boo
 	if err != nil {
 		return nil, fmt.Errorf("begin: %w", err), false
 	}
-	single := len(batch) == 1
 	for i, r := range batch {
-		if err := r.ctx.Err(); err != nil {
-			results[i] = err
+		if results[i] = r.ctx.Err(); results[i] != nil {
 			continue
 		}
-		if single {
-			results[i] = r.fn(ctx, tx)
+		if results[i] = r.fn(ctx, tx); results[i] != nil {
+			tx.Rollback()
+			if len(batch) == 1 {
+				return results, nil, false
+			}
+			return w.trySavepoints(batch, results, i)
+		}
+	}
+	if err := tx.Commit(); err != nil {
+		return nil, fmt.Errorf("commit: %w", err), true
+	}
+	return results, nil, false
+}
+
+// trySavepoints runs batch again, each request inside a savepoint, after
+// request failed ran plainly and failed; results holds what the plain run
+// found up to it. The requests up to failed have started running, so they
+// run again whatever their contexts say now (once a request runs, its
+// result stands); those of them that were skipped for their contexts stay
+// skipped.
+func (w *writer) trySavepoints(batch []writeReq, results []error, failed int) ([]error, error, bool) {
+	ctx := context.Background()
+	tx, err := w.db.BeginTx(ctx, nil)
+	if err != nil {
+		return nil, fmt.Errorf("begin: %w", err), false
+	}
+	for i, r := range batch {
+		if i < failed && results[i] != nil {
 			continue
+		}
+		if i > failed {
+			if results[i] = r.ctx.Err(); results[i] != nil {
+				continue
+			}
 		}
 		if _, err := tx.ExecContext(ctx, "SAVEPOINT w"); err != nil {
 			tx.Rollback()
@@ -187,10 +223,6 @@ func (w *writer) try(batch []writeReq) (results []error, err error, atCommit boo
 			tx.Rollback()
 			return nil, fmt.Errorf("release savepoint: %w", err), false
 		}
-	}
-	if single && results[0] != nil {
-		tx.Rollback()
-		return results, nil, false
 	}
 	if err := tx.Commit(); err != nil {
 		return nil, fmt.Errorf("commit: %w", err), true
