@@ -43,6 +43,10 @@ func (db *DB) HoldWriter(t testing.TB) (queued func() int, release func()) {
 	return func() int { return len(db.w.reqs) }, release
 }
 
+// WriteStatementCache is how many prepared statements the SQLite write
+// connection keeps.
+const WriteStatementCache = writeStatementCache
+
 // OnPrepare calls fn with the action and its arguments (a table, …) of
 // every statement prepared on the SQLite write connection from now on:
 // SQLite asks its authorizer about a statement when it prepares it, not

@@ -201,3 +201,51 @@ func TestBatchWithoutFailuresUsesNoSavepoints(t *testing.T) {
 		t.Errorf("%d golden questions (%v), want 4, each once", len(questions), err)
 	}
 }
+
+// The SQLite write connection prepares a statement once and runs it again
+// from its cache, which is bounded: after WriteStatementCache other
+// statements, the least recently used one has to be prepared again.
+func TestWriteStatementsArePreparedOnce(t *testing.T) {
+	db := testutil.OpenStore(t, testutil.Backends()[0].Options(t))
+	ctx := context.Background()
+	c := createConversation(t, db, "c")
+	var prepared atomic.Int64 // statements prepared that insert notes
+	db.OnPrepare(t, func(action int, table, _ string) {
+		if action == sqlite3.SQLITE_INSERT && table == "notes" {
+			prepared.Add(1)
+		}
+	})
+	addNote := func(id string) {
+		t.Helper()
+		if err := db.AddNote(ctx, &desk.Note{ID: id, ConversationID: c.ID, AuthorID: "u1", Text: id}); err != nil {
+			t.Fatal(err)
+		}
+	}
+	for i := range 10 {
+		addNote(fmt.Sprint("n", i))
+	}
+	if n := prepared.Load(); n != 1 {
+		t.Fatalf("10 notes prepared their INSERT %d times, want once", n)
+	}
+
+	err := db.Update(ctx, func(ctx context.Context, t store.Tx) error {
+		for i := range store.WriteStatementCache {
+			if _, err := t.Exec(ctx, fmt.Sprintf(`DELETE FROM notes WHERE id = $1 AND text = '%d'`, i), "none"); err != nil {
+				return err
+			}
+		}
+		return nil
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	addNote("n-pushed-out")
+	if n := prepared.Load(); n != 2 {
+		t.Fatalf("after %d other statements the INSERT was prepared %d times in all, want twice (the cache is bounded)",
+			store.WriteStatementCache, n)
+	}
+	addNote("n-cached-again")
+	if n := prepared.Load(); n != 2 {
+		t.Fatalf("the INSERT was prepared %d times in all, want twice", n)
+	}
+}
