@@ -21,6 +21,9 @@ type Subscription struct {
 	topic   string
 	dropped chan struct{}
 	once    sync.Once
+	// wake, if set, is called after each event queued on c and when the
+	// subscriber is dropped.
+	wake func()
 }
 
 // Dropped is closed when the hub gave up on a slow subscriber; the
@@ -46,14 +49,31 @@ func NewHub(buffer int) *Hub {
 }
 
 // Subscribe starts receiving events on topic.
-func (h *Hub) Subscribe(topic string) *Subscription { return h.SubscribeBuffered(topic, h.buffer) }
+func (h *Hub) Subscribe(topic string) *Subscription { return h.subscribe(topic, h.buffer, nil) }
 
 // SubscribeBuffered starts receiving events on topic with room for buffer
 // events: for a subscriber that hears of many things at once, such as a
 // console following the whole desk.
 func (h *Hub) SubscribeBuffered(topic string, buffer int) *Subscription {
+	return h.subscribe(topic, buffer, nil)
+}
+
+// SubscribeFunc is SubscribeBuffered (buffer 0: the hub's) for a subscriber
+// with no goroutine waiting on C while it is idle: the hub calls wake after
+// it queues each event and when it drops the subscriber, and the
+// subscriber then takes what C holds (or sees Dropped) without blocking.
+// wake runs under the hub's lock, so it must return at once and must not
+// call the hub.
+func (h *Hub) SubscribeFunc(topic string, buffer int, wake func()) *Subscription {
+	if buffer <= 0 {
+		buffer = h.buffer
+	}
+	return h.subscribe(topic, buffer, wake)
+}
+
+func (h *Hub) subscribe(topic string, buffer int, wake func()) *Subscription {
 	c := make(chan Event, max(buffer, 1))
-	s := &Subscription{C: c, c: c, hub: h, topic: topic, dropped: make(chan struct{})}
+	s := &Subscription{C: c, c: c, hub: h, topic: topic, dropped: make(chan struct{}), wake: wake}
 	h.mu.Lock()
 	subs := h.topics[topic]
 	if subs == nil {
@@ -72,6 +92,9 @@ func (h *Hub) Publish(ev Event) {
 	for s := range h.topics[ev.Topic] {
 		select {
 		case s.c <- ev:
+			if s.wake != nil {
+				s.wake()
+			}
 		default:
 			h.dropLocked(s)
 		}
@@ -103,7 +126,12 @@ func (h *Hub) dropLocked(s *Subscription) {
 			delete(h.topics, s.topic)
 		}
 	}
-	s.once.Do(func() { close(s.dropped) })
+	s.once.Do(func() {
+		close(s.dropped)
+		if s.wake != nil {
+			s.wake()
+		}
+	})
 }
 
 // DropAll drops every subscriber, as if each had fallen behind: each
