@@ -28,3 +28,29 @@ func TestHubDeliversAndDropsSlowSubscribers(t *testing.T) {
 		t.Fatalf("after Close c1 has %d subscribers", n)
 	}
 }
+
+// A subscriber with a wake function is woken after each event it is given
+// and when it is dropped, so that it needs no goroutine waiting on C.
+func TestHubWakesFuncSubscribers(t *testing.T) {
+	h := NewHub(2)
+	wakes := 0
+	s := h.SubscribeFunc("c1", 0, func() { wakes++ })
+	h.Publish(Event{Topic: "c1", Data: 1})
+	h.Publish(Event{Topic: "c2", Data: 2})
+	if wakes != 1 || len(s.C) != 1 {
+		t.Fatalf("after one event of its topic: %d wakes, %d events held; want 1 and 1", wakes, len(s.C))
+	}
+	h.Publish(Event{Topic: "c1", Data: 3})
+	h.Publish(Event{Topic: "c1", Data: 4}) // over the hub's buffer of 2
+	select {
+	case <-s.Dropped():
+	default:
+		t.Fatal("a subscriber 3 events behind with a buffer of 2 was not dropped")
+	}
+	if wakes != 3 {
+		t.Fatalf("%d wakes, want 3 (two events and the drop)", wakes)
+	}
+	if got := (<-s.C).Data; got != 1 {
+		t.Fatalf("first event %v, want 1", got)
+	}
+}
