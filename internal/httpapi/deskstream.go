@@ -11,6 +11,7 @@ import (
 	"github.com/steward-cs/steward/internal/auth"
 	"github.com/steward-cs/steward/internal/conversation"
 	"github.com/steward-cs/steward/internal/errcode"
+	"github.com/steward-cs/steward/internal/realtime"
 )
 
 // deskFrame is a frame of the console's live stream.
@@ -45,84 +46,98 @@ func (s *Server) deskStream(w http.ResponseWriter, r *http.Request) error {
 			return err
 		}
 	}
-	return s.serveSocket(w, r, nil /* same origin only */, "desk stream",
-		func(ctx context.Context, conn *websocket.Conn) error { return s.serveDeskStream(ctx, conn, p) })
+	return s.serveSocket(w, r, nil /* same origin only */, "desk stream", presenceBeat,
+		func(ctx context.Context, sk *socket) (liveStream, error) { return s.openDeskStream(ctx, sk, p) })
 }
 
-func (s *Server) serveDeskStream(ctx context.Context, conn *websocket.Conn, p *auth.Principal) error {
+// deskStream is a console's live desk on a socket.
+type deskStream struct {
+	s    *Server
+	sk   *socket
+	user *auth.User
+	sub  *realtime.Subscription
+}
+
+// openDeskStream authenticates the console (unless its cookie did),
+// subscribes to the desk and sends the queue.
+func (s *Server) openDeskStream(ctx context.Context, sk *socket, p *auth.Principal) (_ liveStream, err error) {
 	if p == nil {
 		var f clientFrame
 		actx, cancel := context.WithTimeout(ctx, authTimeout)
-		err := wsjson.Read(actx, conn, &f)
+		err := wsjson.Read(actx, sk.conn, &f)
 		cancel()
 		if err != nil {
 			if websocket.CloseStatus(err) != -1 {
-				return err
+				return nil, err
 			}
-			return errcode.Errorf(errcode.Unauthorized, "sign in first, or send {\"type\":\"auth\",\"token\":...} within %s", authTimeout)
+			return nil, errcode.Errorf(errcode.Unauthorized, "sign in first, or send {\"type\":\"auth\",\"token\":...} within %s", authTimeout)
 		}
 		if f.Type != "auth" {
-			return errcode.Errorf(errcode.Unauthorized, "the first frame must be of type \"auth\", not %q", f.Type)
+			return nil, errcode.Errorf(errcode.Unauthorized, "the first frame must be of type \"auth\", not %q", f.Type)
 		}
 		if p, err = s.auth.FromBearer(ctx, f.Token); err != nil {
-			return err
+			return nil, err
 		}
 	}
 	user := p.User
 	if !user.Can(auth.DeskRead) {
-		return auth.ErrNotPermitted("use the desk")
+		return nil, auth.ErrNotPermitted("use the desk")
 	}
-	sub := s.hub.SubscribeBuffered(DeskTopic, deskBuffer)
-	defer sub.Close()
+	ds := &deskStream{s: s, sk: sk, user: user, sub: s.hub.SubscribeFunc(DeskTopic, deskBuffer, sk.wake)}
+	defer func() {
+		if err != nil {
+			ds.close()
+		}
+	}()
 	uj := toUserJSON(user)
-	if err := s.writeFrame(ctx, conn, deskFrame{Type: "ready", User: &uj}); err != nil {
-		return err
+	if err := s.writeFrame(ctx, sk.conn, deskFrame{Type: "ready", User: &uj}); err != nil {
+		return nil, err
 	}
 	if err := s.desk.Touch(ctx, user.ID); err != nil {
 		s.logger.Warn("presence beat", "error", err)
 	}
 	q, err := s.desk.Queue(ctx, user)
 	if err != nil {
-		return err
+		return nil, err
 	}
-	if err := s.sendQueue(ctx, conn, queueEvent{Queue: q}); err != nil {
-		return err
+	if err := s.sendQueue(ctx, sk.conn, queueEvent{Queue: q}); err != nil {
+		return nil, err
 	}
-	incoming, readErr := s.readFrames(ctx, conn)
-	beat := time.NewTicker(presenceBeat)
-	defer beat.Stop()
-	dropped := sub.Dropped()
-	for {
-		select {
-		case <-ctx.Done():
-			return ctx.Err()
-		case err := <-readErr:
+	return ds, nil
+}
+
+func (ds *deskStream) close() { ds.sub.Close() }
+
+// turn implements liveStream. The keepalive is also the agent's presence
+// beat.
+func (ds *deskStream) turn(ctx context.Context, frames []clientFrame, keepalive bool) error {
+	s, conn := ds.s, ds.sk.conn
+	select {
+	case <-ds.sub.Dropped():
+		// Too slow: the console resynchronises from the API when told.
+		return errcode.Errorf(errcode.Unavailable, "the console fell behind; reconnect to resynchronise")
+	default:
+	}
+	// The events queued now; later ones wake the next turn.
+	for n := len(ds.sub.C); n > 0; n-- {
+		if err := s.deskEvent(ctx, conn, ds.user, (<-ds.sub.C).Data); err != nil {
 			return err
-		case <-dropped:
-			// Too slow: the console resynchronises from the API when told.
-			return errcode.Errorf(errcode.Unavailable, "the console fell behind; reconnect to resynchronise")
-		case ev := <-sub.C:
-			if err := s.deskEvent(ctx, conn, user, ev.Data); err != nil {
-				return err
-			}
-		case f := <-incoming:
-			if f.Type == "ping" {
-				if err := s.writeFrame(ctx, conn, deskFrame{Type: "pong"}); err != nil {
-					return err
-				}
-			}
-		case <-beat.C:
-			if err := s.desk.Touch(ctx, user.ID); err != nil {
-				s.logger.Warn("presence beat", "error", err)
-			}
-			pctx, cancel := context.WithTimeout(ctx, writeTimeout)
-			err := conn.Ping(pctx)
-			cancel()
-			if err != nil {
+		}
+	}
+	for _, f := range frames {
+		if f.Type == "ping" {
+			if err := s.writeFrame(ctx, conn, deskFrame{Type: "pong"}); err != nil {
 				return err
 			}
 		}
 	}
+	if keepalive {
+		if err := s.desk.Touch(ctx, ds.user.ID); err != nil {
+			s.logger.Warn("presence beat", "error", err)
+		}
+		return ping(ctx, conn)
+	}
+	return nil
 }
 
 // visible is the read rule of the desk for live events.

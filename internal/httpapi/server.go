@@ -9,6 +9,7 @@ import (
 	"net/http"
 	"runtime/debug"
 	"strings"
+	"sync"
 	"time"
 
 	"github.com/steward-cs/steward/internal/audit"
@@ -45,6 +46,10 @@ type Options struct {
 	OriginPatterns []string
 	// Closing is done when the server shuts down; live streams end then.
 	Closing <-chan struct{}
+	// Sockets, if set, counts the goroutines serving WebSockets after their
+	// handshake, which end after Closing closes: shutdown waits for them
+	// before it closes what they use.
+	Sockets *sync.WaitGroup
 	// SecureCookies marks the session cookie Secure even when TLS ends at a
 	// proxy in front of Steward.
 	SecureCookies bool
@@ -76,6 +81,7 @@ type Server struct {
 	closingCtx context.Context
 	crisis     *Crisis
 	limits     *limiter
+	sockets    *sync.WaitGroup
 
 	secureCookies bool
 	names         names
@@ -88,6 +94,9 @@ func New(opts Options) http.Handler {
 		origins: opts.OriginPatterns, closing: opts.Closing, secureCookies: opts.SecureCookies, crisis: opts.Crisis,
 		limits: newLimiter(opts.Limits), logger: opts.Logger.With("component", "http")}
 	s.closingCtx = closingContext(opts.Closing)
+	if s.sockets = opts.Sockets; s.sockets == nil {
+		s.sockets = new(sync.WaitGroup)
+	}
 	return s.recoverer(s.accessLog(securityHeaders(s.routes(opts))))
 }
 

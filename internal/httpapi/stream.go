@@ -3,12 +3,7 @@ package httpapi
 import (
 	"context"
 	"encoding/json"
-	"errors"
-	"io"
-	"net"
 	"net/http"
-	"strings"
-	"syscall"
 	"time"
 
 	"github.com/coder/websocket"
@@ -123,196 +118,170 @@ const (
 // stored. Clients may also send messages on the socket.
 func (s *Server) stream(w http.ResponseWriter, r *http.Request) error {
 	id, ipKey := r.PathValue("id"), s.limits.clientKey(r)
-	return s.serveSocket(w, r, &websocket.AcceptOptions{OriginPatterns: s.origins}, "stream",
-		func(ctx context.Context, conn *websocket.Conn) error { return s.serveStream(ctx, conn, id, ipKey) })
+	return s.serveSocket(w, r, &websocket.AcceptOptions{OriginPatterns: s.origins}, "stream", pingInterval,
+		func(ctx context.Context, sk *socket) (liveStream, error) { return s.openStream(ctx, sk, id, ipKey) })
 }
 
-// serveSocket upgrades r to a WebSocket and runs serve on it until serve
-// returns or the server shuts down. An error from serve reaches the client
-// as an error frame ({"type":"error","error":{"code","message"}}) before
-// the socket closes. A client address holding its cap of WebSockets is
-// refused before the upgrade (429).
-func (s *Server) serveSocket(w http.ResponseWriter, r *http.Request, opts *websocket.AcceptOptions, name string,
-	serve func(ctx context.Context, conn *websocket.Conn) error) error {
-	if !strings.EqualFold(r.Header.Get("Upgrade"), "websocket") {
-		w.Header().Set("Upgrade", "websocket")
-		return errcode.Errorf(errcode.Invalid, "this endpoint is a WebSocket: send an Upgrade: websocket request")
-	}
-	release, err := s.limits.openSocket(s.limits.clientKey(r))
+// conversationStream is a customer's conversation on a socket.
+type conversationStream struct {
+	s                *Server
+	sk               *socket
+	id, ipKey, token string
+	c                *conversation.Conversation
+	sent             int64 // the last message sent
+	sub              *realtime.Subscription
+	// A queued customer follows the queue for their place in line.
+	qsub    *realtime.Subscription
+	lastPos queueJSON
+}
+
+// openStream authenticates the customer, subscribes to the conversation
+// and sends the messages they missed.
+func (s *Server) openStream(ctx context.Context, sk *socket, id, ipKey string) (_ liveStream, err error) {
+	var auth clientFrame
+	actx, cancel := context.WithTimeout(ctx, authTimeout)
+	err = wsjson.Read(actx, sk.conn, &auth)
+	cancel()
 	if err != nil {
-		return err
-	}
-	defer release()
-	conn, err := websocket.Accept(w, r, opts)
-	if err != nil {
-		return nil // Accept has answered the client
-	}
-	conn.SetReadLimit(maxFrameBytes)
-	ctx, cancel := context.WithCancel(r.Context())
-	defer cancel()
-	// Shutdown closes the socket. A context rather than a goroutine per
-	// socket watches for it: 10,000 idle customers are 10,000 fewer stacks.
-	stop := context.AfterFunc(s.closingCtx, func() {
-		conn.Close(websocket.StatusGoingAway, "server shutting down")
-		cancel()
-	})
-	defer stop()
-	err = serve(ctx, conn)
-	switch {
-	case err == nil, errors.Is(err, context.Canceled), websocket.CloseStatus(err) != -1:
-		conn.Close(websocket.StatusNormalClosure, "")
-	case goneAway(err):
-		// A phone that lost its signal or a closed tab: not an error.
-		s.logger.Debug(name+": the client went away", "error", err)
-		conn.CloseNow()
-	default:
-		code := errcode.Code(err)
-		if code == errcode.Internal {
-			s.logger.Error(name+" failed", "error", err)
+		if websocket.CloseStatus(err) != -1 {
+			return nil, err
 		}
-		s.writeFrame(ctx, conn, errorFrame{Type: "error", Error: *errorDetailOf(err)})
-		conn.Close(websocket.StatusPolicyViolation, code)
+		return nil, errcode.Errorf(errcode.Unauthorized, "the first frame must be {\"type\":\"auth\",\"token\":...} within %s", authTimeout)
+	}
+	if auth.Type != "auth" {
+		return nil, errcode.Errorf(errcode.Unauthorized, "the first frame must be of type \"auth\", not %q", auth.Type)
+	}
+	c, err := s.engine.Authorize(ctx, id, auth.Token)
+	if err != nil {
+		return nil, err
+	}
+	cs := &conversationStream{s: s, sk: sk, id: id, ipKey: ipKey, token: auth.Token, c: c, sent: max(auth.AfterSeq, 0)}
+	// Subscribe before reading the backlog so that nothing falls between.
+	cs.sub = s.hub.SubscribeFunc(ConversationTopic(id), 0, sk.wake)
+	defer func() {
+		if err != nil {
+			cs.close()
+		}
+	}()
+	if err := cs.write(ctx, serverFrame{Type: "ready", State: c.State}); err != nil {
+		return nil, err
+	}
+	if err := cs.sendBacklog(ctx); err != nil {
+		return nil, err
+	}
+	if err := cs.followQueue(ctx, c.State == conversation.StateQueued); err != nil {
+		return nil, err
+	}
+	return cs, nil
+}
+
+func (cs *conversationStream) write(ctx context.Context, f serverFrame) error {
+	return cs.s.writeFrame(ctx, cs.sk.conn, f)
+}
+
+func (cs *conversationStream) sendBacklog(ctx context.Context) (err error) {
+	cs.sent, err = cs.s.sendBacklog(ctx, cs.sk.conn, cs.c, cs.sent)
+	return err
+}
+
+// followQueue starts or stops following the queue.
+func (cs *conversationStream) followQueue(ctx context.Context, queued bool) error {
+	if queued && cs.qsub == nil {
+		cs.qsub = cs.s.hub.SubscribeFunc(QueueTopic, 0, cs.sk.wake)
+		if pos := cs.s.queuePosition(cs.id); pos != nil && *pos != cs.lastPos {
+			cs.lastPos = *pos
+			return cs.write(ctx, serverFrame{Type: "queue", Queue: pos})
+		}
+	}
+	if !queued && cs.qsub != nil {
+		cs.qsub.Close()
+		cs.qsub, cs.lastPos = nil, queueJSON{}
 	}
 	return nil
 }
 
-// goneAway reports whether err says the client dropped the connection
-// without a closing handshake.
-func goneAway(err error) bool {
-	return errors.Is(err, io.EOF) || errors.Is(err, io.ErrUnexpectedEOF) || errors.Is(err, net.ErrClosed) ||
-		errors.Is(err, syscall.ECONNRESET) || errors.Is(err, syscall.EPIPE)
+func (cs *conversationStream) close() {
+	cs.sub.Close()
+	if cs.qsub != nil {
+		cs.qsub.Close()
+	}
 }
 
-// errorFrame is the last frame of a stream that failed.
-type errorFrame struct {
-	Type  string      `json:"type"`
-	Error errorDetail `json:"error"`
-}
-
-func (s *Server) serveStream(ctx context.Context, conn *websocket.Conn, id, ipKey string) error {
-	var auth clientFrame
-	actx, cancel := context.WithTimeout(ctx, authTimeout)
-	err := wsjson.Read(actx, conn, &auth)
-	cancel()
-	if err != nil {
-		if websocket.CloseStatus(err) != -1 {
+// turn implements liveStream.
+func (cs *conversationStream) turn(ctx context.Context, frames []clientFrame, keepalive bool) error {
+	select {
+	case <-cs.sub.Dropped():
+		// Too slow for the hub: catch up from the store instead.
+		cs.sub.Close()
+		cs.sub = cs.s.hub.SubscribeFunc(ConversationTopic(cs.id), 0, cs.sk.wake)
+		if err := cs.sendBacklog(ctx); err != nil {
 			return err
 		}
-		return errcode.Errorf(errcode.Unauthorized, "the first frame must be {\"type\":\"auth\",\"token\":...} within %s", authTimeout)
-	}
-	if auth.Type != "auth" {
-		return errcode.Errorf(errcode.Unauthorized, "the first frame must be of type \"auth\", not %q", auth.Type)
-	}
-	c, err := s.engine.Authorize(ctx, id, auth.Token)
-	if err != nil {
-		return err
-	}
-	// Subscribe before reading the backlog so that nothing falls between.
-	sub := s.hub.Subscribe(ConversationTopic(id))
-	defer sub.Close()
-	sent := max(auth.AfterSeq, 0)
-	if err := s.writeFrame(ctx, conn, serverFrame{Type: "ready", State: c.State}); err != nil {
-		return err
-	}
-	// A queued customer follows the queue for their place in line.
-	var (
-		qsub    *realtime.Subscription
-		qevents <-chan realtime.Event
-		lastPos queueJSON
-	)
-	followQueue := func(queued bool) error {
-		if queued && qsub == nil {
-			qsub = s.hub.Subscribe(QueueTopic)
-			qevents = qsub.C
-			if pos := s.queuePosition(id); pos != nil && *pos != lastPos {
-				lastPos = *pos
-				return s.writeFrame(ctx, conn, serverFrame{Type: "queue", Queue: pos})
+	default:
+		// The events queued now; later ones wake the next turn.
+		for n := len(cs.sub.C); n > 0; n-- {
+			if err := cs.update(ctx, (<-cs.sub.C).Data.(Update)); err != nil {
+				return err
 			}
 		}
-		if !queued && qsub != nil {
-			qsub.Close()
-			qsub, qevents, lastPos = nil, nil, queueJSON{}
+	}
+	if cs.qsub != nil {
+		for n := len(cs.qsub.C); n > 0 && cs.qsub != nil; n-- {
+			if err := cs.queued(ctx, (<-cs.qsub.C).Data.(queueEvent).Queue); err != nil {
+				return err
+			}
 		}
+	}
+	for _, f := range frames {
+		if err := cs.s.streamFrame(ctx, cs.sk.conn, cs.id, cs.ipKey, cs.token, f); err != nil {
+			return err
+		}
+	}
+	if keepalive {
+		return ping(ctx, cs.sk.conn)
+	}
+	return nil
+}
+
+// update sends the new messages of u, and its state if it changed.
+func (cs *conversationStream) update(ctx context.Context, u Update) error {
+	for _, m := range u.Messages {
+		if m.Seq <= cs.sent {
+			continue
+		}
+		mj := toJSON(m)
+		if err := cs.write(ctx, serverFrame{Type: "message", Message: &mj}); err != nil {
+			return err
+		}
+		cs.sent = m.Seq
+	}
+	st := u.Conversation.State
+	if st == cs.c.State {
 		return nil
 	}
-	defer func() {
-		if qsub != nil {
-			qsub.Close()
-		}
-	}()
-	if sent, err = s.sendBacklog(ctx, conn, c, sent); err != nil {
+	cs.c.State = st
+	f := serverFrame{Type: "state", State: st}
+	if st == conversation.StateAssigned {
+		f.Agent = &authorName{Name: cs.s.userNames(ctx)[u.Conversation.Assignee]}
+	}
+	if err := cs.write(ctx, f); err != nil {
 		return err
 	}
-	if err := followQueue(c.State == conversation.StateQueued); err != nil {
-		return err
+	return cs.followQueue(ctx, st == conversation.StateQueued)
+}
+
+// queued sends the customer's new place in q, if it moved.
+func (cs *conversationStream) queued(ctx context.Context, q *desk.Queue) error {
+	it, ok := q.Position(cs.id)
+	if !ok {
+		return nil
 	}
-	incoming, readErr := s.readFrames(ctx, conn)
-	ping := time.NewTicker(pingInterval)
-	defer ping.Stop()
-	dropped := sub.Dropped()
-	for {
-		select {
-		case <-ctx.Done():
-			return ctx.Err()
-		case err := <-readErr:
-			return err
-		case <-dropped:
-			// Too slow for the hub: catch up from the store instead.
-			sub.Close()
-			sub = s.hub.Subscribe(ConversationTopic(id))
-			dropped = sub.Dropped()
-			if sent, err = s.sendBacklog(ctx, conn, c, sent); err != nil {
-				return err
-			}
-		case ev := <-sub.C:
-			u := ev.Data.(Update)
-			for _, m := range u.Messages {
-				if m.Seq <= sent {
-					continue
-				}
-				mj := toJSON(m)
-				if err := s.writeFrame(ctx, conn, serverFrame{Type: "message", Message: &mj}); err != nil {
-					return err
-				}
-				sent = m.Seq
-			}
-			if st := u.Conversation.State; st != c.State {
-				c.State = st
-				f := serverFrame{Type: "state", State: st}
-				if st == conversation.StateAssigned {
-					f.Agent = &authorName{Name: s.userNames(ctx)[u.Conversation.Assignee]}
-				}
-				if err := s.writeFrame(ctx, conn, f); err != nil {
-					return err
-				}
-				if err := followQueue(st == conversation.StateQueued); err != nil {
-					return err
-				}
-			}
-		case ev := <-qevents:
-			q := ev.Data.(queueEvent).Queue
-			if it, ok := q.Position(id); ok {
-				pos := queueJSON{Position: it.Position, WaitSeconds: int64(it.Wait / time.Second)}
-				if pos != lastPos {
-					lastPos = pos
-					if err := s.writeFrame(ctx, conn, serverFrame{Type: "queue", Queue: &pos}); err != nil {
-						return err
-					}
-				}
-			}
-		case f := <-incoming:
-			if err := s.streamFrame(ctx, conn, id, ipKey, auth.Token, f); err != nil {
-				return err
-			}
-		case <-ping.C:
-			pctx, cancel := context.WithTimeout(ctx, writeTimeout)
-			err := conn.Ping(pctx)
-			cancel()
-			if err != nil {
-				return err
-			}
-		}
+	pos := queueJSON{Position: it.Position, WaitSeconds: int64(it.Wait / time.Second)}
+	if pos == cs.lastPos {
+		return nil
 	}
+	cs.lastPos = pos
+	return cs.write(ctx, serverFrame{Type: "queue", Queue: &pos})
 }
 
 // streamFrame handles a client frame after authentication. A bad message is
@@ -362,44 +331,6 @@ func (s *Server) sendBacklog(ctx context.Context, conn *websocket.Conn, c *conve
 		after = m.Seq
 	}
 	return after, nil
-}
-
-// writeFrame sends one JSON frame, giving up after writeTimeout.
-func (s *Server) writeFrame(ctx context.Context, conn *websocket.Conn, f any) error {
-	wctx, cancel := context.WithTimeout(ctx, writeTimeout)
-	defer cancel()
-	return wsjson.Write(wctx, conn, f)
-}
-
-// readFrames reads a stream's client frames in the background until ctx
-// ends or the socket fails; the failure arrives on the second channel.
-// Frames over the connection's rate are answered and dropped here (see
-// framePacer). The goroutine exits with the connection's context.
-func (s *Server) readFrames(ctx context.Context, conn *websocket.Conn) (<-chan clientFrame, <-chan error) {
-	incoming := make(chan clientFrame)
-	readErr := make(chan error, 1)
-	pacer := s.limits.newFramePacer()
-	go func() {
-		for {
-			var f clientFrame
-			if err := wsjson.Read(ctx, conn, &f); err != nil {
-				readErr <- err
-				return
-			}
-			if ok, err := s.pace(ctx, conn, pacer, f); err != nil {
-				readErr <- err
-				return
-			} else if !ok {
-				continue
-			}
-			select {
-			case incoming <- f:
-			case <-ctx.Done():
-				return
-			}
-		}
-	}()
-	return incoming, readErr
 }
 
 func jsonString(s string) string {
