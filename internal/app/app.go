@@ -65,6 +65,7 @@ type App struct {
 	listener net.Listener
 	server   *http.Server
 	closing  chan struct{}
+	sockets  sync.WaitGroup // the live streams' goroutines
 	node     string
 	leader   leader
 	cluster  *realtime.Cluster // nil on SQLite: one node
@@ -153,7 +154,7 @@ func Open(ctx context.Context, cfg config.Config, logger *slog.Logger) (_ *App, 
 	}
 	handler := httpapi.New(httpapi.Options{Crisis: a.crisis.api(a), Engine: a.engine, Auth: a.auth, Desk: a.desk, Hub: a.hub, Store: a.db,
 		Quality: quality.NewService(a.db, ratingTags(cfg.Desk)), Knowledge: a.kb, Flags: a.flags, Audit: a.audit,
-		Logger: logger, OriginPatterns: cfg.AllowedOrigins, Closing: a.closing, SecureCookies: cfg.SecureCookies,
+		Logger: logger, OriginPatterns: cfg.AllowedOrigins, Closing: a.closing, Sockets: &a.sockets, SecureCookies: cfg.SecureCookies,
 		Limits: limits(cfg.Security), FrameAncestors: cfg.Security.FrameAncestorSources()})
 	t := cfg.Security.Timeouts
 	a.server = &http.Server{Handler: handler, ReadHeaderTimeout: t.ReadHeader, ReadTimeout: t.Read,
@@ -269,6 +270,17 @@ func (a *App) Run(ctx context.Context) error {
 	defer cancel()
 	if serr := a.server.Shutdown(sctx); serr != nil {
 		a.logger.Warn("http drain incomplete", "error", serr)
+	}
+	// The live streams, closed with closing, finish before the store does.
+	streamsDone := make(chan struct{})
+	go func() {
+		a.sockets.Wait()
+		close(streamsDone)
+	}()
+	select {
+	case <-streamsDone:
+	case <-sctx.Done():
+		a.logger.Warn("live streams still open at shutdown")
 	}
 	stopWorkers()
 	wg.Wait()
