@@ -78,10 +78,12 @@ func (s *splitFlags) load() (train, val, test []nlu.Example, err error) {
 }
 
 func (c *evalCommand) intent(args []string) error {
-	fs := newFlagSet("eval intent", c.env, "eval intent --train FILE (--test FILE | --holdout F) [--val FILE] [--oos-label oos] [--json]")
+	fs := newFlagSet("eval intent", c.env, "eval intent --train FILE (--test FILE | --holdout F) [--val FILE] [--oos-label oos] [--model linear|retrieval] [--json]")
 	var sf splitFlags
 	sf.register(fs)
 	oos := fs.String("oos-label", "", "label of out-of-scope examples (default: the data has none)")
+	model := fs.String("model", "linear", "intent model: linear (the default) or retrieval (what a knowledge base of more than "+
+		"a few hundred entries uses)")
 	if _, err := parse(fs, args); err != nil {
 		return err
 	}
@@ -89,10 +91,13 @@ func (c *evalCommand) intent(args []string) error {
 	if err != nil {
 		return err
 	}
+	if *model != "linear" && *model != "retrieval" {
+		return fmt.Errorf("--model must be linear or retrieval, not %q", *model)
+	}
 	if *oos != "" && !hasLabel(train, *oos) {
 		return fmt.Errorf("%s: no training example has the out-of-scope label %q", sf.train, *oos)
 	}
-	r, err := eval.Intent(train, val, test, eval.IntentOptions{OOSLabel: *oos})
+	r, err := eval.Intent(train, val, test, eval.IntentOptions{OOSLabel: *oos, Retrieval: *model == "retrieval"})
 	if err != nil {
 		return err
 	}

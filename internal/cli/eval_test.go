@@ -62,6 +62,12 @@ func TestEvalIntentAndSentimentJSON(t *testing.T) {
 		t.Fatalf("eval intent without oos: %d %s %s", code, out, errs)
 	}
 
+	// --model retrieval evaluates the large knowledge bases' index, same contract.
+	code, out, errs = run(t, "", nil, "eval", "intent", "--json", "--model", "retrieval", "--train", train, "--test", test)
+	if code != 0 || !strings.Contains(out, `"model":"retrieval index`) || !strings.Contains(out, `"accuracy":`) {
+		t.Fatalf("eval intent --model retrieval: %d %s %s", code, out, errs)
+	}
+
 	strain := writeJSONL(t, dir, "s.jsonl", [][2]string{
 		{"很好吃，送得也快", "pos"}, {"味道不错，下次还点", "pos"}, {"great, fast delivery", "pos"}, {"超级好吃", "pos"},
 		{"太难吃了", "neg"}, {"送了两个小时，饭都凉了", "neg"}, {"terrible, cold food", "neg"}, {"难吃，再也不点了", "neg"},
@@ -101,6 +107,7 @@ func TestEvalErrors(t *testing.T) {
 		{[]string{"eval", "intent", "--train", train, "--test", bad}, 1, "bad.jsonl: line 2"},
 		{[]string{"eval", "sentiment", "--train", empty, "--test", train}, 1, "empty.jsonl: no examples"},
 		{[]string{"eval", "intent", "--train", train, "--test", train, "--oos-label", "oos"}, 1, `out-of-scope label "oos"`},
+		{[]string{"eval", "intent", "--train", train, "--test", train, "--model", "bert"}, 1, "--model must be linear or retrieval"},
 		{[]string{"eval", "nonsense"}, 2, "unknown eval subcommand"},
 	}
 	for _, c := range cases {

@@ -14,6 +14,19 @@ type IntentOptions struct {
 	// has no out-of-scope class and every prediction is an in-scope label.
 	OOSLabel string
 	Train    nlu.TrainOptions
+	// Retrieval evaluates the retrieval index a large knowledge base uses
+	// (nlu.Retriever) instead of the linear model.
+	Retrieval bool
+}
+
+// intentModel is what an evaluation needs of either intent model.
+type intentModel interface {
+	Predict(nlu.Text) nlu.Prediction
+	SetThreshold(float64)
+	Threshold() float64
+	Classes() int
+	Bytes() int64
+	String() string
 }
 
 // IntentReport is what `steward eval intent --json` prints. Fractions are
@@ -56,7 +69,13 @@ func Intent(train, val, test []nlu.Example, opts IntentOptions) (IntentReport, e
 	to := opts.Train
 	to.OOSLabel = opts.OOSLabel
 	start := time.Now()
-	m, err := nlu.Train(train, to)
+	var m intentModel
+	var err error
+	if opts.Retrieval {
+		m, err = nlu.TrainRetriever(train, nlu.RetrieverOptions{OOSLabel: opts.OOSLabel})
+	} else {
+		m, err = nlu.Train(train, to)
+	}
 	if err != nil {
 		return r, fmt.Errorf("train: %w", err)
 	}
@@ -139,7 +158,7 @@ func Sentiment(train, val, test []nlu.Example, opts nlu.TrainOptions) (Sentiment
 // predictAll classifies every example as the engine would (preparing the
 // raw text first) and returns the predictions and each call's latency in
 // microseconds.
-func predictAll(m *nlu.Model, exs []nlu.Example) ([]nlu.Prediction, []float64) {
+func predictAll(m interface{ Predict(nlu.Text) nlu.Prediction }, exs []nlu.Example) ([]nlu.Prediction, []float64) {
 	preds := make([]nlu.Prediction, len(exs))
 	lat := make([]float64, len(exs))
 	for i, ex := range exs {

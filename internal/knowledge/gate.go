@@ -144,7 +144,9 @@ func (s *Service) runGate(ctx context.Context, entries []Entry, ix *Index, basel
 		err  error
 	)
 	if cv {
-		if acc, n, conf, err = crossValidate(ctx, entries, s.opts.Extra, o); err != nil {
+		if h, ok := ix.model.(heldOut); ok {
+			acc, n, conf = leaveOneOut(entries, h, o)
+		} else if acc, n, conf, err = crossValidate(ctx, entries, s.opts.Extra, o); err != nil {
 			return r, err
 		}
 	}
@@ -203,20 +205,11 @@ func crossValidate(ctx context.Context, entries []Entry, extra []Example, o Gate
 	if total == 0 {
 		return 0, 0, nil, nil
 	}
-	// Sample every stride-th question when there are too many.
-	stride := max(1, (total+o.MaxHeldOut-1)/o.MaxHeldOut)
+	sampled := sampler(total, o.MaxHeldOut)
 	fold := func(id, loc string, i int) int {
 		h := fnv.New32a()
 		h.Write([]byte(id + "\x00" + loc))
 		return (int(h.Sum32()%uint32(o.Folds)) + i) % o.Folds
-	}
-	sampled := func(id, loc string, i int) bool {
-		if stride == 1 {
-			return true
-		}
-		h := fnv.New32a()
-		fmt.Fprintf(h, "%s\x00%s\x00%d", id, loc, i)
-		return h.Sum32()%uint32(stride) == 0
 	}
 	type result struct {
 		right, n   int
@@ -277,6 +270,55 @@ func crossValidate(ctx context.Context, entries []Entry, extra []Example, o Gate
 		return 0, 0, nil, nil
 	}
 	return float64(right) / float64(n), n, confusions, nil
+}
+
+// sampler picks about max of total questions, the same ones every time.
+func sampler(total, max int) func(id, loc string, i int) bool {
+	stride := (total + max - 1) / max
+	return func(id, loc string, i int) bool {
+		if stride <= 1 {
+			return true
+		}
+		h := fnv.New32a()
+		fmt.Fprintf(h, "%s\x00%s\x00%d", id, loc, i)
+		return h.Sum32()%uint32(stride) == 0
+	}
+}
+
+// leaveOneOut is crossValidate for an index that can leave each question
+// out of itself (a retrieval index): every sampled question is predicted
+// as if it had not been trained on, with no retraining, which at 100,000
+// entries would take minutes per fold.
+func leaveOneOut(entries []Entry, ix heldOut, o GateOptions) (float64, int, []Confusion) {
+	total := 0
+	for i := range entries {
+		for _, c := range entries[i].Locales {
+			total += len(c.Questions)
+		}
+	}
+	sampled := sampler(total, o.MaxHeldOut)
+	var right, n int
+	var confusions []Confusion
+	for i := range entries {
+		e := &entries[i]
+		for _, loc := range Locales {
+			for qi, q := range e.Locales[loc].Questions {
+				if !sampled(e.ID, loc, qi) {
+					continue
+				}
+				n++
+				if p := ix.PredictHeldOut(q, e.ID); p.Label == e.ID {
+					right++
+				} else if len(confusions) < 100 {
+					confusions = append(confusions, Confusion{Question: q, Entry: e.ID, Got: p.Label})
+				}
+			}
+		}
+	}
+	if n == 0 {
+		return 0, 0, nil
+	}
+	return float64(right) / float64(n), n, confusions
 }
 
 func checkGolden(golden []Golden, ix *Index) GoldenReport {

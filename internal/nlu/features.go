@@ -48,6 +48,10 @@ type featureSet struct {
 	GramMin  int  // shortest word that gets sub-word n-grams
 	Bigrams  bool // adjacent word pairs
 	HanEdge  bool // mark where a Chinese run starts and ends
+	// Codes emits a word that mixes letters and digits ("k3", "x200",
+	// "a1b2") as one feature too: a model number names a product, where a
+	// digit run alone is only its number class.
+	Codes bool
 }
 
 // featureGroup is the normalisation group of a feature.
@@ -62,7 +66,7 @@ func featureGroup(f string) uint8 {
 // BANKING77 and SMP2017 (docs/quality.md).
 var defaultFeatures = featureSet{
 	HanMax: 3, HanEdge: true,
-	KeepStop: true, GramLo: 2, GramHi: 5, GramMin: 1, Bigrams: true,
+	KeepStop: true, GramLo: 2, GramHi: 5, GramMin: 1, Bigrams: true, Codes: true,
 }
 
 // sentimentFeatures were chosen on the validation splits of ChnSentiCorp
@@ -103,9 +107,13 @@ func (fs featureSet) extract(norm string, emit func(f []byte)) {
 				x.words = x.words[:0]
 				x.hanGrams(seg)
 			} else {
-				for _, w := range splitLatin(seg) {
+				words := splitLatin(seg)
+				for _, w := range words {
 					x.words = append(x.words, w)
 					x.latinWord()
+				}
+				if fs.Codes && len(words) > 1 && isCode(seg) {
+					x.emitParts(codePrefix, seg)
 				}
 			}
 			start = end
@@ -162,6 +170,23 @@ func (x *extractor) hanGrams(seg string) {
 			x.emit(x.buf)
 		}
 	}
+}
+
+// codePrefix starts a model-number feature.
+const codePrefix = "k:"
+
+// isCode reports whether a run of letters and digits is short enough to
+// be a model number rather than an order or tracking number.
+func isCode(s string) bool {
+	if len(s) > 12 {
+		return false
+	}
+	for _, r := range s {
+		if !(r >= 'a' && r <= 'z' || r >= '0' && r <= '9' || r == '-') {
+			return false
+		}
+	}
+	return true
 }
 
 func isNumber(w string) bool { return w[0] >= '0' && w[0] <= '9' }
