@@ -119,8 +119,8 @@ func (ds *deskStream) turn(ctx context.Context, frames []clientFrame, keepalive 
 	default:
 	}
 	// The events queued now; later ones wake the next turn.
-	for n := len(ds.sub.C); n > 0; n-- {
-		if err := s.deskEvent(ctx, conn, ds.user, (<-ds.sub.C).Data); err != nil {
+	for _, ev := range ds.sub.Take() {
+		if err := s.deskEvent(ctx, conn, ds.user, ev.Data); err != nil {
 			return err
 		}
 	}

@@ -219,15 +219,15 @@ func (cs *conversationStream) turn(ctx context.Context, frames []clientFrame, ke
 		}
 	default:
 		// The events queued now; later ones wake the next turn.
-		for n := len(cs.sub.C); n > 0; n-- {
-			if err := cs.update(ctx, (<-cs.sub.C).Data.(Update)); err != nil {
+		for _, ev := range cs.sub.Take() {
+			if err := cs.update(ctx, ev.Data.(Update)); err != nil {
 				return err
 			}
 		}
 	}
 	if cs.qsub != nil {
-		for n := len(cs.qsub.C); n > 0 && cs.qsub != nil; n-- {
-			if err := cs.queued(ctx, (<-cs.qsub.C).Data.(queueEvent).Queue); err != nil {
+		for _, ev := range cs.qsub.Take() {
+			if err := cs.queued(ctx, ev.Data.(queueEvent).Queue); err != nil {
 				return err
 			}
 		}

@@ -15,15 +15,43 @@ type Event struct {
 
 // Subscription receives a topic's events until it is closed or dropped.
 type Subscription struct {
+	// C carries the events, except to a subscriber with a wake function
+	// (SubscribeFunc), which takes them with Take.
 	C       <-chan Event
 	c       chan Event
 	hub     *Hub
 	topic   string
 	dropped chan struct{}
 	once    sync.Once
-	// wake, if set, is called after each event queued on c and when the
-	// subscriber is dropped.
-	wake func()
+	// wake, if set, is called after each event queued and when the
+	// subscriber is dropped; the events wait in queue, which holds no
+	// memory while it is empty.
+	wake   func()
+	buffer int
+	mu     sync.Mutex
+	queue  []Event
+}
+
+// Take returns the events queued for a subscriber with a wake function,
+// oldest first, and makes room for as many more.
+func (s *Subscription) Take() []Event {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	q := s.queue
+	s.queue = nil
+	return q
+}
+
+// offer queues ev for a subscriber with a wake function, unless buffer
+// events wait already.
+func (s *Subscription) offer(ev Event) bool {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if len(s.queue) >= s.buffer {
+		return false
+	}
+	s.queue = append(s.queue, ev)
+	return true
 }
 
 // Dropped is closed when the hub gave up on a slow subscriber; the
@@ -59,11 +87,11 @@ func (h *Hub) SubscribeBuffered(topic string, buffer int) *Subscription {
 }
 
 // SubscribeFunc is SubscribeBuffered (buffer 0: the hub's) for a subscriber
-// with no goroutine waiting on C while it is idle: the hub calls wake after
-// it queues each event and when it drops the subscriber, and the
-// subscriber then takes what C holds (or sees Dropped) without blocking.
-// wake runs under the hub's lock, so it must return at once and must not
-// call the hub.
+// with no goroutine waiting for events while it is idle, and no channel:
+// the hub calls wake after it queues each event and when it drops the
+// subscriber, and the subscriber then takes the events with Take (or sees
+// Dropped) without blocking. wake runs under the hub's lock, so it must
+// return at once and must not call the hub.
 func (h *Hub) SubscribeFunc(topic string, buffer int, wake func()) *Subscription {
 	if buffer <= 0 {
 		buffer = h.buffer
@@ -72,8 +100,11 @@ func (h *Hub) SubscribeFunc(topic string, buffer int, wake func()) *Subscription
 }
 
 func (h *Hub) subscribe(topic string, buffer int, wake func()) *Subscription {
-	c := make(chan Event, max(buffer, 1))
-	s := &Subscription{C: c, c: c, hub: h, topic: topic, dropped: make(chan struct{}), wake: wake}
+	s := &Subscription{hub: h, topic: topic, dropped: make(chan struct{}), wake: wake, buffer: max(buffer, 1)}
+	if wake == nil {
+		s.c = make(chan Event, s.buffer)
+		s.C = s.c
+	}
 	h.mu.Lock()
 	subs := h.topics[topic]
 	if subs == nil {
@@ -90,11 +121,16 @@ func (h *Hub) Publish(ev Event) {
 	h.mu.Lock()
 	defer h.mu.Unlock()
 	for s := range h.topics[ev.Topic] {
+		if s.wake != nil {
+			if s.offer(ev) {
+				s.wake()
+			} else {
+				h.dropLocked(s)
+			}
+			continue
+		}
 		select {
 		case s.c <- ev:
-			if s.wake != nil {
-				s.wake()
-			}
 		default:
 			h.dropLocked(s)
 		}

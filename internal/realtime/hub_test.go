@@ -37,20 +37,21 @@ func TestHubWakesFuncSubscribers(t *testing.T) {
 	s := h.SubscribeFunc("c1", 0, func() { wakes++ })
 	h.Publish(Event{Topic: "c1", Data: 1})
 	h.Publish(Event{Topic: "c2", Data: 2})
-	if wakes != 1 || len(s.C) != 1 {
-		t.Fatalf("after one event of its topic: %d wakes, %d events held; want 1 and 1", wakes, len(s.C))
+	if got := s.Take(); wakes != 1 || len(got) != 1 || got[0].Data != 1 {
+		t.Fatalf("after one event of its topic: %d wakes, %v held; want 1 wake and event 1", wakes, got)
 	}
-	h.Publish(Event{Topic: "c1", Data: 3})
-	h.Publish(Event{Topic: "c1", Data: 4}) // over the hub's buffer of 2
+	for i := range 3 {
+		h.Publish(Event{Topic: "c1", Data: 3 + i}) // the third is over the hub's buffer of 2
+	}
 	select {
 	case <-s.Dropped():
 	default:
 		t.Fatal("a subscriber 3 events behind with a buffer of 2 was not dropped")
 	}
-	if wakes != 3 {
-		t.Fatalf("%d wakes, want 3 (two events and the drop)", wakes)
+	if wakes != 4 {
+		t.Fatalf("%d wakes, want 4 (three events and the drop)", wakes)
 	}
-	if got := (<-s.C).Data; got != 1 {
-		t.Fatalf("first event %v, want 1", got)
+	if got := s.Take(); len(got) != 2 || got[0].Data != 3 || got[1].Data != 4 {
+		t.Fatalf("took %v, want events 3 and 4", got)
 	}
 }
