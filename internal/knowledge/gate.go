@@ -196,12 +196,7 @@ func (r *Report) problem(p Problem) { r.Problems = append(r.Problems, p) }
 // (titles always stay in training, so every entry keeps an example) and
 // returns the share answered with their own entry.
 func crossValidate(ctx context.Context, entries []Entry, extra []Example, o GateOptions) (float64, int, []Confusion, error) {
-	total := 0
-	for i := range entries {
-		for _, c := range entries[i].Locales {
-			total += len(c.Questions)
-		}
-	}
+	total := questionCount(entries)
 	if total == 0 {
 		return 0, 0, nil, nil
 	}
@@ -272,6 +267,17 @@ func crossValidate(ctx context.Context, entries []Entry, extra []Example, o Gate
 	return float64(right) / float64(n), n, confusions, nil
 }
 
+// questionCount is the number of question variants in entries.
+func questionCount(entries []Entry) int {
+	total := 0
+	for i := range entries {
+		for _, c := range entries[i].Locales {
+			total += len(c.Questions)
+		}
+	}
+	return total
+}
+
 // sampler picks about max of total questions, the same ones every time.
 func sampler(total, max int) func(id, loc string, i int) bool {
 	stride := (total + max - 1) / max
@@ -290,13 +296,7 @@ func sampler(total, max int) func(id, loc string, i int) bool {
 // as if it had not been trained on, with no retraining, which at 100,000
 // entries would take minutes per fold.
 func leaveOneOut(entries []Entry, ix heldOut, o GateOptions) (float64, int, []Confusion) {
-	total := 0
-	for i := range entries {
-		for _, c := range entries[i].Locales {
-			total += len(c.Questions)
-		}
-	}
-	sampled := sampler(total, o.MaxHeldOut)
+	sampled := sampler(questionCount(entries), o.MaxHeldOut)
 	var right, n int
 	var confusions []Confusion
 	for i := range entries {

@@ -242,13 +242,15 @@ func (m *Model) scaleByEvidence(raw [][]int32, ys []int, beta float64) {
 	}
 }
 
+func (m *Model) weigh(ids []int32) sparse { return weigh(ids, m.idf, m.group) }
+
 // weigh turns feature ids (with repeats) into a sublinear TF-IDF vector.
-// Word-level and sub-word features are normalised apart, each group to
-// its own length, so that the many character n-grams of a sentence do not
-// drown its few words.
+// Word-level and sub-word features (group) are normalised apart, each
+// group to its own length, so that the many character n-grams of a
+// sentence do not drown its few words.
 //
 //go:norace
-func (m *Model) weigh(ids []int32) sparse {
+func weigh(ids []int32, idf []float32, group []uint8) sparse {
 	if len(ids) == 0 {
 		return sparse{}
 	}
@@ -262,10 +264,10 @@ func (m *Model) weigh(ids []int32) sparse {
 			j++
 		}
 		tf := 1 + math.Log(float64(j-i))
-		v := float32(tf) * m.idf[sorted[i]]
+		v := float32(tf) * idf[sorted[i]]
 		x.idx = append(x.idx, sorted[i])
 		x.val = append(x.val, v)
-		norm[m.group[sorted[i]]] += float64(v) * float64(v)
+		norm[group[sorted[i]]] += float64(v) * float64(v)
 		i = j
 	}
 	var scale [2]float32
@@ -275,7 +277,7 @@ func (m *Model) weigh(ids []int32) sparse {
 		}
 	}
 	for i, f := range x.idx {
-		x.val[i] *= scale[m.group[f]]
+		x.val[i] *= scale[group[f]]
 	}
 	return x
 }

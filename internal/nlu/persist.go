@@ -37,30 +37,44 @@ func (m *Model) MarshalBinary() ([]byte, error) {
 	for s, id := range m.vocab {
 		f.Features[id] = s
 	}
-	var buf bytes.Buffer
-	zw, _ := gzip.NewWriterLevel(&buf, gzip.BestSpeed)
-	if err := gob.NewEncoder(zw).Encode(&f); err != nil {
-		return nil, fmt.Errorf("encode model: %w", err)
+	return encodeArtefact(nil, "model", &f)
+}
+
+// encodeArtefact appends v, gob-encoded and gzip-compressed, to prefix.
+func encodeArtefact(prefix []byte, what string, v any) ([]byte, error) {
+	buf := bytes.NewBuffer(prefix)
+	zw, _ := gzip.NewWriterLevel(buf, gzip.BestSpeed)
+	if err := gob.NewEncoder(zw).Encode(v); err != nil {
+		return nil, fmt.Errorf("encode %s: %w", what, err)
 	}
 	if err := zw.Close(); err != nil {
-		return nil, fmt.Errorf("compress model: %w", err)
+		return nil, fmt.Errorf("compress %s: %w", what, err)
 	}
 	return buf.Bytes(), nil
+}
+
+// decodeArtefact decodes what encodeArtefact wrote into v, reading the
+// stream to its end so that a truncated artefact is an error.
+func decodeArtefact(data []byte, what string, v any) error {
+	zr, err := gzip.NewReader(bytes.NewReader(data))
+	if err != nil {
+		return fmt.Errorf("decompress %s: %w", what, err)
+	}
+	if err := gob.NewDecoder(zr).Decode(v); err != nil {
+		return fmt.Errorf("decode %s: %w", what, err)
+	}
+	if _, err := io.Copy(io.Discard, zr); err != nil {
+		return fmt.Errorf("decompress %s: %w", what, err)
+	}
+	return nil
 }
 
 // UnmarshalModel decodes a model written by MarshalBinary and checks that
 // its parts agree in size.
 func UnmarshalModel(data []byte) (*Model, error) {
-	zr, err := gzip.NewReader(bytes.NewReader(data))
-	if err != nil {
-		return nil, fmt.Errorf("decompress model: %w", err)
-	}
 	var f modelFile
-	if err := gob.NewDecoder(zr).Decode(&f); err != nil {
-		return nil, fmt.Errorf("decode model: %w", err)
-	}
-	if _, err := io.Copy(io.Discard, zr); err != nil {
-		return nil, fmt.Errorf("decompress model: %w", err)
+	if err := decodeArtefact(data, "model", &f); err != nil {
+		return nil, err
 	}
 	if f.Format != modelFormat {
 		return nil, fmt.Errorf("model format %d is not supported (want %d)", f.Format, modelFormat)

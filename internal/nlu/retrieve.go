@@ -2,10 +2,7 @@ package nlu
 
 import (
 	"bytes"
-	"compress/gzip"
-	"encoding/gob"
 	"fmt"
-	"io"
 	"math"
 	"runtime"
 	"slices"
@@ -23,10 +20,10 @@ import (
 // centroid: paraphrases of one entry reinforce what they share (on CLINC150
 // and SMP2017 the centroids answer 3 to 8 points better than the examples
 // one by one). The out-of-scope background keeps one document per example,
-// since its examples have nothing in common. Confidence is a logistic function of the best
-// label's score, its margin over the next label and over the background,
-// fitted on the training examples themselves, each scored as if it had been
-// left out.
+// since its examples have nothing in common. The confidence is the
+// probability that the text is in scope, fitted on the training examples
+// each scored as if left out (calibrate), times the best label's share
+// among the nearest ones (shareSharpness).
 type Retriever struct {
 	labels   []string
 	labelIdx map[string]int32
@@ -41,14 +38,12 @@ type Retriever struct {
 	wt    []float32
 
 	docLabel []int32
-	docLang  []Lang
 	docSum   []float32 // length of the document's sum of example vectors
 	docSize  []int32   // examples summed in the document
-	// Where each example went: exampleDoc by position, shared by label and
-	// language, single by label and text (for documents of one example).
+	// Where each example went: exampleDoc by position; shared holds an
+	// entry's document by label and language.
 	exampleDoc []int32
 	shared     map[docKey]int32
-	single     map[string]int32
 
 	oos     int // label index of the background, or -1
 	calib   [4]float64
@@ -125,8 +120,8 @@ func buildRetriever(examples []Example, opts RetrieverOptions) (*Retriever, erro
 	}
 	r := &Retriever{vocab: make(map[string]int32), oos: -1, fs: defaultFeatures, minConf: opts.MinConfidence,
 		opts: opts, examples: examples}
-	// Documents: one per (label, language), or one per example where a
-	// label has many in a language or is the background.
+	// Documents: one per (label, language), one per example of the
+	// background.
 	r.labelIdx = map[string]int32{}
 	ys := make([]int, len(examples))
 	langs := make([]Lang, len(examples))
@@ -143,8 +138,8 @@ func buildRetriever(examples []Example, opts RetrieverOptions) (*Retriever, erro
 		r.oos = int(li)
 	}
 	docOf := make([]int32, len(examples))
-	r.exampleDoc, r.shared, r.single = docOf, map[docKey]int32{}, map[string]int32{}
-	for i, ex := range examples {
+	r.exampleDoc, r.shared = docOf, map[docKey]int32{}
+	for i := range examples {
 		k := docKey{int32(ys[i]), langs[i]}
 		if ys[i] != r.oos {
 			if d, ok := r.shared[k]; ok {
@@ -153,12 +148,9 @@ func buildRetriever(examples []Example, opts RetrieverOptions) (*Retriever, erro
 				continue
 			}
 			r.shared[k] = int32(len(r.docLabel))
-		} else {
-			r.single[ex.Label+"\x00"+ex.Text] = int32(len(r.docLabel))
 		}
 		docOf[i] = int32(len(r.docLabel))
 		r.docLabel = append(r.docLabel, int32(ys[i]))
-		r.docLang = append(r.docLang, langs[i])
 		r.docSize = append(r.docSize, 1)
 	}
 	nDocs := len(r.docLabel)
@@ -207,8 +199,8 @@ func buildRetriever(examples []Example, opts RetrieverOptions) (*Retriever, erro
 
 	// Pass 2: each document's normalised sum of its examples' vectors.
 	// Chunks of documents are weighed on every core, then written into the
-	// postings in document order, so that each feature's postings are
-	// sorted by document (rank searches them).
+	// postings in document order, so that the same examples always build
+	// the same index.
 	members := make([][]int32, nDocs)
 	for i, d := range docOf {
 		members[d] = append(members[d], int32(i))
@@ -217,7 +209,11 @@ func buildRetriever(examples []Example, opts RetrieverOptions) (*Retriever, erro
 	copy(cursor, r.start[:nf])
 	workers := runtime.GOMAXPROCS(0)
 	const chunk = 4096
-	vecs := make([]sparse, chunk)
+	type centroidOf struct {
+		v    sparse
+		norm float32
+	}
+	vecs := make([]centroidOf, chunk)
 	sums := make([][]float32, workers)
 	for w := range sums {
 		sums[w] = make([]float32, nf)
@@ -230,30 +226,31 @@ func buildRetriever(examples []Example, opts RetrieverOptions) (*Retriever, erro
 			go func() {
 				defer wg.Done()
 				for d := c0 + w; d < c1; d += workers {
-					vecs[d-c0] = r.centroid(examples, members[d], sums[w])
+					v, norm := r.centroid(examples, members[d], sums[w])
+					vecs[d-c0] = centroidOf{v, norm}
 				}
 			}()
 		}
 		wg.Wait()
 		for d := c0; d < c1; d++ {
-			v := vecs[d-c0]
-			r.docSum[d] = v.val[len(v.val)-1] // centroid appends the norm
+			v := vecs[d-c0].v
+			r.docSum[d] = vecs[d-c0].norm
 			for j, f := range v.idx {
 				p := cursor[f]
 				cursor[f]++
 				r.doc[p], r.wt[p] = int32(d), v.val[j]
 			}
-			vecs[d-c0] = sparse{}
+			vecs[d-c0] = centroidOf{}
 		}
 	}
 	r.scratch.New = func() any { return &retrievalScratch{acc: make([]float32, nDocs)} }
 	return r, nil
 }
 
-// centroid returns the normalised sum of the vectors of examples[members],
-// with the sum's length appended to its values; sum is zeroed scratch of
-// the vocabulary's size, and is left zeroed.
-func (r *Retriever) centroid(examples []Example, members []int32, sum []float32) sparse {
+// centroid returns the normalised sum of the vectors of examples[members]
+// and the sum's length; sum is zeroed scratch of the vocabulary's size,
+// and is left zeroed.
+func (r *Retriever) centroid(examples []Example, members []int32, sum []float32) (sparse, float32) {
 	var touched, ids []int32
 	for _, i := range members {
 		ids = r.ids(Normalize(examples[i].Text), ids[:0])
@@ -270,13 +267,12 @@ func (r *Retriever) centroid(examples []Example, members []int32, sum []float32)
 		n2 += float64(sum[f]) * float64(sum[f])
 	}
 	norm := math.Sqrt(n2)
-	v := sparse{idx: touched, val: make([]float32, len(touched), len(touched)+1)}
+	v := sparse{idx: touched, val: make([]float32, len(touched))}
 	for j, f := range touched {
 		v.val[j] = float32(float64(sum[f]) / norm)
 		sum[f] = 0
 	}
-	v.val = append(v.val, float32(norm))
-	return v
+	return v, float32(norm)
 }
 
 // ids appends the ids of norm's features that the index keeps.
@@ -289,12 +285,7 @@ func (r *Retriever) ids(norm string, ids []int32) []int32 {
 	return ids
 }
 
-// weigh is Model.weigh with the retriever's weights: sublinear TF-IDF,
-// words and sub-word n-grams normalised apart.
-func (r *Retriever) weigh(ids []int32) sparse {
-	m := Model{idf: r.idf, group: r.group}
-	return m.weigh(ids)
-}
+func (r *Retriever) weigh(ids []int32) sparse { return weigh(ids, r.idf, r.group) }
 
 type retrievalScratch struct {
 	acc     []float32
@@ -447,39 +438,31 @@ func (r *Retriever) vector(norm string) sparse {
 
 // Predict finds the labels nearest to a prepared text. A text with no
 // indexed feature is out of scope.
-func (r *Retriever) Predict(t Text) Prediction {
-	x := r.vector(t.Norm)
+func (r *Retriever) Predict(t Text) Prediction { return r.predictNorm(t.Norm, -1) }
+
+// predictNorm predicts a normalised text, left out of document own if
+// own ≥ 0.
+func (r *Retriever) predictNorm(norm string, own int32) Prediction {
+	x := r.vector(norm)
 	if len(x.idx) == 0 {
 		return Prediction{OutOfScope: true}
 	}
-	return r.predict(r.rank(x, -1))
+	return r.predict(r.rank(x, own))
 }
 
 // PredictHeldOut predicts text as if its example with this label had not
 // been trained on: the index's own leave-one-out estimate of how it
 // answers unseen wordings, which the quality gate uses instead of
-// retraining. A text that is not an example of label is predicted as is.
+// retraining. A text that is not an example of an entry label (a
+// background example, say) is predicted as is.
 func (r *Retriever) PredictHeldOut(text, label string) Prediction {
-	x := r.vector(Normalize(text))
-	if len(x.idx) == 0 {
-		return Prediction{OutOfScope: true}
+	own := int32(-1)
+	if li, ok := r.labelIdx[label]; ok {
+		if d, ok := r.shared[docKey{li, exampleLang(text)}]; ok {
+			own = d
+		}
 	}
-	return r.predict(r.rank(x, r.docFor(text, label)))
-}
-
-// docFor returns the document that holds text as an example of label, or -1.
-func (r *Retriever) docFor(text, label string) int32 {
-	if d, ok := r.single[label+"\x00"+text]; ok {
-		return d
-	}
-	li, ok := r.labelIdx[label]
-	if !ok {
-		return -1
-	}
-	if d, ok := r.shared[docKey{li, exampleLang(text)}]; ok {
-		return d
-	}
-	return -1
+	return r.predictNorm(Normalize(text), own)
 }
 
 // calibrate fits the in-scope probability on a sample of the training
@@ -624,7 +607,7 @@ func (r *Retriever) Classes() int { return len(r.labels) }
 // Bytes estimates the memory the index takes.
 func (r *Retriever) Bytes() int64 {
 	n := int64(len(r.doc)+len(r.wt)+len(r.start)+len(r.idf)) * 4
-	n += int64(len(r.docLabel)) * (4 + 4 + 4 + 16)
+	n += int64(len(r.docLabel))*(4+4+4) + int64(len(r.exampleDoc))*4
 	for f := range r.vocab {
 		n += int64(len(f)) + 16 + 4
 	}
@@ -667,29 +650,13 @@ func (r *Retriever) MarshalBinary() ([]byte, error) {
 	for i, ex := range r.examples {
 		f.Texts[i], f.Labels[i] = ex.Text, ex.Label
 	}
-	var buf bytes.Buffer
-	buf.WriteString(retrieverMagic)
-	zw, _ := gzip.NewWriterLevel(&buf, gzip.BestSpeed)
-	if err := gob.NewEncoder(zw).Encode(&f); err != nil {
-		return nil, fmt.Errorf("encode retriever: %w", err)
-	}
-	if err := zw.Close(); err != nil {
-		return nil, fmt.Errorf("compress retriever: %w", err)
-	}
-	return buf.Bytes(), nil
+	return encodeArtefact([]byte(retrieverMagic), "retriever", &f)
 }
 
 func unmarshalRetriever(data []byte) (*Retriever, error) {
-	zr, err := gzip.NewReader(bytes.NewReader(data))
-	if err != nil {
-		return nil, fmt.Errorf("decompress retriever: %w", err)
-	}
 	var f retrieverFile
-	if err := gob.NewDecoder(zr).Decode(&f); err != nil {
-		return nil, fmt.Errorf("decode retriever: %w", err)
-	}
-	if _, err := io.Copy(io.Discard, zr); err != nil {
-		return nil, fmt.Errorf("decompress retriever: %w", err)
+	if err := decodeArtefact(data, "retriever", &f); err != nil {
+		return nil, err
 	}
 	if f.Format != retrieverFormat {
 		return nil, fmt.Errorf("retriever format %d is not supported (want %d)", f.Format, retrieverFormat)
