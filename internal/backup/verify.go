@@ -117,15 +117,9 @@ func (b *Backups) Verify(ctx context.Context, path string, opts VerifyOptions) (
 // check.
 func (b *Backups) restoreSQLiteFile(ctx context.Context, m Manifest, payload, dst string, r *Report) error {
 	sum, n, err := copyHashed(ctx, dst, payload)
-	if err != nil {
-		if ctx.Err() != nil {
-			return ctx.Err()
-		}
-		r.add("payload_sha256", false, "%v", err)
-		return nil
+	if read, err := b.checkSum(ctx, m, sum, n, err, r); !read {
+		return err
 	}
-	r.PayloadBytes = n
-	b.checkSum(m, sum, n, r)
 	var (
 		problems []string
 		ierr     error
@@ -158,14 +152,25 @@ func (b *Backups) restoreSQLiteFile(ctx context.Context, m Manifest, payload, ds
 	return nil
 }
 
-// checkSum holds the payload's SHA-256 and size to the manifest.
-func (b *Backups) checkSum(m Manifest, sum string, n int64, r *Report) {
+// checkSum holds the payload's SHA-256 and size, as hashing it found them
+// (or failed with readErr), to the manifest. read is false when the
+// payload could not be read: a failed check, or err if ctx ended.
+func (b *Backups) checkSum(ctx context.Context, m Manifest, sum string, n int64, readErr error, r *Report) (read bool, err error) {
+	if readErr != nil {
+		if ctx.Err() != nil {
+			return false, ctx.Err()
+		}
+		r.add("payload_sha256", false, "%v", readErr)
+		return false, nil
+	}
+	r.PayloadBytes = n
 	if sum == m.PayloadSHA256 && n == m.PayloadBytes {
 		r.add("payload_sha256", true, "%s (%d bytes)", sum, n)
-		return
+	} else {
+		r.add("payload_sha256", false, "the payload's SHA-256 is %s (%d bytes); the manifest says %s (%d bytes)", sum, n,
+			m.PayloadSHA256, m.PayloadBytes)
 	}
-	r.add("payload_sha256", false, "the payload's SHA-256 is %s (%d bytes); the manifest says %s (%d bytes)", sum, n,
-		m.PayloadSHA256, m.PayloadBytes)
+	return true, nil
 }
 
 // checkView holds a restored database to its manifest: schema version,
@@ -247,15 +252,9 @@ func checkView(ctx context.Context, v View, m Manifest, r *Report) error {
 // serverURL's server, checks it there and drops it.
 func (b *Backups) verifyPostgres(ctx context.Context, m Manifest, payload, serverURL string, r *Report) error {
 	sum, n, err := hashFile(ctx, payload)
-	if err != nil {
-		if ctx.Err() != nil {
-			return ctx.Err()
-		}
-		r.add("payload_sha256", false, "%v", err)
-		return nil
+	if read, err := b.checkSum(ctx, m, sum, n, err, r); !read {
+		return err
 	}
-	r.PayloadBytes = n
-	b.checkSum(m, sum, n, r)
 	if serverURL == "" {
 		return errcode.Errorf(errcode.Invalid, "a PostgreSQL backup is verified by restoring it into a scratch database: "+
 			"give a PostgreSQL server (--database postgres://...; its user needs CREATEDB)")
