@@ -207,9 +207,8 @@ func crossValidate(ctx context.Context, entries []Entry, extra []Example, o Gate
 		return (int(h.Sum32()%uint32(o.Folds)) + i) % o.Folds
 	}
 	type result struct {
-		right, n   int
-		confusions []Confusion
-		err        error
+		tally
+		err error
 	}
 	results := make([]result, o.Folds)
 	var wg sync.WaitGroup
@@ -231,40 +230,59 @@ func crossValidate(ctx context.Context, entries []Entry, extra []Example, o Gate
 				res.err = fmt.Errorf("cross-validation fold %d: %w", k+1, err)
 				return
 			}
-			for i := range entries {
-				e := &entries[i]
-				for _, loc := range Locales {
-					for qi, q := range e.Locales[loc].Questions {
-						if !held(e.ID, loc, qi) {
-							continue
-						}
-						res.n++
-						if p := m.Predict(nlu.Prepare(q)); p.Label == e.ID {
-							res.right++
-						} else if len(res.confusions) < 20 {
-							res.confusions = append(res.confusions, Confusion{Question: q, Entry: e.ID, Got: p.Label})
-						}
-					}
-				}
-			}
+			res.tally = heldOutTally(entries, held, func(q, _ string) nlu.Prediction { return m.Predict(nlu.Prepare(q)) }, 20)
 		}()
 	}
 	wg.Wait()
-	var (
-		right, n   int
-		confusions []Confusion
-	)
+	var all tally
 	for _, res := range results {
 		if res.err != nil {
 			return 0, 0, nil, res.err
 		}
-		right, n = right+res.right, n+res.n
-		confusions = append(confusions, res.confusions...)
+		all.right, all.n = all.right+res.right, all.n+res.n
+		all.confusions = append(all.confusions, res.confusions...)
 	}
-	if n == 0 {
-		return 0, 0, nil, nil
+	acc, n, confusions := all.result()
+	return acc, n, confusions, nil
+}
+
+// tally is how held-out questions fared.
+type tally struct {
+	right, n   int
+	confusions []Confusion
+}
+
+// result is the accuracy, the number of questions and the confusions.
+func (t tally) result() (float64, int, []Confusion) {
+	if t.n == 0 {
+		return 0, 0, nil
 	}
-	return float64(right) / float64(n), n, confusions, nil
+	return float64(t.right) / float64(t.n), t.n, t.confusions
+}
+
+// heldOutTally predicts each question that held says is held out and
+// counts those answered with their own entry, keeping up to maxConfusions
+// of the others.
+func heldOutTally(entries []Entry, held func(id, loc string, i int) bool, predict func(q, id string) nlu.Prediction,
+	maxConfusions int) tally {
+	var t tally
+	for i := range entries {
+		e := &entries[i]
+		for _, loc := range Locales {
+			for qi, q := range e.Locales[loc].Questions {
+				if !held(e.ID, loc, qi) {
+					continue
+				}
+				t.n++
+				if p := predict(q, e.ID); p.Label == e.ID {
+					t.right++
+				} else if len(t.confusions) < maxConfusions {
+					t.confusions = append(t.confusions, Confusion{Question: q, Entry: e.ID, Got: p.Label})
+				}
+			}
+		}
+	}
+	return t
 }
 
 // questionCount is the number of question variants in entries.
@@ -297,28 +315,7 @@ func sampler(total, max int) func(id, loc string, i int) bool {
 // entries would take minutes per fold.
 func leaveOneOut(entries []Entry, ix heldOut, o GateOptions) (float64, int, []Confusion) {
 	sampled := sampler(questionCount(entries), o.MaxHeldOut)
-	var right, n int
-	var confusions []Confusion
-	for i := range entries {
-		e := &entries[i]
-		for _, loc := range Locales {
-			for qi, q := range e.Locales[loc].Questions {
-				if !sampled(e.ID, loc, qi) {
-					continue
-				}
-				n++
-				if p := ix.PredictHeldOut(q, e.ID); p.Label == e.ID {
-					right++
-				} else if len(confusions) < 100 {
-					confusions = append(confusions, Confusion{Question: q, Entry: e.ID, Got: p.Label})
-				}
-			}
-		}
-	}
-	if n == 0 {
-		return 0, 0, nil
-	}
-	return float64(right) / float64(n), n, confusions
+	return heldOutTally(entries, sampled, ix.PredictHeldOut, 100).result()
 }
 
 func checkGolden(golden []Golden, ix *Index) GoldenReport {
