@@ -53,7 +53,23 @@ const WriteStatementCache = writeStatementCache
 // when it runs it again.
 func (db *DB) OnPrepare(t testing.TB, fn func(action int, arg1, arg2 string)) {
 	t.Helper()
-	conn, err := db.write.Conn(context.Background())
+	onPrepare(t, db.write, fn)
+}
+
+// OnPrepareRead is OnPrepare for one connection of the read pool: open the
+// store with ReadConns 1 to watch every read.
+func (db *DB) OnPrepareRead(t testing.TB, fn func(action int, arg1, arg2 string)) {
+	t.Helper()
+	onPrepare(t, db.read, fn)
+}
+
+// ReadStatementCache is how many prepared statements each SQLite read
+// connection keeps.
+const ReadStatementCache = readStatementCache
+
+func onPrepare(t testing.TB, pool *sql.DB, fn func(action int, arg1, arg2 string)) {
+	t.Helper()
+	conn, err := pool.Conn(context.Background())
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -129,6 +129,12 @@ func (db *DB) openPostgres(ctx context.Context, opts Options) error {
 // of the cache while it runs, so no two calls share one.
 const writeStatementCache = 128
 
+// readStatementCache is the same cache on each SQLite read connection: a
+// turn's read of its conversation spent half its time preparing the query.
+// The store has about a hundred distinct reads; the ones a turn makes are
+// kept by every connection.
+const readStatementCache = 64
+
 func (db *DB) openSQLite(ctx context.Context, opts Options) error {
 	if opts.SQLitePath == "" {
 		return errors.New("no database: give a SQLite path or a postgres:// URL")
@@ -157,7 +163,7 @@ func (db *DB) openSQLite(ctx context.Context, opts Options) error {
 		w.Close()
 		return fmt.Errorf("open sqlite %s: %w", opts.SQLitePath, err)
 	}
-	r, err := sql.Open("sqlite3", base+"&mode=ro")
+	r, err := sql.Open("sqlite3", base+"&mode=ro&_stmt_cache_size="+strconv.Itoa(readStatementCache))
 	if err != nil {
 		w.Close()
 		return fmt.Errorf("open sqlite readers %s: %w", opts.SQLitePath, err)

@@ -249,3 +249,49 @@ func TestWriteStatementsArePreparedOnce(t *testing.T) {
 		t.Fatalf("the INSERT was prepared %d times in all, want twice", n)
 	}
 }
+
+// A turn reads its conversation on every message: each read connection
+// prepares that query once and keeps it, and its cache is bounded too.
+func TestReadStatementsArePreparedOnce(t *testing.T) {
+	opts := testutil.Backends()[0].Options(t)
+	opts.ReadConns = 1
+	db := testutil.OpenStore(t, opts)
+	ctx := context.Background()
+	c := createConversation(t, db, "c")
+	// SQLite asks the authorizer once per SELECT and once per column read
+	// when it prepares a statement, never when it runs it again.
+	var statements, columns atomic.Int64
+	db.OnPrepareRead(t, func(action int, table, _ string) {
+		switch {
+		case action == sqlite3.SQLITE_SELECT:
+			statements.Add(1)
+		case action == sqlite3.SQLITE_READ && table == "conversations":
+			columns.Add(1)
+		}
+	})
+	read := func() {
+		t.Helper()
+		got, err := db.Conversation(ctx, c.ID)
+		if err != nil || got.ID != c.ID {
+			t.Fatalf("read conversation: %v, %v", got, err)
+		}
+	}
+	for range 10 {
+		read()
+	}
+	if n := statements.Load(); n != 1 {
+		t.Fatalf("10 reads of a conversation prepared %d statements, want one", n)
+	}
+	if columns.Load() == 0 {
+		t.Fatal("the authorizer saw no read of conversations: the test watches the wrong connection")
+	}
+	before := statements.Load()
+	for i := range store.ReadStatementCache {
+		if _, err := db.Conversation(ctx, fmt.Sprint("none-", i)); errcode.Code(err) != errcode.NotFound {
+			t.Fatalf("read a missing conversation: %v, want not found", err)
+		}
+	}
+	if n := statements.Load() - before; n != 0 {
+		t.Fatalf("reading other ids prepared %d statements, want none (same query)", n)
+	}
+}
