@@ -177,7 +177,7 @@ func (e *Engine) Start(ctx context.Context, req StartRequest) (*Conversation, st
 	now := time.Now().UTC()
 	c := &Conversation{ID: token.ID("c", 16), TokenHash: token.Hash(secret), State: StateBot, Locale: req.Locale,
 		Customer: req.Customer, LastSeq: 1, CreatedAt: now, UpdatedAt: now, Source: req.Source}
-	greeting := []Message{{ID: token.ID("m", 12), ConversationID: c.ID, Seq: 1, Role: RoleBot,
+	greeting := []Message{{ID: messageID(now), ConversationID: c.ID, Seq: 1, Role: RoleBot,
 		Text: phrase(phraseGreeting, c.Locale), Locale: c.Locale, CreatedAt: now}}
 	if err := e.store.CreateConversation(ctx, c, greeting); err != nil {
 		return nil, "", nil, err
@@ -229,6 +229,12 @@ func (e *Engine) Authorize(ctx context.Context, id, tok string) (*Conversation, 
 func (e *Engine) Transcript(ctx context.Context, c *Conversation, afterSeq int64) ([]Message, error) {
 	return e.store.Messages(ctx, c.ID, afterSeq)
 }
+
+// messageID names a message made at now. Message ids sort by time, so the
+// store appends to the end of its index of them rather than writing a
+// random page of it for every message; that the id shows the millisecond
+// it was made is no secret, since the message carries its time anyway.
+func messageID(now time.Time) string { return token.SortableID("m", now, 8) }
 
 // Input is one customer message.
 type Input struct {
@@ -288,7 +294,7 @@ func (e *Engine) Handle(ctx context.Context, id, tok string, in Input) (*Result,
 		return nil, ErrThrottled
 	}
 	now := time.Now().UTC()
-	customerID := token.ID("m", 12)
+	customerID := messageID(now)
 	// Personal data is masked before anything reads or stores the text: the
 	// NLU, the transcript, the desk and the logs see only the masked form.
 	safe := e.protectText(c.ID, customerID, strings.TrimSpace(in.Text))
@@ -321,7 +327,7 @@ func (e *Engine) Handle(ctx context.Context, id, tok string, in Input) (*Result,
 	seq := customer.Seq
 	for i := range replies {
 		seq++
-		replies[i].ID, replies[i].ConversationID, replies[i].Seq = token.ID("m", 12), c.ID, seq
+		replies[i].ID, replies[i].ConversationID, replies[i].Seq = messageID(now), c.ID, seq
 		replies[i].Role, replies[i].Locale, replies[i].CreatedAt = RoleBot, locale, now
 	}
 	next.LastSeq = seq
@@ -600,7 +606,7 @@ func (e *Engine) Apply(ctx context.Context, id string, change Change) (*Conversa
 	for i := range msgs {
 		next.LastSeq++
 		m := &msgs[i]
-		m.ID, m.ConversationID, m.Seq, m.CreatedAt = token.ID("m", 12), c.ID, next.LastSeq, now
+		m.ID, m.ConversationID, m.Seq, m.CreatedAt = messageID(now), c.ID, next.LastSeq, now
 		if m.Locale == "" {
 			m.Locale = next.Locale
 		}
