@@ -3,6 +3,7 @@ package nlu
 import (
 	"fmt"
 	"math"
+	"math/rand/v2"
 	"testing"
 )
 
@@ -106,6 +107,91 @@ func TestRetrieverLeavesOneOut(t *testing.T) {
 	}
 	if held.Label != "K4-battery" {
 		t.Errorf("held out: %s, want the sibling K4-battery", held.Label)
+	}
+}
+
+// rank finds the same best labels, with the same scores, as scoring every
+// document in full, on both of its paths: long queries added up without
+// notes and read back in document order, short ones through the list of
+// documents they touched; and so does leaving a question out.
+func TestRetrieverRanksAsEveryDocumentScored(t *testing.T) {
+	ex := catalogue()
+	// Many entries with words of their own, so that a question about one
+	// of them touches few documents (the short path).
+	rng := rand.New(rand.NewPCG(1, 2))
+	word := func() string {
+		b := make([]byte, 8)
+		for i := range b {
+			b[i] = byte('a' + rng.IntN(26))
+		}
+		return string(b)
+	}
+	var rare []string
+	for i := range 200 {
+		w := word()
+		rare = append(rare, w)
+		ex = append(ex, Example{w + " " + word(), fmt.Sprint("filler-", i)}, Example{word() + " " + w, fmt.Sprint("filler-", i)})
+	}
+	r, err := TrainRetriever(ex, RetrieverOptions{OOSLabel: "oos"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	nDocs := len(r.docLabel)
+	dense := make([][]float64, nDocs) // dense[d][f]: document d's weight of f
+	for d := range dense {
+		dense[d] = make([]float64, len(r.idf))
+	}
+	for f := range r.idf {
+		for p := r.start[f]; p < r.start[f+1]; p++ {
+			dense[r.doc[p]][f] = float64(r.wt[p])
+		}
+	}
+	want := func(x sparse, own int32) ranked {
+		var k ranked
+		var self float64
+		for _, v := range x.val {
+			self += float64(v) * float64(v)
+		}
+		for d := range dense {
+			var s float64
+			for j, f := range x.idx {
+				s += float64(x.val[j]) * dense[d][f]
+			}
+			if s > 0 {
+				r.rankDoc(&k, int32(d), s, own, self)
+			}
+		}
+		return k
+	}
+	paths := map[bool]int{} // by whether the query took the long path
+	check := func(text string, own int32) {
+		t.Helper()
+		x := r.vector(Normalize(text))
+		postings := 0
+		for _, f := range x.idx {
+			postings += int(r.start[f+1] - r.start[f])
+		}
+		paths[postings > nDocs/2]++
+		got, exp := r.rank(x, own), want(x, own)
+		if got.n != exp.n || math.Abs(got.bg-exp.bg) > 1e-5 {
+			t.Fatalf("%q (own %d): %d labels, background %.5f; scoring every document: %d, %.5f", text, own, got.n, got.bg, exp.n, exp.bg)
+		}
+		for i := 0; i < got.n; i++ {
+			if got.top[i].label != exp.top[i].label || math.Abs(got.top[i].score-exp.top[i].score) > 1e-5 {
+				t.Fatalf("%q (own %d): %v, scoring every document: %v", text, own, got.top[:got.n], exp.top[:exp.n])
+			}
+		}
+	}
+	for _, q := range []string{"how long does the K3 wireless earbuds battery last and is it under warranty",
+		"K4无线耳机续航怎么样，保修多久，能退吗", "warranty", "退货", "desk lamp", "tell me a joke about the weather",
+		rare[0], rare[7] + " " + rare[8], rare[9] + " battery"} {
+		check(q, -1)
+	}
+	for i, e := range ex {
+		check(e.Text, r.exampleDoc[i])
+	}
+	if paths[true] == 0 || paths[false] == 0 {
+		t.Fatalf("queries by path (long: true): %v; both paths must be tried", paths)
 	}
 }
 
