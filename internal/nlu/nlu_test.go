@@ -167,6 +167,9 @@ func TestModelRoundTrip(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
+	if m.net == nil || back.net == nil {
+		t.Fatalf("the network did not round-trip (trained %v, loaded %v)", m.net != nil, back.net != nil)
+	}
 	for _, q := range []string{"where's my parcel", "退款怎么弄", "weather tomorrow", "zzz"} {
 		a, b := m.Predict(Prepare(q)), back.Predict(Prepare(q))
 		if a.Label != b.Label || a.Confidence != b.Confidence || a.OutOfScope != b.OutOfScope {

@@ -8,9 +8,10 @@ import (
 	"io"
 )
 
-// modelFormat versions the encoding; a model written by another version is
-// refused rather than misread.
-const modelFormat = 1
+// modelFormat versions the encoding; a model written by a later version is
+// refused rather than misread. Format 2 added the network (Net); a format 1
+// artefact is a linear model alone and still loads.
+const modelFormat = 2
 
 // modelFile is the exported mirror of Model that gob encodes. The
 // vocabulary is a slice indexed by feature id, so the same model always
@@ -27,6 +28,18 @@ type modelFile struct {
 	Temp     float64
 	MinConf  float64
 	Set      featureSet
+	Net      *netFile // nil for the linear model alone
+}
+
+// netFile is the exported mirror of mlp.
+type netFile struct {
+	Hidden int
+	Rows   []int32
+	W1     []float32
+	B1     []float32
+	W2     []float32
+	B2     []float32
+	Temp   float64
 }
 
 // MarshalBinary encodes the model, gzip-compressed: the artefact a
@@ -36,6 +49,9 @@ func (m *Model) MarshalBinary() ([]byte, error) {
 		Group: m.group, W: m.w, Bias: m.bias, OOS: m.oos, Temp: m.temp, MinConf: m.minConf, Set: m.fs}
 	for s, id := range m.vocab {
 		f.Features[id] = s
+	}
+	if n := m.net; n != nil {
+		f.Net = &netFile{Hidden: n.hidden, Rows: n.rows, W1: n.w1, B1: n.b1, W2: n.w2, B2: n.b2, Temp: n.temp}
 	}
 	return encodeArtefact(nil, "model", &f)
 }
@@ -76,8 +92,8 @@ func UnmarshalModel(data []byte) (*Model, error) {
 	if err := decodeArtefact(data, "model", &f); err != nil {
 		return nil, err
 	}
-	if f.Format != modelFormat {
-		return nil, fmt.Errorf("model format %d is not supported (want %d)", f.Format, modelFormat)
+	if f.Format < 1 || f.Format > modelFormat || f.Format < 2 && f.Net != nil {
+		return nil, fmt.Errorf("model format %d is not supported (want 1 to %d)", f.Format, modelFormat)
 	}
 	k, n := len(f.Labels), len(f.Features)
 	if k == 0 || len(f.IDF) != n || len(f.Group) != n || len(f.W) != n*k || len(f.Bias) != k || f.OOS >= k || f.Temp <= 0 {
@@ -88,5 +104,27 @@ func UnmarshalModel(data []byte) (*Model, error) {
 	for id, s := range f.Features {
 		m.vocab[s] = int32(id)
 	}
+	if f.Net != nil {
+		net, err := f.Net.network(n, k)
+		if err != nil {
+			return nil, err
+		}
+		m.net = net
+	}
 	return m, nil
+}
+
+// network checks that the network's parts agree in size with each other
+// and with a model of features and classes, and returns it.
+func (f *netFile) network(features, classes int) (*mlp, error) {
+	h := f.Hidden
+	bad := h <= 0 || len(f.Rows) != features || len(f.W1)%h != 0 || len(f.B1) != h || len(f.W2) != h*classes ||
+		len(f.B2) != classes || f.Temp <= 0
+	for _, r := range f.Rows {
+		bad = bad || r < -1 || int(r) >= len(f.W1)/max(h, 1)
+	}
+	if bad {
+		return nil, fmt.Errorf("model's network is inconsistent: %d hidden units, %d input rows, %d features", h, len(f.Rows), features)
+	}
+	return &mlp{hidden: h, classes: classes, rows: f.Rows, w1: f.W1, b1: f.B1, w2: f.W2, b2: f.B2, temp: f.Temp}, nil
 }

@@ -1,0 +1,130 @@
+package nlu
+
+import (
+	"bytes"
+	"testing"
+)
+
+// The network is trained alongside the linear model, from the same seed:
+// two trainings encode to the same bytes, and the network on its own has
+// learnt the hand-made set (it is not riding on the linear model).
+func TestEnsembleIsDeterministicAndLearns(t *testing.T) {
+	a, err := Train(toyExamples(), TrainOptions{OOSLabel: "oos"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	b, _ := Train(toyExamples(), TrainOptions{OOSLabel: "oos"})
+	if a.net == nil {
+		t.Fatal("intent model has no network")
+	}
+	da, _ := a.MarshalBinary()
+	db, _ := b.MarshalBinary()
+	if !bytes.Equal(da, db) {
+		t.Fatal("two trainings with the same seed differ")
+	}
+	c, _ := Train(toyExamples(), TrainOptions{OOSLabel: "oos", Seed: 2})
+	if dc, _ := c.MarshalBinary(); bytes.Equal(da, dc) {
+		t.Error("another seed trained the same model")
+	}
+	cases := []struct{ text, label string }{
+		{"运费是多少钱", "fee"}, {"how much does shipping cost", "fee"},
+		{"where is my refund money", "refund"}, {"退款进度怎么样", "refund"},
+		{"讲个笑话吧", "oos"}, {"tell me a funny story", "oos"},
+	}
+	logits := make([]float64, a.Classes())
+	for _, c := range cases {
+		a.net.logits(a.vector(Normalize(c.text)), logits)
+		best := 0
+		for i := range logits {
+			if logits[i] > logits[best] {
+				best = i
+			}
+		}
+		if a.labels[best] != c.label {
+			t.Errorf("network alone: %q → %s, want %s", c.text, a.labels[best], c.label)
+		}
+		p := a.Predict(Prepare(c.text))
+		if got := map[bool]string{true: "oos", false: p.Label}[p.OutOfScope]; got != c.label {
+			t.Errorf("ensemble: %q → %+v, want %s", c.text, p, c.label)
+		}
+	}
+	if a.net.temp <= 0 || a.net.temp == 1 {
+		t.Errorf("network temperature %v: calibration did not run", a.net.temp)
+	}
+}
+
+func TestLinearAloneAndSentimentHaveNoNetwork(t *testing.T) {
+	m, err := Train(toyExamples(), TrainOptions{OOSLabel: "oos", Hidden: -1})
+	if err != nil {
+		t.Fatal(err)
+	}
+	s, err := TrainSentiment([]Example{{"好吃", "pos"}, {"难吃", "neg"}, {"很好", "pos"}, {"太差", "neg"}}, TrainOptions{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if m.net != nil || s.net != nil {
+		t.Errorf("network trained: Hidden -1 %v, sentiment %v", m.net != nil, s.net != nil)
+	}
+}
+
+// An artefact of format 1 (before the network) still loads, as the linear
+// model it is; a format it does not know, and a network whose parts
+// disagree, are refused.
+func TestModelFormats(t *testing.T) {
+	m, err := Train(toyExamples(), TrainOptions{OOSLabel: "oos", Hidden: -1})
+	if err != nil {
+		t.Fatal(err)
+	}
+	encode := func(format int, net *netFile) []byte {
+		f := modelFile{Format: format, Labels: m.labels, Features: make([]string, len(m.vocab)), IDF: m.idf,
+			Group: m.group, W: m.w, Bias: m.bias, OOS: m.oos, Temp: m.temp, MinConf: m.minConf, Set: m.fs, Net: net}
+		for s, id := range m.vocab {
+			f.Features[id] = s
+		}
+		data, err := encodeArtefact(nil, "model", &f)
+		if err != nil {
+			t.Fatal(err)
+		}
+		return data
+	}
+	old, err := UnmarshalModel(encode(1, nil))
+	if err != nil {
+		t.Fatalf("format 1: %v", err)
+	}
+	for _, q := range []string{"运费是多少钱", "where is my refund money", "讲个故事"} {
+		a, b := m.Predict(Prepare(q)), old.Predict(Prepare(q))
+		if a.Label != b.Label || a.Confidence != b.Confidence || old.net != nil {
+			t.Errorf("%q: trained %+v, format 1 %+v", q, a, b)
+		}
+	}
+	k, n := len(m.labels), len(m.vocab)
+	good := func() *netFile {
+		rows := make([]int32, n)
+		for i := range rows {
+			rows[i] = int32(i % 2)
+		}
+		return &netFile{Hidden: 4, Rows: rows, W1: make([]float32, 2*4), B1: make([]float32, 4),
+			W2: make([]float32, 4*k), B2: make([]float32, k), Temp: 1}
+	}
+	if back, err := UnmarshalModel(encode(2, good())); err != nil || back.net == nil {
+		t.Fatalf("format 2 with a network: %v", err)
+	}
+	broken := map[string]*netFile{}
+	broken["row out of range"] = good()
+	broken["row out of range"].Rows[0] = 2
+	broken["short output layer"] = good()
+	broken["short output layer"].W2 = broken["short output layer"].W2[1:]
+	broken["no temperature"] = good()
+	broken["no temperature"].Temp = 0
+	for name, net := range broken {
+		if _, err := UnmarshalModel(encode(2, net)); err == nil {
+			t.Errorf("%s: decoded without error", name)
+		}
+	}
+	if _, err := UnmarshalModel(encode(1, good())); err == nil {
+		t.Error("format 1 with a network decoded without error")
+	}
+	if _, err := UnmarshalModel(encode(modelFormat+1, nil)); err == nil {
+		t.Error("a later format decoded without error")
+	}
+}
