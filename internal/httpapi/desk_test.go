@@ -5,6 +5,7 @@ import (
 	"encoding/json"
 	"fmt"
 	"net/http"
+	"slices"
 	"strings"
 	"testing"
 	"time"
@@ -556,5 +557,70 @@ func TestDeskWorksOnPostgres(t *testing.T) {
 	agent.Must(http.StatusOK, "GET", "/api/v1/desk/conversations?scope=mine", nil, &mine)
 	if len(mine.Conversations) != 0 {
 		t.Fatalf("closed conversation still mine: %+v", mine)
+	}
+}
+
+// A console's live stream ends, with an unauthorized error frame the
+// console answers by signing in again, once its credential stops holding:
+// the agent signed out elsewhere, or an admin disabled the account. It
+// does not go on showing the desk to someone who may no longer see it.
+func TestDeskStreamEndsWithItsCredential(t *testing.T) {
+	run, agent := startStaffed(t)
+	admin := testutil.Login(t, run.URL, run.Demo[0].Email, run.Demo[0].Password)
+	c := &testutil.Client{T: t, Base: run.URL}
+	for _, tc := range []struct {
+		name   string
+		revoke func(s *testutil.Staff)
+	}{
+		{"signed out", func(s *testutil.Staff) { s.Must(http.StatusNoContent, "POST", "/api/v1/auth/logout", nil, nil) }},
+		{"account disabled", func(s *testutil.Staff) {
+			admin.Must(http.StatusOK, "PUT", "/api/v1/users/"+s.ID+"/disabled", map[string]bool{"disabled": true}, nil)
+		}},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
+			defer cancel()
+			s := testutil.Login(t, run.URL, agent.Email, run.Demo[1].Password)
+			live := openDeskStream(t, ctx, run.URL, s.Token)
+			// While the credential holds, events flow.
+			first := c.Start("zh-CN")
+			c.Say(first, "转人工")
+			live.until("the first handoff", func(f deskFrame) bool {
+				return f.Type == "queue" && slices.ContainsFunc(f.Queue, func(it listedItem) bool { return it.ID == first.ID })
+			})
+			tc.revoke(s)
+			time.Sleep(1100 * time.Millisecond) // past the stream's recheck interval
+			second := c.Start("zh-CN")
+			c.Say(second, "转人工")
+			for {
+				var f struct {
+					Type  string
+					Queue []listedItem
+					Error *struct{ Code string }
+				}
+				err := wsjson.Read(ctx, live.ws, &f)
+				if err != nil {
+					if websocket.CloseStatus(err) != websocket.StatusPolicyViolation {
+						t.Fatalf("the stream ended with %v, want a policy-violation close after an error frame", err)
+					}
+					t.Fatal("the stream closed without an error frame first")
+				}
+				if f.Type == "queue" && slices.ContainsFunc(f.Queue, func(it listedItem) bool { return it.ID == second.ID }) {
+					t.Fatal("the stream showed a new handoff after its credential was revoked")
+				}
+				if f.Type == "error" {
+					if f.Error == nil || f.Error.Code != "unauthorized" {
+						t.Fatalf("error frame %+v, want code unauthorized", f.Error)
+					}
+					break
+				}
+			}
+			if _, _, err := live.ws.Read(ctx); websocket.CloseStatus(err) != websocket.StatusPolicyViolation {
+				t.Fatalf("after the error frame: %v, want the socket closed (policy violation)", err)
+			}
+			if tc.name == "account disabled" {
+				admin.Must(http.StatusOK, "PUT", "/api/v1/users/"+s.ID+"/disabled", map[string]bool{"disabled": false}, nil)
+			}
+		})
 	}
 }

@@ -39,28 +39,48 @@ const presenceBeat = 30 * time.Second
 // WebSocket library refuses cross-origin handshakes, so a cookie alone
 // cannot be ridden by another site), or with a first frame
 // {"type":"auth","token":...} carrying a bearer token or API key.
+//
+// The credential is checked again while the stream lives, so that signing
+// out, a disabled account, a changed role or a deleted API key end a
+// console's live view too: before the events of a turn at most once a
+// second (credentialRecheck), and at every presence beat.
 func (s *Server) deskStream(w http.ResponseWriter, r *http.Request) error {
 	var p *auth.Principal
+	var cred deskCredential
 	if c, err := r.Cookie(SessionCookie); err == nil && c.Value != "" {
 		if p, err = s.auth.FromCookie(r.Context(), c.Value); err != nil {
 			return err
 		}
+		cred = deskCredential{value: c.Value, cookie: true}
 	}
 	return s.serveSocket(w, r, nil /* same origin only */, "desk stream", presenceBeat,
-		func(ctx context.Context, sk *socket) (liveStream, error) { return s.openDeskStream(ctx, sk, p) })
+		func(ctx context.Context, sk *socket) (liveStream, error) { return s.openDeskStream(ctx, sk, p, cred) })
+}
+
+// credentialRecheck is how often a console's stream checks its credential
+// again while events flow.
+const credentialRecheck = time.Second
+
+// deskCredential is what a console's stream signed in with: the session
+// cookie's value, or a bearer token or API key.
+type deskCredential struct {
+	value  string
+	cookie bool
 }
 
 // deskStream is a console's live desk on a socket.
 type deskStream struct {
-	s    *Server
-	sk   *socket
-	user *auth.User
-	sub  *realtime.Subscription
+	s       *Server
+	sk      *socket
+	user    *auth.User
+	sub     *realtime.Subscription
+	cred    deskCredential
+	checked time.Time // when cred was last found good
 }
 
 // openDeskStream authenticates the console (unless its cookie did),
 // subscribes to the desk and sends the queue.
-func (s *Server) openDeskStream(ctx context.Context, sk *socket, p *auth.Principal) (_ liveStream, err error) {
+func (s *Server) openDeskStream(ctx context.Context, sk *socket, p *auth.Principal, cred deskCredential) (_ liveStream, err error) {
 	if p == nil {
 		var f clientFrame
 		actx, cancel := context.WithTimeout(ctx, authTimeout)
@@ -78,12 +98,14 @@ func (s *Server) openDeskStream(ctx context.Context, sk *socket, p *auth.Princip
 		if p, err = s.auth.FromBearer(ctx, f.Token); err != nil {
 			return nil, err
 		}
+		cred = deskCredential{value: f.Token}
 	}
 	user := p.User
 	if !user.Can(auth.DeskRead) {
 		return nil, auth.ErrNotPermitted("use the desk")
 	}
-	ds := &deskStream{s: s, sk: sk, user: user, sub: s.hub.SubscribeFunc(DeskTopic, deskBuffer, sk.wake)}
+	ds := &deskStream{s: s, sk: sk, user: user, sub: s.hub.SubscribeFunc(DeskTopic, deskBuffer, sk.wake),
+		cred: cred, checked: time.Now()}
 	defer func() {
 		if err != nil {
 			ds.close()
@@ -118,6 +140,9 @@ func (ds *deskStream) turn(ctx context.Context, frames []clientFrame, keepalive 
 		return errcode.Errorf(errcode.Unavailable, "the console fell behind; reconnect to resynchronise")
 	default:
 	}
+	if err := ds.recheck(ctx, keepalive); err != nil {
+		return err
+	}
 	// The events queued now; later ones wake the next turn.
 	for _, ev := range ds.sub.Take() {
 		if err := s.deskEvent(ctx, conn, ds.user, ev.Data); err != nil {
@@ -137,6 +162,38 @@ func (ds *deskStream) turn(ctx context.Context, frames []clientFrame, keepalive 
 		}
 		return ping(ctx, conn)
 	}
+	return nil
+}
+
+// recheck checks the stream's credential again, unless it was found good
+// less than credentialRecheck ago (always at a keepalive), and takes the
+// account as it is now: a changed role changes what the stream shows. A
+// credential that no longer holds, or an account that may no longer use
+// the desk, ends the stream (the console then signs in again); a database
+// that cannot answer just now does not.
+func (ds *deskStream) recheck(ctx context.Context, keepalive bool) error {
+	if !keepalive && time.Since(ds.checked) < credentialRecheck {
+		return nil
+	}
+	var p *auth.Principal
+	var err error
+	if ds.cred.cookie {
+		p, err = ds.s.auth.FromCookie(ctx, ds.cred.value)
+	} else {
+		p, err = ds.s.auth.FromBearer(ctx, ds.cred.value)
+	}
+	switch code := errcode.Code(err); {
+	case err == nil:
+	case code == errcode.Unauthorized || code == errcode.Forbidden:
+		return err
+	default:
+		ds.s.logger.Warn("desk stream: checking the credential again failed; the stream goes on", "error", err)
+		return nil
+	}
+	if !p.User.Can(auth.DeskRead) {
+		return auth.ErrNotPermitted("use the desk")
+	}
+	ds.user, ds.checked = p.User, time.Now()
 	return nil
 }
 
