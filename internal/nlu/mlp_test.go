@@ -68,8 +68,9 @@ func TestLinearAloneAndSentimentHaveNoNetwork(t *testing.T) {
 }
 
 // An artefact of format 1 (before the network) still loads, as the linear
-// model it is; a format it does not know, and a network whose parts
-// disagree, are refused.
+// model it is, and one of format 2 (weights as gob numbers, not bytes) with
+// its network; a format it does not know, a network whose parts disagree,
+// and weight bytes that are no whole number of float32s, are refused.
 func TestModelFormats(t *testing.T) {
 	m, err := Train(toyExamples(), TrainOptions{OOSLabel: "oos", Hidden: -1})
 	if err != nil {
@@ -126,5 +127,25 @@ func TestModelFormats(t *testing.T) {
 	}
 	if _, err := UnmarshalModel(encode(modelFormat+1, nil)); err == nil {
 		t.Error("a later format decoded without error")
+	}
+	// Format 3 reads the weights from their bytes, not from W.
+	if _, err := UnmarshalModel(encode(3, nil)); err == nil {
+		t.Error("format 3 without weight bytes decoded without error")
+	}
+	data, err := m.MarshalBinary()
+	if err != nil {
+		t.Fatal(err)
+	}
+	var f modelFile
+	if err := decodeArtefact(data, "model", &f); err != nil || f.Format != 3 || len(f.W) != 0 || len(f.WBytes) != 4*len(m.w) {
+		t.Fatalf("written: format %d, %d numbers and %d bytes of weights (%v); want format 3, bytes only", f.Format, len(f.W), len(f.WBytes), err)
+	}
+	f.WBytes = f.WBytes[:len(f.WBytes)-1]
+	torn, err := encodeArtefact(nil, "model", &f)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := UnmarshalModel(torn); err == nil {
+		t.Error("weight bytes cut short of a float32 decoded without error")
 	}
 }
