@@ -11,6 +11,7 @@ import (
 	"time"
 
 	"github.com/steward-cs/steward/internal/errcode"
+	"github.com/steward-cs/steward/internal/nlu"
 )
 
 // Release is an immutable published knowledge base: the approved entries
@@ -147,7 +148,11 @@ func (s *Service) Publish(ctx context.Context, a Actor, opts PublishOptions) (*R
 	var minimal *Index
 	var minimalModel []byte
 	if len(essential) > 0 {
-		if minimal, err = BuildIndex(essential, s.opts.Extra); err != nil {
+		// The minimal index is the linear model alone: it answers a
+		// handful of essential entries in disaster recovery only, and
+		// every release builds one, so the network's training (most of a
+		// small knowledge base's) would buy little there.
+		if minimal, err = buildIndex(essential, s.opts.Extra, nlu.TrainOptions{Hidden: -1}); err != nil {
 			return nil, fmt.Errorf("minimal release: %w", err)
 		}
 		if minimalModel, err = minimal.Model(); err != nil {
