@@ -72,15 +72,23 @@ func newMLP(features int, xs []sparse, hidden, classes int, seed uint64) *mlp {
 	n := &mlp{hidden: hidden, classes: classes, rows: rows, temp: 1,
 		w1: make([]float32, len(ids)*hidden), b1: make([]float32, hidden),
 		w2: make([]float32, hidden*classes), b2: make([]float32, classes)}
-	rng := rand.New(rand.NewPCG(seed^0x51ed270b27f4a3c1, seed))
-	for i := range n.w1 {
-		n.w1[i] = (2*rng.Float32() - 1) * netInit
-	}
-	a2 := float32(math.Sqrt(6 / float64(hidden+classes))) // Glorot
-	for i := range n.w2 {
-		n.w2[i] = (2*rng.Float32() - 1) * a2
-	}
+	n.initWeights(seed)
 	return n
+}
+
+// initWeights draws the initial weights: millions of numbers for a large
+// vocabulary.
+//
+//go:norace
+func (n *mlp) initWeights(seed uint64) {
+	rng := newPCG(seed^0x51ed270b27f4a3c1, seed)
+	for i := range n.w1 {
+		n.w1[i] = (2*rng.float32() - 1) * netInit
+	}
+	a2 := float32(math.Sqrt(6 / float64(n.hidden+n.classes))) // Glorot
+	for i := range n.w2 {
+		n.w2[i] = (2*rng.float32() - 1) * a2
+	}
 }
 
 // embed sets hid to the hidden layer's input for x: b1 plus the rows of
@@ -132,7 +140,8 @@ func (n *mlp) logits(x sparse, out []float64) {
 func (n *mlp) fit(xs []sparse, ys []int, seed uint64) {
 	h, k := n.hidden, n.classes
 	epochs := min(max(netEpochs, (netMinSteps+len(xs)-1)/len(xs)), netMaxEpochs)
-	rng := rand.New(rand.NewPCG(seed, seed^0x9e3779b97f4a7c15))
+	src := newPCG(seed, seed^0x9e3779b97f4a7c15)
+	rng := rand.New(src) // shuffles; the dropout masks draw from src itself
 	order := make([]int, len(xs))
 	for i := range order {
 		order[i] = i
@@ -155,7 +164,7 @@ func (n *mlp) fit(xs []sparse, ys []int, seed uint64) {
 			n.embed(x, hid)
 			active = active[:0]
 			for u, v := range hid {
-				if v > 0 && rng.Float32() < keep {
+				if v > 0 && src.float32() < keep {
 					hid[u] = v / keep
 					active = append(active, int32(u))
 				} else {

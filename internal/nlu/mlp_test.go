@@ -2,6 +2,7 @@ package nlu
 
 import (
 	"bytes"
+	"math/rand/v2"
 	"testing"
 )
 
@@ -147,5 +148,28 @@ func TestModelFormats(t *testing.T) {
 	}
 	if _, err := UnmarshalModel(torn); err == nil {
 		t.Error("weight bytes cut short of a float32 decoded without error")
+	}
+}
+
+// pcg yields what math/rand/v2's PCG does, so the network trains to the
+// same bits whichever draws its numbers.
+func TestPCGIsMathRands(t *testing.T) {
+	for _, seed := range [][2]uint64{{1, 2}, {0x51ed270b27f4a3c1 ^ 7, 7}, {0, 0}, {^uint64(0), 1 << 63}} {
+		ours, theirs := newPCG(seed[0], seed[1]), rand.New(rand.NewPCG(seed[0], seed[1]))
+		for i := range 10000 {
+			if i%2 == 0 {
+				if a, b := ours.float32(), theirs.Float32(); a != b {
+					t.Fatalf("seed %v, draw %d: float32 %v, math/rand %v", seed, i, a, b)
+				}
+			} else if a, b := ours.Uint64(), theirs.Uint64(); a != b {
+				t.Fatalf("seed %v, draw %d: Uint64 %d, math/rand %d", seed, i, a, b)
+			}
+		}
+		mirror, theirs := rand.New(newPCG(seed[0], seed[1])), rand.New(rand.NewPCG(seed[0], seed[1]))
+		for range 100 {
+			if a, b := mirror.IntN(1000), theirs.IntN(1000); a != b {
+				t.Fatalf("seed %v: as a rand.Source, IntN %d; math/rand %d", seed, a, b)
+			}
+		}
 	}
 }
