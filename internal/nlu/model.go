@@ -26,7 +26,7 @@ type TrainOptions struct {
 	// OOSLabel names the class of out-of-scope training examples, if any.
 	OOSLabel string
 	// MinConfidence is the confidence below which a prediction is out of
-	// scope (default 0.25).
+	// scope (default DefaultMinConfidence).
 	MinConfidence float64
 	// CalibrationFolds is the number of cross-validation folds used to fit
 	// the softmax temperature so that confidence matches accuracy (default
@@ -43,6 +43,11 @@ type TrainOptions struct {
 	Hidden int
 }
 
+// DefaultMinConfidence is the confidence below which a prediction is out of
+// scope unless the options say otherwise, for both the linear model and
+// the retrieval index.
+const DefaultMinConfidence = 0.25
+
 func (o *TrainOptions) defaults() {
 	if o.Epochs <= 0 {
 		o.Epochs = 20
@@ -57,7 +62,7 @@ func (o *TrainOptions) defaults() {
 		o.Seed = 1
 	}
 	if o.MinConfidence <= 0 {
-		o.MinConfidence = 0.25
+		o.MinConfidence = DefaultMinConfidence
 	}
 	if o.CalibrationFolds <= 0 {
 		o.CalibrationFolds = 3

@@ -60,7 +60,7 @@ type RetrieverOptions struct {
 	// OOSLabel names the out-of-scope background examples, if any.
 	OOSLabel string
 	// MinConfidence is the confidence below which a prediction is out of
-	// scope (default 0.25, as Model's).
+	// scope (default DefaultMinConfidence).
 	MinConfidence float64
 	// CalibrationSample bounds the examples scored for calibration
 	// (default 6000).
@@ -69,7 +69,7 @@ type RetrieverOptions struct {
 
 func (o *RetrieverOptions) defaults() {
 	if o.MinConfidence <= 0 {
-		o.MinConfidence = 0.25
+		o.MinConfidence = DefaultMinConfidence
 	}
 	if o.CalibrationSample <= 0 {
 		o.CalibrationSample = 6000
