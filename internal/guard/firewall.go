@@ -97,7 +97,10 @@ func (f *Firewall) Check(text string) Verdict {
 	s := f.pool.Get().(*scratch)
 	defer f.pool.Put(s)
 	t.scan(s, text)
-	if len(s.touched) == 0 {
+	// A short Chinese message goes to the classifier even when the
+	// lexicon saw nothing in it.
+	askModel := t.model != nil && len(s.words) <= modelMaxBytes && hasHan(s.words)
+	if len(s.touched) == 0 && !askModel {
 		return Verdict{}
 	}
 
@@ -124,8 +127,8 @@ func (f *Firewall) Check(text string) Verdict {
 		// A review or a story: a harmful request needs more evidence.
 		// (A jailbreak template that also asks for harm is judged whole.)
 		points[harmCategory] *= threshold / longHarmThreshold
-	} else if t.model != nil && len(s.words) <= modelMaxBytes && points[harmCategory] >= modelMinPoints-1e-6 && hasHan(s.words) {
-		learned = t.model.points(s.words, s.touched)
+	} else if askModel {
+		learned = t.model.points(s.words, s.touched, points[harmCategory])
 		points[harmCategory] += learned
 	}
 	total, best := 0.0, -1
