@@ -6,6 +6,7 @@ package auth
 
 import (
 	"context"
+	"errors"
 	"slices"
 	"time"
 
@@ -24,6 +25,9 @@ const (
 )
 
 // Roles lists every role, most powerful first.
+// ErrNoAdminLeft is UpdateUserKeepingAdmin's refusal.
+var ErrNoAdminLeft = errors.New("no enabled admin would remain")
+
 var Roles = []Role{RoleAdmin, RoleSupervisor, RoleAgent, RoleAuditor}
 
 // ParseRole returns the role named s.
@@ -171,6 +175,12 @@ type APIKey struct {
 type Store interface {
 	CreateUser(ctx context.Context, u *User) error
 	UpdateUser(ctx context.Context, u *User) error
+	// UpdateUserKeepingAdmin saves u as UpdateUser does, unless no enabled
+	// admin would remain afterwards: then it changes nothing and returns
+	// ErrNoAdminLeft. The check and the write are one transaction,
+	// serialised against every other such update on every node, so two
+	// admins disabling each other at once cannot both succeed.
+	UpdateUserKeepingAdmin(ctx context.Context, u *User) error
 	User(ctx context.Context, id string) (*User, error)
 	UserByEmail(ctx context.Context, email string) (*User, error)
 	Users(ctx context.Context) ([]User, error)

@@ -2,6 +2,7 @@ package auth
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"log/slog"
 	"net/mail"
@@ -177,17 +178,13 @@ func (s *Service) SetDisabled(ctx context.Context, a Actor, email string, disabl
 	if err != nil {
 		return nil, err
 	}
-	if disabled && u.Role == RoleAdmin && !u.Disabled {
-		if err := s.notLastAdmin(ctx, u, "disable"); err != nil {
-			return nil, err
-		}
-	}
+	loses := disabled && u.Role == RoleAdmin && !u.Disabled
 	was := u.Disabled
 	u.Disabled, u.UpdatedAt = disabled, s.opts.Now().UTC()
 	if disabled {
 		u.Presence = Offline
 	}
-	if err := s.store.UpdateUser(ctx, u); err != nil {
+	if err := s.save(ctx, u, loses, "disable"); err != nil {
 		return nil, err
 	}
 	if was != disabled {
@@ -206,18 +203,19 @@ func errLastAdmin(verb string) error {
 		verb, map[string]string{"demote": "降级", "disable": "停用"}[verb])
 }
 
-// notLastAdmin fails if u is the only enabled admin. Callers hold s.roles.
-func (s *Service) notLastAdmin(ctx context.Context, u *User, verb string) error {
-	users, err := s.store.Users(ctx)
-	if err != nil {
-		return err
+// save stores u. When the change takes an enabled admin away (loses), the
+// store refuses it if no enabled admin would remain, checking and writing
+// in one transaction that no other node's such change can interleave with
+// (s.roles serialises them only within this process).
+func (s *Service) save(ctx context.Context, u *User, loses bool, verb string) error {
+	if !loses {
+		return s.store.UpdateUser(ctx, u)
 	}
-	for i := range users {
-		if o := &users[i]; o.ID != u.ID && o.Role == RoleAdmin && !o.Disabled {
-			return nil
-		}
+	err := s.store.UpdateUserKeepingAdmin(ctx, u)
+	if errors.Is(err, ErrNoAdminLeft) {
+		return errLastAdmin(verb)
 	}
-	return errLastAdmin(verb)
+	return err
 }
 
 // SetRole gives the user with id a new role. Demoting the last enabled
@@ -235,17 +233,13 @@ func (s *Service) SetRole(ctx context.Context, a Actor, id string, role Role) (*
 	if u.Role == role {
 		return u, nil
 	}
-	if u.Role == RoleAdmin && !u.Disabled {
-		if err := s.notLastAdmin(ctx, u, "demote"); err != nil {
-			return nil, err
-		}
-	}
+	loses := u.Role == RoleAdmin && !u.Disabled
 	from := u.Role
 	u.Role, u.UpdatedAt = role, s.opts.Now().UTC()
 	if !role.Can(DeskWork) {
 		u.Presence = Offline // no longer takes conversations
 	}
-	if err := s.store.UpdateUser(ctx, u); err != nil {
+	if err := s.save(ctx, u, loses, "demote"); err != nil {
 		return nil, err
 	}
 	s.record(ctx, a, "user.role", "user:"+u.ID, map[string]any{"email": u.Email, "from": string(from), "to": string(role)})

@@ -29,6 +29,7 @@ import (
 const (
 	lockSpaceConversation int32 = 0x5354_0001
 	lockSpaceLeader       int32 = 0x5354_0002
+	lockSpaceAdmins       int32 = 0x5354_0003 // changes that take an admin away
 )
 
 // LockWait bounds how long a turn waits for another node's turn on the same

@@ -83,21 +83,53 @@ func (db *DB) CreateUser(ctx context.Context, u *auth.User) error {
 
 // UpdateUser saves every field of an existing user.
 func (db *DB) UpdateUser(ctx context.Context, u *auth.User) error {
+	if err := db.update(ctx, func(ctx context.Context, t tx) error { return updateUser(ctx, t, u) }); err != nil {
+		return fmt.Errorf("update user %s: %w", u.ID, err)
+	}
+	return nil
+}
+
+// UpdateUserKeepingAdmin implements auth.Store. On PostgreSQL a transaction
+// advisory lock, held until the commit, makes concurrent calls from any node
+// take turns, and each counts the admins its predecessors left (read
+// committed: a statement sees what committed before it began). On SQLite
+// the one writer already takes them in turn.
+func (db *DB) UpdateUserKeepingAdmin(ctx context.Context, u *auth.User) error {
 	err := db.update(ctx, func(ctx context.Context, t tx) error {
-		res, err := t.exec(ctx, `UPDATE users SET email = $2, name = $3, role = $4, password_hash = $5, disabled = $6,
-				skills = $7, languages = $8, max_chats = $9, presence = $10, presence_at = $11, updated_at = $12
-			WHERE id = $1`,
-			u.ID, u.Email, u.Name, string(u.Role), u.PasswordHash, u.Disabled, jsonList(u.Skills), jsonList(u.Languages),
-			u.MaxChats, string(u.Presence), millis(u.PresenceAt), millis(u.UpdatedAt))
-		if err != nil {
+		if db.d.name() == "postgres" {
+			if _, err := t.exec(ctx, `SELECT pg_advisory_xact_lock($1, $2)`, lockSpaceAdmins, 0); err != nil {
+				return err
+			}
+		}
+		if err := updateUser(ctx, t, u); err != nil {
 			return err
 		}
-		return oneRow(res, "user", u.ID)
+		var admins int
+		if err := t.queryRow(ctx, `SELECT COUNT(*) FROM users WHERE role = $1 AND disabled = $2`,
+			string(auth.RoleAdmin), false).Scan(&admins); err != nil {
+			return err
+		}
+		if admins == 0 {
+			return auth.ErrNoAdminLeft
+		}
+		return nil
 	})
 	if err != nil {
 		return fmt.Errorf("update user %s: %w", u.ID, err)
 	}
 	return nil
+}
+
+func updateUser(ctx context.Context, t tx, u *auth.User) error {
+	res, err := t.exec(ctx, `UPDATE users SET email = $2, name = $3, role = $4, password_hash = $5, disabled = $6,
+			skills = $7, languages = $8, max_chats = $9, presence = $10, presence_at = $11, updated_at = $12
+		WHERE id = $1`,
+		u.ID, u.Email, u.Name, string(u.Role), u.PasswordHash, u.Disabled, jsonList(u.Skills), jsonList(u.Languages),
+		u.MaxChats, string(u.Presence), millis(u.PresenceAt), millis(u.UpdatedAt))
+	if err != nil {
+		return err
+	}
+	return oneRow(res, "user", u.ID)
 }
 
 func oneRow(res sql.Result, what, id string) error {

@@ -1,0 +1,96 @@
+package store_test
+
+import (
+	"context"
+	"errors"
+	"sync"
+	"testing"
+	"time"
+
+	"github.com/steward-cs/steward/internal/auth"
+	"github.com/steward-cs/steward/internal/store"
+	"github.com/steward-cs/steward/internal/testutil"
+)
+
+// Two admins disabling each other at the same moment, each through its own
+// node (its own connection pool and writer on the shared database), must
+// not both succeed: one enabled admin always remains.
+func TestLastAdminSurvivesConcurrentChanges(t *testing.T) {
+	for _, b := range testutil.Backends() {
+		t.Run(b.Name, func(t *testing.T) {
+			ctx := context.Background()
+			opts := b.Options(t)
+			nodes := []*store.DB{testutil.OpenStore(t, opts)}
+			if opts.DatabaseURL != "" {
+				nodes = append(nodes, testutil.OpenStore(t, opts)) // a second node; SQLite has one
+			} else {
+				nodes = append(nodes, nodes[0])
+			}
+			now := time.Now().UTC().Truncate(time.Millisecond)
+			admins := make([]*auth.User, 2)
+			for i, id := range []string{"a1", "a2"} {
+				admins[i] = &auth.User{ID: id, Email: id + "@example.com", Role: auth.RoleAdmin, CreatedAt: now, UpdatedAt: now}
+				if err := nodes[0].CreateUser(ctx, admins[i]); err != nil {
+					t.Fatal(err)
+				}
+			}
+
+			// Alone, the last admin cannot go; a non-admin change passes.
+			if err := nodes[0].UpdateUserKeepingAdmin(ctx, &auth.User{ID: "a1", Email: "a1@example.com",
+				Role: auth.RoleAdmin, Disabled: true, CreatedAt: now, UpdatedAt: now}); err != nil {
+				t.Fatalf("disable one of two admins: %v", err)
+			}
+			err := nodes[1].UpdateUserKeepingAdmin(ctx, &auth.User{ID: "a2", Email: "a2@example.com",
+				Role: auth.RoleAgent, CreatedAt: now, UpdatedAt: now})
+			if !errors.Is(err, auth.ErrNoAdminLeft) {
+				t.Fatalf("demote the last admin: %v, want ErrNoAdminLeft", err)
+			}
+			if u, err := nodes[0].User(ctx, "a2"); err != nil || u.Role != auth.RoleAdmin {
+				t.Fatalf("after the refusal a2 is %+v (%v), want still admin", u, err)
+			}
+
+			for round := range 30 {
+				for _, u := range admins {
+					u.Disabled = false
+					if err := nodes[0].UpdateUser(ctx, u); err != nil {
+						t.Fatal(err)
+					}
+				}
+				var start, done sync.WaitGroup
+				start.Add(1)
+				errs := make([]error, 2)
+				for i := range 2 {
+					done.Go(func() {
+						u := *admins[i]
+						u.Disabled = true
+						start.Wait()
+						errs[i] = nodes[i].UpdateUserKeepingAdmin(ctx, &u)
+					})
+				}
+				start.Done()
+				done.Wait()
+				users, err := nodes[0].Users(ctx)
+				if err != nil {
+					t.Fatal(err)
+				}
+				enabled := 0
+				for _, u := range users {
+					if u.Role == auth.RoleAdmin && !u.Disabled {
+						enabled++
+					}
+				}
+				refused := 0
+				for _, err := range errs {
+					if errors.Is(err, auth.ErrNoAdminLeft) {
+						refused++
+					} else if err != nil {
+						t.Fatalf("round %d: %v", round, err)
+					}
+				}
+				if enabled != 1 || refused != 1 {
+					t.Fatalf("round %d: %d enabled admins and %d refusals (errors %v), want 1 and 1", round, enabled, refused, errs)
+				}
+			}
+		})
+	}
+}
