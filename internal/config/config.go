@@ -70,6 +70,9 @@ type Monitor struct {
 	GroupWait      time.Duration `yaml:"group_wait"`
 	GroupInterval  time.Duration `yaml:"group_interval"`
 	RepeatInterval time.Duration `yaml:"repeat_interval"`
+	// MetricsToken, when set, is the bearer token GET /metrics asks for
+	// (Prometheus' scrape_config authorization). Empty: /metrics is public.
+	MetricsToken string `yaml:"metrics_token"`
 }
 
 // Incident configures the automatic response.
@@ -214,6 +217,7 @@ func (c *Config) applyEnv(getenv func(string) string) error {
 		"STEWARD_SQLITE_SYNCHRONOUS": &c.SQLiteSync, "STEWARD_LOG_LEVEL": &c.LogLevel,
 		"STEWARD_LOG_FORMAT": &c.LogFormat, "STEWARD_DEFAULT_LOCALE": &c.DefaultLocale,
 		"STEWARD_PII_KEYS": &c.Privacy.Keys, "STEWARD_PII_KEY_FILE": &c.Privacy.KeyFile,
+		"STEWARD_METRICS_TOKEN": &c.Monitor.MetricsToken,
 	}
 	for name, dst := range strs {
 		v, ok, err := get(name)
@@ -279,6 +283,9 @@ func (c *Config) Validate() error {
 		}
 	} else if strings.TrimSpace(c.DataDir) == "" {
 		errs = append(errs, fmt.Errorf("data_dir is required with the embedded SQLite database"))
+	}
+	if t := c.Monitor.MetricsToken; t != "" && (len(t) < 16 || strings.TrimSpace(t) != t) {
+		errs = append(errs, fmt.Errorf("monitor.metrics_token must be at least 16 characters without surrounding spaces (e.g. openssl rand -hex 24)"))
 	}
 	switch strings.ToUpper(c.SQLiteSync) {
 	case "FULL", "NORMAL":

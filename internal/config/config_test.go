@@ -47,6 +47,37 @@ func TestLoadRejectsUnknownFieldsAndBadValues(t *testing.T) {
 	}
 }
 
+// The metrics token comes from the file or STEWARD_METRICS_TOKEN, and a
+// guessable one is refused by Validate.
+func TestMetricsToken(t *testing.T) {
+	path := filepath.Join(t.TempDir(), "steward.yaml")
+	os.WriteFile(path, []byte("data_dir: /tmp/x\nmonitor:\n  metrics_token: from-the-file-0123456789\n"), 0o600)
+	cfg, err := Load(path, func(string) string { return "" })
+	if err != nil || cfg.Monitor.MetricsToken != "from-the-file-0123456789" {
+		t.Fatalf("from the file: %q, %v", cfg.Monitor.MetricsToken, err)
+	}
+	env := map[string]string{"STEWARD_METRICS_TOKEN": "from-the-environment-42"}
+	if cfg, err = Load(path, func(k string) string { return env[k] }); err != nil || cfg.Monitor.MetricsToken != "from-the-environment-42" {
+		t.Fatalf("from the environment: %q, %v", cfg.Monitor.MetricsToken, err)
+	}
+	// A secret: the configuration's fingerprint (audited) does not hold it.
+	other := cfg
+	other.Monitor.MetricsToken = "another-token-0123456789"
+	if a, _ := cfg.Fingerprint(); a != func() string { b, _ := other.Fingerprint(); return b }() {
+		t.Error("the metrics token changed the configuration's fingerprint: it is in it")
+	}
+	for _, bad := range []string{"short", " padded-token-0123456789 "} {
+		env["STEWARD_METRICS_TOKEN"] = bad
+		cfg, err := Load(path, func(k string) string { return env[k] })
+		if err == nil {
+			err = cfg.Validate()
+		}
+		if err == nil || !strings.Contains(err.Error(), "metrics_token") {
+			t.Errorf("token %q: err = %v, want a message about metrics_token", bad, err)
+		}
+	}
+}
+
 func TestSecurityDefaultsOverlayAndValidation(t *testing.T) {
 	path := filepath.Join(t.TempDir(), "steward.yaml")
 	os.WriteFile(path, []byte(`security:

@@ -2,6 +2,8 @@ package httpapi
 
 import (
 	"context"
+	"crypto/sha256"
+	"crypto/subtle"
 	"net/http"
 	"strconv"
 	"time"
@@ -32,6 +34,8 @@ type Crisis struct {
 	Components func(ctx context.Context) []Component
 	// SpoolPending counts customer writes waiting for the database.
 	SpoolPending func() int
+	// MetricsToken, when set, is the bearer token GET /metrics wants.
+	MetricsToken string
 }
 
 // Component is one line of the public status page.
@@ -46,7 +50,11 @@ func (s *Server) crisisRoutes(mux *routeMux) {
 		return
 	}
 	if s.crisis.Metrics != nil {
-		mux.Handle("GET /metrics", promhttp.HandlerFor(s.crisis.Metrics.Registry, promhttp.HandlerOpts{}))
+		var h http.Handler = promhttp.HandlerFor(s.crisis.Metrics.Registry, promhttp.HandlerOpts{})
+		if tok := s.crisis.MetricsToken; tok != "" {
+			h = s.metricsAuth(tok, h)
+		}
+		mux.Handle("GET /metrics", h)
 	}
 	mux.HandleFunc("GET /api/v1/status", s.handle(s.publicStatus))
 	mux.HandleFunc("GET /api/v1/posture", s.staff(s.getPosture))
@@ -653,4 +661,20 @@ func (s *Server) auditEntry(ctx context.Context, p *auth.Principal, action, obje
 		Detail: detail}); err != nil {
 		s.logger.Error("audit", "action", action, "error", err)
 	}
+}
+
+// metricsAuth lets a request through to next only with the bearer token.
+// Both sides are hashed first, so the comparison takes the same time
+// whatever the token's length and contents.
+func (s *Server) metricsAuth(token string, next http.Handler) http.Handler {
+	want := sha256.Sum256([]byte(token))
+	return s.handle(func(w http.ResponseWriter, r *http.Request) error {
+		got := sha256.Sum256([]byte(bearer(r)))
+		if subtle.ConstantTimeCompare(got[:], want[:]) != 1 {
+			w.Header().Set("WWW-Authenticate", `Bearer realm="metrics"`)
+			return errcode.Errorf(errcode.Unauthorized, "/metrics needs the bearer token of monitor.metrics_token (STEWARD_METRICS_TOKEN)")
+		}
+		next.ServeHTTP(w, r)
+		return nil
+	})
 }

@@ -2,6 +2,7 @@ package httpapi_test
 
 import (
 	"encoding/json"
+	"io"
 	"net/http"
 	"strings"
 	"testing"
@@ -180,6 +181,47 @@ func TestSilencesNoticesAndMetrics(t *testing.T) {
 		"steward_bot_turn_duration_seconds_bucket", "go_goroutines"} {
 		if status != 200 || !strings.Contains(string(body), want) {
 			t.Errorf("/metrics lacks %q", want)
+		}
+	}
+}
+
+// With monitor.metrics_token set, /metrics answers only its bearer token:
+// a scrape without it, or with another token (a signed-in admin's
+// included), gets a JSON 401 that says what is wanted.
+func TestMetricsToken(t *testing.T) {
+	const token = "scrape-3f9c2d7e41b8a6c5"
+	run := testutil.Start(t, func(c *config.Config) { c.Monitor.MetricsToken = token })
+	admin := testutil.Login(t, run.URL, run.Demo[0].Email, run.Demo[0].Password)
+	get := func(auth string) (int, http.Header, string) {
+		req, _ := http.NewRequest("GET", run.URL+"/metrics", nil)
+		if auth != "" {
+			req.Header.Set("Authorization", auth)
+		}
+		resp, err := http.DefaultClient.Do(req)
+		if err != nil {
+			t.Fatal(err)
+		}
+		defer resp.Body.Close()
+		b, _ := io.ReadAll(resp.Body)
+		return resp.StatusCode, resp.Header, string(b)
+	}
+	for _, auth := range []string{"", "Bearer " + token[:len(token)-1], "Bearer " + token + "x", "Basic " + token,
+		"Bearer " + admin.Token} {
+		status, h, body := get(auth)
+		var e struct {
+			Error struct{ Code, Message string } `json:"error"`
+		}
+		if status != 401 || json.Unmarshal([]byte(body), &e) != nil || e.Error.Code != "unauthorized" ||
+			!strings.Contains(e.Error.Message, "metrics_token") || !strings.HasPrefix(h.Get("WWW-Authenticate"), "Bearer") {
+			t.Errorf("Authorization %q: %d %v %s, want a JSON 401 naming metrics_token", auth, status, h.Get("WWW-Authenticate"), body)
+		}
+		if strings.Contains(body, "go_goroutines") {
+			t.Errorf("Authorization %q: the metrics leaked", auth)
+		}
+	}
+	for _, auth := range []string{"Bearer " + token, "bearer " + token} {
+		if status, _, body := get(auth); status != 200 || !strings.Contains(body, "steward_posture_level 0") {
+			t.Errorf("Authorization %q: %d %.200s, want the metrics", auth, status, body)
 		}
 	}
 }
