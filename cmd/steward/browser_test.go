@@ -2,11 +2,13 @@ package main_test
 
 import (
 	"context"
+	"encoding/json"
 	"fmt"
 	"net/http"
 	"net/http/httptest"
 	"os"
 	"os/exec"
+	"regexp"
 	"strings"
 	"testing"
 	"time"
@@ -264,4 +266,52 @@ func TestChatPageSaysWhenRateLimited(t *testing.T) {
 	}
 	eval[bool](p, `(document.querySelector('#lang-switch').click(), true)`)
 	p.waitFor(`document.querySelector('#messages .is-failed .msg-retry').innerText.includes('太频繁')`)
+}
+
+// With nobody at the desk, a Chinese-speaking customer who asks for a
+// person gets the offline form, and every refusal of it is explained in
+// Chinese: a missing contact (caught in the page) and the server's own
+// refusal (a fourth waiting message, 409), whose English message the page
+// replaces with a sentence of its own.
+func TestOfflineFormSpeaksTheCustomersLanguage(t *testing.T) {
+	p := page{t, browser(t)}
+	base := testutil.StartApp(t, nil)
+	p.navigate(base + "/chat?lang=zh-CN")
+	p.waitFor(`document.body.dataset.ready === "1"`)
+	p.send("转人工")
+	p.waitFor(`!document.querySelector('#offline-card').hidden && !document.querySelector('#offline-form').hidden`)
+	latin := regexp.MustCompile(`[A-Za-z]`)
+	submit := func(contact, message string) string {
+		t.Helper()
+		eval[bool](p, fmt.Sprintf(`(() => {
+			document.querySelector('#offline-contact').value = %q;
+			document.querySelector('#offline-message').value = %q;
+			document.querySelector('#offline-error').hidden = true;
+			document.querySelector('#offline-submit').click();
+			return true;
+		})()`, contact, message))
+		p.waitFor(`!document.querySelector('#offline-error').hidden && !document.querySelector('#offline-submit').disabled`)
+		return eval[string](p, `document.querySelector('#offline-error').innerText`)
+	}
+	if got := submit("", "快递一直没到"); !strings.Contains(got, "手机号或邮箱") || latin.MatchString(got) {
+		t.Errorf("without a contact the form says %q, want the Chinese request for one", got)
+	}
+	// Three messages already wait for an agent (sent through the API with
+	// the page's own conversation); the server refuses a fourth.
+	conv := eval[string](p, `localStorage.getItem('steward.conversation')`)
+	var stored struct{ ID, Token string }
+	if err := json.Unmarshal([]byte(conv), &stored); err != nil || stored.ID == "" {
+		t.Fatalf("the page's stored conversation %q: %v", conv, err)
+	}
+	cl := &testutil.Client{T: t, Base: base}
+	for i := range 3 {
+		body, _ := json.Marshal(map[string]string{"contact": "13800000000", "message": fmt.Sprintf("留言 %d", i)})
+		if status, b := cl.Do("POST", "/api/v1/conversations/"+stored.ID+"/offline-message", stored.Token, body); status != http.StatusCreated {
+			t.Fatalf("offline message %d: %d %s", i, status, b)
+		}
+	}
+	got := submit("13800000000", "还是没到")
+	if !strings.Contains(got, "客服") || latin.MatchString(got) {
+		t.Errorf("the server's refusal reads %q, want a Chinese sentence without the English message", got)
+	}
 }

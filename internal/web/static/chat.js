@@ -52,6 +52,13 @@
       offlineMessage: '留言内容',
       offlineSubmit: '提交留言',
       offlineNeedMessage: '请填写留言内容。',
+      offlineNeedContact: '请留下手机号或邮箱，方便我们联系您。',
+      errInvalid: '提交的内容不符合要求，请检查后重试。',
+      errTooLarge: '内容太长，请删减后再提交。',
+      errConflict: '暂时无法提交：会话状态已变化，或已有留言在等待客服处理。',
+      errGone: '会话已失效，请刷新页面后开始新会话。',
+      errUnavailable: '服务暂时不可用，请稍后再试。',
+      errInternal: '系统出了点问题，请稍后再试。',
       offlineDone: '已收到您的留言，我们会尽快联系您。',
       sending: '提交中…',
       sendFailed: '提交失败，请检查网络后重试。',
@@ -113,6 +120,13 @@
       offlineMessage: 'Your message',
       offlineSubmit: 'Send message',
       offlineNeedMessage: 'Please write your message.',
+      offlineNeedContact: 'Please leave a phone number or email so that we can reach you.',
+      errInvalid: 'Something in what you sent is not right. Please check it and try again.',
+      errTooLarge: 'That is too long. Please shorten it and try again.',
+      errConflict: 'This cannot be sent right now: the conversation has changed, or messages are already waiting for our team.',
+      errGone: 'This conversation has expired. Reload the page to start a new one.',
+      errUnavailable: 'The service is briefly unavailable. Please try again in a moment.',
+      errInternal: 'Something went wrong on our side. Please try again in a moment.',
       offlineDone: 'Thanks, we have your message and will get back to you soon.',
       sending: 'Sending…',
       sendFailed: 'Could not send. Check your connection and try again.',
@@ -735,7 +749,19 @@
   }
 
   function showCardError(el, msg) { el.textContent = msg; el.hidden = !msg; }
-  const failText = (e) => (e && e.status === 429 ? t('tooMany') : '') || (e && e.status ? e.message : '') || t('sendFailed');
+  // What to tell the customer when a form was refused. The server's message
+  // is in English and names the field; in English it is shown as it is,
+  // in Chinese the error's code picks a sentence of ours.
+  const ERROR_TEXT = {
+    invalid: 'errInvalid', too_large: 'errTooLarge', conflict: 'errConflict', not_found: 'errGone',
+    unauthorized: 'errGone', forbidden: 'errGone', unavailable: 'errUnavailable', internal: 'errInternal',
+  };
+  const failText = (e) => {
+    if (!e || !e.status) return t('sendFailed'); // never reached the server
+    if (e.status === 429) return t('tooMany');
+    if (S.locale === 'en' && e.message) return e.message;
+    return t(ERROR_TEXT[e.code] || 'errInternal');
+  };
 
   function requestOffline() {
     S.offlineRequested = true;
@@ -746,6 +772,11 @@
   async function submitOffline() {
     if (S.offlineBusy || !S.conv) return;
     const contact = E.offlineContact.value.trim(), message = E.offlineMessage.value.trim();
+    if (!contact) {
+      showCardError(E.offlineError, t('offlineNeedContact'));
+      E.offlineContact.focus();
+      return;
+    }
     if (!message) {
       showCardError(E.offlineError, t('offlineNeedMessage'));
       E.offlineMessage.focus();
@@ -905,7 +936,7 @@
           retry.dataset.i18n = e && e.status === 429 ? 'tooFast' : 'retry';
           retry.textContent = t(retry.dataset.i18n);
           retry.hidden = false;
-          retry.title = (e && e.message) || '';
+          retry.title = failText(e);
         }
         if (e && e.status === 409) refresh(); // e.g. conversation closed meanwhile
       } finally {
