@@ -104,7 +104,7 @@ func TestConsolePages(t *testing.T) {
 	}
 }
 
-// Both languages have the same keys, and every key console.js asks for exists.
+// Both languages have the same keys, and every key the console's scripts ask for exists.
 func TestConsoleStrings(t *testing.T) {
 	zh, en := consoleStrings["zh-CN"], consoleStrings["en"]
 	for k := range zh {
@@ -117,7 +117,8 @@ func TestConsoleStrings(t *testing.T) {
 			t.Errorf("%q has no Chinese text", k)
 		}
 	}
-	for name, least := range map[string]int{"console.js": 20, "kb.js": 20, "incidents.js": 20, "audit.js": 8} {
+	// staff.js holds what the pages share, the REST client's two messages among it.
+	for name, least := range map[string]int{"console.js": 20, "kb.js": 20, "incidents.js": 20, "audit.js": 7, "staff.js": 2} {
 		js, err := fs.ReadFile(static, "static/"+name)
 		if err != nil {
 			t.Fatal(err)

@@ -8,28 +8,7 @@
   const API = '/api/v1';
   const PAGE = 50;
 
-  const I18N = (() => {
-    try { return JSON.parse(document.getElementById('i18n').textContent); } catch { return { lang: 'zh-CN', t: {} }; }
-  })();
-  const LANG = I18N.lang || 'zh-CN';
-  const t = (key, vars) => {
-    let s = (I18N.t && I18N.t[key]) ?? key;
-    if (vars) s = s.replace(/\{(\w+)\}/g, (m, k) => (k in vars ? String(vars[k]) : m));
-    return s;
-  };
-  const label = (prefix, value) => {
-    const key = `${prefix}_${value}`;
-    return I18N.t && key in I18N.t ? I18N.t[key] : String(value);
-  };
-
-  const $ = (id) => document.getElementById(id);
-  const mk = (tag, cls, text) => {
-    const el = document.createElement(tag);
-    if (cls) el.className = cls;
-    if (text != null) el.textContent = text;
-    return el;
-  };
-  const enc = encodeURIComponent;
+  const { LANG, t, label, $, mk, enc } = window.Staff;
   const fmtTime = (v) => {
     const d = v ? new Date(v) : null;
     return d && !isNaN(d) ? d.toLocaleString(LANG, { year: 'numeric', month: 'short', day: 'numeric', hour: '2-digit', minute: '2-digit', second: '2-digit' }) : '';
@@ -37,25 +16,9 @@
   // A detail value as text: strings as they are, anything else as JSON.
   const valueText = (v) => (typeof v === 'string' ? v : JSON.stringify(v));
 
-  class ApiError extends Error {
-    constructor(status, code, message) { super(message || code); this.status = status; this.code = code; }
-  }
-  async function api(path) {
-    let res;
-    try {
-      res = await fetch(API + path, { headers: { Accept: 'application/json' }, cache: 'no-store', credentials: 'same-origin' });
-    } catch {
-      throw new ApiError(0, 'network', t('networkError'));
-    }
-    let data = null;
-    try { data = await res.json(); } catch { /* not JSON */ }
-    if (!res.ok) {
-      const err = (data && data.error) || {};
-      if (res.status === 401) location.replace(`/console/login?next=${enc(location.pathname + location.search)}`);
-      throw new ApiError(res.status, err.code || `http_${res.status}`, err.message || res.statusText || t('requestFailed'));
-    }
-    return data || {};
-  }
+  // GET only: the page reads; signing out is its one write.
+  const api = (path) => window.Staff.api('GET', API + path);
+  window.Staff.session.onUnauthorized = window.Staff.goLogin;
 
   const S = {
     filter: { action: '', object: '' },

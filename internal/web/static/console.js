@@ -12,40 +12,16 @@
   const ROLES = ['customer', 'bot', 'agent', 'system'];
   const FLAGGABLE = ['answer', 'clarify', 'fallback']; // the bot outcomes an agent may flag as wrong
 
-  // ---------- strings ----------
-  const I18N = (() => {
-    try { return JSON.parse(document.getElementById('i18n').textContent); } catch { return { lang: 'zh-CN', t: {} }; }
-  })();
-  const LANG = I18N.lang || 'zh-CN';
-  // t(name, {n: 3}) fills {n} placeholders; an unknown key shows itself rather than nothing.
-  const t = (key, vars) => {
-    let s = (I18N.t && I18N.t[key]) ?? key;
-    if (vars) s = s.replace(/\{(\w+)\}/g, (m, k) => (k in vars ? String(vars[k]) : m));
-    return s;
-  };
-  // Looks up a label for a value from the API (state, outcome, reason…); unknown values show as they are.
-  const label = (prefix, value) => {
-    const key = `${prefix}_${value}`;
-    return I18N.t && key in I18N.t ? I18N.t[key] : String(value);
-  };
+  // ---------- strings and helpers shared with the other console pages (staff.js) ----------
+  const { LANG, t, label, $, mk, btn, enc, toDate, fullTime, later, toast, toastError, api, session } = window.Staff;
 
   // ---------- small helpers ----------
-  const $ = (id) => document.getElementById(id);
-  const mk = (tag, cls, text) => {
-    const el = document.createElement(tag);
-    if (cls) el.className = cls;
-    if (text != null) el.textContent = text;
-    return el;
-  };
-  const btn = (cls, text) => { const b = mk('button', cls, text); b.type = 'button'; return b; };
-  const enc = encodeURIComponent;
   const charCount = (s) => [...s].length; // code points, as the server counts
   const pct = (x) => `${Math.round(Math.max(0, Math.min(1, Number(x) || 0)) * 100)}%`;
   const isTextField = (el) => !!el && (el.isContentEditable ||
     (el.tagName === 'INPUT' && !['button', 'checkbox', 'radio', 'submit'].includes(el.type)) ||
     el.tagName === 'TEXTAREA' || el.tagName === 'SELECT');
 
-  function toDate(v) { const d = v ? new Date(v) : null; return d && !isNaN(d) ? d : null; }
   // "14:05" today, "3月2日 14:05" / "Mar 2, 14:05" before.
   function fmtTime(v) {
     const d = toDate(v);
@@ -55,45 +31,12 @@
     if (d.toDateString() !== now.toDateString()) Object.assign(opts, { month: 'short', day: 'numeric' });
     return d.toLocaleString(LANG, opts);
   }
-  const fullTime = (v) => { const d = toDate(v); return d ? d.toLocaleString(LANG) : ''; };
   // 0:45, 12:05, 1:02:05
   function fmtDuration(ms) {
     const s = Math.max(0, Math.floor(ms / 1000));
     const h = Math.floor(s / 3600), m = Math.floor((s % 3600) / 60), sec = s % 60;
     const two = (n) => String(n).padStart(2, '0');
     return h ? `${h}:${two(m)}:${two(sec)}` : `${m}:${two(sec)}`;
-  }
-
-  // ---------- REST ----------
-  class ApiError extends Error {
-    constructor(status, code, message) { super(message || code); this.status = status; this.code = code; }
-  }
-  let csrfToken = '';
-  let onUnauthorized = null; // set by the console: a 401 means the session is gone
-
-  async function api(method, path, body) {
-    const headers = { Accept: 'application/json' };
-    if (method !== 'GET') {
-      headers['Content-Type'] = 'application/json';
-      if (csrfToken) headers['X-CSRF-Token'] = csrfToken;
-    }
-    let res;
-    try {
-      res = await fetch(path, {
-        method, headers, cache: 'no-store', credentials: 'same-origin',
-        body: body === undefined ? undefined : JSON.stringify(body),
-      });
-    } catch (e) {
-      throw new ApiError(0, 'network', t('networkError'));
-    }
-    let data = null;
-    try { data = await res.json(); } catch { /* 204 or not JSON */ }
-    if (!res.ok) {
-      const err = (data && data.error) || {};
-      if (res.status === 401 && onUnauthorized) onUnauthorized();
-      throw new ApiError(res.status, err.code || `http_${res.status}`, err.message || res.statusText || t('requestFailed'));
-    }
-    return data || {};
   }
 
   // Where to go after signing in: a /console path of ours only, never another site.
@@ -174,7 +117,7 @@
     canned: new Map(),     // locale -> {at, list}
     ws: null, wsGen: 0, wsAttempt: 0, wsTimer: 0, pingTimer: 0, wsOpen: false, everReady: false,
     sessionCheckAt: 0,
-    timers: {},
+    timers: {},            // intervals by name
   };
   let E = {};
 
@@ -194,23 +137,9 @@
   const itemName = (it) => (it && it.customer && it.customer.name) ||
     (it && it.id ? `${t('visitor')} ${String(it.id).slice(-4).toUpperCase()}` : t('visitor'));
 
-  function later(name, fn, ms) { // debounce by name
-    clearTimeout(S.timers[name]);
-    S.timers[name] = setTimeout(fn, ms);
-  }
-
-  function toast(msg, kind = 'info') {
-    if (!msg) return;
-    const el = mk('div', `toast toast--${kind}`, msg);
-    E.toasts.append(el);
-    while (E.toasts.children.length > 4) E.toasts.firstElementChild.remove();
-    setTimeout(() => el.remove(), kind === 'error' ? 7000 : 4500);
-  }
-  const toastError = (e) => toast((e && e.message) || t('requestFailed'), 'error');
-
   function goLogin() {
     stopStream();
-    location.replace(`/console/login?next=${enc(location.pathname + location.search + location.hash)}`);
+    window.Staff.goLogin();
   }
 
   // ---------- boot ----------
@@ -224,7 +153,7 @@
       return;
     }
     S.me = me.user || {};
-    csrfToken = me.csrf_token || '';
+    session.csrf = me.csrf_token || '';
     $('nav-incidents').hidden = !(me.permissions || []).includes('incident.read');
     $('nav-audit').hidden = !(me.permissions || []).includes('audit.read');
     renderMe();
@@ -1402,7 +1331,7 @@
     E.summaryDetails.addEventListener('toggle', () => {
       try { localStorage.setItem('steward.console.details', E.summaryDetails.open ? 'open' : 'closed'); } catch { /* blocked */ }
     });
-    onUnauthorized = goLogin;
+    session.onUnauthorized = goLogin;
 
     for (const s of SECTIONS) $(`tab-${s}`).addEventListener('click', () => showSection(s));
     E.ticketsOpen.addEventListener('click', () => setTicketStatus('open'));

@@ -9,37 +9,13 @@
   const POLL_MS = 5000;
   const NOTICE_LEVELS = [1, 2, 3];
 
-  // ---------- strings (as kb.js: console.js exports nothing) ----------
-  const I18N = (() => {
-    try { return JSON.parse(document.getElementById('i18n').textContent); } catch { return { lang: 'zh-CN', t: {} }; }
-  })();
-  const LANG = I18N.lang || 'zh-CN';
+  // ---------- strings and helpers shared with the other console pages (staff.js) ----------
+  const { LANG, t, label, $, mk, btn, enc, showError, chip, toDate, toast, toastError } = window.Staff;
   const ZH = LANG === 'zh-CN';
-  const t = (key, vars) => {
-    let s = (I18N.t && I18N.t[key]) ?? key;
-    if (vars) s = s.replace(/\{(\w+)\}/g, (m, k) => (k in vars ? String(vars[k]) : m));
-    return s;
-  };
-  const label = (prefix, value) => {
-    const key = `${prefix}_${value}`;
-    return I18N.t && key in I18N.t ? I18N.t[key] : String(value);
-  };
   // A text the API gives in both languages, in the page's: the Chinese one when there is one.
   const inLang = (en, zh) => (ZH && zh ? zh : en || zh || '');
 
   // ---------- small helpers ----------
-  const $ = (id) => document.getElementById(id);
-  const mk = (tag, cls, text) => {
-    const el = document.createElement(tag);
-    if (cls) el.className = cls;
-    if (text != null) el.textContent = text;
-    return el;
-  };
-  const btn = (cls, text) => { const b = mk('button', cls, text); b.type = 'button'; return b; };
-  const enc = encodeURIComponent;
-  const showError = (el, msg) => { el.textContent = msg || ''; el.hidden = !msg; };
-  const chip = (text, cls = '') => mk('span', `chip ${cls}`.trim(), text);
-  const toDate = (v) => { const d = v ? new Date(v) : null; return d && !isNaN(d) && d.getFullYear() > 1 ? d : null; };
   const fmtTime = (v) => {
     const d = toDate(v);
     return d ? d.toLocaleString(LANG, { month: 'short', day: 'numeric', hour: '2-digit', minute: '2-digit', second: '2-digit' }) : '';
@@ -67,39 +43,9 @@
   const matcherText = (m) => `${m.name}${m.op || '='}${JSON.stringify(String(m.value ?? ''))}`;
 
   // ---------- REST ----------
-  class ApiError extends Error {
-    constructor(status, code, message) { super(message || code); this.status = status; this.code = code; }
-  }
-  let csrfToken = '';
-  async function api(method, path, body) {
-    const headers = { Accept: 'application/json' };
-    if (method !== 'GET') {
-      headers['Content-Type'] = 'application/json';
-      if (csrfToken) headers['X-CSRF-Token'] = csrfToken;
-    }
-    let res;
-    try {
-      res = await fetch(API + path, {
-        method, headers, cache: 'no-store', credentials: 'same-origin',
-        body: body === undefined ? undefined : JSON.stringify(body),
-      });
-    } catch {
-      throw new ApiError(0, 'network', t('networkError'));
-    }
-    let data = null;
-    try { data = await res.json(); } catch { /* 204 or not JSON */ }
-    if (!res.ok) {
-      const err = (data && data.error) || {};
-      if (res.status === 401) goLogin();
-      throw new ApiError(res.status, err.code || `http_${res.status}`, err.message || res.statusText || t('requestFailed'));
-    }
-    return data || {};
-  }
-  function goLogin() {
-    location.replace(`/console/login?next=${enc(location.pathname + location.search + location.hash)}`);
-  }
+  const api = (method, path, body) => window.Staff.api(method, API + path, body);
+  window.Staff.session.onUnauthorized = window.Staff.goLogin;
 
-  // ---------- state ----------
   const S = {
     me: null,
     perms: [],
@@ -122,16 +68,6 @@
     S.shown[name] = s;
     return true;
   }
-  function toast(msg, kind = 'info') {
-    if (!msg) return;
-    const el = mk('div', `toast toast--${kind}`, msg);
-    E.toasts.append(el);
-    while (E.toasts.children.length > 4) E.toasts.firstElementChild.remove();
-    setTimeout(() => el.remove(), kind === 'error' ? 7000 : 4500);
-  }
-  const toastError = (e) => { if (!e || e.status !== 401) toast((e && e.message) || t('requestFailed'), 'error'); };
-
-  // run disables the button while fn runs and shows fn's error in errEl (or as a toast).
   async function run(button, errEl, fn) {
     if (errEl) showError(errEl, '');
     if (button) button.disabled = true;
@@ -157,7 +93,7 @@
     }
     S.me = me.user || {};
     S.perms = me.permissions || [];
-    csrfToken = me.csrf_token || '';
+    window.Staff.session.csrf = me.csrf_token || '';
     E.meName.textContent = S.me.name || S.me.email || '';
     E.meName.title = S.me.email || '';
     E.meRole.textContent = label('role', S.me.role || '');

@@ -9,20 +9,9 @@
   const SUFFIX = { 'zh-CN': 'zh', en: 'en' }; // editor field ids: ed-answer-zh, ed-answer-en
   const TABS = ['entries', 'reviews', 'releases', 'corrections', 'unanswered', 'golden'];
 
-  // ---------- strings ----------
-  const I18N = (() => {
-    try { return JSON.parse(document.getElementById('i18n').textContent); } catch { return { lang: 'zh-CN', t: {} }; }
-  })();
-  const LANG = I18N.lang || 'zh-CN';
-  const t = (key, vars) => {
-    let s = (I18N.t && I18N.t[key]) ?? key;
-    if (vars) s = s.replace(/\{(\w+)\}/g, (m, k) => (k in vars ? String(vars[k]) : m));
-    return s;
-  };
-  const label = (prefix, value) => {
-    const key = `${prefix}_${value}`;
-    return I18N.t && key in I18N.t ? I18N.t[key] : String(value);
-  };
+  // ---------- strings and helpers shared with the other console pages (staff.js) ----------
+  const { LANG, t, label, $, mk, btn, enc, showError, chip, toDate, fullTime, later, toast, toastError, api } = window.Staff;
+  window.Staff.session.onUnauthorized = window.Staff.goLogin;
   // "en.answer" → "English · answer"; "category" → "category"; "zh-CN" → "Chinese".
   const fieldLabel = (f) => {
     const [a, b] = String(f).split('.');
@@ -31,63 +20,17 @@
   };
 
   // ---------- small helpers ----------
-  const $ = (id) => document.getElementById(id);
-  const mk = (tag, cls, text) => {
-    const el = document.createElement(tag);
-    if (cls) el.className = cls;
-    if (text != null) el.textContent = text;
-    return el;
-  };
-  const btn = (cls, text) => { const b = mk('button', cls, text); b.type = 'button'; return b; };
-  const enc = encodeURIComponent;
   const pct = (x) => `${Math.round(Math.max(0, Math.min(1, Number(x) || 0)) * 1000) / 10}%`;
   const lines = (s) => String(s || '').split('\n').map((x) => x.trim()).filter(Boolean);
-  const toDate = (v) => { const d = v ? new Date(v) : null; return d && !isNaN(d) ? d : null; };
   const fmtTime = (v) => {
     const d = toDate(v);
     return d ? d.toLocaleString(LANG, { month: 'short', day: 'numeric', hour: '2-digit', minute: '2-digit' }) : '';
   };
-  const fullTime = (v) => { const d = toDate(v); return d ? d.toLocaleString(LANG) : ''; };
-  const showError = (el, msg) => { el.textContent = msg || ''; el.hidden = !msg; };
-  const chip = (text, cls = '') => mk('span', `chip ${cls}`.trim(), text);
   const statusBadge = (status) => {
     const s = mk('span', 'kb-status', label('kbstatus', status));
     s.dataset.status = status || '';
     return s;
   };
-
-  // ---------- REST ----------
-  class ApiError extends Error {
-    constructor(status, code, message, data) { super(message || code); this.status = status; this.code = code; this.data = data; }
-  }
-  let csrfToken = '';
-  async function api(method, path, body) {
-    const headers = { Accept: 'application/json' };
-    if (method !== 'GET') {
-      headers['Content-Type'] = 'application/json';
-      if (csrfToken) headers['X-CSRF-Token'] = csrfToken;
-    }
-    let res;
-    try {
-      res = await fetch(path, {
-        method, headers, cache: 'no-store', credentials: 'same-origin',
-        body: body === undefined ? undefined : JSON.stringify(body),
-      });
-    } catch {
-      throw new ApiError(0, 'network', t('networkError'));
-    }
-    let data = null;
-    try { data = await res.json(); } catch { /* 204 or not JSON */ }
-    if (!res.ok) {
-      const err = (data && data.error) || {};
-      if (res.status === 401) goLogin();
-      throw new ApiError(res.status, err.code || `http_${res.status}`, err.message || res.statusText || t('requestFailed'), data);
-    }
-    return data || {};
-  }
-  function goLogin() {
-    location.replace(`/console/login?next=${enc(location.pathname + location.search + location.hash)}`);
-  }
 
   // ---------- state ----------
   const S = {
@@ -98,7 +41,6 @@
     edit: null,       // {rec: the entry as stored or null when new, flags: [flag ids this change fixes]}
     releases: null,   // GET /kb/releases
     diffPicked: false, // the user chose the releases to compare
-    timers: {},
   };
   let E = {};
 
@@ -109,18 +51,6 @@
   const canPublish = () => can('kb.publish');
   const canOverride = () => can('kb.override');
 
-  function later(name, fn, ms) {
-    clearTimeout(S.timers[name]);
-    S.timers[name] = setTimeout(fn, ms);
-  }
-  function toast(msg, kind = 'info') {
-    if (!msg) return;
-    const el = mk('div', `toast toast--${kind}`, msg);
-    E.toasts.append(el);
-    while (E.toasts.children.length > 4) E.toasts.firstElementChild.remove();
-    setTimeout(() => el.remove(), kind === 'error' ? 7000 : 4500);
-  }
-  const toastError = (e) => { if (!e || e.status !== 401) toast((e && e.message) || t('requestFailed'), 'error'); };
   const entryTitle = (id) => S.titles.get(id) || id;
   // An entry's name in the page's language: its title there, its own title, another language's, its id.
   const titleOf = (en) => {
@@ -183,7 +113,7 @@
     }
     S.me = me.user || {};
     S.perms = me.permissions || [];
-    csrfToken = me.csrf_token || '';
+    window.Staff.session.csrf = me.csrf_token || '';
     E.meName.textContent = S.me.name || S.me.email || '';
     E.meName.title = S.me.email || '';
     E.meRole.textContent = label('role', S.me.role || '');

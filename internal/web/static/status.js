@@ -9,34 +9,13 @@
   const PHASES = ['investigating', 'identified', 'monitoring', 'resolved'];
   const STATUSES = ['operational', 'degraded_performance', 'partial_outage', 'major_outage'];
 
-  // ---------- strings ----------
-  const I18N = (() => {
-    try { return JSON.parse(document.getElementById('i18n').textContent); } catch { return { lang: 'zh-CN', t: {} }; }
-  })();
-  const LANG = I18N.lang || 'zh-CN';
-  const t = (key, vars) => {
-    let s = (I18N.t && I18N.t[key]) ?? key;
-    if (vars) s = s.replace(/\{(\w+)\}/g, (m, k) => (k in vars ? String(vars[k]) : m));
-    return s;
-  };
-  // A label for a value from the API; unknown values show as they are.
-  const label = (prefix, value) => {
-    const key = `${prefix}_${value}`;
-    return I18N.t && key in I18N.t ? I18N.t[key] : String(value ?? '');
-  };
+  // ---------- strings and helpers shared with the console pages (staff.js) ----------
+  const { LANG, t, label, $, mk, toDate } = window.Staff;
   // The text in the page's language, falling back to the other one.
   const pick = (en, zh) => String((LANG === 'zh-CN' ? zh || en : en || zh) || '');
 
   // ---------- small helpers ----------
-  const $ = (id) => document.getElementById(id);
-  const mk = (tag, cls, text) => {
-    const el = document.createElement(tag);
-    if (cls) el.className = cls;
-    if (text != null) el.textContent = text;
-    return el;
-  };
   const knownStatus = (s) => (STATUSES.includes(s) ? s : 'operational');
-  function toDate(v) { const d = v ? new Date(v) : null; return d && !isNaN(d) && d.getUTCFullYear() > 1 ? d : null; }
   // "14:05" today, "3月2日 14:05" / "Mar 2, 14:05" before.
   function fmtTime(d) {
     const opts = { hour: '2-digit', minute: '2-digit' };

@@ -1,0 +1,102 @@
+// What every console page (/console, /console/kb, /console/incidents, /console/audit, the sign-in
+// page) and the public status page (/status) share: their strings, DOM helpers, the REST client and
+// toasts. Loaded before the page's own script (both deferred, so in order); the page takes what it
+// needs from window.Staff.
+// Plain ES2020, no dependencies, no build step; every piece of data is rendered with textContent only.
+'use strict';
+window.Staff = (() => {
+  // ---------- strings ----------
+  // The page renders them in zh-CN or en: <script type="application/json" id="i18n">.
+  const I18N = (() => {
+    try { return JSON.parse(document.getElementById('i18n').textContent); } catch { return { lang: 'zh-CN', t: {} }; }
+  })();
+  const LANG = I18N.lang || 'zh-CN';
+  // t(name, {n: 3}) fills {n} placeholders; an unknown key shows itself rather than nothing.
+  const t = (key, vars) => {
+    let s = (I18N.t && I18N.t[key]) ?? key;
+    if (vars) s = s.replace(/\{(\w+)\}/g, (m, k) => (k in vars ? String(vars[k]) : m));
+    return s;
+  };
+  // Looks up a label for a value from the API (state, outcome, reason…); unknown values show as they
+  // are, a missing one as nothing.
+  const label = (prefix, value) => {
+    const key = `${prefix}_${value}`;
+    return I18N.t && key in I18N.t ? I18N.t[key] : String(value ?? '');
+  };
+
+  // ---------- small helpers ----------
+  const $ = (id) => document.getElementById(id);
+  const mk = (tag, cls, text) => {
+    const el = document.createElement(tag);
+    if (cls) el.className = cls;
+    if (text != null) el.textContent = text;
+    return el;
+  };
+  const btn = (cls, text) => { const b = mk('button', cls, text); b.type = 'button'; return b; };
+  const enc = encodeURIComponent;
+  const showError = (el, msg) => { el.textContent = msg || ''; el.hidden = !msg; };
+  const chip = (text, cls = '') => mk('span', `chip ${cls}`.trim(), text);
+  // A time from the API, or null; Go's zero time (year 1) is no time.
+  const toDate = (v) => { const d = v ? new Date(v) : null; return d && !isNaN(d) && d.getUTCFullYear() > 1 ? d : null; };
+  const fullTime = (v) => { const d = toDate(v); return d ? d.toLocaleString(LANG) : ''; };
+
+  // Runs fn after ms, unless called again by the same name before (debounce).
+  const timers = {};
+  function later(name, fn, ms) {
+    clearTimeout(timers[name]);
+    timers[name] = setTimeout(fn, ms);
+  }
+
+  // ---------- REST ----------
+  class ApiError extends Error {
+    constructor(status, code, message, data) { super(message || code); this.status = status; this.code = code; this.data = data; }
+  }
+  // session.csrf goes with every write; session.onUnauthorized runs on a 401 (the session is gone),
+  // unless it is null (the sign-in page, where a 401 is the expected answer).
+  const session = { csrf: '', onUnauthorized: null };
+  async function api(method, path, body) {
+    const headers = { Accept: 'application/json' };
+    if (method !== 'GET') {
+      headers['Content-Type'] = 'application/json';
+      if (session.csrf) headers['X-CSRF-Token'] = session.csrf;
+    }
+    let res;
+    try {
+      res = await fetch(path, {
+        method, headers, cache: 'no-store', credentials: 'same-origin',
+        body: body === undefined ? undefined : JSON.stringify(body),
+      });
+    } catch {
+      throw new ApiError(0, 'network', t('networkError'));
+    }
+    let data = null;
+    try { data = await res.json(); } catch { /* 204 or not JSON */ }
+    if (!res.ok) {
+      const err = (data && data.error) || {};
+      if (res.status === 401 && session.onUnauthorized) session.onUnauthorized();
+      throw new ApiError(res.status, err.code || `http_${res.status}`, err.message || res.statusText || t('requestFailed'), data);
+    }
+    return data || {};
+  }
+  // To the sign-in page, which brings the user back here afterwards.
+  function goLogin() {
+    location.replace(`/console/login?next=${enc(location.pathname + location.search + location.hash)}`);
+  }
+
+  // ---------- toasts (the page's #toasts) ----------
+  function toast(msg, kind = 'info') {
+    const box = $('toasts');
+    if (!msg || !box) return;
+    const el = mk('div', `toast toast--${kind}`, msg);
+    box.append(el);
+    while (box.children.length > 4) box.firstElementChild.remove();
+    setTimeout(() => el.remove(), kind === 'error' ? 7000 : 4500);
+  }
+  // A failed request, unless it failed for want of a session: then the page is leaving for sign-in.
+  const toastError = (e) => { if (!e || e.status !== 401) toast((e && e.message) || t('requestFailed'), 'error'); };
+
+  return {
+    I18N, LANG, t, label, $, mk, btn, enc, showError, chip, toDate, fullTime, later,
+    ApiError, session, api, goLogin, toast, toastError,
+  };
+})();
