@@ -54,17 +54,69 @@ func TestEnsembleIsDeterministicAndLearns(t *testing.T) {
 	}
 }
 
-func TestLinearAloneAndSentimentHaveNoNetwork(t *testing.T) {
+// Hidden -1 trains the linear model alone, for intent and sentiment alike;
+// by default the sentiment model has its narrow network.
+func TestNetworkWidths(t *testing.T) {
 	m, err := Train(toyExamples(), TrainOptions{OOSLabel: "oos", Hidden: -1})
 	if err != nil {
 		t.Fatal(err)
 	}
-	s, err := TrainSentiment([]Example{{"好吃", "pos"}, {"难吃", "neg"}, {"很好", "pos"}, {"太差", "neg"}}, TrainOptions{})
+	reviews := []Example{{"好吃", "pos"}, {"难吃", "neg"}, {"很好", "pos"}, {"太差", "neg"}}
+	s, err := TrainSentiment(reviews, TrainOptions{Hidden: -1})
 	if err != nil {
 		t.Fatal(err)
 	}
 	if m.net != nil || s.net != nil {
-		t.Errorf("network trained: Hidden -1 %v, sentiment %v", m.net != nil, s.net != nil)
+		t.Errorf("network trained with Hidden -1: intent %v, sentiment %v", m.net != nil, s.net != nil)
+	}
+	s, err = TrainSentiment(reviews, TrainOptions{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if s.net == nil || s.net.hidden != sentimentHidden {
+		t.Errorf("sentiment network %+v, want %d hidden units", s.net, sentimentHidden)
+	}
+}
+
+// The sentiment model's regularisation is chosen by cross-validation: a
+// weight decay that erases what the model learns loses to one that does
+// not, whichever comes first; between choices that do equally well the
+// first wins; options that set NB or L2 are kept as they are.
+func TestSentimentChoosesRegularisation(t *testing.T) {
+	var reviews []Example
+	for _, dish := range []string{"菜", "汤", "饭", "面"} {
+		for _, w := range []string{"好吃", "很香", "满意", "喜欢", "推荐"} {
+			reviews = append(reviews, Example{dish + w, "pos"})
+		}
+		for _, w := range []string{"难吃", "太咸", "失望", "讨厌", "很差"} {
+			reviews = append(reviews, Example{dish + w, "neg"})
+		}
+	}
+	crushing, mild, milder := regularisation{nb: 0, l2: 0.5}, regularisation{nb: 0.5, l2: 1e-6}, regularisation{nb: 0, l2: 1e-6}
+	opts := TrainOptions{Epochs: 40, Hidden: -1}
+	for _, c := range []struct {
+		choices []regularisation
+		want    regularisation
+	}{
+		{[]regularisation{crushing, mild}, mild},
+		{[]regularisation{mild, crushing}, mild},
+		{[]regularisation{mild, milder}, mild},
+		{[]regularisation{milder, mild}, milder},
+	} {
+		m, err := train(reviews, opts, sentimentFeatures, c.choices)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if m.reg != c.want {
+			t.Errorf("choices %+v: chose %+v, want %+v", c.choices, m.reg, c.want)
+		}
+	}
+	m, err := TrainSentiment(reviews, TrainOptions{NB: -1, L2: 0.5, Hidden: -1})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if m.reg != crushing {
+		t.Errorf("options NB -1, L2 0.5 trained with %+v", m.reg)
 	}
 }
 
