@@ -3,6 +3,7 @@ package conversation
 import (
 	"context"
 	"crypto/subtle"
+	"errors"
 	"fmt"
 	"hash/fnv"
 	"log/slog"
@@ -281,6 +282,37 @@ func (e *Engine) Handle(ctx context.Context, id, tok string, in Input) (*Result,
 		return nil, err
 	}
 	defer unlock()
+	for attempt := 1; ; attempt++ {
+		res, err := e.turn(ctx, id, tok, in)
+		if !errors.Is(err, errRaced) || attempt == raceAttempts {
+			return res, err
+		}
+		e.logger.Warn("a turn raced another write to its conversation; running it again", "conversation", id, "attempt", attempt)
+	}
+}
+
+// raceAttempts bounds how often a turn or desk action that lost a race
+// with another write to its conversation runs again before the caller
+// hears 409. Races happen only where the cross-node lock could not be had
+// (lock): then the store's conditional write is what keeps turns apart.
+const raceAttempts = 3
+
+// errRaced marks a conditional write refused because the conversation
+// moved on since it was read: running the whole turn again, from the read,
+// is safe, since nothing of it was stored.
+var errRaced = errors.New("the conversation changed while this was being decided")
+
+// raced wraps a store's refusal of a stale write as errRaced, keeping the
+// store's error (and its 409) for the caller.
+func raced(err error) error {
+	if errcode.Is(err, errcode.Conflict) {
+		return fmt.Errorf("%w: %w", errRaced, err)
+	}
+	return err
+}
+
+// turn is one attempt of Handle, under the conversation's lock.
+func (e *Engine) turn(ctx context.Context, id, tok string, in Input) (*Result, error) {
 	start := time.Now()
 	// Read under the lock: the previous turn of this conversation is committed.
 	c, err := e.Authorize(ctx, id, tok)
@@ -333,6 +365,9 @@ func (e *Engine) Handle(ctx context.Context, id, tok string, in Input) (*Result,
 	next.LastSeq = seq
 	msgs := append([]Message{customer}, replies...)
 	if err := e.store.SaveTurn(ctx, Turn{Conversation: &next, Messages: msgs}); err != nil {
+		if err = raced(err); errors.Is(err, errRaced) {
+			return nil, err // not the store failing: another write came first
+		}
 		if e.observe != nil && c.State == StateBot {
 			info.Outcome, info.Failed, info.Component, info.Latency = "error", true, "store", time.Since(start)
 			e.observe.ObserveTurn(info)
@@ -592,6 +627,18 @@ func (e *Engine) Apply(ctx context.Context, id string, change Change) (*Conversa
 		return nil, nil, err
 	}
 	defer unlock()
+	for attempt := 1; ; attempt++ {
+		c, msgs, err := e.apply(ctx, id, change)
+		if !errors.Is(err, errRaced) || attempt == raceAttempts {
+			return c, msgs, err
+		}
+		e.logger.Warn("a desk action raced another write to its conversation; running it again", "conversation", id, "attempt", attempt)
+	}
+}
+
+// apply is one attempt of Apply, under the conversation's lock. change
+// may run again on a fresh read, so it must only look at its argument.
+func (e *Engine) apply(ctx context.Context, id string, change Change) (*Conversation, []Message, error) {
 	c, err := e.store.Conversation(ctx, id)
 	if err != nil {
 		return nil, nil, err
@@ -616,7 +663,7 @@ func (e *Engine) Apply(ctx context.Context, id string, change Change) (*Conversa
 		}
 	}
 	if err := e.store.SaveTurn(ctx, Turn{Conversation: &next, Messages: msgs}); err != nil {
-		return nil, nil, err
+		return nil, nil, raced(err)
 	}
 	if e.pub != nil {
 		e.pub.Publish(&next, msgs)

@@ -1,0 +1,104 @@
+package conversation_test
+
+import (
+	"context"
+	"path/filepath"
+	"testing"
+	"time"
+
+	"github.com/steward-cs/steward/internal/conversation"
+	"github.com/steward-cs/steward/internal/errcode"
+	"github.com/steward-cs/steward/internal/store"
+	"github.com/steward-cs/steward/internal/testutil"
+)
+
+// racingStore is a real store on which another writer (another node whose
+// cross-node lock could not be had) gets in first: before each of the next
+// `races` turns is written, it appends a system message of its own to the
+// conversation, so the turn's conditional write finds it moved on.
+type racingStore struct {
+	*store.DB
+	races  int
+	raced  int
+	writes int
+}
+
+func (s *racingStore) SaveTurn(ctx context.Context, t conversation.Turn) error {
+	s.writes++
+	if s.races > 0 {
+		s.races--
+		s.raced++
+		c, err := s.DB.Conversation(ctx, t.Conversation.ID)
+		if err != nil {
+			return err
+		}
+		c.LastSeq++
+		m := conversation.Message{ID: "race-" + time.Now().Format("150405.000000000"), ConversationID: c.ID, Seq: c.LastSeq,
+			Role: conversation.RoleSystem, Text: "another node's write", CreatedAt: time.Now().UTC()}
+		if err := s.DB.SaveTurn(ctx, conversation.Turn{Conversation: c, Messages: []conversation.Message{m}}); err != nil {
+			return err
+		}
+	}
+	return s.DB.SaveTurn(ctx, t)
+}
+
+// A turn or desk action whose conditional write lost a race runs again from
+// a fresh read, so the customer is answered instead of told 409; after
+// three lost races in a row the caller hears the conflict.
+func TestTurnRunsAgainAfterLosingARace(t *testing.T) {
+	ix, b := demo(t)
+	ctx := context.Background()
+	rs := &racingStore{DB: testutil.OpenStore(t, store.Options{SQLitePath: filepath.Join(t.TempDir(), "s.db")})}
+	e := conversation.NewEngine(rs, conversation.Options{Builtin: b})
+	e.SetIndex(ix)
+	c, tok, _, err := e.Start(ctx, conversation.StartRequest{Locale: "en"})
+	if err != nil {
+		t.Fatal(err)
+	}
+
+	rs.races, rs.writes = 2, 0
+	res, err := e.Handle(ctx, c.ID, tok, conversation.Input{Text: "how much is shipping?"})
+	if err != nil {
+		t.Fatalf("a turn that lost two races: %v", err)
+	}
+	if rs.raced != 2 || rs.writes != 3 {
+		t.Fatalf("%d races, %d writes; want 2 and 3", rs.raced, rs.writes)
+	}
+	msgs, err := rs.Messages(ctx, c.ID, 0)
+	if err != nil {
+		t.Fatal(err)
+	}
+	// Greeting, the two racing writes, then the customer and the answer.
+	var roles []conversation.Role
+	for i, m := range msgs {
+		if m.Seq != int64(i+1) {
+			t.Fatalf("message %d has seq %d: %+v", i, m.Seq, msgs)
+		}
+		roles = append(roles, m.Role)
+	}
+	if n := len(msgs); n != 5 || roles[1] != conversation.RoleSystem || roles[2] != conversation.RoleSystem ||
+		roles[3] != conversation.RoleCustomer || roles[4] != conversation.RoleBot || res.Customer.Seq != 4 {
+		t.Fatalf("transcript roles %v (customer seq %d), want greeting, 2 racing writes, customer, bot", roles, res.Customer.Seq)
+	}
+
+	rs.races, rs.raced = 3, 0
+	_, err = e.Handle(ctx, c.ID, tok, conversation.Input{Text: "and returns?"})
+	if !errcode.Is(err, errcode.Conflict) || rs.raced != 3 {
+		t.Fatalf("a turn that lost three races: %v after %d races, want a conflict after 3", err, rs.raced)
+	}
+	msgs, _ = rs.Messages(ctx, c.ID, 0)
+	for _, m := range msgs {
+		if m.Role == conversation.RoleCustomer && m.Text == "and returns?" {
+			t.Fatal("the refused turn's message was stored")
+		}
+	}
+
+	// A desk action runs again too.
+	rs.races, rs.raced = 1, 0
+	got, added, err := e.Apply(ctx, c.ID, func(c *conversation.Conversation) ([]conversation.Message, error) {
+		return []conversation.Message{{Role: conversation.RoleSystem, Text: "desk action"}}, nil
+	})
+	if err != nil || rs.raced != 1 || len(added) != 1 || added[0].Seq != got.LastSeq {
+		t.Fatalf("a desk action that lost a race: %v (%d races, added %+v)", err, rs.raced, added)
+	}
+}
