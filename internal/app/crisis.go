@@ -8,6 +8,7 @@ import (
 	"path/filepath"
 	"slices"
 	"sync"
+	"sync/atomic"
 	"time"
 
 	"github.com/steward-cs/steward/internal/config"
@@ -92,24 +93,28 @@ func openCrisis(ctx context.Context, cfg config.Config, db *store.DB, node strin
 	if len(cfg.Monitor.SLOs) > 0 {
 		slos = cfg.Monitor.SLOs
 	}
+	probes := map[string]monitor.Prober{
+		"store": func(ctx context.Context) error {
+			if err := c.faults.Inject(ctx, incident.FaultStoreWrite, ""); err != nil {
+				return err
+			}
+			return db.Ping(ctx)
+		},
+		"nlu": func(ctx context.Context) error {
+			if err := c.faults.Inject(ctx, incident.FaultNLU, ""); err != nil {
+				return err
+			}
+			if ix := c.facts.index(); ix != nil {
+				ix.Analyze(nlu.Prepare("你好，我的订单什么时候发货"))
+			}
+			return nil
+		},
+	}
+	if db.Clustered() {
+		probes["clock"] = clockProbe(db.ClockOffset, MaxClockOffset, logger)
+	}
 	c.mon = monitor.New(monitor.Options{Node: node, Peers: peers, Rollups: db, Rules: rules, SLOs: slos, Facts: c.facts, Alerts: c.alerts,
-		Metrics: c.metrics, Logger: logger, Probes: map[string]monitor.Prober{
-			"store": func(ctx context.Context) error {
-				if err := c.faults.Inject(ctx, incident.FaultStoreWrite, ""); err != nil {
-					return err
-				}
-				return db.Ping(ctx)
-			},
-			"nlu": func(ctx context.Context) error {
-				if err := c.faults.Inject(ctx, incident.FaultNLU, ""); err != nil {
-					return err
-				}
-				if ix := c.facts.index(); ix != nil {
-					ix.Analyze(nlu.Prepare("你好，我的订单什么时候发货"))
-				}
-				return nil
-			},
-		}})
+		Metrics: c.metrics, Logger: logger, Probes: probes})
 	var inner conversation.Store = db
 	if c.faults != nil {
 		inner = &incident.FaultyStore{Store: db, Faults: c.faults}
@@ -443,5 +448,32 @@ func (o observer) ObserveTurn(t conversation.TurnInfo) {
 	if t.Conversation != nil && t.Conversation.State == conversation.StateQueued &&
 		(t.Outcome == string(conversation.OutcomeHandoff) || t.Outcome == monitor.OutcomeDiverted) {
 		o.mon.Record(monitor.Signal{Kind: monitor.KindQueue, Joined: true})
+	}
+}
+
+// MaxClockOffset is how far a node's clock may be off the database
+// server's before its "clock" probe fails (and, most of a minute later,
+// clock_skew warns).
+const MaxClockOffset = 2 * time.Second
+
+// clockProbe fails while offset says this node's clock is more than max
+// off the database server's, and logs when that starts and ends. An
+// unreachable database is the store probe's to report, not a clock fault.
+func clockProbe(offset func(context.Context) (time.Duration, error), max time.Duration, logger *slog.Logger) monitor.Prober {
+	var off atomic.Bool // the last answer was off
+	return func(ctx context.Context) error {
+		d, err := offset(ctx)
+		if err != nil || (d <= max && d >= -max) {
+			if err == nil && off.Swap(false) {
+				logger.Info("this node's clock agrees with the database server's again", "offset", d.Round(time.Millisecond))
+			}
+			return nil
+		}
+		err = fmt.Errorf("this node's clock is %s ahead of the database server's (negative: behind), more than %s: check its time synchronisation (chrony, systemd-timesyncd)",
+			d.Round(time.Millisecond), max)
+		if !off.Swap(true) {
+			logger.Warn("clock skew", "error", err)
+		}
+		return err
 	}
 }

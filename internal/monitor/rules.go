@@ -82,6 +82,9 @@ func DefaultRules() []Rule {
 		{Name: "component_down", Type: RuleProbe, Component: "nlu", Level: LevelCritical, Window: 10 * time.Second, Threshold: 0.3, MinEvents: 3},
 		{Name: "component_slow", Type: RuleProbeLatency, Component: "store", Level: LevelWarning, Window: 10 * time.Second, Threshold: 1, MinEvents: 3},
 		{Name: "component_slow", Type: RuleProbeLatency, Component: "nlu", Level: LevelWarning, Window: 10 * time.Second, Threshold: 0.5, MinEvents: 3},
+		// Several nodes: one whose clock is off the database server's (the
+		// "clock" probe, most of a minute).
+		{Name: "clock_skew", Type: RuleProbe, Component: "clock", Level: LevelWarning, Window: time.Minute, Threshold: 0.5, MinEvents: 10},
 		{Name: "answer_rate_drop", Type: RuleDrop, Field: "answer_rate", Level: LevelWarning, Window: 20 * time.Second, Baseline: 10 * time.Minute, Threshold: 0.2, MinEvents: 10},
 		{Name: "confidence_drop", Type: RuleDrop, Field: "confidence", Level: LevelWarning, Window: 20 * time.Second, Baseline: 10 * time.Minute, Threshold: 0.2, MinEvents: 10},
 		{Name: "fallback_surge", Type: RuleSurge, Field: "fallback", Level: LevelWarning, Window: 30 * time.Second, Baseline: 10 * time.Minute, Threshold: 0.3, Factor: 2, MinEvents: 10},

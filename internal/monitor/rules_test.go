@@ -152,6 +152,16 @@ func TestRules(t *testing.T) {
 					m.Record(monitor.Signal{Kind: monitor.KindProbe, Component: "store", Failed: s >= 2, At: t0.Add(time.Duration(s) * time.Second)})
 				}
 			}, at: 5 * time.Second, want: []string{"component_down{component=store}"}}}},
+		{name: "a node's clock off the database server's warns, but not at once", rules: only(rule("clock_skew")), key: "component",
+			steps: []step{{record: func(m *monitor.Monitor) {
+				for s := range 9 {
+					m.Record(monitor.Signal{Kind: monitor.KindProbe, Component: "clock", Failed: true, At: t0.Add(time.Duration(s) * time.Second)})
+				}
+			}, at: 9 * time.Second, want: nil}, {record: func(m *monitor.Monitor) {
+				for s := 9; s < 20; s++ {
+					m.Record(monitor.Signal{Kind: monitor.KindProbe, Component: "clock", Failed: s%4 != 0, At: t0.Add(time.Duration(s) * time.Second)})
+				}
+			}, at: 20 * time.Second, want: []string{"clock_skew{component=clock}"}}}},
 		{name: "the queue forecast warns before the wait passes its target", rules: only(rule("queue_wait_forecast")),
 			facts: &fakeFacts{queue: monitor.QueueState{Length: 10, Agents: 2, OldestWait: time.Minute}},
 			steps: []step{{record: func(m *monitor.Monitor) {

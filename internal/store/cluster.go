@@ -39,6 +39,25 @@ const LockWait = 10 * time.Second
 // Clustered reports whether several nodes may share this database.
 func (db *DB) Clustered() bool { return db.locks != nil }
 
+// ClockOffset is how far this node's clock is ahead of the database
+// server's (negative: behind), the round trip's midpoint against the
+// server's clock_timestamp(). Nodes that share a database compare times
+// each of them wrote (when a conversation started waiting, a leader's
+// lease, a second of signals), so their clocks must agree. On SQLite, where
+// the database is this machine's file, it is 0.
+func (db *DB) ClockOffset(ctx context.Context) (time.Duration, error) {
+	if db.d.name() != "postgres" {
+		return 0, nil
+	}
+	var server time.Time
+	t0 := time.Now()
+	if err := db.queryRowContext(ctx, `SELECT clock_timestamp()`).Scan(&server); err != nil {
+		return 0, fmt.Errorf("read the database server's clock: %w", err)
+	}
+	mid := t0.Add(time.Since(t0) / 2)
+	return mid.Sub(server), nil
+}
+
 // LockConversation takes the cluster-wide lock on a conversation's turns and
 // returns its release. On SQLite it does nothing: the engine's own lock
 // serialises turns within the one node.

@@ -57,3 +57,21 @@ func TestSharedSeconds(t *testing.T) {
 		}
 	})
 }
+
+// A node reads how far its clock is from the database server's: on
+// loopback, well within the probe's two seconds; on SQLite, zero.
+func TestClockOffset(t *testing.T) {
+	testutil.ForEachBackend(t, func(t *testing.T, db *store.DB) {
+		off, err := db.ClockOffset(context.Background())
+		if err != nil {
+			t.Fatal(err)
+		}
+		if db.Clustered() {
+			if off < -250*time.Millisecond || off > 250*time.Millisecond {
+				t.Fatalf("offset %s on loopback", off)
+			}
+		} else if off != 0 {
+			t.Fatalf("SQLite offset %s, want 0", off)
+		}
+	})
+}
