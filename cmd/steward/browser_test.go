@@ -271,8 +271,8 @@ func TestChatPageSaysWhenRateLimited(t *testing.T) {
 // With nobody at the desk, a Chinese-speaking customer who asks for a
 // person gets the offline form, and every refusal of it is explained in
 // Chinese: a missing contact (caught in the page) and the server's own
-// refusal (a fourth waiting message, 409), whose English message the page
-// replaces with a sentence of its own.
+// refusal (a fourth waiting message, 409), which the API gives in both
+// languages.
 func TestOfflineFormSpeaksTheCustomersLanguage(t *testing.T) {
 	p := page{t, browser(t)}
 	base := testutil.StartApp(t, nil)
@@ -310,8 +310,23 @@ func TestOfflineFormSpeaksTheCustomersLanguage(t *testing.T) {
 			t.Fatalf("offline message %d: %d %s", i, status, b)
 		}
 	}
+	// The API says why in both languages...
+	body, _ := json.Marshal(map[string]string{"contact": "13800000000", "message": "第四条"})
+	status, b := cl.Do("POST", "/api/v1/conversations/"+stored.ID+"/offline-message", stored.Token, body)
+	var refusal struct {
+		Error struct {
+			Code      string `json:"code"`
+			Message   string `json:"message"`
+			MessageZH string `json:"message_zh"`
+		} `json:"error"`
+	}
+	if err := json.Unmarshal(b, &refusal); err != nil || status != http.StatusConflict || refusal.Error.Code != "conflict" ||
+		!strings.Contains(refusal.Error.Message, "3 messages waiting") || !strings.Contains(refusal.Error.MessageZH, "3 条留言") {
+		t.Fatalf("a fourth waiting message: %d %s, want 409 with an English and a Chinese message", status, b)
+	}
+	// ...and the page shows the Chinese one.
 	got := submit("13800000000", "还是没到")
-	if !strings.Contains(got, "客服") || latin.MatchString(got) {
-		t.Errorf("the server's refusal reads %q, want a Chinese sentence without the English message", got)
+	if got != refusal.Error.MessageZH || latin.MatchString(got) {
+		t.Errorf("the server's refusal reads %q, want its Chinese message %q", got, refusal.Error.MessageZH)
 	}
 }

@@ -199,8 +199,8 @@ func (s *Service) SetDisabled(ctx context.Context, a Actor, email string, disabl
 
 // errLastAdmin refuses to leave Steward without an enabled admin.
 func errLastAdmin(verb string) error {
-	return errcode.Errorf(errcode.Conflict, "cannot %s the last enabled admin: make another user admin first (不能%s唯一的管理员：请先指定另一位管理员)",
-		verb, map[string]string{"demote": "降级", "disable": "停用"}[verb])
+	return errcode.Localized(errcode.Conflict, "cannot %[1]s the last enabled admin: make another user admin first",
+		"不能%[2]s唯一的管理员：请先指定另一位管理员", verb, map[string]string{"demote": "降级", "disable": "停用"}[verb])
 }
 
 // save stores u. When the change takes an enabled admin away (loses), the
@@ -283,21 +283,21 @@ type Login struct {
 
 // ErrBadLogin is the one answer to a wrong email, a wrong password and a
 // disabled account alike.
-var ErrBadLogin = errcode.Errorf(errcode.Unauthorized, "wrong email or password")
+var ErrBadLogin = errcode.Localized(errcode.Unauthorized, "wrong email or password", "邮箱或密码不正确")
 
 // Login checks a password and opens a session.
 func (s *Service) Login(ctx context.Context, email, password string) (*Login, error) {
 	email = strings.ToLower(strings.TrimSpace(email))
 	if email == "" || password == "" {
-		return nil, errcode.Errorf(errcode.Invalid, "email and password are required")
+		return nil, errcode.Localized(errcode.Invalid, "email and password are required", "请填写邮箱和密码")
 	}
 	if len(email) > maxEmail || len(password) > 1024 {
 		return nil, ErrBadLogin
 	}
 	now := s.opts.Now()
 	if s.locked(email, now) {
-		return nil, errcode.Errorf(errcode.RateLimited, "too many failed logins for this account; try again in %d minutes",
-			int(s.opts.FailureWindow.Minutes()))
+		return nil, errcode.Localized(errcode.RateLimited, "too many failed logins for this account; try again in %d minutes",
+			"这个账号登录失败次数过多，请 %d 分钟后再试", int(s.opts.FailureWindow.Minutes()))
 	}
 	u, err := s.store.UserByEmail(ctx, email)
 	if err != nil && errcode.Code(err) != errcode.NotFound {
@@ -395,7 +395,7 @@ type Principal struct {
 	session []byte // the session's key (its cookie token's hash); nil for API keys
 }
 
-var errNoSession = errcode.Errorf(errcode.Unauthorized, "not signed in, or the session has expired: sign in again")
+var errNoSession = errcode.Localized(errcode.Unauthorized, "not signed in, or the session has expired: sign in again", "未登录或登录已过期，请重新登录")
 
 // FromCookie authenticates a session cookie's token.
 func (s *Service) FromCookie(ctx context.Context, tok string) (*Principal, error) {
@@ -570,7 +570,7 @@ func RandomPassword() string { return token.ID("", 12)[:16] }
 
 // ErrNotPermitted is the answer to a user without the permission.
 func ErrNotPermitted(action string) error {
-	return errcode.Errorf(errcode.Forbidden, "your role may not %s", action)
+	return errcode.Localized(errcode.Forbidden, "your role may not %s", "您的角色无权执行此操作（%s）", action)
 }
 
 // APIKeys lists the API keys (never the keys themselves).

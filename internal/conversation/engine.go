@@ -197,7 +197,7 @@ func validText(field, s string, maxRunes int) error {
 }
 
 // ErrThrottled answers a message from a source the posture throttles.
-var ErrThrottled = errcode.Errorf(errcode.RateLimited, "too many messages from this source right now; please try again in a moment")
+var ErrThrottled = errcode.Localized(errcode.RateLimited, "too many messages from this source right now; please try again in a moment", "当前消息太多，请稍后再试")
 
 // ErrNoToken is the answer to a request for a conversation without its token.
 var ErrNoToken = errcode.Errorf(errcode.Unauthorized, "missing conversation token: send Authorization: Bearer <token>")
@@ -205,7 +205,7 @@ var ErrNoToken = errcode.Errorf(errcode.Unauthorized, "missing conversation toke
 // errWrongToken answers a token that does not open the conversation, and
 // a conversation that does not exist, alike: a token (anyone can get one
 // by starting a conversation) must not tell which conversation ids exist.
-var errWrongToken = errcode.Errorf(errcode.Unauthorized, "this token does not open this conversation")
+var errWrongToken = errcode.Localized(errcode.Unauthorized, "this token does not open this conversation", "无权访问这个会话，请刷新页面")
 
 // Authorize returns the conversation if token is its token.
 func (e *Engine) Authorize(ctx context.Context, id, tok string) (*Conversation, error) {
@@ -260,10 +260,10 @@ func ValidateInput(in Input) error {
 		return errcode.Errorf(errcode.Invalid, "text is not valid UTF-8")
 	}
 	if strings.TrimSpace(in.Text) == "" {
-		return errcode.Errorf(errcode.Invalid, "text is empty")
+		return errcode.Localized(errcode.Invalid, "text is empty", "消息内容不能为空")
 	}
 	if n := utf8.RuneCountInString(in.Text); n > MaxTextRunes {
-		return errcode.Errorf(errcode.TooLarge, "text exceeds %d characters (got %d)", MaxTextRunes, n)
+		return errcode.Localized(errcode.TooLarge, "text exceeds %d characters (got %d)", "消息超过 %d 个字（现有 %d 个）", MaxTextRunes, n)
 	}
 	if len(in.Choice) > 200 {
 		return errcode.Errorf(errcode.Invalid, "choice is too long")
@@ -320,7 +320,7 @@ func (e *Engine) turn(ctx context.Context, id, tok string, in Input) (*Result, e
 		return nil, err
 	}
 	if c.State == StateClosed {
-		return nil, errcode.Errorf(errcode.Conflict, "conversation is closed; start a new one")
+		return nil, errcode.Localized(errcode.Conflict, "conversation is closed; start a new one", "会话已结束，请开始新会话")
 	}
 	if e.admit != nil && !e.admit(c.Source) {
 		return nil, ErrThrottled

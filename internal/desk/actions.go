@@ -15,12 +15,12 @@ import (
 // MaxText bounds an agent's message or note, as a customer's.
 const MaxText = conversation.MaxTextRunes
 
-var errForeign = errcode.Errorf(errcode.Forbidden, "this conversation is assigned to another agent")
+var errForeign = errcode.Localized(errcode.Forbidden, "this conversation is assigned to another agent", "这个会话已分配给其他客服")
 
 // need fails unless actor has p.
 func need(actor *auth.User, p auth.Permission, action string) error {
 	if actor == nil {
-		return errcode.Errorf(errcode.Unauthorized, "sign in first")
+		return errcode.Localized(errcode.Unauthorized, "sign in first", "请先登录")
 	}
 	if !actor.Can(p) {
 		return auth.ErrNotPermitted(action)
@@ -146,7 +146,7 @@ func (d *Desk) Claim(ctx context.Context, actor *auth.User, id string) (*convers
 			if _, err := d.Conversation(ctx, actor, id); err != nil {
 				return nil, err
 			}
-			return nil, errcode.Errorf(errcode.Conflict, "you already have %d conversations, your limit; close one first", len(mine))
+			return nil, errcode.Localized(errcode.Conflict, "you already have %d conversations, your limit; close one first", "您已有 %d 个会话，达到上限：请先结束一个", len(mine))
 		}
 	}
 	c, _, err := d.engine.Apply(ctx, id, func(c *conversation.Conversation) ([]conversation.Message, error) {
@@ -204,12 +204,12 @@ func assignChange(agent *auth.User, takeover bool) conversation.Change {
 		case conversation.StateQueued:
 		case conversation.StateAssigned:
 			if !takeover {
-				return nil, errcode.Errorf(errcode.Conflict, "conversation %s is already assigned", c.ID)
+				return nil, errcode.Localized(errcode.Conflict, "conversation %s is already assigned", "会话 %s 已被其他客服接入", c.ID)
 			}
 		case conversation.StateBot:
-			return nil, errcode.Errorf(errcode.Conflict, "the bot is handling this conversation; it has not asked for a person")
+			return nil, errcode.Localized(errcode.Conflict, "the bot is handling this conversation; it has not asked for a person", "这个会话仍由机器人接待，客户没有要求转人工")
 		default:
-			return nil, errcode.Errorf(errcode.Conflict, "conversation %s is closed", c.ID)
+			return nil, errcode.Localized(errcode.Conflict, "conversation %s is closed", "会话 %s 已结束", c.ID)
 		}
 		key := phraseJoined
 		if c.State == conversation.StateAssigned {
@@ -239,7 +239,7 @@ func (d *Desk) Reply(ctx context.Context, actor *auth.User, id, text string) (co
 			return nil, err
 		}
 		if c.State != conversation.StateAssigned {
-			return nil, errcode.Errorf(errcode.Conflict, "conversation %s is %s: claim it before replying", c.ID, c.State)
+			return nil, errcode.Localized(errcode.Conflict, "conversation %s is %s: claim it before replying", "会话 %s 的状态是 %s：请先接入再回复", c.ID, c.State)
 		}
 		return []conversation.Message{{Role: conversation.RoleAgent, Text: text, Author: author(actor)}}, nil
 	})
@@ -292,12 +292,12 @@ func (d *Desk) Close(ctx context.Context, actor *auth.User, id string, askRating
 		}
 		switch {
 		case c.State == conversation.StateClosed:
-			return nil, errcode.Errorf(errcode.Conflict, "conversation %s is already closed", c.ID)
+			return nil, errcode.Localized(errcode.Conflict, "conversation %s is already closed", "会话 %s 已经结束", c.ID)
 		case c.State == conversation.StateAssigned:
 		case actor.Can(auth.DeskSupervise):
 			// Supervisors may close what is queued or still with the bot.
 		default:
-			return nil, errcode.Errorf(errcode.Conflict, "conversation %s is %s: claim it before closing it", c.ID, c.State)
+			return nil, errcode.Localized(errcode.Conflict, "conversation %s is %s: claim it before closing it", "会话 %s 的状态是 %s：请先接入再结束", c.ID, c.State)
 		}
 		c.State, c.ClosedAt = conversation.StateClosed, c.UpdatedAt
 		m := conversation.Message{Role: conversation.RoleSystem, Outcome: conversation.OutcomeClosed,

@@ -64,16 +64,24 @@ const (
 	offlineMessageMax = conversation.MaxTextRunes
 )
 
+// fieldZH names a field of required in Chinese, for its messages.
+func fieldZH(field string) string {
+	if zh, ok := map[string]string{"contact": "联系方式", "message": "留言内容", "text": "内容", "title": "标题"}[field]; ok {
+		return zh
+	}
+	return field
+}
+
 func required(field, s string, maxRunes int) (string, error) {
 	if !utf8.ValidString(s) {
 		return "", errcode.Errorf(errcode.Invalid, "%s is not valid UTF-8", field)
 	}
 	s = strings.TrimSpace(s)
 	if s == "" {
-		return "", errcode.Errorf(errcode.Invalid, "%s is required", field)
+		return "", errcode.Localized(errcode.Invalid, "%[1]s is required", "请填写%[2]s", field, fieldZH(field))
 	}
 	if n := utf8.RuneCountInString(s); n > maxRunes {
-		return "", errcode.Errorf(errcode.TooLarge, "%s exceeds %d characters (got %d)", field, maxRunes, n)
+		return "", errcode.Localized(errcode.TooLarge, "%[1]s exceeds %[3]d characters (got %[4]d)", "%[2]s超过 %[3]d 个字（现有 %[4]d 个）", field, fieldZH(field), maxRunes, n)
 	}
 	return s, nil
 }
@@ -92,7 +100,7 @@ func (d *Desk) LeaveMessage(ctx context.Context, c *conversation.Conversation, c
 	if n, err := d.store.OpenTickets(ctx, c.ID); err != nil {
 		return nil, err
 	} else if n >= maxOpenTickets {
-		return nil, errcode.Errorf(errcode.Conflict, "this conversation already has %d messages waiting for an agent", n)
+		return nil, errcode.Localized(errcode.Conflict, "this conversation already has %d messages waiting for an agent", "这个会话已有 %d 条留言在等待客服处理，请耐心等待回复", n)
 	}
 	t := &Ticket{ID: token.ID("t", 10), ConversationID: c.ID, Locale: c.Locale, Status: TicketOpen,
 		CreatedAt: d.opts.Now().UTC()}

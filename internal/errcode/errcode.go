@@ -28,6 +28,10 @@ const (
 type Error struct {
 	Code    string
 	Message string
+	// MessageZH is Message in Chinese, for the pages that show it to people
+	// reading Chinese; empty where there is none (they fall back on a
+	// sentence of their own for the code).
+	MessageZH string
 }
 
 func (e *Error) Error() string { return e.Code + ": " + e.Message }
@@ -35,6 +39,12 @@ func (e *Error) Error() string { return e.Code + ": " + e.Message }
 // Errorf returns an *Error with the given code and formatted message.
 func Errorf(code, format string, args ...any) *Error {
 	return &Error{Code: code, Message: fmt.Sprintf(format, args...)}
+}
+
+// Localized is Errorf with a Chinese message besides the English one; both
+// formats take the same arguments.
+func Localized(code, format, formatZH string, args ...any) *Error {
+	return &Error{Code: code, Message: fmt.Sprintf(format, args...), MessageZH: fmt.Sprintf(formatZH, args...)}
 }
 
 // Code returns the code of the first *Error in err's chain, Internal for any
@@ -56,6 +66,14 @@ func Message(err error) string {
 		return e.Message
 	}
 	return "internal error"
+}
+
+// MessageZH returns the Chinese message of err's *Error, or "".
+func MessageZH(err error) string {
+	if e, ok := errors.AsType[*Error](err); ok {
+		return e.MessageZH
+	}
+	return ""
 }
 
 // Is reports whether err carries the given code.

@@ -29,13 +29,15 @@ type errorBody struct {
 type errorDetail struct {
 	Code    string `json:"code"`
 	Message string `json:"message"`
+	// MessageZH is the message in Chinese, where the error has one.
+	MessageZH string `json:"message_zh,omitempty"`
 	// Limit names the rate limit that refused a rate_limited request.
 	Limit string `json:"limit,omitempty"`
 }
 
 // errorDetailOf is err as a caller sees it.
 func errorDetailOf(err error) *errorDetail {
-	d := &errorDetail{Code: publicCode(errcode.Code(err)), Message: errcode.Message(err)}
+	d := &errorDetail{Code: publicCode(errcode.Code(err)), Message: errcode.Message(err), MessageZH: errcode.MessageZH(err)}
 	if rl, ok := errors.AsType[*rateLimitError](err); ok {
 		d.Limit = rl.limit
 	}

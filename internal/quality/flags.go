@@ -112,7 +112,7 @@ func (s *Flags) Flag(ctx context.Context, c *conversation.Conversation, transcri
 	}
 	reason = strings.TrimSpace(reason)
 	if n := utf8.RuneCountInString(reason); n > maxFlagReason {
-		return nil, false, errcode.Errorf(errcode.TooLarge, "reason exceeds %d characters (got %d)", maxFlagReason, n)
+		return nil, false, errcode.Localized(errcode.TooLarge, "reason exceeds %d characters (got %d)", "原因超过 %d 个字（现有 %d 个）", maxFlagReason, n)
 	}
 	idx := slices.IndexFunc(transcript, func(m conversation.Message) bool { return m.ID == messageID })
 	if idx < 0 {

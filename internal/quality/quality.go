@@ -74,10 +74,10 @@ func (s *Service) RatingTags() []RatingTag { return s.tags }
 // be authorised by the caller.
 func (s *Service) Rate(ctx context.Context, c *conversation.Conversation, score int, tags []string, comment string) (*Rating, error) {
 	if score < 1 || score > 5 {
-		return nil, errcode.Errorf(errcode.Invalid, "score must be a whole number from 1 to 5, not %d", score)
+		return nil, errcode.Localized(errcode.Invalid, "score must be a whole number from 1 to 5, not %d", "评分应为 1 到 5 的整数，而不是 %d", score)
 	}
 	if len(tags) > maxTags {
-		return nil, errcode.Errorf(errcode.Invalid, "at most %d tags", maxTags)
+		return nil, errcode.Localized(errcode.Invalid, "at most %d tags", "最多选择 %d 个标签", maxTags)
 	}
 	ids := make([]string, 0, len(tags))
 	for _, t := range tags {
@@ -94,7 +94,7 @@ func (s *Service) Rate(ctx context.Context, c *conversation.Conversation, score 
 	}
 	comment = strings.TrimSpace(comment)
 	if n := utf8.RuneCountInString(comment); n > maxComment {
-		return nil, errcode.Errorf(errcode.TooLarge, "comment exceeds %d characters (got %d)", maxComment, n)
+		return nil, errcode.Localized(errcode.TooLarge, "comment exceeds %d characters (got %d)", "评价超过 %d 个字（现有 %d 个）", maxComment, n)
 	}
 	r := &Rating{ConversationID: c.ID, Score: score, Tags: ids, Comment: comment, Assignee: c.Assignee,
 		CreatedAt: s.now().UTC()}

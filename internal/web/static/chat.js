@@ -219,8 +219,9 @@
   }
 
   // ---------- REST ----------
+  // message is the server's English; zh its Chinese, where the server has one.
   class ApiError extends Error {
-    constructor(status, code, message) { super(message || code); this.status = status; this.code = code; }
+    constructor(status, code, message, zh) { super(message || code); this.status = status; this.code = code; this.zh = zh || ''; }
   }
   async function api(method, path, body, token) {
     const headers = { Accept: 'application/json' };
@@ -239,7 +240,7 @@
     try { data = await res.json(); } catch { /* empty or non-JSON body */ }
     if (!res.ok) {
       const err = (data && data.error) || {};
-      throw new ApiError(res.status, err.code || `http_${res.status}`, err.message || res.statusText);
+      throw new ApiError(res.status, err.code || `http_${res.status}`, err.message || res.statusText, err.message_zh);
     }
     return data || {};
   }
@@ -749,9 +750,9 @@
   }
 
   function showCardError(el, msg) { el.textContent = msg; el.hidden = !msg; }
-  // What to tell the customer when a form was refused. The server's message
-  // is in English and names the field; in English it is shown as it is,
-  // in Chinese the error's code picks a sentence of ours.
+  // What to tell the customer when a form was refused: the server's message
+  // in the page's language (it names the field), or, in Chinese where the
+  // server has none, a sentence of ours chosen by the error's code.
   const ERROR_TEXT = {
     invalid: 'errInvalid', too_large: 'errTooLarge', conflict: 'errConflict', not_found: 'errGone',
     unauthorized: 'errGone', forbidden: 'errGone', unavailable: 'errUnavailable', internal: 'errInternal',
@@ -760,6 +761,7 @@
     if (!e || !e.status) return t('sendFailed'); // never reached the server
     if (e.status === 429) return t('tooMany');
     if (S.locale === 'en' && e.message) return e.message;
+    if (S.locale !== 'en' && e.zh) return e.zh;
     return t(ERROR_TEXT[e.code] || 'errInternal');
   };
 

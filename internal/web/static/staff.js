@@ -48,6 +48,7 @@ window.Staff = (() => {
   }
 
   // ---------- REST ----------
+  // message is in the page's language where the server has it so (message_zh), else its English.
   class ApiError extends Error {
     constructor(status, code, message, data) { super(message || code); this.status = status; this.code = code; this.data = data; }
   }
@@ -74,7 +75,8 @@ window.Staff = (() => {
     if (!res.ok) {
       const err = (data && data.error) || {};
       if (res.status === 401 && session.onUnauthorized) session.onUnauthorized();
-      throw new ApiError(res.status, err.code || `http_${res.status}`, err.message || res.statusText || t('requestFailed'), data);
+      const message = (LANG === 'zh-CN' && err.message_zh) || err.message || res.statusText || t('requestFailed');
+      throw new ApiError(res.status, err.code || `http_${res.status}`, message, data);
     }
     return data || {};
   }
