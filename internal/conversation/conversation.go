@@ -48,6 +48,10 @@ const (
 	// agent took the conversation; it was closed.
 	OutcomeJoined Outcome = "joined"
 	OutcomeClosed Outcome = "closed"
+	// OutcomeRequeued marks the desk's message that a conversation went
+	// back to the queue: its agent left (signed out, went offline, or their
+	// console was not heard from).
+	OutcomeRequeued Outcome = "requeued"
 	// OutcomeRatingRequest is a closing message that asks for a rating.
 	OutcomeRatingRequest Outcome = "rating_request"
 	// OutcomeRefused: the input firewall recognised a prompt-injection,

@@ -338,13 +338,15 @@ func (d *Desk) SetPresence(ctx context.Context, actor *auth.User, p auth.Presenc
 	return d.Status(ctx, actor)
 }
 
-// Touch records that a user's console is alive, keeping them online.
+// Touch records that a user's console is alive: it keeps them online (or
+// away), and, whatever their presence, keeps the conversations they have
+// (Route gives those of a console gone silent to others).
 func (d *Desk) Touch(ctx context.Context, userID string) error {
 	u, err := d.store.User(ctx, userID)
 	if err != nil {
 		return err
 	}
-	if !u.Can(auth.DeskWork) || u.Presence == auth.Offline {
+	if !u.Can(auth.DeskWork) {
 		return nil
 	}
 	now := d.opts.Now().UTC()

@@ -180,6 +180,17 @@ func (d *Desk) online(u *auth.User, now time.Time) bool {
 	return u.Can(auth.DeskWork) && u.Presence == auth.Online && now.Sub(u.PresenceAt) < d.opts.PresenceTTL
 }
 
+// gone reports whether the agent u (nil: no longer a user) can no longer
+// answer the conversations they have: disabled, without the desk role, or
+// their console not heard from for PresenceTTL (closed, crashed, signed
+// out). Presence does not decide it: an agent who set themselves away or
+// offline while their console is open still finishes what they have. An
+// account whose console was never heard from (an API client) keeps its
+// conversations.
+func (d *Desk) gone(u *auth.User, now time.Time) bool {
+	return !u.Can(auth.DeskWork) || (!u.PresenceAt.IsZero() && now.Sub(u.PresenceAt) >= d.opts.PresenceTTL)
+}
+
 func speaks(u *auth.User, locale string) bool {
 	return len(u.Languages) == 0 || locale == "" || contains(u.Languages, locale)
 }

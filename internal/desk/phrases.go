@@ -7,6 +7,7 @@ const (
 	phraseClosed      = "closed"
 	phraseRate        = "rate"
 	phraseTicket      = "ticket"
+	phraseRequeued    = "requeued"
 )
 
 var phrases = map[string]map[string]string{
@@ -25,6 +26,10 @@ var phrases = map[string]map[string]string{
 	phraseRate: {
 		"zh-CN": "客服已结束本次会话。请为本次服务打分，您的反馈会帮助我们做得更好。",
 		"en":    "The agent has closed this conversation. Please rate how we did — your feedback helps us improve.",
+	},
+	phraseRequeued: {
+		"zh-CN": "刚才为您服务的客服暂时离开了，正在为您转接其他客服，请稍候。之前的记录都会保留。",
+		"en":    "The agent who was helping you had to leave. We're connecting you with another agent; everything so far is kept.",
 	},
 	phraseTicket: {
 		"zh-CN": "您的留言已收到，客服上线后会尽快与您联系。",

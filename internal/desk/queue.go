@@ -66,18 +66,41 @@ func (d *Desk) Route(ctx context.Context) error {
 	}
 	var online []*auth.User
 	slots := 0
+	byID := map[string]*auth.User{}
 	for i := range users {
-		if u := &users[i]; d.online(u, now) {
+		u := &users[i]
+		byID[u.ID] = u
+		if d.online(u, now) {
 			online = append(online, u)
 			slots += max(u.MaxChats, 1)
 		}
+	}
+	leading := d.opts.Leading == nil || d.opts.Leading()
+	// A conversation whose agent has gone goes back to the queue, ahead of
+	// those that came later (it keeps its queued_at): its customer would
+	// otherwise write to nobody.
+	for i := range convs {
+		c := &convs[i]
+		if !leading || c.State != conversation.StateAssigned || !d.gone(byID[c.Assignee], now) {
+			continue
+		}
+		next, _, err := d.engine.Apply(ctx, c.ID, requeueChange(c.Assignee))
+		if err != nil {
+			if errcode.Code(err) == errcode.Internal {
+				return fmt.Errorf("route %s: %w", c.ID, err)
+			}
+			continue // it moved on meanwhile (claimed, closed)
+		}
+		load[c.Assignee]--
+		d.logger.Info("requeued: the agent has gone", "conversation", c.ID, "agent", c.Assignee)
+		*c = *next
 	}
 	var queued []conversation.Conversation
 	for _, c := range convs {
 		if c.State != conversation.StateQueued {
 			continue
 		}
-		if !d.opts.ManualOnly && d.opts.Hours.Open(now) && (d.opts.Leading == nil || d.opts.Leading()) {
+		if !d.opts.ManualOnly && d.opts.Hours.Open(now) && leading {
 			if agent := pick(online, load, &c); agent != nil {
 				if _, _, err := d.engine.Apply(ctx, c.ID, assignChange(agent, false)); err == nil {
 					load[agent.ID]++
@@ -118,6 +141,20 @@ func (d *Desk) Route(ctx context.Context) error {
 		}
 	}
 	return nil
+}
+
+// requeueChange puts a conversation assigned to agentID back in the queue
+// and tells the customer; it refuses (leaving it be) if the conversation
+// is no longer that agent's.
+func requeueChange(agentID string) conversation.Change {
+	return func(c *conversation.Conversation) ([]conversation.Message, error) {
+		if c.State != conversation.StateAssigned || c.Assignee != agentID {
+			return nil, errcode.Errorf(errcode.Conflict, "conversation %s is no longer %s's", c.ID, agentID)
+		}
+		c.State, c.Assignee, c.AssignedAt = conversation.StateQueued, "", time.Time{}
+		return []conversation.Message{{Role: conversation.RoleSystem, Outcome: conversation.OutcomeRequeued,
+			Text: phrase(phraseRequeued, c.Locale)}}, nil
+	}
 }
 
 // pick chooses the agent for c: online, speaking its language, below their

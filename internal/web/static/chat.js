@@ -608,6 +608,8 @@
       S.queue = null;
       if (!S.offlineSent) S.offlineRequested = false; // an agent came (or it closed) before they wrote
     }
+    // Back in the queue (the agent left): whoever comes next is named afresh.
+    if (state === 'queued') S.agentName = '';
     renderState();
     updateChoices();
     updateComposer();

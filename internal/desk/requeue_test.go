@@ -1,0 +1,133 @@
+package desk_test
+
+import (
+	"context"
+	"path/filepath"
+	"testing"
+	"time"
+
+	"github.com/steward-cs/steward/internal/auth"
+	"github.com/steward-cs/steward/internal/conversation"
+	"github.com/steward-cs/steward/internal/desk"
+	"github.com/steward-cs/steward/internal/store"
+	"github.com/steward-cs/steward/internal/testutil"
+)
+
+// A conversation whose agent's console goes silent (closed, crashed, signed
+// out) goes back to the queue with a line for the customer, and on to an
+// agent who is there; an agent who set themselves offline with the console
+// still open, or an API client never heard from, keeps theirs.
+func TestConversationsOfAGoneAgentGoBackToTheQueue(t *testing.T) {
+	ctx := context.Background()
+	db := testutil.OpenStore(t, store.Options{SQLitePath: filepath.Join(t.TempDir(), "s.db")})
+	engine := conversation.NewEngine(db, conversation.Options{})
+	now := time.Date(2026, 11, 22, 10, 0, 0, 0, time.UTC)
+	d := desk.New(db, engine, nil, desk.Options{Now: func() time.Time { return now }})
+	for _, id := range []string{"ana", "bo", "api"} {
+		if err := db.CreateUser(ctx, &auth.User{ID: id, Email: id + "@example.com", Name: id, Role: auth.RoleAgent,
+			MaxChats: 3, CreatedAt: now, UpdatedAt: now}); err != nil {
+			t.Fatal(err)
+		}
+	}
+	presence := func(id string, p auth.Presence) {
+		t.Helper()
+		if err := db.SetPresence(ctx, id, p, now); err != nil {
+			t.Fatal(err)
+		}
+	}
+	queued := func() string {
+		t.Helper()
+		c, _, _, err := engine.Start(ctx, conversation.StartRequest{Locale: "zh-CN"})
+		if err != nil {
+			t.Fatal(err)
+		}
+		if _, _, err := engine.Apply(ctx, c.ID, func(c *conversation.Conversation) ([]conversation.Message, error) {
+			c.State, c.QueuedAt = conversation.StateQueued, now
+			return nil, nil
+		}); err != nil {
+			t.Fatal(err)
+		}
+		return c.ID
+	}
+	state := func(id string) (conversation.State, string) {
+		t.Helper()
+		c, err := db.Conversation(ctx, id)
+		if err != nil {
+			t.Fatal(err)
+		}
+		return c.State, c.Assignee
+	}
+	route := func() {
+		t.Helper()
+		if err := d.Route(ctx); err != nil {
+			t.Fatal(err)
+		}
+	}
+
+	presence("ana", auth.Online)
+	first := queued()
+	route()
+	if st, who := state(first); st != conversation.StateAssigned || who != "ana" {
+		t.Fatalf("first: %s to %q, want assigned to ana", st, who)
+	}
+	// Ana's console beats a minute later: she keeps it, even after
+	// setting herself offline (she is still there to finish it).
+	now = now.Add(time.Minute)
+	presence("ana", auth.Offline)
+	if err := d.Touch(ctx, "ana"); err != nil {
+		t.Fatal(err)
+	}
+	now = now.Add(90 * time.Second)
+	route()
+	if st, who := state(first); st != conversation.StateAssigned || who != "ana" {
+		t.Fatalf("with ana's console alive: %s to %q, want still ana's", st, who)
+	}
+
+	// An API client that never had a console keeps what it claimed.
+	second := queued()
+	if _, _, err := engine.Apply(ctx, second, func(c *conversation.Conversation) ([]conversation.Message, error) {
+		c.State, c.Assignee, c.AssignedAt = conversation.StateAssigned, "api", now
+		return nil, nil
+	}); err != nil {
+		t.Fatal(err)
+	}
+
+	// Ana's console goes silent for longer than the presence TTL while Bo
+	// is online: her conversation goes back to the queue and on to Bo.
+	now = now.Add(2 * time.Minute)
+	presence("bo", auth.Online)
+	route()
+	if st, who := state(first); st != conversation.StateAssigned || who != "bo" {
+		t.Fatalf("after ana's console went silent: %s to %q, want reassigned to bo", st, who)
+	}
+	if st, who := state(second); st != conversation.StateAssigned || who != "api" {
+		t.Fatalf("the API client's conversation: %s to %q, want still its", st, who)
+	}
+	msgs, err := db.Messages(ctx, first, 0)
+	if err != nil {
+		t.Fatal(err)
+	}
+	var outcomes []conversation.Outcome
+	for _, m := range msgs {
+		if m.Role == conversation.RoleSystem {
+			outcomes = append(outcomes, m.Outcome)
+		}
+	}
+	want := []conversation.Outcome{conversation.OutcomeJoined, conversation.OutcomeRequeued, conversation.OutcomeJoined}
+	if len(outcomes) != len(want) || outcomes[0] != want[0] || outcomes[1] != want[1] || outcomes[2] != want[2] {
+		t.Fatalf("system messages %v, want %v", outcomes, want)
+	}
+
+	// With nobody there, a gone agent's conversation waits in the queue,
+	// ahead of those that came after it.
+	now = now.Add(3 * time.Minute)
+	third := queued()
+	route()
+	if st, _ := state(first); st != conversation.StateQueued {
+		t.Fatalf("with every console silent: %s, want queued", st)
+	}
+	q := d.Snapshot()
+	if len(q.Items) != 2 || q.Items[0].Conversation.ID != first || q.Items[1].Conversation.ID != third {
+		t.Fatalf("queue %+v, want the requeued conversation first", q.Items)
+	}
+}
