@@ -483,7 +483,10 @@ type ticketJSON struct {
 	Status         desk.TicketStatus `json:"status"`
 	CreatedAt      time.Time         `json:"created_at"`
 	ResolvedBy     string            `json:"resolved_by,omitempty"`
-	ResolvedAt     *time.Time        `json:"resolved_at,omitempty"`
+	// Resolver names who resolved it (resolved_by is their id), so that
+	// agents, who may not list the team, see a name.
+	Resolver   *personJSON `json:"resolver,omitempty"`
+	ResolvedAt *time.Time  `json:"resolved_at,omitempty"`
 }
 
 func toTicketJSON(t desk.Ticket) ticketJSON {
@@ -491,14 +494,23 @@ func toTicketJSON(t desk.Ticket) ticketJSON {
 		Status: t.Status, CreatedAt: t.CreatedAt, ResolvedBy: t.ResolvedBy, ResolvedAt: optTime(t.ResolvedAt)}
 }
 
+// withResolver adds the name of whoever resolved the ticket.
+func (t ticketJSON) withResolver(nameOf map[string]string) ticketJSON {
+	if t.ResolvedBy != "" {
+		t.Resolver = &personJSON{ID: t.ResolvedBy, Name: nameOf[t.ResolvedBy]}
+	}
+	return t
+}
+
 func (s *Server) listTickets(w http.ResponseWriter, r *http.Request, p *auth.Principal) error {
 	ts, err := s.desk.Tickets(r.Context(), p.User, r.URL.Query().Get("status"))
 	if err != nil {
 		return err
 	}
+	nameOf := s.userNames(r.Context())
 	out := make([]ticketJSON, len(ts))
 	for i, t := range ts {
-		out[i] = toTicketJSON(t)
+		out[i] = toTicketJSON(t).withResolver(nameOf)
 	}
 	writeJSON(w, http.StatusOK, map[string]any{"tickets": out})
 	return nil
@@ -509,6 +521,7 @@ func (s *Server) resolveTicket(w http.ResponseWriter, r *http.Request, p *auth.P
 	if err != nil {
 		return err
 	}
-	writeJSON(w, http.StatusOK, map[string]any{"ticket": toTicketJSON(*t)})
+	// The resolver is the caller: named even before the names cache knows them.
+	writeJSON(w, http.StatusOK, map[string]any{"ticket": toTicketJSON(*t).withResolver(map[string]string{p.User.ID: p.User.DisplayName()})})
 	return nil
 }

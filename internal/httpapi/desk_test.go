@@ -159,7 +159,30 @@ func TestNoAgentOnlineOffersTheOfflineForm(t *testing.T) {
 	if len(list.Tickets) != 1 || list.Tickets[0].ID != created.Ticket.ID || list.Tickets[0].Message != "我的退款还没到账，请联系我" {
 		t.Fatalf("tickets %+v", list)
 	}
-	agent.Must(http.StatusOK, "POST", "/api/v1/desk/tickets/"+created.Ticket.ID+"/resolve", nil, nil)
+	// Who resolved it is named, not only identified: the console shows the name.
+	var me struct{ User struct{ ID, Name string } }
+	agent.Must(http.StatusOK, "GET", "/api/v1/auth/me", nil, &me)
+	type resolvedTicket struct {
+		ResolvedBy string                     `json:"resolved_by"`
+		Resolver   *struct{ ID, Name string } `json:"resolver"`
+	}
+	var resolved struct {
+		Ticket resolvedTicket `json:"ticket"`
+	}
+	agent.Must(http.StatusOK, "POST", "/api/v1/desk/tickets/"+created.Ticket.ID+"/resolve", nil, &resolved)
+	var done struct {
+		Tickets []resolvedTicket `json:"tickets"`
+	}
+	agent.Must(http.StatusOK, "GET", "/api/v1/desk/tickets?status=resolved", nil, &done)
+	if len(done.Tickets) != 1 {
+		t.Fatalf("resolved tickets %+v", done)
+	}
+	for _, tk := range []resolvedTicket{resolved.Ticket, done.Tickets[0]} {
+		if me.User.Name == "" || tk.ResolvedBy != me.User.ID || tk.Resolver == nil ||
+			tk.Resolver.ID != me.User.ID || tk.Resolver.Name != me.User.Name {
+			t.Fatalf("resolved ticket %+v, want resolved_by %q and resolver {%q, %q}", tk, me.User.ID, me.User.ID, me.User.Name)
+		}
+	}
 	agent.Must(http.StatusConflict, "POST", "/api/v1/desk/tickets/"+created.Ticket.ID+"/resolve", nil, nil)
 	agent.Must(http.StatusOK, "GET", "/api/v1/desk/tickets?status=open", nil, &list)
 	if len(list.Tickets) != 0 {
