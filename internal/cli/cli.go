@@ -22,6 +22,13 @@ type command interface {
 	Run(ctx context.Context, args []string) error
 }
 
+// group is a command made of subcommands (kb import, user add, ...):
+// `steward GROUP -h` lists them.
+type group interface {
+	command
+	subcommands() []string // one line each, as typed
+}
+
 // usageError is a mistake in the command line; it exits with status 2.
 type usageError struct{ msg string }
 
@@ -57,6 +64,9 @@ func Run(ctx context.Context, args []string, env Env) int {
 		"backup":   func() command { return &backupCommand{env: env} },
 		"restore":  func() command { return &restoreCommand{env: env} },
 	}
+	if len(args) == 2 && args[0] == "help" {
+		args = []string{args[1], "-h"} // steward help kb = steward kb -h
+	}
 	if len(args) == 0 || args[0] == "help" || args[0] == "-h" || args[0] == "--help" {
 		printUsage(env.Stdout, commands)
 		if len(args) == 0 {
@@ -70,7 +80,13 @@ func Run(ctx context.Context, args []string, env Env) int {
 		printUsage(env.Stderr, commands)
 		return 2
 	}
-	err := mk().Run(ctx, args[1:])
+	cmd := mk()
+	if g, ok := cmd.(group); ok && len(args) == 2 && (args[1] == "-h" || args[1] == "--help" || args[1] == "help") {
+		fmt.Fprintf(env.Stdout, "Usage: steward %s SUBCOMMAND [flags]\n\n  steward %s\n\nRun 'steward %s SUBCOMMAND -h' for a subcommand's flags.\n",
+			args[0], strings.Join(g.subcommands(), "\n  steward "), args[0])
+		return 0
+	}
+	err := cmd.Run(ctx, args[1:])
 	switch {
 	case err == nil:
 		return 0

@@ -96,6 +96,19 @@ func TestCommandLineErrors(t *testing.T) {
 	if code, out, _ := run(t, "", nil, "version"); code != 0 || !strings.HasPrefix(out, "steward ") {
 		t.Fatalf("version: %d %q", code, out)
 	}
+	// Every command made of subcommands lists them on -h, --help and
+	// "steward help GROUP", on stdout with status 0; before, each said
+	// `unknown subcommand "-h"` and sent the reader back to -h.
+	for group, sub := range map[string]string{"kb": "steward kb import FILE", "user": "steward user role EMAIL",
+		"eval": "steward eval firewall --attacks", "keys": "steward keys rotate", "posture": "steward posture set --level N",
+		"incident": "steward incident declare --title T"} {
+		for _, args := range [][]string{{group, "-h"}, {group, "--help"}, {"help", group}} {
+			code, out, errs := run(t, "", nil, args...)
+			if code != 0 || !strings.Contains(out, "Usage: steward "+group+" SUBCOMMAND") || !strings.Contains(out, sub) || errs != "" {
+				t.Errorf("steward %s: exit %d, stdout %q, stderr %q; want 0 and the list of subcommands", strings.Join(args, " "), code, out, errs)
+			}
+		}
+	}
 }
 
 // TestKBReleaseCommands: a release that slips past the gate with an

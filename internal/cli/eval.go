@@ -13,9 +13,17 @@ import (
 
 type evalCommand struct{ env Env }
 
+const evalUsage = "eval intent --train FILE (--test FILE | --holdout F) [--val FILE] [--oos-label L] [--json] | eval sentiment --train FILE (--test FILE | --holdout F) [--json] | eval pii --data FILE [--json] | eval firewall --attacks FILES --benign FILES [--json]"
+
+func (c *evalCommand) subcommands() []string {
+	return []string{"eval intent --train FILE (--test FILE | --holdout F) [--val FILE] [--oos-label L] [--json]",
+		"eval sentiment --train FILE (--test FILE | --holdout F) [--val FILE] [--json]", "eval pii --data FILE [--json]",
+		"eval firewall --attacks FILES --benign FILES [--json]"}
+}
+
 func (c *evalCommand) Run(ctx context.Context, args []string) error {
 	if len(args) == 0 {
-		return usagef("missing subcommand: eval intent | eval sentiment | eval pii | eval firewall")
+		return usagef("missing subcommand: %s", evalUsage)
 	}
 	switch args[0] {
 	case "intent":

@@ -89,8 +89,15 @@ func (f *apiFlags) print(env Env, raw []byte, human func() string) {
 
 type postureCommand struct{ env Env }
 
+const postureUsage = "posture show | posture set --level N [--all | --categories a,b | --intents x,y] [--human] [--throttle SRC=RATE,...] --reason TEXT | posture auto"
+
+func (c *postureCommand) subcommands() []string {
+	return []string{"posture show", "posture set --level N [--all | --categories a,b | --intents x,y] [--human] [--throttle SRC=RATE,...] --reason TEXT",
+		"posture auto"}
+}
+
 func (c *postureCommand) Run(ctx context.Context, args []string) error {
-	usage := "posture show | posture set --level N [--all | --categories a,b | --intents x,y] [--human] [--throttle SRC=RATE,...] --reason TEXT | posture auto"
+	usage := postureUsage
 	if len(args) == 0 {
 		return usagef("%s", usage)
 	}
@@ -171,8 +178,15 @@ func (c *postureCommand) Run(ctx context.Context, args []string) error {
 
 type incidentCommand struct{ env Env }
 
+const incidentUsage = "incident list | show ID | declare --title T [--title-zh T] [--severity info|warning|critical] | update ID [--phase P] [--note N] | resolve ID [--note N] | postmortem ID"
+
+func (c *incidentCommand) subcommands() []string {
+	return []string{"incident list", "incident show ID", "incident declare --title T [--title-zh T] [--severity info|warning|critical]",
+		"incident update ID [--phase P] [--note N]", "incident resolve ID [--note N]", "incident postmortem ID"}
+}
+
 func (c *incidentCommand) Run(ctx context.Context, args []string) error {
-	usage := "incident list | show ID | declare --title T [--title-zh T] [--severity info|warning|critical] | update ID [--phase P] [--note N] | resolve ID [--note N] | postmortem ID"
+	usage := incidentUsage
 	if len(args) == 0 {
 		return usagef("%s", usage)
 	}

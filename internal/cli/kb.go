@@ -26,6 +26,11 @@ type kbCommand struct{ env Env }
 
 const kbUsage = "kb import FILE | export [FILE] | publish | rollback [--to ID] | releases | diff A B"
 
+func (c *kbCommand) subcommands() []string {
+	return []string{"kb import FILE|- [--no-publish] [--override REASON]", "kb export [FILE]", "kb publish [--note TEXT] [--override REASON]",
+		"kb rollback [--to ID]", "kb releases", "kb diff A B"}
+}
+
 func (c *kbCommand) Run(ctx context.Context, args []string) error {
 	if len(args) == 0 {
 		return usagef("missing subcommand: %s", kbUsage)

@@ -16,9 +16,13 @@ import (
 // keysCommand manages the keys that seal originals of personal data.
 type keysCommand struct{ env Env }
 
+const keysUsage = "keys list | keys rotate"
+
+func (c *keysCommand) subcommands() []string { return []string{"keys list", "keys rotate"} }
+
 func (c *keysCommand) Run(ctx context.Context, args []string) error {
 	if len(args) == 0 {
-		return usagef("missing subcommand: keys list | keys rotate")
+		return usagef("missing subcommand: %s", keysUsage)
 	}
 	switch args[0] {
 	case "list":

@@ -15,9 +15,16 @@ import (
 
 type userCommand struct{ env Env }
 
+const userUsage = "user add --email E --role R [--name N] --password-stdin | user list | user disable --email E | user enable --email E | user role EMAIL admin|supervisor|agent|auditor"
+
+func (c *userCommand) subcommands() []string {
+	return []string{"user add --email E --role R [--name N] --password-stdin", "user list", "user disable --email E",
+		"user enable --email E", "user role EMAIL admin|supervisor|agent|auditor"}
+}
+
 func (c *userCommand) Run(ctx context.Context, args []string) error {
 	if len(args) == 0 {
-		return usagef("missing subcommand: user add | user list | user disable | user enable | user role")
+		return usagef("missing subcommand: %s", userUsage)
 	}
 	switch args[0] {
 	case "add":
