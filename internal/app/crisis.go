@@ -44,6 +44,8 @@ type crisis struct {
 	channels map[string]notify.Channel
 	minLevel map[string]int
 	facts    *facts
+	// deskHours are the desk's opening hours (nil: always open).
+	deskHours *desk.Hours
 }
 
 // openCrisis builds what can be built before the engine: the faults, the
@@ -131,6 +133,9 @@ func openCrisis(ctx context.Context, cfg config.Config, db *store.DB, node strin
 // knowledge base exist.
 func (c *crisis) finish(ctx context.Context, cfg config.Config, a *App) error {
 	c.facts.kb, c.facts.desk, c.facts.engine, c.facts.mon = a.kb, a.desk, a.engine, c.mon
+	if dopts, err := deskOptions(cfg.Desk); err == nil {
+		c.deskHours = dopts.Hours
+	}
 	c.facts.noteRelease(time.Time{})
 	var err error
 	c.ctl, err = incident.New(ctx, incident.Options{Store: a.db, Engine: a.engine, Knowledge: a.kb, Alerts: c.alerts,
@@ -302,13 +307,36 @@ func (c *crisis) components(ctx context.Context) []httpapi.Component {
 	if p.Level >= incident.Level2 {
 		kb = "degraded_performance"
 	}
+	agents := c.humanAgents(has("desk"))
 	return []httpapi.Component{
 		{Name: "Chat assistant", NameZH: "智能客服", Status: bot},
-		{Name: "Human agents", NameZH: "人工客服", Status: has("desk")},
+		agents,
 		{Name: "Knowledge base", NameZH: "知识库", Status: kb},
 		{Name: "Message storage", NameZH: "消息存储", Status: has("store")},
 		{Name: "Notifications", NameZH: "通知", Status: has("notify")},
 	}
+}
+
+// humanAgents is the status page's line for the desk: alerts decide its
+// status (worst), unless the desk is closed or nobody is online to take a
+// conversation, which customers would otherwise find out only by asking
+// for a person and getting the offline form. Who is online comes from the
+// desk router's last pass, so the public endpoint reads no store for it.
+func (c *crisis) humanAgents(worst string) httpapi.Component {
+	line := httpapi.Component{Name: "Human agents", NameZH: "人工客服", Status: worst}
+	d := c.facts.desk
+	if d == nil || worst != "operational" {
+		return line
+	}
+	switch q := d.Snapshot(); {
+	case !c.deskHours.Open(time.Now()):
+		line.Status = "degraded_performance"
+		line.Note, line.NoteZH = "outside service hours; leave a message", "当前不在人工服务时间，可留言"
+	case q != nil && q.AgentsOnline == 0:
+		line.Status = "degraded_performance"
+		line.Note, line.NoteZH = "no agent online; leave a message", "暂无客服在线，可留言"
+	}
+	return line
 }
 
 // facts tell the rules what the signals do not.

@@ -4,6 +4,7 @@ import (
 	"context"
 	"crypto/sha256"
 	"crypto/subtle"
+	"encoding/json"
 	"net/http"
 	"strconv"
 	"time"
@@ -43,6 +44,10 @@ type Component struct {
 	Name   string `json:"name"`
 	NameZH string `json:"name_zh"`
 	Status string `json:"status"` // operational, degraded_performance, partial_outage, major_outage
+	// Note and NoteZH say why a line is not operational when its status
+	// alone would mislead ("no agent online; leave a message").
+	Note   string `json:"note,omitempty"`
+	NoteZH string `json:"note_zh,omitempty"`
 }
 
 func (s *Server) crisisRoutes(mux *routeMux) {
@@ -122,26 +127,44 @@ type statusEventRow struct {
 	TextZH string    `json:"text_zh"`
 }
 
+// statusRank orders the public statuses, best first.
+var statusRank = map[string]int{"operational": 0, "degraded_performance": 1, "partial_outage": 2, "major_outage": 3}
+
+// worse returns the worse of two public statuses.
+func worse(a, b string) string {
+	if statusRank[b] > statusRank[a] {
+		return b
+	}
+	return a
+}
+
 // publicStatus is the status page's data: no personal data, no internals
-// beyond what a customer needs.
+// beyond what a customer needs. status is the service posture's; overall
+// is what the page's banner shows: the worst of status, the components
+// and an open incident (at least degraded_performance while one is open).
 func (s *Server) publicStatus(w http.ResponseWriter, r *http.Request) error {
 	ctl := s.crisis.Controller
 	p := ctl.Posture()
 	notice := ctl.Notice(p)
 	desc, descZH := p.Describe()
-	overall := "operational"
+	status := "operational"
 	switch {
 	case p.Level >= incident.Level2:
-		overall = "major_outage"
+		status = "major_outage"
 	case p.Level == incident.Level1:
-		overall = "partial_outage"
+		status = "partial_outage"
 	case len(p.Throttle) > 0:
-		overall = "degraded_performance"
+		status = "degraded_performance"
 	}
-	out := map[string]any{"status": overall, "level": p.Level, "description": desc, "description_zh": descZH,
+	overall := status
+	out := map[string]any{"status": status, "level": p.Level, "description": desc, "description_zh": descZH,
 		"notice": map[string]string{"zh-CN": notice.ZH, "en": notice.EN}, "updated_at": time.Now().UTC()}
 	if s.crisis.Components != nil {
-		out["components"] = s.crisis.Components(r.Context())
+		comps := s.crisis.Components(r.Context())
+		for _, c := range comps {
+			overall = worse(overall, c.Status)
+		}
+		out["components"] = comps
 	}
 	incs, err := ctl.Incidents(r.Context(), 10)
 	if err != nil {
@@ -159,19 +182,63 @@ func (s *Server) publicStatus(w http.ResponseWriter, r *http.Request) error {
 			for _, e := range events {
 				if e.Kind == incident.EventPhase || e.Kind == incident.EventOpened || e.Kind == incident.EventPosture ||
 					e.Kind == incident.EventResolved {
-					row.Updates = append(row.Updates, statusEventRow{At: e.At, Text: e.Text, TextZH: e.TextZH})
+					text, textZH := publicEventText(&inc, &e)
+					row.Updates = append(row.Updates, statusEventRow{At: e.At, Text: text, TextZH: textZH})
 				}
 			}
 			cur := row
 			out["incident"] = &cur
+			overall = worse(overall, "degraded_performance")
 		}
 		history = append(history, row)
 	}
 	out["history"] = history
+	out["overall"] = overall
 	w.Header().Set("Access-Control-Allow-Origin", "*")
 	writeJSON(w, http.StatusOK, out)
 	return nil
 }
+
+// systemActor is the timeline's actor for what Steward did on its own.
+const systemActor = "system"
+
+// publicEventText is a timeline event as the public sees it. What Steward
+// did on its own is shown as recorded; what a person did is recorded with
+// their name ("declared by …", "set by …", their reason or note), so the
+// public gets a neutral line made from the event's kind and data instead.
+func publicEventText(inc *incident.Incident, e *incident.Event) (string, string) {
+	if e.Actor == "" || e.Actor == systemActor {
+		return e.Text, e.TextZH
+	}
+	titleZH := inc.TitleZH
+	if titleZH == "" {
+		titleZH = inc.Title
+	}
+	switch e.Kind {
+	case incident.EventOpened:
+		return "incident opened: " + inc.Title, "事件开启：" + titleZH
+	case incident.EventPhase:
+		phase, _ := e.Data["phase"].(string)
+		if zh, ok := phaseZH[phase]; ok {
+			return "phase " + phase, "阶段：" + zh
+		}
+		return "phase changed", "处理阶段已更新"
+	case incident.EventPosture:
+		var pos incident.Posture
+		if b, err := json.Marshal(e.Data["posture"]); err == nil && json.Unmarshal(b, &pos) == nil {
+			en, zh := pos.Describe()
+			return "posture: " + en, "服务状态：" + zh
+		}
+		return "service posture changed", "服务状态已调整"
+	case incident.EventResolved:
+		return "resolved", "已解决"
+	}
+	return "incident updated", "事件已更新"
+}
+
+// phaseZH names the phases as the status page does.
+var phaseZH = map[string]string{incident.PhaseInvestigating: "调查中", incident.PhaseIdentified: "已定位",
+	incident.PhaseMonitoring: "观察中", incident.PhaseResolved: "已解决"}
 
 // ---- posture ----
 
