@@ -170,3 +170,123 @@ func TestAgentConsoleTakesOverInChromium(t *testing.T) {
 		t.Fatalf("after rating: %s", b)
 	}
 }
+
+// offlineTickets starts a conversation nobody can take (no agent online),
+// leaves one offline message per contact on it and returns the tickets' ids.
+func offlineTickets(t *testing.T, base string, contacts ...string) []string {
+	t.Helper()
+	cl := &testutil.Client{T: t, Base: base}
+	conv := cl.Start("zh-CN")
+	if turn := cl.Say(conv, "转人工"); len(turn.Messages) == 0 || turn.Messages[0].Outcome != "offline" {
+		t.Fatalf("handoff with nobody online: %+v, want the offline form", turn)
+	}
+	var ids []string
+	for i, contact := range contacts {
+		body, _ := json.Marshal(map[string]string{"contact": contact, "message": fmt.Sprintf("请回电 %d", i)})
+		status, b := cl.Do("POST", "/api/v1/conversations/"+conv.ID+"/offline-message", conv.Token, body)
+		var created struct{ Ticket struct{ ID string } }
+		if status != http.StatusCreated || json.Unmarshal(b, &created) != nil || created.Ticket.ID == "" {
+			t.Fatalf("offline message %d: %d %s", i, status, b)
+		}
+		ids = append(ids, created.Ticket.ID)
+	}
+	return ids
+}
+
+// An agent under Messages sees the contact a customer left masked, shows it
+// with one click (as text, audited), is told why when there is nothing to
+// show or they may not see it, and sees resolved tickets named by the
+// person who resolved them, not by their user id.
+func TestConsoleTicketsShowContactAndResolverInChromium(t *testing.T) {
+	run := testutil.Start(t, nil)
+	const mobile = "13812345678"
+	contact := xssImg + " " + mobile
+	ids := offlineTickets(t, run.URL, contact, "wechat steward_fan", "buyer@example.com")
+	masked, plain, later := ids[0], ids[1], ids[2]
+	admin := testutil.Login(t, run.URL, run.Demo[0].Email, run.Demo[0].Password)
+	agentAPI := testutil.Login(t, run.URL, run.Demo[1].Email, run.Demo[1].Password)
+	var me struct{ User struct{ ID, Name string } }
+	agentAPI.Must(http.StatusOK, "GET", "/api/v1/auth/me", nil, &me)
+
+	p := page{t, browser(t)}
+	p.signInTo(run.URL, "/console", run.Demo[1].Email, run.Demo[1].Password)
+	p.click("#tab-tickets")
+	row := func(id, sel string) string { return fmt.Sprintf(`#tickets-list li[data-id=%q] %s`, id, sel) }
+	p.waitFor(visible(row(masked, "button.reveal-contact")))
+	if got := eval[string](p, fmt.Sprintf(`document.querySelector(%q).innerText`, row(masked, ".ticket-contact"))); strings.Contains(got, mobile) || !strings.Contains(got, "*") {
+		t.Fatalf("the contact is listed as %q, want it masked", got)
+	}
+	if got := eval[string](p, fmt.Sprintf(`document.querySelector(%q).innerText`, row(masked, "button.reveal-contact"))); got != "Show contact" {
+		t.Errorf("the reveal button reads %q", got)
+	}
+
+	// Shown as the customer wrote it, as text, and audited.
+	p.click(row(masked, "button.reveal-contact"))
+	p.waitFor(fmt.Sprintf(`document.querySelector(%q).textContent === %q`, row(masked, ".ticket-contact"), contact))
+	p.inert("revealed contact", contact)
+	if eval[bool](p, fmt.Sprintf(`!!document.querySelector(%q)`, row(masked, "button.reveal-contact"))) {
+		t.Error("the reveal button stays after the contact is shown")
+	}
+	var trail struct {
+		Entries []struct {
+			Actor, Action string
+			Detail        map[string]any
+		} `json:"entries"`
+	}
+	admin.Must(http.StatusOK, "GET", "/api/v1/audit?action=pii.reveal", nil, &trail)
+	if len(trail.Entries) != 1 || trail.Entries[0].Actor != me.User.ID || trail.Entries[0].Detail["ref"] != "ticket:"+masked+":contact" {
+		t.Fatalf("audit trail of reveals %+v", trail.Entries)
+	}
+
+	// Nothing was masked in this one: no original is kept, and the agent is told so.
+	p.click(row(plain, "button.reveal-contact"))
+	p.waitFor(fmt.Sprintf(`(document.querySelector(%q) || {}).innerText === "No original is kept: nothing here was masked, or the original was erased after the retention period."`,
+		row(plain, ".ticket-reveal-error")))
+
+	// Someone who may no longer reveal (made an auditor meanwhile) is told so in words.
+	p.waitFor(visible(row(later, "button.reveal-contact")))
+	admin.Must(http.StatusOK, "PUT", "/api/v1/users/"+me.User.ID+"/role", map[string]string{"role": "auditor"}, nil)
+	eval[bool](p, fmt.Sprintf(`(document.querySelector(%q).click(), true)`, row(later, "button.reveal-contact")))
+	p.waitFor(fmt.Sprintf(`(document.querySelector(%q) || {}).innerText === "You are not allowed to see this original."`, row(later, ".ticket-reveal-error")))
+	if got := eval[string](p, fmt.Sprintf(`document.querySelector(%q).innerText`, row(later, ".ticket-contact"))); strings.Contains(got, "buyer@") {
+		t.Errorf("a refused reveal shows %q", got)
+	}
+	admin.Must(http.StatusOK, "PUT", "/api/v1/users/"+me.User.ID+"/role", map[string]string{"role": "agent"}, nil)
+
+	// Resolved: named by the person, in both languages; the shown contact stays shown.
+	agentAPI.Must(http.StatusOK, "POST", "/api/v1/desk/tickets/"+masked+"/resolve", nil, nil)
+	p.click("#tickets-resolved")
+	p.waitFor(visible(row(masked, ".ticket-resolved")))
+	if got := eval[string](p, fmt.Sprintf(`document.querySelector(%q).innerText`, row(masked, ".ticket-resolved"))); !strings.HasPrefix(got, "Resolved by "+me.User.Name+", ") || strings.Contains(got, me.User.ID) {
+		t.Errorf("a resolved ticket says %q, want it resolved by %q", got, me.User.Name)
+	}
+	if got := eval[string](p, fmt.Sprintf(`document.querySelector(%q).textContent`, row(masked, ".ticket-contact"))); got != contact {
+		t.Errorf("after a reload of the list the contact reads %q", got)
+	}
+	p.screenshot("console-tickets")
+	p.navigate(run.URL + "/console?lang=zh-CN")
+	p.waitFor(`document.body.dataset.ready === "1"`)
+	p.click("#tab-tickets")
+	p.click("#tickets-resolved")
+	p.waitFor(visible(row(masked, ".ticket-resolved")))
+	if got := eval[string](p, fmt.Sprintf(`document.querySelector(%q).innerText`, row(masked, ".ticket-resolved"))); !strings.HasPrefix(got, me.User.Name+" 于 ") || strings.Contains(got, me.User.ID) {
+		t.Errorf("a resolved ticket says %q in Chinese, want it resolved by %q", got, me.User.Name)
+	}
+	if got := eval[string](p, fmt.Sprintf(`document.querySelector(%q).innerText`, row(masked, "button.reveal-contact"))); got != "显示联系方式" {
+		t.Errorf("the Chinese reveal button reads %q", got)
+	}
+
+	// The same path shows a masked number in a conversation the agent has.
+	agentAPI.Must(http.StatusOK, "PUT", "/api/v1/desk/presence", map[string]string{"status": "online"}, nil)
+	cl := &testutil.Client{T: t, Base: run.URL}
+	conv := cl.Start("zh-CN")
+	cl.Say(conv, "我的手机是 13900001111")
+	if turn := cl.Say(conv, "转人工"); turn.State != "queued" && turn.State != "assigned" {
+		t.Fatalf("handoff with the agent online: %+v", turn)
+	}
+	agentAPI.Must(http.StatusOK, "POST", "/api/v1/desk/conversations/"+conv.ID+"/claim", nil, nil)
+	p.navigate(run.URL + "/console?lang=zh-CN#c=" + conv.ID)
+	p.waitFor(`document.body.dataset.ready === "1"`)
+	p.click("#transcript .msg[data-role=customer] button.msg-reveal")
+	p.waitFor(`[...document.querySelectorAll('#transcript .bubble.is-revealed')].some(b => b.textContent === "我的手机是 13900001111")`)
+}

@@ -73,6 +73,7 @@ var consoleStrings = map[string]map[string]string{
 		"resolve":          "标记已处理",
 		"ticketResolved":   "留言已标记为已处理",
 		"resolvedBy":       "{name} 于 {time} 处理",
+		"resolvedAt":       "已于 {time} 处理",
 
 		// conversation
 		"conversation":           "会话",
@@ -333,6 +334,10 @@ var consoleStrings = map[string]map[string]string{
 		"flagAnswer":               "答错了",
 		"revealPII":                "显示原文",
 		"revealPIITitle":           "显示被遮盖的个人信息原文（会记入审计日志）",
+		"revealContact":            "显示联系方式",
+		"revealContactTitle":       "显示客户留下的联系方式原文（会记入审计日志）",
+		"revealForbidden":          "您无权查看此原文。",
+		"revealGone":               "没有保存原文：这里没有被遮盖的内容，或原文已超过保留期限被删除。",
 		"flagAnswerTitle":          "标记为错误回答，交给知识库编辑修正",
 		"flaggedAnswer":            "已标记",
 		"flaggedToast":             "已标记为错误回答，会出现在知识库的纠错列表中",
@@ -573,6 +578,7 @@ var consoleStrings = map[string]map[string]string{
 		"resolve":          "Resolve",
 		"ticketResolved":   "Message resolved",
 		"resolvedBy":       "Resolved by {name}, {time}",
+		"resolvedAt":       "Resolved {time}",
 
 		"conversation":           "Conversation",
 		"noConversation":         "Pick a conversation on the left",
@@ -828,6 +834,10 @@ var consoleStrings = map[string]map[string]string{
 		"flagAnswer":               "Wrong answer",
 		"revealPII":                "Show original",
 		"revealPIITitle":           "Show the masked personal data as written (the reveal is audited)",
+		"revealContact":            "Show contact",
+		"revealContactTitle":       "Show the contact as the customer wrote it (the reveal is audited)",
+		"revealForbidden":          "You are not allowed to see this original.",
+		"revealGone":               "No original is kept: nothing here was masked, or the original was erased after the retention period.",
 		"flagAnswerTitle":          "Flag as a wrong answer for the knowledge-base editors",
 		"flaggedAnswer":            "Flagged",
 		"flaggedToast":             "Flagged as a wrong answer: it is in the knowledge base's corrections",

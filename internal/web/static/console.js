@@ -105,6 +105,7 @@
     agentsOnline: null,
     agents: [], agentsAt: 0,
     tickets: [], ticketStatus: 'open',
+    contacts: new Map(),   // ticket id -> {text} revealed original or {refused} why not, while the page lives
     unread: new Map(),     // conversation id -> customer messages not seen yet
     hiddenUnread: 0,       // messages in the open conversation while the tab was hidden
     cursor: {},            // section -> id of its keyboard-focused row
@@ -707,7 +708,7 @@
     const bubble = mk('div', 'bubble', m.text || '');
     if (Array.isArray(m.pii) && m.pii.length && canAct(S.open && S.open.item)) {
       const head = li.querySelector('.msg-head') || li;
-      head.append(revealButton(m, bubble));
+      head.append(revealMessageButton(m, bubble));
     }
     if (role === 'system') bubble.title = fullTime(m.created_at);
     li.append(bubble);
@@ -741,25 +742,42 @@
     return b;
   }
 
-  // Masked personal data: the agent handling the conversation may show the
-  // original (the server audits every reveal). It is shown as text, once.
-  function revealButton(m, bubble) {
-    const b = btn('link-btn msg-reveal', t('revealPII'));
-    b.title = t('revealPIITitle');
+  // Masked personal data (a message, a ticket's contact): whoever handles it may
+  // show the original; the server audits every reveal. The button asks for
+  // ref of the conversation convId() names and hands the outcome to show:
+  // {text} (to be shown as text), or {refused} saying why not (403: not this
+  // user's to see; 404: nothing kept). Other failures leave the button to retry.
+  function revealButton(cls, label, title, convId, ref, show) {
+    const b = btn(cls, label);
+    b.title = title;
     b.addEventListener('click', async () => {
-      if (!S.open || b.disabled) return;
+      const id = convId();
+      if (!id || b.disabled) return;
       b.disabled = true;
       try {
-        const d = await api('POST', `${DESK}/conversations/${enc(S.open.id)}/reveal`, { ref: m.id });
-        bubble.textContent = d.text || '';
-        bubble.classList.add('is-revealed');
-        b.remove();
+        const d = await api('POST', `${DESK}/conversations/${enc(id)}/reveal`, { ref });
+        show({ text: d.text || '' });
       } catch (e) {
-        b.disabled = false;
-        toastError(e);
+        if (e.status === 403 || e.status === 404) {
+          show({ refused: e.status === 403 ? t('revealForbidden') : t('revealGone') });
+        } else {
+          b.disabled = false;
+          toastError(e);
+          return;
+        }
       }
+      b.remove();
     });
     return b;
+  }
+  function revealMessageButton(m, bubble) {
+    const convId = S.open && S.open.id;
+    return revealButton('link-btn msg-reveal', t('revealPII'), t('revealPIITitle'),
+      () => S.open && S.open.id === convId && convId, m.id, (r) => {
+        if (r.refused) { toast(r.refused, 'error'); return; }
+        bubble.textContent = r.text;
+        bubble.classList.add('is-revealed');
+      });
   }
 
   function renderNote(n) {
@@ -1101,17 +1119,40 @@
       if (tk.conversation_id) li.dataset.conversationId = tk.conversation_id;
       li.tabIndex = -1;
       const top = mk('div', 'item-top');
-      top.append(mk('span', tk.contact ? 'item-name' : 'item-name is-muted', tk.contact || t('noContact')));
+      const contact = mk('span', tk.contact ? 'item-name ticket-contact' : 'item-name is-muted', tk.contact || t('noContact'));
+      const shown = S.contacts.get(tk.id);
+      if (shown && shown.text != null) { contact.textContent = shown.text; contact.classList.add('is-revealed'); }
+      top.append(contact);
       if (tk.locale) top.append(mk('span', 'chip', label('locale', tk.locale)));
       const time = mk('time', 'item-side item-time', fmtTime(tk.created_at));
       time.title = fullTime(tk.created_at);
       top.append(time);
-      li.append(top, mk('div', 'ticket-text', tk.message || ''));
+      li.append(top);
+      if (shown && shown.refused) li.append(mk('p', 'ticket-reveal-error', shown.refused));
+      li.append(mk('div', 'ticket-text', tk.message || ''));
       if (tk.status === 'resolved') {
-        const by = tk.resolved_by && typeof tk.resolved_by === 'object' ? tk.resolved_by.name : tk.resolved_by;
-        li.append(mk('div', 'item-meta', t('resolvedBy', { name: by || '', time: fmtTime(tk.resolved_at) })));
+        const time = fmtTime(tk.resolved_at);
+        const by = resolverName(tk);
+        li.append(mk('div', 'item-meta ticket-resolved', by ? t('resolvedBy', { name: by, time }) : t('resolvedAt', { time })));
       }
       const actions = mk('div', 'ticket-actions');
+      // The contact is masked like all personal data; whoever works the tickets may show it.
+      if (tk.contact && tk.conversation_id && !shown && !isAuditor()) {
+        const b = revealButton('btn btn--small reveal-contact', t('revealContact'), t('revealContactTitle'),
+          () => tk.conversation_id, `ticket:${tk.id}:contact`, (r) => {
+            S.contacts.set(tk.id, r);
+            if (r.text != null) {
+              contact.textContent = r.text;
+              contact.classList.add('is-revealed');
+            } else {
+              const p = mk('p', 'ticket-reveal-error', r.refused);
+              p.setAttribute('role', 'alert');
+              top.after(p);
+            }
+          });
+        b.tabIndex = -1;
+        actions.append(b);
+      }
       if (tk.conversation_id) {
         const b = btn('btn btn--small view-conv', t('viewConversation'));
         b.tabIndex = -1;
@@ -1135,6 +1176,14 @@
     E.ticketsEmpty.hidden = S.tickets.length > 0;
     if (S.ticketStatus === 'open') setCount('tickets', S.tickets.length);
     syncCursor('tickets', { focus: hadFocus });
+  }
+  // Who resolved a ticket, by name: the API names them; the team list (for
+  // those who may see it) is the fallback. Never the bare user id.
+  function resolverName(tk) {
+    if (tk.resolver && tk.resolver.name) return tk.resolver.name;
+    const id = (tk.resolver && tk.resolver.id) || tk.resolved_by;
+    const a = id && S.agents.find((x) => x.id === id);
+    return (a && (a.name || a.email)) || '';
   }
   async function resolveTicket(id, button) {
     if (button) button.disabled = true;
