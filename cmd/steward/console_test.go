@@ -12,6 +12,7 @@ import (
 
 	"github.com/chromedp/chromedp"
 
+	"github.com/steward-cs/steward/internal/config"
 	"github.com/steward-cs/steward/internal/testutil"
 )
 
@@ -289,4 +290,84 @@ func TestConsoleTicketsShowContactAndResolverInChromium(t *testing.T) {
 	p.waitFor(`document.body.dataset.ready === "1"`)
 	p.click("#transcript .msg[data-role=customer] button.msg-reveal")
 	p.waitFor(`[...document.querySelectorAll('#transcript .bubble.is-revealed')].some(b => b.textContent === "我的手机是 13900001111")`)
+}
+
+// consoleCutOff lists what of the console's frame does not fit: the page
+// wider than the window, a top-bar control outside it, a visible tab or
+// its badge outside the tab list (scrolled or clipped away).
+const consoleCutOff = `(() => {
+	const vw = window.innerWidth, out = [];
+	const sw = document.documentElement.scrollWidth;
+	if (sw > vw) out.push('page ' + sw + ' px wide in a ' + vw + ' px window');
+	const shown = (el) => !!el && !el.closest('[hidden]') && el.getClientRects().length > 0;
+	for (const sel of ['.brand', '#nav-desk', '#nav-kb', '#me-name', '#presence-select', '#load', '#lang-switch', '#logout-btn']) {
+		const el = document.querySelector(sel);
+		if (!shown(el)) { out.push(sel + ' not shown'); continue; }
+		const r = el.getBoundingClientRect();
+		if (r.left < 0 || r.right > vw + 0.5 || r.width < 1) out.push(sel + ' at ' + Math.round(r.left) + '..' + Math.round(r.right));
+	}
+	const list = document.querySelector('.tabs').getBoundingClientRect();
+	for (const el of document.querySelectorAll('.tabs .tab, .tabs .tab-count')) {
+		if (!shown(el)) continue;
+		const r = el.getBoundingClientRect();
+		if (r.left < list.left - 0.5 || r.right > list.right + 0.5 || r.top < list.top - 0.5 || r.bottom > list.bottom + 0.5 || r.right > vw + 0.5) {
+			out.push((el.id || el.innerText) + ' at ' + Math.round(r.left) + '..' + Math.round(r.right) + ' in tabs ' + Math.round(list.left) + '..' + Math.round(list.right));
+		}
+	}
+	return out.join('; ');
+})()`
+
+// The admin's five desk tabs with their badges, the presence selector and
+// Sign out are all on screen on a laptop (1366 px) and a phone (390 px), in
+// both languages, on a busy desk: every tab but Mine has a count.
+func TestConsoleFitsLaptopAndPhoneInChromium(t *testing.T) {
+	run := testutil.Start(t, func(c *config.Config) { c.Desk.ManualAssign = true })
+	offlineTickets(t, run.URL, "a@example.com", "13800000000", "wechat c")
+	offlineTickets(t, run.URL, "d@example.com")
+	for _, demo := range run.Demo[1:] {
+		agent := testutil.Login(t, run.URL, demo.Email, demo.Password)
+		agent.Must(http.StatusOK, "PUT", "/api/v1/desk/presence", map[string]string{"status": "online"}, nil)
+	}
+	cl := &testutil.Client{T: t, Base: run.URL}
+	for range 12 {
+		if turn := cl.Say(cl.Start("en"), "human"); turn.State != "queued" {
+			t.Fatalf("handoff with agents online: %+v", turn)
+		}
+	}
+	p := page{t, browser(t)}
+	p.signInTo(run.URL, "/console", run.Demo[0].Email, run.Demo[0].Password)
+	for _, lang := range []string{"en", "zh-CN"} {
+		p.navigate(run.URL + "/console?lang=" + lang)
+		p.waitFor(`document.body.dataset.ready === "1" && !document.querySelector('#presence').hidden && document.querySelector('#count-tickets').innerText === "4" &&
+			document.querySelector('#count-queue').innerText === "12" && document.querySelector('#count-active').innerText === "12" && !document.querySelector('#count-team').hidden`)
+		if n := eval[int](p, `document.querySelectorAll('.tabs .tab:not([hidden])').length`); n != 5 {
+			t.Fatalf("the admin sees %d desk tabs, want 5", n)
+		}
+		for _, size := range []struct{ w, h int64 }{{1366, 768}, {390, 844}} {
+			if err := chromedp.Do(p.ctx, chromedp.EmulateViewport(size.w, size.h)); err != nil {
+				t.Fatal(err)
+			}
+			p.waitFor(fmt.Sprintf(`window.innerWidth === %d`, size.w))
+			if got := eval[string](p, consoleCutOff); got != "" {
+				t.Errorf("%s at %d×%d: %s", lang, size.w, size.h, got)
+			}
+			p.screenshot(fmt.Sprintf("console-%s-%d", lang, size.w))
+		}
+		// An open conversation (its actions, the transcript, the composer) fits the phone too.
+		p.click("#tab-queue")
+		p.click("#queue-list li[data-id]")
+		p.waitFor(`!document.querySelector('#conv-view').hidden && !!document.querySelector('#transcript .msg') && !document.querySelector('#assign-box').hidden`)
+		if got := eval[string](p, consoleCutOff); got != "" {
+			t.Errorf("%s at 390×844 with a conversation open: %s", lang, got)
+		}
+		for _, sel := range []string{"#conv-claim", "#assign-select", "#reply-input"} {
+			if !eval[bool](p, fmt.Sprintf(`(() => { const r = document.querySelector(%q).getBoundingClientRect(); return r.width > 0 && r.left >= 0 && r.right <= window.innerWidth; })()`, sel)) {
+				t.Errorf("%s at 390×844: %s is cut off", lang, sel)
+			}
+		}
+		p.screenshot("console-conversation-" + lang + "-390")
+		if err := chromedp.Do(p.ctx, chromedp.EmulateViewport(1366, 768)); err != nil {
+			t.Fatal(err)
+		}
+	}
 }
