@@ -15,6 +15,12 @@ import (
 	"github.com/steward-cs/steward/internal/testutil"
 )
 
+// setPresence sets an agent online, away or offline.
+func setPresence(agent *testutil.Staff, presence string) {
+	agent.T.Helper()
+	agent.Must(http.StatusOK, "PUT", "/api/v1/desk/presence", map[string]string{"status": presence}, nil)
+}
+
 // postureLevel is the service posture's level, as an admin reads it.
 func postureLevel(admin *testutil.Staff) int {
 	admin.T.Helper()
@@ -77,7 +83,11 @@ func TestStatusPageAndChatNoticeInChromium(t *testing.T) {
 	defer cancelStatus()
 	status := page{t, statusCtx}
 
-	// Normal service: operational, no incident, the components listed.
+	// Normal service: operational, no incident, the components listed. That
+	// takes an agent online: with none, the human agents' line is degraded
+	// (TestStatusPageDuringADeclaredIncidentInChromium).
+	agent := testutil.Login(t, run.URL, run.Demo[1].Email, run.Demo[1].Password)
+	setPresence(agent, "online")
 	status.navigate(run.URL + "/status?lang=en")
 	status.waitFor(`document.body.dataset.ready === "1"`)
 	status.waitFor(`document.querySelector('#overall').dataset.status === "operational"`)
@@ -90,6 +100,10 @@ func TestStatusPageAndChatNoticeInChromium(t *testing.T) {
 	if n := eval[int](status, `document.querySelectorAll('#components li[data-status="operational"]').length`); n == 0 {
 		t.Error("no operational components listed")
 	}
+
+	// The drill below runs with nobody at the desk, as it always has: handed-off
+	// conversations get the offline form, not an agent.
+	setPresence(agent, "offline")
 
 	// A customer chats in Chinese: no notice; the footer links to the status page.
 	chat.navigate(run.URL + "/chat?lang=zh-CN")
@@ -134,11 +148,22 @@ func TestStatusPageAndChatNoticeInChromium(t *testing.T) {
 	}
 
 	// The status page shows the outage, the notice and the incident with its phase.
-	status.waitFor(`document.querySelector('#overall').dataset.status === "partial_outage"`)
-	if got := eval[string](status, visibleText("#overall-text")); got != "Partial outage" {
-		t.Errorf("status page says %q during the outage", got)
-	}
+	// The banner shows the worst line, the assistant's: at level 1 with
+	// everything handed to people it answers nothing, a major outage; and it
+	// names the open incident by its phase rather than a status.
+	status.waitFor(`document.querySelector('#overall').dataset.status === "major_outage"`)
 	status.waitFor(`!document.querySelector('#notice').hidden && !document.querySelector('#incident').hidden`)
+	if worst := eval[string](status, `document.querySelector('#components li[data-name="Chat assistant"]').dataset.status`); worst != "major_outage" {
+		t.Errorf("the assistant's line is %q at level 1 for everything", worst)
+	}
+	banners := map[string]string{"investigating": "We are investigating an incident",
+		"identified": "We have found the cause of an incident and are fixing it",
+		"monitoring": "A fix is in place and we are monitoring the results"}
+	// One look at both, so a poll between them cannot change the phase.
+	shown := eval[[]string](status, `[document.querySelector('#incident').dataset.phase, `+visibleText("#overall-text")+`]`)
+	if len(shown) != 2 || shown[1] != banners[shown[0]] {
+		t.Errorf("status page says %q during the outage (incident phase, banner)", shown)
+	}
 	if got := eval[string](status, visibleText("#notice-text")); got != noticeEN {
 		t.Errorf("status notice %q, want %q", got, noticeEN)
 	}
@@ -167,7 +192,9 @@ func TestStatusPageAndChatNoticeInChromium(t *testing.T) {
 	waitPosture(t, admin, 90*time.Second, "level 0", func(l int) bool { return l == 0 }, nil)
 
 	// The chat's poll hides the notice; the status page is operational
-	// again, with the incident in its history as resolved.
+	// again (the agent back online), with the incident in its history as
+	// resolved.
+	setPresence(agent, "online")
 	chat.waitWithin(`document.querySelector('#service-notice').hidden`, 25*time.Second)
 	status.waitWithin(`document.querySelector('#overall').dataset.status === "operational"`, 15*time.Second)
 	status.waitFor(`document.querySelector('#incident').hidden && document.querySelector('#notice').hidden`)
@@ -187,4 +214,102 @@ func TestStatusPageAndChatNoticeInChromium(t *testing.T) {
 		t.Errorf("Chinese history shows the incident as %q", got)
 	}
 	status.screenshot("status-zh")
+}
+
+// An incident an admin declared, as customers see it in both languages: the
+// banner names the incident instead of calling all systems operational, the
+// severity has the console's words, no staff name appears, and the human
+// agents' line says when nobody is online to take a conversation.
+func TestStatusPageDuringADeclaredIncidentInChromium(t *testing.T) {
+	run := testutil.Start(t, nil)
+	admin := testutil.Login(t, run.URL, run.Demo[0].Email, run.Demo[0].Password)
+	var me struct {
+		User struct{ Name string } `json:"user"`
+	}
+	admin.Must(http.StatusOK, "GET", "/api/v1/auth/me", nil, &me)
+	agent := testutil.Login(t, run.URL, run.Demo[1].Email, run.Demo[1].Password)
+	status := page{t, browser(t)}
+	const agents = `#components li[data-name="Human agents"]`
+	banner := func() string { return eval[string](status, visibleText("#overall-text")) }
+	noNames := func(when string) {
+		t.Helper()
+		text := eval[string](status, `document.body.innerText`)
+		for _, name := range []string{me.User.Name, run.Demo[0].Email} {
+			if name == "" || strings.Contains(text, name) {
+				t.Errorf("%s: the status page names %q:\n%s", when, name, text)
+			}
+		}
+	}
+
+	// Nobody at the desk: the human agents' line says so, and the banner does
+	// not call everything operational.
+	status.navigate(run.URL + "/status?lang=zh-CN")
+	status.waitFor(`document.body.dataset.ready === "1"`)
+	status.waitFor(`document.querySelector('` + agents + `') !== null`)
+	if got := eval[string](status, `document.querySelector('`+agents+`').innerText`); !strings.Contains(got, "受限") ||
+		!strings.Contains(got, "暂无客服在线，可留言") || strings.Contains(got, "正常") {
+		t.Errorf("with no agent online the human agents' line says %q", got)
+	}
+	if got := banner(); got != "部分服务受限" {
+		t.Errorf("with no agent online the banner says %q", got)
+	}
+
+	// An agent comes online: all is well.
+	setPresence(agent, "online")
+	status.waitWithin(`document.querySelector('`+agents+`').dataset.status === "operational"`, 15*time.Second)
+	status.waitFor(`document.querySelector('#overall').dataset.status === "operational"`)
+	if got := banner(); got != "所有服务运行正常" {
+		t.Errorf("all is well, yet the banner says %q", got)
+	}
+	if eval[string](status, `document.querySelector('`+agents+` .status-component-note')?.textContent || ''`) != "" {
+		t.Error("the human agents' line keeps a note with an agent online")
+	}
+
+	// An admin declares an incident, in English only.
+	var declared struct {
+		Incident struct{ ID string } `json:"incident"`
+	}
+	admin.Must(http.StatusCreated, "POST", "/api/v1/incidents",
+		map[string]string{"title": "Delivery tracking delayed", "severity": "warning"}, &declared)
+	status.waitWithin(`!document.querySelector('#incident').hidden && document.querySelectorAll('#incident-updates li').length > 0`,
+		15*time.Second)
+	if got := banner(); got != "正在调查一起事件" {
+		t.Errorf("Chinese banner above an open incident: %q", got)
+	}
+	if s := eval[string](status, `document.querySelector('#overall').dataset.status`); s == "operational" {
+		t.Error("the banner is green above an open incident")
+	}
+	if got := eval[string](status, `document.querySelector('#incident-meta .status-severity').textContent`); got != "重要" {
+		t.Errorf("Chinese severity %q, want the console's 重要", got)
+	}
+	if got := eval[string](status, visibleText("#incident-title")); got != "Delivery tracking delayed" {
+		t.Errorf("incident title without a Chinese one: %q", got)
+	}
+	noNames("declared, zh-CN")
+	status.screenshot("status-declared-zh")
+
+	// The same in English; the admin sets the phase.
+	status.navigate(run.URL + "/status?lang=en")
+	status.waitFor(`document.body.dataset.ready === "1" && !document.querySelector('#incident').hidden`)
+	if got := banner(); got != "We are investigating an incident" {
+		t.Errorf("English banner above an open incident: %q", got)
+	}
+	if got := eval[string](status, `document.querySelector('#incident-meta .status-severity').textContent`); got != "warning" {
+		t.Errorf("English severity %q", got)
+	}
+	noNames("declared, en")
+	admin.Must(http.StatusOK, "POST", "/api/v1/incidents/"+declared.Incident.ID+"/updates", map[string]string{"phase": "identified"}, nil)
+	status.waitWithin(`document.querySelector('#incident').dataset.phase === "identified"`, 15*time.Second)
+	if got := banner(); got != "We have found the cause of an incident and are fixing it" {
+		t.Errorf("English banner once the cause is identified: %q", got)
+	}
+	noNames("phase set, en")
+
+	// The agent leaves: the line says so in English too.
+	setPresence(agent, "offline")
+	status.waitWithin(`document.querySelector('`+agents+`').dataset.status === "degraded_performance"`, 15*time.Second)
+	if got := eval[string](status, `document.querySelector('`+agents+` .status-component-note').textContent`); got != "no agent online; leave a message" {
+		t.Errorf("English note with no agent online: %q", got)
+	}
+	status.screenshot("status-declared-en")
 }

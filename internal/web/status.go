@@ -10,7 +10,7 @@ import (
 // template uses them by key ({{.T.key}}) and status.js gets the same map as
 // JSON. Keys of the form prefix_value label values from /api/v1/status
 // (status_partial_outage, phase_monitoring…); "{n}"-style placeholders are
-// filled by the script.
+// filled by the script. Severities use the console's words (alertlevel_*).
 var statusStrings = map[string]map[string]string{
 	"zh-CN": {
 		"title":      "服务状态",
@@ -23,12 +23,18 @@ var statusStrings = map[string]map[string]string{
 		"autoUpdate": "每 5 秒自动刷新",
 
 		"status_operational":          "所有服务运行正常",
-		"status_degraded_performance": "部分服务响应变慢",
+		"status_degraded_performance": "部分服务受限",
 		"status_partial_outage":       "部分服务受到影响",
 		"status_major_outage":         "服务出现重大故障",
 
+		"banner_incident":               "正在处理一起事件",
+		"banner_incident_investigating": "正在调查一起事件",
+		"banner_incident_identified":    "已查明原因，正在处理一起事件",
+		"banner_incident_monitoring":    "已采取修复措施，正在观察",
+		"banner_incident_resolved":      "事件已解决",
+
 		"component_operational":          "正常",
-		"component_degraded_performance": "变慢",
+		"component_degraded_performance": "受限",
 		"component_partial_outage":       "部分中断",
 		"component_major_outage":         "中断",
 
@@ -48,9 +54,9 @@ var statusStrings = map[string]map[string]string{
 		"historyEmpty":        "近期没有发生事件",
 		"lasted":              "持续 {d}",
 		"ongoing":             "进行中",
-		"severity_info":       "提示",
-		"severity_warning":    "警告",
-		"severity_critical":   "严重",
+		"severity_info":       "一般",
+		"severity_warning":    "重要",
+		"severity_critical":   "紧急",
 		"minutes":             "{n} 分钟",
 		"hoursMinutes":        "{h} 小时 {m} 分钟",
 		"lessThanMinute":      "<1 分钟",
@@ -69,6 +75,12 @@ var statusStrings = map[string]map[string]string{
 		"status_degraded_performance": "Degraded performance",
 		"status_partial_outage":       "Partial outage",
 		"status_major_outage":         "Major outage",
+
+		"banner_incident":               "We are working on an incident",
+		"banner_incident_investigating": "We are investigating an incident",
+		"banner_incident_identified":    "We have found the cause of an incident and are fixing it",
+		"banner_incident_monitoring":    "A fix is in place and we are monitoring the results",
+		"banner_incident_resolved":      "The incident is resolved",
 
 		"component_operational":          "Operational",
 		"component_degraded_performance": "Degraded",

@@ -103,3 +103,31 @@ func TestStatusStrings(t *testing.T) {
 		}
 	}
 }
+
+// The status page calls a severity what the console calls it (一般/重要/紧急
+// in Chinese), so a customer and an operator name the same incident alike.
+func TestStatusSeverityWordsMatchTheConsole(t *testing.T) {
+	for _, lang := range []string{"zh-CN", "en"} {
+		for _, level := range []string{"info", "warning", "critical"} {
+			page, console := statusStrings[lang]["severity_"+level], consoleStrings[lang]["alertlevel_"+level]
+			if console == "" || !strings.EqualFold(page, console) {
+				t.Errorf("%s: the status page calls %s %q, the console %q", lang, level, page, console)
+			}
+		}
+	}
+}
+
+// While an incident is open the banner names its phase rather than the
+// components' status, so it never says all is well above an incident:
+// every phase has a banner in both languages that is not the operational one.
+func TestStatusBannerForAnOpenIncident(t *testing.T) {
+	for _, lang := range []string{"zh-CN", "en"} {
+		strs := statusStrings[lang]
+		for _, k := range []string{"banner_incident", "banner_incident_investigating", "banner_incident_identified",
+			"banner_incident_monitoring"} {
+			if strs[k] == "" || strs[k] == strs["status_operational"] {
+				t.Errorf("%s: %q is %q", lang, k, strs[k])
+			}
+		}
+	}
+}

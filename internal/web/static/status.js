@@ -38,10 +38,17 @@
   // ---------- rendering ----------
   let E = {};
 
+  // The banner: overall is the worst of the posture, the components and an open incident (the
+  // server's; status alone is the posture, for a server without it). An open incident is named
+  // by its phase, so the banner never says all is well above it.
   function renderOverall(d) {
-    const s = knownStatus(d.status);
+    const inc = d.incident || null;
+    let s = knownStatus(d.overall || d.status);
+    if (inc && s === 'operational') s = 'degraded_performance';
     E.overall.dataset.status = s;
-    E.overallText.textContent = label('status', s);
+    E.overall.dataset.incident = inc ? String(inc.phase || '') : '';
+    E.overallText.textContent = !inc ? label('status', s)
+      : PHASES.includes(inc.phase) ? label('banner_incident', inc.phase) : t('banner_incident');
   }
 
   function renderNotice(d) {
@@ -99,7 +106,12 @@
       li.dataset.status = s;
       const badge = mk('span', 'status-badge', label('component', s));
       badge.dataset.status = s;
-      li.append(mk('span', 'status-component-name', pick(c.name, c.name_zh)), badge);
+      // Why it is not operational, where the status alone would mislead ("no agent online").
+      const text = mk('div', 'status-component-text');
+      text.append(mk('span', 'status-component-name', pick(c.name, c.name_zh)));
+      const note = pick(c.note, c.note_zh);
+      if (note) text.append(mk('span', 'status-component-note', note));
+      li.append(text, badge);
       return li;
     }));
     E.componentsEmpty.hidden = list.length > 0;
