@@ -318,9 +318,12 @@ func (c *crisis) components(ctx context.Context) []httpapi.Component {
 }
 
 // humanAgents is the status page's line for the desk: alerts decide its
-// status (worst), unless the desk is closed or nobody is online to take a
-// conversation, which customers would otherwise find out only by asking
-// for a person and getting the offline form. Who is online comes from the
+// status (worst). Within the desk's hours with nobody online to take a
+// conversation it is degraded, which customers would otherwise find out
+// only by asking for a person and getting the offline form; outside the
+// hours it stays operational (a closed desk is the schedule, not a fault,
+// and every night's banner would otherwise say the service is degraded)
+// with a note saying so. Who is online comes from the
 // desk router's last pass, so the public endpoint reads no store for it.
 func (c *crisis) humanAgents(worst string) httpapi.Component {
 	line := httpapi.Component{Name: "Human agents", NameZH: "人工客服", Status: worst}
@@ -330,7 +333,6 @@ func (c *crisis) humanAgents(worst string) httpapi.Component {
 	}
 	switch q := d.Snapshot(); {
 	case !c.deskHours.Open(time.Now()):
-		line.Status = "degraded_performance"
 		line.Note, line.NoteZH = "outside service hours; leave a message", "当前不在人工服务时间，可留言"
 	case q != nil && q.AgentsOnline == 0:
 		line.Status = "degraded_performance"
