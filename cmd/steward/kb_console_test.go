@@ -151,11 +151,27 @@ func TestKnowledgeConsoleInChromium(t *testing.T) {
 	customer.waitFor(`!!document.querySelector('#messages .msg[data-role="bot"][data-outcome="fallback"]')`)
 	customer.screenshot("chat-flagged-answer")
 
-	// The flag is in the admin's correction queue; "Fix entry" opens the editor with the customer's wording.
+	// The flag is in the admin's correction queue; "Fix this entry" opens the editor with the customer's wording.
 	admin.tab("corrections")
 	admin.waitText(`#corrections-list li[data-entry="gift-wrap"]`, "can you gift wrap my order?")
 	admin.waitText(`#corrections-list li[data-entry="gift-wrap"]`, "the price is 8 yuan now")
 	admin.screenshot("kb-corrections")
+	// Had the wrong entry answered, "Another entry should answer" takes the customer's wording to the one
+	// chosen, and leaves the entry that answered alone.
+	admin.click(`#corrections-list li[data-entry="gift-wrap"] .kb-other`)
+	admin.waitFor(`!!document.querySelector('#corrections-list .kb-pick-entry option[value="shipping-fee"]')`)
+	if eval[bool](admin, `!!document.querySelector('#corrections-list .kb-pick-entry option[value="gift-wrap"]')`) {
+		t.Error("the entry that answered is offered as the one that should have")
+	}
+	eval[bool](admin, `(() => { const s = document.querySelector('#corrections-list .kb-pick-entry'); s.value = 'shipping-fee';
+		document.querySelector('#corrections-list .kb-pick-ok').click(); return true; })()`)
+	admin.waitFor(`!document.querySelector('#entry-form').hidden && document.querySelector('#ed-id').value === "shipping-fee"`)
+	if q := eval[string](admin, `document.querySelector('#ed-questions-en').value`); !strings.Contains(q, "can you gift wrap my order?") {
+		t.Fatalf("the chosen entry's English questions are %q, want the customer's wording added", q)
+	}
+	admin.waitText("#ed-flags", "Fixes customer flags: 1")
+	admin.tab("corrections")
+	admin.waitText(`#corrections-list li[data-entry="gift-wrap"]`, "can you gift wrap my order?")
 	admin.click(`#corrections-list li[data-entry="gift-wrap"] .kb-fix`)
 	admin.waitFor(`!document.querySelector('#section-entries').hidden && !document.querySelector('#entry-form').hidden`)
 	admin.waitFor(`document.querySelector('#ed-id').value === "gift-wrap"`)

@@ -782,9 +782,13 @@
     const actions = mk('div', 'kb-actions');
     if (canPropose()) {
       if (g.entry_id) {
+        // The entry answered but its answer is wrong or out of date: fix it (the wordings join it).
         const fix = btn('btn btn--primary btn--small kb-fix', t('kbFixEntry'));
         fix.addEventListener('click', () => openEntry(g.entry_id, { flags: ids, addQuestions: wordings }));
-        actions.append(fix);
+        // The wrong entry answered: the wordings belong to another one, never to this one.
+        const other = btn('btn btn--small kb-other', t('kbOtherEntry'));
+        other.addEventListener('click', () => pickEntry(actions, g.entry_id, (id) => openEntry(id, { flags: ids, addQuestions: wordings })));
+        actions.append(fix, other);
       }
       const create = btn(`btn btn--small kb-create${g.entry_id ? '' : ' btn--primary'}`, t('kbNewEntry'));
       create.addEventListener('click', () => newEntry({ questions: wordings, flags: ids }));
@@ -801,6 +805,39 @@
     }
     if (actions.children.length) li.append(actions);
     return li;
+  }
+
+  // pickEntry shows, in place of row, a choice of every entry but `except`, then onPick(id).
+  function pickEntry(row, except, onPick) {
+    const box = mk('div', 'kb-ask kb-pick');
+    const sel = mk('select', 'field field--small kb-pick-entry');
+    sel.setAttribute('aria-label', t('kbOtherEntryPick'));
+    const none = mk('option', '', t('kbOtherEntryPick'));
+    none.value = '';
+    sel.append(none);
+    const ids = [...S.titles.keys()].filter((id) => id !== except)
+      .sort((a, b) => entryTitle(a).localeCompare(entryTitle(b), LANG));
+    for (const id of ids) {
+      const o = mk('option', '', `${entryTitle(id)} (${id})`);
+      o.value = id;
+      sel.append(o);
+    }
+    const okB = btn('btn btn--small btn--primary kb-pick-ok', t('kbOtherEntryOpen'));
+    const cancel = btn('btn btn--small btn--ghost kb-ask-cancel', t('cancel'));
+    const close = () => { box.remove(); row.hidden = false; };
+    okB.addEventListener('click', () => {
+      if (!sel.value) { sel.focus(); return; }
+      const id = sel.value;
+      close();
+      onPick(id);
+    });
+    cancel.addEventListener('click', close);
+    const fields = mk('div', 'kb-row');
+    fields.append(sel, okB, cancel);
+    box.append(fields);
+    row.hidden = true;
+    row.after(box);
+    sel.focus();
   }
 
   // =====================================================================
