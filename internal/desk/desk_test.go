@@ -129,3 +129,51 @@ func TestSummarizeAngryVIP(t *testing.T) {
 		t.Errorf("english summary %q", en.Text)
 	}
 }
+
+// The summary counts in words a person would write: "1 message", "once",
+// no "(s)"; the Chinese says nothing about what did not happen.
+func TestSummaryCountsReadNaturally(t *testing.T) {
+	ask := conversation.Message{Role: conversation.RoleCustomer, Text: "how much is shipping?"}
+	answer := conversation.Message{Role: conversation.RoleBot, Outcome: conversation.OutcomeAnswer, Confidence: 0.8,
+		Entry: &conversation.EntryRef{ID: "shipping_fee", Category: "shipping", Title: "Shipping fee"}}
+	miss := conversation.Message{Role: conversation.RoleBot, Outcome: conversation.OutcomeFallback}
+	tests := []struct {
+		name       string
+		msgs       []conversation.Message
+		lang       string
+		want, lack []string
+	}{
+		{"one message, one answer", []conversation.Message{ask, answer}, "en",
+			[]string{" in 1 message.", "The bot answered once."}, []string{"(s)", "0 time"}},
+		{"two of each", []conversation.Message{ask, answer, ask, answer, ask, miss, ask, miss}, "en",
+			[]string{" in 4 messages.", "The bot answered twice and did not understand twice."}, []string{"(s)"}},
+		{"many, none answered", []conversation.Message{ask, miss, ask, miss, ask, miss}, "en",
+			[]string{" in 3 messages.", "The bot did not understand 3 times."}, []string{"(s)", "answered 0"}},
+		{"nothing from the bot", []conversation.Message{ask}, "en",
+			[]string{" in 1 message.", "The bot did not answer."}, []string{"(s)", "0 time"}},
+		{"zh, no misses", []conversation.Message{ask, answer, ask, answer}, "zh-CN",
+			[]string{"共 2 条消息", "机器人回答了 2 次。"}, []string{"0 次"}},
+		{"zh, misses only", []conversation.Message{ask, miss}, "zh-CN",
+			[]string{"共 1 条消息", "机器人 1 次未能理解。"}, []string{"0 次"}},
+		{"zh, both", []conversation.Message{ask, answer, ask, miss}, "zh-CN",
+			[]string{"机器人回答了 1 次，1 次未能理解。"}, []string{"0 次"}},
+		{"zh, nothing from the bot", []conversation.Message{ask}, "zh-CN",
+			[]string{"机器人未作回答。"}, []string{"0 次"}},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			c := &conversation.Conversation{Locale: tt.lang, HandoffReason: conversation.HandoffRequest}
+			s := Summarize(c, tt.msgs, tt.lang).Text
+			for _, w := range tt.want {
+				if !strings.Contains(s, w) {
+					t.Errorf("summary %q lacks %q", s, w)
+				}
+			}
+			for _, l := range tt.lack {
+				if strings.Contains(s, l) {
+					t.Errorf("summary %q has %q", s, l)
+				}
+			}
+		})
+	}
+}

@@ -1,5 +1,7 @@
 package desk
 
+import "fmt"
+
 // phrase keys: the desk's lines in the transcript, in both locales.
 const (
 	phraseJoined      = "joined"
@@ -43,4 +45,51 @@ func phrase(key, locale string) string {
 		return s
 	}
 	return phrases[key]["zh-CN"]
+}
+
+// summaryCounts is the handoff summary's clause on how much was said: how
+// many messages the customer sent and how the bot fared, in words rather
+// than "message(s)", leaving out what did not happen.
+func summaryCounts(lang string, messages, answers, fallbacks int) string {
+	if lang == "en" {
+		noun := "messages"
+		if messages == 1 {
+			noun = "message"
+		}
+		var bot string
+		switch {
+		case answers > 0 && fallbacks > 0:
+			bot = "The bot answered " + times(answers) + " and did not understand " + times(fallbacks) + "."
+		case answers > 0:
+			bot = "The bot answered " + times(answers) + "."
+		case fallbacks > 0:
+			bot = "The bot did not understand " + times(fallbacks) + "."
+		default:
+			bot = "The bot did not answer."
+		}
+		return fmt.Sprintf(" in %d %s. %s", messages, noun, bot)
+	}
+	var bot string
+	switch {
+	case answers > 0 && fallbacks > 0:
+		bot = fmt.Sprintf("机器人回答了 %d 次，%d 次未能理解。", answers, fallbacks)
+	case answers > 0:
+		bot = fmt.Sprintf("机器人回答了 %d 次。", answers)
+	case fallbacks > 0:
+		bot = fmt.Sprintf("机器人 %d 次未能理解。", fallbacks)
+	default:
+		bot = "机器人未作回答。"
+	}
+	return fmt.Sprintf("，共 %d 条消息；%s", messages, bot)
+}
+
+// times says how often in English: once, twice, 3 times.
+func times(n int) string {
+	switch n {
+	case 1:
+		return "once"
+	case 2:
+		return "twice"
+	}
+	return fmt.Sprintf("%d times", n)
 }

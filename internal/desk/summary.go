@@ -154,7 +154,7 @@ func summaryText(c *conversation.Conversation, s Summary, lang string, customerM
 		} else {
 			b.WriteString(" asked something the bot did not recognise")
 		}
-		fmt.Fprintf(&b, " in %d message(s). The bot answered %d time(s) and did not understand %d time(s).", customerMsgs, answers, fallbacks)
+		b.WriteString(summaryCounts(lang, customerMsgs, answers, fallbacks))
 		if reason != "" {
 			fmt.Fprintf(&b, " Handed off because %s.", reason)
 		}
@@ -173,7 +173,7 @@ func summaryText(c *conversation.Conversation, s Summary, lang string, customerM
 	} else {
 		b.WriteString("的问题机器人未能识别")
 	}
-	fmt.Fprintf(&b, "，共 %d 条消息；机器人回答 %d 次，未能理解 %d 次。", customerMsgs, answers, fallbacks)
+	b.WriteString(summaryCounts(lang, customerMsgs, answers, fallbacks))
 	if reason != "" {
 		fmt.Fprintf(&b, "转人工原因：%s。", reason)
 	}
