@@ -330,3 +330,20 @@ func TestOfflineFormSpeaksTheCustomersLanguage(t *testing.T) {
 		t.Errorf("the server's refusal reads %q, want its Chinese message %q", got, refusal.Error.MessageZH)
 	}
 }
+
+// The rating stars are named as counted: "1 star", "2 stars"; "1 星" in Chinese.
+func TestChatRatingStarsAreCountedInChromium(t *testing.T) {
+	p := page{t, browser(t)}
+	run := testutil.Start(t, nil)
+	for _, tt := range []struct{ lang, want string }{
+		{"en", "1 star|2 stars|3 stars|4 stars|5 stars"},
+		{"zh-CN", "1 星|2 星|3 星|4 星|5 星"},
+	} {
+		p.navigate(run.URL + "/chat?lang=" + tt.lang)
+		p.waitFor(`document.body.dataset.ready === "1"`)
+		got := eval[string](p, `[...document.querySelectorAll('#rating-form button.star')].map((b) => b.getAttribute('aria-label')).join('|')`)
+		if got != tt.want {
+			t.Errorf("%s star labels %q, want %q", tt.lang, got, tt.want)
+		}
+	}
+}

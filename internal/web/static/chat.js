@@ -64,6 +64,7 @@
       sendFailed: '提交失败，请检查网络后重试。',
       ratingTitle: '请为本次服务打分',
       ratingStar: '{n} 星',
+      ratingStarOne: '{n} 星',
       rating1: '非常不满意',
       rating2: '不满意',
       rating3: '一般',
@@ -132,6 +133,7 @@
       sendFailed: 'Could not send. Check your connection and try again.',
       ratingTitle: 'How did we do?',
       ratingStar: '{n} stars',
+      ratingStarOne: '{n} star',
       rating1: 'Very poor',
       rating2: 'Poor',
       rating3: 'OK',
@@ -816,7 +818,7 @@
       const n = Number(b.dataset.score);
       b.classList.toggle('is-on', n <= S.ratingScore);
       b.setAttribute('aria-pressed', String(n === S.ratingScore));
-      b.setAttribute('aria-label', tf('ratingStar', { n }));
+      b.setAttribute('aria-label', tf(n === 1 ? 'ratingStarOne' : 'ratingStar', { n }));
       b.title = t(`rating${n}`);
     });
     E.scoreLabel.textContent = S.ratingScore ? t(`rating${S.ratingScore}`) : '';
