@@ -280,8 +280,8 @@ func (s *Service) Update(ctx context.Context, a Actor, id string, e Entry, versi
 		return nil, err
 	}
 	if version != 0 && version != cur.Version {
-		return nil, errcode.Errorf(errcode.Conflict, "entry %s is at version %d, not %d: reload it and apply your change again",
-			id, cur.Version, version)
+		return nil, errcode.Localized(errcode.Conflict, "entry %s is at version %d, not %d: reload it and apply your change again",
+			"条目 %s 已是第 %d 版，而不是第 %d 版：请重新加载后再修改", id, cur.Version, version)
 	}
 	changes := cur.Entry.Changes(&e)
 	if len(changes) == 0 && cur.Status != StatusRetired {
@@ -385,8 +385,9 @@ func (s *Service) Submit(ctx context.Context, a Actor, id string) (*Record, erro
 }
 
 // ErrSelfApproval is the two-person rule's refusal.
-var ErrSelfApproval = errcode.Errorf(errcode.Forbidden,
-	"two-person rule: the author of a version cannot approve it; ask another editor to review it")
+var ErrSelfApproval = errcode.Localized(errcode.Forbidden,
+	"two-person rule: the author of a version cannot approve it; ask another editor to review it",
+	"双人复核：版本的作者不能批准自己的修改，请让另一位编辑审核")
 
 // Approve accepts the version under review; with the two-person rule on,
 // a must not be its author.
