@@ -192,8 +192,14 @@ type Suggestion struct {
 	Confidence float64
 }
 
+// minSuggestion is the least confidence a suggested reply needs: below it
+// (QA found "0%" suggestions beside unrelated questions) an agent is better
+// served by nothing than by noise.
+const minSuggestion = 0.05
+
 // Suggest returns the best knowledge-base answers to the customer's latest
-// message, in the conversation's language.
+// message, in the conversation's language, leaving out those the model
+// gives less than minSuggestion.
 func Suggest(ix *knowledge.Index, c *conversation.Conversation, msgs []conversation.Message) []Suggestion {
 	out := []Suggestion{}
 	if ix == nil {
@@ -211,6 +217,9 @@ func Suggest(ix *knowledge.Index, c *conversation.Conversation, msgs []conversat
 	}
 	pred := ix.Analyze(nlu.Prepare(latest))
 	for _, cand := range pred.Candidates {
+		if cand.Confidence < minSuggestion {
+			break // candidates come best first: the rest are noise
+		}
 		e, ok := ix.Entry(cand.Label)
 		if !ok {
 			continue // small talk and the like have no answer to send
