@@ -191,6 +191,8 @@ type Store interface {
 	// whose bearer token) hashes to hash, with its user.
 	SessionUser(ctx context.Context, hash []byte, bearer bool) (*Session, *User, error)
 	DeleteSession(ctx context.Context, tokenHash []byte) error
+	// DeleteUserSessions ends every session of a user.
+	DeleteUserSessions(ctx context.Context, userID string) error
 	DeleteExpiredSessions(ctx context.Context, now time.Time) error
 
 	CreateAPIKey(ctx context.Context, k *APIKey) error

@@ -154,7 +154,9 @@ func (s *Service) AddUser(ctx context.Context, a Actor, nu NewUser) (*User, erro
 	return u, nil
 }
 
-// SetPassword replaces a user's password.
+// SetPassword replaces a user's password and ends the user's sessions:
+// whoever signed in with the old password (or took a session from it) must
+// sign in with the new one. API keys are credentials of their own and stay.
 func (s *Service) SetPassword(ctx context.Context, a Actor, u *User, password string) error {
 	hash, err := s.hash(password, u.Email, u.Name)
 	if err != nil {
@@ -162,6 +164,9 @@ func (s *Service) SetPassword(ctx context.Context, a Actor, u *User, password st
 	}
 	u.PasswordHash, u.UpdatedAt = hash, s.opts.Now().UTC()
 	if err := s.store.UpdateUser(ctx, u); err != nil {
+		return err
+	}
+	if err := s.store.DeleteUserSessions(ctx, u.ID); err != nil {
 		return err
 	}
 	s.record(ctx, a, "user.password", "user:"+u.ID, nil)

@@ -252,6 +252,18 @@ func (db *DB) DeleteSession(ctx context.Context, tokenHash []byte) error {
 	return nil
 }
 
+// DeleteUserSessions implements auth.Store.
+func (db *DB) DeleteUserSessions(ctx context.Context, userID string) error {
+	err := db.update(ctx, func(ctx context.Context, t tx) error {
+		_, err := t.exec(ctx, `DELETE FROM sessions WHERE user_id = $1`, userID)
+		return err
+	})
+	if err != nil {
+		return fmt.Errorf("delete the sessions of user %s: %w", userID, err)
+	}
+	return nil
+}
+
 // DeleteExpiredSessions removes sessions that expired before now.
 func (db *DB) DeleteExpiredSessions(ctx context.Context, now time.Time) error {
 	err := db.update(ctx, func(ctx context.Context, t tx) error {
