@@ -48,6 +48,9 @@ const (
 	// agent took the conversation; it was closed.
 	OutcomeJoined Outcome = "joined"
 	OutcomeClosed Outcome = "closed"
+	// OutcomeTicket is the bot's thanks for an offline message: not an
+	// answer to rate or flag, nor one the bot's answer counts include.
+	OutcomeTicket Outcome = "ticket"
 	// OutcomeRequeued marks the desk's message that a conversation went
 	// back to the queue: its agent left (signed out, went offline, or their
 	// console was not heard from).

@@ -122,7 +122,7 @@ func (d *Desk) LeaveMessage(ctx context.Context, c *conversation.Conversation, c
 	}
 	// The ticket is durable; the thank-you line is a courtesy.
 	if _, _, err := d.engine.Apply(ctx, c.ID, func(c *conversation.Conversation) ([]conversation.Message, error) {
-		return []conversation.Message{{Role: conversation.RoleBot, Outcome: conversation.OutcomeAnswer,
+		return []conversation.Message{{Role: conversation.RoleBot, Outcome: conversation.OutcomeTicket,
 			Intent: "offline.received", Text: phrase(phraseTicket, c.Locale)}}, nil
 	}); err != nil {
 		d.logger.Warn("thank for offline message", "conversation", c.ID, "error", err)

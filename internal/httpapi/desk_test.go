@@ -147,7 +147,8 @@ func TestNoAgentOnlineOffersTheOfflineForm(t *testing.T) {
 	}
 	// The customer is thanked in the transcript.
 	v := getView(t, c, conv)
-	if last := v.Messages[len(v.Messages)-1]; last.Role != "bot" || !strings.Contains(last.Text, "留言已收到") {
+	// The thanks is not an answer: no "answered" badge, no "wrong answer" flag, not in the answer counts.
+	if last := v.Messages[len(v.Messages)-1]; last.Role != "bot" || !strings.Contains(last.Text, "留言已收到") || last.Outcome != "ticket" {
 		t.Fatalf("last message %+v", last)
 	}
 	// Agents see the ticket later, and resolve it once.
