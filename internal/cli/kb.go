@@ -262,8 +262,12 @@ func (c *kbCommand) releases(ctx context.Context, args []string) error {
 		if r.RolledBackAt != nil {
 			state = append(state, "rolled back")
 		}
-		fmt.Fprintf(tw, "%d\t%s\t%s\t%d\t%d\t%.3f\t%s\t%s\n", r.ID, r.CreatedAt.Local().Format("2006-01-02 15:04"),
-			r.AuthorName, r.Entries, r.Minimal, r.Quality.Accuracy, gate, strings.Join(state, ", "))
+		acc := "-" // published without cross-validation (the demo's first release)
+		if r.Quality.HeldOut > 0 {
+			acc = fmt.Sprintf("%.3f", r.Quality.Accuracy)
+		}
+		fmt.Fprintf(tw, "%d\t%s\t%s\t%d\t%d\t%s\t%s\t%s\n", r.ID, r.CreatedAt.Local().Format("2006-01-02 15:04"),
+			r.AuthorName, r.Entries, r.Minimal, acc, gate, strings.Join(state, ", "))
 	}
 	return tw.Flush()
 }
