@@ -76,6 +76,9 @@ type Options struct {
 // Actor is who changes things by hand.
 type Actor struct{ ID, Name string }
 
+// steward is the actor for what the controller does on its own.
+var steward = Actor{ID: "system", Name: "Steward"}
+
 // Controller turns alerts into posture changes and incidents.
 type Controller struct {
 	opts      Options
@@ -357,7 +360,7 @@ func (c *Controller) Step(ctx context.Context, now time.Time) error {
 			c.flaps++
 		}
 		c.calmSince = time.Time{}
-		if err := c.apply(ctx, now, next, Actor{ID: "system", Name: "Steward"}, "alerts: "+describeActions(acts)); err != nil {
+		if err := c.apply(ctx, now, next, steward, "alerts: "+describeActions(acts)); err != nil {
 			return err
 		}
 		if confirm && c.current != nil && !c.current.AwaitingConfirm {
@@ -380,7 +383,7 @@ func (c *Controller) Step(ctx context.Context, now time.Time) error {
 			if desired.IsNormal() {
 				c.lastDown = now
 			}
-			if err := c.apply(ctx, now, desired, Actor{ID: "system", Name: "Steward"}, "recovered: the alerts stayed resolved for "+c.hold().String()); err != nil {
+			if err := c.apply(ctx, now, desired, steward, "recovered: the alerts stayed resolved for "+c.hold().String()); err != nil {
 				return err
 			}
 		}
@@ -458,7 +461,7 @@ func (c *Controller) trackAlerts(ctx context.Context, now time.Time, alerts []mo
 			text += " — playbook " + act.Playbook + " waits for approval"
 			textZH += " —— 预案 " + act.Playbook + " 等待人工批准"
 		}
-		if err := c.event(ctx, now, EventAlert, "system", text, textZH, map[string]any{"fingerprint": a.Fingerprint,
+		if err := c.event(ctx, now, EventAlert, steward, text, textZH, map[string]any{"fingerprint": a.Fingerprint,
 			"alertname": a.Name(), "level": a.Level, "labels": a.Labels, "value": a.Value, "playbook": act.Playbook}); err != nil {
 			return err
 		}
@@ -472,7 +475,7 @@ func (c *Controller) trackAlerts(ctx context.Context, now time.Time, alerts []mo
 		}
 		delete(c.seen, fp)
 		if c.current != nil && slices.Contains(c.current.Alerts, fp) {
-			if err := c.event(ctx, now, EventAlertResolved, "system", "alert resolved: "+a.Summary, "告警恢复："+a.SummaryZH,
+			if err := c.event(ctx, now, EventAlertResolved, steward, "alert resolved: "+a.Summary, "告警恢复："+a.SummaryZH,
 				map[string]any{"fingerprint": fp, "alertname": a.Name()}); err != nil {
 				return err
 			}
@@ -499,27 +502,27 @@ func (c *Controller) trackIncident(ctx context.Context, now time.Time, alerts []
 	p := c.Posture()
 	switch {
 	case own == 0 && p.IsNormal() && !p.Manual:
-		return c.resolve(ctx, now, Actor{ID: "system", Name: "Steward"}, "the alerts are resolved and service is back to normal")
+		return c.resolve(ctx, now, steward, "the alerts are resolved and service is back to normal")
 	case own == 0 && inc.Phase != PhaseMonitoring:
-		return c.setPhase(ctx, now, inc, PhaseMonitoring, "system", "the alerts are resolved; watching before returning to normal",
+		return c.setPhase(ctx, now, inc, PhaseMonitoring, steward, "the alerts are resolved; watching before returning to normal",
 			"告警已恢复，观察中，稍后恢复正常服务")
 	case own > 0 && inc.Phase == PhaseMonitoring:
-		return c.setPhase(ctx, now, inc, PhaseIdentified, "system", "alerts fire again", "告警再次触发")
+		return c.setPhase(ctx, now, inc, PhaseIdentified, steward, "alerts fire again", "告警再次触发")
 	}
 	return nil
 }
 
-func (c *Controller) setPhase(ctx context.Context, now time.Time, inc *Incident, phase, actor, text, textZH string) error {
+func (c *Controller) setPhase(ctx context.Context, now time.Time, inc *Incident, phase string, a Actor, text, textZH string) error {
 	inc.Phase, inc.UpdatedAt = phase, now
 	if err := c.opts.Store.UpdateIncident(ctx, inc); err != nil {
 		return err
 	}
-	return c.event(ctx, now, EventPhase, actor, "phase "+phase+": "+text, "阶段 "+phase+"："+textZH, map[string]any{"phase": phase})
+	return c.event(ctx, now, EventPhase, a, "phase "+phase+": "+text, "阶段 "+phase+"："+textZH, map[string]any{"phase": phase})
 }
 
 func (c *Controller) open(ctx context.Context, now time.Time, a *monitor.Alert) error {
 	inc := &Incident{ID: token.ID("inc", 10), Title: a.Summary, TitleZH: a.SummaryZH, Severity: a.Level,
-		Phase: PhaseInvestigating, OpenedBy: "system", StartedAt: a.StartsAt, DetectedAt: a.StartsAt, UpdatedAt: now}
+		Phase: PhaseInvestigating, OpenedBy: steward.ID, OpenedByName: steward.Name, StartedAt: a.StartsAt, DetectedAt: a.StartsAt, UpdatedAt: now}
 	if err := c.opts.Store.CreateIncident(ctx, inc); err != nil {
 		return err
 	}
@@ -527,7 +530,7 @@ func (c *Controller) open(ctx context.Context, now time.Time, a *monitor.Alert) 
 	c.current = inc
 	c.mu.Unlock()
 	c.logger.Warn("incident opened", "incident", inc.ID, "alert", a.Name(), "level", a.Level)
-	if err := c.event(ctx, now, EventOpened, "system", "incident opened: "+a.Summary, "事件开启："+a.SummaryZH, nil); err != nil {
+	if err := c.event(ctx, now, EventOpened, steward, "incident opened: "+a.Summary, "事件开启："+a.SummaryZH, nil); err != nil {
 		return err
 	}
 	c.page(ctx, now, notify.Notice{ID: inc.ID + "-opened", Level: a.Level, Status: notify.StatusFiring,
@@ -559,9 +562,9 @@ func (c *Controller) apply(ctx context.Context, now time.Time, next Posture, a A
 		}
 		inc = c.current
 		inc.Manual = next.Manual
-		inc.OpenedBy = a.ID
+		inc.OpenedBy, inc.OpenedByName = a.ID, a.Name
 	}
-	next.Since, next.SetBy, next.Reason = now, a.ID, reason
+	next.Since, next.SetBy, next.SetByName, next.Reason = now, a.ID, a.Name, reason
 	if inc != nil && !next.IsNormal() {
 		next.IncidentID = inc.ID
 	}
@@ -592,7 +595,7 @@ func (c *Controller) apply(ctx context.Context, now time.Time, next Posture, a A
 		if err := c.opts.Store.UpdateIncident(ctx, inc); err != nil {
 			return err
 		}
-		if err := c.event(ctx, now, EventPosture, a.ID, "posture: "+en+" ("+reason+")", "服务状态："+zh+"（"+reason+"）",
+		if err := c.event(ctx, now, EventPosture, a, "posture: "+en+" ("+reason+")", "服务状态："+zh+"（"+reason+"）",
 			map[string]any{"from": prev.Level, "to": next.Level, "posture": next}); err != nil {
 			return err
 		}
@@ -621,20 +624,20 @@ func (c *Controller) rollback(ctx context.Context, now time.Time, a Actor, reaso
 	} else {
 		text, textZH = fmt.Sprintf("rolled the knowledge base back to release %d", r.ID), fmt.Sprintf("知识库已回滚至版本 %d", r.ID)
 	}
-	if err := c.event(ctx, now, EventAction, a.ID, text, textZH, map[string]any{"action": "rollback"}); err != nil {
+	if err := c.event(ctx, now, EventAction, a, text, textZH, map[string]any{"action": "rollback"}); err != nil {
 		c.logger.Error("incident timeline", "error", err)
 	}
 }
 
 // event appends to the open incident's timeline.
-func (c *Controller) event(ctx context.Context, now time.Time, kind, actor, text, textZH string, data map[string]any) error {
+func (c *Controller) event(ctx context.Context, now time.Time, kind string, a Actor, text, textZH string, data map[string]any) error {
 	c.mu.Lock()
 	inc := c.current
 	c.mu.Unlock()
 	if inc == nil {
 		return nil
 	}
-	e := &Event{At: now, Kind: kind, Actor: actor, Text: text, TextZH: textZH, Data: data}
+	e := &Event{At: now, Kind: kind, Actor: a.ID, ActorName: a.Name, Text: text, TextZH: textZH, Data: data}
 	if err := c.opts.Store.AppendEvent(ctx, inc.ID, e); err != nil {
 		return fmt.Errorf("incident %s timeline: %w", inc.ID, err)
 	}
@@ -650,7 +653,7 @@ func (c *Controller) page(ctx context.Context, now time.Time, n notify.Notice) {
 		n.At = now
 	}
 	if k := c.opts.Pager.Page(ctx, n); k > 0 {
-		if err := c.event(ctx, now, EventNotification, "system", fmt.Sprintf("notified %d channel(s): %s", k, n.Title),
+		if err := c.event(ctx, now, EventNotification, steward, fmt.Sprintf("notified %d channel(s): %s", k, n.Title),
 			fmt.Sprintf("已通知 %d 个渠道：%s", k, n.TitleZH), map[string]any{"channels": k, "notice": n.ID}); err != nil {
 			c.logger.Error("incident timeline", "error", err)
 		}
@@ -677,7 +680,7 @@ func (c *Controller) audit(ctx context.Context, a Actor, action, object string, 
 func (c *Controller) resolve(ctx context.Context, now time.Time, a Actor, note string) error {
 	inc := c.current
 	inc.Phase, inc.ResolvedAt, inc.UpdatedAt, inc.Pending, inc.AwaitingConfirm = PhaseResolved, now, now, nil, false
-	if err := c.event(ctx, now, EventResolved, a.ID, "resolved: "+note, "已解决："+note, nil); err != nil {
+	if err := c.event(ctx, now, EventResolved, a, "resolved: "+note, "已解决："+note, nil); err != nil {
 		return err
 	}
 	md, err := c.Postmortem(ctx, inc)
@@ -769,14 +772,14 @@ func (c *Controller) Declare(ctx context.Context, a Actor, title, titleZH, sever
 	}
 	now := c.opts.Now()
 	inc := &Incident{ID: token.ID("inc", 10), Title: title, TitleZH: titleZH, Severity: severity, Phase: PhaseInvestigating,
-		Manual: true, OpenedBy: a.ID, StartedAt: now, DetectedAt: now, UpdatedAt: now}
+		Manual: true, OpenedBy: a.ID, OpenedByName: a.Name, StartedAt: now, DetectedAt: now, UpdatedAt: now}
 	if err := c.opts.Store.CreateIncident(ctx, inc); err != nil {
 		return nil, err
 	}
 	c.mu.Lock()
 	c.current = inc
 	c.mu.Unlock()
-	if err := c.event(ctx, now, EventOpened, a.ID, "declared by "+a.Name+": "+title, a.Name+" 宣布事件："+titleZH, nil); err != nil {
+	if err := c.event(ctx, now, EventOpened, a, "declared by "+a.Name+": "+title, a.Name+" 宣布事件："+titleZH, nil); err != nil {
 		return nil, err
 	}
 	c.audit(ctx, a, "incident.declare", "incident:"+inc.ID, map[string]any{"title": title, "severity": severity})
@@ -801,7 +804,7 @@ func (c *Controller) Update(ctx context.Context, a Actor, id, phase, note string
 	switch phase {
 	case "":
 	case PhaseInvestigating, PhaseIdentified, PhaseMonitoring:
-		if err := c.setPhase(ctx, now, inc, phase, a.ID, "set by "+a.Name, a.Name+" 设置"); err != nil {
+		if err := c.setPhase(ctx, now, inc, phase, a, "set by "+a.Name, a.Name+" 设置"); err != nil {
 			return nil, err
 		}
 	case PhaseResolved:
@@ -810,7 +813,7 @@ func (c *Controller) Update(ctx context.Context, a Actor, id, phase, note string
 		return nil, errcode.Errorf(errcode.Invalid, "phase must be investigating, identified, monitoring or resolved")
 	}
 	if note != "" {
-		if err := c.event(ctx, now, EventNote, a.ID, a.Name+": "+note, a.Name+"："+note, nil); err != nil {
+		if err := c.event(ctx, now, EventNote, a, a.Name+": "+note, a.Name+"："+note, nil); err != nil {
 			return nil, err
 		}
 	}
@@ -884,7 +887,7 @@ func (c *Controller) ConfirmRecovery(ctx context.Context, a Actor, id string) (*
 	if err := c.opts.Store.UpdateIncident(ctx, inc); err != nil {
 		return nil, err
 	}
-	if err := c.event(ctx, now, EventAction, a.ID, a.Name+" confirmed the recovery", a.Name+" 确认已恢复", nil); err != nil {
+	if err := c.event(ctx, now, EventAction, a, a.Name+" confirmed the recovery", a.Name+" 确认已恢复", nil); err != nil {
 		return nil, err
 	}
 	c.audit(ctx, a, "incident.confirm", "incident:"+id, nil)

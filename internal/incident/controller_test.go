@@ -404,3 +404,71 @@ func TestFloodThrottlesOnlyNamedSources(t *testing.T) {
 		t.Fatal("web was refused")
 	}
 }
+
+// The postmortem and the timeline name people, not their user ids: the
+// name is recorded with the id when they act.
+func TestIncidentRecordNamesWhoActed(t *testing.T) {
+	ctx := context.Background()
+	op := incident.Actor{ID: "u7zngha5dhuywkrjg", Name: "Wang Fang"}
+	t.Run("declared by hand", func(t *testing.T) {
+		h := newHarness(t)
+		inc, err := h.ctl.Declare(ctx, op, "Checkout is slow", "结算缓慢", monitor.LevelWarning)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if _, err := h.ctl.Update(ctx, op, inc.ID, incident.PhaseIdentified, "payment provider"); err != nil {
+			t.Fatal(err)
+		}
+		if _, err := h.ctl.Resolve(ctx, op, inc.ID, "fixed"); err != nil {
+			t.Fatal(err)
+		}
+		got, events, err := h.ctl.Incident(ctx, inc.ID)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if got.OpenedBy != op.ID || got.OpenedByName != op.Name {
+			t.Errorf("opened by %q (%q), want the id and the name", got.OpenedBy, got.OpenedByName)
+		}
+		for _, e := range events {
+			if e.Actor == op.ID && e.ActorName != op.Name {
+				t.Errorf("%s event by %s has actor name %q", e.Kind, e.Actor, e.ActorName)
+			}
+		}
+		if !strings.Contains(got.Postmortem, "opened by Wang Fang") || strings.Contains(got.Postmortem, op.ID) {
+			t.Errorf("postmortem does not name who opened it, or shows their id:\n%s", got.Postmortem)
+		}
+	})
+	t.Run("opened by a posture set by hand", func(t *testing.T) {
+		h := newHarness(t)
+		if _, err := h.ctl.SetPosture(ctx, op, incident.Posture{Level: 1, All: true, Human: true}, "bot is wrong"); err != nil {
+			t.Fatal(err)
+		}
+		inc := h.ctl.Current()
+		if inc == nil {
+			t.Fatal("no incident")
+		}
+		md, err := h.ctl.Postmortem(ctx, inc)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if !strings.Contains(md, "opened by Wang Fang") || strings.Contains(md, op.ID) {
+			t.Errorf("postmortem:\n%s", md)
+		}
+		if p := h.ctl.Posture(); p.SetBy != op.ID || p.SetByName != op.Name {
+			t.Errorf("posture set by %q (%q)", p.SetBy, p.SetByName)
+		}
+	})
+	t.Run("opened by Steward", func(t *testing.T) {
+		h := newHarness(t)
+		h.alerts.set(firing("component_down", monitor.LevelCritical, h.clock, "component", "nlu"))
+		h.step(t, time.Second)
+		inc := h.ctl.Current()
+		md, err := h.ctl.Postmortem(ctx, inc)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if !strings.Contains(md, "opened by Steward") {
+			t.Errorf("postmortem:\n%s", md)
+		}
+	})
+}

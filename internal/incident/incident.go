@@ -20,8 +20,10 @@ type Incident struct {
 	TitleZH  string `json:"title_zh"`
 	Severity string `json:"severity"` // the highest alert level seen: info, warning, critical
 	Phase    string `json:"phase"`
-	Manual   bool   `json:"manual"` // declared by an operator
-	OpenedBy string `json:"opened_by"`
+	Manual   bool   `json:"manual"`    // declared by an operator
+	OpenedBy string `json:"opened_by"` // a user id, or "system"
+	// OpenedByName is the name of who opened it, as it was then.
+	OpenedByName string `json:"opened_by_name,omitempty"`
 	// StartedAt is when the incident began: the first alert's start for
 	// one Steward opened (it does not estimate an earlier impact), the
 	// declaration for one declared by hand; DetectedAt when the first
@@ -62,13 +64,15 @@ const (
 
 // Event is one line of an incident's timeline.
 type Event struct {
-	Seq    int64          `json:"seq"`
-	At     time.Time      `json:"at"`
-	Kind   string         `json:"kind"`
-	Actor  string         `json:"actor,omitempty"`
-	Text   string         `json:"text"`
-	TextZH string         `json:"text_zh,omitempty"`
-	Data   map[string]any `json:"data,omitempty"`
+	Seq   int64     `json:"seq"`
+	At    time.Time `json:"at"`
+	Kind  string    `json:"kind"`
+	Actor string    `json:"actor,omitempty"`
+	// ActorName is the actor's name when the event happened.
+	ActorName string         `json:"actor_name,omitempty"`
+	Text      string         `json:"text"`
+	TextZH    string         `json:"text_zh,omitempty"`
+	Data      map[string]any `json:"data,omitempty"`
 }
 
 // Store keeps incidents, timelines, the posture and the notice texts.

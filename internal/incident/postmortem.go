@@ -93,7 +93,7 @@ func (c *Controller) Postmortem(ctx context.Context, inc *Incident) (string, err
 	if inc.TitleZH != "" && inc.TitleZH != inc.Title {
 		w("%s\n\n", inc.TitleZH)
 	}
-	w("Incident `%s` · severity 级别: %s %s · opened by %s\n\n", inc.ID, monitor.LevelNames[inc.Severity], inc.Severity, inc.OpenedBy)
+	w("Incident `%s` · severity 级别: %s %s · opened by %s\n\n", inc.ID, monitor.LevelNames[inc.Severity], inc.Severity, openedBy(inc))
 	w("## Timing 时间\n\n| | at 时间 (UTC) | after start 距开始 |\n|---|---|---|\n")
 	row := func(name string, t time.Time) {
 		if t.IsZero() {
@@ -171,6 +171,19 @@ func (c *Controller) Postmortem(ctx context.Context, inc *Incident) (string, err
 	w("\n## What went well / badly 做得好的 / 需改进的\n\n- \n\n")
 	w("## Action items 改进项\n\n| action 改进项 | owner 负责人 | due 截止 | status 状态 |\n|---|---|---|---|\n| | | | open |\n")
 	return b.String(), nil
+}
+
+// openedBy names who opened the incident: the name recorded then, Steward
+// for the controller, and the user id only for a record from before names
+// were kept.
+func openedBy(inc *Incident) string {
+	switch {
+	case inc.OpenedByName != "":
+		return inc.OpenedByName
+	case inc.OpenedBy == steward.ID:
+		return steward.Name
+	}
+	return inc.OpenedBy
 }
 
 func seconds(d time.Duration) string { return fmt.Sprintf("%.0fs", d.Seconds()) }

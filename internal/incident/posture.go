@@ -45,7 +45,9 @@ type Posture struct {
 	// the operator hands back to automatic.
 	Manual bool   `json:"manual,omitempty"`
 	SetBy  string `json:"set_by,omitempty"`
-	Reason string `json:"reason,omitempty"`
+	// SetByName is the name of who set it, as it was then.
+	SetByName string `json:"set_by_name,omitempty"`
+	Reason    string `json:"reason,omitempty"`
 }
 
 // IsNormal reports whether nothing is degraded or throttled.

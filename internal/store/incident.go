@@ -50,6 +50,7 @@ func (db *DB) LoadPosture(ctx context.Context) (incident.Posture, error) {
 // incidentData is the part of an incident kept as JSON.
 type incidentData struct {
 	TitleZH         string            `json:"title_zh,omitempty"`
+	OpenedByName    string            `json:"opened_by_name,omitempty"`
 	Alerts          []string          `json:"alerts,omitempty"`
 	MaxLevel        int               `json:"max_level,omitempty"`
 	Pending         []incident.Action `json:"pending,omitempty"`
@@ -57,7 +58,7 @@ type incidentData struct {
 }
 
 func incidentArgs(i *incident.Incident) (string, error) {
-	b, err := json.Marshal(incidentData{TitleZH: i.TitleZH, Alerts: i.Alerts, MaxLevel: i.MaxLevel, Pending: i.Pending,
+	b, err := json.Marshal(incidentData{TitleZH: i.TitleZH, OpenedByName: i.OpenedByName, Alerts: i.Alerts, MaxLevel: i.MaxLevel, Pending: i.Pending,
 		AwaitingConfirm: i.AwaitingConfirm})
 	return string(b), err
 }
@@ -118,6 +119,7 @@ func scanIncident(sc interface{ Scan(...any) error }) (*incident.Incident, error
 		return nil, fmt.Errorf("decode incident %s: %w", i.ID, err)
 	}
 	i.TitleZH, i.Alerts, i.MaxLevel, i.Pending, i.AwaitingConfirm = d.TitleZH, d.Alerts, d.MaxLevel, d.Pending, d.AwaitingConfirm
+	i.OpenedByName = d.OpenedByName
 	i.StartedAt, i.UpdatedAt = fromMillis(started), fromMillis(updatedAt)
 	i.DetectedAt, i.MitigatedAt, i.ResolvedAt = optTime(detected), optTime(mitigated), optTime(resolved)
 	return &i, nil
@@ -158,7 +160,7 @@ func (db *DB) Incidents(ctx context.Context, limit int) ([]incident.Incident, er
 
 // AppendEvent adds a line to an incident's timeline and sets its Seq.
 func (db *DB) AppendEvent(ctx context.Context, incidentID string, e *incident.Event) error {
-	data, err := json.Marshal(map[string]any{"text_zh": e.TextZH, "data": e.Data})
+	data, err := json.Marshal(map[string]any{"text_zh": e.TextZH, "actor_name": e.ActorName, "data": e.Data})
 	if err != nil {
 		return fmt.Errorf("append incident event: %w", err)
 	}
@@ -196,13 +198,14 @@ func (db *DB) Events(ctx context.Context, incidentID string) ([]incident.Event, 
 			return nil, fmt.Errorf("read timeline of incident %s: %w", incidentID, err)
 		}
 		var extra struct {
-			TextZH string         `json:"text_zh"`
-			Data   map[string]any `json:"data"`
+			TextZH    string         `json:"text_zh"`
+			ActorName string         `json:"actor_name"`
+			Data      map[string]any `json:"data"`
 		}
 		if err := json.Unmarshal([]byte(data), &extra); err != nil {
 			return nil, fmt.Errorf("decode event %d of incident %s: %w", e.Seq, incidentID, err)
 		}
-		e.At, e.TextZH, e.Data = fromMillis(at), extra.TextZH, extra.Data
+		e.At, e.TextZH, e.ActorName, e.Data = fromMillis(at), extra.TextZH, extra.ActorName, extra.Data
 		out = append(out, e)
 	}
 	return out, rows.Err()
