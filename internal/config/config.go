@@ -11,12 +11,14 @@ import (
 	"net"
 	"net/url"
 	"os"
+	"regexp"
 	"strconv"
 	"strings"
 	"time"
 
 	"gopkg.in/yaml.v3"
 
+	"github.com/steward-cs/steward/internal/desk"
 	"github.com/steward-cs/steward/internal/incident"
 	"github.com/steward-cs/steward/internal/monitor"
 )
@@ -187,13 +189,22 @@ func Load(path string, getenv func(string) string) (Config, error) {
 		dec := yaml.NewDecoder(bytes.NewReader(data))
 		dec.KnownFields(true)
 		if err := dec.Decode(&cfg); err != nil && !errors.Is(err, io.EOF) {
-			return cfg, fmt.Errorf("config file %s: %w", path, err)
+			return cfg, fmt.Errorf("config file %s: %s", path, yamlMessage(err))
 		}
 	}
 	if err := cfg.applyEnv(getenv); err != nil {
 		return cfg, err
 	}
 	return cfg, nil
+}
+
+// unknownField is what the YAML decoder says of a setting Config lacks.
+var unknownField = regexp.MustCompile(`field (\S+) not found in type \S+`)
+
+// yamlMessage is a YAML decoding error as an operator should read it: a
+// misspelt setting is named as such, not as a field of a Go type.
+func yamlMessage(err error) string {
+	return unknownField.ReplaceAllString(err.Error(), "unknown setting \"$1\" (check its spelling and its section)")
 }
 
 // applyEnv overrides fields from STEWARD_* variables. A secret may instead
@@ -312,6 +323,13 @@ func (c *Config) Validate() error {
 	}
 	if (c.Desk.Open == "") != (c.Desk.Close == "") {
 		errs = append(errs, fmt.Errorf("desk.open and desk.close must be set together (e.g. \"09:00\" and \"18:00\")"))
+	} else if c.Desk.HasHours() {
+		// Checked here, before anything is opened, rather than when the desk starts.
+		if _, err := desk.ParseHours(c.Desk.Timezone, c.Desk.Days, c.Desk.Open, c.Desk.Close); err != nil {
+			errs = append(errs, err)
+		}
+	} else if _, err := time.LoadLocation(c.Desk.Timezone); c.Desk.Timezone != "" && err != nil {
+		errs = append(errs, fmt.Errorf("desk.timezone %q is not a known time zone (e.g. Asia/Shanghai)", c.Desk.Timezone))
 	}
 	for i, t := range c.Desk.RatingTags {
 		if t.ID == "" || t.ZH == "" || t.EN == "" {

@@ -34,13 +34,15 @@ func TestLoadLayersFileThenEnv(t *testing.T) {
 func TestLoadRejectsUnknownFieldsAndBadValues(t *testing.T) {
 	path := filepath.Join(t.TempDir(), "steward.yaml")
 	os.WriteFile(path, []byte("adr: x\n"), 0o600)
-	if _, err := Load(path, func(string) string { return "" }); err == nil || !strings.Contains(err.Error(), "adr") {
-		t.Fatalf("unknown field: err = %v", err)
+	if _, err := Load(path, func(string) string { return "" }); err == nil || !strings.Contains(err.Error(), `unknown setting "adr"`) ||
+		strings.Contains(err.Error(), "config.Config") {
+		t.Fatalf("unknown field: err = %v, want it named as an unknown setting, without Go's type", err)
 	}
 	cfg := Default()
 	cfg.Addr, cfg.LogLevel, cfg.Database = "nope", "loud", "mysql://x"
+	cfg.Desk.Timezone = "Mars/Base" // caught before anything is opened, not when the desk starts
 	err := cfg.Validate()
-	for _, want := range []string{"addr", "log_level", "database"} {
+	for _, want := range []string{"addr", "log_level", "database", "Mars/Base"} {
 		if err == nil || !strings.Contains(err.Error(), want) {
 			t.Errorf("Validate() = %v, want a message about %s", err, want)
 		}
