@@ -347,3 +347,25 @@ func TestChatRatingStarsAreCountedInChromium(t *testing.T) {
 		}
 	}
 }
+
+// Once an agent closes the conversation, the disabled composer says so (in
+// the page's language, also after switching it) instead of inviting a
+// question it will not take.
+func TestChatSaysWhenTheConversationHasEnded(t *testing.T) {
+	p := page{t, browser(t)}
+	run := testutil.Start(t, nil)
+	p.navigate(run.URL + "/chat?lang=en")
+	p.waitFor(`document.body.dataset.ready === "1"`)
+	if ph := eval[string](p, `document.querySelector('#composer-input').placeholder`); !strings.Contains(ph, "question") {
+		t.Fatalf("open conversation: placeholder %q", ph)
+	}
+	var stored struct{ ID string }
+	if err := json.Unmarshal([]byte(eval[string](p, `localStorage.getItem('steward.conversation')`)), &stored); err != nil || stored.ID == "" {
+		t.Fatalf("the page's stored conversation: %v", err)
+	}
+	admin := testutil.Login(t, run.URL, run.Demo[0].Email, run.Demo[0].Password)
+	admin.Must(http.StatusOK, "POST", "/api/v1/desk/conversations/"+stored.ID+"/close", map[string]any{}, nil)
+	p.waitFor(`document.querySelector('#composer-input').disabled && document.querySelector('#composer-input').placeholder.includes('ended')`)
+	eval[bool](p, `(document.querySelector('#lang-switch').click(), true)`)
+	p.waitFor(`document.querySelector('#composer-input').placeholder.includes('会话已结束')`)
+}

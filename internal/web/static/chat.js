@@ -19,6 +19,7 @@
       title: '在线客服',
       subtitle: '在线 · 随时为您服务',
       placeholder: '请输入您的问题…',
+      placeholderClosed: '会话已结束，点击“开始新会话”继续咨询',
       inputLabel: '消息内容',
       send: '发送',
       typing: '正在输入…',
@@ -88,6 +89,7 @@
       title: 'Customer service',
       subtitle: 'Online · here to help',
       placeholder: 'Type your question…',
+      placeholderClosed: 'This conversation has ended. Start a new one to ask more.',
       inputLabel: 'Message',
       send: 'Send',
       typing: 'typing…',
@@ -663,6 +665,7 @@
     const n = charCount(E.input.value.trim());
     const closed = S.state === 'closed';
     E.input.disabled = closed;
+    E.input.placeholder = t(closed ? 'placeholderClosed' : 'placeholder');
     E.send.disabled = S.inFlight || !S.conv || closed || n === 0 || n > MAX_CHARS;
     E.handoff.disabled = S.inFlight || !S.conv;
     E.counter.hidden = n < COUNTER_FROM;
@@ -690,6 +693,7 @@
     renderStars();
     renderRatingTags();
     setConn(S.connKind);
+    if (E.input) updateComposer(); // the placeholder says whether the conversation has ended
   }
 
   // ---------- offline message and rating cards ----------
