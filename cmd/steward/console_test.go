@@ -371,3 +371,49 @@ func TestConsoleFitsLaptopAndPhoneInChromium(t *testing.T) {
 		}
 	}
 }
+
+// A Chinese console names the demo knowledge base's categories in Chinese
+// wherever it shows one: the queue row, the conversation's header, the
+// summary's tags and its intents. No "order_status" on a Chinese page.
+func TestConsoleNamesCategoriesInChromium(t *testing.T) {
+	run := testutil.Start(t, func(c *config.Config) { c.Desk.ManualAssign = true })
+	agentAPI := testutil.Login(t, run.URL, run.Demo[1].Email, run.Demo[1].Password)
+	agentAPI.Must(http.StatusOK, "PUT", "/api/v1/desk/presence", map[string]string{"status": "online"}, nil)
+	cl := &testutil.Client{T: t, Base: run.URL}
+	conv := cl.Start("zh-CN")
+	cl.Say(conv, "我的快递到哪了，怎么查物流？")
+	cl.Say(conv, "转人工")
+	var got struct {
+		Conversation struct{ State, Category string }
+	}
+	agentAPI.Must(http.StatusOK, "GET", "/api/v1/desk/conversations/"+conv.ID, nil, &got)
+	labels := map[string]string{"shipping": "物流配送", "order_status": "订单查询"}
+	want, ok := labels[got.Conversation.Category]
+	if got.Conversation.State != "queued" || !ok {
+		t.Fatalf("conversation %+v: want it queued in shipping or order_status", got.Conversation)
+	}
+	id := got.Conversation.Category
+
+	p := page{t, browser(t)}
+	p.signInTo(run.URL, "/console", run.Demo[1].Email, run.Demo[1].Password)
+	p.navigate(run.URL + "/console?lang=zh-CN")
+	p.waitFor(`document.body.dataset.ready === "1"`)
+	row := fmt.Sprintf(`#queue-list li[data-id=%q]`, conv.ID)
+	p.waitFor(fmt.Sprintf(`!!document.querySelector('%s .item-category')`, row))
+	if s := eval[string](p, fmt.Sprintf(`document.querySelector('%s .item-category').innerText`, row)); s != want {
+		t.Errorf("the queue row's category reads %q, want %q", s, want)
+	}
+	p.click(row)
+	p.waitFor(`(document.querySelector('#summary-text').innerText || "").trim() !== ""`)
+	p.waitFor(`document.querySelectorAll('#summary-intents .chip').length > 0`)
+	for _, c := range []struct{ where, expr, want string }{
+		{"header", `document.querySelector('#conv-meta').innerText`, "类别: " + want},
+		{"summary tags", `document.querySelector('#summary-tags').innerText`, want},
+		{"intents", `[...document.querySelectorAll('#summary-intents .chip')].map((c) => c.textContent).join(' ')`, want},
+	} {
+		s := eval[string](p, c.expr)
+		if !strings.Contains(s, c.want) || strings.Contains(s, id) {
+			t.Errorf("the %s read %q: want %q, not %q", c.where, s, c.want, id)
+		}
+	}
+}

@@ -3,6 +3,7 @@ package main_test
 import (
 	"fmt"
 	"net/http"
+	"slices"
 	"strings"
 	"testing"
 	"time"
@@ -304,4 +305,33 @@ func TestKnowledgeConsoleInChromium(t *testing.T) {
 	admin.waitText(`#releases-list li[data-id="4"]`, "Override")
 	admin.waitText(`#releases-list li[data-id="4"]`, "the invoice golden question is wrong")
 	admin.waitFor(`document.querySelector('#gate-report').hidden`)
+}
+
+// The knowledge page in Chinese lists the demo categories by their Chinese
+// names ("账户", not "account"), in the entry list and in the editor's
+// suggestions; the value an entry is saved with stays the id.
+func TestKnowledgeConsoleNamesCategoriesInChromium(t *testing.T) {
+	run := testutil.Start(t, nil)
+	p := page{t, browser(t)}
+	p.signIn(run.URL, run.Demo[0].Email, run.Demo[0].Password)
+	p.navigate(run.URL + "/console/kb?lang=zh-CN")
+	p.waitFor(`document.body.dataset.ready === "1" && document.querySelectorAll('#entries-list li[data-id]').length > 50`)
+	p.waitFor(`document.querySelectorAll('#category-list option').length > 10`)
+	shown := eval[[]string](p, `[...new Set([...document.querySelectorAll('#entries-list li[data-id] .item-meta span:nth-child(2)')].map((s) => s.textContent))]`)
+	options := eval[[]string](p, `[...document.querySelectorAll('#category-list option')].map((o) => o.value + '=' + o.label)`)
+	for _, want := range []string{"账户", "售后服务", "订单查询"} {
+		if !slices.Contains(shown, want) {
+			t.Errorf("the entry list shows the categories %q, without %q", shown, want)
+		}
+	}
+	for _, id := range []string{"account", "after_sales", "order_status"} {
+		if slices.Contains(shown, id) {
+			t.Errorf("the entry list shows the category id %q", id)
+		}
+	}
+	for _, want := range []string{"account=账户", "after_sales=售后服务"} {
+		if !slices.Contains(options, want) {
+			t.Errorf("the editor suggests %q, without %q", options, want)
+		}
+	}
 }

@@ -8,6 +8,8 @@ import (
 	"regexp"
 	"strings"
 	"testing"
+
+	"github.com/steward-cs/steward/internal/knowledge"
 )
 
 func TestConsolePages(t *testing.T) {
@@ -148,5 +150,31 @@ func TestConsoleStrings(t *testing.T) {
 		if _, ok := en[k]; !ok {
 			t.Errorf("missing %q", k)
 		}
+	}
+}
+
+// Every category of the demo knowledge base has a label in both languages,
+// so a Chinese console never shows "order_status"; a category an operator
+// adds has none and shows as it is.
+func TestConsoleLabelsTheDemoCategories(t *testing.T) {
+	entries, err := knowledge.DemoEntries()
+	if err != nil {
+		t.Fatal(err)
+	}
+	seen := map[string]bool{}
+	for _, e := range entries {
+		if e.Category == "" || seen[e.Category] {
+			continue
+		}
+		seen[e.Category] = true
+		for _, lang := range []string{"zh-CN", "en"} {
+			l := consoleStrings[lang]["category_"+e.Category]
+			if l == "" || l == e.Category {
+				t.Errorf("category %q has no %s label", e.Category, lang)
+			}
+		}
+	}
+	if len(seen) < 10 {
+		t.Fatalf("the demo knowledge base has only %d categories", len(seen))
 	}
 }

@@ -18,6 +18,10 @@
   // ---------- small helpers ----------
   const charCount = (s) => [...s].length; // code points, as the server counts
   const pct = (x) => `${Math.round(Math.max(0, Math.min(1, Number(x) || 0)) * 100)}%`;
+  // A knowledge-base category by its label (category_order_status); one an operator added shows its id.
+  const category = (c) => label('category', c);
+  // A summary tag: its own label (vip, bot_failed…), else the category it names.
+  const tagLabel = (x) => { const l = label('tag', x); return l === x ? category(x) : l; };
   const isTextField = (el) => !!el && (el.isContentEditable ||
     (el.tagName === 'INPUT' && !['button', 'checkbox', 'radio', 'submit'].includes(el.type)) ||
     el.tagName === 'TEXTAREA' || el.tagName === 'SELECT');
@@ -352,7 +356,7 @@
     }
     if (section === 'active' && it.assignee) meta.append(mk('span', 'item-assignee', it.assignee.name || ''));
     if (it.handoff_reason) meta.append(mk('span', 'item-reason', label('reason', it.handoff_reason)));
-    if (it.category) meta.append(mk('span', 'item-category', it.category));
+    if (it.category) meta.append(mk('span', 'item-category', category(it.category)));
     if (it.locale) meta.append(mk('span', 'item-locale', label('locale', it.locale)));
     if (meta.children.length) li.append(meta);
 
@@ -631,7 +635,7 @@
     const parts = [];
     if (it) {
       if (it.assignee && it.assignee.name) parts.push(t('handledBy', { name: it.assignee.name }));
-      if (it.category) parts.push(`${t('category')}: ${it.category}`);
+      if (it.category) parts.push(`${t('category')}: ${category(it.category)}`);
       if (it.locale) parts.push(label('locale', it.locale));
       if (it.handoff_reason) parts.push(label('reason', it.handoff_reason));
     }
@@ -850,13 +854,13 @@
     E.emotionBar.setAttribute('aria-valuetext', hasScore ? `${pct(score)} ${label('emotion', level)}` : '—');
     E.emotionValue.textContent = hasScore ? `${pct(score)} · ${label('emotion', level)}` : '—';
     E.emotionTags.replaceChildren(...tags.filter((x) => x !== 'calm' && x !== 'upset' && x !== 'angry')
-      .map((x) => mk('span', 'chip', label('tag', x))));
+      .map((x) => mk('span', 'chip', tagLabel(x))));
 
     fillBlock('questions', (sm.questions || []).map((q) => mk('li', '', String(q))));
     fillBlock('intents', (sm.intents || []).map((x) => {
       const li = mk('li', 'row');
       li.append(mk('span', 'row-main', x.title || x.intent || ''));
-      if (x.category) li.append(mk('span', 'chip', x.category));
+      if (x.category) li.append(mk('span', 'chip', category(x.category)));
       if (typeof x.confidence === 'number') li.append(mk('span', 'conf', pct(x.confidence)));
       return li;
     }));
@@ -873,7 +877,7 @@
     const moods = ['calm', 'upset', 'angry']; // shown with the emotion bar already
     const summaryTags = (sm.tags || []).map(String).filter((x) => !moods.includes(x));
     E.summaryTags.replaceChildren(...summaryTags.map((x) => {
-      const chip = mk('span', `chip chip--${x}`, label('tag', x));
+      const chip = mk('span', `chip chip--${x}`, tagLabel(x));
       if (x === 'angry' || x === 'upset' || x === 'bot_failed') chip.classList.add('chip--warn');
       return chip;
     }));

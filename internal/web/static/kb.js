@@ -136,7 +136,7 @@
       S.titles.clear();
       const cats = new Set();
       for (const e of d.entries || []) { S.titles.set(e.id, titleOf(e)); if (e.category) cats.add(e.category); }
-      $('category-list').replaceChildren(...[...cats].sort().map((c) => new Option(c)));
+      $('category-list').replaceChildren(...[...cats].sort().map((c) => new Option(label('category', c), c)));
       $('entry-ids').replaceChildren(...[...S.titles].map(([id, title]) => { const o = new Option(title, id); o.label = title; return o; }));
     } catch (e) { toastError(e); }
   }
@@ -206,7 +206,7 @@
       top.append(mk('span', 'item-name', titleOf(en)), statusBadge(en.status));
       li.append(top);
       const meta = mk('div', 'item-meta');
-      meta.append(mk('span', 'kb-id', en.id), mk('span', '', en.category || ''));
+      meta.append(mk('span', 'kb-id', en.id), mk('span', '', en.category ? label('category', en.category) : ''));
       meta.append(mk('span', '', versionText(en)));
       if (en.essential) meta.append(chip(t('kbEssential')));
       li.append(meta);
