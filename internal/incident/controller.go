@@ -653,11 +653,19 @@ func (c *Controller) page(ctx context.Context, now time.Time, n notify.Notice) {
 		n.At = now
 	}
 	if k := c.opts.Pager.Page(ctx, n); k > 0 {
-		if err := c.event(ctx, now, EventNotification, steward, fmt.Sprintf("notified %d channel(s): %s", k, n.Title),
+		if err := c.event(ctx, now, EventNotification, steward, fmt.Sprintf("notified %d %s: %s", k, channels(k), n.Title),
 			fmt.Sprintf("已通知 %d 个渠道：%s", k, n.TitleZH), map[string]any{"channels": k, "notice": n.ID}); err != nil {
 			c.logger.Error("incident timeline", "error", err)
 		}
 	}
+}
+
+// channels is "channel" or "channels", as k asks.
+func channels(k int) string {
+	if k == 1 {
+		return "channel"
+	}
+	return "channels"
 }
 
 // Page lets other parts (the alert manager's groups) notify and leave a

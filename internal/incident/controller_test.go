@@ -472,3 +472,27 @@ func TestIncidentRecordNamesWhoActed(t *testing.T) {
 		}
 	})
 }
+
+// The timeline counts notified channels in words: "1 channel", not "1 channel(s)".
+func TestNotificationLineCountsChannels(t *testing.T) {
+	h := newHarness(t)
+	h.alerts.set(firing("component_down", monitor.LevelCritical, h.clock, "component", "nlu"))
+	h.step(t, time.Second)
+	_, events, err := h.ctl.Incident(context.Background(), h.ctl.Current().ID)
+	if err != nil {
+		t.Fatal(err)
+	}
+	n := 0
+	for _, e := range events {
+		if e.Kind != incident.EventNotification {
+			continue
+		}
+		n++
+		if !strings.HasPrefix(e.Text, "notified 1 channel: ") || !strings.HasPrefix(e.TextZH, "已通知 1 个渠道：") {
+			t.Errorf("notification line %q / %q", e.Text, e.TextZH)
+		}
+	}
+	if n == 0 {
+		t.Fatal("no notification on the timeline")
+	}
+}
