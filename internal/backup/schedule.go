@@ -12,8 +12,9 @@ import (
 	"time"
 )
 
-// VerifyFile is the report of a scheduled verification, kept in the
-// backup's directory: retention counts only the backups that passed.
+// VerifyFile is the report of the backup's last verification (scheduled,
+// or `steward backup verify`), kept in the backup's directory: retention
+// counts only the backups that passed.
 const VerifyFile = "verify.json"
 
 // Entry is one backup in a directory.
@@ -22,8 +23,18 @@ type Entry struct {
 	Path     string    `json:"path"`
 	Manifest *Manifest `json:"manifest,omitempty"` // nil when unreadable
 	Problem  string    `json:"problem,omitempty"`  // why the manifest could not be read
-	// Verified is the outcome of the scheduled verification (nil: none ran).
+	// Verified is the outcome of the last verification (nil: none ran).
 	Verified *bool `json:"verified,omitempty"`
+}
+
+// KeepReport records rep as the verification of the backup at path, for
+// List and retention.
+func KeepReport(path string, rep Report) error {
+	data, err := json.MarshalIndent(rep, "", "  ")
+	if err != nil {
+		return err
+	}
+	return writeFileAtomic(filepath.Join(path, VerifyFile), append(data, '\n'))
 }
 
 // failed reports whether the backup is known to be bad.
@@ -202,8 +213,7 @@ func (s *Scheduler) RunOnce(ctx context.Context) Outcome {
 			break
 		}
 		o.Report = &rep
-		data, _ := json.MarshalIndent(rep, "", "  ")
-		if werr := writeFileAtomic(filepath.Join(res.Path, VerifyFile), append(data, '\n')); werr != nil {
+		if werr := KeepReport(res.Path, rep); werr != nil {
 			s.b.logger.Warn("keep the verification report", "path", res.Path, "error", werr)
 		}
 		if !rep.OK {

@@ -114,6 +114,11 @@ func (c *backupCommand) verify(ctx context.Context, args []string) error {
 	if err != nil {
 		return err
 	}
+	// backup list and retention go by the last verification, manual or
+	// scheduled; a backup on read-only storage is verified all the same.
+	if err := backup.KeepReport(rest[0], rep); err != nil {
+		fmt.Fprintf(c.env.Stderr, "steward backup verify: the report is not kept beside the backup: %v\n", err)
+	}
 	if *asJSON {
 		if err := writeJSONOut(c.env.Stdout, rep); err != nil {
 			return err
