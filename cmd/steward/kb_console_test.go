@@ -152,6 +152,11 @@ func TestKnowledgeConsoleInChromium(t *testing.T) {
 	customer.waitFor(`!!document.querySelector('#messages .msg[data-role="bot"][data-outcome="fallback"]')`)
 	customer.screenshot("chat-flagged-answer")
 
+	// Opened at #reviews, the page still counts the corrections waiting (the badge was missing there).
+	admin.navigate(run.URL + "/console/kb#reviews")
+	admin.waitFor(`document.body.dataset.ready === "1" && !document.querySelector('#section-reviews').hidden`)
+	admin.waitFor(`!document.querySelector('#count-corrections').hidden && document.querySelector('#count-corrections').textContent === "1"`)
+
 	// The flag is in the admin's correction queue; "Fix this entry" opens the editor with the customer's wording.
 	admin.tab("corrections")
 	admin.waitText(`#corrections-list li[data-entry="gift-wrap"]`, "can you gift wrap my order?")

@@ -141,11 +141,14 @@
     } catch (e) { toastError(e); }
   }
 
-  async function loadCounts() {
+  // loadCounts refreshes the badges of the reviews and corrections tabs, but for the tab `loading`,
+  // which counts itself as it loads.
+  async function loadCounts(loading) {
     try {
-      const [r, c] = await Promise.all([api('GET', `${KB}/entries?status=in_review`), api('GET', `${KB}/corrections`)]);
-      setCount('reviews', (r.entries || []).length);
-      setCount('corrections', (c.groups || []).length);
+      await Promise.all([
+        loading === 'reviews' ? null : api('GET', `${KB}/entries?status=in_review`).then((r) => setCount('reviews', (r.entries || []).length)),
+        loading === 'corrections' ? null : api('GET', `${KB}/corrections`).then((c) => setCount('corrections', (c.groups || []).length)),
+      ]);
     } catch { /* counts are a hint */ }
   }
   function setCount(name, n) {
@@ -168,7 +171,7 @@
       $(`section-${tname}`).hidden = tname !== name;
     }
     if (location.hash !== `#${name}`) history.replaceState(history.state, '', `#${name}`);
-    if (name !== 'reviews' && name !== 'corrections') loadCounts(); // those two count as they load
+    loadCounts(name); // the other tab's badge too: opened at #reviews, corrections went uncounted
     switch (name) {
       case 'entries': loadEntries(); break;
       case 'reviews': loadReviews(); break;
