@@ -6,6 +6,7 @@ package web
 
 import (
 	"embed"
+	"io"
 	"io/fs"
 	"net/http"
 	"strings"
@@ -45,6 +46,41 @@ func RegisterWith(mux *http.ServeMux, opts Options) {
 	mux.Handle("GET /status", statusPage())
 	mux.Handle("GET /{$}", http.RedirectHandler("/chat", http.StatusFound))
 	registerConsole(mux)
+	// Anything else a browser may ask for: a page in both languages with
+	// the ways on, rather than Go's plain-text "404 page not found".
+	mux.Handle("/", withHeaders(http.HandlerFunc(notFoundPage), ownCSP, "no-cache"))
+}
+
+// notFoundHTML is the page for an address Steward does not serve.
+const notFoundHTML = `<!doctype html>
+<html lang="zh-CN">
+<head>
+  <meta charset="utf-8">
+  <meta name="viewport" content="width=device-width, initial-scale=1">
+  <title>页面不存在 · Page not found · Steward</title>
+  <link rel="icon" href="data:,">
+  <link rel="stylesheet" href="/static/console.css">
+</head>
+<body class="login-page">
+  <main class="login-card">
+    <h1 class="login-title">页面不存在</h1>
+    <p>您访问的地址不存在，可能已经移动或输入有误。</p>
+    <h1 class="login-title" lang="en">Page not found</h1>
+    <p lang="en">There is nothing at this address; it may have moved, or have a typo.</p>
+    <p><a href="/chat">在线客服 · Chat with us</a></p>
+    <p><a href="/status">服务状态 · Service status</a></p>
+    <p><a href="/console">客服工作台 · Agent console</a></p>
+  </main>
+</body>
+</html>
+`
+
+func notFoundPage(w http.ResponseWriter, r *http.Request) {
+	w.Header().Set("Content-Type", "text/html; charset=utf-8")
+	w.WriteHeader(http.StatusNotFound)
+	if r.Method != http.MethodHead {
+		io.WriteString(w, notFoundHTML)
+	}
 }
 
 func serveFile(fsys fs.FS, name string) http.Handler {

@@ -34,3 +34,28 @@ func TestChatFrameAncestors(t *testing.T) {
 		})
 	}
 }
+
+// An address Steward does not serve gets a page in both languages with
+// the ways on (it was Go's plain "404 page not found"), still a 404, framed
+// by nobody; the pages that exist are untouched.
+func TestUnknownPageIsBilingual(t *testing.T) {
+	mux := http.NewServeMux()
+	Register(mux)
+	for _, path := range []string{"/console/nope", "/nope", "/chat/x"} {
+		rec := httptest.NewRecorder()
+		mux.ServeHTTP(rec, httptest.NewRequest("GET", path, nil))
+		body := rec.Body.String()
+		if rec.Code != http.StatusNotFound || !strings.HasPrefix(rec.Header().Get("Content-Type"), "text/html") ||
+			!strings.Contains(body, "页面不存在") || !strings.Contains(body, "Page not found") || !strings.Contains(body, `href="/chat"`) ||
+			!strings.HasSuffix(rec.Header().Get("Content-Security-Policy"), "frame-ancestors 'none'") {
+			t.Errorf("GET %s: %d %q %.120s", path, rec.Code, rec.Header().Get("Content-Type"), body)
+		}
+	}
+	for path, code := range map[string]int{"/chat": http.StatusOK, "/status": http.StatusOK, "/": http.StatusFound} {
+		rec := httptest.NewRecorder()
+		mux.ServeHTTP(rec, httptest.NewRequest("GET", path, nil))
+		if rec.Code != code {
+			t.Errorf("GET %s: %d, want %d", path, rec.Code, code)
+		}
+	}
+}
