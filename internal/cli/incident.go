@@ -87,6 +87,16 @@ func (f *apiFlags) print(env Env, raw []byte, human func() string) {
 	fmt.Fprint(env.Stdout, human())
 }
 
+// incidentLine is an {"incident": ...} answer as one line, as incident list
+// shows incidents: id, phase, severity, title.
+func incidentLine(raw []byte) string {
+	var v struct {
+		Incident struct{ ID, Title, Phase, Severity string } `json:"incident"`
+	}
+	_ = json.Unmarshal(raw, &v)
+	return fmt.Sprintf("%s [%s, %s] %s\n", v.Incident.ID, v.Incident.Phase, v.Incident.Severity, v.Incident.Title)
+}
+
 type postureCommand struct{ env Env }
 
 const postureUsage = "posture show | posture set --level N [--all | --categories a,b | --intents x,y] [--human] [--throttle SRC=RATE,...] --reason TEXT | posture auto"
@@ -250,10 +260,13 @@ func (c *incidentCommand) Run(ctx context.Context, args []string) error {
 	case "declare":
 		raw, err = api.call(ctx, c.env, "POST", "/api/v1/incidents", map[string]any{"title": *title, "title_zh": *titleZH,
 			"severity": *severity})
+		human = func() string { return incidentLine(raw) }
 	case "update":
 		raw, err = api.call(ctx, c.env, "POST", "/api/v1/incidents/"+id+"/updates", map[string]any{"phase": *phase, "note": *note})
+		human = func() string { return incidentLine(raw) }
 	case "resolve":
 		raw, err = api.call(ctx, c.env, "POST", "/api/v1/incidents/"+id+"/resolve", map[string]any{"note": *note})
+		human = func() string { return incidentLine(raw) }
 	case "postmortem":
 		raw, err = api.call(ctx, c.env, "GET", "/api/v1/incidents/"+id+"/postmortem", nil)
 		human = func() string {

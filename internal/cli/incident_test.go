@@ -35,8 +35,10 @@ func TestPostureAndIncidentCommands(t *testing.T) {
 		t.Fatalf("incident list: %d %q", code, out)
 	}
 	id := strings.Fields(out)[0]
-	if code, _, errs := run(t, "", env, "incident", "update", id, "--note", "gateway vendor paged"); code != 0 {
-		t.Fatalf("update: %s", errs)
+	// A change prints the incident as list does, not the API's raw JSON (--json gives that).
+	if code, out, errs := run(t, "", env, "incident", "update", id, "--note", "gateway vendor paged"); code != 0 ||
+		!strings.HasPrefix(out, id+" [") || strings.Contains(out, "{") {
+		t.Fatalf("update: %d %q %s", code, out, errs)
 	}
 	code, out, _ = run(t, "", env, "incident", "show", id)
 	if code != 0 || !strings.Contains(out, "gateway vendor paged") {
