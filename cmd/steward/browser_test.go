@@ -236,8 +236,23 @@ func TestWidgetOnAnotherOrigin(t *testing.T) {
 		t.Fatalf("widget frame on the listed shop: %q (unreachable %q), want %s/chat?embed=1...", f.URL, f.UnreachableURL, base)
 	}
 	src := f.URL
+	// The chat told the widget it loaded: no fallback once the widget's wait (6 s) is over.
+	time.Sleep(7 * time.Second)
+	const fallback = `document.querySelector('#steward-widget-root').shadowRoot.querySelector('.steward-fallback')`
+	if eval[bool](p, "!!"+fallback) {
+		t.Fatal("the widget offers a new window although the chat loaded in its frame")
+	}
 	if f := openWidget(other.URL); !strings.HasPrefix(f.URL, "chrome-error:") {
 		t.Fatalf("on a shop not in frame_ancestors the widget frame shows %q, want it blocked", f.URL)
+	}
+	// There the customer is told, in the widget's language, and offered the chat in a new window
+	// (it was the browser's blocked-frame page alone).
+	p.waitWithin("!!"+fallback, 15*time.Second)
+	if got := eval[string](p, fallback+`.innerText`); !strings.Contains(got, "客服窗口暂时无法在本页打开") {
+		t.Errorf("the fallback says %q", got)
+	}
+	if href := eval[string](p, fallback+`.querySelector('a').href`); href != base+"/chat?lang=zh-CN" {
+		t.Errorf("the fallback links to %q, want %s/chat?lang=zh-CN", href, base)
 	}
 	// The page the iframe shows answers questions.
 	p.navigate(src)

@@ -1029,6 +1029,8 @@
       applyI18n();
     });
     if (S.embed) {
+      // Tell the widget the chat has loaded in its frame (it offers a new window if it never hears this).
+      if (window.parent !== window) window.parent.postMessage({ type: 'steward:ready' }, '*');
       E.close.hidden = false;
       E.close.addEventListener('click', closeEmbed);
       document.addEventListener('keydown', (e) => { if (e.key === 'Escape') closeEmbed(); });

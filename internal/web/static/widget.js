@@ -28,8 +28,10 @@
   const side = opts.position === 'left' ? 'left' : 'right';
   const other = side === 'left' ? 'right' : 'left';
   const T = {
-    'zh-CN': { open: '打开在线客服', close: '关闭在线客服', title: '在线客服' },
-    en: { open: 'Open customer service chat', close: 'Close customer service chat', title: 'Customer service' },
+    'zh-CN': { open: '打开在线客服', close: '关闭在线客服', title: '在线客服',
+      failed: '客服窗口暂时无法在本页打开。', newTab: '在新窗口中打开在线客服' },
+    en: { open: 'Open customer service chat', close: 'Close customer service chat', title: 'Customer service',
+      failed: 'The chat could not be opened on this page.', newTab: 'Open the chat in a new window' },
   }[lang];
   const tooltip = opts.title || T.title;
 
@@ -38,6 +40,10 @@
   const css = (el, props) => { for (const k in props) el.style.setProperty(k, props[k]); return el; };
 
   let host = null, launcher = null, panel = null, iframe = null, iconChat = null, iconClose = null;
+  // The chat page says when it has loaded in the frame; until then (or for good, when this site is
+  // not one Steward may be framed by) the panel offers the chat in a new window instead.
+  const LOAD_WAIT = 6000;
+  let loaded = false, fallback = null;
   let isOpen = false, openWhenMounted = false;
 
   // ---------- icons (SVG via DOM API, no innerHTML) ----------
@@ -164,6 +170,34 @@
       all: 'initial', display: 'block', width: '100%', height: '100%', border: '0', margin: '0', padding: '0',
     });
     panel.appendChild(iframe);
+    setTimeout(() => { if (!loaded) showFallback(); }, LOAD_WAIT);
+  }
+
+  // showFallback covers the frame with a note and a link to the chat in a new window.
+  function showFallback() {
+    if (fallback || loaded) return;
+    console.warn(`[steward] the chat did not load in the widget's frame; if this site (${location.origin}) is ` +
+      'not in Steward\'s security.frame_ancestors, Steward refuses to be framed here');
+    fallback = document.createElement('div');
+    fallback.setAttribute('role', 'alert');
+    fallback.className = 'steward-fallback';
+    css(fallback, {
+      all: 'initial', position: 'absolute', inset: '0', display: 'flex', 'flex-direction': 'column',
+      'align-items': 'center', 'justify-content': 'center', gap: '12px', padding: '24px', background: '#fff',
+      color: '#1f2328', font: '15px/1.5 system-ui, -apple-system, "PingFang SC", "Microsoft YaHei", sans-serif',
+      'text-align': 'center',
+    });
+    const note = document.createElement('p');
+    note.textContent = T.failed;
+    css(note, { margin: '0' });
+    const link = document.createElement('a');
+    link.href = `${ORIGIN}/chat?lang=${encodeURIComponent(lang)}`;
+    link.target = '_blank';
+    link.rel = 'noopener';
+    link.textContent = T.newTab;
+    css(link, { color: '#0b6bcb', 'font-weight': '600' });
+    fallback.append(note, link);
+    panel.appendChild(fallback); // the panel is position: fixed, so inset 0 covers it
   }
 
   // ---------- public API ----------
@@ -210,6 +244,10 @@
     if (ev.origin !== ORIGIN) return;
     if (iframe && ev.source !== iframe.contentWindow) return;
     const d = ev.data;
+    if (d && typeof d === 'object' && d.type === 'steward:ready') {
+      loaded = true;
+      if (fallback) { fallback.remove(); fallback = null; }
+    }
     if (d && typeof d === 'object' && d.type === 'steward:close') close();
   });
   document.addEventListener('keydown', (ev) => { if (ev.key === 'Escape' && isOpen) close(); });
