@@ -233,6 +233,18 @@ func TestKnowledgeConsoleInChromium(t *testing.T) {
 		t.Fatalf("a new entry from the unanswered question has the questions %q", q)
 	}
 	admin.click("#ed-close")
+	// Another customer writes 3,000 characters the bot cannot answer either: listed clipped, whole on hover.
+	other := &testutil.Client{T: t, Base: run.URL}
+	if turn := other.Say(other.Start("en"), strings.Repeat("zqxw vbnm ", 300)); len(turn.Messages) == 0 ||
+		turn.Messages[len(turn.Messages)-1].Outcome != "fallback" {
+		t.Fatalf("the long message: %+v, want a fallback", turn)
+	}
+	admin.tab("golden")
+	admin.tab("unanswered")
+	admin.waitText("#unanswered-list", "zqxw vbnm zqxw")
+	if n := eval[int](admin, `Math.max(...[...document.querySelectorAll('#unanswered-list .kb-card-title')].map(e => [...e.textContent].length))`); n > 281 {
+		t.Errorf("an unanswered question is listed with %d characters", n)
+	}
 
 	// The diff between releases 2 and 3 shows the changed answer.
 	admin.tab("releases")

@@ -846,6 +846,10 @@
   // =====================================================================
   // Unanswered questions
   // =====================================================================
+  // clip shortens a customer's message for a list: a 4,000-character one filled the page (QA pass).
+  const CLIP = 280;
+  const clip = (s) => { const cs = [...String(s || '')]; return cs.length > CLIP ? `${cs.slice(0, CLIP).join('')}…` : cs.join(''); };
+
   async function loadUnanswered() {
     try {
       const d = await api('GET', `${KB}/unanswered`);
@@ -854,7 +858,9 @@
         const li = mk('li', 'kb-card kb-cluster');
         li.dataset.locale = c.locale || '';
         const top = mk('div', 'kb-card-head');
-        top.append(mk('span', 'kb-card-title', c.text), chip(label('locale', c.locale)),
+        const title = mk('span', 'kb-card-title', clip(c.text));
+        title.title = c.text; // the whole message on hover
+        top.append(title, chip(label('locale', c.locale)),
           mk('span', 'kb-count', t('kbAskedN', { n: c.count, conversations: c.conversations })),
           mk('span', 'item-side', fmtTime(c.last_at)));
         li.append(top);
@@ -862,7 +868,7 @@
         if (ex.length) {
           li.append(mk('div', 'kb-label', t('kbAlsoAsked')));
           const ul = mk('ul', 'kb-wordings');
-          for (const x of ex) ul.append(mk('li', 'kb-wording', x));
+          for (const x of ex) { const w = mk('li', 'kb-wording', clip(x)); w.title = x; ul.append(w); }
           li.append(ul);
         }
         if (canPropose()) {
