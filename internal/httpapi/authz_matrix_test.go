@@ -485,6 +485,26 @@ func startMatrixWorld(t *testing.T) *mxWorld {
 		"password": roleWorldPassword}, &spare)
 	w.spare = spare.User.ID
 	w.shared = &mxFixture{t: t, w: w}
+	// The agent keeps its presence as an API client must (docs/desk.md: PUT it again within 2 minutes), or
+	// routing would give its conversations to others half way through the matrix's few minutes.
+	agentAPI := w.as(t, roleAgent)
+	beat, stop := time.NewTicker(30*time.Second), make(chan struct{})
+	t.Cleanup(func() { beat.Stop(); close(stop) })
+	go func() {
+		for {
+			select {
+			case <-stop:
+				return
+			case <-beat.C: // a plain request: t must not be used once the test has ended
+				req, _ := http.NewRequest("PUT", agentAPI.Base+"/api/v1/desk/presence", strings.NewReader(`{"status":"online"}`))
+				req.Header.Set("Authorization", "Bearer "+agentAPI.Token)
+				req.Header.Set("Content-Type", "application/json")
+				if resp, err := http.DefaultClient.Do(req); err == nil {
+					resp.Body.Close()
+				}
+			}
+		}
+	}()
 	w.shippingEntry = w.shared.cust().entry
 	if w.shippingEntry == "" {
 		t.Fatal("运费怎么算 was not answered from an entry")
