@@ -296,6 +296,12 @@ func (r *run) execute(ctx context.Context) (*Scorecard, error) {
 	if err := r.s.inject(ctx, r); err != nil {
 		return nil, fmt.Errorf("inject %s: %w", r.s.Name, err)
 	}
+	// The clock starts when the fault is in place: the injection's answer.
+	// Most injections answer at once; bad-release answers when the damaged
+	// release is live, after its training and quality report (several
+	// seconds in which customers still get the good release, and nothing
+	// can be detected).
+	r.faultAt = time.Now()
 	var detected, mitigated, cleared, recovered time.Time
 	var last postureView
 	alerts := map[string]bool{}
