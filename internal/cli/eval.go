@@ -5,6 +5,7 @@ import (
 	"encoding/json"
 	"flag"
 	"fmt"
+	"strings"
 	"text/tabwriter"
 
 	"github.com/steward-cs/steward/internal/eval"
@@ -13,13 +14,14 @@ import (
 
 type evalCommand struct{ env Env }
 
-const evalUsage = "eval intent --train FILE (--test FILE | --holdout F) [--val FILE] [--oos-label L] [--json] | eval sentiment --train FILE (--test FILE | --holdout F) [--json] | eval pii --data FILE [--json] | eval firewall --attacks FILES --benign FILES [--json]"
+// evalSubcommands are the group's subcommands as typed, for -h and usage errors.
+var evalSubcommands = []string{"eval intent --train FILE (--test FILE | --holdout F) [--val FILE] [--oos-label L] [--json]",
+	"eval sentiment --train FILE (--test FILE | --holdout F) [--val FILE] [--json]", "eval pii --data FILE [--json]",
+	"eval firewall --attacks FILES --benign FILES [--json]"}
 
-func (c *evalCommand) subcommands() []string {
-	return []string{"eval intent --train FILE (--test FILE | --holdout F) [--val FILE] [--oos-label L] [--json]",
-		"eval sentiment --train FILE (--test FILE | --holdout F) [--val FILE] [--json]", "eval pii --data FILE [--json]",
-		"eval firewall --attacks FILES --benign FILES [--json]"}
-}
+var evalUsage = strings.Join(evalSubcommands, " | ")
+
+func (c *evalCommand) subcommands() []string { return evalSubcommands }
 
 func (c *evalCommand) Run(ctx context.Context, args []string) error {
 	if len(args) == 0 {

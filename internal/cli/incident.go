@@ -99,12 +99,13 @@ func incidentLine(raw []byte) string {
 
 type postureCommand struct{ env Env }
 
-const postureUsage = "posture show | posture set --level N [--all | --categories a,b | --intents x,y] [--human] [--throttle SRC=RATE,...] --reason TEXT | posture auto"
+// postureSubcommands are the group's subcommands as typed, for -h and usage errors.
+var postureSubcommands = []string{"posture show", "posture set --level N [--all | --categories a,b | --intents x,y] [--human] [--throttle SRC=RATE,...] --reason TEXT",
+	"posture auto"}
 
-func (c *postureCommand) subcommands() []string {
-	return []string{"posture show", "posture set --level N [--all | --categories a,b | --intents x,y] [--human] [--throttle SRC=RATE,...] --reason TEXT",
-		"posture auto"}
-}
+var postureUsage = strings.Join(postureSubcommands, " | ")
+
+func (c *postureCommand) subcommands() []string { return postureSubcommands }
 
 func (c *postureCommand) Run(ctx context.Context, args []string) error {
 	usage := postureUsage
@@ -188,12 +189,13 @@ func (c *postureCommand) Run(ctx context.Context, args []string) error {
 
 type incidentCommand struct{ env Env }
 
-const incidentUsage = "incident list | show ID | declare --title T [--title-zh T] [--severity info|warning|critical] | update ID [--phase P] [--note N] | resolve ID [--note N] | postmortem ID"
+// incidentSubcommands are the group's subcommands as typed, for -h and usage errors.
+var incidentSubcommands = []string{"incident list", "incident show ID", "incident declare --title T [--title-zh T] [--severity info|warning|critical]",
+	"incident update ID [--phase P] [--note N]", "incident resolve ID [--note N]", "incident postmortem ID"}
 
-func (c *incidentCommand) subcommands() []string {
-	return []string{"incident list", "incident show ID", "incident declare --title T [--title-zh T] [--severity info|warning|critical]",
-		"incident update ID [--phase P] [--note N]", "incident resolve ID [--note N]", "incident postmortem ID"}
-}
+var incidentUsage = strings.Join(incidentSubcommands, " | ")
+
+func (c *incidentCommand) subcommands() []string { return incidentSubcommands }
 
 func (c *incidentCommand) Run(ctx context.Context, args []string) error {
 	usage := incidentUsage

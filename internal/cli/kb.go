@@ -24,12 +24,13 @@ import (
 
 type kbCommand struct{ env Env }
 
-const kbUsage = "kb import FILE | export [FILE] | publish | rollback [--to ID] | releases | diff A B"
+// kbSubcommands are the group's subcommands as typed, for -h and usage errors.
+var kbSubcommands = []string{"kb import FILE|- [--no-publish] [--override REASON]", "kb export [FILE]", "kb publish [--note TEXT] [--override REASON]",
+	"kb rollback [--to ID]", "kb releases", "kb diff A B"}
 
-func (c *kbCommand) subcommands() []string {
-	return []string{"kb import FILE|- [--no-publish] [--override REASON]", "kb export [FILE]", "kb publish [--note TEXT] [--override REASON]",
-		"kb rollback [--to ID]", "kb releases", "kb diff A B"}
-}
+var kbUsage = strings.Join(kbSubcommands, " | ")
+
+func (c *kbCommand) subcommands() []string { return kbSubcommands }
 
 func (c *kbCommand) Run(ctx context.Context, args []string) error {
 	if len(args) == 0 {

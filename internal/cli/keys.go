@@ -16,9 +16,12 @@ import (
 // keysCommand manages the keys that seal originals of personal data.
 type keysCommand struct{ env Env }
 
-const keysUsage = "keys list | keys rotate"
+// keysSubcommands are the group's subcommands as typed, for -h and usage errors.
+var keysSubcommands = []string{"keys list", "keys rotate"}
 
-func (c *keysCommand) subcommands() []string { return []string{"keys list", "keys rotate"} }
+var keysUsage = strings.Join(keysSubcommands, " | ")
+
+func (c *keysCommand) subcommands() []string { return keysSubcommands }
 
 func (c *keysCommand) Run(ctx context.Context, args []string) error {
 	if len(args) == 0 {

@@ -15,12 +15,13 @@ import (
 
 type userCommand struct{ env Env }
 
-const userUsage = "user add --email E --role R [--name N] --password-stdin | user list | user disable --email E | user enable --email E | user role EMAIL admin|supervisor|agent|auditor"
+// userSubcommands are the group's subcommands as typed, for -h and usage errors.
+var userSubcommands = []string{"user add --email E --role R [--name N] --password-stdin", "user list", "user disable --email E",
+	"user enable --email E", "user role EMAIL admin|supervisor|agent|auditor"}
 
-func (c *userCommand) subcommands() []string {
-	return []string{"user add --email E --role R [--name N] --password-stdin", "user list", "user disable --email E",
-		"user enable --email E", "user role EMAIL admin|supervisor|agent|auditor"}
-}
+var userUsage = strings.Join(userSubcommands, " | ")
+
+func (c *userCommand) subcommands() []string { return userSubcommands }
 
 func (c *userCommand) Run(ctx context.Context, args []string) error {
 	if len(args) == 0 {
