@@ -29,7 +29,7 @@ test: deps vet
 	$(MAKE) bench-check
 
 drill: build
-	bin/steward drill all --json --log bin/drill.log > bin/drill-report.json || (cat bin/drill-report.json; tail -50 bin/drill.log; exit 1)
+	bin/steward drill all --json --log bin/drill.log > bin/drill-report.json 2> bin/drill.err || (tail -50 bin/drill.log; cat bin/drill-report.json; cat bin/drill.err; exit 1)
 	cat bin/drill-report.json
 
 # NLU quality on the validation splits of the shared data sets

@@ -82,9 +82,11 @@ func (c *drillCommand) Run(ctx context.Context, args []string) error {
 			printCard(c.env.Stdout, card)
 		}
 	}
-	passed := true
+	var missed []string
 	for _, card := range cards {
-		passed = passed && card.Passed
+		if !card.Passed {
+			missed = append(missed, card.Scenario+" ("+strings.Join(card.Failures, "; ")+")")
+		}
 	}
 	if c.json {
 		enc := json.NewEncoder(c.env.Stdout)
@@ -97,8 +99,9 @@ func (c *drillCommand) Run(ctx context.Context, args []string) error {
 			return err
 		}
 	}
-	if !passed {
-		return fmt.Errorf("a drill missed its targets")
+	if len(missed) > 0 {
+		// Named with their reasons: in CI this is the last line printed.
+		return fmt.Errorf("drills missed their targets: %s", strings.Join(missed, ", "))
 	}
 	return nil
 }
