@@ -7,7 +7,6 @@ import (
 	"slices"
 	"strconv"
 	"strings"
-	"text/tabwriter"
 
 	"github.com/steward-cs/steward/internal/audit"
 )
@@ -56,7 +55,7 @@ func (c *auditCommand) Run(ctx context.Context, args []string) error {
 	if *asJSON {
 		return writeJSONOut(c.env.Stdout, map[string]any{"entries": entries})
 	}
-	tw := tabwriter.NewWriter(c.env.Stdout, 0, 4, 2, ' ', 0)
+	tw := newTable(c.env.Stdout)
 	fmt.Fprintln(tw, "SEQ\tTIME\tACTOR\tACTION\tOBJECT\tDETAIL")
 	for _, e := range entries {
 		var detail []string

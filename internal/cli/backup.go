@@ -7,7 +7,6 @@ import (
 	"os"
 	"path/filepath"
 	"strings"
-	"text/tabwriter"
 
 	"github.com/steward-cs/steward/internal/app"
 	"github.com/steward-cs/steward/internal/audit"
@@ -149,7 +148,7 @@ func checksFailed(what string, rep backup.Report) error {
 // printChecks writes one line per check; the tables that match their
 // manifest share one line (--json lists each).
 func printChecks(w io.Writer, checks []backup.Check) {
-	tw := tabwriter.NewWriter(w, 0, 4, 2, ' ', 0)
+	tw := newTable(w)
 	tables, shown := 0, false
 	for _, ch := range checks {
 		if ch.OK && strings.HasPrefix(ch.Name, "table ") {
@@ -202,7 +201,7 @@ func (c *backupCommand) list(ctx context.Context, args []string) error {
 	if *asJSON {
 		return writeJSONOut(c.env.Stdout, map[string]any{"dir": dir, "backups": entries})
 	}
-	tw := tabwriter.NewWriter(c.env.Stdout, 0, 4, 2, ' ', 0)
+	tw := newTable(c.env.Stdout)
 	fmt.Fprintln(tw, "NAME\tSTORE\tSCHEMA\tSIZE\tVERIFIED")
 	for _, e := range entries {
 		if e.Manifest == nil {

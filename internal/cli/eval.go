@@ -6,7 +6,6 @@ import (
 	"flag"
 	"fmt"
 	"strings"
-	"text/tabwriter"
 
 	"github.com/steward-cs/steward/internal/eval"
 	"github.com/steward-cs/steward/internal/nlu"
@@ -114,7 +113,7 @@ func (c *evalCommand) intent(args []string) error {
 	if sf.asJSON {
 		return c.printJSON(r)
 	}
-	w := tabwriter.NewWriter(c.env.Stdout, 0, 4, 2, ' ', 0)
+	w := newTable(c.env.Stdout)
 	fmt.Fprintf(w, "examples\t%d\naccuracy\t%.4f\n", r.Examples, r.Accuracy)
 	if r.InScopeAccuracy != nil {
 		fmt.Fprintf(w, "in-scope accuracy\t%.4f\nout-of-scope recall\t%.4f\nout-of-scope precision\t%.4f\nthreshold\t%.2f\n",
@@ -143,7 +142,7 @@ func (c *evalCommand) sentiment(args []string) error {
 	if sf.asJSON {
 		return c.printJSON(r)
 	}
-	w := tabwriter.NewWriter(c.env.Stdout, 0, 4, 2, ' ', 0)
+	w := newTable(c.env.Stdout)
 	fmt.Fprintf(w, "examples\t%d\naccuracy\t%.4f\nmacro F1\t%.4f\ntrain\t%.1f s (%d examples)\npredict p50 / p99\t%.0f / %.0f µs\nmodel\t%s\n",
 		r.Examples, r.Accuracy, r.MacroF1, r.TrainSeconds, r.TrainExamples, r.PredictP50us, r.PredictP99us, r.Model)
 	return w.Flush()

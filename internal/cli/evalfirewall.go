@@ -4,7 +4,6 @@ import (
 	"fmt"
 	"sort"
 	"strings"
-	"text/tabwriter"
 
 	"github.com/steward-cs/steward/internal/eval"
 	"github.com/steward-cs/steward/internal/guard"
@@ -57,7 +56,7 @@ func (c *evalCommand) firewall(args []string) error {
 	if *asJSON {
 		return c.printJSON(r)
 	}
-	w := tabwriter.NewWriter(c.env.Stdout, 0, 4, 2, ' ', 0)
+	w := newTable(c.env.Stdout)
 	fmt.Fprintf(w, "attacks\t%d\nbenign\t%d\nattack recall\t%.4f\nbenign false-positive rate\t%.4f\ncheck p50 / p99\t%.1f / %.1f µs\n\n",
 		r.Attacks, r.Benign, r.AttackRecall, r.BenignFalsePositiveRate, r.CheckP50Micros, r.CheckP99Micros)
 	fmt.Fprintf(w, "FILE\tEXAMPLES\tBLOCKED\tRATE\n")

@@ -2,7 +2,6 @@ package cli
 
 import (
 	"fmt"
-	"text/tabwriter"
 
 	"github.com/steward-cs/steward/internal/eval"
 	"github.com/steward-cs/steward/internal/guard"
@@ -31,7 +30,7 @@ func (c *evalCommand) pii(args []string) error {
 	if *asJSON {
 		return c.printJSON(r)
 	}
-	w := tabwriter.NewWriter(c.env.Stdout, 0, 4, 2, ' ', 0)
+	w := newTable(c.env.Stdout)
 	fmt.Fprintf(w, "examples\t%d\n\nTYPE\tPRECISION\tRECALL\tEXPECTED\tDETECTED\n", r.Examples)
 	for _, k := range guard.Kinds {
 		s := r.ByType[k]

@@ -11,7 +11,6 @@ import (
 	"os/user"
 	"strconv"
 	"strings"
-	"text/tabwriter"
 
 	"github.com/steward-cs/steward/internal/app"
 	"github.com/steward-cs/steward/internal/audit"
@@ -70,7 +69,7 @@ func (c *kbCommand) open(ctx context.Context, fs *flag.FlagSet, db *dbFlags) (*k
 		return nil, err
 	}
 	logger := newLogger(cfg, c.env.Stderr)
-	kb := app.NewKnowledge(cfg, st, builtin, nil, audit.New(st, logger), quality.NewFlags(st), logger)
+	kb := app.NewKnowledge(cfg, st, builtin, nil, audit.New(st, logger), quality.NewFlags(st), logger, nil)
 	return &kbSession{st: st, kb: kb}, nil
 }
 
@@ -246,7 +245,7 @@ func (c *kbCommand) releases(ctx context.Context, args []string) error {
 	if *asJSON {
 		return writeJSONOut(c.env.Stdout, l)
 	}
-	tw := tabwriter.NewWriter(c.env.Stdout, 0, 4, 2, ' ', 0)
+	tw := newTable(c.env.Stdout)
 	fmt.Fprintln(tw, "ID\tCREATED\tAUTHOR\tENTRIES\tESSENTIAL\tCV ACC\tGATE\tSTATE")
 	for _, r := range l.Releases {
 		gate := "passed"

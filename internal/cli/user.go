@@ -6,7 +6,6 @@ import (
 	"encoding/json"
 	"fmt"
 	"strings"
-	"text/tabwriter"
 
 	"github.com/steward-cs/steward/internal/audit"
 	"github.com/steward-cs/steward/internal/auth"
@@ -179,7 +178,7 @@ func (c *userCommand) list(ctx context.Context, args []string) error {
 		}
 		return nil
 	}
-	tw := tabwriter.NewWriter(c.env.Stdout, 0, 4, 2, ' ', 0)
+	tw := newTable(c.env.Stdout)
 	fmt.Fprintln(tw, "EMAIL\tNAME\tROLE\tSTATUS\tSKILLS\tLANGUAGES\tMAX CHATS")
 	for _, u := range users {
 		status := "active"

@@ -1,0 +1,78 @@
+package cli
+
+import (
+	"bytes"
+	"io"
+	"strings"
+
+	"golang.org/x/text/width"
+)
+
+// table lines up tab-separated cells in columns, as text/tabwriter does
+// (two spaces between columns), but by the width a terminal gives each
+// character: a Chinese character takes two columns, which tabwriter counts
+// as one, so a table of Chinese names or titles came out ragged.
+type table struct {
+	w   io.Writer
+	buf bytes.Buffer
+}
+
+func newTable(w io.Writer) *table { return &table{w: w} }
+
+func (t *table) Write(p []byte) (int, error) { return t.buf.Write(p) }
+
+// Flush writes the lines written so far, padded. Every cell followed by a
+// tab is padded to its column's widest such cell plus two spaces; the
+// cell after a line's last tab is written as it is.
+func (t *table) Flush() error {
+	text := t.buf.String()
+	t.buf.Reset()
+	if text == "" {
+		return nil
+	}
+	lines := strings.Split(strings.TrimSuffix(text, "\n"), "\n")
+	rows := make([][]string, len(lines))
+	var widths []int
+	for i, l := range lines {
+		rows[i] = strings.Split(l, "\t")
+		for c, cell := range rows[i][:len(rows[i])-1] {
+			if c == len(widths) {
+				widths = append(widths, 0)
+			}
+			widths[c] = max(widths[c], displayWidth(cell))
+		}
+	}
+	var out strings.Builder
+	for _, row := range rows {
+		for c, cell := range row {
+			out.WriteString(cell)
+			if c < len(row)-1 {
+				out.WriteString(strings.Repeat(" ", widths[c]-displayWidth(cell)+2))
+			}
+		}
+		out.WriteByte('\n')
+	}
+	_, err := io.WriteString(t.w, out.String())
+	return err
+}
+
+// displayWidth is how many terminal columns s takes: two for East Asian
+// wide and full-width characters, none for combining marks and other
+// zero-width characters, one for the rest.
+func displayWidth(s string) int {
+	n := 0
+	for _, r := range s {
+		switch {
+		case r == 0x200B || r == 0x200C || r == 0x200D || r == 0xFEFF ||
+			(r >= 0x0300 && r <= 0x036F) || (r >= 0xFE00 && r <= 0xFE0F):
+		default:
+			switch width.LookupRune(r).Kind() {
+			case width.EastAsianWide, width.EastAsianFullwidth:
+				n += 2
+			default:
+				n++
+			}
+		}
+	}
+	return n
+}
