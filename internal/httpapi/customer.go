@@ -75,7 +75,9 @@ func (s *Server) rateConversation(w http.ResponseWriter, r *http.Request) error 
 	if err != nil {
 		return err
 	}
-	s.signal(monitor.Signal{Kind: monitor.KindRating, Stars: *req.Score, Category: c.Category})
+	// A rating judges the whole conversation: it is about what was served
+	// from its start.
+	s.signal(monitor.Signal{Kind: monitor.KindRating, Stars: *req.Score, Category: c.Category, About: c.CreatedAt})
 	writeJSON(w, http.StatusCreated, map[string]any{"rating": toRatingJSON(rt)})
 	return nil
 }

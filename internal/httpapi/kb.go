@@ -659,7 +659,8 @@ func (s *Server) flagAnswer(w http.ResponseWriter, r *http.Request) error {
 		return err
 	}
 	if created {
-		s.signal(monitor.Signal{Kind: monitor.KindFlag, Category: flaggedCategory(msgs, f.MessageID)})
+		category, at := flagged(msgs, f.MessageID)
+		s.signal(monitor.Signal{Kind: monitor.KindFlag, Category: category, About: at})
 	}
 	status := http.StatusCreated
 	if !created {
@@ -670,14 +671,18 @@ func (s *Server) flagAnswer(w http.ResponseWriter, r *http.Request) error {
 	return nil
 }
 
-// flaggedCategory is the category of the entry a flagged answer came from.
-func flaggedCategory(msgs []conversation.Message, id string) string {
+// flagged is the category of the flagged answer's entry ("" if none) and
+// when it was given.
+func flagged(msgs []conversation.Message, id string) (category string, at time.Time) {
 	for _, m := range msgs {
-		if m.ID == id && m.Entry != nil {
-			return m.Entry.Category
+		if m.ID == id {
+			if m.Entry != nil {
+				category = m.Entry.Category
+			}
+			return category, m.CreatedAt
 		}
 	}
-	return ""
+	return "", time.Time{}
 }
 
 // deskFlag is an agent flagging a bot answer in a transcript they may read.

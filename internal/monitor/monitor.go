@@ -149,6 +149,9 @@ func (m *Monitor) Record(s Signal) {
 	if s.At.IsZero() {
 		s.At = m.opts.Now()
 	}
+	if (s.Kind == KindRating || s.Kind == KindFlag) && !s.About.IsZero() && m.opts.Facts != nil {
+		s.stale = s.About.Before(m.opts.Facts.Epoch())
+	}
 	if m.opts.Metrics != nil {
 		m.opts.Metrics.observe(&s)
 	}

@@ -411,22 +411,22 @@ func (r Rule) evalCount(m *Monitor, now time.Time) []Alert {
 	win := r.qualityWindow(m, now)
 	var out []Alert
 	for name, g := range groups(&win) {
-		n := g.Flags
+		// Feedback on what was served before the epoch is left out (it
+		// came late: a customer rating a conversation that began before a
+		// rollback).
+		count := func(g *Group) int { return g.Flags - g.StaleFlags }
 		what, whatZH := "answers flagged as wrong", "条回答被标记为错误"
 		if r.Field == "low_ratings" {
-			n = g.LowRating
+			count = func(g *Group) int { return g.LowRating - g.StaleLowRating }
 			what, whatZH = "low ratings (1–2 stars)", "个低分评价（1–2 星）"
 		}
+		n := count(&g)
 		if name == "all" && len(win.Categories) > 0 {
 			// A category that explains it raises its own alert; "all"
 			// fires only for what no single category reaches.
 			top := 0
 			for _, cg := range win.Categories {
-				x := cg.Flags
-				if r.Field == "low_ratings" {
-					x = cg.LowRating
-				}
-				top = max(top, x)
+				top = max(top, count(cg))
 			}
 			if float64(top) >= r.Threshold {
 				continue

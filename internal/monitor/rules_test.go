@@ -223,6 +223,45 @@ func TestQualityWindowStartsAtEpoch(t *testing.T) {
 	}
 }
 
+// Feedback that comes after the epoch but judges what was served before it
+// (a customer rating a conversation begun before a rollback, a flag on an
+// answer the old release gave) does not count against what is served now;
+// it is still counted in the totals.
+func TestLateFeedbackOnEarlierAnswersIsStale(t *testing.T) {
+	t0 := time.Date(2026, 11, 21, 10, 0, 0, 0, time.UTC)
+	for _, name := range []string{"low_ratings", "wrong_answer_flags"} {
+		t.Run(name, func(t *testing.T) {
+			facts := &fakeFacts{epoch: t0.Add(10 * time.Second)}
+			clock := t0.Add(20 * time.Second)
+			m := monitor.New(monitor.Options{Rules: only(rule(name)), SLOs: []monitor.SLO{}, Facts: facts,
+				Now: func() time.Time { return clock }})
+			feedback := func(at, about time.Time) {
+				s := monitor.Signal{Kind: monitor.KindFlag, Category: "returns", At: at, About: about}
+				if name == "low_ratings" {
+					s.Kind, s.Stars = monitor.KindRating, 1
+				}
+				m.Record(s)
+			}
+			for i := range 4 {
+				feedback(t0.Add(time.Duration(12+i)*time.Second), t0.Add(time.Duration(2+i)*time.Second))
+			}
+			if got := m.Evaluate(context.Background(), clock); len(got) != 0 {
+				t.Fatalf("late feedback on what was served before the epoch raised %q", names(got, "category"))
+			}
+			c := m.Window(clock, time.Minute)
+			if got := c.All.Flags + c.All.LowRating; got != 4 {
+				t.Errorf("the window counts %d pieces of feedback, want all 4", got)
+			}
+			for i := range 3 {
+				feedback(t0.Add(time.Duration(16+i)*time.Second), t0.Add(time.Duration(11+i)*time.Second))
+			}
+			if got := names(m.Evaluate(context.Background(), clock), "category"); !slices.Equal(got, []string{name + "{category=returns}"}) {
+				t.Fatalf("feedback on what is served now raised %q", got)
+			}
+		})
+	}
+}
+
 // The SLO alert follows the workbook: both windows must burn faster than
 // the factor.
 func TestSLOBurnRate(t *testing.T) {

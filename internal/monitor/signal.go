@@ -53,6 +53,13 @@ type Signal struct {
 	Component string
 	// Rating: its stars (1–5).
 	Stars int
+	// About is when what a rating or flag judges was served: the flagged
+	// answer, the rated conversation's start (zero: unknown). Feedback on
+	// what was served before the release or posture in force (the Facts'
+	// Epoch) is counted, and also counted as stale: the answer-quality
+	// rules leave it out, since it says nothing about what is served now.
+	About time.Time
+	stale bool
 	// Queue: joined (true) or left for an agent (false); Wait is how long
 	// a conversation that left had waited.
 	Joined bool
@@ -119,6 +126,11 @@ type Group struct {
 	StarsSum  int     `json:"stars_sum"`
 	LowRating int     `json:"low_ratings"`
 	Flags     int     `json:"flags"`
+	// StaleLowRating and StaleFlags count the low ratings and flags among
+	// those above that judge what was served before the release or
+	// posture in force when they came (Signal.About).
+	StaleLowRating int `json:"stale_low_ratings,omitempty"`
+	StaleFlags     int `json:"stale_flags,omitempty"`
 	// Diverted counts turns the posture sent elsewhere (a human, the
 	// offline form) without asking the bot: they say nothing about the
 	// bot's quality and are left out of Turns.
@@ -144,6 +156,8 @@ func (g *Group) add(o *Group) {
 	g.StarsSum += o.StarsSum
 	g.LowRating += o.LowRating
 	g.Flags += o.Flags
+	g.StaleLowRating += o.StaleLowRating
+	g.StaleFlags += o.StaleFlags
 	g.Diverted += o.Diverted
 	g.Refused += o.Refused
 }
@@ -285,14 +299,21 @@ func (c *Counts) record(s *Signal) {
 			low = 1
 		}
 		one := Group{Ratings: 1, StarsSum: s.Stars, LowRating: low}
+		if s.stale {
+			one.StaleLowRating = low
+		}
 		c.All.add(&one)
 		if g := c.category(s.Category); g != nil {
 			g.add(&one)
 		}
 	case KindFlag:
-		c.All.Flags++
+		one := Group{Flags: 1}
+		if s.stale {
+			one.StaleFlags = 1
+		}
+		c.All.add(&one)
 		if g := c.category(s.Category); g != nil {
-			g.Flags++
+			g.add(&one)
 		}
 	case KindProbe:
 		p := c.probe(s.Component)
