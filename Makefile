@@ -20,9 +20,11 @@ vet:
 # Then every fault-injection drill against a real server (docs/crisis.md):
 # each must meet its targets or the run fails. Then the short benchmark,
 # which fails only on a crash, an error or a tenfold regression. The
-# slowest package, internal/httpapi (over a hundred servers, each training
-# the demo knowledge base's model), took 17 to 23.5 minutes on a 2-core
-# machine on 2026-11-22: the per-package timeout leaves room above that.
+# slowest package, internal/httpapi (over a hundred servers over the demo
+# knowledge base), took 17 to 23.5 minutes on a 2-core machine on
+# 2026-11-22 while each server trained its own model, 16 minutes once they
+# shared one (nlu.Memo in internal/testutil): the per-package timeout
+# leaves room above that.
 test: deps vet
 	STEWARD_REQUIRE_POSTGRES=1 $(GO) test -race -count=1 -timeout 45m ./...
 	$(MAKE) drill

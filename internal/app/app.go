@@ -24,6 +24,7 @@ import (
 	"github.com/steward-cs/steward/internal/httpapi"
 	"github.com/steward-cs/steward/internal/knowledge"
 	"github.com/steward-cs/steward/internal/limit"
+	"github.com/steward-cs/steward/internal/nlu"
 	"github.com/steward-cs/steward/internal/quality"
 	"github.com/steward-cs/steward/internal/realtime"
 	"github.com/steward-cs/steward/internal/store"
@@ -71,8 +72,24 @@ type App struct {
 	cluster  *realtime.Cluster // nil on SQLite: one node
 }
 
+// Option adjusts how Open builds the app beyond its configuration.
+type Option func(*openOptions)
+
+type openOptions struct {
+	models *nlu.Memo
+}
+
+// WithModelMemo lets the app take trained models from m and leave its own
+// there: a process that starts many apps over the same knowledge base (a
+// test suite) then trains each model once.
+func WithModelMemo(m *nlu.Memo) Option { return func(o *openOptions) { o.models = m } }
+
 // Open builds every component and binds the listening socket; Run serves.
-func Open(ctx context.Context, cfg config.Config, logger *slog.Logger) (_ *App, err error) {
+func Open(ctx context.Context, cfg config.Config, logger *slog.Logger, options ...Option) (_ *App, err error) {
+	var oo openOptions
+	for _, o := range options {
+		o(&oo)
+	}
 	// Whoever built the logger, no line of ours carries personal data.
 	logger = slog.New(guard.LogHandler(logger.Handler()))
 	a := &App{cfg: cfg, logger: logger, hub: realtime.NewHub(hubBuffer), closing: make(chan struct{}), node: cfg.NodeName()}
@@ -129,7 +146,7 @@ func Open(ctx context.Context, cfg config.Config, logger *slog.Logger) (_ *App, 
 		return nil, err
 	}
 	a.flags = quality.NewFlags(a.db)
-	a.kb = NewKnowledge(cfg, a.db, builtin, a.engine, a.audit, a.flags, logger)
+	a.kb = NewKnowledge(cfg, a.db, builtin, a.engine, a.audit, a.flags, logger, oo.models)
 	if err := a.loadKnowledge(ctx); err != nil {
 		return nil, err
 	}
@@ -215,12 +232,13 @@ func (a *App) loadKnowledge(ctx context.Context) error {
 // NewKnowledge is the knowledge lifecycle as configured, over db: the
 // server and the kb commands run the same one. Releases it activates
 // resolve (or reopen) the correction flags they fix; target, if not nil,
-// serves them (nil for a command, which a running server follows).
+// serves them (nil for a command, which a running server follows); models,
+// if not nil, remembers trained models.
 func NewKnowledge(cfg config.Config, db *store.DB, builtin *conversation.Builtin, target knowledge.Target,
-	log *audit.Log, flags *quality.Flags, logger *slog.Logger) *knowledge.Service {
+	log *audit.Log, flags *quality.Flags, logger *slog.Logger, models *nlu.Memo) *knowledge.Service {
 	g := cfg.Knowledge.Gate
 	return knowledge.NewService(db, knowledge.Options{TwoPersonRule: cfg.Knowledge.TwoPerson(), Extra: builtin.Examples(),
-		Target: target, Audit: log, Logger: logger, Gate: knowledge.GateOptions{MinAccuracy: g.MinAccuracy, MaxAccuracyDrop: g.MaxAccuracyDrop,
+		Target: target, Audit: log, Logger: logger, Models: models, Gate: knowledge.GateOptions{MinAccuracy: g.MinAccuracy, MaxAccuracyDrop: g.MaxAccuracyDrop,
 			Folds: g.Folds, MaxHeldOut: g.MaxHeldOut, AllowedDomains: g.AllowedDomains, AllowedPhones: g.AllowedPhones},
 		OnRelease: func(ctx context.Context, r *knowledge.Release) {
 			n, err := flags.Released(ctx, r.ID, r.Versions)

@@ -35,10 +35,12 @@ const OutOfScopeLabel = "builtin.oos"
 // BuildIndex trains the intent model on every entry's questions in every
 // locale, plus the extra examples.
 func BuildIndex(entries []Entry, extra []Example) (*Index, error) {
-	return buildIndex(entries, extra, nlu.TrainOptions{})
+	return buildIndex(nil, entries, extra, nlu.TrainOptions{})
 }
 
-func buildIndex(entries []Entry, extra []Example, opts nlu.TrainOptions) (*Index, error) {
+// buildIndex is BuildIndex with options; memo, if not nil, may hold the
+// linear model already.
+func buildIndex(memo *nlu.Memo, entries []Entry, extra []Example, opts nlu.TrainOptions) (*Index, error) {
 	ix := &Index{entries: make(map[string]*Entry, len(entries))}
 	examples := trainingExamples(entries, nil)
 	for i := range entries {
@@ -51,7 +53,7 @@ func buildIndex(entries []Entry, extra []Example, opts nlu.TrainOptions) (*Index
 	if len(entries) > RetrievalAbove {
 		model, err = nlu.TrainRetriever(examples, nlu.RetrieverOptions{OOSLabel: OutOfScopeLabel})
 	} else {
-		model, err = nlu.Train(examples, opts)
+		model, err = memo.Train(examples, opts)
 	}
 	if err != nil {
 		return nil, fmt.Errorf("train intent model on %d entries: %w", len(entries), err)

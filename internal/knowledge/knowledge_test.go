@@ -100,3 +100,28 @@ func BenchmarkAnalyze(b *testing.B) {
 		i++
 	}
 }
+
+// Servers share trained models through an nlu.Memo (the test suites do),
+// which is only sound if training the same entries twice builds the same
+// model bit for bit: the network, the cross-validated calibration and all.
+// A fifth of the demo knowledge base keeps this quick.
+func TestTrainingTheSameEntriesGivesTheSameModel(t *testing.T) {
+	entries, err := DemoEntries()
+	if err != nil {
+		t.Fatal(err)
+	}
+	entries = entries[:len(entries)/5]
+	var models [2][]byte
+	for i := range models {
+		ix, err := BuildIndex(entries, nil)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if models[i], err = ix.Model(); err != nil {
+			t.Fatal(err)
+		}
+	}
+	if !bytes.Equal(models[0], models[1]) {
+		t.Fatal("two trainings on the same entries built different models")
+	}
+}

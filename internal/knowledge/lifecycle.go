@@ -12,6 +12,7 @@ import (
 
 	"github.com/steward-cs/steward/internal/audit"
 	"github.com/steward-cs/steward/internal/errcode"
+	"github.com/steward-cs/steward/internal/nlu"
 	"github.com/steward-cs/steward/internal/token"
 )
 
@@ -170,6 +171,10 @@ type Options struct {
 	// activated (rolled back to) on this node.
 	OnRelease func(ctx context.Context, r *Release)
 	Logger    *slog.Logger
+	// Models, if not nil, remembers trained models, so that publishing
+	// the same entries again costs no training (tests that start many
+	// servers over the demo knowledge base share one).
+	Models *nlu.Memo
 }
 
 // Service runs the knowledge lifecycle: editing with history, review,

@@ -103,7 +103,7 @@ func (s *Service) Publish(ctx context.Context, a Actor, opts PublishOptions) (*R
 	if len(entries) == 0 {
 		return nil, errcode.Errorf(errcode.Invalid, "nothing to publish: no entry has an approved version")
 	}
-	ix, err := BuildIndex(entries, s.opts.Extra)
+	ix, err := buildIndex(s.opts.Models, entries, s.opts.Extra, nlu.TrainOptions{})
 	if err != nil {
 		return nil, err
 	}
@@ -152,7 +152,7 @@ func (s *Service) Publish(ctx context.Context, a Actor, opts PublishOptions) (*R
 		// handful of essential entries in disaster recovery only, and
 		// every release builds one, so the network's training (most of a
 		// small knowledge base's) would buy little there.
-		if minimal, err = buildIndex(essential, s.opts.Extra, nlu.TrainOptions{Hidden: -1}); err != nil {
+		if minimal, err = buildIndex(s.opts.Models, essential, s.opts.Extra, nlu.TrainOptions{Hidden: -1}); err != nil {
 			return nil, fmt.Errorf("minimal release: %w", err)
 		}
 		if minimalModel, err = minimal.Model(); err != nil {

@@ -4,11 +4,13 @@ import (
 	"context"
 	"io"
 	"log/slog"
+	"sync"
 	"testing"
 	"time"
 
 	"github.com/steward-cs/steward/internal/app"
 	"github.com/steward-cs/steward/internal/config"
+	"github.com/steward-cs/steward/internal/nlu"
 )
 
 // StartApp runs a real Steward on 127.0.0.1:0 with the demo knowledge base
@@ -24,6 +26,9 @@ type Running struct {
 	URL     string
 	Demo    []app.DemoAccount // the demo admin first, then the demo agents
 	DataDir string
+	// Stop shuts the app down before the test ends (it stops at the end
+	// anyway): what its clients see when the server goes away.
+	Stop func()
 }
 
 // Start is StartApp that also returns the demo accounts.
@@ -59,26 +64,37 @@ func start(t testing.TB, modify func(*config.Config), logger *slog.Logger) *Runn
 		}
 	}
 	ctx, cancel := context.WithCancel(context.Background())
-	a, err := app.Open(ctx, cfg, logger)
+	a, err := app.Open(ctx, cfg, logger, app.WithModelMemo(&models))
 	if err != nil {
 		cancel()
 		t.Fatal(err)
 	}
 	done := make(chan error, 1)
 	go func() { done <- a.Run(ctx) }()
-	t.Cleanup(func() {
-		cancel()
-		select {
-		case err := <-done:
-			if err != nil {
-				t.Errorf("app stopped with: %v", err)
+	var once sync.Once
+	stop := func() {
+		once.Do(func() {
+			cancel()
+			select {
+			case err := <-done:
+				if err != nil {
+					t.Errorf("app stopped with: %v", err)
+				}
+			case <-time.After(15 * time.Second):
+				t.Error("app did not stop within 15s")
 			}
-		case <-time.After(15 * time.Second):
-			t.Error("app did not stop within 15s")
-		}
-	})
-	return &Running{URL: "http://" + a.Addr(), Demo: a.DemoAccounts(), DataDir: cfg.DataDir}
+		})
+	}
+	t.Cleanup(stop)
+	return &Running{URL: "http://" + a.Addr(), Demo: a.DemoAccounts(), DataDir: cfg.DataDir, Stop: stop}
 }
+
+// models is shared by every app a test process starts: most start over
+// the demo knowledge base, whose model training (seconds, and several
+// times that under the race detector) then happens once per process
+// instead of once per app. Training is deterministic, so an app gets the
+// model it would have trained itself.
+var models nlu.Memo
 
 type testWriter struct{ t testing.TB }
 
