@@ -188,6 +188,16 @@ func TestChatPageInChromium(t *testing.T) {
 	if n := eval[int](p, `document.querySelectorAll('#messages .msg[data-role="customer"]').length`); n < 4 {
 		t.Fatalf("after reload %d customer messages are shown, want the 4 sent", n)
 	}
+	// The header says "online" only while the page is connected.
+	p.waitFor(`document.querySelector('#presence').dataset.state === "online"`)
+	if got := eval[string](p, `document.querySelector('#presence').innerText`); got != "Online · here to help" {
+		t.Errorf("connected header says %q", got)
+	}
+	run.Stop()
+	p.waitFor(`document.querySelector('#presence').dataset.state === "offline"`)
+	if got := eval[string](p, `document.querySelector('#presence').innerText`); got != "Disconnected · trying to reconnect" {
+		t.Errorf("with the server gone the header says %q", got)
+	}
 }
 
 // The widget works on a shop's page served from another origin, when the

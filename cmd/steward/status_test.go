@@ -113,6 +113,9 @@ func TestStatusPageAndChatNoticeInChromium(t *testing.T) {
 	if !eval[bool](chat, `document.querySelector('#service-notice').hidden`) {
 		t.Error("the chat shows a service notice while all is well")
 	}
+	if got := eval[string](chat, `document.querySelector('#presence').dataset.state`); got != "online" {
+		t.Errorf("the chat header's state is %q while all is well", got)
+	}
 	if href := eval[string](chat, `document.querySelector('#status-link').getAttribute('href')`); href != "/status?lang=zh-CN" {
 		t.Errorf("the chat footer links to %q", href)
 	}
@@ -136,6 +139,11 @@ func TestStatusPageAndChatNoticeInChromium(t *testing.T) {
 	chat.waitFor(`!document.querySelector('#service-notice').hidden`)
 	if got := eval[string](chat, visibleText("#service-notice-text")); got != noticeZH {
 		t.Errorf("chat notice %q, want %q", got, noticeZH)
+	}
+	// The header no longer says "online · here to help".
+	if got := eval[[]string](chat, `[document.querySelector('#presence').dataset.state, document.querySelector('#presence').innerText]`); len(got) != 2 ||
+		got[0] != "limited" || got[1] != "部分服务受限 · 详见通知" {
+		t.Errorf("the chat header during the outage: %q", got)
 	}
 	if eval[int](chat, `document.querySelectorAll('img').length`) != 0 {
 		t.Fatal("the notice was rendered as HTML in the chat")
@@ -196,6 +204,9 @@ func TestStatusPageAndChatNoticeInChromium(t *testing.T) {
 	// resolved.
 	setPresence(agent, "online")
 	chat.waitWithin(`document.querySelector('#service-notice').hidden`, 25*time.Second)
+	if got := eval[string](chat, `document.querySelector('#presence').innerText`); got != "在线 · 随时为您服务" {
+		t.Errorf("the chat header after recovery says %q", got)
+	}
 	status.waitWithin(`document.querySelector('#overall').dataset.status === "operational"`, 15*time.Second)
 	status.waitFor(`document.querySelector('#incident').hidden && document.querySelector('#notice').hidden`)
 	status.waitFor(`document.querySelector('#history li[data-phase="resolved"]') !== null`)

@@ -18,6 +18,8 @@
     'zh-CN': {
       title: '在线客服',
       subtitle: '在线 · 随时为您服务',
+      presenceLimited: '部分服务受限 · 详见通知',
+      presenceOffline: '已断开 · 正在尝试重新连接',
       placeholder: '请输入您的问题…',
       placeholderClosed: '会话已结束，点击“开始新会话”继续咨询',
       inputLabel: '消息内容',
@@ -88,6 +90,8 @@
     en: {
       title: 'Customer service',
       subtitle: 'Online · here to help',
+      presenceLimited: 'Limited service · see the notice',
+      presenceOffline: 'Disconnected · trying to reconnect',
       placeholder: 'Type your question…',
       placeholderClosed: 'This conversation has ended. Start a new one to ask more.',
       inputLabel: 'Message',
@@ -342,6 +346,16 @@
     const text = !n ? '' : n.byLocale ? String(n.byLocale[S.locale] || n.byLocale.en || n.byLocale['zh-CN'] || '') : n.text;
     E.notice.hidden = !text;
     E.noticeText.textContent = text;
+    renderPresence();
+  }
+  // The header says "online" only while it is true: connected, and no
+  // service notice in force.
+  function renderPresence() {
+    const kind = S.connKind;
+    const state = kind === 'connecting' ? 'connecting' : kind ? 'offline' : S.notice ? 'limited' : 'online';
+    E.presence.dataset.state = state;
+    E.presenceText.textContent = t({ connecting: 'connecting', offline: 'presenceOffline',
+      limited: 'presenceLimited', online: 'subtitle' }[state]);
   }
   // Polls the public status every STATUS_EVERY while the chat is in view.
   async function pollStatus() {
@@ -659,6 +673,7 @@
     E.conn.dataset.kind = kind || '';
     E.connText.textContent = kind === 'failed' ? t('loadFailed') : kind ? t(kind) : '';
     E.connRetry.hidden = kind !== 'failed';
+    renderPresence();
   }
 
   function updateComposer() {
@@ -996,6 +1011,7 @@
       ratingTags: $('rating-tags'), ratingComment: $('rating-comment'), ratingSubmit: $('rating-submit'),
       ratingError: $('rating-error'), ratingDone: $('rating-done'), notice: $('service-notice'),
       noticeText: $('service-notice-text'), noticeLink: $('service-notice-link'), statusLink: $('status-link'),
+      presence: $('presence'), presenceText: $('presence-text'),
     };
     applyI18n();
     updateComposer();
