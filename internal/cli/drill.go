@@ -19,6 +19,7 @@ import (
 	"github.com/steward-cs/steward/internal/config"
 	"github.com/steward-cs/steward/internal/drill"
 	"github.com/steward-cs/steward/internal/knowledge"
+	"github.com/steward-cs/steward/internal/nlu"
 )
 
 type drillCommand struct {
@@ -28,6 +29,9 @@ type drillCommand struct {
 	token   string
 	logFile string
 	keep    bool
+	// models is shared by the servers of one run: each starts over the
+	// demo knowledge base, whose model is then trained once.
+	models nlu.Memo
 }
 
 func (c *drillCommand) Run(ctx context.Context, args []string) error {
@@ -147,7 +151,7 @@ func (c *drillCommand) one(ctx context.Context, s drill.Scenario, logs io.Writer
 	}
 	logger := slog.New(slog.NewTextHandler(logs, &slog.HandlerOptions{Level: slog.LevelInfo})).With("drill", s.Name)
 	runCtx, stop := context.WithCancel(context.WithoutCancel(ctx))
-	a, err := app.Open(runCtx, cfg, logger)
+	a, err := app.Open(runCtx, cfg, logger, app.WithModelMemo(&c.models))
 	if err != nil {
 		stop()
 		return nil, err
