@@ -39,7 +39,7 @@ func BuildIndex(entries []Entry, extra []Example) (*Index, error) {
 }
 
 // buildIndex is BuildIndex with options; memo, if not nil, may hold the
-// linear model already.
+// trained intent model already.
 func buildIndex(memo *nlu.Memo, entries []Entry, extra []Example, opts nlu.TrainOptions) (*Index, error) {
 	ix := &Index{entries: make(map[string]*Entry, len(entries))}
 	examples := trainingExamples(entries, nil)
