@@ -180,3 +180,27 @@ func TestModelRoundTrip(t *testing.T) {
 		t.Error("a truncated model decoded without error")
 	}
 }
+
+// TestTop3 checks the candidates' selection against sorting: best first,
+// the lower class first on a tie, the background class never among them.
+func TestTop3(t *testing.T) {
+	cases := []struct {
+		probs []float64
+		oos   int
+		want  []int
+	}{
+		{[]float64{0.1, 0.5, 0.2, 0.15, 0.05}, -1, []int{1, 2, 3}},
+		{[]float64{0.1, 0.5, 0.2, 0.15, 0.05}, 1, []int{2, 3, 0}},
+		{[]float64{0.3, 0.3, 0.1, 0.3}, -1, []int{0, 1, 3}},
+		{[]float64{0.9, 0.1}, -1, []int{0, 1}},
+		{[]float64{0.2, 0.8}, 1, []int{0}},
+		{[]float64{1}, 0, []int{}},
+		{[]float64{0.01, 0.02, 0.03, 0.04, 0.9}, -1, []int{4, 3, 2}},
+	}
+	for _, tc := range cases {
+		m := &Model{oos: tc.oos}
+		if got := m.top3(tc.probs); fmt.Sprint(got) != fmt.Sprint(tc.want) {
+			t.Errorf("top3(%v, oos %d) = %v, want %v", tc.probs, tc.oos, got, tc.want)
+		}
+	}
+}
