@@ -7,7 +7,9 @@ import (
 	"net/http/pprof"
 	"os"
 	"regexp"
+	"runtime"
 	"strings"
+	"sync"
 
 	"github.com/steward-cs/steward/internal/auth"
 )
@@ -18,8 +20,8 @@ import (
 const pprofPrefix = "/api/v1/admin/debug/pprof/"
 
 // pprofProfiles are the runtime's named profiles, served by pprof.Handler.
-// block and mutex stay empty unless the process sets a sampling rate (it
-// does not: sampling costs on every contended lock).
+// block and mutex sample only while somebody asks for them with ?seconds=N
+// (contention): sampling costs on every contended lock.
 var pprofProfiles = []string{"heap", "allocs", "goroutine", "block", "mutex", "threadcreate"}
 
 // debugRoutes mounts net/http/pprof on our mux. Importing net/http/pprof
@@ -74,8 +76,49 @@ func (s *Server) pprof(name string, h http.HandlerFunc) staffHandler {
 		defer cancel()
 		stop := context.AfterFunc(s.closingCtx, cancel)
 		defer stop()
+		if (name == "block" || name == "mutex") && r.URL.Query().Has("seconds") {
+			defer contention.sample()()
+		}
 		h(w, r.WithContext(ctx))
 		return nil
+	}
+}
+
+// contention turns the runtime's block and mutex sampling on while at least
+// one windowed block or mutex profile (?seconds=N, which pprof answers with
+// the difference over the window) is being taken, and off again after the
+// last: Steward pays for sampling only while someone looks. The rates are
+// the process's, so the count is too (two servers in one test binary
+// share it).
+var contention contentionSampler
+
+// Sampling rates while a window is open: a blocking event is recorded for
+// about every 10 µs spent blocked, one contended mutex in 5.
+const (
+	blockProfileRate     = 10_000 // nanoseconds
+	mutexProfileFraction = 5
+)
+
+type contentionSampler struct {
+	mu      sync.Mutex
+	windows int
+}
+
+// sample opens a window and returns the function that closes it.
+func (c *contentionSampler) sample() (done func()) {
+	c.mu.Lock()
+	if c.windows++; c.windows == 1 {
+		runtime.SetBlockProfileRate(blockProfileRate)
+		runtime.SetMutexProfileFraction(mutexProfileFraction)
+	}
+	c.mu.Unlock()
+	return func() {
+		c.mu.Lock()
+		defer c.mu.Unlock()
+		if c.windows--; c.windows == 0 {
+			runtime.SetBlockProfileRate(0)
+			runtime.SetMutexProfileFraction(0)
+		}
 	}
 }
 

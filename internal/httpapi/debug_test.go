@@ -2,9 +2,14 @@ package httpapi_test
 
 import (
 	"bytes"
+	"compress/gzip"
+	"io"
 	"net/http"
+	"runtime"
 	"strings"
+	"sync"
 	"testing"
+	"time"
 
 	"github.com/steward-cs/steward/internal/testutil"
 )
@@ -41,4 +46,76 @@ func TestAdminTakesProfiles(t *testing.T) {
 		!hasEntry(trail(admin, "debug."), admin.ID, "debug.profile", "pprof:heap", nil) {
 		t.Errorf("profiles not in the audit trail: %+v", trail(admin, "debug."))
 	}
+}
+
+// The block and mutex profiles sample only while one is asked for over a
+// window (?seconds=N): during it the runtime's sampling is on and the
+// profile holds the contention of that window; afterwards it is off again.
+func TestContentionProfilesSampleTheirWindow(t *testing.T) {
+	run := testutil.Start(t, nil)
+	admin := testutil.Login(t, run.URL, run.Demo[0].Email, run.Demo[0].Password)
+	const pprof = "/api/v1/admin/debug/pprof/"
+	if f := runtime.SetMutexProfileFraction(-1); f != 0 {
+		t.Fatalf("mutex sampling is on (fraction %d) before anyone asked for it", f)
+	}
+	for _, name := range []string{"mutex", "block"} {
+		stop := make(chan struct{})
+		during := make(chan int, 1)
+		var wg sync.WaitGroup
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			time.Sleep(300 * time.Millisecond)
+			during <- runtime.SetMutexProfileFraction(-1)
+			contendForTheProfile(stop)
+		}()
+		status, body := admin.Do("GET", pprof+name+"?seconds=2", nil)
+		close(stop)
+		wg.Wait()
+		if status != http.StatusOK {
+			t.Fatalf("%s: %d %.200q", name, status, body)
+		}
+		if f := <-during; f == 0 {
+			t.Errorf("%s: mutex sampling was off during the window", name)
+		}
+		if f := runtime.SetMutexProfileFraction(-1); f != 0 {
+			t.Errorf("%s: mutex sampling still on (fraction %d) after the window", name, f)
+		}
+		zr, err := gzip.NewReader(bytes.NewReader(body))
+		if err != nil {
+			t.Fatalf("%s: not a gzipped profile: %v (%.100q)", name, err, body)
+		}
+		raw, err := io.ReadAll(zr)
+		if err != nil {
+			t.Fatal(err)
+		}
+		// The profile's string table names the functions of its samples.
+		if !bytes.Contains(raw, []byte("contendForTheProfile")) {
+			t.Errorf("%s profile of the window does not hold the contention made during it (%d bytes)", name, len(raw))
+		}
+	}
+}
+
+// contendForTheProfile makes goroutines wait for one mutex until stop is
+// closed.
+func contendForTheProfile(stop <-chan struct{}) {
+	var mu sync.Mutex
+	var wg sync.WaitGroup
+	for range 4 {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			for {
+				select {
+				case <-stop:
+					return
+				default:
+				}
+				mu.Lock()
+				time.Sleep(100 * time.Microsecond)
+				mu.Unlock()
+			}
+		}()
+	}
+	wg.Wait()
 }
