@@ -5,10 +5,8 @@ import (
 	"crypto/subtle"
 	"errors"
 	"fmt"
-	"hash/fnv"
 	"log/slog"
 	"strings"
-	"sync"
 	"sync/atomic"
 	"time"
 	"unicode/utf8"
@@ -81,7 +79,7 @@ type Engine struct {
 	admit   func(string) bool
 	protect *guard.Protector
 	fw      func(string) (bool, string)
-	locks   [256]sync.Mutex // a conversation's turns run one at a time
+	locks   *convLocks // a conversation's turns run one at a time
 	xlock   func(context.Context, string) (func(), error)
 }
 
@@ -110,7 +108,7 @@ func NewEngine(store Store, opts Options) *Engine {
 	return &Engine{store: store, policy: opts.Policy, builtin: opts.Builtin, pub: opts.Publisher,
 		logger: opts.Logger.With("component", "conversation"), locale: opts.DefaultLocale,
 		observe: opts.Observer, faults: opts.Faults, admit: opts.Admit, protect: opts.Protector,
-		fw: opts.Firewall, xlock: opts.Lock}
+		fw: opts.Firewall, xlock: opts.Lock, locks: newConvLocks()}
 }
 
 // SetIndex makes ix the knowledge the bot answers from, atomically: turns in
@@ -694,25 +692,19 @@ func (e *Engine) protectText(convID, ref, text string) guard.Protected {
 // conditional write still refuses a turn that raced another, and a
 // customer's message is better spooled than refused.
 func (e *Engine) lock(ctx context.Context, id string) (func(), error) {
-	mu := e.lockFor(id)
-	mu.Lock()
+	unlock := e.locks.lock(id)
 	if e.xlock == nil {
-		return mu.Unlock, nil
+		return unlock, nil
 	}
 	release, err := e.xlock(ctx, id)
 	if err != nil {
 		if ctx.Err() != nil {
-			mu.Unlock()
+			unlock()
 			return nil, ctx.Err()
 		}
 		e.logger.Warn("cross-node lock unavailable; relying on the conditional write", "conversation", id, "error", err)
-		return mu.Unlock, nil
+		return unlock, nil
 	}
-	return func() { release(); mu.Unlock() }, nil
+	return func() { release(); unlock() }, nil
 }
 
-func (e *Engine) lockFor(id string) *sync.Mutex {
-	h := fnv.New32a()
-	h.Write([]byte(id))
-	return &e.locks[h.Sum32()%uint32(len(e.locks))]
-}
