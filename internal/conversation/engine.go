@@ -707,4 +707,3 @@ func (e *Engine) lock(ctx context.Context, id string) (func(), error) {
 	}
 	return func() { release(); unlock() }, nil
 }
-
