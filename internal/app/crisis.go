@@ -52,6 +52,10 @@ type crisis struct {
 // metrics, the monitor and the spool the engine writes through.
 func openCrisis(ctx context.Context, cfg config.Config, db *store.DB, node string, leading func() bool, logger *slog.Logger) (*crisis, error) {
 	c := &crisis{logger: logger.With("component", "crisis"), metrics: monitor.NewMetrics(), facts: &facts{}}
+	c.metrics.WatchWriter(func() monitor.WriterStats {
+		s := db.WriterStats()
+		return monitor.WriterStats{Batches: s.Batches, Writes: s.Writes, Busy: s.Busy}
+	})
 	if cfg.EnableFaultInjection {
 		c.faults = incident.NewFaults()
 		logger.Warn("fault injection is ON: drills may break this server on purpose (never run production this way)")

@@ -4,6 +4,7 @@ import (
 	"encoding/json"
 	"io"
 	"net/http"
+	"strconv"
 	"strings"
 	"testing"
 	"time"
@@ -182,6 +183,18 @@ func TestSilencesNoticesAndMetrics(t *testing.T) {
 		if status != 200 || !strings.Contains(string(body), want) {
 			t.Errorf("/metrics lacks %q", want)
 		}
+	}
+	// The store's writer: the conversation and the turn were written, in
+	// at least one batch, and running them took time.
+	series := map[string]float64{}
+	for _, line := range strings.Split(string(body), "\n") {
+		if name, value, ok := strings.Cut(line, " "); ok && strings.HasPrefix(name, "steward_store_") {
+			series[name], _ = strconv.ParseFloat(value, 64)
+		}
+	}
+	if w, b, busy := series["steward_store_batched_writes_total"], series["steward_store_write_batches_total"],
+		series["steward_store_writer_busy_seconds_total"]; w < 2 || b < 1 || b > w || busy <= 0 {
+		t.Errorf("store writer series: %v writes in %v batches, %v s busy; want at least 2 writes, 1 batch, some time", w, b, busy)
 	}
 }
 

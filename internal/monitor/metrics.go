@@ -83,6 +83,30 @@ func NewMetrics() *Metrics {
 	return m
 }
 
+// WriterStats are the store writer's counters since start (store.WriterStats,
+// which this package does not import).
+type WriterStats struct {
+	Batches, Writes uint64
+	Busy            time.Duration
+}
+
+// WatchWriter exports the store writer's counters, read at each scrape:
+// the group commits, the writes in them (their ratio is the mean batch)
+// and the writer's busy time (its rate near 1 means writes queue for the
+// one writer: the store limits the turn rate).
+func (m *Metrics) WatchWriter(stats func() WriterStats) {
+	m.Registry.MustRegister(
+		prometheus.NewCounterFunc(prometheus.CounterOpts{Name: "steward_store_write_batches_total",
+			Help: "Transactions the store's writer ran, each committing the writes that arrived together (group commit)."},
+			func() float64 { return float64(stats().Batches) }),
+		prometheus.NewCounterFunc(prometheus.CounterOpts{Name: "steward_store_batched_writes_total",
+			Help: "Write requests the store's writer ran; divided by steward_store_write_batches_total, the mean batch."},
+			func() float64 { return float64(stats().Writes) }),
+		prometheus.NewCounterFunc(prometheus.CounterOpts{Name: "steward_store_writer_busy_seconds_total",
+			Help: "Time the store's one writer spent running batches, commits included; a rate near 1 means writes queue for it."},
+			func() float64 { return stats().Busy.Seconds() }))
+}
+
 func (m *Metrics) observe(s *Signal) {
 	switch s.Kind {
 	case KindTurn:

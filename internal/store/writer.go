@@ -7,6 +7,7 @@ import (
 	"fmt"
 	"log/slog"
 	"sync"
+	"sync/atomic"
 	"time"
 
 	"github.com/jackc/pgx/v5/pgconn"
@@ -37,6 +38,10 @@ type writer struct {
 	mu      sync.RWMutex // guards closed against sends on reqs
 	closed  bool
 	stopped chan struct{}
+
+	// Counters since start, for WriterStats.
+	batches, writes atomic.Uint64
+	busy            atomic.Int64 // nanoseconds spent running batches
 }
 
 // start starts w's loop; set its fields first.
@@ -83,7 +88,11 @@ func (w *writer) loop() {
 				break fill
 			}
 		}
+		start := time.Now()
 		w.commit(batch)
+		w.busy.Add(int64(time.Since(start)))
+		w.batches.Add(1)
+		w.writes.Add(uint64(len(batch)))
 	}
 }
 
@@ -242,4 +251,18 @@ func (w *writer) stop(ctx context.Context) {
 	case <-w.stopped:
 	case <-ctx.Done():
 	}
+}
+
+// WriterStats are the counters of the store's one writer since the store
+// was opened. The writer is serial, so Busy growing by nearly a second per
+// second means writes queue for it: it is what limits the write rate.
+type WriterStats struct {
+	Batches uint64        // transactions run (group commits)
+	Writes  uint64        // write requests in them
+	Busy    time.Duration // time spent running them, commits included
+}
+
+// WriterStats returns the writer's counters.
+func (db *DB) WriterStats() WriterStats {
+	return WriterStats{Batches: db.w.batches.Load(), Writes: db.w.writes.Load(), Busy: time.Duration(db.w.busy.Load())}
 }
