@@ -264,6 +264,14 @@ func TestWidgetOnAnotherOrigin(t *testing.T) {
 	if href := eval[string](p, fallback+`.querySelector('a').href`); href != base+"/chat?lang=zh-CN" {
 		t.Errorf("the fallback links to %q, want %s/chat?lang=zh-CN", href, base)
 	}
+	// It has its own way out (on a phone the panel covers the page and the chat's close
+	// button never loaded): its button closes the panel.
+	const panel = `document.querySelector('#steward-widget-root').shadowRoot.querySelector('#steward-panel')`
+	if got := eval[string](p, fallback+`.querySelector('button').innerText`); got != "关闭" {
+		t.Errorf("the fallback's button says %q, want 关闭", got)
+	}
+	eval[bool](p, `(`+fallback+`.querySelector('button').click(), true)`)
+	p.waitFor(panel + `.getAttribute('aria-hidden') === "true"`)
 	// The page the iframe shows answers questions.
 	p.navigate(src)
 	p.waitFor(`document.body.dataset.ready === "1"`)

@@ -29,9 +29,9 @@
   const other = side === 'left' ? 'right' : 'left';
   const T = {
     'zh-CN': { open: '打开在线客服', close: '关闭在线客服', title: '在线客服',
-      failed: '客服窗口暂时无法在本页打开。', newTab: '在新窗口中打开在线客服' },
+      failed: '客服窗口暂时无法在本页打开。', newTab: '在新窗口中打开在线客服', dismiss: '关闭' },
     en: { open: 'Open customer service chat', close: 'Close customer service chat', title: 'Customer service',
-      failed: 'The chat could not be opened on this page.', newTab: 'Open the chat in a new window' },
+      failed: 'The chat could not be opened on this page.', newTab: 'Open the chat in a new window', dismiss: 'Close' },
   }[lang];
   const tooltip = opts.title || T.title;
 
@@ -143,8 +143,9 @@
         'max-height': 'calc(100vh - 108px)', 'border-radius': '16px',
       });
     }
-    // On small screens the chat page's own close button replaces the launcher.
-    launcher.style.setProperty('display', isOpen && small.matches ? 'none' : 'flex');
+    // On small screens the chat page's own close button replaces the launcher, once the page
+    // is there to show it: while it loads, or when it cannot load here, the launcher stays.
+    launcher.style.setProperty('display', isOpen && small.matches && loaded ? 'none' : 'flex');
   }
 
   function setPanelVisible(on) {
@@ -196,7 +197,17 @@
     link.rel = 'noopener';
     link.textContent = T.newTab;
     css(link, { color: '#0b6bcb', 'font-weight': '600' });
-    fallback.append(note, link);
+    // Its own way out: on a phone the panel covers the page.
+    const dismiss = document.createElement('button');
+    dismiss.type = 'button';
+    dismiss.className = 'steward-fallback-close';
+    dismiss.textContent = T.dismiss;
+    css(dismiss, {
+      all: 'initial', cursor: 'pointer', padding: '8px 20px', border: '1px solid #d0d7de', 'border-radius': '8px',
+      background: '#f6f8fa', color: '#1f2328', font: 'inherit',
+    });
+    dismiss.addEventListener('click', close);
+    fallback.append(note, link, dismiss);
     panel.appendChild(fallback); // the panel is position: fixed, so inset 0 covers it
   }
 
@@ -247,6 +258,7 @@
     if (d && typeof d === 'object' && d.type === 'steward:ready') {
       loaded = true;
       if (fallback) { fallback.remove(); fallback = null; }
+      layout();
     }
     if (d && typeof d === 'object' && d.type === 'steward:close') close();
   });
