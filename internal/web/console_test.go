@@ -146,7 +146,13 @@ func TestConsoleStrings(t *testing.T) {
 		"postureLevel_0", "postureLevel_3", "postureHint_1", "alertlevel_info", "alertlevel_warning", "alertlevel_critical",
 		"phase_investigating", "phase_resolved", "evkind_opened", "evkind_alert_resolved", "evkind_note", "evkind_resolved",
 		"auditKind_altered", "auditKind_unlinked", "auditKind_missing", "auditKind_truncated", "auditKind_head",
-		"auditKind_anchor"} {
+		"auditKind_anchor",
+		// every outcome a bot message can carry and every handoff reason
+		// (conversation.Outcome*, conversation.Handoff*), shown as tags
+		"outcome_answer", "outcome_clarify", "outcome_fallback", "outcome_handoff", "outcome_offline",
+		"outcome_ticket", "outcome_rating_request", "outcome_refused", "outcome_notice",
+		"reason_request", "reason_unresolved", "reason_emotion", "reason_incident",
+		"agentOnline", "closeConfirm", "closeConfirmQueued", "closedToastNoRating"} {
 		if _, ok := en[k]; !ok {
 			t.Errorf("missing %q", k)
 		}

@@ -305,7 +305,7 @@
     setCount(section, ids.length);
     if (section === 'queue') {
       const parts = [t('queueCount', { n: ids.length })];
-      if (S.agentsOnline != null) parts.push(t('agentsOnline', { n: S.agentsOnline }));
+      if (S.agentsOnline != null) parts.push(t(S.agentsOnline === 1 ? 'agentOnline' : 'agentsOnline', { n: S.agentsOnline }));
       E.queueMeta.textContent = parts.join(' · ');
     }
     if (focusedId) S.cursor[section] = focusedId;
@@ -462,11 +462,17 @@
   async function closeConversation() {
     if (!S.open) return;
     const id = S.open.id;
+    // Only a conversation a person served asks for a rating: a supervisor
+    // closing a queued one must not ask the customer to rate a service
+    // nobody gave. Closing cannot be undone, so it is confirmed first.
+    const it = S.items.get(id) || S.open;
+    const rate = it.state === 'assigned';
+    if (!window.confirm(t(rate ? 'closeConfirm' : 'closeConfirmQueued'))) return;
     E.closeBtn.disabled = true;
     try {
-      const d = await api('POST', `${DESK}/conversations/${enc(id)}/close`, { ask_rating: true });
+      const d = await api('POST', `${DESK}/conversations/${enc(id)}/close`, { ask_rating: rate });
       if (d.conversation) onConversation(d.conversation, { quiet: true });
-      toast(t('closedToast'));
+      toast(t(rate ? 'closedToast' : 'closedToastNoRating'));
       later('presence', loadPresence, 300);
     } catch (e) {
       toastError(e);
