@@ -128,6 +128,21 @@ func TestSummarizeAngryVIP(t *testing.T) {
 	if en := Summarize(c, msgs, "en"); !strings.Contains(en.Text, "the customer was upset") || !strings.Contains(en.Text, "(VIP)") {
 		t.Errorf("english summary %q", en.Text)
 	}
+	// The mood is said in words; the score is the panel's meter, not prose.
+	if strings.Contains(s.Text, "（0.") || strings.Contains(s.Text, "（1.") {
+		t.Errorf("summary text %q shows the raw emotion score", s.Text)
+	}
+	// A title that is itself a question reads as a quoted topic, and an
+	// incident's handoff has its reason in both languages.
+	msgs[2].Entry.Title = "Can't find my order"
+	c.HandoffReason = conversation.HandoffIncident
+	en := Summarize(c, msgs, "en")
+	if !strings.Contains(en.Text, "asked about “Can't find my order”") || !strings.Contains(en.Text, "an incident") {
+		t.Errorf("english summary %q", en.Text)
+	}
+	if zh := Summarize(c, msgs, "zh-CN"); !strings.Contains(zh.Text, "故障应急") {
+		t.Errorf("summary %q lacks the incident reason", zh.Text)
+	}
 }
 
 // The summary counts in words a person would write: "1 message", "once",

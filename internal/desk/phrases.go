@@ -34,7 +34,7 @@ var phrases = map[string]map[string]string{
 		"en":    "The agent who was helping you had to leave. We're connecting you with another agent; everything so far is kept.",
 	},
 	phraseTicket: {
-		"zh-CN": "您的留言已收到，客服上线后会尽快与您联系。",
+		"zh-CN": "您的留言已收到，客服会尽快与您联系。",
 		"en":    "Thanks, we've received your message; an agent will get back to you as soon as possible.",
 	},
 }

@@ -121,6 +121,7 @@ var reasonText = map[conversation.HandoffReason]map[string]string{
 	conversation.HandoffRequest:    {"zh-CN": "客户主动要求转人工", "en": "the customer asked for a person"},
 	conversation.HandoffUnresolved: {"zh-CN": "机器人连续未能解决", "en": "the bot could not resolve it twice in a row"},
 	conversation.HandoffEmotion:    {"zh-CN": "客户情绪激动", "en": "the customer was upset"},
+	conversation.HandoffIncident:   {"zh-CN": "故障应急期间此类问题转人工处理", "en": "an incident sent this kind of question to people"},
 }
 
 var moodText = map[string]map[string]string{
@@ -150,7 +151,9 @@ func summaryText(c *conversation.Conversation, s Summary, lang string, customerM
 			b.WriteString(" (VIP)")
 		}
 		if len(topics) > 0 {
-			fmt.Fprintf(&b, " asked about %s", strings.Join(topics, "; "))
+			// Titles are often questions ("Can't find my order"): quoted,
+			// they read as topics.
+			fmt.Fprintf(&b, " asked about “%s”", strings.Join(topics, "”, “"))
 		} else {
 			b.WriteString(" asked something the bot did not recognise")
 		}
@@ -158,7 +161,7 @@ func summaryText(c *conversation.Conversation, s Summary, lang string, customerM
 		if reason != "" {
 			fmt.Fprintf(&b, " Handed off because %s.", reason)
 		}
-		fmt.Fprintf(&b, " Mood: %s (%.2f).", mood, s.Emotion.Score)
+		fmt.Fprintf(&b, " Mood: %s.", mood)
 		if last != "" {
 			fmt.Fprintf(&b, " Latest: “%s”", last)
 		}
@@ -177,7 +180,7 @@ func summaryText(c *conversation.Conversation, s Summary, lang string, customerM
 	if reason != "" {
 		fmt.Fprintf(&b, "转人工原因：%s。", reason)
 	}
-	fmt.Fprintf(&b, "情绪：%s（%.2f）。", mood, s.Emotion.Score)
+	fmt.Fprintf(&b, "情绪：%s。", mood)
 	if last != "" {
 		fmt.Fprintf(&b, "最近一句：“%s”", last)
 	}
