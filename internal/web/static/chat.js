@@ -739,7 +739,10 @@
     const offSeq = off ? Number(off.dataset.seq || 0) : 0;
     const sentSeq = (S.conv && S.conv.offline_seq) || 0;
     let where = null, done = false;
-    if (off && offSeq > sentSeq) where = off;
+    // An unsent form is offered only while nobody serves the customer: once
+    // an agent has joined (or the conversation ended) it would only mislead.
+    const unserved = S.state === 'bot' || S.state === 'queued';
+    if (off && offSeq > sentSeq) where = unserved ? off : null;
     else if (S.offlineRequested) { where = E.cards; done = S.offlineSent; }
     else if (off) { where = off; done = true; }
     E.offlineForm.hidden = done;
