@@ -402,3 +402,49 @@ func TestChatSaysWhenTheConversationHasEnded(t *testing.T) {
 	eval[bool](p, `(document.querySelector('#lang-switch').click(), true)`)
 	p.waitFor(`document.querySelector('#composer-input').placeholder.includes('会话已结束')`)
 }
+
+// The leave-a-message form offered while nobody was at the desk leaves once
+// a person serves the customer (it stayed open under the agent's replies),
+// and the form opened from the queue banner fits a 375 px phone.
+func TestOfflineFormLeavesWhenAnAgentJoins(t *testing.T) {
+	p := page{t, browser(t)}
+	run := testutil.Start(t, func(c *config.Config) { c.Desk.ManualAssign = true })
+	if err := chromedp.Do(p.ctx, chromedp.EmulateViewport(375, 800)); err != nil {
+		t.Fatal(err)
+	}
+	p.navigate(run.URL + "/chat?lang=zh-CN")
+	p.waitFor(`document.body.dataset.ready === "1" && window.innerWidth === 375`)
+	p.send("转人工")
+	const formOpen = `!document.querySelector('#offline-card').hidden && !document.querySelector('#offline-form').hidden`
+	p.waitFor(formOpen)
+
+	// An agent comes online; asking again queues the conversation, and the
+	// agent takes it: no form is left to fill in.
+	agent := testutil.Login(t, run.URL, run.Demo[1].Email, run.Demo[1].Password)
+	agent.Must(http.StatusOK, "PUT", "/api/v1/desk/presence", map[string]string{"status": "online"}, nil)
+	p.send("还是转人工吧")
+	p.waitFor(`document.querySelector('#state-banner').dataset.state === "queued"`)
+	conversationID := func() string {
+		var stored struct{ ID string }
+		if err := json.Unmarshal([]byte(eval[string](p, `localStorage.getItem('steward.conversation')`)), &stored); err != nil || stored.ID == "" {
+			t.Fatalf("the page's stored conversation: %v", err)
+		}
+		return stored.ID
+	}
+	agent.Must(http.StatusOK, "POST", "/api/v1/desk/conversations/"+conversationID()+"/claim", nil, nil)
+	p.waitFor(`document.querySelector('#state-banner').dataset.state === "assigned"`)
+	p.waitFor(`document.querySelector('#offline-card').hidden`)
+
+	// A new conversation queues at once; the queue banner's form fits.
+	eval[bool](p, `(localStorage.removeItem('steward.conversation'), true)`)
+	p.reload()
+	p.waitFor(`document.body.dataset.ready === "1"`)
+	p.send("转人工")
+	p.waitFor(`document.querySelector('#state-banner').dataset.state === "queued" && !document.querySelector('#leave-message-btn').hidden`)
+	eval[bool](p, `(document.querySelector('#leave-message-btn').click(), true)`)
+	p.waitFor(formOpen + ` && document.querySelector('#offline-card').parentNode.id === "cards"`)
+	if !eval[bool](p, `(() => { const r = document.querySelector('#offline-card').getBoundingClientRect(); return r.width > 0 && r.left >= 0 && r.right <= window.innerWidth; })()`) {
+		t.Errorf("the queue's offline form is cut off at 375 px: %s", eval[string](p,
+			`JSON.stringify(document.querySelector('#offline-card').getBoundingClientRect())`))
+	}
+}
