@@ -417,3 +417,65 @@ func TestConsoleNamesCategoriesInChromium(t *testing.T) {
 		}
 	}
 }
+
+// Closing is confirmed first, and closing a queued conversation nobody has
+// served does not ask the customer for a rating (it did: ask_rating was
+// always sent).
+func TestConsoleConfirmsCloseAndRatesOnlyServedConversations(t *testing.T) {
+	run := testutil.Start(t, func(c *config.Config) { c.Desk.ManualAssign = true })
+	agentAPI := testutil.Login(t, run.URL, run.Demo[1].Email, run.Demo[1].Password)
+	agentAPI.Must(http.StatusOK, "PUT", "/api/v1/desk/presence", map[string]string{"status": "online"}, nil)
+	cl := &testutil.Client{T: t, Base: run.URL}
+	conv := cl.Start("en")
+	cl.Say(conv, "human please")
+
+	admin := testutil.Login(t, run.URL, run.Demo[0].Email, run.Demo[0].Password)
+	var got struct {
+		Conversation struct{ State string } `json:"conversation"`
+		Messages     []struct{ Role, Outcome string } `json:"messages"`
+	}
+	read := func() {
+		t.Helper()
+		admin.Must(http.StatusOK, "GET", "/api/v1/desk/conversations/"+conv.ID, nil, &got)
+	}
+	if read(); got.Conversation.State != "queued" {
+		t.Fatalf("after asking for a person: %s, want queued", got.Conversation.State)
+	}
+
+	sup := page{t, browser(t)}
+	sup.signInTo(run.URL, "/console", run.Demo[0].Email, run.Demo[0].Password)
+	sup.click("#tab-queue")
+	sup.waitFor(fmt.Sprintf(`!!document.querySelector('#queue-list li[data-id=%q]')`, conv.ID))
+	sup.click(fmt.Sprintf(`#queue-list li[data-id=%q]`, conv.ID))
+	sup.waitFor(`!document.querySelector('#close-btn').hidden`)
+
+	// Declined: nothing happens.
+	eval[bool](sup, `(window.confirm = (m) => (window.__asked = m, false), true)`)
+	sup.click("#close-btn")
+	sup.waitFor(`typeof window.__asked === "string"`)
+	if asked := eval[string](sup, `window.__asked`); !strings.Contains(asked, "not asked for a rating") {
+		t.Errorf("closing a queued conversation asks %q", asked)
+	}
+	if read(); got.Conversation.State != "queued" {
+		t.Fatalf("declining the confirmation left the conversation %s", got.Conversation.State)
+	}
+
+	// Confirmed: closed, with the plain closing line and no rating request.
+	eval[bool](sup, `(window.confirm = () => true, true)`)
+	sup.click("#close-btn")
+	deadline := time.Now().Add(10 * time.Second)
+	for read(); got.Conversation.State != "closed"; read() {
+		if time.Now().After(deadline) {
+			t.Fatalf("the confirmed close left the conversation %s", got.Conversation.State)
+		}
+		time.Sleep(100 * time.Millisecond)
+	}
+	for _, m := range got.Messages {
+		if m.Outcome == "rating_request" {
+			t.Errorf("a queued conversation's close asked for a rating: %+v", got.Messages)
+		}
+	}
+	if last := got.Messages[len(got.Messages)-1]; last.Outcome != "closed" {
+		t.Errorf("the last message is %+v, want the closing line", last)
+	}
+}
