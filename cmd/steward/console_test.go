@@ -431,7 +431,7 @@ func TestConsoleConfirmsCloseAndRatesOnlyServedConversations(t *testing.T) {
 
 	admin := testutil.Login(t, run.URL, run.Demo[0].Email, run.Demo[0].Password)
 	var got struct {
-		Conversation struct{ State string } `json:"conversation"`
+		Conversation struct{ State string }           `json:"conversation"`
 		Messages     []struct{ Role, Outcome string } `json:"messages"`
 	}
 	read := func() {
