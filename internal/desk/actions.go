@@ -204,12 +204,12 @@ func assignChange(agent *auth.User, takeover bool) conversation.Change {
 		case conversation.StateQueued:
 		case conversation.StateAssigned:
 			if !takeover {
-				return nil, errcode.Localized(errcode.Conflict, "conversation %s is already assigned", "会话 %s 已被其他客服接入", c.ID)
+				return nil, errcode.Localized(errcode.Conflict, "this conversation is already assigned", "这个会话已被其他客服接入")
 			}
 		case conversation.StateBot:
 			return nil, errcode.Localized(errcode.Conflict, "the bot is handling this conversation; it has not asked for a person", "这个会话仍由机器人接待，客户没有要求转人工")
 		default:
-			return nil, errcode.Localized(errcode.Conflict, "conversation %s is closed", "会话 %s 已结束", c.ID)
+			return nil, errcode.Localized(errcode.Conflict, "this conversation is closed", "这个会话已结束")
 		}
 		key := phraseJoined
 		if c.State == conversation.StateAssigned {
@@ -219,6 +219,23 @@ func assignChange(agent *auth.User, takeover bool) conversation.Change {
 		return []conversation.Message{{Role: conversation.RoleSystem, Outcome: conversation.OutcomeJoined,
 			Text: fmt.Sprintf(phrase(key, c.Locale), agent.DisplayName()), Author: author(agent)}}, nil
 	}
+}
+
+// stateWords says a conversation's state in English and in Chinese, for
+// refusals that an agent reads in the console (the state's code, "queued",
+// and the conversation's id were shown to them raw).
+func stateWords(s conversation.State) []any {
+	switch s {
+	case conversation.StateBot:
+		return []any{"with the bot", "仍由机器人接待"}
+	case conversation.StateQueued:
+		return []any{"waiting in the queue", "正在排队"}
+	case conversation.StateAssigned:
+		return []any{"assigned to an agent", "已由客服接待"}
+	case conversation.StateClosed:
+		return []any{"closed", "已结束"}
+	}
+	return []any{string(s), string(s)}
 }
 
 func author(u *auth.User) *conversation.Author {
@@ -239,7 +256,7 @@ func (d *Desk) Reply(ctx context.Context, actor *auth.User, id, text string) (co
 			return nil, err
 		}
 		if c.State != conversation.StateAssigned {
-			return nil, errcode.Localized(errcode.Conflict, "conversation %s is %s: claim it before replying", "会话 %s 的状态是 %s：请先接入再回复", c.ID, c.State)
+			return nil, errcode.Localized(errcode.Conflict, "this conversation is %[1]s: claim it before replying", "这个会话%[2]s：请先接入再回复", stateWords(c.State)...)
 		}
 		return []conversation.Message{{Role: conversation.RoleAgent, Text: text, Author: author(actor)}}, nil
 	})
@@ -292,12 +309,12 @@ func (d *Desk) Close(ctx context.Context, actor *auth.User, id string, askRating
 		}
 		switch {
 		case c.State == conversation.StateClosed:
-			return nil, errcode.Localized(errcode.Conflict, "conversation %s is already closed", "会话 %s 已经结束", c.ID)
+			return nil, errcode.Localized(errcode.Conflict, "this conversation is already closed", "这个会话已经结束")
 		case c.State == conversation.StateAssigned:
 		case actor.Can(auth.DeskSupervise):
 			// Supervisors may close what is queued or still with the bot.
 		default:
-			return nil, errcode.Localized(errcode.Conflict, "conversation %s is %s: claim it before closing it", "会话 %s 的状态是 %s：请先接入再结束", c.ID, c.State)
+			return nil, errcode.Localized(errcode.Conflict, "this conversation is %[1]s: claim it before closing it", "这个会话%[2]s：请先接入再结束", stateWords(c.State)...)
 		}
 		c.State, c.ClosedAt = conversation.StateClosed, c.UpdatedAt
 		m := conversation.Message{Role: conversation.RoleSystem, Outcome: conversation.OutcomeClosed,

@@ -7,6 +7,7 @@ import (
 
 	"github.com/steward-cs/steward/internal/auth"
 	"github.com/steward-cs/steward/internal/conversation"
+	"github.com/steward-cs/steward/internal/errcode"
 )
 
 func TestHoursOpen(t *testing.T) {
@@ -190,5 +191,21 @@ func TestSummaryCountsReadNaturally(t *testing.T) {
 				}
 			}
 		})
+	}
+}
+
+// A refusal the console shows an agent says the state in their language,
+// without the conversation's id or the state's code.
+func TestRefusalsSayTheStateInWords(t *testing.T) {
+	err := errcode.Localized(errcode.Conflict, "this conversation is %[1]s: claim it before replying", "这个会话%[2]s：请先接入再回复",
+		stateWords(conversation.StateQueued)...)
+	if err.Message != "this conversation is waiting in the queue: claim it before replying" ||
+		err.MessageZH != "这个会话正在排队：请先接入再回复" {
+		t.Errorf("refusal reads %q / %q", err.Message, err.MessageZH)
+	}
+	for _, s := range []conversation.State{conversation.StateBot, conversation.StateQueued, conversation.StateAssigned, conversation.StateClosed} {
+		if w := stateWords(s); w[0] == string(s) && s != conversation.StateClosed || w[1] == string(s) {
+			t.Errorf("state %s has no words: %v", s, w)
+		}
 	}
 }
