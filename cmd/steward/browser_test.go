@@ -448,3 +448,42 @@ func TestOfflineFormLeavesWhenAnAgentJoins(t *testing.T) {
 			`JSON.stringify(document.querySelector('#offline-card').getBoundingClientRect())`))
 	}
 }
+
+// The transcript says when things were said: a time before the first
+// message and after every pause of five minutes or more, with the date when
+// it is not today, in the page's language (the time was only a tooltip,
+// which a phone cannot show).
+func TestChatStampsTimes(t *testing.T) {
+	p := page{t, browser(t)}
+	base := testutil.StartApp(t, nil)
+	p.navigate(base + "/chat?lang=zh-CN")
+	p.waitFor(`document.body.dataset.ready === "1"`)
+	p.send("运费多少")
+	p.waitFor(botAnswers + ` >= 1`)
+	const stamps = `[...document.querySelectorAll('#messages > li.msg-stamp time')]`
+	if n := eval[int](p, stamps+`.length`); n != 1 {
+		t.Fatalf("%d time stamps for messages a moment apart, want 1", n)
+	}
+	if got := eval[string](p, stamps+`[0].innerText`); !regexp.MustCompile(`^\d{1,2}:\d{2}$`).MatchString(got) {
+		t.Errorf("today's stamp reads %q, want the time alone", got)
+	}
+	if eval[string](p, stamps+`[0].dateTime`) == "" {
+		t.Error("the stamp has no machine-readable time")
+	}
+	// The greeting as if sent three days ago: it gets a dated stamp, and the
+	// messages after the pause get their own; switching language redraws them.
+	eval[bool](p, `(() => {
+		const first = document.querySelector('#messages > li.msg[data-at]');
+		first.dataset.at = String(Number(first.dataset.at) - 3 * 86400e3);
+		document.querySelector('#lang-switch').click();
+		return true;
+	})()`)
+	p.waitFor(`document.documentElement.lang === "en"`)
+	p.screenshot("chat-time-stamps")
+	if n := eval[int](p, stamps+`.length`); n != 2 {
+		t.Fatalf("%d time stamps after a three-day pause, want 2", n)
+	}
+	if got := eval[string](p, stamps+`[0].innerText`); !regexp.MustCompile(`^[A-Z][a-z]{2} \d{1,2}(, \d{4})? \d{1,2}:\d{2}( [AP]M)?$`).MatchString(got) {
+		t.Errorf("the stamp three days back reads %q, want the date and the time in English", got)
+	}
+}

@@ -469,7 +469,10 @@
     const bubble = mk('div', 'bubble');
     bubble.textContent = m.text || '';
     const when = m.created_at ? new Date(m.created_at) : null;
-    if (when && !isNaN(when)) bubble.title = when.toLocaleString(S.locale);
+    if (when && !isNaN(when)) {
+      bubble.title = when.toLocaleString(S.locale);
+      li.dataset.at = String(when.getTime());
+    }
     li.append(bubble);
     if (Array.isArray(m.choices) && m.choices.length) {
       const box = mk('div', 'choices');
@@ -592,6 +595,7 @@
     S.known.set(m.id, li);
     if (typeof m.seq === 'number' && m.seq > S.maxSeq) S.maxSeq = m.seq;
     insertBySeq(li, m.seq);
+    stampTimes();
     if (m.role === 'agent' && m.author && m.author.name && m.author.name !== S.agentName) {
       S.agentName = m.author.name;
       renderState();
@@ -599,6 +603,38 @@
     updateChoices();
     updateCards();
     if (near || m.role === 'customer') scrollToBottom();
+  }
+
+  // Time stamps between messages, as chat apps show them: before the first message, and
+  // wherever five minutes or a day passed since the one before; with the date unless it
+  // is today (a conversation reopened days later says when it happened; on a phone there
+  // is no tooltip to hover).
+  const STAMP_GAP = 5 * 60 * 1000;
+  function stampText(when) {
+    const now = new Date();
+    const time = when.toLocaleTimeString(S.locale, { hour: '2-digit', minute: '2-digit' });
+    if (when.toDateString() === now.toDateString()) return time;
+    const date = when.toLocaleDateString(S.locale, when.getFullYear() === now.getFullYear()
+      ? { month: 'short', day: 'numeric' } : { year: 'numeric', month: 'short', day: 'numeric' });
+    return `${date} ${time}`;
+  }
+  function stampTimes() {
+    for (const el of [...E.messages.querySelectorAll(':scope > li.msg-stamp')]) el.remove();
+    let prev = null;
+    for (const li of [...E.messages.children]) {
+      const at = Number(li.dataset.at || 0);
+      if (!at) continue;
+      const when = new Date(at);
+      if (!prev || at - prev.getTime() >= STAMP_GAP || when.toDateString() !== prev.toDateString()) {
+        const stamp = mk('li', 'msg-stamp');
+        const tm = document.createElement('time');
+        tm.dateTime = when.toISOString();
+        tm.textContent = stampText(when);
+        stamp.append(tm);
+        E.messages.insertBefore(stamp, li);
+      }
+      prev = when;
+    }
   }
 
   // Clarify choices are usable only until the customer has said something after them.
@@ -699,6 +735,7 @@
     document.querySelectorAll('[data-i18n-placeholder]').forEach((el) => { el.placeholder = t(el.dataset.i18nPlaceholder); });
     document.querySelectorAll('[data-i18n-label]').forEach((el) => { el.setAttribute('aria-label', t(el.dataset.i18nLabel)); });
     document.querySelectorAll('[data-i18n-title]').forEach((el) => { el.title = t(el.dataset.i18nTitle); });
+    if (E.messages) stampTimes(); // dates in the page's language
     E.lang.dataset.lang = S.locale;
     E.lang.querySelectorAll('.lang-opt').forEach((o) => o.classList.toggle('is-active', o.dataset.lang === S.locale));
     const statusURL = `/status?lang=${encodeURIComponent(S.locale)}`;
