@@ -487,3 +487,63 @@ func TestChatStampsTimes(t *testing.T) {
 		t.Errorf("the stamp three days back reads %q, want the date and the time in English", got)
 	}
 }
+
+// Replies that come while the widget's panel is closed are counted on its
+// launcher and in the chat's title, and the count clears when the panel
+// opens. (The widget is put on a Steward page here, so that the test can
+// reach into its frame; on a shop's page it is the same code.)
+func TestWidgetCountsUnseenReplies(t *testing.T) {
+	p := page{t, browser(t)}
+	run := testutil.Start(t, func(c *config.Config) {
+		c.Desk.ManualAssign = true
+		c.Security.FrameAncestors = []string{"'self'"}
+	})
+	agent := testutil.Login(t, run.URL, run.Demo[1].Email, run.Demo[1].Password)
+	agent.Must(http.StatusOK, "PUT", "/api/v1/desk/presence", map[string]string{"status": "online"}, nil)
+
+	p.navigate(run.URL + "/status?lang=zh-CN")
+	eval[bool](p, `(() => {
+		const s = document.createElement('script');
+		s.src = '/widget.js';
+		s.dataset.lang = 'zh-CN';
+		document.body.append(s);
+		return true;
+	})()`)
+	p.waitFor(`!!window.Steward && !!document.querySelector('#steward-widget-root')`)
+	eval[bool](p, `(window.Steward.open(), true)`)
+	const root = `document.querySelector('#steward-widget-root').shadowRoot`
+	const chat = root + `.querySelector('iframe').contentWindow`
+	p.waitFor(`(() => { try { return ` + chat + `.document.body.dataset.ready === "1"; } catch { return false; } })()`)
+	eval[bool](p, `(() => {
+		const d = `+chat+`.document, input = d.querySelector('#composer-input');
+		input.value = '转人工';
+		input.dispatchEvent(new Event('input', {bubbles: true}));
+		d.querySelector('#composer-send').click();
+		return true;
+	})()`)
+	p.waitFor(chat + `.document.querySelector('#state-banner').dataset.state === "queued"`)
+	var stored struct{ ID string }
+	if err := json.Unmarshal([]byte(eval[string](p, chat+`.localStorage.getItem('steward.conversation')`)), &stored); err != nil || stored.ID == "" {
+		t.Fatalf("the widget's conversation: %v", err)
+	}
+	const badge = root + `.querySelector('.steward-badge')`
+	if eval[string](p, badge+`.style.display`) != "none" {
+		t.Fatal("the launcher shows a count before anything was missed")
+	}
+
+	// The customer closes the panel; the agent joins and replies.
+	eval[bool](p, `(window.Steward.close(), true)`)
+	agent.Must(http.StatusOK, "POST", "/api/v1/desk/conversations/"+stored.ID+"/claim", nil, nil)
+	agent.Must(http.StatusCreated, "POST", "/api/v1/desk/conversations/"+stored.ID+"/messages", map[string]string{"text": "您好，我来帮您看看"}, nil)
+	p.waitFor(badge + `.style.display === "block" && ` + badge + `.innerText === "2"`)
+	if title := eval[string](p, chat+`.document.title`); title != "(2) 在线客服" {
+		t.Errorf("the chat's title is %q, want the count before it", title)
+	}
+	if label := eval[string](p, root+`.querySelector('.steward-launcher').getAttribute('aria-label')`); !strings.Contains(label, "2 条新消息") {
+		t.Errorf("the launcher is labelled %q, want the count said", label)
+	}
+
+	// Opening the panel clears it.
+	eval[bool](p, `(window.Steward.open(), true)`)
+	p.waitFor(badge + `.style.display === "none" && ` + chat + `.document.title === "在线客服"`)
+}

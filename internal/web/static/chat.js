@@ -393,7 +393,11 @@
       let f;
       try { f = JSON.parse(ev.data); } catch { return; }
       if (f.type === 'ready') { S.wsAttempt = 0; setConn(null); setState(f.state); }
-      else if (f.type === 'message') addMessage(f.message);
+      else if (f.type === 'message') {
+        const fresh = !!f.message && !S.known.has(f.message.id);
+        addMessage(f.message);
+        if (fresh) noteUnread(f.message);
+      }
       else if (f.type === 'state') {
         if (f.agent && f.agent.name) S.agentName = f.agent.name;
         setState(f.state);
@@ -637,6 +641,23 @@
     }
   }
 
+  // Replies that arrive while the customer is not looking (another tab, or the widget's panel
+  // closed) are counted: in the page's title, and on the widget's launcher.
+  function noteUnread(m) {
+    if (m.role === 'customer' || !(document.hidden || !S.panelOpen)) return;
+    S.unread = (S.unread || 0) + 1;
+    showUnread();
+  }
+  function clearUnread() {
+    if (!S.unread) return;
+    S.unread = 0;
+    showUnread();
+  }
+  function showUnread() {
+    document.title = (S.unread ? `(${S.unread}) ` : '') + t('title');
+    if (S.embed && window.parent !== window) window.parent.postMessage({ type: 'steward:unread', count: S.unread }, '*');
+  }
+
   // Clarify choices are usable only until the customer has said something after them.
   function updateChoices() {
     let answered = S.state === 'closed';
@@ -730,7 +751,7 @@
 
   function applyI18n() {
     document.documentElement.lang = S.locale;
-    document.title = t('title');
+    document.title = (S.unread ? `(${S.unread}) ` : '') + t('title');
     document.querySelectorAll('[data-i18n]').forEach((el) => { el.textContent = t(el.dataset.i18n); });
     document.querySelectorAll('[data-i18n-placeholder]').forEach((el) => { el.placeholder = t(el.dataset.i18nPlaceholder); });
     document.querySelectorAll('[data-i18n-label]').forEach((el) => { el.setAttribute('aria-label', t(el.dataset.i18nLabel)); });
@@ -1095,12 +1116,12 @@
         const d = ev.data;
         if (ev.source !== window.parent || !d || typeof d !== 'object' || d.type !== 'steward:panel') return;
         S.panelOpen = !!d.open;
-        if (S.panelOpen) pollStatus(); else clearTimeout(S.statusTimer);
+        if (S.panelOpen) { pollStatus(); clearUnread(); } else clearTimeout(S.statusTimer);
       });
     }
     window.addEventListener('online', reconnectNow);
     document.addEventListener('visibilitychange', () => {
-      if (!document.hidden) { reconnectNow(); pollStatus(); }
+      if (!document.hidden) { reconnectNow(); pollStatus(); if (S.panelOpen) clearUnread(); }
     });
 
     load();

@@ -29,9 +29,11 @@
   const other = side === 'left' ? 'right' : 'left';
   const T = {
     'zh-CN': { open: '打开在线客服', close: '关闭在线客服', title: '在线客服',
-      failed: '客服窗口暂时无法在本页打开。', newTab: '在新窗口中打开在线客服', dismiss: '关闭' },
+      failed: '客服窗口暂时无法在本页打开。', newTab: '在新窗口中打开在线客服', dismiss: '关闭',
+      unread: (n) => `${n} 条新消息` },
     en: { open: 'Open customer service chat', close: 'Close customer service chat', title: 'Customer service',
-      failed: 'The chat could not be opened on this page.', newTab: 'Open the chat in a new window', dismiss: 'Close' },
+      failed: 'The chat could not be opened on this page.', newTab: 'Open the chat in a new window', dismiss: 'Close',
+      unread: (n) => (n === 1 ? '1 new message' : `${n} new messages`) },
   }[lang];
   const tooltip = opts.title || T.title;
 
@@ -39,7 +41,7 @@
   const reduceMotion = window.matchMedia('(prefers-reduced-motion: reduce)').matches;
   const css = (el, props) => { for (const k in props) el.style.setProperty(k, props[k]); return el; };
 
-  let host = null, launcher = null, panel = null, iframe = null, iconChat = null, iconClose = null;
+  let host = null, launcher = null, panel = null, iframe = null, iconChat = null, iconClose = null, badge = null;
   // The chat page says when it has loaded in the frame; until then (or for good, when this site is
   // not one Steward may be framed by) the panel offers the chat in a new window instead.
   const LOAD_WAIT = 6000;
@@ -100,7 +102,16 @@
     iconChat = svg('M4 6a2 2 0 0 1 2-2h12a2 2 0 0 1 2 2v9a2 2 0 0 1-2 2H9l-5 4z');
     iconClose = svg('M6 6l12 12M18 6L6 18', true);
     iconClose.style.setProperty('display', 'none');
-    launcher.append(iconChat, iconClose);
+    // Replies that came while the panel was closed (the chat page counts them).
+    badge = document.createElement('span');
+    badge.className = 'steward-badge';
+    css(badge, {
+      all: 'initial', position: 'absolute', top: '-2px', [other]: '-2px', 'min-width': '20px', height: '20px',
+      padding: '0 5px', 'box-sizing': 'border-box', 'border-radius': '10px', background: '#dc2626', color: '#fff',
+      font: '600 12px/20px system-ui, -apple-system, sans-serif', 'text-align': 'center', display: 'none',
+      'pointer-events': 'none',
+    });
+    launcher.append(iconChat, iconClose, badge);
     launcher.addEventListener('click', toggle);
     launcher.addEventListener('mouseenter', () => css(launcher, { transform: 'scale(1.06)', background: '#1d4ed8' }));
     launcher.addEventListener('mouseleave', () => css(launcher, { transform: 'none', background: '#2563eb' }));
@@ -216,6 +227,7 @@
     if (!mount()) { openWhenMounted = true; return; }
     ensureIframe();
     isOpen = true;
+    if (badge) badge.style.setProperty('display', 'none'); // the chat clears its count when told
     setPanelVisible(true);
     launcher.setAttribute('aria-expanded', 'true');
     launcher.setAttribute('aria-label', T.close);
@@ -243,6 +255,15 @@
 
   function toggle() { if (isOpen) close(); else open(); }
 
+  // showUnread puts the count of unseen replies on the launcher (none while the panel is open).
+  function showUnread(n) {
+    if (!badge) return;
+    const show = n > 0 && !isOpen;
+    badge.textContent = n > 9 ? '9+' : String(n);
+    badge.style.setProperty('display', show ? 'block' : 'none');
+    launcher.setAttribute('aria-label', show ? `${T.open} (${T.unread(n)})` : isOpen ? T.close : T.open);
+  }
+
   // Tells the chat page whether it is in view: it shows the service notice and polls the
   // status only while the panel is open. Before the page has loaded the message is dropped
   // (the iframe is not at ORIGIN yet), and a page that loads polls from the start.
@@ -255,8 +276,10 @@
     if (ev.origin !== ORIGIN) return;
     if (iframe && ev.source !== iframe.contentWindow) return;
     const d = ev.data;
+    if (d && typeof d === 'object' && d.type === 'steward:unread') showUnread(Number(d.count) || 0);
     if (d && typeof d === 'object' && d.type === 'steward:ready') {
       loaded = true;
+      tellPanel(isOpen);
       if (fallback) { fallback.remove(); fallback = null; }
       layout();
     }
