@@ -490,7 +490,8 @@ func TestChatStampsTimes(t *testing.T) {
 
 // Replies that come while the widget's panel is closed are counted on its
 // launcher and in the chat's title, and the count clears when the panel
-// opens. (The widget is put on a Steward page here, so that the test can
+// opens. The widget's data-title names the chat's header as well as the
+// launcher. (The widget is put on a Steward page here, so that the test can
 // reach into its frame; on a shop's page it is the same code.)
 func TestWidgetCountsUnseenReplies(t *testing.T) {
 	p := page{t, browser(t)}
@@ -506,6 +507,7 @@ func TestWidgetCountsUnseenReplies(t *testing.T) {
 		const s = document.createElement('script');
 		s.src = '/widget.js';
 		s.dataset.lang = 'zh-CN';
+		s.dataset.title = '管家<b>客服</b>';
 		document.body.append(s);
 		return true;
 	})()`)
@@ -536,7 +538,7 @@ func TestWidgetCountsUnseenReplies(t *testing.T) {
 	agent.Must(http.StatusOK, "POST", "/api/v1/desk/conversations/"+stored.ID+"/claim", nil, nil)
 	agent.Must(http.StatusCreated, "POST", "/api/v1/desk/conversations/"+stored.ID+"/messages", map[string]string{"text": "您好，我来帮您看看"}, nil)
 	p.waitFor(badge + `.style.display === "block" && ` + badge + `.innerText === "2"`)
-	if title := eval[string](p, chat+`.document.title`); title != "(2) 在线客服" {
+	if title := eval[string](p, chat+`.document.title`); title != "(2) 管家<b>客服</b>" {
 		t.Errorf("the chat's title is %q, want the count before it", title)
 	}
 	if label := eval[string](p, root+`.querySelector('.steward-launcher').getAttribute('aria-label')`); !strings.Contains(label, "2 条新消息") {
@@ -545,5 +547,9 @@ func TestWidgetCountsUnseenReplies(t *testing.T) {
 
 	// Opening the panel clears it.
 	eval[bool](p, `(window.Steward.open(), true)`)
-	p.waitFor(badge + `.style.display === "none" && ` + chat + `.document.title === "在线客服"`)
+	p.waitFor(badge + `.style.display === "none" && ` + chat + `.document.title === "管家<b>客服</b>"`)
+	// The site's data-title names the panel too, as text.
+	if got := eval[string](p, chat+`.document.querySelector('#title').innerText`); got != "管家<b>客服</b>" {
+		t.Errorf("the panel's header reads %q, want the widget's data-title as text", got)
+	}
 }

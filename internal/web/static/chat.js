@@ -174,6 +174,8 @@
     locale: normLocale(params.get('lang')) ||
       (String(navigator.language || '').toLowerCase().startsWith('zh') ? 'zh-CN' : 'en'),
     embed: params.get('embed') === '1',
+    // The site's own name for the chat (the widget's data-title), shown as text.
+    title: [...String(params.get('title') || '').trim()].slice(0, 40).join(''),
     conv: null,          // {id, token, rated?, offline_seq?}: the record kept in localStorage
     state: 'bot',
     queue: null,         // {position, wait_seconds} while queued
@@ -202,7 +204,7 @@
   document.documentElement.lang = S.locale;
   if (S.embed) document.documentElement.classList.add('embed');
 
-  const t = (key) => (I18N[S.locale] && I18N[S.locale][key]) ?? I18N.en[key] ?? key;
+  const t = (key) => (key === 'title' && S.title) || ((I18N[S.locale] && I18N[S.locale][key]) ?? I18N.en[key] ?? key);
   const tf = (key, vars) => t(key).replace(/\{(\w+)\}/g, (m, k) => (k in vars ? String(vars[k]) : m));
   let E = {}; // element cache, filled in init()
 

@@ -122,7 +122,7 @@
     panel.id = 'steward-panel';
     panel.className = 'steward-panel';
     panel.setAttribute('role', 'dialog');
-    panel.setAttribute('aria-label', T.title);
+    panel.setAttribute('aria-label', tooltip);
     css(panel, {
       all: 'initial', position: 'fixed', 'z-index': '2147483000', overflow: 'hidden',
       display: 'block', 'box-sizing': 'border-box', background: '#ffffff',
@@ -175,8 +175,9 @@
   function ensureIframe() {
     if (iframe) return;
     iframe = document.createElement('iframe');
-    iframe.title = T.title;
-    iframe.src = `${ORIGIN}/chat?embed=1&lang=${encodeURIComponent(lang)}`;
+    iframe.title = tooltip;
+    iframe.src = `${ORIGIN}/chat?embed=1&lang=${encodeURIComponent(lang)}` +
+      (opts.title ? `&title=${encodeURIComponent(opts.title)}` : '');
     iframe.setAttribute('allow', 'clipboard-write');
     css(iframe, {
       all: 'initial', display: 'block', width: '100%', height: '100%', border: '0', margin: '0', padding: '0',
