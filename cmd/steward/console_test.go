@@ -479,3 +479,54 @@ func TestConsoleConfirmsCloseAndRatesOnlyServedConversations(t *testing.T) {
 		t.Errorf("the last message is %+v, want the closing line", last)
 	}
 }
+
+// A message the customer left while queued is in the transcript the agent
+// opens, where it was left, with its contact masked (the form promised the
+// agent would see it; it was only in the Messages tab).
+func TestConsoleShowsLeftMessagesInTheTranscript(t *testing.T) {
+	run := testutil.Start(t, func(c *config.Config) { c.Desk.ManualAssign = true })
+	agentAPI := testutil.Login(t, run.URL, run.Demo[1].Email, run.Demo[1].Password)
+	agentAPI.Must(http.StatusOK, "PUT", "/api/v1/desk/presence", map[string]string{"status": "online"}, nil)
+	cl := &testutil.Client{T: t, Base: run.URL}
+	conv := cl.Start("zh-CN")
+	cl.Say(conv, "转人工")
+	body, _ := json.Marshal(map[string]string{"contact": "13812345678", "message": "快递三天没动了，麻烦回电"})
+	if status, b := cl.Do("POST", "/api/v1/conversations/"+conv.ID+"/offline-message", conv.Token, body); status != http.StatusCreated {
+		t.Fatalf("offline message: %d %s", status, b)
+	}
+	var got struct {
+		Tickets []struct{ ID, Contact, Message, Status string } `json:"tickets"`
+	}
+	agentAPI.Must(http.StatusOK, "GET", "/api/v1/desk/conversations/"+conv.ID, nil, &got)
+	if len(got.Tickets) != 1 || got.Tickets[0].Message != "快递三天没动了，麻烦回电" || got.Tickets[0].Contact != "138****5678" ||
+		got.Tickets[0].Status != "open" {
+		t.Fatalf("the conversation's tickets: %+v, want the one left, its contact masked", got.Tickets)
+	}
+
+	agent := page{t, browser(t)}
+	agent.signInTo(run.URL, "/console", run.Demo[1].Email, run.Demo[1].Password)
+	agent.click("#tab-queue")
+	agent.waitFor(fmt.Sprintf(`!!document.querySelector('#queue-list li[data-id=%q]')`, conv.ID))
+	agent.click(fmt.Sprintf(`#queue-list li[data-id=%q]`, conv.ID))
+	agent.waitFor(`!!document.querySelector('#transcript li.note--ticket')`)
+	text := eval[string](agent, `document.querySelector('#transcript li.note--ticket').innerText`)
+	for _, want := range []string{"快递三天没动了，麻烦回电", "138****5678", "Message left for an agent"} {
+		if !strings.Contains(text, want) {
+			t.Errorf("the transcript's left message reads %q, want %q in it", text, want)
+		}
+	}
+	if strings.Contains(text, "13812345678") {
+		t.Error("the transcript shows the contact unmasked")
+	}
+	// It comes after the customer's request for a person, before the thanks.
+	if !eval[bool](agent, `(() => {
+		const items = [...document.querySelectorAll('#transcript > li')];
+		const ticket = items.findIndex((li) => li.classList.contains('note--ticket'));
+		const thanks = items.findIndex((li) => li.dataset.outcome === 'ticket');
+		const asked = items.findIndex((li) => li.dataset.role === 'customer');
+		return asked >= 0 && asked < ticket && (thanks < 0 || ticket < thanks);
+	})()`) {
+		t.Errorf("the left message is out of place: %s", eval[string](agent,
+			`[...document.querySelectorAll("#transcript > li")].map((li) => li.className + ":" + (li.dataset.outcome || li.dataset.role || "") + "@" + li.dataset.ts).join(" | ")`))
+	}
+}

@@ -35,6 +35,7 @@ type Store interface {
 	AddTicket(ctx context.Context, t *Ticket) error
 	Tickets(ctx context.Context, status TicketStatus) ([]Ticket, error)
 	OpenTickets(ctx context.Context, conversationID string) (int, error)
+	ConversationTickets(ctx context.Context, conversationID string) ([]Ticket, error)
 	ResolveTicket(ctx context.Context, id, by string, at time.Time) (*Ticket, error)
 }
 

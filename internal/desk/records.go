@@ -131,6 +131,16 @@ func (d *Desk) LeaveMessage(ctx context.Context, c *conversation.Conversation, c
 	return t, nil
 }
 
+// ConversationTickets lists the offline messages left in a conversation the
+// actor may read, oldest first: the console shows them in the transcript,
+// where the customer left them.
+func (d *Desk) ConversationTickets(ctx context.Context, actor *auth.User, id string) ([]Ticket, error) {
+	if _, err := d.Conversation(ctx, actor, id); err != nil {
+		return nil, err
+	}
+	return d.store.ConversationTickets(ctx, id)
+}
+
 // Tickets lists offline messages by status.
 func (d *Desk) Tickets(ctx context.Context, actor *auth.User, status string) ([]Ticket, error) {
 	if err := need(actor, auth.DeskRead, "read offline messages"); err != nil {

@@ -240,8 +240,18 @@ func (s *Server) deskConversation(w http.ResponseWriter, r *http.Request, p *aut
 	for i, n := range notes {
 		ns[i] = toNoteJSON(n)
 	}
+	tickets, err := s.desk.ConversationTickets(r.Context(), p.User, c.ID)
+	if err != nil {
+		return err
+	}
+	names := s.userNames(r.Context())
+	ts := make([]ticketJSON, len(tickets))
+	for i, tk := range tickets {
+		ts[i] = toTicketJSON(tk).withResolver(names)
+	}
 	body := map[string]any{
-		"conversation": s.toItem(c, s.userNames(r.Context()), time.Now()),
+		"conversation": s.toItem(c, names, time.Now()),
+		"tickets":      ts,
 		"messages":     out,
 		"summary":      toSummaryJSON(desk.Summarize(c, msgs, consoleLang(r, c))),
 		"notes":        ns,

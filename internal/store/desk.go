@@ -156,6 +156,28 @@ func (db *DB) Tickets(ctx context.Context, status desk.TicketStatus) ([]desk.Tic
 	return out, nil
 }
 
+// ConversationTickets lists a conversation's tickets, oldest first.
+func (db *DB) ConversationTickets(ctx context.Context, conversationID string) ([]desk.Ticket, error) {
+	rows, err := db.queryContext(ctx, `SELECT `+ticketColumns+` FROM tickets WHERE conversation_id = $1
+		ORDER BY created_at, id LIMIT 100`, conversationID)
+	if err != nil {
+		return nil, fmt.Errorf("list tickets of %s: %w", conversationID, err)
+	}
+	defer rows.Close()
+	out := []desk.Ticket{}
+	for rows.Next() {
+		tk, err := scanTicket(rows)
+		if err != nil {
+			return nil, fmt.Errorf("list tickets of %s: %w", conversationID, err)
+		}
+		out = append(out, *tk)
+	}
+	if err := rows.Err(); err != nil {
+		return nil, fmt.Errorf("list tickets of %s: %w", conversationID, err)
+	}
+	return out, nil
+}
+
 // OpenTickets counts a conversation's open tickets.
 func (db *DB) OpenTickets(ctx context.Context, conversationID string) (int, error) {
 	var n int

@@ -603,6 +603,7 @@
     if (d.conversation) { S.open.item = d.conversation; S.items.set(id, d.conversation); setWait(d.conversation); }
     (d.messages || []).forEach((m) => addMsg(m));
     (d.notes || []).forEach((n) => addNote(n));
+    (d.tickets || []).forEach((tk) => addTicket(tk));
     S.open.loaded = true;
     renderHeader();
     renderSummary(d.summary);
@@ -802,6 +803,29 @@
     head.append(time);
     li.append(head, mk('div', 'note-text', n.text || ''));
     return li;
+  }
+
+  // An offline message the customer left, where they left it: the form said the agent who
+  // takes the conversation will see it (it was only in the Messages tab).
+  function renderTicket(tk) {
+    const li = mk('li', 'note note--ticket');
+    li.dataset.ticketId = tk.id;
+    // Half a millisecond early: the thanks it prompted is often stored in the same millisecond,
+    // and the message goes before the thanks, as it happened.
+    li.dataset.ts = String(msgTs(tk.created_at) - 0.5);
+    const head = mk('div', 'note-head');
+    head.append(mk('span', 'note-flag', t('ticketInTranscript')));
+    head.append(mk('span', 'msg-who', t('ticketContact', { contact: tk.contact || '' })));
+    head.append(mk('span', 'tag', t(tk.status === 'resolved' ? 'ticketsResolved' : 'ticketsOpen')));
+    const time = mk('time', 'msg-time', fmtTime(tk.created_at));
+    time.title = fullTime(tk.created_at);
+    head.append(time);
+    li.append(head, mk('div', 'note-text', tk.message || ''));
+    return li;
+  }
+  function addTicket(tk) {
+    if (!S.open || !tk || !tk.id || E.transcript.querySelector(`li[data-ticket-id="${CSS.escape(tk.id)}"]`)) return;
+    insertOrdered(renderTicket(tk));
   }
 
   // Messages are ordered by seq, notes by time; an element goes before the first one that is later.
