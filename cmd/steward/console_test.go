@@ -530,3 +530,31 @@ func TestConsoleShowsLeftMessagesInTheTranscript(t *testing.T) {
 			`[...document.querySelectorAll("#transcript > li")].map((li) => li.className + ":" + (li.dataset.outcome || li.dataset.role || "") + "@" + li.dataset.ts).join(" | ")`))
 	}
 }
+
+// A contact revealed while the list is redrawn (the tab's own load, a
+// refresh) stays revealed: the answer used to land on the row the redraw
+// had replaced, and the list kept showing the masked contact.
+func TestConsoleRevealSurvivesARedraw(t *testing.T) {
+	run := testutil.Start(t, nil)
+	ids := offlineTickets(t, run.URL, "13812345678")
+	p := page{t, browser(t)}
+	p.signInTo(run.URL, "/console", run.Demo[1].Email, run.Demo[1].Password)
+	p.click("#tab-tickets")
+	row := func(sel string) string { return fmt.Sprintf(`#tickets-list li[data-id=%q] %s`, ids[0], sel) }
+	p.waitFor(visible(row("button.reveal-contact")))
+	// The reveal's answer is held back half a second; meanwhile the list is redrawn.
+	eval[bool](p, `(() => {
+		const real = window.fetch;
+		window.fetch = (url, opts) => String(url).endsWith('/reveal')
+			? real(url, opts).then((r) => new Promise((ok) => setTimeout(() => ok(r), 500)))
+			: real(url, opts);
+		return true;
+	})()`)
+	p.click(row("button.reveal-contact"))
+	p.click("#tab-queue")
+	p.click("#tab-tickets")
+	p.waitFor(fmt.Sprintf(`document.querySelector(%q).textContent === "13812345678"`, row(".ticket-contact")))
+	if eval[bool](p, fmt.Sprintf(`!!document.querySelector(%q)`, row("button.reveal-contact"))) {
+		t.Error("the reveal button is back after the contact was shown")
+	}
+}

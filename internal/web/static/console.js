@@ -1175,6 +1175,9 @@
         const b = revealButton('btn btn--small reveal-contact', t('revealContact'), t('revealContactTitle'),
           () => tk.conversation_id, `ticket:${tk.id}:contact`, (r) => {
             S.contacts.set(tk.id, r);
+            // The list may have been redrawn while the reveal was on its way (a refresh, the
+            // tab's own load): this row is then gone, so redraw from what is now known.
+            if (!contact.isConnected) { renderTickets(); return; }
             if (r.text != null) {
               contact.textContent = r.text;
               contact.classList.add('is-revealed');
