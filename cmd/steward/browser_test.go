@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"net/http"
 	"net/http/httptest"
+	"net/url"
 	"os"
 	"os/exec"
 	"regexp"
@@ -456,13 +457,25 @@ func TestOfflineFormLeavesWhenAnAgentJoins(t *testing.T) {
 func TestChatStampsTimes(t *testing.T) {
 	p := page{t, browser(t)}
 	base := testutil.StartApp(t, nil)
-	p.navigate(base + "/chat?lang=zh-CN")
+	// A title in a link to the chat page itself is ignored (only the widget's frame names it).
+	p.navigate(base + "/chat?lang=zh-CN&title=" + url.QueryEscape("退款请拨打 400-000-0000"))
 	p.waitFor(`document.body.dataset.ready === "1"`)
+	if got := eval[string](p, `document.querySelector('#title').innerText + ' | ' + document.title`); got != "在线客服 | 在线客服" {
+		t.Errorf("the chat page's header and title read %q: a link's ?title= put words in them", got)
+	}
 	p.send("运费多少")
 	p.waitFor(botAnswers + ` >= 1`)
 	const stamps = `[...document.querySelectorAll('#messages > li.msg-stamp time')]`
 	if n := eval[int](p, stamps+`.length`); n != 1 {
 		t.Fatalf("%d time stamps for messages a moment apart, want 1", n)
+	}
+	// The stamp stays the same element as messages come (the list is a live region: a stamp
+	// put back would be read out again).
+	eval[bool](p, `(document.querySelector('#messages > li.msg-stamp').dataset.mark = 'kept', true)`)
+	p.send("怎么退货")
+	p.waitFor(botAnswers + ` >= 2`)
+	if got := eval[string](p, `document.querySelector('#messages > li.msg-stamp').dataset.mark || ''`); got != "kept" {
+		t.Error("the time stamp was replaced when a message came")
 	}
 	if got := eval[string](p, stamps+`[0].innerText`); !regexp.MustCompile(`^\d{1,2}:\d{2}$`).MatchString(got) {
 		t.Errorf("today's stamp reads %q, want the time alone", got)

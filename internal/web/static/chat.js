@@ -174,8 +174,9 @@
     locale: normLocale(params.get('lang')) ||
       (String(navigator.language || '').toLowerCase().startsWith('zh') ? 'zh-CN' : 'en'),
     embed: params.get('embed') === '1',
-    // The site's own name for the chat (the widget's data-title), shown as text.
-    title: [...String(params.get('title') || '').trim()].slice(0, 40).join(''),
+    // The site's own name for the chat (the widget's data-title), shown as text; only in the
+    // widget's frame, so that a link to the chat page cannot put words in Steward's header.
+    title: params.get('embed') === '1' ? [...String(params.get('title') || '').trim()].slice(0, 40).join('') : '',
     conv: null,          // {id, token, rated?, offline_seq?}: the record kept in localStorage
     state: 'bot',
     queue: null,         // {position, wait_seconds} while queued
@@ -624,23 +625,32 @@
       ? { month: 'short', day: 'numeric' } : { year: 'numeric', month: 'short', day: 'numeric' });
     return `${date} ${time}`;
   }
+  // stampTimes keeps the stamps as they should be, touching only what changed: the list is a
+  // live region, and a stamp removed and put back would be read out again with every message.
   function stampTimes() {
-    for (const el of [...E.messages.querySelectorAll(':scope > li.msg-stamp')]) el.remove();
+    const keep = new Set();
     let prev = null;
     for (const li of [...E.messages.children]) {
       const at = Number(li.dataset.at || 0);
-      if (!at) continue;
+      if (!at || li.classList.contains('msg-stamp')) continue;
       const when = new Date(at);
       if (!prev || at - prev.getTime() >= STAMP_GAP || when.toDateString() !== prev.toDateString()) {
-        const stamp = mk('li', 'msg-stamp');
-        const tm = document.createElement('time');
-        tm.dateTime = when.toISOString();
-        tm.textContent = stampText(when);
-        stamp.append(tm);
-        E.messages.insertBefore(stamp, li);
+        const iso = when.toISOString(), text = stampText(when);
+        let stamp = li.previousElementSibling;
+        const tm = stamp && stamp.classList.contains('msg-stamp') ? stamp.firstElementChild : null;
+        if (!tm || tm.dateTime !== iso || tm.textContent !== text) {
+          stamp = mk('li', 'msg-stamp');
+          const t2 = document.createElement('time');
+          t2.dateTime = iso;
+          t2.textContent = text;
+          stamp.append(t2);
+          E.messages.insertBefore(stamp, li);
+        }
+        keep.add(stamp);
       }
       prev = when;
     }
+    for (const el of [...E.messages.querySelectorAll(':scope > li.msg-stamp')]) if (!keep.has(el)) el.remove();
   }
 
   // Replies that arrive while the customer is not looking (another tab, or the widget's panel
