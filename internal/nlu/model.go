@@ -8,8 +8,6 @@ import (
 	"runtime"
 	"slices"
 	"sync"
-
-	"gonum.org/v1/gonum/blas/blas32"
 )
 
 // Example is one labelled training text.
@@ -582,16 +580,6 @@ func (m *Model) rawScores(x sparse, out []float64, acc []float32, scale float64)
 	for c := range out {
 		out[c] = float64(acc[c])*scale + float64(m.bias[c])
 	}
-}
-
-// axpy adds a × x to dst: the one loop that training and prediction spend
-// their time in. gonum's kernel does four lanes at a time (SSE on amd64,
-// plain Go elsewhere), about 2.8 times the speed of the unrolled Go loop it
-// replaced at 256 units, and each element is the same a·x + d as before
-// (no reassociation), so models and scores are bit for bit the same.
-func axpy(dst []float32, a float32, x []float32) {
-	n := len(dst)
-	blas32.Axpy(a, blas32.Vector{N: n, Inc: 1, Data: x[:n]}, blas32.Vector{N: n, Inc: 1, Data: dst})
 }
 
 //go:norace
