@@ -791,36 +791,36 @@
       });
   }
 
-  function renderNote(n) {
-    const li = mk('li', 'note');
-    li.dataset.noteId = n.id;
-    li.dataset.ts = String(msgTs(n.created_at));
+  // noteBlock is a full-width block in the transcript that is not a chat message: a head (a
+  // flag, who, any chips, the time) over a text.
+  function noteBlock(cls, ts, flag, who, chips, createdAt, text) {
+    const li = mk('li', cls);
+    li.dataset.ts = String(ts);
     const head = mk('div', 'note-head');
-    head.append(mk('span', 'note-flag', t('noteFlag')));
-    head.append(mk('span', 'msg-who', (n.author && n.author.name) || ''));
-    const time = mk('time', 'msg-time', fmtTime(n.created_at));
-    time.title = fullTime(n.created_at);
+    head.append(mk('span', 'note-flag', flag), mk('span', 'msg-who', who), ...chips);
+    const time = mk('time', 'msg-time', fmtTime(createdAt));
+    time.title = fullTime(createdAt);
     head.append(time);
-    li.append(head, mk('div', 'note-text', n.text || ''));
+    li.append(head, mk('div', 'note-text', text || ''));
+    return li;
+  }
+
+  function renderNote(n) {
+    const li = noteBlock('note', msgTs(n.created_at), t('noteFlag'), (n.author && n.author.name) || '', [],
+      n.created_at, n.text);
+    li.dataset.noteId = n.id;
     return li;
   }
 
   // An offline message the customer left, where they left it: the form said the agent who
-  // takes the conversation will see it (it was only in the Messages tab).
+  // takes the conversation will see it (it was only in the Messages tab). Half a millisecond
+  // early: the thanks it prompted is often stored in the same millisecond, and the message
+  // goes before the thanks, as it happened.
   function renderTicket(tk) {
-    const li = mk('li', 'note note--ticket');
+    const status = mk('span', 'tag', t(tk.status === 'resolved' ? 'ticketsResolved' : 'ticketsOpen'));
+    const li = noteBlock('note note--ticket', msgTs(tk.created_at) - 0.5, t('ticketInTranscript'),
+      t('ticketContact', { contact: tk.contact || '' }), [status], tk.created_at, tk.message);
     li.dataset.ticketId = tk.id;
-    // Half a millisecond early: the thanks it prompted is often stored in the same millisecond,
-    // and the message goes before the thanks, as it happened.
-    li.dataset.ts = String(msgTs(tk.created_at) - 0.5);
-    const head = mk('div', 'note-head');
-    head.append(mk('span', 'note-flag', t('ticketInTranscript')));
-    head.append(mk('span', 'msg-who', t('ticketContact', { contact: tk.contact || '' })));
-    head.append(mk('span', 'tag', t(tk.status === 'resolved' ? 'ticketsResolved' : 'ticketsOpen')));
-    const time = mk('time', 'msg-time', fmtTime(tk.created_at));
-    time.title = fullTime(tk.created_at);
-    head.append(time);
-    li.append(head, mk('div', 'note-text', tk.message || ''));
     return li;
   }
   function addTicket(tk) {
