@@ -131,14 +131,18 @@ func (d *Desk) LeaveMessage(ctx context.Context, c *conversation.Conversation, c
 	return t, nil
 }
 
-// ConversationTickets lists the offline messages left in a conversation the
-// actor may read, oldest first: the console shows them in the transcript,
-// where the customer left them.
-func (d *Desk) ConversationTickets(ctx context.Context, actor *auth.User, id string) ([]Ticket, error) {
-	if _, err := d.Conversation(ctx, actor, id); err != nil {
+// ConversationTickets lists the offline messages left in c, which the
+// caller has just read (Transcript), oldest first: the console shows them in
+// the transcript, where the customer left them. The actor's right to read c
+// is checked again here without reading it twice.
+func (d *Desk) ConversationTickets(ctx context.Context, actor *auth.User, c *conversation.Conversation) ([]Ticket, error) {
+	if err := need(actor, auth.DeskRead, "read conversations"); err != nil {
 		return nil, err
 	}
-	return d.store.ConversationTickets(ctx, id)
+	if err := mayRead(actor, c); err != nil {
+		return nil, err
+	}
+	return d.store.ConversationTickets(ctx, c.ID)
 }
 
 // Tickets lists offline messages by status.

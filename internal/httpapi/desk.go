@@ -240,18 +240,14 @@ func (s *Server) deskConversation(w http.ResponseWriter, r *http.Request, p *aut
 	for i, n := range notes {
 		ns[i] = toNoteJSON(n)
 	}
-	tickets, err := s.desk.ConversationTickets(r.Context(), p.User, c.ID)
+	tickets, err := s.desk.ConversationTickets(r.Context(), p.User, c)
 	if err != nil {
 		return err
 	}
 	names := s.userNames(r.Context())
-	ts := make([]ticketJSON, len(tickets))
-	for i, tk := range tickets {
-		ts[i] = toTicketJSON(tk).withResolver(names)
-	}
 	body := map[string]any{
 		"conversation": s.toItem(c, names, time.Now()),
-		"tickets":      ts,
+		"tickets":      toTicketsJSON(tickets, names),
 		"messages":     out,
 		"summary":      toSummaryJSON(desk.Summarize(c, msgs, consoleLang(r, c))),
 		"notes":        ns,
@@ -512,17 +508,22 @@ func (t ticketJSON) withResolver(nameOf map[string]string) ticketJSON {
 	return t
 }
 
+// toTicketsJSON is tickets as the API gives them, each with its resolver's
+// name.
+func toTicketsJSON(ts []desk.Ticket, nameOf map[string]string) []ticketJSON {
+	out := make([]ticketJSON, len(ts))
+	for i, t := range ts {
+		out[i] = toTicketJSON(t).withResolver(nameOf)
+	}
+	return out
+}
+
 func (s *Server) listTickets(w http.ResponseWriter, r *http.Request, p *auth.Principal) error {
 	ts, err := s.desk.Tickets(r.Context(), p.User, r.URL.Query().Get("status"))
 	if err != nil {
 		return err
 	}
-	nameOf := s.userNames(r.Context())
-	out := make([]ticketJSON, len(ts))
-	for i, t := range ts {
-		out[i] = toTicketJSON(t).withResolver(nameOf)
-	}
-	writeJSON(w, http.StatusOK, map[string]any{"tickets": out})
+	writeJSON(w, http.StatusOK, map[string]any{"tickets": toTicketsJSON(ts, s.userNames(r.Context()))})
 	return nil
 }
 
