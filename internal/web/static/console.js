@@ -603,7 +603,7 @@
     if (d.conversation) { S.open.item = d.conversation; S.items.set(id, d.conversation); setWait(d.conversation); }
     (d.messages || []).forEach((m) => addMsg(m));
     (d.notes || []).forEach((n) => addNote(n));
-    (d.tickets || []).forEach((tk) => addTicket(tk));
+    (d.tickets || []).forEach((tk, k) => addTicket(tk, k));
     S.open.loaded = true;
     renderHeader();
     renderSummary(d.summary);
@@ -813,20 +813,25 @@
   }
 
   // An offline message the customer left, where they left it: the form said the agent who
-  // takes the conversation will see it (it was only in the Messages tab). Half a millisecond
-  // early: the thanks it prompted is often stored in the same millisecond, and the message
-  // goes before the thanks, as it happened.
+  // takes the conversation will see it (it was only in the Messages tab).
   function renderTicket(tk) {
     const status = mk('span', 'tag', t(tk.status === 'resolved' ? 'ticketsResolved' : 'ticketsOpen'));
-    const li = noteBlock('note note--ticket', msgTs(tk.created_at) - 0.5, t('ticketInTranscript'),
+    const li = noteBlock('note note--ticket', msgTs(tk.created_at), t('ticketInTranscript'),
       t('ticketContact', { contact: tk.contact || '' }), [status], tk.created_at, tk.message);
     li.dataset.ticketId = tk.id;
     return li;
   }
-  function addTicket(tk) {
+  // addTicket places the k-th ticket (oldest first) just before the k-th thank-you the bot
+  // wrote for one: each is written right after its ticket, and times alone cannot order them
+  // (a request, a ticket and its thanks often share a millisecond).
+  function addTicket(tk, k) {
     if (!S.open || !tk || !tk.id || E.transcript.querySelector(`li[data-ticket-id="${CSS.escape(tk.id)}"]`)) return;
-    insertOrdered(renderTicket(tk));
+    const li = renderTicket(tk);
+    const thanks = E.transcript.querySelectorAll(':scope > li.msg[data-outcome="ticket"]')[k];
+    if (thanks) E.transcript.insertBefore(li, thanks);
+    else insertOrdered(li);
   }
+
 
   // Messages are ordered by seq, notes by time; an element goes before the first one that is later.
   function insertOrdered(li) {
