@@ -376,10 +376,7 @@ func TestConsoleFitsLaptopAndPhoneInChromium(t *testing.T) {
 // wherever it shows one: the queue row, the conversation's header, the
 // summary's tags and its intents. No "order_status" on a Chinese page.
 func TestConsoleNamesCategoriesInChromium(t *testing.T) {
-	run := testutil.Start(t, func(c *config.Config) { c.Desk.ManualAssign = true })
-	agentAPI := testutil.Login(t, run.URL, run.Demo[1].Email, run.Demo[1].Password)
-	agentAPI.Must(http.StatusOK, "PUT", "/api/v1/desk/presence", map[string]string{"status": "online"}, nil)
-	cl := &testutil.Client{T: t, Base: run.URL}
+	run, agentAPI, cl := manualDeskWithAgentOnline(t)
 	conv := cl.Start("zh-CN")
 	cl.Say(conv, "我的快递到哪了，怎么查物流？")
 	cl.Say(conv, "转人工")
@@ -422,10 +419,7 @@ func TestConsoleNamesCategoriesInChromium(t *testing.T) {
 // served does not ask the customer for a rating (it did: ask_rating was
 // always sent).
 func TestConsoleConfirmsCloseAndRatesOnlyServedConversations(t *testing.T) {
-	run := testutil.Start(t, func(c *config.Config) { c.Desk.ManualAssign = true })
-	agentAPI := testutil.Login(t, run.URL, run.Demo[1].Email, run.Demo[1].Password)
-	agentAPI.Must(http.StatusOK, "PUT", "/api/v1/desk/presence", map[string]string{"status": "online"}, nil)
-	cl := &testutil.Client{T: t, Base: run.URL}
+	run, _, cl := manualDeskWithAgentOnline(t)
 	conv := cl.Start("en")
 	cl.Say(conv, "human please")
 
@@ -484,10 +478,7 @@ func TestConsoleConfirmsCloseAndRatesOnlyServedConversations(t *testing.T) {
 // opens, where it was left, with its contact masked (the form promised the
 // agent would see it; it was only in the Messages tab).
 func TestConsoleShowsLeftMessagesInTheTranscript(t *testing.T) {
-	run := testutil.Start(t, func(c *config.Config) { c.Desk.ManualAssign = true })
-	agentAPI := testutil.Login(t, run.URL, run.Demo[1].Email, run.Demo[1].Password)
-	agentAPI.Must(http.StatusOK, "PUT", "/api/v1/desk/presence", map[string]string{"status": "online"}, nil)
-	cl := &testutil.Client{T: t, Base: run.URL}
+	run, agentAPI, cl := manualDeskWithAgentOnline(t)
 	conv := cl.Start("zh-CN")
 	cl.Say(conv, "转人工")
 	body, _ := json.Marshal(map[string]string{"contact": "13812345678", "message": "快递三天没动了，麻烦回电"})
@@ -557,4 +548,15 @@ func TestConsoleRevealSurvivesARedraw(t *testing.T) {
 	if eval[bool](p, fmt.Sprintf(`!!document.querySelector(%q)`, row("button.reveal-contact"))) {
 		t.Error("the reveal button is back after the contact was shown")
 	}
+}
+
+// manualDeskWithAgentOnline starts Steward with routing by hand and the demo
+// agent online, so that a customer who asks for a person waits in the queue;
+// it returns the agent's API client and a customer client.
+func manualDeskWithAgentOnline(t *testing.T) (*testutil.Running, *testutil.Staff, *testutil.Client) {
+	t.Helper()
+	run := testutil.Start(t, func(c *config.Config) { c.Desk.ManualAssign = true })
+	agentAPI := testutil.Login(t, run.URL, run.Demo[1].Email, run.Demo[1].Password)
+	agentAPI.Must(http.StatusOK, "PUT", "/api/v1/desk/presence", map[string]string{"status": "online"}, nil)
+	return run, agentAPI, &testutil.Client{T: t, Base: run.URL}
 }
