@@ -317,7 +317,7 @@ const consoleCutOff = `(() => {
 	return out.join('; ');
 })()`
 
-// The admin's five desk tabs with their badges, the presence selector and
+// The admin's six desk tabs with their badges, the presence selector and
 // Sign out are all on screen on a laptop (1366 px) and a phone (390 px), in
 // both languages, on a busy desk: every tab but Mine has a count.
 func TestConsoleFitsLaptopAndPhoneInChromium(t *testing.T) {
@@ -340,8 +340,8 @@ func TestConsoleFitsLaptopAndPhoneInChromium(t *testing.T) {
 		p.navigate(run.URL + "/console?lang=" + lang)
 		p.waitFor(`document.body.dataset.ready === "1" && !document.querySelector('#presence').hidden && document.querySelector('#count-tickets').innerText === "4" &&
 			document.querySelector('#count-queue').innerText === "12" && document.querySelector('#count-active').innerText === "12" && !document.querySelector('#count-team').hidden`)
-		if n := eval[int](p, `document.querySelectorAll('.tabs .tab:not([hidden])').length`); n != 5 {
-			t.Fatalf("the admin sees %d desk tabs, want 5", n)
+		if n := eval[int](p, `document.querySelectorAll('.tabs .tab:not([hidden])').length`); n != 6 {
+			t.Fatalf("the admin sees %d desk tabs, want 6", n)
 		}
 		for _, size := range []struct{ w, h int64 }{{1366, 768}, {390, 844}} {
 			if err := chromedp.Do(p.ctx, chromedp.EmulateViewport(size.w, size.h)); err != nil {
@@ -559,4 +559,66 @@ func manualDeskWithAgentOnline(t *testing.T) (*testutil.Running, *testutil.Staff
 	agentAPI := testutil.Login(t, run.URL, run.Demo[1].Email, run.Demo[1].Password)
 	agentAPI.Must(http.StatusOK, "PUT", "/api/v1/desk/presence", map[string]string{"status": "online"}, nil)
 	return run, agentAPI, &testutil.Client{T: t, Base: run.URL}
+}
+
+// The Closed tab lists the agent's own closed conversations, the latest
+// first, takes one closed in the console at the top without a reload, and
+// opens a closed one read-only: how an agent finds the conversation of a
+// customer who comes back.
+func TestConsoleClosedTabListsWhatTheAgentClosed(t *testing.T) {
+	run, agentAPI, cl := manualDeskWithAgentOnline(t)
+	handed := func() string {
+		t.Helper()
+		conv := cl.Start("en")
+		if turn := cl.Say(conv, "human please"); turn.State != "queued" {
+			t.Fatalf("asking for a person: %+v", turn)
+		}
+		agentAPI.Must(http.StatusOK, "POST", "/api/v1/desk/conversations/"+conv.ID+"/claim", nil, nil)
+		return conv.ID
+	}
+	earlier, later := handed(), handed()
+	agentAPI.Must(http.StatusOK, "POST", "/api/v1/desk/conversations/"+earlier+"/close", map[string]bool{"ask_rating": false}, nil)
+	// Someone else's closed conversation is not the agent's to list.
+	other := cl.Start("en")
+	cl.Say(other, "human please")
+	admin := testutil.Login(t, run.URL, run.Demo[0].Email, run.Demo[0].Password)
+	admin.Must(http.StatusOK, "POST", "/api/v1/desk/conversations/"+other.ID+"/close", map[string]bool{"ask_rating": false}, nil)
+
+	p := page{t, browser(t)}
+	p.signInTo(run.URL, "/console", run.Demo[1].Email, run.Demo[1].Password)
+	p.navigate(run.URL + "/console?lang=zh-CN")
+	p.waitFor(`document.body.dataset.ready === "1"`)
+	if n := eval[int](p, `document.querySelectorAll('.tabs .tab:not([hidden])').length`); n != 4 {
+		t.Errorf("an agent sees %d desk tabs, want 4 (queue, mine, messages, closed)", n)
+	}
+	p.click("#tab-closed")
+	closedIDs := `[...document.querySelectorAll('#closed-list li[data-id]')].map(li => li.dataset.id).join(' ')`
+	p.waitFor(fmt.Sprintf(`%s === %q`, closedIDs, earlier))
+	if tab := eval[string](p, `document.querySelector('#tab-closed').innerText.trim()`); tab != "已结束" {
+		t.Errorf("the Closed tab reads %q in Chinese", tab)
+	}
+
+	// Closing the open one while the Closed tab is shown puts it first, live.
+	p.click("#tab-mine")
+	p.click(fmt.Sprintf(`#mine-list li[data-id=%q]`, later))
+	p.waitFor(`!document.querySelector('#close-btn').hidden`)
+	p.click("#tab-closed")
+	p.waitFor(fmt.Sprintf(`%s === %q`, closedIDs, earlier))
+	eval[bool](p, `(window.confirm = () => true, true)`)
+	p.click("#close-btn")
+	p.waitFor(fmt.Sprintf(`%s === %q`, closedIDs, later+" "+earlier))
+	if eval[bool](p, fmt.Sprintf(`!!document.querySelector('#mine-list li[data-id=%q]')`, later)) {
+		t.Error("the closed conversation is still under Mine")
+	}
+	if meta := eval[string](p, `document.querySelector('#closed-meta').innerText`); !strings.Contains(meta, "2") {
+		t.Errorf("the Closed tab's line reads %q, want a count of 2", meta)
+	}
+
+	// The earlier one opens with its transcript and without a way to reply.
+	p.click(fmt.Sprintf(`#closed-list li[data-id=%q]`, earlier))
+	p.waitFor(fmt.Sprintf(`!document.querySelector('#conv-view').hidden && location.hash.includes(%q) && !!document.querySelector('#transcript .msg[data-role=customer]')`, earlier))
+	p.waitFor(`document.querySelector('#conv-state').dataset.state === "closed"`)
+	if eval[bool](p, `!document.querySelector('#reply-input').disabled || !document.querySelector('#close-btn').hidden`) {
+		t.Error("a closed conversation opened from the Closed tab can still be replied to or closed")
+	}
 }

@@ -85,7 +85,12 @@ type Scope string
 const (
 	ScopeMine   Scope = "mine"   // assigned to the actor
 	ScopeActive Scope = "active" // queued or assigned to anyone
+	ScopeClosed Scope = "closed" // recently closed: the actor's, or everyone's for those who read all
 )
+
+// ClosedListed is how many closed conversations List returns, the most
+// recently closed first.
+const ClosedListed = 100
 
 // List returns the conversations of a scope.
 func (d *Desk) List(ctx context.Context, actor *auth.User, scope Scope) ([]conversation.Conversation, error) {
@@ -110,8 +115,14 @@ func (d *Desk) List(ctx context.Context, actor *auth.User, scope Scope) ([]conve
 			return nil, err
 		}
 		return d.store.ConversationsIn(ctx, conversation.StateQueued, conversation.StateAssigned)
+	case ScopeClosed:
+		assignee := actor.ID
+		if actor.Can(auth.DeskReadAll) {
+			assignee = ""
+		}
+		return d.store.ClosedConversations(ctx, assignee, ClosedListed)
 	}
-	return nil, errcode.Errorf(errcode.Invalid, "scope must be \"mine\" or \"active\", not %q", scope)
+	return nil, errcode.Errorf(errcode.Invalid, "scope must be \"mine\", \"active\" or \"closed\", not %q", scope)
 }
 
 // Queue returns the queue for the actor, freshly routed.

@@ -23,6 +23,7 @@ import (
 // Store is what the desk keeps beyond conversations and users.
 type Store interface {
 	ConversationsIn(ctx context.Context, states ...conversation.State) ([]conversation.Conversation, error)
+	ClosedConversations(ctx context.Context, assignee string, limit int) ([]conversation.Conversation, error)
 	Users(ctx context.Context) ([]auth.User, error)
 	User(ctx context.Context, id string) (*auth.User, error)
 	SetPresence(ctx context.Context, userID string, p auth.Presence, at time.Time) error

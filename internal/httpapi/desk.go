@@ -28,6 +28,7 @@ type itemJSON struct {
 	HandoffReason  conversation.HandoffReason `json:"handoff_reason"`
 	Assignee       *personJSON                `json:"assignee"`
 	QueuedAt       *time.Time                 `json:"queued_at"`
+	ClosedAt       *time.Time                 `json:"closed_at,omitempty"`
 	WaitingSeconds int64                      `json:"waiting_seconds"`
 	Position       int                        `json:"position,omitempty"`
 	WaitEstimate   int64                      `json:"wait_estimate_seconds,omitempty"`
@@ -88,7 +89,7 @@ func (s *Server) toItem(c *conversation.Conversation, nameOf map[string]string, 
 func baseItem(c *conversation.Conversation, nameOf map[string]string, now time.Time) itemJSON {
 	it := itemJSON{ID: c.ID, State: c.State, Locale: c.Locale, Customer: c.Customer, Priority: c.Priority,
 		Category: c.Category, HandoffReason: c.HandoffReason, QueuedAt: optTime(c.QueuedAt),
-		WaitingSeconds: int64(desk.Wait(c, now) / time.Second), LastSeq: c.LastSeq, CreatedAt: c.CreatedAt, UpdatedAt: c.UpdatedAt}
+		ClosedAt: optTime(c.ClosedAt), WaitingSeconds: int64(desk.Wait(c, now) / time.Second), LastSeq: c.LastSeq, CreatedAt: c.CreatedAt, UpdatedAt: c.UpdatedAt}
 	if c.Assignee != "" {
 		it.Assignee = &personJSON{ID: c.Assignee, Name: nameOf[c.Assignee]}
 	}

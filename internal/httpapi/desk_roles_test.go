@@ -9,6 +9,7 @@ import (
 	"net/http/cookiejar"
 	"strings"
 	"testing"
+	"time"
 
 	"github.com/steward-cs/steward/internal/config"
 	"github.com/steward-cs/steward/internal/testutil"
@@ -346,6 +347,48 @@ func roleLists(queued, mine bool) func(*testing.T, *roleFixture, []byte) {
 	}
 }
 
+// roleClosedList closes the agent's conversation (as the agent) and makes
+// the fixture's closed one (a queued conversation an admin closed, nobody's),
+// then lists scope=closed.
+func roleClosedList(fx *roleFixture) string {
+	fx.w.as(fx.t, roleAgent).Must(http.StatusOK, "POST", "/api/v1/desk/conversations/"+fx.mine.ID+"/close", map[string]bool{"ask_rating": false}, nil)
+	fx.conv("closed")
+	return "/api/v1/desk/conversations?scope=closed"
+}
+
+// roleListsClosed checks a scope=closed list: whether the agent's closed
+// conversation and the one nobody had are in it, latest closed first, each
+// with its closed_at.
+func roleListsClosed(agents, nobodys bool) func(*testing.T, *roleFixture, []byte) {
+	return func(t *testing.T, fx *roleFixture, b []byte) {
+		var d struct {
+			Conversations []struct {
+				roleItem
+				ClosedAt *time.Time `json:"closed_at"`
+			}
+		}
+		if err := json.Unmarshal(b, &d); err != nil {
+			t.Fatalf("decode %s: %v", b, err)
+		}
+		at := map[string]int{}
+		for i, it := range d.Conversations {
+			if it.State != "closed" || it.ClosedAt == nil {
+				t.Fatalf("scope=closed listed %+v", it)
+			}
+			if i > 0 && it.ClosedAt.After(*d.Conversations[i-1].ClosedAt) {
+				t.Fatalf("scope=closed is not latest first: %s", b)
+			}
+			at[it.ID] = i + 1
+		}
+		if (at[fx.mine.ID] > 0) != agents || (at[fx.closed.ID] > 0) != nobodys {
+			t.Fatalf("scope=closed: the agent's %v, nobody's %v; want %v, %v", at[fx.mine.ID] > 0, at[fx.closed.ID] > 0, agents, nobodys)
+		}
+		if agents && nobodys && at[fx.closed.ID] > at[fx.mine.ID] {
+			t.Fatalf("scope=closed lists the conversation closed later (%s) after the earlier one: %s", fx.closed.ID, b)
+		}
+	}
+}
+
 func roleAgentMessage(actor, text string) func(*testing.T, *roleFixture, []byte) {
 	return func(t *testing.T, fx *roleFixture, b []byte) {
 		m := roleDecode[struct {
@@ -527,6 +570,12 @@ func TestDeskRoles(t *testing.T) {
 		{"active: agent", roleAgent, "GET", rolePath(list + "?scope=active"), nil, 403, nil},
 		{"active: other agent", roleOtherAgent, "GET", rolePath(list + "?scope=active"), nil, 403, nil},
 		{"active: anonymous", roleAnonymous, "GET", rolePath(list + "?scope=active"), nil, 401, nil},
+		{"closed: admin", roleAdmin, "GET", roleClosedList, nil, 200, roleListsClosed(true, true)},
+		{"closed: supervisor", roleSupervisor, "GET", roleClosedList, nil, 200, roleListsClosed(true, true)},
+		{"closed: auditor", roleAuditor, "GET", roleClosedList, nil, 200, roleListsClosed(true, true)},
+		{"closed: agent", roleAgent, "GET", roleClosedList, nil, 200, roleListsClosed(true, false)},
+		{"closed: other agent", roleOtherAgent, "GET", roleClosedList, nil, 200, roleListsClosed(false, false)},
+		{"closed: anonymous", roleAnonymous, "GET", roleClosedList, nil, 401, nil},
 		{"list: unknown scope", roleAdmin, "GET", rolePath(list + "?scope=everything"), nil, 400, nil},
 
 		// GET /desk/conversations/{id}

@@ -147,6 +147,38 @@ func (db *DB) Conversation(ctx context.Context, id string) (*conversation.Conver
 	return c, nil
 }
 
+// ClosedConversations returns at most limit closed conversations, the most
+// recently closed first: those assigned to assignee when it was closed, or
+// every one when assignee is "".
+func (db *DB) ClosedConversations(ctx context.Context, assignee string, limit int) ([]conversation.Conversation, error) {
+	// The state is written out, not bound: only then can the planners use
+	// the partial index conversations_closed (migration 0008).
+	q := `SELECT ` + conversationColumns + ` FROM conversations WHERE state = 'closed'`
+	var args []any
+	if assignee != "" {
+		q += ` AND assignee = $1`
+		args = append(args, assignee)
+	}
+	q += fmt.Sprintf(` ORDER BY closed_at DESC, id DESC LIMIT %d`, max(limit, 1))
+	rows, err := db.queryContext(ctx, q, args...)
+	if err != nil {
+		return nil, fmt.Errorf("list closed conversations: %w", err)
+	}
+	defer rows.Close()
+	var out []conversation.Conversation
+	for rows.Next() {
+		c, err := scanConversation(rows)
+		if err != nil {
+			return nil, fmt.Errorf("list closed conversations: %w", err)
+		}
+		out = append(out, *c)
+	}
+	if err := rows.Err(); err != nil {
+		return nil, fmt.Errorf("list closed conversations: %w", err)
+	}
+	return out, nil
+}
+
 // ConversationsIn returns the conversations in the given states (queued and
 // assigned ones, for the desk), highest priority first, then longest waiting.
 func (db *DB) ConversationsIn(ctx context.Context, states ...conversation.State) ([]conversation.Conversation, error) {

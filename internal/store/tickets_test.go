@@ -2,6 +2,7 @@ package store_test
 
 import (
 	"context"
+	"strings"
 	"testing"
 	"time"
 
@@ -43,6 +44,65 @@ func TestConversationTickets(t *testing.T) {
 			}
 			if none, err := db.ConversationTickets(ctx, "c-none"); err != nil || len(none) != 0 {
 				t.Fatalf("tickets of a conversation without any: %+v, %v", none, err)
+			}
+		})
+	}
+}
+
+// Closed conversations are listed latest closed first, an agent's own or
+// everyone's, at most as many as asked for; open ones never.
+func TestClosedConversations(t *testing.T) {
+	for _, b := range testutil.Backends() {
+		t.Run(b.Name, func(t *testing.T) {
+			ctx := context.Background()
+			db := testutil.OpenStore(t, b.Options(t))
+			at := time.Date(2026, 11, 22, 9, 0, 0, 0, time.UTC)
+			for i, sp := range []struct{ id, assignee, state string }{
+				{"c-cl-1", "u-ann", "closed"}, {"c-cl-2", "u-bob", "closed"}, {"c-cl-3", "u-ann", "closed"},
+				{"c-cl-4", "u-ann", "assigned"}, {"c-cl-5", "", "closed"},
+			} {
+				c := newConversation(sp.id)
+				if err := db.CreateConversation(ctx, c, []conversation.Message{msg(c, 1, conversation.RoleBot, "您好")}); err != nil {
+					t.Fatal(err)
+				}
+				c.State, c.Assignee = conversation.State(sp.state), sp.assignee
+				c.UpdatedAt = at.Add(time.Duration(10-i) * time.Minute) // updated in the opposite order to closing
+				if sp.state == "closed" {
+					c.ClosedAt = at.Add(time.Duration(i) * time.Minute)
+				}
+				if err := db.SaveTurn(ctx, turn(c, "再见")); err != nil {
+					t.Fatal(err)
+				}
+			}
+			ids := func(assignee string, limit int) []string {
+				t.Helper()
+				cs, err := db.ClosedConversations(ctx, assignee, limit)
+				if err != nil {
+					t.Fatal(err)
+				}
+				var out []string
+				for _, c := range cs {
+					if c.ClosedAt.IsZero() {
+						t.Fatalf("%s listed without its closing time", c.ID)
+					}
+					out = append(out, c.ID)
+				}
+				return out
+			}
+			for _, tc := range []struct {
+				assignee string
+				limit    int
+				want     string
+			}{
+				{"", 10, "c-cl-5 c-cl-3 c-cl-2 c-cl-1"},
+				{"", 2, "c-cl-5 c-cl-3"},
+				{"u-ann", 10, "c-cl-3 c-cl-1"},
+				{"u-bob", 10, "c-cl-2"},
+				{"u-nobody", 10, ""},
+			} {
+				if got := strings.Join(ids(tc.assignee, tc.limit), " "); got != tc.want {
+					t.Errorf("closed of %q, at most %d: %q, want %q", tc.assignee, tc.limit, got, tc.want)
+				}
 			}
 		})
 	}

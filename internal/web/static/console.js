@@ -104,7 +104,8 @@
     me: null,
     section: 'queue',
     items: new Map(),      // conversation id -> latest Item
-    lists: { queue: [], mine: [], active: [] }, // ids, in display order
+    lists: { queue: [], mine: [], active: [], closed: [] }, // ids, in display order
+    closedLoaded: false,   // the Closed tab has been fetched once (it loads when first shown)
     waitSince: new Map(),  // conversation id -> local ms when it started waiting
     agentsOnline: null,
     agents: [], agentsAt: 0,
@@ -173,6 +174,7 @@
   // After a reconnect: everything may have changed while we were away.
   function reloadAll() {
     loadPresence(); loadQueue(); loadMine(); loadActive(); loadTickets();
+    if (S.section === 'closed') loadClosed(); else S.closedLoaded = false;
     if (S.section === 'team' || isSupervisor()) loadAgents();
     if (S.open) openConversation(S.open.id, { refresh: true });
   }
@@ -186,8 +188,8 @@
   }
 
   // ---------- sections ----------
-  const SECTIONS = ['queue', 'mine', 'active', 'team', 'tickets'];
-  const sectionVisible = (name) => name === 'queue' || name === 'tickets' ||
+  const SECTIONS = ['queue', 'mine', 'active', 'team', 'tickets', 'closed'];
+  const sectionVisible = (name) => name === 'queue' || name === 'tickets' || name === 'closed' ||
     (name === 'mine' && hasMine()) || ((name === 'active' || name === 'team') && seesAll());
   const visibleTabs = () => SECTIONS.filter(sectionVisible).map((s) => $(`tab-${s}`));
 
@@ -212,6 +214,7 @@
     if (name === 'team') { loadAgents(); S.timers.poll = setInterval(loadAgents, 20000); }
     if (name === 'tickets') { loadTickets(); S.timers.poll = setInterval(loadTickets, 60000); }
     if (name === 'active') loadActive();
+    if (name === 'closed') loadClosed();
     if (focus) focusList();
   }
 
@@ -290,6 +293,18 @@
     } catch (e) { if (e.status !== 401) toastError(e); }
   }
 
+  // The Closed tab: the actor's own recently closed conversations, everyone's
+  // for supervisors and auditors (the server decides), the latest first.
+  async function loadClosed() {
+    try {
+      const d = await api('GET', `${DESK}/conversations?scope=closed`);
+      S.lists.closed = putItems(d.conversations || []);
+      S.closedLoaded = true;
+      renderList('closed');
+    } catch (e) { if (e.status !== 401) toastError(e); }
+  }
+  const closedByMe = (it) => seesAll() || isMine(it);
+
   function renderList(section) {
     const ul = listOf(section);
     const hadFocus = ul.contains(document.activeElement);
@@ -303,6 +318,7 @@
     ul.replaceChildren(frag);
     $(`${section}-empty`).hidden = ids.length > 0;
     setCount(section, ids.length);
+    if (section === 'closed') E.closedMeta.textContent = t('closedMeta', { n: ids.length });
     if (section === 'queue') {
       const parts = [t('queueCount', { n: ids.length })];
       if (S.agentsOnline != null) parts.push(t(S.agentsOnline === 1 ? 'agentOnline' : 'agentsOnline', { n: S.agentsOnline }));
@@ -314,6 +330,7 @@
   }
   function setCount(section, n) {
     const el = $(`count-${section}`);
+    if (!el) return; // Closed has no count: it only grows
     el.textContent = String(n);
     el.hidden = !n;
     if (section === 'mine') el.classList.toggle('has-unread', [...S.unread.keys()].some((id) => S.lists.mine.includes(id)));
@@ -345,7 +362,7 @@
       w.title = t('waiting');
       side.append(w);
     } else if (section !== 'queue') {
-      side.append(mk('span', 'item-time', fmtTime(it.updated_at)));
+      side.append(mk('span', 'item-time', fmtTime((section === 'closed' && it.closed_at) || it.updated_at)));
     }
     top.append(side);
     li.append(top);
@@ -354,7 +371,7 @@
     if (section === 'active' || (section === 'mine' && it.state !== 'assigned')) {
       meta.append(mk('span', `state-dot state-dot--${it.state}`, label('state', it.state)));
     }
-    if (section === 'active' && it.assignee) meta.append(mk('span', 'item-assignee', it.assignee.name || ''));
+    if ((section === 'active' || (section === 'closed' && seesAll())) && it.assignee) meta.append(mk('span', 'item-assignee', it.assignee.name || ''));
     if (it.handoff_reason) meta.append(mk('span', 'item-reason', label('reason', it.handoff_reason)));
     if (it.category) meta.append(mk('span', 'item-category', category(it.category)));
     if (it.locale) meta.append(mk('span', 'item-locale', label('locale', it.locale)));
@@ -381,7 +398,7 @@
   function refreshItem(id) {
     const it = S.items.get(id);
     if (!it) return;
-    for (const section of ['queue', 'mine', 'active']) {
+    for (const section of ['queue', 'mine', 'active', 'closed']) {
       const old = listOf(section).querySelector(`li[data-id="${CSS.escape(id)}"]`);
       if (!old) continue;
       const li = renderItem(it, section);
@@ -510,6 +527,11 @@
       const has = S.lists.active.includes(it.id);
       if (live && !has) S.lists.active.push(it.id);
       if (!live && has) S.lists.active = S.lists.active.filter((x) => x !== it.id);
+    }
+    // A conversation that just closed goes to the top of Closed, once that tab has loaded.
+    if (S.closedLoaded && it.state === 'closed' && closedByMe(it) && !S.lists.closed.includes(it.id)) {
+      S.lists.closed.unshift(it.id);
+      renderList('closed');
     }
     renderList('queue');
     if (hasMine()) renderList('mine');
@@ -1330,7 +1352,7 @@
   function onKey(e) {
     if (e.defaultPrevented || e.isComposing || e.keyCode === 229) return;
     const target = e.target;
-    // Alt+1…5: sections, in the order shown (e.code: Alt changes e.key on macOS).
+    // Alt+1…6: sections, in the order shown (e.code: Alt changes e.key on macOS).
     if (e.altKey && !e.ctrlKey && !e.metaKey && /^Digit[1-9]$/.test(e.code)) {
       const tab = visibleTabs()[Number(e.code.slice(5)) - 1];
       if (tab) { e.preventDefault(); showSection(tab.dataset.section, { focus: true }); }
@@ -1401,7 +1423,7 @@
     E = {
       bootError: $('boot-error'), toasts: $('toasts'), conn: $('conn-status'), connText: $('conn-text'),
       meName: $('me-name'), meRole: $('me-role'), presence: $('presence'), presenceSelect: $('presence-select'), load: $('load'),
-      queueMeta: $('queue-meta'), teamList: $('team-list'), teamEmpty: $('team-empty'), teamMeta: $('team-meta'),
+      queueMeta: $('queue-meta'), closedMeta: $('closed-meta'), teamList: $('team-list'), teamEmpty: $('team-empty'), teamMeta: $('team-meta'),
       ticketsList: $('tickets-list'), ticketsEmpty: $('tickets-empty'), ticketsOpen: $('tickets-open'), ticketsResolved: $('tickets-resolved'),
       convEmpty: $('conv-empty'), convView: $('conv-view'), convTitle: $('conv-title'), convVip: $('conv-vip'),
       convState: $('conv-state'), convMeta: $('conv-meta'), claimBtn: $('conv-claim'), assignBox: $('assign-box'),
