@@ -522,6 +522,33 @@ func TestConsoleShowsLeftMessagesInTheTranscript(t *testing.T) {
 	}
 }
 
+// A message left while the agent has the conversation open appears in the
+// transcript without a reload, and the Messages tab counts it: before, the
+// console learnt of new offline messages only when it was reloaded.
+func TestConsoleHearsALeftMessageLive(t *testing.T) {
+	run, _, cl := manualDeskWithAgentOnline(t)
+	conv := cl.Start("zh-CN")
+	cl.Say(conv, "转人工")
+
+	agent := page{t, browser(t)}
+	agent.signInTo(run.URL, "/console", run.Demo[1].Email, run.Demo[1].Password)
+	agent.click("#tab-queue")
+	agent.click(fmt.Sprintf(`#queue-list li[data-id=%q]`, conv.ID))
+	agent.waitFor(`!!document.querySelector('#transcript .msg[data-role=customer]') && document.querySelector('#count-tickets').hidden`)
+
+	body, _ := json.Marshal(map[string]string{"contact": "13812345678", "message": "等不及了，请回电"})
+	if status, b := cl.Do("POST", "/api/v1/conversations/"+conv.ID+"/offline-message", conv.Token, body); status != http.StatusCreated {
+		t.Fatalf("offline message: %d %s", status, b)
+	}
+	agent.waitFor(`!!document.querySelector('#transcript li.note--ticket') && document.querySelector('#count-tickets').innerText === "1"`)
+	if text := eval[string](agent, `document.querySelector('#transcript li.note--ticket').innerText`); !strings.Contains(text, "等不及了，请回电") || !strings.Contains(text, "138****5678") {
+		t.Errorf("the live left message reads %q", text)
+	}
+	if n := eval[int](agent, `document.querySelectorAll('#transcript li.note--ticket').length`); n != 1 {
+		t.Errorf("the left message is in the transcript %d times", n)
+	}
+}
+
 // A contact revealed while the list is redrawn (the tab's own load, a
 // refresh) stays revealed: the answer used to land on the row the redraw
 // had replaced, and the list kept showing the masked contact.

@@ -47,14 +47,15 @@ type HubPublisher struct {
 }
 
 // Publish implements conversation.Publisher. Conversations with people in
-// them (queued, assigned, just closed, or just offered the offline form)
-// also go to the desk.
+// them (queued, assigned, just closed, just offered the offline form, or
+// thanked for a message left on it) also go to the desk: the consoles count
+// new offline messages and show them in an open transcript.
 func (p HubPublisher) Publish(c *conversation.Conversation, msgs []conversation.Message) {
 	u := Update{Conversation: *c, Messages: msgs}
 	p.Hub.Publish(realtime.Event{Topic: ConversationTopic(c.ID), Data: u})
 	forDesk := c.State != conversation.StateBot
 	for _, m := range msgs {
-		forDesk = forDesk || m.Outcome == conversation.OutcomeOffline
+		forDesk = forDesk || m.Outcome == conversation.OutcomeOffline || m.Outcome == conversation.OutcomeTicket
 	}
 	if forDesk {
 		p.Hub.Publish(realtime.Event{Topic: DeskTopic, Data: u})

@@ -555,6 +555,12 @@
       if (typeof m.seq === 'number') it.last_seq = Math.max(it.last_seq || 0, m.seq);
       if (m.created_at) it.updated_at = m.created_at;
     }
+    // The bot thanks the customer for each message left: a new ticket. The Messages tab's
+    // count catches up, and an open transcript shows the ticket where it was left.
+    if (m.outcome === 'ticket') {
+      later('tickets', loadTickets, 300);
+      if (S.open && S.open.id === cid) later('open-tickets', () => { if (S.open && S.open.id === cid) openConversation(cid, { refresh: true }); }, 300);
+    }
     if (S.open && S.open.id === cid) {
       addMsg(m, { live: true });
       if (m.role === 'customer') {
