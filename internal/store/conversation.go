@@ -160,23 +160,29 @@ func (db *DB) ClosedConversations(ctx context.Context, assignee string, limit in
 		args = append(args, assignee)
 	}
 	q += fmt.Sprintf(` ORDER BY closed_at DESC, id DESC LIMIT %d`, max(limit, 1))
-	rows, err := db.queryContext(ctx, q, args...)
+	out, err := db.conversations(ctx, q, args...)
 	if err != nil {
 		return nil, fmt.Errorf("list closed conversations: %w", err)
+	}
+	return out, nil
+}
+
+// conversations runs a query of conversationColumns and scans every row.
+func (db *DB) conversations(ctx context.Context, q string, args ...any) ([]conversation.Conversation, error) {
+	rows, err := db.queryContext(ctx, q, args...)
+	if err != nil {
+		return nil, err
 	}
 	defer rows.Close()
 	var out []conversation.Conversation
 	for rows.Next() {
 		c, err := scanConversation(rows)
 		if err != nil {
-			return nil, fmt.Errorf("list closed conversations: %w", err)
+			return nil, err
 		}
 		out = append(out, *c)
 	}
-	if err := rows.Err(); err != nil {
-		return nil, fmt.Errorf("list closed conversations: %w", err)
-	}
-	return out, nil
+	return out, rows.Err()
 }
 
 // ConversationsIn returns the conversations in the given states (queued and
@@ -195,20 +201,8 @@ func (db *DB) ConversationsIn(ctx context.Context, states ...conversation.State)
 		args[i] = string(st)
 	}
 	q += `) ORDER BY priority DESC, queued_at, created_at, id`
-	rows, err := db.queryContext(ctx, q, args...)
+	out, err := db.conversations(ctx, q, args...)
 	if err != nil {
-		return nil, fmt.Errorf("list conversations: %w", err)
-	}
-	defer rows.Close()
-	var out []conversation.Conversation
-	for rows.Next() {
-		c, err := scanConversation(rows)
-		if err != nil {
-			return nil, fmt.Errorf("list conversations: %w", err)
-		}
-		out = append(out, *c)
-	}
-	if err := rows.Err(); err != nil {
 		return nil, fmt.Errorf("list conversations: %w", err)
 	}
 	return out, nil
