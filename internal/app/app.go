@@ -169,10 +169,16 @@ func Open(ctx context.Context, cfg config.Config, logger *slog.Logger, options .
 	if err = a.crisis.finish(ctx, cfg, a); err != nil {
 		return nil, err
 	}
+	var identities *auth.Identities
+	if cfg.Security.IdentitySecret != "" {
+		if identities, err = auth.NewIdentities(cfg.Security.IdentitySecret, nil); err != nil {
+			return nil, err
+		}
+	}
 	handler := httpapi.New(httpapi.Options{Crisis: a.crisis.api(a), Engine: a.engine, Auth: a.auth, Desk: a.desk, Hub: a.hub, Store: a.db,
 		Quality: quality.NewService(a.db, ratingTags(cfg.Desk)), Knowledge: a.kb, Flags: a.flags, Audit: a.audit,
 		Logger: logger, OriginPatterns: cfg.AllowedOrigins, Closing: a.closing, Sockets: &a.sockets, SecureCookies: cfg.SecureCookies,
-		Limits: limits(cfg.Security), FrameAncestors: cfg.Security.FrameAncestorSources()})
+		Limits: limits(cfg.Security), FrameAncestors: cfg.Security.FrameAncestorSources(), Identities: identities})
 	t := cfg.Security.Timeouts
 	a.server = &http.Server{Handler: handler, ReadHeaderTimeout: t.ReadHeader, ReadTimeout: t.Read,
 		WriteTimeout: t.Write, IdleTimeout: t.Idle, MaxHeaderBytes: 64 << 10,

@@ -123,3 +123,31 @@ func TestSecurityDefaultsOverlayAndValidation(t *testing.T) {
 		}
 	}
 }
+
+func TestIdentitySecret(t *testing.T) {
+	path := filepath.Join(t.TempDir(), "steward.yaml")
+	os.WriteFile(path, []byte("data_dir: /tmp/x\n"), 0o600)
+	secret := filepath.Join(t.TempDir(), "identity")
+	os.WriteFile(secret, []byte("from-a-file-of-at-least-thirty-two-bytes\n"), 0o600)
+	env := map[string]string{"STEWARD_IDENTITY_SECRET_FILE": secret}
+	cfg, err := Load(path, func(k string) string { return env[k] })
+	if err == nil {
+		err = cfg.Validate()
+	}
+	if err != nil || cfg.Security.IdentitySecret != "from-a-file-of-at-least-thirty-two-bytes" {
+		t.Fatalf("from a file: %q, %v", cfg.Security.IdentitySecret, err)
+	}
+	other := cfg
+	other.Security.IdentitySecret = "another-secret-of-at-least-thirty-two-bytes"
+	if a, _ := cfg.Fingerprint(); a != func() string { b, _ := other.Fingerprint(); return b }() {
+		t.Error("the identity secret changed the configuration's fingerprint: it is in it")
+	}
+	env = map[string]string{"STEWARD_IDENTITY_SECRET": "too-short"}
+	cfg, err = Load(path, func(k string) string { return env[k] })
+	if err == nil {
+		err = cfg.Validate()
+	}
+	if err == nil || !strings.Contains(err.Error(), "identity_secret") {
+		t.Errorf("a 9-byte secret: %v, want a message about identity_secret", err)
+	}
+}

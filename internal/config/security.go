@@ -24,6 +24,7 @@ import (
 //	  websocket_messages: {rate: 5, burst: 20}  # client frames per second, per WebSocket
 //	  frame_ancestors: ["'self'"]            # sites that may frame /chat (the widget's hosts)
 //	  timeouts: {read_header: 10s, read: 30s, write: 60s, idle: 120s}
+//	  identity_secret: ...                   # verify customers' signed identities (or STEWARD_IDENTITY_SECRET)
 type Security struct {
 	// TrustedProxies are CIDRs (or addresses) of reverse proxies whose
 	// X-Forwarded-For is believed. Empty, the peer address is the client.
@@ -42,6 +43,12 @@ type Security struct {
 	// "'self'", "https://shop.example.com", "https://*.example.com".
 	FrameAncestors []string `yaml:"frame_ancestors"`
 	Timeouts       Timeouts `yaml:"timeouts"`
+	// IdentitySecret, when set, is the secret the embedding site signs its
+	// customers' identities with (HS256 JSON Web Tokens, docs/security.md):
+	// a new conversation then takes the customer's id, name and VIP flag
+	// only from a valid token, never from the request's plain fields. Unset,
+	// those fields are believed as sent, as before.
+	IdentitySecret string `yaml:"identity_secret"`
 }
 
 // RateLimits are the customer surface's and the login's token buckets.
@@ -132,6 +139,9 @@ func (s Security) validate() []error {
 			errs = append(errs, fmt.Errorf("security.frame_ancestors[%d] %q must be 'self', 'none', * or an origin such as https://shop.example.com or https://*.example.com",
 				i, src))
 		}
+	}
+	if s.IdentitySecret != "" && len(s.IdentitySecret) < 32 {
+		errs = append(errs, fmt.Errorf("security.identity_secret must be at least 32 bytes (HS256), not %d", len(s.IdentitySecret)))
 	}
 	t := s.Timeouts
 	if t.ReadHeader <= 0 || t.Read <= 0 || t.Write <= 0 || t.Idle <= 0 {

@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"encoding/json"
 	"errors"
+	"fmt"
 	"io"
 	"net/http"
 	"strings"
@@ -125,6 +126,42 @@ type createRequest struct {
 	Locale   string                `json:"locale"`
 	Customer conversation.Customer `json:"customer"`
 	Source   string                `json:"source"`
+	// Identity is the customer's identity as the embedding site signed it
+	// (security.identity_secret; docs/security.md).
+	Identity string `json:"identity"`
+}
+
+// Identity outcomes of a new conversation, in its "identity" field.
+const (
+	identityVerified   = "verified"   // a valid token named the customer
+	identityUnverified = "unverified" // no secret is configured: the customer fields were believed as sent
+	identityAnonymous  = "anonymous"  // a secret is configured and no token came: the customer fields were dropped
+	identityRejected   = "rejected"   // a token came and failed: the customer fields were dropped
+)
+
+// maxIdentityToken bounds the identity token a request may carry.
+const maxIdentityToken = 4096
+
+// identify decides who a new conversation's customer is. Without an
+// identity secret the request's fields are believed, as before. With one,
+// only a valid token names the customer; anything else starts an anonymous
+// conversation (the chat must keep working for a customer whose page held
+// a stale token), says so in the answer, and is logged without the token.
+func (s *Server) identify(req createRequest) (conversation.Customer, string, string) {
+	if s.identities == nil {
+		return req.Customer, identityUnverified, ""
+	}
+	if req.Identity == "" {
+		return conversation.Customer{}, identityAnonymous, ""
+	}
+	if len(req.Identity) > maxIdentityToken {
+		return conversation.Customer{}, identityRejected, fmt.Sprintf("the identity token is longer than %d bytes", maxIdentityToken)
+	}
+	c, err := s.identities.Verify(req.Identity)
+	if err != nil {
+		return conversation.Customer{}, identityRejected, err.Error()
+	}
+	return conversation.Customer{ExternalID: c.ExternalID, Name: c.Name, VIP: c.VIP}, identityVerified, ""
 }
 
 type conversationJSON struct {
@@ -139,6 +176,10 @@ type conversationJSON struct {
 		Name string `json:"name"`
 	} `json:"agent,omitempty"`
 	Rating *ratingJSON `json:"rating,omitempty"`
+	// Identity says how the customer was identified (on creation only):
+	// verified, unverified, anonymous or rejected (with IdentityError).
+	Identity      string `json:"identity,omitempty"`
+	IdentityError string `json:"identity_error,omitempty"`
 	// Notice tells the customer about a degraded service, while it lasts.
 	Notice string `json:"notice,omitempty"`
 }
@@ -153,14 +194,18 @@ func (s *Server) createConversation(w http.ResponseWriter, r *http.Request) erro
 			return err
 		}
 	}
-	c, token, greeting, err := s.engine.Start(r.Context(), conversation.StartRequest{Locale: req.Locale, Customer: req.Customer,
+	customer, identity, why := s.identify(req)
+	c, token, greeting, err := s.engine.Start(r.Context(), conversation.StartRequest{Locale: req.Locale, Customer: customer,
 		Source: req.Source})
 	if err != nil {
 		return err
 	}
+	if why != "" {
+		s.logger.Warn("a customer's identity token was refused; the conversation is anonymous", "conversation", c.ID, "reason", why)
+	}
 	w.Header().Set("Location", "/api/v1/conversations/"+c.ID)
 	writeJSON(w, http.StatusCreated, conversationJSON{ID: c.ID, Token: token, State: c.State, Locale: c.Locale,
-		Customer: c.Customer, Messages: toJSONs(greeting), Notice: s.noticeFor(c.Locale)})
+		Customer: c.Customer, Messages: toJSONs(greeting), Notice: s.noticeFor(c.Locale), Identity: identity, IdentityError: why})
 	return nil
 }
 

@@ -60,6 +60,10 @@ type Options struct {
 	// FrameAncestors are the CSP frame-ancestors sources of the chat page
 	// (the sites embedding the widget); empty means 'self'.
 	FrameAncestors []string
+	// Identities, if set, verifies the customer identities the embedding
+	// site signs: a new conversation then believes the customer's id, name
+	// and VIP flag only from a valid token.
+	Identities *auth.Identities
 }
 
 // Server holds what the handlers need.
@@ -82,6 +86,7 @@ type Server struct {
 	crisis     *Crisis
 	limits     *limiter
 	sockets    *sync.WaitGroup
+	identities *auth.Identities
 
 	secureCookies bool
 	names         names
@@ -92,7 +97,7 @@ func New(opts Options) http.Handler {
 	s := &Server{engine: opts.Engine, auth: opts.Auth, desk: opts.Desk, quality: opts.Quality, kb: opts.Knowledge,
 		flags: opts.Flags, audit: opts.Audit, hub: opts.Hub, store: opts.Store,
 		origins: opts.OriginPatterns, closing: opts.Closing, secureCookies: opts.SecureCookies, crisis: opts.Crisis,
-		limits: newLimiter(opts.Limits), logger: opts.Logger.With("component", "http")}
+		limits: newLimiter(opts.Limits), identities: opts.Identities, logger: opts.Logger.With("component", "http")}
 	s.closingCtx = closingContext(opts.Closing)
 	if s.sockets = opts.Sockets; s.sockets == nil {
 		s.sockets = new(sync.WaitGroup)

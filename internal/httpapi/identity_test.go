@@ -1,0 +1,116 @@
+package httpapi_test
+
+import (
+	"bytes"
+	"encoding/json"
+	"net/http"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/golang-jwt/jwt/v5"
+
+	"github.com/steward-cs/steward/internal/config"
+	"github.com/steward-cs/steward/internal/testutil"
+)
+
+const identitySecret = "the-shop-and-steward-share-this-32+-byte-secret"
+
+type created struct {
+	ID       string `json:"id"`
+	Token    string `json:"token"`
+	Customer struct {
+		ExternalID string `json:"external_id"`
+		Name       string `json:"name"`
+		VIP        bool   `json:"vip"`
+	} `json:"customer"`
+	Identity      string `json:"identity"`
+	IdentityError string `json:"identity_error"`
+}
+
+func create(t *testing.T, cl *testutil.Client, body map[string]any) created {
+	t.Helper()
+	b, _ := json.Marshal(body)
+	status, out := cl.Do("POST", "/api/v1/conversations", "", b)
+	if status != http.StatusCreated {
+		t.Fatalf("create %s: %d %s", b, status, out)
+	}
+	var c created
+	if err := json.Unmarshal(out, &c); err != nil {
+		t.Fatal(err)
+	}
+	if bytes.Contains(out, []byte(identitySecret)) {
+		t.Fatalf("the answer holds the secret: %s", out)
+	}
+	return c
+}
+
+func identity(t *testing.T, secret string, claims jwt.MapClaims) string {
+	t.Helper()
+	s, err := jwt.NewWithClaims(jwt.SigningMethodHS256, claims).SignedString([]byte(secret))
+	if err != nil {
+		t.Fatal(err)
+	}
+	return s
+}
+
+// With an identity secret, a browser can no longer call itself VIP (and
+// jump the queue): only a token the shop's server signed names the
+// customer; a missing or bad token starts an anonymous conversation that
+// still works, and says why. Without a secret the fields are believed, as
+// the API always did.
+func TestCustomerIdentity(t *testing.T) {
+	claimed := map[string]any{"external_id": "u-1", "name": "Boss", "vip": true}
+	t.Run("signed", func(t *testing.T) {
+		var log bytes.Buffer
+		run := testutil.StartLogging(t, func(c *config.Config) { c.Security.IdentitySecret = identitySecret }, &log)
+		cl := &testutil.Client{T: t, Base: run.URL}
+		exp := time.Now().Add(time.Hour).Unix()
+
+		if c := create(t, cl, map[string]any{"locale": "en", "customer": claimed}); c.Identity != "anonymous" || c.Customer.VIP ||
+			c.Customer.ExternalID != "" || c.Customer.Name != "" {
+			t.Errorf("unsigned VIP claim: %+v, want an anonymous customer", c)
+		}
+		good := identity(t, identitySecret, jwt.MapClaims{"sub": "shop-42", "name": "王芳", "vip": true, "exp": exp})
+		c := create(t, cl, map[string]any{"locale": "zh-CN", "customer": map[string]any{"vip": false, "name": "ignored"}, "identity": good})
+		if c.Identity != "verified" || !c.Customer.VIP || c.Customer.ExternalID != "shop-42" || c.Customer.Name != "王芳" {
+			t.Errorf("signed identity: %+v, want the token's customer", c)
+		}
+		forged := identity(t, "an attacker's guess at the secret, 32 bytes+", jwt.MapClaims{"sub": "shop-42", "vip": true, "exp": exp})
+		if c := create(t, cl, map[string]any{"locale": "en", "customer": claimed, "identity": forged}); c.Identity != "rejected" ||
+			c.Customer.VIP || !strings.Contains(c.IdentityError, "signature") {
+			t.Errorf("forged identity: %+v, want rejected and anonymous", c)
+		}
+		expired := identity(t, identitySecret, jwt.MapClaims{"sub": "shop-42", "vip": true, "exp": time.Now().Add(-time.Hour).Unix()})
+		rej := create(t, cl, map[string]any{"locale": "en", "identity": expired})
+		if rej.Identity != "rejected" || rej.Customer.VIP || !strings.Contains(rej.IdentityError, "expired") {
+			t.Errorf("expired identity: %+v", rej)
+		}
+		// The anonymous conversation works.
+		if turn := cl.Say(testutil.Conversation{ID: rej.ID, Token: rej.Token}, "how do I return an item"); len(turn.Messages) == 0 {
+			t.Errorf("the anonymous conversation got no answer: %+v", turn)
+		}
+		// The refusal is logged with its reason, never with the token.
+		if !strings.Contains(log.String(), "identity token was refused") || strings.Contains(log.String(), forged) || strings.Contains(log.String(), expired) {
+			t.Errorf("the log of refused identities: want the reason without the token")
+		}
+		// The desk sees the verified VIP as VIP.
+		admin := testutil.Login(t, run.URL, run.Demo[0].Email, run.Demo[0].Password)
+		var got struct {
+			Conversation struct {
+				Customer struct{ VIP bool } `json:"customer"`
+			} `json:"conversation"`
+		}
+		admin.Must(http.StatusOK, "GET", "/api/v1/desk/conversations/"+c.ID, nil, &got)
+		if !got.Conversation.Customer.VIP {
+			t.Errorf("the desk does not see the verified VIP")
+		}
+	})
+	t.Run("unsigned", func(t *testing.T) {
+		run := testutil.Start(t, nil)
+		cl := &testutil.Client{T: t, Base: run.URL}
+		if c := create(t, cl, map[string]any{"locale": "en", "customer": claimed}); c.Identity != "unverified" || !c.Customer.VIP || c.Customer.ExternalID != "u-1" {
+			t.Errorf("without a secret: %+v, want the fields believed and marked unverified", c)
+		}
+	})
+}
