@@ -174,6 +174,11 @@
     locale: normLocale(params.get('lang')) ||
       (String(navigator.language || '').toLowerCase().startsWith('zh') ? 'zh-CN' : 'en'),
     embed: params.get('embed') === '1',
+    // In the widget of a shop that signs its customers' identities, the widget sends the token
+    // by postMessage; the chat waits for it (a few seconds at most) before starting.
+    awaitIdentity: params.get('embed') === '1' && params.get('identity') === '1',
+    identity: '',        // the token, sent with a new conversation
+    who: '',             // the customer id it names (unverified here: only to keep customers apart)
     // The site's own name for the chat (the widget's data-title), shown as text; only in the
     // widget's frame, so that a link to the chat page cannot put words in Steward's header.
     title: params.get('embed') === '1' ? [...String(params.get('title') || '').trim()].slice(0, 40).join('') : '',
@@ -267,7 +272,10 @@
     setConn('connecting');
     let data = null;
     try {
-      const saved = readStore();
+      let saved = readStore();
+      // A conversation belongs to the customer it was started for: after a sign-in, a sign-out or
+      // another customer signing in on this browser, start afresh instead of showing it.
+      if (saved && (saved.who || '') !== S.who) { clearStore(); saved = null; }
       if (saved) {
         try {
           data = await api('GET', `${API}/${encodeURIComponent(saved.id)}`, undefined, saved.token);
@@ -278,8 +286,9 @@
         }
       }
       if (!data) {
-        data = await api('POST', API, { locale: S.locale });
+        data = await api('POST', API, S.identity ? { locale: S.locale, identity: S.identity } : { locale: S.locale });
         S.conv = { id: data.id, token: data.token };
+        if (S.who) S.conv.who = S.who;
         writeStore(S.conv);
       }
     } catch {
@@ -1136,8 +1145,39 @@
       if (!document.hidden) { reconnectNow(); pollStatus(); if (S.panelOpen) clearUnread(); }
     });
 
-    load();
+    if (S.awaitIdentity) waitForIdentity().then(load);
+    else load();
     pollStatus();
+  }
+
+  // waitForIdentity resolves when the widget has sent the shop's identity token, or after
+  // IDENTITY_WAIT without one (the chat then starts anonymous: it must never stay blank).
+  const IDENTITY_WAIT = 3000;
+  function waitForIdentity() {
+    return new Promise((resolve) => {
+      const done = () => { window.removeEventListener('message', onMsg); clearTimeout(timer); resolve(); };
+      const onMsg = (ev) => {
+        const d = ev.data;
+        if (ev.source !== window.parent || !d || typeof d !== 'object' || d.type !== 'steward:identity') return;
+        if (typeof d.token === 'string' && d.token.length <= 4096) {
+          S.identity = d.token;
+          S.who = identitySubject(d.token);
+        }
+        done();
+      };
+      const timer = setTimeout(done, IDENTITY_WAIT);
+      window.addEventListener('message', onMsg);
+    });
+  }
+  // identitySubject reads the customer id ("sub") of a JWT without verifying it: the server
+  // verifies; here it only tells one customer's stored conversation from another's.
+  function identitySubject(token) {
+    try {
+      const b = token.split('.')[1].replace(/-/g, '+').replace(/_/g, '/');
+      const bytes = Uint8Array.from(atob(b + '='.repeat((4 - (b.length % 4)) % 4)), (c) => c.charCodeAt(0));
+      const claims = JSON.parse(new TextDecoder().decode(bytes));
+      return typeof claims.sub === 'string' ? claims.sub : '';
+    } catch { return ''; }
   }
 
   if (document.readyState === 'loading') document.addEventListener('DOMContentLoaded', init);

@@ -1,6 +1,7 @@
 // Steward chat widget for shop pages:
 //   <script src="https://steward.example.com/widget.js" async
-//           data-lang="zh-CN" data-position="right" data-title="在线客服"></script>
+//           data-lang="zh-CN" data-position="right" data-title="在线客服"
+//           data-identity="JWT the shop's server signed for its signed-in customer (optional)"></script>
 // Runs on the shop's own site, so the Steward origin comes from this script's src,
 // never from window.location. Styles are set through element.style (no <style> element)
 // inside a Shadow DOM so the host page's CSS cannot break the widget.
@@ -36,6 +37,10 @@
       unread: (n) => (n === 1 ? '1 new message' : `${n} new messages`) },
   }[lang];
   const tooltip = opts.title || T.title;
+  // A signed-in customer's identity, signed by the shop's server (docs/security.md). It goes to
+  // the chat by postMessage once the chat has loaded, never in a URL; the frame's URL only says
+  // that one is coming, so that the chat waits for it before starting a conversation.
+  const identity = /^[\w-]+\.[\w-]+\.[\w-]+$/.test(opts.identity || '') ? opts.identity : '';
 
   const small = window.matchMedia('(max-width: 480px)');
   const reduceMotion = window.matchMedia('(prefers-reduced-motion: reduce)').matches;
@@ -177,7 +182,7 @@
     iframe = document.createElement('iframe');
     iframe.title = tooltip;
     iframe.src = `${ORIGIN}/chat?embed=1&lang=${encodeURIComponent(lang)}` +
-      (opts.title ? `&title=${encodeURIComponent(opts.title)}` : '');
+      (opts.title ? `&title=${encodeURIComponent(opts.title)}` : '') + (identity ? '&identity=1' : '');
     iframe.setAttribute('allow', 'clipboard-write');
     css(iframe, {
       all: 'initial', display: 'block', width: '100%', height: '100%', border: '0', margin: '0', padding: '0',
@@ -280,6 +285,9 @@
     if (d && typeof d === 'object' && d.type === 'steward:unread') showUnread(Number(d.count) || 0);
     if (d && typeof d === 'object' && d.type === 'steward:ready') {
       loaded = true;
+      if (identity) {
+        try { iframe.contentWindow.postMessage({ type: 'steward:identity', token: identity }, ORIGIN); } catch { /* ignore */ }
+      }
       tellPanel(isOpen);
       if (fallback) { fallback.remove(); fallback = null; }
       layout();
