@@ -2,6 +2,8 @@ package main_test
 
 import (
 	"fmt"
+	"net/http"
+	"strings"
 	"testing"
 	"time"
 
@@ -69,6 +71,15 @@ func TestIncidentsConsoleInChromium(t *testing.T) {
 			t.Errorf("the admin is not offered %s", sel)
 		}
 	}
+
+	// The posture form starts from the live posture: set elsewhere (another admin, the
+	// controller), the level the form would set follows it, so that setting the posture
+	// without looking never drops an incident back to normal.
+	adminAPI := testutil.Login(t, run.URL, run.Demo[0].Email, run.Demo[0].Password)
+	adminAPI.Must(http.StatusOK, "PUT", "/api/v1/posture", map[string]any{"level": 2, "reason": "set from elsewhere"}, nil)
+	admin.waitWithin(`document.querySelector('#posture-level').dataset.level === "2" && document.querySelector('#pf-level').value === "2"`, 20*time.Second)
+	adminAPI.Must(http.StatusOK, "POST", "/api/v1/posture/automatic", nil, nil)
+	admin.waitWithin(`document.querySelector('#posture-level').dataset.level === "0" && document.querySelector('#pf-level').value === "0"`, 20*time.Second)
 
 	// Declaring an incident: the markup in its title is shown as text.
 	const title = `Checkout <b>x</b> outage`
@@ -164,14 +175,27 @@ func TestIncidentsConsoleInChromium(t *testing.T) {
 	admin.waitText("#detail-title", "Webhook deliveries delayed")
 	admin.waitText("#detail-phase", "Investigating")
 	admin.fill("#resolve-note", "the queue drained")
+	// Resolving cannot be undone: it is confirmed first, and declining leaves it open.
+	eval[bool](admin, `(window.confirm = (m) => (window.__asked = m, false), true)`)
+	admin.click("#resolve-btn")
+	admin.waitFor(`typeof window.__asked === "string"`)
+	if asked := eval[string](admin, `window.__asked`); !strings.Contains(asked, "cannot be reopened") {
+		t.Errorf("resolving asks %q", asked)
+	}
+	if got := eval[string](admin, `document.querySelector('#detail-phase').innerText`); strings.Contains(got, "Resolved") {
+		t.Fatal("declining the confirmation resolved the incident")
+	}
+	eval[bool](admin, `(window.confirm = () => true, true)`)
 	admin.click("#resolve-btn")
 	admin.waitText("#detail-phase", "Resolved")
 	admin.waitText(`#timeline li[data-kind="resolved"]`, "the queue drained")
 	admin.waitText("#pm-body", "Postmortem")
 	admin.waitText("#pm-body", "Five whys")
 	admin.waitText("#pm-body h4", "Webhook deliveries delayed")
-	if n := eval[int](admin, `document.querySelectorAll('#incidents-list li[data-phase="resolved"]').length`); n != 2 {
-		t.Errorf("%d incidents are listed as resolved, want 2", n)
+	// Three: the one the posture set from elsewhere opened (closed when handed back), the
+	// declared one the controller resolved, and the one resolved by hand.
+	if n := eval[int](admin, `document.querySelectorAll('#incidents-list li[data-phase="resolved"]').length`); n != 3 {
+		t.Errorf("%d incidents are listed as resolved, want 3", n)
 	}
 	t.Logf("the incidents console test took %v", time.Since(began).Round(100*time.Millisecond))
 }

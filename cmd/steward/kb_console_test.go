@@ -261,6 +261,21 @@ func TestKnowledgeConsoleInChromium(t *testing.T) {
 	// Rolling back restores release 2, and with it the old answer.
 	admin.waitText("#rollback-text", "from release #3 to #2")
 	admin.fill("#rollback-reason", "price not confirmed yet")
+	// It changes the bot's answers at once: confirmed first, and declining changes nothing.
+	eval[bool](admin, `(window.confirm = (m) => (window.__asked = m, false), true)`)
+	admin.click("#rollback-btn")
+	admin.waitFor(`typeof window.__asked === "string"`)
+	if asked := eval[string](admin, `window.__asked`); !strings.Contains(asked, "#2") {
+		t.Errorf("rolling back asks %q, want the release it goes to", asked)
+	}
+	var before struct {
+		ActiveID int64 `json:"active_id"`
+	}
+	adminAPI.Must(http.StatusOK, "GET", "/api/v1/kb/releases", nil, &before)
+	if before.ActiveID != 3 {
+		t.Fatalf("declining the rollback left release %d active, want 3", before.ActiveID)
+	}
+	eval[bool](admin, `(window.confirm = () => true, true)`)
 	admin.click("#rollback-btn")
 	admin.waitFor(`!!document.querySelector('#releases-list li[data-id="2"].is-active')`)
 	admin.waitText(`#releases-list li[data-id="3"]`, "Rolled back")

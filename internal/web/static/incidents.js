@@ -178,6 +178,17 @@
     E.pNotice.classList.toggle('is-empty', !text);
     E.autoBtn.disabled = !p.manual;
     E.autoBtn.title = p.manual ? '' : t('incAlreadyAutomatic');
+    // The form starts from the live posture, so that setting it without looking at the level
+    // never drops an incident back to normal. An operator's own choices are left alone.
+    if (!S.pfTouched) {
+      E.pfLevel.value = String(level);
+      if (level === 1) {
+        E.pfAll.checked = !!p.all;
+        E.pfCategories.value = (p.categories || []).join(', ');
+        E.pfHuman.checked = !!p.human;
+      }
+      syncPostureForm();
+    }
   }
 
   function syncPostureForm() {
@@ -205,6 +216,7 @@
     await run(E.pfSet, E.pfError, async () => {
       await api('PUT', '/posture', body);
       E.pfReason.value = '';
+      S.pfTouched = false;
       toast(t('incPostureSet'));
       await Promise.all([loadPosture(), loadIncidents()]);
       if (S.selected) await loadDetail();
@@ -643,6 +655,7 @@
 
   async function resolve() {
     const id = S.selected;
+    if (!window.confirm(t('incResolveConfirm'))) return; // it cannot be undone
     await run(E.resolveBtn, E.detailError, async () => {
       await api('POST', `/incidents/${enc(id)}/resolve`, { note: E.resolveNote.value.trim() });
       E.resolveNote.value = '';
@@ -720,6 +733,9 @@
     document.addEventListener('visibilitychange', () => { if (!document.hidden && S.me) refresh(); });
 
     E.pfLevel.addEventListener('change', syncPostureForm);
+    for (const el of [E.pfLevel, E.pfAll, E.pfCategories, E.pfHuman]) {
+      el.addEventListener('change', () => { S.pfTouched = true; });
+    }
     E.pfAll.addEventListener('change', syncPostureForm);
     E.postureForm.addEventListener('submit', (e) => { e.preventDefault(); setPosture(); });
     E.autoBtn.addEventListener('click', handBack);

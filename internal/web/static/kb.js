@@ -672,6 +672,8 @@
 
   async function rollback() {
     const to = Number(E.rollbackBtn.dataset.to) || 0;
+    // Rolling back changes what the bot tells customers at once: confirmed, as activating is.
+    if (!window.confirm(t('kbRollbackConfirm', { to }))) return;
     E.rollbackBtn.disabled = true;
     try {
       const r = await api('POST', `${KB}/rollback`, { to, reason: E.rollbackReason.value.trim() });
