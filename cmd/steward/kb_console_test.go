@@ -178,6 +178,19 @@ func TestKnowledgeConsoleInChromium(t *testing.T) {
 	admin.waitText("#ed-flags", "Fixes customer flags: 1")
 	admin.tab("corrections")
 	admin.waitText(`#corrections-list li[data-entry="gift-wrap"]`, "can you gift wrap my order?")
+	// The wording added to shipping-fee is not saved: opening another entry asks first, and
+	// declining keeps it in the editor.
+	eval[bool](admin, `(window.confirm = (m) => (window.__asked = m, false), true)`)
+	admin.click(`#corrections-list li[data-entry="gift-wrap"] .kb-fix`)
+	admin.waitFor(`typeof window.__asked === "string"`)
+	if asked := eval[string](admin, `window.__asked`); !strings.Contains(asked, "unsaved changes") {
+		t.Errorf("leaving unsaved edits asks %q", asked)
+	}
+	if id, q := eval[string](admin, `document.querySelector('#ed-id').value`), eval[string](admin, `document.querySelector('#ed-questions-en').value`); id != "shipping-fee" ||
+		!strings.Contains(q, "can you gift wrap my order?") {
+		t.Fatalf("after declining to leave, the editor holds %s with questions %q", id, q)
+	}
+	eval[bool](admin, `(window.confirm = () => true, true)`)
 	admin.click(`#corrections-list li[data-entry="gift-wrap"] .kb-fix`)
 	admin.waitFor(`!document.querySelector('#section-entries').hidden && !document.querySelector('#entry-form').hidden`)
 	admin.waitFor(`document.querySelector('#ed-id').value === "gift-wrap"`)

@@ -229,6 +229,7 @@
   };
 
   async function openEntry(id, { flags = [], addQuestions = [] } = {}) {
+    if (!mayLeaveEditor()) return;
     let rec;
     try {
       rec = await api('GET', `${KB}/entries/${enc(id)}`);
@@ -240,22 +241,25 @@
       c.questions = c.questions || [];
       if (!c.questions.some((x) => x.trim().toLowerCase() === q.text.trim().toLowerCase())) c.questions.push(q.text);
     }
-    openEditor(rec, { ...rec, locales }, flags);
+    openEditor(rec, { ...rec, locales }, flags, { pristine: !addQuestions.length });
   }
 
   // newEntry opens an empty editor, prefilled with questions [{text, locale}] and linked to flags.
   function newEntry({ questions = [], flags = [] } = {}) {
+    if (!mayLeaveEditor()) return;
     const locales = {};
     for (const q of questions) {
       const loc = LOCALES.includes(q.locale) ? q.locale : LOCALES[0];
       const c = locales[loc] || (locales[loc] = { questions: [], answer: '' });
       if (q.text && !c.questions.includes(q.text)) c.questions.push(q.text);
     }
-    openEditor(null, { locales }, flags);
+    openEditor(null, { locales }, flags, { pristine: !questions.length });
   }
 
   // openEditor shows the editor for rec (null for a new entry) with the content `fill` in the fields.
-  function openEditor(rec, fill, flags) {
+  // pristine says the fields hold what is stored; otherwise (customers' wordings added) they count
+  // as unsaved from the start.
+  function openEditor(rec, fill, flags, { pristine = true } = {}) {
     S.edit = { rec, flags: [...flags] };
     if (S.tab !== 'entries') showTab('entries');
     E.editorEmpty.hidden = true;
@@ -274,6 +278,7 @@
       $(`ed-answer-${SUFFIX[loc]}`).value = c.answer || '';
     }
     E.historyBox.hidden = true;
+    S.edit.saved = pristine ? editorSnapshot() : null;
     renderEditorMeta();
     markOpenEntry();
     E.form.parentElement.scrollTop = 0;
@@ -310,7 +315,21 @@
     const id = S.edit && S.edit.rec && S.edit.rec.id;
     for (const li of E.entriesList.children) li.classList.toggle('is-open', li.dataset.id === id);
   }
+  // editorSnapshot is everything the fields hold, to tell unsaved edits.
+  function editorSnapshot() {
+    const v = [E.edId.value, E.edCategory.value, E.edTitle.value, E.edTags.value, E.edEssential.checked];
+    for (const loc of LOCALES) {
+      for (const f of ['title', 'questions', 'answer']) v.push($(`ed-${f}-${SUFFIX[loc]}`).value);
+    }
+    return JSON.stringify(v);
+  }
+  const editorDirty = () => !!S.edit && canPropose() && editorSnapshot() !== S.edit.saved;
+  // mayLeaveEditor asks before unsaved edits are thrown away (another entry, a new one, Close).
+  function mayLeaveEditor() {
+    return !editorDirty() || window.confirm(t('kbDiscardConfirm'));
+  }
   function closeEditor() {
+    if (!mayLeaveEditor()) return;
     S.edit = null;
     E.form.hidden = true;
     E.editorEmpty.hidden = false;
@@ -357,6 +376,7 @@
         : await api('POST', `${KB}/entries`, body);
       S.edit.rec = rec;
       S.edit.flags = []; // linked now
+      S.edit.saved = editorSnapshot();
       E.edId.readOnly = true;
       renderEditorMeta();
       toast(submit ? t('kbSubmitted') : t('kbSaved'));
@@ -994,6 +1014,11 @@
     E.edHistory.addEventListener('click', () => { if (E.historyBox.hidden) loadHistory(); else E.historyBox.hidden = true; });
     E.edRetire.addEventListener('click', retireEntry);
     E.edClose.addEventListener('click', closeEditor);
+    // Leaving the page (the language switch, another console page, closing the tab) with
+    // unsaved edits asks too, in the browser's own words.
+    window.addEventListener('beforeunload', (e) => {
+      if (editorDirty()) { e.preventDefault(); e.returnValue = ''; }
+    });
 
     E.publishBtn.addEventListener('click', () => publish(false));
     E.publishNote.addEventListener('keydown', (e) => { if (e.key === 'Enter' && !e.isComposing) { e.preventDefault(); publish(false); } });
