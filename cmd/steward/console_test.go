@@ -317,6 +317,55 @@ const consoleCutOff = `(() => {
 	return out.join('; ');
 })()`
 
+// The knowledge base, incidents and audit pages fit a phone and a laptop in
+// both languages: their top bars wrap instead of spilling the name, the
+// language switch and Sign out over each other and off the screen (they
+// were laid out 558–708 px wide in a 390 px window).
+func TestStaffPagesFitLaptopAndPhoneInChromium(t *testing.T) {
+	run := testutil.Start(t, nil)
+	p := page{t, browser(t)}
+	p.signInTo(run.URL, "/console/kb", run.Demo[0].Email, run.Demo[0].Password)
+	const cutOff = `(() => {
+		const vw = window.innerWidth, out = [];
+		const sw = document.documentElement.scrollWidth;
+		if (sw > vw) out.push('page ' + sw + ' px wide in a ' + vw + ' px window');
+		const boxes = [];
+		for (const sel of ['.brand', '#nav-desk', '#nav-kb', '#me-name', '#lang-switch', '#logout-btn']) {
+			const el = document.querySelector(sel);
+			if (!el || el.closest('[hidden]') || !el.getClientRects().length) { out.push(sel + ' not shown'); continue; }
+			const r = el.getBoundingClientRect();
+			if (r.left < 0 || r.right > vw + 0.5 || r.width < 1) out.push(sel + ' at ' + Math.round(r.left) + '..' + Math.round(r.right));
+			boxes.push([sel, r]);
+		}
+		for (let i = 0; i < boxes.length; i++) for (let j = i + 1; j < boxes.length; j++) {
+			const [a, r] = boxes[i], [b, q] = boxes[j];
+			if (r.left < q.right - 1 && q.left < r.right - 1 && r.top < q.bottom - 1 && q.top < r.bottom - 1) out.push(a + ' overlaps ' + b);
+		}
+		const main = document.querySelector('.inc-main, .kb-tabs');
+		if (main && main.getBoundingClientRect().height < 1) out.push('the page body has no height');
+		return out.join('; ');
+	})()`
+	for _, path := range []string{"/console/kb", "/console/incidents", "/console/audit"} {
+		for _, lang := range []string{"en", "zh-CN"} {
+			p.navigate(run.URL + path + "?lang=" + lang)
+			p.waitFor(`document.body.dataset.ready === "1"`)
+			for _, size := range []struct{ w, h int64 }{{1366, 768}, {390, 844}} {
+				if err := chromedp.Do(p.ctx, chromedp.EmulateViewport(size.w, size.h)); err != nil {
+					t.Fatal(err)
+				}
+				p.waitFor(fmt.Sprintf(`window.innerWidth === %d`, size.w))
+				if got := eval[string](p, cutOff); got != "" {
+					t.Errorf("%s in %s at %d×%d: %s", path, lang, size.w, size.h, got)
+				}
+				p.screenshot(fmt.Sprintf("staff%s-%s-%d", strings.ReplaceAll(path, "/", "-"), lang, size.w))
+			}
+			if err := chromedp.Do(p.ctx, chromedp.EmulateViewport(1366, 768)); err != nil {
+				t.Fatal(err)
+			}
+		}
+	}
+}
+
 // The admin's six desk tabs with their badges, the presence selector and
 // Sign out are all on screen on a laptop (1366 px) and a phone (390 px), in
 // both languages, on a busy desk: every tab but Mine has a count.

@@ -282,6 +282,8 @@
     renderEditorMeta();
     markOpenEntry();
     E.form.parentElement.scrollTop = 0;
+    // Below 900 px the editor sits under the list: bring it into view, or the click seems lost.
+    if (window.matchMedia('(max-width: 900px)').matches) E.form.scrollIntoView({ block: 'start' });
     (rec ? E.edCategory : E.edId).focus({ preventScroll: true });
   }
 
