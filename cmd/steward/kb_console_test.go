@@ -294,6 +294,14 @@ func TestKnowledgeConsoleInChromium(t *testing.T) {
 	admin.waitText(`#releases-list li[data-id="3"]`, "Rolled back")
 	admin.waitText(`#releases-list li[data-id="3"]`, "price not confirmed yet")
 	admin.screenshot("kb-rolled-back")
+	// The entry's history names the rollback in words, not as a raw action.
+	admin.tab("entries")
+	admin.click(`#entries-list li[data-id="gift-wrap"]`)
+	admin.waitFor(`document.querySelector('#ed-id').value === "gift-wrap"`)
+	admin.click("#ed-history")
+	admin.waitText(`#ed-history-list li[data-action="rollback"]`, "rolled back with a release")
+	admin.waitText(`#ed-history-list li[data-action="rollback"]`, "release #3 was rolled back to release #2")
+	admin.tab("releases")
 	var list struct {
 		ActiveID int64 `json:"active_id"`
 	}

@@ -302,7 +302,7 @@
     E.edMeta.textContent = meta.join(' · ');
     const why = rec && rec.reason && (rec.status === 'rejected' || rec.status === 'retired');
     E.edReason.hidden = !why;
-    E.edReason.textContent = why ? t(rec.status === 'rejected' ? 'kbRejectedBecause' : 'kbRetiredBecause', { reason: rec.reason }) : '';
+    E.edReason.textContent = why ? t(rec.status === 'rejected' ? 'kbRejectedBecause' : 'kbRetiredBecause', { reason: realignReason(rec.reason) }) : '';
     const n = S.edit ? S.edit.flags.length : 0;
     E.edFlags.hidden = !n;
     E.edFlags.textContent = n ? t('kbFixesFlags', { n }) : '';
@@ -413,11 +413,23 @@
           ch.append(mk('span', 'kb-meta', t('kbChanged')), ...rv.changes.map((f) => chip(fieldLabel(f))));
           li.append(ch);
         }
-        if (rv.reason) li.append(mk('div', 'kb-meta', t('kbReasonIs', { reason: rv.reason })));
+        if (rv.reason) li.append(mk('div', 'kb-meta', t('kbReasonIs', { reason: realignReason(rv.reason) })));
         return li;
       }));
       E.historyBox.hidden = false;
     } catch (e) { toastError(e); }
+  }
+
+  // The server words the reason of a rollback's or an activation's realignment in English
+  // (knowledge.Service.realign); it is said in the page's language when it has that form.
+  // The operator's own words, if any, follow after ": ".
+  function realignReason(reason) {
+    const note = (m) => (m[3] ? `${t('colon')}${m[3]}` : '');
+    let m = /^release (\d+) was rolled back to release (\d+)(?:: ([\s\S]*))?$/.exec(reason || '');
+    if (m) return t('kbRealignRollback', { from: m[1], to: m[2] }) + note(m);
+    m = /^release (\d+) activated in place of release (\d+)(?:: ([\s\S]*))?$/.exec(reason || '');
+    if (m) return t('kbRealignActivate', { to: m[1], from: m[2] }) + note(m);
+    return reason;
   }
 
   function retireEntry() {
