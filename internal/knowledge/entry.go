@@ -4,11 +4,12 @@
 package knowledge
 
 import (
-	"fmt"
 	"regexp"
 	"slices"
 	"strings"
 	"time"
+
+	"github.com/steward-cs/steward/internal/errcode"
 )
 
 // The locales every entry may carry.
@@ -58,57 +59,64 @@ const (
 
 var slugRE = regexp.MustCompile(`^[a-z0-9][a-z0-9_.-]*$`)
 
-// Validate reports the first problem with e, naming the field.
+// Validate reports the first problem with e, naming the field, in English
+// and Chinese (errcode.Localized: the console shows the editor's language).
 func (e *Entry) Validate() error {
+	bad := func(en, zh string, args ...any) error { return errcode.Localized(errcode.Invalid, en, zh, args...) }
 	switch {
 	case e.ID == "":
-		return fmt.Errorf("id is required")
+		return bad("id is required", "请填写条目 ID")
 	case len(e.ID) > maxIDLen || !slugRE.MatchString(e.ID):
-		return fmt.Errorf("id %q must be a lowercase slug of letters, digits, '-', '_' or '.' (at most %d)", e.ID, maxIDLen)
+		return bad("id %[1]q must be a lowercase slug of letters, digits, '-', '_' or '.' (at most %[2]d)",
+			"条目 ID %[1]q 只能由小写字母、数字、“-”“_”“.”组成（最多 %[2]d 个字符）", e.ID, maxIDLen)
 	case e.Category == "":
-		return fmt.Errorf("entry %s: category is required", e.ID)
+		return bad("entry %[1]s: category is required", "条目 %[1]s：请填写类别", e.ID)
 	case len(e.Category) > maxCategoryLength || !slugRE.MatchString(e.Category):
-		return fmt.Errorf("entry %s: category %q must be a lowercase slug", e.ID, e.Category)
+		return bad("entry %[1]s: category %[2]q must be a lowercase slug", "条目 %[1]s：类别 %[2]q 只能由小写字母、数字、“-”“_”“.”组成", e.ID, e.Category)
 	case len([]rune(e.Title)) > MaxTitleRunes:
-		return fmt.Errorf("entry %s: title has %d characters (max %d)", e.ID, len([]rune(e.Title)), MaxTitleRunes)
+		return bad("entry %[1]s: title has %[2]d characters (max %[3]d)", "条目 %[1]s：标题有 %[2]d 个字符（最多 %[3]d）", e.ID, len([]rune(e.Title)), MaxTitleRunes)
 	case len(e.Tags) > maxTags:
-		return fmt.Errorf("entry %s: %d tags (max %d)", e.ID, len(e.Tags), maxTags)
+		return bad("entry %[1]s: %[2]d tags (max %[3]d)", "条目 %[1]s：有 %[2]d 个标签（最多 %[3]d）", e.ID, len(e.Tags), maxTags)
 	case len(e.Locales) == 0:
-		return fmt.Errorf("entry %s: at least one locale (zh-CN or en) is required", e.ID)
+		return bad("entry %[1]s: at least one locale (zh-CN or en) is required", "条目 %[1]s：至少需要中文或英文内容之一", e.ID)
 	}
 	for _, tag := range e.Tags {
 		if strings.TrimSpace(tag) == "" || len([]rune(tag)) > maxTagRunes {
-			return fmt.Errorf("entry %s: tag %q must be 1 to %d characters", e.ID, tag, maxTagRunes)
+			return bad("entry %[1]s: tag %[2]q must be 1 to %[3]d characters", "条目 %[1]s：标签 %[2]q 须为 1 到 %[3]d 个字符", e.ID, tag, maxTagRunes)
 		}
 	}
 	for loc, c := range e.Locales {
 		if loc != LocaleZH && loc != LocaleEN {
-			return fmt.Errorf("entry %s: unknown locale %q (want zh-CN or en)", e.ID, loc)
+			return bad("entry %[1]s: unknown locale %[2]q (want zh-CN or en)", "条目 %[1]s：不支持的语言 %[2]q（只支持 zh-CN 和 en）", e.ID, loc)
+		}
+		// In Chinese the locale is named in words: 中文内容, 英文内容.
+		in := func(en, zh string, args ...any) error {
+			return bad(en, zh, append([]any{e.ID, loc, map[string]string{LocaleZH: "中文", LocaleEN: "英文"}[loc]}, args...)...)
 		}
 		if strings.TrimSpace(c.Title) == "" && strings.TrimSpace(e.Title) == "" {
-			return fmt.Errorf("entry %s: title is required (the entry's title or a %s title)", e.ID, loc)
+			return in("entry %[1]s: title is required (the entry's title or a %[2]s title)", "条目 %[1]s：请填写标题（条目标题或%[3]s标题）")
 		}
 		if n := len([]rune(c.Title)); n > MaxTitleRunes {
-			return fmt.Errorf("entry %s: %s title has %d characters (max %d)", e.ID, loc, n, MaxTitleRunes)
+			return in("entry %[1]s: %[2]s title has %[4]d characters (max %[5]d)", "条目 %[1]s：%[3]s标题有 %[4]d 个字符（最多 %[5]d）", n, MaxTitleRunes)
 		}
 		if strings.TrimSpace(c.Answer) == "" {
-			return fmt.Errorf("entry %s: %s answer is empty", e.ID, loc)
+			return in("entry %[1]s: %[2]s answer is empty", "条目 %[1]s：请填写%[3]s答案")
 		}
 		if n := len([]rune(c.Answer)); n > MaxAnswerRunes {
-			return fmt.Errorf("entry %s: %s answer has %d characters (max %d)", e.ID, loc, n, MaxAnswerRunes)
+			return in("entry %[1]s: %[2]s answer has %[4]d characters (max %[5]d)", "条目 %[1]s：%[3]s答案有 %[4]d 个字符（最多 %[5]d）", n, MaxAnswerRunes)
 		}
 		if len(c.Questions) == 0 {
-			return fmt.Errorf("entry %s: %s needs at least one question", e.ID, loc)
+			return in("entry %[1]s: %[2]s needs at least one question", "条目 %[1]s：%[3]s内容至少需要一个问法")
 		}
 		if len(c.Questions) > MaxQuestions {
-			return fmt.Errorf("entry %s: %s has %d questions (max %d)", e.ID, loc, len(c.Questions), MaxQuestions)
+			return in("entry %[1]s: %[2]s has %[4]d questions (max %[5]d)", "条目 %[1]s：%[3]s问法有 %[4]d 个（最多 %[5]d）", len(c.Questions), MaxQuestions)
 		}
 		for i, q := range c.Questions {
 			if strings.TrimSpace(q) == "" {
-				return fmt.Errorf("entry %s: %s question %d is empty", e.ID, loc, i+1)
+				return in("entry %[1]s: %[2]s question %[4]d is empty", "条目 %[1]s：第 %[4]d 个%[3]s问法为空", i+1)
 			}
 			if n := len([]rune(q)); n > MaxQuestionRunes {
-				return fmt.Errorf("entry %s: %s question %d has %d characters (max %d)", e.ID, loc, i+1, n, MaxQuestionRunes)
+				return in("entry %[1]s: %[2]s question %[4]d has %[5]d characters (max %[6]d)", "条目 %[1]s：第 %[4]d 个%[3]s问法有 %[5]d 个字符（最多 %[6]d）", i+1, n, MaxQuestionRunes)
 			}
 		}
 	}

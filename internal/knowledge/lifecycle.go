@@ -235,7 +235,12 @@ func (s *Service) History(ctx context.Context, id string) ([]Revision, error) {
 	return s.store.KBHistory(ctx, id)
 }
 
-func invalid(err error) error { return errcode.Errorf(errcode.Invalid, "%v", err) }
+func invalid(err error) error {
+	if errcode.Code(err) == errcode.Invalid {
+		return err // already says what was wrong, in both languages
+	}
+	return errcode.Errorf(errcode.Invalid, "%v", err)
+}
 
 // prepare copies, trims, checks and stamps an entry someone wrote.
 func (s *Service) prepare(e Entry) (Entry, time.Time, error) {
