@@ -326,6 +326,7 @@ func TestPostmortemNumbersMatchTheSignals(t *testing.T) {
 	for _, want := range []string{
 		"Time to detect 发现耗时: 4s", "Time to mitigate 止损耗时: 9s", "Time to resolve 恢复耗时: 150s",
 		"| Bot turns 消息数 | 50 | 36 | 30 |", "| Answer rate 回答率 | 80.0% | 33.3% | 100.0% |",
+		"| Answered of all turns 回答占全部消息 | 80.0% | 16.7% | 100.0% |",
 		"| Ratings 评价 (mean ★) | 4 (5.00★) | 3 (1.00★) | 2 (4.00★) |", "| Low ratings 低分 | 0 | 3 | 0 |",
 		"| Wrong-answer flags 错误标记 | 0 | 5 | 0 |", "Session interruption rate 会话中断率: 83.3% (30 of 36 turns)",
 		"Handoffs caused 引发转人工/留言: 30", "held in the local spool 暂存消息: 7", "Five whys", "Action items",

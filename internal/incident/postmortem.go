@@ -127,6 +127,10 @@ func (c *Controller) Postmortem(ctx context.Context, inc *Incident) (string, err
 	}
 	cmp("Bot turns 消息数", func(c *monitor.Counts) string { return fmt.Sprint(c.All.Turns + c.All.Diverted) })
 	cmp("Answer rate 回答率", func(c *monitor.Counts) string { return percent(c.All.Answered, c.All.Turns) })
+	// The answer rate leaves out the turns the posture diverted (to a person, a form, the
+	// minimal release): it measures the bot where it answered as usual. What customers met is
+	// the share of every turn the bot answered, which an outage drives down much further.
+	cmp("Answered of all turns 回答占全部消息", func(c *monitor.Counts) string { return percent(c.All.Answered, c.All.Turns+c.All.Diverted) })
 	cmp("Mean confidence 平均置信度", func(c *monitor.Counts) string {
 		if c.All.ConfN == 0 {
 			return "—"
@@ -144,7 +148,9 @@ func (c *Controller) Postmortem(ctx context.Context, inc *Incident) (string, err
 	})
 	cmp("Low ratings 低分", func(c *monitor.Counts) string { return fmt.Sprint(c.All.LowRating) })
 	cmp("Wrong-answer flags 错误标记", func(c *monitor.Counts) string { return fmt.Sprint(c.All.Flags) })
-	w("\n### Answer rate by minute 每分钟回答率\n\n")
+	w("\nThe answer rate leaves out the turns the posture diverted; \"answered of all turns\" counts them. " +
+		"回答率不含被降级分流的消息；“回答占全部消息”包含它们。\n")
+	w("\n### Answered of all turns, by minute 每分钟回答占全部消息\n\n")
 	w("```\n")
 	for _, r := range im.Minutes {
 		mark := " "
@@ -152,8 +158,8 @@ func (c *Controller) Postmortem(ctx context.Context, inc *Incident) (string, err
 			mark = "*"
 		}
 		rate := 0.0
-		if r.Counts.All.Turns > 0 {
-			rate = float64(r.Counts.All.Answered) / float64(r.Counts.All.Turns)
+		if all := r.Counts.All.Turns + r.Counts.All.Diverted; all > 0 {
+			rate = float64(r.Counts.All.Answered) / float64(all)
 		}
 		w("%s %s %-20s %5.1f%%  turns %d, ratings %d\n", mark, r.Minute.UTC().Format("15:04"), strings.Repeat("█", int(rate*20+0.5)),
 			rate*100, r.Counts.All.Turns+r.Counts.All.Diverted, r.Counts.All.Ratings)
