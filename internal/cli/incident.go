@@ -175,6 +175,17 @@ func (c *postureCommand) Run(ctx context.Context, args []string) error {
 		}
 		raw, err = api.call(ctx, c.env, "PUT", "/api/v1/posture", body)
 		if err == nil {
+			// The posture is set; what it set off and could not do is said on stderr.
+			var set struct {
+				Problems []struct {
+					Message string `json:"message"`
+				} `json:"problems"`
+			}
+			if json.Unmarshal(raw, &set) == nil {
+				for _, p := range set.Problems {
+					fmt.Fprintf(c.env.Stderr, "warning: %s\n", p.Message)
+				}
+			}
 			raw, err = api.call(ctx, c.env, "GET", "/api/v1/posture", nil)
 		}
 	default:

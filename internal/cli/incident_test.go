@@ -30,6 +30,19 @@ func TestPostureAndIncidentCommands(t *testing.T) {
 	if code != 0 || !strings.Contains(out, "level 1 (set by hand): level 1: refunds handed to humans") {
 		t.Fatalf("posture set: %d %q %s", code, out, errs)
 	}
+	if strings.Contains(errs, "warning") {
+		t.Errorf("level 1 warned: %s", errs)
+	}
+	// Level 2 cannot roll the demo's one release back: set, with a warning.
+	code, out, errs = run(t, "", env, "posture", "set", "--level", "2", "--reason", "answers are wrong")
+	if code != 0 || !strings.Contains(out, "level 2") || !strings.Contains(errs, "warning: could not roll back the knowledge base") {
+		t.Fatalf("level 2: %d %q %s", code, out, errs)
+	}
+	code, out, errs = run(t, "", env, "posture", "set", "--level", "1", "--categories", "refunds", "--human",
+		"--reason", "refund gateway down")
+	if code != 0 {
+		t.Fatalf("back to level 1: %d %q %s", code, out, errs)
+	}
 	code, out, _ = run(t, "", env, "incident", "list")
 	if code != 0 || !strings.Contains(out, "identified") {
 		t.Fatalf("incident list: %d %q", code, out)

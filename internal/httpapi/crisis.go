@@ -267,11 +267,16 @@ func (s *Server) putPosture(w http.ResponseWriter, r *http.Request, p *auth.Prin
 	if err := decode(r, &req); err != nil {
 		return err
 	}
-	pos, err := s.crisis.Controller.SetPosture(r.Context(), incidentActor(p), req.Posture, req.Reason)
+	pos, problems, err := s.crisis.Controller.SetPosture(r.Context(), incidentActor(p), req.Posture, req.Reason)
 	if err != nil {
 		return err
 	}
-	writeJSON(w, http.StatusOK, map[string]any{"posture": pos})
+	// problems: what the change set off and failed (a level 2 whose knowledge
+	// rollback failed); the posture itself is in force.
+	if problems == nil {
+		problems = []incident.Problem{}
+	}
+	writeJSON(w, http.StatusOK, map[string]any{"posture": pos, "problems": problems})
 	return nil
 }
 

@@ -270,3 +270,29 @@ func TestThrottledSourceGets429(t *testing.T) {
 		t.Fatalf("an invalid source: %d %s", status, body)
 	}
 }
+
+// Level 2 rolls the knowledge base back to the last good release. When it
+// cannot (the demo has one release), the posture still changes, and the
+// operator who set it hears why in the answer, not only in the timeline.
+func TestLevelTwoSaysWhenTheRollbackFailed(t *testing.T) {
+	run := testutil.Start(t, nil)
+	admin := testutil.Login(t, run.URL, run.Demo[0].Email, run.Demo[0].Password)
+	var got struct {
+		Posture struct {
+			Level int `json:"level"`
+		} `json:"posture"`
+		Problems []struct {
+			Message   string `json:"message"`
+			MessageZH string `json:"message_zh"`
+		} `json:"problems"`
+	}
+	admin.Must(http.StatusOK, "PUT", "/api/v1/posture", map[string]any{"level": 2, "reason": "bad answers everywhere"}, &got)
+	if got.Posture.Level != 2 || len(got.Problems) != 1 || !strings.Contains(got.Problems[0].Message, "could not roll back the knowledge base") ||
+		!strings.Contains(got.Problems[0].MessageZH, "知识库回滚失败") {
+		t.Fatalf("level 2 without a release to roll back to: %+v", got)
+	}
+	admin.Must(http.StatusOK, "PUT", "/api/v1/posture", map[string]any{"level": 1, "all": true, "human": true, "reason": "narrower"}, &got)
+	if got.Posture.Level != 1 || len(got.Problems) != 0 {
+		t.Fatalf("level 1: %+v, want no problems", got)
+	}
+}

@@ -360,7 +360,7 @@ func (c *Controller) Step(ctx context.Context, now time.Time) error {
 			c.flaps++
 		}
 		c.calmSince = time.Time{}
-		if err := c.apply(ctx, now, next, steward, "alerts: "+describeActions(acts)); err != nil {
+		if _, err := c.apply(ctx, now, next, steward, "alerts: "+describeActions(acts)); err != nil {
 			return err
 		}
 		if confirm && c.current != nil && !c.current.AwaitingConfirm {
@@ -383,7 +383,7 @@ func (c *Controller) Step(ctx context.Context, now time.Time) error {
 			if desired.IsNormal() {
 				c.lastDown = now
 			}
-			if err := c.apply(ctx, now, desired, steward, "recovered: the alerts stayed resolved for "+c.hold().String()); err != nil {
+			if _, err := c.apply(ctx, now, desired, steward, "recovered: the alerts stayed resolved for "+c.hold().String()); err != nil {
 				return err
 			}
 		}
@@ -547,8 +547,17 @@ func (c *Controller) link(id string) string {
 	return c.opts.URL + "/console/incidents#" + id
 }
 
-// apply changes the posture, acts on the change, and records it.
-func (c *Controller) apply(ctx context.Context, now time.Time, next Posture, a Actor, reason string) error {
+// Problem is part of a posture change that failed while the change itself
+// stood (the knowledge base could not be rolled back): the operator who
+// set the posture must hear of it, not only the timeline.
+type Problem struct {
+	Message   string `json:"message"`
+	MessageZH string `json:"message_zh"`
+}
+
+// apply changes the posture, acts on the change, and records it. The
+// problems are the actions of the change that failed.
+func (c *Controller) apply(ctx context.Context, now time.Time, next Posture, a Actor, reason string) (problems []Problem, _ error) {
 	defer c.changed()
 	c.mu.Lock()
 	prev := c.posture
@@ -558,7 +567,7 @@ func (c *Controller) apply(ctx context.Context, now time.Time, next Posture, a A
 		al := monitor.Alert{Summary: "service degraded: " + reason, SummaryZH: "服务降级：" + reason, Level: monitor.LevelWarning,
 			StartsAt: now, Labels: map[string]string{"alertname": "manual"}}
 		if err := c.open(ctx, now, &al); err != nil {
-			return err
+			return nil, err
 		}
 		inc = c.current
 		inc.Manual = next.Manual
@@ -569,10 +578,12 @@ func (c *Controller) apply(ctx context.Context, now time.Time, next Posture, a A
 		next.IncidentID = inc.ID
 	}
 	if next.Level >= Level2 && prev.Level < Level2 && c.opts.Knowledge != nil && next.Level == Level2 {
-		c.rollback(ctx, now, a, reason)
+		if pr := c.rollback(ctx, now, a, reason); pr != nil {
+			problems = append(problems, *pr)
+		}
 	}
 	if err := c.opts.Store.SavePosture(ctx, next); err != nil {
-		return fmt.Errorf("save posture: %w", err)
+		return problems, fmt.Errorf("save posture: %w", err)
 	}
 	c.mu.Lock()
 	c.posture = next
@@ -593,11 +604,11 @@ func (c *Controller) apply(ctx context.Context, now time.Time, next Posture, a A
 		}
 		inc.UpdatedAt = now
 		if err := c.opts.Store.UpdateIncident(ctx, inc); err != nil {
-			return err
+			return problems, err
 		}
 		if err := c.event(ctx, now, EventPosture, a, "posture: "+en+" ("+reason+")", "服务状态："+zh+"（"+reason+"）",
 			map[string]any{"from": prev.Level, "to": next.Level, "posture": next}); err != nil {
-			return err
+			return problems, err
 		}
 		level := notify.LevelWarning
 		if next.Level >= Level2 {
@@ -611,22 +622,29 @@ func (c *Controller) apply(ctx context.Context, now time.Time, next Posture, a A
 			Title: "Posture: " + en, TitleZH: "服务状态：" + zh, Text: reason, TextZH: reason,
 			Labels: map[string]string{"incident": inc.ID}, URL: c.link(inc.ID)})
 	}
-	return nil
+	return problems, nil
 }
 
-func (c *Controller) rollback(ctx context.Context, now time.Time, a Actor, reason string) {
+func (c *Controller) rollback(ctx context.Context, now time.Time, a Actor, reason string) *Problem {
 	r, err := c.opts.Knowledge.Rollback(ctx, knowledge.Actor{ID: "system:incident", Name: "Steward incident controller"}, 0,
 		"incident: "+reason)
 	text, textZH := "", ""
+	var problem *Problem
 	if err != nil {
 		c.logger.Error("roll back knowledge release", "error", err)
-		text, textZH = "could not roll back the knowledge base: "+err.Error(), "知识库回滚失败："+err.Error()
+		why, whyZH := errcode.Message(err), errcode.MessageZH(err)
+		if whyZH == "" {
+			whyZH = why
+		}
+		text, textZH = "could not roll back the knowledge base: "+why, "知识库回滚失败："+whyZH
+		problem = &Problem{Message: text, MessageZH: textZH}
 	} else {
 		text, textZH = fmt.Sprintf("rolled the knowledge base back to release %d", r.ID), fmt.Sprintf("知识库已回滚至版本 %d", r.ID)
 	}
 	if err := c.event(ctx, now, EventAction, a, text, textZH, map[string]any{"action": "rollback"}); err != nil {
 		c.logger.Error("incident timeline", "error", err)
 	}
+	return problem
 }
 
 // event appends to the open incident's timeline.
@@ -714,20 +732,21 @@ func (c *Controller) resolve(ctx context.Context, now time.Time, a Actor, note s
 
 // SetPosture sets the posture by hand; it stays until the operator hands
 // back to automatic (Automatic).
-func (c *Controller) SetPosture(ctx context.Context, a Actor, p Posture, reason string) (Posture, error) {
+func (c *Controller) SetPosture(ctx context.Context, a Actor, p Posture, reason string) (Posture, []Problem, error) {
 	c.op.Lock()
 	defer c.op.Unlock()
 	if err := p.Validate(); err != nil {
-		return Posture{}, errcode.Errorf(errcode.Invalid, "%v", err)
+		return Posture{}, nil, errcode.Errorf(errcode.Invalid, "%v", err)
 	}
 	if reason == "" {
-		return Posture{}, errcode.Errorf(errcode.Invalid, "say why (reason)")
+		return Posture{}, nil, errcode.Errorf(errcode.Invalid, "say why (reason)")
 	}
 	p.Manual = true
-	if err := c.apply(ctx, c.opts.Now(), p, a, reason); err != nil {
-		return Posture{}, err
+	problems, err := c.apply(ctx, c.opts.Now(), p, a, reason)
+	if err != nil {
+		return Posture{}, problems, err
 	}
-	return c.Posture(), nil
+	return c.Posture(), problems, nil
 }
 
 // Automatic hands the posture back to the controller.
@@ -748,7 +767,7 @@ func (c *Controller) Automatic(ctx context.Context, a Actor) (Posture, error) {
 		c.current.Manual = false
 	}
 	c.mu.Unlock()
-	if err := c.apply(ctx, c.opts.Now(), p, a, "handed back to automatic"); err != nil {
+	if _, err := c.apply(ctx, c.opts.Now(), p, a, "handed back to automatic"); err != nil {
 		return Posture{}, err
 	}
 	return c.Posture(), nil
@@ -845,7 +864,7 @@ func (c *Controller) Resolve(ctx context.Context, a Actor, id, note string) (*In
 	}
 	now := c.opts.Now()
 	if p := c.Posture(); !p.IsNormal() && !p.Manual {
-		if err := c.apply(ctx, now, Posture{}, a, "incident resolved by hand"); err != nil {
+		if _, err := c.apply(ctx, now, Posture{}, a, "incident resolved by hand"); err != nil {
 			return nil, err
 		}
 	}
@@ -872,7 +891,7 @@ func (c *Controller) Approve(ctx context.Context, a Actor, id string, index int)
 	now := c.opts.Now()
 	next := merge(c.Posture(), act.Posture)
 	next.Manual = true // approved by a person: it stays until handed back
-	if err := c.apply(ctx, now, next, a, "approved playbook "+act.Playbook); err != nil {
+	if _, err := c.apply(ctx, now, next, a, "approved playbook "+act.Playbook); err != nil {
 		return nil, err
 	}
 	out := *inc

@@ -200,13 +200,13 @@ func TestManualPostureStays(t *testing.T) {
 	h := newHarness(t)
 	ctx := context.Background()
 	op := incident.Actor{ID: "u1", Name: "Ops"}
-	if _, err := h.ctl.SetPosture(ctx, op, incident.Posture{Level: 2}, ""); err == nil {
+	if _, _, err := h.ctl.SetPosture(ctx, op, incident.Posture{Level: 2}, ""); err == nil {
 		t.Fatal("a posture without a reason was accepted")
 	}
-	if _, err := h.ctl.SetPosture(ctx, op, incident.Posture{Level: 1}, "test"); err == nil {
+	if _, _, err := h.ctl.SetPosture(ctx, op, incident.Posture{Level: 1}, "test"); err == nil {
 		t.Fatal("level 1 without a scope was accepted")
 	}
-	p, err := h.ctl.SetPosture(ctx, op, incident.Posture{Level: 1, Categories: []string{"refund"}, Human: true}, "refund system down")
+	p, _, err := h.ctl.SetPosture(ctx, op, incident.Posture{Level: 1, Categories: []string{"refund"}, Human: true}, "refund system down")
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -441,7 +441,7 @@ func TestIncidentRecordNamesWhoActed(t *testing.T) {
 	})
 	t.Run("opened by a posture set by hand", func(t *testing.T) {
 		h := newHarness(t)
-		if _, err := h.ctl.SetPosture(ctx, op, incident.Posture{Level: 1, All: true, Human: true}, "bot is wrong"); err != nil {
+		if _, _, err := h.ctl.SetPosture(ctx, op, incident.Posture{Level: 1, All: true, Human: true}, "bot is wrong"); err != nil {
 			t.Fatal(err)
 		}
 		inc := h.ctl.Current()

@@ -214,10 +214,13 @@
     // The form does not edit throttles: those in force stay.
     if (S.posture && S.posture.throttle && Object.keys(S.posture.throttle).length) body.throttle = S.posture.throttle;
     await run(E.pfSet, E.pfError, async () => {
-      await api('PUT', '/posture', body);
+      const res = await api('PUT', '/posture', body);
       E.pfReason.value = '';
       S.pfTouched = false;
-      toast(t('incPostureSet'));
+      // The posture is in force, but part of what it set off may have failed (level 2's rollback).
+      const problems = (res && res.problems) || [];
+      if (problems.length) toast(`${t('incPostureSetButProblems')} ${problems.map((p) => inLang(p.message, p.message_zh)).join('；')}`, 'error');
+      else toast(t('incPostureSet'));
       await Promise.all([loadPosture(), loadIncidents()]);
       if (S.selected) await loadDetail();
     });
