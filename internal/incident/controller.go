@@ -360,7 +360,7 @@ func (c *Controller) Step(ctx context.Context, now time.Time) error {
 			c.flaps++
 		}
 		c.calmSince = time.Time{}
-		if _, err := c.apply(ctx, now, next, steward, "alerts: "+describeActions(acts)); err != nil {
+		if _, err := c.apply(ctx, now, next, steward, why{"alerts: " + describeActions(acts), "告警预案：" + describeActions(acts)}); err != nil {
 			return err
 		}
 		if confirm && c.current != nil && !c.current.AwaitingConfirm {
@@ -383,7 +383,8 @@ func (c *Controller) Step(ctx context.Context, now time.Time) error {
 			if desired.IsNormal() {
 				c.lastDown = now
 			}
-			if _, err := c.apply(ctx, now, desired, steward, "recovered: the alerts stayed resolved for "+c.hold().String()); err != nil {
+			if _, err := c.apply(ctx, now, desired, steward, why{"recovered: the alerts stayed resolved for " + c.hold().String(),
+				"已恢复：告警已持续恢复 " + c.hold().String()}); err != nil {
 				return err
 			}
 		}
@@ -517,8 +518,11 @@ func (c *Controller) setPhase(ctx context.Context, now time.Time, inc *Incident,
 	if err := c.opts.Store.UpdateIncident(ctx, inc); err != nil {
 		return err
 	}
-	return c.event(ctx, now, EventPhase, a, "phase "+phase+": "+text, "阶段 "+phase+"："+textZH, map[string]any{"phase": phase})
+	return c.event(ctx, now, EventPhase, a, "phase "+phase+": "+text, "阶段："+phaseZH[phase]+"，"+textZH, map[string]any{"phase": phase})
 }
+
+// phaseZH names the phases in Chinese, as the console does.
+var phaseZH = map[string]string{PhaseInvestigating: "调查中", PhaseIdentified: "已定位", PhaseMonitoring: "观察中", PhaseResolved: "已解决"}
 
 func (c *Controller) open(ctx context.Context, now time.Time, a *monitor.Alert) error {
 	inc := &Incident{ID: token.ID("inc", 10), Title: a.Summary, TitleZH: a.SummaryZH, Severity: a.Level,
@@ -555,16 +559,21 @@ type Problem struct {
 	MessageZH string `json:"message_zh"`
 }
 
+// why is the reason of a posture change in English and Chinese: the
+// controller's own in both, an operator's the same words twice.
+type why struct{ en, zh string }
+
 // apply changes the posture, acts on the change, and records it. The
 // problems are the actions of the change that failed.
-func (c *Controller) apply(ctx context.Context, now time.Time, next Posture, a Actor, reason string) (problems []Problem, _ error) {
+func (c *Controller) apply(ctx context.Context, now time.Time, next Posture, a Actor, w why) (problems []Problem, _ error) {
+	reason := w.en
 	defer c.changed()
 	c.mu.Lock()
 	prev := c.posture
 	inc := c.current
 	c.mu.Unlock()
 	if inc == nil && !next.IsNormal() {
-		al := monitor.Alert{Summary: "service degraded: " + reason, SummaryZH: "服务降级：" + reason, Level: monitor.LevelWarning,
+		al := monitor.Alert{Summary: "service degraded: " + reason, SummaryZH: "服务降级：" + w.zh, Level: monitor.LevelWarning,
 			StartsAt: now, Labels: map[string]string{"alertname": "manual"}}
 		if err := c.open(ctx, now, &al); err != nil {
 			return nil, err
@@ -573,7 +582,10 @@ func (c *Controller) apply(ctx context.Context, now time.Time, next Posture, a A
 		inc.Manual = next.Manual
 		inc.OpenedBy, inc.OpenedByName = a.ID, a.Name
 	}
-	next.Since, next.SetBy, next.SetByName, next.Reason = now, a.ID, a.Name, reason
+	next.Since, next.SetBy, next.SetByName, next.Reason, next.ReasonZH = now, a.ID, a.Name, reason, ""
+	if w.zh != w.en {
+		next.ReasonZH = w.zh
+	}
 	if inc != nil && !next.IsNormal() {
 		next.IncidentID = inc.ID
 	}
@@ -606,7 +618,7 @@ func (c *Controller) apply(ctx context.Context, now time.Time, next Posture, a A
 		if err := c.opts.Store.UpdateIncident(ctx, inc); err != nil {
 			return problems, err
 		}
-		if err := c.event(ctx, now, EventPosture, a, "posture: "+en+" ("+reason+")", "服务状态："+zh+"（"+reason+"）",
+		if err := c.event(ctx, now, EventPosture, a, "posture: "+en+" ("+reason+")", "服务状态："+zh+"（"+w.zh+"）",
 			map[string]any{"from": prev.Level, "to": next.Level, "posture": next}); err != nil {
 			return problems, err
 		}
@@ -619,7 +631,7 @@ func (c *Controller) apply(ctx context.Context, now time.Time, next Posture, a A
 			level, status = notify.LevelInfo, notify.StatusResolved
 		}
 		c.page(ctx, now, notify.Notice{ID: fmt.Sprintf("%s-posture-%d", inc.ID, now.UnixMilli()), Level: level, Status: status,
-			Title: "Posture: " + en, TitleZH: "服务状态：" + zh, Text: reason, TextZH: reason,
+			Title: "Posture: " + en, TitleZH: "服务状态：" + zh, Text: reason, TextZH: w.zh,
 			Labels: map[string]string{"incident": inc.ID}, URL: c.link(inc.ID)})
 	}
 	return problems, nil
@@ -742,7 +754,7 @@ func (c *Controller) SetPosture(ctx context.Context, a Actor, p Posture, reason 
 		return Posture{}, nil, errcode.Errorf(errcode.Invalid, "say why (reason)")
 	}
 	p.Manual = true
-	problems, err := c.apply(ctx, c.opts.Now(), p, a, reason)
+	problems, err := c.apply(ctx, c.opts.Now(), p, a, why{reason, reason})
 	if err != nil {
 		return Posture{}, problems, err
 	}
@@ -767,7 +779,7 @@ func (c *Controller) Automatic(ctx context.Context, a Actor) (Posture, error) {
 		c.current.Manual = false
 	}
 	c.mu.Unlock()
-	if _, err := c.apply(ctx, c.opts.Now(), p, a, "handed back to automatic"); err != nil {
+	if _, err := c.apply(ctx, c.opts.Now(), p, a, why{"handed back to automatic", "交还自动处置"}); err != nil {
 		return Posture{}, err
 	}
 	return c.Posture(), nil
@@ -864,7 +876,7 @@ func (c *Controller) Resolve(ctx context.Context, a Actor, id, note string) (*In
 	}
 	now := c.opts.Now()
 	if p := c.Posture(); !p.IsNormal() && !p.Manual {
-		if _, err := c.apply(ctx, now, Posture{}, a, "incident resolved by hand"); err != nil {
+		if _, err := c.apply(ctx, now, Posture{}, a, why{"incident resolved by hand", "事件已手动解决"}); err != nil {
 			return nil, err
 		}
 	}
@@ -891,7 +903,7 @@ func (c *Controller) Approve(ctx context.Context, a Actor, id string, index int)
 	now := c.opts.Now()
 	next := merge(c.Posture(), act.Posture)
 	next.Manual = true // approved by a person: it stays until handed back
-	if _, err := c.apply(ctx, now, next, a, "approved playbook "+act.Playbook); err != nil {
+	if _, err := c.apply(ctx, now, next, a, why{"approved playbook " + act.Playbook, "已批准预案 " + act.Playbook}); err != nil {
 		return nil, err
 	}
 	out := *inc

@@ -497,3 +497,24 @@ func TestNotificationLineCountsChannels(t *testing.T) {
 		t.Fatal("no notification on the timeline")
 	}
 }
+
+// The reasons the controller writes are in both languages: the Chinese
+// console showed "handed back to automatic" and "阶段 identified".
+func TestControllerReasonsInChinese(t *testing.T) {
+	h := newHarness(t)
+	ctx := context.Background()
+	op := incident.Actor{ID: "u1", Name: "Ops"}
+	if _, _, err := h.ctl.SetPosture(ctx, op, incident.Posture{Level: 1, All: true, Human: true}, "bot is wrong"); err != nil {
+		t.Fatal(err)
+	}
+	if p := h.ctl.Posture(); p.Reason != "bot is wrong" || p.ReasonZH != "" {
+		t.Errorf("an operator's reason: %q / %q, want their words in reason only", p.Reason, p.ReasonZH)
+	}
+	p, err := h.ctl.Automatic(ctx, op)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if p.Reason != "handed back to automatic" || p.ReasonZH != "交还自动处置" {
+		t.Errorf("handing back: %q / %q", p.Reason, p.ReasonZH)
+	}
+}

@@ -48,6 +48,9 @@ type Posture struct {
 	// SetByName is the name of who set it, as it was then.
 	SetByName string `json:"set_by_name,omitempty"`
 	Reason    string `json:"reason,omitempty"`
+	// ReasonZH is the reason in Chinese when the controller wrote it (an
+	// operator's reason is in their own words, in Reason only).
+	ReasonZH string `json:"reason_zh,omitempty"`
 }
 
 // IsNormal reports whether nothing is degraded or throttled.

@@ -167,7 +167,7 @@
       a.href = `#${inc.id}`;
       E.pMeta.append(a);
     }
-    showError(E.pReason, p.reason ? t('incSetReason', { reason: p.reason }) : '');
+    showError(E.pReason, p.reason ? t('incSetReason', { reason: inLang(p.reason, p.reason_zh) }) : '');
     const throttles = Object.entries(p.throttle || {});
     E.pThrottles.replaceChildren(...(throttles.length
       ? throttles.map(([src, rate]) => chip(t('incThrottleRate', { source: src, rate: Number(rate).toFixed(1) }), 'chip--warn'))
