@@ -94,6 +94,15 @@ func TestAuditConsoleInChromium(t *testing.T) {
 	p.click("#verify-btn")
 	p.waitFor(`document.querySelector('#verify-status').dataset.ok === "0"`)
 	p.waitText("#verify-status", fmt.Sprintf("#%d (edited)", seq))
+	// "Show that entry" goes to it, whatever the filter and the page, and marks it.
+	p.fill("#f-action", "incident.")
+	p.click("#f-apply")
+	p.waitFor(`[...document.querySelectorAll('#audit-body tr')].every(r => r.dataset.action.startsWith("incident."))`)
+	p.click("#verify-show")
+	p.waitFor(fmt.Sprintf(`document.querySelector('#audit-body tr').dataset.seq === "%d" && document.querySelector('#audit-body tr').classList.contains('is-broken')`, seq))
+	if eval[string](p, `document.querySelector('#f-action').value`) != "" || eval[int](p, `document.querySelectorAll('#audit-body tr.is-broken').length`) != 1 {
+		t.Error("showing the broken entry kept the filter or marked more than one row")
+	}
 	p.screenshot("audit-page-broken")
 
 	// In Chinese too.

@@ -23,6 +23,7 @@
   const S = {
     filter: { action: '', object: '' },
     before: 0,      // the page shown lists entries below this seq (0: the newest)
+    broken: 0,      // the seq where the chain breaks (0: intact or not checked)
     newer: [],      // the "before" of each page shown before this one, to go back
     csrf: '',       // for signing out, the page's only POST
   };
@@ -70,10 +71,14 @@
         E.verifyDetail.hidden = true;
       } else {
         const b = rep.break || {};
+        S.broken = Number(b.seq) || 0;
         E.verifyStatus.textContent = t('auditBroken', { seq: b.seq ?? '?', kind: label('auditKind', b.kind || '') });
         E.verifyDetail.textContent = b.message || '';
         E.verifyDetail.hidden = !b.message;
       }
+      if (rep.ok) S.broken = 0;
+      E.verifyShow.hidden = !S.broken;
+      markBroken();
       E.verifyHead.textContent = `${t('auditHead')}: ${head.seq ?? 0}:${head.hash || ''}`;
       E.verifyHead.hidden = false;
     } catch (e) {
@@ -108,6 +113,7 @@
     E.pageInfo.textContent = entries.length
       ? t('auditPage', { from: entries[0].seq, to: entries[entries.length - 1].seq }) : '';
     E.older.dataset.before = entries.length ? String(entries[entries.length - 1].seq) : '';
+    markBroken();
   }
 
   function row(e) {
@@ -135,6 +141,22 @@
     return tr;
   }
 
+  // The entry where the chain breaks is marked wherever it is shown; "Show that entry"
+  // pages to it (filters off) and scrolls it into view.
+  function markBroken() {
+    for (const tr of E.body.children) tr.classList.toggle('is-broken', S.broken > 0 && tr.dataset.seq === String(S.broken));
+  }
+  async function showBroken() {
+    if (!S.broken) return;
+    S.filter = { action: '', object: '' };
+    E.fAction.value = E.fObject.value = '';
+    S.newer = S.before === S.broken + 1 ? S.newer : [...S.newer, S.before];
+    S.before = S.broken + 1;
+    await load();
+    const tr = E.body.querySelector(`tr[data-seq="${S.broken}"]`);
+    if (tr) { tr.scrollIntoView({ block: 'center' }); tr.tabIndex = -1; tr.focus({ preventScroll: true }); }
+  }
+
   function applyFilter() {
     S.filter = { action: E.fAction.value.trim(), object: E.fObject.value.trim() };
     S.before = 0;
@@ -145,7 +167,7 @@
   function init() {
     E = {
       bootError: $('boot-error'), meName: $('me-name'), meRole: $('me-role'), forbidden: $('audit-forbidden'),
-      verifyStatus: $('verify-status'), verifyDetail: $('verify-detail'), verifyHead: $('verify-head'), verifyBtn: $('verify-btn'),
+      verifyStatus: $('verify-status'), verifyShow: $('verify-show'), verifyDetail: $('verify-detail'), verifyHead: $('verify-head'), verifyBtn: $('verify-btn'),
       fAction: $('f-action'), fObject: $('f-object'), trailError: $('trail-error'), table: $('audit-table'),
       body: $('audit-body'), empty: $('audit-empty'), newer: $('page-newer'), older: $('page-older'), pageInfo: $('page-info'),
     };
@@ -157,6 +179,7 @@
     });
     $('boot-retry').addEventListener('click', boot);
     E.verifyBtn.addEventListener('click', verify);
+    E.verifyShow.addEventListener('click', showBroken);
     $('filter-form').addEventListener('submit', (e) => { e.preventDefault(); applyFilter(); });
     $('f-clear').addEventListener('click', () => { E.fAction.value = ''; E.fObject.value = ''; applyFilter(); });
     E.older.addEventListener('click', () => {
