@@ -596,6 +596,9 @@ func TestConsoleHearsALeftMessageLive(t *testing.T) {
 	if n := eval[int](agent, `document.querySelectorAll('#transcript li.note--ticket').length`); n != 1 {
 		t.Errorf("the left message is in the transcript %d times", n)
 	}
+	// Switching the language keeps the open conversation (the server's link has no #fragment).
+	agent.click("#lang-switch")
+	agent.waitAcrossNavigation(fmt.Sprintf(`document.documentElement.lang === "zh-CN" && document.body.dataset.ready === "1" && location.hash === "#c=%s" && !document.querySelector('#conv-view').hidden`, conv.ID))
 }
 
 // A contact revealed while the list is redrawn (the tab's own load, a

@@ -24,6 +24,16 @@ window.Staff = (() => {
     return I18N.t && key in I18N.t ? I18N.t[key] : String(value ?? '');
   };
 
+  // ---------- the language switch ----------
+  // Its link is made by the server, which never sees the URL's #fragment: the open
+  // conversation, incident or tab. Clicking keeps it, so switching language loses nothing.
+  document.addEventListener('click', (e) => {
+    const a = e.target && e.target.closest && e.target.closest('#lang-switch');
+    if (!a || !location.hash) return;
+    const u = new URL(a.href, location.href);
+    if (!u.hash) { u.hash = location.hash; a.href = u.href; }
+  }, true);
+
   // ---------- small helpers ----------
   const $ = (id) => document.getElementById(id);
   const mk = (tag, cls, text) => {
