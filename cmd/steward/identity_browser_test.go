@@ -19,7 +19,8 @@ import (
 // desk sees the customer's id, name and VIP flag as the shop vouched for
 // them. The token never appears in a URL, and the conversation a browser
 // keeps belongs to the customer it was started for: another customer
-// signing in on the same browser gets a new one.
+// signing in on the same browser gets a new one. A single-page shop tells
+// the widget of a sign-in or sign-out later with Steward.identify.
 func TestWidgetSendsTheShopsSignedIdentity(t *testing.T) {
 	const secret = "the-shop-and-steward-share-this-32+-byte-secret"
 	run := testutil.Start(t, func(c *config.Config) {
@@ -91,4 +92,25 @@ func TestWidgetSendsTheShopsSignedIdentity(t *testing.T) {
 	if anon == other || c != (customer{}) {
 		t.Errorf("after signing out: conversation %s (was %s), customer %+v; want a new anonymous one", anon, other, c)
 	}
+
+	// A single-page shop says who signed in (and out) without a reload: Steward.identify.
+	stored := func() string {
+		var v struct{ ID string }
+		_ = json.Unmarshal([]byte(eval[string](p, chat+`.localStorage.getItem('steward.conversation') || '{}'`)), &v)
+		return v.ID
+	}
+	eval[bool](p, fmt.Sprintf(`(window.Steward.identify(%q), true)`, sign("shop-9", "韩梅梅", true)))
+	p.waitFor(fmt.Sprintf(`(() => { try { const v = JSON.parse(%s.localStorage.getItem('steward.conversation') || '{}'); return !!v.id && v.id !== %q && v.who === "shop-9"; } catch { return false; } })()`, chat, anon))
+	signedIn := stored()
+	var got struct {
+		Conversation struct {
+			Customer customer `json:"customer"`
+		} `json:"conversation"`
+	}
+	admin.Must(http.StatusOK, "GET", "/api/v1/desk/conversations/"+signedIn, nil, &got)
+	if got.Conversation.Customer != (customer{ExternalID: "shop-9", Name: "韩梅梅", VIP: true}) {
+		t.Errorf("after Steward.identify the conversation's customer is %+v", got.Conversation.Customer)
+	}
+	eval[bool](p, `(window.Steward.identify(null), true)`)
+	p.waitFor(fmt.Sprintf(`(() => { try { const v = JSON.parse(%s.localStorage.getItem('steward.conversation') || '{}'); return !!v.id && v.id !== %q && !v.who; } catch { return false; } })()`, chat, signedIn))
 }

@@ -1145,8 +1145,11 @@
       if (!document.hidden) { reconnectNow(); pollStatus(); if (S.panelOpen) clearUnread(); }
     });
 
-    if (S.awaitIdentity) waitForIdentity().then(load);
-    else load();
+    if (S.awaitIdentity) waitForIdentity().then(() => { followIdentity(); load(); });
+    else {
+      if (S.embed) followIdentity();
+      load();
+    }
     pollStatus();
   }
 
@@ -1159,14 +1162,27 @@
       const onMsg = (ev) => {
         const d = ev.data;
         if (ev.source !== window.parent || !d || typeof d !== 'object' || d.type !== 'steward:identity') return;
-        if (typeof d.token === 'string' && d.token.length <= 4096) {
-          S.identity = d.token;
-          S.who = identitySubject(d.token);
-        }
+        takeIdentity(d.token);
         done();
       };
       const timer = setTimeout(done, IDENTITY_WAIT);
       window.addEventListener('message', onMsg);
+    });
+  }
+  function takeIdentity(token) {
+    const ok = typeof token === 'string' && token.length <= 4096;
+    S.identity = ok ? token : '';
+    S.who = ok ? identitySubject(token) : '';
+  }
+  // After the start, the widget sends the identity again when the shop says the customer signed
+  // in or out (Steward.identify): another customer gets a conversation of their own.
+  function followIdentity() {
+    window.addEventListener('message', (ev) => {
+      const d = ev.data;
+      if (ev.source !== window.parent || !d || typeof d !== 'object' || d.type !== 'steward:identity') return;
+      const was = S.who;
+      takeIdentity(d.token);
+      if (S.who !== was) startNew();
     });
   }
   // identitySubject reads the customer id ("sub") of a JWT without verifying it: the server

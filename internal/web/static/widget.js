@@ -40,7 +40,8 @@
   // A signed-in customer's identity, signed by the shop's server (docs/security.md). It goes to
   // the chat by postMessage once the chat has loaded, never in a URL; the frame's URL only says
   // that one is coming, so that the chat waits for it before starting a conversation.
-  const identity = /^[\w-]+\.[\w-]+\.[\w-]+$/.test(opts.identity || '') ? opts.identity : '';
+  const isToken = (v) => typeof v === 'string' && v.length <= 4096 && /^[\w-]+\.[\w-]+\.[\w-]+$/.test(v);
+  let identity = isToken(opts.identity) ? opts.identity : '';
 
   const small = window.matchMedia('(max-width: 480px)');
   const reduceMotion = window.matchMedia('(prefers-reduced-motion: reduce)').matches;
@@ -285,9 +286,7 @@
     if (d && typeof d === 'object' && d.type === 'steward:unread') showUnread(Number(d.count) || 0);
     if (d && typeof d === 'object' && d.type === 'steward:ready') {
       loaded = true;
-      if (identity) {
-        try { iframe.contentWindow.postMessage({ type: 'steward:identity', token: identity }, ORIGIN); } catch { /* ignore */ }
-      }
+      if (identity) sendIdentity();
       tellPanel(isOpen);
       if (fallback) { fallback.remove(); fallback = null; }
       layout();
@@ -296,7 +295,21 @@
   });
   document.addEventListener('keydown', (ev) => { if (ev.key === 'Escape' && isOpen) close(); });
 
-  const api = { open, close, toggle };
+  function sendIdentity() {
+    try { iframe.contentWindow.postMessage({ type: 'steward:identity', token: identity }, ORIGIN); } catch { /* ignore */ }
+  }
+  // identify(token) tells the chat who the customer is after the page has loaded (a single-page
+  // shop whose customer signs in or out without a reload); identify(null) on signing out. A
+  // different customer gets a conversation of their own.
+  function identify(token) {
+    const next = isToken(token) ? token : '';
+    if (token && !next) console.warn('[steward] identify: not a signed identity token');
+    if (next === identity) return;
+    identity = next;
+    if (iframe && loaded) sendIdentity();
+  }
+
+  const api = { open, close, toggle, identify };
   Object.defineProperty(api, '__stewardWidget', { value: true });
   window.Steward = api;
 
