@@ -344,11 +344,17 @@ func TestKnowledgeConsoleInChromium(t *testing.T) {
 	admin.fill("#golden-entry", "gift-wrap")
 	admin.click("#golden-add")
 	admin.waitText("#golden-list", "how do I get an invoice")
+	// A supervisor refused by the gate is told that an admin can go past it.
+	lead.tab("releases")
+	lead.click("#publish-btn")
+	lead.waitWithin(`!document.querySelector('#gate-report').hidden`, publishWithin)
+	lead.waitFor(`document.querySelector('#override-box').hidden && !document.querySelector('#override-admin-only').hidden`)
+	lead.waitText("#override-admin-only", "Only an admin can publish past these problems")
 	admin.tab("releases")
 	admin.click("#publish-btn")
 	admin.waitWithin(`!document.querySelector('#gate-report').hidden`, publishWithin)
 	admin.waitText(`#gate-problems li[data-check="golden"]`, "how do I get an invoice")
-	admin.waitFor(`!document.querySelector('#override-box').hidden`)
+	admin.waitFor(`!document.querySelector('#override-box').hidden && document.querySelector('#override-admin-only').hidden`)
 	admin.screenshot("kb-gate-refused")
 	admin.click("#override-btn") // no reason yet
 	admin.waitText("#override-error", "Give a reason")

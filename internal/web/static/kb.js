@@ -701,6 +701,7 @@
     });
     E.gateProblems.replaceChildren(...items);
     E.overrideBox.hidden = !canOverride();
+    E.overrideAdminOnly.hidden = canOverride(); // a supervisor learns who can go past the gate
     E.gateReport.scrollIntoView({ block: 'nearest' });
   }
 
@@ -992,7 +993,7 @@
       gateSummary: $('gate-summary'), gateProblems: $('gate-problems'), overrideBox: $('override-box'),
       overrideReason: $('override-reason'), overrideBtn: $('override-btn'), overrideError: $('override-error'),
       rollbackBox: $('rollback-box'), rollbackText: $('rollback-text'), rollbackReason: $('rollback-reason'),
-      rollbackBtn: $('rollback-btn'), releasesList: $('releases-list'), releasesEmpty: $('releases-empty'),
+      rollbackBtn: $('rollback-btn'), overrideAdminOnly: $('override-admin-only'), releasesList: $('releases-list'), releasesEmpty: $('releases-empty'),
       diffFrom: $('diff-from'), diffTo: $('diff-to'), diffBtn: $('diff-btn'), diffError: $('diff-error'),
       diffResult: $('diff-result'),
       correctionsList: $('corrections-list'), correctionsEmpty: $('corrections-empty'),
