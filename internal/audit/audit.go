@@ -57,7 +57,9 @@ type Head struct {
 // Query selects entries, newest first.
 type Query struct {
 	Action string // prefix match: "kb." for every knowledge action
-	Object string // exact match
+	// Object matches exactly ("entry:gift-wrap"); without a type ("gift-wrap")
+	// it matches that id under any type.
+	Object string
 	Before int64  // entries with Seq below this; 0 for the newest
 	Limit  int    // default 100, at most 1000
 }

@@ -5,6 +5,7 @@ import (
 	"database/sql"
 	"encoding/json"
 	"fmt"
+	"strings"
 
 	"github.com/steward-cs/steward/internal/audit"
 )
@@ -71,8 +72,12 @@ func (db *DB) AuditEntries(ctx context.Context, q audit.Query) ([]audit.Entry, e
 	if q.Action != "" {
 		where += " AND action LIKE " + arg(q.Action+"%")
 	}
-	if q.Object != "" {
+	switch {
+	case q.Object == "":
+	case strings.Contains(q.Object, ":"):
 		where += " AND object = " + arg(q.Object)
+	default: // an id without its type: any type
+		where += " AND (object = " + arg(q.Object) + " OR object LIKE " + arg("%:"+likeEscape(q.Object)) + ` ESCAPE '\')`
 	}
 	if q.Before > 0 {
 		where += " AND seq < " + arg(q.Before)
@@ -110,4 +115,9 @@ func scanAudit(rows *sql.Rows) ([]audit.Entry, error) {
 		out = append(out, e)
 	}
 	return out, rows.Err()
+}
+
+// likeEscape makes s match itself in a LIKE pattern with ESCAPE '\'.
+func likeEscape(s string) string {
+	return strings.NewReplacer(`\`, `\\`, "%", `\%`, "_", `\_`).Replace(s)
 }

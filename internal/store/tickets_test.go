@@ -2,10 +2,12 @@ package store_test
 
 import (
 	"context"
+	"slices"
 	"strings"
 	"testing"
 	"time"
 
+	"github.com/steward-cs/steward/internal/audit"
 	"github.com/steward-cs/steward/internal/conversation"
 	"github.com/steward-cs/steward/internal/desk"
 	"github.com/steward-cs/steward/internal/testutil"
@@ -102,6 +104,42 @@ func TestClosedConversations(t *testing.T) {
 			} {
 				if got := strings.Join(ids(tc.assignee, tc.limit), " "); got != tc.want {
 					t.Errorf("closed of %q, at most %d: %q, want %q", tc.assignee, tc.limit, got, tc.want)
+				}
+			}
+		})
+	}
+}
+
+// The audit trail's object filter: a whole object exactly, or an id without
+// its type under any type (auditors typed "gift-wrap" and found nothing),
+// with LIKE's wildcards in the id taken literally.
+func TestAuditObjectFilter(t *testing.T) {
+	for _, b := range testutil.Backends() {
+		t.Run(b.Name, func(t *testing.T) {
+			ctx := context.Background()
+			log := audit.New(testutil.OpenStore(t, b.Options(t)), nil)
+			for _, obj := range []string{"entry:gift_wrap", "entry:giftXwrap", "release:gift_wrap", "kb", "entry:gift_wrap2"} {
+				if err := log.Record(ctx, audit.Entry{Actor: "u1", Action: "test.touch", Object: obj}); err != nil {
+					t.Fatal(err)
+				}
+			}
+			for _, tc := range []struct{ object, want string }{
+				{"gift_wrap", "entry:gift_wrap release:gift_wrap"},
+				{"entry:gift_wrap", "entry:gift_wrap"},
+				{"kb", "kb"},
+				{"wrap", ""},
+			} {
+				es, err := log.Entries(ctx, audit.Query{Object: tc.object})
+				if err != nil {
+					t.Fatal(err)
+				}
+				var got []string
+				for _, e := range es {
+					got = append(got, e.Object)
+				}
+				slices.Sort(got)
+				if strings.Join(got, " ") != tc.want {
+					t.Errorf("object %q: %q, want %q", tc.object, got, tc.want)
 				}
 			}
 		})
