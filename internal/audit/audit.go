@@ -60,8 +60,8 @@ type Query struct {
 	// Object matches exactly ("entry:gift-wrap"); without a type ("gift-wrap")
 	// it matches that id under any type.
 	Object string
-	Before int64  // entries with Seq below this; 0 for the newest
-	Limit  int    // default 100, at most 1000
+	Before int64 // entries with Seq below this; 0 for the newest
+	Limit  int   // default 100, at most 1000
 }
 
 // Log writes the audit trail.
