@@ -51,8 +51,6 @@ func TestIdentitiesVerify(t *testing.T) {
 		{"no expiry", sign(t, jwt.SigningMethodHS256, key, jwt.MapClaims{"sub": "u-1", "vip": true}), "not a valid"},
 		{"expiry too far ahead", sign(t, jwt.SigningMethodHS256, key, jwt.MapClaims{"sub": "u-1", "exp": now.Add(30 * 24 * time.Hour).Unix()}), "more than"},
 		{"no subject", sign(t, jwt.SigningMethodHS256, key, jwt.MapClaims{"name": "x", "exp": exp}), "no \"sub\""},
-		{"subject too long", sign(t, jwt.SigningMethodHS256, key, jwt.MapClaims{"sub": strings.Repeat("u", 201), "exp": exp}), "longer than 200"},
-		{"name too long", sign(t, jwt.SigningMethodHS256, key, jwt.MapClaims{"sub": "u-1", "name": strings.Repeat("名", 101), "exp": exp}), "longer than 100"},
 		{"alg none", none, "sign it with HS256"},
 		{"HS512 with the same secret", sign(t, jwt.SigningMethodHS512, key, jwt.MapClaims{"sub": "u-1", "exp": exp}), "sign it with HS256"},
 		{"not a token", "vip=true", "not a valid"},

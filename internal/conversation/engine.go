@@ -147,6 +147,17 @@ const (
 	maxName       = 100
 )
 
+// ValidCustomer checks what the embedding site tells us about a customer:
+// valid UTF-8 and within the limits. Start checks it; so does whoever takes
+// a customer from a signed identity, to refuse the token rather than the
+// conversation.
+func ValidCustomer(c Customer) error {
+	if err := validText("customer.external_id", c.ExternalID, maxExternalID); err != nil {
+		return err
+	}
+	return validText("customer.name", c.Name, maxName)
+}
+
 // Start creates a conversation and its greeting. The returned token is the
 // customer's only key to it; only its hash is stored.
 func (e *Engine) Start(ctx context.Context, req StartRequest) (*Conversation, string, []Message, error) {
@@ -157,10 +168,7 @@ func (e *Engine) Start(ctx context.Context, req StartRequest) (*Conversation, st
 	default:
 		return nil, "", nil, errcode.Errorf(errcode.Invalid, "locale must be \"zh-CN\" or \"en\", not %q", req.Locale)
 	}
-	if err := validText("customer.external_id", req.Customer.ExternalID, maxExternalID); err != nil {
-		return nil, "", nil, err
-	}
-	if err := validText("customer.name", req.Customer.Name, maxName); err != nil {
+	if err := ValidCustomer(req.Customer); err != nil {
 		return nil, "", nil, err
 	}
 	if req.Source == "" {

@@ -161,7 +161,11 @@ func (s *Server) identify(req createRequest) (conversation.Customer, string, str
 	if err != nil {
 		return conversation.Customer{}, identityRejected, err.Error()
 	}
-	return conversation.Customer{ExternalID: c.ExternalID, Name: c.Name, VIP: c.VIP}, identityVerified, ""
+	cust := conversation.Customer{ExternalID: c.ExternalID, Name: c.Name, VIP: c.VIP}
+	if err := conversation.ValidCustomer(cust); err != nil {
+		return conversation.Customer{}, identityRejected, "the identity token's " + errcode.Message(err)
+	}
+	return cust, identityVerified, ""
 }
 
 type conversationJSON struct {

@@ -86,6 +86,15 @@ func TestCustomerIdentity(t *testing.T) {
 		if rej.Identity != "rejected" || rej.Customer.VIP || !strings.Contains(rej.IdentityError, "expired") {
 			t.Errorf("expired identity: %+v", rej)
 		}
+		// A token whose customer the engine would refuse (too long an id or name) is refused, not the conversation.
+		for claim, want := range map[string]string{"sub": "customer.external_id exceeds 200", "name": "customer.name exceeds 100"} {
+			claims := jwt.MapClaims{"sub": "shop-42", "vip": true, "exp": exp}
+			claims[claim] = strings.Repeat("名", 201)
+			if c := create(t, cl, map[string]any{"locale": "en", "identity": identity(t, identitySecret, claims)}); c.Identity != "rejected" ||
+				c.Customer.VIP || !strings.Contains(c.IdentityError, want) {
+				t.Errorf("a token with too long a %s: %+v, want rejected saying %q", claim, c, want)
+			}
+		}
 		// The anonymous conversation works.
 		if turn := cl.Say(testutil.Conversation{ID: rej.ID, Token: rej.Token}, "how do I return an item"); len(turn.Messages) == 0 {
 			t.Errorf("the anonymous conversation got no answer: %+v", turn)
