@@ -303,7 +303,8 @@
       renderList('closed');
     } catch (e) { if (e.status !== 401) toastError(e); }
   }
-  const closedByMe = (it) => seesAll() || isMine(it);
+  // Closed lists the actor's own conversations, or everyone's for those who see all.
+  const listedAsClosed = (it) => seesAll() || isMine(it);
 
   function renderList(section) {
     const ul = listOf(section);
@@ -529,7 +530,7 @@
       if (!live && has) S.lists.active = S.lists.active.filter((x) => x !== it.id);
     }
     // A conversation that just closed goes to the top of Closed, once that tab has loaded.
-    if (S.closedLoaded && it.state === 'closed' && closedByMe(it) && !S.lists.closed.includes(it.id)) {
+    if (S.closedLoaded && it.state === 'closed' && listedAsClosed(it) && !S.lists.closed.includes(it.id)) {
       S.lists.closed.unshift(it.id);
       renderList('closed');
     }
