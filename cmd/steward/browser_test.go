@@ -365,6 +365,39 @@ func TestOfflineFormSpeaksTheCustomersLanguage(t *testing.T) {
 	}
 }
 
+// A message left while nobody is at the desk is thanked once: by the bot's
+// line in the transcript, which replaces the form's own thank-you, and still
+// once after the page is loaded again.
+func TestLeftMessageIsThankedOnceInChromium(t *testing.T) {
+	p := page{t, browser(t)}
+	base := testutil.StartApp(t, nil)
+	p.navigate(base + "/chat?lang=en")
+	p.waitFor(`document.body.dataset.ready === "1"`)
+	p.send("human")
+	p.waitFor(`!document.querySelector('#offline-card').hidden && !document.querySelector('#offline-form').hidden`)
+	eval[bool](p, `(() => {
+		document.querySelector('#offline-contact').value = 'me@example.com';
+		document.querySelector('#offline-message').value = 'My parcel has not arrived.';
+		document.querySelector('#offline-submit').click();
+		return true;
+	})()`)
+	const thanks = `document.querySelectorAll('#messages li[data-outcome="ticket"]').length`
+	const cardThanks = `(!document.querySelector('#offline-card').hidden && !document.querySelector('#offline-done').hidden)`
+	p.waitFor(thanks + ` === 1`)
+	p.waitFor(`!` + cardThanks)
+	if got := eval[string](p, `document.querySelector('#messages li[data-outcome="ticket"]').innerText`); !strings.Contains(got, "received your message") {
+		t.Errorf("the bot's thank-you reads %q", got)
+	}
+	p.navigate(base + "/chat?lang=en")
+	p.waitFor(`document.body.dataset.ready === "1" && ` + thanks + ` === 1`)
+	if eval[bool](p, cardThanks) {
+		t.Error("after a reload the form's thank-you shows beside the bot's")
+	}
+	if !eval[bool](p, `document.querySelector('#offline-form').hidden || document.querySelector('#offline-card').hidden`) {
+		t.Error("after a reload the offline form asks for the message again")
+	}
+}
+
 // The rating stars are named as counted: "1 star", "2 stars"; "1 星" in Chinese.
 func TestChatRatingStarsAreCountedInChromium(t *testing.T) {
 	p := page{t, browser(t)}

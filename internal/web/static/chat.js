@@ -824,6 +824,10 @@
     if (off && offSeq > sentSeq) where = unserved ? off : null;
     else if (S.offlineRequested) { where = E.cards; done = S.offlineSent; }
     else if (off) { where = off; done = true; }
+    // Once the bot's own thank-you for the message is in the transcript, the
+    // card's would say it twice; the card's stays only if that line never came.
+    const thanks = lastMessage((li) => li.dataset.role === 'bot' && li.dataset.outcome === 'ticket');
+    if (done && thanks && Number(thanks.dataset.seq || 0) > sentSeq) where = null;
     E.offlineForm.hidden = done;
     E.offlineDone.hidden = !done;
     E.offlineQueued.hidden = where !== E.cards || S.state !== 'queued';
@@ -894,8 +898,11 @@
     E.offlineSubmit.textContent = t('sending');
     showCardError(E.offlineError, '');
     try {
+      // The newest message before this one: the bot's thank-you comes after
+      // it, and may arrive on the stream before the answer to this request.
+      const before = S.maxSeq;
       await api('POST', convPath('/offline-message'), { contact, message }, S.conv.token);
-      remember({ offline_seq: S.maxSeq });
+      remember({ offline_seq: before });
       S.offlineSent = true;
       E.offlineMessage.value = '';
       updateCards();
