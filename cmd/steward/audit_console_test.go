@@ -67,6 +67,11 @@ func TestAuditConsoleInChromium(t *testing.T) {
 	p.click("#f-apply")
 	p.waitFor(`[...document.querySelectorAll('#audit-body tr')].every(r => r.dataset.action === "incident.posture") && document.querySelectorAll('#audit-body tr').length === 2`)
 	p.waitFor(fmt.Sprintf(`[...document.querySelectorAll('#audit-body .audit-v')].some(v => v.textContent === %q)`, reason))
+	// The posture before and after read as fields, not as JSON.
+	p.waitFor(`[...document.querySelectorAll('#audit-body .audit-k')].some(k => k.textContent === "to.level=")`)
+	if got := eval[string](p, `[...document.querySelectorAll('#audit-body .audit-v')].map(v => v.textContent).filter(v => v.startsWith("{")).join(" | ")`); got != "" {
+		t.Errorf("details shown as JSON: %s", got)
+	}
 	p.fill("#f-action", "apikey.")
 	p.fill("#f-object", "apikey:"+key.ID)
 	p.click("#f-apply")
@@ -74,6 +79,30 @@ func TestAuditConsoleInChromium(t *testing.T) {
 	p.waitFor(fmt.Sprintf(`[...document.querySelectorAll('#audit-body .audit-v')].some(v => v.textContent === %q)`, keyName))
 	if eval[bool](p, `!!document.querySelector('#audit-body img, #audit-body svg, #audit-body script')`) || eval[string](p, `String(window.__xss)`) != "undefined" {
 		t.Fatal("an entry's detail was rendered as markup")
+	}
+	// The view is in the URL: a reload (or a link) shows the same entries,
+	// and Back returns to the filter before.
+	if h := eval[string](p, `decodeURIComponent(location.hash)`); h != "#action=apikey.&object=apikey:"+key.ID {
+		t.Errorf("the filtered view's fragment is %q", h)
+	}
+	eval[bool](p, `(history.back(), true)`)
+	p.waitFor(`document.querySelectorAll('#audit-body tr').length === 2 && document.querySelector('#f-action').value === "incident.posture" && document.querySelector('#f-object').value === ""`)
+	eval[bool](p, `(history.forward(), true)`)
+	p.waitFor(`document.querySelectorAll('#audit-body tr').length === 1 && document.querySelector('#f-action').value === "apikey."`)
+	p.navigate(eval[string](p, `location.href`))
+	p.waitFor(`document.body.dataset.ready === "1" && document.querySelectorAll('#audit-body tr').length === 1`)
+	if got := eval[string](p, `document.querySelector('#f-action').value + " " + document.querySelector('#f-object').value`); got != "apikey. apikey:"+key.ID {
+		t.Errorf("after a reload the filter reads %q", got)
+	}
+	// An entry's object filters the trail to that object's history.
+	p.fill("#f-action", "incident.posture")
+	p.fill("#f-object", "")
+	p.click("#f-apply")
+	p.waitFor(`document.querySelectorAll('#audit-body tr').length === 2`)
+	p.click(`#audit-body tr[data-action="incident.posture"] .audit-object-link`)
+	p.waitFor(`document.querySelector('#f-object').value === "posture" && document.querySelector('#f-action').value === "" && [...document.querySelectorAll('#audit-body tr')].every(r => r.querySelector('.audit-object').textContent === "posture")`)
+	if n := eval[int](p, `document.querySelectorAll('#audit-body tr').length`); n < 2 {
+		t.Errorf("the posture's history has %d entries, want both changes", n)
 	}
 	p.click("#f-clear")
 	p.waitFor(`document.querySelectorAll('#audit-body tr').length === 50`)

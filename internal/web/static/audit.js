@@ -13,8 +13,20 @@
     const d = v ? new Date(v) : null;
     return d && !isNaN(d) ? d.toLocaleString(LANG, { year: 'numeric', month: 'short', day: 'numeric', hour: '2-digit', minute: '2-digit', second: '2-digit' }) : '';
   };
-  // A detail value as text: strings as they are, anything else as JSON.
+  // A detail as key=value pairs an auditor reads: nested objects flattened to
+  // dotted keys ("changes.answer"), lists of plain values joined, and only what
+  // is left (a list of objects) as JSON.
+  const plain = (v) => v === null || typeof v !== 'object';
   const valueText = (v) => (typeof v === 'string' ? v : JSON.stringify(v));
+  function flatten(d, prefix = '', out = []) {
+    for (const k of Object.keys(d).sort()) {
+      const v = d[k], key = prefix + k;
+      if (v && typeof v === 'object' && !Array.isArray(v) && Object.keys(v).length) flatten(v, `${key}.`, out);
+      else if (Array.isArray(v) && v.every(plain)) out.push([key, v.map(valueText).join(', ')]);
+      else out.push([key, valueText(v)]);
+    }
+    return out;
+  }
 
   // GET only: the page reads; signing out is its one write.
   const api = (path) => window.Staff.api('GET', API + path);
@@ -28,6 +40,33 @@
     csrf: '',       // for signing out, the page's only POST
   };
   let E = {};
+
+  // The view (filters and page) lives in the URL's #fragment, so that a link
+  // or a reload shows the same entries and the language switch keeps them:
+  // #action=kb.&object=entry:e1&before=120.
+  function viewHash() {
+    const q = new URLSearchParams();
+    if (S.filter.action) q.set('action', S.filter.action);
+    if (S.filter.object) q.set('object', S.filter.object);
+    if (S.before) q.set('before', String(S.before));
+    const h = q.toString();
+    return h ? `#${h}` : location.pathname + location.search;
+  }
+  // show records the view in the browser's history (Back returns to the
+  // previous filter or page) and loads it.
+  function show() {
+    history.pushState({ newer: S.newer }, '', viewHash());
+    return load();
+  }
+  function readHash(state) {
+    const q = new URLSearchParams(location.hash.slice(1));
+    S.filter = { action: (q.get('action') || '').trim(), object: (q.get('object') || '').trim() };
+    const before = Number(q.get('before'));
+    S.before = Number.isSafeInteger(before) && before > 0 ? before : 0;
+    S.newer = (state && Array.isArray(state.newer)) ? state.newer : [];
+    E.fAction.value = S.filter.action;
+    E.fObject.value = S.filter.object;
+  }
 
   async function boot() {
     E.bootError.hidden = true;
@@ -54,6 +93,7 @@
       document.body.dataset.ready = '1';
       return;
     }
+    readHash(history.state);
     await Promise.allSettled([verify(), load()]);
     document.body.dataset.ready = '1';
   }
@@ -109,7 +149,9 @@
     E.empty.hidden = entries.length > 0;
     E.table.hidden = entries.length === 0;
     E.older.disabled = !more;
-    E.newer.disabled = S.newer.length === 0;
+    // Opened at an older page (a link, a reload) there is no way back recorded:
+    // Newer then goes to the newest entries.
+    E.newer.disabled = S.newer.length === 0 && !S.before;
     E.pageInfo.textContent = entries.length
       ? t('auditPage', { from: entries[0].seq, to: entries[entries.length - 1].seq }) : '';
     E.older.dataset.before = entries.length ? String(entries[entries.length - 1].seq) : '';
@@ -129,12 +171,24 @@
     if (e.actor_name && e.actor) actor.append(mk('span', 'kb-meta audit-actor-id', e.actor));
     tr.append(actor);
     tr.append(mk('td', 'audit-action', e.action || ''));
-    tr.append(mk('td', 'audit-object', e.object || ''));
+    const object = mk('td', 'audit-object');
+    if (e.object) {
+      // The object filters the trail to its own history.
+      const b = mk('button', 'audit-object-link', e.object);
+      b.type = 'button';
+      b.title = t('auditOnlyObject');
+      b.addEventListener('click', () => {
+        E.fObject.value = e.object;
+        E.fAction.value = '';
+        applyFilter();
+      });
+      object.append(b);
+    }
+    tr.append(object);
     const detail = mk('td', 'audit-detail');
-    const d = e.detail || {};
-    for (const k of Object.keys(d).sort()) {
+    for (const [k, v] of flatten(e.detail || {})) {
       const item = mk('span', 'audit-kv');
-      item.append(mk('span', 'audit-k', `${k}=`), mk('span', 'audit-v', valueText(d[k])));
+      item.append(mk('span', 'audit-k', `${k}=`), mk('span', 'audit-v', v));
       detail.append(item);
     }
     tr.append(detail);
@@ -152,7 +206,7 @@
     E.fAction.value = E.fObject.value = '';
     S.newer = S.before === S.broken + 1 ? S.newer : [...S.newer, S.before];
     S.before = S.broken + 1;
-    await load();
+    await show();
     const tr = E.body.querySelector(`tr[data-seq="${S.broken}"]`);
     if (tr) { tr.scrollIntoView({ block: 'center' }); tr.tabIndex = -1; tr.focus({ preventScroll: true }); }
   }
@@ -161,7 +215,7 @@
     S.filter = { action: E.fAction.value.trim(), object: E.fObject.value.trim() };
     S.before = 0;
     S.newer = [];
-    load();
+    show();
   }
 
   function init() {
@@ -184,15 +238,18 @@
     $('f-clear').addEventListener('click', () => { E.fAction.value = ''; E.fObject.value = ''; applyFilter(); });
     E.older.addEventListener('click', () => {
       if (!E.older.dataset.before) return;
-      S.newer.push(S.before);
+      S.newer = [...S.newer, S.before];
       S.before = Number(E.older.dataset.before);
-      load();
+      show();
     });
     E.newer.addEventListener('click', () => {
-      if (!S.newer.length) return;
-      S.before = S.newer.pop();
-      load();
+      if (!S.newer.length && !S.before) return;
+      S.newer = S.newer.slice();
+      S.before = S.newer.length ? S.newer.pop() : 0;
+      show();
     });
+    // Back and Forward, and a fragment typed into the address bar (which fires popstate too).
+    window.addEventListener('popstate', (e) => { readHash(e.state); load(); });
     boot();
   }
 
