@@ -207,6 +207,10 @@ func TestKnowledgeConsoleInChromium(t *testing.T) {
 	admin.click("#ed-history")
 	admin.waitText(`#ed-history-list li[data-action="edit"]`, "English · answer")
 	admin.waitText(`#ed-history-list li[data-action="approve"]`, "演示管理员 Demo Admin")
+	// The admin may read the audit trail: the history links to the entry's own entries there.
+	if got := eval[string](admin, `document.querySelector('#ed-history-audit').hidden ? "" : decodeURIComponent(new URL(document.querySelector('#ed-history-audit').href).hash)`); got != "#object=entry:gift-wrap" {
+		t.Errorf("the history's audit link goes to %q", got)
+	}
 
 	// The admin wrote this version: the two-person rule's refusal is shown on the card.
 	admin.tab("reviews")

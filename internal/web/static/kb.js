@@ -416,6 +416,9 @@
         if (rv.reason) li.append(mk('div', 'kb-meta', t('kbReasonIs', { reason: realignReason(rv.reason) })));
         return li;
       }));
+      // Who did what to the entry, as the hash-chained trail has it (for those who may read it).
+      E.historyAudit.href = `/console/audit#object=${encodeURIComponent(`entry:${rec.id}`)}`;
+      E.historyAudit.hidden = !can('audit.read');
       E.historyBox.hidden = false;
     } catch (e) { toastError(e); }
   }
@@ -987,6 +990,7 @@
       edTitle: $('ed-title'), edTags: $('ed-tags'), edEssential: $('ed-essential'), edError: $('ed-error'),
       edActions: $('ed-actions'), edSave: $('ed-save'), edSubmit: $('ed-submit'), edHistory: $('ed-history'),
       edRetire: $('ed-retire'), edClose: $('ed-close'), historyBox: $('ed-history-box'), historyList: $('ed-history-list'),
+      historyAudit: $('ed-history-audit'),
       reviewsList: $('reviews-list'), reviewsEmpty: $('reviews-empty'),
       publishBox: $('publish-box'), publishNote: $('publish-note'), publishBtn: $('publish-btn'),
       publishStatus: $('publish-status'), publishError: $('publish-error'), gateReport: $('gate-report'),
