@@ -10,6 +10,7 @@ import (
 	"github.com/chromedp/chromedp"
 
 	"github.com/steward-cs/steward/internal/config"
+	"github.com/steward-cs/steward/internal/monitor"
 	"github.com/steward-cs/steward/internal/testutil"
 )
 
@@ -198,4 +199,84 @@ func TestIncidentsConsoleInChromium(t *testing.T) {
 		t.Errorf("%d incidents are listed as resolved, want 3", n)
 	}
 	t.Logf("the incidents console test took %v", time.Since(began).Round(100*time.Millisecond))
+}
+
+// An info alert on the store's health checks that fires within a second or
+// two and then steadily, the same on every refresh, and opens no incident.
+func steadyAlert(c *config.Config) {
+	c.Monitor.Rules = append(c.Monitor.Rules, monitor.Rule{Name: "store_watch", Type: monitor.RuleProbe, Component: "store",
+		Level: monitor.LevelInfo, Window: 10 * time.Second, Threshold: -1, MinEvents: 1})
+}
+
+// The alerts table is brought up to date in place. The page refreshes it
+// every 5 s, and used to rebuild it each time: an operator who had tabbed
+// to an alert's Silence button lost the focus (and any text selected in
+// the table) as soon as the alert's row changed. A row now stays while its
+// alert fires and is updated where it changed; a refresh that changes
+// nothing touches nothing.
+func TestIncidentsAlertsKeepTheOperatorsFocusInChromium(t *testing.T) {
+	run := testutil.Start(t, steadyAlert)
+	admin := page{t, browserWithin(t, 2*time.Minute)}
+	admin.signInTo(run.URL, "/console/incidents", run.Demo[0].Email, run.Demo[0].Password)
+	admin.waitWithin(`!!document.querySelector('#alerts-body tr[data-fingerprint] .inc-silence-this')`, 20*time.Second)
+	admin.waitText("#alerts-body", "Notifying")
+
+	// The operator reaches the alert's Silence button with the keyboard; the test marks it and its row.
+	if !eval[bool](admin, `(() => {
+		const b = document.querySelector('#alerts-body .inc-silence-this');
+		b.dataset.mark = 'focused';
+		b.closest('tr').dataset.mark = 'row';
+		b.focus();
+		return document.activeElement === b;
+	})()`) {
+		t.Fatal("the Silence button cannot take the focus")
+	}
+	// Counts the page's loads of the alerts.
+	eval[bool](admin, `(() => {
+		window.alertLoads = 0;
+		const f = window.fetch;
+		window.fetch = function (url) {
+			if (String(url).endsWith('/api/v1/alerts')) window.alertLoads++;
+			return f.apply(this, arguments);
+		};
+		return true;
+	})()`)
+	kept := func(when string) {
+		t.Helper()
+		if !eval[bool](admin, `!!document.querySelector('#alerts-body tr[data-mark="row"]')`) {
+			t.Errorf("%s: the alert's row was replaced", when)
+		}
+		if got := eval[string](admin, `(document.activeElement && document.activeElement.dataset.mark) || (document.activeElement || {}).tagName || ""`); got != "focused" {
+			t.Errorf("%s: the focus went from the Silence button to %s", when, got)
+		}
+	}
+
+	// Silenced by another operator, then not: the row says so, and the focus stays.
+	adminAPI := testutil.Login(t, run.URL, run.Demo[0].Email, run.Demo[0].Password)
+	var silenced struct {
+		Silence struct {
+			ID string `json:"id"`
+		} `json:"silence"`
+	}
+	adminAPI.Must(http.StatusCreated, "POST", "/api/v1/silences",
+		map[string]any{"matchers": []string{`alertname="store_watch"`}, "comment": "known", "duration": "1h"}, &silenced)
+	admin.waitWithin(`document.querySelector('#alerts-body').innerText.includes("Silenced")`, 15*time.Second)
+	kept("silenced")
+	adminAPI.Must(http.StatusNoContent, "DELETE", "/api/v1/silences/"+silenced.Silence.ID, nil, nil)
+	admin.waitWithin(`document.querySelector('#alerts-body').innerText.includes("Notifying")`, 15*time.Second)
+	kept("the silence expired")
+
+	// Two more refreshes that change nothing leave the table as it is: the second starts once the first is done.
+	eval[bool](admin, `(() => {
+		window.alertMutations = 0;
+		new MutationObserver((m) => { window.alertMutations += m.length; })
+			.observe(document.querySelector('#alerts-body'), {subtree: true, childList: true, attributes: true, characterData: true});
+		window.loadsBefore = window.alertLoads;
+		return true;
+	})()`)
+	admin.waitWithin(`window.alertLoads >= window.loadsBefore + 2`, 15*time.Second)
+	if n := eval[int](admin, `window.alertMutations`); n != 0 {
+		t.Errorf("a refresh that changed nothing changed the alerts table %d times", n)
+	}
+	kept("two refreshes later")
 }

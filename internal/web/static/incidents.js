@@ -254,40 +254,97 @@
     let d;
     try { d = await api('GET', '/alerts'); } catch (e) { toastError(e); return; }
     const firing = d.firing || [];
-    if (changed('alerts', [firing, canManage()])) renderAlerts(firing);
+    // Compared by what the rows show, not the whole JSON: an alert's value moves on every evaluation.
+    if (changed('alerts', [firing.map((a) => [alertID(a), alertKey(a)]), canManage()])) renderAlerts(firing);
   }
 
+  // An alert is known by its fingerprint, a hash of its labels (its level included): the same fingerprint is
+  // the same alert, with the same labels, for as long as it fires.
+  const alertID = (a) => a.fingerprint || JSON.stringify(a.labels || {});
+  // alertKey is what an alert's row shows: a row whose key is unchanged is left alone.
+  const alertKey = (a) => JSON.stringify([a.level, a.labels, a.summary, a.summary_zh, a.starts_at,
+    (a.silenced || []).length > 0, (a.inhibited || []).length > 0, canManage()]);
+
+  // renderAlerts brings the table to the alerts firing now in place: a row stays as long as its alert fires and
+  // is only updated where what it shows changed, so a refresh every 5 s never takes away the operator's focus
+  // (a Silence button reached with the keyboard), text selection or place, and nothing flickers.
   function renderAlerts(firing) {
     E.alertsCount.textContent = firing.length ? t('incFiringN', { n: firing.length }) : '';
     E.alertsTable.hidden = !firing.length;
     E.alertsEmpty.hidden = !!firing.length;
-    E.alertsBody.replaceChildren(...firing.map(alertRow));
+    const body = E.alertsBody;
+    const old = new Map([...body.rows].map((tr) => [tr.dataset.id, tr]));
+    const rows = firing.map((a) => {
+      let tr = old.get(alertID(a));
+      old.delete(alertID(a));
+      if (tr && tr.dataset.manage !== String(canManage())) { tr.remove(); tr = null; }
+      if (!tr) tr = alertRow(a);
+      else fillAlertRow(tr, a);
+      return tr;
+    });
+    for (const tr of old.values()) tr.remove();
+    // In the API's order (newest first), moving as few rows as it takes; moveBefore keeps focus in a moved row.
+    rows.forEach((tr, i) => {
+      const at = body.rows[i] || null;
+      if (at === tr) return;
+      if (tr.isConnected && body.moveBefore) body.moveBefore(tr, at);
+      else body.insertBefore(tr, at);
+    });
   }
 
   function alertRow(a) {
     const tr = mk('tr', 'inc-alert');
-    tr.dataset.fingerprint = a.fingerprint || '';
-    tr.dataset.level = a.level || '';
-    const labels = a.labels || {};
-    const td = (...kids) => { const c = mk('td'); c.append(...kids); return c; };
-    const chips = mk('span', 'chips');
-    for (const [k, v] of Object.entries(labels)) {
-      if (k === 'alertname' || k === 'level') continue;
-      chips.append(chip(`${k}=${v}`));
-    }
+    tr.dataset.id = alertID(a);
+    tr.dataset.manage = String(canManage());
+    for (let i = 0; i < 6; i++) tr.append(mk('td'));
     const muted = mk('span', 'chips');
-    if ((a.silenced || []).length) muted.append(chip(t('incMutedSilenced'), 'chip--muted'));
-    if ((a.inhibited || []).length) muted.append(chip(t('incMutedInhibited'), 'chip--muted'));
-    if (!muted.childElementCount) muted.append(mk('span', 'kb-meta', t('incNotifying')));
+    tr.cells[5].append(muted);
     if (canManage()) {
+      const labels = a.labels || {}; // the fingerprint's: they do not change while the row stands
       const b = btn('btn btn--small btn--ghost inc-silence-this', t('incSilenceThis'));
       b.addEventListener('click', () => prefillSilence(labels));
       muted.append(b);
     }
-    tr.append(td(levelBadge(a.level)), td(mk('code', 'inc-alertname', labels.alertname || '')),
-      td(mk('span', 'inc-summary', inLang(a.summary, a.summary_zh))), td(chips),
-      td(mk('span', 'inc-time', fmtTime(a.starts_at))), td(muted));
+    fillAlertRow(tr, a);
     return tr;
+  }
+
+  // fillAlertRow shows an alert in its row, touching only the cells whose content changed; the Silence button
+  // is never replaced.
+  function fillAlertRow(tr, a) {
+    const key = alertKey(a);
+    if (tr.dataset.key === key) return;
+    tr.dataset.key = key;
+    tr.dataset.fingerprint = a.fingerprint || '';
+    tr.dataset.level = a.level || '';
+    const labels = a.labels || {};
+    const cell = (td, content, ...kids) => {
+      if (td.dataset.shows === content) return;
+      td.dataset.shows = content;
+      td.replaceChildren(...kids);
+    };
+    const [level, name, summary, chips, since, mutedCell] = tr.cells;
+    cell(level, a.level || '', levelBadge(a.level));
+    cell(name, labels.alertname || '', mk('code', 'inc-alertname', labels.alertname || ''));
+    const text = inLang(a.summary, a.summary_zh);
+    cell(summary, text, mk('span', 'inc-summary', text));
+    const shown = Object.entries(labels).filter(([k]) => k !== 'alertname' && k !== 'level').map(([k, v]) => `${k}=${v}`);
+    const box = mk('span', 'chips');
+    box.append(...shown.map((s) => chip(s)));
+    cell(chips, JSON.stringify(shown), box);
+    const time = fmtTime(a.starts_at);
+    cell(since, time, mk('span', 'inc-time', time));
+    const silenced = (a.silenced || []).length > 0, inhibited = (a.inhibited || []).length > 0;
+    const muted = mutedCell.firstElementChild;
+    if (muted.dataset.shows === `${silenced}/${inhibited}`) return;
+    muted.dataset.shows = `${silenced}/${inhibited}`;
+    const state = [];
+    if (silenced) state.push(chip(t('incMutedSilenced'), 'chip--muted'));
+    if (inhibited) state.push(chip(t('incMutedInhibited'), 'chip--muted'));
+    if (!state.length) state.push(mk('span', 'kb-meta', t('incNotifying')));
+    const b = muted.querySelector('.inc-silence-this');
+    for (const n of [...muted.childNodes]) if (n !== b) n.remove();
+    if (b) b.before(...state); else muted.append(...state);
   }
 
   // prefillSilence starts a silence for an alert: its labels as matchers, except its level.
