@@ -274,6 +274,12 @@ func TestKnowledgeConsoleInChromium(t *testing.T) {
 	admin.waitText(`#diff-result .kb-diff-changed li[data-id="gift-wrap"] .kb-loc[data-locale="en"] .kb-before`, "5 yuan")
 	admin.waitText(`#diff-result .kb-diff-changed li[data-id="gift-wrap"] .kb-loc[data-locale="en"] .kb-after`, "8 yuan")
 	admin.screenshot("kb-diff")
+	// Between releases 1 and 2 the entry is new: its questions and answer are shown, not only its id.
+	eval[bool](admin, `(() => { document.querySelector('#diff-from').value = '1'; document.querySelector('#diff-to').value = '2';
+		document.querySelector('#diff-from').dispatchEvent(new Event('change')); return true; })()`)
+	admin.click("#diff-btn")
+	admin.waitText(`#diff-result .kb-diff-added li[data-id="gift-wrap"] .kb-loc[data-locale="en"] .kb-answer`, "5 yuan")
+	admin.waitText(`#diff-result .kb-diff-added li[data-id="gift-wrap"] .kb-loc[data-locale="en"] .kb-questions`, "do you offer gift wrapping")
 
 	// Rolling back restores release 2, and with it the old answer.
 	admin.waitText("#rollback-text", "from release #3 to #2")

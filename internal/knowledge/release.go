@@ -542,11 +542,13 @@ type Diff struct {
 	Changed []DiffChanged `json:"changed"`
 }
 
-// DiffEntry is an entry only one side has.
+// DiffEntry is an entry only one side has, with its content there: a
+// reviewer reads what a release adds or takes away, not only its id.
 type DiffEntry struct {
 	ID      string `json:"id"`
 	Title   string `json:"title"`
 	Version int    `json:"version"`
+	Entry   *Entry `json:"entry,omitempty"`
 }
 
 // DiffChanged is an entry both sides have at different versions.
@@ -582,7 +584,7 @@ func (s *Service) Diff(ctx context.Context, from, to int64) (*Diff, error) {
 		title, _ := e.Text(LocaleZH)
 		switch {
 		case !ok:
-			d.Added = append(d.Added, DiffEntry{ID: e.ID, Title: title.Title, Version: b.Versions[e.ID]})
+			d.Added = append(d.Added, DiffEntry{ID: e.ID, Title: title.Title, Version: b.Versions[e.ID], Entry: e})
 		case a.Versions[e.ID] != b.Versions[e.ID]:
 			fields := old.Changes(e)
 			if len(fields) == 0 {
@@ -594,7 +596,7 @@ func (s *Service) Diff(ctx context.Context, from, to int64) (*Diff, error) {
 	}
 	for id, e := range before {
 		title, _ := e.Text(LocaleZH)
-		d.Removed = append(d.Removed, DiffEntry{ID: id, Title: title.Title, Version: a.Versions[id]})
+		d.Removed = append(d.Removed, DiffEntry{ID: id, Title: title.Title, Version: a.Versions[id], Entry: e})
 	}
 	slices.SortFunc(d.Removed, func(x, y DiffEntry) int { return strings.Compare(x.ID, y.ID) })
 	return d, nil

@@ -740,7 +740,10 @@
       for (const x of list) {
         const li = mk('li', 'kb-diff-item');
         li.dataset.id = x.id;
-        li.append(mk('span', 'kb-card-title', S.titles.get(x.id) || x.title || x.id), mk('span', 'kb-id', x.id), mk('span', 'kb-meta', `v${x.version}`));
+        const top = mk('div', 'kb-card-head');
+        top.append(mk('span', 'kb-card-title', S.titles.get(x.id) || x.title || x.id), mk('span', 'kb-id', x.id), mk('span', 'kb-meta', `v${x.version}`));
+        li.append(top);
+        if (x.entry) li.append(contentView(x.entry, null)); // what the release adds or takes away
         ul.append(li);
       }
       return ul;
