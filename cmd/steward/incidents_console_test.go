@@ -280,3 +280,58 @@ func TestIncidentsAlertsKeepTheOperatorsFocusInChromium(t *testing.T) {
 	}
 	kept("two refreshes later")
 }
+
+// A form's error goes once it is no longer true: as soon as the operator
+// edits the field it is about (any field of the form, for an error from the
+// server), and when the form is sent successfully. It used to stay until the
+// next submit, telling an operator who had just typed the title that the
+// title was missing.
+func TestIncidentsFormErrorsClearInChromium(t *testing.T) {
+	run := testutil.Start(t, nil)
+	admin := page{t, browser(t)}
+	admin.signInTo(run.URL, "/console/incidents", run.Demo[0].Email, run.Demo[0].Password)
+	gone := func(sel, when string) {
+		t.Helper()
+		if got := eval[string](admin, fmt.Sprintf(`(() => { const el = document.querySelector(%q);
+			return el.closest('[hidden]') ? "" : el.textContent.trim(); })()`, sel)); got != "" {
+			t.Errorf("%s: %s still says %q", when, sel, got)
+		}
+	}
+
+	// Declaring an incident without a title.
+	admin.click("#dec-submit")
+	admin.waitText("#dec-error", "Give a title")
+	admin.fill("#dec-title", "Payments delayed")
+	gone("#dec-error", "the title typed")
+	admin.click("#dec-submit")
+	admin.waitText("#detail-title", "Payments delayed")
+	gone("#dec-error", "the incident declared")
+
+	// Setting the posture: level 1 without a scope, then without a reason. Another field
+	// edited leaves the error that is still true.
+	admin.choose("#pf-level", "1")
+	admin.click("#pf-set")
+	admin.waitText("#pf-error", "needs a scope")
+	admin.fill("#pf-categories", "refunds")
+	gone("#pf-error", "the scope given")
+	admin.click("#pf-set")
+	admin.waitText("#pf-error", "Give a reason")
+	eval[bool](admin, `(document.querySelector('#pf-human').click(), true)`)
+	admin.waitText("#pf-error", "Give a reason")
+	admin.fill("#pf-reason", "refunds fail")
+	gone("#pf-error", "the reason typed")
+	admin.click("#pf-set")
+	admin.waitFor(`document.querySelector('#posture-level').dataset.level === "1"`)
+	gone("#pf-error", "the posture set")
+
+	// A silence the server refuses (a matcher without an operator), then a good one.
+	admin.fill("#sil-matchers", "alertname slow_turns")
+	admin.fill("#sil-comment", "rolling out a slower model")
+	admin.click("#sil-add")
+	admin.waitText("#sil-error", "needs one of")
+	admin.fill("#sil-matchers", `alertname="slow_turns"`)
+	gone("#sil-error", "the matcher corrected")
+	admin.click("#sil-add")
+	admin.waitText("#silences-list", `alertname="slow_turns"`)
+	gone("#sil-error", "the silence added")
+}

@@ -68,13 +68,30 @@
     S.shown[name] = s;
     return true;
   }
+  // A form's error stays only while it is true: it clears when the form is sent again, and as soon as the
+  // operator edits a field it is about (any of the form's, for an error from the server; see clearOnEdit).
+  const errorFields = new Map(); // error element -> the fields its message is about; empty: the whole form
+  function formError(errEl, msg, ...fields) {
+    showError(errEl, msg);
+    errorFields.set(errEl, fields);
+    if (fields[0]) fields[0].focus();
+  }
+  function clearOnEdit(area, errEl) {
+    const clear = (e) => {
+      const about = errorFields.get(errEl) || [];
+      if (!errEl.hidden && (!about.length || about.includes(e.target))) showError(errEl, '');
+    };
+    area.addEventListener('input', clear);
+    area.addEventListener('change', clear);
+  }
+
   async function run(button, errEl, fn) {
     if (errEl) showError(errEl, '');
     if (button) button.disabled = true;
     try {
       await fn();
     } catch (e) {
-      if (errEl) showError(errEl, (e && e.message) || t('requestFailed'));
+      if (errEl) formError(errEl, (e && e.message) || t('requestFailed'));
       else toastError(e);
     } finally {
       if (button) button.disabled = false;
@@ -207,10 +224,10 @@
       body.human = E.pfHuman.checked;
       if (!body.all) {
         body.categories = E.pfCategories.value.split(/[,，、]/).map((s) => s.trim()).filter(Boolean);
-        if (!body.categories.length) { showError(E.pfError, t('incScopeRequired')); E.pfCategories.focus(); return; }
+        if (!body.categories.length) { formError(E.pfError, t('incScopeRequired'), E.pfCategories, E.pfAll, E.pfLevel); return; }
       }
     }
-    if (!reason) { showError(E.pfError, t('incReasonRequired')); E.pfReason.focus(); return; }
+    if (!reason) { formError(E.pfError, t('incReasonRequired'), E.pfReason); return; }
     // The form does not edit throttles: those in force stay.
     if (S.posture && S.posture.throttle && Object.keys(S.posture.throttle).length) body.throttle = S.posture.throttle;
     await run(E.pfSet, E.pfError, async () => {
@@ -353,6 +370,7 @@
     if (labels.alertname) lines.push(matcherText({ name: 'alertname', value: labels.alertname }));
     for (const [k, v] of Object.entries(labels)) if (k !== 'alertname' && k !== 'level') lines.push(matcherText({ name: k, value: v }));
     E.silMatchers.value = lines.join('\n');
+    showError(E.silError, ''); // a new silence: what was wrong with the last one no longer is
     E.silComment.focus();
     E.silenceForm.scrollIntoView({ block: 'nearest' });
   }
@@ -390,7 +408,7 @@
   async function addSilence() {
     const matchers = E.silMatchers.value.split('\n').map((s) => s.trim()).filter(Boolean);
     const comment = E.silComment.value.trim();
-    if (!matchers.length || !comment) { showError(E.silError, t('incSilenceMissing')); return; }
+    if (!matchers.length || !comment) { formError(E.silError, t('incSilenceMissing'), ...(matchers.length ? [] : [E.silMatchers]), E.silComment); return; }
     await run(E.silAdd, E.silError, async () => {
       await api('POST', '/silences', { matchers, comment, duration: E.silDuration.value });
       E.silMatchers.value = '';
@@ -689,7 +707,7 @@
 
   async function declare() {
     const title = E.decTitle.value.trim();
-    if (!title) { showError(E.decError, t('incTitleRequired')); E.decTitle.focus(); return; }
+    if (!title) { formError(E.decError, t('incTitleRequired'), E.decTitle); return; }
     await run(E.decSubmit, E.decError, async () => {
       const d = await api('POST', '/incidents', { title, title_zh: E.decTitleZH.value.trim(), severity: E.decSeverity.value });
       E.decTitle.value = '';
@@ -702,7 +720,7 @@
 
   async function postUpdate() {
     const phase = E.updPhase.value, note = E.updNote.value.trim();
-    if (!phase && !note) { showError(E.detailError, t('incNoteMissing')); E.updNote.focus(); return; }
+    if (!phase && !note) { formError(E.detailError, t('incNoteMissing'), E.updNote, E.updPhase); return; }
     const id = S.selected;
     await run(E.updPost, E.detailError, async () => {
       await api('POST', `/incidents/${enc(id)}/updates`, { phase, note });
@@ -750,7 +768,7 @@
   async function saveNotice(button) {
     const level = Number(button.dataset.level);
     const zh = $(`notice-${level}-zh`).value.trim(), en = $(`notice-${level}-en`).value.trim();
-    if (!zh || !en) { showError(E.noticesError, t('incNoticeMissing')); return; }
+    if (!zh || !en) { formError(E.noticesError, t('incNoticeMissing'), $(`notice-${level}-${zh ? 'en' : 'zh'}`), $(`notice-${level}-${zh ? 'zh' : 'en'}`)); return; }
     await run(button, E.noticesError, async () => {
       await api('PUT', `/notices/${level}`, { zh, en });
       toast(t('incNoticeSaved', { level: label('postureLevel', level) }));
@@ -798,6 +816,11 @@
     }
     E.pfAll.addEventListener('change', syncPostureForm);
     E.postureForm.addEventListener('submit', (e) => { e.preventDefault(); setPosture(); });
+    clearOnEdit(E.postureForm, E.pfError);
+    clearOnEdit(E.declareForm, E.decError);
+    clearOnEdit(E.silenceForm, E.silError);
+    clearOnEdit(E.detailManage, E.detailError);
+    clearOnEdit($('notices-box'), E.noticesError);
     E.autoBtn.addEventListener('click', handBack);
     E.declareForm.addEventListener('submit', (e) => { e.preventDefault(); declare(); });
     E.silenceForm.addEventListener('submit', (e) => { e.preventDefault(); addSilence(); });
