@@ -86,6 +86,16 @@ func TestKnowledgeConsoleInChromium(t *testing.T) {
 	agent.fill("#ed-answer-en", "Yes: gift wrapping costs 5 yuan per item; choose it at checkout.")
 	agent.fill("#ed-questions-zh", "可以礼品包装吗\n有没有礼品包装服务")
 	agent.fill("#ed-answer-zh", "可以，礼品包装每件 5 元，结算时选择即可。")
+	// Required fields are marked; the questions and the answer's length against the limit are counted.
+	if n := eval[int](agent, `document.querySelectorAll('#entry-form .req').length`); n != 2 {
+		t.Errorf("%d required marks, want ID and category", n)
+	}
+	agent.waitText("#ed-questions-en-count", "3 questions")
+	agent.waitText("#ed-answer-en-count", "64 / 4000 characters")
+	agent.fill("#ed-answer-en", strings.Repeat("x", 4001))
+	agent.waitFor(`document.querySelector('#ed-answer-en-count').classList.contains('is-over') && [...document.querySelector('#ed-answer-en').value].length === 4001`)
+	agent.fill("#ed-answer-en", "Yes: gift wrapping costs 5 yuan per item; choose it at checkout.")
+	agent.waitFor(`!document.querySelector('#ed-answer-en-count').classList.contains('is-over')`)
 	agent.click("#ed-submit")
 	agent.waitFor(`document.querySelector('#ed-status').dataset.status === "in_review"`)
 	agent.waitText("#ed-status", "In review")

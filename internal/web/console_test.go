@@ -2,6 +2,7 @@ package web
 
 import (
 	"encoding/json"
+	"fmt"
 	"io/fs"
 	"net/http"
 	"net/http/httptest"
@@ -182,5 +183,24 @@ func TestConsoleLabelsTheDemoCategories(t *testing.T) {
 	}
 	if len(seen) < 10 {
 		t.Fatalf("the demo knowledge base has only %d categories", len(seen))
+	}
+}
+
+// The KB editor's answer counters count against the limit the server
+// enforces: a page that says 4,000 where the server refuses at another
+// length would mislead the author.
+func TestKBEditorCountsToTheServersLimit(t *testing.T) {
+	mux := http.NewServeMux()
+	Register(mux)
+	rec := httptest.NewRecorder()
+	mux.ServeHTTP(rec, httptest.NewRequest("GET", "/console/kb?lang=en", nil))
+	maxes := regexp.MustCompile(`id="ed-answer-(zh|en)"[^>]*data-max="(\d+)"`).FindAllStringSubmatch(rec.Body.String(), -1)
+	if len(maxes) != 2 {
+		t.Fatalf("the editor has %d answer fields with a data-max, want 2", len(maxes))
+	}
+	for _, m := range maxes {
+		if m[2] != fmt.Sprint(knowledge.MaxAnswerRunes) {
+			t.Errorf("the %s answer counts to %s, the server's limit is %d", m[1], m[2], knowledge.MaxAnswerRunes)
+		}
 	}
 }

@@ -278,6 +278,7 @@
       $(`ed-answer-${SUFFIX[loc]}`).value = c.answer || '';
     }
     E.historyBox.hidden = true;
+    countAll();
     S.edit.saved = pristine ? editorSnapshot() : null;
     renderEditorMeta();
     markOpenEntry();
@@ -317,6 +318,25 @@
     const id = S.edit && S.edit.rec && S.edit.rec.id;
     for (const li of E.entriesList.children) li.classList.toggle('is-open', li.dataset.id === id);
   }
+  // Counters under the questions and answers: how many questions, and an answer's length
+  // against the server's limit (data-max), marked once it is over so the author trims it
+  // before the server refuses it. Nothing is cut off here: a pasted text stays whole.
+  function countField(el) {
+    const out = $(`${el.id}-count`);
+    if (!out) return;
+    if (el.dataset.max) {
+      const n = [...el.value].length, max = Number(el.dataset.max);
+      out.textContent = n ? t('kbAnswerCount', { n, max }) : '';
+      out.classList.toggle('is-over', n > max);
+    } else {
+      const n = lines(el.value).length;
+      out.textContent = n ? t('kbQuestionCount', { n }) : '';
+    }
+  }
+  function countAll() {
+    for (const loc of LOCALES) for (const f of ['questions', 'answer']) countField($(`ed-${f}-${SUFFIX[loc]}`));
+  }
+
   // editorSnapshot is everything the fields hold, to tell unsaved edits.
   function editorSnapshot() {
     const v = [E.edId.value, E.edCategory.value, E.edTitle.value, E.edTags.value, E.edEssential.checked];
@@ -1029,6 +1049,12 @@
 
     E.entriesStatus.addEventListener('change', loadEntries);
     E.entriesSearch.addEventListener('input', () => later('search', loadEntries, 250));
+    for (const loc of LOCALES) {
+      for (const f of ['questions', 'answer']) {
+        const el = $(`ed-${f}-${SUFFIX[loc]}`);
+        el.addEventListener('input', () => countField(el));
+      }
+    }
     E.entryNew.addEventListener('click', () => newEntry());
     E.form.addEventListener('submit', (e) => { e.preventDefault(); saveEntry(false); });
     E.edSave.addEventListener('click', () => saveEntry(false));
