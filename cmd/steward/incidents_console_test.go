@@ -335,3 +335,82 @@ func TestIncidentsFormErrorsClearInChromium(t *testing.T) {
 	admin.waitText("#silences-list", `alertname="slow_turns"`)
 	gone("#sil-error", "the silence added")
 }
+
+// coveredControls lists the page's controls a message lies over or takes
+// the click of, wherever the page is scrolled; "" when there are none. It
+// needs at least two messages on screen.
+const coveredControls = `(() => {
+	const toasts = [...document.querySelectorAll('#toasts .toast')];
+	if (toasts.length < 2) return toasts.length + ' messages on screen';
+	const main = document.querySelector('.inc-main'), out = [];
+	const meets = (r, q) => r.left < q.right && q.left < r.right && r.top < q.bottom && q.top < r.bottom;
+	const name = (el) => el.id ? '#' + el.id : el.tagName.toLowerCase() + '.' + el.className.split(' ').join('.');
+	for (let y = 0; ; y += 100) {
+		main.scrollTop = y;
+		const view = main.getBoundingClientRect();
+		for (const el of main.querySelectorAll('button, input, select, textarea, a[href], [tabindex]')) {
+			if (el.closest('[hidden]') || !el.getClientRects().length) continue;
+			const b = el.getBoundingClientRect();
+			if (!meets(b, view)) continue;
+			// What is on screen of it: the page's scrolling area clips the rest.
+			const r = {left: b.left, right: b.right, top: Math.max(b.top, view.top), bottom: Math.min(b.bottom, view.bottom)};
+			if (toasts.some((t) => meets(t.getBoundingClientRect(), r))) out.push(name(el) + ' under a message at ' + Math.round(r.top));
+			const hit = document.elementFromPoint((r.left + r.right) / 2, (r.top + r.bottom) / 2);
+			if (hit && hit.closest('#toasts')) out.push('a click on ' + name(el) + ' at ' + Math.round(r.top) + ' lands on a message');
+		}
+		if (y >= main.scrollHeight - main.clientHeight) break;
+	}
+	main.scrollTop = 0;
+	return [...new Set(out)].join('; ');
+})()`
+
+// Messages never cover the page's controls. They floated over the content
+// at the bottom right: on a phone, right after setting level 3 by hand, the
+// message saying so (and one about the network) lay over the posture
+// form's buttons for seconds, and at any size over whatever control was
+// scrolled under them. They now have a strip of their own under the
+// content.
+func TestIncidentsToastsCoverNoControlInChromium(t *testing.T) {
+	run := testutil.Start(t, nil)
+	admin := page{t, browserWithin(t, 2*time.Minute)}
+	admin.signInTo(run.URL, "/console/incidents", run.Demo[0].Email, run.Demo[0].Password)
+	for _, size := range []struct{ w, h int64 }{{1366, 768}, {390, 844}} {
+		if err := chromedp.Do(admin.ctx, chromedp.EmulateViewport(size.w, size.h)); err != nil {
+			t.Fatal(err)
+		}
+		admin.waitFor(fmt.Sprintf(`window.innerWidth === %d`, size.w))
+		// Level 3 set with the form; the page says so. Then the network fails for a moment.
+		admin.choose("#pf-level", "3")
+		admin.fill("#pf-reason", "the store is down")
+		admin.click("#pf-set")
+		admin.waitFor(`document.querySelector('#posture-level').dataset.level === "3" && document.querySelector('#pf-reason').value === "" &&
+			document.querySelector('#toasts').innerText.includes("Posture set")`)
+		eval[bool](admin, `(window.Staff.toast(window.Staff.t('networkError'), 'error'), true)`)
+		// The posture form's buttons, where setting the level left them, take a click there, and no message lies over them.
+		buttons := eval[string](admin, `(() => {
+			const out = [];
+			for (const b of document.querySelectorAll('#pf-set, #posture-auto')) {
+				const r = b.getBoundingClientRect();
+				const hit = document.elementFromPoint((r.left + r.right) / 2, (r.top + r.bottom) / 2);
+				if (!hit || !b.contains(hit)) out.push('a click on #' + b.id + ' lands on ' + (hit ? hit.outerHTML.slice(0, 80) : 'nothing'));
+				for (const t of document.querySelectorAll('#toasts .toast')) {
+					const q = t.getBoundingClientRect();
+					if (q.left < r.right && r.left < q.right && q.top < r.bottom && r.top < q.bottom) out.push('the message "' + t.innerText + '" lies over #' + b.id);
+				}
+			}
+			return out.join('; ');
+		})()`)
+		if buttons != "" {
+			t.Errorf("at %d×%d, right after setting the level: %s", size.w, size.h, buttons)
+		}
+		if got := eval[string](admin, coveredControls); got != "" {
+			t.Errorf("at %d×%d: %s", size.w, size.h, got)
+		}
+		admin.screenshot(fmt.Sprintf("incidents-toasts-%d", size.w))
+		// The same message again (every loader fails alike when the network does) is not stacked a second time.
+		eval[bool](admin, `(window.Staff.toast(window.Staff.t('networkError'), 'error'), true)`)
+		if n := eval[int](admin, `document.querySelectorAll('#toasts .toast--error').length`); n != 1 {
+			t.Errorf("at %d×%d, the network error is shown %d times", size.w, size.h, n)
+		}
+	}
+}

@@ -96,13 +96,20 @@ window.Staff = (() => {
   }
 
   // ---------- toasts (the page's #toasts) ----------
+  // The same message again (every loader of a page that polls fails alike when the network does) keeps the one
+  // shown for longer rather than stacking copies of it.
+  const expiry = new WeakMap();
   function toast(msg, kind = 'info') {
     const box = $('toasts');
     if (!msg || !box) return;
-    const el = mk('div', `toast toast--${kind}`, msg);
-    box.append(el);
-    while (box.children.length > 4) box.firstElementChild.remove();
-    setTimeout(() => el.remove(), kind === 'error' ? 7000 : 4500);
+    let el = [...box.children].find((c) => c.textContent === msg && c.classList.contains(`toast--${kind}`));
+    if (!el) {
+      el = mk('div', `toast toast--${kind}`, msg);
+      box.append(el);
+      while (box.children.length > 4) box.firstElementChild.remove();
+    }
+    clearTimeout(expiry.get(el));
+    expiry.set(el, setTimeout(() => el.remove(), kind === 'error' ? 7000 : 4500));
   }
   // A failed request, unless it failed for want of a session: then the page is leaving for sign-in.
   const toastError = (e) => { if (!e || e.status !== 401) toast((e && e.message) || t('requestFailed'), 'error'); };
