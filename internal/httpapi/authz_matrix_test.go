@@ -153,6 +153,7 @@ func mxRows() []mxRow {
 		// Operations.
 		{route: "GET /livez", want: public(200), target: path("/livez")},
 		{route: "GET /readyz", want: public(200), target: path("/readyz")},
+		{route: "GET /api/openapi.json", want: public(200), target: path("/api/openapi.json")},
 		{route: "GET /metrics", want: public(200), target: path("/metrics")},
 
 		// The customer surface.

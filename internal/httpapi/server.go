@@ -155,6 +155,7 @@ func (s *Server) routes(opts Options) *routeMux {
 	// Operations: at the root, outside any auth.
 	mux.HandleFunc("GET /livez", s.livez)
 	mux.HandleFunc("GET /readyz", s.readyz)
+	mux.HandleFunc("GET /api/openapi.json", s.openapi)
 
 	// Customer surface. The token travels in the Authorization header (REST)
 	// or the first frame (WebSocket), never in a URL. Every request is
