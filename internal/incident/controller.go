@@ -586,6 +586,9 @@ func (c *Controller) apply(ctx context.Context, now time.Time, next Posture, a A
 	if w.zh != w.en {
 		next.ReasonZH = w.zh
 	}
+	// The incident a posture serves is the controller's to say, never the
+	// caller's (PUT /api/v1/posture decodes a whole Posture).
+	next.IncidentID = ""
 	if inc != nil && !next.IsNormal() {
 		next.IncidentID = inc.ID
 	}
@@ -804,10 +807,13 @@ func (c *Controller) Declare(ctx context.Context, a Actor, title, titleZH, sever
 		return nil, errcode.Errorf(errcode.Invalid, "severity must be info, warning or critical")
 	}
 	c.mu.Lock()
-	busy := c.current != nil
+	var open string
+	if c.current != nil {
+		open = c.current.ID
+	}
 	c.mu.Unlock()
-	if busy {
-		return nil, errcode.Errorf(errcode.Conflict, "incident %s is open; add to it or resolve it first", c.current.ID)
+	if open != "" {
+		return nil, errcode.Errorf(errcode.Conflict, "incident %s is open; add to it or resolve it first", open)
 	}
 	now := c.opts.Now()
 	inc := &Incident{ID: token.ID("inc", 10), Title: title, TitleZH: titleZH, Severity: severity, Phase: PhaseInvestigating,

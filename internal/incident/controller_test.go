@@ -227,6 +227,28 @@ func TestManualPostureStays(t *testing.T) {
 	}
 }
 
+// The incident a posture serves is the controller's to say: an id sent
+// with a posture (PUT /api/v1/posture decodes a whole one) is not kept.
+func TestPostureIncidentIsTheControllers(t *testing.T) {
+	h := newHarness(t)
+	ctx := context.Background()
+	op := incident.Actor{ID: "u1", Name: "Ops"}
+	p, _, err := h.ctl.SetPosture(ctx, op, incident.Posture{Level: incident.Normal, IncidentID: "inc-made-up"}, "all clear")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if p.IncidentID != "" || h.ctl.Posture().IncidentID != "" {
+		t.Fatalf("a normal posture serves incident %q (stored %q), want none", p.IncidentID, h.ctl.Posture().IncidentID)
+	}
+	p, _, err = h.ctl.SetPosture(ctx, op, incident.Posture{Level: 1, All: true, Human: true, IncidentID: "inc-made-up"}, "checkout down")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if inc := h.ctl.Current(); inc == nil || p.IncidentID != inc.ID {
+		t.Fatalf("level 1 serves incident %q, want the one it opened (%v)", p.IncidentID, inc)
+	}
+}
+
 // An "ask" playbook waits for a person's approval.
 func TestPlaybookAskWaitsForApproval(t *testing.T) {
 	db := openStore(t)
