@@ -641,11 +641,12 @@ type faultRequest struct {
 }
 
 func (s *Server) listFaults(w http.ResponseWriter, r *http.Request, p *auth.Principal) error {
-	if s.crisis.Faults == nil {
-		return errFaultsOff
-	}
+	// The permission first: whether drills are on is not for everyone to learn.
 	if err := need(p, auth.FaultsInject, permWhat[auth.FaultsInject]); err != nil {
 		return err
+	}
+	if s.crisis.Faults == nil {
+		return errFaultsOff
 	}
 	list := s.crisis.Faults.List()
 	if list == nil {
@@ -656,11 +657,12 @@ func (s *Server) listFaults(w http.ResponseWriter, r *http.Request, p *auth.Prin
 }
 
 func (s *Server) injectFault(w http.ResponseWriter, r *http.Request, p *auth.Principal) error {
-	if s.crisis.Faults == nil {
-		return errFaultsOff
-	}
+	// The permission first: whether drills are on is not for everyone to learn.
 	if err := need(p, auth.FaultsInject, permWhat[auth.FaultsInject]); err != nil {
 		return err
+	}
+	if s.crisis.Faults == nil {
+		return errFaultsOff
 	}
 	var req faultRequest
 	if err := decode(r, &req); err != nil {
@@ -692,11 +694,12 @@ func (s *Server) injectFault(w http.ResponseWriter, r *http.Request, p *auth.Pri
 }
 
 func (s *Server) clearFaults(w http.ResponseWriter, r *http.Request, p *auth.Principal) error {
-	if s.crisis.Faults == nil {
-		return errFaultsOff
-	}
+	// The permission first: whether drills are on is not for everyone to learn.
 	if err := need(p, auth.FaultsInject, permWhat[auth.FaultsInject]); err != nil {
 		return err
+	}
+	if s.crisis.Faults == nil {
+		return errFaultsOff
 	}
 	point := r.PathValue("point")
 	cleared := s.crisis.Faults.Clear(point)

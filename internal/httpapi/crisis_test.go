@@ -23,6 +23,18 @@ func TestFaultAPIIsOffByDefault(t *testing.T) {
 			t.Errorf("%s /api/v1/admin/faults = %d %s, want 404", m, status, body)
 		}
 	}
+	// Whether drills are on is the admin's to know: an agent is refused
+	// as when they are on.
+	agent := testutil.Login(t, run.URL, run.Demo[1].Email, run.Demo[1].Password)
+	for _, m := range []string{"GET", "POST", "DELETE"} {
+		if status, body := agent.Do(m, "/api/v1/admin/faults", map[string]any{"point": "nlu"}); status != http.StatusForbidden {
+			t.Errorf("an agent's %s /api/v1/admin/faults = %d %s, want 403", m, status, body)
+		}
+	}
+	// The API's description answers GET only.
+	if status, body := admin.Do("POST", "/api/openapi.json", nil); status != http.StatusMethodNotAllowed {
+		t.Errorf("POST /api/openapi.json = %d %s, want 405", status, body)
+	}
 }
 
 type postureBody struct {

@@ -285,6 +285,7 @@ func (s *Server) routes(opts Options) *routeMux {
 		"/api/v1/kb/import":                                   "POST",
 		"/api/v1/audit":                                       "GET",
 		"/api/v1/audit/verify":                                "GET",
+		"/api/openapi.json":                                   "GET",
 	} {
 		mux.HandleFunc(path, methodNotAllowed(allow))
 	}
