@@ -170,7 +170,7 @@ func (s *Server) publicStatus(w http.ResponseWriter, r *http.Request) error {
 	if err != nil {
 		return err
 	}
-	var history []statusIncidentJSON
+	history := []statusIncidentJSON{} // [] rather than null when nothing happened
 	for _, inc := range incs {
 		row := statusIncidentJSON{ID: inc.ID, Title: inc.Title, TitleZH: inc.TitleZH, Phase: inc.Phase, Severity: inc.Severity,
 			StartedAt: inc.StartedAt, ResolvedAt: inc.ResolvedAt}

@@ -85,6 +85,10 @@ func TestPublicStatusHumanAgentsOnline(t *testing.T) {
 	if st.Status != "operational" || st.Overall != "degraded_performance" {
 		t.Errorf("no agent online: status %q, overall %q; want operational, degraded_performance", st.Status, st.Overall)
 	}
+	// Nothing has happened yet: the history is an empty list, not null.
+	if !strings.Contains(raw, `"history":[]`) {
+		t.Errorf("a fresh server's status history: %s", raw)
+	}
 
 	agent := testutil.Login(t, run.URL, run.Demo[1].Email, run.Demo[1].Password)
 	agent.Must(http.StatusOK, "PUT", "/api/v1/desk/presence", map[string]string{"status": "online"}, nil)
