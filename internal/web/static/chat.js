@@ -863,7 +863,7 @@
   // in the page's language (it names the field), or, in Chinese where the
   // server has none, a sentence of ours chosen by the error's code.
   const ERROR_TEXT = {
-    invalid: 'errInvalid', too_large: 'errTooLarge', conflict: 'errConflict', not_found: 'errGone',
+    invalid: 'errInvalid', conflict: 'errConflict', not_found: 'errGone',
     unauthorized: 'errGone', forbidden: 'errGone', unavailable: 'errUnavailable', internal: 'errInternal',
   };
   const failText = (e) => {
@@ -871,7 +871,8 @@
     if (e.status === 429) return t('tooMany');
     if (S.locale === 'en' && e.message) return e.message;
     if (S.locale !== 'en' && e.zh) return e.zh;
-    return t(ERROR_TEXT[e.code] || 'errInternal');
+    // Too large is an invalid input to the API (code invalid); its status tells it apart.
+    return t(e.status === 413 ? 'errTooLarge' : (ERROR_TEXT[e.code] || 'errInternal'));
   };
 
   function requestOffline() {
