@@ -392,7 +392,8 @@ func (c *Config) AutoMigrates() bool {
 	return c.Database == ""
 }
 
-// Redacted returns the database URL without its password, for logs.
+// Redacted returns the database URL without its password (in the user
+// part or as a password= / sslpassword= parameter), for logs.
 func (c *Config) Redacted() string {
 	if c.Database == "" {
 		return "sqlite:" + c.DataDir
@@ -403,6 +404,14 @@ func (c *Config) Redacted() string {
 	}
 	if u.User != nil {
 		u.User = url.User(u.User.Username())
+	}
+	if q := u.Query(); len(q) > 0 {
+		for k := range q {
+			if strings.Contains(strings.ToLower(k), "password") {
+				q.Set(k, "xxxxx")
+			}
+		}
+		u.RawQuery = q.Encode()
 	}
 	return u.String()
 }

@@ -151,3 +151,18 @@ func TestIdentitySecret(t *testing.T) {
 		t.Errorf("a 9-byte secret: %v, want a message about identity_secret", err)
 	}
 }
+
+// A password given as a parameter of the database URL is hidden from logs
+// as well as one in its user part.
+func TestRedactedHidesPasswordParameters(t *testing.T) {
+	for _, db := range []string{
+		"postgres://u@db/steward?password=s3cr3tPW&connect_timeout=2",
+		"postgres://u:s3cr3tPW@db/steward?sslmode=verify-full&sslpassword=s3cr3tPW",
+	} {
+		c := Config{Database: db}
+		got := c.Redacted()
+		if strings.Contains(got, "s3cr3tPW") || !strings.Contains(got, "db/steward") {
+			t.Errorf("Redacted(%q) = %q", db, got)
+		}
+	}
+}

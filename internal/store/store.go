@@ -289,10 +289,20 @@ func (db *DB) update(ctx context.Context, fn func(ctx context.Context, t tx) err
 	})
 }
 
+// redactURL is u for a log or an error: without the user's password, and
+// with password parameters of the query (password=, sslpassword=) hidden.
 func redactURL(u *url.URL) string {
 	c := *u
 	if c.User != nil {
 		c.User = url.User(c.User.Username())
+	}
+	if q := c.Query(); len(q) > 0 {
+		for k := range q {
+			if strings.Contains(strings.ToLower(k), "password") {
+				q.Set(k, "xxxxx")
+			}
+		}
+		c.RawQuery = q.Encode()
 	}
 	return c.String()
 }

@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"os"
 	"slices"
+	"strings"
 	"sync"
 	"testing"
 	"time"
@@ -318,4 +319,21 @@ func TestFlagsAndUnanswered(t *testing.T) {
 			t.Fatalf("unanswered: %+v %v", un, err)
 		}
 	})
+}
+
+// A server that cannot be reached is named in the error without the
+// password, wherever the URL carries it.
+func TestConnectErrorHidesThePassword(t *testing.T) {
+	for _, u := range []string{
+		"postgres://steward:s3cr3tPW@127.0.0.1:1/steward?connect_timeout=2",
+		"postgres://steward@127.0.0.1:1/steward?password=s3cr3tPW&connect_timeout=2",
+	} {
+		_, err := store.Open(context.Background(), store.Options{DatabaseURL: u})
+		if err == nil {
+			t.Fatalf("opened %s", u)
+		}
+		if msg := err.Error(); strings.Contains(msg, "s3cr3tPW") || !strings.Contains(msg, "127.0.0.1:1") {
+			t.Errorf("the error for %s: %s", u, msg)
+		}
+	}
 }
