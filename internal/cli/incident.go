@@ -115,7 +115,7 @@ func (c *postureCommand) Run(ctx context.Context, args []string) error {
 	var api apiFlags
 	fs := newFlagSet("posture "+args[0], c.env, usage)
 	api.register(fs)
-	level := fs.Int("level", 0, "0 normal, 1 scoped, 2 rollback + VIP-only bot, 3 disaster recovery")
+	level := fs.Int("level", 0, "set (required): 0 normal held by hand, 1 scoped, 2 rollback + VIP-only bot, 3 disaster recovery")
 	all := fs.Bool("all", false, "level 1: every question")
 	cats := fs.String("categories", "", "level 1: these categories (comma-separated)")
 	intents := fs.String("intents", "", "level 1: these intents (comma-separated)")
@@ -128,6 +128,31 @@ func (c *postureCommand) Run(ctx context.Context, args []string) error {
 	}
 	if len(rest) > 0 {
 		return usagef("unexpected argument %q", rest[0])
+	}
+	// A flag that does not apply is refused rather than ignored: an
+	// operator who typed it meant something the command would not do.
+	given := map[string]bool{}
+	fs.Visit(func(f *flag.Flag) { given[f.Name] = true })
+	scope := []string{"all", "categories", "intents", "human"}
+	if args[0] != "set" {
+		for _, n := range append(scope, "level", "throttle", "reason") {
+			if given[n] {
+				return usagef("posture %s does not take --%s (it belongs to posture set)", args[0], n)
+			}
+		}
+	} else {
+		// Without --level a set would pin level 0 by hand, which turns
+		// automatic degradation off: never by omission.
+		if !given["level"] {
+			return usagef("posture set needs --level (0 holds normal service by hand, 1 scoped, 2 rollback + VIP-only bot, 3 disaster recovery)")
+		}
+		if *level != 1 {
+			for _, n := range scope {
+				if given[n] {
+					return usagef("--%s scopes level 1 only, not level %d", n, *level)
+				}
+			}
+		}
 	}
 	human2 := func(raw []byte) func() string {
 		return func() string {
@@ -185,6 +210,9 @@ func (c *postureCommand) Run(ctx context.Context, args []string) error {
 				for _, p := range set.Problems {
 					fmt.Fprintf(c.env.Stderr, "warning: %s\n", p.Message)
 				}
+			}
+			if *level == 0 {
+				fmt.Fprintln(c.env.Stderr, "note: normal service is held by hand: Steward will not degrade by itself until 'steward posture auto'")
 			}
 			raw, err = api.call(ctx, c.env, "GET", "/api/v1/posture", nil)
 		}

@@ -25,6 +25,21 @@ func TestPostureAndIncidentCommands(t *testing.T) {
 		!strings.Contains(errs, "scope") {
 		t.Fatalf("level 1 without a scope: %d %s", code, errs)
 	}
+	// Flags that would do nothing, or the wrong thing, are refused before
+	// anything is sent: without --level a set would hold level 0 by hand.
+	for _, args := range [][]string{
+		{"posture", "set", "--all", "--human", "--reason", "send everything to people"},
+		{"posture", "set", "--level", "2", "--all", "--reason", "x"},
+		{"posture", "show", "--level", "2"},
+		{"posture", "auto", "--reason", "x"},
+	} {
+		if code, out, errs := run(t, "", env, args...); code != 2 || out != "" || !strings.Contains(errs, "--") {
+			t.Errorf("%v: %d %q %s, want a usage error", args, code, out, errs)
+		}
+	}
+	if _, out, _ := run(t, "", env, "posture", "show", "--json"); !strings.Contains(out, `"level":0`) || strings.Contains(out, `"manual":true`) {
+		t.Fatalf("a refused command changed the posture: %s", out)
+	}
 	code, out, errs := run(t, "", env, "posture", "set", "--level", "1", "--categories", "refunds", "--human",
 		"--reason", "refund gateway down")
 	if code != 0 || !strings.Contains(out, "level 1 (set by hand): level 1: refunds handed to humans") {
