@@ -9,6 +9,7 @@ import (
 	"io"
 	"os"
 	"os/user"
+	"path/filepath"
 	"strconv"
 	"strings"
 
@@ -58,8 +59,8 @@ type kbSession struct {
 	kb *knowledge.Service
 }
 
-func (c *kbCommand) open(ctx context.Context, fs *flag.FlagSet, db *dbFlags) (*kbSession, error) {
-	st, cfg, err := openStore(ctx, c.env, fs, db)
+func (c *kbCommand) open(ctx context.Context, fs *flag.FlagSet, db *dbFlags, create bool) (*kbSession, error) {
+	st, cfg, err := openStoreAt(ctx, c.env, fs, db, create)
 	if err != nil {
 		return nil, err
 	}
@@ -121,7 +122,7 @@ func (c *kbCommand) importEntries(ctx context.Context, args []string) error {
 	if err != nil {
 		return fmt.Errorf("%s: %w", name, err)
 	}
-	s, err := c.open(ctx, fs, &db)
+	s, err := c.open(ctx, fs, &db, true)
 	if err != nil {
 		return err
 	}
@@ -160,7 +161,7 @@ func (c *kbCommand) publish(ctx context.Context, args []string) error {
 	if len(rest) != 0 {
 		return usagef("kb publish takes no arguments")
 	}
-	s, err := c.open(ctx, fs, &db)
+	s, err := c.open(ctx, fs, &db, false)
 	if err != nil {
 		return err
 	}
@@ -207,7 +208,7 @@ func (c *kbCommand) rollback(ctx context.Context, args []string) error {
 	if *to < 0 {
 		return usagef("--to must be a release id")
 	}
-	s, err := c.open(ctx, fs, &db)
+	s, err := c.open(ctx, fs, &db, false)
 	if err != nil {
 		return err
 	}
@@ -233,7 +234,7 @@ func (c *kbCommand) releases(ctx context.Context, args []string) error {
 	if _, err := parse(fs, args); err != nil {
 		return err
 	}
-	s, err := c.open(ctx, fs, &db)
+	s, err := c.open(ctx, fs, &db, false)
 	if err != nil {
 		return err
 	}
@@ -290,7 +291,7 @@ func (c *kbCommand) diff(ctx context.Context, args []string) error {
 			return usagef("%q is not a release id", a)
 		}
 	}
-	s, err := c.open(ctx, fs, &db)
+	s, err := c.open(ctx, fs, &db, false)
 	if err != nil {
 		return err
 	}
@@ -352,7 +353,7 @@ func (c *kbCommand) exportEntries(ctx context.Context, args []string) error {
 			return usagef("%v", err)
 		}
 	}
-	s, err := c.open(ctx, fs, &db)
+	s, err := c.open(ctx, fs, &db, false)
 	if err != nil {
 		return err
 	}
@@ -397,10 +398,36 @@ func formatFor(name, flagValue string) (knowledge.Format, error) {
 // openStore opens the configured database for a command. An empty
 // database, or any SQLite one, is migrated first (as serve would);
 // PostgreSQL shared by several nodes must be migrated with steward migrate.
+// A SQLite database that does not exist is an error: a mistyped or missing
+// --data-dir must not find a new, empty database and report on it.
 func openStore(ctx context.Context, env Env, fs *flag.FlagSet, db *dbFlags) (*store.DB, config.Config, error) {
+	return openStoreAt(ctx, env, fs, db, false)
+}
+
+// createStore is openStore for the commands that may set up a new data
+// directory before its first serve (the first admin, the first knowledge
+// base); it says on stderr when it created the database.
+func createStore(ctx context.Context, env Env, fs *flag.FlagSet, db *dbFlags) (*store.DB, config.Config, error) {
+	return openStoreAt(ctx, env, fs, db, true)
+}
+
+func openStoreAt(ctx context.Context, env Env, fs *flag.FlagSet, db *dbFlags, create bool) (*store.DB, config.Config, error) {
 	cfg, err := db.load(fs, env, nil)
 	if err != nil {
 		return nil, cfg, usagef("%v", err)
+	}
+	created := ""
+	if cfg.Database == "" {
+		path := filepath.Join(cfg.DataDir, app.SQLiteFile)
+		if abs, err := filepath.Abs(path); err == nil {
+			path = abs
+		}
+		if _, err := os.Stat(path); errors.Is(err, os.ErrNotExist) {
+			if !create {
+				return nil, cfg, fmt.Errorf("no Steward database at %s: give the server's data directory (--data-dir, STEWARD_DATA_DIR or data_dir in --config)", path)
+			}
+			created = path
+		}
 	}
 	st, err := app.OpenStore(ctx, cfg, newLogger(cfg, env.Stderr))
 	if err != nil {
@@ -416,6 +443,9 @@ func openStore(ctx context.Context, env Env, fs *flag.FlagSet, db *dbFlags) (*st
 	if err != nil {
 		st.Close(context.Background())
 		return nil, cfg, err
+	}
+	if created != "" {
+		fmt.Fprintf(env.Stderr, "created a new database at %s\n", created)
 	}
 	return st, cfg, nil
 }

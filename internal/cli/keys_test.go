@@ -3,6 +3,7 @@ package cli_test
 import (
 	"context"
 	"encoding/json"
+	"os"
 	"path/filepath"
 	"strings"
 	"testing"
@@ -17,10 +18,17 @@ import (
 // under it, audits the rotation, and leaves every original revealable.
 func TestKeysRotate(t *testing.T) {
 	dir := t.TempDir()
+	// A directory without a database is not taken for one with no keys.
+	if code, _, errOut := run(t, "", nil, "keys", "list", "--data-dir", dir); code != 1 || !strings.Contains(errOut, "no Steward database") {
+		t.Fatalf("keys list in a directory without a database: %d %s", code, errOut)
+	}
+	if _, err := os.Stat(filepath.Join(dir, "steward.db")); !os.IsNotExist(err) {
+		t.Fatalf("keys list created a database: %v", err)
+	}
+	db := testutil.OpenStore(t, store.Options{SQLitePath: filepath.Join(dir, "steward.db")})
 	if code, _, errOut := run(t, "", nil, "keys", "list", "--data-dir", dir); code != 1 || !strings.Contains(errOut, "no key file") {
 		t.Fatalf("keys list without a key file: %d %s", code, errOut)
 	}
-	db := testutil.OpenStore(t, store.Options{SQLitePath: filepath.Join(dir, "steward.db")})
 	ctx := context.Background()
 	keyFile := filepath.Join(dir, "pii-keys.json")
 	ring, _, err := guard.LoadKeyring("", keyFile, true, time.Now())

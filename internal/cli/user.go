@@ -133,7 +133,7 @@ func (c *userCommand) add(ctx context.Context, args []string) error {
 		return fmt.Errorf("read password from standard input: nothing was given")
 	}
 	password := strings.TrimRight(line, "\r\n")
-	st, _, err := openStore(ctx, c.env, fs, &db)
+	st, _, err := createStore(ctx, c.env, fs, &db)
 	if err != nil {
 		return err
 	}

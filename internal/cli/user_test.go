@@ -3,6 +3,8 @@ package cli_test
 import (
 	"encoding/json"
 	"net/http"
+	"os"
+	"path/filepath"
 	"strings"
 	"testing"
 
@@ -150,5 +152,35 @@ func TestUserRole(t *testing.T) {
 	}
 	if roles != 3 || len(trail.Entries) != 5 {
 		t.Fatalf("user entries %+v, want 2 creations and 3 role changes", trail.Entries)
+	}
+}
+
+// A mistyped or missing data directory is not a new, empty database:
+// commands that read or change an existing one refuse and name the path,
+// and create nothing; the first admin of a new installation may still be
+// added before the first serve, which says it created the database.
+func TestCommandsDoNotInventADatabase(t *testing.T) {
+	dir := filepath.Join(t.TempDir(), "dta")
+	for _, args := range [][]string{
+		{"audit", "verify"}, {"audit"}, {"user", "list"}, {"user", "disable", "--email", "a@b.co"},
+		{"user", "role", "a@b.co", "agent"}, {"kb", "releases"}, {"kb", "export", "--format", "yaml", "-"},
+		{"keys", "list"},
+	} {
+		code, out, errOut := run(t, "", nil, append(args, "--data-dir", dir)...)
+		if code != 1 || out != "" || !strings.Contains(errOut, "no Steward database at "+filepath.Join(dir, "steward.db")) {
+			t.Errorf("%v in a directory without a database: %d %q %s", args, code, out, errOut)
+		}
+	}
+	if _, err := os.Stat(dir); !os.IsNotExist(err) {
+		t.Fatalf("a refused command created %s: %v", dir, err)
+	}
+	code, _, errOut := run(t, "correct horse battery\n", nil, "user", "add", "--email", "first@example.com", "--role", "admin",
+		"--password-stdin", "--data-dir", dir)
+	if code != 0 || !strings.Contains(errOut, "created a new database at "+filepath.Join(dir, "steward.db")) {
+		t.Fatalf("the first admin of a new installation: %d %s", code, errOut)
+	}
+	if code, out, errOut := run(t, "", nil, "user", "list", "--data-dir", dir); code != 0 || !strings.Contains(out, "first@example.com") ||
+		strings.Contains(errOut, "created") {
+		t.Fatalf("user list after the first admin: %d %q %s", code, out, errOut)
 	}
 }
