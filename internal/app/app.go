@@ -70,6 +70,7 @@ type App struct {
 	node     string
 	leader   leader
 	cluster  *realtime.Cluster // nil on SQLite: one node
+	dirLock  *DirLock          // the data directory, held until Run has closed the store
 }
 
 // Option adjusts how Open builds the app beyond its configuration.
@@ -93,6 +94,16 @@ func Open(ctx context.Context, cfg config.Config, logger *slog.Logger, options .
 	// Whoever built the logger, no line of ours carries personal data.
 	logger = slog.New(guard.LogHandler(logger.Handler()))
 	a := &App{cfg: cfg, logger: logger, hub: realtime.NewHub(hubBuffer), closing: make(chan struct{}), node: cfg.NodeName()}
+	// One server per data directory: its database, spool and keys are this
+	// process's alone (PostgreSQL nodes each have their own directory).
+	if a.dirLock, err = LockDataDir(cfg.DataDir); err != nil {
+		return nil, err
+	}
+	defer func() {
+		if err != nil {
+			a.dirLock.Release()
+		}
+	}()
 	if a.db, err = OpenStore(ctx, cfg, logger); err != nil {
 		return nil, err
 	}
@@ -312,6 +323,7 @@ func (a *App) Run(ctx context.Context) error {
 	if cerr := a.db.Close(sctx); cerr != nil {
 		a.logger.Warn("close store", "error", cerr)
 	}
+	a.dirLock.Release()
 	if errors.Is(err, http.ErrServerClosed) {
 		err = nil
 	}

@@ -248,6 +248,13 @@ func (c *restoreCommand) Run(ctx context.Context, args []string) error {
 	target := backup.Target{DatabaseURL: cfg.Database}
 	if cfg.Database == "" {
 		target.SQLitePath = filepath.Join(cfg.DataDir, app.SQLiteFile)
+		// A server still running on the directory would go on writing to
+		// the database moved aside; none may start while this runs.
+		lock, err := app.LockDataDir(cfg.DataDir)
+		if err != nil {
+			return err
+		}
+		defer lock.Release()
 	}
 	logger := newLogger(cfg, c.env.Stderr)
 	res, err := app.NewBackups(version(), c.env.Getenv("STEWARD_PG_BIN"), logger).Restore(ctx, *from, target, *force)

@@ -2,6 +2,7 @@ package cli_test
 
 import (
 	"encoding/json"
+	"fmt"
 	"os"
 	"path/filepath"
 	"regexp"
@@ -148,5 +149,36 @@ func TestBackupCommandUsage(t *testing.T) {
 		if code != tc.code || !strings.Contains(errs, tc.want) {
 			t.Errorf("steward %s: exit %d %q; want %d and %q", strings.Join(tc.args, " "), code, errs, tc.code, tc.want)
 		}
+	}
+}
+
+// A restore under a running server is refused: the server would go on
+// writing to the database the restore moves aside, and lose those writes.
+// A second server on the same data directory is refused likewise.
+func TestRestoreRefusesARunningServersDirectory(t *testing.T) {
+	run0 := testutil.Start(t, nil)
+	out := t.TempDir()
+	code, stdout, errs := run(t, "", nil, "backup", "--json", "--out", out, "--data-dir", run0.DataDir)
+	var res struct {
+		Path string `json:"path"`
+	}
+	if code != 0 || json.Unmarshal([]byte(stdout), &res) != nil || res.Path == "" {
+		t.Fatalf("backup of the running server: %d %s %s", code, stdout, errs)
+	}
+	code, _, errs = run(t, "", nil, "restore", "--from", res.Path, "--force", "--data-dir", run0.DataDir)
+	if code != 1 || !strings.Contains(errs, fmt.Sprintf("a Steward server (pid %d) is using", os.Getpid())) {
+		t.Fatalf("restore under a running server: %d %s", code, errs)
+	}
+	if matches, _ := filepath.Glob(filepath.Join(run0.DataDir, "steward.db.pre-restore-*")); len(matches) != 0 {
+		t.Fatalf("the refused restore moved the database aside: %v", matches)
+	}
+	code, _, errs = run(t, "", map[string]string{"STEWARD_DATA_DIR": run0.DataDir, "STEWARD_ADDR": "127.0.0.1:0"}, "serve")
+	if code != 1 || !strings.Contains(errs, "is using") {
+		t.Fatalf("a second server on the directory: %d %s", code, errs)
+	}
+	// Stopped, the directory is free again.
+	run0.Stop()
+	if code, _, errs := run(t, "", nil, "restore", "--from", res.Path, "--force", "--data-dir", run0.DataDir); code != 0 {
+		t.Fatalf("restore after the server stopped: %d %s", code, errs)
 	}
 }
