@@ -64,6 +64,9 @@ func Run(ctx context.Context, args []string, env Env) int {
 		"backup":   func() command { return &backupCommand{env: env} },
 		"restore":  func() command { return &restoreCommand{env: env} },
 	}
+	if len(args) > 0 && (args[0] == "--version" || args[0] == "-version") {
+		args[0] = "version"
+	}
 	if len(args) == 2 && args[0] == "help" {
 		args = []string{args[1], "-h"} // steward help kb = steward kb -h
 	}
@@ -117,7 +120,7 @@ Commands:
   kb         the knowledge base: kb import FILE, kb export [FILE], kb publish, kb rollback [--to ID],
              kb releases, kb diff A B
   audit      read the audit trail, or check its hash chain (audit verify [--head SEQ:HASH])
-  user       manage accounts (user add --email E --role R --password-stdin, user list, user disable,
+  user       manage accounts (user add --email E --role R --password-stdin, user list, user disable|enable,
              user role EMAIL ROLE)
   posture    show or set the service posture of a running server (posture show|set|auto)
   incident   incidents of a running server (incident list|show|declare|update|resolve|postmortem)
@@ -171,9 +174,14 @@ func (d *dbFlags) load(fs *flag.FlagSet, env Env, apply func(cfg *config.Config,
 
 func newFlagSet(name string, env Env, usage string) *flag.FlagSet {
 	fs := flag.NewFlagSet(name, flag.ContinueOnError)
-	fs.SetOutput(env.Stderr)
+	// The flag package's own lines are not printed: a mistake is said once,
+	// by the error parse returns, and the usage asked for with -h goes to
+	// standard output (steward serve -h | less), by parse.
+	fs.SetOutput(io.Discard)
 	fs.Usage = func() {
-		fmt.Fprintf(env.Stderr, "Usage: steward %s\n\nFlags:\n", usage)
+		fs.SetOutput(env.Stdout)
+		defer fs.SetOutput(io.Discard)
+		fmt.Fprintf(env.Stdout, "Usage: steward %s\n\nFlags:\n", usage)
 		fs.PrintDefaults()
 	}
 	return fs
@@ -183,10 +191,16 @@ func newFlagSet(name string, env Env, usage string) *flag.FlagSet {
 // (`kb import FILE --data-dir DIR` as well as `kb import --data-dir DIR FILE`)
 // and returns the positional ones. "--" ends the flags.
 func parse(fs *flag.FlagSet, args []string) ([]string, error) {
+	// The flag package calls Usage on a mistake as well as on -h: only -h
+	// prints it.
+	usage := fs.Usage
+	fs.Usage = func() {}
+	defer func() { fs.Usage = usage }()
 	var positional []string
 	for {
 		if err := fs.Parse(args); err != nil {
 			if errors.Is(err, flag.ErrHelp) {
+				usage()
 				return nil, err
 			}
 			return nil, usagef("%v", err)

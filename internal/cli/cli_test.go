@@ -96,6 +96,21 @@ func TestCommandLineErrors(t *testing.T) {
 	if code, out, _ := run(t, "", nil, "version"); code != 0 || !strings.HasPrefix(out, "steward ") {
 		t.Fatalf("version: %d %q", code, out)
 	}
+	if code, out, errs := run(t, "", nil, "--version"); code != 0 || !strings.HasPrefix(out, "steward ") || errs != "" {
+		t.Fatalf("--version: %d %q %q", code, out, errs)
+	}
+	// A command's usage, asked for, goes to stdout with status 0 (steward
+	// serve -h | less); a mistake is said once on stderr, with the hint,
+	// not followed by every flag.
+	for _, args := range [][]string{{"serve", "-h"}, {"restore", "--help"}, {"kb", "import", "-h"}, {"version", "-h"}} {
+		if code, out, errs := run(t, "", nil, args...); code != 0 || !strings.Contains(out, "Usage: steward ") || errs != "" {
+			t.Errorf("steward %s: exit %d, stdout %q, stderr %q; want 0 and the usage on stdout", strings.Join(args, " "), code, out, errs)
+		}
+	}
+	if code, out, errs := run(t, "", nil, "serve", "--bogus"); code != 2 || out != "" || strings.Count(errs, "-bogus") != 1 ||
+		strings.Contains(errs, "Usage:") || !strings.Contains(errs, "Run 'steward serve -h'") {
+		t.Errorf("an unknown flag: exit %d, stdout %q, stderr %q; want 2 and one line with the hint", code, out, errs)
+	}
 	// Every command made of subcommands lists them on -h, --help and
 	// "steward help GROUP", on stdout with status 0; before, each said
 	// `unknown subcommand "-h"` and sent the reader back to -h.

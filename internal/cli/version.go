@@ -28,6 +28,10 @@ func version() string {
 type versionCommand struct{ env Env }
 
 func (c *versionCommand) Run(ctx context.Context, args []string) error {
+	if len(args) == 1 && (args[0] == "-h" || args[0] == "--help") {
+		fmt.Fprintln(c.env.Stdout, "Usage: steward version (or steward --version)\n\nPrints Steward's version, the Go it was built with, and the platform.")
+		return nil
+	}
 	if len(args) > 0 {
 		return usagef("version takes no arguments")
 	}
