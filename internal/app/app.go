@@ -131,7 +131,7 @@ func Open(ctx context.Context, cfg config.Config, logger *slog.Logger, options .
 		}
 	}()
 	pub := httpapi.HubPublisher{Hub: a.hub, Cluster: a.cluster}
-	ring, err := openKeyring(cfg, logger)
+	ring, err := openKeyring(ctx, cfg, a.db, logger)
 	if err != nil {
 		return nil, err
 	}

@@ -1,12 +1,17 @@
 package app
 
 import (
+	"context"
+	"fmt"
 	"log/slog"
 	"path/filepath"
+	"slices"
+	"strings"
 	"time"
 
 	"github.com/steward-cs/steward/internal/config"
 	"github.com/steward-cs/steward/internal/guard"
+	"github.com/steward-cs/steward/internal/store"
 )
 
 // KeyFilePath is where the PII keyring file is: privacy.key_file, or
@@ -20,8 +25,11 @@ func KeyFilePath(cfg config.Config) string {
 
 // openKeyring returns the keyring that seals originals of personal data,
 // nil when the retention period is zero (nothing is kept). A missing key
-// file is created with a fresh key.
-func openKeyring(cfg config.Config, logger *slog.Logger) (*guard.Keyring, error) {
+// file is created with a fresh key. Records in db sealed under keys the
+// ring does not hold (a database restored without its key file) are named
+// in an error line: the server still starts, since customers can be served
+// without revealing originals, but the operator must bring the keys back.
+func openKeyring(ctx context.Context, cfg config.Config, db *store.DB, logger *slog.Logger) (*guard.Keyring, error) {
 	if cfg.Privacy.RetentionOrDefault() == 0 {
 		logger.Info("personal data is masked and no originals are kept (privacy.retention is 0)")
 		return nil, nil
@@ -38,6 +46,25 @@ func openKeyring(cfg config.Config, logger *slog.Logger) (*guard.Keyring, error)
 			logger.Warn("with several nodes on PostgreSQL every node must use the same keys: set STEWARD_PII_KEYS or share privacy.key_file",
 				"key_file", path)
 		}
+	}
+	counts, err := db.VaultKeyCounts(ctx)
+	if err != nil {
+		return nil, fmt.Errorf("count sealed records by key: %w", err)
+	}
+	have := map[string]bool{}
+	for _, id := range ring.IDs() {
+		have[id] = true
+	}
+	var missing []string
+	for id, n := range counts {
+		if n > 0 && !have[id] {
+			missing = append(missing, id)
+		}
+	}
+	if len(missing) > 0 {
+		slices.Sort(missing)
+		logger.Error("records of personal data are sealed under keys this server does not hold: they cannot be revealed until the key file they were sealed with is restored (steward keys list names them)",
+			"missing_keys", strings.Join(missing, ","), "key_file", path)
 	}
 	return ring, nil
 }

@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"os"
+	"slices"
 	"strings"
 	"time"
 
@@ -73,7 +74,7 @@ func (c *keysCommand) run(ctx context.Context, name string, args []string, rotat
 	default:
 		kf, err := guard.ReadKeyFile(path)
 		if errors.Is(err, os.ErrNotExist) {
-			return fmt.Errorf("no key file at %s: start the server once (it creates one), or set STEWARD_PII_KEYS", path)
+			return fmt.Errorf("no key file at %s: restore the one kept with this database's backups (or set STEWARD_PII_KEYS); a server started without it makes a new key, which cannot open records sealed before", path)
 		}
 		if err != nil {
 			return err
@@ -113,13 +114,44 @@ func (c *keysCommand) run(ctx context.Context, name string, args []string, rotat
 	if fromEnv {
 		source = "STEWARD_PII_KEYS"
 	}
+	// Records sealed under a key the key file does not hold (a database
+	// restored without its key file, a key deleted by hand) cannot be
+	// revealed: they are named, not left out of the list.
+	have := map[string]bool{}
+	for _, id := range ring.IDs() {
+		have[id] = true
+	}
+	var missing []string
+	for id, n := range rep.ByKey {
+		if !have[id] && n > 0 {
+			missing = append(missing, id)
+		}
+	}
+	slices.Sort(missing)
+	var missingErr error
+	if len(missing) > 0 {
+		missingErr = fmt.Errorf("records are sealed under %s, which %s does not hold: restore that key file (a backup of it, kept apart from the database), or those originals cannot be revealed",
+			strings.Join(missing, ", "), source)
+	}
 	if *asJSON {
-		return writeJSONOut(c.env.Stdout, map[string]any{"source": source, "keys": ring.IDs(), "active": rep.Active,
-			"added": added, "resealed": rep.Resealed, "failed": rep.Failed, "records_by_key": rep.ByKey})
+		if missing == nil {
+			missing = []string{}
+		}
+		if err := writeJSONOut(c.env.Stdout, map[string]any{"source": source, "keys": ring.IDs(), "active": rep.Active,
+			"added": added, "resealed": rep.Resealed, "failed": rep.Failed, "records_by_key": rep.ByKey, "missing_keys": missing}); err != nil {
+			return err
+		}
+		return missingErr
 	}
 	fmt.Fprintf(c.env.Stdout, "keys from %s; active %s\n", source, rep.Active)
 	for _, id := range ring.IDs() {
-		fmt.Fprintf(c.env.Stdout, "  %s\t%d records\n", id, rep.ByKey[id])
+		fmt.Fprintf(c.env.Stdout, "  %s\t%s\n", id, records(rep.ByKey[id]))
+	}
+	for _, id := range missing {
+		fmt.Fprintf(c.env.Stdout, "  %s\t%s\tMISSING: cannot be opened\n", id, records(rep.ByKey[id]))
+	}
+	if missingErr != nil && !rotate {
+		return missingErr
 	}
 	if rotate {
 		fmt.Fprintf(c.env.Stdout, "re-sealed %d records under %s", rep.Resealed, rep.Active)
@@ -131,5 +163,13 @@ func (c *keysCommand) run(ctx context.Context, name string, args []string, rotat
 			return fmt.Errorf("%d records could not be re-sealed", rep.Failed)
 		}
 	}
-	return nil
+	return missingErr
+}
+
+// records is n records, in English that agrees with n.
+func records(n int64) string {
+	if n == 1 {
+		return "1 record"
+	}
+	return fmt.Sprintf("%d records", n)
 }

@@ -75,4 +75,21 @@ func TestKeysRotate(t *testing.T) {
 	if code, out, _ := run(t, "", nil, "keys", "list", "--data-dir", dir); code != 0 || !strings.Contains(out, rep.Active+"\t3 records") {
 		t.Fatalf("keys list: %d %s", code, out)
 	}
+	// The key file lost (a database restored without it, a new file made
+	// by a server started since): the records' key is named as missing,
+	// and the command fails, rather than listing only the keys it has.
+	if err := os.Remove(keyFile); err != nil {
+		t.Fatal(err)
+	}
+	if _, _, err := guard.LoadKeyring("", keyFile, true, time.Now()); err != nil {
+		t.Fatal(err)
+	}
+	code, out, errOut = run(t, "", nil, "keys", "list", "--data-dir", dir)
+	if code != 1 || !strings.Contains(out, rep.Active+"\t3 records\tMISSING") || !strings.Contains(errOut, "sealed under "+rep.Active) {
+		t.Fatalf("keys list with the records' key missing: %d %q %s", code, out, errOut)
+	}
+	code, out, _ = run(t, "", nil, "keys", "list", "--data-dir", dir, "--json")
+	if code != 1 || !strings.Contains(out, `"missing_keys": [`) || !strings.Contains(out, rep.Active) {
+		t.Fatalf("keys list --json with the records' key missing: %d %s", code, out)
+	}
 }
