@@ -23,12 +23,13 @@ import (
 )
 
 type drillCommand struct {
-	env     Env
-	json    bool
-	url     string
-	token   string
-	logFile string
-	keep    bool
+	env       Env
+	json      bool
+	url       string
+	token     string
+	tokenFile string
+	logFile   string
+	keep      bool
 	// models is shared by the servers of one run: each starts over the
 	// demo knowledge base, whose model is then trained once.
 	models nlu.Memo
@@ -40,7 +41,8 @@ func (c *drillCommand) Run(ctx context.Context, args []string) error {
 		"(demo knowledge base, fault injection on) and a loopback webhook receiver for its notifications.")
 	fs.BoolVar(&c.json, "json", false, "print the scorecard as JSON (an array for all)")
 	fs.StringVar(&c.url, "url", "", "drill a running Steward started with --enable-fault-injection instead")
-	fs.StringVar(&c.token, "token", "", "an admin's bearer token or API key for --url (or STEWARD_DRILL_TOKEN)")
+	fs.StringVar(&c.token, "token", "", "an admin's bearer token or API key for --url (default $STEWARD_DRILL_TOKEN or $STEWARD_TOKEN; a flag is seen by ps)")
+	fs.StringVar(&c.tokenFile, "token-file", "", "read the token for --url from this file (default $STEWARD_TOKEN_FILE)")
 	fs.StringVar(&c.logFile, "log", "", "write the drilled servers' logs to FILE (default: discarded)")
 	rest, err := parse(fs, args)
 	if err != nil {
@@ -57,11 +59,16 @@ func (c *drillCommand) Run(ctx context.Context, args []string) error {
 	} else {
 		return usagef("unknown scenario %q (known: %s, all)", rest[0], strings.Join(drill.Names(), ", "))
 	}
-	if c.token == "" {
-		c.token = c.env.Getenv("STEWARD_DRILL_TOKEN")
-	}
-	if c.url != "" && c.token == "" {
-		return usagef("--url needs --token (or STEWARD_DRILL_TOKEN): an admin's bearer token or API key")
+	if c.url != "" {
+		if c.url, err = serverURL(c.url); err != nil {
+			return err
+		}
+		if c.token, err = serverToken(c.env, c.token, c.tokenFile, "STEWARD_DRILL_TOKEN"); err != nil {
+			return err
+		}
+		if c.token == "" {
+			return usagef("--url needs a token: STEWARD_TOKEN (or STEWARD_DRILL_TOKEN), --token-file or --token: an admin's bearer token or API key")
+		}
 	}
 	logs := io.Discard
 	if c.logFile != "" {

@@ -8,6 +8,8 @@ import (
 	"fmt"
 	"io"
 	"net/http"
+	"net/url"
+	"os"
 	"strconv"
 	"strings"
 	"time"
@@ -16,14 +18,54 @@ import (
 // apiFlags are the flags of the commands that talk to a running server:
 // posture and incident changes must reach the server that serves them.
 type apiFlags struct {
-	url, token string
-	json       bool
+	url, token, tokenFile string
+	json                  bool
 }
 
 func (f *apiFlags) register(fs *flag.FlagSet) {
 	fs.StringVar(&f.url, "url", "", "the running Steward (default $STEWARD_URL, else http://127.0.0.1:8080)")
-	fs.StringVar(&f.token, "token", "", "a bearer token or API key with incident rights (default $STEWARD_TOKEN)")
+	fs.StringVar(&f.token, "token", "", "a bearer token or API key with incident rights (default $STEWARD_TOKEN; a flag is seen by ps: prefer the variable or --token-file)")
+	fs.StringVar(&f.tokenFile, "token-file", "", "read the token from this file (default $STEWARD_TOKEN_FILE)")
 	fs.BoolVar(&f.json, "json", false, "print the server's JSON")
+}
+
+// serverToken is the token for a running server: --token, else the file
+// --token-file or STEWARD_TOKEN_FILE names, else the variables vars (the
+// drills' older STEWARD_DRILL_TOKEN) and STEWARD_TOKEN. "" when none is
+// given.
+func serverToken(env Env, token, file string, vars ...string) (string, error) {
+	if token != "" {
+		return token, nil
+	}
+	if file == "" {
+		file = env.Getenv("STEWARD_TOKEN_FILE")
+	}
+	if file != "" {
+		b, err := os.ReadFile(file)
+		if err != nil {
+			return "", fmt.Errorf("read the token: %w", err)
+		}
+		if t := strings.TrimSpace(string(b)); t != "" {
+			return t, nil
+		}
+		return "", fmt.Errorf("read the token: %s is empty", file)
+	}
+	for _, v := range append(vars, "STEWARD_TOKEN") {
+		if t := env.Getenv(v); t != "" {
+			return t, nil
+		}
+	}
+	return "", nil
+}
+
+// serverURL checks a running server's base URL before anything is sent,
+// so that "localhost:8080" is answered in words rather than by a parser.
+func serverURL(raw string) (string, error) {
+	u, err := url.Parse(raw)
+	if err != nil || (u.Scheme != "http" && u.Scheme != "https") || u.Host == "" {
+		return "", usagef("--url must be http://HOST:PORT or https://HOST:PORT, not %q", raw)
+	}
+	return strings.TrimRight(raw, "/"), nil
 }
 
 func (f *apiFlags) call(ctx context.Context, env Env, method, path string, body any) ([]byte, error) {
@@ -33,11 +75,16 @@ func (f *apiFlags) call(ctx context.Context, env Env, method, path string, body 
 	if f.url == "" {
 		f.url = "http://127.0.0.1:8080"
 	}
-	if f.token == "" {
-		f.token = env.Getenv("STEWARD_TOKEN")
+	base, err := serverURL(f.url)
+	if err != nil {
+		return nil, err
+	}
+	f.url = base
+	if f.token, err = serverToken(env, f.token, f.tokenFile); err != nil {
+		return nil, err
 	}
 	if f.token == "" {
-		return nil, usagef("give --token (or STEWARD_TOKEN): an API key or bearer token of an admin or supervisor")
+		return nil, usagef("give a token: STEWARD_TOKEN, --token-file or --token (an API key or bearer token of an admin or supervisor)")
 	}
 	var rd io.Reader
 	if body != nil {
@@ -67,6 +114,9 @@ func (f *apiFlags) call(ctx context.Context, env Env, method, path string, body 
 	if resp.StatusCode >= 300 {
 		var e struct {
 			Error struct{ Code, Message string } `json:"error"`
+		}
+		if resp.StatusCode == http.StatusUnauthorized {
+			return nil, fmt.Errorf("the server refused the token (401): check STEWARD_TOKEN, --token-file or --token")
 		}
 		if json.Unmarshal(out, &e) == nil && e.Error.Message != "" {
 			return nil, fmt.Errorf("%s (%s)", e.Error.Message, e.Error.Code)
@@ -259,7 +309,8 @@ func (c *incidentCommand) Run(ctx context.Context, args []string) error {
 		if len(rest) != 1 {
 			return usagef("incident %s needs the incident's id", args[0])
 		}
-		id = rest[0]
+		// An id is one path segment: "../posture" must not name another endpoint.
+		id = url.PathEscape(rest[0])
 	default:
 		if len(rest) > 0 {
 			return usagef("unexpected argument %q", rest[0])
@@ -278,6 +329,9 @@ func (c *incidentCommand) Run(ctx context.Context, args []string) error {
 			var b strings.Builder
 			for _, i := range l.Incidents {
 				fmt.Fprintf(&b, "%-22s %-14s %-9s %s  %s\n", i.ID, i.Phase, i.Severity, i.StartedAt, i.Title)
+			}
+			if len(l.Incidents) == 0 {
+				return "no incidents\n"
 			}
 			return b.String()
 		}

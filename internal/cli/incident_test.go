@@ -2,6 +2,8 @@ package cli_test
 
 import (
 	"encoding/json"
+	"os"
+	"path/filepath"
 	"strings"
 	"testing"
 	"time"
@@ -20,6 +22,35 @@ func TestPostureAndIncidentCommands(t *testing.T) {
 	if code, _, errs := run(t, "", map[string]string{"STEWARD_URL": srv.URL}, "posture", "show"); code != 2 ||
 		!strings.Contains(errs, "--token") {
 		t.Fatalf("without a token: %d %s", code, errs)
+	}
+	// The token from a file (out of ps and shell history); a wrong one is
+	// said to be the token's fault; a URL without its scheme is refused in
+	// words before anything is sent.
+	tokenFile := filepath.Join(t.TempDir(), "token")
+	if err := os.WriteFile(tokenFile, []byte(admin.Token+"\n"), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	if code, out, errs := run(t, "", map[string]string{"STEWARD_URL": srv.URL, "STEWARD_TOKEN_FILE": tokenFile}, "posture", "show"); code != 0 ||
+		!strings.Contains(out, "level 0") {
+		t.Fatalf("with STEWARD_TOKEN_FILE: %d %q %s", code, out, errs)
+	}
+	if code, _, errs := run(t, "", map[string]string{"STEWARD_URL": srv.URL}, "posture", "show", "--token-file", tokenFile); code != 0 {
+		t.Fatalf("with --token-file: %d %s", code, errs)
+	}
+	if code, _, errs := run(t, "", map[string]string{"STEWARD_URL": srv.URL, "STEWARD_TOKEN": "stk_wrong"}, "posture", "show"); code != 1 ||
+		!strings.Contains(errs, "refused the token (401)") {
+		t.Fatalf("with a wrong token: %d %s", code, errs)
+	}
+	if code, out, errs := run(t, "", env, "incident", "show", "../posture"); code != 1 || strings.Contains(out, "[") {
+		t.Fatalf("incident show ../posture: %d %q %s, want a not-found error", code, out, errs)
+	}
+	if code, out, _ := run(t, "", env, "incident", "list"); code != 0 || out != "no incidents\n" {
+		t.Fatalf("incident list with none: %d %q", code, out)
+	}
+	hostPort := strings.TrimPrefix(srv.URL, "http://")
+	if code, _, errs := run(t, "", map[string]string{"STEWARD_TOKEN": admin.Token}, "posture", "show", "--url", hostPort); code != 2 ||
+		!strings.Contains(errs, "--url must be http://HOST:PORT") {
+		t.Fatalf("--url without a scheme: %d %s", code, errs)
 	}
 	if code, _, errs := run(t, "", env, "posture", "set", "--level", "1", "--reason", "x"); code != 1 ||
 		!strings.Contains(errs, "scope") {
