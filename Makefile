@@ -7,7 +7,7 @@ run:
 	$(GO) run ./cmd/steward serve --demo
 
 build:
-	$(GO) build -o bin/steward ./cmd/steward
+	$(GO) build -ldflags "-X github.com/steward-cs/steward/internal/cli.Version=$$(git describe --tags --always --dirty 2>/dev/null || echo dev)" -o bin/steward ./cmd/steward
 
 deps:
 	./scripts/deps.sh

@@ -2,6 +2,7 @@ package cli
 
 import (
 	"context"
+	"encoding/json"
 	"flag"
 	"fmt"
 	"slices"
@@ -60,7 +61,17 @@ func (c *auditCommand) Run(ctx context.Context, args []string) error {
 	for _, e := range entries {
 		var detail []string
 		for k, v := range e.Detail {
-			detail = append(detail, fmt.Sprintf("%s=%v", k, v))
+			// Strings as they are; anything else (a posture's from/to) as
+			// JSON, not as a Go map.
+			s, ok := v.(string)
+			if !ok {
+				b, err := json.Marshal(v)
+				if err != nil {
+					return err
+				}
+				s = string(b)
+			}
+			detail = append(detail, k+"="+s)
 		}
 		slices.Sort(detail)
 		actor := e.Actor

@@ -159,3 +159,25 @@ func TestAuditVerify(t *testing.T) {
 		}
 	})
 }
+
+// The audit trail's table shows a detail that is an object (a posture
+// change's from and to) as JSON, which a reader and a script can take
+// apart, not as a Go map.
+func TestAuditTableShowsObjectsAsJSON(t *testing.T) {
+	dir := auditFixture(t, 1)
+	ctx := context.Background()
+	db, err := store.Open(ctx, store.Options{SQLitePath: filepath.Join(dir, app.SQLiteFile)})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := audit.New(db, nil).Record(ctx, audit.Entry{Actor: "u_admin", ActorName: "Admin", Action: "incident.posture",
+		Object: "posture", Detail: map[string]any{"to": map[string]any{"level": 2, "human": true}, "reason": "answers wrong"}}); err != nil {
+		t.Fatal(err)
+	}
+	db.Close(ctx)
+	code, out, errs := run(t, "", nil, "audit", "--data-dir", dir, "--action", "incident.")
+	if code != 0 || !strings.Contains(out, `to={"human":true,"level":2}`) || !strings.Contains(out, "reason=answers wrong") ||
+		strings.Contains(out, "map[") {
+		t.Fatalf("audit: %d %q %s", code, out, errs)
+	}
+}
