@@ -2,6 +2,7 @@ package main_test
 
 import (
 	"bytes"
+	"context"
 	"encoding/json"
 	"fmt"
 	"net/http"
@@ -14,6 +15,8 @@ import (
 	"syscall"
 	"testing"
 	"time"
+
+	"github.com/coder/websocket"
 
 	"github.com/steward-cs/steward/internal/testutil"
 )
@@ -229,5 +232,51 @@ func stopUnderLoad(t *testing.T, sig syscall.Signal) {
 	t.Logf("%d acknowledged messages, all present after %s and restart", verified, sig)
 	if verified < customers*perCustomer/2 {
 		t.Fatalf("only %d acknowledged messages verified", verified)
+	}
+}
+
+// The first SIGTERM drains; an operator who sends a second one does not
+// wait for the drain (here held open by a customer's stream that never
+// answers the close): the process ends at once.
+func TestSecondSignalStopsAtOnce(t *testing.T) {
+	if testing.Short() {
+		t.Skip("starts and stops the real binary")
+	}
+	addr := testutil.FreeAddr(t)
+	cmd, logs := startProcess(t, "--demo", "--data-dir", t.TempDir(), "--addr", addr)
+	base := "http://" + addr
+	resp, err := http.Post(base+"/api/v1/conversations", "application/json", strings.NewReader(`{"locale":"en"}`))
+	if err != nil {
+		t.Fatal(err)
+	}
+	var conv struct{ ID, Token string }
+	if err := json.NewDecoder(resp.Body).Decode(&conv); err != nil || conv.ID == "" {
+		t.Fatalf("create conversation: %v %+v", err, conv)
+	}
+	resp.Body.Close()
+	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+	defer cancel()
+	ws, _, err := websocket.Dial(ctx, "ws://"+addr+"/api/v1/conversations/"+conv.ID+"/stream", nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer ws.CloseNow()
+	if err := ws.Write(ctx, websocket.MessageText, []byte(`{"type":"auth","token":"`+conv.Token+`"}`)); err != nil {
+		t.Fatal(err)
+	}
+	time.Sleep(200 * time.Millisecond) // the stream is open and caught up
+	cmd.Process.Signal(syscall.SIGTERM)
+	time.Sleep(500 * time.Millisecond)
+	cmd.Process.Signal(syscall.SIGTERM)
+	done := make(chan error, 1)
+	go func() { done <- cmd.Wait() }()
+	select {
+	case err := <-done:
+		ee, ok := err.(*exec.ExitError)
+		if !ok || !ee.Sys().(syscall.WaitStatus).Signaled() {
+			t.Fatalf("after a second SIGTERM: %v, want the process ended by the signal\n%s", err, logs)
+		}
+	case <-time.After(3 * time.Second):
+		t.Fatal("steward was still draining 3 s after a second SIGTERM")
 	}
 }

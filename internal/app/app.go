@@ -299,7 +299,8 @@ func (a *App) Run(ctx context.Context) error {
 	case err = <-serveErr:
 	case <-ctx.Done():
 	}
-	a.logger.Info("shutting down")
+	a.logger.Info("shutting down (a second signal stops at once)")
+	stopping := time.Now()
 	close(a.closing)
 	sctx, cancel := context.WithTimeout(context.Background(), a.cfg.ShutdownTimeout)
 	defer cancel()
@@ -327,6 +328,7 @@ func (a *App) Run(ctx context.Context) error {
 	if errors.Is(err, http.ErrServerClosed) {
 		err = nil
 	}
+	a.logger.Info("stopped", "took_ms", time.Since(stopping).Milliseconds())
 	return err
 }
 
