@@ -2,6 +2,7 @@ package cli
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"io"
 	"os"
@@ -12,6 +13,7 @@ import (
 	"github.com/steward-cs/steward/internal/audit"
 	"github.com/steward-cs/steward/internal/backup"
 	"github.com/steward-cs/steward/internal/config"
+	"github.com/steward-cs/steward/internal/errcode"
 )
 
 // backupCommand takes, verifies and lists backups.
@@ -108,6 +110,14 @@ func (c *backupCommand) verify(ctx context.Context, args []string) error {
 	cfg, err := db.load(fs, c.env, nil)
 	if err != nil {
 		return usagef("%v", err)
+	}
+	if _, err := os.Stat(rest[0]); errors.Is(err, os.ErrNotExist) {
+		return fmt.Errorf("no backup at %s: give a directory that 'steward backup' printed ('steward backup list' shows them)", rest[0])
+	}
+	if _, err := backup.ReadManifest(rest[0]); errcode.Code(err) == errcode.NotFound {
+		// Not a backup (the backups' directory itself, say): nothing to
+		// check, and no report to leave in it.
+		return err
 	}
 	rep, err := c.backups(cfg).Verify(ctx, rest[0], backup.VerifyOptions{ServerURL: cfg.Database, ScratchDir: *scratch})
 	if err != nil {

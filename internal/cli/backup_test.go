@@ -144,11 +144,16 @@ func TestBackupCommandUsage(t *testing.T) {
 		{[]string{"backup", "extra"}, 2, "takes no arguments"},
 		{[]string{"backup", "--data-dir", dir}, 1, "no database to back up"},
 		{[]string{"backup", "verify", dir}, 1, "has no manifest.json"},
+		{[]string{"backup", "verify", filepath.Join(dir, "nonexistent")}, 1, "no backup at " + filepath.Join(dir, "nonexistent")},
 	} {
 		code, _, errs := run(t, "", nil, tc.args...)
 		if code != tc.code || !strings.Contains(errs, tc.want) {
 			t.Errorf("steward %s: exit %d %q; want %d and %q", strings.Join(tc.args, " "), code, errs, tc.code, tc.want)
 		}
+	}
+	// Verifying what is not a backup leaves no report in it.
+	if _, err := os.Stat(filepath.Join(dir, "verify.json")); !os.IsNotExist(err) {
+		t.Errorf("backup verify of a directory that is not a backup wrote a report there: %v", err)
 	}
 }
 
