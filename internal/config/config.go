@@ -189,7 +189,7 @@ func Load(path string, getenv func(string) string) (Config, error) {
 		dec := yaml.NewDecoder(bytes.NewReader(data))
 		dec.KnownFields(true)
 		if err := dec.Decode(&cfg); err != nil && !errors.Is(err, io.EOF) {
-			return cfg, fmt.Errorf("config file %s: %s", path, yamlMessage(err))
+			return cfg, fmt.Errorf("config file %s: %s", path, yamlMessage(err, data))
 		}
 	}
 	if err := cfg.applyEnv(getenv); err != nil {
@@ -201,10 +201,42 @@ func Load(path string, getenv func(string) string) (Config, error) {
 // unknownField is what the YAML decoder says of a setting Config lacks.
 var unknownField = regexp.MustCompile(`field (\S+) not found in type \S+`)
 
+// wrongType is what the YAML decoder says of a value of the wrong kind.
+var wrongType = regexp.MustCompile("line (\\d+): cannot unmarshal !!\\w+ `([^`]*)` into (\\S+)")
+
+// kinds says in words what a Go type of the configuration takes.
+var kinds = map[string]string{
+	"time.Duration": "a duration with a unit, e.g. 30s or 5m",
+	"int":           "a whole number", "int64": "a whole number", "float64": "a number",
+	"bool": "true or false", "string": "text (quote it)",
+}
+
 // yamlMessage is a YAML decoding error as an operator should read it: a
-// misspelt setting is named as such, not as a field of a Go type.
-func yamlMessage(err error) string {
-	return unknownField.ReplaceAllString(err.Error(), "unknown setting \"$1\" (check its spelling and its section)")
+// misspelt setting is named as such, not as a field of a Go type, and a
+// value of the wrong kind by its setting and what it should be
+// ("line 3: shutdown_timeout: 30 is not a duration with a unit, e.g. 30s
+// or 5m"), not as a Go type.
+func yamlMessage(err error, data []byte) string {
+	msg := err.Error()
+	if te, ok := errors.AsType[*yaml.TypeError](err); ok {
+		msg = strings.Join(te.Errors, "; ") // without "yaml: unmarshal errors:"
+	}
+	msg = unknownField.ReplaceAllString(msg, "unknown setting \"$1\" (check its spelling and its section)")
+	lines := strings.Split(string(data), "\n")
+	return wrongType.ReplaceAllStringFunc(msg, func(m string) string {
+		g := wrongType.FindStringSubmatch(m)
+		want, ok := kinds[g[3]]
+		if !ok {
+			want = "of another kind"
+		}
+		setting := ""
+		if n, err := strconv.Atoi(g[1]); err == nil && n >= 1 && n <= len(lines) {
+			if k, _, found := strings.Cut(strings.TrimSpace(lines[n-1]), ":"); found {
+				setting = strings.TrimPrefix(strings.TrimSpace(k), "- ") + ": "
+			}
+		}
+		return fmt.Sprintf("line %s: %s%s is not %s", g[1], setting, g[2], want)
+	})
 }
 
 // applyEnv overrides fields from STEWARD_* variables. A secret may instead

@@ -38,6 +38,18 @@ func TestLoadRejectsUnknownFieldsAndBadValues(t *testing.T) {
 		strings.Contains(err.Error(), "config.Config") {
 		t.Fatalf("unknown field: err = %v, want it named as an unknown setting, without Go's type", err)
 	}
+	// A value of the wrong kind is named by its setting and what it takes,
+	// not by a Go type.
+	for _, tc := range []struct{ yaml, want string }{
+		{"shutdown_timeout: 30\n", "line 1: shutdown_timeout: 30 is not a duration with a unit, e.g. 30s or 5m"},
+		{"desk:\n  manual_assign: maybe\n", "line 2: manual_assign: maybe is not true or false"},
+	} {
+		os.WriteFile(path, []byte(tc.yaml), 0o600)
+		if _, err := Load(path, func(string) string { return "" }); err == nil || !strings.Contains(err.Error(), tc.want) ||
+			strings.Contains(err.Error(), "time.Duration") || strings.Contains(err.Error(), "unmarshal") {
+			t.Errorf("%q: err = %v, want %q", tc.yaml, err, tc.want)
+		}
+	}
 	cfg := Default()
 	cfg.Addr, cfg.LogLevel, cfg.Database = "nope", "loud", "mysql://x"
 	cfg.Desk.Timezone = "Mars/Base" // caught before anything is opened, not when the desk starts
