@@ -5,7 +5,10 @@ import (
 	"context"
 	"encoding/json"
 	"fmt"
+	"os"
 	"strings"
+
+	"golang.org/x/term"
 
 	"github.com/steward-cs/steward/internal/audit"
 	"github.com/steward-cs/steward/internal/auth"
@@ -107,7 +110,7 @@ func (c *userCommand) add(ctx context.Context, args []string) error {
 	email := fs.String("email", "", "the user's email, used to sign in")
 	role := fs.String("role", "", "admin, supervisor, agent or auditor")
 	name := fs.String("name", "", "the name customers and colleagues see")
-	fromStdin := fs.Bool("password-stdin", false, "read the password from the first line of standard input")
+	fromStdin := fs.Bool("password-stdin", false, "read the password from standard input: its first line, or on a terminal asked twice without echo")
 	skills := fs.String("skills", "", "comma-separated categories this agent handles (default: all)")
 	languages := fs.String("languages", "", "comma-separated languages this agent handles: zh-CN, en (default: both)")
 	maxChats := fs.Int("max-chats", 5, "conversations the desk assigns to this agent at once")
@@ -128,11 +131,10 @@ func (c *userCommand) add(ctx context.Context, args []string) error {
 	if !*fromStdin {
 		return usagef("--password-stdin is required: passwords are never taken from the command line, where ps and shell history see them")
 	}
-	line, err := bufio.NewReader(c.env.Stdin).ReadString('\n')
-	if err != nil && line == "" {
-		return fmt.Errorf("read password from standard input: nothing was given")
+	password, err := readPassword(c.env)
+	if err != nil {
+		return err
 	}
-	password := strings.TrimRight(line, "\r\n")
 	st, _, err := createStore(ctx, c.env, fs, &db)
 	if err != nil {
 		return err
@@ -230,4 +232,35 @@ func (c *userCommand) setDisabled(ctx context.Context, args []string, disabled b
 	}
 	fmt.Fprintf(c.env.Stdout, "%sd %s\n", verb, u.Email)
 	return nil
+}
+
+// readPassword reads the new password from standard input: its first line
+// when it is a pipe or a file, and when it is a terminal by asking on
+// stderr, twice, with the echo off, so that the password is not left on
+// the screen or in the terminal's scrollback.
+func readPassword(env Env) (string, error) {
+	if f, ok := env.Stdin.(*os.File); ok && term.IsTerminal(int(f.Fd())) {
+		fd := int(f.Fd())
+		fmt.Fprint(env.Stderr, "Password: ")
+		first, err := term.ReadPassword(fd)
+		fmt.Fprintln(env.Stderr)
+		if err != nil {
+			return "", fmt.Errorf("read password: %w", err)
+		}
+		fmt.Fprint(env.Stderr, "Again: ")
+		again, err := term.ReadPassword(fd)
+		fmt.Fprintln(env.Stderr)
+		if err != nil {
+			return "", fmt.Errorf("read password: %w", err)
+		}
+		if string(first) != string(again) {
+			return "", fmt.Errorf("the two passwords differ: nothing was changed")
+		}
+		return string(first), nil
+	}
+	line, err := bufio.NewReader(env.Stdin).ReadString('\n')
+	if err != nil && line == "" {
+		return "", fmt.Errorf("read password from standard input: nothing was given")
+	}
+	return strings.TrimRight(line, "\r\n"), nil
 }
