@@ -84,6 +84,9 @@ func TestCommandLineErrors(t *testing.T) {
 		{"import of a bad entry", []string{"kb", "import", bad, "--data-dir", dir}, nil, 1, "lowercase slug"},
 		{"import of a missing file", []string{"kb", "import", filepath.Join(dir, "none.json"), "--data-dir", dir}, nil, 1, "no such file"},
 		{"import from stdin without format", []string{"kb", "import", "-", "--data-dir", dir}, nil, 2, "--format"},
+		{"stray argument", []string{"kb", "releases", "extra", "--data-dir", dir}, nil, 2, `unexpected argument "extra"`},
+		{"eval with a stray argument", []string{"eval", "sentiment", "--train", "x.jsonl", "--holdout", "0.2", "stray"}, nil, 2, `unexpected argument "stray"`},
+		{"eval with an unknown model", []string{"eval", "intent", "--train", filepath.Join(dir, "none.jsonl"), "--holdout", "0.2", "--model", "foo"}, nil, 2, "--model must be"},
 	}
 	for _, tc := range cases {
 		t.Run(tc.name, func(t *testing.T) {

@@ -93,15 +93,17 @@ func (c *evalCommand) intent(args []string) error {
 	oos := fs.String("oos-label", "", "label of out-of-scope examples (default: the data has none)")
 	model := fs.String("model", "linear", "intent model: linear (the default) or retrieval (what a knowledge base of more than "+
 		"a few hundred entries uses)")
-	if _, err := parse(fs, args); err != nil {
+	if rest, err := parse(fs, args); err != nil {
 		return err
+	} else if len(rest) > 0 {
+		return usagef("unexpected argument %q", rest[0])
+	}
+	if *model != "linear" && *model != "retrieval" {
+		return usagef("--model must be linear or retrieval, not %q", *model)
 	}
 	train, val, test, err := sf.load()
 	if err != nil {
 		return err
-	}
-	if *model != "linear" && *model != "retrieval" {
-		return fmt.Errorf("--model must be linear or retrieval, not %q", *model)
 	}
 	if *oos != "" && !hasLabel(train, *oos) {
 		return fmt.Errorf("%s: no training example has the out-of-scope label %q", sf.train, *oos)
@@ -128,8 +130,10 @@ func (c *evalCommand) sentiment(args []string) error {
 	fs := newFlagSet("eval sentiment", c.env, "eval sentiment --train FILE (--test FILE | --holdout F) [--val FILE] [--json]")
 	var sf splitFlags
 	sf.register(fs)
-	if _, err := parse(fs, args); err != nil {
+	if rest, err := parse(fs, args); err != nil {
 		return err
+	} else if len(rest) > 0 {
+		return usagef("unexpected argument %q", rest[0])
 	}
 	train, val, test, err := sf.load()
 	if err != nil {

@@ -107,7 +107,7 @@ func TestEvalErrors(t *testing.T) {
 		{[]string{"eval", "intent", "--train", train, "--test", bad}, 1, "bad.jsonl: line 2"},
 		{[]string{"eval", "sentiment", "--train", empty, "--test", train}, 1, "empty.jsonl: no examples"},
 		{[]string{"eval", "intent", "--train", train, "--test", train, "--oos-label", "oos"}, 1, `out-of-scope label "oos"`},
-		{[]string{"eval", "intent", "--train", train, "--test", train, "--model", "bert"}, 1, "--model must be linear or retrieval"},
+		{[]string{"eval", "intent", "--train", train, "--test", train, "--model", "bert"}, 2, "--model must be linear or retrieval"}, // a bad flag value is a usage error, like --holdout 1.5
 		{[]string{"eval", "nonsense"}, 2, "unknown eval subcommand"},
 	}
 	for _, c := range cases {

@@ -231,8 +231,10 @@ func (c *kbCommand) releases(ctx context.Context, args []string) error {
 	var db dbFlags
 	db.register(fs)
 	asJSON := fs.Bool("json", false, "print JSON")
-	if _, err := parse(fs, args); err != nil {
+	if rest, err := parse(fs, args); err != nil {
 		return err
+	} else if len(rest) > 0 {
+		return usagef("unexpected argument %q", rest[0])
 	}
 	s, err := c.open(ctx, fs, &db, false)
 	if err != nil {
