@@ -1,11 +1,9 @@
 package app_test
 
 import (
-	"bytes"
 	"context"
 	"path/filepath"
 	"strings"
-	"sync"
 	"testing"
 	"time"
 
@@ -15,24 +13,6 @@ import (
 	"github.com/steward-cs/steward/internal/store"
 	"github.com/steward-cs/steward/internal/testutil"
 )
-
-// syncBuffer is a log a running server writes from several goroutines.
-type syncBuffer struct {
-	mu sync.Mutex
-	b  bytes.Buffer
-}
-
-func (s *syncBuffer) Write(p []byte) (int, error) {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	return s.b.Write(p)
-}
-
-func (s *syncBuffer) String() string {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	return s.b.String()
-}
 
 // A database restored without its key file: the server starts (customers
 // are served), and its log names the keys the sealed records need.
@@ -48,7 +28,7 @@ func TestStartNamesTheKeysItDoesNotHold(t *testing.T) {
 	}
 	db.Close(context.Background())
 
-	var log syncBuffer
+	var log testutil.SyncBuffer
 	testutil.StartLogging(t, func(c *config.Config) { c.DataDir = dir }, &log)
 	if got := log.String(); !strings.Contains(got, "sealed under keys this server does not hold") || !strings.Contains(got, ring.Active()) {
 		t.Fatalf("the start-up log does not name the missing key %s:\n%s", ring.Active(), got)

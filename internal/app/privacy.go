@@ -5,7 +5,6 @@ import (
 	"fmt"
 	"log/slog"
 	"path/filepath"
-	"slices"
 	"strings"
 	"time"
 
@@ -51,18 +50,7 @@ func openKeyring(ctx context.Context, cfg config.Config, db *store.DB, logger *s
 	if err != nil {
 		return nil, fmt.Errorf("count sealed records by key: %w", err)
 	}
-	have := map[string]bool{}
-	for _, id := range ring.IDs() {
-		have[id] = true
-	}
-	var missing []string
-	for id, n := range counts {
-		if n > 0 && !have[id] {
-			missing = append(missing, id)
-		}
-	}
-	if len(missing) > 0 {
-		slices.Sort(missing)
+	if missing := ring.Missing(counts); len(missing) > 0 {
 		logger.Error("records of personal data are sealed under keys this server does not hold: they cannot be revealed until the key file they were sealed with is restored (steward keys list names them)",
 			"missing_keys", strings.Join(missing, ","), "key_file", path)
 	}

@@ -5,7 +5,6 @@ import (
 	"errors"
 	"fmt"
 	"os"
-	"slices"
 	"strings"
 	"time"
 
@@ -117,17 +116,7 @@ func (c *keysCommand) run(ctx context.Context, name string, args []string, rotat
 	// Records sealed under a key the key file does not hold (a database
 	// restored without its key file, a key deleted by hand) cannot be
 	// revealed: they are named, not left out of the list.
-	have := map[string]bool{}
-	for _, id := range ring.IDs() {
-		have[id] = true
-	}
-	var missing []string
-	for id, n := range rep.ByKey {
-		if !have[id] && n > 0 {
-			missing = append(missing, id)
-		}
-	}
-	slices.Sort(missing)
+	missing := ring.Missing(rep.ByKey)
 	var missingErr error
 	if len(missing) > 0 {
 		missingErr = fmt.Errorf("records are sealed under %s, which %s does not hold: restore that key file (a backup of it, kept apart from the database), or those originals cannot be revealed",

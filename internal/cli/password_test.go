@@ -3,13 +3,11 @@
 package cli_test
 
 import (
-	"bytes"
 	"context"
 	"fmt"
 	"os"
 	"path/filepath"
 	"strings"
-	"sync"
 	"syscall"
 	"testing"
 	"time"
@@ -17,6 +15,7 @@ import (
 	"golang.org/x/sys/unix"
 
 	"github.com/steward-cs/steward/internal/cli"
+	"github.com/steward-cs/steward/internal/testutil"
 )
 
 // openPTY opens a pseudo-terminal: what the test types into master, the
@@ -42,30 +41,12 @@ func openPTY(t *testing.T) (master, slave *os.File) {
 	return m, s
 }
 
-// lockedBuffer is stderr written by the command while the test reads it.
-type lockedBuffer struct {
-	mu sync.Mutex
-	b  bytes.Buffer
-}
-
-func (l *lockedBuffer) Write(p []byte) (int, error) {
-	l.mu.Lock()
-	defer l.mu.Unlock()
-	return l.b.Write(p)
-}
-
-func (l *lockedBuffer) String() string {
-	l.mu.Lock()
-	defer l.mu.Unlock()
-	return l.b.String()
-}
-
 // On a terminal, user add asks for the password twice with the echo off:
 // the password never shows on the screen.
 func TestUserAddAsksForThePasswordWithoutEcho(t *testing.T) {
 	master, slave := openPTY(t)
 	defer master.Close()
-	var screen lockedBuffer
+	var screen testutil.SyncBuffer
 	go func() {
 		buf := make([]byte, 4096)
 		for {
@@ -76,7 +57,7 @@ func TestUserAddAsksForThePasswordWithoutEcho(t *testing.T) {
 			}
 		}
 	}()
-	var stderr, stdout lockedBuffer
+	var stderr, stdout testutil.SyncBuffer
 	dir := filepath.Join(t.TempDir(), "data")
 	done := make(chan int, 1)
 	go func() {

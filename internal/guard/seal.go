@@ -99,6 +99,24 @@ func (k *Keyring) IDs() []string {
 	return ids
 }
 
+// Missing lists, sorted, the key ids that records are sealed under
+// (counts: records by key id) and the ring does not hold: those records
+// cannot be opened until their key is back.
+func (k *Keyring) Missing(counts map[string]int64) []string {
+	have := map[string]bool{}
+	for _, id := range k.IDs() {
+		have[id] = true
+	}
+	var missing []string
+	for id, n := range counts {
+		if n > 0 && !have[id] {
+			missing = append(missing, id)
+		}
+	}
+	slices.Sort(missing)
+	return missing
+}
+
 // Seal encrypts plain under the active key. aad binds the record to where
 // it is stored (a message id): a sealed text moved elsewhere will not open.
 func (k *Keyring) Seal(plain, aad []byte) (Sealed, error) {
