@@ -71,6 +71,7 @@ var openapiShapes = []struct {
 	{"EntryRequest", []any{entryRequest{}}},
 	{"Entry", []any{entryJSON{}}},
 	{"KnowledgeEntry", []any{knowledge.Entry{}}},
+	{"DiffEntry", []any{knowledge.DiffEntry{}}},
 	{"Content", []any{knowledge.Content{}}},
 	{"ReasonRequest", []any{reasonRequest{}}},
 	{"PublishRequest", []any{publishRequest{}}},
