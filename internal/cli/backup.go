@@ -7,13 +7,16 @@ import (
 	"io"
 	"os"
 	"path/filepath"
+	"slices"
 	"strings"
+	"time"
 
 	"github.com/steward-cs/steward/internal/app"
 	"github.com/steward-cs/steward/internal/audit"
 	"github.com/steward-cs/steward/internal/backup"
 	"github.com/steward-cs/steward/internal/config"
 	"github.com/steward-cs/steward/internal/errcode"
+	"github.com/steward-cs/steward/internal/guard"
 )
 
 // backupCommand takes, verifies and lists backups.
@@ -282,6 +285,9 @@ func (c *restoreCommand) Run(ctx context.Context, args []string) error {
 	if err := recordRestore(ctx, cfg, c.env, res); err != nil {
 		fmt.Fprintf(c.env.Stderr, "steward restore: warning: the restore is done, but it could not be audited: %v\n", err)
 	}
+	if warning := restoredKeys(ctx, cfg); warning != "" {
+		fmt.Fprintf(c.env.Stderr, "steward restore: warning: %s\n", warning)
+	}
 	if *asJSON {
 		return writeJSONOut(c.env.Stdout, res)
 	}
@@ -330,3 +336,35 @@ var (
 	_ command = (*backupCommand)(nil)
 	_ command = (*restoreCommand)(nil)
 )
+
+// restoredKeys says what the restored database needs of the keys that seal
+// personal data and the configuration does not give: the key file lives
+// apart from the database (security.md), and a server started without it
+// makes a new key that opens none of the records sealed before.
+func restoredKeys(ctx context.Context, cfg config.Config) string {
+	st, err := app.OpenStore(ctx, cfg, newLogger(cfg, io.Discard))
+	if err != nil {
+		return ""
+	}
+	defer st.Close(context.Background())
+	counts, err := st.VaultKeyCounts(ctx)
+	if err != nil || len(counts) == 0 {
+		return ""
+	}
+	path := app.KeyFilePath(cfg)
+	ring, _, err := guard.LoadKeyring(cfg.Privacy.Keys, path, false, time.Now())
+	if err != nil {
+		ids := make([]string, 0, len(counts))
+		for id := range counts {
+			ids = append(ids, id)
+		}
+		slices.Sort(ids)
+		return fmt.Sprintf("the restored records of personal data are sealed under %s, and there is no key file at %s: put back the key file kept with this backup before starting the server",
+			strings.Join(ids, ", "), path)
+	}
+	if missing := ring.Missing(counts); len(missing) > 0 {
+		return fmt.Sprintf("the restored records of personal data are sealed under %s, which %s does not hold: put back the key file kept with this backup",
+			strings.Join(missing, ", "), path)
+	}
+	return ""
+}

@@ -1,6 +1,7 @@
 package cli_test
 
 import (
+	"context"
 	"encoding/json"
 	"fmt"
 	"os"
@@ -8,7 +9,10 @@ import (
 	"regexp"
 	"strings"
 	"testing"
+	"time"
 
+	"github.com/steward-cs/steward/internal/guard"
+	"github.com/steward-cs/steward/internal/store"
 	"github.com/steward-cs/steward/internal/testutil"
 )
 
@@ -185,5 +189,43 @@ func TestRestoreRefusesARunningServersDirectory(t *testing.T) {
 	run0.Stop()
 	if code, _, errs := run(t, "", nil, "restore", "--from", res.Path, "--force", "--data-dir", run0.DataDir); code != 0 {
 		t.Fatalf("restore after the server stopped: %d %s", code, errs)
+	}
+}
+
+// A database restored where its key file is not: the restore says which
+// keys the sealed records need, and stops saying so once the key file is
+// back.
+func TestRestoreNamesTheKeysTheRecordsNeed(t *testing.T) {
+	dir := t.TempDir()
+	source, into := filepath.Join(dir, "data"), filepath.Join(dir, "restored")
+	db := testutil.OpenStore(t, store.Options{SQLitePath: filepath.Join(source, "steward.db")})
+	ring, _, err := guard.LoadKeyring("", filepath.Join(source, "pii-keys.json"), true, time.Now())
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := guard.NewVault(db, ring, 0, nil).Keep(context.Background(), "c1", "note:a", "手机 13812345678", time.Now()); err != nil {
+		t.Fatal(err)
+	}
+	db.Close(context.Background())
+	code, out, errs := run(t, "", nil, "backup", "--json", "--out", filepath.Join(dir, "backups"), "--data-dir", source)
+	var res struct {
+		Path string `json:"path"`
+	}
+	if code != 0 || json.Unmarshal([]byte(out), &res) != nil {
+		t.Fatalf("backup: %d %s %s", code, out, errs)
+	}
+	code, _, errs = run(t, "", nil, "restore", "--from", res.Path, "--data-dir", into)
+	if code != 0 || !strings.Contains(errs, "sealed under "+ring.Active()) || !strings.Contains(errs, "no key file at "+filepath.Join(into, "pii-keys.json")) {
+		t.Fatalf("restore without the key file: %d %s", code, errs)
+	}
+	key, err := os.ReadFile(filepath.Join(source, "pii-keys.json"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := os.WriteFile(filepath.Join(into, "pii-keys.json"), key, 0o600); err != nil {
+		t.Fatal(err)
+	}
+	if code, _, errs = run(t, "", nil, "restore", "--from", res.Path, "--data-dir", into, "--force"); code != 0 || strings.Contains(errs, "warning") {
+		t.Fatalf("restore with the key file back: %d %s", code, errs)
 	}
 }
