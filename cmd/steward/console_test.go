@@ -91,7 +91,7 @@ func TestAgentConsoleTakesOverInChromium(t *testing.T) {
 	defer cancel()
 	agent := page{t, actx}
 	agent.navigate(run.URL + "/console?lang=en")
-	agent.waitAcrossNavigation(`location.pathname === "/console/login" && !!document.querySelector('#login-email')`)
+	agent.waitAcrossNavigation(loginReady)
 	agent.fill("#login-email", demoAgent.Email)
 	agent.fill("#login-password", "wrong password!")
 	agent.click("#login-submit")

@@ -14,12 +14,16 @@ import (
 	"github.com/steward-cs/steward/internal/testutil"
 )
 
-// signInTo opens a console page, signs in on the login page it is sent to
-// and waits until the page is back and ready.
+// loginReady holds once the sign-in page's script has taken the form over;
+// a click before then would do nothing (the button is disabled until it has).
+const loginReady = `location.pathname === "/console/login" && document.body.dataset.ready === "1" && !document.querySelector('#login-submit').disabled`
+
+// signInTo opens path, signs in on the sign-in page it is sent to and waits
+// until path is back and ready.
 func (p page) signInTo(base, path, email, password string) {
 	p.t.Helper()
 	p.navigate(base + path + "?lang=en")
-	p.waitAcrossNavigation(`location.pathname === "/console/login" && !!document.querySelector('#login-email')`)
+	p.waitAcrossNavigation(loginReady)
 	p.fill("#login-email", email)
 	p.fill("#login-password", password)
 	p.click("#login-submit")

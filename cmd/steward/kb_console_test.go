@@ -22,12 +22,7 @@ const publishWithin = 90 * time.Second
 // waits until the knowledge page is back and ready.
 func (p page) signIn(base, email, password string) {
 	p.t.Helper()
-	p.navigate(base + "/console/kb?lang=en")
-	p.waitAcrossNavigation(`location.pathname === "/console/login" && !!document.querySelector('#login-email')`)
-	p.fill("#login-email", email)
-	p.fill("#login-password", password)
-	p.click("#login-submit")
-	p.waitAcrossNavigation(`location.pathname === "/console/kb" && document.body.dataset.ready === "1"`)
+	p.signInTo(base, "/console/kb", email, password)
 }
 
 // waitText waits until the element matching selector shows text.

@@ -29,7 +29,7 @@ func TestConsolePages(t *testing.T) {
 		{name: "console defaults to Chinese", url: "/console", wantStatus: 200, wantLang: "zh-CN",
 			wantBody: []string{`id="queue-list"`, `id="reply-input"`, "坐席工作台", `href="/console?lang=en"`}},
 		{name: "login defaults to Chinese", url: "/console/login", wantStatus: 200, wantLang: "zh-CN",
-			wantBody: []string{`id="login-email"`, `id="login-password"`, `id="login-submit"`, `id="login-error"`, "登录"}},
+			wantBody: []string{`id="login-email"`, `id="login-password"`, `id="login-submit"`, `type="submit" disabled>`, `id="login-error"`, "登录"}},
 		{name: "query sets language and cookie", url: "/console/login?lang=en&next=%2Fconsole", wantStatus: 200,
 			wantLang: "en", wantCookie: "en", wantBody: []string{"Sign in", `href="/console/login?lang=zh-CN&amp;next=%2Fconsole"`}},
 		{name: "query beats cookie", url: "/console?lang=zh-CN", cookie: "en", wantStatus: 200, wantLang: "zh-CN", wantCookie: "zh-CN"},

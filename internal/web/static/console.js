@@ -95,6 +95,9 @@
       }
     });
     [email, password].forEach((el) => el.addEventListener('input', () => { if (!error.hidden) showError(''); }));
+    // The form is ours now: until here a click would have posted it natively.
+    submit.disabled = false;
+    document.body.dataset.ready = '1';
   }
 
   // =====================================================================
