@@ -217,10 +217,13 @@ func TestKnowledgeConsoleInChromium(t *testing.T) {
 		t.Errorf("the history's audit link goes to %q", got)
 	}
 
-	// The admin wrote this version: the two-person rule's refusal is shown on the card.
+	// The admin wrote this version: the card holds Approve back and says why
+	// (it used to offer the button and show the server's refusal after a click).
 	admin.tab("reviews")
-	admin.click(`#reviews-list li[data-id="gift-wrap"] .kb-approve`)
-	admin.waitText(`#reviews-list li[data-id="gift-wrap"] .kb-review-error`, "two-person rule")
+	admin.waitText(`#reviews-list li[data-id="gift-wrap"] .kb-own-version`, "two-person rule")
+	if !eval[bool](admin, `document.querySelector('#reviews-list li[data-id="gift-wrap"] .kb-approve').disabled`) {
+		t.Error("the author of a version is offered Approve on it")
+	}
 	admin.screenshot("kb-review-refused")
 
 	// A supervisor sees what changed, approves and publishes the fix.
@@ -233,14 +236,34 @@ func TestKnowledgeConsoleInChromium(t *testing.T) {
 	lead.waitText(card+` .kb-loc[data-locale="en"] .kb-after`, "8 yuan")
 	lead.waitText(card+` .kb-loc[data-locale="en"] .kb-added`, "can you gift wrap my order?")
 	lead.screenshot("kb-review")
+	if eval[bool](lead, `!!document.querySelector('#reviews-list li[data-id="gift-wrap"] .kb-own-version') || document.querySelector('#reviews-list li[data-id="gift-wrap"] .kb-approve').disabled`) {
+		t.Error("a reviewer who did not write the version is told it is their own")
+	}
 	lead.click(card + " .kb-approve")
 	lead.waitFor(`!document.querySelector('#reviews-empty').hidden`)
 	lead.tab("releases")
+	// Before training, the box says what Publish would ship.
+	lead.waitText("#publish-pending", "Against live release #2, publishing adds 0, changes 1 and removes 0 entries")
+	if n := eval[int](lead, `document.querySelectorAll('#publish-pending-list .chip--changed').length`); n != 1 {
+		t.Errorf("the pending list marks %d entries changed, want 1 (gift-wrap)", n)
+	}
 	lead.fill("#publish-note", "Gift wrapping price")
 	lead.click("#publish-btn")
 	published = time.Now()
 	lead.waitWithin(`!!document.querySelector('#releases-list li[data-id="3"].is-active')`, publishWithin)
 	t.Logf("publishing took %v", time.Since(published))
+	// Now nothing is pending, and publishing again is confirmed first: declined, no release is made.
+	lead.waitText("#publish-pending", "Nothing approved since live release #3")
+	eval[bool](lead, `(window.confirm = (m) => (window.__asked = m, false), true)`)
+	lead.click("#publish-btn")
+	lead.waitFor(`typeof window.__asked === "string"`)
+	if asked := eval[string](lead, `window.__asked`); !strings.Contains(asked, "release #3") {
+		t.Errorf("publishing nothing new asks %q", asked)
+	}
+	if eval[bool](lead, `!document.querySelector('#publish-status').hidden || !!document.querySelector('#releases-list li[data-id="4"]')`) {
+		t.Error("declining to publish nothing new started a release")
+	}
+	eval[bool](lead, `(window.confirm = () => true, true)`)
 
 	// The fix is released: the flag is resolved and leaves the queue.
 	admin.tab("corrections")
@@ -365,9 +388,15 @@ func TestKnowledgeConsoleInChromium(t *testing.T) {
 	lead.waitWithin(`!document.querySelector('#gate-report').hidden`, publishWithin)
 	lead.waitFor(`document.querySelector('#override-box').hidden && !document.querySelector('#override-admin-only').hidden`)
 	lead.waitText("#override-admin-only", "Only an admin can publish past these problems")
+	// The rollback left nothing approved that release 2 lacks, so Publish asks first (the golden
+	// question is what is new); the admin goes on.
 	admin.tab("releases")
+	eval[bool](admin, `(window.confirm = (m) => (window.__asked = m, true), true)`)
 	admin.click("#publish-btn")
 	admin.waitWithin(`!document.querySelector('#gate-report').hidden`, publishWithin)
+	if asked := eval[string](admin, `String(window.__asked)`); !strings.Contains(asked, "Nothing has been approved since release #2") {
+		t.Errorf("publishing after the rollback asks %q", asked)
+	}
 	admin.waitText(`#gate-problems li[data-check="golden"]`, "how do I get an invoice")
 	admin.waitFor(`!document.querySelector('#override-box').hidden && document.querySelector('#override-admin-only').hidden`)
 	admin.screenshot("kb-gate-refused")

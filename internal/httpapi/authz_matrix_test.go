@@ -257,6 +257,7 @@ func mxRows() []mxRow {
 			return mxReq{path: kb + "/rollback", body: reason}
 		}},
 		{route: "GET /api/v1/kb/diff", want: staffOnly(200, 200, 200, 200), target: path(kb + "/diff?from=1&to=1")},
+		{route: "GET /api/v1/kb/pending", want: staffOnly(200, 200, 200, 200), target: path(kb + "/pending")},
 		{route: "GET /api/v1/kb/golden", want: staffOnly(200, 200, 200, 200), target: path(kb + "/golden")},
 		{route: "POST /api/v1/kb/golden", want: staffOnly(201, 201, 403, 403), target: func(c *mxCell) mxReq {
 			return mxReq{path: kb + "/golden", body: map[string]string{"question": fmt.Sprintf("运费怎么算 %d", c.w.next()),

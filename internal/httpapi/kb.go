@@ -136,7 +136,9 @@ func (s *Server) listEntries(w http.ResponseWriter, r *http.Request, p *auth.Pri
 	for i := range recs {
 		out[i] = s.toEntryJSON(&recs[i])
 	}
-	writeJSON(w, http.StatusOK, map[string]any{"entries": out})
+	// two_person_rule lets a reviewer's screen hold back Approve on their
+	// own versions instead of offering a button the server refuses.
+	writeJSON(w, http.StatusOK, map[string]any{"entries": out, "two_person_rule": s.kb.TwoPersonRule()})
 	return nil
 }
 
@@ -444,6 +446,20 @@ func (s *Server) diffReleases(w http.ResponseWriter, r *http.Request, p *auth.Pr
 		return errcode.Errorf(errcode.Invalid, "to: %s", errcode.Message(err))
 	}
 	d, err := s.kb.Diff(r.Context(), from, to)
+	if err != nil {
+		return err
+	}
+	writeJSON(w, http.StatusOK, d)
+	return nil
+}
+
+// pendingRelease says what publishing now would change against the active
+// release: the same shape as a diff, with to 0 for the release not made yet.
+func (s *Server) pendingRelease(w http.ResponseWriter, r *http.Request, p *auth.Principal) error {
+	if err := need(p, auth.KBRead, "read the knowledge base"); err != nil {
+		return err
+	}
+	d, err := s.kb.Pending(r.Context())
 	if err != nil {
 		return err
 	}

@@ -5,6 +5,7 @@ import (
 	"encoding/json"
 	"fmt"
 	"net/http"
+	"slices"
 	"strings"
 	"sync"
 	"sync/atomic"
@@ -134,12 +135,47 @@ func TestKnowledgeReviewPublishAndGate(t *testing.T) {
 	if status != http.StatusForbidden || !strings.Contains(string(body), "two-person") {
 		t.Fatalf("self-approval: %d %s", status, body)
 	}
+	// The list says the rule is on, so that a reviewer's screen can hold
+	// Approve back on their own versions.
+	var reviews struct {
+		TwoPersonRule *bool `json:"two_person_rule"`
+	}
+	admin.Must(http.StatusOK, "GET", "/api/v1/kb/entries?status=in_review", nil, &reviews)
+	if reviews.TwoPersonRule == nil || !*reviews.TwoPersonRule {
+		t.Errorf("the entry list's two_person_rule is %v, want true (the default)", reviews.TwoPersonRule)
+	}
 	super.Must(http.StatusOK, "POST", "/api/v1/kb/entries/shipping-fee/approve", nil, nil)
+
+	// Before publishing, an editor sees what Publish would ship.
+	type pendingDiff struct {
+		From, To int64
+		Added    []struct{ ID string }
+		Removed  []struct{ ID string }
+		Changed  []struct {
+			ID     string
+			Fields []string
+		}
+	}
+	var before kbRelease
+	agent.Must(http.StatusOK, "GET", "/api/v1/kb/releases/active", nil, &before)
+	var pending pendingDiff
+	agent.Must(http.StatusOK, "GET", "/api/v1/kb/pending", nil, &pending)
+	if pending.From != before.ID || pending.To != 0 || len(pending.Added) != 1 || pending.Added[0].ID != "gift-card-balance" ||
+		len(pending.Changed) != 1 || pending.Changed[0].ID != "shipping-fee" || !slices.Contains(pending.Changed[0].Fields, "tags") ||
+		len(pending.Removed) != 0 {
+		t.Fatalf("pending before publishing: %+v, want gift-card-balance added and shipping-fee's tags changed since release %d", pending, before.ID)
+	}
 
 	// Publishing is for editors; the new entry answers at once.
 	agent.Must(http.StatusForbidden, "POST", "/api/v1/kb/releases", map[string]string{}, nil)
 	var rel kbRelease
 	super.Must(http.StatusCreated, "POST", "/api/v1/kb/releases", map[string]string{"note": "gift cards"}, &rel)
+	// Published: nothing is pending any more.
+	pending = pendingDiff{}
+	agent.Must(http.StatusOK, "GET", "/api/v1/kb/pending", nil, &pending)
+	if pending.From != rel.ID || len(pending.Added)+len(pending.Changed)+len(pending.Removed) != 0 {
+		t.Errorf("pending after publishing release %d: %+v, want nothing", rel.ID, pending)
+	}
 	if rel.ID < 2 || rel.Entries != 80 || !rel.Quality.Passed || rel.Quality.HeldOut == 0 || !rel.Active ||
 		rel.Versions["gift-card-balance"] != 1 || rel.Versions["shipping-fee"] != 2 || rel.Author != super.ID || rel.CreatedAt == "" {
 		t.Fatalf("release %+v", rel)

@@ -219,6 +219,7 @@ func (s *Server) routes(opts Options) *routeMux {
 	mux.HandleFunc("POST /api/v1/kb/releases/{id}/activate", s.staff(s.activateRelease))
 	mux.HandleFunc("POST /api/v1/kb/rollback", s.staff(s.rollback))
 	mux.HandleFunc("GET /api/v1/kb/diff", s.staff(s.diffReleases))
+	mux.HandleFunc("GET /api/v1/kb/pending", s.staff(s.pendingRelease))
 	mux.HandleFunc("GET /api/v1/kb/golden", s.staff(s.listGolden))
 	mux.HandleFunc("POST /api/v1/kb/golden", s.staff(s.addGolden))
 	mux.HandleFunc("DELETE /api/v1/kb/golden/{id}", s.staff(s.deleteGolden))
@@ -276,6 +277,7 @@ func (s *Server) routes(opts Options) *routeMux {
 		"/api/v1/kb/releases/{id}/activate":                   "POST",
 		"/api/v1/kb/rollback":                                 "POST",
 		"/api/v1/kb/diff":                                     "GET",
+		"/api/v1/kb/pending":                                  "GET",
 		"/api/v1/kb/golden":                                   "GET, POST",
 		"/api/v1/kb/golden/{id}":                              "DELETE",
 		"/api/v1/kb/corrections":                              "GET",

@@ -399,6 +399,10 @@ var ErrSelfApproval = errcode.Localized(errcode.Forbidden,
 	"two-person rule: the author of a version cannot approve it; ask another editor to review it",
 	"双人复核：版本的作者不能批准自己的修改，请让另一位编辑审核")
 
+// TwoPersonRule reports whether a version's author is refused as its
+// approver, so that a reviewer's screen can say so before they try.
+func (s *Service) TwoPersonRule() bool { return s.opts.TwoPersonRule }
+
 // Approve accepts the version under review; with the two-person rule on,
 // a must not be its author.
 func (s *Service) Approve(ctx context.Context, a Actor, id string) (*Record, error) {

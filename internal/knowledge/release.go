@@ -572,34 +572,58 @@ func (s *Service) Diff(ctx context.Context, from, to int64) (*Diff, error) {
 	if err != nil {
 		return nil, err
 	}
+	return diffContent(from, to, a.Content, a.Versions, b.Content, b.Versions), nil
+}
+
+// Pending says what publishing now would change: the approved versions
+// against the active release (To is 0: the release does not exist yet).
+// An editor sees what Publish will ship, and that nothing would change
+// before training a release that serves the same answers.
+func (s *Service) Pending(ctx context.Context) (*Diff, error) {
+	entries, versions, err := s.approved(ctx)
+	if err != nil {
+		return nil, fmt.Errorf("pending release: %w", err)
+	}
+	active, err := s.activeRelease(ctx)
+	if err != nil {
+		return nil, fmt.Errorf("pending release: %w", err)
+	}
+	if active == nil {
+		return diffContent(0, 0, nil, nil, entries, versions), nil
+	}
+	return diffContent(active.ID, 0, active.Content, active.Versions, entries, versions), nil
+}
+
+// diffContent says how content b (at versions bv) differs from content a.
+func diffContent(from, to int64, a []Entry, av map[string]int, b []Entry, bv map[string]int) *Diff {
 	d := &Diff{From: from, To: to, Added: []DiffEntry{}, Removed: []DiffEntry{}, Changed: []DiffChanged{}}
 	before := map[string]*Entry{}
-	for i := range a.Content {
-		before[a.Content[i].ID] = &a.Content[i]
+	for i := range a {
+		before[a[i].ID] = &a[i]
 	}
-	for i := range b.Content {
-		e := &b.Content[i]
+	for i := range b {
+		e := &b[i]
 		old, ok := before[e.ID]
 		delete(before, e.ID)
 		title, _ := e.Text(LocaleZH)
 		switch {
 		case !ok:
-			d.Added = append(d.Added, DiffEntry{ID: e.ID, Title: title.Title, Version: b.Versions[e.ID], Entry: e})
-		case a.Versions[e.ID] != b.Versions[e.ID]:
+			d.Added = append(d.Added, DiffEntry{ID: e.ID, Title: title.Title, Version: bv[e.ID], Entry: e})
+		case av[e.ID] != bv[e.ID]:
 			fields := old.Changes(e)
 			if len(fields) == 0 {
 				continue
 			}
-			d.Changed = append(d.Changed, DiffChanged{ID: e.ID, Title: title.Title, FromVersion: a.Versions[e.ID],
-				ToVersion: b.Versions[e.ID], Fields: fields, Before: *old, After: *e})
+			d.Changed = append(d.Changed, DiffChanged{ID: e.ID, Title: title.Title, FromVersion: av[e.ID],
+				ToVersion: bv[e.ID], Fields: fields, Before: *old, After: *e})
 		}
 	}
 	for id, e := range before {
 		title, _ := e.Text(LocaleZH)
-		d.Removed = append(d.Removed, DiffEntry{ID: id, Title: title.Title, Version: a.Versions[id], Entry: e})
+		d.Removed = append(d.Removed, DiffEntry{ID: id, Title: title.Title, Version: av[id], Entry: e})
 	}
 	slices.SortFunc(d.Removed, func(x, y DiffEntry) int { return strings.Compare(x.ID, y.ID) })
-	return d, nil
+	return d
 }
 
 // Damaged returns a copy of entries with every entry's questions moved to

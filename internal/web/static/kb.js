@@ -41,6 +41,8 @@
     edit: null,       // {rec: the entry as stored or null when new, flags: [flag ids this change fixes]}
     releases: null,   // GET /kb/releases
     diffPicked: false, // the user chose the releases to compare
+    pending: null,    // GET /kb/pending: what Publish would change
+    twoPerson: true,  // the entry list's two_person_rule
   };
   let E = {};
 
@@ -473,6 +475,7 @@
     try {
       const d = await api('GET', `${KB}/entries?status=in_review`);
       const entries = d.entries || [];
+      S.twoPerson = d.two_person_rule !== false;
       setCount('reviews', entries.length);
       const hist = await Promise.all(entries.map((en) => api('GET', `${KB}/entries/${enc(en.id)}/history`)
         .then((h) => h.revisions || []).catch(() => [])));
@@ -547,6 +550,14 @@
       open.addEventListener('click', () => openEntry(en.id));
       actions.append(approve, reject, open);
       li.append(actions);
+      // The server refuses an author's approval of their own version: say so
+      // instead of offering a button that can only fail.
+      if (S.twoPerson && en.author && en.author.id && S.me && en.author.id === S.me.id) {
+        approve.disabled = true;
+        approve.title = t('kbOwnVersion');
+        const own = mk('p', 'kb-meta kb-own-version', t('kbOwnVersion'));
+        li.append(own);
+      }
     } else {
       li.append(mk('p', 'kb-meta', t('kbWaitingReviewer')));
     }
@@ -590,9 +601,41 @@
   // =====================================================================
   async function loadReleases() {
     try {
-      S.releases = await api('GET', `${KB}/releases`);
+      const [rels, pending] = await Promise.all([api('GET', `${KB}/releases`),
+        canPublish() ? api('GET', `${KB}/pending`).catch(() => null) : null]);
+      S.releases = rels;
+      S.pending = pending;
       renderReleases();
+      renderPending();
     } catch (e) { toastError(e); }
+  }
+
+  // What Publish would ship, against the active release: an editor sees it
+  // before a minute of training, and is asked before making a release that
+  // serves the same answers as the one live.
+  const pendingCount = (d) => (d ? d.added.length + d.changed.length + d.removed.length : 0);
+  function renderPending() {
+    const d = S.pending;
+    E.publishPending.hidden = !d;
+    E.publishPendingList.hidden = true;
+    if (!d) return;
+    if (!pendingCount(d)) {
+      E.publishPending.textContent = d.from ? t('kbPendingNone', { id: d.from }) : '';
+      E.publishPending.hidden = !d.from;
+      return;
+    }
+    E.publishPending.textContent = t(d.from ? 'kbPendingSince' : 'kbPendingFirst',
+      { id: d.from, added: d.added.length, changed: d.changed.length, removed: d.removed.length });
+    const items = [
+      ...d.added.map((x) => chip(`+ ${x.title || x.id}`, 'chip--new')),
+      ...d.changed.map((x) => chip(`~ ${x.title || x.id}`, 'chip--changed')),
+      ...d.removed.map((x) => chip(`− ${x.title || x.id}`, 'chip--removed')),
+    ];
+    const max = 12;
+    const shown = items.slice(0, max);
+    if (items.length > max) shown.push(chip(t('kbPendingMore', { n: items.length - max })));
+    E.publishPendingList.replaceChildren(...shown.map((c) => { const li = mk('li'); li.append(c); return li; }));
+    E.publishPendingList.hidden = false;
   }
 
   function gateSummary(q) {
@@ -677,6 +720,13 @@
 
   async function publish(override) {
     if (E.publishBox.dataset.busy) return;
+    if (!override) {
+      // Asked afresh: a rollback or an approval elsewhere may have changed it since the tab was drawn.
+      S.pending = await api('GET', `${KB}/pending`).catch(() => S.pending);
+      renderPending();
+      if (S.pending && S.pending.from && !pendingCount(S.pending) &&
+          !window.confirm(t('kbPendingConfirm', { id: S.pending.from }))) return;
+    }
     const body = { note: E.publishNote.value.trim() };
     if (override) {
       const reason = E.overrideReason.value.trim();
@@ -1016,6 +1066,7 @@
       historyAudit: $('ed-history-audit'),
       reviewsList: $('reviews-list'), reviewsEmpty: $('reviews-empty'),
       publishBox: $('publish-box'), publishNote: $('publish-note'), publishBtn: $('publish-btn'),
+      publishPending: $('publish-pending'), publishPendingList: $('publish-pending-list'),
       publishStatus: $('publish-status'), publishError: $('publish-error'), gateReport: $('gate-report'),
       gateSummary: $('gate-summary'), gateProblems: $('gate-problems'), overrideBox: $('override-box'),
       overrideReason: $('override-reason'), overrideBtn: $('override-btn'), overrideError: $('override-error'),
