@@ -555,8 +555,7 @@
       if (S.twoPerson && en.author && en.author.id && S.me && en.author.id === S.me.id) {
         approve.disabled = true;
         approve.title = t('kbOwnVersion');
-        const own = mk('p', 'kb-meta kb-own-version', t('kbOwnVersion'));
-        li.append(own);
+        li.append(mk('p', 'kb-meta kb-own-version', t('kbOwnVersion')));
       }
     } else {
       li.append(mk('p', 'kb-meta', t('kbWaitingReviewer')));
@@ -720,13 +719,6 @@
 
   async function publish(override) {
     if (E.publishBox.dataset.busy) return;
-    if (!override) {
-      // Asked afresh: a rollback or an approval elsewhere may have changed it since the tab was drawn.
-      S.pending = await api('GET', `${KB}/pending`).catch(() => S.pending);
-      renderPending();
-      if (S.pending && S.pending.from && !pendingCount(S.pending) &&
-          !window.confirm(t('kbPendingConfirm', { id: S.pending.from }))) return;
-    }
     const body = { note: E.publishNote.value.trim() };
     if (override) {
       const reason = E.overrideReason.value.trim();
@@ -734,13 +726,21 @@
       body.override = true;
       body.reason = reason;
     }
+    // Busy from the first await on: a second click while the pending diff loads must not publish twice.
     E.publishBox.dataset.busy = '1';
     E.publishBtn.disabled = E.overrideBtn.disabled = true;
     showError(E.publishError, '');
     showError(E.overrideError, '');
-    E.publishStatus.hidden = false;
-    E.publishStatus.textContent = t('kbPublishing');
     try {
+      if (!override) {
+        // Asked afresh: a rollback or an approval elsewhere may have changed it since the tab was drawn.
+        S.pending = await api('GET', `${KB}/pending`).catch(() => S.pending);
+        renderPending();
+        if (S.pending && S.pending.from && !pendingCount(S.pending) &&
+            !window.confirm(t('kbPendingConfirm', { id: S.pending.from }))) return;
+      }
+      E.publishStatus.hidden = false;
+      E.publishStatus.textContent = t('kbPublishing');
       const r = await api('POST', `${KB}/releases`, body);
       E.gateReport.hidden = true;
       E.publishNote.value = '';
