@@ -3,6 +3,7 @@ package cli_test
 import (
 	"bytes"
 	"context"
+	"encoding/json"
 	"os"
 	"path/filepath"
 	"strings"
@@ -148,6 +149,12 @@ func TestKBReleaseCommands(t *testing.T) {
 		!strings.Contains(errs, "--override") {
 		t.Fatalf("spam import: %d %q %q", code, out, errs)
 	}
+	// The gate held the spam back: kb pending says what publishing would ship.
+	code, out, errs = run(t, "", env, append([]string{"kb", "pending"}, target...)...)
+	if code != 0 || !strings.Contains(out, "live release 1 → next release: 0 added, 0 removed, 1 changed") ||
+		!strings.Contains(out, "~ ship-fee v1 → v2  zh-CN.answer") || !strings.Contains(out, "+ 包邮请点") {
+		t.Fatalf("pending: %d %q %q", code, out, errs)
+	}
 	if code, out, errs := run(t, "", env, append([]string{"kb", "publish", "--override", "vendor promo"}, target...)...); code != 0 ||
 		!strings.Contains(out, "release 2") || !strings.Contains(out, "vendor promo") {
 		t.Fatalf("override: %d %q %q", code, out, errs)
@@ -156,9 +163,28 @@ func TestKBReleaseCommands(t *testing.T) {
 	if code != 0 || !strings.Contains(out, "~ ship-fee v1 → v2  zh-CN.answer") || !strings.Contains(out, "+ 包邮请点") {
 		t.Fatalf("diff: %d %q %q", code, out, errs)
 	}
+	code, out, errs = run(t, "", env, append([]string{"kb", "pending", "--json"}, target...)...)
+	var nothing struct {
+		From, To                int64
+		Added, Removed, Changed []json.RawMessage
+	}
+	if err := json.Unmarshal([]byte(out), &nothing); code != 0 || err != nil || nothing.From != 2 || nothing.To != 0 ||
+		len(nothing.Added)+len(nothing.Removed)+len(nothing.Changed) != 0 {
+		t.Fatalf("pending after the publish: %d %q %q (%v)", code, out, errs, err)
+	}
 	if code, out, errs := run(t, "", env, append([]string{"kb", "rollback", "--reason", "spam"}, target...)...); code != 0 ||
 		!strings.Contains(out, "rolled back from release 2 to release 1") {
 		t.Fatalf("rollback: %d %q %q", code, out, errs)
+	}
+	// The rollback took the spam's approval back with it: the next publish
+	// would not ship it again.
+	code, out, errs = run(t, "", env, append([]string{"kb", "pending"}, target...)...)
+	if code != 0 || !strings.Contains(out, "live release 1 → next release: nothing to publish") {
+		t.Fatalf("pending after the rollback: %d %q %q", code, out, errs)
+	}
+	if code, _, errs := run(t, "", env, append([]string{"kb", "pending", "2"}, target...)...); code != 2 ||
+		!strings.Contains(errs, "takes no arguments") {
+		t.Fatalf("pending with an argument: %d %q", code, errs)
 	}
 	code, out, errs = run(t, "", env, append([]string{"kb", "releases"}, target...)...)
 	if code != 0 || !strings.Contains(out, "active, last good") || !strings.Contains(out, "overridden: vendor promo") ||

@@ -26,7 +26,7 @@ type kbCommand struct{ env Env }
 
 // kbSubcommands are the group's subcommands as typed, for -h and usage errors.
 var kbSubcommands = []string{"kb import FILE|- [--no-publish] [--override REASON]", "kb export [FILE]", "kb publish [--note TEXT] [--override REASON]",
-	"kb rollback [--to ID]", "kb releases", "kb diff A B"}
+	"kb rollback [--to ID]", "kb releases", "kb diff A B", "kb pending"}
 
 var kbUsage = strings.Join(kbSubcommands, " | ")
 
@@ -49,6 +49,8 @@ func (c *kbCommand) Run(ctx context.Context, args []string) error {
 		return c.releases(ctx, args[1:])
 	case "diff":
 		return c.diff(ctx, args[1:])
+	case "pending":
+		return c.pending(ctx, args[1:])
 	}
 	return usagef("unknown kb subcommand %q (want %s)", args[0], kbUsage)
 }
@@ -305,9 +307,55 @@ func (c *kbCommand) diff(ctx context.Context, args []string) error {
 	if *asJSON {
 		return writeJSONOut(c.env.Stdout, d)
 	}
-	w := c.env.Stdout
-	fmt.Fprintf(w, "release %d → release %d: %d added, %d removed, %d changed\n", d.From, d.To, len(d.Added),
+	fmt.Fprintf(c.env.Stdout, "release %d → release %d: %d added, %d removed, %d changed\n", d.From, d.To, len(d.Added),
 		len(d.Removed), len(d.Changed))
+	printDiff(c.env.Stdout, d)
+	return nil
+}
+
+// pending says what `kb publish` would ship: the approved versions against
+// the live release, in kb diff's shape (the API's GET /api/v1/kb/pending).
+func (c *kbCommand) pending(ctx context.Context, args []string) error {
+	fs := newFlagSet("kb pending", c.env, "kb pending [--json] [--data-dir DIR | --database URL]")
+	var db dbFlags
+	db.register(fs)
+	asJSON := fs.Bool("json", false, "print JSON")
+	rest, err := parse(fs, args)
+	if err != nil {
+		return err
+	}
+	if len(rest) != 0 {
+		return usagef("kb pending takes no arguments")
+	}
+	s, err := c.open(ctx, fs, &db, false)
+	if err != nil {
+		return err
+	}
+	defer s.close()
+	d, err := s.kb.Pending(ctx)
+	if err != nil {
+		return err
+	}
+	if *asJSON {
+		return writeJSONOut(c.env.Stdout, d)
+	}
+	w := c.env.Stdout
+	live := "no live release"
+	if d.From > 0 {
+		live = fmt.Sprintf("live release %d", d.From)
+	}
+	if len(d.Added)+len(d.Removed)+len(d.Changed) == 0 {
+		fmt.Fprintf(w, "%s → next release: nothing to publish, the approved entries are the live ones\n", live)
+		return nil
+	}
+	fmt.Fprintf(w, "%s → next release: %d added, %d removed, %d changed\n", live, len(d.Added), len(d.Removed), len(d.Changed))
+	printDiff(w, d)
+	return nil
+}
+
+// printDiff lists a diff's entries, one per line, with the answers that
+// changed.
+func printDiff(w io.Writer, d *knowledge.Diff) {
 	for _, e := range d.Added {
 		fmt.Fprintf(w, "+ %s v%d  %s\n", e.ID, e.Version, e.Title)
 	}
@@ -322,7 +370,6 @@ func (c *kbCommand) diff(ctx context.Context, args []string) error {
 			}
 		}
 	}
-	return nil
 }
 
 func writeJSONOut(w io.Writer, v any) error {
