@@ -264,6 +264,13 @@ func TestKnowledgeConsoleInChromium(t *testing.T) {
 		t.Error("declining to publish nothing new started a release")
 	}
 	eval[bool](lead, `(window.confirm = () => true, true)`)
+	// The admin's page, left on the reviews tab meanwhile, catches up when
+	// the admin comes back to it: the approved card is gone without a reload.
+	if !eval[bool](admin, `!!document.querySelector('#reviews-list li[data-id="gift-wrap"]')`) {
+		t.Fatal("the admin's reviews tab changed before the admin came back to it")
+	}
+	eval[bool](admin, `(window.dispatchEvent(new Event('focus')), true)`)
+	admin.waitFor(`!document.querySelector('#reviews-empty').hidden && !document.querySelector('#reviews-list li')`)
 
 	// The fix is released: the flag is resolved and leaves the queue.
 	admin.tab("corrections")
@@ -332,6 +339,12 @@ func TestKnowledgeConsoleInChromium(t *testing.T) {
 	admin.waitText(`#releases-list li[data-id="3"]`, "Rolled back")
 	admin.waitText(`#releases-list li[data-id="3"]`, "price not confirmed yet")
 	admin.screenshot("kb-rolled-back")
+	// The lead's page, open on the releases tab since publishing release 3,
+	// shows the admin's rollback when the lead comes back to it.
+	eval[bool](lead, `(window.dispatchEvent(new Event('focus')), true)`)
+	lead.waitFor(`!!document.querySelector('#releases-list li[data-id="2"].is-active')`)
+	lead.waitText(`#releases-list li[data-id="3"]`, "Rolled back")
+	lead.waitText("#publish-pending", "Nothing approved since live release #2")
 	// The entry's history names the rollback in words, not as a raw action.
 	admin.tab("entries")
 	admin.click(`#entries-list li[data-id="gift-wrap"]`)

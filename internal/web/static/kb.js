@@ -174,6 +174,9 @@
     }
     if (location.hash !== `#${name}`) history.replaceState(history.state, '', `#${name}`);
     loadCounts(name); // the other tab's badge too: opened at #reviews, corrections went uncounted
+    loadTab(name);
+  }
+  function loadTab(name) {
     switch (name) {
       case 'entries': loadEntries(); break;
       case 'reviews': loadReviews(); break;
@@ -183,6 +186,33 @@
       case 'golden': loadGolden(); break;
       default: break;
     }
+  }
+
+  // ---------- live refresh ----------
+  // Other editors approve, publish and roll back while this page is open. Every LIVE_MS, while the
+  // page is visible, the tab badges and the lists that change under a publisher (entries, releases
+  // and what Publish would ship) reload; review and correction cards, which a reader may be in the
+  // middle of, are not redrawn on a timer (their badge says something changed). Coming back to the
+  // page reloads the tab shown, whichever it is. Nothing reloads while the user is busy in the tab:
+  // a reason box open, the focus on an item of a list (which a reload would redraw), a field of the
+  // tab holding text with the focus in it, a publish under way.
+  const LIVE_MS = 30000;
+  const LIVE_TABS = ['entries', 'releases'];
+  function busyInTab() {
+    const sec = $(`section-${S.tab}`);
+    if (!sec || sec.querySelector('.kb-ask') || E.publishBox.dataset.busy) return true;
+    const a = document.activeElement;
+    if (!a || !sec.contains(a)) return false;
+    return !!a.closest('ul, ol') || (/^(INPUT|TEXTAREA)$/.test(a.tagName) && a.value !== '');
+  }
+  let liveAt = 0;
+  function refreshLive(whole) {
+    // Coming back fires both visibilitychange and focus: one reload.
+    if (!S.me || document.hidden || busyInTab() || Date.now() - liveAt < 1000) return;
+    liveAt = Date.now();
+    const reload = whole || LIVE_TABS.includes(S.tab);
+    loadCounts(reload ? S.tab : ''); // a tab that reloads counts itself
+    if (reload) loadTab(S.tab);
   }
 
   // =====================================================================
@@ -1127,6 +1157,9 @@
     for (const sel of [E.diffFrom, E.diffTo]) sel.addEventListener('change', () => { S.diffPicked = true; });
 
     E.goldenForm.addEventListener('submit', (e) => { e.preventDefault(); addGolden(); });
+    setInterval(() => refreshLive(false), LIVE_MS);
+    document.addEventListener('visibilitychange', () => refreshLive(true));
+    window.addEventListener('focus', () => refreshLive(true));
     boot();
   }
 
