@@ -7,23 +7,27 @@ import (
 	"flag"
 	"fmt"
 	"io"
+	"net"
 	"net/http"
 	"net/url"
 	"os"
 	"strconv"
 	"strings"
 	"time"
+
+	"github.com/steward-cs/steward/internal/config"
 )
 
 // apiFlags are the flags of the commands that talk to a running server:
 // posture and incident changes must reach the server that serves them.
 type apiFlags struct {
-	url, token, tokenFile string
-	json                  bool
+	url, token, tokenFile, configPath string
+	json                              bool
 }
 
 func (f *apiFlags) register(fs *flag.FlagSet) {
-	fs.StringVar(&f.url, "url", "", "the running Steward (default $STEWARD_URL, else http://127.0.0.1:8080)")
+	fs.StringVar(&f.url, "url", "", "the running Steward (default $STEWARD_URL, else the addr of --config and $STEWARD_ADDR, else http://127.0.0.1:8080)")
+	fs.StringVar(&f.configPath, "config", "", "the server's YAML config file: its addr is where to reach it when --url and $STEWARD_URL are not given")
 	fs.StringVar(&f.token, "token", "", "a bearer token or API key with incident rights (default $STEWARD_TOKEN; a flag is seen by ps: prefer the variable or --token-file)")
 	fs.StringVar(&f.tokenFile, "token-file", "", "read the token from this file (default $STEWARD_TOKEN_FILE)")
 	fs.BoolVar(&f.json, "json", false, "print the server's JSON")
@@ -58,6 +62,23 @@ func serverToken(env Env, token, file string, vars ...string) (string, error) {
 	return "", nil
 }
 
+// listenURL is the URL that reaches a server listening on addr from the
+// same machine: a wildcard host (":8080", "0.0.0.0:8080", "[::]:8080")
+// is reached on loopback.
+func listenURL(addr string) (string, error) {
+	host, port, err := net.SplitHostPort(addr)
+	if err != nil || port == "" || port == "0" {
+		return "", fmt.Errorf("the configured addr %q names no port to reach the server on", addr)
+	}
+	switch host {
+	case "", "0.0.0.0":
+		host = "127.0.0.1"
+	case "::":
+		host = "::1"
+	}
+	return "http://" + net.JoinHostPort(host, port), nil
+}
+
 // serverURL checks a running server's base URL before anything is sent,
 // so that "localhost:8080" is answered in words rather than by a parser.
 func serverURL(raw string) (string, error) {
@@ -73,7 +94,15 @@ func (f *apiFlags) call(ctx context.Context, env Env, method, path string, body 
 		f.url = env.Getenv("STEWARD_URL")
 	}
 	if f.url == "" {
-		f.url = "http://127.0.0.1:8080"
+		// The server's own configuration says where it listens (the
+		// defaults give http://127.0.0.1:8080).
+		cfg, err := config.Load(f.configPath, env.Getenv)
+		if err != nil {
+			return nil, usagef("%v", err)
+		}
+		if f.url, err = listenURL(cfg.Addr); err != nil {
+			return nil, usagef("%v (give --url)", err)
+		}
 	}
 	base, err := serverURL(f.url)
 	if err != nil {

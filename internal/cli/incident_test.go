@@ -48,6 +48,26 @@ func TestPostureAndIncidentCommands(t *testing.T) {
 		t.Fatalf("incident list with none: %d %q", code, out)
 	}
 	hostPort := strings.TrimPrefix(srv.URL, "http://")
+	// Without --url or STEWARD_URL the server's own configuration says
+	// where it listens: the config file's addr (a wildcard host is reached
+	// on loopback), or STEWARD_ADDR as the server's environment sets it.
+	_, port, _ := strings.Cut(hostPort, ":")
+	cfgFile := filepath.Join(t.TempDir(), "steward.yaml")
+	if err := os.WriteFile(cfgFile, []byte("addr: \"0.0.0.0:"+port+"\"\n"), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	if code, out, errs := run(t, "", map[string]string{"STEWARD_TOKEN": admin.Token}, "posture", "show", "--config", cfgFile); code != 0 ||
+		!strings.Contains(out, "level 0") {
+		t.Fatalf("with --config: %d %q %s", code, out, errs)
+	}
+	if code, out, errs := run(t, "", map[string]string{"STEWARD_TOKEN": admin.Token, "STEWARD_ADDR": hostPort}, "incident", "list"); code != 0 ||
+		out != "no incidents\n" {
+		t.Fatalf("with STEWARD_ADDR: %d %q %s", code, out, errs)
+	}
+	if code, _, errs := run(t, "", map[string]string{"STEWARD_TOKEN": admin.Token}, "posture", "show", "--config", filepath.Join(t.TempDir(), "none.yaml")); code != 2 ||
+		!strings.Contains(errs, "none.yaml") {
+		t.Fatalf("with a missing --config: %d %s", code, errs)
+	}
 	if code, _, errs := run(t, "", map[string]string{"STEWARD_TOKEN": admin.Token}, "posture", "show", "--url", hostPort); code != 2 ||
 		!strings.Contains(errs, "--url must be http://HOST:PORT") {
 		t.Fatalf("--url without a scheme: %d %s", code, errs)
