@@ -14,6 +14,7 @@ import (
 	"time"
 
 	"github.com/steward-cs/steward/internal/conversation"
+	"github.com/steward-cs/steward/internal/guard"
 )
 
 // journalVersion is the "v" of every line this package writes and the only
@@ -89,6 +90,12 @@ type messageJSON struct {
 	Author         *conversation.Author   `json:"author,omitempty"`
 	Locale         string                 `json:"locale,omitempty"`
 	CreatedAt      time.Time              `json:"created_at"`
+	// PII and Sealed carry the kinds of personal data masked in Text and
+	// the encrypted original (ciphertext only: the journal never holds
+	// it in the clear), so a message spooled during an outage can still
+	// be revealed once it lands.
+	PII    []string      `json:"pii,omitempty"`
+	Sealed *guard.Sealed `json:"sealed,omitempty"`
 }
 
 func toJSON(c *conversation.Conversation) *conversationJSON {
@@ -113,9 +120,17 @@ func messagesToJSON(msgs []conversation.Message) []messageJSON {
 	for i, m := range msgs {
 		out[i] = messageJSON{ID: m.ID, ConversationID: m.ConversationID, Seq: m.Seq, Role: string(m.Role), Text: m.Text,
 			Outcome: string(m.Outcome), Confidence: m.Confidence, Entry: clonePtr(m.Entry), Choices: slices.Clone(m.Choices),
-			Intent: m.Intent, Author: clonePtr(m.Author), Locale: m.Locale, CreatedAt: m.CreatedAt}
+			Intent: m.Intent, Author: clonePtr(m.Author), Locale: m.Locale, CreatedAt: m.CreatedAt,
+			PII: slices.Clone(m.PII), Sealed: cloneSealed(m.Sealed)}
 	}
 	return out
+}
+
+func cloneSealed(s *guard.Sealed) *guard.Sealed {
+	if s == nil {
+		return nil
+	}
+	return &guard.Sealed{KeyID: s.KeyID, Data: bytes.Clone(s.Data)}
 }
 
 func clonePtr[T any](p *T) *T {
@@ -130,7 +145,7 @@ func (m *messageJSON) message() conversation.Message {
 	out := conversation.Message{ID: m.ID, ConversationID: m.ConversationID, Seq: m.Seq, Role: conversation.Role(m.Role),
 		Text: m.Text, Outcome: conversation.Outcome(m.Outcome), Confidence: m.Confidence, Intent: m.Intent,
 		Locale: m.Locale, CreatedAt: m.CreatedAt, Entry: clonePtr(m.Entry), Author: clonePtr(m.Author),
-		Choices: slices.Clone(m.Choices)}
+		Choices: slices.Clone(m.Choices), PII: slices.Clone(m.PII), Sealed: cloneSealed(m.Sealed)}
 	return out
 }
 

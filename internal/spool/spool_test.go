@@ -17,6 +17,7 @@ import (
 
 	"github.com/steward-cs/steward/internal/conversation"
 	"github.com/steward-cs/steward/internal/errcode"
+	"github.com/steward-cs/steward/internal/guard"
 	"github.com/steward-cs/steward/internal/knowledge"
 	"github.com/steward-cs/steward/internal/spool"
 	"github.com/steward-cs/steward/internal/store"
@@ -767,5 +768,46 @@ func TestEngineThroughOutage(t *testing.T) {
 		if c.LastSeq != int64(len(stored)) || !slices.Contains([]conversation.State{conversation.StateQueued, conversation.StateBot}, c.State) {
 			t.Fatalf("%s stored as %+v", ch.id, c)
 		}
+	}
+}
+
+// A customer message spooled during an outage keeps the kinds of personal
+// data masked in it and its sealed original, across a restart and into
+// the store, so the desk can still reveal it (it used to land with
+// neither: the journal's record had no place for them).
+func TestSpooledMessageKeepsItsSealedOriginal(t *testing.T) {
+	e := newEnv(t)
+	ctx := context.Background()
+	s := e.open()
+	e.inner.failWrites.Store(true)
+	a := newConversation("ca")
+	must(t, s.CreateConversation(ctx, a, greeting(a)))
+	tu := turn(a, "call me on 138****5678")
+	sealed := guard.Sealed{KeyID: "k1", Data: []byte{9, 8, 7, 6}}
+	tu.Messages[0].PII, tu.Messages[0].Sealed = []string{"cn_mobile"}, &sealed
+	must(t, s.SaveTurn(ctx, tu))
+	sealed.Data[0] = 0 // the spool keeps its own copy
+	must(t, s.Close())
+
+	s2 := e.open()
+	msgs, err := s2.Messages(ctx, "ca", 1)
+	must(t, err)
+	if len(msgs) != 2 || !slices.Equal(msgs[0].PII, []string{"cn_mobile"}) {
+		t.Fatalf("spooled messages after a restart: %+v, want the customer's with PII [cn_mobile]", msgs)
+	}
+	e.inner.failWrites.Store(false)
+	e.run(s2)
+	e.drained(s2)
+	stored, err := e.db.Messages(ctx, "ca", 1)
+	must(t, err)
+	if len(stored) != 2 || !slices.Equal(stored[0].PII, []string{"cn_mobile"}) {
+		t.Fatalf("stored messages: %+v, want the customer's with PII [cn_mobile]", stored)
+	}
+	rec, err := e.db.VaultRecord(ctx, stored[0].ID)
+	if err != nil {
+		t.Fatalf("the sealed original did not reach the vault: %v", err)
+	}
+	if rec.Sealed.KeyID != "k1" || !bytes.Equal(rec.Sealed.Data, []byte{9, 8, 7, 6}) || !slices.Equal(rec.Kinds, []string{"cn_mobile"}) {
+		t.Fatalf("vault record %+v", rec)
 	}
 }
