@@ -920,6 +920,7 @@ func (c *Controller) Approve(ctx context.Context, a Actor, id string, index int)
 func (c *Controller) ConfirmRecovery(ctx context.Context, a Actor, id string) (*Incident, error) {
 	c.op.Lock()
 	defer c.op.Unlock()
+	defer c.changed() // the leader, which steps down, may be another node
 	inc, err := c.openIncident(id)
 	if err != nil {
 		return nil, err

@@ -540,3 +540,67 @@ func TestControllerReasonsInChinese(t *testing.T) {
 		t.Errorf("handing back: %q / %q", p.Reason, p.ReasonZH)
 	}
 }
+
+// In a cluster the confirmation may reach a node that does not lead: it
+// tells the others (Changed), the leader rereads, and steps down after
+// the hold. It used to tell no one, so the leader waited for good.
+func TestConfirmedRecoveryOnAnotherNode(t *testing.T) {
+	db := openStore(t)
+	al := &alerts{}
+	clock := time.Date(2026, 11, 21, 10, 0, 0, 0, time.UTC)
+	opts := func(changed func()) incident.Options {
+		return incident.Options{Store: db, Engine: &engine{}, Alerts: al, Logger: quiet(), Changed: changed,
+			RecoverAfter: 5 * time.Second, Now: func() time.Time { return clock },
+			Playbooks: incident.MergePlaybooks(incident.DefaultPlaybooks(), []incident.Playbook{
+				{Name: "nlu-trouble", Match: []string{`component="nlu"`}, Action: incident.ActionLevel1, Scope: "all",
+					Human: true, Recovery: "confirm"}})}
+	}
+	lead, err := incident.New(context.Background(), opts(nil))
+	if err != nil {
+		t.Fatal(err)
+	}
+	step := func(d time.Duration) incident.Posture {
+		clock = clock.Add(d)
+		if err := lead.Step(context.Background(), clock); err != nil {
+			t.Fatal(err)
+		}
+		return lead.Posture()
+	}
+	al.set(firing("component_down", monitor.LevelCritical, clock, "component", "nlu"))
+	if p := step(time.Second); p.Level != 1 {
+		t.Fatalf("posture %+v", p)
+	}
+	al.set()
+	for range 10 {
+		step(time.Second)
+	}
+	// The other node, as the app wires it: its changes make every node
+	// reread (the leader included).
+	told := 0
+	other, err := incident.New(context.Background(), opts(func() {
+		told++
+		if err := lead.Reload(context.Background()); err != nil {
+			t.Error(err)
+		}
+	}))
+	if err != nil {
+		t.Fatal(err)
+	}
+	inc := other.Current()
+	if inc == nil || !inc.AwaitingConfirm {
+		t.Fatalf("the other node's incident = %+v, want awaiting confirmation", inc)
+	}
+	if _, err := other.ConfirmRecovery(context.Background(), incident.Actor{ID: "u1", Name: "Ops"}, inc.ID); err != nil {
+		t.Fatal(err)
+	}
+	if told == 0 {
+		t.Fatal("confirming the recovery did not tell the other nodes")
+	}
+	step(time.Second)
+	if p := step(6 * time.Second); p.Level != 0 {
+		t.Fatalf("the leader, after a confirmation on another node and the hold: %+v", p)
+	}
+	if cur := lead.Current(); cur != nil && cur.AwaitingConfirm {
+		t.Fatalf("the leader's incident still awaits a confirmation: %+v", cur)
+	}
+}
