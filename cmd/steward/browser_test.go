@@ -600,3 +600,64 @@ func TestWidgetCountsUnseenReplies(t *testing.T) {
 		t.Errorf("the panel's header reads %q, want the widget's data-title as text", got)
 	}
 }
+
+// The chat page's stream resumes after the newest message it has with
+// none missing before it. While the socket is down an agent replies (seq
+// n) and the customer sends over REST, whose answer brings seq n+1: the
+// page used to resume after n+1, and the agent's reply never showed
+// until a reload.
+func TestChatStreamResumesWithoutAGap(t *testing.T) {
+	p := page{t, browser(t)}
+	run := testutil.Start(t, func(c *config.Config) { c.Desk.ManualAssign = true })
+	agent := testutil.Login(t, run.URL, run.Demo[1].Email, run.Demo[1].Password)
+	agent.Must(http.StatusOK, "PUT", "/api/v1/desk/presence", map[string]string{"status": "online"}, nil)
+	// Every socket the page opens is kept where the test can close it, and
+	// new ones can be refused (as a dead network would).
+	p.navigate("about:blank")
+	if _, err := chromedp.Call(p.ctx, cdppage.AddScriptToEvaluateOnNewDocument, cdppage.AddScriptToEvaluateOnNewDocumentParams{Source: `(() => {
+			const Native = window.WebSocket;
+			window.__ws = [];
+			window.__wsBlock = false;
+			function Recorded(url, protocols) {
+				if (window.__wsBlock) throw new Error('the network is down (test)');
+				const ws = protocols === undefined ? new Native(url) : new Native(url, protocols);
+				window.__ws.push(ws);
+				return ws;
+			}
+			Recorded.prototype = Native.prototype;
+			for (const k of ['CONNECTING', 'OPEN', 'CLOSING', 'CLOSED']) Recorded[k] = Native[k];
+			window.WebSocket = Recorded;
+		})()`}); err != nil {
+		t.Fatal(err)
+	}
+	p.navigate(run.URL + "/chat?lang=en")
+	p.waitFor(`document.body.dataset.ready === "1"`)
+	p.send("human")
+	p.waitFor(`document.querySelector('#state-banner').dataset.state === "queued"`)
+	var stored struct{ ID string }
+	if err := json.Unmarshal([]byte(eval[string](p, `localStorage.getItem('steward.conversation')`)), &stored); err != nil || stored.ID == "" {
+		t.Fatalf("the chat's conversation: %v", err)
+	}
+	agent.Must(http.StatusOK, "POST", "/api/v1/desk/conversations/"+stored.ID+"/claim", nil, nil)
+	p.waitFor(`document.querySelector('#state-banner').dataset.state === "assigned"`)
+	p.waitFor(`window.__ws.length > 0 && window.__ws.at(-1).readyState === 1`)
+
+	eval[bool](p, `(window.__wsBlock = true, window.__ws.at(-1).close(), true)`)
+	p.waitFor(`window.__ws.at(-1).readyState === 3`)
+	agent.Must(http.StatusCreated, "POST", "/api/v1/desk/conversations/"+stored.ID+"/messages",
+		map[string]string{"text": "replied while your line was down"}, nil)
+	p.send("are you there?")
+	p.waitFor(`[...document.querySelectorAll('#messages .msg[data-role="customer"]')].some((m) => !m.dataset.pending && m.innerText.includes('are you there?'))`)
+	if eval[bool](p, `document.querySelector('#messages').innerText.includes('replied while your line was down')`) {
+		t.Fatal("the agent's reply arrived with the socket down: the test does not test the resume")
+	}
+	eval[bool](p, `(window.__wsBlock = false, true)`)
+	p.waitWithin(`document.querySelector('#messages').innerText.includes('replied while your line was down')`, 40*time.Second)
+	// In order: the agent's reply before the customer's question.
+	if !eval[bool](p, `(() => {
+		const all = [...document.querySelectorAll('#messages .msg')].map((m) => m.innerText);
+		return all.findIndex((s) => s.includes('replied while your line was down')) < all.findIndex((s) => s.includes('are you there?'));
+	})()`) {
+		t.Error("the agent's reply is shown after the customer's later message")
+	}
+}

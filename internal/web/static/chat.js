@@ -198,6 +198,10 @@
     detailsTimer: 0,
     known: new Map(),    // message id -> <li>
     maxSeq: 0,
+    // The stream resumes after the newest message with none missing before it: a REST answer may
+    // bring seq 10 while the socket is down and an agent's seq 9 is still to come.
+    seqs: new Set(),
+    gapless: 0,
     inFlight: false,
     sendingEl: null,     // pending bubble of the request in flight
     loading: null,       // promise of a running load()
@@ -398,7 +402,7 @@
     S.wsError = null;
     // The token never goes into the URL: it is the first frame.
     ws.onopen = () => {
-      if (gen === S.wsGen) ws.send(JSON.stringify({ type: 'auth', token: conv.token, after_seq: S.maxSeq }));
+      if (gen === S.wsGen) ws.send(JSON.stringify({ type: 'auth', token: conv.token, after_seq: S.gapless }));
     };
     ws.onmessage = (ev) => {
       if (gen !== S.wsGen) return;
@@ -452,6 +456,8 @@
     for (const li of [...E.messages.children]) if (!li.dataset.pending) li.remove();
     S.known.clear();
     S.maxSeq = 0;
+    S.seqs.clear();
+    S.gapless = 0;
   }
 
   function renderMessage(m) {
@@ -609,7 +615,11 @@
     const near = isNearBottom();
     const li = renderMessage(m);
     S.known.set(m.id, li);
-    if (typeof m.seq === 'number' && m.seq > S.maxSeq) S.maxSeq = m.seq;
+    if (typeof m.seq === 'number') {
+      if (m.seq > S.maxSeq) S.maxSeq = m.seq;
+      S.seqs.add(m.seq);
+      while (S.seqs.has(S.gapless + 1)) S.seqs.delete(++S.gapless);
+    }
     insertBySeq(li, m.seq);
     stampTimes();
     if (m.role === 'agent' && m.author && m.author.name && m.author.name !== S.agentName) {
