@@ -178,6 +178,7 @@ func (e *Engine) Start(ctx context.Context, req StartRequest) (*Conversation, st
 		return nil, "", nil, err
 	}
 	if e.admit != nil && !e.admit(req.Source) {
+		e.throttled(&Conversation{Source: req.Source})
 		return nil, "", nil, ErrThrottled
 	}
 	secret := token.New()
@@ -200,6 +201,17 @@ func validText(field, s string, maxRunes int) error {
 		return errcode.Errorf(errcode.Invalid, "%s exceeds %d characters", field, maxRunes)
 	}
 	return nil
+}
+
+// throttled tells the observer of a message refused because the posture
+// throttles its source. The flood rule counts what a source offers, not
+// only what it was let through: judged on the admitted rate alone, which
+// the throttle holds at the rule's limit, a flood that went on would stop
+// firing and lose its throttle, then come back, over and over.
+func (e *Engine) throttled(c *Conversation) {
+	if e.observe != nil {
+		e.observe.ObserveTurn(TurnInfo{Conversation: c, Outcome: OutcomeThrottled})
+	}
 }
 
 // ErrThrottled answers a message from a source the posture throttles.
@@ -329,6 +341,7 @@ func (e *Engine) turn(ctx context.Context, id, tok string, in Input) (*Result, e
 		return nil, errcode.Localized(errcode.Conflict, "conversation is closed; start a new one", "会话已结束，请开始新会话")
 	}
 	if e.admit != nil && !e.admit(c.Source) {
+		e.throttled(c)
 		return nil, ErrThrottled
 	}
 	now := time.Now().UTC()

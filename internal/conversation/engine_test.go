@@ -4,11 +4,13 @@ import (
 	"bufio"
 	"context"
 	"encoding/json"
+	"errors"
 	"fmt"
 	"os"
 	"path/filepath"
 	"strings"
 	"sync"
+	"sync/atomic"
 	"testing"
 
 	"github.com/steward-cs/steward/internal/conversation"
@@ -148,5 +150,52 @@ func TestHeldoutParaphrases(t *testing.T) {
 	}
 	if rej < 0.90 {
 		t.Errorf("off-topic rejection %.3f < 0.90", rej)
+	}
+}
+
+type turnLog struct {
+	mu    sync.Mutex
+	turns []conversation.TurnInfo
+}
+
+func (l *turnLog) ObserveTurn(t conversation.TurnInfo) {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	l.turns = append(l.turns, t)
+}
+
+// A message refused because the posture throttles its source is still
+// reported, as throttled and with its source: the flood rule judges what
+// a source offers. Reported as nothing, a flood held at the rule's limit
+// stopped firing, lost its throttle and came back, over and over.
+func TestThrottledMessagesAreObserved(t *testing.T) {
+	ix, b := demo(t)
+	db := testutil.OpenStore(t, store.Options{SQLitePath: filepath.Join(t.TempDir(), "s.db")})
+	var shut atomic.Bool
+	log := &turnLog{}
+	e := conversation.NewEngine(db, conversation.Options{Builtin: b, Observer: log,
+		Admit: func(source string) bool { return !(shut.Load() && source == "partner-api") }})
+	e.SetIndex(ix)
+	ctx := context.Background()
+	c, tok, _, err := e.Start(ctx, conversation.StartRequest{Locale: "en", Source: "partner-api"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	shut.Store(true)
+	if _, err := e.Handle(ctx, c.ID, tok, conversation.Input{Text: "how much is shipping?"}); !errors.Is(err, conversation.ErrThrottled) {
+		t.Fatalf("a message from a throttled source: %v, want ErrThrottled", err)
+	}
+	if _, _, _, err := e.Start(ctx, conversation.StartRequest{Locale: "en", Source: "partner-api"}); !errors.Is(err, conversation.ErrThrottled) {
+		t.Fatalf("a new conversation from a throttled source: %v, want ErrThrottled", err)
+	}
+	log.mu.Lock()
+	defer log.mu.Unlock()
+	if len(log.turns) != 2 {
+		t.Fatalf("observed %d turns, want the 2 refusals: %+v", len(log.turns), log.turns)
+	}
+	for _, tu := range log.turns {
+		if tu.Outcome != conversation.OutcomeThrottled || tu.Conversation == nil || tu.Conversation.Source != "partner-api" {
+			t.Errorf("observed %+v, want outcome throttled from partner-api", tu)
+		}
 	}
 }

@@ -88,6 +88,10 @@ type TurnInfo struct {
 	Latency      time.Duration
 }
 
+// OutcomeThrottled is the TurnInfo outcome of a message refused because
+// the posture throttles its source (monitor.OutcomeThrottled).
+const OutcomeThrottled = "throttled"
+
 // Observer is told about every turn. It must not block.
 type Observer interface {
 	ObserveTurn(t TurnInfo)

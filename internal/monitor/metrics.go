@@ -111,7 +111,9 @@ func (m *Metrics) observe(s *Signal) {
 	switch s.Kind {
 	case KindTurn:
 		m.turns.WithLabelValues(s.Outcome, strconv.FormatBool(s.Failed)).Inc()
-		m.turnTime.Observe(s.Latency.Seconds())
+		if s.Outcome != OutcomeThrottled { // refused at the door: no turn to time
+			m.turnTime.Observe(s.Latency.Seconds())
+		}
 	case KindWrite:
 		if s.Failed {
 			m.writes.WithLabelValues("failed").Inc()

@@ -146,6 +146,19 @@ func TestRules(t *testing.T) {
 					}
 				}, at: 36 * time.Second, want: []string{"traffic_flood{source=bot-farm}"}},
 			}},
+		// Throttled to the rule's limit, the source is still judged on what
+		// it offers: the alert (and with it the throttle) holds while the
+		// flood goes on, instead of lapsing and letting it back in.
+		{name: "a flood the throttle holds back still counts", rules: only(rule("traffic_flood")), key: "source",
+			steps: []step{
+				{record: func(m *monitor.Monitor) {
+					for s := range 10 {
+						at := t0.Add(time.Duration(s) * time.Second)
+						turns(m, at, 50, monitor.Signal{Outcome: "answer", Source: "bot-farm"})
+						turns(m, at, 150, monitor.Signal{Outcome: monitor.OutcomeThrottled, Source: "bot-farm"})
+					}
+				}, at: 10 * time.Second, want: []string{"traffic_flood{source=bot-farm}"}},
+			}},
 		{name: "probe failures mark a component down", rules: only(rule("component_down")), key: "component",
 			steps: []step{{record: func(m *monitor.Monitor) {
 				for s := range 5 {
@@ -321,5 +334,23 @@ func TestRollupHistory(t *testing.T) {
 	}
 	if len(rows) != 2 || rows[0].Counts.All.Turns != 5 || rows[0].Counts.All.Answered != 3 || rows[1].Counts.All.Turns != 4 {
 		t.Fatalf("history = %+v", rows)
+	}
+}
+
+// Throttled messages count as their source's traffic and as nothing else:
+// not as turns (the quality rules' denominators) nor in the latency.
+func TestThrottledCountsOnlyAsTraffic(t *testing.T) {
+	t0 := time.Date(2026, 11, 23, 10, 0, 0, 0, time.UTC)
+	m := monitor.New(monitor.Options{Rules: []monitor.Rule{}, SLOs: []monitor.SLO{}, Now: func() time.Time { return t0 }})
+	turns(m, t0.Add(-5*time.Second), 4, monitor.Signal{Outcome: "answer", Source: "partner-api", Latency: 20 * time.Millisecond})
+	turns(m, t0.Add(-4*time.Second), 6, monitor.Signal{Outcome: monitor.OutcomeThrottled, Source: "partner-api"})
+	c := m.Window(t0, time.Minute)
+	timed := 0
+	for _, n := range c.Latency {
+		timed += n
+	}
+	if c.All.Turns != 4 || c.All.Throttled != 6 || c.Sources["partner-api"] != 10 || timed != 4 {
+		t.Fatalf("turns %d, throttled %d, source traffic %d, timed %d; want 4, 6, 10, 4",
+			c.All.Turns, c.All.Throttled, c.Sources["partner-api"], timed)
 	}
 }

@@ -34,6 +34,11 @@ const OutcomeDiverted = "diverted"
 // OutcomeRefused is the outcome of a message the input firewall declined.
 const OutcomeRefused = "refused"
 
+// OutcomeThrottled is the outcome of a message refused because the posture
+// throttles its source: it counts toward the source's offered traffic, so
+// a flood that goes on keeps its throttle, and toward nothing else.
+const OutcomeThrottled = "throttled"
+
 // Signal is one observation.
 type Signal struct {
 	Kind Kind
@@ -139,6 +144,9 @@ type Group struct {
 	// injection, jailbreaks, harmful requests): a signal of attack, left
 	// out of Turns like Diverted.
 	Refused int `json:"refused"`
+	// Throttled counts messages refused while the posture throttled their
+	// source (OutcomeThrottled): left out of Turns and of the latency.
+	Throttled int `json:"throttled,omitempty"`
 }
 
 func (g *Group) add(o *Group) {
@@ -160,6 +168,7 @@ func (g *Group) add(o *Group) {
 	g.StaleFlags += o.StaleFlags
 	g.Diverted += o.Diverted
 	g.Refused += o.Refused
+	g.Throttled += o.Throttled
 }
 
 // AnswerRate is the share of turns answered from the knowledge base.
@@ -253,6 +262,8 @@ func (c *Counts) record(s *Signal) {
 			one.Turns, one.Diverted = 0, 1
 		case OutcomeRefused:
 			one.Turns, one.Refused = 0, 1
+		case OutcomeThrottled:
+			one.Turns, one.Throttled = 0, 1
 		case "answer":
 			one.Answered = 1
 		case "fallback":
@@ -277,7 +288,9 @@ func (c *Counts) record(s *Signal) {
 		if g := c.category(s.Category); g != nil {
 			g.add(&one)
 		}
-		c.Latency.add(s.Latency)
+		if s.Outcome != OutcomeThrottled { // refused at the door: no turn to time
+			c.Latency.add(s.Latency)
+		}
 		if s.Source != "" {
 			if c.Sources == nil {
 				c.Sources = map[string]int{}
