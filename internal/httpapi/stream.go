@@ -212,10 +212,12 @@ func (cs *conversationStream) close() {
 func (cs *conversationStream) turn(ctx context.Context, frames []clientFrame, keepalive bool) error {
 	select {
 	case <-cs.sub.Dropped():
-		// Too slow for the hub: catch up from the store instead.
+		// Too slow for the hub, or another node's events were lost: catch
+		// up from the store instead, the conversation's state included (a
+		// close missed here left the customer's composer open).
 		cs.sub.Close()
 		cs.sub = cs.s.hub.SubscribeFunc(ConversationTopic(cs.id), 0, cs.sk.wake)
-		if err := cs.sendBacklog(ctx); err != nil {
+		if err := cs.catchUp(ctx); err != nil {
 			return err
 		}
 	default:
@@ -227,9 +229,19 @@ func (cs *conversationStream) turn(ctx context.Context, frames []clientFrame, ke
 		}
 	}
 	if cs.qsub != nil {
-		for _, ev := range cs.qsub.Take() {
-			if err := cs.queued(ctx, ev.Data.(queueEvent).Queue); err != nil {
+		select {
+		case <-cs.qsub.Dropped():
+			// Follow the queue afresh: the place in line now, then its moves.
+			cs.qsub.Close()
+			cs.qsub = nil
+			if err := cs.followQueue(ctx, cs.c.State == conversation.StateQueued); err != nil {
 				return err
+			}
+		default:
+			for _, ev := range cs.qsub.Take() {
+				if err := cs.queued(ctx, ev.Data.(queueEvent).Queue); err != nil {
+					return err
+				}
 			}
 		}
 	}
@@ -250,20 +262,49 @@ func (cs *conversationStream) update(ctx context.Context, u Update) error {
 		if m.Seq <= cs.sent {
 			continue
 		}
+		if m.Seq > cs.sent+1 {
+			// One before it has not come here (another node's event still
+			// on its way): the store has it, and the customer gets both in
+			// order rather than this one and never the other.
+			if err := cs.sendBacklog(ctx); err != nil {
+				return err
+			}
+			if m.Seq <= cs.sent {
+				continue
+			}
+		}
 		mj := toJSON(m)
 		if err := cs.write(ctx, serverFrame{Type: "message", Message: &mj}); err != nil {
 			return err
 		}
 		cs.sent = m.Seq
 	}
-	st := u.Conversation.State
+	return cs.setState(ctx, &u.Conversation)
+}
+
+// catchUp sends what the stream missed, from the store: the messages after
+// the last one sent, and the conversation's state if it changed.
+func (cs *conversationStream) catchUp(ctx context.Context) error {
+	if err := cs.sendBacklog(ctx); err != nil {
+		return err
+	}
+	c, err := cs.s.engine.Conversation(ctx, cs.id)
+	if err != nil {
+		return err
+	}
+	return cs.setState(ctx, c)
+}
+
+// setState tells the customer the conversation's state, if it changed.
+func (cs *conversationStream) setState(ctx context.Context, c *conversation.Conversation) error {
+	st := c.State
 	if st == cs.c.State {
 		return nil
 	}
 	cs.c.State = st
 	f := serverFrame{Type: "state", State: st}
 	if st == conversation.StateAssigned {
-		f.Agent = &authorName{Name: cs.s.userNames(ctx)[u.Conversation.Assignee]}
+		f.Agent = &authorName{Name: cs.s.userNames(ctx)[c.Assignee]}
 	}
 	if err := cs.write(ctx, f); err != nil {
 		return err
