@@ -278,6 +278,38 @@ func TestStream(t *testing.T) {
 			seen["state"] = true
 		}
 	}
+	// A frame of the wrong shape (a number for the text, not JSON, binary)
+	// is answered with an error frame that says what is wrong, and the
+	// socket stays open: it used to close with 1007.
+	// (The queued customer's place in line may come between: skipped.)
+	answer := func() frame {
+		t.Helper()
+		for {
+			if f := read(ws); f.Type != "queue" {
+				return f
+			}
+		}
+	}
+	for _, bad := range []struct {
+		typ  websocket.MessageType
+		data string
+		want string
+	}{
+		{websocket.MessageText, `{"type":"message","text":5}`, `field "text" must be a string, not a number`},
+		{websocket.MessageText, `{"type":"message",`, "not valid JSON"},
+		{websocket.MessageBinary, `{"type":"ping"}`, "binary"},
+	} {
+		if err := ws.Write(ctx, bad.typ, []byte(bad.data)); err != nil {
+			t.Fatal(err)
+		}
+		if f := answer(); f.Type != "error" || f.Error == nil || f.Error.Code != "invalid" || !strings.Contains(f.Error.Message, bad.want) {
+			t.Fatalf("the frame %s: %+v, want an invalid error saying %q", bad.data, f, bad.want)
+		}
+	}
+	wsjson.Write(ctx, ws, map[string]any{"type": "ping"})
+	if f := answer(); f.Type != "pong" {
+		t.Fatalf("after the bad frames: %+v, want pong on the same socket", f)
+	}
 	// Resuming after seq 3 replays exactly what came later.
 	ws2, _, err := websocket.Dial(ctx, wsURL, nil)
 	if err != nil {

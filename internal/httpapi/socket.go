@@ -4,10 +4,13 @@ import (
 	"bufio"
 	"bytes"
 	"context"
+	"encoding/json"
 	"errors"
+	"fmt"
 	"io"
 	"net"
 	"net/http"
+	"reflect"
 	"runtime/debug"
 	"strings"
 	"sync"
@@ -239,21 +242,65 @@ func (s *Server) serveSocket(w http.ResponseWriter, r *http.Request, opts *webso
 // read reads the client's frames and queues them for the stream's turns
 // until the socket fails or closes. Frames over the connection's rate are
 // answered and dropped here (see framePacer).
+//
+// A frame that is not a JSON object of the expected fields (a number for
+// the text, a binary frame) is answered with an error frame and the
+// socket stays open, as for any other bad message; wsjson.Read closed it
+// with 1007 instead and the close was logged as an internal error.
 func (sk *socket) read() {
 	pacer := sk.srv.limits.newFramePacer()
 	for {
-		var f clientFrame
-		if err := wsjson.Read(sk.ctx, sk.conn, &f); err != nil {
+		typ, data, err := sk.conn.Read(sk.ctx)
+		if err != nil {
 			sk.fail(err)
 			return
 		}
+		var f clientFrame
+		bad := badFrame(typ, data, &f)
 		if ok, err := sk.srv.pace(sk.ctx, sk.conn, pacer, f); err != nil {
 			sk.fail(err)
 			return
-		} else if ok {
-			sk.post(f)
+		} else if !ok {
+			continue
 		}
+		if bad != "" {
+			if err := sk.srv.writeFrame(sk.ctx, sk.conn, errorFrame{Type: "error",
+				Error: errorDetail{Code: errcode.Invalid, Message: bad}}); err != nil {
+				sk.fail(err)
+				return
+			}
+			continue
+		}
+		sk.post(f)
 	}
+}
+
+// badFrame decodes a client frame into f and says what is wrong with it,
+// "" when nothing is.
+func badFrame(typ websocket.MessageType, data []byte, f *clientFrame) string {
+	const want = `a frame is one JSON object, e.g. {"type":"message","text":"…"}`
+	if typ != websocket.MessageText {
+		return want + ", sent as text; this one was binary"
+	}
+	if err := json.Unmarshal(data, f); err != nil {
+		*f = clientFrame{}
+		var te *json.UnmarshalTypeError
+		if errors.As(err, &te) && te.Field != "" {
+			return fmt.Sprintf("%s: field %q must be a %s, not a %s", want, te.Field, jsonKind(te.Type.Kind()), te.Value)
+		}
+		return want + "; this one is not valid JSON"
+	}
+	return ""
+}
+
+func jsonKind(k reflect.Kind) string {
+	switch k {
+	case reflect.String:
+		return "string"
+	case reflect.Int, reflect.Int64:
+		return "number"
+	}
+	return k.String()
 }
 
 // recoverPanic logs a panic of the socket's reader or of a turn and closes the
