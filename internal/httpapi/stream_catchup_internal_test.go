@@ -65,8 +65,10 @@ func newStreamRig(t *testing.T, ctx context.Context) *streamRig {
 		t.Fatal(err)
 	}
 	t.Cleanup(func() { client.CloseNow() })
-	sk := &socket{srv: srv, conn: <-conns, ctx: ctx, ended: true} // ended: no turns of its own
-	seen := *c // what the stream last told the customer
+	// ended: the socket takes no turns of its own. seen: what the stream
+	// last told the customer.
+	sk := &socket{srv: srv, conn: <-conns, ctx: ctx, ended: true}
+	seen := *c
 	cs := &conversationStream{s: srv, sk: sk, id: c.ID, token: tok, c: &seen, sent: c.LastSeq}
 	cs.sub = hub.SubscribeFunc(ConversationTopic(c.ID), 0, func() {})
 	t.Cleanup(cs.close)
