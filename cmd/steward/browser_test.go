@@ -611,25 +611,7 @@ func TestChatStreamResumesWithoutAGap(t *testing.T) {
 	run := testutil.Start(t, func(c *config.Config) { c.Desk.ManualAssign = true })
 	agent := testutil.Login(t, run.URL, run.Demo[1].Email, run.Demo[1].Password)
 	agent.Must(http.StatusOK, "PUT", "/api/v1/desk/presence", map[string]string{"status": "online"}, nil)
-	// Every socket the page opens is kept where the test can close it, and
-	// new ones can be refused (as a dead network would).
-	p.navigate("about:blank")
-	if _, err := chromedp.Call(p.ctx, cdppage.AddScriptToEvaluateOnNewDocument, cdppage.AddScriptToEvaluateOnNewDocumentParams{Source: `(() => {
-			const Native = window.WebSocket;
-			window.__ws = [];
-			window.__wsBlock = false;
-			function Recorded(url, protocols) {
-				if (window.__wsBlock) throw new Error('the network is down (test)');
-				const ws = protocols === undefined ? new Native(url) : new Native(url, protocols);
-				window.__ws.push(ws);
-				return ws;
-			}
-			Recorded.prototype = Native.prototype;
-			for (const k of ['CONNECTING', 'OPEN', 'CLOSING', 'CLOSED']) Recorded[k] = Native[k];
-			window.WebSocket = Recorded;
-		})()`}); err != nil {
-		t.Fatal(err)
-	}
+	recordSockets(p)
 	p.navigate(run.URL + "/chat?lang=en")
 	p.waitFor(`document.body.dataset.ready === "1"`)
 	p.send("human")
@@ -659,5 +641,30 @@ func TestChatStreamResumesWithoutAGap(t *testing.T) {
 		return all.findIndex((s) => s.includes('replied while your line was down')) < all.findIndex((s) => s.includes('are you there?'));
 	})()`) {
 		t.Error("the agent's reply is shown after the customer's later message")
+	}
+}
+
+// recordSockets makes every WebSocket the page's scripts open from now on
+// reachable as window.__ws (the newest last), and refuses new ones while
+// window.__wsBlock is true, as a dead network would: a test closes a
+// socket and says when the network is back.
+func recordSockets(p page) {
+	p.t.Helper()
+	p.navigate("about:blank")
+	if _, err := chromedp.Call(p.ctx, cdppage.AddScriptToEvaluateOnNewDocument, cdppage.AddScriptToEvaluateOnNewDocumentParams{Source: `(() => {
+		const Native = window.WebSocket;
+		window.__ws = [];
+		window.__wsBlock = false;
+		function Recorded(url, protocols) {
+			if (window.__wsBlock) throw new Error('the network is down (test)');
+			const ws = protocols === undefined ? new Native(url) : new Native(url, protocols);
+			window.__ws.push(ws);
+			return ws;
+		}
+		Recorded.prototype = Native.prototype;
+		for (const k of ['CONNECTING', 'OPEN', 'CLOSING', 'CLOSED']) Recorded[k] = Native[k];
+		window.WebSocket = Recorded;
+	})()`}); err != nil {
+		p.t.Fatal(err)
 	}
 }

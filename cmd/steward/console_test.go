@@ -701,3 +701,35 @@ func TestConsoleClosedTabListsWhatTheAgentClosed(t *testing.T) {
 		t.Error("a closed conversation opened from the Closed tab can still be replied to or closed")
 	}
 }
+
+// A conversation that leaves the agent while the console's stream is down
+// (handed to another agent) takes its unread count with it when the
+// console catches up: the page title counted it until a reload.
+func TestConsoleForgetsUnreadOfConversationsThatLeft(t *testing.T) {
+	run := testutil.Start(t, func(c *config.Config) { c.Desk.ManualAssign = true })
+	admin := testutil.Login(t, run.URL, run.Demo[0].Email, run.Demo[0].Password)
+	mine := testutil.Login(t, run.URL, run.Demo[1].Email, run.Demo[1].Password)
+	other := testutil.Login(t, run.URL, run.Demo[2].Email, run.Demo[2].Password)
+	for _, a := range []*testutil.Staff{mine, other} {
+		a.Must(http.StatusOK, "PUT", "/api/v1/desk/presence", map[string]string{"status": "online"}, nil)
+	}
+	p := page{t, browser(t)}
+	recordSockets(p)
+	p.signInTo(run.URL, "/console", run.Demo[1].Email, run.Demo[1].Password)
+	p.waitFor(`window.__ws.length > 0 && window.__ws.at(-1).readyState === 1 && document.querySelector('#conn-status').hidden`)
+
+	customer := &testutil.Client{T: t, Base: run.URL}
+	conv := customer.Start("en")
+	customer.Say(conv, "human")
+	mine.Must(http.StatusOK, "POST", "/api/v1/desk/conversations/"+conv.ID+"/claim", nil, nil)
+	p.waitFor(fmt.Sprintf(`!!document.querySelector('#mine-list li[data-id=%q]')`, conv.ID))
+	p.waitFor(`document.title.startsWith('(1) ')`)
+
+	// The stream goes down; meanwhile the conversation is handed to another agent.
+	eval[bool](p, `(window.__wsBlock = true, window.__ws.at(-1).close(), true)`)
+	p.waitFor(`window.__ws.at(-1).readyState === 3`)
+	admin.Must(http.StatusOK, "POST", "/api/v1/desk/conversations/"+conv.ID+"/assign", map[string]string{"agent_id": other.ID}, nil)
+	eval[bool](p, `(window.__wsBlock = false, true)`)
+	p.waitWithin(fmt.Sprintf(`window.__ws.at(-1).readyState === 1 && !document.querySelector('#mine-list li[data-id=%q]')`, conv.ID), 40*time.Second)
+	p.waitFor(`!document.title.startsWith('(')`)
+}

@@ -283,6 +283,9 @@
     try {
       const d = await api('GET', `${DESK}/conversations?scope=mine`);
       S.lists.mine = putItems(d.conversations || []);
+      // Conversations that left me while the stream was down (requeued, taken over) take their
+      // unread counts with them: the title counted them until a reload.
+      for (const id of [...S.unread.keys()]) if (!S.lists.mine.includes(id)) S.unread.delete(id);
       renderList('mine');
       updateTitle();
     } catch (e) { if (e.status !== 401) toastError(e); }
