@@ -88,12 +88,17 @@ type Controller struct {
 	// op serialises the controller's steps and operators' actions: they
 	// read and change the open incident. mu guards what readers on the
 	// hot path take (the posture, the notices).
-	op        sync.Mutex
-	mu        sync.Mutex
-	posture   Posture
-	notices   map[int]Notice
-	current   *Incident // the open incident, if any
-	seen      map[string]monitor.Alert
+	op      sync.Mutex
+	mu      sync.Mutex
+	posture Posture
+	notices map[int]Notice
+	current *Incident // the open incident, if any
+	seen    map[string]monitor.Alert
+	// adopt holds the alerts of the open incident as loaded from the store
+	// (a restart, a node taking the lead, a reload): on the next step those
+	// still firing are the incident's already, not new ones to put on its
+	// timeline again or whose approvals to ask for again.
+	adopt     map[string]bool
 	calmSince time.Time // when the desired posture first fell below the current one
 	lastDown  time.Time
 	flaps     int
@@ -162,6 +167,16 @@ func (c *Controller) load(ctx context.Context) error {
 	c.posture, c.notices = posture, notices
 	c.mu.Unlock()
 	c.current = current
+	c.adopt = nil
+	if current != nil {
+		c.adopt = map[string]bool{}
+		for _, fp := range current.Alerts {
+			c.adopt[fp] = true
+		}
+	}
+	// The hold starts again from what is stored: a node that leads again
+	// does not step down on a calm it measured before it stopped leading.
+	c.calmSince = time.Time{}
 	return nil
 }
 
@@ -424,10 +439,12 @@ func (c *Controller) opens(a *monitor.Alert, act Action) bool {
 // timeline, opening one when an alert calls for it.
 func (c *Controller) trackAlerts(ctx context.Context, now time.Time, alerts []monitor.Alert, acts []Action) error {
 	firing := map[string]bool{}
+	adopt := c.adopt
+	c.adopt = nil
 	for i := range alerts {
 		a := alerts[i]
 		firing[a.Fingerprint] = true
-		if _, ok := c.seen[a.Fingerprint]; ok {
+		if _, ok := c.seen[a.Fingerprint]; ok || adopt[a.Fingerprint] {
 			c.seen[a.Fingerprint] = a
 			continue
 		}

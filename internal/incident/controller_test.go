@@ -604,3 +604,78 @@ func TestConfirmedRecoveryOnAnotherNode(t *testing.T) {
 		t.Fatalf("the leader's incident still awaits a confirmation: %+v", cur)
 	}
 }
+
+// A restart (or another node taking the lead) takes up the open incident
+// as stored: the alerts still firing are the incident's already. They used
+// to count as new: the timeline told of them again, and an action an
+// operator had approved was asked for again.
+func TestRestartAdoptsTheIncidentsAlerts(t *testing.T) {
+	db := openStore(t)
+	al := &alerts{}
+	clock := time.Date(2026, 11, 21, 10, 0, 0, 0, time.UTC)
+	newCtl := func() *incident.Controller {
+		ctl, err := incident.New(context.Background(), incident.Options{Store: db, Engine: &engine{}, Alerts: al, Logger: quiet(),
+			Now: func() time.Time { return clock },
+			Playbooks: incident.MergePlaybooks(incident.DefaultPlaybooks(), []incident.Playbook{
+				{Name: "store-trouble", Match: []string{`component="store"`}, Action: incident.ActionLevel3, Approval: "ask"}})})
+		if err != nil {
+			t.Fatal(err)
+		}
+		return ctl
+	}
+	step := func(ctl *incident.Controller) {
+		clock = clock.Add(time.Second)
+		if err := ctl.Step(context.Background(), clock); err != nil {
+			t.Fatal(err)
+		}
+	}
+	firingEvents := func(id string) int {
+		_, events, err := newCtl().Incident(context.Background(), id)
+		if err != nil {
+			t.Fatal(err)
+		}
+		n := 0
+		for _, e := range events {
+			if e.Kind == incident.EventAlert {
+				n++
+			}
+		}
+		return n
+	}
+	first := newCtl()
+	al.set(firing("component_down", monitor.LevelCritical, clock, "component", "store"))
+	step(first)
+	inc := first.Current()
+	if inc == nil || len(inc.Pending) != 1 {
+		t.Fatalf("incident %+v, want one pending action", inc)
+	}
+	if _, err := first.Approve(context.Background(), incident.Actor{ID: "u1", Name: "Ops"}, inc.ID, 0); err != nil {
+		t.Fatal(err)
+	}
+	if n := firingEvents(inc.ID); n != 1 {
+		t.Fatalf("%d alert events before the restart, want 1", n)
+	}
+
+	again := newCtl() // the process restarts; the alert still fires
+	step(again)
+	step(again)
+	cur := again.Current()
+	if cur == nil || cur.ID != inc.ID || len(cur.Pending) != 0 {
+		t.Fatalf("after the restart: incident %+v, want %s with no action pending again", cur, inc.ID)
+	}
+	if n := firingEvents(inc.ID); n != 1 {
+		t.Errorf("%d alert events after the restart, want still 1", n)
+	}
+	if p := again.Posture(); p.Level != 3 {
+		t.Errorf("after the restart the posture is %+v, want the approved level 3", p)
+	}
+	// An alert of the incident that resolves and fires again after the
+	// restart is news, as before.
+	al.set()
+	step(again)
+	al.set(firing("component_down", monitor.LevelCritical, clock, "component", "store"))
+	step(again)
+	if n := firingEvents(inc.ID); n != 2 {
+		t.Errorf("%d alert events after the alert fired again, want 2", n)
+	}
+}
