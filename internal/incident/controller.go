@@ -756,6 +756,12 @@ func (c *Controller) resolve(ctx context.Context, now time.Time, a Actor, note s
 	c.mu.Lock()
 	c.current = nil
 	c.mu.Unlock()
+	// Its alerts are forgotten with it: one still firing (an incident
+	// resolved by hand too early) is news for the incident it opens next,
+	// which would otherwise have none and call them resolved at once.
+	for _, fp := range inc.Alerts {
+		delete(c.seen, fp)
+	}
 	c.logger.Info("incident resolved", "incident", inc.ID)
 	return nil
 }

@@ -5,6 +5,7 @@ import (
 	"io"
 	"log/slog"
 	"path/filepath"
+	"slices"
 	"strings"
 	"sync"
 	"testing"
@@ -677,5 +678,30 @@ func TestRestartAdoptsTheIncidentsAlerts(t *testing.T) {
 	step(again)
 	if n := firingEvents(inc.ID); n != 2 {
 		t.Errorf("%d alert events after the alert fired again, want 2", n)
+	}
+}
+
+// An incident resolved by hand while its alert still fires is followed by
+// a new one that holds the alert: it used to open with no alerts, and so
+// announced at once that "the alerts are resolved".
+func TestResolvedByHandWhileFiring(t *testing.T) {
+	h := newHarness(t)
+	al := firing("component_down", monitor.LevelCritical, h.clock, "component", "nlu")
+	h.alerts.set(al)
+	if p := h.step(t, time.Second); p.Level != 1 {
+		t.Fatalf("posture %+v, want level 1", p)
+	}
+	first := h.ctl.Current()
+	if _, err := h.ctl.Resolve(context.Background(), incident.Actor{ID: "u1", Name: "Ops"}, first.ID, "fixed, I think"); err != nil {
+		t.Fatal(err)
+	}
+	h.step(t, time.Second)
+	h.step(t, time.Second)
+	next := h.ctl.Current()
+	if next == nil || next.ID == first.ID {
+		t.Fatalf("after resolving by hand with the alert firing: incident %+v, want a new one", next)
+	}
+	if !slices.Contains(next.Alerts, al.Fingerprint) || next.Phase == incident.PhaseMonitoring {
+		t.Fatalf("the new incident %+v: want it to hold the firing alert and not to be watching a recovery", next)
 	}
 }
