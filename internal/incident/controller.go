@@ -609,7 +609,11 @@ func (c *Controller) apply(ctx context.Context, now time.Time, next Posture, a A
 	if inc != nil && !next.IsNormal() {
 		next.IncidentID = inc.ID
 	}
-	if next.Level >= Level2 && prev.Level < Level2 && c.opts.Knowledge != nil && next.Level == Level2 {
+	// Level 2 serves the last good release: entering it rolls back once per
+	// incident, from below or from level 3 (disaster recovery serves the
+	// minimal part of the active release, so 0 → 3 → 2 had rolled nothing
+	// back), and never again (each rollback goes one good release further).
+	if next.Level == Level2 && prev.Level != Level2 && c.opts.Knowledge != nil && !c.rolledBack(ctx, inc) {
 		if pr := c.rollback(ctx, now, a, reason); pr != nil {
 			problems = append(problems, *pr)
 		}
@@ -670,13 +674,35 @@ func (c *Controller) rollback(ctx context.Context, now time.Time, a Actor, reaso
 		}
 		text, textZH = "could not roll back the knowledge base: "+why, "知识库回滚失败："+whyZH
 		problem = &Problem{Message: text, MessageZH: textZH}
-	} else {
-		text, textZH = fmt.Sprintf("rolled the knowledge base back to release %d", r.ID), fmt.Sprintf("知识库已回滚至版本 %d", r.ID)
 	}
-	if err := c.event(ctx, now, EventAction, a, text, textZH, map[string]any{"action": "rollback"}); err != nil {
+	data := map[string]any{"action": "rollback"}
+	if err == nil {
+		text, textZH = fmt.Sprintf("rolled the knowledge base back to release %d", r.ID), fmt.Sprintf("知识库已回滚至版本 %d", r.ID)
+		data["release"] = r.ID
+	}
+	if err := c.event(ctx, now, EventAction, a, text, textZH, data); err != nil {
 		c.logger.Error("incident timeline", "error", err)
 	}
 	return problem
+}
+
+// rolledBack reports whether the knowledge base was rolled back for inc
+// already: its timeline holds a rollback that succeeded.
+func (c *Controller) rolledBack(ctx context.Context, inc *Incident) bool {
+	if inc == nil {
+		return false
+	}
+	events, err := c.opts.Store.Events(ctx, inc.ID)
+	if err != nil {
+		c.logger.Warn("read the incident's timeline", "incident", inc.ID, "error", err)
+		return false
+	}
+	for _, e := range events {
+		if e.Kind == EventAction && e.Data["action"] == "rollback" && e.Data["release"] != nil {
+			return true
+		}
+	}
+	return false
 }
 
 // event appends to the open incident's timeline.

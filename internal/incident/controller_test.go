@@ -13,6 +13,7 @@ import (
 
 	"github.com/steward-cs/steward/internal/conversation"
 	"github.com/steward-cs/steward/internal/incident"
+	"github.com/steward-cs/steward/internal/knowledge"
 	"github.com/steward-cs/steward/internal/monitor"
 	"github.com/steward-cs/steward/internal/notify"
 	"github.com/steward-cs/steward/internal/store"
@@ -703,5 +704,67 @@ func TestResolvedByHandWhileFiring(t *testing.T) {
 	}
 	if !slices.Contains(next.Alerts, al.Fingerprint) || next.Phase == incident.PhaseMonitoring {
 		t.Fatalf("the new incident %+v: want it to hold the firing alert and not to be watching a recovery", next)
+	}
+}
+
+// kbRollbacks counts the knowledge base's rollbacks, each to an earlier
+// release than the last.
+type kbRollbacks struct {
+	mu sync.Mutex
+	n  int
+}
+
+func (k *kbRollbacks) Active() *knowledge.Active { return nil }
+
+func (k *kbRollbacks) Rollback(context.Context, knowledge.Actor, int64, string) (*knowledge.Release, error) {
+	k.mu.Lock()
+	defer k.mu.Unlock()
+	k.n++
+	return &knowledge.Release{ID: int64(10 - k.n)}, nil
+}
+
+// Level 2 serves the last good release whichever way it is entered: coming
+// down from level 3 rolls back too (it used to roll back only from below),
+// and once per incident (each rollback goes one good release further back).
+func TestLevel2RollsBackOncePerIncident(t *testing.T) {
+	db := openStore(t)
+	al, kb := &alerts{}, &kbRollbacks{}
+	clock := time.Date(2026, 11, 21, 10, 0, 0, 0, time.UTC)
+	ctl, err := incident.New(context.Background(), incident.Options{Store: db, Engine: &engine{}, Alerts: al, Logger: quiet(),
+		Knowledge: kb, RecoverAfter: 5 * time.Second, Now: func() time.Time { return clock },
+		Playbooks: []incident.Playbook{
+			{Name: "store", Match: []string{`component="store"`}, Action: incident.ActionLevel3},
+			{Name: "release", Match: []string{`component="kb"`}, Action: incident.ActionLevel2}}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	step := func(d time.Duration) int {
+		clock = clock.Add(d)
+		if err := ctl.Step(context.Background(), clock); err != nil {
+			t.Fatal(err)
+		}
+		return ctl.Posture().Level
+	}
+	store := firing("component_down", monitor.LevelCritical, clock, "component", "store")
+	release := firing("answer_rate_drop", monitor.LevelWarning, clock, "component", "kb")
+	al.set(store, release)
+	if l := step(time.Second); l != 3 || kb.n != 0 {
+		t.Fatalf("level %d after %d rollbacks, want level 3 and none", l, kb.n)
+	}
+	al.set(release) // the store is back; the bad release is still live
+	for range 10 {
+		step(time.Second)
+	}
+	if l := step(time.Second); l != 2 || kb.n != 1 {
+		t.Fatalf("level %d after %d rollbacks, want level 2 and the release rolled back once", l, kb.n)
+	}
+	al.set(store, release) // and down again, and back
+	step(time.Second)
+	al.set(release)
+	for range 10 {
+		step(time.Second)
+	}
+	if l := step(time.Second); l != 2 || kb.n != 1 {
+		t.Fatalf("level %d after %d rollbacks, want level 2 and still one rollback", l, kb.n)
 	}
 }
