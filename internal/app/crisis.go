@@ -91,6 +91,7 @@ func openCrisis(ctx context.Context, cfg config.Config, db *store.DB, node strin
 		Route: monitor.AlertRoute{GroupWait: cfg.Monitor.GroupWait, GroupInterval: cfg.Monitor.GroupInterval,
 			RepeatInterval: cfg.Monitor.RepeatInterval},
 		Inhibit: defaultInhibitions(), Silences: db, Notify: c.notifyGroup, Leading: leading, Logger: logger})
+	c.facts.leading = leading
 	if err := c.alerts.LoadSilences(ctx, time.Now()); err != nil {
 		return nil, err
 	}
@@ -355,6 +356,11 @@ type facts struct {
 	ctl    *incident.Controller
 
 	backup backupStatus
+	// leading says whether this node leads (nil: a single node, which
+	// does): every node evaluates the rules, and only one may count the
+	// conversations served from the queue, or the queue forecast's
+	// service rate would be counted once per node.
+	leading func() bool
 
 	mu        sync.Mutex
 	releaseID int64
@@ -417,8 +423,9 @@ func (f *facts) Queue() monitor.QueueState {
 	prev := f.queued
 	f.queued = cur
 	f.mu.Unlock()
+	counts := f.mon != nil && (f.leading == nil || f.leading())
 	for id, at := range prev {
-		if _, still := cur[id]; !still && f.mon != nil {
+		if _, still := cur[id]; !still && counts {
 			f.mon.Record(monitor.Signal{Kind: monitor.KindQueue, Joined: false, Wait: now.Sub(at)})
 		}
 	}
