@@ -128,6 +128,9 @@ func openCrisis(ctx context.Context, cfg config.Config, db *store.DB, node strin
 	}
 	if c.spool, err = spool.Open(ctx, filepath.Join(cfg.DataDir, SpoolFile), &countingStore{Store: inner, mon: c.mon},
 		spool.Options{Logger: logger, WriteTimeout: 2 * time.Second,
+			OnSpool: func(string, error) {
+				c.mon.Record(monitor.Signal{Kind: monitor.KindWrite, Spooled: true, Component: "store"})
+			},
 			OnDrain: func(n int) { c.logger.Info("spooled customer writes reached the store", "writes", n) }}); err != nil {
 		return nil, fmt.Errorf("open the spool: %w", err)
 	}

@@ -68,7 +68,7 @@ func (c *Controller) Measure(ctx context.Context, inc *Incident) (*Impact, error
 		im.InterruptionRate = float64(im.Interruptions) / float64(total)
 	}
 	im.HandoffsCaused = d.Errors + d.Diverted
-	im.Spooled = im.During.WriteFails
+	im.Spooled = im.During.Spooled
 	if im.ConversationsAffected, err = c.opts.Store.ConversationsActive(ctx, start, end); err != nil {
 		return nil, err
 	}

@@ -115,6 +115,9 @@ func (m *Metrics) observe(s *Signal) {
 			m.turnTime.Observe(s.Latency.Seconds())
 		}
 	case KindWrite:
+		if s.Spooled {
+			break // the spool's own gauge says how many wait
+		}
 		if s.Failed {
 			m.writes.WithLabelValues("failed").Inc()
 		} else {

@@ -56,6 +56,10 @@ type Signal struct {
 	Failed bool
 	// Component of a probe, write or failure: nlu, store, knowledge, notify.
 	Component string
+	// Spooled marks a customer write that went to the local spool (a
+	// KindWrite counted apart: Writes and WriteFails count attempts, and a
+	// spooled write may fail again at every replay).
+	Spooled bool
 	// Rating: its stars (1–5).
 	Stars int
 	// About is when what a rating or flag judges was served: the flagged
@@ -207,6 +211,7 @@ type Counts struct {
 	Latency    Histogram         `json:"latency"`
 	Writes     int               `json:"writes"`
 	WriteFails int               `json:"write_fails"`
+	Spooled    int               `json:"spooled,omitempty"`
 	Probes     map[string]*Probe `json:"probes,omitempty"`
 	Queued     int               `json:"queued"`
 	Served     int               `json:"served"`
@@ -302,6 +307,10 @@ func (c *Counts) record(s *Signal) {
 			c.Sources[src]++
 		}
 	case KindWrite:
+		if s.Spooled {
+			c.Spooled++
+			break
+		}
 		c.Writes++
 		if s.Failed {
 			c.WriteFails++
@@ -368,6 +377,7 @@ func (c *Counts) Add(o *Counts) {
 	}
 	c.Writes += o.Writes
 	c.WriteFails += o.WriteFails
+	c.Spooled += o.Spooled
 	for name, p := range o.Probes {
 		q := c.probe(name)
 		q.OK += p.OK
