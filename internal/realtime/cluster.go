@@ -149,9 +149,13 @@ func (c *Cluster) sendLoop(ctx context.Context) {
 				break
 			}
 			if err := c.t.Notify(ctx, Channel, payload); err != nil {
-				// The store is unreachable: the others will resynchronise
-				// when their own link comes back, and these events are
-				// durable in the store anyway.
+				// The batch is lost. What the events stood for is durable
+				// in the store, but the other nodes' links may be up (only
+				// this node's notify failed): the next batch tells them to
+				// resynchronise, as a full queue does.
+				c.mu.Lock()
+				c.lost = true
+				c.mu.Unlock()
 				c.logger.Warn("could not pass events to the other nodes", "events", n, "error", err)
 				if ctx.Err() != nil {
 					return

@@ -1,9 +1,14 @@
 package realtime
 
 import (
+	"context"
 	"encoding/json"
+	"errors"
 	"fmt"
+	"log/slog"
+	"sync"
 	"testing"
+	"time"
 )
 
 // Events leave in order, in notifications that each fit PostgreSQL's
@@ -40,5 +45,55 @@ func TestClusterBatchesFitOneNotification(t *testing.T) {
 	}
 	if next != events || batches < 2 {
 		t.Fatalf("%d events in %d notifications, want %d in several", next, batches, events)
+	}
+}
+
+// flakyTransport fails its first Notify and hands the later payloads on.
+type flakyTransport struct {
+	mu    sync.Mutex
+	calls int
+	sent  chan string
+}
+
+func (f *flakyTransport) Notify(_ context.Context, _, payload string) error {
+	f.mu.Lock()
+	f.calls++
+	first := f.calls == 1
+	f.mu.Unlock()
+	if first {
+		return errors.New("connection reset")
+	}
+	f.sent <- payload
+	return nil
+}
+
+func (f *flakyTransport) Listen(ctx context.Context, _ string, ready func(), _ func(string)) error {
+	ready()
+	<-ctx.Done()
+	return ctx.Err()
+}
+
+// A batch this node could not notify is lost: the next one tells the other
+// nodes to resynchronise. It used to be dropped without a word, and nodes
+// whose own links were up never caught up.
+func TestClusterAsksForAResyncAfterAFailedNotify(t *testing.T) {
+	tr := &flakyTransport{sent: make(chan string, 8)}
+	c := NewCluster("n1", tr, slog.New(slog.DiscardHandler))
+	ctx, cancel := context.WithCancel(context.Background())
+	done := make(chan struct{})
+	go func() { defer close(done); c.Run(ctx, func(Remote) {}) }()
+	defer func() { cancel(); <-done }()
+	c.Send(Remote{Kind: KindConversation, ID: "c_lost"})
+	select {
+	case payload := <-tr.sent:
+		var got []Remote
+		if err := json.Unmarshal([]byte(payload), &got); err != nil {
+			t.Fatal(err)
+		}
+		if len(got) == 0 || got[0].Kind != KindResync || got[0].Node != "n1" {
+			t.Fatalf("after a failed notify the next batch is %+v, want a resync from n1 first", got)
+		}
+	case <-time.After(10 * time.Second):
+		t.Fatal("nothing was sent after the failed notify")
 	}
 }
