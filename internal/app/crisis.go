@@ -46,6 +46,9 @@ type crisis struct {
 	facts    *facts
 	// deskHours are the desk's opening hours (nil: always open).
 	deskHours *desk.Hours
+	// landed tells the other nodes of a spooled write that reached the
+	// store (set by finish, before the spool runs).
+	landed func(*conversation.Conversation, []conversation.Message)
 }
 
 // openCrisis builds what can be built before the engine: the faults, the
@@ -131,6 +134,11 @@ func openCrisis(ctx context.Context, cfg config.Config, db *store.DB, node strin
 			OnSpool: func(string, error) {
 				c.mon.Record(monitor.Signal{Kind: monitor.KindWrite, Spooled: true, Component: "store"})
 			},
+			OnLanded: func(conv *conversation.Conversation, msgs []conversation.Message) {
+				if c.landed != nil {
+					c.landed(conv, msgs)
+				}
+			},
 			OnDrain: func(n int) { c.logger.Info("spooled customer writes reached the store", "writes", n) }}); err != nil {
 		return nil, fmt.Errorf("open the spool: %w", err)
 	}
@@ -141,6 +149,13 @@ func openCrisis(ctx context.Context, cfg config.Config, db *store.DB, node strin
 // knowledge base exist.
 func (c *crisis) finish(ctx context.Context, cfg config.Config, a *App) error {
 	c.facts.kb, c.facts.desk, c.facts.engine, c.facts.mon = a.kb, a.desk, a.engine, c.mon
+	// The engine told this node's streams of a spooled turn when it was
+	// spooled; the other nodes read the store, so they hear of it once it
+	// is there.
+	c.landed = func(conv *conversation.Conversation, msgs []conversation.Message) {
+		a.cluster.Send(realtime.Remote{Kind: realtime.KindConversation, ID: conv.ID, After: msgs[0].Seq - 1,
+			Desk: conv.State != conversation.StateBot})
+	}
 	if dopts, err := deskOptions(cfg.Desk); err == nil {
 		c.deskHours = dopts.Hours
 	}

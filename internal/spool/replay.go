@@ -103,23 +103,32 @@ func (s *Store) replayOrder() []string {
 // the journal, so a restart never mistakes an old write for a pending one.
 func (s *Store) replay(ctx context.Context, id string) (int, error) {
 	recs := s.spooled(id)
-	done, reached := 0, 0
+	done := 0
+	var landed []*record
 	var err error
 	for _, rec := range recs {
-		var landed bool
-		if landed, err = s.apply(ctx, rec); err != nil {
+		var ok bool
+		if ok, err = s.apply(ctx, rec); err != nil {
 			break
 		}
 		done++
-		if landed {
-			reached++
+		if ok {
+			landed = append(landed, rec)
 		}
 	}
+	reached := len(landed)
 	if done > 0 {
 		if merr := s.markApplied(id, recs[done-1].Seq); merr != nil {
 			// Not marked: the writes stay pending and are found in the
 			// store (and skipped) next round.
 			return 0, merr
+		}
+	}
+	if s.opts.OnLanded != nil {
+		for _, rec := range landed {
+			if msgs := messagesOf([]*record{rec}); len(msgs) > 0 {
+				s.opts.OnLanded(rec.Conversation.conversation(), msgs)
+			}
 		}
 	}
 	s.mu.Lock()

@@ -42,6 +42,11 @@ type Options struct {
 	// OnDrain, if set, is called after a replay round with the number of
 	// spooled writes that reached the store. It must not block.
 	OnDrain func(n int)
+	// OnLanded, if set, is called for each spooled write once it reached
+	// the store, with the conversation as written and its messages: other
+	// nodes, which read the store, hear of them only then. It must not
+	// block.
+	OnLanded func(c *conversation.Conversation, msgs []conversation.Message)
 	// WriteTimeout, if positive, bounds a store write: a slower one is
 	// treated as failed and spooled. It may still land later; replay notices
 	// that and does not write it twice.

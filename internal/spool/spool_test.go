@@ -811,3 +811,43 @@ func TestSpooledMessageKeepsItsSealedOriginal(t *testing.T) {
 		t.Fatalf("vault record %+v", rec)
 	}
 }
+
+// Each spooled write that reaches the store is reported with its
+// conversation and messages, so that other nodes, which read the store,
+// hear of it then (they heard nothing they could read while it was
+// spooled).
+func TestLandedWritesAreReported(t *testing.T) {
+	e := newEnv(t)
+	type landed struct {
+		id    string
+		state conversation.State
+		seqs  []int64
+	}
+	var mu sync.Mutex
+	var got []landed
+	e.opts.OnLanded = func(c *conversation.Conversation, msgs []conversation.Message) {
+		mu.Lock()
+		defer mu.Unlock()
+		got = append(got, landed{c.ID, c.State, seqs(msgs)})
+	}
+	s := e.open()
+	ctx := context.Background()
+	e.inner.failWrites.Store(true)
+	a := newConversation("ca")
+	must(t, s.CreateConversation(ctx, a, greeting(a)))
+	must(t, s.SaveTurn(ctx, turn(a, "one")))
+	mu.Lock()
+	if len(got) != 0 {
+		t.Fatalf("reported %v before anything reached the store", got)
+	}
+	mu.Unlock()
+	e.inner.failWrites.Store(false)
+	e.run(s)
+	e.drained(s)
+	mu.Lock()
+	defer mu.Unlock()
+	want := []landed{{"ca", conversation.StateBot, []int64{1}}, {"ca", conversation.StateBot, []int64{2, 3}}}
+	if fmt.Sprint(got) != fmt.Sprint(want) {
+		t.Fatalf("reported %v, want %v", got, want)
+	}
+}
