@@ -3,6 +3,7 @@ package httpapi_test
 import (
 	"context"
 	"encoding/json"
+	"io"
 	"net/http"
 	"os"
 	"strings"
@@ -201,6 +202,25 @@ func TestBadInput(t *testing.T) {
 	}
 	if got := c.Get(conv); len(got.Messages) != 1 {
 		t.Fatalf("rejected requests stored messages: transcript has %d", len(got.Messages))
+	}
+	// An empty body of unknown length (chunked, as some HTTP clients send
+	// a POST without data) starts a conversation with the defaults, as no
+	// body does; it used to be refused as "body is empty".
+	for _, body := range []string{"", " \n"} {
+		req, err := http.NewRequest("POST", c.Base+"/api/v1/conversations", io.NopCloser(strings.NewReader(body)))
+		if err != nil {
+			t.Fatal(err)
+		}
+		req.TransferEncoding = []string{"chunked"}
+		resp, err := http.DefaultClient.Do(req)
+		if err != nil {
+			t.Fatal(err)
+		}
+		b, _ := io.ReadAll(resp.Body)
+		resp.Body.Close()
+		if resp.StatusCode != http.StatusCreated {
+			t.Fatalf("a chunked body %q: %d %s, want 201", body, resp.StatusCode, b)
+		}
 	}
 	// The limit is inclusive: exactly 4,000 characters are accepted.
 	if turn := c.Say(conv, strings.Repeat("字", 4000)); turn.Customer.ID == "" {

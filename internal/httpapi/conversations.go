@@ -193,10 +193,10 @@ func (s *Server) createConversation(w http.ResponseWriter, r *http.Request) erro
 		return err
 	}
 	var req createRequest
-	if r.ContentLength != 0 {
-		if err := decode(r, &req); err != nil {
-			return err
-		}
+	// The body is optional: none, or an empty one of unknown length
+	// (chunked), starts a conversation with the defaults.
+	if err := decodeOptional(r, &req); err != nil {
+		return err
 	}
 	customer, identity, why := s.identify(req)
 	c, token, greeting, err := s.engine.Start(r.Context(), conversation.StartRequest{Locale: req.Locale, Customer: customer,

@@ -359,10 +359,8 @@ func (s *Server) deskClose(w http.ResponseWriter, r *http.Request, p *auth.Princ
 		return auth.ErrNotPermitted("close conversations")
 	}
 	var req closeRequest
-	if r.ContentLength != 0 {
-		if err := decode(r, &req); err != nil {
-			return err
-		}
+	if err := decodeOptional(r, &req); err != nil {
+		return err
 	}
 	ask := req.AskRating == nil || *req.AskRating
 	c, err := s.desk.Close(r.Context(), p.User, r.PathValue("id"), ask)
