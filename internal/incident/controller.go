@@ -977,6 +977,16 @@ func (c *Controller) ConfirmRecovery(ctx context.Context, a Actor, id string) (*
 	if !inc.AwaitingConfirm {
 		return nil, errcode.Errorf(errcode.Conflict, "incident %s does not wait for a confirmation", id)
 	}
+	// A confirmation says the fault is over: while the incident's alerts
+	// still fire it would only take the gate away, and the controller
+	// would step down unchecked once they stopped.
+	for _, al := range c.opts.Alerts.Active() {
+		if slices.Contains(inc.Alerts, al.Fingerprint) {
+			return nil, errcode.Localized(errcode.Conflict,
+				"the incident's alert %s still fires: confirm the recovery once its alerts are resolved",
+				"事件的告警 %s 仍在触发：请在告警恢复后再确认恢复", al.Name())
+		}
+	}
 	now := c.opts.Now()
 	inc.AwaitingConfirm = false
 	if err := c.opts.Store.UpdateIncident(ctx, inc); err != nil {

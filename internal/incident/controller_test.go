@@ -12,6 +12,7 @@ import (
 	"time"
 
 	"github.com/steward-cs/steward/internal/conversation"
+	"github.com/steward-cs/steward/internal/errcode"
 	"github.com/steward-cs/steward/internal/incident"
 	"github.com/steward-cs/steward/internal/knowledge"
 	"github.com/steward-cs/steward/internal/monitor"
@@ -391,6 +392,14 @@ func TestConfirmedRecovery(t *testing.T) {
 	al.set(firing("component_down", monitor.LevelCritical, clock, "component", "nlu"))
 	if p := step(time.Second); p.Level != 1 {
 		t.Fatalf("posture %+v", p)
+	}
+	// Confirming while the alert still fires is refused: it would only
+	// take the gate away before the fault is over.
+	if inc := ctl.Current(); inc == nil || !inc.AwaitingConfirm {
+		t.Fatalf("incident = %+v, want awaiting confirmation", inc)
+	} else if _, err := ctl.ConfirmRecovery(context.Background(), incident.Actor{ID: "u1", Name: "Ops"}, inc.ID); errcode.Code(err) != errcode.Conflict ||
+		!strings.Contains(err.Error(), "still fires") {
+		t.Fatalf("confirming while the alert fires: %v, want a conflict saying it still fires", err)
 	}
 	al.set()
 	for range 30 {
