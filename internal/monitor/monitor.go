@@ -4,6 +4,7 @@ import (
 	"context"
 	"log/slog"
 	"sync"
+	"sync/atomic"
 	"time"
 )
 
@@ -110,6 +111,9 @@ type Monitor struct {
 	mu     sync.Mutex
 	local  rings
 	peers  map[string]*rings // by node name
+	// probing marks the probes running, by name: a probe stuck past its
+	// timeout is not started again on top of itself every tick.
+	probing sync.Map // string → *atomic.Bool
 }
 
 // New returns a Monitor; Run starts its loop.
@@ -224,13 +228,31 @@ func (m *Monitor) Run(ctx context.Context) {
 }
 
 // probe starts every probe that is not still running from a previous tick.
+// A probe that has not answered within ProbeTimeout has failed, whether or
+// not it ever returns: a component stuck in a call that ignores its
+// context (a hung disk under SQLite) is down, not silent.
 func (m *Monitor) probe(ctx context.Context, wg *sync.WaitGroup) {
 	for name, p := range m.opts.Probes {
+		v, _ := m.probing.LoadOrStore(name, new(atomic.Bool))
+		running := v.(*atomic.Bool)
+		if !running.CompareAndSwap(false, true) {
+			continue // still running: its timeout has reported it
+		}
 		wg.Go(func() {
 			pctx, cancel := context.WithTimeout(ctx, m.opts.ProbeTimeout)
 			defer cancel()
 			start := m.opts.Now()
-			err := p(pctx)
+			done := make(chan error, 1)
+			go func() {
+				defer running.Store(false)
+				done <- p(pctx)
+			}()
+			var err error
+			select {
+			case err = <-done:
+			case <-pctx.Done():
+				err = pctx.Err()
+			}
 			if ctx.Err() != nil {
 				return
 			}

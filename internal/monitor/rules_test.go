@@ -3,6 +3,7 @@ package monitor_test
 import (
 	"context"
 	"slices"
+	"sync/atomic"
 	"testing"
 	"time"
 
@@ -353,4 +354,48 @@ func TestThrottledCountsOnlyAsTraffic(t *testing.T) {
 		t.Fatalf("turns %d, throttled %d, source traffic %d, timed %d; want 4, 6, 10, 4",
 			c.All.Turns, c.All.Throttled, c.Sources["partner-api"], timed)
 	}
+}
+
+// A probe stuck in a call that ignores its context fails at its timeout,
+// and is not started again on top of itself while it hangs: it used to
+// record nothing (a hung component looked healthy) and to pile up one
+// goroutine a tick.
+func TestStuckProbeFailsAndRunsOnce(t *testing.T) {
+	release := make(chan struct{})
+	var running, most atomic.Int32
+	stuck := func(context.Context) error {
+		n := running.Add(1)
+		defer running.Add(-1)
+		for {
+			m := most.Load()
+			if n <= m || most.CompareAndSwap(m, n) {
+				break
+			}
+		}
+		<-release // ignores its context, as a call stuck in the kernel does
+		return nil
+	}
+	m := monitor.New(monitor.Options{Rules: []monitor.Rule{}, SLOs: []monitor.SLO{}, Interval: 5 * time.Millisecond,
+		ProbeTimeout: 20 * time.Millisecond, Probes: map[string]monitor.Prober{"store": stuck}})
+	ctx, cancel := context.WithCancel(context.Background())
+	done := make(chan struct{})
+	go func() { defer close(done); m.Run(ctx) }()
+	deadline := time.Now().Add(10 * time.Second)
+	for {
+		c := m.Window(time.Now(), time.Minute)
+		if p := c.Probes["store"]; p != nil && p.Failed > 0 {
+			break
+		}
+		if time.Now().After(deadline) {
+			t.Fatal("a probe stuck past its timeout was never recorded as failed")
+		}
+		time.Sleep(10 * time.Millisecond)
+	}
+	time.Sleep(100 * time.Millisecond) // twenty ticks more
+	if n := most.Load(); n != 1 {
+		t.Errorf("%d copies of the stuck probe ran at once, want 1", n)
+	}
+	close(release)
+	cancel()
+	<-done
 }
