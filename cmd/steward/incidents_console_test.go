@@ -3,6 +3,7 @@ package main_test
 import (
 	"fmt"
 	"net/http"
+	"slices"
 	"strings"
 	"testing"
 	"time"
@@ -149,6 +150,28 @@ func TestIncidentsConsoleInChromium(t *testing.T) {
 		t.Error("a demo agent may edit the notices")
 	}
 	agent.screenshot("incidents-agent")
+
+	// Set again from the form, the posture keeps what the form does not
+	// edit: a level-1 scope's intents and a notice of its own, set from
+	// elsewhere (they used to be dropped).
+	adminAPI.Must(http.StatusOK, "PUT", "/api/v1/posture", map[string]any{"level": 1, "categories": []string{"refunds"},
+		"intents": []string{"refund_status"}, "human": true, "reason": "the refund system is down",
+		"notice": map[string]string{"zh": "退款问题由人工处理。", "en": "Refund questions go to our staff."}}, nil)
+	admin.waitText("#posture-notice", "Refund questions go to our staff.")
+	admin.fill("#pf-reason", "still down after the restart")
+	admin.click("#pf-set")
+	admin.waitText("#posture-reason", "still down after the restart")
+	var kept struct {
+		Posture struct {
+			Categories, Intents []string
+			Notice              *struct{ ZH, EN string }
+		}
+	}
+	adminAPI.Must(http.StatusOK, "GET", "/api/v1/posture", nil, &kept)
+	if p := kept.Posture; !slices.Equal(p.Intents, []string{"refund_status"}) || !slices.Equal(p.Categories, []string{"refunds"}) ||
+		p.Notice == nil || p.Notice.EN != "Refund questions go to our staff." {
+		t.Errorf("the posture set again from the form is %+v, want the intents and the notice kept", p)
+	}
 
 	// Handed back to automatic, the controller returns to normal once its hold is over, and with the
 	// incident handed back too it resolves: its postmortem is shown, on the agent's page by polling.

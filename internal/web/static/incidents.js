@@ -219,17 +219,22 @@
     const level = Number(E.pfLevel.value);
     const reason = E.pfReason.value.trim();
     const body = { level, reason };
+    const live = S.posture || {};
     if (level === 1) {
       body.all = E.pfAll.checked;
       body.human = E.pfHuman.checked;
       if (!body.all) {
         body.categories = E.pfCategories.value.split(/[,，、]/).map((s) => s.trim()).filter(Boolean);
-        if (!body.categories.length) { formError(E.pfError, t('incScopeRequired'), E.pfCategories, E.pfAll, E.pfLevel); return; }
+        // The form does not edit a level-1 scope's intents (set from the command line or by a
+        // playbook): those in force stay, and are scope enough.
+        if (live.level === 1 && (live.intents || []).length) body.intents = live.intents;
+        if (!body.categories.length && !body.intents) { formError(E.pfError, t('incScopeRequired'), E.pfCategories, E.pfAll, E.pfLevel); return; }
       }
     }
     if (!reason) { formError(E.pfError, t('incReasonRequired'), E.pfReason); return; }
-    // The form does not edit throttles: those in force stay.
-    if (S.posture && S.posture.throttle && Object.keys(S.posture.throttle).length) body.throttle = S.posture.throttle;
+    // Nor does it edit throttles, or a notice of the posture's own: those in force stay.
+    if (live.throttle && Object.keys(live.throttle).length) body.throttle = live.throttle;
+    if (live.notice && live.level === level) body.notice = live.notice;
     await run(E.pfSet, E.pfError, async () => {
       const res = await api('PUT', '/posture', body);
       E.pfReason.value = '';
