@@ -668,3 +668,55 @@ func recordSockets(p page) {
 		p.t.Fatal(err)
 	}
 }
+
+// The answer to a message is lost on the way after the server stored it:
+// the customer's retry is answered with the stored turn, and the message
+// is in the transcript once (it used to be stored twice, with two answers).
+func TestChatRetryAfterALostAnswerIsStoredOnce(t *testing.T) {
+	p := page{t, browser(t)}
+	run := testutil.Start(t, nil)
+	recordSockets(p)
+	p.navigate(run.URL + "/chat?lang=en")
+	p.waitFor(`document.body.dataset.ready === "1"`)
+	// The stream is down (else it could bring the stored message before the
+	// lost answer fails, and there would be nothing to retry); the next
+	// POST of a message reaches the server, but its answer never reaches
+	// the page.
+	eval[bool](p, `(window.__wsBlock = true, window.__ws.forEach((w) => w.close()), true)`)
+	p.waitFor(`window.__ws.every((w) => w.readyState === 3)`)
+	eval[bool](p, `(() => {
+		const native = window.fetch;
+		window.__lost = 0;
+		window.fetch = async (url, opts) => {
+			const res = await native(url, opts);
+			if (!window.__lost && opts && opts.method === 'POST' && String(url).endsWith('/messages')) {
+				window.__lost++;
+				throw new TypeError('Failed to fetch (the answer was lost)');
+			}
+			return res;
+		};
+		return true;
+	})()`)
+	p.send("how much is shipping?")
+	p.waitFor(`window.__lost === 1 && !!document.querySelector('#messages .msg.is-failed .msg-retry:not([hidden])')`)
+	p.click(`#messages .msg.is-failed .msg-retry`)
+	p.waitFor(`!document.querySelector('#messages .msg[data-pending]') && document.querySelectorAll('#messages .msg[data-role="bot"]').length >= 2`)
+	var stored struct{ ID, Token string }
+	if err := json.Unmarshal([]byte(eval[string](p, `localStorage.getItem('steward.conversation')`)), &stored); err != nil {
+		t.Fatal(err)
+	}
+	c := &testutil.Client{T: t, Base: run.URL}
+	got := c.Get(testutil.Conversation{ID: stored.ID, Token: stored.Token})
+	customers := 0
+	for _, m := range got.Messages {
+		if m.Role == "customer" {
+			customers++
+		}
+	}
+	if customers != 1 {
+		t.Fatalf("the transcript holds %d customer messages, want the one sent (and retried) once", customers)
+	}
+	if n := eval[int](p, `[...document.querySelectorAll('#messages .msg[data-role="customer"]')].length`); n != 1 {
+		t.Errorf("the page shows %d customer messages, want 1", n)
+	}
+}

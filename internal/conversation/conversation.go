@@ -145,6 +145,8 @@ type Message struct {
 	// Sealed is the unmasked text, encrypted. It is set on the way in only:
 	// the store keeps it in the vault and never loads it with a transcript.
 	Sealed *guard.Sealed
+	// ClientID is the client's key of a customer message (Input.ClientID).
+	ClientID string
 }
 
 // Turn is everything one customer message changes, written in one transaction:

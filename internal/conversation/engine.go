@@ -260,7 +260,20 @@ type Input struct {
 	Text string
 	// Choice is the entry id of a clarification choice the customer picked.
 	Choice string
+	// ClientID, if set, is the client's key for this message: a message
+	// sent again with a key the conversation's recent messages hold is
+	// answered with the turn already stored, not stored twice (a retry
+	// after an answer lost on the way).
+	ClientID string
 }
+
+// MaxClientID bounds Input.ClientID; it is 1–64 of A–Z, a–z, 0–9, '-',
+// '_', '.', ':'.
+const MaxClientID = 64
+
+// recentForRetry is how many of a conversation's latest messages a retry
+// is looked for in.
+const recentForRetry = 40
 
 // Result is what a turn produced.
 type Result struct {
@@ -270,6 +283,9 @@ type Result struct {
 	// Refused is set when the input firewall declined the message: the
 	// HTTP layer charges the sender's rate limits harder for it.
 	Refused bool
+	// Repeated is set when the message was a retry of one already stored
+	// (Input.ClientID): Customer and Replies are that turn's.
+	Repeated bool
 }
 
 // ValidateInput checks a customer message before anything is stored.
@@ -286,7 +302,46 @@ func ValidateInput(in Input) error {
 	if len(in.Choice) > 200 {
 		return errcode.Errorf(errcode.Invalid, "choice is too long")
 	}
+	if !validClientID(in.ClientID) {
+		return errcode.Errorf(errcode.Invalid, "client_id must be 1 to %d of A-Z, a-z, 0-9, '-', '_', '.', ':'", MaxClientID)
+	}
 	return nil
+}
+
+func validClientID(s string) bool {
+	if len(s) > MaxClientID {
+		return false
+	}
+	for _, r := range s {
+		if !(r >= 'a' && r <= 'z' || r >= 'A' && r <= 'Z' || r >= '0' && r <= '9' || strings.ContainsRune("-_.:", r)) {
+			return false
+		}
+	}
+	return true
+}
+
+// repeated returns the turn already stored for a message the client sent
+// with key clientID, or nil: the customer's message with that key among
+// the conversation's recent ones, and the replies that followed it.
+func (e *Engine) repeated(ctx context.Context, c *Conversation, clientID string) (*Result, error) {
+	msgs, err := e.store.Messages(ctx, c.ID, max(0, c.LastSeq-recentForRetry))
+	if err != nil {
+		return nil, err
+	}
+	for i, m := range msgs {
+		if m.Role != RoleCustomer || m.ClientID != clientID {
+			continue
+		}
+		res := &Result{Conversation: c, Customer: m, Repeated: true}
+		for _, r := range msgs[i+1:] {
+			if r.Role == RoleCustomer {
+				break
+			}
+			res.Replies = append(res.Replies, r)
+		}
+		return res, nil
+	}
+	return nil, nil
 }
 
 // Handle runs one customer turn on an authorised conversation and returns
@@ -337,6 +392,13 @@ func (e *Engine) turn(ctx context.Context, id, tok string, in Input) (*Result, e
 	if err != nil {
 		return nil, err
 	}
+	if in.ClientID != "" {
+		// A retry of a message stored already gets its turn again, even if
+		// the conversation has closed or its source is throttled since.
+		if res, err := e.repeated(ctx, c, in.ClientID); err != nil || res != nil {
+			return res, err
+		}
+	}
 	if c.State == StateClosed {
 		return nil, errcode.Localized(errcode.Conflict, "conversation is closed; start a new one", "会话已结束，请开始新会话")
 	}
@@ -360,7 +422,7 @@ func (e *Engine) turn(ctx context.Context, id, tok string, in Input) (*Result, e
 	next := *c
 	next.Locale, next.UpdatedAt = locale, now
 	customer := Message{ID: customerID, ConversationID: c.ID, Seq: c.LastSeq + 1, Role: RoleCustomer,
-		Text: text.Raw, Locale: locale, CreatedAt: now, PII: safe.KindNames(), Sealed: safe.Sealed}
+		Text: text.Raw, Locale: locale, CreatedAt: now, PII: safe.KindNames(), Sealed: safe.Sealed, ClientID: in.ClientID}
 	var replies []Message
 	info := TurnInfo{Conversation: &next}
 	refused := false

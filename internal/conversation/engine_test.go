@@ -14,6 +14,7 @@ import (
 	"testing"
 
 	"github.com/steward-cs/steward/internal/conversation"
+	"github.com/steward-cs/steward/internal/errcode"
 	"github.com/steward-cs/steward/internal/knowledge"
 	"github.com/steward-cs/steward/internal/store"
 	"github.com/steward-cs/steward/internal/testutil"
@@ -197,5 +198,53 @@ func TestThrottledMessagesAreObserved(t *testing.T) {
 		if tu.Outcome != conversation.OutcomeThrottled || tu.Conversation == nil || tu.Conversation.Source != "partner-api" {
 			t.Errorf("observed %+v, want outcome throttled from partner-api", tu)
 		}
+	}
+}
+
+// A message sent again with the key of one already stored (a retry after
+// an answer lost on the way) gets that turn back and is not stored twice.
+func TestRetriedMessageIsStoredOnce(t *testing.T) {
+	e := newEngine(t)
+	ctx := context.Background()
+	c, tok, _, err := e.Start(ctx, conversation.StartRequest{Locale: "en"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	first, err := e.Handle(ctx, c.ID, tok, conversation.Input{Text: "how much is shipping?", ClientID: "k-1"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	again, err := e.Handle(ctx, c.ID, tok, conversation.Input{Text: "how much is shipping?", ClientID: "k-1"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if !again.Repeated || again.Customer.ID != first.Customer.ID || len(again.Replies) != len(first.Replies) ||
+		len(first.Replies) == 0 || again.Replies[0].ID != first.Replies[0].ID {
+		t.Fatalf("the retry got %+v, want the first turn %+v again", again, first)
+	}
+	// The same words under another key are a new message.
+	other, err := e.Handle(ctx, c.ID, tok, conversation.Input{Text: "how much is shipping?", ClientID: "k-2"})
+	if err != nil || other.Repeated || other.Customer.ID == first.Customer.ID {
+		t.Fatalf("another key: %+v, %v; want a new turn", other, err)
+	}
+	got, err := e.Conversation(ctx, c.ID)
+	if err != nil {
+		t.Fatal(err)
+	}
+	msgs, err := e.Transcript(ctx, got, 0)
+	if err != nil {
+		t.Fatal(err)
+	}
+	customers := 0
+	for _, m := range msgs {
+		if m.Role == conversation.RoleCustomer {
+			customers++
+		}
+	}
+	if customers != 2 {
+		t.Fatalf("%d customer messages stored, want 2 (the retry not again)", customers)
+	}
+	if _, err := e.Handle(ctx, c.ID, tok, conversation.Input{Text: "hi", ClientID: "no spaces allowed"}); errcode.Code(err) != errcode.Invalid {
+		t.Fatalf("a malformed client id: %v, want invalid", err)
 	}
 }

@@ -222,6 +222,30 @@ func TestBadInput(t *testing.T) {
 			t.Fatalf("a chunked body %q: %d %s, want 201", body, resp.StatusCode, b)
 		}
 	}
+	// A message sent again with its client_id (its answer was lost on the
+	// way) is answered with the turn already stored, not stored twice.
+	keyed := `{"text":"how do I reset my password","client_id":"web-7f3a"}`
+	var turns [2]struct {
+		Customer struct {
+			ID       string
+			ClientID string `json:"client_id"`
+		} `json:"customer_message"`
+		Messages []struct{ ID string }
+	}
+	for i := range turns {
+		status, b := c.Do("POST", msgs, conv.Token, []byte(keyed))
+		if err := json.Unmarshal(b, &turns[i]); status != 200 || err != nil {
+			t.Fatalf("send %d with a client_id: %d %s", i+1, status, b)
+		}
+	}
+	if turns[1].Customer.ID != turns[0].Customer.ID || turns[1].Customer.ClientID != "web-7f3a" ||
+		len(turns[1].Messages) == 0 || turns[1].Messages[0].ID != turns[0].Messages[0].ID {
+		t.Fatalf("the retry answered %+v, want the first turn %+v", turns[1], turns[0])
+	}
+	if status, b := c.Do("POST", msgs, conv.Token, []byte(`{"text":"hi","client_id":"has space"}`)); status != 400 ||
+		!strings.Contains(string(b), "client_id") {
+		t.Fatalf("a malformed client_id: %d %s", status, b)
+	}
 	// The limit is inclusive: exactly 4,000 characters are accepted.
 	if turn := c.Say(conv, strings.Repeat("字", 4000)); turn.Customer.ID == "" {
 		t.Fatal("a 4000-character message was not stored")
@@ -229,11 +253,12 @@ func TestBadInput(t *testing.T) {
 }
 
 type frame struct {
-	Type     string `json:"type"`
-	State    string `json:"state"`
-	ClientID string `json:"client_id"`
-	Message  *testutil.Message
-	Error    *struct{ Code, Message string }
+	Type      string `json:"type"`
+	State     string `json:"state"`
+	ClientID  string `json:"client_id"`
+	MessageID string `json:"message_id"`
+	Message   *testutil.Message
+	Error     *struct{ Code, Message string }
 }
 
 func TestStream(t *testing.T) {
@@ -287,11 +312,13 @@ func TestStream(t *testing.T) {
 	// A message sent on the socket is acknowledged and streamed.
 	wsjson.Write(ctx, ws, map[string]any{"type": "message", "text": "human", "client_id": "k1"})
 	seen := map[string]bool{}
+	var stored string
 	for !(seen["ack"] && seen["handoff"] && seen["state"]) {
 		f := read(ws)
 		switch {
 		case f.Type == "ack" && f.ClientID == "k1":
 			seen["ack"] = true
+			stored = f.MessageID
 		case f.Type == "message" && f.Message.Outcome == "handoff":
 			seen["handoff"] = true
 		case f.Type == "state" && f.State == "queued":
@@ -325,6 +352,12 @@ func TestStream(t *testing.T) {
 		if f := answer(); f.Type != "error" || f.Error == nil || f.Error.Code != "invalid" || !strings.Contains(f.Error.Message, bad.want) {
 			t.Fatalf("the frame %s: %+v, want an invalid error saying %q", bad.data, f, bad.want)
 		}
+	}
+	// Sent again with its client_id (the ack was lost with the socket), the
+	// message is acknowledged as the one stored, not stored twice.
+	wsjson.Write(ctx, ws, map[string]any{"type": "message", "text": "human", "client_id": "k1"})
+	if f := answer(); f.Type != "ack" || f.ClientID != "k1" || f.MessageID == "" || f.MessageID != stored {
+		t.Fatalf("the message sent again: %+v, want the ack of %s", f, stored)
 	}
 	wsjson.Write(ctx, ws, map[string]any{"type": "ping"})
 	if f := answer(); f.Type != "pong" {

@@ -95,6 +95,9 @@ type messageJSON struct {
 	// PII lists the kinds of personal data masked in Text (cn_id,
 	// cn_mobile, bank_card, email): the desk may reveal the original.
 	PII []string `json:"pii,omitempty"`
+	// ClientID is the key the customer's client sent its message with:
+	// the page matches its pending copy to the stored one by it.
+	ClientID string `json:"client_id,omitempty"`
 }
 
 type authorName struct {
@@ -103,7 +106,7 @@ type authorName struct {
 
 func toJSON(m conversation.Message) messageJSON {
 	out := messageJSON{ID: m.ID, Seq: m.Seq, Role: m.Role, Text: m.Text, CreatedAt: m.CreatedAt, Outcome: m.Outcome,
-		Entry: m.Entry, Choices: m.Choices, Locale: m.Locale, PII: m.PII}
+		Entry: m.Entry, Choices: m.Choices, Locale: m.Locale, PII: m.PII, ClientID: m.ClientID}
 	if m.Author != nil {
 		out.AuthorName = &authorName{Name: m.Author.Name}
 	}
@@ -240,6 +243,9 @@ func (s *Server) getConversation(w http.ResponseWriter, r *http.Request) error {
 type postMessageRequest struct {
 	Text   *string `json:"text"`
 	Choice string  `json:"choice"`
+	// ClientID, if given, makes a retry safe: a message sent again with
+	// the same key is answered with the turn already stored.
+	ClientID string `json:"client_id"`
 }
 
 type turnJSON struct {
@@ -266,7 +272,8 @@ func (s *Server) postMessage(w http.ResponseWriter, r *http.Request) error {
 	if err := s.limits.allowMessage(convKey); err != nil {
 		return err
 	}
-	res, err := s.engine.Handle(r.Context(), r.PathValue("id"), bearer(r), conversation.Input{Text: *req.Text, Choice: req.Choice})
+	res, err := s.engine.Handle(r.Context(), r.PathValue("id"), bearer(r),
+		conversation.Input{Text: *req.Text, Choice: req.Choice, ClientID: req.ClientID})
 	if err != nil {
 		return err
 	}

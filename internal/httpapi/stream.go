@@ -341,7 +341,7 @@ func (s *Server) streamFrame(ctx context.Context, conn *websocket.Conn, id, ipKe
 		}
 		var res *conversation.Result
 		if err == nil {
-			res, err = s.engine.Handle(ctx, id, token, conversation.Input{Text: f.Text, Choice: f.Choice})
+			res, err = s.engine.Handle(ctx, id, token, conversation.Input{Text: f.Text, Choice: f.Choice, ClientID: f.ClientID})
 		}
 		if err != nil {
 			if errcode.Code(err) == errcode.Internal {

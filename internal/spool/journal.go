@@ -94,8 +94,9 @@ type messageJSON struct {
 	// the encrypted original (ciphertext only: the journal never holds
 	// it in the clear), so a message spooled during an outage can still
 	// be revealed once it lands.
-	PII    []string      `json:"pii,omitempty"`
-	Sealed *guard.Sealed `json:"sealed,omitempty"`
+	PII      []string      `json:"pii,omitempty"`
+	Sealed   *guard.Sealed `json:"sealed,omitempty"`
+	ClientID string        `json:"client_id,omitempty"`
 }
 
 func toJSON(c *conversation.Conversation) *conversationJSON {
@@ -121,7 +122,7 @@ func messagesToJSON(msgs []conversation.Message) []messageJSON {
 		out[i] = messageJSON{ID: m.ID, ConversationID: m.ConversationID, Seq: m.Seq, Role: string(m.Role), Text: m.Text,
 			Outcome: string(m.Outcome), Confidence: m.Confidence, Entry: clonePtr(m.Entry), Choices: slices.Clone(m.Choices),
 			Intent: m.Intent, Author: clonePtr(m.Author), Locale: m.Locale, CreatedAt: m.CreatedAt,
-			PII: slices.Clone(m.PII), Sealed: cloneSealed(m.Sealed)}
+			PII: slices.Clone(m.PII), Sealed: cloneSealed(m.Sealed), ClientID: m.ClientID}
 	}
 	return out
 }
@@ -145,7 +146,7 @@ func (m *messageJSON) message() conversation.Message {
 	out := conversation.Message{ID: m.ID, ConversationID: m.ConversationID, Seq: m.Seq, Role: conversation.Role(m.Role),
 		Text: m.Text, Outcome: conversation.Outcome(m.Outcome), Confidence: m.Confidence, Intent: m.Intent,
 		Locale: m.Locale, CreatedAt: m.CreatedAt, Entry: clonePtr(m.Entry), Author: clonePtr(m.Author),
-		Choices: slices.Clone(m.Choices), PII: slices.Clone(m.PII), Sealed: cloneSealed(m.Sealed)}
+		Choices: slices.Clone(m.Choices), PII: slices.Clone(m.PII), Sealed: cloneSealed(m.Sealed), ClientID: m.ClientID}
 	return out
 }
 

@@ -22,6 +22,8 @@ type messageMeta struct {
 	Choices []conversation.Choice  `json:"choices,omitempty"`
 	Author  *conversation.Author   `json:"author,omitempty"`
 	PII     []string               `json:"pii,omitempty"`
+	// ClientID is a customer message's client key (a retry finds it).
+	ClientID string `json:"client_id,omitempty"`
 }
 
 // CreateConversation stores a new conversation with its greeting messages.
@@ -74,7 +76,7 @@ func (db *DB) SaveTurn(ctx context.Context, turn conversation.Turn) error {
 
 func insertMessages(ctx context.Context, t tx, msgs []conversation.Message) error {
 	for _, m := range msgs {
-		meta, err := json.Marshal(messageMeta{Entry: m.Entry, Choices: m.Choices, Author: m.Author, PII: m.PII})
+		meta, err := json.Marshal(messageMeta{Entry: m.Entry, Choices: m.Choices, Author: m.Author, PII: m.PII, ClientID: m.ClientID})
 		if err != nil {
 			return err
 		}
@@ -233,7 +235,7 @@ func (db *DB) Messages(ctx context.Context, conversationID string, afterSeq int6
 		}
 		m.ConversationID, m.Role, m.Outcome = conversationID, conversation.Role(role), conversation.Outcome(outcome)
 		m.Entry, m.Choices, m.Author, m.CreatedAt = mm.Entry, mm.Choices, mm.Author, fromMillis(created)
-		m.PII = mm.PII
+		m.PII, m.ClientID = mm.PII, mm.ClientID
 		msgs = append(msgs, m)
 	}
 	if err := rows.Err(); err != nil {

@@ -611,7 +611,9 @@
     if (!m || !m.id || S.known.has(m.id)) return; // dedupe by id (REST + stream overlap)
     // Our own message echoed by the stream before the POST answered: drop the pending copy.
     const p = S.sendingEl;
-    if (m.role === 'customer' && p && !p.adopted && p.payload.text === m.text) { p.adopted = true; p.remove(); }
+    // By its client_id: the text as stored may differ (personal data masked).
+    if (m.role === 'customer' && p && !p.adopted &&
+        (m.client_id ? m.client_id === p.payload.client_id : p.payload.text === m.text)) { p.adopted = true; p.remove(); }
     const near = isNearBottom();
     const li = renderMessage(m);
     S.known.set(m.id, li);
@@ -1020,9 +1022,19 @@
 
   const postMessage = (payload) => api('POST', convPath('/messages'), payload, S.conv.token);
 
+  // A message's key, kept across its retries: the server stores a message sent again with the
+  // same key once, and answers with the turn it stored (the answer to the first try may have
+  // been lost on the way).
+  const newClientID = () => {
+    const b = new Uint8Array(12);
+    crypto.getRandomValues(b);
+    return `w-${[...b].map((x) => x.toString(16).padStart(2, '0')).join('')}`;
+  };
+
   // Sends payload {text, choice?}. `li` is the existing bubble when retrying. Returns true if started.
   function send(payload, li) {
     if (S.inFlight || !S.conv || S.loading || S.state === 'closed') return false;
+    if (!payload.client_id) payload.client_id = newClientID();
     li = li || createPending(payload);
     li.classList.remove('is-failed');
     li.classList.add('is-sending');
