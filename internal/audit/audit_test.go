@@ -1,6 +1,7 @@
 package audit
 
 import (
+	"context"
 	"encoding/json"
 	"testing"
 	"time"
@@ -37,5 +38,59 @@ func TestHashSurvivesTheStore(t *testing.T) {
 		t.Fatal("entry 7 as the first entry should be reported: entries 1 to 6 are missing")
 	} else if b, ok := err.(*Break); !ok || b.Seq != 1 || b.Kind != BreakMissing {
 		t.Fatalf("Verify: %v", err)
+	}
+}
+
+// chainReader is a chain in memory whose head can move on between reads,
+// as a live server's does while it is verified.
+type chainReader struct {
+	entries []Entry
+	heads   []Head // the head each AuditHead call returns, the last one again after
+	calls   int
+}
+
+func (r *chainReader) AuditRange(_ context.Context, after int64, limit int) ([]Entry, error) {
+	var out []Entry
+	for _, e := range r.entries {
+		if e.Seq > after && len(out) < limit {
+			out = append(out, e)
+		}
+	}
+	return out, nil
+}
+
+func (r *chainReader) AuditHead(context.Context) (Head, error) {
+	h := r.heads[min(r.calls, len(r.heads)-1)]
+	r.calls++
+	return h, nil
+}
+
+func chain(n int) []Entry {
+	var out []Entry
+	prev := ""
+	for i := 1; i <= n; i++ {
+		e := Entry{Seq: int64(i), At: time.Date(2026, 11, 23, 10, 0, i, 0, time.UTC), Actor: "u1", Action: "auth.login",
+			Object: "user:u1", PrevHash: prev}
+		e.Hash = Hash(&e)
+		prev = e.Hash
+		out = append(out, e)
+	}
+	return out
+}
+
+// Entries appended while the chain is verified (staff logging in on a live
+// server) are not a rewritten head: it used to say so, a false alarm of
+// tampering. Entries beyond a head that does not cover them still are.
+func TestVerifyWhileEntriesAreAppended(t *testing.T) {
+	ctx := context.Background()
+	es := chain(5)
+	head3, head5 := Head{Seq: 3, Hash: es[2].Hash}, Head{Seq: 5, Hash: es[4].Hash}
+	rep, err := VerifyChain(ctx, &chainReader{entries: es, heads: []Head{head3, head5}}, nil)
+	if err != nil || !rep.OK || rep.Entries != 3 {
+		t.Fatalf("verifying while 4 and 5 were appended: %+v, %v; want OK up to the head read (3 entries)", rep, err)
+	}
+	rep, err = VerifyChain(ctx, &chainReader{entries: es, heads: []Head{head3}}, nil)
+	if err != nil || rep.OK || rep.Break == nil || rep.Break.Kind != BreakHead || rep.Break.Seq != 4 {
+		t.Fatalf("entries beyond a head that stays behind: %+v, %v; want a head break at 4", rep, err)
 	}
 }
