@@ -1,7 +1,11 @@
 package auth
 
 import (
+	"context"
+	"fmt"
 	"strings"
+	"sync"
+	"sync/atomic"
 	"testing"
 	"time"
 
@@ -129,5 +133,67 @@ func TestValidEmail(t *testing.T) {
 		if _, err := validEmail(bad); err == nil {
 			t.Errorf("validEmail(%q) accepted", bad)
 		}
+	}
+}
+
+// noUsers is a store without accounts: every email is unknown, and its
+// wrong passwords are checked against the dummy hash as a real one's.
+type noUsers struct{ Store }
+
+func (noUsers) UserByEmail(context.Context, string) (*User, error) {
+	return nil, errcode.Errorf(errcode.NotFound, "no such user")
+}
+
+// Guesses sent in parallel count against the lock while they are checked:
+// at most MaxFailures passwords of one account are ever compared within
+// the window. They used to pass the lock all together while bcrypt ran.
+func TestParallelGuessesMeetTheLock(t *testing.T) {
+	s := NewService(noUsers{}, Options{BcryptCost: 12})
+	var wg sync.WaitGroup
+	var checked, refused atomic.Int32
+	for range 24 {
+		wg.Go(func() {
+			_, err := s.Login(context.Background(), "victim@x.co", "not the password")
+			switch errcode.Code(err) {
+			case errcode.Unauthorized:
+				checked.Add(1)
+			case errcode.RateLimited:
+				refused.Add(1)
+			default:
+				t.Errorf("a guess answered %v", err)
+			}
+		})
+	}
+	wg.Wait()
+	if checked.Load() != 5 || refused.Load() != 19 {
+		t.Fatalf("%d guesses checked, %d refused; want 5 checked (MaxFailures) and the rest refused", checked.Load(), refused.Load())
+	}
+}
+
+// The lock lasts the window from the failure that set it, as the refusal
+// says, not from the oldest of the failures; and filling the failure table
+// with made-up emails does not lift it.
+func TestLockLastsItsWindowAndSurvivesASpray(t *testing.T) {
+	now := time.Date(2026, 11, 21, 12, 0, 0, 0, time.UTC)
+	s := NewService(nil, Options{BcryptCost: bcrypt.MinCost, Now: func() time.Time { return now }})
+	for _, m := range []int{0, 1, 2, 3, 14} {
+		s.fail("a@x.co", now.Add(time.Duration(m)*time.Minute))
+	}
+	locked := now.Add(14 * time.Minute)
+	if !s.locked("a@x.co", locked.Add(14*time.Minute)) {
+		t.Fatal("the lock set at minute 14 lifted before its 15 minutes were over")
+	}
+	if s.locked("a@x.co", locked.Add(16*time.Minute)) {
+		t.Fatal("the lock outlived its window")
+	}
+	s.fail("b@x.co", now)
+	for range 4 {
+		s.fail("b@x.co", now)
+	}
+	for i := range maxTracked + 100 {
+		s.fail(fmt.Sprintf("spray%d@x.co", i), now)
+	}
+	if !s.locked("b@x.co", now) {
+		t.Fatal("a spray of made-up emails lifted b@x.co's lock")
 	}
 }

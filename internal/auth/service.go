@@ -68,6 +68,10 @@ type Service struct {
 
 	mu       sync.Mutex
 	failures map[string][]time.Time
+	// checking counts the password checks under way by email: they count
+	// against the lock as failures until they end, or parallel guesses
+	// would all pass the lock while bcrypt ran.
+	checking map[string]int
 
 	// roles serialises the changes that could leave no enabled admin
 	// (on one node: the store's single writer orders the rest).
@@ -96,7 +100,7 @@ func NewService(store Store, opts Options) *Service {
 	}
 	dummy, _ := bcrypt.GenerateFromPassword([]byte("not a password anyone has"), opts.BcryptCost)
 	return &Service{store: store, opts: opts, logger: opts.Logger.With("component", "auth"), dummy: dummy,
-		failures: map[string][]time.Time{}}
+		failures: map[string][]time.Time{}, checking: map[string]int{}}
 }
 
 // NewUser is what an account is created with.
@@ -191,6 +195,14 @@ func (s *Service) SetDisabled(ctx context.Context, a Actor, email string, disabl
 	}
 	if err := s.save(ctx, u, loses, "disable"); err != nil {
 		return nil, err
+	}
+	if disabled {
+		// Ended, not only refused while disabled: enabling the account
+		// again (a stolen laptop, the account back the next day) must not
+		// bring its old sessions back to life.
+		if err := s.store.DeleteUserSessions(ctx, u.ID); err != nil {
+			return nil, fmt.Errorf("end the sessions of %s: %w", u.Email, err)
+		}
 	}
 	if was != disabled {
 		action := "user.enable"
@@ -300,10 +312,16 @@ func (s *Service) Login(ctx context.Context, email, password string) (*Login, er
 		return nil, ErrBadLogin
 	}
 	now := s.opts.Now()
-	if s.locked(email, now) {
+	if !s.begin(email, now) {
 		return nil, errcode.Localized(errcode.RateLimited, "too many failed logins for this account; try again in %d minutes",
 			"这个账号登录失败次数过多，请 %d 分钟后再试", int(s.opts.FailureWindow.Minutes()))
 	}
+	checked := false
+	defer func() {
+		if !checked {
+			s.end(email, false, now)
+		}
+	}()
 	u, err := s.store.UserByEmail(ctx, email)
 	if err != nil && errcode.Code(err) != errcode.NotFound {
 		return nil, err
@@ -312,12 +330,14 @@ func (s *Service) Login(ctx context.Context, email, password string) (*Login, er
 	if u != nil {
 		hash = []byte(u.PasswordHash)
 	}
+	checked = true
 	if bcrypt.CompareHashAndPassword(hash, []byte(password)) != nil || u == nil || u.Disabled {
-		locked := s.fail(email, now)
+		locked := s.end(email, true, now)
 		s.logger.Info("login failed", "user", userID(u))
 		s.recordFailure(ctx, email, u, locked)
 		return nil, ErrBadLogin
 	}
+	s.end(email, false, now)
 	s.clearFailures(email)
 	l := &Login{User: u, Token: token.New(), Bearer: token.New(), CSRF: token.New(), ExpiresAt: now.Add(s.opts.SessionTTL).UTC()}
 	sess := &Session{TokenHash: token.Hash(l.Token), BearerHash: token.Hash(l.Bearer), UserID: u.ID, CSRF: l.CSRF,
@@ -474,6 +494,33 @@ func (s *Service) CreateAPIKey(ctx context.Context, a Actor, name, userID string
 	return key, k, nil
 }
 
+// begin reserves a password check of email, or reports false when the
+// account is locked: its recent failures and the checks under way reach
+// MaxFailures.
+func (s *Service) begin(email string, now time.Time) bool {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if len(s.recentLocked(email, now))+s.checking[email] >= s.opts.MaxFailures {
+		return false
+	}
+	s.checking[email]++
+	return true
+}
+
+// end ends a check begun by begin; failed counts it as a failure, and the
+// result says whether that locked the email.
+func (s *Service) end(email string, failed bool, now time.Time) bool {
+	s.mu.Lock()
+	if s.checking[email]--; s.checking[email] <= 0 {
+		delete(s.checking, email)
+	}
+	s.mu.Unlock()
+	if !failed {
+		return false
+	}
+	return s.fail(email, now)
+}
+
 // locked reports whether email has had too many failures recently.
 func (s *Service) locked(email string, now time.Time) bool {
 	s.mu.Lock()
@@ -504,16 +551,32 @@ const maxTracked = 10000
 func (s *Service) fail(email string, now time.Time) bool {
 	s.mu.Lock()
 	defer s.mu.Unlock()
-	if _, ok := s.failures[email]; !ok {
-		for k := range s.failures { // map order is random: evicts arbitrary entries
-			if len(s.failures) < maxTracked {
+	if _, ok := s.failures[email]; !ok && len(s.failures) >= maxTracked {
+		// Room for a new email: an unlocked entry goes first, so a spray
+		// of made-up emails cannot lift another account's lock.
+		victim := ""
+		for k, fs := range s.failures {
+			if victim == "" {
+				victim = k
+			}
+			if len(fs) < s.opts.MaxFailures {
+				victim = k
 				break
 			}
-			delete(s.failures, k)
+		}
+		delete(s.failures, victim)
+	}
+	fs := append(s.recentLocked(email, now), now)
+	locked := len(fs) == s.opts.MaxFailures
+	if locked {
+		// The lock lasts the window from now, as the refusal says: the
+		// failures that made it all count from the moment it began.
+		for i := range fs {
+			fs[i] = now
 		}
 	}
-	s.failures[email] = append(s.recentLocked(email, now), now)
-	return len(s.failures[email]) == s.opts.MaxFailures
+	s.failures[email] = fs
+	return locked
 }
 
 func (s *Service) clearFailures(email string) {

@@ -1107,6 +1107,12 @@ func TestLogin(t *testing.T) {
 		anon := &testutil.Staff{T: t, Base: run.URL}
 		status, b = anon.Do("POST", "/api/v1/auth/login", right("login@example.com"))
 		assertRoleAnswer(t, status, b, 401)
+		// Enabled again, the account's old sessions stay ended (a stolen
+		// laptop's cookie does not come back to life); it signs in afresh.
+		admin.Must(http.StatusOK, "PUT", "/api/v1/users/"+user.ID+"/disabled", map[string]bool{"disabled": false}, nil)
+		status, b = user.Do("GET", "/api/v1/auth/me", nil)
+		assertRoleAnswer(t, status, b, 401)
+		testutil.Login(t, run.URL, "login@example.com", password)
 	})
 }
 
