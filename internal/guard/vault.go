@@ -47,7 +47,9 @@ type Vault struct {
 }
 
 // NewVault returns a vault over store; originals older than retention are
-// erased by Erase (0 keeps them forever).
+// erased by Erase (0 keeps them forever, unless ring is nil: a server
+// configured to keep no originals has no keyring, and Erase then deletes
+// every original left from before).
 func NewVault(store VaultStore, ring *Keyring, retention time.Duration, logger *slog.Logger) *Vault {
 	if logger == nil {
 		logger = slog.Default()
@@ -65,7 +67,7 @@ func (v *Vault) Reveal(ctx context.Context, conversationID, ref string) (string,
 		return "", nil, ErrErased // not this conversation's: say nothing more
 	}
 	if v.ring == nil {
-		return "", nil, fmt.Errorf("reveal %s: no keyring configured", ref)
+		return "", nil, ErrErased // no originals are kept (retention 0): what is left will be erased
 	}
 	plain, err := v.ring.Open(rec.Sealed, []byte(AAD(rec.ConversationID, rec.Ref)))
 	if err != nil {
@@ -124,10 +126,14 @@ func (v *Vault) Rotate(ctx context.Context) (RotateReport, error) {
 
 // Erase deletes the originals older than the retention period.
 func (v *Vault) Erase(ctx context.Context, now time.Time) (int64, error) {
-	if v.retention <= 0 {
+	cutoff := now.Add(-v.retention)
+	switch {
+	case v.retention <= 0 && v.ring == nil:
+		cutoff = now.Add(time.Second) // keep none: those sealed before retention was set to 0 go too
+	case v.retention <= 0:
 		return 0, nil
 	}
-	n, err := v.store.EraseVault(ctx, now.Add(-v.retention))
+	n, err := v.store.EraseVault(ctx, cutoff)
 	if err != nil {
 		return 0, fmt.Errorf("erase originals: %w", err)
 	}

@@ -89,5 +89,19 @@ func TestVaultSealRevealRotateErase(t *testing.T) {
 		if _, _, err := vault.Reveal(ctx, "c1", "note:n2"); err != nil {
 			t.Fatalf("a fresh original was erased: %v", err)
 		}
+
+		// Retention set to 0 (keep none): the server has no keyring, a
+		// reveal says no original is kept (it was a 500), and what was
+		// kept before goes at the next erase (it used to stay for good).
+		none := guard.NewVault(db, nil, 0, nil)
+		if _, _, err := none.Reveal(ctx, "c1", "note:n2"); !errors.Is(err, guard.ErrErased) {
+			t.Fatalf("a reveal with retention 0: %v, want ErrErased", err)
+		}
+		if n, err := none.Erase(ctx, time.Now()); err != nil || n != 1 {
+			t.Fatalf("erase with retention 0: %d %v, want the 1 original left", n, err)
+		}
+		if text, _, err := vault.Reveal(ctx, "c1", "note:n2"); !errors.Is(err, guard.ErrErased) {
+			t.Fatalf("an original outlived retention 0: %q %v", text, err)
+		}
 	})
 }
