@@ -130,6 +130,10 @@ func (c *keysCommand) run(ctx context.Context, name string, args []string, rotat
 			"added": added, "resealed": rep.Resealed, "failed": rep.Failed, "records_by_key": rep.ByKey, "missing_keys": missing}); err != nil {
 			return err
 		}
+		if rotate && rep.Failed > 0 && missingErr == nil {
+			// As in text: a script must not take a partial rotation for done.
+			return fmt.Errorf("%d records could not be re-sealed", rep.Failed)
+		}
 		return missingErr
 	}
 	fmt.Fprintf(c.env.Stdout, "keys from %s; active %s\n", source, rep.Active)
