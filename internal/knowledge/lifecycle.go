@@ -135,7 +135,10 @@ type Store interface {
 	// CreateRelease stores a release with its models (the minimal model
 	// may be nil), gives it an id, and marks each entry whose approved
 	// version it publishes as published: one transaction.
-	CreateRelease(ctx context.Context, r *Release, model, minimalModel []byte) error
+	// CreateRelease stores r and makes it the active release, in one
+	// transaction, if active is still the active release (errcode.Conflict
+	// otherwise: another publish or a rollback came first).
+	CreateRelease(ctx context.Context, r *Release, model, minimalModel []byte, active int64) error
 	Releases(ctx context.Context) ([]Release, error)
 	// Release returns a release with its entries; errcode.NotFound.
 	Release(ctx context.Context, id int64) (*Release, error)
@@ -144,9 +147,10 @@ type Store interface {
 	ReleaseModel(ctx context.Context, id int64, minimal bool) ([]byte, error)
 	// ActiveRelease returns the active release id, 0 if none.
 	ActiveRelease(ctx context.Context) (int64, error)
-	// ActivateRelease makes id the active release. When rolledBack is not
-	// 0 that release is marked as rolled back, with reason.
-	ActivateRelease(ctx context.Context, id int64, at time.Time, rolledBack int64, reason string) error
+	// ActivateRelease makes id the active release if active still is
+	// (errcode.Conflict otherwise). When rolledBack is not 0 that release
+	// is marked as rolled back, with reason.
+	ActivateRelease(ctx context.Context, id int64, at time.Time, rolledBack int64, reason string, active int64) error
 
 	GoldenQuestions(ctx context.Context) ([]Golden, error)
 	AddGolden(ctx context.Context, g *Golden) error

@@ -93,6 +93,14 @@ func (s *Service) Publish(ctx context.Context, a Actor, opts PublishOptions) (*R
 	}
 	s.publish.Lock()
 	defer s.publish.Unlock()
+	// The baseline is the stored active release: another node or a command
+	// may have activated one this process does not serve yet. Read before
+	// the approvals: a rollback after this point changes the active release,
+	// and the publish is refused rather than ship what it took back.
+	baseline, err := s.activeRelease(ctx)
+	if err != nil {
+		return nil, err
+	}
 	entries, versions, err := s.approved(ctx)
 	if err != nil {
 		return nil, err
@@ -104,12 +112,6 @@ func (s *Service) Publish(ctx context.Context, a Actor, opts PublishOptions) (*R
 		return nil, errcode.Errorf(errcode.Invalid, "nothing to publish: no entry has an approved version")
 	}
 	ix, err := buildIndex(s.opts.Models, entries, s.opts.Extra, nlu.TrainOptions{})
-	if err != nil {
-		return nil, err
-	}
-	// The baseline is the stored active release: another node or a command
-	// may have activated one this process does not serve yet.
-	baseline, err := s.activeRelease(ctx)
 	if err != nil {
 		return nil, err
 	}
@@ -160,11 +162,16 @@ func (s *Service) Publish(ctx context.Context, a Actor, opts PublishOptions) (*R
 		}
 		r.Minimal = len(essential)
 	}
-	if err := s.store.CreateRelease(ctx, r, model, minimalModel); err != nil {
-		return nil, fmt.Errorf("store release: %w", err)
+	// Stored and activated in one transaction, over the baseline it was
+	// gated against: a rollback or a publish elsewhere meanwhile (the
+	// process's lock does not reach other nodes or commands) refuses it,
+	// rather than be undone by it.
+	var active int64
+	if baseline != nil {
+		active = baseline.ID
 	}
-	if err := s.store.ActivateRelease(ctx, r.ID, now, 0, ""); err != nil {
-		return nil, fmt.Errorf("activate release %d: %w", r.ID, err)
+	if err := s.store.CreateRelease(ctx, r, model, minimalModel, active); err != nil {
+		return nil, fmt.Errorf("store release: %w", err)
 	}
 	r.ActivatedAt = &now
 	s.serve(&Active{Release: r, Index: ix, Minimal: minimal})
@@ -306,7 +313,7 @@ func (s *Service) activate(ctx context.Context, a Actor, id int64, reason string
 		left, rollback = current, true
 	}
 	now := s.now().UTC()
-	if err := s.store.ActivateRelease(ctx, id, now, left, reason); err != nil {
+	if err := s.store.ActivateRelease(ctx, id, now, left, reason, current); err != nil {
 		return nil, fmt.Errorf("activate release %d: %w", id, err)
 	}
 	if next.Release.ActivatedAt == nil {

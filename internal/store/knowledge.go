@@ -266,7 +266,7 @@ func (db *DB) KBContent(ctx context.Context, id string, version int) (*knowledge
 
 // CreateRelease stores a release and its models and marks the entries it
 // publishes.
-func (db *DB) CreateRelease(ctx context.Context, r *knowledge.Release, model, minimalModel []byte) error {
+func (db *DB) CreateRelease(ctx context.Context, r *knowledge.Release, model, minimalModel []byte, active int64) error {
 	versions, _ := json.Marshal(r.Versions)
 	quality, err := json.Marshal(r.Quality)
 	if err != nil {
@@ -305,10 +305,51 @@ func (db *DB) CreateRelease(ctx context.Context, r *knowledge.Release, model, mi
 				return err
 			}
 		}
-		return nil
+		return activateRelease(ctx, t, r.ID, r.CreatedAt, 0, "", active)
 	})
 	if err != nil {
 		return fmt.Errorf("create release: %w", err)
+	}
+	return nil
+}
+
+// errActiveMoved refuses to activate a release over an active release the
+// caller did not see: another publish or a rollback (another node, a
+// command, the incident controller) came first.
+func errActiveMoved(now int64) error {
+	return errcode.Localized(errcode.Conflict,
+		"the active knowledge release changed meanwhile (it is now %d: another publish or a rollback came first); look at the releases and try again",
+		"知识库当前版本已被更改（现为 %d，其他发布或回滚在先）：请查看版本列表后重试", now)
+}
+
+// activateRelease makes id active in t if active is still the active
+// release, marking rolledBack (if not 0) as rolled back.
+func activateRelease(ctx context.Context, t tx, id int64, at time.Time, rolledBack int64, reason string, active int64) error {
+	res, err := t.exec(ctx, `UPDATE kb_releases SET activated_at = CASE WHEN activated_at = 0 THEN $2 ELSE activated_at END,
+		rolled_back_at = 0, rollback_reason = '' WHERE id = $1`, id, millis(at))
+	if err != nil {
+		return err
+	}
+	if n, _ := res.RowsAffected(); n != 1 {
+		return errcode.Errorf(errcode.NotFound, "no release %d", id)
+	}
+	if rolledBack != 0 {
+		if _, err := t.exec(ctx, `UPDATE kb_releases SET rolled_back_at = $2, rollback_reason = $3 WHERE id = $1`,
+			rolledBack, millis(at), reason); err != nil {
+			return err
+		}
+	}
+	res, err = t.exec(ctx, `UPDATE kb_state SET active_release = $1, activated_at = $2 WHERE id = 1 AND active_release = $3`,
+		id, millis(at), active)
+	if err != nil {
+		return err
+	}
+	if n, _ := res.RowsAffected(); n != 1 {
+		var now int64
+		if err := t.queryRow(ctx, `SELECT active_release FROM kb_state WHERE id = 1`).Scan(&now); err != nil {
+			return err
+		}
+		return errActiveMoved(now)
 	}
 	return nil
 }
@@ -409,26 +450,12 @@ func (db *DB) ActiveRelease(ctx context.Context) (int64, error) {
 	return id, nil
 }
 
-// ActivateRelease makes id active, marking rolledBack (if not 0) as
-// rolled back.
-func (db *DB) ActivateRelease(ctx context.Context, id int64, at time.Time, rolledBack int64, reason string) error {
+// ActivateRelease makes id active if active is still the active release
+// (errcode.Conflict otherwise), marking rolledBack (if not 0) as rolled
+// back.
+func (db *DB) ActivateRelease(ctx context.Context, id int64, at time.Time, rolledBack int64, reason string, active int64) error {
 	err := db.update(ctx, func(ctx context.Context, t tx) error {
-		res, err := t.exec(ctx, `UPDATE kb_releases SET activated_at = CASE WHEN activated_at = 0 THEN $2 ELSE activated_at END,
-			rolled_back_at = 0, rollback_reason = '' WHERE id = $1`, id, millis(at))
-		if err != nil {
-			return err
-		}
-		if n, _ := res.RowsAffected(); n != 1 {
-			return errcode.Errorf(errcode.NotFound, "no release %d", id)
-		}
-		if rolledBack != 0 {
-			if _, err := t.exec(ctx, `UPDATE kb_releases SET rolled_back_at = $2, rollback_reason = $3 WHERE id = $1`,
-				rolledBack, millis(at), reason); err != nil {
-				return err
-			}
-		}
-		_, err = t.exec(ctx, `UPDATE kb_state SET active_release = $1, activated_at = $2 WHERE id = 1`, id, millis(at))
-		return err
+		return activateRelease(ctx, t, id, at, rolledBack, reason, active)
 	})
 	if err != nil {
 		return fmt.Errorf("activate release %d: %w", id, err)
