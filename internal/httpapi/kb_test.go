@@ -585,3 +585,28 @@ func TestRollbackUnderLoad(t *testing.T) {
 		t.Fatalf("after the final rollback the answer is still the second release's: %s", m.Text)
 	}
 }
+
+// An entry retired after the release it was published in stays retired
+// when that release is rolled back: the rollback used to bring it back
+// (rejected, approved at the older release's version), and the next
+// publish shipped it again.
+func TestRollbackKeepsARetirement(t *testing.T) {
+	_, admin, _, super := startKB(t)
+	var first, second kbRelease
+	admin.Must(http.StatusOK, "GET", "/api/v1/kb/releases/active", nil, &first)
+	var fee kbEntry
+	admin.Must(http.StatusOK, "GET", "/api/v1/kb/entries/shipping-fee", nil, &fee)
+	fee.Tags = append(fee.Tags, "fee")
+	admin.Must(http.StatusOK, "PUT", "/api/v1/kb/entries/shipping-fee", map[string]any{"entry": fee, "submit": true}, &fee)
+	super.Must(http.StatusOK, "POST", "/api/v1/kb/entries/shipping-fee/approve", nil, nil)
+	super.Must(http.StatusCreated, "POST", "/api/v1/kb/releases", map[string]string{"note": "fee tags"}, &second)
+	if second.Versions["shipping-fee"] != 2 {
+		t.Fatalf("release %d holds shipping-fee v%d, want v2", second.ID, second.Versions["shipping-fee"])
+	}
+	super.Must(http.StatusOK, "POST", "/api/v1/kb/entries/shipping-fee/retire", map[string]string{"reason": "no longer offered"}, nil)
+	super.Must(http.StatusOK, "POST", "/api/v1/kb/rollback", map[string]any{"to": first.ID, "reason": "test"}, nil)
+	admin.Must(http.StatusOK, "GET", "/api/v1/kb/entries/shipping-fee", nil, &fee)
+	if fee.Status != "retired" {
+		t.Fatalf("after the rollback the retired entry is %s (approved v%d), want still retired", fee.Status, fee.ApprovedVersion)
+	}
+}

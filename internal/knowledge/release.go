@@ -383,6 +383,12 @@ func (s *Service) realign(ctx context.Context, a Actor, from, to *Release, rollb
 		if r.ApprovedVersion != fv && !(fv == 0 && r.Status == StatusRetired) {
 			continue
 		}
+		if fv != 0 && r.Status == StatusRetired {
+			// Retired since from was published: a decision taken after it,
+			// which stands (it used to come back as rejected, approved at
+			// to's version, and ship again with the next publish).
+			continue
+		}
 		next := *r
 		next.ApprovedVersion, next.UpdatedAt = tv, s.now().UTC()
 		switch {
