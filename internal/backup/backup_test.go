@@ -662,3 +662,26 @@ func TestBackupPrune(t *testing.T) {
 		t.Fatalf("left %v (removed %v); want %v", left, removed, want)
 	}
 }
+
+// A scheduled backup whose verification could not run (no scratch space,
+// a PostgreSQL user without CREATEDB) is recorded as failed: retention
+// used to count it as good, and could prune verified backups for it.
+func TestUnverifiableBackupIsNotGood(t *testing.T) {
+	src := freshTarget(t, "postgres")
+	db := open(t, src)
+	dir := t.TempDir()
+	// The server that would receive the scratch database cannot be reached.
+	s := backups().Scheduler(backup.Source{DB: db, DatabaseURL: src.url}, backup.Schedule{Every: time.Hour, Dir: dir, Keep: 1,
+		Verify: true, Verification: backup.VerifyOptions{ServerURL: "postgres://steward@127.0.0.1:1/steward?sslmode=disable&connect_timeout=2"}}, nil)
+	o := s.RunOnce(context.Background())
+	if o.Err == nil || o.Path == "" {
+		t.Fatalf("a backup whose verification cannot run: %+v, want an error", o)
+	}
+	entries, err := backup.List(dir)
+	if err != nil || len(entries) != 1 {
+		t.Fatalf("backups %+v (%v), want the one taken", entries, err)
+	}
+	if v := entries[0].Verified; v == nil || *v {
+		t.Fatalf("the unverifiable backup is listed as verified=%v, want false", v)
+	}
+}

@@ -210,6 +210,13 @@ func (s *Scheduler) RunOnce(ctx context.Context) Outcome {
 		rep, err := s.b.Verify(ctx, res.Path, s.s.Verification)
 		if err != nil {
 			o.Err = fmt.Errorf("verify backup %s: %w", res.Path, err)
+			// Recorded as failed: a backup whose verification could not
+			// run is not one retention may count as good (an unverified
+			// backup used to, and pushed verified ones out).
+			failed := Report{Backup: res.Path, Checks: []Check{{Name: "verify", Detail: err.Error()}}}
+			if werr := KeepReport(res.Path, failed); werr != nil {
+				s.b.logger.Warn("keep the verification report", "path", res.Path, "error", werr)
+			}
 			break
 		}
 		o.Report = &rep
