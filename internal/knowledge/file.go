@@ -56,11 +56,19 @@ func Decode(r io.Reader, f Format) ([]Entry, error) {
 		if err := dec.Decode(&file); err != nil && err != io.EOF {
 			return nil, fmt.Errorf("parse YAML: %w", err)
 		}
+		// One document: entries after a "---" were silently dropped.
+		var more yaml.Node
+		if err := dec.Decode(&more); err != io.EOF {
+			return nil, fmt.Errorf("parse YAML: the file holds more than one document (after \"---\"); put every entry in one \"entries\" list")
+		}
 	case FormatJSON:
 		dec := json.NewDecoder(bytes.NewReader(data))
 		dec.DisallowUnknownFields()
 		if err := dec.Decode(&file); err != nil {
 			return nil, fmt.Errorf("parse JSON: %w", err)
+		}
+		if dec.More() {
+			return nil, fmt.Errorf("parse JSON: more follows the top-level object; put every entry in one \"entries\" list")
 		}
 	default:
 		return nil, fmt.Errorf("unknown format %q (want yaml or json)", f)

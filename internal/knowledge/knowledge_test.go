@@ -58,6 +58,20 @@ func TestDecodeErrorsNameTheProblem(t *testing.T) {
 	if _, err := Decode(strings.NewReader(dup), FormatJSON); err == nil || !strings.Contains(err.Error(), "duplicate id") {
 		t.Errorf("duplicate ids: %v", err)
 	}
+	// A second document (YAML "---") or a second JSON value used to be
+	// dropped without a word, and its entries with it.
+	one := "entries:\n  - id: a\n    category: x\n    locales: {en: {title: t, questions: [q], answer: a}}\n"
+	if _, err := Decode(strings.NewReader(one+"---\n"+strings.Replace(one, "id: a", "id: b", 1)), FormatYAML); err == nil ||
+		!strings.Contains(err.Error(), "more than one document") {
+		t.Errorf("two YAML documents: %v", err)
+	}
+	js := `{"entries":[{"id":"a","category":"x","locales":{"en":{"title":"t","questions":["q"],"answer":"a"}}}]}`
+	if _, err := Decode(strings.NewReader(js+js), FormatJSON); err == nil || !strings.Contains(err.Error(), "more follows") {
+		t.Errorf("two JSON values: %v", err)
+	}
+	if es, err := Decode(strings.NewReader(js+"\n"), FormatJSON); err != nil || len(es) != 1 {
+		t.Errorf("one JSON value with a newline: %v", err)
+	}
 }
 
 func TestEncodeDecodeRoundTrip(t *testing.T) {
