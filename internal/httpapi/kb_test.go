@@ -609,4 +609,11 @@ func TestRollbackKeepsARetirement(t *testing.T) {
 	if fee.Status != "retired" {
 		t.Fatalf("after the rollback the retired entry is %s (approved v%d), want still retired", fee.Status, fee.ApprovedVersion)
 	}
+	// A rollback goes back: to a newer release it is refused (it used to
+	// activate it, leave the release left unmarked and take approvals back).
+	var refused struct{ Error struct{ Code, Message string } }
+	super.Must(http.StatusConflict, "POST", "/api/v1/kb/rollback", map[string]any{"to": second.ID, "reason": "forward"}, &refused)
+	if !strings.Contains(refused.Error.Message, "newer than the active release") {
+		t.Fatalf("a rollback to a newer release: %+v", refused)
+	}
 }

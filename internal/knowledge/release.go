@@ -375,38 +375,51 @@ func (s *Service) realign(ctx context.Context, a Actor, from, to *Release, rollb
 		if fv == tv {
 			continue
 		}
-		r, err := s.store.KBRecord(ctx, id)
+		// An entry edited meanwhile is looked at again: else the version
+		// taken back would stay approved and ship with the next publish.
+		var err error
+		for range 3 {
+			if err = s.realignEntry(ctx, a, id, fv, tv, action, why); errcode.Code(err) != errcode.Conflict {
+				break
+			}
+		}
 		if err != nil {
-			errs = append(errs, err)
-			continue
-		}
-		if r.ApprovedVersion != fv && !(fv == 0 && r.Status == StatusRetired) {
-			continue
-		}
-		if fv != 0 && r.Status == StatusRetired {
-			// Retired since from was published: a decision taken after it,
-			// which stands (it used to come back as rejected, approved at
-			// to's version, and ship again with the next publish).
-			continue
-		}
-		next := *r
-		next.ApprovedVersion, next.UpdatedAt = tv, s.now().UTC()
-		switch {
-		case tv != 0 && r.Version == tv:
-			next.Status, next.Reason = StatusPublished, ""
-		case r.Status == StatusPublished || r.Status == StatusApproved || r.Status == StatusRetired:
-			next.Status, next.Reason = StatusRejected, why
-		}
-		if next.Status == r.Status && next.ApprovedVersion == r.ApprovedVersion {
-			continue
-		}
-		rev := &Revision{EntryID: id, Version: r.Version, Action: action, Status: next.Status, Actor: a.ID,
-			ActorName: a.Name, Reason: why, At: next.UpdatedAt}
-		if err := s.store.UpdateKBRecord(ctx, &next, r.Version, r.Status, rev); err != nil {
 			errs = append(errs, err)
 		}
 	}
 	return errors.Join(errs...)
+}
+
+// realignEntry makes entry id follow a switch from a release holding it at
+// version fv to one holding it at tv (0: not at all); see realign.
+func (s *Service) realignEntry(ctx context.Context, a Actor, id string, fv, tv int, action Action, why string) error {
+	r, err := s.store.KBRecord(ctx, id)
+	if err != nil {
+		return err
+	}
+	if r.ApprovedVersion != fv && !(fv == 0 && r.Status == StatusRetired) {
+		return nil
+	}
+	if fv != 0 && r.Status == StatusRetired {
+		// Retired since from was published: a decision taken after it,
+		// which stands (it used to come back as rejected, approved at
+		// to's version, and ship again with the next publish).
+		return nil
+	}
+	next := *r
+	next.ApprovedVersion, next.UpdatedAt = tv, s.now().UTC()
+	switch {
+	case tv != 0 && r.Version == tv:
+		next.Status, next.Reason = StatusPublished, ""
+	case r.Status == StatusPublished || r.Status == StatusApproved || r.Status == StatusRetired:
+		next.Status, next.Reason = StatusRejected, why
+	}
+	if next.Status == r.Status && next.ApprovedVersion == r.ApprovedVersion {
+		return nil
+	}
+	rev := &Revision{EntryID: id, Version: r.Version, Action: action, Status: next.Status, Actor: a.ID,
+		ActorName: a.Name, Reason: why, At: next.UpdatedAt}
+	return s.store.UpdateKBRecord(ctx, &next, r.Version, r.Status, rev)
 }
 
 // Rollback activates release to, or when to is 0 the newest good release
@@ -427,6 +440,15 @@ func (s *Service) Rollback(ctx context.Context, a Actor, to int64, reason string
 			return nil, errcode.Errorf(errcode.Conflict,
 				"there is no earlier good release to roll back to; name one with --to ID (or \"to\" in the request)")
 		}
+	}
+	// A rollback goes back: it marks the release left as rolled back and
+	// takes its approvals back. Going to a newer release is activating it.
+	if current, err := s.store.ActiveRelease(ctx); err != nil {
+		return nil, err
+	} else if to > current {
+		return nil, errcode.Localized(errcode.Conflict,
+			"release %d is newer than the active release %d: a rollback goes back; activate it instead",
+			"版本 %d 比当前版本 %d 新：回滚只能回到更早的版本；请改用激活", to, current)
 	}
 	return s.activate(ctx, a, to, reason, true)
 }
