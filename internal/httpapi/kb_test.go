@@ -611,7 +611,9 @@ func TestRollbackKeepsARetirement(t *testing.T) {
 	}
 	// A rollback goes back: to a newer release it is refused (it used to
 	// activate it, leave the release left unmarked and take approvals back).
-	var refused struct{ Error struct{ Code, Message string } }
+	var refused struct {
+		Error struct{ Code, Message string }
+	}
 	super.Must(http.StatusConflict, "POST", "/api/v1/kb/rollback", map[string]any{"to": second.ID, "reason": "forward"}, &refused)
 	if !strings.Contains(refused.Error.Message, "newer than the active release") {
 		t.Fatalf("a rollback to a newer release: %+v", refused)
