@@ -334,7 +334,9 @@ func (e *Engine) repeated(ctx context.Context, c *Conversation, clientID string)
 		}
 		res := &Result{Conversation: c, Customer: m, Repeated: true}
 		for _, r := range msgs[i+1:] {
-			if r.Role == RoleCustomer {
+			// The turn's replies were stored with it, at its time; what
+			// came later (an agent's messages) is not that turn's.
+			if r.Role == RoleCustomer || !r.CreatedAt.Equal(m.CreatedAt) {
 				break
 			}
 			res.Replies = append(res.Replies, r)
