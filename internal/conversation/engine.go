@@ -267,9 +267,10 @@ type Input struct {
 	ClientID string
 }
 
-// MaxClientID bounds Input.ClientID; it is 1–64 of A–Z, a–z, 0–9, '-',
-// '_', '.', ':'.
-const MaxClientID = 64
+// MaxClientID bounds the Input.ClientID kept as a message's key. A longer
+// one is not an error (the stream has always echoed any client_id): it is
+// only not kept, and such a message has no retry protection.
+const MaxClientID = 200
 
 // recentForRetry is how many of a conversation's latest messages a retry
 // is looked for in.
@@ -302,22 +303,7 @@ func ValidateInput(in Input) error {
 	if len(in.Choice) > 200 {
 		return errcode.Errorf(errcode.Invalid, "choice is too long")
 	}
-	if !validClientID(in.ClientID) {
-		return errcode.Errorf(errcode.Invalid, "client_id must be 1 to %d of A-Z, a-z, 0-9, '-', '_', '.', ':'", MaxClientID)
-	}
 	return nil
-}
-
-func validClientID(s string) bool {
-	if len(s) > MaxClientID {
-		return false
-	}
-	for _, r := range s {
-		if !(r >= 'a' && r <= 'z' || r >= 'A' && r <= 'Z' || r >= '0' && r <= '9' || strings.ContainsRune("-_.:", r)) {
-			return false
-		}
-	}
-	return true
 }
 
 // repeated returns the turn already stored for a message the client sent
@@ -351,6 +337,9 @@ func (e *Engine) repeated(ctx context.Context, c *Conversation, clientID string)
 func (e *Engine) Handle(ctx context.Context, id, tok string, in Input) (*Result, error) {
 	if err := ValidateInput(in); err != nil {
 		return nil, err
+	}
+	if len(in.ClientID) > MaxClientID || !utf8.ValidString(in.ClientID) {
+		in.ClientID = "" // echoed by the caller, not kept
 	}
 	unlock, err := e.lock(ctx, id)
 	if err != nil {

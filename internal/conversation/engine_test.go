@@ -14,7 +14,6 @@ import (
 	"testing"
 
 	"github.com/steward-cs/steward/internal/conversation"
-	"github.com/steward-cs/steward/internal/errcode"
 	"github.com/steward-cs/steward/internal/knowledge"
 	"github.com/steward-cs/steward/internal/store"
 	"github.com/steward-cs/steward/internal/testutil"
@@ -244,7 +243,23 @@ func TestRetriedMessageIsStoredOnce(t *testing.T) {
 	if customers != 2 {
 		t.Fatalf("%d customer messages stored, want 2 (the retry not again)", customers)
 	}
-	if _, err := e.Handle(ctx, c.ID, tok, conversation.Input{Text: "hi", ClientID: "no spaces allowed"}); errcode.Code(err) != errcode.Invalid {
-		t.Fatalf("a malformed client id: %v, want invalid", err)
+	// Any string is a key (the stream has always echoed free-form ids);
+	// one too long to keep is not an error, it only protects nothing.
+	long := strings.Repeat("k", conversation.MaxClientID+1)
+	a, err := e.Handle(ctx, c.ID, tok, conversation.Input{Text: "hi", ClientID: long})
+	if err != nil {
+		t.Fatalf("an over-long client id: %v, want it accepted", err)
+	}
+	b, err := e.Handle(ctx, c.ID, tok, conversation.Input{Text: "hi", ClientID: long})
+	if err != nil || b.Repeated || b.Customer.ID == a.Customer.ID {
+		t.Fatalf("an over-long client id sent twice: %+v, %v; want two messages (it is not kept)", b, err)
+	}
+	spaced, err := e.Handle(ctx, c.ID, tok, conversation.Input{Text: "hello", ClientID: "how much? #3-4"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if again, err := e.Handle(ctx, c.ID, tok, conversation.Input{Text: "hello", ClientID: "how much? #3-4"}); err != nil ||
+		again.Customer.ID != spaced.Customer.ID {
+		t.Fatalf("a free-form key sent again: %+v, %v; want the first turn", again, err)
 	}
 }
