@@ -273,8 +273,10 @@ type Input struct {
 const MaxClientID = 200
 
 // recentForRetry is how many of a conversation's latest messages a retry
-// is looked for in.
-const recentForRetry = 40
+// is looked for in: a retry follows a lost answer at once, so the message
+// it repeats is among the last few turns; every keyed turn pays for
+// reading them.
+const recentForRetry = 12
 
 // Result is what a turn produced.
 type Result struct {
