@@ -81,6 +81,7 @@ type Engine struct {
 	fw      func(string) (bool, string)
 	locks   *convLocks // a conversation's turns run one at a time
 	xlock   func(context.Context, string) (func(), error)
+	retries retryKeys // the client keys of recent messages, by conversation
 }
 
 // SetDesk connects the engine to the human desk. Without one, every
@@ -310,13 +311,17 @@ func ValidateInput(in Input) error {
 
 // repeated returns the turn already stored for a message the client sent
 // with key clientID, or nil: the customer's message with that key among
-// the conversation's recent ones, and the replies that followed it.
-func (e *Engine) repeated(ctx context.Context, c *Conversation, clientID string) (*Result, error) {
+// the conversation's recent ones, and the replies that followed it. keys
+// are the keys of the recent messages it read.
+func (e *Engine) repeated(ctx context.Context, c *Conversation, clientID string) (_ *Result, keys []keyAt, _ error) {
 	msgs, err := e.store.Messages(ctx, c.ID, max(0, c.LastSeq-recentForRetry))
 	if err != nil {
-		return nil, err
+		return nil, nil, err
 	}
 	for i, m := range msgs {
+		if m.Role == RoleCustomer && m.ClientID != "" {
+			keys = append(keys, keyAt{m.ClientID, m.Seq})
+		}
 		if m.Role != RoleCustomer || m.ClientID != clientID {
 			continue
 		}
@@ -329,9 +334,9 @@ func (e *Engine) repeated(ctx context.Context, c *Conversation, clientID string)
 			}
 			res.Replies = append(res.Replies, r)
 		}
-		return res, nil
+		return res, keys, nil
 	}
-	return nil, nil
+	return nil, keys, nil
 }
 
 // Handle runs one customer turn on an authorised conversation and returns
@@ -387,9 +392,14 @@ func (e *Engine) turn(ctx context.Context, id, tok string, in Input) (*Result, e
 	}
 	if in.ClientID != "" {
 		// A retry of a message stored already gets its turn again, even if
-		// the conversation has closed or its source is throttled since.
-		if res, err := e.repeated(ctx, c, in.ClientID); err != nil || res != nil {
-			return res, err
+		// the conversation has closed or its source is throttled since. The
+		// store is read only when this engine's notes may not know the key.
+		if known, complete := e.retries.lookup(c.ID, c.LastSeq, in.ClientID); known || !complete {
+			res, keys, err := e.repeated(ctx, c, in.ClientID)
+			if err != nil || res != nil {
+				return res, err
+			}
+			e.retries.seed(c.ID, c.LastSeq, keys)
 		}
 	}
 	if c.State == StateClosed {
@@ -448,6 +458,7 @@ func (e *Engine) turn(ctx context.Context, id, tok string, in Input) (*Result, e
 		}
 		return nil, err
 	}
+	e.retries.note(c.ID, c.LastSeq, next.LastSeq, in.ClientID)
 	if e.pub != nil {
 		e.pub.Publish(&next, msgs)
 	}

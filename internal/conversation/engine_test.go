@@ -263,3 +263,42 @@ func TestRetriedMessageIsStoredOnce(t *testing.T) {
 		t.Fatalf("a free-form key sent again: %+v, %v; want the first turn", again, err)
 	}
 }
+
+// The engine reads the store for a key only when its own notes may not
+// know it; a retry that reaches another node, or follows a turn another
+// node stored, is still answered with the stored turn.
+func TestRetryAcrossEngines(t *testing.T) {
+	ix, b := demo(t)
+	db := testutil.OpenStore(t, store.Options{SQLitePath: filepath.Join(t.TempDir(), "s.db")})
+	one := conversation.NewEngine(db, conversation.Options{Builtin: b})
+	two := conversation.NewEngine(db, conversation.Options{Builtin: b})
+	one.SetIndex(ix)
+	two.SetIndex(ix)
+	ctx := context.Background()
+	c, tok, _, err := one.Start(ctx, conversation.StartRequest{Locale: "en"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	say := func(e *conversation.Engine, key string) *conversation.Result {
+		t.Helper()
+		res, err := e.Handle(ctx, c.ID, tok, conversation.Input{Text: "how much is shipping?", ClientID: key})
+		if err != nil {
+			t.Fatal(err)
+		}
+		return res
+	}
+	a := say(one, "a")
+	bb := say(two, "b") // another node
+	if r := say(one, "b"); !r.Repeated || r.Customer.ID != bb.Customer.ID {
+		t.Fatalf("b retried on the first engine: %+v, want the turn the second stored", r.Customer)
+	}
+	if r := say(one, "a"); !r.Repeated || r.Customer.ID != a.Customer.ID {
+		t.Fatalf("a retried: %+v, want the first turn", r.Customer)
+	}
+	if r := say(two, "a"); !r.Repeated || r.Customer.ID != a.Customer.ID {
+		t.Fatalf("a retried on the second engine: %+v, want the first turn", r.Customer)
+	}
+	if r := say(one, "c"); r.Repeated {
+		t.Fatalf("a new key was taken for a retry: %+v", r.Customer)
+	}
+}
