@@ -316,21 +316,15 @@ func (s *Service) Login(ctx context.Context, email, password string) (*Login, er
 		return nil, errcode.Localized(errcode.RateLimited, "too many failed logins for this account; try again in %d minutes",
 			"这个账号登录失败次数过多，请 %d 分钟后再试", int(s.opts.FailureWindow.Minutes()))
 	}
-	checked := false
-	defer func() {
-		if !checked {
-			s.end(email, false, now)
-		}
-	}()
 	u, err := s.store.UserByEmail(ctx, email)
 	if err != nil && errcode.Code(err) != errcode.NotFound {
+		s.end(email, false, now)
 		return nil, err
 	}
 	hash := s.dummy
 	if u != nil {
 		hash = []byte(u.PasswordHash)
 	}
-	checked = true
 	if bcrypt.CompareHashAndPassword(hash, []byte(password)) != nil || u == nil || u.Disabled {
 		locked := s.end(email, true, now)
 		s.logger.Info("login failed", "user", userID(u))
