@@ -473,6 +473,9 @@ func (c *Controller) trackAlerts(ctx context.Context, now time.Time, alerts []mo
 		if inc.DetectedAt.IsZero() {
 			inc.DetectedAt = a.StartsAt
 		}
+		if from := impactFrom(&a); !inc.Manual && from.Before(inc.StartedAt) {
+			inc.StartedAt = from
+		}
 		text, textZH := "alert firing: "+a.Summary, "告警触发："+a.SummaryZH
 		if act.Ask {
 			inc.Pending = append(inc.Pending, act)
@@ -541,9 +544,18 @@ func (c *Controller) setPhase(ctx context.Context, now time.Time, inc *Incident,
 // phaseZH names the phases in Chinese, as the console does.
 var phaseZH = map[string]string{PhaseInvestigating: "调查中", PhaseIdentified: "已定位", PhaseMonitoring: "观察中", PhaseResolved: "已解决"}
 
+// impactFrom is when an alert's customers were first affected: the first
+// bad second its rule saw, or when it fired if the rule cannot tell.
+func impactFrom(a *monitor.Alert) time.Time {
+	if !a.ImpactFrom.IsZero() && a.ImpactFrom.Before(a.StartsAt) {
+		return a.ImpactFrom
+	}
+	return a.StartsAt
+}
+
 func (c *Controller) open(ctx context.Context, now time.Time, a *monitor.Alert) error {
 	inc := &Incident{ID: token.ID("inc", 10), Title: a.Summary, TitleZH: a.SummaryZH, Severity: a.Level,
-		Phase: PhaseInvestigating, OpenedBy: steward.ID, OpenedByName: steward.Name, StartedAt: a.StartsAt, DetectedAt: a.StartsAt, UpdatedAt: now}
+		Phase: PhaseInvestigating, OpenedBy: steward.ID, OpenedByName: steward.Name, StartedAt: impactFrom(a), DetectedAt: a.StartsAt, UpdatedAt: now}
 	if err := c.opts.Store.CreateIncident(ctx, inc); err != nil {
 		return err
 	}

@@ -780,3 +780,49 @@ func TestLevel2RollsBackOncePerIncident(t *testing.T) {
 		t.Fatalf("level %d after %d rollbacks, want level 2 and still one rollback", l, kb.n)
 	}
 }
+
+// An incident Steward opens starts when its alerts' customers were first
+// affected, not when the first alert fired, so that the postmortem's time
+// to detect measures something. A later alert whose impact began earlier
+// moves the start back.
+func TestIncidentStartsAtTheFirstImpact(t *testing.T) {
+	h := newHarness(t)
+	ctx := context.Background()
+	fired := h.clock
+	a := firing("bot_errors", monitor.LevelCritical, fired, "component", "bot")
+	a.ImpactFrom = fired.Add(-6 * time.Second)
+	h.alerts.set(a)
+	h.step(t, time.Second)
+	inc := h.ctl.Current()
+	if inc == nil {
+		t.Fatal("no incident opened")
+	}
+	if !inc.StartedAt.Equal(fired.Add(-6*time.Second)) || !inc.DetectedAt.Equal(fired) {
+		t.Fatalf("started %s, detected %s; want %s and %s", inc.StartedAt, inc.DetectedAt, fired.Add(-6*time.Second), fired)
+	}
+	b := firing("slow_turns", monitor.LevelWarning, h.clock, "component", "bot")
+	b.ImpactFrom = fired.Add(-9 * time.Second)
+	h.alerts.set(a, b)
+	h.step(t, time.Second)
+	got, _, err := h.ctl.Incident(ctx, inc.ID)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if !got.StartedAt.Equal(fired.Add(-9 * time.Second)) {
+		t.Fatalf("after an earlier impact joined: started %s, want %s", got.StartedAt, fired.Add(-9*time.Second))
+	}
+	md, err := h.ctl.Postmortem(ctx, got)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if !strings.Contains(md, "Time to detect 发现耗时: 9s") {
+		t.Fatalf("postmortem:\n%s", md)
+	}
+	// An alert whose rule cannot tell starts the incident when it fires.
+	h2 := newHarness(t)
+	h2.alerts.set(firing("bot_errors", monitor.LevelCritical, h2.clock, "component", "bot"))
+	h2.step(t, time.Second)
+	if inc := h2.ctl.Current(); inc == nil || !inc.StartedAt.Equal(inc.DetectedAt) {
+		t.Fatalf("without ImpactFrom: %+v, want started when detected", inc)
+	}
+}

@@ -24,10 +24,11 @@ type Incident struct {
 	OpenedBy string `json:"opened_by"` // a user id, or "system"
 	// OpenedByName is the name of who opened it, as it was then.
 	OpenedByName string `json:"opened_by_name,omitempty"`
-	// StartedAt is when the incident began: the first alert's start for
-	// one Steward opened (it does not estimate an earlier impact), the
-	// declaration for one declared by hand; DetectedAt when the first
-	// alert fired; MitigatedAt when
+	// StartedAt is when the incident began: for one Steward opened, the
+	// first bad second its alerts' rules saw (the first failed turn or
+	// probe: monitor.Alert.ImpactFrom), or the first alert's start where
+	// the rule cannot tell; the declaration for one declared by hand.
+	// DetectedAt is when the first alert fired; MitigatedAt when
 	// the first mitigating action took effect; ResolvedAt when it ended.
 	StartedAt   time.Time `json:"started_at"`
 	DetectedAt  time.Time `json:"detected_at,omitzero"`

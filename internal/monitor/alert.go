@@ -38,6 +38,11 @@ type Alert struct {
 	Fingerprint string            `json:"fingerprint"`
 	StartsAt    time.Time         `json:"starts_at"`
 	EndsAt      time.Time         `json:"ends_at,omitzero"` // set once resolved
+	// ImpactFrom, when the rule can tell, is the start of the first second
+	// of its window in which the bad signal showed (the first failed turn,
+	// the first failed probe): customers were affected from then, before
+	// the window as a whole crossed the threshold at StartsAt.
+	ImpactFrom time.Time `json:"impact_from,omitzero"`
 	// Silenced holds the ids of the silences muting it; Inhibited names
 	// the fingerprints of the alerts inhibiting it. Either mutes its
 	// notifications, never its playbook.

@@ -197,6 +197,44 @@ func (m *Monitor) Between(from, to time.Time) Counts {
 	return c
 }
 
+// FirstBad returns the start of the earliest second in the last d up to now
+// in which bad held for that second's counts, this node's and the peers'
+// added up; zero if none did, or d reaches beyond the one-second buckets.
+// An alert uses it to say when customers were first affected, which is
+// earlier than when the rule's window as a whole crossed its threshold.
+func (m *Monitor) FirstBad(now time.Time, d time.Duration, bad func(*Counts) bool) time.Time {
+	lo, hi := now.Add(-d).Unix(), now.Unix()
+	if hi-lo > secondBuckets-2 {
+		return time.Time{}
+	}
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	for s := lo + 1; s <= hi; s++ {
+		var c Counts
+		found := false
+		for _, r := range m.ringsLocked() {
+			if b := &r.seconds[s%secondBuckets]; b.at == s {
+				c.Add(&b.counts)
+				found = true
+			}
+		}
+		if found && bad(&c) {
+			return time.Unix(s, 0)
+		}
+	}
+	return time.Time{}
+}
+
+// ringsLocked lists this node's rings and the peers'; m.mu is held.
+func (m *Monitor) ringsLocked() []*rings {
+	out := make([]*rings, 0, 1+len(m.peers))
+	out = append(out, &m.local)
+	for _, p := range m.peers {
+		out = append(out, p)
+	}
+	return out
+}
+
 // Run evaluates rules every Interval, runs probes and writes rollups until
 // ctx is done; it writes the last rollups before returning.
 func (m *Monitor) Run(ctx context.Context) {

@@ -200,44 +200,57 @@ func (r Rule) eval(m *Monitor, now time.Time) []Alert {
 		total := c.All.Turns + c.All.Diverted
 		if total >= r.MinEvents && ratio(c.All.Errors, total) > r.Threshold {
 			v := ratio(c.All.Errors, total)
-			return []Alert{r.alert(map[string]string{"component": "bot"}, v,
+			a := r.alert(map[string]string{"component": "bot"}, v,
 				fmt.Sprintf("%s of bot turns failed in the last %s", pct(v), r.Window),
-				fmt.Sprintf("最近 %s 内 %s 的机器人回复失败", r.Window, pct(v)))}
+				fmt.Sprintf("最近 %s 内 %s 的机器人回复失败", r.Window, pct(v)))
+			a.ImpactFrom = m.FirstBad(now, r.Window, func(c *Counts) bool { return c.All.Errors > 0 })
+			return []Alert{a}
 		}
 	case RuleLatency:
 		c := m.Window(now, r.Window)
 		if c.All.Turns+c.All.Diverted >= r.MinEvents {
 			if p95 := c.Latency.Quantile(0.95); p95 > r.Threshold {
-				return []Alert{r.alert(map[string]string{"component": "bot"}, p95,
+				a := r.alert(map[string]string{"component": "bot"}, p95,
 					fmt.Sprintf("p95 turn latency %.2fs over the last %s (limit %.2fs)", p95, r.Window, r.Threshold),
-					fmt.Sprintf("最近 %s 回复延迟 p95 为 %.2f 秒（上限 %.2f 秒）", r.Window, p95, r.Threshold))}
+					fmt.Sprintf("最近 %s 回复延迟 p95 为 %.2f 秒（上限 %.2f 秒）", r.Window, p95, r.Threshold))
+				a.ImpactFrom = m.FirstBad(now, r.Window, func(c *Counts) bool { return c.Latency.Quantile(0.95) > r.Threshold })
+				return []Alert{a}
 			}
 		}
 	case RuleWriteFailures:
 		c := m.Window(now, r.Window)
 		if c.WriteFails >= r.MinEvents && ratio(c.WriteFails, c.Writes) > r.Threshold {
 			v := ratio(c.WriteFails, c.Writes)
-			return []Alert{r.alert(map[string]string{"component": "store"}, v,
+			a := r.alert(map[string]string{"component": "store"}, v,
 				fmt.Sprintf("%s of store writes failed in the last %s (messages are kept in the local spool)", pct(v), r.Window),
-				fmt.Sprintf("最近 %s 内 %s 的数据库写入失败（消息已暂存本地）", r.Window, pct(v)))}
+				fmt.Sprintf("最近 %s 内 %s 的数据库写入失败（消息已暂存本地）", r.Window, pct(v)))
+			a.ImpactFrom = m.FirstBad(now, r.Window, func(c *Counts) bool { return c.WriteFails > 0 })
+			return []Alert{a}
 		}
 	case RuleProbe:
 		c := m.Window(now, r.Window)
 		p := c.Probes[r.Component]
 		if p != nil && p.OK+p.Failed >= r.MinEvents && ratio(p.Failed, p.OK+p.Failed) > r.Threshold {
 			v := ratio(p.Failed, p.OK+p.Failed)
-			return []Alert{r.alert(map[string]string{"component": r.Component}, v,
+			a := r.alert(map[string]string{"component": r.Component}, v,
 				fmt.Sprintf("%s is failing its health checks (%s failed in %s)", r.Component, pct(v), r.Window),
-				fmt.Sprintf("%s 健康检查失败（%s 内失败 %s）", componentZH(r.Component), r.Window, pct(v)))}
+				fmt.Sprintf("%s 健康检查失败（%s 内失败 %s）", componentZH(r.Component), r.Window, pct(v)))
+			a.ImpactFrom = m.FirstBad(now, r.Window, func(c *Counts) bool { p := c.Probes[r.Component]; return p != nil && p.Failed > 0 })
+			return []Alert{a}
 		}
 	case RuleProbeLatency:
 		c := m.Window(now, r.Window)
 		p := c.Probes[r.Component]
 		if p != nil && p.OK+p.Failed >= r.MinEvents {
 			if p95 := p.Latency.Quantile(0.95); p95 > r.Threshold {
-				return []Alert{r.alert(map[string]string{"component": r.Component}, p95,
+				a := r.alert(map[string]string{"component": r.Component}, p95,
 					fmt.Sprintf("%s is slow: p95 %.2fs over %s (limit %.2fs)", r.Component, p95, r.Window, r.Threshold),
-					fmt.Sprintf("%s 响应变慢：%s 内 p95 为 %.2f 秒（上限 %.2f 秒）", componentZH(r.Component), r.Window, p95, r.Threshold))}
+					fmt.Sprintf("%s 响应变慢：%s 内 p95 为 %.2f 秒（上限 %.2f 秒）", componentZH(r.Component), r.Window, p95, r.Threshold))
+				a.ImpactFrom = m.FirstBad(now, r.Window, func(c *Counts) bool {
+					p := c.Probes[r.Component]
+					return p != nil && p.Latency.Quantile(0.95) > r.Threshold
+				})
+				return []Alert{a}
 			}
 		}
 	case RuleDrop:

@@ -399,3 +399,39 @@ func TestStuckProbeFailsAndRunsOnce(t *testing.T) {
 	cancel()
 	<-done
 }
+
+// An alert says when its bad signal first showed in the window: the
+// incident it opens starts there, so that the postmortem's time to detect
+// is the time the rule took to cross its threshold, not always zero.
+func TestAlertSaysWhenImpactBegan(t *testing.T) {
+	t0 := time.Date(2026, 11, 23, 10, 0, 0, 0, time.UTC)
+	now := t0
+	m := monitor.New(monitor.Options{Rules: only(rule("bot_errors")), SLOs: []monitor.SLO{}, Now: func() time.Time { return now }})
+	for s := range 10 {
+		turns(m, t0.Add(time.Duration(s)*time.Second), 10, monitor.Signal{Outcome: "answer"})
+	}
+	// One failure at +4 s is under the threshold; more at +9 s cross it.
+	turns(m, t0.Add(4*time.Second+300*time.Millisecond), 1, monitor.Signal{Outcome: "error", Failed: true})
+	now = t0.Add(5 * time.Second)
+	if got := m.Evaluate(context.Background(), now); len(got) != 0 {
+		t.Fatalf("one failure in fifty fired %v", names(got, ""))
+	}
+	turns(m, t0.Add(9*time.Second), 8, monitor.Signal{Outcome: "error", Failed: true})
+	now = t0.Add(10 * time.Second)
+	got := m.Evaluate(context.Background(), now)
+	if len(got) != 1 {
+		t.Fatalf("alerts %v, want bot_errors", names(got, ""))
+	}
+	if want := t0.Add(4 * time.Second); !got[0].ImpactFrom.Equal(want) {
+		t.Fatalf("impact from %s, want %s (the first failed turn's second)", got[0].ImpactFrom, want)
+	}
+	// A probe's failures date its alert the same way.
+	m = monitor.New(monitor.Options{Rules: only(rule("component_down")), SLOs: []monitor.SLO{}, Now: func() time.Time { return now }})
+	for s := range 10 {
+		m.Record(monitor.Signal{Kind: monitor.KindProbe, Component: "store", At: t0.Add(time.Duration(s) * time.Second), Failed: s >= 6})
+	}
+	got = m.Evaluate(context.Background(), now)
+	if len(got) == 0 || !got[0].ImpactFrom.Equal(t0.Add(6*time.Second)) {
+		t.Fatalf("probe alerts %+v, want one with impact from +6s", got)
+	}
+}
