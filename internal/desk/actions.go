@@ -144,6 +144,11 @@ func (d *Desk) Claim(ctx context.Context, actor *auth.User, id string) (*convers
 	}
 	if !actor.Can(auth.DeskSupervise) {
 		// Agents claim within their limit; supervisors step in regardless.
+		// The count and the assignment happen under the routing lock, so
+		// that parallel claims (a double click, two tabs) and the router
+		// cannot each count the same free slot.
+		d.mu.Lock()
+		defer d.mu.Unlock()
 		mine, err := d.List(ctx, actor, ScopeMine)
 		if err != nil {
 			return nil, err

@@ -94,7 +94,7 @@ type Desk struct {
 	kick  chan struct{}
 	queue atomic.Pointer[Queue]
 
-	mu         sync.Mutex // serialises routing decisions
+	mu         sync.Mutex // serialises routing decisions and agents' claims
 	handleMu   sync.Mutex
 	handleTime time.Duration // moving average of assigned → closed
 }
