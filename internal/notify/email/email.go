@@ -5,7 +5,9 @@
 // the context's deadline; it upgrades with STARTTLS when the server offers
 // it (start_tls: auto), insists on it (always) or never does (never), and
 // speaks implicit TLS on port 465. A 5xx reply is permanent, a 4xx one may
-// be retried.
+// be retried. A recipient the server refuses does not keep the notice from
+// the others: it goes to those accepted, and a retry after a temporary
+// refusal goes only to the recipients that have not had it.
 package email
 
 import (
@@ -25,6 +27,7 @@ import (
 	"os"
 	"strconv"
 	"strings"
+	"sync"
 	"time"
 
 	"github.com/steward-cs/steward/internal/notify"
@@ -106,7 +109,17 @@ type Channel struct {
 	cfg  Config
 	from *mail.Address
 	to   []*mail.Address
+
+	mu sync.Mutex
+	// had holds, by notice id, the recipients that accepted a notice some
+	// of whose recipients were refused for now, so that its retry goes to
+	// the others only. Lost on restart: a retry then mails everyone again,
+	// with the same Message-ID.
+	had map[string]map[string]bool
 }
+
+// maxHad bounds the notices Channel.had remembers.
+const maxHad = 256
 
 var _ notify.Channel = (*Channel)(nil)
 
@@ -133,12 +146,30 @@ func New(cfg Config) (*Channel, error) {
 	return c, nil
 }
 
-// Send mails n to every recipient in one transaction.
+// Send mails n to every recipient in one transaction. Recipients the
+// server refuses do not stop it reaching the others; the error then names
+// them, and is permanent if every refusal was.
 func (c *Channel) Send(ctx context.Context, n notify.Notice) error {
 	if err := ctx.Err(); err != nil {
 		return fmt.Errorf("email: %w", err)
 	}
-	err := c.deliver(ctx, c.Message(n, time.Now()))
+	var rcpts []*mail.Address
+	c.mu.Lock()
+	for _, a := range c.to {
+		if !c.had[n.ID][a.Address] {
+			rcpts = append(rcpts, a)
+		}
+	}
+	c.mu.Unlock()
+	accepted, err := c.deliver(ctx, c.Message(n, time.Now()), rcpts)
+	err = c.classify(ctx, err)
+	c.note(n.ID, accepted, err)
+	return err
+}
+
+// classify words a failed delivery and marks it permanent when no retry
+// can fix it.
+func (c *Channel) classify(ctx context.Context, err error) error {
 	if err == nil {
 		return nil
 	}
@@ -151,6 +182,13 @@ func (c *Channel) Send(ctx context.Context, n notify.Notice) error {
 		err = fmt.Errorf("%w (%w)", ctxErr, err)
 	}
 	err = fmt.Errorf("email via %s: %w", net.JoinHostPort(c.cfg.Host, strconv.Itoa(c.cfg.Port)), err)
+	var r *refusals
+	if errors.As(err, &r) {
+		if r.permanent() {
+			return notify.Permanent(err)
+		}
+		return err
+	}
 	var tp *textproto.Error
 	if errors.As(err, &tp) && tp.Code >= 500 {
 		return notify.Permanent(err)
@@ -164,12 +202,67 @@ type setupError struct{ msg string }
 
 func (e *setupError) Error() string { return e.msg }
 
-func (c *Channel) deliver(ctx context.Context, msg []byte) (err error) {
+// note remembers who accepted notice id when others are still to be
+// tried again, and forgets the notice once it is done.
+func (c *Channel) note(id string, accepted []string, err error) {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	if err == nil || notify.IsPermanent(err) {
+		delete(c.had, id)
+		return
+	}
+	if len(accepted) == 0 {
+		return
+	}
+	if c.had == nil || len(c.had) >= maxHad {
+		c.had = map[string]map[string]bool{}
+	}
+	if c.had[id] == nil {
+		c.had[id] = map[string]bool{}
+	}
+	for _, a := range accepted {
+		c.had[id][a] = true
+	}
+}
+
+// refusals are the recipients the server refused; the message went to
+// the others.
+type refusals struct {
+	accepted []string
+	errs     []error
+}
+
+func (r *refusals) Error() string {
+	msg := errors.Join(r.errs...).Error()
+	msg = strings.ReplaceAll(msg, "\n", "; ")
+	if len(r.accepted) > 0 {
+		return msg + " (sent to " + strings.Join(r.accepted, ", ") + ")"
+	}
+	return msg
+}
+
+// permanent reports whether every refusal was a 5xx.
+func (r *refusals) permanent() bool {
+	for _, err := range r.errs {
+		var tp *textproto.Error
+		if !errors.As(err, &tp) || tp.Code < 500 {
+			return false
+		}
+	}
+	return true
+}
+
+// deliver sends msg to rcpts in one transaction and returns who accepted
+// it: all of them, or with a *refusals error some of them.
+func (c *Channel) deliver(ctx context.Context, msg []byte, rcpts []*mail.Address) (accepted []string, err error) {
+	if len(rcpts) == 0 {
+		return nil, nil // every recipient had it already
+	}
 	addr := net.JoinHostPort(c.cfg.Host, strconv.Itoa(c.cfg.Port))
 	d := net.Dialer{Timeout: dialTimeout}
 	conn, err := d.DialContext(ctx, "tcp", addr)
 	if err != nil {
-		return fmt.Errorf("dial: %w", err)
+		return nil, fmt.Errorf("dial: %w", err)
 	}
 	defer conn.Close()
 	deadline, ok := ctx.Deadline()
@@ -189,7 +282,7 @@ func (c *Channel) deliver(ctx context.Context, msg []byte) (err error) {
 	}
 	cl, err := smtp.NewClient(conn, c.cfg.Host)
 	if err != nil {
-		return fmt.Errorf("greeting: %w", err)
+		return nil, fmt.Errorf("greeting: %w", err)
 	}
 	defer cl.Close()
 	if !encrypted && c.cfg.StartTLS != StartTLSNever {
@@ -197,47 +290,60 @@ func (c *Channel) deliver(ctx context.Context, msg []byte) (err error) {
 		switch {
 		case offered:
 			if err := cl.StartTLS(tlsConfig); err != nil {
-				return fmt.Errorf("STARTTLS: %w", err)
+				return nil, fmt.Errorf("STARTTLS: %w", err)
 			}
 		case c.cfg.StartTLS == StartTLSAlways:
-			return notify.Permanent(&setupError{"the server does not offer STARTTLS (start_tls: always)"})
+			return nil, notify.Permanent(&setupError{"the server does not offer STARTTLS (start_tls: always)"})
 		}
 	}
 	if c.cfg.Username != "" {
 		if ok, _ := cl.Extension("AUTH"); !ok {
-			return notify.Permanent(&setupError{"the server does not offer AUTH but a username is set"})
+			return nil, notify.Permanent(&setupError{"the server does not offer AUTH but a username is set"})
 		}
 		if err := cl.Auth(smtp.PlainAuth("", c.cfg.Username, c.cfg.Password, c.cfg.Host)); err != nil {
 			var tp *textproto.Error
 			var ne net.Error
 			if !errors.As(err, &tp) && !errors.As(err, &ne) {
 				// net/smtp refused, e.g. to send a password in the clear.
-				return notify.Permanent(fmt.Errorf("AUTH: %w", err))
+				return nil, notify.Permanent(fmt.Errorf("AUTH: %w", err))
 			}
-			return fmt.Errorf("AUTH: %w", err)
+			return nil, fmt.Errorf("AUTH: %w", err)
 		}
 	}
 	if err := cl.Mail(c.from.Address); err != nil {
-		return fmt.Errorf("MAIL FROM: %w", err)
+		return nil, fmt.Errorf("MAIL FROM: %w", err)
 	}
-	for _, to := range c.to {
+	refused := &refusals{}
+	for _, to := range rcpts {
 		if err := cl.Rcpt(to.Address); err != nil {
-			return fmt.Errorf("RCPT TO <%s>: %w", to.Address, err)
+			var tp *textproto.Error
+			if !errors.As(err, &tp) {
+				return nil, fmt.Errorf("RCPT TO <%s>: %w", to.Address, err) // the connection failed
+			}
+			refused.errs = append(refused.errs, fmt.Errorf("RCPT TO <%s>: %w", to.Address, err))
+			continue
 		}
+		refused.accepted = append(refused.accepted, to.Address)
+	}
+	if len(refused.accepted) == 0 {
+		return nil, refused
 	}
 	w, err := cl.Data()
 	if err != nil {
-		return fmt.Errorf("DATA: %w", err)
+		return nil, fmt.Errorf("DATA: %w", err)
 	}
 	if _, err := w.Write(msg); err != nil {
-		return fmt.Errorf("DATA: %w", err)
+		return nil, fmt.Errorf("DATA: %w", err)
 	}
 	if err := w.Close(); err != nil {
-		return fmt.Errorf("DATA: %w", err)
+		return nil, fmt.Errorf("DATA: %w", err)
 	}
 	// The message is accepted; a failed QUIT changes nothing.
 	cl.Quit()
-	return nil
+	if len(refused.errs) > 0 {
+		return refused.accepted, refused
+	}
+	return refused.accepted, nil
 }
 
 // Message renders n as an RFC 5322 message dated now. Its Message-ID is

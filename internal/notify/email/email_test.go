@@ -72,3 +72,47 @@ func TestSMTPReplies(t *testing.T) {
 		t.Fatalf("start_tls always without STARTTLS: err = %v, want permanent", err)
 	}
 }
+
+// One refused recipient does not keep the notice from the others. A
+// temporary refusal is retried for that recipient alone; a permanent one
+// gives up, with the refused address in the error.
+func TestRefusedRecipientDoesNotStopTheOthers(t *testing.T) {
+	fake := notifytest.NewSMTP("", "")
+	defer fake.Close()
+	cfg := email.Config{Host: fake.Host(), Port: fake.Port(), From: "a@example.com",
+		To: []string{"oncall@example.com", "gone@example.com", "grey@example.com"}}
+	ch, err := email.New(cfg)
+	if err != nil {
+		t.Fatal(err)
+	}
+	ctx := context.Background()
+	fake.SetRejectAddress("gone@example.com", 550)
+	err = ch.Send(ctx, notify.Notice{ID: "n1", Level: notify.LevelCritical, Status: notify.StatusFiring, Title: "t"})
+	if !notify.IsPermanent(err) || !strings.Contains(err.Error(), "gone@example.com") {
+		t.Fatalf("one recipient refused for good: err = %v, want permanent, naming it", err)
+	}
+	msgs := fake.Messages()
+	if len(msgs) != 1 || strings.Join(msgs[0].To, " ") != "oncall@example.com grey@example.com" {
+		t.Fatalf("delivered %+v, want one message to the two accepted", msgs)
+	}
+
+	fake.SetRejectAddress("grey@example.com", 451)
+	n2 := notify.Notice{ID: "n2", Level: notify.LevelCritical, Status: notify.StatusFiring, Title: "t"}
+	err = ch.Send(ctx, n2)
+	if err == nil || notify.IsPermanent(err) || !strings.Contains(err.Error(), "grey@example.com") {
+		t.Fatalf("a greylisted recipient: err = %v, want retryable, naming it", err)
+	}
+	fake.SetRejectAddress("grey@example.com", 0)
+	if err := ch.Send(ctx, n2); !notify.IsPermanent(err) && err != nil {
+		t.Fatalf("retry: %v", err)
+	}
+	msgs = fake.Messages()[1:]
+	var got []string
+	for _, m := range msgs {
+		got = append(got, strings.Join(m.To, "+"))
+	}
+	// The retry goes to grey alone (gone is still refused, for good).
+	if strings.Join(got, " ") != "oncall@example.com grey@example.com" {
+		t.Fatalf("deliveries of n2: %q, want oncall first, then grey alone", got)
+	}
+}

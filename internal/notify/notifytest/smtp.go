@@ -50,6 +50,7 @@ type SMTP struct {
 	hang        bool
 	rateLimited bool
 	reject      int
+	rejectAddr  map[string]int // by address, over reject
 	msgs        []Email
 	sessions    int
 }
@@ -78,6 +79,21 @@ func (s *SMTP) Port() int { return s.ln.Addr().(*net.TCPAddr).Port }
 // SetReject makes RCPT TO answer code (451 to defer, 550 to refuse); 0
 // accepts again.
 func (s *SMTP) SetReject(code int) { s.mu.Lock(); s.reject = code; s.mu.Unlock() }
+
+// SetRejectAddress makes RCPT TO of addr alone answer code (451, 550); 0
+// accepts it again.
+func (s *SMTP) SetRejectAddress(addr string, code int) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if s.rejectAddr == nil {
+		s.rejectAddr = map[string]int{}
+	}
+	if code == 0 {
+		delete(s.rejectAddr, addr)
+		return
+	}
+	s.rejectAddr[addr] = code
+}
 
 // SetDown makes the server greet with 421 and hang up.
 func (s *SMTP) SetDown(down bool) { s.mu.Lock(); s.down = down; s.mu.Unlock() }
@@ -222,10 +238,13 @@ func (s *SMTP) serve(conn net.Conn) {
 				reply("250 2.1.0 OK")
 			}
 		case "RCPT":
+			addr, ok := pathArg(arg, "TO:")
 			s.mu.Lock()
 			reject := s.reject
+			if code, ok := s.rejectAddr[addr]; ok {
+				reject = code
+			}
 			s.mu.Unlock()
-			addr, ok := pathArg(arg, "TO:")
 			switch {
 			case ss.from == "":
 				reply("503 5.5.1 MAIL first")
