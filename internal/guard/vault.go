@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"log/slog"
+	"sync"
 	"time"
 )
 
@@ -44,6 +45,9 @@ type Vault struct {
 	ring      *Keyring
 	retention time.Duration
 	logger    *slog.Logger
+
+	mu         sync.Mutex
+	lastActive string // the active key at the last Refresh
 }
 
 // NewVault returns a vault over store; originals older than retention are
@@ -54,7 +58,11 @@ func NewVault(store VaultStore, ring *Keyring, retention time.Duration, logger *
 	if logger == nil {
 		logger = slog.Default()
 	}
-	return &Vault{store: store, ring: ring, retention: retention, logger: logger.With("component", "vault")}
+	v := &Vault{store: store, ring: ring, retention: retention, logger: logger.With("component", "vault")}
+	if ring != nil {
+		v.lastActive = ring.Active()
+	}
+	return v
 }
 
 // Reveal returns the original text of ref in conversation conversationID.
@@ -156,12 +164,8 @@ func (v *Vault) Run(ctx context.Context, interval time.Duration) {
 				v.logger.Warn("retention", "error", err)
 			}
 		}
-		if v.ring != nil {
-			if changed, err := v.ring.Reload(); err != nil {
-				v.logger.Warn("reload the key file", "error", err)
-			} else if changed {
-				v.logger.Info("key file reloaded", "active", v.ring.Active())
-			}
+		if err := v.Refresh(ctx); err != nil && ctx.Err() == nil {
+			v.logger.Warn("take up the key file", "error", err)
 		}
 		select {
 		case <-ctx.Done():
@@ -169,6 +173,37 @@ func (v *Vault) Run(ctx context.Context, interval time.Duration) {
 		case <-t.C:
 		}
 	}
+}
+
+// Refresh takes up keys added to the key file. When the active key has
+// changed since the last Refresh (a rotation, seen here or by Open), it
+// re-seals what is still under other keys: `steward keys rotate` re-seals
+// what exists when it runs, but a server keeps sealing under the old key
+// until it reads the file again, and those records would stay behind.
+// Re-sealing is conditional on the record's key, so nodes doing it at once
+// do not undo each other.
+func (v *Vault) Refresh(ctx context.Context) error {
+	if v == nil || v.ring == nil {
+		return nil
+	}
+	v.mu.Lock()
+	defer v.mu.Unlock()
+	if changed, err := v.ring.Reload(); err != nil {
+		return fmt.Errorf("reload the key file: %w", err)
+	} else if changed {
+		v.logger.Info("key file reloaded", "active", v.ring.Active())
+	}
+	active := v.ring.Active()
+	if active == v.lastActive {
+		return nil
+	}
+	rep, err := v.Rotate(ctx)
+	if err != nil {
+		return err
+	}
+	v.lastActive = active
+	v.logger.Info("re-sealed originals under the new active key", "active", active, "resealed", rep.Resealed, "failed", rep.Failed)
+	return nil
 }
 
 // Keep masks text written outside a conversation turn (a note, an offline

@@ -105,3 +105,54 @@ func TestVaultSealRevealRotateErase(t *testing.T) {
 		}
 	})
 }
+
+// A running server seals under the old key until it reads the key file
+// again; what it sealed meanwhile is re-sealed when it takes up the new
+// active key, so no record is left behind under a key the rotation meant
+// to retire.
+func TestServerResealsWhatItSealedDuringARotation(t *testing.T) {
+	testutil.ForEachBackend(t, func(t *testing.T, db *store.DB) {
+		ctx := context.Background()
+		path := filepath.Join(t.TempDir(), "keys.json")
+		ring, _, err := guard.LoadKeyring("", path, true, time.Now())
+		if err != nil {
+			t.Fatal(err)
+		}
+		first := ring.Active()
+		server := guard.NewVault(db, ring, 0, nil)
+		if _, err := server.Keep(ctx, "c1", "note:before", "电话 13812345678", time.Now()); err != nil {
+			t.Fatal(err)
+		}
+		// `steward keys rotate`: a new key in the file, what exists re-sealed.
+		kf, err := guard.ReadKeyFile(path)
+		if err != nil {
+			t.Fatal(err)
+		}
+		second := kf.Rotate(time.Now()).ID
+		if err := kf.Write(path); err != nil {
+			t.Fatal(err)
+		}
+		cliRing, err := kf.Keyring()
+		if err != nil {
+			t.Fatal(err)
+		}
+		if _, err := guard.NewVault(db, cliRing, 0, nil).Rotate(ctx); err != nil {
+			t.Fatal(err)
+		}
+		// The server has not read the file yet: it still seals under the old key.
+		p, err := server.Keep(ctx, "c1", "note:during", "card 4111 1111 1111 1111", time.Now())
+		if err != nil || p.Sealed == nil || p.Sealed.KeyID != first {
+			t.Fatalf("keep during the rotation: %+v %v", p, err)
+		}
+		if err := server.Refresh(ctx); err != nil {
+			t.Fatal(err)
+		}
+		counts, err := db.VaultKeyCounts(ctx)
+		if err != nil || counts[first] != 0 || counts[second] != 2 {
+			t.Fatalf("after the server took up the new key: %v %v, want both under %s", counts, err, second)
+		}
+		if text, _, err := server.Reveal(ctx, "c1", "note:during"); err != nil || text != "card 4111 1111 1111 1111" {
+			t.Fatalf("reveal: %q %v", text, err)
+		}
+	})
+}
