@@ -173,12 +173,17 @@ func (db *DB) UpdateFlags(ctx context.Context, ids []string, from []quality.Flag
 	return int(n), nil
 }
 
-// Unanswered returns the customer messages the bot answered with a
-// fallback since a time, newest first.
+// Unanswered returns the customer messages the bot could not answer since
+// a time, newest first: those answered with a fallback, and those handed
+// to a person (or offered the offline form) because the bot could not
+// answer them again. A handoff for any other reason (the customer asked,
+// anger, an incident) carries an intent "handoff.<reason>" and is not
+// counted.
 func (db *DB) Unanswered(ctx context.Context, since time.Time, limit int) ([]quality.Asked, error) {
 	rows, err := db.queryContext(ctx, `SELECT c.text, c.locale, c.conversation_id, c.created_at
 		FROM messages b JOIN messages c ON c.conversation_id = b.conversation_id AND c.seq = b.seq - 1
-		WHERE b.outcome = 'fallback' AND b.created_at >= $1 AND c.role = 'customer'
+		WHERE b.outcome IN ('fallback', 'handoff', 'offline') AND b.intent NOT LIKE 'handoff.%'
+			AND b.created_at >= $1 AND c.role = 'customer'
 		ORDER BY b.created_at DESC LIMIT $2`, millis(since), limit)
 	if err != nil {
 		return nil, fmt.Errorf("unanswered questions: %w", err)
