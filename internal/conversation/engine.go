@@ -198,6 +198,9 @@ func validText(field, s string, maxRunes int) error {
 	if !utf8.ValidString(s) {
 		return errcode.Errorf(errcode.Invalid, "%s is not valid UTF-8", field)
 	}
+	if strings.ContainsRune(s, 0) {
+		return errcode.Errorf(errcode.Invalid, "%s holds the NUL character", field)
+	}
 	if n := utf8.RuneCountInString(s); n > maxRunes {
 		return errcode.Errorf(errcode.Invalid, "%s exceeds %d characters", field, maxRunes)
 	}
@@ -292,10 +295,17 @@ type Result struct {
 	Repeated bool
 }
 
+// errNUL refuses the NUL character, which PostgreSQL cannot store in text:
+// a turn the store refuses would wait in the spool for good.
+var errNUL = errcode.Localized(errcode.Invalid, "the message holds the NUL character", "消息中含有无法保存的空字符（NUL）")
+
 // ValidateInput checks a customer message before anything is stored.
 func ValidateInput(in Input) error {
 	if !utf8.ValidString(in.Text) {
 		return errcode.Errorf(errcode.Invalid, "text is not valid UTF-8")
+	}
+	if strings.ContainsRune(in.Text, 0) || strings.ContainsRune(in.Choice, 0) || strings.ContainsRune(in.ClientID, 0) {
+		return errNUL
 	}
 	if strings.TrimSpace(in.Text) == "" {
 		return errcode.Localized(errcode.Invalid, "text is empty", "消息内容不能为空")

@@ -173,6 +173,10 @@ func TestBadInput(t *testing.T) {
 		{"message: bad UTF-8", "POST", msgs, conv.Token, "{\"text\":\"ab\xc3\x28\"}", 400, "invalid"},
 		{"message: oversized body", "POST", msgs, conv.Token, big, 413, "invalid"},
 		{"message: unknown field", "POST", msgs, conv.Token, `{"text":"hi","admin":true}`, 400, "invalid"},
+		// PostgreSQL cannot store a NUL in text: such a turn used to wait in
+		// the spool for good, holding up the conversation's later writes.
+		{"message: NUL character", "POST", msgs, conv.Token, `{"text":"a\u0000b"}`, 400, "invalid"},
+		{"create: NUL character", "POST", "/api/v1/conversations", "", `{"customer":{"name":"\u0000"}}`, 400, "invalid"},
 		{"message: wrong method", "DELETE", msgs, conv.Token, ``, 405, "invalid"},
 		{"get: no token", "GET", one, "", ``, 401, "unauthorized"},
 		{"get: wrong token", "GET", one, "x" + conv.Token, ``, 401, "unauthorized"},
@@ -202,6 +206,10 @@ func TestBadInput(t *testing.T) {
 	}
 	if got := c.Get(conv); len(got.Messages) != 1 {
 		t.Fatalf("rejected requests stored messages: transcript has %d", len(got.Messages))
+	}
+	// A backslash typed before "u0000" is text, not a NUL.
+	if status, b := c.Do("POST", msgs, conv.Token, []byte(`{"text":"path C:\\u0000 ok"}`)); status != http.StatusOK {
+		t.Fatalf("text with an escaped backslash before u0000: %d %s", status, b)
 	}
 	// An empty body of unknown length (chunked, as some HTTP clients send
 	// a POST without data) starts a conversation with the defaults, as no

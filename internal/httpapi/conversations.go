@@ -43,6 +43,11 @@ func decodeBody(r *http.Request, v any, maxBody int64, optional bool) error {
 	if !utf8.Valid(body) {
 		return errcode.Errorf(errcode.Invalid, "request body is not valid UTF-8")
 	}
+	if escapedNUL(body) {
+		// PostgreSQL cannot store it in text, and a turn the store refuses
+		// would wait in the spool for good.
+		return errcode.Errorf(errcode.Invalid, "the body holds the NUL character (\\u0000), which no field may contain")
+	}
 	if len(bytes.TrimSpace(body)) == 0 {
 		if optional {
 			return nil
@@ -66,6 +71,27 @@ func decodeBody(r *http.Request, v any, maxBody int64, optional bool) error {
 		return errcode.Errorf(errcode.Invalid, "malformed JSON: more than one value in the body")
 	}
 	return nil
+}
+
+// escapedNUL reports whether a JSON text holds the escape \u0000 (the only
+// way JSON carries a NUL), not counting an escaped backslash followed by
+// "u0000", which is text.
+func escapedNUL(body []byte) bool {
+	for i := 0; ; {
+		j := bytes.Index(body[i:], []byte(`\u0000`))
+		if j < 0 {
+			return false
+		}
+		j += i
+		slashes := 0
+		for k := j; k >= 0 && body[k] == '\\'; k-- {
+			slashes++
+		}
+		if slashes%2 == 1 {
+			return true
+		}
+		i = j + 1
+	}
 }
 
 // bearer returns the token of an "Authorization: Bearer <token>" header.
