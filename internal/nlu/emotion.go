@@ -39,7 +39,7 @@ func NegativeEmotion(t Text) float64 {
 	text, norm := t.Raw, " "+t.Norm+" "
 	score := 0.0
 	for w, v := range angerZH {
-		if strings.Contains(norm, w) {
+		if containsWord(norm, w) {
 			score += v
 		}
 	}
@@ -74,6 +74,32 @@ func NegativeEmotion(t Text) float64 {
 		score += 0.8
 	}
 	return 1 - math.Exp(-score*0.8)
+}
+
+// containsWord reports whether norm holds w. A Chinese word matches
+// anywhere; a word of Latin letters or digits ("sb", "12315") only where
+// no letter or digit adjoins it, so that "husband", "usb" and an order
+// number holding 12315 are not abuse.
+func containsWord(norm, w string) bool {
+	if w == "" || !isASCIIWordByte(w[0]) {
+		return strings.Contains(norm, w)
+	}
+	for i := 0; ; {
+		j := strings.Index(norm[i:], w)
+		if j < 0 {
+			return false
+		}
+		j += i
+		end := j + len(w)
+		if (j == 0 || !isASCIIWordByte(norm[j-1])) && (end == len(norm) || !isASCIIWordByte(norm[end])) {
+			return true
+		}
+		i = j + 1
+	}
+}
+
+func isASCIIWordByte(b byte) bool {
+	return b >= '0' && b <= '9' || b >= 'a' && b <= 'z' || b >= 'A' && b <= 'Z'
 }
 
 // shouting reports a message of several words written mostly in capitals.
