@@ -492,11 +492,13 @@ func (e *Engine) turn(ctx context.Context, id, tok string, in Input) (*Result, e
 // ladder is explicit request → anger → choice → small talk → answer →
 // clarify → fallback, and the second consecutive fallback hands off.
 func (e *Engine) decide(ctx context.Context, c *Conversation, text nlu.Text, choice, locale string, info *TurnInfo) []Message {
-	if wantsHuman(text.Norm) {
-		return []Message{e.handoff(ctx, c, HandoffRequest, phraseHandoffRequest, locale, 1)}
-	}
+	// Anger is scored first, so that an angry request for a person keeps
+	// the angry customer's place in the queue.
 	anger := nlu.NegativeEmotion(text)
 	info.Negative = anger >= 0.5
+	if wantsHuman(text.Norm) && anger < e.policy.AngerThreshold {
+		return []Message{e.handoff(ctx, c, HandoffRequest, phraseHandoffRequest, locale, 1)}
+	}
 	if anger >= e.policy.AngerThreshold {
 		return []Message{e.handoff(ctx, c, HandoffEmotion, phraseHandoffAngry, locale, 1-anger)}
 	}

@@ -31,11 +31,20 @@ func DefaultPolicy() Policy {
 // contains one of the long forms, or consists of a short one, is a request.
 var (
 	humanContains = []string{
-		"转人工", "人工客服", "人工服务", "找人工", "要人工", "接人工", "真人客服", "真人", "人工坐席", "客服人员", "叫人工",
-		"talk to a human", "speak to a human", "talk to a person", "speak to a person", "real person", "human agent",
-		"live agent", "live person", "customer service agent", "talk to an agent", "speak to an agent", "speak with an agent",
-		"talk to someone", "speak to someone", "representative", "connect me to an agent", "transfer to agent",
-		"transfer me to a human", "human please", "agent please", "human being",
+		// "真人" and "real person" alone are not here: "你是真人吗" and "are
+		// you a real person?" ask what the bot is, and its answer says how
+		// to reach a person. Nor is "客服人员" alone ("客服人员几点上班").
+		"转人工", "人工客服", "人工服务", "找人工", "要人工", "接人工", "叫人工", "人工坐席", "人工 客服",
+		"真人客服", "真人服务", "找真人", "要真人", "转真人", "接真人", "让真人", "跟真人", "和真人", "有没有真人",
+		"转客服", "找客服", "联系客服", "接客服", "客服在吗", "客服在不在", "找客服人员", "要客服人员",
+		"talk to a human", "speak to a human", "talk with a human", "speak with a human", "need a human", "get me a human",
+		"want a human", "talk to a person", "speak to a person", "talk with a person", "speak with a person",
+		"talk to a real person", "speak to a real person", "speak with a real person", "want a real person",
+		"need a real person", "human agent", "live agent", "live person", "customer service agent", "talk to an agent",
+		"speak to an agent", "speak with an agent", "talk with an agent", "talk to someone", "speak to someone",
+		"representative", "connect me to an agent", "transfer to agent", "transfer me to an agent",
+		"transfer me to a human", "transfer me to a person", "human please", "human pls", "agent please", "agent pls",
+		"human being", "talk to customer service", "speak to customer service", "contact customer service",
 	}
 	humanExact = map[string]bool{
 		"人工": true, "人工人工": true, "客服": true, "human": true, "agent": true, "operator": true, "a human": true,

@@ -1,0 +1,61 @@
+package conversation_test
+
+import (
+	"context"
+	"testing"
+
+	"github.com/steward-cs/steward/internal/conversation"
+)
+
+// The ways customers ask for a person are requests; questions about
+// whether the bot is a person, or about the service's people, are not.
+func TestWantsHuman(t *testing.T) {
+	for _, s := range []string{
+		"转人工", "人工", "我要人工客服", "转客服", "找客服", "联系客服", "客服在吗", "人工 客服", "有没有真人",
+		"机器人听不懂 让真人来", "能不能跟真人聊", "我要找客服人员",
+		"human", "Human please!", "talk to a human", "I need a human", "get me a human", "can I speak with a human",
+		"talk with a human", "transfer me to an agent", "human pls", "I want to talk to customer service",
+		"i want a real person", "let me speak to a real person",
+	} {
+		if !conversation.WantsHuman(s) {
+			t.Errorf("%q is a request for a person, not taken as one", s)
+		}
+	}
+	for _, s := range []string{
+		"你是真人吗", "是真人在回复吗", "are you a real person?", "is this a real person", "你们客服人员几点上班",
+		"how much is shipping", "运费多少", "human resources department address", "my husband ordered it",
+	} {
+		if conversation.WantsHuman(s) {
+			t.Errorf("%q taken as a request for a person", s)
+		}
+	}
+}
+
+// An angry request for a person is queued as angry: it used to be taken
+// as a plain request, behind calmer angry customers.
+func TestAngryRequestKeepsItsPriority(t *testing.T) {
+	e := newEngine(t)
+	ctx := context.Background()
+	for _, tc := range []struct {
+		text     string
+		reason   conversation.HandoffReason
+		priority int
+	}{
+		{"垃圾客服，气死我了，我要投诉，转人工！！！", conversation.HandoffEmotion, conversation.PriorityAngry},
+		{"转人工", conversation.HandoffRequest, 0},
+	} {
+		c, tok, _, err := e.Start(ctx, conversation.StartRequest{Locale: "zh-CN"})
+		if err != nil {
+			t.Fatal(err)
+		}
+		res, err := e.Handle(ctx, c.ID, tok, conversation.Input{Text: tc.text})
+		if err != nil {
+			t.Fatal(err)
+		}
+		got := res.Conversation
+		if got.State != conversation.StateQueued || got.HandoffReason != tc.reason || got.Priority != tc.priority {
+			t.Errorf("%q: %s, reason %q, priority %d; want queued, %q, %d", tc.text, got.State, got.HandoffReason,
+				got.Priority, tc.reason, tc.priority)
+		}
+	}
+}
