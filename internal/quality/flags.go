@@ -10,6 +10,7 @@ import (
 
 	"github.com/steward-cs/steward/internal/conversation"
 	"github.com/steward-cs/steward/internal/errcode"
+	"github.com/steward-cs/steward/internal/guard"
 	"github.com/steward-cs/steward/internal/nlu"
 	"github.com/steward-cs/steward/internal/token"
 )
@@ -133,7 +134,7 @@ func (s *Flags) Flag(ctx context.Context, c *conversation.Conversation, transcri
 	}
 	now := s.now().UTC()
 	f := &Flag{ID: token.ID("f", 8), ConversationID: c.ID, MessageID: m.ID, Outcome: string(m.Outcome), Answer: m.Text,
-		Locale: m.Locale, Reason: reason, Source: source, FlaggedBy: by, Status: FlagOpen, CreatedAt: now, UpdatedAt: now}
+		Locale: m.Locale, Reason: guard.MaskString(reason), Source: source, FlaggedBy: by, Status: FlagOpen, CreatedAt: now, UpdatedAt: now}
 	if m.Entry != nil && !strings.HasPrefix(m.Entry.Category, "smalltalk") {
 		f.EntryID = m.Entry.ID
 	}

@@ -10,6 +10,7 @@ import (
 
 	"github.com/steward-cs/steward/internal/conversation"
 	"github.com/steward-cs/steward/internal/errcode"
+	"github.com/steward-cs/steward/internal/guard"
 )
 
 // Store keeps ratings. A conversation's second rating fails with a conflict.
@@ -96,7 +97,9 @@ func (s *Service) Rate(ctx context.Context, c *conversation.Conversation, score 
 	if n := utf8.RuneCountInString(comment); n > maxComment {
 		return nil, errcode.Localized(errcode.TooLarge, "comment exceeds %d characters (got %d)", "评价超过 %d 个字（现有 %d 个）", maxComment, n)
 	}
-	r := &Rating{ConversationID: c.ID, Score: score, Tags: ids, Comment: comment, Assignee: c.Assignee,
+	// Personal data in a comment is masked, as in every text a customer
+	// writes; its original is not kept (no one needs it to act on a rating).
+	r := &Rating{ConversationID: c.ID, Score: score, Tags: ids, Comment: guard.MaskString(comment), Assignee: c.Assignee,
 		CreatedAt: s.now().UTC()}
 	if err := s.store.AddRating(ctx, r); err != nil {
 		return nil, err
