@@ -430,7 +430,9 @@ func (e *Engine) turn(ctx context.Context, id, tok string, in Input) (*Result, e
 	case nlu.LangZH:
 		locale = knowledge.LocaleZH
 	case nlu.LangEN:
-		locale = knowledge.LocaleEN
+		if locale != knowledge.LocaleEN && englishEnough(text.Raw, c.State == StateBot) {
+			locale = knowledge.LocaleEN
+		}
 	}
 	next := *c
 	next.Locale, next.UpdatedAt = locale, now
@@ -525,6 +527,13 @@ func (e *Engine) decide(ctx context.Context, c *Conversation, text nlu.Text, cho
 		return e.fallback(ctx, c, locale, 0, "")
 	}
 	if entry, ok := e.chosen(ctx, ix, c, choice, text.Norm); ok {
+		// A choice the bot offered is still under the posture: an
+		// offered entry in a category handed to people, or one beyond
+		// the essentials in disaster recovery, is not answered.
+		if p.covers(entry.Category, entry.ID) || p != nil && p.Level == 3 && !p.essential(entry.ID) {
+			info.Outcome = "diverted"
+			return []Message{e.divert(ctx, c, p, locale)}
+		}
 		return []Message{answer(entry, locale, 1, entry.ID, c)}
 	}
 	if e.faults != nil {
@@ -552,9 +561,21 @@ func (e *Engine) decide(ctx context.Context, c *Conversation, text nlu.Text, cho
 		c.Category = entry.Category // the desk routes on the best guess, even an unsure one
 		info.Category = entry.Category
 	}
-	if known && p.covers(entry.Category, pred.Label) {
+	if known && !pred.OutOfScope && p.covers(entry.Category, pred.Label) {
+		// Out of scope, the best guess's category says nothing about the
+		// question: the ordinary fallback applies, not the takeover.
 		info.Outcome = "diverted"
 		return []Message{e.divert(ctx, c, p, locale)}
+	}
+	smalltalk := !pred.OutOfScope && pred.Confidence >= e.policy.AnswerConfidence && strings.HasPrefix(pred.Label, smalltalkPrefix)
+	if smalltalk && e.builtin != nil {
+		// Before the disaster-recovery check: "thanks" is not a question
+		// for the few people left to answer.
+		if reply, ok := e.builtin.reply(pred.Label, locale); ok {
+			c.Unresolved = 0
+			return []Message{{Text: reply, Outcome: OutcomeAnswer, Confidence: pred.Confidence, Intent: pred.Label,
+				Entry: &EntryRef{ID: pred.Label, Category: "smalltalk", Title: strings.TrimPrefix(pred.Label, smalltalkPrefix)}}}
+		}
 	}
 	if p != nil && p.Level == 3 && (pred.OutOfScope || !known || pred.Confidence < e.policy.AnswerConfidence || !p.essential(entry.ID)) {
 		// Disaster recovery: the full model says what the question is
@@ -566,13 +587,6 @@ func (e *Engine) decide(ctx context.Context, c *Conversation, text nlu.Text, cho
 	}
 	if pred.OutOfScope || pred.Confidence < e.policy.AnswerConfidence {
 		return e.fallback(ctx, c, locale, pred.Confidence, pred.Label)
-	}
-	if strings.HasPrefix(pred.Label, smalltalkPrefix) && e.builtin != nil {
-		if reply, ok := e.builtin.reply(pred.Label, locale); ok {
-			c.Unresolved = 0
-			return []Message{{Text: reply, Outcome: OutcomeAnswer, Confidence: pred.Confidence, Intent: pred.Label,
-				Entry: &EntryRef{ID: pred.Label, Category: "smalltalk", Title: strings.TrimPrefix(pred.Label, smalltalkPrefix)}}}
-		}
 	}
 	if !known {
 		return e.fallback(ctx, c, locale, pred.Confidence, pred.Label)

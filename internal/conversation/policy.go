@@ -88,3 +88,30 @@ func (p Policy) clarifyCandidates(pred nlu.Prediction) []nlu.Candidate {
 
 // WantsHuman reports whether a customer's message asks for a person.
 func WantsHuman(text string) bool { return wantsHuman(nlu.Prepare(text).Norm) }
+
+// englishEnough reports whether a message with no Chinese in it is English
+// enough to switch a Chinese conversation to English: two words of letters,
+// or, while the bot serves it, one of four letters or more ("refund",
+// "hello"). A tracking number ("SF1234567890"), "ok", a model ("K3") or an
+// address does not switch it: a Chinese customer who types one would get
+// English answers, and the desk would look for an English-speaking agent.
+func englishEnough(raw string, withBot bool) bool {
+	words, longest := 0, 0
+	for _, w := range strings.FieldsFunc(raw, func(r rune) bool {
+		return !(r >= 'a' && r <= 'z' || r >= 'A' && r <= 'Z' || r >= '0' && r <= '9' || r == '@' || r == '.' || r == '\'')
+	}) {
+		w = strings.Trim(w, ".'")
+		letters := 0
+		for _, r := range w {
+			if r >= 'a' && r <= 'z' || r >= 'A' && r <= 'Z' || r == '\'' {
+				letters++
+			}
+		}
+		if letters < 2 || letters != len(w) { // digits, an address, a code
+			continue
+		}
+		words++
+		longest = max(longest, letters)
+	}
+	return words >= 2 || withBot && longest >= 4
+}

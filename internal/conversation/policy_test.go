@@ -59,3 +59,47 @@ func TestAngryRequestKeepsItsPriority(t *testing.T) {
 		}
 	}
 }
+
+// A tracking number, "ok" or a model code from a Chinese customer keeps
+// the conversation in Chinese; an English sentence switches it.
+func TestLatinFragmentsKeepTheLocale(t *testing.T) {
+	e := newEngine(t)
+	ctx := context.Background()
+	c, tok, _, err := e.Start(ctx, conversation.StartRequest{Locale: "zh-CN"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, tc := range []struct{ text, want string }{
+		{"SF1234567890", "zh-CN"}, {"ok", "zh-CN"}, {"K3", "zh-CN"}, {"OK!", "zh-CN"},
+		{"how much is shipping", "en"},
+		{"运费多少", "zh-CN"},
+	} {
+		res, err := e.Handle(ctx, c.ID, tok, conversation.Input{Text: tc.text})
+		if err != nil {
+			t.Fatal(err)
+		}
+		if res.Conversation.Locale != tc.want || res.Customer.Locale != tc.want {
+			t.Errorf("after %q: conversation %s, message %s; want %s", tc.text, res.Conversation.Locale, res.Customer.Locale, tc.want)
+		}
+	}
+	// One word of four letters or more switches a conversation the bot
+	// serves; one with a person waits for a sentence.
+	for _, tc := range []struct {
+		first, text, want string
+	}{{"你好", "refund", "en"}, {"转人工", "refund", "zh-CN"}, {"转人工", "thanks a lot", "en"}} {
+		c, tok, _, err := e.Start(ctx, conversation.StartRequest{Locale: "zh-CN"})
+		if err != nil {
+			t.Fatal(err)
+		}
+		if _, err := e.Handle(ctx, c.ID, tok, conversation.Input{Text: tc.first}); err != nil {
+			t.Fatal(err)
+		}
+		res, err := e.Handle(ctx, c.ID, tok, conversation.Input{Text: tc.text})
+		if err != nil {
+			t.Fatal(err)
+		}
+		if res.Conversation.Locale != tc.want {
+			t.Errorf("%q after %q: %s, want %s", tc.text, tc.first, res.Conversation.Locale, tc.want)
+		}
+	}
+}

@@ -1,0 +1,67 @@
+package conversation_test
+
+import (
+	"context"
+	"testing"
+
+	"github.com/steward-cs/steward/internal/conversation"
+	"github.com/steward-cs/steward/internal/knowledge"
+)
+
+// Under disaster recovery, small talk is still answered by the bot (it
+// used to send "thanks" to the few people left); under a level-1 takeover
+// of every category, a question about none of them gets the ordinary
+// fallback, not the takeover.
+func TestPostureLeavesSmallTalkAndStrayQuestionsToTheBot(t *testing.T) {
+	e := newEngine(t)
+	ctx := context.Background()
+	entries, err := knowledge.DemoEntries()
+	if err != nil {
+		t.Fatal(err)
+	}
+	var essential []knowledge.Entry
+	categories := map[string]bool{}
+	for _, en := range entries {
+		categories[en.Category] = true
+		if en.Essential {
+			essential = append(essential, en)
+		}
+	}
+	minimal, err := knowledge.BuildIndex(essential, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	send := func(text string) *conversation.Result {
+		t.Helper()
+		c, tok, _, err := e.Start(ctx, conversation.StartRequest{Locale: "zh-CN"})
+		if err != nil {
+			t.Fatal(err)
+		}
+		res, err := e.Handle(ctx, c.ID, tok, conversation.Input{Text: text})
+		if err != nil {
+			t.Fatal(err)
+		}
+		return res
+	}
+
+	e.SetPosture(&conversation.Posture{Level: 3, Minimal: minimal})
+	res := send("谢谢")
+	if len(res.Replies) != 1 || res.Replies[0].Outcome != conversation.OutcomeAnswer || res.Conversation.State != conversation.StateBot {
+		t.Fatalf("thanks under disaster recovery: %+v, state %s; want the bot's small-talk answer", res.Replies, res.Conversation.State)
+	}
+
+	var all []string
+	for c := range categories {
+		all = append(all, c)
+	}
+	e.SetPosture(&conversation.Posture{Level: 1, Categories: all, Human: true})
+	res = send("火星上明天的天气怎么样")
+	if len(res.Replies) != 1 || res.Replies[0].Outcome != conversation.OutcomeFallback || res.Conversation.State != conversation.StateBot {
+		t.Fatalf("an out-of-scope question under a takeover: %+v, state %s; want the fallback", res.Replies, res.Conversation.State)
+	}
+	// An in-scope question of a taken-over category is still diverted.
+	res = send("运费多少钱")
+	if res.Conversation.State != conversation.StateQueued {
+		t.Fatalf("an in-scope question under the takeover: %+v, state %s; want queued", res.Replies, res.Conversation.State)
+	}
+}
