@@ -257,6 +257,11 @@ func (c *postureCommand) Run(ctx context.Context, args []string) error {
 		raw, err = api.call(ctx, c.env, "GET", "/api/v1/posture", nil)
 	case "auto":
 		raw, err = api.call(ctx, c.env, "POST", "/api/v1/posture/automatic", nil)
+		if err == nil {
+			// The answer holds the posture alone; the description, as for
+			// set, comes with GET.
+			raw, err = api.call(ctx, c.env, "GET", "/api/v1/posture", nil)
+		}
 	case "set":
 		body := map[string]any{"level": *level, "all": *all, "human": *human, "reason": *reason}
 		if *cats != "" {
@@ -352,7 +357,10 @@ func (c *incidentCommand) Run(ctx context.Context, args []string) error {
 		raw, err = api.call(ctx, c.env, "GET", "/api/v1/incidents", nil)
 		human = func() string {
 			var l struct {
-				Incidents []struct{ ID, Title, Phase, Severity, StartedAt string } `json:"incidents"`
+				Incidents []struct {
+					ID, Title, Phase, Severity string
+					StartedAt                  string `json:"started_at"`
+				} `json:"incidents"`
 			}
 			_ = json.Unmarshal(raw, &l)
 			var b strings.Builder
