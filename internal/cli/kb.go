@@ -483,6 +483,14 @@ func openStoreAt(ctx context.Context, env Env, fs *flag.FlagSet, db *dbFlags, cr
 		return nil, cfg, err
 	}
 	applied, _, err := st.SchemaVersion(ctx)
+	if err == nil && applied == 0 && !create && cfg.Database != "" {
+		// A read-only command on an empty database (a wrong name, one made
+		// to restore into) would install the schema and report on nothing;
+		// a restore then refuses the database as taken.
+		st.Close(context.Background())
+		return nil, cfg, fmt.Errorf("no Steward tables in %s: give the server's database (--database, STEWARD_DATABASE or database in --config), or run steward migrate to set up a new one",
+			store.RedactURL(cfg.Database))
+	}
 	if err == nil && (applied == 0 || cfg.AutoMigrates()) {
 		_, err = st.Migrate(ctx)
 	}

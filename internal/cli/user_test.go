@@ -184,3 +184,22 @@ func TestCommandsDoNotInventADatabase(t *testing.T) {
 		t.Fatalf("user list after the first admin: %d %q %s", code, out, errOut)
 	}
 }
+
+// A read-only command given an empty PostgreSQL database (a wrong name,
+// one made to restore into) refuses it, as it refuses a missing SQLite
+// file, instead of installing the schema and reporting on nothing.
+func TestReadOnlyCommandsRefuseAnEmptyDatabase(t *testing.T) {
+	url := testutil.PostgresURL(t)
+	for _, args := range [][]string{{"user", "list"}, {"audit", "--verify"}, {"keys", "list"}, {"user", "list"}} {
+		code, out, errs := run(t, "", nil, append(args, "--database", url)...)
+		if code != 1 || !strings.Contains(errs, "no Steward tables") || out != "" {
+			t.Fatalf("%v on an empty database: %d %q %q", args, code, out, errs)
+		}
+	}
+	if code, _, errs := run(t, "", nil, "migrate", "--database", url); code != 0 {
+		t.Fatal(errs)
+	}
+	if code, _, errs := run(t, "", nil, "user", "list", "--database", url); code != 0 {
+		t.Fatalf("after migrate: %d %q", code, errs)
+	}
+}

@@ -289,6 +289,15 @@ func (db *DB) update(ctx context.Context, fn func(ctx context.Context, t tx) err
 	})
 }
 
+// RedactURL is a database URL for a message: without its password.
+func RedactURL(raw string) string {
+	u, err := url.Parse(raw)
+	if err != nil {
+		return "postgres:(unparseable)"
+	}
+	return redactURL(u)
+}
+
 // redactURL is u for a log or an error: without the user's password, and
 // with password parameters of the query (password=, sslpassword=) hidden.
 func redactURL(u *url.URL) string {
