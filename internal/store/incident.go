@@ -165,6 +165,12 @@ func (db *DB) AppendEvent(ctx context.Context, incidentID string, e *incident.Ev
 		return fmt.Errorf("append incident event: %w", err)
 	}
 	err = db.update(ctx, func(ctx context.Context, t tx) error {
+		// Lock the incident's row first: another node appending at once
+		// then waits, and reads the seq after its commit instead of the
+		// same one (a duplicate key). SQLite has one writer anyway.
+		if _, err := t.exec(ctx, `UPDATE incidents SET id = id WHERE id = $1`, incidentID); err != nil {
+			return err
+		}
 		if err := t.queryRow(ctx, `SELECT COALESCE(MAX(seq), 0) + 1 FROM incident_events WHERE incident_id = $1`,
 			incidentID).Scan(&e.Seq); err != nil {
 			return err

@@ -3,9 +3,11 @@ package store_test
 import (
 	"context"
 	"slices"
+	"sync"
 	"testing"
 	"time"
 
+	"github.com/steward-cs/steward/internal/incident"
 	"github.com/steward-cs/steward/internal/monitor"
 	"github.com/steward-cs/steward/internal/store"
 	"github.com/steward-cs/steward/internal/testutil"
@@ -98,4 +100,48 @@ func TestSilenceStore(t *testing.T) {
 			t.Fatalf("an upsert must not add a row: %d silences", len(all))
 		}
 	})
+}
+
+// Two nodes adding to one incident's timeline at once (the leader's
+// controller, an operator's note on another node) both succeed, each with
+// its own place: the second used to read the same MAX(seq)+1 and fail on
+// the primary key.
+func TestConcurrentTimelineEventsOnPostgres(t *testing.T) {
+	url := testutil.PostgresURL(t)
+	a := testutil.OpenStore(t, store.Options{DatabaseURL: url})
+	b := testutil.OpenStore(t, store.Options{DatabaseURL: url})
+	ctx := context.Background()
+	now := time.Now().UTC()
+	inc := &incident.Incident{ID: "inc-race", Title: "t", Severity: "warning", Phase: incident.PhaseInvestigating,
+		OpenedBy: "system", StartedAt: now, UpdatedAt: now}
+	if err := a.CreateIncident(ctx, inc); err != nil {
+		t.Fatal(err)
+	}
+	const each = 40
+	var wg sync.WaitGroup
+	errs := make(chan error, 2*each)
+	for _, db := range []*store.DB{a, b} {
+		wg.Go(func() {
+			for range each {
+				e := &incident.Event{At: time.Now().UTC(), Kind: incident.EventNote, Actor: "x", Text: "note"}
+				if err := db.AppendEvent(ctx, inc.ID, e); err != nil {
+					errs <- err
+				}
+			}
+		})
+	}
+	wg.Wait()
+	close(errs)
+	for err := range errs {
+		t.Fatal(err)
+	}
+	events, err := a.Events(ctx, inc.ID)
+	if err != nil || len(events) != 2*each {
+		t.Fatalf("%d events, %v; want %d", len(events), err, 2*each)
+	}
+	for i, e := range events {
+		if e.Seq != int64(i+1) {
+			t.Fatalf("event %d has seq %d", i, e.Seq)
+		}
+	}
 }
