@@ -95,32 +95,49 @@ func (db *DB) Migrate(ctx context.Context) (int, error) {
 		if m.version <= applied {
 			continue
 		}
-		if err := db.applyMigration(ctx, m); err != nil {
+		done, err := db.applyMigration(ctx, m)
+		if err != nil {
 			return n, err
 		}
-		db.logger.Info("applied migration", "version", m.version, "name", m.name)
-		n++
+		if done {
+			db.logger.Info("applied migration", "version", m.version, "name", m.name)
+			n++
+		}
 	}
 	return n, nil
 }
 
-func (db *DB) applyMigration(ctx context.Context, m migration) error {
+// applyMigration applies m in one transaction and reports whether it did:
+// another process (a server and a command started together on one SQLite
+// file, where lockMigrations does nothing) may have applied it since the
+// version was read, and the transaction, holding the write lock, checks.
+func (db *DB) applyMigration(ctx context.Context, m migration) (bool, error) {
 	t, err := db.write.BeginTx(ctx, nil)
 	if err != nil {
-		return fmt.Errorf("migration %s: begin: %w", m.name, err)
+		return false, fmt.Errorf("migration %s: begin: %w", m.name, err)
 	}
 	defer t.Rollback()
+	// SQLite's write connection begins IMMEDIATE: the check below reads
+	// under the write lock.
+	var already int
+	if err := t.QueryRowContext(ctx, db.d.rebind(`SELECT COUNT(*) FROM schema_migrations WHERE version = $1`),
+		m.version).Scan(&already); err != nil {
+		return false, fmt.Errorf("migration %s: check: %w", m.name, err)
+	}
+	if already > 0 {
+		return false, nil
+	}
 	if _, err := t.ExecContext(ctx, m.sql); err != nil {
-		return fmt.Errorf("migration %s: %w", m.name, err)
+		return false, fmt.Errorf("migration %s: %w", m.name, err)
 	}
 	if _, err := t.ExecContext(ctx, db.d.rebind(`INSERT INTO schema_migrations (version, name, applied_at) VALUES ($1, $2, $3)`),
 		m.version, m.name, time.Now().UnixMilli()); err != nil {
-		return fmt.Errorf("migration %s: record: %w", m.name, err)
+		return false, fmt.Errorf("migration %s: record: %w", m.name, err)
 	}
 	if err := t.Commit(); err != nil {
-		return fmt.Errorf("migration %s: commit: %w", m.name, err)
+		return false, fmt.Errorf("migration %s: commit: %w", m.name, err)
 	}
-	return nil
+	return true, nil
 }
 
 // CheckSchema returns an unavailable error unless the schema is exactly the

@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"os"
+	"path/filepath"
 	"slices"
 	"strings"
 	"sync"
@@ -358,5 +359,41 @@ func TestConnectErrorHidesThePassword(t *testing.T) {
 		if msg := err.Error(); strings.Contains(msg, "s3cr3tPW") || !strings.Contains(msg, "127.0.0.1:1") {
 			t.Errorf("the error for %s: %s", u, msg)
 		}
+	}
+}
+
+// A server and a command started together on a new SQLite file both
+// migrate it; both succeed. The second used to run a migration the first
+// had just applied, and fail on "index already exists".
+func TestConcurrentMigrationsOfOneSQLiteFile(t *testing.T) {
+	ctx := context.Background()
+	path := filepath.Join(t.TempDir(), "s.db")
+	const n = 4
+	var dbs []*store.DB
+	for range n {
+		db, err := store.Open(ctx, store.Options{SQLitePath: path})
+		if err != nil {
+			t.Fatal(err)
+		}
+		defer db.Close(ctx)
+		dbs = append(dbs, db)
+	}
+	var wg sync.WaitGroup
+	errs := make([]error, n)
+	applied := make([]int, n)
+	for i, db := range dbs {
+		wg.Go(func() { applied[i], errs[i] = db.Migrate(ctx) })
+	}
+	wg.Wait()
+	total := 0
+	for i := range n {
+		if errs[i] != nil {
+			t.Fatalf("migrate %d: %v", i, errs[i])
+		}
+		total += applied[i]
+	}
+	_, known, err := dbs[0].SchemaVersion(ctx)
+	if err != nil || total != known {
+		t.Fatalf("%d migrations applied in all, %v; want each of the %d once", total, err, known)
 	}
 }
