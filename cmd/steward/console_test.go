@@ -733,3 +733,43 @@ func TestConsoleForgetsUnreadOfConversationsThatLeft(t *testing.T) {
 	p.waitWithin(fmt.Sprintf(`window.__ws.at(-1).readyState === 1 && !document.querySelector('#mine-list li[data-id=%q]')`, conv.ID), 40*time.Second)
 	p.waitFor(`!document.title.startsWith('(')`)
 }
+
+// The header's Claim button works for the next conversation too (it stayed
+// disabled after its first use until a reload), and a conversation claimed
+// while open shows "show original" on its masked messages at once (they
+// were drawn before the claim, without it).
+func TestConsoleHeaderClaimWorksTwiceAndOffersReveal(t *testing.T) {
+	run, _, cl := manualDeskWithAgentOnline(t)
+	queued := func() string {
+		t.Helper()
+		conv := cl.Start("zh-CN")
+		cl.Say(conv, "我的手机 13812345678 收不到验证码")
+		if turn := cl.Say(conv, "转人工"); turn.State != "queued" {
+			t.Fatalf("asking for a person: %+v", turn)
+		}
+		return conv.ID
+	}
+	first, second := queued(), queued()
+	p := page{t, browser(t)}
+	p.signInTo(run.URL, "/console", run.Demo[1].Email, run.Demo[1].Password)
+	open := func(id string) {
+		t.Helper()
+		p.click("#tab-queue")
+		p.click(fmt.Sprintf(`#queue-list li[data-id=%q]`, id))
+		p.waitFor(fmt.Sprintf(`location.hash.includes(%q) && document.querySelectorAll('#transcript .msg[data-role=customer]').length >= 2 && !document.querySelector('#conv-claim').hidden`, id))
+	}
+	open(first)
+	if eval[bool](p, `!!document.querySelector('#transcript .msg-reveal')`) {
+		t.Fatal("a queued conversation not yet the agent's offers to show the original")
+	}
+	p.click("#conv-claim")
+	p.waitFor(`document.querySelector('#conv-state').dataset.state === "assigned"`)
+	p.waitFor(`!!document.querySelector('#transcript .msg-reveal')`)
+
+	open(second)
+	if eval[bool](p, `document.querySelector('#conv-claim').disabled`) {
+		t.Fatal("the header's Claim button is disabled for the next conversation")
+	}
+	p.click("#conv-claim")
+	p.waitFor(fmt.Sprintf(`location.hash.includes(%q) && document.querySelector('#conv-state').dataset.state === "assigned"`, second))
+}

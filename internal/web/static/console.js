@@ -450,17 +450,28 @@
     if (!canClaim(it) && !(S.open && S.open.id === id && canClaim(S.open.item))) return;
     if (button) button.disabled = true;
     S.claiming.add(id); // its stream frame may come before the answer: no "new conversation" toast
+    const wasOpen = !!S.open && S.open.id === id;
     try {
       const d = await api('POST', `${DESK}/conversations/${enc(id)}/claim`);
       if (d.conversation) onConversation(d.conversation, { quiet: true });
       if (hasMine()) { S.cursor.mine = id; showSection('mine'); }
-      await openConversation(id);
+      if (wasOpen && S.open && S.open.id === id) {
+        // Drawn before the claim, its masked messages have no "show
+        // original" button: draw the transcript again now that it is ours.
+        S.open.known.clear();
+        S.open.notes.clear();
+        E.transcript.replaceChildren();
+        await openConversation(id, { refresh: true });
+      } else {
+        await openConversation(id);
+      }
       if (!E.input.disabled) E.input.focus();
     } catch (e) {
-      if (button) button.disabled = false;
       toastError(e);
       if (e.status === 409 || e.status === 404) loadQueue();
     } finally {
+      // The header's button serves the next conversation too; a row's is redrawn.
+      if (button) button.disabled = false;
       S.claiming.delete(id);
     }
   }
