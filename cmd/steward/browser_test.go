@@ -720,3 +720,30 @@ func TestChatRetryAfterALostAnswerIsStoredOnce(t *testing.T) {
 		t.Errorf("the page shows %d customer messages, want 1", n)
 	}
 }
+
+// A conversation closed without asking for a rating (a supervisor closing
+// one nobody served, which the console says is "not asked for a rating")
+// shows no rating card: the page showed one for every closed conversation.
+func TestChatAsksForARatingOnlyWhenAsked(t *testing.T) {
+	p := page{t, browser(t)}
+	run := testutil.Start(t, nil)
+	p.navigate(run.URL + "/chat?lang=en")
+	p.waitFor(`document.body.dataset.ready === "1"`)
+	var stored struct{ ID string }
+	if err := json.Unmarshal([]byte(eval[string](p, `localStorage.getItem('steward.conversation')`)), &stored); err != nil || stored.ID == "" {
+		t.Fatalf("the page's stored conversation: %v", err)
+	}
+	admin := testutil.Login(t, run.URL, run.Demo[0].Email, run.Demo[0].Password)
+	admin.Must(http.StatusOK, "POST", "/api/v1/desk/conversations/"+stored.ID+"/close", map[string]any{"ask_rating": false}, nil)
+	p.waitFor(`document.querySelector('#composer-input').disabled`)
+	time.Sleep(300 * time.Millisecond) // the cards are placed as the closing message lands
+	if eval[bool](p, `!document.querySelector('#rating-card').hidden`) {
+		t.Fatal("a conversation closed without a rating request shows the rating card")
+	}
+	// After a reload too.
+	p.navigate(run.URL + "/chat?lang=en")
+	p.waitFor(`document.body.dataset.ready === "1" && document.querySelector('#composer-input').disabled`)
+	if eval[bool](p, `!document.querySelector('#rating-card').hidden`) {
+		t.Fatal("after a reload, the rating card is shown for a close that asked for none")
+	}
+}

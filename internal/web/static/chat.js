@@ -846,10 +846,10 @@
     placeCard(E.offlineCard, where);
     E.leaveMsg.hidden = S.state !== 'queued' || !!where;
 
-    // Rating form: once the conversation is closed (or a rating is asked for), until rated.
+    // Rating form: once a rating is asked for (the agent's closing message), until rated.
     const ask = lastMessage((li) => li.dataset.role === 'system' && li.dataset.outcome === 'rating_request');
     const rated = !!(S.conv && S.conv.rated);
-    const show = (!rated && (S.state === 'closed' || !!ask)) || S.ratingDone;
+    const show = (!rated && !!ask) || S.ratingDone; // only when the close asked for one
     E.ratingForm.hidden = rated;
     E.ratingDone.hidden = !rated;
     placeCard(E.ratingCard, show && S.conv ? (ask || E.cards) : null);
