@@ -773,3 +773,23 @@ func TestConsoleHeaderClaimWorksTwiceAndOffersReveal(t *testing.T) {
 	p.click("#conv-claim")
 	p.waitFor(fmt.Sprintf(`location.hash.includes(%q) && document.querySelector('#conv-state').dataset.state === "assigned"`, second))
 }
+
+// A sign-in refused by the network's sign-in rate (an office signing in at
+// the start of a shift) says to wait seconds; one refused by an account's
+// lock-out says the server's own sentence. Every 429 used to say "try
+// again in 15 minutes".
+func TestSignInSaysHowLongToWait(t *testing.T) {
+	run := testutil.Start(t, func(c *config.Config) { c.Security.RateLimits.Login = config.RateLimit{Rate: 0.1, Burst: 1} })
+	p := page{t, browser(t)}
+	p.navigate(run.URL + "/console?lang=en")
+	p.waitAcrossNavigation(loginReady)
+	p.fill("#login-email", run.Demo[1].Email)
+	p.fill("#login-password", "wrong password!")
+	p.click("#login-submit")
+	p.waitFor(`/incorrect|wrong/i.test(document.querySelector('#login-error').innerText || "")`)
+	p.click("#login-submit")
+	p.waitFor(`/Try again in \d+ s\./.test(document.querySelector('#login-error').innerText || "")`)
+	if msg := eval[string](p, `document.querySelector('#login-error').innerText`); strings.Contains(msg, "15 minutes") {
+		t.Fatalf("the sign-in rate's refusal reads %q", msg)
+	}
+}

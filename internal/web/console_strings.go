@@ -23,6 +23,7 @@ var consoleStrings = map[string]map[string]string{
 		"loginFailed":  "登录失败，请重试。",
 		"loginWrong":   "邮箱或密码不正确。",
 		"loginLocked":  "登录失败次数过多，请 15 分钟后再试。",
+		"loginBusy":    "此网络的登录请求过于频繁，请 {seconds} 秒后再试。",
 
 		// top bar
 		"presence":          "在线状态",
@@ -584,6 +585,7 @@ var consoleStrings = map[string]map[string]string{
 		"loginFailed":  "Could not sign in. Please try again.",
 		"loginWrong":   "Wrong email or password.",
 		"loginLocked":  "Too many failed sign-ins. Try again in 15 minutes.",
+		"loginBusy":    "Too many sign-ins from this network just now. Try again in {seconds} s.",
 
 		"presence":          "Status",
 		"status_online":     "Online",

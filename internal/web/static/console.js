@@ -86,7 +86,7 @@
         await api('POST', '/api/v1/auth/login', { email: em, password: pw });
         location.replace(nextTarget());
       } catch (err) {
-        showError(err.status === 401 ? t('loginWrong') : err.status === 429 ? t('loginLocked') : (err.message || t('loginFailed')));
+        showError(err.status === 401 ? t('loginWrong') : err.status === 429 ? loginRefusal(err) : (err.message || t('loginFailed')));
         password.select();
         password.focus();
         busy = false;
@@ -94,6 +94,14 @@
         submit.textContent = t('signIn');
       }
     });
+    // A 429 is either this network's sign-in rate (error.limit names it; a
+    // few seconds, say how many) or the account's lock-out (the server's own
+    // sentence says for how long).
+    function loginRefusal(err) {
+      const e = (err.data && err.data.error) || {};
+      if (e.limit) return t('loginBusy', { seconds: String(Math.max(1, err.retryAfter || 1)) });
+      return e.message ? err.message : t('loginLocked');
+    }
     [email, password].forEach((el) => el.addEventListener('input', () => { if (!error.hidden) showError(''); }));
     // The form is ours now: until here a click would have posted it natively.
     submit.disabled = false;

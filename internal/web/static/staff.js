@@ -86,7 +86,9 @@ window.Staff = (() => {
       const err = (data && data.error) || {};
       if (res.status === 401 && session.onUnauthorized) session.onUnauthorized();
       const message = (LANG === 'zh-CN' && err.message_zh) || err.message || res.statusText || t('requestFailed');
-      throw new ApiError(res.status, err.code || `http_${res.status}`, message, data);
+      const e = new ApiError(res.status, err.code || `http_${res.status}`, message, data);
+      e.retryAfter = Number(res.headers.get('Retry-After')) || 0; // seconds, on a 429
+      throw e;
     }
     return data || {};
   }
