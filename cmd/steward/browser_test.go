@@ -747,3 +747,29 @@ func TestChatAsksForARatingOnlyWhenAsked(t *testing.T) {
 		t.Fatal("after a reload, the rating card is shown for a close that asked for none")
 	}
 }
+
+// After a supervisor hands the conversation to another agent, the banner
+// names the new agent at once: a transfer changes no state, so the page
+// kept naming the first agent until the new one wrote.
+func TestChatBannerFollowsATransfer(t *testing.T) {
+	run := testutil.Start(t, func(c *config.Config) { c.Desk.ManualAssign = true })
+	first := testutil.Login(t, run.URL, run.Demo[1].Email, run.Demo[1].Password)
+	second := testutil.Login(t, run.URL, run.Demo[2].Email, run.Demo[2].Password)
+	for _, a := range []*testutil.Staff{first, second} {
+		a.Must(http.StatusOK, "PUT", "/api/v1/desk/presence", map[string]string{"status": "online"}, nil)
+	}
+	p := page{t, browser(t)}
+	p.navigate(run.URL + "/chat?lang=en")
+	p.waitFor(`document.body.dataset.ready === "1"`)
+	p.send("human please")
+	p.waitFor(`document.querySelector('#state-banner').dataset.state === "queued"`)
+	var stored struct{ ID string }
+	if err := json.Unmarshal([]byte(eval[string](p, `localStorage.getItem('steward.conversation')`)), &stored); err != nil || stored.ID == "" {
+		t.Fatalf("the page's stored conversation: %v", err)
+	}
+	first.Must(http.StatusOK, "POST", "/api/v1/desk/conversations/"+stored.ID+"/claim", nil, nil)
+	p.waitFor(`document.querySelector('#state-banner').dataset.state === "assigned" && document.querySelector('#state-banner').innerText.includes("Li Na")`)
+	admin := testutil.Login(t, run.URL, run.Demo[0].Email, run.Demo[0].Password)
+	admin.Must(http.StatusOK, "POST", "/api/v1/desk/conversations/"+stored.ID+"/assign", map[string]string{"agent_id": second.ID}, nil)
+	p.waitFor(`document.querySelector('#state-banner').innerText.includes("Tom Chen")`)
+}

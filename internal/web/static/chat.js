@@ -624,7 +624,10 @@
     }
     insertBySeq(li, m.seq);
     stampTimes();
-    if (m.role === 'agent' && m.author && m.author.name && m.author.name !== S.agentName) {
+    // The agent serving is the author of their replies and of the line that
+    // says they joined (a transfer sends no state frame: the state stays).
+    const serving = m.role === 'agent' || (m.role === 'system' && m.outcome === 'joined');
+    if (serving && m.author && m.author.name && m.author.name !== S.agentName) {
       S.agentName = m.author.name;
       renderState();
     }
