@@ -94,7 +94,9 @@
       if (errEl) formError(errEl, (e && e.message) || t('requestFailed'));
       else toastError(e);
     } finally {
-      if (button) button.disabled = false;
+      // A button whose own state says it has nothing to do (data-off, set
+      // as the page redraws it, e.g. while fn ran) stays disabled.
+      if (button) button.disabled = button.dataset.off === '1';
     }
   }
 
@@ -194,6 +196,7 @@
     E.pNotice.textContent = text || t('incNoNotice');
     E.pNotice.classList.toggle('is-empty', !text);
     E.autoBtn.disabled = !p.manual;
+    E.autoBtn.dataset.off = p.manual ? '' : '1';
     E.autoBtn.title = p.manual ? '' : t('incAlreadyAutomatic');
     // The form starts from the live posture, so that setting it without looking at the level
     // never drops an incident back to normal. An operator's own choices are left alone.
