@@ -656,9 +656,9 @@
     E.publishPending.textContent = t(d.from ? 'kbPendingSince' : 'kbPendingFirst',
       { id: d.from, added: d.added.length, changed: d.changed.length, removed: d.removed.length });
     const items = [
-      ...d.added.map((x) => chip(`+ ${x.title || x.id}`, 'chip--new')),
-      ...d.changed.map((x) => chip(`~ ${x.title || x.id}`, 'chip--changed')),
-      ...d.removed.map((x) => chip(`− ${x.title || x.id}`, 'chip--removed')),
+      ...d.added.map((x) => chip(`+ ${S.titles.get(x.id) || x.title || x.id}`, 'chip--new')),
+      ...d.changed.map((x) => chip(`~ ${S.titles.get(x.id) || x.title || x.id}`, 'chip--changed')),
+      ...d.removed.map((x) => chip(`− ${S.titles.get(x.id) || x.title || x.id}`, 'chip--removed')),
     ];
     const max = 12;
     const shown = items.slice(0, max);
