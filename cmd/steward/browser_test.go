@@ -773,3 +773,28 @@ func TestChatBannerFollowsATransfer(t *testing.T) {
 	admin.Must(http.StatusOK, "POST", "/api/v1/desk/conversations/"+stored.ID+"/assign", map[string]string{"agent_id": second.ID}, nil)
 	p.waitFor(`document.querySelector('#state-banner').innerText.includes("Tom Chen")`)
 }
+
+// A proxy in front of Steward that answers with its own error page (an
+// HTML 502) gets the page's sentence, not "http_502" or "Bad Gateway".
+func TestChatSaysWhatAProxyErrorMeans(t *testing.T) {
+	p := page{t, browser(t)}
+	base := testutil.StartApp(t, nil)
+	p.navigate(base + "/chat?lang=en")
+	p.waitFor(`document.body.dataset.ready === "1"`)
+	p.send("human")
+	p.waitFor(`!document.querySelector('#offline-card').hidden && !document.querySelector('#offline-form').hidden`)
+	eval[bool](p, `(() => {
+		const real = window.fetch;
+		window.fetch = (url, opts) => String(url).endsWith('/offline-message')
+			? Promise.resolve(new Response('<html><body>502 Bad Gateway</body></html>', {status: 502, statusText: 'Bad Gateway', headers: {'Content-Type': 'text/html'}}))
+			: real(url, opts);
+		document.querySelector('#offline-contact').value = 'me@example.com';
+		document.querySelector('#offline-message').value = 'My parcel has not arrived.';
+		document.querySelector('#offline-submit').click();
+		return true;
+	})()`)
+	p.waitFor(`!document.querySelector('#offline-error').hidden`)
+	if got := eval[string](p, `document.querySelector('#offline-error').innerText`); !strings.Contains(got, "briefly unavailable") {
+		t.Fatalf("a proxy's 502 reads %q", got)
+	}
+}

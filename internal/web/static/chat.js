@@ -241,7 +241,11 @@
   // ---------- REST ----------
   // message is the server's English; zh its Chinese, where the server has one.
   class ApiError extends Error {
-    constructor(status, code, message, zh) { super(message || code); this.status = status; this.code = code; this.zh = zh || ''; }
+    constructor(status, code, message, zh, fromServer) {
+      super(message || code);
+      this.status = status; this.code = code; this.zh = zh || '';
+      this.fromServer = !!fromServer; // message is Steward's own sentence, not a proxy's status text
+    }
   }
   async function api(method, path, body, token) {
     const headers = { Accept: 'application/json' };
@@ -260,7 +264,7 @@
     try { data = await res.json(); } catch { /* empty or non-JSON body */ }
     if (!res.ok) {
       const err = (data && data.error) || {};
-      throw new ApiError(res.status, err.code || `http_${res.status}`, err.message || res.statusText, err.message_zh);
+      throw new ApiError(res.status, err.code || `http_${res.status}`, err.message || res.statusText, err.message_zh, !!err.message);
     }
     return data || {};
   }
@@ -884,9 +888,11 @@
   const failText = (e) => {
     if (!e || !e.status) return t('sendFailed'); // never reached the server
     if (e.status === 429) return t('tooMany');
-    if (S.locale === 'en' && e.message) return e.message;
+    // A proxy's own error page (a 502 in HTML) has no sentence for the customer: ours below.
+    if (S.locale === 'en' && e.fromServer && e.message) return e.message;
     if (S.locale !== 'en' && e.zh) return e.zh;
     // Too large is an invalid input to the API (code invalid); its status tells it apart.
+    if (e.status >= 502 && e.status <= 504) return t('errUnavailable'); // a proxy in front found no server
     return t(e.status === 413 ? 'errTooLarge' : (ERROR_TEXT[e.code] || 'errInternal'));
   };
 
