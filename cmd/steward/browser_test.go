@@ -798,3 +798,26 @@ func TestChatSaysWhatAProxyErrorMeans(t *testing.T) {
 		t.Fatalf("a proxy's 502 reads %q", got)
 	}
 }
+
+// Under a level-1 posture that keeps the bot from a kind of question
+// without handing it to people, the bot's notice says to leave contact
+// details: the page offers the form there (it offered it only for the
+// offline reply, so customers typed their phone number into the chat).
+func TestChatOffersTheFormWithAnIncidentNotice(t *testing.T) {
+	run := testutil.Start(t, nil)
+	admin := testutil.Login(t, run.URL, run.Demo[0].Email, run.Demo[0].Password)
+	admin.Must(http.StatusOK, "PUT", "/api/v1/posture", map[string]any{"level": 1, "all": true, "human": false, "reason": "answers under review"}, nil)
+	p := page{t, browser(t)}
+	p.navigate(run.URL + "/chat?lang=en")
+	p.waitFor(`document.body.dataset.ready === "1"`)
+	p.send("how much is shipping?")
+	p.waitFor(`!!document.querySelector('#messages li[data-outcome="notice"]')`)
+	p.waitFor(`!document.querySelector('#offline-card').hidden && !document.querySelector('#offline-form').hidden`)
+	eval[bool](p, `(() => {
+		document.querySelector('#offline-contact').value = 'me@example.com';
+		document.querySelector('#offline-message').value = 'What does shipping cost to Lyon?';
+		document.querySelector('#offline-submit').click();
+		return true;
+	})()`)
+	p.waitFor(`document.querySelectorAll('#messages li[data-outcome="ticket"]').length === 1`)
+}

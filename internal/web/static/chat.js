@@ -833,7 +833,8 @@
   function updateCards() {
     if (!E.cards) return;
     // Offline form: for an offline turn newer than the last message left, or on request while queued.
-    const off = lastMessage((li) => li.dataset.role === 'bot' && li.dataset.outcome === 'offline');
+    // A "notice" turn (an incident keeps the bot from a kind of question) offers it as well.
+    const off = lastMessage((li) => li.dataset.role === 'bot' && (li.dataset.outcome === 'offline' || li.dataset.outcome === 'notice'));
     const offSeq = off ? Number(off.dataset.seq || 0) : 0;
     const sentSeq = (S.conv && S.conv.offline_seq) || 0;
     let where = null, done = false;
