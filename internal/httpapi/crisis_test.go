@@ -179,6 +179,11 @@ func TestSilencesNoticesAndMetrics(t *testing.T) {
 	if status, body := admin.Do("PUT", "/api/v1/notices/1", map[string]any{"zh": "只有中文"}); status != 400 {
 		t.Errorf("a notice without en: %d %s", status, body)
 	}
+	// The same holds for a notice set with a posture: English customers got the Chinese one.
+	if status, body := admin.Do("PUT", "/api/v1/posture", map[string]any{"level": 1, "all": true, "reason": "test",
+		"notice": map[string]string{"zh": "只有中文"}}); status != 400 || !strings.Contains(string(body), "both zh and en") {
+		t.Errorf("a posture's notice without en: %d %s", status, body)
+	}
 	admin.Must(200, "PUT", "/api/v1/notices/2", map[string]any{"zh": "系统维护中", "en": "Under maintenance"}, nil)
 	var notices struct {
 		Notices map[string]struct{ ZH, EN string } `json:"notices"`

@@ -72,6 +72,11 @@ func (p Posture) Validate() error {
 			return fmt.Errorf("throttle: source %q needs a positive rate", src)
 		}
 	}
+	if p.Notice != nil && (p.Notice.ZH == "") != (p.Notice.EN == "") {
+		// Customers read it in their language: with one text, the others
+		// would get it in the wrong one (or none).
+		return fmt.Errorf("a notice needs both zh and en text, or neither")
+	}
 	if p.Notice != nil && (len([]rune(p.Notice.ZH)) > 500 || len([]rune(p.Notice.EN)) > 500) {
 		return fmt.Errorf("notice texts are at most 500 characters")
 	}
