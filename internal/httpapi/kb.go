@@ -718,6 +718,13 @@ func (s *Server) deskFlag(w http.ResponseWriter, r *http.Request, p *auth.Princi
 	if err != nil {
 		return err
 	}
+	if created {
+		// An agent's flag is a signal as a customer's is: of an answer
+		// given now, it counts towards the wrong_answer_flags rule; of one
+		// before the current release, it is stale there (monitor.Signal.About).
+		category, at := flagged(msgs, f.MessageID)
+		s.signal(monitor.Signal{Kind: monitor.KindFlag, Category: category, About: at})
+	}
 	status := http.StatusCreated
 	if !created {
 		status = http.StatusOK

@@ -619,3 +619,22 @@ func TestRollbackKeepsARetirement(t *testing.T) {
 		t.Fatalf("a rollback to a newer release: %+v", refused)
 	}
 }
+
+// An agent's flag counts as a signal, as a customer's does (the metric says
+// "by customers or agents"; only customers' were counted).
+func TestAgentFlagIsASignal(t *testing.T) {
+	run := testutil.Start(t, nil)
+	admin := testutil.Login(t, run.URL, run.Demo[0].Email, run.Demo[0].Password)
+	c := &testutil.Client{T: t, Base: run.URL}
+	conv := c.Start("zh-CN")
+	answer := c.Say(conv, "运费怎么算").Messages[0]
+	if answer.Entry == nil {
+		t.Fatalf("no answer to flag: %+v", answer)
+	}
+	admin.Must(http.StatusCreated, "POST", "/api/v1/desk/conversations/"+conv.ID+"/messages/"+answer.ID+"/flag",
+		map[string]string{"reason": "out of date"}, nil)
+	status, body := c.Do("GET", "/metrics", "", nil)
+	if status != 200 || !strings.Contains(string(body), "steward_wrong_answer_flags_total 1") {
+		t.Fatalf("/metrics after an agent's flag: %d, want steward_wrong_answer_flags_total 1", status)
+	}
+}
