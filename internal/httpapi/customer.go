@@ -69,7 +69,7 @@ func (s *Server) rateConversation(w http.ResponseWriter, r *http.Request) error 
 		return err
 	}
 	if req.Score == nil {
-		return errcode.Errorf(errcode.Invalid, "score is required (1 to 5)")
+		return errcode.Localized(errcode.Invalid, "score is required (1 to 5)", "请给出 1 到 5 的评分")
 	}
 	rt, err := s.quality.Rate(r.Context(), c, *req.Score, req.Tags, req.Comment)
 	if err != nil {

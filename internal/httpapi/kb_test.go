@@ -638,3 +638,29 @@ func TestAgentFlagIsASignal(t *testing.T) {
 		t.Fatalf("/metrics after an agent's flag: %d, want steward_wrong_answer_flags_total 1", status)
 	}
 }
+
+// The rating and flag refusals a customer or the console meets say it in
+// Chinese as well.
+func TestQualityErrorsAreBilingual(t *testing.T) {
+	run := testutil.Start(t, nil)
+	c := &testutil.Client{T: t, Base: run.URL}
+	conv := c.Start("zh-CN")
+	turn := c.Say(conv, "运费怎么算")
+	base := "/api/v1/conversations/" + conv.ID
+	for _, tc := range []struct{ path, body string }{
+		{base + "/rating", `{}`},
+		{base + "/rating", `{"score":4,"tags":["nope"]}`},
+		{base + "/messages/" + turn.Customer.ID + "/flag", `{}`},
+	} {
+		status, body := c.Do("POST", tc.path, conv.Token, []byte(tc.body))
+		var e struct {
+			Error struct {
+				Message   string `json:"message"`
+				MessageZH string `json:"message_zh"`
+			} `json:"error"`
+		}
+		if err := json.Unmarshal(body, &e); err != nil || status != 400 || e.Error.MessageZH == "" || e.Error.Message == e.Error.MessageZH {
+			t.Errorf("%s %s: %d %s, want a 400 in both languages", tc.path, tc.body, status, body)
+		}
+	}
+}

@@ -117,16 +117,17 @@ func (s *Flags) Flag(ctx context.Context, c *conversation.Conversation, transcri
 	}
 	idx := slices.IndexFunc(transcript, func(m conversation.Message) bool { return m.ID == messageID })
 	if idx < 0 {
-		return nil, false, errcode.Errorf(errcode.NotFound, "conversation %s has no message %q", c.ID, messageID)
+		return nil, false, errcode.Localized(errcode.NotFound, "conversation %s has no message %q", "会话 %s 中没有消息 %q", c.ID, messageID)
 	}
 	m := transcript[idx]
 	switch {
 	case m.Role != conversation.RoleBot:
-		return nil, false, errcode.Errorf(errcode.Invalid, "only the bot's answers can be flagged; message %s is from the %s",
+		return nil, false, errcode.Localized(errcode.Invalid, "only the bot's answers can be flagged; message %s is from the %s",
+			"只能标记机器人的回答；消息 %s 来自 %s",
 			messageID, m.Role)
 	case m.Outcome != conversation.OutcomeAnswer && m.Outcome != conversation.OutcomeClarify &&
 		m.Outcome != conversation.OutcomeFallback:
-		return nil, false, errcode.Errorf(errcode.Invalid, "message %s is not an answer (it is a %s message)", messageID,
+		return nil, false, errcode.Localized(errcode.Invalid, "message %s is not an answer (it is a %s message)", "消息 %s 不是回答（它是 %s 消息）", messageID,
 			m.Outcome)
 	}
 	if old, err := s.store.FlagByMessage(ctx, messageID, source); err == nil {
@@ -245,9 +246,9 @@ const maxFlagIDs = 500
 func checkIDs(ids []string) error {
 	switch {
 	case len(ids) == 0:
-		return errcode.Errorf(errcode.Invalid, "flags: give at least one flag id")
+		return errcode.Localized(errcode.Invalid, "flags: give at least one flag id", "请至少选择一条标记")
 	case len(ids) > maxFlagIDs:
-		return errcode.Errorf(errcode.Invalid, "flags: at most %d ids", maxFlagIDs)
+		return errcode.Localized(errcode.Invalid, "flags: at most %d ids", "一次最多处理 %d 条标记", maxFlagIDs)
 	}
 	return nil
 }
@@ -269,7 +270,7 @@ func (s *Flags) Dismiss(ctx context.Context, ids []string, by, note string) (int
 	}
 	note = strings.TrimSpace(note)
 	if !utf8.ValidString(note) || utf8.RuneCountInString(note) > maxFlagReason {
-		return 0, errcode.Errorf(errcode.Invalid, "note must be valid UTF-8 of at most %d characters", maxFlagReason)
+		return 0, errcode.Localized(errcode.Invalid, "note must be valid UTF-8 of at most %d characters", "备注最多 %d 个字", maxFlagReason)
 	}
 	return s.store.UpdateFlags(ctx, ids, []FlagStatus{FlagOpen, FlagFixing}, FlagUpdate{Status: FlagDismissed,
 		HandledBy: by, Note: note, At: s.now().UTC()})

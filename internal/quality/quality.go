@@ -84,7 +84,7 @@ func (s *Service) Rate(ctx context.Context, c *conversation.Conversation, score 
 	for _, t := range tags {
 		id, ok := s.tagID(t)
 		if !ok {
-			return nil, errcode.Errorf(errcode.Invalid, "unknown tag %q; the tags are: %s", t, s.tagList())
+			return nil, errcode.Localized(errcode.Invalid, "unknown tag %q; the tags are: %s", "没有标签 %q；可选标签：%s", t, s.tagList())
 		}
 		if !contains(ids, id) {
 			ids = append(ids, id)

@@ -24,7 +24,7 @@ func (db *DB) AddRating(ctx context.Context, r *quality.Rating) error {
 		return err
 	})
 	if isUniqueViolation(err) {
-		return errcode.Errorf(errcode.Conflict, "this conversation has already been rated")
+		return errcode.Localized(errcode.Conflict, "this conversation has already been rated", "这个会话已经评价过了")
 	}
 	if err != nil {
 		return fmt.Errorf("add rating to %s: %w", r.ConversationID, err)
@@ -84,7 +84,7 @@ func (db *DB) AddFlag(ctx context.Context, f *quality.Flag) error {
 		return err
 	})
 	if isUniqueViolation(err) {
-		return errcode.Errorf(errcode.Conflict, "this answer has already been flagged")
+		return errcode.Localized(errcode.Conflict, "this answer has already been flagged", "这条回答已经被标记过了")
 	}
 	if err != nil {
 		return fmt.Errorf("add flag on %s: %w", f.MessageID, err)
