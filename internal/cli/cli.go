@@ -118,7 +118,7 @@ Commands:
   serve      run the server (steward serve --demo, then open http://127.0.0.1:8080/chat)
   migrate    apply database migrations
   kb         the knowledge base: kb import FILE, kb export [FILE], kb publish, kb rollback [--to ID],
-             kb releases, kb diff A B
+             kb releases, kb diff A B, kb pending
   audit      read the audit trail, or check its hash chain (audit verify [--head SEQ:HASH])
   user       manage accounts (user add --email E --role R --password-stdin, user list, user disable|enable,
              user role EMAIL ROLE)

@@ -70,7 +70,9 @@ func (db *DB) AuditEntries(ctx context.Context, q audit.Query) ([]audit.Entry, e
 		return fmt.Sprintf("$%d", len(args))
 	}
 	if q.Action != "" {
-		where += " AND action LIKE " + arg(q.Action+"%")
+		// A prefix, read alike on both databases: case aside (SQLite's LIKE
+		// ignores ASCII case, PostgreSQL's does not), wildcards literal.
+		where += " AND LOWER(action) LIKE " + arg(strings.ToLower(likeEscape(q.Action))+"%") + ` ESCAPE '\'`
 	}
 	switch {
 	case q.Object == "":

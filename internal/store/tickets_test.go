@@ -145,3 +145,39 @@ func TestAuditObjectFilter(t *testing.T) {
 		})
 	}
 }
+
+// The action filter is a prefix, read alike on both databases: without
+// regard to case (SQLite's LIKE ignores it, PostgreSQL's did not), and with
+// LIKE's wildcards taken literally.
+func TestAuditActionFilter(t *testing.T) {
+	for _, b := range testutil.Backends() {
+		t.Run(b.Name, func(t *testing.T) {
+			ctx := context.Background()
+			log := audit.New(testutil.OpenStore(t, b.Options(t)), nil)
+			for _, action := range []string{"kb.publish", "kb.rollback", "kbxpublish", "pii.reveal"} {
+				if err := log.Record(ctx, audit.Entry{Actor: "u1", Action: action, Object: "x"}); err != nil {
+					t.Fatal(err)
+				}
+			}
+			for _, tc := range []struct{ action, want string }{
+				{"kb.", "kb.publish kb.rollback"},
+				{"KB.", "kb.publish kb.rollback"},
+				{"kb_", ""},
+				{"pii.reveal", "pii.reveal"},
+			} {
+				es, err := log.Entries(ctx, audit.Query{Action: tc.action})
+				if err != nil {
+					t.Fatal(err)
+				}
+				var got []string
+				for _, e := range es {
+					got = append(got, e.Action)
+				}
+				slices.Sort(got)
+				if strings.Join(got, " ") != tc.want {
+					t.Errorf("action %q: %q, want %q", tc.action, got, tc.want)
+				}
+			}
+		})
+	}
+}
