@@ -358,6 +358,7 @@ func TestPostmortemNumbersMatchTheSignals(t *testing.T) {
 		"| Ratings 评价 (mean ★) | 4 (5.00★) | 3 (1.00★) | 2 (4.00★) |", "| Low ratings 低分 | 0 | 3 | 0 |",
 		"| Wrong-answer flags 错误标记 | 0 | 5 | 0 |", "Session interruption rate 会话中断率: 83.3% (30 of 36 turns)",
 		"Handoffs caused 引发转人工/留言: 30", "held in the local spool 暂存消息: 4", "Five whys", "Action items",
+		"## Timeline (UTC)", "by minute (UTC)",
 	} {
 		if !strings.Contains(md, want) {
 			t.Errorf("postmortem lacks %q", want)

@@ -150,7 +150,7 @@ func (c *Controller) Postmortem(ctx context.Context, inc *Incident) (string, err
 	cmp("Wrong-answer flags 错误标记", func(c *monitor.Counts) string { return fmt.Sprint(c.All.Flags) })
 	w("\nThe answer rate leaves out the turns the posture diverted; \"answered of all turns\" counts them. " +
 		"回答率不含被降级分流的消息；“回答占全部消息”包含它们。\n")
-	w("\n### Answered of all turns, by minute 每分钟回答占全部消息\n\n")
+	w("\n### Answered of all turns, by minute (UTC) 每分钟回答占全部消息（UTC 时间）\n\n")
 	w("```\n")
 	for _, r := range im.Minutes {
 		mark := " "
@@ -166,7 +166,7 @@ func (c *Controller) Postmortem(ctx context.Context, inc *Incident) (string, err
 	}
 	w("```\n(* = during the incident 事件期间)\n\n")
 
-	w("## Timeline 时间线\n\n")
+	w("## Timeline (UTC) 时间线（UTC 时间）\n\n")
 	for _, e := range events {
 		w("- %s `%s` %s\n", e.At.UTC().Format("15:04:05"), e.Kind, e.Text)
 	}
