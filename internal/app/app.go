@@ -187,7 +187,7 @@ func Open(ctx context.Context, cfg config.Config, logger *slog.Logger, options .
 		}
 	}
 	handler := httpapi.New(httpapi.Options{Crisis: a.crisis.api(a), Engine: a.engine, Auth: a.auth, Desk: a.desk, Hub: a.hub, Store: a.db,
-		Quality: quality.NewService(a.db, ratingTags(cfg.Desk)), Knowledge: a.kb, Flags: a.flags, Audit: a.audit,
+		Quality: quality.NewService(a.db, ratingTags(cfg.Desk)), Knowledge: a.kb, Flags: a.flags, Reports: a.db, Audit: a.audit,
 		Logger: logger, OriginPatterns: cfg.AllowedOrigins, Closing: a.closing, Sockets: &a.sockets, SecureCookies: cfg.SecureCookies,
 		Limits: limits(cfg.Security), FrameAncestors: cfg.Security.FrameAncestorSources(), Identities: identities})
 	t := cfg.Security.Timeouts

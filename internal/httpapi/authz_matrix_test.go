@@ -270,6 +270,7 @@ func mxRows() []mxRow {
 			return mxReq{path: kb + "/corrections/dismiss", body: map[string]any{"flags": []string{c.fx.flag()}, "note": "matrix"}}
 		}},
 		{route: "GET /api/v1/kb/unanswered", want: staffOnly(200, 200, 200, 200), target: path(kb + "/unanswered")},
+		{route: "GET /api/v1/reports/quality", want: staffOnly(200, 200, 403, 200), target: path("/api/v1/reports/quality")},
 		{route: "GET /api/v1/kb/export", want: staffOnly(200, 200, 200, 200), target: path(kb + "/export")},
 		{route: "POST /api/v1/kb/import", want: staffOnly(200, 200, 403, 403), target: func(c *mxCell) mxReq {
 			return mxReq{path: kb + "/import", body: map[string]any{"entries": []any{mxEntry(fmt.Sprintf("mx-import-%d", c.w.next()), "")}}}

@@ -555,6 +555,33 @@ func (s *Server) dismissFlags(w http.ResponseWriter, r *http.Request, p *auth.Pr
 	return nil
 }
 
+// qualityReport is the quality report of the last days (default 7): how
+// many conversations the bot resolved, how many went to a person, the
+// answer rate and the ratings, in all and by day.
+func (s *Server) qualityReport(w http.ResponseWriter, r *http.Request, p *auth.Principal) error {
+	if err := need(p, auth.DeskReadAll, "read the quality report"); err != nil {
+		return err
+	}
+	days := 7
+	if v := r.URL.Query().Get("days"); v != "" {
+		n, err := strconv.Atoi(v)
+		if err != nil || n < 1 || n > quality.MaxReportDays {
+			return errcode.Localized(errcode.Invalid, "days must be a whole number from 1 to %d", "days 应为 1 到 %d 的整数",
+				quality.MaxReportDays)
+		}
+		days = n
+	}
+	if s.reports == nil {
+		return errcode.Errorf(errcode.Unavailable, "reports are not available on this server")
+	}
+	rep, err := quality.BuildReport(r.Context(), s.reports, days, time.Now())
+	if err != nil {
+		return err
+	}
+	writeJSON(w, http.StatusOK, rep)
+	return nil
+}
+
 func (s *Server) unanswered(w http.ResponseWriter, r *http.Request, p *auth.Principal) error {
 	if err := need(p, auth.KBRead, "read unanswered questions"); err != nil {
 		return err

@@ -15,6 +15,7 @@ import (
 	"github.com/steward-cs/steward/internal/jobs"
 	"github.com/steward-cs/steward/internal/knowledge"
 	"github.com/steward-cs/steward/internal/monitor"
+	"github.com/steward-cs/steward/internal/quality"
 )
 
 // openapiShapes pairs schemas of /api/openapi.json with the Go types whose
@@ -84,6 +85,8 @@ var openapiShapes = []struct {
 	{"DismissRequest", []any{dismissRequest{}}},
 	{"AuditRecord", []any{audit.Entry{}}},
 	{"AuditReport", []any{audit.Report{}}},
+	{"QualityReport", []any{quality.Report{}}},
+	{"ReportRow", []any{quality.ReportRow{}}},
 
 	// Crisis response.
 	{"PostureRequest", []any{postureRequest{}}},

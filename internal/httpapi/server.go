@@ -37,10 +37,13 @@ type Options struct {
 	// Knowledge runs the knowledge lifecycle; Flags the correction loop.
 	Knowledge *knowledge.Service
 	Flags     *quality.Flags
-	Audit     *audit.Log
-	Hub       *realtime.Hub
-	Store     Pinger
-	Logger    *slog.Logger
+	// Reports reads what the quality report counts (optional: without it
+	// the report answers 503).
+	Reports quality.ReportStore
+	Audit   *audit.Log
+	Hub     *realtime.Hub
+	Store   Pinger
+	Logger  *slog.Logger
 	// OriginPatterns are the hosts allowed to open the WebSocket from a
 	// browser besides our own (coder/websocket patterns, e.g. "shop.example.com").
 	OriginPatterns []string
@@ -74,6 +77,7 @@ type Server struct {
 	quality *quality.Service
 	kb      *knowledge.Service
 	flags   *quality.Flags
+	reports quality.ReportStore
 	audit   *audit.Log
 	hub     *realtime.Hub
 	store   Pinger
@@ -95,7 +99,7 @@ type Server struct {
 // New returns the HTTP handler with every route.
 func New(opts Options) http.Handler {
 	s := &Server{engine: opts.Engine, auth: opts.Auth, desk: opts.Desk, quality: opts.Quality, kb: opts.Knowledge,
-		flags: opts.Flags, audit: opts.Audit, hub: opts.Hub, store: opts.Store,
+		flags: opts.Flags, reports: opts.Reports, audit: opts.Audit, hub: opts.Hub, store: opts.Store,
 		origins: opts.OriginPatterns, closing: opts.Closing, secureCookies: opts.SecureCookies, crisis: opts.Crisis,
 		limits: newLimiter(opts.Limits), identities: opts.Identities, logger: opts.Logger.With("component", "http")}
 	s.closingCtx = closingContext(opts.Closing)
@@ -226,6 +230,7 @@ func (s *Server) routes(opts Options) *routeMux {
 	mux.HandleFunc("GET /api/v1/kb/corrections", s.staff(s.corrections))
 	mux.HandleFunc("POST /api/v1/kb/corrections/dismiss", s.staff(s.dismissFlags))
 	mux.HandleFunc("GET /api/v1/kb/unanswered", s.staff(s.unanswered))
+	mux.HandleFunc("GET /api/v1/reports/quality", s.staff(s.qualityReport))
 	mux.HandleFunc("GET /api/v1/kb/export", s.staff(s.exportKB))
 	mux.HandleFunc("POST /api/v1/kb/import", s.staff(s.importKB))
 	mux.HandleFunc("GET /api/v1/audit", s.staff(s.auditTrail))

@@ -203,3 +203,58 @@ func (db *DB) Unanswered(ctx context.Context, since time.Time, limit int) ([]qua
 	}
 	return out, rows.Err()
 }
+
+// ConversationStats counts, for each conversation started in [from, to),
+// its customer messages and its bot and agent replies by outcome.
+func (db *DB) ConversationStats(ctx context.Context, from, to time.Time) ([]quality.ConversationStat, error) {
+	rows, err := db.queryContext(ctx, `SELECT c.created_at,
+			COALESCE(SUM(CASE WHEN m.role = 'customer' THEN 1 ELSE 0 END), 0),
+			COALESCE(SUM(CASE WHEN m.role = 'bot' AND m.outcome = 'answer' THEN 1 ELSE 0 END), 0),
+			COALESCE(SUM(CASE WHEN m.role = 'bot' AND m.outcome IN ('answer', 'clarify', 'fallback', 'handoff', 'offline', 'notice', 'refused') THEN 1 ELSE 0 END), 0),
+			COALESCE(SUM(CASE WHEN m.role = 'bot' AND m.outcome = 'handoff' THEN 1 ELSE 0 END), 0),
+			COALESCE(SUM(CASE WHEN m.role = 'bot' AND m.outcome = 'offline' THEN 1 ELSE 0 END), 0),
+			COALESCE(SUM(CASE WHEN m.role = 'agent' THEN 1 ELSE 0 END), 0)
+		FROM conversations c LEFT JOIN messages m ON m.conversation_id = c.id
+		WHERE c.created_at >= $1 AND c.created_at < $2
+		GROUP BY c.id, c.created_at`, millis(from), millis(to))
+	if err != nil {
+		return nil, fmt.Errorf("conversation stats: %w", err)
+	}
+	defer rows.Close()
+	var out []quality.ConversationStat
+	for rows.Next() {
+		var (
+			s  quality.ConversationStat
+			at int64
+		)
+		if err := rows.Scan(&at, &s.Asked, &s.Answered, &s.BotTurns, &s.Handoffs, &s.Offline, &s.AgentReplies); err != nil {
+			return nil, fmt.Errorf("conversation stats: %w", err)
+		}
+		s.StartedAt = fromMillis(at)
+		out = append(out, s)
+	}
+	return out, rows.Err()
+}
+
+// RatingScores returns the ratings given in [from, to): when, and how many stars.
+func (db *DB) RatingScores(ctx context.Context, from, to time.Time) ([]quality.Score, error) {
+	rows, err := db.queryContext(ctx, `SELECT created_at, score FROM ratings WHERE created_at >= $1 AND created_at < $2`,
+		millis(from), millis(to))
+	if err != nil {
+		return nil, fmt.Errorf("rating scores: %w", err)
+	}
+	defer rows.Close()
+	var out []quality.Score
+	for rows.Next() {
+		var (
+			s  quality.Score
+			at int64
+		)
+		if err := rows.Scan(&at, &s.Stars); err != nil {
+			return nil, fmt.Errorf("rating scores: %w", err)
+		}
+		s.At = fromMillis(at)
+		out = append(out, s)
+	}
+	return out, rows.Err()
+}

@@ -397,3 +397,48 @@ func TestConcurrentMigrationsOfOneSQLiteFile(t *testing.T) {
 		t.Fatalf("%d migrations applied in all, %v; want each of the %d once", total, err, known)
 	}
 }
+
+// The quality report's counts read alike on both databases.
+func TestConversationStatsAndRatingScores(t *testing.T) {
+	testutil.ForEachBackend(t, func(t *testing.T, db *store.DB) {
+		ctx := context.Background()
+		c := newConversation("c-stats")
+		if err := db.CreateConversation(ctx, c, []conversation.Message{msg(c, 1, conversation.RoleBot, "hi")}); err != nil {
+			t.Fatal(err)
+		}
+		if err := db.SaveTurn(ctx, turn(c, "运费多少")); err != nil {
+			t.Fatal(err)
+		}
+		handed := turn(c, "转人工")
+		handed.Messages[1].Outcome, handed.Messages[1].Entry = conversation.OutcomeHandoff, nil
+		if err := db.SaveTurn(ctx, handed); err != nil {
+			t.Fatal(err)
+		}
+		empty := newConversation("c-empty")
+		if err := db.CreateConversation(ctx, empty, []conversation.Message{msg(empty, 1, conversation.RoleBot, "hi")}); err != nil {
+			t.Fatal(err)
+		}
+		if err := db.AddRating(ctx, &quality.Rating{ConversationID: c.ID, Score: 4, CreatedAt: time.Now()}); err != nil {
+			t.Fatal(err)
+		}
+		from, to := time.Now().Add(-time.Hour), time.Now().Add(time.Hour)
+		stats, err := db.ConversationStats(ctx, from, to)
+		if err != nil || len(stats) != 2 {
+			t.Fatalf("stats %+v, %v; want two conversations", stats, err)
+		}
+		slices.SortFunc(stats, func(a, b quality.ConversationStat) int { return b.Asked - a.Asked })
+		if s := stats[0]; s.Asked != 2 || s.BotTurns != 2 || s.Answered != 1 || s.Handoffs != 1 || s.Offline != 0 || s.AgentReplies != 0 {
+			t.Errorf("the conversation with two turns: %+v", s)
+		}
+		if s := stats[1]; s.Asked != 0 || s.BotTurns != 0 {
+			t.Errorf("the conversation with a greeting only: %+v", s)
+		}
+		scores, err := db.RatingScores(ctx, from, to)
+		if err != nil || len(scores) != 1 || scores[0].Stars != 4 {
+			t.Fatalf("scores %+v, %v", scores, err)
+		}
+		if stats, err := db.ConversationStats(ctx, to, to.Add(time.Hour)); err != nil || len(stats) != 0 {
+			t.Fatalf("a span after them: %+v, %v", stats, err)
+		}
+	})
+}
