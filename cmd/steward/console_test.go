@@ -793,3 +793,26 @@ func TestSignInSaysHowLongToWait(t *testing.T) {
 		t.Fatalf("the sign-in rate's refusal reads %q", msg)
 	}
 }
+
+// A supervisor sees the last seven days' quality report above the team:
+// one conversation the bot answered and one handed to a person make half
+// resolved by the bot and half transferred.
+func TestConsoleShowsTheQualityReport(t *testing.T) {
+	run, _, cl := manualDeskWithAgentOnline(t)
+	answered := cl.Start("en")
+	cl.Say(answered, "how much is shipping?")
+	handed := cl.Start("en")
+	cl.Say(handed, "human please")
+	p := page{t, browser(t)}
+	p.signInTo(run.URL, "/console", run.Demo[0].Email, run.Demo[0].Password)
+	p.click("#tab-team")
+	p.waitFor(`!document.querySelector('#team-report').hidden`)
+	got := eval[string](p, `['resolved', 'transferred'].map((k) => document.querySelector('#report-' + k).innerText).join(' ')`)
+	if got != "50% 50%" {
+		t.Errorf("resolved and transferred read %q, want \"50%% 50%%\"", got)
+	}
+	if meta := eval[string](p, `document.querySelector('#report-meta').innerText`); !strings.Contains(meta, "2 conversations") {
+		t.Errorf("the report's line reads %q", meta)
+	}
+	p.screenshot("console-report")
+}

@@ -1,5 +1,6 @@
-// Package quality is the loop that tells how well Steward serves: ratings
-// now; "wrong answer" flags, the correction queue and reports next.
+// Package quality is the loop that tells how well Steward serves: ratings,
+// "wrong answer" flags and the correction queue, unanswered questions, and
+// the quality report (report.go).
 package quality
 
 import (

@@ -222,7 +222,7 @@
     }
     try { sessionStorage.setItem('steward.console.section', name); } catch { /* blocked */ }
     clearInterval(S.timers.poll);
-    if (name === 'team') { loadAgents(); S.timers.poll = setInterval(loadAgents, 20000); }
+    if (name === 'team') { loadAgents(); loadReport(); S.timers.poll = setInterval(loadAgents, 20000); }
     if (name === 'tickets') { loadTickets(); S.timers.poll = setInterval(loadTickets, 60000); }
     if (name === 'active') loadActive();
     if (name === 'closed') loadClosed();
@@ -1153,6 +1153,21 @@
       S.agentsAt = Date.now();
       renderTeam();
       if (S.open) renderHeader();
+    } catch (e) { if (e.status !== 401 && S.section === 'team') toastError(e); }
+  }
+  // The last seven days' quality report, above the team: loaded when the tab is shown.
+  async function loadReport() {
+    if (!seesAll()) return;
+    try {
+      const d = await api('GET', '/api/v1/reports/quality?days=7');
+      const r = d.totals || {};
+      $('report-resolved').textContent = pct(r.resolution_rate);
+      $('report-transferred').textContent = pct(r.transfer_rate);
+      $('report-answered').textContent = pct(r.answer_rate);
+      $('report-ratings').textContent = r.ratings
+        ? t('reportRatingsValue', { n: r.ratings, mean: Number(r.mean_stars || 0).toFixed(1) }) : t('reportNoRatings');
+      $('report-meta').textContent = t('reportMeta', { engaged: r.engaged || 0, total: r.conversations || 0 });
+      $('team-report').hidden = false;
     } catch (e) { if (e.status !== 401 && S.section === 'team') toastError(e); }
   }
   function renderTeam() {
