@@ -816,3 +816,32 @@ func TestConsoleShowsTheQualityReport(t *testing.T) {
 	}
 	p.screenshot("console-report")
 }
+
+// The customer's rating shows in the transcript: stars, tags in the page's
+// language and the comment (staff never saw ratings anywhere).
+func TestConsoleShowsTheCustomersRating(t *testing.T) {
+	run, agentAPI, cl := manualDeskWithAgentOnline(t)
+	conv := cl.Start("en")
+	cl.Say(conv, "human please")
+	agentAPI.Must(http.StatusOK, "POST", "/api/v1/desk/conversations/"+conv.ID+"/claim", nil, nil)
+	agentAPI.Must(http.StatusOK, "POST", "/api/v1/desk/conversations/"+conv.ID+"/close", map[string]bool{"ask_rating": true}, nil)
+	if status, b := cl.Do("POST", "/api/v1/conversations/"+conv.ID+"/rating", conv.Token,
+		[]byte(`{"score":4,"tags":["solved"],"comment":"quick, thanks"}`)); status != http.StatusCreated {
+		t.Fatalf("rate: %d %s", status, b)
+	}
+	p := page{t, browser(t)}
+	p.signInTo(run.URL, "/console", run.Demo[1].Email, run.Demo[1].Password)
+	p.click("#tab-closed")
+	p.click(fmt.Sprintf(`#closed-list li[data-id=%q]`, conv.ID))
+	p.waitFor(`!!document.querySelector('#transcript li.note--rating')`)
+	got := eval[string](p, `document.querySelector('#transcript li.note--rating').innerText`)
+	for _, want := range []string{"Customer rating", "★★★★☆", "Solved", "quick, thanks"} {
+		if !strings.Contains(got, want) {
+			t.Errorf("the rating reads %q, want %q in it", got, want)
+		}
+	}
+	// It comes after the closing line, at its time.
+	if !eval[bool](p, `document.querySelector('#transcript > li:last-child').classList.contains('note--rating')`) {
+		t.Error("the rating is not the transcript's last item")
+	}
+}

@@ -658,6 +658,7 @@
     (d.messages || []).forEach((m) => addMsg(m));
     (d.notes || []).forEach((n) => addNote(n));
     (d.tickets || []).forEach((tk, k) => addTicket(tk, k));
+    showRating(d.rating);
     S.open.loaded = true;
     renderHeader();
     renderSummary(d.summary);
@@ -864,6 +865,27 @@
       n.created_at, n.text);
     li.dataset.noteId = n.id;
     return li;
+  }
+
+  // The customer's rating, at its time in the transcript: the stars, the tags in the page's
+  // language, the comment (masked as every customer text is).
+  async function showRating(r) {
+    E.transcript.querySelectorAll(':scope > li.note--rating').forEach((li) => li.remove());
+    if (!S.open || !r || !r.score) return;
+    const id = S.open.id;
+    if (!S.ratingTags) {
+      try {
+        const d = await api('GET', '/api/v1/rating-tags');
+        S.ratingTags = new Map((d.tags || []).map((x) => [x.id, (x.label && (x.label[LANG] || x.label.en)) || x.id]));
+      } catch { S.ratingTags = new Map(); }
+    }
+    if (!S.open || S.open.id !== id || E.transcript.querySelector(':scope > li.note--rating')) return;
+    const n = Math.max(1, Math.min(5, Number(r.score) || 0));
+    const chips = (r.tags || []).map((x) => mk('span', 'tag', S.ratingTags.get(x) || x));
+    const li = noteBlock('note note--rating', msgTs(r.created_at), t('ratingFlag'),
+      `${'★'.repeat(n)}${'☆'.repeat(5 - n)}`, chips, r.created_at, r.comment || '');
+    li.setAttribute('aria-label', t('ratingStars', { n }));
+    insertOrdered(li);
   }
 
   // An offline message the customer left, where they left it: the form said the agent who
