@@ -490,10 +490,11 @@ func TestKnowledgeCorrectionsLoop(t *testing.T) {
 	if len(queue.Groups) != 0 {
 		t.Fatalf("open queue after the fix %+v", queue)
 	}
-	// Rolling the fix back opens the flag again.
+	// Rolling the fix back puts the flag back in the queue, as fixing: it
+	// keeps its fix, which the next release serving it resolves again.
 	admin.Must(http.StatusOK, "POST", "/api/v1/kb/rollback", map[string]string{"reason": "test"}, nil)
 	super.Must(http.StatusOK, "GET", "/api/v1/kb/corrections", nil, &queue)
-	if len(queue.Groups) != 1 || queue.Groups[0].Flags[0].Status != "open" {
+	if len(queue.Groups) != 1 || queue.Groups[0].Flags[0].Status != "fixing" {
 		t.Fatalf("queue after rolling the fix back %+v", queue)
 	}
 

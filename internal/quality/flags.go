@@ -87,6 +87,9 @@ type FlagStore interface {
 	UpdateFlags(ctx context.Context, ids []string, from []FlagStatus, u FlagUpdate) (int, error)
 	// FixingFlags returns the flags waiting for a release of their fix.
 	FixingFlags(ctx context.Context) ([]Flag, error)
+	// FixedFlags returns every resolved flag with a fix (an entry and its
+	// version), however many.
+	FixedFlags(ctx context.Context) ([]Flag, error)
 	// Unanswered returns customer messages answered with a fallback since
 	// a time, newest first.
 	Unanswered(ctx context.Context, since time.Time, limit int) ([]Asked, error)
@@ -278,14 +281,15 @@ func (s *Flags) Dismiss(ctx context.Context, ids []string, by, note string) (int
 
 // Released follows the active release: the flags whose fix it serves (the
 // fixed entry at the fix's version or later) are resolved, and resolved
-// flags whose fix it no longer serves (a rollback) are open again. It
-// returns how many flags changed.
+// flags whose fix it no longer serves (a rollback, a retired entry) go back
+// to fixing, to be resolved again by a release that serves it. It returns
+// how many flags changed.
 func (s *Flags) Released(ctx context.Context, releaseID int64, versions map[string]int) (int, error) {
 	fixing, err := s.store.FixingFlags(ctx)
 	if err != nil {
 		return 0, err
 	}
-	resolved, err := s.store.Flags(ctx, []FlagStatus{FlagResolved}, 5000)
+	resolved, err := s.store.FixedFlags(ctx)
 	if err != nil {
 		return 0, err
 	}
@@ -311,8 +315,10 @@ func (s *Flags) Released(ctx context.Context, releaseID int64, versions map[stri
 		n += k
 	}
 	if len(undone) > 0 {
-		k, err := s.store.UpdateFlags(ctx, undone, []FlagStatus{FlagResolved}, FlagUpdate{Status: FlagOpen,
-			Note: fmt.Sprintf("the fix was rolled back (release %d is active)", releaseID), At: now})
+		// Back to fixing, not open: they keep their fix, and the release
+		// that serves it again resolves them again.
+		k, err := s.store.UpdateFlags(ctx, undone, []FlagStatus{FlagResolved}, FlagUpdate{Status: FlagFixing,
+			Note: fmt.Sprintf("release %d does not serve the fix (rolled back, or the entry retired)", releaseID), At: now})
 		if err != nil {
 			return n, err
 		}

@@ -140,6 +140,11 @@ func (db *DB) FixingFlags(ctx context.Context) ([]quality.Flag, error) {
 	return db.flags(ctx, `status = 'fixing' ORDER BY created_at`)
 }
 
+// FixedFlags returns every resolved flag with a fix.
+func (db *DB) FixedFlags(ctx context.Context) ([]quality.Flag, error) {
+	return db.flags(ctx, `status = 'resolved' AND fix_entry <> '' ORDER BY created_at`)
+}
+
 // UpdateFlags applies u to the flags among ids that are in one of from.
 func (db *DB) UpdateFlags(ctx context.Context, ids []string, from []quality.FlagStatus, u quality.FlagUpdate) (int, error) {
 	var n int64

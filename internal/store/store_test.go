@@ -328,6 +328,18 @@ func TestFlagsAndUnanswered(t *testing.T) {
 		if n, err := flags.Released(ctx, 8, map[string]int{"shipping-fee": 3}); err != nil || n != 1 {
 			t.Fatalf("release of the fix resolved %d flags (%v)", n, err)
 		}
+		// Rolled back to a release without the fix: back to fixing, and
+		// resolved again when a release serves the fix again (it was left
+		// open, and no later release resolved it).
+		if n, err := flags.Released(ctx, 9, map[string]int{"shipping-fee": 2}); err != nil || n != 1 {
+			t.Fatalf("a rollback undid %d fixes (%v)", n, err)
+		}
+		if fixing, err := flags.Queue(ctx, quality.FlagFixing); err != nil || len(fixing) != 1 || fixing[0].Flags[0].FixVersion != 3 {
+			t.Fatalf("after the rollback: %+v %v, want the flag fixing, its fix kept", fixing, err)
+		}
+		if n, err := flags.Released(ctx, 8, map[string]int{"shipping-fee": 3}); err != nil || n != 1 {
+			t.Fatalf("the fix served again resolved %d flags (%v)", n, err)
+		}
 		groups, err := flags.Queue(ctx, quality.FlagResolved)
 		if err != nil || len(groups) != 1 || groups[0].Flags[0].ReleaseID != 8 || groups[0].Flags[0].FixVersion != 3 ||
 			groups[0].Flags[0].HandledBy != "u_ed" {
