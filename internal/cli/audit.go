@@ -37,11 +37,23 @@ func (c *auditCommand) Run(ctx context.Context, args []string) error {
 	if len(rest) != 0 {
 		return usagef("audit takes no arguments (but: audit verify)")
 	}
+	// The two modes take their own flags; one meant for the other is
+	// refused, not ignored (--head without --verify checked nothing).
+	given := map[string]bool{}
+	fs.Visit(func(f *flag.Flag) { given[f.Name] = true })
+	if *verify {
+		for _, n := range []string{"action", "object", "limit"} {
+			if given[n] {
+				return usagef("--%s filters the list; --verify checks the whole chain", n)
+			}
+		}
+		return c.runVerify(ctx, fs, &db, *head, *asJSON)
+	}
+	if given["head"] {
+		return usagef("--head is checked with --verify (or: audit verify --head SEQ:HASH)")
+	}
 	if *limit < 1 || *limit > 1000 {
 		return usagef("--limit must be 1 to 1000")
-	}
-	if *verify {
-		return c.runVerify(ctx, fs, &db, *head, *asJSON)
 	}
 	st, _, err := openStore(ctx, c.env, fs, &db)
 	if err != nil {

@@ -181,3 +181,21 @@ func TestAuditTableShowsObjectsAsJSON(t *testing.T) {
 		t.Fatalf("audit: %d %q %s", code, out, errs)
 	}
 }
+
+// A flag of the other mode is refused, not ignored: --head without --verify
+// used to list entries and exit 0, the anchor never checked.
+func TestAuditRefusesTheOtherModesFlags(t *testing.T) {
+	dir := auditFixture(t, 3)
+	for _, args := range [][]string{
+		{"audit", "--head", "2:" + strings.Repeat("a", 64)},
+		{"audit", "--verify", "--action", "kb."},
+		{"audit", "--verify", "--limit", "5"},
+	} {
+		if code, out, errs := run(t, "", nil, append(args, "--data-dir", dir)...); code != 2 || out != "" || !strings.Contains(errs, "--") {
+			t.Errorf("%v: %d %q %q, want a usage error", args, code, out, errs)
+		}
+	}
+	if code, _, errs := run(t, "", nil, "audit", "--verify", "--data-dir", dir); code != 0 {
+		t.Fatalf("audit --verify: %d %q", code, errs)
+	}
+}

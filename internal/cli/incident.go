@@ -11,6 +11,7 @@ import (
 	"net/http"
 	"net/url"
 	"os"
+	"slices"
 	"strconv"
 	"strings"
 	"time"
@@ -336,6 +337,21 @@ func (c *incidentCommand) Run(ctx context.Context, args []string) error {
 	rest, err := parse(fs, args[1:])
 	if err != nil {
 		return err
+	}
+	// A flag the subcommand does not use is refused, as posture does: it
+	// was silently dropped (declare --note lost the note, and said nothing).
+	takes := map[string][]string{"declare": {"title", "title-zh", "severity"}, "update": {"phase", "note"}, "resolve": {"note"}}
+	var refused error
+	fs.Visit(func(f *flag.Flag) {
+		switch f.Name {
+		case "title", "title-zh", "severity", "phase", "note":
+			if refused == nil && !slices.Contains(takes[args[0]], f.Name) {
+				refused = usagef("incident %s does not take --%s: %s", args[0], f.Name, usage)
+			}
+		}
+	})
+	if refused != nil {
+		return refused
 	}
 	id := ""
 	switch args[0] {

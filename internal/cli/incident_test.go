@@ -84,6 +84,12 @@ func TestPostureAndIncidentCommands(t *testing.T) {
 		{"posture", "set", "--level", "2", "--all", "--reason", "x"},
 		{"posture", "show", "--level", "2"},
 		{"posture", "auto", "--reason", "x"},
+		// The incident commands' flags belong to one subcommand each: declare
+		// --note used to drop the note and succeed.
+		{"incident", "declare", "--title", "t", "--note", "failover started"},
+		{"incident", "update", "inc-1", "--severity", "critical"},
+		{"incident", "resolve", "inc-1", "--phase", "monitoring"},
+		{"incident", "list", "--title", "x"},
 	} {
 		if code, out, errs := run(t, "", env, args...); code != 2 || out != "" || !strings.Contains(errs, "--") {
 			t.Errorf("%v: %d %q %s, want a usage error", args, code, out, errs)
@@ -91,6 +97,9 @@ func TestPostureAndIncidentCommands(t *testing.T) {
 	}
 	if _, out, _ := run(t, "", env, "posture", "show", "--json"); !strings.Contains(out, `"level":0`) || strings.Contains(out, `"manual":true`) {
 		t.Fatalf("a refused command changed the posture: %s", out)
+	}
+	if _, out, _ := run(t, "", env, "incident", "list"); out != "no incidents\n" {
+		t.Fatalf("a refused declare declared: %q", out)
 	}
 	code, out, errs := run(t, "", env, "posture", "set", "--level", "1", "--categories", "refunds", "--human",
 		"--reason", "refund gateway down")
