@@ -61,10 +61,15 @@ func (db *DB) KBRecords(ctx context.Context, f knowledge.Filter) ([]knowledge.Re
 		where = append(where, "category = "+arg(f.Category))
 	}
 	if f.Query != "" {
-		p := "%" + strings.NewReplacer(`\`, `\\`, "%", `\%`, "_", `\_`).Replace(strings.ToLower(f.Query)) + "%"
-		n := arg(p)
+		q := strings.ToLower(f.Query)
+		n := arg("%" + likeEscape(q) + "%")
+		// content is JSON (json.Marshal, which escapes & < > " \ and line
+		// breaks): the query is looked for as it is written there, or a
+		// search for "Q&A" or a quotation never matches an answer.
+		encoded, _ := json.Marshal(q)
+		c := arg("%" + likeEscape(strings.ToLower(string(encoded[1:len(encoded)-1]))) + "%")
 		where = append(where, fmt.Sprintf(`(LOWER(id) LIKE %[1]s ESCAPE '\' OR LOWER(title) LIKE %[1]s ESCAPE '\'
-			OR LOWER(content) LIKE %[1]s ESCAPE '\')`, n))
+			OR LOWER(content) LIKE %[2]s ESCAPE '\')`, n, c))
 	}
 	q := `SELECT ` + recordColumns + ` FROM kb_entries`
 	if len(where) > 0 {

@@ -52,3 +52,26 @@ func TestActivationIsCompareAndSwap(t *testing.T) {
 		}
 	})
 }
+
+// A search finds text as an editor typed it, also where the stored JSON
+// escapes it (& < > " and line breaks): "Q&A" never matched an answer.
+func TestKnowledgeSearchFindsEscapedText(t *testing.T) {
+	testutil.ForEachBackend(t, func(t *testing.T, db *store.DB) {
+		ctx := context.Background()
+		now := time.Now().UTC()
+		r := &knowledge.Record{Entry: knowledge.Entry{ID: "faq-page", Category: "help", Title: "FAQ",
+			Locales: map[string]knowledge.Content{"en": {Title: "FAQ", Questions: []string{"where is the faq"},
+				Answer: "See our Q&A page: <Help> → \"Frequently asked\"\\nor call us."}}, CreatedAt: now, UpdatedAt: now},
+			Status: knowledge.StatusDraft, Version: 1, Author: "u1"}
+		if err := db.CreateKBRecord(ctx, r, &knowledge.Revision{EntryID: "faq-page", Version: 1, Action: "create",
+			Status: knowledge.StatusDraft, Actor: "u1", At: now}); err != nil {
+			t.Fatal(err)
+		}
+		for _, q := range []string{"q&a", "<help>", `"frequently asked"`, "Q&A PAGE", "faq-page"} {
+			got, err := db.KBRecords(ctx, knowledge.Filter{Query: q})
+			if err != nil || len(got) != 1 {
+				t.Errorf("search %q: %d entries, %v; want the FAQ entry", q, len(got), err)
+			}
+		}
+	})
+}
