@@ -821,3 +821,18 @@ func TestChatOffersTheFormWithAnIncidentNotice(t *testing.T) {
 	})()`)
 	p.waitFor(`document.querySelectorAll('#messages li[data-outcome="ticket"]').length === 1`)
 }
+
+// Cancelling the wrong-answer form gives the focus back to its button: the
+// focused Cancel was hidden, and keyboard users landed on the page itself.
+func TestChatFlagCancelKeepsTheFocus(t *testing.T) {
+	p := page{t, browser(t)}
+	base := testutil.StartApp(t, nil)
+	p.navigate(base + "/chat?lang=en")
+	p.waitFor(`document.body.dataset.ready === "1"`)
+	p.send("how much is shipping?")
+	p.waitFor(`!!document.querySelector('#messages .msg[data-role="bot"] .flag-btn')`)
+	p.click(`#messages .msg[data-role="bot"] .flag-btn`)
+	p.waitFor(`document.activeElement && document.activeElement.classList.contains('feedback-reason')`)
+	p.click(`#messages .msg[data-role="bot"] .feedback-cancel`)
+	p.waitFor(`document.activeElement && document.activeElement.classList.contains('flag-btn')`)
+}

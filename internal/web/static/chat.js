@@ -579,7 +579,7 @@
       if (on) reason.focus();
     };
     thumb.addEventListener('click', () => open(form.hidden));
-    cancel.addEventListener('click', () => open(false));
+    cancel.addEventListener('click', () => { open(false); thumb.focus(); }); // the focused Cancel is hidden
     form.addEventListener('submit', async (e) => {
       e.preventDefault();
       if (!S.conv || S.flagging.has(id)) return;

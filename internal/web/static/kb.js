@@ -75,7 +75,14 @@
     const err = mk('p', 'form-error kb-ask-error');
     err.setAttribute('role', 'alert');
     err.hidden = true;
-    const close = () => { box.remove(); row.hidden = false; };
+    // Focus goes back where it was when the box opened (the button that opened it), not to the page.
+    const opener = document.activeElement;
+    const close = () => {
+      const hadFocus = box.contains(document.activeElement);
+      box.remove();
+      row.hidden = false;
+      if (hadFocus && opener && opener.isConnected && !opener.disabled) opener.focus();
+    };
     const go = async () => {
       const v = input.value.trim();
       if (required && !v) { showError(err, t('kbReasonRequired')); input.focus(); return; }
@@ -970,7 +977,13 @@
     }
     const okB = btn('btn btn--small btn--primary kb-pick-ok', t('kbOtherEntryOpen'));
     const cancel = btn('btn btn--small btn--ghost kb-ask-cancel', t('cancel'));
-    const close = () => { box.remove(); row.hidden = false; };
+    const opener = document.activeElement;
+    const close = () => {
+      const hadFocus = box.contains(document.activeElement);
+      box.remove();
+      row.hidden = false;
+      if (hadFocus && opener && opener.isConnected && !opener.disabled) opener.focus();
+    };
     okB.addEventListener('click', () => {
       if (!sel.value) { sel.focus(); return; }
       const id = sel.value;
