@@ -162,6 +162,9 @@ func (s *Server) createEntry(w http.ResponseWriter, r *http.Request, p *auth.Pri
 	if err := decodeMax(r, &req, maxEntryBody); err != nil {
 		return err
 	}
+	if err := checkFixFlags(req.inner()); err != nil {
+		return err
+	}
 	rec, err := s.kb.Create(r.Context(), actorOf(p), req.entry())
 	if err != nil {
 		return err
@@ -181,6 +184,9 @@ func (s *Server) putEntry(w http.ResponseWriter, r *http.Request, p *auth.Princi
 	if err := decodeMax(r, &req, maxEntryBody); err != nil {
 		return err
 	}
+	if err := checkFixFlags(req.inner()); err != nil {
+		return err
+	}
 	rec, err := s.kb.Update(r.Context(), actorOf(p), r.PathValue("id"), req.entry(), req.inner().Version)
 	if err != nil {
 		return err
@@ -190,6 +196,16 @@ func (s *Server) putEntry(w http.ResponseWriter, r *http.Request, p *auth.Princi
 	}
 	writeJSON(w, http.StatusOK, s.toEntryJSON(rec))
 	return nil
+}
+
+// checkFixFlags refuses a list of flags the change could not link before
+// the change is saved: saved first, the entry moved on to a new version
+// while the editor showed an error, and saving again was a conflict.
+func checkFixFlags(req *entryRequest) error {
+	if len(req.Flags) == 0 {
+		return nil
+	}
+	return quality.CheckFlagIDs(req.Flags)
 }
 
 // afterSave links the flags a change fixes and submits it when asked.
@@ -544,7 +560,7 @@ func (s *Server) dismissFlags(w http.ResponseWriter, r *http.Request, p *auth.Pr
 		return err
 	}
 	var req dismissRequest
-	if err := decode(r, &req); err != nil {
+	if err := decodeMax(r, &req, 256<<10); err != nil { // up to a whole group's flag ids
 		return err
 	}
 	n, err := s.flags.Dismiss(r.Context(), req.Flags, p.User.ID, req.Note)

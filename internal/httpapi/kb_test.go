@@ -665,3 +665,28 @@ func TestQualityErrorsAreBilingual(t *testing.T) {
 		}
 	}
 }
+
+// A save whose flag list cannot be linked is refused before the entry is
+// saved (it used to save, then fail, and the editor's next save was a
+// version conflict); a group's worth of flags can be dismissed at once.
+func TestFlagListsAreCheckedBeforeTheSave(t *testing.T) {
+	_, _, _, super := startKB(t)
+	var plus kbEntry
+	super.Must(http.StatusOK, "GET", "/api/v1/kb/entries/membership-plus", nil, &plus)
+	before := plus.Version
+	tooMany := make([]string, 5001)
+	for i := range tooMany {
+		tooMany[i] = fmt.Sprintf("f_%d", i)
+	}
+	zh := plus.Locales["zh-CN"]
+	zh.Questions = append(zh.Questions, "会员运费怎么算")
+	plus.Locales["zh-CN"] = zh
+	super.Must(http.StatusBadRequest, "PUT", "/api/v1/kb/entries/membership-plus", map[string]any{"entry": plus, "flags": tooMany}, nil)
+	var again kbEntry
+	super.Must(http.StatusOK, "GET", "/api/v1/kb/entries/membership-plus", nil, &again)
+	if again.Version != before {
+		t.Fatalf("a refused save moved the entry from version %d to %d", before, again.Version)
+	}
+	var d struct{ Dismissed int }
+	super.Must(http.StatusOK, "POST", "/api/v1/kb/corrections/dismiss", map[string]any{"flags": tooMany[:600], "note": "bulk"}, &d)
+}

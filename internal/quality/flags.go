@@ -179,13 +179,16 @@ type QuestionCount struct {
 	Count  int    `json:"count"`
 }
 
+// maxQueued bounds the flags the queue reads: the newest ones.
+const maxQueued = 5000
+
 // Queue returns the open and fixing flags grouped, the largest group first.
 func (s *Flags) Queue(ctx context.Context, status FlagStatus) ([]Group, error) {
 	statuses := []FlagStatus{FlagOpen, FlagFixing}
 	if status != "" {
 		statuses = []FlagStatus{status}
 	}
-	flags, err := s.store.Flags(ctx, statuses, 5000)
+	flags, err := s.store.Flags(ctx, statuses, maxQueued)
 	if err != nil {
 		return nil, err
 	}
@@ -243,8 +246,12 @@ func addQuestion(qs []QuestionCount, text, locale string) []QuestionCount {
 	return append(qs, QuestionCount{Text: text, Locale: locale, Count: 1})
 }
 
-// maxFlagIDs bounds one request's flag list.
-const maxFlagIDs = 500
+// maxFlagIDs bounds one request's flag list: as many as the queue puts in
+// one group, so that the console can dismiss or fix a whole group at once.
+const maxFlagIDs = maxQueued
+
+// CheckFlagIDs checks a list of flag ids to link or dismiss.
+func CheckFlagIDs(ids []string) error { return checkIDs(ids) }
 
 func checkIDs(ids []string) error {
 	switch {
