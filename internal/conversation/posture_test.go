@@ -65,3 +65,55 @@ func TestPostureLeavesSmallTalkAndStrayQuestionsToTheBot(t *testing.T) {
 		t.Fatalf("an in-scope question under the takeover: %+v, state %s; want queued", res.Replies, res.Conversation.State)
 	}
 }
+
+// A choice (a clarification's button, a related question) is under the
+// posture as a typed question is: one in a category handed to people is
+// not answered by the bot, nor one beyond the essentials in disaster
+// recovery.
+func TestChoicesFollowThePosture(t *testing.T) {
+	e := newEngine(t)
+	ctx := context.Background()
+	entries, err := knowledge.DemoEntries()
+	if err != nil {
+		t.Fatal(err)
+	}
+	var plain *knowledge.Entry
+	var essential []knowledge.Entry
+	for i, en := range entries {
+		if en.Essential {
+			essential = append(essential, en)
+		} else if plain == nil {
+			plain = &entries[i]
+		}
+	}
+	minimal, err := knowledge.BuildIndex(essential, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	choose := func(id string) *conversation.Result {
+		t.Helper()
+		c, tok, _, err := e.Start(ctx, conversation.StartRequest{Locale: "zh-CN"})
+		if err != nil {
+			t.Fatal(err)
+		}
+		res, err := e.Handle(ctx, c.ID, tok, conversation.Input{Text: "这个", Choice: id})
+		if err != nil {
+			t.Fatal(err)
+		}
+		return res
+	}
+	if res := choose(plain.ID); res.Replies[0].Outcome != conversation.OutcomeAnswer {
+		t.Fatalf("a choice in normal service: %+v", res.Replies)
+	}
+	e.SetPosture(&conversation.Posture{Level: 1, Categories: []string{plain.Category}, Human: true})
+	if res := choose(plain.ID); res.Conversation.State != conversation.StateQueued {
+		t.Errorf("a choice in a category handed to people: %+v, state %s; want queued", res.Replies, res.Conversation.State)
+	}
+	e.SetPosture(&conversation.Posture{Level: 3, Minimal: minimal})
+	if res := choose(plain.ID); res.Replies[0].Outcome == conversation.OutcomeAnswer {
+		t.Errorf("a choice beyond the essentials in disaster recovery was answered: %+v", res.Replies)
+	}
+	if res := choose(essential[0].ID); res.Replies[0].Outcome != conversation.OutcomeAnswer {
+		t.Errorf("an essential choice in disaster recovery: %+v", res.Replies)
+	}
+}
