@@ -914,7 +914,7 @@ func (c *Controller) Update(ctx context.Context, a Actor, id, phase, note string
 			return nil, err
 		}
 	case PhaseResolved:
-		return c.Resolve(ctx, a, id, note)
+		return c.resolveByHand(ctx, a, inc, note) // under c.op already: Resolve would wait for itself
 	default:
 		return nil, errcode.Errorf(errcode.Invalid, "phase must be investigating, identified, monitoring or resolved")
 	}
@@ -938,6 +938,11 @@ func (c *Controller) Resolve(ctx context.Context, a Actor, id, note string) (*In
 	if err != nil {
 		return nil, err
 	}
+	return c.resolveByHand(ctx, a, inc, note)
+}
+
+// resolveByHand is Resolve under c.op.
+func (c *Controller) resolveByHand(ctx context.Context, a Actor, inc *Incident, note string) (*Incident, error) {
 	if note == "" {
 		note = "resolved by " + a.Name
 	}

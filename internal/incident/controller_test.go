@@ -2,6 +2,7 @@ package incident_test
 
 import (
 	"context"
+	"fmt"
 	"io"
 	"log/slog"
 	"path/filepath"
@@ -825,5 +826,40 @@ func TestIncidentStartsAtTheFirstImpact(t *testing.T) {
 	h2.step(t, time.Second)
 	if inc := h2.ctl.Current(); inc == nil || !inc.StartedAt.Equal(inc.DetectedAt) {
 		t.Fatalf("without ImpactFrom: %+v, want started when detected", inc)
+	}
+}
+
+// Setting an incident's phase to resolved resolves it: it used to take the
+// controller's lock twice, hang the request and freeze the controller.
+func TestUpdateToResolvedResolves(t *testing.T) {
+	h := newHarness(t)
+	ctx := context.Background()
+	op := incident.Actor{ID: "u_ops", Name: "Ops"}
+	inc, err := h.ctl.Declare(ctx, op, "Checkout is slow", "结算缓慢", monitor.LevelWarning)
+	if err != nil {
+		t.Fatal(err)
+	}
+	done := make(chan error, 1)
+	go func() {
+		got, err := h.ctl.Update(ctx, op, inc.ID, incident.PhaseResolved, "fixed upstream")
+		if err == nil && got.Phase != incident.PhaseResolved {
+			err = fmt.Errorf("phase %s after the update", got.Phase)
+		}
+		done <- err
+	}()
+	select {
+	case err := <-done:
+		if err != nil {
+			t.Fatal(err)
+		}
+	case <-time.After(10 * time.Second):
+		t.Fatal("an update to resolved did not return: the controller is stuck")
+	}
+	if h.ctl.Current() != nil {
+		t.Fatal("the incident is still open")
+	}
+	// The controller still works.
+	if _, err := h.ctl.Declare(ctx, op, "Again", "再次", monitor.LevelWarning); err != nil {
+		t.Fatal(err)
 	}
 }
