@@ -5,12 +5,15 @@ package httpapi
 
 import (
 	"context"
+	"github.com/steward-cs/steward/internal/errcode"
 	"log/slog"
 	"net/http"
 	"runtime/debug"
+	"slices"
 	"strings"
 	"sync"
 	"time"
+	"unicode/utf8"
 
 	"github.com/steward-cs/steward/internal/audit"
 	"github.com/steward-cs/steward/internal/auth"
@@ -106,7 +109,31 @@ func New(opts Options) http.Handler {
 	if s.sockets = opts.Sockets; s.sockets == nil {
 		s.sockets = new(sync.WaitGroup)
 	}
-	return s.recoverer(s.accessLog(securityHeaders(s.routes(opts))))
+	return s.recoverer(s.accessLog(securityHeaders(s.cleanURL(s.routes(opts)))))
+}
+
+// cleanURL refuses a path or a query value holding a NUL or bytes that are
+// not UTF-8 (%00, %FF), as decodeBody refuses them in a body: PostgreSQL
+// cannot compare text with them, and an id or a filter holding one
+// answered 500 to anyone with a customer token.
+func (s *Server) cleanURL(next http.Handler) http.Handler {
+	bad := func(v string) bool { return !utf8.ValidString(v) || strings.ContainsRune(v, 0) }
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		if bad(r.URL.Path) {
+			s.writeError(w, r, errcode.Errorf(errcode.Invalid, "the path holds a NUL or bytes that are not UTF-8"))
+			return
+		}
+		if r.URL.RawQuery != "" {
+			for k, vs := range r.URL.Query() {
+				if bad(k) || slices.ContainsFunc(vs, bad) {
+					s.writeError(w, r, errcode.Errorf(errcode.Invalid, "query parameter %q holds a NUL or bytes that are not UTF-8",
+						strings.ToValidUTF8(k, "?")))
+					return
+				}
+			}
+		}
+		next.ServeHTTP(w, r)
+	})
 }
 
 // closingContext is a context that ends when closing closes (never, for nil).
