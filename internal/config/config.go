@@ -11,6 +11,7 @@ import (
 	"net"
 	"net/url"
 	"os"
+	"path"
 	"regexp"
 	"strconv"
 	"strings"
@@ -226,16 +227,25 @@ func yamlMessage(err error, data []byte) string {
 	return wrongType.ReplaceAllStringFunc(msg, func(m string) string {
 		g := wrongType.FindStringSubmatch(m)
 		want, ok := kinds[g[3]]
-		if !ok {
+		switch {
+		case ok:
+		case strings.HasPrefix(g[3], "[]"):
+			want = "a list, e.g. [a, b] or one \"- item\" per line"
+		case strings.HasPrefix(g[3], "map["), strings.Contains(g[3], "."):
+			want = "a section of settings"
+		default:
 			want = "of another kind"
 		}
-		setting := ""
+		setting, value := "", g[2]
 		if n, err := strconv.Atoi(g[1]); err == nil && n >= 1 && n <= len(lines) {
-			if k, _, found := strings.Cut(strings.TrimSpace(lines[n-1]), ":"); found {
+			if k, v, found := strings.Cut(strings.TrimSpace(lines[n-1]), ":"); found {
 				setting = strings.TrimPrefix(strings.TrimSpace(k), "- ") + ": "
+				if v = strings.TrimSpace(v); strings.HasSuffix(value, "...") && v != "" {
+					value = v // the parser shortens long values ("https:/...")
+				}
 			}
 		}
-		return fmt.Sprintf("line %s: %s%s is not %s", g[1], setting, g[2], want)
+		return fmt.Sprintf("line %s: %s%s is not %s", g[1], setting, value, want)
 	})
 }
 
@@ -295,7 +305,12 @@ func (c *Config) applyEnv(getenv func(string) string) error {
 	if v, ok, err := get("STEWARD_ALLOWED_ORIGINS"); err != nil {
 		return err
 	} else if ok {
-		c.AllowedOrigins = strings.Split(v, ",")
+		c.AllowedOrigins = nil
+		for _, o := range strings.Split(v, ",") {
+			if o = strings.TrimSpace(o); o != "" { // "a.example.com, b.example.com" never matched b
+				c.AllowedOrigins = append(c.AllowedOrigins, o)
+			}
+		}
 	}
 	if v, ok, err := get("STEWARD_SHUTDOWN_TIMEOUT"); err != nil {
 		return err
@@ -371,7 +386,12 @@ func (c *Config) Validate() error {
 	if g := c.Knowledge.Gate; g.MinAccuracy < 0 || g.MinAccuracy > 1 || g.MaxAccuracyDrop < 0 || g.MaxAccuracyDrop > 1 {
 		errs = append(errs, fmt.Errorf("knowledge.gate.min_accuracy and max_accuracy_drop must be between 0 and 1"))
 	}
-	if g := c.Knowledge.Gate; g.Folds < 0 || g.Folds > 20 || g.MaxHeldOut < 0 {
+	for i, o := range c.AllowedOrigins {
+		if _, err := path.Match(o, ""); err != nil || strings.TrimSpace(o) != o || o == "" {
+			errs = append(errs, fmt.Errorf("allowed_origins[%d] %q is not a host pattern such as shop.example.com or *.example.com", i, o))
+		}
+	}
+	if g := c.Knowledge.Gate; g.Folds < 0 || g.Folds == 1 || g.Folds > 20 || g.MaxHeldOut < 0 {
 		errs = append(errs, fmt.Errorf("knowledge.gate.folds must be 2 to 20 (0 for the default) and max_held_out not negative"))
 	}
 	seen := map[string]bool{}

@@ -43,6 +43,7 @@ func TestLoadRejectsUnknownFieldsAndBadValues(t *testing.T) {
 	for _, tc := range []struct{ yaml, want string }{
 		{"shutdown_timeout: 30\n", "line 1: shutdown_timeout: 30 is not a duration with a unit, e.g. 30s or 5m"},
 		{"desk:\n  manual_assign: maybe\n", "line 2: manual_assign: maybe is not true or false"},
+		{"security:\n  frame_ancestors: https://shop.example.com\n", "line 2: frame_ancestors: https://shop.example.com is not a list"},
 	} {
 		os.WriteFile(path, []byte(tc.yaml), 0o600)
 		if _, err := Load(path, func(string) string { return "" }); err == nil || !strings.Contains(err.Error(), tc.want) ||
@@ -53,11 +54,26 @@ func TestLoadRejectsUnknownFieldsAndBadValues(t *testing.T) {
 	cfg := Default()
 	cfg.Addr, cfg.LogLevel, cfg.Database = "nope", "loud", "mysql://x"
 	cfg.Desk.Timezone = "Mars/Base" // caught before anything is opened, not when the desk starts
+	cfg.AllowedOrigins = []string{"shop.example.com", "["}
+	cfg.Knowledge.Gate.Folds = 1
 	err := cfg.Validate()
-	for _, want := range []string{"addr", "log_level", "database", "Mars/Base"} {
+	for _, want := range []string{"addr", "log_level", "database", "Mars/Base", "allowed_origins[1]", "folds"} {
 		if err == nil || !strings.Contains(err.Error(), want) {
 			t.Errorf("Validate() = %v, want a message about %s", err, want)
 		}
+	}
+}
+
+// STEWARD_ALLOWED_ORIGINS takes a list as people write it, with spaces.
+func TestAllowedOriginsFromTheEnvironment(t *testing.T) {
+	cfg, err := Load("", func(k string) string {
+		if k == "STEWARD_ALLOWED_ORIGINS" {
+			return "a.example.com, b.example.com,,"
+		}
+		return ""
+	})
+	if err != nil || strings.Join(cfg.AllowedOrigins, "|") != "a.example.com|b.example.com" {
+		t.Fatalf("origins %q, %v", cfg.AllowedOrigins, err)
 	}
 }
 

@@ -18,6 +18,9 @@ import (
 // does not change the fingerprint.
 func (c Config) Fingerprint() (sum string, sections map[string]string) {
 	c.Database = c.Redacted()
+	// The node's own name is not configuration shared by the cluster: with
+	// it, every node of several recorded a "change" at each start.
+	c.Node = ""
 	var tree map[string]any
 	if b, err := yaml.Marshal(c); err == nil {
 		_ = yaml.Unmarshal(b, &tree)
@@ -43,9 +46,11 @@ var secretKeys = []string{"secret", "password", "passwd", "token", "key", "crede
 // to their scheme and host.
 func scrub(key string, v any) any {
 	lk := strings.ToLower(key)
-	for _, s := range secretKeys {
-		if strings.Contains(lk, s) && v != nil && v != "" {
-			return "(secret)"
+	if _, isBool := v.(bool); !isBool { // secure_cookies: true is a setting to audit, not a secret
+		for _, s := range secretKeys {
+			if strings.Contains(lk, s) && v != nil && v != "" {
+				return "(secret)"
+			}
 		}
 	}
 	switch v := v.(type) {

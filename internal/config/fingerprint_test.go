@@ -33,6 +33,18 @@ func TestFingerprintLeavesSecretsOut(t *testing.T) {
 	if got == sum || gotSections["desk"] == sections["desk"] || gotSections["notify"] != sections["notify"] {
 		t.Errorf("a desk change: %v vs %v", gotSections, sections)
 	}
+	// Turning Secure cookies off is a change to audit (a bool is no secret);
+	// a node's own name is not (every node of a cluster has its own).
+	cookies := base
+	cookies.SecureCookies = !base.SecureCookies
+	if got, _ := cookies.Fingerprint(); got == sum {
+		t.Error("secure_cookies left the fingerprint unchanged")
+	}
+	node := base
+	node.Node = "node-2"
+	if got, _ := node.Fingerprint(); got != sum {
+		t.Error("the node's name changed the fingerprint: each node's start was recorded as a config change")
+	}
 	// Nothing secret is left in what is hashed.
 	scrubbed := scrub("", map[string]any{"database": base.Redacted(), "notify": map[string]any{"channels": []any{
 		base.Notify.Channels[0].Settings, base.Notify.Channels[1].Settings, base.Notify.Channels[2].Settings}}})
