@@ -15,6 +15,7 @@ import (
 
 	"github.com/jackc/pgx/v5"
 	"github.com/jackc/pgx/v5/pgconn"
+	"github.com/jackc/pgx/v5/pgconn/ctxwatch"
 )
 
 // Several Steward nodes may share one PostgreSQL database. What they must
@@ -165,19 +166,38 @@ func (db *DB) TryLead(ctx context.Context, name string, check time.Duration) (*L
 	if err != nil {
 		return nil, fmt.Errorf("try to lead %s: %w", name, err)
 	}
-	var got bool
-	if err := conn.QueryRowContext(ctx, `SELECT pg_try_advisory_lock($1, $2)`, lockSpaceLeader, lockKey(name)).Scan(&got); err != nil {
+	// Only a writable server is led from: a node whose pooled connection
+	// is still on a fenced old primary must not take a lock nobody holds
+	// there while another node leads on the new one.
+	var readOnly, got bool
+	if err := conn.QueryRowContext(ctx, `SELECT ro, CASE WHEN ro THEN false ELSE pg_try_advisory_lock($1, $2) END
+		FROM (SELECT `+readOnlySQL+` AS ro) AS s`, lockSpaceLeader, lockKey(name)).Scan(&readOnly, &got); err != nil {
 		discard(conn)
 		return nil, fmt.Errorf("try to lead %s: %w", name, err)
+	}
+	if readOnly {
+		discard(conn) // the next try connects afresh, to the server that takes writes
+		return nil, nil
 	}
 	if !got {
 		conn.Close()
 		return nil, nil
 	}
+	// Should this host vanish (power, network), the server notices within
+	// seconds and frees the lock, instead of after the kernel's two hours
+	// of keepalive. Unsupported settings (a Unix socket) are ignored.
+	for _, set := range []string{"SET tcp_keepalives_idle = 5", "SET tcp_keepalives_interval = 2",
+		"SET tcp_keepalives_count = 3", "SET tcp_user_timeout = 10000"} {
+		_, _ = conn.ExecContext(ctx, set)
+	}
 	l.conn = conn
 	go l.hold(check)
 	return l, nil
 }
+
+// readOnlySQL is true on a server that takes no writes: a standby, or an
+// old primary fenced read-only after a failover.
+const readOnlySQL = `(pg_is_in_recovery() OR current_setting('default_transaction_read_only') = 'on')`
 
 // hold checks the lease's connection every interval; a failed check ends
 // the lease (the database or the network is gone, and with it the lock).
@@ -192,10 +212,14 @@ func (l *Lease) hold(every time.Duration) {
 			discard(l.conn) // ends the session, and the lock with it
 			return
 		case <-t.C:
+			// The connection must work, and its server still take writes:
+			// fenced read-only after a failover, it leads nothing (the other
+			// nodes write to the new primary, where the lock is free).
 			ctx, cancel := context.WithTimeout(context.Background(), every)
-			err := l.conn.PingContext(ctx)
+			var readOnly bool
+			err := l.conn.QueryRowContext(ctx, `SELECT `+readOnlySQL).Scan(&readOnly)
 			cancel()
-			if err != nil {
+			if err != nil || readOnly {
 				discard(l.conn)
 				return
 			}
@@ -226,7 +250,16 @@ func (db *DB) Listen(ctx context.Context, channel string, ready func(), got func
 	if db.locks == nil {
 		return ErrNotClustered
 	}
-	conn, err := pgx.Connect(ctx, db.url)
+	cfg, err := pgx.ParseConfig(db.url)
+	if err != nil {
+		return fmt.Errorf("listen on %s: %w", channel, err)
+	}
+	// A wait cut short by its deadline leaves the connection usable (the
+	// default handler would send the server a cancel request).
+	cfg.BuildContextWatcherHandler = func(c *pgconn.PgConn) ctxwatch.Handler {
+		return &pgconn.DeadlineContextWatcherHandler{Conn: c.Conn()}
+	}
+	conn, err := pgx.ConnectConfig(ctx, cfg)
 	if err != nil {
 		return fmt.Errorf("listen on %s: %w", channel, err)
 	}
@@ -240,13 +273,32 @@ func (db *DB) Listen(ctx context.Context, channel string, ready func(), got func
 	}
 	ready()
 	for {
-		n, err := conn.WaitForNotification(ctx)
-		if err != nil {
+		wctx, cancel := context.WithTimeout(ctx, listenCheck)
+		n, err := conn.WaitForNotification(wctx)
+		cancel()
+		if err == nil {
+			got(n.Payload)
+			continue
+		}
+		if ctx.Err() != nil || !errors.Is(err, context.DeadlineExceeded) {
 			return fmt.Errorf("listen on %s: %w", channel, err)
 		}
-		got(n.Payload)
+		// Quiet for a while: is this still the server the others write to?
+		// After a failover that fences the old primary read-only, this
+		// connection would hear nothing, and no error would say so; ending
+		// it makes the caller listen again on the new primary and resync.
+		var readOnly bool
+		if err := conn.QueryRow(ctx, `SELECT `+readOnlySQL).Scan(&readOnly); err != nil {
+			return fmt.Errorf("listen on %s: %w", channel, err)
+		}
+		if readOnly {
+			return fmt.Errorf("listen on %s: the server is read-only now (a failover?)", channel)
+		}
 	}
 }
+
+// listenCheck is how long a quiet listener waits before checking its server.
+const listenCheck = 5 * time.Second
 
 // readOnly reports whether err is PostgreSQL refusing a write because the
 // server is (now) a standby or read-only: SQLSTATE 25006.

@@ -4,6 +4,7 @@ import (
 	"context"
 	"database/sql"
 	"fmt"
+	"strings"
 	"sync"
 	"testing"
 	"time"
@@ -60,6 +61,18 @@ func TestWritesFollowThePrimaryAfterAFailover(t *testing.T) {
 	if n := rollups(t, servers[0]); n != 20 {
 		t.Fatalf("the first server holds %d rollups, want 20", n)
 	}
+	// A node leads, and listens, on the first server.
+	lease, err := db.TryLead(ctx, "failover", 100*time.Millisecond)
+	if err != nil || lease == nil {
+		t.Fatalf("lead on the first server: %v %v", lease, err)
+	}
+	defer lease.Release()
+	listening := make(chan struct{})
+	listenEnded := make(chan error, 1)
+	go func() {
+		listenEnded <- db.Listen(ctx, "failover_test", func() { close(listening) }, func(string) {})
+	}()
+	<-listening
 	// The first server stops taking writes.
 	if err := servers[0].Exec(ctx, "postgres", "ALTER SYSTEM SET default_transaction_read_only = on"); err != nil {
 		t.Fatal(err)
@@ -75,6 +88,39 @@ func TestWritesFollowThePrimaryAfterAFailover(t *testing.T) {
 	}
 	if n := rollups(t, servers[1]); n != 1 {
 		t.Errorf("the second server holds %d rollups after the failover, want 1", n)
+	}
+	// The lease on the fenced server ends: leading from there while another
+	// node leads on the new primary would be two leaders.
+	select {
+	case <-lease.Lost():
+	case <-time.After(5 * time.Second):
+		t.Fatal("the lease on the read-only server was kept")
+	}
+	// The listener ends too, so that its caller listens on the new primary
+	// (it would hear nothing on the old one, and nothing would say so).
+	select {
+	case err := <-listenEnded:
+		if err == nil || !strings.Contains(err.Error(), "read-only") {
+			t.Errorf("the listener ended with %v", err)
+		}
+	case <-time.After(15 * time.Second):
+		t.Fatal("the listener on the read-only server went on")
+	}
+	// Leadership is taken again on the new primary.
+	deadline := time.Now().Add(5 * time.Second)
+	for {
+		again, err := db.TryLead(ctx, "failover", time.Second)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if again != nil {
+			again.Release()
+			break
+		}
+		if time.Now().After(deadline) {
+			t.Fatal("nobody could lead after the failover")
+		}
+		time.Sleep(100 * time.Millisecond)
 	}
 }
 
