@@ -1,6 +1,7 @@
 package httpapi
 
 import (
+	"encoding/hex"
 	"net/http"
 	"strconv"
 	"strings"
@@ -22,7 +23,8 @@ func (s *Server) verifyAudit(w http.ResponseWriter, r *http.Request, p *auth.Pri
 	if v := r.URL.Query().Get("head"); v != "" {
 		seq, hash, ok := strings.Cut(v, ":")
 		n, err := strconv.ParseInt(seq, 10, 64)
-		if !ok || err != nil || n < 1 || len(hash) != 64 {
+		if _, herr := hex.DecodeString(hash); !ok || err != nil || n < 1 || len(hash) != 64 || herr != nil {
+			// A typo in the hash would read as a rewritten chain: a false tamper alarm.
 			return errcode.Errorf(errcode.Invalid, "head must be SEQ:HASH (a sequence number and 64 hex digits)")
 		}
 		anchor = &audit.Head{Seq: n, Hash: strings.ToLower(hash)}

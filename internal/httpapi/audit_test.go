@@ -156,6 +156,8 @@ func TestAuditCoverage(t *testing.T) {
 		t.Fatalf("verify against its own head: %+v", rep)
 	}
 	auditor.Must(http.StatusBadRequest, "GET", "/api/v1/audit/verify?head=1:xyz", nil, nil)
+	// 64 characters that are not hex: a typo, not a rewritten chain.
+	auditor.Must(http.StatusBadRequest, "GET", "/api/v1/audit/verify?head=1:"+strings.Repeat("z", 64), nil, nil)
 	super.Must(http.StatusForbidden, "GET", "/api/v1/audit/verify", nil, nil)
 	anon.Must(http.StatusUnauthorized, "GET", "/api/v1/audit/verify", nil, nil)
 }

@@ -356,6 +356,9 @@ func TestKnowledgeBadInput(t *testing.T) {
 		{auditor, "GET", "/api/v1/kb/entries?q=礼品", nil, 200, "entries"},
 		{admin, "DELETE", "/api/v1/kb/golden/g_nope", nil, 404, "no golden question"},
 		{admin, "PUT", "/api/v1/kb/releases", nil, 405, "not allowed"},
+		// An action that does not exist is not found: it was "POST is not allowed here; use POST".
+		{admin, "POST", "/api/v1/kb/entries/shipping-fee/aprove", nil, 404, "no such endpoint"},
+		{admin, "GET", "/api/v1/kb/entries/shipping-fee/approve", nil, 405, "not allowed"},
 	}
 	for _, tc := range cases {
 		status, body := tc.who.Do(tc.method, tc.path, tc.body)

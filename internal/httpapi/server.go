@@ -303,7 +303,6 @@ func (s *Server) routes(opts Options) *routeMux {
 		"/api/v1/kb/entries":                                  "GET, POST",
 		"/api/v1/kb/entries/{id}":                             "GET, PUT",
 		"/api/v1/kb/entries/{id}/history":                     "GET",
-		"/api/v1/kb/entries/{id}/{action}":                    "POST",
 		"/api/v1/kb/releases":                                 "GET, POST",
 		"/api/v1/kb/releases/{id}":                            "GET",
 		"/api/v1/kb/releases/{id}/activate":                   "POST",
