@@ -8,6 +8,7 @@ package drill
 import (
 	"context"
 	"fmt"
+	"log/slog"
 	"math/rand/v2"
 	"slices"
 	"sort"
@@ -85,8 +86,8 @@ func Scenarios() []Scenario {
 			mitigated: postureAtLeast(1), mitigation: "level 1: questions go around the slow model to a person",
 			relevant: anyAlert},
 		{Name: "bad-release", Description: "a damaged knowledge release (questions moved to the wrong answers) is published",
-			inject:    setFault(map[string]any{"point": "kb.bad_release"}),
-			clear:     func(context.Context, *run) error { return nil }, // the rollback is the fix
+			inject:    injectBadRelease,
+			clear:     clearBadRelease, // the rollback is the fix; without one, the good release comes back
 			mitigated: postureAtLeast(2), mitigation: "level 2: rolled back to the last good release, bot for VIP only",
 			relevant: anyAlert},
 		{Name: "store-write-failures", Description: "every conversation write to the database fails",
@@ -238,17 +239,18 @@ type run struct {
 	faultOn                   atomic.Bool
 	backupGotAlert            atomic.Bool
 
-	mu       sync.Mutex
-	acked    map[string][]string // conversation id → acked customer message ids
-	tokens   map[string]string
-	fivexx   int
-	unserved int
-	turns    int
-	during   int
-	throttle int
-	declared string // the incident the notifier drill declared
-	flood    context.CancelFunc
-	floodWG  sync.WaitGroup
+	mu          sync.Mutex
+	acked       map[string][]string // conversation id → acked customer message ids
+	tokens      map[string]string
+	fivexx      int
+	unserved    int
+	turns       int
+	during      int
+	throttle    int
+	declared    string // the incident the notifier drill declared
+	goodRelease int64  // the release active before bad-release damaged it
+	flood       context.CancelFunc
+	floodWG     sync.WaitGroup
 }
 
 func newRun(t Target, s Scenario, timing Timing) (*run, error) {
@@ -293,6 +295,19 @@ func (r *run) execute(ctx context.Context) (*Scorecard, error) {
 	notifiedBefore := r.notifications()
 	r.faultAt = time.Now()
 	r.faultOn.Store(true)
+	var detected, mitigated, cleared, recovered time.Time
+	// Whatever ends the drill (an error, Ctrl-C, a deadline), the fault does
+	// not outlive it: a failed poll used to leave every write failing on
+	// the server for the fault's five minutes.
+	defer func() {
+		if cleared.IsZero() {
+			cctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), 30*time.Second)
+			defer cancel()
+			if err := r.s.clear(cctx, r); err != nil {
+				slog.Warn("drill: could not clear the fault", "scenario", r.s.Name, "error", err)
+			}
+		}
+	}()
 	if err := r.s.inject(ctx, r); err != nil {
 		return nil, fmt.Errorf("inject %s: %w", r.s.Name, err)
 	}
@@ -302,7 +317,6 @@ func (r *run) execute(ctx context.Context) (*Scorecard, error) {
 	// seconds in which customers still get the good release, and nothing
 	// can be detected).
 	r.faultAt = time.Now()
-	var detected, mitigated, cleared, recovered time.Time
 	var last postureView
 	alerts := map[string]bool{}
 	tick := time.NewTicker(250 * time.Millisecond)
@@ -665,7 +679,44 @@ func clearNotifierOutage(ctx context.Context, r *run) error {
 	if err := clearFault("notify")(ctx, r); err != nil {
 		return err
 	}
+	if r.declared == "" {
+		return nil // the declaration itself failed
+	}
 	return r.api.do(ctx, "POST", "/api/v1/incidents/"+r.declared+"/resolve", map[string]any{"note": "drill over"}, nil)
+}
+
+// activeRelease is the knowledge release the server serves.
+func (r *run) activeRelease(ctx context.Context) (int64, error) {
+	var l struct {
+		ActiveID int64 `json:"active_id"`
+	}
+	err := r.api.do(ctx, "GET", "/api/v1/kb/releases", nil, &l)
+	return l.ActiveID, err
+}
+
+// injectBadRelease notes the good release, then publishes a damaged one.
+func injectBadRelease(ctx context.Context, r *run) error {
+	good, err := r.activeRelease(ctx)
+	if err != nil {
+		return err
+	}
+	r.goodRelease = good
+	return setFault(map[string]any{"point": "kb.bad_release"})(ctx, r)
+}
+
+// clearBadRelease is nothing when Steward rolled the damage back itself; a
+// drill that ends otherwise (not mitigated, interrupted) puts the good
+// release back, so that customers are not left with the damaged one.
+func clearBadRelease(ctx context.Context, r *run) error {
+	if r.goodRelease == 0 {
+		return nil
+	}
+	active, err := r.activeRelease(ctx)
+	if err != nil || active == r.goodRelease {
+		return err
+	}
+	return r.api.do(ctx, "POST", fmt.Sprintf("/api/v1/kb/releases/%d/activate", r.goodRelease),
+		map[string]string{"reason": "drill over: the damaged release is taken back"}, nil)
 }
 
 // startFlood sends as fast as it can from one source.
