@@ -51,6 +51,7 @@ func OpenStore(ctx context.Context, cfg config.Config, logger *slog.Logger) (*st
 // App is a running Steward.
 type App struct {
 	cfg      config.Config
+	version  string // the build, for backup manifests ("" for the module's)
 	logger   *slog.Logger
 	db       *store.DB
 	engine   *conversation.Engine
@@ -77,8 +78,13 @@ type App struct {
 type Option func(*openOptions)
 
 type openOptions struct {
-	models *nlu.Memo
+	models  *nlu.Memo
+	version string
 }
+
+// WithVersion names the build in what the app writes down (the manifests of
+// scheduled backups), as the commands do.
+func WithVersion(v string) Option { return func(o *openOptions) { o.version = v } }
 
 // WithModelMemo lets the app take trained models from m and leave its own
 // there: a process that starts many apps over the same knowledge base (a
@@ -93,7 +99,8 @@ func Open(ctx context.Context, cfg config.Config, logger *slog.Logger, options .
 	}
 	// Whoever built the logger, no line of ours carries personal data.
 	logger = slog.New(guard.LogHandler(logger.Handler()))
-	a := &App{cfg: cfg, logger: logger, hub: realtime.NewHub(hubBuffer), closing: make(chan struct{}), node: cfg.NodeName()}
+	a := &App{cfg: cfg, logger: logger, hub: realtime.NewHub(hubBuffer), closing: make(chan struct{}), node: cfg.NodeName(),
+		version: oo.version}
 	// One server per data directory: its database, spool and keys are this
 	// process's alone (PostgreSQL nodes each have their own directory).
 	if a.dirLock, err = LockDataDir(cfg.DataDir); err != nil {

@@ -31,7 +31,7 @@ func (a *App) runBackups(ctx context.Context, wg *sync.WaitGroup) {
 		return
 	}
 	dir := b.DirOrDefault(a.cfg.DataDir)
-	s := NewBackups("", "", a.logger).Scheduler(backup.Source{DB: a.db, DatabaseURL: a.cfg.Database}, backup.Schedule{
+	s := NewBackups(a.version, b.PGBin, a.logger).Scheduler(backup.Source{DB: a.db, DatabaseURL: a.cfg.Database}, backup.Schedule{
 		Every: b.Schedule, Dir: dir, Keep: b.KeepOrDefault(), Verify: b.Verifies(),
 		// The backup directory has room for a backup; the scratch copy of a
 		// SQLite one goes there too (and a PostgreSQL one to the same server).

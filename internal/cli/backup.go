@@ -1,6 +1,7 @@
 package cli
 
 import (
+	"cmp"
 	"context"
 	"errors"
 	"fmt"
@@ -40,7 +41,7 @@ func (c *backupCommand) Run(ctx context.Context, args []string) error {
 
 // backups is the backup service as the commands use it.
 func (c *backupCommand) backups(cfg config.Config) *backup.Backups {
-	return app.NewBackups(version(), c.env.Getenv("STEWARD_PG_BIN"), newLogger(cfg, c.env.Stderr))
+	return app.NewBackups(version(), cmp.Or(cfg.Backup.PGBin, c.env.Getenv("STEWARD_PG_BIN")), newLogger(cfg, c.env.Stderr))
 }
 
 // create is `steward backup`: a consistent backup of the configured

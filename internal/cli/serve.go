@@ -47,7 +47,7 @@ func (c *serveCommand) Run(ctx context.Context, args []string) error {
 	}
 	logger := newLogger(cfg, c.env.Stderr)
 	slog.SetDefault(logger)
-	a, err := app.Open(ctx, cfg, logger)
+	a, err := app.Open(ctx, cfg, logger, app.WithVersion(version()))
 	if err != nil {
 		return err
 	}

@@ -271,6 +271,7 @@ func (c *Config) applyEnv(getenv func(string) string) error {
 		"STEWARD_LOG_FORMAT": &c.LogFormat, "STEWARD_DEFAULT_LOCALE": &c.DefaultLocale,
 		"STEWARD_PII_KEYS": &c.Privacy.Keys, "STEWARD_PII_KEY_FILE": &c.Privacy.KeyFile,
 		"STEWARD_METRICS_TOKEN": &c.Monitor.MetricsToken, "STEWARD_IDENTITY_SECRET": &c.Security.IdentitySecret,
+		"STEWARD_PG_BIN": &c.Backup.PGBin,
 	}
 	for name, dst := range strs {
 		v, ok, err := get(name)

@@ -67,13 +67,20 @@ func TestLoadRejectsUnknownFieldsAndBadValues(t *testing.T) {
 // STEWARD_ALLOWED_ORIGINS takes a list as people write it, with spaces.
 func TestAllowedOriginsFromTheEnvironment(t *testing.T) {
 	cfg, err := Load("", func(k string) string {
-		if k == "STEWARD_ALLOWED_ORIGINS" {
+		switch k {
+		case "STEWARD_ALLOWED_ORIGINS":
 			return "a.example.com, b.example.com,,"
+		case "STEWARD_PG_BIN":
+			return "/usr/pgsql-16/bin"
 		}
 		return ""
 	})
 	if err != nil || strings.Join(cfg.AllowedOrigins, "|") != "a.example.com|b.example.com" {
 		t.Fatalf("origins %q, %v", cfg.AllowedOrigins, err)
+	}
+	// The scheduled backups find pg_dump where the backup commands do.
+	if cfg.Backup.PGBin != "/usr/pgsql-16/bin" {
+		t.Fatalf("backup.pg_bin = %q from STEWARD_PG_BIN", cfg.Backup.PGBin)
 	}
 }
 
