@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"encoding/json"
 	"fmt"
+	"io"
 	"net/http"
 	"slices"
 	"strings"
@@ -423,6 +424,24 @@ func TestKnowledgeImportExportRoundTrip(t *testing.T) {
 	if len(drafts.Entries) != 1 || drafts.Entries[0].ID != "order-not-shipped" || drafts.Entries[0].PublishedVersion != 1 {
 		t.Fatalf("drafts after import: %+v", drafts.Entries)
 	}
+	// A text holding a NUL (YAML writes it "\0") is refused with the entry
+	// named, and nothing of the file is written: PostgreSQL cannot store
+	// it, and the import failed there with a 500 after the entries before it.
+	body := []byte("entries:\n" +
+		"  - id: fresh-one\n    category: orders\n    title: Fresh\n    locales:\n      en:\n        questions: [a fresh question]\n        answer: A fresh answer.\n" +
+		"  - id: nul-entry\n    category: orders\n    title: \"a\\0b\"\n    locales:\n      en:\n        questions: [q]\n        answer: a b\n")
+	req, _ := http.NewRequest("POST", run.URL+"/api/v1/kb/import?format=yaml", bytes.NewReader(body))
+	req.Header.Set("Authorization", "Bearer "+admin.Token)
+	resp, err := http.DefaultClient.Do(req)
+	if err != nil {
+		t.Fatal(err)
+	}
+	msg, _ := io.ReadAll(resp.Body)
+	resp.Body.Close()
+	if resp.StatusCode != http.StatusBadRequest || !strings.Contains(string(msg), "nul-entry") {
+		t.Fatalf("an import with a NUL: %d %s, want 400 naming the entry", resp.StatusCode, msg)
+	}
+	admin.Must(http.StatusNotFound, "GET", "/api/v1/kb/entries/fresh-one", nil, nil)
 }
 
 func TestKnowledgeCorrectionsLoop(t *testing.T) {

@@ -8,6 +8,7 @@ import (
 	"slices"
 	"strings"
 	"time"
+	"unicode/utf8"
 
 	"github.com/steward-cs/steward/internal/errcode"
 )
@@ -79,6 +80,17 @@ func (e *Entry) Validate() error {
 		return bad("entry %[1]s: %[2]d tags (max %[3]d)", "条目 %[1]s：有 %[2]d 个标签（最多 %[3]d）", e.ID, len(e.Tags), maxTags)
 	case len(e.Locales) == 0:
 		return bad("entry %[1]s: at least one locale (zh-CN or en) is required", "条目 %[1]s：至少需要中文或英文内容之一", e.ID)
+	}
+	// PostgreSQL cannot store a NUL in text, and bytes that are not UTF-8
+	// would be changed on the way: refused, naming the entry.
+	texts := append([]string{e.Title}, e.Tags...)
+	for _, c := range e.Locales {
+		texts = append(append(texts, c.Title, c.Answer), c.Questions...)
+	}
+	for _, t := range texts {
+		if !utf8.ValidString(t) || strings.ContainsRune(t, 0) {
+			return bad("entry %[1]s: a text holds a NUL or bytes that are not UTF-8", "条目 %[1]s：内容含有空字符（NUL）或非 UTF-8 字节", e.ID)
+		}
 	}
 	for _, tag := range e.Tags {
 		if strings.TrimSpace(tag) == "" || len([]rune(tag)) > maxTagRunes {

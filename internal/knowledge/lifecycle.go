@@ -453,11 +453,18 @@ func (s *Service) Import(ctx context.Context, a Actor, entries []Entry, approved
 	if approved {
 		status = StatusApproved
 	}
-	for _, e := range entries {
-		e, now, err := s.prepare(e)
-		if err != nil {
+	// Every entry is checked before any is written: a bad one further down
+	// the file used to leave those before it imported.
+	prepared := make([]Entry, len(entries))
+	stamps := make([]time.Time, len(entries))
+	for i, e := range entries {
+		var err error
+		if prepared[i], stamps[i], err = s.prepare(e); err != nil {
 			return res, err
 		}
+	}
+	for i, e := range prepared {
+		now := stamps[i]
 		cur, err := s.store.KBRecord(ctx, e.ID)
 		switch {
 		case errcode.Code(err) == errcode.NotFound:
