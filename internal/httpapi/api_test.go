@@ -356,6 +356,8 @@ func TestStream(t *testing.T) {
 		{websocket.MessageText, `{"type":"message","text":5}`, `field "text" must be a string, not a number`},
 		{websocket.MessageText, `{"type":"message",`, "not valid JSON"},
 		{websocket.MessageBinary, `{"type":"ping"}`, "binary"},
+		// Bytes that are not UTF-8 were quietly turned into U+FFFD; REST refuses them.
+		{websocket.MessageText, "{\"type\":\"message\",\"text\":\"ab\xc3\x28\"}", "not valid UTF-8"},
 	} {
 		if err := ws.Write(ctx, bad.typ, []byte(bad.data)); err != nil {
 			t.Fatal(err)

@@ -648,3 +648,34 @@ func TestDeskStreamEndsWithItsCredential(t *testing.T) {
 		})
 	}
 }
+
+// A frame the desk's stream does not know is answered with an error frame,
+// as on the customer's stream; it was silently dropped.
+func TestDeskStreamAnswersUnknownFrames(t *testing.T) {
+	run, agent := startStaffed(t)
+	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
+	defer cancel()
+	s := testutil.Login(t, run.URL, agent.Email, run.Demo[1].Password)
+	live := openDeskStream(t, ctx, run.URL, s.Token)
+	wsjson.Write(ctx, live.ws, map[string]any{"type": "pnig"})
+	for {
+		var f struct {
+			Type  string
+			Error *struct{ Code, Message string }
+		}
+		if err := wsjson.Read(ctx, live.ws, &f); err != nil {
+			t.Fatal(err)
+		}
+		if f.Type == "error" {
+			if f.Error == nil || f.Error.Code != "invalid" || !strings.Contains(f.Error.Message, "pnig") {
+				t.Fatalf("the error frame: %+v", f.Error)
+			}
+			break
+		}
+		if f.Type == "pong" {
+			t.Fatal("an unknown frame was answered as a ping")
+		}
+	}
+	wsjson.Write(ctx, live.ws, map[string]any{"type": "ping"})
+	live.until("pong on the same socket", func(f deskFrame) bool { return f.Type == "pong" })
+}

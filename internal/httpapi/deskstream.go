@@ -2,6 +2,7 @@ package httpapi
 
 import (
 	"context"
+	"fmt"
 	"net/http"
 	"time"
 
@@ -150,10 +151,15 @@ func (ds *deskStream) turn(ctx context.Context, frames []clientFrame, keepalive 
 		}
 	}
 	for _, f := range frames {
-		if f.Type == "ping" {
-			if err := s.writeFrame(ctx, conn, deskFrame{Type: "pong"}); err != nil {
-				return err
-			}
+		var reply any = deskFrame{Type: "pong"}
+		if f.Type != "ping" {
+			// As the customer's stream does: a frame it takes no notice of is
+			// said to be one, not silently dropped.
+			reply = errorFrame{Type: "error", Error: errorDetail{Code: errcode.Invalid,
+				Message: fmt.Sprintf("unknown frame type %q: the desk's stream takes {\"type\":\"ping\"} only", f.Type)}}
+		}
+		if err := s.writeFrame(ctx, conn, reply); err != nil {
+			return err
 		}
 	}
 	if keepalive {

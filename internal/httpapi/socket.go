@@ -16,6 +16,7 @@ import (
 	"sync"
 	"syscall"
 	"time"
+	"unicode/utf8"
 
 	"github.com/coder/websocket"
 	"github.com/coder/websocket/wsjson"
@@ -251,6 +252,11 @@ func (sk *socket) read() {
 	pacer := sk.srv.limits.newFramePacer()
 	for {
 		typ, data, err := sk.conn.Read(sk.ctx)
+		if errors.Is(err, websocket.ErrMessageTooBig) {
+			// The library has closed the socket (1009); this is the
+			// client's mistake, not the server's to log as a failure.
+			err = errcode.Errorf(errcode.TooLarge, "a frame exceeds %d bytes", maxFrameBytes)
+		}
 		if err != nil {
 			sk.fail(err)
 			return
@@ -281,6 +287,9 @@ func badFrame(typ websocket.MessageType, data []byte, f *clientFrame) string {
 	const want = `a frame is one JSON object, e.g. {"type":"message","text":"…"}`
 	if typ != websocket.MessageText {
 		return want + ", sent as text; this one was binary"
+	}
+	if !utf8.Valid(data) {
+		return want + "; this one is not valid UTF-8" // json.Unmarshal would turn the bytes into U+FFFD
 	}
 	if err := json.Unmarshal(data, f); err != nil {
 		*f = clientFrame{}
