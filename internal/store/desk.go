@@ -134,9 +134,15 @@ func scanTicket(row rowScanner) (*desk.Ticket, error) {
 	return &tk, nil
 }
 
-// Tickets lists tickets of a status, oldest first (open ones are a to-do list).
+// Tickets lists tickets of a status, at most 500: open ones oldest first (a
+// to-do list), resolved ones most recently resolved first (with the oldest
+// first, past 500 the newly resolved never showed).
 func (db *DB) Tickets(ctx context.Context, status desk.TicketStatus) ([]desk.Ticket, error) {
-	rows, err := db.queryContext(ctx, `SELECT `+ticketColumns+` FROM tickets WHERE status = $1 ORDER BY created_at, id LIMIT 500`,
+	order := "created_at, id"
+	if status == desk.TicketResolved {
+		order = "resolved_at DESC, id DESC"
+	}
+	rows, err := db.queryContext(ctx, `SELECT `+ticketColumns+` FROM tickets WHERE status = $1 ORDER BY `+order+` LIMIT 500`,
 		string(status))
 	if err != nil {
 		return nil, fmt.Errorf("list tickets: %w", err)

@@ -47,6 +47,18 @@ func TestConversationTickets(t *testing.T) {
 			if none, err := db.ConversationTickets(ctx, "c-none"); err != nil || len(none) != 0 {
 				t.Fatalf("tickets of a conversation without any: %+v, %v", none, err)
 			}
+			// Open tickets are a to-do list, oldest first; resolved ones are
+			// listed most recently resolved first (past the list's 500, the
+			// newly resolved never showed).
+			for i, id := range []string{"t-first", "t-later"} {
+				if _, err := db.ResolveTicket(ctx, id, "u1", at.Add(time.Duration(10+i)*time.Minute)); err != nil {
+					t.Fatal(err)
+				}
+			}
+			done, err := db.Tickets(ctx, desk.TicketResolved)
+			if err != nil || len(done) != 2 || done[0].ID != "t-later" || done[1].ID != "t-first" {
+				t.Fatalf("resolved tickets %+v %v, want the last resolved first", done, err)
+			}
 		})
 	}
 }
