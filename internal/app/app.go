@@ -111,6 +111,18 @@ func Open(ctx context.Context, cfg config.Config, logger *slog.Logger, options .
 			a.dirLock.Release()
 		}
 	}()
+	// The address first: a port already taken is said at once, before the
+	// migrations, the config audit, the demo accounts' reset and the
+	// model's training (which took from seconds to minutes before it).
+	if a.listener, err = net.Listen("tcp", cfg.Addr); err != nil {
+		return nil, fmt.Errorf("listen on %s: %w", cfg.Addr, err)
+	}
+	defer func() {
+		if err != nil {
+			a.listener.Close()
+			close(a.closing) // ends what watches it (the HTTP layer's closing context)
+		}
+	}()
 	if a.db, err = OpenStore(ctx, cfg, logger); err != nil {
 		return nil, err
 	}
@@ -201,9 +213,6 @@ func Open(ctx context.Context, cfg config.Config, logger *slog.Logger, options .
 	a.server = &http.Server{Handler: handler, ReadHeaderTimeout: t.ReadHeader, ReadTimeout: t.Read,
 		WriteTimeout: t.Write, IdleTimeout: t.Idle, MaxHeaderBytes: 64 << 10,
 		ErrorLog: slog.NewLogLogger(logger.Handler(), slog.LevelWarn)}
-	if a.listener, err = net.Listen("tcp", cfg.Addr); err != nil {
-		return nil, fmt.Errorf("listen on %s: %w", cfg.Addr, err)
-	}
 	return a, nil
 }
 
