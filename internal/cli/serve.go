@@ -22,7 +22,8 @@ func (c *serveCommand) Run(ctx context.Context, args []string) error {
 	fs := newFlagSet("serve", c.env, "serve [--addr HOST:PORT] [--data-dir DIR | --database URL] [--demo] [--config FILE] [--enable-fault-injection]")
 	c.db.register(fs)
 	fs.StringVar(&c.addr, "addr", "", "listen address (default 127.0.0.1:8080)")
-	fs.BoolVar(&c.demo, "demo", false, "load the bilingual demo knowledge base on first start")
+	fs.BoolVar(&c.demo, "demo", false, "load the bilingual demo knowledge base on first start, and create or reset the demo admin "+
+		"and agents at every start, printing their passwords: for trying Steward, never in production")
 	fs.BoolVar(&c.faults, "enable-fault-injection", false, "allow drills to inject faults (POST /api/v1/admin/faults); never in production")
 	rest, err := parse(fs, args)
 	if err != nil {
