@@ -369,6 +369,10 @@ func (c *Config) Validate() error {
 	if r := c.Privacy.Retention; r != nil && *r < 0 {
 		errs = append(errs, fmt.Errorf("privacy.retention must not be negative (0s keeps no originals)"))
 	}
+	if len(c.Desk.Days) > 0 && !c.Desk.HasHours() {
+		// Days alone were ignored: the desk was open every day.
+		errs = append(errs, fmt.Errorf("desk.days needs desk.open and desk.close (\"00:00\" and \"24:00\" for all day)"))
+	}
 	if (c.Desk.Open == "") != (c.Desk.Close == "") {
 		errs = append(errs, fmt.Errorf("desk.open and desk.close must be set together (e.g. \"09:00\" and \"18:00\")"))
 	} else if c.Desk.HasHours() {

@@ -56,8 +56,9 @@ func TestLoadRejectsUnknownFieldsAndBadValues(t *testing.T) {
 	cfg.Desk.Timezone = "Mars/Base" // caught before anything is opened, not when the desk starts
 	cfg.AllowedOrigins = []string{"shop.example.com", "["}
 	cfg.Knowledge.Gate.Folds = 1
+	cfg.Desk.Days = []string{"mon-fri"} // without hours: it was ignored, the desk open every day
 	err := cfg.Validate()
-	for _, want := range []string{"addr", "log_level", "database", "Mars/Base", "allowed_origins[1]", "folds"} {
+	for _, want := range []string{"addr", "log_level", "database", "Mars/Base", "allowed_origins[1]", "folds", "desk.days"} {
 		if err == nil || !strings.Contains(err.Error(), want) {
 			t.Errorf("Validate() = %v, want a message about %s", err, want)
 		}

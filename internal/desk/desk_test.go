@@ -19,6 +19,10 @@ func TestHoursOpen(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
+	allDay, err := ParseHours("UTC", []string{"mon-fri"}, "00:00", "24:00") // all day, on weekdays
+	if err != nil {
+		t.Fatal(err)
+	}
 	shanghai, _ := time.LoadLocation("Asia/Shanghai")
 	at := func(loc *time.Location, s string) time.Time {
 		tm, err := time.ParseInLocation("2006-01-02 15:04", s, loc)
@@ -43,6 +47,9 @@ func TestHoursOpen(t *testing.T) {
 		{"saturday early morning belongs to friday night", night, at(time.UTC, "2026-11-21 05:59"), true},
 		{"sunday 05:00 belongs to saturday night", night, at(time.UTC, "2026-11-22 05:00"), true},
 		{"monday 05:00 belongs to sunday: closed", night, at(time.UTC, "2026-11-23 05:00"), false},
+		{"all day: monday 00:00", allDay, at(time.UTC, "2026-11-23 00:00"), true},
+		{"all day: friday 23:59", allDay, at(time.UTC, "2026-11-27 23:59"), true},
+		{"all day on weekdays: saturday closed", allDay, at(time.UTC, "2026-11-28 12:00"), false},
 		{"friday noon closed", night, at(time.UTC, "2026-11-20 12:00"), false},
 	}
 	for _, tc := range cases {

@@ -64,6 +64,9 @@ func ParseHours(zone string, days []string, from, to string) (*Hours, error) {
 }
 
 func clock(s string) (int, error) {
+	if strings.TrimSpace(s) == "24:00" {
+		return 24 * 60, nil // the end of the day: "00:00" to "24:00" is all day
+	}
 	t, err := time.Parse("15:04", strings.TrimSpace(s))
 	if err != nil {
 		return 0, fmt.Errorf("desk hours: %q must be a time such as 09:00", s)
