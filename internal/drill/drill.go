@@ -651,7 +651,18 @@ func setFault(body map[string]any) func(context.Context, *run) error {
 
 func clearFault(point string) func(context.Context, *run) error {
 	return func(ctx context.Context, r *run) error {
-		return r.api.do(ctx, "DELETE", "/api/v1/admin/faults/"+point, nil, nil)
+		var out struct {
+			Cleared *bool `json:"cleared"`
+		}
+		if err := r.api.do(ctx, "DELETE", "/api/v1/admin/faults/"+point, nil, &out); err != nil {
+			return err
+		}
+		if out.Cleared != nil && !*out.Cleared {
+			// Faults live in the process that took them: behind a load
+			// balancer the DELETE reached another node, and the fault goes on.
+			return fmt.Errorf("the server had no %s fault to clear: point --url at one node, not a load balancer", point)
+		}
+		return nil
 	}
 }
 
