@@ -692,7 +692,7 @@ func TestQualityErrorsAreBilingual(t *testing.T) {
 // saved (it used to save, then fail, and the editor's next save was a
 // version conflict); a group's worth of flags can be dismissed at once.
 func TestFlagListsAreCheckedBeforeTheSave(t *testing.T) {
-	_, _, _, super := startKB(t)
+	run, _, _, super := startKB(t)
 	var plus kbEntry
 	super.Must(http.StatusOK, "GET", "/api/v1/kb/entries/membership-plus", nil, &plus)
 	before := plus.Version
@@ -709,6 +709,21 @@ func TestFlagListsAreCheckedBeforeTheSave(t *testing.T) {
 	if again.Version != before {
 		t.Fatalf("a refused save moved the entry from version %d to %d", before, again.Version)
 	}
+	// A group's worth of ids in one request (the console sends them all): the
+	// real flag among them is dismissed.
+	c := &testutil.Client{T: t, Base: run.URL}
+	conv := c.Start("zh-CN")
+	answer := c.Say(conv, "运费怎么算").Messages[0]
+	var flagged struct{ Flag struct{ ID string } }
+	if status, b := c.Do("POST", "/api/v1/conversations/"+conv.ID+"/messages/"+answer.ID+"/flag", conv.Token, []byte(`{}`)); status != http.StatusCreated {
+		t.Fatalf("flag: %d %s", status, b)
+	} else if err := json.Unmarshal(b, &flagged); err != nil {
+		t.Fatal(err)
+	}
+	ids := append(tooMany[:1200:1200], flagged.Flag.ID)
 	var d struct{ Dismissed int }
-	super.Must(http.StatusOK, "POST", "/api/v1/kb/corrections/dismiss", map[string]any{"flags": tooMany[:600], "note": "bulk"}, &d)
+	super.Must(http.StatusOK, "POST", "/api/v1/kb/corrections/dismiss", map[string]any{"flags": ids, "note": "bulk"}, &d)
+	if d.Dismissed != 1 {
+		t.Fatalf("dismissed %d flags, want the one real flag among %d ids", d.Dismissed, len(ids))
+	}
 }

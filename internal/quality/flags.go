@@ -179,6 +179,23 @@ type QuestionCount struct {
 	Count  int    `json:"count"`
 }
 
+// updateBatch bounds the flags one write updates: the store's writer is
+// shared with every customer's turn, which would wait behind thousands.
+const updateBatch = 200
+
+// update applies u to ids in writes of at most updateBatch flags.
+func (s *Flags) update(ctx context.Context, ids []string, from []FlagStatus, u FlagUpdate) (int, error) {
+	n := 0
+	for chunk := range slices.Chunk(ids, updateBatch) {
+		k, err := s.store.UpdateFlags(ctx, chunk, from, u)
+		n += k
+		if err != nil {
+			return n, err
+		}
+	}
+	return n, nil
+}
+
 // maxQueued bounds the flags the queue reads: the newest ones.
 const maxQueued = 5000
 
@@ -269,7 +286,7 @@ func (s *Flags) LinkFix(ctx context.Context, ids []string, entryID string, versi
 	if err := checkIDs(ids); err != nil {
 		return 0, err
 	}
-	return s.store.UpdateFlags(ctx, ids, []FlagStatus{FlagOpen, FlagFixing}, FlagUpdate{Status: FlagFixing,
+	return s.update(ctx, ids, []FlagStatus{FlagOpen, FlagFixing}, FlagUpdate{Status: FlagFixing,
 		FixEntry: entryID, FixVersion: version, HandledBy: by, At: s.now().UTC()})
 }
 
@@ -282,7 +299,7 @@ func (s *Flags) Dismiss(ctx context.Context, ids []string, by, note string) (int
 	if !utf8.ValidString(note) || utf8.RuneCountInString(note) > maxFlagReason {
 		return 0, errcode.Localized(errcode.Invalid, "note must be valid UTF-8 of at most %d characters", "备注最多 %d 个字", maxFlagReason)
 	}
-	return s.store.UpdateFlags(ctx, ids, []FlagStatus{FlagOpen, FlagFixing}, FlagUpdate{Status: FlagDismissed,
+	return s.update(ctx, ids, []FlagStatus{FlagOpen, FlagFixing}, FlagUpdate{Status: FlagDismissed,
 		HandledBy: by, Note: note, At: s.now().UTC()})
 }
 
@@ -314,7 +331,7 @@ func (s *Flags) Released(ctx context.Context, releaseID int64, versions map[stri
 	now := s.now().UTC()
 	n := 0
 	if len(fixed) > 0 {
-		k, err := s.store.UpdateFlags(ctx, fixed, []FlagStatus{FlagFixing}, FlagUpdate{Status: FlagResolved,
+		k, err := s.update(ctx, fixed, []FlagStatus{FlagFixing}, FlagUpdate{Status: FlagResolved,
 			ReleaseID: releaseID, At: now})
 		if err != nil {
 			return n, err
@@ -324,7 +341,7 @@ func (s *Flags) Released(ctx context.Context, releaseID int64, versions map[stri
 	if len(undone) > 0 {
 		// Back to fixing, not open: they keep their fix, and the release
 		// that serves it again resolves them again.
-		k, err := s.store.UpdateFlags(ctx, undone, []FlagStatus{FlagResolved}, FlagUpdate{Status: FlagFixing,
+		k, err := s.update(ctx, undone, []FlagStatus{FlagResolved}, FlagUpdate{Status: FlagFixing,
 			Note: fmt.Sprintf("release %d does not serve the fix (rolled back, or the entry retired)", releaseID), At: now})
 		if err != nil {
 			return n, err
