@@ -4,6 +4,7 @@ import (
 	"context"
 	"fmt"
 	"strings"
+	"sync"
 	"time"
 
 	"github.com/steward-cs/steward/internal/auth"
@@ -144,11 +145,13 @@ func (d *Desk) Claim(ctx context.Context, actor *auth.User, id string) (*convers
 	}
 	if !actor.Can(auth.DeskSupervise) {
 		// Agents claim within their limit; supervisors step in regardless.
-		// The count and the assignment happen under the routing lock, so
-		// that parallel claims (a double click, two tabs) and the router
-		// cannot each count the same free slot.
-		d.mu.Lock()
-		defer d.mu.Unlock()
+		// The count and the assignment happen under the agent's own lock,
+		// so that parallel claims (a double click, two tabs) cannot each
+		// count the same free slot. (Per process: claims on two nodes, or a
+		// claim racing the router, can still pass the limit by one.)
+		mu, _ := d.claiming.LoadOrStore(actor.ID, new(sync.Mutex))
+		mu.(*sync.Mutex).Lock()
+		defer mu.(*sync.Mutex).Unlock()
 		mine, err := d.List(ctx, actor, ScopeMine)
 		if err != nil {
 			return nil, err

@@ -94,7 +94,8 @@ type Desk struct {
 	kick  chan struct{}
 	queue atomic.Pointer[Queue]
 
-	mu         sync.Mutex // serialises routing decisions and agents' claims
+	mu         sync.Mutex // serialises routing decisions
+	claiming   sync.Map   // agent id → *sync.Mutex: one agent's claims, one at a time
 	handleMu   sync.Mutex
 	handleTime time.Duration // moving average of assigned → closed
 }
