@@ -47,8 +47,14 @@ type Vault struct {
 	logger    *slog.Logger
 
 	mu         sync.Mutex
-	lastActive string // the active key at the last Refresh
+	lastActive string    // the active key at the last Refresh
+	sweepUntil time.Time // Refresh re-seals until then after the active key changed
 }
+
+// resealFor is how long after a rotation Refresh keeps re-sealing: writes
+// sealed just before this node saw the new key can land later (a turn in
+// flight, a spooled write replayed minutes after).
+const resealFor = 10 * time.Minute
 
 // NewVault returns a vault over store; originals older than retention are
 // erased by Erase (0 keeps them forever, unless ring is nil: a server
@@ -176,8 +182,8 @@ func (v *Vault) Run(ctx context.Context, interval time.Duration) {
 }
 
 // Refresh takes up keys added to the key file. When the active key has
-// changed since the last Refresh (a rotation, seen here or by Open), it
-// re-seals what is still under other keys: `steward keys rotate` re-seals
+// changed (a rotation, seen here or by Open), it re-seals what is still under
+// other keys, at every Refresh for resealFor: `steward keys rotate` re-seals
 // what exists when it runs, but a server keeps sealing under the old key
 // until it reads the file again, and those records would stay behind.
 // Re-sealing is conditional on the record's key, so nodes doing it at once
@@ -193,16 +199,20 @@ func (v *Vault) Refresh(ctx context.Context) error {
 	} else if changed {
 		v.logger.Info("key file reloaded", "active", v.ring.Active())
 	}
-	active := v.ring.Active()
-	if active == v.lastActive {
+	now := time.Now()
+	if active := v.ring.Active(); active != v.lastActive {
+		v.lastActive, v.sweepUntil = active, now.Add(resealFor)
+	}
+	if !now.Before(v.sweepUntil) {
 		return nil
 	}
 	rep, err := v.Rotate(ctx)
 	if err != nil {
 		return err
 	}
-	v.lastActive = active
-	v.logger.Info("re-sealed originals under the new active key", "active", active, "resealed", rep.Resealed, "failed", rep.Failed)
+	if rep.Resealed > 0 || rep.Failed > 0 {
+		v.logger.Info("re-sealed originals under the new active key", "active", rep.Active, "resealed", rep.Resealed, "failed", rep.Failed)
+	}
 	return nil
 }
 
