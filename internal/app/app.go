@@ -111,15 +111,17 @@ func Open(ctx context.Context, cfg config.Config, logger *slog.Logger, options .
 			a.dirLock.Release()
 		}
 	}()
-	// The address first: a port already taken is said at once, before the
-	// migrations, the config audit, the demo accounts' reset and the
-	// model's training (which took from seconds to minutes before it).
-	if a.listener, err = net.Listen("tcp", cfg.Addr); err != nil {
+	// The address is tried first: a port already taken is said at once,
+	// before the migrations, the config audit, the demo accounts' reset and
+	// the model's training (seconds to minutes). It is bound for good only
+	// at the end: bound now, it would take connections it cannot answer.
+	probe, err := net.Listen("tcp", cfg.Addr)
+	if err != nil {
 		return nil, fmt.Errorf("listen on %s: %w", cfg.Addr, err)
 	}
+	probe.Close()
 	defer func() {
 		if err != nil {
-			a.listener.Close()
 			close(a.closing) // ends what watches it (the HTTP layer's closing context)
 		}
 	}()
@@ -213,6 +215,9 @@ func Open(ctx context.Context, cfg config.Config, logger *slog.Logger, options .
 	a.server = &http.Server{Handler: handler, ReadHeaderTimeout: t.ReadHeader, ReadTimeout: t.Read,
 		WriteTimeout: t.Write, IdleTimeout: t.Idle, MaxHeaderBytes: 64 << 10,
 		ErrorLog: slog.NewLogLogger(logger.Handler(), slog.LevelWarn)}
+	if a.listener, err = net.Listen("tcp", cfg.Addr); err != nil {
+		return nil, fmt.Errorf("listen on %s: %w", cfg.Addr, err)
+	}
 	return a, nil
 }
 
