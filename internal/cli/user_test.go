@@ -190,7 +190,7 @@ func TestCommandsDoNotInventADatabase(t *testing.T) {
 // file, instead of installing the schema and reporting on nothing.
 func TestReadOnlyCommandsRefuseAnEmptyDatabase(t *testing.T) {
 	url := testutil.PostgresURL(t)
-	for _, args := range [][]string{{"user", "list"}, {"audit", "--verify"}, {"keys", "list"}, {"user", "list"}} {
+	for _, args := range [][]string{{"user", "list"}, {"audit", "--verify"}, {"keys", "list"}, {"kb", "export"}} {
 		code, out, errs := run(t, "", nil, append(args, "--database", url)...)
 		if code != 1 || !strings.Contains(errs, "no Steward tables") || out != "" {
 			t.Fatalf("%v on an empty database: %d %q %q", args, code, out, errs)

@@ -17,7 +17,7 @@ import (
 
 // deskFrame is a frame of the console's live stream.
 type deskFrame struct {
-	Type           string           `json:"type"` // ready, queue, conversation, message, note, pong (and error, last)
+	Type           string           `json:"type"` // ready, queue, conversation, message, note, pong, error (last, but for an unknown client frame)
 	User           *userJSON        `json:"user,omitempty"`
 	Queue          *[]itemJSON      `json:"queue,omitempty"`
 	AgentsOnline   *int             `json:"agents_online,omitempty"`

@@ -90,8 +90,9 @@ type FlagStore interface {
 	// FixedFlags returns every resolved flag with a fix (an entry and its
 	// version), however many.
 	FixedFlags(ctx context.Context) ([]Flag, error)
-	// Unanswered returns customer messages answered with a fallback since
-	// a time, newest first.
+	// Unanswered returns the customer messages the bot could not answer (a
+	// fallback, or the handoff that follows the second in a row) since a
+	// time, newest first.
 	Unanswered(ctx context.Context, since time.Time, limit int) ([]Asked, error)
 }
 
