@@ -237,7 +237,8 @@
     if (!reason) { formError(E.pfError, t('incReasonRequired'), E.pfReason); return; }
     // Nor does it edit throttles, or a notice of the posture's own: those in force stay.
     if (live.throttle && Object.keys(live.throttle).length) body.throttle = live.throttle;
-    if (live.notice && live.level === level) body.notice = live.notice;
+    // (One in a single language, set before both were required, gives way to the level's notice.)
+    if (live.notice && live.level === level && live.notice.zh && live.notice.en) body.notice = live.notice;
     await run(E.pfSet, E.pfError, async () => {
       const res = await api('PUT', '/posture', body);
       E.pfReason.value = '';
