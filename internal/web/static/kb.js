@@ -61,6 +61,18 @@
       LOCALES.map((l) => loc[l] && loc[l].title).find(Boolean) || en.id;
   };
 
+  // closer returns what closes an inline box put in place of `row`: the box goes, the row comes back, and
+  // the focus goes back where it was when the box opened (the button that opened it), not to the page.
+  function closer(box, row) {
+    const opener = document.activeElement;
+    return () => {
+      const hadFocus = box.contains(document.activeElement);
+      box.remove();
+      row.hidden = false;
+      if (hadFocus && opener && opener.isConnected && !opener.disabled) opener.focus();
+    };
+  }
+
   // ask puts a reason field with OK and Cancel in place of the element `row` (usually a row of buttons)
   // and calls onOk(reason); an error from onOk is shown under the field.
   function ask(row, { placeholder, required = false, ok, danger = false }, onOk) {
@@ -75,14 +87,7 @@
     const err = mk('p', 'form-error kb-ask-error');
     err.setAttribute('role', 'alert');
     err.hidden = true;
-    // Focus goes back where it was when the box opened (the button that opened it), not to the page.
-    const opener = document.activeElement;
-    const close = () => {
-      const hadFocus = box.contains(document.activeElement);
-      box.remove();
-      row.hidden = false;
-      if (hadFocus && opener && opener.isConnected && !opener.disabled) opener.focus();
-    };
+    const close = closer(box, row);
     const go = async () => {
       const v = input.value.trim();
       if (required && !v) { showError(err, t('kbReasonRequired')); input.focus(); return; }
@@ -977,13 +982,7 @@
     }
     const okB = btn('btn btn--small btn--primary kb-pick-ok', t('kbOtherEntryOpen'));
     const cancel = btn('btn btn--small btn--ghost kb-ask-cancel', t('cancel'));
-    const opener = document.activeElement;
-    const close = () => {
-      const hadFocus = box.contains(document.activeElement);
-      box.remove();
-      row.hidden = false;
-      if (hadFocus && opener && opener.isConnected && !opener.disabled) opener.focus();
-    };
+    const close = closer(box, row);
     okB.addEventListener('click', () => {
       if (!sel.value) { sel.focus(); return; }
       const id = sel.value;
