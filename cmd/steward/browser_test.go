@@ -333,11 +333,7 @@ func TestOfflineFormSpeaksTheCustomersLanguage(t *testing.T) {
 	}
 	// Three messages already wait for an agent (sent through the API with
 	// the page's own conversation); the server refuses a fourth.
-	conv := eval[string](p, `localStorage.getItem('steward.conversation')`)
-	var stored struct{ ID, Token string }
-	if err := json.Unmarshal([]byte(conv), &stored); err != nil || stored.ID == "" {
-		t.Fatalf("the page's stored conversation %q: %v", conv, err)
-	}
+	stored := p.storedConversation()
 	cl := &testutil.Client{T: t, Base: base}
 	for i := range 3 {
 		body, _ := json.Marshal(map[string]string{"contact": "13800000000", "message": fmt.Sprintf("留言 %d", i)})
@@ -427,10 +423,7 @@ func TestChatSaysWhenTheConversationHasEnded(t *testing.T) {
 	if ph := eval[string](p, `document.querySelector('#composer-input').placeholder`); !strings.Contains(ph, "question") {
 		t.Fatalf("open conversation: placeholder %q", ph)
 	}
-	var stored struct{ ID string }
-	if err := json.Unmarshal([]byte(eval[string](p, `localStorage.getItem('steward.conversation')`)), &stored); err != nil || stored.ID == "" {
-		t.Fatalf("the page's stored conversation: %v", err)
-	}
+	stored := p.storedConversation()
 	admin := testutil.Login(t, run.URL, run.Demo[0].Email, run.Demo[0].Password)
 	admin.Must(http.StatusOK, "POST", "/api/v1/desk/conversations/"+stored.ID+"/close", map[string]any{}, nil)
 	p.waitFor(`document.querySelector('#composer-input').disabled && document.querySelector('#composer-input').placeholder.includes('ended')`)
@@ -460,10 +453,7 @@ func TestOfflineFormLeavesWhenAnAgentJoins(t *testing.T) {
 	p.send("还是转人工吧")
 	p.waitFor(`document.querySelector('#state-banner').dataset.state === "queued"`)
 	conversationID := func() string {
-		var stored struct{ ID string }
-		if err := json.Unmarshal([]byte(eval[string](p, `localStorage.getItem('steward.conversation')`)), &stored); err != nil || stored.ID == "" {
-			t.Fatalf("the page's stored conversation: %v", err)
-		}
+		stored := p.storedConversation()
 		return stored.ID
 	}
 	agent.Must(http.StatusOK, "POST", "/api/v1/desk/conversations/"+conversationID()+"/claim", nil, nil)
@@ -616,10 +606,7 @@ func TestChatStreamResumesWithoutAGap(t *testing.T) {
 	p.waitFor(`document.body.dataset.ready === "1"`)
 	p.send("human")
 	p.waitFor(`document.querySelector('#state-banner').dataset.state === "queued"`)
-	var stored struct{ ID string }
-	if err := json.Unmarshal([]byte(eval[string](p, `localStorage.getItem('steward.conversation')`)), &stored); err != nil || stored.ID == "" {
-		t.Fatalf("the chat's conversation: %v", err)
-	}
+	stored := p.storedConversation()
 	agent.Must(http.StatusOK, "POST", "/api/v1/desk/conversations/"+stored.ID+"/claim", nil, nil)
 	p.waitFor(`document.querySelector('#state-banner').dataset.state === "assigned"`)
 	p.waitFor(`window.__ws.length > 0 && window.__ws.at(-1).readyState === 1`)
@@ -701,12 +688,9 @@ func TestChatRetryAfterALostAnswerIsStoredOnce(t *testing.T) {
 	p.waitFor(`window.__lost === 1 && !!document.querySelector('#messages .msg.is-failed .msg-retry:not([hidden])')`)
 	p.click(`#messages .msg.is-failed .msg-retry`)
 	p.waitFor(`!document.querySelector('#messages .msg[data-pending]') && document.querySelectorAll('#messages .msg[data-role="bot"]').length >= 2`)
-	var stored struct{ ID, Token string }
-	if err := json.Unmarshal([]byte(eval[string](p, `localStorage.getItem('steward.conversation')`)), &stored); err != nil {
-		t.Fatal(err)
-	}
+	stored := p.storedConversation()
 	c := &testutil.Client{T: t, Base: run.URL}
-	got := c.Get(testutil.Conversation{ID: stored.ID, Token: stored.Token})
+	got := c.Get(stored)
 	customers := 0
 	for _, m := range got.Messages {
 		if m.Role == "customer" {
@@ -729,10 +713,7 @@ func TestChatAsksForARatingOnlyWhenAsked(t *testing.T) {
 	run := testutil.Start(t, nil)
 	p.navigate(run.URL + "/chat?lang=en")
 	p.waitFor(`document.body.dataset.ready === "1"`)
-	var stored struct{ ID string }
-	if err := json.Unmarshal([]byte(eval[string](p, `localStorage.getItem('steward.conversation')`)), &stored); err != nil || stored.ID == "" {
-		t.Fatalf("the page's stored conversation: %v", err)
-	}
+	stored := p.storedConversation()
 	admin := testutil.Login(t, run.URL, run.Demo[0].Email, run.Demo[0].Password)
 	admin.Must(http.StatusOK, "POST", "/api/v1/desk/conversations/"+stored.ID+"/close", map[string]any{"ask_rating": false}, nil)
 	p.waitFor(`document.querySelector('#composer-input').disabled`)
@@ -763,10 +744,7 @@ func TestChatBannerFollowsATransfer(t *testing.T) {
 	p.waitFor(`document.body.dataset.ready === "1"`)
 	p.send("human please")
 	p.waitFor(`document.querySelector('#state-banner').dataset.state === "queued"`)
-	var stored struct{ ID string }
-	if err := json.Unmarshal([]byte(eval[string](p, `localStorage.getItem('steward.conversation')`)), &stored); err != nil || stored.ID == "" {
-		t.Fatalf("the page's stored conversation: %v", err)
-	}
+	stored := p.storedConversation()
 	first.Must(http.StatusOK, "POST", "/api/v1/desk/conversations/"+stored.ID+"/claim", nil, nil)
 	p.waitFor(`document.querySelector('#state-banner').dataset.state === "assigned" && document.querySelector('#state-banner').innerText.includes("Li Na")`)
 	admin := testutil.Login(t, run.URL, run.Demo[0].Email, run.Demo[0].Password)
@@ -835,4 +813,15 @@ func TestChatFlagCancelKeepsTheFocus(t *testing.T) {
 	p.waitFor(`document.activeElement && document.activeElement.classList.contains('feedback-reason')`)
 	p.click(`#messages .msg[data-role="bot"] .feedback-cancel`)
 	p.waitFor(`document.activeElement && document.activeElement.classList.contains('flag-btn')`)
+}
+
+// storedConversation is the conversation the chat page keeps in its
+// storage (its id and token), failing the test if there is none.
+func (p page) storedConversation() testutil.Conversation {
+	p.t.Helper()
+	var c testutil.Conversation
+	if err := json.Unmarshal([]byte(eval[string](p, `localStorage.getItem('steward.conversation')`)), &c); err != nil || c.ID == "" {
+		p.t.Fatalf("the page's stored conversation: %v", err)
+	}
+	return c
 }
