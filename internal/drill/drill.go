@@ -12,6 +12,7 @@ import (
 	"math/rand/v2"
 	"slices"
 	"sort"
+	"strings"
 	"sync"
 	"sync/atomic"
 	"time"
@@ -37,9 +38,13 @@ type Scorecard struct {
 	Unserved         int             `json:"unserved"` // messages during the fault with no answer, human or notice
 	Throttled        int             `json:"throttled"`
 	Alerts           []string        `json:"alerts"`
-	Incident         string          `json:"incident,omitempty"`
-	Mitigation       string          `json:"mitigation,omitempty"`
-	DurationS        float64         `json:"duration_s"`
+	// AlertLog is each new alert the drill saw fire, in order, with when
+	// and on what (its category, component or source): what a failed
+	// drill's posture changes answered to.
+	AlertLog   []AlertSeen `json:"alert_log"`
+	Incident   string      `json:"incident,omitempty"`
+	Mitigation string      `json:"mitigation,omitempty"`
+	DurationS  float64     `json:"duration_s"`
 }
 
 // PostureChange is a posture the drill saw, with when.
@@ -48,6 +53,16 @@ type PostureChange struct {
 	Level       int     `json:"level"`
 	Description string  `json:"description"`
 }
+
+// AlertSeen is an alert the drill saw fire for the first time.
+type AlertSeen struct {
+	AfterS float64 `json:"after_s"`
+	Name   string  `json:"name"`
+	On     string  `json:"on,omitempty"` // category=…, component=… or source=…
+}
+
+// maxAlertLog bounds the alert log of one drill.
+const maxAlertLog = 40
 
 // Targets every drill is held to.
 const (
@@ -318,7 +333,7 @@ func (r *run) execute(ctx context.Context) (*Scorecard, error) {
 	// can be detected).
 	r.faultAt = time.Now()
 	var last postureView
-	alerts := map[string]bool{}
+	alerts, seen := map[string]bool{}, map[string]bool{}
 	tick := time.NewTicker(250 * time.Millisecond)
 	defer tick.Stop()
 	deadline := r.faultAt.Add(r.timing.MaxFault + r.timing.MaxRecovery + r.timing.Watch)
@@ -342,6 +357,10 @@ func (r *run) execute(ctx context.Context) (*Scorecard, error) {
 			// they count as detection, not as a service still broken.
 			relevantFiring = relevantFiring || a.name != "slo_burn"
 			alerts[a.name] = true
+			if !seen[fp] && len(r.card.AlertLog) < maxAlertLog {
+				r.card.AlertLog = append(r.card.AlertLog, AlertSeen{AfterS: r.since(now), Name: a.name, On: alertOn(a.labels)})
+			}
+			seen[fp] = true
 			if detected.IsZero() {
 				detected = now
 			}
@@ -421,6 +440,9 @@ func (r *run) execute(ctx context.Context) (*Scorecard, error) {
 	if r.card.Alerts == nil {
 		r.card.Alerts = []string{}
 	}
+	if r.card.AlertLog == nil {
+		r.card.AlertLog = []AlertSeen{}
+	}
 	return &r.card, nil
 }
 
@@ -477,9 +499,45 @@ func (r *run) judge(recovered time.Time) {
 		}
 	}
 	if degradedAfterNormal || normals > 1 {
-		fail("the posture flapped: %d returns to normal", normals)
+		// The whole story, since a failed CI run shows little more than
+		// this line: the postures, and the alerts they answered to.
+		fail("the posture flapped: %d returns to normal (postures: %s; alerts: %s)", normals,
+			postureStory(c.PostureChanges), alertStory(c.AlertLog))
 	}
 	c.Passed = len(c.Failures) == 0
+}
+
+// alertOn names what an alert is about, from its labels.
+func alertOn(labels map[string]string) string {
+	for _, k := range []string{"category", "component", "source"} {
+		if v := labels[k]; v != "" {
+			return k + "=" + v
+		}
+	}
+	return ""
+}
+
+func postureStory(ps []PostureChange) string {
+	parts := make([]string, 0, len(ps))
+	for _, p := range ps {
+		parts = append(parts, fmt.Sprintf("%.1fs %s", p.AfterS, p.Description))
+	}
+	return strings.Join(parts, " → ")
+}
+
+func alertStory(as []AlertSeen) string {
+	if len(as) == 0 {
+		return "none"
+	}
+	parts := make([]string, 0, len(as))
+	for _, a := range as {
+		s := fmt.Sprintf("%.1fs %s", a.AfterS, a.Name)
+		if a.On != "" {
+			s += "{" + a.On + "}"
+		}
+		parts = append(parts, s)
+	}
+	return strings.Join(parts, ", ")
 }
 
 // customer is one simulated customer: short conversations of a few
