@@ -380,10 +380,36 @@ type facts struct {
 	// service rate would be counted once per node.
 	leading func() bool
 
-	mu        sync.Mutex
-	releaseID int64
+	mu      sync.Mutex
+	release releaseWatch
+	queued  map[string]time.Time
+}
+
+// releaseWatch follows the served release: which, since when, and whether
+// the service went back to it.
+type releaseWatch struct {
+	id        int64
 	activated time.Time
-	queued    map[string]time.Time
+	returned  bool // an older release gone back to
+}
+
+// note records that id is served at now, a change if it is another.
+func (w *releaseWatch) note(id int64, now time.Time) {
+	if id == w.id {
+		return
+	}
+	// Release ids grow: a lower one is a release served before, gone back
+	// to (a rollback, or an older release activated by hand).
+	w.returned = w.id != 0 && id < w.id
+	w.id, w.activated = id, now
+}
+
+// suspect is the served release and its activation while it is a new one.
+func (w *releaseWatch) suspect() (int64, time.Time) {
+	if w.returned {
+		return 0, time.Time{}
+	}
+	return w.id, w.activated
 }
 
 func (f *facts) index() *knowledge.Index {
@@ -404,10 +430,16 @@ func (f *facts) noteRelease(now time.Time) {
 	}
 	f.mu.Lock()
 	defer f.mu.Unlock()
-	if id != f.releaseID {
-		f.releaseID = id
-		f.activated = now
-	}
+	f.release.note(id, now)
+}
+
+// SuspectRelease is the served release while it is a new one (see
+// monitor.Facts).
+func (f *facts) SuspectRelease() (int64, time.Time) {
+	f.noteRelease(time.Now())
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	return f.release.suspect()
 }
 
 // Release is the served release and when this node started serving it.
@@ -415,7 +447,7 @@ func (f *facts) Release() (int64, time.Time) {
 	f.noteRelease(time.Now())
 	f.mu.Lock()
 	defer f.mu.Unlock()
-	return f.releaseID, f.activated
+	return f.release.id, f.release.activated
 }
 
 // Queue reports the human queue, and records the conversations that left

@@ -45,6 +45,12 @@ type Rule struct {
 type Facts interface {
 	// Release is the active knowledge release and when it was activated.
 	Release() (id int64, activated time.Time)
+	// SuspectRelease is the active release and its activation when it is
+	// a new one, the likely cause of an answer-quality alert; 0 when the
+	// service went back to it (a rollback): that release served well
+	// before, and blaming it would roll back again, one good release
+	// further, at the next quality alert.
+	SuspectRelease() (id int64, activated time.Time)
 	// Queue is the human queue now.
 	Queue() QueueState
 	// FailingChannels maps each failing notification channel to its error.
@@ -336,7 +342,7 @@ func (r Rule) releaseLabels(m *Monitor, now time.Time, labels map[string]string)
 	if m.opts.Facts == nil {
 		return labels
 	}
-	id, at := m.opts.Facts.Release()
+	id, at := m.opts.Facts.SuspectRelease()
 	if id > 0 && !at.IsZero() && now.Sub(at) < max(r.Baseline, SuspectRelease) {
 		labels["release"] = strconv.FormatInt(id, 10)
 		labels["after_release"] = "true"

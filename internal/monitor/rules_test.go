@@ -17,9 +17,16 @@ type fakeFacts struct {
 	epoch     time.Time
 	queue     monitor.QueueState
 	failing   map[string]string
+	returned  bool // the release was gone back to
 }
 
-func (f *fakeFacts) Release() (int64, time.Time)        { return f.release, f.activated }
+func (f *fakeFacts) Release() (int64, time.Time) { return f.release, f.activated }
+func (f *fakeFacts) SuspectRelease() (int64, time.Time) {
+	if f.returned {
+		return 0, time.Time{}
+	}
+	return f.release, f.activated
+}
 func (f *fakeFacts) Queue() monitor.QueueState          { return f.queue }
 func (f *fakeFacts) FailingChannels() map[string]string { return f.failing }
 func (f *fakeFacts) Epoch() time.Time {
@@ -133,6 +140,16 @@ func TestRules(t *testing.T) {
 					m.Record(monitor.Signal{Kind: monitor.KindFlag, Category: "refund", At: t0.Add(time.Duration(120+i) * time.Second)})
 				}
 			}, at: 125 * time.Second, want: []string{"wrong_answer_flags{after_release=true}"}}}},
+		// The release a rollback went back to served well before: a quality
+		// alert after it goes to the per-category playbook, not to another
+		// rollback one good release further.
+		{name: "flags after a rollback are not laid at the release gone back to", rules: only(rule("wrong_answer_flags")), key: "after_release",
+			facts: &fakeFacts{release: 1, activated: t0, returned: true},
+			steps: []step{{record: func(m *monitor.Monitor) {
+				for i := range 3 {
+					m.Record(monitor.Signal{Kind: monitor.KindFlag, Category: "refund", At: t0.Add(time.Duration(20+i) * time.Second)})
+				}
+			}, at: 25 * time.Second, want: []string{"wrong_answer_flags{after_release=}"}}}},
 		{name: "a new source flooding is found; steady traffic is not", rules: only(rule("traffic_flood")), key: "source",
 			steps: []step{
 				{record: func(m *monitor.Monitor) {
