@@ -247,7 +247,10 @@ func (r Rule) eval(m *Monitor, now time.Time) []Alert {
 	case RuleProbeLatency:
 		c := m.Window(now, r.Window)
 		p := c.Probes[r.Component]
-		if p != nil && p.OK+p.Failed >= r.MinEvents {
+		// A probe a second gives a window of ten or so, whose p95 is its
+		// slowest: one stall (a pause, one slow fsync) is not a slow
+		// component, and it sent every customer to people. Two are.
+		if p != nil && p.OK+p.Failed >= r.MinEvents && p.Latency.Over(r.Threshold) >= minSlowProbes {
 			if p95 := p.Latency.Quantile(0.95); p95 > r.Threshold {
 				a := r.alert(map[string]string{"component": r.Component}, p95,
 					fmt.Sprintf("%s is slow: p95 %.2fs over %s (limit %.2fs)", r.Component, p95, r.Window, r.Threshold),
@@ -329,6 +332,9 @@ func (r Rule) qualityWindow(m *Monitor, now time.Time) Counts {
 	}
 	return m.Between(from, now)
 }
+
+// minSlowProbes is how many probes over its limit make a component slow.
+const minSlowProbes = 2
 
 // SuspectRelease is how long after its activation a release is the
 // suspected cause of an answer-quality alert.

@@ -177,6 +177,18 @@ func TestRules(t *testing.T) {
 					}
 				}, at: 10 * time.Second, want: []string{"traffic_flood{source=bot-farm}"}},
 			}},
+		{name: "one slow probe is a stall, two a slow component", rules: only(rule("component_slow")), key: "component",
+			steps: []step{{record: func(m *monitor.Monitor) {
+				for s := range 10 {
+					latency := 20 * time.Millisecond
+					if s == 4 {
+						latency = 1800 * time.Millisecond
+					}
+					m.Record(monitor.Signal{Kind: monitor.KindProbe, Component: "store", Latency: latency, At: t0.Add(time.Duration(s) * time.Second)})
+				}
+			}, at: 10 * time.Second, want: nil}, {record: func(m *monitor.Monitor) {
+				m.Record(monitor.Signal{Kind: monitor.KindProbe, Component: "store", Latency: 1200 * time.Millisecond, At: t0.Add(10500 * time.Millisecond)})
+			}, at: 11 * time.Second, want: []string{"component_slow{component=store}"}}}},
 		{name: "probe failures mark a component down", rules: only(rule("component_down")), key: "component",
 			steps: []step{{record: func(m *monitor.Monitor) {
 				for s := range 5 {

@@ -88,6 +88,18 @@ func (h *Histogram) add(d time.Duration) {
 	h[i]++
 }
 
+// Over counts the latencies that may exceed limit seconds: those in a
+// bucket whose upper bound is above it (exact when limit is a bound).
+func (h *Histogram) Over(limit float64) int {
+	n := 0
+	for i, c := range h {
+		if i >= len(latencyBounds) || latencyBounds[i] > limit {
+			n += c
+		}
+	}
+	return n
+}
+
 // Quantile estimates the q-quantile in seconds, interpolating in its bucket.
 func (h *Histogram) Quantile(q float64) float64 {
 	total := 0
