@@ -179,6 +179,9 @@ type journal struct {
 	dirty   bool      // the directory entry of f may not be durable yet
 	broken  error     // sticky: after a failed fsync the file cannot be trusted
 	closed  bool
+	// lastSeq is the highest write number on any line found at open,
+	// "stored" markers included: new writes are numbered above it.
+	lastSeq uint64
 }
 
 type batch struct {
@@ -199,7 +202,7 @@ func openJournal(path string, logger *slog.Logger) (*journal, []*record, error) 
 	if err != nil {
 		return nil, nil, fmt.Errorf("open spool journal: %w", err)
 	}
-	recs, good, err := readJournal(f, path, logger)
+	recs, good, lastSeq, err := readJournal(f, path, logger)
 	if err != nil {
 		f.Close()
 		return nil, nil, err
@@ -218,22 +221,21 @@ func openJournal(path string, logger *slog.Logger) (*journal, []*record, error) 
 			return nil, nil, fmt.Errorf("sync spool journal: %w", err)
 		}
 	}
-	j := &journal{path: path, f: f, size: good, dirty: true}
+	j := &journal{path: path, f: f, size: good, dirty: true, lastSeq: lastSeq}
 	j.cond.L = &j.mu
 	return j, recs, nil
 }
 
-// readJournal parses the journal and returns its unapplied writes and the
-// length of its whole lines.
-func readJournal(f *os.File, path string, logger *slog.Logger) ([]*record, int64, error) {
+// readJournal parses the journal and returns its unapplied writes, the
+// length of its whole lines and the highest write number on any of them.
+func readJournal(f *os.File, path string, logger *slog.Logger) (_ []*record, good int64, lastSeq uint64, _ error) {
 	data, err := io.ReadAll(f)
 	if err != nil {
-		return nil, 0, fmt.Errorf("read spool journal %s: %w", path, err)
+		return nil, 0, 0, fmt.Errorf("read spool journal %s: %w", path, err)
 	}
 	var (
 		recs    []*record
 		applied = map[string]uint64{} // conversation → its last write known to be in the store
-		good    int64
 	)
 	for lineNo := 1; len(data) > 0; lineNo++ {
 		n := bytes.IndexByte(data, '\n') + 1
@@ -250,9 +252,12 @@ func readJournal(f *os.File, path string, logger *slog.Logger) ([]*record, int64
 			break
 		}
 		if err != nil {
-			return nil, 0, fmt.Errorf("spool journal %s line %d: %w", path, lineNo, err)
+			return nil, 0, 0, fmt.Errorf("spool journal %s line %d: %w", path, lineNo, err)
 		}
 		good += int64(len(line))
+		if rec != nil {
+			lastSeq = max(lastSeq, rec.Seq)
+		}
 		switch {
 		case rec == nil: // a blank line
 		case rec.Op == opApplied:
@@ -267,7 +272,7 @@ func readJournal(f *os.File, path string, logger *slog.Logger) ([]*record, int64
 			pending = append(pending, rec)
 		}
 	}
-	return pending, good, nil
+	return pending, good, lastSeq, nil
 }
 
 // errGarbled marks a line that is not JSON: at the end of the journal, the

@@ -95,7 +95,10 @@ func Open(ctx context.Context, path string, inner conversation.Store, opts Optio
 	}
 	s := &Store{inner: inner, j: j, rejected: path + ".rejected", logger: logger, opts: opts,
 		backlog: map[string]*backlog{}}
-	var last uint64
+	// Numbered from the highest on any line: a write numbered at or below
+	// a "stored" marker of its conversation would be dropped at the next
+	// open as already stored.
+	last := j.lastSeq
 	for _, r := range recs {
 		b := s.backlog[r.ConversationID]
 		if b == nil {

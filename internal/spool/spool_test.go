@@ -851,3 +851,53 @@ func TestLandedWritesAreReported(t *testing.T) {
 		t.Fatalf("reported %v, want %v", got, want)
 	}
 }
+
+// The write numbers go on from the journal's highest, markers included: a
+// restart that started them again from the highest pending write (b's,
+// older than a's replayed ones) numbered a's next spooled writes at or
+// below a's "stored" marker, and the restart after that dropped them as
+// already stored.
+func TestWriteNumbersSurviveRestartsBehindAStuckConversation(t *testing.T) {
+	e := newEnv(t)
+	ctx := context.Background()
+	s := e.open()
+	a, b := newConversation("ca"), newConversation("cb")
+	must(t, s.CreateConversation(ctx, a, greeting(a)))
+	must(t, s.CreateConversation(ctx, b, greeting(b)))
+	e.inner.failWrites.Store(true)
+	must(t, s.SaveTurn(ctx, turn(b, "b1"))) // write 1: stuck
+	must(t, s.SaveTurn(ctx, turn(a, "a1"))) // 2
+	must(t, s.SaveTurn(ctx, turn(a, "a2"))) // 3
+	e.inner.failWrites.Store(false)
+	e.inner.failFor.Store("cb", true)
+	stop := e.run(s)
+	deadline := time.Now().Add(10 * time.Second)
+	for s.Pending() != 1 {
+		if time.Now().After(deadline) {
+			t.Fatalf("pending = %d, want 1 (b's turn)", s.Pending())
+		}
+		time.Sleep(2 * time.Millisecond)
+	}
+	stop()
+	must(t, s.Close())
+
+	s2 := e.open()
+	e.inner.failWrites.Store(true)
+	must(t, s2.SaveTurn(ctx, turn(a, "a3"))) // acknowledged to the customer
+	must(t, s2.SaveTurn(ctx, turn(a, "a4")))
+	must(t, s2.Close())
+
+	s3 := e.open()
+	if s3.Pending() != 3 {
+		t.Fatalf("pending after the second restart = %d, want 3 (b1, a3, a4)", s3.Pending())
+	}
+	e.inner.failWrites.Store(false)
+	e.inner.failFor.Delete("cb")
+	e.run(s3)
+	e.drained(s3)
+	for id, last := range map[string]int64{"ca": 9, "cb": 3} {
+		msgs, err := e.db.Messages(ctx, id, 0)
+		must(t, err)
+		wantTranscript(t, id, msgs, last)
+	}
+}
