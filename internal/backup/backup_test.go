@@ -663,6 +663,36 @@ func TestBackupPrune(t *testing.T) {
 	}
 }
 
+// Backups that keep failing verification (a user without CREATEDB, a full
+// scratch directory) do not pile up: the newest is kept to look at, and the
+// good one before them.
+func TestBackupPruneKeepsOneFailedBackup(t *testing.T) {
+	dir := t.TempDir()
+	for i, ok := range []bool{true, false, false, false} {
+		p := filepath.Join(dir, fmt.Sprintf("steward-2025010%dT000000.000Z", i+1))
+		if err := os.MkdirAll(p, 0o750); err != nil {
+			t.Fatal(err)
+		}
+		writeManifest(t, p, backup.Manifest{Format: backup.FormatVersion, Store: backup.KindSQLite, Payload: "steward.db",
+			PayloadSHA256: strings.Repeat("0", 64)})
+		b, _ := json.Marshal(backup.Report{OK: ok})
+		if err := os.WriteFile(filepath.Join(p, backup.VerifyFile), b, 0o600); err != nil {
+			t.Fatal(err)
+		}
+	}
+	if _, err := backup.Prune(dir, 2, time.Now()); err != nil {
+		t.Fatal(err)
+	}
+	var left []string
+	items, _ := os.ReadDir(dir)
+	for _, it := range items {
+		left = append(left, it.Name())
+	}
+	if want := []string{"steward-20250101T000000.000Z", "steward-20250104T000000.000Z"}; !slices.Equal(left, want) {
+		t.Fatalf("left %v; want %v", left, want)
+	}
+}
+
 // A scheduled backup whose verification could not run (no scratch space,
 // a PostgreSQL user without CREATEDB) is recorded as failed: retention
 // used to count it as good, and could prune verified backups for it.

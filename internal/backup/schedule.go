@@ -88,9 +88,10 @@ func Prune(dir string, keep int, now time.Time) ([]string, error) {
 		return nil, err
 	}
 	var (
-		removed []string
-		errs    []error
-		good    int
+		removed    []string
+		errs       []error
+		good       int
+		keptFailed bool
 	)
 	remove := func(p string) {
 		if err := os.RemoveAll(p); err != nil {
@@ -101,8 +102,11 @@ func Prune(dir string, keep int, now time.Time) ([]string, error) {
 	}
 	for _, e := range entries {
 		switch {
-		case e.failed() && good == 0:
-			// Newer than every good backup: keep it to look at.
+		case e.failed() && good == 0 && !keptFailed:
+			// The newest, and newer than every good backup: keep it to
+			// look at. One is enough: a verification that fails every
+			// hour kept them all, and filled the disk.
+			keptFailed = true
 		case e.failed():
 			remove(e.Path)
 		case good < keep:
@@ -213,7 +217,14 @@ func (s *Scheduler) RunOnce(ctx context.Context) Outcome {
 			// Recorded as failed: a backup whose verification could not
 			// run is not one retention may count as good (an unverified
 			// backup used to, and pushed verified ones out).
-			failed := Report{Backup: res.Path, Checks: []Check{{Name: "verify", Detail: err.Error()}}}
+			detail := err.Error()
+			if ctx.Err() != nil {
+				// Cut short (a shutdown, leadership lost): not known to be
+				// bad, but not known good either, which is what retention
+				// needs. Say so, rather than a bare "context canceled".
+				detail = "verification interrupted before it finished (" + err.Error() + "); the backup is not known good"
+			}
+			failed := Report{Backup: res.Path, Checks: []Check{{Name: "verify", Detail: detail}}}
 			if werr := KeepReport(res.Path, failed); werr != nil {
 				s.b.logger.Warn("keep the verification report", "path", res.Path, "error", werr)
 			}

@@ -271,7 +271,7 @@ func (c *restoreCommand) Run(ctx context.Context, args []string) error {
 		defer lock.Release()
 	}
 	logger := newLogger(cfg, c.env.Stderr)
-	res, err := app.NewBackups(version(), c.env.Getenv("STEWARD_PG_BIN"), logger).Restore(ctx, *from, target, *force)
+	res, err := app.NewBackups(version(), cmp.Or(cfg.Backup.PGBin, c.env.Getenv("STEWARD_PG_BIN")), logger).Restore(ctx, *from, target, *force)
 	if err != nil {
 		// Show the checks when they are why nothing was restored.
 		switch {

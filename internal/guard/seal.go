@@ -256,6 +256,17 @@ func (kf *KeyFile) Write(path string) error {
 	if err := os.Rename(tmp.Name(), path); err != nil {
 		return fmt.Errorf("write key file: %w", err)
 	}
+	// The rename is durable only once the directory is: `keys rotate`
+	// seals records under the new key right after, and a power cut that
+	// lost the rename would leave them under a key nobody has.
+	d, err := os.Open(filepath.Dir(path))
+	if err != nil {
+		return fmt.Errorf("write key file: sync its directory: %w", err)
+	}
+	defer d.Close()
+	if err := d.Sync(); err != nil {
+		return fmt.Errorf("write key file: sync its directory: %w", err)
+	}
 	return nil
 }
 
