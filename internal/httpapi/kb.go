@@ -718,8 +718,14 @@ func (s *Server) flagAnswer(w http.ResponseWriter, r *http.Request) error {
 		return err
 	}
 	if created {
+		// A conversation's flags are one vote towards the alert rules:
+		// its first.
+		before, err := s.flags.FlaggedBefore(r.Context(), msgs, f.MessageID, quality.SourceCustomer)
+		if err != nil {
+			s.logger.Warn("flag: look for the conversation's earlier flags", "error", err)
+		}
 		category, at := flagged(msgs, f.MessageID)
-		s.signal(monitor.Signal{Kind: monitor.KindFlag, Category: category, About: at})
+		s.signal(monitor.Signal{Kind: monitor.KindFlag, Category: category, About: at, Repeat: before})
 	}
 	status := http.StatusCreated
 	if !created {

@@ -11,6 +11,7 @@ import (
 	"sync"
 	"sync/atomic"
 	"testing"
+	"time"
 
 	"github.com/steward-cs/steward/internal/config"
 	"github.com/steward-cs/steward/internal/testutil"
@@ -659,6 +660,62 @@ func TestAgentFlagIsASignal(t *testing.T) {
 	status, body := c.Do("GET", "/metrics", "", nil)
 	if status != 200 || !strings.Contains(string(body), "steward_wrong_answer_flags_total 1") {
 		t.Fatalf("/metrics after an agent's flag: %d, want steward_wrong_answer_flags_total 1", status)
+	}
+}
+
+// One customer is one vote: three answers flagged in one conversation do
+// not fire wrong_answer_flags (they rolled a new release back at once);
+// three conversations flagging one answer each do.
+func TestOneConversationsFlagsAreOneVote(t *testing.T) {
+	run := testutil.Start(t, nil)
+	admin := testutil.Login(t, run.URL, run.Demo[0].Email, run.Demo[0].Password)
+	c := &testutil.Client{T: t, Base: run.URL}
+	flag := func(conv testutil.Conversation, n int) {
+		for range n {
+			answer := c.Say(conv, "运费怎么算").Messages[0]
+			if answer.Entry == nil {
+				t.Fatalf("no answer to flag: %+v", answer)
+			}
+			body, _ := json.Marshal(map[string]string{"reason": "wrong"})
+			if status, b := c.Do("POST", "/api/v1/conversations/"+conv.ID+"/messages/"+answer.ID+"/flag", conv.Token, body); status != http.StatusCreated {
+				t.Fatalf("flag: %d %s", status, b)
+			}
+		}
+	}
+	firing := func() bool {
+		var alerts struct {
+			Firing []struct {
+				Labels map[string]string `json:"labels"`
+			} `json:"firing"`
+		}
+		admin.Must(http.StatusOK, "GET", "/api/v1/alerts", nil, &alerts)
+		for _, a := range alerts.Firing {
+			if a.Labels["alertname"] == "wrong_answer_flags" {
+				return true
+			}
+		}
+		return false
+	}
+	flag(c.Start("zh-CN"), 3)
+	// The rules run every second: give them three.
+	for range 3 {
+		time.Sleep(time.Second)
+		if firing() {
+			t.Fatal("three flags from one conversation fired wrong_answer_flags")
+		}
+	}
+	flag(c.Start("zh-CN"), 1)
+	flag(c.Start("zh-CN"), 1)
+	deadline := time.Now().Add(10 * time.Second)
+	for !firing() {
+		if time.Now().After(deadline) {
+			t.Fatal("three conversations' flags did not fire wrong_answer_flags within 10s")
+		}
+		time.Sleep(200 * time.Millisecond)
+	}
+	status, body := c.Do("GET", "/metrics", "", nil)
+	if status != 200 || !strings.Contains(string(body), "steward_wrong_answer_flags_total 5") {
+		t.Fatalf("/metrics: %d, want every flag counted (steward_wrong_answer_flags_total 5)", status)
 	}
 }
 

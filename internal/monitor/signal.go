@@ -69,6 +69,10 @@ type Signal struct {
 	// rules leave it out, since it says nothing about what is served now.
 	About time.Time
 	stale bool
+	// Repeat marks a flag from a conversation that flagged another answer
+	// already: counted, and left out of the rules as stale feedback is,
+	// so that one customer is one vote.
+	Repeat bool
 	// Queue: joined (true) or left for an agent (false); Wait is how long
 	// a conversation that left had waited.
 	Joined bool
@@ -149,7 +153,9 @@ type Group struct {
 	Flags     int     `json:"flags"`
 	// StaleLowRating and StaleFlags count the low ratings and flags among
 	// those above that judge what was served before the release or
-	// posture in force when they came (Signal.About).
+	// posture in force when they came (Signal.About); StaleFlags also the
+	// further flags of a conversation already counted (Signal.Repeat).
+	// The answer-quality rules leave both out.
 	StaleLowRating int `json:"stale_low_ratings,omitempty"`
 	StaleFlags     int `json:"stale_flags,omitempty"`
 	// Diverted counts turns the posture sent elsewhere (a human, the
@@ -342,7 +348,7 @@ func (c *Counts) record(s *Signal) {
 		}
 	case KindFlag:
 		one := Group{Flags: 1}
-		if s.stale {
+		if s.stale || s.Repeat {
 			one.StaleFlags = 1
 		}
 		c.All.add(&one)

@@ -160,6 +160,33 @@ func (s *Flags) Flag(ctx context.Context, c *conversation.Conversation, transcri
 	return f, true, nil
 }
 
+// FlaggedBefore reports whether source flagged another answer of the
+// transcript (of its newest maxFlagScan) than messageID. A conversation's
+// flags count once towards the alert rules: else one customer flagging
+// three answers of one conversation fired wrong_answer_flags, and within
+// minutes of a release rolled the release back.
+func (s *Flags) FlaggedBefore(ctx context.Context, transcript []conversation.Message, messageID, source string) (bool, error) {
+	scanned := 0
+	for i := len(transcript) - 1; i >= 0 && scanned < maxFlagScan; i-- {
+		m := transcript[i]
+		if m.ID == messageID || m.Role != conversation.RoleBot || (m.Outcome != conversation.OutcomeAnswer &&
+			m.Outcome != conversation.OutcomeClarify && m.Outcome != conversation.OutcomeFallback) {
+			continue
+		}
+		scanned++
+		switch _, err := s.store.FlagByMessage(ctx, m.ID, source); {
+		case err == nil:
+			return true, nil
+		case errcode.Code(err) != errcode.NotFound:
+			return false, fmt.Errorf("flags of conversation %s: %w", m.ConversationID, err)
+		}
+	}
+	return false, nil
+}
+
+// maxFlagScan bounds the answers FlaggedBefore looks at.
+const maxFlagScan = 200
+
 // Group is a set of open flags with one cause: the same entry, or (for
 // answers that came from no entry) the same question.
 type Group struct {
