@@ -414,6 +414,10 @@ type Principal struct {
 	session []byte // the session's key (its cookie token's hash); nil for API keys
 }
 
+// Session reports whether the principal signed in with a session (the
+// console), not an API key.
+func (p *Principal) Session() bool { return p.session != nil }
+
 var errNoSession = errcode.Localized(errcode.Unauthorized, "not signed in, or the session has expired: sign in again", "未登录或登录已过期，请重新登录")
 
 // FromCookie authenticates a session cookie's token.

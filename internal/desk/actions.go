@@ -387,7 +387,10 @@ func (d *Desk) Touch(ctx context.Context, userID string) error {
 	}
 	now := d.opts.Now().UTC()
 	wasOnline := d.online(u, now)
-	if err := d.store.SetPresence(ctx, u.ID, u.Presence, now); err != nil {
+	// The time only: a PUT /presence between the read above and this
+	// write (the agent going away) used to be overwritten with the status
+	// read, and routing went on giving them conversations.
+	if err := d.store.SetPresence(ctx, u.ID, "", now); err != nil {
 		return err
 	}
 	if !wasOnline && u.Presence == auth.Online {

@@ -26,6 +26,7 @@ type Store interface {
 	ClosedConversations(ctx context.Context, assignee string, limit int) ([]conversation.Conversation, error)
 	Users(ctx context.Context) ([]auth.User, error)
 	User(ctx context.Context, id string) (*auth.User, error)
+	// SetPresence records p and at; an empty p records at alone.
 	SetPresence(ctx context.Context, userID string, p auth.Presence, at time.Time) error
 
 	AddNote(ctx context.Context, n *Note) error

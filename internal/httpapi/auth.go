@@ -119,6 +119,14 @@ func (s *Server) logout(w http.ResponseWriter, r *http.Request, p *auth.Principa
 	if err := s.auth.Logout(r.Context(), p); err != nil {
 		return err
 	}
+	// An agent who signs out is not there: left online, routing went on
+	// giving them conversations for the two minutes their presence took
+	// to lapse, and the desk counted as staffed (no offline form).
+	if p.Session() && p.User.Can(auth.DeskWork) && p.User.Presence != auth.Offline {
+		if _, err := s.desk.SetPresence(r.Context(), p.User, auth.Offline); err != nil {
+			s.logger.Warn("sign-out: set the agent offline", "user", p.User.ID, "error", err)
+		}
+	}
 	http.SetCookie(w, &http.Cookie{Name: SessionCookie, Value: "", Path: "/", MaxAge: -1, HttpOnly: true,
 		SameSite: http.SameSiteLaxMode, Secure: s.secureCookies || r.TLS != nil})
 	w.WriteHeader(http.StatusNoContent)

@@ -108,6 +108,18 @@ func errorCode(t *testing.T, b []byte) string {
 	return e.Error.Code
 }
 
+// An agent who signs out is offline at once: customers asking for a
+// person get the offline form, not a queue served by nobody.
+func TestSigningOutTakesTheAgentOffline(t *testing.T) {
+	run, agent := startStaffed(t)
+	agent.Must(http.StatusNoContent, "POST", "/api/v1/auth/logout", nil, nil)
+	c := &testutil.Client{T: t, Base: run.URL}
+	turn := c.Say(c.Start("zh-CN"), "转人工")
+	if turn.State != "bot" || len(turn.Messages) != 1 || turn.Messages[0].Outcome != "offline" {
+		t.Fatalf("handoff after the only agent signed out: %+v, want the offline form", turn)
+	}
+}
+
 func TestNoAgentOnlineOffersTheOfflineForm(t *testing.T) {
 	run := testutil.Start(t, nil)
 	c := &testutil.Client{T: t, Base: run.URL}

@@ -188,10 +188,16 @@ func (db *DB) Users(ctx context.Context) ([]auth.User, error) {
 	return out, nil
 }
 
-// SetPresence records an agent's status and when their client was last heard from.
+// SetPresence records an agent's status and when their client was last
+// heard from; an empty p records only the time (a console's beat, which
+// must not undo a change of status made meanwhile).
 func (db *DB) SetPresence(ctx context.Context, userID string, p auth.Presence, at time.Time) error {
 	err := db.update(ctx, func(ctx context.Context, t tx) error {
-		res, err := t.exec(ctx, `UPDATE users SET presence = $2, presence_at = $3 WHERE id = $1`, userID, string(p), millis(at))
+		q, args := `UPDATE users SET presence = $2, presence_at = $3 WHERE id = $1`, []any{userID, string(p), millis(at)}
+		if p == "" {
+			q, args = `UPDATE users SET presence_at = $2 WHERE id = $1`, []any{userID, millis(at)}
+		}
+		res, err := t.exec(ctx, q, args...)
 		if err != nil {
 			return err
 		}

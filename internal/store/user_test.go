@@ -94,3 +94,36 @@ func TestLastAdminSurvivesConcurrentChanges(t *testing.T) {
 		})
 	}
 }
+
+// A console's beat records the time alone: it must not write back a status
+// read before the agent changed it (Desk.Touch racing PUT /presence).
+func TestPresenceBeatKeepsTheStatus(t *testing.T) {
+	for _, b := range testutil.Backends() {
+		t.Run(b.Name, func(t *testing.T) {
+			ctx := context.Background()
+			db := testutil.OpenStore(t, b.Options(t))
+			now := time.Now().UTC().Truncate(time.Millisecond)
+			u := &auth.User{ID: "ag1", Email: "ag1@example.com", Role: auth.RoleAgent, CreatedAt: now, UpdatedAt: now}
+			if err := db.CreateUser(ctx, u); err != nil {
+				t.Fatal(err)
+			}
+			if err := db.SetPresence(ctx, u.ID, auth.Away, now); err != nil {
+				t.Fatal(err)
+			}
+			beat := now.Add(30 * time.Second)
+			if err := db.SetPresence(ctx, u.ID, "", beat); err != nil {
+				t.Fatal(err)
+			}
+			got, err := db.User(ctx, u.ID)
+			if err != nil {
+				t.Fatal(err)
+			}
+			if got.Presence != auth.Away || !got.PresenceAt.Equal(beat) {
+				t.Fatalf("after a beat: %s at %v, want away at %v", got.Presence, got.PresenceAt, beat)
+			}
+			if err := db.SetPresence(ctx, "nobody", "", beat); err == nil {
+				t.Fatal("a beat of an unknown user succeeded")
+			}
+		})
+	}
+}
