@@ -99,6 +99,14 @@ type Desk struct {
 	claiming   sync.Map   // agent id → *sync.Mutex: one agent's claims, one at a time
 	handleMu   sync.Mutex
 	handleTime time.Duration // moving average of assigned → closed
+
+	// deafUntil is the last moment this desk could not hear consoles'
+	// beats (its start, a failed routing pass: the store was down, and
+	// beats failed with it). A console's silence counts from then at the
+	// latest: after a restart or an outage longer than PresenceTTL, every
+	// agent looked gone, and every assigned conversation went back to the
+	// queue before the consoles had time to reconnect.
+	deafUntil atomic.Int64 // unix nanoseconds
 }
 
 // New returns a desk. Call Run to route in the background.
@@ -121,6 +129,7 @@ func New(store Store, engine Engine, pub Publisher, opts Options) *Desk {
 	d := &Desk{store: store, engine: engine, pub: pub, opts: opts, logger: opts.Logger.With("component", "desk"),
 		kick: make(chan struct{}, 1), handleTime: opts.HandleTime}
 	d.queue.Store(&Queue{})
+	d.deafUntil.Store(opts.Now().UnixNano())
 	return d
 }
 
@@ -135,6 +144,7 @@ func (d *Desk) Run(ctx context.Context) {
 	for {
 		if err := d.Route(ctx); err != nil && ctx.Err() == nil {
 			d.logger.Warn("routing failed", "error", err)
+			d.deafUntil.Store(d.opts.Now().UnixNano())
 		}
 		select {
 		case <-ctx.Done():
@@ -181,8 +191,24 @@ func (d *Desk) Staffed(ctx context.Context, c *conversation.Conversation) bool {
 
 // online reports whether u is taking conversations now.
 func (d *Desk) online(u *auth.User, now time.Time) bool {
-	return u.Can(auth.DeskWork) && u.Presence == auth.Online && now.Sub(u.PresenceAt) < d.opts.PresenceTTL
+	return u.Can(auth.DeskWork) && u.Presence == auth.Online && now.Sub(d.heard(u)) < d.opts.PresenceTTL
 }
+
+// heard is when u's console was last heard from or, for a console that
+// was there when this desk stopped hearing (a restart, a store outage of up
+// to maxDeaf), when the desk could hear again (see deafUntil).
+func (d *Desk) heard(u *auth.User) time.Time {
+	deaf := time.Unix(0, d.deafUntil.Load())
+	if u.PresenceAt.IsZero() || !deaf.After(u.PresenceAt) || deaf.Sub(u.PresenceAt) >= d.opts.PresenceTTL+maxDeaf {
+		return u.PresenceAt
+	}
+	return deaf
+}
+
+// maxDeaf is the longest restart or store outage that consoles are given
+// time to come back from: an agent last heard from longer ago than that
+// (a console closed for the weekend) is not counted present after it.
+const maxDeaf = 10 * time.Minute
 
 // gone reports whether the agent u (nil: no longer a user) can no longer
 // answer the conversations they have: disabled, without the desk role, or
@@ -192,7 +218,7 @@ func (d *Desk) online(u *auth.User, now time.Time) bool {
 // account whose console was never heard from (an API client) keeps its
 // conversations.
 func (d *Desk) gone(u *auth.User, now time.Time) bool {
-	return !u.Can(auth.DeskWork) || (!u.PresenceAt.IsZero() && now.Sub(u.PresenceAt) >= d.opts.PresenceTTL)
+	return !u.Can(auth.DeskWork) || (!u.PresenceAt.IsZero() && now.Sub(d.heard(u)) >= d.opts.PresenceTTL)
 }
 
 func speaks(u *auth.User, locale string) bool {

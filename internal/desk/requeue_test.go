@@ -131,3 +131,76 @@ func TestConversationsOfAGoneAgentGoBackToTheQueue(t *testing.T) {
 		t.Fatalf("queue %+v, want the requeued conversation first", q.Items)
 	}
 }
+
+// A restart (or a store outage) longer than the presence TTL is not every
+// agent going away: consoles are given the TTL from the restart to beat
+// again before their conversations go back to the queue. An agent last
+// heard from long before (a console closed for the weekend) is not brought
+// back by it.
+func TestARestartDoesNotRequeueEveryConversation(t *testing.T) {
+	ctx := context.Background()
+	db := testutil.OpenStore(t, store.Options{SQLitePath: filepath.Join(t.TempDir(), "s.db")})
+	engine := conversation.NewEngine(db, conversation.Options{})
+	now := time.Date(2026, 11, 22, 10, 0, 0, 0, time.UTC)
+	clock := func() time.Time { return now }
+	for _, id := range []string{"ana", "weekend"} {
+		if err := db.CreateUser(ctx, &auth.User{ID: id, Email: id + "@example.com", Name: id, Role: auth.RoleAgent,
+			MaxChats: 3, CreatedAt: now, UpdatedAt: now}); err != nil {
+			t.Fatal(err)
+		}
+	}
+	if err := db.SetPresence(ctx, "weekend", auth.Online, now.Add(-72*time.Hour)); err != nil {
+		t.Fatal(err)
+	}
+	if err := db.SetPresence(ctx, "ana", auth.Online, now); err != nil {
+		t.Fatal(err)
+	}
+	d := desk.New(db, engine, nil, desk.Options{Now: clock})
+	c, _, _, err := engine.Start(ctx, conversation.StartRequest{Locale: "zh-CN"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, _, err := engine.Apply(ctx, c.ID, func(c *conversation.Conversation) ([]conversation.Message, error) {
+		c.State, c.QueuedAt = conversation.StateQueued, now
+		return nil, nil
+	}); err != nil {
+		t.Fatal(err)
+	}
+	if err := d.Route(ctx); err != nil {
+		t.Fatal(err)
+	}
+	assignee := func() (conversation.State, string) {
+		t.Helper()
+		got, err := db.Conversation(ctx, c.ID)
+		if err != nil {
+			t.Fatal(err)
+		}
+		return got.State, got.Assignee
+	}
+	if st, who := assignee(); st != conversation.StateAssigned || who != "ana" {
+		t.Fatalf("before the restart: %s to %q, want ana", st, who)
+	}
+
+	// Down for 150 s (her console last beat as it went down): the new
+	// process routes at once, before her console has reconnected.
+	now = now.Add(150 * time.Second)
+	d = desk.New(db, engine, nil, desk.Options{Now: clock})
+	if err := d.Route(ctx); err != nil {
+		t.Fatal(err)
+	}
+	if st, who := assignee(); st != conversation.StateAssigned || who != "ana" {
+		t.Fatalf("right after the restart: %s to %q, want still ana's", st, who)
+	}
+	if q := d.Snapshot(); q != nil && q.AgentsOnline != 1 {
+		t.Fatalf("agents online after the restart: %d, want 1 (ana; not the weekend's)", q.AgentsOnline)
+	}
+
+	// Her console never comes back: the TTL after the restart, it goes.
+	now = now.Add(2*time.Minute + time.Second)
+	if err := d.Route(ctx); err != nil {
+		t.Fatal(err)
+	}
+	if st, _ := assignee(); st != conversation.StateQueued {
+		t.Fatalf("with ana's console silent the TTL after the restart: %s, want queued again", st)
+	}
+}
