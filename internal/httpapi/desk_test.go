@@ -691,3 +691,37 @@ func TestDeskStreamAnswersUnknownFrames(t *testing.T) {
 	wsjson.Write(ctx, live.ws, map[string]any{"type": "ping"})
 	live.until("pong on the same socket", func(f deskFrame) bool { return f.Type == "pong" })
 }
+
+// An agent whose conversation a supervisor hands to someone else is told
+// on their stream (it leaves Mine; the composer closes), and hears nothing
+// more of it.
+func TestATransferReachesTheAgentItLeaves(t *testing.T) {
+	run, agent := startStaffed(t)
+	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
+	defer cancel()
+	other := testutil.Login(t, run.URL, run.Demo[2].Email, run.Demo[2].Password)
+	other.Must(http.StatusOK, "PUT", "/api/v1/desk/presence", map[string]string{"status": "online"}, nil)
+	admin := testutil.Login(t, run.URL, run.Demo[0].Email, run.Demo[0].Password)
+	c := &testutil.Client{T: t, Base: run.URL}
+	conv := c.Start("zh-CN")
+	c.Say(conv, "转人工")
+	agent.Must(http.StatusOK, "POST", "/api/v1/desk/conversations/"+conv.ID+"/claim", nil, nil)
+	live := openDeskStream(t, ctx, run.URL, agent.Token) // opened with the conversation already its
+
+	admin.Must(http.StatusOK, "POST", "/api/v1/desk/conversations/"+conv.ID+"/assign", map[string]string{"agent_id": other.ID}, nil)
+	f := live.until("the conversation, now another's", func(f deskFrame) bool {
+		return f.Type == "conversation" && f.Conversation != nil && f.Conversation.ID == conv.ID
+	})
+	if f.Conversation.State != "assigned" || f.Conversation.Assignee == nil || f.Conversation.Assignee.ID != other.ID {
+		t.Fatalf("the transfer as the agent left saw it: %+v", f.Conversation)
+	}
+	// What is said from now on is not theirs to read.
+	c.Say(conv, "我的订单号是 20240001")
+	wsjson.Write(ctx, live.ws, map[string]any{"type": "ping"})
+	live.until("pong", func(f deskFrame) bool {
+		if f.ConversationID == conv.ID || (f.Conversation != nil && f.Conversation.ID == conv.ID) {
+			t.Fatalf("after the transfer the agent still got %s frames of the conversation", f.Type)
+		}
+		return f.Type == "pong"
+	})
+}

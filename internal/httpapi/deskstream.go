@@ -11,6 +11,7 @@ import (
 
 	"github.com/steward-cs/steward/internal/auth"
 	"github.com/steward-cs/steward/internal/conversation"
+	"github.com/steward-cs/steward/internal/desk"
 	"github.com/steward-cs/steward/internal/errcode"
 	"github.com/steward-cs/steward/internal/realtime"
 )
@@ -77,6 +78,12 @@ type deskStream struct {
 	sub     *realtime.Subscription
 	cred    deskCredential
 	checked time.Time // when cred was last found good
+	// had holds the conversations assigned to the user as far as the
+	// stream knows (an agent's, not a supervisor's, who sees all): when
+	// one is transferred to someone else, the console is told once, then
+	// no more. It was never told, kept the conversation in Mine with its
+	// composer on, and its replies met 403s.
+	had map[string]bool
 }
 
 // openDeskStream authenticates the console (unless its cookie did),
@@ -106,12 +113,21 @@ func (s *Server) openDeskStream(ctx context.Context, sk *socket, p *auth.Princip
 		return nil, auth.ErrNotPermitted("use the desk")
 	}
 	ds := &deskStream{s: s, sk: sk, user: user, sub: s.hub.SubscribeFunc(DeskTopic, deskBuffer, sk.wake),
-		cred: cred, checked: time.Now()}
+		cred: cred, checked: time.Now(), had: map[string]bool{}}
 	defer func() {
 		if err != nil {
 			ds.close()
 		}
 	}()
+	if !user.Can(auth.DeskReadAll) {
+		mine, err := s.desk.List(ctx, user, desk.ScopeMine)
+		if err != nil {
+			return nil, err
+		}
+		for _, c := range mine {
+			ds.had[c.ID] = true
+		}
+	}
 	uj := toUserJSON(user)
 	if err := s.writeFrame(ctx, sk.conn, deskFrame{Type: "ready", User: &uj}); err != nil {
 		return nil, err
@@ -146,7 +162,7 @@ func (ds *deskStream) turn(ctx context.Context, frames []clientFrame, keepalive 
 	}
 	// The events queued now; later ones wake the next turn.
 	for _, ev := range ds.sub.Take() {
-		if err := s.deskEvent(ctx, conn, ds.user, ev.Data); err != nil {
+		if err := ds.event(ctx, ev.Data); err != nil {
 			return err
 		}
 	}
@@ -208,14 +224,28 @@ func visible(u *auth.User, c *conversation.Conversation) bool {
 	return u.Can(auth.DeskReadAll) || c.Assignee == "" || c.Assignee == u.ID
 }
 
-func (s *Server) deskEvent(ctx context.Context, conn *websocket.Conn, u *auth.User, data any) error {
+func (ds *deskStream) event(ctx context.Context, data any) error {
+	s, conn, u := ds.s, ds.sk.conn, ds.user
 	switch ev := data.(type) {
 	case queueEvent:
 		return s.sendQueue(ctx, conn, ev)
 	case Update:
 		c := &ev.Conversation
 		if !visible(u, c) {
-			return nil
+			if !ds.had[c.ID] {
+				return nil
+			}
+			// Taken from them: the conversation as it is now (whose, in
+			// what state), none of what is said in it from here on.
+			delete(ds.had, c.ID)
+			it := s.toItem(c, s.userNames(ctx), time.Now())
+			return s.writeFrame(ctx, conn, deskFrame{Type: "conversation", Conversation: &it})
+		}
+		switch {
+		case c.State == conversation.StateClosed:
+			delete(ds.had, c.ID)
+		case c.Assignee == u.ID && !u.Can(auth.DeskReadAll):
+			ds.had[c.ID] = true
 		}
 		it := s.toItem(c, s.userNames(ctx), time.Now())
 		if err := s.writeFrame(ctx, conn, deskFrame{Type: "conversation", Conversation: &it}); err != nil {
