@@ -234,9 +234,13 @@ func assignChange(agent *auth.User, takeover bool) conversation.Change {
 		if c.State == conversation.StateAssigned {
 			key = phraseTransferred
 		}
+		text := fmt.Sprintf(phrase(key, c.Locale), agent.Name)
+		if agent.Name == "" {
+			text = phrase(key+"-nameless", c.Locale)
+		}
 		c.State, c.Assignee, c.AssignedAt = conversation.StateAssigned, agent.ID, c.UpdatedAt
 		return []conversation.Message{{Role: conversation.RoleSystem, Outcome: conversation.OutcomeJoined,
-			Text: fmt.Sprintf(phrase(key, c.Locale), agent.DisplayName()), Author: author(agent)}}, nil
+			Text: text, Author: author(agent)}}, nil
 	}
 }
 
@@ -257,8 +261,10 @@ func stateWords(s conversation.State) []any {
 	return []any{string(s), string(s)}
 }
 
+// author is u as the transcript names them: with the name given, never
+// the email (customers read it; the console falls back to "Agent").
 func author(u *auth.User) *conversation.Author {
-	return &conversation.Author{ID: u.ID, Name: u.DisplayName()}
+	return &conversation.Author{ID: u.ID, Name: u.Name}
 }
 
 // Reply sends an agent's message to the customer.

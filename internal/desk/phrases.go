@@ -10,6 +10,10 @@ const (
 	phraseRate        = "rate"
 	phraseTicket      = "ticket"
 	phraseRequeued    = "requeued"
+	// For an agent without a name: customers never see the email address
+	// that stands in for it in the console.
+	phraseJoinedNameless      = "joined-nameless"
+	phraseTransferredNameless = "transferred-nameless"
 )
 
 var phrases = map[string]map[string]string{
@@ -20,6 +24,14 @@ var phrases = map[string]map[string]string{
 	phraseTransferred: {
 		"zh-CN": "会话已转接给客服 %s，之前的记录对方都能看到。",
 		"en":    "You've been transferred to %s, who can see everything so far.",
+	},
+	phraseJoinedNameless: {
+		"zh-CN": "人工客服已接入，将为您服务。",
+		"en":    "An agent has joined and will help you from here.",
+	},
+	phraseTransferredNameless: {
+		"zh-CN": "会话已转接给其他客服，之前的记录对方都能看到。",
+		"en":    "You've been transferred to another agent, who can see everything so far.",
 	},
 	phraseClosed: {
 		"zh-CN": "客服已结束本次会话。如还有其他问题，欢迎随时再次咨询。",

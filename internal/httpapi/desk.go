@@ -50,28 +50,44 @@ type names struct {
 	mu   sync.Mutex
 	at   time.Time
 	byID map[string]string
+	// public are the names customers see: the name given, or none, never
+	// the email DisplayName falls back to (an internal address handed to
+	// anyone who opens the chat).
+	public map[string]string
 }
 
+// userNames are the staff's names as colleagues see them.
 func (s *Server) userNames(ctx context.Context) map[string]string {
+	byID, _ := s.loadNames(ctx)
+	return byID
+}
+
+// publicNames are the staff's names as customers see them ("" for none).
+func (s *Server) publicNames(ctx context.Context) map[string]string {
+	_, public := s.loadNames(ctx)
+	return public
+}
+
+func (s *Server) loadNames(ctx context.Context) (byID, public map[string]string) {
 	if s.auth == nil {
-		return map[string]string{}
+		return map[string]string{}, map[string]string{}
 	}
 	s.names.mu.Lock()
 	defer s.names.mu.Unlock()
 	if s.names.byID != nil && time.Since(s.names.at) < 5*time.Second {
-		return s.names.byID
+		return s.names.byID, s.names.public
 	}
 	users, err := s.auth.Users(ctx)
 	if err != nil {
 		s.logger.Warn("list users for names", "error", err)
-		return s.names.byID
+		return s.names.byID, s.names.public
 	}
-	m := make(map[string]string, len(users))
+	byID, public = make(map[string]string, len(users)), make(map[string]string, len(users))
 	for i := range users {
-		m[users[i].ID] = users[i].DisplayName()
+		byID[users[i].ID], public[users[i].ID] = users[i].DisplayName(), users[i].Name
 	}
-	s.names.byID, s.names.at = m, time.Now()
-	return m
+	s.names.byID, s.names.public, s.names.at = byID, public, time.Now()
+	return byID, public
 }
 
 // toItem is a conversation as the desk lists it, with its place in line

@@ -725,3 +725,29 @@ func TestATransferReachesTheAgentItLeaves(t *testing.T) {
 		return f.Type == "pong"
 	})
 }
+
+// An agent created without a name is shown to customers as "an agent",
+// never by the email address the console falls back to.
+func TestCustomersNeverSeeAnAgentsEmail(t *testing.T) {
+	run := testutil.Start(t, func(c *config.Config) { c.Desk.ManualAssign = true })
+	admin := testutil.Login(t, run.URL, run.Demo[0].Email, run.Demo[0].Password)
+	const email, password = "li.internal@corp.example", "Nameless-agent-1"
+	admin.Must(http.StatusCreated, "POST", "/api/v1/users", map[string]string{"email": email, "role": "agent", "password": password}, nil)
+	agent := testutil.Login(t, run.URL, email, password)
+	agent.Must(http.StatusOK, "PUT", "/api/v1/desk/presence", map[string]string{"status": "online"}, nil)
+	c := &testutil.Client{T: t, Base: run.URL}
+	conv := c.Start("zh-CN")
+	c.Say(conv, "转人工")
+	agent.Must(http.StatusOK, "POST", "/api/v1/desk/conversations/"+conv.ID+"/claim", nil, nil)
+	agent.Must(http.StatusCreated, "POST", "/api/v1/desk/conversations/"+conv.ID+"/messages", map[string]string{"text": "您好"}, nil)
+	status, body := c.Do("GET", "/api/v1/conversations/"+conv.ID, conv.Token, nil)
+	if status != http.StatusOK {
+		t.Fatalf("get conversation: %d %s", status, body)
+	}
+	if strings.Contains(string(body), "li.internal") {
+		t.Fatalf("the customer's view names the agent by email: %s", body)
+	}
+	if !strings.Contains(string(body), "人工客服已接入") {
+		t.Fatalf("the customer's view lacks the nameless joined line: %s", body)
+	}
+}
