@@ -93,6 +93,15 @@ func (s *Server) login(w http.ResponseWriter, r *http.Request) error {
 	if err := s.limits.allowLogin(s.limits.clientKey(r)); err != nil {
 		return err
 	}
+	// A page on another site cannot sign the browser in: a form posting
+	// text/plain that parses as JSON signed the victim's console into the
+	// attacker's account (login CSRF), and their replies and notes went
+	// under it. Browsers say where a request comes from; other clients
+	// send no Sec-Fetch-Site.
+	if r.Header.Get("Sec-Fetch-Site") == "cross-site" {
+		return errcode.Localized(errcode.Forbidden, "sign in from Steward's own console, not from another site",
+			"请在 Steward 自己的控制台登录，不能从其他网站登录")
+	}
 	var req loginRequest
 	if err := decode(r, &req); err != nil {
 		return err
