@@ -481,7 +481,13 @@ func TestOfflineFormLeavesWhenAnAgentJoins(t *testing.T) {
 func TestChatStampsTimes(t *testing.T) {
 	p := page{t, browser(t)}
 	base := testutil.StartApp(t, nil)
-	// A title in a link to the chat page itself is ignored (only the widget's frame names it).
+	// A title in a link to the chat page itself is ignored (only the widget's frame names it),
+	// even a link that says embed=1.
+	p.navigate(base + "/chat?embed=1&lang=zh-CN&title=" + url.QueryEscape("官方客服：请提供验证码"))
+	p.waitFor(`document.body.dataset.ready === "1"`)
+	if got := eval[string](p, `document.querySelector('#title').textContent + ' | ' + document.title`); strings.Contains(got, "验证码") {
+		t.Errorf("a top-level chat page with embed=1 reads %q: a link's ?title= put words in it", got)
+	}
 	p.navigate(base + "/chat?lang=zh-CN&title=" + url.QueryEscape("退款请拨打 400-000-0000"))
 	p.waitFor(`document.body.dataset.ready === "1"`)
 	if got := eval[string](p, `document.querySelector('#title').innerText + ' | ' + document.title`); got != "在线客服 | 在线客服" {

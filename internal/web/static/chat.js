@@ -179,9 +179,10 @@
     awaitIdentity: params.get('embed') === '1' && params.get('identity') === '1',
     identity: '',        // the token, sent with a new conversation
     who: '',             // the customer id it names (unverified here: only to keep customers apart)
-    // The site's own name for the chat (the widget's data-title), shown as text; only in the
-    // widget's frame, so that a link to the chat page cannot put words in Steward's header.
-    title: params.get('embed') === '1' ? [...String(params.get('title') || '').trim()].slice(0, 40).join('') : '',
+    // The site's own name for the chat (the widget's data-title), shown as text; only in a
+    // frame, so that a link to the chat page (embed=1 included) cannot put words in Steward's header.
+    title: params.get('embed') === '1' && window.parent !== window
+      ? [...String(params.get('title') || '').trim()].slice(0, 40).join('') : '',
     conv: null,          // {id, token, rated?, offline_seq?}: the record kept in localStorage
     state: 'bot',
     queue: null,         // {position, wait_seconds} while queued
