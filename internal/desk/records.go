@@ -104,19 +104,19 @@ func (d *Desk) LeaveMessage(ctx context.Context, c *conversation.Conversation, c
 	}
 	t := &Ticket{ID: token.ID("t", 10), ConversationID: c.ID, Locale: c.Locale, Status: TicketOpen,
 		CreatedAt: d.opts.Now().UTC()}
-	// The contact is personal data by design: masked like the rest, the
-	// original sealed for the agent who calls back (and reveals it).
-	for _, f := range []struct {
-		name string
-		text string
-		dst  *string
-	}{{"contact", contact, &t.Contact}, {"message", message, &t.Message}} {
-		safe, err := d.opts.Vault.Keep(ctx, c.ID, "ticket:"+t.ID+":"+f.name, f.text, t.CreatedAt)
-		if err != nil {
-			return nil, err // an acknowledged ticket must be revealable: fail before storing it
-		}
-		*f.dst = safe.Text
+	// The contact is personal data by design: masked whole whatever its
+	// form (a landline or a WeChat id is no less personal than a mobile
+	// number), the original sealed for the agent who calls back (and
+	// reveals it). The message is masked like the rest.
+	safe, err := d.opts.Vault.KeepWhole(ctx, c.ID, "ticket:"+t.ID+":contact", contact, t.CreatedAt)
+	if err != nil {
+		return nil, err // an acknowledged ticket must be revealable: fail before storing it
 	}
+	t.Contact = safe.Text
+	if safe, err = d.opts.Vault.Keep(ctx, c.ID, "ticket:"+t.ID+":message", message, t.CreatedAt); err != nil {
+		return nil, err
+	}
+	t.Message = safe.Text
 	if err := d.store.AddTicket(ctx, t); err != nil {
 		return nil, err
 	}

@@ -22,6 +22,10 @@ const (
 	KindMobile Kind = "cn_mobile" // mainland mobile number, with or without +86 / 0086
 	KindCard   Kind = "bank_card" // payment card number
 	KindEmail  Kind = "email"
+	// KindContact is a field that is personal data by what it is for (the
+	// offline form's contact), whatever its form: a landline, a QQ or WeChat
+	// id. It is sealed whole (Vault.KeepWhole); the detector never finds it.
+	KindContact Kind = "contact"
 )
 
 // Kinds lists every kind, in a stable order.

@@ -216,6 +216,48 @@ func (v *Vault) Refresh(ctx context.Context) error {
 	return nil
 }
 
+// KeepWhole is Keep for a field that is personal data whatever it holds
+// (the offline form's contact). What the detector knows is masked in its
+// usual form (138****5678); anything else is masked whole but its last
+// four characters (all of it when short), and the original sealed either
+// way. Keep left a landline, a QQ number or a WeChat id in the clear.
+func (v *Vault) KeepWhole(ctx context.Context, conversationID, ref, text string, now time.Time) (Protected, error) {
+	if _, spans := Mask(text); len(spans) > 0 {
+		return v.Keep(ctx, conversationID, ref, text, now)
+	}
+	p := Protected{Text: maskWhole(text), Kinds: []Kind{KindContact}}
+	if v == nil || v.ring == nil {
+		return p, nil
+	}
+	sealed, err := v.ring.Seal([]byte(text), []byte(AAD(conversationID, ref)))
+	if err != nil {
+		return p, err
+	}
+	rec := VaultRecord{Ref: ref, ConversationID: conversationID, Kinds: p.KindNames(), Sealed: sealed, CreatedAt: now}
+	if err := v.store.PutVault(ctx, rec); err != nil {
+		return p, fmt.Errorf("keep original of %s: %w", ref, err)
+	}
+	p.Sealed = &sealed
+	return p, nil
+}
+
+// maskWhole masks every character of s but spaces and its last four (none
+// kept when s has fewer than eight): enough for an agent to tell two
+// contacts apart, not to use one.
+func maskWhole(s string) string {
+	r := []rune(s)
+	keep := 0
+	if len(r) >= 8 {
+		keep = 4
+	}
+	for i := range len(r) - keep {
+		if r[i] != ' ' {
+			r[i] = '*'
+		}
+	}
+	return string(r)
+}
+
 // Keep masks text written outside a conversation turn (a note, an offline
 // message) and stores its sealed original under ref at once. A nil vault
 // masks and keeps nothing.
