@@ -1,6 +1,7 @@
 package desk
 
 import (
+	"slices"
 	"strings"
 	"testing"
 	"time"
@@ -198,6 +199,23 @@ func TestSummaryCountsReadNaturally(t *testing.T) {
 				}
 			}
 		})
+	}
+}
+
+// Two misses in a row hand the conversation over: the engine answers the
+// second with the handoff itself, and the summary counts it as the miss it
+// is ("twice", tagged bot_failed), not "did not understand once".
+func TestSummaryCountsTheMissThatHandedOff(t *testing.T) {
+	c := &conversation.Conversation{Locale: "en", HandoffReason: conversation.HandoffUnresolved}
+	msgs := []conversation.Message{
+		{Role: conversation.RoleCustomer, Text: "asdkjh qwpeoiru"},
+		{Role: conversation.RoleBot, Outcome: conversation.OutcomeFallback},
+		{Role: conversation.RoleCustomer, Text: "zxmcnb lkjh"},
+		{Role: conversation.RoleBot, Outcome: conversation.OutcomeHandoff},
+	}
+	s := Summarize(c, msgs, "en")
+	if !slices.Contains(s.Tags, "bot_failed") || !strings.Contains(s.Text, "did not understand twice") {
+		t.Fatalf("summary %q, tags %v: want the two misses counted and bot_failed", s.Text, s.Tags)
 	}
 }
 

@@ -56,7 +56,7 @@ func Summarize(c *conversation.Conversation, msgs []conversation.Message, lang s
 	s := Summary{HandoffReason: c.HandoffReason, Questions: []string{}, Intents: []IntentHit{}, BotAttempts: []Attempt{},
 		Tags: []string{}}
 	seen := map[string]int{}
-	fallbacks, answers, customerMsgs := 0, 0, 0
+	fallbacks, answers, customerMsgs, handoffs := 0, 0, 0, 0
 	for _, m := range msgs {
 		switch m.Role {
 		case conversation.RoleCustomer:
@@ -85,9 +85,18 @@ func Summarize(c *conversation.Conversation, msgs []conversation.Message, lang s
 				answers++
 			case conversation.OutcomeFallback:
 				fallbacks++
+			case conversation.OutcomeHandoff, conversation.OutcomeOffline:
+				handoffs++
 			}
 			s.BotAttempts = append(s.BotAttempts, a)
 		}
+	}
+	// Handed off because the bot could not resolve it: the handoff stands
+	// in for the second miss in a row (the engine answers it with the
+	// handoff, not a fallback), which the summary had not counted: it said
+	// "did not understand once", and never tagged bot_failed.
+	if c.HandoffReason == conversation.HandoffUnresolved && handoffs > 0 {
+		fallbacks++
 	}
 	if len(s.Questions) > maxQuestions {
 		s.Questions = s.Questions[len(s.Questions)-maxQuestions:]
