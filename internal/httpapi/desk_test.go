@@ -617,6 +617,8 @@ func TestDeskStreamEndsWithItsCredential(t *testing.T) {
 			ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
 			defer cancel()
 			s := testutil.Login(t, run.URL, agent.Email, run.Demo[1].Password)
+			// Online again: signing out (the case before) set the agent offline.
+			s.Must(http.StatusOK, "PUT", "/api/v1/desk/presence", map[string]string{"status": "online"}, nil)
 			live := openDeskStream(t, ctx, run.URL, s.Token)
 			// While the credential holds, events flow.
 			first := c.Start("zh-CN")
@@ -749,5 +751,24 @@ func TestCustomersNeverSeeAnAgentsEmail(t *testing.T) {
 	}
 	if !strings.Contains(string(body), "人工客服已接入") {
 		t.Fatalf("the customer's view lacks the nameless joined line: %s", body)
+	}
+}
+
+// While an agent has the conversation it is not rated (the rating would
+// be laid at whoever had it then, and the close's request would meet
+// "already rated"); once closed it is, once.
+func TestAnAgentsServiceIsRatedOnceClosed(t *testing.T) {
+	run, agent := startStaffed(t)
+	c := &testutil.Client{T: t, Base: run.URL}
+	conv := c.Start("zh-CN")
+	c.Say(conv, "转人工")
+	agent.Must(http.StatusOK, "POST", "/api/v1/desk/conversations/"+conv.ID+"/claim", nil, nil)
+	status, b := c.Do("POST", "/api/v1/conversations/"+conv.ID+"/rating", conv.Token, []byte(`{"score":1}`))
+	if status != http.StatusConflict || !strings.Contains(string(b), "closed") {
+		t.Fatalf("rating while assigned: %d %s, want 409", status, b)
+	}
+	agent.Must(http.StatusOK, "POST", "/api/v1/desk/conversations/"+conv.ID+"/close", map[string]bool{"ask_rating": true}, nil)
+	if status, b := c.Do("POST", "/api/v1/conversations/"+conv.ID+"/rating", conv.Token, []byte(`{"score":4}`)); status != http.StatusCreated {
+		t.Fatalf("rating once closed: %d %s", status, b)
 	}
 }

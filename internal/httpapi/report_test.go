@@ -31,6 +31,8 @@ func TestQualityReport(t *testing.T) {
 	}
 	agent.Must(http.StatusOK, "POST", "/api/v1/desk/conversations/"+handed.ID+"/claim", nil, nil)
 	agent.Must(http.StatusCreated, "POST", "/api/v1/desk/conversations/"+handed.ID+"/messages", map[string]string{"text": "Hello, how can I help?"}, nil)
+	// An agent's service is rated once it is over.
+	agent.Must(http.StatusOK, "POST", "/api/v1/desk/conversations/"+handed.ID+"/close", map[string]bool{"ask_rating": true}, nil)
 	lost := c.Start("zh-CN")
 	if turn := c.Say(lost, "火星上明天的天气怎么样"); turn.Messages[0].Outcome != "fallback" {
 		t.Fatalf("an out-of-scope question: %+v", turn.Messages)

@@ -78,6 +78,15 @@ func (s *Service) Rate(ctx context.Context, c *conversation.Conversation, score 
 	if score < 1 || score > 5 {
 		return nil, errcode.Localized(errcode.Invalid, "score must be a whole number from 1 to 5, not %d", "评分应为 1 到 5 的整数，而不是 %d", score)
 	}
+	// While an agent has it, their service is not over: a rating then was
+	// laid at whoever had it at that moment (a transfer could follow), and
+	// the close's rating request met "already rated". The bot's service,
+	// or a wait in the queue, may be rated at any time; an agent's once the
+	// conversation is closed.
+	if c.State == conversation.StateAssigned {
+		return nil, errcode.Localized(errcode.Conflict, "rate the conversation once the agent has closed it",
+			"请在客服结束会话后再评价")
+	}
 	if len(tags) > maxTags {
 		return nil, errcode.Localized(errcode.Invalid, "at most %d tags", "最多选择 %d 个标签", maxTags)
 	}
