@@ -164,6 +164,13 @@ func (s *Server) openStream(ctx context.Context, sk *socket, id, ipKey string) (
 			cs.close()
 		}
 	}()
+	// And read the conversation again: a change published between the
+	// authorisation's read and the subscription (an agent joining, a
+	// close) was in neither, and the "ready" frame said the old state
+	// until the next event.
+	if fresh, err := s.engine.Conversation(ctx, id); err == nil {
+		c, cs.c = fresh, fresh
+	}
 	if err := cs.write(ctx, serverFrame{Type: "ready", State: c.State}); err != nil {
 		return nil, err
 	}
