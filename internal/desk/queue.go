@@ -100,7 +100,11 @@ func (d *Desk) Route(ctx context.Context) error {
 		if c.State != conversation.StateQueued {
 			continue
 		}
-		if !d.opts.ManualOnly && d.opts.Hours.Open(now) && leading {
+		// Within opening hours, and after them for the conversations that
+		// were queued before closing: they were promised a person, and
+		// agents still online at closing time used to free up while those
+		// customers waited until morning.
+		if !d.opts.ManualOnly && (d.opts.Hours.Open(now) || d.opts.Hours.Open(c.QueuedAt)) && leading {
 			if agent := pick(online, load, &c); agent != nil {
 				if _, _, err := d.engine.Apply(ctx, c.ID, assignChange(agent, false)); err == nil {
 					load[agent.ID]++

@@ -204,3 +204,53 @@ func TestARestartDoesNotRequeueEveryConversation(t *testing.T) {
 		t.Fatalf("with ana's console silent the TTL after the restart: %s, want queued again", st)
 	}
 }
+
+// A conversation queued before closing time is still given to an agent who
+// frees up after it; one queued after closing is left for the morning.
+func TestQueuedBeforeClosingIsServedAfterIt(t *testing.T) {
+	ctx := context.Background()
+	db := testutil.OpenStore(t, store.Options{SQLitePath: filepath.Join(t.TempDir(), "s.db")})
+	engine := conversation.NewEngine(db, conversation.Options{})
+	hours, err := desk.ParseHours("UTC", []string{"mon-sun"}, "09:00", "18:00")
+	if err != nil {
+		t.Fatal(err)
+	}
+	now := time.Date(2026, 11, 23, 17, 58, 0, 0, time.UTC)
+	d := desk.New(db, engine, nil, desk.Options{Hours: hours, Now: func() time.Time { return now }})
+	if err := db.CreateUser(ctx, &auth.User{ID: "ana", Email: "ana@example.com", Name: "Ana", Role: auth.RoleAgent,
+		MaxChats: 1, CreatedAt: now, UpdatedAt: now}); err != nil {
+		t.Fatal(err)
+	}
+	queue := func(at time.Time) string {
+		t.Helper()
+		c, _, _, err := engine.Start(ctx, conversation.StartRequest{Locale: "zh-CN"})
+		if err != nil {
+			t.Fatal(err)
+		}
+		if _, _, err := engine.Apply(ctx, c.ID, func(c *conversation.Conversation) ([]conversation.Message, error) {
+			c.State, c.QueuedAt = conversation.StateQueued, at
+			return nil, nil
+		}); err != nil {
+			t.Fatal(err)
+		}
+		return c.ID
+	}
+	before := queue(now)                      // 17:58, while Ana is busy elsewhere (not yet online)
+	after := queue(now.Add(10 * time.Minute)) // 18:08
+	now = now.Add(15 * time.Minute)           // 18:13: Ana comes online with a free slot
+	if err := db.SetPresence(ctx, "ana", auth.Online, now); err != nil {
+		t.Fatal(err)
+	}
+	if err := d.Route(ctx); err != nil {
+		t.Fatal(err)
+	}
+	for id, want := range map[string]conversation.State{before: conversation.StateAssigned, after: conversation.StateQueued} {
+		c, err := db.Conversation(ctx, id)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if c.State != want {
+			t.Errorf("conversation queued at %s: %s after closing, want %s", c.QueuedAt.Format("15:04"), c.State, want)
+		}
+	}
+}
