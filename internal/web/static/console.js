@@ -263,9 +263,14 @@
       S.waitSince.delete(it.id);
     }
   }
+  // An item older than the one held is not taken: a routing pass's queue that read a conversation
+  // as queued can arrive after the claim's own frame, and overwrote it back to "queued" (the
+  // claimer's Mine row said so, and closing it then asked no rating).
+  const stale = (it, held) => !!(held && it.updated_at && held.updated_at &&
+    Date.parse(it.updated_at) < Date.parse(held.updated_at));
   function putItems(list) {
     for (const it of list) {
-      if (!it || !it.id) continue;
+      if (!it || !it.id || stale(it, S.items.get(it.id))) continue;
       S.items.set(it.id, it);
       setWait(it);
     }
@@ -279,7 +284,7 @@
     } catch (e) { if (e.status !== 401) toastError(e); }
   }
   function setQueue(queue, agentsOnline) {
-    S.lists.queue = putItems(queue);
+    S.lists.queue = putItems(queue).filter((id) => (S.items.get(id) || {}).state === 'queued');
     if (typeof agentsOnline === 'number') S.agentsOnline = agentsOnline;
     // Queued conversations are part of "active" too.
     if (seesAll()) for (const id of S.lists.queue) if (!S.lists.active.includes(id)) S.lists.active.push(id);
