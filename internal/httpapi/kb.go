@@ -720,12 +720,12 @@ func (s *Server) flagAnswer(w http.ResponseWriter, r *http.Request) error {
 	if created {
 		// A conversation's flags are one vote towards the alert rules:
 		// its first.
-		before, err := s.flags.FlaggedBefore(r.Context(), msgs, f.MessageID, quality.SourceCustomer)
+		another, err := s.flags.FlaggedAnother(r.Context(), msgs, f.MessageID, quality.SourceCustomer)
 		if err != nil {
-			s.logger.Warn("flag: look for the conversation's earlier flags", "error", err)
+			s.logger.Warn("flag: look for the conversation's other flags", "error", err)
 		}
 		category, at := flagged(msgs, f.MessageID)
-		s.signal(monitor.Signal{Kind: monitor.KindFlag, Category: category, About: at, Repeat: before})
+		s.signal(monitor.Signal{Kind: monitor.KindFlag, Category: category, About: at, Repeat: another})
 	}
 	status := http.StatusCreated
 	if !created {

@@ -160,12 +160,12 @@ func (s *Flags) Flag(ctx context.Context, c *conversation.Conversation, transcri
 	return f, true, nil
 }
 
-// FlaggedBefore reports whether source flagged another answer of the
+// FlaggedAnother reports whether source flagged another answer of the
 // transcript (of its newest maxFlagScan) than messageID. A conversation's
 // flags count once towards the alert rules: else one customer flagging
 // three answers of one conversation fired wrong_answer_flags, and within
 // minutes of a release rolled the release back.
-func (s *Flags) FlaggedBefore(ctx context.Context, transcript []conversation.Message, messageID, source string) (bool, error) {
+func (s *Flags) FlaggedAnother(ctx context.Context, transcript []conversation.Message, messageID, source string) (bool, error) {
 	scanned := 0
 	for i := len(transcript) - 1; i >= 0 && scanned < maxFlagScan; i-- {
 		m := transcript[i]
@@ -184,7 +184,7 @@ func (s *Flags) FlaggedBefore(ctx context.Context, transcript []conversation.Mes
 	return false, nil
 }
 
-// maxFlagScan bounds the answers FlaggedBefore looks at.
+// maxFlagScan bounds the answers FlaggedAnother looks at.
 const maxFlagScan = 200
 
 // Group is a set of open flags with one cause: the same entry, or (for
