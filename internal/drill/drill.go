@@ -6,9 +6,11 @@
 package drill
 
 import (
+	"cmp"
 	"context"
 	"fmt"
 	"log/slog"
+	"maps"
 	"math/rand/v2"
 	"slices"
 	"sort"
@@ -349,7 +351,14 @@ func (r *run) execute(ctx context.Context) (*Scorecard, error) {
 			return nil, err
 		}
 		relevantFiring := false
-		for fp, a := range firing {
+		// In a stable order (by name, then fingerprint), so that the alert
+		// log lists alerts first seen in one poll the same way every time.
+		fps := slices.Collect(maps.Keys(firing))
+		slices.SortFunc(fps, func(x, y string) int {
+			return cmp.Or(strings.Compare(firing[x].name, firing[y].name), strings.Compare(x, y))
+		})
+		for _, fp := range fps {
+			a := firing[fp]
 			if _, old := before[fp]; old || !r.s.relevant(a.name, a.labels) {
 				continue
 			}
