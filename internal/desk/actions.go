@@ -436,6 +436,7 @@ func (d *Desk) Agents(ctx context.Context, actor *auth.User) ([]Agent, error) {
 	if err != nil {
 		return nil, err
 	}
+	d.lookedAt(users)
 	assigned, err := d.store.ConversationsIn(ctx, conversation.StateAssigned)
 	if err != nil {
 		return nil, err

@@ -100,13 +100,17 @@ type Desk struct {
 	handleMu   sync.Mutex
 	handleTime time.Duration // moving average of assigned → closed
 
-	// deafUntil is the last moment this desk could not hear consoles'
-	// beats (its start, a failed routing pass: the store was down, and
-	// beats failed with it). A console's silence counts from then at the
-	// latest: after a restart or an outage longer than PresenceTTL, every
-	// agent looked gone, and every assigned conversation went back to the
-	// queue before the consoles had time to reconnect.
-	deafUntil atomic.Int64 // unix nanoseconds
+	// deafFrom and deafUntil bound the last time this desk could not hear
+	// consoles' beats: from its start (deafFrom: the newest beat the store
+	// holds, read at the first look at the users) or the first of a run of
+	// failed routing passes (the store was down, and beats failed with it),
+	// to the last of them. A console alive when the hearing stopped has
+	// its silence counted from deafUntil: after a restart or an outage
+	// longer than PresenceTTL, every agent looked gone, and every assigned
+	// conversation went back to the queue before the consoles had time to
+	// reconnect. Unix nanoseconds; deafFrom 0 until the first look.
+	deafFrom, deafUntil atomic.Int64
+	failing             atomic.Bool // the last routing pass failed
 }
 
 // New returns a desk. Call Run to route in the background.
@@ -144,7 +148,13 @@ func (d *Desk) Run(ctx context.Context) {
 	for {
 		if err := d.Route(ctx); err != nil && ctx.Err() == nil {
 			d.logger.Warn("routing failed", "error", err)
-			d.deafUntil.Store(d.opts.Now().UnixNano())
+			now := d.opts.Now()
+			if !d.failing.Swap(true) {
+				d.deafFrom.Store(now.Add(-d.opts.RouteEvery).UnixNano()) // beats may have failed since the last pass
+			}
+			d.deafUntil.Store(now.UnixNano())
+		} else if err == nil {
+			d.failing.Store(false)
 		}
 		select {
 		case <-ctx.Done():
@@ -181,6 +191,7 @@ func (d *Desk) Staffed(ctx context.Context, c *conversation.Conversation) bool {
 		d.logger.Warn("staffed: list users", "error", err)
 		return true
 	}
+	d.lookedAt(users)
 	for i := range users {
 		if d.online(&users[i], now) && speaks(&users[i], c.Locale) {
 			return true
@@ -195,14 +206,34 @@ func (d *Desk) online(u *auth.User, now time.Time) bool {
 }
 
 // heard is when u's console was last heard from or, for a console that
-// was there when this desk stopped hearing (a restart, a store outage of up
-// to maxDeaf), when the desk could hear again (see deafUntil).
+// was alive when this desk stopped hearing (a restart, a store outage of up
+// to maxDeaf), when the desk could hear again (see deafFrom).
 func (d *Desk) heard(u *auth.User) time.Time {
-	deaf := time.Unix(0, d.deafUntil.Load())
-	if u.PresenceAt.IsZero() || !deaf.After(u.PresenceAt) || deaf.Sub(u.PresenceAt) >= d.opts.PresenceTTL+maxDeaf {
+	from, until := time.Unix(0, d.deafFrom.Load()), time.Unix(0, d.deafUntil.Load())
+	switch {
+	case u.PresenceAt.IsZero() || !until.After(u.PresenceAt):
+		return u.PresenceAt
+	case d.deafFrom.Load() == 0 || !u.PresenceAt.After(from.Add(-d.opts.PresenceTTL)):
+		return u.PresenceAt // gone already when the hearing stopped (a laptop closed before the restart)
+	case until.Sub(u.PresenceAt) >= d.opts.PresenceTTL+maxDeaf:
 		return u.PresenceAt
 	}
-	return deaf
+	return until
+}
+
+// lookedAt notes, at the desk's first look at the users, the newest beat
+// they hold: the moment the previous process (or node) last heard anyone.
+func (d *Desk) lookedAt(users []auth.User) {
+	if d.deafFrom.Load() != 0 {
+		return
+	}
+	newest := int64(1)
+	for i := range users {
+		if !users[i].PresenceAt.IsZero() {
+			newest = max(newest, users[i].PresenceAt.UnixNano())
+		}
+	}
+	d.deafFrom.CompareAndSwap(0, newest)
 }
 
 // maxDeaf is the longest restart or store outage that consoles are given

@@ -58,6 +58,7 @@ func (d *Desk) Route(ctx context.Context) error {
 	if err != nil {
 		return fmt.Errorf("route: %w", err)
 	}
+	d.lookedAt(users)
 	load := map[string]int{}
 	for _, c := range convs {
 		if c.State == conversation.StateAssigned {

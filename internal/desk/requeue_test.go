@@ -143,7 +143,7 @@ func TestARestartDoesNotRequeueEveryConversation(t *testing.T) {
 	engine := conversation.NewEngine(db, conversation.Options{})
 	now := time.Date(2026, 11, 22, 10, 0, 0, 0, time.UTC)
 	clock := func() time.Time { return now }
-	for _, id := range []string{"ana", "weekend"} {
+	for _, id := range []string{"ana", "weekend", "li"} {
 		if err := db.CreateUser(ctx, &auth.User{ID: id, Email: id + "@example.com", Name: id, Role: auth.RoleAgent,
 			MaxChats: 3, CreatedAt: now, UpdatedAt: now}); err != nil {
 			t.Fatal(err)
@@ -153,6 +153,11 @@ func TestARestartDoesNotRequeueEveryConversation(t *testing.T) {
 		t.Fatal(err)
 	}
 	if err := db.SetPresence(ctx, "ana", auth.Online, now); err != nil {
+		t.Fatal(err)
+	}
+	// Li closed her laptop eight minutes before, still "online": gone when
+	// the restart came, she is not brought back by it.
+	if err := db.SetPresence(ctx, "li", auth.Online, now.Add(-8*time.Minute)); err != nil {
 		t.Fatal(err)
 	}
 	d := desk.New(db, engine, nil, desk.Options{Now: clock})
@@ -192,7 +197,7 @@ func TestARestartDoesNotRequeueEveryConversation(t *testing.T) {
 		t.Fatalf("right after the restart: %s to %q, want still ana's", st, who)
 	}
 	if q := d.Snapshot(); q != nil && q.AgentsOnline != 1 {
-		t.Fatalf("agents online after the restart: %d, want 1 (ana; not the weekend's)", q.AgentsOnline)
+		t.Fatalf("agents online after the restart: %d, want 1 (ana; not li, not the weekend's)", q.AgentsOnline)
 	}
 
 	// Her console never comes back: the TTL after the restart, it goes.
