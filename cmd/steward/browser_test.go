@@ -756,6 +756,18 @@ func TestChatBannerFollowsATransfer(t *testing.T) {
 	admin := testutil.Login(t, run.URL, run.Demo[0].Email, run.Demo[0].Password)
 	admin.Must(http.StatusOK, "POST", "/api/v1/desk/conversations/"+stored.ID+"/assign", map[string]string{"agent_id": second.ID}, nil)
 	p.waitFor(`document.querySelector('#state-banner').innerText.includes("Tom Chen")`)
+	// On to an agent with no name: the banner no longer names the one before (nor the new one's email).
+	var nameless struct{ User struct{ ID string } }
+	admin.Must(http.StatusCreated, "POST", "/api/v1/users", map[string]string{"email": "third@corp.example", "role": "agent",
+		"password": "Nameless-agent-1"}, &nameless)
+	third := testutil.Login(t, run.URL, "third@corp.example", "Nameless-agent-1")
+	third.Must(http.StatusOK, "PUT", "/api/v1/desk/presence", map[string]string{"status": "online"}, nil)
+	admin.Must(http.StatusOK, "POST", "/api/v1/desk/conversations/"+stored.ID+"/assign", map[string]string{"agent_id": nameless.User.ID}, nil)
+	p.waitFor(`document.querySelector('#messages').innerText.includes("another agent")`)
+	p.waitFor(`!document.querySelector('#state-banner').innerText.includes("Tom Chen")`)
+	if got := eval[string](p, `document.body.innerText`); strings.Contains(got, "third@") {
+		t.Errorf("the chat names the nameless agent by email: %q", got)
+	}
 }
 
 // A proxy in front of Steward that answers with its own error page (an

@@ -328,7 +328,8 @@
   // What GET /conversations/{id} says besides the messages: place in the queue, agent, rating.
   function applyDetails(d) {
     S.queue = d.queue || null;
-    if (d.agent && d.agent.name) S.agentName = d.agent.name;
+    // An agent without a name is shown as "an agent": the name of the one before must not stay.
+    if (d.agent) S.agentName = d.agent.name || '';
     if (d.rating && S.conv && !S.conv.rated) remember({ rated: true });
   }
 
@@ -420,7 +421,7 @@
         if (fresh) noteUnread(f.message);
       }
       else if (f.type === 'state') {
-        if (f.agent && f.agent.name) S.agentName = f.agent.name;
+        if (f.agent) S.agentName = f.agent.name || '';
         setState(f.state);
       } else if (f.type === 'queue') {
         S.queue = f.queue || null;
@@ -632,8 +633,8 @@
     // The agent serving is the author of their replies and of the line that
     // says they joined (a transfer sends no state frame: the state stays).
     const serving = m.role === 'agent' || (m.role === 'system' && m.outcome === 'joined');
-    if (serving && m.author && m.author.name && m.author.name !== S.agentName) {
-      S.agentName = m.author.name;
+    if (serving && m.author && (m.author.name || '') !== S.agentName) {
+      S.agentName = m.author.name || '';
       renderState();
     }
     updateChoices();
