@@ -265,9 +265,16 @@
   }
   // An item older than the one held is not taken: a routing pass's queue that read a conversation
   // as queued can arrive after the claim's own frame, and overwrote it back to "queued" (the
-  // claimer's Mine row said so, and closing it then asked no rating).
-  const stale = (it, held) => !!(held && it.updated_at && held.updated_at &&
-    Date.parse(it.updated_at) < Date.parse(held.updated_at));
+  // claimer's Mine row said so, and closing it then asked no rating). Older is by last_seq, which
+  // every change of state moves on (a line in the transcript), whichever node made it; nodes'
+  // clocks (updated_at) only break a tie.
+  const stale = (it, held) => {
+    if (!held) return false;
+    if (typeof it.last_seq === 'number' && typeof held.last_seq === 'number' && it.last_seq !== held.last_seq) {
+      return it.last_seq < held.last_seq;
+    }
+    return !!(it.updated_at && held.updated_at && Date.parse(it.updated_at) < Date.parse(held.updated_at));
+  };
   function putItems(list) {
     for (const it of list) {
       if (!it || !it.id || stale(it, S.items.get(it.id))) continue;
