@@ -722,7 +722,9 @@ func (s *Server) flagAnswer(w http.ResponseWriter, r *http.Request) error {
 		// its first.
 		another, err := s.flags.FlaggedAnother(r.Context(), msgs, f.MessageID, quality.SourceCustomer)
 		if err != nil {
+			// Not known to be the first: counted, not voted (fail closed).
 			s.logger.Warn("flag: look for the conversation's other flags", "error", err)
+			another = true
 		}
 		category, at := flagged(msgs, f.MessageID)
 		s.signal(monitor.Signal{Kind: monitor.KindFlag, Category: category, About: at, Repeat: another})
