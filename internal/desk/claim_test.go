@@ -31,17 +31,7 @@ func TestParallelClaimsKeepTheLimit(t *testing.T) {
 	const n = 8
 	var ids []string
 	for range n {
-		c, _, _, err := engine.Start(ctx, conversation.StartRequest{Locale: "en"})
-		if err != nil {
-			t.Fatal(err)
-		}
-		if _, _, err := engine.Apply(ctx, c.ID, func(c *conversation.Conversation) ([]conversation.Message, error) {
-			c.State, c.QueuedAt = conversation.StateQueued, now
-			return nil, nil
-		}); err != nil {
-			t.Fatal(err)
-		}
-		ids = append(ids, c.ID)
+		ids = append(ids, queuedAt(t, engine, "en", now))
 	}
 	var wg sync.WaitGroup
 	var mu sync.Mutex

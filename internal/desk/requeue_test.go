@@ -35,20 +35,7 @@ func TestConversationsOfAGoneAgentGoBackToTheQueue(t *testing.T) {
 			t.Fatal(err)
 		}
 	}
-	queued := func() string {
-		t.Helper()
-		c, _, _, err := engine.Start(ctx, conversation.StartRequest{Locale: "zh-CN"})
-		if err != nil {
-			t.Fatal(err)
-		}
-		if _, _, err := engine.Apply(ctx, c.ID, func(c *conversation.Conversation) ([]conversation.Message, error) {
-			c.State, c.QueuedAt = conversation.StateQueued, now
-			return nil, nil
-		}); err != nil {
-			t.Fatal(err)
-		}
-		return c.ID
-	}
+	queued := func() string { return queuedAt(t, engine, "zh-CN", now) }
 	state := func(id string) (conversation.State, string) {
 		t.Helper()
 		c, err := db.Conversation(ctx, id)
@@ -161,22 +148,13 @@ func TestARestartDoesNotRequeueEveryConversation(t *testing.T) {
 		t.Fatal(err)
 	}
 	d := desk.New(db, engine, nil, desk.Options{Now: clock})
-	c, _, _, err := engine.Start(ctx, conversation.StartRequest{Locale: "zh-CN"})
-	if err != nil {
-		t.Fatal(err)
-	}
-	if _, _, err := engine.Apply(ctx, c.ID, func(c *conversation.Conversation) ([]conversation.Message, error) {
-		c.State, c.QueuedAt = conversation.StateQueued, now
-		return nil, nil
-	}); err != nil {
-		t.Fatal(err)
-	}
+	id := queuedAt(t, engine, "zh-CN", now)
 	if err := d.Route(ctx); err != nil {
 		t.Fatal(err)
 	}
 	assignee := func() (conversation.State, string) {
 		t.Helper()
-		got, err := db.Conversation(ctx, c.ID)
+		got, err := db.Conversation(ctx, id)
 		if err != nil {
 			t.Fatal(err)
 		}
@@ -226,23 +204,9 @@ func TestQueuedBeforeClosingIsServedAfterIt(t *testing.T) {
 		MaxChats: 1, CreatedAt: now, UpdatedAt: now}); err != nil {
 		t.Fatal(err)
 	}
-	queue := func(at time.Time) string {
-		t.Helper()
-		c, _, _, err := engine.Start(ctx, conversation.StartRequest{Locale: "zh-CN"})
-		if err != nil {
-			t.Fatal(err)
-		}
-		if _, _, err := engine.Apply(ctx, c.ID, func(c *conversation.Conversation) ([]conversation.Message, error) {
-			c.State, c.QueuedAt = conversation.StateQueued, at
-			return nil, nil
-		}); err != nil {
-			t.Fatal(err)
-		}
-		return c.ID
-	}
-	before := queue(now)                      // 17:58, while Ana is busy elsewhere (not yet online)
-	after := queue(now.Add(10 * time.Minute)) // 18:08
-	now = now.Add(15 * time.Minute)           // 18:13: Ana comes online with a free slot
+	before := queuedAt(t, engine, "zh-CN", now)                    // 17:58, while Ana is busy elsewhere (not yet online)
+	after := queuedAt(t, engine, "zh-CN", now.Add(10*time.Minute)) // 18:08
+	now = now.Add(15 * time.Minute)                                // 18:13: Ana comes online with a free slot
 	if err := db.SetPresence(ctx, "ana", auth.Online, now); err != nil {
 		t.Fatal(err)
 	}
@@ -258,4 +222,21 @@ func TestQueuedBeforeClosingIsServedAfterIt(t *testing.T) {
 			t.Errorf("conversation queued at %s: %s after closing, want %s", c.QueuedAt.Format("15:04"), c.State, want)
 		}
 	}
+}
+
+// queuedAt starts a conversation in locale and puts it in the queue at at.
+func queuedAt(t *testing.T, engine *conversation.Engine, locale string, at time.Time) string {
+	t.Helper()
+	ctx := context.Background()
+	c, _, _, err := engine.Start(ctx, conversation.StartRequest{Locale: locale})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, _, err := engine.Apply(ctx, c.ID, func(c *conversation.Conversation) ([]conversation.Message, error) {
+		c.State, c.QueuedAt = conversation.StateQueued, at
+		return nil, nil
+	}); err != nil {
+		t.Fatal(err)
+	}
+	return c.ID
 }
