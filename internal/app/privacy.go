@@ -51,7 +51,7 @@ func openKeyring(ctx context.Context, cfg config.Config, db *store.DB, logger *s
 		return nil, fmt.Errorf("count sealed records by key: %w", err)
 	}
 	if missing := ring.Missing(counts); len(missing) > 0 {
-		logger.Error("records of personal data are sealed under keys this server does not hold: they cannot be revealed until the key file they were sealed with is restored (steward keys list names them)",
+		logger.Error("records of personal data are sealed under keys this server does not hold: they cannot be revealed until the keys they were sealed with are added back with steward keys import OLD-KEY-FILE (copying an old key file over this one would lose the keys made since; steward keys list names what is missing)",
 			"missing_keys", strings.Join(missing, ","), "key_file", path)
 	}
 	return ring, nil

@@ -364,8 +364,8 @@ func restoredKeys(ctx context.Context, cfg config.Config) string {
 			strings.Join(ids, ", "), path)
 	}
 	if missing := ring.Missing(counts); len(missing) > 0 {
-		return fmt.Sprintf("the restored records of personal data are sealed under %s, which %s does not hold: put back the key file kept with this backup",
-			strings.Join(missing, ", "), path)
+		return fmt.Sprintf("the restored records of personal data are sealed under %s, which %s does not hold: add the keys of the key file kept with this backup with steward keys import FILE (copying it over %s would lose the keys made since)",
+			strings.Join(missing, ", "), path, path)
 	}
 	return ""
 }

@@ -127,7 +127,7 @@ Commands:
   drill      run fault-injection drills and print their scorecards (drill all --json)
   eval       measure the NLU, the PII masking or the input firewall on a labelled data set
              (eval intent, eval sentiment, eval pii, eval firewall)
-  keys       the keys sealing originals of personal data (keys list, keys rotate)
+  keys       the keys sealing originals of personal data (keys list, keys rotate, keys import)
   backup     back up the database while it runs (backup [--out DIR]), check a backup by restoring it
              into a scratch location (backup verify BACKUP), list backups (backup list)
   restore    restore a verified backup into the configured database (restore --from BACKUP [--force])

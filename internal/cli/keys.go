@@ -17,7 +17,7 @@ import (
 type keysCommand struct{ env Env }
 
 // keysSubcommands are the group's subcommands as typed, for -h and usage errors.
-var keysSubcommands = []string{"keys list", "keys rotate"}
+var keysSubcommands = []string{"keys list", "keys rotate", "keys import"}
 
 var keysUsage = strings.Join(keysSubcommands, " | ")
 
@@ -32,8 +32,10 @@ func (c *keysCommand) Run(ctx context.Context, args []string) error {
 		return c.run(ctx, "keys list", args[1:], false)
 	case "rotate":
 		return c.run(ctx, "keys rotate", args[1:], true)
+	case "import":
+		return c.importKeys(ctx, args[1:])
 	}
-	return usagef("unknown keys subcommand %q (want list or rotate)", args[0])
+	return usagef("unknown keys subcommand %q (want list, rotate or import)", args[0])
 }
 
 // run lists the keys and the records under each; with rotate it first adds
@@ -119,7 +121,7 @@ func (c *keysCommand) run(ctx context.Context, name string, args []string, rotat
 	missing := ring.Missing(rep.ByKey)
 	var missingErr error
 	if len(missing) > 0 {
-		missingErr = fmt.Errorf("records are sealed under %s, which %s does not hold: restore that key file (a backup of it, kept apart from the database), or those originals cannot be revealed",
+		missingErr = fmt.Errorf("records are sealed under %s, which %s does not hold: add that key file's keys with steward keys import FILE (a backup of it, kept apart from the database; copying it over this one would lose the keys made since), or those originals cannot be revealed",
 			strings.Join(missing, ", "), source)
 	}
 	if *asJSON {
@@ -165,4 +167,98 @@ func records(n int64) string {
 		return "1 record"
 	}
 	return fmt.Sprintf("%d records", n)
+}
+
+// importKeys adds to the key file the keys of another key file that it
+// lacks: the way back for a database restored without its key file, after
+// a server started since has made a new one. Copying the old file over the
+// new would lose the key sealing everything stored since; importing keeps
+// both, and the active key stays as it is. A running server learns the
+// added keys from the file at its next reveal.
+func (c *keysCommand) importKeys(ctx context.Context, args []string) error {
+	const name = "keys import"
+	fs := newFlagSet(name, c.env, name+" FILE [--json] [--config FILE] [--data-dir DIR | --database URL]")
+	var db dbFlags
+	db.register(fs)
+	asJSON := fs.Bool("json", false, "print JSON")
+	rest, err := parse(fs, args)
+	if err != nil {
+		return err
+	}
+	if len(rest) != 1 {
+		return usagef("%s takes one argument: the key file to take keys from", name)
+	}
+	from, err := guard.ReadKeyFile(rest[0])
+	if err != nil {
+		return err
+	}
+	st, cfg, err := openStore(ctx, c.env, fs, &db)
+	if err != nil {
+		return err
+	}
+	defer st.Close(context.Background())
+	if strings.TrimSpace(cfg.Privacy.Keys) != "" {
+		return usagef("the keys come from STEWARD_PII_KEYS, not a key file: add the old keys to that variable, after the active one")
+	}
+	path := app.KeyFilePath(cfg)
+	kf, err := guard.ReadKeyFile(path)
+	switch {
+	case errors.Is(err, os.ErrNotExist):
+		// Nothing to keep: the file imported becomes the key file.
+		kf = &guard.KeyFile{Active: from.Active}
+	case err != nil:
+		return err
+	}
+	added, err := kf.Merge(from)
+	if err != nil {
+		return fmt.Errorf("import %s into %s: %w", rest[0], path, err)
+	}
+	if len(added) > 0 {
+		if err := kf.Write(path); err != nil {
+			return err
+		}
+		if err := audit.New(st, nil).Record(ctx, audit.Entry{Actor: "cli:keys", ActorName: "steward keys import",
+			Action: "keys.import", Object: "key:" + kf.Active, Detail: map[string]any{"added": added, "active": kf.Active}}); err != nil {
+			return err
+		}
+	}
+	ring, err := kf.Keyring()
+	if err != nil {
+		return err
+	}
+	counts, err := st.VaultKeyCounts(ctx)
+	if err != nil {
+		return err
+	}
+	missing := ring.Missing(counts)
+	var missingErr error
+	if len(missing) > 0 {
+		missingErr = fmt.Errorf("records are still sealed under %s, which neither key file holds: those originals cannot be revealed until a key file with them is imported",
+			strings.Join(missing, ", "))
+	}
+	if *asJSON {
+		if added == nil {
+			added = []string{}
+		}
+		if missing == nil {
+			missing = []string{}
+		}
+		if err := writeJSONOut(c.env.Stdout, map[string]any{"source": path, "keys": ring.IDs(), "active": ring.Active(),
+			"imported": added, "records_by_key": counts, "missing_keys": missing}); err != nil {
+			return err
+		}
+		return missingErr
+	}
+	if len(added) == 0 {
+		fmt.Fprintf(c.env.Stdout, "%s already holds every key of %s; active %s\n", path, rest[0], ring.Active())
+	} else {
+		fmt.Fprintf(c.env.Stdout, "added %s to %s; active %s\n", strings.Join(added, ", "), path, ring.Active())
+	}
+	for _, id := range ring.IDs() {
+		fmt.Fprintf(c.env.Stdout, "  %s\t%s\n", id, records(counts[id]))
+	}
+	for _, id := range missing {
+		fmt.Fprintf(c.env.Stdout, "  %s\t%s\tMISSING: cannot be opened\n", id, records(counts[id]))
+	}
+	return missingErr
 }

@@ -93,3 +93,101 @@ func TestKeysRotate(t *testing.T) {
 		t.Fatalf("keys list --json with the records' key missing: %d %s", code, out)
 	}
 }
+
+// A database restored without its key file, after a server started since
+// made a new one: `steward keys import OLD` adds the old keys to the new
+// file, so that the originals sealed under either key can be revealed. The
+// active key stays; a file whose key id clashes with a different secret is
+// refused and changes nothing.
+func TestKeysImport(t *testing.T) {
+	dir := t.TempDir()
+	db := testutil.OpenStore(t, store.Options{SQLitePath: filepath.Join(dir, "steward.db")})
+	ctx := context.Background()
+	oldFile := filepath.Join(t.TempDir(), "old-keys.json") // the backup of the key file
+	oldRing, _, err := guard.LoadKeyring("", oldFile, true, time.Now())
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := guard.NewVault(db, oldRing, 0, nil).Keep(ctx, "c1", "note:old", "手机 13812345678", time.Now()); err != nil {
+		t.Fatal(err)
+	}
+	keyFile := filepath.Join(dir, "pii-keys.json") // the one a server made on finding none
+	newRing, _, err := guard.LoadKeyring("", keyFile, true, time.Now())
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := guard.NewVault(db, newRing, 0, nil).Keep(ctx, "c1", "note:new", "mail a@b.co", time.Now()); err != nil {
+		t.Fatal(err)
+	}
+	if code, _, errOut := run(t, "", nil, "keys", "list", "--data-dir", dir); code != 1 || !strings.Contains(errOut, "steward keys import") {
+		t.Fatalf("keys list does not point at keys import: %d %s", code, errOut)
+	}
+
+	code, out, errOut := run(t, "", nil, "keys", "import", oldFile, "--data-dir", dir, "--json")
+	if code != 0 {
+		t.Fatalf("keys import: %d %s %s", code, out, errOut)
+	}
+	var rep struct {
+		Active   string
+		Imported []string
+		Keys     []string
+		Missing  []string `json:"missing_keys"`
+	}
+	if err := json.Unmarshal([]byte(out), &rep); err != nil {
+		t.Fatalf("%v: %s", err, out)
+	}
+	if rep.Active != newRing.Active() || len(rep.Imported) != 1 || rep.Imported[0] != oldRing.Active() ||
+		len(rep.Keys) != 2 || len(rep.Missing) != 0 {
+		t.Fatalf("import: %+v", rep)
+	}
+	ring, _, err := guard.LoadKeyring("", keyFile, false, time.Now())
+	if err != nil || ring.Active() != newRing.Active() {
+		t.Fatalf("key file after import: active %v, %v", ring, err)
+	}
+	vault := guard.NewVault(db, ring, 0, nil)
+	for note, want := range map[string]string{"note:old": "手机 13812345678", "note:new": "mail a@b.co"} {
+		if text, _, err := vault.Reveal(ctx, "c1", note); err != nil || text != want {
+			t.Fatalf("reveal %s after import: %q %v", note, text, err)
+		}
+	}
+	if code, out, _ := run(t, "", nil, "keys", "list", "--data-dir", dir); code != 0 || strings.Contains(out, "MISSING") {
+		t.Fatalf("keys list after import: %d %s", code, out)
+	}
+	code, out, _ = run(t, "", nil, "audit", "--data-dir", dir, "--action", "keys.", "--json")
+	if code != 0 || !strings.Contains(out, `"keys.import"`) || !strings.Contains(out, oldRing.Active()) {
+		t.Fatalf("import not audited: %d %s", code, out)
+	}
+	// Again: nothing to add, nothing written, not an error.
+	if code, out, errOut := run(t, "", nil, "keys", "import", oldFile, "--data-dir", dir); code != 0 || !strings.Contains(out, "already holds") {
+		t.Fatalf("second import: %d %s %s", code, out, errOut)
+	}
+
+	// A file with the same key id and another secret is refused whole.
+	before, err := os.ReadFile(keyFile)
+	if err != nil {
+		t.Fatal(err)
+	}
+	kf, err := guard.ReadKeyFile(oldFile)
+	if err != nil {
+		t.Fatal(err)
+	}
+	kf.Keys[0].Secret = make([]byte, 32)
+	kf.Keys = append(kf.Keys, guard.NewKey(time.Now()))
+	clash := filepath.Join(t.TempDir(), "clash.json")
+	if err := kf.Write(clash); err != nil {
+		t.Fatal(err)
+	}
+	if code, _, errOut := run(t, "", nil, "keys", "import", clash, "--data-dir", dir); code != 1 || !strings.Contains(errOut, "different secrets") {
+		t.Fatalf("clashing import: %d %s", code, errOut)
+	}
+	if after, _ := os.ReadFile(keyFile); string(after) != string(before) {
+		t.Fatal("a refused import changed the key file")
+	}
+	// Clear errors for a missing argument and an unreadable file.
+	if code, _, errOut := run(t, "", nil, "keys", "import", "--data-dir", dir); code != 2 || !strings.Contains(errOut, "one argument") {
+		t.Fatalf("import without a file: %d %s", code, errOut)
+	}
+	if code, _, errOut := run(t, "", nil, "keys", "import", filepath.Join(dir, "nope.json"), "--data-dir", dir); code != 1 || !strings.Contains(errOut, "nope.json") {
+		t.Fatalf("import of a missing file: %d %s", code, errOut)
+	}
+}

@@ -4,6 +4,7 @@ import (
 	"crypto/aes"
 	"crypto/cipher"
 	"crypto/rand"
+	"crypto/subtle"
 	"encoding/base64"
 	"encoding/json"
 	"errors"
@@ -279,6 +280,35 @@ func (kf *KeyFile) Rotate(now time.Time) Key {
 	kf.Keys = append(kf.Keys, key)
 	kf.Active = key.ID
 	return key
+}
+
+// Merge adds the keys of other that kf lacks, keeping kf's active key (or
+// taking other's when kf has none), and returns the ids added. A key id
+// both hold with different secrets is an error, and nothing is added.
+func (kf *KeyFile) Merge(other *KeyFile) (added []string, err error) {
+	have := make(map[string][]byte, len(kf.Keys))
+	for _, k := range kf.Keys {
+		have[k.ID] = k.Secret
+	}
+	var add []Key
+	for _, k := range other.Keys {
+		secret, ok := have[k.ID]
+		switch {
+		case !ok:
+			add = append(add, k)
+			have[k.ID] = k.Secret
+		case subtle.ConstantTimeCompare(secret, k.Secret) != 1:
+			return nil, fmt.Errorf("both files hold a key %s, with different secrets: not merged", k.ID)
+		}
+	}
+	for _, k := range add {
+		kf.Keys = append(kf.Keys, k)
+		added = append(added, k.ID)
+	}
+	if kf.Active == "" {
+		kf.Active = other.Active
+	}
+	return added, nil
 }
 
 // ParseKeys reads keys written as "id:base64[,id:base64...]" (the form of
