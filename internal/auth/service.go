@@ -411,7 +411,20 @@ type Principal struct {
 	CSRF   string
 	Cookie bool
 
-	session []byte // the session's key (its cookie token's hash); nil for API keys
+	session []byte  // the session's key (its cookie token's hash); nil for API keys
+	key     *APIKey // the API key the request came with, if any
+}
+
+// Actor is whom the audit trail names for what the principal does: the
+// user, and the API key when the request came with one. An admin may make
+// keys for another user's account, so the user alone would not say who
+// held the key.
+func (p *Principal) Actor() Actor {
+	a := ActorOf(p.User)
+	if p.key != nil {
+		a.Name = fmt.Sprintf("%s (API key %q, %s)", a.Name, p.key.Name, p.key.ID)
+	}
+	return a
 }
 
 // Session reports whether the principal signed in with a session (the
@@ -432,7 +445,7 @@ func (s *Service) FromCookie(ctx context.Context, tok string) (*Principal, error
 // FromBearer authenticates a bearer token: an API key or a login's bearer token.
 func (s *Service) FromBearer(ctx context.Context, tok string) (*Principal, error) {
 	if strings.HasPrefix(tok, APIKeyPrefix) {
-		_, u, err := s.store.APIKeyUser(ctx, token.Hash(tok))
+		key, u, err := s.store.APIKeyUser(ctx, token.Hash(tok))
 		if errcode.Code(err) == errcode.NotFound {
 			return nil, errcode.Errorf(errcode.Unauthorized, "unknown or revoked API key")
 		}
@@ -442,7 +455,7 @@ func (s *Service) FromBearer(ctx context.Context, tok string) (*Principal, error
 		if u.Disabled {
 			return nil, errcode.Errorf(errcode.Unauthorized, "the API key's account is disabled")
 		}
-		return &Principal{User: u}, nil
+		return &Principal{User: u, key: key}, nil
 	}
 	sess, u, err := s.session(ctx, tok, true)
 	if err != nil {

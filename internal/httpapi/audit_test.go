@@ -308,3 +308,34 @@ func TestLoginLockIsAudited(t *testing.T) {
 		}
 	}
 }
+
+// What is done with an API key is audited as done with that key: an admin
+// may make a key for another user's account, so the account alone does not
+// say who acted. Signed in, the same user is named plainly.
+func TestAuditNamesTheAPIKey(t *testing.T) {
+	run, admin, _, super := startKB(t)
+	var key struct{ ID, Key string }
+	admin.Must(http.StatusCreated, "POST", "/api/v1/auth/api-keys", map[string]string{"name": "ops-bot", "user_id": super.ID}, &key)
+	bot := &testutil.Staff{T: t, Base: run.URL, Token: key.Key, ID: super.ID}
+	bot.Must(http.StatusOK, "PUT", "/api/v1/posture", map[string]any{"level": 2, "reason": "by key"}, nil)
+	super.Must(http.StatusOK, "PUT", "/api/v1/posture", map[string]any{"level": 3, "reason": "by hand"}, nil)
+
+	var byKey, byHand *auditEntry
+	for _, e := range trail(admin, "incident.posture") {
+		switch e.Detail["reason"] {
+		case "by key":
+			byKey = &e
+		case "by hand":
+			byHand = &e
+		}
+	}
+	if byKey == nil || byHand == nil {
+		t.Fatalf("posture entries missing: by key %v, by hand %v", byKey, byHand)
+	}
+	if byKey.Actor != super.ID || !strings.Contains(byKey.ActorName, `API key "ops-bot"`) || !strings.Contains(byKey.ActorName, key.ID) {
+		t.Errorf("the change made with the key is audited as %q / %q", byKey.Actor, byKey.ActorName)
+	}
+	if byHand.Actor != super.ID || strings.Contains(byHand.ActorName, "API key") {
+		t.Errorf("the change made signed in is audited as %q / %q", byHand.Actor, byHand.ActorName)
+	}
+}

@@ -192,7 +192,7 @@ func (s *Server) createAPIKey(w http.ResponseWriter, r *http.Request, p *auth.Pr
 	if req.UserID == "" {
 		req.UserID = p.User.ID
 	}
-	key, k, err := s.auth.CreateAPIKey(r.Context(), auth.ActorOf(p.User), req.Name, req.UserID)
+	key, k, err := s.auth.CreateAPIKey(r.Context(), p.Actor(), req.Name, req.UserID)
 	if errcode.Code(err) == errcode.NotFound {
 		return errcode.Errorf(errcode.Invalid, "no user with id %q", req.UserID)
 	}
@@ -208,7 +208,7 @@ func (s *Server) deleteAPIKey(w http.ResponseWriter, r *http.Request, p *auth.Pr
 	if !p.User.Can(auth.UsersManage) {
 		return auth.ErrNotPermitted("manage API keys")
 	}
-	if err := s.auth.DeleteAPIKey(r.Context(), auth.ActorOf(p.User), r.PathValue("id")); err != nil {
+	if err := s.auth.DeleteAPIKey(r.Context(), p.Actor(), r.PathValue("id")); err != nil {
 		return err
 	}
 	w.WriteHeader(http.StatusNoContent)
@@ -257,7 +257,7 @@ func (s *Server) createUser(w http.ResponseWriter, r *http.Request, p *auth.Prin
 	if err != nil {
 		return err
 	}
-	u, err := s.auth.AddUser(r.Context(), auth.ActorOf(p.User), auth.NewUser{Email: req.Email, Name: req.Name, Role: role, Password: req.Password,
+	u, err := s.auth.AddUser(r.Context(), p.Actor(), auth.NewUser{Email: req.Email, Name: req.Name, Role: role, Password: req.Password,
 		Skills: req.Skills, Languages: req.Languages, MaxChats: req.MaxChats})
 	if err != nil {
 		return err
@@ -288,7 +288,7 @@ func (s *Server) setUserDisabled(w http.ResponseWriter, r *http.Request, p *auth
 	if target.ID == p.User.ID && *req.Disabled {
 		return errcode.Errorf(errcode.Conflict, "you cannot disable your own account")
 	}
-	u, err := s.auth.SetDisabled(r.Context(), auth.ActorOf(p.User), target.Email, *req.Disabled)
+	u, err := s.auth.SetDisabled(r.Context(), p.Actor(), target.Email, *req.Disabled)
 	if err != nil {
 		return err
 	}
@@ -315,7 +315,7 @@ func (s *Server) setUserRole(w http.ResponseWriter, r *http.Request, p *auth.Pri
 	if err != nil {
 		return err
 	}
-	u, err := s.auth.SetRole(r.Context(), auth.ActorOf(p.User), r.PathValue("id"), role)
+	u, err := s.auth.SetRole(r.Context(), p.Actor(), r.PathValue("id"), role)
 	if err != nil {
 		return err
 	}

@@ -98,7 +98,7 @@ func (s *Server) crisisRoutes(mux *routeMux) {
 }
 
 func incidentActor(p *auth.Principal) incident.Actor {
-	return incident.Actor{ID: p.User.ID, Name: p.User.DisplayName()}
+	return incident.Actor{ID: p.User.ID, Name: p.Actor().Name}
 }
 
 // what each permission lets one do, for refusals.
@@ -732,7 +732,7 @@ func (s *Server) auditEntry(ctx context.Context, p *auth.Principal, action, obje
 	if s.audit == nil {
 		return
 	}
-	if err := s.audit.Record(ctx, audit.Entry{Actor: p.User.ID, ActorName: p.User.DisplayName(), Action: action, Object: object,
+	if err := s.audit.Record(ctx, audit.Entry{Actor: p.User.ID, ActorName: p.Actor().Name, Action: action, Object: object,
 		Detail: detail}); err != nil {
 		s.logger.Error("audit", "action", action, "error", err)
 	}

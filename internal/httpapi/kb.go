@@ -26,7 +26,7 @@ const maxImport = 16 << 20
 const maxEntryBody = 2 << 20
 
 func actorOf(p *auth.Principal) knowledge.Actor {
-	return knowledge.Actor{ID: p.User.ID, Name: p.User.DisplayName()}
+	return knowledge.Actor{ID: p.User.ID, Name: p.Actor().Name}
 }
 
 func need(p *auth.Principal, perm auth.Permission, what string) error {

@@ -32,7 +32,7 @@ func (s *Server) deskReveal(w http.ResponseWriter, r *http.Request, p *auth.Prin
 	if err != nil {
 		return err
 	}
-	if err := s.audit.Record(r.Context(), audit.Entry{Actor: p.User.ID, ActorName: p.User.DisplayName(),
+	if err := s.audit.Record(r.Context(), audit.Entry{Actor: p.User.ID, ActorName: p.Actor().Name,
 		Action: "pii.reveal", Object: "conversation:" + id, Detail: map[string]any{"ref": req.Ref, "kinds": kinds}}); err != nil {
 		return errcode.Errorf(errcode.Unavailable, "the reveal could not be audited, so it is not shown; try again")
 	}
