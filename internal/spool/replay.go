@@ -224,8 +224,17 @@ func (s *Store) apply(ctx context.Context, rec *record) (bool, error) {
 
 // reject sets a write aside in the rejected file, with an error in the log:
 // it cannot be replayed, and must not block its conversation forever.
+//
+// The rejected file stays until an operator removes it, past any retention
+// period of personal data: it keeps the masked text and the kinds of data
+// masked, never the sealed original (which is then lost with the write).
 func (s *Store) reject(rec *record, reason string) error {
-	line, err := json.Marshal(rec)
+	kept := *rec
+	kept.Messages = slices.Clone(rec.Messages)
+	for i := range kept.Messages {
+		kept.Messages[i].Sealed = nil
+	}
+	line, err := json.Marshal(&kept)
 	if err != nil {
 		return fmt.Errorf("reject spooled write: %w", err)
 	}

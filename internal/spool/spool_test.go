@@ -604,7 +604,10 @@ func TestDivergedWriteIsRejected(t *testing.T) {
 	must(t, s.CreateConversation(ctx, a, greeting(a)))
 	other := *a
 	e.inner.failWrites.Store(true)
-	must(t, s.SaveTurn(ctx, turn(a, "spooled")))
+	spooled := turn(a, "spooled")
+	spooled.Messages[0].PII = []string{"cn_mobile"}
+	spooled.Messages[0].Sealed = &guard.Sealed{KeyID: "k-test", Data: []byte("sealed-original")}
+	must(t, s.SaveTurn(ctx, spooled))
 	ot := turn(&other, "elsewhere")
 	for i := range ot.Messages {
 		ot.Messages[i].ID += "-other"
@@ -617,6 +620,11 @@ func TestDivergedWriteIsRejected(t *testing.T) {
 	must(t, err)
 	if n := bytes.Count(data, []byte("\n")); n != 1 || !bytes.Contains(data, []byte(`"ca-m2"`)) {
 		t.Fatalf("rejected file holds %d lines: %s", n, data)
+	}
+	// It outlives any retention period: the kinds of data masked stay,
+	// the sealed original does not.
+	if !bytes.Contains(data, []byte(`"cn_mobile"`)) || bytes.Contains(data, []byte(`"sealed"`)) || bytes.Contains(data, []byte("k-test")) {
+		t.Fatalf("rejected file: %s", data)
 	}
 	if !strings.Contains(e.log.String(), "cannot be replayed") {
 		t.Fatalf("no error logged for the rejected write")
