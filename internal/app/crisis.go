@@ -49,6 +49,10 @@ type crisis struct {
 	// landed tells the other nodes of a spooled write that reached the
 	// store (set by finish, before the spool runs).
 	landed func(*conversation.Conversation, []conversation.Message)
+	// life ends when the server stops: notices sent directly (sendDirect)
+	// stop retrying then. Set by run.
+	lifeMu sync.Mutex
+	life   context.Context
 }
 
 // openCrisis builds what can be built before the engine: the faults, the
@@ -196,6 +200,9 @@ func (c *crisis) api(a *App) *httpapi.Crisis {
 // monitor records and probes on every node and evaluates its rules only
 // on the leader.
 func (c *crisis) run(ctx context.Context, wg *sync.WaitGroup) {
+	c.lifeMu.Lock()
+	c.life = ctx
+	c.lifeMu.Unlock()
 	wg.Go(func() { c.mon.Run(ctx) })
 	wg.Go(func() { c.spool.Run(ctx) })
 }
@@ -249,13 +256,83 @@ func (c *crisis) Page(ctx context.Context, n notify.Notice) int {
 		if notify.LevelRank(n.Level) < c.minLevel[name] && n.Status != notify.StatusResolved {
 			continue
 		}
-		if err := c.outbox.Enqueue(ctx, "notify:"+name, n.ID+"/"+name, payload); err != nil {
-			c.logger.Error("queue notice", "channel", name, "notice", n.ID, "error", err)
-			continue
+		if err := c.enqueue(ctx, name, n.ID, payload); err != nil {
+			c.logger.Error("the outbox cannot take a notice: sending it directly", "channel", name, "notice", n.ID, "error", err)
+			c.sendDirect(name, n)
 		}
 		k++
 	}
 	return k
+}
+
+// A notice goes through the outbox (durable, retried, sent once across
+// nodes), whose jobs live in the database. When the database is what
+// fails, the outbox cannot take the notice that says so: a notice the
+// outbox refuses, or does not take within enqueueWait (a hung disk), is
+// sent directly from this node instead, retried until it is sent, a day
+// has passed or the server stops. A notice whose enqueue only timed out
+// may then arrive twice: a duplicate page is better than none.
+const (
+	enqueueWait      = 3 * time.Second
+	directTimeout    = 30 * time.Second
+	directMaxAge     = 24 * time.Hour
+	directMaxBackoff = 5 * time.Minute
+)
+
+// enqueue queues one notice for one channel, waiting at most enqueueWait.
+func (c *crisis) enqueue(ctx context.Context, name, id string, payload []byte) error {
+	done := make(chan error, 1)
+	go func() { done <- c.outbox.Enqueue(ctx, "notify:"+name, id+"/"+name, payload) }()
+	select {
+	case err := <-done:
+		return err
+	case <-time.After(enqueueWait):
+		return fmt.Errorf("the store did not take it within %s", enqueueWait)
+	}
+}
+
+// sendDirect sends n to the channel name from this node, in the
+// background, with the outbox's retry rules (a permanent failure stops, a
+// Retry-After is honoured).
+func (c *crisis) sendDirect(name string, n notify.Notice) {
+	ch := c.channels[name]
+	c.lifeMu.Lock()
+	life := c.life
+	c.lifeMu.Unlock()
+	if life == nil {
+		life = context.Background()
+	}
+	go func() {
+		giveUp := time.Now().Add(directMaxAge)
+		wait := time.Second
+		for {
+			ctx, cancel := context.WithTimeout(life, directTimeout)
+			err := ch.Send(ctx, n)
+			cancel()
+			c.mon.Record(monitor.Signal{Kind: monitor.KindNotify, Failed: err != nil, Component: "notify"})
+			if err == nil {
+				c.logger.Info("sent a notice directly", "channel", name, "notice", n.ID)
+				return
+			}
+			if notify.IsPermanent(err) || time.Now().After(giveUp) {
+				c.logger.Error("gave up sending a notice directly", "channel", name, "notice", n.ID, "error", err)
+				return
+			}
+			next := wait
+			if after, ok := notify.RetryAfter(err); ok {
+				next = max(next, after)
+			}
+			next = min(next, time.Until(giveUp))
+			c.logger.Warn("a notice sent directly failed; trying again", "channel", name, "notice", n.ID, "in", next, "error", err)
+			select {
+			case <-life.Done():
+				c.logger.Error("the server stopped before a notice could be sent", "channel", name, "notice", n.ID)
+				return
+			case <-time.After(next):
+			}
+			wait = min(2*wait, directMaxBackoff)
+		}
+	}()
 }
 
 // notifyGroup turns an alert group's notification into a notice.

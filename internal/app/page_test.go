@@ -1,0 +1,105 @@
+package app
+
+import (
+	"context"
+	"errors"
+	"log/slog"
+	"path/filepath"
+	"sync/atomic"
+	"testing"
+	"time"
+
+	"github.com/steward-cs/steward/internal/jobs"
+	"github.com/steward-cs/steward/internal/monitor"
+	"github.com/steward-cs/steward/internal/notify"
+	"github.com/steward-cs/steward/internal/notify/notifytest"
+	"github.com/steward-cs/steward/internal/notify/webhook"
+	"github.com/steward-cs/steward/internal/store"
+)
+
+// brokenJobs is the outbox's store with its enqueue failing or hanging,
+// as when the database the notice is about is down or its disk hangs.
+type brokenJobs struct {
+	*store.DB
+	mode atomic.Value // "fail", "hang" or ""
+}
+
+func (b *brokenJobs) EnqueueJob(ctx context.Context, j jobs.Job) (int64, bool, error) {
+	switch b.mode.Load() {
+	case "fail":
+		return 0, false, errors.New("disk I/O error")
+	case "hang":
+		select {} // a disk that never answers
+	}
+	return b.DB.EnqueueJob(ctx, j)
+}
+
+// A notice the outbox cannot take, refused or not taken in time, still
+// reaches its channel: sent directly from the node. One the outbox takes
+// is left to the outbox.
+func TestPageWithoutTheOutboxSendsDirectly(t *testing.T) {
+	db, err := store.Open(context.Background(), store.Options{SQLitePath: filepath.Join(t.TempDir(), "steward.db")})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer db.Close(context.Background())
+	if _, err := db.Migrate(context.Background()); err != nil {
+		t.Fatal(err)
+	}
+	st := &brokenJobs{DB: db}
+	st.mode.Store("")
+	fake := notifytest.NewWebhook("")
+	defer fake.Close()
+	ch, err := webhook.New(webhook.Config{URL: fake.URL()}, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	c := &crisis{logger: slog.New(slog.DiscardHandler), mon: monitor.New(monitor.Options{Node: "n1"}),
+		outbox:   jobs.New(st, jobs.Options{Handlers: map[string]jobs.Handler{"notify:": func(context.Context, jobs.Job) error { return nil }}}),
+		channels: map[string]notify.Channel{"hook": ch}, minLevel: map[string]int{"hook": 0}}
+	ctx, cancel := context.WithCancel(context.Background())
+	defer cancel()
+	c.life = ctx
+	notice := func(id string) notify.Notice {
+		return notify.Notice{ID: id, Level: notify.LevelCritical, Status: notify.StatusFiring, Title: "store down", At: time.Now()}
+	}
+	wait := func(id string) {
+		t.Helper()
+		deadline := time.Now().Add(10 * time.Second)
+		for {
+			for _, n := range fake.Notices() {
+				if n.ID == id {
+					return
+				}
+			}
+			if time.Now().After(deadline) {
+				t.Fatalf("notice %s never reached the channel; got %d notices", id, fake.Count())
+			}
+			time.Sleep(20 * time.Millisecond)
+		}
+	}
+
+	if k := c.Page(ctx, notice("queued")); k != 1 {
+		t.Fatalf("Page with a working outbox = %d, want 1", k)
+	}
+	time.Sleep(200 * time.Millisecond)
+	if fake.Count() != 0 {
+		t.Fatalf("a notice the outbox took was also sent directly: %+v", fake.Notices())
+	}
+
+	st.mode.Store("fail")
+	if k := c.Page(ctx, notice("refused")); k != 1 {
+		t.Fatalf("Page with a failing outbox = %d, want 1 (sent directly)", k)
+	}
+	wait("refused")
+
+	st.mode.Store("hang")
+	start := time.Now()
+	if k := c.Page(ctx, notice("hung")); k != 1 {
+		t.Fatalf("Page with a hung outbox = %d, want 1 (sent directly)", k)
+	}
+	if took := time.Since(start); took > enqueueWait+2*time.Second {
+		t.Fatalf("Page waited %s for a hung outbox", took)
+	}
+	wait("hung")
+}
