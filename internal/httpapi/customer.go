@@ -76,8 +76,9 @@ func (s *Server) rateConversation(w http.ResponseWriter, r *http.Request) error 
 		return err
 	}
 	// A rating judges the whole conversation: it is about what was served
-	// from its start.
-	s.signal(monitor.Signal{Kind: monitor.KindRating, Stars: *req.Score, Category: c.Category, About: c.CreatedAt})
+	// from its start, and, once it left the bot, about the desk too.
+	s.signal(monitor.Signal{Kind: monitor.KindRating, Stars: *req.Score, Category: c.Category, About: c.CreatedAt,
+		Staffed: c.HandoffReason != "" || c.Assignee != ""})
 	writeJSON(w, http.StatusCreated, map[string]any{"rating": toRatingJSON(rt)})
 	return nil
 }

@@ -305,6 +305,30 @@ func TestLateFeedbackOnEarlierAnswersIsStale(t *testing.T) {
 	}
 }
 
+// Low ratings of conversations people served judge the desk: they are
+// counted, and do not raise the bot's low_ratings alert (which would send
+// the category to the very people rated, or roll back a release).
+func TestStaffedLowRatingsDoNotJudgeTheBot(t *testing.T) {
+	t0 := time.Date(2026, 11, 21, 10, 0, 0, 0, time.UTC)
+	clock := t0.Add(10 * time.Second)
+	m := monitor.New(monitor.Options{Rules: only(rule("low_ratings")), SLOs: []monitor.SLO{}, Now: func() time.Time { return clock }})
+	for i := range 4 {
+		m.Record(monitor.Signal{Kind: monitor.KindRating, Stars: 1, Category: "returns", Staffed: true, At: t0.Add(time.Duration(i) * time.Second)})
+	}
+	if got := m.Evaluate(context.Background(), clock); len(got) != 0 {
+		t.Fatalf("low ratings of staffed conversations raised %q", names(got, "category"))
+	}
+	if c := m.Window(clock, time.Minute); c.All.LowRating != 4 || c.All.Ratings != 4 {
+		t.Errorf("the window counts %d low of %d ratings, want 4 of 4", c.All.LowRating, c.All.Ratings)
+	}
+	for i := range 3 {
+		m.Record(monitor.Signal{Kind: monitor.KindRating, Stars: 2, Category: "returns", At: t0.Add(time.Duration(5+i) * time.Second)})
+	}
+	if got := names(m.Evaluate(context.Background(), clock), "category"); !slices.Equal(got, []string{"low_ratings{category=returns}"}) {
+		t.Fatalf("low ratings of the bot's own conversations raised %q", got)
+	}
+}
+
 // The SLO alert follows the workbook: both windows must burn faster than
 // the factor.
 func TestSLOBurnRate(t *testing.T) {

@@ -73,6 +73,12 @@ type Signal struct {
 	// already: counted, and left out of the rules as stale feedback is,
 	// so that one customer is one vote.
 	Repeat bool
+	// Staffed marks a rating of a conversation that left the bot for
+	// people (handed off, queued, served by an agent): counted, and left
+	// out of the answer-quality rules as stale feedback is, since it judges
+	// the desk and the wait as much as the bot's answers, and the rules
+	// act on the bot (a category to people, a release rolled back).
+	Staffed bool
 	// Queue: joined (true) or left for an agent (false); Wait is how long
 	// a conversation that left had waited.
 	Joined bool
@@ -153,9 +159,10 @@ type Group struct {
 	Flags     int     `json:"flags"`
 	// StaleLowRating and StaleFlags count the low ratings and flags among
 	// those above that judge what was served before the release or
-	// posture in force when they came (Signal.About); StaleFlags also the
-	// further flags of a conversation already counted (Signal.Repeat).
-	// The answer-quality rules leave both out.
+	// posture in force when they came (Signal.About); StaleLowRating also
+	// the low ratings of conversations people served (Signal.Staffed),
+	// StaleFlags the further flags of a conversation already counted
+	// (Signal.Repeat). The answer-quality rules leave both out.
 	StaleLowRating int `json:"stale_low_ratings,omitempty"`
 	StaleFlags     int `json:"stale_flags,omitempty"`
 	// Diverted counts turns the posture sent elsewhere (a human, the
@@ -339,7 +346,7 @@ func (c *Counts) record(s *Signal) {
 			low = 1
 		}
 		one := Group{Ratings: 1, StarsSum: s.Stars, LowRating: low}
-		if s.stale {
+		if s.stale || s.Staffed {
 			one.StaleLowRating = low
 		}
 		c.All.add(&one)
