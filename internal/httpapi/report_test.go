@@ -33,7 +33,13 @@ func TestQualityReport(t *testing.T) {
 	agent.Must(http.StatusCreated, "POST", "/api/v1/desk/conversations/"+handed.ID+"/messages", map[string]string{"text": "Hello, how can I help?"}, nil)
 	// An agent's service is rated once it is over.
 	agent.Must(http.StatusOK, "POST", "/api/v1/desk/conversations/"+handed.ID+"/close", map[string]bool{"ask_rating": true}, nil)
+	// Small talk answers no question: a greeting, then a question the bot
+	// cannot answer, is not a conversation the bot resolved, and neither
+	// reply counts in the answer rate's terms but the fallback.
 	lost := c.Start("zh-CN")
+	if turn := c.Say(lost, "你好"); turn.Messages[0].Outcome != "answer" || turn.Messages[0].Entry == nil || turn.Messages[0].Entry.Category != "smalltalk" {
+		t.Fatalf("a greeting: %+v", turn.Messages)
+	}
 	if turn := c.Say(lost, "火星上明天的天气怎么样"); turn.Messages[0].Outcome != "fallback" {
 		t.Fatalf("an out-of-scope question: %+v", turn.Messages)
 	}

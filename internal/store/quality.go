@@ -210,12 +210,15 @@ func (db *DB) Unanswered(ctx context.Context, since time.Time, limit int) ([]qua
 }
 
 // ConversationStats counts, for each conversation started in [from, to),
-// its customer messages and its bot and agent replies by outcome.
+// its customer messages and its bot and agent replies by outcome. The
+// bot's small talk ("你好", "thanks") answers no question: it is left out
+// of the bot's turns and answers.
 func (db *DB) ConversationStats(ctx context.Context, from, to time.Time) ([]quality.ConversationStat, error) {
 	rows, err := db.queryContext(ctx, `SELECT c.created_at,
 			COALESCE(SUM(CASE WHEN m.role = 'customer' THEN 1 ELSE 0 END), 0),
-			COALESCE(SUM(CASE WHEN m.role = 'bot' AND m.outcome = 'answer' THEN 1 ELSE 0 END), 0),
-			COALESCE(SUM(CASE WHEN m.role = 'bot' AND m.outcome IN ('answer', 'clarify', 'fallback', 'handoff', 'offline', 'notice', 'refused') THEN 1 ELSE 0 END), 0),
+			COALESCE(SUM(CASE WHEN m.role = 'bot' AND m.outcome = 'answer' AND m.intent NOT LIKE 'builtin.smalltalk.%' THEN 1 ELSE 0 END), 0),
+			COALESCE(SUM(CASE WHEN m.role = 'bot' AND m.outcome IN ('answer', 'clarify', 'fallback', 'handoff', 'offline', 'notice', 'refused')
+				AND NOT (m.outcome = 'answer' AND m.intent LIKE 'builtin.smalltalk.%') THEN 1 ELSE 0 END), 0),
 			COALESCE(SUM(CASE WHEN m.role = 'bot' AND m.outcome = 'handoff' THEN 1 ELSE 0 END), 0),
 			COALESCE(SUM(CASE WHEN m.role = 'bot' AND m.outcome = 'offline' THEN 1 ELSE 0 END), 0),
 			COALESCE(SUM(CASE WHEN m.role = 'agent' THEN 1 ELSE 0 END), 0)
