@@ -239,7 +239,10 @@ func defaultInhibitions() []monitor.InhibitRule {
 }
 
 // Page queues n for every channel whose level it reaches; it returns how
-// many.
+// many. A resolution is held to the same level as the firing it ends: a
+// channel that never heard of a warning (an on-call group that takes only
+// critical pages, and @-mentions someone for each) does not hear of its
+// end either.
 func (c *crisis) Page(ctx context.Context, n notify.Notice) int {
 	payload, err := json.Marshal(n)
 	if err != nil {
@@ -253,7 +256,7 @@ func (c *crisis) Page(ctx context.Context, n notify.Notice) int {
 	}
 	slices.Sort(names)
 	for _, name := range names {
-		if notify.LevelRank(n.Level) < c.minLevel[name] && n.Status != notify.StatusResolved {
+		if notify.LevelRank(n.Level) < c.minLevel[name] {
 			continue
 		}
 		if err := c.enqueue(ctx, name, n.ID, payload); err != nil {

@@ -103,3 +103,29 @@ func TestPageWithoutTheOutboxSendsDirectly(t *testing.T) {
 	}
 	wait("hung")
 }
+
+// A channel that takes only critical notices hears neither a warning nor
+// its end; one that takes warnings hears both.
+func TestPageHoldsResolutionsToTheChannelsLevel(t *testing.T) {
+	db, err := store.Open(context.Background(), store.Options{SQLitePath: filepath.Join(t.TempDir(), "steward.db")})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer db.Close(context.Background())
+	if _, err := db.Migrate(context.Background()); err != nil {
+		t.Fatal(err)
+	}
+	c := &crisis{logger: slog.New(slog.DiscardHandler), mon: monitor.New(monitor.Options{Node: "n1"}),
+		outbox:   jobs.New(db, jobs.Options{Handlers: map[string]jobs.Handler{"notify:": func(context.Context, jobs.Job) error { return nil }}}),
+		channels: map[string]notify.Channel{"oncall": nil, "ops": nil},
+		minLevel: map[string]int{"oncall": notify.LevelRank(notify.LevelCritical), "ops": notify.LevelRank(notify.LevelWarning)}}
+	ctx := context.Background()
+	for _, st := range []string{notify.StatusFiring, notify.StatusResolved} {
+		if k := c.Page(ctx, notify.Notice{ID: "w-" + st, Level: notify.LevelWarning, Status: st, Title: "slow"}); k != 1 {
+			t.Errorf("a %s warning went to %d channels, want 1 (ops)", st, k)
+		}
+		if k := c.Page(ctx, notify.Notice{ID: "c-" + st, Level: notify.LevelCritical, Status: st, Title: "down"}); k != 2 {
+			t.Errorf("a %s critical notice went to %d channels, want 2", st, k)
+		}
+	}
+}
