@@ -447,8 +447,14 @@ func (o *Outbox) schedule(j Job, err error, now time.Time) (next time.Time, dead
 		return now, true
 	}
 	next = now.Add(backoff(failures, o.opts.MinBackoff, o.opts.MaxBackoff))
-	if after, ok := notify.RetryAfter(err); ok && now.Add(after).After(next) {
-		next = now.Add(after)
+	if after, ok := notify.RetryAfter(err); ok && after > next.Sub(now) {
+		next = now.Add(min(after, o.opts.MaxAge)) // min: a Retry-After of centuries must not overflow
+	}
+	// A receiver asking for a pause past the job's last day (Retry-After:
+	// a week) gets its last attempt at the end of that day, not a week
+	// later: a notice is given up after MaxAge, never kept beyond it.
+	if last := j.CreatedAt.Add(o.opts.MaxAge); next.After(last) {
+		next = last
 	}
 	return next, false
 }

@@ -135,6 +135,9 @@ func TestOutboxBackoffRetryAfterAndMaxAge(t *testing.T) {
 			"limited": func(context.Context, jobs.Job) error {
 				return &notify.RetryAfterError{After: 90 * time.Second, Err: errors.New("HTTP 429")}
 			},
+			"paused": func(context.Context, jobs.Job) error {
+				return &notify.RetryAfterError{After: 7 * 24 * time.Hour, Err: errors.New("HTTP 429")}
+			},
 		}})
 	run(t, o)
 	if err := o.Enqueue(ctx, "flaky", "f1", []byte(`{}`)); err != nil {
@@ -161,6 +164,15 @@ func TestOutboxBackoffRetryAfterAndMaxAge(t *testing.T) {
 	waitFor(t, 5*time.Second, "the rate-limited attempt", func() bool { return jobByKey(t, db, "l1").Attempts == 1 })
 	if wait := jobByKey(t, db, "l1").NextAt.Sub(clk.Now()); wait < 90*time.Second || wait > 90*time.Second+time.Millisecond {
 		t.Fatalf("after a 429 with Retry-After 90s the next attempt is in %s", wait)
+	}
+	// A Retry-After past the job's last day is cut to that day: the last
+	// attempt comes 24 h after the job was made, not a week later.
+	if err := o.Enqueue(ctx, "paused", "p1", []byte(`{}`)); err != nil {
+		t.Fatal(err)
+	}
+	waitFor(t, 5*time.Second, "the paused attempt", func() bool { return jobByKey(t, db, "p1").Attempts == 1 })
+	if j := jobByKey(t, db, "p1"); !j.NextAt.Equal(j.CreatedAt.Add(24 * time.Hour)) {
+		t.Fatalf("after a 429 with Retry-After of a week the next attempt is at %s, the job was made at %s", j.NextAt, j.CreatedAt)
 	}
 	// A job still failing a day after it was enqueued is dead.
 	clk.Set(created.Add(24*time.Hour + time.Minute))
