@@ -142,8 +142,12 @@ func Snippet(body []byte) string {
 }
 
 // Redact returns rawURL fit for logs and errors: scheme, host and the
-// first path segment, with every query value and the rest of the path
-// (where Feishu and Slack keep their tokens) replaced by "REDACTED".
+// first path segment when it is a plain word ("robot", "services",
+// "open-apis"), with every query value and the rest of the path (where
+// Feishu and Slack keep their tokens) replaced by "REDACTED". A first
+// segment that is not a plain word may itself be the secret (a topic URL
+// such as https://ntfy.sh/<secret>), and a failing channel's error is
+// carried to the other channels and the console.
 func Redact(rawURL string) string {
 	u, err := url.Parse(rawURL)
 	if err != nil || u.Host == "" {
@@ -152,8 +156,12 @@ func Redact(rawURL string) string {
 	out := u.Scheme + "://" + u.Host
 	segs := strings.Split(strings.Trim(u.EscapedPath(), "/"), "/")
 	if len(segs) > 0 && segs[0] != "" {
-		out += "/" + segs[0]
-		if len(segs) > 1 {
+		if plainWord(segs[0]) {
+			out += "/" + segs[0]
+			if len(segs) > 1 {
+				out += "/REDACTED"
+			}
+		} else {
 			out += "/REDACTED"
 		}
 	}
@@ -167,6 +175,20 @@ func Redact(rawURL string) string {
 		out += "?" + strings.Join(keys, "&")
 	}
 	return out
+}
+
+// plainWord reports whether a path segment is a short word of lower-case
+// letters and hyphens: a name, not a token.
+func plainWord(seg string) bool {
+	if len(seg) == 0 || len(seg) > 20 {
+		return false
+	}
+	for _, r := range seg {
+		if (r < 'a' || r > 'z') && r != '-' {
+			return false
+		}
+	}
+	return true
 }
 
 // redactErr replaces the URL that net/http puts in its errors.

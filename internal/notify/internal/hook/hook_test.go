@@ -17,6 +17,10 @@ func TestRedact(t *testing.T) {
 		{"https://example.com/", "https://example.com"},
 		{"https://user:pw@example.com/hook", "https://example.com/hook"},
 		{"::not a url", "(invalid URL)"},
+		// A first segment that is not a plain word may be the secret.
+		{"https://ntfy.sh/s3cr3t-topic", "https://ntfy.sh/REDACTED"},
+		{"https://hooks.example.com/Ab9xKq2/notify", "https://hooks.example.com/REDACTED"},
+		{"https://hooks.example.com/averyveryverylongsecrettopic", "https://hooks.example.com/REDACTED"},
 	} {
 		if got := Redact(c.in); got != c.want {
 			t.Errorf("Redact(%q) = %q, want %q", c.in, got, c.want)
