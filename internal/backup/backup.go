@@ -118,6 +118,10 @@ type Inspector interface {
 	// and returns its URL; DropDatabase drops it.
 	CreateDatabase(ctx context.Context, serverURL, name string) (string, error)
 	DropDatabase(ctx context.Context, serverURL, name string) error
+	// DropTablesNotIn drops, in one transaction, the tables of Steward's
+	// schema that the PostgreSQL database at url holds and keep does not
+	// name, and returns their names; tables that are not Steward's stay.
+	DropTablesNotIn(ctx context.Context, url string, keep []string) ([]string, error)
 }
 
 // Options configure a Backups.

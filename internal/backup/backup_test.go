@@ -715,3 +715,71 @@ func TestUnverifiableBackupIsNotGood(t *testing.T) {
 		t.Fatalf("the unverifiable backup is listed as verified=%v, want false", v)
 	}
 }
+
+// A backup of an older schema restored over a newer PostgreSQL database
+// (rolling an upgrade back) leaves the database at the backup's schema:
+// the tables the backup does not have are dropped, the restore checks
+// out, and steward migrate brings it up to date again. A table that is
+// not Steward's is left alone.
+func TestRestoreAnOlderSchemaOverANewerDatabase(t *testing.T) {
+	ctx := context.Background()
+	src := seeded(t, "postgres", 2)
+	old, err := sql.Open("pgx", src.url)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer old.Close()
+	// The schema as migration 5 left it: what 6 to 9 made is undone.
+	for _, q := range []string{`DROP TABLE metric_seconds`, `DROP INDEX tickets_conversation`, `DROP INDEX conversations_closed`,
+		`DROP INDEX conversations_created`, `DROP INDEX ratings_created`, `DELETE FROM schema_migrations WHERE version >= 6`} {
+		if _, err := old.ExecContext(ctx, q); err != nil {
+			t.Fatalf("%s: %v", q, err)
+		}
+	}
+	res, err := backups().Create(ctx, backup.Source{DB: open(t, src), DatabaseURL: src.url}, t.TempDir())
+	if err != nil {
+		t.Fatal(err)
+	}
+	if res.Manifest.SchemaVersion != 5 {
+		t.Fatalf("the older backup is at schema %d, want 5", res.Manifest.SchemaVersion)
+	}
+
+	newer := seeded(t, "postgres", 1)
+	other, err := sql.Open("pgx", newer.url)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer other.Close()
+	out, err := backups().Restore(ctx, res.Path, newer.restoreTarget(), true)
+	if err != nil {
+		t.Fatalf("restore: %v (failed checks %v)", err, failedChecks(out.Report))
+	}
+	if c, ok := find(out.Report, "newer tables"); !ok || !strings.Contains(c.Detail, "metric_seconds") {
+		t.Fatalf("the report does not name the dropped table: %+v", out.Report.Checks)
+	}
+	db := open(t, newer)
+	if _, err := db.Migrate(ctx); err != nil {
+		t.Fatalf("migrate after restoring the older schema: %v", err)
+	}
+	convs, err := db.ConversationsIn(ctx, conversation.StateBot)
+	if err != nil || len(convs) != 2 {
+		t.Fatalf("after the restore and migrate: %d conversations, %v; want the backup's 2", len(convs), err)
+	}
+
+	// Only Steward's tables are ever dropped.
+	if _, err := other.ExecContext(ctx, `CREATE TABLE someone_elses (id INT)`); err != nil {
+		t.Fatal(err)
+	}
+	var keep []string
+	for _, tb := range res.Manifest.Tables {
+		keep = append(keep, tb.Name)
+	}
+	dropped, err := store.Inspector{}.DropTablesNotIn(ctx, newer.url, keep)
+	if err != nil || !slices.Equal(dropped, []string{"metric_seconds"}) {
+		t.Fatalf("dropped %v, %v; want only metric_seconds", dropped, err)
+	}
+	var n int
+	if err := other.QueryRowContext(ctx, `SELECT COUNT(*) FROM someone_elses`).Scan(&n); err != nil {
+		t.Fatalf("a table that is not Steward's was touched: %v", err)
+	}
+}

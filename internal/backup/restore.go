@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"os"
 	"path/filepath"
+	"strings"
 	"time"
 
 	"github.com/steward-cs/steward/internal/errcode"
@@ -152,7 +153,23 @@ func (b *Backups) restorePostgres(ctx context.Context, m Manifest, payload, targ
 		return fmt.Errorf("restore into the target database: %w", err)
 	}
 	out.add("restore", true, "pg_restore --clean --if-exists into %s", out.Target)
-	b.logger.Info("backup restored", "backup", out.Backup, "target", out.Target)
+	// pg_restore --clean drops only what the backup holds: a backup of an
+	// older schema restored over a newer database leaves the newer tables
+	// behind, with data of another time, and steward migrate could not
+	// make them again. They go, so that the database is the backup's.
+	keep := make([]string, len(m.Tables))
+	for i, t := range m.Tables {
+		keep[i] = t.Name
+	}
+	dropped, err := b.in.DropTablesNotIn(ctx, target, keep)
+	if err != nil {
+		return fmt.Errorf("drop the tables the backup's schema does not have: %w", err)
+	}
+	if len(dropped) > 0 {
+		out.add("newer tables", true, "dropped %s, which the backup's schema %d does not have (steward migrate makes them again)",
+			strings.Join(dropped, ", "), m.SchemaVersion)
+	}
+	b.logger.Info("backup restored", "backup", out.Backup, "target", out.Target, "dropped_tables", dropped)
 	return b.in.InspectPostgres(ctx, target, func(ctx context.Context, v View) error { return checkView(ctx, v, m, &out.Report) })
 }
 

@@ -13,10 +13,12 @@ import (
 	"encoding/hex"
 	"errors"
 	"fmt"
+	"io/fs"
 	"math"
 	"net/url"
 	"os"
 	"regexp"
+	"slices"
 	"sort"
 	"strings"
 	"time"
@@ -352,6 +354,69 @@ func (Inspector) DropDatabase(ctx context.Context, serverURL, name string) error
 		return fmt.Errorf("drop database %s: %w", name, err)
 	}
 	return nil
+}
+
+// DropTablesNotIn drops, in one transaction, the tables of Steward's schema
+// (those its PostgreSQL migrations create) that the database at databaseURL
+// holds and keep does not name, and returns their names. A table Steward
+// did not make is left alone.
+func (Inspector) DropTablesNotIn(ctx context.Context, databaseURL string, keep []string) ([]string, error) {
+	ours, err := postgresTables()
+	if err != nil {
+		return nil, err
+	}
+	pool, err := openPostgresURL(ctx, databaseURL)
+	if err != nil {
+		return nil, err
+	}
+	defer pool.Close()
+	tx, err := pool.BeginTx(ctx, nil)
+	if err != nil {
+		return nil, fmt.Errorf("drop tables: %w", err)
+	}
+	defer tx.Rollback()
+	v := &View{q: tx, d: &postgresDialect{}}
+	tables, err := v.Tables(ctx)
+	if err != nil {
+		return nil, err
+	}
+	var dropped []string
+	for _, name := range tables {
+		if !ours[name] || slices.Contains(keep, name) || !identifier.MatchString(name) {
+			continue
+		}
+		if _, err := tx.ExecContext(ctx, `DROP TABLE "`+name+`" CASCADE`); err != nil {
+			return nil, fmt.Errorf("drop table %s: %w", name, err)
+		}
+		dropped = append(dropped, name)
+	}
+	if err := tx.Commit(); err != nil {
+		return nil, fmt.Errorf("drop tables: %w", err)
+	}
+	return dropped, nil
+}
+
+// createTable finds the tables a migration creates.
+var createTable = regexp.MustCompile(`(?i)\bCREATE\s+TABLE\s+(?:IF\s+NOT\s+EXISTS\s+)?"?([a-z_][a-z0-9_]*)`)
+
+// postgresTables are the tables of Steward's PostgreSQL schema: those its
+// migrations create, and the migrations' own ledger.
+func postgresTables() (map[string]bool, error) {
+	names, err := fs.Glob(migrationFS, "migrations/postgres/*.sql")
+	if err != nil {
+		return nil, fmt.Errorf("list migrations: %w", err)
+	}
+	out := map[string]bool{"schema_migrations": true}
+	for _, name := range names {
+		b, err := migrationFS.ReadFile(name)
+		if err != nil {
+			return nil, fmt.Errorf("read migration %s: %w", name, err)
+		}
+		for _, m := range createTable.FindAllStringSubmatch(string(b), -1) {
+			out[strings.ToLower(m[1])] = true
+		}
+	}
+	return out, nil
 }
 
 // openPostgresURL opens a small pool on databaseURL and checks it answers.
