@@ -45,6 +45,12 @@ func (a *App) runBackups(ctx context.Context, wg *sync.WaitGroup) {
 // backupDone records a scheduled backup's outcome for the rule and the
 // metrics.
 func (c *crisis) backupDone(o backup.Outcome) {
+	if o.Found {
+		// An earlier good backup: the last success is known again after a
+		// restart; nothing ran, so nothing failed.
+		c.metrics.ObserveBackup(true, o.At.Add(time.Duration(o.Seconds*float64(time.Second))), o.Seconds, o.Bytes)
+		return
+	}
 	msg := ""
 	if o.Err != nil {
 		msg = o.Err.Error()

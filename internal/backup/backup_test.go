@@ -647,7 +647,7 @@ func TestBackupPrune(t *testing.T) {
 	os.Chtimes(filepath.Join(dir, ".tmp-steward-20240101T000000.000Z"), old, old)
 	os.Chtimes(filepath.Join(dir, ".steward-verify-1a2b3c4d.db"), old, old)
 
-	removed, err := backup.Prune(dir, 2, now)
+	removed, err := backup.Prune(dir, 2, now, false)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -680,7 +680,7 @@ func TestBackupPruneKeepsOneFailedBackup(t *testing.T) {
 			t.Fatal(err)
 		}
 	}
-	if _, err := backup.Prune(dir, 2, time.Now()); err != nil {
+	if _, err := backup.Prune(dir, 2, time.Now(), false); err != nil {
 		t.Fatal(err)
 	}
 	var left []string
@@ -781,5 +781,87 @@ func TestRestoreAnOlderSchemaOverANewerDatabase(t *testing.T) {
 	var n int
 	if err := other.QueryRowContext(ctx, `SELECT COUNT(*) FROM someone_elses`).Scan(&n); err != nil {
 		t.Fatalf("a table that is not Steward's was touched: %v", err)
+	}
+}
+
+// A schedule that verifies keeps its keep newest verified backups: backups
+// nobody verified (a `steward backup` from cron into the same directory)
+// neither count nor push a verified one out, and go once older than the
+// oldest verified one kept.
+func TestBackupPruneCountsOnlyVerifiedWhenVerifying(t *testing.T) {
+	dir := t.TempDir()
+	yes := true
+	for _, b := range []struct {
+		name     string
+		verified bool
+	}{
+		{"steward-20250101T000000.000Z", true}, {"steward-20250101T120000.000Z", false},
+		{"steward-20250102T000000.000Z", true}, {"steward-20250103T000000.000Z", true},
+		{"steward-20250104T000000.000Z", false}, {"steward-20250105T000000.000Z", false},
+		{"steward-20250106T000000.000Z", false},
+	} {
+		p := filepath.Join(dir, b.name)
+		if err := os.MkdirAll(p, 0o750); err != nil {
+			t.Fatal(err)
+		}
+		writeManifest(t, p, backup.Manifest{Format: backup.FormatVersion, Store: backup.KindSQLite, Payload: "steward.db",
+			PayloadSHA256: strings.Repeat("0", 64)})
+		if b.verified {
+			j, _ := json.Marshal(backup.Report{OK: yes})
+			if err := os.WriteFile(filepath.Join(p, backup.VerifyFile), j, 0o600); err != nil {
+				t.Fatal(err)
+			}
+		}
+	}
+	if _, err := backup.Prune(dir, 2, time.Now(), true); err != nil {
+		t.Fatal(err)
+	}
+	var left []string
+	items, _ := os.ReadDir(dir)
+	for _, it := range items {
+		left = append(left, it.Name())
+	}
+	want := []string{"steward-20250102T000000.000Z", "steward-20250103T000000.000Z", "steward-20250104T000000.000Z",
+		"steward-20250105T000000.000Z", "steward-20250106T000000.000Z"}
+	if !slices.Equal(left, want) {
+		t.Fatalf("left %v; want %v", left, want)
+	}
+}
+
+// A scheduler that starts (a restart, a new leader) tells of the newest
+// good backup already in its directory, so that the last success is known
+// without waiting a whole period for the next backup.
+func TestSchedulerTellsOfTheNewestGoodBackupAtStart(t *testing.T) {
+	dir := t.TempDir()
+	made := time.Now().Add(-time.Hour).UTC().Truncate(time.Millisecond)
+	for i, verified := range []bool{true, false} { // the newer one unverified
+		at := made.Add(time.Duration(i) * time.Minute)
+		p := filepath.Join(dir, "steward-"+at.Format("20060102T150405.000Z"))
+		if err := os.MkdirAll(p, 0o750); err != nil {
+			t.Fatal(err)
+		}
+		writeManifest(t, p, backup.Manifest{Format: backup.FormatVersion, Store: backup.KindSQLite, Payload: "steward.db",
+			PayloadSHA256: strings.Repeat("0", 64), CreatedAt: at, PayloadBytes: 1234})
+		if verified {
+			j, _ := json.Marshal(backup.Report{OK: true})
+			if err := os.WriteFile(filepath.Join(p, backup.VerifyFile), j, 0o600); err != nil {
+				t.Fatal(err)
+			}
+		}
+	}
+	var got []backup.Outcome
+	ctx, cancel := context.WithCancel(context.Background())
+	s := backups().Scheduler(backup.Source{}, backup.Schedule{Every: 24 * time.Hour, Dir: dir, Keep: 7, Verify: true},
+		func(o backup.Outcome) { got = append(got, o); cancel() })
+	done := make(chan struct{})
+	go func() { s.Run(ctx); close(done) }()
+	select {
+	case <-done:
+	case <-time.After(5 * time.Second):
+		cancel()
+		t.Fatal("the scheduler told nothing at start")
+	}
+	if len(got) != 1 || !got[0].Found || !got[0].At.Equal(made) || got[0].Bytes != 1234 || got[0].Err != nil {
+		t.Fatalf("outcomes at start: %+v; want the verified backup made at %s", got, made)
 	}
 }

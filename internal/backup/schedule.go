@@ -73,13 +73,22 @@ func List(dir string) ([]Entry, error) {
 	return out, nil
 }
 
+// good reports whether the backup counts as good: not known bad, and, when
+// verified ones are asked for, verified.
+func (e Entry) good(verifiedOnly bool) bool {
+	return !e.failed() && (!verifiedOnly || e.Verified != nil)
+}
+
 // Prune keeps the keep newest good backups in dir and removes the rest: a
 // backup is good unless its manifest is unreadable or its scheduled
-// verification failed. A bad backup newer than every good one is kept for
-// inspection. Unfinished backups and scratch copies older than a day go
-// too.
+// verification failed, and, with verifiedOnly (a schedule that verifies),
+// only if it was verified. An unverified backup (a `steward backup` from
+// cron into the same directory) then neither counts nor pushes a verified
+// one out: it is kept while newer than the keep-th good one, and removed
+// after. A bad backup newer than every good one is kept for inspection.
+// Unfinished backups and scratch copies older than a day go too.
 // It returns the paths removed.
-func Prune(dir string, keep int, now time.Time) ([]string, error) {
+func Prune(dir string, keep int, now time.Time, verifiedOnly bool) ([]string, error) {
 	if keep < 1 {
 		keep = 1
 	}
@@ -108,6 +117,10 @@ func Prune(dir string, keep int, now time.Time) ([]string, error) {
 			// hour kept them all, and filled the disk.
 			keptFailed = true
 		case e.failed():
+			remove(e.Path)
+		case !e.good(verifiedOnly) && good < keep:
+			// Unverified, newer than the oldest good backup kept.
+		case !e.good(verifiedOnly):
 			remove(e.Path)
 		case good < keep:
 			good++
@@ -152,6 +165,10 @@ type Outcome struct {
 	// Err is why the backup, or its verification, failed; nil when both
 	// succeeded.
 	Err error
+	// Found marks the newest good backup already in the directory when
+	// the scheduler starts (nothing was taken): a restarted server, or a
+	// new leader, knows when the last good backup was made.
+	Found bool
 }
 
 // Scheduler takes backups on a schedule. On several nodes sharing one
@@ -177,8 +194,12 @@ func (s *Scheduler) Run(ctx context.Context) {
 	next := s.b.now()
 	if entries, err := List(s.s.Dir); err == nil {
 		for _, e := range entries {
-			if e.Manifest != nil && !e.failed() {
+			if e.Manifest != nil && e.good(s.s.Verify) {
 				next = e.Manifest.CreatedAt.Add(s.s.Every)
+				if s.onDone != nil {
+					s.onDone(Outcome{At: e.Manifest.CreatedAt, Path: e.Path, Bytes: e.Manifest.PayloadBytes,
+						Seconds: e.Manifest.Seconds, Found: true})
+				}
 				break
 			}
 		}
@@ -243,7 +264,7 @@ func (s *Scheduler) RunOnce(ctx context.Context) Outcome {
 	if ctx.Err() != nil {
 		return o
 	}
-	pruned, err := Prune(s.s.Dir, s.s.Keep, s.b.now())
+	pruned, err := Prune(s.s.Dir, s.s.Keep, s.b.now(), s.s.Verify)
 	o.Pruned = pruned
 	if err != nil {
 		s.b.logger.Warn("prune old backups", "dir", s.s.Dir, "error", err)
