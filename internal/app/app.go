@@ -223,7 +223,7 @@ func Open(ctx context.Context, cfg config.Config, logger *slog.Logger, options .
 
 // prepareSchema migrates when allowed, and otherwise refuses a stale schema.
 func (a *App) prepareSchema(ctx context.Context) error {
-	applied, _, err := a.db.SchemaVersion(ctx)
+	applied, _, err := a.db.SettledSchemaVersion(ctx)
 	if err != nil {
 		return err
 	}

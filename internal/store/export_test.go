@@ -84,3 +84,6 @@ func onPrepare(t testing.TB, pool *sql.DB, fn func(action int, arg1, arg2 string
 		t.Fatal(err)
 	}
 }
+
+// LockMigrations holds the migrations lock as a migrating node does.
+func (db *DB) LockMigrations(ctx context.Context) (func(), error) { return db.lockMigrations(ctx) }

@@ -63,6 +63,20 @@ func (db *DB) SchemaVersion(ctx context.Context) (applied, known int, err error)
 	return applied, known, nil
 }
 
+// SettledSchemaVersion is SchemaVersion read once no migration is running:
+// it waits for the migrations lock, so that a node starting while another
+// migrates a new PostgreSQL database reads where the migration ended, not
+// a step in the middle (which would read as a stale schema), and so that
+// nodes never create the migrations table at the same moment.
+func (db *DB) SettledSchemaVersion(ctx context.Context) (applied, known int, err error) {
+	release, err := db.lockMigrations(ctx)
+	if err != nil {
+		return 0, 0, err
+	}
+	defer release()
+	return db.SchemaVersion(ctx)
+}
+
 func (db *DB) ensureMigrationTable(ctx context.Context) error {
 	_, err := db.write.ExecContext(ctx, `CREATE TABLE IF NOT EXISTS schema_migrations (
 		version INTEGER PRIMARY KEY, name TEXT NOT NULL, applied_at BIGINT NOT NULL)`)

@@ -271,6 +271,56 @@ func TestMigrateIsIdempotentAndChecked(t *testing.T) {
 	}
 }
 
+// A node that starts while another migrates a new PostgreSQL database
+// waits for the migration to end before it reads the schema's version: read
+// in the middle, the version looks stale and the node would exit asking for
+// `steward migrate`.
+func TestSettledSchemaVersionWaitsForAMigration(t *testing.T) {
+	ctx := context.Background()
+	url := testutil.PostgresURL(t)
+	open := func() *store.DB {
+		db, err := store.Open(ctx, store.Options{DatabaseURL: url})
+		if err != nil {
+			t.Fatal(err)
+		}
+		t.Cleanup(func() { db.Close(ctx) })
+		return db
+	}
+	migrating, starting := open(), open()
+	release, err := migrating.LockMigrations(ctx)
+	if err != nil {
+		t.Fatal(err)
+	}
+	type version struct{ applied, known int }
+	got := make(chan version, 1)
+	go func() {
+		a, k, err := starting.SettledSchemaVersion(ctx)
+		if err != nil {
+			t.Error(err)
+		}
+		got <- version{a, k}
+	}()
+	select {
+	case v := <-got:
+		t.Fatalf("read version %d while a migration held the lock", v.applied)
+	case <-time.After(300 * time.Millisecond):
+	}
+	release()
+	if _, err := migrating.Migrate(ctx); err != nil {
+		t.Fatal(err)
+	}
+	select {
+	case v := <-got:
+		// It read either before the migration took the lock again (0) or
+		// after it ended (all of them), never a step in between.
+		if v.applied != 0 && v.applied != v.known {
+			t.Fatalf("read version %d of %d", v.applied, v.known)
+		}
+	case <-time.After(10 * time.Second):
+		t.Fatal("never read the version after the lock was released")
+	}
+}
+
 func TestFlagsAndUnanswered(t *testing.T) {
 	testutil.ForEachBackend(t, func(t *testing.T, db *store.DB) {
 		ctx := context.Background()
