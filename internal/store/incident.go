@@ -287,7 +287,9 @@ func (db *DB) SaveRollups(ctx context.Context, rollups []monitor.Rollup) error {
 const secondsKept = 20 * time.Minute
 
 // SaveSeconds upserts node's per-second counts and forgets its seconds
-// older than secondsKept.
+// older than secondsKept, and any node's older than twice that: a node
+// that is gone (a pod replaced in a rollout, under a name never used
+// again) forgets nothing itself.
 func (db *DB) SaveSeconds(ctx context.Context, node string, seconds []monitor.Sample) error {
 	err := db.update(ctx, func(ctx context.Context, t tx) error {
 		for _, s := range seconds {
@@ -300,8 +302,9 @@ func (db *DB) SaveSeconds(ctx context.Context, node string, seconds []monitor.Sa
 				return err
 			}
 		}
-		_, err := t.exec(ctx, `DELETE FROM metric_seconds WHERE second < $1 AND node = $2`,
-			time.Now().Add(-secondsKept).Unix(), node)
+		now := time.Now()
+		_, err := t.exec(ctx, `DELETE FROM metric_seconds WHERE second < $1 AND (node = $2 OR second < $3)`,
+			now.Add(-secondsKept).Unix(), node, now.Add(-2*secondsKept).Unix())
 		return err
 	})
 	if err != nil {

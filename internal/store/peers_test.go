@@ -12,7 +12,7 @@ import (
 
 // A node reads the other nodes' shared seconds, newest changes included,
 // never its own; a node's seconds older than 20 minutes are forgotten when
-// it next shares.
+// it next shares, and any node's older than 40 when another shares.
 func TestSharedSeconds(t *testing.T) {
 	testutil.ForEachBackend(t, func(t *testing.T, db *store.DB) {
 		ctx := context.Background()
@@ -25,6 +25,14 @@ func TestSharedSeconds(t *testing.T) {
 			return monitor.Sample{At: at, Counts: c}
 		}
 		if err := db.SaveSeconds(ctx, "a", []monitor.Sample{sample(now.Add(-30*time.Minute), 9), sample(now.Add(-2*time.Second), 1)}); err != nil {
+			t.Fatal(err)
+		}
+		// A node gone for good (a replaced pod) left a second 50 minutes
+		// old: the other nodes forget it when they share.
+		if err := db.Update(ctx, func(ctx context.Context, t store.Tx) error {
+			_, err := t.Exec(ctx, `INSERT INTO metric_seconds (second, node, data) VALUES ($1, 'gone', '{}')`, now.Add(-50*time.Minute).Unix())
+			return err
+		}); err != nil {
 			t.Fatal(err)
 		}
 		if err := db.SaveSeconds(ctx, "b", []monitor.Sample{sample(now.Add(-time.Second), 2)}); err != nil {
