@@ -287,8 +287,14 @@ func (db *DB) Listen(ctx context.Context, channel string, ready func(), got func
 		// After a failover that fences the old primary read-only, this
 		// connection would hear nothing, and no error would say so; ending
 		// it makes the caller listen again on the new primary and resync.
+		// Bounded: a server that vanished without a word would otherwise
+		// hold the check for the kernel's TCP timeout, minutes in which
+		// the other nodes' events go unheard.
 		var readOnly bool
-		if err := conn.QueryRow(ctx, `SELECT `+readOnlySQL).Scan(&readOnly); err != nil {
+		cctx, cancel := context.WithTimeout(ctx, listenCheck)
+		err = conn.QueryRow(cctx, `SELECT `+readOnlySQL).Scan(&readOnly)
+		cancel()
+		if err != nil {
 			return fmt.Errorf("listen on %s: %w", channel, err)
 		}
 		if readOnly {

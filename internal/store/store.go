@@ -4,6 +4,7 @@
 package store
 
 import (
+	"cmp"
 	"context"
 	"database/sql"
 	"errors"
@@ -38,8 +39,17 @@ type Options struct {
 	// LockConns bounds the PostgreSQL connections that hold advisory locks:
 	// conversation turns in progress and the leader's lease (default 32).
 	LockConns int
-	Logger    *slog.Logger
+	// WriteTimeout bounds one group commit on PostgreSQL (default 30 s): a
+	// server that vanished without a word (power, network) fails the
+	// writes of that batch after it, with 503 unavailable, instead of
+	// stalling every write of the node for the kernel's TCP timeout.
+	WriteTimeout time.Duration
+	Logger       *slog.Logger
 }
+
+// defaultWriteTimeout is Options.WriteTimeout's default: far beyond any
+// batch's time (a knowledge release's model, tens of megabytes, included).
+const defaultWriteTimeout = 30 * time.Second
 
 // DB is an open Steward database.
 type DB struct {
@@ -81,6 +91,7 @@ func Open(ctx context.Context, opts Options) (*DB, error) {
 	w := &writer{db: db.write, maxBatch: opts.MaxBatch, logger: db.logger}
 	if db.d.name() == "postgres" {
 		w.transient, w.onTransient = transient, db.onTransient
+		w.timeout = cmp.Or(opts.WriteTimeout, defaultWriteTimeout)
 	}
 	db.w = w.start()
 	return db, nil

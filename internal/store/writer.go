@@ -1,6 +1,7 @@
 package store
 
 import (
+	"cmp"
 	"context"
 	"database/sql"
 	"errors"
@@ -33,6 +34,11 @@ type writer struct {
 	// (PostgreSQL); onTransient is told of each such error before the retry.
 	transient   func(error) bool
 	onTransient func(error)
+	// timeout, if set, bounds one try of a batch (PostgreSQL): a server
+	// that vanished without a word (power, network) fails the batch after
+	// it, instead of holding every write of the node for the kernel's TCP
+	// timeout, which is minutes.
+	timeout time.Duration
 
 	reqs    chan writeReq
 	mu      sync.RWMutex // guards closed against sends on reqs
@@ -114,7 +120,29 @@ func retryWait(try int) time.Duration { return 25 * time.Millisecond << (try - 1
 // commit.
 func (w *writer) commit(batch []writeReq) {
 	for try := 1; ; try++ {
-		results, err, atCommit := w.try(batch)
+		ctx, cancel := context.Background(), context.CancelFunc(func() {})
+		if w.timeout > 0 {
+			ctx, cancel = context.WithTimeout(ctx, w.timeout)
+		}
+		results, err, atCommit := w.try(ctx, batch)
+		timedOut := ctx.Err() != nil
+		cancel()
+		if timedOut {
+			// The server did not answer within the bound: every request
+			// fails (one whose commit was under way may have landed), and
+			// the pool starts afresh, since its other connections most
+			// likely lead to the same silent server.
+			err = fmt.Errorf("the database did not answer within %s: %w", w.timeout, cmp.Or(err, context.DeadlineExceeded))
+			w.logger.Error("group commit timed out", "error", err, "batch", len(batch), "at_commit", atCommit)
+			if w.onTransient != nil {
+				w.onTransient(err)
+			}
+			err = unreachable(err)
+			for _, r := range batch {
+				r.done <- err
+			}
+			return
+		}
 		retry := w.transient != nil && try < tries
 		var again []writeReq
 		cause := err // why the requests in again are tried again
@@ -170,11 +198,11 @@ func (w *writer) outlasted(err error) error {
 // failing one does not undo its neighbours: the two statements a savepoint
 // costs per request are paid by the few batches that need them. Write
 // functions are safe to run twice, as the PostgreSQL retries need too.
-func (w *writer) try(batch []writeReq) (results []error, err error, atCommit bool) {
+func (w *writer) try(ctx context.Context, batch []writeReq) (results []error, err error, atCommit bool) {
 	results = make([]error, len(batch))
-	// The transaction outlives any one request's context: a request that
-	// gives up must not roll back its neighbours.
-	ctx := context.Background()
+	// The transaction outlives any one request's context (ctx is the
+	// batch's own): a request that gives up must not roll back its
+	// neighbours.
 	tx, err := w.db.BeginTx(ctx, nil)
 	if err != nil {
 		return nil, fmt.Errorf("begin: %w", err), false
@@ -188,7 +216,7 @@ func (w *writer) try(batch []writeReq) (results []error, err error, atCommit boo
 			if len(batch) == 1 {
 				return results, nil, false
 			}
-			return w.trySavepoints(batch, results, i)
+			return w.trySavepoints(ctx, batch, results, i)
 		}
 	}
 	if err := tx.Commit(); err != nil {
@@ -203,8 +231,7 @@ func (w *writer) try(batch []writeReq) (results []error, err error, atCommit boo
 // run again whatever their contexts say now (once a request runs, its
 // result stands); those of them that were skipped for their contexts stay
 // skipped.
-func (w *writer) trySavepoints(batch []writeReq, results []error, failed int) ([]error, error, bool) {
-	ctx := context.Background()
+func (w *writer) trySavepoints(ctx context.Context, batch []writeReq, results []error, failed int) ([]error, error, bool) {
 	tx, err := w.db.BeginTx(ctx, nil)
 	if err != nil {
 		return nil, fmt.Errorf("begin: %w", err), false
