@@ -455,3 +455,41 @@ func TestKnowledgeConsoleNamesCategoriesInChromium(t *testing.T) {
 		}
 	}
 }
+
+// After the same person signs in again in another tab (the old session
+// ended), a knowledge page left open keeps working: its next save is not
+// refused for the old session's CSRF token, and the edit is not lost.
+func TestKnowledgeEditorSavesAfterSigningInAgainInChromium(t *testing.T) {
+	run := testutil.Start(t, nil)
+	adminAPI := testutil.Login(t, run.URL, run.Demo[0].Email, run.Demo[0].Password)
+	p := page{t, browser(t)}
+	p.signIn(run.URL, run.Demo[0].Email, run.Demo[0].Password)
+	p.waitFor(`document.querySelectorAll('#entries-list li[data-id]').length > 50`)
+	id := eval[string](p, `document.querySelector('#entries-list li[data-id]').dataset.id`)
+	p.click(fmt.Sprintf(`#entries-list li[data-id=%q]`, id))
+	p.waitFor(fmt.Sprintf(`document.querySelector('#ed-id').value === %q`, id))
+	p.fill("#ed-title", "Edited before signing in again")
+
+	// Signing in again (as another tab would) ends the session the page
+	// was loaded with, and with it its CSRF token.
+	eval[bool](p, fmt.Sprintf(`(fetch('/api/v1/auth/login', {method: 'POST', credentials: 'same-origin',
+		headers: {'Content-Type': 'application/json'}, body: JSON.stringify({email: %q, password: %q})})
+		.then((r) => { window.__relogin = r.status; }), true)`, run.Demo[0].Email, run.Demo[0].Password))
+	p.waitFor(`window.__relogin === 200`)
+
+	p.click("#ed-save")
+	p.waitText("#toasts", "Draft saved")
+	if msg := eval[string](p, `document.querySelector('#ed-error').innerText`); msg != "" {
+		t.Fatalf("the save shows an error: %q", msg)
+	}
+	var rec struct {
+		Draft *struct {
+			Title string `json:"title"`
+		} `json:"draft"`
+		Title string `json:"title"`
+	}
+	adminAPI.Must(http.StatusOK, "GET", "/api/v1/kb/entries/"+id, nil, &rec)
+	if got := fmt.Sprint(rec.Title, rec.Draft); !strings.Contains(got, "Edited before signing in again") {
+		t.Fatalf("the entry after the save: %+v", rec)
+	}
+}

@@ -31,7 +31,8 @@ func (s *Server) staff(h staffHandler) http.HandlerFunc {
 		if p.Cookie && r.Method != http.MethodGet && r.Method != http.MethodHead {
 			got := r.Header.Get(CSRFHeader)
 			if got == "" || subtle.ConstantTimeCompare([]byte(got), []byte(p.CSRF)) != 1 {
-				return errcode.Errorf(errcode.Forbidden, "missing or wrong %s header: send the csrf_token from /api/v1/auth/me", CSRFHeader)
+				return errcode.Localized(errcode.Forbidden, "missing or wrong %s header: send the csrf_token from /api/v1/auth/me",
+					"缺少或错误的 %s 请求头：请使用 /api/v1/auth/me 返回的 csrf_token（如已在其他标签页重新登录，请刷新本页）", CSRFHeader)
 			}
 		}
 		return h(w, r, p)

@@ -171,6 +171,7 @@
     }
     S.me = me.user || {};
     session.csrf = me.csrf_token || '';
+    session.userID = S.me.id || '';
     $('nav-incidents').hidden = !(me.permissions || []).includes('incident.read');
     $('nav-audit').hidden = !(me.permissions || []).includes('audit.read');
     renderMe();

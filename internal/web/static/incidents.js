@@ -113,6 +113,7 @@
     S.me = me.user || {};
     S.perms = me.permissions || [];
     window.Staff.session.csrf = me.csrf_token || '';
+    window.Staff.session.userID = S.me.id || '';
     E.meName.textContent = S.me.name || S.me.email || '';
     E.meName.title = S.me.email || '';
     E.meRole.textContent = label('role', S.me.role || '');

@@ -63,9 +63,28 @@ window.Staff = (() => {
     constructor(status, code, message, data) { super(message || code); this.status = status; this.code = code; this.data = data; }
   }
   // session.csrf goes with every write; session.onUnauthorized runs on a 401 (the session is gone),
-  // unless it is null (the sign-in page, where a 401 is the expected answer).
-  const session = { csrf: '', onUnauthorized: null };
-  async function api(method, path, body) {
+  // unless it is null (the sign-in page, where a 401 is the expected answer). session.userID is who the page
+  // was loaded for.
+  const session = { csrf: '', userID: '', onUnauthorized: null };
+  // After the same person signs in again in another tab (a session that ended, a sign-out and back), this
+  // tab's cookie is the new session's but its CSRF token the old one's: every write would be refused until a
+  // reload, which loses what is being edited. A write refused with 403 asks /auth/me for the session's token
+  // and, if it changed and the user is the same, is sent once more.
+  async function freshCsrf() {
+    let res;
+    try {
+      res = await fetch('/api/v1/auth/me', { headers: { Accept: 'application/json' }, cache: 'no-store', credentials: 'same-origin' });
+    } catch { return false; }
+    if (!res.ok) return false;
+    let me = null;
+    try { me = await res.json(); } catch { return false; }
+    const token = (me && me.csrf_token) || '';
+    const id = (me && me.user && me.user.id) || '';
+    if (!token || token === session.csrf || (session.userID && id !== session.userID)) return false;
+    session.csrf = token;
+    return true;
+  }
+  async function api(method, path, body, retried) {
     const headers = { Accept: 'application/json' };
     if (method !== 'GET') {
       headers['Content-Type'] = 'application/json';
@@ -83,6 +102,9 @@ window.Staff = (() => {
     let data = null;
     try { data = await res.json(); } catch { /* 204 or not JSON */ }
     if (!res.ok) {
+      if (res.status === 403 && method !== 'GET' && !retried && session.csrf && await freshCsrf()) {
+        return api(method, path, body, true);
+      }
       const err = (data && data.error) || {};
       if (res.status === 401 && session.onUnauthorized) session.onUnauthorized();
       const message = (LANG === 'zh-CN' && err.message_zh) || err.message || res.statusText || t('requestFailed');
