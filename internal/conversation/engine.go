@@ -572,7 +572,9 @@ func (e *Engine) decide(ctx context.Context, c *Conversation, text nlu.Text, cho
 		// Before the disaster-recovery check: "thanks" is not a question
 		// for the few people left to answer.
 		if reply, ok := e.builtin.reply(pred.Label, locale); ok {
-			c.Unresolved = 0
+			// Small talk answers no question: the count of unanswered
+			// follow-ups stands ("在吗" between two failures is a customer
+			// still stuck, not one helped).
 			return []Message{{Text: reply, Outcome: OutcomeAnswer, Confidence: pred.Confidence, Intent: pred.Label,
 				Entry: &EntryRef{ID: pred.Label, Category: "smalltalk", Title: strings.TrimPrefix(pred.Label, smalltalkPrefix)}}}
 		}

@@ -86,6 +86,9 @@ func TestHandoff(t *testing.T) {
 		{"request en", []string{"I want to talk to a human please"}, "request"},
 		{"request after an answer", []string{"运费怎么算", "人工客服"}, "request"},
 		{"second consecutive fallback", []string{"asdkjh qwpeoiru zxmcnb", "今天天气怎么样"}, "unresolved"},
+		// Small talk between two failures answers no question: the ladder
+		// goes on (a stuck customer types "在吗" and "你是机器人吗").
+		{"fallbacks around small talk", []string{"asdkjh qwpeoiru zxmcnb", "在吗", "今天天气怎么样"}, "unresolved"},
 		{"anger", []string{"你们这什么垃圾服务，气死我了！！！我要投诉！"}, "emotion"},
 		{"anger en", []string{"THIS IS RIDICULOUS, you people are useless scammers!!!"}, "emotion"},
 	}
@@ -392,4 +395,52 @@ func TestStream(t *testing.T) {
 		}
 	}
 	_ = http.StatusOK
+}
+
+// A low rating of a conversation people served (or that waited for them)
+// is left out of the bot's low_ratings rule; one of a conversation whose
+// handoff nobody could take (the offline form offered) still judges the
+// bot.
+func TestLowRatingsOfStaffedConversationsAreLeftOut(t *testing.T) {
+	run, agent := startStaffed(t)
+	admin := testutil.Login(t, run.URL, run.Demo[0].Email, run.Demo[0].Password)
+	c := &testutil.Client{T: t, Base: run.URL}
+	rate := func(conv testutil.Conversation) {
+		t.Helper()
+		if status, b := c.Do("POST", "/api/v1/conversations/"+conv.ID+"/rating", conv.Token, []byte(`{"score":1}`)); status != http.StatusCreated {
+			t.Fatalf("rate: %d %s", status, b)
+		}
+	}
+	counts := func() (low, leftOut int) {
+		t.Helper()
+		var m struct {
+			Windows map[string]struct {
+				Low     int `json:"low_ratings"`
+				LeftOut int `json:"low_ratings_left_out"`
+			} `json:"windows"`
+		}
+		admin.Must(http.StatusOK, "GET", "/api/v1/monitor", nil, &m)
+		return m.Windows["5m0s"].Low, m.Windows["5m0s"].LeftOut
+	}
+
+	served := c.Start("zh-CN")
+	if turn := c.Say(served, "转人工"); turn.State != "queued" {
+		t.Fatalf("asking for a person: %+v", turn)
+	}
+	agent.Must(http.StatusOK, "POST", "/api/v1/desk/conversations/"+served.ID+"/claim", nil, nil)
+	agent.Must(http.StatusOK, "POST", "/api/v1/desk/conversations/"+served.ID+"/close", map[string]bool{"ask_rating": true}, nil)
+	rate(served)
+	if low, out := counts(); low != 1 || out != 1 {
+		t.Fatalf("after a low rating of a served conversation: %d low, %d left out; want 1 and 1", low, out)
+	}
+
+	agent.Must(http.StatusOK, "PUT", "/api/v1/desk/presence", map[string]string{"status": "offline"}, nil)
+	alone := c.Start("zh-CN")
+	if turn := c.Say(alone, "转人工"); turn.State != "bot" || turn.Messages[0].Outcome != "offline" {
+		t.Fatalf("asking for a person with nobody online: %+v", turn)
+	}
+	rate(alone)
+	if low, out := counts(); low != 2 || out != 1 {
+		t.Fatalf("after a low rating of a conversation nobody could take: %d low, %d left out; want 2 and 1", low, out)
+	}
 }

@@ -607,7 +607,7 @@ func (s *Server) monitorSummary(w http.ResponseWriter, r *http.Request, p *auth.
 		out[d.String()] = map[string]any{"turns": c.All.Turns + c.All.Diverted, "answer_rate": c.All.AnswerRate(),
 			"mean_confidence": c.All.MeanConfidence(), "errors": c.All.Errors, "diverted": c.All.Diverted,
 			"handoffs": c.All.Handoff + c.All.Offline, "fallbacks": c.All.Fallback, "ratings": c.All.Ratings,
-			"low_ratings": c.All.LowRating, "flags": c.All.Flags, "p95_latency_s": c.Latency.Quantile(0.95),
+			"low_ratings": c.All.LowRating, "low_ratings_left_out": c.All.StaleLowRating, "flags": c.All.Flags, "p95_latency_s": c.Latency.Quantile(0.95),
 			"writes": c.Writes, "write_failures": c.WriteFails}
 	}
 	res := map[string]any{"windows": out}

@@ -76,9 +76,11 @@ func (s *Server) rateConversation(w http.ResponseWriter, r *http.Request) error 
 		return err
 	}
 	// A rating judges the whole conversation: it is about what was served
-	// from its start, and, once it left the bot, about the desk too.
+	// from its start, and, once it was queued for people, about the desk
+	// too (a handoff nobody could take left it with the bot: that rating
+	// still judges the bot).
 	s.signal(monitor.Signal{Kind: monitor.KindRating, Stars: *req.Score, Category: c.Category, About: c.CreatedAt,
-		Staffed: c.HandoffReason != "" || c.Assignee != ""})
+		Staffed: !c.QueuedAt.IsZero() || c.Assignee != ""})
 	writeJSON(w, http.StatusCreated, map[string]any{"rating": toRatingJSON(rt)})
 	return nil
 }
