@@ -90,13 +90,17 @@ func (p Policy) clarifyCandidates(pred nlu.Prediction) []nlu.Candidate {
 func WantsHuman(text string) bool { return wantsHuman(nlu.Prepare(text).Norm) }
 
 // englishEnough reports whether a message with no Chinese in it is English
-// enough to switch a Chinese conversation to English: two words of letters,
-// or, while the bot serves it, one of four letters or more ("refund",
-// "hello"). A tracking number ("SF1234567890"), "ok", a model ("K3") or an
-// address does not switch it: a Chinese customer who types one would get
-// English answers, and the desk would look for an English-speaking agent.
+// enough to switch a Chinese conversation to English: while the bot serves
+// it, two words of letters or one of four letters or more ("refund",
+// "hello"); once it is with the desk (queued or with an agent), where the
+// locale decides which agents may take it, a sentence of three words, two of
+// them of two letters or more ("thanks a lot"), so
+// that a product ("MacBook Air") or a romanised address ("Chaoyang Road
+// 88") sends nobody to look for an English-speaking agent. A tracking
+// number ("SF1234567890"), "ok" or a model ("K3") never switches it: a
+// Chinese customer who types one would get English answers.
 func englishEnough(raw string, withBot bool) bool {
-	words, longest := 0, 0
+	words, all, longest := 0, 0, 0
 	for _, w := range strings.FieldsFunc(raw, func(r rune) bool {
 		return !(r >= 'a' && r <= 'z' || r >= 'A' && r <= 'Z' || r >= '0' && r <= '9' || r == '@' || r == '.' || r == '\'')
 	}) {
@@ -107,11 +111,18 @@ func englishEnough(raw string, withBot bool) bool {
 				letters++
 			}
 		}
-		if letters < 2 || letters != len(w) { // digits, an address, a code
+		if letters == 0 || letters != len(w) { // digits, an address, a code
+			continue
+		}
+		all++ // "a", "I" count towards a sentence
+		if letters < 2 {
 			continue
 		}
 		words++
 		longest = max(longest, letters)
 	}
-	return words >= 2 || withBot && longest >= 4
+	if !withBot {
+		return words >= 2 && all >= 3
+	}
+	return words >= 2 || longest >= 4
 }

@@ -86,7 +86,10 @@ func TestLatinFragmentsKeepTheLocale(t *testing.T) {
 	// serves; one with a person waits for a sentence.
 	for _, tc := range []struct {
 		first, text, want string
-	}{{"你好", "refund", "en"}, {"转人工", "refund", "zh-CN"}, {"转人工", "thanks a lot", "en"}} {
+	}{{"你好", "refund", "en"}, {"你好", "MacBook Air", "en"}, {"转人工", "refund", "zh-CN"}, {"转人工", "thanks a lot", "en"},
+		// With the desk, where the locale picks the agents, a product or
+		// a romanised address is not a change of language.
+		{"转人工", "MacBook Air", "zh-CN"}, {"转人工", "Chaoyang Road 88", "zh-CN"}} {
 		c, tok, _, err := e.Start(ctx, conversation.StartRequest{Locale: "zh-CN"})
 		if err != nil {
 			t.Fatal(err)
