@@ -355,8 +355,11 @@ func (e *Engine) Handle(ctx context.Context, id, tok string, in Input) (*Result,
 	if err := ValidateInput(in); err != nil {
 		return nil, err
 	}
-	if len(in.ClientID) > MaxClientID || !utf8.ValidString(in.ClientID) {
-		in.ClientID = "" // echoed by the caller, not kept
+	if len(in.ClientID) > MaxClientID || !utf8.ValidString(in.ClientID) || len(guard.Find(in.ClientID)) > 0 {
+		// Echoed by the caller, not kept: too long, or holding personal
+		// data (a key made of a phone number), which stored as it is
+		// would pass the masking by.
+		in.ClientID = ""
 	}
 	unlock, err := e.lock(ctx, id)
 	if err != nil {

@@ -262,6 +262,21 @@ func TestRetriedMessageIsStoredOnce(t *testing.T) {
 		again.Customer.ID != spaced.Customer.ID {
 		t.Fatalf("a free-form key sent again: %+v, %v; want the first turn", again, err)
 	}
+	// A key holding personal data (an integration keying messages by phone
+	// number) is not kept: stored, it would bypass the masking.
+	phone, err := e.Handle(ctx, c.ID, tok, conversation.Input{Text: "hello", ClientID: "13812345678"})
+	if err != nil || phone.Customer.ClientID != "" {
+		t.Fatalf("a key holding a phone number: %+v, %v; want it accepted and not kept", phone, err)
+	}
+	msgs, err = e.Transcript(ctx, got, 0)
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, m := range msgs {
+		if strings.Contains(m.ClientID, "13812345678") {
+			t.Fatalf("the store keeps the phone number as a key: %+v", m)
+		}
+	}
 }
 
 // The engine reads the store for a key only when its own notes may not
