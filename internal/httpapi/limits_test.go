@@ -379,6 +379,37 @@ func TestWebSocketOriginAllowList(t *testing.T) {
 			t.Errorf("Origin %s: %v, want 403", tc.origin, err)
 		}
 	}
+	// A refused handshake is answered like every other error, in JSON.
+	for _, tc := range []struct {
+		name, origin, key string
+		status            int
+		code              string
+	}{
+		{"a foreign origin", "http://evil.example", "dGhlIHNhbXBsZSBub25jZQ==", http.StatusForbidden, "forbidden"},
+		{"no Sec-WebSocket-Key", base, "", http.StatusBadRequest, "invalid"},
+	} {
+		req, _ := http.NewRequestWithContext(ctx, "GET", base+"/api/v1/conversations/"+conv.ID+"/stream", nil)
+		req.Header.Set("Connection", "Upgrade")
+		req.Header.Set("Upgrade", "websocket")
+		req.Header.Set("Sec-WebSocket-Version", "13")
+		req.Header.Set("Origin", tc.origin)
+		if tc.key != "" {
+			req.Header.Set("Sec-WebSocket-Key", tc.key)
+		}
+		resp, err := http.DefaultClient.Do(req)
+		if err != nil {
+			t.Fatal(err)
+		}
+		var body struct {
+			Error struct{ Code, Message string } `json:"error"`
+		}
+		decErr := json.NewDecoder(resp.Body).Decode(&body)
+		resp.Body.Close()
+		if resp.StatusCode != tc.status || !strings.HasPrefix(resp.Header.Get("Content-Type"), "application/json") || decErr != nil ||
+			body.Error.Code != tc.code || body.Error.Message == "" {
+			t.Errorf("%s: %d %s %+v (%v), want %d and a JSON %s error", tc.name, resp.StatusCode, resp.Header.Get("Content-Type"), body, decErr, tc.status, tc.code)
+		}
+	}
 	// The console's stream allows its own origin only.
 	ws, resp, err := websocket.Dial(ctx, "ws"+strings.TrimPrefix(base, "http")+"/api/v1/desk/stream",
 		&websocket.DialOptions{HTTPHeader: http.Header{"Origin": {"https://shop.example.com"}}})

@@ -180,11 +180,12 @@ func (s *Server) serveSocket(w http.ResponseWriter, r *http.Request, opts *webso
 	// request: a shutdown that has drained the server waits for the
 	// sockets with nothing left to add.
 	s.sockets.Add(1)
-	conn, err := websocket.Accept(smallBuffers{w}, r, opts)
+	sb := &smallBuffers{ResponseWriter: w}
+	conn, err := websocket.Accept(sb, r, opts)
 	if err != nil {
 		release()
 		s.sockets.Done()
-		return nil // Accept has answered the client
+		return sb.refused()
 	}
 	conn.SetReadLimit(maxFrameBytes)
 	// The socket outlives the request: its context keeps the request's
@@ -375,11 +376,54 @@ func ping(ctx context.Context, conn *websocket.Conn) error {
 
 // smallBuffers is the ResponseWriter a WebSocket is accepted on: its
 // Hijack gives the WebSocket library buffers of socketReadBuffer and
-// socketWriteBuffer bytes instead of net/http's.
-type smallBuffers struct{ http.ResponseWriter }
+// socketWriteBuffer bytes instead of net/http's. A handshake the library
+// refuses (an Origin not allowed, a malformed request) it would answer in
+// plain text: the refusal is kept instead, for refused to answer as every
+// other error is, in JSON.
+type smallBuffers struct {
+	http.ResponseWriter
+	status  int
+	message bytes.Buffer
+}
+
+// WriteHeader keeps a refusal; anything else passes.
+func (w *smallBuffers) WriteHeader(code int) {
+	if code >= 400 {
+		w.status = code
+		return
+	}
+	w.ResponseWriter.WriteHeader(code)
+}
+
+// Write keeps a refusal's text; anything else passes.
+func (w *smallBuffers) Write(b []byte) (int, error) {
+	if w.status != 0 {
+		if w.message.Len() < 1024 {
+			w.message.Write(b[:min(len(b), 1024)])
+		}
+		return len(b), nil
+	}
+	return w.ResponseWriter.Write(b)
+}
+
+// refused is the error the handshake was refused with, for the JSON answer
+// (nil if the library answered the client itself, which it does only on
+// success or a failed hijack).
+func (w *smallBuffers) refused() error {
+	msg := strings.TrimSpace(w.message.String())
+	switch {
+	case w.status == 0:
+		return nil
+	case w.status == http.StatusForbidden:
+		return errcode.Localized(errcode.Forbidden, "this page's origin may not open the WebSocket (%s); see allowed_origins",
+			"此页面的来源不允许打开 WebSocket（%s）；见 allowed_origins", msg)
+	default:
+		return errcode.Errorf(errcode.Invalid, "bad WebSocket handshake: %s", msg)
+	}
+}
 
 // Hijack implements http.Hijacker.
-func (w smallBuffers) Hijack() (net.Conn, *bufio.ReadWriter, error) {
+func (w *smallBuffers) Hijack() (net.Conn, *bufio.ReadWriter, error) {
 	conn, brw, err := http.NewResponseController(w.ResponseWriter).Hijack()
 	if err != nil {
 		return nil, nil, err
