@@ -281,6 +281,53 @@ func TestWidgetOnAnotherOrigin(t *testing.T) {
 	p.waitFor(botAnswers + ` >= 1`)
 }
 
+// Escape on the shop's page closes the open chat only when the chat has
+// the focus: not when the shop's own page handled it (its dialog, its
+// search box), nor when it cancels an input method's candidates.
+func TestWidgetEscapeLeavesTheShopsPageAlone(t *testing.T) {
+	p := page{t, browser(t)}
+	var base string
+	shop := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		fmt.Fprintf(w, `<!doctype html><html><head><title>Shop</title></head><body><h1>Shop</h1>
+<input id="search" placeholder="search">
+<script>document.getElementById('search').addEventListener('keydown', (e) => { if (e.key === 'Escape') e.preventDefault(); });</script>
+<script src="%s/widget.js" data-lang="zh-CN" async></script></body></html>`, base)
+	}))
+	defer shop.Close()
+	base = testutil.StartApp(t, func(c *config.Config) { c.Security.FrameAncestors = []string{"'self'", shop.URL} })
+	p.navigate(shop.URL)
+	p.waitFor(`!!window.Steward && !!document.querySelector('#steward-widget-root')`)
+	eval[bool](p, `(window.Steward.open(), true)`)
+	const panel = `document.querySelector('#steward-widget-root').shadowRoot.querySelector('#steward-panel')`
+	p.waitFor(panel + `.getAttribute('aria-hidden') === "false"`)
+	escape := func(target, init string) {
+		eval[bool](p, fmt.Sprintf(`(%s.dispatchEvent(new KeyboardEvent('keydown', Object.assign({key: 'Escape', bubbles: true, cancelable: true}, %s))), true)`, target, init))
+	}
+	// The shop's search box handles its Escape. (A real click: a script's
+	// focus() does not take the focus from the chat's frame.)
+	if _, err := chromedp.Run(p.ctx, chromedp.MouseClickXY(20, eval[float64](p, `document.getElementById('search').getBoundingClientRect().y + 5`))); err != nil {
+		t.Fatal(err)
+	}
+	p.waitFor(`document.activeElement === document.getElementById('search')`)
+	escape(`document.getElementById('search')`, `{}`)
+	// An input method cancels a candidate.
+	escape(`document.getElementById('search')`, `{isComposing: true, keyCode: 229}`)
+	// Nothing of the widget has the focus.
+	if _, err := chromedp.Run(p.ctx, chromedp.MouseClickXY(20, eval[float64](p, `document.querySelector('h1').getBoundingClientRect().y + 5`))); err != nil {
+		t.Fatal(err)
+	}
+	p.waitFor(`document.activeElement === document.body`)
+	escape(`document.body`, `{}`)
+	time.Sleep(200 * time.Millisecond)
+	if got := eval[string](p, panel+`.getAttribute('aria-hidden')`); got != "false" {
+		t.Fatalf("an Escape the shop's page had closed the chat (aria-hidden %s)", got)
+	}
+	// With the focus on the widget's launcher, Escape closes the chat.
+	eval[bool](p, `(document.querySelector('#steward-widget-root').shadowRoot.querySelector('.steward-launcher').focus(), true)`)
+	escape(`document.querySelector('#steward-widget-root').shadowRoot.querySelector('.steward-launcher')`, `{composed: true}`)
+	p.waitFor(panel + `.getAttribute('aria-hidden') === "true"`)
+}
+
 // A message refused by a rate limit is marked as not sent, saying so in the
 // page's language, and can be sent again.
 func TestChatPageSaysWhenRateLimited(t *testing.T) {
@@ -709,6 +756,38 @@ func TestChatRetryAfterALostAnswerIsStoredOnce(t *testing.T) {
 	if n := eval[int](p, `[...document.querySelectorAll('#messages .msg[data-role="customer"]')].length`); n != 1 {
 		t.Errorf("the page shows %d customer messages, want 1", n)
 	}
+}
+
+// The answer to a message is lost after the server stored it, and the
+// stream, back, brings the stored message: the bubble marked "not sent"
+// goes, rather than inviting a retry of what was sent.
+func TestChatStoredMessageClearsItsNotSentBubble(t *testing.T) {
+	p := page{t, browser(t)}
+	run := testutil.Start(t, nil)
+	recordSockets(p)
+	p.navigate(run.URL + "/chat?lang=en")
+	p.waitFor(`document.body.dataset.ready === "1"`)
+	eval[bool](p, `(window.__wsBlock = true, window.__ws.forEach((w) => w.close()), true)`)
+	p.waitFor(`window.__ws.every((w) => w.readyState === 3)`)
+	eval[bool](p, `(() => {
+		const native = window.fetch;
+		window.__lost = 0;
+		window.fetch = async (url, opts) => {
+			const res = await native(url, opts);
+			if (!window.__lost && opts && opts.method === 'POST' && String(url).endsWith('/messages')) {
+				window.__lost++;
+				throw new TypeError('Failed to fetch (the answer was lost)');
+			}
+			return res;
+		};
+		return true;
+	})()`)
+	p.send("how much is shipping?")
+	p.waitFor(`window.__lost === 1 && !!document.querySelector('#messages .msg.is-failed')`)
+	eval[bool](p, `(window.__wsBlock = false, true)`)
+	p.waitWithin(`!document.querySelector('#messages .msg.is-failed') &&
+		document.querySelectorAll('#messages .msg[data-role="customer"]').length === 1 &&
+		document.querySelectorAll('#messages .msg[data-role="bot"]').length >= 2`, 30*time.Second)
 }
 
 // A conversation closed without asking for a rating (a supervisor closing

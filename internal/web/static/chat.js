@@ -620,6 +620,13 @@
     // By its client_id: the text as stored may differ (personal data masked).
     if (m.role === 'customer' && p && !p.adopted &&
         (m.client_id ? m.client_id === p.payload.client_id : p.payload.text === m.text)) { p.adopted = true; p.remove(); }
+    // A bubble marked "not sent" whose message was stored after all (the answer lost on the way, the stream
+    // bringing it later): it was sent, and a retry would only be a second message.
+    if (m.role === 'customer' && m.client_id) {
+      for (const li of [...E.messages.children]) {
+        if (li.dataset.pending && li !== p && li.payload && li.payload.client_id === m.client_id) { li.adopted = true; li.remove(); }
+      }
+    }
     const near = isNearBottom();
     const li = renderMessage(m);
     S.known.set(m.id, li);
@@ -1173,7 +1180,10 @@
       if (window.parent !== window) window.parent.postMessage({ type: 'steward:ready' }, '*');
       E.close.hidden = false;
       E.close.addEventListener('click', closeEmbed);
-      document.addEventListener('keydown', (e) => { if (e.key === 'Escape') closeEmbed(); });
+      // Not an Escape that cancels an input method's candidates (Chinese typing), nor one a field handled.
+      document.addEventListener('keydown', (e) => {
+        if (e.key === 'Escape' && !e.isComposing && e.keyCode !== 229 && !e.defaultPrevented) closeEmbed();
+      });
       // The widget says when its panel opens and closes: poll the status only while it is open.
       window.addEventListener('message', (ev) => {
         const d = ev.data;

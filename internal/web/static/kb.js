@@ -104,7 +104,7 @@
     cancel.addEventListener('click', close);
     input.addEventListener('keydown', (e) => {
       if (e.key === 'Enter' && !e.isComposing) { e.preventDefault(); go(); }
-      if (e.key === 'Escape') { e.preventDefault(); close(); }
+      if (e.key === 'Escape' && !e.isComposing && e.keyCode !== 229) { e.preventDefault(); close(); }
     });
     const fields = mk('div', 'kb-row');
     fields.append(input, okB, cancel);

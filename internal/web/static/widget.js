@@ -293,7 +293,13 @@
     }
     if (d && typeof d === 'object' && d.type === 'steward:close') close();
   });
-  document.addEventListener('keydown', (ev) => { if (ev.key === 'Escape' && isOpen) close(); });
+  // Escape closes the chat when the chat has the focus (the launcher; inside the chat's frame the chat page
+  // itself asks), not when the shop's own page handles it (its dialog, its search box) or an input method
+  // cancels a candidate.
+  document.addEventListener('keydown', (ev) => {
+    if (ev.key !== 'Escape' || !isOpen || ev.defaultPrevented || ev.isComposing || ev.keyCode === 229) return;
+    if (host && (document.activeElement === host || host.contains(document.activeElement))) close();
+  });
 
   function sendIdentity() {
     try { iframe.contentWindow.postMessage({ type: 'steward:identity', token: identity }, ORIGIN); } catch { /* ignore */ }
