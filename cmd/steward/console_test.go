@@ -848,3 +848,35 @@ func TestConsoleShowsTheCustomersRating(t *testing.T) {
 		t.Error("the rating is not the transcript's last item")
 	}
 }
+
+// A reply half typed when the session ends (a send refused with 401 sends
+// the console to the sign-in page) is there again, in its conversation,
+// once the agent has signed in again.
+func TestConsoleKeepsTheDraftAcrossSigningInAgain(t *testing.T) {
+	run, _, cl := manualDeskWithAgentOnline(t)
+	conv := cl.Start("zh-CN")
+	if turn := cl.Say(conv, "转人工"); turn.State != "queued" {
+		t.Fatalf("asking for a person: %+v", turn)
+	}
+	p := page{t, browser(t)}
+	p.signInTo(run.URL, "/console", run.Demo[1].Email, run.Demo[1].Password)
+	p.click("#tab-queue")
+	p.click(fmt.Sprintf(`#queue-list li[data-id=%q]`, conv.ID))
+	p.waitFor(fmt.Sprintf(`location.hash.includes(%q) && !document.querySelector('#conv-claim').hidden`, conv.ID))
+	p.click("#conv-claim")
+	p.waitFor(`document.querySelector('#conv-state').dataset.state === "assigned" && !document.querySelector('#reply-input').disabled`)
+	const draft = "您好，您的退款已经在处理中，预计三个工作日内到账，请您"
+	p.fill("#reply-input", draft)
+
+	// The session ends behind the page's back; the next send meets a 401.
+	eval[bool](p, `(fetch('/api/v1/auth/logout', {method: 'POST', credentials: 'same-origin',
+		headers: {'X-CSRF-Token': window.Staff.session.csrf}}).then((r) => { window.__out = r.status; }), true)`)
+	p.waitFor(`window.__out === 204`)
+	p.click("#reply-send")
+	p.waitAcrossNavigation(loginReady)
+	p.fill("#login-email", run.Demo[1].Email)
+	p.fill("#login-password", run.Demo[1].Password)
+	p.click("#login-submit")
+	p.waitAcrossNavigation(fmt.Sprintf(`location.pathname === "/console" && document.body.dataset.ready === "1" && location.hash.includes(%q)`, conv.ID))
+	p.waitFor(fmt.Sprintf(`document.querySelector('#reply-input').value === %q`, draft))
+}

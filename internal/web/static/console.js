@@ -156,6 +156,7 @@
 
   function goLogin() {
     stopStream();
+    saveDraft(); // the reply being typed is there again after signing in
     window.Staff.goLogin();
   }
 
@@ -172,6 +173,7 @@
     S.me = me.user || {};
     session.csrf = me.csrf_token || '';
     session.userID = S.me.id || '';
+    loadDrafts();
     $('nav-incidents').hidden = !(me.permissions || []).includes('incident.read');
     $('nav-audit').hidden = !(me.permissions || []).includes('audit.read');
     renderMe();
@@ -697,6 +699,25 @@
     if (!S.open) return;
     const v = E.input.value;
     if (v.trim()) S.drafts.set(S.open.id, v); else S.drafts.delete(S.open.id);
+    storeDrafts();
+  }
+  // Drafts outlive the page in this tab (sessionStorage, by user): a session that ends sends the page to the
+  // sign-in page, which brings the agent back here, to the reply they were typing.
+  const draftsKey = () => `steward.console.drafts.${S.me && S.me.id}`;
+  function storeDrafts() {
+    if (!S.me || !S.me.id) return;
+    try {
+      if (S.drafts.size) sessionStorage.setItem(draftsKey(), JSON.stringify(Object.fromEntries(S.drafts)));
+      else sessionStorage.removeItem(draftsKey());
+    } catch { /* storage blocked or full: drafts stay in memory */ }
+  }
+  function loadDrafts() {
+    try {
+      const saved = JSON.parse(sessionStorage.getItem(draftsKey()) || '{}');
+      for (const [id, text] of Object.entries(saved)) {
+        if (typeof text === 'string' && text.trim() && !S.drafts.has(id)) S.drafts.set(id, text);
+      }
+    } catch { /* nothing kept */ }
   }
 
   function renderHeader() {
@@ -1137,6 +1158,7 @@
     try {
       const d = await api('POST', `${DESK}/conversations/${enc(id)}/${note ? 'notes' : 'messages'}`, { text });
       S.drafts.delete(id);
+      storeDrafts();
       if (S.open && S.open.id === id) {
         E.input.value = '';
         if (note) addNote(d.note, { live: true }); else addMsg(d.message, { live: true });
@@ -1535,6 +1557,10 @@
     $('logout-btn').addEventListener('click', async () => {
       try { await api('POST', '/api/v1/auth/logout'); } catch { /* leaving anyway */ }
       stopStream();
+      // Signing out on purpose leaves no drafts behind in the tab (the pagehide on the way must not keep them).
+      S.drafts.clear();
+      S.open = null;
+      try { sessionStorage.removeItem(draftsKey()); } catch { /* blocked */ }
       location.replace('/console/login');
     });
     $('conn-retry').addEventListener('click', () => { S.wsAttempt = 0; connectStream(); });
@@ -1546,7 +1572,12 @@
     E.assignBtn.addEventListener('click', assign);
 
     E.form.addEventListener('submit', (e) => { e.preventDefault(); submitReply(); });
-    E.input.addEventListener('input', () => { updateComposer(); if (!E.replyError.hidden) clearReplyError(); });
+    window.addEventListener('pagehide', saveDraft);
+    E.input.addEventListener('input', () => {
+      updateComposer();
+      if (!E.replyError.hidden) clearReplyError();
+      later('draft', saveDraft, 300);
+    });
     E.input.addEventListener('keydown', (e) => {
       // Enter (or Ctrl/Cmd+Enter) sends, Shift+Enter is a newline; never while an IME is composing.
       if (e.key === 'Enter' && !e.shiftKey && !e.altKey && !e.isComposing && e.keyCode !== 229) {
