@@ -36,6 +36,9 @@ type Store interface {
 	DeleteCanned(ctx context.Context, id string) error
 	AddTicket(ctx context.Context, t *Ticket) error
 	Tickets(ctx context.Context, status TicketStatus) ([]Ticket, error)
+	// CountTickets counts the tickets of a status (Tickets lists at most
+	// TicketsListed of them).
+	CountTickets(ctx context.Context, status TicketStatus) (int, error)
 	OpenTickets(ctx context.Context, conversationID string) (int, error)
 	ConversationTickets(ctx context.Context, conversationID string) ([]Ticket, error)
 	ResolveTicket(ctx context.Context, id, by string, at time.Time) (*Ticket, error)

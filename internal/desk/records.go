@@ -146,19 +146,36 @@ func (d *Desk) ConversationTickets(ctx context.Context, actor *auth.User, c *con
 }
 
 // Tickets lists offline messages by status.
-func (d *Desk) Tickets(ctx context.Context, actor *auth.User, status string) ([]Ticket, error) {
+//
+// total is how many there are: the list holds at most TicketsListed (open
+// ones oldest first), so that after a weekend nobody was online the
+// console can say that more are waiting than it shows.
+func (d *Desk) Tickets(ctx context.Context, actor *auth.User, status string) (_ []Ticket, total int, _ error) {
 	if err := need(actor, auth.DeskRead, "read offline messages"); err != nil {
-		return nil, err
+		return nil, 0, err
 	}
 	switch TicketStatus(status) {
 	case TicketOpen, TicketResolved:
 	case "":
 		status = string(TicketOpen)
 	default:
-		return nil, errcode.Errorf(errcode.Invalid, "status must be \"open\" or \"resolved\", not %q", status)
+		return nil, 0, errcode.Errorf(errcode.Invalid, "status must be \"open\" or \"resolved\", not %q", status)
 	}
-	return d.store.Tickets(ctx, TicketStatus(status))
+	ts, err := d.store.Tickets(ctx, TicketStatus(status))
+	if err != nil {
+		return nil, 0, err
+	}
+	total = len(ts)
+	if total >= TicketsListed {
+		if total, err = d.store.CountTickets(ctx, TicketStatus(status)); err != nil {
+			return nil, 0, err
+		}
+	}
+	return ts, total, nil
 }
+
+// TicketsListed is how many tickets of a status a list holds at most.
+const TicketsListed = 500
 
 // ResolveTicket marks an offline message as handled.
 func (d *Desk) ResolveTicket(ctx context.Context, actor *auth.User, id string) (*Ticket, error) {

@@ -534,11 +534,11 @@ func toTicketsJSON(ts []desk.Ticket, nameOf map[string]string) []ticketJSON {
 }
 
 func (s *Server) listTickets(w http.ResponseWriter, r *http.Request, p *auth.Principal) error {
-	ts, err := s.desk.Tickets(r.Context(), p.User, r.URL.Query().Get("status"))
+	ts, total, err := s.desk.Tickets(r.Context(), p.User, r.URL.Query().Get("status"))
 	if err != nil {
 		return err
 	}
-	writeJSON(w, http.StatusOK, map[string]any{"tickets": toTicketsJSON(ts, s.userNames(r.Context()))})
+	writeJSON(w, http.StatusOK, map[string]any{"tickets": toTicketsJSON(ts, s.userNames(r.Context())), "total": total})
 	return nil
 }
 

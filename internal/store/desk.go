@@ -134,7 +134,16 @@ func scanTicket(row rowScanner) (*desk.Ticket, error) {
 	return &tk, nil
 }
 
-// Tickets lists tickets of a status, at most 500: open ones oldest first (a
+// CountTickets counts the tickets of a status.
+func (db *DB) CountTickets(ctx context.Context, status desk.TicketStatus) (int, error) {
+	var n int
+	if err := db.queryRowContext(ctx, `SELECT COUNT(*) FROM tickets WHERE status = $1`, string(status)).Scan(&n); err != nil {
+		return 0, fmt.Errorf("count tickets: %w", err)
+	}
+	return n, nil
+}
+
+// Tickets lists tickets of a status, at most desk.TicketsListed: open ones oldest first (a
 // to-do list), resolved ones most recently resolved first (with the oldest
 // first, past 500 the newly resolved never showed).
 func (db *DB) Tickets(ctx context.Context, status desk.TicketStatus) ([]desk.Ticket, error) {
@@ -142,8 +151,8 @@ func (db *DB) Tickets(ctx context.Context, status desk.TicketStatus) ([]desk.Tic
 	if status == desk.TicketResolved {
 		order = "resolved_at DESC, id DESC"
 	}
-	rows, err := db.queryContext(ctx, `SELECT `+ticketColumns+` FROM tickets WHERE status = $1 ORDER BY `+order+` LIMIT 500`,
-		string(status))
+	rows, err := db.queryContext(ctx, `SELECT `+ticketColumns+` FROM tickets WHERE status = $1 ORDER BY `+order+` LIMIT $2`,
+		string(status), desk.TicketsListed)
 	if err != nil {
 		return nil, fmt.Errorf("list tickets: %w", err)
 	}

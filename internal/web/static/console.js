@@ -120,7 +120,7 @@
     waitSince: new Map(),  // conversation id -> local ms when it started waiting
     agentsOnline: null,
     agents: [], agentsAt: 0,
-    tickets: [], ticketStatus: 'open',
+    tickets: [], ticketsTotal: 0, ticketStatus: 'open',
     contacts: new Map(),   // ticket id -> {text} revealed original or {refused} why not, while the page lives
     unread: new Map(),     // conversation id -> customer messages not seen yet
     hiddenUnread: 0,       // messages in the open conversation while the tab was hidden
@@ -1272,6 +1272,7 @@
       const d = await api('GET', `${DESK}/tickets?status=${enc(status)}`);
       if (status !== S.ticketStatus) return;
       S.tickets = d.tickets || [];
+      S.ticketsTotal = Math.max(Number(d.total) || 0, S.tickets.length);
       renderTickets();
     } catch (e) { if (e.status !== 401 && S.section === 'tickets') toastError(e); }
   }
@@ -1342,7 +1343,11 @@
       return li;
     }));
     E.ticketsEmpty.hidden = S.tickets.length > 0;
-    if (S.ticketStatus === 'open') setCount('tickets', S.tickets.length);
+    // The list holds the oldest 500: say how many more are waiting, and count them all.
+    const total = Math.max(S.ticketsTotal || 0, S.tickets.length);
+    E.ticketsMore.hidden = total <= S.tickets.length;
+    E.ticketsMore.textContent = E.ticketsMore.hidden ? '' : t('ticketsMore', { total, shown: S.tickets.length });
+    if (S.ticketStatus === 'open') setCount('tickets', total);
     syncCursor('tickets', { focus: hadFocus });
   }
   // Who resolved a ticket, by name: the API names them; the team list (for
@@ -1358,8 +1363,11 @@
     try {
       await api('POST', `${DESK}/tickets/${enc(id)}/resolve`);
       toast(t('ticketResolved'));
+      const before = S.tickets.length;
       S.tickets = S.tickets.filter((x) => x.id !== id);
+      if (S.tickets.length < before && S.ticketsTotal) S.ticketsTotal--;
       renderTickets();
+      if (S.ticketsTotal > S.tickets.length) later('tickets', loadTickets, 300); // the next one waiting
     } catch (e) {
       if (button) button.disabled = false;
       toastError(e);
@@ -1370,6 +1378,7 @@
     E.ticketsOpen.setAttribute('aria-pressed', String(status === 'open'));
     E.ticketsResolved.setAttribute('aria-pressed', String(status === 'resolved'));
     S.tickets = [];
+    S.ticketsTotal = 0;
     renderTickets();
     loadTickets();
   }
@@ -1528,7 +1537,7 @@
       bootError: $('boot-error'), toasts: $('toasts'), conn: $('conn-status'), connText: $('conn-text'),
       meName: $('me-name'), meRole: $('me-role'), presence: $('presence'), presenceSelect: $('presence-select'), load: $('load'),
       queueMeta: $('queue-meta'), closedMeta: $('closed-meta'), teamList: $('team-list'), teamEmpty: $('team-empty'), teamMeta: $('team-meta'),
-      ticketsList: $('tickets-list'), ticketsEmpty: $('tickets-empty'), ticketsOpen: $('tickets-open'), ticketsResolved: $('tickets-resolved'),
+      ticketsList: $('tickets-list'), ticketsEmpty: $('tickets-empty'), ticketsMore: $('tickets-more'), ticketsOpen: $('tickets-open'), ticketsResolved: $('tickets-resolved'),
       convEmpty: $('conv-empty'), convView: $('conv-view'), convTitle: $('conv-title'), convVip: $('conv-vip'),
       convState: $('conv-state'), convMeta: $('conv-meta'), claimBtn: $('conv-claim'), assignBox: $('assign-box'),
       assignSelect: $('assign-select'), assignBtn: $('assign-btn'), closeBtn: $('close-btn'),
