@@ -303,20 +303,33 @@ func TestWidgetEscapeLeavesTheShopsPageAlone(t *testing.T) {
 	escape := func(target, init string) {
 		eval[bool](p, fmt.Sprintf(`(%s.dispatchEvent(new KeyboardEvent('keydown', Object.assign({key: 'Escape', bubbles: true, cancelable: true}, %s))), true)`, target, init))
 	}
-	// The shop's search box handles its Escape. (A real click: a script's
-	// focus() does not take the focus from the chat's frame.)
-	if _, err := chromedp.Run(p.ctx, chromedp.MouseClickXY(20, eval[float64](p, `document.getElementById('search').getBoundingClientRect().y + 5`))); err != nil {
-		t.Fatal(err)
+	// clickFocus clicks at the element for real (a script's focus() does
+	// not take the focus from the chat's frame), again while the chat,
+	// still loading, takes the focus back.
+	clickFocus := func(selector, focused string) {
+		t.Helper()
+		deadline := time.Now().Add(20 * time.Second)
+		for {
+			y := eval[float64](p, fmt.Sprintf(`document.querySelector(%q).getBoundingClientRect().y + 5`, selector))
+			if _, err := chromedp.Run(p.ctx, chromedp.MouseClickXY(20, y)); err != nil {
+				t.Fatal(err)
+			}
+			time.Sleep(300 * time.Millisecond)
+			if eval[bool](p, focused) {
+				return
+			}
+			if time.Now().After(deadline) {
+				t.Fatalf("clicking %s does not give the focus (%s)", selector, focused)
+			}
+		}
 	}
-	p.waitFor(`document.activeElement === document.getElementById('search')`)
+	// The shop's search box handles its Escape.
+	clickFocus("#search", `document.activeElement === document.getElementById('search')`)
 	escape(`document.getElementById('search')`, `{}`)
 	// An input method cancels a candidate.
 	escape(`document.getElementById('search')`, `{isComposing: true, keyCode: 229}`)
 	// Nothing of the widget has the focus.
-	if _, err := chromedp.Run(p.ctx, chromedp.MouseClickXY(20, eval[float64](p, `document.querySelector('h1').getBoundingClientRect().y + 5`))); err != nil {
-		t.Fatal(err)
-	}
-	p.waitFor(`document.activeElement === document.body`)
+	clickFocus("h1", `document.activeElement === document.body`)
 	escape(`document.body`, `{}`)
 	time.Sleep(200 * time.Millisecond)
 	if got := eval[string](p, panel+`.getAttribute('aria-hidden')`); got != "false" {
