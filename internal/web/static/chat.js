@@ -280,11 +280,14 @@
     stopStream();
     setConn('connecting');
     let data = null;
+    // The customer this load is for: an identity that arrives meanwhile starts a new load after this one
+    // (startNew), and must not be written down as this conversation's.
+    const who = S.who, identity = S.identity;
     try {
       let saved = readStore();
       // A conversation belongs to the customer it was started for: after a sign-in, a sign-out or
       // another customer signing in on this browser, start afresh instead of showing it.
-      if (saved && (saved.who || '') !== S.who) { clearStore(); saved = null; }
+      if (saved && (saved.who || '') !== who) { clearStore(); saved = null; }
       if (saved) {
         try {
           data = await api('GET', `${API}/${encodeURIComponent(saved.id)}`, undefined, saved.token);
@@ -295,9 +298,9 @@
         }
       }
       if (!data) {
-        data = await api('POST', API, S.identity ? { locale: S.locale, identity: S.identity } : { locale: S.locale });
+        data = await api('POST', API, identity ? { locale: S.locale, identity } : { locale: S.locale });
         S.conv = { id: data.id, token: data.token };
-        if (S.who) S.conv.who = S.who;
+        if (who) S.conv.who = who;
         writeStore(S.conv);
       }
     } catch {
@@ -318,6 +321,8 @@
     return true;
   }
   function startNew() {
+    // A load under way (the page just opened) is for the customer as it was: start anew after it.
+    if (S.loading) return S.loading.then(() => startNew());
     clearStore();
     S.conv = null;
     S.state = 'bot';
