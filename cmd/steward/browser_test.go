@@ -722,19 +722,12 @@ func recordSockets(p page) {
 	}
 }
 
-// The answer to a message is lost on the way after the server stored it:
-// the customer's retry is answered with the stored turn, and the message
-// is in the transcript once (it used to be stored twice, with two answers).
-func TestChatRetryAfterALostAnswerIsStoredOnce(t *testing.T) {
-	p := page{t, browser(t)}
-	run := testutil.Start(t, nil)
-	recordSockets(p)
-	p.navigate(run.URL + "/chat?lang=en")
-	p.waitFor(`document.body.dataset.ready === "1"`)
-	// The stream is down (else it could bring the stored message before the
-	// lost answer fails, and there would be nothing to retry); the next
-	// POST of a message reaches the server, but its answer never reaches
-	// the page.
+// loseNextAnswer takes the page's stream down (it stays down while
+// window.__wsBlock is true) and makes the answer to its next POST of a
+// message fail after the server has stored the message, as a network that
+// drops an answer on the way does; window.__lost counts it.
+func loseNextAnswer(p page) {
+	p.t.Helper()
 	eval[bool](p, `(window.__wsBlock = true, window.__ws.forEach((w) => w.close()), true)`)
 	p.waitFor(`window.__ws.every((w) => w.readyState === 3)`)
 	eval[bool](p, `(() => {
@@ -750,6 +743,22 @@ func TestChatRetryAfterALostAnswerIsStoredOnce(t *testing.T) {
 		};
 		return true;
 	})()`)
+}
+
+// The answer to a message is lost on the way after the server stored it:
+// the customer's retry is answered with the stored turn, and the message
+// is in the transcript once (it used to be stored twice, with two answers).
+func TestChatRetryAfterALostAnswerIsStoredOnce(t *testing.T) {
+	p := page{t, browser(t)}
+	run := testutil.Start(t, nil)
+	recordSockets(p)
+	p.navigate(run.URL + "/chat?lang=en")
+	p.waitFor(`document.body.dataset.ready === "1"`)
+	// The stream is down (else it could bring the stored message before the
+	// lost answer fails, and there would be nothing to retry); the next
+	// POST of a message reaches the server, but its answer never reaches
+	// the page.
+	loseNextAnswer(p)
 	p.send("how much is shipping?")
 	p.waitFor(`window.__lost === 1 && !!document.querySelector('#messages .msg.is-failed .msg-retry:not([hidden])')`)
 	p.click(`#messages .msg.is-failed .msg-retry`)
@@ -780,21 +789,7 @@ func TestChatStoredMessageClearsItsNotSentBubble(t *testing.T) {
 	recordSockets(p)
 	p.navigate(run.URL + "/chat?lang=en")
 	p.waitFor(`document.body.dataset.ready === "1"`)
-	eval[bool](p, `(window.__wsBlock = true, window.__ws.forEach((w) => w.close()), true)`)
-	p.waitFor(`window.__ws.every((w) => w.readyState === 3)`)
-	eval[bool](p, `(() => {
-		const native = window.fetch;
-		window.__lost = 0;
-		window.fetch = async (url, opts) => {
-			const res = await native(url, opts);
-			if (!window.__lost && opts && opts.method === 'POST' && String(url).endsWith('/messages')) {
-				window.__lost++;
-				throw new TypeError('Failed to fetch (the answer was lost)');
-			}
-			return res;
-		};
-		return true;
-	})()`)
+	loseNextAnswer(p)
 	p.send("how much is shipping?")
 	p.waitFor(`window.__lost === 1 && !!document.querySelector('#messages .msg.is-failed')`)
 	eval[bool](p, `(window.__wsBlock = false, true)`)

@@ -34,18 +34,26 @@ func (b *brokenJobs) EnqueueJob(ctx context.Context, j jobs.Job) (int64, bool, e
 	return b.DB.EnqueueJob(ctx, j)
 }
 
-// A notice the outbox cannot take, refused or not taken in time, still
-// reaches its channel: sent directly from the node. One the outbox takes
-// is left to the outbox.
-func TestPageWithoutTheOutboxSendsDirectly(t *testing.T) {
+// openStore is a migrated SQLite store (testutil's would import this
+// package).
+func openStore(t *testing.T) *store.DB {
+	t.Helper()
 	db, err := store.Open(context.Background(), store.Options{SQLitePath: filepath.Join(t.TempDir(), "steward.db")})
 	if err != nil {
 		t.Fatal(err)
 	}
-	defer db.Close(context.Background())
+	t.Cleanup(func() { db.Close(context.Background()) })
 	if _, err := db.Migrate(context.Background()); err != nil {
 		t.Fatal(err)
 	}
+	return db
+}
+
+// A notice the outbox cannot take, refused or not taken in time, still
+// reaches its channel: sent directly from the node. One the outbox takes
+// is left to the outbox.
+func TestPageWithoutTheOutboxSendsDirectly(t *testing.T) {
+	db := openStore(t)
 	st := &brokenJobs{DB: db}
 	st.mode.Store("")
 	fake := notifytest.NewWebhook("")
@@ -107,14 +115,7 @@ func TestPageWithoutTheOutboxSendsDirectly(t *testing.T) {
 // A channel that takes only critical notices hears neither a warning nor
 // its end; one that takes warnings hears both.
 func TestPageHoldsResolutionsToTheChannelsLevel(t *testing.T) {
-	db, err := store.Open(context.Background(), store.Options{SQLitePath: filepath.Join(t.TempDir(), "steward.db")})
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer db.Close(context.Background())
-	if _, err := db.Migrate(context.Background()); err != nil {
-		t.Fatal(err)
-	}
+	db := openStore(t)
 	c := &crisis{logger: slog.New(slog.DiscardHandler), mon: monitor.New(monitor.Options{Node: "n1"}),
 		outbox:   jobs.New(db, jobs.Options{Handlers: map[string]jobs.Handler{"notify:": func(context.Context, jobs.Job) error { return nil }}}),
 		channels: map[string]notify.Channel{"oncall": nil, "ops": nil},
