@@ -24,6 +24,8 @@ import (
 	"github.com/steward-cs/steward/internal/httpapi"
 	"github.com/steward-cs/steward/internal/knowledge"
 	"github.com/steward-cs/steward/internal/limit"
+	"github.com/steward-cs/steward/internal/llm"
+	"github.com/steward-cs/steward/internal/llm/openai"
 	"github.com/steward-cs/steward/internal/nlu"
 	"github.com/steward-cs/steward/internal/quality"
 	"github.com/steward-cs/steward/internal/realtime"
@@ -168,6 +170,15 @@ func Open(ctx context.Context, cfg config.Config, logger *slog.Logger, options .
 		}}
 	if a.crisis.faults != nil {
 		engineOpts.Faults = a.crisis.faults
+	}
+	if cfg.LLM.Enabled() {
+		provider, err := openai.New(openai.Config{BaseURL: cfg.LLM.BaseURL, APIKey: cfg.LLM.APIKey, Model: cfg.LLM.Model})
+		if err != nil {
+			return nil, err
+		}
+		engineOpts.LLM = llm.New(provider, llm.Options{Timeout: cfg.LLM.Timeout, CallsPerMinute: cfg.LLM.CallsPerMinute,
+			MaxTokens: cfg.LLM.MaxTokens, Observe: a.crisis.metrics.LLMObserver()})
+		logger.Info("language model answers unsure questions", "model", cfg.LLM.Model)
 	}
 	if a.db.Clustered() {
 		engineOpts.Lock = a.db.LockConversation

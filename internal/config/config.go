@@ -58,9 +58,59 @@ type Config struct {
 	Privacy Privacy `yaml:"privacy"`
 	// Backup schedules backups in the server (off unless a schedule is set).
 	Backup Backup `yaml:"backup"`
+	// LLM configures the optional language model that answers unsure
+	// questions from the knowledge base (off unless base_url is set).
+	LLM LLM `yaml:"llm"`
 	// EnableFaultInjection turns on the drills' fault-injection points and
 	// their admin API; off, POST /api/v1/admin/faults answers 404.
 	EnableFaultInjection bool `yaml:"enable_fault_injection"`
+}
+
+// LLM configures an OpenAI-compatible chat completions API. The bot asks it
+// only about a question its intent model is unsure of, with the closest
+// knowledge-base entries and masked text; every failure falls back to the
+// ordinary flow.
+type LLM struct {
+	// BaseURL is the API's root, e.g. https://api.openai.com/v1. Empty: no
+	// language model.
+	BaseURL string `yaml:"base_url"`
+	APIKey  string `yaml:"api_key"`
+	Model   string `yaml:"model"`
+	// Timeout bounds one call (default 4s, at most 30s).
+	Timeout time.Duration `yaml:"timeout"`
+	// CallsPerMinute is the budget of calls (default 60).
+	CallsPerMinute int `yaml:"calls_per_minute"`
+	// MaxTokens bounds an answer's length (default 300).
+	MaxTokens int `yaml:"max_tokens"`
+}
+
+// Enabled reports whether a language model is configured.
+func (l LLM) Enabled() bool { return l.BaseURL != "" }
+
+func (l LLM) validate() []error {
+	var errs []error
+	if l.BaseURL == "" {
+		if l.Model != "" || l.APIKey != "" {
+			errs = append(errs, fmt.Errorf("llm.base_url is required when llm.model or llm.api_key is set (e.g. https://api.openai.com/v1)"))
+		}
+		return errs
+	}
+	if u, err := url.Parse(l.BaseURL); err != nil || (u.Scheme != "http" && u.Scheme != "https") || u.Host == "" {
+		errs = append(errs, fmt.Errorf("llm.base_url %q must be an http(s) URL such as https://api.openai.com/v1", l.BaseURL))
+	}
+	if strings.TrimSpace(l.Model) == "" {
+		errs = append(errs, fmt.Errorf("llm.model is required with llm.base_url (e.g. gpt-4o-mini)"))
+	}
+	if l.Timeout < 0 || l.Timeout > 30*time.Second {
+		errs = append(errs, fmt.Errorf("llm.timeout must be between 0s (the default, 4s) and 30s"))
+	}
+	if l.CallsPerMinute < 0 || l.CallsPerMinute > 100_000 {
+		errs = append(errs, fmt.Errorf("llm.calls_per_minute must be between 0 (the default, 60) and 100000"))
+	}
+	if l.MaxTokens < 0 || l.MaxTokens > 4096 {
+		errs = append(errs, fmt.Errorf("llm.max_tokens must be between 0 (the default, 300) and 4096"))
+	}
+	return errs
 }
 
 // Monitor configures detection: rules overlay the defaults by name (and
@@ -271,7 +321,8 @@ func (c *Config) applyEnv(getenv func(string) string) error {
 		"STEWARD_LOG_FORMAT": &c.LogFormat, "STEWARD_DEFAULT_LOCALE": &c.DefaultLocale,
 		"STEWARD_PII_KEYS": &c.Privacy.Keys, "STEWARD_PII_KEY_FILE": &c.Privacy.KeyFile,
 		"STEWARD_METRICS_TOKEN": &c.Monitor.MetricsToken, "STEWARD_IDENTITY_SECRET": &c.Security.IdentitySecret,
-		"STEWARD_PG_BIN": &c.Backup.PGBin,
+		"STEWARD_PG_BIN":       &c.Backup.PGBin,
+		"STEWARD_LLM_BASE_URL": &c.LLM.BaseURL, "STEWARD_LLM_API_KEY": &c.LLM.APIKey, "STEWARD_LLM_MODEL": &c.LLM.Model,
 	}
 	for name, dst := range strs {
 		v, ok, err := get(name)
@@ -435,6 +486,7 @@ func (c *Config) Validate() error {
 	}
 	errs = append(errs, c.Security.validate()...)
 	errs = append(errs, c.Backup.validate()...)
+	errs = append(errs, c.LLM.validate()...)
 	if c.ShutdownTimeout <= 0 {
 		errs = append(errs, fmt.Errorf("shutdown_timeout must be positive"))
 	}

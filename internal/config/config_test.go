@@ -202,3 +202,44 @@ func TestRedactedHidesPasswordParameters(t *testing.T) {
 		}
 	}
 }
+
+func TestLLMSettings(t *testing.T) {
+	dir := t.TempDir()
+	path := filepath.Join(dir, "steward.yaml")
+	os.WriteFile(path, []byte("data_dir: /tmp/x\nllm:\n  base_url: https://api.example.com/v1\n  model: small-model\n  timeout: 2s\n"), 0o600)
+	keyFile := filepath.Join(dir, "llm-key")
+	os.WriteFile(keyFile, []byte("sk-from-a-file\n"), 0o600)
+	env := map[string]string{"STEWARD_LLM_API_KEY_FILE": keyFile}
+	cfg, err := Load(path, func(k string) string { return env[k] })
+	if err == nil {
+		err = cfg.Validate()
+	}
+	if err != nil || !cfg.LLM.Enabled() || cfg.LLM.APIKey != "sk-from-a-file" || cfg.LLM.Model != "small-model" || cfg.LLM.Timeout != 2*time.Second {
+		t.Fatalf("%+v, %v", cfg.LLM, err)
+	}
+	other := cfg
+	other.LLM.APIKey = "sk-another"
+	if a, _ := cfg.Fingerprint(); a != func() string { b, _ := other.Fingerprint(); return b }() {
+		t.Error("the API key changed the configuration's fingerprint: it is in it")
+	}
+	if Default().LLM.Enabled() {
+		t.Error("a language model is on by default")
+	}
+	for _, tc := range []struct {
+		llm  LLM
+		want string
+	}{
+		{LLM{Model: "m"}, "llm.base_url is required"},
+		{LLM{BaseURL: "api.example.com", Model: "m"}, "llm.base_url"},
+		{LLM{BaseURL: "https://api.example.com/v1"}, "llm.model is required"},
+		{LLM{BaseURL: "https://api.example.com/v1", Model: "m", Timeout: time.Minute}, "llm.timeout"},
+		{LLM{BaseURL: "https://api.example.com/v1", Model: "m", MaxTokens: 100_000}, "llm.max_tokens"},
+		{LLM{BaseURL: "https://api.example.com/v1", Model: "m", CallsPerMinute: -1}, "llm.calls_per_minute"},
+	} {
+		c := Default()
+		c.DataDir, c.LLM = "/tmp/x", tc.llm
+		if err := c.Validate(); err == nil || !strings.Contains(err.Error(), tc.want) {
+			t.Errorf("%+v: %v, want %q", tc.llm, err, tc.want)
+		}
+	}
+}

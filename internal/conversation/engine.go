@@ -60,6 +60,9 @@ type Options struct {
 	// that share the store (a PostgreSQL advisory lock); the engine's own
 	// lock serialises them within this node.
 	Lock func(ctx context.Context, id string) (release func(), err error)
+	// LLM, if set, answers a question the intent model is unsure of from
+	// the entries closest to it, before the fallback flow.
+	LLM Grounder
 }
 
 // Engine handles customers' turns: it understands a message, decides
@@ -82,6 +85,7 @@ type Engine struct {
 	locks   *convLocks // a conversation's turns run one at a time
 	xlock   func(context.Context, string) (func(), error)
 	retries retryKeys // the client keys of recent messages, by conversation
+	llm     Grounder
 }
 
 // SetDesk connects the engine to the human desk. Without one, every
@@ -109,7 +113,7 @@ func NewEngine(store Store, opts Options) *Engine {
 	return &Engine{store: store, policy: opts.Policy, builtin: opts.Builtin, pub: opts.Publisher,
 		logger: opts.Logger.With("component", "conversation"), locale: opts.DefaultLocale,
 		observe: opts.Observer, faults: opts.Faults, admit: opts.Admit, protect: opts.Protector,
-		fw: opts.Firewall, xlock: opts.Lock, locks: newConvLocks()}
+		fw: opts.Firewall, xlock: opts.Lock, locks: newConvLocks(), llm: opts.LLM}
 }
 
 // SetIndex makes ix the knowledge the bot answers from, atomically: turns in
@@ -590,10 +594,12 @@ func (e *Engine) decide(ctx context.Context, c *Conversation, text nlu.Text, cho
 		info.Outcome = "diverted"
 		return []Message{e.divert(ctx, c, p, locale)}
 	}
-	if pred.OutOfScope || pred.Confidence < e.policy.AnswerConfidence {
-		return e.fallback(ctx, c, locale, pred.Confidence, pred.Label)
-	}
-	if !known {
+	if pred.OutOfScope || pred.Confidence < e.policy.AnswerConfidence || !known {
+		if !smalltalk {
+			if m, ok := e.generated(ctx, ix, c, text, locale, pred, p); ok {
+				return []Message{m}
+			}
+		}
 		return e.fallback(ctx, c, locale, pred.Confidence, pred.Label)
 	}
 	var choices []Choice

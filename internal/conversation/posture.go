@@ -108,6 +108,7 @@ type Faults interface {
 const (
 	FaultNLU     = "nlu"     // intent recognition fails or is slow
 	FaultAnswers = "answers" // the bot answers with the wrong entry
+	FaultLLM     = "llm"     // the language model's generated answers fail or are slow
 )
 
 const (

@@ -21,11 +21,12 @@ const (
 	FaultAnswers    = conversation.FaultAnswers // the bot answers with the wrong entry (scope: a category)
 	FaultStoreWrite = "store.write"             // conversation writes fail or are slow
 	FaultNotify     = "notify"                  // notification sends fail (scope: a channel)
+	FaultLLM        = conversation.FaultLLM     // the language model's generated answers fail or are slow
 	FaultBadRelease = "kb.bad_release"          // publish and activate a damaged knowledge release (an action, not a point)
 )
 
 // FaultPoints are the points a fault may name.
-var FaultPoints = []string{FaultNLU, FaultAnswers, FaultStoreWrite, FaultNotify, FaultBadRelease}
+var FaultPoints = []string{FaultNLU, FaultAnswers, FaultStoreWrite, FaultNotify, FaultBadRelease, FaultLLM}
 
 // ErrInjected is the error an injected fault returns.
 var ErrInjected = errors.New("injected fault")

@@ -183,3 +183,21 @@ func (m *Metrics) ObserveBackup(ok bool, at time.Time, seconds float64, bytes in
 	m.backupSuccess.Set(float64(at.UnixNano()) / 1e9)
 	m.backupBytes.Set(float64(bytes))
 }
+
+// LLMObserver registers the language model's series and returns what the
+// llm package calls with each question's result (answered, no_answer,
+// failed, budget, open) and how long the call took.
+func (m *Metrics) LLMObserver() func(result string, took time.Duration) {
+	calls := prometheus.NewCounterVec(prometheus.CounterOpts{Name: "steward_llm_questions_total",
+		Help: "Unsure questions put to the language model, by result (answered, no_answer, failed, budget: over the call budget, open: left alone after failures)."},
+		[]string{"result"})
+	took := prometheus.NewHistogram(prometheus.HistogramOpts{Name: "steward_llm_call_duration_seconds",
+		Help: "Time the language model took to answer (or fail).", Buckets: latencyBounds})
+	m.Registry.MustRegister(calls, took)
+	return func(result string, d time.Duration) {
+		calls.WithLabelValues(result).Inc()
+		if result == "answered" || result == "no_answer" || result == "failed" {
+			took.Observe(d.Seconds())
+		}
+	}
+}

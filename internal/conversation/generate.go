@@ -1,0 +1,89 @@
+package conversation
+
+import (
+	"context"
+	"errors"
+	"strings"
+
+	"github.com/steward-cs/steward/internal/guard"
+	"github.com/steward-cs/steward/internal/knowledge"
+	"github.com/steward-cs/steward/internal/llm"
+	"github.com/steward-cs/steward/internal/nlu"
+)
+
+// Grounder answers a question the intent model is unsure of from the
+// knowledge-base entries closest to it (a large language model,
+// internal/llm). It is optional.
+type Grounder interface {
+	Answer(ctx context.Context, q llm.Question) (string, error)
+}
+
+// IntentGenerated marks a bot answer written by the Grounder from the
+// entries, rather than an entry's own answer.
+const IntentGenerated = "llm"
+
+// generated asks the Grounder for an answer to an unsure turn, grounded in
+// the model's candidate entries. Nothing is asked in a degraded posture
+// (the bot keeps to its vetted answers), about entries the posture hands
+// to people, or when the Grounder's fault is injected; every failure
+// falls through to the ordinary flow.
+func (e *Engine) generated(ctx context.Context, ix *knowledge.Index, c *Conversation, text nlu.Text, locale string,
+	pred nlu.Prediction, p *Posture) (Message, bool) {
+	if e.llm == nil || p != nil && p.Level >= 2 {
+		return Message{}, false
+	}
+	var sources []llm.Source
+	var first *knowledge.Entry
+	for _, cand := range pred.Candidates {
+		if strings.HasPrefix(cand.Label, smalltalkPrefix) {
+			continue
+		}
+		entry, ok := ix.Entry(cand.Label)
+		if !ok || p.covers(entry.Category, entry.ID) {
+			continue
+		}
+		content, _ := entry.Text(locale)
+		sources = append(sources, llm.Source{ID: entry.ID, Title: content.Title, Answer: content.Answer})
+		if first == nil {
+			first = entry
+		}
+	}
+	if first == nil {
+		return Message{}, false
+	}
+	if e.faults != nil {
+		if err := e.faults.Inject(ctx, FaultLLM, ""); err != nil {
+			e.logger.Warn("generated answer failed", "conversation", c.ID, "error", err)
+			return Message{}, false
+		}
+	}
+	out, err := e.llm.Answer(ctx, llm.Question{Text: text.Raw, Locale: locale, History: e.history(ctx, c), Sources: sources})
+	if err != nil {
+		if !errors.Is(err, llm.ErrNoAnswer) {
+			e.logger.Warn("generated answer failed", "conversation", c.ID, "error", err)
+		}
+		return Message{}, false
+	}
+	c.Unresolved, c.Category = 0, first.Category
+	content, _ := first.Text(locale)
+	// The model saw masked text only, but what it writes is masked too.
+	return Message{Text: guard.MaskString(out), Outcome: OutcomeAnswer, Confidence: pred.Confidence,
+		Intent: IntentGenerated, Entry: &EntryRef{ID: first.ID, Category: first.Category, Title: content.Title}}, true
+}
+
+// history is the conversation's last few messages (masked, as stored), for
+// the Grounder's context; none when they cannot be read.
+func (e *Engine) history(ctx context.Context, c *Conversation) []llm.Turn {
+	msgs, err := e.store.Messages(ctx, c.ID, max(0, c.LastSeq-6))
+	if err != nil {
+		return nil
+	}
+	var out []llm.Turn
+	for _, m := range msgs {
+		if m.Role == RoleSystem || strings.TrimSpace(m.Text) == "" {
+			continue
+		}
+		out = append(out, llm.Turn{Customer: m.Role == RoleCustomer, Text: m.Text})
+	}
+	return out
+}

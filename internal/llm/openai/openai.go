@@ -1,0 +1,140 @@
+// Package openai is the llm.Provider of any server that speaks OpenAI's
+// chat completions API (OpenAI, Azure's compatible endpoint, DeepSeek,
+// Qwen's compatible mode, vLLM, Ollama, ...).
+package openai
+
+import (
+	"bytes"
+	"context"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"io"
+	"net/http"
+	"net/url"
+	"strings"
+
+	"github.com/steward-cs/steward/internal/llm"
+)
+
+// Config is the provider's settings.
+type Config struct {
+	// BaseURL is the API's root, e.g. https://api.openai.com/v1; requests go
+	// to BaseURL + "/chat/completions".
+	BaseURL string
+	APIKey  string
+	Model   string
+	// Client makes the requests; nil: a client of its own. The caller's
+	// context bounds each request.
+	Client *http.Client
+}
+
+// Provider calls a chat completions endpoint.
+type Provider struct {
+	endpoint string
+	key      string
+	model    string
+	client   *http.Client
+}
+
+// maxResponse bounds how much of an answer is read: a chat completion of a
+// few hundred tokens is a few kilobytes.
+const maxResponse = 1 << 20
+
+// New checks cfg and returns its provider.
+func New(cfg Config) (*Provider, error) {
+	u, err := url.Parse(strings.TrimRight(cfg.BaseURL, "/"))
+	if err != nil || (u.Scheme != "http" && u.Scheme != "https") || u.Host == "" {
+		return nil, fmt.Errorf("llm base_url %q must be an http(s) URL such as https://api.openai.com/v1", cfg.BaseURL)
+	}
+	if strings.TrimSpace(cfg.Model) == "" {
+		return nil, errors.New("llm model is required (e.g. gpt-4o-mini)")
+	}
+	c := cfg.Client
+	if c == nil {
+		c = &http.Client{}
+	}
+	return &Provider{endpoint: u.String() + "/chat/completions", key: cfg.APIKey, model: cfg.Model, client: c}, nil
+}
+
+type chatMessage struct {
+	Role    string `json:"role"`
+	Content string `json:"content"`
+}
+
+type chatRequest struct {
+	Model       string        `json:"model"`
+	Messages    []chatMessage `json:"messages"`
+	Temperature float64       `json:"temperature"`
+	MaxTokens   int           `json:"max_tokens,omitempty"`
+	Stream      bool          `json:"stream"`
+}
+
+type chatResponse struct {
+	Choices []struct {
+		Message      chatMessage `json:"message"`
+		FinishReason string      `json:"finish_reason"`
+	} `json:"choices"`
+	Error *apiError `json:"error"`
+}
+
+type apiError struct {
+	Message string `json:"message"`
+	Type    string `json:"type"`
+}
+
+// Complete sends msgs and returns the first choice's content.
+func (p *Provider) Complete(ctx context.Context, msgs []llm.Message, maxTokens int) (string, error) {
+	req := chatRequest{Model: p.model, Temperature: 0, MaxTokens: maxTokens}
+	for _, m := range msgs {
+		req.Messages = append(req.Messages, chatMessage{Role: m.Role, Content: m.Content})
+	}
+	body, err := json.Marshal(req)
+	if err != nil {
+		return "", fmt.Errorf("encode chat request: %w", err)
+	}
+	hr, err := http.NewRequestWithContext(ctx, http.MethodPost, p.endpoint, bytes.NewReader(body))
+	if err != nil {
+		return "", fmt.Errorf("chat request: %w", err)
+	}
+	hr.Header.Set("Content-Type", "application/json")
+	hr.Header.Set("Accept", "application/json")
+	if p.key != "" {
+		hr.Header.Set("Authorization", "Bearer "+p.key)
+	}
+	resp, err := p.client.Do(hr)
+	if err != nil {
+		return "", fmt.Errorf("chat completions: %w", err)
+	}
+	defer resp.Body.Close()
+	data, err := io.ReadAll(io.LimitReader(resp.Body, maxResponse+1))
+	if err != nil {
+		return "", fmt.Errorf("read chat completion: %w", err)
+	}
+	if len(data) > maxResponse {
+		return "", fmt.Errorf("chat completion larger than %d bytes", maxResponse)
+	}
+	var out chatResponse
+	jsonErr := json.Unmarshal(data, &out)
+	if resp.StatusCode != http.StatusOK {
+		msg := http.StatusText(resp.StatusCode)
+		if jsonErr == nil && out.Error != nil && out.Error.Message != "" {
+			msg = out.Error.Message
+		}
+		return "", fmt.Errorf("chat completions answered %d: %s", resp.StatusCode, truncate(msg, 200))
+	}
+	if jsonErr != nil {
+		return "", fmt.Errorf("decode chat completion: %w", jsonErr)
+	}
+	if len(out.Choices) == 0 {
+		return "", errors.New("chat completion has no choices")
+	}
+	return out.Choices[0].Message.Content, nil
+}
+
+func truncate(s string, n int) string {
+	if r := []rune(s); len(r) > n {
+		return string(r[:n]) + "…"
+	}
+	return s
+}

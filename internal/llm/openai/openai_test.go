@@ -1,0 +1,84 @@
+package openai_test
+
+import (
+	"context"
+	"errors"
+	"net/http"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/steward-cs/steward/internal/llm"
+	"github.com/steward-cs/steward/internal/llm/llmtest"
+	"github.com/steward-cs/steward/internal/llm/openai"
+)
+
+func TestCompleteSpeaksChatCompletions(t *testing.T) {
+	fake := llmtest.New()
+	defer fake.Close()
+	fake.Reply(func(r llmtest.Request) (int, string) { return http.StatusOK, "  Refunds take 3-5 days.  " })
+	p, err := openai.New(openai.Config{BaseURL: fake.URL() + "/", APIKey: "sk-test", Model: "gpt-test"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	out, err := p.Complete(context.Background(), []llm.Message{{Role: "system", Content: "be brief"},
+		{Role: "user", Content: "how long do refunds take?"}}, 123)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if out != "  Refunds take 3-5 days.  " {
+		t.Fatalf("content %q", out)
+	}
+	reqs := fake.Requests()
+	if len(reqs) != 1 {
+		t.Fatalf("%d requests", len(reqs))
+	}
+	r := reqs[0]
+	if r.Auth != "Bearer sk-test" || r.Model != "gpt-test" || r.MaxTokens != 123 || r.Temperature != 0 {
+		t.Fatalf("request %+v", r)
+	}
+	if len(r.Messages) != 2 || r.Messages[0].Role != "system" || r.Messages[1].Content != "how long do refunds take?" {
+		t.Fatalf("messages %+v", r.Messages)
+	}
+}
+
+func TestCompleteReportsTheAPIError(t *testing.T) {
+	fake := llmtest.New()
+	defer fake.Close()
+	fake.Reply(func(llmtest.Request) (int, string) {
+		return http.StatusTooManyRequests, "Rate limit reached for gpt-test"
+	})
+	p, _ := openai.New(openai.Config{BaseURL: fake.URL(), Model: "gpt-test"})
+	_, err := p.Complete(context.Background(), []llm.Message{{Role: "user", Content: "hi"}}, 10)
+	if err == nil || !strings.Contains(err.Error(), "429") || !strings.Contains(err.Error(), "Rate limit reached") {
+		t.Fatalf("error %v", err)
+	}
+	if fake.Requests()[0].Auth != "" {
+		t.Fatal("an empty key was sent")
+	}
+}
+
+func TestCompleteStopsAtTheDeadline(t *testing.T) {
+	fake := llmtest.New()
+	defer fake.Close()
+	fake.Reply(func(r llmtest.Request) (int, string) {
+		<-r.Ctx.Done()
+		return http.StatusOK, "too late"
+	})
+	p, _ := openai.New(openai.Config{BaseURL: fake.URL(), Model: "m"})
+	ctx, cancel := context.WithTimeout(context.Background(), 100*time.Millisecond)
+	defer cancel()
+	_, err := p.Complete(ctx, []llm.Message{{Role: "user", Content: "hi"}}, 10)
+	if !errors.Is(err, context.DeadlineExceeded) {
+		t.Fatalf("error %v, want the deadline", err)
+	}
+}
+
+func TestNewRefusesBadSettings(t *testing.T) {
+	for _, c := range []openai.Config{{BaseURL: "ftp://x/v1", Model: "m"}, {BaseURL: "api.openai.com", Model: "m"},
+		{BaseURL: "https://api.openai.com/v1"}} {
+		if _, err := openai.New(c); err == nil {
+			t.Errorf("%+v accepted", c)
+		}
+	}
+}
