@@ -125,10 +125,13 @@ func (a *Answerer) Answer(ctx context.Context, q Question) (string, error) {
 	if err := a.admit(start); err != nil {
 		return "", err
 	}
-	ctx, cancel := context.WithTimeout(ctx, a.opts.Timeout)
+	call, cancel := context.WithTimeout(ctx, a.opts.Timeout)
 	defer cancel()
-	out, err := a.p.Complete(ctx, Prompt(q), a.opts.MaxTokens)
-	a.settle(err)
+	out, err := a.p.Complete(call, Prompt(q), a.opts.MaxTokens)
+	if ctx.Err() == nil {
+		// A customer who went away is not the model failing.
+		a.settle(err)
+	}
 	if err != nil {
 		a.observe("failed", start)
 		return "", fmt.Errorf("ask the model: %w", err)

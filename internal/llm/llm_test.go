@@ -119,3 +119,38 @@ func TestLongAnswersAreCutAtASentence(t *testing.T) {
 		t.Fatalf("%d runes, ends %q", len([]rune(text)), text[len(text)-5:])
 	}
 }
+
+type stallingProvider struct{ calls int }
+
+func (s *stallingProvider) Complete(ctx context.Context, _ []Message, _ int) (string, error) {
+	s.calls++
+	<-ctx.Done()
+	return "", ctx.Err()
+}
+
+// A turn whose caller gave up (the customer closed the page) does not
+// count against the model; the model's own timeouts do.
+func TestCallersGoingAwayDoNotOpenTheBreaker(t *testing.T) {
+	p := &stallingProvider{}
+	a := New(p, Options{Timeout: time.Hour})
+	q := Question{Text: "q", Sources: refundSource}
+	for i := 0; i < breakAfter+1; i++ {
+		ctx, cancel := context.WithCancel(context.Background())
+		go cancel()
+		if _, err := a.Answer(ctx, q); !errors.Is(err, context.Canceled) {
+			t.Fatalf("call %d: %v", i, err)
+		}
+	}
+	if p.calls != breakAfter+1 {
+		t.Fatalf("%d calls: the breaker opened on callers that went away", p.calls)
+	}
+	a = New(p, Options{Timeout: time.Millisecond})
+	for i := 0; i < breakAfter; i++ {
+		if _, err := a.Answer(context.Background(), q); !errors.Is(err, context.DeadlineExceeded) {
+			t.Fatalf("timeout %d: %v", i, err)
+		}
+	}
+	if _, err := a.Answer(context.Background(), q); !errors.Is(err, ErrOpen) {
+		t.Fatalf("after %d timeouts: %v", breakAfter, err)
+	}
+}
