@@ -13,6 +13,7 @@ import (
 	"github.com/chromedp/chromedp"
 
 	"github.com/steward-cs/steward/internal/config"
+	"github.com/steward-cs/steward/internal/llm/llmtest"
 	"github.com/steward-cs/steward/internal/testutil"
 )
 
@@ -879,4 +880,43 @@ func TestConsoleKeepsTheDraftAcrossSigningInAgain(t *testing.T) {
 	p.click("#login-submit")
 	p.waitAcrossNavigation(fmt.Sprintf(`location.pathname === "/console" && document.body.dataset.ready === "1" && location.hash.includes(%q)`, conv.ID))
 	p.waitFor(fmt.Sprintf(`document.querySelector('#reply-input').value === %q`, draft))
+}
+
+// An answer the language model wrote is marked as such in the transcript
+// the agent reads, beside the entry it was written from: the agent must
+// not take it for the entry's own, reviewed answer.
+func TestConsoleMarksGeneratedAnswersInChromium(t *testing.T) {
+	fake := llmtest.New()
+	defer fake.Close()
+	fake.Reply(func(llmtest.Request) (int, string) {
+		return http.StatusOK, "Your refund goes back to the card you paid with."
+	})
+	run := testutil.Start(t, func(c *config.Config) {
+		c.Desk.ManualAssign = true
+		c.LLM = config.LLM{BaseURL: fake.URL(), Model: "steward-test"}
+	})
+	agentAPI := testutil.Login(t, run.URL, run.Demo[1].Email, run.Demo[1].Password)
+	agentAPI.Must(http.StatusOK, "PUT", "/api/v1/desk/presence", map[string]string{"status": "online"}, nil)
+	cl := &testutil.Client{T: t, Base: run.URL}
+	conv := cl.Start("en")
+	if m := cl.Say(conv, "the jacket I sent back weeks ago, where is my money").Messages[0]; m.Outcome != "answer" || len(fake.Requests()) != 1 {
+		t.Fatalf("the unsure question was not answered by the model: %+v", m)
+	}
+	cl.Say(conv, "how much does shipping cost") // the entry's own answer
+	if turn := cl.Say(conv, "human please"); turn.State != "queued" {
+		t.Fatalf("asking for a person: %+v", turn)
+	}
+	p := page{t, browser(t)}
+	p.signInTo(run.URL, "/console", run.Demo[1].Email, run.Demo[1].Password)
+	p.click("#tab-queue")
+	p.click(fmt.Sprintf(`#queue-list li[data-id=%q]`, conv.ID))
+	p.waitFor(`document.querySelectorAll('#transcript .msg[data-role=customer]').length >= 3`)
+	marked := eval[[]string](p, `[...document.querySelectorAll('#transcript .msg[data-role=bot]')]
+		.filter((li) => li.querySelector('.tag--generated')).map((li) => li.querySelector('.bubble').textContent)`)
+	if len(marked) != 1 || marked[0] != "Your refund goes back to the card you paid with." {
+		t.Fatalf("generated answers marked: %q", marked)
+	}
+	if got := eval[string](p, `document.querySelector('#transcript .tag--generated').textContent`); got != "Generated" {
+		t.Errorf("the mark reads %q", got)
+	}
 }

@@ -799,6 +799,11 @@
         head.append(o);
       }
       if (role === 'bot' && m.entry && m.entry.title) head.append(mk('span', 'msg-entry', m.entry.title));
+      if (role === 'bot' && m.intent === 'llm') {
+        const g = mk('span', 'tag tag--generated', t('generated'));
+        g.title = t('generatedHint');
+        head.append(g);
+      }
       const time = mk('time', 'msg-time', fmtTime(m.created_at));
       time.title = fullTime(m.created_at);
       head.append(time);
