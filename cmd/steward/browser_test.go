@@ -19,6 +19,7 @@ import (
 	"github.com/chromedp/chromedp"
 
 	"github.com/steward-cs/steward/internal/config"
+	"github.com/steward-cs/steward/internal/llm/llmtest"
 	"github.com/steward-cs/steward/internal/testutil"
 )
 
@@ -929,4 +930,30 @@ func (p page) storedConversation() testutil.Conversation {
 		p.t.Fatalf("the page's stored conversation: %v", err)
 	}
 	return c
+}
+
+// An answer the language model wrote is labelled as AI-generated under its
+// bubble, in the page's language (also after switching it); the entries'
+// own answers are not.
+func TestChatLabelsGeneratedAnswers(t *testing.T) {
+	fake := llmtest.New()
+	defer fake.Close()
+	fake.Reply(func(llmtest.Request) (int, string) {
+		return http.StatusOK, "Your refund goes back to the card you paid with."
+	})
+	run := testutil.Start(t, func(c *config.Config) { c.LLM = config.LLM{BaseURL: fake.URL(), Model: "steward-test"} })
+	p := page{t, browser(t)}
+	p.navigate(run.URL + "/chat?lang=en")
+	p.waitFor(`document.body.dataset.ready === "1"`)
+	p.send("how much does shipping cost")
+	p.waitFor(`document.querySelectorAll('#messages .msg--bot[data-outcome=answer]').length === 1`)
+	p.send("the jacket I sent back weeks ago, where is my money")
+	p.waitFor(`document.querySelectorAll('#messages .msg--bot[data-outcome=answer]').length === 2`)
+	labels := eval[[]string](p, `[...document.querySelectorAll('#messages .msg--bot[data-outcome=answer]')]
+		.map((li) => (li.querySelector('.msg-generated') || {}).textContent || '')`)
+	if len(labels) != 2 || labels[0] != "" || !strings.Contains(labels[1], "AI-generated") {
+		t.Fatalf("labels under the two answers: %q", labels)
+	}
+	eval[bool](p, `(document.querySelector('#lang-switch').click(), true)`)
+	p.waitFor(`document.querySelector('#messages .msg-generated').textContent.includes('AI 根据帮助中心内容生成')`)
 }

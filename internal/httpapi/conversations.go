@@ -124,6 +124,9 @@ type messageJSON struct {
 	// ClientID is the key the customer's client sent its message with:
 	// the page matches its pending copy to the stored one by it.
 	ClientID string `json:"client_id,omitempty"`
+	// Generated marks a bot answer the language model wrote (llm), which
+	// the chat labels as such.
+	Generated bool `json:"generated,omitempty"`
 }
 
 type authorName struct {
@@ -132,7 +135,8 @@ type authorName struct {
 
 func toJSON(m conversation.Message) messageJSON {
 	out := messageJSON{ID: m.ID, Seq: m.Seq, Role: m.Role, Text: m.Text, CreatedAt: m.CreatedAt, Outcome: m.Outcome,
-		Entry: m.Entry, Choices: m.Choices, Locale: m.Locale, PII: m.PII, ClientID: m.ClientID}
+		Entry: m.Entry, Choices: m.Choices, Locale: m.Locale, PII: m.PII, ClientID: m.ClientID,
+		Generated: m.Role == conversation.RoleBot && m.Intent == conversation.IntentGenerated}
 	if m.Author != nil {
 		out.AuthorName = &authorName{Name: m.Author.Name}
 	}

@@ -39,7 +39,7 @@ func TestLLMAnswersUnsureQuestionsFromTheKnowledgeBase(t *testing.T) {
 	unsure := "the jacket I sent back weeks ago, where is my money, call me on 13812345678"
 	turn := cust.Say(conv, unsure)
 	m := turn.Messages[0]
-	if m.Outcome != "answer" || m.Entry == nil || !strings.HasPrefix(m.Text, "Your refund goes back to the card you paid with") {
+	if m.Outcome != "answer" || m.Entry == nil || !m.Generated || !strings.HasPrefix(m.Text, "Your refund goes back to the card you paid with") {
 		t.Fatalf("unsure question: %+v", m)
 	}
 	if strings.Contains(m.Text, "13900001111") || !strings.Contains(m.Text, "139****1111") {
@@ -61,6 +61,10 @@ func TestLLMAnswersUnsureQuestionsFromTheKnowledgeBase(t *testing.T) {
 	}
 	if got := cust.Get(conv); got.Messages[len(got.Messages)-1].Text != m.Text || got.State != "bot" {
 		t.Fatalf("stored transcript ends %+v, state %s", got.Messages[len(got.Messages)-1], got.State)
+	}
+
+	if m := cust.Say(conv, "how much does shipping cost").Messages[0]; m.Outcome != "answer" || m.Generated || len(fake.Requests()) != 1 {
+		t.Fatalf("a confident question: %+v, %d requests to the model", m, len(fake.Requests()))
 	}
 
 	// No answer in the entries: the ordinary fallback.

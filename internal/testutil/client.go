@@ -23,6 +23,7 @@ type Message struct {
 	Text       string   `json:"text"`
 	Outcome    string   `json:"outcome"`
 	Confidence *float64 `json:"confidence"`
+	Generated  bool     `json:"generated"`
 	Entry      *struct {
 		ID, Category, Title string
 	} `json:"entry"`

@@ -43,6 +43,7 @@
       close: '关闭',
       newConversation: '开始新会话',
       related: '您可能还想问：',
+      generated: '此回答由 AI 根据帮助中心内容生成，仅供参考',
       assignedNamed: '客服 {name} 正在为您服务',
       queuePosition: '您排在第 {n} 位',
       queueWait: ' · 预计等待约 {m} 分钟',
@@ -115,6 +116,7 @@
       close: 'Close',
       newConversation: 'Start a new conversation',
       related: 'You may also ask:',
+      generated: 'AI-generated from our help centre; it may contain mistakes',
       assignedNamed: '{name} is helping you',
       queuePosition: 'You are number {n} in the queue',
       queueWait: ' · about {m} min',
@@ -507,6 +509,13 @@
       li.dataset.at = String(when.getTime());
     }
     li.append(bubble);
+    if (role === 'bot' && m.generated) {
+      // Labelled as generated content: it is not an answer people wrote.
+      const cap = mk('div', 'msg-generated');
+      cap.dataset.i18n = 'generated';
+      cap.textContent = t('generated');
+      li.append(cap);
+    }
     if (Array.isArray(m.choices) && m.choices.length) {
       const box = mk('div', 'choices');
       if (m.outcome === 'answer') {
