@@ -176,7 +176,7 @@ func Open(ctx context.Context, cfg config.Config, logger *slog.Logger, options .
 		if err != nil {
 			return nil, err
 		}
-		engineOpts.LLM = llm.New(provider, llm.Options{Timeout: cfg.LLM.Timeout, CallsPerMinute: cfg.LLM.CallsPerMinute,
+		engineOpts.LLM = llm.New(faultyProvider{provider, a.crisis.faults}, llm.Options{Timeout: cfg.LLM.Timeout, CallsPerMinute: cfg.LLM.CallsPerMinute,
 			MaxTokens: cfg.LLM.MaxTokens, Observe: a.crisis.metrics.LLMObserver()})
 		logger.Info("language model answers unsure questions", "model", cfg.LLM.Model)
 	}

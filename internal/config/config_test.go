@@ -222,6 +222,11 @@ func TestLLMSettings(t *testing.T) {
 	if a, _ := cfg.Fingerprint(); a != func() string { b, _ := other.Fingerprint(); return b }() {
 		t.Error("the API key changed the configuration's fingerprint: it is in it")
 	}
+	other = cfg
+	other.LLM.MaxTokens = 500
+	if a, _ := cfg.Fingerprint(); a == func() string { b, _ := other.Fingerprint(); return b }() {
+		t.Error("llm.max_tokens is left out of the configuration's fingerprint, as if it were a secret")
+	}
 	if Default().LLM.Enabled() {
 		t.Error("a language model is on by default")
 	}

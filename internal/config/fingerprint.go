@@ -46,7 +46,9 @@ var secretKeys = []string{"secret", "password", "passwd", "token", "key", "crede
 // to their scheme and host.
 func scrub(key string, v any) any {
 	lk := strings.ToLower(key)
-	if _, isBool := v.(bool); !isBool { // secure_cookies: true is a setting to audit, not a secret
+	_, isBool := v.(bool) // secure_cookies: true is a setting to audit, not a secret
+	// llm.max_tokens counts a model's tokens: a setting, not a secret.
+	if !isBool && lk != "max_tokens" {
 		for _, s := range secretKeys {
 			if strings.Contains(lk, s) && v != nil && v != "" {
 				return "(secret)"

@@ -471,8 +471,10 @@ func (e *Engine) turn(ctx context.Context, id, tok string, in Input) (*Result, e
 		if err = raced(err); errors.Is(err, errRaced) {
 			return nil, err // not the store failing: another write came first
 		}
-		if e.observe != nil && c.State == StateBot {
-			info.Outcome, info.Failed, info.Component, info.Latency = "error", true, "store", time.Since(start)
+		if e.observe != nil && c.State == StateBot && !(errors.Is(err, context.Canceled) && ctx.Err() != nil) {
+			// (A customer who went away before the turn was stored is not
+			// the store failing: nothing was written for them.)
+			info.Outcome, info.Failed, info.Component, info.Latency = "error", true, "store", time.Since(start)-info.Generating
 			e.observe.ObserveTurn(info)
 		}
 		return nil, err
@@ -485,7 +487,7 @@ func (e *Engine) turn(ctx context.Context, id, tok string, in Input) (*Result, e
 		if info.Outcome == "" {
 			info.Outcome = string(replies[len(replies)-1].Outcome)
 		}
-		info.Latency = time.Since(start)
+		info.Latency = time.Since(start) - info.Generating
 		e.observe.ObserveTurn(info)
 	}
 	if next.State == StateQueued && c.State != StateQueued {
@@ -596,7 +598,7 @@ func (e *Engine) decide(ctx context.Context, c *Conversation, text nlu.Text, cho
 	}
 	if pred.OutOfScope || pred.Confidence < e.policy.AnswerConfidence || !known {
 		if !smalltalk {
-			if m, ok := e.generated(ctx, ix, c, text, locale, pred, p); ok {
+			if m, ok := e.generated(ctx, ix, c, text, locale, pred, p, info); ok {
 				return []Message{m}
 			}
 		}

@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"strings"
+	"time"
 
 	"github.com/steward-cs/steward/internal/guard"
 	"github.com/steward-cs/steward/internal/knowledge"
@@ -24,11 +25,11 @@ const IntentGenerated = "llm"
 
 // generated asks the Grounder for an answer to an unsure turn, grounded in
 // the model's candidate entries. Nothing is asked in a degraded posture
-// (the bot keeps to its vetted answers), about entries the posture hands
-// to people, or when the Grounder's fault is injected; every failure
-// falls through to the ordinary flow.
+// (the bot keeps to its vetted answers) or about entries the posture hands
+// to people; every failure falls through to the ordinary flow. The time
+// the model took is added to info.Generating.
 func (e *Engine) generated(ctx context.Context, ix *knowledge.Index, c *Conversation, text nlu.Text, locale string,
-	pred nlu.Prediction, p *Posture) (Message, bool) {
+	pred nlu.Prediction, p *Posture, info *TurnInfo) (Message, bool) {
 	if e.llm == nil || p != nil && p.Level >= 2 {
 		return Message{}, false
 	}
@@ -51,20 +52,18 @@ func (e *Engine) generated(ctx context.Context, ix *knowledge.Index, c *Conversa
 	if first == nil {
 		return Message{}, false
 	}
-	if e.faults != nil {
-		if err := e.faults.Inject(ctx, FaultLLM, ""); err != nil {
-			e.logger.Warn("generated answer failed", "conversation", c.ID, "error", err)
-			return Message{}, false
-		}
-	}
-	out, err := e.llm.Answer(ctx, llm.Question{Text: text.Raw, Locale: locale, History: e.history(ctx, c), Sources: sources})
+	start := time.Now()
+	out, err := e.llm.Answer(ctx, llm.Question{Conversation: c.ID, Text: text.Raw, Locale: locale,
+		History: e.history(ctx, c), Sources: sources})
+	info.Generating += time.Since(start)
 	if err != nil {
-		if !errors.Is(err, llm.ErrNoAnswer) {
+		if !errors.Is(err, llm.ErrNoAnswer) && !errors.Is(err, llm.ErrBudget) && !errors.Is(err, llm.ErrOpen) {
 			e.logger.Warn("generated answer failed", "conversation", c.ID, "error", err)
 		}
 		return Message{}, false
 	}
 	c.Unresolved, c.Category = 0, first.Category
+	info.Category = first.Category
 	content, _ := first.Text(locale)
 	// The model saw masked text only, but what it writes is masked too.
 	return Message{Text: guard.MaskString(out), Outcome: OutcomeAnswer, Confidence: pred.Confidence,
@@ -72,15 +71,19 @@ func (e *Engine) generated(ctx context.Context, ix *knowledge.Index, c *Conversa
 }
 
 // history is the conversation's last few messages (masked, as stored), for
-// the Grounder's context; none when they cannot be read.
+// the Grounder's context; none when they cannot be read. A message the
+// input firewall refused stays out, with its refusal: it is never sent.
 func (e *Engine) history(ctx context.Context, c *Conversation) []llm.Turn {
 	msgs, err := e.store.Messages(ctx, c.ID, max(0, c.LastSeq-6))
 	if err != nil {
 		return nil
 	}
 	var out []llm.Turn
-	for _, m := range msgs {
-		if m.Role == RoleSystem || strings.TrimSpace(m.Text) == "" {
+	for i, m := range msgs {
+		if m.Role == RoleSystem || strings.TrimSpace(m.Text) == "" || m.Outcome == OutcomeRefused {
+			continue
+		}
+		if m.Role == RoleCustomer && i+1 < len(msgs) && msgs[i+1].Outcome == OutcomeRefused {
 			continue
 		}
 		out = append(out, llm.Turn{Customer: m.Role == RoleCustomer, Text: m.Text})

@@ -85,7 +85,11 @@ type TurnInfo struct {
 	Negative     bool
 	Failed       bool
 	Component    string // what failed: nlu, store
-	Latency      time.Duration
+	// Latency is the turn's time without the language model's (Generating),
+	// which has its own metric: a model taking two seconds to answer an
+	// unsure question is not the bot being slow.
+	Latency    time.Duration
+	Generating time.Duration
 }
 
 // OutcomeThrottled is the TurnInfo outcome of a message refused because
@@ -108,7 +112,6 @@ type Faults interface {
 const (
 	FaultNLU     = "nlu"     // intent recognition fails or is slow
 	FaultAnswers = "answers" // the bot answers with the wrong entry
-	FaultLLM     = "llm"     // the language model's generated answers fail or are slow
 )
 
 const (

@@ -21,7 +21,7 @@ const (
 	FaultAnswers    = conversation.FaultAnswers // the bot answers with the wrong entry (scope: a category)
 	FaultStoreWrite = "store.write"             // conversation writes fail or are slow
 	FaultNotify     = "notify"                  // notification sends fail (scope: a channel)
-	FaultLLM        = conversation.FaultLLM     // the language model's generated answers fail or are slow
+	FaultLLM        = "llm"                     // calls to the language model fail or are slow (inside its timeout and breaker)
 	FaultBadRelease = "kb.bad_release"          // publish and activate a damaged knowledge release (an action, not a point)
 )
 

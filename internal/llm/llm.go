@@ -44,10 +44,12 @@ type Turn struct {
 // conversation's locale ("zh-CN" or "en"), with the last few turns and the
 // entries closest to it.
 type Question struct {
-	Text    string
-	Locale  string
-	History []Turn
-	Sources []Source
+	// Conversation keys the per-conversation budget.
+	Conversation string
+	Text         string
+	Locale       string
+	History      []Turn
+	Sources      []Source
 }
 
 // Errors an answer may end with; the engine falls back to its own flow on
@@ -56,6 +58,11 @@ var (
 	ErrNoAnswer = errors.New("the knowledge base does not answer the question")
 	ErrBudget   = errors.New("model call budget spent")
 	ErrOpen     = errors.New("model left alone after repeated failures")
+	// ErrRejected wraps a provider's refusal of one request (a content
+	// filter, a context too long: HTTP 4xx other than 408 and 429). It
+	// says nothing about the provider's health: it does not count towards
+	// the breaker.
+	ErrRejected = errors.New("the model refused the request")
 )
 
 // Options configure an Answerer; zero values take the defaults.
@@ -71,7 +78,8 @@ type Options struct {
 
 // The circuit breaker: after breakAfter failures in a row the model is not
 // asked for breakFor, so that a provider that is down does not add its
-// timeout to every unsure turn.
+// timeout to every unsure turn; then one call tries it (half-open) while
+// the others still are not asked, and its failure opens it again.
 const (
 	breakAfter = 3
 	breakFor   = 30 * time.Second
@@ -89,11 +97,20 @@ type Answerer struct {
 	opts Options
 	rate limit.Rate
 
+	// perConv bounds one conversation's share of the node's budget: a
+	// client sending nonsense once a second would spend it all.
+	perConv *limit.Buckets
+
 	mu        sync.Mutex
 	bucket    *limit.Bucket
 	failures  int
-	openUntil time.Time
+	openUntil time.Time // zero: closed
+	probing   bool      // half-open: one call is trying the model
 }
+
+// perConversation is one conversation's budget: 3 calls at once, then one
+// every 20 s.
+var perConversation = limit.Rate{PerSecond: 1.0 / 20, Burst: 3}
 
 // New returns an Answerer over p.
 func New(p Provider, opts Options) *Answerer {
@@ -110,7 +127,8 @@ func New(p Provider, opts Options) *Answerer {
 		opts.Now = time.Now
 	}
 	r := limit.Rate{PerSecond: float64(opts.CallsPerMinute) / 60, Burst: max(1, opts.CallsPerMinute/6)}
-	return &Answerer{p: p, opts: opts, rate: r, bucket: limit.NewBucket(r)}
+	return &Answerer{p: p, opts: opts, rate: r, bucket: limit.NewBucket(r),
+		perConv: limit.NewBuckets(perConversation, limit.DefaultMaxKeys)}
 }
 
 // Answer asks the model to answer q from q.Sources alone. It returns the
@@ -122,16 +140,16 @@ func (a *Answerer) Answer(ctx context.Context, q Question) (string, error) {
 		a.observe("no_answer", start)
 		return "", ErrNoAnswer
 	}
-	if err := a.admit(start); err != nil {
+	probe, err := a.admit(start, q.Conversation)
+	if err != nil {
 		return "", err
 	}
 	call, cancel := context.WithTimeout(ctx, a.opts.Timeout)
 	defer cancel()
 	out, err := a.p.Complete(call, Prompt(q), a.opts.MaxTokens)
-	if ctx.Err() == nil {
-		// A customer who went away is not the model failing.
-		a.settle(err)
-	}
+	// A customer who went away, or a request the model refused, says
+	// nothing about the model's health.
+	a.settle(probe, err != nil && ctx.Err() == nil && !errors.Is(err, ErrRejected), err == nil)
 	if err != nil {
 		a.observe("failed", start)
 		return "", fmt.Errorf("ask the model: %w", err)
@@ -151,19 +169,27 @@ func (a *Answerer) observe(result string, start time.Time) {
 	}
 }
 
-// admit takes a call from the budget unless the breaker is open.
-func (a *Answerer) admit(now time.Time) error {
+// admit takes a call from the budgets unless the breaker is open; after
+// the open window, the first call is the probe (probe is true).
+func (a *Answerer) admit(now time.Time, conv string) (probe bool, _ error) {
 	a.mu.Lock()
 	defer a.mu.Unlock()
-	if now.Before(a.openUntil) {
+	if !a.openUntil.IsZero() && (now.Before(a.openUntil) || a.probing) {
 		a.observeLocked("open")
-		return ErrOpen
+		return false, ErrOpen
+	}
+	if conv != "" {
+		if ok, _ := a.perConv.Allow(conv, 1); !ok {
+			a.observeLocked("budget")
+			return false, ErrBudget
+		}
 	}
 	if ok, _ := a.bucket.Allow(a.rate, 1, now); !ok {
 		a.observeLocked("budget")
-		return ErrBudget
+		return false, ErrBudget
 	}
-	return nil
+	a.probing = !a.openUntil.IsZero()
+	return a.probing, nil
 }
 
 func (a *Answerer) observeLocked(result string) {
@@ -172,18 +198,25 @@ func (a *Answerer) observeLocked(result string) {
 	}
 }
 
-// settle counts a call's failure towards the breaker, or resets it.
-func (a *Answerer) settle(err error) {
+// settle ends a call for the breaker: a failure counts towards opening it
+// (and a failed probe opens it again at once), a success closes it, and a
+// call that was neither (the caller left, the request was refused) only
+// frees the probe's place.
+func (a *Answerer) settle(probe, failed, ok bool) {
 	a.mu.Lock()
 	defer a.mu.Unlock()
-	if err == nil {
-		a.failures = 0
-		return
+	if probe {
+		a.probing = false
 	}
-	a.failures++
-	if a.failures >= breakAfter {
-		a.failures = 0
-		a.openUntil = a.opts.Now().Add(breakFor)
+	switch {
+	case ok:
+		a.failures, a.openUntil = 0, time.Time{}
+	case failed:
+		a.failures++
+		if probe || a.failures >= breakAfter {
+			a.failures = 0
+			a.openUntil = a.opts.Now().Add(breakFor)
+		}
 	}
 }
 
@@ -243,7 +276,23 @@ func Prompt(q Question) []Message {
 		if t.Customer {
 			role = "user"
 		}
-		msgs = append(msgs, Message{Role: role, Content: t.Text})
+		msgs = appendTurn(msgs, Message{Role: role, Content: t.Text})
 	}
-	return append(msgs, Message{Role: "user", Content: q.Text})
+	return appendTurn(msgs, Message{Role: "user", Content: q.Text})
+}
+
+// appendTurn adds m so that the chat after the system message starts with
+// the user and alternates, as some models' chat templates insist: an
+// assistant message before any user message is dropped, and a message of
+// the same role as the last one is joined to it.
+func appendTurn(msgs []Message, m Message) []Message {
+	last := &msgs[len(msgs)-1]
+	switch {
+	case last.Role == "system" && m.Role != "user":
+		return msgs
+	case last.Role == m.Role:
+		last.Content += "\n" + m.Content
+		return msgs
+	}
+	return append(msgs, m)
 }

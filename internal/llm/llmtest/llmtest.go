@@ -43,6 +43,7 @@ type Server struct {
 	mu       sync.Mutex
 	requests []Request
 	reply    func(Request) (status int, content string)
+	finish   string
 }
 
 // New starts a server that answers every request with content "OK".
@@ -63,6 +64,14 @@ func (s *Server) Close() { s.srv.CloseClientConnections(); s.srv.Close() }
 func (s *Server) Reply(f func(Request) (int, string)) {
 	s.mu.Lock()
 	s.reply = f
+	s.mu.Unlock()
+}
+
+// Finish sets the finish_reason of the answers ("stop" by default;
+// "length" is an answer cut off at max_tokens).
+func (s *Server) Finish(reason string) {
+	s.mu.Lock()
+	s.finish = reason
 	s.mu.Unlock()
 }
 
@@ -89,8 +98,11 @@ func (s *Server) serve(w http.ResponseWriter, r *http.Request) {
 	req.Auth, req.Ctx = r.Header.Get("Authorization"), r.Context()
 	s.mu.Lock()
 	s.requests = append(s.requests, req)
-	reply := s.reply
+	reply, finish := s.reply, s.finish
 	s.mu.Unlock()
+	if finish == "" {
+		finish = "stop"
+	}
 	status, content := reply(req)
 	if status != http.StatusOK {
 		w.WriteHeader(status)
@@ -99,7 +111,7 @@ func (s *Server) serve(w http.ResponseWriter, r *http.Request) {
 	}
 	json.NewEncoder(w).Encode(map[string]any{
 		"id": "chatcmpl-test", "object": "chat.completion", "model": req.Model,
-		"choices": []map[string]any{{"index": 0, "finish_reason": "stop",
+		"choices": []map[string]any{{"index": 0, "finish_reason": finish,
 			"message": map[string]string{"role": "assistant", "content": content}}},
 		"usage": map[string]int{"prompt_tokens": 10, "completion_tokens": 5, "total_tokens": 15},
 	})

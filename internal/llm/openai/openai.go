@@ -13,6 +13,7 @@ import (
 	"net/http"
 	"net/url"
 	"strings"
+	"unicode/utf8"
 
 	"github.com/steward-cs/steward/internal/llm"
 )
@@ -121,7 +122,15 @@ func (p *Provider) Complete(ctx context.Context, msgs []llm.Message, maxTokens i
 		if jsonErr == nil && out.Error != nil && out.Error.Message != "" {
 			msg = out.Error.Message
 		}
-		return "", fmt.Errorf("chat completions answered %d: %s", resp.StatusCode, truncate(msg, 200))
+		err := fmt.Errorf("chat completions answered %d: %s", resp.StatusCode, truncate(msg, 200))
+		if resp.StatusCode >= 400 && resp.StatusCode < 500 && resp.StatusCode != http.StatusRequestTimeout &&
+			resp.StatusCode != http.StatusTooManyRequests {
+			// This request, not the provider: a content filter, a context
+			// too long. (401 and 404 are a wrong key or model: every call
+			// fails alike, and the log and metrics say so.)
+			err = fmt.Errorf("%w: %w", llm.ErrRejected, err)
+		}
+		return "", err
 	}
 	if jsonErr != nil {
 		return "", fmt.Errorf("decode chat completion: %w", jsonErr)
@@ -129,7 +138,22 @@ func (p *Provider) Complete(ctx context.Context, msgs []llm.Message, maxTokens i
 	if len(out.Choices) == 0 {
 		return "", errors.New("chat completion has no choices")
 	}
-	return out.Choices[0].Message.Content, nil
+	c := out.Choices[0]
+	if c.FinishReason == "length" {
+		// Cut off at max_tokens: keep the sentences that ended.
+		return completeSentences(c.Message.Content), nil
+	}
+	return c.Message.Content, nil
+}
+
+// completeSentences is text up to its last sentence end, or "" if none.
+func completeSentences(text string) string {
+	i := strings.LastIndexAny(text, ".!?。！？\n")
+	if i < 0 {
+		return ""
+	}
+	_, size := utf8.DecodeRuneInString(text[i:])
+	return text[:i+size]
 }
 
 func truncate(s string, n int) string {

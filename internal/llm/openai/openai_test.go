@@ -82,3 +82,38 @@ func TestNewRefusesBadSettings(t *testing.T) {
 		}
 	}
 }
+
+// A refusal of the request itself (400: a content filter, a context too
+// long) is llm.ErrRejected, which does not count against the provider;
+// a 429 or a 5xx is the provider's trouble.
+func TestRejectionsAreToldApartFromOutages(t *testing.T) {
+	fake := llmtest.New()
+	defer fake.Close()
+	p, _ := openai.New(openai.Config{BaseURL: fake.URL(), Model: "m"})
+	for status, rejected := range map[int]bool{400: true, 422: true, 408: false, 429: false, 500: false, 503: false} {
+		fake.Reply(func(llmtest.Request) (int, string) { return status, "nope" })
+		_, err := p.Complete(context.Background(), []llm.Message{{Role: "user", Content: "hi"}}, 10)
+		if err == nil || errors.Is(err, llm.ErrRejected) != rejected {
+			t.Errorf("%d: %v, rejected %v", status, err, errors.Is(err, llm.ErrRejected))
+		}
+	}
+}
+
+// An answer cut off at max_tokens keeps its whole sentences only.
+func TestACutOffAnswerKeepsItsWholeSentences(t *testing.T) {
+	fake := llmtest.New()
+	defer fake.Close()
+	fake.Finish("length")
+	p, _ := openai.New(openai.Config{BaseURL: fake.URL(), Model: "m"})
+	for content, want := range map[string]string{
+		"Refunds take 3 days. Cards take a bit long": "Refunds take 3 days.",
+		"退款三天到账。银行卡可能":                               "退款三天到账。",
+		"No sentence ends here":                      "",
+	} {
+		fake.Reply(func(llmtest.Request) (int, string) { return http.StatusOK, content })
+		got, err := p.Complete(context.Background(), []llm.Message{{Role: "user", Content: "hi"}}, 10)
+		if err != nil || got != want {
+			t.Errorf("%q: %q, %v; want %q", content, got, err, want)
+		}
+	}
+}
