@@ -15,6 +15,7 @@ import (
 
 	"github.com/steward-cs/steward/internal/conversation"
 	"github.com/steward-cs/steward/internal/knowledge"
+	"github.com/steward-cs/steward/internal/llm"
 	"github.com/steward-cs/steward/internal/store"
 	"github.com/steward-cs/steward/internal/testutil"
 )
@@ -315,5 +316,47 @@ func TestRetryAcrossEngines(t *testing.T) {
 	}
 	if r := say(one, "c"); r.Repeated {
 		t.Fatalf("a new key was taken for a retry: %+v", r.Customer)
+	}
+}
+
+// groundFunc is a Grounder made of a function.
+type groundFunc func(ctx context.Context, q llm.Question) (string, error)
+
+func (f groundFunc) Answer(ctx context.Context, q llm.Question) (string, error) { return f(ctx, q) }
+
+// A customer who goes away while the language model is writing (the
+// request's context cancelled) is told nothing and nothing is stored for
+// them; that is not the store failing, and the monitor must not hear of a
+// failed write (a few customers closing the page would page the on-call
+// as a store outage).
+func TestACustomerLeavingMidTurnIsNotAStoreFailure(t *testing.T) {
+	ix, b := demo(t)
+	db := testutil.OpenStore(t, store.Options{SQLitePath: filepath.Join(t.TempDir(), "s.db")})
+	log := &turnLog{}
+	ctx, cancel := context.WithCancel(context.Background())
+	defer cancel()
+	e := conversation.NewEngine(db, conversation.Options{Builtin: b, Observer: log,
+		LLM: groundFunc(func(context.Context, llm.Question) (string, error) {
+			cancel() // the customer closes the page while the model writes
+			return "Your refund goes back to the card you paid with.", nil
+		})})
+	e.SetIndex(ix)
+	c, tok, _, err := e.Start(context.Background(), conversation.StartRequest{Locale: "en"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := e.Handle(ctx, c.ID, tok, conversation.Input{Text: "the jacket I sent back weeks ago, where is my money"}); !errors.Is(err, context.Canceled) {
+		t.Fatalf("a turn whose customer left: %v", err)
+	}
+	log.mu.Lock()
+	defer log.mu.Unlock()
+	for _, tu := range log.turns {
+		if tu.Failed {
+			t.Errorf("observed a failed turn: %+v", tu)
+		}
+	}
+	msgs, err := db.Messages(context.Background(), c.ID, 0)
+	if err != nil || len(msgs) != 1 {
+		t.Fatalf("stored %d messages (%v), want the greeting alone", len(msgs), err)
 	}
 }
