@@ -664,7 +664,13 @@ func (c *Controller) apply(ctx context.Context, now time.Time, next Posture, a A
 		}
 		status := notify.StatusFiring
 		if next.IsNormal() {
-			level, status = notify.LevelInfo, notify.StatusResolved
+			// Back to normal reaches every channel that heard of the
+			// degradation: a channel that takes only critical pages heard
+			// of level 2 and must hear that it is over.
+			level, status = notify.LevelWarning, notify.StatusResolved
+			if inc.MaxLevel >= Level2 {
+				level = notify.LevelCritical
+			}
 		}
 		c.page(ctx, now, notify.Notice{ID: fmt.Sprintf("%s-posture-%d", inc.ID, now.UnixMilli()), Level: level, Status: status,
 			Title: "Posture: " + en, TitleZH: "服务状态：" + zh, Text: reason, TextZH: w.zh,

@@ -863,3 +863,44 @@ func TestUpdateToResolvedResolves(t *testing.T) {
 		t.Fatal(err)
 	}
 }
+
+// The notice that the service is back to normal reaches every channel that
+// heard of the degradation: after level 2 (a critical page) it is sent at
+// critical, so that an on-call channel taking only critical pages is not
+// left believing the bot is still degraded. It used to go at info level.
+func TestBackToNormalIsPagedAtTheDegradationsLevel(t *testing.T) {
+	h := newHarness(t)
+	ctx := context.Background()
+	op := incident.Actor{ID: "u1", Name: "Ops"}
+	for _, step := range []struct {
+		posture incident.Posture
+		want    string // the level the normal notice goes at
+	}{
+		{incident.Posture{Level: 1, Categories: []string{"refund"}, Human: true}, notify.LevelWarning},
+		{incident.Posture{Level: 2}, notify.LevelCritical},
+	} {
+		if _, _, err := h.ctl.SetPosture(ctx, op, step.posture, "drill"); err != nil {
+			t.Fatal(err)
+		}
+		if step.posture.Level == 2 {
+			// Down through level 1: still the level-2 incident's end.
+			if _, _, err := h.ctl.SetPosture(ctx, op, incident.Posture{Level: 1, All: true, Human: true}, "better"); err != nil {
+				t.Fatal(err)
+			}
+		}
+		if _, _, err := h.ctl.SetPosture(ctx, op, incident.Posture{}, "fixed"); err != nil {
+			t.Fatal(err)
+		}
+		h.pager.mu.Lock()
+		last := h.pager.notices[len(h.pager.notices)-1]
+		h.pager.mu.Unlock()
+		if last.Status != notify.StatusResolved || last.Level != step.want {
+			t.Errorf("after level %d, back to normal paged as %s %s, want resolved at %s", step.posture.Level, last.Status, last.Level, step.want)
+		}
+		if cur := h.ctl.Current(); cur != nil {
+			if _, err := h.ctl.Resolve(ctx, op, cur.ID, "done"); err != nil {
+				t.Fatal(err)
+			}
+		}
+	}
+}
