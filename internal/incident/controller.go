@@ -8,6 +8,7 @@ import (
 	"slices"
 	"sync"
 	"time"
+	"unicode/utf8"
 
 	"github.com/steward-cs/steward/internal/audit"
 	"github.com/steward-cs/steward/internal/conversation"
@@ -909,8 +910,8 @@ func (c *Controller) Update(ctx context.Context, a Actor, id, phase, note string
 	if err != nil {
 		return nil, err
 	}
-	if len([]rune(note)) > 4000 {
-		return nil, errcode.Errorf(errcode.TooLarge, "note exceeds 4000 characters")
+	if err := checkNote(note); err != nil {
+		return nil, err
 	}
 	now := c.opts.Now()
 	switch phase {
@@ -934,9 +935,23 @@ func (c *Controller) Update(ctx context.Context, a Actor, id, phase, note string
 	return &out, nil
 }
 
+// MaxNote bounds a note on an incident (characters): it goes to the
+// timeline and to every notification channel.
+const MaxNote = 4000
+
+func checkNote(note string) error {
+	if utf8.RuneCountInString(note) > MaxNote {
+		return errcode.Errorf(errcode.TooLarge, "note exceeds %d characters", MaxNote)
+	}
+	return nil
+}
+
 // Resolve ends an incident by hand. The posture returns to normal unless
 // it was set by hand.
 func (c *Controller) Resolve(ctx context.Context, a Actor, id, note string) (*Incident, error) {
+	if err := checkNote(note); err != nil {
+		return nil, err
+	}
 	defer c.changed()
 	c.op.Lock()
 	defer c.op.Unlock()

@@ -904,3 +904,26 @@ func TestBackToNormalIsPagedAtTheDegradationsLevel(t *testing.T) {
 		}
 	}
 }
+
+// Resolving takes the same bound on its note as an update does: the note
+// goes to the timeline and to every channel (a 20,000-character note was
+// sent to DingTalk and Feishu as it was).
+func TestResolveBoundsItsNote(t *testing.T) {
+	h := newHarness(t)
+	ctx := context.Background()
+	op := incident.Actor{ID: "u1", Name: "Ops"}
+	if _, _, err := h.ctl.SetPosture(ctx, op, incident.Posture{Level: 2}, "drill"); err != nil {
+		t.Fatal(err)
+	}
+	id := h.ctl.Current().ID
+	_, err := h.ctl.Resolve(ctx, op, id, strings.Repeat("长", incident.MaxNote+1))
+	if errcode.Code(err) != errcode.TooLarge {
+		t.Fatalf("a note over %d characters: %v", incident.MaxNote, err)
+	}
+	if h.ctl.Current() == nil {
+		t.Fatal("the refused resolution resolved the incident")
+	}
+	if _, err := h.ctl.Resolve(ctx, op, id, strings.Repeat("长", incident.MaxNote)); err != nil {
+		t.Fatalf("a note of %d characters: %v", incident.MaxNote, err)
+	}
+}
