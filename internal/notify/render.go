@@ -5,6 +5,7 @@ import (
 	"net/url"
 	"slices"
 	"strings"
+	"unicode/utf8"
 )
 
 // LevelName names a level in Chinese and English, e.g. "紧急 Critical";
@@ -88,7 +89,7 @@ func MarkdownTitles(n Notice) string {
 // that show those in a header of their own (Feishu's card).
 func MarkdownBody(n Notice) string {
 	var b strings.Builder
-	for _, p := range bodyParagraphs(n) {
+	for _, p := range bodyParagraphs(n, true) {
 		b.WriteString(p.markdown() + "\n\n")
 	}
 	return strings.TrimRight(b.String(), "\n")
@@ -106,7 +107,7 @@ func PlainText(n Notice) string {
 		b.WriteString(en + "\n")
 	}
 	b.WriteString("\n")
-	for _, p := range bodyParagraphs(n) {
+	for _, p := range bodyParagraphs(n, false) {
 		b.WriteString(p.plain() + "\n\n")
 	}
 	return strings.TrimRight(b.String(), "\n") + "\n"
@@ -159,9 +160,41 @@ func (p paragraph) plain() string {
 	return p.text
 }
 
-func bodyParagraphs(n Notice) []paragraph {
+// Chat apps bound a message (WeCom 4,096 bytes of Markdown, a Slack
+// section 3,000 characters, Feishu's card about 30 KB): a long text is
+// clipped to these many characters, Chinese and English each, so that the
+// labels, the time and the link after it always arrive. The link leads to
+// the whole text.
+const (
+	MaxChatTextZH = 500
+	MaxChatTextEN = 1000
+)
+
+// ChatTexts are n's Chinese and English texts, trimmed, clipped for a chat
+// app (MaxChatTextZH, MaxChatTextEN), and the Chinese left out when it is
+// the English.
+func ChatTexts(n Notice) (zh, en string) {
+	zh, en = strings.TrimSpace(n.TextZH), strings.TrimSpace(n.Text)
+	if zh == en {
+		zh = ""
+	}
+	return Clip(zh, MaxChatTextZH), Clip(en, MaxChatTextEN)
+}
+
+// Clip shortens s to at most max characters, marking the cut with "…".
+func Clip(s string, max int) string {
+	if utf8.RuneCountInString(s) <= max {
+		return s
+	}
+	return strings.TrimRight(string([]rune(s)[:max-1]), " \n") + "…"
+}
+
+func bodyParagraphs(n Notice, chat bool) []paragraph {
 	var ps []paragraph
 	zh, en := strings.TrimSpace(n.TextZH), strings.TrimSpace(n.Text)
+	if chat {
+		zh, en = ChatTexts(n)
+	}
 	if zh != "" && zh != en {
 		ps = append(ps, paragraph{text: zh})
 	}

@@ -117,8 +117,8 @@ func (c *Channel) Send(ctx context.Context, n notify.Notice) error {
 // section renders n's texts, labels and link in Slack's mrkdwn.
 func section(n notify.Notice) string {
 	var ps []string
-	zh, en := strings.TrimSpace(n.TextZH), strings.TrimSpace(n.Text)
-	if zh != "" && zh != en {
+	zh, en := notify.ChatTexts(n)
+	if zh != "" {
 		ps = append(ps, escape(zh))
 	}
 	if en != "" {

@@ -22,3 +22,14 @@ func TestCut(t *testing.T) {
 		t.Fatalf("cut to %d runes: %q", utf8.RuneCountInString(s), s)
 	}
 }
+
+// A long text is clipped so that the section keeps its link (a cut at 3,000
+// characters dropped it, or left half of its markup).
+func TestALongSectionKeepsItsLink(t *testing.T) {
+	n := notify.Notice{TextZH: strings.Repeat("数据库连接池耗尽。", 400), Text: strings.Repeat("pool exhausted. ", 400),
+		URL: "https://steward.example.com/console/incidents#i1"}
+	got := cut(section(n), maxSection)
+	if !strings.HasSuffix(got, "<https://steward.example.com/console/incidents#i1|查看详情 View details>") {
+		t.Fatalf("section ends %q", got[max(0, len(got)-120):])
+	}
+}

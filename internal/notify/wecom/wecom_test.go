@@ -4,6 +4,7 @@ import (
 	"context"
 	"strings"
 	"testing"
+	"time"
 	"unicode/utf8"
 
 	"github.com/steward-cs/steward/internal/notify"
@@ -30,12 +31,20 @@ func TestSendsALongNoticeWithinTheLimit(t *testing.T) {
 		t.Fatal(err)
 	}
 	n := notify.Notice{ID: "n", Level: notify.LevelWarning, Status: notify.StatusResolved, Title: "t",
-		TextZH: strings.Repeat("数据库连接池耗尽。", 400), Text: strings.Repeat("pool exhausted. ", 400)}
+		TextZH: strings.Repeat("数据库连接池耗尽。", 400), Text: strings.Repeat("pool exhausted. ", 400),
+		At: time.Date(2026, 11, 23, 10, 0, 0, 0, time.UTC), URL: "https://steward.example.com/console/incidents#i1"}
 	if err := ch.Send(context.Background(), n); err != nil {
 		t.Fatal(err)
 	}
 	ms := fake.Messages()
 	if len(ms) != 1 || !strings.Contains(ms[0].Markdown.Content, `<font color="info">重要 Warning · 已恢复 Resolved</font>`) {
 		t.Fatalf("messages = %+v", ms)
+	}
+	// The long texts are clipped, not the end: the time and the link to
+	// the whole text arrive (they were cut off).
+	got := ms[0].Markdown.Content
+	if len(got) > MaxContent || !strings.Contains(got, "2026-11-23 10:00:00") ||
+		!strings.Contains(got, "(https://steward.example.com/console/incidents#i1)") || !strings.Contains(got, "…") {
+		t.Fatalf("content (%d bytes) lost its time or link:\n%s", len(got), got[max(0, len(got)-300):])
 	}
 }
