@@ -63,8 +63,11 @@ type FlagUpdate struct {
 	FixVersion int
 	ReleaseID  int64
 	HandledBy  string
-	Note       string
-	At         time.Time
+	Note       string // "" keeps the flag's note, unless SetNote
+	// SetNote replaces the note even with "": a dismissal without a note
+	// must not keep an older note that no longer holds.
+	SetNote bool
+	At      time.Time
 }
 
 // Asked is a customer question the bot could not answer.
@@ -328,8 +331,12 @@ func (s *Flags) Dismiss(ctx context.Context, ids []string, by, note string) (int
 		return 0, errcode.Localized(errcode.Invalid, "note must be valid UTF-8 of at most %d characters", "备注最多 %d 个字", maxFlagReason)
 	}
 	return s.update(ctx, ids, []FlagStatus{FlagOpen, FlagFixing}, FlagUpdate{Status: FlagDismissed,
-		HandledBy: by, Note: note, At: s.now().UTC()})
+		HandledBy: by, Note: note, SetNote: true, At: s.now().UTC()})
 }
+
+// notServedNote ends the note of a resolved flag that a release sent back
+// to fixing.
+const notServedNote = "does not serve the fix (rolled back, or the entry retired)"
 
 // Released follows the active release: the flags whose fix it serves (the
 // fixed entry at the fix's version or later) are resolved, and resolved
@@ -345,10 +352,14 @@ func (s *Flags) Released(ctx context.Context, releaseID int64, versions map[stri
 	if err != nil {
 		return 0, err
 	}
-	var fixed, undone []string
+	var fixed, fixedAgain, undone []string
 	for _, f := range fixing {
 		if v, ok := versions[f.FixEntry]; ok && v >= f.FixVersion {
-			fixed = append(fixed, f.ID)
+			if strings.HasSuffix(f.Note, notServedNote) {
+				fixedAgain = append(fixedAgain, f.ID)
+			} else {
+				fixed = append(fixed, f.ID)
+			}
 		}
 	}
 	for _, f := range resolved {
@@ -366,11 +377,20 @@ func (s *Flags) Released(ctx context.Context, releaseID int64, versions map[stri
 		}
 		n += k
 	}
+	if len(fixedAgain) > 0 {
+		// The note that a rollback took the fix away no longer holds.
+		k, err := s.update(ctx, fixedAgain, []FlagStatus{FlagFixing}, FlagUpdate{Status: FlagResolved,
+			ReleaseID: releaseID, Note: fmt.Sprintf("release %d serves the fix again", releaseID), At: now})
+		if err != nil {
+			return n, err
+		}
+		n += k
+	}
 	if len(undone) > 0 {
 		// Back to fixing, not open: they keep their fix, and the release
 		// that serves it again resolves them again.
 		k, err := s.update(ctx, undone, []FlagStatus{FlagResolved}, FlagUpdate{Status: FlagFixing,
-			Note: fmt.Sprintf("release %d does not serve the fix (rolled back, or the entry retired)", releaseID), At: now})
+			Note: fmt.Sprintf("release %d %s", releaseID, notServedNote), At: now})
 		if err != nil {
 			return n, err
 		}

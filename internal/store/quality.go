@@ -151,7 +151,11 @@ func (db *DB) UpdateFlags(ctx context.Context, ids []string, from []quality.Flag
 	err := db.update(ctx, func(ctx context.Context, t tx) error {
 		n = 0 // fn may run more than once: see update
 		for _, id := range ids {
-			args := []any{id, string(u.Status), u.FixEntry, u.FixVersion, u.ReleaseID, u.HandledBy, u.Note, millis(u.At)}
+			setNote := 0
+			if u.SetNote {
+				setNote = 1
+			}
+			args := []any{id, string(u.Status), u.FixEntry, u.FixVersion, u.ReleaseID, u.HandledBy, u.Note, millis(u.At), setNote}
 			ph := make([]string, len(from))
 			for i, s := range from {
 				args = append(args, string(s))
@@ -162,7 +166,7 @@ func (db *DB) UpdateFlags(ctx context.Context, ids []string, from []quality.Flag
 				fix_version = CASE WHEN $4 = 0 THEN fix_version ELSE $4 END,
 				release_id = CASE WHEN $5 = 0 THEN release_id ELSE $5 END,
 				handled_by = CASE WHEN $6 = '' THEN handled_by ELSE $6 END,
-				note = CASE WHEN $7 = '' THEN note ELSE $7 END, updated_at = $8
+				note = CASE WHEN $7 = '' AND $9 = 0 THEN note ELSE $7 END, updated_at = $8
 				WHERE id = $1 AND status IN (`+strings.Join(ph, ", ")+`)`, args...)
 			if err != nil {
 				return err
