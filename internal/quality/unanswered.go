@@ -26,6 +26,7 @@ const (
 	maxUnansweredScan = 5000
 	maxWordings       = 2000
 	nearDuplicate     = 0.5 // Jaccard similarity of character bigrams
+	nearContained     = 0.8 // the share of the shorter wording's bigrams in the longer one
 )
 
 // Unanswered clusters the fallback turns since a time and ranks the
@@ -89,7 +90,7 @@ func ClusterQuestions(asked []Asked) []Cluster {
 		w.bigrams = bigrams(w.norm)
 		var home *wording
 		for _, c := range clusters {
-			if jaccard(c.bigrams, w.bigrams) >= nearDuplicate {
+			if nearDuplicates(c.bigrams, w.bigrams) {
 				home = c
 				break
 			}
@@ -138,9 +139,14 @@ func bigrams(norm string) map[string]bool {
 	return out
 }
 
-func jaccard(a, b map[string]bool) float64 {
+// nearDuplicates says whether two wordings ask the same thing: their
+// character bigrams overlap by half (Jaccard) and the shorter one's are
+// nearly all in the longer one (containment). Overlap alone merged short
+// questions that differ in the one word that matters: 怎么退款 and 怎么退货
+// (0.5), 发票怎么开 and 发票怎么改 (0.6), whose containment is 0.67 and 0.75.
+func nearDuplicates(a, b map[string]bool) bool {
 	if len(a) == 0 || len(b) == 0 {
-		return 0
+		return false
 	}
 	inter := 0
 	for k := range a {
@@ -148,5 +154,7 @@ func jaccard(a, b map[string]bool) float64 {
 			inter++
 		}
 	}
-	return float64(inter) / float64(len(a)+len(b)-inter)
+	jaccard := float64(inter) / float64(len(a)+len(b)-inter)
+	containment := float64(inter) / float64(min(len(a), len(b)))
+	return jaccard >= nearDuplicate && containment >= nearContained
 }

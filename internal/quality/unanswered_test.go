@@ -1,6 +1,8 @@
 package quality
 
 import (
+	"slices"
+	"strings"
 	"testing"
 	"time"
 )
@@ -31,5 +33,26 @@ func TestClusterQuestions(t *testing.T) {
 	}
 	if got[1].Count != 2 || got[1].Conversations != 2 || got[2].Count != 1 {
 		t.Fatalf("other clusters %+v", got[1:])
+	}
+}
+
+// Short questions that differ in the word that matters stay apart; one
+// that only adds a particle or a polite opening joins its cluster.
+func TestClusterKeepsDifferentShortQuestionsApart(t *testing.T) {
+	at := time.Date(2026, 11, 1, 9, 0, 0, 0, time.UTC)
+	var asked []Asked
+	for i, text := range []string{"怎么退款", "怎么退货", "发票怎么开", "发票怎么改", "where is my order", "where is my card",
+		"运费多少钱", "运费多少钱啊", "请问怎么退款"} {
+		asked = append(asked, Asked{Text: text, Locale: "zh-CN", ConversationID: "c", At: at.Add(time.Duration(i) * time.Minute)})
+	}
+	got := ClusterQuestions(asked)
+	var texts []string
+	for _, c := range got {
+		texts = append(texts, c.Text+"+"+strings.Join(c.Examples, "+"))
+	}
+	slices.Sort(texts)
+	want := "where is my card+ | where is my order+ | 发票怎么开+ | 发票怎么改+ | 怎么退款+请问怎么退款 | 怎么退货+ | 运费多少钱+运费多少钱啊"
+	if got := strings.Join(texts, " | "); got != want {
+		t.Fatalf("clusters\n%s\nwant\n%s", got, want)
 	}
 }
