@@ -618,14 +618,17 @@ func (s *Server) unanswered(w http.ResponseWriter, r *http.Request, p *auth.Prin
 		}
 		limit = n
 	}
-	clusters, err := s.flags.Unanswered(r.Context(), time.Now().AddDate(0, 0, -days), limit)
+	clusters, cov, err := s.flags.Unanswered(r.Context(), time.Now().AddDate(0, 0, -days), limit)
 	if err != nil {
 		return err
 	}
 	if clusters == nil {
 		clusters = []quality.Cluster{}
 	}
-	writeJSON(w, http.StatusOK, map[string]any{"clusters": clusters, "days": days})
+	// questions, truncated and from say what the clusters were made of:
+	// past the newest 5,000 questions, not the whole period.
+	writeJSON(w, http.StatusOK, map[string]any{"clusters": clusters, "days": days, "questions": cov.Questions,
+		"truncated": cov.Truncated, "from": cov.From.UTC()})
 	return nil
 }
 

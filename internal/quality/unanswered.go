@@ -29,18 +29,37 @@ const (
 	nearContained     = 0.8 // the share of the shorter wording's bigrams in the longer one
 )
 
+// Coverage says what a list of unanswered questions was made from.
+type Coverage struct {
+	Questions int `json:"questions"` // unanswered questions read
+	// Truncated: there were more than the newest maxUnansweredScan, which
+	// were all that was read; From is the oldest of them, later than the
+	// period asked for.
+	Truncated bool      `json:"truncated"`
+	From      time.Time `json:"from"`
+}
+
 // Unanswered clusters the fallback turns since a time and ranks the
 // clusters by frequency.
-func (s *Flags) Unanswered(ctx context.Context, since time.Time, limit int) ([]Cluster, error) {
+func (s *Flags) Unanswered(ctx context.Context, since time.Time, limit int) ([]Cluster, Coverage, error) {
 	asked, err := s.store.Unanswered(ctx, since, maxUnansweredScan)
 	if err != nil {
-		return nil, err
+		return nil, Coverage{}, err
+	}
+	cov := Coverage{Questions: len(asked), From: since}
+	if len(asked) >= maxUnansweredScan {
+		cov.Truncated = true
+		for _, a := range asked {
+			if cov.From == since || a.At.Before(cov.From) {
+				cov.From = a.At
+			}
+		}
 	}
 	out := ClusterQuestions(asked)
 	if limit > 0 && len(out) > limit {
 		out = out[:limit]
 	}
-	return out, nil
+	return out, cov, nil
 }
 
 type wording struct {

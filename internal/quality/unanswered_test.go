@@ -1,6 +1,8 @@
 package quality
 
 import (
+	"context"
+	"fmt"
 	"slices"
 	"strings"
 	"testing"
@@ -54,5 +56,35 @@ func TestClusterKeepsDifferentShortQuestionsApart(t *testing.T) {
 	want := "where is my card+ | where is my order+ | 发票怎么开+ | 发票怎么改+ | 怎么退款+请问怎么退款 | 怎么退货+ | 运费多少钱+运费多少钱啊"
 	if got := strings.Join(texts, " | "); got != want {
 		t.Fatalf("clusters\n%s\nwant\n%s", got, want)
+	}
+}
+
+// unansweredStore serves Unanswered alone (the rest of FlagStore panics).
+type unansweredStore struct {
+	FlagStore
+	asked []Asked
+}
+
+func (s unansweredStore) Unanswered(_ context.Context, _ time.Time, limit int) ([]Asked, error) {
+	return s.asked[:min(limit, len(s.asked))], nil
+}
+
+// Past the newest questions it reads, the list says it covers less than
+// the period asked for, and since when (it claimed the whole period).
+func TestUnansweredSaysWhatItCovers(t *testing.T) {
+	now := time.Date(2026, 11, 23, 12, 0, 0, 0, time.UTC)
+	since := now.AddDate(0, 0, -30)
+	var asked []Asked
+	for i := range maxUnansweredScan + 10 {
+		asked = append(asked, Asked{Text: fmt.Sprintf("question %d", i%7), ConversationID: "c", At: now.Add(-time.Duration(i) * time.Minute)})
+	}
+	_, cov, err := NewFlags(unansweredStore{asked: asked}).Unanswered(context.Background(), since, 10)
+	oldest := now.Add(-time.Duration(maxUnansweredScan-1) * time.Minute)
+	if err != nil || !cov.Truncated || cov.Questions != maxUnansweredScan || !cov.From.Equal(oldest) {
+		t.Fatalf("coverage %+v (%v), want truncated at %d from %s", cov, err, maxUnansweredScan, oldest)
+	}
+	_, cov, err = NewFlags(unansweredStore{asked: asked[:20]}).Unanswered(context.Background(), since, 10)
+	if err != nil || cov.Truncated || cov.Questions != 20 || !cov.From.Equal(since) {
+		t.Fatalf("coverage of a few %+v (%v)", cov, err)
 	}
 }

@@ -396,7 +396,7 @@ func TestFlagsAndUnanswered(t *testing.T) {
 			groups[0].Flags[0].HandledBy != "u_ed" || groups[0].Flags[0].Note != "release 8 serves the fix again" {
 			t.Fatalf("resolved: %+v %v (the rollback's note must not stay on a flag resolved again)", groups, err)
 		}
-		un, err := flags.Unanswered(ctx, time.Now().Add(-time.Hour), 10)
+		un, cov, err := flags.Unanswered(ctx, time.Now().Add(-time.Hour), 10)
 		var texts []string
 		for _, u := range un {
 			texts = append(texts, u.Text)
@@ -404,6 +404,9 @@ func TestFlagsAndUnanswered(t *testing.T) {
 		slices.Sort(texts)
 		if err != nil || strings.Join(texts, " ") != "你们收二手吗 周日发货吗 能开专票吗" {
 			t.Fatalf("unanswered: %q %v, want the fallback, the stuck handoff and the offline reply", texts, err)
+		}
+		if cov.Questions != 3 || cov.Truncated {
+			t.Fatalf("coverage %+v, want 3 questions, all of them", cov)
 		}
 	})
 }

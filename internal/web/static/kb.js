@@ -1039,6 +1039,9 @@
         return li;
       }));
       E.unansweredEmpty.hidden = clusters.length > 0;
+      // Past the newest 5,000 questions the clusters cover less than the period: say since when.
+      E.unansweredCoverage.hidden = !d.truncated;
+      E.unansweredCoverage.textContent = d.truncated ? t('kbUnansweredTruncated', { n: d.questions, from: fmtTime(d.from) }) : '';
     } catch (e) { toastError(e); }
   }
 
@@ -1118,7 +1121,7 @@
       diffFrom: $('diff-from'), diffTo: $('diff-to'), diffBtn: $('diff-btn'), diffError: $('diff-error'),
       diffResult: $('diff-result'),
       correctionsList: $('corrections-list'), correctionsEmpty: $('corrections-empty'),
-      unansweredList: $('unanswered-list'), unansweredEmpty: $('unanswered-empty'),
+      unansweredList: $('unanswered-list'), unansweredEmpty: $('unanswered-empty'), unansweredCoverage: $('unanswered-coverage'),
       goldenForm: $('golden-form'), goldenQuestion: $('golden-question'), goldenLocale: $('golden-locale'),
       goldenEntry: $('golden-entry'), goldenAdd: $('golden-add'), goldenError: $('golden-error'),
       goldenList: $('golden-list'), goldenEmpty: $('golden-empty'),
