@@ -596,3 +596,15 @@ func checkNoSecrets(t *testing.T, err error, secrets []string) {
 		}
 	}
 }
+
+// Every notice states its time in UTC, whatever zone stamped it: an
+// incident's updates came in the server's zone ("CST") beside alerts in UTC.
+func TestNoticeTimesAreUTC(t *testing.T) {
+	shanghai := time.FixedZone("CST", 8*3600)
+	n := notify.Notice{Title: "t", At: time.Date(2026, 11, 23, 18, 30, 0, 0, shanghai)}
+	for name, text := range map[string]string{"markdown": notify.Markdown(n), "plain": notify.PlainText(n)} {
+		if !strings.Contains(text, "2026-11-23 10:30:00 UTC") || strings.Contains(text, "CST") {
+			t.Errorf("%s: %q", name, text)
+		}
+	}
+}

@@ -5,6 +5,7 @@ import (
 	"net/url"
 	"slices"
 	"strings"
+	"time"
 	"unicode/utf8"
 )
 
@@ -205,13 +206,18 @@ func bodyParagraphs(n Notice, chat bool) []paragraph {
 		ps = append(ps, paragraph{label: "标签 Labels", text: strings.Join(labels, ", ")})
 	}
 	if !n.At.IsZero() {
-		ps = append(ps, paragraph{label: "时间 Time", text: n.At.Format("2006-01-02 15:04:05 MST")})
+		ps = append(ps, paragraph{label: "时间 Time", text: FormatTime(n.At)})
 	}
 	if link := Link(n); link != "" {
 		ps = append(ps, paragraph{text: "查看详情 View details", link: link})
 	}
 	return ps
 }
+
+// FormatTime is how a notice states a time: in UTC, said so. Alerts were
+// stamped in UTC and incident updates in the server's zone, so one group
+// chat mixed "UTC" and "CST" (China's or the US's?).
+func FormatTime(t time.Time) string { return t.UTC().Format("2006-01-02 15:04:05 UTC") }
 
 // oneLine trims s and folds its line breaks into spaces, for titles and
 // label values that must stay on one line.

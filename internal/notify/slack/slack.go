@@ -139,7 +139,7 @@ func section(n notify.Notice) string {
 func contextLine(n notify.Notice) string {
 	parts := []string{"*" + notify.LevelName(n.Level) + "*", notify.StatusName(n.Status)}
 	if !n.At.IsZero() {
-		parts = append(parts, n.At.Format("2006-01-02 15:04:05 MST"))
+		parts = append(parts, notify.FormatTime(n.At))
 	}
 	return escape(strings.Join(parts, " · "))
 }
