@@ -636,9 +636,14 @@ func TestConsoleRevealSurvivesARedraw(t *testing.T) {
 // manualDeskWithAgentOnline starts Steward with routing by hand and the demo
 // agent online, so that a customer who asks for a person waits in the queue;
 // it returns the agent's API client and a customer client.
-func manualDeskWithAgentOnline(t *testing.T) (*testutil.Running, *testutil.Staff, *testutil.Client) {
+func manualDeskWithAgentOnline(t *testing.T, modify ...func(*config.Config)) (*testutil.Running, *testutil.Staff, *testutil.Client) {
 	t.Helper()
-	run := testutil.Start(t, func(c *config.Config) { c.Desk.ManualAssign = true })
+	run := testutil.Start(t, func(c *config.Config) {
+		c.Desk.ManualAssign = true
+		for _, m := range modify {
+			m(c)
+		}
+	})
 	agentAPI := testutil.Login(t, run.URL, run.Demo[1].Email, run.Demo[1].Password)
 	agentAPI.Must(http.StatusOK, "PUT", "/api/v1/desk/presence", map[string]string{"status": "online"}, nil)
 	return run, agentAPI, &testutil.Client{T: t, Base: run.URL}
@@ -891,13 +896,9 @@ func TestConsoleMarksGeneratedAnswersInChromium(t *testing.T) {
 	fake.Reply(func(llmtest.Request) (int, string) {
 		return http.StatusOK, "Your refund goes back to the card you paid with."
 	})
-	run := testutil.Start(t, func(c *config.Config) {
-		c.Desk.ManualAssign = true
+	run, _, cl := manualDeskWithAgentOnline(t, func(c *config.Config) {
 		c.LLM = config.LLM{BaseURL: fake.URL(), Model: "steward-test"}
 	})
-	agentAPI := testutil.Login(t, run.URL, run.Demo[1].Email, run.Demo[1].Password)
-	agentAPI.Must(http.StatusOK, "PUT", "/api/v1/desk/presence", map[string]string{"status": "online"}, nil)
-	cl := &testutil.Client{T: t, Base: run.URL}
 	conv := cl.Start("en")
 	if m := cl.Say(conv, "the jacket I sent back weeks ago, where is my money").Messages[0]; m.Outcome != "answer" || len(fake.Requests()) != 1 {
 		t.Fatalf("the unsure question was not answered by the model: %+v", m)
