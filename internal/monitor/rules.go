@@ -326,8 +326,17 @@ func groups(c *Counts) map[string]Group {
 func (r Rule) qualityWindow(m *Monitor, now time.Time) Counts {
 	from := now.Add(-r.Window)
 	if m.opts.Facts != nil {
-		if e := m.opts.Facts.Epoch(); e.After(from) && !e.After(now) {
+		if e := m.opts.Facts.Epoch(); e.After(from) {
+			// An epoch after now is a posture change made since this
+			// evaluation took its time (the controller runs beside it):
+			// nothing has happened since it. Ignoring it counted the whole
+			// window, what the change had just put behind it, and the
+			// alerts fired again the moment the service went back to
+			// normal (the quality-drop drill flapped).
 			from = e
+			if e.After(now) {
+				from = now
+			}
 		}
 	}
 	return m.Between(from, now)

@@ -266,6 +266,25 @@ func TestQualityWindowStartsAtEpoch(t *testing.T) {
 	}
 }
 
+// An epoch a moment after the evaluation's time (the controller changed the
+// posture while the rules ran) still restarts the window: it used to be
+// ignored, the whole window counted, and the alerts the change had just
+// settled fired again at once.
+func TestAnEpochJustAfterNowRestartsTheWindow(t *testing.T) {
+	t0 := time.Date(2026, 11, 21, 10, 0, 0, 0, time.UTC)
+	facts := &fakeFacts{}
+	clock := t0.Add(5 * time.Second)
+	m := monitor.New(monitor.Options{Rules: only(rule("wrong_answer_flags")), SLOs: []monitor.SLO{}, Facts: facts,
+		Now: func() time.Time { return clock }})
+	for i := range 4 {
+		m.Record(monitor.Signal{Kind: monitor.KindFlag, Category: "refund", At: t0.Add(time.Duration(i) * time.Second)})
+	}
+	facts.epoch = clock.Add(time.Millisecond)
+	if got := m.Evaluate(context.Background(), clock); len(got) != 0 {
+		t.Fatalf("with the epoch a millisecond after now: %q, want none", names(got, ""))
+	}
+}
+
 // Feedback that comes after the epoch but judges what was served before it
 // (a customer rating a conversation begun before a rollback, a flag on an
 // answer the old release gave) does not count against what is served now;
