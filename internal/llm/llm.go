@@ -175,27 +175,21 @@ func (a *Answerer) admit(now time.Time, conv string) (probe bool, _ error) {
 	a.mu.Lock()
 	defer a.mu.Unlock()
 	if !a.openUntil.IsZero() && (now.Before(a.openUntil) || a.probing) {
-		a.observeLocked("open")
+		a.observe("open", now)
 		return false, ErrOpen
 	}
 	if conv != "" {
 		if ok, _ := a.perConv.Allow(conv, 1); !ok {
-			a.observeLocked("budget")
+			a.observe("budget", now)
 			return false, ErrBudget
 		}
 	}
 	if ok, _ := a.bucket.Allow(a.rate, 1, now); !ok {
-		a.observeLocked("budget")
+		a.observe("budget", now)
 		return false, ErrBudget
 	}
 	a.probing = !a.openUntil.IsZero()
 	return a.probing, nil
-}
-
-func (a *Answerer) observeLocked(result string) {
-	if a.opts.Observe != nil {
-		a.opts.Observe(result, 0)
-	}
 }
 
 // settle ends a call for the breaker: a failure counts towards opening it
@@ -228,17 +222,25 @@ func clean(out string) (string, bool) {
 		return "", false
 	}
 	if utf8.RuneCountInString(text) > MaxAnswer {
-		rs := []rune(text)[:MaxAnswer]
-		cut := len(rs)
-		for i := len(rs) - 1; i > MaxAnswer/2; i-- {
-			if strings.ContainsRune(".!?。！？\n", rs[i]) {
-				cut = i + 1
-				break
-			}
+		// Cut at the last sentence end in the second half, else hard.
+		head := string([]rune(text)[:MaxAnswer])
+		if whole := CompleteSentences(head); utf8.RuneCountInString(whole) > MaxAnswer/2 {
+			head = whole
 		}
-		text = strings.TrimSpace(string(rs[:cut]))
+		text = strings.TrimSpace(head)
 	}
 	return text, true
+}
+
+// CompleteSentences is text up to its last sentence end (. ! ? 。！？ or a
+// line break), or "" if it has none: what to keep of an answer cut off.
+func CompleteSentences(text string) string {
+	i := strings.LastIndexAny(text, ".!?。！？\n")
+	if i < 0 {
+		return ""
+	}
+	_, size := utf8.DecodeRuneInString(text[i:])
+	return text[:i+size]
 }
 
 // maxHistory is how many earlier turns the model sees.

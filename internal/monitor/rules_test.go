@@ -245,17 +245,25 @@ func TestRules(t *testing.T) {
 	}
 }
 
+// flaggedRefunds is a monitor with the wrong_answer_flags rule, four refund
+// answers flagged a second apart from t0, and the facts whose epoch a test
+// moves; *clock is its time.
+func flaggedRefunds(t0 time.Time, clock *time.Time) (*monitor.Monitor, *fakeFacts) {
+	facts := &fakeFacts{}
+	m := monitor.New(monitor.Options{Rules: only(rule("wrong_answer_flags")), SLOs: []monitor.SLO{}, Facts: facts,
+		Now: func() time.Time { return *clock }})
+	for i := range 4 {
+		m.Record(monitor.Signal{Kind: monitor.KindFlag, Category: "refund", At: t0.Add(time.Duration(i) * time.Second)})
+	}
+	return m, facts
+}
+
 // The posture change of a fakeFacts epoch restarts the quality windows:
 // what customers saw before the mitigation no longer counts.
 func TestQualityWindowStartsAtEpoch(t *testing.T) {
 	t0 := time.Date(2026, 11, 21, 10, 0, 0, 0, time.UTC)
-	facts := &fakeFacts{}
 	clock := t0.Add(5 * time.Second)
-	m := monitor.New(monitor.Options{Rules: only(rule("wrong_answer_flags")), SLOs: []monitor.SLO{}, Facts: facts,
-		Now: func() time.Time { return clock }})
-	for i := range 4 {
-		m.Record(monitor.Signal{Kind: monitor.KindFlag, Category: "refund", At: t0.Add(time.Duration(i) * time.Second)})
-	}
+	m, facts := flaggedRefunds(t0, &clock)
 	if got := names(m.Evaluate(context.Background(), clock), ""); len(got) != 1 {
 		t.Fatalf("before the epoch: %q, want the flags alert", got)
 	}
@@ -272,13 +280,8 @@ func TestQualityWindowStartsAtEpoch(t *testing.T) {
 // settled fired again at once.
 func TestAnEpochJustAfterNowRestartsTheWindow(t *testing.T) {
 	t0 := time.Date(2026, 11, 21, 10, 0, 0, 0, time.UTC)
-	facts := &fakeFacts{}
 	clock := t0.Add(5 * time.Second)
-	m := monitor.New(monitor.Options{Rules: only(rule("wrong_answer_flags")), SLOs: []monitor.SLO{}, Facts: facts,
-		Now: func() time.Time { return clock }})
-	for i := range 4 {
-		m.Record(monitor.Signal{Kind: monitor.KindFlag, Category: "refund", At: t0.Add(time.Duration(i) * time.Second)})
-	}
+	m, facts := flaggedRefunds(t0, &clock)
 	facts.epoch = clock.Add(time.Millisecond)
 	if got := m.Evaluate(context.Background(), clock); len(got) != 0 {
 		t.Fatalf("with the epoch a millisecond after now: %q, want none", names(got, ""))

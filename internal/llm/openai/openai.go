@@ -13,7 +13,6 @@ import (
 	"net/http"
 	"net/url"
 	"strings"
-	"unicode/utf8"
 
 	"github.com/steward-cs/steward/internal/llm"
 )
@@ -141,19 +140,9 @@ func (p *Provider) Complete(ctx context.Context, msgs []llm.Message, maxTokens i
 	c := out.Choices[0]
 	if c.FinishReason == "length" {
 		// Cut off at max_tokens: keep the sentences that ended.
-		return completeSentences(c.Message.Content), nil
+		return llm.CompleteSentences(c.Message.Content), nil
 	}
 	return c.Message.Content, nil
-}
-
-// completeSentences is text up to its last sentence end, or "" if none.
-func completeSentences(text string) string {
-	i := strings.LastIndexAny(text, ".!?。！？\n")
-	if i < 0 {
-		return ""
-	}
-	_, size := utf8.DecodeRuneInString(text[i:])
-	return text[:i+size]
 }
 
 func truncate(s string, n int) string {

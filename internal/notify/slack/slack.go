@@ -14,7 +14,6 @@ import (
 	"fmt"
 	"net/http"
 	"strings"
-	"unicode/utf8"
 
 	"github.com/steward-cs/steward/internal/notify"
 	"github.com/steward-cs/steward/internal/notify/internal/hook"
@@ -93,8 +92,8 @@ func (c *Channel) Send(ctx context.Context, n notify.Notice) error {
 	msg := message{
 		Text: notify.Headline(n),
 		Blocks: []block{
-			{Type: "header", Text: &textObj{Type: "plain_text", Text: cut(notify.Headline(n), maxHeader), Emoji: true}},
-			{Type: "section", Text: &textObj{Type: "mrkdwn", Text: cut(section(n), maxSection)}},
+			{Type: "header", Text: &textObj{Type: "plain_text", Text: notify.Clip(notify.Headline(n), maxHeader), Emoji: true}},
+			{Type: "section", Text: &textObj{Type: "mrkdwn", Text: notify.Clip(section(n), maxSection)}},
 			{Type: "context", Elements: []*textObj{{Type: "mrkdwn", Text: contextLine(n)}}},
 		},
 		Channel:  c.cfg.Channel,
@@ -147,13 +146,4 @@ func contextLine(n notify.Notice) string {
 // escape escapes the three characters mrkdwn reserves.
 func escape(s string) string {
 	return strings.NewReplacer("&", "&amp;", "<", "&lt;", ">", "&gt;").Replace(s)
-}
-
-// cut shortens s to at most max characters, marking the cut.
-func cut(s string, max int) string {
-	if utf8.RuneCountInString(s) <= max {
-		return s
-	}
-	r := []rune(s)
-	return string(r[:max-1]) + "…"
 }

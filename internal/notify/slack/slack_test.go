@@ -17,7 +17,7 @@ func TestSectionEscapesMrkdwn(t *testing.T) {
 }
 
 func TestCut(t *testing.T) {
-	s := cut(strings.Repeat("警", 200), maxHeader)
+	s := notify.Clip(strings.Repeat("警", 200), maxHeader)
 	if utf8.RuneCountInString(s) != maxHeader || !strings.HasSuffix(s, "…") {
 		t.Fatalf("cut to %d runes: %q", utf8.RuneCountInString(s), s)
 	}
@@ -28,7 +28,7 @@ func TestCut(t *testing.T) {
 func TestALongSectionKeepsItsLink(t *testing.T) {
 	n := notify.Notice{TextZH: strings.Repeat("数据库连接池耗尽。", 400), Text: strings.Repeat("pool exhausted. ", 400),
 		URL: "https://steward.example.com/console/incidents#i1"}
-	got := cut(section(n), maxSection)
+	got := notify.Clip(section(n), maxSection)
 	if !strings.HasSuffix(got, "<https://steward.example.com/console/incidents#i1|查看详情 View details>") {
 		t.Fatalf("section ends %q", got[max(0, len(got)-120):])
 	}
