@@ -218,8 +218,15 @@ func Open(ctx context.Context, cfg config.Config, logger *slog.Logger, options .
 			return nil, err
 		}
 	}
+	reportZone := time.UTC
+	if cfg.Desk.Timezone != "" {
+		if reportZone, err = time.LoadLocation(cfg.Desk.Timezone); err != nil {
+			return nil, fmt.Errorf("desk.timezone: %w", err)
+		}
+	}
 	handler := httpapi.New(httpapi.Options{Crisis: a.crisis.api(a), Engine: a.engine, Auth: a.auth, Desk: a.desk, Hub: a.hub, Store: a.db,
-		Quality: quality.NewService(a.db, ratingTags(cfg.Desk)), Knowledge: a.kb, Flags: a.flags, Reports: a.db, Audit: a.audit,
+		Quality: quality.NewService(a.db, ratingTags(cfg.Desk)), Knowledge: a.kb, Flags: a.flags, Reports: a.db, ReportZone: reportZone,
+		Audit:  a.audit,
 		Logger: logger, OriginPatterns: cfg.AllowedOrigins, Closing: a.closing, Sockets: &a.sockets, SecureCookies: cfg.SecureCookies,
 		Limits: limits(cfg.Security), FrameAncestors: cfg.Security.FrameAncestorSources(), Identities: identities})
 	t := cfg.Security.Timeouts

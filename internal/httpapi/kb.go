@@ -590,7 +590,7 @@ func (s *Server) qualityReport(w http.ResponseWriter, r *http.Request, p *auth.P
 	if s.reports == nil {
 		return errcode.Errorf(errcode.Unavailable, "reports are not available on this server")
 	}
-	rep, err := quality.BuildReport(r.Context(), s.reports, days, time.Now())
+	rep, err := quality.BuildReport(r.Context(), s.reports, days, time.Now(), s.reportZone)
 	if err != nil {
 		return err
 	}

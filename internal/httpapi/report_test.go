@@ -15,7 +15,14 @@ import (
 // could not answer is neither, one without a customer message is not
 // engaged; ratings are summed by stars.
 func TestQualityReport(t *testing.T) {
-	run := testutil.Start(t, func(c *config.Config) { c.Desk.ManualAssign = true })
+	// The desk's time zone decides the report's days: UTC+14 is a
+	// different date from UTC's for ten hours of every UTC day.
+	const zone = "Pacific/Kiritimati"
+	loc, err := time.LoadLocation(zone)
+	if err != nil {
+		t.Fatal(err)
+	}
+	run := testutil.Start(t, func(c *config.Config) { c.Desk.ManualAssign, c.Desk.Timezone = true, zone })
 	admin := testutil.Login(t, run.URL, run.Demo[0].Email, run.Demo[0].Password)
 	agent := testutil.Login(t, run.URL, run.Demo[1].Email, run.Demo[1].Password)
 	agent.Must(http.StatusOK, "PUT", "/api/v1/desk/presence", map[string]string{"status": "online"}, nil)
@@ -68,6 +75,7 @@ func TestQualityReport(t *testing.T) {
 	}
 	var rep struct {
 		From, To time.Time
+		Timezone string
 		Totals   row
 		Days     []row
 	}
@@ -83,9 +91,10 @@ func TestQualityReport(t *testing.T) {
 		}
 	}
 	check("totals", rep.Totals)
-	today := time.Now().UTC().Format(time.DateOnly)
-	if len(rep.Days) != 3 || rep.Days[2].Date != today || rep.Days[0].Conversations != 0 || rep.To.Sub(rep.From) != 72*time.Hour {
-		t.Fatalf("days %+v, from %s to %s; want three, today last", rep.Days, rep.From, rep.To)
+	today := time.Now().In(loc).Format(time.DateOnly)
+	if len(rep.Days) != 3 || rep.Days[2].Date != today || rep.Days[0].Conversations != 0 || rep.To.Sub(rep.From) != 72*time.Hour ||
+		rep.Timezone != zone || rep.To.In(loc).Hour() != 0 {
+		t.Fatalf("days %+v, from %s to %s in %q; want three, today in %s last, ending at its midnight", rep.Days, rep.From, rep.To, rep.Timezone, zone)
 	}
 	check("today", rep.Days[2])
 	for _, bad := range []string{"0", "93", "x"} {

@@ -43,10 +43,13 @@ type Options struct {
 	// Reports reads what the quality report counts (optional: without it
 	// the report answers 503).
 	Reports quality.ReportStore
-	Audit   *audit.Log
-	Hub     *realtime.Hub
-	Store   Pinger
-	Logger  *slog.Logger
+	// ReportZone is the time zone whose days the quality report counts
+	// (desk.timezone; nil is UTC).
+	ReportZone *time.Location
+	Audit      *audit.Log
+	Hub        *realtime.Hub
+	Store      Pinger
+	Logger     *slog.Logger
 	// OriginPatterns are the hosts allowed to open the WebSocket from a
 	// browser besides our own (coder/websocket patterns, e.g. "shop.example.com").
 	OriginPatterns []string
@@ -74,19 +77,20 @@ type Options struct {
 
 // Server holds what the handlers need.
 type Server struct {
-	engine  *conversation.Engine
-	auth    *auth.Service
-	desk    *desk.Desk
-	quality *quality.Service
-	kb      *knowledge.Service
-	flags   *quality.Flags
-	reports quality.ReportStore
-	audit   *audit.Log
-	hub     *realtime.Hub
-	store   Pinger
-	logger  *slog.Logger
-	origins []string
-	closing <-chan struct{}
+	engine     *conversation.Engine
+	auth       *auth.Service
+	desk       *desk.Desk
+	quality    *quality.Service
+	kb         *knowledge.Service
+	flags      *quality.Flags
+	reports    quality.ReportStore
+	reportZone *time.Location
+	audit      *audit.Log
+	hub        *realtime.Hub
+	store      Pinger
+	logger     *slog.Logger
+	origins    []string
+	closing    <-chan struct{}
 	// closingCtx ends when closing closes: sockets watch it without a
 	// goroutine each.
 	closingCtx context.Context
@@ -102,7 +106,7 @@ type Server struct {
 // New returns the HTTP handler with every route.
 func New(opts Options) http.Handler {
 	s := &Server{engine: opts.Engine, auth: opts.Auth, desk: opts.Desk, quality: opts.Quality, kb: opts.Knowledge,
-		flags: opts.Flags, reports: opts.Reports, audit: opts.Audit, hub: opts.Hub, store: opts.Store,
+		flags: opts.Flags, reports: opts.Reports, reportZone: opts.ReportZone, audit: opts.Audit, hub: opts.Hub, store: opts.Store,
 		origins: opts.OriginPatterns, closing: opts.Closing, secureCookies: opts.SecureCookies, crisis: opts.Crisis,
 		limits: newLimiter(opts.Limits), identities: opts.Identities, logger: opts.Logger.With("component", "http")}
 	s.closingCtx = closingContext(opts.Closing)

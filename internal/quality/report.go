@@ -41,7 +41,7 @@ type Score struct {
 // Rates are fractions of the engaged conversations (of the bot's turns for
 // the answer rate), 0 when there is nothing to divide.
 type ReportRow struct {
-	Date           string         `json:"date,omitempty"` // YYYY-MM-DD (UTC), for a day's row
+	Date           string         `json:"date,omitempty"` // YYYY-MM-DD in the report's time zone, for a day's row
 	Conversations  int            `json:"conversations"`
 	Engaged        int            `json:"engaged"`
 	BotResolved    int            `json:"bot_resolved"`
@@ -59,21 +59,30 @@ type ReportRow struct {
 
 // Report is the quality report of the days up to now: totals and each day.
 type Report struct {
-	From   time.Time   `json:"from"`
-	To     time.Time   `json:"to"`
-	Totals ReportRow   `json:"totals"`
-	Days   []ReportRow `json:"days"` // oldest first, every day of the span
+	From time.Time `json:"from"`
+	To   time.Time `json:"to"`
+	// Timezone names the zone whose calendar days the rows are (the desk's
+	// desk.timezone, UTC by default): a supervisor in Shanghai reads the
+	// day that began at her midnight, not at 08:00.
+	Timezone string      `json:"timezone"`
+	Totals   ReportRow   `json:"totals"`
+	Days     []ReportRow `json:"days"` // oldest first, every day of the span
 }
 
 // MaxReportDays bounds a report's span.
 const MaxReportDays = 92
 
 // BuildReport reads the conversations started and the ratings given in the
-// last days whole UTC days up to now (today included) and sums them.
-func BuildReport(ctx context.Context, st ReportStore, days int, now time.Time) (*Report, error) {
-	now = now.UTC()
-	to := now.Truncate(24 * time.Hour).Add(24 * time.Hour)
-	from := to.AddDate(0, 0, -days)
+// last days whole calendar days of loc up to now (today included) and sums
+// them by day. A nil loc is UTC. A day is from one midnight of loc to the
+// next, so a day a clock change shortens or lengthens has 23 or 25 hours.
+func BuildReport(ctx context.Context, st ReportStore, days int, now time.Time, loc *time.Location) (*Report, error) {
+	if loc == nil {
+		loc = time.UTC
+	}
+	now = now.In(loc)
+	to := time.Date(now.Year(), now.Month(), now.Day()+1, 0, 0, 0, 0, loc)
+	from := time.Date(now.Year(), now.Month(), now.Day()+1-days, 0, 0, 0, 0, loc)
 	convs, err := st.ConversationStats(ctx, from, to)
 	if err != nil {
 		return nil, err
@@ -82,7 +91,7 @@ func BuildReport(ctx context.Context, st ReportStore, days int, now time.Time) (
 	if err != nil {
 		return nil, err
 	}
-	r := &Report{From: from, To: to, Totals: newRow("")}
+	r := &Report{From: from.UTC(), To: to.UTC(), Timezone: loc.String(), Totals: newRow("")}
 	index := map[string]int{}
 	for d := from; d.Before(to); d = d.AddDate(0, 0, 1) {
 		key := d.Format(time.DateOnly)
@@ -90,13 +99,17 @@ func BuildReport(ctx context.Context, st ReportStore, days int, now time.Time) (
 		r.Days = append(r.Days, newRow(key))
 	}
 	for _, c := range convs {
-		row := &r.Days[index[c.StartedAt.UTC().Format(time.DateOnly)]]
+		i, ok := index[c.StartedAt.In(loc).Format(time.DateOnly)]
+		if !ok {
+			continue
+		}
+		row := &r.Days[i]
 		for _, x := range []*ReportRow{row, &r.Totals} {
 			x.addConversation(c)
 		}
 	}
 	for _, s := range scores {
-		i, ok := index[s.At.UTC().Format(time.DateOnly)]
+		i, ok := index[s.At.In(loc).Format(time.DateOnly)]
 		if !ok || s.Stars < 1 || s.Stars > 5 {
 			continue
 		}

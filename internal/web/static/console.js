@@ -1228,7 +1228,7 @@
       $('report-answered').textContent = pct(r.answer_rate);
       $('report-ratings').textContent = r.ratings
         ? t('reportRatingsValue', { n: r.ratings, mean: Number(r.mean_stars || 0).toFixed(1) }) : t('reportNoRatings');
-      $('report-meta').textContent = t('reportMeta', { engaged: r.engaged || 0, total: r.conversations || 0 });
+      $('report-meta').textContent = t('reportMeta', { engaged: r.engaged || 0, total: r.conversations || 0, zone: d.timezone || 'UTC' });
       $('team-report').hidden = false;
     } catch (e) { if (e.status !== 401 && S.section === 'team') toastError(e); }
   }
