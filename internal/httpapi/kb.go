@@ -539,14 +539,14 @@ func (s *Server) corrections(w http.ResponseWriter, r *http.Request, p *auth.Pri
 	default:
 		return errcode.Errorf(errcode.Invalid, "status must be open, fixing, resolved or dismissed, not %q", status)
 	}
-	groups, err := s.flags.Queue(r.Context(), status)
+	groups, cov, err := s.flags.Queue(r.Context(), status)
 	if err != nil {
 		return err
 	}
 	if groups == nil {
 		groups = []quality.Group{}
 	}
-	writeJSON(w, http.StatusOK, map[string]any{"groups": groups})
+	writeJSON(w, http.StatusOK, map[string]any{"groups": groups, "flags": cov.Flags, "truncated": cov.Truncated, "oldest": cov.Oldest})
 	return nil
 }
 

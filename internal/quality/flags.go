@@ -230,15 +230,37 @@ func (s *Flags) update(ctx context.Context, ids []string, from []FlagStatus, u F
 // maxQueued bounds the flags the queue reads: the newest ones.
 const maxQueued = 5000
 
+// QueueCoverage says what a correction queue was made from, so that a
+// reviewer knows when older flags were left out of its groups and counts.
+type QueueCoverage struct {
+	Flags int `json:"flags"` // flags read
+	// Truncated: more flags were in the statuses asked for than the newest
+	// maxQueued, which were all that was read; Oldest is the oldest of
+	// those read, and older flags are in no group.
+	Truncated bool       `json:"truncated"`
+	Oldest    *time.Time `json:"oldest,omitempty"`
+}
+
 // Queue returns the open and fixing flags grouped, the largest group first.
-func (s *Flags) Queue(ctx context.Context, status FlagStatus) ([]Group, error) {
+func (s *Flags) Queue(ctx context.Context, status FlagStatus) ([]Group, QueueCoverage, error) {
 	statuses := []FlagStatus{FlagOpen, FlagFixing}
 	if status != "" {
 		statuses = []FlagStatus{status}
 	}
-	flags, err := s.store.Flags(ctx, statuses, maxQueued)
+	flags, err := s.store.Flags(ctx, statuses, maxQueued+1)
 	if err != nil {
-		return nil, err
+		return nil, QueueCoverage{}, err
+	}
+	var cov QueueCoverage
+	if len(flags) > maxQueued {
+		flags, cov.Truncated = flags[:maxQueued], true
+	}
+	cov.Flags = len(flags)
+	for _, f := range flags {
+		if cov.Oldest == nil || f.CreatedAt.Before(*cov.Oldest) {
+			at := f.CreatedAt
+			cov.Oldest = &at
+		}
 	}
 	byKey := map[string]*Group{}
 	var order []*Group
@@ -277,7 +299,7 @@ func (s *Flags) Queue(ctx context.Context, status FlagStatus) ([]Group, error) {
 		}
 		return b.LastAt.Compare(a.LastAt)
 	})
-	return out, nil
+	return out, cov, nil
 }
 
 func addQuestion(qs []QuestionCount, text, locale string) []QuestionCount {

@@ -42,12 +42,16 @@ type Coverage struct {
 // Unanswered clusters the fallback turns since a time and ranks the
 // clusters by frequency.
 func (s *Flags) Unanswered(ctx context.Context, since time.Time, limit int) ([]Cluster, Coverage, error) {
-	asked, err := s.store.Unanswered(ctx, since, maxUnansweredScan)
+	asked, err := s.store.Unanswered(ctx, since, maxUnansweredScan+1)
 	if err != nil {
 		return nil, Coverage{}, err
 	}
+	truncated := len(asked) > maxUnansweredScan
+	if truncated {
+		asked = asked[:maxUnansweredScan]
+	}
 	cov := Coverage{Questions: len(asked), From: since}
-	if len(asked) >= maxUnansweredScan {
+	if truncated {
 		cov.Truncated = true
 		for _, a := range asked {
 			if cov.From == since || a.At.Before(cov.From) {

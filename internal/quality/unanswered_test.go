@@ -83,8 +83,53 @@ func TestUnansweredSaysWhatItCovers(t *testing.T) {
 	if err != nil || !cov.Truncated || cov.Questions != maxUnansweredScan || !cov.From.Equal(oldest) {
 		t.Fatalf("coverage %+v (%v), want truncated at %d from %s", cov, err, maxUnansweredScan, oldest)
 	}
+	_, cov, err = NewFlags(unansweredStore{asked: asked[:maxUnansweredScan]}).Unanswered(context.Background(), since, 10)
+	if err != nil || cov.Truncated || cov.Questions != maxUnansweredScan || !cov.From.Equal(since) {
+		t.Fatalf("coverage of exactly %d: %+v (%v)", maxUnansweredScan, cov, err)
+	}
 	_, cov, err = NewFlags(unansweredStore{asked: asked[:20]}).Unanswered(context.Background(), since, 10)
 	if err != nil || cov.Truncated || cov.Questions != 20 || !cov.From.Equal(since) {
 		t.Fatalf("coverage of a few %+v (%v)", cov, err)
+	}
+}
+
+// queueStore serves Flags alone, newest first, at most limit.
+type queueStore struct {
+	FlagStore
+	flags []Flag
+}
+
+func (s queueStore) Flags(_ context.Context, _ []FlagStatus, limit int) ([]Flag, error) {
+	return s.flags[:min(limit, len(s.flags))], nil
+}
+
+// Past the newest flags it reads, the correction queue says so and since
+// when: its groups and counts leave older flags out (it said nothing).
+func TestQueueSaysWhatItCovers(t *testing.T) {
+	now := time.Date(2026, 11, 23, 12, 0, 0, 0, time.UTC)
+	var flags []Flag
+	for i := range maxQueued + 3 {
+		flags = append(flags, Flag{ID: fmt.Sprintf("f%d", i), EntryID: fmt.Sprintf("e%d", i%3), Question: "q", CreatedAt: now.Add(-time.Duration(i) * time.Minute)})
+	}
+	groups, cov, err := NewFlags(queueStore{flags: flags}).Queue(context.Background(), "")
+	oldest := now.Add(-time.Duration(maxQueued-1) * time.Minute)
+	if err != nil || !cov.Truncated || cov.Flags != maxQueued || cov.Oldest == nil || !cov.Oldest.Equal(oldest) {
+		t.Fatalf("coverage %+v (%v), want truncated at %d from %s", cov, err, maxQueued, oldest)
+	}
+	n := 0
+	for _, g := range groups {
+		n += g.Count
+	}
+	if n != maxQueued {
+		t.Errorf("groups count %d flags, want the %d read", n, maxQueued)
+	}
+	// Exactly as many as it reads is the whole queue.
+	_, cov, err = NewFlags(queueStore{flags: flags[:maxQueued]}).Queue(context.Background(), "")
+	if err != nil || cov.Truncated || cov.Flags != maxQueued {
+		t.Fatalf("coverage of exactly %d: %+v (%v)", maxQueued, cov, err)
+	}
+	_, cov, err = NewFlags(queueStore{}).Queue(context.Background(), FlagDismissed)
+	if err != nil || cov.Truncated || cov.Flags != 0 || cov.Oldest != nil {
+		t.Fatalf("coverage of none: %+v (%v)", cov, err)
 	}
 }

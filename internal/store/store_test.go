@@ -384,14 +384,14 @@ func TestFlagsAndUnanswered(t *testing.T) {
 		if n, err := flags.Released(ctx, 9, map[string]int{"shipping-fee": 2}); err != nil || n != 1 {
 			t.Fatalf("a rollback undid %d fixes (%v)", n, err)
 		}
-		if fixing, err := flags.Queue(ctx, quality.FlagFixing); err != nil || len(fixing) != 1 || fixing[0].Flags[0].FixVersion != 3 ||
+		if fixing, _, err := flags.Queue(ctx, quality.FlagFixing); err != nil || len(fixing) != 1 || fixing[0].Flags[0].FixVersion != 3 ||
 			!strings.HasPrefix(fixing[0].Flags[0].Note, "release 9 does not serve the fix") {
 			t.Fatalf("after the rollback: %+v %v, want the flag fixing, its fix kept, a note saying why", fixing, err)
 		}
 		if n, err := flags.Released(ctx, 8, map[string]int{"shipping-fee": 3}); err != nil || n != 1 {
 			t.Fatalf("the fix served again resolved %d flags (%v)", n, err)
 		}
-		groups, err := flags.Queue(ctx, quality.FlagResolved)
+		groups, _, err := flags.Queue(ctx, quality.FlagResolved)
 		if err != nil || len(groups) != 1 || groups[0].Flags[0].ReleaseID != 8 || groups[0].Flags[0].FixVersion != 3 ||
 			groups[0].Flags[0].HandledBy != "u_ed" || groups[0].Flags[0].Note != "release 8 serves the fix again" {
 			t.Fatalf("resolved: %+v %v (the rollback's note must not stay on a flag resolved again)", groups, err)

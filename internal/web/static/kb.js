@@ -896,6 +896,8 @@
       setCount('corrections', groups.length);
       E.correctionsList.replaceChildren(...groups.map(renderCorrection));
       E.correctionsEmpty.hidden = groups.length > 0;
+      E.correctionsCoverage.hidden = !d.truncated;
+      E.correctionsCoverage.textContent = d.truncated ? t('kbCorrectionsTruncated', { n: d.flags, from: fmtTime(d.oldest) }) : '';
     } catch (e) { toastError(e); }
   }
 
@@ -1120,7 +1122,7 @@
       rollbackBtn: $('rollback-btn'), overrideAdminOnly: $('override-admin-only'), releasesList: $('releases-list'), releasesEmpty: $('releases-empty'),
       diffFrom: $('diff-from'), diffTo: $('diff-to'), diffBtn: $('diff-btn'), diffError: $('diff-error'),
       diffResult: $('diff-result'),
-      correctionsList: $('corrections-list'), correctionsEmpty: $('corrections-empty'),
+      correctionsList: $('corrections-list'), correctionsEmpty: $('corrections-empty'), correctionsCoverage: $('corrections-coverage'),
       unansweredList: $('unanswered-list'), unansweredEmpty: $('unanswered-empty'), unansweredCoverage: $('unanswered-coverage'),
       goldenForm: $('golden-form'), goldenQuestion: $('golden-question'), goldenLocale: $('golden-locale'),
       goldenEntry: $('golden-entry'), goldenAdd: $('golden-add'), goldenError: $('golden-error'),
