@@ -297,6 +297,16 @@ func TestKnowledgeConsoleInChromium(t *testing.T) {
 	if n := eval[int](admin, `Math.max(...[...document.querySelectorAll('#unanswered-list .kb-card-title')].map(e => [...e.textContent].length))`); n > 281 {
 		t.Errorf("an unanswered question is listed with %d characters", n)
 	}
+	// The questions the AI model answered are the other list: none here,
+	// since no model is configured, and back to the unanswered ones.
+	eval[bool](admin, `(() => { const s = document.querySelector('#unanswered-kind'); s.value = 'generated'; s.dispatchEvent(new Event('change')); return true; })()`)
+	admin.waitFor(`document.querySelectorAll('#unanswered-list li').length === 0 && !document.querySelector('#unanswered-empty').hidden`)
+	if empty, intro := eval[string](admin, `document.querySelector('#unanswered-empty').textContent`),
+		eval[string](admin, `document.querySelector('#unanswered-intro').textContent`); !strings.Contains(empty+intro, "AI") {
+		t.Errorf("the model's list says %q / %q", intro, empty)
+	}
+	eval[bool](admin, `(() => { const s = document.querySelector('#unanswered-kind'); s.value = 'unanswered'; s.dispatchEvent(new Event('change')); return true; })()`)
+	admin.waitText("#unanswered-list", "zqxw vbnm zqxw")
 
 	// The diff between releases 2 and 3 shows the changed answer.
 	admin.tab("releases")

@@ -618,7 +618,17 @@ func (s *Server) unanswered(w http.ResponseWriter, r *http.Request, p *auth.Prin
 		}
 		limit = n
 	}
-	clusters, cov, err := s.flags.Unanswered(r.Context(), time.Now().AddDate(0, 0, -days), limit)
+	list := s.flags.Unanswered
+	kind := q.Get("kind")
+	switch kind {
+	case "", "unanswered":
+		kind = "unanswered"
+	case "generated":
+		list = s.flags.ModelAnswered
+	default:
+		return errcode.Localized(errcode.Invalid, "kind must be unanswered or generated, not %q", "kind 应为 unanswered 或 generated，而不是 %q", kind)
+	}
+	clusters, cov, err := list(r.Context(), time.Now().AddDate(0, 0, -days), limit)
 	if err != nil {
 		return err
 	}
@@ -627,7 +637,7 @@ func (s *Server) unanswered(w http.ResponseWriter, r *http.Request, p *auth.Prin
 	}
 	// questions, truncated and from say what the clusters were made of:
 	// past the newest 5,000 questions, not the whole period.
-	writeJSON(w, http.StatusOK, map[string]any{"clusters": clusters, "days": days, "questions": cov.Questions,
+	writeJSON(w, http.StatusOK, map[string]any{"clusters": clusters, "kind": kind, "days": days, "questions": cov.Questions,
 		"truncated": cov.Truncated, "from": cov.From.UTC()})
 	return nil
 }

@@ -137,6 +137,36 @@ func TestLLMAnswersUnsureQuestionsFromTheKnowledgeBase(t *testing.T) {
 	if under := metricLine(t, string(b), `steward_bot_turn_duration_seconds_bucket{le="1"}`); under != count {
 		t.Errorf("%s of %s turns under 1 s: the model's time counts as the bot's", under, count)
 	}
+
+	// The questions the model answered are knowledge-base gaps too: the
+	// editors list them apart from the ones nobody answered, masked as
+	// stored.
+	type list struct {
+		Clusters []struct {
+			Text  string
+			Count int
+		}
+		Kind      string
+		Questions int
+	}
+	texts := func(l list) string {
+		var out []string
+		for _, c := range l.Clusters {
+			out = append(out, c.Text)
+		}
+		return strings.Join(out, " | ")
+	}
+	var generated, unanswered list
+	admin.Must(http.StatusOK, "GET", "/api/v1/kb/unanswered?kind=generated", nil, &generated)
+	if got := texts(generated); generated.Kind != "generated" || generated.Questions != 2 || !strings.Contains(got, "and the money for my jacket?") ||
+		!strings.Contains(got, "138****5678") || strings.Contains(got, "13812345678") || strings.Contains(got, "grandmother") {
+		t.Errorf("questions the model answered (%d, kind %q): %s", generated.Questions, generated.Kind, got)
+	}
+	admin.Must(http.StatusOK, "GET", "/api/v1/kb/unanswered", nil, &unanswered)
+	if got := texts(unanswered); unanswered.Kind != "unanswered" || !strings.Contains(got, "grandmother") || strings.Contains(got, "and the money for my jacket?") {
+		t.Errorf("unanswered questions (kind %q): %s", unanswered.Kind, got)
+	}
+	admin.Must(http.StatusBadRequest, "GET", "/api/v1/kb/unanswered?kind=answered", nil, nil)
 }
 
 // metricLine is the value of the exposition line that starts with name.

@@ -97,6 +97,9 @@ type FlagStore interface {
 	// fallback, or the handoff that follows the second in a row) since a
 	// time, newest first.
 	Unanswered(ctx context.Context, since time.Time, limit int) ([]Asked, error)
+	// AnsweredByModel returns the customer messages the language model
+	// answered since a time, newest first.
+	AnsweredByModel(ctx context.Context, since time.Time, limit int) ([]Asked, error)
 }
 
 // Flags is the correction loop: flags in, grouped queue out.

@@ -46,6 +46,24 @@ func (s *Flags) Unanswered(ctx context.Context, since time.Time, limit int) ([]C
 	if err != nil {
 		return nil, Coverage{}, err
 	}
+	return clusterAsked(asked, since, limit)
+}
+
+// ModelAnswered clusters the questions the language model answered since a
+// time, as Unanswered does the fallbacks: the knowledge base had no entry
+// the intent model was sure of, so each is a gap an editor may fill with an
+// entry of its own, reviewed, instead of a generated answer.
+func (s *Flags) ModelAnswered(ctx context.Context, since time.Time, limit int) ([]Cluster, Coverage, error) {
+	asked, err := s.store.AnsweredByModel(ctx, since, maxUnansweredScan+1)
+	if err != nil {
+		return nil, Coverage{}, err
+	}
+	return clusterAsked(asked, since, limit)
+}
+
+// clusterAsked clusters at most maxUnansweredScan of asked (newest first;
+// one more says there were more) and keeps the limit most frequent.
+func clusterAsked(asked []Asked, since time.Time, limit int) ([]Cluster, Coverage, error) {
 	truncated := len(asked) > maxUnansweredScan
 	if truncated {
 		asked = asked[:maxUnansweredScan]

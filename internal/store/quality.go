@@ -189,13 +189,26 @@ func (db *DB) UpdateFlags(ctx context.Context, ids []string, from []quality.Flag
 // anger, an incident) carries an intent "handoff.<reason>" and is not
 // counted.
 func (db *DB) Unanswered(ctx context.Context, since time.Time, limit int) ([]quality.Asked, error) {
+	return db.asked(ctx, "unanswered questions", `b.outcome IN ('fallback', 'handoff', 'offline') AND b.intent NOT LIKE 'handoff.%'`, since, limit)
+}
+
+// AnsweredByModel returns the customer messages the language model
+// answered (from the knowledge base's closest entries, since the intent
+// model was unsure) since a time, newest first.
+func (db *DB) AnsweredByModel(ctx context.Context, since time.Time, limit int) ([]quality.Asked, error) {
+	return db.asked(ctx, "questions the model answered", `b.outcome = 'answer' AND b.intent = 'llm'`, since, limit)
+}
+
+// asked returns the customer messages whose bot reply b matches reply
+// (SQL over b), with the reply made since a time, newest first.
+func (db *DB) asked(ctx context.Context, what, reply string, since time.Time, limit int) ([]quality.Asked, error) {
 	rows, err := db.queryContext(ctx, `SELECT c.text, c.locale, c.conversation_id, c.created_at
 		FROM messages b JOIN messages c ON c.conversation_id = b.conversation_id AND c.seq = b.seq - 1
-		WHERE b.outcome IN ('fallback', 'handoff', 'offline') AND b.intent NOT LIKE 'handoff.%'
+		WHERE `+reply+`
 			AND b.created_at >= $1 AND c.role = 'customer'
 		ORDER BY b.created_at DESC LIMIT $2`, millis(since), limit)
 	if err != nil {
-		return nil, fmt.Errorf("unanswered questions: %w", err)
+		return nil, fmt.Errorf("%s: %w", what, err)
 	}
 	defer rows.Close()
 	var out []quality.Asked
@@ -205,7 +218,7 @@ func (db *DB) Unanswered(ctx context.Context, since time.Time, limit int) ([]qua
 			at int64
 		)
 		if err := rows.Scan(&a.Text, &a.Locale, &a.ConversationID, &at); err != nil {
-			return nil, fmt.Errorf("unanswered questions: %w", err)
+			return nil, fmt.Errorf("%s: %w", what, err)
 		}
 		a.At = fromMillis(at)
 		out = append(out, a)

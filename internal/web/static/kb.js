@@ -1010,7 +1010,12 @@
 
   async function loadUnanswered() {
     try {
-      const d = await api('GET', `${KB}/unanswered`);
+      // The questions the bot could not answer, or those the AI model answered instead: both are gaps.
+      const kind = E.unansweredKind.value === 'generated' ? 'generated' : 'unanswered';
+      E.unansweredIntro.textContent = t(kind === 'generated' ? 'kbGeneratedIntro' : 'kbUnansweredIntro');
+      E.unansweredEmpty.textContent = t(kind === 'generated' ? 'kbNoGenerated' : 'kbNoUnanswered');
+      const d = await api('GET', `${KB}/unanswered?kind=${kind}`);
+      if (d.kind && d.kind !== (E.unansweredKind.value === 'generated' ? 'generated' : 'unanswered')) return; // switched meanwhile
       const clusters = d.clusters || [];
       E.unansweredList.replaceChildren(...clusters.map((c) => {
         const li = mk('li', 'kb-card kb-cluster');
@@ -1124,6 +1129,7 @@
       diffResult: $('diff-result'),
       correctionsList: $('corrections-list'), correctionsEmpty: $('corrections-empty'), correctionsCoverage: $('corrections-coverage'),
       unansweredList: $('unanswered-list'), unansweredEmpty: $('unanswered-empty'), unansweredCoverage: $('unanswered-coverage'),
+      unansweredKind: $('unanswered-kind'), unansweredIntro: $('unanswered-intro'),
       goldenForm: $('golden-form'), goldenQuestion: $('golden-question'), goldenLocale: $('golden-locale'),
       goldenEntry: $('golden-entry'), goldenAdd: $('golden-add'), goldenError: $('golden-error'),
       goldenList: $('golden-list'), goldenEmpty: $('golden-empty'),
@@ -1147,6 +1153,7 @@
     }
 
     E.entriesStatus.addEventListener('change', loadEntries);
+    E.unansweredKind.addEventListener('change', loadUnanswered);
     E.entriesSearch.addEventListener('input', () => later('search', loadEntries, 250));
     for (const loc of LOCALES) {
       for (const f of ['questions', 'answer']) {
