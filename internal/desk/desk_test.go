@@ -219,6 +219,39 @@ func TestSummaryCountsTheMissThatHandedOff(t *testing.T) {
 	}
 }
 
+// An answer the language model wrote is marked as such: the summary says
+// so, tags it, and does not list its entry (only the closest one the model
+// was given) among the topics the bot recognised.
+func TestSummaryMarksGeneratedAnswers(t *testing.T) {
+	c := &conversation.Conversation{Locale: "en", HandoffReason: conversation.HandoffRequest}
+	refunds := &conversation.EntryRef{ID: "refund-policy", Category: "returns", Title: "Refund policy"}
+	shipping := &conversation.EntryRef{ID: "shipping-fee", Category: "shipping", Title: "Shipping fees"}
+	msgs := []conversation.Message{
+		{Role: conversation.RoleCustomer, Text: "how much is shipping"},
+		{Role: conversation.RoleBot, Outcome: conversation.OutcomeAnswer, Entry: shipping, Confidence: 0.9, Intent: "shipping-fee"},
+		{Role: conversation.RoleCustomer, Text: "the jacket I sent back, where is my money"},
+		{Role: conversation.RoleBot, Outcome: conversation.OutcomeAnswer, Entry: refunds, Confidence: 0.3, Intent: conversation.IntentGenerated,
+			Text: "Your refund goes back to the card you paid with."},
+		{Role: conversation.RoleCustomer, Text: "human please"},
+		{Role: conversation.RoleBot, Outcome: conversation.OutcomeHandoff},
+	}
+	for lang, want := range map[string]string{"en": "One answer was written by the AI model", "zh-CN": "其中 1 次回答由 AI 模型"} {
+		s := Summarize(c, msgs, lang)
+		if !strings.Contains(s.Text, want) || !slices.Contains(s.Tags, "ai_answered") {
+			t.Errorf("%s summary %q, tags %v: want the generated answer said and tagged", lang, s.Text, s.Tags)
+		}
+		if len(s.Intents) != 1 || s.Intents[0].Intent != "shipping-fee" || strings.Contains(s.Text, "Refund policy") {
+			t.Errorf("%s topics %+v (%q): want only the recognised one", lang, s.Intents, s.Text)
+		}
+		if len(s.BotAttempts) != 3 || s.BotAttempts[0].Generated || !s.BotAttempts[1].Generated || s.BotAttempts[1].Title != "Refund policy" {
+			t.Errorf("%s attempts %+v: want the second marked generated", lang, s.BotAttempts)
+		}
+	}
+	if s := Summarize(c, msgs[:2], "en"); slices.Contains(s.Tags, "ai_answered") || strings.Contains(s.Text, "AI model") {
+		t.Errorf("no generated answer, yet %q %v", s.Text, s.Tags)
+	}
+}
+
 // A refusal the console shows an agent says the state in their language,
 // without the conversation's id or the state's code.
 func TestRefusalsSayTheStateInWords(t *testing.T) {

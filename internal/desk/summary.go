@@ -34,6 +34,10 @@ type Attempt struct {
 	Title      string
 	Confidence float64
 	Text       string
+	// Generated: the language model wrote the answer from the closest
+	// entries (Title is the closest one), because the intent model was
+	// unsure of the question.
+	Generated bool
 }
 
 // Emotion is the customer's mood as the bot read it: the strongest
@@ -56,7 +60,7 @@ func Summarize(c *conversation.Conversation, msgs []conversation.Message, lang s
 	s := Summary{HandoffReason: c.HandoffReason, Questions: []string{}, Intents: []IntentHit{}, BotAttempts: []Attempt{},
 		Tags: []string{}}
 	seen := map[string]int{}
-	fallbacks, answers, customerMsgs, handoffs := 0, 0, 0, 0
+	fallbacks, answers, generated, customerMsgs, handoffs := 0, 0, 0, 0, 0
 	for _, m := range msgs {
 		switch m.Role {
 		case conversation.RoleCustomer:
@@ -69,9 +73,17 @@ func Summarize(c *conversation.Conversation, msgs []conversation.Message, lang s
 			if m.Outcome == "" {
 				continue // the greeting
 			}
-			a := Attempt{Outcome: m.Outcome, Confidence: m.Confidence, Text: shorten(m.Text, 120)}
+			a := Attempt{Outcome: m.Outcome, Confidence: m.Confidence, Text: shorten(m.Text, 120),
+				Generated: m.Intent == conversation.IntentGenerated}
+			if a.Generated {
+				generated++
+			}
 			if m.Entry != nil {
 				a.Title = m.Entry.Title
+			}
+			// A generated answer's entry is only the closest one the model
+			// was given: the bot did not recognise it as the topic.
+			if m.Entry != nil && !a.Generated {
 				if n, ok := seen[m.Entry.ID]; ok {
 					s.Intents[n].Confidence = max(s.Intents[n].Confidence, m.Confidence)
 				} else if m.Entry.Category != "smalltalk" {
@@ -119,10 +131,13 @@ func Summarize(c *conversation.Conversation, msgs []conversation.Message, lang s
 	if fallbacks >= 2 {
 		s.Tags = append(s.Tags, "bot_failed")
 	}
+	if generated > 0 {
+		s.Tags = append(s.Tags, "ai_answered")
+	}
 	if c.Category != "" {
 		s.Tags = append(s.Tags, c.Category)
 	}
-	s.Text = summaryText(c, s, lang, customerMsgs, answers, fallbacks)
+	s.Text = summaryText(c, s, lang, customerMsgs, answers, fallbacks, generated)
 	return s
 }
 
@@ -139,7 +154,7 @@ var moodText = map[string]map[string]string{
 	"calm":  {"zh-CN": "平稳", "en": "calm"},
 }
 
-func summaryText(c *conversation.Conversation, s Summary, lang string, customerMsgs, answers, fallbacks int) string {
+func summaryText(c *conversation.Conversation, s Summary, lang string, customerMsgs, answers, fallbacks, generated int) string {
 	var topics []string
 	for _, it := range s.Intents {
 		if len(topics) == 3 {
@@ -167,6 +182,12 @@ func summaryText(c *conversation.Conversation, s Summary, lang string, customerM
 			b.WriteString(" asked something the bot did not recognise")
 		}
 		b.WriteString(summaryCounts(lang, customerMsgs, answers, fallbacks))
+		switch {
+		case generated == 1:
+			b.WriteString(" One answer was written by the AI model from the closest entries.")
+		case generated > 1:
+			fmt.Fprintf(&b, " %d answers were written by the AI model from the closest entries.", generated)
+		}
 		if reason != "" {
 			fmt.Fprintf(&b, " Handed off because %s.", reason)
 		}
@@ -186,6 +207,9 @@ func summaryText(c *conversation.Conversation, s Summary, lang string, customerM
 		b.WriteString("的问题机器人未能识别")
 	}
 	b.WriteString(summaryCounts(lang, customerMsgs, answers, fallbacks))
+	if generated > 0 {
+		fmt.Fprintf(&b, "其中 %d 次回答由 AI 模型根据最接近的条目生成。", generated)
+	}
 	if reason != "" {
 		fmt.Fprintf(&b, "转人工原因：%s。", reason)
 	}

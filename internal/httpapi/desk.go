@@ -200,6 +200,7 @@ type attemptJSON struct {
 	Title      string               `json:"title"`
 	Confidence float64              `json:"confidence"`
 	Text       string               `json:"text"`
+	Generated  bool                 `json:"generated,omitempty"`
 }
 
 type emotionJSON struct {
