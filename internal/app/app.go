@@ -176,8 +176,14 @@ func Open(ctx context.Context, cfg config.Config, logger *slog.Logger, options .
 		if err != nil {
 			return nil, err
 		}
+		inFlight := cfg.LLM.MaxConcurrent
+		if a.db.Clustered() && inFlight > maxClusteredLLMCalls {
+			// Each waiting turn holds a conversation-lock connection.
+			logger.Warn("llm.max_concurrent lowered in a cluster", "configured", inFlight, "used", maxClusteredLLMCalls)
+			inFlight = maxClusteredLLMCalls
+		}
 		engineOpts.LLM = llm.New(faultyProvider{provider, a.crisis.faults}, llm.Options{Timeout: cfg.LLM.Timeout, CallsPerMinute: cfg.LLM.CallsPerMinute,
-			MaxTokens: cfg.LLM.MaxTokens, Observe: a.crisis.metrics.LLMObserver()})
+			MaxTokens: cfg.LLM.MaxTokens, MaxInFlight: inFlight, Observe: a.crisis.metrics.LLMObserver()})
 		logger.Info("language model answers unsure questions", "model", cfg.LLM.Model)
 	}
 	if a.db.Clustered() {

@@ -7,6 +7,12 @@ import (
 	"github.com/steward-cs/steward/internal/llm"
 )
 
+// maxClusteredLLMCalls bounds llm.max_concurrent in a cluster: a turn
+// waiting for the model holds one of the 32 PostgreSQL connections that
+// keep conversations' locks (store.Options.LockConns), and half of them
+// stay for the turns that need no model.
+const maxClusteredLLMCalls = 16
+
 // faultyProvider is the language model with the drills' fault point in
 // front of it: an injected failure or delay is the provider's, so the
 // Answerer's timeout, breaker and metrics see it as they would see a real

@@ -82,6 +82,11 @@ type LLM struct {
 	CallsPerMinute int `yaml:"calls_per_minute"`
 	// MaxTokens bounds an answer's length (default 300).
 	MaxTokens int `yaml:"max_tokens"`
+	// MaxConcurrent bounds the calls waiting for the model at once on this
+	// node (default 8, at most 64; at most 16 in a cluster, where each
+	// waiting turn holds one of the 32 connections that keep conversations'
+	// locks).
+	MaxConcurrent int `yaml:"max_concurrent"`
 }
 
 // Enabled reports whether a language model is configured.
@@ -109,6 +114,9 @@ func (l LLM) validate() []error {
 	}
 	if l.MaxTokens < 0 || l.MaxTokens > 4096 {
 		errs = append(errs, fmt.Errorf("llm.max_tokens must be between 0 (the default, 300) and 4096"))
+	}
+	if l.MaxConcurrent < 0 || l.MaxConcurrent > 64 {
+		errs = append(errs, fmt.Errorf("llm.max_concurrent must be between 0 (the default, 8) and 64"))
 	}
 	return errs
 }

@@ -240,6 +240,7 @@ func TestLLMSettings(t *testing.T) {
 		{LLM{BaseURL: "https://api.example.com/v1", Model: "m", Timeout: time.Minute}, "llm.timeout"},
 		{LLM{BaseURL: "https://api.example.com/v1", Model: "m", MaxTokens: 100_000}, "llm.max_tokens"},
 		{LLM{BaseURL: "https://api.example.com/v1", Model: "m", CallsPerMinute: -1}, "llm.calls_per_minute"},
+		{LLM{BaseURL: "https://api.example.com/v1", Model: "m", MaxConcurrent: 65}, "llm.max_concurrent"},
 	} {
 		c := Default()
 		c.DataDir, c.LLM = "/tmp/x", tc.llm

@@ -70,8 +70,15 @@ type Options struct {
 	Timeout        time.Duration // one call; default 4s
 	CallsPerMinute int           // default 60
 	MaxTokens      int           // default 300
+	// MaxInFlight bounds the calls waiting for the model at once (default
+	// 8): a slow model holds each unsure turn, and in a cluster each turn
+	// holds one of the connections that keep conversations' locks, so a
+	// model slowing down must not take them all. Past it a question is not
+	// asked ("busy") and falls through to the ordinary flow.
+	MaxInFlight int
 	// Observe, when set, is told the result of every question: "answered",
-	// "no_answer", "failed", "budget" or "open" (the model left alone).
+	// "no_answer", "failed", "budget", "busy" or "open" (the model left
+	// alone).
 	Observe func(result string, took time.Duration)
 	Now     func() time.Time
 }
@@ -106,6 +113,7 @@ type Answerer struct {
 	failures  int
 	openUntil time.Time // zero: closed
 	probing   bool      // half-open: one call is trying the model
+	inFlight  int       // calls admitted and not yet settled
 }
 
 // perConversation is one conversation's budget: 3 calls at once, then one
@@ -122,6 +130,9 @@ func New(p Provider, opts Options) *Answerer {
 	}
 	if opts.MaxTokens <= 0 {
 		opts.MaxTokens = 300
+	}
+	if opts.MaxInFlight <= 0 {
+		opts.MaxInFlight = 8
 	}
 	if opts.Now == nil {
 		opts.Now = time.Now
@@ -178,6 +189,11 @@ func (a *Answerer) admit(now time.Time, conv string) (probe bool, _ error) {
 		a.observe("open", now)
 		return false, ErrOpen
 	}
+	// Checked before the budgets, which a question not asked does not spend.
+	if a.inFlight >= a.opts.MaxInFlight {
+		a.observe("busy", now)
+		return false, ErrBudget
+	}
 	if conv != "" {
 		if ok, _ := a.perConv.Allow(conv, 1); !ok {
 			a.observe("budget", now)
@@ -189,6 +205,7 @@ func (a *Answerer) admit(now time.Time, conv string) (probe bool, _ error) {
 		return false, ErrBudget
 	}
 	a.probing = !a.openUntil.IsZero()
+	a.inFlight++
 	return a.probing, nil
 }
 
@@ -199,6 +216,7 @@ func (a *Answerer) admit(now time.Time, conv string) (probe bool, _ error) {
 func (a *Answerer) settle(probe, failed, ok bool) {
 	a.mu.Lock()
 	defer a.mu.Unlock()
+	a.inFlight--
 	if probe {
 		a.probing = false
 	}

@@ -5,6 +5,8 @@ import (
 	"errors"
 	"fmt"
 	"strings"
+	"sync"
+	"sync/atomic"
 	"testing"
 	"time"
 )
@@ -226,5 +228,62 @@ func TestOneConversationHasItsOwnBudget(t *testing.T) {
 	}
 	if _, err := a.Answer(context.Background(), Question{Conversation: "c2", Text: "q", Sources: refundSource}); err != nil {
 		t.Fatalf("another conversation: %v", err)
+	}
+}
+
+// blockingProvider answers once release is closed, counting its calls.
+type blockingProvider struct {
+	started chan struct{}
+	release chan struct{}
+	calls   atomic.Int32
+}
+
+func (b *blockingProvider) Complete(ctx context.Context, _ []Message, _ int) (string, error) {
+	b.calls.Add(1)
+	b.started <- struct{}{}
+	select {
+	case <-b.release:
+		return "Refunds reach your card in 3-5 working days.", nil
+	case <-ctx.Done():
+		return "", ctx.Err()
+	}
+}
+
+// A slow model holds every unsure turn that asks it: past MaxInFlight calls
+// at once, a question is not asked (busy) rather than wait, and once the
+// calls end the model is asked again. In a cluster each waiting turn holds
+// a conversation-lock connection, which a slow model must not all take.
+func TestCallsInFlightAreBounded(t *testing.T) {
+	p := &blockingProvider{started: make(chan struct{}, 8), release: make(chan struct{})}
+	var results []string
+	var mu sync.Mutex
+	a := New(p, Options{MaxInFlight: 2, CallsPerMinute: 600, Timeout: 10 * time.Second, Observe: func(r string, _ time.Duration) {
+		mu.Lock()
+		results = append(results, r)
+		mu.Unlock()
+	}})
+	q := Question{Text: "q", Sources: refundSource}
+	var wg sync.WaitGroup
+	for i := range 2 {
+		wg.Go(func() {
+			if out, err := a.Answer(context.Background(), Question{Conversation: fmt.Sprint("c", i), Text: "q", Sources: refundSource}); err != nil || out == "" {
+				t.Errorf("call %d: %q, %v", i, out, err)
+			}
+		})
+	}
+	<-p.started
+	<-p.started
+	if _, err := a.Answer(context.Background(), q); !errors.Is(err, ErrBudget) || p.calls.Load() != 2 {
+		t.Fatalf("a third call while two wait: %v, %d calls reached the model", err, p.calls.Load())
+	}
+	close(p.release)
+	wg.Wait()
+	if out, err := a.Answer(context.Background(), q); err != nil || out == "" || p.calls.Load() != 3 {
+		t.Fatalf("after the two ended: %q, %v (%d calls)", out, err, p.calls.Load())
+	}
+	mu.Lock()
+	defer mu.Unlock()
+	if strings.Count(strings.Join(results, " "), "busy") != 1 || strings.Count(strings.Join(results, " "), "answered") != 3 {
+		t.Errorf("results %v, want one busy and three answered", results)
 	}
 }

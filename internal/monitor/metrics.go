@@ -186,10 +186,10 @@ func (m *Metrics) ObserveBackup(ok bool, at time.Time, seconds float64, bytes in
 
 // LLMObserver registers the language model's series and returns what the
 // llm package calls with each question's result (answered, no_answer,
-// failed, budget, open) and how long the call took.
+// failed, budget, busy, open) and how long the call took.
 func (m *Metrics) LLMObserver() func(result string, took time.Duration) {
 	calls := prometheus.NewCounterVec(prometheus.CounterOpts{Name: "steward_llm_questions_total",
-		Help: "Unsure questions put to the language model, by result (answered, no_answer, failed, budget: over the call budget, open: left alone after failures)."},
+		Help: "Unsure questions put to the language model, by result (answered, no_answer, failed, budget: over the call budget, busy: too many calls waiting at once, open: left alone after failures)."},
 		[]string{"result"})
 	took := prometheus.NewHistogram(prometheus.HistogramOpts{Name: "steward_llm_call_duration_seconds",
 		Help: "Time the language model took to answer (or fail).", Buckets: latencyBounds})
