@@ -16,6 +16,7 @@ import (
 func TestLoginFromAnotherSiteIsRefused(t *testing.T) {
 	run := testutil.Start(t, nil)
 	body := `{"email":"` + run.Demo[1].Email + `","password":"` + run.Demo[1].Password + `"}`
+	var origin string // sent when set
 	login := func(site, contentType string) (*http.Response, string) {
 		t.Helper()
 		req, err := http.NewRequest("POST", run.URL+"/api/v1/auth/login", strings.NewReader(body))
@@ -25,6 +26,9 @@ func TestLoginFromAnotherSiteIsRefused(t *testing.T) {
 		req.Header.Set("Content-Type", contentType)
 		if site != "" {
 			req.Header.Set("Sec-Fetch-Site", site)
+		}
+		if origin != "" {
+			req.Header.Set("Origin", origin)
 		}
 		resp, err := http.DefaultClient.Do(req)
 		if err != nil {
@@ -42,5 +46,17 @@ func TestLoginFromAnotherSiteIsRefused(t *testing.T) {
 		if resp, b := login(site, "application/json"); resp.StatusCode != http.StatusOK {
 			t.Fatalf("a login with Sec-Fetch-Site %q: %d %s", site, resp.StatusCode, b)
 		}
+	}
+	// A browser too old to send Sec-Fetch-Site still sends Origin: another
+	// site's, or a sandboxed frame's "null", is refused; our own goes through.
+	for _, o := range []string{"https://attacker.example", "null"} {
+		origin = o
+		if resp, b := login("", "text/plain"); resp.StatusCode != http.StatusForbidden || len(resp.Cookies()) != 0 {
+			t.Fatalf("a login from Origin %s without Sec-Fetch-Site: %d %s, cookies %v; want 403", o, resp.StatusCode, b, resp.Cookies())
+		}
+	}
+	origin = run.URL
+	if resp, b := login("", "application/json"); resp.StatusCode != http.StatusOK {
+		t.Fatalf("a login from our own Origin without Sec-Fetch-Site: %d %s", resp.StatusCode, b)
 	}
 }
