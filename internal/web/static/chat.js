@@ -206,6 +206,7 @@
     seqs: new Set(),
     gapless: 0,
     inFlight: false,
+    sending: null, // the send under way (see send), or null
     sendingEl: null,     // pending bubble of the request in flight
     loading: null,       // promise of a running load()
     connKind: null,      // null | connecting | reconnecting | failed
@@ -326,6 +327,11 @@
     // A load under way (the page just opened) is for the customer as it was: start anew after it.
     if (S.loading) return S.loading.then(() => startNew());
     clearStore();
+    // A send still under way belongs to the old conversation: its answer is not shown in the new
+    // one (send drops it), and it does not hold the new one's composer.
+    S.sending = null;
+    S.inFlight = false;
+    S.sendingEl = null;
     S.conv = null;
     S.state = 'bot';
     resetCards();
@@ -1072,6 +1078,11 @@
     li.classList.remove('is-failed');
     li.classList.add('is-sending');
     li.querySelector('.msg-retry').hidden = true;
+    // This send, while it is the conversation's: the customer may start another conversation
+    // (or the shop sign in another customer) before the answer comes.
+    const mine = {};
+    let conv = S.conv;
+    S.sending = mine;
     S.inFlight = true;
     S.sendingEl = li;
     updateChoices();
@@ -1083,11 +1094,18 @@
         try {
           res = await postMessage(payload);
         } catch (e) {
-          if (!isGone(e)) throw e;
+          if (!isGone(e) || S.conv !== conv) throw e;
           // The stored conversation no longer exists: start a new one and resend once.
           if (!(await startNew())) throw e;
+          conv = S.conv;
+          S.sending = mine;
+          S.inFlight = true;
+          S.sendingEl = li;
+          updateComposer();
           res = await postMessage(payload);
         }
+        // Another conversation is on screen now: this answer is the old one's, which keeps it.
+        if (S.conv !== conv) { li.remove(); return; }
         li.remove();
         // The stream may already have brought something newer (an agent
         // joining right after the handoff): then this turn's state is stale.
@@ -1108,12 +1126,15 @@
           retry.hidden = false;
           retry.title = failText(e);
         }
-        if (e && e.status === 409) refresh(); // e.g. conversation closed meanwhile
+        if (e && e.status === 409 && S.conv === conv) refresh(); // e.g. conversation closed meanwhile
       } finally {
-        S.inFlight = false;
-        S.sendingEl = null;
-        updateChoices();
-        updateComposer();
+        if (S.sending === mine) {
+          S.sending = null;
+          S.inFlight = false;
+          S.sendingEl = null;
+          updateChoices();
+          updateComposer();
+        }
       }
     })();
     return true;
@@ -1248,7 +1269,12 @@
       if (ev.source !== window.parent || !d || typeof d !== 'object' || d.type !== 'steward:identity') return;
       const was = S.who;
       takeIdentity(d.token);
-      if (S.who !== was) startNew();
+      if (S.who !== was) {
+        // The messages the last customer has not sent yet (or could retry) are theirs: another
+        // customer's conversation must not show them, nor send them as its own.
+        for (const li of [...E.messages.querySelectorAll('.msg[data-pending]')]) li.remove();
+        startNew();
+      }
     });
   }
   // identitySubject reads the customer id ("sub") of a JWT without verifying it: the server
