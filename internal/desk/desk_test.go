@@ -11,6 +11,54 @@ import (
 	"github.com/steward-cs/steward/internal/errcode"
 )
 
+// A wait runs in opening hours only: what is left of it at closing time
+// goes on when the desk opens again, past closed days and across midnight.
+func TestHoursAddOpen(t *testing.T) {
+	shanghai, _ := time.LoadLocation("Asia/Shanghai")
+	weekdays, err := ParseHours("Asia/Shanghai", []string{"mon-fri"}, "09:00", "18:00")
+	if err != nil {
+		t.Fatal(err)
+	}
+	night, err := ParseHours("UTC", []string{"fri-sat"}, "22:00", "06:00")
+	if err != nil {
+		t.Fatal(err)
+	}
+	allDay, err := ParseHours("UTC", []string{"mon-fri"}, "00:00", "24:00")
+	if err != nil {
+		t.Fatal(err)
+	}
+	at := func(loc *time.Location, s string) time.Time {
+		tm, err := time.ParseInLocation("2006-01-02 15:04", s, loc)
+		if err != nil {
+			t.Fatal(err)
+		}
+		return tm
+	}
+	for _, tc := range []struct {
+		name     string
+		h        *Hours
+		from     time.Time
+		d        time.Duration
+		wantDone time.Time
+	}{
+		{"nil hours are always open", nil, at(time.UTC, "2026-11-23 17:55"), 20 * time.Minute, at(time.UTC, "2026-11-23 18:15")},
+		{"inside the window", weekdays, at(shanghai, "2026-11-23 10:00"), 20 * time.Minute, at(shanghai, "2026-11-23 10:20")},
+		{"past closing: the rest the next morning", weekdays, at(shanghai, "2026-11-23 17:55"), 20 * time.Minute, at(shanghai, "2026-11-24 09:15")},
+		{"friday evening: monday morning", weekdays, at(shanghai, "2026-11-27 17:50"), 30 * time.Minute, at(shanghai, "2026-11-30 09:20")},
+		{"before opening", weekdays, at(shanghai, "2026-11-23 07:00"), 5 * time.Minute, at(shanghai, "2026-11-23 09:05")},
+		{"after closing on saturday", weekdays, at(shanghai, "2026-11-28 12:00"), time.Hour, at(shanghai, "2026-11-30 10:00")},
+		{"a night window across midnight", night, at(time.UTC, "2026-11-20 23:30"), time.Hour, at(time.UTC, "2026-11-21 00:30")},
+		{"sunday morning's end of saturday night, then next friday", night, at(time.UTC, "2026-11-22 05:30"), time.Hour, at(time.UTC, "2026-11-27 22:30")},
+		{"all day on weekdays, across midnight", allDay, at(time.UTC, "2026-11-23 23:50"), 20 * time.Minute, at(time.UTC, "2026-11-24 00:10")},
+		{"all day on weekdays, friday night to monday", allDay, at(time.UTC, "2026-11-27 23:50"), 20 * time.Minute, at(time.UTC, "2026-11-30 00:10")},
+		{"longer than a window", weekdays, at(shanghai, "2026-11-23 09:00"), 10 * time.Hour, at(shanghai, "2026-11-24 10:00")},
+	} {
+		if got := tc.h.AddOpen(tc.from, tc.d); !got.Equal(tc.wantDone) {
+			t.Errorf("%s: AddOpen(%s, %s) = %s, want %s", tc.name, tc.from, tc.d, got, tc.wantDone)
+		}
+	}
+}
+
 func TestHoursOpen(t *testing.T) {
 	weekdays, err := ParseHours("Asia/Shanghai", []string{"mon-fri"}, "09:00", "18:00")
 	if err != nil {

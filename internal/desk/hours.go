@@ -90,3 +90,52 @@ func (h *Hours) Open(t time.Time) bool {
 	}
 	return m < h.To && h.Days[(t.Weekday()+6)%7]
 }
+
+// AddOpen returns when d of open time has passed from t: the time by which
+// agents who work only in opening hours have put d of work behind them.
+// Closed time does not count, so a wait of 20 minutes estimated at 17:55
+// with the desk closing at 18:00 ends at 09:15 the next open day. Nil hours
+// are always open.
+func (h *Hours) AddOpen(t time.Time, d time.Duration) time.Time {
+	if h == nil {
+		return t.Add(d)
+	}
+	// Each pass uses up one window; two weeks of windows is more than any
+	// estimate needs (a week's days all closed cannot be parsed).
+	for range 15 {
+		start, end, ok := h.window(t)
+		if !ok {
+			break
+		}
+		if start.After(t) {
+			t = start
+		}
+		if left := end.Sub(t); d <= left {
+			return t.Add(d)
+		}
+		d -= end.Sub(t)
+		t = end
+	}
+	return t.Add(d)
+}
+
+// window is the opening window that holds t, or else the next one: [start,
+// end). A window across midnight belongs to the day it starts on.
+func (h *Hours) window(t time.Time) (start, end time.Time, ok bool) {
+	local := t.In(h.Location)
+	for i := -1; i <= 8; i++ {
+		day := time.Date(local.Year(), local.Month(), local.Day()+i, 0, 0, 0, 0, h.Location)
+		if !h.Days[day.Weekday()] {
+			continue
+		}
+		start = time.Date(day.Year(), day.Month(), day.Day(), 0, h.From, 0, 0, h.Location)
+		end = time.Date(day.Year(), day.Month(), day.Day(), 0, h.To, 0, 0, h.Location)
+		if h.To <= h.From {
+			end = time.Date(day.Year(), day.Month(), day.Day()+1, 0, h.To, 0, 0, h.Location)
+		}
+		if end.After(t) {
+			return start, end, true
+		}
+	}
+	return time.Time{}, time.Time{}, false
+}

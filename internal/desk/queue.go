@@ -17,7 +17,10 @@ type Item struct {
 	Conversation conversation.Conversation
 	Position     int           // 1 is next
 	Wait         time.Duration // a rough estimate of the time until an agent takes it
-	Preview      string        // the customer's latest message
+	// AfterHours: nobody is online and the wait runs past closing time (or
+	// starts after it), so it goes on when the desk opens again.
+	AfterHours bool
+	Preview    string // the customer's latest message
 }
 
 // Queue is the queue as of the last routing pass.
@@ -130,6 +133,15 @@ func (d *Desk) Route(ctx context.Context) error {
 	fmt.Fprintf(&sig, "%d;", len(online))
 	for i, c := range queued {
 		it := Item{Conversation: c, Position: i + 1, Wait: estimateWait(i+1, slots, handle)}
+		if len(online) == 0 {
+			// Nobody to serve it now: the wait runs in opening hours only,
+			// so one that runs past closing time (or starts after it) goes
+			// on when the desk opens. Agents still online after closing
+			// serve those queued before it, at the usual rate.
+			done := d.opts.Hours.AddOpen(now, it.Wait)
+			it.AfterHours = done.After(now.Add(it.Wait))
+			it.Wait = done.Sub(now).Round(time.Second)
+		}
 		if prev, ok := previews[c.ID]; ok && prev.Conversation.LastSeq == c.LastSeq {
 			it.Preview = prev.Preview
 		} else {

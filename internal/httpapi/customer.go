@@ -14,6 +14,9 @@ import (
 type queueJSON struct {
 	Position    int   `json:"position"`
 	WaitSeconds int64 `json:"wait_seconds"`
+	// AfterHours: the wait goes on when the desk opens again (nobody is
+	// online and it runs past closing time).
+	AfterHours bool `json:"after_hours,omitempty"`
 }
 
 func (s *Server) queuePosition(id string) *queueJSON {
@@ -24,7 +27,7 @@ func (s *Server) queuePosition(id string) *queueJSON {
 	if !ok {
 		return nil
 	}
-	return &queueJSON{Position: it.Position, WaitSeconds: int64(it.Wait / time.Second)}
+	return &queueJSON{Position: it.Position, WaitSeconds: int64(it.Wait / time.Second), AfterHours: it.AfterHours}
 }
 
 // agentName is the name of the agent who has c, as the customer sees it.

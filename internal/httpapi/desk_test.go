@@ -69,6 +69,7 @@ type customerView struct {
 	Queue *struct {
 		Position    int   `json:"position"`
 		WaitSeconds int64 `json:"wait_seconds"`
+		AfterHours  bool  `json:"after_hours"`
 	} `json:"queue"`
 	Agent    *struct{ Name string } `json:"agent"`
 	Messages []deskMessage          `json:"messages"`
@@ -240,6 +241,7 @@ type streamFrame struct {
 	Queue   *struct {
 		Position    int   `json:"position"`
 		WaitSeconds int64 `json:"wait_seconds"`
+		AfterHours  bool  `json:"after_hours"`
 	}
 	Agent *struct{ Name string }
 }
@@ -329,6 +331,53 @@ func TestQueuePositionGoesDownAsAgentsFreeUp(t *testing.T) {
 		case f.Type == "message" && f.Message.Role == "system" && f.Message.Outcome == "joined":
 			joined = true
 		}
+	}
+}
+
+// A customer waits in the queue when the last agent signs off near closing
+// time: the estimate runs in opening hours, so it says the wait goes on
+// tomorrow rather than "about 5 minutes" all night. While an agent is
+// online, the usual estimate stands.
+func TestQueueWaitFollowsOpeningHours(t *testing.T) {
+	// Open since two hours ago, closing in two to three minutes: less than
+	// the five minutes a conversation is assumed to take.
+	now := time.Now().UTC().Truncate(time.Minute)
+	run := testutil.Start(t, func(c *config.Config) {
+		c.Desk.Timezone, c.Desk.Open, c.Desk.Close = "UTC", now.Add(-2*time.Hour).Format("15:04"), now.Add(3*time.Minute).Format("15:04")
+	})
+	admin := testutil.Login(t, run.URL, run.Demo[0].Email, run.Demo[0].Password)
+	agent := admin.AddUser("closing@example.com", "agent", map[string]any{"max_chats": 1})
+	agent.Must(http.StatusOK, "PUT", "/api/v1/desk/presence", map[string]string{"status": "online"}, nil)
+	c := &testutil.Client{T: t, Base: run.URL}
+	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
+	defer cancel()
+
+	first := c.Start("zh-CN")
+	c.Say(first, "转人工")
+	waitFor(t, "first assigned", func() bool { return getView(t, c, first).State == "assigned" })
+	second := c.Start("zh-CN")
+	if turn := c.Say(second, "转人工"); turn.State != "queued" {
+		t.Fatalf("second: %+v", turn)
+	}
+	token := second.Token
+	second = c.Get(second)
+	second.Token = token
+	s := openStream(t, ctx, run.URL, second)
+	f := s.until("queue position 1", func(f streamFrame) bool { return f.Type == "queue" && f.Queue.Position == 1 })
+	if w := time.Duration(f.Queue.WaitSeconds) * time.Second; w <= 0 || w > time.Hour {
+		t.Fatalf("with an agent online the wait is %s, want the usual few minutes", w)
+	}
+	// The agent signs off: nobody serves the queue until the desk opens
+	// again tomorrow, two hours before this time of day.
+	agent.Must(http.StatusOK, "PUT", "/api/v1/desk/presence", map[string]string{"status": "offline"}, nil)
+	f = s.until("a wait into tomorrow", func(f streamFrame) bool {
+		return f.Type == "queue" && time.Duration(f.Queue.WaitSeconds)*time.Second > 20*time.Hour
+	})
+	if w := time.Duration(f.Queue.WaitSeconds) * time.Second; w > 23*time.Hour || !f.Queue.AfterHours {
+		t.Fatalf("the wait is %s (after hours %v), want about 22 hours (opening tomorrow, then what is left of 5 minutes)", w, f.Queue.AfterHours)
+	}
+	if v := getView(t, c, second); v.Queue == nil || !v.Queue.AfterHours || v.Queue.WaitSeconds < int64(20*time.Hour/time.Second) {
+		t.Fatalf("GET while queued after hours: %+v", v.Queue)
 	}
 }
 

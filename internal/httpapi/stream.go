@@ -325,7 +325,7 @@ func (cs *conversationStream) queued(ctx context.Context, q *desk.Queue) error {
 	if !ok {
 		return nil
 	}
-	pos := queueJSON{Position: it.Position, WaitSeconds: int64(it.Wait / time.Second)}
+	pos := queueJSON{Position: it.Position, WaitSeconds: int64(it.Wait / time.Second), AfterHours: it.AfterHours}
 	if pos == cs.lastPos {
 		return nil
 	}

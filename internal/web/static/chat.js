@@ -47,6 +47,8 @@
       assignedNamed: '客服 {name} 正在为您服务',
       queuePosition: '您排在第 {n} 位',
       queueWait: ' · 预计等待约 {m} 分钟',
+      queueWaitHours: ' · 预计等待约 {h} 小时',
+      queueWaitClosed: ' · 客服已下班，预计约 {h} 小时后（营业后）接入',
       queueWaitShort: ' · 预计不到 1 分钟',
       leaveMessage: '留言',
       offlineTitle: '给客服留言',
@@ -120,6 +122,8 @@
       assignedNamed: '{name} is helping you',
       queuePosition: 'You are number {n} in the queue',
       queueWait: ' · about {m} min',
+      queueWaitHours: ' · about {h} h',
+      queueWaitClosed: ' · the desk is closed: about {h} h, once it opens',
       queueWaitShort: ' · less than a minute',
       leaveMessage: 'Leave a message',
       offlineTitle: 'Leave a message for our team',
@@ -788,7 +792,10 @@
     E.queuePosition.textContent = String(q.position);
     E.queueAfter.textContent = after;
     const w = Number(q.wait_seconds);
-    E.queueWait.textContent = !(w > 0) ? '' : w < 60 ? t('queueWaitShort') : tf('queueWait', { m: Math.ceil(w / 60) });
+    // A wait that goes on when the desk opens again says so; a long one is said in hours.
+    const h = Math.max(1, Math.round(w / 3600));
+    E.queueWait.textContent = !(w > 0) ? '' : q.after_hours ? tf('queueWaitClosed', { h })
+      : w < 60 ? t('queueWaitShort') : w >= 5400 ? tf('queueWaitHours', { h }) : tf('queueWait', { m: Math.ceil(w / 60) });
   }
   // The row above the input holds the handoff button and the counter; collapse it when both are hidden.
   const updateQuickRow = () => { E.quick.hidden = E.handoff.hidden && E.counter.hidden; };
