@@ -76,3 +76,41 @@ func TestDemoPrintsWorkingConsoleLogins(t *testing.T) {
 		}
 	}
 }
+
+// A real desk's database (accounts, none of them the demo's) is never
+// turned into a demo by --demo: that would add an admin whose password is
+// printed to the terminal and its logs. The server refuses to start and
+// says why, and the database gets no demo account.
+func TestDemoRefusesARealDesksDatabase(t *testing.T) {
+	if testing.Short() {
+		t.Skip("starts the real binary")
+	}
+	bin, err := testutil.BuildSteward()
+	if err != nil {
+		t.Fatal(err)
+	}
+	dir := t.TempDir()
+	add := exec.Command(bin, "user", "add", "--data-dir", dir, "--email", "boss@shop.example", "--role", "admin", "--password-stdin")
+	add.Stdin = strings.NewReader("a-long-enough-password-for-the-policy-42\n")
+	if out, err := add.CombinedOutput(); err != nil {
+		t.Fatalf("user add: %v\n%s", err, out)
+	}
+	serve := exec.Command(bin, "serve", "--demo", "--data-dir", dir, "--addr", testutil.FreeAddr(t))
+	done := make(chan struct{})
+	var out []byte
+	go func() { out, err = serve.CombinedOutput(); close(done) }()
+	select {
+	case <-done:
+	case <-time.After(60 * time.Second):
+		serve.Process.Kill()
+		<-done
+		t.Fatalf("serve --demo on a real desk's database kept running:\n%s", out)
+	}
+	if err == nil || !strings.Contains(string(out), "would add demo accounts") || strings.Contains(string(out), "@demo.steward ") {
+		t.Fatalf("serve --demo on a real desk's database: %v\n%s", err, out)
+	}
+	list, err := exec.Command(bin, "user", "list", "--data-dir", dir).CombinedOutput()
+	if err != nil || strings.Contains(string(list), "demo.steward") || !strings.Contains(string(list), "boss@shop.example") {
+		t.Fatalf("accounts after the refusal (%v):\n%s", err, list)
+	}
+}

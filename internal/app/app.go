@@ -10,6 +10,8 @@ import (
 	"net"
 	"net/http"
 	"path/filepath"
+	"slices"
+	"strings"
 	"sync"
 	"time"
 
@@ -407,6 +409,9 @@ func ratingTags(c config.Desk) []quality.RatingTag {
 	return tags
 }
 
+// DemoDomain is the domain of the demo's accounts.
+const DemoDomain = "@demo.steward"
+
 // DemoAccount is a demo user and the password it got at this start.
 type DemoAccount struct {
 	Email, Password string
@@ -420,10 +425,22 @@ func (a *App) DemoAccounts() []DemoAccount { return a.demo }
 // ones new random passwords: a demo prints working credentials at every
 // start, and no password is ever written in the docs.
 func (a *App) demoAccounts(ctx context.Context) ([]DemoAccount, error) {
+	// A database that has accounts but never had the demo's is a real
+	// desk's: --demo there would add an admin whose password goes to the
+	// terminal and its logs. Refuse, rather than guess it was meant.
+	users, err := a.db.Users(ctx)
+	if err != nil {
+		return nil, fmt.Errorf("demo accounts: list users: %w", err)
+	}
+	if len(users) > 0 && !slices.ContainsFunc(users, func(u auth.User) bool { return strings.HasSuffix(u.Email, DemoDomain) }) {
+		return nil, errcode.Localized(errcode.Conflict,
+			"--demo (demo: true) would add demo accounts, an admin among them, to a database with %d accounts of its own: start without it",
+			"--demo（demo: true）会在一个已有 %d 个账号的数据库里加入演示账号（其中有管理员）：请不加它启动", len(users))
+	}
 	people := []auth.NewUser{
-		{Email: "admin@demo.steward", Name: "演示管理员 Demo Admin", Role: auth.RoleAdmin},
-		{Email: "agent1@demo.steward", Name: "李娜 Li Na", Role: auth.RoleAgent, MaxChats: 3},
-		{Email: "agent2@demo.steward", Name: "Tom Chen", Role: auth.RoleAgent, MaxChats: 3},
+		{Email: "admin" + DemoDomain, Name: "演示管理员 Demo Admin", Role: auth.RoleAdmin},
+		{Email: "agent1" + DemoDomain, Name: "李娜 Li Na", Role: auth.RoleAgent, MaxChats: 3},
+		{Email: "agent2" + DemoDomain, Name: "Tom Chen", Role: auth.RoleAgent, MaxChats: 3},
 	}
 	var out []DemoAccount
 	for _, p := range people {
