@@ -140,6 +140,7 @@ func (c *Cluster) sendLoop(ctx context.Context) {
 	for {
 		select {
 		case <-ctx.Done():
+			c.flush(ctx)
 			return
 		case <-c.wake:
 		}
@@ -158,6 +159,7 @@ func (c *Cluster) sendLoop(ctx context.Context) {
 				c.mu.Unlock()
 				c.logger.Warn("could not pass events to the other nodes", "events", n, "error", err)
 				if ctx.Err() != nil {
+					c.flush(ctx)
 					return
 				}
 				select {
@@ -166,6 +168,28 @@ func (c *Cluster) sendLoop(ctx context.Context) {
 				case <-time.After(200 * time.Millisecond):
 				}
 			}
+		}
+	}
+}
+
+// flushFor bounds the last notifications a stopping node sends.
+const flushFor = 2 * time.Second
+
+// flush passes on what is still pending when the node stops (ctx has
+// ended): the events of its last turns, which the HTTP server finished
+// before the workers stopped. Dropped, they reached the other nodes'
+// consoles only at their next resync, or never.
+func (c *Cluster) flush(ctx context.Context) {
+	fctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), flushFor)
+	defer cancel()
+	for {
+		payload, n := c.nextBatch()
+		if n == 0 {
+			return
+		}
+		if err := c.t.Notify(fctx, Channel, payload); err != nil {
+			c.logger.Warn("could not pass the last events to the other nodes at shutdown", "events", n, "error", err)
+			return
 		}
 	}
 }

@@ -97,3 +97,67 @@ func TestClusterAsksForAResyncAfterAFailedNotify(t *testing.T) {
 		t.Fatal("nothing was sent after the failed notify")
 	}
 }
+
+// stallingTransport holds its first Notify until the caller gives up, and
+// records the payloads of the others.
+type stallingTransport struct {
+	mu      sync.Mutex
+	calls   int
+	stalled chan struct{}
+	sent    []string
+}
+
+func (s *stallingTransport) Notify(ctx context.Context, _, payload string) error {
+	s.mu.Lock()
+	s.calls++
+	first := s.calls == 1
+	if !first {
+		s.sent = append(s.sent, payload)
+	}
+	s.mu.Unlock()
+	if first {
+		close(s.stalled)
+		<-ctx.Done()
+		return ctx.Err()
+	}
+	return nil
+}
+
+func (s *stallingTransport) Listen(ctx context.Context, _ string, ready func(), _ func(string)) error {
+	ready()
+	<-ctx.Done()
+	return ctx.Err()
+}
+
+// A node that stops passes on the events still pending (its last turns'),
+// after a resync for the batch its stop cut short: they were dropped, and
+// the other nodes' consoles missed them.
+func TestClusterPassesOnPendingEventsWhenItStops(t *testing.T) {
+	tr := &stallingTransport{stalled: make(chan struct{})}
+	c := NewCluster("n1", tr, slog.New(slog.DiscardHandler))
+	ctx, cancel := context.WithCancel(context.Background())
+	done := make(chan struct{})
+	go func() { defer close(done); c.Run(ctx, func(Remote) {}) }()
+	c.Send(Remote{Kind: KindConversation, ID: "c_first"})
+	<-tr.stalled
+	c.Send(Remote{Kind: KindConversation, ID: "c_last"})
+	cancel()
+	select {
+	case <-done:
+	case <-time.After(10 * time.Second):
+		t.Fatal("Run did not return after its context ended")
+	}
+	tr.mu.Lock()
+	defer tr.mu.Unlock()
+	var got []Remote
+	for _, p := range tr.sent {
+		var batch []Remote
+		if err := json.Unmarshal([]byte(p), &batch); err != nil {
+			t.Fatal(err)
+		}
+		got = append(got, batch...)
+	}
+	if len(got) != 2 || got[0].Kind != KindResync || got[1].ID != "c_last" {
+		t.Fatalf("sent at shutdown: %+v, want a resync and c_last", got)
+	}
+}
