@@ -731,16 +731,8 @@ func (s *Server) flagAnswer(w http.ResponseWriter, r *http.Request) error {
 		return err
 	}
 	if created {
-		// A conversation's flags are one vote towards the alert rules:
-		// its first.
-		another, err := s.flags.FlaggedAnother(r.Context(), msgs, f.MessageID, quality.SourceCustomer)
-		if err != nil {
-			// Not known to be the first: counted, not voted (fail closed).
-			s.logger.Warn("flag: look for the conversation's other flags", "error", err)
-			another = true
-		}
 		category, at := flagged(msgs, f.MessageID)
-		s.signal(monitor.Signal{Kind: monitor.KindFlag, Category: category, About: at, Repeat: another})
+		s.signal(monitor.Signal{Kind: monitor.KindFlag, Category: category, About: at, Repeat: s.flaggedBefore(r, msgs, f.MessageID)})
 	}
 	status := http.StatusCreated
 	if !created {
@@ -749,6 +741,26 @@ func (s *Server) flagAnswer(w http.ResponseWriter, r *http.Request) error {
 	writeJSON(w, status, map[string]any{"flag": map[string]any{"id": f.ID, "message_id": f.MessageID,
 		"status": f.Status, "created_at": f.CreatedAt}})
 	return nil
+}
+
+// flaggedBefore reports whether another answer of the transcript than id
+// was flagged already, by the customer or an agent. A conversation's flags
+// are one vote towards the alert rules, its first: else one customer
+// flagging three answers, or an agent going through a transcript answer by
+// answer, fired wrong_answer_flags, and within minutes of a release rolled
+// it back. Not known to be the first is counted, not voted (fail closed).
+func (s *Server) flaggedBefore(r *http.Request, msgs []conversation.Message, id string) bool {
+	for _, source := range []string{quality.SourceCustomer, quality.SourceAgent} {
+		another, err := s.flags.FlaggedAnother(r.Context(), msgs, id, source)
+		if err != nil {
+			s.logger.Warn("flag: look for the conversation's other flags", "error", err)
+			return true
+		}
+		if another {
+			return true
+		}
+	}
+	return false
 }
 
 // flagged is the category of the flagged answer's entry ("" if none) and
@@ -784,10 +796,11 @@ func (s *Server) deskFlag(w http.ResponseWriter, r *http.Request, p *auth.Princi
 	}
 	if created {
 		// An agent's flag is a signal as a customer's is: of an answer
-		// given now, it counts towards the wrong_answer_flags rule; of one
-		// before the current release, it is stale there (monitor.Signal.About).
+		// given now, it counts towards the wrong_answer_flags rule, once a
+		// conversation; of one before the current release, it is stale
+		// there (monitor.Signal.About).
 		category, at := flagged(msgs, f.MessageID)
-		s.signal(monitor.Signal{Kind: monitor.KindFlag, Category: category, About: at})
+		s.signal(monitor.Signal{Kind: monitor.KindFlag, Category: category, About: at, Repeat: s.flaggedBefore(r, msgs, f.MessageID)})
 	}
 	status := http.StatusCreated
 	if !created {

@@ -663,9 +663,10 @@ func TestAgentFlagIsASignal(t *testing.T) {
 	}
 }
 
-// One customer is one vote: three answers flagged in one conversation do
-// not fire wrong_answer_flags (they rolled a new release back at once);
-// three conversations flagging one answer each do.
+// One conversation is one vote: three answers flagged in one conversation,
+// by its customer or an agent, do not fire wrong_answer_flags (they rolled
+// a new release back at once); three conversations flagging one answer
+// each do.
 func TestOneConversationsFlagsAreOneVote(t *testing.T) {
 	run := testutil.Start(t, nil)
 	admin := testutil.Login(t, run.URL, run.Demo[0].Email, run.Demo[0].Password)
@@ -697,14 +698,27 @@ func TestOneConversationsFlagsAreOneVote(t *testing.T) {
 		return false
 	}
 	flag(c.Start("zh-CN"), 3)
+	// An agent going through another transcript flags three answers, and
+	// the customer's one flag there comes after: one vote too.
+	reviewed := c.Start("zh-CN")
+	var answers []string
+	for range 3 {
+		answers = append(answers, c.Say(reviewed, "运费怎么算").Messages[0].ID)
+	}
+	for _, id := range answers {
+		admin.Must(http.StatusCreated, "POST", "/api/v1/desk/conversations/"+reviewed.ID+"/messages/"+id+"/flag",
+			map[string]string{"reason": "out of date"}, nil)
+	}
+	if status, b := c.Do("POST", "/api/v1/conversations/"+reviewed.ID+"/messages/"+answers[0]+"/flag", reviewed.Token, []byte(`{}`)); status != http.StatusCreated {
+		t.Fatalf("the customer's flag: %d %s", status, b)
+	}
 	// The rules run every second: give them three.
 	for range 3 {
 		time.Sleep(time.Second)
 		if firing() {
-			t.Fatal("three flags from one conversation fired wrong_answer_flags")
+			t.Fatal("the flags of two conversations fired wrong_answer_flags")
 		}
 	}
-	flag(c.Start("zh-CN"), 1)
 	flag(c.Start("zh-CN"), 1)
 	deadline := time.Now().Add(10 * time.Second)
 	for !firing() {
@@ -714,8 +728,8 @@ func TestOneConversationsFlagsAreOneVote(t *testing.T) {
 		time.Sleep(200 * time.Millisecond)
 	}
 	status, body := c.Do("GET", "/metrics", "", nil)
-	if status != 200 || !strings.Contains(string(body), "steward_wrong_answer_flags_total 5") {
-		t.Fatalf("/metrics: %d, want every flag counted (steward_wrong_answer_flags_total 5)", status)
+	if status != 200 || !strings.Contains(string(body), "steward_wrong_answer_flags_total 8") {
+		t.Fatalf("/metrics: %d, want every flag counted (steward_wrong_answer_flags_total 8)", status)
 	}
 }
 
