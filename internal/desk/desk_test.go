@@ -27,6 +27,14 @@ func TestHoursAddOpen(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
+	santiago, err := time.LoadLocation("America/Santiago")
+	if err != nil {
+		t.Fatal(err)
+	}
+	santiagoSundays, err := ParseHours("America/Santiago", []string{"sun"}, "00:00", "24:00")
+	if err != nil {
+		t.Fatal(err)
+	}
 	at := func(loc *time.Location, s string) time.Time {
 		tm, err := time.ParseInLocation("2006-01-02 15:04", s, loc)
 		if err != nil {
@@ -52,6 +60,9 @@ func TestHoursAddOpen(t *testing.T) {
 		{"all day on weekdays, across midnight", allDay, at(time.UTC, "2026-11-23 23:50"), 20 * time.Minute, at(time.UTC, "2026-11-24 00:10")},
 		{"all day on weekdays, friday night to monday", allDay, at(time.UTC, "2026-11-27 23:50"), 20 * time.Minute, at(time.UTC, "2026-11-30 00:10")},
 		{"longer than a window", weekdays, at(shanghai, "2026-11-23 09:00"), 10 * time.Hour, at(shanghai, "2026-11-24 10:00")},
+		// Santiago skips midnight on Sunday 6 September 2026: that Sunday's
+		// window opens at 01:00, and is not taken for Saturday's and lost.
+		{"Sundays in Santiago over the skipped midnight", santiagoSundays, at(santiago, "2026-09-05 23:50"), 20 * time.Minute, at(santiago, "2026-09-06 01:20")},
 	} {
 		if got := tc.h.AddOpen(tc.from, tc.d); !got.Equal(tc.wantDone) {
 			t.Errorf("%s: AddOpen(%s, %s) = %s, want %s", tc.name, tc.from, tc.d, got, tc.wantDone)

@@ -4,6 +4,8 @@ import (
 	"fmt"
 	"strings"
 	"time"
+
+	"github.com/steward-cs/steward/internal/calendar"
 )
 
 // Hours are the desk's opening hours: days of the week and a daily window
@@ -122,16 +124,16 @@ func (h *Hours) AddOpen(t time.Time, d time.Duration) time.Time {
 // window is the opening window that holds t, or else the next one: [start,
 // end). A window across midnight belongs to the day it starts on.
 func (h *Hours) window(t time.Time) (start, end time.Time, ok bool) {
-	local := t.In(h.Location)
+	y, mo, d := t.In(h.Location).Date()
 	for i := -1; i <= 8; i++ {
-		day := time.Date(local.Year(), local.Month(), local.Day()+i, 0, 0, 0, 0, h.Location)
-		if !h.Days[day.Weekday()] {
+		// Noon names the day: its midnight may be skipped by a clock change.
+		if !h.Days[calendar.Noon(y, mo, d+i, h.Location).Weekday()] {
 			continue
 		}
-		start = time.Date(day.Year(), day.Month(), day.Day(), 0, h.From, 0, 0, h.Location)
-		end = time.Date(day.Year(), day.Month(), day.Day(), 0, h.To, 0, 0, h.Location)
+		start = calendar.At(y, mo, d+i, h.From, h.Location)
+		end = calendar.At(y, mo, d+i, h.To, h.Location)
 		if h.To <= h.From {
-			end = time.Date(day.Year(), day.Month(), day.Day()+1, 0, h.To, 0, 0, h.Location)
+			end = calendar.At(y, mo, d+i+1, h.To, h.Location)
 		}
 		if end.After(t) {
 			return start, end, true

@@ -3,6 +3,8 @@ package quality
 import (
 	"context"
 	"time"
+
+	"github.com/steward-cs/steward/internal/calendar"
 )
 
 // ReportStore reads what the quality report counts.
@@ -81,8 +83,9 @@ func BuildReport(ctx context.Context, st ReportStore, days int, now time.Time, l
 		loc = time.UTC
 	}
 	now = now.In(loc)
-	to := time.Date(now.Year(), now.Month(), now.Day()+1, 0, 0, 0, 0, loc)
-	from := time.Date(now.Year(), now.Month(), now.Day()+1-days, 0, 0, 0, 0, loc)
+	y, mo, d := now.Date()
+	to := calendar.Midnight(y, mo, d+1, loc)
+	from := calendar.Midnight(y, mo, d+1-days, loc)
 	convs, err := st.ConversationStats(ctx, from, to)
 	if err != nil {
 		return nil, err
@@ -93,8 +96,9 @@ func BuildReport(ctx context.Context, st ReportStore, days int, now time.Time, l
 	}
 	r := &Report{From: from.UTC(), To: to.UTC(), Timezone: loc.String(), Totals: newRow("")}
 	index := map[string]int{}
-	for d := from; d.Before(to); d = d.AddDate(0, 0, 1) {
-		key := d.Format(time.DateOnly)
+	for i := range days {
+		// Noon names the day: midnight may be skipped by a clock change.
+		key := calendar.Noon(y, mo, d+1-days+i, loc).Format(time.DateOnly)
 		index[key] = len(r.Days)
 		r.Days = append(r.Days, newRow(key))
 	}

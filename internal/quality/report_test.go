@@ -101,4 +101,28 @@ func TestReportDaysFollowClockChanges(t *testing.T) {
 	if got := rep.To.Sub(rep.From); got != 71*time.Hour || len(rep.Days) != 3 || rep.Days[0].Date != "2026-03-07" || rep.Days[2].Date != "2026-03-09" {
 		t.Fatalf("span %s (%s – %s), days %+v; want 71 h over 7–9 March", got, rep.From, rep.To, rep.Days)
 	}
+
+	// Santiago skips midnight on 6 September 2026 (00:00 → 01:00): that
+	// day starts at 01:00, and is one row, not two.
+	santiago, err := time.LoadLocation("America/Santiago")
+	if err != nil {
+		t.Fatal(err)
+	}
+	st := &reportStore{convs: []ConversationStat{
+		{StartedAt: time.Date(2026, 9, 6, 0, 30, 0, 0, time.UTC).Add(7 * time.Hour), Asked: 1}, // 04:30 on the 6th
+		{StartedAt: time.Date(2026, 9, 5, 23, 30, 0, 0, santiago), Asked: 1},                   // 23:30 on the 5th
+	}}
+	rep, err = BuildReport(context.Background(), st, 3, time.Date(2026, 9, 6, 12, 0, 0, 0, santiago), santiago)
+	if err != nil {
+		t.Fatal(err)
+	}
+	dates := []string{}
+	for _, d := range rep.Days {
+		dates = append(dates, d.Date)
+	}
+	if len(rep.Days) != 3 || rep.Days[1].Date != "2026-09-05" || rep.Days[2].Date != "2026-09-06" ||
+		rep.Days[1].Conversations != 1 || rep.Days[2].Conversations != 1 ||
+		!rep.To.Equal(time.Date(2026, 9, 7, 0, 0, 0, 0, santiago)) || !rep.From.Equal(time.Date(2026, 9, 4, 0, 0, 0, 0, santiago)) {
+		t.Fatalf("across Santiago's skipped midnight: days %v, %+v, span %s – %s", dates, rep.Days, rep.From, rep.To)
+	}
 }
