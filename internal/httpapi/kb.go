@@ -732,7 +732,7 @@ func (s *Server) flagAnswer(w http.ResponseWriter, r *http.Request) error {
 	}
 	if created {
 		category, at := flagged(msgs, f.MessageID)
-		s.signal(monitor.Signal{Kind: monitor.KindFlag, Category: category, About: at, Repeat: s.flaggedBefore(r, msgs, f.MessageID)})
+		s.signal(monitor.Signal{Kind: monitor.KindFlag, Category: category, About: at, Repeat: s.flaggedBefore(r, msgs, f.MessageID, quality.SourceCustomer)})
 	}
 	status := http.StatusCreated
 	if !created {
@@ -749,18 +749,25 @@ func (s *Server) flagAnswer(w http.ResponseWriter, r *http.Request) error {
 // flagging three answers, or an agent going through a transcript answer by
 // answer, fired wrong_answer_flags, and within minutes of a release rolled
 // it back. Not known to be the first is counted, not voted (fail closed).
-func (s *Server) flaggedBefore(r *http.Request, msgs []conversation.Message, id string) bool {
-	for _, source := range []string{quality.SourceCustomer, quality.SourceAgent} {
-		another, err := s.flags.FlaggedAnother(r.Context(), msgs, id, source)
-		if err != nil {
-			s.logger.Warn("flag: look for the conversation's other flags", "error", err)
-			return true
-		}
-		if another {
-			return true
-		}
+func (s *Server) flaggedBefore(r *http.Request, msgs []conversation.Message, id, source string) bool {
+	other := quality.SourceAgent
+	if source == quality.SourceAgent {
+		other = quality.SourceCustomer
 	}
-	return false
+	// The same answer flagged by the other side (the agent flags what the
+	// customer complained of) is the same vote.
+	same, err := s.flags.FlaggedBy(r.Context(), id, other)
+	for _, src := range []string{quality.SourceCustomer, quality.SourceAgent} {
+		if err != nil || same {
+			break
+		}
+		same, err = s.flags.FlaggedAnother(r.Context(), msgs, id, src)
+	}
+	if err != nil {
+		s.logger.Warn("flag: look for the conversation's other flags", "error", err)
+		return true
+	}
+	return same
 }
 
 // flagged is the category of the flagged answer's entry ("" if none) and
@@ -800,7 +807,7 @@ func (s *Server) deskFlag(w http.ResponseWriter, r *http.Request, p *auth.Princi
 		// conversation; of one before the current release, it is stale
 		// there (monitor.Signal.About).
 		category, at := flagged(msgs, f.MessageID)
-		s.signal(monitor.Signal{Kind: monitor.KindFlag, Category: category, About: at, Repeat: s.flaggedBefore(r, msgs, f.MessageID)})
+		s.signal(monitor.Signal{Kind: monitor.KindFlag, Category: category, About: at, Repeat: s.flaggedBefore(r, msgs, f.MessageID, quality.SourceAgent)})
 	}
 	status := http.StatusCreated
 	if !created {

@@ -663,10 +663,9 @@ func TestAgentFlagIsASignal(t *testing.T) {
 	}
 }
 
-// One conversation is one vote: three answers flagged in one conversation,
-// by its customer or an agent, do not fire wrong_answer_flags (they rolled
-// a new release back at once); three conversations flagging one answer
-// each do.
+// One customer is one vote: three answers flagged in one conversation do
+// not fire wrong_answer_flags (they rolled a new release back at once);
+// three conversations flagging one answer each do.
 func TestOneConversationsFlagsAreOneVote(t *testing.T) {
 	run := testutil.Start(t, nil)
 	admin := testutil.Login(t, run.URL, run.Demo[0].Email, run.Demo[0].Password)
@@ -698,27 +697,14 @@ func TestOneConversationsFlagsAreOneVote(t *testing.T) {
 		return false
 	}
 	flag(c.Start("zh-CN"), 3)
-	// An agent going through another transcript flags three answers, and
-	// the customer's one flag there comes after: one vote too.
-	reviewed := c.Start("zh-CN")
-	var answers []string
-	for range 3 {
-		answers = append(answers, c.Say(reviewed, "运费怎么算").Messages[0].ID)
-	}
-	for _, id := range answers {
-		admin.Must(http.StatusCreated, "POST", "/api/v1/desk/conversations/"+reviewed.ID+"/messages/"+id+"/flag",
-			map[string]string{"reason": "out of date"}, nil)
-	}
-	if status, b := c.Do("POST", "/api/v1/conversations/"+reviewed.ID+"/messages/"+answers[0]+"/flag", reviewed.Token, []byte(`{}`)); status != http.StatusCreated {
-		t.Fatalf("the customer's flag: %d %s", status, b)
-	}
 	// The rules run every second: give them three.
 	for range 3 {
 		time.Sleep(time.Second)
 		if firing() {
-			t.Fatal("the flags of two conversations fired wrong_answer_flags")
+			t.Fatal("three flags from one conversation fired wrong_answer_flags")
 		}
 	}
+	flag(c.Start("zh-CN"), 1)
 	flag(c.Start("zh-CN"), 1)
 	deadline := time.Now().Add(10 * time.Second)
 	for !firing() {
@@ -728,8 +714,71 @@ func TestOneConversationsFlagsAreOneVote(t *testing.T) {
 		time.Sleep(200 * time.Millisecond)
 	}
 	status, body := c.Do("GET", "/metrics", "", nil)
-	if status != 200 || !strings.Contains(string(body), "steward_wrong_answer_flags_total 8") {
-		t.Fatalf("/metrics: %d, want every flag counted (steward_wrong_answer_flags_total 8)", status)
+	if status != 200 || !strings.Contains(string(body), "steward_wrong_answer_flags_total 5") {
+		t.Fatalf("/metrics: %d, want every flag counted (steward_wrong_answer_flags_total 5)", status)
+	}
+}
+
+// An agent's flags are one vote a conversation too: an agent going through
+// a transcript flags three answers, and in another conversation an agent
+// and the customer flag the same answer; neither fires wrong_answer_flags
+// (they counted three and two), and a third conversation's flag does.
+func TestAgentAndCustomerFlagsOfOneConversationAreOneVote(t *testing.T) {
+	run := testutil.Start(t, nil)
+	admin := testutil.Login(t, run.URL, run.Demo[0].Email, run.Demo[0].Password)
+	c := &testutil.Client{T: t, Base: run.URL}
+	firing := func() bool {
+		var alerts struct {
+			Firing []struct {
+				Labels map[string]string `json:"labels"`
+			} `json:"firing"`
+		}
+		admin.Must(http.StatusOK, "GET", "/api/v1/alerts", nil, &alerts)
+		for _, a := range alerts.Firing {
+			if a.Labels["alertname"] == "wrong_answer_flags" {
+				return true
+			}
+		}
+		return false
+	}
+	agentFlag := func(conv testutil.Conversation, id string) {
+		t.Helper()
+		admin.Must(http.StatusCreated, "POST", "/api/v1/desk/conversations/"+conv.ID+"/messages/"+id+"/flag",
+			map[string]string{"reason": "out of date"}, nil)
+	}
+	customerFlag := func(conv testutil.Conversation, id string) {
+		t.Helper()
+		if status, b := c.Do("POST", "/api/v1/conversations/"+conv.ID+"/messages/"+id+"/flag", conv.Token, []byte(`{}`)); status != http.StatusCreated {
+			t.Fatalf("the customer's flag: %d %s", status, b)
+		}
+	}
+	reviewed := c.Start("zh-CN")
+	for range 3 {
+		agentFlag(reviewed, c.Say(reviewed, "运费怎么算").Messages[0].ID)
+	}
+	both := c.Start("zh-CN")
+	answer := c.Say(both, "运费怎么算").Messages[0].ID
+	agentFlag(both, answer)
+	customerFlag(both, answer)
+	// The rules run every second: give them three.
+	for range 3 {
+		time.Sleep(time.Second)
+		if firing() {
+			t.Fatal("the flags of two conversations fired wrong_answer_flags")
+		}
+	}
+	third := c.Start("zh-CN")
+	customerFlag(third, c.Say(third, "运费怎么算").Messages[0].ID)
+	deadline := time.Now().Add(10 * time.Second)
+	for !firing() {
+		if time.Now().After(deadline) {
+			t.Fatal("three conversations' flags did not fire wrong_answer_flags within 10s")
+		}
+		time.Sleep(200 * time.Millisecond)
+	}
+	status, body := c.Do("GET", "/metrics", "", nil)
+	if status != 200 || !strings.Contains(string(body), "steward_wrong_answer_flags_total 6") {
+		t.Fatalf("/metrics: %d, want every flag counted (steward_wrong_answer_flags_total 6)", status)
 	}
 }
 

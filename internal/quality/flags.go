@@ -190,6 +190,18 @@ func (s *Flags) FlaggedAnother(ctx context.Context, transcript []conversation.Me
 	return false, nil
 }
 
+// FlaggedBy reports whether source flagged the message.
+func (s *Flags) FlaggedBy(ctx context.Context, messageID, source string) (bool, error) {
+	switch _, err := s.store.FlagByMessage(ctx, messageID, source); {
+	case err == nil:
+		return true, nil
+	case errcode.Code(err) == errcode.NotFound:
+		return false, nil
+	default:
+		return false, fmt.Errorf("flags of message %s: %w", messageID, err)
+	}
+}
+
 // maxFlagScan bounds the answers FlaggedAnother looks at.
 const maxFlagScan = 200
 
