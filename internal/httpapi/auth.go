@@ -4,7 +4,6 @@ import (
 	"crypto/subtle"
 	"net/http"
 	"net/url"
-	"path"
 	"strings"
 	"time"
 
@@ -101,10 +100,11 @@ func (s *Server) login(w http.ResponseWriter, r *http.Request) error {
 	// text/plain that parses as JSON signed the victim's console into the
 	// attacker's account (login CSRF), and their replies and notes went
 	// under it. Browsers say where a request comes from; other clients
-	// send no Sec-Fetch-Site. Browsers too old to send it (Safari before
-	// 16.4) still send Origin with a POST: it must be this host, or one
-	// allowed to open the WebSocket (allowed_origins), as for the streams.
-	if site := r.Header.Get("Sec-Fetch-Site"); site == "cross-site" || site == "" && !s.originAllowed(r) {
+	// send no Sec-Fetch-Site. Browsers that do not send it (Safari before
+	// 16.4; every browser on plain HTTP, where Fetch Metadata is not sent)
+	// still send Origin with a POST: it must be this host. allowed_origins
+	// name the shops that embed the widget, not places to sign in from.
+	if site := r.Header.Get("Sec-Fetch-Site"); site == "cross-site" || site == "" && !sameOrigin(r) {
 		return errcode.Localized(errcode.Forbidden, "sign in from Steward's own console, not from another site",
 			"请在 Steward 自己的控制台登录，不能从其他网站登录")
 	}
@@ -330,31 +330,15 @@ func (s *Server) setUserRole(w http.ResponseWriter, r *http.Request, p *auth.Pri
 	return nil
 }
 
-// originAllowed reports whether a request's Origin, if it has one, is this
-// host or matches allowed_origins (the rule the WebSocket streams follow).
-// A request without Origin is not from a page on another site: browsers
-// send Origin with every cross-origin POST. "null" (a sandboxed frame, a
-// file) is from nowhere we know.
-func (s *Server) originAllowed(r *http.Request) bool {
+// sameOrigin reports whether a request's Origin, if it has one, is this
+// host. A request without Origin is not from a page on another site:
+// browsers send Origin with every cross-origin POST. "null" (a sandboxed
+// frame, a file) is from nowhere we know.
+func sameOrigin(r *http.Request) bool {
 	origin := r.Header.Get("Origin")
 	if origin == "" {
 		return true
 	}
 	u, err := url.Parse(origin)
-	if err != nil || u.Host == "" {
-		return false
-	}
-	if strings.EqualFold(u.Host, r.Host) {
-		return true
-	}
-	for _, pattern := range s.origins {
-		target := u.Host
-		if strings.Contains(pattern, "://") {
-			target = u.Scheme + "://" + u.Host
-		}
-		if ok, err := path.Match(strings.ToLower(pattern), strings.ToLower(target)); err == nil && ok {
-			return true
-		}
-	}
-	return false
+	return err == nil && u.Host != "" && strings.EqualFold(u.Host, r.Host)
 }

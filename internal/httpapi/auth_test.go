@@ -6,6 +6,7 @@ import (
 	"strings"
 	"testing"
 
+	"github.com/steward-cs/steward/internal/config"
 	"github.com/steward-cs/steward/internal/testutil"
 )
 
@@ -14,7 +15,9 @@ import (
 // cookie; the console's own request, and clients that are no browser, go
 // through.
 func TestLoginFromAnotherSiteIsRefused(t *testing.T) {
-	run := testutil.Start(t, nil)
+	// A shop that embeds the widget may open its stream; it is no place to
+	// sign in to the console from.
+	run := testutil.Start(t, func(c *config.Config) { c.AllowedOrigins = []string{"shop.example"} })
 	body := `{"email":"` + run.Demo[1].Email + `","password":"` + run.Demo[1].Password + `"}`
 	var origin string // sent when set
 	login := func(site, contentType string) (*http.Response, string) {
@@ -49,7 +52,7 @@ func TestLoginFromAnotherSiteIsRefused(t *testing.T) {
 	}
 	// A browser too old to send Sec-Fetch-Site still sends Origin: another
 	// site's, or a sandboxed frame's "null", is refused; our own goes through.
-	for _, o := range []string{"https://attacker.example", "null"} {
+	for _, o := range []string{"https://attacker.example", "null", "https://shop.example"} {
 		origin = o
 		if resp, b := login("", "text/plain"); resp.StatusCode != http.StatusForbidden || len(resp.Cookies()) != 0 {
 			t.Fatalf("a login from Origin %s without Sec-Fetch-Site: %d %s, cookies %v; want 403", o, resp.StatusCode, b, resp.Cookies())
