@@ -113,4 +113,9 @@ func TestDemoRefusesARealDesksDatabase(t *testing.T) {
 	if err != nil || strings.Contains(string(list), "demo.steward") || !strings.Contains(string(list), "boss@shop.example") {
 		t.Fatalf("accounts after the refusal (%v):\n%s", err, list)
 	}
+	// Nor the demo's knowledge base, which the next start would serve.
+	kb, err := exec.Command(bin, "kb", "export", "--format", "json", "--data-dir", dir).Output()
+	if err != nil || strings.Contains(string(kb), "shipping-fee") {
+		t.Fatalf("the knowledge base after the refusal (%v):\n%.500s", err, kb)
+	}
 }

@@ -143,6 +143,13 @@ func Open(ctx context.Context, cfg config.Config, logger *slog.Logger, options .
 	if err := a.prepareSchema(ctx); err != nil {
 		return nil, err
 	}
+	if cfg.Demo {
+		// Before anything of the demo is written: its knowledge base and
+		// canned replies must not land on a real desk either.
+		if err := a.refuseRealDesk(ctx); err != nil {
+			return nil, err
+		}
+	}
 	builtin, err := conversation.LoadBuiltin()
 	if err != nil {
 		return nil, err
@@ -424,19 +431,24 @@ func (a *App) DemoAccounts() []DemoAccount { return a.demo }
 // demoAccounts creates the demo admin and agents, or gives the existing
 // ones new random passwords: a demo prints working credentials at every
 // start, and no password is ever written in the docs.
-func (a *App) demoAccounts(ctx context.Context) ([]DemoAccount, error) {
-	// A database that has accounts but never had the demo's is a real
-	// desk's: --demo there would add an admin whose password goes to the
-	// terminal and its logs. Refuse, rather than guess it was meant.
+// refuseRealDesk refuses the demo on a database that has accounts but never
+// had the demo's: a real desk's. --demo there would add an admin whose
+// password goes to the terminal and its logs, and the demo knowledge base
+// if it had none yet. Refuse, rather than guess it was meant.
+func (a *App) refuseRealDesk(ctx context.Context) error {
 	users, err := a.db.Users(ctx)
 	if err != nil {
-		return nil, fmt.Errorf("demo accounts: list users: %w", err)
+		return fmt.Errorf("demo: list users: %w", err)
 	}
 	if len(users) > 0 && !slices.ContainsFunc(users, func(u auth.User) bool { return strings.HasSuffix(u.Email, DemoDomain) }) {
-		return nil, errcode.Localized(errcode.Conflict,
+		return errcode.Localized(errcode.Conflict,
 			"--demo (demo: true) would add demo accounts, an admin among them, to a database with %d accounts of its own: start without it",
 			"--demo（demo: true）会在一个已有 %d 个账号的数据库里加入演示账号（其中有管理员）：请不加它启动", len(users))
 	}
+	return nil
+}
+
+func (a *App) demoAccounts(ctx context.Context) ([]DemoAccount, error) {
 	people := []auth.NewUser{
 		{Email: "admin" + DemoDomain, Name: "演示管理员 Demo Admin", Role: auth.RoleAdmin},
 		{Email: "agent1" + DemoDomain, Name: "李娜 Li Na", Role: auth.RoleAgent, MaxChats: 3},
