@@ -149,7 +149,12 @@ func (c *Cluster) sendLoop(ctx context.Context) {
 			if n == 0 {
 				break
 			}
-			if err := c.t.Notify(ctx, Channel, payload); err != nil {
+			// A batch under way when the node stops still goes: its own
+			// bound, not the workers' context, ends it.
+			nctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), notifyTimeout)
+			err := c.t.Notify(nctx, Channel, payload)
+			cancel()
+			if err != nil {
 				// The batch is lost. What the events stood for is durable
 				// in the store, but the other nodes' links may be up (only
 				// this node's notify failed): the next batch tells them to
@@ -164,6 +169,7 @@ func (c *Cluster) sendLoop(ctx context.Context) {
 				}
 				select {
 				case <-ctx.Done():
+					c.flush(ctx)
 					return
 				case <-time.After(200 * time.Millisecond):
 				}
@@ -172,8 +178,12 @@ func (c *Cluster) sendLoop(ctx context.Context) {
 	}
 }
 
-// flushFor bounds the last notifications a stopping node sends.
-const flushFor = 2 * time.Second
+// notifyTimeout bounds one notification; flushFor the last ones a stopping
+// node sends (on top of serve's shutdown_timeout).
+const (
+	notifyTimeout = 5 * time.Second
+	flushFor      = 2 * time.Second
+)
 
 // flush passes on what is still pending when the node stops (ctx has
 // ended): the events of its last turns, which the HTTP server finished
