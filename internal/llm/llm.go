@@ -157,9 +157,16 @@ func (a *Answerer) Answer(ctx context.Context, q Question) (string, error) {
 	}
 	call, cancel := context.WithTimeout(ctx, a.opts.Timeout)
 	defer cancel()
+	settled := false
+	defer func() {
+		if !settled { // the provider panicked: the call's place is freed all the same
+			a.settle(probe, true, false)
+		}
+	}()
 	out, err := a.p.Complete(call, Prompt(q), a.opts.MaxTokens)
 	// A customer who went away, or a request the model refused, says
 	// nothing about the model's health.
+	settled = true
 	a.settle(probe, err != nil && ctx.Err() == nil && !errors.Is(err, ErrRejected), err == nil)
 	if err != nil {
 		a.observe("failed", start)

@@ -287,3 +287,32 @@ func TestCallsInFlightAreBounded(t *testing.T) {
 		t.Errorf("results %v, want one busy and three answered", results)
 	}
 }
+
+type panickingProvider struct{}
+
+func (panickingProvider) Complete(context.Context, []Message, int) (string, error) {
+	panic("provider bug")
+}
+
+// A provider that panics (recovered by the HTTP server) still frees its
+// call's place: after MaxInFlight such calls the model was never asked
+// again.
+func TestAPanickingProviderFreesItsPlace(t *testing.T) {
+	a := New(panickingProvider{}, Options{MaxInFlight: 1, CallsPerMinute: 600})
+	q := Question{Text: "q", Sources: refundSource}
+	for i := range 2 {
+		func() {
+			defer func() {
+				if recover() == nil {
+					t.Fatalf("call %d did not panic", i)
+				}
+			}()
+			a.Answer(context.Background(), q)
+		}()
+	}
+	a.mu.Lock()
+	defer a.mu.Unlock()
+	if a.inFlight != 0 {
+		t.Fatalf("%d calls still in flight after two panics", a.inFlight)
+	}
+}
