@@ -148,7 +148,14 @@ func (d *Desk) Route(ctx context.Context) error {
 			it.Preview = d.preview(ctx, &c)
 		}
 		q.Items = append(q.Items, it)
-		fmt.Fprintf(&sig, "%s:%d:%d:%d;", c.ID, it.Position, it.Wait/time.Minute, c.LastSeq)
+		// What the customer is told changes the signature: the wait in
+		// minutes, or in hours once it runs past closing time (it counts
+		// down all night, and need not be sent again every minute).
+		shown := it.Wait / time.Minute
+		if it.AfterHours {
+			shown = it.Wait / time.Hour
+		}
+		fmt.Fprintf(&sig, "%s:%d:%d:%t:%d;", c.ID, it.Position, shown, it.AfterHours, c.LastSeq)
 	}
 	q.signature = sig.String()
 	prev := d.queue.Swap(q)

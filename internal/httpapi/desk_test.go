@@ -339,11 +339,12 @@ func TestQueuePositionGoesDownAsAgentsFreeUp(t *testing.T) {
 // tomorrow rather than "about 5 minutes" all night. While an agent is
 // online, the usual estimate stands.
 func TestQueueWaitFollowsOpeningHours(t *testing.T) {
-	// Open since two hours ago, closing in two to three minutes: less than
-	// the five minutes a conversation is assumed to take.
+	// Open since two hours ago, closing in three to four minutes: less than
+	// the five minutes a conversation is assumed to take, and time enough
+	// for a slow machine to queue the customer before closing.
 	now := time.Now().UTC().Truncate(time.Minute)
 	run := testutil.Start(t, func(c *config.Config) {
-		c.Desk.Timezone, c.Desk.Open, c.Desk.Close = "UTC", now.Add(-2*time.Hour).Format("15:04"), now.Add(3*time.Minute).Format("15:04")
+		c.Desk.Timezone, c.Desk.Open, c.Desk.Close = "UTC", now.Add(-2*time.Hour).Format("15:04"), now.Add(4*time.Minute).Format("15:04")
 	})
 	admin := testutil.Login(t, run.URL, run.Demo[0].Email, run.Demo[0].Password)
 	agent := admin.AddUser("closing@example.com", "agent", map[string]any{"max_chats": 1})
