@@ -957,3 +957,29 @@ func TestChatLabelsGeneratedAnswers(t *testing.T) {
 	eval[bool](p, `(document.querySelector('#lang-switch').click(), true)`)
 	p.waitFor(`document.querySelector('#messages .msg-generated').textContent.includes('AI 根据帮助中心内容生成')`)
 }
+
+// A customer left in the queue when the last agent signs off near closing
+// time is told the desk is closed and the wait in hours, in both languages,
+// not "about 5 min" all night.
+func TestChatSaysTheDeskIsClosedForAnAfterHoursWait(t *testing.T) {
+	// Open since two hours ago, closing in three to four minutes.
+	now := time.Now().UTC().Truncate(time.Minute)
+	run := testutil.Start(t, func(c *config.Config) {
+		c.Desk.Timezone, c.Desk.Open, c.Desk.Close = "UTC", now.Add(-2*time.Hour).Format("15:04"), now.Add(4*time.Minute).Format("15:04")
+	})
+	admin := testutil.Login(t, run.URL, run.Demo[0].Email, run.Demo[0].Password)
+	agent := admin.AddUser("closing@example.com", "agent", map[string]any{"max_chats": 1})
+	agent.Must(http.StatusOK, "PUT", "/api/v1/desk/presence", map[string]string{"status": "online"}, nil)
+	c := &testutil.Client{T: t, Base: run.URL}
+	busy := c.Start("en")
+	c.Say(busy, "human please") // the agent's one chat
+	p := page{t, browser(t)}
+	p.navigate(run.URL + "/chat?lang=en")
+	p.waitFor(`document.body.dataset.ready === "1"`)
+	p.send("human please")
+	p.waitFor(`document.querySelector('#state-banner').dataset.state === "queued" && /about \d+ min/.test(document.querySelector('#queue-wait').textContent)`)
+	agent.Must(http.StatusOK, "PUT", "/api/v1/desk/presence", map[string]string{"status": "offline"}, nil)
+	p.waitFor(`/the desk is closed: about 2[0-3] h/.test(document.querySelector('#queue-wait').textContent)`)
+	eval[bool](p, `(document.querySelector('#lang-switch').click(), true)`)
+	p.waitFor(`/客服已下班，预计约 2[0-3] 小时后/.test(document.querySelector('#queue-wait').textContent)`)
+}
