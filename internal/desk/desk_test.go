@@ -14,19 +14,7 @@ import (
 // A wait runs in opening hours only: what is left of it at closing time
 // goes on when the desk opens again, past closed days and across midnight.
 func TestHoursAddOpen(t *testing.T) {
-	shanghai, _ := time.LoadLocation("Asia/Shanghai")
-	weekdays, err := ParseHours("Asia/Shanghai", []string{"mon-fri"}, "09:00", "18:00")
-	if err != nil {
-		t.Fatal(err)
-	}
-	night, err := ParseHours("UTC", []string{"fri-sat"}, "22:00", "06:00")
-	if err != nil {
-		t.Fatal(err)
-	}
-	allDay, err := ParseHours("UTC", []string{"mon-fri"}, "00:00", "24:00")
-	if err != nil {
-		t.Fatal(err)
-	}
+	weekdays, night, allDay, shanghai, at := sampleHours(t)
 	santiago, err := time.LoadLocation("America/Santiago")
 	if err != nil {
 		t.Fatal(err)
@@ -34,13 +22,6 @@ func TestHoursAddOpen(t *testing.T) {
 	santiagoSundays, err := ParseHours("America/Santiago", []string{"sun"}, "00:00", "24:00")
 	if err != nil {
 		t.Fatal(err)
-	}
-	at := func(loc *time.Location, s string) time.Time {
-		tm, err := time.ParseInLocation("2006-01-02 15:04", s, loc)
-		if err != nil {
-			t.Fatal(err)
-		}
-		return tm
 	}
 	for _, tc := range []struct {
 		name     string
@@ -70,27 +51,36 @@ func TestHoursAddOpen(t *testing.T) {
 	}
 }
 
-func TestHoursOpen(t *testing.T) {
-	weekdays, err := ParseHours("Asia/Shanghai", []string{"mon-fri"}, "09:00", "18:00")
-	if err != nil {
+// sampleHours are the opening hours the hours tests use: weekdays 09:00–
+// 18:00 in Shanghai, Friday and Saturday nights 22:00–06:00 UTC, and all
+// day on weekdays in UTC; and at, a time "2006-01-02 15:04" in a zone.
+func sampleHours(t *testing.T) (weekdays, night, allDay *Hours, shanghai *time.Location, at func(*time.Location, string) time.Time) {
+	t.Helper()
+	var err error
+	if weekdays, err = ParseHours("Asia/Shanghai", []string{"mon-fri"}, "09:00", "18:00"); err != nil {
 		t.Fatal(err)
 	}
-	night, err := ParseHours("UTC", []string{"fri-sat"}, "22:00", "06:00")
-	if err != nil {
+	if night, err = ParseHours("UTC", []string{"fri-sat"}, "22:00", "06:00"); err != nil {
 		t.Fatal(err)
 	}
-	allDay, err := ParseHours("UTC", []string{"mon-fri"}, "00:00", "24:00") // all day, on weekdays
-	if err != nil {
+	if allDay, err = ParseHours("UTC", []string{"mon-fri"}, "00:00", "24:00"); err != nil { // all day, on weekdays
 		t.Fatal(err)
 	}
-	shanghai, _ := time.LoadLocation("Asia/Shanghai")
-	at := func(loc *time.Location, s string) time.Time {
+	if shanghai, err = time.LoadLocation("Asia/Shanghai"); err != nil {
+		t.Fatal(err)
+	}
+	at = func(loc *time.Location, s string) time.Time {
 		tm, err := time.ParseInLocation("2006-01-02 15:04", s, loc)
 		if err != nil {
 			t.Fatal(err)
 		}
 		return tm
 	}
+	return weekdays, night, allDay, shanghai, at
+}
+
+func TestHoursOpen(t *testing.T) {
+	weekdays, night, allDay, shanghai, at := sampleHours(t)
 	cases := []struct {
 		name string
 		h    *Hours

@@ -682,20 +682,7 @@ func TestOneConversationsFlagsAreOneVote(t *testing.T) {
 			}
 		}
 	}
-	firing := func() bool {
-		var alerts struct {
-			Firing []struct {
-				Labels map[string]string `json:"labels"`
-			} `json:"firing"`
-		}
-		admin.Must(http.StatusOK, "GET", "/api/v1/alerts", nil, &alerts)
-		for _, a := range alerts.Firing {
-			if a.Labels["alertname"] == "wrong_answer_flags" {
-				return true
-			}
-		}
-		return false
-	}
+	firing := func() bool { return alertFiring(t, admin, "wrong_answer_flags") }
 	flag(c.Start("zh-CN"), 3)
 	// The rules run every second: give them three.
 	for range 3 {
@@ -719,6 +706,23 @@ func TestOneConversationsFlagsAreOneVote(t *testing.T) {
 	}
 }
 
+// alertFiring reports whether the alert named name is firing.
+func alertFiring(t *testing.T, admin *testutil.Staff, name string) bool {
+	t.Helper()
+	var alerts struct {
+		Firing []struct {
+			Labels map[string]string `json:"labels"`
+		} `json:"firing"`
+	}
+	admin.Must(http.StatusOK, "GET", "/api/v1/alerts", nil, &alerts)
+	for _, a := range alerts.Firing {
+		if a.Labels["alertname"] == name {
+			return true
+		}
+	}
+	return false
+}
+
 // An agent's flags are one vote a conversation too: an agent going through
 // a transcript flags three answers, and in another conversation an agent
 // and the customer flag the same answer; neither fires wrong_answer_flags
@@ -727,20 +731,7 @@ func TestAgentAndCustomerFlagsOfOneConversationAreOneVote(t *testing.T) {
 	run := testutil.Start(t, nil)
 	admin := testutil.Login(t, run.URL, run.Demo[0].Email, run.Demo[0].Password)
 	c := &testutil.Client{T: t, Base: run.URL}
-	firing := func() bool {
-		var alerts struct {
-			Firing []struct {
-				Labels map[string]string `json:"labels"`
-			} `json:"firing"`
-		}
-		admin.Must(http.StatusOK, "GET", "/api/v1/alerts", nil, &alerts)
-		for _, a := range alerts.Firing {
-			if a.Labels["alertname"] == "wrong_answer_flags" {
-				return true
-			}
-		}
-		return false
-	}
+	firing := func() bool { return alertFiring(t, admin, "wrong_answer_flags") }
 	agentFlag := func(conv testutil.Conversation, id string) {
 		t.Helper()
 		admin.Must(http.StatusCreated, "POST", "/api/v1/desk/conversations/"+conv.ID+"/messages/"+id+"/flag",

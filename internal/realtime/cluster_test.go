@@ -51,6 +51,7 @@ func TestClusterBatchesFitOneNotification(t *testing.T) {
 
 // flakyTransport fails its first Notify and hands the later payloads on.
 type flakyTransport struct {
+	quietLink
 	mu    sync.Mutex
 	calls int
 	sent  chan string
@@ -68,7 +69,11 @@ func (f *flakyTransport) Notify(_ context.Context, _, payload string) error {
 	return nil
 }
 
-func (f *flakyTransport) Listen(ctx context.Context, _ string, ready func(), _ func(string)) error {
+// quietLink is a transport's listening side that hears nothing: ready at
+// once, then silent until its context ends.
+type quietLink struct{}
+
+func (quietLink) Listen(ctx context.Context, _ string, ready func(), _ func(string)) error {
 	ready()
 	<-ctx.Done()
 	return ctx.Err()
@@ -102,6 +107,7 @@ func TestClusterAsksForAResyncAfterAFailedNotify(t *testing.T) {
 // stallingTransport holds its first Notify until release is closed (or
 // the caller gives up), and records the payloads that went through.
 type stallingTransport struct {
+	quietLink
 	mu      sync.Mutex
 	calls   int
 	stalled chan struct{}
@@ -126,12 +132,6 @@ func (s *stallingTransport) Notify(ctx context.Context, _, payload string) error
 	s.sent = append(s.sent, payload)
 	s.mu.Unlock()
 	return nil
-}
-
-func (s *stallingTransport) Listen(ctx context.Context, _ string, ready func(), _ func(string)) error {
-	ready()
-	<-ctx.Done()
-	return ctx.Err()
 }
 
 // A node that stops passes on the batch under way and the events still
