@@ -2,7 +2,6 @@ package store
 
 import (
 	"context"
-	"database/sql"
 	"encoding/json"
 	"fmt"
 	"strings"
@@ -92,7 +91,7 @@ func (db *DB) AuditEntries(ctx context.Context, q audit.Query) ([]audit.Entry, e
 	return scanAudit(rows)
 }
 
-func scanAudit(rows *sql.Rows) ([]audit.Entry, error) {
+func scanAudit(rows resultRows) ([]audit.Entry, error) {
 	defer rows.Close()
 	out := []audit.Entry{}
 	for rows.Next() {

@@ -306,8 +306,6 @@ func (db *DB) Listen(ctx context.Context, channel string, ready func(), got func
 // listenCheck is how long a quiet listener waits before checking its server.
 const listenCheck = 5 * time.Second
 
-// readOnly reports whether err is PostgreSQL refusing a write because the
-// server is (now) a standby or read-only: SQLSTATE 25006.
 // transient reports whether a PostgreSQL error left the transaction
 // uncommitted and may pass on another try: a lost or refused connection,
 // a server shutting down or starting up, a read-only server (a demoted

@@ -17,31 +17,25 @@ import (
 	"github.com/steward-cs/steward/internal/testutil"
 )
 
-// silentProxy forwards TCP to a server until frozen: then it takes what
-// either side sends and passes nothing on, and closes nothing, as a host
-// that lost its power or its network looks to the other side (no reset,
-// no answer).
-type silentProxy struct {
-	ln     net.Listener
-	target string
-	frozen atomic.Bool
-	mu     sync.Mutex
-	conns  []net.Conn
-}
-
-func newSilentProxy(t *testing.T, target string) *silentProxy {
+// relay listens on loopback and connects each client to target, handing
+// both connections to serve; every connection is closed at the end of the
+// test.
+func relay(t *testing.T, target string, serve func(client, server net.Conn)) net.Listener {
 	ln, err := net.Listen("tcp", "127.0.0.1:0")
 	if err != nil {
 		t.Fatal(err)
 	}
-	p := &silentProxy{ln: ln, target: target}
+	var (
+		mu    sync.Mutex
+		conns []net.Conn
+	)
 	t.Cleanup(func() {
 		ln.Close()
-		p.mu.Lock()
-		for _, c := range p.conns {
+		mu.Lock()
+		for _, c := range conns {
 			c.Close()
 		}
-		p.mu.Unlock()
+		mu.Unlock()
 	})
 	go func() {
 		for {
@@ -54,13 +48,30 @@ func newSilentProxy(t *testing.T, target string) *silentProxy {
 				c.Close()
 				continue
 			}
-			p.mu.Lock()
-			p.conns = append(p.conns, c, u)
-			p.mu.Unlock()
-			go p.pipe(u, c)
-			go p.pipe(c, u)
+			mu.Lock()
+			conns = append(conns, c, u)
+			mu.Unlock()
+			serve(c, u)
 		}
 	}()
+	return ln
+}
+
+// silentProxy forwards TCP to a server until frozen: then it takes what
+// either side sends and passes nothing on, and closes nothing, as a host
+// that lost its power or its network looks to the other side (no reset,
+// no answer).
+type silentProxy struct {
+	ln     net.Listener
+	frozen atomic.Bool
+}
+
+func newSilentProxy(t *testing.T, target string) *silentProxy {
+	p := &silentProxy{}
+	p.ln = relay(t, target, func(c, u net.Conn) {
+		go p.pipe(u, c)
+		go p.pipe(c, u)
+	})
 	return p
 }
 

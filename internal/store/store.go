@@ -218,12 +218,15 @@ func (db *DB) Close(ctx context.Context) error {
 // transient) is tried again on a fresh pool as writes are, for about a
 // second and a half; a read changes nothing, so every try is safe. Past
 // that the error says the database is unavailable (503, try again).
-func (db *DB) queryContext(ctx context.Context, q string, args ...any) (*sql.Rows, error) {
+func (db *DB) queryContext(ctx context.Context, q string, args ...any) (*rows, error) {
 	q = db.d.rebind(q)
 	for try := 1; ; try++ {
-		rows, err := db.read.QueryContext(ctx, q, args...)
-		if err == nil || db.w.transient == nil || !db.w.transient(err) || ctx.Err() != nil {
-			return rows, err
+		sqlRows, err := db.read.QueryContext(ctx, q, args...)
+		if err == nil {
+			return &rows{Rows: sqlRows, db: db}, nil
+		}
+		if db.w.transient == nil || !db.w.transient(err) || ctx.Err() != nil {
+			return nil, err
 		}
 		if try == tries {
 			return nil, unreachable(err)
@@ -237,27 +240,84 @@ func (db *DB) queryContext(ctx context.Context, q string, args ...any) (*sql.Row
 	}
 }
 
+// rows is sql.Rows whose Err says "unavailable" (503) when the connection
+// was lost while the rows were being read: the query passed, but its
+// answer was cut off by a server restarting or moving, as a failover does.
+// Any other error passes unchanged.
+type rows struct {
+	*sql.Rows
+	db *DB
+}
+
+func (r *rows) Err() error { return r.db.cutOff(r.Rows.Err()) }
+
+// resultRows is what scanning functions need of rows, ours or sql's.
+type resultRows interface {
+	Next() bool
+	Scan(dest ...any) error
+	Err() error
+	Close() error
+}
+
+// cutOff marks a transient failure to read a query's answer as the
+// database being unavailable, and starts the pool afresh: the connection
+// it came on is gone, and its sisters most likely with it.
+func (db *DB) cutOff(err error) error {
+	if err == nil || db.w.transient == nil || !db.w.transient(err) {
+		return err
+	}
+	db.onTransient(err)
+	return unreachable(err)
+}
+
 // queryRowContext is QueryRowContext over queryContext, for its retries.
 func (db *DB) queryRowContext(ctx context.Context, q string, args ...any) *row {
 	rows, err := db.queryContext(ctx, q, args...)
-	return &row{rows: rows, err: err}
+	return &row{db: db, ctx: ctx, q: q, args: args, rows: rows, err: err}
 }
 
 // row is sql.Row's behaviour over rows already queried.
 type row struct {
-	rows *sql.Rows
+	db   *DB
+	ctx  context.Context
+	q    string
+	args []any
+	rows *rows
 	err  error
 }
 
 // Scan copies the first row's columns into dest and closes the rows;
-// sql.ErrNoRows if there is none.
+// sql.ErrNoRows if there is none. A connection lost while the row was
+// being read (after the query itself passed) means the query runs again,
+// as queryContext runs a failed one again: a read is safe to repeat.
 func (r *row) Scan(dest ...any) error {
-	if r.err != nil {
-		return r.err
+	for try := 1; ; try++ {
+		if r.err != nil {
+			return r.err // queryContext has tried what can be tried
+		}
+		err := r.scanOnce(dest...)
+		if err == nil || r.db.w.transient == nil || !r.db.w.transient(err) || r.ctx.Err() != nil {
+			return err
+		}
+		if try == tries {
+			return unreachable(err)
+		}
+		r.db.onTransient(err)
+		select {
+		case <-r.ctx.Done():
+			return unreachable(err)
+		case <-time.After(retryWait(try)):
+		}
+		r.rows, r.err = r.db.queryContext(r.ctx, r.q, r.args...)
 	}
+}
+
+// scanOnce is one Scan of the rows queried; its errors are the driver's,
+// not yet judged by cutOff.
+func (r *row) scanOnce(dest ...any) error {
 	defer r.rows.Close()
 	if !r.rows.Next() {
-		if err := r.rows.Err(); err != nil {
+		if err := r.rows.Rows.Err(); err != nil {
 			return err
 		}
 		return sql.ErrNoRows
