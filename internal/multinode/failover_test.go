@@ -60,6 +60,15 @@ func failover(t *testing.T, syncRep bool) {
 			t.Log(pg.LogTail())
 		}
 	}()
+	// The figures again, after the servers' logs (cleanups run last in,
+	// first out): a CI log that keeps only the end of the output still
+	// says what failed.
+	var summary string
+	t.Cleanup(func() {
+		if t.Failed() {
+			t.Logf("DR drill figures (see the errors above): %s", summary)
+		}
+	})
 	nodes := clusterOn(t, pg.URL("steward"), 3)
 	const customers = 24
 	convs := make([]conv, customers)
@@ -162,6 +171,7 @@ func failover(t *testing.T, syncRep bool) {
 		r.Acknowledged += len(acked[i])
 	}
 	b, _ := json.Marshal(r)
+	summary = string(b)
 	fmt.Fprintf(os.Stdout, "DR drill: %s\n", b)
 	t.Logf("DR drill (%s replication): RTO %.2f s (promotion took %.2f s), RPO %d of %d acknowledged messages, %d turns refused during the outage",
 		r.Replication, r.RTOSeconds, r.PromoteSeconds, r.RPOMessages, r.Acknowledged, r.FailedTurns)
