@@ -13,12 +13,16 @@ type Customer struct {
 	ExternalID string
 	Name       string
 	VIP        bool
+	// Source is the traffic source the site vouches for ("source"; empty
+	// for none): a partner channel's gateway signs it, so that nobody else
+	// can send under its name and get it throttled.
+	Source string
 }
 
 // Identities verifies the customer identities a site signs for the chat:
 // an HS256 JSON Web Token made by the site's server with a secret it shares
-// with Steward, carrying the customer's id as "sub", optionally "name" and
-// "vip", and an expiry ("exp", required). Without it anyone could call
+// with Steward, carrying the customer's id as "sub", optionally "name",
+// "vip" and "source", and an expiry ("exp", required). Without it anyone could call
 // himself VIP from a browser and jump the queue (and keep the bot when a
 // level-2 incident serves VIPs only).
 type Identities struct {
@@ -50,8 +54,9 @@ func NewIdentities(secret string, now func() time.Time) (*Identities, error) {
 }
 
 type identityClaims struct {
-	Name string `json:"name"`
-	VIP  bool   `json:"vip"`
+	Name   string `json:"name"`
+	VIP    bool   `json:"vip"`
+	Source string `json:"source"`
 	jwt.RegisteredClaims
 }
 
@@ -80,6 +85,7 @@ func (v *Identities) Verify(token string) (Customer, error) {
 		return Customer{}, errors.New("the identity token has no \"sub\" (the customer's id on the site)")
 	}
 	// The lengths of "sub" and "name" are the conversation engine's to check
-	// (conversation.ValidCustomer), as for any customer.
-	return Customer{ExternalID: c.Subject, Name: c.Name, VIP: c.VIP}, nil
+	// (conversation.ValidCustomer), as for any customer; "source" is checked
+	// as any source is (conversation.ValidSource).
+	return Customer{ExternalID: c.Subject, Name: c.Name, VIP: c.VIP, Source: c.Source}, nil
 }

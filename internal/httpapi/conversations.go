@@ -180,25 +180,59 @@ const maxIdentityToken = 4096
 // only a valid token names the customer; anything else starts an anonymous
 // conversation (the chat must keep working for a customer whose page held
 // a stale token), says so in the answer, and is logged without the token.
-func (s *Server) identify(req createRequest) (conversation.Customer, string, string) {
+// vouched is the source a valid token names ("" for none).
+func (s *Server) identify(req createRequest) (cust conversation.Customer, vouched, identity, why string) {
 	if s.identities == nil {
-		return req.Customer, identityUnverified, ""
+		return req.Customer, "", identityUnverified, ""
 	}
 	if req.Identity == "" {
-		return conversation.Customer{}, identityAnonymous, ""
+		return conversation.Customer{}, "", identityAnonymous, ""
 	}
 	if len(req.Identity) > maxIdentityToken {
-		return conversation.Customer{}, identityRejected, fmt.Sprintf("the identity token is longer than %d bytes", maxIdentityToken)
+		return conversation.Customer{}, "", identityRejected, fmt.Sprintf("the identity token is longer than %d bytes", maxIdentityToken)
 	}
 	c, err := s.identities.Verify(req.Identity)
 	if err != nil {
-		return conversation.Customer{}, identityRejected, err.Error()
+		return conversation.Customer{}, "", identityRejected, err.Error()
 	}
-	cust := conversation.Customer{ExternalID: c.ExternalID, Name: c.Name, VIP: c.VIP}
+	cust = conversation.Customer{ExternalID: c.ExternalID, Name: c.Name, VIP: c.VIP}
 	if err := conversation.ValidCustomer(cust); err != nil {
-		return conversation.Customer{}, identityRejected, "the identity token's " + errcode.Message(err)
+		return conversation.Customer{}, "", identityRejected, "the identity token's " + errcode.Message(err)
 	}
-	return cust, identityVerified, ""
+	if c.Source != "" {
+		if err := conversation.ValidSource(c.Source); err != nil {
+			return conversation.Customer{}, "", identityRejected, "the identity token's " + errcode.Message(err)
+		}
+	}
+	return cust, c.Source, identityVerified, ""
+}
+
+// source decides a new conversation's traffic source. A source is what a
+// flood is throttled by (docs/crisis.md), so with an identity secret a
+// source other than the default is taken only from someone who can prove
+// the right to it: a valid identity token that names it (it wins over the
+// request's field), or a staff credential sent as the bearer (a partner
+// gateway's API key, the drill's token). Anyone else's claim, which could
+// get a partner's channel throttled by flooding under its name, counts as
+// the default source, and why says so. Without a secret the field is
+// believed as sent, as the customer fields are.
+func (s *Server) source(r *http.Request, asked, vouched string) (src, why string) {
+	if vouched != "" {
+		return vouched, ""
+	}
+	if asked == "" || asked == conversation.DefaultSource || s.identities == nil {
+		return asked, ""
+	}
+	if err := conversation.ValidSource(asked); err != nil {
+		return asked, "" // refused as invalid by the engine, as always
+	}
+	if tok := bearer(r); tok != "" && s.auth != nil {
+		if _, err := s.auth.FromBearer(r.Context(), tok); err == nil {
+			return asked, ""
+		}
+	}
+	return conversation.DefaultSource, fmt.Sprintf("the source %q needs an identity token that names it or a staff API key; "+
+		"this conversation counts as %q", asked, conversation.DefaultSource)
 }
 
 type conversationJSON struct {
@@ -219,6 +253,10 @@ type conversationJSON struct {
 	IdentityError string `json:"identity_error,omitempty"`
 	// Notice tells the customer about a degraded service, while it lasts.
 	Notice string `json:"notice,omitempty"`
+	// Source is the conversation's traffic source (on creation only), and
+	// SourceError why the one asked for was not taken.
+	Source      string `json:"source,omitempty"`
+	SourceError string `json:"source_error,omitempty"`
 }
 
 func (s *Server) createConversation(w http.ResponseWriter, r *http.Request) error {
@@ -231,18 +269,23 @@ func (s *Server) createConversation(w http.ResponseWriter, r *http.Request) erro
 	if err := decodeOptional(r, &req); err != nil {
 		return err
 	}
-	customer, identity, why := s.identify(req)
+	customer, vouched, identity, why := s.identify(req)
+	source, sourceWhy := s.source(r, req.Source, vouched)
 	c, token, greeting, err := s.engine.Start(r.Context(), conversation.StartRequest{Locale: req.Locale, Customer: customer,
-		Source: req.Source})
+		Source: source})
 	if err != nil {
 		return err
 	}
 	if why != "" {
 		s.logger.Warn("a customer's identity token was refused; the conversation is anonymous", "conversation", c.ID, "reason", why)
 	}
+	if sourceWhy != "" {
+		s.logger.Warn("a conversation's source was not taken", "conversation", c.ID, "asked", req.Source, "reason", sourceWhy)
+	}
 	w.Header().Set("Location", "/api/v1/conversations/"+c.ID)
 	writeJSON(w, http.StatusCreated, conversationJSON{ID: c.ID, Token: token, State: c.State, Locale: c.Locale,
-		Customer: c.Customer, Messages: toJSONs(greeting), Notice: s.noticeFor(c.Locale), Identity: identity, IdentityError: why})
+		Customer: c.Customer, Messages: toJSONs(greeting), Notice: s.noticeFor(c.Locale), Identity: identity, IdentityError: why,
+		Source: c.Source, SourceError: sourceWhy})
 	return nil
 }
 

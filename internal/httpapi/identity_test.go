@@ -26,12 +26,21 @@ type created struct {
 	} `json:"customer"`
 	Identity      string `json:"identity"`
 	IdentityError string `json:"identity_error"`
+	Source        string `json:"source"`
+	SourceError   string `json:"source_error"`
 }
 
 func create(t *testing.T, cl *testutil.Client, body map[string]any) created {
 	t.Helper()
+	return createAs(t, cl, "", body)
+}
+
+// createAs starts a conversation with bearer (a staff token or API key;
+// "" for none) on the request.
+func createAs(t *testing.T, cl *testutil.Client, bearer string, body map[string]any) created {
+	t.Helper()
 	b, _ := json.Marshal(body)
-	status, out := cl.Do("POST", "/api/v1/conversations", "", b)
+	status, out := cl.Do("POST", "/api/v1/conversations", bearer, b)
 	if status != http.StatusCreated {
 		t.Fatalf("create %s: %d %s", b, status, out)
 	}
@@ -120,6 +129,76 @@ func TestCustomerIdentity(t *testing.T) {
 		cl := &testutil.Client{T: t, Base: run.URL}
 		if c := create(t, cl, map[string]any{"locale": "en", "customer": claimed}); c.Identity != "unverified" || !c.Customer.VIP || c.Customer.ExternalID != "u-1" {
 			t.Errorf("without a secret: %+v, want the fields believed and marked unverified", c)
+		}
+	})
+}
+
+// A source is what a flood is throttled by, so with an identity secret a
+// partner's source is taken only from whoever can prove the right to it:
+// the shop's signed identity token naming it, or a staff API key (the
+// partner gateway's). A browser that names the partner's source counts as
+// "web", and so cannot get the partner throttled by flooding under its
+// name.
+// Without a secret the field is believed, as the API always did.
+func TestPartnerSourceNeedsProof(t *testing.T) {
+	t.Run("signed", func(t *testing.T) {
+		run := testutil.Start(t, func(c *config.Config) { c.Security.IdentitySecret = identitySecret })
+		cl := &testutil.Client{T: t, Base: run.URL}
+		admin := testutil.Login(t, run.URL, run.Demo[0].Email, run.Demo[0].Password)
+		var key struct{ ID, Key string }
+		admin.Must(http.StatusCreated, "POST", "/api/v1/auth/api-keys", map[string]string{"name": "partner-gateway"}, &key)
+		exp := time.Now().Add(time.Hour).Unix()
+
+		spoofed := create(t, cl, map[string]any{"locale": "en", "source": "partner"})
+		if spoofed.Source != "web" || !strings.Contains(spoofed.SourceError, `"partner"`) {
+			t.Errorf("a browser naming a partner's source: source %q, source_error %q; want web and why", spoofed.Source, spoofed.SourceError)
+		}
+		if c := createAs(t, cl, "not-a-key", map[string]any{"locale": "en", "source": "partner"}); c.Source != "web" {
+			t.Errorf("a wrong key naming a partner's source: source %q, want web", c.Source)
+		}
+		if c := createAs(t, cl, key.Key, map[string]any{"locale": "en", "source": "partner"}); c.Source != "partner" || c.SourceError != "" {
+			t.Errorf("the partner's API key: source %q (%q), want partner", c.Source, c.SourceError)
+		}
+		signed := identity(t, identitySecret, jwt.MapClaims{"sub": "wx-7", "source": "partner", "exp": exp})
+		if c := create(t, cl, map[string]any{"locale": "zh-CN", "source": "other", "identity": signed}); c.Source != "partner" ||
+			c.Identity != "verified" {
+			t.Errorf("a token naming the source: source %q, identity %q; want the token's source, verified", c.Source, c.Identity)
+		}
+		bad := identity(t, identitySecret, jwt.MapClaims{"sub": "wx-7", "source": "Partner!", "exp": exp})
+		if c := create(t, cl, map[string]any{"locale": "en", "identity": bad}); c.Identity != "rejected" || c.Source != "web" ||
+			!strings.Contains(c.IdentityError, "source") {
+			t.Errorf("a token with an invalid source: %+v, want rejected and web", c)
+		}
+		if c := create(t, cl, map[string]any{"locale": "en"}); c.Source != "web" || c.SourceError != "" {
+			t.Errorf("no source: %q (%q), want web", c.Source, c.SourceError)
+		}
+
+		// The partner's source throttled: the partner's own traffic is held
+		// to the throttle, a browser naming it is not (it is "web").
+		admin.Must(http.StatusOK, "PUT", "/api/v1/posture", map[string]any{"level": 0, "throttle": map[string]float64{"partner": 1},
+			"reason": "the partner's gateway is looping"}, nil)
+		body, _ := json.Marshal(map[string]any{"locale": "en", "source": "partner"})
+		limited := 0
+		for range 5 {
+			if status, _ := cl.Do("POST", "/api/v1/conversations", key.Key, body); status == http.StatusTooManyRequests {
+				limited++
+			}
+			if status, out := cl.Do("POST", "/api/v1/conversations", "", body); status != http.StatusCreated {
+				t.Fatalf("a browser naming the throttled partner: %d %s, want 201 as web", status, out)
+			}
+		}
+		if limited < 3 {
+			t.Errorf("the partner's own conversations: %d of 5 throttled, want at least 3", limited)
+		}
+		if turn := cl.Say(testutil.Conversation{ID: spoofed.ID, Token: spoofed.Token}, "how do I return an item"); len(turn.Messages) == 0 {
+			t.Errorf("the web conversation got no answer under the partner's throttle: %+v", turn)
+		}
+	})
+	t.Run("unsigned", func(t *testing.T) {
+		run := testutil.Start(t, nil)
+		cl := &testutil.Client{T: t, Base: run.URL}
+		if c := create(t, cl, map[string]any{"locale": "en", "source": "partner"}); c.Source != "partner" || c.SourceError != "" {
+			t.Errorf("without a secret: source %q (%q), want partner, believed", c.Source, c.SourceError)
 		}
 	})
 }
