@@ -39,6 +39,13 @@ func (a *App) runBackups(ctx context.Context, wg *sync.WaitGroup) {
 	}, a.crisis.backupDone)
 	a.logger.Info("scheduled backups", "every", b.Schedule.String(), "dir", dir, "keep", b.KeepOrDefault(),
 		"verify", b.Verifies())
+	if b.Dir == "" && a.db.Clustered() {
+		// Whichever node leads takes the backups, into its own data
+		// directory by default: after a change of leader the series starts
+		// again on another disk, and a lost host takes its backups along.
+		a.logger.Warn("scheduled backups go to this node's data directory; with more than one node, set backup.dir "+
+			"to storage every node shares", "dir", dir)
+	}
 	wg.Go(func() { s.Run(ctx) })
 }
 

@@ -865,3 +865,46 @@ func TestSchedulerTellsOfTheNewestGoodBackupAtStart(t *testing.T) {
 		t.Fatalf("outcomes at start: %+v; want the verified backup made at %s", got, made)
 	}
 }
+
+// On PostgreSQL, whichever node leads takes the scheduled backups: left in
+// the default directory, on the leader's own disk, they would be scattered
+// over the nodes and lost with a host, so the leader says so at WARN. An
+// explicit backup.dir (storage the nodes share) quiets it, and SQLite (one
+// node) never hears it.
+func TestClusteredBackupsAskForSharedStorage(t *testing.T) {
+	const warning = "set backup.dir to storage every node shares"
+	for _, tc := range []struct {
+		name    string
+		backend string
+		dir     bool
+		warned  bool
+	}{
+		{"postgres, default dir", "postgres", false, true},
+		{"postgres, backup.dir set", "postgres", true, false},
+		{"sqlite, default dir", "sqlite", false, false},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			live := freshTarget(t, tc.backend)
+			var log testutil.SyncBuffer
+			testutil.StartLogging(t, func(c *config.Config) {
+				c.Database = live.url
+				c.Backup = config.Backup{Schedule: time.Hour}
+				if tc.dir {
+					c.Backup.Dir = t.TempDir()
+				}
+			}, &log)
+			// The leader starts its backups as it takes the lead, just
+			// after the server is ready.
+			deadline := time.Now().Add(10 * time.Second)
+			for !strings.Contains(log.String(), "scheduled backups") && time.Now().Before(deadline) {
+				time.Sleep(50 * time.Millisecond)
+			}
+			if !strings.Contains(log.String(), "scheduled backups") {
+				t.Fatalf("no scheduled backups in the log:\n%s", log.String())
+			}
+			if got := strings.Contains(log.String(), warning); got != tc.warned {
+				t.Fatalf("warned %v, want %v:\n%s", got, tc.warned, log.String())
+			}
+		})
+	}
+}
