@@ -192,7 +192,7 @@ func Open(ctx context.Context, cfg config.Config, logger *slog.Logger, options .
 			inFlight = maxClusteredLLMCalls
 		}
 		engineOpts.LLM = llm.New(faultyProvider{provider, a.crisis.faults}, llm.Options{Timeout: cfg.LLM.Timeout, CallsPerMinute: cfg.LLM.CallsPerMinute,
-			MaxTokens: cfg.LLM.MaxTokens, MaxInFlight: inFlight, Observe: a.crisis.metrics.LLMObserver()})
+			MaxTokens: cfg.LLM.MaxTokens, MaxInFlight: inFlight, Observe: a.crisis.observeLLM()})
 		logger.Info("language model answers unsure questions", "model", cfg.LLM.Model)
 	}
 	if a.db.Clustered() {

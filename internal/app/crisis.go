@@ -606,6 +606,23 @@ func (s *countingStore) SaveTurn(ctx context.Context, t conversation.Turn) error
 	return err
 }
 
+// observeLLM is told the result of each question for the language model:
+// it counts in the metrics, and is a probe of the "llm" component for the
+// llm_failing rule. A question the model failed, or that its open breaker
+// kept from it, is a failed probe; one over the budget or the concurrency
+// bound says nothing of the model's health and is no probe.
+func (c *crisis) observeLLM() func(result string, took time.Duration) {
+	count := c.metrics.LLMObserver()
+	return func(result string, took time.Duration) {
+		count(result, took)
+		switch result {
+		case "answered", "no_answer", "failed", "open":
+			c.mon.Record(monitor.Signal{Kind: monitor.KindProbe, Component: "llm",
+				Failed: result == "failed" || result == "open", Latency: took})
+		}
+	}
+}
+
 // observer turns the engine's turns into signals.
 type observer struct{ mon *monitor.Monitor }
 

@@ -1,6 +1,7 @@
 package httpapi_test
 
 import (
+	"fmt"
 	"io"
 	"net/http"
 	"strings"
@@ -179,4 +180,60 @@ func metricLine(t *testing.T, exposition, name string) string {
 	}
 	t.Fatalf("/metrics has no %s", name)
 	return ""
+}
+
+// A language model that keeps failing raises llm_failing (重要 warning,
+// component llm), so that somebody hears the provider is down: the bot's
+// own flow goes on answering meanwhile, so the posture stays normal. The
+// questions its open breaker kept from the model count as failures too,
+// or the alert would fall silent while the model is still down.
+func TestFailingLLMRaisesAnAlert(t *testing.T) {
+	fake := llmtest.New()
+	defer fake.Close()
+	run := testutil.Start(t, func(c *config.Config) {
+		c.LLM = config.LLM{BaseURL: fake.URL(), APIKey: "sk-test-key", Model: "steward-test", Timeout: 1500 * time.Millisecond}
+	})
+	fake.Reply(func(llmtest.Request) (int, string) { return http.StatusServiceUnavailable, "the provider is down" })
+	cust := &testutil.Client{T: t, Base: run.URL}
+	admin := testutil.Login(t, run.URL, run.Demo[0].Email, run.Demo[0].Password)
+	if alertFiring(t, admin, "llm_failing") {
+		t.Fatal("llm_failing fires before the model was asked")
+	}
+	for i := range 8 {
+		m := cust.Say(cust.Start("en"), fmt.Sprintf("the jacket I sent back weeks ago (%d), where is my money", i)).Messages[0]
+		if m.Generated {
+			t.Fatalf("a failing model's answer: %+v", m)
+		}
+	}
+	deadline := time.Now().Add(15 * time.Second)
+	for !alertFiring(t, admin, "llm_failing") {
+		if time.Now().After(deadline) {
+			t.Fatal("llm_failing did not fire within 15 s of 8 failed questions")
+		}
+		time.Sleep(200 * time.Millisecond)
+	}
+	var alerts struct {
+		Firing []struct {
+			Labels    map[string]string `json:"labels"`
+			Level     string            `json:"level"`
+			Summary   string            `json:"summary"`
+			SummaryZH string            `json:"summary_zh"`
+		} `json:"firing"`
+	}
+	admin.Must(http.StatusOK, "GET", "/api/v1/alerts", nil, &alerts)
+	for _, a := range alerts.Firing {
+		if a.Labels["alertname"] == "llm_failing" && (a.Labels["component"] != "llm" || a.Level != "warning" ||
+			!strings.Contains(a.Summary, "llm") || !strings.Contains(a.SummaryZH, "大语言模型")) {
+			t.Errorf("llm_failing: %+v", a)
+		}
+	}
+	var posture struct {
+		Posture struct {
+			Level int `json:"level"`
+		} `json:"posture"`
+	}
+	admin.Must(http.StatusOK, "GET", "/api/v1/posture", nil, &posture)
+	if posture.Posture.Level != 0 {
+		t.Errorf("posture level %d while only the model fails, want 0", posture.Posture.Level)
+	}
 }

@@ -91,6 +91,11 @@ func DefaultRules() []Rule {
 		// Several nodes: one whose clock is off the database server's (the
 		// "clock" probe, most of a minute).
 		{Name: "clock_skew", Type: RuleProbe, Component: "clock", Level: LevelWarning, Window: time.Minute, Threshold: 0.5, MinEvents: 10},
+		// The language model (llm, optional): each question put to it, or
+		// left unasked because its breaker is open, is a probe. Its failing
+		// costs generated answers, not service (the bot's own flow answers
+		// instead), so it warns and nothing more.
+		{Name: "llm_failing", Type: RuleProbe, Component: "llm", Level: LevelWarning, Window: time.Minute, Threshold: 0.5, MinEvents: 5},
 		{Name: "answer_rate_drop", Type: RuleDrop, Field: "answer_rate", Level: LevelWarning, Window: 20 * time.Second, Baseline: 10 * time.Minute, Threshold: 0.2, MinEvents: 10},
 		{Name: "confidence_drop", Type: RuleDrop, Field: "confidence", Level: LevelWarning, Window: 20 * time.Second, Baseline: 10 * time.Minute, Threshold: 0.2, MinEvents: 10},
 		{Name: "fallback_surge", Type: RuleSurge, Field: "fallback", Level: LevelWarning, Window: 30 * time.Second, Baseline: 10 * time.Minute, Threshold: 0.3, Factor: 2, MinEvents: 10},
@@ -308,6 +313,8 @@ func componentZH(c string) string {
 		return "通知"
 	case "backup":
 		return "备份"
+	case "llm":
+		return "大语言模型"
 	}
 	return c
 }
