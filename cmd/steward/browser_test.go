@@ -962,14 +962,7 @@ func TestChatLabelsGeneratedAnswers(t *testing.T) {
 // time is told the desk is closed and the wait in hours, in both languages,
 // not "about 5 min" all night.
 func TestChatSaysTheDeskIsClosedForAnAfterHoursWait(t *testing.T) {
-	// Open since two hours ago, closing in three to four minutes.
-	now := time.Now().UTC().Truncate(time.Minute)
-	run := testutil.Start(t, func(c *config.Config) {
-		c.Desk.Timezone, c.Desk.Open, c.Desk.Close = "UTC", now.Add(-2*time.Hour).Format("15:04"), now.Add(4*time.Minute).Format("15:04")
-	})
-	admin := testutil.Login(t, run.URL, run.Demo[0].Email, run.Demo[0].Password)
-	agent := admin.AddUser("closing@example.com", "agent", map[string]any{"max_chats": 1})
-	agent.Must(http.StatusOK, "PUT", "/api/v1/desk/presence", map[string]string{"status": "online"}, nil)
+	run, agent := testutil.StartClosingSoon(t)
 	c := &testutil.Client{T: t, Base: run.URL}
 	busy := c.Start("en")
 	c.Say(busy, "human please") // the agent's one chat

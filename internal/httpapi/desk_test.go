@@ -339,16 +339,7 @@ func TestQueuePositionGoesDownAsAgentsFreeUp(t *testing.T) {
 // tomorrow rather than "about 5 minutes" all night. While an agent is
 // online, the usual estimate stands.
 func TestQueueWaitFollowsOpeningHours(t *testing.T) {
-	// Open since two hours ago, closing in three to four minutes: less than
-	// the five minutes a conversation is assumed to take, and time enough
-	// for a slow machine to queue the customer before closing.
-	now := time.Now().UTC().Truncate(time.Minute)
-	run := testutil.Start(t, func(c *config.Config) {
-		c.Desk.Timezone, c.Desk.Open, c.Desk.Close = "UTC", now.Add(-2*time.Hour).Format("15:04"), now.Add(4*time.Minute).Format("15:04")
-	})
-	admin := testutil.Login(t, run.URL, run.Demo[0].Email, run.Demo[0].Password)
-	agent := admin.AddUser("closing@example.com", "agent", map[string]any{"max_chats": 1})
-	agent.Must(http.StatusOK, "PUT", "/api/v1/desk/presence", map[string]string{"status": "online"}, nil)
+	run, agent := testutil.StartClosingSoon(t)
 	c := &testutil.Client{T: t, Base: run.URL}
 	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
 	defer cancel()

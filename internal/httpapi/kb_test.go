@@ -693,16 +693,29 @@ func TestOneConversationsFlagsAreOneVote(t *testing.T) {
 	}
 	flag(c.Start("zh-CN"), 1)
 	flag(c.Start("zh-CN"), 1)
-	deadline := time.Now().Add(10 * time.Second)
-	for !firing() {
+	waitForAlert(t, admin, "wrong_answer_flags", 10*time.Second, "three conversations' flags")
+	wantMetric(t, c, "steward_wrong_answer_flags_total 5", "every flag counted")
+}
+
+// waitForAlert waits up to within for the alert named name to fire, after
+// what (for the failure message).
+func waitForAlert(t *testing.T, admin *testutil.Staff, name string, within time.Duration, what string) {
+	t.Helper()
+	deadline := time.Now().Add(within)
+	for !alertFiring(t, admin, name) {
 		if time.Now().After(deadline) {
-			t.Fatal("three conversations' flags did not fire wrong_answer_flags within 10s")
+			t.Fatalf("%s did not fire %s within %s", what, name, within)
 		}
 		time.Sleep(200 * time.Millisecond)
 	}
+}
+
+// wantMetric fails unless /metrics holds line (why says what it shows).
+func wantMetric(t *testing.T, c *testutil.Client, line, why string) {
+	t.Helper()
 	status, body := c.Do("GET", "/metrics", "", nil)
-	if status != 200 || !strings.Contains(string(body), "steward_wrong_answer_flags_total 5") {
-		t.Fatalf("/metrics: %d, want every flag counted (steward_wrong_answer_flags_total 5)", status)
+	if status != 200 || !strings.Contains(string(body), line) {
+		t.Fatalf("/metrics: %d, want %s (%s)", status, why, line)
 	}
 }
 
@@ -760,17 +773,8 @@ func TestAgentAndCustomerFlagsOfOneConversationAreOneVote(t *testing.T) {
 	}
 	third := c.Start("zh-CN")
 	customerFlag(third, c.Say(third, "运费怎么算").Messages[0].ID)
-	deadline := time.Now().Add(10 * time.Second)
-	for !firing() {
-		if time.Now().After(deadline) {
-			t.Fatal("three conversations' flags did not fire wrong_answer_flags within 10s")
-		}
-		time.Sleep(200 * time.Millisecond)
-	}
-	status, body := c.Do("GET", "/metrics", "", nil)
-	if status != 200 || !strings.Contains(string(body), "steward_wrong_answer_flags_total 6") {
-		t.Fatalf("/metrics: %d, want every flag counted (steward_wrong_answer_flags_total 6)", status)
-	}
+	waitForAlert(t, admin, "wrong_answer_flags", 10*time.Second, "three conversations' flags")
+	wantMetric(t, c, "steward_wrong_answer_flags_total 6", "every flag counted")
 }
 
 // The rating and flag refusals a customer or the console meets say it in

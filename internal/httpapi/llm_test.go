@@ -205,13 +205,7 @@ func TestFailingLLMRaisesAnAlert(t *testing.T) {
 			t.Fatalf("a failing model's answer: %+v", m)
 		}
 	}
-	deadline := time.Now().Add(15 * time.Second)
-	for !alertFiring(t, admin, "llm_failing") {
-		if time.Now().After(deadline) {
-			t.Fatal("llm_failing did not fire within 15 s of 8 failed questions")
-		}
-		time.Sleep(200 * time.Millisecond)
-	}
+	waitForAlert(t, admin, "llm_failing", 15*time.Second, "8 failed questions")
 	var alerts struct {
 		Firing []struct {
 			Labels    map[string]string `json:"labels"`

@@ -4,6 +4,7 @@ import (
 	"context"
 	"io"
 	"log/slog"
+	"net/http"
 	"sync"
 	"testing"
 	"time"
@@ -101,4 +102,21 @@ type testWriter struct{ t testing.TB }
 func (w testWriter) Write(p []byte) (int, error) {
 	w.t.Log(string(p))
 	return len(p), nil
+}
+
+// StartClosingSoon is Start with a desk (in UTC) open since two hours ago
+// and closing in three to four minutes, and one online agent who takes a
+// single chat: for the tests of a queue that outlasts the opening hours.
+// A closing time less than the five minutes a conversation is assumed to
+// take leaves a slow machine time enough to queue a customer before it.
+func StartClosingSoon(t testing.TB) (run *Running, agent *Staff) {
+	t.Helper()
+	now := time.Now().UTC().Truncate(time.Minute)
+	run = Start(t, func(c *config.Config) {
+		c.Desk.Timezone, c.Desk.Open, c.Desk.Close = "UTC", now.Add(-2*time.Hour).Format("15:04"), now.Add(4*time.Minute).Format("15:04")
+	})
+	admin := Login(t, run.URL, run.Demo[0].Email, run.Demo[0].Password)
+	agent = admin.AddUser("closing@example.com", "agent", map[string]any{"max_chats": 1})
+	agent.Must(http.StatusOK, "PUT", "/api/v1/desk/presence", map[string]string{"status": "online"}, nil)
+	return run, agent
 }
