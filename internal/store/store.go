@@ -225,18 +225,29 @@ func (db *DB) queryContext(ctx context.Context, q string, args ...any) (*rows, e
 		if err == nil {
 			return &rows{Rows: sqlRows, db: db}, nil
 		}
-		if db.w.transient == nil || !db.w.transient(err) || ctx.Err() != nil {
+		if err := db.readAgain(ctx, try, err); err != nil {
 			return nil, err
 		}
-		if try == tries {
-			return nil, unreachable(err)
-		}
-		db.onTransient(err)
-		select {
-		case <-ctx.Done():
-			return nil, unreachable(err)
-		case <-time.After(retryWait(try)):
-		}
+	}
+}
+
+// readAgain judges a read's try-th failure, err: nil, once the pool has
+// started afresh and the wait before the next try is over, when the read
+// should run again; otherwise the error for the caller (err itself when it
+// does not pass, "unavailable" when it outlasted the tries).
+func (db *DB) readAgain(ctx context.Context, try int, err error) error {
+	if db.w.transient == nil || !db.w.transient(err) || ctx.Err() != nil {
+		return err
+	}
+	if try == tries {
+		return unreachable(err)
+	}
+	db.onTransient(err)
+	select {
+	case <-ctx.Done():
+		return unreachable(err)
+	case <-time.After(retryWait(try)):
+		return nil
 	}
 }
 
@@ -296,17 +307,11 @@ func (r *row) Scan(dest ...any) error {
 			return r.err // queryContext has tried what can be tried
 		}
 		err := r.scanOnce(dest...)
-		if err == nil || r.db.w.transient == nil || !r.db.w.transient(err) || r.ctx.Err() != nil {
+		if err == nil {
+			return nil
+		}
+		if err := r.db.readAgain(r.ctx, try, err); err != nil {
 			return err
-		}
-		if try == tries {
-			return unreachable(err)
-		}
-		r.db.onTransient(err)
-		select {
-		case <-r.ctx.Done():
-			return unreachable(err)
-		case <-time.After(retryWait(try)):
 		}
 		r.rows, r.err = r.db.queryContext(r.ctx, r.q, r.args...)
 	}
