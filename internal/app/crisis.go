@@ -610,7 +610,9 @@ func (s *countingStore) SaveTurn(ctx context.Context, t conversation.Turn) error
 // it counts in the metrics, and is a probe of the "llm" component for the
 // llm_failing rule. A question the model failed, or that its open breaker
 // kept from it, is a failed probe; one over the budget or the concurrency
-// bound says nothing of the model's health and is no probe.
+// bound, one whose customer went away during the call ("cancelled") and
+// one the model refused ("rejected") say nothing of the model's health
+// and are no probe.
 func (c *crisis) observeLLM() func(result string, took time.Duration) {
 	count := c.metrics.LLMObserver()
 	return func(result string, took time.Duration) {

@@ -77,8 +77,10 @@ type Options struct {
 	// asked ("busy") and falls through to the ordinary flow.
 	MaxInFlight int
 	// Observe, when set, is told the result of every question: "answered",
-	// "no_answer", "failed", "budget", "busy" or "open" (the model left
-	// alone).
+	// "no_answer", "failed", "budget", "busy", "open" (the model left
+	// alone), "cancelled" (the customer went away during the call) or
+	// "rejected" (the model refused this one request). Only "failed" and
+	// "open" say the model is unwell.
 	Observe func(result string, took time.Duration)
 	Now     func() time.Time
 }
@@ -167,9 +169,17 @@ func (a *Answerer) Answer(ctx context.Context, q Question) (string, error) {
 	// A customer who went away, or a request the model refused, says
 	// nothing about the model's health.
 	settled = true
-	a.settle(probe, err != nil && ctx.Err() == nil && !errors.Is(err, ErrRejected), err == nil)
+	left, rejected := err != nil && ctx.Err() != nil, errors.Is(err, ErrRejected)
+	a.settle(probe, err != nil && !left && !rejected, err == nil)
 	if err != nil {
-		a.observe("failed", start)
+		switch {
+		case left:
+			a.observe("cancelled", start)
+		case rejected:
+			a.observe("rejected", start)
+		default:
+			a.observe("failed", start)
+		}
 		return "", fmt.Errorf("ask the model: %w", err)
 	}
 	text, ok := clean(out)

@@ -139,10 +139,13 @@ func (s *stallingProvider) Complete(ctx context.Context, _ []Message, _ int) (st
 }
 
 // A turn whose caller gave up (the customer closed the page) does not
-// count against the model; the model's own timeouts do.
+// count against the model, nor is it observed as the model failing (the
+// llm_failing rule counts "failed"); the model's own timeouts do.
 func TestCallersGoingAwayDoNotOpenTheBreaker(t *testing.T) {
 	p := &stallingProvider{}
-	a := New(p, Options{Timeout: time.Hour})
+	var results []string
+	observe := func(r string, _ time.Duration) { results = append(results, r) }
+	a := New(p, Options{Timeout: time.Hour, Observe: observe})
 	q := Question{Text: "q", Sources: refundSource}
 	for i := 0; i < breakAfter+1; i++ {
 		ctx, cancel := context.WithCancel(context.Background())
@@ -154,7 +157,11 @@ func TestCallersGoingAwayDoNotOpenTheBreaker(t *testing.T) {
 	if p.calls != breakAfter+1 {
 		t.Fatalf("%d calls: the breaker opened on callers that went away", p.calls)
 	}
-	a = New(p, Options{Timeout: time.Millisecond})
+	if got, want := strings.Join(results, " "), strings.TrimSpace(strings.Repeat("cancelled ", breakAfter+1)); got != want {
+		t.Fatalf("callers that went away observed as %q, want %q", got, want)
+	}
+	results = nil
+	a = New(p, Options{Timeout: time.Millisecond, Observe: observe})
 	for i := 0; i < breakAfter; i++ {
 		if _, err := a.Answer(context.Background(), q); !errors.Is(err, context.DeadlineExceeded) {
 			t.Fatalf("timeout %d: %v", i, err)
@@ -162,6 +169,9 @@ func TestCallersGoingAwayDoNotOpenTheBreaker(t *testing.T) {
 	}
 	if _, err := a.Answer(context.Background(), q); !errors.Is(err, ErrOpen) {
 		t.Fatalf("after %d timeouts: %v", breakAfter, err)
+	}
+	if got, want := strings.Join(results, " "), "failed failed failed open"; got != want {
+		t.Fatalf("timeouts observed as %q, want %q", got, want)
 	}
 }
 
@@ -201,7 +211,8 @@ func TestOneProbeTriesTheModelAfterThePause(t *testing.T) {
 // nothing about the model's health.
 func TestRejectedRequestsDoNotOpenTheBreaker(t *testing.T) {
 	p := &fakeProvider{err: fmt.Errorf("chat completions answered 400: content filter: %w", ErrRejected)}
-	a := New(p, Options{})
+	var results []string
+	a := New(p, Options{Observe: func(r string, _ time.Duration) { results = append(results, r) }})
 	q := Question{Text: "q", Sources: refundSource}
 	for i := 0; i < breakAfter+2; i++ {
 		if _, err := a.Answer(context.Background(), q); !errors.Is(err, ErrRejected) {
@@ -210,6 +221,9 @@ func TestRejectedRequestsDoNotOpenTheBreaker(t *testing.T) {
 	}
 	if p.calls != breakAfter+2 {
 		t.Fatalf("%d calls", p.calls)
+	}
+	if got, want := strings.Join(results, " "), strings.TrimSpace(strings.Repeat("rejected ", breakAfter+2)); got != want {
+		t.Fatalf("refusals observed as %q, want %q", got, want)
 	}
 }
 

@@ -186,17 +186,19 @@ func (m *Metrics) ObserveBackup(ok bool, at time.Time, seconds float64, bytes in
 
 // LLMObserver registers the language model's series and returns what the
 // llm package calls with each question's result (answered, no_answer,
-// failed, budget, busy, open) and how long the call took.
+// failed, budget, busy, open, cancelled, rejected) and how long the call
+// took.
 func (m *Metrics) LLMObserver() func(result string, took time.Duration) {
 	calls := prometheus.NewCounterVec(prometheus.CounterOpts{Name: "steward_llm_questions_total",
-		Help: "Unsure questions put to the language model, by result (answered, no_answer, failed, budget: over the call budget, busy: too many calls waiting at once, open: left alone after failures)."},
+		Help: "Unsure questions put to the language model, by result (answered, no_answer, failed, budget: over the call budget, busy: too many calls waiting at once, open: left alone after failures, cancelled: the customer went away during the call, rejected: the model refused the request)."},
 		[]string{"result"})
 	took := prometheus.NewHistogram(prometheus.HistogramOpts{Name: "steward_llm_call_duration_seconds",
 		Help: "Time the language model took to answer (or fail).", Buckets: latencyBounds})
 	m.Registry.MustRegister(calls, took)
 	return func(result string, d time.Duration) {
 		calls.WithLabelValues(result).Inc()
-		if result == "answered" || result == "no_answer" || result == "failed" {
+		switch result {
+		case "answered", "no_answer", "failed", "cancelled", "rejected":
 			took.Observe(d.Seconds())
 		}
 	}
