@@ -139,17 +139,19 @@ func (c *client) spoolPending(ctx context.Context) (int, error) {
 
 type convView struct{ id, token string }
 
-// start begins a customer's conversation. One from a source other than
-// the default is started with the operator's token: a desk with an
-// identity secret takes a partner's source only from staff (or a signed
-// identity), and the drill's flood must be judged as that source.
+// start begins a customer's conversation. A VIP's, and one from a source
+// other than the default, is started with the operator's token: a desk
+// with an identity secret takes the customer fields and a partner's
+// source only from staff (or a signed identity), and the drill's VIPs
+// must be VIPs (level 2 keeps the bot for them) and its flood judged as
+// that source.
 func (c *client) start(ctx context.Context, locale string, vip bool, source string) (*convView, int, error) {
 	var out struct {
 		ID    string `json:"id"`
 		Token string `json:"token"`
 	}
 	bearer := ""
-	if source != "web" {
+	if source != "web" || vip {
 		bearer = c.token
 	}
 	status, err := c.request(ctx, "POST", "/api/v1/conversations", bearer, map[string]any{"locale": locale, "source": source,

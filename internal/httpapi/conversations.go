@@ -177,15 +177,21 @@ const maxIdentityToken = 4096
 
 // identify decides who a new conversation's customer is. Without an
 // identity secret the request's fields are believed, as before. With one,
-// only a valid token names the customer; anything else starts an anonymous
-// conversation (the chat must keep working for a customer whose page held
-// a stale token), says so in the answer, and is logged without the token.
-// vouched is the source a valid token names ("" for none).
-func (s *Server) identify(req createRequest) (cust conversation.Customer, vouched, identity, why string) {
+// only a valid token names the customer, or, without a token, a staff
+// credential sent as the bearer vouches for the fields as sent (a partner
+// gateway's API key, the drill's token: they could sign a token anyway);
+// anything else starts an anonymous conversation (the chat must keep
+// working for a customer whose page held a stale token), says so in the
+// answer, and is logged without the token. vouched is the source a valid
+// token names ("" for none).
+func (s *Server) identify(r *http.Request, req createRequest) (cust conversation.Customer, vouched, identity, why string) {
 	if s.identities == nil {
 		return req.Customer, "", identityUnverified, ""
 	}
 	if req.Identity == "" {
+		if req.Customer != (conversation.Customer{}) && s.staffBearer(r) {
+			return req.Customer, "", identityVerified, ""
+		}
 		return conversation.Customer{}, "", identityAnonymous, ""
 	}
 	if len(req.Identity) > maxIdentityToken {
@@ -226,13 +232,22 @@ func (s *Server) source(r *http.Request, asked, vouched string) (src, why string
 	if err := conversation.ValidSource(asked); err != nil {
 		return asked, "" // refused as invalid by the engine, as always
 	}
-	if tok := bearer(r); tok != "" && s.auth != nil {
-		if _, err := s.auth.FromBearer(r.Context(), tok); err == nil {
-			return asked, ""
-		}
+	if s.staffBearer(r) {
+		return asked, ""
 	}
 	return conversation.DefaultSource, fmt.Sprintf("the source %q needs an identity token that names it or a staff API key; "+
 		"this conversation counts as %q", asked, conversation.DefaultSource)
+}
+
+// staffBearer reports whether r carries a valid staff credential as its
+// bearer (an API key or a console session).
+func (s *Server) staffBearer(r *http.Request) bool {
+	tok := bearer(r)
+	if tok == "" || s.auth == nil {
+		return false
+	}
+	_, err := s.auth.FromBearer(r.Context(), tok)
+	return err == nil
 }
 
 type conversationJSON struct {
@@ -269,7 +284,7 @@ func (s *Server) createConversation(w http.ResponseWriter, r *http.Request) erro
 	if err := decodeOptional(r, &req); err != nil {
 		return err
 	}
-	customer, vouched, identity, why := s.identify(req)
+	customer, vouched, identity, why := s.identify(r, req)
 	source, sourceWhy := s.source(r, req.Source, vouched)
 	c, token, greeting, err := s.engine.Start(r.Context(), conversation.StartRequest{Locale: req.Locale, Customer: customer,
 		Source: source})

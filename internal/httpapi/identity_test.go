@@ -104,6 +104,22 @@ func TestCustomerIdentity(t *testing.T) {
 				t.Errorf("a token with too long a %s: %+v, want rejected saying %q", claim, c, want)
 			}
 		}
+		// A staff credential as the bearer (a partner gateway's API key)
+		// vouches for the fields as sent; a wrong one does not.
+		admin := testutil.Login(t, run.URL, run.Demo[0].Email, run.Demo[0].Password)
+		var key struct{ ID, Key string }
+		admin.Must(http.StatusCreated, "POST", "/api/v1/auth/api-keys", map[string]string{"name": "partner-gateway"}, &key)
+		if c := createAs(t, cl, key.Key, map[string]any{"locale": "en", "customer": claimed}); c.Identity != "verified" ||
+			!c.Customer.VIP || c.Customer.ExternalID != "u-1" || c.Customer.Name != "Boss" {
+			t.Errorf("the fields with a staff API key: %+v, want them believed and verified", c)
+		}
+		if c := createAs(t, cl, "not-a-key", map[string]any{"locale": "en", "customer": claimed}); c.Identity != "anonymous" || c.Customer.VIP {
+			t.Errorf("the fields with a wrong key: %+v, want an anonymous customer", c)
+		}
+		if c := createAs(t, cl, key.Key, map[string]any{"locale": "en", "customer": claimed, "identity": expired}); c.Identity != "rejected" ||
+			c.Customer.VIP {
+			t.Errorf("a staff key with a bad token: %+v, want the token judged (rejected)", c)
+		}
 		// The anonymous conversation works.
 		if turn := cl.Say(testutil.Conversation{ID: rej.ID, Token: rej.Token}, "how do I return an item"); len(turn.Messages) == 0 {
 			t.Errorf("the anonymous conversation got no answer: %+v", turn)
@@ -113,7 +129,6 @@ func TestCustomerIdentity(t *testing.T) {
 			t.Errorf("the log of refused identities: want the reason without the token")
 		}
 		// The desk sees the verified VIP as VIP.
-		admin := testutil.Login(t, run.URL, run.Demo[0].Email, run.Demo[0].Password)
 		var got struct {
 			Conversation struct {
 				Customer struct{ VIP bool } `json:"customer"`
