@@ -154,6 +154,12 @@ type Message struct {
 type Turn struct {
 	Conversation *Conversation
 	Messages     []Message
+	// AssigneeLimit, when above 0 and the turn leaves the conversation
+	// assigned, is how many conversations its assignee may have: the store
+	// refuses the turn with ErrAssigneeFull if the assignee already has
+	// that many others assigned, counted in the turn's own transaction, so
+	// that claims and routing on any node cannot pass an agent's limit.
+	AssigneeLimit int
 }
 
 // Store keeps conversations durably. Implementations must write a Turn

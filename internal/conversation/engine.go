@@ -225,6 +225,11 @@ func (e *Engine) throttled(c *Conversation) {
 // ErrThrottled answers a message from a source the posture throttles.
 var ErrThrottled = errcode.Localized(errcode.RateLimited, "too many messages from this source right now; please try again in a moment", "当前消息太多，请稍后再试")
 
+// ErrAssigneeFull refuses an assignment that would pass its agent's
+// limit (Turn.AssigneeLimit).
+var ErrAssigneeFull = errcode.Localized(errcode.Conflict, "the agent already has as many conversations as their limit allows",
+	"该客服的会话数已达上限")
+
 // ErrNoToken is the answer to a request for a conversation without its token.
 var ErrNoToken = errcode.Errorf(errcode.Unauthorized, "missing conversation token: send Authorization: Bearer <token>")
 
@@ -393,7 +398,7 @@ var errRaced = errors.New("the conversation changed while this was being decided
 // raced wraps a store's refusal of a stale write as errRaced, keeping the
 // store's error (and its 409) for the caller.
 func raced(err error) error {
-	if errcode.Is(err, errcode.Conflict) {
+	if errcode.Is(err, errcode.Conflict) && !errors.Is(err, ErrAssigneeFull) {
 		return fmt.Errorf("%w: %w", errRaced, err)
 	}
 	return err
@@ -746,13 +751,21 @@ type Change func(c *Conversation) ([]Message, error)
 // turn: the new state and messages are stored in one transaction, then
 // published. It returns the conversation as stored and the new messages.
 func (e *Engine) Apply(ctx context.Context, id string, change Change) (*Conversation, []Message, error) {
+	return e.ApplyWithin(ctx, id, 0, change)
+}
+
+// ApplyWithin is Apply for a change that may assign the conversation:
+// above 0, limit is how many conversations the assignee may have, checked
+// as the change is stored (Turn.AssigneeLimit); past it the change fails
+// with ErrAssigneeFull and nothing is stored.
+func (e *Engine) ApplyWithin(ctx context.Context, id string, limit int, change Change) (*Conversation, []Message, error) {
 	unlock, err := e.lock(ctx, id)
 	if err != nil {
 		return nil, nil, err
 	}
 	defer unlock()
 	for attempt := 1; ; attempt++ {
-		c, msgs, err := e.apply(ctx, id, change)
+		c, msgs, err := e.apply(ctx, id, limit, change)
 		if !errors.Is(err, errRaced) || attempt == raceAttempts {
 			return c, msgs, err
 		}
@@ -762,7 +775,7 @@ func (e *Engine) Apply(ctx context.Context, id string, change Change) (*Conversa
 
 // apply is one attempt of Apply, under the conversation's lock. change
 // may run again on a fresh read, so it must only look at its argument.
-func (e *Engine) apply(ctx context.Context, id string, change Change) (*Conversation, []Message, error) {
+func (e *Engine) apply(ctx context.Context, id string, limit int, change Change) (*Conversation, []Message, error) {
 	c, err := e.store.Conversation(ctx, id)
 	if err != nil {
 		return nil, nil, err
@@ -786,7 +799,7 @@ func (e *Engine) apply(ctx context.Context, id string, change Change) (*Conversa
 			m.Text, m.PII, m.Sealed = safe.Text, safe.KindNames(), safe.Sealed
 		}
 	}
-	if err := e.store.SaveTurn(ctx, Turn{Conversation: &next, Messages: msgs}); err != nil {
+	if err := e.store.SaveTurn(ctx, Turn{Conversation: &next, Messages: msgs, AssigneeLimit: limit}); err != nil {
 		return nil, nil, raced(err)
 	}
 	if e.pub != nil {

@@ -2,6 +2,7 @@ package desk
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"strings"
 	"sync"
@@ -143,12 +144,14 @@ func (d *Desk) Claim(ctx context.Context, actor *auth.User, id string) (*convers
 	if err := need(actor, auth.DeskWork, "take conversations"); err != nil {
 		return nil, err
 	}
+	limit := 0
 	if !actor.Can(auth.DeskSupervise) {
 		// Agents claim within their limit; supervisors step in regardless.
-		// The count and the assignment happen under the agent's own lock,
-		// so that parallel claims (a double click, two tabs) cannot each
-		// count the same free slot. (Per process: claims on two nodes, or a
-		// claim racing the router, can still pass the limit by one.)
+		// The count here, under the agent's own lock, answers a double
+		// click or a second tab at once; the store checks the limit again
+		// as it saves the assignment (ApplyWithin), which holds against
+		// claims on other nodes and the router too.
+		limit = max(actor.MaxChats, 1)
 		mu, _ := d.claiming.LoadOrStore(actor.ID, new(sync.Mutex))
 		mu.(*sync.Mutex).Lock()
 		defer mu.(*sync.Mutex).Unlock()
@@ -161,14 +164,14 @@ func (d *Desk) Claim(ctx context.Context, actor *auth.User, id string) (*convers
 				return &c, nil
 			}
 		}
-		if len(mine) >= max(actor.MaxChats, 1) {
+		if len(mine) >= limit {
 			if _, err := d.Conversation(ctx, actor, id); err != nil {
 				return nil, err
 			}
-			return nil, errcode.Localized(errcode.Conflict, "you already have %d conversations, your limit; close one first", "您已有 %d 个会话，达到上限：请先结束一个", len(mine))
+			return nil, atLimit(len(mine))
 		}
 	}
-	c, _, err := d.engine.Apply(ctx, id, func(c *conversation.Conversation) ([]conversation.Message, error) {
+	c, _, err := d.engine.ApplyWithin(ctx, id, limit, func(c *conversation.Conversation) ([]conversation.Message, error) {
 		if c.State == conversation.StateAssigned && c.Assignee == actor.ID {
 			return nil, nil
 		}
@@ -177,11 +180,19 @@ func (d *Desk) Claim(ctx context.Context, actor *auth.User, id string) (*convers
 		}
 		return assignChange(actor, true)(c)
 	})
+	if errors.Is(err, conversation.ErrAssigneeFull) {
+		return nil, atLimit(limit)
+	}
 	if err != nil {
 		return nil, err
 	}
 	d.Kick()
 	return c, nil
+}
+
+// atLimit refuses an agent's claim past their limit of n conversations.
+func atLimit(n int) error {
+	return errcode.Localized(errcode.Conflict, "you are at your limit of %d open conversations; close one first", "您已有 %d 个会话，达到上限：请先结束一个", n)
 }
 
 // Assign gives a conversation to another agent (supervisors).

@@ -48,6 +48,9 @@ type Store interface {
 // conversation goes through it, serialised with the customer's turns.
 type Engine interface {
 	Apply(ctx context.Context, id string, change conversation.Change) (*conversation.Conversation, []conversation.Message, error)
+	// ApplyWithin is Apply that refuses, with conversation.ErrAssigneeFull,
+	// to leave the conversation assigned to an agent who has limit others.
+	ApplyWithin(ctx context.Context, id string, limit int, change conversation.Change) (*conversation.Conversation, []conversation.Message, error)
 	Conversation(ctx context.Context, id string) (*conversation.Conversation, error)
 	Transcript(ctx context.Context, c *conversation.Conversation, afterSeq int64) ([]conversation.Message, error)
 	Index() *knowledge.Index

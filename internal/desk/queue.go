@@ -2,6 +2,7 @@ package desk
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"sort"
 	"strings"
@@ -109,15 +110,12 @@ func (d *Desk) Route(ctx context.Context) error {
 		// agents still online at closing time used to free up while those
 		// customers waited until morning.
 		if !d.opts.ManualOnly && (d.opts.Hours.Open(now) || d.opts.Hours.Open(c.QueuedAt)) && leading {
-			if agent := pick(online, load, &c); agent != nil {
-				if _, _, err := d.engine.Apply(ctx, c.ID, assignChange(agent, false)); err == nil {
-					load[agent.ID]++
-					d.logger.Info("assigned", "conversation", c.ID, "agent", agent.ID)
-					continue
-				} else if errcode.Code(err) == errcode.Internal {
-					return fmt.Errorf("route %s: %w", c.ID, err)
-				}
-				// The conversation moved on (closed, claimed) meanwhile: fine.
+			assigned, err := d.assign(ctx, online, load, &c)
+			if err != nil {
+				return err
+			}
+			if assigned {
+				continue
 			}
 		}
 		queued = append(queued, c)
@@ -184,6 +182,33 @@ func requeueChange(agentID string) conversation.Change {
 // pick chooses the agent for c: online, speaking its language, below their
 // chat limit; specialists in its category first, then generalists, then
 // the rest (overflow); then the least loaded.
+// assign gives queued conversation c to the best agent with a free slot,
+// and reports whether it did. The store checks the agent's limit again as
+// it saves the assignment: an agent whose slots a claim took since load
+// was counted (on this node or another) counts as full, and the next best
+// is tried.
+func (d *Desk) assign(ctx context.Context, online []*auth.User, load map[string]int, c *conversation.Conversation) (bool, error) {
+	for {
+		agent := pick(online, load, c)
+		if agent == nil {
+			return false, nil
+		}
+		_, _, err := d.engine.ApplyWithin(ctx, c.ID, max(agent.MaxChats, 1), assignChange(agent, false))
+		switch {
+		case err == nil:
+			load[agent.ID]++
+			d.logger.Info("assigned", "conversation", c.ID, "agent", agent.ID)
+			return true, nil
+		case errors.Is(err, conversation.ErrAssigneeFull):
+			load[agent.ID] = max(agent.MaxChats, 1)
+		case errcode.Code(err) == errcode.Internal:
+			return false, fmt.Errorf("route %s: %w", c.ID, err)
+		default:
+			return false, nil // the conversation moved on (closed, claimed) meanwhile: fine
+		}
+	}
+}
+
 func pick(online []*auth.User, load map[string]int, c *conversation.Conversation) *auth.User {
 	var cands []*auth.User
 	for _, u := range online {

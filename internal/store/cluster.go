@@ -31,6 +31,7 @@ const (
 	lockSpaceConversation int32 = 0x5354_0001
 	lockSpaceLeader       int32 = 0x5354_0002
 	lockSpaceAdmins       int32 = 0x5354_0003 // changes that take an admin away
+	lockSpaceAgent        int32 = 0x5354_0004 // assignments to one agent, within their limit
 )
 
 // LockWait bounds how long a turn waits for another node's turn on the same

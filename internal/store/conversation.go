@@ -52,6 +52,11 @@ func (db *DB) SaveTurn(ctx context.Context, turn conversation.Turn) error {
 	c := turn.Conversation
 	prevSeq := c.LastSeq - int64(len(turn.Messages))
 	err := db.update(ctx, func(ctx context.Context, t tx) error {
+		if turn.AssigneeLimit > 0 && c.State == conversation.StateAssigned && c.Assignee != "" {
+			if err := db.withinLimit(ctx, t, c.ID, c.Assignee, turn.AssigneeLimit); err != nil {
+				return err
+			}
+		}
 		res, err := t.exec(ctx, `UPDATE conversations
 			SET state = $1, locale = $2, unresolved = $3, last_seq = $4, handoff_reason = $5, updated_at = $6,
 				category = $9, priority = $10, assignee = $11, queued_at = $12, assigned_at = $13, closed_at = $14
@@ -70,6 +75,30 @@ func (db *DB) SaveTurn(ctx context.Context, turn conversation.Turn) error {
 	})
 	if err != nil {
 		return fmt.Errorf("save turn of conversation %s: %w", c.ID, err)
+	}
+	return nil
+}
+
+// withinLimit refuses with conversation.ErrAssigneeFull when agent already
+// has limit conversations other than id assigned. On PostgreSQL a
+// transaction advisory lock on the agent, held until the commit, makes the
+// assignments to one agent from every node take turns, and each counts
+// what its predecessors committed (read committed: a statement sees what
+// committed before it began). On SQLite the one writer already takes them
+// in turn.
+func (db *DB) withinLimit(ctx context.Context, t tx, id, agent string, limit int) error {
+	if db.d.name() == "postgres" {
+		if _, err := t.exec(ctx, `SELECT pg_advisory_xact_lock($1, $2)`, lockSpaceAgent, lockKey(agent)); err != nil {
+			return err
+		}
+	}
+	var n int
+	if err := t.queryRow(ctx, `SELECT COUNT(*) FROM conversations WHERE assignee = $1 AND state = $2 AND id <> $3`,
+		agent, string(conversation.StateAssigned), id).Scan(&n); err != nil {
+		return err
+	}
+	if n >= limit {
+		return fmt.Errorf("%s has %d conversations, the limit %d: %w", agent, n, limit, conversation.ErrAssigneeFull)
 	}
 	return nil
 }
