@@ -46,7 +46,8 @@ func (s *Flags) Unanswered(ctx context.Context, since time.Time, limit int) ([]C
 	if err != nil {
 		return nil, Coverage{}, err
 	}
-	return clusterAsked(asked, since, limit)
+	out, cov := clusterAsked(asked, since, limit)
+	return out, cov, nil
 }
 
 // ModelAnswered clusters the questions the language model answered since a
@@ -58,12 +59,13 @@ func (s *Flags) ModelAnswered(ctx context.Context, since time.Time, limit int) (
 	if err != nil {
 		return nil, Coverage{}, err
 	}
-	return clusterAsked(asked, since, limit)
+	out, cov := clusterAsked(asked, since, limit)
+	return out, cov, nil
 }
 
 // clusterAsked clusters at most maxUnansweredScan of asked (newest first;
 // one more says there were more) and keeps the limit most frequent.
-func clusterAsked(asked []Asked, since time.Time, limit int) ([]Cluster, Coverage, error) {
+func clusterAsked(asked []Asked, since time.Time, limit int) ([]Cluster, Coverage) {
 	truncated := len(asked) > maxUnansweredScan
 	if truncated {
 		asked = asked[:maxUnansweredScan]
@@ -81,7 +83,7 @@ func clusterAsked(asked []Asked, since time.Time, limit int) ([]Cluster, Coverag
 	if limit > 0 && len(out) > limit {
 		out = out[:limit]
 	}
-	return out, cov, nil
+	return out, cov
 }
 
 type wording struct {
