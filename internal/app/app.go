@@ -27,7 +27,6 @@ import (
 	"github.com/steward-cs/steward/internal/knowledge"
 	"github.com/steward-cs/steward/internal/limit"
 	"github.com/steward-cs/steward/internal/llm"
-	"github.com/steward-cs/steward/internal/llm/openai"
 	"github.com/steward-cs/steward/internal/nlu"
 	"github.com/steward-cs/steward/internal/quality"
 	"github.com/steward-cs/steward/internal/realtime"
@@ -181,7 +180,11 @@ func Open(ctx context.Context, cfg config.Config, logger *slog.Logger, options .
 		engineOpts.Faults = a.crisis.faults
 	}
 	if cfg.LLM.Enabled() {
-		provider, err := openai.New(openai.Config{BaseURL: cfg.LLM.BaseURL, APIKey: cfg.LLM.APIKey, Model: cfg.LLM.Model})
+		var observe func(provider, result string)
+		if cfg.LLM.Fallback != (config.LLMEndpoint{}) {
+			observe = a.crisis.observeProviders()
+		}
+		model, err := provider(cfg.LLM, a.crisis.faults, observe, logger)
 		if err != nil {
 			return nil, err
 		}
@@ -191,9 +194,9 @@ func Open(ctx context.Context, cfg config.Config, logger *slog.Logger, options .
 			logger.Warn("llm.max_concurrent lowered in a cluster", "configured", inFlight, "used", maxClusteredLLMCalls)
 			inFlight = maxClusteredLLMCalls
 		}
-		engineOpts.LLM = llm.New(faultyProvider{provider, a.crisis.faults}, llm.Options{Timeout: cfg.LLM.Timeout, CallsPerMinute: cfg.LLM.CallsPerMinute,
+		engineOpts.LLM = llm.New(model, llm.Options{Timeout: cfg.LLM.Timeout, CallsPerMinute: cfg.LLM.CallsPerMinute,
 			MaxTokens: cfg.LLM.MaxTokens, MaxInFlight: inFlight, Observe: a.crisis.observeLLM()})
-		logger.Info("language model answers unsure questions", "model", cfg.LLM.Model)
+		logger.Info("language model answers unsure questions", "model", cfg.LLM.Model, "fallback", cfg.LLM.Fallback.Model)
 	}
 	if a.db.Clustered() {
 		engineOpts.Lock = a.db.LockConversation

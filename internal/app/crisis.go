@@ -625,6 +625,26 @@ func (c *crisis) observeLLM() func(result string, took time.Duration) {
 	}
 }
 
+// observeProviders is told each call of the failover between two
+// language models: it counts in the metrics, and each call the primary was
+// asked, or skipped while its breaker is open, is a probe of the
+// "llm.primary" component, so that llm_failing warns of a primary that is
+// down while the fallback answers (the questions themselves, the "llm"
+// probes, then fail only when both do).
+func (c *crisis) observeProviders() func(provider, result string) {
+	count := c.metrics.LLMProviderObserver()
+	return func(provider, result string) {
+		count(provider, result)
+		if provider != "primary" {
+			return
+		}
+		switch result {
+		case "answered", "failed", "skipped":
+			c.mon.Record(monitor.Signal{Kind: monitor.KindProbe, Component: "llm.primary", Failed: result != "answered"})
+		}
+	}
+}
+
 // observer turns the engine's turns into signals.
 type observer struct{ mon *monitor.Monitor }
 

@@ -87,6 +87,17 @@ type LLM struct {
 	// waiting turn holds one of the 32 connections that keep conversations'
 	// locks).
 	MaxConcurrent int `yaml:"max_concurrent"`
+	// Fallback is a second OpenAI-compatible API (another vendor, a model
+	// served in-house) asked when this one fails or is left alone after
+	// failures; optional.
+	Fallback LLMEndpoint `yaml:"fallback"`
+}
+
+// LLMEndpoint is one OpenAI-compatible chat completions API.
+type LLMEndpoint struct {
+	BaseURL string `yaml:"base_url"`
+	APIKey  string `yaml:"api_key"`
+	Model   string `yaml:"model"`
 }
 
 // Enabled reports whether a language model is configured.
@@ -98,7 +109,18 @@ func (l LLM) validate() []error {
 		if l.Model != "" || l.APIKey != "" {
 			errs = append(errs, fmt.Errorf("llm.base_url is required when llm.model or llm.api_key is set (e.g. https://api.openai.com/v1)"))
 		}
+		if l.Fallback != (LLMEndpoint{}) {
+			errs = append(errs, fmt.Errorf("llm.fallback needs llm.base_url: the fallback is asked when the primary model fails"))
+		}
 		return errs
+	}
+	if f := l.Fallback; f != (LLMEndpoint{}) {
+		if u, err := url.Parse(f.BaseURL); err != nil || (u.Scheme != "http" && u.Scheme != "https") || u.Host == "" {
+			errs = append(errs, fmt.Errorf("llm.fallback.base_url %q must be an http(s) URL such as https://api.deepseek.com/v1", f.BaseURL))
+		}
+		if strings.TrimSpace(f.Model) == "" {
+			errs = append(errs, fmt.Errorf("llm.fallback.model is required with llm.fallback.base_url (e.g. deepseek-chat)"))
+		}
 	}
 	if u, err := url.Parse(l.BaseURL); err != nil || (u.Scheme != "http" && u.Scheme != "https") || u.Host == "" {
 		errs = append(errs, fmt.Errorf("llm.base_url %q must be an http(s) URL such as https://api.openai.com/v1", l.BaseURL))
@@ -331,6 +353,8 @@ func (c *Config) applyEnv(getenv func(string) string) error {
 		"STEWARD_METRICS_TOKEN": &c.Monitor.MetricsToken, "STEWARD_IDENTITY_SECRET": &c.Security.IdentitySecret,
 		"STEWARD_PG_BIN":       &c.Backup.PGBin,
 		"STEWARD_LLM_BASE_URL": &c.LLM.BaseURL, "STEWARD_LLM_API_KEY": &c.LLM.APIKey, "STEWARD_LLM_MODEL": &c.LLM.Model,
+		"STEWARD_LLM_FALLBACK_BASE_URL": &c.LLM.Fallback.BaseURL, "STEWARD_LLM_FALLBACK_API_KEY": &c.LLM.Fallback.APIKey,
+		"STEWARD_LLM_FALLBACK_MODEL": &c.LLM.Fallback.Model,
 	}
 	for name, dst := range strs {
 		v, ok, err := get(name)

@@ -217,6 +217,19 @@ func TestLLMSettings(t *testing.T) {
 	if err != nil || !cfg.LLM.Enabled() || cfg.LLM.APIKey != "sk-from-a-file" || cfg.LLM.Model != "small-model" || cfg.LLM.Timeout != 2*time.Second {
 		t.Fatalf("%+v, %v", cfg.LLM, err)
 	}
+	// The fallback's settings come from the environment too, its key from a file.
+	fbKey := filepath.Join(dir, "fallback-key")
+	os.WriteFile(fbKey, []byte("sk-fallback\n"), 0o600)
+	env["STEWARD_LLM_FALLBACK_BASE_URL"], env["STEWARD_LLM_FALLBACK_MODEL"] = "https://fallback.example.com/v1", "other-model"
+	env["STEWARD_LLM_FALLBACK_API_KEY_FILE"] = fbKey
+	withFallback, err := Load(path, func(k string) string { return env[k] })
+	if err == nil {
+		err = withFallback.Validate()
+	}
+	if want := (LLMEndpoint{BaseURL: "https://fallback.example.com/v1", APIKey: "sk-fallback", Model: "other-model"}); err != nil ||
+		withFallback.LLM.Fallback != want {
+		t.Fatalf("the fallback from the environment: %+v, %v; want %+v", withFallback.LLM.Fallback, err, want)
+	}
 	other := cfg
 	other.LLM.APIKey = "sk-another"
 	if a, _ := cfg.Fingerprint(); a != func() string { b, _ := other.Fingerprint(); return b }() {
@@ -241,6 +254,9 @@ func TestLLMSettings(t *testing.T) {
 		{LLM{BaseURL: "https://api.example.com/v1", Model: "m", MaxTokens: 100_000}, "llm.max_tokens"},
 		{LLM{BaseURL: "https://api.example.com/v1", Model: "m", CallsPerMinute: -1}, "llm.calls_per_minute"},
 		{LLM{BaseURL: "https://api.example.com/v1", Model: "m", MaxConcurrent: 65}, "llm.max_concurrent"},
+		{LLM{Fallback: LLMEndpoint{BaseURL: "https://api.example.com/v1", Model: "m"}}, "llm.fallback needs llm.base_url"},
+		{LLM{BaseURL: "https://api.example.com/v1", Model: "m", Fallback: LLMEndpoint{BaseURL: "ftp://x", Model: "m"}}, "llm.fallback.base_url"},
+		{LLM{BaseURL: "https://api.example.com/v1", Model: "m", Fallback: LLMEndpoint{BaseURL: "https://b.example.com/v1"}}, "llm.fallback.model is required"},
 	} {
 		c := Default()
 		c.DataDir, c.LLM = "/tmp/x", tc.llm

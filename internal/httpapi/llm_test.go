@@ -231,3 +231,96 @@ func TestFailingLLMRaisesAnAlert(t *testing.T) {
 		t.Errorf("posture level %d while only the model fails, want 0", posture.Posture.Level)
 	}
 }
+
+// With llm.fallback, a primary model that is down costs the customers
+// nothing: the fallback answers their unsure questions, with its own key
+// and model name; the primary is left alone after three failures in a row
+// instead of being asked (and waited for) on every question; and
+// llm_failing warns of the primary alone (component llm.primary), since
+// no question went unanswered.
+func TestFallbackModelAnswersWhileThePrimaryIsDown(t *testing.T) {
+	primary, fallback := llmtest.New(), llmtest.New()
+	defer primary.Close()
+	defer fallback.Close()
+	run := testutil.Start(t, func(c *config.Config) {
+		c.LLM = config.LLM{BaseURL: primary.URL(), APIKey: "sk-primary", Model: "primary-model", Timeout: 1500 * time.Millisecond,
+			Fallback: config.LLMEndpoint{BaseURL: fallback.URL(), APIKey: "sk-fallback", Model: "fallback-model"}}
+	})
+	primary.Reply(func(llmtest.Request) (int, string) { return http.StatusServiceUnavailable, "the provider is down" })
+	fallback.Reply(func(r llmtest.Request) (int, string) {
+		if !strings.Contains(strings.ToLower(r.Messages[0].Content), "refund") {
+			return http.StatusOK, "NO_ANSWER"
+		}
+		return http.StatusOK, "Your refund goes back to the card you paid with."
+	})
+	cust := &testutil.Client{T: t, Base: run.URL}
+	admin := testutil.Login(t, run.URL, run.Demo[0].Email, run.Demo[0].Password)
+	const questions = 8
+	for i := range questions {
+		m := cust.Say(cust.Start("en"), fmt.Sprintf("the jacket I sent back weeks ago (%d), where is my money", i)).Messages[0]
+		if !m.Generated || !strings.HasPrefix(m.Text, "Your refund goes back") {
+			t.Fatalf("question %d with the primary down: %+v, want the fallback's answer", i, m)
+		}
+	}
+	if n := len(primary.Requests()); n != 3 {
+		t.Errorf("the primary was asked %d times, want 3 (then left alone for 30 s)", n)
+	}
+	reqs := fallback.Requests()
+	if len(reqs) != questions {
+		t.Fatalf("the fallback was asked %d times, want %d", len(reqs), questions)
+	}
+	if reqs[0].Auth != "Bearer sk-fallback" || reqs[0].Model != "fallback-model" {
+		t.Errorf("the fallback's request: auth %q model %q, want its own key and model", reqs[0].Auth, reqs[0].Model)
+	}
+	wantMetric(t, cust, `steward_llm_provider_calls_total{provider="fallback",result="answered"} 8`, "the fallback's answers")
+	wantMetric(t, cust, `steward_llm_provider_calls_total{provider="primary",result="skipped"} 5`, "the primary left alone")
+	waitForAlert(t, admin, "llm_failing", 15*time.Second, "a primary model failing or left alone 8 times")
+	var alerts struct {
+		Firing []struct {
+			Labels    map[string]string `json:"labels"`
+			SummaryZH string            `json:"summary_zh"`
+		} `json:"firing"`
+	}
+	admin.Must(http.StatusOK, "GET", "/api/v1/alerts", nil, &alerts)
+	for _, a := range alerts.Firing {
+		if a.Labels["alertname"] != "llm_failing" {
+			continue
+		}
+		if a.Labels["component"] != "llm.primary" || !strings.Contains(a.SummaryZH, "主用大语言模型") {
+			t.Errorf("llm_failing on %q (%s), want the primary alone: every question was answered", a.Labels["component"], a.SummaryZH)
+		}
+	}
+}
+
+// The fault point llm takes the provider as its scope: a drill can fail
+// the primary alone (the fallback answers) or, unscoped, both.
+func TestLLMFaultScopedToOneProvider(t *testing.T) {
+	primary, fallback := llmtest.New(), llmtest.New()
+	defer primary.Close()
+	defer fallback.Close()
+	run := testutil.Start(t, func(c *config.Config) {
+		c.LLM = config.LLM{BaseURL: primary.URL(), Model: "primary-model", Timeout: 1500 * time.Millisecond,
+			Fallback: config.LLMEndpoint{BaseURL: fallback.URL(), Model: "fallback-model"}}
+		c.EnableFaultInjection = true
+	})
+	for _, f := range []*llmtest.Server{primary, fallback} {
+		name := map[*llmtest.Server]string{primary: "primary", fallback: "fallback"}[f]
+		f.Reply(func(llmtest.Request) (int, string) {
+			return http.StatusOK, "Refunds reach your card from the " + name + "."
+		})
+	}
+	cust := &testutil.Client{T: t, Base: run.URL}
+	admin := testutil.Login(t, run.URL, run.Demo[0].Email, run.Demo[0].Password)
+	admin.Must(http.StatusCreated, "POST", "/api/v1/admin/faults", map[string]any{"point": "llm", "scope": "primary", "error_rate": 1}, nil)
+	m := cust.Say(cust.Start("en"), "the jacket I sent back weeks ago, where is my money").Messages[0]
+	if !m.Generated || !strings.Contains(m.Text, "from the fallback") || len(primary.Requests()) != 0 {
+		t.Fatalf("the primary failed by a scoped fault: %+v, %d requests reached it; want the fallback's answer", m, len(primary.Requests()))
+	}
+	admin.Must(http.StatusCreated, "POST", "/api/v1/admin/faults", map[string]any{"point": "llm", "error_rate": 1}, nil)
+	if m := cust.Say(cust.Start("en"), "the jacket I sent back weeks ago, where is my money").Messages[0]; m.Generated {
+		t.Fatalf("both models failed by an unscoped fault: %+v, want no generated answer", m)
+	}
+	if len(fallback.Requests()) != 1 {
+		t.Fatalf("the fallback got %d requests, want 1 (the unscoped fault fails it before the call)", len(fallback.Requests()))
+	}
+}

@@ -21,7 +21,7 @@ const (
 	FaultAnswers    = conversation.FaultAnswers // the bot answers with the wrong entry (scope: a category)
 	FaultStoreWrite = "store.write"             // conversation writes fail or are slow
 	FaultNotify     = "notify"                  // notification sends fail (scope: a channel)
-	FaultLLM        = "llm"                     // calls to the language model fail or are slow (inside its timeout and breaker)
+	FaultLLM        = "llm"                     // calls to the language model fail or are slow (inside its timeout and breaker; scope: primary or fallback)
 	FaultBadRelease = "kb.bad_release"          // publish and activate a damaged knowledge release (an action, not a point)
 )
 
@@ -39,7 +39,8 @@ type Fault struct {
 	ErrorRate float64 `json:"error_rate"`
 	// LatencyMS delays every call at the point.
 	LatencyMS int `json:"latency_ms"`
-	// Scope narrows the point: a category for answers, a channel for notify.
+	// Scope narrows the point: a category for answers, a channel for
+	// notify, "primary" or "fallback" for llm (with llm.fallback).
 	Scope   string    `json:"scope,omitempty"`
 	Until   time.Time `json:"until"`
 	SetAt   time.Time `json:"set_at"`

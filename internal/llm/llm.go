@@ -110,12 +110,53 @@ type Answerer struct {
 	// client sending nonsense once a second would spend it all.
 	perConv *limit.Buckets
 
-	mu        sync.Mutex
-	bucket    *limit.Bucket
+	mu       sync.Mutex
+	bucket   *limit.Bucket
+	breaker  breaker
+	inFlight int // calls admitted and not yet settled
+}
+
+// breaker is a circuit breaker's state (see breakAfter); its owner's lock
+// guards it.
+type breaker struct {
 	failures  int
 	openUntil time.Time // zero: closed
-	probing   bool      // half-open: one call is trying the model
-	inFlight  int       // calls admitted and not yet settled
+	probing   bool      // half-open: one call is trying the provider
+}
+
+// open reports whether calls are kept from the provider at now: within
+// the open window, or after it while the probe is out.
+func (b *breaker) open(now time.Time) bool {
+	return !b.openUntil.IsZero() && (now.Before(b.openUntil) || b.probing)
+}
+
+// take admits a call the breaker is not open to; after the open window
+// it is the probe (probe is true).
+func (b *breaker) take() (probe bool) {
+	b.probing = !b.openUntil.IsZero()
+	return b.probing
+}
+
+// settle ends a call: a failure counts towards opening the breaker (and a
+// failed probe opens it again at once), a success closes it, and a call
+// that was neither (the caller left, the request was refused) only frees
+// the probe's place. It reports whether the breaker opened.
+func (b *breaker) settle(probe, failed, ok bool, now time.Time) (opened bool) {
+	if probe {
+		b.probing = false
+	}
+	switch {
+	case ok:
+		b.failures, b.openUntil = 0, time.Time{}
+	case failed:
+		b.failures++
+		if probe || b.failures >= breakAfter {
+			b.failures = 0
+			b.openUntil = now.Add(breakFor)
+			return true
+		}
+	}
+	return false
 }
 
 // perConversation is one conversation's budget: 3 calls at once, then one
@@ -202,7 +243,7 @@ func (a *Answerer) observe(result string, start time.Time) {
 func (a *Answerer) admit(now time.Time, conv string) (probe bool, _ error) {
 	a.mu.Lock()
 	defer a.mu.Unlock()
-	if !a.openUntil.IsZero() && (now.Before(a.openUntil) || a.probing) {
+	if a.breaker.open(now) {
 		a.observe("open", now)
 		return false, ErrOpen
 	}
@@ -221,32 +262,17 @@ func (a *Answerer) admit(now time.Time, conv string) (probe bool, _ error) {
 		a.observe("budget", now)
 		return false, ErrBudget
 	}
-	a.probing = !a.openUntil.IsZero()
 	a.inFlight++
-	return a.probing, nil
+	return a.breaker.take(), nil
 }
 
-// settle ends a call for the breaker: a failure counts towards opening it
-// (and a failed probe opens it again at once), a success closes it, and a
-// call that was neither (the caller left, the request was refused) only
-// frees the probe's place.
+// settle ends a call for the breaker (breaker.settle) and frees its
+// place among the calls in flight.
 func (a *Answerer) settle(probe, failed, ok bool) {
 	a.mu.Lock()
 	defer a.mu.Unlock()
 	a.inFlight--
-	if probe {
-		a.probing = false
-	}
-	switch {
-	case ok:
-		a.failures, a.openUntil = 0, time.Time{}
-	case failed:
-		a.failures++
-		if probe || a.failures >= breakAfter {
-			a.failures = 0
-			a.openUntil = a.opts.Now().Add(breakFor)
-		}
-	}
+	a.breaker.settle(probe, failed, ok, a.opts.Now())
 }
 
 // clean trims the model's answer and says whether it is one: empty or

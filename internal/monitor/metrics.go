@@ -184,6 +184,17 @@ func (m *Metrics) ObserveBackup(ok bool, at time.Time, seconds float64, bytes in
 	m.backupBytes.Set(float64(bytes))
 }
 
+// LLMProviderObserver registers the failover's series (llm.fallback) and
+// returns what the failover calls with each call's provider (primary,
+// fallback) and result (answered, failed, rejected, cancelled, skipped).
+func (m *Metrics) LLMProviderObserver() func(provider, result string) {
+	calls := prometheus.NewCounterVec(prometheus.CounterOpts{Name: "steward_llm_provider_calls_total",
+		Help: "Calls to each language model of a failover, by provider (primary, fallback) and result (answered, failed, rejected: the request refused, cancelled: the customer went away, skipped: the primary left alone after failures)."},
+		[]string{"provider", "result"})
+	m.Registry.MustRegister(calls)
+	return func(provider, result string) { calls.WithLabelValues(provider, result).Inc() }
+}
+
 // LLMObserver registers the language model's series and returns what the
 // llm package calls with each question's result (answered, no_answer,
 // failed, budget, busy, open, cancelled, rejected) and how long the call

@@ -96,6 +96,9 @@ func DefaultRules() []Rule {
 		// costs generated answers, not service (the bot's own flow answers
 		// instead), so it warns and nothing more.
 		{Name: "llm_failing", Type: RuleProbe, Component: "llm", Level: LevelWarning, Window: time.Minute, Threshold: 0.5, MinEvents: 5},
+		// With llm.fallback, the primary model's own calls: it is down
+		// while the fallback answers, which the questions do not show.
+		{Name: "llm_failing", Type: RuleProbe, Component: "llm.primary", Level: LevelWarning, Window: time.Minute, Threshold: 0.5, MinEvents: 5},
 		{Name: "answer_rate_drop", Type: RuleDrop, Field: "answer_rate", Level: LevelWarning, Window: 20 * time.Second, Baseline: 10 * time.Minute, Threshold: 0.2, MinEvents: 10},
 		{Name: "confidence_drop", Type: RuleDrop, Field: "confidence", Level: LevelWarning, Window: 20 * time.Second, Baseline: 10 * time.Minute, Threshold: 0.2, MinEvents: 10},
 		{Name: "fallback_surge", Type: RuleSurge, Field: "fallback", Level: LevelWarning, Window: 30 * time.Second, Baseline: 10 * time.Minute, Threshold: 0.3, Factor: 2, MinEvents: 10},
@@ -315,6 +318,8 @@ func componentZH(c string) string {
 		return "备份"
 	case "llm":
 		return "大语言模型"
+	case "llm.primary":
+		return "主用大语言模型"
 	}
 	return c
 }
