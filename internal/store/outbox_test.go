@@ -153,72 +153,68 @@ func TestOutboxClaimPerKind(t *testing.T) {
 // Two nodes (two handles on one database), each with several workers,
 // claim at once: every job is claimed exactly once.
 func TestOutboxConcurrentClaimersNeverShareAJob(t *testing.T) {
-	for _, b := range testutil.Backends() {
-		t.Run(b.Name, func(t *testing.T) {
-			ctx := context.Background()
-			opts := b.Options(t)
-			nodes := []*store.DB{testutil.OpenStore(t, opts), testutil.OpenStore(t, opts)}
-			const total = 200
-			for i := range total {
-				enqueueJob(t, nodes[0], fmt.Sprint("kind", i%3), fmt.Sprint("job-", i), outboxBase.Add(time.Duration(i)*time.Millisecond))
-			}
-			var (
-				mu      sync.Mutex
-				claimed = map[int64]string{}
-				errs    []error
-				wg      sync.WaitGroup
-			)
-			for w := range 8 {
-				db, owner := nodes[w%2], fmt.Sprintf("node%d-worker%d", w%2, w)
-				wg.Go(func() {
-					for idle := 0; idle < 3; {
-						got, err := db.ClaimJobs(ctx, jobs.Claim{Owner: owner, Now: outboxBase.Add(time.Second),
-							Lease: time.Minute, Limit: 7})
-						if err != nil {
+	testutil.ForEachBackendOnTwoNodes(t, func(t *testing.T, nodes [2]*store.DB) {
+		ctx := context.Background()
+		const total = 200
+		for i := range total {
+			enqueueJob(t, nodes[0], fmt.Sprint("kind", i%3), fmt.Sprint("job-", i), outboxBase.Add(time.Duration(i)*time.Millisecond))
+		}
+		var (
+			mu      sync.Mutex
+			claimed = map[int64]string{}
+			errs    []error
+			wg      sync.WaitGroup
+		)
+		for w := range 8 {
+			db, owner := nodes[w%2], fmt.Sprintf("node%d-worker%d", w%2, w)
+			wg.Go(func() {
+				for idle := 0; idle < 3; {
+					got, err := db.ClaimJobs(ctx, jobs.Claim{Owner: owner, Now: outboxBase.Add(time.Second),
+						Lease: time.Minute, Limit: 7})
+					if err != nil {
+						mu.Lock()
+						errs = append(errs, err)
+						mu.Unlock()
+						return
+					}
+					if len(got) == 0 {
+						idle++
+						continue
+					}
+					idle = 0
+					for _, j := range got {
+						mu.Lock()
+						if prev, dup := claimed[j.ID]; dup {
+							errs = append(errs, fmt.Errorf("job %d claimed by %s and %s", j.ID, prev, owner))
+						}
+						claimed[j.ID] = owner
+						mu.Unlock()
+						if err := db.CompleteJob(ctx, j.ID, owner, outboxBase.Add(2*time.Second)); err != nil {
 							mu.Lock()
 							errs = append(errs, err)
 							mu.Unlock()
-							return
-						}
-						if len(got) == 0 {
-							idle++
-							continue
-						}
-						idle = 0
-						for _, j := range got {
-							mu.Lock()
-							if prev, dup := claimed[j.ID]; dup {
-								errs = append(errs, fmt.Errorf("job %d claimed by %s and %s", j.ID, prev, owner))
-							}
-							claimed[j.ID] = owner
-							mu.Unlock()
-							if err := db.CompleteJob(ctx, j.ID, owner, outboxBase.Add(2*time.Second)); err != nil {
-								mu.Lock()
-								errs = append(errs, err)
-								mu.Unlock()
-							}
 						}
 					}
-				})
-			}
-			wg.Wait()
-			for _, err := range errs {
-				t.Error(err)
-			}
-			if len(claimed) != total {
-				t.Fatalf("%d jobs claimed, want %d", len(claimed), total)
-			}
-			stats, err := nodes[1].JobStats(ctx, outboxBase)
-			if err != nil {
-				t.Fatal(err)
-			}
-			for kind, s := range stats {
-				if s.Pending != 0 || s.Sent == 0 {
-					t.Errorf("%s: %+v", kind, s)
 				}
+			})
+		}
+		wg.Wait()
+		for _, err := range errs {
+			t.Error(err)
+		}
+		if len(claimed) != total {
+			t.Fatalf("%d jobs claimed, want %d", len(claimed), total)
+		}
+		stats, err := nodes[1].JobStats(ctx, outboxBase)
+		if err != nil {
+			t.Fatal(err)
+		}
+		for kind, s := range stats {
+			if s.Pending != 0 || s.Sent == 0 {
+				t.Errorf("%s: %+v", kind, s)
 			}
-		})
-	}
+		}
+	})
 }
 
 func TestOutboxRetryDeadAndRequeue(t *testing.T) {

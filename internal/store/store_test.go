@@ -515,71 +515,67 @@ func TestConversationStatsAndRatingScores(t *testing.T) {
 // once (a claim on each node, the leader's router): the count and the
 // save are one transaction, taken in turn per agent.
 func TestAssigneeLimitHoldsAcrossNodes(t *testing.T) {
-	for _, b := range testutil.Backends() {
-		t.Run(b.Name, func(t *testing.T) {
-			ctx := context.Background()
-			opts := b.Options(t)
-			nodes := []*store.DB{testutil.OpenStore(t, opts), testutil.OpenStore(t, opts)}
-			const convs, limit = 12, 2
-			queued := make([]*conversation.Conversation, convs)
-			for i := range queued {
-				c := newConversation(fmt.Sprintf("q%d", i))
-				if err := nodes[0].CreateConversation(ctx, c, []conversation.Message{msg(c, 1, conversation.RoleBot, "hi")}); err != nil {
-					t.Fatal(err)
+	testutil.ForEachBackendOnTwoNodes(t, func(t *testing.T, nodes [2]*store.DB) {
+		ctx := context.Background()
+		const convs, limit = 12, 2
+		queued := make([]*conversation.Conversation, convs)
+		for i := range queued {
+			c := newConversation(fmt.Sprintf("q%d", i))
+			if err := nodes[0].CreateConversation(ctx, c, []conversation.Message{msg(c, 1, conversation.RoleBot, "hi")}); err != nil {
+				t.Fatal(err)
+			}
+			queued[i] = c
+		}
+		assign := func(c *conversation.Conversation) conversation.Turn {
+			next := *c
+			next.State, next.Assignee, next.AssignedAt = conversation.StateAssigned, "ana", time.Now().UTC()
+			next.LastSeq++
+			m := msg(&next, next.LastSeq, conversation.RoleSystem, "Ana joined")
+			return conversation.Turn{Conversation: &next, Messages: []conversation.Message{m}, AssigneeLimit: limit}
+		}
+		var (
+			wg         sync.WaitGroup
+			won, full  atomic.Int32
+			unexpected = make(chan error, convs)
+		)
+		for i, c := range queued {
+			wg.Go(func() {
+				switch err := nodes[i%2].SaveTurn(ctx, assign(c)); {
+				case err == nil:
+					won.Add(1)
+				case errors.Is(err, conversation.ErrAssigneeFull) && errcode.Is(err, errcode.Conflict):
+					full.Add(1)
+				default:
+					unexpected <- err
 				}
-				queued[i] = c
+			})
+		}
+		wg.Wait()
+		close(unexpected)
+		for err := range unexpected {
+			t.Error(err)
+		}
+		if won.Load() != limit || full.Load() != convs-limit {
+			t.Fatalf("%d assignments saved and %d refused as full, want %d and %d", won.Load(), full.Load(), limit, convs-limit)
+		}
+		assigned := 0
+		for _, c := range queued {
+			got, err := nodes[1].Conversation(ctx, c.ID)
+			if err != nil {
+				t.Fatal(err)
 			}
-			assign := func(c *conversation.Conversation) conversation.Turn {
-				next := *c
-				next.State, next.Assignee, next.AssignedAt = conversation.StateAssigned, "ana", time.Now().UTC()
-				next.LastSeq++
-				m := msg(&next, next.LastSeq, conversation.RoleSystem, "Ana joined")
-				return conversation.Turn{Conversation: &next, Messages: []conversation.Message{m}, AssigneeLimit: limit}
-			}
-			var (
-				wg         sync.WaitGroup
-				won, full  atomic.Int32
-				unexpected = make(chan error, convs)
-			)
-			for i, c := range queued {
-				wg.Go(func() {
-					switch err := nodes[i%2].SaveTurn(ctx, assign(c)); {
-					case err == nil:
-						won.Add(1)
-					case errors.Is(err, conversation.ErrAssigneeFull) && errcode.Is(err, errcode.Conflict):
-						full.Add(1)
-					default:
-						unexpected <- err
-					}
-				})
-			}
-			wg.Wait()
-			close(unexpected)
-			for err := range unexpected {
-				t.Error(err)
-			}
-			if won.Load() != limit || full.Load() != convs-limit {
-				t.Fatalf("%d assignments saved and %d refused as full, want %d and %d", won.Load(), full.Load(), limit, convs-limit)
-			}
-			assigned := 0
-			for _, c := range queued {
-				got, err := nodes[1].Conversation(ctx, c.ID)
-				if err != nil {
-					t.Fatal(err)
-				}
-				if got.State == conversation.StateAssigned {
-					assigned++
-					// Saving an assigned conversation again (a message
-					// from its agent) does not count it against itself.
-					again := assign(got)
-					if err := nodes[0].SaveTurn(ctx, again); err != nil {
-						t.Fatalf("a turn of a conversation already Ana's, at her limit: %v", err)
-					}
+			if got.State == conversation.StateAssigned {
+				assigned++
+				// Saving an assigned conversation again (a message
+				// from its agent) does not count it against itself.
+				again := assign(got)
+				if err := nodes[0].SaveTurn(ctx, again); err != nil {
+					t.Fatalf("a turn of a conversation already Ana's, at her limit: %v", err)
 				}
 			}
-			if assigned != limit {
-				t.Fatalf("%d conversations are Ana's, want %d", assigned, limit)
-			}
-		})
-	}
+		}
+		if assigned != limit {
+			t.Fatalf("%d conversations are Ana's, want %d", assigned, limit)
+		}
+	})
 }

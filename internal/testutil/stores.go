@@ -54,3 +54,14 @@ func ForEachBackend(t *testing.T, fn func(t *testing.T, db *store.DB)) {
 		t.Run(b.Name, func(t *testing.T) { fn(t, OpenStore(t, b.Options(t))) })
 	}
 }
+
+// ForEachBackendOnTwoNodes runs fn as a subtest per backend with two
+// handles on one fresh migrated database: two nodes sharing it.
+func ForEachBackendOnTwoNodes(t *testing.T, fn func(t *testing.T, nodes [2]*store.DB)) {
+	for _, b := range Backends() {
+		t.Run(b.Name, func(t *testing.T) {
+			opts := b.Options(t)
+			fn(t, [2]*store.DB{OpenStore(t, opts), OpenStore(t, opts)})
+		})
+	}
+}
