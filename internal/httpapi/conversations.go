@@ -8,6 +8,7 @@ import (
 	"io"
 	"net/http"
 	"strings"
+	"sync"
 	"time"
 	"unicode/utf8"
 
@@ -184,12 +185,12 @@ const maxIdentityToken = 4096
 // working for a customer whose page held a stale token), says so in the
 // answer, and is logged without the token. vouched is the source a valid
 // token names ("" for none).
-func (s *Server) identify(r *http.Request, req createRequest) (cust conversation.Customer, vouched, identity, why string) {
+func (s *Server) identify(req createRequest, staff func() bool) (cust conversation.Customer, vouched, identity, why string) {
 	if s.identities == nil {
 		return req.Customer, "", identityUnverified, ""
 	}
 	if req.Identity == "" {
-		if req.Customer != (conversation.Customer{}) && s.staffBearer(r) {
+		if req.Customer != (conversation.Customer{}) && staff() {
 			return req.Customer, "", identityVerified, ""
 		}
 		return conversation.Customer{}, "", identityAnonymous, ""
@@ -222,7 +223,7 @@ func (s *Server) identify(r *http.Request, req createRequest) (cust conversation
 // get a partner's channel throttled by flooding under its name, counts as
 // the default source, and why says so. Without a secret the field is
 // believed as sent, as the customer fields are.
-func (s *Server) source(r *http.Request, asked, vouched string) (src, why string) {
+func (s *Server) source(asked, vouched string, staff func() bool) (src, why string) {
 	if vouched != "" {
 		return vouched, ""
 	}
@@ -232,7 +233,7 @@ func (s *Server) source(r *http.Request, asked, vouched string) (src, why string
 	if err := conversation.ValidSource(asked); err != nil {
 		return asked, "" // refused as invalid by the engine, as always
 	}
-	if s.staffBearer(r) {
+	if staff() {
 		return asked, ""
 	}
 	return conversation.DefaultSource, fmt.Sprintf("the source %q needs an identity token that names it or a staff API key; "+
@@ -284,8 +285,11 @@ func (s *Server) createConversation(w http.ResponseWriter, r *http.Request) erro
 	if err := decodeOptional(r, &req); err != nil {
 		return err
 	}
-	customer, vouched, identity, why := s.identify(r, req)
-	source, sourceWhy := s.source(r, req.Source, vouched)
+	// Whether the bearer is staff is asked at most once (a store read),
+	// and only when the identity or the source needs it.
+	staff := sync.OnceValue(func() bool { return s.staffBearer(r) })
+	customer, vouched, identity, why := s.identify(req, staff)
+	source, sourceWhy := s.source(req.Source, vouched, staff)
 	c, token, greeting, err := s.engine.Start(r.Context(), conversation.StartRequest{Locale: req.Locale, Customer: customer,
 		Source: source})
 	if err != nil {
