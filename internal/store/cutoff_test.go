@@ -91,14 +91,7 @@ func TestReadCutOffMidAnswerIsUnavailable(t *testing.T) {
 	}
 	proxy := newCuttingProxy(t, u.Host)
 	u.Host = proxy.ln.Addr().String()
-	db, err := store.Open(ctx, store.Options{DatabaseURL: u.String()})
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer db.Close(ctx)
-	if _, err := db.Migrate(ctx); err != nil {
-		t.Fatal(err)
-	}
+	db := testutil.OpenStore(t, store.Options{DatabaseURL: u.String()})
 	c := newConversation("c-cut")
 	if err := db.CreateConversation(ctx, c, []conversation.Message{msg(c, 1, conversation.RoleBot, "hi")}); err != nil {
 		t.Fatal(err)

@@ -109,14 +109,7 @@ func TestWritesToASilentServerTimeOut(t *testing.T) {
 	}
 	proxy := newSilentProxy(t, u.Host)
 	u.Host = proxy.ln.Addr().String()
-	db, err := store.Open(ctx, store.Options{DatabaseURL: u.String(), WriteTimeout: time.Second})
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer db.Close(ctx)
-	if _, err := db.Migrate(ctx); err != nil {
-		t.Fatal(err)
-	}
+	db := testutil.OpenStore(t, store.Options{DatabaseURL: u.String(), WriteTimeout: time.Second})
 	c := newConversation("c-silent")
 	if err := db.CreateConversation(ctx, c, []conversation.Message{msg(c, 1, conversation.RoleBot, "hi")}); err != nil {
 		t.Fatal(err)
