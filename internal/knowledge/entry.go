@@ -11,6 +11,7 @@ import (
 	"unicode/utf8"
 
 	"github.com/steward-cs/steward/internal/errcode"
+	"github.com/steward-cs/steward/internal/nlu"
 )
 
 // The locales every entry may carry.
@@ -155,6 +156,39 @@ func (e *Entry) titled(c Content) Content {
 	}
 	return c
 }
+
+// SearchText is what an editor's search (Filter.Query) looks in: the id,
+// the titles, every question and answer, one per line and folded as
+// FoldQuery folds the search, so that "vip" finds "ＶＩＰ" and "订单"
+// finds "訂單" on every database.
+func (e *Entry) SearchText() string {
+	var b strings.Builder
+	line := func(s string) {
+		b.WriteString(s)
+		b.WriteByte('\n')
+	}
+	line(e.ID)
+	line(e.Title)
+	locales := make([]string, 0, len(e.Locales))
+	for l := range e.Locales {
+		locales = append(locales, l)
+	}
+	slices.Sort(locales)
+	for _, l := range locales {
+		c := e.Locales[l]
+		if c.Title != "" {
+			line(c.Title)
+		}
+		for _, q := range c.Questions {
+			line(q)
+		}
+		line(c.Answer)
+	}
+	return FoldQuery(b.String())
+}
+
+// FoldQuery folds a search as SearchText folds what it looks in.
+func FoldQuery(q string) string { return nlu.Fold(q) }
 
 // Clone returns a deep copy of e.
 func (e *Entry) Clone() Entry {

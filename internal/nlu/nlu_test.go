@@ -25,6 +25,21 @@ func TestNormalize(t *testing.T) {
 	}
 }
 
+func TestFold(t *testing.T) {
+	cases := map[string]string{
+		"ＶＩＰ会员":        "vip会员",
+		"我的訂單，ＯＫ？":     "我的订单,ok?",
+		"Q&A <Help>":   "q&a <help>",
+		"ÉCOLE Straße": "école straße",
+		"":             "",
+	}
+	for in, want := range cases {
+		if got := Fold(in); got != want {
+			t.Errorf("Fold(%q) = %q, want %q", in, got, want)
+		}
+	}
+}
+
 func TestDetectLanguage(t *testing.T) {
 	cases := map[string]Lang{
 		"我的订单到哪了":                            LangZH,

@@ -51,6 +51,23 @@ func Normalize(s string) string {
 	return strings.TrimRight(b.String(), " ")
 }
 
+// Fold is Normalize without its word breaking: full-width to half-width,
+// lower case, common traditional characters to simplified, punctuation and
+// spacing kept. Searches compare folded text, so that "vip" finds "ＶＩＰ"
+// and "订单" finds "訂單".
+func Fold(s string) string {
+	s = width.Fold.String(s)
+	var b strings.Builder
+	b.Grow(len(s))
+	for _, r := range s {
+		if t, ok := tradToSimp[r]; ok {
+			r = t
+		}
+		b.WriteRune(unicode.ToLower(r))
+	}
+	return b.String()
+}
+
 // Text is a message prepared once for every model that reads it.
 type Text struct {
 	Raw  string // as the customer wrote it: emotion reads its "!!!" and capitals

@@ -61,15 +61,7 @@ func (db *DB) KBRecords(ctx context.Context, f knowledge.Filter) ([]knowledge.Re
 		where = append(where, "category = "+arg(f.Category))
 	}
 	if f.Query != "" {
-		q := strings.ToLower(f.Query)
-		n := arg("%" + likeEscape(q) + "%")
-		// content is JSON (json.Marshal, which escapes & < > " \ and line
-		// breaks): the query is looked for as it is written there, or a
-		// search for "Q&A" or a quotation never matches an answer.
-		encoded, _ := json.Marshal(q)
-		c := arg("%" + likeEscape(strings.ToLower(string(encoded[1:len(encoded)-1]))) + "%")
-		where = append(where, fmt.Sprintf(`(LOWER(id) LIKE %[1]s ESCAPE '\' OR LOWER(title) LIKE %[1]s ESCAPE '\'
-			OR LOWER(content) LIKE %[2]s ESCAPE '\')`, n, c))
+		where = append(where, `search LIKE `+arg("%"+likeEscape(knowledge.FoldQuery(f.Query))+"%")+` ESCAPE '\'`)
 	}
 	q := `SELECT ` + recordColumns + ` FROM kb_entries`
 	if len(where) > 0 {
@@ -92,6 +84,42 @@ func (db *DB) KBRecords(ctx context.Context, f knowledge.Filter) ([]knowledge.Re
 		return nil, fmt.Errorf("list entries: %w", err)
 	}
 	return out, nil
+}
+
+// fillKBSearch folds the search text of the entries stored before the
+// search column (migration 10).
+func fillKBSearch(ctx context.Context, t tx) error {
+	type row struct{ id, search string }
+	var fill []row
+	rows, err := t.sqlTx.QueryContext(ctx, `SELECT id, title, content FROM kb_entries`)
+	if err != nil {
+		return fmt.Errorf("read entries: %w", err)
+	}
+	for rows.Next() {
+		var (
+			e       knowledge.Entry
+			content string
+		)
+		if err := rows.Scan(&e.ID, &e.Title, &content); err != nil {
+			rows.Close()
+			return fmt.Errorf("read entries: %w", err)
+		}
+		if err := json.Unmarshal([]byte(content), &e.Locales); err != nil {
+			rows.Close()
+			return fmt.Errorf("decode content of entry %s: %w", e.ID, err)
+		}
+		fill = append(fill, row{e.ID, e.SearchText()})
+	}
+	rows.Close()
+	if err := rows.Err(); err != nil {
+		return fmt.Errorf("read entries: %w", err)
+	}
+	for _, r := range fill {
+		if _, err := t.exec(ctx, `UPDATE kb_entries SET search = $1 WHERE id = $2`, r.search, r.id); err != nil {
+			return fmt.Errorf("fill search of entry %s: %w", r.id, err)
+		}
+	}
+	return nil
 }
 
 // KBRecord returns one entry.
@@ -125,10 +153,11 @@ func (db *DB) CreateKBRecord(ctx context.Context, r *knowledge.Record, rev *know
 		return err
 	}
 	err = db.update(ctx, func(ctx context.Context, t tx) error {
-		if _, err := t.exec(ctx, `INSERT INTO kb_entries (`+recordColumns+`)
-			VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15)`,
+		if _, err := t.exec(ctx, `INSERT INTO kb_entries (`+recordColumns+`, search)
+			VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16)`,
 			r.ID, r.Category, r.Title, tags, r.Essential, content, string(r.Status), r.Version, r.ApprovedVersion,
-			r.Author, r.AuthorName, r.Reviewer, r.Reason, millis(r.CreatedAt), millis(r.UpdatedAt)); err != nil {
+			r.Author, r.AuthorName, r.Reviewer, r.Reason, millis(r.CreatedAt), millis(r.UpdatedAt),
+			r.Entry.SearchText()); err != nil {
 			return err
 		}
 		return insertRevision(ctx, t, rev)
@@ -154,10 +183,11 @@ func (db *DB) UpdateKBRecord(ctx context.Context, r *knowledge.Record, fromVersi
 	err = db.update(ctx, func(ctx context.Context, t tx) error {
 		res, err := t.exec(ctx, `UPDATE kb_entries SET category = $2, title = $3, tags = $4, essential = $5, content = $6,
 			status = $7, version = $8, approved_version = $9, author = $10, author_name = $11, reviewer = $12,
-			reason = $13, updated_at = $14
+			reason = $13, updated_at = $14, search = $17
 			WHERE id = $1 AND version = $15 AND status = $16`,
 			r.ID, r.Category, r.Title, tags, r.Essential, content, string(r.Status), r.Version, r.ApprovedVersion,
-			r.Author, r.AuthorName, r.Reviewer, r.Reason, millis(r.UpdatedAt), fromVersion, string(fromStatus))
+			r.Author, r.AuthorName, r.Reviewer, r.Reason, millis(r.UpdatedAt), fromVersion, string(fromStatus),
+			r.Entry.SearchText())
 		if err != nil {
 			return err
 		}

@@ -46,6 +46,12 @@ func (db *DB) migrations() ([]migration, error) {
 	return ms, nil
 }
 
+// migrationSteps are the parts of migrations that SQL cannot do, by
+// version: each runs in its migration's transaction, after its SQL.
+var migrationSteps = map[int]func(context.Context, tx) error{
+	10: fillKBSearch,
+}
+
 // SchemaVersion returns the highest applied migration (0 for an empty
 // database) and the highest this binary knows.
 func (db *DB) SchemaVersion(ctx context.Context) (applied, known int, err error) {
@@ -143,6 +149,11 @@ func (db *DB) applyMigration(ctx context.Context, m migration) (bool, error) {
 	}
 	if _, err := t.ExecContext(ctx, m.sql); err != nil {
 		return false, fmt.Errorf("migration %s: %w", m.name, err)
+	}
+	if step := migrationSteps[m.version]; step != nil {
+		if err := step(ctx, tx{sqlTx: t, d: db.d}); err != nil {
+			return false, fmt.Errorf("migration %s: %w", m.name, err)
+		}
 	}
 	if _, err := t.ExecContext(ctx, db.d.rebind(`INSERT INTO schema_migrations (version, name, applied_at) VALUES ($1, $2, $3)`),
 		m.version, m.name, time.Now().UnixMilli()); err != nil {
