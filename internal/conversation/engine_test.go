@@ -8,6 +8,7 @@ import (
 	"fmt"
 	"os"
 	"path/filepath"
+	"slices"
 	"strings"
 	"sync"
 	"sync/atomic"
@@ -16,6 +17,7 @@ import (
 	"github.com/steward-cs/steward/internal/conversation"
 	"github.com/steward-cs/steward/internal/knowledge"
 	"github.com/steward-cs/steward/internal/llm"
+	"github.com/steward-cs/steward/internal/nlu"
 	"github.com/steward-cs/steward/internal/store"
 	"github.com/steward-cs/steward/internal/testutil"
 )
@@ -358,5 +360,87 @@ func TestACustomerLeavingMidTurnIsNotAStoreFailure(t *testing.T) {
 	msgs, err := db.Messages(context.Background(), c.ID, 0)
 	if err != nil || len(msgs) != 1 {
 		t.Fatalf("stored %d messages (%v), want the greeting alone", len(msgs), err)
+	}
+}
+
+// An out-of-scope question the language model answers is counted in no
+// category, as an unanswered one is: its best guess says nothing of what
+// it is about. Counted in that guess's category, its low confidence fell
+// on a category it had nothing to do with; and once a level-1 posture
+// handed that category to people, the model answered from the next guess,
+// whose category then took the low confidence, so a takeover of one
+// category could spread to the next (the llm-primary-outage drill saw
+// five categories handed over that way).
+func TestGeneratedAnswersToOutOfScopeQuestionsCountInNoCategory(t *testing.T) {
+	ix, b := demo(t)
+	// A vague question, out of scope, whose guesses are entries of two
+	// categories at least (the first of these the demo model sees so).
+	var (
+		question string
+		top      *knowledge.Entry
+	)
+	for _, q := range []string{"请问一下", "你好我想问个事", "有个情况想说明一下", "我该怎么办", "你们这边一般怎么处理这种情况",
+		"what should I do now", "tell me more", "I need some help with something"} {
+		pred := ix.Analyze(nlu.Prepare(q))
+		var cats []string
+		var first *knowledge.Entry
+		for _, c := range pred.Candidates {
+			if e, ok := ix.Entry(c.Label); ok && !strings.HasPrefix(c.Label, "builtin.") {
+				if first == nil {
+					first = e
+				}
+				if !slices.Contains(cats, e.Category) {
+					cats = append(cats, e.Category)
+				}
+			}
+		}
+		if pred.OutOfScope && len(cats) >= 2 {
+			question, top = q, first
+			break
+		}
+	}
+	if top == nil {
+		t.Fatal("none of the vague questions is out of scope with entries of two categories as guesses")
+	}
+	db := testutil.OpenStore(t, store.Options{SQLitePath: filepath.Join(t.TempDir(), "s.db")})
+	log := &turnLog{}
+	var sources [][]llm.Source
+	e := conversation.NewEngine(db, conversation.Options{Builtin: b, Observer: log,
+		LLM: groundFunc(func(_ context.Context, q llm.Question) (string, error) {
+			sources = append(sources, q.Sources)
+			return "From the entries: " + q.Sources[0].Answer, nil
+		})})
+	e.SetIndex(ix)
+	ctx := context.Background()
+	for _, p := range []*conversation.Posture{nil, {Level: 1, Categories: []string{top.Category}, Human: true}} {
+		e.SetPosture(p)
+		locale := knowledge.LocaleZH
+		if nlu.DetectLanguage(question) == nlu.LangEN {
+			locale = knowledge.LocaleEN
+		}
+		c, tok, _, err := e.Start(ctx, conversation.StartRequest{Locale: locale})
+		if err != nil {
+			t.Fatal(err)
+		}
+		res, err := e.Handle(ctx, c.ID, tok, conversation.Input{Text: question})
+		if err != nil {
+			t.Fatal(err)
+		}
+		if len(res.Replies) != 1 || res.Replies[0].Intent != conversation.IntentGenerated {
+			t.Fatalf("posture %+v: replies %+v, want the model's answer", p, res.Replies)
+		}
+		log.mu.Lock()
+		info := log.turns[len(log.turns)-1]
+		log.mu.Unlock()
+		if info.Category != "" {
+			t.Errorf("posture %+v: the generated answer to an out-of-scope question counted in category %q, want none",
+				p, info.Category)
+		}
+	}
+	// Under the posture the model was not given the entries handed to people.
+	for _, s := range sources[1] {
+		if s.ID == top.ID {
+			t.Errorf("the model was given %s, whose category is handed to people", s.ID)
+		}
 	}
 }

@@ -63,7 +63,14 @@ func (e *Engine) generated(ctx context.Context, ix *knowledge.Index, c *Conversa
 		return Message{}, false
 	}
 	c.Unresolved, c.Category = 0, first.Category
-	info.Category = first.Category
+	if !pred.OutOfScope {
+		// Out of scope, the guess's category says nothing of what the
+		// question is about (as for the unanswered ones): counted in it,
+		// the question's low confidence fell on a category it had nothing
+		// to do with, and with that category handed to people, on the
+		// next guess's, whose quality rules could then hand it over too.
+		info.Category = first.Category
+	}
 	content, _ := first.Text(locale)
 	// The model saw masked text only, but what it writes is masked too.
 	return Message{Text: guard.MaskString(out), Outcome: OutcomeAnswer, Confidence: pred.Confidence,
