@@ -153,6 +153,20 @@ func (c *drillCommand) one(ctx context.Context, s drill.Scenario, logs io.Writer
 		{Name: "drill-primary", Type: "webhook", MinLevel: "info", Settings: map[string]any{"url": primary.URL()}},
 		{Name: "drill-backup", Type: "webhook", MinLevel: "info", Settings: map[string]any{"url": backup.URL()}},
 	}
+	if s.NeedsModel() {
+		// Two stand-in OpenAI-compatible APIs on loopback: the primary
+		// model and the fallback. The budget is sized to the simulated
+		// customers (about three unsure questions a second), so that the
+		// drill measures the outage, not the budget.
+		models, err := startModels()
+		if err != nil {
+			return nil, err
+		}
+		defer models[0].Close()
+		defer models[1].Close()
+		cfg.LLM = config.LLM{BaseURL: models[0].URL(), Model: "drill-primary", CallsPerMinute: 1200,
+			Fallback: config.LLMEndpoint{BaseURL: models[1].URL(), Model: "drill-fallback"}}
+	}
 	if err := cfg.Validate(); err != nil {
 		return nil, err
 	}
@@ -185,6 +199,22 @@ func (c *drillCommand) one(ctx context.Context, s drill.Scenario, logs io.Writer
 		return nil, err
 	}
 	return drill.Run(ctx, drill.Target{URL: base, Token: token, Primary: primary, Backup: backup, Entries: entries}, s, drill.Timing{})
+}
+
+// startModels starts the stand-ins of a primary and a fallback model.
+func startModels() ([2]*drill.Model, error) {
+	var ms [2]*drill.Model
+	for i := range ms {
+		m, err := drill.NewModel()
+		if err != nil {
+			if i > 0 {
+				ms[0].Close()
+			}
+			return ms, fmt.Errorf("start a stand-in model: %w", err)
+		}
+		ms[i] = m
+	}
+	return ms, nil
 }
 
 func login(ctx context.Context, base, email, password string) (string, error) {

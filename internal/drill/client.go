@@ -166,7 +166,9 @@ func (c *client) start(ctx context.Context, locale string, vip bool, source stri
 type replyView struct {
 	ID      string `json:"id"`
 	Outcome string `json:"outcome"`
-	Entry   *struct {
+	// Generated: the language model wrote this answer.
+	Generated bool `json:"generated"`
+	Entry     *struct {
 		ID       string `json:"id"`
 		Category string `json:"category"`
 	} `json:"entry"`
@@ -183,6 +185,16 @@ type turnView struct {
 func (t *turnView) wrongFor(want string) bool {
 	for _, m := range t.replies {
 		if m.Outcome == "answer" && m.Entry != nil && m.Entry.ID != want && m.Entry.Category != "smalltalk" {
+			return true
+		}
+	}
+	return false
+}
+
+// generated reports whether the language model wrote the turn's answer.
+func (t *turnView) generated() bool {
+	for _, m := range t.replies {
+		if m.Outcome == "answer" && m.Generated {
 			return true
 		}
 	}

@@ -39,7 +39,11 @@ type Scorecard struct {
 	TurnsDuringFault int             `json:"turns_during_fault"`
 	Unserved         int             `json:"unserved"` // messages during the fault with no answer, human or notice
 	Throttled        int             `json:"throttled"`
-	Alerts           []string        `json:"alerts"`
+	// Generated counts the answers the language model wrote (scenarios
+	// with a model), GeneratedDuringFault those while the fault was on.
+	Generated            int      `json:"generated,omitempty"`
+	GeneratedDuringFault int      `json:"generated_during_fault,omitempty"`
+	Alerts               []string `json:"alerts"`
 	// AlertLog is each new alert the drill saw fire, in order, with when
 	// and on what (its category, component or source): what a failed
 	// drill's posture changes answered to.
@@ -85,7 +89,15 @@ type Scenario struct {
 	mitigation string
 	// relevant picks the alerts that count as detecting the fault.
 	relevant func(alertname string, labels map[string]string) bool
+	// model: the drilled server needs a language model and a fallback
+	// (NeedsModel), and a share of the customers' questions are ones the
+	// intent model is unsure of, which the language model answers.
+	model bool
 }
+
+// NeedsModel reports whether the scenario drills a server with a language
+// model and a fallback model configured.
+func (s Scenario) NeedsModel() bool { return s.model }
 
 // Scenarios are the named drills, in the order "all" runs them.
 func Scenarios() []Scenario {
@@ -133,6 +145,16 @@ func Scenarios() []Scenario {
 			clear:     clearFault("answers"),
 			mitigated: postureAtLeast(1), mitigation: "level 1: the category handed to people",
 			relevant: anyAlert},
+		{Name: "llm-primary-outage", Description: "the primary language model fails every call; a fallback model is configured",
+			model:  true,
+			inject: setFault(map[string]any{"point": "llm", "scope": "primary", "error_rate": 1}), clear: clearFault("llm"),
+			// Every generated answer since the fault came from the fallback:
+			// the primary fails each call it gets.
+			mitigated:  func(r *run, _ postureView) bool { return r.generatedDuring.Load() >= 3 },
+			mitigation: "the fallback model answers the questions the bot is unsure of; the posture stays normal",
+			relevant: func(name string, labels map[string]string) bool {
+				return name == "llm_failing" && labels["component"] == "llm.primary"
+			}},
 	}
 }
 
@@ -252,9 +274,10 @@ type run struct {
 	category string
 	card     Scorecard
 
-	start, faultAt, clearedAt time.Time
-	faultOn                   atomic.Bool
-	backupGotAlert            atomic.Bool
+	start, faultAt, clearedAt  time.Time
+	faultOn                    atomic.Bool
+	backupGotAlert             atomic.Bool
+	generated, generatedDuring atomic.Int64
 
 	mu          sync.Mutex
 	acked       map[string][]string // conversation id → acked customer message ids
@@ -393,8 +416,11 @@ func (r *run) execute(ctx context.Context) (*Scorecard, error) {
 			mitigated = now
 		}
 		switch {
-		case cleared.IsZero() && ((!mitigated.IsZero() && now.Sub(mitigated) >= r.timing.HoldFault) ||
-			now.Sub(r.faultAt) >= r.timing.MaxFault):
+		case cleared.IsZero() && ((!mitigated.IsZero() && !detected.IsZero() &&
+			now.Sub(later(mitigated, detected)) >= r.timing.HoldFault) || now.Sub(r.faultAt) >= r.timing.MaxFault):
+			// Held until it is both noticed and acted on: a fault that
+			// acts on itself (the fallback model answers at once) would
+			// otherwise be gone before anyone heard of it.
 			if err := r.s.clear(ctx, r); err != nil {
 				return nil, fmt.Errorf("clear %s: %w", r.s.Name, err)
 			}
@@ -440,6 +466,7 @@ func (r *run) execute(ctx context.Context) (*Scorecard, error) {
 	r.card.Customer5xx, r.card.Unserved, r.card.Turns, r.card.TurnsDuringFault, r.card.Throttled =
 		r.fivexx, r.unserved, r.turns, r.during, r.throttle
 	r.mu.Unlock()
+	r.card.Generated, r.card.GeneratedDuringFault = int(r.generated.Load()), int(r.generatedDuring.Load())
 	r.card.Mitigation = r.s.mitigation
 	r.card.DurationS = roundS(time.Since(r.start))
 	r.judge(recovered)
@@ -453,6 +480,13 @@ func (r *run) execute(ctx context.Context) (*Scorecard, error) {
 		r.card.AlertLog = []AlertSeen{}
 	}
 	return &r.card, nil
+}
+
+func later(a, b time.Time) time.Time {
+	if a.After(b) {
+		return a
+	}
+	return b
 }
 
 // recoveredExtra holds scenario-specific conditions of recovery.
@@ -581,7 +615,7 @@ func (r *run) customer(ctx context.Context, n int) {
 			r.count(status, err, false)
 			if err == nil && turn != nil {
 				r.note(conv.id, turn)
-				if turn.wrongFor(q.entry) {
+				if q.entry != "" && turn.wrongFor(q.entry) {
 					wrong++
 					_, _ = r.api.flag(ctx, conv, turn.answerID())
 				}
@@ -602,8 +636,14 @@ func (r *run) customer(ctx context.Context, n int) {
 }
 
 // pick chooses a question, half of them from the drill's category so a
-// scoped fault is felt.
+// scoped fault is felt; in a scenario with a language model, a quarter are
+// questions the knowledge base has no entry for (unsure), which the model
+// is asked about.
 func (r *run) pick(rng *rand.Rand, locale string) question {
+	if r.s.model && rng.IntN(4) == 0 {
+		qs := unsureQuestions[locale]
+		return question{text: qs[rng.IntN(len(qs))], locale: locale}
+	}
 	for range 20 {
 		q := r.qs[rng.IntN(len(r.qs))]
 		if q.locale != locale {
@@ -615,6 +655,24 @@ func (r *run) pick(rng *rand.Rand, locale string) question {
 		return q
 	}
 	return r.qs[rng.IntN(len(r.qs))]
+}
+
+// unsureQuestions are vague questions about the shop, near several entries
+// and answered by none: the bot is unsure of them, so a language model, if
+// there is one, is asked.
+var unsureQuestions = map[string][]string{
+	knowledge.LocaleZH: {
+		"请问一下",
+		"你好我想问个事",
+		"有个情况想说明一下",
+		"能不能跟我说说具体流程",
+	},
+	knowledge.LocaleEN: {
+		"what should I do now",
+		"tell me more",
+		"I need some help with something",
+		"can you walk me through the process",
+	},
 }
 
 // count tallies a customer request.
@@ -646,6 +704,12 @@ func (r *run) note(conv string, t *turnView) {
 	r.acked[conv] = append(r.acked[conv], t.customerID)
 	if len(t.replies) == 0 && t.state == "bot" {
 		r.unserved++
+	}
+	if t.generated() {
+		r.generated.Add(1)
+		if r.faultOn.Load() {
+			r.generatedDuring.Add(1)
+		}
 	}
 }
 

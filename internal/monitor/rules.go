@@ -97,8 +97,14 @@ func DefaultRules() []Rule {
 		// instead), so it warns and nothing more.
 		{Name: "llm_failing", Type: RuleProbe, Component: "llm", Level: LevelWarning, Window: time.Minute, Threshold: 0.5, MinEvents: 5},
 		// With llm.fallback, the primary model's own calls: it is down
-		// while the fallback answers, which the questions do not show.
-		{Name: "llm_failing", Type: RuleProbe, Component: "llm.primary", Level: LevelWarning, Window: time.Minute, Threshold: 0.5, MinEvents: 5},
+		// while the fallback answers, which the questions do not show. A
+		// window of 12 s, not a minute: it fires once half of a window's
+		// calls fail, so a minute of good calls before an outage held the
+		// warning back 30 s (the llm-primary-outage drill, with 12 s of
+		// calls before its fault, heard of it after 11 s; now 6 to 8);
+		// three calls are enough, the three failures in a row that open
+		// the primary's breaker and leave it alone for 30 s.
+		{Name: "llm_failing", Type: RuleProbe, Component: "llm.primary", Level: LevelWarning, Window: 12 * time.Second, Threshold: 0.5, MinEvents: 3},
 		{Name: "answer_rate_drop", Type: RuleDrop, Field: "answer_rate", Level: LevelWarning, Window: 20 * time.Second, Baseline: 10 * time.Minute, Threshold: 0.2, MinEvents: 10},
 		{Name: "confidence_drop", Type: RuleDrop, Field: "confidence", Level: LevelWarning, Window: 20 * time.Second, Baseline: 10 * time.Minute, Threshold: 0.2, MinEvents: 10},
 		{Name: "fallback_surge", Type: RuleSurge, Field: "fallback", Level: LevelWarning, Window: 30 * time.Second, Baseline: 10 * time.Minute, Threshold: 0.3, Factor: 2, MinEvents: 10},
