@@ -143,11 +143,42 @@ func (s *Store) CreateConversation(ctx context.Context, c *conversation.Conversa
 }
 
 // SaveTurn stores a turn, in the journal if the store cannot take it or the
-// conversation has earlier writes there.
+// conversation has earlier writes there. A turn that assigns its
+// conversation within a limit is the exception (assign).
 func (s *Store) SaveTurn(ctx context.Context, t conversation.Turn) error {
+	if t.AssigneeLimit > 0 {
+		return s.assign(ctx, t)
+	}
 	return s.write(ctx, opTurn, t.Conversation, t.Messages, func(ctx context.Context) error {
 		return s.inner.SaveTurn(ctx, t)
 	})
+}
+
+// ErrAssignmentWaits refuses to assign a conversation while the store
+// cannot take the assignment.
+var ErrAssignmentWaits = errcode.Localized(errcode.Unavailable,
+	"the conversation cannot be assigned while the database is unavailable; it stays in the queue, try again in a moment",
+	"数据库暂不可用，会话暂时无法分配，仍在排队中，请稍后再试")
+
+// assign stores a turn that assigns its conversation within the assignee's
+// limit (Turn.AssigneeLimit). Only the store can count the assignee's
+// conversations, in the assignment's own transaction, so such a turn is
+// never spooled: replayed later it would skip that count and could pass
+// the limit. It carries no customer message (claims and routing make it),
+// so refusing it loses nothing: the conversation stays queued, and the
+// router or the agent tries again. It is refused as well while the
+// conversation has writes waiting in the journal, which must land first.
+func (s *Store) assign(ctx context.Context, t conversation.Turn) error {
+	if s.behind(t.Conversation.ID) {
+		return ErrAssignmentWaits
+	}
+	err := s.innerWrite(ctx, func(ctx context.Context) error { return s.inner.SaveTurn(ctx, t) })
+	if err != nil && storeFault(err) && !errors.Is(ctx.Err(), context.Canceled) {
+		s.logger.Warn("assignment refused: the store cannot take it", "conversation", t.Conversation.ID,
+			"assignee", t.Conversation.Assignee, "error", err)
+		return ErrAssignmentWaits
+	}
+	return err
 }
 
 func (s *Store) write(ctx context.Context, op string, c *conversation.Conversation, msgs []conversation.Message,
@@ -228,6 +259,13 @@ func (s *Store) reserveIfBehind(id string) bool {
 	b.reserved++
 	s.pending++
 	return true
+}
+
+// behind reports whether conversation id has writes in the journal.
+func (s *Store) behind(id string) bool {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return s.backlog[id] != nil
 }
 
 func (s *Store) reserve(id string) {

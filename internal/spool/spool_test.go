@@ -909,3 +909,63 @@ func TestWriteNumbersSurviveRestartsBehindAStuckConversation(t *testing.T) {
 		wantTranscript(t, id, msgs, last)
 	}
 }
+
+// assignTurn assigns c to agent, within a limit of limit conversations.
+func assignTurn(c *conversation.Conversation, agent string, limit int) conversation.Turn {
+	m := msg(c, c.LastSeq+1, conversation.RoleSystem, agent+" joined")
+	c.LastSeq++
+	c.State, c.Assignee = conversation.StateAssigned, agent
+	c.AssignedAt = time.Now().UTC().Truncate(time.Millisecond)
+	next := *c
+	return conversation.Turn{Conversation: &next, Messages: []conversation.Message{m}, AssigneeLimit: limit}
+}
+
+// An assignment within a limit is never spooled: replayed, it would skip
+// the store's count of the assignee's conversations. While the store
+// fails, or the conversation has writes in the journal, it is refused as
+// unavailable and nothing is written; once the store takes writes again,
+// it lands, and the limit holds.
+func TestAssignmentsAreNotSpooled(t *testing.T) {
+	e := newEnv(t)
+	s := e.open()
+	ctx := context.Background()
+	c1, c2 := newConversation("c1"), newConversation("c2")
+	must(t, s.CreateConversation(ctx, c1, greeting(c1)))
+	must(t, s.CreateConversation(ctx, c2, greeting(c2)))
+
+	e.inner.failWrites.Store(true)
+	stale := *c1
+	if err := s.SaveTurn(ctx, assignTurn(&stale, "agent-1", 1)); !errors.Is(err, spool.ErrAssignmentWaits) {
+		t.Fatalf("assignment while the store fails: err = %v, want ErrAssignmentWaits", err)
+	}
+	if s.Pending() != 0 {
+		t.Fatalf("assignment spooled: %d pending", s.Pending())
+	}
+	// A customer's message is spooled as ever; the conversation is then
+	// behind, and an assignment must wait for the journal even once the
+	// store is back.
+	must(t, s.SaveTurn(ctx, turn(c2, "还在吗")))
+	e.inner.failWrites.Store(false)
+	behind := *c2
+	if err := s.SaveTurn(ctx, assignTurn(&behind, "agent-1", 1)); !errors.Is(err, spool.ErrAssignmentWaits) {
+		t.Fatalf("assignment behind the journal: err = %v, want ErrAssignmentWaits", err)
+	}
+	if s.Pending() != 1 {
+		t.Fatalf("%d pending, want the customer's turn alone", s.Pending())
+	}
+	e.run(s)
+	e.drained(s)
+
+	must(t, s.SaveTurn(ctx, assignTurn(c1, "agent-1", 1)))
+	if err := s.SaveTurn(ctx, assignTurn(c2, "agent-1", 1)); !errors.Is(err, conversation.ErrAssigneeFull) {
+		t.Fatalf("second assignment past a limit of 1: err = %v, want ErrAssigneeFull", err)
+	}
+	got1, err := e.db.Conversation(ctx, "c1")
+	must(t, err)
+	got2, err := e.db.Conversation(ctx, "c2")
+	must(t, err)
+	if got1.Assignee != "agent-1" || got2.Assignee != "" || got2.LastSeq != 3 {
+		t.Fatalf("stored: c1 assignee %q, c2 assignee %q at seq %d; want c1 agent-1, c2 unassigned at seq 3",
+			got1.Assignee, got2.Assignee, got2.LastSeq)
+	}
+}
