@@ -375,8 +375,9 @@ func (e *Engine) Handle(ctx context.Context, id, tok string, in Input) (*Result,
 		return nil, err
 	}
 	defer unlock()
+	var asked askedModel
 	for attempt := 1; ; attempt++ {
-		res, err := e.turn(ctx, id, tok, in)
+		res, err := e.turn(ctx, id, tok, in, &asked)
 		if !errors.Is(err, errRaced) || attempt == raceAttempts {
 			return res, err
 		}
@@ -404,8 +405,9 @@ func raced(err error) error {
 	return err
 }
 
-// turn is one attempt of Handle, under the conversation's lock.
-func (e *Engine) turn(ctx context.Context, id, tok string, in Input) (*Result, error) {
+// turn is one attempt of Handle, under the conversation's lock. asked
+// keeps what the language model answered in an earlier attempt.
+func (e *Engine) turn(ctx context.Context, id, tok string, in Input, asked *askedModel) (*Result, error) {
 	start := time.Now()
 	// Read under the lock: the previous turn of this conversation is committed.
 	c, err := e.Authorize(ctx, id, tok)
@@ -462,7 +464,7 @@ func (e *Engine) turn(ctx context.Context, id, tok string, in Input) (*Result, e
 		}
 	}
 	if c.State == StateBot && !refused {
-		replies = e.decide(ctx, &next, text, in.Choice, locale, &info)
+		replies = e.decide(ctx, &next, text, in.Choice, locale, &info, asked)
 	}
 	seq := customer.Seq
 	for i := range replies {
@@ -507,7 +509,8 @@ func (e *Engine) turn(ctx context.Context, id, tok string, in Input) (*Result, e
 // decide chooses the bot's replies and updates c's state: the escalation
 // ladder is explicit request → anger → choice → small talk → answer →
 // clarify → fallback, and the second consecutive fallback hands off.
-func (e *Engine) decide(ctx context.Context, c *Conversation, text nlu.Text, choice, locale string, info *TurnInfo) []Message {
+func (e *Engine) decide(ctx context.Context, c *Conversation, text nlu.Text, choice, locale string, info *TurnInfo,
+	asked *askedModel) []Message {
 	// Anger is scored first, so that an angry request for a person keeps
 	// the angry customer's place in the queue.
 	anger := nlu.NegativeEmotion(text)
@@ -603,7 +606,7 @@ func (e *Engine) decide(ctx context.Context, c *Conversation, text nlu.Text, cho
 	}
 	if pred.OutOfScope || pred.Confidence < e.policy.AnswerConfidence || !known {
 		if !smalltalk {
-			if m, ok := e.generated(ctx, ix, c, text, locale, pred, p, info); ok {
+			if m, ok := e.generated(ctx, ix, c, text, locale, pred, p, info, asked); ok {
 				return []Message{m}
 			}
 		}

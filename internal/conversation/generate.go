@@ -23,13 +23,37 @@ type Grounder interface {
 // entries, rather than an entry's own answer.
 const IntentGenerated = "llm"
 
+// askedModel is the Grounder's answer in one turn's earlier attempt. A turn
+// that lost a race to another node's write runs again from a fresh read
+// (Handle); asked the same question from the same entries, the model is
+// not asked again: that would pay for the call and its seconds twice, and
+// could give the customer a different answer than the one first written.
+type askedModel struct {
+	key    string // the question, its locale and the entries it was given
+	answer string
+	failed bool // the model gave no answer: neither does the next attempt
+}
+
+func askedKey(text, locale string, sources []llm.Source) string {
+	var b strings.Builder
+	b.WriteString(locale)
+	for _, s := range sources {
+		b.WriteByte(0)
+		b.WriteString(s.ID)
+	}
+	b.WriteByte(0)
+	b.WriteString(text)
+	return b.String()
+}
+
 // generated asks the Grounder for an answer to an unsure turn, grounded in
 // the model's candidate entries. Nothing is asked in a degraded posture
 // (the bot keeps to its vetted answers) or about entries the posture hands
 // to people; every failure falls through to the ordinary flow. The time
-// the model took is added to info.Generating.
+// the model took is added to info.Generating. What the model answers is
+// kept in asked, for the turn's next attempt.
 func (e *Engine) generated(ctx context.Context, ix *knowledge.Index, c *Conversation, text nlu.Text, locale string,
-	pred nlu.Prediction, p *Posture, info *TurnInfo) (Message, bool) {
+	pred nlu.Prediction, p *Posture, info *TurnInfo, asked *askedModel) (Message, bool) {
 	if e.llm == nil || p != nil && p.Level >= 2 {
 		return Message{}, false
 	}
@@ -52,16 +76,21 @@ func (e *Engine) generated(ctx context.Context, ix *knowledge.Index, c *Conversa
 	if first == nil {
 		return Message{}, false
 	}
-	start := time.Now()
-	out, err := e.llm.Answer(ctx, llm.Question{Conversation: c.ID, Text: text.Raw, Locale: locale,
-		History: e.history(ctx, c), Sources: sources})
-	info.Generating += time.Since(start)
-	if err != nil {
-		if !errors.Is(err, llm.ErrNoAnswer) && !errors.Is(err, llm.ErrBudget) && !errors.Is(err, llm.ErrOpen) {
+	key := askedKey(text.Raw, locale, sources)
+	if asked.key != key {
+		start := time.Now()
+		out, err := e.llm.Answer(ctx, llm.Question{Conversation: c.ID, Text: text.Raw, Locale: locale,
+			History: e.history(ctx, c), Sources: sources})
+		info.Generating += time.Since(start)
+		*asked = askedModel{key: key, answer: out, failed: err != nil}
+		if err != nil && !errors.Is(err, llm.ErrNoAnswer) && !errors.Is(err, llm.ErrBudget) && !errors.Is(err, llm.ErrOpen) {
 			e.logger.Warn("generated answer failed", "conversation", c.ID, "error", err)
 		}
+	}
+	if asked.failed {
 		return Message{}, false
 	}
+	out := asked.answer
 	c.Unresolved, c.Category = 0, first.Category
 	if !pred.OutOfScope {
 		// Out of scope, the guess's category says nothing of what the

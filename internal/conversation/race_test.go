@@ -2,12 +2,17 @@ package conversation_test
 
 import (
 	"context"
+	"errors"
+	"fmt"
 	"path/filepath"
+	"strings"
 	"testing"
 	"time"
 
 	"github.com/steward-cs/steward/internal/conversation"
 	"github.com/steward-cs/steward/internal/errcode"
+	"github.com/steward-cs/steward/internal/llm"
+	"github.com/steward-cs/steward/internal/nlu"
 	"github.com/steward-cs/steward/internal/store"
 	"github.com/steward-cs/steward/internal/testutil"
 )
@@ -100,5 +105,55 @@ func TestTurnRunsAgainAfterLosingARace(t *testing.T) {
 	})
 	if err != nil || rs.raced != 1 || len(added) != 1 || added[0].Seq != got.LastSeq {
 		t.Fatalf("a desk action that lost a race: %v (%d races, added %+v)", err, rs.raced, added)
+	}
+}
+
+// A turn that runs again after losing a race does not ask the language
+// model again: the question and the entries it is given are the same, so
+// the first answer is written, once paid for.
+func TestARacedTurnAsksTheModelOnce(t *testing.T) {
+	ix, b := demo(t)
+	ctx := context.Background()
+	rs := &racingStore{DB: testutil.OpenStore(t, store.Options{SQLitePath: filepath.Join(t.TempDir(), "s.db")})}
+	var calls int
+	fail := false
+	e := conversation.NewEngine(rs, conversation.Options{Builtin: b,
+		LLM: groundFunc(func(_ context.Context, q llm.Question) (string, error) {
+			calls++
+			if fail {
+				return "", errors.New("model unreachable")
+			}
+			return fmt.Sprintf("answer %d, from %s", calls, q.Sources[0].ID), nil
+		})})
+	e.SetIndex(ix)
+	question := "tell me more"
+	if pred := ix.Analyze(nlu.Prepare(question)); !pred.OutOfScope && pred.Confidence >= conversation.DefaultPolicy().AnswerConfidence {
+		t.Fatalf("%q is answered from the knowledge base (%s, %.2f): the model is not asked", question, pred.Label, pred.Confidence)
+	}
+	c, tok, _, err := e.Start(ctx, conversation.StartRequest{Locale: "en"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	rs.races, rs.writes = 2, 0
+	res, err := e.Handle(ctx, c.ID, tok, conversation.Input{Text: question})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if rs.raced != 2 || len(res.Replies) != 1 || res.Replies[0].Intent != conversation.IntentGenerated {
+		t.Fatalf("%d races, replies %+v; want 2 races and the model's answer", rs.raced, res.Replies)
+	}
+	if calls != 1 || !strings.HasPrefix(res.Replies[0].Text, "answer 1,") {
+		t.Fatalf("the model was asked %d times for a turn that ran 3 times (answer %q); want once", calls, res.Replies[0].Text)
+	}
+
+	// A model that failed is not asked again either: the turn falls back.
+	fail, calls, rs.races, rs.raced = true, 0, 2, 0
+	res, err = e.Handle(ctx, c.ID, tok, conversation.Input{Text: question})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if rs.raced != 2 || calls != 1 || res.Replies[0].Intent == conversation.IntentGenerated {
+		t.Fatalf("failing model: %d races, %d calls, replies %+v; want 2 races, 1 call, no generated answer",
+			rs.raced, calls, res.Replies)
 	}
 }
