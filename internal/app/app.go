@@ -188,14 +188,11 @@ func Open(ctx context.Context, cfg config.Config, logger *slog.Logger, options .
 		if err != nil {
 			return nil, err
 		}
-		inFlight := cfg.LLM.MaxConcurrent
-		if a.db.Clustered() && inFlight > maxClusteredLLMCalls {
-			// Each waiting turn holds a conversation-lock connection.
-			logger.Warn("llm.max_concurrent lowered in a cluster", "configured", inFlight, "used", maxClusteredLLMCalls)
-			inFlight = maxClusteredLLMCalls
-		}
+		// A turn waiting for the model holds no conversation lock of the
+		// cluster's (conversation.Engine.attempt), so max_concurrent is the
+		// same on one node or many.
 		engineOpts.LLM = llm.New(model, llm.Options{Timeout: cfg.LLM.Timeout, CallsPerMinute: cfg.LLM.CallsPerMinute,
-			MaxTokens: cfg.LLM.MaxTokens, MaxInFlight: inFlight, Observe: a.crisis.observeLLM()})
+			MaxTokens: cfg.LLM.MaxTokens, MaxInFlight: cfg.LLM.MaxConcurrent, Observe: a.crisis.observeLLM()})
 		logger.Info("language model answers unsure questions", "model", cfg.LLM.Model, "fallback", cfg.LLM.Fallback.Model)
 	}
 	if a.db.Clustered() {

@@ -10,12 +10,6 @@ import (
 	"github.com/steward-cs/steward/internal/llm/openai"
 )
 
-// maxClusteredLLMCalls bounds llm.max_concurrent in a cluster: a turn
-// waiting for the model holds one of the 32 PostgreSQL connections that
-// keep conversations' locks (store.Options.LockConns), and half of them
-// stay for the turns that need no model.
-const maxClusteredLLMCalls = 16
-
 // provider builds the configured language model: the primary API, with the
 // drills' fault point in front of it, and, with llm.fallback, the failover
 // to the second API (a fault point of its own). observe is told each call

@@ -83,9 +83,7 @@ type LLM struct {
 	// MaxTokens bounds an answer's length (default 300).
 	MaxTokens int `yaml:"max_tokens"`
 	// MaxConcurrent bounds the calls waiting for the model at once on this
-	// node (default 8, at most 64; at most 16 in a cluster, where each
-	// waiting turn holds one of the 32 connections that keep conversations'
-	// locks).
+	// node (default 8, at most 64).
 	MaxConcurrent int `yaml:"max_concurrent"`
 	// Fallback is a second OpenAI-compatible API (another vendor, a model
 	// served in-house) asked when this one fails or is left alone after

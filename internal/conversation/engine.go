@@ -370,19 +370,44 @@ func (e *Engine) Handle(ctx context.Context, id, tok string, in Input) (*Result,
 		// would pass the masking by.
 		in.ClientID = ""
 	}
-	unlock, err := e.lock(ctx, id)
-	if err != nil {
-		return nil, err
-	}
+	// The node's lock is held for the whole turn, the language model's
+	// answer included, so that a customer's messages are taken in the
+	// order they came. The cross-node lock is held by each attempt alone
+	// (attempt), and not while the model is asked.
+	unlock := e.locks.lock(id)
 	defer unlock()
 	var asked askedModel
-	for attempt := 1; ; attempt++ {
-		res, err := e.turn(ctx, id, tok, in, &asked)
+	for attempt := 1; ; {
+		res, err := e.attempt(ctx, id, tok, in, &asked)
+		if asked.pending {
+			e.askModel(ctx, id, &asked)
+			continue // the turn again, with the model's answer
+		}
 		if !errors.Is(err, errRaced) || attempt == raceAttempts {
 			return res, err
 		}
 		e.logger.Warn("a turn raced another write to its conversation; running it again", "conversation", id, "attempt", attempt)
+		attempt++
 	}
+}
+
+// attempt runs the turn once under the conversation's cross-node lock.
+// A turn that needs the language model stops before it stores anything,
+// with the question in asked (asked.pending): on PostgreSQL the lock holds
+// one of a small pool of connections (store.Options.LockConns) for as long
+// as it is held, and a model taking seconds to answer, at a peak, took them
+// all, so that every turn of the node, those the bot answers from the
+// knowledge base too, waited store.LockWait for one. Asked without the
+// lock, the model's answer is used by the next attempt, which reads the
+// conversation again: if another node wrote to it meanwhile, the turn is
+// decided afresh.
+func (e *Engine) attempt(ctx context.Context, id, tok string, in Input, asked *askedModel) (*Result, error) {
+	release, err := e.lockNodes(ctx, id)
+	if err != nil {
+		return nil, err
+	}
+	defer release()
+	return e.turn(ctx, id, tok, in, asked)
 }
 
 // raceAttempts bounds how often a turn or desk action that lost a race
@@ -465,6 +490,9 @@ func (e *Engine) turn(ctx context.Context, id, tok string, in Input, asked *aske
 	}
 	if c.State == StateBot && !refused {
 		replies = e.decide(ctx, &next, text, in.Choice, locale, &info, asked)
+		if asked.pending {
+			return nil, nil // the model is asked outside the lock (attempt); the turn runs again
+		}
 	}
 	seq := customer.Seq
 	for i := range replies {
@@ -835,17 +863,27 @@ func (e *Engine) protectText(convID, ref, text string) guard.Protected {
 // customer's message is better spooled than refused.
 func (e *Engine) lock(ctx context.Context, id string) (func(), error) {
 	unlock := e.locks.lock(id)
+	release, err := e.lockNodes(ctx, id)
+	if err != nil {
+		unlock()
+		return nil, err
+	}
+	return func() { release(); unlock() }, nil
+}
+
+// lockNodes takes the conversation's cross-node lock, if there is one, as
+// lock does; it fails only when ctx is done.
+func (e *Engine) lockNodes(ctx context.Context, id string) (func(), error) {
 	if e.xlock == nil {
-		return unlock, nil
+		return func() {}, nil
 	}
 	release, err := e.xlock(ctx, id)
 	if err != nil {
 		if ctx.Err() != nil {
-			unlock()
 			return nil, ctx.Err()
 		}
 		e.logger.Warn("cross-node lock unavailable; relying on the conditional write", "conversation", id, "error", err)
-		return unlock, nil
+		return func() {}, nil
 	}
-	return func() { release(); unlock() }, nil
+	return release, nil
 }

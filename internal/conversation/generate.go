@@ -23,15 +23,37 @@ type Grounder interface {
 // entries, rather than an entry's own answer.
 const IntentGenerated = "llm"
 
-// askedModel is the Grounder's answer in one turn's earlier attempt. A turn
-// that lost a race to another node's write runs again from a fresh read
-// (Handle); asked the same question from the same entries, the model is
-// not asked again: that would pay for the call and its seconds twice, and
-// could give the customer a different answer than the one first written.
+// askedModel is the Grounder's answer to one turn's question. The turn
+// stops at the question (pending), the model is asked outside the
+// cross-node lock (Engine.attempt), and the turn runs again and uses the
+// answer. A turn that lost a race to another node's write runs again too;
+// asked the same question from the same entries, the model is not asked
+// again: that would pay for the call and its seconds twice, and could give
+// the customer a different answer than the one first written.
 type askedModel struct {
-	key    string // the question, its locale and the entries it was given
-	answer string
-	failed bool // the model gave no answer: neither does the next attempt
+	key      string // the question, its locale and the entries it was given
+	question llm.Question
+	pending  bool // the question waits to be asked
+	answer   string
+	failed   bool // the model gave no answer: neither does the next attempt
+	took     time.Duration
+	calls    int
+}
+
+// maxModelCalls bounds how often one turn asks the model: a turn decided
+// afresh (another node wrote meanwhile) may have another question.
+const maxModelCalls = 2
+
+// askModel asks the Grounder asked's pending question.
+func (e *Engine) askModel(ctx context.Context, convID string, asked *askedModel) {
+	start := time.Now()
+	out, err := e.llm.Answer(ctx, asked.question)
+	asked.took = time.Since(start)
+	asked.pending, asked.calls, asked.question = false, asked.calls+1, llm.Question{}
+	asked.answer, asked.failed = out, err != nil
+	if err != nil && !errors.Is(err, llm.ErrNoAnswer) && !errors.Is(err, llm.ErrBudget) && !errors.Is(err, llm.ErrOpen) {
+		e.logger.Warn("generated answer failed", "conversation", convID, "error", err)
+	}
 }
 
 func askedKey(text, locale string, sources []llm.Source) string {
@@ -50,8 +72,8 @@ func askedKey(text, locale string, sources []llm.Source) string {
 // the model's candidate entries. Nothing is asked in a degraded posture
 // (the bot keeps to its vetted answers) or about entries the posture hands
 // to people; every failure falls through to the ordinary flow. The time
-// the model took is added to info.Generating. What the model answers is
-// kept in asked, for the turn's next attempt.
+// the model took is info.Generating. The model is not asked here: the
+// question is left in asked, and the turn's next attempt has the answer.
 func (e *Engine) generated(ctx context.Context, ix *knowledge.Index, c *Conversation, text nlu.Text, locale string,
 	pred nlu.Prediction, p *Posture, info *TurnInfo, asked *askedModel) (Message, bool) {
 	if e.llm == nil || p != nil && p.Level >= 2 {
@@ -78,18 +100,17 @@ func (e *Engine) generated(ctx context.Context, ix *knowledge.Index, c *Conversa
 	}
 	key := askedKey(text.Raw, locale, sources)
 	if asked.key != key {
-		start := time.Now()
-		out, err := e.llm.Answer(ctx, llm.Question{Conversation: c.ID, Text: text.Raw, Locale: locale,
-			History: e.history(ctx, c), Sources: sources})
-		info.Generating += time.Since(start)
-		*asked = askedModel{key: key, answer: out, failed: err != nil}
-		if err != nil && !errors.Is(err, llm.ErrNoAnswer) && !errors.Is(err, llm.ErrBudget) && !errors.Is(err, llm.ErrOpen) {
-			e.logger.Warn("generated answer failed", "conversation", c.ID, "error", err)
+		if asked.calls >= maxModelCalls {
+			return Message{}, false
 		}
+		*asked = askedModel{key: key, pending: true, calls: asked.calls, question: llm.Question{Conversation: c.ID,
+			Text: text.Raw, Locale: locale, History: e.history(ctx, c), Sources: sources}}
+		return Message{}, false
 	}
 	if asked.failed {
 		return Message{}, false
 	}
+	info.Generating = asked.took
 	out := asked.answer
 	c.Unresolved, c.Category = 0, first.Category
 	if !pred.OutOfScope {

@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"path/filepath"
 	"strings"
+	"sync/atomic"
 	"testing"
 	"time"
 
@@ -155,5 +156,71 @@ func TestARacedTurnAsksTheModelOnce(t *testing.T) {
 	if rs.raced != 2 || calls != 1 || res.Replies[0].Intent == conversation.IntentGenerated {
 		t.Fatalf("failing model: %d races, %d calls, replies %+v; want 2 races, 1 call, no generated answer",
 			rs.raced, calls, res.Replies)
+	}
+}
+
+// The language model is asked without the conversation's cross-node lock,
+// which on PostgreSQL holds one of a small pool of connections: a model
+// slow at a peak took them all and stalled every turn of the node. The
+// node's own lock stays held, so that a message the customer sends while
+// the model writes waits for it, and the transcript keeps their order.
+func TestTheModelIsAskedWithoutTheCrossNodeLock(t *testing.T) {
+	ix, b := demo(t)
+	ctx := context.Background()
+	db := testutil.OpenStore(t, store.Options{SQLitePath: filepath.Join(t.TempDir(), "s.db")})
+	var held, locks atomic.Int32
+	asking, proceed := make(chan int32, 1), make(chan struct{})
+	e := conversation.NewEngine(db, conversation.Options{Builtin: b,
+		Lock: func(context.Context, string) (func(), error) {
+			held.Add(1)
+			locks.Add(1)
+			return func() { held.Add(-1) }, nil
+		},
+		LLM: groundFunc(func(_ context.Context, q llm.Question) (string, error) {
+			asking <- held.Load()
+			<-proceed
+			return "From the entries: " + q.Sources[0].Answer, nil
+		})})
+	e.SetIndex(ix)
+	c, tok, _, err := e.Start(ctx, conversation.StartRequest{Locale: "en"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	type outcome struct {
+		res *conversation.Result
+		err error
+	}
+	first, second := make(chan outcome, 1), make(chan outcome, 1)
+	go func() {
+		res, err := e.Handle(ctx, c.ID, tok, conversation.Input{Text: "tell me more"})
+		first <- outcome{res, err}
+	}()
+	if n := <-asking; n != 0 {
+		t.Errorf("the model was asked while %d cross-node locks were held", n)
+	}
+	go func() {
+		res, err := e.Handle(ctx, c.ID, tok, conversation.Input{Text: "how much is shipping?"})
+		second <- outcome{res, err}
+	}()
+	select {
+	case o := <-second:
+		t.Fatalf("a second message was handled while the first waited for the model: %+v, %v", o.res, o.err)
+	case <-time.After(200 * time.Millisecond):
+	}
+	close(proceed)
+	o1, o2 := <-first, <-second
+	if o1.err != nil || o2.err != nil {
+		t.Fatalf("turns: %v, %v", o1.err, o2.err)
+	}
+	if len(o1.res.Replies) != 1 || o1.res.Replies[0].Intent != conversation.IntentGenerated {
+		t.Fatalf("first turn's replies %+v, want the model's answer", o1.res.Replies)
+	}
+	if o1.res.Customer.Seq >= o2.res.Customer.Seq {
+		t.Fatalf("first message stored at seq %d, second at %d: out of order", o1.res.Customer.Seq, o2.res.Customer.Seq)
+	}
+	// Two attempts of the first turn (the question, then the answer) and
+	// one of the second each took the lock, and gave it back.
+	if locks.Load() != 3 || held.Load() != 0 {
+		t.Fatalf("the cross-node lock was taken %d times and is held %d times now; want 3 and 0", locks.Load(), held.Load())
 	}
 }
