@@ -71,13 +71,18 @@ const (
 	// stacks, heap and CPU samples, its command line. Admins only: they show
 	// the code's inner workings and cost CPU while a profile runs.
 	DebugProfile Permission = "debug.profile"
+	// IdentityVouch: a conversation started with this user's credential as
+	// its bearer may name its customer and traffic source without an
+	// identity token (a partner gateway, the drills). Admins only: they hold
+	// the identity secret, and could sign the token anyway.
+	IdentityVouch Permission = "identity.vouch"
 )
 
 var grants = map[Role]map[Permission]bool{
 	RoleAdmin: {DeskRead: true, DeskWork: true, DeskSupervise: true, DeskReadAll: true, CannedManage: true,
 		TicketsWork: true, UsersManage: true, KBRead: true, KBPropose: true, KBReview: true, KBPublish: true,
 		KBOverride: true, AuditRead: true, IncidentRead: true, IncidentManage: true, FaultsInject: true, PIIReveal: true,
-		DebugProfile: true},
+		DebugProfile: true, IdentityVouch: true},
 	RoleSupervisor: {DeskRead: true, DeskWork: true, DeskSupervise: true, DeskReadAll: true, CannedManage: true,
 		TicketsWork: true, KBRead: true, KBPropose: true, KBReview: true, KBPublish: true, IncidentRead: true, IncidentManage: true,
 		PIIReveal: true},

@@ -12,6 +12,7 @@ import (
 	"time"
 	"unicode/utf8"
 
+	"github.com/steward-cs/steward/internal/auth"
 	"github.com/steward-cs/steward/internal/conversation"
 	"github.com/steward-cs/steward/internal/errcode"
 )
@@ -240,15 +241,18 @@ func (s *Server) source(asked, vouched string, staff func() bool) (src, why stri
 		"this conversation counts as %q", asked, conversation.DefaultSource)
 }
 
-// staffBearer reports whether r carries a valid staff credential as its
-// bearer (an API key or a console session).
+// staffBearer reports whether r carries, as its bearer, a valid staff
+// credential (an API key or a console session) of a user who may vouch for
+// a customer (auth.IdentityVouch). Any staff credential did: an agent's or
+// an auditor's login, which cannot sign an identity token, could then name
+// any customer, VIP included, and any traffic source.
 func (s *Server) staffBearer(r *http.Request) bool {
 	tok := bearer(r)
 	if tok == "" || s.auth == nil {
 		return false
 	}
-	_, err := s.auth.FromBearer(r.Context(), tok)
-	return err == nil
+	p, err := s.auth.FromBearer(r.Context(), tok)
+	return err == nil && p.User.Can(auth.IdentityVouch)
 }
 
 type conversationJSON struct {

@@ -116,6 +116,20 @@ func TestCustomerIdentity(t *testing.T) {
 		if c := createAs(t, cl, "not-a-key", map[string]any{"locale": "en", "customer": claimed}); c.Identity != "anonymous" || c.Customer.VIP {
 			t.Errorf("the fields with a wrong key: %+v, want an anonymous customer", c)
 		}
+		// Only a credential of someone who could sign a token (an admin)
+		// vouches: an agent's or an auditor's login, or a key of theirs,
+		// names no customer and no source.
+		for _, role := range []string{"agent", "auditor", "supervisor"} {
+			u := admin.AddUser(role+"-vouch@example.com", role, nil)
+			var k struct{ ID, Key string }
+			admin.Must(http.StatusCreated, "POST", "/api/v1/auth/api-keys", map[string]string{"name": role + "-key", "user_id": u.ID}, &k)
+			for what, bearer := range map[string]string{"login": u.Token, "API key": k.Key} {
+				c := createAs(t, cl, bearer, map[string]any{"locale": "en", "customer": claimed, "source": "partner"})
+				if c.Identity != "anonymous" || c.Customer.VIP || c.Customer.ExternalID != "" || c.Source != "web" {
+					t.Errorf("the fields with a login or key of role %s (%s): %+v, want an anonymous customer of source web", role, what, c)
+				}
+			}
+		}
 		if c := createAs(t, cl, key.Key, map[string]any{"locale": "en", "customer": claimed, "identity": expired}); c.Identity != "rejected" ||
 			c.Customer.VIP {
 			t.Errorf("a staff key with a bad token: %+v, want the token judged (rejected)", c)
