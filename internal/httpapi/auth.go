@@ -103,8 +103,10 @@ func (s *Server) login(w http.ResponseWriter, r *http.Request) error {
 	// send no Sec-Fetch-Site. Browsers that do not send it (Safari before
 	// 16.4; every browser on plain HTTP, where Fetch Metadata is not sent)
 	// still send Origin with a POST: it must be this host. allowed_origins
-	// name the shops that embed the widget, not places to sign in from.
-	if site := r.Header.Get("Sec-Fetch-Site"); site == "cross-site" || site == "" && !sameOrigin(r) {
+	// name the shops that embed the widget, not places to sign in from. A
+	// same-site request comes from another host of the same site
+	// (shop.example.com for help.example.com): another origin, refused too.
+	if site := r.Header.Get("Sec-Fetch-Site"); site == "cross-site" || (site == "" || site == "same-site") && !sameOrigin(r) {
 		return errcode.Localized(errcode.Forbidden, "sign in from Steward's own console, not from another site",
 			"请在 Steward 自己的控制台登录，不能从其他网站登录")
 	}

@@ -58,6 +58,12 @@ func TestLoginFromAnotherSiteIsRefused(t *testing.T) {
 			t.Fatalf("a login from Origin %s without Sec-Fetch-Site: %d %s, cookies %v; want 403", o, resp.StatusCode, b, resp.Cookies())
 		}
 	}
+	// A sibling host of the same site (shop.example.com beside
+	// help.example.com) is another origin: Sec-Fetch-Site says same-site.
+	origin = "https://shop.example.com"
+	if resp, b := login("same-site", "text/plain"); resp.StatusCode != http.StatusForbidden || len(resp.Cookies()) != 0 {
+		t.Fatalf("a same-site login from another host: %d %s, cookies %v; want 403", resp.StatusCode, b, resp.Cookies())
+	}
 	origin = run.URL
 	if resp, b := login("", "application/json"); resp.StatusCode != http.StatusOK {
 		t.Fatalf("a login from our own Origin without Sec-Fetch-Site: %d %s", resp.StatusCode, b)
