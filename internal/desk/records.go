@@ -86,6 +86,13 @@ func required(field, s string, maxRunes int) (string, error) {
 	return s, nil
 }
 
+// TicketsFull refuses an offline message in a conversation that has n
+// waiting for an agent, the most it may have (maxOpenTickets).
+func TicketsFull(n int) error {
+	return errcode.Localized(errcode.Conflict, "this conversation already has %d messages waiting for an agent",
+		"这个会话已有 %d 条留言在等待客服处理，请耐心等待回复", n)
+}
+
 // LeaveMessage turns a customer's offline form into a ticket and thanks
 // them in the transcript. c must be authorised by the caller.
 func (d *Desk) LeaveMessage(ctx context.Context, c *conversation.Conversation, contact, message string) (*Ticket, error) {
@@ -97,10 +104,12 @@ func (d *Desk) LeaveMessage(ctx context.Context, c *conversation.Conversation, c
 	if err != nil {
 		return nil, err
 	}
+	// Counted first so that a refused message seals nothing; counted again
+	// as the ticket is stored, which holds against messages sent at once.
 	if n, err := d.store.OpenTickets(ctx, c.ID); err != nil {
 		return nil, err
 	} else if n >= maxOpenTickets {
-		return nil, errcode.Localized(errcode.Conflict, "this conversation already has %d messages waiting for an agent", "这个会话已有 %d 条留言在等待客服处理，请耐心等待回复", n)
+		return nil, TicketsFull(n)
 	}
 	t := &Ticket{ID: token.ID("t", 10), ConversationID: c.ID, Locale: c.Locale, Status: TicketOpen,
 		CreatedAt: d.opts.Now().UTC()}
@@ -117,7 +126,7 @@ func (d *Desk) LeaveMessage(ctx context.Context, c *conversation.Conversation, c
 		return nil, err
 	}
 	t.Message = safe.Text
-	if err := d.store.AddTicket(ctx, t); err != nil {
+	if err := d.store.AddTicket(ctx, t, maxOpenTickets); err != nil {
 		return nil, err
 	}
 	// The ticket is durable; the thank-you line is a courtesy.

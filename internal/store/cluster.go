@@ -32,6 +32,7 @@ const (
 	lockSpaceLeader       int32 = 0x5354_0002
 	lockSpaceAdmins       int32 = 0x5354_0003 // changes that take an admin away
 	lockSpaceAgent        int32 = 0x5354_0004 // assignments to one agent, within their limit
+	lockSpaceTickets      int32 = 0x5354_0005 // offline messages of one conversation, within their limit
 )
 
 // LockWait bounds how long a turn waits for another node's turn on the same

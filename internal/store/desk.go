@@ -104,9 +104,26 @@ func (db *DB) DeleteCanned(ctx context.Context, id string) error {
 	return nil
 }
 
-// AddTicket stores an offline message.
-func (db *DB) AddTicket(ctx context.Context, tk *desk.Ticket) error {
+// AddTicket stores an offline message, unless its conversation has
+// maxOpen open ones already (desk.ErrTicketsFull), counted in the same
+// transaction: on PostgreSQL a transaction advisory lock on the
+// conversation makes concurrent offline messages of it, from any node, take
+// turns; on SQLite the one writer does.
+func (db *DB) AddTicket(ctx context.Context, tk *desk.Ticket, maxOpen int) error {
 	err := db.update(ctx, func(ctx context.Context, t tx) error {
+		if db.d.name() == "postgres" {
+			if _, err := t.exec(ctx, `SELECT pg_advisory_xact_lock($1, $2)`, lockSpaceTickets, lockKey(tk.ConversationID)); err != nil {
+				return err
+			}
+		}
+		var n int
+		if err := t.queryRow(ctx, `SELECT COUNT(*) FROM tickets WHERE conversation_id = $1 AND status = 'open'`,
+			tk.ConversationID).Scan(&n); err != nil {
+			return err
+		}
+		if n >= maxOpen {
+			return desk.TicketsFull(n)
+		}
 		_, err := t.exec(ctx, `INSERT INTO tickets (id, conversation_id, contact, message, locale, status, created_at)
 			VALUES ($1, $2, $3, $4, $5, $6, $7)`, tk.ID, tk.ConversationID, tk.Contact, tk.Message, tk.Locale,
 			string(tk.Status), millis(tk.CreatedAt))

@@ -2,14 +2,18 @@ package store_test
 
 import (
 	"context"
+	"fmt"
 	"slices"
 	"strings"
+	"sync"
+	"sync/atomic"
 	"testing"
 	"time"
 
 	"github.com/steward-cs/steward/internal/audit"
 	"github.com/steward-cs/steward/internal/conversation"
 	"github.com/steward-cs/steward/internal/desk"
+	"github.com/steward-cs/steward/internal/errcode"
 	"github.com/steward-cs/steward/internal/testutil"
 )
 
@@ -33,7 +37,7 @@ func TestConversationTickets(t *testing.T) {
 			} {
 				tk.Locale, tk.Status = "zh-CN", desk.TicketOpen
 				tk.CreatedAt = at.Add(time.Duration([]int{2, 1, 0}[i]) * time.Minute)
-				if err := db.AddTicket(ctx, &tk); err != nil {
+				if err := db.AddTicket(ctx, &tk, 10); err != nil {
 					t.Fatal(err)
 				}
 			}
@@ -189,6 +193,48 @@ func TestAuditActionFilter(t *testing.T) {
 				if strings.Join(got, " ") != tc.want {
 					t.Errorf("action %q: %q, want %q", tc.action, got, tc.want)
 				}
+			}
+		})
+	}
+}
+
+// A conversation's open offline messages stay within their limit however
+// many arrive at once: the count and the insert are one transaction, and on
+// PostgreSQL concurrent ones of a conversation take turns. (Counted apart
+// from the insert, twelve sent at once were all stored.)
+func TestTicketLimitHoldsAgainstConcurrentMessages(t *testing.T) {
+	for _, b := range testutil.Backends() {
+		t.Run(b.Name, func(t *testing.T) {
+			ctx := context.Background()
+			db := testutil.OpenStore(t, b.Options(t))
+			c := newConversation("c-tk-limit")
+			if err := db.CreateConversation(ctx, c, []conversation.Message{msg(c, 1, conversation.RoleBot, "您好")}); err != nil {
+				t.Fatal(err)
+			}
+			const limit, sent = 3, 12
+			var stored, full atomic.Int32
+			var wg sync.WaitGroup
+			for i := range sent {
+				wg.Go(func() {
+					tk := desk.Ticket{ID: fmt.Sprintf("t-limit-%d", i), ConversationID: c.ID, Contact: "wechat", Message: "call me",
+						Locale: "zh-CN", Status: desk.TicketOpen, CreatedAt: time.Now().UTC()}
+					switch err := db.AddTicket(ctx, &tk, limit); {
+					case err == nil:
+						stored.Add(1)
+					case errcode.Is(err, errcode.Conflict):
+						full.Add(1)
+					default:
+						t.Errorf("ticket %d: %v", i, err)
+					}
+				})
+			}
+			wg.Wait()
+			n, err := db.OpenTickets(ctx, c.ID)
+			if err != nil {
+				t.Fatal(err)
+			}
+			if stored.Load() != limit || full.Load() != sent-limit || n != limit {
+				t.Fatalf("%d stored, %d refused as full, %d open; want %d, %d, %d", stored.Load(), full.Load(), n, limit, sent-limit, limit)
 			}
 		})
 	}
