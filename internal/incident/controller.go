@@ -407,7 +407,10 @@ func (c *Controller) Step(ctx context.Context, now time.Time) error {
 	default:
 		c.calmSince = time.Time{}
 	}
-	if !c.lastDown.IsZero() && now.Sub(c.lastDown) > c.opts.FlapWindow {
+	// The flaps are forgotten after FlapWindow of normal service, not of
+	// time since the last recovery: a relapse that itself lasts longer than
+	// the window is still a relapse, and keeps its longer hold.
+	if !c.lastDown.IsZero() && now.Sub(c.lastDown) > c.opts.FlapWindow && c.Posture().IsNormal() {
 		c.flaps = 0
 	}
 	return c.trackIncident(ctx, now, alerts)
@@ -524,7 +527,7 @@ func (c *Controller) trackIncident(ctx context.Context, now time.Time, alerts []
 	p := c.Posture()
 	switch {
 	case own == 0 && p.IsNormal() && !p.Manual:
-		return c.resolve(ctx, now, steward, "the alerts are resolved and service is back to normal")
+		return c.resolve(ctx, now, steward, why{"the alerts are resolved and service is back to normal", "告警已恢复，服务已恢复正常"}, false)
 	case own == 0 && inc.Phase != PhaseMonitoring:
 		return c.setPhase(ctx, now, inc, PhaseMonitoring, steward, "the alerts are resolved; watching before returning to normal",
 			"告警已恢复，观察中，稍后恢复正常服务")
@@ -780,10 +783,12 @@ func (c *Controller) audit(ctx context.Context, a Actor, action, object string, 
 	}
 }
 
-func (c *Controller) resolve(ctx context.Context, now time.Time, a Actor, note string) error {
+// resolve ends the open incident. byHand: an operator resolved it, and
+// its alerts are forgotten with it (below).
+func (c *Controller) resolve(ctx context.Context, now time.Time, a Actor, note why, byHand bool) error {
 	inc := c.current
 	inc.Phase, inc.ResolvedAt, inc.UpdatedAt, inc.Pending, inc.AwaitingConfirm = PhaseResolved, now, now, nil, false
-	if err := c.event(ctx, now, EventResolved, a, "resolved: "+note, "已解决："+note, nil); err != nil {
+	if err := c.event(ctx, now, EventResolved, a, "resolved: "+note.en, "已解决："+note.zh, nil); err != nil {
 		return err
 	}
 	md, err := c.Postmortem(ctx, inc)
@@ -794,18 +799,25 @@ func (c *Controller) resolve(ctx context.Context, now time.Time, a Actor, note s
 	if err := c.opts.Store.UpdateIncident(ctx, inc); err != nil {
 		return err
 	}
-	c.audit(ctx, a, "incident.resolve", "incident:"+inc.ID, map[string]any{"note": note})
+	c.audit(ctx, a, "incident.resolve", "incident:"+inc.ID, map[string]any{"note": note.en})
 	c.page(ctx, now, notify.Notice{ID: inc.ID + "-resolved", Level: inc.Severity, Status: notify.StatusResolved,
-		Title: "Resolved: " + inc.Title, TitleZH: "已恢复：" + inc.TitleZH, Text: note, TextZH: note,
+		Title: "Resolved: " + inc.Title, TitleZH: "已恢复：" + inc.TitleZH, Text: note.en, TextZH: note.zh,
 		Labels: map[string]string{"incident": inc.ID}, URL: c.link(inc.ID)})
 	c.mu.Lock()
 	c.current = nil
 	c.mu.Unlock()
-	// Its alerts are forgotten with it: one still firing (an incident
-	// resolved by hand too early) is news for the incident it opens next,
-	// which would otherwise have none and call them resolved at once.
-	for _, fp := range inc.Alerts {
-		delete(c.seen, fp)
+	// Resolved by hand, its alerts are forgotten with it: one still firing
+	// (an incident resolved too early) is news for the incident it opens
+	// next, which would otherwise have none and call them resolved at once.
+	// Resolved by itself, the only alerts still firing are those that keep
+	// no incident open (slo_burn, trackIncident): forgotten, such an alert
+	// was news at the next step, opened an incident that resolved at once,
+	// and so on every second for as long as its window stayed hot, with a
+	// page each time.
+	if byHand {
+		for _, fp := range inc.Alerts {
+			delete(c.seen, fp)
+		}
 	}
 	c.logger.Info("incident resolved", "incident", inc.ID)
 	return nil
@@ -964,8 +976,9 @@ func (c *Controller) Resolve(ctx context.Context, a Actor, id, note string) (*In
 
 // resolveByHand is Resolve under c.op.
 func (c *Controller) resolveByHand(ctx context.Context, a Actor, inc *Incident, note string) (*Incident, error) {
+	text := why{note, note}
 	if note == "" {
-		note = "resolved by " + a.Name
+		text = why{"resolved by " + a.Name, "由 " + a.Name + " 解决"}
 	}
 	now := c.opts.Now()
 	if p := c.Posture(); !p.IsNormal() && !p.Manual {
@@ -973,7 +986,7 @@ func (c *Controller) resolveByHand(ctx context.Context, a Actor, inc *Incident, 
 			return nil, err
 		}
 	}
-	if err := c.resolve(ctx, now, a, note); err != nil {
+	if err := c.resolve(ctx, now, a, text, true); err != nil {
 		return nil, err
 	}
 	return c.opts.Store.Incident(ctx, inc.ID)

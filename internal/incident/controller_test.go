@@ -927,3 +927,80 @@ func TestResolveBoundsItsNote(t *testing.T) {
 		t.Fatalf("a note of %d characters: %v", incident.MaxNote, err)
 	}
 }
+
+// A relapse keeps its doubled hold however long it lasts: the flaps were
+// forgotten ten minutes after the last recovery even while the relapse went
+// on, and a relapse of six minutes stepped down after the single hold.
+func TestALongRelapseKeepsItsLongerHold(t *testing.T) {
+	h := newHarness(t)
+	a := firing("bot_errors", monitor.LevelCritical, h.clock, "component", "bot")
+	h.alerts.set(a)
+	h.step(t, time.Second)
+	h.alerts.set()
+	h.step(t, time.Second)
+	if p := h.step(t, 11*time.Second); p.Level != incident.Normal {
+		t.Fatalf("first recovery: %+v", p)
+	}
+	h.step(t, 5*time.Minute)
+	h.alerts.set(a)
+	if p := h.step(t, time.Second); p.Level != incident.Level1 {
+		t.Fatalf("relapse: %+v", p)
+	}
+	for range 12 { // six minutes degraded: eleven since the recovery
+		h.step(t, 30*time.Second)
+	}
+	h.alerts.set()
+	h.step(t, time.Second)
+	if p := h.step(t, 11*time.Second); p.Level != incident.Level1 {
+		t.Fatalf("a relapse of six minutes stepped down after the single hold")
+	}
+	if p := h.step(t, 10*time.Second); p.Level != incident.Normal {
+		t.Fatalf("after the doubled hold: %+v", p)
+	}
+}
+
+// An incident that resolves by itself while an SLO burn alert still fires
+// (its window looks back for hours, and keeps no incident open) stays
+// resolved: the burn alert is not news again. Forgotten with the incident,
+// it opened a new one at the next step, which resolved at once, every
+// second, each with its pages.
+func TestABurnAlertStillFiringOpensNoNewIncident(t *testing.T) {
+	h := newHarness(t)
+	burn := firing("slo_burn", monitor.LevelCritical, h.clock, "slo", "message_persisted", "window", "1h0m0s")
+	h.alerts.set(firing("store_write_failures", monitor.LevelCritical, h.clock, "component", "store"), burn)
+	h.step(t, time.Second)
+	h.alerts.set(burn)
+	for range 30 {
+		h.step(t, time.Second)
+	}
+	incs, err := h.ctl.Incidents(context.Background(), 100)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(incs) != 1 || incs[0].Phase != incident.PhaseResolved {
+		t.Fatalf("%d incidents (the first %+v); want one, resolved", len(incs), incs[0])
+	}
+	h.pager.mu.Lock()
+	pages := len(h.pager.notices)
+	h.pager.mu.Unlock()
+	if pages > 4 {
+		t.Errorf("%d notices paged for one incident", pages)
+	}
+	// It resolved in both languages: the timeline and the notice.
+	_, events, err := h.ctl.Incident(context.Background(), incs[0].ID)
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, e := range events {
+		if e.Kind == incident.EventResolved && (e.TextZH == "" || strings.Contains(e.TextZH, "the alerts")) {
+			t.Errorf("the resolution's Chinese text: %q", e.TextZH)
+		}
+	}
+	h.pager.mu.Lock()
+	defer h.pager.mu.Unlock()
+	for _, n := range h.pager.notices {
+		if n.Status == notify.StatusResolved && (n.TextZH == n.Text || n.TextZH == "") {
+			t.Errorf("the resolved notice's Chinese text: %q (English %q)", n.TextZH, n.Text)
+		}
+	}
+}
