@@ -114,6 +114,24 @@ type Monitor struct {
 	// probing marks the probes running, by name: a probe stuck past its
 	// timeout is not started again on top of itself every tick.
 	probing sync.Map // string → *atomic.Bool
+	// floods holds, by flood rule, the sources flooding at the last
+	// evaluation and the limit each passed (Rule.evalFlood). Under mu.
+	floods map[string]map[string]float64
+}
+
+// floodLimits returns rule's flooding sources as of the last evaluation
+// and, if next is not nil, replaces them with next.
+func (m *Monitor) floodLimits(rule string, next map[string]float64) map[string]float64 {
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	prev := m.floods[rule]
+	if next != nil {
+		if m.floods == nil {
+			m.floods = map[string]map[string]float64{}
+		}
+		m.floods[rule] = next
+	}
+	return prev
 }
 
 // New returns a Monitor; Run starts its loop.

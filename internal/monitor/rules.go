@@ -156,6 +156,11 @@ func (r Rule) Validate() error {
 	if r.Window > 6*time.Hour || r.Baseline > 6*time.Hour {
 		return fmt.Errorf("rule %s: windows are at most 6h", r.Name)
 	}
+	if r.Type == RuleFlood && r.Baseline <= r.Window {
+		// The baseline is the time before the window: none, and every
+		// source's limit was not a number, which every rate passed.
+		return fmt.Errorf("rule %s: a flood rule's baseline (%s) must be longer than its window (%s)", r.Name, r.Baseline, r.Window)
+	}
 	return nil
 }
 
@@ -494,17 +499,30 @@ func (r Rule) evalCount(m *Monitor, now time.Time) []Alert {
 	return out
 }
 
+// evalFlood finds the sources whose rate passes Factor × their baseline
+// (and Threshold). A source that floods keeps the limit it first passed
+// for as long as it floods (Monitor.floods): its baseline takes in its own
+// flood, throttled messages included, and at five times the baseline a
+// steady flood had raised its own limit past itself within two minutes,
+// lost its alert, and with it the throttle, for good.
 func (r Rule) evalFlood(m *Monitor, now time.Time) []Alert {
 	win := m.Window(now, r.Window)
 	base := m.Between(now.Add(-r.Baseline), now.Add(-r.Window))
 	baseSecs := (r.Baseline - r.Window).Seconds()
+	fired := m.floodLimits(r.Name, nil)
+	flooding := map[string]float64{}
+	defer m.floodLimits(r.Name, flooding)
 	var out []Alert
 	for src, n := range win.Sources {
 		rate := float64(n) / r.Window.Seconds()
 		limit := math.Max(r.Threshold, r.Factor*float64(base.Sources[src])/baseSecs)
+		if prev, ok := fired[src]; ok {
+			limit = math.Min(limit, prev)
+		}
 		if rate <= limit {
 			continue
 		}
+		flooding[src] = limit
 		a := r.alert(map[string]string{"source": src}, rate,
 			fmt.Sprintf("traffic flood from source %s: %.1f messages/s (limit %.1f)", src, rate, limit),
 			fmt.Sprintf("来源 %s 流量激增：每秒 %.1f 条消息（上限 %.1f）", src, rate, limit))

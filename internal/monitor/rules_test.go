@@ -3,6 +3,7 @@ package monitor_test
 import (
 	"context"
 	"slices"
+	"strings"
 	"sync/atomic"
 	"testing"
 	"time"
@@ -508,5 +509,55 @@ func TestAlertSaysWhenImpactBegan(t *testing.T) {
 	got = m.Evaluate(context.Background(), now)
 	if len(got) == 0 || !got[0].ImpactFrom.Equal(t0.Add(6*time.Second)) {
 		t.Fatalf("probe alerts %+v, want one with impact from +6s", got)
+	}
+}
+
+// A flood that goes on keeps its alert, and so its throttle: the source
+// keeps the limit it first passed while it floods. Its baseline takes in
+// the flood itself, throttled messages included, so that at five times
+// the baseline a steady 200 messages a second raised its own limit past
+// itself after two minutes, and was never found again. Once it ends, the
+// alert ends.
+func TestASteadyFloodKeepsItsAlert(t *testing.T) {
+	t0 := time.Date(2026, 11, 21, 10, 0, 0, 0, time.UTC)
+	now := t0
+	m := monitor.New(monitor.Options{Rules: only(rule("traffic_flood")), SLOs: []monitor.SLO{}, Now: func() time.Time { return now }})
+	var limits []float64
+	for s := range 600 {
+		at := t0.Add(time.Duration(s) * time.Second)
+		turns(m, at, 50, monitor.Signal{Outcome: "answer", Source: "bot-farm"})
+		turns(m, at, 150, monitor.Signal{Outcome: monitor.OutcomeThrottled, Source: "bot-farm"})
+		turns(m, at, 2, monitor.Signal{Outcome: "answer", Source: "web"})
+		now = at.Add(time.Second)
+		if s < 10 {
+			continue
+		}
+		got := m.Evaluate(t.Context(), now)
+		if n := names(got, "source"); !slices.Equal(n, []string{"traffic_flood{source=bot-farm}"}) {
+			t.Fatalf("after %d s of flood: alerts %v, want the bot farm's", s+1, n)
+		}
+		limits = append(limits, got[0].Threshold)
+	}
+	if limits[len(limits)-1] > limits[0] {
+		t.Errorf("the flood's limit rose from %.1f to %.1f while it flooded", limits[0], limits[len(limits)-1])
+	}
+	// The flood ends: the source sends what the web does.
+	for s := range 11 {
+		at := t0.Add(time.Duration(600+s) * time.Second)
+		turns(m, at, 2, monitor.Signal{Outcome: "answer", Source: "bot-farm"})
+		now = at.Add(time.Second)
+	}
+	if got := m.Evaluate(t.Context(), now); len(got) != 0 {
+		t.Fatalf("after the flood ended: %v", names(got, "source"))
+	}
+}
+
+// A flood rule needs a baseline before its window: with none, every
+// source's limit was NaN, which every rate passed.
+func TestAFloodRuleNeedsABaselineLongerThanItsWindow(t *testing.T) {
+	r := rule("traffic_flood")
+	r.Baseline = r.Window
+	if err := r.Validate(); err == nil || !strings.Contains(err.Error(), "baseline") {
+		t.Fatalf("a flood rule whose baseline is its window: %v, want refused", err)
 	}
 }
