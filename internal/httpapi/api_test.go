@@ -161,6 +161,8 @@ func TestBadInput(t *testing.T) {
 		{"create: name too long", "POST", "/api/v1/conversations", "", `{"customer":{"name":"` + strings.Repeat("名", 101) + `"}}`, 400, "invalid"},
 		{"create: oversized body", "POST", "/api/v1/conversations", "", big, 413, "invalid"},
 		{"create: two values", "POST", "/api/v1/conversations", "", `{} {}`, 400, "invalid"},
+		{"create: a stray brace after the value", "POST", "/api/v1/conversations", "", `{"locale":"en"}}`, 400, "invalid"},
+		{"message: stray brackets after the value", "POST", msgs, conv.Token, `{"text":"hello"}]]]`, 400, "invalid"},
 		{"create: wrong method", "PUT", "/api/v1/conversations", "", `{}`, 405, "invalid"},
 		{"message: no token", "POST", msgs, "", `{"text":"hi"}`, 401, "unauthorized"},
 		{"message: wrong token", "POST", msgs, "wrong", `{"text":"hi"}`, 401, "unauthorized"},

@@ -69,8 +69,11 @@ func decodeBody(r *http.Request, v any, maxBody int64, optional bool) error {
 			return errcode.Errorf(errcode.Invalid, "malformed JSON: %v", err)
 		}
 	}
-	if dec.More() {
-		return errcode.Errorf(errcode.Invalid, "malformed JSON: more than one value in the body")
+	// Whatever follows the value is refused, not only a second value:
+	// Decoder.More says nothing of a stray "}" or "]", and {"text":"hi"}}
+	// was taken as a message.
+	if rest := bytes.TrimSpace(body[dec.InputOffset():]); len(rest) > 0 {
+		return errcode.Errorf(errcode.Invalid, "malformed JSON: %q after the body's JSON value", string(rest[:min(len(rest), 20)]))
 	}
 	return nil
 }
