@@ -462,8 +462,11 @@ func (d *Desk) Agents(ctx context.Context, actor *auth.User) ([]Agent, error) {
 		if !u.Can(auth.DeskWork) {
 			continue
 		}
+		// As routing hears it (heard): after a restart a console alive
+		// before it counts as heard until it can beat again, so the team
+		// view does not call offline an agent routing still counts on.
 		p := u.Presence
-		if p != auth.Offline && now.Sub(u.PresenceAt) >= d.opts.PresenceTTL {
+		if p != auth.Offline && now.Sub(d.heard(&u)) >= d.opts.PresenceTTL {
 			p = auth.Offline
 		}
 		out = append(out, Agent{User: u, Status: Status{Presence: p, Load: load[u.ID], MaxChats: u.MaxChats}})

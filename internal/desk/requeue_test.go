@@ -1,6 +1,7 @@
 package desk_test
 
 import (
+	"cmp"
 	"context"
 	"path/filepath"
 	"testing"
@@ -176,6 +177,16 @@ func TestARestartDoesNotRequeueEveryConversation(t *testing.T) {
 	}
 	if q := d.Snapshot(); q != nil && q.AgentsOnline != 1 {
 		t.Fatalf("agents online after the restart: %d, want 1 (ana; not li, not the weekend's)", q.AgentsOnline)
+	}
+	// The supervisor's team view says what routing counts on.
+	team, err := d.Agents(ctx, &auth.User{ID: "boss", Role: auth.RoleSupervisor})
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, a := range team {
+		if want := map[string]auth.Presence{"ana": auth.Online}[a.User.ID]; a.Status.Presence != cmp.Or(want, auth.Offline) {
+			t.Errorf("the team view after the restart: %s is %s, want %s", a.User.ID, a.Status.Presence, cmp.Or(want, auth.Offline))
+		}
 	}
 
 	// Her console never comes back: the TTL after the restart, it goes.
