@@ -39,7 +39,7 @@ func (s *Server) agentName(r *http.Request, c *conversation.Conversation) *struc
 	}
 	return &struct {
 		Name string `json:"name"`
-	}{Name: s.publicNames(r.Context())[c.Assignee]}
+	}{Name: s.publicNames(r.Context(), c.Assignee)[c.Assignee]}
 }
 
 type ratingJSON struct {

@@ -54,28 +54,53 @@ type names struct {
 	// the email DisplayName falls back to (an internal address handed to
 	// anyone who opens the chat).
 	public map[string]string
+	// missed is when an id was last looked up and not found (loadNames).
+	missed map[string]time.Time
 }
 
-// userNames are the staff's names as colleagues see them.
-func (s *Server) userNames(ctx context.Context) map[string]string {
-	byID, _ := s.loadNames(ctx)
+// userNames are the staff's names as colleagues see them. want are ids
+// the caller is about to look up (see loadNames).
+func (s *Server) userNames(ctx context.Context, want ...string) map[string]string {
+	byID, _ := s.loadNames(ctx, want)
 	return byID
 }
 
 // publicNames are the staff's names as customers see them ("" for none).
-func (s *Server) publicNames(ctx context.Context) map[string]string {
-	_, public := s.loadNames(ctx)
+func (s *Server) publicNames(ctx context.Context, want ...string) map[string]string {
+	_, public := s.loadNames(ctx, want)
 	return public
 }
 
-func (s *Server) loadNames(ctx context.Context) (byID, public map[string]string) {
+// loadNames returns the cached names, read again when they are 5 s old, or
+// when an id in want is not among them: an agent added since (on this node
+// or another) who took a conversation at once was shown to the customer
+// and the desk without a name. An id still missing after that (a user no
+// longer stored) reads them again at most every 5 s.
+func (s *Server) loadNames(ctx context.Context, want []string) (byID, public map[string]string) {
 	if s.auth == nil {
 		return map[string]string{}, map[string]string{}
 	}
 	s.names.mu.Lock()
 	defer s.names.mu.Unlock()
-	if s.names.byID != nil && time.Since(s.names.at) < 5*time.Second {
-		return s.names.byID, s.names.public
+	now := time.Now()
+	if s.names.byID != nil && now.Sub(s.names.at) < 5*time.Second {
+		missing := false
+		for _, id := range want {
+			if _, ok := s.names.byID[id]; !ok && id != "" && now.Sub(s.names.missed[id]) >= 5*time.Second {
+				if s.names.missed == nil {
+					s.names.missed = map[string]time.Time{}
+				}
+				s.names.missed[id], missing = now, true
+			}
+		}
+		if !missing {
+			return s.names.byID, s.names.public
+		}
+	}
+	for id, at := range s.names.missed {
+		if now.Sub(at) >= 5*time.Second {
+			delete(s.names.missed, id)
+		}
 	}
 	users, err := s.auth.Users(ctx)
 	if err != nil {
@@ -288,7 +313,7 @@ func (s *Server) deskSuggestions(w http.ResponseWriter, r *http.Request, p *auth
 }
 
 func (s *Server) writeItem(w http.ResponseWriter, r *http.Request, c *conversation.Conversation) {
-	writeJSON(w, http.StatusOK, map[string]any{"conversation": s.toItem(c, s.userNames(r.Context()), time.Now())})
+	writeJSON(w, http.StatusOK, map[string]any{"conversation": s.toItem(c, s.userNames(r.Context(), c.Assignee), time.Now())})
 }
 
 func (s *Server) deskClaim(w http.ResponseWriter, r *http.Request, p *auth.Principal) error {

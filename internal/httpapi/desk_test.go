@@ -813,3 +813,36 @@ func TestAnAgentsServiceIsRatedOnceClosed(t *testing.T) {
 		t.Fatalf("rating once closed: %d %s", status, b)
 	}
 }
+
+// An agent added a moment ago who takes a conversation at once is named to
+// the customer and on the desk: the names were cached for 5 s, and an id
+// not among them showed as no name at all.
+func TestANewAgentIsNamedAtOnce(t *testing.T) {
+	run := testutil.Start(t, nil)
+	admin := testutil.Login(t, run.URL, run.Demo[0].Email, run.Demo[0].Password)
+	solo := admin.AddUser("solo@example.com", "agent", map[string]any{"max_chats": 1})
+	solo.Must(http.StatusOK, "PUT", "/api/v1/desk/presence", map[string]string{"status": "online"}, nil)
+	c := &testutil.Client{T: t, Base: run.URL}
+	first := c.Start("en")
+	c.Say(first, "human")
+	waitFor(t, "first assigned", func() bool { return getView(t, c, first).State == "assigned" })
+	conv := c.Start("en")
+	if turn := c.Say(conv, "human"); turn.State != "queued" {
+		t.Fatalf("asking for a person while the one agent is full: %+v", turn)
+	}
+	admin.Must(http.StatusOK, "GET", "/api/v1/desk/queue", nil, nil) // the names are cached now
+	agent := admin.AddUser("newbie@example.com", "agent", map[string]any{"name": "Newbie Wang"})
+	agent.Must(http.StatusOK, "POST", "/api/v1/desk/conversations/"+conv.ID+"/claim", nil, nil)
+	if v := getView(t, c, conv); v.Agent == nil || v.Agent.Name != "Newbie Wang" {
+		t.Fatalf("the customer sees agent %+v, want Newbie Wang", v.Agent)
+	}
+	var got struct {
+		Conversation struct {
+			Assignee *struct{ Name string } `json:"assignee"`
+		} `json:"conversation"`
+	}
+	agent.Must(http.StatusOK, "GET", "/api/v1/desk/conversations/"+conv.ID, nil, &got)
+	if a := got.Conversation.Assignee; a == nil || a.Name != "Newbie Wang" {
+		t.Fatalf("the desk shows assignee %+v, want Newbie Wang", a)
+	}
+}

@@ -238,7 +238,7 @@ func (ds *deskStream) event(ctx context.Context, data any) error {
 			// Taken from them: the conversation as it is now (whose, in
 			// what state), none of what is said in it from here on.
 			delete(ds.had, c.ID)
-			it := s.toItem(c, s.userNames(ctx), time.Now())
+			it := s.toItem(c, s.userNames(ctx, c.Assignee), time.Now())
 			return s.writeFrame(ctx, conn, deskFrame{Type: "conversation", Conversation: &it})
 		}
 		switch {
@@ -247,7 +247,7 @@ func (ds *deskStream) event(ctx context.Context, data any) error {
 		case c.Assignee == u.ID && !u.Can(auth.DeskReadAll):
 			ds.had[c.ID] = true
 		}
-		it := s.toItem(c, s.userNames(ctx), time.Now())
+		it := s.toItem(c, s.userNames(ctx, c.Assignee), time.Now())
 		if err := s.writeFrame(ctx, conn, deskFrame{Type: "conversation", Conversation: &it}); err != nil {
 			return err
 		}

@@ -311,7 +311,7 @@ func (cs *conversationStream) setState(ctx context.Context, c *conversation.Conv
 	cs.c.State = st
 	f := serverFrame{Type: "state", State: st}
 	if st == conversation.StateAssigned {
-		f.Agent = &authorName{Name: cs.s.publicNames(ctx)[c.Assignee]}
+		f.Agent = &authorName{Name: cs.s.publicNames(ctx, c.Assignee)[c.Assignee]}
 	}
 	if err := cs.write(ctx, f); err != nil {
 		return err
