@@ -6,6 +6,8 @@ import (
 	"io"
 	"net/http"
 	"os"
+	"regexp"
+	"slices"
 	"strings"
 	"testing"
 	"time"
@@ -14,6 +16,7 @@ import (
 	"github.com/coder/websocket/wsjson"
 
 	"github.com/steward-cs/steward/internal/config"
+	"github.com/steward-cs/steward/internal/httpapi"
 	"github.com/steward-cs/steward/internal/testutil"
 )
 
@@ -444,5 +447,48 @@ func TestLowRatingsOfStaffedConversationsAreLeftOut(t *testing.T) {
 	rate(alone)
 	if low, out := counts(); low != 2 || out != 1 {
 		t.Fatalf("after a low rating of a conversation nobody could take: %d low, %d left out; want 2 and 1", low, out)
+	}
+}
+
+// Every path a route serves answers a method it does not take with 405,
+// the methods it takes in Allow, and a JSON error; the hand-kept lists
+// had drifted, and some paths answered 404 "no such endpoint".
+func TestEveryRouteAnswersAWrongMethodWith405(t *testing.T) {
+	c := &testutil.Client{T: t, Base: testutil.StartApp(t, nil)}
+	methods := map[string][]string{}
+	for _, p := range httpapi.Routes() {
+		method, path, _ := strings.Cut(p, " ")
+		methods[path] = append(methods[path], method)
+	}
+	wild := regexp.MustCompile(`\{[a-z]+\}`)
+	for path, have := range methods {
+		var wrong string
+		for _, m := range []string{"PATCH", "PUT", "DELETE", "POST", "GET"} {
+			if !slices.Contains(have, m) && !(m == "GET" && slices.Contains(have, "HEAD")) {
+				wrong = m
+				break
+			}
+		}
+		url := wild.ReplaceAllString(strings.TrimSuffix(path, "{$}"), "x")
+		req, err := http.NewRequest(wrong, c.Base+url, strings.NewReader("{}"))
+		if err != nil {
+			t.Fatal(err)
+		}
+		resp, err := http.DefaultClient.Do(req)
+		if err != nil {
+			t.Fatal(err)
+		}
+		var body struct {
+			Error struct{ Code, Message string } `json:"error"`
+		}
+		jsonErr := json.NewDecoder(resp.Body).Decode(&body)
+		resp.Body.Close()
+		allow := strings.Split(resp.Header.Get("Allow"), ", ")
+		slices.Sort(allow)
+		slices.Sort(have)
+		if resp.StatusCode != http.StatusMethodNotAllowed || jsonErr != nil || body.Error.Code != "invalid" || !slices.Equal(allow, have) {
+			t.Errorf("%s %s: %d, Allow %q, error %+v (%v); want 405, Allow %q and a JSON error",
+				wrong, url, resp.StatusCode, resp.Header.Get("Allow"), body.Error, jsonErr, strings.Join(have, ", "))
+		}
 	}
 }

@@ -85,16 +85,6 @@ func (s *Server) crisisRoutes(mux *routeMux) {
 	mux.HandleFunc("POST /api/v1/admin/faults", s.staff(s.injectFault))
 	mux.HandleFunc("DELETE /api/v1/admin/faults", s.staff(s.clearFaults))
 	mux.HandleFunc("DELETE /api/v1/admin/faults/{point}", s.staff(s.clearFaults))
-	for path, allow := range map[string]string{
-		"/api/v1/status": "GET", "/api/v1/posture": "GET, PUT", "/api/v1/posture/automatic": "POST",
-		"/api/v1/notices": "GET", "/api/v1/notices/{level}": "PUT", "/api/v1/alerts": "GET",
-		"/api/v1/silences": "GET, POST", "/api/v1/silences/{id}": "DELETE", "/api/v1/incidents": "GET, POST",
-		"/api/v1/incidents/{id}": "GET", "/api/v1/incidents/{id}/updates": "POST", "/api/v1/incidents/{id}/resolve": "POST",
-		"/api/v1/incidents/{id}/approve": "POST", "/api/v1/incidents/{id}/confirm": "POST",
-		"/api/v1/incidents/{id}/postmortem": "GET", "/api/v1/monitor": "GET", "/api/v1/outbox": "GET",
-	} {
-		mux.HandleFunc(path, methodNotAllowed(allow))
-	}
 }
 
 func incidentActor(p *auth.Principal) incident.Actor {

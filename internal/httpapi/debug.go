@@ -54,7 +54,6 @@ func (s *Server) debugRoutes(mux *routeMux) {
 		for _, method := range strings.Split(rt.methods, ", ") {
 			mux.HandleFunc(method+" "+pprofPrefix+rt.path, s.staff(s.pprof(name, rt.h)))
 		}
-		mux.HandleFunc(pprofPrefix+rt.path, methodNotAllowed(rt.methods))
 	}
 }
 
