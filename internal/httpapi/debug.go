@@ -12,6 +12,7 @@ import (
 	"sync"
 
 	"github.com/steward-cs/steward/internal/auth"
+	"github.com/steward-cs/steward/internal/errcode"
 )
 
 // pprofPrefix is where the profiles are served. Under /api/v1/admin, not at
@@ -78,9 +79,61 @@ func (s *Server) pprof(name string, h http.HandlerFunc) staffHandler {
 		if (name == "block" || name == "mutex") && r.URL.Query().Has("seconds") {
 			defer contention.sample()()
 		}
-		h(w, r.WithContext(ctx))
+		pw := &pprofWriter{ResponseWriter: w}
+		h(pw, r.WithContext(ctx))
+		return pw.err()
+	}
+}
+
+// pprofWriter passes a profile through, and holds back the plain-text
+// error net/http/pprof writes instead (a bad ?seconds, an unknown profile,
+// a CPU profile or trace already running), so that it is answered as every
+// other error is: JSON, and 409 for a profile already running rather than
+// pprof's 500.
+type pprofWriter struct {
+	http.ResponseWriter
+	status int // ≥ 400 once pprof answered with an error
+	text   strings.Builder
+}
+
+func (w *pprofWriter) WriteHeader(code int) {
+	if code >= 400 {
+		w.status = code
+		return
+	}
+	w.ResponseWriter.WriteHeader(code)
+}
+
+func (w *pprofWriter) Write(b []byte) (int, error) {
+	if w.status != 0 {
+		return w.text.Write(b)
+	}
+	return w.ResponseWriter.Write(b)
+}
+
+// Flush lets a long profile stream as pprof writes it.
+func (w *pprofWriter) Flush() {
+	if f, ok := w.ResponseWriter.(http.Flusher); ok && w.status == 0 {
+		f.Flush()
+	}
+}
+
+// err is the error pprof answered with, if it did.
+func (w *pprofWriter) err() error {
+	if w.status == 0 {
 		return nil
 	}
+	w.Header().Del("X-Go-Pprof")
+	msg := strings.TrimSpace(w.text.String())
+	switch {
+	case strings.Contains(msg, "already in use") || strings.Contains(msg, "already enabled"):
+		return errcode.Errorf(errcode.Conflict, "%s: one CPU profile or trace runs at a time; try again when it ends", msg)
+	case w.status == http.StatusNotFound:
+		return errcode.Errorf(errcode.NotFound, "%s", msg)
+	case w.status < 500:
+		return errcode.Errorf(errcode.Invalid, "%s", msg)
+	}
+	return errcode.Errorf(errcode.Internal, "%s", msg)
 }
 
 // contention turns the runtime's block and mutex sampling on while at least

@@ -3,6 +3,7 @@ package httpapi_test
 import (
 	"bytes"
 	"compress/gzip"
+	"encoding/json"
 	"io"
 	"net/http"
 	"runtime"
@@ -41,6 +42,30 @@ func TestAdminTakesProfiles(t *testing.T) {
 	// pprof's plain-text one.
 	admin.Must(http.StatusNotFound, "GET", pprof+"nothing", nil, nil)
 	admin.Must(http.StatusMethodNotAllowed, "DELETE", pprof+"heap", nil, nil)
+	// pprof's own errors are the API's too: JSON, and a second CPU
+	// profile while one runs is a conflict (pprof says 500).
+	jsonError := func(what string, status int, body []byte, want int, code string) {
+		t.Helper()
+		var e struct {
+			Error struct{ Code, Message string } `json:"error"`
+		}
+		if status != want || json.Unmarshal(body, &e) != nil || e.Error.Code != code {
+			t.Errorf("%s: %d %.200q, want %d and a JSON error %q", what, status, body, want, code)
+		}
+	}
+	status, body = admin.Do("GET", pprof+"heap?seconds=abc", nil)
+	jsonError("a bad seconds", status, body, http.StatusBadRequest, "invalid")
+	first := make(chan int, 1)
+	go func() {
+		status, _ := admin.Do("GET", pprof+"profile?seconds=2", nil)
+		first <- status
+	}()
+	time.Sleep(500 * time.Millisecond)
+	status, body = admin.Do("GET", pprof+"profile?seconds=1", nil)
+	jsonError("a CPU profile while one runs", status, body, http.StatusConflict, "conflict")
+	if s := <-first; s != http.StatusOK {
+		t.Errorf("the first CPU profile: %d", s)
+	}
 
 	if !hasEntry(trail(admin, "debug."), admin.ID, "debug.profile", "pprof:profile", map[string]any{"query": "seconds=1"}) ||
 		!hasEntry(trail(admin, "debug."), admin.ID, "debug.profile", "pprof:heap", nil) {
