@@ -211,7 +211,8 @@ func (d *Desk) Assign(ctx context.Context, actor *auth.User, id, agentID string)
 		return nil, err
 	}
 	if !agent.Can(auth.DeskWork) {
-		return nil, errcode.Errorf(errcode.Invalid, "%s cannot take conversations (role %s or disabled)", agent.DisplayName(), agent.Role)
+		return nil, errcode.Localized(errcode.Invalid, "%s cannot take conversations (role %s or disabled)",
+			"%s 不能接待会话（角色为 %s，或已停用）", agent.DisplayName(), agent.Role)
 	}
 	c, _, err := d.engine.Apply(ctx, id, func(c *conversation.Conversation) ([]conversation.Message, error) {
 		if c.State == conversation.StateAssigned && c.Assignee == agent.ID {

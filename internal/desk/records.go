@@ -285,15 +285,17 @@ func (d *Desk) Reveal(ctx context.Context, actor *auth.User, id, ref string) (st
 	// person who has the conversation, not for whoever asks first.
 	if handles := actor.Can(auth.DeskSupervise) || c.Assignee != "" && c.Assignee == actor.ID; !handles {
 		if !strings.HasPrefix(ref, "ticket:") || !actor.Can(auth.TicketsWork) {
-			return "", nil, errcode.Errorf(errcode.Forbidden, "only the agent who has this conversation (or a supervisor) may see its originals")
+			return "", nil, errcode.Localized(errcode.Forbidden, "only the agent who has this conversation (or a supervisor) may see its originals",
+				"只有负责这个会话的客服（或主管）可以查看原文")
 		}
 	}
 	if d.opts.Vault == nil {
-		return "", nil, errcode.Errorf(errcode.NotFound, "no original is kept for %s", ref)
+		return "", nil, errcode.Localized(errcode.NotFound, "no original is kept for %s", "%s 没有保存原文", ref)
 	}
 	text, rec, err := d.opts.Vault.Reveal(ctx, id, ref)
 	if errors.Is(err, guard.ErrErased) {
-		return "", nil, errcode.Errorf(errcode.NotFound, "no original is kept for %s: nothing was masked, or the retention period erased it", ref)
+		return "", nil, errcode.Localized(errcode.NotFound, "no original is kept for %s: nothing was masked, or the retention period erased it",
+			"%s 没有保存原文：没有内容被遮盖，或已超过保留期被删除", ref)
 	}
 	if err != nil {
 		return "", nil, err

@@ -241,7 +241,7 @@ func (db *DB) ResolveTicket(ctx context.Context, id, by string, at time.Time) (*
 		if err != nil {
 			return err
 		}
-		return errcode.Errorf(errcode.Conflict, "ticket %s is already resolved", id)
+		return errcode.Localized(errcode.Conflict, "ticket %s is already resolved", "留言 %s 已处理", id)
 	})
 	if err != nil {
 		return nil, fmt.Errorf("resolve ticket %s: %w", id, err)
