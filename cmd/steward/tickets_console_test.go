@@ -38,7 +38,7 @@ func TestConsoleSaysHowManyMessagesWaitBeyondTheList(t *testing.T) {
 	for i := range n {
 		if err := db.AddTicket(ctx, &desk.Ticket{ID: fmt.Sprintf("t-%04d", i), ConversationID: c.ID, Contact: "微信 shop_fan",
 			Message: fmt.Sprintf("请回电 %d", i), Locale: "zh-CN", Status: desk.TicketOpen,
-			CreatedAt: now.Add(time.Duration(i-n) * time.Minute)}); err != nil {
+			CreatedAt: now.Add(time.Duration(i-n) * time.Minute)}, n); err != nil {
 			t.Fatal(err)
 		}
 	}
