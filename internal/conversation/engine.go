@@ -509,7 +509,7 @@ func (e *Engine) turn(ctx context.Context, id, tok string, in Input, asked *aske
 		if e.observe != nil && c.State == StateBot && !(errors.Is(err, context.Canceled) && ctx.Err() != nil) {
 			// (A customer who went away before the turn was stored is not
 			// the store failing: nothing was written for them.)
-			info.Outcome, info.Failed, info.Component, info.Latency = "error", true, "store", time.Since(start)-info.Generating
+			info.Outcome, info.Failed, info.Component, info.Latency = "error", true, "store", time.Since(start)
 			e.observe.ObserveTurn(info)
 		}
 		return nil, err
@@ -522,7 +522,9 @@ func (e *Engine) turn(ctx context.Context, id, tok string, in Input, asked *aske
 		if info.Outcome == "" {
 			info.Outcome = string(replies[len(replies)-1].Outcome)
 		}
-		info.Latency = time.Since(start) - info.Generating
+		// The model was asked between attempts (attempt): this one's time
+		// is the turn's own.
+		info.Latency = time.Since(start)
 		e.observe.ObserveTurn(info)
 	}
 	if next.State == StateQueued && c.State != StateQueued {

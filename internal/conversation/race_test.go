@@ -170,7 +170,8 @@ func TestTheModelIsAskedWithoutTheCrossNodeLock(t *testing.T) {
 	db := testutil.OpenStore(t, store.Options{SQLitePath: filepath.Join(t.TempDir(), "s.db")})
 	var held, locks atomic.Int32
 	asking, proceed := make(chan int32, 1), make(chan struct{})
-	e := conversation.NewEngine(db, conversation.Options{Builtin: b,
+	log := &turnLog{}
+	e := conversation.NewEngine(db, conversation.Options{Builtin: b, Observer: log,
 		Lock: func(context.Context, string) (func(), error) {
 			held.Add(1)
 			locks.Add(1)
@@ -218,6 +219,18 @@ func TestTheModelIsAskedWithoutTheCrossNodeLock(t *testing.T) {
 	if o1.res.Customer.Seq >= o2.res.Customer.Seq {
 		t.Fatalf("first message stored at seq %d, second at %d: out of order", o1.res.Customer.Seq, o2.res.Customer.Seq)
 	}
+	// The turn's latency leaves the model's time out, and is never
+	// negative: the model, at least 200 ms here, has its own figure.
+	log.mu.Lock()
+	for _, info := range log.turns {
+		if info.Latency < 0 || info.Latency >= 200*time.Millisecond {
+			t.Errorf("turn %s: latency %s, want the turn's own time (model %s)", info.Intent, info.Latency, info.Generating)
+		}
+	}
+	if len(log.turns) != 2 || log.turns[0].Generating < 200*time.Millisecond {
+		t.Errorf("turns observed: %+v; want 2, the first with the model's time, at least 200ms", log.turns)
+	}
+	log.mu.Unlock()
 	// Two attempts of the first turn (the question, then the answer) and
 	// one of the second each took the lock, and gave it back.
 	if locks.Load() != 3 || held.Load() != 0 {
