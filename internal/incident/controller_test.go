@@ -1004,3 +1004,30 @@ func TestABurnAlertStillFiringOpensNoNewIncident(t *testing.T) {
 		}
 	}
 }
+
+// An operator's notice, written for their posture's level, does not stay
+// when the controller later escalates past that level: customers are told
+// what the graver level means.
+func TestAnOperatorsNoticeDoesNotOutliveItsLevel(t *testing.T) {
+	h := newHarness(t)
+	ctx := context.Background()
+	op := incident.Actor{ID: "u1", Name: "Ops"}
+	custom := &incident.Notice{ZH: "部分问题转人工处理", EN: "Some questions go to our staff for now."}
+	if _, _, err := h.ctl.SetPosture(ctx, op, incident.Posture{Level: 1, All: true, Human: true, Notice: custom}, "payments are slow"); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := h.ctl.Automatic(ctx, op); err != nil {
+		t.Fatal(err)
+	}
+	if p := h.ctl.Posture(); p.Level != incident.Level1 || h.ctl.Notice(p) != *custom {
+		t.Fatalf("handed back: %+v with notice %+v, want level 1 with the operator's notice", p, h.ctl.Notice(p))
+	}
+	h.alerts.set(firing("store_write_failures", monitor.LevelCritical, h.clock, "component", "store"))
+	p := h.step(t, time.Second)
+	if p.Level != incident.Level3 {
+		t.Fatalf("the store failing: %+v, want level 3", p)
+	}
+	if got, want := h.ctl.Notice(p), h.ctl.Notice(incident.Posture{Level: incident.Level3}); got != want {
+		t.Fatalf("the notice under level 3: %+v, want the level's own %+v", got, want)
+	}
+}

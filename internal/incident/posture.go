@@ -125,6 +125,12 @@ func (p Posture) same(q Posture) bool { return p.covers(q) && q.covers(p) }
 func merge(p, q Posture) Posture {
 	out := p
 	out.Level = max(p.Level, q.Level)
+	if q.Level > p.Level {
+		// An operator's notice was written for p's level: under a graver
+		// one, customers are told what that level means (a level-1 text
+		// under disaster recovery told them the bot still answered).
+		out.Notice = q.Notice
+	}
 	if q.Level == Level1 || p.Level == Level1 {
 		out.All = p.All || q.All
 		out.Human = p.Human || q.Human
