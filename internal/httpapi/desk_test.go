@@ -846,3 +846,28 @@ func TestANewAgentIsNamedAtOnce(t *testing.T) {
 		t.Fatalf("the desk shows assignee %+v, want Newbie Wang", a)
 	}
 }
+
+// A stream opened with an after_seq past the conversation's last message
+// (a client's bug, a tab left open across a restore from backup) still
+// delivers the messages that come: the client cannot have seen beyond the
+// last one.
+func TestAStreamFromBeyondTheLastMessageDeliversWhatComes(t *testing.T) {
+	run := testutil.Start(t, nil)
+	c := &testutil.Client{T: t, Base: run.URL}
+	ctx, cancel := context.WithTimeout(context.Background(), 20*time.Second)
+	defer cancel()
+	conv := c.Start("en")
+	ws, _, err := websocket.Dial(ctx, "ws"+strings.TrimPrefix(run.URL, "http")+"/api/v1/conversations/"+conv.ID+"/stream", nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer ws.CloseNow()
+	wsjson.Write(ctx, ws, map[string]any{"type": "auth", "token": conv.Token, "after_seq": 999})
+	s := &stream{t: t, ctx: ctx, ws: ws}
+	s.until("ready", func(f streamFrame) bool { return f.Type == "ready" })
+	c.Say(conv, "how much is shipping?")
+	f := s.until("the customer's message", func(f streamFrame) bool { return f.Message != nil && f.Message.Role == "customer" })
+	if f.Message.Text != "how much is shipping?" {
+		t.Fatalf("the stream's customer message: %+v", f.Message)
+	}
+}

@@ -156,7 +156,11 @@ func (s *Server) openStream(ctx context.Context, sk *socket, id, ipKey string) (
 	if err != nil {
 		return nil, err
 	}
-	cs := &conversationStream{s: s, sk: sk, id: id, ipKey: ipKey, token: auth.Token, c: c, sent: max(auth.AfterSeq, 0)}
+	// A client cannot have seen past the conversation's last message: an
+	// after_seq beyond it (a client's bug, a stale tab of a restored
+	// database) would have hidden every message up to that number.
+	cs := &conversationStream{s: s, sk: sk, id: id, ipKey: ipKey, token: auth.Token, c: c,
+		sent: min(max(auth.AfterSeq, 0), c.LastSeq)}
 	// Subscribe before reading the backlog so that nothing falls between.
 	cs.sub = s.hub.SubscribeFunc(ConversationTopic(id), 0, sk.wake)
 	defer func() {
