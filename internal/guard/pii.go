@@ -66,6 +66,16 @@ func Mask(text string) (string, []Span) {
 	b.Grow(len(text))
 	at := 0
 	for _, s := range spans {
+		if s.Start < at {
+			// Spans that overlap are a defect of Find; masking must not
+			// panic on one (it runs in the log handler too): what is left
+			// of this span is masked whole.
+			if s.End > at {
+				b.WriteString(strings.Repeat("*", s.End-at))
+				at = s.End
+			}
+			continue
+		}
 		b.WriteString(string(rs[at:s.Start]))
 		b.WriteString(display(s.Kind, n[s.Start:s.End]))
 		at = s.End
@@ -270,7 +280,10 @@ func findNumbers(n []rune, spans []Span) []Span {
 			for s < len(n) && s-k < 3 && isSep(n[s]) {
 				s++
 			}
-			if s > k && s < len(n) && isDigit(n[s]) {
+			// A chunk inside an email address found already ends the
+			// group: "138 1234 5678@qq.com" grew a mobile number across
+			// the address, and the two spans overlapped.
+			if s > k && s < len(n) && isDigit(n[s]) && !covered(spans[:emails], s) {
 				j = s
 				continue
 			}
