@@ -573,8 +573,7 @@ func mobilePrefix(n []rune, start int) int {
 var (
 	notPersonal = []string{"订单", "单号", "运单", "快递", "物流", "流水", "交易号", "工单", "编号", "序列号", "发票",
 		"批次", "型号", "条码", "货号", "商品号", "券码", "取件码", "验证码", "order", "tracking", "waybill",
-		"invoice", "serial", "ref", "ticket", "sku", "barcode", "parcel", "shipment", "transaction", "txn", "batch",
-		"code", "no.", "#"}
+		"invoice", "serial", "ref", "ticket", "sku", "barcode", "parcel", "shipment", "transaction", "txn", "batch"}
 	personal = []string{"手机", "电话", "联系", "身份证", "证件", "卡号", "银行卡", "信用卡", "储蓄卡", "借记卡",
 		"打我", "致电", "phone", "mobile", "cell", "tel", "call", "text me", "id number", "card", "contact", "sms",
 		"whatsapp", "wechat", "微信"}

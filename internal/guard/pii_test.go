@@ -30,6 +30,15 @@ func TestMask(t *testing.T) {
 		// email
 		{"邮箱 zhang.san+cs@example.com.cn。", "邮箱 z***@example.com.cn。"},
 		{"write to a@b.co", "write to a***@b.co"},
+		// "no." and "#" say nothing of what a number is: a phone no. is
+		// personal, an order no. is not (they once made every labelled
+		// number look like an order's)
+		{"phone no. 13812345678", "phone no. 138****5678"},
+		{"Mobile #: 13812345678", "Mobile #: 138****5678"},
+		{"Bank card No. 6222 0212 3456 7890 128", "Bank card No. 622202*********0128"},
+		{"ID no. 110105491231002", "ID no. ***********1002"},
+		{"order no. 13812345678", "order no. 13812345678"},
+		{"Order #13812345678", "Order #13812345678"},
 		// what only looks similar stays
 		{"订单号 13812345678 还没发货", "订单号 13812345678 还没发货"},
 		{"tracking number 6222021234567890128", "tracking number 6222021234567890128"},
