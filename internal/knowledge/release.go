@@ -423,7 +423,7 @@ func (s *Service) realignEntry(ctx context.Context, a Actor, id string, fv, tv i
 }
 
 // Rollback activates release to, or when to is 0 the newest good release
-// other than the active one.
+// older than the active one.
 func (s *Service) Rollback(ctx context.Context, a Actor, to int64, reason string) (*Release, error) {
 	reason, err := checkReason(reason, false)
 	if err != nil {
@@ -460,7 +460,10 @@ type ReleaseList struct {
 	// LastGoodID is the newest good release, the active one included.
 	LastGoodID int64 `json:"last_good_id"`
 	// RollbackTo is where a rollback without a target goes: the newest
-	// good release other than the active one.
+	// good release older than the active one. (Other than the active one,
+	// it could be newer after a rollback, which Rollback refuses: every
+	// rollback without a target then failed, the incident controller's
+	// level-2 rollback among them.)
 	RollbackTo int64 `json:"rollback_to_id"`
 }
 
@@ -483,7 +486,7 @@ func (s *Service) Releases(ctx context.Context) (*ReleaseList, error) {
 		if l.LastGoodID == 0 {
 			l.LastGoodID = rs[i].ID
 		}
-		if l.RollbackTo == 0 && rs[i].ID != active {
+		if l.RollbackTo == 0 && rs[i].ID < active {
 			l.RollbackTo = rs[i].ID
 		}
 	}

@@ -579,3 +579,44 @@ func TestAssigneeLimitHoldsAcrossNodes(t *testing.T) {
 		}
 	})
 }
+
+// A rollback without a target goes to the newest good release older than
+// the active one. After a rollback to an older release, the newest good one
+// other than the active one is newer than it, which a rollback refuses:
+// every rollback without a target failed then, the incident controller's
+// among them.
+func TestARollbackWithoutATargetGoesBackAfterARollback(t *testing.T) {
+	testutil.ForEachBackend(t, func(t *testing.T, db *store.DB) {
+		ctx := context.Background()
+		kb := knowledge.NewService(db, knowledge.Options{Gate: knowledge.GateOptions{MinAccuracy: 0.01}})
+		op := knowledge.Actor{ID: "u_op", Name: "Op"}
+		fee := knowledge.Entry{ID: "ship-fee", Category: "shipping", Title: "Fees",
+			Locales: map[string]knowledge.Content{"en": {Questions: []string{"how much is shipping", "delivery cost"},
+				Answer: "Shipping is free over 99."}}}
+		ret := knowledge.Entry{ID: "returns", Category: "after_sales", Title: "Returns",
+			Locales: map[string]knowledge.Content{"en": {Questions: []string{"can I return this", "how do returns work"},
+				Answer: "You can return items within seven days."}}}
+		if _, err := kb.Import(ctx, op, []knowledge.Entry{fee, ret}, true); err != nil {
+			t.Fatal(err)
+		}
+		var ids []int64
+		for range 4 {
+			r, err := kb.Publish(ctx, op, knowledge.PublishOptions{})
+			if err != nil {
+				t.Fatal(err)
+			}
+			ids = append(ids, r.ID)
+		}
+		if _, err := kb.Rollback(ctx, op, ids[1], "release 3 and 4 are bad"); err != nil {
+			t.Fatal(err)
+		}
+		l, err := kb.Releases(ctx)
+		if err != nil || l.ActiveID != ids[1] || l.RollbackTo != ids[0] {
+			t.Fatalf("after rolling back to %d: active %d, rollback_to %d (%v); want %d and %d", ids[1], l.ActiveID, l.RollbackTo, err,
+				ids[1], ids[0])
+		}
+		if r, err := kb.Rollback(ctx, op, 0, "release 2 is bad too"); err != nil || r.ID != ids[0] {
+			t.Fatalf("a rollback without a target: %+v, %v; want release %d", r, err, ids[0])
+		}
+	})
+}
