@@ -339,6 +339,22 @@ func (s *Service) Login(ctx context.Context, email, password string) (*Login, er
 	if err := s.store.CreateSession(ctx, sess); err != nil {
 		return nil, err
 	}
+	// A password change or a disable ends the account's sessions after it
+	// is stored (SetPassword, SetDisabled). One that ran while the password
+	// was checked here missed the session stored just now, which outlived
+	// it: the old password's session went on working. So the account is
+	// read again now that the session is stored: changed, the session ends
+	// here; unchanged, a change still to come ends it too.
+	if cur, err := s.store.User(ctx, u.ID); err != nil || cur.Disabled || cur.PasswordHash != u.PasswordHash {
+		if derr := s.store.DeleteSession(ctx, sess.TokenHash); derr != nil {
+			s.logger.Error("end a session whose account changed during the login", "user", u.ID, "error", derr)
+		}
+		if err != nil {
+			return nil, err
+		}
+		s.logger.Info("login failed: the account changed during it", "user", u.ID)
+		return nil, ErrBadLogin
+	}
 	if err := s.store.DeleteExpiredSessions(ctx, now); err != nil {
 		s.logger.Warn("delete expired sessions", "error", err)
 	}
