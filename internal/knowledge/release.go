@@ -516,6 +516,16 @@ func (s *Service) Load(ctx context.Context) error {
 		return nil
 	}
 	_, err = s.Publish(ctx, System, PublishOptions{Note: "first release at start-up", firstRelease: true})
+	if errcode.Code(err) == errcode.Conflict {
+		// Another node starting on the same new database published the
+		// first release meanwhile (the active release is compared and
+		// swapped): serve that one. This node failed to start before.
+		switched, err := s.Sync(ctx)
+		if err == nil && !switched && s.Active() == nil {
+			err = fmt.Errorf("load knowledge: the first release conflicted, and no release is active")
+		}
+		return err
+	}
 	if errcode.Code(err) == errcode.Invalid {
 		ix, err := BuildIndex(nil, s.opts.Extra)
 		if err != nil {

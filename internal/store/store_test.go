@@ -620,3 +620,43 @@ func TestARollbackWithoutATargetGoesBackAfterARollback(t *testing.T) {
 		}
 	})
 }
+
+// Two nodes starting together on a new database both publish the first
+// release; one wins the active release's compare-and-swap, and the other
+// serves the winner's release instead of failing to start.
+func TestTwoNodesLoadingTheFirstReleaseTogetherBothStart(t *testing.T) {
+	ctx := context.Background()
+	op := knowledge.Actor{ID: "u_op", Name: "Op"}
+	fee := knowledge.Entry{ID: "ship-fee", Category: "shipping", Title: "Fees",
+		Locales: map[string]knowledge.Content{"en": {Questions: []string{"how much is shipping", "delivery cost"},
+			Answer: "Shipping is free over 99."}}}
+	ret := knowledge.Entry{ID: "returns", Category: "after_sales", Title: "Returns",
+		Locales: map[string]knowledge.Content{"en": {Questions: []string{"can I return this", "how do returns work"},
+			Answer: "You can return items within seven days."}}}
+	for round := range 3 { // a new database each round
+		path := filepath.Join(t.TempDir(), "s.db")
+		dbs := []*store.DB{testutil.OpenStore(t, store.Options{SQLitePath: path}), testutil.OpenStore(t, store.Options{SQLitePath: path})}
+		if _, err := knowledge.NewService(dbs[0], knowledge.Options{}).Import(ctx, op, []knowledge.Entry{fee, ret}, true); err != nil {
+			t.Fatal(err)
+		}
+		var svcs []*knowledge.Service
+		for _, db := range dbs {
+			svcs = append(svcs, knowledge.NewService(db, knowledge.Options{Gate: knowledge.GateOptions{MinAccuracy: 0.01}}))
+		}
+		errs := make([]error, 2)
+		var wg sync.WaitGroup
+		for i, s := range svcs {
+			wg.Go(func() { errs[i] = s.Load(ctx) })
+		}
+		wg.Wait()
+		for i, err := range errs {
+			if err != nil {
+				t.Fatalf("round %d: node %d failed to load: %v", round, i, err)
+			}
+		}
+		a, b := svcs[0].Active(), svcs[1].Active()
+		if a == nil || b == nil || a.Release == nil || b.Release == nil || a.Release.ID != b.Release.ID {
+			t.Fatalf("round %d: the nodes serve %+v and %+v, want the same release", round, a, b)
+		}
+	}
+}
