@@ -482,7 +482,11 @@ func (s *Service) Import(ctx context.Context, a Actor, entries []Entry, approved
 			return res, err
 		default:
 			changes := cur.Entry.Changes(&e)
-			if len(changes) == 0 && cur.Status != StatusRetired {
+			// Imported as approved, an entry the file matches but whose
+			// working version is not the approved one (a draft, in review,
+			// rejected) is approved as it is: it used to count as
+			// unchanged and never ship.
+			if len(changes) == 0 && cur.Status != StatusRetired && (!approved || cur.ApprovedVersion == cur.Version) {
 				res.Unchanged++
 				continue
 			}

@@ -660,3 +660,36 @@ func TestTwoNodesLoadingTheFirstReleaseTogetherBothStart(t *testing.T) {
 		}
 	}
 }
+
+// Importing entries as approved approves an entry the file matches whose
+// working version is a draft: it counted as unchanged, stayed a draft, and
+// never shipped.
+func TestAnApprovedImportApprovesADraftItMatches(t *testing.T) {
+	testutil.ForEachBackend(t, func(t *testing.T, db *store.DB) {
+		ctx := context.Background()
+		kb := knowledge.NewService(db, knowledge.Options{})
+		op := knowledge.Actor{ID: "u_op", Name: "Op"}
+		fee := knowledge.Entry{ID: "ship-fee", Category: "shipping", Title: "Fees",
+			Locales: map[string]knowledge.Content{"en": {Questions: []string{"how much is shipping", "delivery cost"},
+				Answer: "Shipping is free over 99."}}}
+		if _, err := kb.Create(ctx, knowledge.Actor{ID: "u_alice", Name: "Alice"}, fee); err != nil {
+			t.Fatal(err)
+		}
+		res, err := kb.Import(ctx, op, []knowledge.Entry{fee}, true)
+		if err != nil {
+			t.Fatal(err)
+		}
+		rec, err := kb.Record(ctx, "ship-fee")
+		if err != nil {
+			t.Fatal(err)
+		}
+		if rec.Status != knowledge.StatusApproved || rec.ApprovedVersion != rec.Version || res.Unchanged != 0 {
+			t.Fatalf("after an approved import: status %s, version %d approved %d, result %+v; want approved as it is",
+				rec.Status, rec.Version, rec.ApprovedVersion, res)
+		}
+		// Imported again, it is unchanged.
+		if res, err := kb.Import(ctx, op, []knowledge.Entry{fee}, true); err != nil || res.Unchanged != 1 {
+			t.Fatalf("the same import again: %+v, %v; want it unchanged", res, err)
+		}
+	})
+}
