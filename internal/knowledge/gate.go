@@ -341,12 +341,38 @@ func checkGolden(golden []Golden, ix *Index) GoldenReport {
 
 var (
 	// linkRE finds URLs and bare host names with a common top-level domain.
-	linkRE = regexp.MustCompile(`(?i)\b(?:https?://[^\s<>"'，。）)]+|www\.[^\s<>"'，。）)]+|` +
-		`(?:[a-z0-9-]+\.)+(?:com|cn|net|org|top|xyz|io|info|biz|cc|me|vip|shop|site|online|club|co|app|ru|tk|link|store|icu)\b[^\s<>"'，。）)]*)`)
+	// A link ends at the first character outside ASCII: Chinese text runs
+	// on without a space ("请登录shop.example.com查看订单"), and a link
+	// that took it in had a host no allow-list names.
+	linkRE = regexp.MustCompile(`(?i)\b(?:https?://` + linkTail + `+|www\.` + linkTail + `+|` +
+		`(?:[a-z0-9-]+\.)+(?:com|cn|net|org|top|xyz|io|info|biz|cc|me|vip|shop|site|online|club|co|app|ru|tk|link|store|icu)\b` +
+		linkTail + `*)`)
 	// phoneRE finds mainland mobile numbers, landlines with an area code
-	// and 400/800 service numbers, not inside longer runs of digits.
-	phoneRE = regexp.MustCompile(`(?:^|[^\d])((?:\+?86[\s-]?)?1[3-9]\d[\s-]?\d{4}[\s-]?\d{4}|0\d{2,3}[\s-]\d{7,8}|[48]00[\s-]?\d{3}[\s-]?\d{4})(?:[^\d]|$)`)
+	// and 400/800 service numbers; findPhones leaves out those inside longer
+	// runs of digits. (A trailing non-digit in the expression itself took
+	// the separator a number right after needed: "400-800-1234或13812345678"
+	// found the first alone.)
+	phoneRE = regexp.MustCompile(`(?:^|[^\d])((?:\+?86[\s-]?)?1[3-9]\d[\s-]?\d{4}[\s-]?\d{4}|0\d{2,3}[\s-]\d{7,8}|[48]00[\s-]?\d{3}[\s-]?\d{4})`)
 )
+
+// linkTail is what a link may hold after its start: printable ASCII but
+// for quotes, angle brackets and parentheses. Case folding is off inside
+// it: under linkRE's (?i), "s" and "k" fold to characters outside ASCII
+// (ſ, the Kelvin sign), and a link ended at every s.
+const linkTail = `(?-i:[^\s<>"'()\x{80}-\x{10FFFF}])`
+
+// findPhones returns the phone numbers phoneRE finds in s that are not
+// followed by a digit.
+func findPhones(s string) []string {
+	var out []string
+	for _, m := range phoneRE.FindAllStringSubmatchIndex(s, -1) {
+		if end := m[3]; end < len(s) && s[end] >= '0' && s[end] <= '9' {
+			continue
+		}
+		out = append(out, s[m[2]:m[3]])
+	}
+	return out
+}
 
 func digits(s string) string {
 	return strings.Map(func(r rune) rune {
@@ -433,8 +459,8 @@ func checkContent(entries []Entry, o GateOptions) []Problem {
 						MessageZH: fmt.Sprintf("%s（%s）：答案中的链接 %s 不在允许的域名列表中", e.ID, loc, host)})
 				}
 			}
-			for _, m := range phoneRE.FindAllStringSubmatch(a, -1) {
-				num := strings.TrimSpace(m[1])
+			for _, m := range findPhones(a) {
+				num := strings.TrimSpace(m)
 				d := digits(num)
 				d = strings.TrimPrefix(strings.TrimPrefix(d, "0086"), "86")
 				if !phones[d] && !phones[digits(num)] {

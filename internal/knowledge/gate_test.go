@@ -34,6 +34,12 @@ func TestContentChecks(t *testing.T) {
 		{"wrong language zh", "Please contact us for a refund within seven days.", "", []string{CheckWrongLanguage}},
 		{"wrong language en", "", "请在七天内联系我们办理退款手续。", []string{CheckWrongLanguage}},
 		{"no words", "。。。", "", []string{CheckEmptyAnswer}},
+		// Chinese runs on after a link without a space; the link ends there.
+		{"allowed link before Chinese text", "请登录shop.example.com查看订单状态，或访问 https://shop.example.com！查看详情。", "", nil},
+		// A number right after another, one separator between them.
+		{"a mobile right after the allowed number", "请致电 400-800-1234或13812345678 处理退款。", "", []string{CheckPhone}},
+		{"two mobiles with a slash", "加微信 13812345678/13987654321 处理。", "", []string{CheckPhone, CheckPhone}},
+		{"a longer run of digits is no phone", "订单号 138123456789012 已发货。", "", nil},
 	}
 	for _, tc := range cases {
 		t.Run(tc.name, func(t *testing.T) {
