@@ -120,8 +120,9 @@ type Inspector interface {
 	DropDatabase(ctx context.Context, serverURL, name string) error
 	// DropTablesNotIn drops, in one transaction, the tables of Steward's
 	// schema that the PostgreSQL database at url holds and keep does not
-	// name, and returns their names; tables that are not Steward's stay.
-	DropTablesNotIn(ctx context.Context, url string, keep []string) ([]string, error)
+	// name, and returns their names; tables that are not Steward's stay,
+	// and are returned as foreign.
+	DropTablesNotIn(ctx context.Context, url string, keep []string) (dropped, foreign []string, err error)
 }
 
 // Options configure a Backups.

@@ -775,9 +775,9 @@ func TestRestoreAnOlderSchemaOverANewerDatabase(t *testing.T) {
 	for _, tb := range res.Manifest.Tables {
 		keep = append(keep, tb.Name)
 	}
-	dropped, err := store.Inspector{}.DropTablesNotIn(ctx, newer.url, keep)
-	if err != nil || !slices.Equal(dropped, []string{"metric_seconds"}) {
-		t.Fatalf("dropped %v, %v; want only metric_seconds", dropped, err)
+	dropped, foreign, err := store.Inspector{}.DropTablesNotIn(ctx, newer.url, keep)
+	if err != nil || !slices.Equal(dropped, []string{"metric_seconds"}) || !slices.Equal(foreign, []string{"someone_elses"}) {
+		t.Fatalf("dropped %v, kept as not Steward's %v, %v; want only metric_seconds, and someone_elses kept", dropped, foreign, err)
 	}
 	var n int
 	if err := other.QueryRowContext(ctx, `SELECT COUNT(*) FROM someone_elses`).Scan(&n); err != nil {
@@ -907,5 +907,38 @@ func TestClusteredBackupsAskForSharedStorage(t *testing.T) {
 				t.Fatalf("warned %v, want %v:\n%s", got, tc.warned, log.String())
 			}
 		})
+	}
+}
+
+// A restore over a database that also holds a table that is not Steward's
+// keeps that table, and checks out: the check after the restore reported
+// it as a table the manifest does not list, and the restore, which had
+// replaced every table of Steward's, as failed (and went unaudited).
+func TestRestoreOverADatabaseWithAForeignTableChecksOut(t *testing.T) {
+	ctx := context.Background()
+	src := seeded(t, "postgres", 3)
+	res, err := backups().Create(ctx, backup.Source{DB: open(t, src), DatabaseURL: src.url}, t.TempDir())
+	if err != nil {
+		t.Fatal(err)
+	}
+	other := seeded(t, "postgres", 1)
+	raw, err := sql.Open("pgx", other.url)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer raw.Close()
+	if _, err := raw.ExecContext(ctx, `CREATE TABLE someone_elses (id INT)`); err != nil {
+		t.Fatal(err)
+	}
+	out, err := backups().Restore(ctx, res.Path, other.restoreTarget(), true)
+	if err != nil {
+		t.Fatalf("restore: %v (failed checks %v)", err, failedChecks(out.Report))
+	}
+	if c, ok := find(out.Report, "table someone_elses"); !ok || !c.OK {
+		t.Fatalf("the report on the foreign table: %+v (found %v)", c, ok)
+	}
+	convs, err := open(t, other).ConversationsIn(ctx, conversation.StateBot)
+	if err != nil || len(convs) != 3 {
+		t.Fatalf("after the restore: %d conversations, %v; want the backup's 3", len(convs), err)
 	}
 }

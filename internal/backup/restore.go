@@ -161,7 +161,7 @@ func (b *Backups) restorePostgres(ctx context.Context, m Manifest, payload, targ
 	for i, t := range m.Tables {
 		keep[i] = t.Name
 	}
-	dropped, err := b.in.DropTablesNotIn(ctx, target, keep)
+	dropped, foreign, err := b.in.DropTablesNotIn(ctx, target, keep)
 	if err != nil {
 		return fmt.Errorf("drop the tables the backup's schema does not have: %w", err)
 	}
@@ -170,7 +170,12 @@ func (b *Backups) restorePostgres(ctx context.Context, m Manifest, payload, targ
 			strings.Join(dropped, ", "), m.SchemaVersion)
 	}
 	b.logger.Info("backup restored", "backup", out.Backup, "target", out.Target, "dropped_tables", dropped)
-	return b.in.InspectPostgres(ctx, target, func(ctx context.Context, v View) error { return checkView(ctx, v, m, &out.Report) })
+	// Tables that are not Steward's were kept as they were: the check
+	// leaves them out (it reported them, and the restore that had replaced
+	// every table of Steward's, as failed).
+	return b.in.InspectPostgres(ctx, target, func(ctx context.Context, v View) error {
+		return checkView(ctx, v, m, &out.Report, foreign...)
+	})
 }
 
 // backupDirFor is the backup directory holding payload.

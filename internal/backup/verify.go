@@ -175,7 +175,8 @@ func (b *Backups) checkSum(ctx context.Context, m Manifest, sum string, n int64,
 
 // checkView holds a restored database to its manifest: schema version,
 // the set of tables, each table's rows and checksum, the audit chain.
-func checkView(ctx context.Context, v View, m Manifest, r *Report) error {
+// Tables named in foreign are not Steward's, and are left out.
+func checkView(ctx context.Context, v View, m Manifest, r *Report, foreign ...string) error {
 	schema, err := v.SchemaVersion(ctx)
 	if err != nil {
 		return err
@@ -191,6 +192,10 @@ func checkView(ctx context.Context, v View, m Manifest, r *Report) error {
 	}
 	for _, name := range tables {
 		w, listed := want[name]
+		if !listed && slices.Contains(foreign, name) {
+			r.add("table "+name, true, "not Steward's: kept as it was")
+			continue
+		}
 		if !listed {
 			r.add("table "+name, false, "the restored database has a table the manifest does not list")
 			continue

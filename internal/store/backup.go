@@ -360,40 +360,43 @@ func (Inspector) DropDatabase(ctx context.Context, serverURL, name string) error
 // (those its PostgreSQL migrations create) that the database at databaseURL
 // holds and keep does not name, and returns their names. A table Steward
 // did not make is left alone.
-func (Inspector) DropTablesNotIn(ctx context.Context, databaseURL string, keep []string) ([]string, error) {
+func (Inspector) DropTablesNotIn(ctx context.Context, databaseURL string, keep []string) (dropped, foreign []string, err error) {
 	ours, err := postgresTables()
 	if err != nil {
-		return nil, err
+		return nil, nil, err
 	}
 	pool, err := openPostgresURL(ctx, databaseURL)
 	if err != nil {
-		return nil, err
+		return nil, nil, err
 	}
 	defer pool.Close()
 	tx, err := pool.BeginTx(ctx, nil)
 	if err != nil {
-		return nil, fmt.Errorf("drop tables: %w", err)
+		return nil, nil, fmt.Errorf("drop tables: %w", err)
 	}
 	defer tx.Rollback()
 	v := &View{q: tx, d: &postgresDialect{}}
 	tables, err := v.Tables(ctx)
 	if err != nil {
-		return nil, err
+		return nil, nil, err
 	}
-	var dropped []string
 	for _, name := range tables {
-		if !ours[name] || slices.Contains(keep, name) || !identifier.MatchString(name) {
+		if !ours[name] {
+			foreign = append(foreign, name)
+			continue
+		}
+		if slices.Contains(keep, name) || !identifier.MatchString(name) {
 			continue
 		}
 		if _, err := tx.ExecContext(ctx, `DROP TABLE "`+name+`" CASCADE`); err != nil {
-			return nil, fmt.Errorf("drop table %s: %w", name, err)
+			return nil, nil, fmt.Errorf("drop table %s: %w", name, err)
 		}
 		dropped = append(dropped, name)
 	}
 	if err := tx.Commit(); err != nil {
-		return nil, fmt.Errorf("drop tables: %w", err)
+		return nil, nil, fmt.Errorf("drop tables: %w", err)
 	}
-	return dropped, nil
+	return dropped, foreign, nil
 }
 
 // createTable finds the tables a migration creates.
