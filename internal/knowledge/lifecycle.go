@@ -330,8 +330,9 @@ func (s *Service) transition(ctx context.Context, a Actor, id string, action Act
 		for i, f := range from {
 			names[i] = string(f)
 		}
-		return nil, errcode.Errorf(errcode.Conflict, "entry %s is %s; only an entry that is %s can be %s",
-			id, cur.Status, strings.Join(names, " or "), pastTense(action))
+		return nil, errcode.Localized(errcode.Conflict, "entry %[1]s is %[2]s; only an entry that is %[3]s can be %[4]s",
+			"条目 %[1]s 的状态是 %[2]s：只有状态为 %[3]s 的条目才能%[5]s", id, cur.Status, strings.Join(names, " or "),
+			pastTense(action), actionZH(action))
 	}
 	if check != nil {
 		if err := check(cur); err != nil {
@@ -362,6 +363,21 @@ func (s *Service) transition(ctx context.Context, a Actor, id string, action Act
 	}
 	s.audit(ctx, a, "kb.entry."+string(action), "entry:"+id, detail)
 	return &next, nil
+}
+
+// actionZH names an action in Chinese, for the refusals of a review step.
+func actionZH(a Action) string {
+	switch a {
+	case ActionSubmit:
+		return "提交审核"
+	case ActionApprove:
+		return "批准"
+	case ActionReject:
+		return "驳回"
+	case ActionRetire:
+		return "下线"
+	}
+	return string(a)
 }
 
 func pastTense(a Action) string {

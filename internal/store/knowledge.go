@@ -163,7 +163,7 @@ func (db *DB) CreateKBRecord(ctx context.Context, r *knowledge.Record, rev *know
 		return insertRevision(ctx, t, rev)
 	})
 	if isUniqueViolation(err) {
-		return errcode.Errorf(errcode.Conflict, "an entry with id %q already exists", r.ID)
+		return errcode.Localized(errcode.Conflict, "an entry with id %q already exists", "已有 id 为 %q 的条目", r.ID)
 	}
 	if err != nil {
 		return fmt.Errorf("create entry %s: %w", r.ID, err)
@@ -197,7 +197,8 @@ func (db *DB) UpdateKBRecord(ctx context.Context, r *knowledge.Record, fromVersi
 		return insertRevision(ctx, t, rev)
 	})
 	if errors.Is(err, stale) {
-		return errcode.Errorf(errcode.Conflict, "entry %s changed while you were working on it: reload it and try again", r.ID)
+		return errcode.Localized(errcode.Conflict, "entry %s changed while you were working on it: reload it and try again",
+			"条目 %s 在您编辑期间已被修改：请重新加载后再试", r.ID)
 	}
 	if err != nil {
 		return fmt.Errorf("update entry %s: %w", r.ID, err)

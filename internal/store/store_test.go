@@ -693,3 +693,30 @@ func TestAnApprovedImportApprovesADraftItMatches(t *testing.T) {
 		}
 	})
 }
+
+// The refusals a knowledge editor meets in the console have Chinese texts:
+// an id taken, and a review step on an entry another reviewer moved first.
+func TestKnowledgeRefusalsSpeakChinese(t *testing.T) {
+	ctx := context.Background()
+	db := testutil.OpenStore(t, store.Options{SQLitePath: filepath.Join(t.TempDir(), "s.db")})
+	kb := knowledge.NewService(db, knowledge.Options{})
+	alice, bob := knowledge.Actor{ID: "u_alice", Name: "Alice"}, knowledge.Actor{ID: "u_bob", Name: "Bob"}
+	fee := knowledge.Entry{ID: "ship-fee", Category: "shipping", Title: "Fees",
+		Locales: map[string]knowledge.Content{"en": {Questions: []string{"how much is shipping"}, Answer: "Shipping is free over 99."}}}
+	if _, err := kb.Create(ctx, alice, fee); err != nil {
+		t.Fatal(err)
+	}
+	_, dup := kb.Create(ctx, alice, fee)
+	if _, err := kb.Submit(ctx, alice, fee.ID); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := kb.Approve(ctx, bob, fee.ID); err != nil {
+		t.Fatal(err)
+	}
+	_, late := kb.Approve(ctx, bob, fee.ID)
+	for what, err := range map[string]error{"a taken id": dup, "a second approval": late} {
+		if errcode.Code(err) != errcode.Conflict || errcode.MessageZH(err) == "" {
+			t.Errorf("%s: %v (Chinese %q), want a conflict with a Chinese text", what, err, errcode.MessageZH(err))
+		}
+	}
+}
