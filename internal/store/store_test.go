@@ -590,12 +590,7 @@ func TestARollbackWithoutATargetGoesBackAfterARollback(t *testing.T) {
 		ctx := context.Background()
 		kb := knowledge.NewService(db, knowledge.Options{Gate: knowledge.GateOptions{MinAccuracy: 0.01}})
 		op := knowledge.Actor{ID: "u_op", Name: "Op"}
-		fee := knowledge.Entry{ID: "ship-fee", Category: "shipping", Title: "Fees",
-			Locales: map[string]knowledge.Content{"en": {Questions: []string{"how much is shipping", "delivery cost"},
-				Answer: "Shipping is free over 99."}}}
-		ret := knowledge.Entry{ID: "returns", Category: "after_sales", Title: "Returns",
-			Locales: map[string]knowledge.Content{"en": {Questions: []string{"can I return this", "how do returns work"},
-				Answer: "You can return items within seven days."}}}
+		fee, ret := twoEntries()
 		if _, err := kb.Import(ctx, op, []knowledge.Entry{fee, ret}, true); err != nil {
 			t.Fatal(err)
 		}
@@ -627,12 +622,7 @@ func TestARollbackWithoutATargetGoesBackAfterARollback(t *testing.T) {
 func TestTwoNodesLoadingTheFirstReleaseTogetherBothStart(t *testing.T) {
 	ctx := context.Background()
 	op := knowledge.Actor{ID: "u_op", Name: "Op"}
-	fee := knowledge.Entry{ID: "ship-fee", Category: "shipping", Title: "Fees",
-		Locales: map[string]knowledge.Content{"en": {Questions: []string{"how much is shipping", "delivery cost"},
-			Answer: "Shipping is free over 99."}}}
-	ret := knowledge.Entry{ID: "returns", Category: "after_sales", Title: "Returns",
-		Locales: map[string]knowledge.Content{"en": {Questions: []string{"can I return this", "how do returns work"},
-			Answer: "You can return items within seven days."}}}
+	fee, ret := twoEntries()
 	for round := range 3 { // a new database each round
 		path := filepath.Join(t.TempDir(), "s.db")
 		dbs := []*store.DB{testutil.OpenStore(t, store.Options{SQLitePath: path}), testutil.OpenStore(t, store.Options{SQLitePath: path})}
@@ -669,9 +659,7 @@ func TestAnApprovedImportApprovesADraftItMatches(t *testing.T) {
 		ctx := context.Background()
 		kb := knowledge.NewService(db, knowledge.Options{})
 		op := knowledge.Actor{ID: "u_op", Name: "Op"}
-		fee := knowledge.Entry{ID: "ship-fee", Category: "shipping", Title: "Fees",
-			Locales: map[string]knowledge.Content{"en": {Questions: []string{"how much is shipping", "delivery cost"},
-				Answer: "Shipping is free over 99."}}}
+		fee, _ := twoEntries()
 		if _, err := kb.Create(ctx, knowledge.Actor{ID: "u_alice", Name: "Alice"}, fee); err != nil {
 			t.Fatal(err)
 		}
@@ -719,4 +707,15 @@ func TestKnowledgeRefusalsSpeakChinese(t *testing.T) {
 			t.Errorf("%s: %v (Chinese %q), want a conflict with a Chinese text", what, err, errcode.MessageZH(err))
 		}
 	}
+}
+
+// twoEntries are two small approved-ready entries for the knowledge tests.
+func twoEntries() (fee, ret knowledge.Entry) {
+	fee = knowledge.Entry{ID: "ship-fee", Category: "shipping", Title: "Fees",
+		Locales: map[string]knowledge.Content{"en": {Questions: []string{"how much is shipping", "delivery cost"},
+			Answer: "Shipping is free over 99."}}}
+	ret = knowledge.Entry{ID: "returns", Category: "after_sales", Title: "Returns",
+		Locales: map[string]knowledge.Content{"en": {Questions: []string{"can I return this", "how do returns work"},
+			Answer: "You can return items within seven days."}}}
+	return fee, ret
 }
