@@ -170,6 +170,8 @@ func TestBadInput(t *testing.T) {
 		{"message: no token", "POST", msgs, "", `{"text":"hi"}`, 401, "unauthorized"},
 		{"message: wrong token", "POST", msgs, "wrong", `{"text":"hi"}`, 401, "unauthorized"},
 		{"message: unknown conversation (as a wrong token: ids do not leak)", "POST", "/api/v1/conversations/cnope/messages", conv.Token, `{"text":"hi"}`, 401, "unauthorized"},
+		{"message: wrong token and a malformed body (the token is judged first)", "POST", msgs, "wrong", `{"text":"hi"`, 401, "unauthorized"},
+		{"message: wrong token and no text", "POST", msgs, "wrong", `{}`, 401, "unauthorized"},
 		{"message: malformed JSON", "POST", msgs, conv.Token, `{"text":"hi"`, 400, "invalid"},
 		{"message: not an object", "POST", msgs, conv.Token, `"hi"`, 400, "invalid"},
 		{"message: empty body", "POST", msgs, conv.Token, ``, 400, "invalid"},
