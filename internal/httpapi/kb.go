@@ -695,6 +695,9 @@ func (s *Server) importKB(w http.ResponseWriter, r *http.Request, p *auth.Princi
 		if _, ok := errors.AsType[*http.MaxBytesError](err); ok {
 			return errcode.Errorf(errcode.TooLarge, "an import may be at most %d MiB", maxImport>>20)
 		}
+		if _, ok := errors.AsType[*errcode.Error](err); ok {
+			return err // an entry's error, in both languages
+		}
 		return errcode.Errorf(errcode.Invalid, "%v", err)
 	}
 	res, err := s.kb.Import(r.Context(), actorOf(p), entries, false)

@@ -442,6 +442,18 @@ func TestKnowledgeImportExportRoundTrip(t *testing.T) {
 	if resp.StatusCode != http.StatusBadRequest || !strings.Contains(string(msg), "nul-entry") {
 		t.Fatalf("an import with a NUL: %d %s, want 400 naming the entry", resp.StatusCode, msg)
 	}
+	// In Chinese too, for a console in zh-CN: the entry's error used to
+	// reach it in English only.
+	var refusal struct {
+		Error struct {
+			Message   string
+			MessageZH string `json:"message_zh"`
+		}
+	}
+	if err := json.Unmarshal(msg, &refusal); err != nil || !strings.HasPrefix(refusal.Error.MessageZH, "第 2 条：") ||
+		!strings.Contains(refusal.Error.MessageZH, "空字符") || !strings.HasPrefix(refusal.Error.Message, "entry 2: ") {
+		t.Fatalf("an import with a NUL: %s, want its error in both languages", msg)
+	}
 	admin.Must(http.StatusNotFound, "GET", "/api/v1/kb/entries/fresh-one", nil, nil)
 }
 

@@ -3,11 +3,14 @@ package knowledge
 import (
 	"bytes"
 	"encoding/json"
+	"errors"
 	"fmt"
 	"io"
 	"strings"
 
 	"gopkg.in/yaml.v3"
+
+	"github.com/steward-cs/steward/internal/errcode"
 )
 
 // File is the import/export document: `{"entries": [...]}` in YAML or JSON.
@@ -67,7 +70,9 @@ func Decode(r io.Reader, f Format) ([]Entry, error) {
 		if err := dec.Decode(&file); err != nil {
 			return nil, fmt.Errorf("parse JSON: %w", err)
 		}
-		if dec.More() {
+		// Decoder.More skips a stray "}" or "]", so the rest is looked at
+		// itself: "{...}}" was imported as if it were well formed.
+		if rest := bytes.TrimSpace(data[dec.InputOffset():]); len(rest) > 0 {
 			return nil, fmt.Errorf("parse JSON: more follows the top-level object; put every entry in one \"entries\" list")
 		}
 	default:
@@ -81,10 +86,20 @@ func Decode(r io.Reader, f Format) ([]Entry, error) {
 		e := &file.Entries[i]
 		trimEntry(e)
 		if err := e.Validate(); err != nil {
-			return nil, fmt.Errorf("entry %d: %w", i+1, err)
+			// Keeps the Chinese text of the entry's error, for a console
+			// in zh-CN (the import API answers with it).
+			en, zh := err.Error(), ""
+			if e, ok := errors.AsType[*errcode.Error](err); ok {
+				en, zh = e.Message, e.MessageZH
+			}
+			if zh == "" {
+				zh = en
+			}
+			return nil, &errcode.Error{Code: errcode.Invalid, Message: fmt.Sprintf("entry %d: %s", i+1, en),
+				MessageZH: fmt.Sprintf("第 %d 条：%s", i+1, zh)}
 		}
 		if seen[e.ID] {
-			return nil, fmt.Errorf("entry %d: duplicate id %q", i+1, e.ID)
+			return nil, errcode.Localized(errcode.Invalid, "entry %d: duplicate id %q", "第 %d 条：条目 ID %q 重复", i+1, e.ID)
 		}
 		seen[e.ID] = true
 	}

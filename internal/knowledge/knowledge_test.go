@@ -2,9 +2,12 @@ package knowledge
 
 import (
 	"bytes"
-	"github.com/steward-cs/steward/internal/nlu"
 	"strings"
 	"testing"
+	"unicode"
+
+	"github.com/steward-cs/steward/internal/errcode"
+	"github.com/steward-cs/steward/internal/nlu"
 )
 
 // The demo knowledge base is what a first-time user meets: it must cover the
@@ -68,6 +71,24 @@ func TestDecodeErrorsNameTheProblem(t *testing.T) {
 	js := `{"entries":[{"id":"a","category":"x","locales":{"en":{"title":"t","questions":["q"],"answer":"a"}}}]}`
 	if _, err := Decode(strings.NewReader(js+js), FormatJSON); err == nil || !strings.Contains(err.Error(), "more follows") {
 		t.Errorf("two JSON values: %v", err)
+	}
+	// Decoder.More skips a stray "}" or "]": such a file was imported.
+	for _, tail := range []string{"}", "]]", " }\n"} {
+		if _, err := Decode(strings.NewReader(js+tail), FormatJSON); err == nil || !strings.Contains(err.Error(), "more follows") {
+			t.Errorf("a JSON value followed by %q: %v", tail, err)
+		}
+	}
+	// An entry's error keeps its Chinese text, under the entry's number:
+	// the import API answers a console in zh-CN with it.
+	bad := `{"entries":[` + js[len(`{"entries":[`):len(js)-2] + `,{"id":"b","category":"x","locales":{"en":{"title":"t","questions":[],"answer":"a"}}}]}`
+	_, err := Decode(strings.NewReader(bad), FormatJSON)
+	if errcode.Code(err) != errcode.Invalid || !strings.HasPrefix(errcode.Message(err), "entry 2: ") ||
+		!strings.HasPrefix(errcode.MessageZH(err), "第 2 条：") || !strings.ContainsFunc(errcode.MessageZH(err)[len("第 2 条："):], func(r rune) bool { return unicode.Is(unicode.Han, r) }) {
+		t.Errorf("an entry's error: code %q, %q, zh %q", errcode.Code(err), errcode.Message(err), errcode.MessageZH(err))
+	}
+	_, err = Decode(strings.NewReader(dup), FormatJSON)
+	if !strings.HasPrefix(errcode.MessageZH(err), "第 2 条：") {
+		t.Errorf("a duplicate id: zh %q", errcode.MessageZH(err))
 	}
 	if es, err := Decode(strings.NewReader(js+"\n"), FormatJSON); err != nil || len(es) != 1 {
 		t.Errorf("one JSON value with a newline: %v", err)
