@@ -118,6 +118,16 @@ type Golden struct {
 	CreatedAt time.Time `json:"created_at"`
 }
 
+// RecordWrite is one write of Store.WriteKBRecords: Record and its
+// Revision, a new entry if FromVersion is 0, else an update of the entry
+// still at FromVersion and FromStatus.
+type RecordWrite struct {
+	Record      *Record
+	Revision    *Revision
+	FromVersion int
+	FromStatus  Status
+}
+
 // Store keeps entries, their history, releases and golden questions.
 type Store interface {
 	KBRecords(ctx context.Context, f Filter) ([]Record, error)
@@ -128,6 +138,9 @@ type Store interface {
 	// UpdateKBRecord stores r and appends rev if the stored record is still
 	// at fromVersion and fromStatus; errcode.Conflict otherwise.
 	UpdateKBRecord(ctx context.Context, r *Record, fromVersion int, fromStatus Status, rev *Revision) error
+	// WriteKBRecords makes every write in one transaction, or none: it
+	// fails as CreateKBRecord and UpdateKBRecord do, naming the entry.
+	WriteKBRecords(ctx context.Context, ws []RecordWrite) error
 	KBHistory(ctx context.Context, id string) ([]Revision, error)
 	// KBContent returns an entry's content at a version.
 	KBContent(ctx context.Context, id string, version int) (*Entry, error)
@@ -479,6 +492,10 @@ func (s *Service) Import(ctx context.Context, a Actor, entries []Entry, approved
 			return res, err
 		}
 	}
+	// Written in one transaction: an entry changed by someone else between
+	// the read and the write used to leave the entries before it written,
+	// without the import's audit record.
+	var writes []RecordWrite
 	for i, e := range prepared {
 		now := stamps[i]
 		cur, err := s.store.KBRecord(ctx, e.ID)
@@ -490,12 +507,10 @@ func (s *Service) Import(ctx context.Context, a Actor, entries []Entry, approved
 			}
 			rev := &Revision{EntryID: e.ID, Version: 1, Action: ActionImport, Status: status, Actor: a.ID,
 				ActorName: a.Name, Content: &r.Entry, At: now}
-			if err := s.store.CreateKBRecord(ctx, r, rev); err != nil {
-				return res, fmt.Errorf("import entry %s: %w", e.ID, err)
-			}
+			writes = append(writes, RecordWrite{Record: r, Revision: rev})
 			res.Created++
 		case err != nil:
-			return res, err
+			return ImportResult{}, err
 		default:
 			changes := cur.Entry.Changes(&e)
 			// Imported as approved, an entry the file matches but whose
@@ -515,10 +530,13 @@ func (s *Service) Import(ctx context.Context, a Actor, entries []Entry, approved
 			}
 			rev := &Revision{EntryID: e.ID, Version: next.Version, Action: ActionImport, Status: status, Actor: a.ID,
 				ActorName: a.Name, Changes: changes, Content: &next.Entry, At: now}
-			if err := s.store.UpdateKBRecord(ctx, &next, cur.Version, cur.Status, rev); err != nil {
-				return res, fmt.Errorf("import entry %s: %w", e.ID, err)
-			}
+			writes = append(writes, RecordWrite{Record: &next, Revision: rev, FromVersion: cur.Version, FromStatus: cur.Status})
 			res.Changed++
+		}
+	}
+	if len(writes) > 0 {
+		if err := s.store.WriteKBRecords(ctx, writes); err != nil {
+			return ImportResult{}, fmt.Errorf("import: %w", err)
 		}
 	}
 	s.audit(ctx, a, "kb.import", "kb", map[string]any{"created": res.Created, "changed": res.Changed,

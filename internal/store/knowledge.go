@@ -148,62 +148,80 @@ func entryJSON(e *knowledge.Entry) (tags, content string, err error) {
 
 // CreateKBRecord inserts a new entry with its first revision.
 func (db *DB) CreateKBRecord(ctx context.Context, r *knowledge.Record, rev *knowledge.Revision) error {
-	tags, content, err := entryJSON(&r.Entry)
-	if err != nil {
-		return err
-	}
-	err = db.update(ctx, func(ctx context.Context, t tx) error {
-		if _, err := t.exec(ctx, `INSERT INTO kb_entries (`+recordColumns+`, search)
-			VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16)`,
-			r.ID, r.Category, r.Title, tags, r.Essential, content, string(r.Status), r.Version, r.ApprovedVersion,
-			r.Author, r.AuthorName, r.Reviewer, r.Reason, millis(r.CreatedAt), millis(r.UpdatedAt),
-			r.Entry.SearchText()); err != nil {
-			return err
-		}
-		return insertRevision(ctx, t, rev)
-	})
-	if isUniqueViolation(err) {
-		return errcode.Localized(errcode.Conflict, "an entry with id %q already exists", "已有 id 为 %q 的条目", r.ID)
-	}
-	if err != nil {
-		return fmt.Errorf("create entry %s: %w", r.ID, err)
-	}
-	return nil
+	return db.WriteKBRecords(ctx, []knowledge.RecordWrite{{Record: r, Revision: rev}})
 }
 
 // UpdateKBRecord stores r if the stored entry is still at fromVersion and
 // fromStatus, and appends rev.
 func (db *DB) UpdateKBRecord(ctx context.Context, r *knowledge.Record, fromVersion int, fromStatus knowledge.Status,
 	rev *knowledge.Revision) error {
-	tags, content, err := entryJSON(&r.Entry)
-	if err != nil {
-		return err
-	}
-	stale := errors.New("stale")
-	err = db.update(ctx, func(ctx context.Context, t tx) error {
-		res, err := t.exec(ctx, `UPDATE kb_entries SET category = $2, title = $3, tags = $4, essential = $5, content = $6,
-			status = $7, version = $8, approved_version = $9, author = $10, author_name = $11, reviewer = $12,
-			reason = $13, updated_at = $14, search = $17
-			WHERE id = $1 AND version = $15 AND status = $16`,
-			r.ID, r.Category, r.Title, tags, r.Essential, content, string(r.Status), r.Version, r.ApprovedVersion,
-			r.Author, r.AuthorName, r.Reviewer, r.Reason, millis(r.UpdatedAt), fromVersion, string(fromStatus),
-			r.Entry.SearchText())
-		if err != nil {
+	return db.WriteKBRecords(ctx, []knowledge.RecordWrite{{Record: r, Revision: rev, FromVersion: fromVersion,
+		FromStatus: fromStatus}})
+}
+
+// WriteKBRecords makes every write of ws in one transaction: all of them
+// or, if one fails (an id taken, an entry changed since it was read),
+// none.
+func (db *DB) WriteKBRecords(ctx context.Context, ws []knowledge.RecordWrite) error {
+	type row struct{ tags, content string }
+	rows := make([]row, len(ws))
+	for i, w := range ws {
+		var err error
+		if rows[i].tags, rows[i].content, err = entryJSON(&w.Record.Entry); err != nil {
 			return err
 		}
-		if n, err := res.RowsAffected(); err != nil || n != 1 {
-			return stale
+	}
+	var failed *knowledge.RecordWrite
+	stale := errors.New("stale")
+	err := db.update(ctx, func(ctx context.Context, t tx) error {
+		for i := range ws {
+			w, r := &ws[i], ws[i].Record
+			failed = w
+			if w.FromVersion == 0 {
+				if _, err := t.exec(ctx, `INSERT INTO kb_entries (`+recordColumns+`, search)
+					VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16)`,
+					r.ID, r.Category, r.Title, rows[i].tags, r.Essential, rows[i].content, string(r.Status), r.Version,
+					r.ApprovedVersion, r.Author, r.AuthorName, r.Reviewer, r.Reason, millis(r.CreatedAt),
+					millis(r.UpdatedAt), r.Entry.SearchText()); err != nil {
+					return err
+				}
+			} else {
+				res, err := t.exec(ctx, `UPDATE kb_entries SET category = $2, title = $3, tags = $4, essential = $5,
+					content = $6, status = $7, version = $8, approved_version = $9, author = $10, author_name = $11,
+					reviewer = $12, reason = $13, updated_at = $14, search = $17
+					WHERE id = $1 AND version = $15 AND status = $16`,
+					r.ID, r.Category, r.Title, rows[i].tags, r.Essential, rows[i].content, string(r.Status), r.Version,
+					r.ApprovedVersion, r.Author, r.AuthorName, r.Reviewer, r.Reason, millis(r.UpdatedAt),
+					w.FromVersion, string(w.FromStatus), r.Entry.SearchText())
+				if err != nil {
+					return err
+				}
+				if n, err := res.RowsAffected(); err != nil || n != 1 {
+					return stale
+				}
+			}
+			if err := insertRevision(ctx, t, w.Revision); err != nil {
+				return err
+			}
 		}
-		return insertRevision(ctx, t, rev)
+		failed = nil
+		return nil
 	})
-	if errors.Is(err, stale) {
+	switch {
+	case err == nil:
+		return nil
+	case failed == nil:
+		return fmt.Errorf("write %d entries: %w", len(ws), err)
+	case failed.FromVersion == 0 && isUniqueViolation(err):
+		return errcode.Localized(errcode.Conflict, "an entry with id %q already exists", "已有 id 为 %q 的条目", failed.Record.ID)
+	case errors.Is(err, stale):
 		return errcode.Localized(errcode.Conflict, "entry %s changed while you were working on it: reload it and try again",
-			"条目 %s 在您编辑期间已被修改：请重新加载后再试", r.ID)
+			"条目 %s 在您编辑期间已被修改：请重新加载后再试", failed.Record.ID)
+	case failed.FromVersion == 0:
+		return fmt.Errorf("create entry %s: %w", failed.Record.ID, err)
+	default:
+		return fmt.Errorf("update entry %s: %w", failed.Record.ID, err)
 	}
-	if err != nil {
-		return fmt.Errorf("update entry %s: %w", r.ID, err)
-	}
-	return nil
 }
 
 func insertRevision(ctx context.Context, t tx, rev *knowledge.Revision) error {

@@ -682,6 +682,62 @@ func TestAnApprovedImportApprovesADraftItMatches(t *testing.T) {
 	})
 }
 
+// racingEditor is a store on which someone edits an entry right after an
+// import has read it.
+type racingEditor struct {
+	*store.DB
+	id   string
+	edit func()
+}
+
+func (r *racingEditor) KBRecord(ctx context.Context, id string) (*knowledge.Record, error) {
+	rec, err := r.DB.KBRecord(ctx, id)
+	if id == r.id && r.edit != nil {
+		r.edit()
+		r.edit = nil
+	}
+	return rec, err
+}
+
+// An import is all or nothing: an entry edited by someone else while the
+// import ran used to leave the entries before it written, without the
+// import's audit record.
+func TestAnImportThatMeetsAConflictWritesNothing(t *testing.T) {
+	testutil.ForEachBackend(t, func(t *testing.T, db *store.DB) {
+		ctx := context.Background()
+		alice, op := knowledge.Actor{ID: "u_alice", Name: "Alice"}, knowledge.Actor{ID: "u_op", Name: "Op"}
+		fee, ret := twoEntries()
+		if _, err := knowledge.NewService(db, knowledge.Options{}).Create(ctx, alice, ret); err != nil {
+			t.Fatal(err)
+		}
+		racer := &racingEditor{DB: db, id: ret.ID}
+		racer.edit = func() {
+			edited := ret
+			edited.Title = "Returns (edited)"
+			if _, err := knowledge.NewService(db, knowledge.Options{}).Update(ctx, alice, ret.ID, edited, 1); err != nil {
+				t.Errorf("the racing edit: %v", err)
+			}
+		}
+		kb := knowledge.NewService(racer, knowledge.Options{})
+		newRet := ret
+		newRet.Title = "Returns and refunds"
+		_, err := kb.Import(ctx, op, []knowledge.Entry{fee, newRet}, false)
+		if errcode.Code(err) != errcode.Conflict || !strings.Contains(errcode.Message(err), ret.ID) {
+			t.Fatalf("an import over an entry edited meanwhile: %v, want a conflict naming %s", err, ret.ID)
+		}
+		if _, err := db.KBRecord(ctx, fee.ID); errcode.Code(err) != errcode.NotFound {
+			t.Fatalf("the entry before the conflict: %v, want it not written", err)
+		}
+		if rec, err := db.KBRecord(ctx, ret.ID); err != nil || rec.Title != "Returns (edited)" || rec.Version != 2 {
+			t.Fatalf("the entry edited meanwhile: %+v, %v; want the edit kept", rec, err)
+		}
+		// Imported again, it goes through as a whole.
+		if res, err := kb.Import(ctx, op, []knowledge.Entry{fee, newRet}, false); err != nil || res.Created != 1 || res.Changed != 1 {
+			t.Fatalf("the import again: %+v, %v", res, err)
+		}
+	})
+}
+
 // The refusals a knowledge editor meets in the console have Chinese texts:
 // an id taken, and a review step on an entry another reviewer moved first.
 func TestKnowledgeRefusalsSpeakChinese(t *testing.T) {
