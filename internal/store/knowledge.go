@@ -353,6 +353,11 @@ func (db *DB) CreateRelease(ctx context.Context, r *knowledge.Release, model, mi
 				return err
 			}
 		}
+		// An entry retired while the release was built stays out of it:
+		// the console would call it retired while the bot answered with it.
+		if err := noneRetired(ctx, t, r.Versions); err != nil {
+			return err
+		}
 		for id, v := range r.Versions {
 			if _, err := t.exec(ctx, `UPDATE kb_entries SET status = 'published'
 				WHERE id = $1 AND version = $2 AND status = 'approved'`, id, v); err != nil {
@@ -365,6 +370,28 @@ func (db *DB) CreateRelease(ctx context.Context, r *knowledge.Release, model, mi
 		return fmt.Errorf("create release: %w", err)
 	}
 	return nil
+}
+
+// noneRetired refuses a release of versions if one of their entries is
+// retired now.
+func noneRetired(ctx context.Context, t tx, versions map[string]int) error {
+	rows, err := t.query(ctx, `SELECT id FROM kb_entries WHERE status = 'retired'`)
+	if err != nil {
+		return err
+	}
+	defer rows.Close()
+	for rows.Next() {
+		var id string
+		if err := rows.Scan(&id); err != nil {
+			return err
+		}
+		if _, ok := versions[id]; ok {
+			return errcode.Localized(errcode.Conflict,
+				"entry %s was retired while the release was being built; publish again to leave it out",
+				"条目 %s 在构建本次发布期间已下线：请重新发布，以便将其排除", id)
+		}
+	}
+	return rows.Err()
 }
 
 // errActiveMoved refuses to activate a release over an active release the

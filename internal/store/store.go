@@ -353,6 +353,10 @@ func (t tx) queryRow(ctx context.Context, q string, args ...any) *sql.Row {
 	return t.sqlTx.QueryRowContext(ctx, t.d.rebind(q), args...)
 }
 
+func (t tx) query(ctx context.Context, q string, args ...any) (*sql.Rows, error) {
+	return t.sqlTx.QueryContext(ctx, t.d.rebind(q), args...)
+}
+
 // update runs fn in a transaction shared with other concurrent writes and
 // returns once it has been committed (or has failed). fn may run more than
 // once before the run that counts: the writer runs a batch again when a

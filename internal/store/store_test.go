@@ -738,6 +738,65 @@ func TestAnImportThatMeetsAConflictWritesNothing(t *testing.T) {
 	})
 }
 
+// retiringPublisher is a store on which an entry is retired while a
+// release is built.
+type retiringPublisher struct {
+	*store.DB
+	retire func()
+}
+
+func (r *retiringPublisher) CreateRelease(ctx context.Context, rel *knowledge.Release, model, minimal []byte, active int64) error {
+	if r.retire != nil {
+		r.retire()
+		r.retire = nil
+	}
+	return r.DB.CreateRelease(ctx, rel, model, minimal, active)
+}
+
+// An entry retired while a publish trained went into that release: the
+// console called it retired while the bot answered with it.
+func TestAnEntryRetiredDuringAPublishStaysOut(t *testing.T) {
+	testutil.ForEachBackend(t, func(t *testing.T, db *store.DB) {
+		ctx := context.Background()
+		alice, bob := knowledge.Actor{ID: "u_alice", Name: "Alice"}, knowledge.Actor{ID: "u_bob", Name: "Bob"}
+		plain := knowledge.NewService(db, knowledge.Options{})
+		fee, ret := twoEntries()
+		for _, e := range []knowledge.Entry{fee, ret} {
+			if _, err := plain.Create(ctx, alice, e); err != nil {
+				t.Fatal(err)
+			}
+			if _, err := plain.Submit(ctx, alice, e.ID); err != nil {
+				t.Fatal(err)
+			}
+			if _, err := plain.Approve(ctx, bob, e.ID); err != nil {
+				t.Fatal(err)
+			}
+		}
+		racer := &retiringPublisher{DB: db, retire: func() {
+			if _, err := plain.Retire(ctx, bob, ret.ID, "wrong policy"); err != nil {
+				t.Errorf("the racing retire: %v", err)
+			}
+		}}
+		kb := knowledge.NewService(racer, knowledge.Options{})
+		_, err := kb.Publish(ctx, bob, knowledge.PublishOptions{})
+		if errcode.Code(err) != errcode.Conflict || !strings.Contains(errcode.Message(err), ret.ID) ||
+			!strings.Contains(errcode.MessageZH(err), ret.ID) {
+			t.Fatalf("a publish over an entry retired meanwhile: %v, want a conflict naming %s", err, ret.ID)
+		}
+		if id, err := db.ActiveRelease(ctx); err != nil || id != 0 {
+			t.Fatalf("active release %d, %v; want none", id, err)
+		}
+		// Published again, it leaves the entry out.
+		r, err := kb.Publish(ctx, bob, knowledge.PublishOptions{})
+		if err != nil {
+			t.Fatal(err)
+		}
+		if _, ok := r.Versions[ret.ID]; ok || r.Versions[fee.ID] != 1 || r.Entries != 1 {
+			t.Fatalf("the publish again: %d entries, versions %v; want the retired entry left out", r.Entries, r.Versions)
+		}
+	})
+}
+
 // The refusals a knowledge editor meets in the console have Chinese texts:
 // an id taken, and a review step on an entry another reviewer moved first.
 func TestKnowledgeRefusalsSpeakChinese(t *testing.T) {
