@@ -2,9 +2,7 @@ package cli
 
 import (
 	"context"
-	"errors"
 	"fmt"
-	"os"
 	"strings"
 	"time"
 
@@ -73,19 +71,20 @@ func (c *keysCommand) run(ctx context.Context, name string, args []string, rotat
 			return err
 		}
 	default:
-		kf, err := guard.ReadKeyFile(path)
-		if errors.Is(err, os.ErrNotExist) {
-			return fmt.Errorf("no key file at %s: restore the one kept with this database's backups (or set STEWARD_PII_KEYS); a server started without it makes a new key, which cannot open records sealed before", path)
-		}
+		// Read, and with rotate changed, under the key file's lock: two
+		// rotations at once each lost the other's new key.
+		kf, err := guard.UpdateKeyFile(path, func(kf *guard.KeyFile) (*guard.KeyFile, bool, error) {
+			if kf == nil {
+				return nil, false, fmt.Errorf("no key file at %s: restore the one kept with this database's backups (or set STEWARD_PII_KEYS); a server started without it makes a new key, which cannot open records sealed before", path)
+			}
+			if rotate {
+				// The new key is on disk before anything is sealed with it.
+				added = kf.Rotate(time.Now()).ID
+			}
+			return kf, rotate, nil
+		})
 		if err != nil {
 			return err
-		}
-		if rotate {
-			// The new key is on disk before anything is sealed with it.
-			added = kf.Rotate(time.Now()).ID
-			if err := kf.Write(path); err != nil {
-				return err
-			}
 		}
 		if ring, err = kf.Keyring(); err != nil {
 			return err
@@ -201,22 +200,22 @@ func (c *keysCommand) importKeys(ctx context.Context, args []string) error {
 		return usagef("the keys come from STEWARD_PII_KEYS, not a key file: add the old keys to that variable, after the active one")
 	}
 	path := app.KeyFilePath(cfg)
-	kf, err := guard.ReadKeyFile(path)
-	switch {
-	case errors.Is(err, os.ErrNotExist):
-		// Nothing to keep: the file imported becomes the key file.
-		kf = &guard.KeyFile{Active: from.Active}
-	case err != nil:
+	var added []string
+	kf, err := guard.UpdateKeyFile(path, func(kf *guard.KeyFile) (*guard.KeyFile, bool, error) {
+		if kf == nil {
+			// Nothing to keep: the file imported becomes the key file.
+			kf = &guard.KeyFile{Active: from.Active}
+		}
+		var err error
+		if added, err = kf.Merge(from); err != nil {
+			return nil, false, fmt.Errorf("import %s into %s: %w", rest[0], path, err)
+		}
+		return kf, len(added) > 0, nil
+	})
+	if err != nil {
 		return err
 	}
-	added, err := kf.Merge(from)
-	if err != nil {
-		return fmt.Errorf("import %s into %s: %w", rest[0], path, err)
-	}
 	if len(added) > 0 {
-		if err := kf.Write(path); err != nil {
-			return err
-		}
 		if err := audit.New(st, nil).Record(ctx, audit.Entry{Actor: "cli:keys", ActorName: "steward keys import",
 			Action: "keys.import", Object: "key:" + kf.Active, Detail: map[string]any{"added": added, "active": kf.Active}}); err != nil {
 			return err

@@ -222,6 +222,39 @@ func ReadKeyFile(path string) (*KeyFile, error) {
 	return &kf, nil
 }
 
+// UpdateKeyFile reads the key file at path, lets change alter it and, if
+// change reports a change, writes it back, all under an exclusive lock of
+// the file path+".lock". Two changes at once (two `keys rotate`, a rotate
+// and an import, a server creating the file) each read the file before
+// the other wrote it, and the second write lost the first's key, and with
+// it every record sealed under that key. kf is nil when the file does not
+// exist.
+func UpdateKeyFile(path string, change func(kf *KeyFile) (*KeyFile, bool, error)) (*KeyFile, error) {
+	if err := os.MkdirAll(filepath.Dir(path), 0o700); err != nil {
+		return nil, fmt.Errorf("lock key file: %w", err)
+	}
+	lock, err := os.OpenFile(path+".lock", os.O_RDWR|os.O_CREATE, 0o600)
+	if err != nil {
+		return nil, fmt.Errorf("lock key file: %w", err)
+	}
+	defer lock.Close() // closing releases the lock
+	if err := lockFile(lock); err != nil {
+		return nil, fmt.Errorf("lock key file %s: %w", path, err)
+	}
+	kf, err := ReadKeyFile(path)
+	if errors.Is(err, os.ErrNotExist) {
+		kf, err = nil, nil
+	}
+	if err != nil {
+		return nil, err
+	}
+	kf, changed, err := change(kf)
+	if err != nil || !changed {
+		return kf, err
+	}
+	return kf, kf.Write(path)
+}
+
 // Keyring builds the ring the file describes.
 func (kf *KeyFile) Keyring() (*Keyring, error) { return NewKeyring(kf.Keys, kf.Active) }
 
@@ -425,13 +458,20 @@ func LoadKeyring(keys, path string, create bool, now time.Time) (ring *Keyring, 
 	}
 	kf, err := ReadKeyFile(path)
 	if errors.Is(err, os.ErrNotExist) && create {
-		kf = &KeyFile{}
-		kf.Rotate(now)
-		if err := kf.Write(path); err != nil {
-			return nil, false, err
-		}
-		created = true
-	} else if err != nil {
+		// Made under the file's lock: a `keys import` at the same moment
+		// (a database restored without its key file) would otherwise be
+		// overwritten by the new file.
+		kf, err = UpdateKeyFile(path, func(kf *KeyFile) (*KeyFile, bool, error) {
+			if kf != nil {
+				return kf, false, nil // made meanwhile
+			}
+			kf = &KeyFile{}
+			kf.Rotate(now)
+			created = true
+			return kf, true, nil
+		})
+	}
+	if err != nil {
 		return nil, false, err
 	}
 	if ring, err = kf.Keyring(); err != nil {

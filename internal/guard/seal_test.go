@@ -8,6 +8,7 @@ import (
 	"os"
 	"path/filepath"
 	"strings"
+	"sync"
 	"testing"
 	"time"
 )
@@ -89,5 +90,67 @@ func TestLogHandlerMasks(t *testing.T) {
 	}
 	if _, double := LogHandler(LogHandler(slog.NewTextHandler(&out, nil))).(maskingHandler).next.(maskingHandler); double {
 		t.Fatal("double wrap")
+	}
+}
+
+// Changes of the key file are serialised: two `keys rotate` at once each
+// read the file before the other wrote it, and the second write lost the
+// first's new key, and with it every record sealed under that key.
+func TestConcurrentKeyFileChangesKeepEveryKey(t *testing.T) {
+	path := filepath.Join(t.TempDir(), "keys.json")
+	if _, _, err := LoadKeyring("", path, true, time.Now()); err != nil {
+		t.Fatal(err)
+	}
+	const n = 8
+	added := make(chan string, n)
+	var wg sync.WaitGroup
+	for range n {
+		wg.Go(func() {
+			_, err := UpdateKeyFile(path, func(kf *KeyFile) (*KeyFile, bool, error) {
+				id := kf.Rotate(time.Now()).ID
+				time.Sleep(5 * time.Millisecond) // the window a rotation's read and write leave
+				added <- id
+				return kf, true, nil
+			})
+			if err != nil {
+				t.Error(err)
+			}
+		})
+	}
+	wg.Wait()
+	close(added)
+	kf, err := ReadKeyFile(path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	ring, err := kf.Keyring()
+	if err != nil {
+		t.Fatal(err)
+	}
+	have := map[string]bool{}
+	for _, id := range ring.IDs() {
+		have[id] = true
+	}
+	for id := range added {
+		if !have[id] {
+			t.Errorf("key %s was lost: the file holds %v", id, ring.IDs())
+		}
+	}
+	if len(have) != n+1 {
+		t.Fatalf("%d keys, want %d", len(have), n+1)
+	}
+	// A missing file is handed to the change as nil, and nothing is
+	// written unless the change says so.
+	none := filepath.Join(t.TempDir(), "none.json")
+	if _, err := UpdateKeyFile(none, func(kf *KeyFile) (*KeyFile, bool, error) {
+		if kf != nil {
+			t.Errorf("a missing file read as %+v", kf)
+		}
+		return kf, false, nil
+	}); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := os.Stat(none); !errors.Is(err, os.ErrNotExist) {
+		t.Fatalf("the missing file after an unchanged update: %v", err)
 	}
 }
