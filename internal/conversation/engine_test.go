@@ -444,3 +444,41 @@ func TestGeneratedAnswersToOutOfScopeQuestionsCountInNoCategory(t *testing.T) {
 		}
 	}
 }
+
+// What the model writes is stored printable: a NUL in its answer (JSON
+// carries "\u0000") reached the store, which on PostgreSQL refused the
+// turn, and the spool then held it, and every later turn of the
+// conversation, for good (TestAModelAnswerWithANULDoesNotWedgeTheSpool).
+func TestAModelAnswerIsStoredPrintable(t *testing.T) {
+	ix, b := demo(t)
+	db := testutil.OpenStore(t, store.Options{SQLitePath: filepath.Join(t.TempDir(), "s.db")})
+	e := conversation.NewEngine(db, conversation.Options{Builtin: b,
+		LLM: groundFunc(func(_ context.Context, q llm.Question) (string, error) {
+			return "Refunds go back to your card.\x00 Anything else?\x1b", nil
+		})})
+	e.SetIndex(ix)
+	ctx := context.Background()
+	c, tok, _, err := e.Start(ctx, conversation.StartRequest{Locale: "en"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	res, err := e.Handle(ctx, c.ID, tok, conversation.Input{Text: "the jacket I sent back weeks ago, where is my money"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(res.Replies) == 0 || res.Replies[0].Intent != conversation.IntentGenerated {
+		t.Fatalf("the model was not asked: %+v", res.Replies)
+	}
+	if got := res.Replies[0].Text; got != "Refunds go back to your card. Anything else?" {
+		t.Fatalf("the generated answer: %q", got)
+	}
+	msgs, err := db.Messages(ctx, c.ID, 0)
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, m := range msgs {
+		if strings.ContainsFunc(m.Text, func(r rune) bool { return r < 0x20 && r != '\n' }) {
+			t.Fatalf("stored message %d (%s) holds a control character: %q", m.Seq, m.Role, m.Text)
+		}
+	}
+}

@@ -111,7 +111,12 @@ func (e *Engine) generated(ctx context.Context, ix *knowledge.Index, c *Conversa
 		return Message{}, false
 	}
 	info.Generating = asked.took
-	out := asked.answer
+	// Kept printable whatever Grounder is in use: PostgreSQL cannot store
+	// a NUL, and a turn holding one waited in the spool for good.
+	out := strings.TrimSpace(llm.Printable(asked.answer))
+	if out == "" {
+		return Message{}, false
+	}
 	c.Unresolved, c.Category = 0, first.Category
 	if !pred.OutOfScope {
 		// Out of scope, the guess's category says nothing of what the

@@ -13,6 +13,7 @@ import (
 	"strings"
 	"sync"
 	"time"
+	"unicode"
 	"unicode/utf8"
 
 	"github.com/steward-cs/steward/internal/limit"
@@ -278,7 +279,7 @@ func (a *Answerer) settle(probe, failed, ok bool) {
 // clean trims the model's answer and says whether it is one: empty or
 // the no-answer marker is not.
 func clean(out string) (string, bool) {
-	text := strings.TrimSpace(out)
+	text := strings.TrimSpace(Printable(out))
 	if text == "" || strings.Contains(strings.ToUpper(text), noAnswer) {
 		return "", false
 	}
@@ -291,6 +292,26 @@ func clean(out string) (string, bool) {
 		text = strings.TrimSpace(head)
 	}
 	return text, true
+}
+
+// Printable is s without control characters but line breaks and tabs. A
+// model may write any of them (JSON carries "\u0000"), and PostgreSQL
+// cannot store a NUL: the turn that held one waited in the spool for
+// good, and every later turn of its conversation behind it.
+func Printable(s string) string {
+	control := func(r rune) bool { return r != '\n' && r != '\t' && unicode.IsControl(r) }
+	if !strings.ContainsFunc(s, control) {
+		return s
+	}
+	return strings.Map(func(r rune) rune {
+		switch {
+		case r == '\r':
+			return '\n'
+		case control(r):
+			return -1
+		}
+		return r
+	}, strings.ReplaceAll(s, "\r\n", "\n"))
 }
 
 // CompleteSentences is text up to its last sentence end (. ! ? 。！？ or a

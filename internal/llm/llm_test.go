@@ -330,3 +330,22 @@ func TestAPanickingProviderFreesItsPlace(t *testing.T) {
 		t.Fatalf("%d calls still in flight after two panics", a.inFlight)
 	}
 }
+
+// A model may write control characters (JSON carries "\u0000"), and
+// PostgreSQL cannot store a NUL: the turn holding one waited in the spool
+// for good. Line breaks stay, as line feeds.
+func TestAnswersAreKeptPrintable(t *testing.T) {
+	for in, want := range map[string]string{
+		"Refunds go back to your card.\x00 Anything else?": "Refunds go back to your card. Anything else?",
+		"第一行\r\n第二行\r第三行\t完":                               "第一行\n第二行\n第三行\t完",
+		"bell\a, escape\x1b[31m, DEL\x7f, NEL\u0085.":      "bell, escape[31m, DEL, NEL.",
+		"plain 中文 text":                                    "plain 中文 text",
+	} {
+		if got, ok := clean(in); !ok || got != want {
+			t.Errorf("clean(%q) = %q, %v; want %q", in, got, ok, want)
+		}
+	}
+	if got, ok := clean("\x00\x01 \x02"); ok {
+		t.Errorf("an answer of control characters only was kept: %q", got)
+	}
+}

@@ -19,12 +19,15 @@ import (
 	"github.com/steward-cs/steward/internal/errcode"
 	"github.com/steward-cs/steward/internal/guard"
 	"github.com/steward-cs/steward/internal/knowledge"
+	"github.com/steward-cs/steward/internal/llm"
 	"github.com/steward-cs/steward/internal/spool"
 	"github.com/steward-cs/steward/internal/store"
 	"github.com/steward-cs/steward/internal/testutil"
 )
 
 // errLocked is the fault the tests inject: an uncoded error, like a driver's.
+func TestMain(m *testing.M) { os.Exit(testutil.MainWithPostgres(m)) }
+
 var errLocked = errors.New("injected fault: database is locked")
 
 // faults wraps a real store and fails or delays its calls on demand.
@@ -967,5 +970,49 @@ func TestAssignmentsAreNotSpooled(t *testing.T) {
 	if got1.Assignee != "agent-1" || got2.Assignee != "" || got2.LastSeq != 3 {
 		t.Fatalf("stored: c1 assignee %q, c2 assignee %q at seq %d; want c1 agent-1, c2 unassigned at seq 3",
 			got1.Assignee, got2.Assignee, got2.LastSeq)
+	}
+}
+
+type groundFunc func(ctx context.Context, q llm.Question) (string, error)
+
+func (f groundFunc) Answer(ctx context.Context, q llm.Question) (string, error) { return f(ctx, q) }
+
+// On PostgreSQL a language-model answer holding a NUL made the turn fail in
+// the store; the spool took it (an internal error), acknowledged it to the
+// customer, and could never replay it: the customer's message never reached
+// the database, and every later turn of the conversation queued behind it
+// in the journal. The engine now stores the answer printable.
+func TestAModelAnswerWithANULDoesNotWedgeTheSpool(t *testing.T) {
+	ctx := context.Background()
+	db := testutil.OpenStore(t, store.Options{DatabaseURL: testutil.PostgresURL(t)})
+	e := newEnv(t)
+	e.inner.Store = db
+	s := e.open()
+	e.run(s)
+	ix, builtin := demo(t)
+	eng := conversation.NewEngine(s, conversation.Options{Builtin: builtin, Logger: e.opts.Logger,
+		LLM: groundFunc(func(context.Context, llm.Question) (string, error) {
+			return "Refunds go back to your card.\x00", nil
+		})})
+	eng.SetIndex(ix)
+	c, tok, _, err := eng.Start(ctx, conversation.StartRequest{Locale: "en"})
+	must(t, err)
+	res, err := eng.Handle(ctx, c.ID, tok, conversation.Input{Text: "the jacket I sent back weeks ago, where is my money"})
+	if err != nil {
+		t.Fatalf("turn refused: %v", err)
+	}
+	if len(res.Replies) == 0 || res.Replies[0].Intent != conversation.IntentGenerated {
+		t.Fatalf("the model was not asked: %+v", res.Replies)
+	}
+	// The customer was answered (200). A second, ordinary message:
+	if _, err := eng.Handle(ctx, c.ID, tok, conversation.Input{Text: "how much is shipping"}); err != nil {
+		t.Fatal(err)
+	}
+	time.Sleep(time.Second) // replay runs every 5 ms
+	stored, err := db.Messages(ctx, c.ID, 0)
+	must(t, err)
+	if s.Pending() != 0 || len(stored) != 5 { // the greeting and two turns of two
+		t.Fatalf("after 1 s of replay: %d writes still spooled, the database holds %d of the 5 acknowledged messages",
+			s.Pending(), len(stored))
 	}
 }
