@@ -172,7 +172,19 @@ func (s *Store) assign(ctx context.Context, t conversation.Turn) error {
 	if s.behind(t.Conversation.ID) {
 		return ErrAssignmentWaits
 	}
-	err := s.innerWrite(ctx, func(ctx context.Context) error { return s.inner.SaveTurn(ctx, t) })
+	// Its outcome is waited for, not abandoned after WriteTimeout as a
+	// customer's turn is: abandoned, the write could still land, and the
+	// conversation was assigned in the store while the router and the
+	// desk heard it stayed queued, and nobody told the customer or the
+	// agent. The write is still told to give up at WriteTimeout (a store
+	// skips a write whose caller left), but the answer is the store's.
+	wctx := ctx
+	if s.opts.WriteTimeout > 0 {
+		var cancel context.CancelFunc
+		wctx, cancel = context.WithTimeout(ctx, s.opts.WriteTimeout)
+		defer cancel()
+	}
+	err := s.inner.SaveTurn(wctx, t)
 	if err != nil && storeFault(err) && !errors.Is(ctx.Err(), context.Canceled) {
 		s.logger.Warn("assignment refused: the store cannot take it", "conversation", t.Conversation.ID,
 			"assignee", t.Conversation.Assignee, "error", err)

@@ -1016,3 +1016,28 @@ func TestAModelAnswerWithANULDoesNotWedgeTheSpool(t *testing.T) {
 			s.Pending(), len(stored))
 	}
 }
+
+// An assignment the store is slow to take is waited for: abandoned after
+// WriteTimeout, it was answered "stays queued" (ErrAssignmentWaits) while
+// the write went on and landed, so the conversation was assigned in the
+// store and nobody heard of it (the engine publishes only on success).
+func TestASlowAssignmentIsAnsweredWithWhatTheStoreDid(t *testing.T) {
+	e := newEnv(t)
+	e.opts.WriteTimeout = 50 * time.Millisecond
+	s := e.open()
+	ctx := context.Background()
+	c := newConversation("c1")
+	must(t, s.CreateConversation(ctx, c, greeting(c)))
+	e.inner.slowWrites.Store(int64(200 * time.Millisecond))
+	err := s.SaveTurn(ctx, assignTurn(c, "agent-1", 3))
+	time.Sleep(300 * time.Millisecond) // an abandoned write would land by now
+	got, gerr := e.db.Conversation(ctx, "c1")
+	must(t, gerr)
+	assigned := got.State == conversation.StateAssigned
+	if (err == nil) != assigned {
+		t.Fatalf("the assignment answered %v, while the store has the conversation %s (assignee %q)", err, got.State, got.Assignee)
+	}
+	if !assigned {
+		t.Fatalf("a slow store that finishes its write: %v, want the assignment made", err)
+	}
+}
