@@ -545,7 +545,7 @@ func (e *Engine) decide(ctx context.Context, c *Conversation, text nlu.Text, cho
 	// the angry customer's place in the queue.
 	anger := nlu.NegativeEmotion(text)
 	info.Negative = anger >= 0.5
-	if wantsHuman(text.Norm) && anger < e.policy.AngerThreshold {
+	if wantsHuman(text) && anger < e.policy.AngerThreshold {
 		return []Message{e.handoff(ctx, c, HandoffRequest, phraseHandoffRequest, locale, 1)}
 	}
 	if anger >= e.policy.AngerThreshold {

@@ -1,7 +1,9 @@
 package conversation
 
 import (
+	"slices"
 	"strings"
+	"unicode/utf8"
 
 	"github.com/steward-cs/steward/internal/nlu"
 )
@@ -52,14 +54,104 @@ var (
 	}
 )
 
-// wantsHuman reports whether a normalised message asks for a human.
-func wantsHuman(norm string) bool {
-	if humanExact[norm] {
+// wantsHuman reports whether a message asks for a human. A phrase that
+// declines one ("不用转人工", "I don't want to talk to a human, just tell
+// me the fee") is no request: it used to hand the customer to the desk
+// they had just said they did not want.
+func wantsHuman(t nlu.Text) bool {
+	if humanExact[t.Norm] {
 		return true
 	}
-	for _, p := range humanContains {
-		if strings.Contains(norm, p) {
+	phrased := slices.ContainsFunc(humanContains, func(p string) bool { return strings.Contains(t.Norm, p) })
+	if !phrased && !strings.ContainsFunc(t.Raw, clauseBreak) {
+		return false // most messages: nothing more to look at
+	}
+	// Clause by clause, since normalising drops the punctuation that
+	// ends a negation's reach: "不用了，转人工" asks, "不用转人工" does not;
+	// and "算了，人工" asks as "人工" alone does.
+	for _, clause := range strings.FieldsFunc(t.Raw, clauseBreak) {
+		if !phrased && len(clause) > maxExactBytes {
+			continue // too long to be one of humanExact
+		}
+		norm := nlu.Normalize(clause)
+		if humanExact[norm] {
 			return true
+		}
+		if !phrased {
+			continue
+		}
+		for _, p := range humanContains {
+			for off := 0; ; {
+				i := strings.Index(norm[off:], p)
+				if i < 0 {
+					break
+				}
+				i += off
+				_, first := utf8.DecodeRuneInString(p)
+				// "不要人工客服": the phrase "要人工" begins inside the
+				// negation "不要".
+				if !declines(norm[:i]) && !declines(norm[:i+first]) {
+					return true
+				}
+				off = i + len(p)
+			}
+		}
+	}
+	return false
+}
+
+// maxExactBytes bounds the clauses worth comparing with humanExact: its
+// longest phrase with spaces around it, in full-width letters.
+const maxExactBytes = 64
+
+func clauseBreak(r rune) bool { return strings.ContainsRune(",，.。!！?？;；、:：\n…~～", r) }
+
+var (
+	// zhDecline end the text before a phrase that declines a person:
+	// right before it, or with a few filler characters between
+	// ("不用帮我转人工"). Not 不 alone: "为什么不转人工" asks.
+	zhDecline = []string{"不用", "不要", "不需要", "不必", "无需", "甭", "没必要", "用不着", "别", "勿", "不想"}
+	zhFiller  = "帮我给再去你替把们了"
+	// enDecline are the words that decline what follows them, past a few
+	// fillers ("I don't want to talk to a human", "no need for an agent").
+	enDecline = map[string]bool{"dont": true, "not": true, "never": true, "without": true, "doesnt": true, "wont": true}
+	enFiller  = map[string]bool{"want": true, "need": true, "wanna": true, "to": true, "for": true, "a": true, "an": true,
+		"the": true, "me": true, "you": true, "i": true, "really": true, "have": true, "any": true, "ever": true, "be": true,
+		"put": true, "through": true, "transferred": true, "connected": true}
+)
+
+// declines reports whether the normalised text before a phrase asking for
+// a person turns it down.
+func declines(before string) bool {
+	before = strings.TrimRight(before, " ")
+	if before == "" {
+		return false
+	}
+	stripped, fillers := before, 0
+	for fillers < 2 {
+		r, size := utf8.DecodeLastRuneInString(stripped)
+		if !strings.ContainsRune(zhFiller, r) {
+			break
+		}
+		stripped, fillers = stripped[:len(stripped)-size], fillers+1
+	}
+	for _, cue := range zhDecline {
+		// 不想 and 别 only right before the phrase: "我不想等了转人工"
+		// and "别让我等了转人工" ask.
+		if strings.HasSuffix(before, cue) || cue != "不想" && cue != "别" && strings.HasSuffix(stripped, cue) {
+			return true
+		}
+	}
+	words := strings.Fields(before)
+	for i := len(words) - 1; i >= 0 && i >= len(words)-5; i-- {
+		w := words[i]
+		switch {
+		case enDecline[w]:
+			return true
+		case w == "no" && i+1 < len(words) && words[i+1] == "need":
+			return true
+		case !enFiller[w]:
+			return false
 		}
 	}
 	return false
@@ -87,7 +179,7 @@ func (p Policy) clarifyCandidates(pred nlu.Prediction) []nlu.Candidate {
 }
 
 // WantsHuman reports whether a customer's message asks for a person.
-func WantsHuman(text string) bool { return wantsHuman(nlu.Prepare(text).Norm) }
+func WantsHuman(text string) bool { return wantsHuman(nlu.Prepare(text)) }
 
 // englishEnough reports whether a message with no Chinese in it is English
 // enough to switch a Chinese conversation to English: while the bot serves

@@ -16,6 +16,11 @@ func TestWantsHuman(t *testing.T) {
 		"human", "Human please!", "talk to a human", "I need a human", "get me a human", "can I speak with a human",
 		"talk with a human", "transfer me to an agent", "human pls", "I want to talk to customer service",
 		"i want a real person", "let me speak to a real person",
+		// A negation in another clause, or one that does not reach the
+		// phrase, leaves the request a request.
+		"我不想等了，转人工", "我不想等了转人工", "别让我等了转人工", "为什么不能转人工", "为什么不转人工", "不用了，人工",
+		"不要机器人，要人工", "why can't I talk to a human", "I don't want the bot. Talk to a human!",
+		"I don't want to wait, get me a human", "no, I want to talk to a human",
 	} {
 		if !conversation.WantsHuman(s) {
 			t.Errorf("%q is a request for a person, not taken as one", s)
@@ -24,6 +29,10 @@ func TestWantsHuman(t *testing.T) {
 	for _, s := range []string{
 		"你是真人吗", "是真人在回复吗", "are you a real person?", "is this a real person", "你们客服人员几点上班",
 		"how much is shipping", "运费多少", "human resources department address", "my husband ordered it",
+		// Declining a person is not asking for one.
+		"不用转人工，我就问下运费多少", "不要转人工", "不要人工客服，直接告诉我", "不需要人工服务", "别转人工了", "不用帮我转人工",
+		"无需转客服", "I don't want to talk to a human, just tell me the shipping cost", "I do not need a human agent",
+		"no need for a representative", "don't transfer me to an agent",
 	} {
 		if conversation.WantsHuman(s) {
 			t.Errorf("%q taken as a request for a person", s)
