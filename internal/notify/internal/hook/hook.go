@@ -108,6 +108,9 @@ func StatusError(what string, r *Reply) error {
 	return err
 }
 
+// maxRetryAfter is the longest pause RetryAfter returns.
+const maxRetryAfter = 365 * 24 * time.Hour
+
 // RetryAfter parses a Retry-After header, in seconds or as an HTTP date,
 // returning def when it is missing, unparseable or not in the future.
 func RetryAfter(v string, now time.Time, def time.Duration) time.Duration {
@@ -115,8 +118,14 @@ func RetryAfter(v string, now time.Time, def time.Duration) time.Duration {
 	if v == "" {
 		return def
 	}
-	if s, err := strconv.Atoi(v); err == nil {
-		if s <= 0 {
+	if s, err := strconv.ParseInt(v, 10, 64); err == nil || errors.Is(err, strconv.ErrRange) {
+		switch {
+		case err != nil && !strings.HasPrefix(v, "-"), s > int64(maxRetryAfter/time.Second):
+			// A pause longer than a Duration holds overflowed into a
+			// negative or tiny one, and the receiver was retried within
+			// seconds; the outbox cuts it to the notice's last day.
+			return maxRetryAfter
+		case err != nil, s <= 0:
 			return def
 		}
 		return time.Duration(s) * time.Second

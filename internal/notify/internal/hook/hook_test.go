@@ -41,6 +41,15 @@ func TestRetryAfter(t *testing.T) {
 		{"soon", DefaultRetryAfter},
 		{now.Add(90 * time.Second).Format(http.TimeFormat), 90 * time.Second},
 		{now.Add(-time.Minute).Format(http.TimeFormat), DefaultRetryAfter},
+		// Pauses past what a Duration holds overflowed into a negative or
+		// tiny one ("18446744074" came out as 290 ms), and the outbox
+		// retried the receiver within seconds: they are a year now, which
+		// the outbox cuts to the notice's last day.
+		{"10000000000", maxRetryAfter},
+		{"18446744074", maxRetryAfter},
+		{"99999999999999999999999", maxRetryAfter},
+		{"-99999999999999999999999", DefaultRetryAfter},
+		{"31536000", 365 * 24 * time.Hour},
 	} {
 		if got := RetryAfter(c.in, now, DefaultRetryAfter); got != c.want {
 			t.Errorf("RetryAfter(%q) = %v, want %v", c.in, got, c.want)
