@@ -18,6 +18,10 @@ func TestAtSkipsTheGapOfAClockChange(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
+	gaza, err := time.LoadLocation("Asia/Gaza")
+	if err != nil {
+		t.Fatal(err)
+	}
 	for _, tc := range []struct {
 		name string
 		got  time.Time
@@ -29,6 +33,14 @@ func TestAtSkipsTheGapOfAClockChange(t *testing.T) {
 		{"the day before is whole", Midnight(2026, 9, 5, santiago), "2026-09-05T00:00:00-04:00"},
 		{"New York skips 02:00–03:00 on 8 March 2026", At(2026, 3, 8, 2*60+30, ny), "2026-03-08T03:00:00-04:00"},
 		{"New York's midnight that day exists", Midnight(2026, 3, 8, ny), "2026-03-08T00:00:00-05:00"},
+		// Gaza's clocks went back from 01:00 to 00:00 on 29 October 2021:
+		// the day has two midnights, and starts at the first (time.Date
+		// gives the second, which dropped the day's first hour from the
+		// quality report).
+		{"Gaza repeats midnight on 29 October 2021: the day starts at the first", Midnight(2021, 10, 29, gaza), "2021-10-29T00:00:00+03:00"},
+		{"the repeated hour's later times are their first readings too", At(2021, 10, 29, 30, gaza), "2021-10-29T00:30:00+03:00"},
+		{"New York repeats 01:00–02:00 on 1 November 2026", At(2026, 11, 1, 60+30, ny), "2026-11-01T01:30:00-04:00"},
+		{"and 02:00 that day is read once", At(2026, 11, 1, 2*60, ny), "2026-11-01T02:00:00-05:00"},
 		{"a day given past the month's end is normalised", Midnight(2026, 11, 31, shanghai), "2026-12-01T00:00:00+08:00"},
 	} {
 		if s := tc.got.Format(time.RFC3339); s != tc.want {
