@@ -17,6 +17,7 @@ type Request struct {
 	// Ctx ends when the client gives up: a reply that stalls waits on it.
 	Ctx      context.Context `json:"-"`
 	Auth     string          `json:"-"`
+	Query    string          `json:"-"` // the URL's query
 	Model    string          `json:"model"`
 	Messages []struct {
 		Role    string `json:"role"`
@@ -95,7 +96,7 @@ func (s *Server) serve(w http.ResponseWriter, r *http.Request) {
 		json.NewEncoder(w).Encode(map[string]any{"error": map[string]string{"message": err.Error()}})
 		return
 	}
-	req.Auth, req.Ctx = r.Header.Get("Authorization"), r.Context()
+	req.Auth, req.Ctx, req.Query = r.Header.Get("Authorization"), r.Context(), r.URL.RawQuery
 	s.mu.Lock()
 	s.requests = append(s.requests, req)
 	reply, finish := s.reply, s.finish

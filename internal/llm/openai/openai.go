@@ -54,7 +54,11 @@ func New(cfg Config) (*Provider, error) {
 	if c == nil {
 		c = &http.Client{}
 	}
-	return &Provider{endpoint: u.String() + "/chat/completions", key: cfg.APIKey, model: cfg.Model, client: c}, nil
+	// Joined to the path, so that a query (Azure's ?api-version=…) stays a
+	// query: appended to the whole URL, the path went after it.
+	u.Fragment = ""
+	endpoint := u.JoinPath("chat", "completions").String()
+	return &Provider{endpoint: endpoint, key: cfg.APIKey, model: cfg.Model, client: c}, nil
 }
 
 type chatMessage struct {
@@ -122,12 +126,21 @@ func (p *Provider) Complete(ctx context.Context, msgs []llm.Message, maxTokens i
 			msg = out.Error.Message
 		}
 		err := fmt.Errorf("chat completions answered %d: %s", resp.StatusCode, truncate(msg, 200))
-		if resp.StatusCode >= 400 && resp.StatusCode < 500 && resp.StatusCode != http.StatusRequestTimeout &&
-			resp.StatusCode != http.StatusTooManyRequests {
-			// This request, not the provider: a content filter, a context
-			// too long. (401 and 404 are a wrong key or model: every call
-			// fails alike, and the log and metrics say so.)
-			err = fmt.Errorf("%w: %w", llm.ErrRejected, err)
+		switch resp.StatusCode {
+		case http.StatusRequestTimeout, http.StatusTooManyRequests,
+			// A wrong or revoked key, a key without access, a model that
+			// is not there: every call fails alike, so they count against
+			// the provider, which opens its breaker, fails over to the
+			// secondary and raises llm_failing. As refusals of one
+			// request, they cost every unsure turn a call and paged
+			// nobody.
+			http.StatusUnauthorized, http.StatusForbidden, http.StatusNotFound:
+		default:
+			if resp.StatusCode >= 400 && resp.StatusCode < 500 {
+				// This request, not the provider: a content filter, a
+				// context too long.
+				err = fmt.Errorf("%w: %w", llm.ErrRejected, err)
+			}
 		}
 		return "", err
 	}

@@ -85,12 +85,15 @@ func TestNewRefusesBadSettings(t *testing.T) {
 
 // A refusal of the request itself (400: a content filter, a context too
 // long) is llm.ErrRejected, which does not count against the provider;
-// a 429 or a 5xx is the provider's trouble.
+// a 429 or a 5xx is the provider's trouble, and so are 401, 403 and 404 (a
+// wrong or revoked key, a model that is not there: every call fails alike,
+// and as rejections they opened no breaker and raised no alert).
 func TestRejectionsAreToldApartFromOutages(t *testing.T) {
 	fake := llmtest.New()
 	defer fake.Close()
 	p, _ := openai.New(openai.Config{BaseURL: fake.URL(), Model: "m"})
-	for status, rejected := range map[int]bool{400: true, 422: true, 408: false, 429: false, 500: false, 503: false} {
+	for status, rejected := range map[int]bool{400: true, 422: true, 413: true, 408: false, 429: false, 500: false, 503: false,
+		401: false, 403: false, 404: false} {
 		fake.Reply(func(llmtest.Request) (int, string) { return status, "nope" })
 		_, err := p.Complete(context.Background(), []llm.Message{{Role: "user", Content: "hi"}}, 10)
 		if err == nil || errors.Is(err, llm.ErrRejected) != rejected {
@@ -115,5 +118,23 @@ func TestACutOffAnswerKeepsItsWholeSentences(t *testing.T) {
 		if err != nil || got != want {
 			t.Errorf("%q: %q, %v; want %q", content, got, err, want)
 		}
+	}
+}
+
+// A base URL with a query (Azure's ?api-version=…) keeps it a query: the
+// path was appended after it, and every call went to the wrong place.
+func TestABaseURLWithAQueryKeepsIt(t *testing.T) {
+	fake := llmtest.New()
+	defer fake.Close()
+	p, err := openai.New(openai.Config{BaseURL: fake.URL() + "/?api-version=2024-06-01", Model: "m"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	fake.Reply(func(llmtest.Request) (int, string) { return 200, "fine" })
+	if _, err := p.Complete(context.Background(), []llm.Message{{Role: "user", Content: "hi"}}, 10); err != nil {
+		t.Fatalf("a base URL with a query: %v", err)
+	}
+	if reqs := fake.Requests(); len(reqs) != 1 || reqs[0].Query != "api-version=2024-06-01" {
+		t.Fatalf("requests %+v, want one with the query", reqs)
 	}
 }
