@@ -3,6 +3,7 @@ package llm
 import (
 	"context"
 	"errors"
+	"fmt"
 	"log/slog"
 	"sync"
 	"time"
@@ -93,8 +94,15 @@ func (f *Failover) Complete(ctx context.Context, msgs []Message, maxTokens int) 
 	return out, err
 }
 
-// askPrimary calls the primary with PrimaryShare of the time left.
-func (f *Failover) askPrimary(ctx context.Context, msgs []Message, maxTokens int) (string, error) {
+// askPrimary calls the primary with PrimaryShare of the time left. A
+// panic of the primary is its failure: it used to leave the breaker's
+// probe taken for good, and the primary was never asked again.
+func (f *Failover) askPrimary(ctx context.Context, msgs []Message, maxTokens int) (out string, err error) {
+	defer func() {
+		if r := recover(); r != nil {
+			out, err = "", fmt.Errorf("the primary language model panicked: %v", r)
+		}
+	}()
 	if deadline, ok := ctx.Deadline(); ok {
 		share := time.Duration(float64(time.Until(deadline)) * PrimaryShare)
 		var cancel context.CancelFunc

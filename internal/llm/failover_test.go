@@ -85,3 +85,41 @@ func TestFailoverLeavesTheFallbackTime(t *testing.T) {
 		t.Fatalf("%q, %v; want the fallback's answer within the deadline", out, err)
 	}
 }
+
+// panickyPrimary panics while panics is set.
+type panickyPrimary struct {
+	fakeProvider
+	panics bool
+}
+
+func (p *panickyPrimary) Complete(ctx context.Context, msgs []Message, n int) (string, error) {
+	if p.panics {
+		p.calls++
+		panic("a bug in the provider")
+	}
+	return p.fakeProvider.Complete(ctx, msgs, n)
+}
+
+// A primary that panics fails, and the fallback answers: the panic used to
+// leave the breaker's probe taken for good, so a primary that panicked on
+// its probe was never asked again, even once it had recovered.
+func TestAPanickingPrimaryIsAFailureNotAStuckBreaker(t *testing.T) {
+	now := time.Unix(1_700_000_000, 0)
+	primary := &panickyPrimary{panics: true}
+	fallback := &fakeProvider{out: "from the fallback"}
+	f := NewFailover(primary, fallback, FailoverOptions{Now: func() time.Time { return now }})
+	for i := range breakAfter {
+		if out, err := f.Complete(context.Background(), nil, 10); err != nil || out != "from the fallback" {
+			t.Fatalf("call %d: %q, %v; want the fallback's answer", i, out, err)
+		}
+	}
+	now = now.Add(breakFor + time.Second) // the probe, which panics too
+	if out, err := f.Complete(context.Background(), nil, 10); err != nil || out != "from the fallback" {
+		t.Fatalf("the probe: %q, %v; want the fallback's answer", out, err)
+	}
+	primary.panics, primary.out = false, "from the primary"
+	now = now.Add(breakFor + time.Second)
+	if out, err := f.Complete(context.Background(), nil, 10); err != nil || out != "from the primary" {
+		t.Fatalf("after the primary recovered: %q, %v; want the primary asked again", out, err)
+	}
+}
