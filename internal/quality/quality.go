@@ -16,6 +16,8 @@ import (
 
 // Store keeps ratings. A conversation's second rating fails with a conflict.
 type Store interface {
+	// AddRating fails with ErrRateWhileAssigned while an agent has the
+	// conversation, and with errcode.Conflict if it is rated already.
 	AddRating(ctx context.Context, r *Rating) error
 	Rating(ctx context.Context, conversationID string) (*Rating, error)
 }
@@ -25,6 +27,11 @@ const (
 	maxComment = 1000
 	maxTags    = 10
 )
+
+// ErrRateWhileAssigned refuses a rating while an agent has the
+// conversation (Store.AddRating refuses it too, as it stores it).
+var ErrRateWhileAssigned = errcode.Localized(errcode.Conflict, "rate the conversation once the agent has closed it",
+	"请在客服结束会话后再评价")
 
 // Rating is a customer's verdict on a conversation.
 type Rating struct {
@@ -84,8 +91,7 @@ func (s *Service) Rate(ctx context.Context, c *conversation.Conversation, score 
 	// or a wait in the queue, may be rated at any time; an agent's once the
 	// conversation is closed.
 	if c.State == conversation.StateAssigned {
-		return nil, errcode.Localized(errcode.Conflict, "rate the conversation once the agent has closed it",
-			"请在客服结束会话后再评价")
+		return nil, ErrRateWhileAssigned
 	}
 	if len(tags) > maxTags {
 		return nil, errcode.Localized(errcode.Invalid, "at most %d tags", "最多选择 %d 个标签", maxTags)

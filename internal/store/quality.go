@@ -18,11 +18,26 @@ var _ quality.Store = (*DB)(nil)
 // AddRating stores a rating; a conversation's second rating is a conflict.
 func (db *DB) AddRating(ctx context.Context, r *quality.Rating) error {
 	tags, _ := json.Marshal(r.Tags)
+	assigned := errors.New("assigned")
 	err := db.update(ctx, func(ctx context.Context, t tx) error {
-		_, err := t.exec(ctx, `INSERT INTO ratings (conversation_id, score, tags, comment, assignee, created_at)
-			VALUES ($1, $2, $3, $4, $5, $6)`, r.ConversationID, r.Score, string(tags), r.Comment, r.Assignee, millis(r.CreatedAt))
+		// Not while an agent has the conversation, checked as it is
+		// stored: an assignment after the caller read the conversation
+		// let a rating in that fell on the service still under way.
+		res, err := t.exec(ctx, `INSERT INTO ratings (conversation_id, score, tags, comment, assignee, created_at)
+			SELECT $1, $2, $3, $4, $5, $6
+			WHERE NOT EXISTS (SELECT 1 FROM conversations WHERE id = $1 AND state = 'assigned')`,
+			r.ConversationID, r.Score, string(tags), r.Comment, r.Assignee, millis(r.CreatedAt))
+		if err != nil {
+			return err
+		}
+		if n, err := res.RowsAffected(); err == nil && n == 0 {
+			return assigned
+		}
 		return err
 	})
+	if errors.Is(err, assigned) {
+		return quality.ErrRateWhileAssigned
+	}
 	if isUniqueViolation(err) {
 		return errcode.Localized(errcode.Conflict, "this conversation has already been rated", "这个会话已经评价过了")
 	}

@@ -834,3 +834,37 @@ func twoEntries() (fee, ret knowledge.Entry) {
 			Answer: "You can return items within seven days."}}}
 	return fee, ret
 }
+
+// A rating is refused while an agent has the conversation, as it is
+// stored: the service checked the conversation as the caller had read it,
+// so an assignment in between let in a rating of a service still under way.
+func TestARatingIsRefusedWhileAnAgentHasTheConversation(t *testing.T) {
+	testutil.ForEachBackend(t, func(t *testing.T, db *store.DB) {
+		ctx := context.Background()
+		c := newConversation("c-rated")
+		if err := db.CreateConversation(ctx, c, []conversation.Message{msg(c, 1, conversation.RoleBot, "您好")}); err != nil {
+			t.Fatal(err)
+		}
+		read := *c // what the customer's request read, before the assignment
+		assign := turn(c, "转人工")
+		assign.Conversation.State, assign.Conversation.Assignee = conversation.StateAssigned, "u_agent"
+		if err := db.SaveTurn(ctx, assign); err != nil {
+			t.Fatal(err)
+		}
+		ratings := quality.NewService(db, nil)
+		if _, err := ratings.Rate(ctx, &read, 5, nil, ""); !errors.Is(err, quality.ErrRateWhileAssigned) {
+			t.Fatalf("a rating while an agent has the conversation: %v, want it refused", err)
+		}
+		if _, err := db.Rating(ctx, c.ID); errcode.Code(err) != errcode.NotFound {
+			t.Fatalf("the rating refused was stored: %v", err)
+		}
+		closing := turn(c, "谢谢")
+		closing.Conversation.State = conversation.StateClosed
+		if err := db.SaveTurn(ctx, closing); err != nil {
+			t.Fatal(err)
+		}
+		if r, err := ratings.Rate(ctx, c, 5, nil, ""); err != nil || r.Assignee != "u_agent" {
+			t.Fatalf("a rating once closed: %+v, %v", r, err)
+		}
+	})
+}
