@@ -1,6 +1,7 @@
 package conversation
 
 import (
+	"maps"
 	"slices"
 	"strings"
 	"unicode/utf8"
@@ -62,17 +63,15 @@ func wantsHuman(t nlu.Text) bool {
 	if humanExact[t.Norm] {
 		return true
 	}
-	phrased := slices.ContainsFunc(humanContains, func(p string) bool { return strings.Contains(t.Norm, p) })
-	if !phrased && !strings.ContainsFunc(t.Raw, clauseBreak) {
+	contains := func(p string) bool { return strings.Contains(t.Norm, p) }
+	phrased := slices.ContainsFunc(humanContains, contains)
+	if !phrased && !slices.ContainsFunc(humanExactList, contains) {
 		return false // most messages: nothing more to look at
 	}
 	// Clause by clause, since normalising drops the punctuation that
 	// ends a negation's reach: "不用了，转人工" asks, "不用转人工" does not;
 	// and "算了，人工" asks as "人工" alone does.
 	for _, clause := range strings.FieldsFunc(t.Raw, clauseBreak) {
-		if !phrased && len(clause) > maxExactBytes {
-			continue // too long to be one of humanExact
-		}
 		norm := nlu.Normalize(clause)
 		if humanExact[norm] {
 			return true
@@ -100,9 +99,9 @@ func wantsHuman(t nlu.Text) bool {
 	return false
 }
 
-// maxExactBytes bounds the clauses worth comparing with humanExact: its
-// longest phrase with spaces around it, in full-width letters.
-const maxExactBytes = 64
+// humanExactList is humanExact's phrases, for a quick look whether a
+// message holds one of them at all.
+var humanExactList = slices.Collect(maps.Keys(humanExact))
 
 func clauseBreak(r rune) bool { return strings.ContainsRune(",，.。!！?？;；、:：\n…~～", r) }
 

@@ -189,10 +189,18 @@ func TestControllerDampsFlapping(t *testing.T) {
 	if p := h.step(t, 5*time.Second); p.Level != incident.Level1 {
 		t.Fatalf("relapse: %+v", p)
 	}
+	h.wantDoubledHold(t, "stepped down after the first hold despite a relapse")
+}
+
+// wantDoubledHold clears the alerts and checks that level 1 outlasts the
+// single hold (10 s) and steps down after the doubled one; early is the
+// failure of stepping down too soon.
+func (h *harness) wantDoubledHold(t *testing.T, early string) {
+	t.Helper()
 	h.alerts.set()
 	h.step(t, time.Second)
 	if p := h.step(t, 11*time.Second); p.Level != incident.Level1 {
-		t.Fatalf("stepped down after the first hold despite a relapse")
+		t.Fatal(early)
 	}
 	if p := h.step(t, 10*time.Second); p.Level != incident.Normal {
 		t.Fatalf("after the doubled hold: %+v", p)
@@ -949,14 +957,7 @@ func TestALongRelapseKeepsItsLongerHold(t *testing.T) {
 	for range 12 { // six minutes degraded: eleven since the recovery
 		h.step(t, 30*time.Second)
 	}
-	h.alerts.set()
-	h.step(t, time.Second)
-	if p := h.step(t, 11*time.Second); p.Level != incident.Level1 {
-		t.Fatalf("a relapse of six minutes stepped down after the single hold")
-	}
-	if p := h.step(t, 10*time.Second); p.Level != incident.Normal {
-		t.Fatalf("after the doubled hold: %+v", p)
-	}
+	h.wantDoubledHold(t, "a relapse of six minutes stepped down after the single hold")
 }
 
 // An incident that resolves by itself while an SLO burn alert still fires

@@ -95,8 +95,7 @@ func Decode(r io.Reader, f Format) ([]Entry, error) {
 			if zh == "" {
 				zh = en
 			}
-			return nil, &errcode.Error{Code: errcode.Invalid, Message: fmt.Sprintf("entry %d: %s", i+1, en),
-				MessageZH: fmt.Sprintf("第 %d 条：%s", i+1, zh)}
+			return nil, errcode.Localized(errcode.Invalid, "entry %[1]d: %[2]s", "第 %[1]d 条：%[3]s", i+1, en, zh)
 		}
 		if seen[e.ID] {
 			return nil, errcode.Localized(errcode.Invalid, "entry %d: duplicate id %q", "第 %d 条：条目 ID %q 重复", i+1, e.ID)
