@@ -367,8 +367,9 @@ func (s *Flags) Dismiss(ctx context.Context, ids []string, by, note string) (int
 	if !utf8.ValidString(note) || utf8.RuneCountInString(note) > maxFlagReason {
 		return 0, errcode.Localized(errcode.Invalid, "note must be valid UTF-8 of at most %d characters", "备注最多 %d 个字", maxFlagReason)
 	}
+	// An editor may quote the customer: the note is masked like a reason.
 	return s.update(ctx, ids, []FlagStatus{FlagOpen, FlagFixing}, FlagUpdate{Status: FlagDismissed,
-		HandledBy: by, Note: note, SetNote: true, At: s.now().UTC()})
+		HandledBy: by, Note: guard.MaskString(note), SetNote: true, At: s.now().UTC()})
 }
 
 // notServedNote ends the note of a resolved flag that a release sent back

@@ -12,7 +12,7 @@ import (
 	"github.com/steward-cs/steward/internal/testutil"
 )
 
-// A rating's comment and a flag's reason are customer text: personal data
+// A rating's comment, a flag's reason and a dismissal's note are free text: personal data
 // in them is masked before they are stored, as in messages and notes.
 func TestCommentsAndReasonsAreMasked(t *testing.T) {
 	ctx := context.Background()
@@ -50,5 +50,16 @@ func TestCommentsAndReasonsAreMasked(t *testing.T) {
 	}
 	if strings.Contains(f.Reason, "13812345678") {
 		t.Fatalf("reason kept as %q", f.Reason)
+	}
+	// An editor's dismissal note is stored text too.
+	if _, err := quality.NewFlags(db).Dismiss(ctx, []string{f.ID}, "editor", "客户说过 13812345678 不用回电"); err != nil {
+		t.Fatal(err)
+	}
+	dismissed, err := db.Flags(ctx, []quality.FlagStatus{quality.FlagDismissed}, 10)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(dismissed) != 1 || strings.Contains(dismissed[0].Note, "13812345678") || !strings.Contains(dismissed[0].Note, "138****5678") {
+		t.Fatalf("dismissal note kept as %+v", dismissed)
 	}
 }
