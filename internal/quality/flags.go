@@ -231,6 +231,8 @@ const updateBatch = 200
 
 // update applies u to ids in writes of at most updateBatch flags.
 func (s *Flags) update(ctx context.Context, ids []string, from []FlagStatus, u FlagUpdate) (int, error) {
+	// An id given twice is one flag: fixing → fixing would count it again.
+	ids = slices.Compact(slices.Sorted(slices.Values(ids)))
 	n := 0
 	for chunk := range slices.Chunk(ids, updateBatch) {
 		k, err := s.store.UpdateFlags(ctx, chunk, from, u)
