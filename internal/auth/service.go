@@ -312,14 +312,22 @@ func (s *Service) Login(ctx context.Context, email, password string) (*Login, er
 		return nil, ErrBadLogin
 	}
 	now := s.opts.Now()
-	if !s.begin(email, now) {
-		return nil, errcode.Localized(errcode.RateLimited, "too many failed logins for this account; try again in %d minutes",
-			"这个账号登录失败次数过多，请 %d 分钟后再试", int(s.opts.FailureWindow.Minutes()))
-	}
 	u, err := s.store.UserByEmail(ctx, email)
 	if err != nil && errcode.Code(err) != errcode.NotFound {
-		s.end(email, false, now)
 		return nil, err
+	}
+	// A known account's failures are counted in the store, where every
+	// node (and this one after a restart) sees them; an unknown email's
+	// only here, since no password can open it anyway.
+	shared := 0
+	if u != nil {
+		if shared, err = s.store.LoginFailures(ctx, u.ID, now.Add(-s.opts.FailureWindow)); err != nil {
+			return nil, err
+		}
+	}
+	if !s.begin(email, now, shared) {
+		return nil, errcode.Localized(errcode.RateLimited, "too many failed logins for this account; try again in %d minutes",
+			"这个账号登录失败次数过多，请 %d 分钟后再试", int(s.opts.FailureWindow.Minutes()))
 	}
 	hash := s.dummy
 	if u != nil {
@@ -327,12 +335,24 @@ func (s *Service) Login(ctx context.Context, email, password string) (*Login, er
 	}
 	if bcrypt.CompareHashAndPassword(hash, []byte(password)) != nil || u == nil || u.Disabled {
 		locked := s.end(email, true, now)
+		if u != nil {
+			// The store's count decides for every node; this node's table
+			// still holds the lock if the store cannot be written now.
+			if lockedAll, err := s.store.AddLoginFailure(ctx, u.ID, now, now.Add(-s.opts.FailureWindow), s.opts.MaxFailures); err != nil {
+				s.logger.Error("count a failed login in the store", "user", u.ID, "error", err)
+			} else {
+				locked = lockedAll
+			}
+		}
 		s.logger.Info("login failed", "user", userID(u))
 		s.recordFailure(ctx, email, u, locked)
 		return nil, ErrBadLogin
 	}
 	s.end(email, false, now)
 	s.clearFailures(email)
+	if err := s.store.ClearLoginFailures(ctx, u.ID); err != nil {
+		s.logger.Warn("clear the failed logins of an account", "user", u.ID, "error", err)
+	}
 	l := &Login{User: u, Token: token.New(), Bearer: token.New(), CSRF: token.New(), ExpiresAt: now.Add(s.opts.SessionTTL).UTC()}
 	sess := &Session{TokenHash: token.Hash(l.Token), BearerHash: token.Hash(l.Bearer), UserID: u.ID, CSRF: l.CSRF,
 		CreatedAt: now.UTC(), ExpiresAt: l.ExpiresAt}
@@ -523,11 +543,12 @@ func (s *Service) CreateAPIKey(ctx context.Context, a Actor, name, userID string
 
 // begin reserves a password check of email, or reports false when the
 // account is locked: its recent failures and the checks under way reach
-// MaxFailures.
-func (s *Service) begin(email string, now time.Time) bool {
+// MaxFailures. shared is the account's recent failures on every node, as
+// the store counts them; this node's own are among them.
+func (s *Service) begin(email string, now time.Time, shared int) bool {
 	s.mu.Lock()
 	defer s.mu.Unlock()
-	if len(s.recentLocked(email, now))+s.checking[email] >= s.opts.MaxFailures {
+	if max(len(s.recentLocked(email, now)), shared)+s.checking[email] >= s.opts.MaxFailures {
 		return false
 	}
 	s.checking[email]++

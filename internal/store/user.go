@@ -353,3 +353,63 @@ func (db *DB) DeleteAPIKey(ctx context.Context, id string) error {
 	}
 	return nil
 }
+
+// LoginFailures implements auth.Store: how many failed sign-ins the
+// account has had after since, on any node.
+func (db *DB) LoginFailures(ctx context.Context, userID string, since time.Time) (int, error) {
+	var n int
+	if err := db.queryRowContext(ctx, `SELECT COUNT(*) FROM login_failures WHERE user_id = $1 AND at > $2`,
+		userID, millis(since)).Scan(&n); err != nil {
+		return 0, fmt.Errorf("failed sign-ins of user %s: %w", userID, err)
+	}
+	return n, nil
+}
+
+// AddLoginFailure implements auth.Store. The account's failures up to since
+// are forgotten, the new one is added, and if it is the max-th after since
+// every failure is moved to at, so that the lock lasts its window from now.
+// On PostgreSQL the account's row is locked for the transaction, so that
+// failures on two nodes at once are counted one after the other.
+func (db *DB) AddLoginFailure(ctx context.Context, userID string, at, since time.Time, max int) (bool, error) {
+	var locked bool
+	err := db.update(ctx, func(ctx context.Context, t tx) error {
+		locked = false // fn may run more than once: see update
+		if db.d.name() == "postgres" {
+			if _, err := t.exec(ctx, `SELECT 1 FROM users WHERE id = $1 FOR UPDATE`, userID); err != nil {
+				return err
+			}
+		}
+		if _, err := t.exec(ctx, `DELETE FROM login_failures WHERE user_id = $1 AND at <= $2`, userID, millis(since)); err != nil {
+			return err
+		}
+		var before int
+		if err := t.queryRow(ctx, `SELECT COUNT(*) FROM login_failures WHERE user_id = $1`, userID).Scan(&before); err != nil {
+			return err
+		}
+		if _, err := t.exec(ctx, `INSERT INTO login_failures (user_id, at) VALUES ($1, $2)`, userID, millis(at)); err != nil {
+			return err
+		}
+		if before+1 >= max && before < max {
+			locked = true
+			_, err := t.exec(ctx, `UPDATE login_failures SET at = $2 WHERE user_id = $1`, userID, millis(at))
+			return err
+		}
+		return nil
+	})
+	if err != nil {
+		return false, fmt.Errorf("count a failed sign-in of user %s: %w", userID, err)
+	}
+	return locked, nil
+}
+
+// ClearLoginFailures implements auth.Store.
+func (db *DB) ClearLoginFailures(ctx context.Context, userID string) error {
+	err := db.update(ctx, func(ctx context.Context, t tx) error {
+		_, err := t.exec(ctx, `DELETE FROM login_failures WHERE user_id = $1`, userID)
+		return err
+	})
+	if err != nil {
+		return fmt.Errorf("clear the failed sign-ins of user %s: %w", userID, err)
+	}
+	return nil
+}

@@ -7,7 +7,10 @@ import (
 	"testing"
 	"time"
 
+	"golang.org/x/crypto/bcrypt"
+
 	"github.com/steward-cs/steward/internal/auth"
+	"github.com/steward-cs/steward/internal/errcode"
 	"github.com/steward-cs/steward/internal/store"
 	"github.com/steward-cs/steward/internal/testutil"
 )
@@ -126,4 +129,54 @@ func TestPresenceBeatKeepsTheStatus(t *testing.T) {
 			}
 		})
 	}
+}
+
+// The lock-out after five failed sign-ins holds for the account, not for
+// one node: guesses spread over two nodes, or a restart between them, used
+// to get five a node (and a fresh five after each restart). It still ends
+// after its window, and a successful sign-in forgets the failures.
+func TestLoginLockOutHoldsOnEveryNode(t *testing.T) {
+	testutil.ForEachBackendOnTwoNodes(t, func(t *testing.T, nodes [2]*store.DB) {
+		ctx := context.Background()
+		now := time.Date(2026, 11, 24, 9, 0, 0, 0, time.UTC)
+		clock := func() time.Time { return now }
+		service := func(db *store.DB) *auth.Service {
+			return auth.NewService(db, auth.Options{BcryptCost: bcrypt.MinCost, Now: clock})
+		}
+		a, b := service(nodes[0]), service(nodes[1])
+		if _, err := a.AddUser(ctx, auth.System, auth.NewUser{Email: "li@example.com", Role: auth.RoleAgent,
+			Password: "the right passphrase"}); err != nil {
+			t.Fatal(err)
+		}
+		login := func(s *auth.Service, password string) error {
+			_, err := s.Login(ctx, "li@example.com", password)
+			return err
+		}
+		for i, s := range []*auth.Service{a, b, a, b, a} {
+			if err := login(s, "guess"); errcode.Code(err) != errcode.Unauthorized {
+				t.Fatalf("guess %d: %v, want a wrong-password answer", i+1, err)
+			}
+		}
+		for name, s := range map[string]*auth.Service{"node 1": a, "node 2": b, "node 1 restarted": service(nodes[0])} {
+			if err := login(s, "the right passphrase"); errcode.Code(err) != errcode.RateLimited {
+				t.Fatalf("%s after five failures over two nodes: %v, want the account locked", name, err)
+			}
+		}
+		now = now.Add(16 * time.Minute)
+		if err := login(b, "the right passphrase"); err != nil {
+			t.Fatalf("after the lock's window: %v", err)
+		}
+		// The sign-in forgot the failures: four more do not lock.
+		for range 4 {
+			if err := login(a, "guess"); errcode.Code(err) != errcode.Unauthorized {
+				t.Fatal(err)
+			}
+		}
+		if err := login(b, "the right passphrase"); err != nil {
+			t.Fatalf("four failures after a sign-in locked the account: %v", err)
+		}
+		if n, err := nodes[0].LoginFailures(ctx, "", now.Add(-time.Hour)); err != nil || n != 0 {
+			t.Fatalf("failures of no account: %d %v", n, err)
+		}
+	})
 }
