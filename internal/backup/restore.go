@@ -148,15 +148,14 @@ func (b *Backups) restorePostgres(ctx context.Context, m Manifest, payload, targ
 		return errcode.Errorf(errcode.Invalid, "the backup failed verification, nothing was restored: %s", rep.Failed())
 	}
 	out.add("verify", true, "restored into a scratch database and checked (%d checks, %.1fs)", len(rep.Checks), rep.Seconds)
-	if err := b.runPG(ctx, "pg_restore", target, "--clean", "--if-exists", "--no-owner", "--no-privileges",
-		"--exit-on-error", "--single-transaction", payload); err != nil {
-		return fmt.Errorf("restore into the target database: %w", err)
-	}
-	out.add("restore", true, "pg_restore --clean --if-exists into %s", out.Target)
 	// pg_restore --clean drops only what the backup holds: a backup of an
 	// older schema restored over a newer database leaves the newer tables
 	// behind, with data of another time, and steward migrate could not
-	// make them again. They go, so that the database is the backup's.
+	// make them again. They go, so that the database is the backup's; and
+	// they go first, since a newer table that refers to an older one (a
+	// foreign key to users) keeps pg_restore from dropping the older one's
+	// key, and the restore failed. The backup was just restored into a
+	// scratch database (verify above), so pg_restore is known to work.
 	keep := make([]string, len(m.Tables))
 	for i, t := range m.Tables {
 		keep[i] = t.Name
@@ -169,6 +168,11 @@ func (b *Backups) restorePostgres(ctx context.Context, m Manifest, payload, targ
 		out.add("newer tables", true, "dropped %s, which the backup's schema %d does not have (steward migrate makes them again)",
 			strings.Join(dropped, ", "), m.SchemaVersion)
 	}
+	if err := b.runPG(ctx, "pg_restore", target, "--clean", "--if-exists", "--no-owner", "--no-privileges",
+		"--exit-on-error", "--single-transaction", payload); err != nil {
+		return fmt.Errorf("restore into the target database: %w", err)
+	}
+	out.add("restore", true, "pg_restore --clean --if-exists into %s", out.Target)
 	b.logger.Info("backup restored", "backup", out.Backup, "target", out.Target, "dropped_tables", dropped)
 	// Tables that are not Steward's were kept as they were: the check
 	// leaves them out (it reported them, and the restore that had replaced
