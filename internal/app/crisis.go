@@ -146,6 +146,7 @@ func openCrisis(ctx context.Context, cfg config.Config, db *store.DB, node strin
 			OnDrain: func(n int) { c.logger.Info("spooled customer writes reached the store", "writes", n) }}); err != nil {
 		return nil, fmt.Errorf("open the spool: %w", err)
 	}
+	c.facts.spool = c.spool
 	return c, nil
 }
 
@@ -454,6 +455,7 @@ type facts struct {
 	ctl    *incident.Controller
 
 	backup backupStatus
+	spool  *spool.Store // set once it is open
 	// leading says whether this node leads (nil: a single node, which
 	// does): every node evaluates the rules, and only one may count the
 	// conversations served from the queue, or the queue forecast's

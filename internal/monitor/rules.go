@@ -22,6 +22,7 @@ const (
 	RuleQueueForecast = "queue_forecast" // the queue wait will exceed Target within Threshold seconds
 	RuleNotifier      = "notifier"       // a notification channel is failing
 	RuleBackup        = "backup"         // the last scheduled backup, or its verification, failed
+	RuleSpoolRejected = "spool_rejected" // acknowledged writes the spool could not replay are set aside
 )
 
 // Rule is one detector, configurable in YAML; zero fields take the
@@ -67,6 +68,15 @@ type BackupFacts interface {
 	// BackupFailure is why the last scheduled backup or its verification
 	// failed; "" when it succeeded, or none has run yet.
 	BackupFailure() string
+}
+
+// SpoolFacts is what the spool_rejected rule reads: the Facts of a server
+// whose conversation writes go through the spool implement it too.
+type SpoolFacts interface {
+	// SpoolRejected is how many writes the spool set aside as impossible
+	// to replay, and the file that holds them (0 once an operator moved
+	// it away); an error if the file is there but cannot be read.
+	SpoolRejected() (writes int, file string, err error)
 }
 
 // QueueState is the human queue as the forecast sees it.
@@ -116,6 +126,10 @@ func DefaultRules() []Rule {
 		{Name: "queue_wait_forecast", Type: RuleQueueForecast, Level: LevelWarning, Window: 5 * time.Minute, Threshold: 600, Target: 5 * time.Minute},
 		{Name: "notifier_failing", Type: RuleNotifier, Level: LevelWarning},
 		{Name: "backup_failed", Type: RuleBackup, Level: LevelWarning},
+		// Customers were told these messages were kept, and they are not
+		// in the database: someone must read the file. It lasts until the
+		// file is moved away.
+		{Name: "spool_rejected", Type: RuleSpoolRejected, Level: LevelWarning},
 	}
 }
 
@@ -130,7 +144,7 @@ func (r Rule) Validate() error {
 		return fmt.Errorf("rule %s: level must be info, warning or critical, not %q", r.Name, r.Level)
 	}
 	switch r.Type {
-	case RuleErrorRate, RuleLatency, RuleWriteFailures, RuleFlood, RuleQueueForecast, RuleNotifier, RuleBackup:
+	case RuleErrorRate, RuleLatency, RuleWriteFailures, RuleFlood, RuleQueueForecast, RuleNotifier, RuleBackup, RuleSpoolRejected:
 	case RuleProbe, RuleProbeLatency:
 		if r.Component == "" {
 			return fmt.Errorf("rule %s: a %s rule needs a component", r.Name, r.Type)
@@ -150,7 +164,7 @@ func (r Rule) Validate() error {
 	default:
 		return fmt.Errorf("rule %s: unknown type %q", r.Name, r.Type)
 	}
-	if r.Type != RuleNotifier && r.Type != RuleQueueForecast && r.Type != RuleBackup && r.Window <= 0 {
+	if r.Type != RuleNotifier && r.Type != RuleQueueForecast && r.Type != RuleBackup && r.Type != RuleSpoolRejected && r.Window <= 0 {
 		return fmt.Errorf("rule %s: window must be positive", r.Name)
 	}
 	if r.Window > 6*time.Hour || r.Baseline > 6*time.Hour {
@@ -310,6 +324,22 @@ func (r Rule) eval(m *Monitor, now time.Time) []Alert {
 		if msg := f.BackupFailure(); msg != "" {
 			return []Alert{r.alert(map[string]string{"component": "backup"}, 1,
 				"the scheduled backup failed: "+msg, "定时备份失败："+msg)}
+		}
+	case RuleSpoolRejected:
+		f, ok := m.opts.Facts.(SpoolFacts)
+		if !ok {
+			return nil
+		}
+		n, file, err := f.SpoolRejected()
+		if err != nil {
+			return []Alert{r.alert(map[string]string{"component": "store"}, 1,
+				fmt.Sprintf("the spool's file of writes it could not replay cannot be read: %v", err),
+				fmt.Sprintf("无法读取本地暂存中无法补写的消息文件：%v", err))}
+		}
+		if n > 0 {
+			return []Alert{r.alert(map[string]string{"component": "store"}, float64(n),
+				fmt.Sprintf("%d acknowledged customer writes could not be replayed into the database and are set aside in %s: read them, then move the file away", n, file),
+				fmt.Sprintf("%d 条已确认的客户消息无法补写入数据库，已另存于 %s：请查看后移走该文件", n, file))}
 		}
 	}
 	return nil

@@ -2,6 +2,7 @@ package monitor_test
 
 import (
 	"context"
+	"errors"
 	"slices"
 	"strings"
 	"sync/atomic"
@@ -559,5 +560,45 @@ func TestAFloodRuleNeedsABaselineLongerThanItsWindow(t *testing.T) {
 	r.Baseline = r.Window
 	if err := r.Validate(); err == nil || !strings.Contains(err.Error(), "baseline") {
 		t.Fatalf("a flood rule whose baseline is its window: %v, want refused", err)
+	}
+}
+
+// spoolFacts are facts with the spool's rejected file.
+type spoolFacts struct {
+	fakeFacts
+	rejected int
+	err      error
+}
+
+func (f *spoolFacts) SpoolRejected() (int, string, error) {
+	return f.rejected, "/var/lib/steward/spool.jsonl.rejected", f.err
+}
+
+// Writes the spool set aside were acknowledged to customers and are not in
+// the database: the operator hears of them (they were only an ERROR in the
+// log), and goes on hearing until the file is read and moved away.
+func TestSpoolRejectedWritesRaiseAnAlertUntilTheFileIsMoved(t *testing.T) {
+	ctx := context.Background()
+	now := time.Date(2026, 11, 24, 10, 0, 0, 0, time.UTC)
+	facts := &spoolFacts{}
+	m := monitor.New(monitor.Options{Rules: only(rule("spool_rejected")), SLOs: []monitor.SLO{}, Facts: facts,
+		Now: func() time.Time { return now }})
+	if got := m.Evaluate(ctx, now); len(got) != 0 {
+		t.Fatalf("nothing rejected: %v", names(got, ""))
+	}
+	facts.rejected = 3
+	got := m.Evaluate(ctx, now)
+	if len(got) != 1 || got[0].Name() != "spool_rejected" || got[0].Level != monitor.LevelWarning ||
+		!strings.Contains(got[0].Summary, "3 acknowledged customer writes") || !strings.Contains(got[0].Summary, "spool.jsonl.rejected") ||
+		!strings.Contains(got[0].SummaryZH, "3 条") {
+		t.Fatalf("3 writes set aside: %+v", got)
+	}
+	facts.rejected, facts.err = 0, errors.New("permission denied")
+	if got := m.Evaluate(ctx, now); len(got) != 1 || !strings.Contains(got[0].Summary, "permission denied") {
+		t.Fatalf("an unreadable file: %+v", got)
+	}
+	facts.err = nil
+	if got := m.Evaluate(ctx, now); len(got) != 0 {
+		t.Fatalf("the file moved away: %v", names(got, ""))
 	}
 }

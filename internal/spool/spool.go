@@ -9,11 +9,14 @@
 package spool
 
 import (
+	"bytes"
 	"context"
 	"encoding/json"
 	"errors"
 	"fmt"
+	"io/fs"
 	"log/slog"
+	"os"
 	"slices"
 	"sync"
 	"sync/atomic"
@@ -69,6 +72,18 @@ type Store struct {
 
 	writes  sync.WaitGroup // store writes abandoned after WriteTimeout
 	failing bool           // the last replay round failed; Run's own
+
+	rej rejectedCount // what Rejected last counted
+}
+
+// rejectedCount caches the count of the rejected file's lines by its size
+// and modification time, so that asking every second reads it only when
+// it changed.
+type rejectedCount struct {
+	mu     sync.Mutex
+	size   int64
+	mod    time.Time
+	writes int
 }
 
 // backlog is a conversation's spooled writes.
@@ -122,6 +137,37 @@ func (s *Store) Pending() int {
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	return s.pending
+}
+
+// Rejected returns how many writes the rejected file holds (writes that
+// can never be replayed: customers were told they were kept, and they are
+// not in the store) and its path. It is 0 once an operator has read the
+// file and moved it away.
+func (s *Store) Rejected() (int, string, error) {
+	s.rej.mu.Lock()
+	defer s.rej.mu.Unlock()
+	fi, err := os.Stat(s.rejected)
+	switch {
+	case errors.Is(err, fs.ErrNotExist):
+		s.rej.size, s.rej.mod, s.rej.writes = 0, time.Time{}, 0
+		return 0, s.rejected, nil
+	case err != nil:
+		return 0, s.rejected, fmt.Errorf("look at the rejected spool file: %w", err)
+	case fi.Size() == s.rej.size && fi.ModTime().Equal(s.rej.mod):
+		return s.rej.writes, s.rejected, nil
+	}
+	b, err := os.ReadFile(s.rejected)
+	if err != nil {
+		return 0, s.rejected, fmt.Errorf("read the rejected spool file: %w", err)
+	}
+	n := 0
+	for line := range bytes.Lines(b) {
+		if len(bytes.TrimSpace(line)) > 0 {
+			n++
+		}
+	}
+	s.rej.size, s.rej.mod, s.rej.writes = fi.Size(), fi.ModTime(), n
+	return n, s.rejected, nil
 }
 
 // Close closes the journal. Call it after Run has returned; writes after

@@ -632,6 +632,15 @@ func TestDivergedWriteIsRejected(t *testing.T) {
 	if !strings.Contains(e.log.String(), "cannot be replayed") {
 		t.Fatalf("no error logged for the rejected write")
 	}
+	// Rejected counts what the file holds, for the spool_rejected alert,
+	// until an operator moves the file away.
+	if n, path, err := s.Rejected(); err != nil || n != 1 || path != e.path+".rejected" {
+		t.Fatalf("Rejected() = %d, %q, %v; want 1 write in %s", n, path, err, e.path+".rejected")
+	}
+	must(t, os.Rename(e.path+".rejected", e.path+".rejected.read"))
+	if n, _, err := s.Rejected(); err != nil || n != 0 {
+		t.Fatalf("after the file was moved away Rejected() = %d, %v; want 0", n, err)
+	}
 }
 
 func TestConcurrentConversations(t *testing.T) {
