@@ -481,8 +481,13 @@ func Wait(c *conversation.Conversation, now time.Time) time.Duration {
 		return 0
 	}
 	end := now
-	if !c.AssignedAt.IsZero() && c.AssignedAt.After(c.QueuedAt) {
+	switch {
+	case !c.AssignedAt.IsZero() && c.AssignedAt.After(c.QueuedAt):
 		end = c.AssignedAt
+	case !c.ClosedAt.IsZero() && c.ClosedAt.After(c.QueuedAt):
+		// Closed while still queued: the wait ended there, it does not
+		// grow in the closed list for ever.
+		end = c.ClosedAt
 	}
 	return max(end.Sub(c.QueuedAt), 0)
 }
