@@ -202,12 +202,13 @@ type Store interface {
 
 	// The failed sign-ins of accounts, shared by every node, so that the
 	// lock-out holds however the attempts are spread (and across a
-	// restart). LoginFailures counts an account's failures after since.
+	// restart). LoginFailures counts an account's failures after since, and
+	// says when the last was.
 	// AddLoginFailure forgets those up to since, adds one at at, and when
 	// that makes max (not more) moves them all to at and reports true: the
 	// lock lasts its window from the failure that set it.
 	// ClearLoginFailures forgets them all (a successful sign-in).
-	LoginFailures(ctx context.Context, userID string, since time.Time) (int, error)
+	LoginFailures(ctx context.Context, userID string, since time.Time) (n int, last time.Time, err error)
 	AddLoginFailure(ctx context.Context, userID string, at, since time.Time, max int) (locked bool, err error)
 	ClearLoginFailures(ctx context.Context, userID string) error
 

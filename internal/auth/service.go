@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"log/slog"
+	"math"
 	"net/mail"
 	"strings"
 	"sync"
@@ -319,15 +320,17 @@ func (s *Service) Login(ctx context.Context, email, password string) (*Login, er
 	// A known account's failures are counted in the store, where every
 	// node (and this one after a restart) sees them; an unknown email's
 	// only here, since no password can open it anyway.
-	shared := 0
+	shared, sharedLast := 0, time.Time{}
 	if u != nil {
-		if shared, err = s.store.LoginFailures(ctx, u.ID, now.Add(-s.opts.FailureWindow)); err != nil {
+		if shared, sharedLast, err = s.store.LoginFailures(ctx, u.ID, now.Add(-s.opts.FailureWindow)); err != nil {
 			return nil, err
 		}
 	}
-	if !s.begin(email, now, shared) {
-		return nil, errcode.Localized(errcode.RateLimited, "too many failed logins for this account; try again in %d minutes",
-			"这个账号登录失败次数过多，请 %d 分钟后再试", int(s.opts.FailureWindow.Minutes()))
+	if ok, wait := s.begin(email, now, shared, sharedLast); !ok {
+		e := errcode.Localized(errcode.RateLimited, "too many failed logins for this account; try again in %d minutes",
+			"这个账号登录失败次数过多，请 %d 分钟后再试", int(math.Ceil(wait.Minutes())))
+		e.RetryAfter = wait
+		return nil, e
 	}
 	hash := s.dummy
 	if u != nil {
@@ -542,17 +545,30 @@ func (s *Service) CreateAPIKey(ctx context.Context, a Actor, name, userID string
 }
 
 // begin reserves a password check of email, or reports false when the
-// account is locked: its recent failures and the checks under way reach
-// MaxFailures. shared is the account's recent failures on every node, as
-// the store counts them; this node's own are among them.
-func (s *Service) begin(email string, now time.Time, shared int) bool {
+// account is locked, with how long the lock lasts: its recent failures and
+// the checks under way reach MaxFailures. shared is the account's recent
+// failures on every node, as the store counts them (this node's own are
+// among them), and sharedLast the last of them.
+func (s *Service) begin(email string, now time.Time, shared int, sharedLast time.Time) (bool, time.Duration) {
 	s.mu.Lock()
 	defer s.mu.Unlock()
-	if max(len(s.recentLocked(email, now)), shared)+s.checking[email] >= s.opts.MaxFailures {
-		return false
+	local := s.recentLocked(email, now)
+	if max(len(local), shared)+s.checking[email] < s.opts.MaxFailures {
+		s.checking[email]++
+		return true, 0
 	}
-	s.checking[email]++
-	return true
+	// The lock lasts the window from the failure that set it, the last
+	// (every failure of a lock is moved to its moment). Held only by checks
+	// still under way, it lasts as long as they do: a second or so.
+	last := sharedLast
+	if n := len(local); n > 0 && local[n-1].After(last) {
+		last = local[n-1]
+	}
+	wait := last.Add(s.opts.FailureWindow).Sub(now)
+	if wait < time.Second {
+		wait = time.Second
+	}
+	return false, wait
 }
 
 // end ends a check begun by begin; failed counts it as a failure, and the

@@ -6,6 +6,7 @@ package errcode
 import (
 	"errors"
 	"fmt"
+	"time"
 )
 
 // The codes of errors. Callers see all but TooLarge as they are; HTTP
@@ -32,6 +33,9 @@ type Error struct {
 	// reading Chinese; empty where there is none (they fall back on a
 	// sentence of their own for the code).
 	MessageZH string
+	// RetryAfter, for RateLimited, is how long until a retry may pass
+	// (HTTP's Retry-After); zero where the refusal does not know.
+	RetryAfter time.Duration
 }
 
 func (e *Error) Error() string { return e.Code + ": " + e.Message }

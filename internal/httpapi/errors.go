@@ -5,6 +5,7 @@ import (
 	"errors"
 	"log/slog"
 	"net/http"
+	"strconv"
 
 	"github.com/steward-cs/steward/internal/errcode"
 )
@@ -72,6 +73,8 @@ func (s *Server) writeError(w http.ResponseWriter, r *http.Request, err error) {
 	}
 	if rl, ok := errors.AsType[*rateLimitError](err); ok {
 		w.Header().Set("Retry-After", rl.retryHeader())
+	} else if e, ok := errors.AsType[*errcode.Error](err); ok && e.RetryAfter > 0 {
+		w.Header().Set("Retry-After", strconv.Itoa(retryAfter(e.RetryAfter)))
 	}
 	if status == http.StatusTooManyRequests && w.Header().Get("Retry-After") == "" {
 		w.Header().Set("Retry-After", "1")

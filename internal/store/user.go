@@ -355,14 +355,18 @@ func (db *DB) DeleteAPIKey(ctx context.Context, id string) error {
 }
 
 // LoginFailures implements auth.Store: how many failed sign-ins the
-// account has had after since, on any node.
-func (db *DB) LoginFailures(ctx context.Context, userID string, since time.Time) (int, error) {
+// account has had after since, on any node, and the last one's time.
+func (db *DB) LoginFailures(ctx context.Context, userID string, since time.Time) (int, time.Time, error) {
 	var n int
-	if err := db.queryRowContext(ctx, `SELECT COUNT(*) FROM login_failures WHERE user_id = $1 AND at > $2`,
-		userID, millis(since)).Scan(&n); err != nil {
-		return 0, fmt.Errorf("failed sign-ins of user %s: %w", userID, err)
+	var last int64
+	if err := db.queryRowContext(ctx, `SELECT COUNT(*), COALESCE(MAX(at), 0) FROM login_failures WHERE user_id = $1 AND at > $2`,
+		userID, millis(since)).Scan(&n, &last); err != nil {
+		return 0, time.Time{}, fmt.Errorf("failed sign-ins of user %s: %w", userID, err)
 	}
-	return n, nil
+	if n == 0 {
+		return 0, time.Time{}, nil
+	}
+	return n, fromMillis(last), nil
 }
 
 // AddLoginFailure implements auth.Store. The account's failures up to since

@@ -158,8 +158,9 @@ func TestLoginLockOutHoldsOnEveryNode(t *testing.T) {
 			}
 		}
 		for name, s := range map[string]*auth.Service{"node 1": a, "node 2": b, "node 1 restarted": service(nodes[0])} {
-			if err := login(s, "the right passphrase"); errcode.Code(err) != errcode.RateLimited {
-				t.Fatalf("%s after five failures over two nodes: %v, want the account locked", name, err)
+			err := login(s, "the right passphrase")
+			if e, ok := errors.AsType[*errcode.Error](err); !ok || e.Code != errcode.RateLimited || e.RetryAfter != 15*time.Minute {
+				t.Fatalf("%s after five failures over two nodes: %v, want the account locked for 15 minutes", name, err)
 			}
 		}
 		now = now.Add(16 * time.Minute)
@@ -175,7 +176,7 @@ func TestLoginLockOutHoldsOnEveryNode(t *testing.T) {
 		if err := login(b, "the right passphrase"); err != nil {
 			t.Fatalf("four failures after a sign-in locked the account: %v", err)
 		}
-		if n, err := nodes[0].LoginFailures(ctx, "", now.Add(-time.Hour)); err != nil || n != 0 {
+		if n, last, err := nodes[0].LoginFailures(ctx, "", now.Add(-time.Hour)); err != nil || n != 0 || !last.IsZero() {
 			t.Fatalf("failures of no account: %d %v", n, err)
 		}
 	})
