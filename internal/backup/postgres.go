@@ -111,19 +111,27 @@ func (b *Backups) runPG(ctx context.Context, name, databaseURL string, args ...s
 	return b.startPG(ctx, tool, databaseURL, args...).wait()
 }
 
-// splitPassword returns databaseURL without its password, and the password.
+// splitPassword returns databaseURL without its password, and the password:
+// the user's (postgres://u:PASSWORD@host) or, failing that, the query's
+// (?password=PASSWORD), which libpq takes as well.
 func splitPassword(databaseURL string) (string, string, error) {
 	u, err := url.Parse(databaseURL)
 	if err != nil || (u.Scheme != "postgres" && u.Scheme != "postgresql") {
 		return "", "", errors.New("database URL must start with postgres:// or postgresql://")
 	}
-	if u.User == nil {
-		return databaseURL, "", nil
+	var password string
+	if u.User != nil {
+		if p, ok := u.User.Password(); ok {
+			password = p
+			u.User = url.User(u.User.Username())
+		}
 	}
-	password, ok := u.User.Password()
-	if !ok {
-		return databaseURL, "", nil
+	if q := u.Query(); q.Has("password") {
+		if password == "" {
+			password = q.Get("password")
+		}
+		q.Del("password")
+		u.RawQuery = q.Encode()
 	}
-	u.User = url.User(u.User.Username())
 	return u.String(), password, nil
 }

@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"net/url"
 	"os"
 	"path/filepath"
 	"strings"
@@ -187,9 +188,22 @@ func backupDirFor(payload string) string { return filepath.Dir(payload) }
 
 // redactedURL is databaseURL without its password.
 func redactedURL(databaseURL string) string {
-	u, _, err := splitPassword(databaseURL)
+	conn, _, err := splitPassword(databaseURL)
 	if err != nil {
 		return "postgres:(unparseable)"
 	}
-	return u
+	u, err := url.Parse(conn)
+	if err != nil {
+		return "postgres:(unparseable)"
+	}
+	// The other secrets of the query (sslpassword=) are hidden too.
+	if q := u.Query(); len(q) > 0 {
+		for k := range q {
+			if strings.Contains(strings.ToLower(k), "password") {
+				q.Set(k, "xxxxx")
+			}
+		}
+		u.RawQuery = q.Encode()
+	}
+	return u.String()
 }
