@@ -2,6 +2,7 @@ package incident
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"log/slog"
 	"reflect"
@@ -101,9 +102,12 @@ type Controller struct {
 	// timeline again or whose approvals to ask for again.
 	adopt     map[string]bool
 	calmSince time.Time // when the desired posture first fell below the current one
-	lastDown  time.Time
-	flaps     int
-	limiter   *limiter
+	// unsaved: the posture served is not the one stored, since the store
+	// refused it (the outage level 3 is for): each step tries again.
+	unsaved  bool
+	lastDown time.Time
+	flaps    int
+	limiter  *limiter
 }
 
 // New loads the persisted posture and notices and returns a controller.
@@ -360,9 +364,44 @@ func (c *Controller) Step(ctx context.Context, now time.Time) error {
 		desired = merge(desired, act.Posture)
 		confirm = confirm || (act.Confirm && act.Kind != ActionNotify)
 	}
-	if err := c.trackAlerts(ctx, now, alerts, acts); err != nil {
-		return err
+	// A database that refuses the incident's writes must not keep the
+	// posture from changing: level 3 is the answer to that very database
+	// failing. What could not be written is tried again next step.
+	trackErr := c.trackAlerts(ctx, now, alerts, acts)
+	saveErr := c.saveServed(ctx)
+	err := c.stepPosture(ctx, now, alerts, acts, desired, confirm)
+	return errors.Join(trackErr, saveErr, err)
+}
+
+// saveServed stores the posture served if the store refused it before, and
+// names the open incident in it if the incident could not be opened then.
+func (c *Controller) saveServed(ctx context.Context) error {
+	c.mu.Lock()
+	p := c.posture
+	if c.current != nil && !p.IsNormal() && !p.Manual && p.IncidentID == "" {
+		p.IncidentID = c.current.ID
+		c.posture, c.unsaved = p, true
 	}
+	unsaved := c.unsaved
+	c.mu.Unlock()
+	if !unsaved {
+		return nil
+	}
+	if err := c.opts.Store.SavePosture(ctx, p); err != nil {
+		return fmt.Errorf("save posture (served, not yet stored): %w", err)
+	}
+	c.mu.Lock()
+	if reflect.DeepEqual(c.posture, p) {
+		c.unsaved = false
+	}
+	c.mu.Unlock()
+	c.serve()
+	c.changed()
+	return nil
+}
+
+// stepPosture moves the posture towards what the alerts' playbooks desire.
+func (c *Controller) stepPosture(ctx context.Context, now time.Time, alerts []monitor.Alert, acts []Action, desired Posture, confirm bool) error {
 	c.mu.Lock()
 	cur := c.posture
 	c.mu.Unlock()
@@ -445,6 +484,7 @@ func (c *Controller) trackAlerts(ctx context.Context, now time.Time, alerts []mo
 	firing := map[string]bool{}
 	adopt := c.adopt
 	c.adopt = nil
+	var errs []error
 	for i := range alerts {
 		a := alerts[i]
 		firing[a.Fingerprint] = true
@@ -452,59 +492,72 @@ func (c *Controller) trackAlerts(ctx context.Context, now time.Time, alerts []mo
 			c.seen[a.Fingerprint] = a
 			continue
 		}
-		c.seen[a.Fingerprint] = a
-		var act Action
-		for _, x := range acts {
-			if x.Alert == a.Fingerprint {
-				act = x
-			}
-		}
-		if c.current == nil && c.opens(&a, act) {
-			if err := c.open(ctx, now, &a); err != nil {
-				return err
-			}
-		}
-		if c.current == nil {
+		// Seen only once it is on the incident: an alert whose incident
+		// could not be written is new again next step, not lost.
+		if err := c.trackNew(ctx, now, a, acts); err != nil {
+			errs = append(errs, err)
 			continue
 		}
-		inc := c.current
-		if !slices.Contains(inc.Alerts, a.Fingerprint) {
-			inc.Alerts = append(inc.Alerts, a.Fingerprint)
-		}
-		if monitor.LevelRank(a.Level) > monitor.LevelRank(inc.Severity) {
-			inc.Severity = a.Level
-		}
-		if inc.DetectedAt.IsZero() {
-			inc.DetectedAt = a.StartsAt
-		}
-		if from := impactFrom(&a); !inc.Manual && from.Before(inc.StartedAt) {
-			inc.StartedAt = from
-		}
-		text, textZH := "alert firing: "+a.Summary, "告警触发："+a.SummaryZH
-		if act.Ask {
-			inc.Pending = append(inc.Pending, act)
-			text += " — playbook " + act.Playbook + " waits for approval"
-			textZH += " —— 预案 " + act.Playbook + " 等待人工批准"
-		}
-		if err := c.event(ctx, now, EventAlert, steward, text, textZH, map[string]any{"fingerprint": a.Fingerprint,
-			"alertname": a.Name(), "level": a.Level, "labels": a.Labels, "value": a.Value, "playbook": act.Playbook}); err != nil {
-			return err
-		}
-		if err := c.opts.Store.UpdateIncident(ctx, inc); err != nil {
-			return err
-		}
+		c.seen[a.Fingerprint] = a
 	}
 	for fp, a := range c.seen {
 		if firing[fp] {
 			continue
 		}
-		delete(c.seen, fp)
 		if c.current != nil && slices.Contains(c.current.Alerts, fp) {
 			if err := c.event(ctx, now, EventAlertResolved, steward, "alert resolved: "+a.Summary, "告警恢复："+a.SummaryZH,
 				map[string]any{"fingerprint": fp, "alertname": a.Name()}); err != nil {
-				return err
+				errs = append(errs, err)
+				continue
 			}
 		}
+		delete(c.seen, fp)
+	}
+	return errors.Join(errs...)
+}
+
+// trackNew puts a newly firing alert on the open incident, opening one if
+// the alert calls for it.
+func (c *Controller) trackNew(ctx context.Context, now time.Time, a monitor.Alert, acts []Action) error {
+	var act Action
+	for _, x := range acts {
+		if x.Alert == a.Fingerprint {
+			act = x
+		}
+	}
+	if c.current == nil && c.opens(&a, act) {
+		if err := c.open(ctx, now, &a); err != nil {
+			return err
+		}
+	}
+	if c.current == nil {
+		return nil
+	}
+	inc := c.current
+	if !slices.Contains(inc.Alerts, a.Fingerprint) {
+		inc.Alerts = append(inc.Alerts, a.Fingerprint)
+	}
+	if monitor.LevelRank(a.Level) > monitor.LevelRank(inc.Severity) {
+		inc.Severity = a.Level
+	}
+	if inc.DetectedAt.IsZero() {
+		inc.DetectedAt = a.StartsAt
+	}
+	if from := impactFrom(&a); !inc.Manual && from.Before(inc.StartedAt) {
+		inc.StartedAt = from
+	}
+	text, textZH := "alert firing: "+a.Summary, "告警触发："+a.SummaryZH
+	if act.Ask && !slices.ContainsFunc(inc.Pending, func(p Action) bool { return p.Alert == act.Alert }) {
+		inc.Pending = append(inc.Pending, act)
+		text += " — playbook " + act.Playbook + " waits for approval"
+		textZH += " —— 预案 " + act.Playbook + " 等待人工批准"
+	}
+	if err := c.event(ctx, now, EventAlert, steward, text, textZH, map[string]any{"fingerprint": a.Fingerprint,
+		"alertname": a.Name(), "level": a.Level, "labels": a.Labels, "value": a.Value, "playbook": act.Playbook}); err != nil {
+		return err
+	}
+	if err := c.opts.Store.UpdateIncident(ctx, inc); err != nil {
+		return err
 	}
 	return nil
 }
@@ -605,15 +658,20 @@ func (c *Controller) apply(ctx context.Context, now time.Time, next Posture, a A
 	prev := c.posture
 	inc := c.current
 	c.mu.Unlock()
+	var errs []error
 	if inc == nil && !next.IsNormal() {
 		al := monitor.Alert{Summary: "service degraded: " + reason, SummaryZH: "服务降级：" + w.zh, Level: monitor.LevelWarning,
 			StartsAt: now, Labels: map[string]string{"alertname": "manual"}}
 		if err := c.open(ctx, now, &al); err != nil {
-			return nil, err
+			// The posture changes all the same: the store that refuses the
+			// incident may be the very trouble it answers. The incident
+			// opens once the store takes it (trackAlerts, saveServed).
+			errs = append(errs, fmt.Errorf("open an incident: %w", err))
+		} else {
+			inc = c.current
+			inc.Manual = next.Manual
+			inc.OpenedBy, inc.OpenedByName = a.ID, a.Name
 		}
-		inc = c.current
-		inc.Manual = next.Manual
-		inc.OpenedBy, inc.OpenedByName = a.ID, a.Name
 	}
 	next.Since, next.SetBy, next.SetByName, next.Reason, next.ReasonZH = now, a.ID, a.Name, reason, ""
 	if w.zh != w.en {
@@ -634,13 +692,19 @@ func (c *Controller) apply(ctx context.Context, now time.Time, next Posture, a A
 			problems = append(problems, *pr)
 		}
 	}
-	if err := c.opts.Store.SavePosture(ctx, next); err != nil {
-		return problems, fmt.Errorf("save posture: %w", err)
-	}
+	// Served first, stored after: customers get the posture even when the
+	// store refuses it, and each step tries to store it again.
 	c.mu.Lock()
 	c.posture = next
+	c.unsaved = false
 	c.mu.Unlock()
 	c.serve()
+	if err := c.opts.Store.SavePosture(ctx, next); err != nil {
+		c.mu.Lock()
+		c.unsaved = true
+		c.mu.Unlock()
+		errs = append(errs, fmt.Errorf("save posture: %w", err))
+	}
 	en, zh := next.Describe()
 	c.logger.Warn("posture changed", "level", next.Level, "posture", en, "by", a.ID)
 	c.audit(ctx, a, "incident.posture", "posture", map[string]any{"from": prev, "to": next, "reason": reason})
@@ -656,11 +720,11 @@ func (c *Controller) apply(ctx context.Context, now time.Time, next Posture, a A
 		}
 		inc.UpdatedAt = now
 		if err := c.opts.Store.UpdateIncident(ctx, inc); err != nil {
-			return problems, err
+			return problems, errors.Join(append(errs, err)...)
 		}
 		if err := c.event(ctx, now, EventPosture, a, "posture: "+en+" ("+reason+")", "服务状态："+zh+"（"+w.zh+"）",
 			map[string]any{"from": prev.Level, "to": next.Level, "posture": next}); err != nil {
-			return problems, err
+			return problems, errors.Join(append(errs, err)...)
 		}
 		level := notify.LevelWarning
 		if next.Level >= Level2 {
@@ -680,7 +744,7 @@ func (c *Controller) apply(ctx context.Context, now time.Time, next Posture, a A
 			Title: "Posture: " + en, TitleZH: "服务状态：" + zh, Text: reason, TextZH: w.zh,
 			Labels: map[string]string{"incident": inc.ID}, URL: c.link(inc.ID)})
 	}
-	return problems, nil
+	return problems, errors.Join(errs...)
 }
 
 func (c *Controller) rollback(ctx context.Context, now time.Time, a Actor, reason string) *Problem {
