@@ -1032,3 +1032,19 @@ func TestAnOperatorsNoticeDoesNotOutliveItsLevel(t *testing.T) {
 		t.Fatalf("the notice under level 3: %+v, want the level's own %+v", got, want)
 	}
 }
+
+// One posture reads the same every time: Describe listed throttled sources
+// in map order, so the status page and the timeline changed from one call
+// to the next, and the drill logged each new wording as a posture change.
+func TestDescribeIsStable(t *testing.T) {
+	p := incident.Posture{Throttle: map[string]float64{"partner-a": 50, "partner-b": 60, "partner-c": 70, "partner-d": 80}}
+	first, firstZH := p.Describe()
+	if !strings.Contains(first, "partner-a limited to 50.0 msg/s; source partner-b") {
+		t.Fatalf("sources not in order: %s", first)
+	}
+	for range 50 {
+		if en, zh := p.Describe(); en != first || zh != firstZH {
+			t.Fatalf("one posture, two descriptions:\n%s\n%s", first, en)
+		}
+	}
+}

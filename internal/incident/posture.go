@@ -6,6 +6,7 @@ package incident
 
 import (
 	"fmt"
+	"maps"
 	"slices"
 	"strings"
 	"time"
@@ -186,7 +187,8 @@ func (p Posture) Describe() (string, string) {
 	case Level3:
 		en, zh = append(en, "level 3: disaster recovery, essential answers only"), append(zh, "三级：灾备模式，仅提供基础应答")
 	}
-	for src, r := range p.Throttle {
+	for _, src := range slices.Sorted(maps.Keys(p.Throttle)) { // one posture, one text
+		r := p.Throttle[src]
 		en = append(en, fmt.Sprintf("source %s limited to %.1f msg/s", src, r))
 		zh = append(zh, fmt.Sprintf("来源 %s 限流为每秒 %.1f 条", src, r))
 	}

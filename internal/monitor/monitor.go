@@ -113,7 +113,7 @@ type Monitor struct {
 	peers  map[string]*rings // by node name
 	// probing marks the probes running, by name: a probe stuck past its
 	// timeout is not started again on top of itself every tick.
-	probing sync.Map // string → *atomic.Bool
+	probing sync.Map // string → *probeRun
 	// floods holds, by flood rule, the sources flooding at the last
 	// evaluation and the limit each passed (Rule.evalFlood). Under mu.
 	floods map[string]map[string]float64
@@ -283,24 +283,37 @@ func (m *Monitor) Run(ctx context.Context) {
 	}
 }
 
+// probeRun is a probe's call under way, if any.
+type probeRun struct {
+	running atomic.Bool
+	since   atomic.Int64 // when it started, in Unix nanoseconds
+}
+
 // probe starts every probe that is not still running from a previous tick.
 // A probe that has not answered within ProbeTimeout has failed, whether or
 // not it ever returns: a component stuck in a call that ignores its
 // context (a hung disk under SQLite) is down, not silent.
 func (m *Monitor) probe(ctx context.Context, wg *sync.WaitGroup) {
 	for name, p := range m.opts.Probes {
-		v, _ := m.probing.LoadOrStore(name, new(atomic.Bool))
-		running := v.(*atomic.Bool)
-		if !running.CompareAndSwap(false, true) {
-			continue // still running: its timeout has reported it
+		v, _ := m.probing.LoadOrStore(name, new(probeRun))
+		run := v.(*probeRun)
+		if !run.running.CompareAndSwap(false, true) {
+			// Still running. Past its timeout it has failed already, and it
+			// fails again every tick it stays stuck: one failure per hang
+			// never made the three that component_down asks for.
+			if since := m.opts.Now().Sub(time.Unix(0, run.since.Load())); since > m.opts.ProbeTimeout {
+				m.Record(Signal{Kind: KindProbe, Component: name, Failed: true, Latency: since})
+			}
+			continue
 		}
+		run.since.Store(m.opts.Now().UnixNano())
 		wg.Go(func() {
 			pctx, cancel := context.WithTimeout(ctx, m.opts.ProbeTimeout)
 			defer cancel()
 			start := m.opts.Now()
 			done := make(chan error, 1)
 			go func() {
-				defer running.Store(false)
+				defer run.running.Store(false)
 				done <- p(pctx)
 			}()
 			var err error

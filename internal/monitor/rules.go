@@ -361,6 +361,8 @@ func componentZH(c string) string {
 		return "大语言模型"
 	case "llm.primary":
 		return "主用大语言模型"
+	case "clock":
+		return "时钟"
 	}
 	return c
 }

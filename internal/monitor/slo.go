@@ -70,15 +70,18 @@ func (s SLO) BurnRate(m *Monitor, now time.Time, d time.Duration) float64 {
 }
 
 func (s SLO) eval(m *Monitor, now time.Time) []Alert {
+	var found []Alert
 	for _, w := range BurnWindows {
 		long, short := s.BurnRate(m, now, w.Long), s.BurnRate(m, now, w.Short)
 		if m.opts.Metrics != nil {
+			// Every window's gauge, even once a page-level alert is found:
+			// the dashboards' 30 m and 6 h burn froze while it fired.
 			m.opts.Metrics.setBurn(s.Name, w.Short, short)
 			m.opts.Metrics.setBurn(s.Name, w.Long, long)
 		}
-		if long > w.Factor && short > w.Factor {
+		if found == nil && long > w.Factor && short > w.Factor {
 			// The page-level condition covers the ticket one.
-			return []Alert{{Labels: map[string]string{"alertname": "slo_burn", "slo": s.Name, "window": w.Long.String()},
+			found = []Alert{{Labels: map[string]string{"alertname": "slo_burn", "slo": s.Name, "window": w.Long.String()},
 				Level: w.Level, Value: roundTo(short, 2), Threshold: w.Factor,
 				Summary: fmt.Sprintf("SLO %s: error budget burning %.1f× (%s) and %.1f× (%s), limit %.1f×",
 					s.Name, long, w.Long, short, w.Short, w.Factor),
@@ -86,5 +89,5 @@ func (s SLO) eval(m *Monitor, now time.Time) []Alert {
 					s.Name, long, w.Long, short, w.Short, w.Factor)}}
 		}
 	}
-	return nil
+	return found
 }
