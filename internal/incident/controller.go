@@ -179,9 +179,6 @@ func (c *Controller) load(ctx context.Context) error {
 			c.adopt[fp] = true
 		}
 	}
-	// The hold starts again from what is stored: a node that leads again
-	// does not step down on a calm it measured before it stopped leading.
-	c.calmSince = time.Time{}
 	return nil
 }
 
@@ -328,6 +325,14 @@ func (c *Controller) serve() {
 
 // Run steps the controller every Interval until ctx is done.
 func (c *Controller) Run(ctx context.Context) {
+	// Run starts when this node takes the lead: the hold starts again, so
+	// that a node leading again does not step down on a calm it measured
+	// before it stopped leading. (A reread of what another node changed
+	// restarted it too, so a note posted every few seconds kept customers
+	// on the degraded posture for good.)
+	c.op.Lock()
+	c.calmSince = time.Time{}
+	c.op.Unlock()
 	t := time.NewTicker(c.opts.Interval)
 	defer t.Stop()
 	for {
@@ -406,6 +411,9 @@ func (c *Controller) stepPosture(ctx context.Context, now time.Time, alerts []mo
 	cur := c.posture
 	c.mu.Unlock()
 	if cur.Manual {
+		// A calm measured before the operator took over does not count
+		// after they hand back: the hold starts again then.
+		c.calmSince = time.Time{}
 		return c.trackIncident(ctx, now, alerts)
 	}
 	switch {
@@ -417,13 +425,6 @@ func (c *Controller) stepPosture(ctx context.Context, now time.Time, alerts []mo
 		c.calmSince = time.Time{}
 		if _, err := c.apply(ctx, now, next, steward, why{"alerts: " + describeActions(acts), "告警预案：" + describeActions(acts)}); err != nil {
 			return err
-		}
-		if confirm && c.current != nil && !c.current.AwaitingConfirm {
-			// A playbook wants a person to confirm the recovery.
-			c.current.AwaitingConfirm = true
-			if err := c.opts.Store.UpdateIncident(ctx, c.current); err != nil {
-				return err
-			}
 		}
 	case !desired.covers(cur): // desired is lower: wait out the hold
 		if confirm || (c.current != nil && c.current.AwaitingConfirm) {
@@ -445,6 +446,15 @@ func (c *Controller) stepPosture(ctx context.Context, now time.Time, alerts []mo
 		}
 	default:
 		c.calmSince = time.Time{}
+	}
+	if confirm && c.current != nil && !c.current.AwaitingConfirm {
+		// A playbook wants a person to confirm the recovery: when the
+		// posture rose for it, and again when its fault came back after a
+		// confirmation (given before this fault was over).
+		c.current.AwaitingConfirm = true
+		if err := c.opts.Store.UpdateIncident(ctx, c.current); err != nil {
+			return err
+		}
 	}
 	// The flaps are forgotten after FlapWindow of normal service, not of
 	// time since the last recovery: a relapse that itself lasts longer than
