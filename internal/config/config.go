@@ -514,6 +514,15 @@ func (c *Config) Validate() error {
 	if c.Incident.RecoverAfter < 0 {
 		errs = append(errs, fmt.Errorf("incident.recover_after must not be negative"))
 	}
+	for _, d := range []struct {
+		name string
+		d    time.Duration
+	}{{"group_wait", c.Monitor.GroupWait}, {"group_interval", c.Monitor.GroupInterval}, {"repeat_interval", c.Monitor.RepeatInterval}} {
+		if name := d.name; d.d < 0 {
+			// The alert manager would quietly use its default instead.
+			errs = append(errs, fmt.Errorf("monitor.%s must not be negative (0 for the default)", name))
+		}
+	}
 	errs = append(errs, c.Security.validate()...)
 	errs = append(errs, c.Backup.validate()...)
 	errs = append(errs, c.LLM.validate()...)
