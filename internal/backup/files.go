@@ -4,6 +4,7 @@ import (
 	"context"
 	"crypto/sha256"
 	"encoding/hex"
+	"errors"
 	"fmt"
 	"io"
 	"os"
@@ -40,7 +41,9 @@ func hashFile(ctx context.Context, path string) (string, int64, error) {
 
 // copyHashed copies src to dst (created, not overwritten), syncs dst, and
 // returns the SHA-256 and size of what it read: one pass checks the
-// payload and restores it.
+// payload and restores it. A failure on dst's side (a scratch directory
+// that is missing, read-only or full) is a *writeError: it says nothing of
+// the payload.
 func copyHashed(ctx context.Context, dst, src string) (string, int64, error) {
 	in, err := os.Open(src)
 	if err != nil {
@@ -49,21 +52,50 @@ func copyHashed(ctx context.Context, dst, src string) (string, int64, error) {
 	defer in.Close()
 	out, err := os.OpenFile(dst, os.O_WRONLY|os.O_CREATE|os.O_EXCL, 0o600)
 	if err != nil {
-		return "", 0, fmt.Errorf("create %s: %w", dst, err)
+		return "", 0, &writeError{fmt.Errorf("create %s: %w", dst, err)}
 	}
 	h := sha256.New()
-	n, err := io.CopyBuffer(io.MultiWriter(out, h), ctxReader{ctx, in}, make([]byte, 1<<20))
-	if err == nil {
-		err = out.Sync()
+	w := &errWriter{w: out}
+	n, err := io.CopyBuffer(io.MultiWriter(w, h), ctxReader{ctx, in}, make([]byte, 1<<20))
+	if w.err != nil {
+		err = &writeError{fmt.Errorf("write %s: %w", dst, w.err)}
 	}
-	if cerr := out.Close(); err == nil {
-		err = cerr
+	if err == nil {
+		if serr := out.Sync(); serr != nil {
+			err = &writeError{fmt.Errorf("sync %s: %w", dst, serr)}
+		}
+	}
+	if cerr := out.Close(); err == nil && cerr != nil {
+		err = &writeError{fmt.Errorf("close %s: %w", dst, cerr)}
 	}
 	if err != nil {
 		os.Remove(dst)
+		if _, ok := errors.AsType[*writeError](err); ok {
+			return "", n, err
+		}
 		return "", n, fmt.Errorf("copy %s to %s: %w", src, dst, err)
 	}
 	return hex.EncodeToString(h.Sum(nil)), n, nil
+}
+
+// writeError is a failure to write a copy, not to read what is copied.
+type writeError struct{ err error }
+
+func (e *writeError) Error() string { return e.err.Error() }
+func (e *writeError) Unwrap() error { return e.err }
+
+// errWriter remembers its writer's first error.
+type errWriter struct {
+	w   io.Writer
+	err error
+}
+
+func (e *errWriter) Write(p []byte) (int, error) {
+	n, err := e.w.Write(p)
+	if err != nil && e.err == nil {
+		e.err = err
+	}
+	return n, err
 }
 
 // writeFileSynced writes data to path and syncs it.

@@ -100,7 +100,17 @@ func (b *Backups) restoreSQLite(ctx context.Context, m Manifest, payload, target
 		return errcode.Errorf(errcode.Invalid, "the backup failed verification, nothing was restored: %s", checks.Failed())
 	}
 	if exists {
+		// Never onto a database kept aside before: a second restore in the
+		// same second replaced the first one's, the original, for good.
 		aside := target + ".pre-restore-" + stamp
+		for i := 2; ; i++ {
+			if _, err := os.Lstat(aside); errors.Is(err, os.ErrNotExist) {
+				break
+			} else if err != nil {
+				return fmt.Errorf("look at %s: %w", aside, err)
+			}
+			aside = fmt.Sprintf("%s.pre-restore-%s-%d", target, stamp, i)
+		}
 		// A database and its WAL move together, under names that keep
 		// them a pair; the shared-memory index is rebuilt from the WAL.
 		for _, suffix := range []string{"", "-wal"} {

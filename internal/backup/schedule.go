@@ -27,14 +27,26 @@ type Entry struct {
 	Verified *bool `json:"verified,omitempty"`
 }
 
-// KeepReport records rep as the verification of the backup at path, for
-// List and retention.
+// KeepReport records rep as the verification of the backup at path (its
+// directory or its manifest, as Verify takes it), for List and retention.
 func KeepReport(path string, rep Report) error {
 	data, err := json.MarshalIndent(rep, "", "  ")
 	if err != nil {
 		return err
 	}
-	return writeFileAtomic(filepath.Join(path, VerifyFile), append(data, '\n'))
+	return writeFileAtomic(filepath.Join(backupDir(path), VerifyFile), append(data, '\n'))
+}
+
+// isBackupName reports whether name is a backup directory's: the prefix and
+// a UTC time. Anything else in the directory (an operator's steward-keys/
+// kept beside the backups) is not Steward's to list or prune.
+func isBackupName(name string) bool {
+	t, ok := strings.CutPrefix(name, namePrefix)
+	if !ok {
+		return false
+	}
+	_, err := time.Parse(nameLayout, t)
+	return err == nil
 }
 
 // failed reports whether the backup is known to be bad.
@@ -51,7 +63,7 @@ func List(dir string) ([]Entry, error) {
 	}
 	out := []Entry{}
 	for _, it := range items {
-		if !it.IsDir() || !strings.HasPrefix(it.Name(), namePrefix) {
+		if !it.IsDir() || !isBackupName(it.Name()) {
 			continue
 		}
 		e := Entry{Name: it.Name(), Path: filepath.Join(dir, it.Name())}

@@ -160,6 +160,12 @@ func (b *Backups) checkSum(ctx context.Context, m Manifest, sum string, n int64,
 		if ctx.Err() != nil {
 			return false, ctx.Err()
 		}
+		if _, ok := errors.AsType[*writeError](readErr); ok {
+			// The copy could not be written (the scratch directory): the
+			// verification could not look, which says nothing of the
+			// backup, and must not mark it bad for retention to delete.
+			return false, fmt.Errorf("verify: cannot write the scratch copy: %w", readErr)
+		}
 		r.add("payload_sha256", false, "%v", readErr)
 		return false, nil
 	}
