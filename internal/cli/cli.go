@@ -157,8 +157,21 @@ func (d *dbFlags) load(fs *flag.FlagSet, env Env, apply func(cfg *config.Config,
 	}
 	set := map[string]bool{}
 	fs.Visit(func(f *flag.Flag) { set[f.Name] = true })
+	// serve and keys keep files of their own in the data directory (the
+	// spool, the lock, the key file) beside a PostgreSQL database; for the
+	// other commands --data-dir names the embedded database itself, and
+	// wins over a database the config file or STEWARD_DATABASE names: a
+	// restore meant for a scratch directory went to production instead.
+	name := fs.Name()
+	ownFiles := name == "serve" || strings.HasPrefix(name, "keys")
+	if set["data-dir"] && set["database"] && !ownFiles {
+		return cfg, usagef("give --data-dir DIR (the embedded SQLite database) or --database URL (PostgreSQL), not both")
+	}
 	if set["data-dir"] {
 		cfg.DataDir = d.dataDir
+		if !ownFiles {
+			cfg.Database = ""
+		}
 	}
 	if set["database"] {
 		cfg.Database = d.database
