@@ -481,10 +481,17 @@ func (c *Controller) playbook(a *monitor.Alert) *Playbook {
 
 // opens reports whether an alert with this action opens an incident.
 func (c *Controller) opens(a *monitor.Alert, act Action) bool {
+	pb := c.playbook(a)
+	if a.Name() == "slo_burn" && act.Kind == ActionNotify {
+		// A burn alert looks back hours and pages on its own; an incident
+		// it opened alone was resolved in the same step (trackIncident
+		// does not keep one open for it), paging "Resolved" while the
+		// budget still burned.
+		return pb != nil && pb.OpenIncident
+	}
 	if a.Level == monitor.LevelCritical || act.Kind != ActionNotify {
 		return true
 	}
-	pb := c.playbook(a)
 	return pb != nil && pb.OpenIncident
 }
 
@@ -629,6 +636,7 @@ func (c *Controller) open(ctx context.Context, now time.Time, a *monitor.Alert) 
 	c.mu.Lock()
 	c.current = inc
 	c.mu.Unlock()
+	c.changed() // the other nodes show it, and do not open another
 	c.logger.Warn("incident opened", "incident", inc.ID, "alert", a.Name(), "level", a.Level)
 	if err := c.event(ctx, now, EventOpened, steward, "incident opened: "+a.Summary, "事件开启："+a.SummaryZH, nil); err != nil {
 		return err
@@ -966,6 +974,21 @@ func (c *Controller) Declare(ctx context.Context, a Actor, title, titleZH, sever
 		open = c.current.ID
 	}
 	c.mu.Unlock()
+	if open == "" {
+		// Another node (the leader) may have opened one that this node has
+		// not reread yet: two open incidents left the older one open for
+		// good, since every node then followed the newer.
+		incs, err := c.opts.Store.Incidents(ctx, 20)
+		if err != nil {
+			return nil, err
+		}
+		for i := range incs {
+			if incs[i].Open() {
+				open = incs[i].ID
+				break
+			}
+		}
+	}
 	if open != "" {
 		return nil, errcode.Errorf(errcode.Conflict, "incident %s is open; add to it or resolve it first", open)
 	}
