@@ -316,3 +316,20 @@ func TestRefusalsSayTheStateInWords(t *testing.T) {
 		}
 	}
 }
+
+// The bot's thanks for an offline message is not an attempt to answer: the
+// summary listed it among the bot's attempts, as if the bot had replied to
+// the customer's question with it.
+func TestSummaryLeavesOutTheThanksForAnOfflineMessage(t *testing.T) {
+	c := &conversation.Conversation{Locale: "en", HandoffReason: conversation.HandoffRequest}
+	msgs := []conversation.Message{
+		{Role: conversation.RoleCustomer, Text: "human please"},
+		{Role: conversation.RoleBot, Outcome: conversation.OutcomeOffline},
+		{Role: conversation.RoleCustomer, Text: "call me back about my order"},
+		{Role: conversation.RoleBot, Outcome: conversation.OutcomeTicket, Text: "Thanks, we will get back to you."},
+	}
+	s := Summarize(c, msgs, "en")
+	if len(s.BotAttempts) != 1 || s.BotAttempts[0].Outcome != conversation.OutcomeOffline {
+		t.Fatalf("attempts %+v: want only the offer of the offline form", s.BotAttempts)
+	}
+}

@@ -70,8 +70,8 @@ func Summarize(c *conversation.Conversation, msgs []conversation.Message, lang s
 				s.Emotion.Score = e
 			}
 		case conversation.RoleBot:
-			if m.Outcome == "" {
-				continue // the greeting
+			if m.Outcome == "" || m.Outcome == conversation.OutcomeTicket {
+				continue // the greeting; the thanks for an offline message, not an attempt to answer
 			}
 			a := Attempt{Outcome: m.Outcome, Confidence: m.Confidence, Text: shorten(m.Text, 120),
 				Generated: m.Intent == conversation.IntentGenerated}
