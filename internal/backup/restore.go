@@ -4,12 +4,12 @@ import (
 	"context"
 	"errors"
 	"fmt"
-	"net/url"
 	"os"
 	"path/filepath"
 	"strings"
 	"time"
 
+	"github.com/steward-cs/steward/internal/dburl"
 	"github.com/steward-cs/steward/internal/errcode"
 )
 
@@ -198,22 +198,8 @@ func backupDirFor(payload string) string { return filepath.Dir(payload) }
 
 // redactedURL is databaseURL without its password.
 func redactedURL(databaseURL string) string {
-	conn, _, err := splitPassword(databaseURL)
-	if err != nil {
+	if _, _, err := splitPassword(databaseURL); err != nil {
 		return "postgres:(unparseable)"
 	}
-	u, err := url.Parse(conn)
-	if err != nil {
-		return "postgres:(unparseable)"
-	}
-	// The other secrets of the query (sslpassword=) are hidden too.
-	if q := u.Query(); len(q) > 0 {
-		for k := range q {
-			if strings.Contains(strings.ToLower(k), "password") {
-				q.Set(k, "xxxxx")
-			}
-		}
-		u.RawQuery = q.Encode()
-	}
-	return u.String()
+	return dburl.Redact(databaseURL)
 }

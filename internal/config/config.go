@@ -19,6 +19,7 @@ import (
 
 	"gopkg.in/yaml.v3"
 
+	"github.com/steward-cs/steward/internal/dburl"
 	"github.com/steward-cs/steward/internal/desk"
 	"github.com/steward-cs/steward/internal/incident"
 	"github.com/steward-cs/steward/internal/monitor"
@@ -546,22 +547,7 @@ func (c *Config) Redacted() string {
 	if c.Database == "" {
 		return "sqlite:" + c.DataDir
 	}
-	u, err := url.Parse(c.Database)
-	if err != nil {
-		return "postgres:(unparseable)"
-	}
-	if u.User != nil {
-		u.User = url.User(u.User.Username())
-	}
-	if q := u.Query(); len(q) > 0 {
-		for k := range q {
-			if strings.Contains(strings.ToLower(k), "password") {
-				q.Set(k, "xxxxx")
-			}
-		}
-		u.RawQuery = q.Encode()
-	}
-	return u.String()
+	return dburl.Redact(c.Database)
 }
 
 // NodeName is the configured node name, or the host name and the port.

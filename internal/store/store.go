@@ -20,6 +20,7 @@ import (
 	_ "github.com/jackc/pgx/v5/stdlib" // registers the "pgx" database/sql driver
 	_ "github.com/mattn/go-sqlite3"    // registers the "sqlite3" database/sql driver
 
+	"github.com/steward-cs/steward/internal/dburl"
 	"github.com/steward-cs/steward/internal/errcode"
 )
 
@@ -370,31 +371,11 @@ func (db *DB) update(ctx context.Context, fn func(ctx context.Context, t tx) err
 }
 
 // RedactURL is a database URL for a message: without its password.
-func RedactURL(raw string) string {
-	u, err := url.Parse(raw)
-	if err != nil {
-		return "postgres:(unparseable)"
-	}
-	return redactURL(u)
-}
+func RedactURL(raw string) string { return dburl.Redact(raw) }
 
 // redactURL is u for a log or an error: without the user's password, and
 // with password parameters of the query (password=, sslpassword=) hidden.
-func redactURL(u *url.URL) string {
-	c := *u
-	if c.User != nil {
-		c.User = url.User(c.User.Username())
-	}
-	if q := c.Query(); len(q) > 0 {
-		for k := range q {
-			if strings.Contains(strings.ToLower(k), "password") {
-				q.Set(k, "xxxxx")
-			}
-		}
-		c.RawQuery = q.Encode()
-	}
-	return c.String()
-}
+func redactURL(u *url.URL) string { return dburl.RedactURL(u) }
 
 func millis(t time.Time) int64 { return t.UnixMilli() }
 
