@@ -7,7 +7,7 @@ import (
 
 func TestRedactHidesEveryPassword(t *testing.T) {
 	for in, want := range map[string]string{
-		"postgres://u:pw@db:5432/steward?sslmode=disable":        "postgres://u@db:5432/steward?sslmode=disable",
+		"postgres://u:pw@db:5432/steward?sslmode=disable":         "postgres://u@db:5432/steward?sslmode=disable",
 		"postgres://u@db/steward?password=s3cr3t&sslmode=require": "postgres://u@db/steward?password=xxxxx&sslmode=require",
 		"postgres://u@db/steward?sslpassword=s3cr3t":              "postgres://u@db/steward?sslpassword=xxxxx",
 		"postgres://db/steward":                                   "postgres://db/steward",

@@ -381,25 +381,8 @@ func TestPostmortemNumbersMatchTheSignals(t *testing.T) {
 // A playbook with confirmed recovery keeps the posture until a person
 // confirms, then steps down after the hold.
 func TestConfirmedRecovery(t *testing.T) {
-	db := openStore(t)
-	al, eng := &alerts{}, &engine{}
-	clock := time.Date(2026, 11, 21, 10, 0, 0, 0, time.UTC)
-	ctl, err := incident.New(context.Background(), incident.Options{Store: db, Engine: eng, Alerts: al, Logger: quiet(),
-		RecoverAfter: 5 * time.Second, Now: func() time.Time { return clock },
-		Playbooks: incident.MergePlaybooks(incident.DefaultPlaybooks(), []incident.Playbook{
-			{Name: "nlu-trouble", Match: []string{`component="nlu"`}, Action: incident.ActionLevel1, Scope: "all",
-				Human: true, Recovery: "confirm"}})})
-	if err != nil {
-		t.Fatal(err)
-	}
-	step := func(d time.Duration) incident.Posture {
-		clock = clock.Add(d)
-		if err := ctl.Step(context.Background(), clock); err != nil {
-			t.Fatal(err)
-		}
-		return ctl.Posture()
-	}
-	al.set(firing("component_down", monitor.LevelCritical, clock, "component", "nlu"))
+	ctl, al, clock, step := confirmingController(t)
+	al.set(firing("component_down", monitor.LevelCritical, *clock, "component", "nlu"))
 	if p := step(time.Second); p.Level != 1 {
 		t.Fatalf("posture %+v", p)
 	}
@@ -1047,4 +1030,29 @@ func TestDescribeIsStable(t *testing.T) {
 			t.Fatalf("one posture, two descriptions:\n%s\n%s", first, en)
 		}
 	}
+}
+
+// confirmingController is a controller whose nlu-trouble playbook (level 1)
+// waits for a person to confirm the recovery, with a hold of 5 s: its
+// alerts, its clock, and a step that moves the clock on by d.
+func confirmingController(t *testing.T) (*incident.Controller, *alerts, *time.Time, func(d time.Duration) incident.Posture) {
+	t.Helper()
+	al := &alerts{}
+	clock := time.Date(2026, 11, 21, 10, 0, 0, 0, time.UTC)
+	ctl, err := incident.New(context.Background(), incident.Options{Store: openStore(t), Engine: &engine{}, Alerts: al, Logger: quiet(),
+		RecoverAfter: 5 * time.Second, Now: func() time.Time { return clock },
+		Playbooks: incident.MergePlaybooks(incident.DefaultPlaybooks(), []incident.Playbook{
+			{Name: "nlu-trouble", Match: []string{`component="nlu"`}, Action: incident.ActionLevel1, Scope: "all",
+				Human: true, Recovery: "confirm"}})})
+	if err != nil {
+		t.Fatal(err)
+	}
+	step := func(d time.Duration) incident.Posture {
+		clock = clock.Add(d)
+		if err := ctl.Step(context.Background(), clock); err != nil {
+			t.Fatal(err)
+		}
+		return ctl.Posture()
+	}
+	return ctl, al, &clock, step
 }

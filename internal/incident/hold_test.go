@@ -51,25 +51,8 @@ func TestHandBackWaitsAFreshHold(t *testing.T) {
 // level 1 as it should, and once its alert stops the posture waits for a
 // new confirmation (it stepped down without one).
 func TestARelapseAfterConfirmationNeedsAnotherConfirmation(t *testing.T) {
-	db := openStore(t)
-	al, eng := &alerts{}, &engine{}
-	clock := time.Date(2026, 11, 21, 10, 0, 0, 0, time.UTC)
-	ctl, err := incident.New(context.Background(), incident.Options{Store: db, Engine: eng, Alerts: al, Logger: quiet(),
-		RecoverAfter: 5 * time.Second, Now: func() time.Time { return clock },
-		Playbooks: incident.MergePlaybooks(incident.DefaultPlaybooks(), []incident.Playbook{
-			{Name: "nlu-trouble", Match: []string{`component="nlu"`}, Action: incident.ActionLevel1, Scope: "all",
-				Human: true, Recovery: "confirm"}})})
-	if err != nil {
-		t.Fatal(err)
-	}
-	step := func(d time.Duration) incident.Posture {
-		clock = clock.Add(d)
-		if err := ctl.Step(context.Background(), clock); err != nil {
-			t.Fatal(err)
-		}
-		return ctl.Posture()
-	}
-	down := firing("component_down", monitor.LevelCritical, clock, "component", "nlu")
+	ctl, al, clock, step := confirmingController(t)
+	down := firing("component_down", monitor.LevelCritical, *clock, "component", "nlu")
 	al.set(down)
 	if p := step(time.Second); p.Level != 1 {
 		t.Fatalf("posture %+v", p)
@@ -90,7 +73,7 @@ func TestARelapseAfterConfirmationNeedsAnotherConfirmation(t *testing.T) {
 		}
 	}
 	al.set()
-	end := clock
+	end := *clock
 	for range 30 {
 		if p := step(time.Second); p.Level != 1 {
 			t.Fatalf("stepped down to level %d %s after the relapse ended, without a new confirmation: the confirmation was given before this fault was over",
@@ -151,4 +134,3 @@ func TestNotesOnAnotherNodeDoNotRestartTheHold(t *testing.T) {
 		t.Fatalf("still at level %d %s after the alerts stopped (hold 10 s): each note on the other node restarted the hold", p.Level, clock.Sub(calm))
 	}
 }
-

@@ -89,4 +89,3 @@ func TestTwoNodesCannotHoldTwoOpenIncidents(t *testing.T) {
 			second.ID, first.ID, toldAtOpen, open, first.ID, rerr)
 	}
 }
-
