@@ -83,15 +83,6 @@ func (s *backupStatus) set(failure string) {
 
 var _ monitor.BackupFacts = (*facts)(nil)
 
-// SpoolRejected is how many acknowledged writes the spool set aside, and
-// where (the spool_rejected rule).
-func (f *facts) SpoolRejected() (int, string, error) {
-	if f.spool == nil {
-		return 0, "", nil
-	}
-	return f.spool.Rejected()
-}
-
 // BackupFailure is why the last scheduled backup, or its verification,
 // failed; "" when it succeeded or none has run.
 func (f *facts) BackupFailure() string {

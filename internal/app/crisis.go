@@ -467,6 +467,15 @@ type facts struct {
 	queued  map[string]time.Time
 }
 
+// SpoolRejected is how many acknowledged writes the spool set aside, and
+// where (the spool_rejected rule).
+func (f *facts) SpoolRejected() (int, string, error) {
+	if f.spool == nil {
+		return 0, "", nil
+	}
+	return f.spool.Rejected()
+}
+
 // releaseWatch follows the served release: which, since when, and whether
 // the service went back to it.
 type releaseWatch struct {

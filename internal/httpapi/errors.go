@@ -6,6 +6,7 @@ import (
 	"log/slog"
 	"net/http"
 	"strconv"
+	"time"
 
 	"github.com/steward-cs/steward/internal/errcode"
 )
@@ -71,13 +72,14 @@ func (s *Server) writeError(w http.ResponseWriter, r *http.Request, err error) {
 	if !ok {
 		status = http.StatusInternalServerError
 	}
-	if rl, ok := errors.AsType[*rateLimitError](err); ok {
-		w.Header().Set("Retry-After", rl.retryHeader())
-	} else if e, ok := errors.AsType[*errcode.Error](err); ok && e.RetryAfter > 0 {
-		w.Header().Set("Retry-After", strconv.Itoa(retryAfter(e.RetryAfter)))
-	}
-	if status == http.StatusTooManyRequests && w.Header().Get("Retry-After") == "" {
-		w.Header().Set("Retry-After", "1")
+	if status == http.StatusTooManyRequests {
+		// A refusal that knows when a retry would pass says so (a limit's
+		// bucket, a locked account); the rest, in a second.
+		var wait time.Duration
+		if e, ok := errors.AsType[*errcode.Error](err); ok {
+			wait = e.RetryAfter
+		}
+		w.Header().Set("Retry-After", strconv.Itoa(retryAfter(wait)))
 	}
 	writeJSON(w, status, errorBody{Error: *errorDetailOf(err)})
 }

@@ -5,7 +5,6 @@ import (
 	"fmt"
 	"math"
 	"net/http"
-	"strconv"
 	"time"
 
 	"github.com/coder/websocket"
@@ -81,8 +80,7 @@ func newLimiter(l Limits) *limiter {
 // rate_limited error, with Retry-After and the limit's name added.
 type rateLimitError struct {
 	limit string
-	retry time.Duration
-	err   *errcode.Error
+	err   *errcode.Error // its RetryAfter says when a retry would pass
 }
 
 func (e *rateLimitError) Error() string { return e.err.Error() }
@@ -91,14 +89,14 @@ func (e *rateLimitError) Unwrap() error { return e.err }
 // retryAfter is a wait in whole seconds, at least 1, as Retry-After wants it.
 func retryAfter(d time.Duration) int { return max(1, int(math.Ceil(d.Seconds()))) }
 
-func (e *rateLimitError) retryHeader() string { return strconv.Itoa(retryAfter(e.retry)) }
-
 func refusal(which string, retry time.Duration, format string, args ...any) *rateLimitError {
 	msg := fmt.Sprintf(format, args...)
 	if retry > 0 {
 		msg += fmt.Sprintf("; try again in %d s", retryAfter(retry))
 	}
-	return &rateLimitError{limit: which, retry: retry, err: errcode.Errorf(errcode.RateLimited, "%s (limit: %s)", msg, which)}
+	e := errcode.Errorf(errcode.RateLimited, "%s (limit: %s)", msg, which)
+	e.RetryAfter = retry
+	return &rateLimitError{limit: which, err: e}
 }
 
 // clientKey is the rate-limit key of the request's client address.

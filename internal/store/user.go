@@ -393,7 +393,7 @@ func (db *DB) AddLoginFailure(ctx context.Context, userID string, at, since time
 		if _, err := t.exec(ctx, `INSERT INTO login_failures (user_id, at) VALUES ($1, $2)`, userID, millis(at)); err != nil {
 			return err
 		}
-		if before+1 >= max && before < max {
+		if before == max-1 { // this failure is the max-th: it sets the lock
 			locked = true
 			_, err := t.exec(ctx, `UPDATE login_failures SET at = $2 WHERE user_id = $1`, userID, millis(at))
 			return err
