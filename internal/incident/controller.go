@@ -383,12 +383,16 @@ func (c *Controller) Step(ctx context.Context, now time.Time) error {
 func (c *Controller) saveServed(ctx context.Context) error {
 	c.mu.Lock()
 	p := c.posture
-	if c.current != nil && !p.IsNormal() && !p.Manual && p.IncidentID == "" {
+	named := c.current != nil && !p.IsNormal() && !p.Manual && p.IncidentID == ""
+	if named {
 		p.IncidentID = c.current.ID
 		c.posture, c.unsaved = p, true
 	}
 	unsaved := c.unsaved
 	c.mu.Unlock()
+	if named {
+		c.serve() // customers' notices name the incident whether or not it is stored yet
+	}
 	if !unsaved {
 		return nil
 	}
@@ -400,7 +404,6 @@ func (c *Controller) saveServed(ctx context.Context) error {
 		c.unsaved = false
 	}
 	c.mu.Unlock()
-	c.serve()
 	c.changed()
 	return nil
 }
