@@ -153,7 +153,7 @@ func Open(ctx context.Context, cfg config.Config, logger *slog.Logger, options .
 	if err != nil {
 		return nil, err
 	}
-	if a.crisis, err = openCrisis(ctx, cfg, a.db, a.node, a.leader.Leading, logger); err != nil {
+	if a.crisis, err = openCrisis(ctx, cfg, a.db, a.node, &a.leader, logger); err != nil {
 		return nil, err
 	}
 	defer func() {
@@ -338,7 +338,11 @@ func (a *App) Run(ctx context.Context) error {
 	a.crisis.run(workers, &wg)
 	wg.Go(func() {
 		a.lead(workers, func(ctx context.Context, wg *sync.WaitGroup) {
-			a.reloadPosture(ctx) // a follower's view may be a moment old
+			// A follower's view may be a moment old; a posture this node
+			// served alone, without the database, is kept and stored.
+			if err := a.crisis.ctl.TakeLead(ctx); err != nil {
+				a.logger.Warn("reload the posture", "error", err)
+			}
 			a.crisis.lead(ctx, wg)
 			a.runBackups(ctx, wg) // one node backs the shared database up
 		})

@@ -2,11 +2,16 @@ package app
 
 import (
 	"context"
+	"errors"
+	"log/slog"
 	"sync"
 	"sync/atomic"
 	"time"
 
+	"github.com/steward-cs/steward/internal/errcode"
 	"github.com/steward-cs/steward/internal/httpapi"
+	"github.com/steward-cs/steward/internal/incident"
+	"github.com/steward-cs/steward/internal/knowledge"
 	"github.com/steward-cs/steward/internal/realtime"
 )
 
@@ -19,6 +24,16 @@ import (
 // notifications and the backups. Leadership is an advisory lock held on a
 // connection, so it passes to another node within about a second of the
 // leader dying or losing the database.
+//
+// A lock in the database cannot elect anyone while the database is down,
+// which is the outage level 3 answers. So a node that cannot reach the
+// database for aloneAfter acts alone: it runs its own incident controller
+// and pages, as a single node would, serving the posture it decides
+// without storing it (the store is closed to that controller: soloStore).
+// Every node cut off does the same, each for its own customers. Once it
+// reaches the database again it competes for the lead as before: a node
+// that wins keeps the posture it served and stores it, with the incident;
+// the others take the leader's.
 
 // leaderName is the advisory lock the nodes compete for.
 const leaderName = "steward-leader"
@@ -29,23 +44,64 @@ const leaderName = "steward-leader"
 const (
 	leaderCheck = time.Second
 	followEvery = 2 * time.Second
+	// aloneAfter is how long a node tries to reach the database before it
+	// acts alone; tryLeadWait bounds one try (a server that vanished
+	// without a word would otherwise hold it for the kernel's TCP timeout).
+	aloneAfter  = 3 * time.Second
+	tryLeadWait = 3 * time.Second
 )
 
-// leader tracks whether this node leads.
-type leader struct{ on atomic.Bool }
+// leader tracks whether this node leads, or acts alone.
+type leader struct{ on, alone atomic.Bool }
 
+// Leading reports whether this node leads the nodes that share the database.
 func (l *leader) Leading() bool { return l.on.Load() }
+
+// Alone reports whether this node acts alone, without the database.
+func (l *leader) Alone() bool { return l.alone.Load() }
+
+// Pages reports whether this node sends the alerts' notifications: the
+// leader does, and so does a node acting alone, or nobody would be paged
+// about the database outage itself.
+func (l *leader) Pages() bool { return l.on.Load() || l.alone.Load() }
 
 // lead competes for leadership until ctx ends and, while this node leads,
 // runs duties with a context that ends when the lead is lost.
 func (a *App) lead(ctx context.Context, duties func(ctx context.Context, wg *sync.WaitGroup)) {
 	logger := a.logger.With("node", a.node)
+	var (
+		unreachable time.Time // since when the database is out of reach
+		stopAlone   func()    // while this node acts alone
+	)
+	defer func() {
+		if stopAlone != nil {
+			stopAlone()
+		}
+	}()
 	for ctx.Err() == nil {
-		lease, err := a.db.TryLead(ctx, leaderName, leaderCheck)
-		if err != nil || lease == nil {
-			if err != nil && ctx.Err() == nil {
-				logger.Warn("cannot reach the database to compete for the lead", "error", err)
+		tctx, cancel := context.WithTimeout(ctx, tryLeadWait)
+		lease, err := a.db.TryLead(tctx, leaderName, leaderCheck)
+		cancel()
+		if err != nil && ctx.Err() == nil {
+			logger.Warn("cannot reach the database to compete for the lead", "error", err)
+			if unreachable.IsZero() {
+				unreachable = time.Now()
 			}
+			if stopAlone == nil && a.db.Clustered() && time.Since(unreachable) >= aloneAfter {
+				stopAlone = a.actAlone(ctx, logger)
+			}
+		}
+		if err == nil {
+			unreachable = time.Time{}
+			if stopAlone != nil {
+				stopAlone()
+				stopAlone = nil
+				if lease == nil {
+					a.reloadPosture(ctx) // the leader's, in place of this node's own
+				}
+			}
+		}
+		if err != nil || lease == nil {
 			select {
 			case <-ctx.Done():
 			case <-time.After(leaderCheck):
@@ -69,6 +125,25 @@ func (a *App) lead(ctx context.Context, duties func(ctx context.Context, wg *syn
 		cancel()
 		wg.Wait()
 		lease.Release()
+	}
+}
+
+// actAlone runs this node's incident controller without the database
+// (see the top of this file) until the returned stop is called.
+func (a *App) actAlone(ctx context.Context, logger *slog.Logger) (stop func()) {
+	logger.Error("the database is out of reach: this node acts alone, and degrades and pages on its own until it is back",
+		"after", aloneAfter)
+	a.leader.alone.Store(true)
+	actx, cancel := context.WithCancel(ctx)
+	var wg sync.WaitGroup
+	wg.Go(func() { a.crisis.ctl.Run(actx) })
+	return func() {
+		cancel()
+		wg.Wait()
+		// Only now, with its controller stopped, may this node write the
+		// incident and the posture again.
+		a.leader.alone.Store(false)
+		logger.Warn("the database is back: this node no longer acts alone")
 	}
 }
 
@@ -143,7 +218,7 @@ func (a *App) follow(ctx context.Context) {
 		case <-ctx.Done():
 			return
 		case <-t.C:
-			if !a.leader.Leading() {
+			if !a.leader.Leading() && !a.leader.Alone() {
 				a.reloadPosture(ctx)
 			}
 			if err := a.crisis.alerts.LoadSilences(ctx, time.Now()); err != nil && ctx.Err() == nil {
@@ -151,4 +226,66 @@ func (a *App) follow(ctx context.Context) {
 			}
 		}
 	}
+}
+
+// errAlone refuses the incident controller's writes while this node acts
+// alone: the database may come back before the node notices, and what it
+// wrote then would race the leader's incident and posture.
+var errAlone = errors.New("this node acts alone while the database is out of its reach: the leader stores the incident once it is back")
+
+// soloStore is the incident controller's store, closed to writes while the
+// node acts alone.
+type soloStore struct {
+	incident.Store
+	alone func() bool
+}
+
+func (s soloStore) SavePosture(ctx context.Context, p incident.Posture) error {
+	if s.alone() {
+		return errAlone
+	}
+	return s.Store.SavePosture(ctx, p)
+}
+
+func (s soloStore) CreateIncident(ctx context.Context, i *incident.Incident) error {
+	if s.alone() {
+		return errAlone
+	}
+	return s.Store.CreateIncident(ctx, i)
+}
+
+func (s soloStore) UpdateIncident(ctx context.Context, i *incident.Incident) error {
+	if s.alone() {
+		return errAlone
+	}
+	return s.Store.UpdateIncident(ctx, i)
+}
+
+func (s soloStore) AppendEvent(ctx context.Context, id string, e *incident.Event) error {
+	if s.alone() {
+		return errAlone
+	}
+	return s.Store.AppendEvent(ctx, id, e)
+}
+
+func (s soloStore) SaveNoticeText(ctx context.Context, level int, n incident.Notice, by string) error {
+	if s.alone() {
+		return errAlone
+	}
+	return s.Store.SaveNoticeText(ctx, level, n, by)
+}
+
+// soloKnowledge is the knowledge base as the incident controller sees it:
+// no rollback (a new release, written to the database) while alone.
+type soloKnowledge struct {
+	incident.Knowledge
+	alone func() bool
+}
+
+func (k soloKnowledge) Rollback(ctx context.Context, a knowledge.Actor, to int64, reason string) (*knowledge.Release, error) {
+	if k.alone() {
+		return nil, errcode.Localized(errcode.Unavailable, "cannot roll the knowledge base back while the database is out of reach",
+			"数据库无法连接，暂不能回滚知识库")
+	}
+	return k.Knowledge.Rollback(ctx, a, to, reason)
 }

@@ -57,7 +57,7 @@ type crisis struct {
 
 // openCrisis builds what can be built before the engine: the faults, the
 // metrics, the monitor and the spool the engine writes through.
-func openCrisis(ctx context.Context, cfg config.Config, db *store.DB, node string, leading func() bool, logger *slog.Logger) (*crisis, error) {
+func openCrisis(ctx context.Context, cfg config.Config, db *store.DB, node string, lead *leader, logger *slog.Logger) (*crisis, error) {
 	c := &crisis{logger: logger.With("component", "crisis"), metrics: monitor.NewMetrics(), facts: &facts{}}
 	c.metrics.WatchWriter(func() monitor.WriterStats {
 		s := db.WriterStats()
@@ -89,15 +89,14 @@ func openCrisis(ctx context.Context, cfg config.Config, db *store.DB, node strin
 	// signals, so every console shows the same alerts; the leader alone
 	// notifies. A single node always notifies.
 	var peers monitor.PeerStore
+	var leading, pages func() bool
 	if db.Clustered() {
-		peers = db
-	} else {
-		leading = nil
+		peers, leading, pages = db, lead.Leading, lead.Pages
 	}
 	c.alerts = monitor.NewManager(monitor.ManagerOptions{
 		Route: monitor.AlertRoute{GroupWait: cfg.Monitor.GroupWait, GroupInterval: cfg.Monitor.GroupInterval,
 			RepeatInterval: cfg.Monitor.RepeatInterval},
-		Inhibit: defaultInhibitions(), Silences: db, Notify: c.notifyGroup, Leading: leading, Logger: logger})
+		Inhibit: defaultInhibitions(), Silences: db, Notify: c.notifyGroup, Leading: pages, Logger: logger})
 	c.facts.leading = leading
 	if err := c.alerts.LoadSilences(ctx, time.Now()); err != nil {
 		return nil, err
@@ -166,7 +165,9 @@ func (c *crisis) finish(ctx context.Context, cfg config.Config, a *App) error {
 	}
 	c.facts.noteRelease(time.Time{})
 	var err error
-	c.ctl, err = incident.New(ctx, incident.Options{Store: a.db, Engine: a.engine, Knowledge: a.kb, Alerts: c.alerts,
+	alone := a.leader.Alone
+	c.ctl, err = incident.New(ctx, incident.Options{Store: soloStore{Store: a.db, alone: alone}, Engine: a.engine,
+		Knowledge: soloKnowledge{Knowledge: a.kb, alone: alone}, Alerts: c.alerts,
 		History: c.mon, Pager: c, Audit: a.audit, RecoverAfter: cfg.Incident.RecoverAfter, URL: cfg.Incident.PublicURL,
 		Playbooks: incident.MergePlaybooks(incident.DefaultPlaybooks(), cfg.Incident.Playbooks), Metrics: c.metrics,
 		Logger: a.logger, Changed: func() { a.cluster.Send(realtime.Remote{Kind: realtime.KindPosture}) }})

@@ -139,7 +139,7 @@ func New(ctx context.Context, opts Options) (*Controller, error) {
 		}
 		c.playbooks = append(c.playbooks, p)
 	}
-	if err := c.load(ctx); err != nil {
+	if err := c.load(ctx, false); err != nil {
 		return nil, err
 	}
 	c.serve()
@@ -147,8 +147,10 @@ func New(ctx context.Context, opts Options) (*Controller, error) {
 }
 
 // load reads the posture, the notice texts and the open incident from the
-// store; the caller holds op (or owns c alone).
-func (c *Controller) load(ctx context.Context) error {
+// store; the caller holds op (or owns c alone). keepServed keeps a posture
+// this node serves but could not store (TakeLead); otherwise the stored one
+// replaces it.
+func (c *Controller) load(ctx context.Context, keepServed bool) error {
 	posture, err := c.opts.Store.LoadPosture(ctx)
 	if err != nil {
 		return fmt.Errorf("load posture: %w", err)
@@ -169,7 +171,10 @@ func (c *Controller) load(ctx context.Context) error {
 		}
 	}
 	c.mu.Lock()
-	c.posture, c.notices = posture, notices
+	if !keepServed || !c.unsaved || posture.Manual {
+		c.posture, c.unsaved = posture, false
+	}
+	c.notices = notices
 	c.mu.Unlock()
 	c.current = current
 	c.adopt = nil
@@ -187,12 +192,26 @@ func (c *Controller) load(ctx context.Context) error {
 // when told of a change and now and then besides; the leader calls it
 // before each step.
 func (c *Controller) Reload(ctx context.Context) error {
+	return c.reload(ctx, false)
+}
+
+// TakeLead is Reload for a node that takes the lead, before it runs the
+// controller: a posture it served without storing it, while it acted alone
+// through a database outage, is kept and stored on the next step rather
+// than replaced by the older stored one. The new leader saw the outage
+// itself; what the store holds was written before it. A posture an
+// operator set by hand in the meantime wins all the same.
+func (c *Controller) TakeLead(ctx context.Context) error {
+	return c.reload(ctx, true)
+}
+
+func (c *Controller) reload(ctx context.Context, keepServed bool) error {
 	c.op.Lock()
 	defer c.op.Unlock()
 	c.mu.Lock()
 	before := c.posture
 	c.mu.Unlock()
-	if err := c.load(ctx); err != nil {
+	if err := c.load(ctx, keepServed); err != nil {
 		return err
 	}
 	c.mu.Lock()
@@ -373,17 +392,29 @@ func (c *Controller) Step(ctx context.Context, now time.Time) error {
 	// posture from changing: level 3 is the answer to that very database
 	// failing. What could not be written is tried again next step.
 	trackErr := c.trackAlerts(ctx, now, alerts, acts)
-	saveErr := c.saveServed(ctx)
+	saveErr := c.saveServed(ctx, now)
 	err := c.stepPosture(ctx, now, alerts, acts, desired, confirm)
 	return errors.Join(trackErr, saveErr, err)
 }
 
 // saveServed stores the posture served if the store refused it before, and
 // names the open incident in it if the incident could not be opened then.
-func (c *Controller) saveServed(ctx context.Context) error {
+func (c *Controller) saveServed(ctx context.Context, now time.Time) error {
+	if err := c.openServed(ctx, now); err != nil {
+		return err
+	}
 	c.mu.Lock()
 	p := c.posture
 	named := c.current != nil && !p.IsNormal() && !p.Manual && p.IncidentID == ""
+	c.mu.Unlock()
+	if named {
+		// The incident opened after the posture it answers was served
+		// (its alerts opened it once the store took writes again).
+		if err := c.recordServed(ctx, now, c.current, p); err != nil {
+			return err
+		}
+	}
+	c.mu.Lock()
 	if named {
 		p.IncidentID = c.current.ID
 		c.posture, c.unsaved = p, true
@@ -406,6 +437,70 @@ func (c *Controller) saveServed(ctx context.Context) error {
 	c.mu.Unlock()
 	c.changed()
 	return nil
+}
+
+// openServed opens an incident for a degraded posture that has none. Its
+// alerts open one when the store takes writes again (trackAlerts), but a
+// short outage is over by then: the posture was served, stored by no one,
+// and without this the outage would leave no incident, no timeline and no
+// postmortem. The incident starts when the posture did.
+func (c *Controller) openServed(ctx context.Context, now time.Time) error {
+	c.mu.Lock()
+	p := c.posture
+	c.mu.Unlock()
+	if c.current != nil || p.IsNormal() {
+		return nil
+	}
+	zh := p.ReasonZH
+	if zh == "" {
+		zh = p.Reason
+	}
+	level := monitor.LevelWarning
+	if p.Level >= Level2 {
+		level = monitor.LevelCritical
+	}
+	since := p.Since
+	if since.IsZero() {
+		since = now
+	}
+	al := monitor.Alert{Summary: "service degraded: " + p.Reason, SummaryZH: "服务降级：" + zh, Level: level,
+		StartsAt: since, Labels: map[string]string{"alertname": "manual"}}
+	if err := c.open(ctx, now, &al); err != nil {
+		return fmt.Errorf("open an incident for the posture served: %w", err)
+	}
+	inc := c.current
+	inc.Manual = p.Manual
+	if p.SetBy != "" && p.SetBy != steward.ID {
+		inc.OpenedBy, inc.OpenedByName = p.SetBy, p.SetByName
+	}
+	return c.recordServed(ctx, now, inc, p)
+}
+
+// recordServed puts a posture served before its incident could be written
+// on that incident: the level it reached, when it mitigated, and a line on
+// the timeline, so that the postmortem tells the outage as it was served.
+func (c *Controller) recordServed(ctx context.Context, now time.Time, inc *Incident, p Posture) error {
+	since := p.Since
+	if since.IsZero() {
+		since = now
+	}
+	inc.MaxLevel = max(inc.MaxLevel, p.Level)
+	if inc.MitigatedAt.IsZero() || since.Before(inc.MitigatedAt) {
+		inc.MitigatedAt = since
+	}
+	if inc.Phase == PhaseInvestigating {
+		inc.Phase = PhaseIdentified
+	}
+	inc.UpdatedAt = now
+	if err := c.opts.Store.UpdateIncident(ctx, inc); err != nil {
+		return fmt.Errorf("record the posture served on incident %s: %w", inc.ID, err)
+	}
+	en, zh := p.Describe()
+	at := since.UTC().Format(time.RFC3339)
+	return c.event(ctx, now, EventPosture, Actor{ID: p.SetBy, Name: p.SetByName},
+		"posture: "+en+" (served since "+at+", before the database took writes again)",
+		"服务状态："+zh+"（自 "+at+" 起生效，数据库恢复写入前未能记录）",
+		map[string]any{"to": p.Level, "posture": p})
 }
 
 // stepPosture moves the posture towards what the alerts' playbooks desire.

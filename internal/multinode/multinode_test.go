@@ -56,6 +56,12 @@ func cluster(t *testing.T, n int) []*node {
 // clusterOn starts n nodes on the database at dbURL.
 func clusterOn(t *testing.T, dbURL string, n int) []*node {
 	t.Helper()
+	return clusterWith(t, dbURL, n, "")
+}
+
+// clusterWith is clusterOn with more configuration (YAML) for every node.
+func clusterWith(t *testing.T, dbURL string, n int, yaml string) []*node {
+	t.Helper()
 	bin, err := testutil.BuildSteward()
 	if err != nil {
 		t.Fatal(err)
@@ -63,7 +69,7 @@ func clusterOn(t *testing.T, dbURL string, n int) []*node {
 	cfgFile := filepath.Join(t.TempDir(), "steward.yaml")
 	lifted := "{rate: 1000000, burst: 1000000}"
 	if err := os.WriteFile(cfgFile, []byte("security:\n  rate_limits: {ip: "+lifted+", conversation_create: "+lifted+
-		", conversation: "+lifted+"}\n  max_websockets_per_ip: 100000\n  websocket_messages: "+lifted+"\n"), 0o600); err != nil {
+		", conversation: "+lifted+"}\n  max_websockets_per_ip: 100000\n  websocket_messages: "+lifted+"\n"+yaml), 0o600); err != nil {
 		t.Fatal(err)
 	}
 	secret := make([]byte, 32)

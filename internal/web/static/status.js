@@ -117,7 +117,7 @@
     E.componentsEmpty.hidden = list.length > 0;
   }
 
-  function renderHistory(list, current) {
+  function renderHistory(list, current, unavailable) {
     list = (Array.isArray(list) ? list : []).filter((inc) => !current || inc.id !== current.id);
     E.history.replaceChildren(...list.map((inc) => {
       const li = mk('li', 'status-past');
@@ -135,7 +135,10 @@
       li.append(head, meta);
       return li;
     }));
-    E.historyEmpty.hidden = list.length > 0;
+    // The server could not read the incidents (its database is out of
+    // reach): say so rather than "no recent incidents".
+    E.historyEmpty.textContent = t(unavailable ? 'historyUnavailable' : 'historyEmpty');
+    E.historyEmpty.hidden = list.length > 0 && !unavailable;
   }
 
   function render(d) {
@@ -143,7 +146,7 @@
     renderNotice(d);
     renderIncident(d.incident || null);
     renderComponents(d.components);
-    renderHistory(d.history, d.incident || null);
+    renderHistory(d.history, d.incident || null, d.history_unavailable === true);
     const at = toDate(d.updated_at) || new Date();
     E.updatedAt.textContent = t('updatedAt', { time: at.toLocaleTimeString(LANG) });
   }

@@ -1,0 +1,132 @@
+package multinode_test
+
+import (
+	"context"
+	"encoding/json"
+	"testing"
+	"time"
+
+	"github.com/steward-cs/steward/internal/drill"
+	"github.com/steward-cs/steward/internal/testutil"
+)
+
+// statusView is what the public status page says, as far as this test
+// looks.
+type statusView struct {
+	Level              int  `json:"level"`
+	HistoryUnavailable bool `json:"history_unavailable"`
+}
+
+func statusOf(n *node) (statusView, int, error) {
+	code, b, err := call(n, "", "GET", "/api/v1/status", nil)
+	var st statusView
+	if err == nil && code == 200 {
+		err = json.Unmarshal(b, &st)
+	}
+	return st, code, err
+}
+
+// waitLevel polls every node's public status until each shows level.
+func waitLevel(t *testing.T, nodes []*node, level int, within time.Duration, what string) {
+	t.Helper()
+	deadline := time.Now().Add(within)
+	for _, n := range nodes {
+		for {
+			st, code, err := statusOf(n)
+			if err == nil && code == 200 && st.Level == level {
+				break
+			}
+			if time.Now().After(deadline) {
+				t.Fatalf("%s: %s's status page says level %d (HTTP %d, %v) %s after; want level %d", what, n.name, st.Level,
+					code, err, within, level)
+			}
+			time.Sleep(250 * time.Millisecond)
+		}
+	}
+}
+
+// PostgreSQL itself goes down under two nodes. The lead is an advisory
+// lock in that database, so nobody led, no incident controller ran, and
+// level 3, the answer to this very outage, was never served on a
+// PostgreSQL deployment; nobody was paged either (the leader pages). Now
+// each node that cannot reach the database acts alone: it serves level 3
+// to its customers, says so on its status page, and pages. When the
+// database is back one incident records the outage, and both nodes return
+// to normal together.
+func TestLevel3WhenTheDatabaseIsDown(t *testing.T) {
+	if testing.Short() {
+		t.Skip("starts a PostgreSQL server of its own and two Steward processes")
+	}
+	// Committed is committed: the test servers' synchronous_commit=off
+	// would lose the admin's session in the crash.
+	pg, err := testutil.StartPostgres("-c synchronous_commit=on")
+	if err != nil {
+		if testutil.PostgresRequired() {
+			t.Fatal(err)
+		}
+		t.Skip(err)
+	}
+	defer pg.Stop()
+	dbURL, err := pg.NewDatabase(context.Background())
+	if err != nil {
+		t.Fatal(err)
+	}
+	hook, err := drill.NewReceiver()
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer hook.Close()
+	nodes := clusterWith(t, dbURL, 2, "notify:\n  channels:\n    - {name: oncall, type: webhook, url: \""+hook.URL()+"\", min_level: warning}\n")
+	leader(t, nodes, 30*time.Second, nil)
+	admin := adminToken(t, nodes)
+	waitLevel(t, nodes, 0, 10*time.Second, "before the outage")
+	before := hook.Deliveries()
+
+	if err := pg.Crash(); err != nil {
+		t.Fatal(err)
+	}
+	crashed := time.Now()
+	waitLevel(t, nodes, 3, 60*time.Second, "PostgreSQL is down")
+	t.Logf("level 3 on both nodes %.1f s after PostgreSQL went down", time.Since(crashed).Seconds())
+	for _, n := range nodes {
+		if st, _, _ := statusOf(n); !st.HistoryUnavailable {
+			t.Errorf("%s's status page does not say its incident history cannot be read", n.name)
+		}
+	}
+	for deadline := time.Now().Add(30 * time.Second); hook.Deliveries() == before; {
+		if time.Now().After(deadline) {
+			t.Fatal("nobody was paged about the database outage within 30 s of level 3")
+		}
+		time.Sleep(250 * time.Millisecond)
+	}
+
+	if err := pg.Restart(); err != nil {
+		t.Fatal(err)
+	}
+	// The outage is recorded once, by whichever node leads now, with the
+	// level it was served at; both nodes return to normal after the hold.
+	type incidentJSON struct {
+		ID       string `json:"id"`
+		MaxLevel int    `json:"max_level"`
+		Phase    string `json:"phase"`
+	}
+	var incs []incidentJSON
+	for deadline := time.Now().Add(60 * time.Second); ; {
+		var out struct{ Incidents []incidentJSON }
+		code, b, err := call(nodes[0], admin, "GET", "/api/v1/incidents", nil)
+		if err == nil && code == 200 && json.Unmarshal(b, &out) == nil && len(out.Incidents) > 0 {
+			incs = out.Incidents
+			break
+		}
+		if time.Now().After(deadline) {
+			t.Fatalf("no incident recorded within 60 s of the database coming back (last answer %d %s %v)", code, b, err)
+		}
+		time.Sleep(500 * time.Millisecond)
+	}
+	waitLevel(t, nodes, 0, 90*time.Second, "the database is back")
+	var out struct{ Incidents []incidentJSON }
+	mustCall(t, nodes[1], admin, "GET", "/api/v1/incidents", nil, &out)
+	if len(out.Incidents) != 1 || out.Incidents[0].MaxLevel != 3 {
+		t.Fatalf("after the outage the incidents are %+v (first seen: %+v); want one, at level 3", out.Incidents, incs)
+	}
+}
