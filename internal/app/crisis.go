@@ -49,6 +49,11 @@ type crisis struct {
 	// landed tells the other nodes of a spooled write that reached the
 	// store (set by finish, before the spool runs).
 	landed func(*conversation.Conversation, []conversation.Message)
+	// groups are the alert groups waiting to be paged (pageGroups): the
+	// monitor's loop hands them over and goes on, never waiting for the
+	// outbox or for the incident controller's lock (held through its
+	// database writes, which a hung disk makes last).
+	groups chan monitor.AlertGroup
 	// life ends when the server stops: notices sent directly (sendDirect)
 	// stop retrying then. Set by run.
 	lifeMu sync.Mutex
@@ -58,7 +63,8 @@ type crisis struct {
 // openCrisis builds what can be built before the engine: the faults, the
 // metrics, the monitor and the spool the engine writes through.
 func openCrisis(ctx context.Context, cfg config.Config, db *store.DB, node string, lead *leader, logger *slog.Logger) (*crisis, error) {
-	c := &crisis{logger: logger.With("component", "crisis"), metrics: monitor.NewMetrics(), facts: &facts{}}
+	c := &crisis{logger: logger.With("component", "crisis"), metrics: monitor.NewMetrics(), facts: &facts{},
+		groups: make(chan monitor.AlertGroup, groupQueue)}
 	c.metrics.WatchWriter(func() monitor.WriterStats {
 		s := db.WriterStats()
 		return monitor.WriterStats{Batches: s.Batches, Writes: s.Writes, Busy: s.Busy}
@@ -207,6 +213,40 @@ func (c *crisis) run(ctx context.Context, wg *sync.WaitGroup) {
 	c.lifeMu.Unlock()
 	wg.Go(func() { c.mon.Run(ctx) })
 	wg.Go(func() { c.spool.Run(ctx) })
+	wg.Go(func() { c.pageGroups(ctx) })
+}
+
+// groupQueue is how many alert groups may wait to be paged; groupDrain is
+// how long the ones still waiting at shutdown may take.
+const (
+	groupQueue = 64
+	groupDrain = 5 * time.Second
+)
+
+// pageGroups pages the alert groups notifyGroup queued, in order, until
+// ctx ends; then those still waiting, for up to groupDrain.
+func (c *crisis) pageGroups(ctx context.Context) {
+	for {
+		select {
+		case g := <-c.groups:
+			c.pageGroup(g)
+		case <-ctx.Done():
+			deadline := time.After(groupDrain)
+			for {
+				select {
+				case g := <-c.groups:
+					c.pageGroup(g)
+				case <-deadline:
+					if n := len(c.groups); n > 0 {
+						c.logger.Error("alert groups not paged at shutdown", "groups", n)
+					}
+					return
+				default:
+					return
+				}
+			}
+		}
+	}
 }
 
 // lead starts what only the leader runs; ctx ends when the lead is lost.
@@ -340,8 +380,28 @@ func (c *crisis) sendDirect(name string, n notify.Notice) {
 	}()
 }
 
-// notifyGroup turns an alert group's notification into a notice.
+// notifyGroup is the alert manager's notification of a group: it queues
+// the group for pageGroups and returns at once, as the manager calls it
+// from the monitor's loop.
 func (c *crisis) notifyGroup(g monitor.AlertGroup) {
+	if c.groups == nil {
+		c.pageGroup(g)
+		return
+	}
+	select {
+	case c.groups <- g:
+	default:
+		// Groups pile up only while paging itself hangs; this one is not
+		// kept waiting behind them.
+		c.logger.Error("alert groups are waiting to be paged: paging this one beside them", "waiting", len(c.groups),
+			"group", g.Key)
+		go c.pageGroup(g)
+	}
+}
+
+// pageGroup turns an alert group into a notice and pages it, through the
+// incident controller when there is one (its timeline notes the page).
+func (c *crisis) pageGroup(g monitor.AlertGroup) {
 	n := notify.Notice{Level: g.Level, Status: g.Status, Labels: g.Labels, At: time.Now().UTC()}
 	var en, zh string
 	for _, a := range g.Alerts {

@@ -9,6 +9,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/steward-cs/steward/internal/incident"
 	"github.com/steward-cs/steward/internal/jobs"
 	"github.com/steward-cs/steward/internal/monitor"
 	"github.com/steward-cs/steward/internal/notify"
@@ -128,5 +129,78 @@ func TestPageHoldsResolutionsToTheChannelsLevel(t *testing.T) {
 		if k := c.Page(ctx, notify.Notice{ID: "c-" + st, Level: notify.LevelCritical, Status: st, Title: "down"}); k != 2 {
 			t.Errorf("a %s critical notice went to %d channels, want 2", st, k)
 		}
+	}
+}
+
+// hangingPosture is the incident controller's store with SavePosture
+// hanging while armed: a disk that stopped answering mid-step.
+type hangingPosture struct {
+	*store.DB
+	armed   atomic.Bool
+	release chan struct{}
+}
+
+func (h *hangingPosture) SavePosture(ctx context.Context, p incident.Posture) error {
+	if h.armed.Load() {
+		<-h.release
+	}
+	return h.DB.SavePosture(ctx, p)
+}
+
+// An alert group's notification does not wait for the incident
+// controller: the monitor's loop called it, and it waited on the
+// controller's lock, held by a step stuck in a database write, so a hung
+// disk stopped the monitor's probes and rules with it.
+func TestAlertGroupsDoNotHoldTheMonitorsLoop(t *testing.T) {
+	db := openStore(t)
+	st := &brokenJobs{DB: db}
+	st.mode.Store("fail") // the outbox is in the same stuck database
+	fake := notifytest.NewWebhook("")
+	defer fake.Close()
+	ch, err := webhook.New(webhook.Config{URL: fake.URL()}, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	ctx, cancel := context.WithCancel(context.Background())
+	defer cancel()
+	c := &crisis{logger: slog.New(slog.DiscardHandler), mon: monitor.New(monitor.Options{Node: "n1"}),
+		outbox:   jobs.New(st, jobs.Options{Handlers: map[string]jobs.Handler{"notify:": func(context.Context, jobs.Job) error { return nil }}}),
+		channels: map[string]notify.Channel{"hook": ch}, minLevel: map[string]int{"hook": 0},
+		groups: make(chan monitor.AlertGroup, groupQueue), life: ctx}
+	hang := &hangingPosture{DB: db, release: make(chan struct{})}
+	c.ctl, err = incident.New(ctx, incident.Options{Store: hang, Alerts: c.alerts, Pager: c, Logger: slog.New(slog.DiscardHandler)})
+	if err != nil {
+		t.Fatal(err)
+	}
+	go c.pageGroups(ctx)
+	hang.armed.Store(true)
+	stuck := make(chan struct{})
+	go func() {
+		defer close(stuck)
+		c.ctl.SetPosture(ctx, incident.Actor{ID: "u1", Name: "Ops"}, incident.Posture{Level: incident.Level3}, "drill")
+	}()
+	time.Sleep(100 * time.Millisecond) // the operator's change holds the controller, stuck in the store
+
+	g := monitor.AlertGroup{Key: "store", Status: monitor.StatusFiring, Level: monitor.LevelCritical,
+		Labels: map[string]string{"alertname": "component_down"}, Alerts: []monitor.Alert{{Summary: "store down", Level: monitor.LevelCritical}}}
+	returned := make(chan struct{})
+	go func() {
+		c.notifyGroup(g)
+		close(returned)
+	}()
+	select {
+	case <-returned:
+	case <-time.After(2 * time.Second):
+		t.Fatal("notifying an alert group waited for the incident controller's stuck step")
+	}
+	// The page goes out once the controller is free again.
+	close(hang.release)
+	<-stuck
+	deadline := time.Now().Add(10 * time.Second)
+	for fake.Count() == 0 {
+		if time.Now().After(deadline) {
+			t.Fatal("the alert group was never paged")
+		}
+		time.Sleep(20 * time.Millisecond)
 	}
 }
