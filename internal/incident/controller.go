@@ -620,7 +620,22 @@ func (c *Controller) trackAlerts(ctx context.Context, now time.Time, alerts []mo
 			continue
 		}
 		if c.current != nil && slices.Contains(c.current.Alerts, fp) {
-			if err := c.event(ctx, now, EventAlertResolved, steward, "alert resolved: "+a.Summary, "告警恢复："+a.SummaryZH,
+			text, textZH := "alert resolved: "+a.Summary, "告警恢复："+a.SummaryZH
+			// An approval its playbook waited for is withdrawn: approved
+			// later, it would degrade service for a fault that is over
+			// (and the alert firing again asks again).
+			if pending := slices.DeleteFunc(slices.Clone(c.current.Pending), func(p Action) bool { return p.Alert == fp }); len(pending) != len(c.current.Pending) {
+				was := c.current.Pending
+				c.current.Pending = pending
+				if err := c.opts.Store.UpdateIncident(ctx, c.current); err != nil {
+					c.current.Pending = was
+					errs = append(errs, err)
+					continue
+				}
+				text += " — the approval its playbook waited for is withdrawn"
+				textZH += " —— 预案等待的批准已撤回"
+			}
+			if err := c.event(ctx, now, EventAlertResolved, steward, text, textZH,
 				map[string]any{"fingerprint": fp, "alertname": a.Name()}); err != nil {
 				errs = append(errs, err)
 				continue

@@ -290,6 +290,56 @@ func TestPlaybookAskWaitsForApproval(t *testing.T) {
 	}
 }
 
+// An approval waits only as long as its alert fires: left pending after
+// the alert resolved, it could be approved for a fault that was over,
+// degrading service (by hand, so for good) for nothing, and the alert
+// firing again asked a second time beside it.
+func TestAPendingApprovalIsWithdrawnWhenItsAlertResolves(t *testing.T) {
+	db := openStore(t)
+	al, eng := &alerts{}, &engine{}
+	clock := time.Date(2026, 11, 24, 10, 0, 0, 0, time.UTC)
+	ctl, err := incident.New(context.Background(), incident.Options{Store: db, Engine: eng, Alerts: al, Logger: quiet(),
+		Now: func() time.Time { return clock }, RecoverAfter: time.Hour,
+		Playbooks: incident.MergePlaybooks(incident.DefaultPlaybooks(), []incident.Playbook{
+			{Name: "store-trouble", Match: []string{`component="store"`}, Action: incident.ActionLevel3, Approval: "ask"}})})
+	if err != nil {
+		t.Fatal(err)
+	}
+	// Another alert keeps the incident open while the store's comes and goes.
+	other := firing("component_down", monitor.LevelCritical, clock, "component", "nlu")
+	store := firing("component_down", monitor.LevelCritical, clock, "component", "store")
+	step := func() {
+		t.Helper()
+		clock = clock.Add(time.Second)
+		if err := ctl.Step(context.Background(), clock); err != nil {
+			t.Fatal(err)
+		}
+	}
+	al.set(other, store)
+	step()
+	inc := ctl.Current()
+	if inc == nil || len(inc.Pending) != 1 {
+		t.Fatalf("incident %+v: want one pending approval", inc)
+	}
+	al.set(other)
+	step()
+	if inc = ctl.Current(); inc == nil || len(inc.Pending) != 0 {
+		t.Fatalf("the store's alert resolved, and the incident still waits for approval of %+v", inc.Pending)
+	}
+	if _, err := ctl.Approve(context.Background(), incident.Actor{ID: "u1", Name: "Ops"}, inc.ID, 0); errcode.Code(err) != errcode.NotFound {
+		t.Fatalf("approving the withdrawn action: %v, want not found", err)
+	}
+	stored, err := db.Incident(context.Background(), inc.ID)
+	if err != nil || len(stored.Pending) != 0 {
+		t.Fatalf("stored incident pending %+v (%v), want none", stored.Pending, err)
+	}
+	al.set(other, firing("component_down", monitor.LevelCritical, clock, "component", "store"))
+	step()
+	if inc = ctl.Current(); len(inc.Pending) != 1 {
+		t.Fatalf("the alert fired again: %d pending approvals, want 1", len(inc.Pending))
+	}
+}
+
 // The postmortem's numbers are the signals' numbers: turns, answer rate,
 // ratings, flags and interruptions before, during and after.
 func TestPostmortemNumbersMatchTheSignals(t *testing.T) {
