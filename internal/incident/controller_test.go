@@ -340,6 +340,50 @@ func TestAPendingApprovalIsWithdrawnWhenItsAlertResolves(t *testing.T) {
 	}
 }
 
+// "Handoffs caused" counts handoffs: the turns the posture diverted, and
+// those handed to a person beyond the rate before the incident. It was the
+// interruptions again (failed turns plus diverted), counting failures that
+// handed nobody on and the handoffs customers ask for every day.
+func TestHandoffsCausedAreHandoffsBeyondTheUsualRate(t *testing.T) {
+	h := newHarness(t)
+	ctx := context.Background()
+	start := h.clock.Add(20 * time.Minute)
+	rec := func(at time.Time, n int, s monitor.Signal) {
+		for i := range n {
+			s.At = at.Add(time.Duration(i) * time.Millisecond)
+			h.mon.Record(s)
+		}
+	}
+	turn := func(outcome string, failed bool) monitor.Signal {
+		return monitor.Signal{Kind: monitor.KindTurn, Outcome: outcome, Failed: failed, Confidence: 0.8}
+	}
+	// Before: 100 turns, 10 of them handed to a person (10 %).
+	rec(start.Add(-10*time.Minute), 90, turn("answer", false))
+	rec(start.Add(-9*time.Minute), 10, turn("handoff", false))
+	// During: 50 turns: 5 failed with a fallback (nobody handed on), 20
+	// handed to a person (5 expected at the usual rate), 25 answered; and
+	// 8 diverted by the posture.
+	rec(start.Add(10*time.Second), 5, turn("fallback", true))
+	rec(start.Add(20*time.Second), 20, turn("handoff", false))
+	rec(start.Add(30*time.Second), 25, turn("answer", false))
+	rec(start.Add(40*time.Second), 8, turn(monitor.OutcomeDiverted, false))
+	h.clock = start.Add(2 * time.Minute)
+	inc := &incident.Incident{ID: "inc-handoffs", Title: "slow answers", Severity: monitor.LevelWarning, Phase: incident.PhaseResolved,
+		OpenedBy: "system", StartedAt: start, DetectedAt: start, ResolvedAt: h.clock, UpdatedAt: h.clock}
+	if err := h.db.CreateIncident(ctx, inc); err != nil {
+		t.Fatal(err)
+	}
+	h.clock = start.Add(10 * time.Minute)
+	im, err := h.ctl.Measure(ctx, inc)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if im.HandoffsCaused != 8+15 || im.Interruptions != 5+8 {
+		t.Fatalf("handoffs caused %d (want 23: 8 diverted + 20 handoffs − 5 usual), interruptions %d (want 13)",
+			im.HandoffsCaused, im.Interruptions)
+	}
+}
+
 // The postmortem's numbers are the signals' numbers: turns, answer rate,
 // ratings, flags and interruptions before, during and after.
 func TestPostmortemNumbersMatchTheSignals(t *testing.T) {

@@ -3,6 +3,7 @@ package incident
 import (
 	"context"
 	"fmt"
+	"math"
 	"strings"
 	"time"
 
@@ -27,8 +28,9 @@ type Impact struct {
 	Interruptions int
 	// InterruptionRate is Interruptions over every turn during it.
 	InterruptionRate float64
-	// HandoffsCaused are the turns a failure or the posture sent to a
-	// person or the offline form.
+	// HandoffsCaused are the turns the posture sent to a person or the
+	// offline form (diverted), and those handed on beyond the rate before
+	// the incident (excessHandoffs).
 	HandoffsCaused int
 	// Spooled are the customer writes that waited in the local spool.
 	Spooled int
@@ -67,12 +69,25 @@ func (c *Controller) Measure(ctx context.Context, inc *Incident) (*Impact, error
 	if total := d.Turns + d.Diverted; total > 0 {
 		im.InterruptionRate = float64(im.Interruptions) / float64(total)
 	}
-	im.HandoffsCaused = d.Errors + d.Diverted
+	im.HandoffsCaused = d.Diverted + excessHandoffs(im.Before.All, d)
 	im.Spooled = im.During.Spooled
 	if im.ConversationsAffected, err = c.opts.Store.ConversationsActive(ctx, start, end); err != nil {
 		return nil, err
 	}
 	return im, nil
+}
+
+// excessHandoffs are the turns during an incident handed to a person or
+// the offline form beyond the rate before it: customers ask for people
+// every day, and those are not the incident's doing. A failed turn that
+// was not handed on is an interruption, not a handoff.
+func excessHandoffs(before, during monitor.Group) int {
+	got := during.Handoff + during.Offline
+	expected := 0.0
+	if before.Turns > 0 {
+		expected = float64(before.Handoff+before.Offline) / float64(before.Turns) * float64(during.Turns)
+	}
+	return max(0, got-int(math.Round(expected)))
 }
 
 // Postmortem writes the incident's postmortem in Markdown, with numbers
