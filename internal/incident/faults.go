@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"math/rand/v2"
+	"slices"
 	"sort"
 	"sync"
 	"time"
@@ -27,6 +28,9 @@ const (
 
 // FaultPoints are the points a fault may name.
 var FaultPoints = []string{FaultNLU, FaultAnswers, FaultStoreWrite, FaultNotify, FaultBadRelease, FaultLLM}
+
+// scoped are the points whose calls carry a scope a fault may narrow to.
+var scoped = []string{FaultAnswers, FaultNotify, FaultLLM}
 
 // ErrInjected is the error an injected fault returns.
 var ErrInjected = errors.New("injected fault")
@@ -78,6 +82,12 @@ func (f *Faults) Set(x Fault, d time.Duration) (Fault, error) {
 		return Fault{}, errcode.Errorf(errcode.Invalid, "duration must be positive and at most %s", MaxFault)
 	case len(x.Scope) > 100:
 		return Fault{}, errcode.Errorf(errcode.Invalid, "scope is too long")
+	case x.Scope != "" && !slices.Contains(scoped, x.Point):
+		// Such a fault would never match a call (they carry no scope):
+		// the drill would run against a fault that injects nothing.
+		return Fault{}, errcode.Errorf(errcode.Invalid, "%s takes no scope (only %v do)", x.Point, scoped)
+	case x.Point == FaultLLM && x.Scope != "" && x.Scope != "primary" && x.Scope != "fallback":
+		return Fault{}, errcode.Errorf(errcode.Invalid, `the scope of llm is "primary" or "fallback"`)
 	}
 	if x.ErrorRate == 0 && x.LatencyMS == 0 {
 		x.ErrorRate = 1
