@@ -214,6 +214,14 @@ func (d *Desk) Assign(ctx context.Context, actor *auth.User, id, agentID string)
 		return nil, errcode.Localized(errcode.Invalid, "%s cannot take conversations (role %s or disabled)",
 			"%s 不能接待会话（角色为 %s，或已停用）", agent.DisplayName(), agent.Role)
 	}
+	if now := d.opts.Now(); d.gone(agent, now) {
+		// The router would hand it straight back to the queue, and the
+		// customer would have waited on nobody meanwhile.
+		mins := max(1, int(now.Sub(d.heard(agent)).Minutes()))
+		return nil, errcode.Localized(errcode.Conflict,
+			"%s's console has not been heard from for %d minutes: they would not see the conversation",
+			"%s 的工作台已 %d 分钟无响应，无法接收会话", agent.DisplayName(), mins)
+	}
 	c, _, err := d.engine.Apply(ctx, id, func(c *conversation.Conversation) ([]conversation.Message, error) {
 		if c.State == conversation.StateAssigned && c.Assignee == agent.ID {
 			return nil, nil

@@ -10,6 +10,7 @@ import (
 	"github.com/steward-cs/steward/internal/auth"
 	"github.com/steward-cs/steward/internal/conversation"
 	"github.com/steward-cs/steward/internal/desk"
+	"github.com/steward-cs/steward/internal/errcode"
 	"github.com/steward-cs/steward/internal/store"
 	"github.com/steward-cs/steward/internal/testutil"
 )
@@ -250,4 +251,45 @@ func queuedAt(t *testing.T, engine *conversation.Engine, locale string, at time.
 		t.Fatal(err)
 	}
 	return c.ID
+}
+
+// A supervisor cannot hand a conversation to an agent whose console has
+// gone silent: the router handed it straight back to the queue, with the
+// customer waiting on nobody meanwhile. An agent whose console beats, or
+// who never had one (an API client), can be given it.
+func TestAssignRefusesAnAgentWhoseConsoleIsSilent(t *testing.T) {
+	ctx := context.Background()
+	db := testutil.OpenStore(t, store.Options{SQLitePath: filepath.Join(t.TempDir(), "s.db")})
+	engine := conversation.NewEngine(db, conversation.Options{})
+	now := time.Date(2026, 11, 24, 10, 0, 0, 0, time.UTC)
+	d := desk.New(db, engine, nil, desk.Options{Now: func() time.Time { return now }})
+	boss := &auth.User{ID: "boss", Email: "boss@example.com", Name: "Boss", Role: auth.RoleSupervisor, CreatedAt: now, UpdatedAt: now}
+	for _, u := range []*auth.User{boss,
+		{ID: "ana", Email: "ana@example.com", Name: "Ana", Role: auth.RoleAgent, MaxChats: 3, CreatedAt: now, UpdatedAt: now},
+		{ID: "api", Email: "api@example.com", Name: "API", Role: auth.RoleAgent, MaxChats: 3, CreatedAt: now, UpdatedAt: now}} {
+		if err := db.CreateUser(ctx, u); err != nil {
+			t.Fatal(err)
+		}
+	}
+	if err := db.SetPresence(ctx, "ana", auth.Online, now); err != nil {
+		t.Fatal(err)
+	}
+	now = now.Add(10 * time.Minute) // Ana's console stopped beating
+	id := queuedAt(t, engine, "zh-CN", now)
+	_, err := d.Assign(ctx, boss, id, "ana")
+	if errcode.Code(err) != errcode.Conflict {
+		t.Fatalf("assigning to an agent silent for 10 minutes: %v, want conflict", err)
+	}
+	if c, _ := db.Conversation(ctx, id); c.State != conversation.StateQueued {
+		t.Fatalf("the refused assignment left the conversation %s", c.State)
+	}
+	if _, err := d.Assign(ctx, boss, id, "api"); err != nil {
+		t.Fatalf("assigning to an agent never heard from: %v", err)
+	}
+	if err := d.Touch(ctx, "ana"); err != nil { // Ana is back
+		t.Fatal(err)
+	}
+	if _, err := d.Assign(ctx, boss, id, "ana"); err != nil {
+		t.Fatalf("assigning to an agent whose console beats again: %v", err)
+	}
 }
