@@ -5,6 +5,7 @@ import (
 	"os"
 	"path/filepath"
 	"strings"
+	"sync"
 	"testing"
 	"time"
 
@@ -144,5 +145,58 @@ func TestPruneLeavesDirectoriesThatAreNotBackups(t *testing.T) {
 	}
 	if len(removed) > 0 {
 		t.Errorf("retention removed directories that are not backups: %v", removed)
+	}
+}
+
+// A failed scheduled backup is tried again soon, backing off, instead of
+// at the next period: a nightly backup that failed at 03:00 left the
+// service without one for a day.
+func TestAFailedScheduledBackupIsRetriedSoon(t *testing.T) {
+	db := open(t, freshTarget(t, "sqlite"))
+	// The backup directory cannot be made (a file is in its way, as a
+	// full or read-only disk would refuse it): every backup fails.
+	dir := filepath.Join(t.TempDir(), "backups")
+	if err := os.WriteFile(dir, nil, 0o600); err != nil {
+		t.Fatal(err)
+	}
+	var (
+		mu  sync.Mutex
+		got []backup.Outcome
+	)
+	ctx, cancel := context.WithCancel(context.Background())
+	defer cancel()
+	s := backups().Scheduler(backup.Source{DB: db}, backup.Schedule{Every: time.Hour, Dir: dir, Keep: 3,
+		RetryAfter: 100 * time.Millisecond}, func(o backup.Outcome) {
+		mu.Lock()
+		got = append(got, o)
+		mu.Unlock()
+	})
+	done := make(chan struct{})
+	go func() { s.Run(ctx); close(done) }()
+	deadline := time.Now().Add(10 * time.Second)
+	for {
+		mu.Lock()
+		n := len(got)
+		mu.Unlock()
+		if n >= 3 {
+			break
+		}
+		if time.Now().After(deadline) {
+			t.Fatalf("%d backups tried in 10 s with a retry after 100 ms, want 3 (the next try was an hour away)", n)
+		}
+		time.Sleep(20 * time.Millisecond)
+	}
+	cancel()
+	<-done
+	mu.Lock()
+	defer mu.Unlock()
+	for i, o := range got {
+		if o.Err == nil {
+			t.Fatalf("try %d succeeded without a directory", i)
+		}
+	}
+	// Backing off: the second wait is longer than the first.
+	if a, b := got[1].At.Sub(got[0].At), got[2].At.Sub(got[1].At); b < a+50*time.Millisecond {
+		t.Errorf("waits between tries %s then %s, want the second about twice the first", a, b)
 	}
 }

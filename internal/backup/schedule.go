@@ -161,6 +161,11 @@ type Schedule struct {
 	Dir    string
 	Keep   int
 	Verify bool
+	// RetryAfter is how soon a failed backup is tried again (default 5
+	// minutes), doubling with each failure in a row, never later than
+	// Every: a nightly backup that failed at 03:00 (a full disk, the
+	// database restarting) is not left until the next night.
+	RetryAfter time.Duration
 	// Verification is where a backup is restored to be checked.
 	Verification VerifyOptions
 }
@@ -201,8 +206,9 @@ func (b *Backups) Scheduler(src Source, s Schedule, onDone func(Outcome)) *Sched
 
 // Run takes a backup whenever one is due until ctx ends: the first when
 // the newest backup in the directory is Every old (at once if there is
-// none), then every Every.
+// none), then every Every; a failed one is tried again sooner (RetryAfter).
 func (s *Scheduler) Run(ctx context.Context) {
+	failures := 0
 	next := s.b.now()
 	if entries, err := List(s.s.Dir); err == nil {
 		for _, e := range entries {
@@ -225,13 +231,30 @@ func (s *Scheduler) Run(ctx context.Context) {
 		case <-timer.C:
 		}
 		start := s.b.now()
-		s.RunOnce(ctx)
+		o := s.RunOnce(ctx)
 		if ctx.Err() != nil {
 			return
 		}
 		next = start.Add(s.s.Every)
+		if o.Err == nil {
+			failures = 0
+			continue
+		}
+		failures++
+		retry := s.s.RetryAfter
+		if retry <= 0 {
+			retry = DefaultRetryAfter
+		}
+		retry <<= min(failures-1, 16)
+		if retry < s.s.Every {
+			next = start.Add(retry)
+			s.b.logger.Warn("scheduled backup failed: trying again", "in", retry.String(), "failures", failures)
+		}
 	}
 }
+
+// DefaultRetryAfter is Schedule.RetryAfter's default.
+const DefaultRetryAfter = 5 * time.Minute
 
 // RunOnce takes a backup, verifies it if the schedule says so, prunes old
 // ones, and reports the outcome.
