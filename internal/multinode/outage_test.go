@@ -52,7 +52,8 @@ func waitLevel(t *testing.T, nodes []*node, level int, within time.Duration, wha
 // each node that cannot reach the database acts alone: it serves level 3
 // to its customers, says so on its status page, and pages. When the
 // database is back one incident records the outage, and both nodes return
-// to normal together.
+// to normal together. A customer in the middle of a conversation goes on
+// being served throughout (spool.recent), and what they wrote lands.
 func TestLevel3WhenTheDatabaseIsDown(t *testing.T) {
 	if testing.Short() {
 		t.Skip("starts a PostgreSQL server of its own and two Steward processes")
@@ -81,6 +82,11 @@ func TestLevel3WhenTheDatabaseIsDown(t *testing.T) {
 	admin := adminToken(t, nodes)
 	waitLevel(t, nodes, 0, 10*time.Second, "before the outage")
 	before := hook.Deliveries()
+	// A customer in the middle of a conversation with the first node.
+	customer := start(t, nodes[0], "zh-CN")
+	if code, b, err := say(nodes[0], customer, "你好"); code != 200 {
+		t.Fatalf("a turn before the outage: %d %s %v", code, b, err)
+	}
 
 	if err := pg.Crash(); err != nil {
 		t.Fatal(err)
@@ -92,6 +98,13 @@ func TestLevel3WhenTheDatabaseIsDown(t *testing.T) {
 		if st, _, _ := statusOf(n); !st.HistoryUnavailable {
 			t.Errorf("%s's status page does not say its incident history cannot be read", n.name)
 		}
+	}
+	// The customer goes on: the conversation is served as the node last
+	// saw it, and the message waits in the node's spool (it was a 503
+	// for the whole outage).
+	const during = "停电期间：怎么退货"
+	if code, b, err := say(nodes[0], customer, during); code != 200 {
+		t.Fatalf("a turn of a conversation under way, during the outage: %d %s %v", code, b, err)
 	}
 	for deadline := time.Now().Add(30 * time.Second); hook.Deliveries() == before; {
 		if time.Now().After(deadline) {
@@ -124,6 +137,13 @@ func TestLevel3WhenTheDatabaseIsDown(t *testing.T) {
 		time.Sleep(500 * time.Millisecond)
 	}
 	waitLevel(t, nodes, 0, 90*time.Second, "the database is back")
+	stored := false
+	for _, m := range transcript(t, nodes[1], customer) {
+		stored = stored || m.Text == during
+	}
+	if !stored {
+		t.Errorf("the message acknowledged during the outage is not in the database afterwards")
+	}
 	var out struct{ Incidents []incidentJSON }
 	mustCall(t, nodes[1], admin, "GET", "/api/v1/incidents", nil, &out)
 	if len(out.Incidents) != 1 || out.Incidents[0].MaxLevel != 3 {

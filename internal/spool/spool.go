@@ -74,6 +74,8 @@ type Store struct {
 	failing bool           // the last replay round failed; Run's own
 
 	rej rejectedCount // what Rejected last counted
+
+	recent *recent // the conversations last read or written, for reads the store refuses
 }
 
 // rejectedCount caches the count of the rejected file's lines by its size
@@ -109,7 +111,7 @@ func Open(ctx context.Context, path string, inner conversation.Store, opts Optio
 		return nil, err
 	}
 	s := &Store{inner: inner, j: j, rejected: path + ".rejected", logger: logger, opts: opts,
-		backlog: map[string]*backlog{}}
+		backlog: map[string]*backlog{}, recent: newRecent(recentConversations)}
 	// Numbered from the highest on any line: a write numbered at or below
 	// a "stored" marker of its conversation would be dropped at the next
 	// open as already stored.
@@ -236,7 +238,7 @@ func (s *Store) assign(ctx context.Context, t conversation.Turn) error {
 			"assignee", t.Conversation.Assignee, "error", err)
 		return ErrAssignmentWaits
 	}
-	return err
+	return s.noted(t.Conversation, t.Messages, err)
 }
 
 func (s *Store) write(ctx context.Context, op string, c *conversation.Conversation, msgs []conversation.Message,
@@ -252,14 +254,23 @@ func (s *Store) write(ctx context.Context, op string, c *conversation.Conversati
 		return err
 	}
 	if s.reserveIfBehind(c.ID) {
-		return s.spool(op, c, msgs, ErrBehind)
+		return s.noted(c, msgs, s.spool(op, c, msgs, ErrBehind))
 	}
 	err := s.innerWrite(ctx, inner)
 	if err == nil || !storeFault(err) || errors.Is(ctx.Err(), context.Canceled) {
-		return err
+		return s.noted(c, msgs, err)
 	}
 	s.reserve(c.ID)
-	return s.spool(op, c, msgs, err)
+	return s.noted(c, msgs, s.spool(op, c, msgs, err))
+}
+
+// noted remembers a write that was taken (err is nil), by the store or the
+// journal, for reads the store refuses later (recent); it returns err.
+func (s *Store) noted(c *conversation.Conversation, msgs []conversation.Message, err error) error {
+	if err == nil {
+		s.recent.conversation(c, msgs)
+	}
+	return err
 }
 
 // storeFault reports whether a failed write is the store's fault, and so
@@ -386,11 +397,41 @@ func (s *Store) spooled(id string) []*record {
 // Conversation returns a conversation. One with spooled writes is as its
 // newest spooled write left it (every write carries the whole state), so a
 // conversation created while the store was down is found.
+//
+// One the store cannot read (it is down) is as this node last read or wrote
+// it, if it did recently (recent).
 func (s *Store) Conversation(ctx context.Context, id string) (*conversation.Conversation, error) {
 	if recs := s.spooled(id); len(recs) > 0 {
 		return recs[len(recs)-1].Conversation.conversation(), nil
 	}
-	return s.inner.Conversation(ctx, id)
+	c, err := s.inner.Conversation(ctx, id)
+	if err == nil {
+		s.recent.conversation(c, nil)
+		return c, nil
+	}
+	if storeFault(err) {
+		if c, ok := s.recent.get(id); ok {
+			s.logger.Debug("the store cannot be read: serving the conversation as last seen here", "conversation", id, "error", err)
+			return c, nil
+		}
+	}
+	return nil, err
+}
+
+// storedMessages reads messages from the store or, when it cannot be read,
+// from those this node last saw, if they cover the request (recent).
+func (s *Store) storedMessages(ctx context.Context, id string, afterSeq int64) ([]conversation.Message, error) {
+	msgs, err := s.inner.Messages(ctx, id, afterSeq)
+	if err == nil {
+		s.recent.messages(id, msgs)
+		return msgs, nil
+	}
+	if storeFault(err) {
+		if msgs, ok := s.recent.after(id, afterSeq); ok {
+			return msgs, nil
+		}
+	}
+	return nil, err
 }
 
 // Messages returns a conversation's messages with seq > afterSeq, in order:
@@ -400,11 +441,11 @@ func (s *Store) Messages(ctx context.Context, conversationID string, afterSeq in
 	// between is then seen twice (and kept once), never missed.
 	recs := s.spooled(conversationID)
 	if len(recs) == 0 {
-		return s.inner.Messages(ctx, conversationID, afterSeq)
+		return s.storedMessages(ctx, conversationID, afterSeq)
 	}
 	var out []conversation.Message
 	if from := recs[0].prevSeq(); afterSeq < from {
-		stored, err := s.inner.Messages(ctx, conversationID, afterSeq)
+		stored, err := s.storedMessages(ctx, conversationID, afterSeq)
 		if err != nil {
 			return nil, err
 		}

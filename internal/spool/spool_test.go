@@ -306,8 +306,24 @@ func TestOutageIsSpooledReadableAndReplayed(t *testing.T) {
 	if msgs, err := s.Messages(ctx, "cb", 3); err != nil || len(msgs) != 6 {
 		t.Fatalf("spooled messages of cb with reads failing: %v, %v", seqs(msgs), err)
 	}
-	if _, err := s.Messages(ctx, "cb", 0); !errors.Is(err, errLocked) {
-		t.Fatalf("messages cb needs from the store with reads failing: err = %v", err)
+	// cb's stored messages were written through this spool, which
+	// remembers them (TestAConversationUnderWayGoesOnWhenTheStoreCannotBeRead);
+	// d's were written by another node, and a read that needs them fails.
+	if msgs, err := s.Messages(ctx, "cb", 0); err != nil {
+		t.Fatalf("messages of cb with reads failing: %v", err)
+	} else {
+		wantTranscript(t, "cb", msgs, b.LastSeq)
+	}
+	e.inner.failReads.Store(false)
+	e.inner.failWrites.Store(false)
+	d := newConversation("cd")
+	must(t, e.db.CreateConversation(ctx, d, greeting(d)))
+	must(t, e.db.SaveTurn(ctx, turn(d, "elsewhere")))
+	e.inner.failReads.Store(true)
+	e.inner.failWrites.Store(true)
+	must(t, s.SaveTurn(ctx, turn(d, "here")))
+	if _, err := s.Messages(ctx, "cd", 0); !errors.Is(err, errLocked) {
+		t.Fatalf("messages cd needs from the store with reads failing: err = %v", err)
 	}
 	if _, err := s.Conversation(ctx, "other"); !errors.Is(err, errLocked) {
 		t.Fatalf("unspooled conversation with reads failing: err = %v", err)
@@ -318,7 +334,7 @@ func TestOutageIsSpooledReadableAndReplayed(t *testing.T) {
 	e.inner.failWrites.Store(false)
 	e.run(s)
 	e.drained(s)
-	for _, c := range []*conversation.Conversation{a, b} {
+	for _, c := range []*conversation.Conversation{a, b, d} {
 		msgs, err := e.db.Messages(ctx, c.ID, 0)
 		must(t, err)
 		wantTranscript(t, c.ID, msgs, c.LastSeq)
@@ -328,8 +344,8 @@ func TestOutageIsSpooledReadableAndReplayed(t *testing.T) {
 			t.Fatalf("stored %s = %+v", c.ID, got)
 		}
 	}
-	if got := e.drains.Load(); got != 7 {
-		t.Fatalf("OnDrain reported %d writes, want 7", got)
+	if got := e.drains.Load(); got != 8 {
+		t.Fatalf("OnDrain reported %d writes, want 8 (7, and d's)", got)
 	}
 	// Later writes go straight to the store.
 	writes := e.inner.writes.Load()
@@ -1048,5 +1064,81 @@ func TestASlowAssignmentIsAnsweredWithWhatTheStoreDid(t *testing.T) {
 	}
 	if !assigned {
 		t.Fatalf("a slow store that finishes its write: %v, want the assignment made", err)
+	}
+}
+
+// A conversation under way when the store stopped answering reads goes on:
+// its customer's next message was refused (the conversation could not be
+// read) for as long as the outage lasted, though the journal would have
+// taken it. Now the conversation and its newest messages are served as this
+// node last read or wrote them, the turn is spooled, and it lands once the
+// store is back.
+func TestAConversationUnderWayGoesOnWhenTheStoreCannotBeRead(t *testing.T) {
+	e := newEnv(t)
+	s := e.open()
+	ctx := context.Background()
+	a := newConversation("ca") // written through this store
+	must(t, s.CreateConversation(ctx, a, greeting(a)))
+	must(t, s.SaveTurn(ctx, turn(a, "运费多少")))
+	// b was written by another node: this one only read it.
+	b := newConversation("cb")
+	must(t, e.db.CreateConversation(ctx, b, greeting(b)))
+	must(t, e.db.SaveTurn(ctx, turn(b, "怎么退货")))
+	if _, err := s.Conversation(ctx, "cb"); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := s.Messages(ctx, "cb", 0); err != nil {
+		t.Fatal(err)
+	}
+	// c is long: only its newest messages are remembered.
+	c := newConversation("cc")
+	must(t, s.CreateConversation(ctx, c, greeting(c)))
+	for i := range 12 {
+		must(t, s.SaveTurn(ctx, turn(c, fmt.Sprint("问题 ", i))))
+	}
+
+	e.inner.failReads.Store(true)
+	e.inner.failWrites.Store(true)
+	for _, conv := range []*conversation.Conversation{a, b} {
+		got, err := s.Conversation(ctx, conv.ID)
+		if err != nil || got.LastSeq != conv.LastSeq {
+			t.Fatalf("%s with the store unreadable: %+v, %v; want it at seq %d", conv.ID, got, err, conv.LastSeq)
+		}
+		msgs, err := s.Messages(ctx, conv.ID, 0)
+		if err != nil {
+			t.Fatalf("%s's messages with the store unreadable: %v", conv.ID, err)
+		}
+		wantTranscript(t, conv.ID, msgs, conv.LastSeq)
+		// The next turn: spooled, and readable at once.
+		must(t, s.SaveTurn(ctx, turn(conv, "还在吗")))
+		msgs, err = s.Messages(ctx, conv.ID, 0)
+		if err != nil {
+			t.Fatal(err)
+		}
+		wantTranscript(t, conv.ID, msgs, conv.LastSeq)
+	}
+	// The newest messages of the long one are there; its beginning is not,
+	// and a read that needs it still fails.
+	if msgs, err := s.Messages(ctx, "cc", c.LastSeq-12); err != nil || len(msgs) != 12 {
+		t.Fatalf("the long conversation's last 12 messages: %d, %v", len(msgs), err)
+	}
+	if _, err := s.Messages(ctx, "cc", 0); err == nil {
+		t.Fatal("the whole of a long conversation was served though only its newest messages are remembered")
+	}
+	// One never seen here is not made up.
+	if _, err := s.Conversation(ctx, "cz"); err == nil {
+		t.Fatal("a conversation never seen was served with the store unreadable")
+	}
+	// The store is back: the spooled turns land.
+	e.inner.failReads.Store(false)
+	e.inner.failWrites.Store(false)
+	e.run(s)
+	e.drained(s)
+	for _, conv := range []*conversation.Conversation{a, b} {
+		msgs, err := e.db.Messages(ctx, conv.ID, 0)
+		if err != nil {
+			t.Fatal(err)
+		}
+		wantTranscript(t, conv.ID, msgs, conv.LastSeq)
 	}
 }
