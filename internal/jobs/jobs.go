@@ -123,8 +123,9 @@ type Store interface {
 	// Jobs lists jobs newest first.
 	Jobs(ctx context.Context, f JobFilter) ([]Job, error)
 	// RequeueJob makes a dead job pending again, due at once, with its
-	// attempts reset.
-	RequeueJob(ctx context.Context, id int64) error
+	// attempts reset and its age counted from now (a job that died of age
+	// would otherwise die again at its first failure).
+	RequeueJob(ctx context.Context, id int64, now time.Time) error
 }
 
 // Handler carries out one job. An error marked notify.Permanent kills the
@@ -273,7 +274,7 @@ func (o *Outbox) Enqueue(ctx context.Context, kind, key string, payload []byte) 
 
 // Requeue gives a dead job another attempt now.
 func (o *Outbox) Requeue(ctx context.Context, id int64) error {
-	if err := o.st.RequeueJob(ctx, id); err != nil {
+	if err := o.st.RequeueJob(ctx, id, o.opts.Now()); err != nil {
 		return fmt.Errorf("requeue job %d: %w", id, err)
 	}
 	o.poke()
@@ -535,6 +536,10 @@ func (o *Outbox) Health() map[string]KindHealth {
 }
 
 func truncate(s string, n int) string {
+	// PostgreSQL's text takes neither invalid UTF-8 nor NUL, and an error
+	// may carry both (an SMTP server's reply in GBK): refused, the failure
+	// was never recorded and the job was sent again every lease, for ever.
+	s = strings.ToValidUTF8(strings.ReplaceAll(s, "\x00", ""), "\uFFFD")
 	if len(s) <= n {
 		return s
 	}

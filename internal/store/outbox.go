@@ -106,7 +106,7 @@ func (db *DB) ClaimJobs(ctx context.Context, c jobs.Claim) ([]jobs.Job, error) {
 		return nil, errcode.Errorf(errcode.Invalid, "a claim needs an owner")
 	}
 	args := []any{c.Owner, millis(c.Now.Add(c.Lease)), millis(c.Now), c.Limit}
-	perKind := ""
+	perKind, order := "", "next_at, id"
 	if c.PerKind > 0 {
 		// Each kind gets at most PerKind minus what the owner runs already.
 		busy := "0"
@@ -122,6 +122,11 @@ func (db *DB) ClaimJobs(ctx context.Context, c jobs.Claim) ([]jobs.Job, error) {
 		}
 		args = append(args, c.PerKind)
 		perKind = fmt.Sprintf("WHERE rn + %s <= $%d", busy, len(args))
+		// Fair between kinds: every kind's next job before any kind's
+		// second. In order of due time alone, two channels that hang
+		// filled every worker with their backlog (older than the notice of
+		// a channel that works), and that notice waited minutes.
+		order = "rn + " + busy + ", next_at, id"
 	}
 	q := `UPDATE outbox SET lease_owner = $1, lease_until = $2
 		WHERE id IN (
@@ -132,7 +137,7 @@ func (db *DB) ClaimJobs(ctx context.Context, c jobs.Claim) ([]jobs.Job, error) {
 					WHERE status = 'pending' AND next_at <= $3 AND lease_until <= $3 ` + skipLocked(db.d) + `
 				) candidates
 			) due ` + perKind + `
-			ORDER BY next_at, id LIMIT $4)
+			ORDER BY ` + order + ` LIMIT $4)
 		AND status = 'pending' AND lease_until <= $3
 		RETURNING ` + jobColumns
 	var out []jobs.Job
@@ -299,11 +304,13 @@ func (db *DB) Jobs(ctx context.Context, f jobs.JobFilter) ([]jobs.Job, error) {
 
 // RequeueJob makes a dead job pending again with no attempts, due at once
 // (its next attempt time becomes its creation time, which also puts it
-// first in line). Its last error stays until the next attempt.
-func (db *DB) RequeueJob(ctx context.Context, id int64) error {
+// first in line), and created now: its age, which MaxAge bounds, starts
+// again. Its last error stays until the next attempt.
+func (db *DB) RequeueJob(ctx context.Context, id int64, now time.Time) error {
 	err := db.outboxUpdate(ctx, func(ctx context.Context, t tx) error {
-		res, err := t.exec(ctx, `UPDATE outbox SET status = 'pending', attempts = 0, next_at = created_at,
-			lease_owner = '', lease_until = 0 WHERE id = $1 AND status = 'dead'`, id)
+		// SET reads the row as it was: next_at takes the old created_at.
+		res, err := t.exec(ctx, `UPDATE outbox SET status = 'pending', attempts = 0, next_at = created_at, created_at = $2,
+			lease_owner = '', lease_until = 0 WHERE id = $1 AND status = 'dead'`, id, millis(now))
 		if err != nil {
 			return err
 		}

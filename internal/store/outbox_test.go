@@ -249,7 +249,7 @@ func TestOutboxRetryDeadAndRequeue(t *testing.T) {
 		if err := db.CompleteJob(ctx, id, "w2", sentAt); !errcode.Is(err, errcode.Conflict) {
 			t.Fatalf("second completion: %v, want conflict", err)
 		}
-		if err := db.RequeueJob(ctx, id); !errcode.Is(err, errcode.Conflict) {
+		if err := db.RequeueJob(ctx, id, time.Now()); !errcode.Is(err, errcode.Conflict) {
 			t.Fatalf("requeue of a sent job: %v, want conflict", err)
 		}
 
@@ -261,17 +261,21 @@ func TestOutboxRetryDeadAndRequeue(t *testing.T) {
 		if got := claim(t, db, jobs.Claim{Owner: "w1", Now: outboxBase.Add(time.Hour), Limit: 10}); len(got) != 0 {
 			t.Fatalf("a dead job was claimed: %v", got)
 		}
-		if err := db.RequeueJob(ctx, dead); err != nil {
+		requeued := outboxBase.Add(30 * time.Minute)
+		if err := db.RequeueJob(ctx, dead, requeued); err != nil {
 			t.Fatal(err)
 		}
+		// Due at its old creation time (first in line), and created at the
+		// requeue: its age starts again (jobs.Options.MaxAge).
 		j := jobByID(t, db, dead)
-		if j.Status != jobs.StatusPending || j.Attempts != 0 || !j.NextAt.Equal(j.CreatedAt) || j.LastError == "" {
+		if j.Status != jobs.StatusPending || j.Attempts != 0 || !j.NextAt.Equal(outboxBase.Add(time.Second)) ||
+			!j.CreatedAt.Equal(requeued) || j.LastError == "" {
 			t.Fatalf("after requeue: %+v", j)
 		}
 		if got := claim(t, db, jobs.Claim{Owner: "w1", Now: outboxBase.Add(time.Hour), Limit: 10}); !slices.Equal(got, []int64{dead}) {
 			t.Fatalf("claim after requeue = %v", got)
 		}
-		if err := db.RequeueJob(ctx, 987654); !errcode.Is(err, errcode.NotFound) {
+		if err := db.RequeueJob(ctx, 987654, time.Now()); !errcode.Is(err, errcode.NotFound) {
 			t.Fatalf("requeue of a missing job: %v, want not_found", err)
 		}
 		if err := db.CompleteJob(ctx, 987654, "w1", sentAt); !errcode.Is(err, errcode.NotFound) {
