@@ -57,11 +57,11 @@ func maskAttr(a slog.Attr) slog.Attr {
 		}
 		return slog.Attr{Key: a.Key, Value: slog.GroupValue(masked...)}
 	case slog.KindAny:
+		// An error or a Stringer goes through fmt, which calls its method
+		// and turns a nil receiver's panic into "<nil>", as slog's own
+		// handlers do: called here directly, a typed nil (*url.URL)(nil)
+		// crashed the goroutine that logged it.
 		switch x := v.Any().(type) {
-		case error:
-			return slog.String(a.Key, MaskString(x.Error()))
-		case fmt.Stringer:
-			return slog.String(a.Key, MaskString(x.String()))
 		case []byte:
 			return slog.String(a.Key, MaskString(string(x)))
 		default:

@@ -293,16 +293,30 @@ func findNumbers(n []rune, spans []Span) []Span {
 		end := j // just past the group's last digit
 		checkX := end < len(n) && (n[end] == 'X' || n[end] == 'x')
 		glued := end < len(n) && isLatin(n[end]) && !(checkX && (end+1 == len(n) || !isAlnum(n[end+1])))
-		decimal := (end+1 < len(n) && (n[end] == '.' || n[end] == ',') && isDigit(n[end+1])) ||
-			(i > 1 && (n[i-1] == '.' || n[i-1] == ',') && isDigit(n[i-2]))
-		if glued || decimal || (i > 0 && isCurrency(n[i-1])) {
+		// A price, a decimal, a date or a code glued to letters at either
+		// end of the group is not personal data, and neither is the chunk
+		// it touches; the other chunks still are ("手机 13812345678 12.50元",
+		// "¥99 13812345678": the whole group was skipped, and the mobile
+		// with it).
+		if (i > 1 && decimalMark(n, i-1) && isDigit(n[i-2])) || (i > 0 && isCurrency(n[i-1])) {
+			chunks = chunks[1:]
+		}
+		if glued || (end+1 < len(n) && decimalMark(n, end) && isDigit(n[end+1])) {
+			if len(chunks) > 0 {
+				chunks = chunks[:len(chunks)-1]
+			}
+			checkX = false
+		}
+		if len(chunks) > 0 {
+			spans = matchChunks(n, chunks, checkX, spans)
+		}
+		if glued {
 			i = end
 			for i < len(n) && isAlnum(n[i]) {
 				i++
 			}
 			continue
 		}
-		spans = matchChunks(n, chunks, checkX, spans)
 		i = end - 1
 	}
 	return spans
@@ -342,6 +356,28 @@ func dottedMobile(n []rune, i int) (int, bool) {
 		return 0, false
 	}
 	return end, true
+}
+
+// decimalMark reports whether n[k] is a decimal point or a thousands
+// comma between digits. A comma is one only before a group of exactly three
+// digits: "13812345678，13998765432" (a full-width comma, folded) is two
+// numbers, and read as one decimal both were left in the clear.
+func decimalMark(n []rune, k int) bool {
+	switch n[k] {
+	case '.':
+		return true
+	case ',':
+		d := 0
+		for p := k + 1; p < len(n) && isDigit(n[p]); p++ {
+			d++
+		}
+		b := 0
+		for p := k - 1; p >= 0 && isDigit(n[p]); p-- {
+			b++
+		}
+		return d == 3 && b <= 3
+	}
+	return false
 }
 
 func isCurrency(r rune) bool { return r == '$' || r == '¥' || r == '￥' || r == '€' || r == '£' }
@@ -579,15 +615,22 @@ var (
 		"whatsapp", "wechat", "微信"}
 )
 
-// contextHint looks at the words just before position start: -1 when they
-// say the number is not personal data, 1 when they say it is, 0 otherwise.
+// contextHint looks at the words just before position start, in the
+// number's own clause: -1 when they say the number is not personal data,
+// 1 when they say it is, 0 otherwise. A word that says "not personal" must
+// introduce the number ("订单号：…", "order no. …"): orders are what
+// customers write about most, and "我的订单怎么还没发货？回电138…" or "订单退款到
+// 6222…" left the mobile and the card in the clear.
 func contextHint(n []rune, start int) int {
-	from := start - 20
-	if from < 0 {
-		from = 0
+	from := max(start-20, 0)
+	for k := start - 1; k >= from; k-- {
+		if isClauseBreak(n[k]) {
+			from = k + 1
+			break
+		}
 	}
 	window := strings.ToLower(string(n[from:start]))
-	neg, pos := lastIndexAny(window, notPersonal), lastIndexAny(window, personal)
+	neg, pos := introducing(window, notPersonal), lastIndexAny(window, personal)
 	switch {
 	case neg >= 0 && neg > pos:
 		return -1
@@ -595,6 +638,57 @@ func contextHint(n []rune, start int) int {
 		return 1
 	}
 	return 0
+}
+
+// isClauseBreak reports whether r ends a clause: a word before it says
+// nothing of a number after it. (Full-width marks are folded to ASCII.)
+func isClauseBreak(r rune) bool {
+	switch r {
+	case ',', '?', '!', ';', '。', '、', '\n':
+		return true
+	}
+	return false
+}
+
+// introducing returns where the last of words that introduces what follows
+// s starts (only label glue between it and the end: "号：", " number "), or
+// -1.
+func introducing(s string, words []string) int {
+	best := -1
+	for _, w := range words {
+		for end := len(s); end > 0; {
+			i := strings.LastIndex(s[:end], w)
+			if i < 0 {
+				break
+			}
+			if wholeWord(s, i, i+len(w)) && onlyGlue(s[i+len(w):]) {
+				best = max(best, i)
+				break
+			}
+			end = i + len(w) - 1
+		}
+	}
+	return best
+}
+
+// glue is what stands between a label and its number.
+var glue = []string{"号码", "号", "码", "是", "为", "：", "number", "num", "no", "nr", "id", "is", ":", "#", ".", "=", "-", "(", ")", " "}
+
+// onlyGlue reports whether s is nothing but label glue.
+func onlyGlue(s string) bool {
+	for s != "" {
+		cut := false
+		for _, g := range glue {
+			if rest, ok := strings.CutPrefix(s, g); ok {
+				s, cut = rest, true
+				break
+			}
+		}
+		if !cut {
+			return false
+		}
+	}
+	return true
 }
 
 // lastIndexAny returns where the last of words starts in s, or -1. Words

@@ -5,6 +5,8 @@ import (
 	"errors"
 	"fmt"
 	"log/slog"
+	"slices"
+	"strings"
 	"sync"
 	"time"
 )
@@ -222,10 +224,17 @@ func (v *Vault) Refresh(ctx context.Context) error {
 // four characters (all of it when short), and the original sealed either
 // way. Keep left a landline, a QQ number or a WeChat id in the clear.
 func (v *Vault) KeepWhole(ctx context.Context, conversationID, ref, text string, now time.Time) (Protected, error) {
-	if _, spans := Mask(text); len(spans) > 0 {
-		return v.Keep(ctx, conversationID, ref, text, now)
-	}
 	p := Protected{Text: maskWhole(text), Kinds: []Kind{KindContact}}
+	if _, spans := Mask(text); len(spans) > 0 {
+		// What is beside a mobile number is masked whole too: handing the
+		// contact to Keep left "138****5678 wechat: zhang_san88".
+		p.Text = maskContact(text, spans)
+		for _, sp := range spans {
+			if !slices.Contains(p.Kinds, sp.Kind) {
+				p.Kinds = append(p.Kinds, sp.Kind)
+			}
+		}
+	}
 	if v == nil || v.ring == nil {
 		return p, nil
 	}
@@ -239,6 +248,31 @@ func (v *Vault) KeepWhole(ctx context.Context, conversationID, ref, text string,
 	}
 	p.Sealed = &sealed
 	return p, nil
+}
+
+// maskContact shows the personal data found in s (spans) in its usual
+// form and masks every other character but spaces.
+func maskContact(s string, spans []Span) string {
+	r, f := []rune(s), fold(s)
+	spans = slices.SortedFunc(slices.Values(spans), func(a, b Span) int { return a.Start - b.Start })
+	var b strings.Builder
+	for i := 0; i < len(r); {
+		if len(spans) > 0 && spans[0].Start <= i {
+			if sp := spans[0]; sp.Start == i && sp.End > i {
+				b.WriteString(display(sp.Kind, f[sp.Start:sp.End]))
+				i = sp.End
+			}
+			spans = spans[1:]
+			continue
+		}
+		if r[i] == ' ' {
+			b.WriteRune(' ')
+		} else {
+			b.WriteRune('*')
+		}
+		i++
+	}
+	return b.String()
 }
 
 // maskWhole masks every character of s but spaces and its last four (none
