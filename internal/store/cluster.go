@@ -348,9 +348,11 @@ func (db *DB) onTransient(err error) {
 // query connects again (cause is logged). A connection to a primary that was demoted, or
 // fenced read-only while its standby was promoted, survives the promotion;
 // a new one follows the URL's target_session_attrs=read-write to whichever
-// server now takes writes. Connections in use are closed as they come back.
+// server now takes writes. Connections in use are closed as they come back
+// (their generation is older: openPostgres).
 func (db *DB) dropConnections(cause error) {
 	db.logger.Warn("reconnecting to the database to find the primary", "cause", cause)
+	db.generation.Add(1)
 	db.write.SetMaxIdleConns(0)
 	db.write.SetMaxIdleConns(db.idleConns)
 }

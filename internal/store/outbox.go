@@ -11,6 +11,8 @@ import (
 	"strings"
 	"time"
 
+	"github.com/jackc/pgx/v5/pgconn"
+
 	"github.com/steward-cs/steward/internal/errcode"
 	"github.com/steward-cs/steward/internal/jobs"
 )
@@ -22,22 +24,49 @@ var _ jobs.Store = (*DB)(nil)
 // claim's or a completion's row locks then last one statement instead of a
 // whole batch, so two nodes claiming and completing at once cannot deadlock
 // (and a completion cannot be lost to a deadlock and the job sent twice).
+//
+// Like the writer's batches, it follows a restart or a failover: a
+// transient error that left the transaction uncommitted (or that pgx says
+// is safe to retry) starts the pool afresh and runs it again, up to tries
+// times. Without that a fenced old primary kept refusing a delivered
+// notice's completion, and the notice went out again.
 func (db *DB) outboxUpdate(ctx context.Context, fn func(ctx context.Context, t tx) error) error {
 	if db.d.name() != "postgres" {
 		return db.update(ctx, fn)
 	}
+	for try := 1; ; try++ {
+		atCommit, err := db.outboxTx(ctx, fn)
+		if err == nil || db.w.transient == nil || !db.w.transient(err) || (atCommit && !pgconn.SafeToRetry(err)) ||
+			ctx.Err() != nil {
+			return err
+		}
+		if try == tries {
+			return unreachable(err)
+		}
+		db.onTransient(err)
+		select {
+		case <-ctx.Done():
+			return unreachable(err)
+		case <-time.After(retryWait(try)):
+		}
+	}
+}
+
+// outboxTx runs fn in a transaction of its own; atCommit says the error
+// came from the commit, after which the transaction may have committed.
+func (db *DB) outboxTx(ctx context.Context, fn func(ctx context.Context, t tx) error) (atCommit bool, _ error) {
 	sqlTx, err := db.write.BeginTx(ctx, nil)
 	if err != nil {
-		return fmt.Errorf("begin: %w", err)
+		return false, fmt.Errorf("begin: %w", err)
 	}
 	if err := fn(ctx, tx{sqlTx: sqlTx, d: db.d}); err != nil {
 		sqlTx.Rollback()
-		return err
+		return false, err
 	}
 	if err := sqlTx.Commit(); err != nil {
-		return fmt.Errorf("commit: %w", err)
+		return true, fmt.Errorf("commit: %w", err)
 	}
-	return nil
+	return false, nil
 }
 
 // skipLocked makes a claim pass over rows another transaction holds, on

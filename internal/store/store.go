@@ -7,6 +7,7 @@ import (
 	"cmp"
 	"context"
 	"database/sql"
+	"database/sql/driver"
 	"errors"
 	"fmt"
 	"log/slog"
@@ -15,10 +16,12 @@ import (
 	"path/filepath"
 	"strconv"
 	"strings"
+	"sync/atomic"
 	"time"
 
-	_ "github.com/jackc/pgx/v5/stdlib" // registers the "pgx" database/sql driver
-	_ "github.com/mattn/go-sqlite3"    // registers the "sqlite3" database/sql driver
+	"github.com/jackc/pgx/v5"
+	"github.com/jackc/pgx/v5/stdlib" // also registers the "pgx" database/sql driver
+	_ "github.com/mattn/go-sqlite3"  // registers the "sqlite3" database/sql driver
 
 	"github.com/steward-cs/steward/internal/dburl"
 	"github.com/steward-cs/steward/internal/errcode"
@@ -59,9 +62,12 @@ type DB struct {
 	read      *sql.DB
 	w         *writer
 	logger    *slog.Logger
-	url       string  // PostgreSQL only: for LISTEN and the lock connections
-	idleConns int     // PostgreSQL only: the pool's idle connections
-	locks     *sql.DB // PostgreSQL only: connections that hold advisory locks
+	url       string // PostgreSQL only: for LISTEN and the lock connections
+	idleConns int    // PostgreSQL only: the pool's idle connections
+	// generation counts dropConnections (PostgreSQL only): a connection made
+	// before the last one is not used again.
+	generation atomic.Int64
+	locks      *sql.DB // PostgreSQL only: connections that hold advisory locks
 }
 
 // Open connects to the database described by opts. It does not migrate; call
@@ -103,10 +109,33 @@ func (db *DB) openPostgres(ctx context.Context, opts Options) error {
 	if err != nil || (u.Scheme != "postgres" && u.Scheme != "postgresql") {
 		return fmt.Errorf("database URL must start with postgres:// or postgresql://")
 	}
-	pool, err := sql.Open("pgx", opts.DatabaseURL)
+	cfg, err := pgx.ParseConfig(opts.DatabaseURL)
 	if err != nil {
-		return fmt.Errorf("open postgres: %w", err)
+		return fmt.Errorf("open postgres at %s: %w", redactURL(u), err)
 	}
+	// Each connection remembers the pool's generation when it was made; one
+	// from before dropConnections is discarded when it comes back, not only
+	// those idle at the time (a connection busy through a failover, a
+	// backup's snapshot say, went on reading from the fenced old primary).
+	pool := stdlib.OpenDB(*cfg,
+		stdlib.OptionAfterConnect(func(_ context.Context, c *pgx.Conn) error {
+			c.PgConn().CustomData()[generationKey] = db.generation.Load()
+			return nil
+		}),
+		stdlib.OptionResetSession(func(_ context.Context, c *pgx.Conn) error {
+			if g, _ := c.PgConn().CustomData()[generationKey].(int64); g < db.generation.Load() {
+				return driver.ErrBadConn
+			}
+			// A server that turned read-only (fenced, or a standby now)
+			// says so to every session (PostgreSQL 14 reports both settings):
+			// nothing fails on it for reads, which would go on coming from
+			// the old primary while the writes go to the new one.
+			pc := c.PgConn()
+			if pc.ParameterStatus("default_transaction_read_only") == "on" || pc.ParameterStatus("in_hot_standby") == "on" {
+				return driver.ErrBadConn
+			}
+			return nil
+		}))
 	pool.SetMaxOpenConns(opts.ReadConns + 2)
 	pool.SetMaxIdleConns(opts.ReadConns + 2)
 	db.idleConns = opts.ReadConns + 2
@@ -132,6 +161,9 @@ func (db *DB) openPostgres(ctx context.Context, opts Options) error {
 	db.locks.SetConnMaxIdleTime(5 * time.Minute)
 	return nil
 }
+
+// generationKey is where a PostgreSQL connection keeps its generation.
+const generationKey = "steward.generation"
 
 // writeStatementCache is how many prepared statements the SQLite write
 // connection keeps for the next call of the same query (mattn/go-sqlite3's
