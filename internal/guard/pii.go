@@ -654,21 +654,7 @@ func isClauseBreak(r rune) bool {
 // s starts (only label glue between it and the end: "号：", " number "), or
 // -1.
 func introducing(s string, words []string) int {
-	best := -1
-	for _, w := range words {
-		for end := len(s); end > 0; {
-			i := strings.LastIndex(s[:end], w)
-			if i < 0 {
-				break
-			}
-			if wholeWord(s, i, i+len(w)) && onlyGlue(s[i+len(w):]) {
-				best = max(best, i)
-				break
-			}
-			end = i + len(w) - 1
-		}
-	}
-	return best
+	return lastWord(s, words, func(end int) bool { return onlyGlue(s[end:]) })
 }
 
 // glue is what stands between a label and its number.
@@ -694,6 +680,12 @@ func onlyGlue(s string) bool {
 // lastIndexAny returns where the last of words starts in s, or -1. Words
 // of Latin letters count only as whole words ("ref" is not in "prefer").
 func lastIndexAny(s string, words []string) int {
+	return lastWord(s, words, func(int) bool { return true })
+}
+
+// lastWord returns where the last of words in s starts, as a whole word
+// that ok accepts (given where it ends), or -1.
+func lastWord(s string, words []string, ok func(end int) bool) int {
 	best := -1
 	for _, w := range words {
 		for end := len(s); end > 0; {
@@ -701,10 +693,8 @@ func lastIndexAny(s string, words []string) int {
 			if i < 0 {
 				break
 			}
-			if wholeWord(s, i, i+len(w)) {
-				if i > best {
-					best = i
-				}
+			if wholeWord(s, i, i+len(w)) && ok(i+len(w)) {
+				best = max(best, i)
 				break
 			}
 			end = i + len(w) - 1

@@ -340,6 +340,19 @@ func TestAPendingApprovalIsWithdrawnWhenItsAlertResolves(t *testing.T) {
 	}
 }
 
+// record records n copies of s in h's monitor, a millisecond apart from at.
+func (h *harness) record(at time.Time, n int, s monitor.Signal) {
+	for i := range n {
+		s.At = at.Add(time.Duration(i) * time.Millisecond)
+		h.mon.Record(s)
+	}
+}
+
+// turnSignal is a bot turn's signal.
+func turnSignal(outcome string, failed bool) monitor.Signal {
+	return monitor.Signal{Kind: monitor.KindTurn, Outcome: outcome, Failed: failed, Confidence: 0.8}
+}
+
 // "Handoffs caused" counts handoffs: the turns the posture diverted, and
 // those handed to a person beyond the rate before the incident. It was the
 // interruptions again (failed turns plus diverted), counting failures that
@@ -348,15 +361,7 @@ func TestHandoffsCausedAreHandoffsBeyondTheUsualRate(t *testing.T) {
 	h := newHarness(t)
 	ctx := context.Background()
 	start := h.clock.Add(20 * time.Minute)
-	rec := func(at time.Time, n int, s monitor.Signal) {
-		for i := range n {
-			s.At = at.Add(time.Duration(i) * time.Millisecond)
-			h.mon.Record(s)
-		}
-	}
-	turn := func(outcome string, failed bool) monitor.Signal {
-		return monitor.Signal{Kind: monitor.KindTurn, Outcome: outcome, Failed: failed, Confidence: 0.8}
-	}
+	rec, turn := h.record, turnSignal
 	// Before: 100 turns, 10 of them handed to a person (10 %).
 	rec(start.Add(-10*time.Minute), 90, turn("answer", false))
 	rec(start.Add(-9*time.Minute), 10, turn("handoff", false))
@@ -390,15 +395,7 @@ func TestPostmortemNumbersMatchTheSignals(t *testing.T) {
 	h := newHarness(t)
 	ctx := context.Background()
 	start := h.clock.Add(20 * time.Minute) // 10:20
-	rec := func(at time.Time, n int, s monitor.Signal) {
-		for i := range n {
-			s.At = at.Add(time.Duration(i) * time.Millisecond)
-			h.mon.Record(s)
-		}
-	}
-	turn := func(outcome string, failed bool) monitor.Signal {
-		return monitor.Signal{Kind: monitor.KindTurn, Outcome: outcome, Failed: failed, Confidence: 0.8}
-	}
+	rec, turn := h.record, turnSignal
 	// Before (10:10–10:19): 40 answered, 10 fallbacks, 4 ratings of 5★.
 	rec(start.Add(-10*time.Minute), 40, turn("answer", false))
 	rec(start.Add(-9*time.Minute), 10, turn("fallback", false))

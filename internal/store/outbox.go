@@ -36,18 +36,11 @@ func (db *DB) outboxUpdate(ctx context.Context, fn func(ctx context.Context, t t
 	}
 	for try := 1; ; try++ {
 		atCommit, err := db.outboxTx(ctx, fn)
-		if err == nil || db.w.transient == nil || !db.w.transient(err) || (atCommit && !pgconn.SafeToRetry(err)) ||
-			ctx.Err() != nil {
+		if err == nil || (atCommit && !pgconn.SafeToRetry(err)) {
 			return err
 		}
-		if try == tries {
-			return unreachable(err)
-		}
-		db.onTransient(err)
-		select {
-		case <-ctx.Done():
-			return unreachable(err)
-		case <-time.After(retryWait(try)):
+		if err := db.tryAgain(ctx, try, err); err != nil {
+			return err
 		}
 	}
 }

@@ -258,17 +258,18 @@ func (db *DB) queryContext(ctx context.Context, q string, args ...any) (*rows, e
 		if err == nil {
 			return &rows{Rows: sqlRows, db: db}, nil
 		}
-		if err := db.readAgain(ctx, try, err); err != nil {
+		if err := db.tryAgain(ctx, try, err); err != nil {
 			return nil, err
 		}
 	}
 }
 
-// readAgain judges a read's try-th failure, err: nil, once the pool has
-// started afresh and the wait before the next try is over, when the read
-// should run again; otherwise the error for the caller (err itself when it
-// does not pass, "unavailable" when it outlasted the tries).
-func (db *DB) readAgain(ctx context.Context, try int, err error) error {
+// tryAgain judges the try-th failure, err, of a read or of a transaction
+// that cannot have committed: nil, once the pool has started afresh and
+// the wait before the next try is over, when it should run again;
+// otherwise the error for the caller (err itself when it does not pass,
+// "unavailable" when it outlasted the tries).
+func (db *DB) tryAgain(ctx context.Context, try int, err error) error {
 	if db.w.transient == nil || !db.w.transient(err) || ctx.Err() != nil {
 		return err
 	}
@@ -343,7 +344,7 @@ func (r *row) Scan(dest ...any) error {
 		if err == nil {
 			return nil
 		}
-		if err := r.db.readAgain(r.ctx, try, err); err != nil {
+		if err := r.db.tryAgain(r.ctx, try, err); err != nil {
 			return err
 		}
 		r.rows, r.err = r.db.queryContext(r.ctx, r.q, r.args...)
