@@ -20,34 +20,9 @@ import (
 // new primary through the URL's target_session_attrs=read-write rather than
 // fail on the old connections until they idle out.
 func TestWritesFollowThePrimaryAfterAFailover(t *testing.T) {
-	if testing.Short() {
-		t.Skip("starts two PostgreSQL servers")
-	}
-	var servers [2]*testutil.Postgres
-	for i := range servers {
-		pg, err := testutil.StartPostgres()
-		if err != nil {
-			if testutil.PostgresRequired() {
-				t.Fatal(err)
-			}
-			t.Skip(err)
-		}
-		defer pg.Stop()
-		servers[i] = pg
-	}
 	ctx, cancel := context.WithTimeout(context.Background(), time.Minute)
 	defer cancel()
-	for _, pg := range servers {
-		if err := pg.Exec(ctx, "postgres", "CREATE DATABASE steward"); err != nil {
-			t.Fatal(err)
-		}
-		db := testutil.OpenStore(t, store.Options{DatabaseURL: pg.URL("steward")})
-		if _, err := db.Migrate(ctx); err != nil {
-			t.Fatal(err)
-		}
-	}
-	url := fmt.Sprintf("postgres://steward@127.0.0.1:%d,127.0.0.1:%d/steward?sslmode=disable&target_session_attrs=read-write",
-		servers[0].Port(), servers[1].Port())
+	servers, url := twoPrimaries(t, ctx, nil)
 	db := testutil.OpenStore(t, store.Options{DatabaseURL: url})
 	write := func(node string) error {
 		return db.SaveRollups(ctx, []monitor.Rollup{{Minute: time.Now().UTC().Truncate(time.Minute), Node: node}})
