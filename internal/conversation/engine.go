@@ -6,6 +6,7 @@ import (
 	"errors"
 	"fmt"
 	"log/slog"
+	"strconv"
 	"strings"
 	"sync/atomic"
 	"time"
@@ -187,7 +188,7 @@ func (e *Engine) Start(ctx context.Context, req StartRequest) (*Conversation, st
 		return nil, "", nil, ErrThrottled
 	}
 	secret := token.New()
-	now := time.Now().UTC()
+	now := time.Now().UTC().Truncate(time.Millisecond) // as stored
 	c := &Conversation{ID: token.ID("c", 16), TokenHash: token.Hash(secret), State: StateBot, Locale: req.Locale,
 		Customer: req.Customer, LastSeq: 1, CreatedAt: now, UpdatedAt: now, Source: req.Source}
 	greeting := []Message{{ID: messageID(now), ConversationID: c.ID, Seq: 1, Role: RoleBot,
@@ -268,6 +269,22 @@ func (e *Engine) Transcript(ctx context.Context, c *Conversation, afterSeq int64
 // it was made is no secret, since the message carries its time anyway.
 func messageID(now time.Time) string { return token.SortableID("m", now, 8) }
 
+// replyID is the id of a turn's i-th reply (from 1): its customer message's
+// id and the reply's number, so that a retry finds exactly the turn's
+// replies (repeated), and the ids still sort in the turn's order.
+func replyID(customerID string, i int) string { return customerID + "r" + strconv.Itoa(i) }
+
+// isReplyTo reports whether id is a reply's of the customer message
+// customerID (replyID).
+func isReplyTo(id, customerID string) bool {
+	n, ok := strings.CutPrefix(id, customerID+"r")
+	if !ok || n == "" {
+		return false
+	}
+	_, err := strconv.Atoi(n)
+	return err == nil
+}
+
 // Input is one customer message.
 type Input struct {
 	Text string
@@ -346,9 +363,11 @@ func (e *Engine) repeated(ctx context.Context, c *Conversation, clientID string)
 		}
 		res := &Result{Conversation: c, Customer: m, Repeated: true}
 		for _, r := range msgs[i+1:] {
-			// The turn's replies were stored with it, at its time; what
-			// came later (an agent's messages) is not that turn's.
-			if r.Role == RoleCustomer || !r.CreatedAt.Equal(m.CreatedAt) {
+			// The turn's replies carry its customer message's id
+			// (replyID); what came later is not that turn's, even in the
+			// same millisecond (the "joined" line of an assignment that
+			// followed a handoff at once was returned as a reply).
+			if !isReplyTo(r.ID, m.ID) {
 				break
 			}
 			res.Replies = append(res.Replies, r)
@@ -458,7 +477,9 @@ func (e *Engine) turn(ctx context.Context, id, tok string, in Input, asked *aske
 		e.throttled(c)
 		return nil, ErrThrottled
 	}
-	now := time.Now().UTC()
+	// Stamped to the millisecond, as stored: the answer, the live frames,
+	// a catch-up and a retry all carry the same created_at.
+	now := time.Now().UTC().Truncate(time.Millisecond)
 	customerID := messageID(now)
 	// Personal data is masked before anything reads or stores the text: the
 	// NLU, the transcript, the desk and the logs see only the masked form.
@@ -497,7 +518,7 @@ func (e *Engine) turn(ctx context.Context, id, tok string, in Input, asked *aske
 	seq := customer.Seq
 	for i := range replies {
 		seq++
-		replies[i].ID, replies[i].ConversationID, replies[i].Seq = messageID(now), c.ID, seq
+		replies[i].ID, replies[i].ConversationID, replies[i].Seq = replyID(customerID, i+1), c.ID, seq
 		replies[i].Role, replies[i].Locale, replies[i].CreatedAt = RoleBot, locale, now
 	}
 	next.LastSeq = seq
@@ -814,7 +835,7 @@ func (e *Engine) apply(ctx context.Context, id string, limit int, change Change)
 		return nil, nil, err
 	}
 	next := *c
-	now := time.Now().UTC()
+	now := time.Now().UTC().Truncate(time.Millisecond) // as stored
 	next.UpdatedAt = now
 	msgs, err := change(&next)
 	if err != nil {

@@ -93,9 +93,18 @@ func TicketsFull(n int) error {
 		"这个会话已有 %d 条留言在等待客服处理，请耐心等待回复", n)
 }
 
+// errConversationClosed refuses the offline form of a closed conversation.
+var errConversationClosed = errcode.Localized(errcode.Conflict, "conversation is closed; start a new one",
+	"会话已结束，请开始新会话")
+
 // LeaveMessage turns a customer's offline form into a ticket and thanks
 // them in the transcript. c must be authorised by the caller.
 func (d *Desk) LeaveMessage(ctx context.Context, c *conversation.Conversation, contact, message string) (*Ticket, error) {
+	// Not in a conversation that is over: the form was the one way left to
+	// write into a closed transcript, and it opened a ticket for it.
+	if c.State == conversation.StateClosed {
+		return nil, errConversationClosed
+	}
 	contact, err := required("contact", contact, maxContact)
 	if err != nil {
 		return nil, err
@@ -131,6 +140,9 @@ func (d *Desk) LeaveMessage(ctx context.Context, c *conversation.Conversation, c
 	}
 	// The ticket is durable; the thank-you line is a courtesy.
 	if _, _, err := d.engine.Apply(ctx, c.ID, func(c *conversation.Conversation) ([]conversation.Message, error) {
+		if c.State == conversation.StateClosed {
+			return nil, errConversationClosed // closed meanwhile: nothing follows the close
+		}
 		return []conversation.Message{{Role: conversation.RoleBot, Outcome: conversation.OutcomeTicket,
 			Intent: "offline.received", Text: phrase(phraseTicket, c.Locale)}}, nil
 	}); err != nil {
