@@ -178,12 +178,13 @@ func isSep(r rune) bool { return r == ' ' || r == '-' || r == '\u200b' || r == '
 
 // findEmails appends the email addresses in n.
 func findEmails(n []rune, spans []Span) []Span {
+	last := 0 // where the previous address ended: "a@b.cc@d.ee" is not two
 	for i := 0; i < len(n); i++ {
 		if n[i] != '@' {
 			continue
 		}
 		start := i
-		for start > 0 && isLocalRune(n[start-1]) {
+		for start > last && isLocalRune(n[start-1]) {
 			start--
 		}
 		for start < i && (n[start] == '.' || n[start] == '-' || n[start] == '+') {
@@ -196,7 +197,11 @@ func findEmails(n []rune, spans []Span) []Span {
 		for end > i+1 && (n[end-1] == '.' || n[end-1] == '-') {
 			end--
 		}
-		if start == i || !validDomain(n[i+1:end]) {
+		// A local part that is the tail of a masked number ("170****0000@…")
+		// is what a first masking left: masking again must not change it.
+		valid := start < i && validDomain(n[i+1:end]) && !maskedBefore(n, start)
+		last = max(last, end) // an address's local part never takes another's domain
+		if !valid {
 			continue
 		}
 		spans = append(spans, Span{Start: start, End: end, Kind: KindEmail})
@@ -256,7 +261,8 @@ func findNumbers(n []rune, spans []Span) []Span {
 		if !isDigit(n[i]) || covered(spans[:emails], i) {
 			continue
 		}
-		if i > 0 && (isDigit(n[i-1]) || isLatin(n[i-1]) && !labelBefore(n, i)) {
+		if i > 0 && (isDigit(n[i-1]) || isLatin(n[i-1]) && !labelBefore(n, i) || maskedBefore(n, i) ||
+			n[i-1] == '@' && maskedBefore(n, i-1)) { // the domain of a masked address, "1***@139.com"
 			// glued to letters: skip the whole code
 			for i < len(n) && isAlnum(n[i]) {
 				i++
@@ -269,6 +275,7 @@ func findNumbers(n []rune, spans []Span) []Span {
 			continue
 		}
 		var chunks []chunk
+		address := -1 // where the email address that ends the group starts
 		j := i
 		for {
 			k := j
@@ -277,22 +284,31 @@ func findNumbers(n []rune, spans []Span) []Span {
 			}
 			chunks = append(chunks, chunk{j, k})
 			s := k
+			if bracketed(n, j, k) { // "(138) 1234 5678"
+				s++
+			}
 			for s < len(n) && s-k < 3 && isSep(n[s]) {
 				s++
 			}
 			// A chunk inside an email address found already ends the
 			// group: "138 1234 5678@qq.com" grew a mobile number across
-			// the address, and the two spans overlapped.
-			if s > k && s < len(n) && isDigit(n[s]) && !covered(spans[:emails], s) {
-				j = s
-				continue
+			// the address, and the two spans overlapped. If the group and
+			// the address's leading digits are one number, the address
+			// takes the group in instead.
+			if s > k && s < len(n) && isDigit(n[s]) {
+				if !covered(spans[:emails], s) {
+					j = s
+					continue
+				}
+				address = s
 			}
 			j = k
 			break
 		}
 		end := j // just past the group's last digit
 		checkX := end < len(n) && (n[end] == 'X' || n[end] == 'x')
-		glued := end < len(n) && isLatin(n[end]) && !(checkX && (end+1 == len(n) || !isAlnum(n[end+1])))
+		glued := end < len(n) && isLatin(n[end]) && !(checkX && (end+1 == len(n) || !isAlnum(n[end+1]))) ||
+			maskedAfter(n, end)
 		// A price, a decimal, a date or a code glued to letters at either
 		// end of the group is not personal data, and neither is the chunk
 		// it touches; the other chunks still are ("手机 13812345678 12.50元",
@@ -307,6 +323,9 @@ func findNumbers(n []rune, spans []Span) []Span {
 			}
 			checkX = false
 		}
+		if address >= 0 && len(chunks) > 0 && intoAddress(n, chunks, address, spans[:emails]) {
+			chunks = nil
+		}
 		if len(chunks) > 0 {
 			spans = matchChunks(n, chunks, checkX, spans)
 		}
@@ -320,6 +339,66 @@ func findNumbers(n []rune, spans []Span) []Span {
 		i = end - 1
 	}
 	return spans
+}
+
+// bracketed reports whether the digits n[j:k] stand in brackets, as a
+// mobile's first three digits or an area code sometimes do.
+func bracketed(n []rune, j, k int) bool {
+	return j > 0 && n[j-1] == '(' && k < len(n) && n[k] == ')' && k-j <= 4
+}
+
+// intoAddress reports whether a number group (chunks) runs on into the
+// local part of the email address that starts at s, the two reading as one
+// mobile or card number: then the address's span is extended back over the
+// group, so that all of it is masked.
+func intoAddress(n []rune, chunks []chunk, s int, emails []Span) bool {
+	var d []byte
+	for _, c := range chunks {
+		for p := c.start; p < c.end; p++ {
+			d = append(d, byte(n[p]))
+		}
+	}
+	for p := s; p < len(n) && isDigit(n[p]); p++ {
+		d = append(d, byte(n[p]))
+	}
+	if len(d) > 22 {
+		return false
+	}
+	if kind, ok := classify(d, false); !ok || kind == KindCNID {
+		return false
+	}
+	for e := range emails {
+		if emails[e].Start == s {
+			emails[e].Start = chunks[0].start
+			if kind, _ := classify(d, false); kind == KindMobile {
+				emails[e].Start = mobilePrefix(n, chunks[0].start)
+			}
+			return true
+		}
+	}
+	return false
+}
+
+// maskedBefore and maskedAfter report whether the digits that start (end)
+// at i stand beside a run of three or more asterisks: what is left in the
+// clear of a number or address masked already ("138****5678",
+// "1***@qq.com"). Such digits are not tried again with their neighbours,
+// or masking masked text would mask more of it each time
+// ("444444*******4444 4444444444444" read as a card anew).
+func maskedBefore(n []rune, i int) bool {
+	k := i
+	for k > 0 && n[k-1] == '*' {
+		k--
+	}
+	return i-k >= 3
+}
+
+func maskedAfter(n []rune, i int) bool {
+	k := i
+	for k < len(n) && n[k] == '*' {
+		k++
+	}
+	return k-i >= 3
 }
 
 // labels are words people glue to a number they give: "tel13812345678".
@@ -375,7 +454,8 @@ func decimalMark(n []rune, k int) bool {
 		for p := k - 1; p >= 0 && isDigit(n[p]); p-- {
 			b++
 		}
-		return d == 3 && b <= 3
+		// Digits cut short by masking ("0,0***@qq.com") were a group.
+		return (d == 3 || d < 3 && maskedAfter(n, k+1+d)) && b <= 3
 	}
 	return false
 }
@@ -386,6 +466,7 @@ func isCurrency(r rune) bool { return r == '$' || r == '¥' || r == '￥' || r =
 // from each start that reads as personal data.
 func matchChunks(n []rune, chunks []chunk, checkX bool, spans []Span) []Span {
 	var digits []byte
+	floor := 0 // where the last number found in the group ends
 	for a := 0; a < len(chunks); {
 		found := false
 		for b := len(chunks); b > a; b-- {
@@ -408,7 +489,11 @@ func matchChunks(n []rune, chunks []chunk, checkX bool, spans []Span) []Span {
 				end++
 			}
 			if kind == KindMobile {
-				start = mobilePrefix(n, start)
+				// The prefix may not reach back into the number before it
+				// ("170000000 86 17000000000": 86 ends the first).
+				if p := mobilePrefix(n, start); p >= floor {
+					start = p
+				}
 			}
 			if kind != KindCNID || len(digits) == 15 {
 				if hint := contextHint(n, start); hint < 0 {
@@ -416,7 +501,7 @@ func matchChunks(n []rune, chunks []chunk, checkX bool, spans []Span) []Span {
 				}
 			}
 			spans = append(spans, Span{Start: start, End: end, Kind: kind})
-			a, found = b, true
+			a, found, floor = b, true, end
 			break
 		}
 		if !found {
@@ -574,6 +659,10 @@ func mobilePrefix(n []rune, start int) int {
 		return start - 1
 	}
 	p := start
+	if bracketed(n, start, start+3) { // "+86 (138) 1234 5678": the bracket goes too
+		start--
+		p = start
+	}
 	for p > 0 && isSep(n[p-1]) {
 		p--
 	}

@@ -94,7 +94,7 @@ func FuzzMask(f *testing.F) {
 		"6222 0212 3456 7890 128", "１３８１２３４５６７８", "订单号 13812345678", "@@..", "8613812345678x",
 		// A spaced number running into an email address: the number's span
 		// grew across the address's, and Mask panicked.
-		"138 1234 5678@qq.com", "mail 6222 0212 3456 7890 128@x.com"} {
+		"138 1234 5678@qq.com", "mail 6222 0212 3456 7890 128@x.com", "+86 (138) 1234 5678", "(138) 1 2@a.co"} {
 		f.Add(s)
 	}
 	f.Fuzz(func(t *testing.T, s string) {

@@ -136,3 +136,27 @@ func TestTheLogHandlerTakesANilStringer(t *testing.T) {
 		t.Fatalf("logged %q; want url=<nil> and the phone masked", s)
 	}
 }
+
+// A mobile written with its prefix in brackets, or typed with spaces into a
+// QQ address, is masked whole: "+86 (138) 1234 5678" was found nowhere,
+// and "138 1234 5678@qq.com" left seven of its eleven digits in the clear
+// (the address began at 5678).
+func TestABracketedOrAddressedMobileIsMaskedWhole(t *testing.T) {
+	for _, tc := range []struct{ in, want string }{
+		{"My number: +86 (138) 1234 5678", "My number: 138****5678"},
+		{"电话 (138) 1234-5678 谢谢", "电话 138****5678 谢谢"},
+		{"0086 (139) 8765 4321", "139****4321"},
+		{"邮箱 138 1234 5678@qq.com", "邮箱 1***@qq.com"},
+		{"mail 6222 0212 3456 7890 128@x.com", "mail 6***@x.com"},
+	} {
+		if got := MaskString(tc.in); got != tc.want {
+			t.Errorf("Mask(%q) = %q, want %q", tc.in, got, tc.want)
+		}
+	}
+	// Brackets around other numbers change nothing.
+	for _, in := range []string{"(2024) 1234 5678", "共 (12) 件 1234 5678", "ticket (138) 1234 5678 9"} {
+		if got := MaskString(in); got != in {
+			t.Errorf("Mask(%q) = %q, want it unchanged", in, got)
+		}
+	}
+}
