@@ -322,6 +322,9 @@ func mxRows() []mxRow {
 			target: func(c *mxCell) mxReq { return mxReq{path: "/api/v1/incidents/" + c.fx.incident() + "/postmortem"} }},
 		{route: "GET /api/v1/monitor", want: staffOnly(200, 200, 200, 200), target: path("/api/v1/monitor")},
 		{route: "GET /api/v1/outbox", want: staffOnly(200, 200, 200, 200), target: path("/api/v1/outbox")},
+		{route: "GET /api/v1/outbox/jobs", want: staffOnly(200, 200, 200, 200), target: path("/api/v1/outbox/jobs?status=dead")},
+		// No such job: those allowed are told so.
+		{route: "POST /api/v1/outbox/jobs/{id}/requeue", want: staffOnly(404, 404, 403, 403), target: path("/api/v1/outbox/jobs/987654/requeue")},
 		{route: "GET /api/v1/admin/faults", want: staffOnly(200, 403, 403, 403), target: path("/api/v1/admin/faults")},
 		{route: "POST /api/v1/admin/faults", want: staffOnly(201, 403, 403, 403), target: withBody("/api/v1/admin/faults",
 			map[string]any{"point": "notify", "scope": "matrix-channel", "latency_ms": 1, "duration_s": 1})},

@@ -81,6 +81,8 @@ func (s *Server) crisisRoutes(mux *routeMux) {
 	mux.HandleFunc("GET /api/v1/incidents/{id}/postmortem", s.staff(s.postmortem))
 	mux.HandleFunc("GET /api/v1/monitor", s.staff(s.monitorSummary))
 	mux.HandleFunc("GET /api/v1/outbox", s.staff(s.listOutbox))
+	mux.HandleFunc("GET /api/v1/outbox/jobs", s.staff(s.listJobs))
+	mux.HandleFunc("POST /api/v1/outbox/jobs/{id}/requeue", s.staff(s.requeueJob))
 	mux.HandleFunc("GET /api/v1/admin/faults", s.staff(s.listFaults))
 	mux.HandleFunc("POST /api/v1/admin/faults", s.staff(s.injectFault))
 	mux.HandleFunc("DELETE /api/v1/admin/faults", s.staff(s.clearFaults))
@@ -621,6 +623,79 @@ func (s *Server) listOutbox(w http.ResponseWriter, r *http.Request, p *auth.Prin
 		return errcode.Errorf(errcode.NotFound, "no outbox")
 	}
 	writeJSON(w, http.StatusOK, map[string]any{"channels": s.crisis.Outbox.Health()})
+	return nil
+}
+
+// jobView is one outbox job as operators see it.
+type jobView struct {
+	ID        int64      `json:"id"`
+	Kind      string     `json:"kind"`
+	Key       string     `json:"key"`
+	Status    string     `json:"status"`
+	Attempts  int        `json:"attempts"`
+	LastError string     `json:"last_error,omitempty"`
+	Payload   string     `json:"payload"`
+	CreatedAt time.Time  `json:"created_at"`
+	NextAt    time.Time  `json:"next_at"`
+	SentAt    *time.Time `json:"sent_at,omitempty"`
+}
+
+// listJobs lists the outbox's jobs, newest first: ?status=dead finds the
+// notices given up on, which an operator may requeue once the channel is
+// fixed. ?kind= and ?limit= (at most 1000, default 100) narrow it.
+func (s *Server) listJobs(w http.ResponseWriter, r *http.Request, p *auth.Principal) error {
+	if err := need(p, auth.IncidentRead, permWhat[auth.IncidentRead]); err != nil {
+		return err
+	}
+	if s.crisis.Outbox == nil {
+		return errcode.Errorf(errcode.NotFound, "no outbox")
+	}
+	q := r.URL.Query()
+	f := jobs.JobFilter{Status: q.Get("status"), Kind: q.Get("kind")}
+	if v := q.Get("limit"); v != "" {
+		n, err := strconv.Atoi(v)
+		if err != nil || n < 1 || n > 1000 {
+			return errcode.Errorf(errcode.Invalid, "limit must be a whole number from 1 to 1000, not %q", v)
+		}
+		f.Limit = n
+	}
+	if len(f.Kind) > 200 {
+		return errcode.Errorf(errcode.Invalid, "kind is longer than 200 bytes")
+	}
+	js, err := s.crisis.Outbox.Jobs(r.Context(), f)
+	if err != nil {
+		return err
+	}
+	out := make([]jobView, 0, len(js))
+	for _, j := range js {
+		v := jobView{ID: j.ID, Kind: j.Kind, Key: j.Key, Status: j.Status, Attempts: j.Attempts, LastError: j.LastError,
+			Payload: string(j.Payload), CreatedAt: j.CreatedAt, NextAt: j.NextAt}
+		if !j.SentAt.IsZero() {
+			v.SentAt = &j.SentAt
+		}
+		out = append(out, v)
+	}
+	writeJSON(w, http.StatusOK, map[string]any{"jobs": out})
+	return nil
+}
+
+// requeueJob gives a dead job (a notice given up on) another attempt now.
+func (s *Server) requeueJob(w http.ResponseWriter, r *http.Request, p *auth.Principal) error {
+	if err := need(p, auth.IncidentManage, permWhat[auth.IncidentManage]); err != nil {
+		return err
+	}
+	if s.crisis.Outbox == nil {
+		return errcode.Errorf(errcode.NotFound, "no outbox")
+	}
+	id, err := strconv.ParseInt(r.PathValue("id"), 10, 64)
+	if err != nil || id < 1 {
+		return errcode.Errorf(errcode.Invalid, "job id %q is not a positive whole number", r.PathValue("id"))
+	}
+	if err := s.crisis.Outbox.Requeue(r.Context(), id); err != nil {
+		return err
+	}
+	s.auditEntry(r.Context(), p, "outbox.requeue", "job:"+strconv.FormatInt(id, 10), nil)
+	writeJSON(w, http.StatusOK, map[string]any{"id": id, "status": jobs.StatusPending})
 	return nil
 }
 

@@ -281,6 +281,20 @@ func (o *Outbox) Requeue(ctx context.Context, id int64) error {
 	return nil
 }
 
+// Jobs lists jobs, newest first, for operators.
+func (o *Outbox) Jobs(ctx context.Context, f JobFilter) ([]Job, error) {
+	switch f.Status {
+	case "", StatusPending, StatusSent, StatusDead:
+	default:
+		return nil, errcode.Errorf(errcode.Invalid, "status %q is none of pending, sent, dead", f.Status)
+	}
+	js, err := o.st.Jobs(ctx, f)
+	if err != nil {
+		return nil, fmt.Errorf("list jobs: %w", err)
+	}
+	return js, nil
+}
+
 func (o *Outbox) poke() {
 	select {
 	case o.wake <- struct{}{}:
