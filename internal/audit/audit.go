@@ -8,8 +8,10 @@ import (
 	"crypto/sha256"
 	"encoding/hex"
 	"encoding/json"
+	"errors"
 	"fmt"
 	"log/slog"
+	"math"
 	"time"
 )
 
@@ -170,9 +172,17 @@ func breakf(seq int64, kind, format string, args ...any) *Break {
 	return &Break{Seq: seq, Kind: kind, Message: fmt.Sprintf(format, args...)}
 }
 
+// ErrNoHead is a store's answer when the head checkpoint row is gone:
+// only an edit outside Steward deletes it.
+var ErrNoHead = errors.New("the audit head checkpoint is missing")
+
 // check verifies e against the entry before it (nil for the first entry).
 func check(prev, e *Entry) *Break {
 	switch {
+	case e.Seq < 1:
+		// Not written by Steward, whose chain starts at 1, yet listed
+		// with the trail: it must be reported, not skipped.
+		return breakf(e.Seq, BreakUnlinked, "entry %d is not part of the chain, which starts at entry 1: it was added outside Steward", e.Seq)
 	case prev == nil && e.Seq != 1:
 		return breakf(1, BreakMissing, "entries 1 to %d are missing: the oldest entry is %d", e.Seq-1, e.Seq)
 	case prev == nil && e.PrevHash != "":
@@ -216,7 +226,8 @@ func (l *Log) Verify(ctx context.Context, anchor *Head) (Report, error) {
 // verify` holds a restored backup to the same checks as the live trail.
 func VerifyChain(ctx context.Context, store Reader, anchor *Head) (Report, error) {
 	head, err := store.AuditHead(ctx)
-	if err != nil {
+	noHead := errors.Is(err, ErrNoHead)
+	if err != nil && !noHead {
 		return Report{}, fmt.Errorf("read the audit head: %w", err)
 	}
 	rep := Report{Head: head}
@@ -226,9 +237,9 @@ func VerifyChain(ctx context.Context, store Reader, anchor *Head) (Report, error
 	}
 	var (
 		prev     *Entry
-		after    int64
-		anchored = anchor == nil
-		done     bool // the entries after the head read were appended since
+		after    int64 = math.MinInt64 // every row, those below the chain too
+		anchored       = anchor == nil
+		done     bool  // the entries after the head read were appended since
 	)
 	for !done {
 		page, err := store.AuditRange(ctx, after, verifyPage)
@@ -240,7 +251,7 @@ func VerifyChain(ctx context.Context, store Reader, anchor *Head) (Report, error
 			if b := check(prev, e); b != nil {
 				return fail(b)
 			}
-			if e.Seq > head.Seq {
+			if e.Seq > head.Seq && !noHead {
 				// Appended since the head was read (a login, on a live
 				// server) if the head covers it now: the chain is verified
 				// up to the head as it was read. Otherwise the head was
@@ -275,6 +286,8 @@ func VerifyChain(ctx context.Context, store Reader, anchor *Head) (Report, error
 		last = prev.Seq
 	}
 	switch {
+	case noHead:
+		return fail(breakf(last, BreakHead, "the head checkpoint is missing (the entries end at %d): it was deleted outside Steward", last))
 	case last < head.Seq && last+1 == head.Seq:
 		return fail(breakf(head.Seq, BreakTruncated, "entry %d, the newest, is missing: the head checkpoint is at %d but the entries end at %d", head.Seq, head.Seq, last))
 	case last < head.Seq:

@@ -2,6 +2,7 @@ package cli
 
 import (
 	"context"
+	"encoding/hex"
 	"encoding/json"
 	"flag"
 	"fmt"
@@ -83,15 +84,15 @@ func (c *auditCommand) Run(ctx context.Context, args []string) error {
 				}
 				s = string(b)
 			}
-			detail = append(detail, k+"="+s)
+			detail = append(detail, cell(k)+"="+cell(s))
 		}
 		slices.Sort(detail)
 		actor := e.Actor
 		if e.ActorName != "" {
 			actor = e.ActorName
 		}
-		fmt.Fprintf(tw, "%d\t%s\t%s\t%s\t%s\t%s\n", e.Seq, e.At.Local().Format("2006-01-02 15:04:05"), actor, e.Action,
-			e.Object, strings.Join(detail, " "))
+		fmt.Fprintf(tw, "%d\t%s\t%s\t%s\t%s\t%s\n", e.Seq, e.At.Local().Format("2006-01-02 15:04:05"), cell(actor),
+			cell(e.Action), cell(e.Object), strings.Join(detail, " "))
 	}
 	return tw.Flush()
 }
@@ -149,7 +150,7 @@ func parseHead(s string) (*audit.Head, error) {
 	}
 	seq, hash, ok := strings.Cut(s, ":")
 	n, err := strconv.ParseInt(seq, 10, 64)
-	if !ok || err != nil || n < 1 || len(hash) != 64 {
+	if _, herr := hex.DecodeString(hash); !ok || err != nil || n < 1 || len(hash) != 64 || herr != nil {
 		return nil, usagef("--head must be SEQ:HASH as audit verify prints it (e.g. 42:9f86d0…, 64 hex digits), not %q", s)
 	}
 	return &audit.Head{Seq: n, Hash: strings.ToLower(hash)}, nil

@@ -253,6 +253,19 @@ func (c *postureCommand) Run(ctx context.Context, args []string) error {
 		}
 	}
 	var raw []byte
+	// describe fetches the posture's description after a change. The
+	// change is made by then: if the description cannot be read (a
+	// server restarting, a proxy's 502) the command still succeeds, with
+	// the change's own answer and a warning, or a script would retry a
+	// change that was made.
+	describe := func() {
+		desc, derr := api.call(ctx, c.env, "GET", "/api/v1/posture", nil)
+		if derr != nil {
+			fmt.Fprintf(c.env.Stderr, "warning: the posture was changed, but its description cannot be read: %v\n", derr)
+			return
+		}
+		raw = desc
+	}
 	switch args[0] {
 	case "show":
 		raw, err = api.call(ctx, c.env, "GET", "/api/v1/posture", nil)
@@ -261,7 +274,7 @@ func (c *postureCommand) Run(ctx context.Context, args []string) error {
 		if err == nil {
 			// The answer holds the posture alone; the description, as for
 			// set, comes with GET.
-			raw, err = api.call(ctx, c.env, "GET", "/api/v1/posture", nil)
+			describe()
 		}
 	case "set":
 		body := map[string]any{"level": *level, "all": *all, "human": *human, "reason": *reason}
@@ -299,7 +312,7 @@ func (c *postureCommand) Run(ctx context.Context, args []string) error {
 			if *level == 0 {
 				fmt.Fprintln(c.env.Stderr, "note: normal service is held by hand: Steward will not degrade by itself until 'steward posture auto'")
 			}
-			raw, err = api.call(ctx, c.env, "GET", "/api/v1/posture", nil)
+			describe()
 		}
 	default:
 		return usagef("unknown posture command %q: %s", args[0], usage)

@@ -255,7 +255,7 @@ func (c *kbCommand) releases(ctx context.Context, args []string) error {
 	for _, r := range l.Releases {
 		gate := "passed"
 		if r.Override != nil {
-			gate = "overridden: " + r.Override.Reason
+			gate = "overridden: " + cell(r.Override.Reason)
 		}
 		var state []string
 		if r.ID == l.ActiveID {
@@ -272,7 +272,7 @@ func (c *kbCommand) releases(ctx context.Context, args []string) error {
 			acc = fmt.Sprintf("%.3f", r.Quality.Accuracy)
 		}
 		fmt.Fprintf(tw, "%d\t%s\t%s\t%d\t%d\t%s\t%s\t%s\n", r.ID, r.CreatedAt.Local().Format("2006-01-02 15:04"),
-			r.AuthorName, r.Entries, r.Minimal, acc, gate, strings.Join(state, ", "))
+			cell(r.AuthorName), r.Entries, r.Minimal, acc, gate, strings.Join(state, ", "))
 	}
 	return tw.Flush()
 }

@@ -2,6 +2,7 @@ package cli
 
 import (
 	"bytes"
+	"fmt"
 	"io"
 	"strings"
 
@@ -54,6 +55,45 @@ func (t *table) Flush() error {
 	}
 	_, err := io.WriteString(t.w, out.String())
 	return err
+}
+
+// cell makes s safe as one cell of a table: line breaks, tabs and other
+// control characters are written as escapes. Unescaped, a name or a reason
+// holding a line break (kept as typed) started a line of its own, which
+// read as another row: in `steward audit`, a forged entry of the trail.
+func cell(s string) string {
+	clean := true
+	for _, r := range s {
+		if isControl(r) {
+			clean = false
+			break
+		}
+	}
+	if clean {
+		return s
+	}
+	var b strings.Builder
+	for _, r := range s {
+		switch {
+		case r == '\n':
+			b.WriteString(`\n`)
+		case r == '\r':
+			b.WriteString(`\r`)
+		case r == '\t':
+			b.WriteString(`\t`)
+		case isControl(r):
+			fmt.Fprintf(&b, `\u%04x`, r)
+		default:
+			b.WriteRune(r)
+		}
+	}
+	return b.String()
+}
+
+// isControl: C0 and C1 controls, DEL, and the Unicode line and paragraph
+// separators.
+func isControl(r rune) bool {
+	return r < 0x20 || r >= 0x7f && r <= 0x9f || r == 0x2028 || r == 0x2029
 }
 
 // displayWidth is how many terminal columns s takes: two for East Asian

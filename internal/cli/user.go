@@ -187,7 +187,7 @@ func (c *userCommand) list(ctx context.Context, args []string) error {
 		if u.Disabled {
 			status = "disabled"
 		}
-		fmt.Fprintf(tw, "%s\t%s\t%s\t%s\t%s\t%s\t%d\n", u.Email, u.Name, u.Role, status, orAll(u.Skills), orAll(u.Languages), u.MaxChats)
+		fmt.Fprintf(tw, "%s\t%s\t%s\t%s\t%s\t%s\t%d\n", cell(u.Email), cell(u.Name), u.Role, status, cell(orAll(u.Skills)), cell(orAll(u.Languages)), u.MaxChats)
 	}
 	return tw.Flush()
 }

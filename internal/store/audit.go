@@ -2,7 +2,9 @@ package store
 
 import (
 	"context"
+	"database/sql"
 	"encoding/json"
+	"errors"
 	"fmt"
 	"strings"
 
@@ -16,8 +18,11 @@ var _ audit.Store = (*DB)(nil)
 // writer), so no two entries share a predecessor.
 func (db *DB) AppendAudit(ctx context.Context, e *audit.Entry, hash func(*audit.Entry) string) error {
 	err := db.update(ctx, func(ctx context.Context, t tx) error {
-		if err := t.queryRow(ctx, `UPDATE audit_head SET seq = seq + 1 WHERE id = 1 RETURNING seq, hash`).
-			Scan(&e.Seq, &e.PrevHash); err != nil {
+		err := t.queryRow(ctx, `UPDATE audit_head SET seq = seq + 1 WHERE id = 1 RETURNING seq, hash`).Scan(&e.Seq, &e.PrevHash)
+		if errors.Is(err, sql.ErrNoRows) {
+			return audit.ErrNoHead
+		}
+		if err != nil {
 			return err
 		}
 		e.Hash = hash(e)
@@ -45,7 +50,11 @@ func (db *DB) AppendAudit(ctx context.Context, e *audit.Entry, hash func(*audit.
 // AuditHead returns the chain's checkpoint row.
 func (db *DB) AuditHead(ctx context.Context) (audit.Head, error) {
 	var h audit.Head
-	if err := db.queryRowContext(ctx, `SELECT seq, hash FROM audit_head WHERE id = 1`).Scan(&h.Seq, &h.Hash); err != nil {
+	err := db.queryRowContext(ctx, `SELECT seq, hash FROM audit_head WHERE id = 1`).Scan(&h.Seq, &h.Hash)
+	if errors.Is(err, sql.ErrNoRows) {
+		err = audit.ErrNoHead
+	}
+	if err != nil {
 		return h, fmt.Errorf("read audit head: %w", err)
 	}
 	return h, nil
@@ -97,14 +106,19 @@ func scanAudit(rows resultRows) ([]audit.Entry, error) {
 	for rows.Next() {
 		var (
 			e      audit.Entry
-			at     int64
+			at     any
 			detail string
 		)
 		if err := rows.Scan(&e.Seq, &at, &e.Actor, &e.ActorName, &e.Action, &e.Object, &detail, &e.PrevHash,
 			&e.Hash); err != nil {
 			return nil, fmt.Errorf("list audit entries: %w", err)
 		}
-		e.At = fromMillis(at)
+		// SQLite keeps whatever an edit wrote into the integer column (text,
+		// a fraction): such a time is left zero, so the entry is listed and
+		// fails its hash, rather than failing the whole read.
+		if ms, ok := at.(int64); ok {
+			e.At = fromMillis(ms)
+		}
 		if err := json.Unmarshal([]byte(detail), &e.Detail); err != nil {
 			// Only an edit outside Steward writes a detail that is not a JSON
 			// object: keep it as it is, so the entry is shown and fails its hash.
