@@ -7,6 +7,7 @@ import (
 	"fmt"
 	"io"
 	"strings"
+	"unicode/utf8"
 
 	"gopkg.in/yaml.v3"
 
@@ -65,6 +66,16 @@ func Decode(r io.Reader, f Format) ([]Entry, error) {
 			return nil, fmt.Errorf("parse YAML: the file holds more than one document (after \"---\"); put every entry in one \"entries\" list")
 		}
 	case FormatJSON:
+		// encoding/json turns bytes that are not UTF-8 into U+FFFD without
+		// a word, and keeps the last of a key given twice: both lost text
+		// silently (a GBK export; two "en" blocks), where YAML refuses.
+		if !utf8.Valid(data) {
+			line := 1 + bytes.Count(data[:invalidAt(data)], []byte("\n"))
+			return nil, fmt.Errorf("parse JSON: line %d is not UTF-8 text; save the file as UTF-8", line)
+		}
+		if err := duplicateKey(data); err != nil {
+			return nil, fmt.Errorf("parse JSON: %w", err)
+		}
 		dec := json.NewDecoder(bytes.NewReader(data))
 		dec.DisallowUnknownFields()
 		if err := dec.Decode(&file); err != nil {
@@ -103,6 +114,64 @@ func Decode(r io.Reader, f Format) ([]Entry, error) {
 		seen[e.ID] = true
 	}
 	return file.Entries, nil
+}
+
+// invalidAt is the offset of the first byte of data that is not UTF-8.
+func invalidAt(data []byte) int {
+	for i := 0; i < len(data); {
+		r, n := utf8.DecodeRune(data[i:])
+		if r == utf8.RuneError && n == 1 {
+			return i
+		}
+		i += n
+	}
+	return len(data)
+}
+
+// duplicateKey walks a JSON document and reports the first object that
+// gives a key twice. Syntax errors are left to the decoder that follows.
+func duplicateKey(data []byte) error {
+	dec := json.NewDecoder(bytes.NewReader(data))
+	type frame struct {
+		keys   map[string]bool
+		object bool
+		key    bool // the next token is a key
+	}
+	var stack []frame
+	for {
+		tok, err := dec.Token()
+		if err != nil {
+			return nil
+		}
+		var top *frame
+		if len(stack) > 0 {
+			top = &stack[len(stack)-1]
+		}
+		if top != nil && top.object && top.key {
+			if k, ok := tok.(string); ok {
+				if top.keys[k] {
+					return fmt.Errorf("the key %q is given twice in one object (near byte %d); the first would be lost", k, dec.InputOffset())
+				}
+				top.keys[k] = true
+				top.key = false
+				continue
+			}
+		}
+		if top != nil && top.object {
+			top.key = true // after this value, a key
+		}
+		switch tok {
+		case json.Delim('{'):
+			stack = append(stack, frame{keys: map[string]bool{}, object: true, key: true})
+		case json.Delim('['):
+			stack = append(stack, frame{})
+		case json.Delim('}'), json.Delim(']'):
+			stack = stack[:len(stack)-1]
+			if len(stack) > 0 && stack[len(stack)-1].object {
+				stack[len(stack)-1].key = true
+			}
+		}
+	}
 }
 
 // Normalize trims the entry's fields, so stored text has no stray

@@ -2,6 +2,7 @@ package knowledge
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"log/slog"
 	"strings"
@@ -128,6 +129,10 @@ type RecordWrite struct {
 	FromStatus  Status
 }
 
+// ErrEntryChanged is wrapped by a store's refusal of a write whose entry
+// changed since it was read.
+var ErrEntryChanged = errors.New("the entry changed since it was read")
+
 // Store keeps entries, their history, releases and golden questions.
 type Store interface {
 	KBRecords(ctx context.Context, f Filter) ([]Record, error)
@@ -162,8 +167,12 @@ type Store interface {
 	ActiveRelease(ctx context.Context) (int64, error)
 	// ActivateRelease makes id the active release if active still is
 	// (errcode.Conflict otherwise). When rolledBack is not 0 that release
-	// is marked as rolled back, with reason.
-	ActivateRelease(ctx context.Context, id int64, at time.Time, rolledBack int64, reason string, active int64) error
+	// is marked as rolled back, with reason. The writes (the entries'
+	// approvals following the switch) are made in the same transaction:
+	// if one finds its entry changed, nothing is, and the error wraps
+	// ErrEntryChanged.
+	ActivateRelease(ctx context.Context, id int64, at time.Time, rolledBack int64, reason string, active int64,
+		writes []RecordWrite) error
 
 	GoldenQuestions(ctx context.Context) ([]Golden, error)
 	AddGolden(ctx context.Context, g *Golden) error
@@ -202,6 +211,11 @@ type Service struct {
 	logger  *slog.Logger
 	now     func() time.Time
 	publish sync.Mutex // one publish or activation at a time
+	// serving orders the switches of the release served, each made only
+	// while its release is the stored active one. Sync takes it and not
+	// publish: a publish trains and gates for a minute on a large knowledge
+	// base, and another node's rollback waited that long to be served.
+	serving sync.Mutex
 	active  atomic.Pointer[Active]
 }
 
@@ -231,10 +245,10 @@ func (s *Service) audit(ctx context.Context, a Actor, action, object string, det
 // Records lists entries.
 func (s *Service) Records(ctx context.Context, f Filter) ([]Record, error) {
 	if f.Status != "" && !ValidStatus(f.Status) {
-		return nil, errcode.Errorf(errcode.Invalid, "unknown status %q", f.Status)
+		return nil, errcode.Localized(errcode.Invalid, "unknown status %q", "未知状态 %q", f.Status)
 	}
 	if utf8.RuneCountInString(f.Query) > 200 {
-		return nil, errcode.Errorf(errcode.Invalid, "q exceeds 200 characters")
+		return nil, errcode.Localized(errcode.Invalid, "q exceeds 200 characters", "搜索词 q 超过 200 个字符")
 	}
 	return s.store.KBRecords(ctx, f)
 }
@@ -296,7 +310,7 @@ func (s *Service) Update(ctx context.Context, a Actor, id string, e Entry, versi
 		e.ID = id
 	}
 	if e.ID != id {
-		return nil, errcode.Errorf(errcode.Invalid, "id %q in the body does not match %q in the path", e.ID, id)
+		return nil, errcode.Localized(errcode.Invalid, "id %q in the body does not match %q in the path", "请求体中的 id %q 与路径中的 %q 不一致", e.ID, id)
 	}
 	e, now, err := s.prepare(e)
 	if err != nil {
@@ -413,11 +427,11 @@ func checkReason(reason string, required bool) (string, error) {
 	reason = strings.TrimSpace(reason)
 	switch {
 	case required && reason == "":
-		return "", errcode.Errorf(errcode.Invalid, "reason is required")
+		return "", errcode.Localized(errcode.Invalid, "reason is required", "必须填写理由")
 	case !utf8.ValidString(reason):
-		return "", errcode.Errorf(errcode.Invalid, "reason is not valid UTF-8")
+		return "", errcode.Localized(errcode.Invalid, "reason is not valid UTF-8", "理由不是有效的 UTF-8 文本")
 	case utf8.RuneCountInString(reason) > maxReason:
-		return "", errcode.Errorf(errcode.Invalid, "reason exceeds %d characters", maxReason)
+		return "", errcode.Localized(errcode.Invalid, "reason exceeds %d characters", "理由超过 %d 个字符", maxReason)
 	}
 	return reason, nil
 }
@@ -570,20 +584,20 @@ func (s *Service) AddGolden(ctx context.Context, a Actor, g Golden) (*Golden, er
 	g.Question = strings.TrimSpace(g.Question)
 	switch {
 	case g.Question == "":
-		return nil, errcode.Errorf(errcode.Invalid, "question is required")
+		return nil, errcode.Localized(errcode.Invalid, "question is required", "必须填写问题")
 	case !utf8.ValidString(g.Question) || utf8.RuneCountInString(g.Question) > MaxQuestionRunes:
-		return nil, errcode.Errorf(errcode.Invalid, "question must be valid UTF-8 of at most %d characters", MaxQuestionRunes)
+		return nil, errcode.Localized(errcode.Invalid, "question must be valid UTF-8 of at most %d characters", "问题须为有效的 UTF-8 文本，最多 %d 个字符", MaxQuestionRunes)
 	case g.Locale == "":
 		g.Locale = LocaleZH
 		if !hasHan(g.Question) {
 			g.Locale = LocaleEN
 		}
 	case g.Locale != LocaleZH && g.Locale != LocaleEN:
-		return nil, errcode.Errorf(errcode.Invalid, "locale must be \"zh-CN\" or \"en\", not %q", g.Locale)
+		return nil, errcode.Localized(errcode.Invalid, "locale must be \"zh-CN\" or \"en\", not %q", "语言须为 \"zh-CN\" 或 \"en\"，而不是 %q", g.Locale)
 	}
 	if _, err := s.store.KBRecord(ctx, g.EntryID); err != nil {
 		if errcode.Code(err) == errcode.NotFound {
-			return nil, errcode.Errorf(errcode.Invalid, "entry_id %q names no entry", g.EntryID)
+			return nil, errcode.Localized(errcode.Invalid, "entry_id %q names no entry", "entry_id %q 没有对应的条目", g.EntryID)
 		}
 		return nil, err
 	}

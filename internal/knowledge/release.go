@@ -6,6 +6,7 @@ import (
 	"encoding/hex"
 	"errors"
 	"fmt"
+	"maps"
 	"slices"
 	"strings"
 	"time"
@@ -85,11 +86,11 @@ type PublishOptions struct {
 func (s *Service) Publish(ctx context.Context, a Actor, opts PublishOptions) (*Release, error) {
 	note, err := checkReason(opts.Note, false)
 	if err != nil {
-		return nil, errcode.Errorf(errcode.Invalid, "note: %s", errcode.Message(err))
+		return nil, errcode.Localized(errcode.Invalid, "note: %[1]s", "发布说明：%[2]s", errcode.Message(err), errcode.MessageZH(err))
 	}
 	reason, err := checkReason(opts.Reason, opts.Override)
 	if err != nil {
-		return nil, errcode.Errorf(errcode.Invalid, "an override needs a reason: %s", errcode.Message(err))
+		return nil, errcode.Localized(errcode.Invalid, "an override needs a reason: %[1]s", "强制发布需要理由：%[2]s", errcode.Message(err), errcode.MessageZH(err))
 	}
 	s.publish.Lock()
 	defer s.publish.Unlock()
@@ -109,7 +110,7 @@ func (s *Service) Publish(ctx context.Context, a Actor, opts PublishOptions) (*R
 		entries = opts.Entries
 	}
 	if len(entries) == 0 {
-		return nil, errcode.Errorf(errcode.Invalid, "nothing to publish: no entry has an approved version")
+		return nil, errcode.Localized(errcode.Invalid, "nothing to publish: no entry has an approved version", "没有可发布的内容：没有任何条目有已批准的版本")
 	}
 	ix, err := buildIndex(s.opts.Models, entries, s.opts.Extra, nlu.TrainOptions{})
 	if err != nil {
@@ -174,7 +175,7 @@ func (s *Service) Publish(ctx context.Context, a Actor, opts PublishOptions) (*R
 		return nil, fmt.Errorf("store release: %w", err)
 	}
 	r.ActivatedAt = &now
-	s.serve(&Active{Release: r, Index: ix, Minimal: minimal})
+	s.serveStored(ctx, &Active{Release: r, Index: ix, Minimal: minimal})
 	detail := map[string]any{"entries": r.Entries, "cv_accuracy": report.Accuracy, "passed": report.Passed}
 	if r.Override != nil {
 		detail["override_reason"] = reason
@@ -238,10 +239,30 @@ func (s *Service) release(ctx context.Context, id int64) (*Release, error) {
 
 // serve makes a the release the bot answers from.
 func (s *Service) serve(a *Active) {
+	s.serving.Lock()
+	defer s.serving.Unlock()
+	s.serveLocked(a)
+}
+
+func (s *Service) serveLocked(a *Active) {
 	s.active.Store(a)
 	if s.opts.Target != nil {
 		s.opts.Target.SetIndex(a.Index)
 	}
+}
+
+// serveStored serves a, just stored as the active release, unless another
+// activation (a rollback on another node, served here by Sync) has taken
+// its place meanwhile: serving a then would undo it on this node.
+func (s *Service) serveStored(ctx context.Context, a *Active) {
+	s.serving.Lock()
+	defer s.serving.Unlock()
+	if id, err := s.store.ActiveRelease(ctx); err == nil && id != a.Release.ID {
+		s.logger.Warn("the release just activated was replaced meanwhile; serving the newer one", "release", a.Release.ID,
+			"active", id)
+		return
+	}
+	s.serveLocked(a)
 }
 
 // Active returns the release being served, nil before the first one.
@@ -297,42 +318,60 @@ func (s *Service) Activate(ctx context.Context, a Actor, id int64, reason string
 }
 
 func (s *Service) activate(ctx context.Context, a Actor, id int64, reason string, rollback bool) (*Release, error) {
-	current, err := s.store.ActiveRelease(ctx)
-	if err != nil {
-		return nil, err
-	}
-	if id == current {
-		return nil, errcode.Errorf(errcode.Conflict, "release %d is already active", id)
-	}
-	next, err := s.load(ctx, id)
-	if err != nil {
-		return nil, err
-	}
-	var left int64
-	if current != 0 && id < current {
-		left, rollback = current, true
-	}
-	now := s.now().UTC()
-	if err := s.store.ActivateRelease(ctx, id, now, left, reason, current); err != nil {
-		return nil, fmt.Errorf("activate release %d: %w", id, err)
+	var (
+		current int64
+		next    *Active
+		now     time.Time
+	)
+	// The entries' approvals follow the switch in the same transaction: made
+	// after it, a publish in between (on another node) read the approvals
+	// about to be taken back and served them again, and a failure to make
+	// them, only logged, left them to ship with the next publish. An entry
+	// edited between the plan and the switch is planned again.
+	for attempt := 1; ; attempt++ {
+		var err error
+		if current, err = s.store.ActiveRelease(ctx); err != nil {
+			return nil, err
+		}
+		if id == current {
+			return nil, errcode.Localized(errcode.Conflict, "release %d is already active", "版本 %d 已是当前版本", id)
+		}
+		if next == nil {
+			if next, err = s.load(ctx, id); err != nil {
+				return nil, err
+			}
+		}
+		var left int64
+		if current != 0 && id < current {
+			left, rollback = current, true
+		}
+		previous, err := s.release(ctx, current)
+		if err != nil {
+			return nil, err
+		}
+		var writes []RecordWrite
+		if previous != nil {
+			if writes, err = s.realign(ctx, a, previous, next.Release, rollback, reason); err != nil {
+				return nil, fmt.Errorf("realign entries with release %d: %w", id, err)
+			}
+		}
+		now = s.now().UTC()
+		err = s.store.ActivateRelease(ctx, id, now, left, reason, current, writes)
+		if err == nil {
+			break
+		}
+		if !errors.Is(err, ErrEntryChanged) || attempt == 3 {
+			return nil, fmt.Errorf("activate release %d: %w", id, err)
+		}
 	}
 	if next.Release.ActivatedAt == nil {
 		next.Release.ActivatedAt = &now
 	}
 	next.Release.RolledBackAt, next.Release.RollbackReason = nil, ""
-	previous, err := s.release(ctx, current)
-	if err != nil {
-		return nil, err
-	}
-	s.serve(next)
+	s.serveStored(ctx, next)
 	action := "kb.release.activate"
 	if rollback {
 		action = "kb.release.rollback"
-	}
-	if previous != nil {
-		if err := s.realign(ctx, a, previous, next.Release, rollback, reason); err != nil {
-			s.logger.Error("realign entries with the activated release", "release", id, "error", err)
-		}
 	}
 	if s.opts.OnRelease != nil {
 		s.opts.OnRelease(ctx, next.Release)
@@ -347,14 +386,14 @@ func (s *Service) activate(ctx context.Context, a Actor, id int64, reason string
 	return next.Release, nil
 }
 
-// realign makes the entries' approvals follow a switch from release from
-// to release to, so the next publish builds on what is served: an entry
-// whose approved version is the one from served now has to's version
-// approved (none, if to lacks it). Its working version is then published
-// if to holds it; otherwise, on a rollback, it is rejected with the reason,
-// so its author sees that it was taken back. Entries approved since from
-// was published are left alone.
-func (s *Service) realign(ctx context.Context, a Actor, from, to *Release, rollback bool, reason string) error {
+// realign plans the writes that make the entries' approvals follow a
+// switch from release from to release to, so the next publish builds on
+// what is served: an entry whose approved version is the one from served
+// now has to's version approved (none, if to lacks it). Its working
+// version is then published if to holds it; otherwise, on a rollback, it
+// is rejected with the reason, so its author sees that it was taken back.
+// Entries approved since from was published are left alone.
+func (s *Service) realign(ctx context.Context, a Actor, from, to *Release, rollback bool, reason string) ([]RecordWrite, error) {
 	ids := map[string]bool{}
 	for id := range from.Versions {
 		ids[id] = true
@@ -369,42 +408,42 @@ func (s *Service) realign(ctx context.Context, a Actor, from, to *Release, rollb
 	if reason != "" {
 		why += ": " + reason
 	}
-	var errs []error
-	for id := range ids {
+	var writes []RecordWrite
+	for _, id := range slices.Sorted(maps.Keys(ids)) {
 		fv, tv := from.Versions[id], to.Versions[id]
 		if fv == tv {
 			continue
 		}
-		// An entry edited meanwhile is looked at again: else the version
-		// taken back would stay approved and ship with the next publish.
-		var err error
-		for range 3 {
-			if err = s.realignEntry(ctx, a, id, fv, tv, action, why); errcode.Code(err) != errcode.Conflict {
-				break
-			}
-		}
+		w, err := s.realignEntry(ctx, a, id, fv, tv, action, why)
 		if err != nil {
-			errs = append(errs, err)
+			return nil, err
+		}
+		if w != nil {
+			writes = append(writes, *w)
 		}
 	}
-	return errors.Join(errs...)
+	return writes, nil
 }
 
-// realignEntry makes entry id follow a switch from a release holding it at
-// version fv to one holding it at tv (0: not at all); see realign.
-func (s *Service) realignEntry(ctx context.Context, a Actor, id string, fv, tv int, action Action, why string) error {
+// realignEntry plans the write that makes entry id follow a switch from a
+// release holding it at version fv to one holding it at tv (0: not at
+// all), nil if it needs none; see realign.
+func (s *Service) realignEntry(ctx context.Context, a Actor, id string, fv, tv int, action Action, why string) (*RecordWrite, error) {
 	r, err := s.store.KBRecord(ctx, id)
+	if errcode.Code(err) == errcode.NotFound {
+		return nil, nil
+	}
 	if err != nil {
-		return err
+		return nil, err
 	}
 	if r.ApprovedVersion != fv && !(fv == 0 && r.Status == StatusRetired) {
-		return nil
+		return nil, nil
 	}
 	if fv != 0 && r.Status == StatusRetired {
 		// Retired since from was published: a decision taken after it,
 		// which stands (it used to come back as rejected, approved at
 		// to's version, and ship again with the next publish).
-		return nil
+		return nil, nil
 	}
 	next := *r
 	next.ApprovedVersion, next.UpdatedAt = tv, s.now().UTC()
@@ -415,11 +454,11 @@ func (s *Service) realignEntry(ctx context.Context, a Actor, id string, fv, tv i
 		next.Status, next.Reason = StatusRejected, why
 	}
 	if next.Status == r.Status && next.ApprovedVersion == r.ApprovedVersion {
-		return nil
+		return nil, nil
 	}
 	rev := &Revision{EntryID: id, Version: r.Version, Action: action, Status: next.Status, Actor: a.ID,
 		ActorName: a.Name, Reason: why, At: next.UpdatedAt}
-	return s.store.UpdateKBRecord(ctx, &next, r.Version, r.Status, rev)
+	return &RecordWrite{Record: &next, Revision: rev, FromVersion: r.Version, FromStatus: r.Status}, nil
 }
 
 // Rollback activates release to, or when to is 0 the newest good release
@@ -437,8 +476,9 @@ func (s *Service) Rollback(ctx context.Context, a Actor, to int64, reason string
 			return nil, err
 		}
 		if to = list.RollbackTo; to == 0 {
-			return nil, errcode.Errorf(errcode.Conflict,
-				"there is no earlier good release to roll back to; name one with --to ID (or \"to\" in the request)")
+			return nil, errcode.Localized(errcode.Conflict,
+				"there is no earlier good release to roll back to; name one with --to ID (or \"to\" in the request)",
+				"没有更早的正常版本可回滚：请用 --to ID（或请求中的 \"to\"）指定一个版本")
 		}
 	}
 	// A rollback goes back: it marks the release left as rolled back and
@@ -544,25 +584,36 @@ func (s *Service) Sync(ctx context.Context) (bool, error) {
 	if err != nil || id == 0 {
 		return false, err
 	}
-	if cur := s.Active(); cur != nil && cur.Release != nil && cur.Release.ID == id {
-		return false, nil
+	// Loaded outside any lock (a publish on this node may be training),
+	// then served only if it still is the active release.
+	for range 3 {
+		if cur := s.Active(); cur != nil && cur.Release != nil && cur.Release.ID == id {
+			return false, nil
+		}
+		a, err := s.load(ctx, id)
+		if err != nil {
+			return false, err
+		}
+		s.serving.Lock()
+		now, err := s.store.ActiveRelease(ctx)
+		if err != nil {
+			s.serving.Unlock()
+			return false, err
+		}
+		if now == id {
+			cur := s.Active()
+			switched := cur == nil || cur.Release == nil || cur.Release.ID != id
+			if switched {
+				s.serveLocked(a)
+				s.logger.Info("serving the knowledge release activated elsewhere", "release", id)
+			}
+			s.serving.Unlock()
+			return switched, nil
+		}
+		s.serving.Unlock()
+		id = now // activated again meanwhile
 	}
-	s.publish.Lock()
-	defer s.publish.Unlock()
-	// A publish or activation on this node may have finished meanwhile.
-	if id, err = s.store.ActiveRelease(ctx); err != nil {
-		return false, err
-	}
-	if cur := s.Active(); cur != nil && cur.Release != nil && cur.Release.ID == id {
-		return false, nil
-	}
-	a, err := s.load(ctx, id)
-	if err != nil {
-		return false, err
-	}
-	s.serve(a)
-	s.logger.Info("serving the knowledge release activated elsewhere", "release", id)
-	return true, nil
+	return false, nil
 }
 
 // Watch calls Sync every interval until ctx ends.

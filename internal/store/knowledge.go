@@ -163,60 +163,83 @@ func (db *DB) UpdateKBRecord(ctx context.Context, r *knowledge.Record, fromVersi
 // or, if one fails (an id taken, an entry changed since it was read),
 // none.
 func (db *DB) WriteKBRecords(ctx context.Context, ws []knowledge.RecordWrite) error {
-	type row struct{ tags, content string }
-	rows := make([]row, len(ws))
+	rows, err := recordRows(ws)
+	if err != nil {
+		return err
+	}
+	var failed *knowledge.RecordWrite
+	err = db.update(ctx, func(ctx context.Context, t tx) error {
+		failed, err = writeRecords(ctx, t, ws, rows)
+		return err
+	})
+	return recordWriteError(len(ws), failed, err)
+}
+
+// recordRow is a record's JSON columns.
+type recordRow struct{ tags, content string }
+
+func recordRows(ws []knowledge.RecordWrite) ([]recordRow, error) {
+	rows := make([]recordRow, len(ws))
 	for i, w := range ws {
 		var err error
 		if rows[i].tags, rows[i].content, err = entryJSON(&w.Record.Entry); err != nil {
-			return err
+			return nil, err
 		}
 	}
-	var failed *knowledge.RecordWrite
-	stale := errors.New("stale")
-	err := db.update(ctx, func(ctx context.Context, t tx) error {
-		for i := range ws {
-			w, r := &ws[i], ws[i].Record
-			failed = w
-			if w.FromVersion == 0 {
-				if _, err := t.exec(ctx, `INSERT INTO kb_entries (`+recordColumns+`, search)
-					VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16)`,
-					r.ID, r.Category, r.Title, rows[i].tags, r.Essential, rows[i].content, string(r.Status), r.Version,
-					r.ApprovedVersion, r.Author, r.AuthorName, r.Reviewer, r.Reason, millis(r.CreatedAt),
-					millis(r.UpdatedAt), r.Entry.SearchText()); err != nil {
-					return err
-				}
-			} else {
-				res, err := t.exec(ctx, `UPDATE kb_entries SET category = $2, title = $3, tags = $4, essential = $5,
-					content = $6, status = $7, version = $8, approved_version = $9, author = $10, author_name = $11,
-					reviewer = $12, reason = $13, updated_at = $14, search = $17
-					WHERE id = $1 AND version = $15 AND status = $16`,
-					r.ID, r.Category, r.Title, rows[i].tags, r.Essential, rows[i].content, string(r.Status), r.Version,
-					r.ApprovedVersion, r.Author, r.AuthorName, r.Reviewer, r.Reason, millis(r.UpdatedAt),
-					w.FromVersion, string(w.FromStatus), r.Entry.SearchText())
-				if err != nil {
-					return err
-				}
-				if n, err := res.RowsAffected(); err != nil || n != 1 {
-					return stale
-				}
+	return rows, nil
+}
+
+// errStale is a record write whose entry changed since it was read.
+var errStale = errors.New("stale")
+
+// writeRecords makes the writes in t; on failure it returns the write that
+// failed (nil if none was to blame).
+func writeRecords(ctx context.Context, t tx, ws []knowledge.RecordWrite, rows []recordRow) (*knowledge.RecordWrite, error) {
+	for i := range ws {
+		w, r := &ws[i], ws[i].Record
+		if w.FromVersion == 0 {
+			if _, err := t.exec(ctx, `INSERT INTO kb_entries (`+recordColumns+`, search)
+				VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16)`,
+				r.ID, r.Category, r.Title, rows[i].tags, r.Essential, rows[i].content, string(r.Status), r.Version,
+				r.ApprovedVersion, r.Author, r.AuthorName, r.Reviewer, r.Reason, millis(r.CreatedAt),
+				millis(r.UpdatedAt), r.Entry.SearchText()); err != nil {
+				return w, err
 			}
-			if err := insertRevision(ctx, t, w.Revision); err != nil {
-				return err
+		} else {
+			res, err := t.exec(ctx, `UPDATE kb_entries SET category = $2, title = $3, tags = $4, essential = $5,
+				content = $6, status = $7, version = $8, approved_version = $9, author = $10, author_name = $11,
+				reviewer = $12, reason = $13, updated_at = $14, search = $17
+				WHERE id = $1 AND version = $15 AND status = $16`,
+				r.ID, r.Category, r.Title, rows[i].tags, r.Essential, rows[i].content, string(r.Status), r.Version,
+				r.ApprovedVersion, r.Author, r.AuthorName, r.Reviewer, r.Reason, millis(r.UpdatedAt),
+				w.FromVersion, string(w.FromStatus), r.Entry.SearchText())
+			if err != nil {
+				return w, err
+			}
+			if n, err := res.RowsAffected(); err != nil || n != 1 {
+				return w, errStale
 			}
 		}
-		failed = nil
-		return nil
-	})
+		if err := insertRevision(ctx, t, w.Revision); err != nil {
+			return w, err
+		}
+	}
+	return nil, nil
+}
+
+// recordWriteError says which of n record writes failed and why.
+func recordWriteError(n int, failed *knowledge.RecordWrite, err error) error {
 	switch {
 	case err == nil:
 		return nil
 	case failed == nil:
-		return fmt.Errorf("write %d entries: %w", len(ws), err)
+		return fmt.Errorf("write %d entries: %w", n, err)
 	case failed.FromVersion == 0 && isUniqueViolation(err):
 		return errcode.Localized(errcode.Conflict, "an entry with id %q already exists", "已有 id 为 %q 的条目", failed.Record.ID)
-	case errors.Is(err, stale):
-		return errcode.Localized(errcode.Conflict, "entry %s changed while you were working on it: reload it and try again",
-			"条目 %s 在您编辑期间已被修改：请重新加载后再试", failed.Record.ID)
+	case errors.Is(err, errStale):
+		return fmt.Errorf("%w: %w", knowledge.ErrEntryChanged, errcode.Localized(errcode.Conflict,
+			"entry %s changed while you were working on it: reload it and try again",
+			"条目 %s 在您编辑期间已被修改：请重新加载后再试", failed.Record.ID))
 	case failed.FromVersion == 0:
 		return fmt.Errorf("create entry %s: %w", failed.Record.ID, err)
 	default:
@@ -404,7 +427,8 @@ func errActiveMoved(now int64) error {
 }
 
 // activateRelease makes id active in t if active is still the active
-// release, marking rolledBack (if not 0) as rolled back.
+// release, marking rolledBack (if not 0) as rolled back, and every release
+// between id and it.
 func activateRelease(ctx context.Context, t tx, id int64, at time.Time, rolledBack int64, reason string, active int64) error {
 	res, err := t.exec(ctx, `UPDATE kb_releases SET activated_at = CASE WHEN activated_at = 0 THEN $2 ELSE activated_at END,
 		rolled_back_at = 0, rollback_reason = '' WHERE id = $1`, id, millis(at))
@@ -415,8 +439,12 @@ func activateRelease(ctx context.Context, t tx, id int64, at time.Time, rolledBa
 		return errcode.Errorf(errcode.NotFound, "no release %d", id)
 	}
 	if rolledBack != 0 {
-		if _, err := t.exec(ctx, `UPDATE kb_releases SET rolled_back_at = $2, rollback_reason = $3 WHERE id = $1`,
-			rolledBack, millis(at), reason); err != nil {
+		// The releases between the one left and id were rolled back past:
+		// they are no better than the one left, and a later rollback
+		// without a target must not land on one of them.
+		if _, err := t.exec(ctx, `UPDATE kb_releases SET rolled_back_at = $2, rollback_reason = $3
+			WHERE id <= $1 AND id > $4 AND (id = $1 OR rolled_back_at = 0)`,
+			rolledBack, millis(at), reason, id); err != nil {
 			return err
 		}
 	}
@@ -534,10 +562,24 @@ func (db *DB) ActiveRelease(ctx context.Context) (int64, error) {
 // ActivateRelease makes id active if active is still the active release
 // (errcode.Conflict otherwise), marking rolledBack (if not 0) as rolled
 // back.
-func (db *DB) ActivateRelease(ctx context.Context, id int64, at time.Time, rolledBack int64, reason string, active int64) error {
-	err := db.update(ctx, func(ctx context.Context, t tx) error {
-		return activateRelease(ctx, t, id, at, rolledBack, reason, active)
+func (db *DB) ActivateRelease(ctx context.Context, id int64, at time.Time, rolledBack int64, reason string, active int64,
+	writes []knowledge.RecordWrite) error {
+	rows, err := recordRows(writes)
+	if err != nil {
+		return err
+	}
+	var failed *knowledge.RecordWrite
+	err = db.update(ctx, func(ctx context.Context, t tx) error {
+		failed = nil
+		if err := activateRelease(ctx, t, id, at, rolledBack, reason, active); err != nil {
+			return err
+		}
+		failed, err = writeRecords(ctx, t, writes, rows)
+		return err
 	})
+	if failed != nil {
+		err = recordWriteError(len(writes), failed, err)
+	}
 	if err != nil {
 		return fmt.Errorf("activate release %d: %w", id, err)
 	}

@@ -41,10 +41,10 @@ func TestActivationIsCompareAndSwap(t *testing.T) {
 			t.Fatalf("%d releases stored (%v), want 2: the refused one is not kept", len(rs), err)
 		}
 		// Two rollbacks from the second release: the first wins, the other is refused.
-		if err := db.ActivateRelease(ctx, first.ID, now, second.ID, "bad answers", second.ID); err != nil {
+		if err := db.ActivateRelease(ctx, first.ID, now, second.ID, "bad answers", second.ID, nil); err != nil {
 			t.Fatal(err)
 		}
-		if err := db.ActivateRelease(ctx, first.ID, now, second.ID, "bad answers", second.ID); errcode.Code(err) != errcode.Conflict {
+		if err := db.ActivateRelease(ctx, first.ID, now, second.ID, "bad answers", second.ID, nil); errcode.Code(err) != errcode.Conflict {
 			t.Fatalf("a second rollback from a release no longer active: %v, want a conflict", err)
 		}
 		if id, err := db.ActiveRelease(ctx); err != nil || id != first.ID {
