@@ -2,6 +2,7 @@ package realtime
 
 import (
 	"context"
+	"crypto/rand"
 	"encoding/json"
 	"log/slog"
 	"sync"
@@ -14,6 +15,10 @@ import (
 // store, where it is durable before the event is sent.
 type Remote struct {
 	Node string `json:"n"`
+	// Instance tells this process from another with the same node name
+	// (two machines cloned from one image, both "localhost:8080"): events
+	// are told apart by it, not by the name, which dropped each other's.
+	Instance string `json:"i,omitempty"`
 	// Kind is what changed: KindConversation, KindQueue, KindNote,
 	// KindPosture, or KindResync (made up locally after a reconnect).
 	Kind string `json:"k"`
@@ -55,9 +60,11 @@ const maxPayload = 7000
 // bounded queue, and a full queue drops the oldest and tells the others to
 // resynchronise.
 type Cluster struct {
-	node   string
-	t      Transport
-	logger *slog.Logger
+	node     string
+	instance string // random, this process's
+	t        Transport
+	logger   *slog.Logger
+	twin     sync.Once // warned of another process with this node's name
 
 	mu      sync.Mutex
 	pending []Remote
@@ -73,7 +80,8 @@ func NewCluster(node string, t Transport, logger *slog.Logger) *Cluster {
 	if logger == nil {
 		logger = slog.Default()
 	}
-	return &Cluster{node: node, t: t, logger: logger.With("component", "cluster", "node", node), wake: make(chan struct{}, 1)}
+	return &Cluster{node: node, instance: rand.Text(), t: t, logger: logger.With("component", "cluster", "node", node),
+		wake: make(chan struct{}, 1)}
 }
 
 // Node returns this node's name.
@@ -84,7 +92,7 @@ func (c *Cluster) Send(ev Remote) {
 	if c == nil {
 		return
 	}
-	ev.Node = c.node
+	ev.Node, ev.Instance = c.node, c.instance
 	c.mu.Lock()
 	if len(c.pending) >= maxPending {
 		c.pending = c.pending[1:]
@@ -117,9 +125,16 @@ func (c *Cluster) Run(ctx context.Context, deliver func(Remote)) {
 				return
 			}
 			for _, ev := range batch {
-				if ev.Node != c.node {
-					deliver(ev)
+				if c.own(ev) {
+					continue
 				}
+				if ev.Node == c.node {
+					c.twin.Do(func() {
+						c.logger.Warn("another process uses this node's name; give each node its own (node in the configuration, or STEWARD_NODE)")
+					})
+				}
+				ev.Instance = ""
+				deliver(ev)
 			}
 		})
 		if ctx.Err() != nil {
@@ -133,6 +148,15 @@ func (c *Cluster) Run(ctx context.Context, deliver func(Remote)) {
 		backoff = min(backoff*2, 5*time.Second)
 	}
 	wg.Wait()
+}
+
+// own reports whether ev is this process's own event, come back. One from
+// a version that did not send the instance is told by the node's name.
+func (c *Cluster) own(ev Remote) bool {
+	if ev.Instance == "" {
+		return ev.Node == c.node
+	}
+	return ev.Instance == c.instance
 }
 
 // sendLoop sends pending events in batches, each batch one notification.
