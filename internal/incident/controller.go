@@ -284,13 +284,13 @@ func (c *Controller) Notices() map[int]Notice {
 func (c *Controller) SetNotice(ctx context.Context, a Actor, level int, n Notice) error {
 	defer c.changed()
 	if level < Level1 || level > Level3 {
-		return errcode.Errorf(errcode.Invalid, "level must be 1, 2 or 3")
+		return errcode.Localized(errcode.Invalid, "level must be 1, 2 or 3", "级别须为 1、2 或 3")
 	}
 	if n.ZH == "" || n.EN == "" {
-		return errcode.Errorf(errcode.Invalid, "a notice needs both zh and en text")
+		return errcode.Localized(errcode.Invalid, "a notice needs both zh and en text", "公告需要同时提供中文和英文文本")
 	}
 	if len([]rune(n.ZH)) > 500 || len([]rune(n.EN)) > 500 {
-		return errcode.Errorf(errcode.Invalid, "notice texts are at most 500 characters")
+		return errcode.Localized(errcode.Invalid, "notice texts are at most 500 characters", "公告文本最多 500 个字符")
 	}
 	if err := c.opts.Store.SaveNoticeText(ctx, level, n, a.ID); err != nil {
 		return err
@@ -1029,7 +1029,7 @@ func (c *Controller) SetPosture(ctx context.Context, a Actor, p Posture, reason 
 		return Posture{}, nil, errcode.Errorf(errcode.Invalid, "%v", err)
 	}
 	if reason == "" {
-		return Posture{}, nil, errcode.Errorf(errcode.Invalid, "say why (reason)")
+		return Posture{}, nil, errcode.Localized(errcode.Invalid, "say why (reason)", "请说明理由（reason）")
 	}
 	p.Manual = true
 	problems, err := c.apply(ctx, c.opts.Now(), p, a, why{reason, reason})
@@ -1069,7 +1069,7 @@ func (c *Controller) Declare(ctx context.Context, a Actor, title, titleZH, sever
 	c.op.Lock()
 	defer c.op.Unlock()
 	if title == "" || len([]rune(title)) > 200 || len([]rune(titleZH)) > 200 {
-		return nil, errcode.Errorf(errcode.Invalid, "title is required (at most 200 characters)")
+		return nil, errcode.Localized(errcode.Invalid, "title is required (at most 200 characters)", "必须填写标题（最多 200 个字符）")
 	}
 	if titleZH == "" {
 		titleZH = title
@@ -1079,7 +1079,7 @@ func (c *Controller) Declare(ctx context.Context, a Actor, title, titleZH, sever
 		severity = monitor.LevelWarning
 	case monitor.LevelInfo, monitor.LevelWarning, monitor.LevelCritical:
 	default:
-		return nil, errcode.Errorf(errcode.Invalid, "severity must be info, warning or critical")
+		return nil, errcode.Localized(errcode.Invalid, "severity must be info, warning or critical", "严重程度须为 info、warning 或 critical")
 	}
 	c.mu.Lock()
 	var open string
@@ -1103,7 +1103,7 @@ func (c *Controller) Declare(ctx context.Context, a Actor, title, titleZH, sever
 		}
 	}
 	if open != "" {
-		return nil, errcode.Errorf(errcode.Conflict, "incident %s is open; add to it or resolve it first", open)
+		return nil, errcode.Localized(errcode.Conflict, "incident %s is open; add to it or resolve it first", "事件 %s 尚未解决：请在其中更新，或先将其解决", open)
 	}
 	now := c.opts.Now()
 	inc := &Incident{ID: token.ID("inc", 10), Title: title, TitleZH: titleZH, Severity: severity, Phase: PhaseInvestigating,
@@ -1145,7 +1145,7 @@ func (c *Controller) Update(ctx context.Context, a Actor, id, phase, note string
 	case PhaseResolved:
 		return c.resolveByHand(ctx, a, inc, note) // under c.op already: Resolve would wait for itself
 	default:
-		return nil, errcode.Errorf(errcode.Invalid, "phase must be investigating, identified, monitoring or resolved")
+		return nil, errcode.Localized(errcode.Invalid, "phase must be investigating, identified, monitoring or resolved", "阶段须为 investigating、identified、monitoring 或 resolved")
 	}
 	if note != "" {
 		if err := c.event(ctx, now, EventNote, a, a.Name+": "+note, a.Name+"："+note, nil); err != nil {
@@ -1163,7 +1163,7 @@ const MaxNote = 4000
 
 func checkNote(note string) error {
 	if utf8.RuneCountInString(note) > MaxNote {
-		return errcode.Errorf(errcode.TooLarge, "note exceeds %d characters", MaxNote)
+		return errcode.Localized(errcode.TooLarge, "note exceeds %d characters", "备注超过 %d 个字符", MaxNote)
 	}
 	return nil
 }
@@ -1212,7 +1212,7 @@ func (c *Controller) Approve(ctx context.Context, a Actor, id string, index int)
 		return nil, err
 	}
 	if index < 0 || index >= len(inc.Pending) {
-		return nil, errcode.Errorf(errcode.NotFound, "incident %s has no pending action %d", id, index)
+		return nil, errcode.Localized(errcode.NotFound, "incident %s has no pending action %d", "事件 %s 没有待批准的操作 %d", id, index)
 	}
 	act := inc.Pending[index]
 	inc.Pending = slices.Delete(inc.Pending, index, index+1)
@@ -1236,7 +1236,7 @@ func (c *Controller) ConfirmRecovery(ctx context.Context, a Actor, id string) (*
 		return nil, err
 	}
 	if !inc.AwaitingConfirm {
-		return nil, errcode.Errorf(errcode.Conflict, "incident %s does not wait for a confirmation", id)
+		return nil, errcode.Localized(errcode.Conflict, "incident %s does not wait for a confirmation", "事件 %s 不在等待确认", id)
 	}
 	// A confirmation says the fault is over: while the incident's alerts
 	// still fire it would only take the gate away, and the controller
@@ -1265,7 +1265,7 @@ func (c *Controller) openIncident(id string) (*Incident, error) {
 	c.mu.Lock()
 	defer c.mu.Unlock()
 	if c.current == nil || c.current.ID != id {
-		return nil, errcode.Errorf(errcode.NotFound, "no open incident %s", id)
+		return nil, errcode.Localized(errcode.NotFound, "no open incident %s", "没有未解决的事件 %s", id)
 	}
 	return c.current, nil
 }

@@ -52,7 +52,7 @@ func ParseMatcher(s string) (Matcher, error) {
 	}
 	name, rest := s[:i], strings.TrimLeft(s[i:], " ")
 	if name == "" {
-		return Matcher{}, errcode.Errorf(errcode.Invalid, "matcher %q must start with a label name", s)
+		return Matcher{}, errcode.Localized(errcode.Invalid, "matcher %q must start with a label name", "匹配条件 %q 须以标签名开头", s)
 	}
 	var op string
 	for _, o := range []string{MatchRegexp, MatchNotRegexp, MatchNotEqual, MatchEqual} {
@@ -62,13 +62,13 @@ func ParseMatcher(s string) (Matcher, error) {
 		}
 	}
 	if op == "" {
-		return Matcher{}, errcode.Errorf(errcode.Invalid, "matcher %q needs one of =, !=, =~, !~ after the label name", s)
+		return Matcher{}, errcode.Localized(errcode.Invalid, "matcher %q needs one of =, !=, =~, !~ after the label name", "匹配条件 %q 的标签名后须为 =、!=、=~ 或 !~ 之一", s)
 	}
 	value := strings.TrimSpace(rest[len(op):])
 	if strings.HasPrefix(value, `"`) {
 		v, err := strconv.Unquote(value)
 		if err != nil {
-			return Matcher{}, errcode.Errorf(errcode.Invalid, "matcher %q: the value is not a well-formed quoted string", s)
+			return Matcher{}, errcode.Localized(errcode.Invalid, "matcher %q: the value is not a well-formed quoted string", "匹配条件 %q：值不是格式正确的带引号字符串", s)
 		}
 		value = v
 	}
@@ -118,7 +118,7 @@ func (m Matcher) compile() (Matcher, error) {
 		m.Op = MatchEqual
 	}
 	if m.Name == "" {
-		return m, errcode.Errorf(errcode.Invalid, "a matcher needs a label name")
+		return m, errcode.Localized(errcode.Invalid, "a matcher needs a label name", "匹配条件需要标签名")
 	}
 	switch m.Op {
 	case MatchEqual, MatchNotEqual:
@@ -126,12 +126,12 @@ func (m Matcher) compile() (Matcher, error) {
 		if m.re == nil {
 			re, err := regexp.Compile("^(?:" + m.Value + ")$")
 			if err != nil {
-				return m, errcode.Errorf(errcode.Invalid, "matcher %s: %q is not a valid regular expression", m.Name, m.Value)
+				return m, errcode.Localized(errcode.Invalid, "matcher %s: %q is not a valid regular expression", "匹配条件 %s：%q 不是有效的正则表达式", m.Name, m.Value)
 			}
 			m.re = re
 		}
 	default:
-		return m, errcode.Errorf(errcode.Invalid, "matcher %s: unknown operator %q", m.Name, m.Op)
+		return m, errcode.Localized(errcode.Invalid, "matcher %s: unknown operator %q", "匹配条件 %s：未知运算符 %q", m.Name, m.Op)
 	}
 	return m, nil
 }
@@ -729,7 +729,7 @@ func (m *Manager) Alert(fingerprint string) (Alert, bool) {
 func (m *Manager) AddSilence(ctx context.Context, s Silence) (Silence, error) {
 	now := time.Now().UTC()
 	if len(s.Matchers) == 0 {
-		return Silence{}, errcode.Errorf(errcode.Invalid, "a silence needs at least one matcher")
+		return Silence{}, errcode.Localized(errcode.Invalid, "a silence needs at least one matcher", "静默至少需要一个匹配条件")
 	}
 	ms, err := compileMatchers(s.Matchers)
 	if err != nil {
@@ -741,11 +741,11 @@ func (m *Manager) AddSilence(ctx context.Context, s Silence) (Silence, error) {
 	}
 	switch {
 	case !s.EndsAt.After(s.StartsAt):
-		return Silence{}, errcode.Errorf(errcode.Invalid, "a silence must end after it starts")
+		return Silence{}, errcode.Localized(errcode.Invalid, "a silence must end after it starts", "静默的结束时间须晚于开始时间")
 	case !s.EndsAt.After(now):
-		return Silence{}, errcode.Errorf(errcode.Invalid, "a silence must end in the future")
+		return Silence{}, errcode.Localized(errcode.Invalid, "a silence must end in the future", "静默的结束时间须在未来")
 	case s.EndsAt.Sub(s.StartsAt) > MaxSilence:
-		return Silence{}, errcode.Errorf(errcode.Invalid, "a silence may last at most %d days", int(MaxSilence/(24*time.Hour)))
+		return Silence{}, errcode.Localized(errcode.Invalid, "a silence may last at most %d days", "静默最长 %d 天", int(MaxSilence/(24*time.Hour)))
 	}
 	s.ID, s.CreatedAt = token.ID("s", 12), now
 	if m.store != nil {
@@ -776,7 +776,7 @@ func (m *Manager) ExpireSilence(ctx context.Context, id string, now time.Time) e
 		}
 	}
 	if !ok || !now.Before(e.s.EndsAt) {
-		return errcode.Errorf(errcode.NotFound, "no active or pending silence %s", id)
+		return errcode.Localized(errcode.NotFound, "no active or pending silence %s", "没有生效中或待生效的静默 %s", id)
 	}
 	s := e.s
 	s.EndsAt = now

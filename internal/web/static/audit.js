@@ -37,7 +37,6 @@
     before: 0,      // the page shown lists entries below this seq (0: the newest)
     broken: 0,      // the seq where the chain breaks (0: intact or not checked)
     newer: [],      // the "before" of each page shown before this one, to go back
-    csrf: '',       // for signing out, the page's only POST
   };
   let E = {};
 
@@ -77,8 +76,11 @@
       if (e.status !== 401) E.bootError.hidden = false;
       return;
     }
-    S.csrf = me.csrf_token || '';
     const user = me.user || {};
+    // The shared client's session: its writes (the sign-out) fetch a fresh token and try again
+    // when the session was renewed in another tab.
+    window.Staff.session.csrf = me.csrf_token || '';
+    window.Staff.session.userID = user.id || '';
     const perms = me.permissions || [];
     E.meName.textContent = user.name || user.email || '';
     E.meName.title = user.email || '';
@@ -227,7 +229,7 @@
     };
     $('logout-btn').addEventListener('click', async () => {
       try {
-        await fetch(`${API}/auth/logout`, { method: 'POST', credentials: 'same-origin', headers: { 'X-CSRF-Token': S.csrf } });
+        await window.Staff.api('POST', `${API}/auth/logout`);
       } catch { /* leaving anyway */ }
       location.replace('/console/login');
     });

@@ -300,6 +300,13 @@
     if (seesAll()) for (const id of S.lists.queue) if (!S.lists.active.includes(id)) S.lists.active.push(id);
     renderList('queue');
     if (seesAll()) renderList('active');
+    // The open conversation was queued and has left the queue (another agent or the router took
+    // it): the stream tells only its old holder, so it is read again; it kept "Queued" and a
+    // Claim button that another agent's claim made useless.
+    if (S.open && S.open.loaded && !S.claiming.has(S.open.id) && !S.lists.queue.includes(S.open.id)) {
+      const it = S.items.get(S.open.id) || S.open.item;
+      if (it && it.state === 'queued') openConversation(S.open.id, { refresh: true });
+    }
   }
   async function loadMine() {
     if (!hasMine()) return;
@@ -491,7 +498,11 @@
       if (!E.input.disabled) E.input.focus();
     } catch (e) {
       toastError(e);
-      if (e.status === 409 || e.status === 404) loadQueue();
+      if (e.status === 409 || e.status === 404 || e.status === 403) {
+        loadQueue();
+        // Taken by someone else: read it again (an agent may no longer see it at all).
+        if (S.open && S.open.id === id) openConversation(id, { refresh: true });
+      }
     } finally {
       // The header's button serves the next conversation too; a row's is redrawn.
       if (button) button.disabled = false;
@@ -544,6 +555,8 @@
   function onConversation(it, { quiet = false } = {}) {
     if (!it || !it.id) return;
     const prev = S.items.get(it.id);
+    // A REST answer (claim, assign, close) that arrives after a newer stream frame is not taken.
+    if (stale(it, prev)) return;
     const wasMine = S.lists.mine.includes(it.id);
     S.items.set(it.id, it);
     setWait(it);
@@ -643,8 +656,8 @@
       renderSuggestions(null);
       updateComposer();
       if (convFromHash() !== id) history.replaceState(history.state, '', `#c=${enc(id)}`);
-    } else if (!refresh) {
-      return;
+    } else if (!refresh && S.open.loaded) {
+      return; // a click on the open row; one whose load failed is tried again
     }
     S.unread.delete(id);
     S.hiddenUnread = 0;
@@ -660,7 +673,8 @@
       E.transcriptLoading.hidden = true;
       if (e.status === 404 || e.status === 403) {
         toast(e.status === 404 ? t('convNotFound') : t('convForbidden'), 'error');
-        if (!same) closeView();
+        // Even the open one: taken away (while the stream was down), it must not stay writable.
+        closeView();
       } else if (e.status !== 401) {
         toastError(e);
       }
@@ -669,7 +683,13 @@
     if (gen !== S.openGen || !S.open || S.open.id !== id) return;
     E.transcriptLoading.hidden = true;
     const near = isNearBottom();
-    if (d.conversation) { S.open.item = d.conversation; S.items.set(id, d.conversation); setWait(d.conversation); }
+    // The stream may have moved it on while this answer was on its way (closed it): the older
+    // state is not put back.
+    if (d.conversation && !stale(d.conversation, S.items.get(id))) {
+      S.open.item = d.conversation; S.items.set(id, d.conversation); setWait(d.conversation);
+    } else if (S.items.get(id)) {
+      S.open.item = S.items.get(id);
+    }
     (d.messages || []).forEach((m) => addMsg(m));
     (d.notes || []).forEach((n) => addNote(n));
     (d.tickets || []).forEach((tk, k) => addTicket(tk, k));
@@ -1348,10 +1368,12 @@
       return li;
     }));
     E.ticketsEmpty.hidden = S.tickets.length > 0;
-    // The list holds the oldest 500: say how many more are waiting, and count them all.
+    // The open list holds the oldest 500, the resolved list the newest 500: say how many more
+    // there are, and count them all.
     const total = Math.max(S.ticketsTotal || 0, S.tickets.length);
     E.ticketsMore.hidden = total <= S.tickets.length;
-    E.ticketsMore.textContent = E.ticketsMore.hidden ? '' : t('ticketsMore', { total, shown: S.tickets.length });
+    const more = S.ticketStatus === 'open' ? 'ticketsMore' : 'ticketsMoreResolved';
+    E.ticketsMore.textContent = E.ticketsMore.hidden ? '' : t(more, { total, shown: S.tickets.length });
     if (S.ticketStatus === 'open') setCount('tickets', total);
     syncCursor('tickets', { focus: hadFocus });
   }

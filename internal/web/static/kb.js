@@ -446,7 +446,8 @@
       S.edit.saved = editorSnapshot();
       E.edId.readOnly = true;
       renderEditorMeta();
-      toast(submit ? t('kbSubmitted') : t('kbSaved'));
+      // Only a draft or a rejected version is submitted: an unchanged published entry is not.
+      toast(!submit ? t('kbSaved') : rec.status === 'in_review' ? t('kbSubmitted') : t('kbNothingToSubmit'));
       S.titles.set(rec.id, titleOf(rec));
       loadEntries();
       loadCounts();
