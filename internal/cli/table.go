@@ -62,14 +62,7 @@ func (t *table) Flush() error {
 // holding a line break (kept as typed) started a line of its own, which
 // read as another row: in `steward audit`, a forged entry of the trail.
 func cell(s string) string {
-	clean := true
-	for _, r := range s {
-		if isControl(r) {
-			clean = false
-			break
-		}
-	}
-	if clean {
+	if !strings.ContainsFunc(s, isControl) {
 		return s
 	}
 	var b strings.Builder

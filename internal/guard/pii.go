@@ -352,31 +352,38 @@ func bracketed(n []rune, j, k int) bool {
 // mobile or card number: then the address's span is extended back over the
 // group, so that all of it is masked.
 func intoAddress(n []rune, chunks []chunk, s int, emails []Span) bool {
-	var d []byte
-	for _, c := range chunks {
-		for p := c.start; p < c.end; p++ {
-			d = append(d, byte(n[p]))
-		}
+	local := s
+	for local < len(n) && isDigit(n[local]) {
+		local++
 	}
-	for p := s; p < len(n) && isDigit(n[p]); p++ {
-		d = append(d, byte(n[p]))
-	}
+	d := chunkDigits(nil, n, append(chunks[:len(chunks):len(chunks)], chunk{s, local}))
 	if len(d) > 22 {
 		return false
 	}
-	if kind, ok := classify(d, false); !ok || kind == KindCNID {
+	kind, ok := classify(d, false)
+	if !ok || kind == KindCNID {
 		return false
 	}
 	for e := range emails {
 		if emails[e].Start == s {
 			emails[e].Start = chunks[0].start
-			if kind, _ := classify(d, false); kind == KindMobile {
+			if kind == KindMobile {
 				emails[e].Start = mobilePrefix(n, chunks[0].start)
 			}
 			return true
 		}
 	}
 	return false
+}
+
+// chunkDigits appends the digits of chunks to d.
+func chunkDigits(d []byte, n []rune, chunks []chunk) []byte {
+	for _, c := range chunks {
+		for p := c.start; p < c.end; p++ {
+			d = append(d, byte(n[p]))
+		}
+	}
+	return d
 }
 
 // maskedBefore and maskedAfter report whether the digits that start (end)
@@ -470,12 +477,7 @@ func matchChunks(n []rune, chunks []chunk, checkX bool, spans []Span) []Span {
 	for a := 0; a < len(chunks); {
 		found := false
 		for b := len(chunks); b > a; b-- {
-			digits = digits[:0]
-			for _, c := range chunks[a:b] {
-				for p := c.start; p < c.end; p++ {
-					digits = append(digits, byte(n[p]))
-				}
-			}
+			digits = chunkDigits(digits[:0], n, chunks[a:b])
 			if len(digits) > 22 {
 				continue
 			}

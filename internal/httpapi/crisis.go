@@ -652,12 +652,9 @@ func (s *Server) listJobs(w http.ResponseWriter, r *http.Request, p *auth.Princi
 	}
 	q := r.URL.Query()
 	f := jobs.JobFilter{Status: q.Get("status"), Kind: q.Get("kind")}
-	if v := q.Get("limit"); v != "" {
-		n, err := strconv.Atoi(v)
-		if err != nil || n < 1 || n > 1000 {
-			return errcode.Errorf(errcode.Invalid, "limit must be a whole number from 1 to 1000, not %q", v)
-		}
-		f.Limit = n
+	var err error
+	if f.Limit, err = queryInt(q, "limit", 0, 1, 1000); err != nil {
+		return err
 	}
 	if len(f.Kind) > 200 {
 		return errcode.Errorf(errcode.Invalid, "kind is longer than 200 bytes")
@@ -668,12 +665,9 @@ func (s *Server) listJobs(w http.ResponseWriter, r *http.Request, p *auth.Princi
 	}
 	out := make([]jobView, 0, len(js))
 	for _, j := range js {
-		v := jobView{ID: j.ID, Kind: j.Kind, Key: j.Key, Status: j.Status, Attempts: j.Attempts, LastError: j.LastError,
-			Payload: string(j.Payload), CreatedAt: j.CreatedAt, NextAt: j.NextAt}
-		if !j.SentAt.IsZero() {
-			v.SentAt = &j.SentAt
-		}
-		out = append(out, v)
+		out = append(out, jobView{ID: j.ID, Kind: j.Kind, Key: j.Key, Status: j.Status, Attempts: j.Attempts,
+			LastError: j.LastError, Payload: string(j.Payload), CreatedAt: j.CreatedAt, NextAt: j.NextAt,
+			SentAt: optTime(j.SentAt)})
 	}
 	writeJSON(w, http.StatusOK, map[string]any{"jobs": out})
 	return nil

@@ -6,6 +6,7 @@ import (
 	"errors"
 	"github.com/steward-cs/steward/internal/monitor"
 	"net/http"
+	"net/url"
 	"strconv"
 	"strings"
 	"time"
@@ -27,6 +28,20 @@ const maxEntryBody = 2 << 20
 
 func actorOf(p *auth.Principal) knowledge.Actor {
 	return knowledge.Actor{ID: p.User.ID, Name: p.Actor().Name}
+}
+
+// queryInt reads the whole number ?name= from lo to hi, def when absent.
+func queryInt(q url.Values, name string, def, lo, hi int) (int, error) {
+	v := q.Get(name)
+	if v == "" {
+		return def, nil
+	}
+	n, err := strconv.Atoi(v)
+	if err != nil || n < lo || n > hi {
+		return 0, errcode.Localized(errcode.Invalid, "%[1]s must be a whole number from %[2]d to %[3]d, not %[4]q",
+			"%[1]s 应为 %[2]d 到 %[3]d 的整数，而不是 %[4]q", name, lo, hi, v)
+	}
+	return n, nil
 }
 
 func need(p *auth.Principal, perm auth.Permission, what string) error {
@@ -578,14 +593,9 @@ func (s *Server) qualityReport(w http.ResponseWriter, r *http.Request, p *auth.P
 	if err := need(p, auth.DeskReadAll, "read the quality report"); err != nil {
 		return err
 	}
-	days := 7
-	if v := r.URL.Query().Get("days"); v != "" {
-		n, err := strconv.Atoi(v)
-		if err != nil || n < 1 || n > quality.MaxReportDays {
-			return errcode.Localized(errcode.Invalid, "days must be a whole number from 1 to %d", "days 应为 1 到 %d 的整数",
-				quality.MaxReportDays)
-		}
-		days = n
+	days, err := queryInt(r.URL.Query(), "days", 7, 1, quality.MaxReportDays)
+	if err != nil {
+		return err
 	}
 	if s.reports == nil {
 		return errcode.Errorf(errcode.Unavailable, "reports are not available on this server")
@@ -602,21 +612,14 @@ func (s *Server) unanswered(w http.ResponseWriter, r *http.Request, p *auth.Prin
 	if err := need(p, auth.KBRead, "read unanswered questions"); err != nil {
 		return err
 	}
-	days, limit := 30, 50
 	q := r.URL.Query()
-	if v := q.Get("days"); v != "" {
-		n, err := strconv.Atoi(v)
-		if err != nil || n < 1 || n > 365 {
-			return errcode.Errorf(errcode.Invalid, "days must be a whole number from 1 to 365")
-		}
-		days = n
+	days, err := queryInt(q, "days", 30, 1, 365)
+	if err != nil {
+		return err
 	}
-	if v := q.Get("limit"); v != "" {
-		n, err := strconv.Atoi(v)
-		if err != nil || n < 1 || n > 500 {
-			return errcode.Errorf(errcode.Invalid, "limit must be a whole number from 1 to 500")
-		}
-		limit = n
+	limit, err := queryInt(q, "limit", 50, 1, 500)
+	if err != nil {
+		return err
 	}
 	list := s.flags.Unanswered
 	kind := q.Get("kind")
@@ -833,12 +836,9 @@ func (s *Server) auditTrail(w http.ResponseWriter, r *http.Request, p *auth.Prin
 		}
 		aq.Before = n
 	}
-	if v := q.Get("limit"); v != "" {
-		n, err := strconv.Atoi(v)
-		if err != nil || n < 1 || n > 1000 {
-			return errcode.Errorf(errcode.Invalid, "limit must be a whole number from 1 to 1000")
-		}
-		aq.Limit = n
+	var err error
+	if aq.Limit, err = queryInt(q, "limit", 0, 1, 1000); err != nil {
+		return err
 	}
 	entries, err := s.audit.Entries(r.Context(), aq)
 	if err != nil {

@@ -167,9 +167,6 @@ func duplicateKey(data []byte) error {
 			stack = append(stack, frame{})
 		case json.Delim('}'), json.Delim(']'):
 			stack = stack[:len(stack)-1]
-			if len(stack) > 0 && stack[len(stack)-1].object {
-				stack[len(stack)-1].key = true
-			}
 		}
 	}
 }

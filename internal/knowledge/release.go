@@ -175,7 +175,10 @@ func (s *Service) Publish(ctx context.Context, a Actor, opts PublishOptions) (*R
 		return nil, fmt.Errorf("store release: %w", err)
 	}
 	r.ActivatedAt = &now
-	s.serveStored(ctx, &Active{Release: r, Index: ix, Minimal: minimal})
+	if served, active := s.serveStored(ctx, &Active{Release: r, Index: ix, Minimal: minimal}); !served {
+		s.logger.Warn("the release just published was replaced meanwhile; the newer one is served", "release", r.ID,
+			"active", active)
+	}
 	detail := map[string]any{"entries": r.Entries, "cv_accuracy": report.Accuracy, "passed": report.Passed}
 	if r.Override != nil {
 		detail["override_reason"] = reason
@@ -231,8 +234,8 @@ func (s *Service) release(ctx context.Context, id int64) (*Release, error) {
 	if id == 0 {
 		return nil, nil
 	}
-	if cur := s.Active(); cur != nil && cur.Release != nil && cur.Release.ID == id {
-		return cur.Release, nil
+	if s.servedID() == id {
+		return s.Active().Release, nil
 	}
 	return s.store.Release(ctx, id)
 }
@@ -251,18 +254,27 @@ func (s *Service) serveLocked(a *Active) {
 	}
 }
 
-// serveStored serves a, just stored as the active release, unless another
-// activation (a rollback on another node, served here by Sync) has taken
-// its place meanwhile: serving a then would undo it on this node.
-func (s *Service) serveStored(ctx context.Context, a *Active) {
+// serveStored serves a if it is the stored active release: another
+// activation (a rollback on another node, served here by Sync) may have
+// taken its place since a was stored or read, and serving a then would
+// undo it on this node. It returns whether it served a and, if not, the
+// release that is active instead.
+func (s *Service) serveStored(ctx context.Context, a *Active) (bool, int64) {
 	s.serving.Lock()
 	defer s.serving.Unlock()
 	if id, err := s.store.ActiveRelease(ctx); err == nil && id != a.Release.ID {
-		s.logger.Warn("the release just activated was replaced meanwhile; serving the newer one", "release", a.Release.ID,
-			"active", id)
-		return
+		return false, id
 	}
 	s.serveLocked(a)
+	return true, a.Release.ID
+}
+
+// servedID is the id of the release served, 0 if none.
+func (s *Service) servedID() int64 {
+	if cur := s.Active(); cur != nil && cur.Release != nil {
+		return cur.Release.ID
+	}
+	return 0
 }
 
 // Active returns the release being served, nil before the first one.
@@ -368,7 +380,10 @@ func (s *Service) activate(ctx context.Context, a Actor, id int64, reason string
 		next.Release.ActivatedAt = &now
 	}
 	next.Release.RolledBackAt, next.Release.RollbackReason = nil, ""
-	s.serveStored(ctx, next)
+	if served, active := s.serveStored(ctx, next); !served {
+		s.logger.Warn("the release just activated was replaced meanwhile; the newer one is served", "release", id,
+			"active", active)
+	}
 	action := "kb.release.activate"
 	if rollback {
 		action = "kb.release.rollback"
@@ -587,31 +602,19 @@ func (s *Service) Sync(ctx context.Context) (bool, error) {
 	// Loaded outside any lock (a publish on this node may be training),
 	// then served only if it still is the active release.
 	for range 3 {
-		if cur := s.Active(); cur != nil && cur.Release != nil && cur.Release.ID == id {
+		if s.servedID() == id {
 			return false, nil
 		}
 		a, err := s.load(ctx, id)
 		if err != nil {
 			return false, err
 		}
-		s.serving.Lock()
-		now, err := s.store.ActiveRelease(ctx)
-		if err != nil {
-			s.serving.Unlock()
-			return false, err
+		served, active := s.serveStored(ctx, a)
+		if served {
+			s.logger.Info("serving the knowledge release activated elsewhere", "release", id)
+			return true, nil
 		}
-		if now == id {
-			cur := s.Active()
-			switched := cur == nil || cur.Release == nil || cur.Release.ID != id
-			if switched {
-				s.serveLocked(a)
-				s.logger.Info("serving the knowledge release activated elsewhere", "release", id)
-			}
-			s.serving.Unlock()
-			return switched, nil
-		}
-		s.serving.Unlock()
-		id = now // activated again meanwhile
+		id = active // activated again meanwhile
 	}
 	return false, nil
 }

@@ -133,7 +133,6 @@ func (c *Cluster) Run(ctx context.Context, deliver func(Remote)) {
 						c.logger.Warn("another process uses this node's name; give each node its own (node in the configuration, or STEWARD_NODE)")
 					})
 				}
-				ev.Instance = ""
 				deliver(ev)
 			}
 		})

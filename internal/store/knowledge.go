@@ -189,9 +189,6 @@ func recordRows(ws []knowledge.RecordWrite) ([]recordRow, error) {
 	return rows, nil
 }
 
-// errStale is a record write whose entry changed since it was read.
-var errStale = errors.New("stale")
-
 // writeRecords makes the writes in t; on failure it returns the write that
 // failed (nil if none was to blame).
 func writeRecords(ctx context.Context, t tx, ws []knowledge.RecordWrite, rows []recordRow) (*knowledge.RecordWrite, error) {
@@ -217,7 +214,7 @@ func writeRecords(ctx context.Context, t tx, ws []knowledge.RecordWrite, rows []
 				return w, err
 			}
 			if n, err := res.RowsAffected(); err != nil || n != 1 {
-				return w, errStale
+				return w, knowledge.ErrEntryChanged
 			}
 		}
 		if err := insertRevision(ctx, t, w.Revision); err != nil {
@@ -236,7 +233,7 @@ func recordWriteError(n int, failed *knowledge.RecordWrite, err error) error {
 		return fmt.Errorf("write %d entries: %w", n, err)
 	case failed.FromVersion == 0 && isUniqueViolation(err):
 		return errcode.Localized(errcode.Conflict, "an entry with id %q already exists", "已有 id 为 %q 的条目", failed.Record.ID)
-	case errors.Is(err, errStale):
+	case errors.Is(err, knowledge.ErrEntryChanged):
 		return fmt.Errorf("%w: %w", knowledge.ErrEntryChanged, errcode.Localized(errcode.Conflict,
 			"entry %s changed while you were working on it: reload it and try again",
 			"条目 %s 在您编辑期间已被修改：请重新加载后再试", failed.Record.ID))
