@@ -171,10 +171,12 @@ func (s *Service) SetPassword(ctx context.Context, a Actor, u *User, password st
 	if err := s.store.UpdateUser(ctx, u); err != nil {
 		return err
 	}
-	if err := s.store.DeleteUserSessions(ctx, u.ID); err != nil {
-		return err
-	}
+	// Recorded once stored: the password is changed even when ending the
+	// sessions fails below, and the audit log must say so.
 	s.record(ctx, a, "user.password", "user:"+u.ID, nil)
+	if err := s.store.DeleteUserSessions(ctx, u.ID); err != nil {
+		return fmt.Errorf("the password of %s is changed, but its sessions could not be ended: %w", u.Email, err)
+	}
 	return nil
 }
 
@@ -197,20 +199,22 @@ func (s *Service) SetDisabled(ctx context.Context, a Actor, email string, disabl
 	if err := s.save(ctx, u, loses, "disable"); err != nil {
 		return nil, err
 	}
-	if disabled {
-		// Ended, not only refused while disabled: enabling the account
-		// again (a stolen laptop, the account back the next day) must not
-		// bring its old sessions back to life.
-		if err := s.store.DeleteUserSessions(ctx, u.ID); err != nil {
-			return nil, fmt.Errorf("end the sessions of %s: %w", u.Email, err)
-		}
-	}
+	// Recorded once stored, before the sessions end: the account is
+	// disabled even when that fails, and the audit log must say so.
 	if was != disabled {
 		action := "user.enable"
 		if disabled {
 			action = "user.disable"
 		}
 		s.record(ctx, a, action, "user:"+u.ID, map[string]any{"email": u.Email})
+	}
+	if disabled {
+		// Ended, not only refused while disabled: enabling the account
+		// again (a stolen laptop, the account back the next day) must not
+		// bring its old sessions back to life.
+		if err := s.store.DeleteUserSessions(ctx, u.ID); err != nil {
+			return nil, fmt.Errorf("%s is disabled (its sessions no longer work), but they could not be ended: %w", u.Email, err)
+		}
 	}
 	return u, nil
 }
