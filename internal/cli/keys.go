@@ -2,6 +2,7 @@ package cli
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"strings"
 	"time"
@@ -93,16 +94,20 @@ func (c *keysCommand) run(ctx context.Context, name string, args []string, rotat
 	vault := guard.NewVault(st, ring, 0, newLogger(cfg, c.env.Stderr))
 	var rep guard.RotateReport
 	if rotate {
-		if rep, err = vault.Rotate(ctx); err != nil {
-			return err
-		}
+		rep, err = vault.Rotate(ctx)
+		// Audited even when the re-sealing stopped partway: the new key is
+		// in the key file and active by then, and some records are sealed
+		// under it; the log says how far it got and why it stopped.
 		detail := map[string]any{"active": rep.Active, "resealed": rep.Resealed, "failed": rep.Failed}
 		if added != "" {
 			detail["added"] = added
 		}
-		if err := audit.New(st, nil).Record(ctx, audit.Entry{Actor: "cli:keys", ActorName: "steward keys rotate",
-			Action: "keys.rotate", Object: "key:" + rep.Active, Detail: detail}); err != nil {
-			return err
+		if err != nil {
+			detail["error"] = err.Error()
+		}
+		if aerr := audit.New(st, nil).Record(ctx, audit.Entry{Actor: "cli:keys", ActorName: "steward keys rotate",
+			Action: "keys.rotate", Object: "key:" + rep.Active, Detail: detail}); aerr != nil || err != nil {
+			return errors.Join(err, aerr)
 		}
 	} else {
 		rep.Active = ring.Active()

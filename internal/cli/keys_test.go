@@ -2,6 +2,7 @@ package cli_test
 
 import (
 	"context"
+	"database/sql"
 	"encoding/json"
 	"os"
 	"path/filepath"
@@ -9,6 +10,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/steward-cs/steward/internal/app"
 	"github.com/steward-cs/steward/internal/guard"
 	"github.com/steward-cs/steward/internal/store"
 	"github.com/steward-cs/steward/internal/testutil"
@@ -189,5 +191,44 @@ func TestKeysImport(t *testing.T) {
 	}
 	if code, _, errOut := run(t, "", nil, "keys", "import", filepath.Join(dir, "nope.json"), "--data-dir", dir); code != 1 || !strings.Contains(errOut, "nope.json") {
 		t.Fatalf("import of a missing file: %d %s", code, errOut)
+	}
+}
+
+// A rotation that stops partway (the database refuses one record's new
+// seal) is still audited: by then the new key is in the key file and
+// active, and records are sealed under it. It was audited only when every
+// record had been re-sealed, so the log never heard of the new key.
+func TestAKeyRotationThatStopsPartwayIsAudited(t *testing.T) {
+	dir := t.TempDir()
+	db := testutil.OpenStore(t, store.Options{SQLitePath: filepath.Join(dir, "steward.db")})
+	ctx := context.Background()
+	ring, _, err := guard.LoadKeyring("", filepath.Join(dir, "pii-keys.json"), true, time.Now())
+	if err != nil {
+		t.Fatal(err)
+	}
+	vault := guard.NewVault(db, ring, 0, nil)
+	for i, text := range []string{"手机 13812345678", "mail a@b.co", "卡 6222021234567890128"} {
+		if _, err := vault.Keep(ctx, "c1", "note:"+string(rune('a'+i)), text, time.Now()); err != nil {
+			t.Fatal(err)
+		}
+	}
+	// The database itself refuses the last record's update, as a full
+	// disk or a constraint would.
+	raw, err := sql.Open("sqlite3", "file:"+filepath.Join(dir, app.SQLiteFile)+"?_busy_timeout=5000")
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer raw.Close()
+	if _, err := raw.Exec(`CREATE TRIGGER refuse_reseal BEFORE UPDATE ON pii_vault WHEN OLD.ref = 'note:c'
+		BEGIN SELECT RAISE(ABORT, 'disk full'); END`); err != nil {
+		t.Fatal(err)
+	}
+	code, out, errOut := run(t, "", nil, "keys", "rotate", "--data-dir", dir)
+	if code != 1 || !strings.Contains(errOut, "disk full") {
+		t.Fatalf("keys rotate with a record refused: %d %s %s", code, out, errOut)
+	}
+	code, out, _ = run(t, "", nil, "audit", "--data-dir", dir, "--action", "keys.rotate", "--json")
+	if code != 0 || !strings.Contains(out, `"keys.rotate"`) || !strings.Contains(out, "disk full") {
+		t.Fatalf("the partial rotation is not audited with its error: %d %s", code, out)
 	}
 }
