@@ -2,6 +2,7 @@ package main_test
 
 import (
 	"fmt"
+	"math/rand/v2"
 	"net/http"
 	"slices"
 	"strings"
@@ -307,6 +308,32 @@ func TestKnowledgeConsoleInChromium(t *testing.T) {
 	}
 	eval[bool](admin, `(() => { const s = document.querySelector('#unanswered-kind'); s.value = 'unanswered'; s.dispatchEvent(new Event('change')); return true; })()`)
 	admin.waitText("#unanswered-list", "zqxw vbnm zqxw")
+	// Past 50 clusters the list holds the most frequent and says so; "Show all" lists the rest.
+	if !eval[bool](admin, `document.querySelector('#unanswered-top').hidden`) {
+		t.Error("a list of every cluster says it is cut")
+	}
+	rng := rand.New(rand.NewPCG(7, 11))
+	for i := 0; i < 50; i++ {
+		word := func() string {
+			b := make([]byte, 6)
+			for j := range b {
+				b[j] = byte('a' + rng.IntN(26))
+			}
+			return string(b)
+		}
+		q := word() + " " + word() + " " + word()
+		if turn := other.Say(other.Start("en"), q); turn.Messages[len(turn.Messages)-1].Outcome != "fallback" {
+			t.Fatalf("%q: %+v, want a fallback", q, turn)
+		}
+	}
+	admin.tab("golden")
+	admin.tab("unanswered")
+	admin.waitText("#unanswered-top", "Showing the 50 most frequent of 52 groups")
+	if n := eval[int](admin, `document.querySelectorAll('#unanswered-list li.kb-cluster').length`); n != 50 {
+		t.Errorf("the cut list holds %d clusters, want 50", n)
+	}
+	admin.click("#unanswered-top .kb-unanswered-all")
+	admin.waitFor(`document.querySelectorAll('#unanswered-list li.kb-cluster').length === 52 && document.querySelector('#unanswered-top').hidden`)
 
 	// The diff between releases 2 and 3 shows the changed answer.
 	admin.tab("releases")

@@ -639,9 +639,10 @@ func (s *Server) unanswered(w http.ResponseWriter, r *http.Request, p *auth.Prin
 		clusters = []quality.Cluster{}
 	}
 	// questions, truncated and from say what the clusters were made of:
-	// past the newest 5,000 questions, not the whole period.
+	// past the newest 5,000 questions, not the whole period; clusters_total
+	// and limit, that the list holds only the most frequent clusters.
 	writeJSON(w, http.StatusOK, map[string]any{"clusters": clusters, "kind": kind, "days": days, "questions": cov.Questions,
-		"truncated": cov.Truncated, "from": cov.From.UTC()})
+		"truncated": cov.Truncated, "from": cov.From.UTC(), "clusters_total": cov.Clusters, "limit": limit})
 	return nil
 }
 

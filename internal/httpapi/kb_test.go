@@ -553,6 +553,16 @@ func TestKnowledgeCorrectionsLoop(t *testing.T) {
 		!strings.Contains(un.Clusters[0].Text, "二手手机壳") || un.Clusters[1].Count != 1 {
 		t.Fatalf("unanswered %+v", un)
 	}
+	// A list cut to the most frequent clusters says how many there were.
+	var top struct {
+		Clusters      []struct{ Count int } `json:"clusters"`
+		ClustersTotal int                   `json:"clusters_total"`
+		Limit         int                   `json:"limit"`
+	}
+	super.Must(http.StatusOK, "GET", "/api/v1/kb/unanswered?limit=1", nil, &top)
+	if len(top.Clusters) != 1 || top.Clusters[0].Count != 3 || top.ClustersTotal != 2 || top.Limit != 1 {
+		t.Fatalf("unanswered cut to one cluster: %+v", top)
+	}
 }
 
 // TestRollbackUnderLoad switches releases back and forth while customers

@@ -37,6 +37,9 @@ type Coverage struct {
 	// period asked for.
 	Truncated bool      `json:"truncated"`
 	From      time.Time `json:"from"`
+	// Clusters is how many clusters there were before the limit: a list
+	// cut to the most frequent says so.
+	Clusters int `json:"clusters"`
 }
 
 // Unanswered clusters the fallback turns since a time and ranks the
@@ -80,6 +83,7 @@ func clusterAsked(asked []Asked, since time.Time, limit int) ([]Cluster, Coverag
 		}
 	}
 	out := ClusterQuestions(asked)
+	cov.Clusters = len(out)
 	if limit > 0 && len(out) > limit {
 		out = out[:limit]
 	}

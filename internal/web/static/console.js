@@ -932,15 +932,18 @@
     E.transcript.querySelectorAll(':scope > li.note--rating').forEach((li) => li.remove());
     if (!S.open || !r || !r.score) return;
     const id = S.open.id;
-    if (!S.ratingTags) {
+    // A failed request shows the tags' ids this time and is asked again next time: cached
+    // empty, every rating showed ids until the page was reloaded.
+    let tags = S.ratingTags;
+    if (!tags) {
       try {
         const d = await api('GET', '/api/v1/rating-tags');
-        S.ratingTags = new Map((d.tags || []).map((x) => [x.id, (x.label && (x.label[LANG] || x.label.en)) || x.id]));
-      } catch { S.ratingTags = new Map(); }
+        tags = S.ratingTags = new Map((d.tags || []).map((x) => [x.id, (x.label && (x.label[LANG] || x.label.en)) || x.id]));
+      } catch { tags = new Map(); }
     }
     if (!S.open || S.open.id !== id || E.transcript.querySelector(':scope > li.note--rating')) return;
     const n = Math.max(1, Math.min(5, Number(r.score) || 0));
-    const chips = (r.tags || []).map((x) => mk('span', 'tag', S.ratingTags.get(x) || x));
+    const chips = (r.tags || []).map((x) => mk('span', 'tag', tags.get(x) || x));
     const li = noteBlock('note note--rating', msgTs(r.created_at), t('ratingFlag'),
       `${'★'.repeat(n)}${'☆'.repeat(5 - n)}`, chips, r.created_at, r.comment || '');
     li.setAttribute('aria-label', t('ratingStars', { n }));

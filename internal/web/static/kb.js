@@ -1009,13 +1009,14 @@
   const CLIP = 280;
   const clip = (s) => { const cs = [...String(s || '')]; return cs.length > CLIP ? `${cs.slice(0, CLIP).join('')}…` : cs.join(''); };
 
-  async function loadUnanswered() {
+  // all: the list is not cut to the 50 most frequent clusters (the server's cap, 500, still holds).
+  async function loadUnanswered(all = false) {
     try {
       // The questions the bot could not answer, or those the AI model answered instead: both are gaps.
       const kind = E.unansweredKind.value === 'generated' ? 'generated' : 'unanswered';
       E.unansweredIntro.textContent = t(kind === 'generated' ? 'kbGeneratedIntro' : 'kbUnansweredIntro');
       E.unansweredEmpty.textContent = t(kind === 'generated' ? 'kbNoGenerated' : 'kbNoUnanswered');
-      const d = await api('GET', `${KB}/unanswered?kind=${kind}`);
+      const d = await api('GET', `${KB}/unanswered?kind=${kind}${all === true ? '&limit=500' : ''}`);
       if (d.kind && d.kind !== (E.unansweredKind.value === 'generated' ? 'generated' : 'unanswered')) return; // switched meanwhile
       const clusters = d.clusters || [];
       E.unansweredList.replaceChildren(...clusters.map((c) => {
@@ -1050,6 +1051,18 @@
       // Past the newest 5,000 questions the clusters cover less than the period: say since when.
       E.unansweredCoverage.hidden = !d.truncated;
       E.unansweredCoverage.textContent = d.truncated ? t('kbUnansweredTruncated', { n: d.questions, from: fmtTime(d.from) }) : '';
+      // A list cut to the most frequent clusters says so, and can show the rest.
+      const more = Number(d.clusters_total) > clusters.length;
+      E.unansweredTop.hidden = !more;
+      E.unansweredTop.replaceChildren();
+      if (more) {
+        E.unansweredTop.append(mk('span', '', t('kbUnansweredTop', { n: clusters.length, total: d.clusters_total })));
+        if (all !== true) {
+          const b = btn('btn btn--small kb-unanswered-all', t('kbUnansweredShowAll'));
+          b.addEventListener('click', () => loadUnanswered(true));
+          E.unansweredTop.append(' ', b);
+        }
+      }
     } catch (e) { toastError(e); }
   }
 
@@ -1129,7 +1142,7 @@
       diffFrom: $('diff-from'), diffTo: $('diff-to'), diffBtn: $('diff-btn'), diffError: $('diff-error'),
       diffResult: $('diff-result'),
       correctionsList: $('corrections-list'), correctionsEmpty: $('corrections-empty'), correctionsCoverage: $('corrections-coverage'),
-      unansweredList: $('unanswered-list'), unansweredEmpty: $('unanswered-empty'), unansweredCoverage: $('unanswered-coverage'),
+      unansweredList: $('unanswered-list'), unansweredEmpty: $('unanswered-empty'), unansweredCoverage: $('unanswered-coverage'), unansweredTop: $('unanswered-top'),
       unansweredKind: $('unanswered-kind'), unansweredIntro: $('unanswered-intro'),
       goldenForm: $('golden-form'), goldenQuestion: $('golden-question'), goldenLocale: $('golden-locale'),
       goldenEntry: $('golden-entry'), goldenAdd: $('golden-add'), goldenError: $('golden-error'),
