@@ -437,23 +437,29 @@
     E.form.dataset.busy = '1';
     E.edSave.disabled = E.edSubmit.disabled = true;
     showError(E.edError, '');
+    // The editor the save came from: another entry opened while it was on its way (a click in the
+    // list) owns the fields by the time it answers, and must not take this one's record or state.
+    const edit = S.edit;
     try {
-      const rec = S.edit.rec
-        ? await api('PUT', `${KB}/entries/${enc(S.edit.rec.id)}`, body)
+      const rec = edit.rec
+        ? await api('PUT', `${KB}/entries/${enc(edit.rec.id)}`, body)
         : await api('POST', `${KB}/entries`, body);
-      S.edit.rec = rec;
-      S.edit.flags = []; // linked now
-      S.edit.saved = editorSnapshot();
-      E.edId.readOnly = true;
-      renderEditorMeta();
+      if (S.edit === edit) {
+        edit.rec = rec;
+        edit.flags = []; // linked now
+        edit.saved = editorSnapshot();
+        E.edId.readOnly = true;
+        renderEditorMeta();
+        if (!E.historyBox.hidden) loadHistory();
+      }
       // Only a draft or a rejected version is submitted: an unchanged published entry is not.
       toast(!submit ? t('kbSaved') : rec.status === 'in_review' ? t('kbSubmitted') : t('kbNothingToSubmit'));
       S.titles.set(rec.id, titleOf(rec));
       loadEntries();
       loadCounts();
-      if (!E.historyBox.hidden) loadHistory();
     } catch (e) {
-      showError(E.edError, e.status === 409 ? `${e.message} ${t('kbConflictHint')}` : e.message);
+      const msg = e.status === 409 ? `${e.message} ${t('kbConflictHint')}` : e.message;
+      if (S.edit === edit) showError(E.edError, msg); else toastError(e);
     } finally {
       delete E.form.dataset.busy;
       E.edSave.disabled = E.edSubmit.disabled = false;
@@ -521,8 +527,9 @@
       const entries = d.entries || [];
       S.twoPerson = d.two_person_rule !== false;
       setCount('reviews', entries.length);
+      // A history that cannot be read is null: the card says so rather than taking the entry for new.
       const hist = await Promise.all(entries.map((en) => api('GET', `${KB}/entries/${enc(en.id)}/history`)
-        .then((h) => h.revisions || []).catch(() => [])));
+        .then((h) => h.revisions || []).catch(() => null)));
       if (S.tab !== 'reviews') return;
       E.reviewsList.replaceChildren(...entries.map((en, i) => renderReview(en, hist[i])));
       E.reviewsEmpty.hidden = entries.length > 0;
@@ -552,9 +559,11 @@
     meta.push(fmtTime(en.updated_at));
     li.append(mk('p', 'kb-meta', meta.join(' · ')));
 
-    const { fields, before } = sinceApproved(en, revs);
+    const { fields, before } = sinceApproved(en, revs || []);
     const changed = mk('div', 'chips kb-changed');
-    if (!before) {
+    if (!revs && en.approved_version) {
+      changed.append(mk('span', 'kb-meta', t('kbHistoryUnavailable', { v: en.approved_version })));
+    } else if (!before) {
       changed.append(chip(t('kbNewEntryChip'), 'chip--new'));
     } else {
       changed.append(mk('span', 'kb-meta', t('kbChangedSince', { v: en.approved_version })));
