@@ -5,6 +5,7 @@ import (
 	"net/http"
 	"strings"
 	"testing"
+	"time"
 
 	"github.com/steward-cs/steward/internal/testutil"
 )
@@ -115,4 +116,56 @@ func TestKBReviewCardWithoutItsHistoryDoesNotCallTheEntryNew(t *testing.T) {
 	if strings.Contains(strings.ToLower(card), "new entry") || !strings.Contains(card, "history could not be read") {
 		t.Errorf("the card of a changed published entry whose history failed says %q", card)
 	}
+}
+
+// The supervisor's assign list is not rebuilt under their pointer: the
+// agents' load and presence change every few seconds, and each change
+// replaced every option, which closes a list the supervisor has open.
+// With the same agents only the labels change; a list that must be
+// rebuilt (a new agent) waits until the supervisor leaves it.
+func TestConsoleAssignListIsNotRebuiltWhileOpen(t *testing.T) {
+	run, agentAPI, cl := manualDeskWithAgentOnline(t)
+	adminAPI := testutil.Login(t, run.URL, run.Demo[0].Email, run.Demo[0].Password)
+	handed := func() string {
+		t.Helper()
+		conv := cl.Start("en")
+		if turn := cl.Say(conv, "human please"); turn.State != "queued" {
+			t.Fatalf("asking for a person: %+v", turn)
+		}
+		return conv.ID
+	}
+	first := handed()
+	p := page{t, browser(t)}
+	p.signInTo(run.URL, "/console", run.Demo[0].Email, run.Demo[0].Password)
+	p.waitFor(fmt.Sprintf(`!!document.querySelector('#queue-list li[data-id=%q]')`, first))
+	p.click(fmt.Sprintf(`#queue-list li[data-id=%q]`, first))
+	agentID := agentAPI.ID
+	p.waitFor(fmt.Sprintf(`!document.querySelector('#assign-box').hidden && !!document.querySelector('#assign-select option[value=%q]')`, agentID))
+	eval[bool](p, fmt.Sprintf(`(document.querySelector('#assign-select option[value=%q]').__mark = true, true)`, agentID))
+	before := eval[string](p, fmt.Sprintf(`document.querySelector('#assign-select option[value=%q]').text`, agentID))
+
+	// The agent takes another conversation: their load changes, the label follows, the option stays.
+	second := handed()
+	agentAPI.Must(http.StatusOK, "POST", "/api/v1/desk/conversations/"+second+"/claim", nil, nil)
+	p.waitFor(fmt.Sprintf(`document.querySelector('#assign-select option[value=%q]').text !== %q`, agentID, before))
+	if !eval[bool](p, fmt.Sprintf(`document.querySelector('#assign-select option[value=%q]').__mark === true`, agentID)) {
+		t.Error("the assign list was rebuilt for a change of load")
+	}
+
+	// A new agent while the list is open: it waits, and comes when the supervisor leaves the list.
+	eval[bool](p, `(document.querySelector('#assign-select').focus(), document.activeElement.id === 'assign-select')`)
+	n := eval[int](p, `document.querySelector('#assign-select').options.length`)
+	newcomer := adminAPI.AddUser("newcomer@demo.steward", "agent", nil)
+	newcomer.Must(http.StatusOK, "PUT", "/api/v1/desk/presence", map[string]string{"status": "online"}, nil)
+	third := handed() // a change that makes the console read the agents again
+	p.waitFor(fmt.Sprintf(`!!document.querySelector('#queue-list li[data-id=%q]')`, third))
+	time.Sleep(2 * time.Second) // the agents are read again a second after a change
+	if got := eval[int](p, `document.querySelector('#assign-select').options.length`); got != n ||
+		!eval[bool](p, fmt.Sprintf(`document.querySelector('#assign-select option[value=%q]').__mark === true`, agentID)) {
+		t.Errorf("the open assign list was rebuilt (%d options, had %d)", got, n)
+	}
+	// Headless Chromium's page has no window focus, so blur() fires no event: it is sent as a
+	// focused window sends it.
+	eval[bool](p, `(() => { const s = document.querySelector('#assign-select'); s.blur(); s.dispatchEvent(new FocusEvent('blur')); return true; })()`)
+	p.waitFor(fmt.Sprintf(`!!document.querySelector('#assign-select option[value=%q]')`, newcomer.ID))
 }

@@ -779,16 +779,25 @@
     tick();
   }
 
+  // fillAssignSelect lists the agents a supervisor may assign it to. Presence and load change every
+  // few seconds: with the same agents in the same order only the labels change, and a list that
+  // must be rebuilt waits while the supervisor has it open (rebuilt, it closed under their pointer).
   function fillAssignSelect(it) {
     const keep = E.assignSelect.value;
-    const opts = [new Option(t('assignTo'), '')];
     const order = { online: 0, away: 1, offline: 2 };
     const agents = S.agents.filter((a) => a.role !== 'auditor' && !(it.assignee && it.assignee.id === a.id))
       .sort((a, b) => (order[a.status] ?? 3) - (order[b.status] ?? 3) || String(a.name).localeCompare(String(b.name), LANG));
-    for (const a of agents) {
-      const o = new Option(`${a.name || a.email} · ${label('status', a.status)} · ${a.load ?? 0}/${a.max_chats ?? '–'}`, a.id);
-      opts.push(o);
+    const text = (a) => `${a.name || a.email} · ${label('status', a.status)} · ${a.load ?? 0}/${a.max_chats ?? '–'}`;
+    const have = [...E.assignSelect.options];
+    if (have.length === agents.length + 1 && have[0].value === '' && agents.every((a, i) => have[i + 1].value === a.id)) {
+      agents.forEach((a, i) => { if (have[i + 1].text !== text(a)) have[i + 1].text = text(a); });
+      E.assignBtn.disabled = !E.assignSelect.value;
+      return;
     }
+    if (document.activeElement === E.assignSelect) { S.assignStale = true; return; }
+    S.assignStale = false;
+    const opts = [new Option(t('assignTo'), '')];
+    for (const a of agents) opts.push(new Option(text(a), a.id));
     E.assignSelect.replaceChildren(...opts);
     if (agents.some((a) => a.id === keep)) E.assignSelect.value = keep;
     E.assignBtn.disabled = !E.assignSelect.value;
@@ -1608,6 +1617,8 @@
     E.claimBtn.addEventListener('click', () => { if (S.open) claim(S.open.id, E.claimBtn); });
     E.closeBtn.addEventListener('click', closeConversation);
     E.assignSelect.addEventListener('change', () => { E.assignBtn.disabled = !E.assignSelect.value; });
+    // Left (focus has moved on by the next task): a list that waited is rebuilt now.
+    E.assignSelect.addEventListener('blur', () => setTimeout(() => { if (S.assignStale && S.open) renderHeader(); }));
     E.assignBtn.addEventListener('click', assign);
 
     E.form.addEventListener('submit', (e) => { e.preventDefault(); submitReply(); });
