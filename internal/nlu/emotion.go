@@ -1,7 +1,9 @@
 package nlu
 
 import (
+	"maps"
 	"math"
+	"slices"
 	"strings"
 	"unicode"
 )
@@ -28,6 +30,10 @@ var (
 		"fed up": 1.4, "sick of": 1.3, "joke": 0.4, "incompetent": 1.5, "outrageous": 1.4, "report you": 1.4,
 		"never again": 1.0, "waste of time": 1.1, "rubbish": 1.2, "garbage": 1.3, "stupid": 1.2, "idiot": 1.6,
 	}
+	// angerZHWords is angerZH's words in order: the weights are added up
+	// in one order every time, or the same message scored a last bit
+	// differently from call to call (a map's order changes on each range).
+	angerZHWords = slices.Sorted(maps.Keys(angerZH))
 	intensifiersZH = []string{"太", "非常", "特别", "真的", "简直", "极其", "超级"}
 	intensifiersEN = map[string]bool{"so": true, "very": true, "really": true, "extremely": true, "absolutely": true, "totally": true}
 )
@@ -38,9 +44,9 @@ var (
 func NegativeEmotion(t Text) float64 {
 	text, norm := t.Raw, " "+t.Norm+" "
 	score := 0.0
-	for w, v := range angerZH {
+	for _, w := range angerZHWords {
 		if containsWord(norm, w) {
-			score += v
+			score += angerZH[w]
 		}
 	}
 	words := strings.Fields(norm)

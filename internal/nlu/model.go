@@ -287,6 +287,9 @@ func scaleByEvidence(idf []float32, r []float64, beta float64) {
 		sum += e
 	}
 	mean := sum / float64(len(r))
+	if !(mean > 0) {
+		return // no feature tells a class from another: dividing by 0 made every weight NaN
+	}
 	for f := range idf {
 		idf[f] *= float32(1 - beta + beta*r[f]/mean)
 	}
@@ -692,7 +695,8 @@ func (m *Model) probabilities(x sparse) []float64 {
 // in-scope class together (siblings that split the in-scope mass do not
 // lose to it).
 func (p Prediction) OutOfScopeAt(t float64) bool {
-	return p.Label == "" || p.Confidence < t || p.OOS >= 0.5
+	// Written so that a confidence that is not a number is out of scope.
+	return p.Label == "" || !(p.Confidence >= t) || !(p.OOS < 0.5)
 }
 
 // SetThreshold sets the confidence below which a prediction is out of

@@ -100,7 +100,9 @@ func DetectLanguage(s string) Lang {
 		switch {
 		case unicode.Is(unicode.Han, r):
 			han++
-		case r < unicode.MaxASCII && unicode.IsLetter(r), r >= 0xFF21 && r <= 0xFF5A:
+		case r < unicode.MaxASCII && unicode.IsLetter(r), r >= 0xFF21 && r <= 0xFF3A, r >= 0xFF41 && r <= 0xFF5A:
+			// Full-width letters, not the punctuation between their two
+			// cases (［＼］＾＿｀), which Chinese input methods type.
 			latin++
 		}
 	}

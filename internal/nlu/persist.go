@@ -119,8 +119,18 @@ func UnmarshalModel(data []byte) (*Model, error) {
 		}
 	}
 	k, n := len(f.Labels), len(f.Features)
-	if k == 0 || len(f.IDF) != n || len(f.Group) != n || len(f.W) != n*k || len(f.Bias) != k || f.OOS >= k || f.Temp <= 0 {
+	if k == 0 || len(f.IDF) != n || len(f.Group) != n || len(f.W) != n*k || len(f.Bias) != k || f.OOS >= k || !finitePositive(f.Temp) {
 		return nil, fmt.Errorf("model is inconsistent: %d labels, %d features, %d weights", k, n, len(f.W))
+	}
+	// Values Predict indexes with or divides by: a crafted or broken
+	// artefact is refused here rather than panicking on every turn.
+	if !(f.MinConf >= 0 && f.MinConf <= 1) {
+		return nil, fmt.Errorf("model's confidence threshold %v is not between 0 and 1", f.MinConf)
+	}
+	for _, g := range f.Group {
+		if g > 1 {
+			return nil, fmt.Errorf("model's feature group %d is not 0 or 1", g)
+		}
 	}
 	m := &Model{labels: f.Labels, vocab: make(map[string]int32, n), idf: f.IDF, group: f.Group, w: f.W,
 		bias: f.Bias, oos: f.OOS, temp: f.Temp, minConf: f.MinConf, fs: f.Set}
@@ -163,7 +173,7 @@ func bytesFloats(b []byte, what string) ([]float32, error) {
 func (f *netFile) network(features, classes int) (*mlp, error) {
 	h := f.Hidden
 	bad := h <= 0 || len(f.Rows) != features || len(f.W1)%h != 0 || len(f.B1) != h || len(f.W2) != h*classes ||
-		len(f.B2) != classes || f.Temp <= 0
+		len(f.B2) != classes || !finitePositive(f.Temp)
 	for _, r := range f.Rows {
 		bad = bad || r < -1 || int(r) >= len(f.W1)/max(h, 1)
 	}
@@ -172,3 +182,6 @@ func (f *netFile) network(features, classes int) (*mlp, error) {
 	}
 	return &mlp{hidden: h, classes: classes, rows: f.Rows, w1: f.W1, b1: f.B1, w2: f.W2, b2: f.B2, temp: f.Temp}, nil
 }
+
+// finitePositive reports whether v is a number above 0 and not infinite.
+func finitePositive(v float64) bool { return v > 0 && !math.IsInf(v, 1) }

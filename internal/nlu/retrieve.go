@@ -165,23 +165,35 @@ func buildRetriever(examples []Example, opts RetrieverOptions) (*Retriever, erro
 	}
 	nDocs := len(r.docLabel)
 
-	// Pass 1: the vocabulary and each feature's document frequency.
+	members := make([][]int32, nDocs)
+	for i, d := range docOf {
+		members[d] = append(members[d], int32(i))
+	}
+
+	// Pass 1: the vocabulary and each feature's document frequency, one
+	// document's examples after another: a document's examples need not
+	// be next to each other in the input (a Chinese question naming a
+	// product in Latin letters is "mixed", between the entry's Chinese
+	// ones), and counted in input order such a feature was counted once
+	// per run of examples, its document frequency too high and postings
+	// left empty.
 	var df []int32
 	var last []int32 // the last document that counted the feature
-	for i, ex := range examples {
-		d := docOf[i]
-		r.fs.extract(Normalize(ex.Text), func(f []byte) {
-			id, ok := r.vocab[string(f)]
-			if !ok {
-				id = int32(len(r.vocab))
-				r.vocab[string(f)] = id
-				df, last = append(df, 0), append(last, -1)
-			}
-			if last[id] != d {
-				last[id] = d
-				df[id]++
-			}
-		})
+	for d, ms := range members {
+		for _, i := range ms {
+			r.fs.extract(Normalize(examples[i].Text), func(f []byte) {
+				id, ok := r.vocab[string(f)]
+				if !ok {
+					id = int32(len(r.vocab))
+					r.vocab[string(f)] = id
+					df, last = append(df, 0), append(last, -1)
+				}
+				if last[id] != int32(d) {
+					last[id] = int32(d)
+					df[id]++
+				}
+			})
+		}
 	}
 	last = nil
 	nf := len(r.vocab)
@@ -211,10 +223,6 @@ func buildRetriever(examples []Example, opts RetrieverOptions) (*Retriever, erro
 	// Chunks of documents are weighed on every core, then written into the
 	// postings in document order, so that the same examples always build
 	// the same index.
-	members := make([][]int32, nDocs)
-	for i, d := range docOf {
-		members[d] = append(members[d], int32(i))
-	}
 	cursor := make([]int32, nf)
 	copy(cursor, r.start[:nf])
 	workers := runtime.GOMAXPROCS(0)
@@ -322,7 +330,8 @@ func (k *ranked) add(label int32, s float64, oos int) {
 		k.bg = max(k.bg, s)
 		return
 	}
-	if k.n == len(k.top) && s <= k.top[k.n-1].score {
+	h := hit{label, s}
+	if k.n == len(k.top) && !h.before(k.top[k.n-1]) {
 		return // no better than the fourth, so no better than its label's own
 	}
 	i := 0
@@ -336,15 +345,21 @@ func (k *ranked) add(label int32, s float64, oos int) {
 		}
 	case k.n < len(k.top):
 		k.n++
-	case s <= k.top[k.n-1].score:
-		return
 	default:
 		i = k.n - 1
 	}
-	k.top[i] = hit{label, s}
-	for ; i > 0 && k.top[i].score > k.top[i-1].score; i-- {
+	k.top[i] = h
+	for ; i > 0 && k.top[i].before(k.top[i-1]); i-- {
 		k.top[i], k.top[i-1] = k.top[i-1], k.top[i]
 	}
+}
+
+// before orders hits by score, and equal scores by label: the documents
+// come in another order on each of rank's two paths, and the first of a
+// tie had won, so the same question could be answered otherwise once
+// unrelated entries moved it to the other path.
+func (h hit) before(o hit) bool {
+	return h.score > o.score || h.score == o.score && h.label < o.label
 }
 
 // rank scores x against every document that shares a feature with it. If
