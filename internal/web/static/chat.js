@@ -355,10 +355,13 @@
     if (!S.conv) return false;
     try {
       const d = await api('GET', convPath(), undefined, S.conv.token);
-      (d.messages || []).forEach(addMessage);
-      applyDetails(d);
+      const msgs = d.messages || [];
+      // Read before the stream brought something newer (an agent joining while the answer was
+      // on its way): its messages are kept, its state and queue place are not (send() does the same).
+      const stale = S.maxSeq > Math.max(0, ...msgs.map((m) => m.seq || 0));
+      msgs.forEach(addMessage);
       noticeFrom(d);
-      setState(d.state);
+      if (!stale) { applyDetails(d); setState(d.state); }
       return true;
     } catch (e) {
       if (isGone(e)) { startNew(); return false; }
@@ -933,8 +936,11 @@
     return t(e.status === 413 ? 'errTooLarge' : (ERROR_TEXT[e.code] || 'errInternal'));
   };
 
+  // Asked again after a message was left, the form opens afresh: the button came back with the
+  // thank-you, and a click did nothing while the last form still counted as sent.
   function requestOffline() {
     S.offlineRequested = true;
+    S.offlineSent = false;
     updateCards();
     E.offlineContact.focus();
   }
