@@ -83,6 +83,9 @@ func (o *Options) Validate() error {
 			errs = append(errs, fmt.Errorf("--sizes: each size must be 1 to %d, not %d", maxSyntheticEntries, n))
 		}
 	}
+	if o.VerifyMax < 0 {
+		errs = append(errs, fmt.Errorf("--verify-max must be 0 (check nothing) or more, not %d", o.VerifyMax))
+	}
 	if o.KBTimeout <= 0 || o.KBMemLimitMB < 64 || o.KBQueries < 1 {
 		errs = append(errs, fmt.Errorf("--kb-timeout must be positive, --kb-mem-limit at least 64 (MB), --kb-queries at least 1"))
 	}

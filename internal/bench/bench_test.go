@@ -167,7 +167,7 @@ func TestOptionsValidate(t *testing.T) {
 func TestChecksAndTable(t *testing.T) {
 	rep := &Report{
 		Baseline: &BaselineResult{RequestsPerSec: 10000, Latency: Latency{P50: 1, P90: 2, P99: 3, Max: 4}},
-		Turns: &TurnsResult{Concurrency: 256, TurnsPerSec: 6000, Latency: Latency{P99: 40}, VerifiedConversations: 256,
+		Turns: &TurnsResult{Concurrency: 256, Turns: 60000, TurnsPerSec: 6000, Latency: Latency{P99: 40}, VerifiedConversations: 256,
 			RatioToBaseline: ptr(0.6)},
 		WSTurns: &TurnsResult{Concurrency: 256, TurnsPerSec: 3000, Latency: Latency{P99: 80}, Errors: 2, VerifiedConversations: 256,
 			RatioToBaseline: ptr(0.3)},

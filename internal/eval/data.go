@@ -74,7 +74,12 @@ func readLines[T any](r io.Reader, decode func(line []byte) (T, error)) ([]T, er
 	line := 0
 	for sc.Scan() {
 		line++
-		b := bytes.TrimSpace(sc.Bytes())
+		b := sc.Bytes()
+		if line == 1 {
+			// A byte order mark (Notepad, PowerShell's utf8) is not part of the first object.
+			b = bytes.TrimPrefix(b, []byte("\ufeff"))
+		}
+		b = bytes.TrimSpace(b)
 		if len(b) == 0 {
 			continue
 		}

@@ -33,7 +33,7 @@ var (
 	// angerZHWords is angerZH's words in order: the weights are added up
 	// in one order every time, or the same message scored a last bit
 	// differently from call to call (a map's order changes on each range).
-	angerZHWords = slices.Sorted(maps.Keys(angerZH))
+	angerZHWords   = slices.Sorted(maps.Keys(angerZH))
 	intensifiersZH = []string{"太", "非常", "特别", "真的", "简直", "极其", "超级"}
 	intensifiersEN = map[string]bool{"so": true, "very": true, "really": true, "extremely": true, "absolutely": true, "totally": true}
 )
