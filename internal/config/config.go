@@ -196,7 +196,7 @@ func (k Knowledge) TwoPerson() bool { return k.TwoPersonRule == nil || *k.TwoPer
 
 // Gate holds the quality gate's limits; zero values take the defaults.
 type Gate struct {
-	MinAccuracy     float64  `yaml:"min_accuracy"`      // default 0.6
+	MinAccuracy     float64  `yaml:"min_accuracy"`      // default 0.4
 	MaxAccuracyDrop float64  `yaml:"max_accuracy_drop"` // default 0.05
 	Folds           int      `yaml:"folds"`             // default 5
 	MaxHeldOut      int      `yaml:"max_held_out"`      // default 2000
@@ -340,7 +340,14 @@ func (c *Config) applyEnv(getenv func(string) string) error {
 			if err != nil {
 				return "", false, fmt.Errorf("%s_FILE: %w", name, err)
 			}
-			return strings.TrimSpace(string(b)), true, nil
+			v := strings.TrimSpace(string(b))
+			if v == "" {
+				// An empty file (a mount that came up empty, a secret made from an unset
+				// variable) would silently turn the secret off: /metrics public,
+				// customers' identities believed as sent.
+				return "", false, fmt.Errorf("%s_FILE: %s is empty", name, f)
+			}
+			return v, true, nil
 		}
 		return "", false, nil
 	}
@@ -470,7 +477,8 @@ func (c *Config) Validate() error {
 			errs = append(errs, fmt.Errorf("desk.rating_tags[%d] needs id, zh and en", i))
 		}
 	}
-	if g := c.Knowledge.Gate; g.MinAccuracy < 0 || g.MinAccuracy > 1 || g.MaxAccuracyDrop < 0 || g.MaxAccuracyDrop > 1 {
+	// Written so that NaN (".nan" in YAML) is refused: a gate minimum of NaN never refused a release.
+	if g := c.Knowledge.Gate; !(g.MinAccuracy >= 0 && g.MinAccuracy <= 1) || !(g.MaxAccuracyDrop >= 0 && g.MaxAccuracyDrop <= 1) {
 		errs = append(errs, fmt.Errorf("knowledge.gate.min_accuracy and max_accuracy_drop must be between 0 and 1"))
 	}
 	for i, o := range c.AllowedOrigins {

@@ -2,6 +2,7 @@ package config
 
 import (
 	"fmt"
+	"math"
 	"net/url"
 	"strings"
 	"time"
@@ -120,7 +121,8 @@ func (s Security) validate() []error {
 		"rate_limits.conversation_create": s.RateLimits.ConversationCreate,
 		"rate_limits.conversation":        s.RateLimits.Conversation, "rate_limits.login": s.RateLimits.Login,
 		"websocket_messages": s.WebSocketMessages} {
-		if r.Rate <= 0 || r.Burst < 1 {
+		// NaN or +Inf would limit nothing at all.
+		if !(r.Rate > 0) || math.IsInf(r.Rate, 1) || r.Burst < 1 {
 			errs = append(errs, fmt.Errorf("security.%s needs a positive rate (per second) and a burst of at least 1, not {rate: %g, burst: %d}",
 				name, r.Rate, r.Burst))
 		}

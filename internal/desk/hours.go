@@ -77,20 +77,15 @@ func clock(s string) (int, error) {
 }
 
 // Open reports whether the desk is open at t. Nil hours are always open.
+// It is the windows' own answer: read off the wall clock, it disagreed
+// with AddOpen in the hour the clocks repeat when they go back (a customer
+// queued as open was told the desk was closed until the next evening).
 func (h *Hours) Open(t time.Time) bool {
 	if h == nil {
 		return true
 	}
-	t = t.In(h.Location)
-	m := t.Hour()*60 + t.Minute()
-	if h.From < h.To {
-		return h.Days[t.Weekday()] && m >= h.From && m < h.To
-	}
-	// A window across midnight belongs to the day it starts on.
-	if m >= h.From {
-		return h.Days[t.Weekday()]
-	}
-	return m < h.To && h.Days[(t.Weekday()+6)%7]
+	start, end, ok := h.window(t)
+	return ok && !t.Before(start) && t.Before(end)
 }
 
 // AddOpen returns when d of open time has passed from t: the time by which

@@ -370,10 +370,11 @@ func (s *Server) addSilence(w http.ResponseWriter, r *http.Request, p *auth.Prin
 		return err
 	}
 	if len(req.Matchers) == 0 || len(req.Matchers) > 20 {
-		return errcode.Errorf(errcode.Invalid, "matchers: give 1 to 20, e.g. [\"alertname=\\\"slow_turns\\\"\"]")
+		return errcode.Localized(errcode.Invalid, "matchers: give 1 to 20, e.g. [\"alertname=\\\"slow_turns\\\"\"]",
+			"匹配条件（matchers）应有 1 到 20 条，例如 [\"alertname=\\\"slow_turns\\\"\"]")
 	}
 	if req.Comment == "" || len([]rune(req.Comment)) > 500 {
-		return errcode.Errorf(errcode.Invalid, "comment is required (at most 500 characters): say why")
+		return errcode.Localized(errcode.Invalid, "comment is required (at most 500 characters): say why", "需要填写说明（最多 500 个字符）：说明原因")
 	}
 	sil := monitor.Silence{Comment: req.Comment, CreatedBy: p.User.ID, StartsAt: req.StartsAt, EndsAt: req.EndsAt}
 	for _, m := range req.Matchers {
@@ -386,7 +387,7 @@ func (s *Server) addSilence(w http.ResponseWriter, r *http.Request, p *auth.Prin
 	if req.Duration != "" {
 		d, err := time.ParseDuration(req.Duration)
 		if err != nil || d <= 0 {
-			return errcode.Errorf(errcode.Invalid, "duration must be like \"30m\" or \"2h\"")
+			return errcode.Localized(errcode.Invalid, "duration must be like \"30m\" or \"2h\"", "时长应形如 \"30m\" 或 \"2h\"")
 		}
 		start := req.StartsAt
 		if start.IsZero() {
@@ -475,6 +476,10 @@ type incidentUpdate struct {
 	Phase string `json:"phase"`
 	Note  string `json:"note"`
 	Index int    `json:"index"`
+	// Playbook and Alert name the action to approve as the console showed
+	// it; Index alone is its place in a list that may have changed since.
+	Playbook string `json:"playbook"`
+	Alert    string `json:"alert"`
 }
 
 func (s *Server) updateIncident(w http.ResponseWriter, r *http.Request, p *auth.Principal) error {
@@ -520,7 +525,8 @@ func (s *Server) approveAction(w http.ResponseWriter, r *http.Request, p *auth.P
 	if err := decodeOptional(r, &req); err != nil {
 		return err
 	}
-	inc, err := s.crisis.Controller.Approve(r.Context(), incidentActor(p), r.PathValue("id"), req.Index)
+	inc, err := s.crisis.Controller.Approve(r.Context(), incidentActor(p), r.PathValue("id"),
+		incident.ActionRef{Index: req.Index, Playbook: req.Playbook, Alert: req.Alert})
 	if err != nil {
 		return err
 	}

@@ -1026,7 +1026,7 @@ func (c *Controller) SetPosture(ctx context.Context, a Actor, p Posture, reason 
 	c.op.Lock()
 	defer c.op.Unlock()
 	if err := p.Validate(); err != nil {
-		return Posture{}, nil, errcode.Errorf(errcode.Invalid, "%v", err)
+		return Posture{}, nil, err // invalid, in both languages
 	}
 	if reason == "" {
 		return Posture{}, nil, errcode.Localized(errcode.Invalid, "say why (reason)", "请说明理由（reason）")
@@ -1202,14 +1202,35 @@ func (c *Controller) resolveByHand(ctx context.Context, a Actor, inc *Incident, 
 	return c.opts.Store.Incident(ctx, inc.ID)
 }
 
+// ActionRef names a pending action to approve: by its playbook and alert
+// when given, which is what the person approving saw; else by its place in
+// the list, which changes under them (another operator approves one, an
+// action is withdrawn when its alert resolves).
+type ActionRef struct {
+	Index    int
+	Playbook string
+	Alert    string // the alert's fingerprint
+}
+
 // Approve applies an action that waits for a person.
-func (c *Controller) Approve(ctx context.Context, a Actor, id string, index int) (*Incident, error) {
+func (c *Controller) Approve(ctx context.Context, a Actor, id string, ref ActionRef) (*Incident, error) {
 	defer c.changed()
 	c.op.Lock()
 	defer c.op.Unlock()
 	inc, err := c.openIncident(id)
 	if err != nil {
 		return nil, err
+	}
+	index := ref.Index
+	if ref.Playbook != "" || ref.Alert != "" {
+		index = slices.IndexFunc(inc.Pending, func(act Action) bool {
+			return (ref.Playbook == "" || act.Playbook == ref.Playbook) && (ref.Alert == "" || act.Alert == ref.Alert)
+		})
+		if index < 0 {
+			return nil, errcode.Localized(errcode.Conflict,
+				"playbook %s's action is no longer pending on incident %s (approved by someone else, or its alert resolved)",
+				"预案 %s 的操作已不在事件 %s 的待批准列表中（已被他人批准，或其告警已恢复）", ref.Playbook, id)
+		}
 	}
 	if index < 0 || index >= len(inc.Pending) {
 		return nil, errcode.Localized(errcode.NotFound, "incident %s has no pending action %d", "事件 %s 没有待批准的操作 %d", id, index)

@@ -282,7 +282,7 @@ func TestPlaybookAskWaitsForApproval(t *testing.T) {
 	if ctl.Posture().Level != 0 || inc == nil || len(inc.Pending) != 1 {
 		t.Fatalf("posture %+v, incident %+v: want normal with one pending action", ctl.Posture(), inc)
 	}
-	if _, err := ctl.Approve(context.Background(), incident.Actor{ID: "u1", Name: "Ops"}, inc.ID, 0); err != nil {
+	if _, err := ctl.Approve(context.Background(), incident.Actor{ID: "u1", Name: "Ops"}, inc.ID, incident.ActionRef{}); err != nil {
 		t.Fatal(err)
 	}
 	if p := ctl.Posture(); p.Level != 3 {
@@ -326,7 +326,7 @@ func TestAPendingApprovalIsWithdrawnWhenItsAlertResolves(t *testing.T) {
 	if inc = ctl.Current(); inc == nil || len(inc.Pending) != 0 {
 		t.Fatalf("the store's alert resolved, and the incident still waits for approval of %+v", inc.Pending)
 	}
-	if _, err := ctl.Approve(context.Background(), incident.Actor{ID: "u1", Name: "Ops"}, inc.ID, 0); errcode.Code(err) != errcode.NotFound {
+	if _, err := ctl.Approve(context.Background(), incident.Actor{ID: "u1", Name: "Ops"}, inc.ID, incident.ActionRef{}); errcode.Code(err) != errcode.NotFound {
 		t.Fatalf("approving the withdrawn action: %v, want not found", err)
 	}
 	stored, err := db.Incident(context.Background(), inc.ID)
@@ -747,7 +747,7 @@ func TestRestartAdoptsTheIncidentsAlerts(t *testing.T) {
 	if inc == nil || len(inc.Pending) != 1 {
 		t.Fatalf("incident %+v, want one pending action", inc)
 	}
-	if _, err := first.Approve(context.Background(), incident.Actor{ID: "u1", Name: "Ops"}, inc.ID, 0); err != nil {
+	if _, err := first.Approve(context.Background(), incident.Actor{ID: "u1", Name: "Ops"}, inc.ID, incident.ActionRef{}); err != nil {
 		t.Fatal(err)
 	}
 	if n := firingEvents(inc.ID); n != 1 {

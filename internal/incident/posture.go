@@ -6,6 +6,7 @@ package incident
 
 import (
 	"fmt"
+	"github.com/steward-cs/steward/internal/errcode"
 	"maps"
 	"slices"
 	"strings"
@@ -60,26 +61,28 @@ func (p Posture) IsNormal() bool { return p.Level == Normal && len(p.Throttle) =
 // Validate checks a posture set by hand.
 func (p Posture) Validate() error {
 	if p.Level < Normal || p.Level > Level3 {
-		return fmt.Errorf("level must be 0 (normal), 1, 2 or 3, not %d", p.Level)
+		return errcode.Localized(errcode.Invalid, "level must be 0 (normal), 1, 2 or 3, not %d", "级别应为 0（正常）、1、2 或 3，而不是 %d", p.Level)
 	}
 	if p.Level == Level1 && !p.All && len(p.Categories) == 0 && len(p.Intents) == 0 {
-		return fmt.Errorf("a level 1 posture needs a scope: all, categories or intents")
+		return errcode.Localized(errcode.Invalid, "a level 1 posture needs a scope: all, categories or intents",
+			"一级降级需要范围：全部、类别或意图")
 	}
 	if len(p.Categories) > 100 || len(p.Intents) > 100 || len(p.Throttle) > 100 {
-		return fmt.Errorf("at most 100 categories, intents and throttled sources")
+		return errcode.Localized(errcode.Invalid, "at most 100 categories, intents and throttled sources",
+			"类别、意图和限流来源各最多 100 个")
 	}
 	for src, r := range p.Throttle {
 		if src == "" || r <= 0 {
-			return fmt.Errorf("throttle: source %q needs a positive rate", src)
+			return errcode.Localized(errcode.Invalid, "throttle: source %q needs a positive rate", "限流：来源 %q 需要正的速率", src)
 		}
 	}
 	if p.Notice != nil && (p.Notice.ZH == "") != (p.Notice.EN == "") {
 		// Customers read it in their language: with one text, the others
 		// would get it in the wrong one (or none).
-		return fmt.Errorf("a notice needs both zh and en text, or neither")
+		return errcode.Localized(errcode.Invalid, "a notice needs both zh and en text, or neither", "公告需要同时有中文和英文，或都不填")
 	}
 	if p.Notice != nil && (len([]rune(p.Notice.ZH)) > 500 || len([]rune(p.Notice.EN)) > 500) {
-		return fmt.Errorf("notice texts are at most 500 characters")
+		return errcode.Localized(errcode.Invalid, "notice texts are at most 500 characters", "公告文字最多 500 个字符")
 	}
 	return nil
 }

@@ -162,9 +162,20 @@
   // =====================================================================
   // Posture
   // =====================================================================
+  // newest(name) numbers a read of one kind and returns whether it is still the newest begun: a
+  // poll's answer that lands after the read an action made (setting the posture reads it again)
+  // was read before that action, and put the old state back on the card and into the form.
+  const reads = {};
+  function newest(name) {
+    const n = (reads[name] = (reads[name] || 0) + 1);
+    return () => reads[name] === n;
+  }
+
   async function loadPosture() {
+    const current = newest('posture');
     let d;
-    try { d = await api('GET', '/posture'); } catch (e) { toastError(e); return; }
+    try { d = await api('GET', '/posture'); } catch (e) { if (current()) toastError(e); return; }
+    if (!current()) return;
     S.posture = d.posture || { level: 0 };
     if (changed('posture', d)) renderPosture(d);
   }
@@ -278,8 +289,10 @@
   // Alerts and silences
   // =====================================================================
   async function loadAlerts() {
+    const current = newest('alerts');
     let d;
-    try { d = await api('GET', '/alerts'); } catch (e) { toastError(e); return; }
+    try { d = await api('GET', '/alerts'); } catch (e) { if (current()) toastError(e); return; }
+    if (!current()) return;
     const firing = d.firing || [];
     // Compared by what the rows show, not the whole JSON: an alert's value moves on every evaluation.
     if (changed('alerts', [firing.map((a) => [alertID(a), alertKey(a)]), canManage()])) renderAlerts(firing);
@@ -386,8 +399,10 @@
   }
 
   async function loadSilences() {
+    const current = newest('silences');
     let d;
-    try { d = await api('GET', '/silences'); } catch (e) { toastError(e); return; }
+    try { d = await api('GET', '/silences'); } catch (e) { if (current()) toastError(e); return; }
+    if (!current()) return;
     const list = d.silences || [];
     if (changed('silences', [list, canManage()])) renderSilences(list);
   }
@@ -432,8 +447,10 @@
   // Incidents
   // =====================================================================
   async function loadIncidents() {
+    const current = newest('incidents');
     let d;
-    try { d = await api('GET', '/incidents'); } catch (e) { toastError(e); return; }
+    try { d = await api('GET', '/incidents'); } catch (e) { if (current()) toastError(e); return; }
+    if (!current()) return;
     S.incidents = d.incidents || [];
     if (changed('incidents', [S.incidents, S.selected])) renderIncidents();
   }
@@ -504,16 +521,17 @@
 
   async function loadDetail() {
     const id = S.selected;
+    const current = newest('detail');
     let d;
     try {
       d = await api('GET', `/incidents/${enc(id)}`);
     } catch (e) {
-      if (id !== S.selected) return;
+      if (id !== S.selected || !current()) return;
       if (e.status === 404) { S.selected = ''; E.detail.hidden = true; E.detailEmpty.hidden = false; }
       toastError(e);
       return;
     }
-    if (id !== S.selected) return; // another was picked meanwhile
+    if (id !== S.selected || !current()) return; // another was picked, or read again, meanwhile
     S.detail = d;
     if (changed('detail', [d, canManage()])) renderDetail(d);
     const inc = d.incident || {};
@@ -554,7 +572,9 @@
       if (canManage() && open) {
         const b = btn('btn btn--small btn--primary inc-approve', t('incApprove'));
         b.addEventListener('click', () => run(b, E.detailError, async () => {
-          await api('POST', `/incidents/${enc(inc.id)}/approve`, { index });
+          // Named as shown: by its place alone, another operator's approval (or an alert that
+          // resolved) made this click approve the next action in the list.
+          await api('POST', `/incidents/${enc(inc.id)}/approve`, { index, playbook: act.playbook || '', alert: act.alert || '' });
           toast(t('incApproved'));
           await Promise.all([loadDetail(), loadPosture()]);
         }));
@@ -821,8 +841,10 @@
     document.addEventListener('visibilitychange', () => { if (!document.hidden && S.me) refresh(); });
 
     E.pfLevel.addEventListener('change', syncPostureForm);
+    // Typing is a choice too ('change' comes only when the field is left): the live posture
+    // redrawn meanwhile replaced the categories being typed.
     for (const el of [E.pfLevel, E.pfAll, E.pfCategories, E.pfHuman]) {
-      el.addEventListener('change', () => { S.pfTouched = true; });
+      for (const ev of ['change', 'input']) el.addEventListener(ev, () => { S.pfTouched = true; });
     }
     E.pfAll.addEventListener('change', syncPostureForm);
     E.postureForm.addEventListener('submit', (e) => { e.preventDefault(); setPosture(); });
