@@ -118,11 +118,10 @@ type Inspector interface {
 	// and returns its URL; DropDatabase drops it.
 	CreateDatabase(ctx context.Context, serverURL, name string) (string, error)
 	DropDatabase(ctx context.Context, serverURL, name string) error
-	// DropTablesNotIn drops, in one transaction, the tables of Steward's
-	// schema that the PostgreSQL database at url holds and keep does not
-	// name, and returns their names; tables that are not Steward's stay,
-	// and are returned as foreign.
-	DropTablesNotIn(ctx context.Context, url string, keep []string) (dropped, foreign []string, err error)
+	// TablesNotIn lists, changing nothing, the tables of Steward's schema
+	// that the PostgreSQL database at url holds and keep does not name
+	// (ours), and the tables there that are not Steward's (foreign).
+	TablesNotIn(ctx context.Context, url string, keep []string) (ours, foreign []string, err error)
 }
 
 // Options configure a Backups.
@@ -131,7 +130,7 @@ type Options struct {
 	// Version is Steward's version, written into manifests (default: the
 	// binary's build information).
 	Version string
-	// PGBin is the directory of pg_dump and pg_restore (default: the newest
+	// PGBin is the directory of pg_dump, pg_restore and psql (default: the newest
 	// /usr/lib/postgresql/*/bin, else PATH).
 	PGBin  string
 	Logger *slog.Logger

@@ -5,10 +5,12 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"io"
 	"net/url"
 	"os"
 	"os/exec"
 	"path/filepath"
+	"slices"
 	"sort"
 	"strconv"
 	"strings"
@@ -63,26 +65,46 @@ type pgProcess struct {
 	stderr *bytes.Buffer
 	cancel context.CancelFunc
 	err    error // from starting it
+	// expected is a line of stderr that is no part of a failure.
+	expected string
 }
 
 // startPG starts tool against databaseURL. The password is moved from the
 // URL into PGPASSWORD, so that it shows in no process list.
 func (b *Backups) startPG(ctx context.Context, tool, databaseURL string, args ...string) *pgProcess {
+	p := b.newPG(ctx, tool, databaseURL, args...)
+	p.start()
+	return p
+}
+
+// newPG prepares tool against databaseURL ("": a tool that connects to no
+// database), for the caller to connect its input or output before start.
+func (b *Backups) newPG(ctx context.Context, tool, databaseURL string, args ...string) *pgProcess {
 	ctx, cancel := context.WithCancel(ctx)
 	p := &pgProcess{name: filepath.Base(tool), stderr: &bytes.Buffer{}, cancel: cancel}
-	conn, password, err := splitPassword(databaseURL)
-	if err != nil {
-		p.err = err
-		return p
+	var password string
+	if databaseURL != "" {
+		conn, pw, err := splitPassword(databaseURL)
+		if err != nil {
+			p.err = err
+			return p
+		}
+		args, password = append(args, "--dbname="+conn), pw
 	}
-	p.cmd = exec.CommandContext(ctx, tool, append(args, "--dbname="+conn)...)
+	p.cmd = exec.CommandContext(ctx, tool, args...)
 	p.cmd.Env = os.Environ()
 	if password != "" {
 		p.cmd.Env = append(p.cmd.Env, "PGPASSWORD="+password)
 	}
 	p.cmd.Stderr = p.stderr
-	p.err = p.cmd.Start()
 	return p
+}
+
+// start starts the process newPG prepared.
+func (p *pgProcess) start() {
+	if p.err == nil {
+		p.err = p.cmd.Start()
+	}
 }
 
 // wait waits for the process and describes its failure with the end of
@@ -94,6 +116,11 @@ func (p *pgProcess) wait() error {
 	}
 	if err := p.cmd.Wait(); err != nil {
 		msg := strings.TrimSpace(p.stderr.String())
+		if p.expected != "" {
+			lines := strings.Split(msg, "\n")
+			lines = slices.DeleteFunc(lines, func(l string) bool { return strings.Contains(l, p.expected) })
+			msg = strings.Join(lines, "\n")
+		}
 		if len(msg) > 2000 {
 			msg = "…" + msg[len(msg)-2000:]
 		}
@@ -134,4 +161,101 @@ func splitPassword(databaseURL string) (string, string, error) {
 		u.RawQuery = q.Encode()
 	}
 	return u.String(), password, nil
+}
+
+// loadPostgres replaces the database at databaseURL's contents with the
+// archive's: pg_restore --clean writes the archive as an SQL script, and
+// psql runs the statements in prologue and then that script in one
+// transaction, so that a failure anywhere leaves the database as it was.
+//
+// pg_restore --single-transaction alone cannot do it: whatever must go
+// before the load (prologue: the tables a newer schema added) would be
+// committed on its own, and stay when the load failed. The transaction is
+// opened here, before prologue, and only the script's COMMIT, its last
+// statement, closes it: a script cut short (pg_restore failing, this
+// process killed) ends psql's input without a COMMIT, and PostgreSQL rolls
+// everything back when psql disconnects. (psql --single-transaction would
+// commit at the end of its input, however early that came.) The script's
+// own BEGIN, inside this transaction, is only warned about; with
+// --single-transaction pg_restore writes no other BEGIN or COMMIT, not even
+// around large objects.
+func (b *Backups) loadPostgres(ctx context.Context, databaseURL, payload, prologue string) error {
+	pgRestore, err := b.pgTool("pg_restore")
+	if err != nil {
+		return err
+	}
+	// psql is taken from beside pg_restore: the script may use meta-commands
+	// (\restrict) only the same version knows.
+	psql, err := b.pgToolBeside(pgRestore, "psql")
+	if err != nil {
+		return err
+	}
+	in, script, err := os.Pipe()
+	if err != nil {
+		return fmt.Errorf("restore: %w", err)
+	}
+	defer script.Close()
+	load := b.newPG(ctx, psql, databaseURL, "--no-psqlrc", "--quiet", "--set=ON_ERROR_STOP=1", "--file=-")
+	load.cmd.Stdin = in
+	load.expected = "WARNING:  there is already a transaction in progress"
+	load.start()
+	in.Close()
+	dump := b.newPG(ctx, pgRestore, "", "--clean", "--if-exists", "--no-owner", "--no-privileges",
+		"--single-transaction", "--file=-", payload)
+	out, err := dump.cmd.StdoutPipe()
+	if err != nil {
+		dump.err = err
+	}
+	dump.start()
+	var src io.Reader = strings.NewReader("BEGIN;\n" + prologue)
+	if dump.err == nil {
+		src = io.MultiReader(src, out)
+	}
+	w := &recordingWriter{w: script}
+	_, cerr := io.Copy(w, src)
+	if w.err != nil {
+		// psql stopped reading (it stopped at an error): pg_restore would
+		// wait on a full pipe.
+		dump.cancel()
+	}
+	derr := dump.wait()
+	if derr != nil || cerr != nil {
+		// The script is incomplete: psql must not get to the end of it.
+		load.cancel()
+	}
+	script.Close()
+	lerr := load.wait()
+	switch {
+	case w.err != nil && lerr != nil:
+		return lerr // why psql stopped
+	case derr != nil:
+		return derr
+	case cerr != nil:
+		return fmt.Errorf("pass pg_restore's script to psql: %w", cerr)
+	}
+	return lerr
+}
+
+// recordingWriter remembers the error its writer returned, which io.Copy
+// does not tell from its reader's.
+type recordingWriter struct {
+	w   io.Writer
+	err error
+}
+
+func (r *recordingWriter) Write(p []byte) (int, error) {
+	n, err := r.w.Write(p)
+	if err != nil && r.err == nil {
+		r.err = err
+	}
+	return n, err
+}
+
+// pgToolBeside is the program name in the directory of tool, found as
+// pgTool finds it when tool came from PATH.
+func (b *Backups) pgToolBeside(tool, name string) (string, error) {
+	if p := filepath.Join(filepath.Dir(tool), name); isExecutable(p) {
+		return p, nil
+	}
+	return b.pgTool(name)
 }

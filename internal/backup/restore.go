@@ -39,7 +39,9 @@ type Restored struct {
 // (with its -wal and -shm) is first moved aside to
 // <file>.pre-restore-<time>. PostgreSQL: the backup is verified in a
 // scratch database, then pg_restore --clean --if-exists loads it into the
-// target in one transaction, which is then checked against the manifest.
+// target in one transaction, together with dropping the tables of a newer
+// schema the backup does not have, and the target is then checked against
+// the manifest; a load that fails changes nothing.
 // Stop every server using the target first.
 func (b *Backups) Restore(ctx context.Context, path string, t Target, force bool) (Restored, error) {
 	start := b.now()
@@ -165,32 +167,42 @@ func (b *Backups) restorePostgres(ctx context.Context, m Manifest, payload, targ
 	// make them again. They go, so that the database is the backup's; and
 	// they go first, since a newer table that refers to an older one (a
 	// foreign key to users) keeps pg_restore from dropping the older one's
-	// key, and the restore failed. The backup was just restored into a
-	// scratch database (verify above), so pg_restore is known to work.
+	// key, and the restore failed. Which they are is read here; they are
+	// dropped in the load's own transaction, so that a load that fails
+	// leaves them (and schema_migrations, which still counts them) as they
+	// were.
 	keep := make([]string, len(m.Tables))
 	for i, t := range m.Tables {
 		keep[i] = t.Name
 	}
-	dropped, foreign, err := b.in.DropTablesNotIn(ctx, target, keep)
+	newer, foreign, err := b.in.TablesNotIn(ctx, target, keep)
 	if err != nil {
-		return fmt.Errorf("drop the tables the backup's schema does not have: %w", err)
+		return fmt.Errorf("look for the tables the backup's schema does not have: %w", err)
 	}
-	if len(dropped) > 0 {
-		out.add("newer tables", true, "dropped %s, which the backup's schema %d does not have (steward migrate makes them again)",
-			strings.Join(dropped, ", "), m.SchemaVersion)
+	var drops strings.Builder
+	for _, name := range newer {
+		fmt.Fprintf(&drops, "DROP TABLE IF EXISTS %s CASCADE;\n", quoteIdentifier(name))
 	}
-	if err := b.runPG(ctx, "pg_restore", target, "--clean", "--if-exists", "--no-owner", "--no-privileges",
-		"--exit-on-error", "--single-transaction", payload); err != nil {
+	if err := b.loadPostgres(ctx, target, payload, drops.String()); err != nil {
 		return fmt.Errorf("restore into the target database: %w", err)
 	}
-	out.add("restore", true, "pg_restore --clean --if-exists into %s", out.Target)
-	b.logger.Info("backup restored", "backup", out.Backup, "target", out.Target, "dropped_tables", dropped)
+	if len(newer) > 0 {
+		out.add("newer tables", true, "dropped %s, which the backup's schema %d does not have (steward migrate makes them again)",
+			strings.Join(newer, ", "), m.SchemaVersion)
+	}
+	out.add("restore", true, "pg_restore --clean --if-exists into %s, in one transaction", out.Target)
+	b.logger.Info("backup restored", "backup", out.Backup, "target", out.Target, "dropped_tables", newer)
 	// Tables that are not Steward's were kept as they were: the check
 	// leaves them out (it reported them, and the restore that had replaced
 	// every table of Steward's, as failed).
 	return b.in.InspectPostgres(ctx, target, func(ctx context.Context, v View) error {
 		return checkView(ctx, v, m, &out.Report, foreign...)
 	})
+}
+
+// quoteIdentifier quotes a PostgreSQL identifier.
+func quoteIdentifier(name string) string {
+	return `"` + strings.ReplaceAll(name, `"`, `""`) + `"`
 }
 
 // backupDirFor is the backup directory holding payload.

@@ -23,7 +23,7 @@ type Backup struct {
 	// Verify restores each scheduled backup into a scratch location and
 	// checks it (default true); a failure raises the backup_failed alert.
 	Verify *bool `yaml:"verify"`
-	// PGBin is the directory of pg_dump and pg_restore, when they are not
+	// PGBin is the directory of pg_dump, pg_restore and psql, when they are not
 	// where Debian puts them nor on PATH (STEWARD_PG_BIN, as for the
 	// backup commands).
 	PGBin string `yaml:"pg_bin"`

@@ -356,12 +356,12 @@ func (Inspector) DropDatabase(ctx context.Context, serverURL, name string) error
 	return nil
 }
 
-// DropTablesNotIn drops, in one transaction, the tables of Steward's schema
-// (those its PostgreSQL migrations create) that the database at databaseURL
-// holds and keep does not name, and returns their names. A table Steward
-// did not make is left alone.
-func (Inspector) DropTablesNotIn(ctx context.Context, databaseURL string, keep []string) (dropped, foreign []string, err error) {
-	ours, err := postgresTables()
+// TablesNotIn lists the tables of Steward's schema (those its PostgreSQL
+// migrations create) that the database at databaseURL holds and keep does
+// not name, and the tables there that Steward did not make (foreign). It
+// changes nothing: the restore drops the first in its own transaction.
+func (Inspector) TablesNotIn(ctx context.Context, databaseURL string, keep []string) (ours, foreign []string, err error) {
+	schema, err := postgresTables()
 	if err != nil {
 		return nil, nil, err
 	}
@@ -370,33 +370,20 @@ func (Inspector) DropTablesNotIn(ctx context.Context, databaseURL string, keep [
 		return nil, nil, err
 	}
 	defer pool.Close()
-	tx, err := pool.BeginTx(ctx, nil)
-	if err != nil {
-		return nil, nil, fmt.Errorf("drop tables: %w", err)
-	}
-	defer tx.Rollback()
-	v := &View{q: tx, d: &postgresDialect{}}
+	v := &View{q: pool, d: &postgresDialect{}}
 	tables, err := v.Tables(ctx)
 	if err != nil {
 		return nil, nil, err
 	}
 	for _, name := range tables {
-		if !ours[name] {
+		switch {
+		case !schema[name]:
 			foreign = append(foreign, name)
-			continue
+		case !slices.Contains(keep, name) && identifier.MatchString(name):
+			ours = append(ours, name)
 		}
-		if slices.Contains(keep, name) || !identifier.MatchString(name) {
-			continue
-		}
-		if _, err := tx.ExecContext(ctx, `DROP TABLE "`+name+`" CASCADE`); err != nil {
-			return nil, nil, fmt.Errorf("drop table %s: %w", name, err)
-		}
-		dropped = append(dropped, name)
 	}
-	if err := tx.Commit(); err != nil {
-		return nil, nil, fmt.Errorf("drop tables: %w", err)
-	}
-	return dropped, foreign, nil
+	return ours, foreign, nil
 }
 
 // createTable finds the tables a migration creates.
