@@ -92,7 +92,11 @@ func (b *Backups) newPG(ctx context.Context, tool, databaseURL string, args ...s
 		args, password = append(args, "--dbname="+conn), pw
 	}
 	p.cmd = exec.CommandContext(ctx, tool, args...)
-	p.cmd.Env = os.Environ()
+	// What the tools print is read (verification tells a server it could
+	// not use from an archive that is bad: environmentFailure), so it is in
+	// English whatever the operator's locale. The server's own messages
+	// follow its lc_messages.
+	p.cmd.Env = append(os.Environ(), "LC_ALL=C")
 	if password != "" {
 		p.cmd.Env = append(p.cmd.Env, "PGPASSWORD="+password)
 	}
@@ -258,4 +262,43 @@ func (b *Backups) pgToolBeside(tool, name string) (string, error) {
 		return p, nil
 	}
 	return b.pgTool(name)
+}
+
+// environmentFailures are what PostgreSQL's client tools and server say
+// when the failure lies with the server or the machine, not with the
+// archive being loaded: the server cannot be reached or is full, stopping
+// or short of disk or memory, the statement was cancelled, the tool is
+// older than the archive, or the user may not do what the archive asks.
+var environmentFailures = []string{
+	"could not connect to server", "connection to server", "could not translate host name",
+	"server closed the connection unexpectedly", "could not receive data from server", "could not send data to server",
+	"ssl syscall error", "ssl error", "terminating connection",
+	"too many clients", "remaining connection slots are reserved", "too many connections",
+	"the database system is starting up", "the database system is shutting down", "the database system is in recovery mode",
+	"the database system is not yet accepting connections", "the database system is not accepting connections",
+	"authentication failed", "no pg_hba.conf entry", "permission denied", "could not open extension control file",
+	"no space left on device", "disk quota exceeded", "could not extend file", "out of memory", "out of shared memory",
+	"canceling statement due to", "deadlock detected", "could not serialize access",
+	"unsupported version",
+}
+
+// environmentFailure reports whether err, from a pg_restore that loaded an
+// archive into a database, lies with the server or the machine rather than
+// with the archive. Only the tool's own lines are read: the DETAIL,
+// CONTEXT and "Command was" lines under them quote the archive's rows and
+// statements, which may say anything. A pg_restore ended by a signal (the
+// out-of-memory killer) did not judge the archive either.
+func environmentFailure(err error) bool {
+	if ee, ok := errors.AsType[*exec.ExitError](err); ok && !ee.Exited() {
+		return true
+	}
+	for line := range strings.Lines(strings.ToLower(err.Error())) {
+		if !strings.HasPrefix(line, "pg_restore:") {
+			continue
+		}
+		if slices.ContainsFunc(environmentFailures, func(s string) bool { return strings.Contains(line, s) }) {
+			return true
+		}
+	}
+	return false
 }

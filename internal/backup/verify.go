@@ -290,6 +290,14 @@ func (b *Backups) verifyPostgres(ctx context.Context, m Manifest, payload, serve
 		if errcode.Code(err) == errcode.Unavailable {
 			return err
 		}
+		if environmentFailure(err) {
+			// The scratch database's server could not take the archive (full
+			// of clients, out of disk, restarting, a pg_restore older than
+			// the archive): that says nothing of the backup, which a failed
+			// check would mark bad, and retention would delete.
+			return errcode.Errorf(errcode.Unavailable, "could not verify the backup: pg_restore could not load it into the scratch database "+
+				"for a reason that lies with the server or the machine, not the backup: %v", err)
+		}
 		r.add("restore", false, "%s", errMessage(err))
 		return nil
 	}
