@@ -209,11 +209,22 @@ func (b *Backups) Scheduler(src Source, s Schedule, onDone func(Outcome)) *Sched
 // none), then every Every; a failed one is tried again sooner (RetryAfter).
 func (s *Scheduler) Run(ctx context.Context) {
 	failures := 0
-	next := s.b.now()
+	now := s.b.now()
+	next := now
 	if entries, err := List(s.s.Dir); err == nil {
 		for _, e := range entries {
 			if e.Manifest != nil && e.good(s.s.Verify) {
-				next = e.Manifest.CreatedAt.Add(s.s.Every)
+				last := e.Manifest.CreatedAt
+				if last.After(now) {
+					// Taken while a clock was wrong (a machine that booted a
+					// year ahead, another node's clock on shared storage):
+					// counting from its date would postpone every backup
+					// until then. It was taken at the latest now.
+					s.b.logger.Warn("the newest backup is dated in the future: the schedule counts from now",
+						"path", e.Path, "created_at", last.Format(time.RFC3339), "now", now.Format(time.RFC3339))
+					last = now
+				}
+				next = last.Add(s.s.Every)
 				if s.onDone != nil {
 					s.onDone(Outcome{At: e.Manifest.CreatedAt, Path: e.Path, Bytes: e.Manifest.PayloadBytes,
 						Seconds: e.Manifest.Seconds, Found: true})
@@ -223,12 +234,22 @@ func (s *Scheduler) Run(ctx context.Context) {
 		}
 	}
 	for {
-		timer := time.NewTimer(max(0, next.Sub(s.b.now())))
-		select {
-		case <-ctx.Done():
-			timer.Stop()
+		if wait := next.Sub(s.b.now()); wait > 0 {
+			// Not one long sleep: Go's timers stand still while the machine
+			// is suspended (a laptop, a paused or migrated VM), and a backup
+			// that fell due meanwhile would wait out the whole sleep after
+			// resuming. The clock is looked at again every clockCheck.
+			timer := time.NewTimer(min(wait, clockCheck))
+			select {
+			case <-ctx.Done():
+				timer.Stop()
+				return
+			case <-timer.C:
+			}
+			continue
+		}
+		if ctx.Err() != nil {
 			return
-		case <-timer.C:
 		}
 		start := s.b.now()
 		o := s.RunOnce(ctx)
@@ -252,6 +273,11 @@ func (s *Scheduler) Run(ctx context.Context) {
 		}
 	}
 }
+
+// clockCheck is how often a waiting scheduler looks at the clock: a
+// backup due while the machine was suspended is taken this long after it
+// resumes, at the latest.
+const clockCheck = time.Second
 
 // DefaultRetryAfter is Schedule.RetryAfter's default.
 const DefaultRetryAfter = 5 * time.Minute
