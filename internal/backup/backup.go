@@ -178,8 +178,16 @@ func buildVersion() string {
 	return "dev"
 }
 
+// errNewerFormat marks a manifest of a format newer than this binary reads:
+// a backup taken by a newer Steward (before a rollback), which may well be
+// sound, and which this binary cannot judge.
+var errNewerFormat = errors.New("backup manifest of a newer format")
+
 // ReadManifest reads and checks the manifest of the backup at path (its
-// directory, or the manifest file itself).
+// directory, or the manifest file itself). A manifest that is not one
+// (not JSON, no payload) is an Invalid error; one that could not be read,
+// or is of a newer format, is an error of no code, as the backup may be
+// sound.
 func ReadManifest(path string) (Manifest, error) {
 	var m Manifest
 	b, err := os.ReadFile(manifestPath(path))
@@ -193,6 +201,9 @@ func ReadManifest(path string) (Manifest, error) {
 		return m, errcode.Errorf(errcode.Invalid, "backup manifest %s is not valid JSON: %v", manifestPath(path), err)
 	}
 	switch {
+	case m.Format > FormatVersion:
+		return m, fmt.Errorf("%w: format %d, and this binary reads %d; use the Steward that took it", errNewerFormat,
+			m.Format, FormatVersion)
 	case m.Format != FormatVersion:
 		return m, errcode.Errorf(errcode.Invalid, "backup manifest format %d is not one this binary reads (%d)", m.Format, FormatVersion)
 	case m.Store != KindSQLite && m.Store != KindPostgres:

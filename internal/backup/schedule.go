@@ -10,6 +10,8 @@ import (
 	"sort"
 	"strings"
 	"time"
+
+	"github.com/steward-cs/steward/internal/errcode"
 )
 
 // VerifyFile is the report of the backup's last verification (scheduled,
@@ -23,6 +25,11 @@ type Entry struct {
 	Path     string    `json:"path"`
 	Manifest *Manifest `json:"manifest,omitempty"` // nil when unreadable
 	Problem  string    `json:"problem,omitempty"`  // why the manifest could not be read
+	// Unjudged marks a backup whose manifest could not be read (an I/O
+	// error) or is of a newer format than this binary reads: it may be
+	// sound, and retention keeps it without counting it as good. A
+	// manifest that is missing or invalid makes a backup known bad.
+	Unjudged bool `json:"unjudged,omitempty"`
 	// Verified is the outcome of the last verification (nil: none ran).
 	Verified *bool `json:"verified,omitempty"`
 }
@@ -50,7 +57,9 @@ func isBackupName(name string) bool {
 }
 
 // failed reports whether the backup is known to be bad.
-func (e Entry) failed() bool { return e.Manifest == nil || (e.Verified != nil && !*e.Verified) }
+func (e Entry) failed() bool {
+	return (e.Manifest == nil && !e.Unjudged) || (e.Verified != nil && !*e.Verified)
+}
 
 // List returns the backups in dir, newest first.
 func List(dir string) ([]Entry, error) {
@@ -71,6 +80,7 @@ func List(dir string) ([]Entry, error) {
 			e.Manifest = &m
 		} else {
 			e.Problem = errMessage(err)
+			e.Unjudged = errors.Is(err, errNewerFormat) || errcode.Code(err) == errcode.Internal
 		}
 		if b, err := os.ReadFile(filepath.Join(e.Path, VerifyFile)); err == nil {
 			var r Report
@@ -85,31 +95,38 @@ func List(dir string) ([]Entry, error) {
 	return out, nil
 }
 
-// good reports whether the backup counts as good: not known bad, and, when
-// verified ones are asked for, verified.
+// good reports whether the backup counts as good: read, not known bad,
+// and, when verified ones are asked for, verified.
 func (e Entry) good(verifiedOnly bool) bool {
-	return !e.failed() && (!verifiedOnly || e.Verified != nil)
+	return e.Manifest != nil && !e.failed() && (!verifiedOnly || e.Verified != nil)
 }
 
 // Prune keeps the keep newest good backups in dir and removes the rest: a
-// backup is good unless its manifest is unreadable or its scheduled
+// backup is good unless its manifest is missing or invalid or its last
 // verification failed, and, with verifiedOnly (a schedule that verifies),
 // only if it was verified. An unverified backup (a `steward backup` from
 // cron into the same directory) then neither counts nor pushes a verified
 // one out: it is kept while newer than the keep-th good one, and removed
 // after. A bad backup newer than every good one is kept for inspection.
-// Unfinished backups and scratch copies older than a day go too.
-// It returns the paths removed.
+// A backup whose manifest cannot be read, or is of a newer format, is kept
+// and not counted: it cannot be judged. Unfinished backups and scratch
+// copies older than a day go too. It returns the paths removed.
 func Prune(dir string, keep int, now time.Time, verifiedOnly bool) ([]string, error) {
+	removed, _, err := prune(dir, keep, now, verifiedOnly)
+	return removed, err
+}
+
+// prune is Prune, which also returns the backups it kept because it could
+// not judge them.
+func prune(dir string, keep int, now time.Time, verifiedOnly bool) (removed []string, unjudged []Entry, _ error) {
 	if keep < 1 {
 		keep = 1
 	}
 	entries, err := List(dir)
 	if err != nil {
-		return nil, err
+		return nil, nil, err
 	}
 	var (
-		removed    []string
 		errs       []error
 		good       int
 		keptFailed bool
@@ -123,6 +140,10 @@ func Prune(dir string, keep int, now time.Time, verifiedOnly bool) ([]string, er
 	}
 	for _, e := range entries {
 		switch {
+		case e.Manifest == nil && !e.failed():
+			// Unjudged: an I/O error on the backups' storage, or a backup
+			// taken by a newer Steward before a rollback. It may be sound.
+			unjudged = append(unjudged, e)
 		case e.failed() && good == 0 && !keptFailed:
 			// The newest, and newer than every good backup: keep it to
 			// look at. One is enough: a verification that fails every
@@ -151,7 +172,7 @@ func Prune(dir string, keep int, now time.Time, verifiedOnly bool) ([]string, er
 			remove(filepath.Join(dir, it.Name()))
 		}
 	}
-	return removed, errors.Join(errs...)
+	return removed, unjudged, errors.Join(errs...)
 }
 
 // Schedule says how often the server takes a backup, where it keeps them,
@@ -325,10 +346,14 @@ func (s *Scheduler) RunOnce(ctx context.Context) Outcome {
 	if ctx.Err() != nil {
 		return o
 	}
-	pruned, err := Prune(s.s.Dir, s.s.Keep, s.b.now(), s.s.Verify)
+	pruned, unjudged, err := prune(s.s.Dir, s.s.Keep, s.b.now(), s.s.Verify)
 	o.Pruned = pruned
 	if err != nil {
 		s.b.logger.Warn("prune old backups", "dir", s.s.Dir, "error", err)
+	}
+	for _, e := range unjudged {
+		s.b.logger.Warn("a backup whose manifest cannot be read is kept, and not counted as good", "path", e.Path,
+			"problem", e.Problem)
 	}
 	o.Seconds = roundSeconds(s.b.now().Sub(start))
 	if o.Err != nil {

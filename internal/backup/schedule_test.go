@@ -3,6 +3,9 @@ package backup_test
 import (
 	"context"
 	"errors"
+	"os"
+	"path/filepath"
+	"slices"
 	"sync"
 	"sync/atomic"
 	"testing"
@@ -99,5 +102,82 @@ func TestTheSchedulerNoticesAWallClockJump(t *testing.T) {
 	if ran.Load() == 0 {
 		t.Errorf("the backup due at %s was not tried within 3 s of the clock reading %s; the timer still waits ~59 min",
 			t0.Add(time.Hour).Format(time.TimeOnly), t0.Add(3*time.Hour).Format(time.TimeOnly))
+	}
+}
+
+// A backup whose manifest cannot be read is not known bad: "cannot be
+// read" includes a manifest of a newer format, i.e. every backup taken by
+// a newer Steward before the binary was rolled back, and any I/O error
+// other than ENOENT (EIO, ESTALE on the shared storage deploy.md asks a
+// cluster to use, EMFILE). Those backups may be perfectly good; retention
+// must not delete what it could not judge (it used to treat every
+// manifest it could not read as a bad backup).
+func TestPruneKeepsABackupItCannotRead(t *testing.T) {
+	dir := t.TempDir()
+	yes := true
+	t0 := time.Date(2025, 3, 1, 2, 0, 0, 0, time.UTC)
+	handMade(t, dir, t0, backup.KindSQLite, backup.FormatVersion, []byte("one"), &yes)
+	unreadable := handMade(t, dir, t0.Add(24*time.Hour), backup.KindSQLite, backup.FormatVersion+1, []byte("two"), &yes)
+	handMade(t, dir, t0.Add(48*time.Hour), backup.KindSQLite, backup.FormatVersion, []byte("three"), &yes)
+	removed, err := backup.Prune(dir, 7, time.Now(), true)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := os.Stat(unreadable); err != nil {
+		t.Errorf("retention (keep 7, 2 good backups) deleted a backup whose manifest it could not read: removed %v, left %v",
+			removed, names(t, dir))
+	}
+}
+
+// Retention tells a backup it cannot judge (kept, not counted as good)
+// from one that is invalid (deleted like a failed one): a manifest that is
+// not JSON is the latter; one that cannot be read (here a directory in its
+// place) or is of a newer format the former. A verification of a backup
+// of a newer format could not look: an error, not a failed check that
+// would mark it bad.
+func TestPruneTellsAnInvalidBackupFromOneItCannotRead(t *testing.T) {
+	dir := t.TempDir()
+	yes := true
+	t0 := time.Date(2025, 3, 1, 2, 0, 0, 0, time.UTC)
+	invalid := handMade(t, dir, t0.Add(-24*time.Hour), backup.KindSQLite, backup.FormatVersion, []byte("zero"), nil)
+	if err := os.WriteFile(filepath.Join(invalid, backup.ManifestFile), []byte("{not json"), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	older := handMade(t, dir, t0, backup.KindSQLite, backup.FormatVersion, []byte("one"), &yes)
+	good := handMade(t, dir, t0.Add(24*time.Hour), backup.KindSQLite, backup.FormatVersion, []byte("two"), &yes)
+	ioError := handMade(t, dir, t0.Add(48*time.Hour), backup.KindSQLite, backup.FormatVersion, []byte("three"), &yes)
+	mf := filepath.Join(ioError, backup.ManifestFile)
+	if err := os.Remove(mf); err != nil {
+		t.Fatal(err)
+	}
+	if err := os.Mkdir(mf, 0o750); err != nil {
+		t.Fatal(err)
+	}
+	newer := handMade(t, dir, t0.Add(72*time.Hour), backup.KindSQLite, backup.FormatVersion+1, []byte("four"), nil)
+
+	entries, err := backup.List(dir)
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, e := range entries {
+		if want := e.Path == ioError || e.Path == newer; e.Unjudged != want {
+			t.Errorf("%s: unjudged %v (%s); want %v", e.Name, e.Unjudged, e.Problem, want)
+		}
+	}
+	removed, err := backup.Prune(dir, 1, time.Now(), true)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if want := []string{older, invalid}; !slices.Equal(removed, want) {
+		t.Errorf("retention (keep 1) removed %v; want %v: the unreadable ones kept and not counted, the invalid one removed", removed, want)
+	}
+	for _, p := range []string{good, ioError, newer} {
+		if _, err := os.Stat(p); err != nil {
+			t.Errorf("%s: %v", filepath.Base(p), err)
+		}
+	}
+	rep, err := backups().Verify(context.Background(), newer, backup.VerifyOptions{ScratchDir: t.TempDir()})
+	if err == nil {
+		t.Errorf("verifying a backup of a newer format: no error, report %+v", rep)
 	}
 }

@@ -219,7 +219,13 @@ func (c *backupCommand) list(ctx context.Context, args []string) error {
 	fmt.Fprintln(tw, "NAME\tSTORE\tSCHEMA\tSIZE\tVERIFIED")
 	for _, e := range entries {
 		if e.Manifest == nil {
-			fmt.Fprintf(tw, "%s\t-\t-\t-\tunreadable: %s\n", e.Name, e.Problem)
+			// Retention deletes an invalid backup, and keeps one it
+			// cannot read: the list says which.
+			state := "invalid"
+			if e.Unjudged {
+				state = "unreadable, kept"
+			}
+			fmt.Fprintf(tw, "%s\t-\t-\t-\t%s: %s\n", e.Name, state, e.Problem)
 			continue
 		}
 		verified := "-"
