@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"os"
 	"path/filepath"
+	"slices"
 	"strings"
 	"time"
 
@@ -102,30 +103,33 @@ func (b *Backups) restoreSQLite(ctx context.Context, m Manifest, payload, target
 		return errcode.Errorf(errcode.Invalid, "the backup failed verification, nothing was restored: %s", checks.Failed())
 	}
 	if exists {
-		// Never onto a database kept aside before: a second restore in the
-		// same second replaced the first one's, the original, for good.
-		aside := target + ".pre-restore-" + stamp
-		for i := 2; ; i++ {
-			if _, err := os.Lstat(aside); errors.Is(err, os.ErrNotExist) {
-				break
-			} else if err != nil {
-				return fmt.Errorf("look at %s: %w", aside, err)
-			}
-			aside = fmt.Sprintf("%s.pre-restore-%s-%d", target, stamp, i)
+		aside, err := asideName(target, stamp)
+		if err != nil {
+			return err
 		}
 		// A database and its WAL move together, under names that keep
 		// them a pair; the shared-memory index is rebuilt from the WAL.
+		// Whatever fails from here on puts them back: a data directory
+		// left without steward.db gets an empty one from the next serve.
+		var moved []string
 		for _, suffix := range []string{"", "-wal"} {
-			if err := os.Rename(target+suffix, aside+suffix); err != nil && !errors.Is(err, os.ErrNotExist) {
-				return fmt.Errorf("move the existing database aside: %w", err)
+			err := os.Rename(target+suffix, aside+suffix)
+			if errors.Is(err, os.ErrNotExist) {
+				continue
 			}
+			if err != nil {
+				return b.putBack(target, aside, moved, fmt.Errorf("move the existing database aside: %w", err), out)
+			}
+			moved = append(moved, suffix)
 		}
 		if err := os.Remove(target + "-shm"); err != nil && !errors.Is(err, os.ErrNotExist) {
-			return fmt.Errorf("remove the existing database's shared memory file: %w", err)
+			return b.putBack(target, aside, moved, fmt.Errorf("remove the existing database's shared memory file: %w", err), out)
+		}
+		if err := os.Rename(tmp, target); err != nil {
+			return b.putBack(target, aside, moved, fmt.Errorf("move the restored database into place: %w", err), out)
 		}
 		out.Replaced = aside
-	}
-	if err := os.Rename(tmp, target); err != nil {
+	} else if err := os.Rename(tmp, target); err != nil {
 		return fmt.Errorf("move the restored database into place: %w", err)
 	}
 	if err := syncDir(filepath.Dir(target)); err != nil {
@@ -134,6 +138,51 @@ func (b *Backups) restoreSQLite(ctx context.Context, m Manifest, payload, target
 	out.add("restore", true, "restored to %s", target)
 	b.logger.Info("backup restored", "backup", out.Backup, "target", target, "replaced", out.Replaced)
 	return nil
+}
+
+// asideName is where the database at target is moved by a restore at
+// stamp: never onto a database kept aside before (a second restore in the
+// same second replaced the first one's, the original, for good), nor onto
+// a -wal or -shm file left of one, which the database's own would replace
+// or fail to.
+func asideName(target, stamp string) (string, error) {
+	aside := target + ".pre-restore-" + stamp
+	for i := 2; ; i++ {
+		free := true
+		for _, suffix := range []string{"", "-wal", "-shm"} {
+			if _, err := os.Lstat(aside + suffix); err == nil {
+				free = false
+			} else if !errors.Is(err, os.ErrNotExist) {
+				return "", fmt.Errorf("look at %s: %w", aside+suffix, err)
+			}
+		}
+		if free {
+			return aside, nil
+		}
+		aside = fmt.Sprintf("%s.pre-restore-%s-%d", target, stamp, i)
+	}
+}
+
+// putBack moves the files of the database at target that a failed
+// restore had moved aside (the suffixes in moved) back, and returns cause
+// saying where the database is.
+func (b *Backups) putBack(target, aside string, moved []string, cause error, out *Restored) error {
+	var errs []error
+	for _, suffix := range slices.Backward(moved) {
+		if err := os.Rename(aside+suffix, target+suffix); err != nil {
+			errs = append(errs, err)
+		}
+	}
+	if err := errors.Join(errs...); err != nil {
+		out.Replaced = aside
+		b.logger.Error("a failed restore could not put the existing database back", "target", target, "aside", aside, "error", err)
+		return fmt.Errorf("%w; the existing database could not be put back, and is at %s (with its -wal, if it had one): "+
+			"move it back to %s before starting the server: %v", cause, aside, target, err)
+	}
+	if len(moved) == 0 {
+		return cause
+	}
+	return fmt.Errorf("%w; the existing database, moved to %s, was put back: nothing changed", cause, aside)
 }
 
 func (b *Backups) restorePostgres(ctx context.Context, m Manifest, payload, target string, force bool, out *Restored) error {

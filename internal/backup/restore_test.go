@@ -10,6 +10,7 @@ import (
 	"strconv"
 	"strings"
 	"testing"
+	"time"
 
 	"github.com/steward-cs/steward/internal/backup"
 )
@@ -154,5 +155,95 @@ func TestAPostgresRestoreCutShortChangesNothing(t *testing.T) {
 	}
 	if err := raw.QueryRowContext(ctx, `SELECT COUNT(*) FROM metric_seconds`).Scan(&n); err != nil {
 		t.Fatalf("after a restore whose script was cut short, the newer table is gone: %v", err)
+	}
+}
+
+// restoreSQLite moves the live database aside first and the restored copy
+// in last. When a step in between fails (here: the old -shm cannot be
+// removed, a non-empty directory in its place), the original and its -wal
+// must be put back: without a rollback the data directory was left without
+// steward.db (the next `steward serve` makes an empty one), the original's
+// -wal could be left behind unpaired, and the verified copy was deleted by
+// the deferred os.Remove(tmp). The error says where the original was.
+func TestAFailedSQLiteRestoreLeavesTheDatabaseInPlace(t *testing.T) {
+	ctx := context.Background()
+	src := seeded(t, "sqlite", 2)
+	res, err := backups().Create(ctx, backup.Source{DB: open(t, src)}, t.TempDir())
+	if err != nil {
+		t.Fatal(err)
+	}
+	live := seeded(t, "sqlite", 1)
+	orig, err := os.ReadFile(live.sqlite)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := os.WriteFile(live.sqlite+"-wal", []byte("wal"), 0o600); err != nil { // a WAL beside it
+		t.Fatal(err)
+	}
+	if err := os.MkdirAll(filepath.Join(live.sqlite+"-shm", "x"), 0o750); err != nil {
+		t.Fatal(err)
+	}
+	at := time.Date(2025, 3, 1, 2, 0, 0, 0, time.UTC)
+	b := backup.New(backup.Options{Inspector: storeInspector(), Version: "test", Logger: quiet(),
+		Now: func() time.Time { return at }})
+	out, err := b.Restore(ctx, res.Path, live.restoreTarget(), true)
+	if err == nil {
+		t.Fatalf("the restore succeeded; this test needs the -shm removal to fail")
+	}
+	t.Logf("restore failed: %v (replaced %q)", err, out.Replaced)
+	got, rerr := os.ReadFile(live.sqlite)
+	switch {
+	case rerr != nil:
+		t.Errorf("after a failed restore there is no database at %s (%v); left in the directory: %v", live.sqlite, rerr,
+			names(t, filepath.Dir(live.sqlite)))
+	case string(got) != string(orig):
+		t.Errorf("after a failed restore %s is neither the original nor reported as restored", live.sqlite)
+	}
+	if wal, err := os.ReadFile(live.sqlite + "-wal"); err != nil || string(wal) != "wal" {
+		t.Errorf("after a failed restore the original's -wal is not beside it: %q, %v", wal, err)
+	}
+	if out.Replaced == "" && !strings.Contains(err.Error(), ".pre-restore-") {
+		t.Errorf("the error does not say where the original database went: %v", err)
+	}
+}
+
+// A leftover <aside>-wal (its database deleted by hand) is not a free
+// name to move the live database aside to: renaming the live -wal onto it
+// failed (a directory), or replaced it (a file), pairing the original
+// database with another's WAL.
+func TestASQLiteRestoreMovesTheDatabaseClearOfALeftoverWAL(t *testing.T) {
+	ctx := context.Background()
+	src := seeded(t, "sqlite", 2)
+	res, err := backups().Create(ctx, backup.Source{DB: open(t, src)}, t.TempDir())
+	if err != nil {
+		t.Fatal(err)
+	}
+	live := seeded(t, "sqlite", 1)
+	orig, err := os.ReadFile(live.sqlite)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := os.WriteFile(live.sqlite+"-wal", nil, 0o600); err != nil { // an (empty) WAL beside it
+		t.Fatal(err)
+	}
+	at := time.Date(2025, 3, 1, 2, 0, 0, 0, time.UTC)
+	leftover := live.sqlite + ".pre-restore-" + at.Format("20060102T150405Z")
+	if err := os.WriteFile(leftover+"-wal", []byte("another database's WAL"), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	b := backup.New(backup.Options{Inspector: storeInspector(), Version: "test", Logger: quiet(),
+		Now: func() time.Time { return at }})
+	out, err := b.Restore(ctx, res.Path, live.restoreTarget(), true)
+	if err != nil {
+		t.Fatalf("restore: %v", err)
+	}
+	if out.Replaced == leftover {
+		t.Fatalf("the original database was moved to %s, beside another database's -wal", leftover)
+	}
+	if got, err := os.ReadFile(out.Replaced); err != nil || string(got) != string(orig) {
+		t.Errorf("the original database is not at %s: %v", out.Replaced, err)
+	}
+	if got, err := os.ReadFile(leftover + "-wal"); err != nil || string(got) != "another database's WAL" {
+		t.Errorf("the leftover -wal was replaced: %q, %v", got, err)
 	}
 }
