@@ -366,8 +366,15 @@ func restoredKeys(ctx context.Context, cfg config.Config) string {
 			ids = append(ids, id)
 		}
 		slices.Sort(ids)
-		return fmt.Sprintf("the restored records of personal data are sealed under %s, and there is no key file at %s: put back the key file kept with this backup before starting the server",
-			strings.Join(ids, ", "), path)
+		if errors.Is(err, os.ErrNotExist) {
+			return fmt.Sprintf("the restored records of personal data are sealed under %s, and there is no key file at %s: put back the key file kept with this backup before starting the server",
+				strings.Join(ids, ", "), path)
+		}
+		// The keys are there but cannot be used (a truncated copy, wrong
+		// permissions, a bad STEWARD_PII_KEYS): telling the operator to
+		// put back what is in place would hide what is wrong with it.
+		return fmt.Sprintf("the restored records of personal data are sealed under %s, and the keys cannot be read: %v; fix them (or put back the key file kept with this backup) before starting the server",
+			strings.Join(ids, ", "), err)
 	}
 	if missing := ring.Missing(counts); len(missing) > 0 {
 		return fmt.Sprintf("the restored records of personal data are sealed under %s, which %s does not hold: add the keys of the key file kept with this backup with steward keys import FILE (copying it over %s would lose the keys made since)",
