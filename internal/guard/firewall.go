@@ -422,6 +422,11 @@ func compile(lx lexiconDef) (*firewallTables, error) {
 			if err != nil {
 				return nil, fmt.Errorf("signal %s: %w", e.name, err)
 			}
+			// A phrase weighs like its feature: counter-evidence written
+			// "~0.3" for "~-0.3" would count a victim's words as an attack.
+			if w != 0 && (w < 0) != (e.weight < 0) {
+				return nil, fmt.Errorf("signal %s: phrase %q weighs %v against the feature's %v", e.name, p, w, e.weight)
+			}
 			if e.marks {
 				markText = append(markText, strings.ToLower(text))
 				t.markPhrases = append(t.markPhrases, phraseRef{id, w})

@@ -250,6 +250,29 @@ func TestLexiconCompiles(t *testing.T) {
 	if _, err := compile(bad); err == nil {
 		t.Error("a harmful marker compiled")
 	}
+	bad = lexiconDef{entries: []entry{feature("v", CategoryHarmful, -0.6, "被骗", "被坑~0.3")}}
+	if _, err := compile(bad); err == nil {
+		t.Error("counter-evidence with a positive phrase compiled")
+	}
+}
+
+// Victims' wording is counter-evidence: being blackmailed, threatened or
+// ripped off must take points away, never be a reason to block. (Three
+// phrases of victim_or_defence once weighed "~0.3" for "~-0.3", so
+// "老板被勒索了" was refused as a harmful request; compile now refuses
+// such a phrase.)
+func TestFirewallVictimWordingNeverAddsHarm(t *testing.T) {
+	fw := NewFirewall()
+	for _, text := range []string{"被坑", "被勒索", "被威胁", "老板被勒索了", "朋友被坑了好多钱"} {
+		if v := fw.Check(text); slices.Contains(v.Reasons, "victim_or_defence") {
+			t.Errorf("Check(%q) = %+v; victim wording was counted as evidence of an attack", text, v)
+		}
+	}
+	for _, text := range []string{"老板被勒索了", "店里被勒索了", "朋友被威胁了怎么办"} {
+		if v := fw.Check(text); v.Attack {
+			t.Errorf("Check(%q) = %+v; a victim's report was blocked", text, v)
+		}
+	}
 }
 
 func FuzzFirewall(f *testing.F) {
