@@ -74,6 +74,8 @@ func (t *firewallTables) newScratch() *scratch {
 		start:   make([]int32, len(t.signals)),
 		end:     make([]int32, len(t.signals)),
 		touched: make([]int32, 0, 64),
+		head:    make([]int32, len(t.signals)),
+		tail:    make([]int32, len(t.signals)),
 	}
 }
 
@@ -121,7 +123,7 @@ func (f *Firewall) Check(text string) Verdict {
 			points[sg.category] += float64(w)
 		}
 	}
-	points[harmCategory] += s.localHarm(len(t.signals))
+	points[harmCategory] += s.localHarm()
 	learned := 0.0
 	if len(s.words) > longMessage && points[harmCategory] == positiveSum(points) {
 		// A review or a story: a harmful request needs more evidence.
@@ -173,15 +175,15 @@ type scratch struct {
 	weight       []float32 // the strongest phrase of a signal seen
 	start, end   []int32   // the last occurrence, for proximity; -1 none
 	touched      []int32   // signals seen, to reset
-	harm         []harmHit // occurrences of harmful features, by start
-	stamp        []int32   // per signal: the window that last counted it
-	best         []float32 // per signal: its weight in that window
+	harm         []harmHit // occurrences of harmful features
+	head, tail   []int32   // per signal: its occurrences in the window (localHarm)
 }
 
 // harmHit is one occurrence of a harmful feature.
 type harmHit struct {
 	signal, start int32
 	weight        float32
+	prev, next    int32 // neighbours among the signal's occurrences in the window
 }
 
 // harmWindow is how far apart, in bytes of the words rendering, the
@@ -189,10 +191,6 @@ type harmHit struct {
 // review that names a crime in one paragraph and says "我想" in another
 // is not a request.
 const harmWindow = 150
-
-// maxHarmHits bounds the work on a message stuffed with trigger words;
-// past it the firewall has seen enough.
-const maxHarmHits = 256
 
 func (s *scratch) reset() {
 	for _, id := range s.touched {
@@ -204,38 +202,68 @@ func (s *scratch) reset() {
 
 // localHarm is the most harmful-request evidence inside any one window:
 // the sum of the distinct positive features that start in it, each at its
-// strongest.
-func (s *scratch) localHarm(nsignals int) float64 {
-	if len(s.harm) == 0 {
+// strongest. Every occurrence counts, however many come before it
+// (repeating a trigger word must not push the request out of sight), in
+// one pass that slides the window along the occurrences: each signal
+// keeps those in the window that no later, stronger one outweighs, so its
+// strongest is the first of them.
+func (s *scratch) localHarm() float64 {
+	h := s.harm
+	if len(h) == 0 {
 		return 0
 	}
-	if len(s.stamp) < nsignals {
-		s.stamp, s.best = make([]int32, nsignals), make([]float32, nsignals)
-	}
-	clear(s.stamp)
-	h := s.harm
-	// Occurrences arrive by end; order them by start (nearly sorted).
+	// Occurrences arrive by end; the window goes by start. An occurrence
+	// starts at most a phrase and a rule's distance before the one that
+	// arrived ahead of it, so the insertion sort moves each a few places.
 	for i := 1; i < len(h); i++ {
 		for j := i; j > 0 && h[j].start < h[j-1].start; j-- {
 			h[j], h[j-1] = h[j-1], h[j]
 		}
 	}
-	best := 0.0
-	for i := range h {
-		stamp := int32(i + 1)
-		var sum float32
-		for j := i; j < len(h) && h[j].start-h[i].start <= harmWindow; j++ {
-			id, w := h[j].signal, h[j].weight
-			switch {
-			case s.stamp[id] != stamp:
-				s.stamp[id], s.best[id] = stamp, w
-				sum += w
-			case w > s.best[id]:
-				sum += w - s.best[id]
-				s.best[id] = w
-			}
+	for _, x := range h {
+		s.head[x.signal], s.tail[x.signal] = -1, -1
+	}
+	strongest := func(id int32) float64 {
+		if i := s.head[id]; i >= 0 {
+			return float64(h[i].weight)
 		}
-		best = max(best, float64(sum))
+		return 0
+	}
+	// Sums of float32 weights are exact in float64, so the running sum
+	// does not drift however often it goes up and down.
+	sum, best := 0.0, 0.0
+	in := 0 // h[lo:in] is the window
+	for lo := 0; lo < len(h); {
+		for ; in < len(h) && h[in].start-h[lo].start <= harmWindow; in++ {
+			id, w := h[in].signal, h[in].weight
+			old := strongest(id)
+			i := s.tail[id]
+			for i >= 0 && h[i].weight <= w {
+				i = h[i].prev
+			}
+			h[in].prev, h[in].next = i, -1
+			if i >= 0 {
+				h[i].next = int32(in)
+			} else {
+				s.head[id] = int32(in)
+			}
+			s.tail[id] = int32(in)
+			sum += strongest(id) - old
+		}
+		best = max(best, sum)
+		for first := h[lo].start; lo < len(h) && h[lo].start == first; lo++ {
+			id := h[lo].signal
+			if s.head[id] != int32(lo) {
+				continue // outweighed by a later occurrence
+			}
+			old := strongest(id)
+			if s.head[id] = h[lo].next; s.head[id] < 0 {
+				s.tail[id] = -1
+			} else {
+				h[s.head[id]].prev = -1
+			}
+			sum += strongest(id) - old
+		}
 	}
 	return best
 }
@@ -258,8 +286,8 @@ func (s *scratch) fire(t *firewallTables, id int32, w float32, start, end int32)
 		return
 	}
 	s.start[id], s.end[id] = start, end
-	if sg := &t.signals[id]; sg.category == harmCategory && !sg.whole && w > 0 && len(s.harm) < maxHarmHits {
-		s.harm = append(s.harm, harmHit{id, start, w})
+	if sg := &t.signals[id]; sg.category == harmCategory && !sg.whole && w > 0 {
+		s.harm = append(s.harm, harmHit{signal: id, start: start, weight: w})
 	}
 	for _, g := range t.signals[id].groups {
 		s.fire(t, g, 0, start, end)
