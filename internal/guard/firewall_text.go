@@ -9,10 +9,11 @@ import (
 // built in one pass:
 //
 //   - words: lower case, width-folded, look-alike letters and light
-//     leetspeak undone, zero-width characters dropped, every run of
-//     punctuation and space one space, Chinese characters joined across
-//     spacing ("忽 略" is "忽略"), a space between scripts, and a space at
-//     both ends, so " ignore " is a whole word and "忽略" a substring;
+//     leetspeak undone, invisible characters (format characters and
+//     marks) dropped, every run of punctuation and space one space,
+//     Chinese characters joined across spacing ("忽 略" is "忽略"), a
+//     space between scripts, and a space at both ends, so " ignore " is a
+//     whole word and "忽略" a substring;
 //   - marks: the printable ASCII only, lower case, without spaces, lines
 //     kept, for role markers and fake delimiters ("<|im_start|>",
 //     "[inst]", "\nsystem:").
@@ -81,9 +82,6 @@ func (t *textTables) fold(r rune) rune {
 			return rune(c)
 		}
 		return r
-	case r == 0xAD, r == 0x34F, r == 0x180E, r >= 0x200B && r <= 0x200F, r >= 0x202A && r <= 0x202E,
-		r >= 0x2060 && r <= 0x2064, r == 0xFEFF:
-		return -1 // zero width and direction controls
 	case r >= 0x24B6 && r <= 0x24CF: // Ⓐ
 		return 'a' + r - 0x24B6
 	case r >= 0x24D0 && r <= 0x24E9: // ⓐ
@@ -97,7 +95,10 @@ func (t *textTables) fold(r rune) rune {
 	case r >= 0x1D7CE && r <= 0x1D7FF: // mathematical digits
 		return '0' + (r-0x1D7CE)%10
 	}
-	if unicode.Is(unicode.Mn, r) {
+	// Invisible: combining and enclosing marks, and format characters
+	// (zero width, direction controls and isolates, the soft hyphen, tag
+	// characters, interlinear annotation).
+	if unicode.In(r, unicode.Mn, unicode.Me, unicode.Cf) {
 		return -1
 	}
 	if r >= 0x370 && r < 0x530 {
