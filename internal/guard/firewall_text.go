@@ -101,15 +101,22 @@ func (t *textTables) fold(r rune) rune {
 	if unicode.In(r, unicode.Mn, unicode.Me, unicode.Cf) {
 		return -1
 	}
-	if r >= 0x370 && r < 0x530 {
+	if r >= 0x370 && r < 0x590 { // Greek, Cyrillic, Armenian
 		if c, ok := lookalike(r); ok {
 			return c
 		}
+		r = unicode.ToLower(r)
+		if c, ok := lookalike(r); ok {
+			return c
+		}
+		return r
 	}
 	return unicode.ToLower(r)
 }
 
-// lookalike maps Greek and Cyrillic letters that look Latin.
+// lookalike maps Greek, Cyrillic and Armenian letters that look Latin.
+// A capital missing here is looked up again in lower case, so a capital
+// that looks unlike its small letter must be listed (Greek Ν is N, ν is v).
 func lookalike(r rune) (rune, bool) {
 	switch r {
 	case 'а', 'А', 'α', 'Α':
@@ -118,34 +125,44 @@ func lookalike(r rune) (rune, bool) {
 		return 'b', true
 	case 'с', 'С', 'ϲ':
 		return 'c', true
+	case 'ԁ':
+		return 'd', true
 	case 'е', 'Е', 'ε', 'Ε':
 		return 'e', true
-	case 'н', 'Н', 'η', 'Η':
+	case 'н', 'Н', 'η', 'Η', 'һ', 'հ':
 		return 'h', true
 	case 'і', 'І', 'ι', 'Ι':
 		return 'i', true
-	case 'ј', 'Ј':
+	case 'ј', 'Ј', 'ϳ':
 		return 'j', true
 	case 'к', 'К', 'κ', 'Κ':
 		return 'k', true
 	case 'м', 'М', 'Μ':
 		return 'm', true
-	case 'п', 'ո':
+	case 'п', 'ո', 'Ν':
 		return 'n', true
-	case 'о', 'О', 'ο', 'Ο':
+	case 'о', 'О', 'ο', 'Ο', 'օ':
 		return 'o', true
 	case 'р', 'Р', 'ρ', 'Ρ':
 		return 'p', true
+	case 'ԛ':
+		return 'q', true
 	case 'ѕ', 'Ѕ':
 		return 's', true
 	case 'т', 'Т', 'τ', 'Τ':
 		return 't', true
-	case 'у', 'У', 'υ':
+	case 'ս':
+		return 'u', true
+	case 'ԝ':
+		return 'w', true
+	case 'у', 'У', 'υ', 'Υ':
 		return 'y', true
 	case 'х', 'Х', 'χ', 'Χ':
 		return 'x', true
 	case 'ν':
 		return 'v', true
+	case 'Ζ':
+		return 'z', true
 	}
 	return 0, false
 }
