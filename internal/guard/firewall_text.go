@@ -174,19 +174,21 @@ func kindOf(r rune) int {
 			return kindWord
 		}
 		return kindSpace
-	case r >= 0x4E00 && r < 0xA000, r >= 0x3400 && r < 0x4DC0, r >= 0x3040 && r < 0x3100, r >= 0xAC00 && r < 0xD7B0,
-		r >= 0xF900 && r < 0xFB00:
-		return kindHan
+	case r >= 0x4E00 && r < 0xA000, r >= 0x3400 && r < 0x4DC0, r >= 0x3040 && r < 0x3100 && r != 0x30FB,
+		r >= 0xAC00 && r < 0xD7B0, r >= 0xF900 && r < 0xFB00:
+		return kindHan // 0x30FB is the katakana middle dot
 	case unicode.IsLetter(r) || unicode.IsDigit(r):
 		return kindWord
 	}
 	return kindSpace
 }
 
-// softSep is spacing that obfuscation puts between characters.
+// softSep is spacing that obfuscation puts between characters: ASCII
+// punctuation, and the middle dots and bullets that write "i·g·n·o·r·e".
 func softSep(r rune) bool {
 	switch r {
-	case ' ', '\t', '.', '*', '-', '_', '~', '|', '/', '\\', '+', '^', '`', '"', '\'', '=', '#':
+	case ' ', '\t', '.', '*', '-', '_', '~', '|', '/', '\\', '+', '^', '`', '"', '\'', '=', '#',
+		0xB7, 0x2022, 0x2027, 0x2219, 0x22C5, 0x30FB, 0xFF65:
 		return true
 	}
 	return false
