@@ -3,6 +3,8 @@ package guard
 import (
 	"unicode"
 	"unicode/utf8"
+
+	"golang.org/x/text/unicode/norm"
 )
 
 // The firewall matches its phrases against two renderings of a message,
@@ -55,6 +57,21 @@ func newTextTables() *textTables {
 	return t
 }
 
+// decomposes reports whether render should replace r by its compatibility
+// decomposition (NFKD) before folding it: accented letters of every Latin
+// block ("ō" is o and a mark, which fold drops), ligatures ("ﬁ"),
+// superscripts, mathematical letters and digits ("𝐢𝐠𝐧𝐨𝐫𝐞") and other
+// letter and number variants, CJK compatibility ideographs. Not Chinese, kana or Hangul syllables, and not punctuation
+// or symbols ("…" is not "...", "™" not "tm"): only letters and numbers.
+// Latin-1's letters have a table of their own (latin1), which is faster.
+func decomposes(r rune) bool {
+	switch {
+	case r < 0xA0, r >= 0xC0 && r <= 0xFF, r >= 0x3000 && r < 0xA000, r >= 0xAC00 && r < 0xD7B0, r >= 0xFF01 && r <= 0xFF5E:
+		return false
+	}
+	return unicode.IsLetter(r) || unicode.IsNumber(r)
+}
+
 // latin1 folds À..ÿ to their base letters; '-' leaves the rune alone.
 const latin1 = "aaaaaaaceeeeiiii-nooooo-ouuuuy--aaaaaaaceeeeiiii-nooooo-ouuuuy-y"
 
@@ -82,18 +99,18 @@ func (t *textTables) fold(r rune) rune {
 			return rune(c)
 		}
 		return r
+	case r == 'đ', r == 'Đ':
+		return 'd'
+	case r == 'ħ', r == 'Ħ':
+		return 'h'
+	case r == 'ı':
+		return 'i'
+	case r == 'ł', r == 'Ł':
+		return 'l'
 	case r >= 0x24B6 && r <= 0x24CF: // Ⓐ
 		return 'a' + r - 0x24B6
 	case r >= 0x24D0 && r <= 0x24E9: // ⓐ
 		return 'a' + r - 0x24D0
-	case r >= 0x1D400 && r < 0x1D6A4: // mathematical alphanumerics, 52 letters a style
-		i := (r - 0x1D400) % 52
-		if i < 26 {
-			return 'a' + i
-		}
-		return 'a' + i - 26
-	case r >= 0x1D7CE && r <= 0x1D7FF: // mathematical digits
-		return '0' + (r-0x1D7CE)%10
 	}
 	// Invisible: combining and enclosing marks, and format characters
 	// (zero width, direction controls and isolates, the soft hyphen, tag
@@ -231,12 +248,28 @@ func (t *textTables) render(text string, words, marks []byte) ([]byte, []byte) {
 		letters, digits = false, false
 	}
 
-	for i := 0; i < len(text); {
-		r, size := rune(text[i]), 1
-		if r >= utf8.RuneSelf {
-			r, size = utf8.DecodeRuneInString(text[i:])
+	var rest []byte // what is left of a decomposition, read before text[i:]
+	for i := 0; i < len(text) || len(rest) > 0; {
+		var r rune
+		var size int
+		switch {
+		case len(rest) > 0:
+			r, size = utf8.DecodeRune(rest)
+			rest = rest[size:]
+		case text[i] < utf8.RuneSelf:
+			r = rune(text[i])
+			i++
+		default:
+			c := text[i:]
+			r, size = utf8.DecodeRuneInString(c)
+			i += size
+			if decomposes(r) {
+				if d := norm.NFKD.PropertiesString(c[:size]).Decomposition(); len(d) > 0 {
+					r, size = utf8.DecodeRune(d)
+					rest = d[size:]
+				}
+			}
 		}
-		i += size
 		r = t.fold(r)
 		if r < 0 {
 			continue
@@ -255,10 +288,10 @@ func (t *textTables) render(text string, words, marks []byte) ([]byte, []byte) {
 		if k == kindSpace {
 			switch {
 			case r == '\'' || r == 0x2019 || r == 0x2BC: // don't, AIM's
-				if prev == kindWord && sep == sepNone && i < len(text) && isASCIILetter(text[i]) {
+				if prev == kindWord && sep == sepNone && letterNext(rest, text[i:]) {
 					continue
 				}
-			case (r == '@' || r == '$') && (prev == kindWord && sep == sepNone || i < len(text) && isASCIILetter(text[i])):
+			case (r == '@' || r == '$') && (prev == kindWord && sep == sepNone || letterNext(rest, text[i:])):
 				k = kindWord
 				if r == '@' {
 					r = 'a'
@@ -327,6 +360,15 @@ func (t *textTables) render(text string, words, marks []byte) ([]byte, []byte) {
 // wideGap stands for a space in words until render finishes: it stops a
 // run of one-letter words from joining across a word boundary.
 const wideGap = 0x01
+
+// letterNext reports whether the next character, the rest of a
+// decomposition or else of the text, is an ASCII letter.
+func letterNext(rest []byte, text string) bool {
+	if len(rest) > 0 {
+		return isASCIILetter(rest[0])
+	}
+	return len(text) > 0 && isASCIILetter(text[0])
+}
 
 func isASCIILetter(b byte) bool { return 'a' <= b|0x20 && b|0x20 <= 'z' }
 
