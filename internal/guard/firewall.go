@@ -82,15 +82,48 @@ func (t *firewallTables) newScratch() *scratch {
 // scan renders text into s and fires every signal it holds.
 func (t *firewallTables) scan(s *scratch, text string) {
 	s.reset()
-	s.words, s.marks = t.text.render(text, s.words, s.marks)
-	t.words.scan(s.words, func(id, start, end int32) {
-		p := t.wordPhrases[id]
-		s.fire(t, p.signal, p.weight, start, end)
-	})
+	s.words, s.marks, s.runs = t.text.renderRuns(text, s.words, s.marks, s.runs[:0])
+	if len(s.runs) == 0 {
+		t.words.scan(s.words, func(id, start, end int32) {
+			p := t.wordPhrases[id]
+			s.fire(t, p.signal, p.weight, start, end)
+		})
+	} else {
+		t.scanRuns(s)
+	}
 	t.marks.scan(s.marks, func(id, start, end int32) {
 		p := t.markPhrases[id]
 		s.fire(t, p.signal, p.weight, -1, -1)
 	})
+}
+
+// scanRuns is the words scan of a message with spaced-out letters, which
+// render joined into one word each ("i g n o r e a l l p r e v i o u s"
+// is "ignoreallprevious"): inside those runs the phrases are looked for
+// without their spaces too, and every occurrence is fired in order of its
+// end, as the proximity rules expect.
+func (t *firewallTables) scanRuns(s *scratch) {
+	s.joined = s.joined[:0]
+	for i := 0; i+1 < len(s.runs); i += 2 {
+		at := s.runs[i]
+		t.joined.scan(s.words[at:s.runs[i+1]], func(id, start, end int32) {
+			s.joined = append(s.joined, runHit{id, at + start, at + end})
+		})
+	}
+	next := 0
+	fireJoined := func(upTo int32) {
+		for ; next < len(s.joined) && s.joined[next].end <= upTo; next++ {
+			h := s.joined[next]
+			p := t.joinedPhrases[h.phrase]
+			s.fire(t, p.signal, p.weight, h.start, h.end)
+		}
+	}
+	t.words.scan(s.words, func(id, start, end int32) {
+		fireJoined(end)
+		p := t.wordPhrases[id]
+		s.fire(t, p.signal, p.weight, start, end)
+	})
+	fireJoined(int32(len(s.words)))
 }
 
 // Check judges text. It is pure and safe for concurrent use.
@@ -177,6 +210,13 @@ type scratch struct {
 	touched      []int32   // signals seen, to reset
 	harm         []harmHit // occurrences of harmful features
 	head, tail   []int32   // per signal: its occurrences in the window (localHarm)
+	runs         []int32   // joined runs of spaced-out letters in words: start, end
+	joined       []runHit  // phrases found inside them (scanRuns)
+}
+
+// runHit is an occurrence of a phrase without its spaces inside a run.
+type runHit struct {
+	phrase, start, end int32
 }
 
 // harmHit is one occurrence of a harmful feature.
@@ -345,6 +385,12 @@ type firewallTables struct {
 	near        []nearRule
 	byThen      [][]int32 // signal -> near rules it completes
 	model       *harmModel
+
+	// joined finds the Latin word phrases without their spaces, in runs
+	// of spaced-out letters ("ignoreallprevious"); joinedPhrases maps its
+	// ids.
+	joined        *automaton
+	joinedPhrases []phraseRef
 }
 
 type signal struct {
@@ -432,7 +478,7 @@ func compile(lx lexiconDef) (*firewallTables, error) {
 			return nil, fmt.Errorf("signal %s: a harmful feature needs a place in the text", e.name)
 		}
 	}
-	var wordText, markText []string
+	var wordText, markText, joinedText []string
 	for _, e := range lx.entries {
 		id := ids[e.name]
 		t.signals[id].whole = t.signals[id].whole || e.whole
@@ -466,6 +512,10 @@ func compile(lx lexiconDef) (*firewallTables, error) {
 			}
 			wordText = append(wordText, rendered)
 			t.wordPhrases = append(t.wordPhrases, phraseRef{id, w})
+			if j, ok := joinedPhrase(rendered); ok {
+				joinedText = append(joinedText, j)
+				t.joinedPhrases = append(t.joinedPhrases, phraseRef{id, w})
+			}
 		}
 	}
 	t.byThen = make([][]int32, len(t.signals))
@@ -491,7 +541,32 @@ func compile(lx lexiconDef) (*firewallTables, error) {
 	if t.marks, err = buildAutomaton(markText); err != nil {
 		return nil, err
 	}
+	if t.joined, err = buildAutomaton(joinedText); err != nil {
+		return nil, err
+	}
 	return t, nil
+}
+
+// minJoined is the shortest phrase, in letters, looked for inside a run
+// of spaced-out letters, where no space marks where a word begins: a
+// shorter one is too often part of a longer harmless word ("kill" in
+// "skill", "rape" in "grape").
+const minJoined = 5
+
+// joinedPhrase is a rendered Latin phrase without its spaces, the way it
+// appears in a run of spaced-out letters, if it can ("ignore all" is
+// "ignoreall"; only letters can be spaced out).
+func joinedPhrase(rendered string) (string, bool) {
+	j := strings.ReplaceAll(rendered, " ", "")
+	if len(j) < minJoined {
+		return "", false
+	}
+	for i := 0; i < len(j); i++ {
+		if j[i] < 'a' || j[i] > 'z' {
+			return "", false
+		}
+	}
+	return j, true
 }
 
 // parsePhrase splits "phrase~0.7" into the phrase and its own weight.

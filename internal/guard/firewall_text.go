@@ -216,6 +216,13 @@ var leet = [10]byte{'o', 'i', 'z', 'e', 'a', 's', 'g', 't', 'b', 'g'}
 
 // render fills words and marks from text (see the comment at the top).
 func (t *textTables) render(text string, words, marks []byte) ([]byte, []byte) {
+	w, m, _ := t.renderRuns(text, words, marks, nil)
+	return w, m
+}
+
+// renderRuns is render that also appends to runs where each run of
+// spaced-out letters it joined lies in words, as start, end pairs.
+func (t *textTables) renderRuns(text string, words, marks []byte, runs []int32) ([]byte, []byte, []int32) {
 	w := append(words[:0], ' ')
 	m := append(marks[:0], '\n')
 	prev := kindSpace // kind of the last character put in w
@@ -345,7 +352,7 @@ func (t *textTables) render(text string, words, marks []byte) ([]byte, []byte) {
 		w = append(w, ' ')
 	}
 	if singles > 0 {
-		w = joinSingles(w)
+		w, runs = joinSingles(w, runs)
 	}
 	if marked {
 		for i, c := range w {
@@ -354,7 +361,7 @@ func (t *textTables) render(text string, words, marks []byte) ([]byte, []byte) {
 			}
 		}
 	}
-	return w, m
+	return w, m, runs
 }
 
 // wideGap stands for a space in words until render finishes: it stops a
@@ -384,8 +391,9 @@ func leetWord(tok []byte) bool {
 }
 
 // joinSingles joins runs of three or more one-letter words ("i g n o r e"
-// is "ignore") in place. A wideGap ends a run.
-func joinSingles(w []byte) []byte {
+// is "ignore") in place, and appends where each run ended up to runs. A
+// wideGap ends a run.
+func joinSingles(w []byte, runs []int32) ([]byte, []int32) {
 	out := w[:0]
 	i := 0
 	for i < len(w) {
@@ -399,14 +407,16 @@ func joinSingles(w []byte) []byte {
 		}
 		if n >= 3 {
 			out = append(out, w[i])
+			runs = append(runs, int32(len(out)))
 			for k := i + 1; k < j; k += 2 {
 				out = append(out, w[k])
 			}
+			runs = append(runs, int32(len(out)))
 			i = j // the separator after the run
 			continue
 		}
 		out = append(out, w[i])
 		i++
 	}
-	return out
+	return out, runs
 }
