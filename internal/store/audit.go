@@ -7,6 +7,7 @@ import (
 	"errors"
 	"fmt"
 	"strings"
+	"unicode/utf8"
 
 	"github.com/steward-cs/steward/internal/audit"
 )
@@ -87,7 +88,12 @@ func (db *DB) AuditEntries(ctx context.Context, q audit.Query) ([]audit.Entry, e
 	case strings.Contains(q.Object, ":"):
 		where += " AND object = " + arg(q.Object)
 	default: // an id without its type: any type
-		where += " AND (object = " + arg(q.Object) + " OR object LIKE " + arg("%:"+likeEscape(q.Object)) + ` ESCAPE '\')`
+		// Ends with ":id", compared exactly: LIKE ignores ASCII case on
+		// SQLite and not on PostgreSQL, so the same filter listed
+		// "entry:gift_wrap" for GIFT_WRAP on one and nothing on the other.
+		suffix := ":" + q.Object
+		where += " AND (object = " + arg(q.Object) + " OR substr(object, length(object) - " +
+			arg(utf8.RuneCountInString(suffix)) + " + 1) = " + arg(suffix) + ")"
 	}
 	if q.Before > 0 {
 		where += " AND seq < " + arg(q.Before)

@@ -13,6 +13,17 @@ type dialect interface {
 	rebind(query string) string
 }
 
+// bytewise is what follows a text column in ORDER BY so that both databases
+// sort it the same way, by its bytes: SQLite does already, PostgreSQL sorts
+// by the database's collation (en_US puts "ship_fee" before "ship-fee"), so
+// lists came back in another order there.
+func bytewise(d dialect) string {
+	if d.name() == "postgres" {
+		return ` COLLATE "C"`
+	}
+	return ""
+}
+
 type postgresDialect struct{}
 
 func (postgresDialect) name() string               { return "postgres" }

@@ -67,7 +67,7 @@ func (db *DB) KBRecords(ctx context.Context, f knowledge.Filter) ([]knowledge.Re
 	if len(where) > 0 {
 		q += " WHERE " + strings.Join(where, " AND ")
 	}
-	rows, err := db.queryContext(ctx, q+` ORDER BY category, id`, args...)
+	rows, err := db.queryContext(ctx, q+` ORDER BY category`+bytewise(db.d)+`, id`+bytewise(db.d), args...)
 	if err != nil {
 		return nil, fmt.Errorf("list entries: %w", err)
 	}
@@ -169,6 +169,9 @@ func (db *DB) WriteKBRecords(ctx context.Context, ws []knowledge.RecordWrite) er
 	}
 	var failed *knowledge.RecordWrite
 	err = db.update(ctx, func(ctx context.Context, t tx) error {
+		if err := lockKnowledge(ctx, t); err != nil {
+			return err
+		}
 		failed, err = writeRecords(ctx, t, ws, rows)
 		return err
 	})
@@ -356,6 +359,11 @@ func (db *DB) CreateRelease(ctx context.Context, r *knowledge.Release, model, mi
 		return err
 	}
 	err = db.update(ctx, func(ctx context.Context, t tx) error {
+		// First, so that the check for retired entries below sees every
+		// retire that committed before it and none can commit during it.
+		if err := lockKnowledge(ctx, t); err != nil {
+			return err
+		}
 		if err := t.queryRow(ctx, `INSERT INTO kb_releases (created_at, author, author_name, note, entries, minimal_entries,
 			versions, quality, override, model_sha256, model_bytes, content)
 			VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12) RETURNING id`,
@@ -388,6 +396,26 @@ func (db *DB) CreateRelease(ctx context.Context, r *knowledge.Release, model, mi
 	})
 	if err != nil {
 		return fmt.Errorf("create release: %w", err)
+	}
+	return nil
+}
+
+// knowledgeLock is the key of the PostgreSQL advisory lock that entry
+// writes, releases and activations take for their transaction.
+const knowledgeLock = 0x5374_6577_4b42 // "StewKB"
+
+// lockKnowledge serialises, on PostgreSQL, the transactions that change
+// entries or releases: read committed let a publish on one node check for
+// retired entries before another node's retire committed, then activate
+// the release with the retired entry in it (its UPDATE to 'published'
+// waited for the row, matched nothing, and was not an error). SQLite has
+// one writer already.
+func lockKnowledge(ctx context.Context, t tx) error {
+	if t.d.name() != "postgres" {
+		return nil
+	}
+	if _, err := t.exec(ctx, `SELECT pg_advisory_xact_lock($1)`, int64(knowledgeLock)); err != nil {
+		return fmt.Errorf("lock the knowledge base: %w", err)
 	}
 	return nil
 }
@@ -568,6 +596,9 @@ func (db *DB) ActivateRelease(ctx context.Context, id int64, at time.Time, rolle
 	var failed *knowledge.RecordWrite
 	err = db.update(ctx, func(ctx context.Context, t tx) error {
 		failed = nil
+		if err := lockKnowledge(ctx, t); err != nil {
+			return err
+		}
 		if err := activateRelease(ctx, t, id, at, rolledBack, reason, active); err != nil {
 			return err
 		}

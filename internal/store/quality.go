@@ -22,7 +22,15 @@ func (db *DB) AddRating(ctx context.Context, r *quality.Rating) error {
 	err := db.update(ctx, func(ctx context.Context, t tx) error {
 		// Not while an agent has the conversation, checked as it is
 		// stored: an assignment after the caller read the conversation
-		// let a rating in that fell on the service still under way.
+		// let a rating in that fell on the service still under way. On
+		// PostgreSQL the conversation's row is locked first: NOT EXISTS
+		// alone reads a snapshot, and an assignment another node was
+		// committing was not waited for.
+		if db.d.name() == "postgres" {
+			if _, err := t.exec(ctx, `SELECT 1 FROM conversations WHERE id = $1 FOR SHARE`, r.ConversationID); err != nil {
+				return err
+			}
+		}
 		res, err := t.exec(ctx, `INSERT INTO ratings (conversation_id, score, tags, comment, assignee, created_at)
 			SELECT $1, $2, $3, $4, $5, $6
 			WHERE NOT EXISTS (SELECT 1 FROM conversations WHERE id = $1 AND state = 'assigned')`,

@@ -169,7 +169,7 @@ func (db *DB) UserByEmail(ctx context.Context, email string) (*auth.User, error)
 
 // Users returns every user, by email.
 func (db *DB) Users(ctx context.Context) ([]auth.User, error) {
-	rows, err := db.queryContext(ctx, `SELECT `+userColumns+` FROM users u ORDER BY u.email`)
+	rows, err := db.queryContext(ctx, `SELECT `+userColumns+` FROM users u ORDER BY u.email`+bytewise(db.d))
 	if err != nil {
 		return nil, fmt.Errorf("list users: %w", err)
 	}
