@@ -726,7 +726,7 @@ func (o observer) ObserveTurn(t conversation.TurnInfo) {
 		src = t.Conversation.Source
 	}
 	o.mon.Record(monitor.Signal{Kind: monitor.KindTurn, Outcome: t.Outcome, Category: t.Category, Source: src,
-		Confidence: t.Confidence, Negative: t.Negative, Latency: t.Latency, Failed: t.Failed, Component: t.Component})
+		Confidence: t.Confidence, Negative: t.Negative, Latency: t.Latency, Failed: t.Failed, Component: t.Component, Flagged: t.Firewall != ""})
 	if t.Conversation != nil && t.Conversation.State == conversation.StateQueued &&
 		(t.Outcome == string(conversation.OutcomeHandoff) || t.Outcome == monitor.OutcomeDiverted) {
 		o.mon.Record(monitor.Signal{Kind: monitor.KindQueue, Joined: true})

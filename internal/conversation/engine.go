@@ -501,15 +501,26 @@ func (e *Engine) turn(ctx context.Context, id, tok string, in Input, asked *aske
 	var replies []Message
 	info := TurnInfo{Conversation: &next}
 	refused := false
+	flagged := false
 	if c.State == StateBot && e.fw != nil {
 		if attack, category := e.fw(safe.Text); attack {
-			refused = true
-			info.Outcome = string(OutcomeRefused)
-			replies = []Message{{Outcome: OutcomeRefused, Intent: "firewall." + category, Text: phrase(phraseRefused, locale)}}
-			e.logger.Info("input firewall declined a message", "conversation", c.ID, "category", category)
+			flagged, info.Firewall = true, category
+			// The handoff rules still apply: a customer who asks for a
+			// person, or is angry enough to be handed to one, in words
+			// the firewall flags (violent hyperbole, "ignore your rules,
+			// get me a human") was refused instead of queued. Handing
+			// them over never sends the message to the model.
+			if replies = e.escalate(ctx, &next, text, locale, &info); replies == nil {
+				refused = true
+				info.Outcome = string(OutcomeRefused)
+				replies = []Message{{Outcome: OutcomeRefused, Intent: "firewall." + category, Text: phrase(phraseRefused, locale)}}
+				e.logger.Info("input firewall declined a message", "conversation", c.ID, "category", category)
+			} else {
+				e.logger.Info("input firewall flagged a message that asks for a person: handed over", "conversation", c.ID, "category", category)
+			}
 		}
 	}
-	if c.State == StateBot && !refused {
+	if c.State == StateBot && !flagged {
 		replies = e.decide(ctx, &next, text, in.Choice, locale, &info, asked)
 		if asked.pending {
 			return nil, nil // the model is asked outside the lock (attempt); the turn runs again
@@ -562,15 +573,8 @@ func (e *Engine) turn(ctx context.Context, id, tok string, in Input, asked *aske
 // clarify → fallback, and the second consecutive fallback hands off.
 func (e *Engine) decide(ctx context.Context, c *Conversation, text nlu.Text, choice, locale string, info *TurnInfo,
 	asked *askedModel) []Message {
-	// Anger is scored first, so that an angry request for a person keeps
-	// the angry customer's place in the queue.
-	anger := nlu.NegativeEmotion(text)
-	info.Negative = anger >= 0.5
-	if wantsHuman(text) && anger < e.policy.AngerThreshold {
-		return []Message{e.handoff(ctx, c, HandoffRequest, phraseHandoffRequest, locale, 1)}
-	}
-	if anger >= e.policy.AngerThreshold {
-		return []Message{e.handoff(ctx, c, HandoffEmotion, phraseHandoffAngry, locale, 1-anger)}
+	if m := e.escalate(ctx, c, text, locale, info); m != nil {
+		return m
 	}
 	p := e.posture.Load()
 	ix := e.index.Load()
@@ -690,6 +694,24 @@ func (e *Engine) decide(ctx context.Context, c *Conversation, text nlu.Text, cho
 		}
 	}
 	return []Message{m}
+}
+
+// escalate hands c to a person if the customer asks for one or is angry
+// enough, and returns the reply; nil when neither rule applies. It runs
+// before anything else looks at the message, the input firewall's refusal
+// included.
+func (e *Engine) escalate(ctx context.Context, c *Conversation, text nlu.Text, locale string, info *TurnInfo) []Message {
+	// Anger is scored first, so that an angry request for a person keeps
+	// the angry customer's place in the queue.
+	anger := nlu.NegativeEmotion(text)
+	info.Negative = anger >= 0.5
+	if wantsHuman(text) && anger < e.policy.AngerThreshold {
+		return []Message{e.handoff(ctx, c, HandoffRequest, phraseHandoffRequest, locale, 1)}
+	}
+	if anger >= e.policy.AngerThreshold {
+		return []Message{e.handoff(ctx, c, HandoffEmotion, phraseHandoffAngry, locale, 1-anger)}
+	}
+	return nil
 }
 
 // chosen resolves a clarification choice: an entry id sent with the message,

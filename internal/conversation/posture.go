@@ -85,6 +85,10 @@ type TurnInfo struct {
 	Negative     bool
 	Failed       bool
 	Component    string // what failed: nlu, store
+	// Firewall is the input firewall's category of a message it flagged,
+	// also when the message was handed to a person rather than refused
+	// (it asked for one): an attack is counted either way.
+	Firewall string
 	// Latency is the turn's time without the language model's (Generating),
 	// which has its own metric: a model taking two seconds to answer an
 	// unsure question is not the bot being slow.

@@ -54,6 +54,9 @@ type Signal struct {
 	Latency    time.Duration
 	// Failed: a turn that errored, a failed write or probe, a failed send.
 	Failed bool
+	// Flagged: a turn whose message the input firewall flagged but which
+	// was handed to a person (it asked for one) rather than refused.
+	Flagged bool
 	// Component of a probe, write or failure: nlu, store, knowledge, notify.
 	Component string
 	// Spooled marks a customer write that went to the local spool (a
@@ -171,7 +174,9 @@ type Group struct {
 	Diverted int `json:"diverted"`
 	// Refused counts messages the input firewall declined (prompt
 	// injection, jailbreaks, harmful requests): a signal of attack, left
-	// out of Turns like Diverted.
+	// out of Turns like Diverted. A flagged message that asked for a
+	// person was handed over, not declined: it counts here as the same
+	// signal, and in Turns as the handoff it was (Signal.Flagged).
 	Refused int `json:"refused"`
 	// Throttled counts messages refused while the posture throttled their
 	// source (OutcomeThrottled): left out of Turns and of the latency.
@@ -304,6 +309,9 @@ func (c *Counts) record(s *Signal) {
 			one.Offline = 1
 		case "clarify":
 			one.Clarify = 1
+		}
+		if s.Flagged && s.Outcome != OutcomeRefused {
+			one.Refused = 1
 		}
 		if s.Failed {
 			one.Errors = 1
