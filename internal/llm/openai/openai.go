@@ -125,7 +125,7 @@ func (p *Provider) Complete(ctx context.Context, msgs []llm.Message, maxTokens i
 		if jsonErr == nil && out.Error != nil && out.Error.Message != "" {
 			msg = out.Error.Message
 		}
-		err := fmt.Errorf("chat completions answered %d: %s", resp.StatusCode, truncate(msg, 200))
+		err := fmt.Errorf("chat completions answered %d: %s", resp.StatusCode, truncate(p.scrub(msg), 200))
 		switch resp.StatusCode {
 		case http.StatusRequestTimeout, http.StatusTooManyRequests,
 			// A wrong or revoked key, a key without access, a model that
@@ -163,4 +163,17 @@ func truncate(s string, n int) string {
 		return string(r[:n]) + "…"
 	}
 	return s
+}
+
+// scrub removes the API key from a provider's text before it goes into an
+// error: OpenAI-compatible servers and gateways echo the key they were
+// given in a 401 ("Incorrect API key provided: sk-…"), and the error is
+// logged, where the log's masking of personal data would let a secret
+// through ("Bearer <key>" included). It runs before the message is cut
+// short, which could leave a piece of the key no longer matched whole.
+func (p *Provider) scrub(s string) string {
+	if p.key == "" {
+		return s
+	}
+	return strings.ReplaceAll(s, p.key, "[api key]")
 }
