@@ -173,6 +173,7 @@ func Open(ctx context.Context, cfg config.Config, logger *slog.Logger, options .
 		return v.Attack, v.Category
 	},
 		Builtin: builtin, Publisher: pub, Logger: logger, DefaultLocale: cfg.DefaultLocale,
+		Contacts: knowledge.Contacts{Domains: cfg.Knowledge.Gate.AllowedDomains, Phones: cfg.Knowledge.Gate.AllowedPhones},
 		Observer: observer{mon: a.crisis.mon}, Admit: func(source string) bool {
 			return a.crisis.ctl == nil || a.crisis.ctl.Allow(source)
 		}}

@@ -64,6 +64,9 @@ type Options struct {
 	// LLM, if set, answers a question the intent model is unsure of from
 	// the entries closest to it, before the fallback flow.
 	LLM Grounder
+	// Contacts are the links and phone numbers a generated answer may give
+	// beyond its entries': the quality gate's allow-lists.
+	Contacts knowledge.Contacts
 }
 
 // Engine handles customers' turns: it understands a message, decides
@@ -87,6 +90,7 @@ type Engine struct {
 	xlock   func(context.Context, string) (func(), error)
 	retries retryKeys // the client keys of recent messages, by conversation
 	llm     Grounder
+	allowed knowledge.Contacts // what a generated answer may give beyond its entries
 }
 
 // SetDesk connects the engine to the human desk. Without one, every
@@ -114,7 +118,8 @@ func NewEngine(store Store, opts Options) *Engine {
 	return &Engine{store: store, policy: opts.Policy, builtin: opts.Builtin, pub: opts.Publisher,
 		logger: opts.Logger.With("component", "conversation"), locale: opts.DefaultLocale,
 		observe: opts.Observer, faults: opts.Faults, admit: opts.Admit, protect: opts.Protector,
-		fw: opts.Firewall, xlock: opts.Lock, locks: newConvLocks(), llm: opts.LLM}
+		fw: opts.Firewall, xlock: opts.Lock, locks: newConvLocks(), llm: opts.LLM,
+		allowed: opts.Contacts}
 }
 
 // SetIndex makes ix the knowledge the bot answers from, atomically: turns in

@@ -117,6 +117,19 @@ func (e *Engine) generated(ctx context.Context, ix *knowledge.Index, c *Conversa
 	if out == "" {
 		return Message{}, false
 	}
+	// The entries were reviewed and passed the quality gate; what the
+	// model wrote from them was not. A link or a phone number none of them
+	// gives (nor the gate's allow-lists) is the model's invention, and
+	// sends the customer to a site or a hotline nobody vetted: the answer
+	// is no answer. Read before masking, which hides some numbers only.
+	grounds := make([]string, 0, 2*len(sources))
+	for _, s := range sources {
+		grounds = append(grounds, s.Title, s.Answer)
+	}
+	if contact := knowledge.UngroundedContact(out, grounds, e.allowed); contact != "" {
+		e.logger.Info("generated answer gives a link or phone number its entries do not: not shown", "conversation", c.ID)
+		return Message{}, false
+	}
 	c.Unresolved, c.Category = 0, first.Category
 	if !pred.OutOfScope {
 		// Out of scope, the guess's category says nothing of what the

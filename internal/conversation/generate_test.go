@@ -1,0 +1,98 @@
+package conversation_test
+
+import (
+	"context"
+	"net/http"
+	"path/filepath"
+	"strings"
+	"testing"
+
+	"github.com/steward-cs/steward/internal/conversation"
+	"github.com/steward-cs/steward/internal/knowledge"
+	"github.com/steward-cs/steward/internal/llm"
+	"github.com/steward-cs/steward/internal/llm/llmtest"
+	"github.com/steward-cs/steward/internal/llm/openai"
+	"github.com/steward-cs/steward/internal/store"
+	"github.com/steward-cs/steward/internal/testutil"
+)
+
+// llmEngine is an engine whose Grounder is the real llm.Answerer over the
+// real OpenAI provider, talking to the loopback fake.
+func llmEngine(t *testing.T, fake *llmtest.Server) *conversation.Engine {
+	t.Helper()
+	return llmEngineAllowing(t, fake, knowledge.Contacts{})
+}
+
+// llmEngineAllowing is llmEngine with the quality gate's allow-lists.
+func llmEngineAllowing(t *testing.T, fake *llmtest.Server, allowed knowledge.Contacts) *conversation.Engine {
+	t.Helper()
+	ix, b := demo(t)
+	p, err := openai.New(openai.Config{BaseURL: fake.URL(), APIKey: "sk-review-key", Model: "steward-test"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	db := testutil.OpenStore(t, store.Options{SQLitePath: filepath.Join(t.TempDir(), "s.db")})
+	e := conversation.NewEngine(db, conversation.Options{Builtin: b, LLM: llm.New(p, llm.Options{}),
+		Contacts: allowed})
+	e.SetIndex(ix)
+	return e
+}
+
+// The quality gate refuses a knowledge-base answer that links outside the
+// allowed domains or gives a phone number not on the allow-list
+// (CheckLink, CheckPhone); the package's own doc says "an answer it
+// cannot ground in the entries is no answer". Yet a link or a hotline the
+// model made up, found in none of the entries it was given, reaches the
+// customer: only mobile numbers are masked (guard.MaskString), and links
+// and landlines are not even masked.
+func TestGeneratedAnswerWithUngroundedContactIsNotShown(t *testing.T) {
+	for _, invented := range []string{"https://refund-status.example.net/claim", "400-820-1234"} {
+		fake := llmtest.New()
+		fake.Reply(func(r llmtest.Request) (int, string) {
+			return http.StatusOK, "Your refund goes back to the card you paid with. For updates, see " + invented + "."
+		})
+		e := llmEngine(t, fake)
+		ctx := context.Background()
+		c, tok, _, err := e.Start(ctx, conversation.StartRequest{Locale: "en"})
+		if err != nil {
+			t.Fatal(err)
+		}
+		res, err := e.Handle(ctx, c.ID, tok, conversation.Input{Text: "the jacket I sent back weeks ago, where is my money"})
+		if err != nil {
+			t.Fatal(err)
+		}
+		reqs := fake.Requests()
+		fake.Close()
+		if len(reqs) != 1 {
+			t.Fatalf("the model was asked %d times, want once", len(reqs))
+		}
+		if strings.Contains(reqs[0].Text(), invented) {
+			t.Fatalf("the sources hold %s: the test's premise is wrong", invented)
+		}
+		if r := res.Replies[0]; strings.Contains(r.Text, invented) {
+			t.Errorf("the customer was shown %s, found in none of the entries the model was given: %q", invented, r.Text)
+		}
+	}
+}
+
+// A link or a hotline on the quality gate's allow-lists is the operator's
+// own: the model may give it though the entries do not.
+func TestGeneratedAnswerMayGiveAnAllowedContact(t *testing.T) {
+	const answer = "Your refund goes back to the card you paid with. For updates, see https://help.example.net/refund or call 400-820-1234."
+	fake := llmtest.New()
+	defer fake.Close()
+	fake.Reply(func(llmtest.Request) (int, string) { return http.StatusOK, answer })
+	e := llmEngineAllowing(t, fake, knowledge.Contacts{Domains: []string{"example.net"}, Phones: []string{"4008201234"}})
+	ctx := context.Background()
+	c, tok, _, err := e.Start(ctx, conversation.StartRequest{Locale: "en"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	res, err := e.Handle(ctx, c.ID, tok, conversation.Input{Text: "the jacket I sent back weeks ago, where is my money"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if r := res.Replies[0]; r.Intent != conversation.IntentGenerated || r.Text != answer {
+		t.Errorf("%s %s %q; want the model's answer as it is", r.Outcome, r.Intent, r.Text)
+	}
+}
