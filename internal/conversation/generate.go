@@ -117,6 +117,13 @@ func (e *Engine) generated(ctx context.Context, ix *knowledge.Index, c *Conversa
 	if out == "" {
 		return Message{}, false
 	}
+	// The entries passed the gate's language check; the model, given
+	// English-looking titles or English history, may still answer a
+	// Chinese customer in English (or the other way round).
+	if knowledge.WrongLanguage(out, locale) {
+		e.logger.Info("generated answer is not in the conversation's language: not shown", "conversation", c.ID, "locale", locale)
+		return Message{}, false
+	}
 	// The entries were reviewed and passed the quality gate; what the
 	// model wrote from them was not. A link or a phone number none of them
 	// gives (nor the gate's allow-lists) is the model's invention, and

@@ -96,3 +96,37 @@ func TestGeneratedAnswerMayGiveAnAllowedContact(t *testing.T) {
 		t.Errorf("%s %s %q; want the model's answer as it is", r.Outcome, r.Intent, r.Text)
 	}
 }
+
+// The knowledge base's quality gate refuses an entry in the wrong
+// language (knowledge.checkContent, CheckWrongLanguage); the model's
+// answer is shown without any such check. A model that answers a Chinese
+// customer in English (common with small models given English-looking
+// titles, or after English history) is shown as the bot's answer in a
+// zh-CN conversation.
+func TestGeneratedAnswerMustBeInTheConversationsLanguage(t *testing.T) {
+	fake := llmtest.New()
+	defer fake.Close()
+	fake.Reply(func(llmtest.Request) (int, string) {
+		return http.StatusOK, "Your refund goes back to the card you paid with within 3 to 5 working days."
+	})
+	e := llmEngine(t, fake)
+	ctx := context.Background()
+	c, tok, _, err := e.Start(ctx, conversation.StartRequest{Locale: "zh-CN"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	res, err := e.Handle(ctx, c.ID, tok, conversation.Input{Text: "我寄回去的那件外套，钱到现在还没见到"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(fake.Requests()) != 1 {
+		t.Fatalf("the model was asked %d times, want once", len(fake.Requests()))
+	}
+	r := res.Replies[0]
+	if res.Conversation.Locale != "zh-CN" {
+		t.Fatalf("conversation locale %s", res.Conversation.Locale)
+	}
+	if r.Intent == conversation.IntentGenerated || strings.Contains(r.Text, "Your refund") {
+		t.Fatalf("a zh-CN customer was shown the model's English answer: %s %q", r.Outcome, r.Text)
+	}
+}

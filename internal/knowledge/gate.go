@@ -445,6 +445,28 @@ func nationalDigits(s string) string {
 	return strings.TrimPrefix(strings.TrimPrefix(digits(s), "0086"), "86")
 }
 
+// The language rule (CheckWrongLanguage), on hanShare: a Chinese answer
+// is mostly Han; an English one may hold a Chinese name or address.
+const (
+	minHanShareZH = 0.3
+	maxHanShareEN = 0.5
+)
+
+// WrongLanguage reports whether text is not written in locale's language,
+// by the gate's rule for answers (CheckWrongLanguage), links left out (a
+// help page's English path in a Chinese answer). Text the gate never read,
+// a language model's answer, is held to the same rule.
+func WrongLanguage(text, locale string) bool {
+	share, _ := hanShare(linkRE.ReplaceAllString(text, " "))
+	switch locale {
+	case LocaleZH:
+		return share < minHanShareZH
+	case LocaleEN:
+		return share > maxHanShareEN
+	}
+	return false
+}
+
 // hanShare is the share of Han characters among Han characters and Latin
 // letters.
 func hanShare(s string) (float64, int) {
@@ -510,11 +532,11 @@ func checkContent(entries []Entry, o GateOptions) []Problem {
 				out = append(out, Problem{Check: CheckEmptyAnswer, Entry: e.ID, Locale: loc,
 					Message:   fmt.Sprintf("%s (%s): the answer has no words", e.ID, loc),
 					MessageZH: fmt.Sprintf("%s（%s）：答案没有实际内容", e.ID, loc)})
-			case loc == LocaleZH && share < 0.3:
+			case loc == LocaleZH && share < minHanShareZH:
 				out = append(out, Problem{Check: CheckWrongLanguage, Entry: e.ID, Locale: loc,
 					Message:   fmt.Sprintf("%s: the zh-CN answer is not written in Chinese", e.ID),
 					MessageZH: fmt.Sprintf("%s：zh-CN 答案不是中文", e.ID)})
-			case loc == LocaleEN && share > 0.5: // a Chinese name or address in an English answer is fine
+			case loc == LocaleEN && share > maxHanShareEN:
 				out = append(out, Problem{Check: CheckWrongLanguage, Entry: e.ID, Locale: loc,
 					Message:   fmt.Sprintf("%s: the en answer is not written in English", e.ID),
 					MessageZH: fmt.Sprintf("%s：en 答案不是英文", e.ID)})

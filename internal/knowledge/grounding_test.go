@@ -25,3 +25,20 @@ func TestUngroundedContact(t *testing.T) {
 		}
 	}
 }
+
+func TestWrongLanguage(t *testing.T) {
+	for _, tc := range []struct {
+		text, locale string
+		want         bool
+	}{
+		{"退款会在 3-5 个工作日内原路退回。", "zh-CN", false},
+		{"请在 https://help.example.com/en/refund/status 查看退款进度。", "zh-CN", false},
+		{"Your refund goes back to the card within 3 to 5 working days.", "zh-CN", true},
+		{"Your parcel is addressed to 张伟 and arrives tomorrow morning.", "en", false},
+		{"您的包裹明天送达。", "en", true},
+	} {
+		if got := knowledge.WrongLanguage(tc.text, tc.locale); got != tc.want {
+			t.Errorf("%s %q: %v, want %v", tc.locale, tc.text, got, tc.want)
+		}
+	}
+}
