@@ -6,6 +6,7 @@ import (
 	"errors"
 	"fmt"
 	"log/slog"
+	"regexp"
 	"strconv"
 	"strings"
 	"sync/atomic"
@@ -720,23 +721,70 @@ func (e *Engine) escalate(ctx context.Context, c *Conversation, text nlu.Text, l
 }
 
 // chosen resolves a clarification choice: an entry id sent with the message,
-// or "1"–"3" typed after a clarify turn.
+// or a choice's number typed after a clarify turn, in any of the ways
+// people give one (ordinal).
 func (e *Engine) chosen(ctx context.Context, ix *knowledge.Index, c *Conversation, choice, norm string) (*knowledge.Entry, bool) {
 	if choice != "" {
 		return ix.Entry(choice)
 	}
-	if len(norm) != 1 || norm[0] < '1' || norm[0] > '3' {
-		return nil, false
+	n, ok := ordinal(norm)
+	if !ok {
+		return nil, false // most messages: the store is not read
 	}
 	last, err := e.store.Messages(ctx, c.ID, c.LastSeq-1)
 	if err != nil || len(last) == 0 || last[0].Outcome != OutcomeClarify {
 		return nil, false
 	}
-	i := int(norm[0] - '1')
-	if i >= len(last[0].Choices) {
+	if n > len(last[0].Choices) {
 		return nil, false
 	}
-	return ix.Entry(last[0].Choices[i].EntryID)
+	return ix.Entry(last[0].Choices[n-1].EntryID)
+}
+
+// ordinalRE reads the number of a choice in a normalised reply (nlu.Normalize:
+// lower case, punctuation gone, so "#2" and "2." are "2"): "2", "第二个",
+// "第2项", "选2", "选第二个", "2号", "option 2", "number 2", "the second one",
+// "2nd". Each form is whole: "2个" or "我要2件" is a quantity, not a choice,
+// and goes to the intent model as before.
+var ordinalRE = regexp.MustCompile(`^(?:` +
+	`(?:我?选择?|我要)?第?([1-9一二三四五六七八九])(?:个|项|条|种|号)?(?:问题)?` + // a count unless ordinalZH
+	`|(?:the )?(first|second|third|fourth|fifth|1st|2nd|3rd|4th|5th)(?: one| option| question| choice)?` +
+	`|(?:option|number|no|choice|question) ?([1-9])` +
+	`)$`)
+
+var ordinalWords = map[string]int{"一": 1, "二": 2, "三": 3, "四": 4, "五": 5, "六": 6, "七": 7, "八": 8, "九": 9,
+	"first": 1, "second": 2, "third": 3, "fourth": 4, "fifth": 5, "1st": 1, "2nd": 2, "3rd": 3, "4th": 4, "5th": 5}
+
+// ordinal returns the choice number (from 1) a reply to a clarification
+// gives, if it gives one.
+func ordinal(norm string) (int, bool) {
+	m := ordinalRE.FindStringSubmatch(norm)
+	if m == nil {
+		return 0, false
+	}
+	if m[1] != "" && !ordinalZH(norm, m[1]) {
+		return 0, false
+	}
+	for _, g := range m[1:] {
+		if g == "" {
+			continue
+		}
+		if n, ok := ordinalWords[g]; ok {
+			return n, true
+		}
+		return int(g[0] - '0'), true
+	}
+	return 0, false
+}
+
+// ordinalZH tells a choice from a count among the Chinese forms: a digit
+// or numeral needs 第 or 选 before it, or stands alone or with 号 ("2",
+// "2号"); "一个" and "2条" alone are how many, not which.
+func ordinalZH(norm, num string) bool {
+	if strings.Contains(norm, "第") || strings.HasPrefix(norm, "选") || strings.HasPrefix(norm, "我选") {
+		return true
+	}
+	return norm == num || norm == num+"号"
 }
 
 func answer(entry *knowledge.Entry, locale string, conf float64, intent string, c *Conversation) Message {
