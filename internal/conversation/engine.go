@@ -614,6 +614,13 @@ func (e *Engine) decide(ctx context.Context, c *Conversation, text nlu.Text, cho
 		}
 		return []Message{answer(entry, locale, 1, entry.ID, c)}
 	}
+	if acknowledgements[text.Norm] {
+		// Answers no question, like small talk: the count of unanswered
+		// follow-ups stands, neither raised nor reset.
+		label := smalltalkPrefix + "acknowledge"
+		return []Message{{Text: phrase(phraseAcknowledged, locale), Outcome: OutcomeAnswer, Confidence: 1, Intent: label,
+			Entry: &EntryRef{ID: label, Category: "smalltalk", Title: "acknowledge"}}}
+	}
 	if e.faults != nil {
 		if err := e.faults.Inject(ctx, FaultNLU, ""); err != nil {
 			// Intent recognition failed: say so, keep the message, and

@@ -11,6 +11,7 @@ const (
 	phraseClarify        = "clarify"
 	phraseOffline        = "offline"
 	phraseRefused        = "refused"
+	phraseAcknowledged   = "acknowledged"
 )
 
 var phrases = map[string]map[string]string{
@@ -41,6 +42,10 @@ var phrases = map[string]map[string]string{
 	phraseRefused: {
 		"zh-CN": "抱歉，这个请求我无法协助。如果您有订单、物流、售后等方面的问题，请直接告诉我；需要人工服务请发送“转人工”。",
 		"en":    "Sorry, I can't help with that request. If you have a question about an order, a delivery or after-sales service, just ask; type \"human\" to reach a person.",
+	},
+	phraseAcknowledged: {
+		"zh-CN": "好的。还有其他问题的话，随时告诉我。",
+		"en":    "All right. If there's anything else I can help with, just ask.",
 	},
 	phraseClarify: {
 		"zh-CN": "我想确认一下，您想问的是以下哪个问题？",

@@ -217,3 +217,20 @@ func englishEnough(raw string, withBot bool) bool {
 	}
 	return words >= 2 || longest >= 4
 }
+
+// acknowledgements are the replies, normalised (nlu.Normalize), that only
+// take note of what the bot said: "好的", "ok", "got it". The intent model
+// took them for questions it did not know and the bot said it had not
+// understood, counting them towards the handoff for being unresolved. A
+// small exact list rather than a new intent: the model and its
+// evaluations stay as they are. Thanks and goodbyes ("好的谢谢", "ok bye")
+// are the small-talk intents' and are not here.
+var acknowledgements = map[string]bool{
+	"好的": true, "好": true, "好滴": true, "好哒": true, "好嘞": true, "好吧": true, "好的呢": true, "嗯": true, "嗯嗯": true,
+	"嗯呢": true, "哦": true, "哦哦": true, "噢": true, "可以": true, "可以了": true, "行": true, "行吧": true, "对": true,
+	"对的": true, "是的": true, "是": true, "明白": true, "明白了": true, "知道了": true, "了解": true, "了解了": true,
+	"懂了": true, "收到": true,
+	"ok": true, "okay": true, "k": true, "kk": true, "yes": true, "yeah": true, "yep": true, "sure": true,
+	"got it": true, "i see": true, "alright": true, "all right": true, "cool": true, "fine": true,
+	"understood": true, "noted": true, "ok cool": true, "great": true,
+}
