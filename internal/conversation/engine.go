@@ -494,7 +494,9 @@ func (e *Engine) turn(ctx context.Context, id, tok string, in Input, asked *aske
 	locale := c.Locale
 	switch text.Lang {
 	case nlu.LangZH:
-		locale = knowledge.LocaleZH
+		if locale != knowledge.LocaleZH && chineseEnough(text.Raw, c.State == StateBot) {
+			locale = knowledge.LocaleZH
+		}
 	case nlu.LangEN:
 		if locale != knowledge.LocaleEN && englishEnough(text.Raw, c.State == StateBot) {
 			locale = knowledge.LocaleEN

@@ -4,6 +4,7 @@ import (
 	"maps"
 	"slices"
 	"strings"
+	"unicode"
 	"unicode/utf8"
 
 	"github.com/steward-cs/steward/internal/nlu"
@@ -217,6 +218,34 @@ func englishEnough(raw string, withBot bool) bool {
 	}
 	return words >= 2 || longest >= 4
 }
+
+// chineseEnough reports whether a mostly Chinese message (nlu.LangZH) is
+// Chinese enough to switch an English conversation to Chinese: while the
+// bot serves it, any such message; once it is with the desk, where the
+// locale decides which agents may take it, a sentence, as englishEnough
+// asks of English: five Chinese characters or more, one of them a word
+// that sentences have and names and addresses do not (我, 的, 了, 吗…). An
+// English-speaking customer who pastes their Chinese address
+// ("上海市浦东新区世纪大道100号") or name ("张伟") for the agent was moved
+// to the Chinese-speaking agents.
+func chineseEnough(raw string, withBot bool) bool {
+	if withBot {
+		return true
+	}
+	han, sentence := 0, false
+	for _, r := range raw {
+		if unicode.Is(unicode.Han, r) {
+			han++
+			sentence = sentence || strings.ContainsRune(sentenceHan, r)
+		}
+	}
+	return han >= 5 && sentence
+}
+
+// sentenceHan are characters common in Chinese sentences and rare in
+// names and addresses: pronouns, particles, negations, modal verbs and
+// question words.
+const sentenceHan = "我你您他她它的了吗呢吧啊呀是不没要想能会可请怎么什哪谁为还就在有给帮"
 
 // acknowledgements are the replies, normalised (nlu.Normalize), that only
 // take note of what the bot said: "好的", "ok", "got it". The intent model
