@@ -130,3 +130,37 @@ func TestGeneratedAnswerMustBeInTheConversationsLanguage(t *testing.T) {
 		t.Fatalf("a zh-CN customer was shown the model's English answer: %s %q", r.Outcome, r.Text)
 	}
 }
+
+// A model that declines in words instead of with NO_ANSWER ("I'm sorry, I
+// don't have information about that") is taken for an answer: the turn is
+// an OutcomeAnswer and resets the count of unresolved follow-ups
+// (generated: c.Unresolved = 0). A customer the model keeps declining is
+// never handed to a person by the "two unresolved in a row" rule, and
+// each refusal counts as an answered question in the reports.
+func TestModelRefusalIsNotAnAnswer(t *testing.T) {
+	fake := llmtest.New()
+	defer fake.Close()
+	fake.Reply(func(llmtest.Request) (int, string) {
+		return http.StatusOK, "I'm sorry, but I don't have information about that. Please contact customer support."
+	})
+	e := llmEngine(t, fake)
+	ctx := context.Background()
+	c, tok, _, err := e.Start(ctx, conversation.StartRequest{Locale: "en"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	var last *conversation.Result
+	for _, q := range []string{"the jacket I sent back weeks ago, where is my money", "still nothing on my card for that jacket, what now"} {
+		if last, err = e.Handle(ctx, c.ID, tok, conversation.Input{Text: q}); err != nil {
+			t.Fatal(err)
+		}
+		t.Logf("%q → %s %s %q (unresolved %d)", q, last.Replies[0].Outcome, last.Replies[0].Intent, last.Replies[0].Text, last.Conversation.Unresolved)
+	}
+	if n := len(fake.Requests()); n == 0 {
+		t.Fatal("the model was never asked: the test's premise is wrong")
+	}
+	if last.Conversation.State != conversation.StateQueued {
+		t.Fatalf("after two questions the model declined, the conversation is %s with %d unresolved; want it handed to a person",
+			last.Conversation.State, last.Conversation.Unresolved)
+	}
+}

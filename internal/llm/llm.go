@@ -280,7 +280,7 @@ func (a *Answerer) settle(probe, failed, ok bool) {
 // the no-answer marker is not.
 func clean(out string) (string, bool) {
 	text := strings.TrimSpace(Printable(out))
-	if text == "" || strings.Contains(strings.ToUpper(text), noAnswer) {
+	if text == "" || strings.Contains(strings.ToUpper(text), noAnswer) || refuses(text) {
 		return "", false
 	}
 	if utf8.RuneCountInString(text) > MaxAnswer {
@@ -292,6 +292,41 @@ func clean(out string) (string, bool) {
 		text = strings.TrimSpace(head)
 	}
 	return text, true
+}
+
+// refusals are what a model writes when it declines in words instead of
+// with the no-answer marker ("I'm sorry, but I don't have information
+// about that"). Taken for an answer, a refusal reset the count of
+// unresolved turns, so a customer the model kept declining was never
+// handed to a person, and each counted as a question answered.
+var refusals = []string{
+	"i don't have information", "i do not have information", "i don't have any information", "i do not have any information",
+	"i don't have specific information", "i don't have enough information", "i don't have that information",
+	"i'm unable to help", "i am unable to help", "i'm unable to answer", "i am unable to answer", "i can't answer",
+	"i cannot answer", "i can't help with that", "i cannot help with that", "i'm not able to answer", "i am not able to answer",
+	"我没有相关信息", "我没有这方面的信息", "我没有关于", "没有找到相关信息", "我无法回答", "我无法提供相关信息",
+	"无法帮您解答", "无法为您解答", "暂无相关信息", "我不清楚",
+}
+
+// refuses reports whether an answer opens with a refusal: its first
+// sentence declines and goes on to no "but". An answer that apologises
+// and then answers ("Sorry for the wait. Refunds take 3 to 5 days",
+// "抱歉，我没有您的订单信息，但退款一般3到5天到账") is an answer.
+func refuses(text string) bool {
+	first := strings.ToLower(text)
+	if i := strings.IndexAny(first, ".!?。！？\n"); i >= 0 {
+		first = first[:i]
+	}
+	first = strings.ReplaceAll(first, "’", "'")
+	for _, r := range refusals {
+		i := strings.Index(first, r)
+		if i < 0 {
+			continue
+		}
+		rest := first[i+len(r):]
+		return !strings.Contains(rest, " but ") && !strings.Contains(rest, "但") && !strings.Contains(rest, "不过")
+	}
+	return false
 }
 
 // Printable is s without control characters but line breaks and tabs. A
