@@ -169,3 +169,45 @@ func TestConsoleAssignListIsNotRebuiltWhileOpen(t *testing.T) {
 	eval[bool](p, `(() => { const s = document.querySelector('#assign-select'); s.blur(); s.dispatchEvent(new FocusEvent('blur')); return true; })()`)
 	p.waitFor(fmt.Sprintf(`!!document.querySelector('#assign-select option[value=%q]')`, newcomer.ID))
 }
+
+// The rating tags' names are asked for again after a failed request: one
+// failure (a restart, a proxy's 503) was cached as "no tags", so every
+// rating showed the tags' ids until the console was reloaded.
+func TestConsoleAsksForTheRatingTagsAgainAfterAFailure(t *testing.T) {
+	run, agentAPI, cl := manualDeskWithAgentOnline(t)
+	rated := func() string {
+		t.Helper()
+		conv := cl.Start("en")
+		cl.Say(conv, "human please")
+		agentAPI.Must(http.StatusOK, "POST", "/api/v1/desk/conversations/"+conv.ID+"/claim", nil, nil)
+		agentAPI.Must(http.StatusOK, "POST", "/api/v1/desk/conversations/"+conv.ID+"/close", map[string]bool{"ask_rating": true}, nil)
+		if status, b := cl.Do("POST", "/api/v1/conversations/"+conv.ID+"/rating", conv.Token,
+			[]byte(`{"score":4,"tags":["solved"]}`)); status != http.StatusCreated {
+			t.Fatalf("rate: %d %s", status, b)
+		}
+		return conv.ID
+	}
+	first, second := rated(), rated()
+	p := page{t, browser(t)}
+	p.signInTo(run.URL, "/console", run.Demo[1].Email, run.Demo[1].Password)
+	// The first request for the tags fails, as during a restart.
+	eval[bool](p, `(() => {
+		const native = window.fetch;
+		let failed = false;
+		window.fetch = (url, opts) => {
+			if (!failed && String(url).includes('/api/v1/rating-tags')) {
+				failed = true;
+				return Promise.resolve(new Response(JSON.stringify({error: {code: 'unavailable', message: 'restarting'}}),
+					{status: 503, headers: {'Content-Type': 'application/json'}}));
+			}
+			return native(url, opts);
+		};
+		return true;
+	})()`)
+	p.click("#tab-closed")
+	p.click(fmt.Sprintf(`#closed-list li[data-id=%q]`, first))
+	p.waitFor(`!!document.querySelector('#transcript li.note--rating')`)
+	p.click(fmt.Sprintf(`#closed-list li[data-id=%q]`, second))
+	p.waitFor(`!!document.querySelector('#transcript li.note--rating')`)
+	p.waitWithin(`document.querySelector('#transcript li.note--rating').innerText.includes("Solved")`, 10*time.Second)
+}
