@@ -33,6 +33,7 @@ const (
 	lockSpaceAdmins       int32 = 0x5354_0003 // changes that take an admin away
 	lockSpaceAgent        int32 = 0x5354_0004 // assignments to one agent, within their limit
 	lockSpaceTickets      int32 = 0x5354_0005 // offline messages of one conversation, within their limit
+	lockSpaceKnowledge    int32 = 0x5354_0006 // entry writes, releases and activations
 )
 
 // LockWait bounds how long a turn waits for another node's turn on the same

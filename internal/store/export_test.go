@@ -88,6 +88,6 @@ func onPrepare(t testing.TB, pool *sql.DB, fn func(action int, arg1, arg2 string
 // LockMigrations holds the migrations lock as a migrating node does.
 func (db *DB) LockMigrations(ctx context.Context) (func(), error) { return db.lockMigrations(ctx) }
 
-// KnowledgeLockKey is the advisory lock's key that knowledge writes take on
-// PostgreSQL, for tests that act as another node writing by hand.
-const KnowledgeLockKey = int64(knowledgeLock)
+// KnowledgeLock is the advisory lock's pair of keys that knowledge writes
+// take on PostgreSQL, for tests that act as another node writing by hand.
+var KnowledgeLock = [2]int32{lockSpaceKnowledge, 0}

@@ -400,10 +400,6 @@ func (db *DB) CreateRelease(ctx context.Context, r *knowledge.Release, model, mi
 	return nil
 }
 
-// knowledgeLock is the key of the PostgreSQL advisory lock that entry
-// writes, releases and activations take for their transaction.
-const knowledgeLock = 0x5374_6577_4b42 // "StewKB"
-
 // lockKnowledge serialises, on PostgreSQL, the transactions that change
 // entries or releases: read committed let a publish on one node check for
 // retired entries before another node's retire committed, then activate
@@ -414,7 +410,7 @@ func lockKnowledge(ctx context.Context, t tx) error {
 	if t.d.name() != "postgres" {
 		return nil
 	}
-	if _, err := t.exec(ctx, `SELECT pg_advisory_xact_lock($1)`, int64(knowledgeLock)); err != nil {
+	if _, err := t.exec(ctx, `SELECT pg_advisory_xact_lock($1, $2)`, lockSpaceKnowledge, 0); err != nil {
 		return fmt.Errorf("lock the knowledge base: %w", err)
 	}
 	return nil

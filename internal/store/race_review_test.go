@@ -177,7 +177,7 @@ func TestAnEntryRetiredOnAnotherNodeDuringAPublishStaysOut(t *testing.T) {
 			// PostgreSQL: the knowledge base's advisory lock, then the
 			// UPDATE); not committed yet.
 			if opts.DatabaseURL != "" {
-				if _, err := tx.ExecContext(ctx, `SELECT pg_advisory_xact_lock($1)`, store.KnowledgeLockKey); err != nil {
+				if _, err := tx.ExecContext(ctx, `SELECT pg_advisory_xact_lock($1, $2)`, store.KnowledgeLock[0], store.KnowledgeLock[1]); err != nil {
 					t.Fatal(err)
 				}
 			}
