@@ -14,6 +14,7 @@ import (
 	"sort"
 	"strconv"
 	"strings"
+	"syscall"
 
 	"github.com/steward-cs/steward/internal/errcode"
 )
@@ -286,11 +287,21 @@ var environmentFailures = []string{
 // archive into a database, lies with the server or the machine rather than
 // with the archive. Only the tool's own lines are read: the DETAIL,
 // CONTEXT and "Command was" lines under them quote the archive's rows and
-// statements, which may say anything. A pg_restore ended by a signal (the
-// out-of-memory killer) did not judge the archive either.
+// statements, which may say anything. A pg_restore killed from outside
+// (the out-of-memory killer, a shutdown) did not judge the archive either;
+// one that crashed (a segmentation fault) did: pg_restore crashes on some
+// damaged archives, and such a backup must be reported bad, not kept.
 func environmentFailure(err error) bool {
 	if ee, ok := errors.AsType[*exec.ExitError](err); ok && !ee.Exited() {
-		return true
+		ws, ok := ee.Sys().(syscall.WaitStatus)
+		if !ok || !ws.Signaled() {
+			return true
+		}
+		switch ws.Signal() {
+		case syscall.SIGKILL, syscall.SIGTERM, syscall.SIGINT, syscall.SIGHUP, syscall.SIGQUIT:
+			return true
+		}
+		return false
 	}
 	for line := range strings.Lines(strings.ToLower(err.Error())) {
 		if !strings.HasPrefix(line, "pg_restore:") {

@@ -115,20 +115,29 @@ func TestAPostgresScratchThatCannotBeReachedIsNotABadBackup(t *testing.T) {
 func TestAPostgresRestoreFailureIsTheArchivesOrTheServers(t *testing.T) {
 	for _, tc := range []struct {
 		name, stderr string
-		bad          bool // a failed check, not an error
+		bad          bool   // a failed check, not an error
+		signal       string // the tool ends by this signal instead of exit 1
 	}{
-		{"too many clients", `pg_restore: error: connection to server at "127.0.0.1", port 5432 failed: FATAL:  sorry, too many clients already`, false},
-		{"server stopping", `pg_restore: error: connection to server on socket "/run/postgresql/.s.PGSQL.5432" failed: FATAL:  the database system is shutting down`, false},
+		// pg_restore crashes on some damaged archives: the archive's fault.
+		{"crashed on the archive", `pg_restore: reading the archive`, true, "SEGV"},
+		// Killed from outside (the out-of-memory killer, a shutdown): it did not judge the archive.
+		{"killed", `pg_restore: reading the archive`, false, "KILL"},
+		{"too many clients", `pg_restore: error: connection to server at "127.0.0.1", port 5432 failed: FATAL:  sorry, too many clients already`, false, ""},
+		{"server stopping", `pg_restore: error: connection to server on socket "/run/postgresql/.s.PGSQL.5432" failed: FATAL:  the database system is shutting down`, false, ""},
 		{"disk full", `pg_restore: error: COPY failed for table "messages": ERROR:  could not extend file "base/16384/16400": No space left on device` +
-			"\nHINT:  Check free disk space.", false},
-		{"archive newer than the tool", `pg_restore: error: unsupported version (1.16) in file header`, false},
-		{"not an archive", `pg_restore: error: did not find magic string in file header`, true},
+			"\nHINT:  Check free disk space.", false, ""},
+		{"archive newer than the tool", `pg_restore: error: unsupported version (1.16) in file header`, false, ""},
+		{"not an archive", `pg_restore: error: did not find magic string in file header`, true, ""},
 		{"bad row, whatever it says", `pg_restore: error: COPY failed for table "messages": ERROR:  invalid input syntax for type bigint: "x"` +
-			"\nCONTEXT:  COPY messages, line 3, column seq: \"too many clients: no space left on device\"", true},
+			"\nCONTEXT:  COPY messages, line 3, column seq: \"too many clients: no space left on device\"", true, ""},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			bin := t.TempDir()
-			script := "#!/bin/sh\ncat >&2 <<'EOF'\n" + tc.stderr + "\nEOF\nexit 1\n"
+			end := "exit 1\n"
+			if tc.signal != "" {
+				end = "kill -" + tc.signal + " $$\n"
+			}
+			script := "#!/bin/sh\ncat >&2 <<'EOF'\n" + tc.stderr + "\nEOF\n" + end
 			if err := os.WriteFile(filepath.Join(bin, "pg_restore"), []byte(script), 0o755); err != nil {
 				t.Fatal(err)
 			}
