@@ -24,10 +24,10 @@ const (
 	RoleAuditor    Role = "auditor"    // reads everything, changes nothing
 )
 
-// Roles lists every role, most powerful first.
-// ErrNoAdminLeft is UpdateUserKeepingAdmin's refusal.
+// ErrNoAdminLeft is ModifyUser's refusal of a change that leaves no enabled admin.
 var ErrNoAdminLeft = errors.New("no enabled admin would remain")
 
+// Roles lists every role, most powerful first.
 var Roles = []Role{RoleAdmin, RoleSupervisor, RoleAgent, RoleAuditor}
 
 // ParseRole returns the role named s.
@@ -179,13 +179,12 @@ type APIKey struct {
 // not exist fail with a not_found error.
 type Store interface {
 	CreateUser(ctx context.Context, u *User) error
-	UpdateUser(ctx context.Context, u *User) error
-	// UpdateUserKeepingAdmin saves u as UpdateUser does, unless no enabled
-	// admin would remain afterwards: then it changes nothing and returns
-	// ErrNoAdminLeft. The check and the write are one transaction,
-	// serialised against every other such update on every node, so two
-	// admins disabling each other at once cannot both succeed.
-	UpdateUserKeepingAdmin(ctx context.Context, u *User) error
+	// ModifyUser reads the user with id and lets change modify it, then
+	// saves it, in one transaction that every other node's ModifyUser
+	// waits for: a change starts from what the last one wrote. When change
+	// says keepAdmin and no enabled admin would remain, nothing changes and
+	// the error is ErrNoAdminLeft. An error from change is returned, wrapped.
+	ModifyUser(ctx context.Context, id string, change func(u *User) (keepAdmin bool, err error)) (*User, error)
 	User(ctx context.Context, id string) (*User, error)
 	UserByEmail(ctx context.Context, email string) (*User, error)
 	Users(ctx context.Context) ([]User, error)

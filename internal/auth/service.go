@@ -167,10 +167,17 @@ func (s *Service) SetPassword(ctx context.Context, a Actor, u *User, password st
 	if err != nil {
 		return err
 	}
-	u.PasswordHash, u.UpdatedAt = hash, s.opts.Now().UTC()
-	if err := s.store.UpdateUser(ctx, u); err != nil {
+	now := s.opts.Now().UTC()
+	// Only the password, on the stored user: u may be a copy read before
+	// another node disabled the account or changed its role.
+	fresh, err := s.store.ModifyUser(ctx, u.ID, func(x *User) (bool, error) {
+		x.PasswordHash, x.UpdatedAt = hash, now
+		return false, nil
+	})
+	if err != nil {
 		return err
 	}
+	*u = *fresh
 	// Recorded once stored: the password is changed even when ending the
 	// sessions fails below, and the audit log must say so.
 	s.record(ctx, a, "user.password", "user:"+u.ID, nil)
@@ -186,17 +193,22 @@ func (s *Service) SetPassword(ctx context.Context, a Actor, u *User, password st
 func (s *Service) SetDisabled(ctx context.Context, a Actor, email string, disabled bool) (*User, error) {
 	s.roles.Lock()
 	defer s.roles.Unlock()
-	u, err := s.store.UserByEmail(ctx, strings.ToLower(strings.TrimSpace(email)))
+	found, err := s.store.UserByEmail(ctx, strings.ToLower(strings.TrimSpace(email)))
 	if err != nil {
 		return nil, err
 	}
-	loses := disabled && u.Role == RoleAdmin && !u.Disabled
-	was := u.Disabled
-	u.Disabled, u.UpdatedAt = disabled, s.opts.Now().UTC()
-	if disabled {
-		u.Presence = Offline
-	}
-	if err := s.save(ctx, u, loses, "disable"); err != nil {
+	now := s.opts.Now().UTC()
+	var was bool
+	u, err := s.modify(ctx, found.ID, "disable", func(u *User) (bool, error) {
+		loses := disabled && u.Role == RoleAdmin && !u.Disabled
+		was = u.Disabled
+		u.Disabled, u.UpdatedAt = disabled, now
+		if disabled {
+			u.Presence = Offline
+		}
+		return loses, nil
+	})
+	if err != nil {
 		return nil, err
 	}
 	// Recorded once stored, before the sessions end: the account is
@@ -219,25 +231,28 @@ func (s *Service) SetDisabled(ctx context.Context, a Actor, email string, disabl
 	return u, nil
 }
 
+// errUnchanged stops a change that would change nothing.
+var errUnchanged = errors.New("unchanged")
+
 // errLastAdmin refuses to leave Steward without an enabled admin.
 func errLastAdmin(verb string) error {
 	return errcode.Localized(errcode.Conflict, "cannot %[1]s the last enabled admin: make another user admin first",
 		"不能%[2]s唯一的管理员：请先指定另一位管理员", verb, map[string]string{"demote": "降级", "disable": "停用"}[verb])
 }
 
-// save stores u. When the change takes an enabled admin away (loses), the
-// store refuses it if no enabled admin would remain, checking and writing
-// in one transaction that no other node's such change can interleave with
-// (s.roles serialises them only within this process).
-func (s *Service) save(ctx context.Context, u *User, loses bool, verb string) error {
-	if !loses {
-		return s.store.UpdateUser(ctx, u)
-	}
-	err := s.store.UpdateUserKeepingAdmin(ctx, u)
+// modify changes the stored user with id as change says, reading and
+// writing it in one transaction that every node's changes take turns in
+// (s.roles serialises them only within this process): a change made from a
+// copy read earlier wrote back what another node had changed meanwhile (a
+// role change re-enabled an account just disabled). When change takes an
+// enabled admin away (it returns true), the store refuses it if no enabled
+// admin would remain.
+func (s *Service) modify(ctx context.Context, id, verb string, change func(u *User) (loses bool, err error)) (*User, error) {
+	u, err := s.store.ModifyUser(ctx, id, change)
 	if errors.Is(err, ErrNoAdminLeft) {
-		return errLastAdmin(verb)
+		return nil, errLastAdmin(verb)
 	}
-	return err
+	return u, err
 }
 
 // SetRole gives the user with id a new role. Demoting the last enabled
@@ -248,20 +263,23 @@ func (s *Service) SetRole(ctx context.Context, a Actor, id string, role Role) (*
 	}
 	s.roles.Lock()
 	defer s.roles.Unlock()
-	u, err := s.store.User(ctx, id)
+	now := s.opts.Now().UTC()
+	var from Role
+	u, err := s.modify(ctx, id, "demote", func(u *User) (bool, error) {
+		if from = u.Role; u.Role == role {
+			return false, errUnchanged
+		}
+		loses := u.Role == RoleAdmin && !u.Disabled
+		u.Role, u.UpdatedAt = role, now
+		if !role.Can(DeskWork) {
+			u.Presence = Offline // no longer takes conversations
+		}
+		return loses, nil
+	})
+	if errors.Is(err, errUnchanged) {
+		return s.store.User(ctx, id)
+	}
 	if err != nil {
-		return nil, err
-	}
-	if u.Role == role {
-		return u, nil
-	}
-	loses := u.Role == RoleAdmin && !u.Disabled
-	from := u.Role
-	u.Role, u.UpdatedAt = role, s.opts.Now().UTC()
-	if !role.Can(DeskWork) {
-		u.Presence = Offline // no longer takes conversations
-	}
-	if err := s.save(ctx, u, loses, "demote"); err != nil {
 		return nil, err
 	}
 	s.record(ctx, a, "user.role", "user:"+u.ID, map[string]any{"email": u.Email, "from": string(from), "to": string(role)})

@@ -12,10 +12,12 @@ import (
 	"database/sql"
 	"errors"
 	"net/url"
+	"sync"
 	"testing"
 	"time"
 
 	"github.com/steward-cs/steward/internal/audit"
+	"github.com/steward-cs/steward/internal/auth"
 	"github.com/steward-cs/steward/internal/conversation"
 	"github.com/steward-cs/steward/internal/errcode"
 	"github.com/steward-cs/steward/internal/knowledge"
@@ -247,5 +249,75 @@ func TestAuditObjectFilterCaseAlikeOnBothDatabases(t *testing.T) {
 		if len(got) != 0 {
 			t.Fatalf("object filter GIFT_WRAP lists %q on %s; PostgreSQL lists none", got, db.Dialect())
 		}
+	})
+}
+
+// A role change on one node and a disable on another, at the same moment,
+// both stand. The service read the user, changed its copy and wrote every
+// column back, serialised by a process mutex only: a role change that had
+// read the user before another node disabled it wrote disabled = false
+// back, and the account (which the admin was told was disabled) signed in
+// again. Now the user is read and written in one transaction that the
+// other node's change waits for.
+func TestADisableOnAnotherNodeIsNotUndoneByARoleChange(t *testing.T) {
+	testutil.ForEachBackendOnTwoNodes(t, func(t *testing.T, nodes [2]*store.DB) {
+		ctx := context.Background()
+		now := time.Now().UTC().Truncate(time.Millisecond)
+		for _, u := range []*auth.User{
+			{ID: "u_x", Email: "x@example.com", Role: auth.RoleAgent, MaxChats: 5, Presence: auth.Offline, CreatedAt: now, UpdatedAt: now},
+			{ID: "u_admin", Email: "admin@example.com", Role: auth.RoleAdmin, MaxChats: 5, Presence: auth.Offline, CreatedAt: now, UpdatedAt: now},
+		} {
+			if err := nodes[0].CreateUser(ctx, u); err != nil {
+				t.Fatal(err)
+			}
+		}
+		read, proceed := make(chan struct{}), make(chan struct{})
+		a := auth.NewService(&pausingModify{DB: nodes[0], read: read, proceed: proceed}, auth.Options{BcryptCost: 4})
+		b := auth.NewService(nodes[1], auth.Options{BcryptCost: 4})
+		actor := auth.Actor{ID: "u_admin", Name: "Admin"}
+		roleDone, disableDone := make(chan error, 1), make(chan error, 1)
+		go func() {
+			_, err := a.SetRole(ctx, actor, "u_x", auth.RoleSupervisor)
+			roleDone <- err
+		}()
+		<-read // node A has read x, enabled, and holds it
+		go func() {
+			_, err := b.SetDisabled(ctx, actor, "x@example.com", true)
+			disableDone <- err
+		}()
+		time.Sleep(300 * time.Millisecond) // node B's disable comes while A's change is under way
+		close(proceed)
+		if err := <-roleDone; err != nil {
+			t.Fatal(err)
+		}
+		if err := <-disableDone; err != nil {
+			t.Fatal(err)
+		}
+		got, err := nodes[0].User(ctx, "u_x")
+		if err != nil {
+			t.Fatal(err)
+		}
+		if !got.Disabled || got.Role != auth.RoleSupervisor {
+			t.Fatalf("after a role change on node A and a disable on node B: %s is %s, disabled %v; want supervisor and disabled",
+				got.Email, got.Role, got.Disabled)
+		}
+	})
+}
+
+// pausingModify holds a change between its read of the user and its
+// write, as a slow request would.
+type pausingModify struct {
+	*store.DB
+	read, proceed chan struct{}
+	once          sync.Once
+}
+
+func (p *pausingModify) ModifyUser(ctx context.Context, id string, change func(u *auth.User) (bool, error)) (*auth.User, error) {
+	return p.DB.ModifyUser(ctx, id, func(u *auth.User) (bool, error) {
+		p.once.Do(func() {
+			close(p.read)
+			<-p.proceed
+		})
+		return change(u)
 	})
 }

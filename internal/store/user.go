@@ -81,43 +81,57 @@ func (db *DB) CreateUser(ctx context.Context, u *auth.User) error {
 	return nil
 }
 
-// UpdateUser saves every field of an existing user.
-func (db *DB) UpdateUser(ctx context.Context, u *auth.User) error {
-	if err := db.update(ctx, func(ctx context.Context, t tx) error { return updateUser(ctx, t, u) }); err != nil {
-		return fmt.Errorf("update user %s: %w", u.ID, err)
-	}
-	return nil
-}
-
-// UpdateUserKeepingAdmin implements auth.Store. On PostgreSQL a transaction
-// advisory lock, held until the commit, makes concurrent calls from any node
-// take turns, and each counts the admins its predecessors left (read
-// committed: a statement sees what committed before it began). On SQLite
-// the one writer already takes them in turn.
-func (db *DB) UpdateUserKeepingAdmin(ctx context.Context, u *auth.User) error {
+// ModifyUser implements auth.Store: it reads the user inside the write
+// transaction (on PostgreSQL with its row locked, after the admins' lock),
+// lets change modify it, and writes it back. Two changes on two nodes take
+// turns and each starts from what the other wrote: written whole from
+// copies read before, a role change undid another node's disable.
+func (db *DB) ModifyUser(ctx context.Context, id string, change func(u *auth.User) (keepAdmin bool, err error)) (*auth.User, error) {
+	var out *auth.User
 	err := db.update(ctx, func(ctx context.Context, t tx) error {
+		out = nil // fn may run more than once: see update
+		q := `SELECT ` + userColumns + ` FROM users u WHERE u.id = $1`
 		if db.d.name() == "postgres" {
+			// Every change to a user takes the admins' lock first, so that
+			// one that takes an admin away counts the admins its
+			// predecessors left (read committed: a statement sees what
+			// committed before it began), on every node.
 			if _, err := t.exec(ctx, `SELECT pg_advisory_xact_lock($1, $2)`, lockSpaceAdmins, 0); err != nil {
 				return err
 			}
+			q += ` FOR UPDATE`
+		}
+		u, err := scanUser(t.queryRow(ctx, q, id))
+		if errors.Is(err, sql.ErrNoRows) {
+			return errcode.Errorf(errcode.NotFound, "user %s not found", id)
+		}
+		if err != nil {
+			return err
+		}
+		keep, err := change(u)
+		if err != nil {
+			return err
 		}
 		if err := updateUser(ctx, t, u); err != nil {
 			return err
 		}
-		var admins int
-		if err := t.queryRow(ctx, `SELECT COUNT(*) FROM users WHERE role = $1 AND disabled = $2`,
-			string(auth.RoleAdmin), false).Scan(&admins); err != nil {
-			return err
+		if keep {
+			var admins int
+			if err := t.queryRow(ctx, `SELECT COUNT(*) FROM users WHERE role = $1 AND disabled = $2`,
+				string(auth.RoleAdmin), false).Scan(&admins); err != nil {
+				return err
+			}
+			if admins == 0 {
+				return auth.ErrNoAdminLeft
+			}
 		}
-		if admins == 0 {
-			return auth.ErrNoAdminLeft
-		}
+		out = u
 		return nil
 	})
 	if err != nil {
-		return fmt.Errorf("update user %s: %w", u.ID, err)
+		return nil, fmt.Errorf("update user %s: %w", id, err)
 	}
-	return nil
+	return out, nil
 }
 
 func updateUser(ctx context.Context, t tx, u *auth.User) error {

@@ -39,12 +39,16 @@ func TestLastAdminSurvivesConcurrentChanges(t *testing.T) {
 			}
 
 			// Alone, the last admin cannot go; a non-admin change passes.
-			if err := nodes[0].UpdateUserKeepingAdmin(ctx, &auth.User{ID: "a1", Email: "a1@example.com",
-				Role: auth.RoleAdmin, Disabled: true, CreatedAt: now, UpdatedAt: now}); err != nil {
+			if _, err := nodes[0].ModifyUser(ctx, "a1", func(u *auth.User) (bool, error) {
+				u.Disabled = true
+				return true, nil
+			}); err != nil {
 				t.Fatalf("disable one of two admins: %v", err)
 			}
-			err := nodes[1].UpdateUserKeepingAdmin(ctx, &auth.User{ID: "a2", Email: "a2@example.com",
-				Role: auth.RoleAgent, CreatedAt: now, UpdatedAt: now})
+			_, err := nodes[1].ModifyUser(ctx, "a2", func(u *auth.User) (bool, error) {
+				u.Role = auth.RoleAgent
+				return true, nil
+			})
 			if !errors.Is(err, auth.ErrNoAdminLeft) {
 				t.Fatalf("demote the last admin: %v, want ErrNoAdminLeft", err)
 			}
@@ -54,8 +58,10 @@ func TestLastAdminSurvivesConcurrentChanges(t *testing.T) {
 
 			for round := range 30 {
 				for _, u := range admins {
-					u.Disabled = false
-					if err := nodes[0].UpdateUser(ctx, u); err != nil {
+					if _, err := nodes[0].ModifyUser(ctx, u.ID, func(x *auth.User) (bool, error) {
+						x.Disabled = false
+						return false, nil
+					}); err != nil {
 						t.Fatal(err)
 					}
 				}
@@ -64,10 +70,11 @@ func TestLastAdminSurvivesConcurrentChanges(t *testing.T) {
 				errs := make([]error, 2)
 				for i := range 2 {
 					done.Go(func() {
-						u := *admins[i]
-						u.Disabled = true
 						start.Wait()
-						errs[i] = nodes[i].UpdateUserKeepingAdmin(ctx, &u)
+						_, errs[i] = nodes[i].ModifyUser(ctx, admins[i].ID, func(x *auth.User) (bool, error) {
+							x.Disabled = true
+							return true, nil
+						})
 					})
 				}
 				start.Done()
