@@ -440,6 +440,23 @@ func hasHan(s string) bool {
 	return false
 }
 
+// phones is a set of phone numbers, each kept as its digits with and
+// without the country code, so that a number written "+86 …" matches the
+// same number given without it, and the other way round.
+type phones map[string]bool
+
+func phoneSet(numbers []string) phones {
+	set := phones{}
+	for _, p := range numbers {
+		set.add(p)
+	}
+	return set
+}
+
+func (set phones) add(number string) { set[digits(number)], set[nationalDigits(number)] = true, true }
+
+func (set phones) has(number string) bool { return set[nationalDigits(number)] || set[digits(number)] }
+
 // nationalDigits is a phone number's digits without a leading 0086 or 86.
 func nationalDigits(s string) string {
 	return strings.TrimPrefix(strings.TrimPrefix(digits(s), "0086"), "86")
@@ -492,13 +509,7 @@ func hanShare(s string) (float64, int) {
 // and answers in the wrong language.
 func checkContent(entries []Entry, o GateOptions) []Problem {
 	var out []Problem
-	phones := map[string]bool{}
-	for _, p := range o.AllowedPhones {
-		// As the answer's numbers are read: an entry written "+86 …" allows
-		// the number given without the country code too.
-		phones[digits(p)] = true
-		phones[nationalDigits(p)] = true
-	}
+	phones := phoneSet(o.AllowedPhones)
 	seen := map[string]string{} // locale + normalised answer → entry id
 	for i := range entries {
 		e := &entries[i]
@@ -517,7 +528,7 @@ func checkContent(entries []Entry, o GateOptions) []Problem {
 			}
 			for _, m := range findPhones(a) {
 				num := strings.TrimSpace(m)
-				if !phones[nationalDigits(num)] && !phones[digits(num)] {
+				if !phones.has(num) {
 					out = append(out, Problem{Check: CheckPhone, Entry: e.ID, Locale: loc, Detail: num,
 						Message:   fmt.Sprintf("%s (%s): the answer gives the phone number %s, which is not on the allow-list", e.ID, loc, num),
 						MessageZH: fmt.Sprintf("%s（%s）：答案中的电话号码 %s 不在允许列表中", e.ID, loc, num)})

@@ -23,16 +23,13 @@ func UngroundedContact(text string, sources []string, c Contacts) string {
 		return "" // most answers
 	}
 	hosts := map[string]bool{}
-	numbers := map[string]bool{}
-	for _, p := range c.Phones {
-		numbers[digits(p)], numbers[nationalDigits(p)] = true, true
-	}
+	numbers := phoneSet(c.Phones)
 	for _, s := range sources {
 		for _, l := range linkRE.FindAllString(s, -1) {
 			hosts[hostOf(l)] = true
 		}
 		for _, p := range findPhones(s) {
-			numbers[nationalDigits(strings.TrimSpace(p))] = true
+			numbers.add(strings.TrimSpace(p))
 		}
 	}
 	for _, l := range links {
@@ -42,7 +39,7 @@ func UngroundedContact(text string, sources []string, c Contacts) string {
 	}
 	for _, p := range phones {
 		p = strings.TrimSpace(p)
-		if !numbers[nationalDigits(p)] && !numbers[digits(p)] {
+		if !numbers.has(p) {
 			return p
 		}
 	}
