@@ -140,7 +140,7 @@ func prune(dir string, keep int, now time.Time, verifiedOnly bool) (removed []st
 	}
 	for _, e := range entries {
 		switch {
-		case e.Manifest == nil && !e.failed():
+		case e.Unjudged && !e.failed(): // a failed verification still judges it
 			// Unjudged: an I/O error on the backups' storage, or a backup
 			// taken by a newer Steward before a rollback. It may be sound.
 			unjudged = append(unjudged, e)
