@@ -39,6 +39,36 @@ func TestConsoleOpenQueuedConversationFollowsAnotherAgentsClaim(t *testing.T) {
 		document.querySelector('#conv-state').dataset.state !== "queued"`, 8*time.Second)
 }
 
+// The same, when the claim comes while the open view's own read is on its
+// way: the queue frame that dropped the row came before the view counted as
+// loaded, so it was not read again, and the read (made before the claim)
+// said "queued". CI met this on a slow machine.
+func TestConsoleQueuedConversationClaimedWhileItLoadsFollowsTheClaim(t *testing.T) {
+	run, _, cl := manualDeskWithAgentOnline(t)
+	other := testutil.Login(t, run.URL, run.Demo[2].Email, run.Demo[2].Password)
+	other.Must(http.StatusOK, "PUT", "/api/v1/desk/presence", map[string]string{"status": "online"}, nil)
+	conv := cl.Start("en")
+	if turn := cl.Say(conv, "human please"); turn.State != "queued" {
+		t.Fatalf("asking for a person: %+v", turn)
+	}
+
+	p := page{t, browser(t)}
+	p.signInTo(run.URL, "/console", run.Demo[1].Email, run.Demo[1].Password)
+	p.click("#tab-queue")
+	p.waitFor(fmt.Sprintf(`!!document.querySelector('#queue-list li[data-id=%q]')`, conv.ID))
+	holdFetch(p, "GET", "/desk/conversations/"+conv.ID+"?")
+	p.click(fmt.Sprintf(`#queue-list li[data-id=%q]`, conv.ID))
+	p.waitFor(`window.__held === 1`)
+
+	// The transcript has been read (queued); now the other agent takes it.
+	other.Must(http.StatusOK, "POST", "/api/v1/desk/conversations/"+conv.ID+"/claim", nil, nil)
+	p.waitFor(fmt.Sprintf(`!document.querySelector('#queue-list li[data-id=%q]')`, conv.ID))
+	eval[bool](p, `(window.__hold = false, true)`)
+
+	p.waitWithin(`document.querySelector('#conv-view').hidden || document.querySelector('#conv-claim').hidden ||
+		document.querySelector('#conv-state').dataset.state !== "queued"`, 8*time.Second)
+}
+
 // An agent's open conversation is handed to another agent while the
 // console's stream is down. The stream comes back and the console reloads
 // (Mine loses the row), but the open view kept saying it was the agent's:

@@ -303,9 +303,14 @@
     // The open conversation was queued and has left the queue (another agent or the router took
     // it): the stream tells only its old holder, so it is read again; it kept "Queued" and a
     // Claim button that another agent's claim made useless.
-    if (S.open && S.open.loaded && !S.claiming.has(S.open.id) && !S.lists.queue.includes(S.open.id)) {
+    // A frame that comes while the view's own read is on its way marks it: that read may have
+    // been made before the claim, and it is made again once it has answered.
+    if (S.open && !S.claiming.has(S.open.id) && !S.lists.queue.includes(S.open.id)) {
       const it = S.items.get(S.open.id) || S.open.item;
-      if (it && it.state === 'queued') openConversation(S.open.id, { refresh: true });
+      if (it && it.state === 'queued') {
+        if (S.open.loaded) openConversation(S.open.id, { refresh: true });
+        else S.open.leftQueue = true;
+      }
     }
   }
   async function loadMine() {
@@ -695,6 +700,13 @@
     (d.tickets || []).forEach((tk, k) => addTicket(tk, k));
     showRating(d.rating);
     S.open.loaded = true;
+    if (S.open.leftQueue) {
+      S.open.leftQueue = false;
+      const it = S.open.item;
+      if (it && it.state === 'queued' && !S.lists.queue.includes(id)) {
+        openConversation(id, { refresh: true });
+      }
+    }
     renderHeader();
     renderSummary(d.summary);
     renderSuggestions(d.suggestions);
