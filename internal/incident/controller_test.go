@@ -423,6 +423,11 @@ func TestPostmortemNumbersMatchTheSignals(t *testing.T) {
 	if err := h.db.CreateIncident(ctx, inc); err != nil {
 		t.Fatal(err)
 	}
+	// The timeline is told in both languages, as the rest of the report is.
+	if err := h.db.AppendEvent(ctx, inc.ID, &incident.Event{At: start.Add(9 * time.Second), Kind: "posture",
+		Text: "Posture set to level 1", TextZH: "服务状态调整为一级"}); err != nil {
+		t.Fatal(err)
+	}
 	h.clock = start.Add(10 * time.Minute)
 	im, err := h.ctl.Measure(ctx, inc)
 	if err != nil {
@@ -458,7 +463,7 @@ func TestPostmortemNumbersMatchTheSignals(t *testing.T) {
 		"| Ratings 评价 (mean ★) | 4 (5.00★) | 3 (1.00★) | 2 (4.00★) |", "| Low ratings 低分 | 0 | 3 | 0 |",
 		"| Wrong-answer flags 错误标记 | 0 | 5 | 0 |", "Session interruption rate 会话中断率: 83.3% (30 of 36 turns)",
 		"Handoffs caused 引发转人工/留言: 30", "held in the local spool 暂存消息: 4", "Five whys", "Action items",
-		"## Timeline (UTC)", "by minute (UTC)",
+		"## Timeline (UTC)", "by minute (UTC)", "`posture` Posture set to level 1 · 服务状态调整为一级",
 	} {
 		if !strings.Contains(md, want) {
 			t.Errorf("postmortem lacks %q", want)

@@ -183,7 +183,11 @@ func (c *Controller) Postmortem(ctx context.Context, inc *Incident) (string, err
 
 	w("## Timeline (UTC) 时间线（UTC 时间）\n\n")
 	for _, e := range events {
-		w("- %s `%s` %s\n", e.At.UTC().Format("15:04:05"), e.Kind, e.Text)
+		text := e.Text
+		if e.TextZH != "" && e.TextZH != e.Text {
+			text += " · " + e.TextZH
+		}
+		w("- %s `%s` %s\n", e.At.UTC().Format("15:04:05"), e.Kind, text)
 	}
 	w("\n## Five whys 五问\n\n")
 	for i := 1; i <= 5; i++ {
