@@ -534,6 +534,15 @@ func (e *Engine) turn(ctx context.Context, id, tok string, in Input, asked *aske
 			return nil, nil // the model is asked outside the lock (attempt); the turn runs again
 		}
 	}
+	// A customer who grows angry while waiting moves up the queue, as one
+	// who was angry when handed over does (once: a second angry message
+	// does not move them again). The bot does not answer a queued
+	// customer; their place and wait, and the agents' queue, show it.
+	moved := false
+	if c.State == StateQueued && !angryPriority(c) && nlu.NegativeEmotion(text) >= e.policy.AngerThreshold {
+		next.Priority += PriorityAngry
+		moved = true
+	}
 	seq := customer.Seq
 	for i := range replies {
 		seq++
@@ -567,7 +576,7 @@ func (e *Engine) turn(ctx context.Context, id, tok string, in Input, asked *aske
 		info.Latency = time.Since(start)
 		e.observe.ObserveTurn(info)
 	}
-	if next.State == StateQueued && c.State != StateQueued {
+	if next.State == StateQueued && (c.State != StateQueued || moved) {
 		if d := e.currentDesk(); d != nil {
 			d.Queued(&next)
 		}
@@ -861,6 +870,16 @@ const (
 	PriorityVIP   = 10
 	PriorityAngry = 5
 )
+
+// angryPriority reports whether queued c already has an angry customer's
+// priority (handed over in anger, or grown angry while waiting).
+func angryPriority(c *Conversation) bool {
+	base := 0
+	if c.Customer.VIP {
+		base = PriorityVIP
+	}
+	return c.HandoffReason == HandoffEmotion || c.Priority >= base+PriorityAngry
+}
 
 // handoff queues c for a person, or, when nobody could take it, keeps it
 // with the bot and offers the offline form.

@@ -69,6 +69,49 @@ func TestAngryRequestKeepsItsPriority(t *testing.T) {
 	}
 }
 
+// A customer queued calmly who grows angry while waiting moves up the
+// queue, once; the bot stays silent (the customer waits for a person).
+func TestAngerWhileQueuedRaisesThePriority(t *testing.T) {
+	e := newEngine(t)
+	ctx := context.Background()
+	c, tok, _, err := e.Start(ctx, conversation.StartRequest{Locale: "zh-CN"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	res, err := e.Handle(ctx, c.ID, tok, conversation.Input{Text: "转人工"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if res.Conversation.State != conversation.StateQueued || res.Conversation.Priority != 0 {
+		t.Fatalf("a calm request: %s, priority %d", res.Conversation.State, res.Conversation.Priority)
+	}
+	for _, tc := range []struct {
+		text     string
+		priority int
+	}{
+		{"请问还要等多久", 0},
+		{"垃圾客服，气死我了，等了半天没人理，我要投诉！！！", conversation.PriorityAngry},
+		{"太差劲了，气死我了，我要投诉你们！！！", conversation.PriorityAngry}, // once, not twice
+	} {
+		res, err := e.Handle(ctx, c.ID, tok, conversation.Input{Text: tc.text})
+		if err != nil {
+			t.Fatal(err)
+		}
+		got := res.Conversation
+		if got.State != conversation.StateQueued || got.Priority != tc.priority || len(res.Replies) != 0 {
+			t.Errorf("%q while queued: %s, priority %d, %d replies; want queued, %d, none", tc.text, got.State,
+				got.Priority, len(res.Replies), tc.priority)
+		}
+		stored, err := e.Conversation(ctx, c.ID)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if stored.Priority != tc.priority {
+			t.Errorf("%q while queued: stored priority %d, want %d", tc.text, stored.Priority, tc.priority)
+		}
+	}
+}
+
 // A tracking number, "ok" or a model code from a Chinese customer keeps
 // the conversation in Chinese; an English sentence switches it.
 func TestLatinFragmentsKeepTheLocale(t *testing.T) {
