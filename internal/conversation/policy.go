@@ -90,7 +90,7 @@ func wantsHuman(t nlu.Text) bool {
 				_, first := utf8.DecodeRuneInString(p)
 				// "不要人工客服": the phrase "要人工" begins inside the
 				// negation "不要".
-				if !declines(norm[:i]) && !declines(norm[:i+first]) {
+				if !declines(norm[:i]) && !declines(norm[:i+first]) && !(humanNouns[p] && asksHours(norm)) {
 					return true
 				}
 				off = i + len(p)
@@ -119,6 +119,25 @@ var (
 		"the": true, "me": true, "you": true, "i": true, "really": true, "have": true, "any": true, "ever": true, "be": true,
 		"put": true, "through": true, "transferred": true, "connected": true}
 )
+
+// humanNouns are the phrases of humanContains that name the people without
+// asking for them: "人工客服几点上班" asks when they work (the knowledge base
+// answers, with how to reach them), "转人工" asks for them whatever follows.
+var humanNouns = map[string]bool{
+	"人工客服": true, "人工服务": true, "人工坐席": true, "真人客服": true, "真人服务": true, "人工 客服": true,
+	"human agent": true, "live agent": true, "live person": true, "customer service agent": true, "representative": true,
+}
+
+// hoursCues ask when the people work.
+var hoursCues = []string{
+	"几点上班", "几点下班", "几点开始", "几点结束", "上班时间", "下班时间", "工作时间", "服务时间", "营业时间", "什么时候上班",
+	"什么时候下班", "几点到几点", "hours", "what time", "when do", "when are", "when is",
+}
+
+// asksHours reports whether a normalised clause asks about working hours.
+func asksHours(norm string) bool {
+	return slices.ContainsFunc(hoursCues, func(c string) bool { return strings.Contains(norm, c) })
+}
 
 // declines reports whether the normalised text before a phrase asking for
 // a person turns it down.

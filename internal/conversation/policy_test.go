@@ -16,6 +16,8 @@ func TestWantsHuman(t *testing.T) {
 		"human", "Human please!", "talk to a human", "I need a human", "get me a human", "can I speak with a human",
 		"talk with a human", "transfer me to an agent", "human pls", "I want to talk to customer service",
 		"i want a real person", "let me speak to a real person",
+		// A request stays one whatever it asks besides.
+		"转人工客服，几点上班的", "什么时候能转人工", "when can I talk to a human",
 		// A negation in another clause, or one that does not reach the
 		// phrase, leaves the request a request.
 		"我不想等了，转人工", "我不想等了转人工", "别让我等了转人工", "为什么不能转人工", "为什么不转人工", "不用了，人工",
@@ -28,6 +30,9 @@ func TestWantsHuman(t *testing.T) {
 	}
 	for _, s := range []string{
 		"你是真人吗", "是真人在回复吗", "are you a real person?", "is this a real person", "你们客服人员几点上班",
+		// Asking when the people work is a question the knowledge base
+		// answers (with how to reach them), not a request.
+		"人工客服几点上班", "人工服务时间是几点到几点", "what are your live agent hours", "when are human agents available",
 		"how much is shipping", "运费多少", "human resources department address", "my husband ordered it",
 		// Declining a person is not asking for one.
 		"不用转人工，我就问下运费多少", "不要转人工", "不要人工客服，直接告诉我", "不需要人工服务", "别转人工了", "不用帮我转人工",
