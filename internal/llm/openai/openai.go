@@ -151,6 +151,11 @@ func (p *Provider) Complete(ctx context.Context, msgs []llm.Message, maxTokens i
 		return "", errors.New("chat completion has no choices")
 	}
 	c := out.Choices[0]
+	if c.FinishReason == "content_filter" {
+		// The provider's filter stopped the answer, which may be cut
+		// anywhere or empty: this request, not the provider.
+		return "", fmt.Errorf("%w: the provider's content filter stopped the answer", llm.ErrRejected)
+	}
 	if c.FinishReason == "length" {
 		// Cut off at max_tokens: keep the sentences that ended.
 		return llm.CompleteSentences(c.Message.Content), nil

@@ -121,6 +121,23 @@ func TestACutOffAnswerKeepsItsWholeSentences(t *testing.T) {
 	}
 }
 
+// An answer the provider's content filter stopped (finish_reason
+// "content_filter", with whatever text came before it, or none) is no
+// answer: it was shown as one, cut anywhere.
+func TestAnAnswerStoppedByTheContentFilterIsRejected(t *testing.T) {
+	fake := llmtest.New()
+	defer fake.Close()
+	fake.Finish("content_filter")
+	p, _ := openai.New(openai.Config{BaseURL: fake.URL(), Model: "m"})
+	for _, content := range []string{"Refunds take 3 days. To get one you", ""} {
+		fake.Reply(func(llmtest.Request) (int, string) { return http.StatusOK, content })
+		got, err := p.Complete(context.Background(), []llm.Message{{Role: "user", Content: "hi"}}, 10)
+		if got != "" || !errors.Is(err, llm.ErrRejected) {
+			t.Errorf("%q stopped by the filter: %q, %v; want no answer, rejected", content, got, err)
+		}
+	}
+}
+
 // A base URL with a query (Azure's ?api-version=…) keeps it a query: the
 // path was appended after it, and every call went to the wrong place.
 func TestABaseURLWithAQueryKeepsIt(t *testing.T) {
