@@ -254,6 +254,28 @@ func (s *Server) getPosture(w http.ResponseWriter, r *http.Request, p *auth.Prin
 type postureRequest struct {
 	incident.Posture
 	Reason string `json:"reason"`
+	// Keep names what the new posture takes from the one in force when it
+	// gives none of its own: "throttle", "notice", "intents"
+	// (incident.Keep). The console's form sends all three.
+	Keep []string `json:"keep"`
+}
+
+func (req postureRequest) keep() (incident.Keep, error) {
+	var k incident.Keep
+	for _, name := range req.Keep {
+		switch name {
+		case "throttle":
+			k.Throttle = true
+		case "notice":
+			k.Notice = true
+		case "intents":
+			k.Intents = true
+		default:
+			return k, errcode.Localized(errcode.Invalid, "keep: %q is not one of throttle, notice, intents",
+				"keep：%q 不是 throttle、notice、intents 之一", name)
+		}
+	}
+	return k, nil
 }
 
 func (s *Server) putPosture(w http.ResponseWriter, r *http.Request, p *auth.Principal) error {
@@ -264,7 +286,11 @@ func (s *Server) putPosture(w http.ResponseWriter, r *http.Request, p *auth.Prin
 	if err := decode(r, &req); err != nil {
 		return err
 	}
-	pos, problems, err := s.crisis.Controller.SetPosture(r.Context(), incidentActor(p), req.Posture, req.Reason)
+	keep, err := req.keep()
+	if err != nil {
+		return err
+	}
+	pos, problems, err := s.crisis.Controller.SetPostureKeeping(r.Context(), incidentActor(p), req.Posture, req.Reason, keep)
 	if err != nil {
 		return err
 	}

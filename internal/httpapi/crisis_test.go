@@ -313,3 +313,57 @@ func TestLevelTwoSaysWhenTheRollbackFailed(t *testing.T) {
 		t.Fatalf("level 1: %+v, want no problems", got)
 	}
 }
+
+// A posture set with "keep" takes the throttles, the notice and the
+// intents in force as the change is made (what the console's form sends):
+// the form used to copy them from a read up to 5 s old, so a throttle set
+// meanwhile was undone. Without keep a posture is what it says; a name keep
+// does not know is refused.
+func TestPostureKeepTakesWhatIsInForceAtTheChange(t *testing.T) {
+	run := testutil.Start(t, nil)
+	admin := testutil.Login(t, run.URL, run.Demo[0].Email, run.Demo[0].Password)
+	type posture struct {
+		Level      int                `json:"level"`
+		Categories []string           `json:"categories"`
+		Intents    []string           `json:"intents"`
+		Throttle   map[string]float64 `json:"throttle"`
+		Notice     *struct{ ZH, EN string }
+	}
+	var got struct {
+		Posture posture `json:"posture"`
+	}
+	// What the form read: level 1 on some intents, with a notice of its own.
+	admin.Must(200, "PUT", "/api/v1/posture", map[string]any{"level": 1, "intents": []string{"refund_status"},
+		"notice": map[string]string{"zh": "退款咨询暂由人工处理", "en": "Refund questions go to our agents for now"},
+		"reason": "refund answers are wrong"}, nil)
+	// Meanwhile a flood is throttled (by the controller or another operator).
+	admin.Must(200, "PUT", "/api/v1/posture", map[string]any{"level": 1, "intents": []string{"refund_status"},
+		"notice": map[string]string{"zh": "退款咨询暂由人工处理", "en": "Refund questions go to our agents for now"},
+		"throttle": map[string]float64{"bulk": 2}, "reason": "a partner's script is looping"}, nil)
+
+	// The form adds a category, knowing nothing of the throttle.
+	admin.Must(200, "PUT", "/api/v1/posture", map[string]any{"level": 1, "categories": []string{"payment"},
+		"keep": []string{"throttle", "notice", "intents"}, "reason": "payment too"}, &got)
+	p := got.Posture
+	if p.Throttle["bulk"] != 2 || len(p.Intents) != 1 || p.Intents[0] != "refund_status" || len(p.Categories) != 1 ||
+		p.Notice == nil || p.Notice.EN != "Refund questions go to our agents for now" {
+		t.Errorf("level 1 with keep: %+v; want the throttle, the intents and the notice kept, category payment", p)
+	}
+	// Another level keeps the throttle, not the level 1 notice or intents.
+	got.Posture = posture{}
+	admin.Must(200, "PUT", "/api/v1/posture", map[string]any{"level": 2, "keep": []string{"throttle", "notice", "intents"},
+		"reason": "roll back"}, &got)
+	if p := got.Posture; p.Level != 2 || p.Throttle["bulk"] != 2 || len(p.Intents) != 0 || p.Notice != nil {
+		t.Errorf("level 2 with keep: %+v; want the throttle only", p)
+	}
+	// Without keep, the posture is what the request says.
+	got.Posture = posture{}
+	admin.Must(200, "PUT", "/api/v1/posture", map[string]any{"level": 0, "reason": "over"}, &got)
+	if p := got.Posture; p.Level != 0 || len(p.Throttle) != 0 {
+		t.Errorf("level 0 without keep: %+v; want nothing throttled", p)
+	}
+	status, body := admin.Do("PUT", "/api/v1/posture", map[string]any{"level": 0, "reason": "x", "keep": []string{"throttles"}})
+	if status != 400 || !strings.Contains(string(body), "throttles") {
+		t.Errorf("keep of an unknown name: %d %s", status, body)
+	}
+}

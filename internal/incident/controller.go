@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"log/slog"
+	"maps"
 	"reflect"
 	"slices"
 	"sync"
@@ -1023,8 +1024,47 @@ func (c *Controller) resolve(ctx context.Context, now time.Time, a Actor, note w
 // SetPosture sets the posture by hand; it stays until the operator hands
 // back to automatic (Automatic).
 func (c *Controller) SetPosture(ctx context.Context, a Actor, p Posture, reason string) (Posture, []Problem, error) {
+	return c.SetPostureKeeping(ctx, a, p, reason, Keep{})
+}
+
+// Keep names what a posture set by hand takes from the posture in force
+// when the change is made, where it gives none of its own: a form that
+// edits the level and its scope only sent back the throttles, the notice
+// and the intents it had read seconds before, undoing a throttle the
+// controller had set meanwhile.
+type Keep struct {
+	// Throttle: the sources limited now stay limited.
+	Throttle bool
+	// Notice: a notice of the posture's own (both languages) stays, when
+	// the level does not change.
+	Notice bool
+	// Intents: a level-1 scope's intents stay, when the level stays 1
+	// and the new scope is not "all".
+	Intents bool
+}
+
+func (k Keep) apply(cur, p Posture) Posture {
+	if k.Throttle && len(p.Throttle) == 0 && len(cur.Throttle) > 0 {
+		p.Throttle = maps.Clone(cur.Throttle)
+	}
+	if k.Notice && p.Notice == nil && cur.Notice != nil && cur.Level == p.Level && cur.Notice.ZH != "" && cur.Notice.EN != "" {
+		n := *cur.Notice
+		p.Notice = &n
+	}
+	if k.Intents && len(p.Intents) == 0 && p.Level == Level1 && !p.All && cur.Level == Level1 {
+		p.Intents = slices.Clone(cur.Intents)
+	}
+	return p
+}
+
+// SetPostureKeeping is SetPosture keeping what keep names of the posture in
+// force, read under the same lock as the change.
+func (c *Controller) SetPostureKeeping(ctx context.Context, a Actor, p Posture, reason string, keep Keep) (Posture, []Problem, error) {
 	c.op.Lock()
 	defer c.op.Unlock()
+	c.mu.Lock()
+	p = keep.apply(c.posture, p)
+	c.mu.Unlock()
 	if err := p.Validate(); err != nil {
 		return Posture{}, nil, err // invalid, in both languages
 	}

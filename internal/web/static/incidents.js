@@ -241,16 +241,17 @@
       if (!body.all) {
         body.categories = E.pfCategories.value.split(/[,，、]/).map((s) => s.trim()).filter(Boolean);
         // The form does not edit a level-1 scope's intents (set from the command line or by a
-        // playbook): those in force stay, and are scope enough.
-        if (live.level === 1 && (live.intents || []).length) body.intents = live.intents;
-        if (!body.categories.length && !body.intents) { formError(E.pfError, t('incScopeRequired'), E.pfCategories, E.pfAll, E.pfLevel); return; }
+        // playbook): those in force stay (keep, below), and are scope enough.
+        const intents = live.level === 1 && (live.intents || []).length > 0;
+        if (!body.categories.length && !intents) { formError(E.pfError, t('incScopeRequired'), E.pfCategories, E.pfAll, E.pfLevel); return; }
       }
     }
     if (!reason) { formError(E.pfError, t('incReasonRequired'), E.pfReason); return; }
-    // Nor does it edit throttles, or a notice of the posture's own: those in force stay.
-    if (live.throttle && Object.keys(live.throttle).length) body.throttle = live.throttle;
-    // (One in a single language, set before both were required, gives way to the level's notice.)
-    if (live.notice && live.level === level && live.notice.zh && live.notice.en) body.notice = live.notice;
+    // Nor does it edit throttles, or a notice of the posture's own: those in force stay. The
+    // server takes them from the posture in force as it makes the change: copied from the last
+    // read (up to 5 s old) they undid a throttle the controller had set since. (A notice in a
+    // single language, set before both were required, gives way to the level's notice.)
+    body.keep = ['throttle', 'notice', 'intents'];
     await run(E.pfSet, E.pfError, async () => {
       const res = await api('PUT', '/posture', body);
       E.pfReason.value = '';
