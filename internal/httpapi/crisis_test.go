@@ -338,7 +338,7 @@ func TestPostureKeepTakesWhatIsInForceAtTheChange(t *testing.T) {
 		"reason": "refund answers are wrong"}, nil)
 	// Meanwhile a flood is throttled (by the controller or another operator).
 	admin.Must(200, "PUT", "/api/v1/posture", map[string]any{"level": 1, "intents": []string{"refund_status"},
-		"notice": map[string]string{"zh": "退款咨询暂由人工处理", "en": "Refund questions go to our agents for now"},
+		"notice":   map[string]string{"zh": "退款咨询暂由人工处理", "en": "Refund questions go to our agents for now"},
 		"throttle": map[string]float64{"bulk": 2}, "reason": "a partner's script is looping"}, nil)
 
 	// The form adds a category, knowing nothing of the throttle.
