@@ -192,3 +192,52 @@ func TestIncidentsPostureFormKeepsTypedCategoriesInChromium(t *testing.T) {
 		t.Errorf("the categories being typed were replaced: the field says %q, want %q", got, "refunds, billing")
 	}
 }
+
+// Two operators edit the customer notices. The editors loaded once, at
+// start: an editor left untouched for an hour still showed the old text,
+// and a save of an edit in it sent back the other operator's text as it
+// was then, undoing their change without a word. Now an untouched editor
+// follows the notices, one being edited is left alone, and a save over a
+// newer text says so (with that text) before a second Save replaces it.
+func TestIncidentsNoticeEditorsFollowAnotherOperatorsEditInChromium(t *testing.T) {
+	run := testutil.Start(t, nil)
+	other := testutil.Login(t, run.URL, run.Demo[0].Email, run.Demo[0].Password)
+	admin := page{t, browserWithin(t, 2*time.Minute)}
+	admin.signInTo(run.URL, "/console/incidents", run.Demo[0].Email, run.Demo[0].Password)
+	admin.waitFor(`document.querySelector('#notice-1-en').value !== "" && !document.querySelector('.inc-notice-save').hidden`)
+
+	// The other operator changes level 1's notice: the untouched editor follows.
+	other.Must(http.StatusOK, "PUT", "/api/v1/notices/1", map[string]string{"zh": "退款暂由人工处理", "en": "Refunds are handled by agents"}, nil)
+	admin.waitWithin(`document.querySelector('#notice-1-en').value === "Refunds are handled by agents"`, 15*time.Second)
+
+	// This operator is editing level 2's notice when the other saves theirs.
+	admin.fill("#notice-2-en", "We are rolling back; please bear with us")
+	other.Must(http.StatusOK, "PUT", "/api/v1/notices/2", map[string]string{"zh": "正在回滚", "en": "Rolling back now"}, nil)
+	time.Sleep(6 * time.Second) // a poll
+	if got := eval[string](admin, `document.querySelector('#notice-2-en').value`); got != "We are rolling back; please bear with us" {
+		t.Fatalf("the notice being edited was replaced by a poll: %q", got)
+	}
+	admin.click(`.inc-notice-save[data-level="2"]`)
+	admin.waitFor(`document.querySelector('#notices-error').textContent.includes("Rolling back now")`)
+	var got struct {
+		Notices map[string]struct{ ZH, EN string } `json:"notices"`
+	}
+	other.Must(http.StatusOK, "GET", "/api/v1/notices", nil, &got)
+	if got.Notices["2"].EN != "Rolling back now" {
+		t.Fatalf("a save over another operator's newer notice replaced it unseen: %+v", got.Notices["2"])
+	}
+	// Told, the operator saves again: theirs replaces it.
+	admin.click(`.inc-notice-save[data-level="2"]`)
+	admin.waitFor(`document.querySelector('#notices-error').textContent === ""`)
+	deadline := time.Now().Add(10 * time.Second)
+	for {
+		other.Must(http.StatusOK, "GET", "/api/v1/notices", nil, &got)
+		if got.Notices["2"].EN == "We are rolling back; please bear with us" {
+			break
+		}
+		if time.Now().After(deadline) {
+			t.Fatalf("the second Save did not replace the notice: %+v", got.Notices["2"])
+		}
+		time.Sleep(100 * time.Millisecond)
+	}
+}

@@ -555,6 +555,7 @@ var consoleStrings = map[string]map[string]string{
 		"incSave":                  "保存",
 		"incNoticeSaved":           "{level}的提示已保存",
 		"incNoticeMissing":         "请同时填写中文和英文提示。",
+		"incNoticeChanged":         "其他人在您打开后修改了这条提示，现在是：{text}。再次保存将替换它。",
 
 		// errors
 		// audit trail (/console/audit)
@@ -1133,6 +1134,7 @@ var consoleStrings = map[string]map[string]string{
 		"incSave":                  "Save",
 		"incNoticeSaved":           "{level} notice saved",
 		"incNoticeMissing":         "Write the notice in both languages.",
+		"incNoticeChanged":         "Someone else changed this notice since you opened it; it now reads: {text}. Save again to replace it.",
 
 		"navAudit":            "Audit log",
 		"auditTitle":          "Audit log",

@@ -57,6 +57,7 @@
     shown: {},        // section name -> the JSON last rendered, so a poll that changed nothing leaves the DOM alone
     timer: 0,
     polling: false,
+    noticeBase: {},   // level -> the notice {zh, en} as last read or saved (loadNotices)
   };
   let E = {};
   const canManage = () => S.perms.includes('incident.manage');
@@ -146,12 +147,13 @@
     schedule();
   }
 
-  // refresh loads everything the page shows except the notice texts (which may be half edited).
+  // refresh loads everything the page shows; the notice texts only into editors not being edited.
   async function refresh() {
     if (S.polling) return;
     S.polling = true;
     try {
-      await Promise.allSettled([loadPosture(), loadAlerts(), loadSilences(), loadIncidents(), loadMonitor()]);
+      await Promise.allSettled([loadPosture(), loadAlerts(), loadSilences(), loadIncidents(), loadMonitor(),
+        loadNotices({ quiet: true })]);
       if (S.selected) await loadDetail();
       tickDurations();
     } finally {
@@ -785,15 +787,27 @@
   // =====================================================================
   // Notices
   // =====================================================================
-  async function loadNotices() {
+  // S.noticeBase[level] is the notice as last read or saved: an editor whose text is still that
+  // is untouched, and takes another operator's newer text on the next poll; one being edited is
+  // left alone. (The editors loaded once, so a save sent back a text read hours before and undid
+  // another operator's later edit without a word.)
+  const noticeText = (l) => ({ zh: $(`notice-${l}-zh`).value, en: $(`notice-${l}-en`).value });
+  const sameNotice = (a, b) => !!a && !!b && (a.zh || '') === (b.zh || '') && (a.en || '') === (b.en || '');
+  async function loadNotices({ quiet = false } = {}) {
+    const current = newest('notices');
     let d;
-    try { d = await api('GET', '/notices'); } catch (e) { toastError(e); return; }
+    try { d = await api('GET', '/notices'); } catch (e) { if (!quiet) toastError(e); return null; }
+    if (!current()) return null;
     const all = d.notices || {};
     for (const l of NOTICE_LEVELS) {
-      const n = all[String(l)] || {};
-      $(`notice-${l}-zh`).value = n.zh || '';
-      $(`notice-${l}-en`).value = n.en || '';
+      const n = { zh: (all[String(l)] || {}).zh || '', en: (all[String(l)] || {}).en || '' };
+      if (!S.noticeBase[l] || sameNotice(noticeText(l), S.noticeBase[l])) {
+        $(`notice-${l}-zh`).value = n.zh;
+        $(`notice-${l}-en`).value = n.en;
+        S.noticeBase[l] = n;
+      }
     }
+    return all;
   }
 
   async function saveNotice(button) {
@@ -801,7 +815,20 @@
     const zh = $(`notice-${level}-zh`).value.trim(), en = $(`notice-${level}-en`).value.trim();
     if (!zh || !en) { formError(E.noticesError, t('incNoticeMissing'), $(`notice-${level}-${zh ? 'en' : 'zh'}`), $(`notice-${level}-${zh ? 'zh' : 'en'}`)); return; }
     await run(button, E.noticesError, async () => {
+      // Changed by someone else since this editor read it: say so, with their text, rather than
+      // overwrite it unseen. A second Save replaces it (the base is now their text).
+      const base = S.noticeBase[level];
+      const fresh = await api('GET', '/notices');
+      const theirs = ((fresh && fresh.notices) || {})[String(level)] || {};
+      const now = { zh: theirs.zh || '', en: theirs.en || '' };
+      if (base && !sameNotice(now, base) && !sameNotice(now, { zh, en })) {
+        S.noticeBase[level] = now;
+        throw new Error(t('incNoticeChanged', { text: inLang(now.en, now.zh) || t('incNoNotice') }));
+      }
       await api('PUT', `/notices/${level}`, { zh, en });
+      S.noticeBase[level] = { zh, en };
+      $(`notice-${level}-zh`).value = zh;
+      $(`notice-${level}-en`).value = en;
       toast(t('incNoticeSaved', { level: label('postureLevel', level) }));
       await loadPosture();
     });
