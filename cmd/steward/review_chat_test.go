@@ -96,3 +96,64 @@ func TestChatLateRefreshDoesNotUndoAnAssignment(t *testing.T) {
 			eval[string](p, `document.querySelector('#state-banner').innerText`))
 	}
 }
+
+// The network is down when the customer writes: the bubble says "not sent".
+// The customer reloads the page (what people do when a page seems stuck):
+// the message was gone, with no trace that it was never sent. It now comes
+// back as "not sent", and a retry stores it once. A message that did reach
+// the server (its answer lost) is not offered again after the reload.
+func TestChatUnsentMessageSurvivesAReload(t *testing.T) {
+	p := page{t, browser(t)}
+	run := testutil.Start(t, nil)
+	recordSockets(p)
+	p.navigate(run.URL + "/chat?lang=en")
+	p.waitFor(`document.body.dataset.ready === "1"`)
+
+	// One message reaches the server but its answer is lost; then the
+	// network goes down altogether for the next one.
+	loseNextAnswer(p)
+	p.send("how much is shipping?")
+	p.waitFor(`window.__lost === 1 && !!document.querySelector('#messages .msg.is-failed .msg-retry:not([hidden])')`)
+	eval[bool](p, `(() => {
+		const native = window.fetch;
+		window.fetch = async (url, opts) => {
+			if (opts && opts.method === 'POST' && String(url).endsWith('/messages')) throw new TypeError('Failed to fetch (offline)');
+			return native(url, opts);
+		};
+		return true;
+	})()`)
+	p.click(`#messages .msg.is-failed .msg-retry`) // fails again, offline
+	p.send("I was charged twice for order 20261124")
+	p.waitFor(`document.querySelectorAll('#messages .msg.is-failed .msg-retry:not([hidden])').length === 2`)
+
+	p.reload()
+	p.waitFor(`document.body.dataset.ready === "1"`)
+	p.waitFor(`document.querySelectorAll('#messages .msg.is-failed').length === 1`)
+	if got := eval[string](p, `document.querySelector('#messages .msg.is-failed .bubble').textContent`); got != "I was charged twice for order 20261124" {
+		t.Fatalf("after the reload the not-sent bubble says %q", got)
+	}
+	if n := eval[int](p, `[...document.querySelectorAll('#messages .msg[data-role="customer"]')].filter((li) => li.textContent.includes('shipping')).length`); n != 1 {
+		t.Errorf("the stored message is shown %d times after the reload, want once (and not as not sent)", n)
+	}
+
+	// Back online (a fresh page has the browser's own fetch): the retry stores it, once.
+	p.click(`#messages .msg.is-failed .msg-retry`)
+	p.waitFor(`!document.querySelector('#messages .msg[data-pending]')`)
+	c := &testutil.Client{T: t, Base: run.URL}
+	got := c.Get(p.storedConversation())
+	var texts []string
+	for _, m := range got.Messages {
+		if m.Role == "customer" {
+			texts = append(texts, m.Text)
+		}
+	}
+	if len(texts) != 2 || texts[0] != "how much is shipping?" || texts[1] != "I was charged twice for order 20261124" {
+		t.Fatalf("the transcript's customer messages: %q; want the two, once each", texts)
+	}
+	p.reload()
+	p.waitFor(`document.body.dataset.ready === "1"`)
+	time.Sleep(300 * time.Millisecond)
+	if n := eval[int](p, `document.querySelectorAll('#messages .msg[data-pending]').length`); n != 0 {
+		t.Errorf("%d not-sent bubbles after a reload once everything was sent", n)
+	}
+}

@@ -317,7 +317,9 @@
       return false;
     }
     resetMessages();
+    restoreUnsent();
     (data.messages || []).forEach(addMessage);
+    storeUnsent();
     applyDetails(data);
     noticeFrom(data);
     setState(data.state || 'bot');
@@ -330,6 +332,9 @@
   function startNew() {
     // A load under way (the page just opened) is for the customer as it was: start anew after it.
     if (S.loading) return S.loading.then(() => startNew());
+    // The old conversation's unsent messages: those still on the page follow to the new one (a
+    // resend after the old one was gone), or were removed (another customer); none stay stored.
+    if (S.conv) try { sessionStorage.removeItem(unsentKey(S.conv.id)); } catch { /* blocked */ }
     clearStore();
     // A send still under way belongs to the old conversation: its answer is not shown in the new
     // one (send drops it), and it does not hold the new one's composer.
@@ -650,9 +655,13 @@
     // A bubble marked "not sent" whose message was stored after all (the answer lost on the way, the stream
     // bringing it later): it was sent, and a retry would only be a second message.
     if (m.role === 'customer' && m.client_id) {
+      let dropped = false;
       for (const li of [...E.messages.children]) {
-        if (li.dataset.pending && li !== p && li.payload && li.payload.client_id === m.client_id) { li.adopted = true; li.remove(); }
+        if (li.dataset.pending && li !== p && li.payload && li.payload.client_id === m.client_id) {
+          li.adopted = true; li.remove(); dropped = true;
+        }
       }
+      if (dropped) storeUnsent();
     }
     const near = isNearBottom();
     const li = renderMessage(m);
@@ -1072,6 +1081,36 @@
     return li;
   }
 
+  // The messages not (yet) sent are kept in this tab's session storage, by conversation, so that a
+  // reload does not lose what the customer wrote while the network was down: they come back as
+  // "not sent" bubbles to retry (with their keys: one stored after all is dropped as the
+  // transcript loads, or stored once if retried). Session storage, not local: the customer's
+  // words stay on this device only as long as the tab does.
+  const unsentKey = (id) => `steward.chat.unsent.${id}`;
+  function storeUnsent() {
+    if (!S.conv) return;
+    const list = [...E.messages.querySelectorAll('.msg[data-pending]')].filter((li) => !li.adopted && li.payload)
+      .map((li) => ({ text: li.payload.text, choice: li.payload.choice, client_id: li.payload.client_id }));
+    try {
+      if (list.length) sessionStorage.setItem(unsentKey(S.conv.id), JSON.stringify(list));
+      else sessionStorage.removeItem(unsentKey(S.conv.id));
+    } catch { /* storage blocked or full: they live as long as the page */ }
+  }
+  function restoreUnsent() {
+    let list = [];
+    try { list = JSON.parse(sessionStorage.getItem(unsentKey(S.conv.id)) || '[]'); } catch { return; }
+    if (!Array.isArray(list)) return;
+    const shown = new Set([...E.messages.querySelectorAll('.msg[data-pending]')].map((li) => li.payload && li.payload.client_id));
+    for (const u of list) {
+      if (!u || typeof u.text !== 'string' || !u.text || typeof u.client_id !== 'string' || shown.has(u.client_id)) continue;
+      const payload = { text: u.text, client_id: u.client_id };
+      if (typeof u.choice === 'string' && u.choice) payload.choice = u.choice;
+      const li = createPending(payload);
+      li.classList.add('is-failed');
+      li.querySelector('.msg-retry').hidden = false;
+    }
+  }
+
   const postMessage = (payload) => api('POST', convPath('/messages'), payload, S.conv.token);
 
   // A message's key, kept across its retries: the server stores a message sent again with the
@@ -1088,6 +1127,7 @@
     if (S.inFlight || !S.conv || S.loading || S.state === 'closed') return false;
     if (!payload.client_id) payload.client_id = newClientID();
     li = li || createPending(payload);
+    storeUnsent();
     li.classList.remove('is-failed');
     li.classList.add('is-sending');
     li.querySelector('.msg-retry').hidden = true;
@@ -1148,6 +1188,7 @@
           updateChoices();
           updateComposer();
         }
+        if (S.conv === conv) storeUnsent();
       }
     })();
     return true;
