@@ -399,7 +399,10 @@ func (e *Engine) Handle(ctx context.Context, id, tok string, in Input) (*Result,
 	// answer included, so that a customer's messages are taken in the
 	// order they came. The cross-node lock is held by each attempt alone
 	// (attempt), and not while the model is asked.
-	unlock := e.locks.lock(id)
+	unlock, err := e.locks.lock(ctx, id)
+	if err != nil {
+		return nil, err
+	}
 	defer unlock()
 	var asked askedModel
 	for attempt := 1; ; {
@@ -988,7 +991,10 @@ func (e *Engine) protectText(convID, ref, text string) guard.Protected {
 // conditional write still refuses a turn that raced another, and a
 // customer's message is better spooled than refused.
 func (e *Engine) lock(ctx context.Context, id string) (func(), error) {
-	unlock := e.locks.lock(id)
+	unlock, err := e.locks.lock(ctx, id)
+	if err != nil {
+		return nil, err
+	}
 	release, err := e.lockNodes(ctx, id)
 	if err != nil {
 		unlock()

@@ -1,6 +1,7 @@
 package conversation
 
 import (
+	"context"
 	"hash/maphash"
 	"sync"
 )
@@ -24,15 +25,20 @@ type lockShard struct {
 }
 
 type convLock struct {
-	sync.Mutex
+	// ch holds one token while a turn holds the lock. A channel rather
+	// than a sync.Mutex: its waiters are served in the order they came (a
+	// mutex lets a newcomer barge ahead, so a customer's second message
+	// could be taken before their first), and a waiter whose request ended
+	// stops waiting instead of running its turn for nobody.
+	ch   chan struct{}
 	refs int // turns holding or waiting for it; at 0 it leaves the table
 }
 
 func newConvLocks() *convLocks { return &convLocks{seed: maphash.MakeSeed()} }
 
-// lock waits for conversation id's mutex and returns the function that
-// releases it.
-func (l *convLocks) lock(id string) (unlock func()) {
+// lock waits for conversation id's lock, in turn, and returns the function
+// that releases it; or ctx's error if ctx ends first.
+func (l *convLocks) lock(ctx context.Context, id string) (unlock func(), err error) {
 	s := &l.shards[maphash.String(l.seed, id)%uint64(len(l.shards))]
 	s.mu.Lock()
 	c := s.m[id]
@@ -40,20 +46,28 @@ func (l *convLocks) lock(id string) (unlock func()) {
 		if s.m == nil {
 			s.m = make(map[string]*convLock)
 		}
-		c = &convLock{}
+		c = &convLock{ch: make(chan struct{}, 1)}
 		s.m[id] = c
 	}
 	c.refs++
 	s.mu.Unlock()
-	c.Lock()
-	return func() {
-		c.Unlock()
+	drop := func() {
 		s.mu.Lock()
 		if c.refs--; c.refs == 0 {
 			delete(s.m, id)
 		}
 		s.mu.Unlock()
 	}
+	select {
+	case c.ch <- struct{}{}:
+	case <-ctx.Done():
+		drop()
+		return nil, ctx.Err()
+	}
+	return func() {
+		<-c.ch
+		drop()
+	}, nil
 }
 
 // held is the number of conversations whose mutex is in the table (for
