@@ -21,7 +21,7 @@ import (
 
 	"github.com/jackc/pgx/v5"
 	"github.com/jackc/pgx/v5/stdlib" // also registers the "pgx" database/sql driver
-	_ "github.com/mattn/go-sqlite3"  // registers the "sqlite3" database/sql driver
+	"github.com/mattn/go-sqlite3"    // registers the "sqlite3" database/sql driver
 
 	"github.com/steward-cs/steward/internal/dburl"
 	"github.com/steward-cs/steward/internal/errcode"
@@ -48,7 +48,11 @@ type Options struct {
 	// writes of that batch after it, with 503 unavailable, instead of
 	// stalling every write of the node for the kernel's TCP timeout.
 	WriteTimeout time.Duration
-	Logger       *slog.Logger
+	// BusyTimeout is how long a SQLite statement waits for a lock another
+	// process holds (a `steward` command writing to the same file) before
+	// it fails with 503 unavailable (default 10 s).
+	BusyTimeout time.Duration
+	Logger      *slog.Logger
 }
 
 // defaultWriteTimeout is Options.WriteTimeout's default: far beyond any
@@ -194,7 +198,12 @@ func (db *DB) openSQLite(ctx context.Context, opts Options) error {
 		return fmt.Errorf("sqlite synchronous must be FULL or NORMAL, not %q", opts.Synchronous)
 	}
 	// busy_timeout first, as PocketBase does: every other pragma may need to wait.
-	base := "file:" + (&url.URL{Path: opts.SQLitePath}).EscapedPath() + "?_busy_timeout=10000&_foreign_keys=on"
+	busy := opts.BusyTimeout
+	if busy <= 0 {
+		busy = 10 * time.Second
+	}
+	base := "file:" + (&url.URL{Path: opts.SQLitePath}).EscapedPath() + "?_busy_timeout=" + strconv.FormatInt(busy.Milliseconds(), 10) +
+		"&_foreign_keys=on"
 	w, err := sql.Open("sqlite3", base+"&_journal_mode=WAL&_synchronous="+sync+"&_txlock=immediate"+
 		"&_stmt_cache_size="+strconv.Itoa(writeStatementCache))
 	if err != nil {
@@ -271,7 +280,7 @@ func (db *DB) queryContext(ctx context.Context, q string, args ...any) (*rows, e
 // "unavailable" when it outlasted the tries).
 func (db *DB) tryAgain(ctx context.Context, try int, err error) error {
 	if db.w.transient == nil || !db.w.transient(err) || ctx.Err() != nil {
-		return err
+		return busy(err)
 	}
 	if try == tries {
 		return unreachable(err)
@@ -309,7 +318,7 @@ type resultRows interface {
 // it came on is gone, and its sisters most likely with it.
 func (db *DB) cutOff(err error) error {
 	if err == nil || db.w.transient == nil || !db.w.transient(err) {
-		return err
+		return busy(err)
 	}
 	db.onTransient(err)
 	return unreachable(err)
@@ -371,6 +380,18 @@ func (r *row) scanOnce(dest ...any) error {
 // hear "unavailable" (HTTP 503: try again), the log keeps the cause.
 func unreachable(err error) error {
 	return fmt.Errorf("%w: %w", errcode.Errorf(errcode.Unavailable, "the database cannot be reached; try again in a moment"), err)
+}
+
+// busy marks SQLite's "database is locked" (SQLITE_BUSY, SQLITE_LOCKED),
+// which comes once the busy timeout has passed with another process (a
+// `steward` command on the same file) holding the lock, as the database
+// being unavailable: 503, try again, as PostgreSQL's equivalents are, not
+// a 500 logged as a failure of Steward's own. Other errors pass unchanged.
+func busy(err error) error {
+	if se, ok := errors.AsType[sqlite3.Error](err); ok && (se.Code == sqlite3.ErrBusy || se.Code == sqlite3.ErrLocked) {
+		return fmt.Errorf("%w: %w", errcode.Errorf(errcode.Unavailable, "the database is busy; try again in a moment"), err)
+	}
+	return err
 }
 
 // tx is a transaction handed to write functions; it rebinds queries.

@@ -2,6 +2,7 @@ package store_test
 
 import (
 	"context"
+	"database/sql"
 	"errors"
 	"fmt"
 	"os"
@@ -16,6 +17,7 @@ import (
 	"github.com/steward-cs/steward/internal/audit"
 	"github.com/steward-cs/steward/internal/conversation"
 	"github.com/steward-cs/steward/internal/errcode"
+	"github.com/steward-cs/steward/internal/incident"
 	"github.com/steward-cs/steward/internal/knowledge"
 	"github.com/steward-cs/steward/internal/quality"
 	"github.com/steward-cs/steward/internal/store"
@@ -869,4 +871,45 @@ func TestARatingIsRefusedWhileAnAgentHasTheConversation(t *testing.T) {
 			t.Fatalf("a rating once closed: %+v, %v", r, err)
 		}
 	})
+}
+
+// Another process holds the SQLite file's write lock (a `steward` command
+// writing to it) past the busy timeout: a write fails as "unavailable"
+// (HTTP 503, try again), as PostgreSQL's equivalents do, instead of as an
+// internal error (500, logged as Steward's own failure). Once the lock is
+// let go, writes pass again.
+func TestSQLiteBusyIsUnavailable(t *testing.T) {
+	ctx := context.Background()
+	path := filepath.Join(t.TempDir(), "s.db")
+	db, err := store.Open(ctx, store.Options{SQLitePath: path, BusyTimeout: 200 * time.Millisecond})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer db.Close(ctx)
+	if _, err := db.Migrate(ctx); err != nil {
+		t.Fatal(err)
+	}
+	other, err := sql.Open("sqlite3", "file:"+path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer other.Close()
+	conn, err := other.Conn(ctx)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer conn.Close()
+	if _, err := conn.ExecContext(ctx, "BEGIN IMMEDIATE"); err != nil {
+		t.Fatal(err)
+	}
+	err = db.SavePosture(ctx, incident.Posture{Level: 1, All: true, Reason: "drill"})
+	if code := errcode.Code(err); code != errcode.Unavailable {
+		t.Errorf("a write while another process holds the lock: %v (code %q), want unavailable", err, code)
+	}
+	if _, err := conn.ExecContext(ctx, "ROLLBACK"); err != nil {
+		t.Fatal(err)
+	}
+	if err := db.SavePosture(ctx, incident.Posture{Level: 1, All: true, Reason: "drill"}); err != nil {
+		t.Errorf("a write once the lock is let go: %v", err)
+	}
 }

@@ -185,7 +185,7 @@ func (w *writer) outlasted(err error) error {
 	if err != nil && w.transient != nil && w.transient(err) {
 		return unreachable(err)
 	}
-	return err
+	return busy(err)
 }
 
 // try runs batch once. err is a failure of the whole transaction (every
