@@ -241,3 +241,16 @@ func TestIncidentsNoticeEditorsFollowAnotherOperatorsEditInChromium(t *testing.T
 		time.Sleep(100 * time.Millisecond)
 	}
 }
+
+// A link to an incident that does not exist (mistyped, or from another
+// installation): the page says so and shows no incident, and the address
+// no longer names it (it kept the hash, so a reload or a copied link met
+// the same error again).
+func TestIncidentsUnknownIncidentLinkClearsTheAddressInChromium(t *testing.T) {
+	run := testutil.Start(t, nil)
+	admin := page{t, browserWithin(t, 2*time.Minute)}
+	admin.signInTo(run.URL, "/console/incidents", run.Demo[0].Email, run.Demo[0].Password)
+	admin.waitFor(`!!document.querySelector('#posture-level').dataset.level`)
+	admin.navigate(run.URL + "/console/incidents#inc-does-not-exist")
+	admin.waitFor(`location.hash === "" && !document.querySelector('#detail-empty').hidden`)
+}

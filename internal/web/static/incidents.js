@@ -530,7 +530,13 @@
       d = await api('GET', `/incidents/${enc(id)}`);
     } catch (e) {
       if (id !== S.selected || !current()) return;
-      if (e.status === 404) { S.selected = ''; E.detail.hidden = true; E.detailEmpty.hidden = false; }
+      if (e.status === 404) {
+        S.selected = ''; E.detail.hidden = true; E.detailEmpty.hidden = false;
+        // The address no longer names it either: a reload, or a link copied from here, would
+        // open the same error.
+        if (location.hash === `#${id}`) history.replaceState(history.state, '', location.pathname + location.search);
+        for (const li of E.incidentsList.children) { li.classList.remove('is-selected'); li.removeAttribute('aria-current'); }
+      }
       toastError(e);
       return;
     }
