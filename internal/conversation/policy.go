@@ -128,10 +128,13 @@ var humanNouns = map[string]bool{
 	"human agent": true, "live agent": true, "live person": true, "customer service agent": true, "representative": true,
 }
 
-// hoursCues ask when the people work.
+// hoursCues ask when the people work. Not "hours" or "when" alone: "I've
+// been waiting 2 hours for a live agent" and "when is a live agent going to
+// answer" ask for one.
 var hoursCues = []string{
 	"几点上班", "几点下班", "几点开始", "几点结束", "上班时间", "下班时间", "工作时间", "服务时间", "营业时间", "什么时候上班",
-	"什么时候下班", "几点到几点", "hours", "what time", "when do", "when are", "when is",
+	"什么时候下班", "几点到几点", "your hours", "opening hours", "working hours", "business hours", "office hours",
+	"service hours", "agent hours", "what time do", "what time does", "what time are", "start work",
 }
 
 // asksHours reports whether a normalised clause asks about working hours.

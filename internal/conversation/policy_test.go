@@ -18,6 +18,7 @@ func TestWantsHuman(t *testing.T) {
 		"i want a real person", "let me speak to a real person",
 		// A request stays one whatever it asks besides.
 		"转人工客服，几点上班的", "什么时候能转人工", "when can I talk to a human",
+		"I have been waiting 2 hours for a live agent", "when is a live agent going to answer me",
 		// A negation in another clause, or one that does not reach the
 		// phrase, leaves the request a request.
 		"我不想等了，转人工", "我不想等了转人工", "别让我等了转人工", "为什么不能转人工", "为什么不转人工", "不用了，人工",
@@ -32,7 +33,8 @@ func TestWantsHuman(t *testing.T) {
 		"你是真人吗", "是真人在回复吗", "are you a real person?", "is this a real person", "你们客服人员几点上班",
 		// Asking when the people work is a question the knowledge base
 		// answers (with how to reach them), not a request.
-		"人工客服几点上班", "人工服务时间是几点到几点", "what are your live agent hours", "when are human agents available",
+		"人工客服几点上班", "人工服务时间是几点到几点", "what are your live agent hours",
+		"what time do human agents start work", "customer service agent working hours",
 		"how much is shipping", "运费多少", "human resources department address", "my husband ordered it",
 		// Declining a person is not asking for one.
 		"不用转人工，我就问下运费多少", "不要转人工", "不要人工客服，直接告诉我", "不需要人工服务", "别转人工了", "不用帮我转人工",

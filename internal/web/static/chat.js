@@ -290,18 +290,24 @@
     // The customer this load is for: an identity that arrives meanwhile starts a new load after this one
     // (startNew), and must not be written down as this conversation's.
     const who = S.who, identity = S.identity;
+    let carried = [];
     try {
       let saved = readStore();
       // A conversation belongs to the customer it was started for: after a sign-in, a sign-out or
-      // another customer signing in on this browser, start afresh instead of showing it.
-      if (saved && (saved.who || '') !== who) { clearStore(); saved = null; }
+      // another customer signing in on this browser, start afresh instead of showing it (and
+      // forget what that customer had not sent).
+      if (saved && (saved.who || '') !== who) { forgetUnsent(saved.id); clearStore(); saved = null; }
       if (saved) {
         try {
           data = await api('GET', `${API}/${encodeURIComponent(saved.id)}`, undefined, saved.token);
           S.conv = saved;
         } catch (e) {
           if (!isGone(e)) throw e;
-          clearStore(); // unknown or expired conversation: forget it and start fresh
+          // Unknown or expired conversation: forget it and start fresh. What the same customer
+          // had not sent goes with them to the new one.
+          carried = readUnsent(saved);
+          forgetUnsent(saved.id);
+          clearStore();
         }
       }
       if (!data) {
@@ -317,7 +323,8 @@
       return false;
     }
     resetMessages();
-    restoreUnsent();
+    // Not if another customer's identity came meanwhile: a new load for them follows this one.
+    if (S.who === who) restoreUnsent([...carried, ...readUnsent(S.conv)]);
     (data.messages || []).forEach(addMessage);
     storeUnsent();
     applyDetails(data);
@@ -329,12 +336,15 @@
     document.body.dataset.ready = '1';
     return true;
   }
-  function startNew() {
+  // forget: the conversation is another customer's now (an identity change), and the messages not
+  // sent yet are not theirs: they go, those the load under way may have put back included.
+  function startNew({ forget = false } = {}) {
     // A load under way (the page just opened) is for the customer as it was: start anew after it.
-    if (S.loading) return S.loading.then(() => startNew());
+    if (S.loading) return S.loading.then(() => startNew({ forget }));
+    if (forget) for (const li of [...E.messages.querySelectorAll('.msg[data-pending]')]) li.remove();
     // The old conversation's unsent messages: those still on the page follow to the new one (a
     // resend after the old one was gone), or were removed (another customer); none stay stored.
-    if (S.conv) try { sessionStorage.removeItem(unsentKey(S.conv.id)); } catch { /* blocked */ }
+    if (S.conv) forgetUnsent(S.conv.id);
     clearStore();
     // A send still under way belongs to the old conversation: its answer is not shown in the new
     // one (send drops it), and it does not hold the new one's composer.
@@ -1086,20 +1096,27 @@
   // "not sent" bubbles to retry (with their keys: one stored after all is dropped as the
   // transcript loads, or stored once if retried). Session storage, not local: the customer's
   // words stay on this device only as long as the tab does.
+  // Each record names the customer it is for (who), as the stored conversation does.
   const unsentKey = (id) => `steward.chat.unsent.${id}`;
   function storeUnsent() {
     if (!S.conv) return;
     const list = [...E.messages.querySelectorAll('.msg[data-pending]')].filter((li) => !li.adopted && li.payload)
       .map((li) => ({ text: li.payload.text, choice: li.payload.choice, client_id: li.payload.client_id }));
     try {
-      if (list.length) sessionStorage.setItem(unsentKey(S.conv.id), JSON.stringify(list));
+      if (list.length) sessionStorage.setItem(unsentKey(S.conv.id), JSON.stringify({ who: S.conv.who || '', list }));
       else sessionStorage.removeItem(unsentKey(S.conv.id));
     } catch { /* storage blocked or full: they live as long as the page */ }
   }
-  function restoreUnsent() {
-    let list = [];
-    try { list = JSON.parse(sessionStorage.getItem(unsentKey(S.conv.id)) || '[]'); } catch { return; }
-    if (!Array.isArray(list)) return;
+  function forgetUnsent(id) { try { sessionStorage.removeItem(unsentKey(id)); } catch { /* blocked */ } }
+  // readUnsent returns conversation conv's stored unsent messages, if they are its customer's.
+  function readUnsent(conv) {
+    if (!conv) return [];
+    try {
+      const v = JSON.parse(sessionStorage.getItem(unsentKey(conv.id)) || 'null');
+      return v && v.who === (conv.who || '') && Array.isArray(v.list) ? v.list : [];
+    } catch { return []; }
+  }
+  function restoreUnsent(list) {
     const shown = new Set([...E.messages.querySelectorAll('.msg[data-pending]')].map((li) => li.payload && li.payload.client_id));
     for (const u of list) {
       if (!u || typeof u.text !== 'string' || !u.text || typeof u.client_id !== 'string' || shown.has(u.client_id)) continue;
@@ -1188,7 +1205,7 @@
           updateChoices();
           updateComposer();
         }
-        if (S.conv === conv) storeUnsent();
+        storeUnsent(); // the conversation on screen's, whichever it is now
       }
     })();
     return true;
@@ -1327,7 +1344,7 @@
         // The messages the last customer has not sent yet (or could retry) are theirs: another
         // customer's conversation must not show them, nor send them as its own.
         for (const li of [...E.messages.querySelectorAll('.msg[data-pending]')]) li.remove();
-        startNew();
+        startNew({ forget: true });
       }
     });
   }

@@ -821,6 +821,8 @@
     const zh = $(`notice-${level}-zh`).value.trim(), en = $(`notice-${level}-en`).value.trim();
     if (!zh || !en) { formError(E.noticesError, t('incNoticeMissing'), $(`notice-${level}-${zh ? 'en' : 'zh'}`), $(`notice-${level}-${zh ? 'zh' : 'en'}`)); return; }
     await run(button, E.noticesError, async () => {
+      // A poll's read under way was made before this save: its answer would put the old text back.
+      newest('notices');
       // Changed by someone else since this editor read it: say so, with their text, rather than
       // overwrite it unseen. A second Save replaces it (the base is now their text).
       const base = S.noticeBase[level];
@@ -832,6 +834,7 @@
         throw new Error(t('incNoticeChanged', { text: inLang(now.en, now.zh) || t('incNoNotice') }));
       }
       await api('PUT', `/notices/${level}`, { zh, en });
+      newest('notices');
       S.noticeBase[level] = { zh, en };
       $(`notice-${level}-zh`).value = zh;
       $(`notice-${level}-en`).value = en;
