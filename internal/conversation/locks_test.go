@@ -106,6 +106,7 @@ func TestConversationLockIsInOrderAndLetsAWaiterGo(t *testing.T) {
 	var wg sync.WaitGroup
 	const n = 8
 	gone, leave := context.WithCancel(context.Background())
+	defer leave()
 	left := make(chan error, 1)
 	for i := range n {
 		wg.Add(1)
