@@ -951,3 +951,52 @@ func TestRestoreOverADatabaseWithAForeignTableChecksOut(t *testing.T) {
 		t.Fatalf("after the restore: %d conversations, %v; want the backup's 3", len(convs), err)
 	}
 }
+
+// A backup taken by a newer Steward (its schema has migrations this binary
+// does not know) is refused before anything changes: restored, the
+// database was replaced and then no server of this version would start on
+// it ("newer than this binary knows"), found out on the day a restore was
+// needed.
+func TestRestoreRefusesABackupOfANewerSchema(t *testing.T) {
+	ctx := context.Background()
+	for _, backend := range []string{"sqlite", "postgres"} {
+		t.Run(backend, func(t *testing.T) {
+			src := seeded(t, backend, 1)
+			db := open(t, src)
+			known, err := store.KnownSchemaVersion(backend)
+			if err != nil {
+				t.Fatal(err)
+			}
+			raw, err := sql.Open(map[string]string{"sqlite": "sqlite3", "postgres": "pgx"}[backend], map[string]string{
+				"sqlite": src.sqlite, "postgres": src.url}[backend])
+			if err != nil {
+				t.Fatal(err)
+			}
+			defer raw.Close()
+			q := `INSERT INTO schema_migrations (version, name, applied_at) VALUES ($1, 'from_the_future.sql', 0)`
+			if backend == "sqlite" {
+				q = strings.ReplaceAll(q, "$1", "?")
+			}
+			if _, err := raw.ExecContext(ctx, q, known+1); err != nil {
+				t.Fatal(err)
+			}
+			res, err := backups().Create(ctx, backup.Source{DB: db, DatabaseURL: src.url}, t.TempDir())
+			if err != nil {
+				t.Fatal(err)
+			}
+			if res.Manifest.SchemaVersion != known+1 {
+				t.Fatalf("the backup is at schema %d, want %d", res.Manifest.SchemaVersion, known+1)
+			}
+			into := seeded(t, backend, 3)
+			_, err = backups().Restore(ctx, res.Path, into.restoreTarget(), true)
+			if err == nil || !strings.Contains(err.Error(), "newer than this steward knows") {
+				t.Fatalf("restoring a newer schema's backup: %v, want it refused", err)
+			}
+			// Nothing changed: the target still has its own three conversations.
+			convs, err := open(t, into).ConversationsIn(ctx, conversation.StateBot)
+			if err != nil || len(convs) != 3 {
+				t.Fatalf("after the refused restore: %d conversations, %v; want the target's own 3", len(convs), err)
+			}
+		})
+	}
+}

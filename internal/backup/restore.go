@@ -55,6 +55,16 @@ func (b *Backups) Restore(ctx context.Context, path string, t Target, force bool
 	out.add("manifest", true, "format %d, %s, schema %d, taken %s by steward %s", m.Format, m.Store, m.SchemaVersion,
 		m.CreatedAt.Format(time.RFC3339), m.StewardVersion)
 	payload := filepath.Join(backupDir(path), m.Payload)
+	// A backup of a newer Steward's schema restores, and then no server of
+	// this version starts on it ("newer than this binary knows"): on the
+	// day a restore is needed, that is found out after the old database
+	// was replaced. It is refused before anything changes.
+	if known, err := b.in.KnownSchemaVersion(m.Store); err != nil {
+		return out, fmt.Errorf("restore: %w", err)
+	} else if m.SchemaVersion > known {
+		return out, errcode.Errorf(errcode.Invalid, "this backup's schema is version %d, newer than this steward knows (%d): "+
+			"restore it with the steward that took it (%s) or a newer one", m.SchemaVersion, known, m.StewardVersion)
+	}
 	switch {
 	case m.Store == KindSQLite && t.SQLitePath == "":
 		return out, errcode.Errorf(errcode.Invalid, "this is a SQLite backup: restore it into a data directory (--data-dir), not PostgreSQL")

@@ -256,6 +256,9 @@ func (db *DB) Snapshot(ctx context.Context, path string) error {
 // Inspector opens what a backup is checked in, for package backup.
 type Inspector struct{}
 
+// KnownSchemaVersion implements backup.Inspector.
+func (Inspector) KnownSchemaVersion(dialect string) (int, error) { return KnownSchemaVersion(dialect) }
+
 // sqliteFileDSN opens a file that nobody writes: read-only and immutable,
 // so SQLite takes no locks and never looks for a WAL.
 func sqliteFileDSN(path string) string {

@@ -23,8 +23,24 @@ type migration struct {
 	sql     string
 }
 
-func (db *DB) migrations() ([]migration, error) {
-	dir := "migrations/" + db.d.name()
+func (db *DB) migrations() ([]migration, error) { return migrationsOf(db.d.name()) }
+
+// KnownSchemaVersion is the highest migration this binary knows for a
+// dialect ("sqlite" or "postgres"): a database at a higher version was
+// made by a newer Steward.
+func KnownSchemaVersion(dialect string) (int, error) {
+	ms, err := migrationsOf(dialect)
+	if err != nil {
+		return 0, err
+	}
+	if len(ms) == 0 {
+		return 0, fmt.Errorf("no migrations for %q", dialect)
+	}
+	return ms[len(ms)-1].version, nil
+}
+
+func migrationsOf(dialect string) ([]migration, error) {
+	dir := "migrations/" + dialect
 	files, err := fs.ReadDir(migrationFS, dir)
 	if err != nil {
 		return nil, fmt.Errorf("read migrations: %w", err)
