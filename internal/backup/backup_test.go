@@ -8,6 +8,7 @@ import (
 	"encoding/binary"
 	"encoding/hex"
 	"encoding/json"
+	"errors"
 	"fmt"
 	"io"
 	"log/slog"
@@ -999,4 +1000,67 @@ func TestRestoreRefusesABackupOfANewerSchema(t *testing.T) {
 			}
 		})
 	}
+}
+
+// A verification or a restore that died (a crash, a kill, power) left its
+// scratch copy behind: on PostgreSQL a whole restored database, on SQLite
+// a copy of the backup beside the target. Nothing ever removed them; the
+// next verification (or restore) now does, for those over a day old, and
+// leaves younger ones (another may be using them) alone.
+func TestLeftoverScratchCopiesAreRemoved(t *testing.T) {
+	ctx := context.Background()
+	t.Run("postgres", func(t *testing.T) {
+		src := seeded(t, "postgres", 1)
+		res, err := backups().Create(ctx, backup.Source{DB: open(t, src), DatabaseURL: src.url}, t.TempDir())
+		if err != nil {
+			t.Fatal(err)
+		}
+		in := store.Inspector{}
+		stale := "steward_verify_20200101t000000_deadbeef"
+		young := "steward_verify_" + time.Now().UTC().Add(-time.Hour).Format("20060102t150405") + "_cafef00d"
+		for _, name := range []string{stale, young} {
+			if _, err := in.CreateDatabase(ctx, src.url, name); err != nil {
+				t.Fatal(err)
+			}
+		}
+		t.Cleanup(func() { in.DropDatabase(context.Background(), src.url, young) })
+		rep, err := backups().Verify(ctx, res.Path, backup.VerifyOptions{ServerURL: src.url})
+		if err != nil || !rep.OK {
+			t.Fatalf("verify: %v, %+v", err, failedChecks(rep))
+		}
+		left, err := in.Databases(ctx, src.url, "steward_verify_")
+		if err != nil {
+			t.Fatal(err)
+		}
+		if !slices.Equal(left, []string{young}) {
+			t.Errorf("scratch databases after the verification: %v, want only the young one %s", left, young)
+		}
+	})
+	t.Run("sqlite", func(t *testing.T) {
+		src := seeded(t, "sqlite", 1)
+		res, err := backups().Create(ctx, backup.Source{DB: open(t, src)}, t.TempDir())
+		if err != nil {
+			t.Fatal(err)
+		}
+		into := freshTarget(t, "sqlite")
+		stale := into.sqlite + ".restore-20200101T000000Z.tmp"
+		young := into.sqlite + ".restore-" + time.Now().UTC().Add(-time.Hour).Format("20060102T150405Z") + ".tmp"
+		for _, p := range []string{stale, young} {
+			if err := os.MkdirAll(filepath.Dir(p), 0o750); err != nil {
+				t.Fatal(err)
+			}
+			if err := os.WriteFile(p, []byte("a copy of a backup"), 0o600); err != nil {
+				t.Fatal(err)
+			}
+		}
+		if _, err := backups().Restore(ctx, res.Path, into.restoreTarget(), false); err != nil {
+			t.Fatal(err)
+		}
+		if _, err := os.Stat(stale); !errors.Is(err, os.ErrNotExist) {
+			t.Errorf("the stale copy is still there: %v", err)
+		}
+		if _, err := os.Stat(young); err != nil {
+			t.Errorf("the young copy was removed: %v", err)
+		}
+	})
 }

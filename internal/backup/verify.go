@@ -270,7 +270,8 @@ func (b *Backups) verifyPostgres(ctx context.Context, m Manifest, payload, serve
 		return errcode.Errorf(errcode.Invalid, "a PostgreSQL backup is verified by restoring it into a scratch database: "+
 			"give a PostgreSQL server (--database postgres://...; its user needs CREATEDB)")
 	}
-	name := "steward_verify_" + time.Now().UTC().Format("20060102t150405") + "_" + randomSuffix()
+	b.dropStaleScratch(ctx, serverURL)
+	name := scratchDBPrefix + b.now().UTC().Format(scratchStamp) + "_" + randomSuffix()
 	scratch, err := b.in.CreateDatabase(ctx, serverURL, name)
 	if err != nil {
 		return fmt.Errorf("create a scratch database: %w", err)
@@ -303,6 +304,41 @@ func (b *Backups) verifyPostgres(ctx context.Context, m Manifest, payload, serve
 	}
 	r.add("restore", true, "pg_restore into scratch database %s", name)
 	return b.in.InspectPostgres(ctx, scratch, func(ctx context.Context, v View) error { return checkView(ctx, v, m, r) })
+}
+
+// Scratch databases are named scratchDBPrefix, the time they were made
+// (scratchStamp, UTC) and a random suffix.
+const (
+	scratchDBPrefix = "steward_verify_"
+	scratchStamp    = "20060102t150405"
+	// staleAfter: a scratch database or restore file older than this was
+	// left by a process that died (a verification takes minutes).
+	staleAfter = 24 * time.Hour
+)
+
+// dropStaleScratch drops the scratch databases a verification that died
+// (a crash, a kill, the machine losing power) left behind: each is a whole
+// restored copy of the database, and nothing else would ever drop it.
+// Those made within staleAfter are left alone (another verification may be
+// using them). Failures are logged only: they do not stop this one.
+func (b *Backups) dropStaleScratch(ctx context.Context, serverURL string) {
+	names, err := b.in.Databases(ctx, serverURL, scratchDBPrefix)
+	if err != nil {
+		b.logger.Warn("list scratch databases left by earlier verifications", "error", err)
+		return
+	}
+	for _, name := range names {
+		stamp, _, _ := strings.Cut(strings.TrimPrefix(name, scratchDBPrefix), "_")
+		made, err := time.Parse(scratchStamp, stamp)
+		if err != nil || b.now().Sub(made) < staleAfter {
+			continue
+		}
+		if err := b.in.DropDatabase(ctx, serverURL, name); err != nil {
+			b.logger.Warn("drop a scratch database left by an earlier verification", "database", name, "error", err)
+			continue
+		}
+		b.logger.Info("dropped a scratch database left by an earlier verification", "database", name, "made", made)
+	}
 }
 
 func randomSuffix() string {

@@ -359,6 +359,33 @@ func (Inspector) DropDatabase(ctx context.Context, serverURL, name string) error
 	return nil
 }
 
+// Databases lists the databases on serverURL's server whose names begin
+// with prefix (a plain identifier), sorted.
+func (Inspector) Databases(ctx context.Context, serverURL, prefix string) ([]string, error) {
+	if !identifier.MatchString(prefix) {
+		return nil, errcode.Errorf(errcode.Invalid, "database name prefix %q is not a plain identifier", prefix)
+	}
+	pool, err := openPostgresURL(ctx, serverURL)
+	if err != nil {
+		return nil, err
+	}
+	defer pool.Close()
+	rows, err := pool.QueryContext(ctx, `SELECT datname FROM pg_database WHERE starts_with(datname, $1) ORDER BY datname`, prefix)
+	if err != nil {
+		return nil, fmt.Errorf("list databases: %w", err)
+	}
+	defer rows.Close()
+	var out []string
+	for rows.Next() {
+		var name string
+		if err := rows.Scan(&name); err != nil {
+			return nil, fmt.Errorf("list databases: %w", err)
+		}
+		out = append(out, name)
+	}
+	return out, rows.Err()
+}
+
 // TablesNotIn lists the tables of Steward's schema (those its PostgreSQL
 // migrations create) that the database at databaseURL holds and keep does
 // not name, and the tables there that Steward did not make (foreign). It
