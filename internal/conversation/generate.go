@@ -80,6 +80,7 @@ func (e *Engine) generated(ctx context.Context, ix *knowledge.Index, c *Conversa
 		return Message{}, false
 	}
 	var sources []llm.Source
+	var entries []*knowledge.Entry // sources' entries, in order
 	var first *knowledge.Entry
 	for _, cand := range pred.Candidates {
 		if strings.HasPrefix(cand.Label, smalltalkPrefix) {
@@ -91,6 +92,7 @@ func (e *Engine) generated(ctx context.Context, ix *knowledge.Index, c *Conversa
 		}
 		content, _ := entry.Text(locale)
 		sources = append(sources, llm.Source{ID: entry.ID, Title: content.Title, Answer: content.Answer})
+		entries = append(entries, entry)
 		if first == nil {
 			first = entry
 		}
@@ -137,19 +139,54 @@ func (e *Engine) generated(ctx context.Context, ix *knowledge.Index, c *Conversa
 		e.logger.Info("generated answer gives a link or phone number its entries do not: not shown", "conversation", c.ID)
 		return Message{}, false
 	}
-	c.Unresolved, c.Category = 0, first.Category
+	// The answer is the entry it draws on most: a "wrong answer" flag on
+	// it goes to that entry's correction queue (it went to the intent
+	// model's first guess, which the model may not have used at all).
+	used := entries[drawsOn(out, sources)]
+	c.Unresolved, c.Category = 0, used.Category
 	if !pred.OutOfScope {
 		// Out of scope, the guess's category says nothing of what the
 		// question is about (as for the unanswered ones): counted in it,
 		// the question's low confidence fell on a category it had nothing
 		// to do with, and with that category handed to people, on the
 		// next guess's, whose quality rules could then hand it over too.
-		info.Category = first.Category
+		info.Category = used.Category
 	}
-	content, _ := first.Text(locale)
+	content, _ := used.Text(locale)
 	// The model saw masked text only, but what it writes is masked too.
 	return Message{Text: guard.MaskString(out), Outcome: OutcomeAnswer, Confidence: pred.Confidence,
-		Intent: IntentGenerated, Entry: &EntryRef{ID: first.ID, Category: first.Category, Title: content.Title}}, true
+		Intent: IntentGenerated, Entry: &EntryRef{ID: used.ID, Category: used.Category, Title: content.Title}}, true
+}
+
+// drawsOn returns the index of the source a generated answer draws on
+// most: the one whose answer holds the largest share of the answer's
+// character pairs (normalised: case, width and punctuation aside, so that
+// it works alike for Chinese and English). Ties go to the earlier source,
+// the intent model's better guess.
+func drawsOn(answer string, sources []llm.Source) int {
+	pairs := func(s string) map[string]bool {
+		rs := []rune(nlu.Normalize(s))
+		m := make(map[string]bool, len(rs))
+		for i := 0; i+1 < len(rs); i++ {
+			m[string(rs[i:i+2])] = true
+		}
+		return m
+	}
+	want := pairs(answer)
+	best, bestShared := 0, -1
+	for i, src := range sources {
+		have := pairs(src.Title + " " + src.Answer)
+		shared := 0
+		for p := range want {
+			if have[p] {
+				shared++
+			}
+		}
+		if shared > bestShared {
+			best, bestShared = i, shared
+		}
+	}
+	return best
 }
 
 // history is the conversation's last few messages (masked, as stored), for

@@ -4,6 +4,7 @@ import (
 	"context"
 	"net/http"
 	"path/filepath"
+	"regexp"
 	"strings"
 	"testing"
 
@@ -162,5 +163,48 @@ func TestModelRefusalIsNotAnAnswer(t *testing.T) {
 	if last.Conversation.State != conversation.StateQueued {
 		t.Fatalf("after two questions the model declined, the conversation is %s with %d unresolved; want it handed to a person",
 			last.Conversation.State, last.Conversation.Unresolved)
+	}
+}
+
+// A generated answer is filed under the entry it draws on: a "wrong
+// answer" flag on it goes to that entry's correction queue. It was always
+// the intent model's first guess, even when the model answered from the
+// second source alone, so editors were sent to fix an entry that was fine.
+func TestGeneratedAnswerIsFiledUnderTheEntryItDrawsOn(t *testing.T) {
+	fake := llmtest.New()
+	defer fake.Close()
+	// The model answers from the second source it is given, in its own words around it.
+	second := regexp.MustCompile(`(?s)\[2\] ([^\n]*)\n(.*?)\n\n`)
+	fake.Reply(func(r llmtest.Request) (int, string) {
+		m := second.FindStringSubmatch(r.Text())
+		if m == nil {
+			return http.StatusOK, "no second source"
+		}
+		return http.StatusOK, "Here is what I found. " + m[2]
+	})
+	e := llmEngine(t, fake)
+	ctx := context.Background()
+	c, tok, _, err := e.Start(ctx, conversation.StartRequest{Locale: "en"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	res, err := e.Handle(ctx, c.ID, tok, conversation.Input{Text: "the jacket I sent back weeks ago, where is my money"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	reqs := fake.Requests()
+	if len(reqs) != 1 {
+		t.Fatalf("the model was asked %d times, want once", len(reqs))
+	}
+	m := second.FindStringSubmatch(reqs[0].Text())
+	if m == nil {
+		t.Fatalf("the model was given fewer than two sources: the test's premise fails:\n%s", reqs[0].Text())
+	}
+	r := res.Replies[0]
+	if r.Intent != conversation.IntentGenerated || r.Entry == nil {
+		t.Fatalf("reply %+v, want a generated answer", r)
+	}
+	if r.Entry.Title != m[1] {
+		t.Errorf("the generated answer is filed under %q, want %q, the entry it repeats", r.Entry.Title, m[1])
 	}
 }
