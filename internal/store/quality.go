@@ -154,18 +154,20 @@ func (db *DB) Flags(ctx context.Context, statuses []quality.FlagStatus, limit in
 		ph[i] = fmt.Sprintf("$%d", len(args))
 	}
 	args = append(args, limit)
-	return db.flags(ctx, `status IN (`+strings.Join(ph, ", ")+`) ORDER BY created_at DESC LIMIT `+
+	// id breaks ties, so that a list cut by its limit is the same list
+	// each time it is read, and on both databases.
+	return db.flags(ctx, `status IN (`+strings.Join(ph, ", ")+`) ORDER BY created_at DESC, id DESC LIMIT `+
 		fmt.Sprintf("$%d", len(args)), args...)
 }
 
 // FixingFlags returns the flags waiting for their fix to be released.
 func (db *DB) FixingFlags(ctx context.Context) ([]quality.Flag, error) {
-	return db.flags(ctx, `status = 'fixing' ORDER BY created_at`)
+	return db.flags(ctx, `status = 'fixing' ORDER BY created_at, id`)
 }
 
 // FixedFlags returns every resolved flag with a fix.
 func (db *DB) FixedFlags(ctx context.Context) ([]quality.Flag, error) {
-	return db.flags(ctx, `status = 'resolved' AND fix_entry <> '' ORDER BY created_at`)
+	return db.flags(ctx, `status = 'resolved' AND fix_entry <> '' ORDER BY created_at, id`)
 }
 
 // UpdateFlags applies u to the flags among ids that are in one of from.
@@ -229,7 +231,7 @@ func (db *DB) asked(ctx context.Context, what, reply string, since time.Time, li
 		FROM messages b JOIN messages c ON c.conversation_id = b.conversation_id AND c.seq = b.seq - 1
 		WHERE `+reply+`
 			AND b.created_at >= $1 AND c.role = 'customer'
-		ORDER BY b.created_at DESC LIMIT $2`, millis(since), limit)
+		ORDER BY b.created_at DESC, b.conversation_id, b.seq DESC LIMIT $2`, millis(since), limit)
 	if err != nil {
 		return nil, fmt.Errorf("%s: %w", what, err)
 	}

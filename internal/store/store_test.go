@@ -913,3 +913,31 @@ func TestSQLiteBusyIsUnavailable(t *testing.T) {
 		t.Errorf("a write once the lock is let go: %v", err)
 	}
 }
+
+// Flags made in the same millisecond (a console flagging a group) are
+// listed in one order, by id, on both databases: a list cut by its limit
+// was whichever rows the database found first, so the correction queue's
+// page could differ between two reads and between SQLite and PostgreSQL.
+func TestFlagsTiedInTimeListInOneOrder(t *testing.T) {
+	testutil.ForEachBackend(t, func(t *testing.T, db *store.DB) {
+		ctx := context.Background()
+		at := time.Date(2026, 11, 24, 10, 0, 0, 0, time.UTC)
+		for _, id := range []string{"f3", "f1", "f6", "f2", "f5", "f4"} {
+			if err := db.AddFlag(ctx, &quality.Flag{ID: id, ConversationID: "c", MessageID: "m-" + id, Status: quality.FlagOpen,
+				Source: quality.SourceAgent, CreatedAt: at, UpdatedAt: at}); err != nil {
+				t.Fatal(err)
+			}
+		}
+		got, err := db.Flags(ctx, []quality.FlagStatus{quality.FlagOpen}, 3)
+		if err != nil {
+			t.Fatal(err)
+		}
+		var ids []string
+		for _, f := range got {
+			ids = append(ids, f.ID)
+		}
+		if fmt.Sprint(ids) != "[f6 f5 f4]" {
+			t.Errorf("the newest three of six flags made at once: %v, want [f6 f5 f4]", ids)
+		}
+	})
+}
