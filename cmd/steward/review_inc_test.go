@@ -254,3 +254,52 @@ func TestIncidentsUnknownIncidentLinkClearsTheAddressInChromium(t *testing.T) {
 	admin.navigate(run.URL + "/console/incidents#inc-does-not-exist")
 	admin.waitFor(`location.hash === "" && !document.querySelector('#detail-empty').hidden`)
 }
+
+// Drills from the console: on a server started with fault injection, an
+// admin injects a fault from the incidents page, sees it listed with what
+// it did, and clears it; the server's fault API agrees at each step. On a
+// server without fault injection the section is not shown.
+func TestIncidentsDrillsInjectAndClearAFaultInChromium(t *testing.T) {
+	run := testutil.Start(t, func(c *config.Config) { c.EnableFaultInjection = true })
+	adminAPI := testutil.Login(t, run.URL, run.Demo[0].Email, run.Demo[0].Password)
+	admin := page{t, browserWithin(t, 2*time.Minute)}
+	admin.signInTo(run.URL, "/console/incidents", run.Demo[0].Email, run.Demo[0].Password)
+	admin.waitFor(`!document.querySelector('#drills-box').hidden && document.querySelector('#fault-point').options.length > 1`)
+
+	eval[bool](admin, `(document.querySelector('#fault-point').value = "nlu", true)`)
+	admin.fill("#fault-rate", "50")
+	admin.click("#fault-add")
+	admin.waitFor(`!!document.querySelector('#faults-list li[data-point="nlu"]')`)
+	var got struct {
+		Faults []struct {
+			Point     string  `json:"point"`
+			ErrorRate float64 `json:"error_rate"`
+		} `json:"faults"`
+	}
+	adminAPI.Must(http.StatusOK, "GET", "/api/v1/admin/faults", nil, &got)
+	if len(got.Faults) != 1 || got.Faults[0].Point != "nlu" || got.Faults[0].ErrorRate != 0.5 {
+		t.Fatalf("the server's faults after the console's injection: %+v, want nlu at 0.5", got.Faults)
+	}
+	// A scope the point does not take: the server's refusal is shown.
+	admin.fill("#fault-scope", "billing")
+	admin.click("#fault-add")
+	admin.waitFor(`document.querySelector('#fault-error').textContent.includes("takes no scope")`)
+
+	admin.click(`#faults-list li[data-point="nlu"] .inc-fault-clear`)
+	admin.waitFor(`!document.querySelector('#faults-list li') && !document.querySelector('#faults-empty').hidden`)
+	got.Faults = nil
+	adminAPI.Must(http.StatusOK, "GET", "/api/v1/admin/faults", nil, &got)
+	if len(got.Faults) != 0 {
+		t.Fatalf("the server's faults after the console cleared them: %+v", got.Faults)
+	}
+
+	// Without fault injection, no drills section.
+	plain := testutil.Start(t, nil)
+	p := page{t, browserWithin(t, 2*time.Minute)}
+	p.signInTo(plain.URL, "/console/incidents", plain.Demo[0].Email, plain.Demo[0].Password)
+	p.waitFor(`!!document.querySelector('#posture-level').dataset.level`)
+	time.Sleep(500 * time.Millisecond)
+	if !eval[bool](p, `document.querySelector('#drills-box').hidden`) {
+		t.Error("the drills section is shown on a server without fault injection")
+	}
+}

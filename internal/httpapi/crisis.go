@@ -729,7 +729,8 @@ func (s *Server) requeueJob(w http.ResponseWriter, r *http.Request, p *auth.Prin
 
 // faultsOff answers every fault route when the server runs without
 // --enable-fault-injection: the API does not exist.
-var errFaultsOff = errcode.Errorf(errcode.NotFound, "fault injection is off (start the server with --enable-fault-injection)")
+var errFaultsOff = errcode.Localized(errcode.NotFound, "fault injection is off (start the server with --enable-fault-injection)",
+	"故障注入未开启（以 --enable-fault-injection 启动服务器）")
 
 type faultRequest struct {
 	incident.Fault
@@ -765,11 +766,12 @@ func (s *Server) injectFault(w http.ResponseWriter, r *http.Request, p *auth.Pri
 		return err
 	}
 	if req.DurationS < 0 || req.DurationS > incident.MaxFault.Seconds() {
-		return errcode.Errorf(errcode.Invalid, "duration_s must be between 0 and %.0f", incident.MaxFault.Seconds())
+		return errcode.Localized(errcode.Invalid, "duration_s must be between 0 and %.0f", "持续时间（duration_s）应在 0 到 %.0f 秒之间",
+			incident.MaxFault.Seconds())
 	}
 	if req.Point == incident.FaultBadRelease {
 		if s.crisis.BadRelease == nil {
-			return errcode.Errorf(errcode.Unavailable, "no knowledge base to damage")
+			return errcode.Localized(errcode.Unavailable, "no knowledge base to damage", "没有可供损坏的知识库")
 		}
 		rel, err := s.crisis.BadRelease(r.Context())
 		if err != nil {

@@ -73,21 +73,21 @@ func (f *Faults) Set(x Fault, d time.Duration) (Fault, error) {
 	}
 	switch {
 	case !known:
-		return Fault{}, errcode.Errorf(errcode.Invalid, "unknown fault point %q (known: %v)", x.Point, FaultPoints)
+		return Fault{}, errcode.Localized(errcode.Invalid, "unknown fault point %q (known: %v)", "未知的故障点 %q（可用：%v）", x.Point, FaultPoints)
 	case x.ErrorRate < 0 || x.ErrorRate > 1:
-		return Fault{}, errcode.Errorf(errcode.Invalid, "error_rate must be between 0 and 1")
+		return Fault{}, errcode.Localized(errcode.Invalid, "error_rate must be between 0 and 1", "失败比例（error_rate）应在 0 到 1 之间")
 	case x.LatencyMS < 0 || x.LatencyMS > 60000:
-		return Fault{}, errcode.Errorf(errcode.Invalid, "latency_ms must be between 0 and 60000")
+		return Fault{}, errcode.Localized(errcode.Invalid, "latency_ms must be between 0 and 60000", "延迟（latency_ms）应在 0 到 60000 毫秒之间")
 	case d < 0 || d > MaxFault:
-		return Fault{}, errcode.Errorf(errcode.Invalid, "duration must be positive and at most %s", MaxFault)
+		return Fault{}, errcode.Localized(errcode.Invalid, "duration must be positive and at most %s", "持续时间应为正数，且不超过 %s", MaxFault)
 	case len(x.Scope) > 100:
-		return Fault{}, errcode.Errorf(errcode.Invalid, "scope is too long")
+		return Fault{}, errcode.Localized(errcode.Invalid, "scope is too long", "范围（scope）太长")
 	case x.Scope != "" && !slices.Contains(scoped, x.Point):
 		// Such a fault would never match a call (they carry no scope):
 		// the drill would run against a fault that injects nothing.
-		return Fault{}, errcode.Errorf(errcode.Invalid, "%s takes no scope (only %v do)", x.Point, scoped)
+		return Fault{}, errcode.Localized(errcode.Invalid, "%s takes no scope (only %v do)", "%s 不接受范围（只有 %v 接受）", x.Point, scoped)
 	case x.Point == FaultLLM && x.Scope != "" && x.Scope != "primary" && x.Scope != "fallback":
-		return Fault{}, errcode.Errorf(errcode.Invalid, `the scope of llm is "primary" or "fallback"`)
+		return Fault{}, errcode.Localized(errcode.Invalid, `the scope of llm is "primary" or "fallback"`, `llm 的范围应为 "primary" 或 "fallback"`)
 	}
 	if x.ErrorRate == 0 && x.LatencyMS == 0 {
 		x.ErrorRate = 1

@@ -58,6 +58,7 @@
     timer: 0,
     polling: false,
     noticeBase: {},   // level -> the notice {zh, en} as last read or saved (loadNotices)
+    faultsOff: false, // the server has fault injection off (its API answered 404)
   };
   let E = {};
   const canManage = () => S.perms.includes('incident.manage');
@@ -153,7 +154,7 @@
     S.polling = true;
     try {
       await Promise.allSettled([loadPosture(), loadAlerts(), loadSilences(), loadIncidents(), loadMonitor(),
-        loadNotices({ quiet: true })]);
+        loadNotices({ quiet: true }), loadFaults()]);
       if (S.selected) await loadDetail();
       tickDurations();
     } finally {
@@ -443,6 +444,71 @@
       E.silComment.value = '';
       toast(t('incSilenced'));
       await Promise.all([loadSilences(), loadAlerts()]);
+    });
+  }
+
+  // =====================================================================
+  // Drills: fault injection (docs/crisis.md, "Drills")
+  // =====================================================================
+  // Shown to those who may inject, on a server started with fault injection on (the API answers
+  // 404 otherwise, and the section stays hidden). Each fault lasts its duration, or until cleared.
+  const canInject = () => S.perms.includes('faults.inject');
+  async function loadFaults() {
+    if (!canInject() || S.faultsOff) return;
+    const current = newest('faults');
+    let d;
+    try {
+      d = await api('GET', '/admin/faults');
+    } catch (e) {
+      if (!current()) return;
+      if (e.status === 404) { S.faultsOff = true; E.drillsBox.hidden = true; } // fault injection is off
+      return;
+    }
+    if (!current()) return;
+    E.drillsBox.hidden = false;
+    const points = d.points || [];
+    if (E.faultPoint.options.length !== points.length) {
+      E.faultPoint.replaceChildren(...points.map((p) => { const o = mk('option', '', label('faultPoint', p)); o.value = p; return o; }));
+    }
+    const list = d.faults || [];
+    if (changed('faults', list)) renderFaults(list);
+  }
+
+  function renderFaults(list) {
+    E.faultsEmpty.hidden = !!list.length;
+    E.faultsList.replaceChildren(...list.map((f) => {
+      const li = mk('li', 'inc-fault');
+      li.dataset.point = f.point;
+      const head = mk('div', 'kb-row');
+      const name = mk('code', 'chip', f.scope ? `${f.point} · ${f.scope}` : f.point);
+      head.append(name, mk('span', 'kb-meta', t('incFaultUntil', { time: fmtTime(f.until) })));
+      const b = btn('btn btn--small btn--danger inc-fault-clear', t('incFaultClear'));
+      b.addEventListener('click', () => run(b, E.faultError, async () => {
+        await api('DELETE', `/admin/faults/${enc(f.point)}`);
+        toast(t('incFaultCleared', { point: label('faultPoint', f.point) }));
+        await loadFaults();
+      }));
+      head.append(b);
+      li.append(head, mk('p', 'kb-meta', t('incFaultDetail', { rate: pct(f.error_rate), latency: f.latency_ms || 0, applied: f.applied || 0 })));
+      return li;
+    }));
+  }
+
+  async function injectFault() {
+    const point = E.faultPoint.value;
+    const rate = Number(E.faultRate.value), latency = Number(E.faultLatency.value);
+    if (!Number.isFinite(rate) || rate < 0 || rate > 100 || !Number.isFinite(latency) || latency < 0 || latency > 60000) {
+      formError(E.faultError, t('incFaultBadInvalid'), E.faultRate, E.faultLatency);
+      return;
+    }
+    const body = { point, error_rate: rate / 100, latency_ms: Math.round(latency), duration_s: Number(E.faultDuration.value) };
+    const scope = E.faultScope.value.trim();
+    if (scope) body.scope = scope;
+    await run(E.faultAdd, E.faultError, async () => {
+      const res = await api('POST', '/admin/faults', body);
+      if (res && res.release) toast(t('incFaultBadRelease', { version: res.release.version ?? res.release.id ?? '' }));
+      else toast(t('incFaultInjected', { point: label('faultPoint', point) }));
+      await loadFaults();
     });
   }
 
@@ -868,6 +934,9 @@
       updPost: $('upd-post'), resolveNote: $('resolve-note'), resolveBtn: $('resolve-btn'), detailError: $('detail-error'),
       timeline: $('timeline'), pmLoad: $('pm-load'), pmRaw: $('pm-raw'), pmNumbers: $('pm-numbers'), pmBody: $('pm-body'),
       noticesError: $('notices-error'),
+      drillsBox: $('drills-box'), faultsList: $('faults-list'), faultsEmpty: $('faults-empty'), faultForm: $('fault-form'),
+      faultPoint: $('fault-point'), faultRate: $('fault-rate'), faultLatency: $('fault-latency'), faultScope: $('fault-scope'),
+      faultDuration: $('fault-duration'), faultAdd: $('fault-add'), faultError: $('fault-error'),
     };
     $('logout-btn').addEventListener('click', async () => {
       try { await api('POST', '/auth/logout'); } catch { /* leaving anyway */ }
@@ -893,6 +962,8 @@
     E.autoBtn.addEventListener('click', handBack);
     E.declareForm.addEventListener('submit', (e) => { e.preventDefault(); declare(); });
     E.silenceForm.addEventListener('submit', (e) => { e.preventDefault(); addSilence(); });
+    E.faultForm.addEventListener('submit', (e) => { e.preventDefault(); injectFault(); });
+    clearOnEdit(E.faultForm, E.faultError);
     E.updateForm.addEventListener('submit', (e) => { e.preventDefault(); postUpdate(); });
     E.resolveBtn.addEventListener('click', resolve);
     E.confirmBtn.addEventListener('click', confirmRecovery);
