@@ -14,6 +14,7 @@ import (
 	"github.com/steward-cs/steward/internal/config"
 	"github.com/steward-cs/steward/internal/conversation"
 	"github.com/steward-cs/steward/internal/desk"
+	"github.com/steward-cs/steward/internal/errcode"
 	"github.com/steward-cs/steward/internal/httpapi"
 	"github.com/steward-cs/steward/internal/incident"
 	"github.com/steward-cs/steward/internal/jobs"
@@ -190,11 +191,11 @@ func (c *crisis) api(a *App) *httpapi.Crisis {
 		h.BadRelease = func(ctx context.Context) (*knowledge.Release, error) {
 			act := a.kb.Active()
 			if act == nil || act.Release == nil {
-				return nil, fmt.Errorf("no active release to damage")
+				return nil, errcode.Localized(errcode.Unavailable, "no active release to damage", "没有可供损坏的已启用知识库版本")
 			}
 			entries := act.Release.Content
 			if len(entries) == 0 {
-				return nil, fmt.Errorf("the active release holds no entries")
+				return nil, errcode.Localized(errcode.Unavailable, "the active release holds no entries", "已启用的知识库版本没有条目")
 			}
 			return a.kb.Publish(ctx, knowledge.Actor{ID: "system:drill", Name: "Steward drill"}, knowledge.PublishOptions{
 				Note: "drill: a damaged release (questions moved to the wrong entries)", Entries: knowledge.Damaged(entries),

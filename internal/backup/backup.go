@@ -122,9 +122,9 @@ type Inspector interface {
 	// that the PostgreSQL database at url holds and keep does not name
 	// (ours), and the tables there that are not Steward's (foreign).
 	TablesNotIn(ctx context.Context, url string, keep []string) (ours, foreign []string, err error)
-	// Databases lists the databases on serverURL's server whose names
-	// begin with prefix.
-	Databases(ctx context.Context, serverURL, prefix string) ([]string, error)
+	// IdleDatabases lists the databases on serverURL's server whose names
+	// begin with prefix and that no session is connected to.
+	IdleDatabases(ctx context.Context, serverURL, prefix string) ([]string, error)
 	// KnownSchemaVersion is the highest schema version this binary's
 	// migrations reach for a store ("sqlite" or "postgres").
 	KnownSchemaVersion(store string) (int, error)

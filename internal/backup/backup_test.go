@@ -1018,22 +1018,48 @@ func TestLeftoverScratchCopiesAreRemoved(t *testing.T) {
 		in := store.Inspector{}
 		stale := "steward_verify_20200101t000000_deadbeef"
 		young := "steward_verify_" + time.Now().UTC().Add(-time.Hour).Format("20060102t150405") + "_cafef00d"
-		for _, name := range []string{stale, young} {
-			if _, err := in.CreateDatabase(ctx, src.url, name); err != nil {
+		// Named long ago, but a verification is connected to it (a very
+		// long one, or one from a node whose clock is off): left alone.
+		busy := "steward_verify_20200101t000000_0badcafe"
+		urls := map[string]string{}
+		for _, name := range []string{stale, young, busy} {
+			u, err := in.CreateDatabase(ctx, src.url, name)
+			if err != nil {
 				t.Fatal(err)
 			}
+			urls[name] = u
 		}
-		t.Cleanup(func() { in.DropDatabase(context.Background(), src.url, young) })
+		t.Cleanup(func() {
+			in.DropDatabase(context.Background(), src.url, young)
+			in.DropDatabase(context.Background(), src.url, busy)
+		})
+		conn, err := sql.Open("pgx", urls[busy])
+		if err != nil {
+			t.Fatal(err)
+		}
+		defer conn.Close()
+		if err := conn.PingContext(ctx); err != nil {
+			t.Fatal(err)
+		}
 		rep, err := backups().Verify(ctx, res.Path, backup.VerifyOptions{ServerURL: src.url})
 		if err != nil || !rep.OK {
 			t.Fatalf("verify: %v, %+v", err, failedChecks(rep))
 		}
-		left, err := in.Databases(ctx, src.url, "steward_verify_")
+		var left []string
+		rows, err := conn.QueryContext(ctx, `SELECT datname FROM pg_database WHERE starts_with(datname, 'steward_verify_') ORDER BY datname`)
 		if err != nil {
 			t.Fatal(err)
 		}
-		if !slices.Equal(left, []string{young}) {
-			t.Errorf("scratch databases after the verification: %v, want only the young one %s", left, young)
+		for rows.Next() {
+			var name string
+			if err := rows.Scan(&name); err != nil {
+				t.Fatal(err)
+			}
+			left = append(left, name)
+		}
+		rows.Close()
+		if !slices.Equal(left, []string{busy, young}) {
+			t.Errorf("scratch databases after the verification: %v, want the busy one %s and the young one %s", left, busy, young)
 		}
 	})
 	t.Run("sqlite", func(t *testing.T) {

@@ -271,7 +271,9 @@ func (b *Backups) verifyPostgres(ctx context.Context, m Manifest, payload, serve
 			"give a PostgreSQL server (--database postgres://...; its user needs CREATEDB)")
 	}
 	b.dropStaleScratch(ctx, serverURL)
-	name := scratchDBPrefix + b.now().UTC().Format(scratchStamp) + "_" + randomSuffix()
+	// The wall clock, not b.now: the name's time is how later verifications
+	// (on any node) judge whether the database was left behind.
+	name := scratchDBPrefix + time.Now().UTC().Format(scratchStamp) + "_" + randomSuffix()
 	scratch, err := b.in.CreateDatabase(ctx, serverURL, name)
 	if err != nil {
 		return fmt.Errorf("create a scratch database: %w", err)
@@ -319,10 +321,12 @@ const (
 // dropStaleScratch drops the scratch databases a verification that died
 // (a crash, a kill, the machine losing power) left behind: each is a whole
 // restored copy of the database, and nothing else would ever drop it.
-// Those made within staleAfter are left alone (another verification may be
-// using them). Failures are logged only: they do not stop this one.
+// Only those nobody is connected to, and made more than staleAfter ago by
+// the wall clock, are dropped: a verification still running (a very large
+// one, or on a node whose clock is off) holds a connection to its own.
+// Failures are logged only: they do not stop this one.
 func (b *Backups) dropStaleScratch(ctx context.Context, serverURL string) {
-	names, err := b.in.Databases(ctx, serverURL, scratchDBPrefix)
+	names, err := b.in.IdleDatabases(ctx, serverURL, scratchDBPrefix)
 	if err != nil {
 		b.logger.Warn("list scratch databases left by earlier verifications", "error", err)
 		return
@@ -330,7 +334,7 @@ func (b *Backups) dropStaleScratch(ctx context.Context, serverURL string) {
 	for _, name := range names {
 		stamp, _, _ := strings.Cut(strings.TrimPrefix(name, scratchDBPrefix), "_")
 		made, err := time.Parse(scratchStamp, stamp)
-		if err != nil || b.now().Sub(made) < staleAfter {
+		if err != nil || time.Since(made) < staleAfter {
 			continue
 		}
 		if err := b.in.DropDatabase(ctx, serverURL, name); err != nil {

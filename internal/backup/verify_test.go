@@ -34,7 +34,7 @@ func (fakeInspector) TablesNotIn(context.Context, string, []string) ([]string, [
 	return nil, nil, nil
 }
 func (fakeInspector) KnownSchemaVersion(store string) (int, error)                { return 1 << 20, nil }
-func (fakeInspector) Databases(context.Context, string, string) ([]string, error) { return nil, nil }
+func (fakeInspector) IdleDatabases(context.Context, string, string) ([]string, error) { return nil, nil }
 
 // handMade writes a backup directory named after at, holding payload, with
 // a matching manifest and, when verified is not nil, a verify.json.

@@ -3,8 +3,10 @@ package conversation
 import (
 	"context"
 	"errors"
+	"math"
 	"strings"
 	"time"
+	"unicode"
 
 	"github.com/steward-cs/steward/internal/guard"
 	"github.com/steward-cs/steward/internal/knowledge"
@@ -159,34 +161,96 @@ func (e *Engine) generated(ctx context.Context, ix *knowledge.Index, c *Conversa
 }
 
 // drawsOn returns the index of the source a generated answer draws on
-// most: the one whose answer holds the largest share of the answer's
-// character pairs (normalised: case, width and punctuation aside, so that
-// it works alike for Chinese and English). Ties go to the earlier source,
-// the intent model's better guess.
+// most, keeping the intent model's first guess (0) unless another source
+// clearly wins. Each source is scored by the answer's terms it holds (Latin
+// words of three letters or more, pairs of Chinese characters), each
+// weighted by how few of the sources hold it: terms every source holds
+// ("the", "you", "订单") tell nothing, and a long source does not win by
+// holding more common words. Another source wins when it scores more
+// than 1.5 times the first guess and at least 2 (two terms that only it
+// holds).
 func drawsOn(answer string, sources []llm.Source) int {
-	pairs := func(s string) map[string]bool {
-		rs := []rune(nlu.Normalize(s))
-		m := make(map[string]bool, len(rs))
-		for i := 0; i+1 < len(rs); i++ {
-			m[string(rs[i:i+2])] = true
-		}
-		return m
+	if len(sources) < 2 {
+		return 0
 	}
-	want := pairs(answer)
-	best, bestShared := 0, -1
+	held := make([]map[string]bool, len(sources))
+	df := map[string]int{}
 	for i, src := range sources {
-		have := pairs(src.Title + " " + src.Answer)
-		shared := 0
-		for p := range want {
-			if have[p] {
-				shared++
+		held[i] = terms(src.Title + " " + src.Answer)
+		for term := range held[i] {
+			df[term]++
+		}
+	}
+	n := float64(len(sources))
+	scores := make([]float64, len(sources))
+	for term := range terms(answer) {
+		if df[term] == 0 {
+			continue
+		}
+		w := math.Log(n / float64(df[term]))
+		for i := range sources {
+			if held[i][term] {
+				scores[i] += w
 			}
 		}
-		if shared > bestShared {
-			best, bestShared = i, shared
+	}
+	best := 0
+	for i := 1; i < len(scores); i++ {
+		if scores[i] > scores[best] {
+			best = i
 		}
 	}
+	if best != 0 && (scores[best] < 1.5*scores[0] || scores[best] < 2*math.Log(n)) {
+		return 0
+	}
 	return best
+}
+
+// termStopWords are English words too common in answers to say which
+// source one draws on.
+var termStopWords = map[string]bool{}
+
+func init() {
+	for _, w := range strings.Fields(`the and you your yours can get got for are our ours will any this that these those
+		from have has had was were been not but all its into out about more than then they them their there here what
+		when where how which who whom why also only just very may might would could should shall let help happy sure
+		yes please thank thanks hello dear with without within over under again once each every some such other same`) {
+		termStopWords[w] = true
+	}
+}
+
+// terms are a text's words of three letters or more but for termStopWords
+// (normalised: case and width aside; a plural's "s" dropped), and its pairs
+// of adjacent Chinese characters.
+func terms(text string) map[string]bool {
+	out := map[string]bool{}
+	for _, w := range strings.Fields(nlu.Normalize(text)) {
+		rs := []rune(w)
+		var han []rune
+		flush := func() {
+			for k := 0; k+1 < len(han); k++ {
+				out[string(han[k:k+2])] = true
+			}
+			han = han[:0]
+		}
+		latin := 0
+		for _, r := range rs {
+			if unicode.Is(unicode.Han, r) {
+				han = append(han, r)
+				continue
+			}
+			flush()
+			latin++
+		}
+		flush()
+		if latin == len(rs) && len(rs) >= 3 && !termStopWords[w] {
+			if len(w) > 3 && strings.HasSuffix(w, "s") && !strings.HasSuffix(w, "ss") {
+				w = w[:len(w)-1]
+			}
+			out[w] = true
+		}
+	}
+	return out
 }
 
 // history is the conversation's last few messages (masked, as stored), for

@@ -359,9 +359,10 @@ func (Inspector) DropDatabase(ctx context.Context, serverURL, name string) error
 	return nil
 }
 
-// Databases lists the databases on serverURL's server whose names begin
-// with prefix (a plain identifier), sorted.
-func (Inspector) Databases(ctx context.Context, serverURL, prefix string) ([]string, error) {
+// IdleDatabases lists the databases on serverURL's server whose names
+// begin with prefix (a plain identifier) and that no session is connected
+// to, sorted.
+func (Inspector) IdleDatabases(ctx context.Context, serverURL, prefix string) ([]string, error) {
 	if !identifier.MatchString(prefix) {
 		return nil, errcode.Errorf(errcode.Invalid, "database name prefix %q is not a plain identifier", prefix)
 	}
@@ -370,7 +371,8 @@ func (Inspector) Databases(ctx context.Context, serverURL, prefix string) ([]str
 		return nil, err
 	}
 	defer pool.Close()
-	rows, err := pool.QueryContext(ctx, `SELECT datname FROM pg_database WHERE starts_with(datname, $1) ORDER BY datname`, prefix)
+	rows, err := pool.QueryContext(ctx, `SELECT datname FROM pg_database d WHERE starts_with(datname, $1)
+		AND NOT EXISTS (SELECT 1 FROM pg_stat_activity a WHERE a.datname = d.datname) ORDER BY datname`, prefix)
 	if err != nil {
 		return nil, fmt.Errorf("list databases: %w", err)
 	}

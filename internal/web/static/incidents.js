@@ -461,18 +461,28 @@
       d = await api('GET', '/admin/faults');
     } catch (e) {
       if (!current()) return;
-      if (e.status === 404) { S.faultsOff = true; E.drillsBox.hidden = true; } // fault injection is off
+      // 404: fault injection is off; 403: no longer allowed (the role changed while the page was open).
+      if (e.status === 404 || e.status === 403) { S.faultsOff = true; E.drillsBox.hidden = true; }
       return;
     }
     if (!current()) return;
     E.drillsBox.hidden = false;
-    const points = d.points || [];
+    // Not kb.bad_release: it publishes and activates a damaged release, which no Clear undoes (the
+    // drill command puts the earlier release back; here it would take a rollback on the KB page).
+    const points = (d.points || []).filter((p) => p !== 'kb.bad_release');
     if (E.faultPoint.options.length !== points.length) {
       E.faultPoint.replaceChildren(...points.map((p) => { const o = mk('option', '', label('faultPoint', p)); o.value = p; return o; }));
     }
     const list = d.faults || [];
-    if (changed('faults', list)) renderFaults(list);
+    // The counts of calls a fault applied to change on every poll: they are updated in place, so
+    // that the list (and a Clear button with the focus) is rebuilt only when the faults change.
+    if (changed('faults', list.map((f) => ({ ...f, applied: 0 })))) renderFaults(list);
+    else for (const f of list) {
+      const p = E.faultsList.querySelector(`li[data-point="${CSS.escape(f.point)}"] .inc-fault-detail`);
+      if (p) p.textContent = faultDetail(f);
+    }
   }
+  const faultDetail = (f) => t('incFaultDetail', { rate: pct(f.error_rate), latency: f.latency_ms || 0, applied: f.applied || 0 });
 
   function renderFaults(list) {
     E.faultsEmpty.hidden = !!list.length;
@@ -484,12 +494,13 @@
       head.append(name, mk('span', 'kb-meta', t('incFaultUntil', { time: fmtTime(f.until) })));
       const b = btn('btn btn--small btn--danger inc-fault-clear', t('incFaultClear'));
       b.addEventListener('click', () => run(b, E.faultError, async () => {
-        await api('DELETE', `/admin/faults/${enc(f.point)}`);
-        toast(t('incFaultCleared', { point: label('faultPoint', f.point) }));
+        const res = await api('DELETE', `/admin/faults/${enc(f.point)}`);
+        // Not there any more: it ended on its own (its time ran out) before the click.
+        toast(t(res && res.cleared === false ? 'incFaultEnded' : 'incFaultCleared', { point: label('faultPoint', f.point) }));
         await loadFaults();
       }));
       head.append(b);
-      li.append(head, mk('p', 'kb-meta', t('incFaultDetail', { rate: pct(f.error_rate), latency: f.latency_ms || 0, applied: f.applied || 0 })));
+      li.append(head, mk('p', 'kb-meta inc-fault-detail', faultDetail(f)));
       return li;
     }));
   }
@@ -506,8 +517,7 @@
     if (scope) body.scope = scope;
     await run(E.faultAdd, E.faultError, async () => {
       const res = await api('POST', '/admin/faults', body);
-      if (res && res.release) toast(t('incFaultBadRelease', { version: res.release.version ?? res.release.id ?? '' }));
-      else toast(t('incFaultInjected', { point: label('faultPoint', point) }));
+      toast(t('incFaultInjected', { point: label('faultPoint', point) }));
       await loadFaults();
     });
   }
