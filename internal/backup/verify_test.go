@@ -33,8 +33,10 @@ func (fakeInspector) DropDatabase(context.Context, string, string) error { retur
 func (fakeInspector) TablesNotIn(context.Context, string, []string) ([]string, []string, error) {
 	return nil, nil, nil
 }
-func (fakeInspector) KnownSchemaVersion(store string) (int, error)                { return 1 << 20, nil }
-func (fakeInspector) IdleDatabases(context.Context, string, string) ([]string, error) { return nil, nil }
+func (fakeInspector) KnownSchemaVersion(store string) (int, error) { return 1 << 20, nil }
+func (fakeInspector) IdleDatabases(context.Context, string, string) ([]string, error) {
+	return nil, nil
+}
 
 // handMade writes a backup directory named after at, holding payload, with
 // a matching manifest and, when verified is not nil, a verify.json.
