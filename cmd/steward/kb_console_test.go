@@ -12,6 +12,7 @@ import (
 	"github.com/chromedp/chromedp"
 
 	"github.com/steward-cs/steward/internal/config"
+	"github.com/steward-cs/steward/internal/monitor"
 	"github.com/steward-cs/steward/internal/testutil"
 )
 
@@ -49,6 +50,13 @@ func TestKnowledgeConsoleInChromium(t *testing.T) {
 	run := testutil.Start(t, func(c *config.Config) {
 		c.Knowledge.Gate.Folds = 2 // a small gate: publishing is quick under -race
 		c.Knowledge.Gate.MaxHeldOut = 200
+		// The test sends 50 questions the bot cannot answer right after
+		// release 3 goes live (to fill the unanswered list). That is a
+		// fallback surge after a release, and the bad-release playbook
+		// rolled release 3 back when the monitor looked before the test's
+		// own rollback (a slow run, under -race): the release numbers the
+		// test checks then moved. This test is about the console.
+		c.Monitor.Rules = append(c.Monitor.Rules, monitor.Rule{Name: "fallback_surge", Disabled: true})
 	})
 	adminAPI := testutil.Login(t, run.URL, run.Demo[0].Email, run.Demo[0].Password)
 	adminAPI.AddUser("lead@demo.steward", "supervisor", nil)
