@@ -52,10 +52,14 @@ func ReadPII(r io.Reader) ([]PIIExample, error) {
 
 // PIIScores are precision and recall of one kind (or of all).
 type PIIScores struct {
-	Expected  int     `json:"expected"`  // labelled spans
-	Found     int     `json:"found"`     // labelled spans fully masked
-	Detected  int     `json:"detected"`  // spans the detector masked
-	Correct   int     `json:"correct"`   // detected spans that overlap a labelled one
+	Expected int `json:"expected"` // labelled spans
+	Found    int `json:"found"`    // labelled spans fully masked
+	Detected int `json:"detected"` // spans the detector masked
+	Correct  int `json:"correct"`  // detected spans that overlap a labelled one
+	// WrongKind counts labelled spans found, but by a span of another kind:
+	// they are masked, in that kind's display form (an ID number taken
+	// for a bank card shows its first 6 and last 4 digits, not the last 4).
+	WrongKind int     `json:"wrong_kind"`
 	Precision float64 `json:"precision"` // correct / detected (1 when nothing was detected)
 	Recall    float64 `json:"recall"`    // found / expected (1 when nothing was expected)
 }
@@ -94,6 +98,10 @@ func ScorePII(exs []PIIExample) PIIReport {
 			if fullyMasked(rs, want, got) {
 				rep.Found++
 				s.Found++
+				if otherKind(want, got) {
+					rep.WrongKind++
+					s.WrongKind++
+				}
 			} else {
 				missed = true
 			}
@@ -152,6 +160,17 @@ func fullyMasked(rs []rune, want guard.Span, got []guard.Span) bool {
 		}
 	}
 	return true
+}
+
+// otherKind reports whether a detected span of another kind than want's
+// overlaps want.
+func otherKind(want guard.Span, got []guard.Span) bool {
+	for _, g := range got {
+		if g.Start < want.End && want.Start < g.End && g.Kind != want.Kind {
+			return true
+		}
+	}
+	return false
 }
 
 func overlapsAny(g guard.Span, spans []guard.Span) bool {
