@@ -85,6 +85,23 @@ func (b *Backups) Restore(ctx context.Context, path string, t Target, force bool
 // restoreStamp is the time in the name of a SQLite restore's copy.
 const restoreStamp = "20060102T150405Z"
 
+// removeStaleCopies removes the copies of a backup that restores into
+// target which died (a crash, a kill) left beside it, once staleAfter old:
+// each is a whole database that nothing else removes. As dropStaleScratch
+// does for PostgreSQL's scratch databases.
+func (b *Backups) removeStaleCopies(target string) {
+	old, _ := filepath.Glob(target + ".restore-*.tmp")
+	for _, p := range old {
+		made, err := time.Parse(restoreStamp, strings.TrimSuffix(strings.TrimPrefix(p, target+".restore-"), ".tmp"))
+		if err != nil || b.now().Sub(made) < staleAfter {
+			continue
+		}
+		if err := os.Remove(p); err == nil {
+			b.logger.Info("removed a copy left by an earlier restore", "file", p)
+		}
+	}
+}
+
 func (b *Backups) restoreSQLite(ctx context.Context, m Manifest, payload, target string, force bool, out *Restored) error {
 	out.Target = target
 	exists := false
@@ -102,19 +119,7 @@ func (b *Backups) restoreSQLite(ctx context.Context, m Manifest, payload, target
 	if err := os.MkdirAll(filepath.Dir(target), 0o750); err != nil {
 		return fmt.Errorf("create the data directory: %w", err)
 	}
-	// A restore that died (a crash, a kill) left its copy of the backup
-	// beside the target: a whole database that nothing else removes.
-	if old, _ := filepath.Glob(target + ".restore-*.tmp"); len(old) > 0 {
-		for _, p := range old {
-			made, err := time.Parse(restoreStamp, strings.TrimSuffix(strings.TrimPrefix(p, target+".restore-"), ".tmp"))
-			if err != nil || b.now().Sub(made) < staleAfter {
-				continue
-			}
-			if err := os.Remove(p); err == nil {
-				b.logger.Info("removed a copy left by an earlier restore", "file", p)
-			}
-		}
-	}
+	b.removeStaleCopies(target)
 	stamp := b.now().UTC().Format(restoreStamp)
 	tmp := target + ".restore-" + stamp + ".tmp"
 	defer os.Remove(tmp)
