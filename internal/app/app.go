@@ -13,6 +13,7 @@ import (
 	"slices"
 	"strings"
 	"sync"
+	"sync/atomic"
 	"time"
 
 	"github.com/steward-cs/steward/internal/audit"
@@ -205,7 +206,8 @@ func Open(ctx context.Context, cfg config.Config, logger *slog.Logger, options .
 		return nil, err
 	}
 	a.flags = quality.NewFlags(a.db)
-	a.kb = NewKnowledge(cfg, a.db, builtin, a.engine, a.audit, a.flags, logger, oo.models)
+	target := &servingTarget{engine: a.engine}
+	a.kb = NewKnowledge(cfg, a.db, builtin, target, a.audit, a.flags, logger, oo.models)
 	if err := a.loadKnowledge(ctx); err != nil {
 		return nil, err
 	}
@@ -227,6 +229,10 @@ func Open(ctx context.Context, cfg config.Config, logger *slog.Logger, options .
 	}
 	if err = a.crisis.finish(ctx, cfg, a); err != nil {
 		return nil, err
+	}
+	if ctl := a.crisis.ctl; ctl != nil {
+		refresh := ctl.Refresh
+		target.after.Store(&refresh)
 	}
 	var identities *auth.Identities
 	if cfg.Security.IdentitySecret != "" {
@@ -299,6 +305,23 @@ func (a *App) loadKnowledge(ctx context.Context) error {
 	a.logger.Info("knowledge release ready", "release", active.Release.ID, "entries", active.Index.Len(),
 		"model", active.Index.ModelInfo(), "took_ms", time.Since(start).Milliseconds())
 	return nil
+}
+
+// servingTarget serves each release the knowledge lifecycle activates to
+// the engine, then has the incident controller hand the engine its posture
+// again: level 3 answers from the active release's essential entries, and
+// a release activated under it (a rollback, a fix) left the engine judging
+// "essential" by the release that was active when level 3 began.
+type servingTarget struct {
+	engine *conversation.Engine
+	after  atomic.Pointer[func()]
+}
+
+func (t *servingTarget) SetIndex(ix *knowledge.Index) {
+	t.engine.SetIndex(ix)
+	if f := t.after.Load(); f != nil {
+		(*f)()
+	}
 }
 
 // NewKnowledge is the knowledge lifecycle as configured, over db: the

@@ -726,7 +726,8 @@ func (o observer) ObserveTurn(t conversation.TurnInfo) {
 	if t.Conversation != nil && t.Conversation.Source != "" {
 		src = t.Conversation.Source
 	}
-	o.mon.Record(monitor.Signal{Kind: monitor.KindTurn, Outcome: t.Outcome, Category: t.Category, Source: src,
+	o.mon.Record(monitor.Signal{Kind: monitor.KindTurn, Outcome: t.Outcome, DivertedNotice: t.DivertedTo == conversation.OutcomeNotice,
+		Category: t.Category, Source: src,
 		Confidence: t.Confidence, Negative: t.Negative, Latency: t.Latency, Failed: t.Failed, Component: t.Component, Flagged: t.Firewall != ""})
 	if t.Conversation != nil && t.Conversation.State == conversation.StateQueued &&
 		(t.Outcome == string(conversation.OutcomeHandoff) || t.Outcome == monitor.OutcomeDiverted) {

@@ -601,15 +601,12 @@ func (e *Engine) decide(ctx context.Context, c *Conversation, text nlu.Text, cho
 	switch {
 	case p != nil && p.Level == 1 && p.All:
 		// Everything goes around the bot: don't even ask the model.
-		info.Outcome = "diverted"
-		return []Message{e.divert(ctx, c, p, locale)}
+		return []Message{e.divert(ctx, c, p, locale, info)}
 	case p != nil && p.VIPOnly && !c.Customer.VIP:
-		info.Outcome = "diverted"
-		return []Message{e.divert(ctx, c, p, locale)}
+		return []Message{e.divert(ctx, c, p, locale, info)}
 	case p != nil && p.Level == 3:
 		if p.Minimal == nil {
-			info.Outcome = "diverted"
-			return []Message{e.divert(ctx, c, p, locale)}
+			return []Message{e.divert(ctx, c, p, locale, info)}
 		}
 		if ix == nil {
 			ix = p.Minimal
@@ -623,8 +620,7 @@ func (e *Engine) decide(ctx context.Context, c *Conversation, text nlu.Text, cho
 		// offered entry in a category handed to people, or one beyond
 		// the essentials in disaster recovery, is not answered.
 		if p.covers(entry.Category, entry.ID) || p != nil && p.Level == 3 && !p.essential(entry.ID) {
-			info.Outcome = "diverted"
-			return []Message{e.divert(ctx, c, p, locale)}
+			return []Message{e.divert(ctx, c, p, locale, info)}
 		}
 		return []Message{answer(entry, locale, 1, entry.ID, c)}
 	}
@@ -663,8 +659,7 @@ func (e *Engine) decide(ctx context.Context, c *Conversation, text nlu.Text, cho
 	if known && !pred.OutOfScope && p.covers(entry.Category, pred.Label) {
 		// Out of scope, the best guess's category says nothing about the
 		// question: the ordinary fallback applies, not the takeover.
-		info.Outcome = "diverted"
-		return []Message{e.divert(ctx, c, p, locale)}
+		return []Message{e.divert(ctx, c, p, locale, info)}
 	}
 	smalltalk := !pred.OutOfScope && pred.Confidence >= e.policy.AnswerConfidence && strings.HasPrefix(pred.Label, smalltalkPrefix)
 	if smalltalk && e.builtin != nil {
@@ -683,8 +678,7 @@ func (e *Engine) decide(ctx context.Context, c *Conversation, text nlu.Text, cho
 		// about (a model trained on the essential entries alone answers
 		// everything else confidently and wrongly); only essential answers
 		// are given, the rest goes to a person or the offline form.
-		info.Outcome = "diverted"
-		return []Message{e.divert(ctx, c, p, locale)}
+		return []Message{e.divert(ctx, c, p, locale, info)}
 	}
 	if pred.OutOfScope || pred.Confidence < e.policy.AnswerConfidence || !known {
 		if !smalltalk {
@@ -818,7 +812,8 @@ func answer(entry *knowledge.Entry, locale string, conf float64, intent string, 
 // divert handles a turn the posture keeps from the bot: a person when
 // one can take it (the scoped takeover, VIP-only service), otherwise the
 // fallback flow with the incident's notice and the offline form.
-func (e *Engine) divert(ctx context.Context, c *Conversation, p *Posture, locale string) Message {
+func (e *Engine) divert(ctx context.Context, c *Conversation, p *Posture, locale string, info *TurnInfo) Message {
+	info.Outcome = "diverted"
 	notice := p.NoticeText(locale)
 	if p.Level == 1 && !p.Human {
 		c.Unresolved = 0
@@ -826,6 +821,7 @@ func (e *Engine) divert(ctx context.Context, c *Conversation, p *Posture, locale
 		if notice != "" {
 			text = notice + "\n" + text
 		}
+		info.DivertedTo = OutcomeNotice
 		return Message{Text: text, Outcome: OutcomeNotice, Intent: "incident.fallback"}
 	}
 	m := e.handoff(ctx, c, HandoffIncident, phraseIncidentHuman, locale, 0)
@@ -835,6 +831,7 @@ func (e *Engine) divert(ctx context.Context, c *Conversation, p *Posture, locale
 	if notice != "" {
 		m.Text = notice + "\n" + m.Text
 	}
+	info.DivertedTo = m.Outcome
 	return m
 }
 

@@ -79,12 +79,16 @@ func (e *Engine) Posture() *Posture { return e.posture.Load() }
 type TurnInfo struct {
 	Conversation *Conversation
 	Outcome      string // the bot's outcome, "diverted" for a posture's, "error" when it failed
-	Category     string
-	Intent       string
-	Confidence   float64
-	Negative     bool
-	Failed       bool
-	Component    string // what failed: nlu, store
+	// DivertedTo is what a diverted turn's reply did: handed the customer
+	// to a person (handoff), to the offline form (offline), or only told
+	// them what is happening (notice, level 1's fallback flow).
+	DivertedTo Outcome
+	Category   string
+	Intent     string
+	Confidence float64
+	Negative   bool
+	Failed     bool
+	Component  string // what failed: nlu, store
 	// Firewall is the input firewall's category of a message it flagged,
 	// also when the message was handed to a person rather than refused
 	// (it asked for one): an attack is counted either way.

@@ -2,10 +2,13 @@ package conversation_test
 
 import (
 	"context"
+	"path/filepath"
 	"testing"
 
 	"github.com/steward-cs/steward/internal/conversation"
 	"github.com/steward-cs/steward/internal/knowledge"
+	"github.com/steward-cs/steward/internal/store"
+	"github.com/steward-cs/steward/internal/testutil"
 )
 
 // Under disaster recovery, small talk is still answered by the bot (it
@@ -115,5 +118,36 @@ func TestChoicesFollowThePosture(t *testing.T) {
 	}
 	if res := choose(essential[0].ID); res.Replies[0].Outcome != conversation.OutcomeAnswer {
 		t.Errorf("an essential choice in disaster recovery: %+v", res.Replies)
+	}
+}
+
+// A diverted turn reports what its reply did: a fallback flow's notice
+// hands the customer to no one, a takeover to a person. The postmortem's
+// "handoffs caused" counted every diverted turn, notices too.
+func TestDivertedTurnsSayWhereTheyWent(t *testing.T) {
+	ix, b := demo(t)
+	db := testutil.OpenStore(t, store.Options{SQLitePath: filepath.Join(t.TempDir(), "s.db")})
+	log := &turnLog{}
+	e := conversation.NewEngine(db, conversation.Options{Builtin: b, Observer: log})
+	e.SetIndex(ix)
+	ctx := context.Background()
+	for _, tc := range []struct {
+		human bool
+		want  conversation.Outcome
+	}{{false, conversation.OutcomeNotice}, {true, conversation.OutcomeHandoff}} {
+		e.SetPosture(&conversation.Posture{Level: 1, All: true, Human: tc.human})
+		c, tok, _, err := e.Start(ctx, conversation.StartRequest{Locale: "en"})
+		if err != nil {
+			t.Fatal(err)
+		}
+		if _, err := e.Handle(ctx, c.ID, tok, conversation.Input{Text: "where is my parcel"}); err != nil {
+			t.Fatal(err)
+		}
+		log.mu.Lock()
+		last := log.turns[len(log.turns)-1]
+		log.mu.Unlock()
+		if last.Outcome != "diverted" || last.DivertedTo != tc.want {
+			t.Errorf("level 1 (to people: %v): turn outcome %q, diverted to %q; want diverted to %q", tc.human, last.Outcome, last.DivertedTo, tc.want)
+		}
 	}
 }

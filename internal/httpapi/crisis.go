@@ -333,7 +333,7 @@ func (s *Server) putNotice(w http.ResponseWriter, r *http.Request, p *auth.Princ
 	}
 	level, err := strconv.Atoi(r.PathValue("level"))
 	if err != nil {
-		return errcode.Errorf(errcode.Invalid, "level must be 1, 2 or 3")
+		return errcode.Localized(errcode.Invalid, "level must be 1, 2 or 3", "级别须为 1、2 或 3")
 	}
 	var n incident.Notice
 	if err := decode(r, &n); err != nil {
@@ -517,7 +517,7 @@ func (s *Server) updateIncident(w http.ResponseWriter, r *http.Request, p *auth.
 		return err
 	}
 	if req.Phase == "" && req.Note == "" {
-		return errcode.Errorf(errcode.Invalid, "give a phase, a note, or both")
+		return errcode.Localized(errcode.Invalid, "give a phase, a note, or both", "请给出阶段或备注，或两者都给")
 	}
 	inc, err := s.crisis.Controller.Update(r.Context(), incidentActor(p), r.PathValue("id"), req.Phase, req.Note)
 	if err != nil {

@@ -91,8 +91,13 @@ type Controller struct {
 	// op serialises the controller's steps and operators' actions: they
 	// read and change the open incident. mu guards what readers on the
 	// hot path take (the posture, the notices).
-	op      sync.Mutex
-	mu      sync.Mutex
+	op sync.Mutex
+	mu sync.Mutex
+	// serveMu makes each serve hand the engine the posture in force as it
+	// runs: an operator's notice edit, reading the posture just before a
+	// step changed it, handed the engine the old one after the step's own
+	// serve, and the engine kept it until the next change.
+	serveMu sync.Mutex
 	posture Posture
 	notices map[int]Notice
 	current *Incident // the open incident, if any
@@ -105,10 +110,18 @@ type Controller struct {
 	calmSince time.Time // when the desired posture first fell below the current one
 	// unsaved: the posture served is not the one stored, since the store
 	// refused it (the outage level 3 is for): each step tries again.
-	unsaved  bool
-	lastDown time.Time
-	flaps    int
-	limiter  *limiter
+	unsaved bool
+	// unrecorded: the open incident's timeline lacks the posture served,
+	// since the store refused it when it changed; each step tries again.
+	unrecorded bool
+	// handPhase is the open incident whose phase a person set while its
+	// alerts fired (handFiring) or not: trackIncident leaves that phase
+	// until they start or stop.
+	handPhase  string
+	handFiring bool
+	lastDown   time.Time
+	flaps      int
+	limiter    *limiter
 }
 
 // New loads the persisted posture and notices and returns a controller.
@@ -212,8 +225,15 @@ func (c *Controller) reload(ctx context.Context, keepServed bool) error {
 	c.mu.Lock()
 	before := c.posture
 	c.mu.Unlock()
+	was := c.current
 	if err := c.load(ctx, keepServed); err != nil {
 		return err
+	}
+	if inc := c.current; !keepServed && inc != nil && was != nil && was.ID == inc.ID && was.Phase != inc.Phase && inc.Phase != PhaseResolved {
+		// A phase set on another node while this one led is a person's
+		// (only the leader steps): it stands as one set here would
+		// (Update).
+		c.handPhase, c.handFiring = inc.ID, ownAlerts(inc, c.opts.Alerts.Active()) > 0
 	}
 	c.mu.Lock()
 	after := c.posture
@@ -253,7 +273,10 @@ func (c *Controller) Current() *Incident {
 
 // Notice returns the text customers see under p.
 func (c *Controller) Notice(p Posture) Notice {
-	if p.Notice != nil {
+	// A posture's own notice of two empty texts ({"zh":"","en":""}, which
+	// "both or neither" lets through) is none: it hid the level's notice
+	// from customers.
+	if p.Notice != nil && (p.Notice.ZH != "" || p.Notice.EN != "") {
 		return *p.Notice
 	}
 	if p.Level == Normal {
@@ -316,8 +339,16 @@ func (c *Controller) Allow(source string) bool {
 	return c.limiter.allow(source, rate, c.opts.Now())
 }
 
+// Refresh hands the engine the posture again: after the knowledge base's
+// active release changed, level 3's essential entries are the new
+// release's (the engine judged "essential" by the release that was active
+// when the posture was served).
+func (c *Controller) Refresh() { c.serve() }
+
 // serve hands the posture to the engine.
 func (c *Controller) serve() {
+	c.serveMu.Lock()
+	defer c.serveMu.Unlock()
 	c.mu.Lock()
 	p := c.posture
 	c.mu.Unlock()
@@ -407,15 +438,20 @@ func (c *Controller) saveServed(ctx context.Context, now time.Time) error {
 	c.mu.Lock()
 	p := c.posture
 	named := c.current != nil && !p.IsNormal() && !p.Manual && p.IncidentID == ""
+	record := named || c.unrecorded && c.current != nil
 	c.mu.Unlock()
-	if named {
+	if record {
 		// The incident opened after the posture it answers was served
-		// (its alerts opened it once the store took writes again).
+		// (its alerts opened it once the store took writes again), or it
+		// could not record the change when it was made.
 		if err := c.recordServed(ctx, now, c.current, p); err != nil {
 			return err
 		}
 	}
 	c.mu.Lock()
+	if record || c.current == nil {
+		c.unrecorded = false
+	}
 	if named {
 		p.IncidentID = c.current.ID
 		c.posture, c.unsaved = p, true
@@ -452,10 +488,6 @@ func (c *Controller) openServed(ctx context.Context, now time.Time) error {
 	if c.current != nil || p.IsNormal() {
 		return nil
 	}
-	zh := p.ReasonZH
-	if zh == "" {
-		zh = p.Reason
-	}
 	level := monitor.LevelWarning
 	if p.Level >= Level2 {
 		level = monitor.LevelCritical
@@ -464,17 +496,27 @@ func (c *Controller) openServed(ctx context.Context, now time.Time) error {
 	if since.IsZero() {
 		since = now
 	}
-	al := monitor.Alert{Summary: "service degraded: " + p.Reason, SummaryZH: "服务降级：" + zh, Level: level,
-		StartsAt: since, Labels: map[string]string{"alertname": "manual"}}
-	if err := c.open(ctx, now, &al); err != nil {
+	who := steward
+	if p.SetBy != "" && p.SetBy != steward.ID {
+		who = Actor{ID: p.SetBy, Name: p.SetByName}
+	}
+	al := degradedAlert(p, since, level)
+	if err := c.open(ctx, now, &al, who); err != nil {
 		return fmt.Errorf("open an incident for the posture served: %w", err)
 	}
 	inc := c.current
 	inc.Manual = p.Manual
-	if p.SetBy != "" && p.SetBy != steward.ID {
-		inc.OpenedBy, inc.OpenedByName = p.SetBy, p.SetByName
-	}
 	return c.recordServed(ctx, now, inc, p)
+}
+
+// degradedAlert is what opens an incident for a degraded posture that has
+// none. Its title says what the posture does, not why: the title is on the
+// public status page, and an operator's reason ("Zhang San checks the
+// courier API") is for the staff, on the posture's line of the timeline.
+func degradedAlert(p Posture, at time.Time, level string) monitor.Alert {
+	en, zh := p.Describe()
+	return monitor.Alert{Summary: "service degraded: " + en, SummaryZH: "服务降级：" + zh, Level: level,
+		StartsAt: at, Labels: map[string]string{"alertname": "manual"}}
 }
 
 // recordServed puts a posture served before its incident could be written
@@ -657,7 +699,7 @@ func (c *Controller) trackNew(ctx context.Context, now time.Time, a monitor.Aler
 		}
 	}
 	if c.current == nil && c.opens(&a, act) {
-		if err := c.open(ctx, now, &a); err != nil {
+		if err := c.open(ctx, now, &a, steward); err != nil {
 			return err
 		}
 	}
@@ -699,6 +741,29 @@ func (c *Controller) trackIncident(ctx context.Context, now time.Time, alerts []
 	if inc == nil || inc.Manual {
 		return nil
 	}
+	own := ownAlerts(inc, alerts)
+	p := c.Posture()
+	if own == 0 && p.IsNormal() && !p.Manual {
+		return c.resolve(ctx, now, steward, why{"the alerts are resolved and service is back to normal", "告警已恢复，服务已恢复正常"}, false)
+	}
+	if c.handPhase == inc.ID {
+		if (own > 0) == c.handFiring {
+			return nil // the person's phase stands until the alerts change
+		}
+		c.handPhase = ""
+	}
+	switch {
+	case own == 0 && inc.Phase != PhaseMonitoring:
+		return c.setPhase(ctx, now, inc, PhaseMonitoring, steward, "the alerts are resolved; watching before returning to normal",
+			"告警已恢复，观察中，稍后恢复正常服务")
+	case own > 0 && inc.Phase == PhaseMonitoring:
+		return c.setPhase(ctx, now, inc, PhaseIdentified, steward, "alerts fire again", "告警再次触发")
+	}
+	return nil
+}
+
+// ownAlerts counts the firing alerts that keep inc open.
+func ownAlerts(inc *Incident, alerts []monitor.Alert) int {
 	own := 0
 	for _, a := range alerts {
 		// An SLO burn alert looks back up to six hours by design: it pages
@@ -708,17 +773,7 @@ func (c *Controller) trackIncident(ctx context.Context, now time.Time, alerts []
 			own++
 		}
 	}
-	p := c.Posture()
-	switch {
-	case own == 0 && p.IsNormal() && !p.Manual:
-		return c.resolve(ctx, now, steward, why{"the alerts are resolved and service is back to normal", "告警已恢复，服务已恢复正常"}, false)
-	case own == 0 && inc.Phase != PhaseMonitoring:
-		return c.setPhase(ctx, now, inc, PhaseMonitoring, steward, "the alerts are resolved; watching before returning to normal",
-			"告警已恢复，观察中，稍后恢复正常服务")
-	case own > 0 && inc.Phase == PhaseMonitoring:
-		return c.setPhase(ctx, now, inc, PhaseIdentified, steward, "alerts fire again", "告警再次触发")
-	}
-	return nil
+	return own
 }
 
 func (c *Controller) setPhase(ctx context.Context, now time.Time, inc *Incident, phase string, a Actor, text, textZH string) error {
@@ -741,9 +796,11 @@ func impactFrom(a *monitor.Alert) time.Time {
 	return a.StartsAt
 }
 
-func (c *Controller) open(ctx context.Context, now time.Time, a *monitor.Alert) error {
+// open opens an incident for alert a, by who: Steward for an alert, the
+// operator whose posture it answers for one they set.
+func (c *Controller) open(ctx context.Context, now time.Time, a *monitor.Alert, who Actor) error {
 	inc := &Incident{ID: token.ID("inc", 10), Title: a.Summary, TitleZH: a.SummaryZH, Severity: a.Level,
-		Phase: PhaseInvestigating, OpenedBy: steward.ID, OpenedByName: steward.Name, StartedAt: impactFrom(a), DetectedAt: a.StartsAt, UpdatedAt: now}
+		Phase: PhaseInvestigating, OpenedBy: who.ID, OpenedByName: who.Name, StartedAt: impactFrom(a), DetectedAt: a.StartsAt, UpdatedAt: now}
 	if err := c.opts.Store.CreateIncident(ctx, inc); err != nil {
 		return err
 	}
@@ -752,7 +809,7 @@ func (c *Controller) open(ctx context.Context, now time.Time, a *monitor.Alert) 
 	c.mu.Unlock()
 	c.changed() // the other nodes show it, and do not open another
 	c.logger.Warn("incident opened", "incident", inc.ID, "alert", a.Name(), "level", a.Level)
-	if err := c.event(ctx, now, EventOpened, steward, "incident opened: "+a.Summary, "事件开启："+a.SummaryZH, nil); err != nil {
+	if err := c.event(ctx, now, EventOpened, who, "incident opened: "+a.Summary, "事件开启："+a.SummaryZH, nil); err != nil {
 		return err
 	}
 	c.page(ctx, now, notify.Notice{ID: inc.ID + "-opened", Level: a.Level, Status: notify.StatusFiring,
@@ -792,9 +849,8 @@ func (c *Controller) apply(ctx context.Context, now time.Time, next Posture, a A
 	c.mu.Unlock()
 	var errs []error
 	if inc == nil && !next.IsNormal() {
-		al := monitor.Alert{Summary: "service degraded: " + reason, SummaryZH: "服务降级：" + w.zh, Level: monitor.LevelWarning,
-			StartsAt: now, Labels: map[string]string{"alertname": "manual"}}
-		if err := c.open(ctx, now, &al); err != nil {
+		al := degradedAlert(next, now, monitor.LevelWarning)
+		if err := c.open(ctx, now, &al, a); err != nil {
 			// The posture changes all the same: the store that refuses the
 			// incident may be the very trouble it answers. The incident
 			// opens once the store takes it (trackAlerts, saveServed).
@@ -802,7 +858,6 @@ func (c *Controller) apply(ctx context.Context, now time.Time, next Posture, a A
 		} else {
 			inc = c.current
 			inc.Manual = next.Manual
-			inc.OpenedBy, inc.OpenedByName = a.ID, a.Name
 		}
 	}
 	next.Since, next.SetBy, next.SetByName, next.Reason, next.ReasonZH = now, a.ID, a.Name, reason, ""
@@ -851,12 +906,21 @@ func (c *Controller) apply(ctx context.Context, now time.Time, next Posture, a A
 			inc.Phase = PhaseIdentified
 		}
 		inc.UpdatedAt = now
-		if err := c.opts.Store.UpdateIncident(ctx, inc); err != nil {
-			return problems, errors.Join(append(errs, err)...)
+		err := c.opts.Store.UpdateIncident(ctx, inc)
+		if err == nil {
+			err = c.event(ctx, now, EventPosture, a, "posture: "+en+" ("+reason+")", "服务状态："+zh+"（"+w.zh+"）",
+				map[string]any{"from": prev.Level, "to": next.Level, "posture": next})
 		}
-		if err := c.event(ctx, now, EventPosture, a, "posture: "+en+" ("+reason+")", "服务状态："+zh+"（"+w.zh+"）",
-			map[string]any{"from": prev.Level, "to": next.Level, "posture": next}); err != nil {
-			return problems, errors.Join(append(errs, err)...)
+		// A posture the incident could not record (the store refusing
+		// writes: the very outage level 3 answers) is recorded by a later
+		// step, as served since it was (saveServed); the page goes out
+		// either way. Both used to be skipped for good, and the
+		// postmortem had no line for the level served.
+		c.mu.Lock()
+		c.unrecorded = err != nil
+		c.mu.Unlock()
+		if err != nil {
+			errs = append(errs, fmt.Errorf("record the posture on incident %s: %w", inc.ID, err))
 		}
 		level := notify.LevelWarning
 		if next.Level >= Level2 {
@@ -1182,6 +1246,10 @@ func (c *Controller) Update(ctx context.Context, a Actor, id, phase, note string
 		if err := c.setPhase(ctx, now, inc, phase, a, "set by "+a.Name, a.Name+" 设置"); err != nil {
 			return nil, err
 		}
+		// The controller moved the phase back at its next step ("alerts
+		// fire again" when they had never stopped): it now leaves a
+		// person's phase until the alerts start or stop.
+		c.handPhase, c.handFiring = inc.ID, ownAlerts(inc, c.opts.Alerts.Active()) > 0
 	case PhaseResolved:
 		return c.resolveByHand(ctx, a, inc, note) // under c.op already: Resolve would wait for itself
 	default:
@@ -1208,8 +1276,12 @@ func checkNote(note string) error {
 	return nil
 }
 
-// Resolve ends an incident by hand. The posture returns to normal unless
-// it was set by hand.
+// Resolve ends an incident by hand. The posture returns to normal, one an
+// operator set included: a degraded posture always has an incident (setting
+// one opens it), and one left degraded after its incident was resolved
+// opened a new incident at the next step, paging every channel, with a
+// line blaming a database outage that never happened, and again after
+// each resolution.
 func (c *Controller) Resolve(ctx context.Context, a Actor, id, note string) (*Incident, error) {
 	if err := checkNote(note); err != nil {
 		return nil, err
@@ -1231,7 +1303,7 @@ func (c *Controller) resolveByHand(ctx context.Context, a Actor, inc *Incident, 
 		text = why{"resolved by " + a.Name, "由 " + a.Name + " 解决"}
 	}
 	now := c.opts.Now()
-	if p := c.Posture(); !p.IsNormal() && !p.Manual {
+	if p := c.Posture(); !p.IsNormal() {
 		if _, err := c.apply(ctx, now, Posture{}, a, why{"incident resolved by hand", "事件已手动解决"}); err != nil {
 			return nil, err
 		}
@@ -1301,8 +1373,16 @@ func (c *Controller) ConfirmRecovery(ctx context.Context, a Actor, id string) (*
 	}
 	// A confirmation says the fault is over: while the incident's alerts
 	// still fire it would only take the gate away, and the controller
-	// would step down unchecked once they stopped.
+	// would step down unchecked once they stopped. Only the alerts that
+	// degrade service count: an SLO burn looks back hours, and a
+	// notify-only alert (a rejected spool file, a failed backup) can
+	// outlast the fault by far, holding customers on the degraded posture
+	// after the operator saw it was over.
 	for _, al := range c.opts.Alerts.Active() {
+		pb := c.playbook(&al)
+		if pb == nil || pb.action(&al).Kind == ActionNotify {
+			continue
+		}
 		if slices.Contains(inc.Alerts, al.Fingerprint) {
 			return nil, errcode.Localized(errcode.Conflict,
 				"the incident's alert %s still fires: confirm the recovery once its alerts are resolved",

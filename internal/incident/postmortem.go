@@ -69,7 +69,9 @@ func (c *Controller) Measure(ctx context.Context, inc *Incident) (*Impact, error
 	if total := d.Turns + d.Diverted; total > 0 {
 		im.InterruptionRate = float64(im.Interruptions) / float64(total)
 	}
-	im.HandoffsCaused = d.Diverted + excessHandoffs(im.Before.All, d)
+	// A diverted turn is a handoff when it went to a person or the
+	// offline form; level 1's fallback flow only told the customer.
+	im.HandoffsCaused = d.Diverted - d.DivertedNotice + excessHandoffs(im.Before.All, d)
 	im.Spooled = im.During.Spooled
 	if im.ConversationsAffected, err = c.opts.Store.ConversationsActive(ctx, start, end); err != nil {
 		return nil, err

@@ -3,6 +3,7 @@ package monitor
 import (
 	"context"
 	"log/slog"
+	"strconv"
 	"sync"
 	"sync/atomic"
 	"time"
@@ -117,6 +118,10 @@ type Monitor struct {
 	// floods holds, by flood rule, the sources flooding at the last
 	// evaluation and the limit each passed (Rule.evalFlood). Under mu.
 	floods map[string]map[string]float64
+	// suspects holds, by rule and category, the release an answer-quality
+	// alert firing at the last evaluation blamed (Rule.releaseLabels).
+	// Under mu.
+	suspects map[string]int64
 }
 
 // floodLimits returns rule's flooding sources as of the last evaluation
@@ -343,12 +348,21 @@ func (m *Monitor) Evaluate(ctx context.Context, now time.Time) []Alert {
 	for _, s := range m.opts.SLOs {
 		found = append(found, s.eval(m, now)...)
 	}
+	suspects := map[string]int64{}
 	for i := range found {
 		a := &found[i]
 		a.Labels["level"] = a.Level
 		a.Fingerprint = Fingerprint(a.Labels)
 		a.Status = StatusFiring
+		if a.Labels["after_release"] == "true" {
+			if id, err := strconv.ParseInt(a.Labels["release"], 10, 64); err == nil {
+				suspects[suspectKey(a.Labels["alertname"], a.Labels["category"])] = id
+			}
+		}
 	}
+	m.mu.Lock()
+	m.suspects = suspects
+	m.mu.Unlock()
 	if m.opts.Metrics != nil {
 		m.opts.Metrics.setFiring(found)
 	}
@@ -356,6 +370,18 @@ func (m *Monitor) Evaluate(ctx context.Context, now time.Time) []Alert {
 		m.opts.Alerts.Evaluate(ctx, now, found)
 	}
 	return found
+}
+
+// suspectKey names an answer-quality alert apart from its release labels.
+func suspectKey(rule, category string) string { return rule + "\x00" + category }
+
+// suspected reports whether rule's alert for category fired at the last
+// evaluation blaming release id.
+func (m *Monitor) suspected(rule, category string, id int64) bool {
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	got, ok := m.suspects[suspectKey(rule, category)]
+	return ok && got == id
 }
 
 // flush writes the minutes that changed since the last flush.

@@ -407,13 +407,19 @@ const SuspectRelease = 10 * time.Minute
 // releaseLabels marks an alert on answer quality that began within
 // SuspectRelease (or the rule's baseline, if longer) of the active
 // release's activation: the release is the likely cause, and its playbook
-// rolls back.
+// rolls back. The mark is decided when the alert begins and kept while it
+// fires on under the same release: decided again at every evaluation, it
+// fell away once the window passed, and the alert changed identity under
+// the playbooks' feet (a ✅ resolved page while quality was still bad, a
+// pending rollback's approval withdrawn, the category sent to people
+// instead).
 func (r Rule) releaseLabels(m *Monitor, now time.Time, labels map[string]string) map[string]string {
 	if m.opts.Facts == nil {
 		return labels
 	}
 	id, at := m.opts.Facts.SuspectRelease()
-	if id > 0 && !at.IsZero() && now.Sub(at) < max(r.Baseline, SuspectRelease) {
+	recent := !at.IsZero() && now.Sub(at) < max(r.Baseline, SuspectRelease)
+	if id > 0 && (recent || m.suspected(r.Name, labels["category"], id)) {
 		labels["release"] = strconv.FormatInt(id, 10)
 		labels["after_release"] = "true"
 	}

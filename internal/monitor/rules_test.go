@@ -142,6 +142,30 @@ func TestRules(t *testing.T) {
 					m.Record(monitor.Signal{Kind: monitor.KindFlag, Category: "refund", At: t0.Add(time.Duration(120+i) * time.Second)})
 				}
 			}, at: 125 * time.Second, want: []string{"wrong_answer_flags{after_release=true}"}}}},
+		// The mark is decided when the alert begins and kept while it fires
+		// on: decided again at every evaluation, it fell away ten minutes
+		// after the release, and the alert changed identity (a resolved
+		// page while quality was still bad, a pending rollback withdrawn).
+		{name: "an alert that began after a release stays laid at its door while it fires", rules: only(rule("wrong_answer_flags")), key: "after_release",
+			facts: &fakeFacts{release: 2, activated: t0},
+			steps: []step{
+				{record: func(m *monitor.Monitor) {
+					for i := range 3 {
+						m.Record(monitor.Signal{Kind: monitor.KindFlag, Category: "refund", At: t0.Add(9*time.Minute + time.Duration(i)*time.Second)})
+					}
+				}, at: 9*time.Minute + 5*time.Second, want: []string{"wrong_answer_flags{after_release=true}"}},
+				{record: func(m *monitor.Monitor) {
+					for i := range 3 {
+						m.Record(monitor.Signal{Kind: monitor.KindFlag, Category: "refund", At: t0.Add(10*time.Minute + time.Duration(i)*30*time.Second)})
+					}
+				}, at: 11*time.Minute + 5*time.Second, want: []string{"wrong_answer_flags{after_release=true}"}},
+				{at: 20 * time.Minute, want: nil},
+				{record: func(m *monitor.Monitor) {
+					for i := range 3 {
+						m.Record(monitor.Signal{Kind: monitor.KindFlag, Category: "refund", At: t0.Add(25*time.Minute + time.Duration(i)*time.Second)})
+					}
+				}, at: 25*time.Minute + 5*time.Second, want: []string{"wrong_answer_flags{after_release=}"}},
+			}},
 		// The release a rollback went back to served well before: a quality
 		// alert after it goes to the per-category playbook, not to another
 		// rollback one good release further.

@@ -46,12 +46,15 @@ type Signal struct {
 	// Turn: its outcome (answer, clarify, fallback, handoff, offline,
 	// error), the category of the best guess, the confidence, whether the
 	// customer's message was negative, its latency, where it came from.
-	Outcome    string
-	Category   string
-	Source     string
-	Confidence float64
-	Negative   bool
-	Latency    time.Duration
+	Outcome string
+	// DivertedNotice marks a diverted turn whose reply handed the customer
+	// to no one (level 1's fallback flow): not a handoff the posture caused.
+	DivertedNotice bool
+	Category       string
+	Source         string
+	Confidence     float64
+	Negative       bool
+	Latency        time.Duration
 	// Failed: a turn that errored, a failed write or probe, a failed send.
 	Failed bool
 	// Flagged: a turn whose message the input firewall flagged but which
@@ -172,6 +175,9 @@ type Group struct {
 	// offline form) without asking the bot: they say nothing about the
 	// bot's quality and are left out of Turns.
 	Diverted int `json:"diverted"`
+	// DivertedNotice counts the diverted turns among Diverted that went to
+	// no person nor the offline form (a fallback flow's notice).
+	DivertedNotice int `json:"diverted_notice,omitempty"`
 	// Refused counts messages the input firewall declined (prompt
 	// injection, jailbreaks, harmful requests): a signal of attack, left
 	// out of Turns like Diverted. A flagged message that asked for a
@@ -201,6 +207,7 @@ func (g *Group) add(o *Group) {
 	g.StaleLowRating += o.StaleLowRating
 	g.StaleFlags += o.StaleFlags
 	g.Diverted += o.Diverted
+	g.DivertedNotice += o.DivertedNotice
 	g.Refused += o.Refused
 	g.Throttled += o.Throttled
 }
@@ -295,6 +302,9 @@ func (c *Counts) record(s *Signal) {
 		switch s.Outcome {
 		case OutcomeDiverted:
 			one.Turns, one.Diverted = 0, 1
+			if s.DivertedNotice {
+				one.DivertedNotice = 1
+			}
 		case OutcomeRefused:
 			one.Turns, one.Refused = 0, 1
 		case OutcomeThrottled:
