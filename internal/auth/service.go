@@ -722,9 +722,62 @@ func nonNil(s []string) []string {
 // 16 lowercase letters and digits.
 func RandomPassword() string { return token.ID("", 12)[:16] }
 
-// ErrNotPermitted is the answer to a user without the permission.
+// ErrNotPermitted is the answer to a user without the permission. action
+// is an English phrase ("reply to customers"); its Chinese is in
+// actionsZH, and one without there gets a general Chinese text rather
+// than English inside Chinese.
 func ErrNotPermitted(action string) error {
-	return errcode.Localized(errcode.Forbidden, "your role may not %s", "您的角色无权执行此操作（%s）", action)
+	zh := "您的角色无权执行此操作"
+	if a, ok := actionsZH[action]; ok {
+		zh = "您的角色无权" + a
+	}
+	return &errcode.Error{Code: errcode.Forbidden, Message: "your role may not " + action, MessageZH: zh}
+}
+
+// actionsZH are the Chinese of the actions ErrNotPermitted is given
+// (TestEveryRefusedActionHasChinese finds them in the code).
+var actionsZH = map[string]string{
+	"activate releases":                              "激活知识库版本",
+	"close conversations":                            "结束会话",
+	"edit canned replies":                            "编辑快捷回复",
+	"export the knowledge base":                      "导出知识库",
+	"flag answers":                                   "标记错误回答",
+	"handle corrections":                             "处理纠错",
+	"import into the knowledge base":                 "向知识库导入",
+	"maintain golden questions":                      "维护标准问题集",
+	"manage API keys":                                "管理 API 密钥",
+	"manage users":                                   "管理用户",
+	"override the quality gate":                      "越过质量门禁",
+	"publish releases":                               "发布知识库版本",
+	"read canned replies":                            "查看快捷回复",
+	"read conversations":                             "查看会话",
+	"read offline messages":                          "查看留言",
+	"read the audit trail":                           "查看审计日志",
+	"read the correction queue":                      "查看纠错队列",
+	"read the knowledge base":                        "查看知识库",
+	"read the quality report":                        "查看质量报告",
+	"read the server's profiles":                     "查看服务器性能剖析",
+	"read unanswered questions":                      "查看未解答问题",
+	"reassign conversations":                         "转派会话",
+	"reply to customers":                             "回复客户",
+	"resolve offline messages":                       "处理留言",
+	"reveal personal data":                           "查看个人信息原文",
+	"roll back releases":                             "回滚知识库版本",
+	"see every conversation":                         "查看所有会话",
+	"see the queue":                                  "查看排队队列",
+	"see the team":                                   "查看团队",
+	"take conversations":                             "接入会话",
+	"use the desk":                                   "使用客服工作台",
+	"verify the audit trail":                         "校验审计日志",
+	"write knowledge-base drafts":                    "编写知识库草稿",
+	"write notes":                                    "写内部备注",
+	"submit entries":                                 "提交条目审核",
+	"approve entries":                                "批准条目",
+	"reject entries":                                 "驳回条目",
+	"retire entries":                                 "下线条目",
+	"read alerts, incidents and the service posture": "查看告警、故障事件和服务状态",
+	"manage incidents, the posture, silences and notices": "管理故障事件、服务状态、静默规则和公告",
+	"inject faults": "注入故障",
 }
 
 // APIKeys lists the API keys (never the keys themselves).

@@ -144,6 +144,7 @@ func (d *Desk) Claim(ctx context.Context, actor *auth.User, id string) (*convers
 	if err := need(actor, auth.DeskWork, "take conversations"); err != nil {
 		return nil, err
 	}
+	d.heardFrom(ctx, actor)
 	limit := 0
 	if !actor.Can(auth.DeskSupervise) {
 		// Agents claim within their limit; supervisors step in regardless.
@@ -287,6 +288,24 @@ func author(u *auth.User) *conversation.Author {
 	return &conversation.Author{ID: u.ID, Name: u.Name}
 }
 
+// heardFrom notes that actor's console is there: a claim or a reply is as
+// sure a sign as the stream's beat, and a console whose stream cannot get
+// through (a proxy that refuses WebSockets) had every claim handed back
+// to the queue within a second, its agent counted gone. An actor never
+// heard from (an API client with no console) stays so: it keeps what it
+// claims without beating.
+func (d *Desk) heardFrom(ctx context.Context, actor *auth.User) {
+	if actor.PresenceAt.IsZero() {
+		return
+	}
+	now := d.opts.Now().UTC()
+	if err := d.store.SetPresence(ctx, actor.ID, "", now); err != nil {
+		d.logger.Warn("presence from a desk action", "user", actor.ID, "error", err)
+		return
+	}
+	actor.PresenceAt = now
+}
+
 // Reply sends an agent's message to the customer.
 func (d *Desk) Reply(ctx context.Context, actor *auth.User, id, text string) (conversation.Message, error) {
 	if err := need(actor, auth.DeskWork, "reply to customers"); err != nil {
@@ -296,6 +315,7 @@ func (d *Desk) Reply(ctx context.Context, actor *auth.User, id, text string) (co
 	if err != nil {
 		return conversation.Message{}, err
 	}
+	d.heardFrom(ctx, actor)
 	_, msgs, err := d.engine.Apply(ctx, id, func(c *conversation.Conversation) ([]conversation.Message, error) {
 		if err := mayWrite(actor, c); err != nil {
 			return nil, err

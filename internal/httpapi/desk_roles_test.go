@@ -7,6 +7,7 @@ import (
 	"io"
 	"net/http"
 	"net/http/cookiejar"
+	"slices"
 	"strings"
 	"testing"
 	"time"
@@ -111,6 +112,22 @@ func (w *roleWorld) fixture(t *testing.T) *roleFixture {
 	w.as(t, roleAgent).Must(http.StatusOK, "PUT", "/api/v1/desk/presence", map[string]string{"status": "online"}, nil)
 	fx := &roleFixture{t: t, w: w, queued: w.handoff(t), mine: w.handoff(t)}
 	w.as(t, roleAgent).Must(http.StatusOK, "POST", "/api/v1/desk/conversations/"+fx.mine.ID+"/claim", nil, nil)
+	// The queue's places come from the router's last run, which a handoff
+	// sets off on its own goroutine: on a loaded machine a scenario's first
+	// read could come before it ("get queued" found no position).
+	for deadline := time.Now().Add(10 * time.Second); ; {
+		var q struct {
+			Queue []roleItem `json:"queue"`
+		}
+		w.as(t, roleAdmin).Must(http.StatusOK, "GET", "/api/v1/desk/queue", nil, &q)
+		if slices.ContainsFunc(q.Queue, func(it roleItem) bool { return it.ID == fx.queued.ID && it.Position >= 1 }) {
+			break
+		}
+		if time.Now().After(deadline) {
+			t.Fatalf("the queued conversation %s is not in the queue after 10 s", fx.queued.ID)
+		}
+		time.Sleep(20 * time.Millisecond)
+	}
 	t.Cleanup(func() {
 		// Free the agents' slots and empty the queue for the next scenario;
 		// what a scenario already closed answers 409.

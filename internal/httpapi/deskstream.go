@@ -49,13 +49,21 @@ const presenceBeat = 30 * time.Second
 func (s *Server) deskStream(w http.ResponseWriter, r *http.Request) error {
 	var p *auth.Principal
 	var cred deskCredential
+	// A console signed in with its cookie counts against its person's own
+	// cap of sockets, not its address's: a whole office behind one NAT
+	// address (or a helpdesk whose customers share the agents' address)
+	// held the address's cap with its chat widgets and consoles, and the
+	// agents past it got no stream, no presence beat, and were routed
+	// around as gone.
+	capKey := ""
 	if c, err := r.Cookie(SessionCookie); err == nil && c.Value != "" {
 		if p, err = s.auth.FromCookie(r.Context(), c.Value); err != nil {
 			return err
 		}
 		cred = deskCredential{value: c.Value, cookie: true}
+		capKey = "user:" + p.User.ID
 	}
-	return s.serveSocket(w, r, nil /* same origin only */, "desk stream", presenceBeat,
+	return s.serveSocket(w, r, nil /* same origin only */, "desk stream", capKey, presenceBeat,
 		func(ctx context.Context, sk *socket) (liveStream, error) { return s.openDeskStream(ctx, sk, p, cred) })
 }
 
@@ -128,12 +136,16 @@ func (s *Server) openDeskStream(ctx context.Context, sk *socket, p *auth.Princip
 			ds.had[c.ID] = true
 		}
 	}
+	// The beat before "ready": the console reads its presence when ready
+	// comes, and an agent online but not heard from (a laptop closed
+	// overnight) read "offline" while this beat, just after, put them
+	// back online and routing gave them conversations.
+	if err := s.desk.Touch(ctx, user.ID); err != nil {
+		s.logger.Warn("presence beat", "error", err)
+	}
 	uj := toUserJSON(user)
 	if err := s.writeFrame(ctx, sk.conn, deskFrame{Type: "ready", User: &uj}); err != nil {
 		return nil, err
-	}
-	if err := s.desk.Touch(ctx, user.ID); err != nil {
-		s.logger.Warn("presence beat", "error", err)
 	}
 	q, err := s.desk.Queue(ctx, user)
 	if err != nil {

@@ -34,7 +34,8 @@ func (s *Server) deskReveal(w http.ResponseWriter, r *http.Request, p *auth.Prin
 	}
 	if err := s.audit.Record(r.Context(), audit.Entry{Actor: p.User.ID, ActorName: p.Actor().Name,
 		Action: "pii.reveal", Object: "conversation:" + id, Detail: map[string]any{"ref": req.Ref, "kinds": kinds}}); err != nil {
-		return errcode.Errorf(errcode.Unavailable, "the reveal could not be audited, so it is not shown; try again")
+		return errcode.Localized(errcode.Unavailable, "the reveal could not be audited, so it is not shown; try again",
+			"无法记录这次查看原文的审计日志，因此不予显示；请稍后重试")
 	}
 	w.Header().Set("Cache-Control", "no-store")
 	writeJSON(w, http.StatusOK, map[string]any{"ref": req.Ref, "text": text, "kinds": kinds})

@@ -165,14 +165,18 @@ func (sk *socket) end(err error) {
 // stream reaches the client as an error frame
 // ({"type":"error","error":{"code","message"}}) before the socket closes.
 // A client address holding its cap of WebSockets is refused before the
-// upgrade (429).
+// upgrade (429); capKey, if not empty, is counted instead of the address
+// (a signed-in person's consoles).
 func (s *Server) serveSocket(w http.ResponseWriter, r *http.Request, opts *websocket.AcceptOptions, name string,
-	keepalive time.Duration, open func(ctx context.Context, sk *socket) (liveStream, error)) error {
+	capKey string, keepalive time.Duration, open func(ctx context.Context, sk *socket) (liveStream, error)) error {
 	if !strings.EqualFold(r.Header.Get("Upgrade"), "websocket") {
 		w.Header().Set("Upgrade", "websocket")
 		return errcode.Errorf(errcode.Invalid, "this endpoint is a WebSocket: send an Upgrade: websocket request")
 	}
-	release, err := s.limits.openSocket(s.limits.clientKey(r))
+	if capKey == "" {
+		capKey = s.limits.clientKey(r)
+	}
+	release, err := s.limits.openSocket(capKey)
 	if err != nil {
 		return err
 	}

@@ -119,7 +119,7 @@ const (
 // stored. Clients may also send messages on the socket.
 func (s *Server) stream(w http.ResponseWriter, r *http.Request) error {
 	id, ipKey := r.PathValue("id"), s.limits.clientKey(r)
-	return s.serveSocket(w, r, &websocket.AcceptOptions{OriginPatterns: s.origins}, "stream", pingInterval,
+	return s.serveSocket(w, r, &websocket.AcceptOptions{OriginPatterns: s.origins}, "stream", "", pingInterval,
 		func(ctx context.Context, sk *socket) (liveStream, error) { return s.openStream(ctx, sk, id, ipKey) })
 }
 

@@ -621,7 +621,12 @@
       if (S.open && S.open.id === cid) later('open-tickets', () => { if (S.open && S.open.id === cid) openConversation(cid, { refresh: true }); }, 300);
     }
     if (S.open && S.open.id === cid) {
+      // A conversation with the bot sends its turns to the desk only once it involves people:
+      // opened while with the bot, the transcript would jump from before the customer's last
+      // questions to the handoff. A gap in the numbering reads the transcript again.
+      const gap = S.open.loaded && typeof m.seq === 'number' && m.seq > (S.open.maxSeq || 0) + 1;
       addMsg(m, { live: true });
+      if (gap) later('open-gap', () => { if (S.open && S.open.id === cid) openConversation(cid, { refresh: true }); }, 200);
       if (m.role === 'customer') {
         later('suggestions', refreshSuggestions, 400);
         if (document.hidden) S.hiddenUnread++;
@@ -1006,6 +1011,7 @@
   function addMsg(m, { live = false } = {}) {
     if (!S.open || !m || !m.id || S.open.known.has(m.id)) return; // dedupe: REST and stream overlap
     S.open.known.add(m.id);
+    if (typeof m.seq === 'number') S.open.maxSeq = Math.max(S.open.maxSeq || 0, m.seq);
     const near = isNearBottom();
     insertOrdered(renderMsg(m));
     if (live && (near || m.role === 'agent')) scrollToBottom();
@@ -1226,9 +1232,16 @@
   }
 
   // ---------- presence ----------
+  // The newest read wins: the boot's read may answer after the one the stream's "ready" asks
+  // for, and say "offline" from before the stream's first beat put the agent back online.
+  let presenceReads = 0;
   async function loadPresence() {
     if (isAuditor()) return;
-    try { renderPresence(await api('GET', `${DESK}/presence`)); } catch (e) { if (e.status !== 401) toastError(e); }
+    const n = ++presenceReads;
+    try {
+      const p = await api('GET', `${DESK}/presence`);
+      if (n === presenceReads) renderPresence(p);
+    } catch (e) { if (e.status !== 401) toastError(e); }
   }
   function renderPresence(p) {
     if (!p || !p.status) return;
@@ -1241,8 +1254,10 @@
   async function setPresence(status) {
     const prev = E.presenceSelect.dataset.current;
     E.presence.dataset.status = status;
+    const n = ++presenceReads; // a read already on its way answers from before the change
     try {
-      renderPresence(await api('PUT', `${DESK}/presence`, { status }));
+      const p = await api('PUT', `${DESK}/presence`, { status });
+      if (n === presenceReads) renderPresence(p);
     } catch (e) {
       toastError(e);
       E.presenceSelect.value = prev || 'offline';
@@ -1474,7 +1489,9 @@
         S.everReady = true;
         setConn(null);
         if (f.user) { S.me = { ...S.me, ...f.user }; renderMe(); }
-        if (missed) reloadAll();
+        // The stream's first beat (sent before "ready") may have changed what the presence
+        // reads, from "offline" (not heard from) to "online": read it again.
+        if (missed) reloadAll(); else loadPresence();
         break;
       }
       case 'queue': setQueue(f.queue || [], f.agents_online); break;

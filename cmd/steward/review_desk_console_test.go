@@ -1,0 +1,68 @@
+package main_test
+
+import (
+	"context"
+	"fmt"
+	"net/http"
+	"path/filepath"
+	"testing"
+	"time"
+
+	"github.com/steward-cs/steward/internal/app"
+	"github.com/steward-cs/steward/internal/auth"
+	"github.com/steward-cs/steward/internal/store"
+)
+
+// An agent whose status is online but whose console was not heard from
+// (closed overnight) is online again once the console's stream beats, and
+// the console says so. It used to read its presence before that first
+// beat and show "Offline" for good, while routing, heard from again, gave
+// the agent conversations.
+func TestConsoleShowsThePresenceItsStreamRestoredInChromium(t *testing.T) {
+	run, agentAPI, _ := manualDeskWithAgentOnline(t)
+	ctx := context.Background()
+	db, err := store.Open(ctx, store.Options{SQLitePath: filepath.Join(run.DataDir, app.SQLiteFile)})
+	if err != nil {
+		t.Fatal(err)
+	}
+	err = db.SetPresence(ctx, agentAPI.ID, auth.Online, time.Now().Add(-3*time.Hour)) // the laptop closed last night
+	db.Close(ctx)
+	if err != nil {
+		t.Fatal(err)
+	}
+	var before struct{ Status string }
+	agentAPI.Must(http.StatusOK, "GET", "/api/v1/desk/presence", nil, &before)
+	if before.Status != "offline" {
+		t.Fatalf("an agent not heard from for 3 hours reads %q, want offline", before.Status)
+	}
+	p := page{t, browser(t)}
+	p.signInTo(run.URL, "/console", run.Demo[1].Email, run.Demo[1].Password)
+	p.waitFor(`document.body.dataset.ready === "1" && !document.querySelector('#presence').hidden`)
+	p.waitFor(`document.querySelector('#presence-select').value === "online"`)
+	var after struct{ Status string }
+	agentAPI.Must(http.StatusOK, "GET", "/api/v1/desk/presence", nil, &after)
+	if after.Status != "online" {
+		t.Fatalf("with the console open the agent reads %q, want online", after.Status)
+	}
+}
+
+// A conversation opened while the bot still has it (a supervisor looking
+// in) shows the customer's questions to the bot that came after it was
+// opened, once it is handed to people: those turns never reach the desk's
+// stream, and the transcript jumped from before them to the handoff.
+func TestConsoleTranscriptFillsTheTurnsItDidNotHearInChromium(t *testing.T) {
+	run, _, cl := manualDeskWithAgentOnline(t)
+	conv := cl.Start("en")
+	cl.Say(conv, "how much is shipping")
+	p := page{t, browser(t)}
+	p.signInTo(run.URL, "/console", run.Demo[0].Email, run.Demo[0].Password)
+	p.navigate(run.URL + "/console?lang=en#c=" + conv.ID)
+	p.waitFor(`document.body.dataset.ready === "1" && document.querySelectorAll('#transcript li[data-seq]').length === 3`)
+	cl.Say(conv, "can I return a pair of shoes")
+	cl.Say(conv, "how long does a refund take")
+	if turn := cl.Say(conv, "human please"); turn.State != "queued" {
+		t.Fatalf("asking for a person: %+v", turn)
+	}
+	seqs := `[...document.querySelectorAll('#transcript li[data-seq]')].map(li => li.dataset.seq).join(' ')`
+	p.waitFor(fmt.Sprintf(`%s === "1 2 3 4 5 6 7 8 9"`, seqs))
+}

@@ -1,0 +1,66 @@
+package desk_test
+
+import (
+	"context"
+	"path/filepath"
+	"testing"
+	"time"
+
+	"github.com/steward-cs/steward/internal/auth"
+	"github.com/steward-cs/steward/internal/conversation"
+	"github.com/steward-cs/steward/internal/desk"
+	"github.com/steward-cs/steward/internal/store"
+	"github.com/steward-cs/steward/internal/testutil"
+)
+
+// An agent whose console's stream cannot get through (a proxy refusing
+// WebSockets) but who claims and replies over REST is there: each claim
+// went back to the queue within a second, the agent counted gone, and the
+// customer was told the agent had left.
+func TestClaimsAndRepliesCountAsTheConsoleHeardFrom(t *testing.T) {
+	ctx := context.Background()
+	db := testutil.OpenStore(t, store.Options{SQLitePath: filepath.Join(t.TempDir(), "s.db")})
+	engine := conversation.NewEngine(db, conversation.Options{})
+	now := time.Date(2026, 11, 25, 10, 0, 0, 0, time.UTC)
+	d := desk.New(db, engine, nil, desk.Options{ManualOnly: true, Now: func() time.Time { return now }})
+	if err := db.CreateUser(ctx, &auth.User{ID: "ana", Email: "ana@example.com", Name: "Ana", Role: auth.RoleAgent,
+		MaxChats: 3, CreatedAt: now, UpdatedAt: now}); err != nil {
+		t.Fatal(err)
+	}
+	if err := db.SetPresence(ctx, "ana", auth.Online, now); err != nil {
+		t.Fatal(err)
+	}
+	ana := func() *auth.User {
+		t.Helper()
+		u, err := db.User(ctx, "ana")
+		if err != nil {
+			t.Fatal(err)
+		}
+		return u
+	}
+	assignedToAna := func(id, when string) {
+		t.Helper()
+		if err := d.Route(ctx); err != nil {
+			t.Fatal(err)
+		}
+		c, err := db.Conversation(ctx, id)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if c.State != conversation.StateAssigned || c.Assignee != "ana" {
+			t.Fatalf("%s: %s to %q, want still Ana's", when, c.State, c.Assignee)
+		}
+	}
+	now = now.Add(5 * time.Minute) // no beat since: the stream never got through
+	id := queuedAt(t, engine, "zh-CN", now)
+	if _, err := d.Claim(ctx, ana(), id); err != nil {
+		t.Fatal(err)
+	}
+	assignedToAna(id, "right after Ana claimed it")
+	now = now.Add(90 * time.Second)
+	if _, err := d.Reply(ctx, ana(), id, "您好，我来帮您查一下"); err != nil {
+		t.Fatal(err)
+	}
+	now = now.Add(90 * time.Second) // 3 minutes after the claim, 90 s after the reply
+	assignedToAna(id, "after Ana replied")
+}
