@@ -188,6 +188,8 @@ func (a *App) deliverRemote(ev realtime.Remote) {
 				local.PublishNote(ev.ID, n)
 			}
 		}
+	case realtime.KindTickets:
+		local.PublishTickets()
 	case realtime.KindPosture:
 		a.reloadPosture(ctx)
 	case realtime.KindResync:

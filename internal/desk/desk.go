@@ -63,6 +63,9 @@ type Engine interface {
 type Publisher interface {
 	PublishQueue(q *Queue)
 	PublishNote(conversationID string, n Note)
+	// PublishTickets tells the consoles that the offline-message tickets
+	// changed other than by a new one (which comes as a message).
+	PublishTickets()
 }
 
 // Options configure a Desk.

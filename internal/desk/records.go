@@ -203,7 +203,16 @@ func (d *Desk) ResolveTicket(ctx context.Context, actor *auth.User, id string) (
 	if err := need(actor, auth.TicketsWork, "resolve offline messages"); err != nil {
 		return nil, err
 	}
-	return d.store.ResolveTicket(ctx, id, actor.ID, d.opts.Now().UTC())
+	tk, err := d.store.ResolveTicket(ctx, id, actor.ID, d.opts.Now().UTC())
+	if err != nil {
+		return nil, err
+	}
+	if d.pub != nil {
+		// The other consoles showed it open until their next minute's
+		// read, and their Messages count until the tab was opened.
+		d.pub.PublishTickets()
+	}
+	return tk, nil
 }
 
 // CannedReplies lists canned replies in a locale ("" for all).

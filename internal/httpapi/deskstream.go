@@ -18,7 +18,7 @@ import (
 
 // deskFrame is a frame of the console's live stream.
 type deskFrame struct {
-	Type           string           `json:"type"` // ready, queue, conversation, message, note, pong, error (last, but for an unknown client frame)
+	Type           string           `json:"type"` // ready, queue, conversation, message, note, tickets, pong, error (last, but for an unknown client frame)
 	User           *userJSON        `json:"user,omitempty"`
 	Queue          *[]itemJSON      `json:"queue,omitempty"`
 	AgentsOnline   *int             `json:"agents_online,omitempty"`
@@ -276,6 +276,8 @@ func (ds *deskStream) event(ctx context.Context, data any) error {
 		}
 		nj := toNoteJSON(ev.Note)
 		return s.writeFrame(ctx, conn, deskFrame{Type: "note", ConversationID: ev.ConversationID, Note: &nj})
+	case ticketsEvent:
+		return s.writeFrame(ctx, conn, deskFrame{Type: "tickets"})
 	}
 	return nil
 }

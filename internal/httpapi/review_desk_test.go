@@ -81,3 +81,28 @@ func TestAConsolesStreamIsNotCountedAgainstItsAddress(t *testing.T) {
 		t.Fatalf("the console's stream: %+v %v", f, err)
 	}
 }
+
+// A ticket resolved in one console is news to the others: their Messages
+// lists showed it open until their next minute's read, and their counts
+// until the tab was opened.
+func TestAResolvedTicketIsToldToTheOtherConsoles(t *testing.T) {
+	run := testutil.Start(t, nil)
+	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
+	defer cancel()
+	c := &testutil.Client{T: t, Base: run.URL}
+	conv := c.Start("zh-CN")
+	if turn := c.Say(conv, "转人工"); len(turn.Messages) == 0 || turn.Messages[0].Outcome != "offline" {
+		t.Fatalf("a handoff with nobody online: %+v, want the offline form", turn)
+	}
+	body, _ := json.Marshal(map[string]string{"contact": "13800000000", "message": "请回电"})
+	status, b := c.Do("POST", "/api/v1/conversations/"+conv.ID+"/offline-message", conv.Token, body)
+	var created struct{ Ticket struct{ ID string } }
+	if status != http.StatusCreated || json.Unmarshal(b, &created) != nil {
+		t.Fatalf("offline message: %d %s", status, b)
+	}
+	admin := testutil.Login(t, run.URL, run.Demo[0].Email, run.Demo[0].Password)
+	agent := testutil.Login(t, run.URL, run.Demo[1].Email, run.Demo[1].Password)
+	other := openDeskStream(t, ctx, run.URL, admin.Token)
+	agent.Must(http.StatusOK, "POST", "/api/v1/desk/tickets/"+created.Ticket.ID+"/resolve", nil, nil)
+	other.until("a tickets frame", func(f deskFrame) bool { return f.Type == "tickets" })
+}

@@ -80,6 +80,15 @@ func (p HubPublisher) PublishNote(conversationID string, n desk.Note) {
 	p.Cluster.Send(realtime.Remote{Kind: realtime.KindNote, ID: conversationID, Ref: n.ID})
 }
 
+// PublishTickets implements desk.Publisher.
+func (p HubPublisher) PublishTickets() {
+	p.Hub.Publish(realtime.Event{Topic: DeskTopic, Data: ticketsEvent{}})
+	p.Cluster.Send(realtime.Remote{Kind: realtime.KindTickets})
+}
+
+// ticketsEvent says the offline-message tickets changed.
+type ticketsEvent struct{}
+
 var (
 	_ conversation.Publisher = HubPublisher{}
 	_ desk.Publisher         = HubPublisher{}

@@ -20,7 +20,8 @@ type Remote struct {
 	// are told apart by it, not by the name, which dropped each other's.
 	Instance string `json:"i,omitempty"`
 	// Kind is what changed: KindConversation, KindQueue, KindNote,
-	// KindPosture, or KindResync (made up locally after a reconnect).
+	// KindPosture, KindTickets, or KindResync (made up locally after a
+	// reconnect).
 	Kind string `json:"k"`
 	ID   string `json:"id,omitempty"` // the conversation
 	// After is the sequence number the new messages follow.
@@ -36,6 +37,9 @@ const (
 	KindQueue        = "queue"
 	KindNote         = "note"
 	KindPosture      = "posture"
+	// KindTickets: an offline-message ticket was resolved (the consoles'
+	// lists and counts read the tickets again).
+	KindTickets = "tickets"
 	// KindResync is delivered after the link to the other nodes was down:
 	// events may have been missed, so everything live must catch up.
 	KindResync = "resync"

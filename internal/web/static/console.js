@@ -1498,6 +1498,7 @@
       case 'conversation': onConversation(f.conversation); break;
       case 'message': onMessage(f.conversation_id, f.message); break;
       case 'note': onNote(f.conversation_id, f.note); break;
+      case 'tickets': later('tickets', loadTickets, 300); break; // resolved in another console
       case 'error': if (f.error && f.error.code === 'unauthorized') checkSession(); break;
       default: break; // pong and anything newer
     }
