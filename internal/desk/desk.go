@@ -110,6 +110,7 @@ type Desk struct {
 	claiming   sync.Map   // agent id → *sync.Mutex: one agent's claims, one at a time
 	handleMu   sync.Mutex
 	handleTime time.Duration // moving average of assigned → closed
+	handleRead time.Time     // when handleTime was last read from the store (readHandle)
 
 	// deafFrom and deafUntil bound the last time this desk could not hear
 	// consoles' beats: from its start (deafFrom: the newest beat the store
@@ -284,6 +285,57 @@ func (d *Desk) noteHandled(took time.Duration) {
 	}
 	d.handleMu.Lock()
 	d.handleTime = (d.handleTime*4 + took) / 5
+	d.handleMu.Unlock()
+}
+
+// Reading the handling time from the store: how often, and over how
+// many of the latest closed conversations.
+const (
+	handleEvery  = 5 * time.Minute
+	handleSample = 50
+)
+
+// readHandle sets the handling time from the latest conversations closed
+// on any node, at most every handleEvery: each node kept its own average,
+// from the closes it served, and started from the 5-minute default after
+// every restart, so two nodes told one queued customer two waits, and a
+// restart forgot months of closes. Closes here fold in as they happen
+// between reads (noteHandled).
+func (d *Desk) readHandle(ctx context.Context, now time.Time) {
+	d.handleMu.Lock()
+	due := d.handleRead.IsZero() || now.Sub(d.handleRead) >= handleEvery
+	if due {
+		d.handleRead = now
+	}
+	d.handleMu.Unlock()
+	if !due {
+		return
+	}
+	closed, err := d.store.ClosedConversations(ctx, "", handleSample)
+	if err != nil {
+		d.logger.Warn("read the handling time", "error", err)
+		return
+	}
+	var avg time.Duration
+	n := 0
+	for i := len(closed) - 1; i >= 0; i-- { // oldest first, as noteHandled folds them
+		c := &closed[i]
+		took := c.ClosedAt.Sub(c.AssignedAt)
+		if c.AssignedAt.IsZero() || took <= 0 || took > 8*time.Hour {
+			continue // closed while queued, or a clock's mistake
+		}
+		if n == 0 {
+			avg = took
+		} else {
+			avg = (avg*4 + took) / 5
+		}
+		n++
+	}
+	if n == 0 {
+		return // no data yet: the default (or what this node saw) stands
+	}
+	d.handleMu.Lock()
+	d.handleTime = avg
 	d.handleMu.Unlock()
 }
 

@@ -121,6 +121,7 @@ func (d *Desk) Route(ctx context.Context) error {
 		queued = append(queued, c)
 	}
 	q := &Queue{AgentsOnline: len(online), At: now}
+	d.readHandle(ctx, now)
 	handle := d.averageHandle()
 	// A preview changes only with a new message: reuse the last pass's.
 	previews := map[string]Item{}

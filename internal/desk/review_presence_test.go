@@ -64,3 +64,45 @@ func TestClaimsAndRepliesCountAsTheConsoleHeardFrom(t *testing.T) {
 	now = now.Add(90 * time.Second) // 3 minutes after the claim, 90 s after the reply
 	assignedToAna(id, "after Ana replied")
 }
+
+// The wait a queued customer is told comes from the handling time of the
+// latest conversations closed on any node, as the store holds them: each
+// node kept its own average of the closes it served, and started again
+// from the 5-minute default after every restart.
+func TestWaitEstimatesUseTheClosesInTheStore(t *testing.T) {
+	ctx := context.Background()
+	db := testutil.OpenStore(t, store.Options{SQLitePath: filepath.Join(t.TempDir(), "s.db")})
+	engine := conversation.NewEngine(db, conversation.Options{})
+	now := time.Date(2026, 11, 25, 10, 0, 0, 0, time.UTC)
+	// Another node (or this one before a restart) closed twelve, each
+	// served for 20 minutes.
+	for i := range 12 {
+		c, _, _, err := engine.Start(ctx, conversation.StartRequest{Locale: "zh-CN"})
+		if err != nil {
+			t.Fatal(err)
+		}
+		at := now.Add(-time.Duration(24-i) * time.Hour)
+		if _, _, err := engine.Apply(ctx, c.ID, func(c *conversation.Conversation) ([]conversation.Message, error) {
+			c.State, c.Assignee, c.QueuedAt, c.AssignedAt, c.ClosedAt = conversation.StateClosed, "bo", at, at, at.Add(20*time.Minute)
+			return nil, nil
+		}); err != nil {
+			t.Fatal(err)
+		}
+	}
+	d := desk.New(db, engine, nil, desk.Options{ManualOnly: true, Now: func() time.Time { return now }})
+	if err := db.CreateUser(ctx, &auth.User{ID: "ana", Email: "ana@example.com", Name: "Ana", Role: auth.RoleAgent,
+		MaxChats: 1, CreatedAt: now, UpdatedAt: now}); err != nil {
+		t.Fatal(err)
+	}
+	if err := db.SetPresence(ctx, "ana", auth.Online, now); err != nil {
+		t.Fatal(err)
+	}
+	id := queuedAt(t, engine, "zh-CN", now)
+	if err := d.Route(ctx); err != nil {
+		t.Fatal(err)
+	}
+	it, ok := d.Snapshot().Position(id)
+	if !ok || it.Position != 1 || it.Wait != 20*time.Minute {
+		t.Fatalf("queued first with one agent of one slot: %+v (listed %v), want a wait of 20 min from the closes in the store", it, ok)
+	}
+}
