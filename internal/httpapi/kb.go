@@ -226,6 +226,16 @@ func checkFixFlags(req *entryRequest) error {
 // afterSave links the flags a change fixes and submits it when asked.
 func (s *Server) afterSave(r *http.Request, p *auth.Principal, rec *knowledge.Record, req *entryRequest) (*knowledge.Record, error) {
 	if len(req.Flags) > 0 {
+		// A save that changed nothing leaves the version customers get:
+		// linked to it, the flags were "resolved" by the next release,
+		// whatever it held, with no fix anywhere (and anyone who may
+		// propose could close flags that way).
+		if a := s.kb.Active(); a != nil && a.Release != nil && rec.Version <= a.Release.Versions[rec.ID] {
+			return nil, errcode.Localized(errcode.Conflict,
+				"entry %[1]s is unchanged: version %[2]d is what customers get already, so it fixes nothing; change the entry to fix these flags, or dismiss them if no fix is needed",
+				"条目 %[1]s 没有改动：第 %[2]d 版就是客户现在看到的内容，无法修复这些标记；请修改条目后再关联，若无需修复请忽略这些标记",
+				rec.ID, rec.Version)
+		}
 		if _, err := s.flags.LinkFix(r.Context(), req.Flags, rec.ID, rec.Version, p.User.ID); err != nil {
 			return nil, err
 		}

@@ -212,6 +212,11 @@ func TestKnowledgeReviewPublishAndGate(t *testing.T) {
 		!strings.Contains(refusal.Error.Message, "运费怎么算") || refusal.Report.Problems[0].MessageZH == "" {
 		t.Fatalf("golden refusal %+v", refusal)
 	}
+	// The entry is gone from the release: said in Chinese too, not as
+	// "(shipping-fee is not in this release)" inside the Chinese.
+	if zh := refusal.Report.Problems[0].MessageZH; strings.Contains(zh, "is not in") || !strings.Contains(zh, "不在此版本中") {
+		t.Errorf("the Chinese of a golden question whose entry is gone: %q", zh)
+	}
 	agent.Must(http.StatusOK, "GET", "/api/v1/kb/releases/active", nil, &active)
 	if active.ID != rel.ID {
 		t.Fatalf("a refused publish changed the active release to %d", active.ID)

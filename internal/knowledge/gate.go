@@ -87,6 +87,9 @@ type GoldenFailure struct {
 	Expected   string  `json:"expected"`
 	Got        string  `json:"got"` // "" when out of scope
 	Confidence float64 `json:"confidence"`
+	// Missing: the expected entry is not in the release at all (Got then
+	// says so in English).
+	Missing bool `json:"missing,omitempty"`
 }
 
 // Problem is one failed check, with a message in each locale.
@@ -190,7 +193,10 @@ func (s *Service) runGate(ctx context.Context, entries []Entry, ix *Index, basel
 	r.Golden = checkGolden(golden, ix)
 	for _, f := range r.Golden.Failures {
 		got, gotZH := f.Got, f.Got
-		if got == "" {
+		switch {
+		case f.Missing:
+			gotZH = "（" + f.Expected + " 不在此版本中）"
+		case got == "":
 			got, gotZH = "no entry (out of scope)", "无匹配条目（超出范围）"
 		}
 		r.problem(Problem{Check: CheckGolden, Entry: f.Expected, Locale: f.Locale, Detail: f.Question,
@@ -356,11 +362,12 @@ func checkGolden(golden []Golden, ix *Index) GoldenReport {
 		if p.OutOfScope {
 			got = ""
 		}
-		if _, ok := ix.Entry(g.EntryID); !ok {
+		_, present := ix.Entry(g.EntryID)
+		if !present {
 			got = "(" + g.EntryID + " is not in this release)"
 		}
 		r.Failures = append(r.Failures, GoldenFailure{ID: g.ID, Question: g.Question, Locale: g.Locale,
-			Expected: g.EntryID, Got: got, Confidence: p.Confidence})
+			Expected: g.EntryID, Got: got, Confidence: p.Confidence, Missing: !present})
 	}
 	return r
 }

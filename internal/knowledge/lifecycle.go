@@ -332,6 +332,13 @@ func (s *Service) Update(ctx context.Context, a Actor, id string, e Entry, versi
 	e.CreatedAt, e.UpdatedAt = cur.CreatedAt, now
 	next.Entry, next.Status, next.Version = e, StatusDraft, cur.Version+1
 	next.Author, next.AuthorName, next.Reviewer, next.Reason = a.ID, a.Name, "", ""
+	if cur.Status == StatusRetired {
+		// Back from retirement only by a second person's approval: its old
+		// approval stood, and the next publish, by anyone, shipped the
+		// retired answer again on the strength of an edit by someone who
+		// may only propose.
+		next.ApprovedVersion = 0
+	}
 	rev := &Revision{EntryID: id, Version: next.Version, Action: ActionEdit, Status: StatusDraft, Actor: a.ID,
 		ActorName: a.Name, Changes: changes, Content: &next.Entry, At: now}
 	if err := s.store.UpdateKBRecord(ctx, &next, cur.Version, cur.Status, rev); err != nil {
@@ -541,6 +548,8 @@ func (s *Service) Import(ctx context.Context, a Actor, entries []Entry, approved
 			next.Author, next.AuthorName, next.Reviewer, next.Reason = a.ID, a.Name, "", ""
 			if approved {
 				next.ApprovedVersion, next.Reviewer = next.Version, a.ID
+			} else if cur.Status == StatusRetired {
+				next.ApprovedVersion = 0 // back only by a new approval (Update)
 			}
 			rev := &Revision{EntryID: e.ID, Version: next.Version, Action: ActionImport, Status: status, Actor: a.ID,
 				ActorName: a.Name, Changes: changes, Content: &next.Entry, At: now}
