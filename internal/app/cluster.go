@@ -156,6 +156,9 @@ func (a *App) deliverRemote(ev realtime.Remote) {
 	local := httpapi.HubPublisher{Hub: a.hub}
 	switch ev.Kind {
 	case realtime.KindConversation:
+		if a.crisis.spool != nil {
+			a.crisis.spool.Moved(ev.ID) // this node's copy is stale now
+		}
 		watched := a.hub.Subscribers(httpapi.ConversationTopic(ev.ID)) > 0
 		forDesk := ev.Desk && a.hub.Subscribers(httpapi.DeskTopic) > 0
 		if ev.Desk {

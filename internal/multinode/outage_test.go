@@ -3,6 +3,7 @@ package multinode_test
 import (
 	"context"
 	"encoding/json"
+	"fmt"
 	"testing"
 	"time"
 
@@ -78,6 +79,16 @@ func TestLevel3WhenTheDatabaseIsDown(t *testing.T) {
 	}
 	defer hook.Close()
 	nodes := clusterWith(t, dbURL, 2, "notify:\n  channels:\n    - {name: oncall, type: webhook, url: \""+hook.URL()+"\", min_level: warning}\n")
+	// A second customer whose turns land on either node (REST calls need
+	// no sticky sessions): the second node saw the conversation last
+	// before the first node's turn. (Waiting for the leader below gives
+	// the first node's event the time to reach the second.)
+	roaming := start(t, nodes[1], "zh-CN")
+	for i, n := range []*node{nodes[1], nodes[0]} {
+		if code, b, err := say(n, roaming, fmt.Sprintf("运费怎么算 %d", i)); code != 200 {
+			t.Fatalf("the roaming customer's turn %d: %d %s %v", i, code, b, err)
+		}
+	}
 	leader(t, nodes, 30*time.Second, nil)
 	admin := adminToken(t, nodes)
 	waitLevel(t, nodes, 0, 10*time.Second, "before the outage")
@@ -106,6 +117,11 @@ func TestLevel3WhenTheDatabaseIsDown(t *testing.T) {
 	if code, b, err := say(nodes[0], customer, during); code != 200 {
 		t.Fatalf("a turn of a conversation under way, during the outage: %d %s %v", code, b, err)
 	}
+	// The roaming customer's next turn lands on the node whose copy is
+	// stale. Acknowledged, it must survive; it used to be numbered after
+	// the stale copy's last message, answered 200, and refused at replay.
+	const roamingDuring = "停电期间：换个节点问问"
+	roamingCode, _, _ := say(nodes[1], roaming, roamingDuring)
 	for deadline := time.Now().Add(30 * time.Second); hook.Deliveries() == before; {
 		if time.Now().After(deadline) {
 			t.Fatal("nobody was paged about the database outage within 30 s of level 3")
@@ -143,6 +159,17 @@ func TestLevel3WhenTheDatabaseIsDown(t *testing.T) {
 	}
 	if !stored {
 		t.Errorf("the message acknowledged during the outage is not in the database afterwards")
+	}
+	if roamingCode == 200 {
+		stored = false
+		for _, m := range transcript(t, nodes[0], roaming) {
+			stored = stored || m.Text == roamingDuring
+		}
+		if !stored {
+			t.Errorf("the roaming customer's message, acknowledged during the outage by the node with a stale copy, is lost")
+		}
+	} else if roamingCode != 503 {
+		t.Errorf("the roaming customer's turn on the node with a stale copy: %d, want 503 (not acknowledged) or a 200 that lasts", roamingCode)
 	}
 	var out struct{ Incidents []incidentJSON }
 	mustCall(t, nodes[1], admin, "GET", "/api/v1/incidents", nil, &out)

@@ -18,10 +18,14 @@ import (
 //
 // It is a fallback, never a cache in front of the store: every read asks
 // the store first. What it serves is what this node last saw; on several
-// nodes another node may have moved the conversation on since, and a turn
-// written over that stale state is refused at replay by the store's
-// conditional write and kept in the rejected file (spool_rejected). A
-// customer stays on one node for a conversation's stream, so that is rare.
+// nodes another node may have moved the conversation on since. So each
+// event of another node's write to a conversation drops it here (Moved):
+// served stale, a turn numbered after its last message was acknowledged,
+// then refused at replay by the store's conditional write (REST calls
+// need no sticky sessions, so a customer's turns do alternate between
+// nodes). What is left is a write whose event had not arrived when the
+// database went away: refused at replay and kept in the rejected file
+// (spool_rejected).
 
 // Recent-conversation bounds: how many conversations are remembered, and
 // how many of each one's newest messages (the engine reads back at most
@@ -144,6 +148,16 @@ func appendRecent(have, msgs []conversation.Message) []conversation.Message {
 		keep = keep[:copy(keep, keep[over:])]
 	}
 	return append(keep, msgs...)
+}
+
+// forget drops conversation id.
+func (r *recent) forget(id string) {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	if el, ok := r.items[id]; ok {
+		r.order.Remove(el)
+		delete(r.items, id)
+	}
 }
 
 // get returns conversation id as last noted.

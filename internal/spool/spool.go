@@ -418,6 +418,15 @@ func (s *Store) Conversation(ctx context.Context, id string) (*conversation.Conv
 	return nil, err
 }
 
+// Moved notes that another node wrote to conversation id: what this node
+// last saw of it is stale, and is not served when the store cannot be read.
+// Served, a turn on this node during an outage was numbered after the
+// stale last message, answered 200, and then refused at replay (the other
+// node's messages held those numbers): a message the customer saw
+// acknowledged was lost. Without the note the turn is a 503, and the
+// chat page keeps the message to send again.
+func (s *Store) Moved(id string) { s.recent.forget(id) }
+
 // storedMessages reads messages from the store or, when it cannot be read,
 // from those this node last saw, if they cover the request (recent).
 func (s *Store) storedMessages(ctx context.Context, id string, afterSeq int64) ([]conversation.Message, error) {
