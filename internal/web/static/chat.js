@@ -894,6 +894,21 @@
     // A "notice" turn (an incident keeps the bot from a kind of question) offers it as well.
     const off = lastMessage((li) => li.dataset.role === 'bot' && (li.dataset.outcome === 'offline' || li.dataset.outcome === 'notice'));
     const offSeq = off ? Number(off.dataset.seq || 0) : 0;
+    const thanks = lastMessage((li) => li.dataset.role === 'bot' && li.dataset.outcome === 'ticket');
+    const thanksSeq = thanks ? Number(thanks.dataset.seq || 0) : 0;
+    if (S.conv && off && thanksSeq > offSeq && offSeq > (S.conv.offline_seq || 0) && !S.offlineBusy) {
+      // The bot thanked the customer for a message after this offer: it was left, though its
+      // answer was lost on the way (the card said "could not send", and a second tap left it
+      // twice) or it was left from another tab.
+      remember({ offline_seq: thanksSeq - 1 });
+      S.offlineRequested = false;
+      showCardError(E.offlineError, '');
+    } else if (S.offlineRequested && !S.offlineSent && !S.offlineBusy && thanksSeq > (S.offlineRequestedAt || 0)) {
+      // The same for a form asked for while queued: its thank-you came, its answer did not.
+      remember({ offline_seq: thanksSeq - 1 });
+      S.offlineSent = true;
+      showCardError(E.offlineError, '');
+    }
     const sentSeq = (S.conv && S.conv.offline_seq) || 0;
     let where = null, done = false;
     // An unsent form is offered only while nobody serves the customer: once
@@ -904,8 +919,7 @@
     else if (off) { where = off; done = true; }
     // Once the bot's own thank-you for the message is in the transcript, the
     // card's would say it twice; the card's stays only if that line never came.
-    const thanks = lastMessage((li) => li.dataset.role === 'bot' && li.dataset.outcome === 'ticket');
-    if (done && thanks && Number(thanks.dataset.seq || 0) > sentSeq) where = null;
+    if (done && thanks && thanksSeq > sentSeq) where = null;
     E.offlineForm.hidden = done;
     E.offlineDone.hidden = !done;
     E.offlineQueued.hidden = where !== E.cards || S.state !== 'queued';
@@ -959,6 +973,7 @@
   // thank-you, and a click did nothing while the last form still counted as sent.
   function requestOffline() {
     S.offlineRequested = true;
+    S.offlineRequestedAt = S.maxSeq; // a thank-you after this is for the message left from here
     S.offlineSent = false;
     updateCards();
     E.offlineContact.focus();

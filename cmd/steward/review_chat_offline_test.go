@@ -1,0 +1,38 @@
+package main_test
+
+import (
+	"testing"
+
+	"github.com/steward-cs/steward/internal/testutil"
+)
+
+// A message left whose answer was lost on the way (a mobile network
+// dropping it after the server stored the ticket) is not offered again:
+// the bot's thank-you that follows on the stream says it was left. The
+// card said "could not send" beside that thank-you, and a second tap left
+// the message twice.
+func TestALeftMessageWhoseAnswerWasLostIsNotOfferedAgainInChromium(t *testing.T) {
+	p := page{t, browser(t)}
+	base := testutil.StartApp(t, nil)
+	p.navigate(base + "/chat?lang=en")
+	p.waitFor(`document.body.dataset.ready === "1"`)
+	p.send("human")
+	p.waitFor(`!document.querySelector('#offline-card').hidden && !document.querySelector('#offline-form').hidden`)
+	eval[bool](p, `(() => {
+		const native = window.fetch;
+		window.fetch = async (url, opts) => {
+			const res = await native(url, opts);
+			if (String(url).includes('/offline-message')) throw new TypeError('Failed to fetch'); // stored, answer lost
+			return res;
+		};
+		document.querySelector('#offline-contact').value = 'me@example.com';
+		document.querySelector('#offline-message').value = 'My parcel has not arrived.';
+		document.querySelector('#offline-submit').click();
+		return true;
+	})()`)
+	p.waitFor(`document.querySelectorAll('#messages li[data-outcome="ticket"]').length === 1`)
+	p.waitFor(`document.querySelector('#offline-card').hidden || document.querySelector('#offline-form').hidden`)
+	if eval[bool](p, `!document.querySelector('#offline-error').hidden`) {
+		t.Errorf("the card still says %q beside the bot's thank-you", eval[string](p, `document.querySelector('#offline-error').innerText`))
+	}
+}
