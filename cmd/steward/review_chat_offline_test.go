@@ -36,3 +36,24 @@ func TestALeftMessageWhoseAnswerWasLostIsNotOfferedAgainInChromium(t *testing.T)
 		t.Errorf("the card still says %q beside the bot's thank-you", eval[string](p, `document.querySelector('#offline-error').innerText`))
 	}
 }
+
+// A stream that stops answering (a phone changed networks, a node went
+// away without a word) is found out and replaced: the page pings it when
+// the network comes back (and when quiet), and a ping with no answer opens
+// a new socket. The dead socket stayed "open" in the browser, and every
+// reply on it was missed.
+func TestChatReplacesAStreamThatStoppedAnsweringInChromium(t *testing.T) {
+	p := page{t, browser(t)}
+	run := testutil.Start(t, nil)
+	recordSockets(p)
+	p.navigate(run.URL + "/chat?lang=en")
+	p.waitFor(`document.body.dataset.ready === "1" && window.__ws.length === 1 && window.__ws[0].readyState === 1`)
+	// The socket goes deaf: what the page sends on it never arrives.
+	eval[bool](p, `(() => {
+		const ws = window.__ws[0];
+		ws.send = () => {};
+		window.dispatchEvent(new Event('online'));
+		return true;
+	})()`)
+	p.waitFor(`window.__ws.length === 2 && window.__ws[1].readyState === 1`)
+}

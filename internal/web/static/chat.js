@@ -11,6 +11,14 @@
   const FLAGGABLE = ['answer', 'clarify', 'fallback']; // bot replies a customer may mark as wrong
   const COUNTER_FROM = 3500; // show the character counter from here on
   const BACKOFF_MAX = 30000;
+  // The stream is probed with a ping this often while it is quiet, and taken for dead when no frame
+  // answers within PONG_WAIT: a socket whose network went away (a phone changing networks, a node
+  // gone without a word) stays "open" in the browser, and the customer missed every reply on it.
+  const PING_EVERY = 25000;
+  const PONG_WAIT = 10000;
+  // A request that has had no answer this long is given up (the message stays "not sent", with its
+  // key, to send again): on a dead network fetch waits minutes, with the composer held.
+  const REQUEST_TIMEOUT = 30000;
   const STATUS_API = '/api/v1/status';
   const STATUS_EVERY = 10000;
 
@@ -215,6 +223,7 @@
     loading: null,       // promise of a running load()
     connKind: null,      // null | connecting | reconnecting | failed
     ws: null, wsGen: 0, wsAttempt: 0, wsTimer: 0, wsError: null,
+    wsHeard: 0, pingSent: 0, pingTimer: 0, // the stream's liveness (watchStream)
     notice: null,        // null | {text} from a conversation response | {byLocale: {zh-CN, en}} from the status
     statusTimer: 0, statusBusy: false,
     panelOpen: true,     // in the widget: whether its panel is open (the widget tells us)
@@ -260,13 +269,18 @@
     if (body !== undefined) headers['Content-Type'] = 'application/json';
     if (token) headers.Authorization = `Bearer ${token}`;
     let res;
+    const ctl = typeof AbortController === 'function' ? new AbortController() : null;
+    const timer = ctl ? setTimeout(() => ctl.abort(), REQUEST_TIMEOUT) : 0;
     try {
       res = await fetch(path, {
         method, headers, cache: 'no-store', credentials: 'same-origin',
         body: body === undefined ? undefined : JSON.stringify(body),
+        signal: ctl ? ctl.signal : undefined,
       });
     } catch (e) {
       throw new ApiError(0, 'network', e && e.message);
+    } finally {
+      clearTimeout(timer);
     }
     let data = null;
     try { data = await res.json(); } catch { /* empty or non-JSON body */ }
@@ -447,9 +461,10 @@
     };
     ws.onmessage = (ev) => {
       if (gen !== S.wsGen) return;
+      S.wsHeard = Date.now();
       let f;
       try { f = JSON.parse(ev.data); } catch { return; }
-      if (f.type === 'ready') { S.wsAttempt = 0; setConn(null); setState(f.state); }
+      if (f.type === 'ready') { S.wsAttempt = 0; setConn(null); setState(f.state); watchStream(gen); }
       else if (f.type === 'message') {
         const fresh = !!f.message && !S.known.has(f.message.id);
         addMessage(f.message);
@@ -485,10 +500,37 @@
   function stopStream() {
     S.wsGen++;
     clearTimeout(S.wsTimer);
+    clearTimeout(S.pingTimer);
     if (S.ws) { try { S.ws.close(); } catch { /* ignore */ } S.ws = null; }
   }
+  // watchStream pings a quiet stream and replaces one that does not answer (see PING_EVERY).
+  function watchStream(gen) {
+    clearTimeout(S.pingTimer);
+    const tick = () => {
+      if (gen !== S.wsGen || !S.ws) return;
+      const quiet = Date.now() - (S.wsHeard || 0);
+      if (S.pingSent && S.wsHeard < S.pingSent && Date.now() - S.pingSent >= PONG_WAIT) {
+        S.pingSent = 0;
+        stopStream(); // dead: its frames, should any come after all, are a stale generation's
+        S.wsAttempt = 0;
+        connectStream();
+        return;
+      }
+      if (!S.pingSent || S.wsHeard >= S.pingSent) {
+        if (quiet >= PING_EVERY) probeStream();
+      }
+      S.pingTimer = setTimeout(tick, 1000);
+    };
+    S.pingTimer = setTimeout(tick, 1000);
+  }
+  function probeStream() {
+    if (!S.ws || S.ws.readyState !== 1) return;
+    try { S.ws.send(JSON.stringify({ type: 'ping' })); S.pingSent = Date.now(); } catch { /* the close handler reconnects */ }
+  }
   function reconnectNow() {
-    if (S.conv && !S.ws && !S.loading && S.state !== 'closed') { S.wsAttempt = 0; connectStream(); }
+    if (S.conv && !S.ws && !S.loading && S.state !== 'closed') { S.wsAttempt = 0; connectStream(); return; }
+    // Back online, or the page shown again: the socket may have died meanwhile without a word.
+    if (S.ws && (!S.pingSent || S.wsHeard >= S.pingSent)) probeStream();
   }
 
   // ---------- rendering ----------
