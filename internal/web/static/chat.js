@@ -464,7 +464,11 @@
       S.wsHeard = Date.now();
       let f;
       try { f = JSON.parse(ev.data); } catch { return; }
-      if (f.type === 'ready') { S.wsAttempt = 0; setConn(null); setState(f.state); watchStream(gen); }
+      if (f.type === 'ready') {
+        S.wsAttempt = 0; setConn(null); setState(f.state); watchStream(gen);
+        S.resendAttempt = 0; // back: what failed on the way is sent again now
+        if (E.messages.querySelector('.msg.is-failed[data-auto-retry]')) scheduleResend(0);
+      }
       else if (f.type === 'message') {
         const fresh = !!f.message && !S.known.has(f.message.id);
         addMessage(f.message);
@@ -1053,6 +1057,7 @@
       S.offlineBusy = false;
       E.offlineSubmit.disabled = false;
       E.offlineSubmit.textContent = t('offlineSubmit');
+      updateCards(); // the bot's thank-you may have come while this was on its way (see updateCards)
     }
   }
 
@@ -1242,10 +1247,15 @@
         (res.messages || []).forEach(addMessage);
         noticeFrom(res);
         if (!stale) setState(res.state);
+        S.resendAttempt = 0;
+        if (E.messages.querySelector('.msg.is-failed[data-auto-retry]')) scheduleResend(300); // the next one waiting
       } catch (e) {
         if (!li.adopted) { // if the stream already delivered it, it was sent after all
           li.classList.remove('is-sending');
           li.classList.add('is-failed');
+          // A network failure or an unavailable server is tried again by itself, with backoff
+          // (the message's key makes that safe); a refusal waits for the customer.
+          if (transient(e)) { li.dataset.autoRetry = '1'; scheduleResend(); } else delete li.dataset.autoRetry;
           const retry = li.querySelector('.msg-retry');
           // Refused by a rate limit (429): the same button, saying why.
           retry.dataset.i18n = e && e.status === 429 ? 'tooFast' : 'retry';
@@ -1266,6 +1276,23 @@
       }
     })();
     return true;
+  }
+
+  // Messages whose send failed for a reason that passes (no network, 502–504) are sent again
+  // automatically, oldest first, one at a time: 2 s, 4 s, … up to 30 s apart while they keep
+  // failing, and at once when the stream comes back.
+  const transient = (e) => !!e && (e.status === 0 || (e.status >= 502 && e.status <= 504));
+  function scheduleResend(delay) {
+    clearTimeout(S.resendTimer);
+    if (delay === undefined) delay = Math.min(2000 * 2 ** (S.resendAttempt || 0), BACKOFF_MAX);
+    S.resendTimer = setTimeout(resendNext, delay);
+  }
+  function resendNext() {
+    const li = E.messages.querySelector('.msg.is-failed[data-auto-retry]');
+    if (!li) { S.resendAttempt = 0; return; }
+    if (S.inFlight || !S.conv || S.loading) { scheduleResend(1000); return; }
+    S.resendAttempt = (S.resendAttempt || 0) + 1;
+    send(li.payload, li);
   }
 
   function submitComposer() {
