@@ -196,8 +196,8 @@ func (k Knowledge) TwoPerson() bool { return k.TwoPersonRule == nil || *k.TwoPer
 
 // Gate holds the quality gate's limits; zero values take the defaults.
 type Gate struct {
-	MinAccuracy     float64  `yaml:"min_accuracy"`      // default 0.4
-	MaxAccuracyDrop float64  `yaml:"max_accuracy_drop"` // default 0.05
+	MinAccuracy     float64  `yaml:"min_accuracy"`      // default 0.4 (0 too)
+	MaxAccuracyDrop float64  `yaml:"max_accuracy_drop"` // default 0.05 (0 too: a tiny value refuses any drop)
 	Folds           int      `yaml:"folds"`             // default 5
 	MaxHeldOut      int      `yaml:"max_held_out"`      // default 2000
 	AllowedDomains  []string `yaml:"allowed_domains"`
