@@ -741,6 +741,7 @@
           await api('POST', `${KB}/releases/${r.id}/activate`, { reason });
           toast(t('kbActivated', { id: r.id }));
           loadReleases();
+          afterRelease();
         }));
         actions.append(act);
         li.append(actions);
@@ -800,7 +801,7 @@
       E.overrideReason.value = '';
       toast(t('kbPublished', { id: r.id }));
       loadReleases();
-      loadCounts();
+      afterRelease();
     } catch (e) {
       if (e.status === 422 && e.data && e.data.report) showGateReport(e.data.report);
       else showError(override ? E.overrideError : E.publishError, e.message);
@@ -809,6 +810,22 @@
       E.publishBtn.disabled = E.overrideBtn.disabled = false;
       E.publishStatus.hidden = true;
     }
+  }
+
+  // afterRelease catches up with what a publish, rollback or activation changed beyond the
+  // releases: the counts (flags move between fixing and resolved), and the open entry's status
+  // and versions ("approved · not published" stayed after its publish, and a rollback's
+  // rejection did not show), re-read unless the editor holds unsaved changes.
+  async function afterRelease() {
+    loadCounts();
+    const rec = S.edit && S.edit.rec;
+    if (!rec || editorDirty()) return;
+    let fresh;
+    try { fresh = await api('GET', `${KB}/entries/${enc(rec.id)}`); } catch { return; }
+    if (!S.edit || S.edit.rec !== rec || editorDirty()) return; // moved on meanwhile
+    if (fresh.version !== rec.version) return; // edited elsewhere meanwhile: its fields are another matter
+    S.edit.rec = fresh;
+    renderEditorMeta();
   }
 
   function showGateReport(rep) {
@@ -841,6 +858,7 @@
       E.rollbackReason.value = '';
       toast(t('kbRolledBackTo', { id: r.id }));
       loadReleases();
+      afterRelease();
     } catch (e) {
       toastError(e);
     } finally {
