@@ -5,6 +5,7 @@ import (
 	"net/http"
 	"testing"
 
+	"github.com/steward-cs/steward/internal/config"
 	"github.com/steward-cs/steward/internal/testutil"
 )
 
@@ -56,4 +57,42 @@ func TestFlagsCannotBeLinkedToAnUnchangedEntry(t *testing.T) {
 	zh.Questions = append(zh.Questions, "寄快递要多少运费")
 	fee.Locales["zh-CN"] = zh
 	agent.Must(http.StatusOK, "PUT", "/api/v1/kb/entries/shipping-fee", map[string]any{"entry": fee, "flags": []string{flagged.Flag.ID}}, &fee)
+}
+
+// The bad-release drill publishes a damaged copy of the active release:
+// its versions are that release's, so a change approved since and never
+// served stays approved, is not marked published, and is not taken back
+// by the rollback that ends the drill.
+func TestTheBadReleaseDrillLeavesWaitingApprovalsAlone(t *testing.T) {
+	run := testutil.Start(t, func(c *config.Config) {
+		c.EnableFaultInjection = true
+		c.Knowledge.Gate.Folds, c.Knowledge.Gate.MaxHeldOut = 2, 150
+	})
+	admin := testutil.Login(t, run.URL, run.Demo[0].Email, run.Demo[0].Password)
+	super := admin.AddUser("lead@demo.steward", "supervisor", nil)
+	var active kbRelease
+	admin.Must(http.StatusOK, "GET", "/api/v1/kb/releases/active", nil, &active)
+	var fee kbEntry
+	admin.Must(http.StatusOK, "GET", "/api/v1/kb/entries/shipping-fee", nil, &fee)
+	served := fee.Version
+	fee.Tags = append(fee.Tags, "fees")
+	admin.Must(http.StatusOK, "PUT", "/api/v1/kb/entries/shipping-fee", map[string]any{"entry": fee, "submit": true}, &fee)
+	super.Must(http.StatusOK, "POST", "/api/v1/kb/entries/shipping-fee/approve", nil, &fee)
+	if fee.Status != "approved" || fee.ApprovedVersion != served+1 {
+		t.Fatalf("before the drill: %s, approved v%d", fee.Status, fee.ApprovedVersion)
+	}
+	var drill struct{ Release kbRelease }
+	admin.Must(http.StatusCreated, "POST", "/api/v1/admin/faults", map[string]any{"point": "kb.bad_release"}, &drill)
+	if v := drill.Release.Versions["shipping-fee"]; v != served {
+		t.Errorf("the damaged release records shipping-fee v%d, want v%d (the active release's, whose copy it is)", v, served)
+	}
+	admin.Must(http.StatusOK, "GET", "/api/v1/kb/entries/shipping-fee", nil, &fee)
+	if fee.Status != "approved" || fee.ApprovedVersion != served+1 {
+		t.Errorf("after the drill's release: %s, approved v%d; want still approved at v%d, waiting", fee.Status, fee.ApprovedVersion, served+1)
+	}
+	super.Must(http.StatusOK, "POST", "/api/v1/kb/rollback", map[string]any{"to": active.ID, "reason": "end of the drill"}, nil)
+	admin.Must(http.StatusOK, "GET", "/api/v1/kb/entries/shipping-fee", nil, &fee)
+	if fee.Status != "approved" || fee.ApprovedVersion != served+1 {
+		t.Errorf("after the drill's rollback: %s, approved v%d; want still approved at v%d", fee.Status, fee.ApprovedVersion, served+1)
+	}
 }

@@ -69,8 +69,8 @@ type PublishOptions struct {
 	Override bool
 	Reason   string
 	// Entries, when set, are published instead of the approved entries
-	// (the drills' damaged release); the versions recorded are the
-	// approved ones.
+	// (the drills' damaged release); the versions recorded are those of
+	// the active release the entries come from.
 	Entries []Entry
 
 	// firstRelease marks the release Load publishes when none is active:
@@ -107,7 +107,16 @@ func (s *Service) Publish(ctx context.Context, a Actor, opts PublishOptions) (*R
 		return nil, err
 	}
 	if opts.Entries != nil {
-		entries = opts.Entries
+		// The versions are the content's: the active release's. With the
+		// approvals recorded, an entry approved since (and never served)
+		// was marked published, flags linked to it were resolved, and the
+		// drill's rollback took its approval back as if it had shipped.
+		entries, versions = opts.Entries, map[string]int{}
+		for _, e := range entries {
+			if baseline != nil && baseline.Versions[e.ID] > 0 {
+				versions[e.ID] = baseline.Versions[e.ID]
+			}
+		}
 	}
 	if len(entries) == 0 {
 		return nil, errcode.Localized(errcode.Invalid, "nothing to publish: no entry has an approved version", "没有可发布的内容：没有任何条目有已批准的版本")
