@@ -299,7 +299,7 @@ func (c *crisis) Page(ctx context.Context, n notify.Notice) int {
 	}
 	slices.Sort(names)
 	for _, name := range names {
-		if notify.LevelRank(n.Level) < c.minLevel[name] {
+		if notify.LevelRank(n.RoutingLevel()) < c.minLevel[name] {
 			continue
 		}
 		if err := c.enqueue(ctx, name, n.ID, payload); err != nil {
@@ -403,7 +403,7 @@ func (c *crisis) notifyGroup(g monitor.AlertGroup) {
 // pageGroup turns an alert group into a notice and pages it, through the
 // incident controller when there is one (its timeline notes the page).
 func (c *crisis) pageGroup(g monitor.AlertGroup) {
-	n := notify.Notice{Level: g.Level, Status: g.Status, Labels: g.Labels, At: time.Now().UTC()}
+	n := notify.Notice{Level: g.Level, Reach: g.Reach, Status: g.Status, Labels: g.Labels, At: time.Now().UTC()}
 	var en, zh string
 	for _, a := range g.Alerts {
 		mark := "🔥"

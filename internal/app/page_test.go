@@ -132,6 +132,37 @@ func TestPageHoldsResolutionsToTheChannelsLevel(t *testing.T) {
 	}
 }
 
+// An alert group's notice whose critical alert ended while a warning of the
+// group fires on is a warning, and still reaches the critical-only channel
+// that heard the critical alert fire (it never heard the end).
+func TestPageTellsTheEndOfACriticalAlertToItsChannels(t *testing.T) {
+	db := openStore(t)
+	c := &crisis{logger: slog.New(slog.DiscardHandler), mon: monitor.New(monitor.Options{Node: "n1"}),
+		outbox:   jobs.New(db, jobs.Options{Handlers: map[string]jobs.Handler{"notify:": func(context.Context, jobs.Job) error { return nil }}}),
+		channels: map[string]notify.Channel{"oncall": nil, "ops": nil},
+		minLevel: map[string]int{"oncall": notify.LevelRank(notify.LevelCritical), "ops": notify.LevelRank(notify.LevelWarning)}}
+	ctx := context.Background()
+	if k := c.Page(ctx, notify.Notice{ID: "mixed", Level: notify.LevelWarning, Reach: notify.LevelCritical, Status: notify.StatusFiring,
+		Title: "slo_burn"}); k != 2 {
+		t.Fatalf("a warning that carries a critical alert's end went to %d channels, want 2 (oncall too)", k)
+	}
+	g := monitor.AlertGroup{Key: `{alertname="slo_burn"}`, Labels: map[string]string{"alertname": "slo_burn"}, Status: monitor.StatusFiring,
+		Level: monitor.LevelWarning, Reach: monitor.LevelCritical}
+	count := func() int {
+		t.Helper()
+		js, err := db.Jobs(ctx, jobs.JobFilter{Limit: 1000})
+		if err != nil {
+			t.Fatal(err)
+		}
+		return len(js)
+	}
+	before := count()
+	c.pageGroup(g)
+	if n := count() - before; n != 2 {
+		t.Fatalf("the group's notice was queued for %d channels, want 2", n)
+	}
+}
+
 // hangingPosture is the incident controller's store with SavePosture
 // hanging while armed: a disk that stopped answering mid-step.
 type hangingPosture struct {

@@ -239,6 +239,11 @@ type AlertGroup struct {
 	// Level is the highest level of the firing alerts, or of all the
 	// alerts when the group has resolved.
 	Level string `json:"level"`
+	// Reach is the highest level of all of Alerts, the resolved ones
+	// included: a channel that heard a critical alert fire hears it end,
+	// even when the notification is a warning's (another alert of the
+	// group fires on).
+	Reach string `json:"reach"`
 	// Alerts are the firing alerts that are not muted, then those resolved
 	// since the previous notification of the group.
 	Alerts []Alert `json:"alerts"`
@@ -651,6 +656,11 @@ func (g *notifyGroup) notification(firing []Alert) AlertGroup {
 	for _, a := range levels {
 		if alertLevelRank(a.Level) > alertLevelRank(n.Level) {
 			n.Level = a.Level
+		}
+	}
+	for _, a := range n.Alerts {
+		if alertLevelRank(a.Level) > alertLevelRank(n.Reach) {
+			n.Reach = a.Level
 		}
 	}
 	return n

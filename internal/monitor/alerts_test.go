@@ -508,6 +508,11 @@ func TestAlertGroupContents(t *testing.T) {
 		!second.Alerts[1].EndsAt.Equal(t0.Add(10*time.Second)) {
 		t.Fatalf("second notification = %s level %s", describe(second), second.Level)
 	}
+	// ...but it reaches the channels of the critical one it ends: one that
+	// takes only critical notices heard it fire, and must hear it end.
+	if second.Reach != monitor.LevelCritical || first.Reach != monitor.LevelCritical || last.Reach != monitor.LevelInfo {
+		t.Fatalf("reach of the notifications: %s, %s, %s; want critical, critical, info", first.Reach, second.Reach, last.Reach)
+	}
 	if last.Status != monitor.StatusResolved || last.Level != monitor.LevelInfo || describe(last) != "resolved[-x/pay]" {
 		t.Fatalf("last notification = %s level %s", describe(last), last.Level)
 	}

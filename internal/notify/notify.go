@@ -43,6 +43,20 @@ type Notice struct {
 	// URL links to the alert or incident in the console, when known.
 	URL string    `json:"url,omitempty"`
 	At  time.Time `json:"at"`
+	// Reach, if above Level, is the level whose channels the notice goes
+	// to: an alert group's notice whose critical alert ended while a
+	// warning in the group fires on is a warning, and the channels that
+	// take only critical notices, which heard the critical alert fire,
+	// must hear that it ended.
+	Reach string `json:"reach,omitempty"`
+}
+
+// RoutingLevel is the level that decides which channels get n.
+func (n *Notice) RoutingLevel() string {
+	if LevelRank(n.Reach) > LevelRank(n.Level) {
+		return n.Reach
+	}
+	return n.Level
 }
 
 // Channel is one configured destination.
