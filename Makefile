@@ -26,7 +26,7 @@ vet:
 # shared one (nlu.Memo in internal/testutil): the per-package timeout
 # leaves room above that.
 test: deps vet
-	STEWARD_REQUIRE_POSTGRES=1 $(GO) test -race -count=1 -timeout 45m ./...
+	CGO_ENABLED=1 STEWARD_REQUIRE_POSTGRES=1 $(GO) test -race -count=1 -timeout 45m ./...
 	$(MAKE) drill
 	$(MAKE) bench-check
 

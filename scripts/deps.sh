@@ -1,8 +1,9 @@
 #!/usr/bin/env bash
-# Installs what the tests need on a fresh Debian machine: PostgreSQL's server
-# binaries (the tests start their own throwaway cluster) and Chromium (the
-# browser tests), and Litestream (the replication test). Does nothing when
-# all are present.
+# Installs what the tests need on a fresh Debian machine: a C compiler (cgo:
+# the SQLite driver and the race detector), PostgreSQL's server binaries
+# (the tests start their own throwaway cluster) and Chromium (the browser
+# tests), and Litestream (the replication test). Does nothing when all are
+# present.
 set -euo pipefail
 
 # Litestream, for the test of the continuous replication steps in
@@ -18,6 +19,9 @@ if ! command -v litestream >/dev/null 2>&1 && [ ! -x "$gobin/litestream" ]; then
 fi
 
 need=()
+# A C compiler: the SQLite driver is cgo, and so is the race detector. Go
+# from the official tarball brings none (Debian's golang-go recommends one).
+command -v gcc >/dev/null 2>&1 || need+=(gcc libc6-dev)
 ls /usr/lib/postgresql/*/bin/initdb >/dev/null 2>&1 || command -v initdb >/dev/null 2>&1 || need+=(postgresql)
 command -v chromium >/dev/null 2>&1 || [ -x /usr/bin/chromium ] || need+=(chromium)
 # CJK fonts so screenshots of Chinese text are legible.
