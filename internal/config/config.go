@@ -481,6 +481,12 @@ func (c *Config) Validate() error {
 	if g := c.Knowledge.Gate; !(g.MinAccuracy >= 0 && g.MinAccuracy <= 1) || !(g.MaxAccuracyDrop >= 0 && g.MaxAccuracyDrop <= 1) {
 		errs = append(errs, fmt.Errorf("knowledge.gate.min_accuracy and max_accuracy_drop must be between 0 and 1"))
 	}
+	if p := c.Incident.PublicURL; p != "" {
+		// Without a scheme every channel dropped the link without a word.
+		if u, err := url.Parse(p); err != nil || (u.Scheme != "http" && u.Scheme != "https") || u.Host == "" {
+			errs = append(errs, fmt.Errorf("incident.public_url %q must be an http(s) URL such as https://steward.example.com", p))
+		}
+	}
 	for i, o := range c.AllowedOrigins {
 		if _, err := path.Match(o, ""); err != nil || strings.TrimSpace(o) != o || o == "" {
 			errs = append(errs, fmt.Errorf("allowed_origins[%d] %q is not a host pattern such as shop.example.com or *.example.com", i, o))

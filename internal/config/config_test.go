@@ -265,3 +265,20 @@ func TestLLMSettings(t *testing.T) {
 		}
 	}
 }
+
+// The console's public URL must be one a notice can link to: without a
+// scheme every channel dropped the "View details" link without a word.
+func TestPublicURLIsAnHTTPURL(t *testing.T) {
+	for _, tc := range []struct {
+		url string
+		ok  bool
+	}{{"", true}, {"https://steward.example.com", true}, {"http://10.0.0.5:8080", true},
+		{"steward.example.com", false}, {"ftp://steward.example.com", false}, {"https://", false}} {
+		c := Default()
+		c.Incident.PublicURL = tc.url
+		err := c.Validate()
+		if tc.ok && err != nil || !tc.ok && (err == nil || !strings.Contains(err.Error(), "incident.public_url")) {
+			t.Errorf("public_url %q: %v", tc.url, err)
+		}
+	}
+}
