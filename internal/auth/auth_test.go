@@ -76,6 +76,7 @@ func TestPasswordRules(t *testing.T) {
 		{"woaini1314", "密码过于常见"},
 		{"QWERTYUIOP", "most common passwords"},
 		{"correct horse battery", ""},
+		{"li.lei生日快乐", "email address or name"}, // four characters added, 12 bytes
 	} {
 		err := CheckPassword(tc.pw, email, name)
 		if tc.want == "" {

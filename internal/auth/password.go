@@ -44,7 +44,10 @@ func CheckPassword(password, email, name string) error {
 	email = fold(email)
 	local, _, _ := strings.Cut(email, "@")
 	for _, personal := range []string{email, local, fold(name)} {
-		if personal != "" && (p == personal || len(personal) >= 4 && strings.Contains(p, personal) && len(p) <= len(personal)+4) {
+		// In characters, not bytes: "maximilian生日" is a name with two
+		// characters added, and passed as six bytes.
+		n, np := utf8.RuneCountInString(personal), utf8.RuneCountInString(p)
+		if personal != "" && (p == personal || n >= 4 && strings.Contains(p, personal) && np <= n+4) {
 			return errPasswordPersonal
 		}
 	}

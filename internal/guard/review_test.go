@@ -3,6 +3,7 @@ package guard
 import (
 	"bytes"
 	"context"
+	"errors"
 	"log/slog"
 	"net/url"
 	"strings"
@@ -158,5 +159,30 @@ func TestABracketedOrAddressedMobileIsMaskedWhole(t *testing.T) {
 		if got := MaskString(in); got != in {
 			t.Errorf("Mask(%q) = %q, want it unchanged", in, got)
 		}
+	}
+}
+
+// An original past retention is not revealed, whether or not the hourly
+// sweep has erased it yet (or has been failing).
+func TestRevealRefusesAnOriginalPastRetention(t *testing.T) {
+	k := NewKey(time.Now())
+	ring, err := NewKeyring([]Key{k}, k.ID)
+	if err != nil {
+		t.Fatal(err)
+	}
+	store := &memVault{recs: map[string]VaultRecord{}}
+	v := NewVault(store, ring, time.Hour, nil)
+	ctx := context.Background()
+	if _, err := v.Keep(ctx, "c1", "m-old", "call me at 13812345678", time.Now().Add(-2*time.Hour)); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := v.Keep(ctx, "c1", "m-new", "call me at 13998765432", time.Now()); err != nil {
+		t.Fatal(err)
+	}
+	if _, _, err := v.Reveal(ctx, "c1", "m-old"); !errors.Is(err, ErrErased) {
+		t.Errorf("an original sealed 2 h ago under a 1 h retention: %v, want ErrErased", err)
+	}
+	if text, _, err := v.Reveal(ctx, "c1", "m-new"); err != nil || !strings.Contains(text, "13998765432") {
+		t.Errorf("a fresh original: %q, %v", text, err)
 	}
 }

@@ -85,6 +85,11 @@ func (v *Vault) Reveal(ctx context.Context, conversationID, ref string) (string,
 	if v.ring == nil {
 		return "", nil, ErrErased // no originals are kept (retention 0): what is left will be erased
 	}
+	if v.retention > 0 && rec.CreatedAt.Before(time.Now().Add(-v.retention)) {
+		// Past retention it is erased, whether or not the hourly sweep
+		// (Erase) has come by yet, or has been failing.
+		return "", nil, ErrErased
+	}
 	plain, err := v.ring.Open(rec.Sealed, []byte(AAD(rec.ConversationID, rec.Ref)))
 	if err != nil {
 		return "", nil, fmt.Errorf("reveal %s: %w", ref, err)

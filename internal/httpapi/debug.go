@@ -2,6 +2,7 @@ package httpapi
 
 import (
 	"context"
+	"crypto/subtle"
 	"fmt"
 	"net/http"
 	"net/http/pprof"
@@ -66,6 +67,18 @@ func (s *Server) pprof(name string, h http.HandlerFunc) staffHandler {
 			return err
 		}
 		// The index is a page of links; reading it profiles nothing.
+		if name != "index" && p.Cookie {
+			// A profile is a GET that does something (it is audited, it
+			// runs for up to a minute, it turns sampling on): with the
+			// session cookie alone, any site an admin visited could start
+			// one in the admin's name. Profiles are taken with a bearer
+			// token or an API key (docs/deploy.md), or with the CSRF token.
+			if got := r.Header.Get(CSRFHeader); got == "" || subtle.ConstantTimeCompare([]byte(got), []byte(p.CSRF)) != 1 {
+				return errcode.Localized(errcode.Forbidden,
+					"profiles are taken with a bearer token or an API key (Authorization: Bearer …), not with the console's session cookie alone",
+					"请使用 Bearer 令牌或 API 密钥（Authorization: Bearer …）获取性能剖析，不能只凭控制台的会话 Cookie")
+			}
+		}
 		if name != "index" {
 			s.auditEntry(r.Context(), p, "debug.profile", "pprof:"+name, map[string]any{"query": r.URL.RawQuery})
 		}

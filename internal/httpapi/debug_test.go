@@ -6,6 +6,7 @@ import (
 	"encoding/json"
 	"io"
 	"net/http"
+	"net/http/cookiejar"
 	"runtime"
 	"strings"
 	"sync"
@@ -143,4 +144,56 @@ func contendForTheProfile(stop <-chan struct{}) {
 		}()
 	}
 	wg.Wait()
+}
+
+// A profile is a GET that does something (audited in the admin's name,
+// running up to a minute): with the session cookie alone any site the
+// admin visits could start one, so a cookie session needs the CSRF token
+// for it. The bearer token or API key of docs/deploy.md works as before.
+func TestProfilesNeedMoreThanTheSessionCookie(t *testing.T) {
+	run := testutil.Start(t, nil)
+	jar, _ := cookiejar.New(nil)
+	hc := &http.Client{Jar: jar}
+	body, _ := json.Marshal(map[string]string{"email": run.Demo[0].Email, "password": run.Demo[0].Password})
+	resp, err := hc.Post(run.URL+"/api/v1/auth/login", "application/json", bytes.NewReader(body))
+	if err != nil {
+		t.Fatal(err)
+	}
+	resp.Body.Close()
+	get := func(path, csrf string) int {
+		t.Helper()
+		req, _ := http.NewRequest("GET", run.URL+path, nil)
+		if csrf != "" {
+			req.Header.Set("X-CSRF-Token", csrf)
+		}
+		resp, err := hc.Do(req)
+		if err != nil {
+			t.Fatal(err)
+		}
+		resp.Body.Close()
+		return resp.StatusCode
+	}
+	const heap = "/api/v1/admin/debug/pprof/heap?debug=1"
+	if s := get(heap, ""); s != http.StatusForbidden {
+		t.Errorf("a heap profile with the session cookie alone (a link followed from another site): %d, want 403", s)
+	}
+	if s := get("/api/v1/admin/debug/pprof/", ""); s != http.StatusOK {
+		t.Errorf("the index (links only) with the session cookie: %d, want 200", s)
+	}
+	req, _ := http.NewRequest("GET", run.URL+"/api/v1/auth/me", nil)
+	resp, err = hc.Do(req)
+	if err != nil {
+		t.Fatal(err)
+	}
+	var me struct {
+		CSRF string `json:"csrf_token"`
+	}
+	json.NewDecoder(resp.Body).Decode(&me)
+	resp.Body.Close()
+	if me.CSRF == "" {
+		t.Fatal("no csrf_token from /api/v1/auth/me")
+	}
+	if s := get(heap, me.CSRF); s != http.StatusOK {
+		t.Errorf("a heap profile with the cookie and the CSRF token: %d, want 200", s)
+	}
 }
