@@ -617,8 +617,15 @@ func (f *facts) Queue() monitor.QueueState {
 	st := monitor.QueueState{Length: len(q.Items), Agents: q.AgentsOnline}
 	cur := make(map[string]time.Time, len(q.Items))
 	for _, it := range q.Items {
-		cur[it.Conversation.ID] = it.Conversation.QueuedAt
-		if w := now.Sub(it.Conversation.QueuedAt); w > st.OldestWait && !it.Conversation.QueuedAt.IsZero() {
+		// Since the conversation last began waiting: a requeued one keeps
+		// its queued_at (its place in line), and the time an agent served
+		// it fired the queue-wait alert the moment it came back.
+		since := it.Since
+		if since.IsZero() {
+			since = it.Conversation.QueuedAt
+		}
+		cur[it.Conversation.ID] = since
+		if w := now.Sub(since); w > st.OldestWait && !since.IsZero() {
 			st.OldestWait = w
 		}
 	}

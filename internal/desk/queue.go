@@ -22,6 +22,11 @@ type Item struct {
 	// starts after it), so it goes on when the desk opens again.
 	AfterHours bool
 	Preview    string // the customer's latest message
+	// Since is when it began waiting for a person this time: when it was
+	// queued or, after an agent's console went silent, when it was put
+	// back (it keeps its queued_at, and so its place in line). The wait
+	// measured from queued_at counted the time an agent served it.
+	Since time.Time
 }
 
 // Queue is the queue as of the last routing pass.
@@ -141,10 +146,23 @@ func (d *Desk) Route(ctx context.Context) error {
 			it.AfterHours = done.After(now.Add(it.Wait))
 			it.Wait = done.Sub(now).Round(time.Second)
 		}
-		if prev, ok := previews[c.ID]; ok && prev.Conversation.LastSeq == c.LastSeq {
-			it.Preview = prev.Preview
+		prev, seen := previews[c.ID]
+		if seen && prev.Conversation.LastSeq == c.LastSeq {
+			it.Preview, it.Since = prev.Preview, prev.Since
 		} else {
-			it.Preview = d.preview(ctx, &c)
+			var requeued time.Time
+			it.Preview, requeued = d.preview(ctx, &c)
+			switch {
+			case !requeued.IsZero():
+				it.Since = requeued
+			case seen: // the requeue, if any, is further back than the messages read now
+				it.Since = prev.Since
+			default:
+				it.Since = c.QueuedAt
+			}
+		}
+		if it.Since.Before(c.QueuedAt) {
+			it.Since = c.QueuedAt
 		}
 		q.Items = append(q.Items, it)
 		// What the customer is told changes the signature: the wait in
@@ -240,18 +258,26 @@ func estimateWait(position, slots int, handle time.Duration) time.Duration {
 	return max(w.Round(time.Second), 30*time.Second)
 }
 
-// preview returns the customer's latest message, shortened.
-func (d *Desk) preview(ctx context.Context, c *conversation.Conversation) string {
+// preview returns the customer's latest message, shortened, and when the
+// conversation was last put back in the queue, if that is among the
+// messages read.
+func (d *Desk) preview(ctx context.Context, c *conversation.Conversation) (string, time.Time) {
 	msgs, err := d.engine.Transcript(ctx, c, max(c.LastSeq-6, 0))
 	if err != nil {
-		return ""
+		return "", time.Time{}
 	}
+	var text string
+	var requeued time.Time
 	for i := len(msgs) - 1; i >= 0; i-- {
-		if msgs[i].Role == conversation.RoleCustomer {
-			return shorten(msgs[i].Text, 80)
+		m := &msgs[i]
+		if m.Role == conversation.RoleCustomer && text == "" {
+			text = shorten(m.Text, 80)
+		}
+		if m.Outcome == conversation.OutcomeRequeued && requeued.IsZero() {
+			requeued = m.CreatedAt
 		}
 	}
-	return ""
+	return text, requeued
 }
 
 func shorten(s string, n int) string {

@@ -106,3 +106,45 @@ func TestWaitEstimatesUseTheClosesInTheStore(t *testing.T) {
 		t.Fatalf("queued first with one agent of one slot: %+v (listed %v), want a wait of 20 min from the closes in the store", it, ok)
 	}
 }
+
+// A conversation put back in the queue after its agent's console went
+// silent waits from then, not from when it was first queued: an hour an
+// agent spent on it showed as an hour's wait, and fired the queue-wait
+// alert the moment it came back.
+func TestARequeuedConversationWaitsFromItsRequeue(t *testing.T) {
+	ctx := context.Background()
+	db := testutil.OpenStore(t, store.Options{SQLitePath: filepath.Join(t.TempDir(), "s.db")})
+	engine := conversation.NewEngine(db, conversation.Options{})
+	now := time.Now().UTC().Add(-2 * time.Hour) // the desk's clock; messages are stamped by the real one
+	d := desk.New(db, engine, nil, desk.Options{ManualOnly: true, Now: func() time.Time { return now }})
+	if err := db.CreateUser(ctx, &auth.User{ID: "ana", Email: "ana@example.com", Name: "Ana", Role: auth.RoleAgent,
+		MaxChats: 3, CreatedAt: now, UpdatedAt: now}); err != nil {
+		t.Fatal(err)
+	}
+	if err := db.SetPresence(ctx, "ana", auth.Online, now); err != nil {
+		t.Fatal(err)
+	}
+	first := now
+	id := queuedAt(t, engine, "zh-CN", first)
+	ana, err := db.User(ctx, "ana")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := d.Claim(ctx, ana, id); err != nil {
+		t.Fatal(err)
+	}
+	now = time.Now().UTC().Add(3 * time.Minute) // Ana served it, then her console went silent
+	if err := d.Route(ctx); err != nil {
+		t.Fatal(err)
+	}
+	it, ok := d.Snapshot().Position(id)
+	if !ok {
+		t.Fatal("the conversation of the silent agent is not back in the queue")
+	}
+	if !it.Conversation.QueuedAt.Equal(first.Truncate(time.Millisecond)) && !it.Conversation.QueuedAt.Equal(first) {
+		t.Errorf("queued_at %s, want still %s (its place in line)", it.Conversation.QueuedAt, first)
+	}
+	if age := time.Since(it.Since); it.Since.IsZero() || age < 0 || age > time.Minute {
+		t.Fatalf("it waits since %s (%s ago), want since its requeue, moments ago (first queued %s)", it.Since, age, first)
+	}
+}

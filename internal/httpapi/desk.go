@@ -140,6 +140,11 @@ func baseItem(c *conversation.Conversation, nameOf map[string]string, now time.T
 // withPlace adds a queued conversation's place in line.
 func (it *itemJSON) withPlace(pos desk.Item) {
 	it.Position, it.WaitEstimate, it.Preview = pos.Position, int64(pos.Wait/time.Second), pos.Preview
+	if !pos.Since.IsZero() {
+		// Waiting since it was put back, not since it was first queued:
+		// the time an agent served it is no wait.
+		it.WaitingSeconds = int64(max(time.Since(pos.Since), 0) / time.Second)
+	}
 }
 
 func (s *Server) queueItems(ctx context.Context, q *desk.Queue) []itemJSON {
