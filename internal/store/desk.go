@@ -13,9 +13,30 @@ import (
 
 var _ desk.Store = (*DB)(nil)
 
+// errNotStoredYet refuses, for a moment, a write about a conversation the
+// store does not hold yet: one begun while the database was away lives in
+// the node's spool until it is replayed, and its ticket, rating or note
+// broke the foreign key, a 500.
+var errNotStoredYet = errcode.Localized(errcode.Unavailable,
+	"this conversation is not in the database yet (it began while the database was unavailable); try again in a moment",
+	"这个会话尚未写入数据库（它开始于数据库不可用期间），请稍后重试")
+
+// stored returns errNotStoredYet unless conversation id is in the store.
+func stored(ctx context.Context, t tx, id string) error {
+	var one int
+	err := t.queryRow(ctx, `SELECT 1 FROM conversations WHERE id = $1`, id).Scan(&one)
+	if errors.Is(err, sql.ErrNoRows) {
+		return errNotStoredYet
+	}
+	return err
+}
+
 // AddNote stores an internal note.
 func (db *DB) AddNote(ctx context.Context, n *desk.Note) error {
 	err := db.update(ctx, func(ctx context.Context, t tx) error {
+		if err := stored(ctx, t, n.ConversationID); err != nil {
+			return err
+		}
 		_, err := t.exec(ctx, `INSERT INTO notes (id, conversation_id, author_id, author_name, text, created_at)
 			VALUES ($1, $2, $3, $4, $5, $6)`, n.ID, n.ConversationID, n.AuthorID, n.AuthorName, n.Text, millis(n.CreatedAt))
 		return err
@@ -115,6 +136,9 @@ func (db *DB) AddTicket(ctx context.Context, tk *desk.Ticket, maxOpen int) error
 			if _, err := t.exec(ctx, `SELECT pg_advisory_xact_lock($1, $2)`, lockSpaceTickets, lockKey(tk.ConversationID)); err != nil {
 				return err
 			}
+		}
+		if err := stored(ctx, t, tk.ConversationID); err != nil {
+			return err
 		}
 		var n int
 		if err := t.queryRow(ctx, `SELECT COUNT(*) FROM tickets WHERE conversation_id = $1 AND status = 'open'`,

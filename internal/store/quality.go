@@ -31,6 +31,9 @@ func (db *DB) AddRating(ctx context.Context, r *quality.Rating) error {
 				return err
 			}
 		}
+		if err := stored(ctx, t, r.ConversationID); err != nil {
+			return err
+		}
 		res, err := t.exec(ctx, `INSERT INTO ratings (conversation_id, score, tags, comment, assignee, created_at)
 			SELECT $1, $2, $3, $4, $5, $6
 			WHERE NOT EXISTS (SELECT 1 FROM conversations WHERE id = $1 AND state = 'assigned')`,
