@@ -11,6 +11,7 @@ import (
 	"github.com/steward-cs/steward/internal/app"
 	"github.com/steward-cs/steward/internal/auth"
 	"github.com/steward-cs/steward/internal/store"
+	"github.com/steward-cs/steward/internal/testutil"
 )
 
 // An agent whose status is online but whose console was not heard from
@@ -65,4 +66,29 @@ func TestConsoleTranscriptFillsTheTurnsItDidNotHearInChromium(t *testing.T) {
 	}
 	seqs := `[...document.querySelectorAll('#transcript li[data-seq]')].map(li => li.dataset.seq).join(' ')`
 	p.waitFor(fmt.Sprintf(`%s === "1 2 3 4 5 6 7 8 9"`, seqs))
+}
+
+// A conversation given to the agent while it is open on their screen (a
+// supervisor's Assign, or the router) offers "show original" on its
+// masked messages, as one the agent claimed does: drawn before it was
+// theirs, it had no such button until opened again.
+func TestConsoleConversationAssignedWhileOpenOffersRevealInChromium(t *testing.T) {
+	run, agentAPI, cl := manualDeskWithAgentOnline(t)
+	conv := cl.Start("zh-CN")
+	cl.Say(conv, "我的手机 13812345678 收不到验证码")
+	if turn := cl.Say(conv, "转人工"); turn.State != "queued" {
+		t.Fatalf("asking for a person: %+v", turn)
+	}
+	p := page{t, browser(t)}
+	p.signInTo(run.URL, "/console", run.Demo[1].Email, run.Demo[1].Password)
+	p.click("#tab-queue")
+	p.click(fmt.Sprintf(`#queue-list li[data-id=%q]`, conv.ID))
+	p.waitFor(`document.querySelectorAll('#transcript .msg[data-role=customer]').length >= 2 && !document.querySelector('#conv-claim').hidden`)
+	if eval[bool](p, `!!document.querySelector('#transcript .msg-reveal')`) {
+		t.Fatal("a queued conversation not yet the agent's offers to show the original")
+	}
+	admin := testutil.Login(t, run.URL, run.Demo[0].Email, run.Demo[0].Password)
+	admin.Must(http.StatusOK, "POST", "/api/v1/desk/conversations/"+conv.ID+"/assign", map[string]string{"agent_id": agentAPI.ID}, nil)
+	p.waitFor(`document.querySelector('#conv-state').dataset.state === "assigned"`)
+	p.waitFor(`!!document.querySelector('#transcript .msg-reveal')`)
 }

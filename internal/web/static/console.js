@@ -598,9 +598,20 @@
     updateTitle();
 
     if (S.open && S.open.id === it.id) {
+      const couldAct = canAct(S.open.item);
       S.open.item = it;
       renderHeader();
       updateComposer();
+      if (!couldAct && canAct(it) && S.open.loaded && !quiet) {
+        // Given to this agent while open (the router, a supervisor's Assign): drawn before,
+        // its masked messages have no "show original" button. Drawn again, as after a claim.
+        const id = it.id;
+        S.open.known.clear();
+        S.open.notes.clear();
+        S.open.maxSeq = 0;
+        E.transcript.replaceChildren();
+        openConversation(id, { refresh: true });
+      }
     }
     if (mineNow !== (prev ? prev.state === 'assigned' && isMine(prev) : false)) later('presence', loadPresence, 300);
     if (S.section === 'team' || isSupervisor()) later('agents', loadAgents, 1000);
