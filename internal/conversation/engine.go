@@ -516,6 +516,10 @@ func (e *Engine) turn(ctx context.Context, id, tok string, in Input, asked *aske
 	if c.State == StateBot && e.fw != nil {
 		if attack, category := e.fw(safe.Text); attack {
 			flagged, info.Firewall = true, category
+			// Marked as stored, so that no later turn sends it to the
+			// model as history (a flagged request for a person that ended
+			// in the offline form left it with the bot, unmarked).
+			customer.Intent = firewallIntent + category
 			// The handoff rules still apply: a customer who asks for a
 			// person, or is angry enough to be handed to one, in words
 			// the firewall flags (violent hyperbole, "ignore your rules,
@@ -524,7 +528,7 @@ func (e *Engine) turn(ctx context.Context, id, tok string, in Input, asked *aske
 			if replies = e.escalate(ctx, &next, text, locale, &info); replies == nil {
 				refused = true
 				info.Outcome = string(OutcomeRefused)
-				replies = []Message{{Outcome: OutcomeRefused, Intent: "firewall." + category, Text: phrase(phraseRefused, locale)}}
+				replies = []Message{{Outcome: OutcomeRefused, Intent: firewallIntent + category, Text: phrase(phraseRefused, locale)}}
 				e.logger.Info("input firewall declined a message", "conversation", c.ID, "category", category)
 			} else {
 				e.logger.Info("input firewall flagged a message that asks for a person: handed over", "conversation", c.ID, "category", category)

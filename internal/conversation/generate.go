@@ -253,9 +253,14 @@ func terms(text string) map[string]bool {
 	return out
 }
 
+// firewallIntent starts the intent of a message the input firewall flagged
+// (the customer's, marked as stored) and of its refusal.
+const firewallIntent = "firewall."
+
 // history is the conversation's last few messages (masked, as stored), for
 // the Grounder's context; none when they cannot be read. A message the
-// input firewall refused stays out, with its refusal: it is never sent.
+// input firewall flagged stays out, with its refusal if it was refused: it
+// is never sent.
 func (e *Engine) history(ctx context.Context, c *Conversation) []llm.Turn {
 	msgs, err := e.store.Messages(ctx, c.ID, max(0, c.LastSeq-6))
 	if err != nil {
@@ -263,7 +268,8 @@ func (e *Engine) history(ctx context.Context, c *Conversation) []llm.Turn {
 	}
 	var out []llm.Turn
 	for i, m := range msgs {
-		if m.Role == RoleSystem || strings.TrimSpace(m.Text) == "" || m.Outcome == OutcomeRefused {
+		if m.Role == RoleSystem || strings.TrimSpace(m.Text) == "" || m.Outcome == OutcomeRefused ||
+			strings.HasPrefix(m.Intent, firewallIntent) {
 			continue
 		}
 		if m.Role == RoleCustomer && i+1 < len(msgs) && msgs[i+1].Outcome == OutcomeRefused {
