@@ -1,6 +1,7 @@
 package conversation
 
 import (
+	"cmp"
 	"maps"
 	"slices"
 	"strings"
@@ -80,24 +81,55 @@ func wantsHuman(t nlu.Text) bool {
 		if !phrased {
 			continue
 		}
-		for _, p := range humanContains {
-			for off := 0; ; {
-				i := strings.Index(norm[off:], p)
-				if i < 0 {
-					break
-				}
-				i += off
-				_, first := utf8.DecodeRuneInString(p)
-				// "不要人工客服": the phrase "要人工" begins inside the
-				// negation "不要".
-				if !declines(norm[:i]) && !declines(norm[:i+first]) && !(humanNouns[p] && asksHours(norm)) {
-					return true
-				}
-				off = i + len(p)
+		for _, m := range humanMatches(norm) {
+			// "不要人工客服": the phrase "要人工" begins inside the
+			// negation "不要".
+			if !declines(norm[:m.start]) && !declines(norm[:m.start+m.first]) && !(m.nouns && (asksHours(norm) || asksWhat(norm))) {
+				return true
 			}
 		}
 	}
 	return false
+}
+
+// humanMatch is a run of a clause covered by phrases of humanContains that
+// overlap or touch: "转人工客服" is "转人工" and "人工客服", one request, and
+// one decline before it ("不用转人工客服") declines all of it. Judged
+// phrase by phrase, "人工客服" had "不用转" before it, no decline, and the
+// customer who said no was handed over.
+type humanMatch struct {
+	start, end int
+	first      int  // the byte length of the run's first character
+	nouns      bool // every phrase of the run only names the people (humanNouns)
+}
+
+// humanMatches returns the runs of norm covered by humanContains, in order.
+func humanMatches(norm string) []humanMatch {
+	var ms []humanMatch
+	for _, p := range humanContains {
+		for off := 0; ; {
+			i := strings.Index(norm[off:], p)
+			if i < 0 {
+				break
+			}
+			i += off
+			_, first := utf8.DecodeRuneInString(p)
+			ms = append(ms, humanMatch{start: i, end: i + len(p), first: first, nouns: humanNouns[p]})
+			off = i + len(p)
+		}
+	}
+	slices.SortFunc(ms, func(a, b humanMatch) int { return cmp.Or(a.start-b.start, b.end-a.end) })
+	var out []humanMatch
+	for _, m := range ms {
+		if n := len(out); n > 0 && m.start <= out[n-1].end+1 { // overlapping, or apart by a space at most
+			last := &out[n-1]
+			last.end = max(last.end, m.end)
+			last.nouns = last.nouns && m.nouns
+			continue
+		}
+		out = append(out, m)
+	}
+	return out
 }
 
 // humanExactList is humanExact's phrases, for a quick look whether a
@@ -126,6 +158,7 @@ var (
 var humanNouns = map[string]bool{
 	"人工客服": true, "人工服务": true, "人工坐席": true, "真人客服": true, "真人服务": true, "人工 客服": true,
 	"human agent": true, "live agent": true, "live person": true, "customer service agent": true, "representative": true,
+	"human being": true,
 }
 
 // hoursCues ask when the people work. Not "hours" or "when" alone: "I've
@@ -135,6 +168,16 @@ var hoursCues = []string{
 	"几点上班", "几点下班", "几点开始", "几点结束", "上班时间", "下班时间", "工作时间", "服务时间", "营业时间", "什么时候上班",
 	"什么时候下班", "几点到几点", "your hours", "opening hours", "working hours", "business hours", "office hours",
 	"service hours", "agent hours", "what time do", "what time does", "what time are", "start work",
+}
+
+// whatCues ask what the bot is: "你是人工客服吗", "are you a human being?",
+// "is this a live person or a bot?" are questions its small talk answers
+// (with how to reach a person), not requests. Not "can I", "let me".
+var whatCues = []string{"你是", "您是", "你们是", "are you", "am i talking to", "am i chatting with", "is this a", "is this"}
+
+// asksWhat reports whether a normalised clause asks what the bot is.
+func asksWhat(norm string) bool {
+	return slices.ContainsFunc(whatCues, func(c string) bool { return strings.HasPrefix(norm, c) })
 }
 
 // asksHours reports whether a normalised clause asks about working hours.
@@ -164,8 +207,10 @@ func declines(before string) bool {
 			return true
 		}
 	}
+	// Past fillers however many ("I don't want to be transferred to a
+	// human agent": seven words back), within reason.
 	words := strings.Fields(before)
-	for i := len(words) - 1; i >= 0 && i >= len(words)-5; i-- {
+	for i := len(words) - 1; i >= 0 && i >= len(words)-10; i-- {
 		w := words[i]
 		switch {
 		case enDecline[w]:

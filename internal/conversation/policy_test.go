@@ -24,6 +24,7 @@ func TestWantsHuman(t *testing.T) {
 		"我不想等了，转人工", "我不想等了转人工", "别让我等了转人工", "为什么不能转人工", "为什么不转人工", "不用了，人工",
 		"不要机器人，要人工", "why can't I talk to a human", "I don't want the bot. Talk to a human!",
 		"I don't want to wait, get me a human", "no, I want to talk to a human",
+		"can I talk to a live agent", "I want a human being", "是人工客服吗？转人工",
 	} {
 		if !conversation.WantsHuman(s) {
 			t.Errorf("%q is a request for a person, not taken as one", s)
@@ -40,6 +41,13 @@ func TestWantsHuman(t *testing.T) {
 		"不用转人工，我就问下运费多少", "不要转人工", "不要人工客服，直接告诉我", "不需要人工服务", "别转人工了", "不用帮我转人工",
 		"无需转客服", "I don't want to talk to a human, just tell me the shipping cost", "I do not need a human agent",
 		"no need for a representative", "don't transfer me to an agent",
+		// Phrases that overlap ("转人工" and "人工客服") are one request, and
+		// one decline before them declines it; fillers do not hide one.
+		"不用转人工客服，我就问下运费多少", "不要转人工客服", "别转人工客服了", "不用找人工客服", "不需要转人工服务", "不用转真人客服",
+		"I don't want to talk to a human agent", "I don't want to be transferred to a human agent",
+		// Asking what the bot is names the people without asking for them.
+		"你是人工客服吗", "你是人工客服还是机器人", "are you a human being?", "am I talking to a live agent?",
+		"is this a live person or a bot?",
 	} {
 		if conversation.WantsHuman(s) {
 			t.Errorf("%q taken as a request for a person", s)
