@@ -7,6 +7,7 @@ import (
 	"fmt"
 	"log/slog"
 	"regexp"
+	"slices"
 	"strconv"
 	"strings"
 	"sync/atomic"
@@ -495,12 +496,17 @@ func (e *Engine) turn(ctx context.Context, id, tok string, in Input, asked *aske
 	safe := e.protectText(c.ID, customerID, strings.TrimSpace(in.Text))
 	text := nlu.Prepare(safe.Text)
 	locale := c.Locale
-	switch text.Lang {
-	case nlu.LangZH:
+	// A bare request for a person ("转人工", "human") says nothing of the
+	// customer's language: the chat's handoff button sends the page's word,
+	// and an English conversation on a Chinese shop's widget went Chinese,
+	// to Chinese-speaking agents only, on its click.
+	switch lang := text.Lang; {
+	case humanExact[text.Norm] || slices.Contains(humanContains, text.Norm):
+	case lang == nlu.LangZH:
 		if locale != knowledge.LocaleZH && chineseEnough(text.Raw, c.State == StateBot) {
 			locale = knowledge.LocaleZH
 		}
-	case nlu.LangEN:
+	case lang == nlu.LangEN:
 		if locale != knowledge.LocaleEN && englishEnough(text.Raw, c.State == StateBot) {
 			locale = knowledge.LocaleEN
 		}
@@ -628,7 +634,7 @@ func (e *Engine) decide(ctx context.Context, c *Conversation, text nlu.Text, cho
 		}
 		return []Message{answer(entry, locale, 1, entry.ID, c)}
 	}
-	if acknowledgements[text.Norm] {
+	if acknowledgements[text.Norm] || text.Norm == "" && symbolsOnly(text.Raw) {
 		// Answers no question, like small talk: the count of unanswered
 		// follow-ups stands, neither raised nor reset.
 		label := smalltalkPrefix + "acknowledge"

@@ -330,3 +330,21 @@ var acknowledgements = map[string]bool{
 	"got it": true, "i see": true, "alright": true, "all right": true, "cool": true, "fine": true,
 	"understood": true, "noted": true, "ok cool": true, "great": true,
 }
+
+// symbolsOnly reports whether s holds symbols and nothing else ("👍",
+// "🙏🙏"): an acknowledgement, like "ok". It was out of scope and counted
+// towards the handoff for being unresolved. Not punctuation: "?" alone is
+// a customer still stuck.
+func symbolsOnly(s string) bool {
+	seen := false
+	for _, r := range s {
+		switch {
+		case unicode.IsSpace(r) || r == 0x200d || r == 0xfe0f: // spaces, emoji joiners and presentation selectors
+		case unicode.IsSymbol(r):
+			seen = true
+		default:
+			return false
+		}
+	}
+	return seen
+}

@@ -57,3 +57,51 @@ func TestThanksIsNotTakenForAnAcknowledgement(t *testing.T) {
 		}
 	}
 }
+
+// An emoji on its own ("👍") acknowledges as "ok" does: it was out of scope,
+// and counted towards the handoff for being unresolved.
+func TestAnEmojiIsAnAcknowledgement(t *testing.T) {
+	e := newEngine(t)
+	ctx := context.Background()
+	for _, ack := range []string{"👍", "🙏🙏", "👌 "} {
+		c, tok, _, err := e.Start(ctx, conversation.StartRequest{Locale: "zh-CN"})
+		if err != nil {
+			t.Fatal(err)
+		}
+		if _, err := e.Handle(ctx, c.ID, tok, conversation.Input{Text: "退款多久到账"}); err != nil {
+			t.Fatal(err)
+		}
+		res, err := e.Handle(ctx, c.ID, tok, conversation.Input{Text: ack})
+		if err != nil {
+			t.Fatal(err)
+		}
+		if r := res.Replies[0]; r.Outcome == conversation.OutcomeFallback || res.Conversation.Unresolved != 0 {
+			t.Errorf("%q after an answer: %s %q, %d unresolved; want no fallback and the count untouched",
+				ack, r.Outcome, r.Text, res.Conversation.Unresolved)
+		}
+	}
+}
+
+// A bare request for a person says nothing of the customer's language:
+// the chat's handoff button sends the page's word ("转人工" on a Chinese
+// shop's widget), and an English conversation went Chinese on its click,
+// to Chinese-speaking agents only.
+func TestTheHandoffButtonDoesNotChangeTheLanguage(t *testing.T) {
+	e := newEngine(t)
+	ctx := context.Background()
+	c, tok, _, err := e.Start(ctx, conversation.StartRequest{Locale: "zh-CN"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	res, err := e.Handle(ctx, c.ID, tok, conversation.Input{Text: "where is my parcel, it has been a week"})
+	if err != nil || res.Conversation.Locale != "en" {
+		t.Fatalf("an English question: locale %s, %v; want en", res.Conversation.Locale, err)
+	}
+	res, err = e.Handle(ctx, c.ID, tok, conversation.Input{Text: "转人工"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if res.Conversation.Locale != "en" {
+		t.Errorf("after the handoff button's 转人工 the conversation is %s, want still en", res.Conversation.Locale)
+	}
+}
