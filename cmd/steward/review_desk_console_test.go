@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"net/http"
 	"path/filepath"
+	"strings"
 	"testing"
 	"time"
 
@@ -91,4 +92,32 @@ func TestConsoleConversationAssignedWhileOpenOffersRevealInChromium(t *testing.T
 	admin.Must(http.StatusOK, "POST", "/api/v1/desk/conversations/"+conv.ID+"/assign", map[string]string{"agent_id": agentAPI.ID}, nil)
 	p.waitFor(`document.querySelector('#conv-state').dataset.state === "assigned"`)
 	p.waitFor(`!!document.querySelector('#transcript .msg-reveal')`)
+}
+
+// A server error without Chinese text (a database outage's 503, a 500, a
+// proxy's "Bad Gateway") reads in Chinese on a Chinese console: it showed
+// "the database cannot be reached; try again in a moment" as it came.
+func TestChineseConsoleSaysServerErrorsInChineseInChromium(t *testing.T) {
+	run, _, _ := manualDeskWithAgentOnline(t)
+	p := page{t, browser(t)}
+	p.signInTo(run.URL, "/console", run.Demo[1].Email, run.Demo[1].Password)
+	p.navigate(run.URL + "/console?lang=zh-CN")
+	p.waitFor(`document.body.dataset.ready === "1" && !document.querySelector('#presence').hidden`)
+	eval[bool](p, `(() => {
+		const native = window.fetch;
+		window.fetch = async (url, opts) => {
+			if (opts && opts.method === 'PUT' && String(url).includes('/presence')) {
+				return new Response(JSON.stringify({error: {code: 'unavailable', message: 'the database cannot be reached; try again in a moment'}}),
+					{status: 503, headers: {'Content-Type': 'application/json'}});
+			}
+			return native(url, opts);
+		};
+		return true;
+	})()`)
+	p.choose("#presence-select", "away")
+	p.waitFor(`!!document.querySelector('#toasts .toast')`)
+	got := eval[string](p, `document.querySelector('#toasts .toast').innerText`)
+	if !strings.Contains(got, "服务暂时不可用") || strings.Contains(got, "database") {
+		t.Errorf("a 503 without Chinese text toasts %q on a Chinese console", got)
+	}
 }

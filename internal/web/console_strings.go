@@ -618,8 +618,12 @@ var consoleStrings = map[string]map[string]string{
 		"auditOlder":          "较早",
 		"auditPage":           "第 {from} 至 {to} 条",
 
-		"networkError":  "网络连接失败，请稍后重试。",
-		"requestFailed": "操作失败，请重试。",
+		"networkError":   "网络连接失败，请稍后重试。",
+		"requestFailed":  "操作失败，请重试。",
+		"errUnavailable": "服务暂时不可用（可能是数据库暂时无法访问），请稍后重试。",
+		"errInternal":    "服务器出现内部错误，请稍后重试。",
+		"errRateLimited": "请求过于频繁，请稍后再试。",
+		"errTooLarge":    "内容太大，请缩短后重试。",
 	},
 	"en": {
 		"product":    "Agent desk",
@@ -1220,7 +1224,11 @@ var consoleStrings = map[string]map[string]string{
 		"auditOlder":          "Older",
 		"auditPage":           "Entries #{from} to #{to}",
 
-		"networkError":  "Network error. Please try again.",
-		"requestFailed": "That did not work. Please try again.",
+		"networkError":   "Network error. Please try again.",
+		"requestFailed":  "That did not work. Please try again.",
+		"errUnavailable": "The service is briefly unavailable (perhaps its database cannot be reached). Please try again in a moment.",
+		"errInternal":    "The server hit an internal error. Please try again in a moment.",
+		"errRateLimited": "Too many requests. Please wait a moment and try again.",
+		"errTooLarge":    "That is too large. Please shorten it and try again.",
 	},
 }

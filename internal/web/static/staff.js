@@ -107,7 +107,17 @@ window.Staff = (() => {
       }
       const err = (data && data.error) || {};
       if (res.status === 401 && session.onUnauthorized) session.onUnauthorized();
-      const message = (LANG === 'zh-CN' && err.message_zh) || err.message || res.statusText || t('requestFailed');
+      let message = (LANG === 'zh-CN' && err.message_zh) || err.message || res.statusText || t('requestFailed');
+      if (LANG === 'zh-CN' && !err.message_zh) {
+        // The server's English on a Chinese page (a database outage's 503, a 500, a rate limit, a
+        // proxy's "Bad Gateway"): a Chinese sentence by the error's kind instead, the English kept
+        // for the curious in the error's detail.
+        const zh = (res.status >= 502 && res.status <= 504) || err.code === 'unavailable' ? 'errUnavailable'
+          : res.status === 429 || err.code === 'rate_limited' ? 'errRateLimited'
+            : res.status === 413 ? 'errTooLarge'
+              : res.status >= 500 || err.code === 'internal' ? 'errInternal' : '';
+        if (zh) message = t(zh);
+      }
       const e = new ApiError(res.status, err.code || `http_${res.status}`, message, data);
       e.retryAfter = Number(res.headers.get('Retry-After')) || 0; // seconds, on a 429
       throw e;
