@@ -42,6 +42,8 @@ var (
 		"转人工", "人工客服", "人工服务", "找人工", "要人工", "接人工", "叫人工", "人工坐席", "人工 客服",
 		"真人客服", "真人服务", "找真人", "要真人", "转真人", "接真人", "让真人", "跟真人", "和真人", "有没有真人",
 		"转客服", "找客服", "联系客服", "接客服", "客服在吗", "客服在不在", "找客服人员", "要客服人员",
+		"有没有人工", "联系人工", "要求人工", "connect me to a human", "chat with a human", "get me an agent",
+		"talk to a real human", "speak to a real human", "connect me to a person",
 		"talk to a human", "speak to a human", "talk with a human", "speak with a human", "need a human", "get me a human",
 		"want a human", "talk to a person", "speak to a person", "talk with a person", "speak with a person",
 		"talk to a real person", "speak to a real person", "speak with a real person", "want a real person",
@@ -52,7 +54,7 @@ var (
 		"human being", "talk to customer service", "speak to customer service", "contact customer service",
 	}
 	humanExact = map[string]bool{
-		"人工": true, "人工人工": true, "客服": true, "human": true, "agent": true, "operator": true, "a human": true,
+		"人工": true, "人工人工": true, "人工呢": true, "客服": true, "human": true, "agent": true, "operator": true, "a human": true,
 		"an agent": true, "person": true, "staff": true, "i want a human": true, "i want an agent": true,
 	}
 )

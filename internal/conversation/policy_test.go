@@ -25,6 +25,8 @@ func TestWantsHuman(t *testing.T) {
 		"不要机器人，要人工", "why can't I talk to a human", "I don't want the bot. Talk to a human!",
 		"I don't want to wait, get me a human", "no, I want to talk to a human",
 		"can I talk to a live agent", "I want a human being", "是人工客服吗？转人工",
+		"有没有人工", "联系人工", "人工呢", "我要求人工", "connect me to a human", "can I chat with a human",
+		"get me an agent", "let me talk to a real human",
 	} {
 		if !conversation.WantsHuman(s) {
 			t.Errorf("%q is a request for a person, not taken as one", s)
