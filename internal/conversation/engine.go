@@ -897,7 +897,11 @@ func (e *Engine) handoff(ctx context.Context, c *Conversation, reason HandoffRea
 	c.HandoffReason, c.Unresolved = reason, 0
 	intent := "handoff." + string(reason)
 	if d := e.currentDesk(); d != nil && !d.Staffed(ctx, c) {
-		return Message{Text: phrase(phraseOffline, locale), Outcome: OutcomeOffline, Confidence: conf, Intent: intent}
+		key := phraseOffline
+		if reason == HandoffEmotion {
+			key = phraseOfflineAngry // the calming line was replaced by the plain offline one
+		}
+		return Message{Text: phrase(key, locale), Outcome: OutcomeOffline, Confidence: conf, Intent: intent}
 	}
 	c.State, c.QueuedAt, c.Priority = StateQueued, c.UpdatedAt, 0
 	if c.Customer.VIP {

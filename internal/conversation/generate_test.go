@@ -264,3 +264,31 @@ type nobodyThere struct{}
 
 func (nobodyThere) Staffed(context.Context, *conversation.Conversation) bool { return false }
 func (nobodyThere) Queued(*conversation.Conversation)                        {}
+
+// An angry customer with nobody at the desk is apologised to before the
+// offline form: the calming line was replaced by the plain offline one.
+func TestAnAngryCustomerOutOfHoursGetsTheCalmingLine(t *testing.T) {
+	ix, b := demo(t)
+	db := testutil.OpenStore(t, store.Options{SQLitePath: filepath.Join(t.TempDir(), "s.db")})
+	e := conversation.NewEngine(db, conversation.Options{Builtin: b})
+	e.SetIndex(ix)
+	e.SetDesk(nobodyThere{})
+	ctx := context.Background()
+	for _, tc := range []struct{ locale, text, want string }{
+		{"zh-CN", "垃圾客服，气死我了，我要投诉！！！", "非常抱歉"},
+		{"en", "This is RIDICULOUS, worst service ever, I am furious!!!", "really sorry"},
+	} {
+		c, tok, _, err := e.Start(ctx, conversation.StartRequest{Locale: tc.locale})
+		if err != nil {
+			t.Fatal(err)
+		}
+		res, err := e.Handle(ctx, c.ID, tok, conversation.Input{Text: tc.text})
+		if err != nil {
+			t.Fatal(err)
+		}
+		r := res.Replies[len(res.Replies)-1]
+		if r.Outcome != conversation.OutcomeOffline || !strings.Contains(r.Text, tc.want) {
+			t.Errorf("%q with nobody online: %s %q, want the offline form with an apology (%q)", tc.text, r.Outcome, r.Text, tc.want)
+		}
+	}
+}

@@ -10,6 +10,7 @@ const (
 	phraseHandoffAngry   = "handoff_emotion"
 	phraseClarify        = "clarify"
 	phraseOffline        = "offline"
+	phraseOfflineAngry   = "offline_emotion"
 	phraseRefused        = "refused"
 	phraseAcknowledged   = "acknowledged"
 )
@@ -38,6 +39,12 @@ var phrases = map[string]map[string]string{
 	phraseOffline: {
 		"zh-CN": "抱歉，现在没有人工客服在线。请留下您的联系方式和问题，客服上线后会尽快联系您；您也可以继续向我提问。",
 		"en":    "Sorry, no agent is available right now. Leave your contact details and your question, and we'll get back to you as soon as someone is in; you can also keep asking me.",
+	},
+	// An angry customer with nobody to take them: the apology first, as a
+	// handoff gives it, then the offline form.
+	phraseOfflineAngry: {
+		"zh-CN": "非常抱歉给您带来了不好的体验，您的感受我们非常理解。现在没有人工客服在线：请留下您的联系方式和问题，客服上线后会优先联系您；您也可以继续向我提问。",
+		"en":    "I'm really sorry for the trouble — I understand how frustrating this is. No agent is available right now: leave your contact details and your question, and we'll get back to you first as soon as someone is in; you can also keep asking me.",
 	},
 	phraseRefused: {
 		"zh-CN": "抱歉，这个请求我无法协助。如果您有订单、物流、售后等方面的问题，请直接告诉我；需要人工服务请发送“转人工”。",
