@@ -121,3 +121,35 @@ func TestChineseConsoleSaysServerErrorsInChineseInChromium(t *testing.T) {
 		t.Errorf("a 503 without Chinese text toasts %q on a Chinese console", got)
 	}
 }
+
+// A ticket shown in the open transcript follows its resolution, here or in
+// another console: it said "Open" until another conversation was opened.
+func TestConsoleOpenTranscriptShowsATicketResolvedElsewhereInChromium(t *testing.T) {
+	run := testutil.Start(t, nil)
+	ids := offlineTickets(t, run.URL, "13800000000")
+	admin := testutil.Login(t, run.URL, run.Demo[0].Email, run.Demo[0].Password)
+	var tickets struct {
+		Tickets []struct {
+			ID             string `json:"id"`
+			ConversationID string `json:"conversation_id"`
+		}
+	}
+	admin.Must(http.StatusOK, "GET", "/api/v1/desk/tickets", nil, &tickets)
+	conv := ""
+	for _, tk := range tickets.Tickets {
+		if tk.ID == ids[0] {
+			conv = tk.ConversationID
+		}
+	}
+	if conv == "" {
+		t.Fatalf("ticket %s is not listed: %+v", ids[0], tickets)
+	}
+	p := page{t, browser(t)}
+	p.signInTo(run.URL, "/console", run.Demo[0].Email, run.Demo[0].Password)
+	p.navigate(run.URL + "/console?lang=en#c=" + conv)
+	row := fmt.Sprintf(`document.querySelector('#transcript li[data-ticket-id=%q]')`, ids[0])
+	p.waitFor(`document.body.dataset.ready === "1" && !!` + row + ` && ` + row + `.innerText.includes('Open')`)
+	agent := testutil.Login(t, run.URL, run.Demo[1].Email, run.Demo[1].Password)
+	agent.Must(http.StatusOK, "POST", "/api/v1/desk/tickets/"+ids[0]+"/resolve", nil, nil)
+	p.waitFor(row + `.innerText.includes('Resolved')`)
+}

@@ -1000,7 +1000,10 @@
   // wrote for one: each is written right after its ticket, and times alone cannot order them
   // (a request, a ticket and its thanks often share a millisecond).
   function addTicket(tk, k) {
-    if (!S.open || !tk || !tk.id || E.transcript.querySelector(`li[data-ticket-id="${CSS.escape(tk.id)}"]`)) return;
+    if (!S.open || !tk || !tk.id) return;
+    const shown = E.transcript.querySelector(`li[data-ticket-id="${CSS.escape(tk.id)}"]`);
+    // Shown already: drawn again, as it may have been resolved since (it said 待处理 for good).
+    if (shown) { shown.replaceWith(renderTicket(tk)); return; }
     const li = renderTicket(tk);
     const thanks = E.transcript.querySelectorAll(':scope > li.msg[data-outcome="ticket"]')[k];
     if (thanks) E.transcript.insertBefore(li, thanks);
@@ -1445,10 +1448,18 @@
       if (S.tickets.length < before && S.ticketsTotal) S.ticketsTotal--;
       renderTickets();
       if (S.ticketsTotal > S.tickets.length) later('tickets', loadTickets, 300); // the next one waiting
+      refreshOpenTickets();
     } catch (e) {
       if (button) button.disabled = false;
       toastError(e);
     }
+  }
+  // The open conversation's tickets, read again after one was resolved (here or elsewhere): its
+  // transcript showed the ticket as open until another conversation was opened.
+  function refreshOpenTickets() {
+    if (!S.open || !S.open.loaded || !E.transcript.querySelector('li[data-ticket-id]')) return;
+    const id = S.open.id;
+    later('open-tickets', () => { if (S.open && S.open.id === id) openConversation(id, { refresh: true }); }, 300);
   }
   function setTicketStatus(status) {
     S.ticketStatus = status;
@@ -1509,7 +1520,7 @@
       case 'conversation': onConversation(f.conversation); break;
       case 'message': onMessage(f.conversation_id, f.message); break;
       case 'note': onNote(f.conversation_id, f.note); break;
-      case 'tickets': later('tickets', loadTickets, 300); break; // resolved in another console
+      case 'tickets': later('tickets', loadTickets, 300); refreshOpenTickets(); break; // resolved in another console
       case 'error': if (f.error && f.error.code === 'unauthorized') checkSession(); break;
       default: break; // pong and anything newer
     }
