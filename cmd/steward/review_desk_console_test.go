@@ -153,3 +153,26 @@ func TestConsoleOpenTranscriptShowsATicketResolvedElsewhereInChromium(t *testing
 	agent.Must(http.StatusOK, "POST", "/api/v1/desk/tickets/"+ids[0]+"/resolve", nil, nil)
 	p.waitFor(row + `.innerText.includes('Resolved')`)
 }
+
+// Another person signing in in another tab makes this console theirs,
+// loaded afresh: it went on as a mix of both, the first one's page with
+// the second one's lists and every write refused.
+func TestConsoleFollowsAnotherPersonSigningInInChromium(t *testing.T) {
+	run, _, _ := manualDeskWithAgentOnline(t)
+	p := page{t, browser(t)}
+	recordSockets(p)
+	p.signInTo(run.URL, "/console", run.Demo[1].Email, run.Demo[1].Password)
+	p.waitFor(`window.__ws.some((w) => w.readyState === 1)`)
+	first := eval[string](p, `document.querySelector('#me-name').title`)
+	eval[bool](p, fmt.Sprintf(`(() => {
+		window.__before = true;
+		fetch('/api/v1/auth/login', {method: 'POST', headers: {'Content-Type': 'application/json'},
+			body: JSON.stringify({email: %q, password: %q})})
+			.then(() => window.__ws.forEach((w) => w.close())); // the stream comes back with the new cookie
+		return true;
+	})()`, run.Demo[2].Email, run.Demo[2].Password))
+	p.waitAcrossNavigation(fmt.Sprintf(`!window.__before && document.body.dataset.ready === "1" && document.querySelector('#me-name').title === %q`, run.Demo[2].Email))
+	if first != run.Demo[1].Email {
+		t.Fatalf("the console was %q's before, want %q's", first, run.Demo[1].Email)
+	}
+}

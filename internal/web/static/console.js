@@ -1510,6 +1510,13 @@
         S.wsAttempt = 0;
         S.everReady = true;
         setConn(null);
+        if (f.user && session.userID && f.user.id && f.user.id !== session.userID) {
+          // Another person signed in in another tab: this page is theirs now, loaded afresh. It
+          // went on as a mix of both (the first one's tabs, the second one's lists, every write
+          // refused), and its beats kept the second one online.
+          location.reload();
+          return;
+        }
         if (f.user) { S.me = { ...S.me, ...f.user }; renderMe(); }
         // The stream's first beat (sent before "ready") may have changed what the presence
         // reads, from "offline" (not heard from) to "online": read it again.
@@ -1544,7 +1551,9 @@
   function checkSession() {
     if (Date.now() - S.sessionCheckAt < 10000) return;
     S.sessionCheckAt = Date.now();
-    api('GET', '/api/v1/auth/me').catch(() => { /* a 401 goes to the login page */ });
+    api('GET', '/api/v1/auth/me').then((me) => {
+      if (me && me.user && session.userID && me.user.id !== session.userID) location.reload(); // someone else signed in
+    }).catch(() => { /* a 401 goes to the login page */ });
   }
   function setConn(kind) {
     E.conn.hidden = !kind;
