@@ -1,8 +1,11 @@
 package main_test
 
 import (
+	"encoding/json"
+	"net/http"
 	"testing"
 
+	"github.com/steward-cs/steward/internal/config"
 	"github.com/steward-cs/steward/internal/testutil"
 )
 
@@ -97,4 +100,55 @@ func TestChatSendsAgainWhatTheNetworkDroppedInChromium(t *testing.T) {
 	if n != 1 {
 		t.Fatalf("the message is stored %d times, want once", n)
 	}
+}
+
+// Replies that come after the customer moved on to another page of the
+// shop are counted on that page's launcher too: the chat's frame was made
+// only when the panel opened, so on the next page nothing counted them.
+func TestWidgetCountsRepliesOnTheShopsNextPageInChromium(t *testing.T) {
+	p := page{t, browser(t)}
+	run := testutil.Start(t, func(c *config.Config) {
+		c.Desk.ManualAssign = true
+		c.Security.FrameAncestors = []string{"'self'"}
+	})
+	agent := testutil.Login(t, run.URL, run.Demo[1].Email, run.Demo[1].Password)
+	agent.Must(http.StatusOK, "PUT", "/api/v1/desk/presence", map[string]string{"status": "online"}, nil)
+	const root = `document.querySelector('#steward-widget-root').shadowRoot`
+	const chat = root + `.querySelector('iframe').contentWindow`
+	load := func() {
+		t.Helper()
+		p.navigate(run.URL + "/status?lang=en")
+		eval[bool](p, `(() => {
+			const s = document.createElement('script');
+			s.src = '/widget.js';
+			s.dataset.lang = 'en';
+			document.body.append(s);
+			return true;
+		})()`)
+		p.waitFor(`!!window.Steward && !!document.querySelector('#steward-widget-root')`)
+	}
+	load()
+	eval[bool](p, `(window.Steward.open(), true)`)
+	p.waitFor(`(() => { try { return ` + chat + `.document.body.dataset.ready === "1"; } catch { return false; } })()`)
+	eval[bool](p, `(() => {
+		const d = `+chat+`.document, input = d.querySelector('#composer-input');
+		input.value = 'human';
+		input.dispatchEvent(new Event('input', {bubbles: true}));
+		d.querySelector('#composer-send').click();
+		return true;
+	})()`)
+	p.waitFor(chat + `.document.querySelector('#state-banner').dataset.state === "queued"`)
+	var stored struct{ ID string }
+	if err := json.Unmarshal([]byte(eval[string](p, chat+`.localStorage.getItem('steward.conversation')`)), &stored); err != nil || stored.ID == "" {
+		t.Fatalf("the widget's conversation: %v", err)
+	}
+	eval[bool](p, `(window.Steward.close(), true)`)
+
+	// The customer moves on to another page of the shop; the agent replies there.
+	load()
+	p.waitFor(`(() => { try { return ` + chat + `.document.body.dataset.ready === "1"; } catch { return false; } })()`)
+	agent.Must(http.StatusOK, "POST", "/api/v1/desk/conversations/"+stored.ID+"/claim", nil, nil)
+	agent.Must(http.StatusCreated, "POST", "/api/v1/desk/conversations/"+stored.ID+"/messages", map[string]string{"text": "Hello, let me look into it"}, nil)
+	const badge = root + `.querySelector('.steward-badge')`
+	p.waitFor(badge + `.style.display === "block"`)
 }

@@ -820,6 +820,11 @@
     if (!state) return;
     const prev = S.state;
     S.state = state;
+    // The widget keeps the chat loaded on the shop's next pages while people have the
+    // conversation, so that their replies are counted on its launcher there too.
+    if (S.embed && window.parent !== window && state !== prev) {
+      window.parent.postMessage({ type: 'steward:active', on: state === 'queued' || state === 'assigned' }, '*');
+    }
     if (state !== 'queued') {
       S.queue = null;
       if (!S.offlineSent) S.offlineRequested = false; // an agent came (or it closed) before they wrote

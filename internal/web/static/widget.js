@@ -292,7 +292,18 @@
       layout();
     }
     if (d && typeof d === 'object' && d.type === 'steward:close') close();
+    if (d && typeof d === 'object' && d.type === 'steward:active') remember(!!d.on);
   });
+  // While people have the conversation, the shop's next pages load the chat (hidden) at once: the
+  // frame was made only when the panel opened, so a reply that came after the customer moved on to
+  // another page was counted nowhere. Session storage: for this tab, as long as it lasts.
+  const ACTIVE_KEY = 'steward.widget.active';
+  function remember(on) {
+    try { if (on) sessionStorage.setItem(ACTIVE_KEY, '1'); else sessionStorage.removeItem(ACTIVE_KEY); } catch { /* ignore */ }
+  }
+  function active() {
+    try { return sessionStorage.getItem(ACTIVE_KEY) === '1'; } catch { return false; }
+  }
   // Escape closes the chat when the chat has the focus (the launcher; inside the chat's frame the chat page
   // itself asks), not when the shop's own page handles it (its dialog, its search box) or an input method
   // cancels a candidate.
@@ -319,7 +330,11 @@
   Object.defineProperty(api, '__stewardWidget', { value: true });
   window.Steward = api;
 
-  const start = () => { if (mount() && openWhenMounted) open(); };
+  const start = () => {
+    if (!mount()) return;
+    if (openWhenMounted) open();
+    else if (active()) ensureIframe(); // hidden: the chat counts the replies on the launcher (see remember)
+  };
   if (document.body) start();
   else document.addEventListener('DOMContentLoaded', start);
 })();
