@@ -164,12 +164,15 @@ type Break struct {
 	Seq     int64  `json:"seq"`
 	Kind    string `json:"kind"`
 	Message string `json:"message"`
+	// MessageZH is Message in Chinese: the audit page said it in English on
+	// a Chinese console.
+	MessageZH string `json:"message_zh"`
 }
 
 func (b *Break) Error() string { return b.Message }
 
-func breakf(seq int64, kind, format string, args ...any) *Break {
-	return &Break{Seq: seq, Kind: kind, Message: fmt.Sprintf(format, args...)}
+func breakf(seq int64, kind, format, formatZH string, args ...any) *Break {
+	return &Break{Seq: seq, Kind: kind, Message: fmt.Sprintf(format, args...), MessageZH: fmt.Sprintf(formatZH, args...)}
 }
 
 // ErrNoHead is a store's answer when the head checkpoint row is gone:
@@ -182,21 +185,21 @@ func check(prev, e *Entry) *Break {
 	case e.Seq < 1:
 		// Not written by Steward, whose chain starts at 1, yet listed
 		// with the trail: it must be reported, not skipped.
-		return breakf(e.Seq, BreakUnlinked, "entry %d is not part of the chain, which starts at entry 1: it was added outside Steward", e.Seq)
+		return breakf(e.Seq, BreakUnlinked, "entry %d is not part of the chain, which starts at entry 1: it was added outside Steward", "第 %d 条不属于这条哈希链（链从第 1 条开始）：它是在 Steward 之外添加的", e.Seq)
 	case prev == nil && e.Seq != 1:
-		return breakf(1, BreakMissing, "entries 1 to %d are missing: the oldest entry is %d", e.Seq-1, e.Seq)
+		return breakf(1, BreakMissing, "entries 1 to %d are missing: the oldest entry is %d", "第 1 至 %d 条缺失：现存最早的是第 %d 条", e.Seq-1, e.Seq)
 	case prev == nil && e.PrevHash != "":
-		return breakf(e.Seq, BreakUnlinked, "entry %d is the first but links to an earlier one", e.Seq)
+		return breakf(e.Seq, BreakUnlinked, "entry %d is the first but links to an earlier one", "第 %d 条是第一条，却链接到更早的一条", e.Seq)
 	case prev != nil && e.Seq != prev.Seq+1:
 		if e.Seq == prev.Seq+2 {
-			return breakf(prev.Seq+1, BreakMissing, "entry %d is missing (between %d and %d)", prev.Seq+1, prev.Seq, e.Seq)
+			return breakf(prev.Seq+1, BreakMissing, "entry %d is missing (between %d and %d)", "第 %d 条缺失（在第 %d 条与第 %d 条之间）", prev.Seq+1, prev.Seq, e.Seq)
 		}
-		return breakf(prev.Seq+1, BreakMissing, "entries %d to %d are missing (between %d and %d)", prev.Seq+1, e.Seq-1,
+		return breakf(prev.Seq+1, BreakMissing, "entries %d to %d are missing (between %d and %d)", "第 %d 至 %d 条缺失（在第 %d 条与第 %d 条之间）", prev.Seq+1, e.Seq-1,
 			prev.Seq, e.Seq)
 	case Hash(e) != e.Hash:
-		return breakf(e.Seq, BreakAltered, "entry %d has been altered: its hash does not match its content", e.Seq)
+		return breakf(e.Seq, BreakAltered, "entry %d has been altered: its hash does not match its content", "第 %d 条已被篡改：其哈希与内容不符", e.Seq)
 	case prev != nil && e.PrevHash != prev.Hash:
-		return breakf(e.Seq, BreakUnlinked, "entry %d does not link to entry %d: one of them was rewritten", e.Seq, prev.Seq)
+		return breakf(e.Seq, BreakUnlinked, "entry %d does not link to entry %d: one of them was rewritten", "第 %d 条没有链接到第 %d 条：其中一条被改写过", e.Seq, prev.Seq)
 	}
 	return nil
 }
@@ -261,14 +264,14 @@ func VerifyChain(ctx context.Context, store Reader, anchor *Head) (Report, error
 					return Report{}, fmt.Errorf("read the audit head: %w", err)
 				}
 				if fresh.Seq < e.Seq {
-					return fail(breakf(e.Seq, BreakHead, "entry %d lies beyond the head checkpoint (%d): the head was rewritten", e.Seq, fresh.Seq))
+					return fail(breakf(e.Seq, BreakHead, "entry %d lies beyond the head checkpoint (%d): the head was rewritten", "第 %d 条在链头检查点（第 %d 条）之后：链头被改写过", e.Seq, fresh.Seq))
 				}
 				done = true
 				break
 			}
 			if anchor != nil && e.Seq == anchor.Seq {
 				if e.Hash != anchor.Hash {
-					return fail(breakf(e.Seq, BreakAnchor, "entry %d no longer has the hash it had when anchored (%.12s…): the chain was rewritten up to it", e.Seq, anchor.Hash))
+					return fail(breakf(e.Seq, BreakAnchor, "entry %d no longer has the hash it had when anchored (%.12s…): the chain was rewritten up to it", "第 %d 条的哈希已不同于锚定时（%.12s…）：哈希链被改写至此", e.Seq, anchor.Hash))
 				}
 				anchored = true
 			}
@@ -287,15 +290,15 @@ func VerifyChain(ctx context.Context, store Reader, anchor *Head) (Report, error
 	}
 	switch {
 	case noHead:
-		return fail(breakf(last, BreakHead, "the head checkpoint is missing (the entries end at %d): it was deleted outside Steward", last))
+		return fail(breakf(last, BreakHead, "the head checkpoint is missing (the entries end at %d): it was deleted outside Steward", "链头检查点缺失（记录止于第 %d 条）：它是在 Steward 之外被删除的", last))
 	case last < head.Seq && last+1 == head.Seq:
-		return fail(breakf(head.Seq, BreakTruncated, "entry %d, the newest, is missing: the head checkpoint is at %d but the entries end at %d", head.Seq, head.Seq, last))
+		return fail(breakf(head.Seq, BreakTruncated, "entry %d, the newest, is missing: the head checkpoint is at %d but the entries end at %d", "最新的第 %d 条缺失：链头检查点在第 %d 条，记录却止于第 %d 条", head.Seq, head.Seq, last))
 	case last < head.Seq:
-		return fail(breakf(last+1, BreakTruncated, "entries %d to %d, the newest, are missing: the head checkpoint is at %d but the entries end at %d", last+1, head.Seq, head.Seq, last))
+		return fail(breakf(last+1, BreakTruncated, "entries %d to %d, the newest, are missing: the head checkpoint is at %d but the entries end at %d", "最新的第 %d 至 %d 条缺失：链头检查点在第 %d 条，记录却止于第 %d 条", last+1, head.Seq, head.Seq, last))
 	case prev != nil && prev.Hash != head.Hash:
-		return fail(breakf(last, BreakHead, "entry %d, the newest, does not match the head checkpoint's hash", last))
+		return fail(breakf(last, BreakHead, "entry %d, the newest, does not match the head checkpoint's hash", "最新的第 %d 条与链头检查点的哈希不符", last))
 	case !anchored:
-		return fail(breakf(anchor.Seq, BreakAnchor, "entry %d, the anchor, is not in the chain (it ends at %d)", anchor.Seq, last))
+		return fail(breakf(anchor.Seq, BreakAnchor, "entry %d, the anchor, is not in the chain (it ends at %d)", "锚定的第 %d 条不在链中（链止于第 %d 条）", anchor.Seq, last))
 	}
 	rep.OK = true
 	return rep, nil

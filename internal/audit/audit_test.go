@@ -38,6 +38,9 @@ func TestHashSurvivesTheStore(t *testing.T) {
 		t.Fatal("entry 7 as the first entry should be reported: entries 1 to 6 are missing")
 	} else if b, ok := err.(*Break); !ok || b.Seq != 1 || b.Kind != BreakMissing {
 		t.Fatalf("Verify: %v", err)
+	} else if b.MessageZH != "第 1 至 6 条缺失：现存最早的是第 7 条" {
+		// The audit page on a Chinese console said it in English.
+		t.Errorf("the break in Chinese: %q", b.MessageZH)
 	}
 }
 

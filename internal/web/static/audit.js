@@ -115,8 +115,9 @@
         const b = rep.break || {};
         S.broken = Number(b.seq) || 0;
         E.verifyStatus.textContent = t('auditBroken', { seq: b.seq ?? '?', kind: label('auditKind', b.kind || '') });
-        E.verifyDetail.textContent = b.message || '';
-        E.verifyDetail.hidden = !b.message;
+        const detail = (LANG === 'zh-CN' && b.message_zh) || b.message || '';
+        E.verifyDetail.textContent = detail;
+        E.verifyDetail.hidden = !detail;
       }
       if (rep.ok) S.broken = 0;
       E.verifyShow.hidden = !S.broken;
