@@ -280,13 +280,20 @@ func contains(list []string, s string) bool {
 // noteHandled folds a finished conversation's handling time into the
 // moving average used for wait estimates.
 func (d *Desk) noteHandled(took time.Duration) {
-	if took <= 0 || took > 8*time.Hour {
+	if !handled(took) {
 		return
 	}
 	d.handleMu.Lock()
-	d.handleTime = (d.handleTime*4 + took) / 5
+	d.handleTime = foldHandle(d.handleTime, took)
 	d.handleMu.Unlock()
 }
+
+// handled reports whether took can be a handling time: not a clock's
+// mistake (0 or less), nor a conversation left open for a day.
+func handled(took time.Duration) bool { return took > 0 && took <= 8*time.Hour }
+
+// foldHandle folds one handling time into the moving average.
+func foldHandle(avg, took time.Duration) time.Duration { return (avg*4 + took) / 5 }
 
 // Reading the handling time from the store: how often, and over how
 // many of the latest closed conversations.
@@ -321,13 +328,13 @@ func (d *Desk) readHandle(ctx context.Context, now time.Time) {
 	for i := len(closed) - 1; i >= 0; i-- { // oldest first, as noteHandled folds them
 		c := &closed[i]
 		took := c.ClosedAt.Sub(c.AssignedAt)
-		if c.AssignedAt.IsZero() || took <= 0 || took > 8*time.Hour {
+		if c.AssignedAt.IsZero() || !handled(took) {
 			continue // closed while queued, or a clock's mistake
 		}
 		if n == 0 {
 			avg = took
 		} else {
-			avg = (avg*4 + took) / 5
+			avg = foldHandle(avg, took)
 		}
 		n++
 	}

@@ -100,36 +100,18 @@ func (r *recent) messages(id string, msgs []conversation.Message) {
 		return // its conversation was not noted: nothing to serve them with
 	}
 	s := el.Value.(*seen)
-	if all := joined(s.msgs, msgs); all[len(all)-1].Seq == s.conv.LastSeq {
+	// On a copy: kept only if it ends where the conversation does.
+	if all := appendRecent(slices.Clone(s.msgs), msgs); all[len(all)-1].Seq == s.conv.LastSeq {
 		s.msgs = all
 	}
 }
 
-// joined is msgs after the part of have that runs on into them (all of
-// have, when msgs follow it; none, when there is a gap), the newest
-// recentMessages of them.
-func joined(have, msgs []conversation.Message) []conversation.Message {
-	if len(msgs) == 0 {
-		return have
-	}
-	i, _ := slices.BinarySearchFunc(have, msgs[0].Seq, func(m conversation.Message, seq int64) int {
-		return int(m.Seq - seq)
-	})
-	keep := have[:i]
-	if i > 0 && keep[i-1].Seq != msgs[0].Seq-1 {
-		keep = nil
-	}
-	all := append(slices.Clone(keep), msgs...)
-	if len(all) > recentMessages {
-		all = all[len(all)-recentMessages:]
-	}
-	return all
-}
-
-// appendRecent is joined, in have's own memory where it can be: a turn's
-// note copied the conversation's sixteen messages into a new slice every
-// time (3 % of the server's CPU under load). have must be no one else's:
-// readers get copies (after).
+// appendRecent is msgs after the part of have that runs on into them (all
+// of have, when msgs follow it; none, when there is a gap), the newest
+// recentMessages of them, in have's own memory: a turn's note used to copy
+// the conversation's sixteen messages into a new slice every time (3 % of
+// the server's CPU under load). have must be no one else's: readers get
+// copies (after).
 func appendRecent(have, msgs []conversation.Message) []conversation.Message {
 	if len(msgs) == 0 {
 		return have

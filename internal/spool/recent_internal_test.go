@@ -9,8 +9,9 @@ import (
 )
 
 // appendRecent, which reuses the noted messages' memory, keeps what joined
-// (a fresh copy every time) keeps, over random runs of notes: contiguous
-// ones, ones that overlap or rewrite the end, ones after a gap, long ones.
+// (the version it replaced, a fresh copy every time) keeps, over random
+// runs of notes: contiguous ones, ones that overlap or rewrite the end,
+// ones after a gap, long ones.
 func TestAppendRecentKeepsWhatJoinedKeeps(t *testing.T) {
 	rng := rand.New(rand.NewPCG(1, 2))
 	run := func(from, n int) []conversation.Message {
@@ -48,4 +49,23 @@ func seqs(ms []conversation.Message) []int64 {
 		out[i] = m.Seq
 	}
 	return out
+}
+
+// joined is the copying version appendRecent replaced, as the reference.
+func joined(have, msgs []conversation.Message) []conversation.Message {
+	if len(msgs) == 0 {
+		return have
+	}
+	i, _ := slices.BinarySearchFunc(have, msgs[0].Seq, func(m conversation.Message, seq int64) int {
+		return int(m.Seq - seq)
+	})
+	keep := have[:i]
+	if i > 0 && keep[i-1].Seq != msgs[0].Seq-1 {
+		keep = nil
+	}
+	all := append(slices.Clone(keep), msgs...)
+	if len(all) > recentMessages {
+		all = all[len(all)-recentMessages:]
+	}
+	return all
 }

@@ -21,10 +21,15 @@ var errNotStoredYet = errcode.Localized(errcode.Unavailable,
 	"this conversation is not in the database yet (it began while the database was unavailable); try again in a moment",
 	"这个会话尚未写入数据库（它开始于数据库不可用期间），请稍后重试")
 
-// stored returns errNotStoredYet unless conversation id is in the store.
-func stored(ctx context.Context, t tx, id string) error {
+// stored returns errNotStoredYet unless conversation id is in the store;
+// share also locks its row against writers until the commit (PostgreSQL).
+func stored(ctx context.Context, t tx, id string, share bool) error {
+	q := `SELECT 1 FROM conversations WHERE id = $1`
+	if share {
+		q += ` FOR SHARE`
+	}
 	var one int
-	err := t.queryRow(ctx, `SELECT 1 FROM conversations WHERE id = $1`, id).Scan(&one)
+	err := t.queryRow(ctx, q, id).Scan(&one)
 	if errors.Is(err, sql.ErrNoRows) {
 		return errNotStoredYet
 	}
@@ -34,7 +39,7 @@ func stored(ctx context.Context, t tx, id string) error {
 // AddNote stores an internal note.
 func (db *DB) AddNote(ctx context.Context, n *desk.Note) error {
 	err := db.update(ctx, func(ctx context.Context, t tx) error {
-		if err := stored(ctx, t, n.ConversationID); err != nil {
+		if err := stored(ctx, t, n.ConversationID, false); err != nil {
 			return err
 		}
 		_, err := t.exec(ctx, `INSERT INTO notes (id, conversation_id, author_id, author_name, text, created_at)
@@ -137,7 +142,7 @@ func (db *DB) AddTicket(ctx context.Context, tk *desk.Ticket, maxOpen int) error
 				return err
 			}
 		}
-		if err := stored(ctx, t, tk.ConversationID); err != nil {
+		if err := stored(ctx, t, tk.ConversationID, false); err != nil {
 			return err
 		}
 		var n int

@@ -26,12 +26,7 @@ func (db *DB) AddRating(ctx context.Context, r *quality.Rating) error {
 		// PostgreSQL the conversation's row is locked first: NOT EXISTS
 		// alone reads a snapshot, and an assignment another node was
 		// committing was not waited for.
-		if db.d.name() == "postgres" {
-			if _, err := t.exec(ctx, `SELECT 1 FROM conversations WHERE id = $1 FOR SHARE`, r.ConversationID); err != nil {
-				return err
-			}
-		}
-		if err := stored(ctx, t, r.ConversationID); err != nil {
+		if err := stored(ctx, t, r.ConversationID, db.d.name() == "postgres"); err != nil {
 			return err
 		}
 		res, err := t.exec(ctx, `INSERT INTO ratings (conversation_id, score, tags, comment, assignee, created_at)

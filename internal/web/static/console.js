@@ -629,7 +629,7 @@
     // count catches up, and an open transcript shows the ticket where it was left.
     if (m.outcome === 'ticket') {
       later('tickets', loadTickets, 300);
-      if (S.open && S.open.id === cid) later('open-tickets', () => { if (S.open && S.open.id === cid) openConversation(cid, { refresh: true }); }, 300);
+      if (S.open && S.open.id === cid) rereadOpen('open-tickets', cid, 300);
     }
     if (S.open && S.open.id === cid) {
       // A conversation with the bot sends its turns to the desk only once it involves people:
@@ -637,7 +637,7 @@
       // questions to the handoff. A gap in the numbering reads the transcript again.
       const gap = S.open.loaded && typeof m.seq === 'number' && m.seq > (S.open.maxSeq || 0) + 1;
       addMsg(m, { live: true });
-      if (gap) later('open-gap', () => { if (S.open && S.open.id === cid) openConversation(cid, { refresh: true }); }, 200);
+      if (gap) rereadOpen('open-gap', cid, 200);
       if (m.role === 'customer') {
         later('suggestions', refreshSuggestions, 400);
         if (document.hidden) S.hiddenUnread++;
@@ -647,6 +647,12 @@
     }
     refreshItem(cid);
     updateTitle();
+  }
+
+  // rereadOpen reads conversation id again after delay ms (once for a burst, by key), if it is
+  // still the one open.
+  function rereadOpen(key, id, delay) {
+    later(key, () => { if (S.open && S.open.id === id) openConversation(id, { refresh: true }); }, delay);
   }
 
   function onNote(cid, n) {
@@ -1458,8 +1464,7 @@
   // transcript showed the ticket as open until another conversation was opened.
   function refreshOpenTickets() {
     if (!S.open || !S.open.loaded || !E.transcript.querySelector('li[data-ticket-id]')) return;
-    const id = S.open.id;
-    later('open-tickets', () => { if (S.open && S.open.id === id) openConversation(id, { refresh: true }); }, 300);
+    rereadOpen('open-tickets', S.open.id, 300);
   }
   function setTicketStatus(status) {
     S.ticketStatus = status;
