@@ -217,7 +217,7 @@ func Open(ctx context.Context, cfg config.Config, logger *slog.Logger, options .
 		return nil, err
 	}
 	deskOpts.Logger, deskOpts.Vault, deskOpts.Leading = logger, a.vault, a.leader.Leading
-	a.desk = desk.New(a.db, a.engine, pub, deskOpts)
+	a.desk = desk.New(deskStore{DB: a.db, spool: a.crisis.spool}, a.engine, pub, deskOpts)
 	a.engine.SetDesk(a.desk)
 	if cfg.Demo {
 		if err := a.desk.SeedCanned(ctx, desk.DemoCanned()); err != nil {

@@ -50,6 +50,9 @@ type crisis struct {
 	// landed tells the other nodes of a spooled write that reached the
 	// store (set by finish, before the spool runs).
 	landed func(*conversation.Conversation, []conversation.Message)
+	// ticketLanded tells the consoles, here and on other nodes, of a
+	// spooled offline message that reached the store (set by finish).
+	ticketLanded func()
 	// groups are the alert groups waiting to be paged (pageGroups): the
 	// monitor's loop hands them over and goes on, never waiting for the
 	// outbox or for the incident controller's lock (held through its
@@ -149,6 +152,12 @@ func openCrisis(ctx context.Context, cfg config.Config, db *store.DB, node strin
 					c.landed(conv, msgs)
 				}
 			},
+			Tickets: db,
+			OnTicketLanded: func(string) {
+				if c.ticketLanded != nil {
+					c.ticketLanded()
+				}
+			},
 			OnDrain: func(n int) { c.logger.Info("spooled customer writes reached the store", "writes", n) }}); err != nil {
 		return nil, fmt.Errorf("open the spool: %w", err)
 	}
@@ -167,6 +176,7 @@ func (c *crisis) finish(ctx context.Context, cfg config.Config, a *App) error {
 		a.cluster.Send(realtime.Remote{Kind: realtime.KindConversation, ID: conv.ID, After: msgs[0].Seq - 1,
 			Desk: conv.State != conversation.StateBot})
 	}
+	c.ticketLanded = httpapi.HubPublisher{Hub: a.hub, Cluster: a.cluster}.PublishTickets
 	if dopts, err := deskOptions(cfg.Desk); err == nil {
 		c.deskHours = dopts.Hours
 	}
@@ -767,4 +777,22 @@ func clockProbe(offset func(context.Context) (time.Duration, error), max time.Du
 		}
 		return err
 	}
+}
+
+// deskStore is the desk's store with offline messages written through the
+// spool, which journals them while the database is away: the offline form
+// is what a degraded posture offers, the database's own outage included.
+type deskStore struct {
+	*store.DB
+	spool *spool.Store
+}
+
+// AddTicket implements desk.Store.
+func (s deskStore) AddTicket(ctx context.Context, t *desk.Ticket, maxOpen int) error {
+	return s.spool.AddTicket(ctx, t, maxOpen)
+}
+
+// OpenTickets implements desk.Store.
+func (s deskStore) OpenTickets(ctx context.Context, conversationID string) (int, error) {
+	return s.spool.OpenTickets(ctx, conversationID)
 }

@@ -34,8 +34,10 @@ type Store interface {
 	CannedReplies(ctx context.Context, locale string) ([]Canned, error)
 	AddCanned(ctx context.Context, c *Canned) error
 	DeleteCanned(ctx context.Context, id string) error
-	// AddTicket stores t unless its conversation has maxOpen open tickets
-	// already, counted as it is stored: it then fails with TicketsFull.
+	// AddTicket stores t and its sealed originals (Ticket.Originals) in
+	// one write, unless its conversation has maxOpen open tickets already
+	// (maxOpen > 0), counted as it is stored: it then fails with
+	// TicketsFull.
 	AddTicket(ctx context.Context, t *Ticket, maxOpen int) error
 	Tickets(ctx context.Context, status TicketStatus) ([]Ticket, error)
 	// CountTickets counts the tickets of a status (Tickets lists at most

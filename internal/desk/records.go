@@ -54,6 +54,10 @@ type Ticket struct {
 	ResolvedBy     string
 	ResolvedAt     time.Time
 	CreatedAt      time.Time
+	// Originals are the sealed originals of the contact and the message,
+	// stored with the ticket in one write (AddTicket) and never read back
+	// with it.
+	Originals []guard.VaultRecord
 }
 
 // Limits on what customers leave.
@@ -125,16 +129,24 @@ func (d *Desk) LeaveMessage(ctx context.Context, c *conversation.Conversation, c
 	// The contact is personal data by design: masked whole whatever its
 	// form (a landline or a WeChat id is no less personal than a mobile
 	// number), the original sealed for the agent who calls back (and
-	// reveals it). The message is masked like the rest.
-	safe, err := d.opts.Vault.KeepWhole(ctx, c.ID, "ticket:"+t.ID+":contact", contact, t.CreatedAt)
+	// reveals it). The message is masked like the rest. The originals are
+	// stored with the ticket, in its write: an acknowledged ticket must be
+	// revealable, and while the database is away the two are journalled
+	// together (the spool).
+	contactSafe, contactRec, err := d.opts.Vault.SealWhole(c.ID, "ticket:"+t.ID+":contact", contact, t.CreatedAt)
 	if err != nil {
-		return nil, err // an acknowledged ticket must be revealable: fail before storing it
-	}
-	t.Contact = safe.Text
-	if safe, err = d.opts.Vault.Keep(ctx, c.ID, "ticket:"+t.ID+":message", message, t.CreatedAt); err != nil {
 		return nil, err
 	}
-	t.Message = safe.Text
+	messageSafe, messageRec, err := d.opts.Vault.Seal(c.ID, "ticket:"+t.ID+":message", message, t.CreatedAt)
+	if err != nil {
+		return nil, err
+	}
+	t.Contact, t.Message = contactSafe.Text, messageSafe.Text
+	for _, rec := range []*guard.VaultRecord{contactRec, messageRec} {
+		if rec != nil {
+			t.Originals = append(t.Originals, *rec)
+		}
+	}
 	if err := d.store.AddTicket(ctx, t, maxOpenTickets); err != nil {
 		return nil, err
 	}

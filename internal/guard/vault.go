@@ -229,6 +229,18 @@ func (v *Vault) Refresh(ctx context.Context) error {
 // four characters (all of it when short), and the original sealed either
 // way. Keep left a landline, a QQ number or a WeChat id in the clear.
 func (v *Vault) KeepWhole(ctx context.Context, conversationID, ref, text string, now time.Time) (Protected, error) {
+	p, rec, err := v.SealWhole(conversationID, ref, text, now)
+	if err != nil || rec == nil {
+		return p, err
+	}
+	return p, v.put(ctx, *rec)
+}
+
+// SealWhole masks text as KeepWhole does and returns the record of its
+// sealed original (nil when the vault keeps none) without storing it: the
+// caller stores it with what it belongs to, in one write (a ticket), or
+// journals both while the database is away.
+func (v *Vault) SealWhole(conversationID, ref, text string, now time.Time) (Protected, *VaultRecord, error) {
 	p := Protected{Text: maskWhole(text), Kinds: []Kind{KindContact}}
 	if _, spans := Mask(text); len(spans) > 0 {
 		// What is beside a mobile number is masked whole too: handing the
@@ -241,18 +253,21 @@ func (v *Vault) KeepWhole(ctx context.Context, conversationID, ref, text string,
 		}
 	}
 	if v == nil || v.ring == nil {
-		return p, nil
+		return p, nil, nil
 	}
 	sealed, err := v.ring.Seal([]byte(text), []byte(AAD(conversationID, ref)))
 	if err != nil {
-		return p, err
-	}
-	rec := VaultRecord{Ref: ref, ConversationID: conversationID, Kinds: p.KindNames(), Sealed: sealed, CreatedAt: now}
-	if err := v.store.PutVault(ctx, rec); err != nil {
-		return p, fmt.Errorf("keep original of %s: %w", ref, err)
+		return p, nil, err
 	}
 	p.Sealed = &sealed
-	return p, nil
+	return p, &VaultRecord{Ref: ref, ConversationID: conversationID, Kinds: p.KindNames(), Sealed: sealed, CreatedAt: now}, nil
+}
+
+func (v *Vault) put(ctx context.Context, rec VaultRecord) error {
+	if err := v.store.PutVault(ctx, rec); err != nil {
+		return fmt.Errorf("keep original of %s: %w", rec.Ref, err)
+	}
+	return nil
 }
 
 // maskContact shows the personal data found in s (spans) in its usual
@@ -297,21 +312,28 @@ func maskWhole(s string) string {
 	return string(r)
 }
 
-// Keep masks text written outside a conversation turn (a note, an offline
-// message) and stores its sealed original under ref at once. A nil vault
-// masks and keeps nothing.
+// Keep masks text written outside a conversation turn (a note) and stores
+// its sealed original under ref at once. A nil vault masks and keeps
+// nothing.
 func (v *Vault) Keep(ctx context.Context, conversationID, ref, text string, now time.Time) (Protected, error) {
+	p, rec, err := v.Seal(conversationID, ref, text, now)
+	if err != nil || rec == nil {
+		return p, err
+	}
+	return p, v.put(ctx, *rec)
+}
+
+// Seal masks text as Keep does and returns the record of its sealed
+// original (nil when there is nothing to keep) without storing it
+// (SealWhole).
+func (v *Vault) Seal(conversationID, ref, text string, now time.Time) (Protected, *VaultRecord, error) {
 	var ring *Keyring
 	if v != nil {
 		ring = v.ring
 	}
 	p, err := NewProtector(ring).Protect(text, AAD(conversationID, ref))
 	if err != nil || p.Sealed == nil {
-		return p, err
+		return p, nil, err
 	}
-	rec := VaultRecord{Ref: ref, ConversationID: conversationID, Kinds: p.KindNames(), Sealed: *p.Sealed, CreatedAt: now}
-	if err := v.store.PutVault(ctx, rec); err != nil {
-		return p, fmt.Errorf("keep original of %s: %w", ref, err)
-	}
-	return p, nil
+	return p, &VaultRecord{Ref: ref, ConversationID: conversationID, Kinds: p.KindNames(), Sealed: *p.Sealed, CreatedAt: now}, nil
 }

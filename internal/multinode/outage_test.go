@@ -117,6 +117,13 @@ func TestLevel3WhenTheDatabaseIsDown(t *testing.T) {
 	if code, b, err := say(nodes[0], customer, during); code != 200 {
 		t.Fatalf("a turn of a conversation under way, during the outage: %d %s %v", code, b, err)
 	}
+	// The offline form, which level 3 offers whoever it cannot serve, takes
+	// the customer's message during the outage (it was a 503).
+	const left = "停电期间的留言：请回电"
+	if code, b, err := call(nodes[0], customer.Token, "POST", "/api/v1/conversations/"+customer.ID+"/offline-message",
+		map[string]string{"contact": "13812345678", "message": left}); code != 201 {
+		t.Fatalf("the offline form during the outage: %d %s %v", code, b, err)
+	}
 	// The roaming customer's next turn lands on the node whose copy is
 	// stale. Acknowledged, it must survive; it used to be numbered after
 	// the stale copy's last message, answered 200, and refused at replay.
@@ -159,6 +166,24 @@ func TestLevel3WhenTheDatabaseIsDown(t *testing.T) {
 	}
 	if !stored {
 		t.Errorf("the message acknowledged during the outage is not in the database afterwards")
+	}
+	var tickets struct {
+		Tickets []struct {
+			ConversationID string `json:"conversation_id"`
+			Contact        string `json:"contact"`
+			Message        string `json:"message"`
+		} `json:"tickets"`
+	}
+	for deadline := time.Now().Add(30 * time.Second); ; {
+		mustCall(t, nodes[1], admin, "GET", "/api/v1/desk/tickets?status=open", nil, &tickets)
+		if len(tickets.Tickets) > 0 || time.Now().After(deadline) {
+			break
+		}
+		time.Sleep(250 * time.Millisecond)
+	}
+	if len(tickets.Tickets) != 1 || tickets.Tickets[0].ConversationID != customer.ID ||
+		tickets.Tickets[0].Message != left || tickets.Tickets[0].Contact != "138****5678" {
+		t.Errorf("the offline message left during the outage, in the desk afterwards: %+v", tickets.Tickets)
 	}
 	if roamingCode == 200 {
 		stored = false

@@ -21,11 +21,13 @@ import (
 // one it reads.
 const journalVersion = 1
 
-// The ops of journal lines: the two writes a conversation.Store takes, and
-// the marker that says a conversation's writes reached the store.
+// The ops of journal lines: the two writes a conversation.Store takes, an
+// offline message (a ticket, with its sealed originals), and the marker
+// that says a conversation's writes reached the store.
 const (
 	opCreate  = "create_conversation"
 	opTurn    = "save_turn"
+	opTicket  = "add_ticket"
 	opApplied = "applied"
 )
 
@@ -42,6 +44,9 @@ type record struct {
 	At             time.Time         `json:"at"`
 	Conversation   *conversationJSON `json:"conversation,omitempty"`
 	Messages       []messageJSON     `json:"messages,omitempty"`
+	// Ticket is an opTicket's offline message; such a line has no
+	// Conversation: reads of the conversation skip it (stateOf).
+	Ticket *ticketJSON `json:"ticket,omitempty"`
 }
 
 // prevSeq is the conversation's last_seq before the write: what SaveTurn's
@@ -297,6 +302,10 @@ func parseLine(line []byte) (*record, error) {
 	}
 	switch rec.Op {
 	case opApplied:
+	case opTicket:
+		if rec.Ticket == nil || rec.Ticket.ConversationID != rec.ConversationID {
+			return nil, fmt.Errorf("%s of %s without its ticket", rec.Op, rec.ConversationID)
+		}
 	case opCreate, opTurn:
 		if rec.Conversation == nil || rec.Conversation.ID != rec.ConversationID {
 			return nil, fmt.Errorf("%s of %s without its conversation", rec.Op, rec.ConversationID)

@@ -10,6 +10,7 @@ import (
 
 	"github.com/steward-cs/steward/internal/conversation"
 	"github.com/steward-cs/steward/internal/errcode"
+	"github.com/steward-cs/steward/internal/guard"
 )
 
 // Run replays spooled writes into the store, each conversation's in order,
@@ -161,6 +162,9 @@ func (s *Store) markApplied(id string, seq uint64) error {
 // conversation went another way (written by another node meanwhile, or the
 // database restored from an older backup).
 func (s *Store) apply(ctx context.Context, rec *record) (bool, error) {
+	if rec.Op == opTicket {
+		return s.applyTicket(ctx, rec)
+	}
 	c := rec.Conversation.conversation()
 	msgs := messagesOf([]*record{rec})
 	for attempt := 0; ; attempt++ {
@@ -234,6 +238,14 @@ func (s *Store) reject(rec *record, reason string) error {
 	for i := range kept.Messages {
 		kept.Messages[i].Sealed = nil
 	}
+	if rec.Ticket != nil {
+		t := *rec.Ticket
+		t.Originals = slices.Clone(t.Originals)
+		for i := range t.Originals {
+			t.Originals[i].Sealed = guard.Sealed{} // the kinds masked stay
+		}
+		kept.Ticket = &t
+	}
 	line, err := json.Marshal(&kept)
 	if err != nil {
 		return fmt.Errorf("reject spooled write: %w", err)
@@ -241,8 +253,12 @@ func (s *Store) reject(rec *record, reason string) error {
 	if err := appendRejected(s.rejected, append(line, '\n')); err != nil {
 		return err
 	}
+	var lastSeq int64
+	if rec.Conversation != nil {
+		lastSeq = rec.Conversation.LastSeq
+	}
 	s.logger.Error("a spooled write cannot be replayed; kept in the rejected file", "op", rec.Op,
-		"conversation", rec.ConversationID, "last_seq", rec.Conversation.LastSeq, "messages", len(rec.Messages),
+		"conversation", rec.ConversationID, "last_seq", lastSeq, "messages", len(rec.Messages),
 		"file", s.rejected, "reason", reason)
 	return nil
 }

@@ -39,7 +39,7 @@ type Options struct {
 	// RetryEvery is how often Run tries the store again (default 1s).
 	RetryEvery time.Duration
 	// OnSpool, if set, is called after a write went to the journal, with
-	// the write's op ("create_conversation" or "save_turn") and the store's
+	// the write's op ("create_conversation", "save_turn" or "add_ticket") and the store's
 	// error (or ErrBehind). It must not block.
 	OnSpool func(op string, err error)
 	// OnDrain, if set, is called after a replay round with the number of
@@ -54,6 +54,13 @@ type Options struct {
 	// treated as failed and spooled. It may still land later; replay notices
 	// that and does not write it twice.
 	WriteTimeout time.Duration
+	// Tickets, if set, is the desk's store, which AddTicket writes to and
+	// spooled offline messages are replayed into.
+	Tickets TicketStore
+	// OnTicketLanded, if set, is called for each spooled ticket once it
+	// reached the store (the consoles list tickets from the store). It
+	// must not block.
+	OnTicketLanded func(conversationID string)
 }
 
 // Store is a conversation.Store that puts the writes its inner store fails
@@ -352,31 +359,37 @@ func (s *Store) reserve(id string) {
 // spool appends a write, whose place is reserved, to the journal and makes
 // it visible to reads. cause is why it did not go to the store.
 func (s *Store) spool(op string, c *conversation.Conversation, msgs []conversation.Message, cause error) error {
-	rec := &record{V: journalVersion, Op: op, Seq: s.seq.Add(1), ConversationID: c.ID, At: time.Now().UTC(),
-		Conversation: toJSON(c), Messages: messagesToJSON(msgs)}
+	return s.append(&record{V: journalVersion, Op: op, Seq: s.seq.Add(1), ConversationID: c.ID, At: time.Now().UTC(),
+		Conversation: toJSON(c), Messages: messagesToJSON(msgs)}, cause)
+}
+
+// append appends rec, whose place is reserved, to the journal and to its
+// conversation's backlog.
+func (s *Store) append(rec *record, cause error) error {
+	id, op := rec.ConversationID, rec.Op
 	line, err := json.Marshal(rec)
 	if err == nil {
 		err = s.j.append(append(line, '\n'))
 	}
 	s.mu.Lock()
-	b := s.backlog[c.ID]
+	b := s.backlog[id]
 	b.reserved--
 	if err != nil {
 		s.pending--
 		if len(b.recs) == 0 && b.reserved == 0 {
-			delete(s.backlog, c.ID)
+			delete(s.backlog, id)
 		}
 		s.mu.Unlock()
-		s.logger.Error("cannot spool a write", "op", op, "conversation", c.ID, "cause", cause, "error", err)
-		return fmt.Errorf("%s %s: spool after %w: %w", op, c.ID, cause, err)
+		s.logger.Error("cannot spool a write", "op", op, "conversation", id, "cause", cause, "error", err)
+		return fmt.Errorf("%s %s: spool after %w: %w", op, id, cause, err)
 	}
 	first := len(b.recs) == 0
 	b.recs = append(b.recs, rec)
 	s.mu.Unlock()
 	if first {
-		s.logger.Warn("spooled a write", "op", op, "conversation", c.ID, "messages", len(msgs), "error", cause)
+		s.logger.Warn("spooled a write", "op", op, "conversation", id, "messages", len(rec.Messages), "error", cause)
 	} else {
-		s.logger.Debug("spooled a write", "op", op, "conversation", c.ID, "messages", len(msgs), "error", cause)
+		s.logger.Debug("spooled a write", "op", op, "conversation", id, "messages", len(rec.Messages), "error", cause)
 	}
 	if s.opts.OnSpool != nil {
 		s.opts.OnSpool(op, cause)
@@ -401,7 +414,7 @@ func (s *Store) spooled(id string) []*record {
 // One the store cannot read (it is down) is as this node last read or wrote
 // it, if it did recently (recent).
 func (s *Store) Conversation(ctx context.Context, id string) (*conversation.Conversation, error) {
-	if recs := s.spooled(id); len(recs) > 0 {
+	if recs := states(s.spooled(id)); len(recs) > 0 {
 		return recs[len(recs)-1].Conversation.conversation(), nil
 	}
 	c, err := s.inner.Conversation(ctx, id)
@@ -416,6 +429,12 @@ func (s *Store) Conversation(ctx context.Context, id string) (*conversation.Conv
 		}
 	}
 	return nil, err
+}
+
+// states keeps the records that carry their conversation's state: all but
+// tickets.
+func states(recs []*record) []*record {
+	return slices.DeleteFunc(recs, func(r *record) bool { return r.Conversation == nil })
 }
 
 // Moved notes that another node wrote to conversation id: what this node
@@ -448,7 +467,7 @@ func (s *Store) storedMessages(ctx context.Context, id string, afterSeq int64) (
 func (s *Store) Messages(ctx context.Context, conversationID string, afterSeq int64) ([]conversation.Message, error) {
 	// The spooled writes are read before the store: a write replayed in
 	// between is then seen twice (and kept once), never missed.
-	recs := s.spooled(conversationID)
+	recs := states(s.spooled(conversationID))
 	if len(recs) == 0 {
 		return s.storedMessages(ctx, conversationID, afterSeq)
 	}

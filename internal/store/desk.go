@@ -7,21 +7,14 @@ import (
 	"fmt"
 	"time"
 
+	"github.com/steward-cs/steward/internal/conversation"
 	"github.com/steward-cs/steward/internal/desk"
 	"github.com/steward-cs/steward/internal/errcode"
 )
 
 var _ desk.Store = (*DB)(nil)
 
-// errNotStoredYet refuses, for a moment, a write about a conversation the
-// store does not hold yet: one begun while the database was away lives in
-// the node's spool until it is replayed, and its ticket, rating or note
-// broke the foreign key, a 500.
-var errNotStoredYet = errcode.Localized(errcode.Unavailable,
-	"this conversation is not in the database yet (it began while the database was unavailable); try again in a moment",
-	"这个会话尚未写入数据库（它开始于数据库不可用期间），请稍后重试")
-
-// stored returns errNotStoredYet unless conversation id is in the store;
+// stored returns conversation.ErrNotStoredYet unless conversation id is in the store;
 // share also locks its row against writers until the commit (PostgreSQL).
 func stored(ctx context.Context, t tx, id string, share bool) error {
 	q := `SELECT 1 FROM conversations WHERE id = $1`
@@ -31,7 +24,7 @@ func stored(ctx context.Context, t tx, id string, share bool) error {
 	var one int
 	err := t.queryRow(ctx, q, id).Scan(&one)
 	if errors.Is(err, sql.ErrNoRows) {
-		return errNotStoredYet
+		return conversation.ErrNotStoredYet
 	}
 	return err
 }
@@ -130,8 +123,8 @@ func (db *DB) DeleteCanned(ctx context.Context, id string) error {
 	return nil
 }
 
-// AddTicket stores an offline message, unless its conversation has
-// maxOpen open ones already (desk.ErrTicketsFull), counted in the same
+// AddTicket stores an offline message and its sealed originals, unless its
+// conversation has maxOpen (> 0) open ones already (desk.ErrTicketsFull), counted in the same
 // transaction: on PostgreSQL a transaction advisory lock on the
 // conversation makes concurrent offline messages of it, from any node, take
 // turns; on SQLite the one writer does.
@@ -150,13 +143,20 @@ func (db *DB) AddTicket(ctx context.Context, tk *desk.Ticket, maxOpen int) error
 			tk.ConversationID).Scan(&n); err != nil {
 			return err
 		}
-		if n >= maxOpen {
+		if maxOpen > 0 && n >= maxOpen {
 			return desk.TicketsFull(n)
 		}
-		_, err := t.exec(ctx, `INSERT INTO tickets (id, conversation_id, contact, message, locale, status, created_at)
+		if _, err := t.exec(ctx, `INSERT INTO tickets (id, conversation_id, contact, message, locale, status, created_at)
 			VALUES ($1, $2, $3, $4, $5, $6, $7)`, tk.ID, tk.ConversationID, tk.Contact, tk.Message, tk.Locale,
-			string(tk.Status), millis(tk.CreatedAt))
-		return err
+			string(tk.Status), millis(tk.CreatedAt)); err != nil {
+			return err
+		}
+		for _, r := range tk.Originals {
+			if err := putVault(ctx, t, r); err != nil {
+				return err
+			}
+		}
+		return nil
 	})
 	if err != nil {
 		return fmt.Errorf("add ticket for %s: %w", tk.ConversationID, err)
