@@ -15,6 +15,7 @@ import (
 	"github.com/steward-cs/steward/internal/audit"
 	"github.com/steward-cs/steward/internal/conversation"
 	"github.com/steward-cs/steward/internal/errcode"
+	"github.com/steward-cs/steward/internal/guard"
 	"github.com/steward-cs/steward/internal/knowledge"
 	"github.com/steward-cs/steward/internal/monitor"
 	"github.com/steward-cs/steward/internal/notify"
@@ -1135,6 +1136,7 @@ func (c *Controller) SetPostureKeeping(ctx context.Context, a Actor, p Posture, 
 	if reason == "" {
 		return Posture{}, nil, errcode.Localized(errcode.Invalid, "say why (reason)", "请说明理由（reason）")
 	}
+	reason = guard.MaskString(reason) // paged to every channel, kept in the timeline
 	p.Manual = true
 	problems, err := c.apply(ctx, c.opts.Now(), p, a, why{reason, reason})
 	if err != nil {
@@ -1178,6 +1180,10 @@ func (c *Controller) Declare(ctx context.Context, a Actor, title, titleZH, sever
 	if titleZH == "" {
 		titleZH = title
 	}
+	// An operator's words go to every channel and the title to the public
+	// status page: a customer's number typed into them is masked like the
+	// rest of what Steward stores and sends.
+	title, titleZH = guard.MaskString(title), guard.MaskString(titleZH)
 	switch severity {
 	case "":
 		severity = monitor.LevelWarning
@@ -1236,7 +1242,7 @@ func (c *Controller) Update(ctx context.Context, a Actor, id, phase, note string
 	if err != nil {
 		return nil, err
 	}
-	if err := checkNote(note); err != nil {
+	if note, err = checkNote(note); err != nil {
 		return nil, err
 	}
 	now := c.opts.Now()
@@ -1269,11 +1275,14 @@ func (c *Controller) Update(ctx context.Context, a Actor, id, phase, note string
 // timeline and to every notification channel.
 const MaxNote = 4000
 
-func checkNote(note string) error {
+// checkNote refuses a note that is too long and masks the personal data
+// in it: a note goes to every channel, and an operator types in what a
+// customer said.
+func checkNote(note string) (string, error) {
 	if utf8.RuneCountInString(note) > MaxNote {
-		return errcode.Localized(errcode.TooLarge, "note exceeds %d characters", "备注超过 %d 个字符", MaxNote)
+		return "", errcode.Localized(errcode.TooLarge, "note exceeds %d characters", "备注超过 %d 个字符", MaxNote)
 	}
-	return nil
+	return guard.MaskString(note), nil
 }
 
 // Resolve ends an incident by hand. The posture returns to normal, one an
@@ -1283,7 +1292,8 @@ func checkNote(note string) error {
 // line blaming a database outage that never happened, and again after
 // each resolution.
 func (c *Controller) Resolve(ctx context.Context, a Actor, id, note string) (*Incident, error) {
-	if err := checkNote(note); err != nil {
+	note, err := checkNote(note)
+	if err != nil {
 		return nil, err
 	}
 	defer c.changed()

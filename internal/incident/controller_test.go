@@ -1152,3 +1152,49 @@ func confirmingController(t *testing.T) (*incident.Controller, *alerts, *time.Ti
 	}
 	return ctl, al, &clock, step
 }
+
+// What an operator types goes to every channel, the timeline and (the
+// title) the public status page: a customer's number typed into a title,
+// a note or a posture's reason is masked like everything else Steward
+// stores and sends. It went out in the clear.
+func TestOperatorsWordsAreMasked(t *testing.T) {
+	h := newHarness(t)
+	ctx := context.Background()
+	op := incident.Actor{ID: "u_ops", Name: "Ops"}
+	const phone, card = "13812345678", "6222021234567890128"
+	inc, err := h.ctl.Declare(ctx, op, "customer "+phone+" cannot pay", "客户 "+phone+" 无法支付", monitor.LevelWarning)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := h.ctl.Update(ctx, op, inc.ID, "", "card "+card+" declined"); err != nil {
+		t.Fatal(err)
+	}
+	if _, _, err := h.ctl.SetPosture(ctx, op, incident.Posture{Level: incident.Level1, All: true, Human: true},
+		"asked by "+phone); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := h.ctl.Resolve(ctx, op, inc.ID, "called back "+phone+", card "+card+" refunded"); err != nil {
+		t.Fatal(err)
+	}
+	got, events, err := h.ctl.Incident(ctx, inc.ID)
+	if err != nil {
+		t.Fatal(err)
+	}
+	var seen []string
+	seen = append(seen, got.Title, got.TitleZH, got.Postmortem)
+	for _, e := range events {
+		seen = append(seen, e.Text, e.TextZH)
+	}
+	h.pager.mu.Lock()
+	for _, n := range h.pager.notices {
+		seen = append(seen, n.Title, n.TitleZH, n.Text, n.TextZH)
+	}
+	h.pager.mu.Unlock()
+	all := strings.Join(seen, "\n")
+	if strings.Contains(all, phone) || strings.Contains(all, card) {
+		t.Fatalf("an operator's words went out unmasked:\n%s", all)
+	}
+	if !strings.Contains(got.Title, "138****5678") || !strings.Contains(all, "622202*********0128") {
+		t.Fatalf("the masked forms are missing (title %q):\n%s", got.Title, all)
+	}
+}
