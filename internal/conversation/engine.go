@@ -144,11 +144,11 @@ const DefaultSource = "web"
 // ValidSource checks a conversation's source: 1–32 of a–z, 0–9, '.', '_', '-'.
 func ValidSource(s string) error {
 	if s == "" || len(s) > 32 {
-		return errcode.Errorf(errcode.Invalid, "source must be 1 to 32 characters")
+		return errcode.Localized(errcode.Invalid, "source must be 1 to 32 characters", "source 须为 1 到 32 个字符")
 	}
 	for _, r := range s {
 		if !(r >= 'a' && r <= 'z' || r >= '0' && r <= '9' || r == '.' || r == '_' || r == '-') {
-			return errcode.Errorf(errcode.Invalid, "source may only hold a-z, 0-9, '.', '_' and '-'")
+			return errcode.Localized(errcode.Invalid, "source may only hold a-z, 0-9, '.', '_' and '-'", "source 只能包含 a-z、0-9、“.”、“_”和“-”")
 		}
 	}
 	return nil
@@ -179,7 +179,7 @@ func (e *Engine) Start(ctx context.Context, req StartRequest) (*Conversation, st
 		req.Locale = e.locale
 	case knowledge.LocaleZH, knowledge.LocaleEN:
 	default:
-		return nil, "", nil, errcode.Errorf(errcode.Invalid, "locale must be \"zh-CN\" or \"en\", not %q", req.Locale)
+		return nil, "", nil, errcode.Localized(errcode.Invalid, "locale must be \"zh-CN\" or \"en\", not %q", "locale 须为 \"zh-CN\" 或 \"en\"，而不是 %q", req.Locale)
 	}
 	if err := ValidCustomer(req.Customer); err != nil {
 		return nil, "", nil, err
@@ -208,13 +208,13 @@ func (e *Engine) Start(ctx context.Context, req StartRequest) (*Conversation, st
 
 func validText(field, s string, maxRunes int) error {
 	if !utf8.ValidString(s) {
-		return errcode.Errorf(errcode.Invalid, "%s is not valid UTF-8", field)
+		return errcode.Localized(errcode.Invalid, "%s is not valid UTF-8", "%s 不是有效的 UTF-8", field)
 	}
 	if strings.ContainsRune(s, 0) {
-		return errcode.Errorf(errcode.Invalid, "%s holds the NUL character", field)
+		return errcode.Localized(errcode.Invalid, "%s holds the NUL character", "%s 含有空字符（NUL）", field)
 	}
 	if n := utf8.RuneCountInString(s); n > maxRunes {
-		return errcode.Errorf(errcode.Invalid, "%s exceeds %d characters", field, maxRunes)
+		return errcode.Localized(errcode.Invalid, "%s exceeds %d characters", "%s 超过 %d 个字符", field, maxRunes)
 	}
 	return nil
 }
@@ -248,7 +248,8 @@ var ErrAssigneeFull = errcode.Localized(errcode.Conflict, "the agent already has
 	"该客服的会话数已达上限")
 
 // ErrNoToken is the answer to a request for a conversation without its token.
-var ErrNoToken = errcode.Errorf(errcode.Unauthorized, "missing conversation token: send Authorization: Bearer <token>")
+var ErrNoToken = errcode.Localized(errcode.Unauthorized, "missing conversation token: send Authorization: Bearer <token>",
+	"缺少会话令牌：请发送 Authorization: Bearer <token>")
 
 // errWrongToken answers a token that does not open the conversation, and
 // a conversation that does not exist, alike: a token (anyone can get one
@@ -344,7 +345,7 @@ var errNUL = errcode.Localized(errcode.Invalid, "the message holds the NUL chara
 // ValidateInput checks a customer message before anything is stored.
 func ValidateInput(in Input) error {
 	if !utf8.ValidString(in.Text) {
-		return errcode.Errorf(errcode.Invalid, "text is not valid UTF-8")
+		return errcode.Localized(errcode.Invalid, "text is not valid UTF-8", "消息不是有效的 UTF-8")
 	}
 	if strings.ContainsRune(in.Text, 0) || strings.ContainsRune(in.Choice, 0) || strings.ContainsRune(in.ClientID, 0) {
 		return errNUL
@@ -356,7 +357,7 @@ func ValidateInput(in Input) error {
 		return errcode.Localized(errcode.TooLarge, "text exceeds %d characters (got %d)", "消息超过 %d 个字（现有 %d 个）", MaxTextRunes, n)
 	}
 	if len(in.Choice) > 200 {
-		return errcode.Errorf(errcode.Invalid, "choice is too long")
+		return errcode.Localized(errcode.Invalid, "choice is too long", "选项过长")
 	}
 	return nil
 }

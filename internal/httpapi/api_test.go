@@ -208,13 +208,21 @@ func TestBadInput(t *testing.T) {
 			}
 			status, b := c.Do(tc.method, tc.path, tc.token, body)
 			var e struct {
-				Error struct{ Code, Message string }
+				Error struct {
+					Code, Message string
+					MessageZH     string `json:"message_zh"`
+				}
 			}
 			if err := json.Unmarshal(b, &e); err != nil {
 				t.Fatalf("%d %q is not a JSON error: %v", status, b, err)
 			}
 			if status != tc.status || e.Error.Code != tc.code || e.Error.Message == "" {
 				t.Fatalf("got %d %s, want %d %s", status, b, tc.status, tc.code)
+			}
+			// What was wrong is said in both languages, not only in the
+			// generic Chinese sentence a page picks by the code.
+			if e.Error.MessageZH == "" {
+				t.Errorf("%d %s: no message_zh", status, b)
 			}
 		})
 	}

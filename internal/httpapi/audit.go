@@ -25,7 +25,7 @@ func (s *Server) verifyAudit(w http.ResponseWriter, r *http.Request, p *auth.Pri
 		n, err := strconv.ParseInt(seq, 10, 64)
 		if _, herr := hex.DecodeString(hash); !ok || err != nil || n < 1 || len(hash) != 64 || herr != nil {
 			// A typo in the hash would read as a rewritten chain: a false tamper alarm.
-			return errcode.Errorf(errcode.Invalid, "head must be SEQ:HASH (a sequence number and 64 hex digits)")
+			return errcode.Localized(errcode.Invalid, "head must be SEQ:HASH (a sequence number and 64 hex digits)", "head 须为 SEQ:HASH（序号与 64 位十六进制哈希）")
 		}
 		anchor = &audit.Head{Seq: n, Hash: strings.ToLower(hash)}
 	}

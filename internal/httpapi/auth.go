@@ -202,7 +202,7 @@ func (s *Server) createAPIKey(w http.ResponseWriter, r *http.Request, p *auth.Pr
 	}
 	key, k, err := s.auth.CreateAPIKey(r.Context(), p.Actor(), req.Name, req.UserID)
 	if errcode.Code(err) == errcode.NotFound {
-		return errcode.Errorf(errcode.Invalid, "no user with id %q", req.UserID)
+		return errcode.Localized(errcode.Invalid, "no user with id %q", "没有 id 为 %q 的用户", req.UserID)
 	}
 	if err != nil {
 		return err
@@ -287,7 +287,7 @@ func (s *Server) setUserDisabled(w http.ResponseWriter, r *http.Request, p *auth
 		return err
 	}
 	if req.Disabled == nil {
-		return errcode.Errorf(errcode.Invalid, "disabled (true or false) is required")
+		return errcode.Localized(errcode.Invalid, "disabled (true or false) is required", "必须给出 disabled（true 或 false）")
 	}
 	target, err := s.auth.User(r.Context(), r.PathValue("id"))
 	if err != nil {

@@ -7,6 +7,7 @@ import (
 	"fmt"
 	"io"
 	"net/http"
+	"reflect"
 	"strings"
 	"sync"
 	"time"
@@ -38,44 +39,103 @@ func decodeBody(r *http.Request, v any, maxBody int64, optional bool) error {
 	body, err := io.ReadAll(http.MaxBytesReader(nil, r.Body, maxBody))
 	if err != nil {
 		if _, ok := errors.AsType[*http.MaxBytesError](err); ok {
-			return errcode.Errorf(errcode.TooLarge, "request body exceeds %d bytes", maxBody)
+			return errcode.Localized(errcode.TooLarge, "request body exceeds %d bytes", "请求体超过 %d 字节", maxBody)
 		}
-		return errcode.Errorf(errcode.Invalid, "read request body: %v", err)
+		return errcode.Localized(errcode.Invalid, "read request body: %v", "无法读取请求体：%v", err)
 	}
 	if !utf8.Valid(body) {
-		return errcode.Errorf(errcode.Invalid, "request body is not valid UTF-8")
+		return errcode.Localized(errcode.Invalid, "request body is not valid UTF-8", "请求体不是有效的 UTF-8")
 	}
 	if escapedNUL(body) {
 		// PostgreSQL cannot store it in text, and a turn the store refuses
 		// would wait in the spool for good.
-		return errcode.Errorf(errcode.Invalid, "the body holds the NUL character (\\u0000), which no field may contain")
+		return errcode.Localized(errcode.Invalid, "the body holds the NUL character (\\u0000), which no field may contain",
+			"请求中含有空字符（\\u0000），任何字段都不能包含它")
 	}
 	if len(bytes.TrimSpace(body)) == 0 {
 		if optional {
 			return nil
 		}
-		return errcode.Errorf(errcode.Invalid, "request body is empty; send a JSON object")
+		return errcode.Localized(errcode.Invalid, "request body is empty; send a JSON object", "请求体为空，请发送一个 JSON 对象")
 	}
 	dec := json.NewDecoder(bytes.NewReader(body))
 	dec.DisallowUnknownFields()
 	if err := dec.Decode(v); err != nil {
 		var typeErr *json.UnmarshalTypeError
 		switch {
+		case errors.As(err, &typeErr) && typeErr.Field == "":
+			// The body itself is not an object (5, [5], "5"): Go's type
+			// name for the request said nothing to the caller.
+			return errcode.Localized(errcode.Invalid, "the body must be a JSON object, not %[1]s",
+				"请求体须为 JSON 对象，而不是%[2]s", valueKind(typeErr.Value), jsonKindZH(typeErr.Value))
 		case errors.As(err, &typeErr):
-			return errcode.Errorf(errcode.Invalid, "field %q has the wrong type (want %s)", typeErr.Field, typeErr.Type)
+			want := jsonType(typeErr.Type)
+			return errcode.Localized(errcode.Invalid, "field %[1]q has the wrong type (want %[2]s)",
+				"字段 %[1]q 的类型不对（应为%[3]s）", typeErr.Field, want, jsonKindZH(want))
 		case strings.HasPrefix(err.Error(), "json: unknown field"):
-			return errcode.Errorf(errcode.Invalid, "%s", strings.TrimPrefix(err.Error(), "json: "))
+			field := strings.TrimPrefix(err.Error(), "json: unknown field ")
+			return errcode.Localized(errcode.Invalid, "unknown field %s", "未知字段 %s", field)
 		default:
-			return errcode.Errorf(errcode.Invalid, "malformed JSON: %v", err)
+			return errcode.Localized(errcode.Invalid, "malformed JSON: %v", "JSON 格式错误：%v", err)
 		}
 	}
 	// Whatever follows the value is refused, not only a second value:
 	// Decoder.More says nothing of a stray "}" or "]", and {"text":"hi"}}
 	// was taken as a message.
 	if rest := bytes.TrimSpace(body[dec.InputOffset():]); len(rest) > 0 {
-		return errcode.Errorf(errcode.Invalid, "malformed JSON: %q after the body's JSON value", string(rest[:min(len(rest), 20)]))
+		r := string(rest[:min(len(rest), 20)])
+		return errcode.Localized(errcode.Invalid, "malformed JSON: %q after the body's JSON value",
+			"JSON 格式错误：请求体的 JSON 值之后还有 %q", r)
 	}
 	return nil
+}
+
+// jsonType names a Go type as the JSON value that decodes into it.
+func jsonType(t reflect.Type) string {
+	for t.Kind() == reflect.Pointer {
+		t = t.Elem()
+	}
+	switch t.Kind() {
+	case reflect.String:
+		return "string"
+	case reflect.Bool:
+		return "bool"
+	case reflect.Int, reflect.Int8, reflect.Int16, reflect.Int32, reflect.Int64,
+		reflect.Uint, reflect.Uint8, reflect.Uint16, reflect.Uint32, reflect.Uint64:
+		return "number" // whole
+	case reflect.Float32, reflect.Float64:
+		return "number"
+	case reflect.Slice, reflect.Array:
+		return "array"
+	default:
+		return "object"
+	}
+}
+
+// valueKind names the JSON value an UnmarshalTypeError saw ("number 5"
+// arrives as "number").
+func valueKind(value string) string {
+	if k, _, ok := strings.Cut(value, " "); ok {
+		return k
+	}
+	return value
+}
+
+// jsonKindZH is a JSON kind (jsonType, valueKind) in Chinese.
+func jsonKindZH(kind string) string {
+	switch valueKind(kind) {
+	case "string":
+		return "字符串"
+	case "bool":
+		return "布尔值"
+	case "number":
+		return "数字"
+	case "array":
+		return "数组"
+	case "object":
+		return "对象"
+	}
+	return kind
 }
 
 // escapedNUL reports whether a JSON text holds the escape \u0000 (the only
@@ -365,7 +425,7 @@ func (s *Server) postMessage(w http.ResponseWriter, r *http.Request) error {
 	var req postMessageRequest
 	err := decode(r, &req)
 	if err == nil && req.Text == nil {
-		err = errcode.Errorf(errcode.Invalid, "text is required")
+		err = errcode.Localized(errcode.Invalid, "text is required", "消息内容不能为空")
 	}
 	if err != nil {
 		if _, aerr := s.engine.Authorize(r.Context(), r.PathValue("id"), bearer(r)); aerr != nil {

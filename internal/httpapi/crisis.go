@@ -689,7 +689,7 @@ func (s *Server) listJobs(w http.ResponseWriter, r *http.Request, p *auth.Princi
 		return err
 	}
 	if len(f.Kind) > 200 {
-		return errcode.Errorf(errcode.Invalid, "kind is longer than 200 bytes")
+		return errcode.Localized(errcode.Invalid, "kind is longer than 200 bytes", "kind 超过 200 字节")
 	}
 	js, err := s.crisis.Outbox.Jobs(r.Context(), f)
 	if err != nil {
@@ -715,7 +715,7 @@ func (s *Server) requeueJob(w http.ResponseWriter, r *http.Request, p *auth.Prin
 	}
 	id, err := strconv.ParseInt(r.PathValue("id"), 10, 64)
 	if err != nil || id < 1 {
-		return errcode.Errorf(errcode.Invalid, "job id %q is not a positive whole number", r.PathValue("id"))
+		return errcode.Localized(errcode.Invalid, "job id %q is not a positive whole number", "任务 id %q 不是正整数", r.PathValue("id"))
 	}
 	if err := s.crisis.Outbox.Requeue(r.Context(), id); err != nil {
 		return err

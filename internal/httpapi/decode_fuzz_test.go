@@ -3,6 +3,7 @@ package httpapi
 import (
 	"bytes"
 	"net/http/httptest"
+	"strings"
 	"testing"
 
 	"github.com/steward-cs/steward/internal/errcode"
@@ -30,8 +31,11 @@ func FuzzDecodeBody(f *testing.F) {
 				}
 				switch code := errcode.Code(err); code {
 				case errcode.Invalid, errcode.TooLarge:
-					if errcode.Message(err) == "" {
-						t.Fatalf("%T: an error without a message", v)
+					if errcode.Message(err) == "" || errcode.MessageZH(err) == "" {
+						t.Fatalf("%T: %q: an error without a message in both languages: %v", v, body, err)
+					}
+					if msg := errcode.Message(err); strings.Contains(msg, "httpapi.") {
+						t.Fatalf("%T: %q: the error names a Go type: %s", v, body, msg)
 					}
 				default:
 					t.Fatalf("%T: %q answered with %s: %v", v, body, code, err)

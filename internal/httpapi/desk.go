@@ -366,7 +366,7 @@ func deskText(r *http.Request, p *auth.Principal, action string) (string, error)
 		return "", err
 	}
 	if req.Text == nil {
-		return "", errcode.Errorf(errcode.Invalid, "text is required")
+		return "", errcode.Localized(errcode.Invalid, "text is required", "内容不能为空")
 	}
 	return *req.Text, nil
 }

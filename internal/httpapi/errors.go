@@ -100,12 +100,14 @@ func methodNotAllowed(allow string) http.HandlerFunc {
 	return func(w http.ResponseWriter, r *http.Request) {
 		w.Header().Set("Allow", allow)
 		writeJSON(w, http.StatusMethodNotAllowed, errorBody{Error: errorDetail{Code: errcode.Invalid,
-			Message: "method " + r.Method + " is not allowed here; use " + allow}})
+			Message:   "method " + r.Method + " is not allowed here; use " + allow,
+			MessageZH: "此处不允许 " + r.Method + " 方法，请使用 " + allow}})
 	}
 }
 
 func notFound(w http.ResponseWriter, r *http.Request) {
-	writeJSON(w, http.StatusNotFound, errorBody{Error: errorDetail{Code: errcode.NotFound, Message: "no such endpoint: " + r.URL.Path}})
+	writeJSON(w, http.StatusNotFound, errorBody{Error: errorDetail{Code: errcode.NotFound, Message: "no such endpoint: " + r.URL.Path,
+		MessageZH: "没有这个接口：" + r.URL.Path}})
 }
 
 // publicCode is the code a caller sees: too-large input is invalid input

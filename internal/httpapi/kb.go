@@ -387,7 +387,7 @@ func (s *Server) listReleases(w http.ResponseWriter, r *http.Request, p *auth.Pr
 func releaseID(s string) (int64, error) {
 	id, err := strconv.ParseInt(s, 10, 64)
 	if err != nil || id <= 0 {
-		return 0, errcode.Errorf(errcode.Invalid, "release id must be a positive whole number, not %q", s)
+		return 0, errcode.Localized(errcode.Invalid, "release id must be a positive whole number, not %q", "发布 id 须为正整数，而不是 %q", s)
 	}
 	return id, nil
 }
@@ -463,7 +463,7 @@ func (s *Server) rollback(w http.ResponseWriter, r *http.Request, p *auth.Princi
 		return err
 	}
 	if req.To < 0 {
-		return errcode.Errorf(errcode.Invalid, "to must be a release id (or 0 for the last good release)")
+		return errcode.Localized(errcode.Invalid, "to must be a release id (or 0 for the last good release)", "to 须为发布 id（0 表示上一个正常的发布）")
 	}
 	rel, err := s.kb.Rollback(r.Context(), actorOf(p), req.To, req.Reason)
 	if err != nil {
@@ -480,11 +480,11 @@ func (s *Server) diffReleases(w http.ResponseWriter, r *http.Request, p *auth.Pr
 	}
 	from, err := releaseID(r.URL.Query().Get("from"))
 	if err != nil {
-		return errcode.Errorf(errcode.Invalid, "from: %s", errcode.Message(err))
+		return errcode.Localized(errcode.Invalid, "from: %[1]s", "from：%[2]s", errcode.Message(err), errcode.MessageZH(err))
 	}
 	to, err := releaseID(r.URL.Query().Get("to"))
 	if err != nil {
-		return errcode.Errorf(errcode.Invalid, "to: %s", errcode.Message(err))
+		return errcode.Localized(errcode.Invalid, "to: %[1]s", "to：%[2]s", errcode.Message(err), errcode.MessageZH(err))
 	}
 	d, err := s.kb.Diff(r.Context(), from, to)
 	if err != nil {
@@ -562,7 +562,8 @@ func (s *Server) corrections(w http.ResponseWriter, r *http.Request, p *auth.Pri
 	switch status {
 	case "", quality.FlagOpen, quality.FlagFixing, quality.FlagResolved, quality.FlagDismissed:
 	default:
-		return errcode.Errorf(errcode.Invalid, "status must be open, fixing, resolved or dismissed, not %q", status)
+		return errcode.Localized(errcode.Invalid, "status must be open, fixing, resolved or dismissed, not %q",
+			"status 须为 open、fixing、resolved 或 dismissed，而不是 %q", status)
 	}
 	groups, cov, err := s.flags.Queue(r.Context(), status)
 	if err != nil {
@@ -665,7 +666,7 @@ func formatParam(r *http.Request, def knowledge.Format) (knowledge.Format, error
 	case "json":
 		return knowledge.FormatJSON, nil
 	default:
-		return "", errcode.Errorf(errcode.Invalid, "format must be json or yaml, not %q", f)
+		return "", errcode.Localized(errcode.Invalid, "format must be json or yaml, not %q", "format 须为 json 或 yaml，而不是 %q", f)
 	}
 }
 
@@ -843,7 +844,7 @@ func (s *Server) auditTrail(w http.ResponseWriter, r *http.Request, p *auth.Prin
 	if v := q.Get("before"); v != "" {
 		n, err := strconv.ParseInt(v, 10, 64)
 		if err != nil || n < 1 {
-			return errcode.Errorf(errcode.Invalid, "before must be a sequence number")
+			return errcode.Localized(errcode.Invalid, "before must be a sequence number", "before 须为序号")
 		}
 		aq.Before = n
 	}

@@ -25,7 +25,7 @@ func (s *Server) deskReveal(w http.ResponseWriter, r *http.Request, p *auth.Prin
 	}
 	req.Ref = strings.TrimSpace(req.Ref)
 	if req.Ref == "" || len(req.Ref) > 100 {
-		return errcode.Errorf(errcode.Invalid, "ref must name a message, note or ticket field (at most 100 characters)")
+		return errcode.Localized(errcode.Invalid, "ref must name a message, note or ticket field (at most 100 characters)", "ref 须指向一条消息、备注或留言字段（最多 100 个字符）")
 	}
 	id := r.PathValue("id")
 	text, kinds, err := s.desk.Reveal(r.Context(), p.User, id, req.Ref)

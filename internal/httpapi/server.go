@@ -124,14 +124,14 @@ func (s *Server) cleanURL(next http.Handler) http.Handler {
 	bad := func(v string) bool { return !utf8.ValidString(v) || strings.ContainsRune(v, 0) }
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		if bad(r.URL.Path) {
-			s.writeError(w, r, errcode.Errorf(errcode.Invalid, "the path holds a NUL or bytes that are not UTF-8"))
+			s.writeError(w, r, errcode.Localized(errcode.Invalid, "the path holds a NUL or bytes that are not UTF-8", "路径中含有空字符或非 UTF-8 字节"))
 			return
 		}
 		if r.URL.RawQuery != "" {
 			for k, vs := range r.URL.Query() {
 				if bad(k) || slices.ContainsFunc(vs, bad) {
-					s.writeError(w, r, errcode.Errorf(errcode.Invalid, "query parameter %q holds a NUL or bytes that are not UTF-8",
-						strings.ToValidUTF8(k, "?")))
+					s.writeError(w, r, errcode.Localized(errcode.Invalid, "query parameter %q holds a NUL or bytes that are not UTF-8",
+						"查询参数 %q 含有空字符或非 UTF-8 字节", strings.ToValidUTF8(k, "?")))
 					return
 				}
 			}

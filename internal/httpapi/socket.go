@@ -10,7 +10,6 @@ import (
 	"io"
 	"net"
 	"net/http"
-	"reflect"
 	"runtime/debug"
 	"strings"
 	"sync"
@@ -171,7 +170,8 @@ func (s *Server) serveSocket(w http.ResponseWriter, r *http.Request, opts *webso
 	capKey string, keepalive time.Duration, open func(ctx context.Context, sk *socket) (liveStream, error)) error {
 	if !strings.EqualFold(r.Header.Get("Upgrade"), "websocket") {
 		w.Header().Set("Upgrade", "websocket")
-		return errcode.Errorf(errcode.Invalid, "this endpoint is a WebSocket: send an Upgrade: websocket request")
+		return errcode.Localized(errcode.Invalid, "this endpoint is a WebSocket: send an Upgrade: websocket request",
+			"这个接口是 WebSocket：请发送 Upgrade: websocket 请求")
 	}
 	if capKey == "" {
 		capKey = s.limits.clientKey(r)
@@ -300,21 +300,11 @@ func badFrame(typ websocket.MessageType, data []byte, f *clientFrame) string {
 		*f = clientFrame{}
 		var te *json.UnmarshalTypeError
 		if errors.As(err, &te) && te.Field != "" {
-			return fmt.Sprintf("%s: field %q must be a %s, not a %s", want, te.Field, jsonKind(te.Type.Kind()), te.Value)
+			return fmt.Sprintf("%s: field %q must be a %s, not a %s", want, te.Field, jsonType(te.Type), te.Value)
 		}
 		return want + "; this one is not valid JSON"
 	}
 	return ""
-}
-
-func jsonKind(k reflect.Kind) string {
-	switch k {
-	case reflect.String:
-		return "string"
-	case reflect.Int, reflect.Int64:
-		return "number"
-	}
-	return k.String()
 }
 
 // recoverPanic logs a panic of the socket's reader or of a turn and closes the
