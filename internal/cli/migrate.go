@@ -37,9 +37,14 @@ func (c *migrateCommand) Run(ctx context.Context, args []string) error {
 	if err != nil {
 		return err
 	}
-	applied, _, err := db.SchemaVersion(ctx)
+	applied, known, err := db.SchemaVersion(ctx)
 	if err != nil {
 		return err
+	}
+	if applied > known {
+		// Nothing to apply is not success: every node of this version
+		// would refuse to start on it (the runbook's next step).
+		return fmt.Errorf("the database schema is at version %d, newer than this binary knows (%d): use the newer steward", applied, known)
 	}
 	slog.Debug("migrated", "applied", n)
 	fmt.Fprintf(c.env.Stdout, "applied %d migration(s); schema is at version %d (%s)\n", n, applied, db.Dialect())

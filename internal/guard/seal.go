@@ -348,14 +348,16 @@ func (kf *KeyFile) Merge(other *KeyFile) (added []string, err error) {
 // the STEWARD_PII_KEYS variable); the first is the active one.
 func ParseKeys(s string) (*KeyFile, error) {
 	var kf KeyFile
-	for _, part := range strings.Split(s, ",") {
+	for i, part := range strings.Split(s, ",") {
 		part = strings.TrimSpace(part)
 		if part == "" {
 			continue
 		}
 		id, b64, ok := strings.Cut(part, ":")
 		if !ok {
-			return nil, fmt.Errorf("key %q: want id:base64", truncate(part))
+			// Named by its place, never by its text: without the id, the
+			// text is the secret itself.
+			return nil, fmt.Errorf("key %d of the list: want id:base64", i+1)
 		}
 		secret, err := base64.StdEncoding.DecodeString(b64)
 		if err != nil {
@@ -373,13 +375,6 @@ func ParseKeys(s string) (*KeyFile, error) {
 		return nil, err
 	}
 	return &kf, nil
-}
-
-func truncate(s string) string {
-	if len(s) > 8 {
-		return s[:8] + "…"
-	}
-	return s
 }
 
 // Protected is a text made safe to store: the masked form, the kinds of

@@ -154,3 +154,17 @@ func TestConcurrentKeyFileChangesKeepEveryKey(t *testing.T) {
 		t.Fatalf("the missing file after an unchanged update: %v", err)
 	}
 }
+
+// A key written without its id is the secret alone: the error names its
+// place in the list, never its text (it printed the first 8 characters,
+// 48 of the key's 256 bits, to the log).
+func TestAKeyWithoutItsIDIsNotEchoed(t *testing.T) {
+	secret := base64.StdEncoding.EncodeToString([]byte("0123456789abcdef0123456789abcdef"))
+	_, err := ParseKeys("ok:" + secret + "," + secret)
+	if err == nil {
+		t.Fatal("a key without an id was accepted")
+	}
+	if strings.Contains(err.Error(), secret[:4]) || !strings.Contains(err.Error(), "key 2") {
+		t.Fatalf("error %q: want the key's place (2) and none of its text", err)
+	}
+}
