@@ -695,8 +695,10 @@ func TestBackupPruneKeepsOneFailedBackup(t *testing.T) {
 }
 
 // A scheduled backup whose verification could not run (no scratch space,
-// a PostgreSQL user without CREATEDB) is recorded as failed: retention
-// used to count it as good, and could prune verified backups for it.
+// a PostgreSQL user without CREATEDB) is not counted as good: retention
+// used to count it, and could prune verified backups for it. It is not
+// marked failed either: that says nothing of the backup (docs/deploy.md),
+// and retention deleted it as bad at the next run. It stays unverified.
 func TestUnverifiableBackupIsNotGood(t *testing.T) {
 	src := freshTarget(t, "postgres")
 	db := open(t, src)
@@ -712,8 +714,50 @@ func TestUnverifiableBackupIsNotGood(t *testing.T) {
 	if err != nil || len(entries) != 1 {
 		t.Fatalf("backups %+v (%v), want the one taken", entries, err)
 	}
-	if v := entries[0].Verified; v == nil || *v {
-		t.Fatalf("the unverifiable backup is listed as verified=%v, want false", v)
+	if v := entries[0].Verified; v != nil {
+		t.Fatalf("the unverifiable backup is listed as verified=%v, want unverified (no report)", *v)
+	}
+}
+
+// Runs whose verification cannot look (a scratch directory that is gone)
+// leave their backups unverified: a verified one is not pushed out by
+// them, and none of them is deleted as bad by the next run. Each run used
+// to mark its sound backup failed, and the next run deleted it.
+func TestVerificationsThatCannotLookDeleteNothing(t *testing.T) {
+	ctx := context.Background()
+	src := seeded(t, "sqlite", 2)
+	db := open(t, src)
+	dir := t.TempDir()
+	good := backups().Scheduler(backup.Source{DB: db}, backup.Schedule{Every: time.Hour, Dir: dir, Keep: 2, Verify: true,
+		Verification: backup.VerifyOptions{ScratchDir: t.TempDir()}}, nil)
+	first := good.RunOnce(ctx)
+	if first.Err != nil {
+		t.Fatal(first.Err)
+	}
+	blind := backups().Scheduler(backup.Source{DB: db}, backup.Schedule{Every: time.Hour, Dir: dir, Keep: 2, Verify: true,
+		Verification: backup.VerifyOptions{ScratchDir: filepath.Join(t.TempDir(), "gone")}}, nil)
+	var paths []string
+	for range 3 {
+		time.Sleep(5 * time.Millisecond)
+		o := blind.RunOnce(ctx)
+		if o.Err == nil {
+			t.Fatal("a verification without its scratch directory succeeded")
+		}
+		paths = append(paths, o.Path)
+	}
+	for _, p := range append([]string{first.Path}, paths...) {
+		if _, err := os.Stat(p); err != nil {
+			t.Errorf("retention deleted %s: %v", p, err)
+		}
+	}
+	entries, err := backup.List(dir)
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, e := range entries {
+		if e.Path != first.Path && e.Verified != nil {
+			t.Errorf("%s is listed as verified=%v, want unverified", e.Path, *e.Verified)
+		}
 	}
 }
 
@@ -1089,4 +1133,48 @@ func TestLeftoverScratchCopiesAreRemoved(t *testing.T) {
 			t.Errorf("the young copy was removed: %v", err)
 		}
 	})
+}
+
+// A backup taken while the clock was a year ahead is not the newest: it
+// sorted first by its name, counted as the one good backup to keep, and
+// each new backup was pruned as soon as it was verified. A scheduler that
+// starts does not report it as a success in the future either, which kept
+// the backup-stale alert from ever firing.
+func TestAFutureDatedBackupPushesNothingOut(t *testing.T) {
+	ctx := context.Background()
+	src := seeded(t, "sqlite", 2)
+	db := open(t, src)
+	dir := t.TempDir()
+	clock := time.Now().Add(365 * 24 * time.Hour)
+	b := backup.New(backup.Options{Inspector: store.Inspector{}, Version: "test", Logger: quiet(),
+		Now: func() time.Time { return clock }})
+	sched := func() *backup.Scheduler {
+		return b.Scheduler(backup.Source{DB: db}, backup.Schedule{Every: time.Hour, Dir: dir, Keep: 1, Verify: true,
+			Verification: backup.VerifyOptions{ScratchDir: t.TempDir()}}, nil)
+	}
+	if o := sched().RunOnce(ctx); o.Err != nil {
+		t.Fatal(o.Err)
+	}
+	clock = time.Now()
+	for i := range 2 {
+		clock = clock.Add(time.Second)
+		o := sched().RunOnce(ctx)
+		if o.Err != nil {
+			t.Fatal(o.Err)
+		}
+		if slices.Contains(o.Pruned, o.Path) {
+			t.Fatalf("run %d pruned the backup it had just taken (%s)", i, o.Path)
+		}
+		if _, err := os.Stat(o.Path); err != nil {
+			t.Fatalf("run %d: its backup is gone: %v", i, err)
+		}
+	}
+	var found []backup.Outcome
+	runCtx, cancel := context.WithTimeout(ctx, 300*time.Millisecond)
+	defer cancel()
+	b.Scheduler(backup.Source{DB: db}, backup.Schedule{Every: time.Hour, Dir: dir, Keep: 1, Verify: true},
+		func(o backup.Outcome) { found = append(found, o) }).Run(runCtx)
+	if len(found) != 1 || found[0].At.After(clock) {
+		t.Fatalf("a starting scheduler reported %+v; want one outcome, not dated after now (%s)", found, clock)
+	}
 }
