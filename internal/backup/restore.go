@@ -12,6 +12,7 @@ import (
 
 	"github.com/steward-cs/steward/internal/dburl"
 	"github.com/steward-cs/steward/internal/errcode"
+	"github.com/steward-cs/steward/internal/fsown"
 )
 
 // Target is where a backup is restored: a SQLite file or a PostgreSQL
@@ -132,6 +133,11 @@ func (b *Backups) restoreSQLite(ctx context.Context, m Manifest, payload, target
 	checks.finish(time.Time{}, time.Time{})
 	if !checks.OK {
 		return errcode.Errorf(errcode.Invalid, "the backup failed verification, nothing was restored: %s", checks.Failed())
+	}
+	// The server's user must read what root restores (the database it
+	// replaces, or its data directory, says whose it is).
+	if err := fsown.Like(tmp, target); err != nil {
+		return err
 	}
 	if exists {
 		aside, err := asideName(target, stamp)

@@ -15,6 +15,8 @@ import (
 	"strings"
 	"sync"
 	"time"
+
+	"github.com/steward-cs/steward/internal/fsown"
 )
 
 // Sealed is a text encrypted under one key of a Keyring: AES-256-GCM, the
@@ -285,6 +287,11 @@ func (kf *KeyFile) Write(path string) error {
 		return fmt.Errorf("write key file: %w", err)
 	}
 	if err := tmp.Close(); err != nil {
+		return fmt.Errorf("write key file: %w", err)
+	}
+	// Run as root (sudo steward keys rotate), the new file was root's, and
+	// the server could no longer read its keys.
+	if err := fsown.Like(tmp.Name(), path); err != nil {
 		return fmt.Errorf("write key file: %w", err)
 	}
 	if err := os.Rename(tmp.Name(), path); err != nil {
