@@ -144,8 +144,13 @@ func openCrisis(ctx context.Context, cfg config.Config, db *store.DB, node strin
 	}
 	if c.spool, err = spool.Open(ctx, filepath.Join(cfg.DataDir, SpoolFile), &countingStore{Store: inner, mon: c.mon},
 		spool.Options{Logger: logger, WriteTimeout: 2 * time.Second,
-			OnSpool: func(string, error) {
-				c.mon.Record(monitor.Signal{Kind: monitor.KindWrite, Spooled: true, Component: "store"})
+			// The postmortem's "customer messages held in the local
+			// spool": a new conversation's greeting or an agent's reply
+			// spooled is not one (every spooled write was counted).
+			OnSpool: func(_ string, customer int, _ error) {
+				for range customer {
+					c.mon.Record(monitor.Signal{Kind: monitor.KindWrite, Spooled: true, Component: "store"})
+				}
 			},
 			OnLanded: func(conv *conversation.Conversation, msgs []conversation.Message) {
 				if c.landed != nil {

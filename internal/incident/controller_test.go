@@ -461,7 +461,8 @@ func TestPostmortemNumbersMatchTheSignals(t *testing.T) {
 		"| Bot turns 消息数 | 50 | 36 | 30 |", "| Answer rate 回答率 | 80.0% | 33.3% | 100.0% |",
 		"| Answered of all turns 回答占全部消息 | 80.0% | 16.7% | 100.0% |",
 		"| Ratings 评价 (mean ★) | 4 (5.00★) | 3 (1.00★) | 2 (4.00★) |", "| Low ratings 低分 | 0 | 3 | 0 |",
-		"| Wrong-answer flags 错误标记 | 0 | 5 | 0 |", "Session interruption rate 会话中断率: 83.3% (30 of 36 turns)",
+		"| Wrong-answer flags 错误标记 | 0 | 5 | 0 |", "Session interruption rate 会话中断率: 83.3% (30 of 36 turns)（36 条消息中 30 条）",
+		"（机器人照常回答 6，被降级分流 18，失败 12）", "turns 消息 ", "发起人 opened by ",
 		"Handoffs caused 引发转人工/留言: 30", "held in the local spool 暂存消息: 4", "Five whys", "Action items",
 		"## Timeline (UTC)", "by minute (UTC)", "`posture` Posture set to level 1 · 服务状态调整为一级",
 	} {

@@ -110,7 +110,7 @@ func (c *Controller) Postmortem(ctx context.Context, inc *Incident) (string, err
 	if inc.TitleZH != "" && inc.TitleZH != inc.Title {
 		w("%s\n\n", inc.TitleZH)
 	}
-	w("Incident `%s` · severity 级别: %s %s · opened by %s\n\n", inc.ID, monitor.LevelNames[inc.Severity], inc.Severity, openedBy(inc))
+	w("Incident 事件 `%s` · severity 级别: %s %s · 发起人 opened by %s\n\n", inc.ID, monitor.LevelNames[inc.Severity], inc.Severity, openedBy(inc))
 	w("## Timing 时间\n\n| | at 时间 (UTC) | after start 距开始 |\n|---|---|---|\n")
 	row := func(name string, t time.Time) {
 		if t.IsZero() {
@@ -131,9 +131,11 @@ func (c *Controller) Postmortem(ctx context.Context, inc *Incident) (string, err
 	d := im.During
 	w("## Impact 影响\n\n")
 	w("- Conversations affected 受影响会话: %d\n", im.ConversationsAffected)
-	w("- Bot turns during the incident 期间消息: %d (%d answered by the bot as usual, %d diverted by the posture, %d failed)\n",
-		d.All.Turns+d.All.Diverted, d.All.Answered, d.All.Diverted, d.All.Errors)
-	w("- Session interruption rate 会话中断率: %.1f%% (%d of %d turns)\n", im.InterruptionRate*100, im.Interruptions, d.All.Turns+d.All.Diverted)
+	w("- Bot turns during the incident 期间消息: %d (%d answered by the bot as usual, %d diverted by the posture, %d failed)"+
+		"（机器人照常回答 %d，被降级分流 %d，失败 %d）\n",
+		d.All.Turns+d.All.Diverted, d.All.Answered, d.All.Diverted, d.All.Errors, d.All.Answered, d.All.Diverted, d.All.Errors)
+	w("- Session interruption rate 会话中断率: %.1f%% (%d of %d turns)（%[3]d 条消息中 %[2]d 条）\n", im.InterruptionRate*100,
+		im.Interruptions, d.All.Turns+d.All.Diverted)
 	w("- Handoffs caused 引发转人工/留言: %d\n", im.HandoffsCaused)
 	w("- Customer messages held in the local spool 暂存消息: %d\n\n", im.Spooled)
 
@@ -178,7 +180,7 @@ func (c *Controller) Postmortem(ctx context.Context, inc *Incident) (string, err
 		if all := r.Counts.All.Turns + r.Counts.All.Diverted; all > 0 {
 			rate = float64(r.Counts.All.Answered) / float64(all)
 		}
-		w("%s %s %-20s %5.1f%%  turns %d, ratings %d\n", mark, r.Minute.UTC().Format("15:04"), strings.Repeat("█", int(rate*20+0.5)),
+		w("%s %s %-20s %5.1f%%  turns 消息 %d, ratings 评价 %d\n", mark, r.Minute.UTC().Format("15:04"), strings.Repeat("█", int(rate*20+0.5)),
 			rate*100, r.Counts.All.Turns+r.Counts.All.Diverted, r.Counts.All.Ratings)
 	}
 	w("```\n(* = during the incident 事件期间)\n\n")

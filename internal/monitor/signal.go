@@ -62,9 +62,9 @@ type Signal struct {
 	Flagged bool
 	// Component of a probe, write or failure: nlu, store, knowledge, notify.
 	Component string
-	// Spooled marks a customer write that went to the local spool (a
+	// Spooled marks a customer message that went to the local spool (a
 	// KindWrite counted apart: Writes and WriteFails count attempts, and a
-	// spooled write may fail again at every replay).
+	// spooled write may fail again at every replay), one signal each.
 	Spooled bool
 	// Rating: its stars (1–5).
 	Stars int

@@ -39,9 +39,10 @@ type Options struct {
 	// RetryEvery is how often Run tries the store again (default 1s).
 	RetryEvery time.Duration
 	// OnSpool, if set, is called after a write went to the journal, with
-	// the write's op ("create_conversation", "save_turn" or "add_ticket") and the store's
-	// error (or ErrBehind). It must not block.
-	OnSpool func(op string, err error)
+	// the write's op ("create_conversation", "save_turn" or "add_ticket"),
+	// how many customer messages it holds (an offline message is one) and
+	// the store's error (or ErrBehind). It must not block.
+	OnSpool func(op string, customer int, err error)
 	// OnDrain, if set, is called after a replay round with the number of
 	// spooled writes that reached the store. It must not block.
 	OnDrain func(n int)
@@ -392,7 +393,16 @@ func (s *Store) append(rec *record, cause error) error {
 		s.logger.Debug("spooled a write", "op", op, "conversation", id, "messages", len(rec.Messages), "error", cause)
 	}
 	if s.opts.OnSpool != nil {
-		s.opts.OnSpool(op, cause)
+		customer := 0
+		for _, m := range rec.Messages {
+			if m.Role == string(conversation.RoleCustomer) {
+				customer++
+			}
+		}
+		if rec.Ticket != nil {
+			customer++
+		}
+		s.opts.OnSpool(op, customer, cause)
 	}
 	return nil
 }

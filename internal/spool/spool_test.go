@@ -143,7 +143,7 @@ func newEnv(t *testing.T) *env {
 	e.opts = spool.Options{
 		Logger:     slog.New(slog.NewTextHandler(e.log, &slog.HandlerOptions{Level: slog.LevelDebug})),
 		RetryEvery: 5 * time.Millisecond,
-		OnSpool:    func(string, error) { e.spools.Add(1) },
+		OnSpool:    func(string, int, error) { e.spools.Add(1) },
 		OnDrain:    func(n int) { e.drains.Add(int64(n)) },
 	}
 	return e

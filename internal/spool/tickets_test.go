@@ -4,8 +4,10 @@ import (
 	"bytes"
 	"context"
 	"errors"
+	"fmt"
 	"os"
 	"strings"
+	"sync"
 	"sync/atomic"
 	"testing"
 	"time"
@@ -233,5 +235,32 @@ func TestATicketOfAnotherNodesSpooledConversationWaits(t *testing.T) {
 	}
 	if got := s.Pending(); got != 0 {
 		t.Fatalf("pending = %d, want 0", got)
+	}
+}
+
+// OnSpool says how many customer messages each spooled write holds: the
+// postmortem counts "customer messages held in the local spool", and it
+// counted every spooled write (a greeting, an agent's reply, a thank-you).
+func TestOnSpoolCountsCustomerMessages(t *testing.T) {
+	e := newEnv(t)
+	e.opts.Tickets = &faultyTickets{db: e.db, f: e.inner}
+	var got []string
+	var mu sync.Mutex
+	e.opts.OnSpool = func(op string, customer int, _ error) {
+		mu.Lock()
+		got = append(got, fmt.Sprintf("%s:%d", op, customer))
+		mu.Unlock()
+	}
+	ctx := context.Background()
+	s := e.open()
+	e.inner.failWrites.Store(true)
+	c := newConversation("cs")
+	must(t, s.CreateConversation(ctx, c, greeting(c)))
+	must(t, s.SaveTurn(ctx, turn(c, "hi")))
+	must(t, s.AddTicket(ctx, offlineTicket(c, "t-1"), 3))
+	must(t, s.SaveTurn(ctx, thanks(c)))
+	want := "create_conversation:0 save_turn:1 add_ticket:1 save_turn:0"
+	if strings.Join(got, " ") != want {
+		t.Fatalf("OnSpool calls %v, want %s", got, want)
 	}
 }
