@@ -6,6 +6,7 @@ package llmtest
 import (
 	"context"
 	"encoding/json"
+	"io"
 	"net/http"
 	"net/http/httptest"
 	"strings"
@@ -61,7 +62,8 @@ func (s *Server) URL() string { return s.srv.URL + "/v1" }
 func (s *Server) Close() { s.srv.CloseClientConnections(); s.srv.Close() }
 
 // Reply sets how the server answers: a status and, for 200, the content
-// of the one choice (otherwise the error message).
+// of the one choice (otherwise the error message, or, when it is a JSON
+// object with an "error", the whole body as a provider would send it).
 func (s *Server) Reply(f func(Request) (int, string)) {
 	s.mu.Lock()
 	s.reply = f
@@ -107,6 +109,10 @@ func (s *Server) serve(w http.ResponseWriter, r *http.Request) {
 	status, content := reply(req)
 	if status != http.StatusOK {
 		w.WriteHeader(status)
+		if json.Valid([]byte(content)) && strings.HasPrefix(content, `{"error"`) {
+			io.WriteString(w, content) // a provider's own error body, as it is
+			return
+		}
 		json.NewEncoder(w).Encode(map[string]any{"error": map[string]string{"message": content, "type": "server_error"}})
 		return
 	}

@@ -83,8 +83,33 @@ type chatResponse struct {
 }
 
 type apiError struct {
-	Message string `json:"message"`
-	Type    string `json:"type"`
+	Message string          `json:"message"`
+	Type    string          `json:"type"`
+	Param   string          `json:"param"`
+	Code    json.RawMessage `json:"code"` // a string in OpenAI's API, a number in some others
+}
+
+// requestParams are the parameters every request sends besides its
+// messages: one of them refused is a refusal of every request.
+var requestParams = map[string]bool{"model": true, "temperature": true, "max_tokens": true}
+
+// everyCall reports whether a client error refuses the configuration
+// rather than this request: a parameter the model does not take
+// (reasoning models refuse max_tokens and temperature), a model that is
+// not there. Such a 400 was taken for one request's refusal, so the
+// breaker never opened, the fallback was never asked, and nobody was
+// paged while every unsure turn paid a call.
+func (e *apiError) everyCall() bool {
+	if e == nil {
+		return false
+	}
+	var code string
+	_ = json.Unmarshal(e.Code, &code)
+	switch code {
+	case "unsupported_parameter", "unsupported_value", "model_not_found", "invalid_model":
+		return true
+	}
+	return requestParams[e.Param]
 }
 
 // Complete sends msgs and returns the first choice's content.
@@ -136,6 +161,9 @@ func (p *Provider) Complete(ctx context.Context, msgs []llm.Message, maxTokens i
 			// nobody.
 			http.StatusUnauthorized, http.StatusForbidden, http.StatusNotFound:
 		default:
+			if jsonErr == nil && out.Error.everyCall() {
+				break // counts against the provider, as above
+			}
 			if resp.StatusCode >= 400 && resp.StatusCode < 500 {
 				// This request, not the provider: a content filter, a
 				// context too long.

@@ -102,6 +102,31 @@ func TestRejectionsAreToldApartFromOutages(t *testing.T) {
 	}
 }
 
+// A 400 that refuses the configuration, not the request (a parameter the
+// model does not take, as reasoning models answer max_tokens; a model
+// that is not there) fails every call alike: it counts against the
+// provider. One that refuses this request (a context too long, a content
+// filter) stays a rejection.
+func TestA400ThatRefusesEveryCallCountsAgainstTheProvider(t *testing.T) {
+	fake := llmtest.New()
+	defer fake.Close()
+	p, _ := openai.New(openai.Config{BaseURL: fake.URL(), Model: "m"})
+	for body, rejected := range map[string]bool{
+		`{"error":{"message":"Unsupported parameter: 'max_tokens' is not supported with this model. Use 'max_completion_tokens' instead.","type":"invalid_request_error","param":"max_tokens","code":"unsupported_parameter"}}`: false,
+		`{"error":{"message":"Unsupported value: 'temperature' does not support 0","type":"invalid_request_error","param":"temperature","code":"unsupported_value"}}`: false,
+		`{"error":{"message":"The model 'x' does not exist","type":"invalid_request_error","param":"model","code":"model_not_found"}}`: false,
+		`{"error":{"message":"bad model","code":400,"param":"model"}}`: false,
+		`{"error":{"message":"This model's maximum context length is 8192 tokens","type":"invalid_request_error","param":"messages","code":"context_length_exceeded"}}`: true,
+		`{"error":{"message":"flagged","type":"invalid_request_error","param":null,"code":"content_filter"}}`: true,
+	} {
+		fake.Reply(func(llmtest.Request) (int, string) { return 400, body })
+		_, err := p.Complete(context.Background(), []llm.Message{{Role: "user", Content: "hi"}}, 10)
+		if err == nil || errors.Is(err, llm.ErrRejected) != rejected {
+			t.Errorf("400 %s: %v, rejected %v; want rejected %v", body, err, errors.Is(err, llm.ErrRejected), rejected)
+		}
+	}
+}
+
 // An answer cut off at max_tokens keeps its whole sentences only.
 func TestACutOffAnswerKeepsItsWholeSentences(t *testing.T) {
 	fake := llmtest.New()
