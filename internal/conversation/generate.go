@@ -155,8 +155,17 @@ func (e *Engine) generated(ctx context.Context, ix *knowledge.Index, c *Conversa
 		info.Category = used.Category
 	}
 	content, _ := used.Text(locale)
-	// The model saw masked text only, but what it writes is masked too.
-	return Message{Text: guard.MaskString(out), Outcome: OutcomeAnswer, Confidence: pred.Confidence,
+	// The model saw masked text only, but what it writes is masked too,
+	// except the shop's own contacts that its entries or the allow-list
+	// give (checked above): masked, "support@shop.com" became
+	// "s***@shop.com", an address nobody can write to.
+	own := map[string]bool{}
+	for _, g := range append(grounds, e.allowed.Phones...) {
+		for _, v := range guard.Values(g) {
+			own[v] = true
+		}
+	}
+	return Message{Text: guard.MaskExcept(out, own), Outcome: OutcomeAnswer, Confidence: pred.Confidence,
 		Intent: IntentGenerated, Entry: &EntryRef{ID: used.ID, Category: used.Category, Title: content.Title}}, true
 }
 

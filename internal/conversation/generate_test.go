@@ -105,6 +105,29 @@ func TestGeneratedAnswerMayGiveAnAllowedContact(t *testing.T) {
 	}
 }
 
+// The shop's own mobile hotline, on the allow-list (or in an entry), is
+// given as it is: the generated answer was masked whole after the check,
+// and sent the customer "138****5678", a number nobody can call.
+func TestGeneratedAnswerKeepsTheShopsOwnNumberUnmasked(t *testing.T) {
+	const answer = "Your refund goes back to the card you paid with. For updates, call our refund desk on 13812345678."
+	fake := llmtest.New()
+	defer fake.Close()
+	fake.Reply(func(llmtest.Request) (int, string) { return http.StatusOK, answer })
+	e := llmEngineAllowing(t, fake, knowledge.Contacts{Phones: []string{"+86 138-1234-5678"}})
+	ctx := context.Background()
+	c, tok, _, err := e.Start(ctx, conversation.StartRequest{Locale: "en"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	res, err := e.Handle(ctx, c.ID, tok, conversation.Input{Text: "the jacket I sent back weeks ago, where is my money"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if r := res.Replies[0]; r.Intent != conversation.IntentGenerated || r.Text != answer {
+		t.Errorf("%s %s %q; want the model's answer with the allowed hotline as it is", r.Outcome, r.Intent, r.Text)
+	}
+}
+
 // The knowledge base's quality gate refuses an entry in the wrong
 // language (knowledge.checkContent, CheckWrongLanguage); the model's
 // answer is shown without any such check. A model that answers a Chinese

@@ -8,6 +8,7 @@
 package guard
 
 import (
+	"slices"
 	"sort"
 	"strings"
 	"unicode/utf8"
@@ -61,9 +62,14 @@ func Mask(text string) (string, []Span) {
 		return text, nil
 	}
 	rs := []rune(text)
-	n := foldRunes(rs)
+	return maskSpans(rs, foldRunes(rs), spans), spans
+}
+
+// maskSpans replaces spans (found in rs, folded as n) by their display
+// forms.
+func maskSpans(rs, n []rune, spans []Span) string {
 	var b strings.Builder
-	b.Grow(len(text))
+	b.Grow(len(rs))
 	at := 0
 	for _, s := range spans {
 		if s.Start < at {
@@ -81,7 +87,49 @@ func Mask(text string) (string, []Span) {
 		at = s.End
 	}
 	b.WriteString(string(rs[at:]))
-	return b.String(), spans
+	return b.String()
+}
+
+// Values returns the personal data in text, each as "kind:value" with the
+// value in one form whatever its writing (digits only, a mobile number
+// without its country prefix, an address lower-cased): what MaskExcept
+// compares.
+func Values(text string) []string {
+	spans := Find(text)
+	if len(spans) == 0 {
+		return nil
+	}
+	n := fold(text)
+	out := make([]string, len(spans))
+	for i, s := range spans {
+		out[i] = value(s.Kind, n[s.Start:s.End])
+	}
+	return out
+}
+
+func value(k Kind, n []rune) string {
+	switch k {
+	case KindEmail:
+		return string(k) + ":" + strings.ToLower(string(n))
+	case KindMobile:
+		d := digitsOf(n)
+		return string(k) + ":" + d[len(d)-11:]
+	}
+	return string(k) + ":" + digitsOf(n)
+}
+
+// MaskExcept is MaskString but for the personal data whose Values are in
+// keep: a generated answer gives the shop's own hotline or address from
+// the entries it draws on, which are not a customer's.
+func MaskExcept(text string, keep map[string]bool) string {
+	spans := Find(text)
+	if len(spans) == 0 {
+		return text
+	}
+	rs := []rune(text)
+	n := foldRunes(rs)
+	spans = slices.DeleteFunc(spans, func(s Span) bool { return keep[value(s.Kind, n[s.Start:s.End])] })
+	return maskSpans(rs, n, spans)
 }
 
 // MaskString is Mask without the spans: for logs, notifications and

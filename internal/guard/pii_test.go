@@ -118,3 +118,17 @@ func FuzzMask(f *testing.F) {
 		}
 	})
 }
+
+// MaskExcept leaves the values it is told to keep, however they are
+// written, and masks the rest.
+func TestMaskExceptKeepsOnlyWhatItIsTold(t *testing.T) {
+	keep := map[string]bool{}
+	for _, v := range Values("write to Support@Shop.example or call +86 138-1234-5678") {
+		keep[v] = true
+	}
+	got := MaskExcept("Call 13812345678 or write to support@shop.example; your number 13900001111 is on file.", keep)
+	want := "Call 13812345678 or write to support@shop.example; your number 139****1111 is on file."
+	if got != want {
+		t.Fatalf("MaskExcept = %q\nwant            %q", got, want)
+	}
+}
