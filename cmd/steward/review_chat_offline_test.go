@@ -58,10 +58,15 @@ func TestChatReplacesAStreamThatStoppedAnsweringInChromium(t *testing.T) {
 	recordSockets(p)
 	p.navigate(run.URL + "/chat?lang=en")
 	p.waitFor(`document.body.dataset.ready === "1" && window.__ws.length === 1 && window.__ws[0].readyState === 1`)
-	// The socket goes deaf: what the page sends on it never arrives.
+	// The socket's network goes away: what the page sends on it never
+	// arrives, and nothing comes back on it. (Only the page's side deaf, a
+	// frame the server sent late, such as the stream's first ones on a
+	// busy machine, counted as the answer to the ping, and the test waited
+	// for the next quiet ping, 25 s on.)
 	eval[bool](p, `(() => {
 		const ws = window.__ws[0];
 		ws.send = () => {};
+		ws.onmessage = null;
 		window.dispatchEvent(new Event('online'));
 		return true;
 	})()`)
