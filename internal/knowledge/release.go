@@ -195,10 +195,28 @@ func (s *Service) Publish(ctx context.Context, a Actor, opts PublishOptions) (*R
 	s.audit(ctx, a, "kb.release.publish", fmt.Sprintf("release:%d", r.ID), detail)
 	s.logger.Info("knowledge release published", "release", r.ID, "entries", r.Entries, "essential", r.Minimal,
 		"cv_accuracy", report.Accuracy, "override", r.Override != nil, "by", a.ID)
-	if s.opts.OnRelease != nil {
-		s.opts.OnRelease(ctx, r)
-	}
+	s.released(ctx, r)
 	return r, nil
+}
+
+// released tells OnRelease of the release the store serves now: r, unless
+// another node or command activated another meanwhile. Told of r then,
+// the correction queue resolved the flags whose fix r holds while
+// customers were served a release without it. Whichever node tells last
+// reads the release that stayed.
+func (s *Service) released(ctx context.Context, r *Release) {
+	if s.opts.OnRelease == nil {
+		return
+	}
+	if id, err := s.store.ActiveRelease(ctx); err == nil && id != r.ID {
+		cur, err := s.store.Release(ctx, id)
+		if err != nil {
+			s.logger.Warn("read the release served now, to follow its flags", "release", id, "error", err)
+			return
+		}
+		r = cur
+	}
+	s.opts.OnRelease(ctx, r)
 }
 
 // approved returns the approved version of every entry that is not
@@ -397,9 +415,7 @@ func (s *Service) activate(ctx context.Context, a Actor, id int64, reason string
 	if rollback {
 		action = "kb.release.rollback"
 	}
-	if s.opts.OnRelease != nil {
-		s.opts.OnRelease(ctx, next.Release)
-	}
+	s.released(ctx, next.Release)
 	detail := map[string]any{"from": current, "to": id}
 	if reason != "" {
 		detail["reason"] = reason
