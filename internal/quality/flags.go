@@ -211,6 +211,8 @@ type Group struct {
 	Key       string          `json:"key"` // "entry:<id>" or "question:<normalised question>"
 	EntryID   string          `json:"entry_id,omitempty"`
 	Question  string          `json:"question,omitempty"`
+	// Count is how many answers were flagged: a customer's flag and an
+	// agent's on the same message are one answer (Flags holds both).
 	Count     int             `json:"count"`
 	Questions []QuestionCount `json:"questions"` // the customers' wordings, most frequent first
 	Reasons   []string        `json:"reasons"`
@@ -281,6 +283,7 @@ func (s *Flags) Queue(ctx context.Context, status FlagStatus) ([]Group, QueueCov
 	}
 	byKey := map[string]*Group{}
 	var order []*Group
+	answers := map[string]bool{} // group key and message id: an answer counted once
 	for _, f := range flags {
 		key := "entry:" + f.EntryID
 		if f.EntryID == "" {
@@ -295,7 +298,6 @@ func (s *Flags) Queue(ctx context.Context, status FlagStatus) ([]Group, QueueCov
 			byKey[key] = g
 			order = append(order, g)
 		}
-		g.Count++
 		g.Flags = append(g.Flags, f)
 		if f.Reason != "" && len(g.Reasons) < 20 {
 			g.Reasons = append(g.Reasons, f.Reason)
@@ -303,7 +305,11 @@ func (s *Flags) Queue(ctx context.Context, status FlagStatus) ([]Group, QueueCov
 		if f.CreatedAt.After(g.LastAt) {
 			g.LastAt = f.CreatedAt
 		}
-		g.Questions = addQuestion(g.Questions, f.Question, f.Locale)
+		if answer := key + "\x00" + f.MessageID; f.MessageID == "" || !answers[answer] {
+			answers[answer] = true
+			g.Count++
+			g.Questions = addQuestion(g.Questions, f.Question, f.Locale)
+		}
 	}
 	out := make([]Group, len(order))
 	for i, g := range order {

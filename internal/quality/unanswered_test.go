@@ -133,3 +133,25 @@ func TestQueueSaysWhatItCovers(t *testing.T) {
 		t.Fatalf("coverage of none: %+v (%v)", cov, err)
 	}
 }
+
+// A customer's flag and an agent's on the same answer are one answer
+// flagged: the group counted two, the customer's wording showed ×2, and
+// one complaint an agent confirmed outranked two separate complaints.
+// Both flags stay in the group, to be fixed or dismissed together.
+func TestQueueCountsAnAnswerOnceWhoeverFlaggedIt(t *testing.T) {
+	now := time.Date(2026, 11, 23, 12, 0, 0, 0, time.UTC)
+	flags := []Flag{
+		{ID: "f1", MessageID: "m1", EntryID: "ship-fee", Question: "运费多少", Source: SourceCustomer, CreatedAt: now},
+		{ID: "f2", MessageID: "m1", EntryID: "ship-fee", Question: "运费多少", Source: SourceAgent, CreatedAt: now.Add(time.Minute)},
+		{ID: "f3", MessageID: "m2", EntryID: "returns", Question: "怎么退货", Source: SourceCustomer, CreatedAt: now},
+		{ID: "f4", MessageID: "m3", EntryID: "returns", Question: "怎么退货", Source: SourceCustomer, CreatedAt: now},
+	}
+	groups, _, err := NewFlags(queueStore{flags: flags}).Queue(context.Background(), "")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(groups) != 2 || groups[0].EntryID != "returns" || groups[0].Count != 2 || groups[1].Count != 1 ||
+		len(groups[1].Flags) != 2 || len(groups[1].Questions) != 1 || groups[1].Questions[0].Count != 1 {
+		t.Fatalf("groups %+v; want returns (2 answers) before ship-fee (1 answer, 2 flags, its wording once)", groups)
+	}
+}
