@@ -855,6 +855,30 @@ func TestConsoleShowsTheCustomersRating(t *testing.T) {
 	}
 }
 
+// A rating that comes while the conversation is open in the console shows
+// at once: it showed only when the transcript was read again.
+func TestConsoleShowsARatingAsItComes(t *testing.T) {
+	run, agentAPI, cl := manualDeskWithAgentOnline(t)
+	conv := cl.Start("en")
+	cl.Say(conv, "human please")
+	agentAPI.Must(http.StatusOK, "POST", "/api/v1/desk/conversations/"+conv.ID+"/claim", nil, nil)
+	agentAPI.Must(http.StatusOK, "POST", "/api/v1/desk/conversations/"+conv.ID+"/close", map[string]bool{"ask_rating": true}, nil)
+	p := page{t, browser(t)}
+	p.signInTo(run.URL, "/console", run.Demo[1].Email, run.Demo[1].Password)
+	p.click("#tab-closed")
+	p.click(fmt.Sprintf(`#closed-list li[data-id=%q]`, conv.ID))
+	p.waitFor(`document.querySelectorAll('#transcript li.msg').length >= 3`)
+	if status, b := cl.Do("POST", "/api/v1/conversations/"+conv.ID+"/rating", conv.Token,
+		[]byte(`{"score":2,"tags":[],"comment":"too slow"}`)); status != http.StatusCreated {
+		t.Fatalf("rate: %d %s", status, b)
+	}
+	p.waitFor(`!!document.querySelector('#transcript li.note--rating')`)
+	if got := eval[string](p, `document.querySelector('#transcript li.note--rating').innerText`); !strings.Contains(got, "★★☆☆☆") ||
+		!strings.Contains(got, "too slow") {
+		t.Errorf("the rating reads %q", got)
+	}
+}
+
 // A reply half typed when the session ends (a send refused with 401 sends
 // the console to the sign-in page) is there again, in its conversation,
 // once the agent has signed in again.

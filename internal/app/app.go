@@ -246,7 +246,7 @@ func Open(ctx context.Context, cfg config.Config, logger *slog.Logger, options .
 			return nil, fmt.Errorf("desk.timezone: %w", err)
 		}
 	}
-	handler := httpapi.New(httpapi.Options{Crisis: a.crisis.api(a), Engine: a.engine, Auth: a.auth, Desk: a.desk, Hub: a.hub, Store: a.db,
+	handler := httpapi.New(httpapi.Options{Crisis: a.crisis.api(a), Engine: a.engine, Auth: a.auth, Desk: a.desk, Hub: a.hub, Cluster: a.cluster, Store: a.db,
 		Quality: quality.NewService(a.db, ratingTags(cfg.Desk)), Knowledge: a.kb, Flags: a.flags, Reports: a.db, ReportZone: reportZone,
 		Audit:  a.audit,
 		Logger: logger, OriginPatterns: cfg.AllowedOrigins, Closing: a.closing, Sockets: &a.sockets, SecureCookies: cfg.SecureCookies,

@@ -193,6 +193,13 @@ func (a *App) deliverRemote(ev realtime.Remote) {
 		}
 	case realtime.KindTickets:
 		local.PublishTickets()
+	case realtime.KindRating:
+		r, err := a.db.Rating(ctx, ev.ID)
+		if err != nil || r == nil {
+			a.logger.Warn("follow another node's rating", "conversation", ev.ID, "error", err)
+			return
+		}
+		local.PublishRating(ev.ID, *r)
 	case realtime.KindPosture:
 		a.reloadPosture(ctx)
 	case realtime.KindResync:

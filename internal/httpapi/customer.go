@@ -84,6 +84,9 @@ func (s *Server) rateConversation(w http.ResponseWriter, r *http.Request) error 
 	// still judges the bot).
 	s.signal(monitor.Signal{Kind: monitor.KindRating, Stars: *req.Score, Category: c.Category, About: c.CreatedAt,
 		Staffed: !c.QueuedAt.IsZero() || c.Assignee != ""})
+	// A console with the conversation open shows it at once (it showed
+	// only when the transcript was read again).
+	HubPublisher{Hub: s.hub, Cluster: s.cluster}.PublishRating(c.ID, *rt)
 	writeJSON(w, http.StatusCreated, map[string]any{"rating": toRatingJSON(rt)})
 	return nil
 }

@@ -18,7 +18,7 @@ import (
 
 // deskFrame is a frame of the console's live stream.
 type deskFrame struct {
-	Type           string           `json:"type"` // ready, queue, conversation, message, note, tickets, pong, error (last, but for an unknown client frame)
+	Type           string           `json:"type"` // ready, queue, conversation, message, note, tickets, rating, pong, error (last, but for an unknown client frame)
 	User           *userJSON        `json:"user,omitempty"`
 	Queue          *[]itemJSON      `json:"queue,omitempty"`
 	AgentsOnline   *int             `json:"agents_online,omitempty"`
@@ -26,6 +26,7 @@ type deskFrame struct {
 	ConversationID string           `json:"conversation_id,omitempty"`
 	Message        *deskMessageJSON `json:"message,omitempty"`
 	Note           *noteJSON        `json:"note,omitempty"`
+	Rating         *ratingJSON      `json:"rating,omitempty"`
 }
 
 // deskBuffer is how many events a console may fall behind before it must
@@ -278,6 +279,13 @@ func (ds *deskStream) event(ctx context.Context, data any) error {
 		return s.writeFrame(ctx, conn, deskFrame{Type: "note", ConversationID: ev.ConversationID, Note: &nj})
 	case ticketsEvent:
 		return s.writeFrame(ctx, conn, deskFrame{Type: "tickets"})
+	case ratingEvent:
+		c, err := s.engine.Conversation(ctx, ev.ConversationID)
+		if err != nil || !visible(u, c) {
+			return nil
+		}
+		rj := toRatingJSON(&ev.Rating)
+		return s.writeFrame(ctx, conn, deskFrame{Type: "rating", ConversationID: ev.ConversationID, Rating: &rj})
 	}
 	return nil
 }

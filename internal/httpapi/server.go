@@ -48,8 +48,10 @@ type Options struct {
 	ReportZone *time.Location
 	Audit      *audit.Log
 	Hub        *realtime.Hub
-	Store      Pinger
-	Logger     *slog.Logger
+	// Cluster carries live events to the other nodes (nil: one node).
+	Cluster *realtime.Cluster
+	Store   Pinger
+	Logger  *slog.Logger
 	// OriginPatterns are the hosts allowed to open the WebSocket from a
 	// browser besides our own (coder/websocket patterns, e.g. "shop.example.com").
 	OriginPatterns []string
@@ -87,6 +89,7 @@ type Server struct {
 	reportZone *time.Location
 	audit      *audit.Log
 	hub        *realtime.Hub
+	cluster    *realtime.Cluster
 	store      Pinger
 	logger     *slog.Logger
 	origins    []string
@@ -106,7 +109,7 @@ type Server struct {
 // New returns the HTTP handler with every route.
 func New(opts Options) http.Handler {
 	s := &Server{engine: opts.Engine, auth: opts.Auth, desk: opts.Desk, quality: opts.Quality, kb: opts.Knowledge,
-		flags: opts.Flags, reports: opts.Reports, reportZone: opts.ReportZone, audit: opts.Audit, hub: opts.Hub, store: opts.Store,
+		flags: opts.Flags, reports: opts.Reports, reportZone: opts.ReportZone, audit: opts.Audit, hub: opts.Hub, cluster: opts.Cluster, store: opts.Store,
 		origins: opts.OriginPatterns, closing: opts.Closing, secureCookies: opts.SecureCookies, crisis: opts.Crisis,
 		limits: newLimiter(opts.Limits), identities: opts.Identities, logger: opts.Logger.With("component", "http")}
 	s.closingCtx = closingContext(opts.Closing)

@@ -12,6 +12,7 @@ import (
 	"github.com/steward-cs/steward/internal/conversation"
 	"github.com/steward-cs/steward/internal/desk"
 	"github.com/steward-cs/steward/internal/errcode"
+	"github.com/steward-cs/steward/internal/quality"
 	"github.com/steward-cs/steward/internal/realtime"
 )
 
@@ -88,6 +89,18 @@ func (p HubPublisher) PublishTickets() {
 
 // ticketsEvent says the offline-message tickets changed.
 type ticketsEvent struct{}
+
+// PublishRating tells the consoles that the customer rated a conversation.
+func (p HubPublisher) PublishRating(conversationID string, r quality.Rating) {
+	p.Hub.Publish(realtime.Event{Topic: DeskTopic, Data: ratingEvent{ConversationID: conversationID, Rating: r}})
+	p.Cluster.Send(realtime.Remote{Kind: realtime.KindRating, ID: conversationID})
+}
+
+// ratingEvent is a customer's rating of a conversation.
+type ratingEvent struct {
+	ConversationID string
+	Rating         quality.Rating
+}
 
 var (
 	_ conversation.Publisher = HubPublisher{}

@@ -20,8 +20,8 @@ type Remote struct {
 	// are told apart by it, not by the name, which dropped each other's.
 	Instance string `json:"i,omitempty"`
 	// Kind is what changed: KindConversation, KindQueue, KindNote,
-	// KindPosture, KindTickets, or KindResync (made up locally after a
-	// reconnect).
+	// KindPosture, KindTickets, KindRating, or KindResync (made up locally
+	// after a reconnect).
 	Kind string `json:"k"`
 	ID   string `json:"id,omitempty"` // the conversation
 	// After is the sequence number the new messages follow.
@@ -40,6 +40,9 @@ const (
 	// KindTickets: an offline-message ticket was resolved (the consoles'
 	// lists and counts read the tickets again).
 	KindTickets = "tickets"
+	// KindRating: the customer rated conversation ID (a console that has
+	// it open shows the rating).
+	KindRating = "rating"
 	// KindResync is delivered after the link to the other nodes was down:
 	// events may have been missed, so everything live must catch up.
 	KindResync = "resync"

@@ -1533,6 +1533,7 @@
       case 'message': onMessage(f.conversation_id, f.message); break;
       case 'note': onNote(f.conversation_id, f.note); break;
       case 'tickets': later('tickets', loadTickets, 300); refreshOpenTickets(); break; // resolved in another console
+      case 'rating': if (S.open && S.open.id === f.conversation_id && S.open.loaded) showRating(f.rating); break;
       case 'error': if (f.error && f.error.code === 'unauthorized') checkSession(); break;
       default: break; // pong and anything newer
     }
