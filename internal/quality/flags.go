@@ -208,9 +208,9 @@ const maxFlagScan = 200
 // Group is a set of open flags with one cause: the same entry, or (for
 // answers that came from no entry) the same question.
 type Group struct {
-	Key       string          `json:"key"` // "entry:<id>" or "question:<normalised question>"
-	EntryID   string          `json:"entry_id,omitempty"`
-	Question  string          `json:"question,omitempty"`
+	Key      string `json:"key"` // "entry:<id>" or "question:<normalised question>"
+	EntryID  string `json:"entry_id,omitempty"`
+	Question string `json:"question,omitempty"`
 	// Count is how many answers were flagged: a customer's flag and an
 	// agent's on the same message are one answer (Flags holds both).
 	Count     int             `json:"count"`

@@ -113,11 +113,11 @@ func TestA400ThatRefusesEveryCallCountsAgainstTheProvider(t *testing.T) {
 	p, _ := openai.New(openai.Config{BaseURL: fake.URL(), Model: "m"})
 	for body, rejected := range map[string]bool{
 		`{"error":{"message":"Unsupported parameter: 'max_tokens' is not supported with this model. Use 'max_completion_tokens' instead.","type":"invalid_request_error","param":"max_tokens","code":"unsupported_parameter"}}`: false,
-		`{"error":{"message":"Unsupported value: 'temperature' does not support 0","type":"invalid_request_error","param":"temperature","code":"unsupported_value"}}`: false,
-		`{"error":{"message":"The model 'x' does not exist","type":"invalid_request_error","param":"model","code":"model_not_found"}}`: false,
+		`{"error":{"message":"Unsupported value: 'temperature' does not support 0","type":"invalid_request_error","param":"temperature","code":"unsupported_value"}}`:                                                           false,
+		`{"error":{"message":"The model 'x' does not exist","type":"invalid_request_error","param":"model","code":"model_not_found"}}`:                                                                                          false,
 		`{"error":{"message":"bad model","code":400,"param":"model"}}`: false,
 		`{"error":{"message":"This model's maximum context length is 8192 tokens","type":"invalid_request_error","param":"messages","code":"context_length_exceeded"}}`: true,
-		`{"error":{"message":"flagged","type":"invalid_request_error","param":null,"code":"content_filter"}}`: true,
+		`{"error":{"message":"flagged","type":"invalid_request_error","param":null,"code":"content_filter"}}`:                                                           true,
 	} {
 		fake.Reply(func(llmtest.Request) (int, string) { return 400, body })
 		_, err := p.Complete(context.Background(), []llm.Message{{Role: "user", Content: "hi"}}, 10)
