@@ -5,6 +5,7 @@ import (
 	"encoding/json"
 	"flag"
 	"fmt"
+	"os"
 	"strings"
 
 	"github.com/steward-cs/steward/internal/eval"
@@ -46,9 +47,9 @@ type splitFlags struct {
 	asJSON           bool
 }
 
-func (s *splitFlags) register(fs *flag.FlagSet) {
+func (s *splitFlags) register(fs *flag.FlagSet, valHelp string) {
 	fs.StringVar(&s.train, "train", "", "training set, JSON Lines of {\"text\",\"label\"} (required)")
-	fs.StringVar(&s.val, "val", "", "validation set, for tuning thresholds (optional)")
+	fs.StringVar(&s.val, "val", "", valHelp)
 	fs.StringVar(&s.test, "test", "", "test set (required unless --holdout is given)")
 	fs.Float64Var(&s.holdout, "holdout", 0, "without --test: hold out this fraction of each label of --train as the test set")
 	fs.BoolVar(&s.asJSON, "json", false, "print one JSON object instead of a table")
@@ -86,10 +87,29 @@ func (s *splitFlags) load() (train, val, test []nlu.Example, err error) {
 	return train, val, test, nil
 }
 
+// warnUnseen says on stderr which labels of the test set no training
+// example has (a typo in a label, a split that lost a class): each of
+// their examples is a miss, and nothing else said why.
+func (c *evalCommand) warnUnseen(train, test []nlu.Example) {
+	known := map[string]bool{}
+	for _, ex := range train {
+		known[ex.Label] = true
+	}
+	unseen := map[string]int{}
+	for _, ex := range test {
+		if !known[ex.Label] {
+			unseen[ex.Label]++
+		}
+	}
+	for _, l := range sortedKeys(unseen) {
+		fmt.Fprintf(c.env.Stderr, "warning: %d test example(s) have the label %q, which no training example has\n", unseen[l], l)
+	}
+}
+
 func (c *evalCommand) intent(args []string) error {
 	fs := newFlagSet("eval intent", c.env, "eval intent --train FILE (--test FILE | --holdout F) [--val FILE] [--oos-label oos] [--model linear|retrieval] [--json]")
 	var sf splitFlags
-	sf.register(fs)
+	sf.register(fs, "validation set, for tuning the out-of-scope threshold (optional; used with --oos-label)")
 	oos := fs.String("oos-label", "", "label of out-of-scope examples (default: the data has none)")
 	model := fs.String("model", "linear", "intent model: linear (the default) or retrieval (what a knowledge base of more than "+
 		"a few hundred entries uses)")
@@ -108,6 +128,10 @@ func (c *evalCommand) intent(args []string) error {
 	if *oos != "" && !hasLabel(train, *oos) {
 		return fmt.Errorf("%s: no training example has the out-of-scope label %q", sf.train, *oos)
 	}
+	if sf.val != "" && *oos == "" {
+		fmt.Fprintln(c.env.Stderr, "note: --val tunes the out-of-scope threshold only; without --oos-label it is not used")
+	}
+	c.warnUnseen(train, test)
 	r, err := eval.Intent(train, val, test, eval.IntentOptions{OOSLabel: *oos, Retrieval: *model == "retrieval"})
 	if err != nil {
 		return err
@@ -129,16 +153,21 @@ func (c *evalCommand) intent(args []string) error {
 func (c *evalCommand) sentiment(args []string) error {
 	fs := newFlagSet("eval sentiment", c.env, "eval sentiment --train FILE (--test FILE | --holdout F) [--val FILE] [--json]")
 	var sf splitFlags
-	sf.register(fs)
+	sf.register(fs, "validation set (optional): sentiment has no threshold to tune, so it is added to the training set")
 	if rest, err := parse(fs, args); err != nil {
 		return err
 	} else if len(rest) > 0 {
 		return usagef("unexpected argument %q", rest[0])
 	}
+	if sf.val != "" && sf.test != "" && sameFile(sf.val, sf.test) {
+		// Trained on, the test set would score itself.
+		return usagef("--val is added to the training set for sentiment: it cannot be the --test set too")
+	}
 	train, val, test, err := sf.load()
 	if err != nil {
 		return err
 	}
+	c.warnUnseen(append(train, val...), test)
 	r, err := eval.Sentiment(train, val, test, nlu.TrainOptions{})
 	if err != nil {
 		return err
@@ -164,4 +193,11 @@ func hasLabel(exs []nlu.Example, l string) bool {
 		}
 	}
 	return false
+}
+
+// sameFile reports whether a and b name one file.
+func sameFile(a, b string) bool {
+	fa, errA := os.Stat(a)
+	fb, errB := os.Stat(b)
+	return errA == nil && errB == nil && os.SameFile(fa, fb)
 }

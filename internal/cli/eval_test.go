@@ -109,11 +109,32 @@ func TestEvalErrors(t *testing.T) {
 		{[]string{"eval", "intent", "--train", train, "--test", train, "--oos-label", "oos"}, 1, `out-of-scope label "oos"`},
 		{[]string{"eval", "intent", "--train", train, "--test", train, "--model", "bert"}, 2, "--model must be linear or retrieval"}, // a bad flag value is a usage error, like --holdout 1.5
 		{[]string{"eval", "nonsense"}, 2, "unknown eval subcommand"},
+		// Sentiment trains on --val: the test set cannot be it.
+		{[]string{"eval", "sentiment", "--train", train, "--val", train, "--test", train}, 2, "cannot be the --test set"},
 	}
 	for _, c := range cases {
 		code, _, errs := run(t, "", nil, c.args...)
 		if code != c.code || !strings.Contains(errs, c.want) {
 			t.Errorf("%v: exit %d, stderr %q; want %d and %q", c.args, code, errs, c.code, c.want)
+		}
+	}
+}
+
+// What the evaluation cannot use is said on stderr, beside the JSON on
+// stdout: a --val without --oos-label (it tunes the out-of-scope threshold
+// only, and was silently ignored), and test labels no training example has
+// (each a miss, and nothing said why).
+func TestEvalSaysWhatItCannotUse(t *testing.T) {
+	dir := t.TempDir()
+	train := writeJSONL(t, dir, "train.jsonl", [][2]string{{"where is my parcel", "track"}, {"how do I get a refund", "refund"}})
+	test := writeJSONL(t, dir, "test.jsonl", [][2]string{{"where is my parcel now", "track"}, {"what is this", "brandnew"}})
+	code, out, errs := run(t, "", nil, "eval", "intent", "--train", train, "--test", test, "--val", test, "--json")
+	if code != 0 || !strings.HasPrefix(strings.TrimSpace(out), "{") {
+		t.Fatalf("exit %d, stdout %q, stderr %q", code, out, errs)
+	}
+	for _, want := range []string{"--val tunes the out-of-scope threshold only", `label "brandnew", which no training example has`} {
+		if !strings.Contains(errs, want) {
+			t.Errorf("stderr %q lacks %q", errs, want)
 		}
 	}
 }

@@ -2,6 +2,7 @@ package cli
 
 import (
 	"fmt"
+	"path/filepath"
 	"sort"
 	"strings"
 
@@ -44,11 +45,12 @@ func (c *evalCommand) firewall(args []string) error {
 	case len(benignFiles) == 0:
 		return usagef("--benign is required")
 	}
-	attacks, err := readFirewallFiles(attackFiles)
+	taken := map[string]string{}
+	attacks, err := readFirewallFiles(attackFiles, taken)
 	if err != nil {
 		return err
 	}
-	benign, err := readFirewallFiles(benignFiles)
+	benign, err := readFirewallFiles(benignFiles, taken)
 	if err != nil {
 		return err
 	}
@@ -81,10 +83,24 @@ func (c *evalCommand) firewall(args []string) error {
 	return w.Flush()
 }
 
-func readFirewallFiles(paths []string) ([]eval.FirewallExample, error) {
+// readFirewallFiles reads the files named in paths. Each is named in the
+// report by its folder and name, or by its path as given when another file
+// has the same folder and name: merged, an attack file and a benign one
+// named alike made one figure that was neither's. taken holds the names of
+// the files read before (the other list's).
+func readFirewallFiles(paths []string, taken map[string]string) ([]eval.FirewallExample, error) {
 	var all []eval.FirewallExample
+	names := map[string]int{}
 	for _, p := range paths {
-		exs, err := eval.ReadFirewallFile(p)
+		names[eval.SourceName(p)]++
+	}
+	for _, p := range paths {
+		name := eval.SourceName(p)
+		if other, ok := taken[name]; names[name] > 1 || (ok && other != p) {
+			name = filepath.ToSlash(p)
+		}
+		taken[name] = p
+		exs, err := eval.ReadFirewallFileAs(p, name)
 		if err != nil {
 			return nil, err
 		}

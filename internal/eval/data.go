@@ -45,6 +45,8 @@ func Read(r io.Reader) ([]nlu.Example, error) {
 			return nlu.Example{}, errors.New(`missing "label"`)
 		case strings.TrimSpace(*rec.Label) == "":
 			return nlu.Example{}, errors.New(`empty "label"`)
+		case strings.TrimSpace(*rec.Text) == "":
+			return nlu.Example{}, errors.New(`empty "text"`)
 		}
 		return nlu.Example{Text: *rec.Text, Label: *rec.Label}, nil
 	})

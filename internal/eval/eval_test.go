@@ -62,10 +62,11 @@ func TestReadReportsLineNumbers(t *testing.T) {
 	bad := map[string]string{
 		"{\"text\":\"a\",\"label\":\"x\"}\n{\"text\":\"b\",\"label\":\"x\"}\nnot json\n": "line 3: not a JSON object",
 		"{\"label\":\"x\"}\n": "line 1: missing \"text\"",
-		"{\"text\":\"a\",\"label\":\"x\"}\n{\"text\":\"b\"}\n": "line 2: missing \"label\"",
-		"{\"text\":\"a\",\"label\":\" \"}\n":                   "line 1: empty \"label\"",
-		"[1,2]\n":                                              "line 1: not a JSON object",
-		"\n\n":                                                 "no examples",
+		"{\"text\":\"a\",\"label\":\"x\"}\n{\"text\":\"b\"}\n":                  "line 2: missing \"label\"",
+		"{\"text\":\"a\",\"label\":\" \"}\n":                                    "line 1: empty \"label\"",
+		"{\"text\":\"a\",\"label\":\"x\"}\n{\"text\":\"  \",\"label\":\"x\"}\n": "line 2: empty \"text\"",
+		"[1,2]\n": "line 1: not a JSON object",
+		"\n\n":    "no examples",
 		"{\"text\":\"a\",\"label\":\"x\"}\n" + strings.Repeat("x", maxLine+1): "line 2: longer than",
 	}
 	for in, want := range bad {
@@ -162,5 +163,19 @@ func TestIntentEndToEnd(t *testing.T) {
 	}
 	if _, err := Intent(train, nil, nil, IntentOptions{}); err == nil {
 		t.Error("an empty test set was accepted")
+	}
+}
+
+// A text with nothing the model knows is predicted no label (""): without
+// an out-of-scope class that is a miss of its gold label, not a class of
+// its own. Macro-F1 averaged over a made-up class "" with F1 0.
+func TestANoLabelPredictionIsAMissNotAClass(t *testing.T) {
+	m := Score([]string{"a", "b", "c", "a"}, []string{"a", "b", "c", ""}, "")
+	if len(m.PerLabel) != 3 {
+		t.Fatalf("labels %v; want a, b and c only", m.PerLabel)
+	}
+	// a: precision 1, recall 0.5, F1 2/3; b and c: 1. Mean 8/9.
+	if !near(m.MacroF1, 8.0/9) || !near(m.Accuracy, 0.75) {
+		t.Fatalf("macro F1 %v, accuracy %v; want 8/9 and 0.75", m.MacroF1, m.Accuracy)
 	}
 }

@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"io"
 	"path/filepath"
+	"strings"
 	"time"
 
 	"github.com/steward-cs/steward/internal/guard"
@@ -25,7 +26,18 @@ type FirewallExample struct {
 // object a line, with an optional "category"; other fields are ignored,
 // blank lines skipped. Errors name the file and the line.
 func ReadFirewallFile(path string) ([]FirewallExample, error) {
-	source := filepath.ToSlash(filepath.Join(filepath.Base(filepath.Dir(path)), filepath.Base(path)))
+	return ReadFirewallFileAs(path, SourceName(path))
+}
+
+// SourceName is how a file is named in the report: its folder and name.
+func SourceName(path string) string {
+	return filepath.ToSlash(filepath.Join(filepath.Base(filepath.Dir(path)), filepath.Base(path)))
+}
+
+// ReadFirewallFileAs is ReadFirewallFile with the file named source in the
+// report (two files of one folder and name, in different places, are told
+// apart by their paths).
+func ReadFirewallFileAs(path, source string) ([]FirewallExample, error) {
 	return readFile(path, func(r io.Reader) ([]FirewallExample, error) { return readFirewall(r, source) })
 }
 
@@ -40,6 +52,9 @@ func readFirewall(r io.Reader, source string) ([]FirewallExample, error) {
 		}
 		if rec.Text == nil {
 			return FirewallExample{}, errors.New(`missing "text"`)
+		}
+		if strings.TrimSpace(*rec.Text) == "" {
+			return FirewallExample{}, errors.New(`empty "text"`)
 		}
 		ex := FirewallExample{Text: *rec.Text, Category: rec.Category, Source: source}
 		if ex.Category == "" {

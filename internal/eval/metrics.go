@@ -7,7 +7,9 @@ type Metrics struct {
 	Examples int
 	Accuracy float64
 	// MacroF1 is the unweighted mean F1 over every label that occurs in the
-	// gold or the predicted labels (the out-of-scope label included).
+	// gold or the predicted labels (the out-of-scope label included). A
+	// prediction of no label ("": a text holding nothing the model knows)
+	// is a miss of its gold label, not a class of its own.
 	MacroF1 float64
 	// In-scope accuracy and out-of-scope recall and precision, when an
 	// out-of-scope label is given; nil otherwise.
@@ -38,7 +40,10 @@ func Score(gold, predicted []string, oos string) Metrics {
 	var inScope, inScopeOK, oosGold, oosPred, oosHit int
 	for i, g := range gold {
 		p := predicted[i]
-		labels[g], labels[p] = true, true
+		labels[g] = true
+		if p != "" {
+			labels[p] = true
+		}
 		if g == p {
 			correct++
 			tp[g]++

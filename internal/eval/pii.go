@@ -8,7 +8,6 @@ import (
 	"slices"
 	"time"
 	"unicode"
-	"unicode/utf8"
 
 	"github.com/steward-cs/steward/internal/guard"
 )
@@ -28,8 +27,12 @@ func ReadPIIFile(path string) ([]PIIExample, error) { return readFile(path, Read
 func ReadPII(r io.Reader) ([]PIIExample, error) {
 	return readLines(r, func(b []byte) (PIIExample, error) {
 		var rec struct {
-			Text  *string      `json:"text"`
-			Spans []guard.Span `json:"spans"`
+			Text  *string `json:"text"`
+			Spans *[]struct {
+				Start *int       `json:"start"`
+				End   *int       `json:"end"`
+				Kind  guard.Kind `json:"type"`
+			} `json:"spans"`
 		}
 		if err := json.Unmarshal(b, &rec); err != nil {
 			return PIIExample{}, fmt.Errorf("not a JSON object: %v", err)
@@ -37,16 +40,35 @@ func ReadPII(r io.Reader) ([]PIIExample, error) {
 		if rec.Text == nil {
 			return PIIExample{}, errors.New(`missing "text"`)
 		}
-		n := utf8.RuneCountInString(*rec.Text)
-		for i, s := range rec.Spans {
-			if s.Start < 0 || s.End <= s.Start || s.End > n {
-				return PIIExample{}, fmt.Errorf("span %d [%d,%d) is outside the text's %d characters", i, s.Start, s.End, n)
-			}
-			if !slices.Contains(guard.Kinds, s.Kind) {
-				return PIIExample{}, fmt.Errorf("span %d has unknown type %q (want cn_id, cn_mobile, bank_card or email)", i, s.Kind)
-			}
+		// Read as "no personal data", a line without its spans made every
+		// detection in it a false alarm.
+		if rec.Spans == nil {
+			return PIIExample{}, errors.New(`missing "spans" (an empty list [] when the text holds none)`)
 		}
-		return PIIExample{Text: *rec.Text, Spans: rec.Spans}, nil
+		rs := []rune(*rec.Text)
+		spans := make([]guard.Span, 0, len(*rec.Spans))
+		for i, s := range *rec.Spans {
+			if s.Start == nil || s.End == nil {
+				return PIIExample{}, fmt.Errorf(`span %d has no "start" or no "end"`, i)
+			}
+			sp := guard.Span{Start: *s.Start, End: *s.End, Kind: s.Kind}
+			if sp.Start < 0 || sp.End <= sp.Start || sp.End > len(rs) {
+				return PIIExample{}, fmt.Errorf("span %d [%d,%d) is outside the text's %d characters", i, sp.Start, sp.End, len(rs))
+			}
+			if !slices.Contains(guard.Kinds, sp.Kind) {
+				return PIIExample{}, fmt.Errorf("span %d has unknown type %q (want cn_id, cn_mobile, bank_card or email)", i, sp.Kind)
+			}
+			if !slices.ContainsFunc(rs[sp.Start:sp.End], func(r rune) bool { return unicode.IsLetter(r) || unicode.IsDigit(r) }) {
+				return PIIExample{}, fmt.Errorf("span %d [%d,%d) holds no letter or digit", i, sp.Start, sp.End)
+			}
+			for j, o := range spans {
+				if sp.Start < o.End && o.Start < sp.End {
+					return PIIExample{}, fmt.Errorf("span %d [%d,%d) overlaps span %d [%d,%d)", i, sp.Start, sp.End, j, o.Start, o.End)
+				}
+			}
+			spans = append(spans, sp)
+		}
+		return PIIExample{Text: *rec.Text, Spans: spans}, nil
 	})
 }
 

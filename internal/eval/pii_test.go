@@ -41,3 +41,25 @@ func TestScorePII(t *testing.T) {
 		t.Errorf("missed %q, false alarms %q", rep.Missed, rep.FalseAlarms)
 	}
 }
+
+// A PII line that cannot be scored as meant is refused with its line: no
+// spans at all (read as "no personal data", every detection was a false
+// alarm), a span without its start (read as 0), spans that overlap (a
+// duplicate was counted twice), a span of separators only (counted found
+// with nothing detected).
+func TestReadPIIRefusesSpansItCannotScore(t *testing.T) {
+	for in, want := range map[string]string{
+		`{"text":"call 13812345678"}`:                                         `line 1: missing "spans"`,
+		`{"text":"call 13812345678","spans":null}`:                            `line 1: missing "spans"`,
+		`{"text":"call 13812345678","spans":[{"end":16,"type":"cn_mobile"}]}`: `span 0 has no "start"`,
+		`{"text":"call 13812345678","spans":[{"start":5,"end":16,"type":"cn_mobile"},{"start":5,"end":16,"type":"cn_mobile"}]}`: "span 1 [5,16) overlaps span 0",
+		`{"text":"请联系我 - 谢谢","spans":[{"start":5,"end":6,"type":"cn_mobile"}]}`:                                                 "holds no letter or digit",
+	} {
+		if _, err := ReadPII(strings.NewReader(in)); err == nil || !strings.Contains(err.Error(), want) {
+			t.Errorf("ReadPII(%s) = %v, want an error containing %q", in, err, want)
+		}
+	}
+	if exs, err := ReadPII(strings.NewReader(`{"text":"nothing here","spans":[]}`)); err != nil || len(exs) != 1 {
+		t.Fatalf("an empty span list: %v, %v", exs, err)
+	}
+}
