@@ -8,6 +8,7 @@
 package monitor
 
 import (
+	"encoding/json"
 	"math"
 	"slices"
 	"time"
@@ -92,11 +93,41 @@ type Signal struct {
 }
 
 // latencyBounds are the upper bounds (seconds) of the latency histogram,
-// shared with the Prometheus histograms.
-var latencyBounds = []float64{0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10}
+// shared with the Prometheus histograms. 1.5 and 2 are there for the
+// slow_turns rule (p95 over 1.5 s): with 1 and 2.5 only, the p95 of turns
+// all at 1.2 s was estimated at 2.4 s and fired it, and a p95 of 2.4 s
+// could read 1.25 s and not.
+var latencyBounds = []float64{0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 1.5, 2, 2.5, 5, 10}
+
+// oldLatencyBounds are the bounds of rollups written before 1.5 and 2 were
+// added (a histogram of 12 counts).
+var oldLatencyBounds = []float64{0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10}
 
 // Histogram counts latencies in latencyBounds buckets (the last is +Inf).
-type Histogram [12]int
+type Histogram [14]int
+
+// UnmarshalJSON reads a histogram, one of the older layout too: each old
+// bucket's count goes to the new bucket with the same upper bound (the
+// turns of (1, 2.5] to (2, 2.5]: "may exceed" stays true of them).
+func (h *Histogram) UnmarshalJSON(b []byte) error {
+	var counts []int
+	if err := json.Unmarshal(b, &counts); err != nil {
+		return err
+	}
+	*h = Histogram{}
+	if len(counts) == len(oldLatencyBounds)+1 {
+		for i, n := range counts {
+			j := len(latencyBounds) // +Inf
+			if i < len(oldLatencyBounds) {
+				j, _ = slices.BinarySearch(latencyBounds, oldLatencyBounds[i])
+			}
+			h[j] += n
+		}
+		return nil
+	}
+	copy(h[:], counts)
+	return nil
+}
 
 func (h *Histogram) add(d time.Duration) {
 	s := d.Seconds()
