@@ -134,7 +134,10 @@ func openCrisis(ctx context.Context, cfg config.Config, db *store.DB, node strin
 		},
 	}
 	if db.Clustered() {
-		probes["clock"] = clockProbe(db.ClockOffset, MaxClockOffset, logger)
+		// Named for its node: clock_skew judges each node's own clock
+		// (summed over two nodes, one skewed made exactly half the
+		// failures, never the more than half the rule asks for).
+		probes["clock@"+node] = clockProbe(db.ClockOffset, MaxClockOffset, logger)
 	}
 	c.mon = monitor.New(monitor.Options{Node: node, Peers: peers, Rollups: db, Rules: rules, SLOs: slos, Facts: c.facts, Alerts: c.alerts,
 		Metrics: c.metrics, Logger: logger, Probes: probes})

@@ -5,6 +5,7 @@ import (
 	"math"
 	"slices"
 	"strconv"
+	"strings"
 	"time"
 )
 
@@ -268,14 +269,29 @@ func (r Rule) eval(m *Monitor, now time.Time) []Alert {
 		}
 	case RuleProbe:
 		c := m.Window(now, r.Window)
-		p := c.Probes[r.Component]
-		if p != nil && p.OK+p.Failed >= r.MinEvents && ratio(p.Failed, p.OK+p.Failed) > r.Threshold {
+		var out []Alert
+		// A probe of one node's own ("clock@node": its clock against the
+		// database server's) is judged per node: summed over the nodes,
+		// one skewed node of two made exactly half the failures, never
+		// more, and clock_skew could not fire.
+		for _, key := range probeKeys(c, r.Component) {
+			p := c.Probes[key]
+			if p.OK+p.Failed < r.MinEvents || ratio(p.Failed, p.OK+p.Failed) <= r.Threshold {
+				continue
+			}
 			v := ratio(p.Failed, p.OK+p.Failed)
-			a := r.alert(map[string]string{"component": r.Component}, v,
-				fmt.Sprintf("%s is failing its health checks (%s failed in %s)", r.Component, pct(v), r.Window),
-				fmt.Sprintf("%s 健康检查失败（%s 内失败 %s）", componentZH(r.Component), r.Window, pct(v)))
-			a.ImpactFrom = m.FirstBad(now, r.Window, func(c *Counts) bool { p := c.Probes[r.Component]; return p != nil && p.Failed > 0 })
-			return []Alert{a}
+			labels, on, onZH := map[string]string{"component": r.Component}, "", ""
+			if _, node, ok := strings.Cut(key, "@"); ok {
+				labels["node"], on, onZH = node, " on node "+node, "（节点 "+node+"）"
+			}
+			a := r.alert(labels, v,
+				fmt.Sprintf("%s is failing its health checks%s (%s failed in %s)", r.Component, on, pct(v), r.Window),
+				fmt.Sprintf("%s%s 健康检查失败（%s 内失败 %s）", componentZH(r.Component), onZH, r.Window, pct(v)))
+			a.ImpactFrom = m.FirstBad(now, r.Window, func(c *Counts) bool { p := c.Probes[key]; return p != nil && p.Failed > 0 })
+			out = append(out, a)
+		}
+		if len(out) > 0 {
+			return out
 		}
 	case RuleProbeLatency:
 		c := m.Window(now, r.Window)
@@ -395,6 +411,19 @@ func (r Rule) qualityWindow(m *Monitor, now time.Time) Counts {
 		}
 	}
 	return m.Between(from, now)
+}
+
+// probeKeys returns the probe counts of component in c: its own, and each
+// node's ("component@node"), in order.
+func probeKeys(c Counts, component string) []string {
+	var keys []string
+	for k := range c.Probes {
+		if k == component || strings.HasPrefix(k, component+"@") {
+			keys = append(keys, k)
+		}
+	}
+	slices.Sort(keys)
+	return keys
 }
 
 // minSlowProbes is how many probes over its limit make a component slow.

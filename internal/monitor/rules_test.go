@@ -231,6 +231,16 @@ func TestRules(t *testing.T) {
 					m.Record(monitor.Signal{Kind: monitor.KindProbe, Component: "clock", Failed: s%4 != 0, At: t0.Add(time.Duration(s) * time.Second)})
 				}
 			}, at: 20 * time.Second, want: []string{"clock_skew{component=clock}"}}}},
+		// Each node probes its own clock ("clock@node"): one skewed node of
+		// two is half of all clock probes, never more than half, and the
+		// rule judged them summed.
+		{name: "one node's clock off warns for that node", rules: only(rule("clock_skew")), key: "node",
+			steps: []step{{record: func(m *monitor.Monitor) {
+				for s := range 20 {
+					m.Record(monitor.Signal{Kind: monitor.KindProbe, Component: "clock@n1", Failed: true, At: t0.Add(time.Duration(s) * time.Second)})
+					m.Record(monitor.Signal{Kind: monitor.KindProbe, Component: "clock@n2", At: t0.Add(time.Duration(s) * time.Second)})
+				}
+			}, at: 20 * time.Second, want: []string{"clock_skew{node=n1}"}}}},
 		{name: "the queue forecast warns before the wait passes its target", rules: only(rule("queue_wait_forecast")),
 			facts: &fakeFacts{queue: monitor.QueueState{Length: 10, Agents: 2, OldestWait: time.Minute}},
 			steps: []step{{record: func(m *monitor.Monitor) {
