@@ -150,6 +150,9 @@ func openCrisis(ctx context.Context, cfg config.Config, db *store.DB, node strin
 			// The postmortem's "customer messages held in the local
 			// spool": a new conversation's greeting or an agent's reply
 			// spooled is not one (every spooled write was counted).
+			OnWrite: func(_ string, stored bool) {
+				c.mon.Record(monitor.Signal{Kind: monitor.KindPersist, Failed: !stored, Component: "store"})
+			},
 			OnSpool: func(_ string, customer int, _ error) {
 				for range customer {
 					c.mon.Record(monitor.Signal{Kind: monitor.KindWrite, Spooled: true, Component: "store"})

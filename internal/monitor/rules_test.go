@@ -395,7 +395,7 @@ func TestSLOBurnRate(t *testing.T) {
 	m := monitor.New(monitor.Options{Rules: []monitor.Rule{}, Now: func() time.Time { return clock }})
 	// An hour of clean writes, one every 2 s.
 	for s := 0; s < 3600; s += 2 {
-		m.Record(monitor.Signal{Kind: monitor.KindWrite, At: t0.Add(time.Duration(s) * time.Second)})
+		m.Record(monitor.Signal{Kind: monitor.KindPersist, At: t0.Add(time.Duration(s) * time.Second)})
 	}
 	clock = t0.Add(time.Hour)
 	if got := m.Evaluate(context.Background(), clock); len(got) != 0 {
@@ -405,7 +405,7 @@ func TestSLOBurnRate(t *testing.T) {
 	// 5 m, but over the hour 15 of 1950 writes (0.77%) is 7.7× < 14.4: no
 	// page; over 30 m (1.4%, 14×) and 6 h (0.71%, 7.1×) it is a ticket.
 	for s := 0; s < 300; s++ {
-		m.Record(monitor.Signal{Kind: monitor.KindWrite, Failed: s%20 == 0, At: clock.Add(time.Duration(s) * time.Second)})
+		m.Record(monitor.Signal{Kind: monitor.KindPersist, Failed: s%20 == 0, At: clock.Add(time.Duration(s) * time.Second)})
 	}
 	clock = clock.Add(300 * time.Second)
 	slo := monitor.DefaultSLOs()[1]
@@ -418,7 +418,7 @@ func TestSLOBurnRate(t *testing.T) {
 	}
 	// Ten more bad minutes push the hour over 14.4×.
 	for s := 0; s < 600; s++ {
-		m.Record(monitor.Signal{Kind: monitor.KindWrite, Failed: s%5 == 0, At: clock.Add(time.Duration(s) * time.Second)})
+		m.Record(monitor.Signal{Kind: monitor.KindPersist, Failed: s%5 == 0, At: clock.Add(time.Duration(s) * time.Second)})
 	}
 	clock = clock.Add(600 * time.Second)
 	got := m.Evaluate(context.Background(), clock)

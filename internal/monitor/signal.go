@@ -26,6 +26,10 @@ const (
 	KindProbe                  // a synthetic check of a component
 	KindQueue                  // a handoff joined or left the queue
 	KindNotify                 // a notification delivered or failed
+	// KindPersist is a conversation write as its turn saw it, once:
+	// stored, or (Failed) spooled. The message_persisted SLO counts these;
+	// KindWrite counts the store's attempts, replays included.
+	KindPersist
 )
 
 // OutcomeDiverted is the outcome of a turn the posture handled without the
@@ -280,6 +284,10 @@ type Counts struct {
 	Writes     int               `json:"writes"`
 	WriteFails int               `json:"write_fails"`
 	Spooled    int               `json:"spooled,omitempty"`
+	// Persisted and PersistFails count KindPersist: every conversation
+	// write once, at its turn, and those that went to the spool.
+	Persisted    int `json:"persisted,omitempty"`
+	PersistFails int `json:"persist_fails,omitempty"`
 	Probes     map[string]*Probe `json:"probes,omitempty"`
 	Queued     int               `json:"queued"`
 	Served     int               `json:"served"`
@@ -389,6 +397,11 @@ func (c *Counts) record(s *Signal) {
 		if s.Failed {
 			c.WriteFails++
 		}
+	case KindPersist:
+		c.Persisted++
+		if s.Failed {
+			c.PersistFails++
+		}
 	case KindRating:
 		low := 0
 		if s.Stars <= 2 {
@@ -452,6 +465,8 @@ func (c *Counts) Add(o *Counts) {
 	c.Writes += o.Writes
 	c.WriteFails += o.WriteFails
 	c.Spooled += o.Spooled
+	c.Persisted += o.Persisted
+	c.PersistFails += o.PersistFails
 	for name, p := range o.Probes {
 		q := c.probe(name)
 		q.OK += p.OK

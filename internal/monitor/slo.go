@@ -55,7 +55,11 @@ func (s SLO) Validate() error {
 // errorRatio is the bad share of events in c, and the number of events.
 func (s SLO) errorRatio(c *Counts) (float64, int) {
 	if s.Source == SLOWrites {
-		return ratio(c.WriteFails, c.Writes), c.Writes
+		// Each write once, at its turn: a spooled write is bad, those
+		// spooled behind it (never tried on the store) included, and its
+		// replay is not a good write (the store's attempts, WriteFails
+		// over Writes, counted neither right).
+		return ratio(c.PersistFails, c.Persisted), c.Persisted
 	}
 	total := c.All.Turns + c.All.Diverted
 	return ratio(c.All.Errors, total), total

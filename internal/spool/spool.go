@@ -43,6 +43,10 @@ type Options struct {
 	// how many customer messages it holds (an offline message is one) and
 	// the store's error (or ErrBehind). It must not block.
 	OnSpool func(op string, customer int, err error)
+	// OnWrite, if set, is called once for each write as its caller saw
+	// it: stored (true) or journalled (false); not for a write refused
+	// for another reason, nor for replays. It must not block.
+	OnWrite func(op string, stored bool)
 	// OnDrain, if set, is called after a replay round with the number of
 	// spooled writes that reached the store. It must not block.
 	OnDrain func(n int)
@@ -266,6 +270,9 @@ func (s *Store) write(ctx context.Context, op string, c *conversation.Conversati
 	}
 	err := s.innerWrite(ctx, inner)
 	if err == nil || !storeFault(err) || errors.Is(ctx.Err(), context.Canceled) {
+		if err == nil {
+			s.wrote(op, true)
+		}
 		return s.noted(c, msgs, err)
 	}
 	s.reserve(c.ID)
@@ -392,6 +399,7 @@ func (s *Store) append(rec *record, cause error) error {
 	} else {
 		s.logger.Debug("spooled a write", "op", op, "conversation", id, "messages", len(rec.Messages), "error", cause)
 	}
+	s.wrote(op, false)
 	if s.opts.OnSpool != nil {
 		customer := 0
 		for _, m := range rec.Messages {
@@ -405,6 +413,13 @@ func (s *Store) append(rec *record, cause error) error {
 		s.opts.OnSpool(op, customer, cause)
 	}
 	return nil
+}
+
+// wrote tells OnWrite of a write's outcome.
+func (s *Store) wrote(op string, stored bool) {
+	if s.opts.OnWrite != nil {
+		s.opts.OnWrite(op, stored)
+	}
 }
 
 // spooled returns a copy of conversation id's spooled writes.

@@ -88,6 +88,9 @@ func (s *Store) AddTicket(ctx context.Context, t *desk.Ticket, maxOpen int) erro
 	// replayed before it and set aside. The customer tries again.
 	if err == nil || !storeFault(err) || errors.Is(err, conversation.ErrNotStoredYet) ||
 		errors.Is(ctx.Err(), context.Canceled) {
+		if err == nil {
+			s.wrote(opTicket, true)
+		}
 		return err
 	}
 	s.reserve(t.ConversationID)

@@ -264,3 +264,40 @@ func TestOnSpoolCountsCustomerMessages(t *testing.T) {
 		t.Fatalf("OnSpool calls %v, want %s", got, want)
 	}
 }
+
+// OnWrite hears each write once, as its turn saw it: stored, or
+// journalled (those journalled behind a failed one, never tried on the
+// store, too); replays are not writes of a turn. The message_persisted SLO
+// counted the store's attempts, so a write spooled behind another was not
+// bad, and its replay was good.
+func TestOnWriteCountsEachWriteOnceAtItsTurn(t *testing.T) {
+	e := newEnv(t)
+	e.opts.Tickets = &faultyTickets{db: e.db, f: e.inner}
+	var mu sync.Mutex
+	var got []string
+	e.opts.OnWrite = func(op string, stored bool) {
+		mu.Lock()
+		got = append(got, fmt.Sprintf("%s:%v", op, stored))
+		mu.Unlock()
+	}
+	ctx := context.Background()
+	s := e.open()
+	a, b := newConversation("ca"), newConversation("cb")
+	must(t, s.CreateConversation(ctx, a, greeting(a)))
+	must(t, s.CreateConversation(ctx, b, greeting(b)))
+	e.inner.failFor.Store("ca", true)
+	must(t, s.SaveTurn(ctx, turn(a, "fails")))
+	e.inner.failFor.Delete("ca")
+	must(t, s.SaveTurn(ctx, turn(a, "behind")))
+	must(t, s.AddTicket(ctx, offlineTicket(a, "t-a"), 3))
+	must(t, s.SaveTurn(ctx, turn(b, "fine")))
+	must(t, s.AddTicket(ctx, offlineTicket(b, "t-b"), 3))
+	e.run(s)
+	e.drained(s)
+	mu.Lock()
+	defer mu.Unlock()
+	want := "create_conversation:true create_conversation:true save_turn:false save_turn:false add_ticket:false save_turn:true add_ticket:true"
+	if strings.Join(got, " ") != want {
+		t.Fatalf("OnWrite calls\n%s\nwant\n%s", strings.Join(got, " "), want)
+	}
+}
