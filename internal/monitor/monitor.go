@@ -269,6 +269,7 @@ func (m *Monitor) Run(ctx context.Context) {
 		probes.Wait()
 		m.flush(context.Background())
 	}()
+	m.loadOwn(ctx)
 	if m.opts.Peers != nil {
 		probes.Go(func() { m.share(ctx) })
 	}
@@ -382,6 +383,42 @@ func (m *Monitor) suspected(rule, category string, id int64) bool {
 	defer m.mu.Unlock()
 	got, ok := m.suspects[suspectKey(rule, category)]
 	return ok && got == id
+}
+
+// loadOwn reads back the minutes this node's previous run stored: a
+// restart forgot its own history (the other nodes' is read from the store,
+// this node's was taken to be in memory), so the hour and six-hour windows
+// began again from nothing, and the first flush overwrote the minute of the
+// restart with the counts since it. A stored minute that this run has
+// counts for already is added to them.
+func (m *Monitor) loadOwn(ctx context.Context) {
+	if m.opts.Rollups == nil {
+		return
+	}
+	ctx, cancel := context.WithTimeout(ctx, shareTimeout)
+	defer cancel()
+	now := m.opts.Now()
+	rows, err := m.opts.Rollups.Rollups(ctx, now.Add(-(minuteBuckets-2)*time.Minute).Truncate(time.Minute), now.Add(time.Minute))
+	if err != nil {
+		m.logger.Warn("read this node's earlier signals: its long windows start empty", "error", err)
+		return
+	}
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	for _, r := range rows {
+		if r.Node != m.opts.Node {
+			continue
+		}
+		mi := r.Minute.Unix() / 60
+		b := &m.local.minutes[mi%minuteBuckets]
+		switch {
+		case b.at == mi:
+			b.counts.Add(&r.Counts)
+			b.dirty = true
+		case b.at < mi:
+			*b = bucket{at: mi, counts: r.Counts}
+		}
+	}
 }
 
 // flush writes the minutes that changed since the last flush.

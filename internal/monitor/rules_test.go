@@ -449,6 +449,42 @@ func TestRollupHistory(t *testing.T) {
 	}
 }
 
+// A node that restarts keeps its own history: its hour window still holds
+// the failures before the restart, and the minute of the restart, which
+// both runs wrote, holds both runs' counts. The new run read no history
+// of its own (only the other nodes'), and its first flush overwrote that
+// minute with the counts since it started.
+func TestARestartedNodeKeepsItsHistory(t *testing.T) {
+	ctx := context.Background()
+	db := openSQLite(t)
+	t0 := time.Date(2026, 11, 21, 10, 0, 0, 0, time.UTC)
+	clock := t0.Add(30 * time.Second)
+	first := monitor.New(monitor.Options{Node: "host:8080", Rollups: db, Rules: []monitor.Rule{}, Now: func() time.Time { return clock }})
+	turns(first, t0.Add(-20*time.Minute), 10, monitor.Signal{Outcome: "error", Failed: true})
+	turns(first, t0.Add(5*time.Second), 30, monitor.Signal{Outcome: "error", Failed: true})
+	first.Flush(ctx) // at shutdown
+	clock = t0.Add(40 * time.Second)
+	second := monitor.New(monitor.Options{Node: "host:8080", Rollups: db, Rules: []monitor.Rule{}, SLOs: []monitor.SLO{},
+		Interval: time.Hour, Now: func() time.Time { return clock }})
+	turns(second, t0.Add(41*time.Second), 5, monitor.Signal{Outcome: "answer"})
+	runCtx, cancel := context.WithCancel(ctx)
+	done := make(chan struct{})
+	go func() { defer close(done); second.Run(runCtx) }()
+	time.Sleep(100 * time.Millisecond)
+	cancel()
+	<-done // flushes on the way out
+	if c := second.Window(clock, time.Hour); c.All.Turns != 45 || c.All.Errors != 40 {
+		t.Errorf("the restarted node's hour: %d turns, %d errors; want 45 and 40", c.All.Turns, c.All.Errors)
+	}
+	rows, err := second.History(ctx, t0, t0.Add(time.Minute))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(rows) != 1 || rows[0].Counts.All.Turns != 35 || rows[0].Counts.All.Errors != 30 {
+		t.Fatalf("the minute of the restart: %+v, want 35 turns and 30 errors", rows)
+	}
+}
+
 // Throttled messages count as their source's traffic and as nothing else:
 // not as turns (the quality rules' denominators) nor in the latency.
 func TestThrottledCountsOnlyAsTraffic(t *testing.T) {
