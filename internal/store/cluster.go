@@ -15,7 +15,10 @@ import (
 
 	"github.com/jackc/pgx/v5"
 	"github.com/jackc/pgx/v5/pgconn"
+
 	"github.com/jackc/pgx/v5/pgconn/ctxwatch"
+
+	"github.com/steward-cs/steward/internal/errcode"
 )
 
 // Several Steward nodes may share one PostgreSQL database. What they must
@@ -106,16 +109,35 @@ func (db *DB) lockMigrations(ctx context.Context) (func(), error) {
 // advisoryLock waits for the session-level advisory lock (space, key) on a
 // lock connection of its own and returns that connection, which holds the
 // lock until it is unlocked or the session ends.
+//
+// The lock is taken only on a server that takes writes: after a failover
+// that left the old primary up and fenced read-only, the pool's
+// connections stayed on it (nothing resets this pool) and took the lock
+// there while the other nodes took it on the new primary, so it locked
+// nothing across nodes until a restart. A connection found on a read-only
+// server is dropped with the pool's idle ones, and a fresh one tried.
 func (db *DB) advisoryLock(ctx context.Context, space, key int32) (*sql.Conn, error) {
-	conn, err := db.locks.Conn(ctx)
-	if err != nil {
-		return nil, err
+	for attempt := 0; ; attempt++ {
+		conn, err := db.locks.Conn(ctx)
+		if err != nil {
+			return nil, err
+		}
+		var readOnly bool
+		if err := conn.QueryRowContext(ctx, `SELECT `+readOnlySQL+` FROM (SELECT pg_advisory_lock($1, $2)) AS l`,
+			space, key).Scan(&readOnly); err != nil {
+			discard(conn)
+			return nil, err
+		}
+		if !readOnly {
+			return conn, nil
+		}
+		discard(conn) // ending the session releases the lock it took there
+		db.locks.SetMaxIdleConns(0)
+		db.locks.SetMaxIdleConns(db.lockConns)
+		if attempt == 2 {
+			return nil, errcode.Errorf(errcode.Unavailable, "the database server is read-only (a standby, or a fenced old primary)")
+		}
 	}
-	if _, err := conn.ExecContext(ctx, `SELECT pg_advisory_lock($1, $2)`, space, key); err != nil {
-		discard(conn)
-		return nil, err
-	}
-	return conn, nil
 }
 
 // lockKey maps an id to the second key of an advisory lock. Two ids that

@@ -143,3 +143,39 @@ func TestAConnectionBusyThroughAFailoverIsNotReused(t *testing.T) {
 		t.Fatalf("%d of 10 reads after the failover came from the fenced old primary (they miss a committed write)", stale)
 	}
 }
+
+// A conversation's lock is taken on the server that takes writes. After a
+// failover that left the old primary up and fenced read-only, a node's
+// lock connections stayed on it and took the lock there, while a node
+// connected afresh took it on the new primary: two turns of one
+// conversation at once, until a restart.
+func TestConversationLocksFollowThePrimary(t *testing.T) {
+	ctx, cancel := context.WithTimeout(context.Background(), time.Minute)
+	defer cancel()
+	servers, url := twoPrimaries(t, ctx, nil)
+	a := testutil.OpenStore(t, store.Options{DatabaseURL: url, LockConns: 1})
+	rel, err := a.LockConversation(ctx, "conv")
+	if err != nil {
+		t.Fatal(err)
+	}
+	rel() // back to a's lock pool, connected to the first server
+	fence(t, ctx, servers[0])
+	b := testutil.OpenStore(t, store.Options{DatabaseURL: url, LockConns: 1}) // connects to the second
+	relB, err := b.LockConversation(ctx, "conv")
+	if err != nil {
+		t.Fatal(err)
+	}
+	lctx, lcancel := context.WithTimeout(ctx, 2*time.Second)
+	defer lcancel()
+	if relA, err := a.LockConversation(lctx, "conv"); err == nil {
+		relA()
+		t.Fatal("node a took conversation conv's lock while node b holds it (on the fenced old primary)")
+	}
+	relB()
+	// Released on the primary, a takes it there.
+	relA, err := a.LockConversation(ctx, "conv")
+	if err != nil {
+		t.Fatalf("after b let go: %v", err)
+	}
+	relA()
+}

@@ -72,6 +72,7 @@ type DB struct {
 	// before the last one is not used again.
 	generation atomic.Int64
 	locks      *sql.DB // PostgreSQL only: connections that hold advisory locks
+	lockConns  int     // the lock pool's size, to reset its idle connections with
 }
 
 // Open connects to the database described by opts. It does not migrate; call
@@ -162,6 +163,7 @@ func (db *DB) openPostgres(ctx context.Context, opts Options) error {
 	}
 	db.locks.SetMaxOpenConns(opts.LockConns)
 	db.locks.SetMaxIdleConns(opts.LockConns)
+	db.lockConns = opts.LockConns
 	db.locks.SetConnMaxIdleTime(5 * time.Minute)
 	return nil
 }
