@@ -57,6 +57,14 @@ type leader struct{ on, alone atomic.Bool }
 // Leading reports whether this node leads the nodes that share the database.
 func (l *leader) Leading() bool { return l.on.Load() }
 
+// reachable reports whether the database answers a ping on the write
+// pool within tryLeadWait.
+func (a *App) reachable(ctx context.Context) bool {
+	pctx, cancel := context.WithTimeout(ctx, tryLeadWait)
+	defer cancel()
+	return a.db.Ping(pctx) == nil
+}
+
 // Alone reports whether this node acts alone, without the database.
 func (l *leader) Alone() bool { return l.alone.Load() }
 
@@ -82,6 +90,14 @@ func (a *App) lead(ctx context.Context, duties func(ctx context.Context, wg *syn
 		tctx, cancel := context.WithTimeout(ctx, tryLeadWait)
 		lease, err := a.db.TryLead(tctx, leaderName, leaderCheck)
 		cancel()
+		if err != nil && ctx.Err() == nil && a.reachable(ctx) {
+			// The database answers: what failed was this node's own (its
+			// lock connections all busy with turns, one of them slow).
+			// Taken for an outage, it made this node act alone beside a
+			// leader that was fine, and page twice.
+			logger.Warn("could not compete for the lead this time; the database answers", "error", err)
+			err, lease = nil, nil
+		}
 		if err != nil && ctx.Err() == nil {
 			logger.Warn("cannot reach the database to compete for the lead", "error", err)
 			if unreachable.IsZero() {
