@@ -240,7 +240,7 @@ func (c *Cluster) nextBatch() (string, int) {
 	defer c.mu.Unlock()
 	if c.lost {
 		c.lost = false
-		c.pending = append([]Remote{{Node: c.node, Kind: KindResync}}, c.pending...)
+		c.pending = append([]Remote{{Node: c.node, Instance: c.instance, Kind: KindResync}}, c.pending...)
 	}
 	// The payload is a JSON array, built from each event's encoding as it
 	// is measured.
