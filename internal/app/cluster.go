@@ -183,14 +183,27 @@ func (a *App) deliverRemote(ev realtime.Remote) {
 		if !watched && !forDesk {
 			return
 		}
+		// What cannot be read now is not lost: those who watch it are
+		// dropped, and catch up from the store as after falling behind.
+		// (Only logged, the agent's reply never reached the customer's
+		// stream here, nor the console, until a later message showed a
+		// gap.)
+		lost := func(err error) {
+			a.logger.Warn("follow another node's conversation: its watchers here read it again", "conversation", ev.ID, "error", err)
+			topics := []string{httpapi.ConversationTopic(ev.ID)}
+			if forDesk {
+				topics = append(topics, httpapi.DeskTopic)
+			}
+			a.hub.Drop(topics...)
+		}
 		c, err := a.engine.Conversation(ctx, ev.ID)
 		if err != nil {
-			a.logger.Warn("follow another node's conversation", "conversation", ev.ID, "error", err)
+			lost(err)
 			return
 		}
 		msgs, err := a.engine.Transcript(ctx, c, ev.After)
 		if err != nil {
-			a.logger.Warn("follow another node's conversation", "conversation", ev.ID, "error", err)
+			lost(err)
 			return
 		}
 		local.Publish(c, msgs)
@@ -199,7 +212,8 @@ func (a *App) deliverRemote(ev realtime.Remote) {
 	case realtime.KindNote:
 		notes, err := a.db.Notes(ctx, ev.ID)
 		if err != nil {
-			a.logger.Warn("follow another node's note", "conversation", ev.ID, "error", err)
+			a.logger.Warn("follow another node's note: the consoles here read again", "conversation", ev.ID, "error", err)
+			a.hub.Drop(httpapi.DeskTopic)
 			return
 		}
 		for _, n := range notes {

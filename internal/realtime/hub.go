@@ -170,6 +170,19 @@ func (h *Hub) dropLocked(s *Subscription) {
 	})
 }
 
+// Drop drops the subscribers of topics, as DropAll does everyone's: each
+// resynchronises from the store. It follows an event this node could not
+// follow.
+func (h *Hub) Drop(topics ...string) {
+	h.mu.Lock()
+	defer h.mu.Unlock()
+	for _, t := range topics {
+		for s := range h.topics[t] {
+			h.dropLocked(s)
+		}
+	}
+}
+
 // DropAll drops every subscriber, as if each had fallen behind: each
 // resynchronises from the store. It follows a gap in the events from other
 // nodes.

@@ -55,3 +55,27 @@ func TestHubWakesFuncSubscribers(t *testing.T) {
 		t.Fatalf("took %v, want events 3 and 4", got)
 	}
 }
+
+// Drop drops the subscribers of the topics named, and no others: a node
+// that cannot read what another node's event says (a read timed out)
+// makes those who watch it read it again, and leaves the rest alone.
+func TestDropDropsTheTopicsNamed(t *testing.T) {
+	h := NewHub(4)
+	conv, desk, other := h.Subscribe("conversation:c1"), h.Subscribe("desk"), h.Subscribe("conversation:c2")
+	h.Drop("conversation:c1", "desk")
+	for name, s := range map[string]*Subscription{"conversation:c1": conv, "desk": desk} {
+		select {
+		case <-s.Dropped():
+		default:
+			t.Errorf("%s was not dropped", name)
+		}
+	}
+	select {
+	case <-other.Dropped():
+		t.Error("conversation:c2 was dropped too")
+	default:
+	}
+	if h.Subscribers("conversation:c1") != 0 || h.Subscribers("conversation:c2") != 1 {
+		t.Errorf("subscribers left: c1 %d, c2 %d", h.Subscribers("conversation:c1"), h.Subscribers("conversation:c2"))
+	}
+}
