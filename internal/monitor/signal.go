@@ -286,14 +286,14 @@ type Counts struct {
 	Spooled    int               `json:"spooled,omitempty"`
 	// Persisted and PersistFails count KindPersist: every conversation
 	// write once, at its turn, and those that went to the spool.
-	Persisted    int `json:"persisted,omitempty"`
-	PersistFails int `json:"persist_fails,omitempty"`
-	Probes     map[string]*Probe `json:"probes,omitempty"`
-	Queued     int               `json:"queued"`
-	Served     int               `json:"served"`
-	WaitSum    float64           `json:"wait_sum"` // seconds, of the served
-	Notified   int               `json:"notified"`
-	NotifyFail int               `json:"notify_fail"`
+	Persisted    int               `json:"persisted,omitempty"`
+	PersistFails int               `json:"persist_fails,omitempty"`
+	Probes       map[string]*Probe `json:"probes,omitempty"`
+	Queued       int               `json:"queued"`
+	Served       int               `json:"served"`
+	WaitSum      float64           `json:"wait_sum"` // seconds, of the served
+	Notified     int               `json:"notified"`
+	NotifyFail   int               `json:"notify_fail"`
 }
 
 // maxKeys bounds the categories and sources a span keeps apart; the rest

@@ -54,7 +54,7 @@ func TestATwinOfTheSameNameHearsTheResync(t *testing.T) {
 	<-ready
 	<-ready
 	a.Send(Remote{Kind: KindConversation, ID: "c_lost"}) // this notify fails: lost
-	time.Sleep(500 * time.Millisecond)                    // a retries: resync alone
+	time.Sleep(500 * time.Millisecond)                   // a retries: resync alone
 	a.Send(Remote{Kind: KindConversation, ID: "c_next"})
 	var seen []Remote
 	timeout := time.After(2 * time.Second)
