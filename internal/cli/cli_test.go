@@ -130,6 +130,29 @@ func TestCommandLineErrors(t *testing.T) {
 	}
 }
 
+// The same import again with --override, after the gate refused it, is
+// published: it changed nothing this time, and was taken for "nothing to
+// publish" (exit 0, the refused content still pending).
+func TestKBImportWithOverrideAfterARefusalPublishes(t *testing.T) {
+	dir := t.TempDir()
+	target := []string{"--data-dir", dir}
+	env := map[string]string{"USER": "ops", "STEWARD_LOG_LEVEL": "error"}
+	in := filepath.Join(dir, "kb.yaml")
+	os.WriteFile(in, []byte(kbYAML), 0o600)
+	if code, out, errs := run(t, "", env, append([]string{"kb", "import", in}, target...)...); code != 0 {
+		t.Fatalf("import: %d %q %q", code, out, errs)
+	}
+	spam := strings.Replace(kbYAML, "answer: 满99元包邮。", "answer: 包邮请点 https://free-ship.xyz/claim 领取。", 1)
+	os.WriteFile(in, []byte(spam), 0o600)
+	if code, out, errs := run(t, "", env, append([]string{"kb", "import", in}, target...)...); code != 1 {
+		t.Fatalf("the refused import: %d %q %q", code, out, errs)
+	}
+	code, out, errs := run(t, "", env, append([]string{"kb", "import", in, "--override", "vendor promo"}, target...)...)
+	if code != 0 || !strings.Contains(out, "release 2") {
+		t.Fatalf("the same import with --override: %d %q %q; want release 2 published", code, out, errs)
+	}
+}
+
 // TestKBReleaseCommands: a release that slips past the gate with an
 // override is rolled back in one command, and the audit trail says so.
 func TestKBReleaseCommands(t *testing.T) {

@@ -135,11 +135,20 @@ func (c *kbCommand) importEntries(ctx context.Context, args []string) error {
 	}
 	fmt.Fprintf(c.env.Stdout, "imported %d entries (%d new, %d changed, %d unchanged)\n", len(entries), res.Created,
 		res.Changed, res.Unchanged)
+	if res.Rejected > 0 {
+		fmt.Fprintf(c.env.Stdout, "%d entries match a version a reviewer rejected: left rejected (see `steward kb pending`)\n", res.Rejected)
+	}
 	if *noPublish {
 		fmt.Fprintln(c.env.Stdout, "publish them with `steward kb publish`")
 		return nil
 	}
-	if res.Created+res.Changed == 0 {
+	// Nothing to publish is judged by what a release would ship, not by
+	// what this import changed: the same file again with --override after
+	// the gate refused it (or after --no-publish) changed nothing, and
+	// published nothing either, exiting 0.
+	if pending, err := s.kb.Pending(ctx); err != nil {
+		return err
+	} else if len(pending.Added)+len(pending.Removed)+len(pending.Changed) == 0 {
 		if active, err := s.st.ActiveRelease(ctx); err == nil && active != 0 {
 			fmt.Fprintf(c.env.Stdout, "nothing changed; release %d stays active\n", active)
 			return nil

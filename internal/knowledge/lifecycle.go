@@ -492,6 +492,9 @@ type ImportResult struct {
 	Created   int `json:"created"`
 	Changed   int `json:"changed"`
 	Unchanged int `json:"unchanged"`
+	// Rejected counts entries the file matches whose working version a
+	// reviewer rejected: they are left rejected (counted unchanged too).
+	Rejected int `json:"rejected,omitempty"`
 }
 
 // Import writes entries from a file. Approved, they are ready to publish:
@@ -540,6 +543,14 @@ func (s *Service) Import(ctx context.Context, a Actor, entries []Entry, approved
 			// unchanged and never ship.
 			if len(changes) == 0 && cur.Status != StatusRetired && (!approved || cur.ApprovedVersion == cur.Version) {
 				res.Unchanged++
+				continue
+			}
+			// A version a reviewer rejected is not approved by a file that
+			// holds it (an export imported back, as a backup or a move
+			// is): it shipped with the next publish, the rejection gone.
+			if len(changes) == 0 && cur.Status == StatusRejected {
+				res.Unchanged++
+				res.Rejected++
 				continue
 			}
 			next := *cur

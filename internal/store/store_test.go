@@ -686,6 +686,51 @@ func TestAnApprovedImportApprovesADraftItMatches(t *testing.T) {
 	})
 }
 
+// A version a reviewer rejected is not approved by an import of a file that
+// holds it (the knowledge base exported and imported back, as a backup or a
+// move is): it was, and shipped with the next publish, the rejection gone.
+func TestAnApprovedImportLeavesARejectedVersionRejected(t *testing.T) {
+	testutil.ForEachBackend(t, func(t *testing.T, db *store.DB) {
+		ctx := context.Background()
+		kb := knowledge.NewService(db, knowledge.Options{})
+		op := knowledge.Actor{ID: "u_op", Name: "Op"}
+		alice, bob := knowledge.Actor{ID: "u_alice", Name: "Alice"}, knowledge.Actor{ID: "u_bob", Name: "Bob"}
+		fee, _ := twoEntries()
+		if _, err := kb.Import(ctx, op, []knowledge.Entry{fee}, true); err != nil {
+			t.Fatal(err)
+		}
+		edit := fee.Clone()
+		c := edit.Locales["en"]
+		c.Answer = "Shipping is free on every order."
+		edit.Locales["en"] = c
+		if _, err := kb.Update(ctx, alice, "ship-fee", edit, 0); err != nil {
+			t.Fatal(err)
+		}
+		if _, err := kb.Submit(ctx, alice, "ship-fee"); err != nil {
+			t.Fatal(err)
+		}
+		if _, err := kb.Reject(ctx, bob, "ship-fee", "not our policy"); err != nil {
+			t.Fatal(err)
+		}
+		exported, err := kb.Export(ctx)
+		if err != nil {
+			t.Fatal(err)
+		}
+		res, err := kb.Import(ctx, op, exported, true)
+		if err != nil {
+			t.Fatal(err)
+		}
+		rec, err := kb.Record(ctx, "ship-fee")
+		if err != nil {
+			t.Fatal(err)
+		}
+		if rec.Status != knowledge.StatusRejected || rec.ApprovedVersion == rec.Version || res.Rejected != 1 || res.Changed != 0 {
+			t.Fatalf("after importing the export: status %s, version %d approved %d, result %+v; want it left rejected",
+				rec.Status, rec.Version, rec.ApprovedVersion, res)
+		}
+	})
+}
+
 // racingEditor is a store on which someone edits an entry right after an
 // import has read it.
 type racingEditor struct {
