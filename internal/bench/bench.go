@@ -351,9 +351,18 @@ func (r *runner) run(ctx context.Context, scenario string, rep *Report) (err err
 	if err != nil {
 		return err
 	}
+	var observed *ServerProcess // the scenario's, once it has one
 	defer func() {
 		if serr := srv.stop(context.WithoutCancel(ctx)); serr != nil && err == nil {
 			err = serr
+		}
+		// Counted again once the server has stopped: an ERROR while the
+		// transcripts were read back or during the shutdown counted
+		// nowhere (it was only logged).
+		if observed != nil && srv.steward != nil {
+			n, _ := srv.steward.LogProblems(0)
+			observed.ServerLogErrors = &n
+			r.logProblems(srv, scenario)
 		}
 	}()
 	cpu0, bench0 := srv.cpu(), selfCPU()
@@ -368,6 +377,7 @@ func (r *runner) run(ctx context.Context, scenario string, rep *Report) (err err
 			return err
 		}
 		srv.observe(ctx, &res.ServerProcess, cpu0, bench0)
+		observed = &res.ServerProcess
 		if scenario == ScenarioTurns {
 			rep.Turns = res
 		} else {
@@ -376,15 +386,14 @@ func (r *runner) run(ctx context.Context, scenario string, rep *Report) (err err
 		if err := verify(ctx, srv.url, led, o.VerifyMax, res); err != nil {
 			return fmt.Errorf("%s: %w", name, err)
 		}
-		r.logProblems(srv, scenario)
 	case ScenarioIdleWS:
 		res, err := runIdleWS(ctx, o, srv.url, srv.pid, r.qs)
 		if err != nil {
 			return err
 		}
 		srv.observe(ctx, &res.ServerProcess, cpu0, bench0)
+		observed = &res.ServerProcess
 		rep.IdleWS = res
-		r.logProblems(srv, scenario)
 	}
 	return nil
 }

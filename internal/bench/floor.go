@@ -20,12 +20,24 @@ const (
 	// over mean latency, so this floors the mean latency as well.
 	floorRatio = 0.015
 	// floorIdleKB is the most server RSS per idle WebSocket: 43 KB measured
-	// with 2,000 sockets.
-	floorIdleKB = 500
-	// floorClassifyP99MS is the most classify+retrieve p99 at
-	// floorClassifyEntries generated entries: 0.48 ms measured.
-	floorClassifyP99MS   = 5
+	// with 2,000 sockets (500 KB, the floor before, let 11× pass).
+	floorIdleKB = 400
+	// floorClassifyP50MS is the most classify+retrieve p50 at
+	// floorClassifyEntries generated entries: 0.045 ms measured. The p99
+	// of a thousand queries is their tenth slowest, which scheduler and GC
+	// stalls set (0.48 ms measured on an idle machine, 4.5 ms while tests
+	// ran beside it): its floor catches stalls, the p50's a classifier ten
+	// times slower, which passed the p99's 5 ms before.
+	floorClassifyP50MS   = 0.4
+	floorClassifyP99MS   = 20
 	floorClassifyEntries = 1000
+	// floorTrainSec and floorPeakRSSMB are the most that building the
+	// index of floorClassifyEntries entries may take, and the measuring
+	// process's memory: 0.8 s and 36 MB measured. A size stopped at the
+	// short run's time or memory limit fails: no busy machine makes 0.8 s
+	// into the 60 s limit, and it was skipped, so a hang passed.
+	floorTrainSec  = 8
+	floorPeakRSSMB = 400
 )
 
 // The results of a floor.
@@ -90,6 +102,8 @@ func CheckFloors(rep *Report) []Floor {
 			add(s.name+" lost", true, "none of %d acknowledged turns was checked: no conversation was read back", r.Turns)
 		} else {
 			add(s.name+" lost", r.Lost > 0, "%d acknowledged messages missing of %d checked (none allowed)", r.Lost, r.VerifiedMessages)
+			add(s.name+" unanswered", r.Unanswered > 0, "%d acknowledged messages without a reply (none allowed)", r.Unanswered)
+			add(s.name+" extra", r.Extra > 0, "%d customer messages stored twice or never sent (none allowed)", r.Extra)
 		}
 		serverLog(s.name, r.ServerProcess)
 		if r.RatioToBaseline == nil {
@@ -128,14 +142,25 @@ func CheckFloors(rep *Report) []Floor {
 		check := fmt.Sprintf("kb_scale %d classify_p99_ms", floorClassifyEntries)
 		measured := false
 		for _, s := range r.Sizes {
+			name := fmt.Sprintf("kb_scale %d", s.Entries)
 			switch {
-			case s.Error != "" && s.Stopped:
-				skip(fmt.Sprintf("kb_scale %d", s.Entries), "%s", s.Error)
+			case s.Error != "" && s.Stopped && s.Entries != floorClassifyEntries:
+				skip(name, "%s", s.Error)
 			case s.Error != "":
-				add(fmt.Sprintf("kb_scale %d", s.Entries), true, "%s", s.Error)
+				add(name, true, "%s", s.Error)
 			case s.Entries == floorClassifyEntries && s.ClassifyP99 != nil:
 				measured = true
 				add(check, *s.ClassifyP99 > floorClassifyP99MS, "%.3f ms, floor <= %d ms", *s.ClassifyP99, floorClassifyP99MS)
+				if s.ClassifyP50 != nil {
+					add(name+" classify_p50_ms", *s.ClassifyP50 > floorClassifyP50MS, "%.3f ms, floor <= %.1f ms",
+						*s.ClassifyP50, floorClassifyP50MS)
+				}
+				if s.TrainSec != nil {
+					add(name+" train_sec", *s.TrainSec > floorTrainSec, "%.2f s, floor <= %d s", *s.TrainSec, floorTrainSec)
+				}
+				if s.PeakRSSMB != nil {
+					add(name+" peak_rss_mb", *s.PeakRSSMB > floorPeakRSSMB, "%.1f MB, floor <= %d MB", *s.PeakRSSMB, floorPeakRSSMB)
+				}
 			}
 		}
 		if !measured {

@@ -58,7 +58,7 @@ func checks(rep *Report) []Check {
 		add(s.name, "p99_ms", num(r.P99), p99, r.Turns > 0 && r.P99 <= targetP99MS && r.Concurrency >= targetConcurrency)
 		add(s.name, "ratio_to_baseline", r.RatioToBaseline, fmt.Sprintf(">= %.2f", targetRatio), atLeast(r.RatioToBaseline, targetRatio))
 		add(s.name, "errors", num(r.Errors), "0", r.Errors == 0)
-		add(s.name, "lost", num(r.Lost), "0", r.Lost == 0 && r.VerifiedConversations > 0)
+		add(s.name, "lost", num(r.Lost+r.Unanswered+r.Extra), "0", r.Lost+r.Unanswered+r.Extra == 0 && r.VerifiedConversations > 0)
 	}
 	if r := rep.IdleWS; r != nil {
 		add("idle_ws", "projected_rss_10k_mb", r.ProjectedRSS10kMB, fmt.Sprintf("<= %d for %d sockets", targetIdleRSSMB, targetIdleConns),
@@ -131,6 +131,7 @@ func WriteTable(w io.Writer, rep *Report) error {
 		row(s.name, "p99_ms", f2(r.P99))
 		row(s.name, "errors", strconv.Itoa(r.Errors)+kinds(r.ErrorKinds))
 		row(s.name, "lost", fmt.Sprintf("%d", r.Lost))
+		row(s.name, "unanswered / extra", fmt.Sprintf("%d / %d", r.Unanswered, r.Extra))
 		row(s.name, "verified", fmt.Sprintf("%d messages in %d of %d conversations", r.VerifiedMessages, r.VerifiedConversations, r.Conversations))
 		row(s.name, "outcomes", strings.TrimSpace(kinds(r.Outcomes)))
 		row(s.name, "cpu_sec server/bench", fp(r.ServerCPUSec, 2)+" / "+f2(r.BenchCPUSec))

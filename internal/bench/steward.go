@@ -225,6 +225,11 @@ func (s *Steward) Stop(ctx context.Context) error {
 	defer t.Stop()
 	select {
 	case <-s.exited:
+		// A panic on the way out (closing the store, the crisis
+		// machinery) is a crash too: it used to pass as a clean stop.
+		if s.waitErr != nil {
+			return fmt.Errorf("steward exited with %v after SIGTERM:\n%s", s.waitErr, s.LogTail(30))
+		}
 		return nil
 	case <-t.C:
 	case <-ctx.Done():

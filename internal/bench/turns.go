@@ -46,6 +46,7 @@ func (c *conversationReply) lastSeq() int64 {
 type conv struct {
 	id, token string
 	acked     []string
+	sent      int // messages sent on it, acknowledged or not
 }
 
 // ledger keeps every conversation of a scenario, for the check that no
@@ -86,7 +87,13 @@ type TurnsResult struct {
 	ErrorKinds map[string]int `json:"error_kinds,omitempty"`
 	// Lost counts messages the server acknowledged that its transcript
 	// does not hold.
-	Lost                  int `json:"lost"`
+	Lost int `json:"lost"`
+	// Unanswered counts acknowledged messages with no reply after them in
+	// the transcript; Extra, customer messages there beyond those sent (a
+	// message stored twice), and acknowledgements naming a message another
+	// one of the conversation was acknowledged with.
+	Unanswered            int `json:"unanswered"`
+	Extra                 int `json:"extra"`
 	VerifiedConversations int `json:"verified_conversations"`
 	VerifiedMessages      int `json:"verified_messages"`
 	// Conversations counts the conversations used; a customer handed to
@@ -148,6 +155,7 @@ func (c *restCustomer) turn(ctx context.Context) error {
 	}
 	var r turnReply
 	url := c.base + "/api/v1/conversations/" + c.conv.id + "/messages"
+	c.conv.sent++
 	if err := doJSON(ctx, c.client, "POST", url, c.conv.token, mustJSON(c.ask.next()), http.StatusOK, &r); err != nil {
 		return err
 	}
@@ -262,15 +270,33 @@ func verify(ctx context.Context, base string, led *ledger, limit int, r *TurnsRe
 				}
 				return
 			}
-			have := make(map[string]bool, len(t.Messages))
-			for _, m := range t.Messages {
+			// Every acknowledged message exactly once, each answered, and
+			// nothing the customer did not send: ids alone let a message
+			// stored twice, an extra one or a missing reply pass.
+			at := make(map[string]int, len(t.Messages)) // customer message id → its index
+			customers := 0
+			for i, m := range t.Messages {
 				if m.Role == "customer" {
-					have[m.ID] = true
+					at[m.ID] = i
+					customers++
 				}
 			}
+			if customers > c.sent {
+				r.Extra += customers - c.sent
+			}
+			acked := make(map[string]bool, len(c.acked))
 			for _, id := range c.acked {
-				if !have[id] {
+				if acked[id] {
+					r.Extra++ // acknowledged with the id of an earlier message
+					continue
+				}
+				acked[id] = true
+				i, ok := at[id]
+				switch {
+				case !ok:
 					r.Lost++
+				case i+1 >= len(t.Messages) || t.Messages[i+1].Role == "customer":
+					r.Unanswered++
 				}
 			}
 			r.VerifiedConversations++

@@ -138,6 +138,7 @@ func (c *wsCustomer) turn(ctx context.Context) error {
 		}
 	}
 	c.sent++
+	c.conv.sent++
 	id := strconv.Itoa(c.sent)
 	if err := wsjson.Write(ctx, c.conn, clientFrame{Type: "message", Text: c.ask.next().Text, ClientID: id}); err != nil {
 		c.close()
