@@ -16,6 +16,7 @@ import (
 	"github.com/steward-cs/steward/internal/auth"
 	"github.com/steward-cs/steward/internal/conversation"
 	"github.com/steward-cs/steward/internal/errcode"
+	"github.com/steward-cs/steward/internal/knowledge"
 )
 
 // maxBody bounds a JSON request body: a 4,000-character message, escaped,
@@ -33,7 +34,21 @@ func decodeMax(r *http.Request, v any, limit int64) error { return decodeBody(r,
 // leaves v as it is.
 func decodeOptional(r *http.Request, v any) error { return decodeBody(r, v, maxBody, true) }
 
+// decodeEntry is decodeMax for a knowledge-base entry, which also refuses
+// a key given twice ("en" twice in "locales"): encoding/json keeps the
+// last, and the first block was lost without a word, where the import of
+// the same entry is refused.
+func decodeEntry(r *http.Request, v any, limit int64) error {
+	return decodeChecked(r, v, limit, false, knowledge.DuplicateKey)
+}
+
 func decodeBody(r *http.Request, v any, maxBody int64, optional bool) error {
+	return decodeChecked(r, v, maxBody, optional, nil)
+}
+
+// decodeChecked is decodeBody with check run on the body once it is known
+// to be UTF-8 JSON text.
+func decodeChecked(r *http.Request, v any, maxBody int64, optional bool, check func([]byte) error) error {
 	// The declared Content-Type is not checked: many clients (curl -d) send
 	// JSON labelled as a form, and the body is validated as JSON anyway.
 	body, err := io.ReadAll(http.MaxBytesReader(nil, r.Body, maxBody))
@@ -57,6 +72,14 @@ func decodeBody(r *http.Request, v any, maxBody int64, optional bool) error {
 			return nil
 		}
 		return errcode.Localized(errcode.Invalid, "request body is empty; send a JSON object", "请求体为空，请发送一个 JSON 对象")
+	}
+	if check != nil {
+		if err := check(body); err != nil {
+			if _, ok := errors.AsType[*errcode.Error](err); ok {
+				return err
+			}
+			return errcode.Localized(errcode.Invalid, "%v", "%v", err)
+		}
 	}
 	dec := json.NewDecoder(bytes.NewReader(body))
 	dec.DisallowUnknownFields()

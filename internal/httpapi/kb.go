@@ -19,8 +19,10 @@ import (
 	"github.com/steward-cs/steward/internal/quality"
 )
 
-// maxImport bounds a knowledge-base import through the API.
-const maxImport = 16 << 20
+// maxImport bounds a knowledge-base import through the API: the command
+// line's bound, so that the API takes back every export it gives (it
+// refused one over 16 MiB).
+const maxImport = knowledge.MaxFileBytes
 
 // maxEntryBody bounds one entry: 200 questions of 500 characters in two
 // locales, escaped, fit.
@@ -174,7 +176,7 @@ func (s *Server) createEntry(w http.ResponseWriter, r *http.Request, p *auth.Pri
 		return err
 	}
 	var req entryRequest
-	if err := decodeMax(r, &req, maxEntryBody); err != nil {
+	if err := decodeEntry(r, &req, maxEntryBody); err != nil {
 		return err
 	}
 	if err := checkFixFlags(req.inner()); err != nil {
@@ -196,7 +198,7 @@ func (s *Server) putEntry(w http.ResponseWriter, r *http.Request, p *auth.Princi
 		return err
 	}
 	var req entryRequest
-	if err := decodeMax(r, &req, maxEntryBody); err != nil {
+	if err := decodeEntry(r, &req, maxEntryBody); err != nil {
 		return err
 	}
 	if err := checkFixFlags(req.inner()); err != nil {
@@ -708,12 +710,12 @@ func (s *Server) importKB(w http.ResponseWriter, r *http.Request, p *auth.Princi
 	entries, err := knowledge.Decode(http.MaxBytesReader(w, r.Body, maxImport), f)
 	if err != nil {
 		if _, ok := errors.AsType[*http.MaxBytesError](err); ok {
-			return errcode.Errorf(errcode.TooLarge, "an import may be at most %d MiB", maxImport>>20)
+			return errcode.Localized(errcode.TooLarge, "an import may be at most %d MiB", "导入文件最大 %d MiB", maxImport>>20)
 		}
 		if _, ok := errors.AsType[*errcode.Error](err); ok {
 			return err // an entry's error, in both languages
 		}
-		return errcode.Errorf(errcode.Invalid, "%v", err)
+		return errcode.Localized(errcode.Invalid, "%v", "%v", err)
 	}
 	res, err := s.kb.Import(r.Context(), actorOf(p), entries, false)
 	if err != nil {

@@ -366,6 +366,10 @@ func TestKnowledgeBadInput(t *testing.T) {
 		// An action that does not exist is not found: it was "POST is not allowed here; use POST".
 		{admin, "POST", "/api/v1/kb/entries/shipping-fee/aprove", nil, 404, "no such endpoint"},
 		{admin, "GET", "/api/v1/kb/entries/shipping-fee/approve", nil, 405, "not allowed"},
+		// Two "en" blocks: the first was dropped without a word (the import refused the same entry).
+		{agent, "POST", "/api/v1/kb/entries", json.RawMessage(`{"id":"dup-key","category":"shipping","title":"Fees","locales":{` +
+			`"en":{"questions":["how much is shipping"],"answer":"Shipping is free over 99."},` +
+			`"en":{"questions":["can I return this"],"answer":"Returns within seven days."}}}`), 400, `\"en\" is given twice`},
 	}
 	for _, tc := range cases {
 		status, body := tc.who.Do(tc.method, tc.path, tc.body)

@@ -6,6 +6,7 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"regexp"
 	"strings"
 	"unicode/utf8"
 
@@ -50,47 +51,74 @@ func Decode(r io.Reader, f Format) ([]Entry, error) {
 		return nil, fmt.Errorf("read knowledge file: %w", err)
 	}
 	if len(data) > MaxFileBytes {
-		return nil, fmt.Errorf("knowledge file is larger than %d MiB", MaxFileBytes>>20)
+		return nil, errcode.Localized(errcode.TooLarge, "knowledge file is larger than %d MiB", "知识库文件超过 %d MiB", MaxFileBytes>>20)
 	}
+	// A byte-order mark (Windows editors write one) is not part of the
+	// document: YAML skipped it, JSON failed on it.
+	data = bytes.TrimPrefix(data, []byte("\ufeff"))
 	var file File
 	switch f {
 	case FormatYAML:
+		if err := nullItem(data); err != nil {
+			return nil, err
+		}
 		dec := yaml.NewDecoder(bytes.NewReader(data))
 		dec.KnownFields(true)
 		if err := dec.Decode(&file); err != nil && err != io.EOF {
-			return nil, fmt.Errorf("parse YAML: %w", err)
+			return nil, errcode.Localized(errcode.Invalid, "parse YAML: %v", "YAML 格式有误：%v", err)
 		}
 		// One document: entries after a "---" were silently dropped.
 		var more yaml.Node
 		if err := dec.Decode(&more); err != io.EOF {
-			return nil, fmt.Errorf("parse YAML: the file holds more than one document (after \"---\"); put every entry in one \"entries\" list")
+			return nil, errcode.Localized(errcode.Invalid,
+				"parse YAML: the file holds more than one document (after \"---\"); put every entry in one \"entries\" list",
+				"YAML 格式有误：文件含有多个文档（“---”之后），请把所有条目放在同一个 \"entries\" 列表中")
 		}
 	case FormatJSON:
 		// encoding/json turns bytes that are not UTF-8 into U+FFFD without
 		// a word, and keeps the last of a key given twice: both lost text
 		// silently (a GBK export; two "en" blocks), where YAML refuses.
 		if !utf8.Valid(data) {
-			line := 1 + bytes.Count(data[:invalidAt(data)], []byte("\n"))
-			return nil, fmt.Errorf("parse JSON: line %d is not UTF-8 text; save the file as UTF-8", line)
+			line := lineAt(data, invalidAt(data))
+			return nil, errcode.Localized(errcode.Invalid, "parse JSON: line %d is not UTF-8 text; save the file as UTF-8",
+				"JSON 格式有误：第 %d 行不是 UTF-8 文本，请以 UTF-8 保存文件", line)
 		}
-		if err := duplicateKey(data); err != nil {
-			return nil, fmt.Errorf("parse JSON: %w", err)
+		if err := DuplicateKey(data); err != nil {
+			return nil, errcode.Localized(errcode.Invalid, "parse JSON: %[1]s", "JSON 格式有误：%[2]s", errcode.Message(err), errcode.MessageZH(err))
 		}
 		dec := json.NewDecoder(bytes.NewReader(data))
 		dec.DisallowUnknownFields()
 		if err := dec.Decode(&file); err != nil {
-			return nil, fmt.Errorf("parse JSON: %w", err)
+			// Where it went wrong: a misspelled field or a wrong type in
+			// the 58th of a hundred entries named neither.
+			at := dec.InputOffset()
+			if se, ok := errors.AsType[*json.SyntaxError](err); ok {
+				at = se.Offset
+			} else if te, ok := errors.AsType[*json.UnmarshalTypeError](err); ok {
+				at = te.Offset
+			} else if field, ok := strings.CutPrefix(err.Error(), "json: unknown field "); ok {
+				// The decoder read the whole document first: the field's
+				// first use as a key is where it is.
+				if loc := regexp.MustCompile(regexp.QuoteMeta(field) + `\s*:`).FindIndex(data); loc != nil {
+					at = int64(loc[0])
+				}
+			}
+			line := lineAt(data, int(at))
+			return nil, errcode.Localized(errcode.Invalid, "parse JSON: line %d: %v", "JSON 格式有误：第 %d 行：%v", line, err)
 		}
 		// Decoder.More skips a stray "}" or "]", so the rest is looked at
 		// itself: "{...}}" was imported as if it were well formed.
 		if rest := bytes.TrimSpace(data[dec.InputOffset():]); len(rest) > 0 {
-			return nil, fmt.Errorf("parse JSON: more follows the top-level object; put every entry in one \"entries\" list")
+			return nil, errcode.Localized(errcode.Invalid,
+				"parse JSON: more follows the top-level object; put every entry in one \"entries\" list",
+				"JSON 格式有误：顶层对象之后还有内容，请把所有条目放在同一个 \"entries\" 列表中")
 		}
 	default:
-		return nil, fmt.Errorf("unknown format %q (want yaml or json)", f)
+		return nil, errcode.Localized(errcode.Invalid, "unknown format %q (want yaml or json)", "未知格式 %q（应为 yaml 或 json）", f)
 	}
 	if len(file.Entries) == 0 {
-		return nil, fmt.Errorf("the file has no entries (expected a top-level \"entries\" list)")
+		return nil, errcode.Localized(errcode.Invalid, "the file has no entries (expected a top-level \"entries\" list)",
+			"文件中没有条目（应有顶层的 \"entries\" 列表）")
 	}
 	seen := map[string]bool{}
 	for i := range file.Entries {
@@ -116,6 +144,34 @@ func Decode(r io.Reader, f Format) ([]Entry, error) {
 	return file.Entries, nil
 }
 
+// lineAt is the line (from 1) of byte offset at in data.
+func lineAt(data []byte, at int) int {
+	return 1 + bytes.Count(data[:min(max(at, 0), len(data))], []byte("\n"))
+}
+
+// nullItem refuses a YAML list item left empty ("-" alone, "- ~", "- null"):
+// decoded into a list of questions or tags, it was dropped without a word,
+// where JSON's null is refused.
+func nullItem(data []byte) error {
+	var doc yaml.Node
+	if err := yaml.Unmarshal(data, &doc); err != nil {
+		return nil // the decoder that follows says what is wrong
+	}
+	var walk func(n *yaml.Node) error
+	walk = func(n *yaml.Node) error {
+		for _, c := range n.Content {
+			if n.Kind == yaml.SequenceNode && c.Kind == yaml.ScalarNode && c.Tag == "!!null" {
+				return errcode.Localized(errcode.Invalid, "parse YAML: line %d: an empty list item", "YAML 格式有误：第 %d 行：列表项为空", c.Line)
+			}
+			if err := walk(c); err != nil {
+				return err
+			}
+		}
+		return nil
+	}
+	return walk(&doc)
+}
+
 // invalidAt is the offset of the first byte of data that is not UTF-8.
 func invalidAt(data []byte) int {
 	for i := 0; i < len(data); {
@@ -128,9 +184,9 @@ func invalidAt(data []byte) int {
 	return len(data)
 }
 
-// duplicateKey walks a JSON document and reports the first object that
+// DuplicateKey walks a JSON document and reports the first object that
 // gives a key twice. Syntax errors are left to the decoder that follows.
-func duplicateKey(data []byte) error {
+func DuplicateKey(data []byte) error {
 	dec := json.NewDecoder(bytes.NewReader(data))
 	type frame struct {
 		keys   map[string]bool
@@ -150,7 +206,8 @@ func duplicateKey(data []byte) error {
 		if top != nil && top.object && top.key {
 			if k, ok := tok.(string); ok {
 				if top.keys[k] {
-					return fmt.Errorf("the key %q is given twice in one object (near byte %d); the first would be lost", k, dec.InputOffset())
+					return errcode.Localized(errcode.Invalid, "the key %[1]q is given twice in one object (line %[2]d); the first would be lost",
+						"键 %[1]q 在同一个对象中出现了两次（第 %[2]d 行），前一个会丢失", k, lineAt(data, int(dec.InputOffset())))
 				}
 				top.keys[k] = true
 				top.key = false
