@@ -26,8 +26,10 @@ func TestLLMAnswersUnsureQuestionsFromTheKnowledgeBase(t *testing.T) {
 		c.EnableFaultInjection = true
 		// The number the model gives below is on the allow-list: a number
 		// in none of the entries nor on it makes the answer no answer
-		// (TestGeneratedAnswerWithUngroundedContactIsNotShown); allowed,
-		// a mobile number is still masked like any the model writes.
+		// (TestGeneratedAnswerWithUngroundedContactIsNotShown). Allowed, it
+		// is the shop's own hotline and is shown as it is, as the entry's
+		// own answer shows it (it was masked to 139****1111, which nobody
+		// can call); any other number the model writes is masked.
 		c.Knowledge.Gate.AllowedPhones = []string{"13900001111"}
 	})
 	cust := &testutil.Client{T: t, Base: run.URL}
@@ -48,8 +50,8 @@ func TestLLMAnswersUnsureQuestionsFromTheKnowledgeBase(t *testing.T) {
 	if m.Outcome != "answer" || m.Entry == nil || !m.Generated || !strings.HasPrefix(m.Text, "Your refund goes back to the card you paid with") {
 		t.Fatalf("unsure question: %+v", m)
 	}
-	if strings.Contains(m.Text, "13900001111") || !strings.Contains(m.Text, "139****1111") {
-		t.Fatalf("the model's answer was not masked: %q", m.Text)
+	if !strings.Contains(m.Text, "call 13900001111") || strings.Contains(m.Text, "13812345678") {
+		t.Fatalf("the model's answer: %q; want the allowed hotline as it is, and no customer's number", m.Text)
 	}
 	reqs := fake.Requests()
 	if len(reqs) != 1 {
