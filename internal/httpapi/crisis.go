@@ -138,7 +138,7 @@ func (s *Server) publicStatus(w http.ResponseWriter, r *http.Request) error {
 	ctl := s.crisis.Controller
 	p := ctl.Posture()
 	notice := ctl.Notice(p)
-	desc, descZH := p.Describe()
+	desc, descZH := p.PublicDescribe()
 	status := "operational"
 	switch {
 	case p.Level >= incident.Level2:
@@ -162,16 +162,26 @@ func (s *Server) publicStatus(w http.ResponseWriter, r *http.Request) error {
 	// this node serves (the posture, the components) is always shown, and
 	// the incidents, read from the database, when they can be.
 	history := []statusIncidentJSON{} // [] rather than null when nothing happened
-	incs, err := ctl.Incidents(r.Context(), 10)
+	// Bounded: a database that hangs (rather than refusing) held the page's
+	// request for good, while this node served level 3 from memory.
+	rctx, cancel := context.WithTimeout(r.Context(), statusReadTimeout)
+	defer cancel()
+	incs, err := ctl.Incidents(rctx, 10)
 	if err != nil {
 		s.logger.Warn("status page: read the incidents", "error", err)
 		out["history_unavailable"] = true
+		// The open incident is in memory: it disappeared from the page
+		// for the outage's length.
+		if cur := ctl.Current(); cur != nil {
+			incs = []incident.Incident{*cur}
+		}
 	}
 	for _, inc := range incs {
-		row := statusIncidentJSON{ID: inc.ID, Title: inc.Title, TitleZH: inc.TitleZH, Phase: inc.Phase, Severity: inc.Severity,
+		title, titleZH := publicTitle(&inc)
+		row := statusIncidentJSON{ID: inc.ID, Title: title, TitleZH: titleZH, Phase: inc.Phase, Severity: inc.Severity,
 			StartedAt: inc.StartedAt, ResolvedAt: inc.ResolvedAt}
-		if inc.Open() {
-			_, events, err := ctl.Incident(r.Context(), inc.ID)
+		if inc.Open() && err == nil {
+			_, events, err := ctl.Incident(rctx, inc.ID)
 			if err != nil {
 				s.logger.Warn("status page: read the open incident", "incident", inc.ID, "error", err)
 				out["history_unavailable"] = true
@@ -196,24 +206,41 @@ func (s *Server) publicStatus(w http.ResponseWriter, r *http.Request) error {
 	return nil
 }
 
-// systemActor is the timeline's actor for what Steward did on its own.
-const systemActor = "system"
+// statusReadTimeout bounds the status page's reads of the incidents.
+const statusReadTimeout = 2 * time.Second
 
-// publicEventText is a timeline event as the public sees it. What Steward
-// did on its own is shown as recorded; what a person did is recorded with
-// their name ("declared by …", "set by …", their reason or note), so the
-// public gets a neutral line made from the event's kind and data instead.
+// publicTitle is an incident's title as the public sees it: an operator's
+// own (written for the public, and masked), or, for one Steward opened by
+// itself, a neutral line by its severity: its title is the first alert's
+// summary, which named channels, hosts and Go errors ("notification
+// channel ops-pager is failing: webhook: Post \"http://…\": dial tcp …").
+func publicTitle(inc *incident.Incident) (string, string) {
+	if inc.Manual {
+		zh := inc.TitleZH
+		if zh == "" {
+			zh = inc.Title
+		}
+		return inc.Title, zh
+	}
+	switch inc.Severity {
+	case monitor.LevelCritical:
+		return "Service disruption", "服务中断"
+	case monitor.LevelInfo:
+		return "Service notice", "服务提示"
+	}
+	return "Degraded service", "服务受到影响"
+}
+
+// publicEventText is a timeline event as the public sees it: a neutral line
+// made from the event's kind and data. What a person did is recorded with
+// their name ("declared by …", "set by …", their reason or note), and what
+// Steward did with its alerts' text and playbooks' names: neither is the
+// public's.
 func publicEventText(inc *incident.Incident, e *incident.Event) (string, string) {
-	if e.Actor == "" || e.Actor == systemActor {
-		return e.Text, e.TextZH
-	}
-	titleZH := inc.TitleZH
-	if titleZH == "" {
-		titleZH = inc.Title
-	}
+	title, titleZH := publicTitle(inc)
 	switch e.Kind {
 	case incident.EventOpened:
-		return "incident opened: " + inc.Title, "事件开启：" + titleZH
+		return "incident opened: " + title, "事件开启：" + titleZH
 	case incident.EventPhase:
 		phase, _ := e.Data["phase"].(string)
 		if zh, ok := phaseZH[phase]; ok {
@@ -223,7 +250,7 @@ func publicEventText(inc *incident.Incident, e *incident.Event) (string, string)
 	case incident.EventPosture:
 		var pos incident.Posture
 		if b, err := json.Marshal(e.Data["posture"]); err == nil && json.Unmarshal(b, &pos) == nil {
-			en, zh := pos.Describe()
+			en, zh := pos.PublicDescribe()
 			return "posture: " + en, "服务状态：" + zh
 		}
 		return "service posture changed", "服务状态已调整"

@@ -197,3 +197,33 @@ func TestPublicStatusDuringADeclaredIncident(t *testing.T) {
 		t.Errorf("resolved: overall %q", st.Overall)
 	}
 }
+
+// An incident Steward opens by itself is on the public page with a neutral
+// title and neutral updates: its title was the first alert's summary and
+// its lines named alerts and playbooks ("alerts: nlu-trouble:level1") and,
+// for a failing channel, its name, host and Go error. Throttled sources
+// are not named either (a partner's name).
+func TestPublicStatusOfAnIncidentStewardOpened(t *testing.T) {
+	run := testutil.Start(t, func(c *config.Config) { c.EnableFaultInjection = true })
+	admin := testutil.Login(t, run.URL, run.Demo[0].Email, run.Demo[0].Password)
+	admin.Must(http.StatusCreated, "POST", "/api/v1/admin/faults", map[string]any{"point": "nlu", "duration_s": 60}, nil)
+	st := waitStatus(t, run.URL, "the incident Steward opened", func(st publicStatus) bool {
+		return st.Incident != nil && st.Level >= 1 && len(st.Incident.Updates) >= 2
+	})
+	_, raw := getStatus(t, run.URL)
+	for _, internal := range []string{"nlu-trouble", "bot-failing", "component_down", "health checks", "alerts:", "告警预案"} {
+		if strings.Contains(raw, internal) {
+			t.Errorf("the public status says %q: %s", internal, raw)
+		}
+	}
+	if !strings.Contains(raw, `"title":"Service disruption"`) && !strings.Contains(raw, `"title":"Degraded service"`) {
+		t.Errorf("the incident's public title: %s", raw)
+	}
+	_ = st
+	admin.Must(http.StatusOK, "PUT", "/api/v1/posture", map[string]any{"level": 0, "throttle": map[string]float64{"acme-partner": 2},
+		"reason": "flood"}, nil)
+	st = waitStatus(t, run.URL, "the throttle", func(st publicStatus) bool { return st.Status == "degraded_performance" || st.Level == 0 })
+	if _, raw := getStatus(t, run.URL); strings.Contains(raw, "acme-partner") {
+		t.Errorf("the public status names the throttled source: %s", raw)
+	}
+}

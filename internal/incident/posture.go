@@ -198,6 +198,28 @@ func (p Posture) Describe() (string, string) {
 	return strings.Join(en, "; "), strings.Join(zh, "；")
 }
 
+// PublicDescribe says what p does as the public status page may: the
+// scope's categories, but not the intents' ids nor the names of throttled
+// sources (a partner's name, an address), which are the operators'.
+func (p Posture) PublicDescribe() (string, string) {
+	q := p
+	q.Intents = nil
+	if len(q.Categories) == 0 && len(p.Intents) > 0 {
+		q.Categories = []string{"some questions"}
+	}
+	q.Throttle = nil
+	en, zh := q.Describe()
+	if len(p.Throttle) > 0 {
+		if en == "normal service" {
+			en, zh = "", ""
+		} else {
+			en, zh = en+"; ", zh+"；"
+		}
+		en, zh = en+"traffic from some sources limited", zh+"部分来源的流量受限"
+	}
+	return en, zh
+}
+
 // DefaultNotices are the customer notices of each level, until edited.
 var DefaultNotices = map[int]Notice{
 	Level1: {ZH: "部分问题暂时由人工客服处理，回复可能稍慢，敬请谅解。", EN: "Some questions are being handled by our staff for now, so replies may be a little slower. Thank you for your patience."},
