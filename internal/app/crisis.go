@@ -206,7 +206,7 @@ func (c *crisis) finish(ctx context.Context, cfg config.Config, a *App) error {
 // api is what the HTTP layer exposes.
 func (c *crisis) api(a *App) *httpapi.Crisis {
 	h := &httpapi.Crisis{Monitor: c.mon, Metrics: c.metrics, Alerts: c.alerts, Controller: c.ctl, Outbox: c.outbox,
-		Components: c.components, SpoolPending: c.spool.Pending, MetricsToken: a.cfg.Monitor.MetricsToken}
+		Components: c.components, SpoolPending: c.spool.Pending, SpoolHealthy: c.spool.Healthy, MetricsToken: a.cfg.Monitor.MetricsToken}
 	if c.faults != nil {
 		h.Faults = c.faults
 		h.BadRelease = func(ctx context.Context) (*knowledge.Release, error) {

@@ -35,6 +35,9 @@ type Crisis struct {
 	Components func(ctx context.Context) []Component
 	// SpoolPending counts customer writes waiting for the database.
 	SpoolPending func() int
+	// SpoolHealthy says why the spool cannot take writes, or nil
+	// (readiness while the database is away).
+	SpoolHealthy func() error
 	// MetricsToken, when set, is the bearer token GET /metrics wants.
 	MetricsToken string
 }

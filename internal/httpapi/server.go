@@ -307,8 +307,20 @@ func (s *Server) readyz(w http.ResponseWriter, r *http.Request) {
 	checks := map[string]string{"store": "ok", "knowledge": "ok"}
 	ready := true
 	if err := s.store.Ping(ctx); err != nil {
-		checks["store"], ready = "unavailable", false
+		checks["store"] = "unavailable"
 		s.logger.Warn("readiness: store", "error", err)
+		// The node still serves while its spool takes the customers'
+		// messages (the posture's level 3, the status page): taken out
+		// of the balancer, every node went at once in a shared database's
+		// outage, and with them the chat and the page that explain it.
+		if s.crisis.SpoolHealthy == nil {
+			ready = false
+		} else if err := s.crisis.SpoolHealthy(); err != nil {
+			checks["spool"], ready = "unavailable", false
+			s.logger.Warn("readiness: spool", "error", err)
+		} else {
+			checks["spool"] = "ok (the database's writes wait in it)"
+		}
 	}
 	if s.engine.Index() == nil {
 		checks["knowledge"], ready = "not loaded", false

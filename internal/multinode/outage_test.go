@@ -4,6 +4,7 @@ import (
 	"context"
 	"encoding/json"
 	"fmt"
+	"strings"
 	"testing"
 	"time"
 
@@ -108,6 +109,12 @@ func TestLevel3WhenTheDatabaseIsDown(t *testing.T) {
 	for _, n := range nodes {
 		if st, _, _ := statusOf(n); !st.HistoryUnavailable {
 			t.Errorf("%s's status page does not say its incident history cannot be read", n.name)
+		}
+		// Still ready: it serves level 3 and the status page from its
+		// spool and memory. Not ready, the balancer took every node out at
+		// once, and the chat and the page with them.
+		if code, b, err := call(n, "", "GET", "/readyz", nil); code != 200 || !strings.Contains(string(b), `"store":"unavailable"`) {
+			t.Errorf("%s's /readyz during the outage: %d %s %v; want 200 saying the store is unavailable", n.name, code, b, err)
 		}
 	}
 	// The customer goes on: the conversation is served as the node last

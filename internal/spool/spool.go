@@ -145,6 +145,18 @@ func Open(ctx context.Context, path string, inner conversation.Store, opts Optio
 	return s, nil
 }
 
+// Healthy returns why the journal cannot take writes (a failed fsync, a
+// full disk), or nil: with the store away, this node can still take its
+// customers' messages only while it can.
+func (s *Store) Healthy() error {
+	s.j.mu.Lock()
+	defer s.j.mu.Unlock()
+	if s.j.closed {
+		return errJournalClosed
+	}
+	return s.j.broken
+}
+
 // Pending returns the number of spooled writes not yet known to be in the
 // store.
 func (s *Store) Pending() int {
