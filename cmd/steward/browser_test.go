@@ -202,6 +202,30 @@ func TestChatPageInChromium(t *testing.T) {
 	}
 }
 
+// Without data-lang the widget speaks the shop page's language (its lang
+// attribute), whatever the browser's: it went by the browser's alone, and a
+// Chinese shop showed an English chat to anyone whose browser was English.
+func TestWidgetSpeaksTheShopPagesLanguage(t *testing.T) {
+	p := page{t, browser(t)}
+	var base string
+	shop := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		fmt.Fprintf(w, `<!doctype html><html lang="zh-CN"><head><title>商店</title></head><body><h1>商店</h1>
+<script src="%s/widget.js" async></script></body></html>`, base)
+	}))
+	defer shop.Close()
+	base = testutil.StartApp(t, func(c *config.Config) { c.Security.FrameAncestors = []string{"'self'", shop.URL} })
+	p.navigate(shop.URL)
+	p.waitFor(`!!window.Steward && !!document.querySelector('#steward-widget-root')`)
+	if nav := eval[string](p, `navigator.language`); strings.HasPrefix(strings.ToLower(nav), "zh") {
+		t.Skipf("the browser itself is set to %s: the test needs another language", nav)
+	}
+	eval[bool](p, `(window.Steward.open(), true)`)
+	p.waitFor(`!!document.querySelector('#steward-widget-root').shadowRoot.querySelector('iframe')`)
+	if src := eval[string](p, `document.querySelector('#steward-widget-root').shadowRoot.querySelector('iframe').src`); !strings.Contains(src, "lang=zh-CN") {
+		t.Errorf("the chat frame is %s, want lang=zh-CN (the page's)", src)
+	}
+}
+
 // The widget works on a shop's page served from another origin, when the
 // shop is one of security.frame_ancestors; another site's frame is blocked.
 func TestWidgetOnAnotherOrigin(t *testing.T) {

@@ -152,13 +152,17 @@
   }
 
   // ---------- polling ----------
+  const FETCH_TIMEOUT = 8000;
   let timer = 0, busy = false;
   async function poll() {
     clearTimeout(timer);
     if (busy) return;
     busy = true;
     try {
-      const res = await fetch(STATUS_API, { headers: { Accept: 'application/json' }, cache: 'no-store', credentials: 'omit' });
+      // Bounded: an answer that never came kept the page on "loading" (or on an old status with
+      // no word that it was old) for good.
+      const res = await fetch(STATUS_API, { headers: { Accept: 'application/json' }, cache: 'no-store', credentials: 'omit',
+        signal: AbortSignal.timeout(FETCH_TIMEOUT) });
       if (!res.ok) throw new Error(`status ${res.status}`);
       render(await res.json());
       E.error.hidden = true;

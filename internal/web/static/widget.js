@@ -24,7 +24,9 @@
     v = String(v || '').toLowerCase();
     return v.startsWith('zh') ? 'zh-CN' : v.startsWith('en') ? 'en' : null;
   };
-  const lang = normLang(opts.lang) ||
+  // The shop's own language first (data-lang, then the page's lang): a
+  // Chinese shop showed an English chat to whoever set their browser to English.
+  const lang = normLang(opts.lang) || normLang(document.documentElement.lang) ||
     (String(navigator.language || '').toLowerCase().startsWith('zh') ? 'zh-CN' : 'en');
   const side = opts.position === 'left' ? 'left' : 'right';
   const other = side === 'left' ? 'right' : 'left';
