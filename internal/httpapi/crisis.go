@@ -183,11 +183,14 @@ func (s *Server) publicStatus(w http.ResponseWriter, r *http.Request) error {
 		title, titleZH := publicTitle(&inc)
 		row := statusIncidentJSON{ID: inc.ID, Title: title, TitleZH: titleZH, Phase: inc.Phase, Severity: inc.Severity,
 			StartedAt: inc.StartedAt, ResolvedAt: inc.ResolvedAt}
-		if inc.Open() && err == nil {
-			_, events, err := ctl.Incident(rctx, inc.ID)
-			if err != nil {
-				s.logger.Warn("status page: read the open incident", "incident", inc.ID, "error", err)
-				out["history_unavailable"] = true
+		if inc.Open() {
+			var events []incident.Event
+			if err == nil { // else the database is away: the incident as this node holds it, without its updates
+				var rerr error
+				if _, events, rerr = ctl.Incident(rctx, inc.ID); rerr != nil {
+					s.logger.Warn("status page: read the open incident", "incident", inc.ID, "error", rerr)
+					out["history_unavailable"] = true
+				}
 			}
 			for _, e := range events {
 				if e.Kind == incident.EventPhase || e.Kind == incident.EventOpened || e.Kind == incident.EventPosture ||
