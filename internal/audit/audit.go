@@ -83,7 +83,15 @@ func New(store Store, logger *slog.Logger) *Log {
 
 // Record appends e, stamping its time. A failure is returned and logged:
 // the caller decides whether the action may stand without its record.
+//
+// The entry is written whether or not ctx's caller is still there: an
+// action is recorded after it is done, and a client that hung up in
+// between (or a flaky network) left a role change, a posture or a release
+// with no entry, the store's writer skipping the write of a caller that
+// left. It is bounded by recordTimeout instead.
 func (l *Log) Record(ctx context.Context, e Entry) error {
+	ctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), recordTimeout)
+	defer cancel()
 	e.At = l.now().UTC().Truncate(time.Millisecond)
 	e.Detail = canonical(e.Detail)
 	if err := l.store.AppendAudit(ctx, &e, Hash); err != nil {
@@ -92,6 +100,9 @@ func (l *Log) Record(ctx context.Context, e Entry) error {
 	}
 	return nil
 }
+
+// recordTimeout bounds writing one audit entry.
+const recordTimeout = 10 * time.Second
 
 // Entries returns audit entries, newest first.
 func (l *Log) Entries(ctx context.Context, q Query) ([]Entry, error) {

@@ -3,6 +3,7 @@ package audit
 import (
 	"context"
 	"encoding/json"
+	"log/slog"
 	"testing"
 	"time"
 )
@@ -95,5 +96,33 @@ func TestVerifyWhileEntriesAreAppended(t *testing.T) {
 	rep, err = VerifyChain(ctx, &chainReader{entries: es, heads: []Head{head3}}, nil)
 	if err != nil || rep.OK || rep.Break == nil || rep.Break.Kind != BreakHead || rep.Break.Seq != 4 {
 		t.Fatalf("entries beyond a head that stays behind: %+v, %v; want a head break at 4", rep, err)
+	}
+}
+
+// ctxStore records whether the context of each append had ended.
+type ctxStore struct {
+	Store
+	ended []bool
+}
+
+func (s *ctxStore) AppendAudit(ctx context.Context, e *Entry, hash func(*Entry) string) error {
+	s.ended = append(s.ended, ctx.Err() != nil)
+	return nil
+}
+
+// An action's entry is written though its caller has gone: a client that
+// hung up between the action and its entry (the role change committed)
+// left the action with no entry, the store skipping a write whose caller
+// had left.
+func TestAnEntryIsWrittenWhenTheCallerHasGone(t *testing.T) {
+	st := &ctxStore{}
+	l := New(st, slog.New(slog.DiscardHandler))
+	ctx, cancel := context.WithCancel(context.Background())
+	cancel()
+	if err := l.Record(ctx, Entry{Actor: "u1", Action: "user.role", Object: "user:u2"}); err != nil {
+		t.Fatal(err)
+	}
+	if len(st.ended) != 1 || st.ended[0] {
+		t.Fatalf("the store was handed an ended context: %v", st.ended)
 	}
 }
