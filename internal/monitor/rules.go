@@ -171,6 +171,17 @@ func (r Rule) Validate() error {
 	if r.Window > 6*time.Hour || r.Baseline > 6*time.Hour {
 		return fmt.Errorf("rule %s: windows are at most 6h", r.Name)
 	}
+	// A threshold that no figure can pass (NaN, ±Inf, below zero) turned
+	// the rule off without a word: comparisons with NaN are all false.
+	if math.IsNaN(r.Threshold) || math.IsInf(r.Threshold, 0) || r.Threshold < 0 {
+		return fmt.Errorf("rule %s: threshold must be a number of at least 0, not %v", r.Name, r.Threshold)
+	}
+	if math.IsNaN(r.Factor) || math.IsInf(r.Factor, 0) || r.Factor < 0 {
+		return fmt.Errorf("rule %s: factor must be a number of at least 0, not %v", r.Name, r.Factor)
+	}
+	if r.MinEvents < 0 {
+		return fmt.Errorf("rule %s: min_events must be at least 0, not %d", r.Name, r.MinEvents)
+	}
 	if r.Type == RuleFlood && r.Baseline <= r.Window {
 		// The baseline is the time before the window: none, and every
 		// source's limit was not a number, which every rate passed.

@@ -6,6 +6,7 @@ import (
 	"slices"
 	"strings"
 	"sync/atomic"
+	"math"
 	"testing"
 	"time"
 
@@ -670,5 +671,32 @@ func TestSpoolRejectedWritesRaiseAnAlertUntilTheFileIsMoved(t *testing.T) {
 	facts.err = nil
 	if got := m.Evaluate(ctx, now); len(got) != 0 {
 		t.Fatalf("the file moved away: %v", names(got, ""))
+	}
+}
+
+// A rule or an SLO configured with a figure no signal can pass (NaN, an
+// infinity, a negative) is refused: accepted, it switched its alert off
+// without a word, since every comparison with NaN is false.
+func TestRulesAndSLOsRefuseFiguresThatSwitchThemOff(t *testing.T) {
+	base := monitor.Rule{Name: "bot_errors", Type: monitor.RuleErrorRate, Level: monitor.LevelCritical, Window: time.Minute,
+		Threshold: 0.2, MinEvents: 5}
+	if err := base.Validate(); err != nil {
+		t.Fatalf("the control: %v", err)
+	}
+	for name, modify := range map[string]func(r *monitor.Rule){
+		"threshold NaN":      func(r *monitor.Rule) { r.Threshold = math.NaN() },
+		"threshold +Inf":     func(r *monitor.Rule) { r.Threshold = math.Inf(1) },
+		"threshold negative": func(r *monitor.Rule) { r.Threshold = -1 },
+		"factor NaN":         func(r *monitor.Rule) { r.Factor = math.NaN() },
+		"min_events below 0": func(r *monitor.Rule) { r.MinEvents = -3 },
+	} {
+		r := base
+		modify(&r)
+		if err := r.Validate(); err == nil {
+			t.Errorf("%s: accepted", name)
+		}
+	}
+	if err := (monitor.SLO{Name: "x", Source: monitor.SLOWrites, Objective: math.NaN()}).Validate(); err == nil {
+		t.Error("an SLO objective of NaN: accepted")
 	}
 }

@@ -46,7 +46,7 @@ func (s SLO) Validate() error {
 	if s.Name == "" || (s.Source != SLOTurns && s.Source != SLOWrites) {
 		return fmt.Errorf("slo %q: needs a name and source turns or writes", s.Name)
 	}
-	if s.Objective <= 0 || s.Objective >= 1 {
+	if !(s.Objective > 0 && s.Objective < 1) { // NaN too: its burn rate was NaN, and never fired
 		return fmt.Errorf("slo %s: objective must be between 0 and 1 (e.g. 0.995)", s.Name)
 	}
 	return nil
