@@ -271,6 +271,12 @@ func Load(path string, getenv func(string) string) (Config, error) {
 		if err := dec.Decode(&cfg); err != nil && !errors.Is(err, io.EOF) {
 			return cfg, fmt.Errorf("config file %s: %s", path, yamlMessage(err, data))
 		}
+		// One document: settings after a "---" were ignored without a
+		// word, unchecked and unvalidated.
+		var more yaml.Node
+		if err := dec.Decode(&more); !errors.Is(err, io.EOF) {
+			return cfg, fmt.Errorf("config file %s: it holds more than one YAML document (after \"---\"); put every setting in one", path)
+		}
 	}
 	if err := cfg.applyEnv(getenv); err != nil {
 		return cfg, err
@@ -319,13 +325,32 @@ func yamlMessage(err error, data []byte) string {
 		if n, err := strconv.Atoi(g[1]); err == nil && n >= 1 && n <= len(lines) {
 			if k, v, found := strings.Cut(strings.TrimSpace(lines[n-1]), ":"); found {
 				setting = strings.TrimPrefix(strings.TrimSpace(k), "- ") + ": "
-				if v = strings.TrimSpace(v); strings.HasSuffix(value, "...") && v != "" {
-					value = v // the parser shortens long values ("https:/...")
+				// The parser shortens long values ("https:/..."): the line's
+				// rest is the value, unless the line holds a section in
+				// braces, whose rest printed its other settings, an API key
+				// among them.
+				if v = strings.TrimSpace(v); strings.HasSuffix(value, "...") && v != "" && !strings.ContainsAny(v, "{},") {
+					value = v
 				}
 			}
 		}
+		if secretLike(setting + value) {
+			value = "(value hidden)"
+		}
 		return fmt.Sprintf("line %s: %s%s is not %s", g[1], setting, value, want)
 	})
+}
+
+// secretLike reports whether text names or holds a secret, whose value an
+// error must not print.
+func secretLike(text string) bool {
+	t := strings.ToLower(text)
+	for _, w := range []string{"key", "secret", "token", "password", "sk-"} {
+		if strings.Contains(t, w) {
+			return true
+		}
+	}
+	return false
 }
 
 // applyEnv overrides fields from STEWARD_* variables. A secret may instead

@@ -282,3 +282,19 @@ func TestPublicURLIsAnHTTPURL(t *testing.T) {
 		}
 	}
 }
+
+// A config file's error never prints a secret: a value of the wrong kind in
+// a section written in braces printed the line's rest, an API key among
+// it. And settings after a "---" are refused, not ignored unchecked.
+func TestConfigErrorsKeepSecretsAndRefuseASecondDocument(t *testing.T) {
+	path := filepath.Join(t.TempDir(), "steward.yaml")
+	os.WriteFile(path, []byte(`llm: {base_url: "https://api.example.com/v1", api_key: sk-SUPERSECRET-123456, model: m, timeout: 4 seconds please}`+"\n"), 0o600)
+	_, err := Load(path, func(string) string { return "" })
+	if err == nil || strings.Contains(err.Error(), "SUPERSECRET") {
+		t.Fatalf("a bad value beside an API key: %v", err)
+	}
+	os.WriteFile(path, []byte("addr: 127.0.0.1:8080\n---\nlog_level: bogus\n"), 0o600)
+	if _, err := Load(path, func(string) string { return "" }); err == nil || !strings.Contains(err.Error(), "more than one YAML document") {
+		t.Fatalf("a second document: %v", err)
+	}
+}
