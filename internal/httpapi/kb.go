@@ -15,6 +15,7 @@ import (
 	"github.com/steward-cs/steward/internal/auth"
 	"github.com/steward-cs/steward/internal/conversation"
 	"github.com/steward-cs/steward/internal/errcode"
+	"github.com/steward-cs/steward/internal/guard"
 	"github.com/steward-cs/steward/internal/knowledge"
 	"github.com/steward-cs/steward/internal/quality"
 )
@@ -594,6 +595,12 @@ func (s *Server) dismissFlags(w http.ResponseWriter, r *http.Request, p *auth.Pr
 	n, err := s.flags.Dismiss(r.Context(), req.Flags, p.User.ID, req.Note)
 	if err != nil {
 		return err
+	}
+	// Closing customers' complaints is a review decision, audited as the
+	// others are (the only trace was the flags' handled_by).
+	if n > 0 {
+		s.auditEntry(r.Context(), p, "kb.corrections.dismiss", "kb", map[string]any{"flags": req.Flags, "dismissed": n,
+			"note": guard.MaskString(req.Note)})
 	}
 	writeJSON(w, http.StatusOK, map[string]any{"dismissed": n})
 	return nil

@@ -838,7 +838,7 @@ func TestQualityErrorsAreBilingual(t *testing.T) {
 // saved (it used to save, then fail, and the editor's next save was a
 // version conflict); a group's worth of flags can be dismissed at once.
 func TestFlagListsAreCheckedBeforeTheSave(t *testing.T) {
-	run, _, _, super := startKB(t)
+	run, admin, _, super := startKB(t)
 	var plus kbEntry
 	super.Must(http.StatusOK, "GET", "/api/v1/kb/entries/membership-plus", nil, &plus)
 	before := plus.Version
@@ -871,5 +871,16 @@ func TestFlagListsAreCheckedBeforeTheSave(t *testing.T) {
 	super.Must(http.StatusOK, "POST", "/api/v1/kb/corrections/dismiss", map[string]any{"flags": ids, "note": "bulk"}, &d)
 	if d.Dismissed != 1 {
 		t.Fatalf("dismissed %d flags, want the one real flag among %d ids", d.Dismissed, len(ids))
+	}
+	// Closing customers' complaints is audited, as the other review decisions are.
+	var trail struct {
+		Entries []struct {
+			Action string         `json:"action"`
+			Detail map[string]any `json:"detail"`
+		} `json:"entries"`
+	}
+	admin.Must(http.StatusOK, "GET", "/api/v1/audit?action=kb.corrections.dismiss", nil, &trail)
+	if len(trail.Entries) != 1 || trail.Entries[0].Detail["dismissed"] != float64(1) {
+		t.Fatalf("the audit trail of the dismissal: %+v", trail.Entries)
 	}
 }
