@@ -3,10 +3,10 @@ package monitor_test
 import (
 	"context"
 	"errors"
+	"math"
 	"slices"
 	"strings"
 	"sync/atomic"
-	"math"
 	"testing"
 	"time"
 
