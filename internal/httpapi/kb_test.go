@@ -379,6 +379,15 @@ func TestKnowledgeBadInput(t *testing.T) {
 		if status >= 400 && status != 405 && !json.Valid(body) {
 			t.Errorf("%s %s: error body is not JSON: %s", tc.method, tc.path, body)
 		}
+		// What was wrong is said in Chinese too (a Chinese console showed
+		// "no golden question …" and "only an entry that is draft or
+		// rejected" half in English).
+		if status >= 400 && tc.who != auditor && !strings.Contains(string(body), `"message_zh"`) {
+			t.Errorf("%s %s: no message_zh: %s", tc.method, tc.path, body)
+		}
+		if strings.Contains(string(body), "in_review的") || strings.Contains(string(body), "draft or rejected") && strings.Contains(string(body), "状态为 draft") {
+			t.Errorf("%s %s: raw status ids in the Chinese text: %s", tc.method, tc.path, body)
+		}
 	}
 }
 

@@ -360,13 +360,13 @@ func (s *Service) transition(ctx context.Context, a Actor, id string, action Act
 		ok = ok || cur.Status == f
 	}
 	if !ok {
-		names := make([]string, len(from))
+		names, namesZH := make([]string, len(from)), make([]string, len(from))
 		for i, f := range from {
-			names[i] = string(f)
+			names[i], namesZH[i] = string(f), statusZH(f)
 		}
 		return nil, errcode.Localized(errcode.Conflict, "entry %[1]s is %[2]s; only an entry that is %[3]s can be %[4]s",
-			"条目 %[1]s 的状态是 %[2]s：只有状态为 %[3]s 的条目才能%[5]s", id, cur.Status, strings.Join(names, " or "),
-			pastTense(action), actionZH(action))
+			"条目 %[1]s 的状态是“%[6]s”：只有状态为“%[7]s”的条目才能%[5]s", id, cur.Status, strings.Join(names, " or "),
+			pastTense(action), actionZH(action), statusZH(cur.Status), strings.Join(namesZH, "”或“"))
 	}
 	if check != nil {
 		if err := check(cur); err != nil {
@@ -400,6 +400,25 @@ func (s *Service) transition(ctx context.Context, a Actor, id string, action Act
 }
 
 // actionZH names an action in Chinese, for the refusals of a review step.
+// statusZH names a status as the console's Chinese pages do (kbstatus_*).
+func statusZH(st Status) string {
+	switch st {
+	case StatusDraft:
+		return "草稿"
+	case StatusInReview:
+		return "待审核"
+	case StatusApproved:
+		return "已批准"
+	case StatusRejected:
+		return "已驳回"
+	case StatusPublished:
+		return "已发布"
+	case StatusRetired:
+		return "已下线"
+	}
+	return string(st)
+}
+
 func actionZH(a Action) string {
 	switch a {
 	case ActionSubmit:

@@ -170,7 +170,7 @@ func optTime(ms int64) time.Time {
 func (db *DB) Conversation(ctx context.Context, id string) (*conversation.Conversation, error) {
 	c, err := scanConversation(db.queryRowContext(ctx, `SELECT `+conversationColumns+` FROM conversations WHERE id = $1`, id))
 	if errors.Is(err, sql.ErrNoRows) {
-		return nil, errcode.Errorf(errcode.NotFound, "conversation %s not found", id)
+		return nil, errcode.Localized(errcode.NotFound, "conversation %s not found", "找不到会话 %s", id)
 	}
 	if err != nil {
 		return nil, fmt.Errorf("get conversation %s: %w", id, err)

@@ -265,7 +265,7 @@ func (db *DB) ResolveTicket(ctx context.Context, id, by string, at time.Time) (*
 		var status string
 		err = t.sqlTx.QueryRowContext(ctx, t.d.rebind(`SELECT status FROM tickets WHERE id = $1`), id).Scan(&status)
 		if errors.Is(err, sql.ErrNoRows) {
-			return errcode.Errorf(errcode.NotFound, "ticket %s not found", id)
+			return errcode.Localized(errcode.NotFound, "ticket %s not found", "找不到留言 %s", id)
 		}
 		if err != nil {
 			return err

@@ -129,7 +129,7 @@ func scanIncident(sc interface{ Scan(...any) error }) (*incident.Incident, error
 func (db *DB) Incident(ctx context.Context, id string) (*incident.Incident, error) {
 	i, err := scanIncident(db.queryRowContext(ctx, `SELECT `+incidentColumns+` FROM incidents WHERE id = $1`, id))
 	if errors.Is(err, sql.ErrNoRows) {
-		return nil, errcode.Errorf(errcode.NotFound, "no incident %s", id)
+		return nil, errcode.Localized(errcode.NotFound, "no incident %s", "没有事件 %s", id)
 	}
 	if err != nil {
 		return nil, fmt.Errorf("read incident %s: %w", id, err)

@@ -126,7 +126,7 @@ func fillKBSearch(ctx context.Context, t tx) error {
 func (db *DB) KBRecord(ctx context.Context, id string) (*knowledge.Record, error) {
 	r, err := scanRecord(db.queryRowContext(ctx, `SELECT `+recordColumns+` FROM kb_entries WHERE id = $1`, id))
 	if errors.Is(err, sql.ErrNoRows) {
-		return nil, errcode.Errorf(errcode.NotFound, "no knowledge-base entry %q", id)
+		return nil, errcode.Localized(errcode.NotFound, "no knowledge-base entry %q", "没有知识库条目 %q", id)
 	}
 	if err != nil {
 		return nil, fmt.Errorf("get entry %s: %w", id, err)
@@ -332,7 +332,7 @@ func (db *DB) KBContent(ctx context.Context, id string, version int) (*knowledge
 		WHERE entry_id = $1 AND version = $2 AND has_content ORDER BY seq DESC LIMIT 1`, id, version).
 		Scan(&e.Category, &e.Title, &tags, &e.Essential, &content, &at)
 	if errors.Is(err, sql.ErrNoRows) {
-		return nil, errcode.Errorf(errcode.NotFound, "entry %s has no version %d", id, version)
+		return nil, errcode.Localized(errcode.NotFound, "entry %s has no version %d", "条目 %s 没有第 %d 版", id, version)
 	}
 	if err != nil {
 		return nil, fmt.Errorf("entry %s version %d: %w", id, version, err)
@@ -457,7 +457,7 @@ func activateRelease(ctx context.Context, t tx, id int64, at time.Time, rolledBa
 		return err
 	}
 	if n, _ := res.RowsAffected(); n != 1 {
-		return errcode.Errorf(errcode.NotFound, "no release %d", id)
+		return errcode.Localized(errcode.NotFound, "no release %d", "没有发布 %d", id)
 	}
 	if rolledBack != 0 {
 		// The releases between the one left and id were rolled back past:
@@ -546,7 +546,7 @@ func (db *DB) Release(ctx context.Context, id int64) (*knowledge.Release, error)
 	r, err := scanRelease(db.queryRowContext(ctx, `SELECT `+releaseColumns+`, content FROM kb_releases WHERE id = $1`, id),
 		&content)
 	if errors.Is(err, sql.ErrNoRows) {
-		return nil, errcode.Errorf(errcode.NotFound, "no release %d", id)
+		return nil, errcode.Localized(errcode.NotFound, "no release %d", "没有发布 %d", id)
 	}
 	if err != nil {
 		return nil, fmt.Errorf("get release %d: %w", id, err)
@@ -660,7 +660,7 @@ func (db *DB) DeleteGolden(ctx context.Context, id string) error {
 		return fmt.Errorf("delete golden question %s: %w", id, err)
 	}
 	if n == 0 {
-		return errcode.Errorf(errcode.NotFound, "no golden question %q", id)
+		return errcode.Localized(errcode.NotFound, "no golden question %q", "没有黄金问题 %q", id)
 	}
 	return nil
 }

@@ -235,7 +235,7 @@ func leaseHeld(ctx context.Context, t tx, res sql.Result, id int64, owner string
 	var status, holder string
 	err := t.queryRow(ctx, `SELECT status, lease_owner FROM outbox WHERE id = $1`, id).Scan(&status, &holder)
 	if errors.Is(err, sql.ErrNoRows) {
-		return errcode.Errorf(errcode.NotFound, "job %d not found", id)
+		return errcode.Localized(errcode.NotFound, "job %d not found", "找不到任务 %d", id)
 	}
 	if err != nil {
 		return err
@@ -342,7 +342,7 @@ func (db *DB) RequeueJob(ctx context.Context, id int64, now time.Time) error {
 		var status string
 		err = t.queryRow(ctx, `SELECT status FROM outbox WHERE id = $1`, id).Scan(&status)
 		if errors.Is(err, sql.ErrNoRows) {
-			return errcode.Errorf(errcode.NotFound, "job %d not found", id)
+			return errcode.Localized(errcode.NotFound, "job %d not found", "找不到任务 %d", id)
 		}
 		if err != nil {
 			return err

@@ -103,7 +103,7 @@ func (db *DB) ModifyUser(ctx context.Context, id string, change func(u *auth.Use
 		}
 		u, err := scanUser(t.queryRow(ctx, q, id))
 		if errors.Is(err, sql.ErrNoRows) {
-			return errcode.Errorf(errcode.NotFound, "user %s not found", id)
+			return errcode.Localized(errcode.NotFound, "user %s not found", "找不到用户 %s", id)
 		}
 		if err != nil {
 			return err
@@ -161,7 +161,7 @@ func oneRow(res sql.Result, what, id string) error {
 func (db *DB) User(ctx context.Context, id string) (*auth.User, error) {
 	u, err := scanUser(db.queryRowContext(ctx, `SELECT `+userColumns+` FROM users u WHERE u.id = $1`, id))
 	if errors.Is(err, sql.ErrNoRows) {
-		return nil, errcode.Errorf(errcode.NotFound, "user %s not found", id)
+		return nil, errcode.Localized(errcode.NotFound, "user %s not found", "找不到用户 %s", id)
 	}
 	if err != nil {
 		return nil, fmt.Errorf("get user %s: %w", id, err)
@@ -173,7 +173,7 @@ func (db *DB) User(ctx context.Context, id string) (*auth.User, error) {
 func (db *DB) UserByEmail(ctx context.Context, email string) (*auth.User, error) {
 	u, err := scanUser(db.queryRowContext(ctx, `SELECT `+userColumns+` FROM users u WHERE u.email = $1`, email))
 	if errors.Is(err, sql.ErrNoRows) {
-		return nil, errcode.Errorf(errcode.NotFound, "no user with email %s", email)
+		return nil, errcode.Localized(errcode.NotFound, "no user with email %s", "没有邮箱为 %s 的用户", email)
 	}
 	if err != nil {
 		return nil, fmt.Errorf("get user %s: %w", email, err)
