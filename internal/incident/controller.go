@@ -582,7 +582,7 @@ func (c *Controller) stepPosture(ctx context.Context, now time.Time, alerts []mo
 				c.lastDown = now
 			}
 			if _, err := c.apply(ctx, now, desired, steward, why{"recovered: the alerts stayed resolved for " + c.hold().String(),
-				"已恢复：告警已持续恢复 " + c.hold().String()}); err != nil {
+				"已恢复：告警已持续恢复 " + monitor.DurationZH(c.hold())}); err != nil {
 				return err
 			}
 		}

@@ -2,6 +2,7 @@ package monitor
 
 import (
 	"encoding/json"
+	"strings"
 	"testing"
 	"time"
 )
@@ -48,5 +49,28 @@ func TestAnOlderRollupsHistogramReads(t *testing.T) {
 	var again Histogram
 	if err := json.Unmarshal(b, &again); err != nil || again != h {
 		t.Fatalf("round trip: %v (%v), want %v", again, err, h)
+	}
+}
+
+// Durations in Chinese alert texts read as Chinese, not as Go's "1h0m0s".
+func TestDurationZH(t *testing.T) {
+	for d, want := range map[time.Duration]string{
+		15 * time.Second: "15 秒", 5 * time.Minute: "5 分钟", time.Hour: "1 小时",
+		90 * time.Minute: "1 小时 30 分钟", 1500 * time.Millisecond: "1.5 秒", 0: "0 秒",
+	} {
+		if got := DurationZH(d); got != want {
+			t.Errorf("DurationZH(%s) = %q, want %q", d, got, want)
+		}
+	}
+	// And a rule's Chinese summary uses it.
+	m := New(Options{Rules: []Rule{}, SLOs: []SLO{}})
+	now := time.Now()
+	for i := range 10 {
+		m.Record(Signal{Kind: KindTurn, Outcome: "error", Failed: true, At: now.Add(-time.Duration(i) * time.Second)})
+	}
+	r := Rule{Name: "bot_errors", Type: RuleErrorRate, Level: LevelCritical, Window: 15 * time.Second, Threshold: 0.2, MinEvents: 5}
+	found := r.eval(m, now)
+	if len(found) != 1 || !strings.Contains(found[0].SummaryZH, "15 秒") || strings.Contains(found[0].SummaryZH, "15s") {
+		t.Fatalf("bot_errors in Chinese: %+v", found)
 	}
 }

@@ -253,7 +253,7 @@ func (r Rule) eval(m *Monitor, now time.Time) []Alert {
 			v := ratio(c.All.Errors, total)
 			a := r.alert(map[string]string{"component": "bot"}, v,
 				fmt.Sprintf("%s of bot turns failed in the last %s", pct(v), r.Window),
-				fmt.Sprintf("最近 %s 内 %s 的机器人回复失败", r.Window, pct(v)))
+				fmt.Sprintf("最近 %s 内 %s 的机器人回复失败", DurationZH(r.Window), pct(v)))
 			a.ImpactFrom = m.FirstBad(now, r.Window, func(c *Counts) bool { return c.All.Errors > 0 })
 			return []Alert{a}
 		}
@@ -263,7 +263,7 @@ func (r Rule) eval(m *Monitor, now time.Time) []Alert {
 			if p95 := c.Latency.Quantile(0.95); p95 > r.Threshold {
 				a := r.alert(map[string]string{"component": "bot"}, p95,
 					fmt.Sprintf("p95 turn latency %.2fs over the last %s (limit %.2fs)", p95, r.Window, r.Threshold),
-					fmt.Sprintf("最近 %s 回复延迟 p95 为 %.2f 秒（上限 %.2f 秒）", r.Window, p95, r.Threshold))
+					fmt.Sprintf("最近 %s 回复延迟 p95 为 %.2f 秒（上限 %.2f 秒）", DurationZH(r.Window), p95, r.Threshold))
 				a.ImpactFrom = m.FirstBad(now, r.Window, func(c *Counts) bool { return c.Latency.Quantile(0.95) > r.Threshold })
 				return []Alert{a}
 			}
@@ -274,7 +274,7 @@ func (r Rule) eval(m *Monitor, now time.Time) []Alert {
 			v := ratio(c.WriteFails, c.Writes)
 			a := r.alert(map[string]string{"component": "store"}, v,
 				fmt.Sprintf("%s of store writes failed in the last %s (messages are kept in the local spool)", pct(v), r.Window),
-				fmt.Sprintf("最近 %s 内 %s 的数据库写入失败（消息已暂存本地）", r.Window, pct(v)))
+				fmt.Sprintf("最近 %s 内 %s 的数据库写入失败（消息已暂存本地）", DurationZH(r.Window), pct(v)))
 			a.ImpactFrom = m.FirstBad(now, r.Window, func(c *Counts) bool { return c.WriteFails > 0 })
 			return []Alert{a}
 		}
@@ -297,7 +297,7 @@ func (r Rule) eval(m *Monitor, now time.Time) []Alert {
 			}
 			a := r.alert(labels, v,
 				fmt.Sprintf("%s is failing its health checks%s (%s failed in %s)", r.Component, on, pct(v), r.Window),
-				fmt.Sprintf("%s%s 健康检查失败（%s 内失败 %s）", componentZH(r.Component), onZH, r.Window, pct(v)))
+				fmt.Sprintf("%s%s 健康检查失败（%s 内失败 %s）", componentZH(r.Component), onZH, DurationZH(r.Window), pct(v)))
 			a.ImpactFrom = m.FirstBad(now, r.Window, func(c *Counts) bool { p := c.Probes[key]; return p != nil && p.Failed > 0 })
 			out = append(out, a)
 		}
@@ -314,7 +314,7 @@ func (r Rule) eval(m *Monitor, now time.Time) []Alert {
 			if p95 := p.Latency.Quantile(0.95); p95 > r.Threshold {
 				a := r.alert(map[string]string{"component": r.Component}, p95,
 					fmt.Sprintf("%s is slow: p95 %.2fs over %s (limit %.2fs)", r.Component, p95, r.Window, r.Threshold),
-					fmt.Sprintf("%s 响应变慢：%s 内 p95 为 %.2f 秒（上限 %.2f 秒）", componentZH(r.Component), r.Window, p95, r.Threshold))
+					fmt.Sprintf("%s 响应变慢：%s 内 p95 为 %.2f 秒（上限 %.2f 秒）", componentZH(r.Component), DurationZH(r.Window), p95, r.Threshold))
 				a.ImpactFrom = m.FirstBad(now, r.Window, func(c *Counts) bool {
 					p := c.Probes[r.Component]
 					return p != nil && p.Latency.Quantile(0.95) > r.Threshold
@@ -503,7 +503,7 @@ func (r Rule) evalDrop(m *Monitor, now time.Time) []Alert {
 		}
 		out = append(out, r.alert(labels, drop,
 			fmt.Sprintf("%s of %s fell %s (%.2f → %.2f) over %s", what, scope, pct(drop), was, now_, r.Window),
-			fmt.Sprintf("%s%s下降 %s（%.2f → %.2f），统计窗口 %s", scopeZH, whatZH, pct(drop), was, now_, r.Window)))
+			fmt.Sprintf("%s%s下降 %s（%.2f → %.2f），统计窗口 %s", scopeZH, whatZH, pct(drop), was, now_, DurationZH(r.Window))))
 	}
 	return out
 }
@@ -539,7 +539,7 @@ func (r Rule) evalSurge(m *Monitor, now time.Time) []Alert {
 		"negative": {"negative customer messages", "负面情绪消息"}}[r.Field]
 	return []Alert{r.alert(r.releaseLabels(m, now, map[string]string{"category": "all"}), v,
 		fmt.Sprintf("%s surged to %s of turns over %s (limit %s)", names[0], pct(v), r.Window, pct(limit)),
-		fmt.Sprintf("%s比例升至 %s（%s 内，上限 %s）", names[1], pct(v), r.Window, pct(limit)))}
+		fmt.Sprintf("%s比例升至 %s（%s 内，上限 %s）", names[1], pct(v), DurationZH(r.Window), pct(limit)))}
 }
 
 func (r Rule) evalCount(m *Monitor, now time.Time) []Alert {
@@ -572,7 +572,7 @@ func (r Rule) evalCount(m *Monitor, now time.Time) []Alert {
 		}
 		out = append(out, r.alert(r.releaseLabels(m, now, map[string]string{"category": name}), float64(n),
 			fmt.Sprintf("%d %s in category %s over %s", n, what, name, r.Window),
-			fmt.Sprintf("分类「%s」%s 内有 %d %s", name, r.Window, n, whatZH)))
+			fmt.Sprintf("分类「%s」%s 内有 %d %s", name, DurationZH(r.Window), n, whatZH)))
 	}
 	return out
 }
@@ -650,5 +650,5 @@ func (r Rule) evalQueue(m *Monitor, now time.Time) []Alert {
 	}
 	return []Alert{r.alert(map[string]string{"component": "desk"}, eta,
 		fmt.Sprintf("queue wait will pass %s in about %.0f minutes (%d waiting, %d agents online)", r.Target, eta/60, q.Length, q.Agents),
-		fmt.Sprintf("预计约 %.0f 分钟后排队等待将超过 %s（%d 人排队，%d 名客服在线）", eta/60, r.Target, q.Length, q.Agents))}
+		fmt.Sprintf("预计约 %.0f 分钟后排队等待将超过 %s（%d 人排队，%d 名客服在线）", eta/60, DurationZH(r.Target), q.Length, q.Agents))}
 }

@@ -9,8 +9,10 @@ package monitor
 
 import (
 	"encoding/json"
+	"fmt"
 	"math"
 	"slices"
+	"strings"
 	"time"
 )
 
@@ -494,4 +496,30 @@ func (c *Counts) Category(name string) Group {
 func roundTo(x float64, places int) float64 {
 	p := math.Pow(10, float64(places))
 	return math.Round(x*p) / p
+}
+
+// DurationZH writes d in Chinese ("15 秒", "5 分钟", "1 小时 30 分钟"):
+// Go's "1h0m0s" in a Chinese alert read as code.
+func DurationZH(d time.Duration) string {
+	if d <= 0 {
+		return "0 秒"
+	}
+	var parts []string
+	if h := d / time.Hour; h > 0 {
+		parts = append(parts, fmt.Sprintf("%d 小时", h))
+		d -= h * time.Hour
+	}
+	if m := d / time.Minute; m > 0 {
+		parts = append(parts, fmt.Sprintf("%d 分钟", m))
+		d -= m * time.Minute
+	}
+	if d > 0 {
+		s := d.Seconds()
+		if s == float64(int64(s)) {
+			parts = append(parts, fmt.Sprintf("%d 秒", int64(s)))
+		} else {
+			parts = append(parts, fmt.Sprintf("%.1f 秒", s))
+		}
+	}
+	return strings.Join(parts, " ")
 }

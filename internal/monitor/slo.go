@@ -90,7 +90,7 @@ func (s SLO) eval(m *Monitor, now time.Time) []Alert {
 				Summary: fmt.Sprintf("SLO %s: error budget burning %.1f× (%s) and %.1f× (%s), limit %.1f×",
 					s.Name, long, w.Long, short, w.Short, w.Factor),
 				SummaryZH: fmt.Sprintf("SLO %s：错误预算消耗速度 %.1f 倍（%s）与 %.1f 倍（%s），上限 %.1f 倍",
-					s.Name, long, w.Long, short, w.Short, w.Factor)}}
+					s.Name, long, DurationZH(w.Long), short, DurationZH(w.Short), w.Factor)}}
 		}
 	}
 	return found
