@@ -350,7 +350,7 @@ func TestKnowledgeConsoleInChromium(t *testing.T) {
 		t.Errorf("the diff compares %s with %s by default, want 2 with 3", from, to)
 	}
 	admin.click("#diff-btn")
-	admin.waitText(`#diff-result .kb-diff-changed li[data-id="gift-wrap"]`, "v1 → v2")
+	admin.waitText(`#diff-result .kb-diff-changed li[data-id="gift-wrap"]`, "version 1 → version 2")
 	admin.waitText(`#diff-result .kb-diff-changed li[data-id="gift-wrap"] .kb-loc[data-locale="en"] .kb-before`, "5 yuan")
 	admin.waitText(`#diff-result .kb-diff-changed li[data-id="gift-wrap"] .kb-loc[data-locale="en"] .kb-after`, "8 yuan")
 	admin.screenshot("kb-diff")

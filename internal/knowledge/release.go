@@ -132,7 +132,7 @@ func (s *Service) Publish(ctx context.Context, a Actor, opts PublishOptions) (*R
 	if !report.Passed && opts.firstRelease {
 		s.logger.Warn("the first release does not pass the quality gate; publishing it anyway, as nothing else can be served",
 			"report", report.Summary())
-		opts.Override, reason = true, "first release at start-up: there was no release to serve"
+		opts.Override, reason = true, "first release at start-up: there was no release to serve · 启动时的首个版本：此前没有可用的版本"
 	}
 	if !report.Passed && !opts.Override {
 		s.audit(ctx, a, "kb.release.refused", "kb", map[string]any{"problems": len(report.Problems),
@@ -595,7 +595,8 @@ func (s *Service) Load(ctx context.Context) error {
 		s.serve(a)
 		return nil
 	}
-	_, err = s.Publish(ctx, System, PublishOptions{Note: "first release at start-up", firstRelease: true})
+	// In both languages: shown as it is on every install's Releases tab.
+	_, err = s.Publish(ctx, System, PublishOptions{Note: "first release at start-up · 启动时的首个版本", firstRelease: true})
 	if errcode.Code(err) == errcode.Conflict {
 		// Another node starting on the same new database published the
 		// first release meanwhile (the active release is compared and

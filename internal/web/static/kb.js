@@ -477,7 +477,7 @@
         const li = mk('li', 'kb-rev');
         li.dataset.action = rv.action;
         const top = mk('div', 'item-top');
-        top.append(mk('span', 'kb-rev-v', `v${rv.version}`), mk('span', 'kb-rev-action', label('kbaction', rv.action)),
+        top.append(mk('span', 'kb-rev-v', t('kbVersion', { v: rv.version })), mk('span', 'kb-rev-action', label('kbaction', rv.action)),
           statusBadge(rv.status), mk('span', 'item-side', `${rv.actor_name || rv.actor || ''} · ${fmtTime(rv.at)}`));
         li.append(top);
         if (rv.changes && rv.changes.length) {
@@ -882,7 +882,7 @@
         const li = mk('li', 'kb-diff-item');
         li.dataset.id = x.id;
         const top = mk('div', 'kb-card-head');
-        top.append(mk('span', 'kb-card-title', S.titles.get(x.id) || x.title || x.id), mk('span', 'kb-id', x.id), mk('span', 'kb-meta', `v${x.version}`));
+        top.append(mk('span', 'kb-card-title', S.titles.get(x.id) || x.title || x.id), mk('span', 'kb-id', x.id), mk('span', 'kb-meta', t('kbVersion', { v: x.version })));
         li.append(top);
         if (x.entry) li.append(contentView(x.entry, null)); // what the release adds or takes away
         ul.append(li);
@@ -901,7 +901,7 @@
         li.dataset.id = c.id;
         const top = mk('div', 'kb-card-head');
         top.append(mk('span', 'kb-card-title', S.titles.get(c.id) || c.title || c.id), mk('span', 'kb-id', c.id),
-          mk('span', 'kb-meta', `v${c.from_version} → v${c.to_version}`));
+          mk('span', 'kb-meta', `${t('kbVersion', { v: c.from_version })} → ${t('kbVersion', { v: c.to_version })}`));
         li.append(top);
         const ch = mk('div', 'chips');
         ch.append(...(c.fields || []).map((f) => chip(fieldLabel(f), 'chip--changed')));
