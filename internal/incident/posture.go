@@ -204,11 +204,15 @@ func (p Posture) Describe() (string, string) {
 func (p Posture) PublicDescribe() (string, string) {
 	q := p
 	q.Intents = nil
-	if len(q.Categories) == 0 && len(p.Intents) > 0 {
-		q.Categories = []string{"some questions"}
+	some := !p.All && len(q.Categories) == 0 && len(p.Intents) > 0
+	if some {
+		q.All = true // worded as "some questions" below
 	}
 	q.Throttle = nil
 	en, zh := q.Describe()
+	if some {
+		en, zh = strings.Replace(en, "all questions", "some questions", 1), strings.Replace(zh, "全部问题", "部分问题", 1)
+	}
 	if len(p.Throttle) > 0 {
 		if en == "normal service" {
 			en, zh = "", ""
