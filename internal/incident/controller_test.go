@@ -1199,3 +1199,29 @@ func TestOperatorsWordsAreMasked(t *testing.T) {
 		t.Fatalf("the masked forms are missing (title %q):\n%s", got.Title, all)
 	}
 }
+
+// Setting a fault while calls are injected at its point does not race
+// (Set returned the struct the map pointed to, which Inject counts on).
+func TestSettingAFaultWhileItIsInjectedDoesNotRace(t *testing.T) {
+	f := incident.NewFaults()
+	stop := make(chan struct{})
+	done := make(chan struct{})
+	go func() {
+		defer close(done)
+		for {
+			select {
+			case <-stop:
+				return
+			default:
+				f.Inject(context.Background(), incident.FaultNLU, "")
+			}
+		}
+	}()
+	for range 200 {
+		if _, err := f.Set(incident.Fault{Point: incident.FaultNLU}, time.Minute); err != nil {
+			t.Fatal(err)
+		}
+	}
+	close(stop)
+	<-done
+}

@@ -97,8 +97,11 @@ func (f *Faults) Set(x Fault, d time.Duration) (Fault, error) {
 	}
 	now := f.now()
 	x.SetAt, x.Until, x.Applied = now, now.Add(d), 0
+	// The map holds its own copy: Inject counts on it under the lock, and
+	// returning x read the very struct it wrote (a data race).
+	stored := x
 	f.mu.Lock()
-	f.faults[x.Point] = &x
+	f.faults[x.Point] = &stored
 	f.mu.Unlock()
 	return x, nil
 }
