@@ -171,13 +171,14 @@ func (r Rule) Validate() error {
 	if r.Window > 6*time.Hour || r.Baseline > 6*time.Hour {
 		return fmt.Errorf("rule %s: windows are at most 6h", r.Name)
 	}
-	// A threshold that no figure can pass (NaN, ±Inf, below zero) turned
-	// the rule off without a word: comparisons with NaN are all false.
-	if math.IsNaN(r.Threshold) || math.IsInf(r.Threshold, 0) || r.Threshold < 0 {
-		return fmt.Errorf("rule %s: threshold must be a number of at least 0, not %v", r.Name, r.Threshold)
+	// A threshold no figure can pass (NaN, an infinity) turned the rule
+	// off without a word: comparisons with NaN are all false. (A negative
+	// one fires whenever the rule has its events, which is a choice.)
+	if math.IsNaN(r.Threshold) || math.IsInf(r.Threshold, 0) {
+		return fmt.Errorf("rule %s: threshold must be a number, not %v", r.Name, r.Threshold)
 	}
-	if math.IsNaN(r.Factor) || math.IsInf(r.Factor, 0) || r.Factor < 0 {
-		return fmt.Errorf("rule %s: factor must be a number of at least 0, not %v", r.Name, r.Factor)
+	if math.IsNaN(r.Factor) || math.IsInf(r.Factor, 0) {
+		return fmt.Errorf("rule %s: factor must be a number, not %v", r.Name, r.Factor)
 	}
 	if r.MinEvents < 0 {
 		return fmt.Errorf("rule %s: min_events must be at least 0, not %d", r.Name, r.MinEvents)

@@ -675,7 +675,7 @@ func TestSpoolRejectedWritesRaiseAnAlertUntilTheFileIsMoved(t *testing.T) {
 }
 
 // A rule or an SLO configured with a figure no signal can pass (NaN, an
-// infinity, a negative) is refused: accepted, it switched its alert off
+// infinity; a negative count of events) is refused: accepted, it switched its alert off
 // without a word, since every comparison with NaN is false.
 func TestRulesAndSLOsRefuseFiguresThatSwitchThemOff(t *testing.T) {
 	base := monitor.Rule{Name: "bot_errors", Type: monitor.RuleErrorRate, Level: monitor.LevelCritical, Window: time.Minute,
@@ -686,7 +686,6 @@ func TestRulesAndSLOsRefuseFiguresThatSwitchThemOff(t *testing.T) {
 	for name, modify := range map[string]func(r *monitor.Rule){
 		"threshold NaN":      func(r *monitor.Rule) { r.Threshold = math.NaN() },
 		"threshold +Inf":     func(r *monitor.Rule) { r.Threshold = math.Inf(1) },
-		"threshold negative": func(r *monitor.Rule) { r.Threshold = -1 },
 		"factor NaN":         func(r *monitor.Rule) { r.Factor = math.NaN() },
 		"min_events below 0": func(r *monitor.Rule) { r.MinEvents = -3 },
 	} {
