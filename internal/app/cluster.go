@@ -57,14 +57,6 @@ type leader struct{ on, alone atomic.Bool }
 // Leading reports whether this node leads the nodes that share the database.
 func (l *leader) Leading() bool { return l.on.Load() }
 
-// reachable reports whether the database answers a ping on the write
-// pool within tryLeadWait.
-func (a *App) reachable(ctx context.Context) bool {
-	pctx, cancel := context.WithTimeout(ctx, tryLeadWait)
-	defer cancel()
-	return a.db.Ping(pctx) == nil
-}
-
 // Alone reports whether this node acts alone, without the database.
 func (l *leader) Alone() bool { return l.alone.Load() }
 
@@ -72,6 +64,14 @@ func (l *leader) Alone() bool { return l.alone.Load() }
 // leader does, and so does a node acting alone, or nobody would be paged
 // about the database outage itself.
 func (l *leader) Pages() bool { return l.on.Load() || l.alone.Load() }
+
+// reachable reports whether the database answers a ping on the write
+// pool within tryLeadWait.
+func (a *App) reachable(ctx context.Context) bool {
+	pctx, cancel := context.WithTimeout(ctx, tryLeadWait)
+	defer cancel()
+	return a.db.Ping(pctx) == nil
+}
 
 // lead competes for leadership until ctx ends and, while this node leads,
 // runs duties with a context that ends when the lead is lost.

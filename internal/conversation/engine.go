@@ -233,8 +233,6 @@ func (e *Engine) throttled(c *Conversation) {
 // ErrThrottled answers a message from a source the posture throttles.
 var ErrThrottled = errcode.Localized(errcode.RateLimited, "too many messages from this source right now; please try again in a moment", "当前消息太多，请稍后再试")
 
-// ErrAssigneeFull refuses an assignment that would pass its agent's
-// limit (Turn.AssigneeLimit).
 // ErrNotStoredYet refuses, for a moment, a write about a conversation the
 // store does not hold yet: one begun while the database was away lives in
 // a node's spool until it is replayed, and its ticket, rating or note
@@ -244,6 +242,8 @@ var ErrNotStoredYet = errcode.Localized(errcode.Unavailable,
 	"this conversation is not in the database yet (it began while the database was unavailable); try again in a moment",
 	"这个会话尚未写入数据库（它开始于数据库不可用期间），请稍后重试")
 
+// ErrAssigneeFull refuses an assignment that would pass its agent's
+// limit (Turn.AssigneeLimit).
 var ErrAssigneeFull = errcode.Localized(errcode.Conflict, "the agent already has as many conversations as their limit allows",
 	"该客服的会话数已达上限")
 

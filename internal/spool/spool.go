@@ -379,13 +379,13 @@ func (s *Store) reserve(id string) {
 // spool appends a write, whose place is reserved, to the journal and makes
 // it visible to reads. cause is why it did not go to the store.
 func (s *Store) spool(op string, c *conversation.Conversation, msgs []conversation.Message, cause error) error {
-	return s.append(&record{V: journalVersion, Op: op, Seq: s.seq.Add(1), ConversationID: c.ID, At: time.Now().UTC(),
+	return s.appendRecord(&record{V: journalVersion, Op: op, Seq: s.seq.Add(1), ConversationID: c.ID, At: time.Now().UTC(),
 		Conversation: toJSON(c), Messages: messagesToJSON(msgs)}, cause)
 }
 
-// append appends rec, whose place is reserved, to the journal and to its
-// conversation's backlog.
-func (s *Store) append(rec *record, cause error) error {
+// appendRecord appends rec, whose place is reserved, to the journal and to
+// its conversation's backlog.
+func (s *Store) appendRecord(rec *record, cause error) error {
 	id, op := rec.ConversationID, rec.Op
 	line, err := json.Marshal(rec)
 	if err == nil {

@@ -119,7 +119,7 @@ func (s *Store) OpenTickets(ctx context.Context, conversationID string) (int, er
 }
 
 func (s *Store) spoolTicket(t *desk.Ticket, cause error) error {
-	return s.append(&record{V: journalVersion, Op: opTicket, Seq: s.seq.Add(1), ConversationID: t.ConversationID,
+	return s.appendRecord(&record{V: journalVersion, Op: opTicket, Seq: s.seq.Add(1), ConversationID: t.ConversationID,
 		At: time.Now().UTC(), Ticket: ticketToJSON(t)}, cause)
 }
 
